@@ -1,0 +1,342 @@
+#!/usr/bin/env bash
+# Brings up everything Fieldline needs on this machine, idempotently: the Python venv (.venv, synced
+# to requirements.lock), PostgreSQL + PostGIS and NATS JetStream. Uses servers that already answer,
+# starts private ones under .run/ otherwise, and writes .run/env (`source .run/env`).
+# Used by `make run`, `make test` and CI; see deploy/README.md.
+#
+# Environment:
+#   DATABASE_URL            use this server (must answer); unset: postgresql://postgres@127.0.0.1:$FIELDLINE_PG_PORT/fieldline,
+#                           or a private cluster in .run/pg when nothing answers there
+#   FIELDLINE_PG_PORT       port of the default DATABASE_URL (5432)
+#   NATS_URL                use this server (must answer with JetStream); unset: $FIELDLINE_NATS_URL_DEFAULT,
+#                           or a private nats-server when nothing answers there
+#   FIELDLINE_NATS_URL_DEFAULT  nats://127.0.0.1:4222
+#   FIELDLINE_NATS_SYNC     sync_interval of a private nats-server (always)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+RUN="$ROOT/.run"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+UV_REQUIREMENT=${FIELDLINE_UV_REQUIREMENT:-uv==0.13.9}
+mkdir -p "$RUN"
+
+log() { printf 'bootstrap: %s\n' "$*" >&2; }
+die() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
+
+# One bootstrap at a time per work tree: `make test` in two shells must not start two servers.
+exec 9>"$RUN/bootstrap.lock"
+flock 9
+
+# Runs a command quietly; shows its output only when it fails.
+quiet() {
+  local out rc=0
+  out=$("$@" 2>&1) || rc=$?
+  if ((rc != 0)); then
+    printf '%s\n' "$out" >&2
+    die "failed ($rc): $*"
+  fi
+}
+
+is_debian() { [[ -f /etc/debian_version ]] && command -v apt-get >/dev/null; }
+is_root() { [[ $(id -u) -eq 0 ]]; }
+
+APT_UPDATED=0
+# apt_install PKG...: installs Debian packages as root, or tells the user the command and stops.
+apt_install() {
+  if ! is_root || ! is_debian; then
+    if is_debian; then
+      die "missing system packages; run: sudo apt-get update && sudo apt-get install -y $*"
+    fi
+    die "missing system packages (Debian names: $*); install their equivalents and run again"
+  fi
+  log "apt-get install $*"
+  export DEBIAN_FRONTEND=noninteractive
+  if ((APT_UPDATED == 0)); then
+    quiet apt-get update -q
+    APT_UPDATED=1
+  fi
+  quiet apt-get install -y -q --no-install-recommends "$@"
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# free_port PREFERRED: PREFERRED when nothing listens on it, else a port the kernel hands out.
+free_port() {
+  if ! port_in_use "$1"; then
+    echo "$1"
+    return
+  fi
+  "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# url_part URL FIELD: host, port, dbname, or a maintenance URL (same server, database "postgres")
+# of a postgresql:// URL; a SQLAlchemy driver suffix (postgresql+asyncpg://) is dropped for libpq.
+url_part() {
+  "$PY" - "$1" "$2" <<'PYEOF'
+import sys
+from urllib.parse import urlsplit
+
+url, field = sys.argv[1], sys.argv[2]
+parts = urlsplit(url)
+scheme = parts.scheme.split("+")[0]
+if field == "libpq":
+    print(parts._replace(scheme=scheme).geturl())
+elif field == "maintenance":
+    print(parts._replace(scheme=scheme, path="/postgres").geturl())
+elif field == "dbname":
+    print(parts.path.lstrip("/") or "postgres")
+elif field == "host":
+    print(parts.hostname or "localhost")
+elif field == "port":
+    print(parts.port or (5432 if scheme.startswith("postgres") else 4222))
+PYEOF
+}
+
+# ---------------------------------------------------------------------------------------------------
+# a. Python
+# ---------------------------------------------------------------------------------------------------
+python_311() {
+  local candidate
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null &&
+      [[ $("$candidate" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) == 3.11 ]]; then
+      command -v "$candidate"
+      return
+    fi
+  done
+}
+
+setup_python() {
+  if [[ ! -x $PY ]]; then
+    local base
+    base=$(python_311)
+    if [[ -z $base ]]; then
+      apt_install python3.11 python3.11-venv
+      base=$(python_311)
+      [[ -n $base ]] || die "no Python 3.11 found (python3.11 or python3)"
+    fi
+    if ! "$base" -m venv "$VENV" >/dev/null 2>&1; then
+      rm -rf "$VENV"
+      is_debian && apt_install python3.11-venv
+      quiet "$base" -m venv "$VENV"
+    fi
+  fi
+  if [[ ! -x $VENV/bin/uv ]]; then
+    quiet "$PY" -m pip install -q --disable-pip-version-check "$UV_REQUIREMENT"
+  fi
+  local want have
+  want=$(sha256sum requirements.lock | cut -d' ' -f1)
+  have=$(cat "$VENV/.fieldline-lock-sha" 2>/dev/null || true)
+  if [[ $want != "$have" ]]; then
+    quiet "$VENV/bin/uv" pip sync -q -p "$PY" requirements.lock
+    echo "$want" >"$VENV/.fieldline-lock-sha"
+    PY_STATE="synced to requirements.lock"
+  else
+    PY_STATE="requirements.lock unchanged"
+  fi
+  log "python:   $("$PY" -V 2>&1) in .venv, $PY_STATE"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# b. PostgreSQL + PostGIS
+# ---------------------------------------------------------------------------------------------------
+PG_DIR="$RUN/pg"
+PG_DATA="$PG_DIR/data"
+
+pg_answers() { pg_isready -q -t 3 -d "$(url_part "$1" libpq)" >/dev/null 2>&1; }
+
+# psql_at URL SQL: one value, no headers, stop on error.
+psql_at() { psql -X -q -v ON_ERROR_STOP=1 -tA -d "$(url_part "$1" libpq)" -c "$2"; }
+
+# as_postgres CMD...: the cluster's files belong to postgres when we are root (initdb refuses root).
+as_postgres() {
+  if is_root; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+pg_bindir() {
+  local initdb
+  initdb=$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n1 || true)
+  if [[ -z $initdb ]] && command -v pg_config >/dev/null; then
+    initdb="$(pg_config --bindir)/initdb"
+  fi
+  [[ -x $initdb ]] && dirname "$initdb"
+}
+
+# Starts (creating it first if needed) the private cluster under .run/pg; prints its URL.
+start_private_pg() {
+  local bindir port
+  bindir=$(pg_bindir || true)
+  if [[ -z $bindir ]]; then
+    apt_install postgresql-15 postgresql-15-postgis-3 postgresql-client
+    bindir=$(pg_bindir || true)
+    [[ -n $bindir ]] || die "PostgreSQL server binaries (initdb) not found after install"
+  fi
+  if is_root && ! id postgres >/dev/null 2>&1; then
+    die "user 'postgres' missing; initdb refuses to run as root (install postgresql to create it)"
+  fi
+
+  mkdir -p "$PG_DIR"
+  is_root && chown postgres: "$PG_DIR"
+  if is_root && ! runuser -u postgres -- test -w "$PG_DIR"; then
+    die "user postgres cannot write $PG_DIR (a parent directory is not traversable); clone elsewhere or set DATABASE_URL"
+  fi
+  if [[ ! -f $PG_DATA/PG_VERSION ]]; then
+    quiet as_postgres "$bindir/initdb" -D "$PG_DATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8
+    port=$(free_port "${FIELDLINE_PG_PRIVATE_PORT:-55432}")
+    # A throwaway development cluster: durability is traded for test speed.
+    as_postgres tee -a "$PG_DATA/postgresql.conf" >/dev/null <<EOF
+
+# --- fieldline private cluster (deploy/local/bootstrap.sh) ---
+port = $port
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+max_connections = 200
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+EOF
+    echo "$port" >"$PG_DIR/port"
+  fi
+  port=$(cat "$PG_DIR/port")
+  if ! as_postgres "$bindir/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
+    port_in_use "$port" && die "port $port of the private cluster is taken; run deploy/local/stop.sh --purge"
+    quiet as_postgres "$bindir/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/postgres.log" -w -t 60 start
+  fi
+  echo "postgresql://postgres@127.0.0.1:$port/fieldline"
+}
+
+# Makes sure the database exists and has postgis and btree_gist.
+prepare_database() {
+  local url=$1 dbname maint major
+  major=$(($(psql_at "$(url_part "$url" maintenance)" 'SHOW server_version_num') / 10000))
+  if [[ -z $(psql_at "$(url_part "$url" maintenance)" "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'") ]]; then
+    case $(url_part "$url" host) in
+      127.0.0.1 | localhost | ::1) apt_install "postgresql-$major-postgis-3" ;;
+      *) die "the server at $url has no PostGIS; install postgresql-$major-postgis-3 (or equivalent) there" ;;
+    esac
+  fi
+  dbname=$(url_part "$url" dbname)
+  maint=$(url_part "$url" maintenance)
+  if [[ -z $(psql_at "$maint" "SELECT 1 FROM pg_database WHERE datname = '${dbname//\'/\'\'}'") ]]; then
+    # Another work tree may create it at the same moment: only fail if it is still missing.
+    psql_at "$maint" "CREATE DATABASE \"${dbname//\"/\"\"}\"" >/dev/null 2>&1 ||
+      [[ -n $(psql_at "$maint" "SELECT 1 FROM pg_database WHERE datname = '${dbname//\'/\'\'}'") ]] ||
+      die "cannot create database $dbname at $maint"
+  fi
+  local sql='CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS btree_gist'
+  psql_at "$url" "$sql" >/dev/null 2>&1 || quiet psql_at "$url" "$sql"
+  PG_VERSION=$(psql_at "$url" 'SHOW server_version' | cut -d' ' -f1)
+  POSTGIS_VERSION=$(psql_at "$url" "SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
+}
+
+setup_postgres() {
+  if ! command -v pg_isready >/dev/null || ! command -v psql >/dev/null; then
+    apt_install postgresql-client
+  fi
+  local private_url="" origin
+  [[ -f $PG_DIR/port ]] && private_url="postgresql://postgres@127.0.0.1:$(cat "$PG_DIR/port")/fieldline"
+
+  if [[ -n ${DATABASE_URL:-} && $DATABASE_URL != "$private_url" ]]; then
+    pg_answers "$DATABASE_URL" || die "DATABASE_URL=$DATABASE_URL does not answer (pg_isready); start that server or unset DATABASE_URL"
+    origin="DATABASE_URL from the environment"
+  elif DATABASE_URL="postgresql://postgres@127.0.0.1:${FIELDLINE_PG_PORT:-5432}/fieldline" && pg_answers "$DATABASE_URL"; then
+    origin="server already running"
+  else
+    DATABASE_URL=$(start_private_pg)
+    pg_answers "$DATABASE_URL" || die "private cluster did not answer at $DATABASE_URL; see $PG_DIR/postgres.log"
+    origin="private cluster in .run/pg"
+  fi
+  prepare_database "$DATABASE_URL"
+  log "postgres: $DATABASE_URL (PostgreSQL $PG_VERSION, PostGIS $POSTGIS_VERSION; $origin)"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# c. NATS JetStream
+# ---------------------------------------------------------------------------------------------------
+# Prints the server version when a JetStream-enabled server answers at URL within 2 s.
+nats_jetstream_version() {
+  "$PY" - "$1" 2>/dev/null <<'PYEOF'
+import asyncio
+import sys
+
+import nats
+
+
+async def probe(url: str) -> str:
+    async def quiet(_: Exception) -> None:
+        pass
+
+    nc = await nats.connect(
+        url, connect_timeout=2, allow_reconnect=False, max_reconnect_attempts=0, error_cb=quiet
+    )
+    try:
+        await nc.jetstream(timeout=2).account_info()
+        server = nc.connected_server_version
+        return f"{server.major}.{server.minor}.{server.patch}"
+    finally:
+        await nc.close()
+
+
+print(asyncio.run(asyncio.wait_for(probe(sys.argv[1]), 3)))
+PYEOF
+}
+
+# Starts a private nats-server from deploy/local/nats.conf; prints its URL.
+start_private_nats() {
+  local default_port=$1 port pid
+  pid=$(cat "$RUN/nats.pid" 2>/dev/null || true)
+  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && grep -qa nats-server "/proc/$pid/cmdline" 2>/dev/null; then
+    kill "$pid" # alive but not answering: restart it
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  port=$(free_port "$default_port")
+  mkdir -p "$RUN/nats"
+  # The effective config: the committed one with this port, sync policy and absolute paths.
+  sed -e "s|^listen: .*|listen: 127.0.0.1:$port|" \
+    -e "s|^\( *\)sync_interval: .*|\1sync_interval: ${FIELDLINE_NATS_SYNC:-always}|" \
+    -e "s|\"\\.run/|\"$RUN/|" \
+    deploy/local/nats.conf >"$RUN/nats.conf"
+  rm -f "$RUN/nats.pid"
+  setsid "$VENV/bin/nats-server" -c "$RUN/nats.conf" >>"$RUN/nats.log" 2>&1 </dev/null &
+  echo "nats://127.0.0.1:$port" >"$RUN/nats.url"
+  echo "nats://127.0.0.1:$port"
+}
+
+setup_nats() {
+  local private_url version origin
+  private_url=$(cat "$RUN/nats.url" 2>/dev/null || true)
+  if [[ -n ${NATS_URL:-} && $NATS_URL != "$private_url" ]]; then
+    version=$(nats_jetstream_version "$NATS_URL") ||
+      die "NATS_URL=$NATS_URL does not answer with JetStream enabled; start it (nats-server -js) or unset NATS_URL"
+    origin="NATS_URL from the environment"
+  elif NATS_URL=${FIELDLINE_NATS_URL_DEFAULT:-nats://127.0.0.1:4222} && version=$(nats_jetstream_version "$NATS_URL"); then
+    origin="server already running"
+  elif [[ -n $private_url ]] && version=$(nats_jetstream_version "$private_url"); then
+    NATS_URL=$private_url
+    origin="private server from .run/nats.conf"
+  else
+    NATS_URL=$(start_private_nats "$(url_part "$NATS_URL" port)")
+    for _ in $(seq 50); do
+      version=$(nats_jetstream_version "$NATS_URL") && break
+      sleep 0.2
+    done
+    [[ -n ${version:-} ]] || die "private nats-server did not answer at $NATS_URL; see $RUN/nats.log"
+    origin="private server started from .run/nats.conf, sync_interval ${FIELDLINE_NATS_SYNC:-always}"
+  fi
+  log "nats:     $NATS_URL (nats-server $version, JetStream; $origin)"
+}
+
+# ---------------------------------------------------------------------------------------------------
+setup_python
+setup_postgres
+setup_nats
+
+printf 'export DATABASE_URL=%q\nexport NATS_URL=%q\n' "$DATABASE_URL" "$NATS_URL" >"$RUN/env.tmp"
+mv "$RUN/env.tmp" "$RUN/env"
+log "env:      .run/env (source it: DATABASE_URL, NATS_URL)"
