@@ -1,0 +1,1 @@
+"""Fieldline's common library: settings, database, messaging, events, auth, errors, observability."""

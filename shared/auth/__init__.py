@@ -1,0 +1,16 @@
+"""Authentication: bearer JWTs with roles, and ownership-aware principals."""
+
+from shared.auth.dependencies import current_principal, require_roles
+from shared.auth.keys import ensure_local_keypair
+from shared.auth.principal import Principal, Role
+from shared.auth.tokens import TokenVerifier, mint_token
+
+__all__ = [
+    "Principal",
+    "Role",
+    "TokenVerifier",
+    "current_principal",
+    "ensure_local_keypair",
+    "mint_token",
+    "require_roles",
+]

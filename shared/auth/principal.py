@@ -1,0 +1,28 @@
+"""Who is calling: a role and, for customers and technicians, what they own."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    TECHNICIAN = "technician"
+    DISPATCHER = "dispatcher"
+    CONTRACT_MANAGER = "contract_manager"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    role: Role
+    customer_id: uuid.UUID | None = None
+    technician_id: uuid.UUID | None = None
+    name: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.DISPATCHER, Role.CONTRACT_MANAGER, Role.ADMIN)

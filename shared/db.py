@@ -1,0 +1,71 @@
+"""Async engine and sessions, one schema per service."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from sqlalchemy import MetaData, event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
+
+from shared.settings import ServiceSettings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def service_metadata(schema: str) -> MetaData:
+    """The metadata every table of one service lives in."""
+    return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+def create_engine(settings: ServiceSettings) -> AsyncEngine:
+    return create_async_engine(
+        settings.asyncpg_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=True,
+        connect_args={
+            "server_settings": {
+                "search_path": f"{settings.db_schema},public",
+                "application_name": f"fieldline-{settings.service_name}",
+            }
+        },
+    )
+
+
+class Database:
+    """Sessions for one service. `transaction()` is the unit of work: commit on success, roll back on error."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._after_commit: list[Callable[[], None]] = []
+
+        class _Session(Session):
+            pass
+
+        @event.listens_for(_Session, "after_commit")
+        def _run_after_commit(session: Session) -> None:
+            if session.info.pop("outbox_dirty", False):
+                for callback in self._after_commit:
+                    callback()
+
+        self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False, sync_session_class=_Session)
+
+    def on_outbox_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` after every commit that wrote outbox rows (wakes the relay)."""
+        self._after_commit.append(callback)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessionmaker() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,131 @@
+"""Events and request/reply commands of the contracts service."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.events.common import GeoPoint, Priority, RequestKind, SkillNeed
+from shared.events.envelope import Event, rpc_subject, subject_for
+
+PRODUCER = "contracts"
+
+
+class _ContractsEvent(Event):
+    producer: ClassVar[str] = PRODUCER
+
+
+class ContractActivated(_ContractsEvent):
+    subject: ClassVar[str] = subject_for(PRODUCER, "contract", "activated")
+
+    contract_id: uuid.UUID
+    customer_id: uuid.UUID
+    contract_type: str
+    starts_on: str
+    ends_on: str | None = None
+    site_ids: list[uuid.UUID] = []
+
+
+class ContractChanged(_ContractsEvent):
+    subject: ClassVar[str] = subject_for(PRODUCER, "contract", "changed")
+
+    contract_id: uuid.UUID
+    customer_id: uuid.UUID
+    status: str
+    changes: list[str] = []
+
+
+class ContractEnded(_ContractsEvent):
+    subject: ClassVar[str] = subject_for(PRODUCER, "contract", "ended")
+
+    contract_id: uuid.UUID
+    customer_id: uuid.UUID
+    status: str
+    ended_on: str
+
+
+class VisitPlanned(_ContractsEvent):
+    """A planned maintenance visit with everything dispatch needs to route it."""
+
+    subject: ClassVar[str] = subject_for(PRODUCER, "visit", "planned")
+
+    visit_id: uuid.UUID
+    contract_id: uuid.UUID
+    customer_id: uuid.UUID
+    site_id: uuid.UUID
+    equipment_ids: list[uuid.UUID] = []
+    location: GeoPoint
+    due_on: str
+    window_start: datetime
+    window_end: datetime
+    duration_minutes: int
+    skills: list[SkillNeed] = []
+    priority: Priority = "P4"
+    carried_over_from: uuid.UUID | None = None
+
+
+class VisitRescheduled(VisitPlanned):
+    subject: ClassVar[str] = subject_for(PRODUCER, "visit", "rescheduled")
+
+
+class VisitCancelled(_ContractsEvent):
+    subject: ClassVar[str] = subject_for(PRODUCER, "visit", "cancelled")
+
+    visit_id: uuid.UUID
+    contract_id: uuid.UUID
+    reason: str
+
+
+EVENTS: list[type[Event]] = [
+    ContractActivated,
+    ContractChanged,
+    ContractEnded,
+    VisitPlanned,
+    VisitRescheduled,
+    VisitCancelled,
+]
+
+# --- request/reply ---------------------------------------------------------------------------------
+
+CHECK_ENTITLEMENT = rpc_subject(PRODUCER, "check_entitlement")
+
+
+class EntitlementQuery(BaseModel):
+    """Is this site (or unit) covered for this kind of request, and with which SLA from `at`?"""
+
+    model_config = ConfigDict(frozen=True)
+
+    site_id: uuid.UUID
+    equipment_id: uuid.UUID | None = None
+    kind: RequestKind
+    priority: Priority | None = None
+    at: datetime
+
+
+class SiteFacts(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    site_id: uuid.UUID
+    customer_id: uuid.UUID
+    name: str
+    address: str
+    location: GeoPoint
+
+
+class EntitlementAnswer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    found: bool
+    site: SiteFacts | None = None
+    covered: bool = False
+    contract_id: uuid.UUID | None = None
+    priority: Priority | None = None
+    response_due: datetime | None = None
+    fix_due: datetime | None = None
+    quota_left: int | None = None
+    quota_exceeded: bool = False
+    required_skills: list[SkillNeed] = []
+    reason: str = ""

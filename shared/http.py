@@ -1,0 +1,96 @@
+"""The HTTP edge every service shares: problem+json, correlation ids, health and readiness."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.errors import DomainError
+from shared.observability import CORRELATION_HEADER, new_correlation_id, set_correlation_id
+
+log = logging.getLogger(__name__)
+
+PROBLEM_BASE = "https://fieldline.dev/problems/"
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(status: int, slug: str, title: str, detail: str, *, instance: str | None = None,
+            errors: list[dict[str, str]] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = errors
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or ".".join(str(p) for p in loc)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return problem(exc.status, exc.slug, exc.title, exc.detail, instance=request.url.path,
+                       errors=[{"field": p.field, "reason": p.reason} for p in exc.problems] or None)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field_name(e.get("loc", ())), "reason": str(e.get("msg", "invalid"))}
+                  for e in exc.errors()]
+        detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+        return problem(422, "invalid-input", "Invalid input", detail, instance=request.url.path, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized"}.get(exc.status_code, "http-error")
+        return problem(exc.status_code, slug, str(exc.detail), str(exc.detail), instance=request.url.path)
+
+
+def install_correlation_middleware(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def _correlation(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        correlation_id = request.headers.get(CORRELATION_HEADER) or new_correlation_id()
+        set_correlation_id(correlation_id)
+        try:
+            response = await call_next(request)
+        finally:
+            set_correlation_id(None)
+        response.headers[CORRELATION_HEADER] = correlation_id
+        return response
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="The database and NATS are reachable")
+    async def readyz(request: Request) -> JSONResponse:
+        runtime = request.app.state.runtime
+        checks: dict[str, str] = {}
+        try:
+            async with asyncio.timeout(2):
+                async with runtime.db.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        checks["nats"] = "ok" if runtime.nc.is_connected else "disconnected"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
+                            status_code=200 if ready else 503)
+
+    return router

@@ -1,0 +1,18 @@
+"""Messaging: NATS connection and streams, transactional outbox, idempotent consumers, request/reply."""
+
+from shared.messaging.connection import connect, ensure_stream
+from shared.messaging.consumer import IdempotentConsumer, Subscription, backoff_delay
+from shared.messaging.outbox import OutboxRelay, add_event
+from shared.messaging.tables import MessagingTables, messaging_tables
+
+__all__ = [
+    "IdempotentConsumer",
+    "MessagingTables",
+    "OutboxRelay",
+    "Subscription",
+    "add_event",
+    "backoff_delay",
+    "connect",
+    "ensure_stream",
+    "messaging_tables",
+]

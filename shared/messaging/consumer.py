@@ -1,0 +1,193 @@
+"""Idempotent JetStream consumers: durable pull subscriptions, fetched in batches, supervised.
+
+Per message: a processed-messages row is written in the handler's own transaction, so a redelivered
+message is a no-op; the message is acked only after that commit. Transient failures are nak'ed with
+back-off; a message that fails its schema, raises PermanentMessageError, or reaches MaxDeliver goes to
+the dead-letter table with the reason, and the consumer keeps going.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import nats.errors
+import pydantic
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import Database
+from shared.errors import PermanentMessageError
+from shared.events.envelope import Envelope, Event, stream_name
+from shared.events.registry import UnknownEventType, parse_data
+from shared.messaging.tables import MessagingTables
+from shared.observability import set_correlation_id
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, Envelope, Event], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One durable consumer: `durable` is `<consumer>-<purpose>`, `subject` a filter inside `producer`'s stream."""
+
+    durable: str
+    producer: str
+    subject: str
+    handler: Handler
+
+
+def backoff_delay(num_delivered: int, *, base_s: float = 0.5, cap_s: float = 30.0) -> float:
+    """Exponential back-off with full jitter for the next redelivery."""
+    return float(random.uniform(0, min(cap_s, base_s * 2 ** max(num_delivered - 1, 0))))
+
+
+class IdempotentConsumer:
+    def __init__(
+        self,
+        nc: Client,
+        js: JetStreamContext,
+        db: Database,
+        tables: MessagingTables,
+        subscription: Subscription,
+        *,
+        batch_size: int = 100,
+        max_deliver: int = 6,
+        ack_wait_s: float = 30.0,
+        fetch_timeout_s: float = 1.0,
+        idle_check_s: float = 15.0,
+    ) -> None:
+        self.nc = nc
+        self.js = js
+        self.db = db
+        self.tables = tables
+        self.sub = subscription
+        self.batch_size = batch_size
+        self.max_deliver = max_deliver
+        self.ack_wait_s = ack_wait_s
+        self.fetch_timeout_s = fetch_timeout_s
+        self.idle_check_s = idle_check_s
+        self.before_ack: Callable[[Msg], Awaitable[None]] | None = None  # a seam for fault-injection tests
+
+    @property
+    def stream(self) -> str:
+        return stream_name(self.sub.producer)
+
+    async def ensure(self) -> None:
+        config = ConsumerConfig(
+            durable_name=self.sub.durable,
+            filter_subject=self.sub.subject,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self.ack_wait_s,
+            max_deliver=self.max_deliver + 1,  # one more than ours, so we dead-letter before the server gives up
+            max_ack_pending=10_000,
+        )
+        await self.js.add_consumer(self.stream, config)
+
+    async def run(self) -> None:
+        """Fetch and handle until cancelled; re-subscribe after errors or a suspicious silence."""
+        while True:
+            psub: JetStreamContext.PullSubscription | None = None
+            try:
+                await self.ensure()
+                psub = await self.js.pull_subscribe_bind(durable=self.sub.durable, stream=self.stream)
+                await self._fetch_loop(psub)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer %s restarting after: %r", self.sub.durable, exc)
+                await asyncio.sleep(1.0)
+            finally:
+                if psub is not None:
+                    try:
+                        await psub.unsubscribe()
+                    except Exception:
+                        pass
+
+    async def _fetch_loop(self, psub: JetStreamContext.PullSubscription) -> None:
+        idle = 0.0
+        while True:
+            try:
+                batch = await psub.fetch(self.batch_size, timeout=self.fetch_timeout_s)
+            except (nats.errors.TimeoutError, TimeoutError):
+                batch = []
+            if not batch:
+                idle += self.fetch_timeout_s
+                if idle >= self.idle_check_s:
+                    idle = 0.0
+                    info = await self.js.consumer_info(self.stream, self.sub.durable)
+                    if info.num_pending or info.num_ack_pending:
+                        # messages are waiting but none arrive: the subscription went deaf (nats.py #504)
+                        log.warning("consumer %s silent with %s pending; re-subscribing",
+                                    self.sub.durable, info.num_pending)
+                        return
+                if not self.nc.is_connected:
+                    await asyncio.sleep(0.2)
+                continue
+            idle = 0.0
+            for msg in batch:
+                await self.handle(msg)
+
+    async def handle(self, msg: Msg) -> None:
+        deliveries = msg.metadata.num_delivered if msg.metadata else 1
+        try:
+            envelope = Envelope.model_validate_json(msg.data)
+            event = parse_data(envelope)
+        except (pydantic.ValidationError, UnknownEventType, ValueError) as exc:
+            await self._dead_letter(msg, f"schema: {exc}", deliveries, event_id=None)
+            return
+        set_correlation_id(envelope.correlation_id)
+        try:
+            async with self.db.transaction() as session:
+                inserted = await session.execute(
+                    pg_insert(self.tables.processed_messages)
+                    .values(consumer=self.sub.durable, event_id=envelope.event_id)
+                    .on_conflict_do_nothing()
+                    .returning(self.tables.processed_messages.c.event_id)
+                )
+                if inserted.first() is not None:
+                    await self.sub.handler(session, envelope, event)
+        except PermanentMessageError as exc:
+            await self._dead_letter(msg, f"rejected: {exc}", deliveries, event_id=str(envelope.event_id))
+            return
+        except Exception as exc:
+            if deliveries >= self.max_deliver:
+                await self._dead_letter(
+                    msg, f"max deliveries ({deliveries}) reached; last error: {exc!r}", deliveries,
+                    event_id=str(envelope.event_id),
+                )
+            else:
+                log.warning("handler %s failed (delivery %s): %r", self.sub.durable, deliveries, exc)
+                await msg.nak(delay=backoff_delay(deliveries))
+            return
+        finally:
+            set_correlation_id(None)
+        if self.before_ack is not None:
+            await self.before_ack(msg)
+        await msg.ack()
+
+    async def _dead_letter(self, msg: Msg, reason: str, deliveries: int, *, event_id: str | None) -> None:
+        log.error("dead-lettering message on %s for %s: %s", msg.subject, self.sub.durable, reason)
+        async with self.db.transaction() as session:
+            await session.execute(
+                insert(self.tables.dead_letters).values(
+                    consumer=self.sub.durable,
+                    subject=msg.subject,
+                    event_id=event_id,
+                    payload=msg.data.decode("utf-8", errors="replace"),
+                    headers=dict(msg.headers or {}),
+                    reason=reason[:2000],
+                    deliveries=deliveries,
+                )
+            )
+        await msg.term()

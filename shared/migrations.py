@@ -1,0 +1,97 @@
+"""Alembic, one schema per service: each service's migrations/env.py calls `run_env`.
+
+`python -m shared.migrations revision <service> -m "message"` autogenerates a revision against the
+database in DATABASE_URL (GeoAlchemy2's helpers keep PostGIS's own tables out of it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from geoalchemy2 import alembic_helpers
+from sqlalchemy import MetaData, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from shared.settings import REPO_ROOT, ServiceSettings
+
+
+def alembic_config(settings: ServiceSettings, service: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(REPO_ROOT / "services" / service / "migrations"))
+    config.attributes["settings"] = settings
+    return config
+
+
+def migrate(settings: ServiceSettings, service: str, revision: str = "head") -> None:
+    """Bring the service's schema up to `revision` (blocking; call from a thread inside an event loop)."""
+    command.upgrade(alembic_config(settings, service), revision)
+
+
+def _include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    if type_ == "table" and name == "spatial_ref_sys":
+        return False
+    return bool(alembic_helpers.include_object(obj, name, type_, reflected, compare_to))
+
+
+def run_env(metadata: MetaData) -> None:
+    """The body of a service's migrations/env.py (online mode only)."""
+    settings: ServiceSettings = context.config.attributes["settings"]
+    schema = settings.db_schema
+
+    def _run(connection: Connection) -> None:
+        connection.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+        connection.execute(text("CREATE EXTENSION IF NOT EXISTS btree_gist"))
+        connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        connection.execute(text(f'SET search_path TO "{schema}", public'))
+        connection.commit()
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            version_table_schema=schema,
+            include_schemas=True,
+            include_name=lambda name, type_, parent: type_ != "schema" or name == schema,
+            include_object=_include_object,
+            process_revision_directives=alembic_helpers.writer,
+            render_item=alembic_helpers.render_item,
+        )
+        with context.begin_transaction():
+            # one migrator at a time per service, even with several replicas starting together
+            connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": f"migrate:{schema}"})
+            context.run_migrations()
+
+    async def _main() -> None:
+        engine = create_async_engine(settings.asyncpg_url)
+        try:
+            async with engine.connect() as connection:
+                await connection.run_sync(_run)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(_main())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m shared.migrations")
+    commands = parser.add_subparsers(dest="command", required=True)
+    revision = commands.add_parser("revision", help="autogenerate a revision for one service")
+    revision.add_argument("service", choices=["contracts", "requests", "dispatch", "notify"])
+    revision.add_argument("-m", "--message", required=True)
+    args = parser.parse_args()
+    settings_module = importlib.import_module(f"services.{args.service}.settings")
+    from shared.settings import load_settings
+
+    settings = load_settings(settings_module.Settings)
+    config = alembic_config(settings, args.service)
+    migrate(settings, args.service)
+    command.revision(config, message=args.message, autogenerate=True)
+    print("written under", Path(config.get_main_option("script_location") or "") / "versions")
+
+
+if __name__ == "__main__":
+    main()

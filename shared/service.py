@@ -1,0 +1,111 @@
+"""What every service process runs: engine, NATS, streams, outbox relay, consumers, and the FastAPI app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+
+from shared.auth.keys import ensure_local_keypair
+from shared.auth.tokens import TokenVerifier
+from shared.db import Database, create_engine
+from shared.http import health_router, install_correlation_middleware, install_problem_handlers
+from shared.messaging.connection import connect, ensure_stream
+from shared.messaging.consumer import IdempotentConsumer, Subscription
+from shared.messaging.outbox import OutboxRelay
+from shared.messaging.tables import MessagingTables
+from shared.observability import configure_logging
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """Everything a running service holds; built in the lifespan, reachable as `app.state.runtime`."""
+
+    settings: ServiceSettings
+    db: Database
+    nc: Client
+    js: JetStreamContext
+    tables: MessagingTables
+    relay: OutboxRelay
+    consumers: list[IdempotentConsumer] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What makes one service different from another."""
+
+    title: str
+    producer: str
+    tables: MessagingTables
+    routers: Sequence[APIRouter]
+    subscriptions: Callable[[Runtime], list[Subscription]] = lambda runtime: []
+    # extra startup work (request/reply servers, background loops); cleaned up in reverse order
+    on_start: Sequence[Callable[[Runtime], AbstractAsyncContextManager[None]]] = ()
+
+
+def make_verifier(settings: ServiceSettings) -> TokenVerifier:
+    if settings.jwt_jwks_url:
+        return TokenVerifier(issuer=settings.jwt_issuer, audience=settings.jwt_audience, jwks_url=settings.jwt_jwks_url)
+    ensure_local_keypair(settings.jwt_private_key_file, settings.jwt_public_key_file)
+    return TokenVerifier(issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+                         public_key_file=settings.jwt_public_key_file)
+
+
+def create_service_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(create_engine(settings))
+        nc = await connect(settings.nats_url, name=f"fieldline-{settings.service_name}")
+        js = nc.jetstream()
+        await ensure_stream(js, spec.producer, replicas=settings.nats_stream_replicas,
+                            duplicate_window_s=settings.nats_duplicate_window_s)
+        relay = OutboxRelay(db, spec.tables, js, batch_size=settings.outbox_batch_size,
+                            poll_interval_s=settings.outbox_poll_interval_s)
+        runtime = Runtime(settings=settings, db=db, nc=nc, js=js, tables=spec.tables, relay=relay)
+        app.state.runtime = runtime
+        runtime.tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+        for subscription in spec.subscriptions(runtime):
+            consumer = IdempotentConsumer(
+                nc, js, db, spec.tables, subscription,
+                batch_size=settings.consumer_batch_size, max_deliver=settings.consumer_max_deliver,
+                ack_wait_s=settings.consumer_ack_wait_s,
+            )
+            runtime.consumers.append(consumer)
+            runtime.tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{subscription.durable}"))
+        async with contextlib.AsyncExitStack() as stack:
+            for start in spec.on_start:
+                await stack.enter_async_context(start(runtime))
+            log.info("%s ready on %s:%s", settings.service_name, settings.host, settings.port)
+            try:
+                yield
+            finally:
+                for task in runtime.tasks:
+                    task.cancel()
+                await asyncio.gather(*runtime.tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await nc.close()
+        await db.dispose()
+
+    configure_logging(settings.service_name, settings.log_level)
+    app = FastAPI(title=spec.title, version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.verifier = make_verifier(settings)
+    install_problem_handlers(app)
+    install_correlation_middleware(app)
+    app.include_router(health_router())
+    for router in spec.routers:
+        app.include_router(router)
+    return app
