@@ -77,7 +77,12 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
         runtime = Runtime(settings=settings, db=db, nc=nc, js=js, tables=spec.tables, relay=relay)
         app.state.runtime = runtime
         runtime.tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
-        for subscription in spec.subscriptions(runtime):
+        subscriptions = spec.subscriptions(runtime)
+        for producer in sorted({s.producer for s in subscriptions} - {spec.producer}):
+            # declared identically by producer and consumers, so start-up order does not matter
+            await ensure_stream(js, producer, replicas=settings.nats_stream_replicas,
+                                duplicate_window_s=settings.nats_duplicate_window_s)
+        for subscription in subscriptions:
             consumer = IdempotentConsumer(
                 nc, js, db, spec.tables, subscription,
                 batch_size=settings.consumer_batch_size, max_deliver=settings.consumer_max_deliver,

