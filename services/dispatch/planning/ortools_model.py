@@ -1,0 +1,339 @@
+"""The OR-Tools routing model: data -> index manager -> model -> transits -> dimensions -> windows ->
+search parameters -> solve -> status -> plain data. The only module that imports ortools."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
+
+from .instance import RoutingInstance
+from .model import Metaheuristic, PlanningOptions, SolveStatus
+
+IntArray = npt.NDArray[np.int64]
+TIME = "time"
+TRAVEL = "travel"
+LOAD = "load"
+
+
+@dataclass(frozen=True, slots=True)
+class RawRoute:
+    """A route in ticks: the visit positions in order and when service starts at each."""
+
+    vehicle: int
+    visits: tuple[int, ...]
+    service_starts: tuple[int, ...]
+    start: int
+    end: int
+    breaks: tuple[tuple[int, int], ...]  # (start, duration)
+
+
+@dataclass(frozen=True, slots=True)
+class RawSolution:
+    status: SolveStatus
+    routes: tuple[RawRoute, ...]
+    objective: int
+
+
+class Ticks:
+    """Converts seconds to integer ticks so that an integer-feasible plan is feasible in real time."""
+
+    def __init__(self, resolution: float) -> None:
+        self.resolution = resolution
+
+    def up(self, seconds: float) -> int:
+        return math.ceil(seconds / self.resolution - 1e-9)
+
+    def down(self, seconds: float) -> int:
+        return math.floor(seconds / self.resolution + 1e-9)
+
+    def up_array(self, seconds: npt.NDArray[np.float64]) -> IntArray:
+        return np.ceil(seconds / self.resolution - 1e-9).astype(np.int64)
+
+
+@dataclass(slots=True)
+class _Model:
+    instance: RoutingInstance
+    options: PlanningOptions
+    ticks: Ticks
+    manager: pywrapcp.RoutingIndexManager
+    routing: pywrapcp.RoutingModel
+    depot_count: int
+    travel: IntArray  # model-node travel ticks
+    service: IntArray  # model-node service ticks
+    horizon: int
+
+    def visit_index(self, position: int) -> int:
+        return int(self.manager.NodeToIndex(self.depot_count + position))
+
+
+def _index_manager(
+    instance: RoutingInstance, ticks: Ticks
+) -> tuple[pywrapcp.RoutingIndexManager, list[int], IntArray, IntArray]:
+    depot_nodes = sorted({v.start_node for v in instance.vehicles} | {v.end_node for v in instance.vehicles})
+    model_nodes = depot_nodes + list(instance.visit_nodes)
+    local = {g: i for i, g in enumerate(depot_nodes)}
+    travel = ticks.up_array(instance.travel[np.ix_(model_nodes, model_nodes)])
+    np.fill_diagonal(travel, 0)
+    service = np.zeros(len(model_nodes), dtype=np.int64)
+    service[len(depot_nodes) :] = [ticks.up(v.service_duration) for v in instance.visits]
+    manager = pywrapcp.RoutingIndexManager(
+        len(model_nodes),
+        len(instance.vehicles),
+        [local[v.start_node] for v in instance.vehicles],  # starts
+        [local[v.end_node] for v in instance.vehicles],  # ends
+    )
+    return manager, depot_nodes, travel, service
+
+
+def _horizon(instance: RoutingInstance, ticks: Ticks) -> int:
+    ends = [v.shift.end + v.shift.overtime_limit for v in instance.vehicles]
+    return ticks.down(max(ends, default=0.0)) + 1
+
+
+def _add_travel_cost(m: _Model) -> int:
+    travel_cb = m.routing.RegisterTransitMatrix(m.travel.tolist())
+    m.routing.SetArcCostEvaluatorOfAllVehicles(travel_cb)
+    return int(travel_cb)
+
+
+def _add_time_dimension(m: _Model) -> pywrapcp.RoutingDimension:
+    """Service at the origin plus travel; waiting allowed; shift windows, overtime soft then hard."""
+    transit = m.travel + m.service[:, None]
+    time_cb = m.routing.RegisterTransitMatrix(transit.tolist())
+    m.routing.AddDimension(time_cb, m.horizon, m.horizon, False, TIME)  # slack max, capacity, fix start
+    time = m.routing.GetDimensionOrDie(TIME)
+    overtime_cost = max(1, round(m.options.overtime_cost))
+    for v, vehicle in enumerate(m.instance.vehicles):
+        shift = vehicle.shift
+        start, end = m.ticks.up(shift.start), m.ticks.down(shift.end)
+        hard_end = m.ticks.down(shift.end + shift.overtime_limit)
+        time.CumulVar(m.routing.Start(v)).SetRange(start, end)
+        time.CumulVar(m.routing.End(v)).SetRange(start, hard_end)
+        if hard_end > end:
+            time.SetCumulVarSoftUpperBound(m.routing.End(v), end, overtime_cost)
+        # Leave as late and come back as early as the route allows.
+        m.routing.AddVariableMaximizedByFinalizer(time.CumulVar(m.routing.Start(v)))
+        m.routing.AddVariableMinimizedByFinalizer(time.CumulVar(m.routing.End(v)))
+    if m.options.balance_cost > 0:
+        time.SetGlobalSpanCostCoefficient(max(1, round(m.options.balance_cost)))
+    return time
+
+
+def _add_windows(m: _Model, time: pywrapcp.RoutingDimension) -> None:
+    """One or more windows per visit: the hull as the range, the gaps removed; SLA as a soft bound."""
+    sla_cost = max(1, round(m.options.sla_cost))
+    for k, visit in enumerate(m.instance.visits):
+        cumul = time.CumulVar(m.visit_index(k))
+        windows = sorted((m.ticks.up(w.start), m.ticks.down(w.end)) for w in visit.windows)
+        windows = [(a, min(b, m.horizon)) for a, b in windows if a <= b and a <= m.horizon]
+        if visit.windows and not windows:
+            windows = [(m.horizon, m.horizon)]  # no window fits the horizon: unreachable, so dropped
+        if windows:
+            cumul.SetRange(windows[0][0], max(b for _, b in windows))
+            reach = windows[0][1]
+            for a, b in windows[1:]:
+                if a > reach + 1:
+                    cumul.RemoveInterval(reach + 1, a - 1)
+                reach = max(reach, b)
+        pin = m.instance.pins.get(k)
+        if pin is not None and pin.start_time is not None:
+            fixed = m.ticks.up(pin.start_time)
+            cumul.SetRange(fixed, fixed)
+        if visit.sla_deadline is not None:
+            time.SetCumulVarSoftUpperBound(m.visit_index(k), m.ticks.down(visit.sla_deadline), sla_cost)
+
+
+def _add_skills(m: _Model) -> None:
+    """Skills, levels, days and pins all reduce to the vehicles a visit may ride on."""
+    everyone = len(m.instance.vehicles)
+    for k, allowed in enumerate(m.instance.allowed):
+        if len(allowed) < everyone:
+            # SetAllowedVehiclesForIndex rejects Python lists in 9.15; -1 keeps "unperformed" possible.
+            m.routing.VehicleVar(m.visit_index(k)).SetValues([*allowed, -1])
+
+
+def _add_drop_penalties(m: _Model) -> None:
+    pinned_penalty = 10 * max(m.options.drop_penalties.values())
+    for k, visit in enumerate(m.instance.visits):
+        penalty = pinned_penalty if k in m.instance.pins else m.options.drop_penalties[visit.priority]
+        m.routing.AddDisjunction([m.visit_index(k)], max(1, round(penalty / m.ticks.resolution)))
+
+
+def _add_capacity(m: _Model) -> None:
+    if not any(v.demand for v in m.instance.visits):
+        return
+    demand = [0] * m.depot_count + [v.demand for v in m.instance.visits]
+    demand_cb = m.routing.RegisterUnaryTransitVector(demand)
+    capacities = [
+        v.technician.capacity if v.technician.capacity is not None else sum(demand) for v in m.instance.vehicles
+    ]
+    m.routing.AddDimensionWithVehicleCapacity(demand_cb, 0, capacities, True, LOAD)  # no slack, from 0
+
+
+def _add_max_travel(m: _Model, travel_cb: int) -> None:
+    limits = [v.shift.max_travel for v in m.instance.vehicles]
+    if all(limit is None for limit in limits):
+        return
+    capacities = [m.horizon if limit is None else m.ticks.down(limit) for limit in limits]
+    m.routing.AddDimensionWithVehicleCapacity(travel_cb, 0, capacities, True, TRAVEL)
+
+
+def _add_breaks(m: _Model, time: pywrapcp.RoutingDimension) -> None:
+    if not any(v.shift.breaks for v in m.instance.vehicles):
+        return
+    solver = m.routing.solver()
+    # Breaks may not interrupt service; service at node i lasts service[i].
+    node_visit_transits = [int(m.service[m.manager.IndexToNode(i)]) for i in range(m.routing.Size())]
+    for v, vehicle in enumerate(m.instance.vehicles):
+        intervals = [
+            solver.FixedDurationIntervalVar(
+                m.ticks.up(rule.earliest_start),  # start min
+                m.ticks.down(rule.latest_start),  # start max
+                m.ticks.up(rule.duration),  # duration
+                False,  # optional
+                f"break {v} {b}",
+            )
+            for b, rule in enumerate(vehicle.shift.breaks)
+        ]
+        if intervals:
+            time.SetBreakIntervalsOfVehicle(intervals, v, node_visit_transits)
+
+
+def _add_pins(m: _Model, time: pywrapcp.RoutingDimension) -> None:
+    """Pinned order between pinned visits of a route; frozen visits chained from the route start."""
+    solver = m.routing.solver()
+    by_vehicle: dict[int, list[tuple[int, int, bool]]] = {}
+    for k, pin in m.instance.pins.items():
+        if m.instance.allowed[k] and pin.position is not None:
+            by_vehicle.setdefault(m.instance.allowed[k][0], []).append((pin.position, k, pin.frozen))
+    for v, pinned in by_vehicle.items():
+        pinned.sort()
+        for (_, a, _), (_, b, _) in itertools.pairwise(pinned):
+            ia, ib = m.visit_index(a), m.visit_index(b)
+            solver.Add(time.CumulVar(ia) + int(m.service[m.depot_count + a]) <= time.CumulVar(ib))
+        previous = m.routing.Start(v)
+        for _, k, frozen in pinned:
+            if not frozen:
+                break
+            solver.Add(m.routing.NextVar(previous) == m.visit_index(k))
+            previous = m.visit_index(k)
+
+
+def _add_change_budget(m: _Model) -> None:
+    budget = m.instance.max_moves_per_route
+    if budget is None or not m.instance.previous_routes:
+        return
+    solver = m.routing.solver()
+    for v, previous in enumerate(m.instance.previous_routes):
+        if len(previous) > budget:
+            moved = [solver.IsDifferentCstVar(m.routing.VehicleVar(m.visit_index(k)), v) for k in previous]
+            solver.Add(solver.Sum(moved) <= budget)
+
+
+def _search_parameters(options: PlanningOptions, time_limit: float) -> Any:
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, options.first_solution)
+    if options.metaheuristic == Metaheuristic.ITERATED_LOCAL_SEARCH:
+        _iterated_local_search(params)
+    else:
+        params.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, options.metaheuristic)
+    params.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
+    return params
+
+
+def _iterated_local_search(params: Any) -> None:
+    """Ruin (SISR: strings removed from neighbouring routes) and recreate, annealing acceptance."""
+    params.use_iterated_local_search = True
+    ils = params.iterated_local_search_parameters
+    ils.perturbation_strategy = routing_ils_pb2.PerturbationStrategy.RUIN_AND_RECREATE
+    ruin = ils.ruin_recreate_parameters
+    sisr = ruin.ruin_strategies.add().sisr
+    sisr.max_removed_sequence_size = 10
+    sisr.avg_num_removed_visits = 10
+    sisr.bypass_factor = 0.01
+    ruin.ruin_strategies.add().spatially_close_routes.num_ruined_routes = 2
+    ruin.ruin_composition_strategy = routing_ils_pb2.RuinCompositionStrategy.RUN_ONE_RANDOMLY
+    ruin.recreate_strategy.heuristic = routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
+    ils.improve_perturbed_solution = True
+    annealing = ils.reference_solution_acceptance_strategy.simulated_annealing
+    annealing.cooling_schedule_strategy = routing_ils_pb2.CoolingScheduleStrategy.EXPONENTIAL
+    annealing.automatic_temperatures = True
+    ils.best_solution_acceptance_strategy.greedy_descent.SetInParent()
+
+
+_STATUS = {
+    routing_enums_pb2.RoutingSearchStatus.ROUTING_OPTIMAL: SolveStatus.OPTIMAL,
+    routing_enums_pb2.RoutingSearchStatus.ROUTING_SUCCESS: SolveStatus.FEASIBLE,
+    routing_enums_pb2.RoutingSearchStatus.ROUTING_PARTIAL_SUCCESS_LOCAL_OPTIMUM_NOT_REACHED: SolveStatus.FEASIBLE,
+    routing_enums_pb2.RoutingSearchStatus.ROUTING_INVALID: SolveStatus.INVALID,
+}
+
+
+def _initial_assignment(m: _Model) -> object | None:
+    routes = list(m.instance.initial_routes)
+    if not any(routes):
+        return None
+    routes += [()] * (len(m.instance.vehicles) - len(routes))
+    as_indices = [[m.visit_index(k) for k in route] for route in routes]
+    return m.routing.ReadAssignmentFromRoutes(as_indices, True)  # ignore inactive indices
+
+
+def _extract(m: _Model, solution: pywrapcp.Assignment, time: pywrapcp.RoutingDimension) -> list[RawRoute]:
+    breaks: dict[int, list[tuple[int, int]]] = {}
+    intervals = solution.IntervalVarContainer()
+    for i in range(intervals.Size()):
+        element = intervals.Element(i)
+        if element.PerformedValue():
+            vehicle = int(element.Var().Name().split()[1])
+            breaks.setdefault(vehicle, []).append((element.StartValue(), element.DurationValue()))
+    routes = []
+    for v in range(len(m.instance.vehicles)):
+        index = m.routing.Start(v)
+        start = solution.Value(time.CumulVar(index))
+        visits, starts = [], []
+        index = solution.Value(m.routing.NextVar(index))
+        while not m.routing.IsEnd(index):
+            visits.append(m.manager.IndexToNode(index) - m.depot_count)
+            starts.append(solution.Value(time.CumulVar(index)))
+            index = solution.Value(m.routing.NextVar(index))
+        end = solution.Value(time.CumulVar(index))
+        routes.append(RawRoute(v, tuple(visits), tuple(starts), start, end, tuple(sorted(breaks.get(v, [])))))
+    return routes
+
+
+def solve_instance(instance: RoutingInstance, options: PlanningOptions, time_limit: float) -> RawSolution:
+    """Builds the routing model for ``instance`` and searches for ``time_limit`` seconds."""
+    if not instance.vehicles or not instance.visits:
+        return RawSolution(SolveStatus.OPTIMAL, (), 0)
+    ticks = Ticks(options.time_resolution)
+    manager, depot_nodes, travel, service = _index_manager(instance, ticks)
+    routing = pywrapcp.RoutingModel(manager)
+    m = _Model(instance, options, ticks, manager, routing, len(depot_nodes), travel, service, _horizon(instance, ticks))
+    travel_cb = _add_travel_cost(m)
+    time = _add_time_dimension(m)
+    _add_windows(m, time)
+    _add_skills(m)
+    _add_drop_penalties(m)
+    _add_capacity(m)
+    _add_max_travel(m, travel_cb)
+    _add_breaks(m, time)
+    _add_pins(m, time)
+    _add_change_budget(m)
+
+    params = _search_parameters(options, time_limit)
+    routing.CloseModelWithParameters(params)
+    initial = _initial_assignment(m)
+    if initial is not None:
+        solution = routing.SolveFromAssignmentWithParameters(initial, params)
+    else:
+        solution = routing.SolveWithParameters(params)
+    status = _STATUS.get(routing.status(), SolveStatus.NO_SOLUTION)
+    if solution is None:
+        return RawSolution(SolveStatus.NO_SOLUTION if status != SolveStatus.INVALID else status, (), 0)
+    return RawSolution(status, tuple(_extract(m, solution, time)), int(solution.ObjectiveValue()))

@@ -1,0 +1,194 @@
+"""Reactive insertion of an urgent job into the live day: numpy over every (route, position), no search.
+
+``LiveDay.build`` flattens the live routes once (the dispatch service keeps one per plan version);
+``earliest_feasible_insertion`` then answers each emergency with a handful of vectorised passes:
+travel from every route point to the job and back, arrival, push-forward on the next stop, and the
+slack that stop can absorb without breaking a committed window or the hard end of the shift.
+Breaks are not modelled here; the background re-plan places them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from .model import GeoPoint
+from .travel import FloatArray, coordinates
+
+IntArray = npt.NDArray[np.intp]
+BoolArray = npt.NDArray[np.bool_]
+_EPS = 1e-6
+
+
+class ArrayTravelTimeProvider(Protocol):
+    def durations_between(self, origins: FloatArray, destinations: FloatArray) -> FloatArray:
+        """Seconds between (n, 2) and (m, 2) lat/lon arrays, shape (n, m)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStop:
+    visit_id: str
+    location: GeoPoint
+    arrival: float
+    start: float
+    service_duration: float
+    latest_start: float = float("inf")  # committed window end (or promised ETA): must still hold
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRoute:
+    """What is left of a technician's day: where and when they are next free, and the stops ahead."""
+
+    technician_id: str
+    skills: Mapping[str, int]
+    position: GeoPoint
+    available_from: float
+    stops: tuple[LiveStop, ...]
+    end_location: GeoPoint
+    end_arrival: float  # planned arrival at the end location
+    hard_end: float  # shift end plus allowed overtime
+
+
+@dataclass(frozen=True, slots=True)
+class UrgentJob:
+    id: str
+    location: GeoPoint
+    service_duration: float
+    sla_deadline: float  # service must start by then
+    required_skills: Mapping[str, int] = field(default_factory=dict)
+    earliest_start: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Insertion:
+    technician_id: str
+    position: int  # index in LiveRoute.stops the job goes before (len(stops): after the last)
+    arrival: float
+    start: float
+    push_forward: float  # how much later the next stop starts
+    meets_sla: bool
+
+
+@dataclass(frozen=True, slots=True)
+class InsertionDecision:
+    best: Insertion | None  # earliest feasible arrival that meets the SLA
+    earliest_late: Insertion | None  # earliest feasible arrival if none meets the SLA
+    reason: str  # why there is no ``best``; empty when there is one
+
+
+@dataclass(frozen=True, slots=True)
+class LiveDay:
+    """Flat arrays over insertion slots: slot s is "between prev_point[s] and next_point[s] of route[s]"."""
+
+    technician_ids: tuple[str, ...]
+    skill_names: tuple[str, ...]
+    skill_levels: npt.NDArray[np.int64]  # (technicians, skills), -1 when missing
+    points: FloatArray  # (points, 2) lat/lon
+    slot_route: IntArray
+    slot_position: IntArray
+    slot_prev: IntArray  # point index
+    slot_next: IntArray  # point index
+    prev_departure: FloatArray
+    next_start: FloatArray  # planned start of the next stop (arrival at the end location for the last slot)
+    max_push: FloatArray  # how much later the next stop may start without breaking anything after it
+
+    @staticmethod
+    def build(routes: Sequence[LiveRoute]) -> LiveDay:
+        skill_names = tuple(sorted({s for r in routes for s in r.skills}))
+        column = {s: k for k, s in enumerate(skill_names)}
+        levels = np.full((len(routes), len(skill_names)), -1, dtype=np.int64)
+        for t, route in enumerate(routes):
+            for skill, level in route.skills.items():
+                levels[t, column[skill]] = level
+        points: list[GeoPoint] = []
+        slot_route, slot_position, slot_prev, slot_next = [], [], [], []
+        prev_departure, next_start, max_push = [], [], []
+        for t, route in enumerate(routes):
+            first = len(points)
+            points.append(route.position)
+            points.extend(s.location for s in route.stops)
+            points.append(route.end_location)
+            m = len(route.stops)
+            # Backward pass: the delay each stop's start can take, absorbed by waits further on.
+            push = [0.0] * (m + 1)
+            push[m] = route.hard_end - route.end_arrival
+            for i in range(m - 1, -1, -1):
+                stop = route.stops[i]
+                after_wait = (route.stops[i + 1].start - route.stops[i + 1].arrival) if i + 1 < m else 0.0
+                push[i] = min(stop.latest_start - stop.start, push[i + 1] + after_wait)
+            for p in range(m + 1):
+                slot_route.append(t)
+                slot_position.append(p)
+                slot_prev.append(first + p)
+                slot_next.append(first + p + 1)
+                if p == 0:
+                    prev_departure.append(route.available_from)
+                else:
+                    stop = route.stops[p - 1]
+                    prev_departure.append(stop.start + stop.service_duration)
+                next_start.append(route.stops[p].start if p < m else route.end_arrival)
+                max_push.append(push[p])
+        return LiveDay(
+            technician_ids=tuple(r.technician_id for r in routes),
+            skill_names=skill_names,
+            skill_levels=levels,
+            points=coordinates(points),
+            slot_route=np.asarray(slot_route, dtype=np.intp),
+            slot_position=np.asarray(slot_position, dtype=np.intp),
+            slot_prev=np.asarray(slot_prev, dtype=np.intp),
+            slot_next=np.asarray(slot_next, dtype=np.intp),
+            prev_departure=np.asarray(prev_departure, dtype=np.float64),
+            next_start=np.asarray(next_start, dtype=np.float64),
+            max_push=np.asarray(max_push, dtype=np.float64),
+        )
+
+    def skilled(self, required: Mapping[str, int]) -> BoolArray:
+        ok = np.ones(len(self.technician_ids), dtype=np.bool_)
+        for skill, level in required.items():
+            if skill not in self.skill_names:
+                return np.zeros(len(self.technician_ids), dtype=np.bool_)
+            ok &= self.skill_levels[:, self.skill_names.index(skill)] >= level
+        return ok
+
+
+def earliest_feasible_insertion(
+    day: LiveDay, job: UrgentJob, travel: ArrayTravelTimeProvider, now: float
+) -> InsertionDecision:
+    """The technician and position with the earliest arrival that keeps skills, SLA and committed windows."""
+    skilled = day.skilled(job.required_skills)
+    if not skilled.any():
+        return InsertionDecision(None, None, "no technician has the required skills")
+    here = coordinates([job.location])
+    to_job = travel.durations_between(day.points, here)[:, 0]
+    from_job = travel.durations_between(here, day.points)[0]
+    arrival = np.maximum(day.prev_departure, now) + to_job[day.slot_prev]
+    start = np.maximum(arrival, job.earliest_start)
+    next_arrival = start + job.service_duration + from_job[day.slot_next]
+    push = np.maximum(0.0, next_arrival - day.next_start)
+    feasible = skilled[day.slot_route] & (push <= day.max_push + _EPS)
+    if not feasible.any():
+        return InsertionDecision(None, None, "no skilled technician can fit it without breaking a commitment")
+    on_time = feasible & (start <= job.sla_deadline + _EPS)
+
+    def pick(mask: BoolArray) -> Insertion:
+        # Earliest arrival; among equal arrivals the smaller disruption of the rest of the route.
+        candidates = np.flatnonzero(mask)
+        order = np.lexsort((push[candidates], arrival[candidates]))
+        s = int(candidates[order[0]])
+        return Insertion(
+            technician_id=day.technician_ids[int(day.slot_route[s])],
+            position=int(day.slot_position[s]),
+            arrival=float(arrival[s]),
+            start=float(start[s]),
+            push_forward=float(push[s]),
+            meets_sla=bool(start[s] <= job.sla_deadline + _EPS),
+        )
+
+    if on_time.any():
+        return InsertionDecision(pick(on_time), None, "")
+    return InsertionDecision(None, pick(feasible), "no feasible insertion meets the SLA deadline")

@@ -1,0 +1,104 @@
+"""The planner's entry point: a problem and a travel provider in, a plan out. Never raises for an
+over-constrained day: what cannot be served comes back unassigned with a reason."""
+
+from __future__ import annotations
+
+import time as wallclock
+
+from .decomposition import solve_decomposed
+from .instance import RoutingInstance, build_instance
+from .model import (
+    Plan,
+    PlanKpis,
+    PlanningOptions,
+    PlanningProblem,
+    Route,
+    ScheduledBreak,
+    SolveStatus,
+    Stop,
+    UnassignedReason,
+    UnassignedVisit,
+)
+from .ortools_model import RawRoute, RawSolution, solve_instance
+from .reasons import diagnose
+from .travel import TravelTimeProvider
+
+
+def plan_routes(problem: PlanningProblem, travel: TravelTimeProvider, options: PlanningOptions | None = None) -> Plan:
+    """Plans (or re-plans, with ``problem.pins``/``previous_routes``) every technician-day of the horizon."""
+    options = options or PlanningOptions()
+    began = wallclock.perf_counter()
+    instance = build_instance(problem, travel)
+    remaining = max(0.05, options.time_limit - (wallclock.perf_counter() - began))
+    raw = solve_routing_instance(instance, options, remaining)
+    return to_plan(instance, raw, options, wallclock.perf_counter() - began)
+
+
+def solve_routing_instance(instance: RoutingInstance, options: PlanningOptions, time_limit: float) -> RawSolution:
+    if len(instance.visits) > options.decomposition_threshold:
+        return solve_decomposed(instance, options, time_limit)
+    return solve_instance(instance, options, time_limit)
+
+
+def _route(instance: RoutingInstance, raw: RawRoute, resolution: float) -> Route:
+    vehicle = instance.vehicles[raw.vehicle]
+    breaks = tuple(ScheduledBreak(s * resolution, (s + d) * resolution) for s, d in raw.breaks)
+    stops = []
+    node = vehicle.start_node
+    departure = raw.start * resolution
+    travel_total = 0.0
+    for k, start_tick in zip(raw.visits, raw.service_starts, strict=True):
+        visit = instance.visits[k]
+        leg = float(instance.travel[node, instance.visit_nodes[k]])
+        start = start_tick * resolution
+        paused = sum(b.end - b.start for b in breaks if departure <= b.start < start)
+        arrival = min(start, departure + leg + paused)
+        stops.append(Stop(visit.id, arrival, start, start + visit.service_duration, leg, start - arrival))
+        travel_total += leg
+        departure = start + visit.service_duration
+        node = instance.visit_nodes[k]
+    back = float(instance.travel[node, vehicle.end_node]) if stops else 0.0
+    end = raw.end * resolution if stops else raw.start * resolution
+    return Route(
+        technician_id=vehicle.technician.id,
+        day=vehicle.shift.day,
+        start_time=raw.start * resolution,
+        end_time=end,
+        stops=tuple(stops),
+        breaks=breaks,
+        return_travel=back,
+        travel_time=travel_total + back,
+        overtime=max(0.0, end - vehicle.shift.end),
+    )
+
+
+def to_plan(instance: RoutingInstance, raw: RawSolution, options: PlanningOptions, wall_time: float) -> Plan:
+    routes = tuple(_route(instance, r, options.time_resolution) for r in raw.routes if r.visits)
+    served = {k for r in raw.routes for k in r.visits}
+    previously = {k for route in instance.previous_routes for k in route}
+    unassigned = []
+    for k, visit in enumerate(instance.visits):
+        if k in served:
+            continue
+        if raw.status in (SolveStatus.NO_SOLUTION, SolveStatus.INVALID):
+            reason, detail = UnassignedReason.NO_SOLUTION, f"solver status {raw.status.value}"
+        else:
+            reason, detail = diagnose(instance, k, k in previously)
+        unassigned.append(UnassignedVisit(visit.id, visit.priority, reason, detail))
+    deadline = {v.id: v.sla_deadline for v in instance.visits}
+    lateness = [s.start - d for r in routes for s in r.stops if (d := deadline[s.visit_id]) is not None and s.start > d]
+    travel = sum(r.travel_time for r in routes)
+    overtime = sum(r.overtime for r in routes)
+    dropped = sum(options.drop_penalties[u.priority] for u in unassigned)
+    objective = travel + dropped + options.sla_cost * sum(lateness) + options.overtime_cost * overtime
+    kpis = PlanKpis(
+        travel_time=travel,
+        assigned=len(served),
+        unassigned=len(unassigned),
+        unassigned_priority_weight=dropped,
+        overtime=overtime,
+        sla_misses=len(lateness),
+        objective=objective,
+        wall_time=wall_time,
+    )
+    return Plan(raw.status, routes, tuple(unassigned), kpis)
