@@ -1,0 +1,80 @@
+"""A small demo data set for `make run`, created through the public APIs (so it is checked like any input)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+
+SITES = [
+    ("Simferopol, Kievskaya 41", "Kievskaya St 41, Simferopol", 44.9572, 34.1108),
+    ("Yalta, Moskovskaya 12", "Moskovskaya St 12, Yalta", 44.4990, 34.1600),
+    ("Sevastopol, Bolshaya Morskaya 5", "Bolshaya Morskaya St 5, Sevastopol", 44.6166, 33.5254),
+]
+
+TECHNICIANS = [
+    ("Anna Koval", 44.9521, 34.1024, {"refrigeration": 4, "electrical": 2}),
+    ("Oleg Petrov", 44.4952, 34.1663, {"refrigeration": 3, "gas_certified": 1}),
+    ("Dmitry Volkov", 44.6054, 33.5221, {"refrigeration": 2, "electrical": 3}),
+    ("Ivan Sidorov", 45.3571, 36.4681, {"refrigeration": 5, "gas_certified": 1}),
+]
+
+
+@dataclass
+class DemoData:
+    customer_id: str
+    site_ids: list[str]
+    contract_id: str
+    technician_ids: dict[str, str]
+
+
+def _ok(response: httpx.Response) -> dict[str, object]:
+    if response.status_code >= 400:
+        raise RuntimeError(f"{response.request.method} {response.request.url} → {response.status_code}: {response.text}")
+    body: dict[str, object] = response.json()
+    return body
+
+
+def seed(urls: dict[str, str], admin_token: str, state_file: Path) -> DemoData:
+    """Create the demo data once; later runs find it again through `state_file`."""
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    if state_file.exists():
+        demo = DemoData(**json.loads(state_file.read_text()))
+        probe = httpx.get(f"{urls['contracts']}/customers/{demo.customer_id}", headers=headers, timeout=10)
+        if probe.status_code == 200:
+            return demo
+    with httpx.Client(headers=headers, timeout=10) as client:
+        customer = _ok(client.post(f"{urls['contracts']}/customers", json={"name": "Krym Fresh Markets"}))
+        site_ids = []
+        for name, address, lat, lon in SITES:
+            site = _ok(client.post(f"{urls['contracts']}/customers/{customer['id']}/sites",
+                                   json={"name": name, "address": address, "location": {"lat": lat, "lon": lon}}))
+            site_ids.append(str(site["id"]))
+        refrigeration = [{"skill": "refrigeration", "min_level": 2}]
+        contract = _ok(client.post(f"{urls['contracts']}/contracts", json={
+            "customer_id": customer["id"], "contract_type": "full_maintenance", "starts_on": "2026-01-01",
+            "ends_on": "2027-12-31", "site_ids": site_ids,
+            "sla": [
+                {"priority": "P1", "response_minutes": 240, "fix_minutes": 480, "required_skills": refrigeration},
+                {"priority": "P2", "response_minutes": 480, "fix_minutes": 1440, "required_skills": refrigeration},
+                {"priority": "P3", "response_minutes": 1440, "fix_minutes": 4320},
+            ],
+        }))
+        _ok(client.post(f"{urls['contracts']}/contracts/{contract['id']}/activate"))
+        technician_ids = {}
+        for name, lat, lon, skills in TECHNICIANS:
+            tech = _ok(client.post(f"{urls['dispatch']}/technicians",
+                                   json={"name": name, "skills": skills, "home_base": {"lat": lat, "lon": lon}}))
+            technician_ids[name] = str(tech["id"])
+    demo = DemoData(customer_id=str(customer["id"]), site_ids=site_ids, contract_id=str(contract["id"]),
+                    technician_ids=technician_ids)
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    state_file.write_text(json.dumps(asdict(demo), indent=2))
+    return demo
+
+
+def new_idempotency_key() -> str:
+    return uuid.uuid4().hex
