@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 
@@ -85,7 +84,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _on_signal)
     try:
         for name in SERVICES:
-            log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the child's lifetime
+            log = open(logs / f"{name}.log", "ab")
             processes[name] = subprocess.Popen(
                 [sys.executable, "-m", f"services.{name}", "serve", "--no-migrate"],
                 cwd=REPO_ROOT, stdout=log, stderr=log,
@@ -112,7 +111,8 @@ Fieldline is running (logs in .run/logs/). Ctrl-C stops everything.
 Demo data: customer {demo.customer_id} with {len(demo.site_ids)} sites under contract {demo.contract_id};
 technicians {", ".join(f"{n} ({i})" for n, i in demo.technician_ids.items())}.
 
-Tokens (12 h; more with `make token ROLE=dispatcher SUB=you`, or ROLE=customer CUSTOMER_ID=..., ROLE=technician TECHNICIAN_ID=...):
+Tokens, valid 12 h (more: `make token ROLE=dispatcher SUB=you`, `make token ROLE=customer SUB=c CUSTOMER_ID=...`,
+`make token ROLE=technician SUB=t TECHNICIAN_ID=...`):
   export DISPATCHER_TOKEN={token(Role.DISPATCHER, "demo-dispatcher")}
   export CUSTOMER_TOKEN={customer_token}
   export ANNA_TOKEN={token(Role.TECHNICIAN, "anna", technician_id=uuid.UUID(anna))}

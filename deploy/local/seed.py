@@ -33,7 +33,8 @@ class DemoData:
 
 def _ok(response: httpx.Response) -> dict[str, object]:
     if response.status_code >= 400:
-        raise RuntimeError(f"{response.request.method} {response.request.url} → {response.status_code}: {response.text}")
+        request = response.request
+        raise RuntimeError(f"{request.method} {request.url} → {response.status_code}: {response.text}")
     body: dict[str, object] = response.json()
     return body
 
