@@ -36,7 +36,7 @@ def migrate(settings: ServiceSettings, service: str, revision: str = "head") -> 
 def _include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
     if type_ == "table" and name == "spatial_ref_sys":
         return False
-    return bool(alembic_helpers.include_object(obj, name, type_, reflected, compare_to))
+    return bool(alembic_helpers.include_object(obj, name, type_, reflected, compare_to))  # type: ignore[no-untyped-call]
 
 
 def run_env(metadata: MetaData) -> None:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from shared.events.envelope import Envelope, stream_name
@@ -20,7 +21,9 @@ def _key(subject: str) -> str:
 
 
 def asyncapi_document() -> dict[str, Any]:
-    models = [(model, "validation") for model in EVENT_TYPES.values()] + [(Envelope, "validation")]
+    mode: Literal["validation"] = "validation"
+    models: list[tuple[type[BaseModel], Literal["validation"]]] = [(m, mode) for m in EVENT_TYPES.values()]
+    models.append((Envelope, mode))
     keyed, definitions = models_json_schema(models, ref_template="#/components/schemas/{model}")
     schemas: dict[str, Any] = dict(definitions.get("$defs", {}))
     channels: dict[str, Any] = {}
