@@ -203,10 +203,11 @@ full_page_writes = off
 EOF
     echo "$port" >"$PG_DIR/port"
   fi
+  echo "$bindir" >"$PG_DIR/bindir"
   port=$(cat "$PG_DIR/port")
   if ! as_postgres "$bindir/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
     port_in_use "$port" && die "port $port of the private cluster is taken; run deploy/local/stop.sh --purge"
-    quiet as_postgres "$bindir/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/postgres.log" -w -t 60 start
+    quiet as_postgres "$bindir/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/postgres.log" -w -t 60 start 9>&-
   fi
   echo "postgresql://postgres@127.0.0.1:$port/fieldline"
 }
@@ -303,7 +304,8 @@ start_private_nats() {
     -e "s|\"\\.run/|\"$RUN/|" \
     deploy/local/nats.conf >"$RUN/nats.conf"
   rm -f "$RUN/nats.pid"
-  setsid "$VENV/bin/nats-server" -c "$RUN/nats.conf" >>"$RUN/nats.log" 2>&1 </dev/null &
+  # 9>&-: the server must not inherit (and hold forever) the bootstrap lock.
+  setsid "$VENV/bin/nats-server" -c "$RUN/nats.conf" >>"$RUN/nats.log" 2>&1 </dev/null 9>&- &
   echo "nats://127.0.0.1:$port" >"$RUN/nats.url"
   echo "nats://127.0.0.1:$port"
 }
