@@ -1,0 +1,70 @@
+# Fieldline developer entry points. Every target that needs the environment runs
+# deploy/local/bootstrap.sh first (idempotent: venv, PostgreSQL+PostGIS, NATS JetStream)
+# and sources the .run/env it writes (DATABASE_URL, NATS_URL).
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.ONESHELL:
+
+PY := .venv/bin/python
+SERVICES := contracts requests dispatch notify
+PYTEST_ARGS ?=
+# Bootstrap, then load its environment into the recipe's shell.
+ENV := deploy/local/bootstrap.sh && source .run/env
+
+.PHONY: help bootstrap up down run migrate test test-slow lint token bench-routing bench-dispatch bench-import
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-15s %s\n", $$1, $$2 }'
+
+bootstrap: ## Venv synced to requirements.lock, PostgreSQL+PostGIS, NATS JetStream; writes .run/env
+	@deploy/local/bootstrap.sh
+
+up: ## Start the infrastructure alone (same as bootstrap)
+	@$(ENV)
+
+down: ## Stop what bootstrap started under .run/ (private nats-server / PostgreSQL); keeps data
+	@deploy/local/stop.sh
+
+run: ## Migrate, start the four services, seed demo data, print URLs (Ctrl-C stops)
+	@$(ENV)
+	exec $(PY) -m deploy.local.run_stack
+
+migrate: ## Apply every service's migrations
+	@$(ENV)
+	for s in $(SERVICES); do $(PY) -m services.$$s migrate; done
+
+# pytest exit code 5 (nothing collected) fails like any other: a test run must run tests.
+test: ## Run the test suite (PYTEST_ARGS="-k name -x" to narrow it)
+	@$(ENV)
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) || { rc=$$?; ((rc == 5)) && echo "make test: no tests collected" >&2; exit $$rc; }
+
+test-slow: ## Run the long suites marked slow
+	@$(ENV)
+	$(PY) -m pytest -q -p no:cacheprovider -m slow $(PYTEST_ARGS) || { rc=$$?; ((rc == 5)) && echo "make test-slow: no tests collected" >&2; exit $$rc; }
+
+lint: ## ruff, and mypy --strict on shared/ and the domain packages
+	@$(ENV)
+	.venv/bin/ruff check .
+	.venv/bin/mypy shared services/*/domain
+
+token: ## Mint a JWT: make token ROLE=dispatcher SUB=alice [CUSTOMER_ID=..] [TECHNICIAN_ID=..]
+	@$(if $(and $(ROLE),$(SUB)),,$(error usage: make token ROLE=<role> SUB=<subject> [CUSTOMER_ID=<uuid>] [TECHNICIAN_ID=<uuid>]))
+	$(ENV)
+	$(PY) -m shared.auth.cli mint --role "$(ROLE)" --sub "$(SUB)" \
+		$(if $(CUSTOMER_ID),--customer-id "$(CUSTOMER_ID)") \
+		$(if $(TECHNICIAN_ID),--technician-id "$(TECHNICIAN_ID)")
+
+bench-routing: ## Planner vs PyVRP and VROOM on the Solomon instances (10 s each)
+	@$(ENV)
+	$(PY) -m bench.routing --instances ../shared/bench/vrptw/solomon --time-limit 10 \
+		--solvers fieldline,pyvrp,vroom --out bench/results/solomon-10s.json
+
+bench-dispatch: ## Reactive dispatch latency benchmark
+	@$(ENV)
+	$(PY) -m bench.dispatch
+
+bench-import: ## Contracts bulk import benchmark
+	@$(ENV)
+	$(PY) -m bench.contracts_import
