@@ -62,7 +62,7 @@ def fieldline_problem(instance: VrptwInstance) -> tuple[PlanningProblem, MatrixT
     return PlanningProblem(technicians, visits), MatrixTravel(points, instance.distances())
 
 
-def fieldline_options(time_limit: float) -> PlanningOptions:
+def fieldline_options(time_limit: float, customers: int) -> PlanningOptions:
     # Every customer must be served: dropping one costs far more than any route.
     must_serve = dict.fromkeys(Priority, 1e6)
     return PlanningOptions(
@@ -70,12 +70,14 @@ def fieldline_options(time_limit: float) -> PlanningOptions:
         time_resolution=1.0 / SCALE,
         drop_penalties=must_serve,
         metaheuristic=Metaheuristic.GUIDED_LOCAL_SEARCH,
+        # Neighbourhoods of ~4 routes for 100 customers; ~100 visits per sub-problem at scale.
+        subproblem_visits=40 if customers <= 200 else 100,
     )
 
 
 def solve_fieldline(instance: VrptwInstance, time_limit: float) -> Routes:
     problem, travel = fieldline_problem(instance)
-    plan = plan_routes(problem, travel, fieldline_options(time_limit))
+    plan = plan_routes(problem, travel, fieldline_options(time_limit, instance.customers))
     return [[int(s.visit_id) for s in route.stops] for route in plan.routes]
 
 

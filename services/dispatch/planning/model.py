@@ -145,8 +145,11 @@ class PlanningOptions:
     sla_cost: float = 2.0  # per second late, in travel-second units
     overtime_cost: float = 1.0  # per second past the shift end
     balance_cost: float = 0.0  # per second of the longest route span (workload balance)
-    # Above this many visits, solve by route-based decomposition (see decomposition.py).
+    # Above this many visits, or with at least ``lns_min_time`` seconds to spend, solve by
+    # construction plus route-based large neighbourhood search on sub-problems (decomposition.py).
     decomposition_threshold: int = 400
+    lns_min_time: float = 5.0
+    subproblem_visits: int = 100
     seed: int = 0
 
 

@@ -307,8 +307,14 @@ def _extract(m: _Model, solution: pywrapcp.Assignment, time: pywrapcp.RoutingDim
     return routes
 
 
-def solve_instance(instance: RoutingInstance, options: PlanningOptions, time_limit: float) -> RawSolution:
-    """Builds the routing model for ``instance`` and searches for ``time_limit`` seconds."""
+def solve_instance(
+    instance: RoutingInstance, options: PlanningOptions, time_limit: float, require_warm_start: bool = False
+) -> RawSolution:
+    """Builds the routing model for ``instance`` and searches for ``time_limit`` seconds.
+
+    With ``require_warm_start`` a warm start the model rejects gives NO_SOLUTION instead of a cold
+    solve, so that a caller improving a plan piece by piece never trades it for a worse one.
+    """
     if not instance.vehicles or not instance.visits:
         return RawSolution(SolveStatus.OPTIMAL, (), 0)
     ticks = Ticks(options.time_resolution)
@@ -329,6 +335,8 @@ def solve_instance(instance: RoutingInstance, options: PlanningOptions, time_lim
     params = _search_parameters(options, time_limit)
     routing.CloseModelWithParameters(params)
     initial = _initial_assignment(m)
+    if initial is None and require_warm_start:
+        return RawSolution(SolveStatus.NO_SOLUTION, (), 0)
     if initial is not None:
         solution = routing.SolveFromAssignmentWithParameters(initial, params)
     else:

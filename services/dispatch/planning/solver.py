@@ -35,7 +35,10 @@ def plan_routes(problem: PlanningProblem, travel: TravelTimeProvider, options: P
 
 
 def solve_routing_instance(instance: RoutingInstance, options: PlanningOptions, time_limit: float) -> RawSolution:
-    if len(instance.visits) > options.decomposition_threshold:
+    n = len(instance.visits)
+    if n > options.decomposition_threshold or (
+        time_limit >= options.lns_min_time and n > 2 * options.subproblem_visits
+    ):
         return solve_decomposed(instance, options, time_limit)
     return solve_instance(instance, options, time_limit)
 
