@@ -1,22 +1,39 @@
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
-from services.requests.api.routes import router
+from services.requests.api import feedback, quality, routes
 from services.requests.db.tables import messaging
+from services.requests.filing import EntitlementUnavailable
 from services.requests.settings import Settings
-from services.requests.tracking import subscriptions
+from services.requests.streams import timeline_hub
+from services.requests.survey_links import survey_links
+from services.requests.tracking import Tracking
+from shared.http import problem
 from shared.service import ServiceSpec, create_service_app
 
 
 def create_app(settings: Settings) -> FastAPI:
-    return create_service_app(
+    links = survey_links(settings)
+    tracking = Tracking(links, settings.survey_link_ttl_days)
+    app = create_service_app(
         settings,
         ServiceSpec(
             title="Fieldline requests",
             producer="requests",
             tables=messaging,
-            routers=[router],
-            subscriptions=lambda runtime: subscriptions(),
+            routers=[routes.router, feedback.router, quality.router],
+            subscriptions=lambda runtime: tracking.subscriptions(),
+            on_start=[timeline_hub],
         ),
     )
+    app.state.survey_links = links
+
+    @app.exception_handler(EntitlementUnavailable)
+    async def _entitlement_unavailable(request: Request, exc: EntitlementUnavailable) -> JSONResponse:
+        response = problem(exc.status, exc.slug, exc.title, exc.detail, instance=request.url.path)
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
+
+    return app

@@ -1,4 +1,9 @@
-"""Filing a service request: idempotent by (customer, Idempotency-Key), entitlement from contracts."""
+"""Filing a service request: idempotent by (customer, Idempotency-Key), entitlement from contracts.
+
+A request is only accepted once contracts has answered (site, coverage, SLA). When contracts does not
+answer, nothing is written and the caller gets 503 with Retry-After: retrying with the same key is safe.
+Uncovered and over-quota requests are accepted as billable and flagged, never dropped.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +13,35 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nats.aio.client import Client
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.requests.api.schemas import ServiceRequestIn
 from services.requests.db.repository import RequestsRepository
 from services.requests.db.tables import messaging
+from services.requests.domain.filing import (
+    ESTIMATED_DURATION_MINUTES,
+    Coverage,
+    TimeWindow,
+    check_preferred_windows,
+    follow_up_description,
+    requested_priority,
+    settled_priority,
+)
 from shared.auth import Principal
 from shared.db import Database
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, PermanentMessageError, Unavailable
+from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import CHECK_ENTITLEMENT, EntitlementAnswer, EntitlementQuery
-from shared.events.requests import ServiceRequestCreated
+from shared.events.requests import PreferredWindow, ServiceRequestCreated
 from shared.messaging import add_event, rpc
 
-DEFAULT_DURATION_MINUTES = {"emergency": 90, "routine": 60, "planned": 60}
+
+class EntitlementUnavailable(Unavailable):
+    """Contracts did not answer: the request was not accepted, and may be sent again with the same key."""
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
 
 
 def fingerprint(body: ServiceRequestIn) -> str:
@@ -27,7 +49,8 @@ def fingerprint(body: ServiceRequestIn) -> str:
 
 
 async def file_request(db: Database, nc: Client, principal: Principal, customer_id: uuid.UUID,
-                       idempotency_key: str, body: ServiceRequestIn) -> tuple[dict[str, Any], bool]:
+                       idempotency_key: str, body: ServiceRequestIn, *, timeout_s: float = 3.0,
+                       retry_after_s: int = 5) -> tuple[dict[str, Any], bool]:
     """The request for this key, and whether this call created it."""
     print_ = fingerprint(body)
     async with db.transaction() as session:
@@ -36,20 +59,31 @@ async def file_request(db: Database, nc: Client, principal: Principal, customer_
         return _same_request(existing, print_), False
 
     now = datetime.now(UTC)
-    answer = await rpc.call(nc, CHECK_ENTITLEMENT, EntitlementQuery(
-        site_id=body.site_id, equipment_id=body.equipment_id, kind=body.kind, priority=body.priority, at=now,
-    ), EntitlementAnswer)
+    windows = [TimeWindow(w.start, w.end) for w in body.preferred_windows]
+    check_preferred_windows(body.kind, windows, now)
+    # the unit's criticality is only known to contracts, which defaults P1/P2 for emergencies itself
+    asked_priority = requested_priority(body.kind, body.priority, None)
+    try:
+        answer = await rpc.call(nc, CHECK_ENTITLEMENT, EntitlementQuery(
+            site_id=body.site_id, equipment_id=body.equipment_id, kind=body.kind, priority=asked_priority, at=now,
+        ), EntitlementAnswer, timeout_s=timeout_s)
+    except Unavailable as exc:
+        raise EntitlementUnavailable(f"coverage cannot be checked right now ({exc.detail}); nothing was filed, "
+                                     "send it again with the same Idempotency-Key", retry_after_s) from exc
     if not answer.found or answer.site is None or answer.site.customer_id != customer_id:
         raise InvalidInput("site_id", "no such site for this customer")
-    priority = body.priority or answer.priority or ("P2" if body.kind == "emergency" else "P3")
+    coverage = Coverage(covered=answer.covered, quota_exceeded=answer.quota_exceeded)
     request_id = uuid.uuid4()
     values = {
         "id": request_id, "customer_id": customer_id, "site_id": body.site_id, "equipment_id": body.equipment_id,
-        "kind": body.kind, "priority": priority, "description": body.description,
-        "contact": body.contact.model_dump(), "status": "new", "covered": answer.covered,
-        "billable": not answer.covered or answer.quota_exceeded, "quota_exceeded": answer.quota_exceeded,
+        "kind": body.kind, "priority": settled_priority(body.kind, asked_priority, answer.priority),
+        "description": body.description, "contact": body.contact.model_dump(), "status": "new",
+        "covered": coverage.covered, "billable": coverage.billable, "quota_exceeded": coverage.quota_exceeded,
         "coverage_reason": answer.reason, "contract_id": answer.contract_id,
         "response_due": answer.response_due, "fix_due": answer.fix_due,
+        "preferred_windows": [w.model_dump(mode="json") for w in body.preferred_windows],
+        "site_lat": answer.site.location.lat, "site_lon": answer.site.location.lon,
+        "required_skills": [s.model_dump() for s in answer.required_skills],
         "idempotency_key": idempotency_key, "request_fingerprint": print_, "created_at": now, "updated_at": now,
     }
     async with db.transaction() as session:
@@ -58,17 +92,57 @@ async def file_request(db: Database, nc: Client, principal: Principal, customer_
             existing = await repo.by_idempotency_key(customer_id, idempotency_key)
             assert existing is not None
             return _same_request(existing, print_), False
-        await repo.add_timeline(request_id, "new", now, detail={"filed_by": principal.subject})
-        await add_event(session, messaging, ServiceRequestCreated(
-            request_id=request_id, customer_id=customer_id, site_id=body.site_id, equipment_id=body.equipment_id,
-            kind=body.kind, priority=priority, location=answer.site.location, description=body.description,
-            required_skills=answer.required_skills, covered=answer.covered, contract_id=answer.contract_id,
-            response_due=answer.response_due, fix_due=answer.fix_due,
-            estimated_duration_minutes=DEFAULT_DURATION_MINUTES[body.kind], created_at=now,
-        ))
+        await repo.add_timeline(request_id, "new", now, detail={
+            "filed_by": principal.subject, "coverage": coverage.label, "reason": answer.reason})
+        await add_event(session, messaging, created_event(values))
         created = await repo.get(request_id)
     assert created is not None
     return created, True
+
+
+async def open_follow_up(session: AsyncSession, original: dict[str, Any], outcome: str, at: datetime,
+                         source_event_id: uuid.UUID) -> uuid.UUID:
+    """Open (once) the return visit a failed job needs, linked to the original; returns its id."""
+    repo = RequestsRepository(session)
+    existing = await repo.follow_up_of(original["id"])
+    if existing is not None:
+        return existing
+    if original["site_lat"] is None or original["site_lon"] is None:
+        raise PermanentMessageError(f"request {original['id']} has no site location for a follow-up")
+    follow_up_id = uuid.uuid4()
+    values = {
+        "id": follow_up_id, "customer_id": original["customer_id"], "site_id": original["site_id"],
+        "equipment_id": original["equipment_id"], "kind": "routine", "priority": original["priority"],
+        "description": follow_up_description(original["description"], outcome), "contact": original["contact"],
+        "status": "new", "covered": original["covered"], "billable": original["billable"],
+        "quota_exceeded": original["quota_exceeded"], "coverage_reason": original["coverage_reason"],
+        "contract_id": original["contract_id"], "response_due": None, "fix_due": None,  # parts set the pace now
+        "site_lat": original["site_lat"], "site_lon": original["site_lon"],
+        "required_skills": original["required_skills"], "follow_up_of": original["id"],
+        "idempotency_key": f"follow-up:{original['id']}", "request_fingerprint": f"follow-up:{original['id']}",
+        "created_at": at, "updated_at": at,
+    }
+    if not await repo.insert_if_new(values):
+        raise RuntimeError(f"follow-up of {original['id']} raced; retry")  # the redelivery finds it
+    await repo.add_timeline(follow_up_id, "new", at, source_event_id,
+                            {"follow_up_of": str(original["id"]), "outcome": outcome})
+    await add_event(session, messaging, created_event(values))
+    return follow_up_id
+
+
+def created_event(values: dict[str, Any]) -> ServiceRequestCreated:
+    """ServiceRequestCreated from a request's stored values."""
+    return ServiceRequestCreated(
+        request_id=values["id"], customer_id=values["customer_id"], site_id=values["site_id"],
+        equipment_id=values["equipment_id"], kind=values["kind"], priority=values["priority"],
+        location=GeoPoint(lat=values["site_lat"], lon=values["site_lon"]), description=values["description"],
+        required_skills=[SkillNeed.model_validate(s) for s in values["required_skills"]],
+        covered=values["covered"], contract_id=values["contract_id"], response_due=values["response_due"],
+        fix_due=values["fix_due"], estimated_duration_minutes=ESTIMATED_DURATION_MINUTES[values["kind"]],
+        created_at=values["created_at"], billable=values["billable"], quota_exceeded=values["quota_exceeded"],
+        preferred_windows=[PreferredWindow.model_validate(w) for w in values.get("preferred_windows", [])],
+        follow_up_of=values.get("follow_up_of"),
+    )
 
 
 def _same_request(existing: dict[str, Any], print_: str) -> dict[str, Any]:

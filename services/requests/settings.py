@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -13,3 +15,22 @@ class Settings(ServiceSettings):
 
     port: int = 8003
     db_schema: str = "requests"
+
+    # entitlement over NATS: when contracts does not answer, the POST is refused with 503 + Retry-After
+    entitlement_timeout_s: float = 3.0
+    entitlement_retry_after_s: int = 5
+
+    # survey links: HS256 JWTs under a dedicated secret; without one set, a generated secret is kept in
+    # `survey_link_secret_file` (default: beside the local JWT key) so every local replica shares it
+    survey_link_secret: SecretStr | None = None
+    survey_link_secret_file: Path | None = None
+    survey_link_base_url: str = "http://127.0.0.1:8003/surveys/"
+    survey_link_ttl_days: int = 30
+
+    # KPIs and the public rating
+    on_time_tolerance_minutes: int = 15
+    repeat_window_days: int = 30
+    rating_window_days: int = 365
+    rating_cache_max_age_s: int = 300
+
+    stream_keepalive_s: float = 15.0

@@ -1,58 +1,132 @@
-"""Mirrors dispatch's assignment events onto the customer's request; safe for duplicates and disorder."""
+"""Mirrors dispatch's assignment events onto the customer's request; safe for duplicates and disorder.
+
+Every handler locks the request row first, so the events of one request are applied one at a time
+whichever consumer receives them; each folds its event into the assignment it concerns and then
+re-derives the request's status and tracking fields from all of them.
+"""
 
 from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.requests.db.repository import RequestsRepository
-from services.requests.domain.lifecycle import FROM_ASSIGNMENT, advance
+from services.requests.domain.lifecycle import (
+    AssignmentView,
+    assignment_booked,
+    assignment_moved,
+    current_assignment,
+    needs_parts,
+    request_status,
+)
+from services.requests.filing import open_follow_up
+from services.requests.survey_links import SurveyLinks
+from services.requests.surveys import invite_to_survey
 from shared.errors import PermanentMessageError
 from shared.events.dispatch import AssignmentCreated, AssignmentStatusChanged, RequestUnplaceable
 from shared.events.envelope import Envelope, Event
 from shared.messaging import Subscription
 
 
-async def on_assignment_created(session: AsyncSession, envelope: Envelope, event: Event) -> None:
-    assert isinstance(event, AssignmentCreated)
+class Tracking:
+    def __init__(self, links: SurveyLinks, survey_ttl_days: int) -> None:
+        self.links = links
+        self.survey_ttl_days = survey_ttl_days
+
+    async def on_assignment_created(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
+        assert isinstance(event, AssignmentCreated)
+        repo, request, assignments = await _load(session, event.request_id)
+        before = _find(assignments, event.assignment_id)
+        view = assignment_booked(before, assignment_id=event.assignment_id, technician_id=event.technician_id,
+                                 technician_first_name=event.technician_first_name, status=event.status,
+                                 booked_at=envelope.occurred_at, eta=event.eta)
+        await repo.save_assignment(event.request_id, view)
+        await repo.add_timeline(event.request_id, "assigned", envelope.occurred_at, envelope.event_id, {
+            "assignment_id": str(event.assignment_id), "technician_first_name": event.technician_first_name,
+            "eta": event.eta.isoformat()})
+        await self._refresh(session, request, _replace(assignments, view), envelope)
+
+    async def on_assignment_status_changed(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
+        assert isinstance(event, AssignmentStatusChanged)
+        repo, request, assignments = await _load(session, event.request_id)
+        before = _find(assignments, event.assignment_id)
+        view = assignment_moved(before, assignment_id=event.assignment_id, technician_id=event.technician_id,
+                                status=event.status, at=event.at, eta=event.eta, outcome=event.outcome)
+        await repo.save_assignment(event.request_id, view)
+        detail: dict[str, Any] = {"assignment_id": str(event.assignment_id)}
+        if event.outcome:
+            detail["outcome"] = event.outcome
+        entry = "assignment_cancelled" if event.status == "cancelled" else event.status
+        await repo.add_timeline(event.request_id, entry, event.at, envelope.event_id, detail)
+        previous_eta = before.eta if before else None
+        if event.eta is not None and event.eta != previous_eta:
+            await repo.add_timeline(event.request_id, "eta_changed", event.at, envelope.event_id,
+                                    {"eta": event.eta.isoformat(), "previous_eta": _iso(previous_eta)})
+        assignments = _replace(assignments, view)
+        if (event.status == "failed" and needs_parts(event.outcome) and request["cancelled_at"] is None
+                and current_assignment(assignments) == view):
+            follow_up_id = await open_follow_up(session, request, event.outcome or "", event.at, envelope.event_id)
+            await repo.add_timeline(event.request_id, "follow_up_opened", event.at, envelope.event_id,
+                                    {"follow_up_request_id": str(follow_up_id)})
+        await self._refresh(session, request, assignments, envelope)
+
+    async def on_unplaceable(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
+        assert isinstance(event, RequestUnplaceable)
+        repo, request, assignments = await _load(session, event.request_id)
+        await repo.update(event.request_id, unplaceable_reason=event.reason)
+        request = {**request, "unplaceable_reason": event.reason}
+        await repo.add_timeline(event.request_id, "unplaceable", envelope.occurred_at, envelope.event_id,
+                                {"reason": event.reason})
+        await self._refresh(session, request, assignments, envelope)
+
+    async def _refresh(self, session: AsyncSession, request: dict[str, Any], assignments: list[AssignmentView],
+                       envelope: Envelope) -> None:
+        """Re-derive the request's status and tracking fields; invite to the survey on completion."""
+        repo = RequestsRepository(session)
+        status = request_status(
+            cancelled=request["cancelled_at"] is not None,
+            follow_up_opened=await repo.follow_up_of(request["id"]) is not None,
+            unplaceable=request["unplaceable_reason"] is not None, assignments=assignments)
+        current = current_assignment(assignments)
+        await repo.update(
+            request["id"], status=status, assignment_id=current.assignment_id if current else None,
+            technician_id=current.technician_id if current else None,
+            technician_first_name=current.technician_first_name if current else None,
+            eta=current.eta if current else None)
+        completed_at = current.reached_at("completed") if current else None
+        if status == "completed" and current is not None and completed_at is not None:
+            await invite_to_survey(session, self.links, {**request, "status": status}, current, completed_at,
+                                   ttl_days=self.survey_ttl_days, source_event_id=envelope.event_id)
+
+    def subscriptions(self) -> list[Subscription]:
+        return [
+            Subscription("requests-assignment-created", "dispatch", AssignmentCreated.subject,
+                         self.on_assignment_created),
+            Subscription("requests-assignment-status", "dispatch", AssignmentStatusChanged.subject,
+                         self.on_assignment_status_changed),
+            Subscription("requests-unplaceable", "dispatch", RequestUnplaceable.subject, self.on_unplaceable),
+        ]
+
+
+async def _load(session: AsyncSession,
+                request_id: uuid.UUID) -> tuple[RequestsRepository, dict[str, Any], list[AssignmentView]]:
     repo = RequestsRepository(session)
-    request = await repo.get(event.request_id, for_update=True)
+    request = await repo.get(request_id, for_update=True)
     if request is None:
-        raise PermanentMessageError(f"unknown request {event.request_id}")
-    status = advance(request["status"], FROM_ASSIGNMENT[event.status])
-    await repo.update(event.request_id, status=status, assignment_id=event.assignment_id,
-                      technician_id=event.technician_id, technician_first_name=event.technician_first_name,
-                      eta=event.eta)
-    await repo.add_timeline(event.request_id, "assigned", envelope.occurred_at, envelope.event_id,
-                            {"technician_first_name": event.technician_first_name, "eta": event.eta.isoformat()})
+        raise PermanentMessageError(f"unknown request {request_id}")
+    return repo, request, await repo.assignments(request_id)
 
 
-async def on_assignment_status_changed(session: AsyncSession, envelope: Envelope, event: Event) -> None:
-    assert isinstance(event, AssignmentStatusChanged)
-    if event.status not in FROM_ASSIGNMENT:
-        return  # a cancelled assignment leaves the request open for re-dispatch
-    repo = RequestsRepository(session)
-    request = await repo.get(event.request_id, for_update=True)
-    if request is None:
-        raise PermanentMessageError(f"unknown request {event.request_id}")
-    status = advance(request["status"], FROM_ASSIGNMENT[event.status])
-    changes = {"status": status}
-    if event.eta is not None:
-        changes["eta"] = event.eta  # type: ignore[assignment]
-    await repo.update(event.request_id, **changes)
-    await repo.add_timeline(event.request_id, FROM_ASSIGNMENT[event.status], event.at, envelope.event_id,
-                            {"outcome": event.outcome} if event.outcome else None)
+def _find(assignments: list[AssignmentView], assignment_id: uuid.UUID) -> AssignmentView | None:
+    return next((a for a in assignments if a.assignment_id == assignment_id), None)
 
 
-async def on_unplaceable(session: AsyncSession, envelope: Envelope, event: Event) -> None:
-    assert isinstance(event, RequestUnplaceable)
-    await RequestsRepository(session).add_timeline(
-        event.request_id, "unplaceable", envelope.occurred_at, envelope.event_id, {"reason": event.reason})
+def _replace(assignments: list[AssignmentView], view: AssignmentView) -> list[AssignmentView]:
+    return [a for a in assignments if a.assignment_id != view.assignment_id] + [view]
 
 
-def subscriptions() -> list[Subscription]:
-    return [
-        Subscription("requests-assignment-created", "dispatch", AssignmentCreated.subject, on_assignment_created),
-        Subscription("requests-assignment-status", "dispatch", AssignmentStatusChanged.subject,
-                     on_assignment_status_changed),
-        Subscription("requests-unplaceable", "dispatch", RequestUnplaceable.subject, on_unplaceable),
-    ]
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

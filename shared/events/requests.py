@@ -6,6 +6,8 @@ import uuid
 from datetime import datetime
 from typing import ClassVar
 
+from pydantic import BaseModel, ConfigDict
+
 from shared.events.common import GeoPoint, Priority, RequestKind, SkillNeed
 from shared.events.envelope import Event, subject_for
 
@@ -14,6 +16,15 @@ PRODUCER = "requests"
 
 class _RequestsEvent(Event):
     producer: ClassVar[str] = PRODUCER
+
+
+class PreferredWindow(BaseModel):
+    """When a routine visit suits the customer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: datetime
+    end: datetime
 
 
 class ServiceRequestCreated(_RequestsEvent):
@@ -36,6 +47,11 @@ class ServiceRequestCreated(_RequestsEvent):
     fix_due: datetime | None = None
     estimated_duration_minutes: int = 60
     created_at: datetime
+    # added after v1's first release (optional, so older consumers and producers still match)
+    billable: bool | None = None
+    quota_exceeded: bool = False
+    preferred_windows: list[PreferredWindow] = []
+    follow_up_of: uuid.UUID | None = None
 
 
 class ServiceRequestCancelled(_RequestsEvent):
@@ -56,6 +72,30 @@ class SurveyAnswered(_RequestsEvent):
     technician_id: uuid.UUID | None = None
     csat: int
     nps: int | None = None
+    # added after v1's first release
+    comment: str = ""
+    contract_id: uuid.UUID | None = None
+    site_id: uuid.UUID | None = None
+    equipment_id: uuid.UUID | None = None
+    answered_at: datetime | None = None
 
 
-EVENTS: list[type[Event]] = [ServiceRequestCreated, ServiceRequestCancelled, SurveyAnswered]
+class SurveyInvited(_RequestsEvent):
+    """A job was completed: notify invites the customer to rate it through `link` (works without logging in)."""
+
+    subject: ClassVar[str] = subject_for(PRODUCER, "survey", "invited")
+
+    survey_id: uuid.UUID
+    request_id: uuid.UUID
+    customer_id: uuid.UUID
+    site_id: uuid.UUID
+    technician_id: uuid.UUID | None = None
+    technician_first_name: str | None = None
+    completed_at: datetime
+    link: str
+    token: str
+    expires_at: datetime
+    contact_name: str = ""
+
+
+EVENTS: list[type[Event]] = [ServiceRequestCreated, ServiceRequestCancelled, SurveyAnswered, SurveyInvited]

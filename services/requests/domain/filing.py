@@ -1,0 +1,72 @@
+"""Rules for accepting a request: priority, coverage flags, preferred windows, follow-ups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.errors import InvalidInput
+
+MAX_PREFERRED_WINDOWS = 5
+ESTIMATED_DURATION_MINUTES = {"emergency": 90, "routine": 60, "planned": 60}
+# units whose breakdown stops the customer's business get the fastest response
+CRITICAL_LEVELS = frozenset({"critical", "high"})
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What the customer is told about cost: covered by a contract, or billable and why."""
+
+    covered: bool
+    quota_exceeded: bool
+
+    @property
+    def billable(self) -> bool:
+        return not self.covered or self.quota_exceeded
+
+    @property
+    def label(self) -> str:
+        if not self.covered:
+            return "not_covered"
+        return "quota_exceeded" if self.quota_exceeded else "covered"
+
+
+def requested_priority(kind: str, asked: str | None, unit_criticality: str | None) -> str | None:
+    """The priority to ask contracts about: the caller's, else P1/P2 for an emergency by the unit's criticality.
+
+    With no criticality known the choice is left to contracts (None), which owns the equipment.
+    """
+    if asked is not None:
+        return asked
+    if kind == "emergency" and unit_criticality is not None:
+        return "P1" if unit_criticality.lower() in CRITICAL_LEVELS else "P2"
+    return None
+
+
+def settled_priority(kind: str, asked: str | None, answered: str | None) -> str:
+    """The request's priority: what was asked, else what the contract answered, else the kind's default."""
+    return asked or answered or ("P2" if kind == "emergency" else "P3")
+
+
+def check_preferred_windows(kind: str, windows: list[TimeWindow], now: datetime) -> None:
+    if not windows:
+        return
+    if kind == "emergency":
+        raise InvalidInput("preferred_windows", "an emergency is served as soon as possible, without windows")
+    if len(windows) > MAX_PREFERRED_WINDOWS:
+        raise InvalidInput("preferred_windows", f"at most {MAX_PREFERRED_WINDOWS} windows")
+    for index, window in enumerate(windows):
+        if window.end <= window.start:
+            raise InvalidInput(f"preferred_windows.{index}", "a window must end after it starts")
+        if window.end <= now:
+            raise InvalidInput(f"preferred_windows.{index}", "a window must end in the future")
+
+
+def follow_up_description(original_description: str, outcome: str) -> str:
+    return f"Follow-up visit ({outcome}). Original request: {original_description}".strip()

@@ -1,0 +1,118 @@
+"""Surveys: invited when a job completes, answered once by that job's customer, summed up as the public rating."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.requests.db.repository import RequestsRepository
+from services.requests.db.tables import messaging
+from services.requests.domain.lifecycle import AssignmentView
+from services.requests.domain.surveys import Rating, SurveyAnswer, check_answer, ensure_open, rating_of
+from services.requests.survey_links import SurveyLinks
+from shared.auth import Principal, Role
+from shared.db import Database
+from shared.errors import NotFound
+from shared.events.requests import SurveyAnswered, SurveyInvited
+from shared.messaging import add_event
+
+
+async def invite_to_survey(session: AsyncSession, links: SurveyLinks, request: dict[str, Any],
+                           assignment: AssignmentView, completed_at: datetime, *, ttl_days: int,
+                           source_event_id: uuid.UUID) -> None:
+    """Open the job's one survey and ask notify to send its link; a second call does nothing."""
+    repo = RequestsRepository(session)
+    survey_id = uuid.uuid4()
+    expires_at = completed_at + timedelta(days=ttl_days)
+    if not await repo.add_survey_if_new({
+        "id": survey_id, "request_id": request["id"], "customer_id": request["customer_id"],
+        "technician_id": assignment.technician_id, "completed_at": completed_at, "expires_at": expires_at,
+    }):
+        return
+    token = links.token(survey_id, request["customer_id"], expires_at)
+    await add_event(session, messaging, SurveyInvited(
+        survey_id=survey_id, request_id=request["id"], customer_id=request["customer_id"],
+        site_id=request["site_id"], technician_id=assignment.technician_id,
+        technician_first_name=assignment.technician_first_name, completed_at=completed_at,
+        link=links.link(token), token=token, expires_at=expires_at,
+        contact_name=str((request.get("contact") or {}).get("name", "")),
+    ))
+    await repo.add_timeline(request["id"], "survey_invited", completed_at, source_event_id,
+                            {"survey_id": str(survey_id), "expires_at": expires_at.isoformat()})
+
+
+async def survey_by_link(db: Database, links: SurveyLinks, token: str) -> tuple[dict[str, Any], str | None]:
+    """The survey a link was made for, and the technician's first name to show with it."""
+    claim = links.verify(token)
+    async with db.transaction() as session:
+        repo = RequestsRepository(session)
+        survey = await repo.survey(claim.survey_id)
+        if survey is None or survey["customer_id"] != claim.customer_id:
+            raise NotFound("survey not found")
+        request = await repo.get(survey["request_id"])
+    return survey, request["technician_first_name"] if request else None
+
+
+async def survey_of_request(db: Database, principal: Principal,
+                            request_id: uuid.UUID) -> tuple[dict[str, Any], str | None]:
+    async with db.transaction() as session:
+        repo = RequestsRepository(session)
+        request = await repo.get(request_id)
+        survey = await repo.survey_for_request(request_id)
+    if request is None or survey is None or not _may_see(principal, survey["customer_id"]):
+        raise NotFound("survey not found")
+    return survey, request["technician_first_name"]
+
+
+async def answer_by_link(db: Database, links: SurveyLinks, token: str, answer: SurveyAnswer) -> dict[str, Any]:
+    claim = links.verify(token)
+    async with db.transaction() as session:
+        survey = await RequestsRepository(session).survey(claim.survey_id, for_update=True)
+        if survey is None or survey["customer_id"] != claim.customer_id:
+            raise NotFound("survey not found")
+        return await _answer(session, survey, answer, via="link")
+
+
+async def answer_as_customer(db: Database, principal: Principal, request_id: uuid.UUID,
+                             answer: SurveyAnswer) -> dict[str, Any]:
+    """Only the job's own customer answers; anyone else is told there is no such survey."""
+    async with db.transaction() as session:
+        survey = await RequestsRepository(session).survey_for_request(request_id, for_update=True)
+        if survey is None or principal.role is not Role.CUSTOMER or principal.customer_id != survey["customer_id"]:
+            raise NotFound("survey not found")
+        return await _answer(session, survey, answer, via=f"customer:{principal.subject}")
+
+
+async def _answer(session: AsyncSession, survey: dict[str, Any], answer: SurveyAnswer, *, via: str) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    ensure_open(survey["answered_at"], survey["expires_at"], now)
+    check_answer(answer)
+    repo = RequestsRepository(session)
+    await repo.answer_survey(survey["id"], answered_at=now, csat=answer.csat, nps=answer.nps,
+                             comment=answer.comment, answered_via=via)
+    request = await repo.get(survey["request_id"])
+    assert request is not None
+    await add_event(session, messaging, SurveyAnswered(
+        survey_id=survey["id"], request_id=survey["request_id"], customer_id=survey["customer_id"],
+        technician_id=survey["technician_id"], csat=answer.csat, nps=answer.nps, comment=answer.comment,
+        contract_id=request["contract_id"], site_id=request["site_id"], equipment_id=request["equipment_id"],
+        answered_at=now,
+    ))
+    await repo.add_timeline(survey["request_id"], "survey_answered", now,
+                            detail={"csat": answer.csat, "nps": answer.nps})
+    answered = await repo.survey(survey["id"])
+    assert answered is not None
+    return answered
+
+
+async def verified_rating(db: Database, window_days: int, now: datetime) -> Rating:
+    async with db.transaction() as session:
+        answers = await RequestsRepository(session).rating_answers(now - timedelta(days=window_days))
+    return rating_of(answers)
+
+
+def _may_see(principal: Principal, customer_id: uuid.UUID) -> bool:
+    return principal.is_staff or (principal.role is Role.CUSTOMER and principal.customer_id == customer_id)
