@@ -1,23 +1,65 @@
 from __future__ import annotations
 
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from services.notify.api.routes import router
+from services.notify.consumers import subscriptions
 from services.notify.db.tables import messaging
+from services.notify.delivery import DeliveryWorker, background, run_dead_letter_reports, run_senders
+from services.notify.domain.addresses import AllowList
+from services.notify.domain.retry import RetryPolicy
+from services.notify.domain.routing import RoutingPolicy
+from services.notify.mail import Mailer
+from services.notify.notifying import Notifier
+from services.notify.rendering import MessageTemplates
 from services.notify.settings import Settings
-from services.notify.streams import stream_hub, subscriptions
-from shared.service import ServiceSpec, create_service_app
+from services.notify.streams import stream_hub
+from services.notify.webhooks import Resolver, WebhookSender, system_resolver
+from shared.service import Runtime, ServiceSpec, create_service_app
 
 
-def create_app(settings: Settings) -> FastAPI:
-    return create_service_app(
+def create_app(settings: Settings, *, resolver: Resolver = system_resolver,
+               ssl_context: ssl.SSLContext | None = None) -> FastAPI:
+    """`resolver` and `ssl_context` are seams for tests (names mapped without DNS, a private CA)."""
+    notifier = Notifier(
+        templates=MessageTemplates(settings.public_base_url),
+        routing=RoutingPolicy(eta_change_threshold_minutes=settings.eta_change_threshold_minutes),
+        retry=RetryPolicy(base=timedelta(seconds=settings.retry_base_s), cap=timedelta(seconds=settings.retry_cap_s),
+                          window=timedelta(seconds=settings.retry_window_s)),
+        default_time_zone=settings.default_time_zone,
+    )
+    webhook_sender = WebhookSender(AllowList.parse(settings.webhook_allow_list), timeout_s=settings.webhook_timeout_s,
+                                   max_redirects=settings.webhook_max_redirects, resolver=resolver,
+                                   ssl_context=ssl_context)
+
+    @asynccontextmanager
+    async def senders(runtime: Runtime) -> AsyncIterator[None]:
+        worker = DeliveryWorker(runtime.db, Mailer(settings), webhook_sender, notifier.retry,
+                                batch_size=settings.delivery_batch_size,
+                                lease=timedelta(seconds=settings.delivery_lease_s))
+        runtime.extras["delivery_worker"] = worker
+        async with background(
+            run_senders(worker, runtime.extras["hub"], settings.delivery_poll_interval_s),
+            run_dead_letter_reports(runtime.db, notifier, settings.dead_letter_poll_interval_s),
+        ):
+            yield
+
+    app = create_service_app(
         settings,
         ServiceSpec(
             title="Fieldline notify",
             producer="notify",
             tables=messaging,
             routers=[router],
-            subscriptions=lambda runtime: subscriptions(),
-            on_start=[stream_hub],
+            subscriptions=lambda runtime: subscriptions(notifier),
+            on_start=[stream_hub, senders],
         ),
     )
+    app.state.notifier = notifier
+    app.state.webhook_allow_list = webhook_sender.allow
+    return app

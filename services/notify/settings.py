@@ -15,3 +15,33 @@ class Settings(ServiceSettings):
     db_schema: str = "notify"
 
     sse_keepalive_s: float = 15.0
+
+    # who is told what
+    eta_change_threshold_minutes: int = 15
+    default_time_zone: str = "Europe/Simferopol"
+    public_base_url: str = "https://fieldline.local"  # links in messages point here
+
+    # e-mail
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_start_tls: bool = False
+    smtp_use_tls: bool = False
+    smtp_timeout_s: float = 30.0
+    mail_from: str = "Fieldline <notify@fieldline.local>"
+
+    # the delivery queue: claimed by every replica, retried with back-off until the window closes
+    delivery_poll_interval_s: float = 1.0
+    delivery_batch_size: int = 20
+    delivery_lease_s: float = 120.0  # a claimed row is retried by anyone after this if its worker died
+    retry_base_s: float = 30.0
+    retry_cap_s: float = 3600.0
+    retry_window_s: float = 24 * 3600.0
+    dead_letter_poll_interval_s: float = 5.0
+
+    # webhooks
+    webhook_timeout_s: float = 10.0
+    webhook_max_redirects: int = 3
+    # `ip:port` pairs that may be reached over http or on loopback/private addresses (development, tests)
+    webhook_allow_list: list[str] = []

@@ -11,29 +11,30 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notify.db.repository import STREAM_CHANNEL, NotifyRepository
-from services.notify.domain.audience import DISPATCHERS, customer_stream, technician_stream
+from services.notify.db.repository import DELIVERY_CHANNEL, STREAM_CHANNEL, NotifyRepository
+from services.notify.domain.audience import CONTRACT_MANAGERS, DISPATCHERS, customer_stream, technician_stream
 from shared.db import Database
-from shared.events.dispatch import AssignmentCreated, AssignmentStatusChanged, RequestUnplaceable
-from shared.events.envelope import Envelope, Event
-from shared.messaging import Subscription
 from shared.service import Runtime
 
 log = logging.getLogger(__name__)
 
+DELIVERY_WAKE = "@deliveries"  # the hub key that the delivery channel wakes (stream names have no '@')
+
 
 class StreamHub:
-    """Per-replica fan-out of PostgreSQL notifications to the SSE clients waiting on a stream."""
+    """Per-replica fan-out of PostgreSQL notifications: to SSE clients per stream, and to the delivery worker."""
 
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
 
-    def _on_notify(self, _conn: object, _pid: int, _channel: str, stream: str) -> None:
-        for waiter in self._waiters.get(stream, ()):
+    def _wake(self, key: str) -> None:
+        for waiter in self._waiters.get(key, ()):
             waiter.set()
+
+    def _on_notify(self, _conn: object, _pid: int, channel: str, payload: str) -> None:
+        self._wake(DELIVERY_WAKE if channel == DELIVERY_CHANNEL else payload)
 
     async def run(self) -> None:
         while True:
@@ -41,6 +42,10 @@ class StreamHub:
                 conn = await asyncpg.connect(self.dsn)
                 try:
                     await conn.add_listener(STREAM_CHANNEL, self._on_notify)
+                    await conn.add_listener(DELIVERY_CHANNEL, self._on_notify)
+                    # wake everyone once: whatever was notified while we were not listening is read now
+                    for key in list(self._waiters):
+                        self._wake(key)
                     while not conn.is_closed():
                         await asyncio.sleep(5)
                         await conn.execute("SELECT 1")
@@ -53,15 +58,15 @@ class StreamHub:
                 await asyncio.sleep(1)
 
     @asynccontextmanager
-    async def waiter(self, streams: list[str]) -> AsyncIterator[asyncio.Event]:
+    async def waiter(self, keys: list[str]) -> AsyncIterator[asyncio.Event]:
         event = asyncio.Event()
-        for s in streams:
-            self._waiters[s].add(event)
+        for key in keys:
+            self._waiters[key].add(event)
         try:
             yield event
         finally:
-            for s in streams:
-                self._waiters[s].discard(event)
+            for key in keys:
+                self._waiters[key].discard(event)
 
 
 async def sse_messages(db: Database, hub: StreamHub, streams: list[str], last_event_id: int,
@@ -85,43 +90,6 @@ async def sse_messages(db: Database, hub: StreamHub, streams: list[str], last_ev
                 yield ": keepalive\n\n"
 
 
-# --- what goes onto the streams --------------------------------------------------------------------------
-
-async def on_assignment_created(session: AsyncSession, envelope: Envelope, event: Event) -> None:
-    assert isinstance(event, AssignmentCreated)
-    repo = NotifyRepository(session)
-    payload = event.model_dump(mode="json")
-    await repo.push(technician_stream(event.technician_id), "assignment.created", payload, envelope.event_id)
-    customer_view = {k: payload[k] for k in ("request_id", "technician_first_name", "eta", "status")}
-    await repo.push(customer_stream(event.customer_id), "request.assigned", customer_view, envelope.event_id)
-    await repo.push(DISPATCHERS, "assignment.created", payload, envelope.event_id)
-
-
-async def on_assignment_status_changed(session: AsyncSession, envelope: Envelope, event: Event) -> None:
-    assert isinstance(event, AssignmentStatusChanged)
-    repo = NotifyRepository(session)
-    payload = event.model_dump(mode="json")
-    await repo.push(technician_stream(event.technician_id), "assignment.status_changed", payload, envelope.event_id)
-    customer_view = {k: payload[k] for k in ("request_id", "status", "at", "eta")}
-    await repo.push(customer_stream(event.customer_id), "request.status_changed", customer_view, envelope.event_id)
-    await repo.push(DISPATCHERS, "assignment.status_changed", payload, envelope.event_id)
-
-
-async def on_unplaceable(session: AsyncSession, envelope: Envelope, event: Event) -> None:
-    assert isinstance(event, RequestUnplaceable)
-    await NotifyRepository(session).push(DISPATCHERS, "request.unplaceable", event.model_dump(mode="json"),
-                                         envelope.event_id)
-
-
-def subscriptions() -> list[Subscription]:
-    return [
-        Subscription("notify-assignment-created", "dispatch", AssignmentCreated.subject, on_assignment_created),
-        Subscription("notify-assignment-status", "dispatch", AssignmentStatusChanged.subject,
-                     on_assignment_status_changed),
-        Subscription("notify-unplaceable", "dispatch", RequestUnplaceable.subject, on_unplaceable),
-    ]
-
-
 @asynccontextmanager
 async def stream_hub(runtime: Runtime) -> AsyncIterator[None]:
     hub = StreamHub(runtime.settings.database_url.replace("postgresql+asyncpg://", "postgresql://"))
@@ -135,8 +103,11 @@ async def stream_hub(runtime: Runtime) -> AsyncIterator[None]:
 
 
 def streams_for(role: str, customer_id: uuid.UUID | None, technician_id: uuid.UUID | None) -> list[str]:
+    """One stream per caller (ids are ordered within a stream, which is what makes resuming gap-free)."""
     if role == "technician" and technician_id:
         return [technician_stream(technician_id)]
     if role == "customer" and customer_id:
         return [customer_stream(customer_id)]
+    if role == "contract_manager":
+        return [CONTRACT_MANAGERS]
     return [DISPATCHERS]

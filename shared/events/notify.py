@@ -19,8 +19,10 @@ class DeliverySent(_NotifyEvent):
 
     delivery_id: uuid.UUID
     channel: str
-    recipient: str
+    recipient: str  # "recipient:<id>" or "webhook:<id>"
     source_event_id: uuid.UUID
+    template: str | None = None
+    attempts: int | None = None
 
 
 class DeliveryFailed(_NotifyEvent):
@@ -31,6 +33,9 @@ class DeliveryFailed(_NotifyEvent):
     recipient: str
     source_event_id: uuid.UUID
     reason: str
+    template: str | None = None
+    attempts: int | None = None
+    gave_up: bool = False  # retried until the retry window closed (False: refused outright)
 
 
 EVENTS: list[type[Event]] = [DeliverySent, DeliveryFailed]

@@ -1,0 +1,101 @@
+"""Request and response bodies of the notify API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from services.notify.domain.audience import Audience
+from services.notify.domain.preferences import Channel, Language
+
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class Preferences(BaseModel):
+    """What a recipient may change about themselves; omitted fields stay as they are."""
+
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320, pattern=_EMAIL)
+    language: Language | None = None
+    channels: list[Channel] | None = Field(default=None, description="e-mail is the only per-person channel")
+    time_zone: str | None = Field(default=None, description="IANA zone the quiet hours are in")
+    quiet_start: time | None = Field(default=None, description="quiet hours start (wall clock); null: none")
+    quiet_end: time | None = Field(default=None, description="quiet hours end; may be before the start (22:00-07:00)")
+    active: bool | None = None
+
+
+class RecipientIn(Preferences):
+    kind: Audience
+    customer_id: uuid.UUID | None = None
+    technician_id: uuid.UUID | None = None
+
+
+class RecipientOut(BaseModel):
+    id: uuid.UUID
+    kind: Audience
+    customer_id: uuid.UUID | None
+    technician_id: uuid.UUID | None
+    name: str
+    email: str | None
+    language: Language
+    channels: list[Channel]
+    time_zone: str
+    quiet_start: time | None
+    quiet_end: time | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookIn(BaseModel):
+    url: str = Field(max_length=2000, description="https only")
+    language: Language = "en"
+
+
+class WebhookOut(BaseModel):
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    url: str
+    language: Language
+    active: bool
+    created_at: datetime
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(description="signs every delivery (Fieldline-Signature); shown only now")
+
+
+class DeliveryAttempt(BaseModel):
+    attempt: int
+    at: datetime
+    outcome: str
+    detail: str
+
+
+class DeliveryOut(BaseModel):
+    id: uuid.UUID
+    source_event_id: uuid.UUID
+    event_type: str
+    template: str
+    channel: str
+    target: str
+    address: str
+    customer_id: uuid.UUID | None
+    request_id: uuid.UUID | None
+    language: str
+    urgent: bool
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    give_up_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class DeliveryDetail(DeliveryOut):
+    content: dict[str, Any]
+    attempt_log: list[DeliveryAttempt]

@@ -1,0 +1,146 @@
+"""Sending queued deliveries, on every replica: claim due rows, send, record the outcome, retry or give up.
+
+Also reports notify's own dead letters to dispatchers, through the same routing as events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from services.notify.db.repository import NotifyRepository
+from services.notify.db.tables import messaging
+from services.notify.domain.retry import RetryPolicy
+from services.notify.domain.routing import DEAD_LETTER
+from services.notify.mail import Mailer
+from services.notify.notifying import Notifier
+from services.notify.streams import DELIVERY_WAKE, StreamHub
+from services.notify.webhooks import SendResult, WebhookSender
+from shared.db import Database
+from shared.events.notify import DeliveryFailed, DeliverySent
+from shared.messaging import add_event
+
+log = logging.getLogger(__name__)
+
+_DEAD_LETTER_NAMESPACE = uuid.UUID("6f1d3c4e-2b1a-4c55-9d7e-0a4f3b2c1d00")
+
+
+class DeliveryWorker:
+    def __init__(self, db: Database, mailer: Mailer, webhooks: WebhookSender, retry: RetryPolicy, *,
+                 batch_size: int, lease: timedelta) -> None:
+        self.db = db
+        self.mailer = mailer
+        self.webhooks = webhooks
+        self.retry = retry
+        self.batch_size = batch_size
+        self.lease = lease
+
+    async def run_once(self) -> int:
+        """Attempt every delivery that is due now (up to a batch); returns how many were attempted."""
+        async with self.db.transaction() as session:
+            claimed = await NotifyRepository(session).claim_due(self.batch_size, self.lease)
+        await asyncio.gather(*(self._attempt(d) for d in claimed))
+        return len(claimed)
+
+    async def _attempt(self, delivery: dict[str, Any]) -> None:
+        try:
+            result = await self._send(delivery)
+        except Exception as exc:  # a bug or an outage must not lose the delivery: retry it
+            log.exception("delivery %s failed unexpectedly", delivery["id"])
+            result = SendResult(False, False, f"error: {exc!r}")
+        now = datetime.now(UTC)
+        attempt = delivery["attempts"]
+        next_at = None
+        if result.delivered:
+            status = outcome = "sent"
+        elif result.permanent:
+            status = outcome = "failed"
+        else:
+            next_at = self.retry.next_attempt(now, attempt, delivery["give_up_at"])
+            status, outcome = ("queued", "retry") if next_at else ("dead", "dead")
+        async with self.db.transaction() as session:
+            recorded = await NotifyRepository(session).record_outcome(
+                delivery["id"], attempt, outcome=outcome, status=status, detail=result.detail, next_attempt_at=next_at)
+            if recorded and status == "sent":
+                await add_event(session, messaging, DeliverySent(
+                    delivery_id=delivery["id"], channel=delivery["channel"], recipient=delivery["target"],
+                    source_event_id=delivery["source_event_id"], template=delivery["template"], attempts=attempt))
+            elif recorded and status in ("failed", "dead"):
+                await add_event(session, messaging, DeliveryFailed(
+                    delivery_id=delivery["id"], channel=delivery["channel"], recipient=delivery["target"],
+                    source_event_id=delivery["source_event_id"], reason=result.detail, template=delivery["template"],
+                    attempts=attempt, gave_up=status == "dead"))
+        if not recorded:
+            log.warning("delivery %s attempt %s outcome dropped: taken over by another worker", delivery["id"], attempt)
+
+    async def _send(self, delivery: dict[str, Any]) -> SendResult:
+        if delivery["channel"] == "email":
+            return await self.mailer.send(delivery["address"], delivery["content"], str(delivery["id"]))
+        webhook = None
+        if delivery["webhook_id"] is not None:
+            async with self.db.transaction() as session:
+                webhook = await NotifyRepository(session).webhook(delivery["webhook_id"])
+        if webhook is None or not webhook["active"]:
+            return SendResult(False, True, "the webhook was removed")
+        body = {"id": str(delivery["id"]), **delivery["content"]}
+        return await self.webhooks.deliver(webhook["url"], webhook["secret"], body, str(delivery["id"]))
+
+
+async def report_dead_letters(db: Database, notifier: Notifier) -> int:
+    """Tell dispatchers about notify's dead letters not reported yet (any replica; each once)."""
+    async with db.transaction() as session:
+        repo = NotifyRepository(session)
+        letters = await repo.claim_unreported_dead_letters()
+        for letter in letters:
+            facts = {"service": "notify", "dead_letter_id": letter["id"], "consumer": letter["consumer"],
+                     "subject": letter["subject"], "event_id": letter["event_id"], "reason": letter["reason"],
+                     "deliveries": letter["deliveries"], "recorded_at": letter["created_at"].isoformat()}
+            source = uuid.uuid5(_DEAD_LETTER_NAMESPACE, f"notify:{letter['id']}")
+            await notifier.handle(session, DEAD_LETTER, source, facts, letter["created_at"])
+            await repo.mark_dead_letter_reported(letter["id"])
+    return len(letters)
+
+
+async def run_senders(worker: DeliveryWorker, hub: StreamHub, poll_interval_s: float) -> None:
+    """Until cancelled: send what is due, then sleep until a commit queues more or the poll interval ends."""
+    async with hub.waiter([DELIVERY_WAKE]) as wake:
+        while True:
+            wake.clear()
+            try:
+                if await worker.run_once() >= worker.batch_size:
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivery round failed")
+            try:
+                await asyncio.wait_for(wake.wait(), timeout=poll_interval_s)
+            except TimeoutError:
+                pass
+
+
+async def run_dead_letter_reports(db: Database, notifier: Notifier, poll_interval_s: float) -> None:
+    while True:
+        try:
+            await report_dead_letters(db, notifier)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("dead-letter report failed")
+        await asyncio.sleep(poll_interval_s)
+
+
+@asynccontextmanager
+async def background(*loops: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
+    tasks = [asyncio.create_task(loop) for loop in loops]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
