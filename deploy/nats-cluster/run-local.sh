@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Runs the 3-node JetStream cluster of deploy/nats-cluster/ on this host, for rehearsing replicated
+# streams and node failures. Data, logs and pid files go to .run/nats-cluster/.
+#   run-local.sh start          start the three nodes and wait until JetStream has a leader
+#   run-local.sh stop [N]       stop all nodes, or node N (1-3) to watch the others take over
+#   run-local.sh status         one line per node
+# Point the services at it with NATS_URL=nats://127.0.0.1:4231,nats://127.0.0.1:4232,nats://127.0.0.1:4233
+# and FIELDLINE_<SERVICE>_NATS_STREAM_REPLICAS=3.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+DIR=.run/nats-cluster
+SERVER=.venv/bin/nats-server
+[[ -x $SERVER ]] || { echo "no $SERVER: run deploy/local/bootstrap.sh first" >&2; exit 1; }
+
+pid_of() { cat "$DIR/n$1.pid" 2>/dev/null || true; }
+alive() { local pid; pid=$(pid_of "$1"); [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; }
+
+# True when node N reports JetStream healthy (which needs a meta leader, i.e. a quorum).
+healthy() {
+  "$ROOT/.venv/bin/python" -c 'import sys, urllib.request as u; u.urlopen(sys.argv[1], timeout=2)' \
+    "http://127.0.0.1:823$1/healthz?js-enabled-only=true" 2>/dev/null
+}
+
+start() {
+  mkdir -p "$DIR"
+  for n in 1 2 3; do
+    alive "$n" || setsid "$SERVER" -c "deploy/nats-cluster/n$n.conf" >>"$DIR/n$n.out" 2>&1 </dev/null &
+  done
+  for _ in $(seq 100); do
+    healthy 1 && healthy 2 && healthy 3 && { status; return; }
+    sleep 0.2
+  done
+  echo "cluster not healthy after 20 s; see $DIR/n*.log" >&2
+  exit 1
+}
+
+stop() {
+  local n pid nodes=("$@")
+  ((${#nodes[@]})) || nodes=(1 2 3)
+  for n in "${nodes[@]}"; do
+    pid=$(pid_of "$n")
+    if alive "$n" && grep -qa nats-server "/proc/$pid/cmdline"; then
+      kill -TERM "$pid"
+      for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      echo "n$n stopped"
+    fi
+  done
+}
+
+status() {
+  for n in 1 2 3; do
+    if ! alive "$n"; then
+      echo "n$n: stopped"
+    elif healthy "$n"; then
+      echo "n$n: running (pid $(pid_of "$n")), JetStream healthy, nats://127.0.0.1:423$n"
+    else
+      echo "n$n: running (pid $(pid_of "$n")), JetStream not ready"
+    fi
+  done
+}
+
+case ${1:-} in
+  start) start ;;
+  stop) shift; stop "$@" ;;
+  status) status ;;
+  *) echo "usage: $0 start|stop [1|2|3]|status" >&2; exit 2 ;;
+esac
