@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Iterator
 
+import asyncpg
 import httpx
 import pytest
 
@@ -70,7 +71,9 @@ async def _first_sse_event(url: str, token: str, kind: str, timeout_s: float) ->
     raise AssertionError("stream ended")
 
 
-async def test_emergency_reaches_the_nearest_skilled_technician_and_the_customer(stack: Stack, keys: Keys) -> None:
+async def test_emergency_reaches_the_nearest_skilled_technician_and_the_customer(
+    stack: Stack, keys: Keys, database_url: str
+) -> None:
     customer_id, site_id = await _setup_customer(stack, keys)
     # Oleg in Yalta has no refrigeration skill; Anna in Alushta has it; Ivan in Kerch is far away.
     await _add_technician(stack, keys, "Oleg Petrov", 44.497, 34.165, {"electrical": 3})
@@ -85,9 +88,12 @@ async def test_emergency_reaches_the_nearest_skilled_technician_and_the_customer
     customer = keys.headers(Role.CUSTOMER, customer_id=customer_id)
     started = time.monotonic()
     async with httpx.AsyncClient(base_url=stack.url("requests"), headers=customer) as requests_api:
-        filed = await requests_api.post("/requests", headers={"Idempotency-Key": "walk-1"}, json={
+        correlation_id = uuid.uuid4().hex
+        filed = await requests_api.post("/requests", headers={"Idempotency-Key": "walk-1",
+                                                              "X-Correlation-Id": correlation_id}, json={
             "site_id": str(site_id), "kind": "emergency", "description": "Cold room at +9 °C"})
         assert filed.status_code == 201, filed.text
+        assert filed.headers["X-Correlation-Id"] == correlation_id
         request_id = filed.json()["id"]
         assert filed.json()["covered"] is True
         assert filed.json()["response_due"] is not None
@@ -106,3 +112,13 @@ async def test_emergency_reaches_the_nearest_skilled_technician_and_the_customer
     assert shown["technician_first_name"] == "Anna"
     assert shown["technician_id"] == str(anna)
     assert shown["eta"] is not None
+
+    # the correlation id travelled from the customer's HTTP call through requests' event into dispatch's
+    conn = await asyncpg.connect(database_url)
+    try:
+        carried = await conn.fetchval(
+            "SELECT payload->>'correlation_id' FROM dispatch.outbox WHERE payload->'data'->>'request_id' = $1",
+            request_id)
+    finally:
+        await conn.close()
+    assert carried == correlation_id
