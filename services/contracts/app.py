@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.contracts.api.routes import router
+from services.contracts.api import contracts, customers, imports
+from services.contracts.consumers import subscriptions
 from services.contracts.db.tables import messaging
 from services.contracts.entitlement import entitlement_responder
 from services.contracts.settings import Settings
+from services.contracts.sweep import visit_sweep
 from shared.service import ServiceSpec, create_service_app
 
 
@@ -16,7 +18,8 @@ def create_app(settings: Settings) -> FastAPI:
             title="Fieldline contracts",
             producer="contracts",
             tables=messaging,
-            routers=[router],
-            on_start=[entitlement_responder],
+            routers=[customers.router, contracts.router, imports.router],
+            subscriptions=subscriptions,
+            on_start=[entitlement_responder, visit_sweep],
         ),
     )

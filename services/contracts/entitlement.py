@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from services.contracts.contracting import quota_uses
 from services.contracts.db.repository import ContractsRepository
-from services.contracts.domain.sla import deadlines_24x7, default_priority
+from services.contracts.domain.lifecycle import SERVED_KINDS, TYPE_PREFERENCE
+from services.contracts.domain.sla import default_priority, merged_skills, sla_deadlines
 from shared.db import Database
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import CHECK_ENTITLEMENT, EntitlementAnswer, EntitlementQuery, SiteFacts
@@ -15,6 +17,7 @@ from shared.service import Runtime
 
 
 async def check_entitlement(db: Database, query: EntitlementQuery) -> EntitlementAnswer:
+    """Is the site (or unit) covered for this kind of request, by which contract, with which deadlines?"""
     async with db.transaction() as session:
         repo = ContractsRepository(session)
         site = await repo.get_site(query.site_id)
@@ -23,18 +26,40 @@ async def check_entitlement(db: Database, query: EntitlementQuery) -> Entitlemen
         facts = SiteFacts(site_id=site.id, customer_id=site.customer_id, name=site.name, address=site.address,
                           location=GeoPoint(lat=site.lat, lon=site.lon))
         priority = query.priority or default_priority(query.kind)
-        contract_id = await repo.active_contract_for_site(site.id, query.at.date())
-        if contract_id is None:
-            return EntitlementAnswer(found=True, site=facts, covered=False, priority=priority,
-                                     reason="no active contract covers this site")
-        term = await repo.sla_term(contract_id, priority)
+        uncovered = EntitlementAnswer(found=True, site=facts, covered=False, priority=priority)
+        unit_skills: tuple[tuple[str, int], ...] = ()
+        if query.equipment_id is not None:
+            unit = await repo.get_equipment(query.equipment_id)
+            if unit is None or unit.site_id != site.id:
+                return uncovered.model_copy(update={"reason": "no such unit at this site"})
+            unit_skills = unit.required_skills
+        candidates = await repo.covering_contracts(site.id, query.equipment_id, query.at)
+        serving = sorted((c for c in candidates if query.kind in SERVED_KINDS[c[1]]),
+                         key=lambda c: TYPE_PREFERENCE.index(c[1]))
+        if not serving:
+            what = "unit" if query.equipment_id else "site"
+            reason = (f"no active contract covers this {what}" if not candidates
+                      else f"the active contract does not cover {query.kind} requests")
+            return uncovered.model_copy(update={"reason": reason})
+        contract_id, contract_type = serving[0]
+        contract = await repo.get_contract(contract_id)
+        assert contract is not None
+        uses = await quota_uses(repo, contract, query.at, query.kind)
+        quota_left = min((u.left for u, _, _ in uses), default=None)
+        exceeded = any(u.exceeded for u, _, _ in uses)
+        covered = EntitlementAnswer(
+            found=True, site=facts, covered=True, contract_id=contract_id, contract_type=contract_type,
+            priority=priority, quota_left=quota_left, quota_exceeded=exceeded,
+            required_skills=[SkillNeed(skill=s, min_level=lvl) for s, lvl in unit_skills],
+            reason="quota used up: the request is billable" if exceeded else "")
+        term = next((t for t in contract.terms.sla if t.priority == priority), None)
         if term is None:
-            return EntitlementAnswer(found=True, site=facts, covered=True, contract_id=contract_id,
-                                     priority=priority, reason=f"contract has no SLA for {priority}")
-        deadlines = deadlines_24x7(term, query.at)
-        return EntitlementAnswer(found=True, site=facts, covered=True, contract_id=contract_id, priority=priority,
-                                 response_due=deadlines.response_due, fix_due=deadlines.fix_due,
-                                 required_skills=[SkillNeed(skill=s, min_level=lvl) for s, lvl in term.required_skills])
+            return covered.model_copy(update={"reason": f"contract has no SLA for {priority}"})
+        deadlines = sla_deadlines(term, contract.calendar, query.at)
+        skills = merged_skills(term.required_skills, unit_skills)
+        return covered.model_copy(update={
+            "response_due": deadlines.response_due, "fix_due": deadlines.fix_due,
+            "required_skills": [SkillNeed(skill=s, min_level=lvl) for s, lvl in skills]})
 
 
 @asynccontextmanager

@@ -13,3 +13,6 @@ class Settings(ServiceSettings):
 
     port: int = 8002
     db_schema: str = "contracts"
+    # planned visits are generated this many days ahead, by a sweep every `visit_sweep_interval_s` (0: off)
+    visit_horizon_days: int = 60
+    visit_sweep_interval_s: float = 3600.0

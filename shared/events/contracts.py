@@ -27,6 +27,8 @@ class ContractActivated(_ContractsEvent):
     starts_on: str
     ends_on: str | None = None
     site_ids: list[uuid.UUID] = []
+    equipment_ids: list[uuid.UUID] = []
+    timezone: str | None = None
 
 
 class ContractChanged(_ContractsEvent):
@@ -65,6 +67,14 @@ class VisitPlanned(_ContractsEvent):
     skills: list[SkillNeed] = []
     priority: Priority = "P4"
     carried_over_from: uuid.UUID | None = None
+    # added within v1; the visit_id is also the request_id dispatch books the visit under
+    schedule_id: uuid.UUID | None = None
+    due_at: datetime | None = None
+    address: str | None = None
+    timezone: str | None = None
+    # the site's access hours in local time, {"mon": [["08:00", "20:00"]], ...}; None means any time
+    access_hours: dict[str, list[list[str]]] | None = None
+    carried_work: str | None = None
 
 
 class VisitRescheduled(VisitPlanned):
@@ -77,6 +87,8 @@ class VisitCancelled(_ContractsEvent):
     visit_id: uuid.UUID
     contract_id: uuid.UUID
     reason: str
+    customer_id: uuid.UUID | None = None
+    site_id: uuid.UUID | None = None
 
 
 EVENTS: list[type[Event]] = [
@@ -129,3 +141,4 @@ class EntitlementAnswer(BaseModel):
     quota_exceeded: bool = False
     required_skills: list[SkillNeed] = []
     reason: str = ""
+    contract_type: str | None = None

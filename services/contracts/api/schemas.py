@@ -3,21 +3,53 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
-from typing import Literal
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from shared.events.common import GeoPoint, Priority, SkillNeed
+from shared.events.common import GeoPoint, Priority, RequestKind, SkillNeed
 
 ContractType = Literal["full_maintenance", "on_call", "warranty"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+QuotaPeriod = Literal["month", "year", "contract"]
+
+
+class OpeningHoursIn(BaseModel):
+    """Local wall time; an end at or before the start runs past midnight (00:00-00:00 is the whole day)."""
+
+    start: time
+    end: time
+
+
+WeeklyHoursIn = dict[Weekday, list[OpeningHoursIn]]
 
 
 class CustomerIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
+    external_ref: str | None = Field(default=None, min_length=1, max_length=200,
+                                     description="the customer's key in the manager's spreadsheets")
 
 
 class CustomerOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    external_ref: str | None = None
+
+
+class TerritoryIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    area: dict[str, Any] = Field(description="a GeoJSON Polygon or MultiPolygon (lon, lat; WGS 84)")
+
+
+class TerritoryOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    area: dict[str, Any]
+
+
+class TerritoryRef(BaseModel):
     id: uuid.UUID
     name: str
 
@@ -26,6 +58,8 @@ class SiteIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     address: str = Field(min_length=1, max_length=500)
     location: GeoPoint
+    external_ref: str | None = Field(default=None, min_length=1, max_length=200)
+    access_hours: WeeklyHoursIn | None = Field(default=None, description="when technicians may come; none: any time")
 
 
 class SiteOut(BaseModel):
@@ -34,12 +68,46 @@ class SiteOut(BaseModel):
     name: str
     address: str
     location: GeoPoint
+    external_ref: str | None = None
+    access_hours: WeeklyHoursIn | None = None
+    territory: TerritoryRef | None = Field(default=None, description="the smallest territory covering the site")
+
+
+class EquipmentIn(BaseModel):
+    equipment_type: str = Field(min_length=1, max_length=200, examples=["cold_room"])
+    model: str = Field(min_length=1, max_length=200)
+    serial: str = Field(min_length=1, max_length=200)
+    installed_on: date | None = None
+    warranty_ends_on: date | None = None
+    required_skills: list[SkillNeed] = Field(default_factory=list, description="skills needed to service it")
+
+    @model_validator(mode="after")
+    def _coherent(self) -> EquipmentIn:
+        if self.installed_on and self.warranty_ends_on and self.warranty_ends_on < self.installed_on:
+            raise ValueError("warranty_ends_on must not be before installed_on")
+        return self
+
+
+class EquipmentOut(EquipmentIn):
+    id: uuid.UUID
+    site_id: uuid.UUID
+    customer_id: uuid.UUID
+
+
+class ServiceHistoryEntry(BaseModel):
+    request_id: uuid.UUID
+    kind: str
+    assignment_id: uuid.UUID
+    technician_id: uuid.UUID
+    status: str
+    at: datetime
+    outcome: str | None = None
 
 
 class SlaTermIn(BaseModel):
     priority: Priority
-    response_minutes: int = Field(gt=0, le=60 * 24 * 60)
-    fix_minutes: int = Field(gt=0, le=60 * 24 * 120)
+    response_minutes: int = Field(gt=0, le=60 * 24 * 60, description="business minutes until arrival")
+    fix_minutes: int = Field(gt=0, le=60 * 24 * 120, description="business minutes until fixed")
     required_skills: list[SkillNeed] = Field(default_factory=list, description="skills a technician needs")
 
     @model_validator(mode="after")
@@ -49,21 +117,82 @@ class SlaTermIn(BaseModel):
         return self
 
 
+class QuotaIn(BaseModel):
+    request_kind: RequestKind
+    period: QuotaPeriod = "year"
+    included: int = Field(ge=0, le=100_000, description="requests included per period, e.g. 12 call-outs a year")
+
+
+class PriceIn(BaseModel):
+    amount: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    billing_period: Literal["month", "quarter", "year"] | None = None
+    extra_callout_price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2,
+                                                description="charged per request beyond the quota")
+
+
+def _unique_priorities(sla: list[SlaTermIn] | None) -> None:
+    if sla is not None and len({t.priority for t in sla}) != len(sla):
+        raise ValueError("one SLA term per priority")
+
+
+def _unique_quotas(quotas: list[QuotaIn] | None) -> None:
+    if quotas is not None and len({q.request_kind for q in quotas}) != len(quotas):
+        raise ValueError("one quota per request kind")
+
+
 class ContractIn(BaseModel):
     customer_id: uuid.UUID
     contract_type: ContractType
     starts_on: date
     ends_on: date | None = None
     site_ids: list[uuid.UUID] = Field(min_length=1)
+    equipment_ids: list[uuid.UUID] = Field(
+        default_factory=list, description="units covered; a listed site with none of its units listed is covered whole")
     sla: list[SlaTermIn] = Field(min_length=1)
+    timezone: str = "Europe/Simferopol"
+    business_hours: WeeklyHoursIn | None = Field(default=None, description="SLA clock; none: 24/7")
+    holidays: list[date] = Field(default_factory=list, description="days the SLA clock stops (weekly calendars)")
+    quotas: list[QuotaIn] = Field(default_factory=list)
+    price: PriceIn = Field(default_factory=PriceIn)
 
     @model_validator(mode="after")
     def _coherent(self) -> ContractIn:
         if self.ends_on is not None and self.ends_on < self.starts_on:
             raise ValueError("ends_on must not be before starts_on")
-        if len({t.priority for t in self.sla}) != len(self.sla):
-            raise ValueError("one SLA term per priority")
+        _unique_priorities(self.sla)
+        _unique_quotas(self.quotas)
         return self
+
+
+class ContractPatch(BaseModel):
+    """Only the fields sent are changed; lists are replaced whole."""
+
+    ends_on: date | None = None
+    site_ids: list[uuid.UUID] | None = Field(default=None, min_length=1)
+    equipment_ids: list[uuid.UUID] | None = None
+    sla: list[SlaTermIn] | None = Field(default=None, min_length=1)
+    timezone: str | None = None
+    business_hours: WeeklyHoursIn | None = None
+    holidays: list[date] | None = None
+    quotas: list[QuotaIn] | None = None
+    price: PriceIn | None = None
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ContractPatch:
+        _unique_priorities(self.sla)
+        _unique_quotas(self.quotas)
+        for name in ("site_ids", "sla", "timezone", "holidays", "quotas", "price", "equipment_ids"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class QuotaOut(QuotaIn):
+    used: int | None = None
+    left: int | None = None
+    period_starts_on: date | None = None
+    period_ends_on: date | None = None
 
 
 class ContractOut(BaseModel):
@@ -73,5 +202,128 @@ class ContractOut(BaseModel):
     status: str
     starts_on: date
     ends_on: date | None
+    ended_on: date | None = None
     site_ids: list[uuid.UUID]
+    equipment_ids: list[uuid.UUID] = []
     sla: list[SlaTermIn]
+    timezone: str
+    business_hours: WeeklyHoursIn | None = None
+    holidays: list[date] = []
+    quotas: list[QuotaIn] = []
+    price: PriceIn
+
+
+class ScheduleIn(BaseModel):
+    site_id: uuid.UUID
+    equipment_id: uuid.UUID | None = Field(default=None, description="one unit; none: the site's covered units")
+    rrule: str = Field(min_length=5, max_length=500, examples=["FREQ=MONTHLY;BYMONTHDAY=-1"],
+                       description="an RFC 5545 RRULE (no DTSTART; the rule counts from first_on at visit_time)")
+    first_on: date | None = Field(default=None, description="defaults to the contract's start")
+    visit_time: time = time(9, 0)
+    tolerance_days: int = Field(default=0, ge=0, le=60,
+                                description="the visit may be done this many days early or late")
+    duration_minutes: int = Field(gt=0, le=24 * 60)
+    required_skills: list[SkillNeed] = Field(default_factory=list)
+    priority: Priority = "P4"
+
+
+class SchedulePatch(BaseModel):
+    rrule: str | None = Field(default=None, min_length=5, max_length=500)
+    first_on: date | None = None
+    visit_time: time | None = None
+    tolerance_days: int | None = Field(default=None, ge=0, le=60)
+    duration_minutes: int | None = Field(default=None, gt=0, le=24 * 60)
+    required_skills: list[SkillNeed] | None = None
+    priority: Priority | None = None
+    active: bool | None = None
+
+
+class ScheduleOut(BaseModel):
+    id: uuid.UUID
+    contract_id: uuid.UUID
+    site_id: uuid.UUID
+    equipment_id: uuid.UUID | None
+    rrule: str
+    first_on: date
+    visit_time: time
+    tolerance_days: int
+    duration_minutes: int
+    required_skills: list[SkillNeed]
+    priority: Priority
+    active: bool
+
+
+class VisitOut(BaseModel):
+    id: uuid.UUID = Field(description="also the request_id dispatch books the visit under")
+    schedule_id: uuid.UUID
+    contract_id: uuid.UUID
+    customer_id: uuid.UUID
+    site_id: uuid.UUID
+    equipment_ids: list[uuid.UUID]
+    due_on: date
+    due_at: datetime
+    window_start: datetime
+    window_end: datetime
+    duration_minutes: int
+    required_skills: list[SkillNeed]
+    priority: Priority
+    status: str
+    carried_over_from: uuid.UUID | None = None
+    carried_work: str | None = None
+
+
+class GenerateIn(BaseModel):
+    contract_id: uuid.UUID | None = Field(default=None, description="one contract; none: every active contract")
+    horizon_days: int | None = Field(default=None, ge=1, le=366)
+
+
+class GenerationOut(BaseModel):
+    contracts: int
+    planned: int
+    reinstated: int
+    moved: int
+    cancelled: int
+    carried_over: int
+    expired: int
+
+
+class VisitHealth(BaseModel):
+    due: int = Field(description="visits whose window has opened (cancelled ones left out)")
+    done: int
+    overdue: int = Field(description="not done and the window has closed")
+    failed: int
+    open: int = Field(description="not done, window still open or ahead")
+    cancelled: int
+
+
+class SlaHealth(BaseModel):
+    requests: int
+    response_met: int
+    response_breached: int
+    response_compliance: float | None = Field(description="met / (met + breached); none before any is decided")
+    fix_met: int
+    fix_breached: int
+    fix_compliance: float | None
+
+
+class ContractHealthOut(BaseModel):
+    contract_id: uuid.UUID
+    status: str
+    at: datetime
+    visits: VisitHealth
+    sla: SlaHealth
+    quotas: list[QuotaOut]
+
+
+class ImportProblem(BaseModel):
+    line: int = Field(description="line number in the file (the header is line 1)")
+    field: str | None = None
+    reason: str
+
+
+class ImportReport(BaseModel):
+    kind: str
+    dry_run: bool
+    rows: int
+    imported: int
+    errors: list[ImportProblem]

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from geoalchemy2 import Geography
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
+    Numeric,
     Table,
     Text,
+    Time,
+    UniqueConstraint,
     Uuid,
     func,
+    text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from shared.db import service_metadata
 from shared.messaging import messaging_tables
@@ -29,6 +35,7 @@ customers = Table(
     metadata,
     Column("id", Uuid, primary_key=True),
     Column("name", Text, nullable=False),
+    Column("external_ref", Text, unique=True),  # the customer's key in the manager's spreadsheets
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
@@ -41,6 +48,36 @@ sites = Table(
     Column("address", Text, nullable=False),
     Column("location", Geography("POINT", srid=4326, spatial_index=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("external_ref", Text, unique=True),
+    # {"mon": [["08:00", "20:00"]], ...}; NULL means open at any time
+    Column("access_hours", JSONB),
+)
+
+territories = Table(
+    "territories",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("area", Geography("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+equipment = Table(
+    "equipment",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("site_id", Uuid, ForeignKey(sites.c.id), nullable=False, index=True),
+    Column("customer_id", Uuid, ForeignKey(customers.c.id), nullable=False, index=True),
+    Column("equipment_type", Text, nullable=False),
+    Column("model", Text, nullable=False),
+    Column("serial", Text, nullable=False),
+    Column("installed_on", Date),
+    Column("warranty_ends_on", Date),
+    Column("required_skills", JSONB, nullable=False, server_default="[]"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("model", "serial"),
+    CheckConstraint("warranty_ends_on IS NULL OR installed_on IS NULL OR warranty_ends_on >= installed_on",
+                    name="warranty"),
 )
 
 contracts = Table(
@@ -54,6 +91,15 @@ contracts = Table(
     Column("ends_on", Date),
     Column("timezone", Text, nullable=False, server_default="Europe/Simferopol"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # {"mon": [["09:00", "18:00"]], ...}; NULL means SLA time runs round the clock
+    Column("business_hours", JSONB),
+    Column("holidays", ARRAY(Date), nullable=False, server_default="{}"),
+    Column("price_amount", Numeric(12, 2)),
+    Column("currency", Text),
+    Column("billing_period", Text),
+    Column("extra_callout_price", Numeric(12, 2)),
+    Column("ended_on", Date),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="period"),
 )
 
@@ -73,4 +119,98 @@ sla_terms = Table(
     Column("fix_minutes", Integer, nullable=False),
     Column("required_skills", JSONB, nullable=False, server_default="[]"),
     CheckConstraint("response_minutes > 0 AND fix_minutes >= response_minutes", name="times"),
+)
+
+contract_equipment = Table(
+    "contract_equipment",
+    metadata,
+    Column("contract_id", Uuid, ForeignKey(contracts.c.id, ondelete="CASCADE"), primary_key=True),
+    Column("equipment_id", Uuid, ForeignKey(equipment.c.id), primary_key=True, index=True),
+)
+
+quotas = Table(
+    "quotas",
+    metadata,
+    Column("contract_id", Uuid, ForeignKey(contracts.c.id, ondelete="CASCADE"), primary_key=True),
+    Column("request_kind", Text, primary_key=True),
+    Column("period", Text, nullable=False),
+    Column("included", Integer, nullable=False),
+    CheckConstraint("included >= 0", name="included"),
+)
+
+visit_schedules = Table(
+    "visit_schedules",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("contract_id", Uuid, ForeignKey(contracts.c.id, ondelete="CASCADE"), nullable=False, index=True),
+    Column("site_id", Uuid, ForeignKey(sites.c.id), nullable=False),
+    Column("equipment_id", Uuid, ForeignKey(equipment.c.id)),
+    Column("rrule", Text, nullable=False),
+    Column("first_on", Date, nullable=False),
+    Column("visit_time", Time, nullable=False),
+    Column("tolerance_days", Integer, nullable=False),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("required_skills", JSONB, nullable=False, server_default="[]"),
+    Column("priority", Text, nullable=False),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("tolerance_days >= 0 AND duration_minutes > 0", name="sizes"),
+)
+
+planned_visits = Table(
+    "planned_visits",
+    metadata,
+    Column("id", Uuid, primary_key=True),  # also the request_id dispatch books it under
+    Column("schedule_id", Uuid, ForeignKey(visit_schedules.c.id), nullable=False),
+    Column("occurrence_at", DateTime(timezone=True), nullable=False),
+    Column("contract_id", Uuid, ForeignKey(contracts.c.id), nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("site_id", Uuid, ForeignKey(sites.c.id), nullable=False),
+    Column("equipment_ids", ARRAY(Uuid), nullable=False, server_default="{}"),
+    Column("due_on", Date, nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("window_start", DateTime(timezone=True), nullable=False),
+    Column("window_end", DateTime(timezone=True), nullable=False),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("required_skills", JSONB, nullable=False, server_default="[]"),
+    Column("priority", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("carried_over_from", Uuid),
+    Column("carried_into", Uuid),
+    Column("carried_work", Text),
+    Column("status_changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # one visit per schedule occurrence: regeneration can never duplicate
+    UniqueConstraint("schedule_id", "occurrence_at"),
+    Index("ix_planned_visits_contract_status", "contract_id", "status"),
+)
+
+# Service requests of the requests service and planned visits, as far as health and history need them.
+service_jobs = Table(
+    "service_jobs",
+    metadata,
+    Column("request_id", Uuid, primary_key=True),
+    Column("contract_id", Uuid, index=True),
+    Column("customer_id", Uuid, nullable=False),
+    Column("site_id", Uuid, nullable=False),
+    Column("equipment_id", Uuid, index=True),
+    Column("kind", Text, nullable=False),
+    Column("priority", Text, nullable=False),
+    Column("response_due", DateTime(timezone=True)),
+    Column("fix_due", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("cancelled_at", DateTime(timezone=True)),
+)
+
+# Dispatch's assignment steps, kept whether or not the job they belong to is known yet.
+assignment_steps = Table(
+    "assignment_steps",
+    metadata,
+    Column("assignment_id", Uuid, primary_key=True),
+    Column("status", Text, primary_key=True),
+    Column("at", DateTime(timezone=True), primary_key=True),
+    Column("request_id", Uuid, nullable=False, index=True),
+    Column("technician_id", Uuid, nullable=False),
+    Column("outcome", Text),
 )

@@ -1,0 +1,295 @@
+"""Contracts, their lifecycle, visit schedules, planned visits, health and entitlement."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Depends, Query, status
+
+from services.contracts import contracting
+from services.contracts.api.deps import database, managers, settings, weekly_hours, weekly_hours_out
+from services.contracts.api.schemas import (
+    ContractHealthOut,
+    ContractIn,
+    ContractOut,
+    ContractPatch,
+    GenerateIn,
+    GenerationOut,
+    PriceIn,
+    QuotaIn,
+    QuotaOut,
+    ScheduleIn,
+    ScheduleOut,
+    SchedulePatch,
+    SlaHealth,
+    SlaTermIn,
+    VisitHealth,
+    VisitOut,
+)
+from services.contracts.db.repository import (
+    ContractRecord,
+    ContractsRepository,
+    ContractTerms,
+    Price,
+    ScheduleRow,
+    VisitRow,
+)
+from services.contracts.domain.quota import Quota
+from services.contracts.domain.sla import SlaTerm
+from services.contracts.entitlement import check_entitlement
+from services.contracts.settings import Settings
+from services.contracts.sweep import generate_all
+from shared.auth import Principal, Role, current_principal, ensure_customer_access
+from shared.db import Database
+from shared.errors import NotFound
+from shared.events.common import Priority, RequestKind, SkillNeed
+from shared.events.contracts import EntitlementAnswer, EntitlementQuery
+
+router = APIRouter(tags=["contracts"])
+
+
+def _skills(needs: list[SkillNeed]) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted((s.skill, s.min_level) for s in needs))
+
+
+def _skill_needs(skills: tuple[tuple[str, int], ...]) -> list[SkillNeed]:
+    return [SkillNeed(skill=s, min_level=lvl) for s, lvl in skills]
+
+
+def _sla(terms: list[SlaTermIn]) -> list[SlaTerm]:
+    return [SlaTerm(t.priority, t.response_minutes, t.fix_minutes, _skills(t.required_skills)) for t in terms]
+
+
+def _quotas(quotas: list[QuotaIn]) -> list[Quota]:
+    return [Quota(q.request_kind, q.period, q.included) for q in quotas]
+
+
+def _price(price: PriceIn) -> Price:
+    return Price(price.amount, price.currency, price.billing_period, price.extra_callout_price)
+
+
+def contract_out(contract: ContractRecord) -> ContractOut:
+    terms = contract.terms
+    return ContractOut(
+        id=contract.id, customer_id=contract.customer_id, contract_type=terms.contract_type, status=contract.status,
+        starts_on=terms.starts_on, ends_on=terms.ends_on, ended_on=contract.ended_on, site_ids=terms.site_ids,
+        equipment_ids=terms.equipment_ids,
+        sla=[SlaTermIn(priority=t.priority, response_minutes=t.response_minutes,
+                       fix_minutes=t.fix_minutes, required_skills=_skill_needs(t.required_skills))
+             for t in terms.sla],
+        timezone=terms.timezone, business_hours=weekly_hours_out(terms.business_hours), holidays=terms.holidays,
+        quotas=[QuotaIn(request_kind=q.request_kind, period=q.period, included=q.included)
+                for q in terms.quotas],
+        price=PriceIn(amount=terms.price.amount, currency=terms.price.currency,
+                      billing_period=terms.price.billing_period,
+                      extra_callout_price=terms.price.extra_callout_price),
+    )
+
+
+async def _visible_contract(db: Database, contract_id: uuid.UUID, principal: Principal) -> ContractRecord:
+    async with db.transaction() as session:
+        contract = await ContractsRepository(session).get_contract(contract_id)
+    if contract is None:
+        raise NotFound("contract not found")
+    ensure_customer_access(principal, contract.customer_id, "contract")
+    return contract
+
+
+@router.post("/contracts", status_code=status.HTTP_201_CREATED, response_model=ContractOut)
+async def create_contract(body: ContractIn, db: Database = Depends(database),
+                          _: Principal = Depends(managers)) -> ContractOut:
+    terms = ContractTerms(
+        contract_type=body.contract_type, starts_on=body.starts_on, ends_on=body.ends_on, site_ids=body.site_ids,
+        equipment_ids=body.equipment_ids, sla=_sla(body.sla), timezone=body.timezone,
+        business_hours=weekly_hours("business_hours", body.business_hours, body.timezone),
+        holidays=body.holidays, quotas=_quotas(body.quotas), price=_price(body.price))
+    return contract_out(await contracting.create_contract(db, body.customer_id, terms))
+
+
+@router.get("/contracts", response_model=list[ContractOut], summary="Contracts (a customer sees only its own)")
+async def list_contracts(customer_id: uuid.UUID | None = None,
+                         contract_status: str | None = Query(None, alias="status"), db: Database = Depends(database),
+                         principal: Principal = Depends(current_principal)) -> list[ContractOut]:
+    if not principal.is_staff:
+        if principal.role is not Role.CUSTOMER or principal.customer_id is None:
+            return []
+        customer_id = principal.customer_id
+    async with db.transaction() as session:
+        contracts = await ContractsRepository(session).list_contracts(customer_id, contract_status)
+    return [contract_out(c) for c in contracts]
+
+
+@router.get("/contracts/{contract_id}", response_model=ContractOut)
+async def get_contract(contract_id: uuid.UUID, db: Database = Depends(database),
+                       principal: Principal = Depends(current_principal)) -> ContractOut:
+    return contract_out(await _visible_contract(db, contract_id, principal))
+
+
+@router.patch("/contracts/{contract_id}", response_model=ContractOut,
+              summary="Change terms; a live contract is re-checked, announced, and its visits follow")
+async def change_contract(contract_id: uuid.UUID, body: ContractPatch, db: Database = Depends(database),
+                          config: Settings = Depends(settings), _: Principal = Depends(managers)) -> ContractOut:
+    changes: dict[str, object] = {}
+    sent = body.model_fields_set
+    for name in ("ends_on", "site_ids", "equipment_ids", "timezone", "holidays"):
+        if name in sent:
+            changes[name] = getattr(body, name)
+    if "sla" in sent and body.sla is not None:
+        changes["sla"] = _sla(body.sla)
+    if "quotas" in sent and body.quotas is not None:
+        changes["quotas"] = _quotas(body.quotas)
+    if "price" in sent and body.price is not None:
+        changes["price"] = _price(body.price)
+    if "business_hours" in sent:
+        changes["business_hours"] = weekly_hours("business_hours", body.business_hours)
+    contract = await contracting.change_contract(db, contract_id, changes, datetime.now(UTC),
+                                                 config.visit_horizon_days)
+    return contract_out(contract)
+
+
+@router.post("/contracts/{contract_id}/activate", response_model=ContractOut,
+             summary="draft -> active, or resume a suspended contract; refused if coverage would overlap")
+async def activate_contract(contract_id: uuid.UUID, db: Database = Depends(database),
+                            config: Settings = Depends(settings), _: Principal = Depends(managers)) -> ContractOut:
+    return contract_out(await contracting.activate_contract(db, contract_id, datetime.now(UTC),
+                                                            config.visit_horizon_days))
+
+
+@router.post("/contracts/{contract_id}/suspend", response_model=ContractOut)
+async def suspend_contract(contract_id: uuid.UUID, db: Database = Depends(database),
+                           config: Settings = Depends(settings), _: Principal = Depends(managers)) -> ContractOut:
+    return contract_out(await contracting.suspend_contract(db, contract_id, datetime.now(UTC),
+                                                           config.visit_horizon_days))
+
+
+@router.post("/contracts/{contract_id}/terminate", response_model=ContractOut)
+async def terminate_contract(contract_id: uuid.UUID, db: Database = Depends(database),
+                             _: Principal = Depends(managers)) -> ContractOut:
+    return contract_out(await contracting.terminate_contract(db, contract_id, datetime.now(UTC)))
+
+
+@router.get("/contracts/{contract_id}/health", response_model=ContractHealthOut,
+            summary="Visits due, done and overdue; SLA compliance and quota use from requests and dispatch events")
+async def contract_health(contract_id: uuid.UUID, db: Database = Depends(database),
+                          principal: Principal = Depends(current_principal)) -> ContractHealthOut:
+    await _visible_contract(db, contract_id, principal)
+    now = datetime.now(UTC)
+    health = await contracting.contract_health(db, contract_id, now)
+    sla = health.sla
+
+    def _share(met: int, breached: int) -> float | None:
+        return round(met / (met + breached), 4) if met + breached else None
+
+    return ContractHealthOut(
+        contract_id=contract_id, status=health.contract.status, at=now, visits=VisitHealth(**health.visits),
+        sla=SlaHealth(**sla, response_compliance=_share(sla["response_met"], sla["response_breached"]),
+                      fix_compliance=_share(sla["fix_met"], sla["fix_breached"])),
+        quotas=[QuotaOut(request_kind=u.quota.request_kind, period=u.quota.period,
+                         included=u.quota.included, used=u.used, left=u.left, period_starts_on=first,
+                         period_ends_on=end) for u, first, end in health.quotas],
+    )
+
+
+# --- schedules and visits ----------------------------------------------------------------------------
+
+
+def schedule_out(schedule: ScheduleRow) -> ScheduleOut:
+    return ScheduleOut(
+        id=schedule.id, contract_id=schedule.contract_id, site_id=schedule.site_id,
+        equipment_id=schedule.equipment_id, rrule=schedule.rrule, first_on=schedule.first_on,
+        visit_time=schedule.visit_time, tolerance_days=schedule.tolerance_days,
+        duration_minutes=schedule.duration_minutes, required_skills=_skill_needs(schedule.required_skills),
+        priority=schedule.priority, active=schedule.active)
+
+
+def visit_out(visit: VisitRow) -> VisitOut:
+    return VisitOut(
+        id=visit.id, schedule_id=visit.schedule_id, contract_id=visit.contract_id, customer_id=visit.customer_id,
+        site_id=visit.site_id, equipment_ids=list(visit.equipment_ids), due_on=visit.due_on, due_at=visit.due_at,
+        window_start=visit.window_start, window_end=visit.window_end, duration_minutes=visit.duration_minutes,
+        required_skills=_skill_needs(visit.required_skills), priority=visit.priority,
+        status=visit.status, carried_over_from=visit.carried_over_from, carried_work=visit.carried_work)
+
+
+@router.post("/contracts/{contract_id}/schedules", status_code=status.HTTP_201_CREATED, response_model=ScheduleOut,
+             summary="Add a visit schedule (RFC 5545 RRULE); an active contract's visits are generated at once")
+async def add_schedule(contract_id: uuid.UUID, body: ScheduleIn, db: Database = Depends(database),
+                       config: Settings = Depends(settings), _: Principal = Depends(managers)) -> ScheduleOut:
+    async with db.transaction() as session:
+        contract = await ContractsRepository(session).get_contract(contract_id)
+    if contract is None:
+        raise NotFound("contract not found")
+    schedule = ScheduleRow(
+        id=uuid.uuid4(), contract_id=contract_id, site_id=body.site_id, equipment_id=body.equipment_id,
+        rrule=body.rrule.strip(), first_on=body.first_on or contract.terms.starts_on, visit_time=body.visit_time,
+        tolerance_days=body.tolerance_days, duration_minutes=body.duration_minutes,
+        required_skills=_skills(body.required_skills), priority=body.priority, active=True)
+    added = await contracting.add_schedule(db, schedule, datetime.now(UTC), config.visit_horizon_days)
+    return schedule_out(added)
+
+
+@router.get("/contracts/{contract_id}/schedules", response_model=list[ScheduleOut])
+async def list_schedules(contract_id: uuid.UUID, db: Database = Depends(database),
+                         principal: Principal = Depends(current_principal)) -> list[ScheduleOut]:
+    await _visible_contract(db, contract_id, principal)
+    async with db.transaction() as session:
+        return [schedule_out(s) for s in await ContractsRepository(session).list_schedules(contract_id)]
+
+
+@router.patch("/schedules/{schedule_id}", response_model=ScheduleOut,
+              summary="Change or retire (active=false) a schedule; visits that no longer apply are cancelled or moved")
+async def change_schedule(schedule_id: uuid.UUID, body: SchedulePatch, db: Database = Depends(database),
+                          config: Settings = Depends(settings), _: Principal = Depends(managers)) -> ScheduleOut:
+    changes: dict[str, object] = {name: getattr(body, name) for name in body.model_fields_set
+                                  if getattr(body, name) is not None}
+    if "required_skills" in changes:
+        changes["required_skills"] = _skills(body.required_skills or [])
+    if "rrule" in changes:
+        changes["rrule"] = str(changes["rrule"]).strip()
+    changed = await contracting.change_schedule(db, schedule_id, changes, datetime.now(UTC),
+                                                config.visit_horizon_days)
+    return schedule_out(changed)
+
+
+@router.get("/contracts/{contract_id}/visits", response_model=list[VisitOut])
+async def list_visits(contract_id: uuid.UUID, since: datetime | None = Query(None, alias="from"),
+                      until: datetime | None = Query(None, alias="to"),
+                      visit_status: str | None = Query(None, alias="status"),
+                      db: Database = Depends(database),
+                      principal: Principal = Depends(current_principal)) -> list[VisitOut]:
+    await _visible_contract(db, contract_id, principal)
+    async with db.transaction() as session:
+        visits = await ContractsRepository(session).list_visits(contract_id, since, until, visit_status)
+    return [visit_out(v) for v in visits]
+
+
+@router.post("/visits/generate", response_model=GenerationOut,
+             summary="Generate planned visits now (idempotent): one contract, or every active one")
+async def generate_visits(body: GenerateIn, db: Database = Depends(database), config: Settings = Depends(settings),
+                          _: Principal = Depends(managers)) -> GenerationOut:
+    horizon = body.horizon_days or config.visit_horizon_days
+    now = datetime.now(UTC)
+    if body.contract_id is not None:
+        summary = await contracting.generate_visits_now(db, body.contract_id, now, horizon)
+    else:
+        summary = await generate_all(db, now, horizon)
+    return GenerationOut(**vars(summary))
+
+
+# --- entitlement -------------------------------------------------------------------------------------
+
+
+@router.get("/entitlement", response_model=EntitlementAnswer,
+            summary="Is this site or unit covered for this kind of request, with which SLA deadlines from now?")
+async def get_entitlement(site_id: uuid.UUID, kind: RequestKind = "emergency", priority: Priority | None = None,
+                          equipment_id: uuid.UUID | None = Query(None), at: datetime | None = None,
+                          db: Database = Depends(database),
+                          principal: Principal = Depends(current_principal)) -> EntitlementAnswer:
+    asked_at = at.astimezone(UTC) if at is not None and at.tzinfo is not None else datetime.now(UTC)
+    answer = await check_entitlement(db, EntitlementQuery(
+        site_id=site_id, equipment_id=equipment_id, kind=kind, priority=priority, at=asked_at))
+    if not answer.found or answer.site is None:
+        raise NotFound("site not found")
+    ensure_customer_access(principal, answer.site.customer_id, "site")
+    return answer

@@ -1,0 +1,60 @@
+"""What the contracts service listens to: requests (for SLA and quota use) and dispatch (for visits and history).
+
+Every handler runs inside the consumer's transaction next to its processed-messages row, and each
+write is itself idempotent (insert-or-ignore by natural key), so redeliveries and replays change nothing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.contracts.db.repository import ContractsRepository
+from services.contracts.visits import record_visit_progress
+from shared.events.dispatch import AssignmentCreated, AssignmentStatusChanged
+from shared.events.envelope import Envelope, Event
+from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated
+from shared.messaging import Subscription
+from shared.service import Runtime
+
+
+async def on_request_created(session: AsyncSession, envelope: Envelope, event: Event) -> None:
+    assert isinstance(event, ServiceRequestCreated)
+    await ContractsRepository(session).record_service_job({
+        "request_id": event.request_id, "contract_id": event.contract_id if event.covered else None,
+        "customer_id": event.customer_id, "site_id": event.site_id, "equipment_id": event.equipment_id,
+        "kind": event.kind, "priority": event.priority, "response_due": event.response_due,
+        "fix_due": event.fix_due, "created_at": event.created_at,
+    })
+
+
+async def on_request_cancelled(session: AsyncSession, envelope: Envelope, event: Event) -> None:
+    assert isinstance(event, ServiceRequestCancelled)
+    await ContractsRepository(session).cancel_service_job(event.request_id, envelope.occurred_at)
+
+
+async def on_assignment_created(session: AsyncSession, envelope: Envelope, event: Event) -> None:
+    assert isinstance(event, AssignmentCreated)
+    await ContractsRepository(session).record_assignment_step({
+        "assignment_id": event.assignment_id, "status": event.status, "at": envelope.occurred_at,
+        "request_id": event.request_id, "technician_id": event.technician_id, "outcome": None,
+    })
+    await record_visit_progress(session, event.request_id, event.status, None)
+
+
+async def on_assignment_status_changed(session: AsyncSession, envelope: Envelope, event: Event) -> None:
+    assert isinstance(event, AssignmentStatusChanged)
+    await ContractsRepository(session).record_assignment_step({
+        "assignment_id": event.assignment_id, "status": event.status, "at": event.at,
+        "request_id": event.request_id, "technician_id": event.technician_id, "outcome": event.outcome,
+    })
+    await record_visit_progress(session, event.request_id, event.status, event.outcome)
+
+
+def subscriptions(runtime: Runtime) -> list[Subscription]:
+    return [
+        Subscription("contracts-service-jobs", "requests", ServiceRequestCreated.subject, on_request_created),
+        Subscription("contracts-cancellations", "requests", ServiceRequestCancelled.subject, on_request_cancelled),
+        Subscription("contracts-assignments", "dispatch", AssignmentCreated.subject, on_assignment_created),
+        Subscription("contracts-assignment-steps", "dispatch", AssignmentStatusChanged.subject,
+                     on_assignment_status_changed),
+    ]

@@ -1,0 +1,269 @@
+"""Use cases of contracts: writing them, their lifecycle, their visit schedules and their health."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.contracts.db.repository import ContractRecord, ContractsRepository, ContractTerms, ScheduleRow
+from services.contracts.db.tables import messaging
+from services.contracts.domain.calendar import calendar_problem
+from services.contracts.domain.lifecycle import ENDED_STATUSES, ensure_transition, period_problem
+from services.contracts.domain.quota import QuotaUse, quota_period
+from services.contracts.domain.schedule import rrule_problem
+from services.contracts.visits import GenerationSummary, regenerate_visits
+from shared.db import Database
+from shared.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from shared.events.contracts import ContractActivated, ContractChanged, ContractEnded
+from shared.messaging import add_event
+
+
+class CoverageConflict(Conflict):
+    """Another live contract of the same type already covers one of these units or sites."""
+
+
+async def _checked_terms(repo: ContractsRepository, customer_id: uuid.UUID, terms: ContractTerms) -> None:
+    if (problem := period_problem(terms.starts_on, terms.ends_on)) is not None:
+        raise InvalidInput("ends_on", problem)
+    try:
+        ZoneInfo(terms.timezone)
+    except (KeyError, ValueError):
+        raise InvalidInput("timezone", f"unknown time zone {terms.timezone!r}") from None
+    contract = ContractRecord(uuid.uuid4(), customer_id, "draft", terms, None, datetime.min, datetime.min)
+    if (problem := calendar_problem(contract.calendar)) is not None:
+        raise InvalidInput("business_hours", problem)
+    sites = await repo.sites_by_id(set(terms.site_ids))
+    for index, site_id in enumerate(terms.site_ids):
+        site = sites.get(site_id)
+        if site is None or site.customer_id != customer_id:
+            raise InvalidInput(f"site_ids.{index}", "no such site for this customer")
+    units = await repo.equipment_by_id(terms.equipment_ids)
+    for index, equipment_id in enumerate(terms.equipment_ids):
+        unit = units.get(equipment_id)
+        if unit is None or unit.customer_id != customer_id:
+            raise InvalidInput(f"equipment_ids.{index}", "no such unit for this customer")
+        if unit.site_id not in sites:
+            raise InvalidInput(f"equipment_ids.{index}", "the unit's site is not among site_ids")
+
+
+async def _ensure_no_overlap(repo: ContractsRepository, contract: ContractRecord) -> None:
+    await repo.lock(f"contracts:coverage:{contract.customer_id}")
+    conflicts = await repo.coverage_conflicts(contract.id)
+    if conflicts:
+        problems = []
+        for c in conflicts:
+            what = f"unit {c['equipment_id']}" if c["equipment_id"] else f"site {c['site_id']}"
+            problems.append(FieldProblem("equipment_ids" if c["equipment_id"] else "site_ids",
+                                         f"{what} is already covered by contract {c['contract_id']}"))
+        raise CoverageConflict(
+            f"another active {contract.terms.contract_type} contract covers the same units in an overlapping period",
+            problems=problems)
+
+
+async def create_contract(db: Database, customer_id: uuid.UUID, terms: ContractTerms) -> ContractRecord:
+    contract_id = uuid.uuid4()
+    async with db.transaction() as session:
+        repo = ContractsRepository(session)
+        if await repo.get_customer(customer_id) is None:
+            raise InvalidInput("customer_id", "no such customer")
+        await _checked_terms(repo, customer_id, terms)
+        await repo.add_contract(contract_id, customer_id, terms)
+        contract = await repo.get_contract(contract_id)
+    assert contract is not None
+    return contract
+
+
+async def _live_contract(repo: ContractsRepository, contract_id: uuid.UUID) -> ContractRecord:
+    contract = await repo.get_contract(contract_id, for_update=True)
+    if contract is None:
+        raise NotFound("contract not found")
+    return contract
+
+
+def _changed_fields(before: ContractTerms, after: ContractTerms) -> list[str]:
+    return [name for name in ContractTerms.__dataclass_fields__ if getattr(before, name) != getattr(after, name)]
+
+
+async def change_contract(db: Database, contract_id: uuid.UUID, changes: dict[str, object], now: datetime,
+                          horizon_days: int) -> ContractRecord:
+    """Rewrite some terms; a live contract is re-checked for overlaps, announced and its visits follow."""
+    async with db.transaction() as session:
+        repo = ContractsRepository(session)
+        contract = await _live_contract(repo, contract_id)
+        if contract.status in ENDED_STATUSES:
+            raise Conflict(f"a {contract.status} contract cannot be changed")
+        terms = replace(contract.terms, **changes)  # type: ignore[arg-type]
+        await _checked_terms(repo, contract.customer_id, terms)
+        await repo.update_contract(contract_id, terms)
+        updated = await repo.get_contract(contract_id)
+        assert updated is not None
+        if contract.status != "draft":
+            await _ensure_no_overlap(repo, updated)
+            await add_event(session, messaging, ContractChanged(
+                contract_id=contract_id, customer_id=contract.customer_id, status=contract.status,
+                changes=_changed_fields(contract.terms, terms)))
+            await regenerate_visits(session, contract_id, now, horizon_days)
+    return updated
+
+
+async def activate_contract(db: Database, contract_id: uuid.UUID, now: datetime, horizon_days: int) -> ContractRecord:
+    """draft -> active (or suspended -> active): no overlap allowed; visits are generated at once."""
+    async with db.transaction() as session:
+        repo = ContractsRepository(session)
+        contract = await _live_contract(repo, contract_id)
+        ensure_transition(contract.status, "active")
+        if contract.terms.ends_on is not None and contract.terms.ends_on < now.astimezone(
+                ZoneInfo(contract.terms.timezone)).date():
+            raise Conflict("the contract's period is already over")
+        await _ensure_no_overlap(repo, contract)
+        await repo.set_contract_status(contract_id, "active")
+        if contract.status == "draft":
+            await add_event(session, messaging, ContractActivated(
+                contract_id=contract_id, customer_id=contract.customer_id,
+                contract_type=contract.terms.contract_type, starts_on=contract.terms.starts_on.isoformat(),
+                ends_on=contract.terms.ends_on.isoformat() if contract.terms.ends_on else None,
+                site_ids=contract.terms.site_ids, equipment_ids=contract.terms.equipment_ids,
+                timezone=contract.terms.timezone))
+        else:
+            await add_event(session, messaging, ContractChanged(
+                contract_id=contract_id, customer_id=contract.customer_id, status="active", changes=["status"]))
+        await regenerate_visits(session, contract_id, now, horizon_days)
+        activated = await repo.get_contract(contract_id)
+    assert activated is not None
+    return activated
+
+
+async def suspend_contract(db: Database, contract_id: uuid.UUID, now: datetime, horizon_days: int) -> ContractRecord:
+    async with db.transaction() as session:
+        repo = ContractsRepository(session)
+        contract = await _live_contract(repo, contract_id)
+        ensure_transition(contract.status, "suspended")
+        await repo.set_contract_status(contract_id, "suspended")
+        await add_event(session, messaging, ContractChanged(
+            contract_id=contract_id, customer_id=contract.customer_id, status="suspended", changes=["status"]))
+        await regenerate_visits(session, contract_id, now, horizon_days)
+        suspended = await repo.get_contract(contract_id)
+    assert suspended is not None
+    return suspended
+
+
+async def end_contract(session: AsyncSession, contract_id: uuid.UUID, status: str, *, now: datetime,
+                       ended_on: date | None = None) -> ContractRecord:
+    """-> terminated or expired: announced, and every visit not yet started is cancelled."""
+    repo = ContractsRepository(session)
+    contract = await _live_contract(repo, contract_id)
+    ensure_transition(contract.status, status)
+    local_today = now.astimezone(ZoneInfo(contract.terms.timezone)).date()
+    ended = ended_on or (contract.terms.ends_on if status == "expired" and contract.terms.ends_on else local_today)
+    await repo.set_contract_status(contract_id, status, ended_on=ended)
+    await add_event(session, messaging, ContractEnded(
+        contract_id=contract_id, customer_id=contract.customer_id, status=status, ended_on=ended.isoformat()))
+    await regenerate_visits(session, contract_id, now, 0)
+    result = await repo.get_contract(contract_id)
+    assert result is not None
+    return result
+
+
+async def terminate_contract(db: Database, contract_id: uuid.UUID, now: datetime) -> ContractRecord:
+    async with db.transaction() as session:
+        return await end_contract(session, contract_id, "terminated", now=now)
+
+
+# --- schedules -------------------------------------------------------------------------------------
+
+
+async def _checked_schedule(repo: ContractsRepository, contract: ContractRecord, schedule: ScheduleRow) -> None:
+    if (problem := rrule_problem(schedule.rrule)) is not None:
+        raise InvalidInput("rrule", problem)
+    if contract.terms.contract_type != "full_maintenance":
+        raise InvalidInput("contract_id", "planned visits come only with full maintenance contracts")
+    if schedule.site_id not in contract.terms.site_ids:
+        raise InvalidInput("site_id", "the contract does not cover this site")
+    if schedule.equipment_id is not None:
+        covered = await repo.covered_units_at(contract.id, schedule.site_id)
+        if schedule.equipment_id not in covered:
+            raise InvalidInput("equipment_id", "the contract does not cover this unit at this site")
+
+
+async def add_schedule(db: Database, schedule: ScheduleRow, now: datetime, horizon_days: int) -> ScheduleRow:
+    async with db.transaction() as session:
+        repo = ContractsRepository(session)
+        contract = await _live_contract(repo, schedule.contract_id)
+        if contract.status in ENDED_STATUSES:
+            raise Conflict(f"a {contract.status} contract takes no schedules")
+        await _checked_schedule(repo, contract, schedule)
+        await repo.add_schedule(schedule)
+        if contract.status == "active":
+            await regenerate_visits(session, contract.id, now, horizon_days)
+    return schedule
+
+
+async def change_schedule(db: Database, schedule_id: uuid.UUID, changes: dict[str, object], now: datetime,
+                          horizon_days: int) -> ScheduleRow:
+    """Rewrite (or retire, with active=False) a schedule; an active contract's visits follow at once."""
+    async with db.transaction() as session:
+        repo = ContractsRepository(session)
+        current = await repo.get_schedule(schedule_id)
+        if current is None:
+            raise NotFound("schedule not found")
+        contract = await _live_contract(repo, current.contract_id)
+        if contract.status in ENDED_STATUSES:
+            raise Conflict(f"the schedules of a {contract.status} contract cannot change")
+        schedule = replace(current, **changes)  # type: ignore[arg-type]
+        await _checked_schedule(repo, contract, schedule)
+        await repo.update_schedule(schedule)
+        if contract.status == "active":
+            await regenerate_visits(session, contract.id, now, horizon_days)
+    return schedule
+
+
+async def generate_visits_now(db: Database, contract_id: uuid.UUID, now: datetime,
+                              horizon_days: int) -> GenerationSummary:
+    async with db.transaction() as session:
+        repo = ContractsRepository(session)
+        if await repo.get_contract(contract_id) is None:
+            raise NotFound("contract not found")
+        return await regenerate_visits(session, contract_id, now, horizon_days)
+
+
+# --- health ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContractHealth:
+    contract: ContractRecord
+    visits: dict[str, int]
+    sla: dict[str, int]
+    quotas: list[tuple[QuotaUse, date, date | None]]
+
+
+async def quota_uses(repo: ContractsRepository, contract: ContractRecord, now: datetime,
+                     kind: str | None = None) -> list[tuple[QuotaUse, date, date | None]]:
+    """Each quota (or only `kind`'s) with what its current period has used so far."""
+    zone = ZoneInfo(contract.terms.timezone)
+    today = now.astimezone(zone).date()
+    uses = []
+    for quota in contract.terms.quotas:
+        if kind is not None and quota.request_kind != kind:
+            continue
+        first, end = quota_period(quota.period, contract.terms.starts_on, today)
+        since = datetime.combine(first, datetime.min.time(), tzinfo=zone)
+        until = datetime.combine(end, datetime.min.time(), tzinfo=zone) if end else None
+        used = await repo.requests_counted(contract.id, quota.request_kind, since, until)
+        uses.append((QuotaUse(quota, used), first, end))
+    return uses
+
+
+async def contract_health(db: Database, contract_id: uuid.UUID, now: datetime) -> ContractHealth:
+    async with db.transaction() as session:
+        repo = ContractsRepository(session)
+        contract = await repo.get_contract(contract_id)
+        if contract is None:
+            raise NotFound("contract not found")
+        return ContractHealth(
+            contract=contract, visits=await repo.visit_counts(contract_id, now),
+            sla=await repo.sla_compliance(contract_id, now), quotas=await quota_uses(repo, contract, now))

@@ -1,0 +1,88 @@
+"""The periodic visit sweep: expire ended contracts and roll every active contract's visits forward.
+
+Safe with several replicas: a session advisory lock lets one sweep at a time, and each contract is
+regenerated in its own transaction under its own lock, so a manager's run and the sweep never collide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.contracts.contracting import end_contract
+from services.contracts.db.repository import ContractsRepository
+from services.contracts.visits import GenerationSummary, regenerate_visits
+from shared.db import Database
+from shared.service import Runtime
+
+log = logging.getLogger(__name__)
+
+_SWEEP_LOCK = "contracts:visit-sweep"
+
+
+async def expire_ended_contracts(session: AsyncSession, now: datetime) -> list[uuid.UUID]:
+    """Mark live contracts whose last day has passed as expired; their remaining visits are cancelled."""
+    expired = await ContractsRepository(session).contracts_past_end(now)
+    for contract_id in expired:
+        await end_contract(session, contract_id, "expired", now=now)
+    return expired
+
+
+async def generate_all(db: Database, now: datetime, horizon_days: int) -> GenerationSummary:
+    """Expire ended contracts, then regenerate every active contract's visits, one transaction each."""
+    summary = GenerationSummary()
+    async with db.transaction() as session:
+        summary.expired = len(await expire_ended_contracts(session, now))
+    async with db.transaction() as session:
+        contract_ids = await ContractsRepository(session).contract_ids(("active",))
+    for contract_id in contract_ids:
+        try:
+            async with db.transaction() as session:
+                summary.add(await regenerate_visits(session, contract_id, now, horizon_days))
+        except Exception:
+            log.exception("visit generation failed for contract %s", contract_id)
+    return summary
+
+
+async def sweep_once(db: Database, horizon_days: int, now: datetime | None = None) -> GenerationSummary | None:
+    """One sweep if no other replica is sweeping right now; None if one is."""
+    async with db.engine.connect() as connection:
+        got = (await connection.execute(select(func.pg_try_advisory_lock(func.hashtext(_SWEEP_LOCK))))).scalar()
+        await connection.commit()
+        if not got:
+            return None
+        try:
+            return await generate_all(db, now or datetime.now(UTC), horizon_days)
+        finally:
+            await connection.execute(select(func.pg_advisory_unlock(func.hashtext(_SWEEP_LOCK))))
+            await connection.commit()
+
+
+@contextlib.asynccontextmanager
+async def visit_sweep(runtime: Runtime) -> AsyncIterator[None]:
+    """Sweep at start and then every `visit_sweep_interval_s` (0 turns the loop off)."""
+    interval = float(getattr(runtime.settings, "visit_sweep_interval_s", 3600.0))
+    horizon = int(getattr(runtime.settings, "visit_horizon_days", 60))
+
+    async def _loop() -> None:
+        while True:
+            try:
+                summary = await sweep_once(runtime.db, horizon)
+                if summary is not None:
+                    log.info("visit sweep: %s", summary)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("visit sweep failed")
+            await asyncio.sleep(interval)
+
+    if interval > 0:
+        runtime.tasks.append(asyncio.create_task(_loop(), name="visit-sweep"))
+    yield

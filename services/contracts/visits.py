@@ -1,0 +1,176 @@
+"""Planned visits: generation over a rolling horizon, carry-over of unfinished work, progress from dispatch.
+
+Convention shared with dispatch: a planned visit is booked under request_id = visit_id, so the
+assignment events about it carry the visit's id as their request_id.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.contracts.db.repository import ContractRecord, ContractsRepository, SiteRow, VisitRow
+from services.contracts.db.tables import messaging
+from services.contracts.domain.schedule import (
+    ScheduleFacts,
+    VisitRule,
+    desired_visits,
+    generation_range,
+)
+from services.contracts.domain.sla import merged_skills
+from services.contracts.domain.visits import ExistingVisit, reconcile_visits
+from shared.events.common import GeoPoint, SkillNeed
+from shared.events.contracts import VisitCancelled, VisitPlanned, VisitRescheduled
+from shared.messaging import add_event
+
+log = logging.getLogger(__name__)
+
+# what an assignment step means for the visit it books; steps after the end are history only
+_VISIT_STATUS_BY_STEP = {
+    "offered": "assigned", "accepted": "assigned", "en_route": "in_progress", "on_site": "in_progress",
+    "completed": "done", "failed": "failed", "cancelled": "planned",
+}
+_FINAL_VISIT_STATUSES = frozenset({"done", "failed", "cancelled"})
+_PROGRESS_RANK = {"planned": 0, "assigned": 1, "in_progress": 2, "done": 3, "failed": 3}
+
+
+@dataclass
+class GenerationSummary:
+    contracts: int = 0
+    planned: int = 0
+    reinstated: int = 0
+    moved: int = 0
+    cancelled: int = 0
+    carried_over: int = 0
+    expired: int = 0
+
+    def add(self, other: GenerationSummary) -> None:
+        for name in ("contracts", "planned", "reinstated", "moved", "cancelled", "carried_over", "expired"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def _visit_event(cls: type[VisitPlanned], visit: VisitRow, site: SiteRow, timezone: str) -> VisitPlanned:
+    return cls(
+        visit_id=visit.id, contract_id=visit.contract_id, customer_id=visit.customer_id, site_id=visit.site_id,
+        equipment_ids=list(visit.equipment_ids), location=GeoPoint(lat=site.lat, lon=site.lon),
+        due_on=visit.due_on.isoformat(), window_start=visit.window_start, window_end=visit.window_end,
+        duration_minutes=visit.duration_minutes,
+        skills=[SkillNeed(skill=s, min_level=lvl) for s, lvl in visit.required_skills],
+        priority=visit.priority,
+        carried_over_from=visit.carried_over_from, schedule_id=visit.schedule_id, due_at=visit.due_at,
+        address=site.address, timezone=timezone, access_hours=site.access_hours, carried_work=visit.carried_work,
+    )
+
+
+async def _announce(repo: ContractsRepository, session: AsyncSession, cls: type[VisitPlanned],
+                    visit_ids: list[uuid.UUID], timezone: str) -> None:
+    visits = [v for v in [await repo.get_visit(i) for i in visit_ids] if v is not None]
+    sites = await repo.sites_by_id({v.site_id for v in visits})
+    for visit in visits:
+        await add_event(session, messaging, _visit_event(cls, visit, sites[visit.site_id], timezone))
+
+
+async def schedule_facts(repo: ContractsRepository, contract: ContractRecord) -> list[ScheduleFacts]:
+    """The contract's live schedules with the units and skills their visits need."""
+    facts: list[ScheduleFacts] = []
+    for schedule in await repo.list_schedules(contract.id, active_only=True):
+        if schedule.equipment_id is not None:
+            units = [schedule.equipment_id]
+        else:
+            units = await repo.covered_units_at(contract.id, schedule.site_id)
+        equipment = await repo.equipment_by_id(units)
+        skills = merged_skills(schedule.required_skills, *(e.required_skills for e in equipment.values()))
+        facts.append(ScheduleFacts(
+            schedule_id=schedule.id, site_id=schedule.site_id, equipment_ids=tuple(sorted(units)),
+            rule=VisitRule(schedule.rrule, schedule.first_on, schedule.visit_time, contract.terms.timezone,
+                           schedule.tolerance_days),
+            duration_minutes=schedule.duration_minutes, skills=skills, priority=schedule.priority,
+        ))
+    return facts
+
+
+async def regenerate_visits(session: AsyncSession, contract_id: uuid.UUID, now: datetime,
+                            horizon_days: int) -> GenerationSummary:
+    """Make the contract's planned visits match its schedules for the next `horizon_days`; idempotent."""
+    repo = ContractsRepository(session)
+    await repo.lock(f"contracts:visits:{contract_id}")
+    contract = await repo.get_contract(contract_id)
+    summary = GenerationSummary(contracts=1)
+    if contract is None:
+        return summary
+    active = contract.status == "active"
+    period = (contract.terms.starts_on, contract.terms.ends_on)
+    facts = await schedule_facts(repo, contract) if active else []
+    span = generation_range(now, horizon_days, contract.terms.timezone, period) if active else None
+    desired = desired_visits(facts, span[0], span[1], period) if span else []
+    existing = await repo.visits_to_reconcile(contract_id, now, now)
+    changes = reconcile_visits(
+        desired, [ExistingVisit(v.id, v.spec, v.status) for v in existing], since=now, now=now,
+        contract_active=active, live_schedules={f.schedule_id for f in facts})
+    planned: list[uuid.UUID] = []
+    for spec in changes.planned:
+        visit_id = uuid.uuid4()
+        if await repo.insert_visit(visit_id, contract.id, contract.customer_id, spec):
+            planned.append(visit_id)
+    summary.planned = len(planned)
+    for visit_id, spec in changes.reinstated:
+        await repo.rewrite_visit(visit_id, spec, "planned")
+        planned.append(visit_id)
+    for visit_id, spec in changes.moved:
+        current = next(v for v in existing if v.id == visit_id)
+        await repo.rewrite_visit(visit_id, spec, current.status)
+    for visit_id, reason in changes.cancelled:
+        await repo.set_visit_status(visit_id, "cancelled")
+        await add_event(session, messaging, VisitCancelled(
+            visit_id=visit_id, contract_id=contract.id, reason=reason, customer_id=contract.customer_id,
+            site_id=next(v.site_id for v in existing if v.id == visit_id)))
+    timezone = contract.terms.timezone
+    await _announce(repo, session, VisitPlanned, planned, timezone)
+    await _announce(repo, session, VisitRescheduled, [i for i, _ in changes.moved], timezone)
+    summary.reinstated = len(changes.reinstated)
+    summary.moved = len(changes.moved)
+    summary.cancelled = len(changes.cancelled)
+    summary.carried_over = await carry_over_unfinished_work(session, contract)
+    return summary
+
+
+async def carry_over_unfinished_work(session: AsyncSession, contract: ContractRecord) -> int:
+    """Hand the work of each failed visit to the next visit of its schedule, once one exists."""
+    repo = ContractsRepository(session)
+    handed: list[uuid.UUID] = []
+    for failed in await repo.unfinished_work(contract.id):
+        following = await repo.next_visit_of(failed.schedule_id, failed.occurrence_at)
+        if following is None:
+            continue  # generation hands it over when the next occurrence enters the horizon
+        work = failed.carried_work or f"unfinished work from the visit due {failed.due_on.isoformat()}"
+        await repo.hand_over_work(failed, following.id, work)
+        handed.append(following.id)
+    await _announce(repo, session, VisitRescheduled, handed, contract.terms.timezone)
+    return len(handed)
+
+
+async def record_visit_progress(session: AsyncSession, visit_id: uuid.UUID, step: str,
+                                outcome: str | None) -> None:
+    """Follow dispatch's booking of a planned visit; a failure hands the work to the next visit.
+
+    Steps only move a visit forward (they may arrive out of order across streams), except a cancelled
+    assignment, which puts a visit not yet finished back to planned.
+    """
+    repo = ContractsRepository(session)
+    visit = await repo.get_visit(visit_id, for_update=True)
+    status = _VISIT_STATUS_BY_STEP.get(step)
+    if visit is None or status is None or visit.status in _FINAL_VISIT_STATUSES:
+        return
+    if step != "cancelled" and _PROGRESS_RANK[status] <= _PROGRESS_RANK[visit.status]:
+        return
+    if step == "cancelled" and visit.status == "planned":
+        return
+    await repo.set_visit_status(visit_id, status, carried_work=outcome if status == "failed" else None)
+    if status == "failed":
+        contract = await repo.get_contract(visit.contract_id)
+        assert contract is not None
+        await carry_over_unfinished_work(session, contract)

@@ -1,0 +1,71 @@
+"""The contracts app in-process (real PostGIS, real nats-server), shared by this directory's tests."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest_asyncio
+
+from services.contracts.app import create_app
+from services.contracts.settings import Settings
+from shared.auth import Role
+from shared.db import Database, create_engine
+from tests.conftest import Keys
+from tests.support.apps import running_app, service_settings
+from tests.support.infra import NatsServer
+
+
+@dataclass
+class Contracts:
+    """An httpx client on the running app plus the tokens and a database handle the tests need."""
+
+    client: httpx.AsyncClient
+    keys: Keys
+    db: Database
+    settings: Settings
+
+    @property
+    def manager(self) -> dict[str, str]:
+        return self.keys.headers(Role.CONTRACT_MANAGER)
+
+    def customer(self, customer_id: uuid.UUID | str) -> dict[str, str]:
+        return self.keys.headers(Role.CUSTOMER, customer_id=uuid.UUID(str(customer_id)))
+
+    async def post(self, path: str, body: dict[str, Any], expect: int = 201) -> dict[str, Any]:
+        response = await self.client.post(path, json=body, headers=self.manager)
+        assert response.status_code == expect, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    async def customer_with_site(self, name: str = "Yalta Fresh Market", lat: float = 44.4990,
+                                 lon: float = 34.1600, **site: Any) -> tuple[str, str]:
+        customer = await self.post("/customers", {"name": name})
+        created = await self.post(f"/customers/{customer['id']}/sites", {
+            "name": f"{name} shop", "address": "Moskovskaya St 12, Yalta", "location": {"lat": lat, "lon": lon},
+            **site})
+        return customer["id"], created["id"]
+
+    async def unit(self, site_id: str, serial: str | None = None, **fields: Any) -> str:
+        body = {"equipment_type": "cold_room", "model": "Polair KXH-6", "serial": serial or uuid.uuid4().hex[:12],
+                "required_skills": [{"skill": "refrigeration", "min_level": 2}], **fields}
+        return str((await self.post(f"/sites/{site_id}/equipment", body))["id"])
+
+    async def contract(self, customer_id: str, site_ids: list[str], **fields: Any) -> dict[str, Any]:
+        body = {"customer_id": customer_id, "contract_type": "full_maintenance", "starts_on": "2026-01-01",
+                "site_ids": site_ids,
+                "sla": [{"priority": "P1", "response_minutes": 240, "fix_minutes": 480}], **fields}
+        return await self.post("/contracts", body)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def contracts(database_url: str, nats_server: NatsServer, keys: Keys) -> AsyncIterator[Contracts]:
+    settings = service_settings(Settings, database_url, nats_server.url, keys.private.parent,
+                                visit_sweep_interval_s=0)
+    app = create_app(settings)
+    db = Database(create_engine(settings))
+    async with running_app(app) as client:
+        yield Contracts(client=client, keys=keys, db=db, settings=settings)
+    await db.dispose()
