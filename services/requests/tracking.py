@@ -43,6 +43,8 @@ class Tracking:
         view = assignment_booked(before, assignment_id=event.assignment_id, technician_id=event.technician_id,
                                  technician_first_name=event.technician_first_name, status=event.status,
                                  booked_at=envelope.occurred_at, eta=event.eta)
+        if view == before:
+            return  # the same fact re-sent under another event id
         await repo.save_assignment(event.request_id, view)
         await repo.add_timeline(event.request_id, "assigned", envelope.occurred_at, envelope.event_id, {
             "assignment_id": str(event.assignment_id), "technician_first_name": event.technician_first_name,
@@ -55,6 +57,8 @@ class Tracking:
         before = _find(assignments, event.assignment_id)
         view = assignment_moved(before, assignment_id=event.assignment_id, technician_id=event.technician_id,
                                 status=event.status, at=event.at, eta=event.eta, outcome=event.outcome)
+        if view == before:
+            return  # the same fact re-sent under another event id
         await repo.save_assignment(event.request_id, view)
         detail: dict[str, Any] = {"assignment_id": str(event.assignment_id)}
         if event.outcome:

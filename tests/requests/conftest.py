@@ -1,0 +1,212 @@
+"""The requests app in-process on the real database and nats-server, with real NATS peers around it.
+
+Contracts is a small responder on the real broker answering entitlement with canned answers per site;
+dispatch is played by publishing its events into its JetStream stream, as the dispatch service would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import httpx
+import nats
+import pytest_asyncio
+from nats.aio.client import Client
+from nats.aio.subscription import Subscription as NatsSubscription
+from nats.js import JetStreamContext
+
+from services.requests.app import create_app
+from services.requests.settings import Settings
+from shared.auth import Role
+from shared.events.common import GeoPoint, SkillNeed
+from shared.events.contracts import CHECK_ENTITLEMENT, EntitlementAnswer, EntitlementQuery, SiteFacts
+from shared.events.dispatch import AssignmentCreated, AssignmentStatusChanged
+from shared.events.envelope import Envelope, Event, stream_name
+from shared.messaging import rpc
+from tests.conftest import Keys
+from tests.support.apps import running_app, service_settings
+from tests.support.infra import NatsServer
+
+SURVEY_SECRET = "test-survey-link-secret-" + "x" * 24
+SURVEY_BASE_URL = "https://fieldline.test/surveys/"
+T = TypeVar("T")
+
+
+@dataclass
+class SiteTerms:
+    customer_id: uuid.UUID
+    covered: bool = True
+    quota_exceeded: bool = False
+    response_minutes: int | None = 240
+    fix_minutes: int | None = 480
+    priority: str | None = "P1"
+
+
+@dataclass
+class CannedContracts:
+    """Answers CHECK_ENTITLEMENT over the real broker, like the contracts service, from per-site terms."""
+
+    nc: Client
+    sites: dict[uuid.UUID, SiteTerms] = field(default_factory=dict)
+    queries: list[EntitlementQuery] = field(default_factory=list)
+    _subscription: NatsSubscription | None = None
+
+    def add_site(self, customer_id: uuid.UUID, **terms: Any) -> uuid.UUID:
+        site_id = uuid.uuid4()
+        self.sites[site_id] = SiteTerms(customer_id=customer_id, **terms)
+        return site_id
+
+    async def _answer(self, query: EntitlementQuery) -> EntitlementAnswer:
+        self.queries.append(query)
+        terms = self.sites.get(query.site_id)
+        if terms is None:
+            return EntitlementAnswer(found=False, reason="unknown site")
+        site = SiteFacts(site_id=query.site_id, customer_id=terms.customer_id, name="Yalta market",
+                         address="Moskovskaya St 12, Yalta", location=GeoPoint(lat=44.499, lon=34.16))
+        if not terms.covered:
+            return EntitlementAnswer(found=True, site=site, covered=False, priority=query.priority or terms.priority,
+                                     reason="no active contract covers this site")
+        return EntitlementAnswer(
+            found=True, site=site, covered=True, contract_id=uuid.uuid5(uuid.NAMESPACE_URL, str(query.site_id)),
+            priority=query.priority or terms.priority, quota_exceeded=terms.quota_exceeded,
+            quota_left=0 if terms.quota_exceeded else 3,
+            response_due=query.at + timedelta(minutes=terms.response_minutes) if terms.response_minutes else None,
+            fix_due=query.at + timedelta(minutes=terms.fix_minutes) if terms.fix_minutes else None,
+            required_skills=[SkillNeed(skill="refrigeration", min_level=2)],
+            reason="emergency call-outs quota used up" if terms.quota_exceeded else "")
+
+    async def start(self) -> None:
+        self._subscription = await rpc.serve(self.nc, CHECK_ENTITLEMENT, "contracts-entitlement", EntitlementQuery,
+                                             self._answer)
+        await self.nc.flush()
+
+    async def stop(self) -> None:
+        if self._subscription is not None:
+            await self._subscription.unsubscribe()
+            await self.nc.flush()
+            self._subscription = None
+
+
+@dataclass
+class Dispatch:
+    """Publishes dispatch's events into its stream, as the dispatch service's outbox relay would."""
+
+    js: JetStreamContext
+
+    async def publish(self, event: Event, *, occurred_at: datetime | None = None,
+                      event_id: uuid.UUID | None = None, msg_id: str | None = None) -> uuid.UUID:
+        envelope = Envelope(event_id=event_id or uuid.uuid4(), type=event.subject,
+                            occurred_at=occurred_at or datetime.now(UTC), data=event.model_dump(mode="json"))
+        # a different Nats-Msg-Id than the event id gets a duplicate past the stream's de-duplication
+        await self.js.publish(event.subject, envelope.model_dump_json().encode(),
+                              headers={"Nats-Msg-Id": msg_id or str(envelope.event_id)})
+        return envelope.event_id
+
+    async def booked(self, request: dict[str, Any], *, at: datetime, eta: datetime, first_name: str = "Anna",
+                     technician_id: uuid.UUID | None = None, assignment_id: uuid.UUID | None = None,
+                     event_id: uuid.UUID | None = None, msg_id: str | None = None) -> AssignmentCreated:
+        event = AssignmentCreated(
+            assignment_id=assignment_id or uuid.uuid4(), request_id=request["id"], customer_id=request["customer_id"],
+            technician_id=technician_id or uuid.uuid4(), technician_first_name=first_name, status="offered",
+            planned_start=eta, planned_end=eta + timedelta(hours=1), eta=eta)
+        await self.publish(event, occurred_at=at, event_id=event_id, msg_id=msg_id)
+        return event
+
+    async def moved(self, booked: AssignmentCreated, status: str, *, at: datetime, previous: str = "offered",
+                    eta: datetime | None = None, outcome: str | None = None, event_id: uuid.UUID | None = None,
+                    msg_id: str | None = None) -> uuid.UUID:
+        return await self.publish(AssignmentStatusChanged(
+            assignment_id=booked.assignment_id, request_id=booked.request_id, customer_id=booked.customer_id,
+            technician_id=booked.technician_id, status=status, previous_status=previous, at=at, eta=eta,  # type: ignore[arg-type]
+            outcome=outcome), occurred_at=at, event_id=event_id, msg_id=msg_id)
+
+
+@dataclass
+class RequestsService:
+    client: httpx.AsyncClient
+    contracts: CannedContracts
+    dispatch: Dispatch
+    keys: Keys
+    js: JetStreamContext
+    settings: Settings
+
+    def customer(self, customer_id: uuid.UUID) -> dict[str, str]:
+        return self.keys.headers(Role.CUSTOMER, customer_id=customer_id)
+
+    def dispatcher(self) -> dict[str, str]:
+        return self.keys.headers(Role.DISPATCHER)
+
+    async def file(self, customer_id: uuid.UUID, site_id: uuid.UUID, *, key: str | None = None,
+                   **body: Any) -> dict[str, Any]:
+        response = await self.client.post("/requests", headers={
+            **self.customer(customer_id), "Idempotency-Key": key or uuid.uuid4().hex},
+            json={"site_id": str(site_id), "kind": "emergency", "description": "Cold room at +9 °C", **body})
+        assert response.status_code == 201, response.text
+        filed: dict[str, Any] = response.json()
+        filed["id"] = uuid.UUID(filed["id"])
+        filed["customer_id"] = uuid.UUID(filed["customer_id"])
+        filed["created_at"] = datetime.fromisoformat(filed["created_at"])
+        return filed
+
+    async def show(self, request_id: uuid.UUID, customer_id: uuid.UUID) -> dict[str, Any]:
+        response = await self.client.get(f"/requests/{request_id}", headers=self.customer(customer_id))
+        assert response.status_code == 200, response.text
+        shown: dict[str, Any] = response.json()
+        return shown
+
+    async def published(self, subject: str, match: Callable[[dict[str, Any]], bool],
+                        at_least: int = 1) -> list[dict[str, Any]]:
+        """The data of every event on `subject` in the requests stream that `match`es (waits for `at_least`)."""
+        return await eventually(lambda: self._published_now(subject, match), lambda found: len(found) >= at_least)
+
+    async def _published_now(self, subject: str, match: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+        psub = await self.js.pull_subscribe(subject, stream=stream_name("requests"))
+        found: list[dict[str, Any]] = []
+        try:
+            while (await psub.consumer_info()).num_pending:
+                try:
+                    batch = await psub.fetch(500, timeout=1.0)
+                except (nats.errors.TimeoutError, TimeoutError):
+                    break
+                for msg in batch:
+                    data = Envelope.model_validate_json(msg.data).data
+                    if match(data):
+                        found.append(data)
+                    await msg.ack()
+        finally:
+            await psub.unsubscribe()
+        return found
+
+
+async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, timeout_s: float = 15.0) -> T:
+    """Probe until `done` holds (consumers work asynchronously); fails with the last value seen."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        value = await probe()
+        if done(value):
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not reached; last value: {value!r}")
+        await asyncio.sleep(0.05)
+
+
+@pytest_asyncio.fixture
+async def service(database_url: str, nats_server: NatsServer, keys: Keys) -> AsyncIterator[RequestsService]:
+    settings = service_settings(Settings, database_url, nats_server.url, keys.private.parent,
+                                survey_link_secret=SURVEY_SECRET, survey_link_base_url=SURVEY_BASE_URL,
+                                entitlement_timeout_s=1.0, entitlement_retry_after_s=7)
+    nc = await nats.connect(nats_server.url)
+    contracts = CannedContracts(nc)
+    await contracts.start()
+    try:
+        async with running_app(create_app(settings)) as client:
+            yield RequestsService(client=client, contracts=contracts, dispatch=Dispatch(nc.jetstream()), keys=keys,
+                                  js=nc.jetstream(), settings=settings)
+    finally:
+        await contracts.stop()
+        await nc.close()
