@@ -159,6 +159,16 @@ class RequestsService:
         shown: dict[str, Any] = response.json()
         return shown
 
+    async def drained(self) -> None:
+        """Wait until this service's dispatch consumers have handled and acked everything published so far."""
+        durables = ("requests-assignment-created", "requests-assignment-status", "requests-unplaceable")
+
+        async def pending() -> int:
+            infos = [await self.js.consumer_info(stream_name("dispatch"), d) for d in durables]
+            return sum(i.num_pending + i.num_ack_pending for i in infos)
+
+        await eventually(pending, lambda n: n == 0)
+
     async def published(self, subject: str, match: Callable[[dict[str, Any]], bool],
                         at_least: int = 1) -> list[dict[str, Any]]:
         """The data of every event on `subject` in the requests stream that `match`es (waits for `at_least`)."""
