@@ -33,7 +33,14 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(), "platform": platform.platform()}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        # The machine is shared: the load at the start says how much of it the solvers really had.
+        "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def versions() -> dict[str, str]:
@@ -68,7 +75,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"# VRPTW benchmark, {report['time_limit']} s per instance and solver",
         "",
         f"Command: `{report['command']}`  ",
-        f"Machine: {report['machine']['nproc']} cores, {report['machine']['cpu']}; {report['started_at']}  ",
+        f"Machine: {report['machine']['nproc']} cores, {report['machine']['cpu']}, load average at start "
+        f"{report['machine']['load_average_1_5_15']}; {report['started_at']}  ",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()),
         "",
         "Distance (gap to distance-only BKS, vehicles, wall time); every solution re-checked independently.",

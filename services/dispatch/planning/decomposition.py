@@ -20,10 +20,10 @@ from dataclasses import replace
 import numpy as np
 
 from .instance import RoutingInstance
-from .model import PlanningOptions, SolveStatus
+from .model import FirstSolution, PlanningOptions, SolveStatus
 from .ortools_model import RawRoute, RawSolution, solve_instance
 
-CONSTRUCTION_SHARE = 0.35  # of the time limit, for building the first solution
+CONSTRUCTION_SHARE = 0.5  # of the time limit, for building the first solution
 
 
 def _cluster(instance: RoutingInstance, k: int, rng: np.random.Generator) -> list[list[int]]:
@@ -110,26 +110,30 @@ class _Search:
     def neighbourhood(self) -> tuple[list[int], list[int]]:
         used = [v for v, r in enumerate(self.routes) if r]
         idle = [v for v, r in enumerate(self.routes) if not r]
-        seed = int(self.rng.choice(used))
-        centre = self.medoid(self.routes[seed])
-        medoids = np.array([self.medoid(self.routes[v]) for v in used])
-        closeness = self.instance.travel[centre, medoids] + self.instance.travel[medoids, centre]
+        waiting = self.unassigned()
+        if used:
+            centre = self.medoid(self.routes[int(self.rng.choice(used))])
+        else:  # construction found nothing (no time, or no fit): grow routes around a waiting visit
+            centre = self.instance.visit_nodes[int(self.rng.choice(waiting))]
         vehicles, visits = [], []
-        for j in np.argsort(closeness):
-            if len(visits) >= self.options.subproblem_visits:
-                break
-            vehicles.append(used[int(j)])
-            visits.extend(self.routes[used[int(j)]])
+        if used:
+            medoids = np.array([self.medoid(self.routes[v]) for v in used])
+            closeness = self.instance.travel[centre, medoids] + self.instance.travel[medoids, centre]
+            for j in np.argsort(closeness):
+                if len(visits) >= self.options.subproblem_visits:
+                    break
+                vehicles.append(used[int(j)])
+                visits.extend(self.routes[used[int(j)]])
         if idle:
             starts = np.array([self.instance.vehicles[v].start_node for v in idle])
-            for j in np.argsort(self.instance.travel[starts, centre])[:2]:
-                vehicles.append(idle[int(j)])
+            extra = 2 if used else max(2, self.options.subproblem_visits // 8)
+            vehicles.extend(idle[int(j)] for j in np.argsort(self.instance.travel[starts, centre])[:extra])
         chosen = set(vehicles)
-        waiting = [k for k in self.unassigned() if chosen.intersection(self.instance.allowed[k])]
+        waiting = [k for k in waiting if chosen.intersection(self.instance.allowed[k])]
         if waiting:
             nodes = np.array([self.instance.visit_nodes[k] for k in waiting])
-            near = np.argsort(self.instance.travel[centre, nodes])[: max(5, self.options.subproblem_visits // 4)]
-            visits.extend(waiting[int(j)] for j in near)
+            room = max(5, self.options.subproblem_visits // 4, self.options.subproblem_visits - len(visits))
+            visits.extend(waiting[int(j)] for j in np.argsort(self.instance.travel[centre, nodes])[:room])
         return vehicles, visits
 
     def result(self, status: SolveStatus) -> RawSolution:
@@ -146,18 +150,22 @@ def solve_decomposed(instance: RoutingInstance, options: PlanningOptions, time_l
     if n > sub_visits * 1.5 and not instance.initial_routes:
         groups = _cluster(instance, max(1, round(n / sub_visits)), search.rng)
         fleets = _share_vehicles(instance, groups)
+        # Parallel cheapest insertion often returns nothing within its share on days with breaks;
+        # local cheapest insertion always returns something quickly, and the LNS improves on it.
+        search.options = replace(options, first_solution=FirstSolution.LOCAL_CHEAPEST_INSERTION)
         for k, (group, fleet) in enumerate(zip(groups, fleets, strict=True)):
             left = construction - (wallclock.perf_counter() - began)
             search.solve_sub(fleet, group, max(0.2, left / (len(groups) - k)))
+        search.options = options
     else:
         search.routes = [list(r) for r in instance.initial_routes] or search.routes
         search.solve_sub(list(range(len(instance.vehicles))), list(range(n)), construction)
-    if not any(search.routes):
-        return RawSolution(SolveStatus.NO_SOLUTION, (), 0)
     while True:
         left = time_limit - (wallclock.perf_counter() - began)
-        if left < 0.3:
+        if left < 0.3 or not (any(search.routes) or search.unassigned()):
             break
         vehicles, visits = search.neighbourhood()
+        if not vehicles or not visits:
+            continue
         search.solve_sub(vehicles, visits, min(left, max(0.3, len(visits) * 0.01)))
     return search.result(SolveStatus.FEASIBLE)
