@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest_asyncio
+from fastapi import FastAPI
+from sqlalchemy import text
 
 from services.contracts.app import create_app
 from services.contracts.settings import Settings
 from shared.auth import Role
 from shared.db import Database, create_engine
+from shared.events.envelope import Envelope, Event
+from shared.service import Runtime
 from tests.conftest import Keys
 from tests.support.apps import running_app, service_settings
 from tests.support.infra import NatsServer
@@ -27,6 +33,27 @@ class Contracts:
     keys: Keys
     db: Database
     settings: Settings
+    app: FastAPI
+
+    @property
+    def runtime(self) -> Runtime:
+        runtime: Runtime = self.app.state.runtime
+        return runtime
+
+    async def publish(self, event: Event, event_id: uuid.UUID | None = None) -> uuid.UUID:
+        """Publish another service's event the way its outbox relay would."""
+        envelope = Envelope(event_id=event_id or uuid.uuid4(), type=event.subject, data=event.model_dump(mode="json"))
+        await self.runtime.js.publish(event.subject, envelope.model_dump_json().encode(),
+                                      headers={"Nats-Msg-Id": str(envelope.event_id)})
+        return envelope.event_id
+
+    async def outbox(self, subject: str, **data: str) -> list[dict[str, Any]]:
+        """The event data this service wrote to its outbox under `subject`, filtered by top-level fields."""
+        async with self.db.transaction() as session:
+            rows = await session.execute(text("SELECT payload FROM contracts.outbox WHERE subject = :s ORDER BY id"),
+                                         {"s": subject})
+            payloads = [r.payload if isinstance(r.payload, dict) else json.loads(r.payload) for r in rows]
+        return [p["data"] for p in payloads if all(str(p["data"].get(k)) == v for k, v in data.items())]
 
     @property
     def manager(self) -> dict[str, str]:
@@ -60,6 +87,19 @@ class Contracts:
         return await self.post("/contracts", body)
 
 
+T = TypeVar("T")
+
+
+async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], timeout_s: float = 15.0) -> T:
+    """Poll `probe` until `done` says yes (events cross NATS asynchronously); the last value otherwise."""
+    value = await probe()
+    async with asyncio.timeout(timeout_s):
+        while not done(value):
+            await asyncio.sleep(0.1)
+            value = await probe()
+    return value
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def contracts(database_url: str, nats_server: NatsServer, keys: Keys) -> AsyncIterator[Contracts]:
     settings = service_settings(Settings, database_url, nats_server.url, keys.private.parent,
@@ -67,5 +107,5 @@ async def contracts(database_url: str, nats_server: NatsServer, keys: Keys) -> A
     app = create_app(settings)
     db = Database(create_engine(settings))
     async with running_app(app) as client:
-        yield Contracts(client=client, keys=keys, db=db, settings=settings)
+        yield Contracts(client=client, keys=keys, db=db, settings=settings, app=app)
     await db.dispose()
