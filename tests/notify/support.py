@@ -90,9 +90,9 @@ class Receiver:
 
 
 @asynccontextmanager
-async def serve(app: Any, port: int, *, lifespan: str = "off") -> AsyncIterator[None]:
+async def serve(app: Any, port: int, *, lifespan: str = "off", **tls: Any) -> AsyncIterator[None]:
     config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan=lifespan, log_config=None,
-                            timeout_graceful_shutdown=1)
+                            timeout_graceful_shutdown=1, **tls)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
@@ -108,9 +108,9 @@ async def serve(app: Any, port: int, *, lifespan: str = "off") -> AsyncIterator[
 
 
 @asynccontextmanager
-async def webhook_receiver() -> AsyncIterator[Receiver]:
+async def webhook_receiver(**tls: Any) -> AsyncIterator[Receiver]:
     receiver = Receiver(port=free_port())
-    async with serve(receiver, receiver.port):
+    async with serve(receiver, receiver.port, **tls):
         yield receiver
 
 

@@ -143,11 +143,11 @@ def check_address(target: WebhookTarget, address: IPAddress, allow: AllowList) -
     """Refuse to connect to `address` for `target` unless it is public (and https), or allow-listed."""
     if allow.permits(address, target.port):
         return
-    if target.scheme != "https":
-        raise UnsafeTarget("only https URLs are accepted")
     reason = refusal(address)
     if reason:
         raise UnsafeTarget(f"{target.host} resolves to a forbidden address: {reason}")
+    if target.scheme != "https":
+        raise UnsafeTarget("only https URLs are accepted")
 
 
 def check_registration(url: str, allow: AllowList) -> WebhookTarget:

@@ -1,0 +1,216 @@
+"""Signed webhooks: retried with back-off until one success, given up after the window, and never sent
+where the SSRF guard forbids (a corpus of addresses, names resolving to them, redirects to them)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from services.notify.db import tables as t
+from services.notify.domain.addresses import AllowList, IPAddress
+from services.notify.domain.signing import SIGNATURE_HEADER, verify
+from services.notify.webhooks import WebhookSender, system_resolver
+from shared.auth import Role
+from shared.events.common import GeoPoint
+from shared.events.notify import DeliveryFailed, DeliverySent
+from shared.events.requests import ServiceRequestCreated
+from tests.notify.conftest import Notify
+from tests.notify.support import at, eventually, publish, webhook_receiver
+from tests.notify.tls import issue
+from tests.support.infra import free_port
+
+
+def _request(customer_id: uuid.UUID) -> ServiceRequestCreated:
+    return ServiceRequestCreated(
+        request_id=uuid.uuid4(), customer_id=customer_id, site_id=uuid.uuid4(), kind="emergency", priority="P1",
+        location=GeoPoint(lat=44.95, lon=34.1), covered=True, created_at=at())
+
+
+async def _register(notify: Notify, customer: uuid.UUID, url: str, language: str = "ru") -> dict[str, object]:
+    response = await notify.api.post(f"/customers/{customer}/webhooks", json={"url": url, "language": language},
+                                      headers=notify.keys.headers(Role.CUSTOMER, customer_id=customer))
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def _outbox_events(notify: Notify, subject: str, delivery_id: str) -> list[dict[str, object]]:
+    async with notify.db.transaction() as session:
+        outbox = t.messaging.outbox
+        rows = await session.execute(select(outbox.c.payload).where(outbox.c.subject == subject))
+        return [p["data"] for (p,) in rows if p["data"]["delivery_id"] == delivery_id]
+
+
+async def test_a_failing_endpoint_gets_exactly_one_signed_success_after_retries(notify: Notify) -> None:
+    customer = uuid.uuid4()
+    webhook = await _register(notify, customer, f"{notify.receiver.base}/hook")
+    secret = webhook["secret"]
+    assert isinstance(secret, str) and secret.startswith("whsec_")
+    listed = await notify.api.get(f"/customers/{customer}/webhooks",
+                                  headers=notify.keys.headers(Role.CUSTOMER, customer_id=customer))
+    assert listed.status_code == 200 and "secret" not in listed.json()[0]
+
+    notify.receiver.script["/hook"] = [(500, {}), (503, {}), (500, {})]
+    event = _request(customer)
+    event_id = await publish(notify.js, event)
+    deliveries = await eventually(
+        lambda: _webhook_deliveries(notify, event_id, "sent"), what="webhook delivered after retries")
+
+    calls = [r for r in notify.receiver.received if r.path == "/hook"]
+    assert [c.status for c in calls] == [500, 503, 500, 200]
+    (delivery,) = deliveries
+    assert {c.headers["fieldline-delivery"] for c in calls} == {str(delivery["id"])}
+    success = calls[-1]
+    assert verify(secret, success.headers[SIGNATURE_HEADER.lower()], success.body, int(time.time()))
+    assert not verify("whsec_wrong", success.headers[SIGNATURE_HEADER.lower()], success.body, int(time.time()))
+    body = json.loads(success.body)
+    assert body["id"] == str(delivery["id"])
+    assert body["type"] == "request_received"
+    assert body["data"]["request_id"] == str(event.request_id)
+    assert body["message"]["language"] == "ru" and "принята" in body["message"]["subject"]
+
+    log = await notify.api.get("/deliveries", params={"customer_id": str(customer), "channel": "webhook"},
+                               headers=notify.staff())
+    assert log.status_code == 200
+    (entry,) = log.json()
+    assert entry["status"] == "sent" and entry["attempts"] == 4 and entry["last_error"] is None
+    detail = (await notify.api.get(f"/deliveries/{entry['id']}", headers=notify.staff())).json()
+    assert [a["outcome"] for a in detail["attempt_log"]] == ["retry", "retry", "retry", "sent"]
+    assert [a["detail"] for a in detail["attempt_log"]][:3] == ["HTTP 500", "HTTP 503", "HTTP 500"]
+    (sent,) = await _outbox_events(notify, DeliverySent.subject, str(delivery["id"]))
+    assert sent["attempts"] == 4 and sent["channel"] == "webhook"
+    hidden = await notify.api.get("/deliveries", headers=notify.keys.headers(Role.CUSTOMER, customer_id=customer))
+    assert hidden.status_code == 403
+
+
+async def _webhook_deliveries(notify: Notify, event_id: uuid.UUID, status: str) -> list[dict[str, object]]:
+    rows = [d for d in await notify.deliveries(event_id) if d["channel"] == "webhook"]
+    return rows if rows and all(d["status"] == status for d in rows) else []
+
+
+async def test_an_endpoint_that_never_recovers_is_marked_dead_when_the_window_closes(notify: Notify) -> None:
+    customer = uuid.uuid4()
+    await _register(notify, customer, f"{notify.receiver.base}/down")
+    notify.receiver.script["/down"] = [(502, {})] * 1000
+    event_id = await publish(notify.js, _request(customer))
+    await eventually(lambda: _webhook_deliveries(notify, event_id, "queued"), what="queued")
+    async with notify.db.transaction() as session:  # the 24 h window, shortened to now
+        await session.execute(update(t.deliveries).where(t.deliveries.c.source_event_id == event_id)
+                              .values(give_up_at=at(0)))
+    (dead,) = await eventually(lambda: _webhook_deliveries(notify, event_id, "dead"), what="given up")
+    assert dead["last_error"] == "HTTP 502"
+    (failed,) = await _outbox_events(notify, DeliveryFailed.subject, str(dead["id"]))
+    assert failed["gave_up"] is True and failed["reason"] == "HTTP 502"
+
+
+UNSAFE_REGISTRATIONS = [
+    "http://10.0.0.1/hook", "https://10.0.0.1/hook", "https://169.254.169.254/latest/meta-data",
+    "https://[::1]/", "https://[::ffff:127.0.0.1]/", "https://0.0.0.0/", "https://2130706433/",
+    "https://0177.0.0.1/", "https://user:pw@example.com/", "ftp://example.com/", "https://192.168.1.10/",
+    "https://172.16.0.5/", "https://100.64.0.1/", "https://[fe80::1]/", "not a url", "https:///nohost",
+]
+
+
+async def test_registering_an_unsafe_url_is_refused(notify: Notify) -> None:
+    customer = uuid.uuid4()
+    headers = notify.keys.headers(Role.CUSTOMER, customer_id=customer)
+    for url in UNSAFE_REGISTRATIONS:
+        response = await notify.api.post(f"/customers/{customer}/webhooks", json={"url": url}, headers=headers)
+        assert response.status_code == 422, (url, response.text)
+        assert response.json()["errors"][0]["field"] == "url"
+    assert (await notify.api.get(f"/customers/{customer}/webhooks", headers=headers)).json() == []
+
+
+async def test_a_customer_cannot_register_webhooks_for_another(notify: Notify) -> None:
+    response = await notify.api.post(f"/customers/{uuid.uuid4()}/webhooks", json={"url": "https://example.com/"},
+                                     headers=notify.keys.headers(Role.CUSTOMER, customer_id=uuid.uuid4()))
+    assert response.status_code == 404
+
+
+# --- the SSRF guard at send time, against real local servers -------------------------------------------------------
+
+class FakeDns:
+    """Name resolution without DNS: the seam the sender takes."""
+
+    def __init__(self, names: dict[str, list[str]]) -> None:
+        self.names = names
+        self.asked: list[str] = []
+
+    async def __call__(self, host: str, port: int) -> list[IPAddress]:
+        self.asked.append(host)
+        if host in self.names:
+            return [ipaddress.ip_address(a) for a in self.names[host]]
+        return await system_resolver(host, port)
+
+
+async def test_the_ssrf_corpus_is_refused_before_any_connection() -> None:
+    async with webhook_receiver() as receiver:
+        other_port = free_port()
+        dns = FakeDns({"internal.example.test": ["10.0.0.1"], "metadata.example.test": ["169.254.169.254"],
+                       "mixed.example.test": ["127.0.0.1", "10.0.0.1"],
+                       "loop6.example.test": ["::1"], "mapped.example.test": ["::ffff:127.0.0.1"]})
+        # only the receiver's exact loopback port is allowed; everything below must be refused
+        sender = WebhookSender(AllowList.parse([f"127.0.0.1:{other_port}"]), resolver=dns, timeout_s=2)
+        corpus = [
+            f"http://127.0.0.1:{receiver.port}/hook", f"https://127.0.0.1:{receiver.port}/hook",
+            "https://10.0.0.1/", "https://10.255.255.254/", "https://172.16.0.1/", "https://172.31.255.1/",
+            "https://192.168.0.1/", "https://169.254.169.254/latest/meta-data/", "https://[::1]/",
+            "https://[::ffff:127.0.0.1]/", "https://[::ffff:a9fe:a9fe]/", "https://0.0.0.0/", "https://[::]/",
+            "http://2130706433/", f"https://2130706433:{receiver.port}/", "https://0177.0.0.1/", "https://0x7f.1/",
+            "https://127.1/", "https://100.64.0.1/", "https://[fe80::1]/", "https://[fd00::1]/",
+            "https://224.0.0.1/", f"https://localhost:{receiver.port}/hook", "https://internal.example.test/",
+            "https://metadata.example.test/", f"https://mixed.example.test:{other_port}/",
+            "https://loop6.example.test/", "https://mapped.example.test/", "ftp://example.com/",
+        ]
+        for url in corpus:
+            result = await sender.deliver(url, "whsec_x", {"hello": "world"}, "d-1")
+            assert not result.delivered and result.permanent, (url, result)
+            assert "refused" in result.detail or "only https" in result.detail, (url, result)
+        assert receiver.received == []
+
+
+async def test_redirects_are_checked_at_every_hop() -> None:
+    async with webhook_receiver() as receiver:
+        sender = WebhookSender(AllowList.parse([f"127.0.0.1:{receiver.port}"]), timeout_s=2, max_redirects=3)
+        receiver.script["/to-metadata"] = [(302, {"location": "http://169.254.169.254/latest/meta-data/"})]
+        refused = await sender.deliver(f"{receiver.base}/to-metadata", "whsec_x", {}, "d-1")
+        assert not refused.delivered and refused.permanent
+        assert "169.254.169.254" in refused.detail
+        receiver.script["/to-private"] = [(307, {"location": "https://10.0.0.1/hook"})]
+        assert "10.0.0.1" in (await sender.deliver(f"{receiver.base}/to-private", "whsec_x", {}, "d-2")).detail
+        receiver.script["/moved"] = [(308, {"location": "/hook"})]
+        moved = await sender.deliver(f"{receiver.base}/moved", "whsec_x", {"n": 1}, "d-3")
+        assert moved.delivered
+        receiver.script["/loop"] = [(302, {"location": "/loop"})] * 10
+        looping = await sender.deliver(f"{receiver.base}/loop", "whsec_x", {}, "d-4")
+        assert not looping.delivered and "redirects" in looping.detail
+        assert [r.path for r in receiver.received] == ["/to-metadata", "/to-private", "/moved", "/hook"] + ["/loop"] * 4
+        assert receiver.received[3].body == b'{"n":1}'  # the signed body went to the redirect target
+
+
+async def test_the_checked_address_is_the_one_connected_to_with_the_original_host() -> None:
+    async with webhook_receiver() as receiver:
+        dns = FakeDns({"hooks.example.test": ["127.0.0.1"]})
+        sender = WebhookSender(AllowList.parse([f"127.0.0.1:{receiver.port}"]), resolver=dns, timeout_s=2)
+        result = await sender.deliver(f"http://hooks.example.test:{receiver.port}/hook", "whsec_x", {}, "d-1")
+        assert result.delivered, result
+        assert dns.asked == ["hooks.example.test"]  # resolved once
+        assert receiver.received[0].headers["host"] == f"hooks.example.test:{receiver.port}"
+
+
+async def test_tls_verifies_the_original_name_while_connecting_to_the_pinned_address(tmp_path: Path) -> None:
+    cert, key, trust = issue(tmp_path, "hooks.example.test")
+    async with webhook_receiver(ssl_certfile=str(cert), ssl_keyfile=str(key)) as receiver:
+        dns = FakeDns({"hooks.example.test": ["127.0.0.1"], "impostor.example.test": ["127.0.0.1"]})
+        sender = WebhookSender(AllowList.parse([f"127.0.0.1:{receiver.port}"]), resolver=dns, timeout_s=2,
+                               ssl_context=trust)
+        good = await sender.deliver(f"https://hooks.example.test:{receiver.port}/hook", "whsec_x", {}, "d-1")
+        assert good.delivered, good
+        # same address, another name: the certificate does not match it, so nothing is sent
+        bad = await sender.deliver(f"https://impostor.example.test:{receiver.port}/hook", "whsec_x", {}, "d-2")
+        assert not bad.delivered and "connection failed" in bad.detail
+        assert len(receiver.received) == 1
