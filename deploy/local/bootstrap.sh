@@ -126,11 +126,15 @@ setup_python() {
   if [[ ! -x $VENV/bin/uv ]]; then
     quiet "$PY" -m pip install -q --disable-pip-version-check "$UV_REQUIREMENT"
   fi
+  # The stamp names how the venv was synced too, so a change of recipe re-syncs old venvs.
   local want have
-  want=$(sha256sum requirements.lock | cut -d' ' -f1)
+  want="$(sha256sum requirements.lock | cut -d' ' -f1) compile-bytecode"
   have=$(cat "$VENV/.fieldline-lock-sha" 2>/dev/null || true)
   if [[ $want != "$have" ]]; then
-    quiet "$VENV/bin/uv" pip sync -q -p "$PY" requirements.lock
+    # Bytecode up front: uv skips it by default, and with PYTHONDONTWRITEBYTECODE (set on these
+    # machines) every process would compile its imports again (measured: 5.9 s -> 2.3 s CPU for
+    # importing one service).
+    quiet "$VENV/bin/uv" pip sync -q --compile-bytecode -p "$PY" requirements.lock
     echo "$want" >"$VENV/.fieldline-lock-sha"
     PY_STATE="synced to requirements.lock"
   else
