@@ -1,0 +1,115 @@
+"""Live streams: a reconnect with Last-Event-ID resumes exactly where it left off; ids commit in order."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from services.notify.db.repository import NotifyRepository
+from services.notify.domain.audience import customer_stream
+from shared.auth import Role
+from shared.db import Database
+from shared.events.common import GeoPoint
+from shared.events.dispatch import AssignmentCreated
+from shared.events.requests import ServiceRequestCreated
+from tests.notify.conftest import Notify
+from tests.notify.support import at, eventually, publish
+
+
+async def read_events(base_url: str, token: str, count: int, last_event_id: str | None = None) -> list[dict[str, Any]]:
+    """Connect, take `count` SSE events, disconnect."""
+    headers = {"Authorization": f"Bearer {token}"}
+    if last_event_id is not None:
+        headers["Last-Event-ID"] = last_event_id
+    events: list[dict[str, Any]] = []
+    frame: dict[str, Any] = {}
+    async with httpx.AsyncClient(timeout=None) as client, \
+            client.stream("GET", f"{base_url}/streams/me", headers=headers) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        async with asyncio.timeout(15):
+            async for line in response.aiter_lines():
+                if line.startswith("id: "):
+                    frame["id"] = line[4:]
+                elif line.startswith("event: "):
+                    frame["event"] = line[7:]
+                elif line.startswith("data: "):
+                    frame["data"] = json.loads(line[6:])
+                elif line == "" and "id" in frame:
+                    events.append(frame)
+                    frame = {}
+                    if len(events) == count:
+                        return events
+    raise AssertionError("stream ended early")
+
+
+def _request(customer_id: uuid.UUID) -> ServiceRequestCreated:
+    return ServiceRequestCreated(
+        request_id=uuid.uuid4(), customer_id=customer_id, site_id=uuid.uuid4(), kind="routine", priority="P3",
+        location=GeoPoint(lat=45.04, lon=35.38), covered=True, created_at=at())
+
+
+async def test_a_reconnect_with_last_event_id_receives_exactly_the_missed_messages(notify: Notify) -> None:
+    customer = uuid.uuid4()
+    token = notify.keys.token(Role.CUSTOMER, customer_id=customer)
+    before = [_request(customer) for _ in range(3)]
+    for event in before:
+        await publish(notify.js, event)
+    first = await read_events(notify.url, token, 3)
+    assert [e["data"]["request_id"] for e in first] == [str(e.request_id) for e in before]
+    assert {e["event"] for e in first} == {"request.received"}
+
+    missed = [_request(customer) for _ in range(3)]  # published while nobody listens
+    for event in missed:
+        await publish(notify.js, event)
+    resumed = await read_events(notify.url, token, 3, last_event_id=first[-1]["id"])
+    assert [e["data"]["request_id"] for e in resumed] == [str(e.request_id) for e in missed]
+    ids = [int(e["id"]) for e in first + resumed]
+    assert ids == sorted(ids) and len(set(ids)) == 6
+
+
+async def test_the_technician_stream_gets_new_assignments_as_before(notify: Notify) -> None:
+    technician, customer = uuid.uuid4(), uuid.uuid4()
+    assigned = AssignmentCreated(
+        assignment_id=uuid.uuid4(), request_id=uuid.uuid4(), customer_id=customer, technician_id=technician,
+        technician_first_name="Anna", status="offered", planned_start=at(30), planned_end=at(90), eta=at(30))
+    await publish(notify.js, assigned)
+    (pushed,) = await read_events(notify.url, notify.keys.token(Role.TECHNICIAN, technician_id=technician), 1)
+    assert pushed["event"] == "assignment.created"
+    assert pushed["data"]["request_id"] == str(assigned.request_id)
+    assert pushed["data"]["technician_id"] == str(technician)
+    (seen,) = await read_events(notify.url, notify.keys.token(Role.CUSTOMER, customer_id=customer), 1)
+    assert seen["event"] == "request.assigned"
+    assert set(seen["data"]) == {"request_id", "technician_first_name", "eta", "status"}
+
+
+async def _push(db: Database, stream: str, kind: str) -> None:
+    async with db.transaction() as session:
+        await NotifyRepository(session).push(stream, kind, {}, uuid.uuid4())
+
+
+async def _a_writer_waits_on_a_stream_lock(db: Database) -> bool:
+    async with db.transaction() as session:
+        waiting = await session.scalar(text(
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+            "WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()"))
+    return bool(waiting)
+
+
+async def test_a_later_writer_to_a_stream_waits_for_the_earlier_to_commit(notify: Notify) -> None:
+    """Otherwise a reader could see id n+1 commit first, move its cursor past n, and never see n."""
+    stream = customer_stream(uuid.uuid4())
+    async with notify.db.transaction() as first:
+        await NotifyRepository(first).push(stream, "test.first", {}, uuid.uuid4())
+        second = asyncio.create_task(_push(notify.db, stream, "test.second"))
+        await eventually(lambda: _a_writer_waits_on_a_stream_lock(notify.db), what="second writer blocked")
+        assert not second.done()
+    await second
+    async with notify.db.transaction() as session:
+        rows = await NotifyRepository(session).read_after([stream], 0)
+    assert [r["kind"] for r in rows] == ["test.first", "test.second"]
