@@ -68,7 +68,9 @@ def _visit_event(cls: type[VisitPlanned], visit: VisitRow, site: SiteRow, timezo
 
 async def _announce(repo: ContractsRepository, session: AsyncSession, cls: type[VisitPlanned],
                     visit_ids: list[uuid.UUID], timezone: str) -> None:
-    visits = [v for v in [await repo.get_visit(i) for i in visit_ids] if v is not None]
+    if not visit_ids:
+        return
+    visits = await repo.visits_by_id(visit_ids)
     sites = await repo.sites_by_id({v.site_id for v in visits})
     for visit in visits:
         await add_event(session, messaging, _visit_event(cls, visit, sites[visit.site_id], timezone))

@@ -634,6 +634,11 @@ class ContractsRepository:
         row = (await self.session.execute(query)).first()
         return _visit(row) if row else None
 
+    async def visits_by_id(self, visit_ids: list[uuid.UUID]) -> list[VisitRow]:
+        v = t.planned_visits
+        rows = await self.session.execute(select(v).where(v.c.id.in_(visit_ids)).order_by(v.c.due_at, v.c.id))
+        return [_visit(r) for r in rows]
+
     async def list_visits(self, contract_id: uuid.UUID, since: datetime | None, until: datetime | None,
                           status: str | None) -> list[VisitRow]:
         v = t.planned_visits
