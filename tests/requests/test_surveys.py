@@ -113,3 +113,21 @@ async def test_the_public_rating_counts_verified_answers_and_is_cacheable(servic
     assert f'>{after["csat_mean"]:.1f}</span>' in html.text
     assert html.headers["ETag"] != etag
     assert (await service.client.get("/rating.xml")).status_code == 422
+
+
+async def test_the_link_works_in_a_browser_without_javascript(service: RequestsService) -> None:
+    customer = uuid.uuid4()
+    request, invitation = await _completed_job(service, customer)
+    path = "/surveys/" + invitation["token"]
+    page = await service.client.get(path, headers={"Accept": "text/html,application/xhtml+xml"})
+    assert page.headers["content-type"].startswith("text/html")
+    assert f'action="{path}/form"' in page.text and "by Anna" in page.text
+    out_of_range = await service.client.post(f"{path}/form", data={"csat": "9"})
+    assert out_of_range.status_code == 422 and "csat" in out_of_range.text
+    sent = await service.client.post(f"{path}/form", data={"csat": "5", "nps": "8", "comment": "<b>ok</b>"})
+    assert sent.status_code == 201 and "Thank you" in sent.text
+    again = await service.client.post(f"{path}/form", data={"csat": "1"})
+    assert again.status_code == 409 and "already been answered" in again.text
+    assert "already been rated" in (await service.client.get(path, headers={"Accept": "text/html"})).text
+    shown = (await service.client.get(f"/requests/{request['id']}/survey", headers=service.customer(customer))).json()
+    assert (shown["csat"], shown["nps"], shown["comment"]) == (5, 8, "<b>ok</b>")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi import APIRouter, Depends, Form, Header, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from services.requests.api.routes import runtime_db, service_settings
@@ -22,6 +23,7 @@ from services.requests.surveys import (
     verified_rating,
 )
 from shared.auth import Principal, current_principal
+from shared.errors import DomainError
 
 router = APIRouter(tags=["surveys"])
 
@@ -40,10 +42,14 @@ def _answer(body: SurveyAnswerIn) -> SurveyAnswer:
     return SurveyAnswer(csat=body.csat, nps=body.nps, comment=body.comment)
 
 
-@router.get("/surveys/{token}", response_model=SurveyOut, summary="The survey a signed link opens (no login)")
-async def open_survey(token: str, request: Request) -> SurveyOut:
+@router.get("/surveys/{token}", response_model=SurveyOut, summary="The survey a signed link opens (no login)",
+            responses={200: {"content": {"text/html": {}}}})
+async def open_survey(token: str, request: Request, accept: str = Header("application/json")) -> Response | SurveyOut:
     survey, first_name = await survey_by_link(runtime_db(request), _links(request), token)
-    return _survey_out(survey, first_name)
+    out = _survey_out(survey, first_name)
+    if "text/html" in accept:  # the link opened in a browser: the form itself
+        return HTMLResponse(survey_page(out, f"/surveys/{token}/form"))
+    return out
 
 
 @router.post("/surveys/{token}", response_model=SurveyOut, status_code=status.HTTP_201_CREATED,
@@ -51,6 +57,40 @@ async def open_survey(token: str, request: Request) -> SurveyOut:
 async def answer_with_link(token: str, body: SurveyAnswerIn, request: Request) -> SurveyOut:
     survey = await answer_by_link(runtime_db(request), _links(request), token, _answer(body))
     return _survey_out(survey, None)
+
+
+@router.post("/surveys/{token}/form", response_class=HTMLResponse, status_code=status.HTTP_201_CREATED,
+             summary="The browser form's answer (no login, no JavaScript); once only")
+async def answer_with_form(token: str, request: Request, csat: int = Form(), nps: int | None = Form(None),
+                           comment: str = Form("", max_length=2000)) -> HTMLResponse:
+    try:
+        await answer_by_link(runtime_db(request), _links(request), token, SurveyAnswer(csat, nps, comment))
+    except DomainError as exc:  # a person reads this: a page, not problem+json
+        return HTMLResponse(_page("We could not record your answer", html.escape(exc.detail)), status_code=exc.status)
+    return HTMLResponse(_page("Thank you!", "Your rating helps us keep the service good."),
+                        status_code=status.HTTP_201_CREATED)
+
+
+def survey_page(survey: SurveyOut, action: str) -> str:
+    if survey.answered:
+        return _page("Thank you!", "This job has already been rated.")
+    who = f" by {html.escape(survey.technician_first_name)}" if survey.technician_first_name else ""
+    csat = "".join(f'<label><input type="radio" name="csat" value="{n}" required> {n}</label> ' for n in range(1, 6))
+    nps = "".join(f'<label><input type="radio" name="nps" value="{n}"> {n}</label> ' for n in range(11))
+    form = (
+        f'<form method="post" action="{html.escape(action)}">'
+        f"<p>How satisfied are you with the visit{who} on {survey.completed_at:%d.%m.%Y}?</p><p>{csat}</p>"
+        f"<p>How likely are you to recommend us to a colleague?</p><p>{nps}</p>"
+        '<p><label>Comment<br><textarea name="comment" maxlength="2000" rows="4" cols="50"></textarea></label></p>'
+        '<p><button type="submit">Send</button></p></form>'
+    )
+    return _page("Rate our service", form)
+
+
+def _page(title: str, body: str) -> str:
+    return (f'<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>'
+            '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+            f"<body><h1>{title}</h1>{body}</body></html>\n")
 
 
 @router.get("/requests/{request_id}/survey", response_model=SurveyOut)
