@@ -1,24 +1,107 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
 from fastapi import FastAPI
 
-from services.dispatch.api.routes import router
+from services.dispatch.api import desk, mobile, routes
+from services.dispatch.control import DispatchDesk
+from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
-from services.dispatch.domain.placement import NearestFreeTechnician
 from services.dispatch.emergency import EmergencyPlacer
+from services.dispatch.fieldwork import FieldWork
+from services.dispatch.planning import RoadFactorTravel
+from services.dispatch.reactive_placement import ReactiveInsertion
+from services.dispatch.replanning import Replanner, run_queued_replans
+from services.dispatch.roster import Roster
 from services.dispatch.settings import Settings
-from shared.service import ServiceSpec, create_service_app
+from services.dispatch.visits import PlannedVisits
+from shared.service import Runtime, ServiceSpec, create_service_app
+
+log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> FastAPI:
-    placer = EmergencyPlacer(settings, NearestFreeTechnician(settings.road_factor, settings.average_speed_kmh))
-    return create_service_app(
+@dataclass
+class DispatchUseCases:
+    """Everything the routers and loops call; `clock` is the one source of "now"."""
+
+    clock: Callable[[], datetime]
+    placer: EmergencyPlacer
+    roster: Roster
+    visits: PlannedVisits
+    replanner: Replanner
+    fieldwork: FieldWork
+    desk: DispatchDesk
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> DispatchUseCases:
+        placer = EmergencyPlacer(settings, ReactiveInsertion(RoadFactorTravel(road_factor=settings.road_factor)),
+                                 clock)
+        return cls(clock, placer, Roster(settings, clock), PlannedVisits(settings, clock), Replanner(settings, clock),
+                   FieldWork(placer, clock), DispatchDesk(placer, clock))
+
+
+async def _every(seconds: float, name: str, work: Callable[[], Awaitable[object]]) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await work()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s failed; next round in %ss", name, seconds)
+
+
+Starter = Callable[[Runtime], contextlib.AbstractAsyncContextManager[None]]
+
+
+def _loops(settings: Settings, cases: DispatchUseCases) -> Starter:
+    @contextlib.asynccontextmanager
+    async def start(runtime: Runtime) -> AsyncIterator[None]:
+        db = runtime.db
+
+        async def scheduled_planning() -> None:
+            async with db.transaction() as session:
+                await cases.roster.refresh(session)
+                repo = DispatchRepository(session)
+                for day in cases.roster.horizon()[1:]:
+                    await repo.request_replan(day, "scheduled planning")
+
+        async def sla_watch() -> None:
+            async with db.transaction() as session:
+                await cases.desk.watch(session)
+
+        loops = []
+        if settings.replan_poll_s > 0:
+            loops.append(("re-plans", settings.replan_poll_s, lambda: run_queued_replans(db, cases.replanner)))
+        if settings.plan_interval_s > 0:
+            loops.append(("scheduled planning", settings.plan_interval_s, scheduled_planning))
+        if settings.sla_check_interval_s > 0:
+            loops.append(("SLA watch", settings.sla_check_interval_s, sla_watch))
+        for name, seconds, work in loops:
+            runtime.tasks.append(asyncio.create_task(_every(seconds, name, work), name=f"dispatch-{name}"))
+        yield
+
+    return start
+
+
+def create_app(settings: Settings, clock: Callable[[], datetime] | None = None) -> FastAPI:
+    cases = DispatchUseCases.build(settings, clock or (lambda: datetime.now(UTC)))
+    app = create_service_app(
         settings,
         ServiceSpec(
             title="Fieldline dispatch",
             producer="dispatch",
             tables=messaging,
-            routers=[router],
-            subscriptions=lambda runtime: placer.subscriptions(),
+            routers=[routes.router, mobile.router, desk.router],
+            subscriptions=lambda runtime: cases.placer.subscriptions() + cases.visits.subscriptions(),
+            on_start=[_loops(settings, cases)],
         ),
     )
+    app.state.dispatch = cases
+    return app

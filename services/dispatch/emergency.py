@@ -1,30 +1,73 @@
-"""Placing a new request: record the job, and for an emergency book the best technician at once."""
+"""Placing new work: record the job; an emergency is booked at once into the live day.
+
+Candidates come from PostGIS (skilled, on shift, within reach, nearest first); the placement rule (the
+planner's reactive insertion) picks the earliest feasible arrival that meets the SLA; the booking is
+written under the database's constraints and the technician's route version, and retried on conflict.
+Planned maintenance due at the same site rides along in the same visit.
+"""
 
 from __future__ import annotations
 
+import logging
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.dispatch.booking import (
+    announce_changed,
+    announce_created,
+    cancel_assignment,
+    route_change,
+    to_candidates,
+)
 from services.dispatch.db.repository import DispatchRepository, DoubleBooking, NewAssignment, point_wkt
 from services.dispatch.db.tables import messaging
-from services.dispatch.domain.placement import Job, PlacementRule
+from services.dispatch.domain.bundling import DueVisit, visits_to_bundle
+from services.dispatch.domain.lifecycle import STARTED
+from services.dispatch.domain.placement import Decision, Job, Option, PlacementRule
 from services.dispatch.settings import Settings
-from shared.events.dispatch import AssignmentCreated, AssignmentStatusChanged, RequestUnplaceable
+from shared.events.dispatch import RequestUnplaceable, SlaAtRisk
 from shared.events.envelope import Envelope, Event
 from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated
 from shared.messaging import Subscription, add_event
 
+log = logging.getLogger(__name__)
+
+
+class _RouteMoved(Exception):
+    """Someone changed the chosen technician's route since we read it."""
+
+
+def skill_levels(needs: Sequence[dict[str, Any]], *more: Mapping[str, int]) -> dict[str, int]:
+    """The stored [{"skill", "min_level"}] as skill → level, raised to the levels of `more`."""
+    skills: dict[str, int] = {}
+    for s in needs:
+        skills[s["skill"]] = max(skills.get(s["skill"], 0), int(s.get("min_level", 1)))
+    for extra in more:
+        for skill, level in extra.items():
+            skills[skill] = max(skills.get(skill, 0), level)
+    return skills
+
 
 class EmergencyPlacer:
-    def __init__(self, settings: Settings, rule: PlacementRule) -> None:
+    def __init__(self, settings: Settings, rule: PlacementRule,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.settings = settings
         self.rule = rule
+        self.clock = clock
+        self.tz = ZoneInfo(settings.timezone)
+
+    def local_day(self, moment: datetime) -> date:
+        return moment.astimezone(self.tz).date()
 
     async def on_request_created(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
         assert isinstance(event, ServiceRequestCreated)
         repo = DispatchRepository(session)
+        windows = event.preferred_windows
         created = await repo.add_job({
             "request_id": event.request_id, "customer_id": event.customer_id, "site_id": event.site_id,
             "kind": event.kind, "priority": event.priority,
@@ -32,52 +75,147 @@ class EmergencyPlacer:
             "required_skills": [s.model_dump() for s in event.required_skills],
             "response_due": event.response_due, "fix_due": event.fix_due,
             "duration_minutes": event.estimated_duration_minutes, "status": "open",
+            "contract_id": event.contract_id, "description": event.description,
+            "equipment_ids": [str(event.equipment_id)] if event.equipment_id else [],
+            "window_start": min((w.start for w in windows), default=None),
+            "window_end": max((w.end for w in windows), default=event.response_due),
         })
-        if not created or event.kind != "emergency":
-            return  # routine and planned work waits for the planner
-        await self.place(repo, session, event)
-
-    async def place(self, repo: DispatchRepository, session: AsyncSession, event: ServiceRequestCreated) -> None:
-        now = datetime.now(UTC)
-        candidates = await repo.nearest_free_candidates(
-            event.location.lat, event.location.lon, event.required_skills, now, self.settings.candidate_pool)
-        job = Job(request_id=event.request_id, duration_minutes=event.estimated_duration_minutes,
-                  response_due=event.response_due)
-        options = self.rule.rank(job, candidates, now)
-        for option in options:
-            assignment = NewAssignment(
-                id=uuid.uuid4(), request_id=event.request_id, technician_id=option.technician_id,
-                customer_id=event.customer_id, status="offered", planned_start=option.planned_start,
-                planned_end=option.planned_end, eta=option.eta,
-            )
-            try:
-                await repo.book(assignment)
-            except DoubleBooking:
-                continue  # taken meanwhile by another replica: try the next one
-            await repo.set_job_status(event.request_id, "assigned")
-            await add_event(session, messaging, AssignmentCreated(
-                assignment_id=assignment.id, request_id=event.request_id, customer_id=event.customer_id,
-                technician_id=option.technician_id, technician_first_name=option.first_name,
-                status="offered", planned_start=assignment.planned_start, planned_end=assignment.planned_end,
-                eta=assignment.eta, site_location=event.location,
-            ))
+        if not created:
             return
-        skills = ", ".join(f"{s.skill}≥{s.min_level}" for s in event.required_skills) or "any skill"
-        reason = f"no free technician with {skills} among the {self.settings.candidate_pool} nearest"
-        await repo.set_job_status(event.request_id, "unplaceable", reason)
+        if event.kind == "emergency":
+            await self.place(session, event.request_id)
+            return
+        # routine work waits for the planner: the days it may go on are re-planned
+        now = self.clock()
+        start = max(now, min((w.start for w in windows), default=now))
+        await repo.request_replan(self.local_day(start), f"new {event.kind} request")
+
+    async def decide(self, repo: DispatchRepository, job: dict[str, Any], now: datetime,
+                     bundle: Sequence[DueVisit] = (), exclude: Sequence[uuid.UUID] = ()) -> Decision:
+        """Read-only: who could take `job` (with `bundle` riding along) and when."""
+        skills = skill_levels(job["required_skills"], *(v.required_skills for v in bundle))
+        rows = await repo.candidates(job["lat"], job["lon"], skills, now, self.settings.reach_km * 1000,
+                                     self.settings.candidate_pool, exclude)
+        bookings = await repo.bookings_ahead([r["id"] for r in rows], now, now + timedelta(days=1))
+        skip = frozenset(v.request_id for v in bundle)
+        duration = job["duration_minutes"] + sum(v.duration_minutes for v in bundle)
+        return self.rule.decide(
+            Job(job["request_id"], job["lat"], job["lon"], duration, job["response_due"], skills),
+            to_candidates(rows, bookings, now, skip), now)
+
+    async def place(self, session: AsyncSession, request_id: uuid.UUID) -> Option | None:
+        """Books the emergency (retrying when another placement got there first); None if nobody can go."""
+        repo = DispatchRepository(session)
+        job = await repo.get_job(request_id, for_update=True)
+        if job is None or job["status"] not in ("open", "unplaceable"):
+            return None
+        exclude = await repo.declined_by(request_id)
+        decision: Decision | None = None
+        for attempt in range(self.settings.booking_attempts):
+            now = self.clock()
+            bundle = await self._bundle(repo, job, now)
+            decision = await self.decide(repo, job, now, bundle, exclude)
+            option = decision.best or (decision.best_late if self.settings.book_late_emergencies else None)
+            if option is None:
+                break
+            try:
+                async with route_change(session):
+                    await self._book(session, repo, job, option, bundle)
+            except (DoubleBooking, _RouteMoved) as exc:
+                log.debug("placement of %s retried (attempt %s): %s", request_id, attempt + 1, exc)
+                continue
+            if not option.meets_sla:
+                await self._alert_late(session, repo, job, option, decision.reason)
+            return option
+        assert decision is not None
+        reason = decision.reason or "every booking attempt collided with another placement"
+        await repo.set_job_status(request_id, "unplaceable", reason)
+        late = decision.best_late
         await add_event(session, messaging, RequestUnplaceable(
-            request_id=event.request_id, customer_id=event.customer_id, reason=reason, best_option=None))
+            request_id=request_id, customer_id=job["customer_id"], reason=reason,
+            best_option=late.describe() if late else None, best_technician_id=late.technician_id if late else None,
+            best_eta=late.eta if late else None, response_due=job["response_due"]))
+        return None
+
+    async def _bundle(self, repo: DispatchRepository, job: dict[str, Any], now: datetime) -> list[DueVisit]:
+        due = await repo.due_visits_at_site(job["site_id"], job["request_id"])
+        visits = [DueVisit(
+            request_id=v["request_id"], window_start=v["window_start"], window_end=v["window_end"],
+            duration_minutes=v["duration_minutes"], started=v["assignment_status"] in STARTED,
+            required_skills=skill_levels(v["required_skills"])) for v in due]
+        return visits_to_bundle(visits, now, timedelta(hours=self.settings.bundle_lookahead_hours))
+
+    async def _book(self, session: AsyncSession, repo: DispatchRepository, job: dict[str, Any], option: Option,
+                    bundle: Sequence[DueVisit]) -> None:
+        if not await repo.bump_route_version(option.technician_id, option.route_version):
+            raise _RouteMoved(f"route of {option.technician_id} changed")
+        reason = f"an emergency was fitted in before it ({option.first_name})"
+        for moved in option.retimed:
+            before = await repo.get_assignment(moved.assignment_id, for_update=True)
+            assert before is not None
+            await repo.move_assignment(moved.assignment_id, planned_start=moved.planned_start,
+                                       planned_end=moved.planned_end, eta=moved.eta)
+            await announce_changed(session, before, option.technician_id, option.first_name, before["status"],
+                                   moved.planned_start, moved.planned_end, moved.eta, reason)
+        emergency_end = option.planned_start + timedelta(minutes=job["duration_minutes"])
+        assignment = NewAssignment(
+            id=uuid.uuid4(), request_id=job["request_id"], technician_id=option.technician_id,
+            customer_id=job["customer_id"], status="offered", planned_start=option.planned_start,
+            planned_end=emergency_end, eta=option.eta)
+        await repo.book(assignment)
+        await repo.set_job_status(job["request_id"], "assigned")
+        await announce_created(session, assignment.id, job, option.technician_id, option.first_name, "offered",
+                               assignment.planned_start, assignment.planned_end, assignment.eta)
+        start = emergency_end
+        for visit in bundle:
+            end = start + timedelta(minutes=visit.duration_minutes)
+            await self._ride_along(session, repo, visit, job, option, start, end)
+            start = end
+        await repo.request_replan(self.local_day(option.planned_start),
+                                  f"emergency at {job['address'] or job['site_id']} fitted into "
+                                  f"{option.first_name}'s day")
+
+    async def _ride_along(self, session: AsyncSession, repo: DispatchRepository, visit: DueVisit,
+                          emergency: dict[str, Any], option: Option, start: datetime, end: datetime) -> None:
+        """The planned visit is done in the same stop, straight after the emergency (request_id = visit_id)."""
+        vjob = await repo.get_job(visit.request_id)
+        assert vjob is not None
+        await repo.set_job_status(visit.request_id, "assigned", bundled_with=emergency["request_id"])
+        active = await repo.active_assignments_for_request(visit.request_id)
+        reason = f"bundled with the emergency at the same site ({emergency['request_id']})"
+        if active:
+            before = active[0]
+            await repo.move_assignment(before["id"], planned_start=start, planned_end=end, eta=option.eta,
+                                       technician_id=option.technician_id, status="offered")
+            if before["technician_id"] != option.technician_id:
+                await repo.bump_route_version(before["technician_id"])
+            await announce_changed(session, before, option.technician_id, option.first_name, "offered", start, end,
+                                   option.eta, reason)
+            return
+        assignment_id = uuid.uuid4()
+        await repo.book(NewAssignment(assignment_id, visit.request_id, option.technician_id, vjob["customer_id"],
+                                      "offered", start, end, option.eta))
+        await announce_created(session, assignment_id, vjob, option.technician_id, option.first_name, "offered",
+                               start, end, option.eta, bundled_with=emergency["request_id"])
+
+    async def _alert_late(self, session: AsyncSession, repo: DispatchRepository, job: dict[str, Any],
+                          option: Option, reason: str) -> None:
+        if job["response_due"] is None or not await repo.raise_alert(job["request_id"], "placement", option.eta,
+                                                                      reason):
+            return
+        await add_event(session, messaging, SlaAtRisk(
+            request_id=job["request_id"], customer_id=job["customer_id"], response_due=job["response_due"],
+            predicted_arrival=option.eta, reason=reason or "no technician can arrive before the deadline",
+            technician_id=option.technician_id, best_option=option.describe()))
 
     async def on_request_cancelled(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
         assert isinstance(event, ServiceRequestCancelled)
         repo = DispatchRepository(session)
         await repo.set_job_status(event.request_id, "cancelled")
+        now = self.clock()
         for row in await repo.active_assignments_for_request(event.request_id):
-            now = datetime.now(UTC)
-            await repo.set_assignment_status(row["id"], "cancelled", now, None, {"reason": "request cancelled"})
-            await add_event(session, messaging, AssignmentStatusChanged(
-                assignment_id=row["id"], request_id=event.request_id, customer_id=row["customer_id"],
-                technician_id=row["technician_id"], status="cancelled", previous_status=row["status"], at=now))
+            await cancel_assignment(session, row, now, "request cancelled")
+            await repo.request_replan(self.local_day(row["planned_start"]), "a request was cancelled")
 
     def subscriptions(self) -> list[Subscription]:
         return [

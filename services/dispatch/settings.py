@@ -13,8 +13,23 @@ class Settings(ServiceSettings):
 
     port: int = 8001
     db_schema: str = "dispatch"
+    timezone: str = "Europe/Simferopol"  # days, shifts and plans are local to the dispatch region
 
     # reactive placement
     candidate_pool: int = 20
-    road_factor: float = 1.3
-    average_speed_kmh: float = 40.0
+    reach_km: float = 200.0
+    road_factor: float = 1.35
+    booking_attempts: int = 32  # each collision means another placement won: enough for a burst at one spot
+    book_late_emergencies: bool = True  # book the earliest arrival even past the SLA, and alert the dispatcher
+    bundle_lookahead_hours: float = 72.0
+
+    # planning
+    plan_horizon_days: int = 3
+    plan_interval_s: float = 3600.0  # scheduled planning of the horizon; 0 turns it off
+    replan_poll_s: float = 2.0  # how often queued re-plans are picked up; 0 turns it off
+    planner_time_limit_s: float = 5.0
+    change_budget: int = 3  # at most this many visits leave a technician's route per re-plan
+    retime_threshold_minutes: int = 15  # a plan change smaller than this is not reported
+
+    # SLA watch
+    sla_check_interval_s: float = 30.0  # 0 turns it off

@@ -3,12 +3,40 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime, time
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from shared.events.common import GeoPoint
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class WeeklyShiftIn(BaseModel):
+    start: time
+    end: time
+    break_minutes: int = Field(default=0, ge=0, le=180)
+    break_earliest: time | None = None
+    break_latest: time | None = None
+
+    def stored(self) -> dict[str, Any]:
+        def hhmm(t: time | None) -> str | None:
+            return t.strftime("%H:%M") if t else None
+
+        return {"start": hhmm(self.start), "end": hhmm(self.end), "break_minutes": self.break_minutes,
+                "break_earliest": hhmm(self.break_earliest), "break_latest": hhmm(self.break_latest)}
+
+
+def stored_pattern(pattern: dict[Weekday, WeeklyShiftIn] | None) -> dict[str, Any] | None:
+    return None if pattern is None else {day: s.stored() for day, s in pattern.items()}
+
+
+def _levels(skills: dict[str, int]) -> dict[str, int]:
+    for skill, level in skills.items():
+        if not 1 <= level <= 5:
+            raise ValueError(f"level of {skill!r} must be 1..5")
+    return skills
 
 
 class TechnicianIn(BaseModel):
@@ -16,14 +44,15 @@ class TechnicianIn(BaseModel):
     first_name: str | None = Field(default=None, max_length=100)
     skills: dict[str, int] = Field(default_factory=dict, description="skill → level 1..5")
     home_base: GeoPoint
+    weekly_shifts: dict[Weekday, WeeklyShiftIn] | None = Field(
+        default=None, description="local times per weekday; none at all means always on duty")
+    territory: str | None = None
+    overtime_minutes: int = Field(default=60, ge=0, le=600)
 
     @field_validator("skills")
     @classmethod
-    def _levels(cls, skills: dict[str, int]) -> dict[str, int]:
-        for skill, level in skills.items():
-            if not 1 <= level <= 5:
-                raise ValueError(f"level of {skill!r} must be 1..5")
-        return skills
+    def _skill_levels(cls, skills: dict[str, int]) -> dict[str, int]:
+        return _levels(skills)
 
 
 class TechnicianOut(BaseModel):
@@ -36,6 +65,19 @@ class TechnicianOut(BaseModel):
     home_base: GeoPoint
     position: GeoPoint
     position_at: datetime | None
+    weekly_shifts: dict[str, Any] | None = None
+    territory: str | None = None
+
+
+class ShiftsIn(BaseModel):
+    weekly_shifts: dict[Weekday, WeeklyShiftIn] | None
+
+
+class AbsenceIn(BaseModel):
+    kind: Literal["sickness", "leave", "training"]
+    starts_at: datetime
+    ends_at: datetime
+    note: str = Field(default="", max_length=500)
 
 
 class AssignmentOut(BaseModel):
@@ -48,10 +90,82 @@ class AssignmentOut(BaseModel):
     planned_end: datetime
     eta: datetime
     version: int
+    locked: bool = False
+    outcome: str | None = None
 
 
 class StatusChangeIn(BaseModel):
-    status: Literal["accepted", "declined", "en_route", "on_site", "completed", "failed"]
+    status: Literal["accepted", "declined", "en_route", "on_site", "completed", "failed", "cancelled"]
     at: datetime | None = None
     position: GeoPoint | None = None
     outcome: str | None = Field(default=None, max_length=200)
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class MobileCommand(BaseModel):
+    client_command_id: uuid.UUID = Field(description="generated on the device; a replay returns the first answer")
+    at: datetime | None = None
+    position: GeoPoint | None = None
+
+
+class MobileStatusIn(MobileCommand):
+    status: Literal["en_route", "on_site"]
+
+
+class DeclineIn(MobileCommand):
+    reason: str = Field(default="", max_length=500)
+
+
+class PartUsed(BaseModel):
+    part: str = Field(min_length=1, max_length=200)
+    quantity: float = Field(default=1, gt=0)
+
+
+class CompletionReportIn(MobileCommand):
+    outcome: Literal["completed", "needs_parts", "no_access", "customer_absent"]
+    work_done: str = Field(default="", max_length=5000)
+    parts_used: list[PartUsed] = []
+    notes: str = Field(default="", max_length=5000)
+    signed_by: str | None = Field(default=None, max_length=200, description="the customer who signed")
+
+    @model_validator(mode="after")
+    def _signature(self) -> CompletionReportIn:
+        if self.outcome == "completed" and not self.signed_by:
+            raise ValueError("signed_by: a completed job needs the name of the customer who signed")
+        return self
+
+
+class Ping(BaseModel):
+    at: datetime
+    position: GeoPoint
+    accuracy_m: int | None = Field(default=None, ge=0)
+
+
+class PingsIn(BaseModel):
+    client_command_id: uuid.UUID
+    pings: list[Ping] = Field(min_length=1, max_length=1000)
+
+
+class AssignIn(BaseModel):
+    request_id: uuid.UUID
+    technician_id: uuid.UUID
+    planned_start: datetime | None = None
+    lock: bool = False
+
+
+class ReassignIn(BaseModel):
+    technician_id: uuid.UUID
+    planned_start: datetime | None = None
+    lock: bool = False
+
+
+class LockIn(BaseModel):
+    locked: bool = True
+
+
+class ReplanIn(BaseModel):
+    reason: str = Field(default="re-plan requested by a dispatcher", max_length=500)
+
+
+class DayQuery(BaseModel):
+    day: date | None = None

@@ -3,7 +3,22 @@
 from __future__ import annotations
 
 from geoalchemy2 import Geography
-from sqlalchemy import Boolean, Column, DateTime, Index, Integer, Table, Text, Uuid, func, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, ExcludeConstraint
 
 from shared.db import service_metadata
@@ -30,6 +45,39 @@ technicians = Table(
     Column("status", Text, nullable=False, server_default="available"),
     Column("active", Boolean, nullable=False, server_default="true"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # {"mon": {"start": "08:00", "end": "17:00", "break_minutes": 30, ...}}; NULL: always on duty
+    Column("weekly_shifts", JSONB),
+    Column("territory", Text),
+    Column("overtime_minutes", Integer, nullable=False, server_default="60"),
+    # bumped by every change to the technician's bookings: concurrent placements retry on a mismatch
+    Column("route_version", BigInteger, nullable=False, server_default="0"),
+)
+
+# the shift calendar's exceptions: leave, sickness (off for the span) or extra duty (on for it)
+absences = Table(
+    "absences",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("technician_id", Uuid, nullable=False, index=True),
+    Column("kind", Text, nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# the weekly pattern made concrete per local day (minus absences): what "on shift now" is queried against
+shifts = Table(
+    "shifts",
+    metadata,
+    Column("technician_id", Uuid, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("break_minutes", Integer, nullable=False, server_default="0"),
+    Column("break_earliest", DateTime(timezone=True)),
+    Column("break_latest", DateTime(timezone=True)),
+    Index("ix_shifts_on_duty", "technician_id", "starts_at", "ends_at"),
 )
 
 jobs = Table(
@@ -48,6 +96,17 @@ jobs = Table(
     Column("status", Text, nullable=False),
     Column("unplaceable_reason", Text),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # planned visits (request_id = visit_id) and routine requests: when the work may be done
+    Column("window_start", DateTime(timezone=True)),
+    Column("window_end", DateTime(timezone=True)),
+    Column("contract_id", Uuid),
+    Column("equipment_ids", JSONB, nullable=False, server_default="[]"),
+    Column("address", Text),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("bundled_with", Uuid),  # the emergency this planned visit was bundled into
+    Column("source_version", DateTime(timezone=True)),  # occurred_at of the last event applied
+    Index("ix_jobs_site_id", "site_id"),
+    Index("ix_jobs_open_window", "window_start", postgresql_where=text("status IN ('open', 'assigned')")),
 )
 
 assignments = Table(
@@ -64,6 +123,10 @@ assignments = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("version", Integer, nullable=False, server_default="1"),
+    Column("locked", Boolean, nullable=False, server_default="false"),  # a dispatcher's commitment: re-plans keep it
+    Column("outcome", Text),
+    Column("report", JSONB),
+    Column("last_transition_at", DateTime(timezone=True)),
     # one active assignment per request
     Index("uq_assignments_active_request", "request_id", unique=True, postgresql_where=text(_ACTIVE_SQL)),
     # no two active bookings of one technician overlap in time
@@ -73,6 +136,9 @@ assignments = Table(
         name="ex_assignments_no_overlap",
         using="gist",
         where=text(_ACTIVE_SQL),
+        # deferrable so a re-plan can move a whole route in one transaction, checked at commit
+        deferrable=True,
+        initially="IMMEDIATE",
     ),
 )
 
@@ -85,4 +151,63 @@ assignment_history = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Column("position", Geography("POINT", srid=4326, spatial_index=False)),
     Column("detail", JSONB, nullable=False, server_default="{}"),
+)
+
+# one row per plan version of a local day; `routes` per technician the ordered stops with ETAs
+plans = Table(
+    "plans",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("day", Date, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("routes", JSONB, nullable=False),
+    Column("unassigned", JSONB, nullable=False, server_default="[]"),
+    Column("changes", JSONB, nullable=False, server_default="[]"),
+    Column("kpis", JSONB, nullable=False, server_default="{}"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("day", "version"),
+)
+
+# days waiting for a re-plan; any replica claims them (SKIP LOCKED) and runs under the day's advisory lock
+replan_requests = Table(
+    "replan_requests",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("day", Date, nullable=False, index=True),
+    Column("reason", Text, nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# a mobile client's command, by its own id: a replayed offline queue gets the stored answer back
+mobile_commands = Table(
+    "mobile_commands",
+    metadata,
+    Column("client_command_id", Uuid, primary_key=True),
+    Column("technician_id", Uuid, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+position_pings = Table(
+    "position_pings",
+    metadata,
+    Column("technician_id", Uuid, primary_key=True),
+    Column("at", DateTime(timezone=True), primary_key=True),
+    Column("position", Geography("POINT", srid=4326, spatial_index=False), nullable=False),
+    Column("accuracy_m", Integer),
+)
+
+# each SLA alert once per request and kind
+sla_alerts = Table(
+    "sla_alerts",
+    metadata,
+    Column("request_id", Uuid, primary_key=True),
+    Column("kind", Text, primary_key=True),
+    Column("raised_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("predicted_arrival", DateTime(timezone=True)),
+    Column("reason", Text, nullable=False),
 )

@@ -3,21 +3,35 @@
 from __future__ import annotations
 
 ACTIVE = frozenset({"offered", "accepted", "en_route", "on_site"})
+STARTED = frozenset({"en_route", "on_site"})  # the technician is on it: re-plans never move these
 TERMINAL = frozenset({"completed", "failed", "cancelled", "declined"})
+FAILURE_OUTCOMES = frozenset({"needs_parts", "no_access", "customer_absent"})
 
 ALLOWED: dict[str, frozenset[str]] = {
     "offered": frozenset({"accepted", "declined", "cancelled"}),
-    "accepted": frozenset({"en_route", "cancelled"}),
+    "accepted": frozenset({"en_route", "declined", "cancelled"}),
     "en_route": frozenset({"on_site", "cancelled"}),
     "on_site": frozenset({"completed", "failed"}),
 }
+
+# what the technician is doing while an assignment is in a status; None: back to available
+TECHNICIAN_STATUS: dict[str, str | None] = {
+    "en_route": "en_route",
+    "on_site": "on_site",
+    "completed": None,
+    "failed": None,
+    "cancelled": None,
+    "declined": None,
+}
+
+TECHNICIAN_STATUSES = frozenset({"off_shift", "available", "en_route", "on_site", "on_break"})
 
 
 class TransitionRefused(ValueError):
     pass
 
 
-def check_transition(current: str, target: str) -> None:
+def check_transition(current: str, target: str, outcome: str | None = None) -> None:
     """Raises TransitionRefused with the reason when `target` cannot follow `current`."""
     if current == target:
         return
@@ -25,3 +39,10 @@ def check_transition(current: str, target: str) -> None:
     if target not in allowed:
         expected = ", ".join(sorted(allowed)) or "nothing (it is final)"
         raise TransitionRefused(f"cannot go from {current} to {target}; next may be: {expected}")
+    if target == "failed" and outcome not in FAILURE_OUTCOMES:
+        raise TransitionRefused(f"a failed visit needs an outcome: one of {', '.join(sorted(FAILURE_OUTCOMES))}")
+
+
+def event_status(status: str) -> str:
+    """Events know no 'declined': for everyone else the offer was withdrawn."""
+    return "cancelled" if status == "declined" else status

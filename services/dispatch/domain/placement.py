@@ -1,65 +1,90 @@
-"""Choosing who answers an emergency: the rule the walking skeleton uses.
+"""Choosing who answers an emergency: what the database found, and the rule that picks among it.
 
-`PlacementRule` is the seam the planner's reactive insertion replaces: it gets the candidates the
-database found (skilled, active, free, nearest first) and ranks them by earliest arrival.
+`PlacementRule` is the seam: the candidates (skilled, on shift, within reach, nearest first, each with
+the rest of their day) go in; the earliest feasible arrival that meets the SLA comes out, with the
+bookings it pushes later, or the best late option and the reason.
 """
 
 from __future__ import annotations
 
-import math
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
+
+
+@dataclass(frozen=True)
+class BookedStop:
+    """An active booking ahead on a candidate's day (or the one they are on)."""
+
+    assignment_id: uuid.UUID
+    request_id: uuid.UUID
+    status: str
+    lat: float
+    lon: float
+    planned_start: datetime
+    planned_end: datetime
+    eta: datetime
+    latest_start: datetime | None  # a window end, an SLA deadline or a lock it must still keep
 
 
 @dataclass(frozen=True)
 class Candidate:
     technician_id: uuid.UUID
     first_name: str
+    skills: Mapping[str, int]
+    lat: float
+    lon: float
+    home_lat: float
+    home_lon: float
     distance_m: float
+    route_version: int
+    hard_end: datetime  # end of the shift plus the overtime allowed
+    stops: tuple[BookedStop, ...] = ()
 
 
 @dataclass(frozen=True)
 class Job:
     request_id: uuid.UUID
+    lat: float
+    lon: float
     duration_minutes: int
     response_due: datetime | None
+    required_skills: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Retiming:
+    """A booking the insertion pushes later."""
+
+    assignment_id: uuid.UUID
+    planned_start: datetime
+    planned_end: datetime
+    eta: datetime
 
 
 @dataclass(frozen=True)
 class Option:
     technician_id: uuid.UUID
     first_name: str
+    route_version: int
     eta: datetime
     planned_start: datetime
     planned_end: datetime
     meets_sla: bool
+    retimed: tuple[Retiming, ...] = ()
 
-
-class PlacementRule(Protocol):
-    def rank(self, job: Job, candidates: list[Candidate], now: datetime) -> list[Option]: ...
+    def describe(self) -> str:
+        return f"{self.first_name} could arrive at {self.eta.isoformat(timespec='minutes')}"
 
 
 @dataclass(frozen=True)
-class NearestFreeTechnician:
-    """Straight-line distance times a road factor at an average speed; earliest arrival first."""
+class Decision:
+    best: Option | None  # earliest feasible arrival that meets the SLA
+    best_late: Option | None  # the earliest feasible arrival when none meets it
+    reason: str  # why there is no `best`; empty when there is one
 
-    road_factor: float = 1.3
-    average_speed_kmh: float = 40.0
 
-    def travel_time(self, distance_m: float) -> timedelta:
-        hours = distance_m * self.road_factor / 1000.0 / self.average_speed_kmh
-        return timedelta(minutes=math.ceil(hours * 60))  # rounded up: a promise we can keep
-
-    def rank(self, job: Job, candidates: list[Candidate], now: datetime) -> list[Option]:
-        options = []
-        for c in candidates:
-            eta = now + self.travel_time(c.distance_m)
-            options.append(Option(
-                technician_id=c.technician_id, first_name=c.first_name, eta=eta, planned_start=now,
-                planned_end=eta + timedelta(minutes=job.duration_minutes),
-                meets_sla=job.response_due is None or eta <= job.response_due,
-            ))
-        # those meeting the SLA first, then earliest arrival
-        return sorted(options, key=lambda o: (not o.meets_sla, o.eta))
+class PlacementRule(Protocol):
+    def decide(self, job: Job, candidates: Sequence[Candidate], now: datetime) -> Decision: ...

@@ -1,0 +1,85 @@
+"""The dispatcher's API: live board, SLA at risk, manual assign and reassign, locks, re-plans, plan diffs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, status
+
+from services.dispatch.api.routes import db_of, dispatchers, use_cases
+from services.dispatch.api.schemas import AssignIn, AssignmentOut, LockIn, ReassignIn, ReplanIn
+from services.dispatch.db.repository import DispatchRepository
+from shared.auth import Principal
+from shared.errors import NotFound
+
+router = APIRouter(tags=["dispatcher"])
+
+
+@router.get("/board")
+async def board(request: Request, _: Principal = Depends(dispatchers)) -> dict[str, Any]:
+    """Technicians (position, status, today's route) and open requests with their SLA clocks."""
+    async with db_of(request).transaction() as session:
+        return await use_cases(request).desk.board(session)  # type: ignore[no-any-return]
+
+
+@router.get("/sla-at-risk")
+async def sla_at_risk(request: Request, _: Principal = Depends(dispatchers)) -> list[dict[str, Any]]:
+    """Requests whose predicted arrival is past the response deadline, worst first."""
+    async with db_of(request).transaction() as session:
+        return await use_cases(request).desk.at_risk(session)  # type: ignore[no-any-return]
+
+
+@router.post("/assignments", status_code=status.HTTP_201_CREATED, response_model=AssignmentOut)
+async def assign(body: AssignIn, request: Request, _: Principal = Depends(dispatchers)) -> AssignmentOut:
+    async with db_of(request).transaction() as session:
+        assignment_id = await use_cases(request).desk.assign(session, body.request_id, body.technician_id,
+                                                             body.planned_start, body.lock)
+        row = await DispatchRepository(session).get_assignment(assignment_id)
+    return AssignmentOut.model_validate(row)
+
+
+@router.post("/assignments/{assignment_id}/reassign", response_model=AssignmentOut)
+async def reassign(assignment_id: uuid.UUID, body: ReassignIn, request: Request,
+                   _: Principal = Depends(dispatchers)) -> AssignmentOut:
+    async with db_of(request).transaction() as session:
+        await use_cases(request).desk.reassign(session, assignment_id, body.technician_id, body.planned_start,
+                                               body.lock)
+        row = await DispatchRepository(session).get_assignment(assignment_id)
+    return AssignmentOut.model_validate(row)
+
+
+@router.post("/assignments/{assignment_id}/lock", response_model=AssignmentOut)
+async def lock(assignment_id: uuid.UUID, body: LockIn, request: Request,
+               _: Principal = Depends(dispatchers)) -> AssignmentOut:
+    """A locked booking keeps its technician and time through re-plans."""
+    async with db_of(request).transaction() as session:
+        row = await use_cases(request).desk.lock(session, assignment_id, body.locked)
+    return AssignmentOut.model_validate(row)
+
+
+@router.post("/plans/{day}/replan")
+async def replan(day: date, body: ReplanIn, request: Request, _: Principal = Depends(dispatchers)) -> dict[str, Any]:
+    """Plans the day now (off the event loop) and answers with the new version and what changed."""
+    cases = use_cases(request)
+    return await cases.replanner.replan(db_of(request), day, [body.reason])  # type: ignore[no-any-return]
+
+
+@router.get("/plans/{day}")
+async def latest_plan(day: date, request: Request, _: Principal = Depends(dispatchers)) -> dict[str, Any]:
+    async with db_of(request).transaction() as session:
+        plan = await DispatchRepository(session).latest_plan(day)
+    if plan is None:
+        raise NotFound(f"no plan for {day.isoformat()} yet")
+    return plan
+
+
+@router.get("/plans/{day}/diff")
+async def latest_diff(day: date, request: Request, _: Principal = Depends(dispatchers)) -> dict[str, Any]:
+    """What the last re-plan of the day moved, and why, in words."""
+    async with db_of(request).transaction() as session:
+        plan = await DispatchRepository(session).latest_plan(day)
+    if plan is None:
+        raise NotFound(f"no plan for {day.isoformat()} yet")
+    return {k: plan[k] for k in ("id", "day", "version", "reason", "created_at", "changes", "unassigned")}

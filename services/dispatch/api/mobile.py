@@ -1,0 +1,136 @@
+"""The technician's mobile API: my day, accept/decline, steps, position pings, completion report.
+
+Commands carry a client_command_id: a replayed offline queue gets the stored answers and changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from services.dispatch.api.routes import db_of, use_cases
+from services.dispatch.api.schemas import (
+    AssignmentOut,
+    CompletionReportIn,
+    DeclineIn,
+    MobileCommand,
+    MobileStatusIn,
+    PingsIn,
+)
+from services.dispatch.db.repository import DispatchRepository
+from services.dispatch.domain.calendar import local_midnight
+from shared.auth import Principal, Role, require_roles
+from shared.errors import NotFound
+from shared.http import PROBLEM_JSON
+
+router = APIRouter(prefix="/me", tags=["technician"])
+technicians = require_roles(Role.TECHNICIAN)
+
+
+def _me(principal: Principal) -> uuid.UUID:
+    if principal.technician_id is None:
+        raise NotFound("technician not found")
+    return principal.technician_id
+
+
+def _answer(status_code: int, body: Any) -> JSONResponse:
+    return JSONResponse(body, status_code=status_code, media_type=PROBLEM_JSON if status_code >= 400 else None)
+
+
+@router.get("/day")
+async def my_day(request: Request, day: date | None = None,
+                 principal: Principal = Depends(technicians)) -> dict[str, Any]:
+    """The route of the day: each stop with its site, units, contact and what dispatch saw done there before."""
+    me = _me(principal)
+    settings = request.app.state.settings
+    tz = ZoneInfo(settings.timezone)
+    async with db_of(request).transaction() as session:
+        repo = DispatchRepository(session)
+        day = day or use_cases(request).clock().astimezone(tz).date()
+        start, end = local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz)
+        rows = [a for a in await repo.assignments_of(me, start, end) if a["status"] != "declined"]
+        jobs = await repo.jobs([a["request_id"] for a in rows])
+        history = await repo.site_history(sorted({j["site_id"] for j in jobs.values()}), start)
+        plan = await repo.latest_plan(day)
+        technician = await repo.get_technician(me)
+    if technician is None:
+        raise NotFound("technician not found")
+    stops = []
+    for a in rows:
+        job = jobs[a["request_id"]]
+        stops.append({
+            "assignment": AssignmentOut.model_validate(a).model_dump(mode="json"),
+            "request_id": str(job["request_id"]), "kind": job["kind"], "priority": job["priority"],
+            "site": {"site_id": str(job["site_id"]), "address": job["address"],
+                     "location": {"lat": job["lat"], "lon": job["lon"]}},
+            "equipment_ids": job["equipment_ids"], "description": job["description"],
+            "contact": {"customer_id": str(job["customer_id"])},
+            "window": {"start": job["window_start"], "end": job["window_end"]},
+            "response_due": job["response_due"], "bundled_with": job["bundled_with"],
+            "history": [{"request_id": str(h["request_id"]), "kind": h["kind"], "status": h["status"],
+                         "outcome": h["outcome"], "finished_at": h["finished_at"], "report": h["report"]}
+                        for h in history.get(job["site_id"], [])],
+        })
+    return {"day": day, "technician_id": me, "status": technician["status"],
+            "plan_version": plan["version"] if plan else None, "stops": stops}
+
+
+async def _step(request: Request, principal: Principal, assignment_id: uuid.UUID, command: MobileCommand,
+                kind: str, status: str, **extra: Any) -> JSONResponse:
+    me = _me(principal)
+    cases = use_cases(request)
+    async with db_of(request).transaction() as session:
+        async def run() -> dict[str, Any]:
+            row = await cases.fieldwork.change_status(session, principal, assignment_id, status, command.at,
+                                                      command.position, **extra)
+            return AssignmentOut.model_validate(row).model_dump(mode="json")
+
+        status_code, body = await cases.fieldwork.once(session, me, command.client_command_id, kind, run)
+    return _answer(status_code, body)
+
+
+@router.post("/assignments/{assignment_id}/accept", response_model=AssignmentOut)
+async def accept(assignment_id: uuid.UUID, body: MobileCommand, request: Request,
+                 principal: Principal = Depends(technicians)) -> JSONResponse:
+    return await _step(request, principal, assignment_id, body, "accept", "accepted")
+
+
+@router.post("/assignments/{assignment_id}/decline", response_model=AssignmentOut)
+async def decline(assignment_id: uuid.UUID, body: DeclineIn, request: Request,
+                  principal: Principal = Depends(technicians)) -> JSONResponse:
+    return await _step(request, principal, assignment_id, body, "decline", "declined", reason=body.reason or None)
+
+
+@router.post("/assignments/{assignment_id}/status", response_model=AssignmentOut)
+async def step(assignment_id: uuid.UUID, body: MobileStatusIn, request: Request,
+               principal: Principal = Depends(technicians)) -> JSONResponse:
+    return await _step(request, principal, assignment_id, body, f"status:{body.status}", body.status)
+
+
+@router.post("/assignments/{assignment_id}/report", response_model=AssignmentOut)
+async def report(assignment_id: uuid.UUID, body: CompletionReportIn, request: Request,
+                 principal: Principal = Depends(technicians)) -> JSONResponse:
+    """Completes the job (or fails it: needs_parts, no_access, customer_absent) with the technician's report."""
+    completed = body.outcome == "completed"
+    return await _step(request, principal, assignment_id, body, "report", "completed" if completed else "failed",
+                       outcome=None if completed else body.outcome,
+                       report=body.model_dump(mode="json", exclude={"client_command_id", "position"}))
+
+
+@router.post("/positions")
+async def positions(body: PingsIn, request: Request, principal: Principal = Depends(technicians)) -> JSONResponse:
+    """A batch of pings; the live position follows the newest one."""
+    me = _me(principal)
+    cases = use_cases(request)
+    async with db_of(request).transaction() as session:
+        async def run() -> dict[str, Any]:
+            pings = [(p.at, p.position.lat, p.position.lon, p.accuracy_m) for p in body.pings]
+            return {"stored": await cases.fieldwork.report_pings(session, me, pings), "received": len(pings)}
+
+        status_code, answer = await cases.fieldwork.once(session, me, body.client_command_id, "positions", run)
+    return _answer(status_code, answer)

@@ -1,0 +1,98 @@
+"""Writing bookings and telling everyone: shared by emergency placement, manual assignment and re-plans."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.dispatch.db.repository import DispatchRepository, DoubleBooking
+from services.dispatch.db.tables import messaging
+from services.dispatch.domain.lifecycle import event_status
+from services.dispatch.domain.placement import BookedStop, Candidate
+from shared.events.common import GeoPoint
+from shared.events.dispatch import AssignmentChanged, AssignmentCreated, AssignmentStatusChanged
+from shared.messaging import add_event
+
+
+@asynccontextmanager
+async def route_change(session: AsyncSession) -> AsyncIterator[None]:
+    """A savepoint in which routes move freely; no-overlap is checked at its end (DoubleBooking if broken)."""
+    try:
+        async with session.begin_nested():
+            await DispatchRepository(session).defer_overlap_check()
+            yield
+            await DispatchRepository(session).check_overlap_now()
+    except IntegrityError as exc:
+        raise DoubleBooking(str(exc.orig)) from exc
+
+
+def latest_start(booking: dict[str, Any]) -> datetime | None:
+    """What a booking must still keep when others are squeezed in before it."""
+    bounds = [b for b in (booking.get("window_end"), booking.get("response_due")) if b is not None]
+    if booking.get("locked"):
+        bounds.append(booking["planned_start"])
+    return min(bounds) if bounds else None
+
+
+def to_candidates(rows: list[dict[str, Any]], bookings: list[dict[str, Any]], now: datetime,
+                  skip_requests: frozenset[uuid.UUID] = frozenset()) -> list[Candidate]:
+    by_technician: dict[uuid.UUID, list[BookedStop]] = {}
+    for b in bookings:
+        if b["request_id"] in skip_requests:
+            continue
+        by_technician.setdefault(b["technician_id"], []).append(BookedStop(
+            assignment_id=b["id"], request_id=b["request_id"], status=b["status"], lat=b["lat"], lon=b["lon"],
+            planned_start=b["planned_start"], planned_end=b["planned_end"], eta=b["eta"],
+            latest_start=latest_start(b)))
+    return [Candidate(
+        technician_id=r["id"], first_name=r["first_name"], skills=r["skills"], lat=r["lat"], lon=r["lon"],
+        home_lat=r["home_lat"], home_lon=r["home_lon"], distance_m=float(r["distance_m"]),
+        route_version=r["route_version"], hard_end=r["shift_end"] + timedelta(minutes=r["overtime_minutes"]),
+        stops=tuple(by_technician.get(r["id"], ())),
+    ) for r in rows]
+
+
+async def announce_created(session: AsyncSession, assignment_id: uuid.UUID, job: dict[str, Any],
+                           technician_id: uuid.UUID, first_name: str, status: str, planned_start: datetime,
+                           planned_end: datetime, eta: datetime, *, bundled_with: uuid.UUID | None = None,
+                           plan_version: int | None = None) -> None:
+    await add_event(session, messaging, AssignmentCreated(
+        assignment_id=assignment_id, request_id=job["request_id"], customer_id=job["customer_id"],
+        technician_id=technician_id, technician_first_name=first_name, status=status,  # type: ignore[arg-type]
+        planned_start=planned_start, planned_end=planned_end, eta=eta,
+        site_location=GeoPoint(lat=job["lat"], lon=job["lon"]), kind=job["kind"], bundled_with=bundled_with,
+        plan_version=plan_version))
+
+
+async def announce_changed(session: AsyncSession, before: dict[str, Any], technician_id: uuid.UUID,
+                           first_name: str, status: str, planned_start: datetime, planned_end: datetime,
+                           eta: datetime, reason: str, plan_version: int | None = None) -> None:
+    await add_event(session, messaging, AssignmentChanged(
+        assignment_id=before["id"], request_id=before["request_id"], customer_id=before["customer_id"],
+        technician_id=technician_id, technician_first_name=first_name,
+        previous_technician_id=before["technician_id"], status=status,  # type: ignore[arg-type]
+        planned_start=planned_start, planned_end=planned_end, eta=eta, previous_eta=before["eta"], reason=reason,
+        plan_version=plan_version))
+
+
+async def announce_status(session: AsyncSession, row: dict[str, Any], status: str, at: datetime, *,
+                          position: GeoPoint | None = None, outcome: str | None = None,
+                          reason: str | None = None) -> None:
+    await add_event(session, messaging, AssignmentStatusChanged(
+        assignment_id=row["id"], request_id=row["request_id"], customer_id=row["customer_id"],
+        technician_id=row["technician_id"], status=event_status(status),  # type: ignore[arg-type]
+        previous_status=event_status(row["status"]),  # type: ignore[arg-type]
+        at=at, position=position, outcome=outcome, eta=row["eta"], reason=reason))
+
+
+async def cancel_assignment(session: AsyncSession, row: dict[str, Any], at: datetime, reason: str) -> None:
+    repo = DispatchRepository(session)
+    await repo.set_assignment_status(row["id"], "cancelled", at, None, {"reason": reason})
+    await repo.bump_route_version(row["technician_id"])
+    await announce_status(session, row, "cancelled", at, reason=reason)

@@ -1,0 +1,194 @@
+"""The dispatcher's desk: live board, SLA-at-risk list, manual assignment, locks, and the SLA watch."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.dispatch.booking import announce_changed, announce_created
+from services.dispatch.db.repository import DispatchRepository, DoubleBooking, NewAssignment
+from services.dispatch.db.tables import messaging
+from services.dispatch.domain.calendar import local_midnight
+from services.dispatch.domain.lifecycle import STARTED
+from services.dispatch.domain.sla import SlaClock, predicted_arrival
+from services.dispatch.emergency import EmergencyPlacer, skill_levels
+from services.dispatch.planning import RoadFactorTravel
+from shared.errors import Conflict, NotFound
+from shared.events.dispatch import SlaAtRisk
+from shared.messaging import add_event
+
+
+class DispatchDesk:
+    def __init__(self, placer: EmergencyPlacer, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.placer = placer
+        self.clock = clock
+        self.tz = ZoneInfo(placer.settings.timezone)
+        self.travel = RoadFactorTravel(road_factor=placer.settings.road_factor)
+
+    def drive(self, from_lat: float, from_lon: float, to_lat: float, to_lon: float) -> timedelta:
+        seconds = float(self.travel.durations_between(np.array([[from_lat, from_lon]]),
+                                                      np.array([[to_lat, to_lon]]))[0, 0])
+        return timedelta(seconds=seconds)
+
+    # --- the live board ------------------------------------------------------------------------------
+
+    async def board(self, session: AsyncSession) -> dict[str, Any]:
+        repo = DispatchRepository(session)
+        now = self.clock()
+        day = now.astimezone(self.tz).date()
+        start, end = local_midnight(day, self.tz), local_midnight(day + timedelta(days=1), self.tz)
+        on_shift = {r["id"] for r in await repo.shifts_of_day(day)
+                    if r["starts_at"] <= now < r["ends_at"]}
+        technicians = []
+        for tech in await repo.list_technicians():
+            route = [a for a in await repo.assignments_of(tech["id"], start, end) if a["status"] not in ("declined",)]
+            technicians.append({**tech, "on_shift": tech["id"] in on_shift, "route": route})
+        requests = []
+        for job in await repo.open_jobs():
+            active = await repo.active_assignments_for_request(job["request_id"])
+            clock = await self._clock_of(repo, job, active[0] if active else None, now)
+            requests.append({**job, "assignment": active[0] if active else None,
+                             "minutes_left": clock.minutes_left(now), "predicted_arrival": clock.predicted_arrival,
+                             "at_risk": clock.at_risk})
+        return {"at": now, "day": day, "technicians": technicians, "requests": requests}
+
+    async def _clock_of(self, repo: DispatchRepository, job: dict[str, Any], assignment: dict[str, Any] | None,
+                        now: datetime) -> SlaClock:
+        if job["response_due"] is None:
+            return SlaClock(None, None)
+        if assignment is None:
+            if job["status"] == "assigned":
+                return SlaClock(job["response_due"], None)
+            decision = await self.placer.decide(repo, job, now)
+            option = decision.best or decision.best_late
+            return SlaClock(job["response_due"], option.eta if option else None)
+        if assignment["status"] == "on_site":
+            return SlaClock(None, None)  # arrived: the response clock stopped
+        tech = await repo.get_technician(assignment["technician_id"])
+        assert tech is not None
+        travel = self.drive(tech["lat"], tech["lon"], job["lat"], job["lon"])
+        en_route = assignment["status"] == "en_route"
+        busy_until = None if en_route else assignment["planned_start"] - travel
+        predicted = predicted_arrival(assignment["status"], assignment["eta"], now, travel if en_route else None,
+                                      busy_until)
+        return SlaClock(job["response_due"], predicted)
+
+    async def at_risk(self, session: AsyncSession) -> list[dict[str, Any]]:
+        """Requests whose predicted arrival is past the response deadline, worst first."""
+        board = await self.board(session)
+        risky = [r for r in board["requests"] if r["at_risk"]]
+        for r in risky:
+            predicted = r["predicted_arrival"]
+            r["minutes_late"] = (predicted - r["response_due"]).total_seconds() / 60 if predicted else None
+            r["reason"] = ("nobody can get there" if predicted is None else
+                           "the assigned technician is predicted late" if r["assignment"] else
+                           "no technician can arrive before the deadline")
+        return sorted(risky, key=lambda r: -(r["minutes_late"] if r["minutes_late"] is not None else 1e9))
+
+    async def watch(self, session: AsyncSession) -> int:
+        """Raises each newly at-risk request to the dispatchers once (SlaAtRisk)."""
+        repo = DispatchRepository(session)
+        raised = 0
+        for r in await self.at_risk(session):
+            if not await repo.raise_alert(r["request_id"], "predicted_late", r["predicted_arrival"], r["reason"]):
+                continue
+            assignment = r["assignment"]
+            await add_event(session, messaging, SlaAtRisk(
+                request_id=r["request_id"], customer_id=r["customer_id"], response_due=r["response_due"],
+                predicted_arrival=r["predicted_arrival"], reason=r["reason"],
+                assignment_id=assignment["id"] if assignment else None,
+                technician_id=assignment["technician_id"] if assignment else None))
+            raised += 1
+        return raised
+
+    # --- manual assignment ---------------------------------------------------------------------------
+
+    async def _checked_slot(self, repo: DispatchRepository, job: dict[str, Any], technician_id: uuid.UUID,
+                            planned_start: datetime | None, exclude: uuid.UUID | None
+                            ) -> tuple[dict[str, Any], datetime, datetime, datetime]:
+        tech = await repo.get_technician(technician_id)
+        if tech is None or not tech["active"]:
+            raise NotFound("technician not found")
+        missing = [f"{s}≥{lvl}" for s, lvl in skill_levels(job["required_skills"]).items()
+                   if tech["skills"].get(s, 0) < lvl]
+        if missing:
+            raise Conflict(f"{tech['name']} lacks {', '.join(missing)} needed by request {job['request_id']}")
+        eta = self.clock() + self.drive(tech["lat"], tech["lon"], job["lat"], job["lon"])
+        start = planned_start or eta
+        end = start + timedelta(minutes=job["duration_minutes"])
+        clash = await repo.overlapping(technician_id, start, end, exclude)
+        if clash is not None:
+            raise Conflict(f"{tech['name']} is already booked for request {clash['request_id']} from "
+                           f"{clash['planned_start'].isoformat()} to {clash['planned_end'].isoformat()} "
+                           f"(assignment {clash['id']})")
+        return tech, start, end, min(eta, start) if planned_start else eta
+
+    async def assign(self, session: AsyncSession, request_id: uuid.UUID, technician_id: uuid.UUID,
+                     planned_start: datetime | None, lock: bool) -> uuid.UUID:
+        repo = DispatchRepository(session)
+        job = await repo.get_job(request_id, for_update=True)
+        if job is None:
+            raise NotFound("request not found")
+        if job["status"] in ("cancelled", "done"):
+            raise Conflict(f"request {request_id} is {job['status']}")
+        active = await repo.active_assignments_for_request(request_id)
+        if active:
+            raise Conflict(f"request {request_id} already has assignment {active[0]['id']} "
+                           f"({active[0]['status']}); reassign it instead")
+        tech, start, end, eta = await self._checked_slot(repo, job, technician_id, planned_start, None)
+        assignment_id = uuid.uuid4()
+        try:
+            await repo.book(NewAssignment(assignment_id, request_id, technician_id, job["customer_id"], "offered",
+                                          start, end, eta))
+        except DoubleBooking as exc:
+            raise Conflict(f"the booking collided with another one just made: {exc}") from exc
+        if lock:
+            await repo.set_locked(assignment_id, True)
+        await repo.set_job_status(request_id, "assigned")
+        await repo.bump_route_version(technician_id)
+        await announce_created(session, assignment_id, job, technician_id, tech["first_name"], "offered", start, end,
+                               eta)
+        return assignment_id
+
+    async def reassign(self, session: AsyncSession, assignment_id: uuid.UUID, technician_id: uuid.UUID,
+                       planned_start: datetime | None, lock: bool) -> None:
+        repo = DispatchRepository(session)
+        row = await repo.get_assignment(assignment_id, for_update=True)
+        if row is None:
+            raise NotFound("assignment not found")
+        if row["status"] not in ("offered", "accepted"):
+            raise Conflict(f"assignment {assignment_id} is {row['status']}: only offered or accepted work moves")
+        job = await repo.get_job(row["request_id"])
+        assert job is not None
+        tech, start, end, eta = await self._checked_slot(repo, job, technician_id, planned_start, assignment_id)
+        try:
+            async with session.begin_nested():
+                await repo.move_assignment(assignment_id, planned_start=start, planned_end=end, eta=eta,
+                                           technician_id=technician_id,
+                                           status="offered" if technician_id != row["technician_id"] else None)
+        except Exception as exc:
+            raise Conflict(f"the new slot collides with another booking: {exc}") from exc
+        if lock:
+            await repo.set_locked(assignment_id, True)
+        await repo.bump_route_versions([technician_id, row["technician_id"]])
+        status = "offered" if technician_id != row["technician_id"] else row["status"]
+        await announce_changed(session, row, technician_id, tech["first_name"], status, start, end, eta,
+                               "reassigned by a dispatcher")
+
+    async def lock(self, session: AsyncSession, assignment_id: uuid.UUID, locked: bool) -> dict[str, Any]:
+        repo = DispatchRepository(session)
+        row = await repo.get_assignment(assignment_id, for_update=True)
+        if row is None:
+            raise NotFound("assignment not found")
+        if row["status"] not in STARTED and row["status"] not in ("offered", "accepted"):
+            raise Conflict(f"assignment {assignment_id} is {row['status']}")
+        await repo.set_locked(assignment_id, locked)
+        updated = await repo.get_assignment(assignment_id)
+        assert updated is not None
+        return updated

@@ -1,0 +1,93 @@
+"""The shift calendar: a weekly pattern in local time, minus absences, made concrete per day."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ABSENCE_WORDS = {"sickness": "is off sick", "leave": "is on leave", "training": "is in training"}
+
+
+@dataclass(frozen=True)
+class WeeklyShift:
+    """One weekday's shift in local time; an optional floating break of `break_minutes`."""
+
+    start: time
+    end: time
+    break_minutes: int = 0
+    break_earliest: time | None = None
+    break_latest: time | None = None
+
+
+@dataclass(frozen=True)
+class Absence:
+    starts_at: datetime
+    ends_at: datetime
+    kind: str
+
+
+@dataclass(frozen=True)
+class ShiftSpan:
+    day: date
+    starts_at: datetime
+    ends_at: datetime
+    break_minutes: int = 0
+    break_earliest: datetime | None = None
+    break_latest: datetime | None = None
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0, 0), tz)
+
+
+def shift_on(day: date, pattern: Mapping[str, WeeklyShift] | None, absences: Sequence[Absence],
+             tz: ZoneInfo) -> ShiftSpan | None:
+    """The shift of `day`, or None when off. No pattern at all means always on duty (the whole day).
+
+    An absence cuts the shift; what is left is the longest piece (sick from 11:00 leaves the morning).
+    """
+    midnight = local_midnight(day, tz)
+    if pattern is None:
+        start, end = midnight, local_midnight(day + timedelta(days=1), tz)
+        weekly = None
+    else:
+        weekly = pattern.get(WEEKDAYS[day.weekday()])
+        if weekly is None:
+            return None
+        start = datetime.combine(day, weekly.start, tz)
+        end = datetime.combine(day + timedelta(days=1) if weekly.end <= weekly.start else day, weekly.end, tz)
+    pieces = [(start, end)]
+    for absence in absences:
+        cut: list[tuple[datetime, datetime]] = []
+        for a, b in pieces:
+            if absence.ends_at <= a or absence.starts_at >= b:
+                cut.append((a, b))
+                continue
+            if absence.starts_at > a:
+                cut.append((a, absence.starts_at))
+            if absence.ends_at < b:
+                cut.append((absence.ends_at, b))
+        pieces = cut
+    if not pieces:
+        return None
+    a, b = max(pieces, key=lambda p: p[1] - p[0])
+    if b - a < timedelta(minutes=30):
+        return None
+    if weekly is None or not weekly.break_minutes:
+        return ShiftSpan(day, a, b)
+    earliest = datetime.combine(day, weekly.break_earliest or weekly.start, tz)
+    latest = datetime.combine(day, weekly.break_latest or weekly.start, tz)
+    if weekly.break_latest is None:
+        latest = b - timedelta(minutes=weekly.break_minutes)
+    earliest, latest = max(earliest, a), min(latest, b - timedelta(minutes=weekly.break_minutes))
+    if latest < earliest:
+        return ShiftSpan(day, a, b)  # the break window fell into the absence: no break to place
+    return ShiftSpan(day, a, b, weekly.break_minutes, earliest, latest)
+
+
+def absence_reason(first_name: str, kind: str) -> str:
+    """'Anna is off sick'."""
+    return f"{first_name} {ABSENCE_WORDS.get(kind, 'is off shift')}"

@@ -1,0 +1,331 @@
+"""Planning a day: snapshot the tables into the planner's dataclasses, solve off the event loop, persist a
+new plan version and move the bookings, with started visits frozen, commitments pinned, the current
+routes as warm start and a change budget. One run per day at a time across replicas (advisory lock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.dispatch.booking import announce_changed, announce_created, cancel_assignment
+from services.dispatch.db.repository import DispatchRepository, NewAssignment
+from services.dispatch.db.tables import messaging
+from services.dispatch.domain.calendar import absence_reason, local_midnight
+from services.dispatch.domain.lifecycle import STARTED
+from services.dispatch.domain.planchanges import PlacedVisit, PlanChange, diff_plans
+from services.dispatch.emergency import skill_levels
+from services.dispatch.planning import (
+    BreakRule,
+    GeoPoint,
+    Pin,
+    Plan,
+    PlanningOptions,
+    PlanningProblem,
+    Priority,
+    RoadFactorTravel,
+    RouteAssignment,
+    Shift,
+    Technician,
+    TimeWindow,
+    Visit,
+    plan_routes,
+)
+from services.dispatch.settings import Settings
+from shared.db import Database
+from shared.errors import Conflict, InvalidInput
+from shared.events.dispatch import PlannedStop, PlanPublished
+from shared.messaging import add_event
+
+log = logging.getLogger(__name__)
+DAY_S = 86_400.0
+
+
+class PlanningBusy(Conflict):
+    """Another replica is planning that day right now."""
+
+
+class StaleSnapshot(Exception):
+    """Bookings of the day changed while the planner ran: the result is thrown away and the day re-queued."""
+
+
+@dataclass
+class Snapshot:
+    day: date
+    origin: datetime
+    now_s: float
+    problem: PlanningProblem
+    technicians: dict[uuid.UUID, dict[str, Any]]
+    jobs: dict[uuid.UUID, dict[str, Any]]
+    assignments: dict[uuid.UUID, dict[str, Any]]  # by request_id
+    fingerprint: dict[uuid.UUID, tuple[Any, ...]]
+
+
+def _fingerprint(rows: list[dict[str, Any]]) -> dict[uuid.UUID, tuple[Any, ...]]:
+    return {r["id"]: (r["technician_id"], r["planned_start"], r["status"] in STARTED, r["locked"]) for r in rows}
+
+
+def _label(job: dict[str, Any]) -> str:
+    return job.get("address") or f"{job['kind']} {str(job['request_id'])[:8]}"
+
+
+class Replanner:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.tz = ZoneInfo(settings.timezone)
+        self.travel = RoadFactorTravel(road_factor=settings.road_factor)
+
+    def today(self) -> date:
+        return self.clock().astimezone(self.tz).date()
+
+    async def replan(self, db: Database, day: date, reasons: list[str], up_to_request: int | None = None
+                     ) -> dict[str, Any]:
+        """Plans `day` now; raises PlanningBusy if another run holds the day, StaleSnapshot if it raced."""
+        if day < self.today():
+            raise InvalidInput("day", "is in the past")
+        reason = "; ".join(reasons) or "re-plan requested"
+        async with db.transaction() as session:
+            repo = DispatchRepository(session)
+            if not await repo.try_plan_lock(day):
+                raise PlanningBusy(f"the plan of {day.isoformat()} is being made by another run")
+            snapshot = await self._snapshot(repo, day)
+            options = PlanningOptions(time_limit=self.settings.planner_time_limit_s)
+            plan = await asyncio.to_thread(plan_routes, snapshot.problem, self.travel, options)
+            try:
+                result = await self._persist(session, repo, snapshot, plan, reason)
+            except IntegrityError as exc:
+                raise StaleSnapshot(f"a booking collided: {exc.orig}") from exc
+            if up_to_request is not None:
+                await repo.clear_replans(day, up_to_request)
+        return result
+
+    async def _snapshot(self, repo: DispatchRepository, day: date) -> Snapshot:
+        origin = local_midnight(day, self.tz)
+        end = origin + timedelta(days=1)
+        now = self.clock()
+        now_s = max(0.0, (now - origin).total_seconds()) if day == self.today() else 0.0
+
+        def secs(moment: datetime) -> float:
+            return (moment - origin).total_seconds()
+
+        shift_rows = await repo.shifts_of_day(day)
+        technicians: dict[uuid.UUID, dict[str, Any]] = {}
+        planner_techs = []
+        for r in shift_rows:
+            start, finish = max(secs(r["starts_at"]), now_s), secs(r["ends_at"])
+            overtime = r["overtime_minutes"] * 60.0
+            if start >= finish + overtime:
+                continue
+            breaks: tuple[BreakRule, ...] = ()
+            if r["break_minutes"] and r["break_latest"] is not None and secs(r["break_latest"]) >= start:
+                breaks = (BreakRule(r["break_minutes"] * 60.0, max(start, secs(r["break_earliest"])),
+                                    secs(r["break_latest"])),)
+            live = now_s > 0 and r["position_at"] is not None
+            here = GeoPoint(r["lat"], r["lon"]) if live else GeoPoint(r["home_lat"], r["home_lon"])
+            technicians[r["id"]] = r
+            planner_techs.append(Technician(
+                id=str(r["id"]), home=here, end_location=GeoPoint(r["home_lat"], r["home_lon"]),
+                shifts=(Shift(day=0, start=start, end=max(start, finish), breaks=breaks, overtime_limit=overtime),),
+                skills=dict(r["skills"])))
+
+        jobs = {j["request_id"]: j for j in await repo.plannable_jobs(origin, end)}
+        booked = await repo.active_assignments_between(origin, end)
+        assignments = {a["request_id"]: a for a in booked}
+        visits, pins = [], []
+        pinned_order: dict[uuid.UUID, int] = {}
+        for a in sorted(booked, key=lambda a: (a["status"] not in STARTED, a["planned_start"])):
+            job = jobs.get(a["request_id"])
+            if job is None or a["technician_id"] not in technicians:
+                continue
+            started = a["status"] in STARTED
+            if not (started or a["locked"] or job["kind"] == "emergency" or job["bundled_with"] is not None):
+                continue
+            position = pinned_order.get(a["technician_id"], 0)
+            pinned_order[a["technician_id"]] = position + 1
+            pins.append(Pin(visit_id=str(a["request_id"]), technician_id=str(a["technician_id"]), day=0,
+                            position=position, start_time=secs(a["planned_start"]) if a["locked"] else None,
+                            frozen=started))
+        pinned = {p.visit_id for p in pins}
+        for request_id, job in jobs.items():
+            a = assignments.get(request_id)
+            if a is not None and a["status"] in STARTED and str(request_id) not in pinned:
+                continue  # started by someone who is off now: left as it is
+            duration = job["duration_minutes"] * 60.0
+            if a is not None and a["status"] in STARTED:
+                start = max(now_s, secs(a["planned_start"]))
+                remaining = max(60.0, secs(a["planned_end"]) - start)
+                windows: tuple[TimeWindow, ...] = (TimeWindow(start, start),)
+                duration = remaining
+            else:
+                open_from = max(now_s, secs(job["window_start"]) if job["window_start"] else 0.0)
+                open_to = min(DAY_S, secs(job["window_end"]) if job["window_end"] else DAY_S)
+                if job["kind"] == "emergency" and job["response_due"] is not None and a is None:
+                    open_to = max(open_to, open_from)
+                if open_to < open_from:
+                    continue  # its window is over for this day
+                windows = (TimeWindow(open_from, open_to),)
+            visits.append(Visit(
+                id=str(request_id), location=GeoPoint(job["lat"], job["lon"]), service_duration=duration,
+                windows=windows, required_skills=skill_levels(job["required_skills"]),
+                priority=Priority[job["priority"]],
+                sla_deadline=secs(job["response_due"]) if job["response_due"] else None))
+        in_problem = {v.id for v in visits}
+        previous = []
+        for technician_id in technicians:
+            route = tuple(str(a["request_id"]) for a in booked
+                          if a["technician_id"] == technician_id and str(a["request_id"]) in in_problem)
+            if route:
+                previous.append(RouteAssignment(str(technician_id), 0, route))
+        problem = PlanningProblem(
+            technicians=tuple(planner_techs), visits=tuple(visits),
+            pins=tuple(p for p in pins if p.visit_id in in_problem),
+            previous_routes=tuple(previous),
+            max_moves_per_route=self.settings.change_budget if previous else None)
+        return Snapshot(day, origin, now_s, problem, technicians, jobs, assignments, _fingerprint(booked))
+
+    async def _persist(self, session: AsyncSession, repo: DispatchRepository, snap: Snapshot, plan: Plan,
+                       reason: str) -> dict[str, Any]:
+        end = snap.origin + timedelta(days=1)
+        current = await repo.active_assignments_between(snap.origin, end, for_update=True)
+        if _fingerprint(current) != snap.fingerprint:
+            raise StaleSnapshot(f"bookings of {snap.day} changed during planning")
+        await repo.defer_overlap_check()
+
+        def at(seconds: float) -> datetime:
+            return snap.origin + timedelta(seconds=seconds)
+
+        names = {tid: t["first_name"] for tid, t in snap.technicians.items()}
+        off_duty = {a["technician_id"] for a in snap.assignments.values()} - set(snap.technicians)
+        for row in await repo.list_technicians(sorted(off_duty)):
+            names[row["id"]] = row["first_name"]
+        absences = await repo.absences_between(sorted(off_duty), snap.origin, end)
+        why = {tid: absence_reason(names[tid], absences[tid][0].kind if tid in absences else "off")
+               for tid in off_duty}
+
+        before = {rid: PlacedVisit(rid, _label(snap.jobs[rid]), a["technician_id"], names.get(a["technician_id"], "?"),
+                                   a["planned_start"])
+                  for rid, a in snap.assignments.items() if rid in snap.jobs and a["status"] not in STARTED}
+        after: dict[uuid.UUID, PlacedVisit] = {}
+        planned: list[tuple[uuid.UUID, uuid.UUID, datetime, datetime, datetime]] = []
+        for route in plan.routes:
+            tid = uuid.UUID(route.technician_id)
+            for stop in route.stops:
+                rid = uuid.UUID(stop.visit_id)
+                planned.append((tid, rid, at(stop.arrival), at(stop.start), at(stop.departure)))
+                if snap.assignments.get(rid, {}).get("status") not in STARTED:
+                    after[rid] = PlacedVisit(rid, _label(snap.jobs[rid]), tid, names[tid], at(stop.start))
+        dropped = {uuid.UUID(u.visit_id): f"{u.reason.value.replace('_', ' ')}" + (f" ({u.detail})" if u.detail else "")
+                   for u in plan.unassigned}
+        changes = diff_plans(before, after, reasons_by_technician=why, reason=reason, dropped_reasons=dropped,
+                             tz=self.tz, retime_threshold=timedelta(minutes=self.settings.retime_threshold_minutes))
+        change_of = {c.request_id: c for c in changes}
+        version = await repo.add_plan({
+            "id": (plan_id := uuid.uuid4()), "day": snap.day, "reason": reason, "status": plan.status.value,
+            "routes": self._routes_json(plan, snap, names, at),
+            "unassigned": [{"request_id": u.visit_id, "reason": u.reason.value, "detail": u.detail,
+                            "label": _label(snap.jobs[uuid.UUID(u.visit_id)])} for u in plan.unassigned],
+            "changes": [_change_json(c) for c in changes],
+            "kpis": {"travel_minutes": round(plan.kpis.travel_time / 60, 1), "assigned": plan.kpis.assigned,
+                     "unassigned": plan.kpis.unassigned, "sla_misses": plan.kpis.sla_misses,
+                     "overtime_minutes": round(plan.kpis.overtime / 60, 1),
+                     "wall_time_s": round(plan.kpis.wall_time, 3)},
+        })
+        touched: set[uuid.UUID] = set()
+        stops_of: dict[uuid.UUID, list[PlannedStop]] = {}
+        for tid, rid, eta, start, finish in planned:
+            a, job = snap.assignments.get(rid), snap.jobs[rid]
+            change = change_of.get(rid)
+            text = change.text if change else reason
+            if a is not None and a["status"] in STARTED:
+                stops_of.setdefault(tid, []).append(PlannedStop(request_id=rid, assignment_id=a["id"], eta=a["eta"],
+                                                                planned_start=a["planned_start"],
+                                                                planned_end=a["planned_end"]))
+                continue
+            if a is None:
+                assignment_id = uuid.uuid4()
+                await repo.book(NewAssignment(assignment_id, rid, tid, job["customer_id"], "offered", start, finish,
+                                              eta))
+                await repo.set_job_status(rid, "assigned")
+                await announce_created(session, assignment_id, job, tid, names[tid], "offered", start, finish, eta,
+                                       plan_version=version)
+                touched.add(tid)
+            else:
+                assignment_id = a["id"]
+                moved = a["technician_id"] != tid
+                if moved or abs(a["planned_start"] - start) >= timedelta(minutes=1) or a["eta"] != eta:
+                    await repo.move_assignment(a["id"], planned_start=start, planned_end=finish, eta=eta,
+                                               technician_id=tid if moved else None,
+                                               status="offered" if moved else None)
+                    touched.update({tid, a["technician_id"]})
+                    if moved or change is not None:
+                        await announce_changed(session, a, tid, names[tid], "offered" if moved else a["status"],
+                                               start, finish, eta, text, plan_version=version)
+            stops_of.setdefault(tid, []).append(PlannedStop(request_id=rid, assignment_id=assignment_id, eta=eta,
+                                                            planned_start=start, planned_end=finish))
+        now = self.clock()
+        for rid, detail in dropped.items():
+            a = snap.assignments.get(rid)
+            if a is not None and a["status"] not in STARTED:
+                await cancel_assignment(session, a, now, change_of[rid].text if rid in change_of else detail)
+                touched.add(a["technician_id"])
+            if snap.jobs[rid]["status"] != "unplaceable":
+                await repo.set_job_status(rid, "open", detail)
+        await repo.bump_route_versions(sorted(touched))
+        await repo.check_overlap_now()
+        for tid in sorted(touched | {c.to_technician_id for c in changes if c.to_technician_id}
+                          | {c.from_technician_id for c in changes if c.from_technician_id}):
+            await add_event(session, messaging, PlanPublished(
+                plan_id=plan_id, day=snap.day.isoformat(), version=version, technician_id=tid,
+                stops=stops_of.get(tid, []), reason=reason,
+                changes=[c.text for c in changes if tid in (c.from_technician_id, c.to_technician_id)]))
+        return {"plan_id": plan_id, "day": snap.day, "version": version, "reason": reason,
+                "status": plan.status.value, "changes": [_change_json(c) for c in changes],
+                "unassigned": len(plan.unassigned), "assigned": plan.kpis.assigned}
+
+    def _routes_json(self, plan: Plan, snap: Snapshot, names: dict[uuid.UUID, str],
+                     at: Callable[[float], datetime]) -> list[dict[str, Any]]:
+        return [{
+            "technician_id": r.technician_id, "technician_name": names[uuid.UUID(r.technician_id)],
+            "travel_minutes": round(r.travel_time / 60, 1),
+            "stops": [{"request_id": s.visit_id, "label": _label(snap.jobs[uuid.UUID(s.visit_id)]),
+                       "eta": at(s.arrival).isoformat(), "start": at(s.start).isoformat(),
+                       "end": at(s.departure).isoformat()} for s in r.stops],
+            "breaks": [{"start": at(b.start).isoformat(), "end": at(b.end).isoformat()} for b in r.breaks],
+        } for r in plan.routes]
+
+
+def _change_json(c: PlanChange) -> dict[str, Any]:
+    return {"request_id": str(c.request_id), "kind": c.kind, "text": c.text,
+            "from_technician_id": str(c.from_technician_id) if c.from_technician_id else None,
+            "to_technician_id": str(c.to_technician_id) if c.to_technician_id else None,
+            "from_start": c.from_start.isoformat() if c.from_start else None,
+            "to_start": c.to_start.isoformat() if c.to_start else None}
+
+
+async def run_queued_replans(db: Database, replanner: Replanner) -> int:
+    """Plans every day with queued requests once (skipping days another replica holds); returns runs made."""
+    async with db.transaction() as session:
+        pending = await DispatchRepository(session).pending_replans()
+    runs = 0
+    today = replanner.today()
+    for day, (up_to, reasons) in sorted(pending.items()):
+        if day < today:
+            async with db.transaction() as session:
+                await DispatchRepository(session).clear_replans(day, up_to)
+            continue
+        try:
+            await replanner.replan(db, day, reasons, up_to)
+            runs += 1
+        except (PlanningBusy, StaleSnapshot) as exc:
+            log.info("re-plan of %s deferred: %s", day, exc)
+    return runs

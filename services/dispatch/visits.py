@@ -1,0 +1,68 @@
+"""Planned visits from contracts' events, kept idempotently (request_id = visit_id); their days get re-planned."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.dispatch.booking import cancel_assignment
+from services.dispatch.db.repository import DispatchRepository, point_wkt
+from services.dispatch.settings import Settings
+from shared.events.contracts import VisitCancelled, VisitPlanned, VisitRescheduled
+from shared.events.envelope import Envelope, Event
+from shared.messaging import Subscription
+
+
+class PlannedVisits:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.tz = ZoneInfo(settings.timezone)
+
+    def days_within_horizon(self, start: datetime, end: datetime) -> list[date]:
+        today = self.clock().astimezone(self.tz).date()
+        first = max(today, start.astimezone(self.tz).date())
+        last = min(today + timedelta(days=self.settings.plan_horizon_days), end.astimezone(self.tz).date())
+        return [first + timedelta(days=k) for k in range((last - first).days + 1)]
+
+    async def on_visit_planned(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
+        assert isinstance(event, VisitPlanned)  # VisitRescheduled is one too
+        repo = DispatchRepository(session)
+        changed = await repo.upsert_visit({
+            "request_id": event.visit_id, "customer_id": event.customer_id, "site_id": event.site_id,
+            "kind": "planned", "priority": event.priority,
+            "location": point_wkt(event.location.lat, event.location.lon),
+            "required_skills": [s.model_dump() for s in event.skills], "duration_minutes": event.duration_minutes,
+            "status": "open", "window_start": event.window_start, "window_end": event.window_end,
+            "contract_id": event.contract_id, "equipment_ids": [str(e) for e in event.equipment_ids],
+            "address": event.address, "description": event.carried_work or "",
+            "source_version": envelope.occurred_at,
+        })
+        if not changed:
+            return  # an older description than the one applied
+        kind = "rescheduled" if isinstance(event, VisitRescheduled) else "planned"
+        days = set(self.days_within_horizon(event.window_start, event.window_end))
+        for row in await repo.active_assignments_for_request(event.visit_id):
+            days.add(row["planned_start"].astimezone(self.tz).date())
+        for day in sorted(days):
+            await repo.request_replan(day, f"visit {kind}")
+
+    async def on_visit_cancelled(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
+        assert isinstance(event, VisitCancelled)
+        repo = DispatchRepository(session)
+        if await repo.get_job(event.visit_id) is None:
+            return
+        await repo.set_job_status(event.visit_id, "cancelled", event.reason)
+        for row in await repo.active_assignments_for_request(event.visit_id):
+            await cancel_assignment(session, row, self.clock(), f"visit cancelled: {event.reason}")
+            await repo.request_replan(row["planned_start"].astimezone(self.tz).date(), "a visit was cancelled")
+
+    def subscriptions(self) -> list[Subscription]:
+        return [
+            Subscription("dispatch-visit-planned", "contracts", VisitPlanned.subject, self.on_visit_planned),
+            Subscription("dispatch-visit-rescheduled", "contracts", VisitRescheduled.subject, self.on_visit_planned),
+            Subscription("dispatch-visit-cancelled", "contracts", VisitCancelled.subject, self.on_visit_cancelled),
+        ]

@@ -1,0 +1,89 @@
+"""The dispatch app in-process on the session's PostGIS and nats-server, with a clean dispatch schema per test."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import asyncpg
+import httpx
+import pytest_asyncio
+from fastapi import FastAPI
+
+from services.dispatch.app import create_app
+from services.dispatch.settings import Settings
+from shared.auth import Role
+from shared.events.envelope import Envelope, Event
+from tests.conftest import Keys
+from tests.support.apps import running_app, service_settings
+from tests.support.infra import NatsServer
+
+T = TypeVar("T")
+_TABLES = ("technicians", "absences", "shifts", "jobs", "assignments", "assignment_history", "plans",
+           "replan_requests", "mobile_commands", "position_pings", "sla_alerts", "outbox")
+
+
+@dataclass
+class Dispatch:
+    app: FastAPI
+    client: httpx.AsyncClient
+    keys: Keys
+    database_url: str
+
+    @property
+    def dispatcher(self) -> dict[str, str]:
+        return self.keys.headers(Role.DISPATCHER)
+
+    def technician(self, technician_id: uuid.UUID | str) -> dict[str, str]:
+        return self.keys.headers(Role.TECHNICIAN, technician_id=uuid.UUID(str(technician_id)))
+
+    async def publish(self, event: Event, occurred_at: datetime | None = None) -> None:
+        envelope = Envelope(type=event.subject, data=event.model_dump(mode="json"),
+                            occurred_at=occurred_at or datetime.now(UTC))
+        js = self.app.state.runtime.js
+        await js.publish(event.subject, envelope.model_dump_json().encode(),
+                         headers={"Nats-Msg-Id": str(envelope.event_id)})
+
+    async def sql(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            return list(await conn.fetch(query, *args))
+        finally:
+            await conn.close()
+
+    async def add_technician(self, name: str, lat: float, lon: float, skills: dict[str, int] | None = None,
+                             **extra: Any) -> str:
+        response = await self.client.post("/technicians", headers=self.dispatcher, json={
+            "name": name, "skills": skills or {"refrigeration": 3}, "home_base": {"lat": lat, "lon": lon}, **extra})
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], what: str, timeout_s: float = 10.0) -> T:
+    """Waits for asynchronous processing (consumers) to reach a state; not a performance assertion."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            found = await probe()
+            if found:
+                return found
+            await asyncio.sleep(0.05)
+    raise AssertionError(what)
+
+
+@pytest_asyncio.fixture
+async def dispatch(database_url: str, nats_server: NatsServer, keys: Keys) -> AsyncIterator[Dispatch]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("TRUNCATE " + ", ".join(f"dispatch.{t}" for t in _TABLES))
+    finally:
+        await conn.close()
+    settings = service_settings(Settings, database_url, nats_server.url, keys.private.parent,
+                                replan_poll_s=0, plan_interval_s=0, sla_check_interval_s=0,
+                                planner_time_limit_s=1.0)
+    app = create_app(settings)
+    async with running_app(app) as client:
+        yield Dispatch(app, client, keys, database_url)
