@@ -135,8 +135,29 @@ class IdempotentConsumer:
                     await asyncio.sleep(0.2)
                 continue
             idle = 0.0
+            await self._handle_batch(batch)
+
+    async def _handle_batch(self, batch: list[Msg]) -> None:
+        """Handle in order while the rest of the batch is reported in progress, so that ack_wait counts from
+        each message's turn, not from the fetch: otherwise a long batch is redelivered before it is reached."""
+        waiting = list(batch)
+        keep_alive = asyncio.create_task(self._keep_in_progress(waiting))
+        try:
             for msg in batch:
+                waiting.remove(msg)
                 await self.handle(msg)
+        finally:
+            keep_alive.cancel()
+            await asyncio.gather(keep_alive, return_exceptions=True)
+
+    async def _keep_in_progress(self, waiting: list[Msg]) -> None:
+        while True:
+            await asyncio.sleep(self.ack_wait_s / 3)
+            try:
+                for msg in list(waiting):
+                    await msg.in_progress()
+            except Exception as exc:  # disconnected: the server will redeliver, and redelivery is harmless
+                log.debug("in-progress report for %s failed: %r", self.sub.durable, exc)
 
     async def handle(self, msg: Msg) -> None:
         deliveries = msg.metadata.num_delivered if msg.metadata else 1
