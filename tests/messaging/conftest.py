@@ -1,0 +1,28 @@
+"""Each messaging fault test gets its own nats-server (so restarts disturb nobody) and its own schema."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from tests.messaging.harness import MessagingSchema, messaging_schema
+from tests.support.infra import NatsServer
+
+
+@pytest.fixture
+def private_nats(tmp_path: Path) -> Iterator[NatsServer]:
+    store = tmp_path / "nats"
+    store.mkdir()
+    server = NatsServer(store=store)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest_asyncio.fixture
+async def harness(database_url: str) -> AsyncIterator[MessagingSchema]:
+    async with messaging_schema(database_url) as schema:
+        yield schema
