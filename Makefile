@@ -44,10 +44,12 @@ test-slow: ## Run the long suites marked slow
 	@$(ENV)
 	$(PY) -m pytest -q -p no:cacheprovider -m slow $(PYTEST_ARGS) || { rc=$$?; ((rc == 5)) && echo "make test-slow: no tests collected" >&2; exit $$rc; }
 
-lint: ## ruff, and mypy --strict on shared/ and the domain packages
+lint: ## ruff, and mypy --strict on shared/ and the domain packages (both run; fails if either fails)
 	@$(ENV)
-	.venv/bin/ruff check .
-	.venv/bin/mypy shared services/*/domain
+	rc=0
+	.venv/bin/ruff check . || rc=1
+	.venv/bin/mypy shared services/*/domain || rc=1
+	exit $$rc
 
 token: ## Mint a JWT: make token ROLE=dispatcher SUB=alice [CUSTOMER_ID=..] [TECHNICIAN_ID=..]
 	@$(if $(and $(ROLE),$(SUB)),,$(error usage: make token ROLE=<role> SUB=<subject> [CUSTOMER_ID=<uuid>] [TECHNICIAN_ID=<uuid>]))
