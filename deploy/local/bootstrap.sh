@@ -27,7 +27,7 @@ die() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
 
 # One bootstrap at a time per work tree: `make test` in two shells must not start two servers.
 exec 9>"$RUN/bootstrap.lock"
-flock 9
+if command -v flock >/dev/null; then flock 9; fi  # util-linux; absent on macOS
 
 # Runs a command quietly; shows its output only when it fails.
 quiet() {
