@@ -88,8 +88,9 @@ class TokenVerifier:
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
     try:
         role = Role(claims["role"])
-        customer_id = uuid.UUID(claims["customer_id"]) if claims.get("customer_id") else None
-        technician_id = uuid.UUID(claims["technician_id"]) if claims.get("technician_id") else None
+        # str(): a non-string claim (a number, a list) in a well-signed token is refused, not a 500
+        customer_id = uuid.UUID(str(claims["customer_id"])) if claims.get("customer_id") else None
+        technician_id = uuid.UUID(str(claims["technician_id"])) if claims.get("technician_id") else None
     except (ValueError, KeyError) as exc:
         raise Unauthorized(f"invalid token claims: {exc}") from exc
     if role is Role.CUSTOMER and customer_id is None:
