@@ -24,7 +24,6 @@ from services.requests.domain.filing import (
     TimeWindow,
     check_preferred_windows,
     follow_up_description,
-    requested_priority,
     settled_priority,
 )
 from shared.auth import Principal
@@ -61,11 +60,9 @@ async def file_request(db: Database, nc: Client, principal: Principal, customer_
     now = datetime.now(UTC)
     windows = [TimeWindow(w.start, w.end) for w in body.preferred_windows]
     check_preferred_windows(body.kind, windows, now)
-    # the unit's criticality is only known to contracts, which defaults P1/P2 for emergencies itself
-    asked_priority = requested_priority(body.kind, body.priority, None)
     try:
         answer = await rpc.call(nc, CHECK_ENTITLEMENT, EntitlementQuery(
-            site_id=body.site_id, equipment_id=body.equipment_id, kind=body.kind, priority=asked_priority, at=now,
+            site_id=body.site_id, equipment_id=body.equipment_id, kind=body.kind, priority=body.priority, at=now,
         ), EntitlementAnswer, timeout_s=timeout_s)
     except Unavailable as exc:
         raise EntitlementUnavailable(f"coverage cannot be checked right now ({exc.detail}); nothing was filed, "
@@ -76,7 +73,7 @@ async def file_request(db: Database, nc: Client, principal: Principal, customer_
     request_id = uuid.uuid4()
     values = {
         "id": request_id, "customer_id": customer_id, "site_id": body.site_id, "equipment_id": body.equipment_id,
-        "kind": body.kind, "priority": settled_priority(body.kind, asked_priority, answer.priority),
+        "kind": body.kind, "priority": settled_priority(body.kind, body.priority, answer.priority),
         "description": body.description, "contact": body.contact.model_dump(), "status": "new",
         "covered": coverage.covered, "billable": coverage.billable, "quota_exceeded": coverage.quota_exceeded,
         "coverage_reason": answer.reason, "contract_id": answer.contract_id,

@@ -7,6 +7,7 @@ re-derives the request's status and tracking fields from all of them.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from services.requests.domain.lifecycle import (
     AssignmentView,
     assignment_booked,
     assignment_moved,
+    assignment_rebooked,
     current_assignment,
     needs_parts,
     request_status,
@@ -25,10 +27,11 @@ from services.requests.domain.lifecycle import (
 from services.requests.filing import open_follow_up
 from services.requests.survey_links import SurveyLinks
 from services.requests.surveys import invite_to_survey
-from shared.errors import PermanentMessageError
-from shared.events.dispatch import AssignmentCreated, AssignmentStatusChanged, RequestUnplaceable
+from shared.events.dispatch import AssignmentChanged, AssignmentCreated, AssignmentStatusChanged, RequestUnplaceable
 from shared.events.envelope import Envelope, Event
 from shared.messaging import Subscription
+
+log = logging.getLogger(__name__)
 
 
 class Tracking:
@@ -38,7 +41,12 @@ class Tracking:
 
     async def on_assignment_created(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
         assert isinstance(event, AssignmentCreated)
-        repo, request, assignments = await _load(session, event.request_id)
+        if event.kind == "planned":
+            return  # a planned visit from contracts, booked under its visit id: not a customer's request
+        loaded = await _load(session, event.request_id)
+        if loaded is None:
+            return
+        repo, request, assignments = loaded
         before = _find(assignments, event.assignment_id)
         view = assignment_booked(before, assignment_id=event.assignment_id, technician_id=event.technician_id,
                                  technician_first_name=event.technician_first_name, status=event.status,
@@ -53,7 +61,10 @@ class Tracking:
 
     async def on_assignment_status_changed(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
         assert isinstance(event, AssignmentStatusChanged)
-        repo, request, assignments = await _load(session, event.request_id)
+        loaded = await _load(session, event.request_id)
+        if loaded is None:
+            return
+        repo, request, assignments = loaded
         before = _find(assignments, event.assignment_id)
         view = assignment_moved(before, assignment_id=event.assignment_id, technician_id=event.technician_id,
                                 status=event.status, at=event.at, eta=event.eta, outcome=event.outcome)
@@ -63,6 +74,8 @@ class Tracking:
         detail: dict[str, Any] = {"assignment_id": str(event.assignment_id)}
         if event.outcome:
             detail["outcome"] = event.outcome
+        if event.reason:
+            detail["reason"] = event.reason
         entry = "assignment_cancelled" if event.status == "cancelled" else event.status
         await repo.add_timeline(event.request_id, entry, event.at, envelope.event_id, detail)
         previous_eta = before.eta if before else None
@@ -77,9 +90,36 @@ class Tracking:
                                     {"follow_up_request_id": str(follow_up_id)})
         await self._refresh(session, request, assignments, envelope)
 
+    async def on_assignment_changed(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
+        """A re-plan or a dispatcher moved the booking: the customer sees the new technician and ETA."""
+        assert isinstance(event, AssignmentChanged)
+        loaded = await _load(session, event.request_id)
+        if loaded is None:
+            return
+        repo, request, assignments = loaded
+        before = _find(assignments, event.assignment_id)
+        view = assignment_rebooked(before, assignment_id=event.assignment_id, technician_id=event.technician_id,
+                                   technician_first_name=event.technician_first_name, status=event.status,
+                                   eta=event.eta, at=envelope.occurred_at)
+        if view == before:
+            return
+        await repo.save_assignment(event.request_id, view)
+        at = envelope.occurred_at
+        if event.technician_id != event.previous_technician_id:
+            await repo.add_timeline(event.request_id, "reassigned", at, envelope.event_id, {
+                "assignment_id": str(event.assignment_id), "technician_first_name": event.technician_first_name,
+                "reason": event.reason})
+        if event.eta != event.previous_eta:
+            await repo.add_timeline(event.request_id, "eta_changed", at, envelope.event_id, {
+                "eta": event.eta.isoformat(), "previous_eta": event.previous_eta.isoformat(), "reason": event.reason})
+        await self._refresh(session, request, _replace(assignments, view), envelope)
+
     async def on_unplaceable(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
         assert isinstance(event, RequestUnplaceable)
-        repo, request, assignments = await _load(session, event.request_id)
+        loaded = await _load(session, event.request_id)
+        if loaded is None:
+            return
+        repo, request, assignments = loaded
         await repo.update(event.request_id, unplaceable_reason=event.reason)
         request = {**request, "unplaceable_reason": event.reason}
         await repo.add_timeline(event.request_id, "unplaceable", envelope.occurred_at, envelope.event_id,
@@ -111,16 +151,24 @@ class Tracking:
                          self.on_assignment_created),
             Subscription("requests-assignment-status", "dispatch", AssignmentStatusChanged.subject,
                          self.on_assignment_status_changed),
+            Subscription("requests-assignment-changed", "dispatch", AssignmentChanged.subject,
+                         self.on_assignment_changed),
             Subscription("requests-unplaceable", "dispatch", RequestUnplaceable.subject, self.on_unplaceable),
         ]
 
 
 async def _load(session: AsyncSession,
-                request_id: uuid.UUID) -> tuple[RequestsRepository, dict[str, Any], list[AssignmentView]]:
+                request_id: uuid.UUID) -> tuple[RequestsRepository, dict[str, Any], list[AssignmentView]] | None:
+    """The request (locked: its events apply one at a time) and its assignments; None when it is not ours.
+
+    Dispatch only learns request ids from our committed events, so an unknown id is a planned visit
+    (booked under its visit id), never a request of ours that is not there yet.
+    """
     repo = RequestsRepository(session)
     request = await repo.get(request_id, for_update=True)
     if request is None:
-        raise PermanentMessageError(f"unknown request {request_id}")
+        log.debug("ignoring dispatch event for %s: not a service request", request_id)
+        return None
     return repo, request, await repo.assignments(request_id)
 
 

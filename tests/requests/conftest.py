@@ -25,7 +25,7 @@ from services.requests.settings import Settings
 from shared.auth import Role
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import CHECK_ENTITLEMENT, EntitlementAnswer, EntitlementQuery, SiteFacts
-from shared.events.dispatch import AssignmentCreated, AssignmentStatusChanged
+from shared.events.dispatch import AssignmentChanged, AssignmentCreated, AssignmentStatusChanged
 from shared.events.envelope import Envelope, Event, stream_name
 from shared.messaging import rpc
 from tests.conftest import Keys
@@ -117,6 +117,14 @@ class Dispatch:
         await self.publish(event, occurred_at=at, event_id=event_id, msg_id=msg_id)
         return event
 
+    async def rebooked(self, booked: AssignmentCreated, *, at: datetime, technician_id: uuid.UUID, first_name: str,
+                       eta: datetime, reason: str = "re-plan") -> uuid.UUID:
+        return await self.publish(AssignmentChanged(
+            assignment_id=booked.assignment_id, request_id=booked.request_id, customer_id=booked.customer_id,
+            technician_id=technician_id, technician_first_name=first_name, previous_technician_id=booked.technician_id,
+            status="offered", planned_start=eta, planned_end=eta + timedelta(hours=1), eta=eta, previous_eta=booked.eta,
+            reason=reason), occurred_at=at)
+
     async def moved(self, booked: AssignmentCreated, status: str, *, at: datetime, previous: str = "offered",
                     eta: datetime | None = None, outcome: str | None = None, event_id: uuid.UUID | None = None,
                     msg_id: str | None = None) -> uuid.UUID:
@@ -161,7 +169,8 @@ class RequestsService:
 
     async def drained(self) -> None:
         """Wait until this service's dispatch consumers have handled and acked everything published so far."""
-        durables = ("requests-assignment-created", "requests-assignment-status", "requests-unplaceable")
+        durables = ("requests-assignment-created", "requests-assignment-status", "requests-assignment-changed",
+                    "requests-unplaceable")
 
         async def pending() -> int:
             infos = [await self.js.consumer_info(stream_name("dispatch"), d) for d in durables]

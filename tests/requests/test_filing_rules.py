@@ -12,7 +12,6 @@ from services.requests.domain.filing import (
     Coverage,
     TimeWindow,
     check_preferred_windows,
-    requested_priority,
     settled_priority,
 )
 from services.requests.domain.surveys import SurveyAnswer, check_answer, ensure_open, rating_of
@@ -28,12 +27,8 @@ def test_coverage_flags() -> None:
     assert (Coverage(False, False).label, Coverage(False, False).billable) == ("not_covered", True)
 
 
-def test_emergency_priority_by_unit_criticality() -> None:
-    assert requested_priority("emergency", None, "critical") == "P1"
-    assert requested_priority("emergency", None, "normal") == "P2"
-    assert requested_priority("emergency", "P3", "critical") == "P3"  # an explicit choice stands
-    assert requested_priority("emergency", None, None) is None  # contracts decides
-    assert requested_priority("routine", None, "critical") is None
+def test_priority_asked_then_answered_then_by_kind() -> None:
+    assert settled_priority("emergency", "P3", "P1") == "P3"  # an explicit choice stands
     assert settled_priority("emergency", None, None) == "P2"
     assert settled_priority("emergency", None, "P1") == "P1"
     assert settled_priority("routine", None, None) == "P3"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
+import asyncpg
+
 from shared.auth import Role
-from shared.events.dispatch import RequestUnplaceable
+from shared.events.dispatch import AssignmentCreated, RequestUnplaceable
 from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated, SurveyInvited
 from tests.requests.conftest import RequestsService
 
@@ -137,6 +139,39 @@ async def test_reassignment_and_unplaceable_keep_the_customer_informed(service: 
     assert datetime.fromisoformat(shown["eta"]) == t0 + 50 * M
     assert [e["status"] for e in shown["timeline"]] == [
         "new", "unplaceable", "assigned", "assignment_cancelled", "assigned", "accepted"]
+
+
+async def test_a_replan_moving_the_booking_reaches_the_customer_even_before_the_booking(
+        service: RequestsService, database_url: str) -> None:
+    customer = uuid.uuid4()
+    request = await service.file(customer, service.contracts.add_site(customer))
+    t0 = request["created_at"]
+    booking = AssignmentCreated(
+        assignment_id=uuid.uuid4(), request_id=request["id"], customer_id=customer, technician_id=uuid.uuid4(),
+        technician_first_name="Oleg", status="offered", planned_start=t0 + 40 * M, planned_end=t0 + 100 * M,
+        eta=t0 + 40 * M, kind="emergency")
+    ivan = uuid.uuid4()
+    await service.dispatch.rebooked(booking, at=t0 + 10 * M, technician_id=ivan, first_name="Ivan", eta=t0 + 55 * M,
+                                    reason="Oleg's earlier job overran")
+    await service.dispatch.publish(booking, occurred_at=t0 + M)
+    # a planned visit from contracts is booked under its visit id: not ours, and not a poison message either
+    visit = AssignmentCreated(**{**booking.model_dump(), "request_id": uuid.uuid4(), "kind": "planned"})
+    await service.dispatch.publish(visit)
+    await service.dispatch.moved(visit, "en_route", at=t0)
+    await service.drained()
+
+    shown = await service.show(request["id"], customer)
+    assert (shown["status"], shown["technician_first_name"], shown["technician_id"]) == ("assigned", "Ivan", str(ivan))
+    assert datetime.fromisoformat(shown["eta"]) == t0 + 55 * M
+    assert [e["status"] for e in shown["timeline"]] == ["new", "assigned", "reassigned", "eta_changed"]
+    assert {e["detail"]["reason"] for e in shown["timeline"][2:]} == {"Oleg's earlier job overran"}
+    conn = await asyncpg.connect(database_url)
+    try:
+        poisoned = await conn.fetchval("SELECT count(*) FROM requests.dead_letters WHERE payload LIKE $1",
+                                       f"%{visit.request_id}%")
+    finally:
+        await conn.close()
+    assert poisoned == 0
 
 
 async def test_history_per_site_and_unit(service: RequestsService) -> None:

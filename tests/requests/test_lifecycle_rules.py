@@ -12,6 +12,7 @@ from services.requests.domain.lifecycle import (
     AssignmentView,
     assignment_booked,
     assignment_moved,
+    assignment_rebooked,
     current_assignment,
     customer_may_cancel,
     needs_parts,
@@ -111,3 +112,18 @@ def test_customer_cancels_only_until_the_technician_is_on_the_way(status: str, a
 def test_needs_parts_outcomes() -> None:
     assert needs_parts("needs_parts") and needs_parts(" Needs Parts ")
     assert not needs_parts("no_access") and not needs_parts(None)
+
+
+def test_a_rebooking_names_the_technician_whatever_the_order_but_keeps_the_promise() -> None:
+    other = uuid.uuid4()
+
+    def rebooked(view: AssignmentView | None) -> AssignmentView:
+        return assignment_rebooked(view, assignment_id=ASSIGNMENT, technician_id=other, technician_first_name="Ivan",
+                                   status="offered", eta=T0 + timedelta(minutes=90), at=T0 + timedelta(minutes=20))
+
+    for order in ([_booked, rebooked], [rebooked, _booked]):
+        view = _fold(order)
+        assert (view.technician_id, view.technician_first_name) == (other, "Ivan")
+        assert view.eta == T0 + timedelta(minutes=90)
+        assert view.promised_eta == T0 + timedelta(hours=1)
+        assert view.booked_at == T0

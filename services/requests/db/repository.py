@@ -106,7 +106,8 @@ class RequestsRepository:
     async def save_assignment(self, request_id: uuid.UUID, view: AssignmentView) -> None:
         values = {
             "request_id": request_id, "technician_id": view.technician_id,
-            "technician_first_name": view.technician_first_name, "booked_at": view.booked_at,
+            "technician_first_name": view.technician_first_name, "technician_as_of": view.technician_as_of,
+            "booked_at": view.booked_at,
             "promised_eta": view.promised_eta, "eta": view.eta, "eta_as_of": view.eta_as_of,
             "reached": {status: at.isoformat() for status, at in view.reached}, "outcome": view.outcome,
         }
@@ -188,4 +189,4 @@ def _assignment_view(row: dict[str, Any]) -> AssignmentView:
     return AssignmentView(
         assignment_id=row["assignment_id"], technician_id=row["technician_id"], booked_at=row["booked_at"],
         technician_first_name=row["technician_first_name"], promised_eta=row["promised_eta"], eta=row["eta"],
-        eta_as_of=row["eta_as_of"], reached=reached, outcome=row["outcome"])
+        eta_as_of=row["eta_as_of"], reached=reached, outcome=row["outcome"], technician_as_of=row["technician_as_of"])

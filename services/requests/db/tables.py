@@ -94,6 +94,7 @@ request_assignments = Table(
     Column("request_id", Uuid, nullable=False, index=True),
     Column("technician_id", Uuid, nullable=False),
     Column("technician_first_name", Text),
+    Column("technician_as_of", DateTime(timezone=True)),
     Column("booked_at", DateTime(timezone=True), nullable=False),
     Column("promised_eta", DateTime(timezone=True)),
     Column("eta", DateTime(timezone=True)),

@@ -9,8 +9,6 @@ from shared.errors import InvalidInput
 
 MAX_PREFERRED_WINDOWS = 5
 ESTIMATED_DURATION_MINUTES = {"emergency": 90, "routine": 60, "planned": 60}
-# units whose breakdown stops the customer's business get the fastest response
-CRITICAL_LEVELS = frozenset({"critical", "high"})
 
 
 @dataclass(frozen=True)
@@ -37,20 +35,11 @@ class Coverage:
         return "quota_exceeded" if self.quota_exceeded else "covered"
 
 
-def requested_priority(kind: str, asked: str | None, unit_criticality: str | None) -> str | None:
-    """The priority to ask contracts about: the caller's, else P1/P2 for an emergency by the unit's criticality.
-
-    With no criticality known the choice is left to contracts (None), which owns the equipment.
-    """
-    if asked is not None:
-        return asked
-    if kind == "emergency" and unit_criticality is not None:
-        return "P1" if unit_criticality.lower() in CRITICAL_LEVELS else "P2"
-    return None
-
-
 def settled_priority(kind: str, asked: str | None, answered: str | None) -> str:
-    """The request's priority: what was asked, else what the contract answered, else the kind's default."""
+    """The request's priority: what was asked, else what contracts answered, else the kind's default.
+
+    Contracts owns the equipment, so it picks P1 or P2 for an emergency by the unit's criticality.
+    """
     return asked or answered or ("P2" if kind == "emergency" else "P3")
 
 

@@ -52,6 +52,7 @@ class AssignmentView:
     eta_as_of: datetime | None = None
     reached: tuple[tuple[str, datetime], ...] = ()
     outcome: str | None = None
+    technician_as_of: datetime | None = None
 
     def reached_at(self, status: str) -> datetime | None:
         return dict(self.reached).get(status)
@@ -72,10 +73,19 @@ def assignment_booked(current: AssignmentView | None, *, assignment_id: uuid.UUI
                       eta: datetime) -> AssignmentView:
     """Apply dispatch's AssignmentCreated (possibly after some of its status changes were already seen)."""
     base = current or AssignmentView(assignment_id=assignment_id, technician_id=technician_id, booked_at=booked_at)
-    view = replace(base, technician_first_name=technician_first_name, promised_eta=eta,
-                   booked_at=min(base.booked_at, booked_at))
+    view = replace(base, promised_eta=eta, booked_at=min(base.booked_at, booked_at))
+    view = _with_technician(view, technician_id, technician_first_name, booked_at)
     view = _with_eta(view, eta, booked_at)
     return _with_reached(view, status, booked_at)
+
+
+def assignment_rebooked(current: AssignmentView | None, *, assignment_id: uuid.UUID, technician_id: uuid.UUID,
+                        technician_first_name: str, status: str, eta: datetime, at: datetime) -> AssignmentView:
+    """Apply dispatch's AssignmentChanged: another technician, time or ETA. The promise made at booking stays."""
+    view = current or AssignmentView(assignment_id=assignment_id, technician_id=technician_id, booked_at=at)
+    view = _with_technician(view, technician_id, technician_first_name, at)
+    view = _with_eta(view, eta, at)
+    return _with_reached(view, status, at)
 
 
 def assignment_moved(current: AssignmentView | None, *, assignment_id: uuid.UUID, technician_id: uuid.UUID,
@@ -98,6 +108,14 @@ def _with_reached(view: AssignmentView, status: str, at: datetime) -> Assignment
         return view
     seen[status] = at
     return replace(view, reached=tuple(sorted(seen.items(), key=lambda item: (item[1], item[0]))))
+
+
+def _with_technician(view: AssignmentView, technician_id: uuid.UUID, first_name: str,
+                     as_of: datetime) -> AssignmentView:
+    """Only a later booking or change names the technician, whatever order they arrive in."""
+    if view.technician_as_of is not None and as_of < view.technician_as_of:
+        return view
+    return replace(view, technician_id=technician_id, technician_first_name=first_name, technician_as_of=as_of)
 
 
 def _with_eta(view: AssignmentView, eta: datetime, as_of: datetime) -> AssignmentView:
