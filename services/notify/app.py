@@ -32,6 +32,7 @@ def create_app(settings: Settings, *, resolver: Resolver = system_resolver,
         retry=RetryPolicy(base=timedelta(seconds=settings.retry_base_s), cap=timedelta(seconds=settings.retry_cap_s),
                           window=timedelta(seconds=settings.retry_window_s)),
         default_time_zone=settings.default_time_zone,
+        notice_max_age=timedelta(seconds=settings.notice_max_age_s),
     )
     webhook_sender = WebhookSender(AllowList.parse(settings.webhook_allow_list), timeout_s=settings.webhook_timeout_s,
                                    max_redirects=settings.webhook_max_redirects, resolver=resolver,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +28,7 @@ class Notifier:
     routing: RoutingPolicy
     retry: RetryPolicy
     default_time_zone: str
+    notice_max_age: timedelta = timedelta(hours=24)
 
     async def handle(self, session: AsyncSession, subject: str, source_event_id: uuid.UUID,
                      data: dict[str, Any], occurred_at: datetime | None = None) -> int:
@@ -36,6 +37,8 @@ class Notifier:
         facts = await _remember(repo, subject, data)
         await repo.push_all(stream_pushes_for(subject, data), source_event_id)
         now = datetime.now(UTC)
+        if occurred_at is not None and now - occurred_at > self.notice_max_age:
+            return 0
         queued = 0
         for notice in notices_for(subject, facts, self.routing):
             queued += await self._queue(repo, notice, subject, source_event_id, data, facts,

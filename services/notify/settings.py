@@ -18,6 +18,9 @@ class Settings(ServiceSettings):
 
     # who is told what
     eta_change_threshold_minutes: int = 15
+    # older events still update streams and state but send no e-mail/webhook: a new durable consumer starts
+    # at the beginning of its stream, and news of days ago is not news
+    notice_max_age_s: float = 24 * 3600.0
     default_time_zone: str = "Europe/Simferopol"
     public_base_url: str = "https://fieldline.local"  # links in messages point here
 

@@ -121,9 +121,11 @@ async def notify_server(app: FastAPI) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
 
 
-async def publish(js: JetStreamContext, event: Event, *, event_id: uuid.UUID | None = None) -> uuid.UUID:
+async def publish(js: JetStreamContext, event: Event, *, event_id: uuid.UUID | None = None,
+                  occurred_at: datetime | None = None) -> uuid.UUID:
     """Publish as a producer's outbox relay would (each call a new Nats-Msg-Id, so a repeat is a redelivery)."""
-    envelope = Envelope(event_id=event_id or uuid.uuid4(), type=event.subject, data=event.model_dump(mode="json"))
+    envelope = Envelope(event_id=event_id or uuid.uuid4(), type=event.subject, data=event.model_dump(mode="json"),
+                        occurred_at=occurred_at or datetime.now(UTC))
     await js.publish(event.subject, envelope.model_dump_json().encode(), headers={"Nats-Msg-Id": str(uuid.uuid4())})
     return envelope.event_id
 

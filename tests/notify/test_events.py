@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from services.notify.db.repository import NotifyRepository
 from shared.events.common import GeoPoint
 from shared.events.dispatch import AssignmentCreated, AssignmentStatusChanged, RequestUnplaceable
 from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated
@@ -197,3 +198,18 @@ async def test_dead_letters_reach_dispatchers(notify: Notify) -> None:
     messages = await eventually(lambda: _inbox(notify, address), what="dead letter reported")
     assert "не обработано (notify)" in str(messages[0]["Subject"])  # type: ignore[index]
     assert "notify-unplaceable" in messages[0].get_body(preferencelist=("plain",)).get_content()  # type: ignore[attr-defined]
+
+
+async def test_old_events_update_streams_but_send_nothing(notify: Notify) -> None:
+    """A new durable consumer replays its stream from the start: days-old news must not go out."""
+    people = await _people(notify)
+    customer = uuid.UUID(people["customer_id"])
+    old = _request(customer, uuid.uuid4())
+    old_id = await publish(notify.js, old, occurred_at=datetime.now(UTC) - timedelta(days=2))
+    fresh_id = await publish(notify.js, _request(customer, uuid.uuid4()))
+    await eventually(lambda: notify.deliveries(fresh_id), what="fresh event queued")
+    await eventually(lambda: _settled(notify, [old_id, fresh_id]), what="both handled")
+    assert await notify.deliveries(old_id) == []
+    async with notify.db.transaction() as session:
+        pushed = await NotifyRepository(session).read_after([f"customer:{customer}"], 0)
+    assert str(old.request_id) in {p["payload"]["request_id"] for p in pushed}
