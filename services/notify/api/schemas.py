@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from services.notify.domain.audience import Audience
-from services.notify.domain.preferences import Channel, Language
+from services.notify.domain.preferences import Language, RecipientChannel
 
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
@@ -20,7 +20,7 @@ class Preferences(BaseModel):
     name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320, pattern=_EMAIL)
     language: Language | None = None
-    channels: list[Channel] | None = Field(default=None, description="e-mail is the only per-person channel")
+    channels: list[RecipientChannel] | None = Field(default=None, description="e-mail is the only per-person channel")
     time_zone: str | None = Field(default=None, description="IANA zone the quiet hours are in")
     quiet_start: time | None = Field(default=None, description="quiet hours start (wall clock); null: none")
     quiet_end: time | None = Field(default=None, description="quiet hours end; may be before the start (22:00-07:00)")
@@ -41,7 +41,7 @@ class RecipientOut(BaseModel):
     name: str
     email: str | None
     language: Language
-    channels: list[Channel]
+    channels: list[RecipientChannel]
     time_zone: str
     quiet_start: time | None
     quiet_end: time | None

@@ -7,10 +7,10 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 Language = Literal["ru", "en"]
-Channel = Literal["email", "webhook"]
+# per-person channels a recipient can switch; live streams are per role and always on, webhooks are per customer
+RecipientChannel = Literal["email"]
 
 LANGUAGES: tuple[Language, ...] = ("ru", "en")
-RECIPIENT_CHANNELS: tuple[Channel, ...] = ("email",)
 
 
 def is_time_zone(name: str) -> bool:
