@@ -48,7 +48,9 @@ class Subscription:
 
 def backoff_delay(num_delivered: int, *, base_s: float = 0.5, cap_s: float = 30.0) -> float:
     """Exponential back-off with full jitter for the next redelivery."""
-    return float(random.uniform(0, min(cap_s, base_s * 2 ** max(num_delivered - 1, 0))))
+    doublings = max(num_delivered - 1, 0)
+    ceiling = cap_s if doublings >= 64 else min(cap_s, base_s * 2**doublings)  # 2**1024 overflows a float
+    return float(random.uniform(0, ceiling))
 
 
 class IdempotentConsumer:
