@@ -316,7 +316,7 @@ class ContractHealthOut(BaseModel):
 
 
 class ImportProblem(BaseModel):
-    line: int = Field(description="line number in the file (the header is line 1)")
+    line: int = Field(description="the line the row ends on in the file (the header is line 1)")
     field: str | None = None
     reason: str
 

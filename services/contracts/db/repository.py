@@ -794,6 +794,7 @@ class ImportStaging:
         await driver.copy_records_to_table("import_stage", records=records, columns=self.columns)
 
     async def problems(self) -> list[tuple[int, str, str]]:
+        await self.session.execute(text("ANALYZE import_stage"))  # a fresh table has no statistics to plan with
         rows = await self.session.execute(text(f"SELECT * FROM ({_STAGING_CHECKS[self.kind]}) p ORDER BY line"))
         return [(r.line, r.field, r.reason) for r in rows]
 
