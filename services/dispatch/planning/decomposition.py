@@ -63,12 +63,12 @@ def _share_vehicles(instance: RoutingInstance, groups: list[list[int]]) -> list[
     quota = np.maximum(1, np.floor(share * vehicles)).astype(int)
     while quota.sum() < vehicles:  # hand out the remainder to the clusters that lost most to rounding
         quota[int(np.argmax(share * vehicles - quota))] += 1
-    medoids = []
-    for g in groups:
-        nodes = [instance.visit_nodes[i] for i in g]
+    medoids: list[int] = []
+    for group in groups:
+        nodes = [instance.visit_nodes[i] for i in group]
         medoids.append(nodes[int(np.argmin(instance.travel[np.ix_(nodes, nodes)].sum(axis=1)))])
     starts = np.array([v.start_node for v in instance.vehicles])
-    distance = instance.travel[np.ix_(starts, medoids)]  # (vehicles, clusters)
+    distance = instance.travel[np.ix_(starts, np.array(medoids))]  # (vehicles, clusters)
     assigned: list[list[int]] = [[] for _ in groups]
     for flat in np.argsort(distance, axis=None, kind="stable"):
         v, g = divmod(int(flat), len(groups))
@@ -115,7 +115,8 @@ class _Search:
             centre = self.medoid(self.routes[int(self.rng.choice(used))])
         else:  # construction found nothing (no time, or no fit): grow routes around a waiting visit
             centre = self.instance.visit_nodes[int(self.rng.choice(waiting))]
-        vehicles, visits = [], []
+        vehicles: list[int] = []
+        visits: list[int] = []
         if used:
             medoids = np.array([self.medoid(self.routes[v]) for v in used])
             closeness = self.instance.travel[centre, medoids] + self.instance.travel[medoids, centre]

@@ -67,7 +67,7 @@ def in_day_range(shift: Shift, visit: Visit) -> bool:
 
 def build_instance(problem: PlanningProblem, travel: TravelTimeProvider) -> RoutingInstance:
     """Numbers the vehicles and nodes, asks the provider for one matrix, works out who may serve what."""
-    points = []
+    points: list[object] = []
     point_node: dict[object, int] = {}
 
     def node_of(point: object) -> int:
@@ -92,7 +92,7 @@ def build_instance(problem: PlanningProblem, travel: TravelTimeProvider) -> Rout
     vehicle_of = {(v.technician.id, v.shift.day): k for k, v in enumerate(vehicles)}
     visit_pos = {v.id: k for k, v in enumerate(problem.visits)}
     pins = {visit_pos[p.visit_id]: p for p in problem.pins if p.visit_id in visit_pos}
-    allowed = []
+    allowed: list[tuple[int, ...]] = []
     for k, visit in enumerate(problem.visits):
         pin = pins.get(k)
         if pin is not None:

@@ -281,7 +281,8 @@ def _initial_assignment(m: _Model) -> object | None:
         return None
     routes += [()] * (len(m.instance.vehicles) - len(routes))
     as_indices = [[m.visit_index(k) for k in route] for route in routes]
-    return m.routing.ReadAssignmentFromRoutes(as_indices, True)  # ignore inactive indices
+    assignment: object | None = m.routing.ReadAssignmentFromRoutes(as_indices, True)  # ignore inactive indices
+    return assignment
 
 
 def _extract(m: _Model, solution: pywrapcp.Assignment, time: pywrapcp.RoutingDimension) -> list[RawRoute]:

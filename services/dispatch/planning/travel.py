@@ -43,7 +43,8 @@ def great_circle_km(origins: FloatArray, destinations: FloatArray) -> FloatArray
     lat2 = np.radians(destinations[:, 0])[None, :]
     lon2 = np.radians(destinations[:, 1])[None, :]
     a = np.sin((lat2 - lat1) / 2.0) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2.0) ** 2
-    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    distance: FloatArray = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return distance
 
 
 @dataclass(frozen=True, slots=True)
