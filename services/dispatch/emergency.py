@@ -83,7 +83,7 @@ class EmergencyPlacer:
         if not created:
             return
         if event.kind == "emergency":
-            await self.place(session, event.request_id)
+            await self.place(session, event.request_id, first_time=True)
             return
         # routine work waits for the planner: the days it may go on are re-planned
         now = self.clock()
@@ -103,13 +103,13 @@ class EmergencyPlacer:
             Job(job["request_id"], job["lat"], job["lon"], duration, job["response_due"], skills),
             to_candidates(rows, bookings, now, skip), now)
 
-    async def place(self, session: AsyncSession, request_id: uuid.UUID) -> Option | None:
+    async def place(self, session: AsyncSession, request_id: uuid.UUID, first_time: bool = False) -> Option | None:
         """Books the emergency (retrying when another placement got there first); None if nobody can go."""
         repo = DispatchRepository(session)
         job = await repo.get_job(request_id, for_update=True)
         if job is None or job["status"] not in ("open", "unplaceable"):
             return None
-        exclude = await repo.declined_by(request_id)
+        exclude = [] if first_time else await repo.declined_by(request_id)
         decision: Decision | None = None
         for attempt in range(self.settings.booking_attempts):
             now = self.clock()
@@ -150,11 +150,9 @@ class EmergencyPlacer:
         if not await repo.bump_route_version(option.technician_id, option.route_version):
             raise _RouteMoved(f"route of {option.technician_id} changed")
         reason = f"an emergency was fitted in before it ({option.first_name})"
-        for moved in option.retimed:
-            before = await repo.get_assignment(moved.assignment_id, for_update=True)
-            assert before is not None
-            await repo.move_assignment(moved.assignment_id, planned_start=moved.planned_start,
-                                       planned_end=moved.planned_end, eta=moved.eta)
+        pushed = await repo.retime_assignments(
+            [(m.assignment_id, m.planned_start, m.planned_end, m.eta) for m in option.retimed])
+        for moved, before in zip(option.retimed, pushed, strict=True):
             await announce_changed(session, before, option.technician_id, option.first_name, before["status"],
                                    moved.planned_start, moved.planned_end, moved.eta, reason)
         emergency_end = option.planned_start + timedelta(minutes=job["duration_minutes"])

@@ -187,27 +187,29 @@ class DispatchRepository:
         """Active technicians on shift now with every skill at its level, within reach, nearest first (KNN)."""
         tech, s = t.technicians, t.shifts
         point = func.ST_GeogFromText(literal(point_wkt(lat, lon)))
-        conditions = [tech.c.active.is_(True), func.ST_DWithin(tech.c.position, point, reach_m)]
+        conditions = [tech.c.active.is_(True)]
         for skill, level in skills.items():
             conditions.append(func.coalesce(cast(tech.c.skills[skill].astext, Integer), 0) >= level)
         if exclude:
             conditions.append(tech.c.id.not_in(list(exclude)))
         on_shift = (select(s.c.ends_at).where(s.c.technician_id == tech.c.id, s.c.starts_at <= now,
                                               s.c.ends_at > now).limit(1).scalar_subquery())
+        planar = func.ST_GeomFromText(literal(f"POINT({lon} {lat})"), 4326)
         inner = (
             select(tech.c.id, tech.c.first_name, tech.c.skills, tech.c.route_version, tech.c.overtime_minutes,
                    tech.c.position, tech.c.home_base, on_shift.label("shift_end"))
             .where(and_(*conditions))
-            .order_by(tech.c.position.op("<->")(point))
-            .limit(limit * 4)  # the nearest first, then those of them on shift
+            .order_by(cast(tech.c.position, Geometry).op("<->")(planar))
+            .limit(limit * 4)  # the nearest on the plane, then those of them on shift by true distance
             .subquery()
         )
+        distance = func.ST_Distance(inner.c.position, point, False)  # on the sphere, like the travel model
         rows = await self.session.execute(
             select(inner.c.id, inner.c.first_name, inner.c.skills, inner.c.route_version, inner.c.overtime_minutes,
                    inner.c.shift_end, _lat(inner.c.position, "lat"), _lon(inner.c.position, "lon"),
                    _lat(inner.c.home_base, "home_lat"), _lon(inner.c.home_base, "home_lon"),
-                   func.ST_Distance(inner.c.position, point).label("distance_m"))
-            .where(inner.c.shift_end.is_not(None)).limit(limit))
+                   distance.label("distance_m"))
+            .where(inner.c.shift_end.is_not(None), distance <= reach_m).order_by(distance).limit(limit))
         return [dict(r._mapping) for r in rows]
 
     async def bookings_ahead(self, technician_ids: Sequence[uuid.UUID], now: datetime,
@@ -216,15 +218,23 @@ class DispatchRepository:
         a, j = t.assignments, t.jobs
         if not technician_ids:
             return []
-        rows = await self.session.execute(
+        # two index lookups rather than one join: the planner hashes all of jobs for the join
+        booked = [dict(r._mapping) for r in await self.session.execute(
             select(a.c.id, a.c.request_id, a.c.technician_id, a.c.status, a.c.planned_start, a.c.planned_end,
-                   a.c.eta, a.c.locked, j.c.window_end, j.c.response_due, j.c.kind,
-                   _lat(j.c.location, "lat"), _lon(j.c.location, "lon"))
-            .join(j, j.c.request_id == a.c.request_id)
+                   a.c.eta, a.c.locked)
             .where(a.c.technician_id.in_(list(technician_ids)), a.c.status.in_(ACTIVE),
                    or_(a.c.planned_end > now, a.c.status.in_(("en_route", "on_site"))), a.c.planned_start < until)
-            .order_by(a.c.technician_id, a.c.planned_start))
-        return [dict(r._mapping) for r in rows]
+            .order_by(a.c.technician_id, a.c.planned_start))]
+        if not booked:
+            return []
+        facts = {r.request_id: r for r in await self.session.execute(
+            select(j.c.request_id, j.c.window_end, j.c.response_due, j.c.kind, _lat(j.c.location, "lat"),
+                   _lon(j.c.location, "lon")).where(j.c.request_id.in_([b["request_id"] for b in booked])))}
+        for b in booked:
+            job = facts[b["request_id"]]
+            b.update(window_end=job.window_end, response_due=job.response_due, kind=job.kind, lat=job.lat,
+                     lon=job.lon)
+        return booked
 
     async def declined_by(self, request_id: uuid.UUID) -> list[uuid.UUID]:
         a = t.assignments
@@ -379,6 +389,23 @@ class DispatchRepository:
         if status is not None:
             values["status"] = status
         await self.session.execute(update(t.assignments).where(t.assignments.c.id == assignment_id).values(**values))
+
+    async def retime_assignments(self, moves: Sequence[tuple[uuid.UUID, datetime, datetime, datetime]]
+                                 ) -> list[dict[str, Any]]:
+        """Moves several bookings of one route in one statement; returns the rows as they were before."""
+        if not moves:
+            return []
+        a = t.assignments
+        before = {r.id: dict(r._mapping) for r in await self.session.execute(
+            select(a).where(a.c.id.in_([m[0] for m in moves])).with_for_update())}
+        await self.session.execute(
+            text("UPDATE assignments SET planned_start = v.s, planned_end = v.e, eta = v.eta, updated_at = now(), "
+                 "version = version + 1 FROM unnest(CAST(:ids AS uuid[]), CAST(:starts AS timestamptz[]), "
+                 "CAST(:ends AS timestamptz[]), CAST(:etas AS timestamptz[])) AS v(id, s, e, eta) "
+                 "WHERE assignments.id = v.id"),
+            {"ids": [m[0] for m in moves], "starts": [m[1] for m in moves], "ends": [m[2] for m in moves],
+             "etas": [m[3] for m in moves]})
+        return [before[m[0]] for m in moves]
 
     async def set_locked(self, assignment_id: uuid.UUID, locked: bool) -> None:
         await self.session.execute(update(t.assignments).where(t.assignments.c.id == assignment_id).values(

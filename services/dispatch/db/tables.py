@@ -51,6 +51,8 @@ technicians = Table(
     Column("overtime_minutes", Integer, nullable=False, server_default="60"),
     # bumped by every change to the technician's bookings: concurrent placements retry on a mismatch
     Column("route_version", BigInteger, nullable=False, server_default="0"),
+    # planar KNN (fast); the candidate query re-ranks the few it returns by true distance
+    Index("ix_technicians_position_geometry", text("(position::geometry)"), postgresql_using="gist"),
 )
 
 # the shift calendar's exceptions: leave, sickness (off for the span) or extra duty (on for it)
@@ -127,6 +129,9 @@ assignments = Table(
     Column("outcome", Text),
     Column("report", JSONB),
     Column("last_transition_at", DateTime(timezone=True)),
+    Index("ix_assignments_active_by_technician", "technician_id", "planned_start",
+          postgresql_where=text(_ACTIVE_SQL)),
+    Index("ix_assignments_declined", "request_id", postgresql_where=text("status = 'declined'")),
     # one active assignment per request
     Index("uq_assignments_active_request", "request_id", unique=True, postgresql_where=text(_ACTIVE_SQL)),
     # no two active bookings of one technician overlap in time
