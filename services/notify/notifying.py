@@ -16,7 +16,7 @@ from services.notify.domain.preferences import send_after
 from services.notify.domain.retry import RetryPolicy
 from services.notify.domain.routing import Notice, RoutingPolicy, notices_for, stream_pushes_for
 from services.notify.rendering import MessageTemplates
-from shared.events.dispatch import AssignmentCreated, AssignmentStatusChanged
+from shared.events.dispatch import AssignmentChanged, AssignmentCreated, AssignmentStatusChanged
 from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated
 
 
@@ -78,6 +78,8 @@ class Notifier:
                     "content": body, "next_attempt_at": now, "give_up_at": now + self.retry.window})
         return queued
 
+_CARRY_ETA = frozenset({AssignmentCreated.subject, AssignmentStatusChanged.subject, AssignmentChanged.subject})
+
 
 async def _remember(repo: NotifyRepository, subject: str, data: dict[str, Any]) -> dict[str, Any]:
     """Facts for wording notices: the event, plus the request's kind and the ETA promised before this event."""
@@ -91,9 +93,10 @@ async def _remember(repo: NotifyRepository, subject: str, data: dict[str, Any]) 
     if tracked is not None:
         facts["request_kind"] = tracked["kind"]
         facts["request_priority"] = tracked["priority"]
-        facts["previous_eta"] = tracked["promised_eta"].isoformat() if tracked["promised_eta"] else None
+        if tracked["promised_eta"] is not None:  # what the customer was told beats what dispatch last planned
+            facts["previous_eta"] = tracked["promised_eta"].isoformat()
         facts["request_cancelled"] = tracked["cancelled"]
-    if subject in (AssignmentCreated.subject, AssignmentStatusChanged.subject) and data.get("eta"):
+    if subject in _CARRY_ETA and data.get("eta"):
         await repo.track_request(request_id, customer_id, promised_eta=datetime.fromisoformat(data["eta"]))
     if subject == ServiceRequestCancelled.subject:
         await repo.track_request(request_id, customer_id, cancelled=True)

@@ -22,6 +22,7 @@ from services.notify.domain.audience import Audience
 from services.notify.domain.preferences import quiet_hours_end, send_after
 from services.notify.domain.retry import RetryPolicy
 from services.notify.domain.routing import (
+    CONTRACT_ENDING_SOON,
     SURVEY_INVITED,
     RoutingPolicy,
     notices_for,
@@ -29,7 +30,7 @@ from services.notify.domain.routing import (
     stream_pushes_for,
 )
 from services.notify.domain.signing import signature_header, verify
-from shared.events.dispatch import AssignmentCreated, AssignmentStatusChanged, RequestUnplaceable
+from shared.events.dispatch import AssignmentChanged, AssignmentCreated, AssignmentStatusChanged, RequestUnplaceable
 from shared.events.registry import EVENT_TYPES
 from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated
 
@@ -99,11 +100,22 @@ def test_stream_views_keep_the_walking_skeleton_payloads() -> None:
 
 
 def test_routes_awaiting_their_producers_are_not_subscribed_yet() -> None:
-    assert SURVEY_INVITED in routed_subjects()
+    assert CONTRACT_ENDING_SOON in routed_subjects() and SURVEY_INVITED in routed_subjects()
     subscribed = {s.subject for s in subscriptions(notifier=None)}  # type: ignore[arg-type]
-    assert subscribed == {s for s in routed_subjects() if s in EVENT_TYPES}
-    if SURVEY_INVITED not in EVENT_TYPES:  # until requests publishes it
-        assert SURVEY_INVITED not in subscribed
+    assert subscribed == {s for s in routed_subjects() if s in EVENT_TYPES and not s.startswith("fieldline.notify.")}
+    assert SURVEY_INVITED in subscribed
+    if CONTRACT_ENDING_SOON not in EVENT_TYPES:  # until contracts publishes it
+        assert CONTRACT_ENDING_SOON not in subscribed
+
+
+def test_a_moved_booking_tells_the_customer_about_a_new_technician_or_a_new_eta() -> None:
+    changed = AssignmentChanged.subject
+    same = {"technician_id": "t1", "previous_technician_id": "t1", "previous_eta": "2026-11-28T10:00:00Z"}
+    assert _templates(changed, **same, eta="2026-11-28T10:05:00Z") == {Audience.TECHNICIAN: "assignment_changed"}
+    assert _templates(changed, **same, eta="2026-11-28T11:00:00Z") == {
+        Audience.CUSTOMER: "eta_changed", Audience.TECHNICIAN: "assignment_changed"}
+    assert _templates(changed, **{**same, "technician_id": "t2"}, eta="2026-11-28T11:00:00Z") == {
+        Audience.CUSTOMER: "technician_assigned", Audience.TECHNICIAN: "assignment_changed"}
     assert durable_for(AssignmentStatusChanged.subject) == "notify-assignment-status"
     assert durable_for(ServiceRequestCreated.subject) == "notify-service_request-created"
 

@@ -8,8 +8,15 @@ from zoneinfo import ZoneInfo
 
 from services.notify.db.repository import NotifyRepository
 from shared.events.common import GeoPoint
-from shared.events.dispatch import AssignmentCreated, AssignmentStatusChanged, RequestUnplaceable
-from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated
+from shared.events.dispatch import (
+    AssignmentChanged,
+    AssignmentCreated,
+    AssignmentStatusChanged,
+    PlanPublished,
+    RequestUnplaceable,
+    SlaAtRisk,
+)
+from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated, SurveyInvited
 from tests.notify.conftest import Notify
 from tests.notify.support import at, eventually, publish
 
@@ -213,3 +220,32 @@ async def test_old_events_update_streams_but_send_nothing(notify: Notify) -> Non
     async with notify.db.transaction() as session:
         pushed = await NotifyRepository(session).read_after([f"customer:{customer}"], 0)
     assert str(old.request_id) in {p["payload"]["request_id"] for p in pushed}
+
+
+async def test_dispatch_replans_sla_risks_and_survey_invitations_reach_their_people(notify: Notify) -> None:
+    people = await _people(notify)
+    customer, technician = uuid.UUID(people["customer_id"]), uuid.UUID(people["technician_id"])
+    request, eta = uuid.uuid4(), at(60)
+    created = await publish(notify.js, _request(customer, request))
+    await eventually(lambda: notify.deliveries(created), what="request tracked")
+    short = str(request).split("-")[0].upper()
+    events = [created, await publish(notify.js, AssignmentChanged(
+        assignment_id=uuid.uuid4(), request_id=request, customer_id=customer, technician_id=technician,
+        technician_first_name="Anna", previous_technician_id=uuid.uuid4(), status="accepted", planned_start=eta,
+        planned_end=eta + timedelta(hours=1), eta=eta, previous_eta=at(30), reason="Ivan is ill"))]
+    events.append(await publish(notify.js, PlanPublished(
+        plan_id=uuid.uuid4(), day="2026-11-28", version=3, technician_id=technician, stops=[], reason="Ivan is ill")))
+    events.append(await publish(notify.js, SlaAtRisk(
+        request_id=request, customer_id=customer, response_due=at(50), predicted_arrival=eta, reason="traffic")))
+    events.append(await publish(notify.js, SurveyInvited(
+        survey_id=uuid.uuid4(), request_id=request, customer_id=customer, site_id=uuid.uuid4(), completed_at=at(),
+        link="https://fieldline.local/s/abc?token=xyz", token="xyz", expires_at=at(14 * 24 * 60))))
+    await eventually(lambda: _settled(notify, events), what="all handled and sent")
+    assert sorted(_subjects(notify, people["customer_en"])) == sorted([
+        f"We received your request {short}", f"Anna is assigned to request {short}",
+        f"How did we do on request {short}?"])
+    (survey,) = [m for m in notify.inbox.to(people["customer_ru"]) if str(m["Subject"]).startswith("Оцените")]
+    assert "https://fieldline.local/s/abc?token=xyz" in survey.get_body(preferencelist=("plain",)).get_content()
+    assert sorted(_subjects(notify, people["technician"])) == sorted([
+        f"Работа {short} изменена", "Ваш маршрут на 2026-11-28 изменён"])
+    assert _subjects(notify, people["dispatcher"]) == [f"SLA at risk: request {short}"]

@@ -17,20 +17,27 @@ from datetime import datetime
 from typing import Any
 
 from services.notify.domain.audience import Audience, stream_of
-from shared.events.dispatch import AssignmentCreated, AssignmentStatusChanged, RequestUnplaceable
+from shared.events.dispatch import (
+    AssignmentChanged,
+    AssignmentCreated,
+    AssignmentStatusChanged,
+    PlanPublished,
+    RequestUnplaceable,
+    SlaAtRisk,
+)
 from shared.events.envelope import subject_for
-from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated
+from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated, SurveyInvited
 
 Facts = Mapping[str, Any]
 
 # notify's own dead letters are routed like an event (they are read from the table, not from NATS)
 DEAD_LETTER = subject_for("notify", "dead_letter", "recorded")
 
-# awaiting their producers (see the notify issue's report for the fields each template uses)
-SURVEY_INVITED = subject_for("requests", "survey", "invited")
-SLA_AT_RISK = subject_for("dispatch", "request", "sla_at_risk")
-ASSIGNMENT_CHANGED = subject_for("dispatch", "assignment", "changed")
-PLAN_PUBLISHED = subject_for("dispatch", "plan", "published")
+SURVEY_INVITED = SurveyInvited.subject
+SLA_AT_RISK = SlaAtRisk.subject
+ASSIGNMENT_CHANGED = AssignmentChanged.subject
+PLAN_PUBLISHED = PlanPublished.subject
+# awaiting their producer (see the notify issue's report for the fields each template uses)
 CONTRACT_ENDING_SOON = subject_for("contracts", "contract", "ending_soon")
 VISITS_OVERDUE = subject_for("contracts", "contract", "visits_overdue")
 
@@ -75,6 +82,11 @@ def _eta_moved(facts: Facts, policy: RoutingPolicy) -> bool:
     return shift is not None and shift > policy.eta_change_threshold_minutes
 
 
+def _technician_changed(facts: Facts, policy: RoutingPolicy) -> bool:
+    previous = facts.get("previous_technician_id")
+    return previous is not None and previous != facts.get("technician_id")
+
+
 def _emergency_request(facts: Facts, policy: RoutingPolicy) -> bool:
     """Emergencies (and P1) reach customers even in their quiet hours."""
     kind = facts.get("request_kind") or facts.get("kind")
@@ -117,13 +129,16 @@ MESSAGE_ROUTES: tuple[MessageRoute, ...] = (
                  urgent=_urgent_for_customer),
     MessageRoute(AssignmentStatusChanged.subject, _TECHNICIAN, "assignment_cancelled", when=_status("cancelled"),
                  urgent=_emergency_request),
-    MessageRoute(RequestUnplaceable.subject, _DISPATCHER, "request_unplaceable", urgent=_always),
-    MessageRoute(DEAD_LETTER, _DISPATCHER, "dead_letter"),
-    # awaiting their producers
-    MessageRoute(SURVEY_INVITED, _CUSTOMER, "survey_invitation"),
-    MessageRoute(SLA_AT_RISK, _DISPATCHER, "sla_at_risk", urgent=_always),
+    MessageRoute(ASSIGNMENT_CHANGED, _CUSTOMER, "technician_assigned", when=_technician_changed,
+                 urgent=_urgent_for_customer),
+    MessageRoute(ASSIGNMENT_CHANGED, _CUSTOMER, "eta_changed", when=_eta_moved, urgent=_urgent_for_customer),
     MessageRoute(ASSIGNMENT_CHANGED, _TECHNICIAN, "assignment_changed", urgent=_emergency_request),
     MessageRoute(PLAN_PUBLISHED, _TECHNICIAN, "route_changed"),
+    MessageRoute(SURVEY_INVITED, _CUSTOMER, "survey_invitation"),
+    MessageRoute(RequestUnplaceable.subject, _DISPATCHER, "request_unplaceable", urgent=_always),
+    MessageRoute(SLA_AT_RISK, _DISPATCHER, "sla_at_risk", urgent=_always),
+    MessageRoute(DEAD_LETTER, _DISPATCHER, "dead_letter"),
+    # awaiting their producer
     MessageRoute(CONTRACT_ENDING_SOON, _MANAGER, "contract_ending_soon"),
     MessageRoute(VISITS_OVERDUE, _MANAGER, "visits_overdue"),
 )
@@ -143,13 +158,16 @@ STREAM_ROUTES: tuple[StreamRoute, ...] = (
     StreamRoute(AssignmentStatusChanged.subject, _CUSTOMER, "request.status_changed",
                 ("request_id", "status", "at", "eta")),
     StreamRoute(AssignmentStatusChanged.subject, _DISPATCHER, "assignment.status_changed"),
-    StreamRoute(RequestUnplaceable.subject, _DISPATCHER, "request.unplaceable"),
-    StreamRoute(DEAD_LETTER, _DISPATCHER, "dead_letter"),
-    # awaiting their producers
-    StreamRoute(SURVEY_INVITED, _CUSTOMER, "survey.invited", ("request_id", "survey_id", "survey_url")),
-    StreamRoute(SLA_AT_RISK, _DISPATCHER, "request.sla_at_risk"),
     StreamRoute(ASSIGNMENT_CHANGED, _TECHNICIAN, "assignment.changed"),
+    StreamRoute(ASSIGNMENT_CHANGED, _CUSTOMER, "request.assigned",
+                ("request_id", "technician_first_name", "eta", "status")),
+    StreamRoute(ASSIGNMENT_CHANGED, _DISPATCHER, "assignment.changed"),
     StreamRoute(PLAN_PUBLISHED, _TECHNICIAN, "plan.published"),
+    StreamRoute(SURVEY_INVITED, _CUSTOMER, "survey.invited", ("request_id", "survey_id", "link", "expires_at")),
+    StreamRoute(RequestUnplaceable.subject, _DISPATCHER, "request.unplaceable"),
+    StreamRoute(SLA_AT_RISK, _DISPATCHER, "request.sla_at_risk"),
+    StreamRoute(DEAD_LETTER, _DISPATCHER, "dead_letter"),
+    # awaiting their producer
     StreamRoute(CONTRACT_ENDING_SOON, _MANAGER, "contract.ending_soon"),
     StreamRoute(VISITS_OVERDUE, _MANAGER, "contract.visits_overdue"),
 )
