@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from geoalchemy2.functions import ST_X, ST_Y
 from geoalchemy2.types import Geography, Geometry
@@ -198,28 +199,29 @@ def _term(row: Any) -> SlaTerm:
     return SlaTerm(row.priority, row.response_minutes, row.fix_minutes, skills_from_json(row.required_skills))
 
 
-def _equipment(row: Any) -> EquipmentRow:
-    values = dict(row._mapping)
-    values.pop("created_at", None)
+R = TypeVar("R")
+
+
+def _from_row(row: Any, cls: Callable[..., R]) -> R:
+    """A row as `cls`: bookkeeping timestamps left out, skills and unit lists in their domain shape."""
+    fields = getattr(cls, "__dataclass_fields__", {})
+    values = {k: v for k, v in row._mapping.items() if k in fields}
     values["required_skills"] = skills_from_json(values["required_skills"])
-    return EquipmentRow(**values)
+    if "equipment_ids" in values:
+        values["equipment_ids"] = tuple(sorted(values["equipment_ids"]))
+    return cls(**values)
+
+
+def _equipment(row: Any) -> EquipmentRow:
+    return _from_row(row, EquipmentRow)
 
 
 def _schedule(row: Any) -> ScheduleRow:
-    values = dict(row._mapping)
-    for column in ("created_at", "updated_at"):
-        values.pop(column, None)
-    values["required_skills"] = skills_from_json(values["required_skills"])
-    return ScheduleRow(**values)
+    return _from_row(row, ScheduleRow)
 
 
 def _visit(row: Any) -> VisitRow:
-    values = dict(row._mapping)
-    for column in ("created_at", "status_changed_at"):
-        values.pop(column, None)
-    values["required_skills"] = skills_from_json(values["required_skills"])
-    values["equipment_ids"] = tuple(sorted(values["equipment_ids"]))
-    return VisitRow(**values)
+    return _from_row(row, VisitRow)
 
 
 def _visit_values(spec: VisitSpec) -> dict[str, Any]:
