@@ -111,10 +111,10 @@ python_311() {
 setup_python() {
   if [[ ! -x $PY ]]; then
     local base
-    base=$(python_311)
+    base=$(python_311 || true)
     if [[ -z $base ]]; then
       apt_install python3.11 python3.11-venv
-      base=$(python_311)
+      base=$(python_311 || true)
       [[ -n $base ]] || die "no Python 3.11 found (python3.11 or python3)"
     fi
     if ! "$base" -m venv "$VENV" >/dev/null 2>&1; then
