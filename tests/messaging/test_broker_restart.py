@@ -18,8 +18,8 @@ async def test_broker_restart_mid_stream_loses_nothing_and_applies_nothing_twice
     async with broker_client(private_nats.url) as broker:
         event_ids: list[uuid.UUID] = []
 
-        async def file_events() -> None:
-            for _ in range(30):
+        async def file_events(batches: int) -> None:
+            for _ in range(batches):
                 event_ids.extend(await harness.add_events(10))
                 await asyncio.sleep(0.02)
 
@@ -28,15 +28,16 @@ async def test_broker_restart_mid_stream_loses_nothing_and_applies_nothing_twice
 
         consumer = effect_consumer(harness, broker, batch_size=50, ack_wait_s=2.0, idle_check_s=1.0)
         async with running(relay(harness, broker, batch_size=20).run(), consumer.run()):
-            filing = asyncio.create_task(file_events())
+            filing = asyncio.create_task(file_events(15))
             await wait_for(lambda: applied(50), "the stream flowing before the restart")
             await asyncio.to_thread(private_nats.stop, stop_signal)
+            await filing
+            await file_events(15)  # written while the broker is down: the relay must keep them
 
             async def publish_failed() -> bool:
                 return await harness.publish_failures() > 0
             await wait_for(publish_failed, "the relay noticing the broker is gone")
             await asyncio.to_thread(private_nats.start)
-            await filing
 
             async def everything_applied() -> bool:
                 return (await applied(300) and not await harness.unpublished()
