@@ -70,23 +70,28 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
         db = Database(create_engine(settings))
         nc = await connect(settings.nats_url, name=f"fieldline-{settings.service_name}")
         js = nc.jetstream()
-        await ensure_stream(js, spec.producer, replicas=settings.nats_stream_replicas,
-                            duplicate_window_s=settings.nats_duplicate_window_s)
+
+        async def _declare_stream(producer: str) -> None:
+            await ensure_stream(js, producer, replicas=settings.nats_stream_replicas,
+                                duplicate_window_s=settings.nats_duplicate_window_s)
+
+        await _declare_stream(spec.producer)
         relay = OutboxRelay(db, spec.tables, js, batch_size=settings.outbox_batch_size,
-                            poll_interval_s=settings.outbox_poll_interval_s)
+                            poll_interval_s=settings.outbox_poll_interval_s,
+                            on_missing_stream=lambda: _declare_stream(spec.producer))
         runtime = Runtime(settings=settings, db=db, nc=nc, js=js, tables=spec.tables, relay=relay)
         app.state.runtime = runtime
         runtime.tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
         subscriptions = spec.subscriptions(runtime)
         for producer in sorted({s.producer for s in subscriptions} - {spec.producer}):
             # declared identically by producer and consumers, so start-up order does not matter
-            await ensure_stream(js, producer, replicas=settings.nats_stream_replicas,
-                                duplicate_window_s=settings.nats_duplicate_window_s)
+            await _declare_stream(producer)
         for subscription in subscriptions:
             consumer = IdempotentConsumer(
                 nc, js, db, spec.tables, subscription,
                 batch_size=settings.consumer_batch_size, max_deliver=settings.consumer_max_deliver,
-                ack_wait_s=settings.consumer_ack_wait_s,
+                ack_wait_s=settings.consumer_ack_wait_s, service_producer=spec.producer,
+                ensure_stream=_declare_stream,
             )
             runtime.consumers.append(consumer)
             runtime.tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{subscription.durable}"))

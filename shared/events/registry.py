@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from shared.events import contracts, dispatch, notify, requests
+from shared.events import contracts, dead_letters, dispatch, notify, requests
 from shared.events.envelope import Envelope, Event
 
 PRODUCERS = ("contracts", "requests", "dispatch", "notify")
 
 EVENT_TYPES: dict[str, type[Event]] = {
     model.subject: model
-    for module in (contracts, requests, dispatch, notify)
+    for module in (contracts, requests, dispatch, notify, dead_letters)
     for model in module.EVENTS
 }
 

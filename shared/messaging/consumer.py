@@ -13,8 +13,10 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import nats.errors
+import nats.js.errors
 import pydantic
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -26,8 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
 from shared.errors import PermanentMessageError
+from shared.events.dead_letters import DEAD_LETTER_EVENTS
 from shared.events.envelope import Envelope, Event, stream_name
 from shared.events.registry import UnknownEventType, parse_data
+from shared.messaging.outbox import add_event
 from shared.messaging.tables import MessagingTables
 from shared.observability import set_correlation_id
 
@@ -67,7 +71,11 @@ class IdempotentConsumer:
         ack_wait_s: float = 30.0,
         fetch_timeout_s: float = 1.0,
         idle_check_s: float = 15.0,
+        service_producer: str | None = None,
+        ensure_stream: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
+        self._ensure_stream = ensure_stream  # declares a producer's stream if the broker lost it
+        self.service_producer = service_producer  # announces dead letters on this service's stream
         self.nc = nc
         self.js = js
         self.db = db
@@ -91,10 +99,22 @@ class IdempotentConsumer:
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
             ack_wait=self.ack_wait_s,
-            max_deliver=self.max_deliver + 1,  # one more than ours, so we dead-letter before the server gives up
+            # the server never gives up on its own: we dead-letter at max_deliver, and a message whose
+            # dead-letter write fails (database down) is redelivered until that write succeeds
+            max_deliver=-1,
             max_ack_pending=10_000,
         )
-        await self.js.add_consumer(self.stream, config)
+        try:
+            await self.js.add_consumer(self.stream, config)
+        except nats.js.errors.NotFoundError:
+            if self._ensure_stream is None:
+                raise
+            await self._ensure_stream(self.sub.producer)
+            await self.js.add_consumer(self.stream, config)
+        except nats.js.errors.BadRequestError as exc:
+            # an older server refuses to change an existing durable's config: keep using the durable
+            await self.js.consumer_info(self.stream, self.sub.durable)
+            log.warning("consumer %s exists with another config (%s); using it as is", self.sub.durable, exc)
 
     async def run(self) -> None:
         """Fetch and handle until cancelled; re-subscribe after errors or a suspicious silence."""
@@ -201,16 +221,26 @@ class IdempotentConsumer:
 
     async def _dead_letter(self, msg: Msg, reason: str, deliveries: int, *, event_id: str | None) -> None:
         log.error("dead-lettering message on %s for %s: %s", msg.subject, self.sub.durable, reason)
-        async with self.db.transaction() as session:
-            await session.execute(
-                insert(self.tables.dead_letters).values(
-                    consumer=self.sub.durable,
-                    subject=msg.subject,
-                    event_id=event_id,
-                    payload=msg.data.decode("utf-8", errors="replace"),
-                    headers=dict(msg.headers or {}),
-                    reason=reason[:2000],
-                    deliveries=deliveries,
+        try:
+            async with self.db.transaction() as session:
+                await session.execute(
+                    insert(self.tables.dead_letters).values(
+                        consumer=self.sub.durable,
+                        subject=msg.subject,
+                        event_id=event_id,
+                        payload=msg.data.decode("utf-8", errors="replace"),
+                        headers=dict(msg.headers or {}),
+                        reason=reason[:2000],
+                        deliveries=deliveries,
+                    )
                 )
-            )
+                if self.service_producer is not None:
+                    await add_event(session, self.tables, DEAD_LETTER_EVENTS[self.service_producer](
+                        consumer=self.sub.durable, message_subject=msg.subject, event_id=event_id,
+                        reason=reason[:500], deliveries=deliveries, recorded_at=datetime.now(UTC)))
+        except Exception as exc:
+            # keep the message: it comes back and is dead-lettered once the database answers again
+            log.warning("dead-letter write for %s failed (%r); redelivering", self.sub.durable, exc)
+            await msg.nak(delay=backoff_delay(deliveries))
+            return
         await msg.term()

@@ -12,8 +12,9 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
+import nats.js.errors
 from nats.js import JetStreamContext
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,6 +66,7 @@ class OutboxRelay:
         poll_interval_s: float = 0.25,
         publish_timeout_s: float = 5.0,
         after_publish: Callable[[uuid.UUID], None] | None = None,
+        on_missing_stream: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
         self.tables = tables
@@ -73,6 +75,7 @@ class OutboxRelay:
         self.poll_interval_s = poll_interval_s
         self.publish_timeout_s = publish_timeout_s
         self._after_publish = after_publish  # a seam for fault-injection tests
+        self._on_missing_stream = on_missing_stream
         self._wake = asyncio.Event()
         db.on_outbox_commit(self.wake)
 
@@ -101,6 +104,12 @@ class OutboxRelay:
                         timeout=self.publish_timeout_s,
                         headers=_headers(row.event_id, row.payload),
                     )
+                except nats.js.errors.NoStreamResponseError as exc:
+                    # the broker lost its store (or the stream was deleted): declare it again, retry next poll
+                    log.warning("no stream for %s (%s); declaring it again", row.subject, exc)
+                    if self._on_missing_stream is not None:
+                        await self._on_missing_stream()
+                    break
                 except Exception as exc:  # broker down or slow: keep the row, retry on the next poll
                     log.warning("outbox publish of %s failed: %s", row.event_id, exc)
                     await session.execute(
