@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify.domain.routing import routed_subjects
 from services.notify.notifying import Notifier
+from shared.events.dead_letters import DeadLetterRecorded
 from shared.events.dispatch import AssignmentCreated, AssignmentStatusChanged, RequestUnplaceable
 from shared.events.envelope import Envelope, Event
 from shared.events.registry import EVENT_TYPES
@@ -26,8 +27,10 @@ def durable_for(subject: str) -> str:
 
 def subscriptions(notifier: Notifier) -> list[Subscription]:
     async def on_event(session: AsyncSession, envelope: Envelope, event: Event) -> None:
-        await notifier.handle(session, envelope.type, envelope.event_id, event.model_dump(mode="json"),
-                              envelope.occurred_at)
+        facts = event.model_dump(mode="json")
+        if isinstance(event, DeadLetterRecorded):  # the same facts as notify's own dead letters
+            facts |= {"service": event.producer, "subject": event.message_subject}
+        await notifier.handle(session, envelope.type, envelope.event_id, facts, envelope.occurred_at)
 
     return [
         Subscription(durable_for(subject), EVENT_TYPES[subject].producer, subject, on_event)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from services.notify.db.repository import NotifyRepository
 from shared.events.common import GeoPoint
+from shared.events.dead_letters import DEAD_LETTER_EVENTS
 from shared.events.dispatch import (
     AssignmentChanged,
     AssignmentCreated,
@@ -205,6 +206,19 @@ async def test_dead_letters_reach_dispatchers(notify: Notify) -> None:
     messages = await eventually(lambda: _inbox(notify, address), what="dead letter reported")
     assert "не обработано (notify)" in str(messages[0]["Subject"])  # type: ignore[index]
     assert "notify-unplaceable" in messages[0].get_body(preferencelist=("plain",)).get_content()  # type: ignore[attr-defined]
+
+
+async def test_other_services_dead_letters_reach_dispatchers(notify: Notify) -> None:
+    address = f"ops-{uuid.uuid4().hex[:8]}@fieldline.example"
+    await notify.add_recipient(kind="dispatcher", email=address, language="en")
+    await publish(notify.js, DEAD_LETTER_EVENTS["dispatch"](
+        consumer="dispatch-request-created", message_subject=ServiceRequestCreated.subject, event_id=None,
+        reason="schema: request_id is not a UUID", deliveries=1, recorded_at=at()))
+    messages = await eventually(lambda: _inbox(notify, address), what="dispatch's dead letter reported")
+    assert "(dispatch)" in str(messages[0]["Subject"])  # type: ignore[index]
+    body = messages[0].get_body(preferencelist=("plain",)).get_content()  # type: ignore[attr-defined]
+    assert "dispatch-request-created" in body and ServiceRequestCreated.subject in body
+    assert "request_id is not a UUID" in body
 
 
 async def test_old_events_update_streams_but_send_nothing(notify: Notify) -> None:

@@ -30,8 +30,10 @@ from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreate
 
 Facts = Mapping[str, Any]
 
-# notify's own dead letters are routed like an event (they are read from the table, not from NATS)
+# notify's own dead letters are routed like an event (they are read from the table, not from NATS);
+# the other services announce theirs as fieldline.<service>.dead_letter.recorded.v1
 DEAD_LETTER = subject_for("notify", "dead_letter", "recorded")
+OTHERS_DEAD_LETTERS = tuple(subject_for(p, "dead_letter", "recorded") for p in ("contracts", "requests", "dispatch"))
 
 SURVEY_INVITED = SurveyInvited.subject
 SLA_AT_RISK = SlaAtRisk.subject
@@ -138,6 +140,7 @@ MESSAGE_ROUTES: tuple[MessageRoute, ...] = (
     MessageRoute(RequestUnplaceable.subject, _DISPATCHER, "request_unplaceable", urgent=_always),
     MessageRoute(SLA_AT_RISK, _DISPATCHER, "sla_at_risk", urgent=_always),
     MessageRoute(DEAD_LETTER, _DISPATCHER, "dead_letter"),
+    *(MessageRoute(subject, _DISPATCHER, "dead_letter") for subject in OTHERS_DEAD_LETTERS),
     # awaiting their producer
     MessageRoute(CONTRACT_ENDING_SOON, _MANAGER, "contract_ending_soon"),
     MessageRoute(VISITS_OVERDUE, _MANAGER, "visits_overdue"),
@@ -167,6 +170,7 @@ STREAM_ROUTES: tuple[StreamRoute, ...] = (
     StreamRoute(RequestUnplaceable.subject, _DISPATCHER, "request.unplaceable"),
     StreamRoute(SLA_AT_RISK, _DISPATCHER, "request.sla_at_risk"),
     StreamRoute(DEAD_LETTER, _DISPATCHER, "dead_letter"),
+    *(StreamRoute(subject, _DISPATCHER, "dead_letter") for subject in OTHERS_DEAD_LETTERS),
     # awaiting their producer
     StreamRoute(CONTRACT_ENDING_SOON, _MANAGER, "contract.ending_soon"),
     StreamRoute(VISITS_OVERDUE, _MANAGER, "contract.visits_overdue"),
