@@ -21,7 +21,8 @@ import numpy as np
 
 from .instance import RoutingInstance
 from .model import FirstSolution, PlanningOptions, SolveStatus
-from .ortools_model import RawRoute, RawSolution, solve_instance
+from .ortools_model import solve_instance
+from .raw import RawRoute, RawSolution
 
 CONSTRUCTION_SHARE = 0.5  # of the time limit, for building the first solution
 
@@ -142,13 +143,20 @@ class _Search:
         return RawSolution(status, routes, 0)
 
 
-def solve_decomposed(instance: RoutingInstance, options: PlanningOptions, time_limit: float) -> RawSolution:
+def solve_decomposed(
+    instance: RoutingInstance, options: PlanningOptions, time_limit: float, start: RawSolution | None = None
+) -> RawSolution:
+    """``start``: a complete solution to improve (skips the construction)."""
     began = wallclock.perf_counter()
     search = _Search(instance, options)
     n = len(instance.visits)
     sub_visits = options.subproblem_visits
     construction = time_limit * CONSTRUCTION_SHARE
-    if n > sub_visits * 1.5 and not instance.initial_routes:
+    if start is not None:
+        for route in start.routes:
+            search.routes[route.vehicle] = list(route.visits)
+            search.raw[route.vehicle] = route
+    elif n > sub_visits * 1.5 and not instance.initial_routes:
         groups = _cluster(instance, max(1, round(n / sub_visits)), search.rng)
         fleets = _share_vehicles(instance, groups)
         # Parallel cheapest insertion often returns nothing within its share on days with breaks;

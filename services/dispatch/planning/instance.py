@@ -6,12 +6,30 @@ first, then visits). Sub-problems of the decomposition are the same structure ov
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from .model import Pin, PlanningProblem, Shift, Technician, Visit
 from .travel import FloatArray, TravelTimeProvider
+
+
+class Ticks:
+    """Converts seconds to integer ticks so that an integer-feasible plan is feasible in real time."""
+
+    def __init__(self, resolution: float) -> None:
+        self.resolution = resolution
+
+    def up(self, seconds: float) -> int:
+        return math.ceil(seconds / self.resolution - 1e-9)
+
+    def down(self, seconds: float) -> int:
+        return math.floor(seconds / self.resolution + 1e-9)
+
+    def up_array(self, seconds: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+        return np.ceil(seconds / self.resolution - 1e-9).astype(np.int64)
 
 
 @dataclass(frozen=True, slots=True)

@@ -151,6 +151,10 @@ class PlanningOptions:
     lns_min_time: float = 5.0
     subproblem_visits: int = 100
     seed: int = 0
+    # Fresh plans (no pins, no previous routes, no balance cost) start from our own regret insertion
+    # and ruin-and-recreate search (construction.py) for this share of the time; OR-Tools, warm-started
+    # from the result, gets the rest. 0 skips our search; the constructor still gives the warm start.
+    ruin_recreate_share: float = 0.7
 
 
 class SolveStatus(StrEnum):

@@ -4,7 +4,6 @@ search parameters -> solve -> status -> plain data. The only module that imports
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,48 +11,14 @@ import numpy as np
 import numpy.typing as npt
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
 
-from .instance import RoutingInstance
+from .instance import RoutingInstance, Ticks
 from .model import Metaheuristic, PlanningOptions, SolveStatus
+from .raw import RawRoute, RawSolution
 
 IntArray = npt.NDArray[np.int64]
 TIME = "time"
 TRAVEL = "travel"
 LOAD = "load"
-
-
-@dataclass(frozen=True, slots=True)
-class RawRoute:
-    """A route in ticks: the visit positions in order and when service starts at each."""
-
-    vehicle: int
-    visits: tuple[int, ...]
-    service_starts: tuple[int, ...]
-    start: int
-    end: int
-    breaks: tuple[tuple[int, int], ...]  # (start, duration)
-
-
-@dataclass(frozen=True, slots=True)
-class RawSolution:
-    status: SolveStatus
-    routes: tuple[RawRoute, ...]
-    objective: int
-
-
-class Ticks:
-    """Converts seconds to integer ticks so that an integer-feasible plan is feasible in real time."""
-
-    def __init__(self, resolution: float) -> None:
-        self.resolution = resolution
-
-    def up(self, seconds: float) -> int:
-        return math.ceil(seconds / self.resolution - 1e-9)
-
-    def down(self, seconds: float) -> int:
-        return math.floor(seconds / self.resolution + 1e-9)
-
-    def up_array(self, seconds: npt.NDArray[np.float64]) -> IntArray:
-        return np.ceil(seconds / self.resolution - 1e-9).astype(np.int64)
 
 
 @dataclass(slots=True)

@@ -4,7 +4,9 @@ over-constrained day: what cannot be served comes back unassigned with a reason.
 from __future__ import annotations
 
 import time as wallclock
+from dataclasses import replace
 
+from .construction import RouteEvaluator, regret_insertion, ruin_and_recreate
 from .decomposition import solve_decomposed
 from .instance import RoutingInstance, build_instance
 from .model import (
@@ -19,7 +21,8 @@ from .model import (
     UnassignedReason,
     UnassignedVisit,
 )
-from .ortools_model import RawRoute, RawSolution, solve_instance
+from .ortools_model import solve_instance
+from .raw import RawRoute, RawSolution
 from .reasons import diagnose
 from .travel import TravelTimeProvider
 
@@ -35,12 +38,37 @@ def plan_routes(problem: PlanningProblem, travel: TravelTimeProvider, options: P
 
 
 def solve_routing_instance(instance: RoutingInstance, options: PlanningOptions, time_limit: float) -> RawSolution:
+    if not (instance.pins or instance.initial_routes or options.balance_cost > 0) and instance.visits:
+        return _solve_fresh(instance, options, time_limit)
     n = len(instance.visits)
     if n > options.decomposition_threshold or (
         time_limit >= options.lns_min_time and n > 2 * options.subproblem_visits
     ):
         return solve_decomposed(instance, options, time_limit)
     return solve_instance(instance, options, time_limit)
+
+
+def _solve_fresh(instance: RoutingInstance, options: PlanningOptions, time_limit: float) -> RawSolution:
+    """Our regret insertion and ruin-and-recreate, then OR-Tools warm-started from the result.
+
+    Pins, change budgets and workload balance are the routing model's alone, so re-plans skip this.
+    """
+    began = wallclock.perf_counter()
+    evaluator = RouteEvaluator(instance, options)
+    solution = regret_insertion(evaluator)
+    left = time_limit - (wallclock.perf_counter() - began)
+    if options.ruin_recreate_share > 0:
+        solution = ruin_and_recreate(evaluator, solution, left * options.ruin_recreate_share, seed=options.seed)
+    ours = evaluator.raw_solution(solution)
+    left = time_limit - (wallclock.perf_counter() - began)
+    if left < 0.05 or not any(solution.routes):
+        return ours
+    warm = replace(instance, initial_routes=tuple(tuple(r) for r in solution.routes))
+    if len(instance.visits) > options.decomposition_threshold:
+        polished = solve_decomposed(warm, options, left, start=ours)
+    else:
+        polished = solve_instance(warm, options, left, require_warm_start=True)
+    return polished if polished.status in (SolveStatus.FEASIBLE, SolveStatus.OPTIMAL) else ours
 
 
 def _route(instance: RoutingInstance, raw: RawRoute, resolution: float) -> Route:
