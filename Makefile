@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # Bootstrap, then load its environment into the recipe's shell.
 ENV := deploy/local/bootstrap.sh && source .run/env
 
-.PHONY: help bootstrap up down run migrate test test-slow lint token bench-routing bench-dispatch bench-import
+.PHONY: help bootstrap up down run migrate test test-slow test-planning lint token bench-routing bench-dispatch bench-import
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-15s %s\n", $$1, $$2 }'
@@ -44,6 +44,9 @@ test-slow: ## Run the long suites marked slow
 	@$(ENV)
 	$(PY) -m pytest -q -p no:cacheprovider -m slow $(PYTEST_ARGS) || { rc=$$?; ((rc == 5)) && echo "make test-slow: no tests collected" >&2; exit $$rc; }
 
+test-planning: ## The planner's unit tests alone (pure code, no infrastructure)
+	$(PY) -m pytest -q -p no:cacheprovider tests/planning $(PYTEST_ARGS)
+
 lint: ## ruff, and mypy --strict on shared/ and the domain packages (both run; fails if either fails)
 	@$(ENV)
 	rc=0
@@ -58,10 +61,18 @@ token: ## Mint a JWT: make token ROLE=dispatcher SUB=alice [CUSTOMER_ID=..] [TEC
 		$(if $(CUSTOMER_ID),--customer-id "$(CUSTOMER_ID)") \
 		$(if $(TECHNICIAN_ID),--technician-id "$(TECHNICIAN_ID)")
 
-bench-routing: ## Planner vs PyVRP and VROOM on the Solomon instances (10 s each)
+bench-routing: ## Planner vs PyVRP and VROOM: Solomon at 1 s and 10 s, Gehring-Homberger 1000 at 60 s, reactive insertion, field day
 	@$(ENV)
+	$(PY) -m bench.routing --instances ../shared/bench/vrptw/solomon --time-limit 1 \
+		--solvers fieldline,pyvrp,vroom --out bench/results/solomon-1s.json
 	$(PY) -m bench.routing --instances ../shared/bench/vrptw/solomon --time-limit 10 \
 		--solvers fieldline,pyvrp,vroom --out bench/results/solomon-10s.json
+	$(PY) -m bench.routing --instances ../shared/bench/vrptw/homberger --only R1_10_1 --time-limit 60 \
+		--solvers fieldline,pyvrp,vroom --out bench/results/homberger-1000-60s.json
+	$(PY) -m bench.routing.reactive --technicians 1000 --visits 10000 --emergencies 1000 \
+		--out bench/results/reactive-1000x10000.json
+	$(PY) -m bench.fieldday --technicians 120 --visits 1000 --seed 1 --time-limit 60 \
+		--solvers fieldline,vroom --out bench/results/fieldday-120x1000-60s.json
 
 bench-dispatch: ## Reactive dispatch latency benchmark
 	@$(ENV)

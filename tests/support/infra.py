@@ -150,7 +150,7 @@ class ServiceProcess:
             cwd=REPO_ROOT, env=env, stdout=log, stderr=log,
         )
 
-    def wait_ready(self, timeout_s: float = 30.0) -> None:
+    def wait_ready(self, timeout_s: float = 90.0) -> None:
         deadline = time.monotonic() + timeout_s
         with httpx.Client() as client:
             while time.monotonic() < deadline:
