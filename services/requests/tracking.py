@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -43,34 +45,25 @@ class Tracking:
         assert isinstance(event, AssignmentCreated)
         if event.kind == "planned":
             return  # a planned visit from contracts, booked under its visit id: not a customer's request
-        loaded = await _load(session, event.request_id)
-        if loaded is None:
+        applied = await _apply(session, event.request_id, event.assignment_id, lambda before: assignment_booked(
+            before, assignment_id=event.assignment_id, technician_id=event.technician_id,
+            technician_first_name=event.technician_first_name, status=event.status, booked_at=envelope.occurred_at,
+            eta=event.eta))
+        if applied is None:
             return
-        repo, request, assignments = loaded
-        before = _find(assignments, event.assignment_id)
-        view = assignment_booked(before, assignment_id=event.assignment_id, technician_id=event.technician_id,
-                                 technician_first_name=event.technician_first_name, status=event.status,
-                                 booked_at=envelope.occurred_at, eta=event.eta)
-        if view == before:
-            return  # the same fact re-sent under another event id
-        await repo.save_assignment(event.request_id, view)
-        await repo.add_timeline(event.request_id, "assigned", envelope.occurred_at, envelope.event_id, {
+        await applied.repo.add_timeline(event.request_id, "assigned", envelope.occurred_at, envelope.event_id, {
             "assignment_id": str(event.assignment_id), "technician_first_name": event.technician_first_name,
             "eta": event.eta.isoformat()})
-        await self._refresh(session, request, _replace(assignments, view), envelope)
+        await self._refresh(session, applied.request, applied.assignments, envelope)
 
     async def on_assignment_status_changed(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
         assert isinstance(event, AssignmentStatusChanged)
-        loaded = await _load(session, event.request_id)
-        if loaded is None:
+        applied = await _apply(session, event.request_id, event.assignment_id, lambda before: assignment_moved(
+            before, assignment_id=event.assignment_id, technician_id=event.technician_id, status=event.status,
+            at=event.at, eta=event.eta, outcome=event.outcome))
+        if applied is None:
             return
-        repo, request, assignments = loaded
-        before = _find(assignments, event.assignment_id)
-        view = assignment_moved(before, assignment_id=event.assignment_id, technician_id=event.technician_id,
-                                status=event.status, at=event.at, eta=event.eta, outcome=event.outcome)
-        if view == before:
-            return  # the same fact re-sent under another event id
-        await repo.save_assignment(event.request_id, view)
+        repo, request = applied.repo, applied.request
         detail: dict[str, Any] = {"assignment_id": str(event.assignment_id)}
         if event.outcome:
             detail["outcome"] = event.outcome
@@ -78,41 +71,34 @@ class Tracking:
             detail["reason"] = event.reason
         entry = "assignment_cancelled" if event.status == "cancelled" else event.status
         await repo.add_timeline(event.request_id, entry, event.at, envelope.event_id, detail)
-        previous_eta = before.eta if before else None
+        previous_eta = applied.before.eta if applied.before else None
         if event.eta is not None and event.eta != previous_eta:
             await repo.add_timeline(event.request_id, "eta_changed", event.at, envelope.event_id,
                                     {"eta": event.eta.isoformat(), "previous_eta": _iso(previous_eta)})
-        assignments = _replace(assignments, view)
         if (event.status == "failed" and needs_parts(event.outcome) and request["cancelled_at"] is None
-                and current_assignment(assignments) == view):
+                and current_assignment(applied.assignments) == applied.view):
             follow_up_id = await open_follow_up(session, request, event.outcome or "", event.at, envelope.event_id)
             await repo.add_timeline(event.request_id, "follow_up_opened", event.at, envelope.event_id,
                                     {"follow_up_request_id": str(follow_up_id)})
-        await self._refresh(session, request, assignments, envelope)
+        await self._refresh(session, request, applied.assignments, envelope)
 
     async def on_assignment_changed(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
         """A re-plan or a dispatcher moved the booking: the customer sees the new technician and ETA."""
         assert isinstance(event, AssignmentChanged)
-        loaded = await _load(session, event.request_id)
-        if loaded is None:
-            return
-        repo, request, assignments = loaded
-        before = _find(assignments, event.assignment_id)
-        view = assignment_rebooked(before, assignment_id=event.assignment_id, technician_id=event.technician_id,
-                                   technician_first_name=event.technician_first_name, status=event.status,
-                                   eta=event.eta, at=envelope.occurred_at)
-        if view == before:
-            return
-        await repo.save_assignment(event.request_id, view)
         at = envelope.occurred_at
+        applied = await _apply(session, event.request_id, event.assignment_id, lambda before: assignment_rebooked(
+            before, assignment_id=event.assignment_id, technician_id=event.technician_id,
+            technician_first_name=event.technician_first_name, status=event.status, eta=event.eta, at=at))
+        if applied is None:
+            return
         if event.technician_id != event.previous_technician_id:
-            await repo.add_timeline(event.request_id, "reassigned", at, envelope.event_id, {
+            await applied.repo.add_timeline(event.request_id, "reassigned", at, envelope.event_id, {
                 "assignment_id": str(event.assignment_id), "technician_first_name": event.technician_first_name,
                 "reason": event.reason})
         if event.eta != event.previous_eta:
-            await repo.add_timeline(event.request_id, "eta_changed", at, envelope.event_id, {
+            await applied.repo.add_timeline(event.request_id, "eta_changed", at, envelope.event_id, {
                 "eta": event.eta.isoformat(), "previous_eta": event.previous_eta.isoformat(), "reason": event.reason})
-        await self._refresh(session, request, _replace(assignments, view), envelope)
+        await self._refresh(session, applied.request, applied.assignments, envelope)
 
     async def on_unplaceable(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
         assert isinstance(event, RequestUnplaceable)
@@ -170,6 +156,30 @@ async def _load(session: AsyncSession,
         log.debug("ignoring dispatch event for %s: not a service request", request_id)
         return None
     return repo, request, await repo.assignments(request_id)
+
+
+@dataclass(frozen=True)
+class _Applied:
+    repo: RequestsRepository
+    request: dict[str, Any]
+    assignments: list[AssignmentView]  # with `view` in place of `before`
+    before: AssignmentView | None
+    view: AssignmentView
+
+
+async def _apply(session: AsyncSession, request_id: uuid.UUID, assignment_id: uuid.UUID,
+                 fold: Callable[[AssignmentView | None], AssignmentView]) -> _Applied | None:
+    """Fold one event into its assignment and store it; None when the request is not ours or nothing changed."""
+    loaded = await _load(session, request_id)
+    if loaded is None:
+        return None
+    repo, request, assignments = loaded
+    before = _find(assignments, assignment_id)
+    view = fold(before)
+    if view == before:
+        return None  # the same fact re-sent under another event id
+    await repo.save_assignment(request_id, view)
+    return _Applied(repo, request, _replace(assignments, view), before, view)
 
 
 def _find(assignments: list[AssignmentView], assignment_id: uuid.UUID) -> AssignmentView | None:
