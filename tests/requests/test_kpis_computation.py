@@ -16,7 +16,8 @@ Response SLA: J1 met, J2 late, J3 met, J6 overdue → 2 of 4. Fix SLA: J1, J2 me
 On time: J1 (10 late), J3 (15 late, on the boundary) yes; J2 (210 late), J4 (20 late) no → 2 of 4.
 First-time fix: J1, J2 yes; J3 failed; J4 is a follow-up (not counted) → 2 of 3.
 Repeat visits: J1 (J2 filed 21h after), J2 (J7 within 30 days) yes; J4 no later U2 request → 2 of 3.
-Mean response: (70 + 300 + 45 + 1580) / 4 = 498.75 min. CSAT (5+3+4)/3 = 4.0. NPS: 2 promoters of 3 → 66.7.
+Mean response (follow-ups left out): (70 + 300 + 45) / 3 = 138.33 min.
+CSAT (5+3+4)/3 = 4.0. NPS: 2 promoters of 3 → 66.7.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def test_the_whole_period_matches_the_hand_computed_figures() -> None:
     assert row.on_time_arrival == Ratio(count=4, hits=2)
     assert row.first_time_fix == Ratio(count=3, hits=2) and row.first_time_fix.rate == 0.6667
     assert row.repeat_visits == Ratio(count=3, hits=2)
-    assert row.mean_response_minutes == 498.75
+    assert row.mean_response_minutes == 138.33
     assert (row.csat_count, row.csat_mean) == (3, 4.0)
     assert (row.nps_count, row.nps) == (3, 66.7)
 
@@ -86,7 +87,7 @@ def test_per_technician() -> None:
     assert (a.mean_response_minutes, a.csat_mean, a.nps) == (57.5, 5.0, 100.0)
     assert (b.requests, b.response_sla, b.fix_sla) == (2, Ratio(1, 0), Ratio(1, 1))
     assert (b.on_time_arrival, b.first_time_fix, b.repeat_visits) == (Ratio(2, 0), Ratio(1, 1), Ratio(2, 1))
-    assert (b.mean_response_minutes, b.csat_mean, b.nps) == (940.0, 3.5, 50.0)
+    assert (b.mean_response_minutes, b.csat_mean, b.nps) == (300.0, 3.5, 50.0)
     assert rows[None].requests == 2 and rows[None].response_sla == Ratio(1, 0)
 
 

@@ -11,7 +11,8 @@ Definitions (all per request, bucketed by the day the request was filed, in UTC)
   follow-ups, those completed by the first visit on site with no failed visit.
 - repeat visit: a completed request on a unit followed by another request for the same unit, filed
   within the repeat window (30 days) after completion; the repeat counts against the first job.
-- mean response time: first arrival minus filing, in minutes.
+- mean response time: first arrival minus filing, in minutes; follow-ups are booked return visits, not
+  responses to a call, so they are left out.
 - CSAT: mean of 1-5 answers. NPS: % promoters (9-10) minus % detractors (0-6), over the NPS answers.
 """
 
@@ -183,6 +184,8 @@ def first_time_fix(job: JobRecord) -> bool | None:
 
 
 def response_minutes(job: JobRecord) -> float | None:
+    if job.follow_up_of is not None:
+        return None
     arrival = job.first_arrival
     if arrival is None or arrival.on_site_at is None:
         return None
