@@ -25,7 +25,8 @@ async def test_customers_sites_and_equipment_import_and_a_dry_run_stores_nothing
     tag = uuid.uuid4().hex[:6]
     customers = f"external_ref,name\nC-{tag}-1,Yalta Fresh Market\nC-{tag}-2,\"Kerch Fish, Ltd\"\n"
     sites = ("external_ref,customer_ref,name,address,lat,lon,access_hours\n"
-             f"S-{tag}-1,C-{tag}-1,Market hall,\"Moskovskaya St 12, Yalta\",44.499,34.16,mon-fri 08:00-20:00; sat 10:00-14:00\n"
+             f"S-{tag}-1,C-{tag}-1,Market hall,\"Moskovskaya St 12, Yalta\",44.499,34.16,"
+             "mon-fri 08:00-20:00; sat 10:00-14:00\n"
              f"S-{tag}-2,C-{tag}-2,Harbour store,Portovaya 3,45.357,36.468,\n")
     equipment = ("site_ref,equipment_type,model,serial,installed_on,warranty_ends_on,skills\n"
                  f"S-{tag}-1,cold_room,Polair KXH-6,{tag}-A,2024-04-01,2027-04-01,refrigeration:2\n"

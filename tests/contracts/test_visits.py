@@ -234,3 +234,24 @@ async def test_the_sweep_runs_on_one_replica_at_a_time_and_expires_ended_contrac
     assert summary.expired >= 1
     shown = (await contracts.client.get(f"/contracts/{contract['id']}", headers=contracts.manager)).json()
     assert shown["status"] == "expired" and shown["ended_on"] == (today + timedelta(days=1)).isoformat()
+
+
+async def test_a_contract_naming_units_plans_visits_for_those_units_only(contracts: Contracts) -> None:
+    customer_id, site_id = await contracts.customer_with_site("Feodosia Dairy")
+    covered = await contracts.unit(site_id)
+    other = await contracts.unit(site_id, equipment_type="ice_machine")
+    contract = await contracts.contract(customer_id, [site_id], equipment_ids=[covered], starts_on=_days_ago(5))
+    cid = contract["id"]
+    refused = await contracts.client.post(f"/contracts/{cid}/schedules", headers=contracts.manager, json={
+        "site_id": site_id, "equipment_id": other, "rrule": "FREQ=MONTHLY", "duration_minutes": 30})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "equipment_id"
+    await contracts.post(f"/contracts/{cid}/schedules", {"site_id": site_id, "rrule": "FREQ=WEEKLY;BYDAY=WE",
+                                                         "duration_minutes": 30})
+    await contracts.client.post(f"/contracts/{cid}/activate", headers=contracts.manager)
+    assert {tuple(v["equipment_ids"]) for v in await _visits(contracts, cid)} == {(covered,)}
+
+    await _patch(contracts, f"/contracts/{cid}", {"equipment_ids": [covered, other]})
+    assert {tuple(v["equipment_ids"]) for v in await _visits(contracts, cid, status="planned")} == {
+        tuple(sorted([covered, other]))}
+    [changed] = await contracts.outbox("fieldline.contracts.contract.changed.v1", contract_id=cid)
+    assert changed["changes"] == ["equipment_ids"] and changed["status"] == "active"
