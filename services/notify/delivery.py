@@ -19,10 +19,11 @@ from services.notify.domain.retry import RetryPolicy
 from services.notify.domain.routing import DEAD_LETTER
 from services.notify.mail import Mailer
 from services.notify.notifying import Notifier
-from services.notify.streams import DELIVERY_WAKE, StreamHub
+from services.notify.streams import DELIVERY_WAKE
 from services.notify.webhooks import SendResult, WebhookSender
 from shared.db import Database
 from shared.events.notify import DeliveryFailed, DeliverySent
+from shared.listen import NotificationHub
 from shared.messaging import add_event
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ async def report_dead_letters(db: Database, notifier: Notifier) -> int:
     return len(letters)
 
 
-async def run_senders(worker: DeliveryWorker, hub: StreamHub, poll_interval_s: float) -> None:
+async def run_senders(worker: DeliveryWorker, hub: NotificationHub, poll_interval_s: float) -> None:
     """Until cancelled: send what is due, then sleep until a commit queues more or the poll interval ends."""
     async with hub.waiter([DELIVERY_WAKE]) as wake:
         while True:

@@ -6,15 +6,13 @@ import asyncio
 import json
 import logging
 import uuid
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-
-import asyncpg
 
 from services.notify.db.repository import DELIVERY_CHANNEL, STREAM_CHANNEL, NotifyRepository
 from services.notify.domain.audience import CONTRACT_MANAGERS, DISPATCHERS, customer_stream, technician_stream
 from shared.db import Database
+from shared.listen import NotificationHub, listening
 from shared.service import Runtime
 
 log = logging.getLogger(__name__)
@@ -22,54 +20,12 @@ log = logging.getLogger(__name__)
 DELIVERY_WAKE = "@deliveries"  # the hub key that the delivery channel wakes (stream names have no '@')
 
 
-class StreamHub:
-    """Per-replica fan-out of PostgreSQL notifications: to SSE clients per stream, and to the delivery worker."""
-
-    def __init__(self, dsn: str) -> None:
-        self.dsn = dsn
-        self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
-
-    def _wake(self, key: str) -> None:
-        for waiter in self._waiters.get(key, ()):
-            waiter.set()
-
-    def _on_notify(self, _conn: object, _pid: int, channel: str, payload: str) -> None:
-        self._wake(DELIVERY_WAKE if channel == DELIVERY_CHANNEL else payload)
-
-    async def run(self) -> None:
-        while True:
-            try:
-                conn = await asyncpg.connect(self.dsn)
-                try:
-                    await conn.add_listener(STREAM_CHANNEL, self._on_notify)
-                    await conn.add_listener(DELIVERY_CHANNEL, self._on_notify)
-                    # wake everyone once: whatever was notified while we were not listening is read now
-                    for key in list(self._waiters):
-                        self._wake(key)
-                    while not conn.is_closed():
-                        await asyncio.sleep(5)
-                        await conn.execute("SELECT 1")
-                finally:
-                    await conn.close()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("stream listener lost (%r); reconnecting", exc)
-                await asyncio.sleep(1)
-
-    @asynccontextmanager
-    async def waiter(self, keys: list[str]) -> AsyncIterator[asyncio.Event]:
-        event = asyncio.Event()
-        for key in keys:
-            self._waiters[key].add(event)
-        try:
-            yield event
-        finally:
-            for key in keys:
-                self._waiters[key].discard(event)
+def stream_hub_for(dsn: str) -> NotificationHub:
+    """Stream writers notify the stream's name; the delivery queue wakes its senders."""
+    return NotificationHub(dsn, {STREAM_CHANNEL: None, DELIVERY_CHANNEL: lambda _payload: DELIVERY_WAKE})
 
 
-async def sse_messages(db: Database, hub: StreamHub, streams: list[str], last_event_id: int,
+async def sse_messages(db: Database, hub: NotificationHub, streams: list[str], last_event_id: int,
                        keepalive_s: float) -> AsyncIterator[str]:
     """SSE frames: everything after `last_event_id`, then new messages as they arrive."""
     cursor = last_event_id
@@ -92,14 +48,9 @@ async def sse_messages(db: Database, hub: StreamHub, streams: list[str], last_ev
 
 @asynccontextmanager
 async def stream_hub(runtime: Runtime) -> AsyncIterator[None]:
-    hub = StreamHub(runtime.settings.database_url.replace("postgresql+asyncpg://", "postgresql://"))
-    runtime.extras["hub"] = hub
-    task = asyncio.create_task(hub.run(), name="stream-hub")
-    try:
+    async with listening(stream_hub_for(runtime.settings.database_url)) as hub:
+        runtime.extras["hub"] = hub
         yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 def streams_for(role: str, customer_id: uuid.UUID | None, technician_id: uuid.UUID | None) -> list[str]:

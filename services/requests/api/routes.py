@@ -21,10 +21,11 @@ from services.requests.db.repository import RequestsRepository
 from services.requests.domain.filing import Coverage
 from services.requests.filing import file_request
 from services.requests.settings import Settings
-from services.requests.streams import TimelineHub, timeline_events
+from services.requests.streams import timeline_events
 from shared.auth import Principal, Role, current_principal, ensure_customer_access
 from shared.db import Database
 from shared.errors import InvalidInput, NotFound
+from shared.listen import NotificationHub
 
 router = APIRouter(tags=["requests"])
 
@@ -141,7 +142,7 @@ async def stream_request(request_id: uuid.UUID, request: Request,
     if row is None:
         raise NotFound("request not found")
     ensure_customer_access(principal, row["customer_id"], "request")
-    hub: TimelineHub = request.app.state.runtime.extras["timeline_hub"]
+    hub: NotificationHub = request.app.state.runtime.extras["timeline_hub"]
 
     def snapshot(current: dict[str, Any]) -> dict[str, Any]:
         return request_out(current).model_dump(mode="json", include={

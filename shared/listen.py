@@ -1,0 +1,84 @@
+"""PostgreSQL LISTEN/NOTIFY fanned out to the coroutines of one replica that wait on a key.
+
+Rows are the truth and NOTIFY only wakes: a writer sends `pg_notify(channel, key)` in the transaction
+that writes the rows, each replica keeps one listening connection, and every waiter re-reads its rows
+when woken (or at its own timeout), so a lost notification costs latency, never data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+
+def _payload_is_key(payload: str) -> str:
+    return payload
+
+
+class NotificationHub:
+    """One LISTEN connection per replica; `channels` maps each channel to the waiter key of a payload."""
+
+    def __init__(self, dsn: str, channels: Mapping[str, Callable[[str], str] | None]) -> None:
+        self.dsn = dsn.replace("postgresql+asyncpg://", "postgresql://")
+        self._key_of = {channel: key_of or _payload_is_key for channel, key_of in channels.items()}
+        self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
+
+    def wake(self, key: str) -> None:
+        for waiter in self._waiters.get(key, ()):
+            waiter.set()
+
+    def _on_notify(self, _conn: object, _pid: int, channel: str, payload: str) -> None:
+        self.wake(self._key_of[channel](payload))
+
+    async def run(self) -> None:
+        """Listen until cancelled; reconnect after losing the connection."""
+        while True:
+            try:
+                conn = await asyncpg.connect(self.dsn)
+                try:
+                    for channel in self._key_of:
+                        await conn.add_listener(channel, self._on_notify)
+                    # whatever was notified while nobody listened is read now
+                    for key in list(self._waiters):
+                        self.wake(key)
+                    while not conn.is_closed():
+                        await asyncio.sleep(5)
+                        await conn.execute("SELECT 1")
+                finally:
+                    await conn.close()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("listener on %s lost (%r); reconnecting", ", ".join(self._key_of), exc)
+                await asyncio.sleep(1)
+
+    @asynccontextmanager
+    async def waiter(self, keys: Iterable[str]) -> AsyncIterator[asyncio.Event]:
+        """An event set whenever any of `keys` is notified; clear it before re-reading."""
+        event = asyncio.Event()
+        keys = list(keys)
+        for key in keys:
+            self._waiters[key].add(event)
+        try:
+            yield event
+        finally:
+            for key in keys:
+                self._waiters[key].discard(event)
+
+
+@asynccontextmanager
+async def listening(hub: NotificationHub) -> AsyncIterator[NotificationHub]:
+    """Run the hub's listener for the duration of the block (a service's lifespan)."""
+    task = asyncio.create_task(hub.run(), name="pg-listen")
+    try:
+        yield hub
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
