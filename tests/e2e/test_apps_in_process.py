@@ -1,8 +1,10 @@
-"""Each service's app builds and serves health, readiness and its OpenAPI document in-process."""
+"""Each service's app builds, serves health, readiness and OpenAPI, and refuses every non-public call unauthenticated."""
 
 from __future__ import annotations
 
 import importlib
+import re
+import uuid
 
 import pytest
 
@@ -10,10 +12,25 @@ from tests.conftest import Keys
 from tests.support.apps import running_app, service_settings
 from tests.support.infra import NatsServer
 
+# what may be called without a token, per service (method, path template)
+PUBLIC: dict[str, set[tuple[str, str]]] = {
+    "contracts": set(),
+    "dispatch": set(),
+    "notify": set(),
+    "requests": {("get", "/rating.{representation}"), ("get", "/surveys/{token}"), ("post", "/surveys/{token}"),
+                 ("post", "/surveys/{token}/form")},
+}
+ALWAYS_PUBLIC = {("get", "/healthz"), ("get", "/readyz"), ("get", "/openapi.json"), ("get", "/docs"),
+                 ("get", "/redoc")}
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", lambda _: str(uuid.uuid4()), path)
+
 
 @pytest.mark.parametrize("service", ["contracts", "requests", "dispatch", "notify"])
-async def test_service_is_ready_and_documents_its_api(service: str, database_url: str, nats_server: NatsServer,
-                                                      keys: Keys) -> None:
+async def test_service_is_ready_and_refuses_anonymous_calls(service: str, database_url: str,
+                                                            nats_server: NatsServer, keys: Keys) -> None:
     settings_cls = importlib.import_module(f"services.{service}.settings").Settings
     create_app = importlib.import_module(f"services.{service}.app").create_app
     app = create_app(service_settings(settings_cls, database_url, nats_server.url, keys.private.parent))
@@ -24,12 +41,14 @@ async def test_service_is_ready_and_documents_its_api(service: str, database_url
         assert ready.json()["checks"] == {"database": "ok", "nats": "ok"}
         spec = (await client.get("/openapi.json")).json()
         assert spec["info"]["title"] == f"Fieldline {service}"
-        unauthenticated = [p for p in spec["paths"] if p not in ("/healthz", "/readyz")]
-        assert unauthenticated, "every service has an API beyond health"
-        for path in unauthenticated:
-            methods = spec["paths"][path]
-            method = "get" if "get" in methods else next(iter(methods))
-            if "{" in path:
-                continue
-            response = await client.request(method.upper(), path)
-            assert response.status_code in (401, 422), (path, response.status_code)
+        operations = [(method, path) for path, methods in spec["paths"].items() for method in methods]
+        assert set(PUBLIC[service]) <= set(operations), "the public list names operations that exist"
+        guarded = [op for op in operations if op not in PUBLIC[service] | ALWAYS_PUBLIC]
+        assert guarded, "every service has an API beyond health"
+        refused = {}
+        for method, path in guarded:
+            response = await client.request(method.upper(), _concrete(path))
+            refused[(method, path)] = response.status_code
+            if response.status_code == 401:
+                assert response.headers["content-type"].startswith("application/problem+json")
+        assert {op: status for op, status in refused.items() if status != 401} == {}
