@@ -23,7 +23,7 @@ async def on_request_created(session: AsyncSession, envelope: Envelope, event: E
         "request_id": event.request_id, "contract_id": event.contract_id if event.covered else None,
         "customer_id": event.customer_id, "site_id": event.site_id, "equipment_id": event.equipment_id,
         "kind": event.kind, "priority": event.priority, "response_due": event.response_due,
-        "fix_due": event.fix_due, "created_at": event.created_at,
+        "fix_due": event.fix_due, "created_at": event.created_at, "follow_up_of": event.follow_up_of,
     })
 
 

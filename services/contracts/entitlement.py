@@ -25,14 +25,15 @@ async def check_entitlement(db: Database, query: EntitlementQuery) -> Entitlemen
             return EntitlementAnswer(found=False, reason="unknown site")
         facts = SiteFacts(site_id=site.id, customer_id=site.customer_id, name=site.name, address=site.address,
                           location=GeoPoint(lat=site.lat, lon=site.lon))
-        priority = query.priority or default_priority(query.kind)
-        uncovered = EntitlementAnswer(found=True, site=facts, covered=False, priority=priority)
-        unit_skills: tuple[tuple[str, int], ...] = ()
-        if query.equipment_id is not None:
-            unit = await repo.get_equipment(query.equipment_id)
-            if unit is None or unit.site_id != site.id:
-                return uncovered.model_copy(update={"reason": "no such unit at this site"})
-            unit_skills = unit.required_skills
+        unit = await repo.get_equipment(query.equipment_id) if query.equipment_id is not None else None
+        if query.equipment_id is not None and (unit is None or unit.site_id != site.id):
+            return EntitlementAnswer(found=True, site=facts, equipment_found=False, covered=False,
+                                     reason="no such unit at this site")
+        criticality = unit.criticality if unit is not None else None
+        unit_skills = unit.required_skills if unit is not None else ()
+        priority = query.priority or default_priority(query.kind, criticality)
+        uncovered = EntitlementAnswer(found=True, site=facts, covered=False, priority=priority,
+                                      equipment_criticality=criticality)
         candidates = await repo.covering_contracts(site.id, query.equipment_id, query.at)
         serving = sorted((c for c in candidates if query.kind in SERVED_KINDS[c[1]]),
                          key=lambda c: TYPE_PREFERENCE.index(c[1]))
@@ -49,7 +50,7 @@ async def check_entitlement(db: Database, query: EntitlementQuery) -> Entitlemen
         exceeded = any(u.exceeded for u, _, _ in uses)
         covered = EntitlementAnswer(
             found=True, site=facts, covered=True, contract_id=contract_id, contract_type=contract_type,
-            priority=priority, quota_left=quota_left, quota_exceeded=exceeded,
+            priority=priority, equipment_criticality=criticality, quota_left=quota_left, quota_exceeded=exceeded,
             required_skills=[SkillNeed(skill=s, min_level=lvl) for s, lvl in unit_skills],
             reason="quota used up: the request is billable" if exceeded else "")
         term = next((t for t in contract.terms.sla if t.priority == priority), None)

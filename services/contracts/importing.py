@@ -64,7 +64,8 @@ def _site(line: int, row: dict[str, str]) -> tuple[Any, ...]:
 def _equipment(line: int, row: dict[str, str]) -> tuple[Any, ...]:
     record = parse_equipment(row)
     return (line, uuid.uuid4(), record.site_ref, record.equipment_type, record.model, record.serial,
-            record.installed_on, record.warranty_ends_on, json.dumps(skills_to_json(record.skills)))
+            record.installed_on, record.warranty_ends_on, json.dumps(skills_to_json(record.skills)),
+            record.criticality)
 
 
 _STAGED_ROW: dict[str, Callable[[int, dict[str, str]], tuple[Any, ...]]] = {

@@ -16,3 +16,5 @@ class Settings(ServiceSettings):
     # planned visits are generated this many days ahead, by a sweep every `visit_sweep_interval_s` (0: off)
     visit_horizon_days: int = 60
     visit_sweep_interval_s: float = 3600.0
+    # the sweep tells contract managers once when a contract's end date comes this many days near
+    contract_ending_notice_days: int = 30

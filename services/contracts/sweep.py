@@ -1,4 +1,5 @@
-"""The periodic visit sweep: expire ended contracts and roll every active contract's visits forward.
+"""The periodic visit sweep: expire ended contracts, roll every active contract's visits forward, and tell
+contract managers about contracts ending soon and visits overdue.
 
 Safe with several replicas: a session advisory lock lets one sweep at a time, and each contract is
 regenerated in its own transaction under its own lock, so a manager's run and the sweep never collide.
@@ -18,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.contracting import end_contract
 from services.contracts.db.repository import ContractsRepository
+from services.contracts.domain.notices import DEFAULT_ENDING_NOTICE_DAYS
+from services.contracts.notices import announce_contract_notices
 from services.contracts.visits import GenerationSummary, regenerate_visits
 from shared.db import Database
 from shared.service import Runtime
@@ -51,15 +54,21 @@ async def generate_all(db: Database, now: datetime, horizon_days: int) -> Genera
     return summary
 
 
-async def sweep_once(db: Database, horizon_days: int, now: datetime | None = None) -> GenerationSummary | None:
-    """One sweep if no other replica is sweeping right now; None if one is."""
+async def sweep_once(db: Database, horizon_days: int, now: datetime | None = None, *,
+                     ending_notice_days: int = DEFAULT_ENDING_NOTICE_DAYS) -> GenerationSummary | None:
+    """One sweep if no other replica is sweeping right now (None if one is): visits, then managers' notices."""
     async with db.engine.connect() as connection:
         got = (await connection.execute(select(func.pg_try_advisory_lock(func.hashtext(_SWEEP_LOCK))))).scalar()
         await connection.commit()
         if not got:
             return None
         try:
-            return await generate_all(db, now or datetime.now(UTC), horizon_days)
+            at = now or datetime.now(UTC)
+            summary = await generate_all(db, at, horizon_days)
+            notices = await announce_contract_notices(db, at, ending_notice_days)
+            if notices.ending_soon or notices.visits_overdue:
+                log.info("contract notices: %s", notices)
+            return summary
         finally:
             await connection.execute(select(func.pg_advisory_unlock(func.hashtext(_SWEEP_LOCK))))
             await connection.commit()
@@ -70,11 +79,12 @@ async def visit_sweep(runtime: Runtime) -> AsyncIterator[None]:
     """Sweep at start and then every `visit_sweep_interval_s` (0 turns the loop off)."""
     interval = float(getattr(runtime.settings, "visit_sweep_interval_s", 3600.0))
     horizon = int(getattr(runtime.settings, "visit_horizon_days", 60))
+    notice_days = int(getattr(runtime.settings, "contract_ending_notice_days", DEFAULT_ENDING_NOTICE_DAYS))
 
     async def _loop() -> None:
         while True:
             try:
-                summary = await sweep_once(runtime.db, horizon)
+                summary = await sweep_once(runtime.db, horizon, ending_notice_days=notice_days)
                 if summary is not None:
                     log.info("visit sweep: %s", summary)
             except asyncio.CancelledError:

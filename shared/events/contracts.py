@@ -91,6 +91,31 @@ class VisitCancelled(_ContractsEvent):
     site_id: uuid.UUID | None = None
 
 
+class ContractEndingSoon(_ContractsEvent):
+    """A live contract's end date came within the notice window: time for its manager to talk renewal.
+
+    Sent once per contract and end date (a contract extended later is announced again for its new date).
+    """
+
+    subject: ClassVar[str] = subject_for(PRODUCER, "contract", "ending_soon")
+
+    contract_id: uuid.UUID
+    customer_id: uuid.UUID
+    ends_on: str
+    days_left: int
+
+
+class VisitsOverdue(_ContractsEvent):
+    """More of a contract's planned visits are overdue (not done, window closed) than last announced."""
+
+    subject: ClassVar[str] = subject_for(PRODUCER, "contract", "visits_overdue")
+
+    contract_id: uuid.UUID
+    customer_id: uuid.UUID
+    overdue_count: int
+    oldest_due_on: str
+
+
 EVENTS: list[type[Event]] = [
     ContractActivated,
     ContractChanged,
@@ -98,6 +123,8 @@ EVENTS: list[type[Event]] = [
     VisitPlanned,
     VisitRescheduled,
     VisitCancelled,
+    ContractEndingSoon,
+    VisitsOverdue,
 ]
 
 # --- request/reply ---------------------------------------------------------------------------------
@@ -142,3 +169,7 @@ class EntitlementAnswer(BaseModel):
     required_skills: list[SkillNeed] = []
     reason: str = ""
     contract_type: str | None = None
+    # added within v1: False when the asked unit is not at the site (the request is refused, not filed);
+    # the unit's criticality (critical | high | normal | low) chose an emergency's default priority
+    equipment_found: bool = True
+    equipment_criticality: str | None = None

@@ -91,7 +91,8 @@ async def test_incoherent_contracts_are_refused_naming_the_field(contracts: Cont
 
 async def test_entitlement_counts_business_hours_from_the_asked_instant(contracts: Contracts) -> None:
     customer_id, site_id = await contracts.customer_with_site("Yalta Fresh Market")
-    unit = await contracts.unit(site_id, required_skills=[{"skill": "gas", "min_level": 3}])
+    unit = await contracts.unit(site_id, required_skills=[{"skill": "gas", "min_level": 3}],
+                                criticality="critical")  # an emergency on it is P1, the contract's only term
     contract = await contracts.contract(
         customer_id, [site_id], business_hours=OFFICE_HOURS, holidays=["2026-12-31"],
         sla=[{"priority": "P1", "response_minutes": 240, "fix_minutes": 480,

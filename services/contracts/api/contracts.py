@@ -281,7 +281,11 @@ async def generate_visits(body: GenerateIn, db: Database = Depends(database), co
 
 
 @router.get("/entitlement", response_model=EntitlementAnswer,
-            summary="Is this site or unit covered for this kind of request, with which SLA deadlines from now?")
+            summary="Is this site or unit covered for this kind of request, with which SLA deadlines from now?",
+            description="Without a priority, an emergency is P1 on a critical or high unit and P2 on a normal or "
+                        "low one; an emergency at a site with no unit named is P1 (the conservative choice: "
+                        "nothing says the breakdown is minor). A routine request is P3. A unit that is not at "
+                        "the site answers `equipment_found: false`.")
 async def get_entitlement(site_id: uuid.UUID, kind: RequestKind = "emergency", priority: Priority | None = None,
                           equipment_id: uuid.UUID | None = Query(None), at: datetime | None = None,
                           db: Database = Depends(database),

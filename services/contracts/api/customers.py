@@ -48,7 +48,8 @@ def equipment_out(unit: EquipmentRow) -> EquipmentOut:
     return EquipmentOut(
         id=unit.id, site_id=unit.site_id, customer_id=unit.customer_id, equipment_type=unit.equipment_type,
         model=unit.model, serial=unit.serial, installed_on=unit.installed_on, warranty_ends_on=unit.warranty_ends_on,
-        required_skills=[SkillNeed(skill=s, min_level=lvl) for s, lvl in unit.required_skills])
+        required_skills=[SkillNeed(skill=s, min_level=lvl) for s, lvl in unit.required_skills],
+        criticality=unit.criticality)
 
 
 @router.post("/customers", status_code=status.HTTP_201_CREATED, response_model=CustomerOut)
@@ -166,7 +167,8 @@ async def create_equipment(site_id: uuid.UUID, body: EquipmentIn, db: Database =
             id=uuid.uuid4(), site_id=site_id, customer_id=site.customer_id, equipment_type=body.equipment_type,
             model=body.model, serial=body.serial, installed_on=body.installed_on,
             warranty_ends_on=body.warranty_ends_on,
-            required_skills=tuple(sorted((s.skill, s.min_level) for s in body.required_skills)))
+            required_skills=tuple(sorted((s.skill, s.min_level) for s in body.required_skills)),
+            criticality=body.criticality)
         await repo.add_equipment(unit)
     return equipment_out(unit)
 

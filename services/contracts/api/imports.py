@@ -20,7 +20,8 @@ _COLUMNS = (
     "sites: external_ref, customer_ref, name, address, lat, lon"
     "[, access_hours like 'mon-fri 08:00-20:00; sat 10:00-14:00']. "
     "equipment: site_ref, equipment_type, model, serial"
-    "[, installed_on, warranty_ends_on, skills like 'refrigeration:2;electrical']."
+    "[, installed_on, warranty_ends_on, skills like 'refrigeration:2;electrical', "
+    "criticality: critical | high | normal (the default) | low]."
 )
 
 

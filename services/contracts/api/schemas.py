@@ -14,6 +14,7 @@ from shared.events.common import GeoPoint, Priority, RequestKind, SkillNeed
 ContractType = Literal["full_maintenance", "on_call", "warranty"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 QuotaPeriod = Literal["month", "year", "contract"]
+Criticality = Literal["critical", "high", "normal", "low"]
 
 
 class OpeningHoursIn(BaseModel):
@@ -80,6 +81,8 @@ class EquipmentIn(BaseModel):
     installed_on: date | None = None
     warranty_ends_on: date | None = None
     required_skills: list[SkillNeed] = Field(default_factory=list, description="skills needed to service it")
+    criticality: Criticality = Field(
+        default="normal", description="an emergency on a critical or high unit defaults to P1, on others to P2")
 
     @model_validator(mode="after")
     def _coherent(self) -> EquipmentIn:

@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.db import tables as t
 from services.contracts.domain.calendar import WEEKDAYS, BusinessCalendar, round_the_clock, weekly_calendar
+from services.contracts.domain.lifecycle import LIVE_STATUSES
 from services.contracts.domain.quota import Quota
 from services.contracts.domain.schedule import VisitSpec, VisitWindow
-from services.contracts.domain.sla import SlaTerm
-from services.contracts.domain.visits import MUTABLE_STATUSES
+from services.contracts.domain.sla import DEFAULT_CRITICALITY, SlaTerm
+from services.contracts.domain.visits import MUTABLE_STATUSES, OPEN_STATUSES
 
 WeeklyHours = dict[str, list[tuple[time, time]]]
 
@@ -76,6 +77,7 @@ class EquipmentRow:
     installed_on: date | None
     warranty_ends_on: date | None
     required_skills: tuple[tuple[str, int], ...]
+    criticality: str = DEFAULT_CRITICALITY
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,24 @@ class VisitRow:
             window=VisitWindow(self.due_on, self.due_at, self.window_start, self.window_end),
             duration_minutes=self.duration_minutes, skills=self.required_skills, priority=self.priority,
         )
+
+
+@dataclass(frozen=True)
+class EndingContract:
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    ends_on: date
+    timezone: str
+    ending_announced_for: date | None
+
+
+@dataclass(frozen=True)
+class OverdueVisits:
+    contract_id: uuid.UUID
+    customer_id: uuid.UUID
+    overdue: int
+    oldest_due_on: date | None
+    announced: int
 
 
 def _territory() -> Any:
@@ -309,6 +329,18 @@ SELECT
 FROM jobs
 """)
 
+# per contract, visits not finished whose window has closed, where that differs from what was last announced
+_OVERDUE_CHANGES = text("""
+SELECT c.id AS contract_id, c.customer_id, count(v.id) AS overdue, min(v.due_on) AS oldest_due_on,
+       c.overdue_announced AS announced
+FROM contracts c
+LEFT JOIN planned_visits v ON v.contract_id = c.id AND v.status = ANY (:open) AND v.window_end <= :now
+WHERE c.status = ANY (:live)
+GROUP BY c.id
+HAVING count(v.id) <> c.overdue_announced
+ORDER BY c.id
+""")
+
 _EQUIPMENT_HISTORY = text("""
 WITH jobs AS (
     SELECT request_id, kind FROM service_jobs WHERE equipment_id = :equipment_id
@@ -408,7 +440,8 @@ class ContractsRepository:
         await self.session.execute(insert(t.equipment).values(
             id=unit.id, site_id=unit.site_id, customer_id=unit.customer_id, equipment_type=unit.equipment_type,
             model=unit.model, serial=unit.serial, installed_on=unit.installed_on,
-            warranty_ends_on=unit.warranty_ends_on, required_skills=skills_to_json(unit.required_skills)))
+            warranty_ends_on=unit.warranty_ends_on, required_skills=skills_to_json(unit.required_skills),
+            criticality=unit.criticality))
 
     async def serial_taken(self, model: str, serial: str) -> bool:
         query = select(t.equipment.c.id).where(t.equipment.c.model == model, t.equipment.c.serial == serial)
@@ -536,7 +569,7 @@ class ContractsRepository:
         """Live contracts whose last day has passed in their own time zone."""
         local_today = cast(func.timezone(t.contracts.c.timezone, literal(now)), t.contracts.c.starts_on.type)
         query = select(t.contracts.c.id).where(
-            t.contracts.c.status.in_(("active", "suspended")), t.contracts.c.ends_on < local_today)
+            t.contracts.c.status.in_(LIVE_STATUSES), t.contracts.c.ends_on < local_today)
         return list((await self.session.execute(query)).scalars())
 
     # --- entitlement -------------------------------------------------------------------------------
@@ -549,11 +582,11 @@ class ContractsRepository:
 
     async def requests_counted(self, contract_id: uuid.UUID, kind: str, since: datetime,
                                until: datetime | None) -> int:
-        """Requests of `kind` filed under the contract in [since, until), cancelled ones left out."""
+        """Requests of `kind` filed under the contract in [since, until); cancelled ones and follow-ups left out."""
         jobs = t.service_jobs
         query = select(func.count()).select_from(jobs).where(
             jobs.c.contract_id == contract_id, jobs.c.kind == kind, jobs.c.cancelled_at.is_(None),
-            jobs.c.created_at >= since)
+            jobs.c.follow_up_of.is_(None), jobs.c.created_at >= since)
         if until is not None:
             query = query.where(jobs.c.created_at < until)
         return int((await self.session.execute(query)).scalar_one())
@@ -678,7 +711,7 @@ class ContractsRepository:
 
     async def visit_counts(self, contract_id: uuid.UUID, now: datetime) -> dict[str, int]:
         v = t.planned_visits
-        open_ = v.c.status.in_(("planned", "assigned", "in_progress"))
+        open_ = v.c.status.in_(OPEN_STATUSES)
         row = (await self.session.execute(select(
             func.count().filter(and_(v.c.window_start <= now, v.c.status != "cancelled")).label("due"),
             func.count().filter(v.c.status == "done").label("done"),
@@ -688,6 +721,40 @@ class ContractsRepository:
             func.count().filter(v.c.status == "cancelled").label("cancelled"),
         ).where(v.c.contract_id == contract_id))).one()
         return {k: int(n) for k, n in row._mapping.items()}
+
+    # --- what contract managers were told ---------------------------------------------------------
+
+    async def contracts_ending_by(self, last_day: date) -> list[EndingContract]:
+        """Live contracts ending on or before `last_day` whose current end date has not been announced."""
+        c = t.contracts
+        rows = await self.session.execute(
+            select(c.c.id, c.c.customer_id, c.c.ends_on, c.c.timezone, c.c.ending_announced_for).where(
+                c.c.status.in_(LIVE_STATUSES), c.c.ends_on.is_not(None), c.c.ends_on <= last_day,
+                c.c.ending_announced_for.is_distinct_from(c.c.ends_on))
+            .order_by(c.c.ends_on, c.c.id))
+        return [EndingContract(**r._mapping) for r in rows]
+
+    async def mark_ending_announced(self, contract_id: uuid.UUID, ends_on: date) -> bool:
+        """Remember that `ends_on` was announced; False if it already was (another replica, a re-run)."""
+        c = t.contracts
+        marked = await self.session.execute(
+            update(c).where(c.c.id == contract_id, c.c.ending_announced_for.is_distinct_from(ends_on))
+            .values(ending_announced_for=ends_on).returning(c.c.id))
+        return marked.first() is not None
+
+    async def overdue_changes(self, now: datetime) -> list[OverdueVisits]:
+        """Contracts whose number of overdue visits differs from the number last announced."""
+        rows = await self.session.execute(
+            _OVERDUE_CHANGES, {"now": now, "open": list(OPEN_STATUSES), "live": list(LIVE_STATUSES)})
+        return [OverdueVisits(**r._mapping) for r in rows]
+
+    async def set_overdue_announced(self, contract_id: uuid.UUID, before: int, after: int) -> bool:
+        """Move the remembered overdue count from `before` to `after`; False if someone else moved it first."""
+        c = t.contracts
+        moved = await self.session.execute(
+            update(c).where(c.c.id == contract_id, c.c.overdue_announced == before)
+            .values(overdue_announced=after).returning(c.c.id))
+        return moved.first() is not None
 
     # --- what other services tell us ---------------------------------------------------------------
 
@@ -714,7 +781,7 @@ _STAGING_COLUMNS: dict[str, list[tuple[str, str]]] = {
               ("name", "text"), ("address", "text"), ("lat", "float8"), ("lon", "float8"), ("access_hours", "jsonb")],
     "equipment": [("line", "integer"), ("id", "uuid"), ("site_ref", "text"), ("equipment_type", "text"),
                   ("model", "text"), ("serial", "text"), ("installed_on", "date"), ("warranty_ends_on", "date"),
-                  ("required_skills", "jsonb")],
+                  ("required_skills", "jsonb"), ("criticality", "text")],
 }
 
 # (line, field, reason) for every staged row that cannot go in: repeats within the file, clashes with
@@ -767,9 +834,9 @@ _STAGING_MOVES: dict[str, str] = {
     """,
     "equipment": """
         INSERT INTO equipment (id, site_id, customer_id, equipment_type, model, serial, installed_on,
-                               warranty_ends_on, required_skills)
+                               warranty_ends_on, required_skills, criticality)
         SELECT s.id, x.id, x.customer_id, s.equipment_type, s.model, s.serial, s.installed_on,
-               s.warranty_ends_on, s.required_skills
+               s.warranty_ends_on, s.required_skills, s.criticality
         FROM import_stage s JOIN sites x ON x.external_ref = s.site_ref
     """,
 }

@@ -75,9 +75,12 @@ equipment = Table(
     Column("warranty_ends_on", Date),
     Column("required_skills", JSONB, nullable=False, server_default="[]"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # how much a breakdown hurts: an emergency on a critical or high unit defaults to P1, else P2
+    Column("criticality", Text, nullable=False, server_default="normal"),
     UniqueConstraint("model", "serial"),
     CheckConstraint("warranty_ends_on IS NULL OR installed_on IS NULL OR warranty_ends_on >= installed_on",
                     name="warranty"),
+    CheckConstraint("criticality IN ('critical', 'high', 'normal', 'low')", name="criticality"),
 )
 
 contracts = Table(
@@ -100,6 +103,9 @@ contracts = Table(
     Column("extra_callout_price", Numeric(12, 2)),
     Column("ended_on", Date),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # what contract managers were last told by the sweep: the end date announced as near, the overdue visits
+    Column("ending_announced_for", Date),
+    Column("overdue_announced", Integer, nullable=False, server_default="0"),
     CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="period"),
 )
 
@@ -201,6 +207,8 @@ service_jobs = Table(
     Column("fix_due", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("cancelled_at", DateTime(timezone=True)),
+    # a return visit for a failed job (needs parts): part of the original call-out, so it uses no quota
+    Column("follow_up_of", Uuid),
 )
 
 # Dispatch's assignment steps, kept whether or not the job they belong to is known yet.

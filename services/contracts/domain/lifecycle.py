@@ -8,6 +8,7 @@ from shared.errors import Conflict
 
 CONTRACT_TYPES = ("full_maintenance", "on_call", "warranty")
 ENDED_STATUSES = frozenset({"expired", "terminated"})
+LIVE_STATUSES = ("active", "suspended")
 
 _TRANSITIONS: dict[str, frozenset[str]] = {
     "draft": frozenset({"active", "terminated"}),

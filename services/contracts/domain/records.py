@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, time
 
 from services.contracts.domain.calendar import WEEKDAYS
+from services.contracts.domain.sla import CRITICALITIES, DEFAULT_CRITICALITY
 
 IMPORT_KINDS = ("customers", "sites", "equipment")
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -18,7 +19,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "customers": (),
     "sites": ("access_hours",),
-    "equipment": ("installed_on", "warranty_ends_on", "skills"),
+    "equipment": ("installed_on", "warranty_ends_on", "skills", "criticality"),
 }
 _MAX_TEXT = 500
 _TIME_RANGE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
@@ -59,6 +60,7 @@ class EquipmentRecord:
     installed_on: date | None
     warranty_ends_on: date | None
     skills: tuple[tuple[str, int], ...]
+    criticality: str = DEFAULT_CRITICALITY
 
 
 def header_problem(kind: str, header: list[str]) -> str | None:
@@ -180,7 +182,11 @@ def parse_equipment(row: dict[str, str]) -> EquipmentRecord:
     warranty_ends_on = _date(row, "warranty_ends_on")
     if installed_on and warranty_ends_on and warranty_ends_on < installed_on:
         raise RowProblem("warranty_ends_on", "is before installed_on")
+    criticality = (row.get("criticality") or "").strip().lower() or DEFAULT_CRITICALITY
+    if criticality not in CRITICALITIES:
+        raise RowProblem("criticality", f"must be one of {', '.join(CRITICALITIES)}")
     return EquipmentRecord(
         site_ref=_text(row, "site_ref"), equipment_type=_text(row, "equipment_type"), model=_text(row, "model"),
         serial=_text(row, "serial"), installed_on=installed_on, warranty_ends_on=warranty_ends_on, skills=skills,
+        criticality=criticality,
     )

@@ -7,8 +7,11 @@ from datetime import datetime
 
 from services.contracts.domain.calendar import BusinessCalendar, add_business_minutes
 
-DEFAULT_EMERGENCY_PRIORITY = "P1"
 DEFAULT_ROUTINE_PRIORITY = "P3"
+# how much a unit's breakdown hurts the customer; an emergency on a critical or high unit is P1, else P2
+CRITICALITIES = ("critical", "high", "normal", "low")
+DEFAULT_CRITICALITY = "normal"
+_P1_CRITICALITIES = frozenset({"critical", "high"})
 
 
 @dataclass(frozen=True)
@@ -33,8 +36,17 @@ def sla_deadlines(term: SlaTerm, calendar: BusinessCalendar, asked_at: datetime)
     )
 
 
-def default_priority(kind: str) -> str:
-    return DEFAULT_EMERGENCY_PRIORITY if kind == "emergency" else DEFAULT_ROUTINE_PRIORITY
+def default_priority(kind: str, unit_criticality: str | None) -> str:
+    """The priority of a request that names none: an emergency's by the unit's criticality.
+
+    An emergency at a site with no unit named is P1: nothing says the breakdown is minor, so we
+    assume the worst rather than promise a slower response than the contract may owe.
+    """
+    if kind != "emergency":
+        return DEFAULT_ROUTINE_PRIORITY
+    if unit_criticality is None or unit_criticality in _P1_CRITICALITIES:
+        return "P1"
+    return "P2"
 
 
 def merged_skills(*needs: tuple[tuple[str, int], ...]) -> tuple[tuple[str, int], ...]:

@@ -10,6 +10,8 @@ from services.contracts.domain.schedule import VisitSpec
 
 # visits not yet started may still be moved or cancelled; the rest are history
 MUTABLE_STATUSES = frozenset({"planned", "assigned"})
+# visits not yet finished: overdue once their window has closed
+OPEN_STATUSES = ("planned", "assigned", "in_progress")
 VISIT_STATUSES = ("planned", "assigned", "in_progress", "done", "failed", "cancelled")
 
 
