@@ -2,7 +2,8 @@
 
 A request is only accepted once contracts has answered (site, coverage, SLA). When contracts does not
 answer, nothing is written and the caller gets 503 with Retry-After: retrying with the same key is safe.
-Uncovered and over-quota requests are accepted as billable and flagged, never dropped.
+Uncovered and over-quota requests are accepted as billable and flagged, never dropped; a unit that is
+not at the site is refused (422 naming `equipment_id`), since nobody could be sent to fix it.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ async def file_request(db: Database, nc: Client, principal: Principal, customer_
                                      "send it again with the same Idempotency-Key", retry_after_s) from exc
     if not answer.found or answer.site is None or answer.site.customer_id != customer_id:
         raise InvalidInput("site_id", "no such site for this customer")
+    if body.equipment_id is not None and not answer.equipment_found:
+        raise InvalidInput("equipment_id", "no such unit at this site")
     coverage = Coverage(covered=answer.covered, quota_exceeded=answer.quota_exceeded)
     request_id = uuid.uuid4()
     values = {

@@ -45,6 +45,7 @@ class SiteTerms:
     response_minutes: int | None = 240
     fix_minutes: int | None = 480
     priority: str | None = "P1"
+    units: set[uuid.UUID] | None = None  # the units at the site; None: any unit asked about is there
 
 
 @dataclass
@@ -68,6 +69,8 @@ class CannedContracts:
             return EntitlementAnswer(found=False, reason="unknown site")
         site = SiteFacts(site_id=query.site_id, customer_id=terms.customer_id, name="Yalta market",
                          address="Moskovskaya St 12, Yalta", location=GeoPoint(lat=44.499, lon=34.16))
+        if query.equipment_id is not None and terms.units is not None and query.equipment_id not in terms.units:
+            return EntitlementAnswer(found=True, site=site, equipment_found=False, reason="no such unit at this site")
         if not terms.covered:
             return EntitlementAnswer(found=True, site=site, covered=False, priority=query.priority or terms.priority,
                                      reason="no active contract covers this site")
