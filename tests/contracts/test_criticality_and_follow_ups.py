@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import func, select
 
 from services.contracts.db import tables as t
-
 from shared.events.contracts import CHECK_ENTITLEMENT, EntitlementAnswer, EntitlementQuery
 from shared.events.requests import ServiceRequestCreated
 from shared.messaging import rpc
@@ -25,7 +24,7 @@ async def _ask(contracts: Contracts, site_id: str, equipment_id: str | None = No
                priority: str | None = None) -> EntitlementAnswer:
     return await rpc.call(contracts.runtime.nc, CHECK_ENTITLEMENT, EntitlementQuery(
         site_id=uuid.UUID(site_id), equipment_id=uuid.UUID(equipment_id) if equipment_id else None,
-        kind=kind, priority=priority, at=datetime.now(UTC)), EntitlementAnswer)  # type: ignore[arg-type]
+        kind=kind, priority=priority, at=datetime.now(UTC)), EntitlementAnswer)
 
 
 async def _activated(contracts: Contracts, customer_id: str, site_id: str, **fields: object) -> dict[str, object]:
@@ -103,7 +102,7 @@ async def test_a_needs_parts_follow_up_uses_no_quota(contracts: Contracts) -> No
     def filed(follow_up_of: uuid.UUID | None = None) -> ServiceRequestCreated:
         return ServiceRequestCreated(
             request_id=uuid.uuid4(), customer_id=uuid.UUID(customer_id), site_id=uuid.UUID(site_id),
-            kind="routine", priority="P3", location={"lat": 45.13, "lon": 33.6},  # type: ignore[arg-type]
+            kind="routine", priority="P3", location={"lat": 45.13, "lon": 33.6},
             covered=True, contract_id=uuid.UUID(str(contract["id"])), created_at=datetime.now(UTC),
             follow_up_of=follow_up_of)
 
