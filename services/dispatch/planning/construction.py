@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .instance import RoutingInstance, Ticks
+from .instance import RoutingInstance, Ticks, VehicleShift
 from .model import PlanningOptions, SolveStatus
 from .raw import RawRoute, RawSolution
 
@@ -47,10 +47,28 @@ class VehicleData:
     capacity: float
     max_travel: float
     breaks: tuple[tuple[float, float, float], ...]  # (earliest start, latest start, duration), by earliest
+    # Rows earliest, latest, duration; a last column that never triggers keeps indexing in range.
+    break_table: FloatArray
 
 
 def _break_ticks(ticks: Ticks, earliest: float, latest: float, duration: float) -> tuple[float, float, float]:
     return float(ticks.up(earliest)), float(ticks.down(latest)), float(ticks.up(duration))
+
+
+def _vehicle_data(vehicle: VehicleShift, ticks: Ticks) -> VehicleData:
+    shift = vehicle.shift
+    breaks = tuple(sorted(_break_ticks(ticks, b.earliest_start, b.latest_start, b.duration) for b in shift.breaks))
+    return VehicleData(
+        start_node=vehicle.start_node,
+        end_node=vehicle.end_node,
+        start=float(ticks.up(shift.start)),
+        soft_end=float(ticks.down(shift.end)),
+        hard_end=float(ticks.down(shift.end + shift.overtime_limit)),
+        capacity=INF if vehicle.technician.capacity is None else float(vehicle.technician.capacity),
+        max_travel=INF if shift.max_travel is None else float(ticks.down(shift.max_travel)),
+        breaks=breaks,
+        break_table=np.array((*breaks, (INF, INF, 0.0))).T,
+    )
 
 
 class RouteEvaluator:
@@ -85,23 +103,10 @@ class RouteEvaluator:
         self.penalty = np.array(
             [max(1, round(options.drop_penalties[v.priority] / ticks.resolution)) for v in visits], dtype=np.float64
         )
+        self.has_sla = bool(np.any(self.sla < INF))
         self.sla_cost = float(max(1, round(options.sla_cost)))
         self.overtime_cost = float(max(1, round(options.overtime_cost)))
-        self.vehicles = tuple(
-            VehicleData(
-                start_node=v.start_node,
-                end_node=v.end_node,
-                start=float(ticks.up(v.shift.start)),
-                soft_end=float(ticks.down(v.shift.end)),
-                hard_end=float(ticks.down(v.shift.end + v.shift.overtime_limit)),
-                capacity=INF if v.technician.capacity is None else float(v.technician.capacity),
-                max_travel=INF if v.shift.max_travel is None else float(ticks.down(v.shift.max_travel)),
-                breaks=tuple(
-                    sorted(_break_ticks(ticks, b.earliest_start, b.latest_start, b.duration) for b in v.shift.breaks)
-                ),
-            )
-            for v in instance.vehicles
-        )
+        self.vehicles = tuple(_vehicle_data(v, ticks) for v in instance.vehicles)
         # Without breaks, soft overtime or SLA costs, a route's cost is its travel and an insertion is
         # feasible iff the pushed next stop still starts by its latest start: O(1) per candidate and position.
         no_sla = bool(np.all(self.sla == INF))
@@ -131,30 +136,39 @@ class RouteEvaluator:
 
     def _leg(self, v: VehicleData, s: _Legs, visit: IntArray, home: BoolArray) -> None:
         """Drive to ``visit`` (or, where ``home``, to the end location), taking a break on the way if due."""
-        node = np.where(home, v.end_node, self.node[visit])
+        any_home = bool(home.any())
+        if any_home:
+            node = np.where(home, v.end_node, self.node[visit])
+            service = np.where(home, 0.0, self.service[visit])
+        else:
+            node, service = self.node[visit], self.service[visit]
         leg = self.travel[s.here, node]
-        s.travel += leg
+        s.travel = s.travel + leg
         arrival = s.clock + leg
-        service = np.where(home, 0.0, self.service[visit])
+        start = self._start(visit, arrival, home, any_home)
         if v.breaks:
-            table = np.array((*v.breaks, (INF, INF, 0.0))).T  # a sentinel keeps indexing in range
-            earliest, latest, duration = table[0][s.pending], table[1][s.pending], table[2][s.pending]
-            start = np.where(home, arrival, self._window_start(visit, arrival))
+            earliest, latest, duration = v.break_table[:, s.pending]
             # Take it on this leg if service here would end after its latest start, or on the way home.
             take = (s.pending < len(v.breaks)) & (home | (start + service > latest))
-            s.ok &= ~take | (s.clock <= latest)
-            arrival = np.where(take, np.maximum(arrival, earliest) + duration, arrival)
-            s.pending = s.pending + take
-        start = np.where(home, arrival, self._window_start(visit, arrival))
-        s.ok &= start < INF
-        sla = np.where(home, INF, self.sla[visit])
-        with np.errstate(invalid="ignore"):  # inf - inf where the start or the deadline is missing
-            s.late += np.where((start > sla) & (start < INF), start - sla, 0.0)
+            if take.any():
+                s.ok = s.ok & (~take | (s.clock <= latest))
+                arrival = np.where(take, np.maximum(arrival, earliest) + duration, arrival)
+                s.pending = s.pending + take
+                start = self._start(visit, arrival, home, any_home)
+        s.ok = s.ok & (start < INF)
+        if self.has_sla:
+            sla = np.where(home, INF, self.sla[visit]) if any_home else self.sla[visit]
+            with np.errstate(invalid="ignore"):  # inf - inf where the start or the deadline is missing
+                s.late = s.late + np.where((start > sla) & (start < INF), start - sla, 0.0)
         s.clock = start + service
         s.here = node
-        if home.any():
+        if any_home:
             s.ok &= ~home | ((arrival <= v.hard_end) & (s.pending == len(v.breaks)) & (s.travel <= v.max_travel))
-            s.overtime += np.where(home, np.maximum(0.0, arrival - v.soft_end), 0.0)
+            s.overtime = s.overtime + np.where(home, np.maximum(0.0, arrival - v.soft_end), 0.0)
+
+    def _start(self, visit: IntArray, arrival: FloatArray, home: BoolArray, any_home: bool) -> FloatArray:
+        start = self._window_start(visit, arrival)
+        return np.where(home, arrival, start) if any_home else start
 
     def _history(self, vehicle: int, route: list[int]) -> _Legs:
         """Row i: the route's state before its stop i (row m: before the way home; row m + 1: at the end).
@@ -518,7 +532,8 @@ def ruin_and_recreate(
     solution: Solution,
     time_limit: float,
     seed: int = 0,
-    max_removed: int = 0,
+    max_removed: int = 15,
+    threshold: float = 0.0,
 ) -> Solution:
     """Large neighbourhood search from ``solution`` for ``time_limit`` seconds; returns the best found."""
     began = wallclock.perf_counter()
@@ -530,8 +545,7 @@ def ruin_and_recreate(
     route_of = np.full(n, -1, dtype=np.int64)
     best, current = solution.copy(), solution.copy()
     best_value = current_value = objective(evaluator, current)
-    max_removed = max_removed or max(5, min(30, n // 8))
-    threshold0 = 0.01
+    max_removed = max(2, min(max_removed, n // 4))
     iterations = 0
     while True:
         elapsed = wallclock.perf_counter() - began
@@ -559,8 +573,9 @@ def ruin_and_recreate(
         pool = list(dict.fromkeys(removed + waiting))
         _insert(evaluator, trial, pool, vehicles, rng, noise=0.1 * float(rng.random()))
         value = objective(evaluator, trial)
-        threshold = threshold0 * max(0.0, 1.0 - elapsed / time_limit)
-        if value < current_value + threshold * abs(current_value):
+        # Accept a worse plan by up to ``threshold`` of its route costs (penalties aside), falling to 0.
+        slack = threshold * max(0.0, 1.0 - elapsed / time_limit) * sum(current.costs)
+        if value < current_value + slack:
             current, current_value = trial, value
             if value < best_value - 1e-9:
                 best, best_value = trial.copy(), value

@@ -154,7 +154,12 @@ class PlanningOptions:
     # Fresh plans (no pins, no previous routes, no balance cost) start from our own regret insertion
     # and ruin-and-recreate search (construction.py) for this share of the time; OR-Tools, warm-started
     # from the result, gets the rest. 0 skips our search; the constructor still gives the warm start.
-    ruin_recreate_share: float = 0.7
+    ruin_recreate_share: float = 0.5
+    # Ruin size (visits removed per step, at most) and acceptance: a worse plan is accepted while within
+    # this fraction of its route costs, falling to 0 over the time. Days with more work than fits do best
+    # with pure descent (accepting worse mostly trades visits away); must-serve VRPTW with ~0.02.
+    ruin_max_removed: int = 15
+    ruin_threshold: float = 0.0
 
 
 class SolveStatus(StrEnum):

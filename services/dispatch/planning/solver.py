@@ -58,7 +58,14 @@ def _solve_fresh(instance: RoutingInstance, options: PlanningOptions, time_limit
     solution = regret_insertion(evaluator)
     left = time_limit - (wallclock.perf_counter() - began)
     if options.ruin_recreate_share > 0:
-        solution = ruin_and_recreate(evaluator, solution, left * options.ruin_recreate_share, seed=options.seed)
+        solution = ruin_and_recreate(
+            evaluator,
+            solution,
+            left * options.ruin_recreate_share,
+            seed=options.seed,
+            max_removed=options.ruin_max_removed,
+            threshold=options.ruin_threshold,
+        )
     ours = evaluator.raw_solution(solution)
     left = time_limit - (wallclock.perf_counter() - began)
     if left < 0.05 or not any(solution.routes):
