@@ -134,6 +134,13 @@ def test_lunch_pushes_a_visit_past_a_window_that_closes_during_it() -> None:
     assert regret_insertion(evaluator).routes == [[0]]
 
 
+def test_construction_stops_at_its_time_limit_with_a_partial_feasible_plan() -> None:
+    _, evaluator = setup(random_day(2, technicians=4, visits=40))
+    assert regret_insertion(evaluator, time_limit=0.0).routes == [[], [], [], []]
+    plan = plan_routes(random_day(2, technicians=4, visits=40), GridTravel(), PlanningOptions(time_limit=0.2))
+    assert plan.kpis.wall_time < 1.0 and plan.kpis.assigned + plan.kpis.unassigned == 40
+
+
 def test_ruin_and_recreate_never_returns_worse_and_stays_feasible() -> None:
     instance, evaluator = setup(random_day(7, technicians=4, visits=40))
     start = regret_insertion(evaluator)

@@ -228,9 +228,13 @@ class RouteEvaluator:
 
     def _window_start(self, visit: IntArray, arrival: FloatArray) -> FloatArray:
         """Earliest service start at or after ``arrival`` inside one of the visit's windows (inf: none)."""
-        starts = np.maximum(arrival[:, None], self.window_start[visit])
+        if self.window_start.shape[1] == 1:
+            start = np.maximum(arrival, self.window_start[visit, 0])
+            single: FloatArray = np.where(start <= self.window_end[visit, 0], start, INF)
+            return single
+        starts = np.maximum(arrival[..., None], self.window_start[visit])
         starts = np.where(starts <= self.window_end[visit], starts, INF)
-        result: FloatArray = starts.min(axis=1)
+        result: FloatArray = starts.min(axis=-1)
         return result
 
     def _schedule(self, v: VehicleData, route: list[int], nodes: list[int]) -> tuple[FloatArray, FloatArray, float]:
@@ -273,14 +277,12 @@ class RouteEvaluator:
         to_j = self.travel[prev_node[:, None], j_node[None, :]]  # (positions, candidates)
         from_j = self.travel[j_node[None, :], next_node[:, None]]
         arrival_j = departure[:, None] + to_j
-        flat = np.broadcast_to(candidates[None, :], to_j.shape).ravel()
-        start_j = self._window_start(flat, arrival_j.ravel()).reshape(to_j.shape)
+        start_j = self._window_start(candidates[None, :], arrival_j)
         arrival_next = start_j + self.service[candidates][None, :] + from_j
         pushed = np.empty_like(arrival_next)
         pushed[m] = arrival_next[m]
         if m:
-            nxt = np.broadcast_to(np.asarray(route)[:, None], (m, len(candidates))).ravel()
-            pushed[:m] = self._window_start(nxt, arrival_next[:m].ravel()).reshape(m, len(candidates))
+            pushed[:m] = self._window_start(np.asarray(route)[:, None], arrival_next[:m])
         ok = (start_j < INF) & (pushed <= latest[:, None])
         if v.capacity < INF:
             ok &= (self.demand[route].sum() + self.demand[candidates] <= v.capacity)[None, :]
@@ -463,10 +465,14 @@ def _insert(
     vehicles: list[int],
     rng: np.random.Generator | None = None,
     noise: float = 0.0,
-) -> None:
-    """Regret-2 insertion of the visits of ``pool`` into ``vehicles``' routes; what does not fit stays out."""
+    deadline: float = INF,
+) -> list[int]:
+    """Regret-2 insertion of the visits of ``pool`` into ``vehicles``' routes; what does not fit stays out.
+
+    Returns the visits inserted."""
+    inserted: list[int] = []
     if not pool or not vehicles:
-        return
+        return inserted
     candidates = np.asarray(pool, dtype=np.int64)
     extra = np.full((len(candidates), len(vehicles)), INF)
     where = np.zeros((len(candidates), len(vehicles)), dtype=np.int64)
@@ -486,7 +492,7 @@ def _insert(
         refresh(column)
     # An insertion cost within this much of the regret cap counts as "only one place left".
     cap = evaluator.regret_cap
-    while open_.any():
+    while open_.any() and wallclock.perf_counter() < deadline:
         if len(vehicles) > 1:
             two = np.partition(extra, 1, axis=1)[:, :2]
             best, second = two[:, 0], two[:, 1]
@@ -506,15 +512,19 @@ def _insert(
         v = vehicles[column]
         solution.routes[v].insert(int(where[i, column]), int(candidates[i]))
         solution.costs[v] += float(extra[i, column])
+        inserted.append(int(candidates[i]))
         open_[i] = False
         extra[i, :] = INF
         refresh(column)
+    return inserted
 
 
-def regret_insertion(evaluator: RouteEvaluator) -> Solution:
+def regret_insertion(evaluator: RouteEvaluator, time_limit: float = INF) -> Solution:
+    """A plan from scratch; past ``time_limit`` seconds the visits not yet placed stay out."""
     n, vehicles = len(evaluator.instance.visits), len(evaluator.instance.vehicles)
     solution = Solution([[] for _ in range(vehicles)], [0.0] * vehicles)
-    _insert(evaluator, solution, list(range(n)), list(range(vehicles)))
+    deadline = wallclock.perf_counter() + time_limit
+    _insert(evaluator, solution, list(range(n)), list(range(vehicles)), deadline=deadline)
     return solution
 
 
@@ -542,9 +552,12 @@ def ruin_and_recreate(
     if n == 0:
         return solution
     neighbours = _Neighbours(evaluator)
-    route_of = np.full(n, -1, dtype=np.int64)
+    route_of = np.full(n, -1, dtype=np.int64)  # of ``current``
+    for v, route in enumerate(solution.routes):
+        route_of[route] = v
     best, current = solution.copy(), solution.copy()
     best_value = current_value = objective(evaluator, current)
+    dropped = current_value - sum(current.costs)  # penalties of the visits out of ``current``
     max_removed = max(2, min(max_removed, n // 4))
     iterations = 0
     while True:
@@ -553,9 +566,6 @@ def ruin_and_recreate(
             break
         iterations += 1
         trial = current.copy()
-        route_of[:] = -1
-        for v, route in enumerate(trial.routes):
-            route_of[route] = v
         removed, touched = _ruin(trial, route_of, neighbours, rng, max_removed)
         if not removed:
             break
@@ -571,12 +581,18 @@ def ruin_and_recreate(
             trial.costs[v] = evaluator.route_cost(v, trial.routes[v])
         waiting = [int(k) for k in neighbours.visits[seed_visit][: 2 * max_removed] if route_of[k] < 0]
         pool = list(dict.fromkeys(removed + waiting))
-        _insert(evaluator, trial, pool, vehicles, rng, noise=0.1 * float(rng.random()))
-        value = objective(evaluator, trial)
-        # Accept a worse plan by up to ``threshold`` of its route costs (penalties aside), falling to 0.
-        slack = threshold * max(0.0, 1.0 - elapsed / time_limit) * sum(current.costs)
+        inserted = _insert(evaluator, trial, pool, vehicles, rng, noise=0.1 * float(rng.random()))
+        trial_dropped = dropped + evaluator.penalty[removed].sum() - evaluator.penalty[inserted].sum()
+        value = sum(trial.costs) + trial_dropped
+        # Accept a worse plan by up to ``threshold`` of the route costs of the visits one step ruins
+        # (the plan's route costs, penalties aside, times max_removed / n), falling to 0 over the time.
+        slack = threshold * max(0.0, 1.0 - elapsed / time_limit) * sum(current.costs) * max_removed / n
         if value < current_value + slack:
-            current, current_value = trial, value
+            for v in vehicles:
+                route_of[current.routes[v]] = -1
+            for v in vehicles:
+                route_of[trial.routes[v]] = v
+            current, current_value, dropped = trial, value, trial_dropped
             if value < best_value - 1e-9:
                 best, best_value = trial.copy(), value
     ruin_and_recreate.iterations = iterations  # type: ignore[attr-defined]

@@ -156,8 +156,9 @@ class PlanningOptions:
     # from the result, gets the rest. 0 skips our search; the constructor still gives the warm start.
     ruin_recreate_share: float = 0.5
     # Ruin size (visits removed per step, at most) and acceptance: a worse plan is accepted while within
-    # this fraction of its route costs, falling to 0 over the time. Days with more work than fits do best
-    # with pure descent (accepting worse mostly trades visits away); must-serve VRPTW with ~0.02.
+    # this fraction of the route costs of the part one step ruins, falling to 0 over the time. Days with
+    # more work than fits do best with pure descent (accepting worse mostly trades visits away);
+    # must-serve VRPTW (Solomon) with ~0.08.
     ruin_max_removed: int = 15
     ruin_threshold: float = 0.0
 

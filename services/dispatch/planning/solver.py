@@ -55,7 +55,8 @@ def _solve_fresh(instance: RoutingInstance, options: PlanningOptions, time_limit
     """
     began = wallclock.perf_counter()
     evaluator = RouteEvaluator(instance, options)
-    solution = regret_insertion(evaluator)
+    # Never past the limit: on a huge day with a short limit, what is not placed in time stays out.
+    solution = regret_insertion(evaluator, 0.8 * time_limit - (wallclock.perf_counter() - began))
     left = time_limit - (wallclock.perf_counter() - began)
     if options.ruin_recreate_share > 0:
         solution = ruin_and_recreate(
