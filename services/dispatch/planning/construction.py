@@ -183,10 +183,11 @@ class RouteEvaluator:
             found = self._histories[key] = self._walk(self.vehicles[vehicle], route)
         return found
 
-    def _walk(self, v: VehicleData, route: list[int]) -> _Legs:
+    def _walk(self, v: VehicleData, route: list[int], breaks: list[tuple[float, float]] | None = None) -> _Legs:
         """``_leg`` for one route in plain Python floats (numpy per scalar costs ~50x more here).
 
         Must agree exactly with ``_leg``: tests compare insertions against whole-route evaluation.
+        Appends (start, duration) of each break taken to ``breaks``.
         """
         clock, here, travel, late, overtime, pending, ok = v.start, v.start_node, 0.0, 0.0, 0.0, 0, True
         rows = [(clock, here, travel, late, overtime, pending, ok)]
@@ -204,6 +205,8 @@ class RouteEvaluator:
                 start = min((max(arrival, a) for a, b in fits if max(arrival, a) <= b), default=INF)
                 if home or start + service > latest:
                     ok = ok and clock <= latest
+                    if breaks is not None:
+                        breaks.append((max(clock, earliest), duration))
                     arrival = max(arrival, earliest) + duration
                     pending += 1
             start = min((max(arrival, a) for a, b in fits if max(arrival, a) <= b), default=INF)
@@ -296,31 +299,11 @@ class RouteEvaluator:
     def schedule(self, vehicle: int, route: list[int]) -> RawRoute:
         """The route in the routing model's terms: service starts, break starts, start and end (ticks)."""
         v = self.vehicles[vehicle]
-        clock, here = v.start, v.start_node
-        starts: list[int] = []
-        breaks: list[tuple[int, int]] = []
-        pending = list(v.breaks)
-        for step in range(len(route) + 1):
-            last = step == len(route)
-            k = route[step] if not last else -1
-            node = v.end_node if last else int(self.node[k])
-            arrival = clock + float(self.travel[here, node])
-            if pending:
-                earliest, latest, duration = pending[0]
-                fits = self._windows[k] if not last else [(-INF, INF)]
-                start = min((max(arrival, a) for a, b in fits if max(arrival, a) <= b), default=INF)
-                if last or start + float(self.service[k]) > latest:
-                    breaks.append((round(max(clock, earliest)), round(duration)))
-                    arrival = max(arrival, earliest) + duration
-                    pending.pop(0)
-            if last:
-                end = arrival
-                break
-            clock = min(max(arrival, a) for a, b in self._windows[k] if max(arrival, a) <= b)
-            starts.append(round(clock))
-            clock += float(self.service[k])
-            here = node
-        return RawRoute(vehicle, tuple(route), tuple(starts), round(v.start), round(end), tuple(breaks))
+        breaks: list[tuple[float, float]] = []
+        legs = self._walk(v, route, breaks)
+        starts = (legs.clock[1:-1] - self.service[route]).round().astype(int).tolist()
+        taken = tuple((round(start), round(duration)) for start, duration in breaks)
+        return RawRoute(vehicle, tuple(route), tuple(starts), round(v.start), round(float(legs.clock[-1])), taken)
 
     def raw_solution(self, solution: Solution) -> RawSolution:
         routes = tuple(self.schedule(v, r) for v, r in enumerate(solution.routes) if r)
