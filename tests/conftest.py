@@ -1,4 +1,8 @@
-"""Session fixtures: a private nats-server and a migrated PostGIS database, both real."""
+"""Per test package (each directory under tests/): a private nats-server and a migrated PostGIS database.
+
+Package scope keeps suites from hearing each other: a long-lived app of one suite must not sit in another
+suite's queue group or replay its streams.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from shared.auth import Role, ensure_local_keypair, mint_token
 from tests.support.infra import NatsServer, create_database, drop_database, migrate_all
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
     server = NatsServer(store=tmp_path_factory.mktemp("nats"))
     server.start()
@@ -22,7 +26,7 @@ def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer
     server.stop()
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(scope="package", loop_scope="session")
 async def database_url() -> AsyncIterator[str]:
     url = await create_database()
     await asyncio.to_thread(migrate_all, url)

@@ -100,7 +100,7 @@ async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool
     return value
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(scope="package", loop_scope="session")
 async def contracts(database_url: str, nats_server: NatsServer, keys: Keys) -> AsyncIterator[Contracts]:
     settings = service_settings(Settings, database_url, nats_server.url, keys.private.parent,
                                 visit_sweep_interval_s=0)
