@@ -191,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.time_limit} s",
         "",
         f"Command: `{report['command']}`  ",
-        f"Machine: {report['machine']['nproc']} cores, {report['machine']['cpu']}; {report['started_at']}",
+        f"Machine: {report['machine']['nproc']} cores, {report['machine']['cpu']}, load average at start "
+        f"{report['machine']['load_average_1_5_15']}; {report['started_at']}",
         "",
         "| solver | feasible | assigned | unassigned P1/P2/P3/P4 | priority-weighted unassigned (h) | "
         "travel (h) | SLA misses | technicians | wall s |",
