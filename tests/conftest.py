@@ -1,37 +1,17 @@
-"""Per test package (each directory under tests/): a private nats-server and a migrated PostGIS database.
+"""Session fixtures shared by every suite: the local JWT keys.
 
-Package scope keeps suites from hearing each other: a long-lived app of one suite must not sit in another
-suite's queue group or replay its streams.
+The real infrastructure (a nats-server and a migrated PostGIS database) comes per test package from
+tests/support/fixtures.py, which each package's conftest imports.
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from shared.auth import Role, ensure_local_keypair, mint_token
-from tests.support.infra import NatsServer, create_database, drop_database, migrate_all
-
-
-@pytest.fixture(scope="package")
-def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
-    server = NatsServer(store=tmp_path_factory.mktemp("nats"))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest_asyncio.fixture(scope="package", loop_scope="session")
-async def database_url() -> AsyncIterator[str]:
-    url = await create_database()
-    await asyncio.to_thread(migrate_all, url)
-    yield url
-    await drop_database(url)
 
 
 class Keys:

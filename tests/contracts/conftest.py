@@ -21,8 +21,13 @@ from shared.db import Database, create_engine
 from shared.events.envelope import Envelope, Event
 from shared.service import Runtime
 from tests.conftest import Keys
+from tests.support import fixtures
 from tests.support.apps import running_app, service_settings
 from tests.support.infra import NatsServer
+
+# this package's own broker and database (package scope binds them to this directory)
+nats_server = fixtures.nats_server
+database_url = fixtures.database_url
 
 
 @dataclass

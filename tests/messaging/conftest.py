@@ -9,7 +9,12 @@ import pytest
 import pytest_asyncio
 
 from tests.messaging.harness import MessagingSchema, messaging_schema
+from tests.support import fixtures
 from tests.support.infra import NatsServer
+
+# this package's own broker and database (package scope binds them to this directory)
+nats_server = fixtures.nats_server
+database_url = fixtures.database_url
 
 
 @pytest.fixture

@@ -23,8 +23,13 @@ from shared.auth import Role
 from shared.db import Database
 from tests.conftest import Keys
 from tests.notify.support import Inbox, Receiver, notify_server, smtp_server, webhook_receiver
+from tests.support import fixtures
 from tests.support.apps import service_settings
 from tests.support.infra import NatsServer
+
+# this package's own broker and database (package scope binds them to this directory)
+nats_server = fixtures.nats_server
+database_url = fixtures.database_url
 
 
 @dataclass

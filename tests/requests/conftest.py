@@ -29,8 +29,13 @@ from shared.events.dispatch import AssignmentChanged, AssignmentCreated, Assignm
 from shared.events.envelope import Envelope, Event, stream_name
 from shared.messaging import rpc
 from tests.conftest import Keys
+from tests.support import fixtures
 from tests.support.apps import running_app, service_settings
 from tests.support.infra import NatsServer
+
+# this package's own broker and database (package scope binds them to this directory)
+nats_server = fixtures.nats_server
+database_url = fixtures.database_url
 
 SURVEY_SECRET = "test-survey-link-secret-" + "x" * 24
 SURVEY_BASE_URL = "https://fieldline.test/surveys/"
