@@ -21,6 +21,11 @@ from shared.events.envelope import Envelope, Event
 from tests.conftest import Keys
 from tests.support.apps import running_app, service_settings
 from tests.support.infra import NatsServer
+from tests.support import fixtures
+
+# this package's own broker and database (package scope binds them to this directory)
+nats_server = fixtures.nats_server
+database_url = fixtures.database_url
 
 T = TypeVar("T")
 _TABLES = ("technicians", "absences", "shifts", "jobs", "assignments", "assignment_history", "plans",
