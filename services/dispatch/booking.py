@@ -3,33 +3,27 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dispatch.db.repository import DispatchRepository, DoubleBooking
+from services.dispatch.db.repository import DispatchRepository, OutboxRow
 from services.dispatch.db.tables import messaging
 from services.dispatch.domain.lifecycle import event_status
 from services.dispatch.domain.placement import BookedStop, Candidate
 from shared.events.common import GeoPoint
 from shared.events.dispatch import AssignmentChanged, AssignmentCreated, AssignmentStatusChanged
+from shared.events.envelope import Envelope, Event
 from shared.messaging import add_event
+from shared.observability import current_correlation_id
 
 
-@asynccontextmanager
-async def route_change(session: AsyncSession) -> AsyncIterator[None]:
-    """A savepoint in which routes move freely; no-overlap is checked at its end (DoubleBooking if broken)."""
-    try:
-        async with session.begin_nested():
-            await DispatchRepository(session).defer_overlap_check()
-            yield
-            await DispatchRepository(session).check_overlap_now()
-    except IntegrityError as exc:
-        raise DoubleBooking(str(exc.orig)) from exc
+def outbox_row(event: Event) -> OutboxRow:
+    """The outbox row `shared.messaging.add_event` would write, for a statement that writes several at once."""
+    envelope = Envelope(type=event.subject, correlation_id=current_correlation_id(),
+                        data=event.model_dump(mode="json"))
+    return OutboxRow(envelope.event_id, event.subject, envelope.model_dump_json())
 
 
 def latest_start(booking: dict[str, Any]) -> datetime | None:
@@ -49,7 +43,7 @@ def to_candidates(rows: list[dict[str, Any]], bookings: list[dict[str, Any]], no
         by_technician.setdefault(b["technician_id"], []).append(BookedStop(
             assignment_id=b["id"], request_id=b["request_id"], status=b["status"], lat=b["lat"], lon=b["lon"],
             planned_start=b["planned_start"], planned_end=b["planned_end"], eta=b["eta"],
-            latest_start=latest_start(b)))
+            latest_start=latest_start(b), customer_id=b["customer_id"]))
     return [Candidate(
         technician_id=r["id"], first_name=r["first_name"], skills=r["skills"], lat=r["lat"], lon=r["lon"],
         home_lat=r["home_lat"], home_lon=r["home_lon"], distance_m=float(r["distance_m"]),
@@ -58,27 +52,42 @@ def to_candidates(rows: list[dict[str, Any]], bookings: list[dict[str, Any]], no
     ) for r in rows]
 
 
-async def announce_created(session: AsyncSession, assignment_id: uuid.UUID, job: dict[str, Any],
-                           technician_id: uuid.UUID, first_name: str, status: str, planned_start: datetime,
-                           planned_end: datetime, eta: datetime, *, bundled_with: uuid.UUID | None = None,
-                           plan_version: int | None = None) -> None:
-    await add_event(session, messaging, AssignmentCreated(
+def assignment_created(assignment_id: uuid.UUID, job: dict[str, Any], technician_id: uuid.UUID, first_name: str,
+                       status: str, planned_start: datetime, planned_end: datetime, eta: datetime, *,
+                       bundled_with: uuid.UUID | None = None, plan_version: int | None = None) -> AssignmentCreated:
+    return AssignmentCreated(
         assignment_id=assignment_id, request_id=job["request_id"], customer_id=job["customer_id"],
         technician_id=technician_id, technician_first_name=first_name, status=status,  # type: ignore[arg-type]
         planned_start=planned_start, planned_end=planned_end, eta=eta,
         site_location=GeoPoint(lat=job["lat"], lon=job["lon"]), kind=job["kind"], bundled_with=bundled_with,
-        plan_version=plan_version))
+        plan_version=plan_version)
+
+
+def assignment_changed(before: dict[str, Any], technician_id: uuid.UUID, first_name: str, status: str,
+                       planned_start: datetime, planned_end: datetime, eta: datetime, reason: str,
+                       plan_version: int | None = None) -> AssignmentChanged:
+    return AssignmentChanged(
+        assignment_id=before["id"], request_id=before["request_id"], customer_id=before["customer_id"],
+        technician_id=technician_id, technician_first_name=first_name,
+        previous_technician_id=before["technician_id"], status=status,  # type: ignore[arg-type]
+        planned_start=planned_start, planned_end=planned_end, eta=eta, previous_eta=before["eta"], reason=reason,
+        plan_version=plan_version)
+
+
+async def announce_created(session: AsyncSession, assignment_id: uuid.UUID, job: dict[str, Any],
+                           technician_id: uuid.UUID, first_name: str, status: str, planned_start: datetime,
+                           planned_end: datetime, eta: datetime, *, bundled_with: uuid.UUID | None = None,
+                           plan_version: int | None = None) -> None:
+    await add_event(session, messaging, assignment_created(
+        assignment_id, job, technician_id, first_name, status, planned_start, planned_end, eta,
+        bundled_with=bundled_with, plan_version=plan_version))
 
 
 async def announce_changed(session: AsyncSession, before: dict[str, Any], technician_id: uuid.UUID,
                            first_name: str, status: str, planned_start: datetime, planned_end: datetime,
                            eta: datetime, reason: str, plan_version: int | None = None) -> None:
-    await add_event(session, messaging, AssignmentChanged(
-        assignment_id=before["id"], request_id=before["request_id"], customer_id=before["customer_id"],
-        technician_id=technician_id, technician_first_name=first_name,
-        previous_technician_id=before["technician_id"], status=status,  # type: ignore[arg-type]
-        planned_start=planned_start, planned_end=planned_end, eta=eta, previous_eta=before["eta"], reason=reason,
-        plan_version=plan_version))
+    await add_event(session, messaging, assignment_changed(before, technician_id, first_name, status, planned_start,
+                                                           planned_end, eta, reason, plan_version))
 
 
 async def announce_status(session: AsyncSession, row: dict[str, Any], status: str, at: datetime, *,

@@ -19,6 +19,7 @@ from services.dispatch.domain.lifecycle import STARTED
 from services.dispatch.domain.sla import SlaClock, predicted_arrival
 from services.dispatch.emergency import EmergencyPlacer, skill_levels
 from services.dispatch.planning import RoadFactorTravel
+from services.dispatch.replanning import job_label
 from shared.errors import Conflict, NotFound
 from shared.events.dispatch import SlaAtRisk
 from shared.messaging import add_event
@@ -106,6 +107,19 @@ class DispatchDesk:
                 technician_id=assignment["technician_id"] if assignment else None))
             raised += 1
         return raised
+
+    async def watch_overruns(self, session: AsyncSession) -> int:
+        """Each job on site past its planned end plus the grace gets the rest of its day re-planned (again after
+        each further grace period it runs on); returns how many were found."""
+        repo = DispatchRepository(session)
+        now = self.clock()
+        grace = timedelta(minutes=self.placer.settings.overrun_grace_minutes)
+        found = await repo.overrunning(now, grace)
+        for row in found:
+            await repo.mark_overran(row["id"], now)
+            await repo.bump_route_version(row["technician_id"])
+            await repo.request_replan(row["planned_start"].astimezone(self.tz).date(), f"job {job_label(row)} overran")
+        return len(found)
 
     # --- manual assignment ---------------------------------------------------------------------------
 

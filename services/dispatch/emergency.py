@@ -20,15 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.dispatch.booking import (
     announce_changed,
     announce_created,
+    assignment_changed,
+    assignment_created,
     cancel_assignment,
-    route_change,
+    outbox_row,
     to_candidates,
 )
-from services.dispatch.db.repository import DispatchRepository, DoubleBooking, NewAssignment, point_wkt
+from services.dispatch.db.repository import DispatchRepository, DoubleBooking, EmergencyBooking, NewAssignment
 from services.dispatch.db.tables import messaging
 from services.dispatch.domain.bundling import DueVisit, visits_to_bundle
 from services.dispatch.domain.lifecycle import STARTED
-from services.dispatch.domain.placement import Decision, Job, Option, PlacementRule
+from services.dispatch.domain.placement import BookedStop, Candidate, Decision, Job, Option, PlacementRule
 from services.dispatch.settings import Settings
 from shared.events.dispatch import RequestUnplaceable, SlaAtRisk
 from shared.events.envelope import Envelope, Event
@@ -68,10 +70,9 @@ class EmergencyPlacer:
         assert isinstance(event, ServiceRequestCreated)
         repo = DispatchRepository(session)
         windows = event.preferred_windows
-        created = await repo.add_job({
+        job = await repo.add_job({
             "request_id": event.request_id, "customer_id": event.customer_id, "site_id": event.site_id,
             "kind": event.kind, "priority": event.priority,
-            "location": point_wkt(event.location.lat, event.location.lon),
             "required_skills": [s.model_dump() for s in event.required_skills],
             "response_due": event.response_due, "fix_due": event.fix_due,
             "duration_minutes": event.estimated_duration_minutes, "status": "open",
@@ -79,11 +80,11 @@ class EmergencyPlacer:
             "equipment_ids": [str(event.equipment_id)] if event.equipment_id else [],
             "window_start": min((w.start for w in windows), default=None),
             "window_end": max((w.end for w in windows), default=event.response_due),
-        })
-        if not created:
+        }, event.location.lat, event.location.lon)
+        if job is None:
             return
         if event.kind == "emergency":
-            await self.place(session, event.request_id, first_time=True)
+            await self.place(session, event.request_id, new_job=job)
             return
         # routine work waits for the planner: the days it may go on are re-planned
         now = self.clock()
@@ -93,34 +94,45 @@ class EmergencyPlacer:
     async def decide(self, repo: DispatchRepository, job: dict[str, Any], now: datetime,
                      bundle: Sequence[DueVisit] = (), exclude: Sequence[uuid.UUID] = ()) -> Decision:
         """Read-only: who could take `job` (with `bundle` riding along) and when."""
+        decision, _ = await self._weigh(repo, job, now, bundle, exclude)
+        return decision
+
+    async def _weigh(self, repo: DispatchRepository, job: dict[str, Any], now: datetime, bundle: Sequence[DueVisit],
+                     exclude: Sequence[uuid.UUID]) -> tuple[Decision, list[Candidate]]:
         skills = skill_levels(job["required_skills"], *(v.required_skills for v in bundle))
         rows = await repo.candidates(job["lat"], job["lon"], skills, now, self.settings.reach_km * 1000,
                                      self.settings.candidate_pool, exclude)
         bookings = await repo.bookings_ahead([r["id"] for r in rows], now, now + timedelta(days=1))
         skip = frozenset(v.request_id for v in bundle)
         duration = job["duration_minutes"] + sum(v.duration_minutes for v in bundle)
-        return self.rule.decide(
-            Job(job["request_id"], job["lat"], job["lon"], duration, job["response_due"], skills),
-            to_candidates(rows, bookings, now, skip), now)
+        candidates = to_candidates(rows, bookings, now, skip)
+        decision = self.rule.decide(
+            Job(job["request_id"], job["lat"], job["lon"], duration, job["response_due"], skills), candidates, now)
+        return decision, candidates
 
-    async def place(self, session: AsyncSession, request_id: uuid.UUID, first_time: bool = False) -> Option | None:
-        """Books the emergency (retrying when another placement got there first); None if nobody can go."""
+    async def place(self, session: AsyncSession, request_id: uuid.UUID,
+                    new_job: dict[str, Any] | None = None) -> Option | None:
+        """Books the emergency (retrying when another placement got there first); None if nobody can go.
+
+        `new_job`: the job row just recorded in this transaction (no need to read and lock it again).
+        """
         repo = DispatchRepository(session)
-        job = await repo.get_job(request_id, for_update=True)
+        job = new_job or await repo.get_job(request_id, for_update=True)
         if job is None or job["status"] not in ("open", "unplaceable"):
             return None
-        exclude = [] if first_time else await repo.declined_by(request_id)
+        exclude = [] if new_job is not None else await repo.declined_by(request_id)
         decision: Decision | None = None
         for attempt in range(self.settings.booking_attempts):
             now = self.clock()
             bundle = await self._bundle(repo, job, now)
-            decision = await self.decide(repo, job, now, bundle, exclude)
+            decision, candidates = await self._weigh(repo, job, now, bundle, exclude)
             option = decision.best or (decision.best_late if self.settings.book_late_emergencies else None)
             if option is None:
                 break
+            route = next(c for c in candidates if c.technician_id == option.technician_id)
             try:
-                async with route_change(session):
-                    await self._book(session, repo, job, option, bundle)
+                async with repo.booking_attempt():
+                    await self._book(session, repo, job, option, route.stops, bundle)
             except (DoubleBooking, _RouteMoved) as exc:
                 log.debug("placement of %s retried (attempt %s): %s", request_id, attempt + 1, exc)
                 continue
@@ -146,32 +158,40 @@ class EmergencyPlacer:
         return visits_to_bundle(visits, now, timedelta(hours=self.settings.bundle_lookahead_hours))
 
     async def _book(self, session: AsyncSession, repo: DispatchRepository, job: dict[str, Any], option: Option,
-                    bundle: Sequence[DueVisit]) -> None:
-        if not await repo.bump_route_version(option.technician_id, option.route_version):
-            raise _RouteMoved(f"route of {option.technician_id} changed")
+                    route: Sequence[BookedStop], bundle: Sequence[DueVisit]) -> None:
+        """One statement writes the booking, the pushed bookings, their events and the re-plan request."""
+        if bundle:  # the bundled visits move in after it: the route is whole again only at the end
+            await repo.defer_overlap_check()
+        booked = {s.assignment_id: s for s in route}
         reason = f"an emergency was fitted in before it ({option.first_name})"
-        pushed = await repo.retime_assignments(
-            [(m.assignment_id, m.planned_start, m.planned_end, m.eta) for m in option.retimed])
-        for moved, before in zip(option.retimed, pushed, strict=True):
-            await announce_changed(session, before, option.technician_id, option.first_name, before["status"],
-                                   moved.planned_start, moved.planned_end, moved.eta, reason)
         emergency_end = option.planned_start + timedelta(minutes=job["duration_minutes"])
         assignment = NewAssignment(
             id=uuid.uuid4(), request_id=job["request_id"], technician_id=option.technician_id,
             customer_id=job["customer_id"], status="offered", planned_start=option.planned_start,
             planned_end=emergency_end, eta=option.eta)
-        await repo.book(assignment)
-        await repo.set_job_status(job["request_id"], "assigned")
-        await announce_created(session, assignment.id, job, option.technician_id, option.first_name, "offered",
-                               assignment.planned_start, assignment.planned_end, assignment.eta)
+        events = [outbox_row(assignment_changed(
+            {"id": m.assignment_id, "request_id": booked[m.assignment_id].request_id,
+             "customer_id": booked[m.assignment_id].customer_id, "technician_id": option.technician_id,
+             "eta": booked[m.assignment_id].eta},
+            option.technician_id, option.first_name, booked[m.assignment_id].status, m.planned_start, m.planned_end,
+            m.eta, reason)) for m in option.retimed]
+        events.append(outbox_row(assignment_created(
+            assignment.id, job, option.technician_id, option.first_name, "offered", assignment.planned_start,
+            assignment.planned_end, assignment.eta)))
+        written = await repo.book_emergency(EmergencyBooking(
+            technician_id=option.technician_id, route_version=option.route_version,
+            pushed=[(m.assignment_id, m.planned_start, m.planned_end, m.eta) for m in option.retimed],
+            assignment=assignment, events=events, replan_day=self.local_day(option.planned_start),
+            replan_reason=f"emergency at {job['address'] or job['site_id']} fitted into {option.first_name}'s day"))
+        if not written:
+            raise _RouteMoved(f"route of {option.technician_id} changed")
         start = emergency_end
         for visit in bundle:
             end = start + timedelta(minutes=visit.duration_minutes)
             await self._ride_along(session, repo, visit, job, option, start, end)
             start = end
-        await repo.request_replan(self.local_day(option.planned_start),
-                                  f"emergency at {job['address'] or job['site_id']} fitted into "
-                                  f"{option.first_name}'s day")
+        if bundle:
+            await repo.check_overlap_now()
 
     async def _ride_along(self, session: AsyncSession, repo: DispatchRepository, visit: DueVisit,
                           emergency: dict[str, Any], option: Option, start: datetime, end: datetime) -> None:

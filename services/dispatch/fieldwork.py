@@ -16,7 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch.booking import announce_status
 from services.dispatch.db.repository import DispatchRepository
-from services.dispatch.domain.lifecycle import TECHNICIAN_STATUS, TransitionRefused, check_transition
+from services.dispatch.domain.lifecycle import (
+    TECHNICIAN_STATUS,
+    TransitionRefused,
+    check_transition,
+    status_after_break,
+)
 from services.dispatch.emergency import EmergencyPlacer
 from shared.auth import Principal, ensure_technician_access
 from shared.errors import Conflict, DomainError, InvalidInput, NotFound
@@ -82,6 +87,19 @@ class FieldWork:
         elif status == "failed":
             await repo.set_job_status(row["request_id"], "failed", outcome)
             await repo.request_replan(day, f"a visit failed ({outcome})")
+
+    async def take_break(self, session: AsyncSession, technician_id: uuid.UUID, on_break: bool) -> dict[str, Any]:
+        """Starts or ends the technician's break; refused while en route or on site (finish the step first)."""
+        repo = DispatchRepository(session)
+        technician = await repo.get_technician(technician_id, for_update=True)
+        if technician is None:
+            raise NotFound("technician not found")
+        try:
+            status = status_after_break(technician["status"], on_break)
+        except TransitionRefused as exc:
+            raise Conflict(str(exc)) from exc
+        await repo.set_technician_status(technician_id, status)
+        return {"technician_id": str(technician_id), "status": status}
 
     async def report_pings(self, session: AsyncSession, technician_id: uuid.UUID,
                            pings: list[tuple[datetime, float, float, int | None]]) -> int:

@@ -74,7 +74,7 @@ def _fingerprint(rows: list[dict[str, Any]]) -> dict[uuid.UUID, tuple[Any, ...]]
     return {r["id"]: (r["technician_id"], r["planned_start"], r["status"] in STARTED, r["locked"]) for r in rows}
 
 
-def _label(job: dict[str, Any]) -> str:
+def job_label(job: dict[str, Any]) -> str:
     return job.get("address") or f"{job['kind']} {str(job['request_id'])[:8]}"
 
 
@@ -118,6 +118,14 @@ class Replanner:
         def secs(moment: datetime) -> float:
             return (moment - origin).total_seconds()
 
+        jobs = {j["request_id"]: j for j in await repo.plannable_jobs(origin, end)}
+        booked = await repo.active_assignments_between(origin, end)
+        assignments = {a["request_id"]: a for a in booked}
+        # someone en route or on site starts the rest of the day at that job: no travel to it left to plan
+        started_at: dict[uuid.UUID, GeoPoint] = {}
+        for a in sorted(booked, key=lambda a: a["planned_start"], reverse=True):
+            if a["status"] in STARTED and a["request_id"] in jobs:
+                started_at[a["technician_id"]] = GeoPoint(jobs[a["request_id"]]["lat"], jobs[a["request_id"]]["lon"])
         shift_rows = await repo.shifts_of_day(day)
         technicians: dict[uuid.UUID, dict[str, Any]] = {}
         planner_techs = []
@@ -132,15 +140,13 @@ class Replanner:
                                     secs(r["break_latest"])),)
             live = now_s > 0 and r["position_at"] is not None
             here = GeoPoint(r["lat"], r["lon"]) if live else GeoPoint(r["home_lat"], r["home_lon"])
+            here = started_at.get(r["id"], here)
             technicians[r["id"]] = r
             planner_techs.append(Technician(
                 id=str(r["id"]), home=here, end_location=GeoPoint(r["home_lat"], r["home_lon"]),
                 shifts=(Shift(day=0, start=start, end=max(start, finish), breaks=breaks, overtime_limit=overtime),),
                 skills=dict(r["skills"])))
 
-        jobs = {j["request_id"]: j for j in await repo.plannable_jobs(origin, end)}
-        booked = await repo.active_assignments_between(origin, end)
-        assignments = {a["request_id"]: a for a in booked}
         visits, pins = [], []
         pinned_order: dict[uuid.UUID, int] = {}
         for a in sorted(booked, key=lambda a: (a["status"] not in STARTED, a["planned_start"])):
@@ -164,6 +170,8 @@ class Replanner:
             if a is not None and a["status"] in STARTED:
                 start = max(now_s, secs(a["planned_start"]))
                 remaining = max(60.0, secs(a["planned_end"]) - start)
+                if a["overran_at"] is not None:  # already running late: it gets another grace period from now
+                    remaining = max(remaining, self.settings.overrun_grace_minutes * 60.0)
                 windows: tuple[TimeWindow, ...] = (TimeWindow(start, start),)
                 duration = remaining
             else:
@@ -212,8 +220,8 @@ class Replanner:
         why = {tid: absence_reason(names[tid], absences[tid][0].kind if tid in absences else "off")
                for tid in off_duty}
 
-        before = {rid: PlacedVisit(rid, _label(snap.jobs[rid]), a["technician_id"], names.get(a["technician_id"], "?"),
-                                   a["planned_start"])
+        before = {rid: PlacedVisit(rid, job_label(snap.jobs[rid]), a["technician_id"],
+                                   names.get(a["technician_id"], "?"), a["planned_start"])
                   for rid, a in snap.assignments.items() if rid in snap.jobs and a["status"] not in STARTED}
         after: dict[uuid.UUID, PlacedVisit] = {}
         planned: list[tuple[uuid.UUID, uuid.UUID, datetime, datetime, datetime]] = []
@@ -223,7 +231,7 @@ class Replanner:
                 rid = uuid.UUID(stop.visit_id)
                 planned.append((tid, rid, at(stop.arrival), at(stop.start), at(stop.departure)))
                 if snap.assignments.get(rid, {}).get("status") not in STARTED:
-                    after[rid] = PlacedVisit(rid, _label(snap.jobs[rid]), tid, names[tid], at(stop.start))
+                    after[rid] = PlacedVisit(rid, job_label(snap.jobs[rid]), tid, names[tid], at(stop.start))
         dropped = {uuid.UUID(u.visit_id): f"{u.reason.value.replace('_', ' ')}" + (f" ({u.detail})" if u.detail else "")
                    for u in plan.unassigned}
         changes = diff_plans(before, after, reasons_by_technician=why, reason=reason, dropped_reasons=dropped,
@@ -233,7 +241,7 @@ class Replanner:
             "id": (plan_id := uuid.uuid4()), "day": snap.day, "reason": reason, "status": plan.status.value,
             "routes": self._routes_json(plan, snap, names, at),
             "unassigned": [{"request_id": u.visit_id, "reason": u.reason.value, "detail": u.detail,
-                            "label": _label(snap.jobs[uuid.UUID(u.visit_id)])} for u in plan.unassigned],
+                            "label": job_label(snap.jobs[uuid.UUID(u.visit_id)])} for u in plan.unassigned],
             "changes": [_change_json(c) for c in changes],
             "kpis": {"travel_minutes": round(plan.kpis.travel_time / 60, 1), "assigned": plan.kpis.assigned,
                      "unassigned": plan.kpis.unassigned, "sla_misses": plan.kpis.sla_misses,
@@ -297,7 +305,7 @@ class Replanner:
         return [{
             "technician_id": r.technician_id, "technician_name": names[uuid.UUID(r.technician_id)],
             "travel_minutes": round(r.travel_time / 60, 1),
-            "stops": [{"request_id": s.visit_id, "label": _label(snap.jobs[uuid.UUID(s.visit_id)]),
+            "stops": [{"request_id": s.visit_id, "label": job_label(snap.jobs[uuid.UUID(s.visit_id)]),
                        "eta": at(s.arrival).isoformat(), "start": at(s.start).isoformat(),
                        "end": at(s.departure).isoformat()} for s in r.stops],
             "breaks": [{"start": at(b.start).isoformat(), "end": at(b.end).isoformat()} for b in r.breaks],

@@ -33,3 +33,7 @@ class Settings(ServiceSettings):
 
     # SLA watch
     sla_check_interval_s: float = 30.0  # 0 turns it off
+
+    # overrun watch: a job on site past its planned end plus the grace has the rest of its day re-planned
+    overrun_grace_minutes: int = 15
+    overrun_check_interval_s: float = 60.0  # 0 turns it off

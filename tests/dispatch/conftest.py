@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -19,9 +21,9 @@ from services.dispatch.settings import Settings
 from shared.auth import Role
 from shared.events.envelope import Envelope, Event
 from tests.conftest import Keys
+from tests.support import fixtures
 from tests.support.apps import running_app, service_settings
 from tests.support.infra import NatsServer
-from tests.support import fixtures
 
 # this package's own broker and database (package scope binds them to this directory)
 nats_server = fixtures.nats_server
@@ -68,6 +70,19 @@ class Dispatch:
         return str(response.json()["id"])
 
 
+class Clock:
+    """The app's one source of "now", moved by the test: nothing depends on the wall clock or on midnight."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
 async def eventually(probe: Callable[[], Awaitable[T | None]], what: str, timeout_s: float = 10.0) -> T:
     """Waits for asynchronous processing (consumers) to reach a state; not a performance assertion."""
     async with asyncio.timeout(timeout_s):
@@ -79,8 +94,9 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], what: str, timeou
     raise AssertionError(what)
 
 
-@pytest_asyncio.fixture
-async def dispatch(database_url: str, nats_server: NatsServer, keys: Keys) -> AsyncIterator[Dispatch]:
+@contextlib.asynccontextmanager
+async def _dispatch_app(database_url: str, nats_server: NatsServer, keys: Keys,
+                        clock: Callable[[], datetime] | None = None) -> AsyncIterator[Dispatch]:
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute("TRUNCATE " + ", ".join(f"dispatch.{t}" for t in _TABLES))
@@ -88,7 +104,30 @@ async def dispatch(database_url: str, nats_server: NatsServer, keys: Keys) -> As
         await conn.close()
     settings = service_settings(Settings, database_url, nats_server.url, keys.private.parent,
                                 replan_poll_s=0, plan_interval_s=0, sla_check_interval_s=0,
-                                planner_time_limit_s=1.0)
-    app = create_app(settings)
+                                overrun_check_interval_s=0, planner_time_limit_s=1.0)
+    app = create_app(settings, clock)
     async with running_app(app) as client:
         yield Dispatch(app, client, keys, database_url)
+
+
+@pytest_asyncio.fixture
+async def dispatch(database_url: str, nats_server: NatsServer, keys: Keys) -> AsyncIterator[Dispatch]:
+    async with _dispatch_app(database_url, nats_server, keys) as running:
+        yield running
+
+
+# a Monday morning far from the wall clock's date, in the dispatch region's time zone
+MONDAY_0800 = datetime(2030, 3, 4, 8, 0, tzinfo=ZoneInfo("Europe/Simferopol"))
+
+
+@pytest_asyncio.fixture
+async def clock() -> Clock:
+    return Clock(MONDAY_0800)
+
+
+@pytest_asyncio.fixture
+async def clocked_dispatch(database_url: str, nats_server: NatsServer, keys: Keys,
+                           clock: Clock) -> AsyncIterator[Dispatch]:
+    """The dispatch app on `clock`: "today" is the clock's day."""
+    async with _dispatch_app(database_url, nats_server, keys, clock) as running:
+        yield running

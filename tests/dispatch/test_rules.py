@@ -10,7 +10,7 @@ import pytest
 
 from services.dispatch.domain.bundling import DueVisit, visits_to_bundle
 from services.dispatch.domain.calendar import Absence, WeeklyShift, absence_reason, shift_on
-from services.dispatch.domain.lifecycle import TransitionRefused, check_transition
+from services.dispatch.domain.lifecycle import TransitionRefused, check_transition, status_after_break
 from services.dispatch.domain.placement import BookedStop, Candidate, Job
 from services.dispatch.domain.planchanges import PlacedVisit, diff_plans
 from services.dispatch.domain.sla import SlaClock, predicted_arrival
@@ -120,3 +120,15 @@ def test_reactive_placement_pushes_the_rest_of_the_route_and_keeps_windows() -> 
     assert not later.best_late.retimed
     unskilled = rule.decide(Job(job.request_id, 44.951, 34.101, 60, job.response_due, {"gas": 1}), [boxed], now)
     assert unskilled.best is None and "skills" in unskilled.reason
+
+
+def test_breaks_start_only_when_free_and_end_back_to_available() -> None:
+    assert status_after_break("available", True) == "on_break"
+    assert status_after_break("on_break", True) == "on_break"  # already on it: nothing to refuse
+    assert status_after_break("on_break", False) == "available"
+    assert status_after_break("available", False) == "available"
+    for busy in ("en_route", "on_site", "off_shift"):
+        with pytest.raises(TransitionRefused, match=f"cannot start a break while {busy.replace('_', ' ')}"):
+            status_after_break(busy, True)
+    with pytest.raises(TransitionRefused, match="not on a break: on site"):
+        status_after_break("on_site", False)

@@ -288,3 +288,32 @@ async def test_manual_assignment_conflict_names_the_clashing_booking(dispatch: D
     assert clash.status_code == 409
     assert clash.headers["content-type"].startswith("application/problem+json")
     assert booked["request_id"] in clash.json()["detail"] and "Anna Koval is already booked" in clash.json()["detail"]
+
+
+async def test_a_technician_goes_on_break_and_back_but_not_in_the_middle_of_a_job(dispatch: Dispatch) -> None:
+    anna = await dispatch.add_technician("Anna Koval", 44.95, 34.10)
+    headers = dispatch.technician(anna)
+
+    async def break_(on_break: bool, command: str | None = None) -> tuple[int, dict[str, object]]:
+        response = await dispatch.client.post("/me/break", headers=headers, json={
+            "client_command_id": command or str(uuid.uuid4()), "on_break": on_break})
+        return response.status_code, response.json()
+
+    async def status() -> str:
+        return str((await dispatch.client.get(f"/technicians/{anna}", headers=headers)).json()["status"])
+
+    command = str(uuid.uuid4())
+    assert await break_(True, command) == (200, {"technician_id": anna, "status": "on_break"})
+    assert await status() == "on_break"
+    assert (await break_(False))[1]["status"] == "available" and await status() == "available"
+    assert await break_(True, command) == (200, {"technician_id": anna, "status": "on_break"})  # a replay
+    assert await status() == "available"  # ... changes nothing
+
+    assignment = await _offered_assignment(dispatch, anna)
+    for step, body in (("accept", {}), ("status", {"status": "en_route"})):
+        moved = await dispatch.client.post(f"/me/assignments/{assignment}/{step}", headers=headers,
+                                           json={**body, "client_command_id": str(uuid.uuid4())})
+        assert moved.status_code == 200, moved.text
+    refused, problem = await break_(True)
+    assert refused == 409 and problem["detail"] == "cannot start a break while en route"
+    assert await status() == "en_route"

@@ -6,16 +6,19 @@ Commands carry a client_command_id: a replayed offline queue gets the stored ans
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch.api.routes import db_of, use_cases
 from services.dispatch.api.schemas import (
     AssignmentOut,
+    BreakIn,
     CompletionReportIn,
     DeclineIn,
     MobileCommand,
@@ -80,18 +83,24 @@ async def my_day(request: Request, day: date | None = None,
             "plan_version": plan["version"] if plan else None, "stops": stops}
 
 
+async def _once(request: Request, principal: Principal, client_command_id: uuid.UUID, kind: str,
+                work: Callable[[AsyncSession, uuid.UUID], Awaitable[Any]]) -> JSONResponse:
+    """Runs a mobile command once per client command id, in one transaction; a replay gets the stored answer."""
+    me = _me(principal)
+    async with db_of(request).transaction() as session:
+        status_code, body = await use_cases(request).fieldwork.once(session, me, client_command_id, kind,
+                                                                    lambda: work(session, me))
+    return _answer(status_code, body)
+
+
 async def _step(request: Request, principal: Principal, assignment_id: uuid.UUID, command: MobileCommand,
                 kind: str, status: str, **extra: Any) -> JSONResponse:
-    me = _me(principal)
-    cases = use_cases(request)
-    async with db_of(request).transaction() as session:
-        async def run() -> dict[str, Any]:
-            row = await cases.fieldwork.change_status(session, principal, assignment_id, status, command.at,
-                                                      command.position, **extra)
-            return AssignmentOut.model_validate(row).model_dump(mode="json")
+    async def run(session: AsyncSession, me: uuid.UUID) -> dict[str, Any]:
+        row = await use_cases(request).fieldwork.change_status(session, principal, assignment_id, status, command.at,
+                                                               command.position, **extra)
+        return AssignmentOut.model_validate(row).model_dump(mode="json")
 
-        status_code, body = await cases.fieldwork.once(session, me, command.client_command_id, kind, run)
-    return _answer(status_code, body)
+    return await _once(request, principal, command.client_command_id, kind, run)
 
 
 @router.post("/assignments/{assignment_id}/accept", response_model=AssignmentOut)
@@ -122,15 +131,20 @@ async def report(assignment_id: uuid.UUID, body: CompletionReportIn, request: Re
                        report=body.model_dump(mode="json", exclude={"client_command_id", "position"}))
 
 
+@router.post("/break")
+async def take_break(body: BreakIn, request: Request, principal: Principal = Depends(technicians)) -> JSONResponse:
+    """On a break, or back from it: the technician's status (refused while en route or on site)."""
+    async def run(session: AsyncSession, me: uuid.UUID) -> dict[str, Any]:
+        return await use_cases(request).fieldwork.take_break(session, me, body.on_break)  # type: ignore[no-any-return]
+
+    return await _once(request, principal, body.client_command_id, "break", run)
+
+
 @router.post("/positions")
 async def positions(body: PingsIn, request: Request, principal: Principal = Depends(technicians)) -> JSONResponse:
     """A batch of pings; the live position follows the newest one."""
-    me = _me(principal)
-    cases = use_cases(request)
-    async with db_of(request).transaction() as session:
-        async def run() -> dict[str, Any]:
-            pings = [(p.at, p.position.lat, p.position.lon, p.accuracy_m) for p in body.pings]
-            return {"stored": await cases.fieldwork.report_pings(session, me, pings), "received": len(pings)}
+    async def run(session: AsyncSession, me: uuid.UUID) -> dict[str, Any]:
+        pings = [(p.at, p.position.lat, p.position.lon, p.accuracy_m) for p in body.pings]
+        return {"stored": await use_cases(request).fieldwork.report_pings(session, me, pings), "received": len(pings)}
 
-        status_code, answer = await cases.fieldwork.once(session, me, body.client_command_id, "positions", run)
-    return _answer(status_code, answer)
+    return await _once(request, principal, body.client_command_id, "positions", run)

@@ -112,6 +112,10 @@ class MobileStatusIn(MobileCommand):
     status: Literal["en_route", "on_site"]
 
 
+class BreakIn(MobileCommand):
+    on_break: bool = Field(description="true: the break starts; false: back from it")
+
+
 class DeclineIn(MobileCommand):
     reason: str = Field(default="", max_length=500)
 

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
-import numpy as np
+import asyncpg
 from geoalchemy2.functions import ST_X, ST_Y
 from geoalchemy2.types import Geometry
 from sqlalchemy import (
-    Integer,
     and_,
     cast,
     delete,
     exists,
     func,
     insert,
-    literal,
     or_,
     select,
     text,
@@ -31,9 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch.db import tables as t
 from services.dispatch.domain.calendar import Absence, ShiftSpan
-from services.dispatch.planning.travel import great_circle_km
 
 ACTIVE = t.ACTIVE_ASSIGNMENT_STATUSES
+_ACTIVE_SQL = "('offered', 'accepted', 'en_route', 'on_site')"
 
 
 def point_wkt(lat: float, lon: float) -> str:
@@ -53,6 +54,13 @@ class DoubleBooking(Exception):
 
 
 @dataclass(frozen=True)
+class OutboxRow:
+    event_id: uuid.UUID
+    subject: str
+    payload_json: str
+
+
+@dataclass(frozen=True)
 class NewAssignment:
     id: uuid.UUID
     request_id: uuid.UUID
@@ -64,9 +72,161 @@ class NewAssignment:
     eta: datetime
 
 
+# --- the emergency hot path: hand-written SQL run as asyncpg prepared statements (no per-row ORM/result work) --
+
+
+@cache
+def _candidates_sql(skill_count: int) -> str:
+    """Planar KNN over live positions (GiST on position::geometry), then the nearest on shift by true distance.
+
+    One statement per number of skills asked for: `skills ->> $n` compared to a literal parameter is far
+    cheaper per row than expanding a jsonb of needs.
+    """
+    skilled = "".join(f" AND coalesce((t.skills ->> ${8 + 2 * k})::int, 0) >= ${9 + 2 * k}::int"
+                      for k in range(skill_count))
+    return f"""
+        WITH nearest AS (
+            SELECT t.id, t.first_name, t.skills, t.route_version, t.overtime_minutes,
+                   t.position::geometry AS here, t.home_base::geometry AS home,
+                   (SELECT s.ends_at FROM shifts s
+                     WHERE s.technician_id = t.id AND s.starts_at <= $3 AND s.ends_at > $3 LIMIT 1) AS shift_end
+            FROM technicians t
+            WHERE t.active AND t.id <> ALL($6::uuid[]){skilled}
+            ORDER BY t.position::geometry <-> ST_SetSRID(ST_MakePoint($2, $1), 4326)
+            LIMIT $7
+        ), reached AS (
+            SELECT n.*, ST_DistanceSphere(n.here, ST_SetSRID(ST_MakePoint($2, $1), 4326)) AS distance_m
+            FROM nearest n WHERE n.shift_end IS NOT NULL
+        )
+        SELECT id, first_name, skills, route_version, overtime_minutes, shift_end, distance_m,
+               ST_Y(here) AS lat, ST_X(here) AS lon, ST_Y(home) AS home_lat, ST_X(home) AS home_lon
+        FROM reached WHERE distance_m <= $4 ORDER BY distance_m LIMIT $5"""
+
+
+_BOOKINGS_AHEAD_SQL = f"""
+    SELECT a.id, a.request_id, a.customer_id, a.technician_id, a.status, a.planned_start, a.planned_end, a.eta,
+           a.locked, j.window_end, j.response_due, j.kind, j.lat, j.lon
+    FROM assignments a
+    CROSS JOIN LATERAL (
+        -- one index lookup per booking (a plain join makes the planner hash all of jobs)
+        SELECT window_end, response_due, kind, ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon
+        FROM jobs WHERE request_id = a.request_id LIMIT 1) j
+    WHERE a.technician_id = ANY($1::uuid[]) AND a.status IN {_ACTIVE_SQL}
+      AND (a.planned_end > $2 OR a.status IN ('en_route', 'on_site')) AND a.planned_start < $3
+    ORDER BY a.technician_id, a.planned_start"""
+
+_DUE_VISITS_AT_SITE_SQL = f"""
+    SELECT j.request_id, j.window_start, j.window_end, j.duration_minutes, j.required_skills, j.customer_id,
+           a.id AS assignment_id, a.status AS assignment_status, a.technician_id
+    FROM jobs j LEFT JOIN assignments a ON a.request_id = j.request_id AND a.status IN {_ACTIVE_SQL}
+    WHERE j.site_id = $1 AND j.kind = 'planned' AND j.status IN ('open', 'assigned') AND j.request_id <> $2
+    FOR UPDATE OF j"""
+
+# one statement books an emergency: claims the route at the version the decision saw (nothing happens if it
+# moved), pushes the later bookings, inserts the booking and its history, marks the job, writes every event
+# to the outbox and queues the day's re-plan. The no-overlap constraint (deferrable) is checked at its end.
+_BOOK_EMERGENCY_SQL = f"""
+    WITH claimed AS (
+        UPDATE technicians SET route_version = route_version + 1
+        WHERE id = $1 AND route_version = $2 RETURNING id
+    ), pushed AS (
+        UPDATE assignments AS a
+        SET planned_start = v.starts, planned_end = v.ends, eta = v.eta, updated_at = now(), version = a.version + 1
+        FROM claimed, unnest($3::uuid[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[])
+             AS v(id, starts, ends, eta)
+        WHERE a.id = v.id AND a.technician_id = claimed.id AND a.status IN {_ACTIVE_SQL}
+        RETURNING a.id
+    ), booked AS (
+        INSERT INTO assignments (id, request_id, technician_id, customer_id, status, planned_start, planned_end, eta)
+        SELECT $7, $8, claimed.id, $9, $10, $11, $12, $13 FROM claimed
+        RETURNING id, status, planned_start
+    ), recorded AS (
+        INSERT INTO assignment_history (assignment_id, status, at) SELECT id, status, planned_start FROM booked
+    ), assigned AS (
+        UPDATE jobs SET status = 'assigned', unplaceable_reason = NULL
+        WHERE request_id = $8 AND EXISTS (SELECT FROM claimed)
+    ), announced AS (
+        INSERT INTO outbox (event_id, subject, payload)
+        SELECT e.event_id, e.subject, e.payload::jsonb
+        FROM claimed, unnest($14::uuid[], $15::text[], $16::text[]) AS e(event_id, subject, payload)
+    ), queued AS (
+        INSERT INTO replan_requests (day, reason) SELECT $17, $18 FROM claimed
+    )
+    SELECT (SELECT count(*) FROM claimed) AS claimed, (SELECT count(*) FROM pushed) AS pushed"""
+
+
+@cache
+def _add_job_sql() -> str:
+    columns = [c.name for c in t.jobs.c if c.name != "location"]
+    return ("INSERT INTO jobs (request_id, customer_id, site_id, kind, priority, location, required_skills, "
+            "response_due, fix_due, duration_minutes, status, contract_id, description, equipment_ids, window_start, "
+            "window_end) VALUES ($1, $2, $3, $4, $5, ST_SetSRID(ST_MakePoint($7, $6), 4326)::geography, $8::jsonb, "
+            "$9, $10, $11, $12, $13, $14, $15::jsonb, $16, $17) ON CONFLICT DO NOTHING RETURNING "
+            + ", ".join(columns) + ", ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon")
+
+
+@dataclass(frozen=True)
+class EmergencyBooking:
+    """Everything one emergency booking writes, in one statement."""
+
+    technician_id: uuid.UUID
+    route_version: int
+    pushed: Sequence[tuple[uuid.UUID, datetime, datetime, datetime]]  # (assignment, start, end, eta)
+    assignment: NewAssignment
+    events: Sequence[OutboxRow]
+    replan_day: date
+    replan_reason: str
+
+
 class DispatchRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._asyncpg: tuple[object, asyncpg.Connection] | None = None  # (the session's transaction, its connection)
+
+    async def _driver(self) -> asyncpg.Connection:
+        """The asyncpg connection under this session's transaction, for the hot path's prepared statements."""
+        transaction = self.session.get_transaction()
+        if self._asyncpg is not None and transaction is not None and self._asyncpg[0] is transaction:
+            return self._asyncpg[1]
+        connection = await self.session.connection()
+        raw = await connection.get_raw_connection()
+        driver: asyncpg.Connection = raw.driver_connection
+        if not driver.is_in_transaction():
+            await connection.exec_driver_sql("SELECT 1")  # SQLAlchemy issues the BEGIN of its transaction
+        self._asyncpg = (self.session.get_transaction(), driver)
+        return driver
+
+    @asynccontextmanager
+    async def booking_attempt(self) -> AsyncIterator[None]:
+        """A savepoint: a booking the database refuses rolls back to it (DoubleBooking), the transaction lives on."""
+        driver = await self._driver()
+        await driver.execute("SAVEPOINT booking_attempt")
+        try:
+            yield
+        except (asyncpg.IntegrityConstraintViolationError, IntegrityError) as exc:
+            await driver.execute("ROLLBACK TO SAVEPOINT booking_attempt")
+            raise DoubleBooking(str(getattr(exc, "orig", None) or exc)) from exc
+        except Exception:
+            await driver.execute("ROLLBACK TO SAVEPOINT booking_attempt")
+            raise
+        await driver.execute("RELEASE SAVEPOINT booking_attempt")
+
+    async def book_emergency(self, booking: EmergencyBooking) -> bool:
+        """Writes the booking unless the route moved since it was read (False: nothing was written)."""
+        a, pushed, events = booking.assignment, booking.pushed, booking.events
+        row = await (await self._driver()).fetchrow(
+            _BOOK_EMERGENCY_SQL, booking.technician_id, booking.route_version,
+            [p[0] for p in pushed], [p[1] for p in pushed], [p[2] for p in pushed], [p[3] for p in pushed],
+            a.id, a.request_id, a.customer_id, a.status, a.planned_start, a.planned_end, a.eta,
+            [e.event_id for e in events], [e.subject for e in events], [e.payload_json for e in events],
+            booking.replan_day, booking.replan_reason)
+        assert row is not None
+        if not row["claimed"]:
+            return False
+        if row["pushed"] != len(pushed):
+            raise DoubleBooking(f"{len(pushed) - row['pushed']} of the bookings to push later are no longer active")
+        self.session.info["outbox_dirty"] = True  # as shared add_event does: the relay is woken after commit
+        return True
 
     # --- technicians ---------------------------------------------------------------------------------
 
@@ -87,9 +247,11 @@ class DispatchRepository:
             tech.c.weekly_shifts, tech.c.territory, tech.c.overtime_minutes, tech.c.route_version,
         )
 
-    async def get_technician(self, technician_id: uuid.UUID) -> dict[str, Any] | None:
-        row = (await self.session.execute(
-            select(*self._technician_columns()).where(t.technicians.c.id == technician_id))).first()
+    async def get_technician(self, technician_id: uuid.UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+        query = select(*self._technician_columns()).where(t.technicians.c.id == technician_id)
+        if for_update:
+            query = query.with_for_update(of=t.technicians)
+        row = (await self.session.execute(query)).first()
         return dict(row._mapping) if row else None
 
     async def list_technicians(self, ids: Sequence[uuid.UUID] | None = None) -> list[dict[str, Any]]:
@@ -187,60 +349,19 @@ class DispatchRepository:
     async def candidates(self, lat: float, lon: float, skills: dict[str, int], now: datetime, reach_m: float,
                          limit: int, exclude: Sequence[uuid.UUID] = ()) -> list[dict[str, Any]]:
         """Active technicians on shift now with every skill at its level, within reach, nearest first (KNN)."""
-        tech, s = t.technicians, t.shifts
-        conditions = [tech.c.active.is_(True)]
-        for skill, level in skills.items():
-            conditions.append(func.coalesce(cast(tech.c.skills[skill].astext, Integer), 0) >= level)
-        if exclude:
-            conditions.append(tech.c.id.not_in(list(exclude)))
-        on_shift = (select(s.c.ends_at).where(s.c.technician_id == tech.c.id, s.c.starts_at <= now,
-                                              s.c.ends_at > now).limit(1).scalar_subquery())
-        planar = func.ST_GeomFromText(literal(f"POINT({lon} {lat})"), 4326)
-        inner = (
-            select(tech.c.id, tech.c.first_name, tech.c.skills, tech.c.route_version, tech.c.overtime_minutes,
-                   tech.c.position, tech.c.home_base, on_shift.label("shift_end"))
-            .where(and_(*conditions))
-            # geometry(position) is the indexed expression; CAST(... AS geometry(GEOMETRY,-1)) would not match it
-            .order_by(func.geometry(tech.c.position).op("<->")(planar))
-            .limit(limit * 4)  # the nearest on the plane, then those of them on shift by true distance
-            .subquery()
-        )
-        rows = [dict(r._mapping) for r in await self.session.execute(
-            select(inner.c.id, inner.c.first_name, inner.c.skills, inner.c.route_version, inner.c.overtime_minutes,
-                   inner.c.shift_end, _lat(inner.c.position, "lat"), _lon(inner.c.position, "lon"),
-                   _lat(inner.c.home_base, "home_lat"), _lon(inner.c.home_base, "home_lon"))
-            .where(inner.c.shift_end.is_not(None)))]
-        if not rows:
-            return []
-        # true distance on the sphere for the few found (geography ST_Distance costs ~0.2 ms a call here)
-        km = great_circle_km(np.array([[lat, lon]]), np.array([[r["lat"], r["lon"]] for r in rows]))[0]
-        for r, d in zip(rows, km, strict=True):
-            r["distance_m"] = float(d) * 1000.0
-        return sorted((r for r in rows if r["distance_m"] <= reach_m), key=lambda r: r["distance_m"])[:limit]
+        needs = [arg for skill, level in sorted(skills.items()) for arg in (skill, level)]
+        # the nearest on the plane, then those of them on shift by true distance
+        rows = await (await self._driver()).fetch(_candidates_sql(len(skills)), lat, lon, now, reach_m, limit,
+                                                  list(exclude), limit * 4, *needs)
+        return [dict(r) for r in rows]
 
     async def bookings_ahead(self, technician_ids: Sequence[uuid.UUID], now: datetime,
                              until: datetime) -> list[dict[str, Any]]:
         """Active bookings of these technicians not finished by `now`, with what each must still keep."""
-        a, j = t.assignments, t.jobs
         if not technician_ids:
             return []
-        # two index lookups rather than one join: the planner hashes all of jobs for the join
-        booked = [dict(r._mapping) for r in await self.session.execute(
-            select(a.c.id, a.c.request_id, a.c.technician_id, a.c.status, a.c.planned_start, a.c.planned_end,
-                   a.c.eta, a.c.locked)
-            .where(a.c.technician_id.in_(list(technician_ids)), a.c.status.in_(ACTIVE),
-                   or_(a.c.planned_end > now, a.c.status.in_(("en_route", "on_site"))), a.c.planned_start < until)
-            .order_by(a.c.technician_id, a.c.planned_start))]
-        if not booked:
-            return []
-        facts = {r.request_id: r for r in await self.session.execute(
-            select(j.c.request_id, j.c.window_end, j.c.response_due, j.c.kind, _lat(j.c.location, "lat"),
-                   _lon(j.c.location, "lon")).where(j.c.request_id.in_([b["request_id"] for b in booked])))}
-        for b in booked:
-            job = facts[b["request_id"]]
-            b.update(window_end=job.window_end, response_due=job.response_due, kind=job.kind, lat=job.lat,
-                     lon=job.lon)
-        return booked
+        return [dict(r) for r in await (await self._driver()).fetch(_BOOKINGS_AHEAD_SQL, list(technician_ids),
+                                                                    now, until)]
 
     async def declined_by(self, request_id: uuid.UUID) -> list[uuid.UUID]:
         a = t.assignments
@@ -254,10 +375,14 @@ class DispatchRepository:
         j = t.jobs
         return (*(c for c in j.c if c.name != "location"), _lat(j.c.location, "lat"), _lon(j.c.location, "lon"))
 
-    async def add_job(self, values: dict[str, Any]) -> bool:
-        result = await self.session.execute(
-            pg_insert(t.jobs).values(**values).on_conflict_do_nothing().returning(t.jobs.c.request_id))
-        return result.first() is not None
+    async def add_job(self, job: dict[str, Any], lat: float, lon: float) -> dict[str, Any] | None:
+        """Records new work; returns it as `get_job` would (locked: it is ours), None if it was known already."""
+        row = await (await self._driver()).fetchrow(
+            _add_job_sql(), job["request_id"], job["customer_id"], job["site_id"], job["kind"], job["priority"], lat,
+            lon, json.dumps(job["required_skills"]), job["response_due"], job["fix_due"], job["duration_minutes"],
+            job["status"], job["contract_id"], job["description"], json.dumps(job["equipment_ids"]),
+            job["window_start"], job["window_end"])
+        return dict(row) if row is not None else None
 
     async def upsert_visit(self, values: dict[str, Any]) -> bool:
         """A planned visit as contracts last described it; an older event than the one applied changes nothing."""
@@ -294,16 +419,7 @@ class DispatchRepository:
 
     async def due_visits_at_site(self, site_id: uuid.UUID, exclude: uuid.UUID) -> list[dict[str, Any]]:
         """Planned visits of a site not yet done, with their active booking's status if any."""
-        j, a = t.jobs, t.assignments
-        rows = await self.session.execute(
-            select(j.c.request_id, j.c.window_start, j.c.window_end, j.c.duration_minutes, j.c.required_skills,
-                   j.c.customer_id, a.c.id.label("assignment_id"), a.c.status.label("assignment_status"),
-                   a.c.technician_id)
-            .outerjoin(a, and_(a.c.request_id == j.c.request_id, a.c.status.in_(ACTIVE)))
-            .where(j.c.site_id == site_id, j.c.kind == "planned", j.c.status.in_(("open", "assigned")),
-                   j.c.request_id != exclude)
-            .with_for_update(of=j))
-        return [dict(r._mapping) for r in rows]
+        return [dict(r) for r in await (await self._driver()).fetch(_DUE_VISITS_AT_SITE_SQL, site_id, exclude)]
 
     async def plannable_jobs(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """Open work whose window meets [start, end), and work booked to start in it."""
@@ -412,6 +528,24 @@ class DispatchRepository:
             {"ids": [m[0] for m in moves], "starts": [m[1] for m in moves], "ends": [m[2] for m in moves],
              "etas": [m[3] for m in moves]})
         return [before[m[0]] for m in moves]
+
+    async def overrunning(self, now: datetime, grace: timedelta) -> list[dict[str, Any]]:
+        """Jobs on site past their planned end plus `grace`, not noticed within the last `grace` (locked, skipping
+        any another replica holds)."""
+        a, j = t.assignments, t.jobs
+        rows = await self.session.execute(
+            select(a.c.id, a.c.request_id, a.c.technician_id, a.c.planned_start, a.c.planned_end, j.c.address,
+                   j.c.kind)
+            .join(j, j.c.request_id == a.c.request_id)
+            .where(a.c.status == "on_site", a.c.planned_end < now - grace,
+                   or_(a.c.overran_at.is_(None), a.c.overran_at < now - grace))
+            .order_by(a.c.planned_end)
+            .with_for_update(of=a, skip_locked=True))
+        return [dict(r._mapping) for r in rows]
+
+    async def mark_overran(self, assignment_id: uuid.UUID, at: datetime) -> None:
+        await self.session.execute(update(t.assignments).where(t.assignments.c.id == assignment_id)
+                                   .values(overran_at=at))
 
     async def set_locked(self, assignment_id: uuid.UUID, locked: bool) -> None:
         await self.session.execute(update(t.assignments).where(t.assignments.c.id == assignment_id).values(

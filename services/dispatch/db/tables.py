@@ -129,6 +129,8 @@ assignments = Table(
     Column("outcome", Text),
     Column("report", JSONB),
     Column("last_transition_at", DateTime(timezone=True)),
+    # when the job, on site past its planned end plus the grace, last had the rest of the day re-planned
+    Column("overran_at", DateTime(timezone=True)),
     Index("ix_assignments_active_by_technician", "technician_id", "planned_start",
           postgresql_where=text(_ACTIVE_SQL)),
     Index("ix_assignments_declined", "request_id", postgresql_where=text("status = 'declined'")),

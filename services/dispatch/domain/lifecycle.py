@@ -46,3 +46,14 @@ def check_transition(current: str, target: str, outcome: str | None = None) -> N
 def event_status(status: str) -> str:
     """Events know no 'declined': for everyone else the offer was withdrawn."""
     return "cancelled" if status == "declined" else status
+
+
+def status_after_break(current: str, on_break: bool) -> str:
+    """The technician's status after starting (`on_break`) or ending a break; TransitionRefused if it cannot be."""
+    if on_break:
+        if current in ("available", "on_break"):
+            return "on_break"
+        raise TransitionRefused(f"cannot start a break while {current.replace('_', ' ')}")
+    if current in ("on_break", "available"):
+        return "available"
+    raise TransitionRefused(f"not on a break: {current.replace('_', ' ')}")
