@@ -149,6 +149,14 @@ def test_ruin_and_recreate_never_returns_worse_and_stays_feasible() -> None:
     assert_feasible(instance, evaluator, improved)
 
 
+def test_opening_routes_on_idle_technicians_keeps_the_plan_feasible() -> None:
+    instance, evaluator = setup(random_day(9, technicians=6, visits=30))
+    start = regret_insertion(evaluator)
+    improved = ruin_and_recreate(evaluator, start.copy(), time_limit=0.3, seed=2, open_routes=1.0)
+    assert objective(evaluator, improved) <= objective(evaluator, start)
+    assert_feasible(instance, evaluator, improved)
+
+
 def test_the_constructed_plan_warm_starts_the_routing_model() -> None:
     instance, evaluator = setup(random_day(3))
     solution = regret_insertion(evaluator)

@@ -527,6 +527,7 @@ def ruin_and_recreate(
     seed: int = 0,
     max_removed: int = 15,
     threshold: float = 0.0,
+    open_routes: float = 0.0,
 ) -> Solution:
     """Large neighbourhood search from ``solution`` for ``time_limit`` seconds; returns the best found."""
     began = wallclock.perf_counter()
@@ -564,7 +565,11 @@ def ruin_and_recreate(
             trial.costs[v] = evaluator.route_cost(v, trial.routes[v])
         waiting = [int(k) for k in neighbours.visits[seed_visit][: 2 * max_removed] if route_of[k] < 0]
         pool = list(dict.fromkeys(removed + waiting))
-        inserted = _insert(evaluator, trial, pool, vehicles, rng, noise=0.1 * float(rng.random()))
+        opened = (
+            _open_route(evaluator, trial, seed_visit, near) if open_routes > 0 and rng.random() < open_routes else []
+        )
+        pool = [k for k in pool if k not in opened]
+        inserted = opened + _insert(evaluator, trial, pool, vehicles, rng, noise=0.1 * float(rng.random()))
         trial_dropped = dropped + evaluator.penalty[removed].sum() - evaluator.penalty[inserted].sum()
         value = sum(trial.costs) + trial_dropped
         # Accept a worse plan by up to ``threshold`` of the route costs of the visits one step ruins
@@ -580,6 +585,20 @@ def ruin_and_recreate(
                 best, best_value = trial.copy(), value
     ruin_and_recreate.iterations = iterations  # type: ignore[attr-defined]
     return best
+
+
+def _open_route(evaluator: RouteEvaluator, solution: Solution, seed_visit: int, near: list[int]) -> list[int]:
+    """Start an idle technician-day's route with the seed visit: regret insertion alone
+    never pays a fresh round trip for one visit, so plans kept too few, too long routes (Solomon R2)."""
+    idle = [v for v in near if not solution.routes[v] and evaluator.allowed[seed_visit, v]]
+    if not idle:
+        return []
+    v = idle[0]
+    extra, _ = evaluator.insertions(v, [], np.asarray([seed_visit]), 0.0)  # checked, unlike route_cost
+    if extra[0] == INF:
+        return []
+    solution.routes[v], solution.costs[v] = [seed_visit], float(extra[0])
+    return [seed_visit]
 
 
 def _ruin(

@@ -161,6 +161,8 @@ class PlanningOptions:
     # must-serve VRPTW (Solomon) with ~0.08.
     ruin_max_removed: int = 15
     ruin_threshold: float = 0.0
+    # Share of ruin-and-recreate steps that first start an idle technician-day's route with the seed visit.
+    ruin_open_route: float = 0.1
 
 
 class SolveStatus(StrEnum):

@@ -66,6 +66,7 @@ def _solve_fresh(instance: RoutingInstance, options: PlanningOptions, time_limit
             seed=options.seed,
             max_removed=options.ruin_max_removed,
             threshold=options.ruin_threshold,
+            open_routes=options.ruin_open_route,
         )
     ours = evaluator.raw_solution(solution)
     left = time_limit - (wallclock.perf_counter() - began)
