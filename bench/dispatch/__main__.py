@@ -1,4 +1,4 @@
-"""python -m bench.dispatch [--emergencies 300] [--queries 2000] [--sites 1000000]
+"""python -m bench.dispatch [--emergencies 300] [--queries 2000] [--sites 1000000] [--baseline old.json]
 
 Dispatch latency on real PostGIS, in a dedicated benchmark database (dropped and re-seeded each run):
 
@@ -224,7 +224,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def markdown(result: dict[str, Any]) -> str:
+def markdown(result: dict[str, Any], baseline: dict[str, Any] | None = None) -> str:
     e, c = result["emergency_decision"], result["candidate_query"]
 
     def verdict(part: dict[str, Any]) -> str:
@@ -246,7 +246,23 @@ def markdown(result: dict[str, Any]) -> str:
         f"sites | {c['n']} | {c['median_ms']} | {c['p99_ms']} | {c['max_ms']} | {c['target_p99_ms']} | "
         f"{verdict(c)} | {load(c)} |",
         "", f"Emergencies placed: {e['placed']} of {e['n']}.", "",
+        *(_before_after(result, baseline) if baseline else []),
     ])
+
+
+def _before_after(result: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
+    """The same measures by another build (e.g. the previous commit, run just before on the same machine)."""
+    lines = [f"Before/after, medians and p99 in ms; before: {baseline.get('label', baseline['command'])} at "
+             f"{baseline['at']}.", "",
+             "| measure | before median | before p99 | load before | after median | after p99 | load after |",
+             "|---|---|---|---|---|---|---|"]
+    for key, name in (("emergency_decision", "emergency decision"), ("candidate_query", "candidate query")):
+        old, new = baseline[key], result[key]
+        old_load = old.get("load_1min_before_after") or baseline["machine"]["load_average_1_5_15"][:1]
+        lines.append(f"| {name} | {old['median_ms']} | {old['p99_ms']} | {' → '.join(f'{x:.2f}' for x in old_load)} "
+                     f"| {new['median_ms']} | {new['p99_ms']} | "
+                     f"{' → '.join(f'{x:.2f}' for x in new['load_1min_before_after'])} |")
+    return [*lines, ""]
 
 
 def cli() -> None:
@@ -261,11 +277,15 @@ def cli() -> None:
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=Path("bench/results/dispatch.json"))
+    parser.add_argument("--baseline", type=Path, help="a result JSON of another build to set side by side")
     args = parser.parse_args()
     result = asyncio.run(main(args))
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    baseline = json.loads(args.baseline.read_text()) if args.baseline else None
+    if baseline is not None:
+        result["baseline"] = baseline
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    table = markdown(result)
+    table = markdown(result, baseline)
     args.out.with_suffix(".md").write_text(table)
     print(table)
 
