@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -317,3 +318,44 @@ async def test_a_technician_goes_on_break_and_back_but_not_in_the_middle_of_a_jo
     refused, problem = await break_(True)
     assert refused == 409 and problem["detail"] == "cannot start a break while en route"
     assert await status() == "en_route"
+
+
+async def test_an_emergency_fitted_in_first_pushes_the_route_and_tells_the_customers(dispatch: Dispatch) -> None:
+    anna = await dispatch.add_technician("Anna Koval", 44.95, 34.10)  # always on duty
+    later = datetime.now(UTC) + timedelta(minutes=20)
+    site = uuid.uuid4()
+    await publish_visits(dispatch, [visit(site, 44.951, 34.101, datetime.now(UTC), datetime.now(UTC)
+                                          + timedelta(days=3), "Gagarina 5")])
+    (job,) = await dispatch.sql("SELECT request_id, customer_id FROM dispatch.jobs")
+    assigned = await dispatch.client.post("/assignments", headers=dispatch.dispatcher, json={
+        "request_id": str(job["request_id"]), "technician_id": anna, "planned_start": later.isoformat()})
+    assert assigned.status_code == 201, assigned.text
+    booked = assigned.json()
+    (before,) = await dispatch.sql("SELECT route_version FROM dispatch.technicians")
+
+    request = emergency(uuid.uuid4(), 44.95, 34.10, due_in=timedelta(hours=1))
+    await dispatch.publish(request)
+
+    async def pushed() -> list[dict[str, object]]:
+        rows = await dispatch.sql("SELECT payload->'data' AS data FROM dispatch.outbox "
+                                  "WHERE subject = 'fieldline.dispatch.assignment.changed.v1'")
+        return [json.loads(r["data"]) for r in rows]
+
+    (changed,) = await eventually(pushed, "the visit is pushed later")
+    rows = {r["request_id"]: r for r in await dispatch.sql(
+        "SELECT request_id, technician_id::text AS tech, status, planned_start, planned_end, eta "
+        "FROM dispatch.assignments")}
+    urgent, moved = rows[request.request_id], rows[job["request_id"]]
+    assert urgent["tech"] == anna and urgent["status"] == "offered" and urgent["planned_start"] < later
+    assert moved["planned_start"] >= urgent["planned_end"] and moved["status"] == "offered"
+    assert changed["assignment_id"] == booked["id"] and changed["customer_id"] == str(job["customer_id"])
+    assert datetime.fromisoformat(changed["previous_eta"]) == datetime.fromisoformat(booked["eta"])
+    assert datetime.fromisoformat(changed["planned_start"]) == moved["planned_start"]
+    assert "emergency was fitted in before it (Anna)" in changed["reason"]
+    (after,) = await dispatch.sql("SELECT route_version FROM dispatch.technicians")
+    assert after["route_version"] == before["route_version"] + 1
+    history = await dispatch.sql("SELECT h.status FROM dispatch.assignment_history h JOIN dispatch.assignments a "
+                                 "ON a.id = h.assignment_id WHERE a.request_id = $1", request.request_id)
+    assert [h["status"] for h in history] == ["offered"]
+    queued = await dispatch.sql("SELECT reason FROM dispatch.replan_requests")
+    assert any("fitted into Anna's day" in r["reason"] for r in queued)
