@@ -104,9 +104,11 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
             finally:
                 for task in runtime.tasks:
                     task.cancel()
-                await asyncio.gather(*runtime.tasks, return_exceptions=True)
+                # a loop stuck in a client call must not hold shutdown hostage
+                if runtime.tasks:
+                    await asyncio.wait(runtime.tasks, timeout=10)
         with contextlib.suppress(Exception):
-            await nc.close()
+            await asyncio.wait_for(nc.close(), timeout=5)
         await db.dispose()
 
     configure_logging(settings.service_name, settings.log_level)

@@ -14,15 +14,13 @@ from services.dispatch.domain.lifecycle import event_status
 from services.dispatch.domain.placement import BookedStop, Candidate
 from shared.events.common import GeoPoint
 from shared.events.dispatch import AssignmentChanged, AssignmentCreated, AssignmentStatusChanged
-from shared.events.envelope import Envelope, Event
-from shared.messaging import add_event
-from shared.observability import current_correlation_id
+from shared.events.envelope import Event
+from shared.messaging import add_event, envelope_for
 
 
 def outbox_row(event: Event) -> OutboxRow:
     """The outbox row `shared.messaging.add_event` would write, for a statement that writes several at once."""
-    envelope = Envelope(type=event.subject, correlation_id=current_correlation_id(),
-                        data=event.model_dump(mode="json"))
+    envelope = envelope_for(event)
     return OutboxRow(envelope.event_id, event.subject, envelope.model_dump_json())
 
 

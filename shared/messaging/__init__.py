@@ -2,7 +2,7 @@
 
 from shared.messaging.connection import connect, ensure_stream
 from shared.messaging.consumer import IdempotentConsumer, Subscription, backoff_delay
-from shared.messaging.outbox import OutboxRelay, add_event
+from shared.messaging.outbox import OutboxRelay, add_event, envelope_for, mark_outbox_written
 from shared.messaging.tables import MessagingTables, messaging_tables
 
 __all__ = [
@@ -14,5 +14,7 @@ __all__ = [
     "backoff_delay",
     "connect",
     "ensure_stream",
+    "envelope_for",
+    "mark_outbox_written",
     "messaging_tables",
 ]

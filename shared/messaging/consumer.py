@@ -9,6 +9,7 @@ the dead-letter table with the reason, and the consumer keeps going.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -131,10 +132,9 @@ class IdempotentConsumer:
                 await asyncio.sleep(1.0)
             finally:
                 if psub is not None:
-                    try:
-                        await psub.unsubscribe()
-                    except Exception:
-                        pass
+                    # bounded: after a timed-out fetch nats-py can hang here (see PITFALLS); never block shutdown
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(psub.unsubscribe(), timeout=2.0)
 
     async def _fetch_loop(self, psub: JetStreamContext.PullSubscription) -> None:
         idle = 0.0

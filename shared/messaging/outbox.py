@@ -27,6 +27,21 @@ from shared.observability import CORRELATION_HEADER, current_correlation_id
 log = logging.getLogger(__name__)
 
 
+def envelope_for(event: Event, *, event_id: uuid.UUID | None = None, correlation_id: str | None = None) -> Envelope:
+    """The envelope an event travels in; the correlation id defaults to the current request's or message's."""
+    return Envelope(
+        event_id=event_id or uuid.uuid4(),
+        type=event.subject,
+        correlation_id=correlation_id or current_correlation_id(),
+        data=event.model_dump(mode="json"),
+    )
+
+
+def mark_outbox_written(session: AsyncSession) -> None:
+    """Wake the relay after this session commits (for code that writes outbox rows with its own SQL)."""
+    session.info["outbox_dirty"] = True
+
+
 async def add_event(
     session: AsyncSession,
     tables: MessagingTables,
@@ -36,12 +51,7 @@ async def add_event(
     correlation_id: str | None = None,
 ) -> uuid.UUID:
     """Write `event` to the outbox inside the caller's transaction."""
-    envelope = Envelope(
-        event_id=event_id or uuid.uuid4(),
-        type=event.subject,
-        correlation_id=correlation_id or current_correlation_id(),
-        data=event.model_dump(mode="json"),
-    )
+    envelope = envelope_for(event, event_id=event_id, correlation_id=correlation_id)
     await session.execute(
         insert(tables.outbox).values(
             event_id=envelope.event_id,
@@ -49,7 +59,7 @@ async def add_event(
             payload=envelope.model_dump(mode="json"),
         )
     )
-    session.info["outbox_dirty"] = True
+    mark_outbox_written(session)
     return envelope.event_id
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch.db import tables as t
 from services.dispatch.domain.calendar import Absence, ShiftSpan
+from shared.messaging import mark_outbox_written
 
 ACTIVE = t.ACTIVE_ASSIGNMENT_STATUSES
 _ACTIVE_SQL = "('offered', 'accepted', 'en_route', 'on_site')"
@@ -225,7 +226,7 @@ class DispatchRepository:
             return False
         if row["pushed"] != len(pushed):
             raise DoubleBooking(f"{len(pushed) - row['pushed']} of the bookings to push later are no longer active")
-        self.session.info["outbox_dirty"] = True  # as shared add_event does: the relay is woken after commit
+        mark_outbox_written(self.session)
         return True
 
     # --- technicians ---------------------------------------------------------------------------------
