@@ -1,4 +1,4 @@
-"""Each service's app builds, serves health, readiness and OpenAPI, and refuses every non-public call unauthenticated."""
+"""Each service builds, serves health, readiness and OpenAPI, and refuses every non-public call unauthenticated."""
 
 from __future__ import annotations
 
