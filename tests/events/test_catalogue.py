@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from shared.events.asyncapi import asyncapi_document
 from shared.events.envelope import stream_subjects
 from shared.events.registry import EVENT_TYPES, PRODUCERS
+from shared.settings import REPO_ROOT
 
 SUBJECT = re.compile(r"^fieldline\.(?P<producer>[a-z_]+)\.[a-z_]+\.[a-z_]+\.v[1-9][0-9]*$")
 
@@ -36,3 +38,9 @@ def test_asyncapi_lists_every_event_with_its_fields() -> None:
         assert set(schema["properties"]) == set(model.model_fields), message["name"]
     for operation in document["operations"].values():
         assert operation["channel"]["$ref"].removeprefix("#/channels/") in document["channels"]
+
+
+def test_the_committed_asyncapi_document_is_current() -> None:
+    committed = json.loads((REPO_ROOT / "docs" / "asyncapi.json").read_text())
+    generated = json.loads(json.dumps(asyncapi_document()))
+    assert committed == generated, "regenerate: python -m shared.events.asyncapi > docs/asyncapi.json"
