@@ -132,6 +132,7 @@ async def open_follow_up(session: AsyncSession, original: dict[str, Any], outcom
 
 def created_event(values: dict[str, Any]) -> ServiceRequestCreated:
     """ServiceRequestCreated from a request's stored values."""
+    contact = values.get("contact") or {}
     return ServiceRequestCreated(
         request_id=values["id"], customer_id=values["customer_id"], site_id=values["site_id"],
         equipment_id=values["equipment_id"], kind=values["kind"], priority=values["priority"],
@@ -141,7 +142,8 @@ def created_event(values: dict[str, Any]) -> ServiceRequestCreated:
         fix_due=values["fix_due"], estimated_duration_minutes=ESTIMATED_DURATION_MINUTES[values["kind"]],
         created_at=values["created_at"], billable=values["billable"], quota_exceeded=values["quota_exceeded"],
         preferred_windows=[PreferredWindow.model_validate(w) for w in values.get("preferred_windows", [])],
-        follow_up_of=values.get("follow_up_of"),
+        follow_up_of=values.get("follow_up_of"), contact_name=contact.get("name", ""),
+        contact_phone=contact.get("phone", ""),
     )
 
 

@@ -52,6 +52,9 @@ class ServiceRequestCreated(_RequestsEvent):
     quota_exceeded: bool = False
     preferred_windows: list[PreferredWindow] = []
     follow_up_of: uuid.UUID | None = None
+    # whom the technician asks for on site (a follow-up keeps the original's contact)
+    contact_name: str = ""
+    contact_phone: str = ""
 
 
 class ServiceRequestCancelled(_RequestsEvent):

@@ -21,6 +21,7 @@ async def test_a_covered_emergency_gets_its_sla_and_reaches_dispatch(service: Re
     [created] = await service.published(ServiceRequestCreated.subject, lambda d: d["request_id"] == str(filed["id"]))
     assert created["covered"] is True and created["location"] == {"lat": 44.499, "lon": 34.16}
     assert created["required_skills"] == [{"skill": "refrigeration", "min_level": 2}]
+    assert (created["contact_name"], created["contact_phone"]) == ("Marina", "+7 978 000 00 00")  # for the technician
     shown = await service.show(filed["id"], customer)
     assert [e["status"] for e in shown["timeline"]] == ["new"]
 

@@ -88,7 +88,8 @@ async def test_a_customer_cancels_until_en_route_then_only_a_dispatcher(service:
 async def test_a_failed_visit_needing_parts_opens_one_linked_follow_up(service: RequestsService) -> None:
     customer, unit = uuid.uuid4(), uuid.uuid4()
     request = await service.file(customer, service.contracts.add_site(customer), equipment_id=str(unit),
-                                 description="Display case compressor dead")
+                                 description="Display case compressor dead",
+                                 contact={"name": "Marina", "phone": "+7 978 000 00 00"})
     t0 = request["created_at"]
     booking = await service.dispatch.booked(request, at=t0 + M, eta=t0 + 30 * M)
     await service.dispatch.moved(booking, "on_site", at=t0 + 28 * M)
@@ -107,6 +108,7 @@ async def test_a_failed_visit_needing_parts_opens_one_linked_follow_up(service: 
     [created] = await service.published(ServiceRequestCreated.subject,
                                         lambda d: d.get("follow_up_of") == str(request["id"]))
     assert created["request_id"] == follow_up_id
+    assert (created["contact_name"], created["contact_phone"]) == ("Marina", "+7 978 000 00 00")  # the same person
     history = (await service.client.get(f"/equipment/{unit}/requests", headers=service.customer(customer))).json()
     assert {r["id"] for r in history} == {str(request["id"]), follow_up_id}
 
