@@ -53,7 +53,7 @@ class Notifier:
         common = {"source_event_id": source_event_id, "event_type": subject, "template": notice.template,
                   "customer_id": customer_id, "request_id": request_id, "urgent": notice.urgent}
         queued = 0
-        members = await repo.audience_members(notice.audience, facts.get("customer_id"), facts.get("technician_id"))
+        members = await repo.audience_members(notice.audience, facts.get("customer_id"), facts.get(notice.whose))
         for member in members:
             if "email" not in member["channels"] or not member["email"]:
                 continue

@@ -38,7 +38,7 @@ POLICY = RoutingPolicy(eta_change_threshold_minutes=15)
 
 
 def _templates(subject: str, **facts: object) -> dict[Audience, str]:
-    return {n.audience: n.template for n in notices_for(subject, facts, POLICY)}
+    return {n.audience: n.template for n in notices_for(subject, facts, POLICY) if n.whose == "technician_id"}
 
 
 # --- routing -----------------------------------------------------------------------------------------------------
@@ -116,6 +116,10 @@ def test_a_moved_booking_tells_the_customer_about_a_new_technician_or_a_new_eta(
         Audience.CUSTOMER: "eta_changed", Audience.TECHNICIAN: "assignment_changed"}
     assert _templates(changed, **{**same, "technician_id": "t2"}, eta="2026-11-28T11:00:00Z") == {
         Audience.CUSTOMER: "technician_assigned", Audience.TECHNICIAN: "assignment_changed"}
+    reassigned = notices_for(changed, {**same, "technician_id": "t2", "eta": "2026-11-28T10:00:00Z"}, POLICY)
+    technicians = {(n.whose, n.template) for n in reassigned if n.audience is Audience.TECHNICIAN}
+    assert technicians == {("technician_id", "assignment_changed"),
+                           ("previous_technician_id", "assignment_cancelled")}, "the one who lost the job hears"
     assert durable_for(AssignmentStatusChanged.subject) == "notify-assignment-status"
     assert durable_for(ServiceRequestCreated.subject) == "notify-service_request-created"
 

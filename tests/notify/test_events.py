@@ -243,9 +243,11 @@ async def test_dispatch_replans_sla_risks_and_survey_invitations_reach_their_peo
     created = await publish(notify.js, _request(customer, request))
     await eventually(lambda: notify.deliveries(created), what="request tracked")
     short = str(request).split("-")[0].upper()
+    ivan, ivan_address = uuid.uuid4(), f"ivan-{uuid.uuid4().hex[:8]}@fieldline.example"
+    await notify.add_recipient(kind="technician", technician_id=str(ivan), email=ivan_address, language="en")
     events = [created, await publish(notify.js, AssignmentChanged(
         assignment_id=uuid.uuid4(), request_id=request, customer_id=customer, technician_id=technician,
-        technician_first_name="Anna", previous_technician_id=uuid.uuid4(), status="accepted", planned_start=eta,
+        technician_first_name="Anna", previous_technician_id=ivan, status="accepted", planned_start=eta,
         planned_end=eta + timedelta(hours=1), eta=eta, previous_eta=at(30), reason="Ivan is ill"))]
     events.append(await publish(notify.js, PlanPublished(
         plan_id=uuid.uuid4(), day="2026-11-28", version=3, technician_id=technician, stops=[], reason="Ivan is ill")))
@@ -263,3 +265,4 @@ async def test_dispatch_replans_sla_risks_and_survey_invitations_reach_their_peo
     assert sorted(_subjects(notify, people["technician"])) == sorted([
         f"Работа {short} изменена", "Ваш маршрут на 2026-11-28 изменён"])
     assert _subjects(notify, people["dispatcher"]) == [f"SLA at risk: request {short}"]
+    assert _subjects(notify, ivan_address) == [f"Job {short} is withdrawn"]  # the technician who lost it

@@ -103,6 +103,7 @@ class MessageRoute:
     template: str
     when: Condition = _always
     urgent: Condition = _never
+    whose: str = "technician_id"  # the fact naming the technician a technician route is for
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,8 @@ MESSAGE_ROUTES: tuple[MessageRoute, ...] = (
                  urgent=_urgent_for_customer),
     MessageRoute(ASSIGNMENT_CHANGED, _CUSTOMER, "eta_changed", when=_eta_moved, urgent=_urgent_for_customer),
     MessageRoute(ASSIGNMENT_CHANGED, _TECHNICIAN, "assignment_changed", urgent=_emergency_request),
+    MessageRoute(ASSIGNMENT_CHANGED, _TECHNICIAN, "assignment_cancelled", when=_technician_changed,
+                 urgent=_emergency_request, whose="previous_technician_id"),
     MessageRoute(PLAN_PUBLISHED, _TECHNICIAN, "route_changed"),
     MessageRoute(SURVEY_INVITED, _CUSTOMER, "survey_invitation"),
     MessageRoute(RequestUnplaceable.subject, _DISPATCHER, "request_unplaceable", urgent=_always),
@@ -184,6 +187,7 @@ class Notice:
     audience: Audience
     template: str
     urgent: bool
+    whose: str = "technician_id"
 
 
 @dataclass(frozen=True)
@@ -198,12 +202,13 @@ def routed_subjects() -> frozenset[str]:
 
 
 def notices_for(subject: str, facts: Facts, policy: RoutingPolicy) -> list[Notice]:
-    """At most one notice per audience: the first route for it whose condition holds."""
-    chosen: dict[Audience, Notice] = {}
+    """At most one notice per audience (and, for technicians, per technician named): the first route that holds."""
+    chosen: dict[tuple[Audience, str], Notice] = {}
     for route in MESSAGE_ROUTES:
-        if route.subject != subject or route.audience in chosen or not route.when(facts, policy):
+        key = (route.audience, route.whose)
+        if route.subject != subject or key in chosen or not route.when(facts, policy):
             continue
-        chosen[route.audience] = Notice(route.audience, route.template, route.urgent(facts, policy))
+        chosen[key] = Notice(route.audience, route.template, route.urgent(facts, policy), route.whose)
     return list(chosen.values())
 
 
