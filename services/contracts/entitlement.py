@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from services.contracts.contracting import quota_uses
 from services.contracts.db.repository import ContractsRepository
-from services.contracts.domain.lifecycle import SERVED_KINDS, TYPE_PREFERENCE
+from services.contracts.domain.lifecycle import SERVED_KINDS, TYPE_PREFERENCE, warranty_problem
 from services.contracts.domain.sla import default_priority, merged_skills, sla_deadlines
 from shared.db import Database
 from shared.events.common import GeoPoint, SkillNeed
@@ -35,12 +35,16 @@ async def check_entitlement(db: Database, query: EntitlementQuery) -> Entitlemen
         uncovered = EntitlementAnswer(found=True, site=facts, covered=False, priority=priority,
                                       equipment_criticality=criticality)
         candidates = await repo.covering_contracts(site.id, query.equipment_id, query.at)
-        serving = sorted((c for c in candidates if query.kind in SERVED_KINDS[c[1]]),
+        warranty_ends_on = unit.warranty_ends_on if unit is not None else None
+        warranty = {c: warranty_problem(c[1], unit is not None, warranty_ends_on, query.at.date())
+                    for c in candidates}
+        serving = sorted((c for c in candidates if query.kind in SERVED_KINDS[c[1]] and warranty[c] is None),
                          key=lambda c: TYPE_PREFERENCE.index(c[1]))
         if not serving:
             what = "unit" if query.equipment_id else "site"
+            lapsed = next((problem for problem in warranty.values() if problem), None)
             reason = (f"no active contract covers this {what}" if not candidates
-                      else f"the active contract does not cover {query.kind} requests")
+                      else lapsed or f"the active contract does not cover {query.kind} requests")
             return uncovered.model_copy(update={"reason": reason})
         contract_id, contract_type = serving[0]
         contract = await repo.get_contract(contract_id)

@@ -28,7 +28,8 @@ async def _ask(contracts: Contracts, site_id: str, equipment_id: str | None = No
 
 
 async def _activated(contracts: Contracts, customer_id: str, site_id: str, **fields: object) -> dict[str, object]:
-    contract = await contracts.contract(customer_id, [site_id], contract_type="on_call", sla=BOTH_PRIORITIES,
+    fields = {"contract_type": "on_call", **fields}
+    contract = await contracts.contract(customer_id, [site_id], sla=BOTH_PRIORITIES,
                                         starts_on=(datetime.now(UTC) - timedelta(days=30)).date().isoformat(),
                                         **fields)
     response = await contracts.client.post(f"/contracts/{contract['id']}/activate", headers=contracts.manager)
@@ -123,3 +124,19 @@ async def test_a_needs_parts_follow_up_uses_no_quota(contracts: Contracts) -> No
     assert answer.quota_left == 3 and not answer.quota_exceeded
     health = (await contracts.client.get(f"/contracts/{contract['id']}/health", headers=contracts.manager)).json()
     assert health["quotas"][0]["used"] == 2
+
+
+async def test_a_warranty_contract_covers_a_unit_only_while_its_warranty_runs(contracts: Contracts) -> None:
+    customer_id, site_id = await contracts.customer_with_site("Feodosia Fish Market")
+    today = datetime.now(UTC).date()
+    running = await contracts.unit(site_id, warranty_ends_on=(today + timedelta(days=90)).isoformat())
+    lapsed_on = today - timedelta(days=1)
+    lapsed = await contracts.unit(site_id, installed_on=(today - timedelta(days=800)).isoformat(),
+                                  warranty_ends_on=lapsed_on.isoformat())
+    await _activated(contracts, customer_id, site_id, contract_type="warranty")
+
+    assert (await _ask(contracts, site_id, running)).covered is True
+    after = await _ask(contracts, site_id, lapsed)
+    assert (after.covered, after.reason) == (False, f"the unit's warranty ended on {lapsed_on.isoformat()}")
+    site_level = await _ask(contracts, site_id)
+    assert (site_level.covered, site_level.reason) == (False, "warranty covers named units only")

@@ -1,4 +1,4 @@
-"""An emergency's default priority by the unit's criticality, and the sweep's notice rules: pure, no I/O."""
+"""Priority by criticality, warranty coverage, and the sweep's notice rules: pure, no I/O."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from services.contracts.domain.lifecycle import warranty_problem
 from services.contracts.domain.notices import ending_soon_days_left, overdue_is_news
 from services.contracts.domain.records import RowProblem, parse_equipment
 from services.contracts.domain.sla import default_priority
@@ -45,3 +46,17 @@ def test_an_end_date_is_announced_once_inside_the_window_and_again_when_it_moves
 def test_only_a_growing_number_of_overdue_visits_is_news() -> None:
     assert overdue_is_news(3, 0) and overdue_is_news(4, 3)
     assert not overdue_is_news(3, 3) and not overdue_is_news(2, 3)
+
+
+@pytest.mark.parametrize(("contract_type", "has_unit", "ends_on", "expected"), [
+    ("warranty", True, date(2026, 12, 31), None),
+    ("warranty", True, date(2026, 11, 28), None),  # the last day still counts
+    ("warranty", True, date(2026, 11, 27), "the unit's warranty ended on 2026-11-27"),
+    ("warranty", True, None, None),
+    ("warranty", False, date(2026, 12, 31), "warranty covers named units only"),
+    ("on_call", True, date(2020, 1, 1), None),  # only warranty contracts care about the warranty
+    ("full_maintenance", False, None, None),
+])
+def test_a_warranty_contract_serves_a_named_unit_while_its_warranty_runs(
+        contract_type: str, has_unit: bool, ends_on: date | None, expected: str | None) -> None:
+    assert warranty_problem(contract_type, has_unit, ends_on, date(2026, 11, 28)) == expected

@@ -41,3 +41,17 @@ def period_problem(starts_on: date, ends_on: date | None) -> str | None:
 
 def expired_by(ends_on: date | None, today: date) -> bool:
     return ends_on is not None and ends_on < today
+
+
+def warranty_problem(contract_type: str, has_unit: bool, warranty_ends_on: date | None, on: date) -> str | None:
+    """Why a warranty contract does not serve this request (None when it does, or is no warranty contract).
+
+    Warranty covers a named unit while its warranty runs; a unit without a recorded end is taken as covered.
+    """
+    if contract_type != "warranty":
+        return None
+    if not has_unit:
+        return "warranty covers named units only"
+    if warranty_ends_on is not None and warranty_ends_on < on:
+        return f"the unit's warranty ended on {warranty_ends_on.isoformat()}"
+    return None
