@@ -46,7 +46,7 @@ def to_candidates(rows: list[dict[str, Any]], bookings: list[dict[str, Any]], no
         technician_id=r["id"], first_name=r["first_name"], skills=r["skills"], lat=r["lat"], lon=r["lon"],
         home_lat=r["home_lat"], home_lon=r["home_lon"], distance_m=float(r["distance_m"]),
         route_version=r["route_version"], hard_end=r["shift_end"] + timedelta(minutes=r["overtime_minutes"]),
-        stops=tuple(by_technician.get(r["id"], ())),
+        stops=tuple(by_technician.get(r["id"], ())), break_ends_at=r["break_ends_at"],
     ) for r in rows]
 
 

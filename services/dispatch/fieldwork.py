@@ -88,8 +88,14 @@ class FieldWork:
             await repo.set_job_status(row["request_id"], "failed", outcome)
             await repo.request_replan(day, f"a visit failed ({outcome})")
 
-    async def take_break(self, session: AsyncSession, technician_id: uuid.UUID, on_break: bool) -> dict[str, Any]:
-        """Starts or ends the technician's break; refused while en route or on site (finish the step first)."""
+    async def take_break(self, session: AsyncSession, technician_id: uuid.UUID, on_break: bool,
+                         at: datetime | None = None, minutes: int | None = None) -> dict[str, Any]:
+        """Starts (at `at`, for `minutes`) or ends the technician's break; refused while en route or on site.
+
+        The route version moves with it: a placement that saw the technician free before must look again.
+        """
+        now = self.clock()
+        start = min(at or now, now)  # an offline queue's break started when the device says, never later than now
         repo = DispatchRepository(session)
         technician = await repo.get_technician(technician_id, for_update=True)
         if technician is None:
@@ -98,8 +104,11 @@ class FieldWork:
             status = status_after_break(technician["status"], on_break)
         except TransitionRefused as exc:
             raise Conflict(str(exc)) from exc
-        await repo.set_technician_status(technician_id, status)
-        return {"technician_id": str(technician_id), "status": status}
+        ends_at = start + timedelta(minutes=minutes or self.placer.settings.break_minutes) if on_break else None
+        await repo.set_technician_status(technician_id, status, ends_at)
+        await repo.bump_route_version(technician_id)
+        return {"technician_id": str(technician_id), "status": status,
+                "break_ends_at": ends_at.isoformat() if ends_at else None}
 
     async def report_pings(self, session: AsyncSession, technician_id: uuid.UUID,
                            pings: list[tuple[datetime, float, float, int | None]]) -> int:

@@ -1,7 +1,8 @@
 """The planner's vectorised reactive insertion behind the `PlacementRule` seam.
 
 Times become seconds from `now`; each candidate's remaining day becomes a `LiveRoute`. The booking a
-technician is on (en route or on site) is where they are free from, not a slot to insert before.
+technician is on (en route or on site) is where they are free from, not a slot to insert before; a
+technician on a break is free from its end.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from services.dispatch.domain.lifecycle import STARTED
-from services.dispatch.domain.placement import Candidate, Decision, Job, Option, Retiming
+from services.dispatch.domain.placement import Candidate, Decision, Job, Option, Retiming, earliest_departure
 from services.dispatch.planning import GeoPoint, RoadFactorTravel
 from services.dispatch.planning.reactive import (
     Insertion,
@@ -46,7 +47,7 @@ class ReactiveInsertion:
         last_points, homes = [], []
         routes_ahead: list[tuple[Candidate, tuple[float, float], float, list[int]]] = []
         for c in candidates:
-            position, free_from = (c.lat, c.lon), 0.0
+            position, free_from = (c.lat, c.lon), secs(earliest_departure(now, c.break_ends_at))
             ahead = []
             for k, stop in enumerate(c.stops):
                 if stop.status in STARTED:

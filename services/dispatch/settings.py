@@ -22,6 +22,7 @@ class Settings(ServiceSettings):
     booking_attempts: int = 32  # each collision means another placement won: enough for a burst at one spot
     book_late_emergencies: bool = True  # book the earliest arrival even past the SLA, and alert the dispatcher
     bundle_lookahead_hours: float = 72.0
+    break_minutes: int = 30  # a break started without saying how long lasts this long
 
     # planning
     plan_horizon_days: int = 3

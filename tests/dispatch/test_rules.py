@@ -11,7 +11,7 @@ import pytest
 from services.dispatch.domain.bundling import DueVisit, visits_to_bundle
 from services.dispatch.domain.calendar import Absence, WeeklyShift, absence_reason, shift_on
 from services.dispatch.domain.lifecycle import TransitionRefused, check_transition, status_after_break
-from services.dispatch.domain.placement import BookedStop, Candidate, Job
+from services.dispatch.domain.placement import BookedStop, Candidate, Job, earliest_departure
 from services.dispatch.domain.planchanges import PlacedVisit, diff_plans
 from services.dispatch.domain.sla import SlaClock, predicted_arrival
 from services.dispatch.planning import RoadFactorTravel
@@ -132,3 +132,29 @@ def test_breaks_start_only_when_free_and_end_back_to_available() -> None:
             status_after_break(busy, True)
     with pytest.raises(TransitionRefused, match="not on a break: on site"):
         status_after_break("on_site", False)
+
+
+def test_a_technician_on_a_break_sets_off_when_it_ends_and_only_wins_if_still_first_there() -> None:
+    now = datetime(2026, 11, 30, 9, tzinfo=UTC)
+    assert earliest_departure(now, None) == now
+    assert earliest_departure(now, now - timedelta(minutes=5)) == now  # an overstayed break: leaves at once
+    assert earliest_departure(now, now + timedelta(minutes=20)) == now + timedelta(minutes=20)
+
+    rule = ReactiveInsertion(RoadFactorTravel())
+    anna, oleg = uuid.uuid4(), uuid.uuid4()
+    job = Job(uuid.uuid4(), 44.951, 34.101, 60, now + timedelta(hours=2), {"refrigeration": 2})
+    away = Candidate(oleg, "Oleg", {"refrigeration": 3}, 44.95, 34.40, 44.95, 34.40, 23_600.0, 1,
+                     now + timedelta(hours=8))  # about 45 minutes' drive
+
+    def resting(minutes: int) -> Candidate:  # at the site itself, on a break for `minutes` more
+        return Candidate(anna, "Anna", {"refrigeration": 3}, 44.95, 34.10, 44.95, 34.10, 100.0, 1,
+                         now + timedelta(hours=8), break_ends_at=now + timedelta(minutes=minutes))
+
+    short = rule.decide(job, [resting(10), away], now)
+    assert short.best is not None and short.best.technician_id == anna
+    assert short.best.eta >= now + timedelta(minutes=10)  # not before the break is over
+    long = rule.decide(job, [resting(60), away], now)
+    assert long.best is not None and long.best.technician_id == oleg
+    alone = rule.decide(job, [resting(60)], now)  # still a candidate: the only one, an hour later
+    assert alone.best is not None and alone.best.technician_id == anna
+    assert alone.best.eta >= now + timedelta(minutes=60)

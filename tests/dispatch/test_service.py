@@ -295,20 +295,30 @@ async def test_a_technician_goes_on_break_and_back_but_not_in_the_middle_of_a_jo
     anna = await dispatch.add_technician("Anna Koval", 44.95, 34.10)
     headers = dispatch.technician(anna)
 
+    started = datetime.now(UTC) - timedelta(minutes=1)  # as the device says; the break runs from then
+    ends = (started + timedelta(minutes=30)).isoformat()  # the default length (settings.break_minutes)
+
     async def break_(on_break: bool, command: str | None = None) -> tuple[int, dict[str, object]]:
         response = await dispatch.client.post("/me/break", headers=headers, json={
-            "client_command_id": command or str(uuid.uuid4()), "on_break": on_break})
+            "client_command_id": command or str(uuid.uuid4()), "on_break": on_break, "at": started.isoformat()})
         return response.status_code, response.json()
 
     async def status() -> str:
         return str((await dispatch.client.get(f"/technicians/{anna}", headers=headers)).json()["status"])
 
     command = str(uuid.uuid4())
-    assert await break_(True, command) == (200, {"technician_id": anna, "status": "on_break"})
-    assert await status() == "on_break"
-    assert (await break_(False))[1]["status"] == "available" and await status() == "available"
-    assert await break_(True, command) == (200, {"technician_id": anna, "status": "on_break"})  # a replay
+    on_break = {"technician_id": anna, "status": "on_break", "break_ends_at": ends}
+    assert await break_(True, command) == (200, on_break)
+    shown = (await dispatch.client.get(f"/technicians/{anna}", headers=headers)).json()
+    assert shown["status"] == "on_break"
+    assert datetime.fromisoformat(shown["break_ends_at"]) == datetime.fromisoformat(ends)
+    assert await break_(False) == (200, {"technician_id": anna, "status": "available", "break_ends_at": None})
+    assert await status() == "available"
+    assert await break_(True, command) == (200, on_break)  # a replay
     assert await status() == "available"  # ... changes nothing
+    zero = await dispatch.client.post("/me/break", headers=headers, json={
+        "client_command_id": str(uuid.uuid4()), "on_break": True, "minutes": 0})
+    assert zero.status_code == 422 and "minutes" in zero.text
 
     assignment = await _offered_assignment(dispatch, anna)
     for step, body in (("accept", {}), ("status", {"status": "en_route"})):

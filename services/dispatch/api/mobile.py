@@ -72,7 +72,8 @@ async def my_day(request: Request, day: date | None = None,
             "site": {"site_id": str(job["site_id"]), "address": job["address"],
                      "location": {"lat": job["lat"], "lon": job["lon"]}},
             "equipment_ids": job["equipment_ids"], "description": job["description"],
-            "contact": {"customer_id": str(job["customer_id"])},
+            "contact": {"customer_id": str(job["customer_id"]), "name": job["contact_name"],
+                        "phone": job["contact_phone"]},
             "window": {"start": job["window_start"], "end": job["window_end"]},
             "response_due": job["response_due"], "bundled_with": job["bundled_with"],
             "history": [{"request_id": str(h["request_id"]), "kind": h["kind"], "status": h["status"],
@@ -133,9 +134,13 @@ async def report(assignment_id: uuid.UUID, body: CompletionReportIn, request: Re
 
 @router.post("/break")
 async def take_break(body: BreakIn, request: Request, principal: Principal = Depends(technicians)) -> JSONResponse:
-    """On a break, or back from it: the technician's status (refused while en route or on site)."""
+    """On a break (for `minutes`, from `at`), or back from it: refused while en route or on site.
+
+    A technician on a break can still be sent to an emergency, but leaves only when the break is over.
+    """
     async def run(session: AsyncSession, me: uuid.UUID) -> dict[str, Any]:
-        return await use_cases(request).fieldwork.take_break(session, me, body.on_break)  # type: ignore[no-any-return]
+        return await use_cases(request).fieldwork.take_break(  # type: ignore[no-any-return]
+            session, me, body.on_break, body.at, body.minutes)
 
     return await _once(request, principal, body.client_command_id, "break", run)
 

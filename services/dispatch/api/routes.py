@@ -40,7 +40,7 @@ def technician_out(row: dict[str, Any]) -> TechnicianOut:
         id=row["id"], name=row["name"], first_name=row["first_name"], skills=row["skills"], status=row["status"],
         active=row["active"], home_base=GeoPoint(lat=row["home_lat"], lon=row["home_lon"]),
         position=GeoPoint(lat=row["lat"], lon=row["lon"]), position_at=row["position_at"],
-        weekly_shifts=row["weekly_shifts"], territory=row["territory"])
+        weekly_shifts=row["weekly_shifts"], territory=row["territory"], break_ends_at=row["break_ends_at"])
 
 
 @router.post("/technicians", status_code=status.HTTP_201_CREATED, response_model=TechnicianOut)

@@ -67,6 +67,7 @@ class TechnicianOut(BaseModel):
     position_at: datetime | None
     weekly_shifts: dict[str, Any] | None = None
     territory: str | None = None
+    break_ends_at: datetime | None = None  # on a break until then
 
 
 class ShiftsIn(BaseModel):
@@ -114,6 +115,8 @@ class MobileStatusIn(MobileCommand):
 
 class BreakIn(MobileCommand):
     on_break: bool = Field(description="true: the break starts; false: back from it")
+    minutes: int | None = Field(default=None, ge=1, le=240,
+                                description="how long the break lasts (default: the service's break_minutes)")
 
 
 class DeclineIn(MobileCommand):

@@ -87,7 +87,7 @@ def _candidates_sql(skill_count: int) -> str:
                       for k in range(skill_count))
     return f"""
         WITH nearest AS (
-            SELECT t.id, t.first_name, t.skills, t.route_version, t.overtime_minutes,
+            SELECT t.id, t.first_name, t.skills, t.route_version, t.overtime_minutes, t.break_ends_at,
                    t.position::geometry AS here, t.home_base::geometry AS home,
                    (SELECT s.ends_at FROM shifts s
                      WHERE s.technician_id = t.id AND s.starts_at <= $3 AND s.ends_at > $3 LIMIT 1) AS shift_end
@@ -99,7 +99,7 @@ def _candidates_sql(skill_count: int) -> str:
             SELECT n.*, ST_DistanceSphere(n.here, ST_SetSRID(ST_MakePoint($2, $1), 4326)) AS distance_m
             FROM nearest n WHERE n.shift_end IS NOT NULL
         )
-        SELECT id, first_name, skills, route_version, overtime_minutes, shift_end, distance_m,
+        SELECT id, first_name, skills, route_version, overtime_minutes, shift_end, distance_m, break_ends_at,
                ST_Y(here) AS lat, ST_X(here) AS lon, ST_Y(home) AS home_lat, ST_X(home) AS home_lon
         FROM reached WHERE distance_m <= $4 ORDER BY distance_m LIMIT $5"""
 
@@ -161,8 +161,9 @@ def _add_job_sql() -> str:
     columns = [c.name for c in t.jobs.c if c.name != "location"]
     return ("INSERT INTO jobs (request_id, customer_id, site_id, kind, priority, location, required_skills, "
             "response_due, fix_due, duration_minutes, status, contract_id, description, equipment_ids, window_start, "
-            "window_end) VALUES ($1, $2, $3, $4, $5, ST_SetSRID(ST_MakePoint($7, $6), 4326)::geography, $8::jsonb, "
-            "$9, $10, $11, $12, $13, $14, $15::jsonb, $16, $17) ON CONFLICT DO NOTHING RETURNING "
+            "window_end, contact_name, contact_phone) VALUES ($1, $2, $3, $4, $5, "
+            "ST_SetSRID(ST_MakePoint($7, $6), 4326)::geography, $8::jsonb, $9, $10, $11, $12, $13, $14, $15::jsonb, "
+            "$16, $17, $18, $19) ON CONFLICT DO NOTHING RETURNING "
             + ", ".join(columns) + ", ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon")
 
 
@@ -246,6 +247,7 @@ class DispatchRepository:
             _lat(tech.c.home_base, "home_lat"), _lon(tech.c.home_base, "home_lon"),
             _lat(tech.c.position, "lat"), _lon(tech.c.position, "lon"), tech.c.position_at,
             tech.c.weekly_shifts, tech.c.territory, tech.c.overtime_minutes, tech.c.route_version,
+            tech.c.break_ends_at,
         )
 
     async def get_technician(self, technician_id: uuid.UUID, *, for_update: bool = False) -> dict[str, Any] | None:
@@ -265,9 +267,11 @@ class DispatchRepository:
         await self.session.execute(update(t.technicians).where(t.technicians.c.id == technician_id)
                                    .values(weekly_shifts=pattern))
 
-    async def set_technician_status(self, technician_id: uuid.UUID, status: str) -> None:
+    async def set_technician_status(self, technician_id: uuid.UUID, status: str,
+                                    break_ends_at: datetime | None = None) -> None:
+        """The technician's status; `break_ends_at` is kept only while on a break (any other status clears it)."""
         await self.session.execute(update(t.technicians).where(t.technicians.c.id == technician_id)
-                                   .values(status=status))
+                                   .values(status=status, break_ends_at=break_ends_at))
 
     async def move_technician(self, technician_id: uuid.UUID, at: datetime, lat: float, lon: float) -> None:
         """The live position follows the newest ping only (batches may arrive out of order)."""
@@ -382,7 +386,7 @@ class DispatchRepository:
             _add_job_sql(), job["request_id"], job["customer_id"], job["site_id"], job["kind"], job["priority"], lat,
             lon, json.dumps(job["required_skills"]), job["response_due"], job["fix_due"], job["duration_minutes"],
             job["status"], job["contract_id"], job["description"], json.dumps(job["equipment_ids"]),
-            job["window_start"], job["window_end"])
+            job["window_start"], job["window_end"], job["contact_name"], job["contact_phone"])
         return dict(row) if row is not None else None
 
     async def upsert_visit(self, values: dict[str, Any]) -> bool:

@@ -51,6 +51,7 @@ technicians = Table(
     Column("overtime_minutes", Integer, nullable=False, server_default="60"),
     # bumped by every change to the technician's bookings: concurrent placements retry on a mismatch
     Column("route_version", BigInteger, nullable=False, server_default="0"),
+    Column("break_ends_at", DateTime(timezone=True)),  # while on a break: when it is over
     # planar KNN (fast); the candidate query re-ranks the few it returns by true distance
     Index("ix_technicians_position_geometry", text("(position::geometry)"), postgresql_using="gist"),
 )
@@ -107,6 +108,9 @@ jobs = Table(
     Column("description", Text, nullable=False, server_default=""),
     Column("bundled_with", Uuid),  # the emergency this planned visit was bundled into
     Column("source_version", DateTime(timezone=True)),  # occurred_at of the last event applied
+    # whom the technician asks for on site (requests carry one; contracts' visits do not)
+    Column("contact_name", Text, nullable=False, server_default=""),
+    Column("contact_phone", Text, nullable=False, server_default=""),
     Index("ix_jobs_site_id", "site_id"),
     Index("ix_jobs_open_window", "window_start", postgresql_where=text("status IN ('open', 'assigned')")),
 )

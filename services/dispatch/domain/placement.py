@@ -43,6 +43,7 @@ class Candidate:
     route_version: int
     hard_end: datetime  # end of the shift plus the overtime allowed
     stops: tuple[BookedStop, ...] = ()
+    break_ends_at: datetime | None = None  # on a break until then
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,11 @@ class Decision:
     best: Option | None  # earliest feasible arrival that meets the SLA
     best_late: Option | None  # the earliest feasible arrival when none meets it
     reason: str  # why there is no `best`; empty when there is one
+
+
+def earliest_departure(now: datetime, break_ends_at: datetime | None) -> datetime:
+    """A technician on a break is still a candidate, but sets off only once the break is over."""
+    return now if break_ends_at is None else max(now, break_ends_at)
 
 
 class PlacementRule(Protocol):

@@ -1,0 +1,87 @@
+"""Through the API on an injected clock: a technician on a break and an emergency next to them; contacts shown."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+
+from services.dispatch.planning import GeoPoint as PlanPoint
+from services.dispatch.planning import RoadFactorTravel
+from shared.events.common import GeoPoint, SkillNeed
+from shared.events.requests import ServiceRequestCreated
+
+from .conftest import Clock, Dispatch, eventually
+
+SITE = (44.951, 34.101)
+BESIDE_THE_SITE = (44.95, 34.10)
+FAR = (44.95, 34.40)  # about 45 minutes' drive from the site
+
+
+def drive_minutes(origin: tuple[float, float], destination: tuple[float, float]) -> float:
+    seconds = RoadFactorTravel().durations([PlanPoint(*origin)], [PlanPoint(*destination)])[0, 0]
+    return float(seconds) / 60
+
+
+def emergency(now: datetime) -> ServiceRequestCreated:
+    return ServiceRequestCreated(
+        request_id=uuid.uuid4(), customer_id=uuid.uuid4(), site_id=uuid.uuid4(), kind="emergency", priority="P1",
+        location=GeoPoint(lat=SITE[0], lon=SITE[1]), required_skills=[SkillNeed(skill="refrigeration", min_level=2)],
+        covered=True, response_due=now + timedelta(hours=2), estimated_duration_minutes=60, created_at=now,
+        contact_name="Marina", contact_phone="+7 978 000 00 00")
+
+
+async def booked(dispatch: Dispatch, request: ServiceRequestCreated) -> dict[str, object]:
+    async def probe() -> dict[str, object] | None:
+        rows = await dispatch.sql("SELECT technician_id::text AS tech, eta FROM dispatch.assignments "
+                                  "WHERE request_id = $1 AND status = 'offered'", request.request_id)
+        return dict(rows[0]) if rows else None
+
+    return await eventually(probe, "the emergency is booked")
+
+
+@pytest.mark.parametrize(("break_vs_drive_minutes", "goes_to"), [(-15, "resting"), (+15, "far")])
+async def test_an_emergency_beside_a_technician_on_a_break_goes_to_them_only_if_they_still_arrive_first(
+        clocked_dispatch: Dispatch, clock: Clock, break_vs_drive_minutes: int, goes_to: str) -> None:
+    dispatch = clocked_dispatch
+    technicians = {"resting": await dispatch.add_technician("Anna Koval", *BESIDE_THE_SITE),  # always on duty
+                   "far": await dispatch.add_technician("Oleg Petrov", *FAR)}
+    minutes = math.ceil(drive_minutes(FAR, SITE)) + break_vs_drive_minutes
+    on_break = await dispatch.client.post("/me/break", headers=dispatch.technician(technicians["resting"]), json={
+        "client_command_id": str(uuid.uuid4()), "on_break": True, "minutes": minutes})
+    assert on_break.status_code == 200, on_break.text
+    break_ends = clock.now + timedelta(minutes=minutes)
+    assert datetime.fromisoformat(on_break.json()["break_ends_at"]) == break_ends
+
+    request = emergency(clock.now)
+    await dispatch.publish(request, occurred_at=clock.now)
+    booking = await booked(dispatch, request)
+    assert booking["tech"] == technicians[goes_to]
+    eta = booking["eta"]
+    assert isinstance(eta, datetime)
+    if goes_to == "resting":
+        assert break_ends <= eta < clock.now + timedelta(minutes=drive_minutes(FAR, SITE))  # after the break
+    else:
+        assert eta < break_ends  # sooner than the one on a break could be there
+
+
+async def test_my_day_and_the_board_show_whom_to_ask_for_and_where(clocked_dispatch: Dispatch, clock: Clock) -> None:
+    dispatch = clocked_dispatch
+    anna = await dispatch.add_technician("Anna Koval", *BESIDE_THE_SITE)
+    request = emergency(clock.now)
+    await dispatch.publish(request, occurred_at=clock.now)
+    await booked(dispatch, request)
+
+    day = await dispatch.client.get("/me/day", headers=dispatch.technician(anna))
+    assert day.status_code == 200, day.text
+    (stop,) = day.json()["stops"]
+    assert stop["request_id"] == str(request.request_id)
+    assert stop["contact"] == {"customer_id": str(request.customer_id), "name": "Marina", "phone": "+7 978 000 00 00"}
+    assert stop["site"]["location"] == {"lat": SITE[0], "lon": SITE[1]}
+
+    board = await dispatch.client.get("/board", headers=dispatch.dispatcher)
+    assert board.status_code == 200, board.text
+    (entry,) = [r for r in board.json()["requests"] if r["request_id"] == str(request.request_id)]
+    assert (entry["contact_name"], entry["contact_phone"]) == ("Marina", "+7 978 000 00 00")
