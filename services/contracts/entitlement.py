@@ -24,7 +24,8 @@ async def check_entitlement(db: Database, query: EntitlementQuery) -> Entitlemen
         if site is None:
             return EntitlementAnswer(found=False, reason="unknown site")
         facts = SiteFacts(site_id=site.id, customer_id=site.customer_id, name=site.name, address=site.address,
-                          location=GeoPoint(lat=site.lat, lon=site.lon))
+                          location=GeoPoint(lat=site.lat, lon=site.lon), contact_name=site.contact_name,
+                          contact_phone=site.contact_phone)
         unit = await repo.get_equipment(query.equipment_id) if query.equipment_id is not None else None
         if query.equipment_id is not None and (unit is None or unit.site_id != site.id):
             return EntitlementAnswer(found=True, site=facts, equipment_found=False, covered=False,

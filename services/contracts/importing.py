@@ -58,7 +58,8 @@ def _site(line: int, row: dict[str, str]) -> tuple[Any, ...]:
     record = parse_site(row)
     hours = hours_to_json(record.access_hours)
     return (line, uuid.uuid4(), record.external_ref, record.customer_ref, record.name, record.address,
-            record.lat, record.lon, json.dumps(hours) if hours is not None else None)
+            record.lat, record.lon, json.dumps(hours) if hours is not None else None, record.contact_name,
+            record.contact_phone)
 
 
 def _equipment(line: int, row: dict[str, str]) -> tuple[Any, ...]:

@@ -63,10 +63,11 @@ def _visit_event(cls: type[VisitPlanned], visit: VisitRow, site: SiteRow, timezo
         priority=visit.priority,
         carried_over_from=visit.carried_over_from, schedule_id=visit.schedule_id, due_at=visit.due_at,
         address=site.address, timezone=timezone, access_hours=site.access_hours, carried_work=visit.carried_work,
+        site_contact_name=site.contact_name, site_contact_phone=site.contact_phone,
     )
 
 
-async def _announce(repo: ContractsRepository, session: AsyncSession, cls: type[VisitPlanned],
+async def announce(repo: ContractsRepository, session: AsyncSession, cls: type[VisitPlanned],
                     visit_ids: list[uuid.UUID], timezone: str) -> None:
     if not visit_ids:
         return
@@ -131,8 +132,8 @@ async def regenerate_visits(session: AsyncSession, contract_id: uuid.UUID, now: 
             visit_id=visit_id, contract_id=contract.id, reason=reason, customer_id=contract.customer_id,
             site_id=next(v.site_id for v in existing if v.id == visit_id)))
     timezone = contract.terms.timezone
-    await _announce(repo, session, VisitPlanned, planned, timezone)
-    await _announce(repo, session, VisitRescheduled, [i for i, _ in changes.moved], timezone)
+    await announce(repo, session, VisitPlanned, planned, timezone)
+    await announce(repo, session, VisitRescheduled, [i for i, _ in changes.moved], timezone)
     summary.reinstated = len(changes.reinstated)
     summary.moved = len(changes.moved)
     summary.cancelled = len(changes.cancelled)
@@ -151,7 +152,7 @@ async def carry_over_unfinished_work(session: AsyncSession, contract: ContractRe
         work = failed.carried_work or f"unfinished work from the visit due {failed.due_on.isoformat()}"
         await repo.hand_over_work(failed, following.id, work)
         handed.append(following.id)
-    await _announce(repo, session, VisitRescheduled, handed, contract.terms.timezone)
+    await announce(repo, session, VisitRescheduled, handed, contract.terms.timezone)
     return len(handed)
 
 

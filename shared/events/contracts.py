@@ -75,6 +75,9 @@ class VisitPlanned(_ContractsEvent):
     # the site's access hours in local time, {"mon": [["08:00", "20:00"]], ...}; None means any time
     access_hours: dict[str, list[list[str]]] | None = None
     carried_work: str | None = None
+    # whom the technician calls on site (the site's contact), when the site names one
+    site_contact_name: str | None = None
+    site_contact_phone: str | None = None
 
 
 class VisitRescheduled(VisitPlanned):
@@ -152,6 +155,9 @@ class SiteFacts(BaseModel):
     name: str
     address: str
     location: GeoPoint
+    # added within v1: the site's on-site contact, when it names one
+    contact_name: str | None = None
+    contact_phone: str | None = None
 
 
 class EntitlementAnswer(BaseModel):

@@ -56,3 +56,14 @@ def test_headers_must_have_the_required_columns_and_no_strangers() -> None:
     assert header_problem("customers", ["external_ref", "name"]) is None
     assert "missing column(s): name" in (header_problem("customers", ["external_ref"]) or "")
     assert "unknown column(s): colour" in (header_problem("customers", ["external_ref", "name", "colour"]) or "")
+
+
+def test_a_site_row_contact_is_optional_and_bounded() -> None:
+    row = {"external_ref": "S-1", "customer_ref": "C-1", "name": "Shop", "address": "Lenina 1", "lat": "44.9",
+           "lon": "34.1"}
+    assert (parse_site(row).contact_name, parse_site(row).contact_phone) == (None, None)
+    named = parse_site({**row, "contact_name": "  Pavel ", "contact_phone": "+7 978 1"})
+    assert (named.contact_name, named.contact_phone) == ("Pavel", "+7 978 1")
+    with pytest.raises(RowProblem) as problem:
+        parse_site({**row, "contact_name": "x" * 501})
+    assert problem.value.column == "contact_name"

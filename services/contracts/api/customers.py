@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, status
 from sqlalchemy.exc import DBAPIError
@@ -17,6 +18,7 @@ from services.contracts.api.schemas import (
     ServiceHistoryEntry,
     SiteIn,
     SiteOut,
+    SitePatch,
     TerritoryIn,
     TerritoryOut,
     TerritoryRef,
@@ -28,6 +30,7 @@ from services.contracts.db.repository import (
     hours_from_json,
     hours_to_json,
 )
+from services.contracts.sites import change_site
 from shared.auth import Principal, Role, current_principal, ensure_customer_access, require_roles
 from shared.db import Database
 from shared.errors import Conflict, InvalidInput, NotFound
@@ -41,7 +44,8 @@ def site_out(site: SiteRow) -> SiteOut:
     territory = TerritoryRef(id=site.territory_id, name=site.territory_name or "") if site.territory_id else None
     return SiteOut(id=site.id, customer_id=site.customer_id, name=site.name, address=site.address,
                    location=GeoPoint(lat=site.lat, lon=site.lon), external_ref=site.external_ref,
-                   access_hours=weekly_hours_out(hours_from_json(site.access_hours)), territory=territory)
+                   access_hours=weekly_hours_out(hours_from_json(site.access_hours)), territory=territory,
+                   contact_name=site.contact_name, contact_phone=site.contact_phone)
 
 
 def equipment_out(unit: EquipmentRow) -> EquipmentOut:
@@ -117,7 +121,8 @@ async def create_site(customer_id: uuid.UUID, body: SiteIn, db: Database = Depen
     access_hours = weekly_hours("access_hours", body.access_hours)
     site = SiteRow(id=uuid.uuid4(), customer_id=customer_id, name=body.name, address=body.address,
                    lat=body.location.lat, lon=body.location.lon, external_ref=body.external_ref,
-                   access_hours=hours_to_json(access_hours))
+                   access_hours=hours_to_json(access_hours), contact_name=body.contact_name,
+                   contact_phone=body.contact_phone)
     async with db.transaction() as session:
         repo = ContractsRepository(session)
         if await repo.get_customer(customer_id) is None:
@@ -151,6 +156,16 @@ async def _visible_site(db: Database, site_id: uuid.UUID, principal: Principal) 
 async def get_site(site_id: uuid.UUID, db: Database = Depends(database),
                    principal: Principal = Depends(current_principal)) -> SiteOut:
     return site_out(await _visible_site(db, site_id, principal))
+
+
+@router.patch("/sites/{site_id}", response_model=SiteOut,
+              summary="Change a site's name, address, access hours or contact (its open visits are re-announced)")
+async def patch_site(site_id: uuid.UUID, body: SitePatch, db: Database = Depends(database),
+                     _: Principal = Depends(managers)) -> SiteOut:
+    changes = body.model_dump(include=body.model_fields_set - {"access_hours"})
+    if "access_hours" in body.model_fields_set:
+        changes["access_hours"] = hours_to_json(weekly_hours("access_hours", body.access_hours))
+    return site_out(await change_site(db, site_id, changes, datetime.now(UTC)))
 
 
 @router.post("/sites/{site_id}/equipment", status_code=status.HTTP_201_CREATED, response_model=EquipmentOut)

@@ -18,7 +18,7 @@ router = APIRouter(tags=["import"])
 _COLUMNS = (
     "customers: external_ref, name. "
     "sites: external_ref, customer_ref, name, address, lat, lon"
-    "[, access_hours like 'mon-fri 08:00-20:00; sat 10:00-14:00']. "
+    "[, access_hours like 'mon-fri 08:00-20:00; sat 10:00-14:00', contact_name, contact_phone]. "
     "equipment: site_ref, equipment_type, model, serial"
     "[, installed_on, warranty_ends_on, skills like 'refrigeration:2;electrical', "
     "criticality: critical | high | normal (the default) | low]."

@@ -61,6 +61,26 @@ class SiteIn(BaseModel):
     location: GeoPoint
     external_ref: str | None = Field(default=None, min_length=1, max_length=200)
     access_hours: WeeklyHoursIn | None = Field(default=None, description="when technicians may come; none: any time")
+    contact_name: str | None = Field(default=None, min_length=1, max_length=200,
+                                     description="whom a technician calls on site")
+    contact_phone: str | None = Field(default=None, min_length=1, max_length=50)
+
+
+class SitePatch(BaseModel):
+    """Only the fields sent are changed; null clears access hours (any time) or a contact field."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    address: str | None = Field(default=None, min_length=1, max_length=500)
+    access_hours: WeeklyHoursIn | None = None
+    contact_name: str | None = Field(default=None, min_length=1, max_length=200)
+    contact_phone: str | None = Field(default=None, min_length=1, max_length=50)
+
+    @model_validator(mode="after")
+    def _required_stay(self) -> SitePatch:
+        for name in ("name", "address"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
 
 
 class SiteOut(BaseModel):
@@ -72,6 +92,8 @@ class SiteOut(BaseModel):
     external_ref: str | None = None
     access_hours: WeeklyHoursIn | None = None
     territory: TerritoryRef | None = Field(default=None, description="the smallest territory covering the site")
+    contact_name: str | None = None
+    contact_phone: str | None = None
 
 
 class EquipmentIn(BaseModel):

@@ -64,6 +64,8 @@ class SiteRow:
     access_hours: dict[str, list[list[str]]] | None = None
     territory_id: uuid.UUID | None = None
     territory_name: str | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,8 @@ def _site_query() -> Any:
         ST_X(cast(t.sites.c.location, Geometry)).label("lon"),
         t.sites.c.external_ref,
         t.sites.c.access_hours,
+        t.sites.c.contact_name,
+        t.sites.c.contact_phone,
         territory.c.id.label("territory_id"),
         territory.c.name.label("territory_name"),
     ).select_from(t.sites.outerjoin(territory, true()))
@@ -413,9 +417,13 @@ class ContractsRepository:
             insert(t.sites).values(
                 id=site.id, customer_id=site.customer_id, name=site.name, address=site.address,
                 location=point_wkt(site.lat, site.lon), external_ref=site.external_ref,
-                access_hours=site.access_hours,
+                access_hours=site.access_hours, contact_name=site.contact_name, contact_phone=site.contact_phone,
             )
         )
+
+    async def update_site(self, site_id: uuid.UUID, changes: dict[str, Any]) -> None:
+        """Change the named columns of a site (`lat`/`lon` are not among them: a site does not move)."""
+        await self.session.execute(update(t.sites).where(t.sites.c.id == site_id).values(**changes))
 
     async def site_ref_taken(self, external_ref: str) -> bool:
         query = select(t.sites.c.id).where(t.sites.c.external_ref == external_ref)
@@ -674,6 +682,18 @@ class ContractsRepository:
         rows = await self.session.execute(select(v).where(v.c.id.in_(visit_ids)).order_by(v.c.due_at, v.c.id))
         return [_visit(r) for r in rows]
 
+    async def visits_still_to_make_at(self, site_id: uuid.UUID, now: datetime) -> dict[str, list[uuid.UUID]]:
+        """The site's visits not yet under way whose window is still open, by their contract's time zone."""
+        v, c = t.planned_visits, t.contracts
+        rows = await self.session.execute(
+            select(v.c.id, c.c.timezone).join(c, c.c.id == v.c.contract_id)
+            .where(v.c.site_id == site_id, v.c.status.in_(MUTABLE_STATUSES), v.c.window_end > now)
+            .order_by(v.c.due_at, v.c.id))
+        by_timezone: dict[str, list[uuid.UUID]] = {}
+        for row in rows:
+            by_timezone.setdefault(row.timezone, []).append(row.id)
+        return by_timezone
+
     async def list_visits(self, contract_id: uuid.UUID, since: datetime | None, until: datetime | None,
                           status: str | None) -> list[VisitRow]:
         v = t.planned_visits
@@ -778,7 +798,8 @@ class ContractsRepository:
 _STAGING_COLUMNS: dict[str, list[tuple[str, str]]] = {
     "customers": [("line", "integer"), ("external_ref", "text"), ("name", "text")],
     "sites": [("line", "integer"), ("id", "uuid"), ("external_ref", "text"), ("customer_ref", "text"),
-              ("name", "text"), ("address", "text"), ("lat", "float8"), ("lon", "float8"), ("access_hours", "jsonb")],
+              ("name", "text"), ("address", "text"), ("lat", "float8"), ("lon", "float8"), ("access_hours", "jsonb"),
+              ("contact_name", "text"), ("contact_phone", "text")],
     "equipment": [("line", "integer"), ("id", "uuid"), ("site_ref", "text"), ("equipment_type", "text"),
                   ("model", "text"), ("serial", "text"), ("installed_on", "date"), ("warranty_ends_on", "date"),
                   ("required_skills", "jsonb"), ("criticality", "text")],
@@ -827,9 +848,10 @@ _STAGING_MOVES: dict[str, str] = {
         SELECT gen_random_uuid(), name, external_ref FROM import_stage
     """,
     "sites": """
-        INSERT INTO sites (id, customer_id, name, address, location, external_ref, access_hours)
+        INSERT INTO sites (id, customer_id, name, address, location, external_ref, access_hours, contact_name,
+                           contact_phone)
         SELECT s.id, c.id, s.name, s.address, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326)::geography,
-               s.external_ref, s.access_hours
+               s.external_ref, s.access_hours, s.contact_name, s.contact_phone
         FROM import_stage s JOIN customers c ON c.external_ref = s.customer_ref
     """,
     "equipment": """

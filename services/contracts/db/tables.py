@@ -51,6 +51,9 @@ sites = Table(
     Column("external_ref", Text, unique=True),
     # {"mon": [["08:00", "20:00"]], ...}; NULL means open at any time
     Column("access_hours", JSONB),
+    # whom a technician calls on site when the request names nobody (planned visits name nobody)
+    Column("contact_name", Text),
+    Column("contact_phone", Text),
 )
 
 territories = Table(

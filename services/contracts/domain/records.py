@@ -18,7 +18,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "customers": (),
-    "sites": ("access_hours",),
+    "sites": ("access_hours", "contact_name", "contact_phone"),
     "equipment": ("installed_on", "warranty_ends_on", "skills", "criticality"),
 }
 _MAX_TEXT = 500
@@ -49,6 +49,8 @@ class SiteRecord:
     lat: float
     lon: float
     access_hours: dict[str, list[tuple[time, time]]] | None
+    contact_name: str | None = None
+    contact_phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,10 @@ def _text(row: dict[str, str], column: str) -> str:
     if len(value) > _MAX_TEXT:
         raise RowProblem(column, f"is longer than {_MAX_TEXT} characters")
     return value
+
+
+def _optional_text(row: dict[str, str], column: str) -> str | None:
+    return _text(row, column) if (row.get(column) or "").strip() else None
 
 
 def _number(row: dict[str, str], column: str, low: float, high: float) -> float:
@@ -170,6 +176,7 @@ def parse_site(row: dict[str, str]) -> SiteRecord:
         external_ref=_text(row, "external_ref"), customer_ref=_text(row, "customer_ref"),
         name=_text(row, "name"), address=_text(row, "address"),
         lat=_number(row, "lat", -90, 90), lon=_number(row, "lon", -180, 180), access_hours=access_hours,
+        contact_name=_optional_text(row, "contact_name"), contact_phone=_optional_text(row, "contact_phone"),
     )
 
 
