@@ -25,6 +25,7 @@ from services.requests.domain.filing import (
     TimeWindow,
     check_preferred_windows,
     follow_up_description,
+    on_site_contact,
     settled_priority,
 )
 from shared.auth import Principal
@@ -73,17 +74,18 @@ async def file_request(db: Database, nc: Client, principal: Principal, customer_
     if body.equipment_id is not None and not answer.equipment_found:
         raise InvalidInput("equipment_id", "no such unit at this site")
     coverage = Coverage(covered=answer.covered, quota_exceeded=answer.quota_exceeded)
+    contact = on_site_contact(body.contact.model_dump(), answer.site.contact_name, answer.site.contact_phone)
     request_id = uuid.uuid4()
     values = {
         "id": request_id, "customer_id": customer_id, "site_id": body.site_id, "equipment_id": body.equipment_id,
         "kind": body.kind, "priority": settled_priority(body.kind, body.priority, answer.priority),
-        "description": body.description, "contact": body.contact.model_dump(), "status": "new",
+        "description": body.description, "contact": contact, "status": "new",
         "covered": coverage.covered, "billable": coverage.billable, "quota_exceeded": coverage.quota_exceeded,
         "coverage_reason": answer.reason, "contract_id": answer.contract_id,
         "response_due": answer.response_due, "fix_due": answer.fix_due,
         "preferred_windows": [w.model_dump(mode="json") for w in body.preferred_windows],
         "site_lat": answer.site.location.lat, "site_lon": answer.site.location.lon,
-        "required_skills": [s.model_dump() for s in answer.required_skills],
+        "site_address": answer.site.address, "required_skills": [s.model_dump() for s in answer.required_skills],
         "idempotency_key": idempotency_key, "request_fingerprint": print_, "created_at": now, "updated_at": now,
     }
     async with db.transaction() as session:
@@ -117,7 +119,7 @@ async def open_follow_up(session: AsyncSession, original: dict[str, Any], outcom
         "status": "new", "covered": original["covered"], "billable": original["billable"],
         "quota_exceeded": original["quota_exceeded"], "coverage_reason": original["coverage_reason"],
         "contract_id": original["contract_id"], "response_due": None, "fix_due": None,  # parts set the pace now
-        "site_lat": original["site_lat"], "site_lon": original["site_lon"],
+        "site_lat": original["site_lat"], "site_lon": original["site_lon"], "site_address": original["site_address"],
         "required_skills": original["required_skills"], "follow_up_of": original["id"],
         "idempotency_key": f"follow-up:{original['id']}", "request_fingerprint": f"follow-up:{original['id']}",
         "created_at": at, "updated_at": at,
@@ -143,7 +145,7 @@ def created_event(values: dict[str, Any]) -> ServiceRequestCreated:
         created_at=values["created_at"], billable=values["billable"], quota_exceeded=values["quota_exceeded"],
         preferred_windows=[PreferredWindow.model_validate(w) for w in values.get("preferred_windows", [])],
         follow_up_of=values.get("follow_up_of"), contact_name=contact.get("name", ""),
-        contact_phone=contact.get("phone", ""),
+        contact_phone=contact.get("phone", ""), address=values.get("site_address") or "",
     )
 
 

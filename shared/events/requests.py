@@ -52,9 +52,11 @@ class ServiceRequestCreated(_RequestsEvent):
     quota_exceeded: bool = False
     preferred_windows: list[PreferredWindow] = []
     follow_up_of: uuid.UUID | None = None
-    # whom the technician asks for on site (a follow-up keeps the original's contact)
+    # whom the technician asks for on site: the customer's, else the site's (a follow-up keeps the original's)
     contact_name: str = ""
     contact_phone: str = ""
+    # the site's address as contracts gave it at filing
+    address: str = ""
 
 
 class ServiceRequestCancelled(_RequestsEvent):

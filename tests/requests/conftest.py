@@ -51,6 +51,8 @@ class SiteTerms:
     fix_minutes: int | None = 480
     priority: str | None = "P1"
     units: set[uuid.UUID] | None = None  # the units at the site; None: any unit asked about is there
+    contact_name: str | None = None  # the site's on-site contact
+    contact_phone: str | None = None
 
 
 @dataclass
@@ -73,7 +75,8 @@ class CannedContracts:
         if terms is None:
             return EntitlementAnswer(found=False, reason="unknown site")
         site = SiteFacts(site_id=query.site_id, customer_id=terms.customer_id, name="Yalta market",
-                         address="Moskovskaya St 12, Yalta", location=GeoPoint(lat=44.499, lon=34.16))
+                         address="Moskovskaya St 12, Yalta", location=GeoPoint(lat=44.499, lon=34.16),
+                         contact_name=terms.contact_name, contact_phone=terms.contact_phone)
         if query.equipment_id is not None and terms.units is not None and query.equipment_id not in terms.units:
             return EntitlementAnswer(found=True, site=site, equipment_found=False, reason="no such unit at this site")
         if not terms.covered:

@@ -125,3 +125,25 @@ async def test_staff_file_for_a_named_customer_and_customers_see_only_their_own(
     request_id = response.json()["id"]
     assert (await service.client.get(f"/requests/{request_id}", headers=service.customer(other))).status_code == 404
     assert (await service.client.get(f"/requests/{request_id}", headers=service.customer(customer))).status_code == 200
+
+
+async def test_the_request_carries_the_site_address_and_the_site_contact_when_it_names_nobody(
+        service: RequestsService) -> None:
+    customer = uuid.uuid4()
+    site = service.contracts.add_site(customer, contact_name="Oksana", contact_phone="+7 978 555 66 77")
+    nobody = await service.file(customer, site, contact={"email": "shop@example.test"})
+    named = await service.file(customer, site, contact={"name": "Marina"})
+    events = {d["request_id"]: d for d in await service.published(
+        ServiceRequestCreated.subject, lambda d: d["site_id"] == str(site))}
+    fallback, own = events[str(nobody["id"])], events[str(named["id"])]
+    assert fallback["address"] == own["address"] == "Moskovskaya St 12, Yalta"
+    assert (fallback["contact_name"], fallback["contact_phone"]) == ("Oksana", "+7 978 555 66 77")
+    assert (own["contact_name"], own["contact_phone"]) == ("Marina", "")  # never mixed with the site's
+    shown = await service.show(nobody["id"], customer)
+    assert shown["contact"] == {"name": "Oksana", "phone": "+7 978 555 66 77", "email": "shop@example.test"}
+
+    bare = service.contracts.add_site(customer)  # a site naming nobody either: the request stays without one
+    filed = await service.file(customer, bare)
+    [created] = await service.published(ServiceRequestCreated.subject, lambda d: d["request_id"] == str(filed["id"]))
+    assert (created["contact_name"], created["contact_phone"], created["address"]) == (
+        "", "", "Moskovskaya St 12, Yalta")

@@ -12,6 +12,7 @@ from services.requests.domain.filing import (
     Coverage,
     TimeWindow,
     check_preferred_windows,
+    on_site_contact,
     settled_priority,
 )
 from services.requests.domain.surveys import SurveyAnswer, check_answer, ensure_open, rating_of
@@ -25,6 +26,16 @@ def test_coverage_flags() -> None:
     assert (Coverage(True, False).label, Coverage(True, False).billable) == ("covered", False)
     assert (Coverage(True, True).label, Coverage(True, True).billable) == ("quota_exceeded", True)
     assert (Coverage(False, False).label, Coverage(False, False).billable) == ("not_covered", True)
+
+
+def test_the_site_contact_stands_in_only_for_a_request_naming_nobody() -> None:
+    site = ("Oksana", "+7 978 555 66 77")
+    assert on_site_contact({"name": "", "phone": "", "email": "a@b.c"}, *site) == {
+        "name": "Oksana", "phone": "+7 978 555 66 77", "email": "a@b.c"}
+    assert on_site_contact({"name": "", "phone": "+7 978 1"}, *site) == {"name": "", "phone": "+7 978 1"}
+    assert on_site_contact({"name": "Marina", "phone": ""}, *site) == {"name": "Marina", "phone": ""}
+    assert on_site_contact({"name": "", "phone": ""}, None, "+7 978 2") == {"name": "", "phone": "+7 978 2"}
+    assert on_site_contact({"name": "", "phone": ""}, None, None) == {"name": "", "phone": ""}
 
 
 def test_priority_asked_then_answered_then_by_kind() -> None:

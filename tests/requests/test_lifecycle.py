@@ -109,6 +109,7 @@ async def test_a_failed_visit_needing_parts_opens_one_linked_follow_up(service: 
                                         lambda d: d.get("follow_up_of") == str(request["id"]))
     assert created["request_id"] == follow_up_id
     assert (created["contact_name"], created["contact_phone"]) == ("Marina", "+7 978 000 00 00")  # the same person
+    assert created["address"] == "Moskovskaya St 12, Yalta"  # the same place
     history = (await service.client.get(f"/equipment/{unit}/requests", headers=service.customer(customer))).json()
     assert {r["id"] for r in history} == {str(request["id"]), follow_up_id}
 

@@ -59,6 +59,8 @@ service_requests = Table(
     Column("preferred_windows", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("site_lat", Float),
     Column("site_lon", Float),
+    # the site's address as contracts gave it at filing (dispatch shows it to the technician)
+    Column("site_address", Text),
     Column("required_skills", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("follow_up_of", Uuid),
     Column("unplaceable_reason", Text),

@@ -59,3 +59,13 @@ def check_preferred_windows(kind: str, windows: list[TimeWindow], now: datetime)
 
 def follow_up_description(original_description: str, outcome: str) -> str:
     return f"Follow-up visit ({outcome}). Original request: {original_description}".strip()
+
+
+def on_site_contact(given: dict[str, str], site_name: str | None, site_phone: str | None) -> dict[str, str]:
+    """Whom the technician asks for: the person the customer named, else the site's own contact.
+
+    The two are never mixed: a request naming anybody (name or phone) keeps exactly what it gave.
+    """
+    if given.get("name") or given.get("phone") or not (site_name or site_phone):
+        return given
+    return {**given, "name": site_name or "", "phone": site_phone or ""}
