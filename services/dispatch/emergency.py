@@ -80,7 +80,7 @@ class EmergencyPlacer:
             "equipment_ids": [str(event.equipment_id)] if event.equipment_id else [],
             "window_start": min((w.start for w in windows), default=None),
             "window_end": max((w.end for w in windows), default=event.response_due),
-            "contact_name": event.contact_name, "contact_phone": event.contact_phone,
+            "contact_name": event.contact_name, "contact_phone": event.contact_phone, "address": event.address or None,
         }, event.location.lat, event.location.lon)
         if job is None:
             return

@@ -39,6 +39,7 @@ class PlannedVisits:
             "status": "open", "window_start": event.window_start, "window_end": event.window_end,
             "contract_id": event.contract_id, "equipment_ids": [str(e) for e in event.equipment_ids],
             "address": event.address, "description": event.carried_work or "",
+            "contact_name": event.site_contact_name or "", "contact_phone": event.site_contact_phone or "",
             "source_version": envelope.occurred_at,
         })
         if not changed:

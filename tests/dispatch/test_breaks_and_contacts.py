@@ -11,6 +11,7 @@ import pytest
 from services.dispatch.planning import GeoPoint as PlanPoint
 from services.dispatch.planning import RoadFactorTravel
 from shared.events.common import GeoPoint, SkillNeed
+from shared.events.contracts import VisitPlanned
 from shared.events.requests import ServiceRequestCreated
 
 from .conftest import Clock, Dispatch, eventually
@@ -30,7 +31,7 @@ def emergency(now: datetime) -> ServiceRequestCreated:
         request_id=uuid.uuid4(), customer_id=uuid.uuid4(), site_id=uuid.uuid4(), kind="emergency", priority="P1",
         location=GeoPoint(lat=SITE[0], lon=SITE[1]), required_skills=[SkillNeed(skill="refrigeration", min_level=2)],
         covered=True, response_due=now + timedelta(hours=2), estimated_duration_minutes=60, created_at=now,
-        contact_name="Marina", contact_phone="+7 978 000 00 00")
+        contact_name="Marina", contact_phone="+7 978 000 00 00", address="Kirova 7, Simferopol")
 
 
 async def booked(dispatch: Dispatch, request: ServiceRequestCreated) -> dict[str, object]:
@@ -80,8 +81,43 @@ async def test_my_day_and_the_board_show_whom_to_ask_for_and_where(clocked_dispa
     assert stop["request_id"] == str(request.request_id)
     assert stop["contact"] == {"customer_id": str(request.customer_id), "name": "Marina", "phone": "+7 978 000 00 00"}
     assert stop["site"]["location"] == {"lat": SITE[0], "lon": SITE[1]}
+    assert stop["site"]["address"] == "Kirova 7, Simferopol"
 
     board = await dispatch.client.get("/board", headers=dispatch.dispatcher)
     assert board.status_code == 200, board.text
     (entry,) = [r for r in board.json()["requests"] if r["request_id"] == str(request.request_id)]
     assert (entry["contact_name"], entry["contact_phone"]) == ("Marina", "+7 978 000 00 00")
+    assert entry["address"] == "Kirova 7, Simferopol"
+
+
+async def test_a_planned_visit_shows_the_site_contact_and_address(clocked_dispatch: Dispatch, clock: Clock) -> None:
+    dispatch = clocked_dispatch
+    anna = await dispatch.add_technician("Anna Koval", *BESIDE_THE_SITE)
+    visit = VisitPlanned(
+        visit_id=uuid.uuid4(), contract_id=uuid.uuid4(), customer_id=uuid.uuid4(), site_id=uuid.uuid4(),
+        location=GeoPoint(lat=SITE[0], lon=SITE[1]), due_on=clock.now.date().isoformat(),
+        window_start=clock.now + timedelta(hours=1), window_end=clock.now + timedelta(hours=8), duration_minutes=45,
+        skills=[SkillNeed(skill="refrigeration", min_level=2)], address="Pushkina 3, Simferopol",
+        site_contact_name="Oksana", site_contact_phone="+7 978 555 66 77")
+    await dispatch.publish(visit, occurred_at=clock.now)
+
+    async def known() -> bool:
+        return bool(await dispatch.sql("SELECT 1 FROM dispatch.jobs WHERE request_id = $1", visit.visit_id))
+
+    await eventually(known, "the visit reaches dispatch")
+    assigned = await dispatch.client.post("/assignments", headers=dispatch.dispatcher, json={
+        "request_id": str(visit.visit_id), "technician_id": anna,
+        "planned_start": (clock.now + timedelta(hours=2)).isoformat()})
+    assert assigned.status_code == 201, assigned.text
+
+    day = await dispatch.client.get("/me/day", headers=dispatch.technician(anna))
+    assert day.status_code == 200, day.text
+    (stop,) = day.json()["stops"]
+    assert (stop["request_id"], stop["kind"]) == (str(visit.visit_id), "planned")
+    assert stop["contact"] == {"customer_id": str(visit.customer_id), "name": "Oksana", "phone": "+7 978 555 66 77"}
+    assert stop["site"]["address"] == "Pushkina 3, Simferopol"
+
+    board = await dispatch.client.get("/board", headers=dispatch.dispatcher)
+    (entry,) = [r for r in board.json()["requests"] if r["request_id"] == str(visit.visit_id)]
+    assert (entry["address"], entry["contact_name"], entry["contact_phone"]) == (
+        "Pushkina 3, Simferopol", "Oksana", "+7 978 555 66 77")

@@ -161,9 +161,9 @@ def _add_job_sql() -> str:
     columns = [c.name for c in t.jobs.c if c.name != "location"]
     return ("INSERT INTO jobs (request_id, customer_id, site_id, kind, priority, location, required_skills, "
             "response_due, fix_due, duration_minutes, status, contract_id, description, equipment_ids, window_start, "
-            "window_end, contact_name, contact_phone) VALUES ($1, $2, $3, $4, $5, "
+            "window_end, contact_name, contact_phone, address) VALUES ($1, $2, $3, $4, $5, "
             "ST_SetSRID(ST_MakePoint($7, $6), 4326)::geography, $8::jsonb, $9, $10, $11, $12, $13, $14, $15::jsonb, "
-            "$16, $17, $18, $19) ON CONFLICT DO NOTHING RETURNING "
+            "$16, $17, $18, $19, $20) ON CONFLICT DO NOTHING RETURNING "
             + ", ".join(columns) + ", ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon")
 
 
@@ -386,7 +386,7 @@ class DispatchRepository:
             _add_job_sql(), job["request_id"], job["customer_id"], job["site_id"], job["kind"], job["priority"], lat,
             lon, json.dumps(job["required_skills"]), job["response_due"], job["fix_due"], job["duration_minutes"],
             job["status"], job["contract_id"], job["description"], json.dumps(job["equipment_ids"]),
-            job["window_start"], job["window_end"], job["contact_name"], job["contact_phone"])
+            job["window_start"], job["window_end"], job["contact_name"], job["contact_phone"], job["address"])
         return dict(row) if row is not None else None
 
     async def upsert_visit(self, values: dict[str, Any]) -> bool:

@@ -32,6 +32,10 @@ from .model import PlanningOptions, SolveStatus
 from .raw import RawRoute, RawSolution
 
 IntArray = npt.NDArray[np.int64]
+# Per leg of a route: departure, arrival before and after a break, service start, end of the window
+# started in, break taken on the leg, room before a pending break is due, the taken break's latest and
+# earliest start.
+_LegRecord = tuple[float, float, float, float, float, bool, float, float, float]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 INF = math.inf
@@ -114,7 +118,7 @@ class RouteEvaluator:
         # Regret beyond this counts as "only one place left" (a typical leg, four times over).
         sample = self.node[:: max(1, n // 300)]
         self.regret_cap = float(np.median(self.travel[np.ix_(sample, sample)])) * 4.0 + 1.0 if n else 1.0
-        self._histories: dict[tuple[int, tuple[int, ...]], _Legs] = {}
+        self._histories: dict[tuple[int, tuple[int, ...]], tuple[_Legs, FloatArray]] = {}
         self._schedules: dict[tuple[int, tuple[int, ...]], tuple[FloatArray, FloatArray, float]] = {}
         self.allowed = np.zeros((n, len(instance.vehicles)), dtype=bool)
         for k, vehicles in enumerate(instance.allowed):
@@ -170,8 +174,9 @@ class RouteEvaluator:
         start = self._window_start(visit, arrival)
         return np.where(home, arrival, start) if any_home else start
 
-    def _history(self, vehicle: int, route: list[int]) -> _Legs:
-        """Row i: the route's state before its stop i (row m: before the way home; row m + 1: at the end).
+    def _history(self, vehicle: int, route: list[int]) -> tuple[_Legs, FloatArray]:
+        """Row i: the route's state before its stop i (row m: before the way home; row m + 1: at the end),
+        and what delaying row i's departure costs the rest (``_push_costs``).
 
         Cached per route: a search keeps asking about the routes it did not change.
         """
@@ -180,14 +185,67 @@ class RouteEvaluator:
         if found is None:
             if len(self._histories) > 50_000:
                 self._histories.clear()
-            found = self._histories[key] = self._walk(self.vehicles[vehicle], route)
+            legs: list[_LegRecord] = []
+            state = self._walk(self.vehicles[vehicle], route, legs=legs)
+            found = self._histories[key] = (state, self._push_costs(self.vehicles[vehicle], route, legs))
         return found
 
-    def _walk(self, v: VehicleData, route: list[int], breaks: list[tuple[float, float]] | None = None) -> _Legs:
+    def _push_costs(self, v: VehicleData, route: list[int], legs: list[_LegRecord]) -> FloatArray:
+        """Per row of ``_walk`` (rows 0..m): what a delay of that departure costs the rest of the route.
+
+        Rows ``room``, ``free``, ``slope``: a delay d <= room keeps every later window, break decision and
+        the hard end as they were and costs exactly slope * max(0, d - free) (SLA lateness downstream,
+        overtime at the end), waiting absorbing the first part. Where two kinks would meet, the room is
+        cut at the second. An insertion whose schedule meets the old one within the room can stop
+        walking there: the suffix summary that makes the general path (breaks, SLA, overtime) nearly as
+        cheap as the VRPTW one.
+        """
+        m = len(route)
+        table = np.zeros((3, m + 2))
+        table[0, m + 1] = INF
+        room, free, slope = INF, 0.0, 0.0  # of the departure from the stop after the current leg
+        for i in range(m, -1, -1):
+            clock, raw_arrival, arrival, start, window_end, took, break_room, latest, earliest = legs[i]
+            if start == INF:
+                room, free, slope = 0.0, 0.0, 0.0
+            elif i == m:  # the way home: overtime past the soft end, infeasible past the hard end
+                room = v.hard_end - arrival
+                free, slope = max(0.0, v.soft_end - arrival), (self.overtime_cost if v.soft_end < v.hard_end else 0.0)
+            else:
+                # A delay p of this start: its own lateness sla_cost * max(0, p - own) plus the rest's.
+                room = min(room, window_end - start, break_room)
+                sla = float(self.sla[route[i]])
+                own_slope = self.sla_cost if sla < INF else 0.0
+                own = max(0.0, sla - start)
+                if own_slope > 0 and own < room:
+                    if slope == 0 or own == free:
+                        free, slope = own, slope + own_slope
+                    elif own < free:
+                        room, free, slope = free, own, own_slope
+                    else:
+                        room = own
+                # Waiting at this stop absorbs the first part of the delay.
+                wait = start - arrival
+                room, free = room + wait, free + wait
+            if took:  # still taken when later; waiting for its earliest start absorbs delay
+                absorb = max(0.0, earliest - raw_arrival)
+                room, free = min(latest - clock, absorb + room), free + absorb
+            room = max(0.0, room)
+            table[:, i] = room, free, slope
+        return table
+
+    def _walk(
+        self,
+        v: VehicleData,
+        route: list[int],
+        breaks: list[tuple[float, float]] | None = None,
+        legs: list[_LegRecord] | None = None,
+    ) -> _Legs:
         """``_leg`` for one route in plain Python floats (numpy per scalar costs ~50x more here).
 
         Must agree exactly with ``_leg``: tests compare insertions against whole-route evaluation.
-        Appends (start, duration) of each break taken to ``breaks``.
+        Appends (start, duration) of each break taken to ``breaks``, and per leg (arrival, start, end of
+        the window started in, break taken on it, room before a pending break is due, ...) to ``legs``.
         """
         clock, here, travel, late, overtime, pending, ok = v.start, v.start_node, 0.0, 0.0, 0.0, 0, True
         rows = [(clock, here, travel, late, overtime, pending, ok)]
@@ -200,6 +258,7 @@ class RouteEvaluator:
             arrival = clock + leg
             service = 0.0 if home else float(self.service[k])
             fits = [(-INF, INF)] if home else self._windows[k]
+            took, break_room, raw_arrival, earliest, latest = False, INF, arrival, INF, INF
             if pending < len(v.breaks):
                 earliest, latest, duration = v.breaks[pending]
                 start = min((max(arrival, a) for a, b in fits if max(arrival, a) <= b), default=INF)
@@ -209,8 +268,14 @@ class RouteEvaluator:
                         breaks.append((max(clock, earliest), duration))
                     arrival = max(arrival, earliest) + duration
                     pending += 1
+                    took = True
+                else:
+                    break_room = latest - start - service
             start = min((max(arrival, a) for a, b in fits if max(arrival, a) <= b), default=INF)
             ok = ok and start < INF
+            if legs is not None:
+                window_end = max((b for a, b in fits if a <= start <= b), default=start)
+                legs.append((clock, raw_arrival, arrival, start, window_end, took, break_room, latest, earliest))
             if not home and start < INF and start > self.sla[k]:
                 late += start - float(self.sla[k])
             clock, here = start + service, node
@@ -332,7 +397,7 @@ class RouteEvaluator:
         c = len(candidates)
         base = np.asarray([*route, 0], dtype=np.int64)
         # The route itself, leg by leg: the state before each stop (and before the way home), and after.
-        stacked = self._history(vehicle, route)
+        stacked, push_cost = self._history(vehicle, route)
         if not stacked.ok[-1]:
             return np.full(c, INF), np.zeros(c, dtype=np.int64)
         if cost_now is None:
@@ -355,14 +420,18 @@ class RouteEvaluator:
             ended = home & rows.ok
             total[live[ended]] = rows.cost(self)[ended]
             after = stacked.take(nxt + 1)
-            # Same clock and breaks as the old route after this stop: the rest is unchanged too.
-            met = rows.ok & ~home & (rows.clock == after.clock) & (rows.pending == after.pending)
+            # Same breaks as the old route after this stop and a departure delayed within its room: the
+            # rest of the route costs what it did plus the known price of the delay.
+            push = rows.clock - after.clock
+            room, free, slope = push_cost[:, nxt + 1]
+            met = rows.ok & ~home & (rows.pending == after.pending) & (push >= 0) & (push <= room)
             if met.any():
                 travel = rows.travel[met] - after.travel[met] + stacked.travel[-1]
                 late = rows.late[met] - after.late[met] + stacked.late[-1]
+                delay = slope[met] * np.maximum(0.0, push[met] - free[met])
                 total[live[met]] = np.where(
                     travel <= v.max_travel,
-                    travel + self.sla_cost * late + self.overtime_cost * stacked.overtime[-1],
+                    travel + self.sla_cost * late + self.overtime_cost * stacked.overtime[-1] + delay,
                     INF,
                 )
             going = rows.ok & ~home & ~met
