@@ -180,3 +180,101 @@ def test_decomposed_path_plans_a_day_above_the_threshold() -> None:
 def test_field_day_generator_is_seeded() -> None:
     assert field_day(10, 50, seed=3) == field_day(10, 50, seed=3)
     assert field_day(10, 50, seed=3) != field_day(10, 50, seed=4)
+
+
+def tight_day(seed: int) -> PlanningProblem:
+    """Short shifts with overtime, lunch, SLAs and windows: delays cost lateness and overtime."""
+    day = random_day(seed, technicians=2, visits=30, lunch=True)
+    shift = day_shift(end=13 * H, breaks=(LUNCH,), overtime_limit=3 * H)
+    techs = tuple(dataclasses.replace(t, shifts=(shift,)) for t in day.technicians)
+    visits = tuple(
+        dataclasses.replace(v, sla_deadline=v.sla_deadline or (10 * H if k % 3 == 0 else None))
+        for k, v in enumerate(day.visits)
+    )
+    return PlanningProblem(techs, visits)
+
+
+def random_routes(evaluator: RouteEvaluator, rng: np.random.Generator, count: int) -> list[tuple[int, list[int]]]:
+    """Random routes (feasible or not) on random allowed vehicles."""
+    n = len(evaluator.instance.visits)
+    found = []
+    for _ in range(count):
+        v = int(rng.integers(len(evaluator.vehicles)))
+        allowed = [k for k in range(n) if evaluator.allowed[k, v]]
+        size = int(rng.integers(0, min(9, len(allowed)) + 1))
+        found.append((v, [int(k) for k in rng.choice(allowed, size, replace=False)]))
+    return found
+
+
+def walk_from(evaluator: RouteEvaluator, vehicle: int, route: list[int], row: int, delay: float) -> tuple[bool, float]:
+    """Feasibility and cost of ``route`` when the departure of row ``row`` is ``delay`` later: a full re-walk."""
+    stacked, _ = evaluator._history(vehicle, route)
+    state = stacked.take(np.asarray([row]))
+    state.clock = state.clock + delay
+    v = evaluator.vehicles[vehicle]
+    for k in route[row:]:
+        evaluator._leg(v, state, np.asarray([k]), np.zeros(1, dtype=bool))
+    evaluator._leg(v, state, np.asarray([0]), np.ones(1, dtype=bool))
+    return bool(state.ok[0]), float(state.cost(evaluator)[0])
+
+
+def test_cached_push_costs_match_a_full_rewalk_on_random_routes() -> None:
+    checked = 0
+    for seed in range(8):
+        problem = tight_day(seed) if seed % 2 else random_day(seed, lunch=seed % 4 != 0)
+        _, evaluator = setup(problem)
+        rng = np.random.default_rng(seed)
+        for v, route in random_routes(evaluator, rng, 40):
+            stacked, table = evaluator._history(v, route)
+            if not stacked.ok[-1]:
+                continue
+            cost = float(stacked.cost(evaluator)[-1])
+            breaks_left = evaluator.vehicles[v].break_table[2][::-1].cumsum()[::-1]
+            for row in range(len(route) + 1):
+                room, free, slope, rest, latest_departure = table[:, row]
+                delays = [0.0, room, free, rng.uniform(0, 3 * H)]
+                delays += [rng.uniform(0, room)] if room < np.inf else []
+                for delay in delays:
+                    if not np.isfinite(delay):
+                        continue
+                    ok, walked = walk_from(evaluator, v, route, row, delay)
+                    if delay <= room:
+                        assert ok
+                        assert np.isclose(walked, cost + slope * max(0.0, delay - free))
+                        checked += 1
+                    clock = stacked.clock[row] + delay
+                    if clock > latest_departure or clock + rest + breaks_left[stacked.pending[row]] > (
+                        evaluator.vehicles[v].hard_end
+                    ):
+                        assert not ok
+    assert checked > 500
+
+
+def test_insertions_into_random_routes_match_whole_route_evaluation() -> None:
+    for seed in range(8):
+        if seed < 4:
+            problem = tight_day(seed) if seed % 2 else random_day(seed, lunch=False)
+        else:  # no breaks, SLAs or overtime: the VRPTW path (one window, then several)
+            day = random_day(seed, lunch=False)
+            plain = tuple(dataclasses.replace(v, sla_deadline=None) for v in day.visits)
+            if seed < 6:
+                plain = tuple(dataclasses.replace(v, windows=v.windows[:1]) for v in plain)
+            shift = day_shift(overtime_limit=0.0)
+            problem = PlanningProblem(tuple(dataclasses.replace(t, shifts=(shift,)) for t in day.technicians), plain)
+        instance, evaluator = setup(problem)
+        assert (seed >= 4) == (len(evaluator._simple) == len(evaluator.vehicles))
+        rng = np.random.default_rng(seed)
+        for v, route in random_routes(evaluator, rng, 30):
+            now = evaluator.route_cost(v, route) if v not in evaluator._simple else None
+            whole, _ = evaluator.evaluate(v, np.asarray([route], dtype=np.int64).reshape(1, len(route)))
+            if not whole[0]:
+                continue
+            now = float(evaluator.evaluate(v, np.asarray([route], dtype=np.int64).reshape(1, len(route)))[1][0])
+            others = np.asarray([k for k in range(len(instance.visits)) if k not in route and evaluator.allowed[k, v]])
+            if len(others) == 0:
+                continue
+            extra, _ = evaluator.insertions(v, route, others, now)
+            for k, got in zip(others, extra, strict=True):
+                rows = np.asarray([[*route[:p], int(k), *route[p:]] for p in range(len(route) + 1)])
+                _, cost = evaluator.evaluate(v, rows)
+                assert np.isclose(cost.min() - now, got) or (cost.min() == np.inf and got == np.inf)

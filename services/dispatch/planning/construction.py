@@ -39,6 +39,7 @@ _LegRecord = tuple[float, float, float, float, float, bool, float, float, float]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 INF = math.inf
+_NO_DEADLINE = 1e300  # later than any start, yet finite
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,7 @@ class RouteEvaluator:
             [max(1, round(options.drop_penalties[v.priority] / ticks.resolution)) for v in visits], dtype=np.float64
         )
         self.has_sla = bool(np.any(self.sla < INF))
+        self._sla_bound = np.minimum(self.sla, _NO_DEADLINE)  # finite: start - deadline is never inf - inf
         self.sla_cost = float(max(1, round(options.sla_cost)))
         self.overtime_cost = float(max(1, round(options.overtime_cost)))
         self.vehicles = tuple(_vehicle_data(v, ticks) for v in instance.vehicles)
@@ -119,7 +121,7 @@ class RouteEvaluator:
         sample = self.node[:: max(1, n // 300)]
         self.regret_cap = float(np.median(self.travel[np.ix_(sample, sample)])) * 4.0 + 1.0 if n else 1.0
         self._histories: dict[tuple[int, tuple[int, ...]], tuple[_Legs, FloatArray]] = {}
-        self._schedules: dict[tuple[int, tuple[int, ...]], tuple[FloatArray, FloatArray, float]] = {}
+        self._schedules: dict[tuple[int, tuple[int, ...]], _Slack] = {}
         self.allowed = np.zeros((n, len(instance.vehicles)), dtype=bool)
         for k, vehicles in enumerate(instance.allowed):
             self.allowed[k, list(vehicles)] = True
@@ -161,9 +163,8 @@ class RouteEvaluator:
                 start = self._start(visit, arrival, home, any_home)
         s.ok = s.ok & (start < INF)
         if self.has_sla:
-            sla = np.where(home, INF, self.sla[visit]) if any_home else self.sla[visit]
-            with np.errstate(invalid="ignore"):  # inf - inf where the start or the deadline is missing
-                s.late = s.late + np.where((start > sla) & (start < INF), start - sla, 0.0)
+            sla = np.where(home, _NO_DEADLINE, self._sla_bound[visit]) if any_home else self._sla_bound[visit]
+            s.late = s.late + np.where((start > sla) & (start < INF), start - sla, 0.0)
         s.clock = start + service
         s.here = node
         if any_home:
@@ -191,21 +192,35 @@ class RouteEvaluator:
         return found
 
     def _push_costs(self, v: VehicleData, route: list[int], legs: list[_LegRecord]) -> FloatArray:
-        """Per row of ``_walk`` (rows 0..m): what a delay of that departure costs the rest of the route.
+        """Per row of ``_walk`` (rows 0..m): what a delay of that departure costs the rest of the route,
+        and two bounds past which it makes the route infeasible.
 
         Rows ``room``, ``free``, ``slope``: a delay d <= room keeps every later window, break decision and
         the hard end as they were and costs exactly slope * max(0, d - free) (SLA lateness downstream,
         overtime at the end), waiting absorbing the first part. Where two kinks would meet, the room is
         cut at the second. An insertion whose schedule meets the old one within the room can stop
         walking there: the suffix summary that makes the general path (breaks, SLA, overtime) nearly as
-        cheap as the VRPTW one.
+        cheap as the VRPTW one. Rows ``rest`` (driving and service left) and ``latest departure`` (windows
+        and hard end, breaks ignored) let it stop walking rows that cannot end in time.
         """
         m = len(route)
-        table = np.zeros((3, m + 2))
+        table = np.zeros((5, m + 2))
         table[0, m + 1] = INF
         room, free, slope = INF, 0.0, 0.0  # of the departure from the stop after the current leg
+        rest, latest_departure = 0.0, v.hard_end
         for i in range(m, -1, -1):
             clock, raw_arrival, arrival, start, window_end, took, break_room, latest, earliest = legs[i]
+            # Bounds that breaks can only tighten: driving and service left, and the latest departure
+            # that windows and the hard end allow.
+            leg = raw_arrival - clock
+            if i < m:
+                service = float(self.service[route[i]])
+                rest += service
+                bound = latest_departure - service
+                latest_departure = max((min(b, bound) for a, b in self._windows[route[i]] if a <= bound), default=-INF)
+            rest += leg
+            latest_departure -= leg
+            table[3:, i] = rest, latest_departure
             if start == INF:
                 room, free, slope = 0.0, 0.0, 0.0
             elif i == m:  # the way home: overtime past the soft end, infeasible past the hard end
@@ -221,7 +236,7 @@ class RouteEvaluator:
                     if slope == 0 or own == free:
                         free, slope = own, slope + own_slope
                     elif own < free:
-                        room, free, slope = free, own, own_slope
+                        room, free, slope = min(room, free), own, own_slope
                     else:
                         room = own
                 # Waiting at this stop absorbs the first part of the delay.
@@ -231,7 +246,7 @@ class RouteEvaluator:
                 absorb = max(0.0, earliest - raw_arrival)
                 room, free = min(latest - clock, absorb + room), free + absorb
             room = max(0.0, room)
-            table[:, i] = room, free, slope
+            table[:3, i] = room, free, slope
         return table
 
     def _walk(
@@ -305,58 +320,77 @@ class RouteEvaluator:
         result: FloatArray = starts.min(axis=-1)
         return result
 
-    def _schedule(self, v: VehicleData, route: list[int], nodes: list[int]) -> tuple[FloatArray, FloatArray, float]:
+    def _schedule(self, v: VehicleData, route: list[int]) -> _Slack:
         """Departures from the start and each stop; latest start of each stop (and end) keeping the rest feasible."""
         m = len(route)
-        legs = self.travel[nodes[:-1], nodes[1:]].tolist()
+        nodes = np.asarray([v.start_node, *self.node[route].tolist(), v.end_node], dtype=np.int64)
+        leg_array = self.travel[nodes[:-1], nodes[1:]]
+        legs = leg_array.tolist()
         service = self.service[route].tolist()
-        departure = np.empty(m + 1)  # from the start and from each stop
-        clock = v.start
-        departure[0] = clock
+        departure = [0.0] * (m + 1)  # from the start and from each stop
+        clock = departure[0] = v.start
         for i, k in enumerate(route):
             arrival = clock + legs[i]
-            clock = min((max(arrival, a) for a, b in self._windows[k] if max(arrival, a) <= b), default=INF)
+            windows = self._windows[k]
+            if len(windows) == 1:
+                a, b = windows[0]
+                clock = max(arrival, a)
+                clock = clock if clock <= b else INF
+            else:
+                clock = min((max(arrival, a) for a, b in windows if max(arrival, a) <= b), default=INF)
             clock += service[i]
             departure[i + 1] = clock
-        travel = sum(legs)
         # Latest start of each stop that keeps the rest of the route feasible; the end: the hard end.
-        latest = np.empty(m + 1)
+        latest = [0.0] * (m + 1)
         bound = latest[m] = v.hard_end
         for i in range(m - 1, -1, -1):
             bound = bound - service[i] - legs[i + 1]
-            bound = max((min(b, bound) for a, b in self._windows[route[i]] if a <= bound), default=-INF)
+            windows = self._windows[route[i]]
+            if len(windows) == 1:
+                a, b = windows[0]
+                bound = min(b, bound) if a <= bound else -INF
+            else:
+                bound = max((min(b, bound) for a, b in windows if a <= bound), default=-INF)
             latest[i] = bound
-        return departure, latest, travel
+        return _Slack(
+            np.asarray(departure)[:, None],
+            np.asarray(latest)[:, None],
+            float(sum(legs)),
+            nodes[:-1, None],
+            nodes[1:, None],
+            leg_array[:, None],
+            np.asarray(route, dtype=np.int64)[:, None],
+            float(self.demand[route].sum()),
+        )
 
     def _insertions_by_slack(self, vehicle: int, route: list[int], candidates: IntArray) -> tuple[FloatArray, IntArray]:
         v = self.vehicles[vehicle]
         m = len(route)
-        nodes = [v.start_node] + [int(self.node[k]) for k in route] + [v.end_node]
         key = (vehicle, tuple(route))
-        cached = self._schedules.get(key)
-        if cached is None:
+        known = self._schedules.get(key)
+        if known is None:
             if len(self._schedules) > 20_000:
                 self._schedules.clear()
-            cached = self._schedules[key] = self._schedule(v, route, nodes)
-        departure, latest, travel = cached
-        prev_node = np.asarray(nodes[: m + 1])
-        next_node = np.asarray(nodes[1:])
+            known = self._schedules[key] = self._schedule(v, route)
         j_node = self.node[candidates]
-        to_j = self.travel[prev_node[:, None], j_node[None, :]]  # (positions, candidates)
-        from_j = self.travel[j_node[None, :], next_node[:, None]]
-        arrival_j = departure[:, None] + to_j
-        start_j = self._window_start(candidates[None, :], arrival_j)
-        arrival_next = start_j + self.service[candidates][None, :] + from_j
-        pushed = np.empty_like(arrival_next)
-        pushed[m] = arrival_next[m]
-        if m:
-            pushed[:m] = self._window_start(np.asarray(route)[:, None], arrival_next[:m])
-        ok = (start_j < INF) & (pushed <= latest[:, None])
+        to_j = self.travel[known.prev_node, j_node]  # (positions, candidates)
+        from_j = self.travel[j_node, known.next_node]
+        start_j = self._window_start(candidates[None, :], known.departure + to_j)
+        arrival_next = start_j + self.service[candidates] + from_j
+        if self.window_start.shape[1] == 1:
+            # One window: the pushed start fits by its latest start iff the arrival does (latest >= opening).
+            ok = (start_j < INF) & (arrival_next <= known.latest)
+        else:
+            pushed = np.empty_like(arrival_next)
+            pushed[m] = arrival_next[m]
+            if m:
+                pushed[:m] = self._window_start(known.route, arrival_next[:m])
+            ok = (start_j < INF) & (pushed <= known.latest)
         if v.capacity < INF:
-            ok &= (self.demand[route].sum() + self.demand[candidates] <= v.capacity)[None, :]
-        delta = to_j + from_j - self.travel[prev_node, next_node][:, None]
+            ok &= known.demand + self.demand[candidates] <= v.capacity
+        delta = to_j + from_j - known.leg
         if v.max_travel < INF:
-            ok &= travel + delta <= v.max_travel
+            ok &= known.travel + delta <= v.max_travel
         cost = np.where(ok, delta, INF)
         position = cost.argmin(axis=0)
         return cost[position, np.arange(len(candidates))], position
@@ -398,6 +432,7 @@ class RouteEvaluator:
         base = np.asarray([*route, 0], dtype=np.int64)
         # The route itself, leg by leg: the state before each stop (and before the way home), and after.
         stacked, push_cost = self._history(vehicle, route)
+        breaks_left = v.break_table[2][::-1].cumsum()[::-1]  # durations of the breaks from the k-th on
         if not stacked.ok[-1]:
             return np.full(c, INF), np.zeros(c, dtype=np.int64)
         if cost_now is None:
@@ -423,7 +458,7 @@ class RouteEvaluator:
             # Same breaks as the old route after this stop and a departure delayed within its room: the
             # rest of the route costs what it did plus the known price of the delay.
             push = rows.clock - after.clock
-            room, free, slope = push_cost[:, nxt + 1]
+            room, free, slope, rest, latest_departure = push_cost[:, nxt + 1]
             met = rows.ok & ~home & (rows.pending == after.pending) & (push >= 0) & (push <= room)
             if met.any():
                 travel = rows.travel[met] - after.travel[met] + stacked.travel[-1]
@@ -434,12 +469,27 @@ class RouteEvaluator:
                     travel + self.sla_cost * late + self.overtime_cost * stacked.overtime[-1] + delay,
                     INF,
                 )
-            going = rows.ok & ~home & ~met
+            going = rows.ok & ~home & ~met & (rows.clock <= latest_departure)
+            going &= rows.clock + rest + breaks_left[rows.pending] <= v.hard_end
             rows = rows.take(np.flatnonzero(going))
             live, nxt = live[going], nxt[going] + 1
         cost = total.reshape(m + 1, c)
         best = cost.argmin(axis=0)
         return cost[best, np.arange(c)] - cost_now, best
+
+
+@dataclass(frozen=True, slots=True)
+class _Slack:
+    """One route of the VRPTW path, as columns over insertion positions (before stop i; m: before home)."""
+
+    departure: FloatArray  # from the stop before the position
+    latest: FloatArray  # latest start of the stop after it (the hard end for home)
+    travel: float
+    prev_node: IntArray
+    next_node: IntArray
+    leg: FloatArray  # travel from prev_node to next_node
+    route: IntArray  # the stops, m rows
+    demand: float
 
 
 @dataclass(slots=True)
