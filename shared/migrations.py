@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import importlib
 from pathlib import Path
+from typing import Any
 
 from alembic import command, context
 from alembic.config import Config
@@ -18,7 +19,21 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from shared.settings import REPO_ROOT, ServiceSettings
+from shared.settings import REPO_ROOT, ServiceSettings, load_settings
+
+SERVICES = ("contracts", "requests", "dispatch", "notify")
+
+
+def service_settings_class(service: str) -> type[ServiceSettings]:
+    """The settings class of `services.<service>` (imported on demand: shared/ never imports a service)."""
+    settings_cls: type[ServiceSettings] = importlib.import_module(f"services.{service}.settings").Settings
+    return settings_cls
+
+
+def migrate_services(**overrides: Any) -> None:
+    """Migrate every service's schema, each with its own settings from the environment plus `overrides`."""
+    for service in SERVICES:
+        migrate(load_settings(service_settings_class(service), **overrides), service)
 
 
 def alembic_config(settings: ServiceSettings, service: str) -> Config:
@@ -80,13 +95,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m shared.migrations")
     commands = parser.add_subparsers(dest="command", required=True)
     revision = commands.add_parser("revision", help="autogenerate a revision for one service")
-    revision.add_argument("service", choices=["contracts", "requests", "dispatch", "notify"])
+    revision.add_argument("service", choices=SERVICES)
     revision.add_argument("-m", "--message", required=True)
     args = parser.parse_args()
-    settings_module = importlib.import_module(f"services.{args.service}.settings")
-    from shared.settings import load_settings
-
-    settings = load_settings(settings_module.Settings)
+    settings = load_settings(service_settings_class(args.service))
     config = alembic_config(settings, args.service)
     migrate(settings, args.service)
     command.revision(config, message=args.message, autogenerate=True)

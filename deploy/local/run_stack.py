@@ -5,7 +5,6 @@ Expects DATABASE_URL and NATS_URL in the environment (deploy/local/bootstrap.sh 
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -16,23 +15,15 @@ import httpx
 
 from deploy.local.seed import seed
 from shared.auth import Role, ensure_local_keypair, mint_token
-from shared.migrations import migrate
+from shared.migrations import SERVICES, migrate_services, service_settings_class
 from shared.settings import REPO_ROOT, ServiceSettings, load_settings
 
-SERVICES = {"dispatch": 8001, "contracts": 8002, "requests": 8003, "notify": 8004}
 RUN_DIR = REPO_ROOT / ".run"
 
 
-def _port(name: str) -> int:
-    return int(os.environ.get(f"FIELDLINE_{name.upper()}_PORT", SERVICES[name]))
-
-
-def _migrate_all() -> None:
-    import importlib
-
-    for name in ("contracts", "requests", "dispatch", "notify"):
-        settings_cls = importlib.import_module(f"services.{name}.settings").Settings
-        migrate(load_settings(settings_cls), name)
+def _service_urls() -> dict[str, str]:
+    """Each service's URL from its own settings (its port default, or FIELDLINE_<SERVICE>_PORT)."""
+    return {name: f"http://127.0.0.1:{load_settings(service_settings_class(name)).port}" for name in SERVICES}
 
 
 def _wait_ready(urls: dict[str, str], processes: dict[str, subprocess.Popen[bytes]], timeout_s: float = 60) -> None:
@@ -68,12 +59,12 @@ def main() -> None:
     settings = load_settings(ServiceSettings)
     ensure_local_keypair(settings.jwt_private_key_file, settings.jwt_public_key_file)
     print("migrating schemas ...", flush=True)
-    _migrate_all()
+    migrate_services()
 
     logs = RUN_DIR / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     processes: dict[str, subprocess.Popen[bytes]] = {}
-    urls = {name: f"http://127.0.0.1:{_port(name)}" for name in SERVICES}
+    urls = _service_urls()
     stopping = False
 
     def _on_signal(signum: int, _frame: object) -> None:
@@ -88,7 +79,6 @@ def main() -> None:
             processes[name] = subprocess.Popen(
                 [sys.executable, "-m", f"services.{name}", "serve", "--no-migrate"],
                 cwd=REPO_ROOT, stdout=log, stderr=log,
-                env={**os.environ, f"FIELDLINE_{name.upper()}_PORT": str(_port(name))},
             )
         _wait_ready(urls, processes)
         key = settings.jwt_private_key_file.read_bytes()

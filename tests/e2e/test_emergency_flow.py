@@ -83,10 +83,10 @@ async def test_emergency_reaches_the_nearest_skilled_technician_and_the_customer
     technician_token = keys.token(Role.TECHNICIAN, technician_id=anna)
     stream = asyncio.create_task(
         _first_sse_event(f"{stack.url('notify')}/streams/me", technician_token, "assignment.created", 5.0))
-    await asyncio.sleep(0.3)  # the stream is open before the request is filed
+    # no need to wait for the stream to open: it replays from the start, as after a reconnect
 
     customer = keys.headers(Role.CUSTOMER, customer_id=customer_id)
-    started = time.monotonic()
+    filed_at = time.monotonic()
     async with httpx.AsyncClient(base_url=stack.url("requests"), headers=customer) as requests_api:
         correlation_id = uuid.uuid4().hex
         filed = await requests_api.post("/requests", headers={"Idempotency-Key": "walk-1",
@@ -102,13 +102,12 @@ async def test_emergency_reaches_the_nearest_skilled_technician_and_the_customer
         assert pushed["request_id"] == request_id
         assert pushed["technician_id"] == str(anna)
 
-        while True:
-            shown = (await requests_api.get(f"/requests/{request_id}")).json()
-            if shown["status"] == "assigned" or time.monotonic() - started > 5:
-                break
+        # the acceptance is "within 5 s": a deadline to wait up to, not a speed measured here
+        shown = (await requests_api.get(f"/requests/{request_id}")).json()
+        while shown["status"] != "assigned" and time.monotonic() < filed_at + 5:
             await asyncio.sleep(0.1)
-    assert time.monotonic() - started < 5
-    assert shown["status"] == "assigned"
+            shown = (await requests_api.get(f"/requests/{request_id}")).json()
+    assert shown["status"] == "assigned", f"not assigned within 5 s of filing: {shown['status']}"
     assert shown["technician_first_name"] == "Anna"
     assert shown["technician_id"] == str(anna)
     assert shown["eta"] is not None

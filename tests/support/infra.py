@@ -16,8 +16,9 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from shared.migrations import SERVICES, migrate_services
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("contracts", "requests", "dispatch", "notify")
 
 
 def free_port() -> int:
@@ -116,15 +117,7 @@ async def drop_database(url: str) -> None:
 
 
 def migrate_all(database_url: str) -> None:
-    from services.contracts.settings import Settings as ContractsSettings
-    from services.dispatch.settings import Settings as DispatchSettings
-    from services.notify.settings import Settings as NotifySettings
-    from services.requests.settings import Settings as RequestsSettings
-    from shared.migrations import migrate
-
-    for name, cls in (("contracts", ContractsSettings), ("requests", RequestsSettings),
-                      ("dispatch", DispatchSettings), ("notify", NotifySettings)):
-        migrate(cls(database_url=database_url), name)
+    migrate_services(database_url=database_url)
 
 
 @dataclass
