@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 import time as wallclock
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -115,8 +114,9 @@ class RouteEvaluator:
         self.vehicles = tuple(_vehicle_data(v, ticks) for v in instance.vehicles)
         # Without breaks, soft overtime or SLA costs, a route's cost is its travel and an insertion is
         # feasible iff the pushed next stop still starts by its latest start: O(1) per candidate and position.
-        no_sla = bool(np.all(self.sla == INF))
-        self._simple = {k for k, v in enumerate(self.vehicles) if no_sla and not v.breaks and v.soft_end >= v.hard_end}
+        self._simple = {
+            k for k, v in enumerate(self.vehicles) if not self.has_sla and not v.breaks and v.soft_end >= v.hard_end
+        }
         # Regret beyond this counts as "only one place left" (a typical leg, four times over).
         sample = self.node[:: max(1, n // 300)]
         self.regret_cap = float(np.median(self.travel[np.ix_(sample, sample)])) * 4.0 + 1.0 if n else 1.0
@@ -516,15 +516,6 @@ class _Legs:
             np.ones(count, dtype=bool),
         )
 
-    @staticmethod
-    def stack(states: list[_Legs]) -> _Legs:
-        """Single-row states as the rows of one."""
-
-        def column(field: str) -> npt.NDArray[Any]:
-            return np.concatenate([getattr(st, field) for st in states])
-
-        return _Legs(*(column(f) for f in ("clock", "here", "travel", "late", "overtime", "pending", "ok")))
-
     def take(self, rows: IntArray) -> _Legs:
         return _Legs(
             self.clock[rows],
@@ -535,9 +526,6 @@ class _Legs:
             self.pending[rows],
             self.ok[rows],
         )
-
-    def copy(self) -> _Legs:
-        return self.take(np.arange(len(self.clock)))
 
     def cost(self, evaluator: RouteEvaluator) -> FloatArray:
         result: FloatArray = self.travel + evaluator.sla_cost * self.late + evaluator.overtime_cost * self.overtime
@@ -662,12 +650,10 @@ def ruin_and_recreate(
     best_value = current_value = objective(evaluator, current)
     dropped = current_value - sum(current.costs)  # penalties of the visits out of ``current``
     max_removed = max(2, min(max_removed, n // 4))
-    iterations = 0
     while True:
         elapsed = wallclock.perf_counter() - began
         if elapsed >= time_limit:
             break
-        iterations += 1
         trial = current.copy()
         removed, touched = _ruin(trial, route_of, neighbours, rng, max_removed)
         if not removed:
@@ -702,7 +688,6 @@ def ruin_and_recreate(
             current, current_value, dropped = trial, value, trial_dropped
             if value < best_value - 1e-9:
                 best, best_value = trial.copy(), value
-    ruin_and_recreate.iterations = iterations  # type: ignore[attr-defined]
     return best
 
 
