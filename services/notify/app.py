@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,7 +11,7 @@ from fastapi import FastAPI
 from services.notify.api.routes import router
 from services.notify.consumers import subscriptions
 from services.notify.db.tables import messaging
-from services.notify.delivery import DeliveryWorker, background, run_dead_letter_reports, run_senders
+from services.notify.delivery import DeliveryWorker, run_dead_letter_reports, run_senders
 from services.notify.domain.addresses import AllowList
 from services.notify.domain.retry import RetryPolicy
 from services.notify.domain.routing import RoutingPolicy
@@ -43,12 +44,14 @@ def create_app(settings: Settings, *, resolver: Resolver = system_resolver,
         worker = DeliveryWorker(runtime.db, Mailer(settings), webhook_sender, notifier.retry,
                                 batch_size=settings.delivery_batch_size,
                                 lease=timedelta(seconds=settings.delivery_lease_s))
-        runtime.extras["delivery_worker"] = worker
-        async with background(
-            run_senders(worker, runtime.extras["hub"], settings.delivery_poll_interval_s),
-            run_dead_letter_reports(runtime.db, notifier, settings.dead_letter_poll_interval_s),
-        ):
-            yield
+        # shared/service.py cancels runtime.tasks at shutdown, before the stream hub closes
+        runtime.tasks += [
+            asyncio.create_task(run_senders(worker, runtime.extras["hub"], settings.delivery_poll_interval_s),
+                                name="notify-senders"),
+            asyncio.create_task(run_dead_letter_reports(runtime.db, notifier, settings.dead_letter_poll_interval_s),
+                                name="notify-dead-letter-reports"),
+        ]
+        yield
 
     app = create_service_app(
         settings,

@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -134,14 +132,3 @@ async def run_dead_letter_reports(db: Database, notifier: Notifier, poll_interva
         except Exception:
             log.exception("dead-letter report failed")
         await asyncio.sleep(poll_interval_s)
-
-
-@asynccontextmanager
-async def background(*loops: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
-    tasks = [asyncio.create_task(loop) for loop in loops]
-    try:
-        yield
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
