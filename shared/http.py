@@ -1,15 +1,15 @@
-"""The HTTP edge every service shares: problem+json, correlation ids, health and readiness."""
+"""The HTTP edge every service shares: problem+json, SSE responses, correlation ids, health and readiness."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -31,6 +31,12 @@ def problem(status: int, slug: str, title: str, detail: str, *, instance: str | 
         body["errors"] = errors
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def sse_response(frames: AsyncIterator[str]) -> StreamingResponse:
+    """A live stream of SSE frames; no proxy may cache or buffer it."""
+    return StreamingResponse(frames, media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:

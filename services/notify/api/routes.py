@@ -25,6 +25,7 @@ from services.notify.streams import sse_messages, streams_for
 from shared.auth import Principal, Role, current_principal, ensure_customer_access, require_roles
 from shared.db import Database
 from shared.errors import NotFound, Unauthorized
+from shared.http import sse_response
 
 router = APIRouter(tags=["notify"])
 
@@ -55,11 +56,8 @@ async def my_stream(request: Request, access_token: str | None = Query(None),
     except ValueError:
         after = 0
     runtime = request.app.state.runtime
-    return StreamingResponse(
-        sse_messages(runtime.db, runtime.extras["hub"], streams, after, runtime.settings.sse_keepalive_s),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return sse_response(
+        sse_messages(runtime.db, runtime.extras["hub"], streams, after, runtime.settings.sse_keepalive_s))
 
 
 # --- recipients and their preferences ----------------------------------------------------------------------

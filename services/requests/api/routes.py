@@ -25,6 +25,7 @@ from services.requests.streams import timeline_events
 from shared.auth import Principal, Role, current_principal, ensure_customer_access
 from shared.db import Database
 from shared.errors import InvalidInput, NotFound
+from shared.http import sse_response
 from shared.listen import NotificationHub
 
 router = APIRouter(tags=["requests"])
@@ -148,9 +149,8 @@ async def stream_request(request_id: uuid.UUID, request: Request,
         return request_out(current).model_dump(mode="json", include={
             "status", "technician_first_name", "eta", "response_due", "fix_due"})
 
-    return StreamingResponse(
-        timeline_events(db, hub, request_id, last_event_id, service_settings(request).stream_keepalive_s, snapshot),
-        media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return sse_response(
+        timeline_events(db, hub, request_id, last_event_id, service_settings(request).stream_keepalive_s, snapshot))
 
 
 @router.post("/requests/{request_id}/cancel", response_model=ServiceRequestOut)
