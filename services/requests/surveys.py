@@ -13,7 +13,7 @@ from services.requests.db.tables import messaging
 from services.requests.domain.lifecycle import AssignmentView
 from services.requests.domain.surveys import Rating, SurveyAnswer, check_answer, ensure_open, rating_of
 from services.requests.survey_links import SurveyLinks
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, ensure_customer_access
 from shared.db import Database
 from shared.errors import NotFound
 from shared.events.requests import SurveyAnswered, SurveyInvited
@@ -62,8 +62,9 @@ async def survey_of_request(db: Database, principal: Principal,
         repo = RequestsRepository(session)
         request = await repo.get(request_id)
         survey = await repo.survey_for_request(request_id)
-    if request is None or survey is None or not _may_see(principal, survey["customer_id"]):
+    if request is None or survey is None:
         raise NotFound("survey not found")
+    ensure_customer_access(principal, survey["customer_id"], "survey")
     return survey, request["technician_first_name"]
 
 
@@ -112,7 +113,3 @@ async def verified_rating(db: Database, window_days: int, now: datetime) -> Rati
     async with db.transaction() as session:
         answers = await RequestsRepository(session).rating_answers(now - timedelta(days=window_days))
     return rating_of(answers)
-
-
-def _may_see(principal: Principal, customer_id: uuid.UUID) -> bool:
-    return principal.is_staff or (principal.role is Role.CUSTOMER and principal.customer_id == customer_id)
