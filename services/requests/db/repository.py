@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Select, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,11 +42,7 @@ class RequestsRepository:
         return dict(row._mapping) if row else None
 
     async def get(self, request_id: uuid.UUID, *, for_update: bool = False) -> dict[str, Any] | None:
-        query = select(t.service_requests).where(t.service_requests.c.id == request_id)
-        if for_update:
-            query = query.with_for_update()
-        row = (await self.session.execute(query)).first()
-        return dict(row._mapping) if row else None
+        return await self._one(select(t.service_requests).where(t.service_requests.c.id == request_id), for_update)
 
     async def follow_up_of(self, request_id: uuid.UUID) -> uuid.UUID | None:
         """The follow-up request opened for `request_id`, if any."""
@@ -123,18 +119,10 @@ class RequestsRepository:
         return result.first() is not None
 
     async def survey(self, survey_id: uuid.UUID, *, for_update: bool = False) -> dict[str, Any] | None:
-        query = select(t.surveys).where(t.surveys.c.id == survey_id)
-        if for_update:
-            query = query.with_for_update()
-        row = (await self.session.execute(query)).first()
-        return dict(row._mapping) if row else None
+        return await self._one(select(t.surveys).where(t.surveys.c.id == survey_id), for_update)
 
     async def survey_for_request(self, request_id: uuid.UUID, *, for_update: bool = False) -> dict[str, Any] | None:
-        query = select(t.surveys).where(t.surveys.c.request_id == request_id)
-        if for_update:
-            query = query.with_for_update()
-        row = (await self.session.execute(query)).first()
-        return dict(row._mapping) if row else None
+        return await self._one(select(t.surveys).where(t.surveys.c.request_id == request_id), for_update)
 
     async def answer_survey(self, survey_id: uuid.UUID, **values: Any) -> None:
         await self.session.execute(update(t.surveys).where(t.surveys.c.id == survey_id).values(**values))
@@ -181,6 +169,10 @@ class RequestsRepository:
             )
             for row in requests
         ]
+
+    async def _one(self, query: Select[Any], for_update: bool) -> dict[str, Any] | None:
+        row = (await self.session.execute(query.with_for_update() if for_update else query)).first()
+        return dict(row._mapping) if row else None
 
 
 def _assignment_view(row: dict[str, Any]) -> AssignmentView:
