@@ -52,6 +52,12 @@ def _cluster(instance: RoutingInstance, k: int, rng: np.random.Generator) -> lis
     return [g for g in groups if g]
 
 
+def _medoid(instance: RoutingInstance, visits: list[int]) -> int:
+    """The node of the visit with the least travel to the others."""
+    nodes = [instance.visit_nodes[k] for k in visits]
+    return nodes[int(np.argmin(instance.travel[np.ix_(nodes, nodes)].sum(axis=1)))]
+
+
 def _share_vehicles(instance: RoutingInstance, groups: list[list[int]]) -> list[list[int]]:
     """Technician-days per cluster in proportion to its work, each to the cluster nearest its start."""
     work = np.array([sum(instance.visits[i].service_duration for i in g) + 1.0 for g in groups])
@@ -64,10 +70,7 @@ def _share_vehicles(instance: RoutingInstance, groups: list[list[int]]) -> list[
     quota = np.maximum(1, np.floor(share * vehicles)).astype(int)
     while quota.sum() < vehicles:  # hand out the remainder to the clusters that lost most to rounding
         quota[int(np.argmax(share * vehicles - quota))] += 1
-    medoids: list[int] = []
-    for group in groups:
-        nodes = [instance.visit_nodes[i] for i in group]
-        medoids.append(nodes[int(np.argmin(instance.travel[np.ix_(nodes, nodes)].sum(axis=1)))])
+    medoids = [_medoid(instance, group) for group in groups]
     starts = np.array([v.start_node for v in instance.vehicles])
     distance = instance.travel[np.ix_(starts, np.array(medoids))]  # (vehicles, clusters)
     assigned: list[list[int]] = [[] for _ in groups]
@@ -104,22 +107,18 @@ class _Search:
         served = {k for r in self.routes for k in r}
         return [k for k in range(len(self.instance.visits)) if k not in served]
 
-    def medoid(self, route: list[int]) -> int:
-        nodes = [self.instance.visit_nodes[k] for k in route]
-        return nodes[int(np.argmin(self.instance.travel[np.ix_(nodes, nodes)].sum(axis=1)))]
-
     def neighbourhood(self) -> tuple[list[int], list[int]]:
         used = [v for v, r in enumerate(self.routes) if r]
         idle = [v for v, r in enumerate(self.routes) if not r]
         waiting = self.unassigned()
         if used:
-            centre = self.medoid(self.routes[int(self.rng.choice(used))])
+            centre = _medoid(self.instance, self.routes[int(self.rng.choice(used))])
         else:  # construction found nothing (no time, or no fit): grow routes around a waiting visit
             centre = self.instance.visit_nodes[int(self.rng.choice(waiting))]
         vehicles: list[int] = []
         visits: list[int] = []
         if used:
-            medoids = np.array([self.medoid(self.routes[v]) for v in used])
+            medoids = np.array([_medoid(self.instance, self.routes[v]) for v in used])
             closeness = self.instance.travel[centre, medoids] + self.instance.travel[medoids, centre]
             for j in np.argsort(closeness):
                 if len(visits) >= self.options.subproblem_visits:
