@@ -8,7 +8,16 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Depends, Query, status
 
 from services.contracts import contracting
-from services.contracts.api.deps import database, managers, settings, weekly_hours, weekly_hours_out
+from services.contracts.api.deps import (
+    database,
+    managers,
+    settings,
+    skill_needs,
+    skills,
+    visible,
+    weekly_hours,
+    weekly_hours_out,
+)
 from services.contracts.api.schemas import (
     ContractHealthOut,
     ContractIn,
@@ -43,22 +52,14 @@ from services.contracts.sweep import generate_all
 from shared.auth import Principal, Role, current_principal, ensure_customer_access
 from shared.db import Database
 from shared.errors import NotFound
-from shared.events.common import Priority, RequestKind, SkillNeed
+from shared.events.common import Priority, RequestKind
 from shared.events.contracts import EntitlementAnswer, EntitlementQuery
 
 router = APIRouter(tags=["contracts"])
 
 
-def _skills(needs: list[SkillNeed]) -> tuple[tuple[str, int], ...]:
-    return tuple(sorted((s.skill, s.min_level) for s in needs))
-
-
-def _skill_needs(skills: tuple[tuple[str, int], ...]) -> list[SkillNeed]:
-    return [SkillNeed(skill=s, min_level=lvl) for s, lvl in skills]
-
-
 def _sla(terms: list[SlaTermIn]) -> list[SlaTerm]:
-    return [SlaTerm(t.priority, t.response_minutes, t.fix_minutes, _skills(t.required_skills)) for t in terms]
+    return [SlaTerm(t.priority, t.response_minutes, t.fix_minutes, skills(t.required_skills)) for t in terms]
 
 
 def _quotas(quotas: list[QuotaIn]) -> list[Quota]:
@@ -76,7 +77,7 @@ def contract_out(contract: ContractRecord) -> ContractOut:
         starts_on=terms.starts_on, ends_on=terms.ends_on, ended_on=contract.ended_on, site_ids=terms.site_ids,
         equipment_ids=terms.equipment_ids,
         sla=[SlaTermIn(priority=t.priority, response_minutes=t.response_minutes,
-                       fix_minutes=t.fix_minutes, required_skills=_skill_needs(t.required_skills))
+                       fix_minutes=t.fix_minutes, required_skills=skill_needs(t.required_skills))
              for t in terms.sla],
         timezone=terms.timezone, business_hours=weekly_hours_out(terms.business_hours), holidays=terms.holidays,
         quotas=[QuotaIn(request_kind=q.request_kind, period=q.period, included=q.included)
@@ -85,15 +86,6 @@ def contract_out(contract: ContractRecord) -> ContractOut:
                       billing_period=terms.price.billing_period,
                       extra_callout_price=terms.price.extra_callout_price),
     )
-
-
-async def _visible_contract(db: Database, contract_id: uuid.UUID, principal: Principal) -> ContractRecord:
-    async with db.transaction() as session:
-        contract = await ContractsRepository(session).get_contract(contract_id)
-    if contract is None:
-        raise NotFound("contract not found")
-    ensure_customer_access(principal, contract.customer_id, "contract")
-    return contract
 
 
 @router.post("/contracts", status_code=status.HTTP_201_CREATED, response_model=ContractOut)
@@ -123,7 +115,9 @@ async def list_contracts(customer_id: uuid.UUID | None = None,
 @router.get("/contracts/{contract_id}", response_model=ContractOut)
 async def get_contract(contract_id: uuid.UUID, db: Database = Depends(database),
                        principal: Principal = Depends(current_principal)) -> ContractOut:
-    return contract_out(await _visible_contract(db, contract_id, principal))
+    async with db.transaction() as session:
+        contract = await ContractsRepository(session).get_contract(contract_id)
+    return contract_out(visible(contract, principal, "contract"))
 
 
 @router.patch("/contracts/{contract_id}", response_model=ContractOut,
@@ -173,9 +167,9 @@ async def terminate_contract(contract_id: uuid.UUID, db: Database = Depends(data
             summary="Visits due, done and overdue; SLA compliance and quota use from requests and dispatch events")
 async def contract_health(contract_id: uuid.UUID, db: Database = Depends(database),
                           principal: Principal = Depends(current_principal)) -> ContractHealthOut:
-    await _visible_contract(db, contract_id, principal)
     now = datetime.now(UTC)
     health = await contracting.contract_health(db, contract_id, now)
+    ensure_customer_access(principal, health.contract.customer_id, "contract")
     sla = health.sla
 
     def _share(met: int, breached: int) -> float | None:
@@ -199,7 +193,7 @@ def schedule_out(schedule: ScheduleRow) -> ScheduleOut:
         id=schedule.id, contract_id=schedule.contract_id, site_id=schedule.site_id,
         equipment_id=schedule.equipment_id, rrule=schedule.rrule, first_on=schedule.first_on,
         visit_time=schedule.visit_time, tolerance_days=schedule.tolerance_days,
-        duration_minutes=schedule.duration_minutes, required_skills=_skill_needs(schedule.required_skills),
+        duration_minutes=schedule.duration_minutes, required_skills=skill_needs(schedule.required_skills),
         priority=schedule.priority, active=schedule.active)
 
 
@@ -208,7 +202,7 @@ def visit_out(visit: VisitRow) -> VisitOut:
         id=visit.id, schedule_id=visit.schedule_id, contract_id=visit.contract_id, customer_id=visit.customer_id,
         site_id=visit.site_id, equipment_ids=list(visit.equipment_ids), due_on=visit.due_on, due_at=visit.due_at,
         window_start=visit.window_start, window_end=visit.window_end, duration_minutes=visit.duration_minutes,
-        required_skills=_skill_needs(visit.required_skills), priority=visit.priority,
+        required_skills=skill_needs(visit.required_skills), priority=visit.priority,
         status=visit.status, carried_over_from=visit.carried_over_from, carried_work=visit.carried_work)
 
 
@@ -224,7 +218,7 @@ async def add_schedule(contract_id: uuid.UUID, body: ScheduleIn, db: Database = 
         id=uuid.uuid4(), contract_id=contract_id, site_id=body.site_id, equipment_id=body.equipment_id,
         rrule=body.rrule.strip(), first_on=body.first_on or contract.terms.starts_on, visit_time=body.visit_time,
         tolerance_days=body.tolerance_days, duration_minutes=body.duration_minutes,
-        required_skills=_skills(body.required_skills), priority=body.priority, active=True)
+        required_skills=skills(body.required_skills), priority=body.priority, active=True)
     added = await contracting.add_schedule(db, schedule, datetime.now(UTC), config.visit_horizon_days)
     return schedule_out(added)
 
@@ -232,9 +226,10 @@ async def add_schedule(contract_id: uuid.UUID, body: ScheduleIn, db: Database = 
 @router.get("/contracts/{contract_id}/schedules", response_model=list[ScheduleOut])
 async def list_schedules(contract_id: uuid.UUID, db: Database = Depends(database),
                          principal: Principal = Depends(current_principal)) -> list[ScheduleOut]:
-    await _visible_contract(db, contract_id, principal)
     async with db.transaction() as session:
-        return [schedule_out(s) for s in await ContractsRepository(session).list_schedules(contract_id)]
+        repo = ContractsRepository(session)
+        visible(await repo.get_contract(contract_id), principal, "contract")
+        return [schedule_out(s) for s in await repo.list_schedules(contract_id)]
 
 
 @router.patch("/schedules/{schedule_id}", response_model=ScheduleOut,
@@ -244,7 +239,7 @@ async def change_schedule(schedule_id: uuid.UUID, body: SchedulePatch, db: Datab
     changes: dict[str, object] = {name: getattr(body, name) for name in body.model_fields_set
                                   if getattr(body, name) is not None}
     if "required_skills" in changes:
-        changes["required_skills"] = _skills(body.required_skills or [])
+        changes["required_skills"] = skills(body.required_skills or [])
     if "rrule" in changes:
         changes["rrule"] = str(changes["rrule"]).strip()
     changed = await contracting.change_schedule(db, schedule_id, changes, datetime.now(UTC),
@@ -258,9 +253,10 @@ async def list_visits(contract_id: uuid.UUID, since: datetime | None = Query(Non
                       visit_status: str | None = Query(None, alias="status"),
                       db: Database = Depends(database),
                       principal: Principal = Depends(current_principal)) -> list[VisitOut]:
-    await _visible_contract(db, contract_id, principal)
     async with db.transaction() as session:
-        visits = await ContractsRepository(session).list_visits(contract_id, since, until, visit_status)
+        repo = ContractsRepository(session)
+        visible(await repo.get_contract(contract_id), principal, "contract")
+        visits = await repo.list_visits(contract_id, since, until, visit_status)
     return [visit_out(v) for v in visits]
 
 

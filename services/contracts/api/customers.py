@@ -9,7 +9,15 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Depends, status
 from sqlalchemy.exc import DBAPIError
 
-from services.contracts.api.deps import database, managers, weekly_hours, weekly_hours_out
+from services.contracts.api.deps import (
+    database,
+    managers,
+    skill_needs,
+    skills,
+    visible,
+    weekly_hours,
+    weekly_hours_out,
+)
 from services.contracts.api.schemas import (
     CustomerIn,
     CustomerOut,
@@ -34,7 +42,7 @@ from services.contracts.sites import change_site
 from shared.auth import Principal, Role, current_principal, ensure_customer_access, require_roles
 from shared.db import Database
 from shared.errors import Conflict, InvalidInput, NotFound
-from shared.events.common import GeoPoint, SkillNeed
+from shared.events.common import GeoPoint
 
 router = APIRouter(tags=["customers, sites and equipment"])
 staff = require_roles(Role.CONTRACT_MANAGER, Role.DISPATCHER)
@@ -52,7 +60,7 @@ def equipment_out(unit: EquipmentRow) -> EquipmentOut:
     return EquipmentOut(
         id=unit.id, site_id=unit.site_id, customer_id=unit.customer_id, equipment_type=unit.equipment_type,
         model=unit.model, serial=unit.serial, installed_on=unit.installed_on, warranty_ends_on=unit.warranty_ends_on,
-        required_skills=[SkillNeed(skill=s, min_level=lvl) for s, lvl in unit.required_skills],
+        required_skills=skill_needs(unit.required_skills),
         criticality=unit.criticality)
 
 
@@ -143,19 +151,12 @@ async def list_sites(customer_id: uuid.UUID, db: Database = Depends(database),
         return [site_out(s) for s in await ContractsRepository(session).list_sites(customer_id)]
 
 
-async def _visible_site(db: Database, site_id: uuid.UUID, principal: Principal) -> SiteRow:
-    async with db.transaction() as session:
-        site = await ContractsRepository(session).get_site(site_id)
-    if site is None:
-        raise NotFound("site not found")
-    ensure_customer_access(principal, site.customer_id, "site")
-    return site
-
-
 @router.get("/sites/{site_id}", response_model=SiteOut)
 async def get_site(site_id: uuid.UUID, db: Database = Depends(database),
                    principal: Principal = Depends(current_principal)) -> SiteOut:
-    return site_out(await _visible_site(db, site_id, principal))
+    async with db.transaction() as session:
+        site = await ContractsRepository(session).get_site(site_id)
+    return site_out(visible(site, principal, "site"))
 
 
 @router.patch("/sites/{site_id}", response_model=SiteOut,
@@ -182,7 +183,7 @@ async def create_equipment(site_id: uuid.UUID, body: EquipmentIn, db: Database =
             id=uuid.uuid4(), site_id=site_id, customer_id=site.customer_id, equipment_type=body.equipment_type,
             model=body.model, serial=body.serial, installed_on=body.installed_on,
             warranty_ends_on=body.warranty_ends_on,
-            required_skills=tuple(sorted((s.skill, s.min_level) for s in body.required_skills)),
+            required_skills=skills(body.required_skills),
             criticality=body.criticality)
         await repo.add_equipment(unit)
     return equipment_out(unit)
@@ -191,31 +192,26 @@ async def create_equipment(site_id: uuid.UUID, body: EquipmentIn, db: Database =
 @router.get("/sites/{site_id}/equipment", response_model=list[EquipmentOut])
 async def list_equipment(site_id: uuid.UUID, db: Database = Depends(database),
                          principal: Principal = Depends(current_principal)) -> list[EquipmentOut]:
-    await _visible_site(db, site_id, principal)
     async with db.transaction() as session:
-        return [equipment_out(u) for u in await ContractsRepository(session).list_equipment(site_id)]
-
-
-async def _visible_unit(db: Database, equipment_id: uuid.UUID, principal: Principal) -> EquipmentRow:
-    async with db.transaction() as session:
-        unit = await ContractsRepository(session).get_equipment(equipment_id)
-    if unit is None:
-        raise NotFound("equipment not found")
-    ensure_customer_access(principal, unit.customer_id, "equipment")
-    return unit
+        repo = ContractsRepository(session)
+        visible(await repo.get_site(site_id), principal, "site")
+        return [equipment_out(u) for u in await repo.list_equipment(site_id)]
 
 
 @router.get("/equipment/{equipment_id}", response_model=EquipmentOut)
 async def get_equipment(equipment_id: uuid.UUID, db: Database = Depends(database),
                         principal: Principal = Depends(current_principal)) -> EquipmentOut:
-    return equipment_out(await _visible_unit(db, equipment_id, principal))
+    async with db.transaction() as session:
+        unit = await ContractsRepository(session).get_equipment(equipment_id)
+    return equipment_out(visible(unit, principal, "equipment"))
 
 
 @router.get("/equipment/{equipment_id}/history", response_model=list[ServiceHistoryEntry],
             summary="The unit's service history, from dispatch's assignment events")
 async def equipment_history(equipment_id: uuid.UUID, db: Database = Depends(database),
                             principal: Principal = Depends(current_principal)) -> list[ServiceHistoryEntry]:
-    await _visible_unit(db, equipment_id, principal)
     async with db.transaction() as session:
-        rows = await ContractsRepository(session).equipment_history(equipment_id)
+        repo = ContractsRepository(session)
+        visible(await repo.get_equipment(equipment_id), principal, "equipment")
+        rows = await repo.equipment_history(equipment_id)
     return [ServiceHistoryEntry(**r) for r in rows]

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import time
+from typing import Protocol, TypeVar
 
 from fastapi import Request
 
 from services.contracts.api.schemas import OpeningHoursIn, WeeklyHoursIn
 from services.contracts.domain.calendar import calendar_problem, weekly_calendar
 from services.contracts.settings import Settings
-from shared.auth import Role, require_roles
+from shared.auth import Principal, Role, ensure_customer_access, require_roles
 from shared.db import Database
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, NotFound
+from shared.events.common import SkillNeed
 
 managers = require_roles(Role.CONTRACT_MANAGER)
 
 WeeklyHours = dict[str, list[tuple[time, time]]]
+
+
+class _OwnedRecord(Protocol):
+    @property
+    def customer_id(self) -> uuid.UUID: ...
+
+
+Owned = TypeVar("Owned", bound=_OwnedRecord)
 
 
 def database(request: Request) -> Database:
@@ -44,3 +55,19 @@ def weekly_hours_out(hours: WeeklyHours | None) -> WeeklyHoursIn | None:
         return None
     return {day: [OpeningHoursIn(start=s, end=e) for s, e in stretches]  # type: ignore[misc]
             for day, stretches in hours.items()}
+
+
+def visible(record: Owned | None, principal: Principal, what: str) -> Owned:
+    """The record, or 404 when there is none or it belongs to a customer the principal may not see."""
+    if record is None:
+        raise NotFound(f"{what} not found")
+    ensure_customer_access(principal, record.customer_id, what)
+    return record
+
+
+def skills(needs: list[SkillNeed]) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted((s.skill, s.min_level) for s in needs))
+
+
+def skill_needs(required: tuple[tuple[str, int], ...]) -> list[SkillNeed]:
+    return [SkillNeed(skill=s, min_level=lvl) for s, lvl in required]
