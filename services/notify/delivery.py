@@ -42,13 +42,16 @@ class DeliveryWorker:
     async def run_once(self) -> int:
         """Attempt every delivery that is due now (up to a batch); returns how many were attempted."""
         async with self.db.transaction() as session:
-            claimed = await NotifyRepository(session).claim_due(self.batch_size, self.lease)
-        await asyncio.gather(*(self._attempt(d) for d in claimed))
+            repo = NotifyRepository(session)
+            claimed = await repo.claim_due(self.batch_size, self.lease)
+            # one query for the batch's webhooks, not one per delivery
+            webhooks = await repo.webhooks_by_id(list({d["webhook_id"] for d in claimed if d["webhook_id"]}))
+        await asyncio.gather(*(self._attempt(d, webhooks.get(d["webhook_id"])) for d in claimed))
         return len(claimed)
 
-    async def _attempt(self, delivery: dict[str, Any]) -> None:
+    async def _attempt(self, delivery: dict[str, Any], webhook: dict[str, Any] | None) -> None:
         try:
-            result = await self._send(delivery)
+            result = await self._send(delivery, webhook)
         except Exception as exc:  # a bug or an outage must not lose the delivery: retry it
             log.exception("delivery %s failed unexpectedly", delivery["id"])
             result = SendResult(False, False, f"error: {exc!r}")
@@ -77,13 +80,9 @@ class DeliveryWorker:
         if not recorded:
             log.warning("delivery %s attempt %s outcome dropped: taken over by another worker", delivery["id"], attempt)
 
-    async def _send(self, delivery: dict[str, Any]) -> SendResult:
+    async def _send(self, delivery: dict[str, Any], webhook: dict[str, Any] | None) -> SendResult:
         if delivery["channel"] == "email":
             return await self.mailer.send(delivery["address"], delivery["content"], str(delivery["id"]))
-        webhook = None
-        if delivery["webhook_id"] is not None:
-            async with self.db.transaction() as session:
-                webhook = await NotifyRepository(session).webhook(delivery["webhook_id"])
         if webhook is None or not webhook["active"]:
             return SendResult(False, True, "the webhook was removed")
         body = {"id": str(delivery["id"]), **delivery["content"]}

@@ -127,6 +127,12 @@ class NotifyRepository:
         row = (await self.session.execute(select(t.webhooks).where(t.webhooks.c.id == webhook_id))).first()
         return dict(row._mapping) if row else None
 
+    async def webhooks_by_id(self, webhook_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+        if not webhook_ids:
+            return {}
+        rows = await self.session.execute(select(t.webhooks).where(t.webhooks.c.id.in_(webhook_ids)))
+        return {row["id"]: row for row in _rows(rows)}
+
     async def webhooks_of(self, customer_id: uuid.UUID, *, active_only: bool = False) -> list[dict[str, Any]]:
         w = t.webhooks
         query = select(w).where(w.c.customer_id == customer_id).order_by(w.c.created_at)
