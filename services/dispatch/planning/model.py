@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
-SECONDS_PER_DAY = 86_400.0
-
 
 class Priority(IntEnum):
     P1 = 1
