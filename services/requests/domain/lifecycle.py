@@ -17,8 +17,6 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-REQUEST_STATUSES = ("new", "triaged", "assigned", "en_route", "on_site", "completed", "failed", "follow_up",
-                    "cancelled")
 TERMINAL = frozenset({"completed", "failed", "follow_up", "cancelled"})
 
 # dispatch's assignment statuses in the order an assignment moves through them; the last three are final
