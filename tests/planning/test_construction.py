@@ -137,8 +137,11 @@ def test_lunch_pushes_a_visit_past_a_window_that_closes_during_it() -> None:
 def test_construction_stops_at_its_time_limit_with_a_partial_feasible_plan() -> None:
     _, evaluator = setup(random_day(2, technicians=4, visits=40))
     assert regret_insertion(evaluator, time_limit=0.0).routes == [[], [], [], []]
+    # a short limit still gives a complete plan: every visit either routed or returned with a reason
+    # (how long it took is the benchmark's business, not a test's: the machine is shared)
     plan = plan_routes(random_day(2, technicians=4, visits=40), GridTravel(), PlanningOptions(time_limit=0.2))
-    assert plan.kpis.wall_time < 1.0 and plan.kpis.assigned + plan.kpis.unassigned == 40
+    assert plan.kpis.assigned + plan.kpis.unassigned == 40
+    assert all(u.reason for u in plan.unassigned)
 
 
 def test_ruin_and_recreate_never_returns_worse_and_stays_feasible() -> None:
