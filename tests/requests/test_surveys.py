@@ -73,6 +73,8 @@ async def test_only_the_jobs_customer_answers(service: RequestsService) -> None:
     survey_path = f"/requests/{request['id']}/survey"
     for intruder in (service.customer(other), service.dispatcher()):
         assert (await service.client.post(survey_path, headers=intruder, json={"csat": 1})).status_code == 404
+    assert (await service.client.get(survey_path, headers=service.customer(other))).status_code == 404
+    assert (await service.client.get(survey_path, headers=service.dispatcher())).status_code == 200  # staff may look
     token = invitation["token"]
     forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
     assert (await service.client.post(f"/surveys/{forged}", json={"csat": 1})).status_code == 401
