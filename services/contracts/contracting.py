@@ -19,6 +19,7 @@ from services.contracts.visits import GenerationSummary, regenerate_visits
 from shared.db import Database
 from shared.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from shared.events.contracts import ContractActivated, ContractChanged, ContractEnded
+from shared.events.envelope import Event
 from shared.messaging import add_event
 
 
@@ -84,6 +85,18 @@ async def _live_contract(repo: ContractsRepository, contract_id: uuid.UUID) -> C
     return contract
 
 
+async def _move_to(session: AsyncSession, contract_id: uuid.UUID, status: str, announced: Event, now: datetime,
+                   horizon_days: int, *, ended_on: date | None = None) -> ContractRecord:
+    """Store the new status, announce it, let the visits follow, and read the contract back."""
+    repo = ContractsRepository(session)
+    await repo.set_contract_status(contract_id, status, ended_on=ended_on)
+    await add_event(session, messaging, announced)
+    await regenerate_visits(session, contract_id, now, horizon_days)
+    moved = await repo.get_contract(contract_id)
+    assert moved is not None
+    return moved
+
+
 def _changed_fields(before: ContractTerms, after: ContractTerms) -> list[str]:
     return [name for name in ContractTerms.__dataclass_fields__ if getattr(before, name) != getattr(after, name)]
 
@@ -120,35 +133,27 @@ async def activate_contract(db: Database, contract_id: uuid.UUID, now: datetime,
                 ZoneInfo(contract.terms.timezone)).date():
             raise Conflict("the contract's period is already over")
         await _ensure_no_overlap(repo, contract)
-        await repo.set_contract_status(contract_id, "active")
+        announced: ContractActivated | ContractChanged
         if contract.status == "draft":
-            await add_event(session, messaging, ContractActivated(
+            announced = ContractActivated(
                 contract_id=contract_id, customer_id=contract.customer_id,
                 contract_type=contract.terms.contract_type, starts_on=contract.terms.starts_on.isoformat(),
                 ends_on=contract.terms.ends_on.isoformat() if contract.terms.ends_on else None,
                 site_ids=contract.terms.site_ids, equipment_ids=contract.terms.equipment_ids,
-                timezone=contract.terms.timezone))
+                timezone=contract.terms.timezone)
         else:
-            await add_event(session, messaging, ContractChanged(
-                contract_id=contract_id, customer_id=contract.customer_id, status="active", changes=["status"]))
-        await regenerate_visits(session, contract_id, now, horizon_days)
-        activated = await repo.get_contract(contract_id)
-    assert activated is not None
-    return activated
+            announced = ContractChanged(
+                contract_id=contract_id, customer_id=contract.customer_id, status="active", changes=["status"])
+        return await _move_to(session, contract_id, "active", announced, now, horizon_days)
 
 
 async def suspend_contract(db: Database, contract_id: uuid.UUID, now: datetime, horizon_days: int) -> ContractRecord:
     async with db.transaction() as session:
-        repo = ContractsRepository(session)
-        contract = await _live_contract(repo, contract_id)
+        contract = await _live_contract(ContractsRepository(session), contract_id)
         ensure_transition(contract.status, "suspended")
-        await repo.set_contract_status(contract_id, "suspended")
-        await add_event(session, messaging, ContractChanged(
-            contract_id=contract_id, customer_id=contract.customer_id, status="suspended", changes=["status"]))
-        await regenerate_visits(session, contract_id, now, horizon_days)
-        suspended = await repo.get_contract(contract_id)
-    assert suspended is not None
-    return suspended
+        return await _move_to(session, contract_id, "suspended", ContractChanged(
+            contract_id=contract_id, customer_id=contract.customer_id, status="suspended", changes=["status"]),
+            now, horizon_days)
 
 
 async def end_contract(session: AsyncSession, contract_id: uuid.UUID, status: str, *, now: datetime,
@@ -159,13 +164,9 @@ async def end_contract(session: AsyncSession, contract_id: uuid.UUID, status: st
     ensure_transition(contract.status, status)
     local_today = now.astimezone(ZoneInfo(contract.terms.timezone)).date()
     ended = ended_on or (contract.terms.ends_on if status == "expired" and contract.terms.ends_on else local_today)
-    await repo.set_contract_status(contract_id, status, ended_on=ended)
-    await add_event(session, messaging, ContractEnded(
-        contract_id=contract_id, customer_id=contract.customer_id, status=status, ended_on=ended.isoformat()))
-    await regenerate_visits(session, contract_id, now, 0)
-    result = await repo.get_contract(contract_id)
-    assert result is not None
-    return result
+    return await _move_to(session, contract_id, status, ContractEnded(
+        contract_id=contract_id, customer_id=contract.customer_id, status=status, ended_on=ended.isoformat()),
+        now, 0, ended_on=ended)
 
 
 async def terminate_contract(db: Database, contract_id: uuid.UUID, now: datetime) -> ContractRecord:
