@@ -345,12 +345,6 @@ class DispatchRepository:
             .where(s.c.day == day, tech.c.active.is_(True)).order_by(tech.c.id))
         return [dict(r._mapping) for r in rows]
 
-    async def current_shift(self, technician_id: uuid.UUID, now: datetime) -> dict[str, Any] | None:
-        s = t.shifts
-        row = (await self.session.execute(select(s).where(
-            s.c.technician_id == technician_id, s.c.starts_at <= now, s.c.ends_at > now))).first()
-        return dict(row._mapping) if row else None
-
     async def candidates(self, lat: float, lon: float, skills: dict[str, int], now: datetime, reach_m: float,
                          limit: int, exclude: Sequence[uuid.UUID] = ()) -> list[dict[str, Any]]:
         """Active technicians on shift now with every skill at its level, within reach, nearest first (KNN)."""
@@ -517,23 +511,6 @@ class DispatchRepository:
             values["status"] = status
         await self.session.execute(update(t.assignments).where(t.assignments.c.id == assignment_id).values(**values))
 
-    async def retime_assignments(self, moves: Sequence[tuple[uuid.UUID, datetime, datetime, datetime]]
-                                 ) -> list[dict[str, Any]]:
-        """Moves several bookings of one route in one statement; returns the rows as they were before."""
-        if not moves:
-            return []
-        a = t.assignments
-        before = {r.id: dict(r._mapping) for r in await self.session.execute(
-            select(a).where(a.c.id.in_([m[0] for m in moves])).with_for_update())}
-        await self.session.execute(
-            text("UPDATE assignments SET planned_start = v.s, planned_end = v.e, eta = v.eta, updated_at = now(), "
-                 "version = version + 1 FROM unnest(CAST(:ids AS uuid[]), CAST(:starts AS timestamptz[]), "
-                 "CAST(:ends AS timestamptz[]), CAST(:etas AS timestamptz[])) AS v(id, s, e, eta) "
-                 "WHERE assignments.id = v.id"),
-            {"ids": [m[0] for m in moves], "starts": [m[1] for m in moves], "ends": [m[2] for m in moves],
-             "etas": [m[3] for m in moves]})
-        return [before[m[0]] for m in moves]
-
     async def overrunning(self, now: datetime, grace: timedelta) -> list[dict[str, Any]]:
         """Jobs on site past their planned end plus `grace`, not noticed within the last `grace` (locked, skipping
         any another replica holds)."""
@@ -561,13 +538,6 @@ class DispatchRepository:
         await self.session.execute(insert(t.assignment_history).values(
             assignment_id=assignment_id, status=status, at=at,
             position=point_wkt(*position) if position else None, detail=detail or {}))
-
-    async def history_of(self, assignment_id: uuid.UUID) -> list[dict[str, Any]]:
-        h = t.assignment_history
-        rows = await self.session.execute(
-            select(h.c.status, h.c.at, h.c.detail, _lat(h.c.position, "lat"), _lon(h.c.position, "lon"))
-            .where(h.c.assignment_id == assignment_id).order_by(h.c.id))
-        return [dict(r._mapping) for r in rows]
 
     async def active_assignments_for_request(self, request_id: uuid.UUID) -> list[dict[str, Any]]:
         rows = await self.session.execute(
