@@ -97,7 +97,7 @@ def _loops(settings: Settings, cases: DispatchUseCases) -> Starter:
             async with db.transaction() as session:
                 await cases.desk.watch_overruns(session)
 
-        loops = []
+        loops: list[tuple[str, float, Callable[[], Awaitable[object]]]] = []
         if settings.replan_poll_s > 0:
             loops.append(("re-plans", settings.replan_poll_s, lambda: run_queued_replans(db, cases.replanner)))
         if settings.plan_interval_s > 0:

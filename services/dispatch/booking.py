@@ -55,7 +55,7 @@ def assignment_created(assignment_id: uuid.UUID, job: dict[str, Any], technician
                        bundled_with: uuid.UUID | None = None, plan_version: int | None = None) -> AssignmentCreated:
     return AssignmentCreated(
         assignment_id=assignment_id, request_id=job["request_id"], customer_id=job["customer_id"],
-        technician_id=technician_id, technician_first_name=first_name, status=status,  # type: ignore[arg-type]
+        technician_id=technician_id, technician_first_name=first_name, status=status,
         planned_start=planned_start, planned_end=planned_end, eta=eta,
         site_location=GeoPoint(lat=job["lat"], lon=job["lon"]), kind=job["kind"], bundled_with=bundled_with,
         plan_version=plan_version)
@@ -67,7 +67,7 @@ def assignment_changed(before: dict[str, Any], technician_id: uuid.UUID, first_n
     return AssignmentChanged(
         assignment_id=before["id"], request_id=before["request_id"], customer_id=before["customer_id"],
         technician_id=technician_id, technician_first_name=first_name,
-        previous_technician_id=before["technician_id"], status=status,  # type: ignore[arg-type]
+        previous_technician_id=before["technician_id"], status=status,
         planned_start=planned_start, planned_end=planned_end, eta=eta, previous_eta=before["eta"], reason=reason,
         plan_version=plan_version)
 
@@ -93,8 +93,8 @@ async def announce_status(session: AsyncSession, row: dict[str, Any], status: st
                           reason: str | None = None) -> None:
     await add_event(session, messaging, AssignmentStatusChanged(
         assignment_id=row["id"], request_id=row["request_id"], customer_id=row["customer_id"],
-        technician_id=row["technician_id"], status=event_status(status),  # type: ignore[arg-type]
-        previous_status=event_status(row["status"]),  # type: ignore[arg-type]
+        technician_id=row["technician_id"], status=event_status(status),
+        previous_status=event_status(row["status"]),
         at=at, position=position, outcome=outcome, eta=row["eta"], reason=reason))
 
 

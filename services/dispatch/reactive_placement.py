@@ -14,7 +14,15 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from services.dispatch.domain.lifecycle import STARTED
-from services.dispatch.domain.placement import Candidate, Decision, Job, Option, Retiming, earliest_departure
+from services.dispatch.domain.placement import (
+    BookedStop,
+    Candidate,
+    Decision,
+    Job,
+    Option,
+    Retiming,
+    earliest_departure,
+)
 from services.dispatch.planning import GeoPoint, RoadFactorTravel
 from services.dispatch.planning.reactive import (
     Insertion,
@@ -45,16 +53,16 @@ class ReactiveInsertion:
 
         # the leg home from each route's last point, in one vectorised call
         last_points, homes = [], []
-        routes_ahead: list[tuple[Candidate, tuple[float, float], float, list[int]]] = []
+        routes_ahead: list[tuple[Candidate, tuple[float, float], float, list[BookedStop]]] = []
         for c in candidates:
             position, free_from = (c.lat, c.lon), secs(earliest_departure(now, c.break_ends_at))
             ahead = []
-            for k, stop in enumerate(c.stops):
+            for stop in c.stops:
                 if stop.status in STARTED:
                     position, free_from = (stop.lat, stop.lon), max(free_from, secs(stop.planned_end))
                 elif stop.planned_end > now:
-                    ahead.append(k)
-            last = c.stops[ahead[-1]] if ahead else None
+                    ahead.append(stop)
+            last = ahead[-1] if ahead else None
             last_points.append((last.lat, last.lon) if last else position)
             homes.append((c.home_lat, c.home_lon))
             routes_ahead.append((c, position, free_from, ahead))
@@ -63,14 +71,14 @@ class ReactiveInsertion:
         for (c, position, free_from, ahead), home_leg in zip(routes_ahead, home_legs, strict=True):
             stops = tuple(
                 LiveStop(
-                    visit_id=str(c.stops[k].assignment_id),
-                    location=GeoPoint(c.stops[k].lat, c.stops[k].lon),
-                    arrival=min(secs(c.stops[k].eta), secs(c.stops[k].planned_start)),
-                    start=secs(c.stops[k].planned_start),
-                    service_duration=(c.stops[k].planned_end - c.stops[k].planned_start).total_seconds(),
-                    latest_start=secs(c.stops[k].latest_start) if c.stops[k].latest_start else _UNBOUNDED,
+                    visit_id=str(stop.assignment_id),
+                    location=GeoPoint(stop.lat, stop.lon),
+                    arrival=min(secs(stop.eta), secs(stop.planned_start)),
+                    start=secs(stop.planned_start),
+                    service_duration=(stop.planned_end - stop.planned_start).total_seconds(),
+                    latest_start=secs(stop.latest_start) if stop.latest_start else _UNBOUNDED,
                 )
-                for k in ahead
+                for stop in ahead
             )
             last_free = stops[-1].start + stops[-1].service_duration if stops else free_from
             routes.append(LiveRoute(

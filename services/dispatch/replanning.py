@@ -163,21 +163,21 @@ class Replanner:
                             frozen=started))
         pinned = {p.visit_id for p in pins}
         for request_id, job in jobs.items():
-            a = assignments.get(request_id)
-            if a is not None and a["status"] in STARTED and str(request_id) not in pinned:
+            booking = assignments.get(request_id)
+            if booking is not None and booking["status"] in STARTED and str(request_id) not in pinned:
                 continue  # started by someone who is off now: left as it is
             duration = job["duration_minutes"] * 60.0
-            if a is not None and a["status"] in STARTED:
-                start = max(now_s, secs(a["planned_start"]))
-                remaining = max(60.0, secs(a["planned_end"]) - start)
-                if a["overran_at"] is not None:  # already running late: it gets another grace period from now
+            if booking is not None and booking["status"] in STARTED:
+                start = max(now_s, secs(booking["planned_start"]))
+                remaining = max(60.0, secs(booking["planned_end"]) - start)
+                if booking["overran_at"] is not None:  # already running late: it gets another grace period from now
                     remaining = max(remaining, self.settings.overrun_grace_minutes * 60.0)
                 windows: tuple[TimeWindow, ...] = (TimeWindow(start, start),)
                 duration = remaining
             else:
                 open_from = max(now_s, secs(job["window_start"]) if job["window_start"] else 0.0)
                 open_to = min(DAY_S, secs(job["window_end"]) if job["window_end"] else DAY_S)
-                if job["kind"] == "emergency" and job["response_due"] is not None and a is None:
+                if job["kind"] == "emergency" and job["response_due"] is not None and booking is None:
                     open_to = max(open_to, open_from)
                 if open_to < open_from:
                     continue  # its window is over for this day
