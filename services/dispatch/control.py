@@ -50,6 +50,10 @@ class DispatchDesk:
         for tech in await repo.list_technicians():
             route = [a for a in await repo.assignments_of(tech["id"], start, end) if a["status"] not in ("declined",)]
             technicians.append({**tech, "on_shift": tech["id"] in on_shift, "route": route})
+        return {"at": now, "day": day, "technicians": technicians, "requests": await self._requests(repo, now)}
+
+    async def _requests(self, repo: DispatchRepository, now: datetime) -> list[dict[str, Any]]:
+        """Open requests with their SLA clocks."""
         requests = []
         for job in await repo.open_jobs():
             active = await repo.active_assignments_for_request(job["request_id"])
@@ -57,7 +61,7 @@ class DispatchDesk:
             requests.append({**job, "assignment": active[0] if active else None,
                              "minutes_left": clock.minutes_left(now), "predicted_arrival": clock.predicted_arrival,
                              "at_risk": clock.at_risk})
-        return {"at": now, "day": day, "technicians": technicians, "requests": requests}
+        return requests
 
     async def _clock_of(self, repo: DispatchRepository, job: dict[str, Any], assignment: dict[str, Any] | None,
                         now: datetime) -> SlaClock:
@@ -82,8 +86,9 @@ class DispatchDesk:
 
     async def at_risk(self, session: AsyncSession) -> list[dict[str, Any]]:
         """Requests whose predicted arrival is past the response deadline, worst first."""
-        board = await self.board(session)
-        risky = [r for r in board["requests"] if r["at_risk"]]
+        # the SLA watch runs this every few seconds: only the requests, not every technician's route
+        requests = await self._requests(DispatchRepository(session), self.clock())
+        risky = [r for r in requests if r["at_risk"]]
         for r in risky:
             predicted = r["predicted_arrival"]
             r["minutes_late"] = (predicted - r["response_due"]).total_seconds() / 60 if predicted else None

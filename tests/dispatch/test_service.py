@@ -369,3 +369,19 @@ async def test_an_emergency_fitted_in_first_pushes_the_route_and_tells_the_custo
     assert [h["status"] for h in history] == ["offered"]
     queued = await dispatch.sql("SELECT reason FROM dispatch.replan_requests")
     assert any("fitted into Anna's day" in r["reason"] for r in queued)
+
+
+async def test_an_emergency_nobody_can_reach_is_listed_at_risk(dispatch: Dispatch) -> None:
+    await dispatch.add_technician("Anna Koval", 44.95, 34.10)
+    far = emergency(uuid.uuid4(), 48.0, 40.0)  # well beyond the reach of anyone on duty
+    await dispatch.publish(far)
+
+    async def unplaceable() -> bool:
+        rows = await dispatch.sql("SELECT status FROM dispatch.jobs WHERE request_id = $1", far.request_id)
+        return bool(rows and rows[0]["status"] == "unplaceable")
+
+    await eventually(unplaceable, "the emergency is found unplaceable")
+    risky = (await dispatch.client.get("/sla-at-risk", headers=dispatch.dispatcher)).json()
+    assert [r["request_id"] for r in risky] == [str(far.request_id)]
+    assert risky[0]["reason"] == "nobody can get there" and risky[0]["minutes_late"] is None
+    assert risky[0]["predicted_arrival"] is None and risky[0]["assignment"] is None
