@@ -26,6 +26,7 @@ from services.dispatch.emergency import EmergencyPlacer
 from shared.auth import Principal, ensure_technician_access
 from shared.errors import Conflict, DomainError, InvalidInput, NotFound
 from shared.events.common import GeoPoint
+from shared.http import PROBLEM_BASE
 
 _CLOCK_SKEW = timedelta(minutes=5)
 
@@ -133,7 +134,7 @@ class FieldWork:
                 status_code, answer = 200, await command()
         except DomainError as exc:
             status_code = exc.status
-            answer = {"type": f"https://fieldline.dev/problems/{exc.slug}", "title": exc.title,
+            answer = {"type": PROBLEM_BASE + exc.slug, "title": exc.title,
                       "status": exc.status, "detail": exc.detail,
                       **({"errors": [{"field": p.field, "reason": p.reason} for p in exc.problems]}
                          if exc.problems else {})}
