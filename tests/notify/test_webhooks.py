@@ -107,6 +107,21 @@ async def test_an_endpoint_that_never_recovers_is_marked_dead_when_the_window_cl
     assert failed["gave_up"] is True and failed["reason"] == "HTTP 502"
 
 
+async def test_queued_deliveries_to_a_removed_webhook_fail_for_good(notify: Notify) -> None:
+    customer = uuid.uuid4()
+    webhook = await _register(notify, customer, f"{notify.receiver.base}/gone")
+    notify.receiver.script["/gone"] = [(502, {})] * 1000
+    event_id = await publish(notify.js, _request(customer))
+    await eventually(lambda: _webhook_deliveries(notify, event_id, "queued"), what="queued")
+    removed = await notify.api.delete(f"/customers/{customer}/webhooks/{webhook['id']}",
+                                      headers=notify.keys.headers(Role.CUSTOMER, customer_id=customer))
+    assert removed.status_code == 204
+    (failed,) = await eventually(lambda: _webhook_deliveries(notify, event_id, "failed"), what="failed")
+    assert failed["last_error"] == "the webhook was removed"
+    (event,) = await _outbox_events(notify, DeliveryFailed.subject, str(failed["id"]))
+    assert event["gave_up"] is False and event["reason"] == "the webhook was removed"
+
+
 UNSAFE_REGISTRATIONS = [
     "http://10.0.0.1/hook", "https://10.0.0.1/hook", "https://169.254.169.254/latest/meta-data",
     "https://[::1]/", "https://[::ffff:127.0.0.1]/", "https://0.0.0.0/", "https://2130706433/",
