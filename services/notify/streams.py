@@ -17,6 +17,8 @@ from shared.service import Runtime
 
 log = logging.getLogger(__name__)
 
+_PAGE = 100  # rows per read; a full page means more may be waiting
+
 DELIVERY_WAKE = "@deliveries"  # the hub key that the delivery channel wakes (stream names have no '@')
 
 
@@ -34,11 +36,11 @@ async def sse_messages(db: Database, hub: NotificationHub, streams: list[str], l
         while True:
             wake.clear()
             async with db.transaction() as session:
-                rows = await NotifyRepository(session).read_after(streams, cursor)
+                rows = await NotifyRepository(session).read_after(streams, cursor, _PAGE)
             for row in rows:
                 cursor = row["id"]
                 yield f"id: {row['id']}\nevent: {row['kind']}\ndata: {json.dumps(row['payload'])}\n\n"
-            if len(rows) == 100:
+            if len(rows) == _PAGE:
                 continue
             try:
                 await asyncio.wait_for(wake.wait(), timeout=keepalive_s)
