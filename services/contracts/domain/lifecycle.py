@@ -39,10 +39,6 @@ def period_problem(starts_on: date, ends_on: date | None) -> str | None:
     return None
 
 
-def expired_by(ends_on: date | None, today: date) -> bool:
-    return ends_on is not None and ends_on < today
-
-
 def warranty_problem(contract_type: str, has_unit: bool, warranty_ends_on: date | None, on: date) -> str | None:
     """Why a warranty contract does not serve this request (None when it does, or is no warranty contract).
 
