@@ -4,6 +4,7 @@ from typing import ClassVar
 
 from pydantic_settings import SettingsConfigDict
 
+from services.contracts.domain.notices import DEFAULT_ENDING_NOTICE_DAYS
 from shared.settings import ServiceSettings
 
 
@@ -17,4 +18,4 @@ class Settings(ServiceSettings):
     visit_horizon_days: int = 60
     visit_sweep_interval_s: float = 3600.0
     # the sweep tells contract managers once when a contract's end date comes this many days near
-    contract_ending_notice_days: int = 30
+    contract_ending_notice_days: int = DEFAULT_ENDING_NOTICE_DAYS

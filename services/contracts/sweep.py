@@ -21,6 +21,7 @@ from services.contracts.contracting import end_contract
 from services.contracts.db.repository import ContractsRepository
 from services.contracts.domain.notices import DEFAULT_ENDING_NOTICE_DAYS
 from services.contracts.notices import announce_contract_notices
+from services.contracts.settings import Settings
 from services.contracts.visits import GenerationSummary, regenerate_visits
 from shared.db import Database
 from shared.service import Runtime
@@ -77,9 +78,11 @@ async def sweep_once(db: Database, horizon_days: int, now: datetime | None = Non
 @contextlib.asynccontextmanager
 async def visit_sweep(runtime: Runtime) -> AsyncIterator[None]:
     """Sweep at start and then every `visit_sweep_interval_s` (0 turns the loop off)."""
-    interval = float(getattr(runtime.settings, "visit_sweep_interval_s", 3600.0))
-    horizon = int(getattr(runtime.settings, "visit_horizon_days", 60))
-    notice_days = int(getattr(runtime.settings, "contract_ending_notice_days", DEFAULT_ENDING_NOTICE_DAYS))
+    settings = runtime.settings
+    assert isinstance(settings, Settings)  # create_app takes the contracts settings
+    interval = settings.visit_sweep_interval_s
+    horizon = settings.visit_horizon_days
+    notice_days = settings.contract_ending_notice_days
 
     async def _loop() -> None:
         while True:
