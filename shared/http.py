@@ -22,13 +22,29 @@ PROBLEM_BASE = "https://fieldline.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
 
 
-def problem(status: int, slug: str, title: str, detail: str, *, instance: str | None = None,
-            errors: list[dict[str, str]] | None = None) -> JSONResponse:
+def problem_body(status: int, slug: str, title: str, detail: str, *, instance: str | None = None,
+                 errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """An RFC 9457 problem document (for the response, or for storing an answer to replay later)."""
     body: dict[str, Any] = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
     if instance:
         body["instance"] = instance
     if errors:
         body["errors"] = errors
+    return body
+
+
+def domain_problem_body(exc: DomainError, *, instance: str | None = None) -> dict[str, Any]:
+    return problem_body(exc.status, exc.slug, exc.title, exc.detail, instance=instance,
+                        errors=[{"field": p.field, "reason": p.reason} for p in exc.problems] or None)
+
+
+def problem(status: int, slug: str, title: str, detail: str, *, instance: str | None = None,
+            errors: list[dict[str, str]] | None = None) -> JSONResponse:
+    return problem_response(problem_body(status, slug, title, detail, instance=instance, errors=errors))
+
+
+def problem_response(body: dict[str, Any]) -> JSONResponse:
+    status = int(body["status"])
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -47,8 +63,7 @@ def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return problem(exc.status, exc.slug, exc.title, exc.detail, instance=request.url.path,
-                       errors=[{"field": p.field, "reason": p.reason} for p in exc.problems] or None)
+        return problem_response(domain_problem_body(exc, instance=request.url.path))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

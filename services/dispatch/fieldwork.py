@@ -26,7 +26,7 @@ from services.dispatch.emergency import EmergencyPlacer
 from shared.auth import Principal, ensure_technician_access
 from shared.errors import Conflict, DomainError, InvalidInput, NotFound
 from shared.events.common import GeoPoint
-from shared.http import PROBLEM_BASE
+from shared.http import domain_problem_body
 
 _CLOCK_SKEW = timedelta(minutes=5)
 
@@ -134,10 +134,7 @@ class FieldWork:
                 status_code, answer = 200, await command()
         except DomainError as exc:
             status_code = exc.status
-            answer = {"type": PROBLEM_BASE + exc.slug, "title": exc.title,
-                      "status": exc.status, "detail": exc.detail,
-                      **({"errors": [{"field": p.field, "reason": p.reason} for p in exc.problems]}
-                         if exc.problems else {})}
+            answer = domain_problem_body(exc)
         if not await repo.save_command(client_command_id, technician_id, kind, status_code, answer):
             raise Conflict("the same command is being applied right now; retry")
         return status_code, answer
