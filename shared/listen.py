@@ -8,10 +8,13 @@ when woken (or at its own timeout), so a lost notification costs latency, never 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
@@ -82,3 +85,36 @@ async def listening(hub: NotificationHub) -> AsyncIterator[NotificationHub]:
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+@dataclass(frozen=True)
+class StreamMessage:
+    """One SSE message read from a table: its row id (the SSE id), event name and JSON data."""
+
+    id: int
+    event: str
+    data: Any
+
+
+async def sse_frames(hub: NotificationHub, keys: Iterable[str],
+                     read_after: Callable[[int], Awaitable[list[StreamMessage]]], last_event_id: int,
+                     keepalive_s: float, page_size: int | None = None) -> AsyncIterator[str]:
+    """SSE frames: every message after `last_event_id`, then new ones as NOTIFY wakes us, with keepalives.
+
+    `read_after(cursor)` reads the rows after `cursor` in id order; a full page is followed at once.
+    """
+    cursor = last_event_id
+    async with hub.waiter(keys) as wake:
+        yield "retry: 2000\n\n"
+        while True:
+            wake.clear()
+            messages = await read_after(cursor)
+            for message in messages:
+                cursor = message.id
+                yield f"id: {message.id}\nevent: {message.event}\ndata: {json.dumps(message.data, default=str)}\n\n"
+            if page_size is not None and len(messages) == page_size:
+                continue
+            try:
+                await asyncio.wait_for(wake.wait(), timeout=keepalive_s)
+            except TimeoutError:
+                yield ": keepalive\n\n"

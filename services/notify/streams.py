@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -12,7 +10,7 @@ from contextlib import asynccontextmanager
 from services.notify.db.repository import DELIVERY_CHANNEL, STREAM_CHANNEL, NotifyRepository
 from services.notify.domain.audience import CONTRACT_MANAGERS, DISPATCHERS, customer_stream, technician_stream
 from shared.db import Database
-from shared.listen import NotificationHub, listening
+from shared.listen import NotificationHub, StreamMessage, listening, sse_frames
 from shared.service import Runtime
 
 log = logging.getLogger(__name__)
@@ -27,25 +25,16 @@ def stream_hub_for(dsn: str) -> NotificationHub:
     return NotificationHub(dsn, {STREAM_CHANNEL: None, DELIVERY_CHANNEL: lambda _payload: DELIVERY_WAKE})
 
 
-async def sse_messages(db: Database, hub: NotificationHub, streams: list[str], last_event_id: int,
-                       keepalive_s: float) -> AsyncIterator[str]:
+def sse_messages(db: Database, hub: NotificationHub, streams: list[str], last_event_id: int,
+                 keepalive_s: float) -> AsyncIterator[str]:
     """SSE frames: everything after `last_event_id`, then new messages as they arrive."""
-    cursor = last_event_id
-    async with hub.waiter(streams) as wake:
-        yield "retry: 2000\n\n"
-        while True:
-            wake.clear()
-            async with db.transaction() as session:
-                rows = await NotifyRepository(session).read_after(streams, cursor, _PAGE)
-            for row in rows:
-                cursor = row["id"]
-                yield f"id: {row['id']}\nevent: {row['kind']}\ndata: {json.dumps(row['payload'])}\n\n"
-            if len(rows) == _PAGE:
-                continue
-            try:
-                await asyncio.wait_for(wake.wait(), timeout=keepalive_s)
-            except TimeoutError:
-                yield ": keepalive\n\n"
+
+    async def read_after(cursor: int) -> list[StreamMessage]:
+        async with db.transaction() as session:
+            rows = await NotifyRepository(session).read_after(streams, cursor, _PAGE)
+        return [StreamMessage(row["id"], row["kind"], row["payload"]) for row in rows]
+
+    return sse_frames(hub, streams, read_after, last_event_id, keepalive_s, page_size=_PAGE)
 
 
 @asynccontextmanager

@@ -6,8 +6,6 @@ the request, every replica LISTENs, and a client reconnecting with Last-Event-ID
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -16,34 +14,26 @@ from typing import Any
 
 from services.requests.db.repository import TIMELINE_CHANNEL, RequestsRepository
 from shared.db import Database
-from shared.listen import NotificationHub, listening
+from shared.listen import NotificationHub, StreamMessage, listening, sse_frames
 from shared.service import Runtime
 
 log = logging.getLogger(__name__)
 
 
-async def timeline_events(db: Database, hub: NotificationHub, request_id: uuid.UUID, last_event_id: int,
-                          keepalive_s: float, snapshot: Callable[[dict[str, Any]], dict[str, Any]]
-                          ) -> AsyncIterator[str]:
+def timeline_events(db: Database, hub: NotificationHub, request_id: uuid.UUID, last_event_id: int,
+                    keepalive_s: float, snapshot: Callable[[dict[str, Any]], dict[str, Any]]) -> AsyncIterator[str]:
     """SSE frames: each timeline entry after `last_event_id` with the request's tracking fields at that moment."""
-    cursor = last_event_id
-    async with hub.waiter([str(request_id)]) as wake:
-        yield "retry: 2000\n\n"
-        while True:
-            wake.clear()
-            async with db.transaction() as session:
-                repo = RequestsRepository(session)
-                entries = await repo.timeline(request_id, after_id=cursor)
-                request = await repo.get(request_id) if entries else None
-            for entry in entries:
-                cursor = entry["id"]
-                data = {"status": entry["status"], "at": entry["at"].isoformat(), "detail": entry["detail"],
-                        "request": snapshot(request) if request else None}
-                yield f"id: {entry['id']}\nevent: {entry['status']}\ndata: {json.dumps(data, default=str)}\n\n"
-            try:
-                await asyncio.wait_for(wake.wait(), timeout=keepalive_s)
-            except TimeoutError:
-                yield ": keepalive\n\n"
+
+    async def read_after(cursor: int) -> list[StreamMessage]:
+        async with db.transaction() as session:
+            repo = RequestsRepository(session)
+            entries = await repo.timeline(request_id, after_id=cursor)
+            request = await repo.get(request_id) if entries else None
+        return [StreamMessage(entry["id"], entry["status"], {
+            "status": entry["status"], "at": entry["at"].isoformat(), "detail": entry["detail"],
+            "request": snapshot(request) if request else None}) for entry in entries]
+
+    return sse_frames(hub, [str(request_id)], read_after, last_event_id, keepalive_s)
 
 
 @asynccontextmanager
