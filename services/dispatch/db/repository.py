@@ -27,8 +27,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random
 
 from services.dispatch.db import tables as t
 from services.dispatch.domain.calendar import Absence, ShiftSpan
@@ -52,6 +53,21 @@ def _lon(column: Any, name: str) -> Any:
 
 class DoubleBooking(Exception):
     """The database refused a booking: the technician is busy then, or the request is already booked."""
+
+
+def _deadlocked(exc: BaseException) -> bool:
+    """Two bookings that overlap, inserted at once, can each wait on the other's row of the exclusion constraint:
+    PostgreSQL then aborts one of them with SQLSTATE 40P01 (deadlock detected)."""
+    if isinstance(exc, asyncpg.DeadlockDetectedError):
+        return True
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) == "40P01"
+
+
+# A booking that lost a deadlock is tried again: this time it waits for the other booking and sees it commit (a
+# conflict) or roll back (the slot is free), instead of being refused for a booking that may never land.
+def _retrying_deadlocks() -> AsyncRetrying:
+    return AsyncRetrying(retry=retry_if_exception(_deadlocked), stop=stop_after_attempt(5),
+                         wait=wait_random(0, 0.02), reraise=True)
 
 
 @dataclass(frozen=True)
@@ -205,7 +221,8 @@ class DispatchRepository:
         await driver.execute("SAVEPOINT booking_attempt")
         try:
             yield
-        except (asyncpg.IntegrityConstraintViolationError, IntegrityError) as exc:
+        except (asyncpg.IntegrityConstraintViolationError, IntegrityError, asyncpg.DeadlockDetectedError) as exc:
+            # a deadlock is a collision too: another booking of that technician was being written at that moment
             await driver.execute("ROLLBACK TO SAVEPOINT booking_attempt")
             raise DoubleBooking(str(getattr(exc, "orig", None) or exc)) from exc
         except Exception:
@@ -443,16 +460,25 @@ class DispatchRepository:
     # --- assignments ---------------------------------------------------------------------------------
 
     async def book(self, assignment: NewAssignment) -> None:
-        """Insert under the database's constraints; raises DoubleBooking and leaves the transaction usable."""
-        try:
-            async with self.session.begin_nested():
-                await self.session.execute(insert(t.assignments).values(
-                    id=assignment.id, request_id=assignment.request_id, technician_id=assignment.technician_id,
-                    customer_id=assignment.customer_id, status=assignment.status,
-                    planned_start=assignment.planned_start, planned_end=assignment.planned_end, eta=assignment.eta,
-                ))
-        except IntegrityError as exc:
-            raise DoubleBooking(str(exc.orig)) from exc
+        """Insert under the database's constraints; raises DoubleBooking and leaves the transaction usable.
+
+        Bookings of one technician queue on a lock of that technician first: two overlapping rows inserted at once
+        would each wait on the other's in the exclusion constraint, a deadlock PostgreSQL breaks only after a second.
+        """
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                                   {"key": f"dispatch.technician:{assignment.technician_id}"})
+        async for attempt in _retrying_deadlocks():  # a deadlock with another kind of booking (an emergency's)
+            with attempt:
+                try:
+                    async with self.session.begin_nested():
+                        await self.session.execute(insert(t.assignments).values(
+                            id=assignment.id, request_id=assignment.request_id,
+                            technician_id=assignment.technician_id, customer_id=assignment.customer_id,
+                            status=assignment.status, planned_start=assignment.planned_start,
+                            planned_end=assignment.planned_end, eta=assignment.eta,
+                        ))
+                except IntegrityError as exc:
+                    raise DoubleBooking(str(exc.orig)) from exc
         await self.add_history(assignment.id, assignment.status, assignment.planned_start)
 
     async def defer_overlap_check(self) -> None:
