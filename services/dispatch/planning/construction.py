@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from . import compiled_search as compiled
 from .instance import RoutingInstance, Ticks, VehicleShift
 from .model import PlanningOptions, SolveStatus
 from .raw import RawRoute, RawSolution
@@ -117,6 +118,8 @@ class RouteEvaluator:
         self._simple = {
             k for k, v in enumerate(self.vehicles) if not self.has_sla and not v.breaks and v.soft_end >= v.hard_end
         }
+        # Then the compiled search (compiled_search.py) runs regret insertion and ruin-and-recreate.
+        self.all_simple = len(self._simple) == len(self.vehicles)
         # Regret beyond this counts as "only one place left" (a typical leg, four times over).
         sample = self.node[:: max(1, n // 300)]
         self.regret_cap = float(np.median(self.travel[np.ix_(sample, sample)])) * 4.0 + 1.0 if n else 1.0
@@ -613,6 +616,11 @@ def regret_insertion(evaluator: RouteEvaluator, time_limit: float = INF) -> Solu
     """A plan from scratch; past ``time_limit`` seconds the visits not yet placed stay out."""
     n, vehicles = len(evaluator.instance.visits), len(evaluator.instance.vehicles)
     solution = Solution([[] for _ in range(vehicles)], [0.0] * vehicles)
+    # Compiled, regret insertion is one pass with no clock: keep it to days it finishes in well under a second.
+    if evaluator.all_simple and n * vehicles <= _COMPILED_CONSTRUCTION_MAX and time_limit > 0:
+        state = _CompiledState(evaluator, solution)
+        compiled.construct(state.p, evaluator.allowed, evaluator.penalty, evaluator.regret_cap, *state.arrays)
+        return state.solution(state.routes, state.lengths)
     deadline = wallclock.perf_counter() + time_limit
     _insert(evaluator, solution, list(range(n)), list(range(vehicles)), deadline=deadline)
     return solution
@@ -642,6 +650,8 @@ def ruin_and_recreate(
     n = len(evaluator.instance.visits)
     if n == 0:
         return solution
+    if evaluator.all_simple:
+        return _compiled_ruin_and_recreate(evaluator, solution, time_limit, seed, max_removed, threshold, open_routes)
     neighbours = _Neighbours(evaluator)
     route_of = np.full(n, -1, dtype=np.int64)  # of ``current``
     for v, route in enumerate(solution.routes):
@@ -731,3 +741,83 @@ def _ruin(
         if len(removed) >= target:
             break
     return removed, touched
+
+
+# n x vehicles above which regret insertion stays in numpy, where it can stop at its time limit
+# (R1_10_1: 1,000 x 250 takes ~0.2 s compiled).
+_COMPILED_CONSTRUCTION_MAX = 2_000_000
+
+
+class _CompiledState:
+    """The evaluator's arrays and one plan, in the compiled search's form (compiled_search.py)."""
+
+    def __init__(self, evaluator: RouteEvaluator, solution: Solution) -> None:
+        e = evaluator
+        vehicles, n = len(e.vehicles), len(e.node)
+        column = np.asarray
+
+        def per_vehicle(name: str) -> FloatArray:
+            return column([getattr(v, name) for v in e.vehicles], dtype=np.float64)
+
+        self.p = (
+            e.travel, e.node, e.service, e.window_start, e.window_end, e.demand,
+            column([v.start_node for v in e.vehicles], dtype=np.int64),
+            column([v.end_node for v in e.vehicles], dtype=np.int64),
+            per_vehicle("start"), per_vehicle("hard_end"),
+        )
+        self.evaluator = evaluator
+        self.capacity, self.max_travel = per_vehicle("capacity"), per_vehicle("max_travel")
+        self.routes = np.zeros((vehicles, n + 1), dtype=np.int64)
+        self.lengths = np.zeros(vehicles, dtype=np.int64)
+        self.route_of = np.full(n, -1, dtype=np.int64)
+        for v, route in enumerate(solution.routes):
+            self.routes[v, : len(route)] = route
+            self.lengths[v] = len(route)
+            self.route_of[route] = v
+        self.dep = np.zeros((vehicles, n + 2))
+        self.lat = np.zeros((vehicles, n + 2))
+        self.travel = np.zeros(vehicles)
+        self.load = np.zeros(vehicles)
+        compiled.reschedule_all(self.p, self.routes, self.lengths, self.dep, self.lat, self.travel, self.load)
+
+    @property
+    def arrays(self) -> tuple[FloatArray | IntArray, ...]:
+        """What ``construct`` takes after the evaluator's arrays, in its order."""
+        return (self.capacity, self.max_travel, self.routes, self.lengths, self.dep, self.lat, self.travel, self.load,
+                self.route_of)
+
+    def value(self) -> float:
+        return float(self.travel.sum() + self.evaluator.penalty[self.route_of < 0].sum())
+
+    def solution(self, routes: IntArray, lengths: IntArray) -> Solution:
+        plan = [routes[v, : lengths[v]].tolist() for v in range(len(lengths))]
+        return Solution(plan, [self.evaluator.route_cost(v, r) for v, r in enumerate(plan)])
+
+
+def _compiled_ruin_and_recreate(
+    evaluator: RouteEvaluator, solution: Solution, time_limit: float, seed: int, max_removed: int, threshold: float,
+    open_routes: float,
+) -> Solution:
+    """``ruin_and_recreate`` for days whose route cost is its travel, in compiled chunks of steps between
+    which the clock is read."""
+    began = wallclock.perf_counter()
+    n = len(evaluator.node)
+    state = _CompiledState(evaluator, solution)
+    neighbours = _Neighbours(evaluator)
+    best_routes, best_lengths = state.routes.copy(), state.lengths.copy()
+    dirty = np.zeros(len(state.lengths), dtype=bool)
+    value = best_value = state.value()
+    compiled.seed_random(seed)
+    max_removed = max(2, min(max_removed, n // 4))
+    steps, per_step = 8, 0.0
+    while (elapsed := wallclock.perf_counter() - began) < time_limit:
+        if per_step > 0:  # chunks of ~10 ms, never past the limit
+            steps = max(1, min(int(0.01 / per_step), int((time_limit - elapsed) / per_step)))
+        chunk = wallclock.perf_counter()
+        value, best_value = compiled.search(
+            state.p, evaluator.allowed, evaluator.penalty, evaluator.regret_cap, state.capacity, state.max_travel,
+            neighbours.visits, neighbours.vehicle_to_visit, state.routes, state.lengths, state.dep, state.lat,
+            state.travel, state.load, state.route_of, best_routes, best_lengths, dirty, value, best_value, steps,
+            max_removed, threshold, elapsed / time_limit, open_routes)
+        per_step = max(1e-7, (wallclock.perf_counter() - chunk) / steps)
+    return state.solution(best_routes, best_lengths)

@@ -1,0 +1,114 @@
+"""The compiled search (days whose route cost is its travel) against whole-route evaluation in numpy."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from services.dispatch.planning import PlanningProblem, Shift, TimeWindow
+from services.dispatch.planning import compiled_search as compiled
+from services.dispatch.planning.construction import (
+    RouteEvaluator,
+    Solution,
+    _CompiledState,
+    objective,
+    regret_insertion,
+    ruin_and_recreate,
+)
+
+from .helpers import H, M, at, tech, visit
+from .test_construction import assert_feasible, random_day, setup
+
+
+def simple_day(seed: int, technicians: int = 4, visits: int = 40) -> PlanningProblem:
+    """Windows (one or two), skills, capacity and a travel cap; no breaks, SLAs or overtime."""
+    rng = random.Random(seed)
+    techs = tuple(
+        tech(f"t{k}", at(rng.uniform(0, 30), rng.uniform(0, 30)),
+             Shift(day=0, start=8 * H, end=rng.choice([13, 17]) * H, max_travel=rng.choice([None, 3 * H])),
+             skills={"gas": rng.choice([0, 1])}, capacity=rng.choice([None, 6]))
+        for k in range(technicians)
+    )
+    jobs = []
+    for k in range(visits):
+        kind = rng.random()
+        if kind < 0.5:
+            start = rng.uniform(8, 15) * H
+            windows: tuple[TimeWindow, ...] = (TimeWindow(start, start + rng.choice([1, 2]) * H),)
+        elif kind < 0.8:
+            windows = (TimeWindow(8 * H, 10 * H), TimeWindow(13 * H, 15 * H))
+        else:
+            windows = ()
+        jobs.append(visit(f"v{k}", at(rng.uniform(0, 30), rng.uniform(0, 30)), service=rng.choice([15, 30]) * M,
+                          windows=windows, required_skills={"gas": 1} if rng.random() < 0.2 else {},
+                          demand=rng.choice([0, 1, 2])))
+    return PlanningProblem(techs, tuple(jobs))
+
+
+def cheapest_by_whole_route(evaluator: RouteEvaluator, vehicle: int, route: list[int], k: int) -> float:
+    rows = np.asarray([[*route[:p], k, *route[p:]] for p in range(len(route) + 1)])
+    ok, cost = evaluator.evaluate(vehicle, rows)
+    return float(np.where(ok, cost, np.inf).min()) - evaluator.route_cost(vehicle, route)
+
+
+def test_compiled_insertion_costs_match_whole_route_evaluation() -> None:
+    checked = 0
+    for seed in range(5):
+        instance, evaluator = setup(simple_day(seed))
+        assert evaluator.all_simple
+        solution = regret_insertion(evaluator)
+        state = _CompiledState(evaluator, solution)
+        for v, route in enumerate(solution.routes):
+            for k in range(len(instance.visits)):
+                if k in route or not evaluator.allowed[k, v]:
+                    continue
+                got, _ = compiled._best_insertion(state.p, v, k, state.routes, state.lengths, state.dep, state.lat,
+                                                  state.travel, state.load, state.capacity, state.max_travel)
+                want = cheapest_by_whole_route(evaluator, v, route, k)
+                assert np.isclose(got, want) or (got == np.inf and want == np.inf), (seed, v, k, got, want)
+                checked += got < np.inf
+    assert checked > 50, "the days leave room to insert"
+
+
+def test_compiled_regret_insertion_is_feasible_and_leaves_out_only_what_fits_nowhere() -> None:
+    for seed in range(4):
+        instance, evaluator = setup(simple_day(seed, visits=60))
+        solution = regret_insertion(evaluator)
+        assert_feasible(instance, evaluator, solution)
+        assert solution.costs == [evaluator.route_cost(v, r) for v, r in enumerate(solution.routes)]
+        served = {k for r in solution.routes for k in r}
+        assert len(served) > 30
+        for k in set(range(len(instance.visits))) - served:
+            for v, route in enumerate(solution.routes):
+                if evaluator.allowed[k, v]:
+                    assert cheapest_by_whole_route(evaluator, v, route, k) == np.inf, (seed, k, v)
+
+
+def test_compiled_ruin_and_recreate_improves_and_stays_feasible() -> None:
+    for open_routes in (0.0, 1.0):
+        instance, evaluator = setup(simple_day(11, technicians=6, visits=60))
+        start = regret_insertion(evaluator)
+        improved = ruin_and_recreate(evaluator, start.copy(), time_limit=0.3, seed=3, max_removed=10, threshold=0.05,
+                                     open_routes=open_routes)
+        assert objective(evaluator, improved) < objective(evaluator, start)
+        assert_feasible(instance, evaluator, improved)
+        assert improved.costs == [evaluator.route_cost(v, r) for v, r in enumerate(improved.routes)]
+
+
+def test_compiled_ruin_and_recreate_puts_back_what_it_can_place() -> None:
+    """Visits left out of a plan come back in when they fit: the search sees the penalties."""
+    instance, evaluator = setup(simple_day(4, technicians=3, visits=30))
+    full = regret_insertion(evaluator)
+    partial = Solution([r[: len(r) // 2] for r in full.routes], [0.0] * len(full.routes))
+    partial.costs = [evaluator.route_cost(v, r) for v, r in enumerate(partial.routes)]
+    improved = ruin_and_recreate(evaluator, partial, time_limit=0.3, seed=5)
+    assert sum(map(len, improved.routes)) >= sum(map(len, full.routes))
+    assert_feasible(instance, evaluator, improved)
+
+
+def test_days_with_breaks_slas_or_overtime_stay_on_the_numpy_path() -> None:
+    _, evaluator = setup(random_day(1))  # lunch, SLA deadlines, an hour of overtime
+    assert not evaluator.all_simple
+    _, evaluator = setup(random_day(2, lunch=False))  # SLA deadlines only
+    assert not evaluator.all_simple
