@@ -821,3 +821,20 @@ def _compiled_ruin_and_recreate(
             max_removed, threshold, elapsed / time_limit, open_routes)
         per_step = max(1e-7, (wallclock.perf_counter() - chunk) / steps)
     return state.solution(best_routes, best_lengths)
+
+
+def compile_search() -> None:
+    """Compiles the compiled search into numba's cache (or loads it from there) by planning a tiny day:
+    deploy images run this at build time so that no service compiles on its first plan."""
+    from .instance import build_instance
+    from .model import GeoPoint, PlanningProblem, Shift, Technician, TimeWindow, Visit
+    from .travel import RoadFactorTravel
+
+    shift = Shift(day=0, start=8 * 3600.0, end=17 * 3600.0)
+    problem = PlanningProblem(
+        (Technician(id="t", home=GeoPoint(44.95, 34.10), shifts=(shift,)),),
+        tuple(Visit(id=f"v{k}", location=GeoPoint(44.95 + k / 100, 34.10), service_duration=1800.0,
+                    windows=(TimeWindow(9 * 3600.0, 16 * 3600.0),)) for k in range(4)),
+    )
+    evaluator = RouteEvaluator(build_instance(problem, RoadFactorTravel()), PlanningOptions())
+    ruin_and_recreate(evaluator, regret_insertion(evaluator), time_limit=0.01, open_routes=0.5)
