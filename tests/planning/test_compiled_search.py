@@ -1,17 +1,20 @@
-"""The compiled search (days whose route cost is its travel) against whole-route evaluation in numpy."""
+"""The compiled search against whole-route evaluation in numpy, on plain VRPTW days and on days with breaks,
+SLA deadlines and overtime."""
 
 from __future__ import annotations
 
 import random
 
 import numpy as np
+import pytest
 
-from services.dispatch.planning import PlanningProblem, Shift, TimeWindow
-from services.dispatch.planning import compiled_search as compiled
+from services.dispatch.planning import PlanningProblem, Shift, TimeWindow, construction
+from services.dispatch.planning import compiled_search as kernels
 from services.dispatch.planning.construction import (
     RouteEvaluator,
     Solution,
     _CompiledState,
+    compile_search,
     objective,
     regret_insertion,
     ruin_and_recreate,
@@ -19,6 +22,12 @@ from services.dispatch.planning.construction import (
 
 from .helpers import H, M, at, tech, visit
 from .test_construction import assert_feasible, random_day, setup
+
+
+@pytest.fixture(autouse=True, scope="module")
+def compiled() -> None:
+    """On a fresh clone the first call compiles the kernels (seconds): not inside a search's time limit."""
+    compile_search()
 
 
 def simple_day(seed: int, technicians: int = 4, visits: int = 40) -> PlanningProblem:
@@ -52,28 +61,33 @@ def cheapest_by_whole_route(evaluator: RouteEvaluator, vehicle: int, route: list
     return float(np.where(ok, cost, np.inf).min()) - evaluator.route_cost(vehicle, route)
 
 
-def test_compiled_insertion_costs_match_whole_route_evaluation() -> None:
+@pytest.mark.parametrize("day", ["simple", "lunch, SLAs, overtime", "SLAs only"])
+def test_compiled_insertion_costs_match_whole_route_evaluation(day: str) -> None:
     checked = 0
     for seed in range(5):
-        instance, evaluator = setup(simple_day(seed))
-        assert evaluator.all_simple
+        problem = {"simple": simple_day(seed), "lunch, SLAs, overtime": random_day(seed),
+                   "SLAs only": random_day(seed, lunch=False)}[day]
+        instance, evaluator = setup(problem)
+        # the O(1) test per position on plain days, the walk from the insertion point on the others
+        assert (len(evaluator._simple) == len(instance.vehicles)) == (day == "simple")
         solution = regret_insertion(evaluator)
         state = _CompiledState(evaluator, solution)
         for v, route in enumerate(solution.routes):
             for k in range(len(instance.visits)):
                 if k in route or not evaluator.allowed[k, v]:
                     continue
-                got, _ = compiled._best_insertion(state.p, v, k, state.routes, state.lengths, state.dep, state.lat,
-                                                  state.travel, state.load, state.capacity, state.max_travel)
+                got, _ = kernels._best_insertion(state.p, state.s, v, k)
                 want = cheapest_by_whole_route(evaluator, v, route, k)
                 assert np.isclose(got, want) or (got == np.inf and want == np.inf), (seed, v, k, got, want)
                 checked += got < np.inf
     assert checked > 50, "the days leave room to insert"
 
 
-def test_compiled_regret_insertion_is_feasible_and_leaves_out_only_what_fits_nowhere() -> None:
+@pytest.mark.parametrize("lunch", [False, True])
+def test_compiled_regret_insertion_is_feasible_and_leaves_out_only_what_fits_nowhere(lunch: bool) -> None:
     for seed in range(4):
-        instance, evaluator = setup(simple_day(seed, visits=60))
+        day = random_day(seed, technicians=4, visits=60) if lunch else simple_day(seed, visits=60)
+        instance, evaluator = setup(day)
         solution = regret_insertion(evaluator)
         assert_feasible(instance, evaluator, solution)
         assert solution.costs == [evaluator.route_cost(v, r) for v, r in enumerate(solution.routes)]
@@ -85,9 +99,11 @@ def test_compiled_regret_insertion_is_feasible_and_leaves_out_only_what_fits_now
                     assert cheapest_by_whole_route(evaluator, v, route, k) == np.inf, (seed, k, v)
 
 
-def test_compiled_ruin_and_recreate_improves_and_stays_feasible() -> None:
+@pytest.mark.parametrize("lunch", [False, True])
+def test_compiled_ruin_and_recreate_improves_and_stays_feasible(lunch: bool) -> None:
     for open_routes in (0.0, 1.0):
-        instance, evaluator = setup(simple_day(11, technicians=6, visits=60))
+        day = random_day(11, technicians=6, visits=60) if lunch else simple_day(11, technicians=6, visits=60)
+        instance, evaluator = setup(day)
         start = regret_insertion(evaluator)
         improved = ruin_and_recreate(evaluator, start.copy(), time_limit=0.3, seed=3, max_removed=10, threshold=0.05,
                                      open_routes=open_routes)
@@ -107,8 +123,15 @@ def test_compiled_ruin_and_recreate_puts_back_what_it_can_place() -> None:
     assert_feasible(instance, evaluator, improved)
 
 
-def test_days_with_breaks_slas_or_overtime_stay_on_the_numpy_path() -> None:
-    _, evaluator = setup(random_day(1))  # lunch, SLA deadlines, an hour of overtime
-    assert not evaluator.all_simple
-    _, evaluator = setup(random_day(2, lunch=False))  # SLA deadlines only
-    assert not evaluator.all_simple
+
+
+def test_very_large_days_fall_back_to_the_numpy_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(construction, "_COMPILED_MAX", 0)
+    instance, evaluator = setup(random_day(11, technicians=6, visits=60))
+    start = regret_insertion(evaluator)
+    assert sum(map(len, start.routes)) > 30
+    improved = ruin_and_recreate(evaluator, start.copy(), time_limit=0.3, seed=3)
+    assert objective(evaluator, improved) <= objective(evaluator, start)
+    assert_feasible(instance, evaluator, improved)
+    monkeypatch.setattr(construction, "_CompiledState", None)  # the compiled path would fail on this
+    regret_insertion(evaluator)

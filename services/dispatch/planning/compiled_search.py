@@ -1,14 +1,20 @@
-"""Regret insertion and ruin-and-recreate compiled with numba, for days whose route cost is its travel.
+"""Regret insertion and ruin-and-recreate compiled with numba: the planner's search for fresh plans.
 
-That is every day without breaks, soft overtime or SLA deadlines (``RouteEvaluator.all_simple``): the
-VRPTW benchmarks, and days planned without those terms. There an insertion is feasible iff the pushed
-next stop still starts by its latest start, so each route keeps two columns (departure from each stop,
-latest start of each stop) and an insertion is tested in O(1) per position, as in
-``RouteEvaluator._insertions_by_slack``. Same moves, same acceptance as ``construction.ruin_and_recreate``,
-in machine code: per step ~100x fewer seconds than the numpy version, whose cost was call overhead.
+The same moves and acceptance as the numpy version in construction.py, whose cost was call overhead,
+in machine code. Two ways to price an insertion into a route:
 
-Numbers are the routing model's integer ticks, as floats. A route is a row of ``routes`` with its
-length in ``lengths``; ``route_of[k]`` is the vehicle serving visit k or -1.
+- a vehicle whose route cost is its travel (no breaks, no soft overtime, no SLA deadlines on the day:
+  the VRPTW benchmarks) keeps two columns per route, departure from each stop and latest start of each
+  stop, and an insertion is an O(1) test per position: the pushed next stop still starts by its latest
+  start (``RouteEvaluator._insertions_by_slack``);
+- any other vehicle keeps the route's state before each stop (clock, travel, SLA lateness, breaks taken)
+  and walks the rest of the route from the insertion point, as ``RouteEvaluator._leg`` does, until the
+  schedule meets the old one again (from there the rest costs what it did).
+
+Numbers are the routing model's integer ticks, as floats. ``p`` holds the day (``day_arrays``); ``s``
+one plan (``plan_arrays``): a route is a row of ``routes`` with its length in ``lengths``, ``route_of[k]``
+is the vehicle serving visit k or -1, ``cost`` is each route's objective (travel + SLA lateness +
+overtime, weighted) and ``travel`` its driving.
 """
 
 from __future__ import annotations
@@ -52,76 +58,155 @@ def _latest_start(ws: FloatArray, we: FloatArray, k: int, bound: float) -> float
 
 
 @njit(cache=True, nogil=True)
-def _reschedule(p, v: int, routes: IntArray, lengths: IntArray, dep: FloatArray, lat: FloatArray,
-                travel: FloatArray, load: FloatArray) -> bool:
-    """Departures and latest starts of vehicle v's route, its travel and load; False if infeasible."""
-    (T, node, service, ws, we, demand, start_node, end_node, start, hard_end) = p
-    m = lengths[v]
-    clock = start[v]
-    dep[v, 0] = clock
-    here = start_node[v]
-    total = 0.0
-    weight = 0.0
-    for i in range(m):
-        k = routes[v, i]
-        leg = T[here, node[k]]
-        total += leg
-        clock = _window_start(ws, we, k, clock + leg) + service[k]
-        dep[v, i + 1] = clock
-        here = node[k]
-        weight += demand[k]
-    back = T[here, end_node[v]]
-    total = total + back if m else 0.0  # an idle technician-day costs nothing
-    bound = hard_end[v]
-    lat[v, m] = bound
-    nxt = end_node[v]
-    for i in range(m - 1, -1, -1):
-        k = routes[v, i]
-        bound = _latest_start(ws, we, k, bound - service[k] - T[node[k], nxt])
-        lat[v, i] = bound
-        nxt = node[k]
-    travel[v] = total
-    load[v] = weight
-    return m == 0 or clock + back <= hard_end[v]
+def _leg(p, v: int, clock: float, here: int, travel: float, late: float, pending: int, k: int
+         ) -> tuple[bool, float, int, float, float, int]:
+    """Drive from ``here`` (left at ``clock``) to visit k, or home when k < 0, taking a break on the way
+    if due; the state after (departure from k, or arrival home). As ``RouteEvaluator._leg``."""
+    T, node, service, ws, we = p[0], p[1], p[2], p[3], p[4]
+    breaks, n_breaks, sla = p[11], p[12], p[13]
+    home = k < 0
+    there = p[7][v] if home else node[k]
+    serve = 0.0 if home else service[k]
+    leg = T[here, there]
+    travel += leg
+    arrival = clock + leg
+    start = arrival if home else _window_start(ws, we, k, arrival)
+    ok = True
+    if pending < n_breaks[v]:
+        earliest, latest, duration = breaks[v, pending, 0], breaks[v, pending, 1], breaks[v, pending, 2]
+        # Take it on this leg if service here would end after its latest start, or on the way home.
+        if home or start + serve > latest:
+            ok = clock <= latest
+            arrival = max(arrival, earliest) + duration
+            pending += 1
+            start = arrival if home else _window_start(ws, we, k, arrival)
+    ok = ok and start < INF
+    if not home and start > sla[k] and ok:
+        late += start - sla[k]
+    return ok, start + serve, there, travel, late, pending
 
 
 @njit(cache=True, nogil=True)
-def _best_insertion(p, v: int, k: int, routes: IntArray, lengths: IntArray, dep: FloatArray, lat: FloatArray,
-                    travel: FloatArray, load: FloatArray, capacity: FloatArray, max_travel: FloatArray
-                    ) -> tuple[float, int]:
-    """Cheapest feasible insertion of visit k into vehicle v's route: (extra travel or inf, position)."""
-    (T, node, service, ws, we, demand, start_node, end_node, _start, _hard_end) = p
-    if load[v] + demand[k] > capacity[v]:
+def _home_cost(p, v: int, arrival: float, travel: float, late: float, pending: int) -> float:
+    """The route's cost given its arrival home (inf if that breaks the hard end, a break or max travel)."""
+    if arrival > p[9][v] or pending != p[12][v] or travel > p[16][v]:
+        return INF
+    return travel + p[14] * late + p[15] * max(0.0, arrival - p[10][v])
+
+
+@njit(cache=True, nogil=True)
+def _reschedule(p, s, v: int) -> bool:
+    """Vehicle v's route state: cost, travel, load, the state before each stop and, where its cost is its
+    travel, departures and latest starts. False if the route is infeasible."""
+    T, node, service, ws, we, demand = p[0], p[1], p[2], p[3], p[4], p[5]
+    routes, lengths, dep, lat, cost, travel, load = s[0], s[1], s[2], s[3], s[4], s[5], s[6]
+    pclock, ptravel, plate, ppending = s[7], s[8], s[9], s[10]
+    m = lengths[v]
+    clock, here, driven, late, pending = p[8][v], p[6][v], 0.0, 0.0, 0
+    ok = True
+    weight = 0.0
+    for i in range(m):
+        pclock[v, i], ptravel[v, i], plate[v, i], ppending[v, i] = clock, driven, late, pending
+        dep[v, i] = clock
+        k = routes[v, i]
+        fine, clock, here, driven, late, pending = _leg(p, v, clock, here, driven, late, pending, k)
+        ok = ok and fine
+        weight += demand[k]
+    pclock[v, m], ptravel[v, m], plate[v, m], ppending[v, m] = clock, driven, late, pending
+    dep[v, m] = clock
+    load[v] = weight
+    if m == 0:  # an idle technician-day costs nothing
+        cost[v], travel[v] = 0.0, 0.0
+    else:
+        fine, arrival, here, driven, late, pending = _leg(p, v, clock, here, driven, late, pending, -1)
+        cost[v] = _home_cost(p, v, arrival, driven, late, pending) if ok and fine else INF
+        travel[v] = driven
+    if p[17][v]:  # latest start of each stop that keeps the rest feasible; the end: the hard end
+        bound = p[9][v]
+        lat[v, m] = bound
+        nxt = p[7][v]
+        for i in range(m - 1, -1, -1):
+            k = routes[v, i]
+            bound = _latest_start(ws, we, k, bound - service[k] - T[node[k], nxt])
+            lat[v, i] = bound
+            nxt = node[k]
+    return cost[v] < INF
+
+
+@njit(cache=True, nogil=True)
+def _best_insertion(p, s, v: int, k: int) -> tuple[float, int]:
+    """Cheapest feasible insertion of visit k into vehicle v's route: (extra cost or inf, position)."""
+    T, node, service, ws, we, demand = p[0], p[1], p[2], p[3], p[4], p[5]
+    routes, lengths, dep, lat, cost, travel, load = s[0], s[1], s[2], s[3], s[4], s[5], s[6]
+    if load[v] + demand[k] > p[18][v]:
         return INF, 0
+    simple = p[17][v]
     m = lengths[v]
     j = node[k]
     best, where = INF, 0
-    prev = start_node[v]
+    prev = p[6][v]
     for pos in range(m + 1):
-        nxt = node[routes[v, pos]] if pos < m else end_node[v]
+        nxt = node[routes[v, pos]] if pos < m else p[7][v]
         delta = T[prev, j] + T[j, nxt] - (T[prev, nxt] if m else 0.0)
-        if delta < best and travel[v] + delta <= max_travel[v]:
-            s = _window_start(ws, we, k, dep[v, pos] + T[prev, j])
-            if s < INF:
-                arrival = s + service[k] + T[j, nxt]
-                if pos < m:
-                    arrival = _window_start(ws, we, routes[v, pos], arrival)
-                if arrival <= lat[v, pos]:
-                    best, where = delta, pos
+        # Delaying the rest never makes it cheaper: the extra travel bounds the extra cost from below.
+        if delta < best and travel[v] + delta <= p[16][v]:
+            if simple:
+                start = _window_start(ws, we, k, dep[v, pos] + T[prev, j])
+                if start < INF:
+                    arrival = start + service[k] + T[j, nxt]
+                    if pos < m:
+                        arrival = _window_start(ws, we, routes[v, pos], arrival)
+                    if arrival <= lat[v, pos]:
+                        best, where = delta, pos
+            else:
+                extra = _walk_from(p, s, v, pos, k, prev) - cost[v]
+                if extra < best:
+                    best, where = extra, pos
         prev = nxt
     return best, where
+
+
+@njit(cache=True, nogil=True)
+def _walk_from(p, s, v: int, pos: int, k: int, prev: int) -> float:
+    """Cost of vehicle v's route with visit k inserted before stop ``pos`` (inf if infeasible)."""
+    routes, lengths, cost = s[0], s[1], s[4]
+    pclock, ptravel, plate, ppending = s[7], s[8], s[9], s[10]
+    m = lengths[v]
+    ok, clock, here, driven, late, pending = _leg(p, v, pclock[v, pos], prev, ptravel[v, pos], plate[v, pos],
+                                                   ppending[v, pos], k)
+    if not ok:
+        return INF
+    for i in range(pos, m):
+        ok, clock, here, driven, late, pending = _leg(p, v, clock, here, driven, late, pending, routes[v, i])
+        if not ok:
+            return INF
+        if clock == pclock[v, i + 1] and pending == ppending[v, i + 1]:
+            # Back on the old schedule: the rest of the route costs what it did.
+            extra_travel = driven - ptravel[v, i + 1]
+            if s[5][v] + extra_travel > p[16][v]:
+                return INF
+            return cost[v] + extra_travel + p[14] * (late - plate[v, i + 1])
+    ok, arrival, here, driven, late, pending = _leg(p, v, clock, here, driven, late, pending, -1)
+    return _home_cost(p, v, arrival, driven, late, pending) if ok else INF
+
+
+@njit(cache=True, nogil=True)
+def reschedule_all(p, s) -> bool:
+    feasible = True
+    for v in range(len(s[1])):
+        feasible &= _reschedule(p, s, v)
+    return feasible
 
 
 # --- regret insertion ----------------------------------------------------------------------------------
 
 
 @njit(cache=True, nogil=True)
-def _insert(p, pool: IntArray, vehicles: IntArray, allowed: BoolArray, penalty: FloatArray, regret_cap: float,
-            noise: float, routes: IntArray, lengths: IntArray, dep: FloatArray, lat: FloatArray,
-            travel: FloatArray, load: FloatArray, capacity: FloatArray, max_travel: FloatArray,
-            route_of: IntArray, inserted: IntArray) -> int:
+def _insert(p, s, pool: IntArray, vehicles: IntArray, noise: float, inserted: IntArray) -> int:
     """Regret-2 insertion of ``pool`` into ``vehicles``' routes (noisy scores when ``noise`` > 0); what does
     not fit stays out. Writes the visits inserted to ``inserted`` and returns how many."""
+    allowed, penalty, regret_cap = p[19], p[20], p[21]
+    routes, lengths, route_of = s[0], s[1], s[11]
     c, nv = len(pool), len(vehicles)
     extra = np.full((c, nv), INF)
     where = np.zeros((c, nv), dtype=np.int64)
@@ -130,8 +215,7 @@ def _insert(p, pool: IntArray, vehicles: IntArray, allowed: BoolArray, penalty: 
         v = vehicles[col]
         for i in range(c):
             if allowed[pool[i], v]:
-                extra[i, col], where[i, col] = _best_insertion(p, v, pool[i], routes, lengths, dep, lat, travel,
-                                                               load, capacity, max_travel)
+                extra[i, col], where[i, col] = _best_insertion(p, s, v, pool[i])
     count = 0
     while True:
         chosen, chosen_col, top = -1, -1, -INF
@@ -162,35 +246,21 @@ def _insert(p, pool: IntArray, vehicles: IntArray, allowed: BoolArray, penalty: 
         routes[v, at] = k
         lengths[v] = m + 1
         route_of[k] = v
-        _reschedule(p, v, routes, lengths, dep, lat, travel, load)
+        _reschedule(p, s, v)
         inserted[count] = k
         count += 1
         open_[chosen] = False
         extra[chosen, :] = INF
         for i in range(c):
             if open_[i] and allowed[pool[i], v]:
-                extra[i, chosen_col], where[i, chosen_col] = _best_insertion(
-                    p, v, pool[i], routes, lengths, dep, lat, travel, load, capacity, max_travel)
+                extra[i, chosen_col], where[i, chosen_col] = _best_insertion(p, s, v, pool[i])
 
 
 @njit(cache=True, nogil=True)
-def reschedule_all(p, routes: IntArray, lengths: IntArray, dep: FloatArray, lat: FloatArray, travel: FloatArray,
-                   load: FloatArray) -> bool:
-    feasible = True
-    for v in range(len(lengths)):
-        feasible &= _reschedule(p, v, routes, lengths, dep, lat, travel, load)
-    return feasible
-
-
-@njit(cache=True, nogil=True)
-def construct(p, allowed: BoolArray, penalty: FloatArray, regret_cap: float, capacity: FloatArray,
-              max_travel: FloatArray, routes: IntArray, lengths: IntArray, dep: FloatArray, lat: FloatArray,
-              travel: FloatArray, load: FloatArray, route_of: IntArray) -> int:
+def construct(p, s) -> int:
     """Regret insertion of every visit into the routes (scheduled); returns how many were placed."""
-    n, vehicles = len(route_of), len(lengths)
-    inserted = np.empty(n, dtype=np.int64)
-    return _insert(p, np.arange(n), np.arange(vehicles), allowed, penalty, regret_cap, 0.0, routes, lengths, dep,
-                   lat, travel, load, capacity, max_travel, route_of, inserted)
+    n, vehicles = len(s[11]), len(s[1])
+    return _insert(p, s, np.arange(n), np.arange(vehicles), 0.0, np.empty(n, dtype=np.int64))
 
 
 # --- ruin and recreate ---------------------------------------------------------------------------------
@@ -202,22 +272,21 @@ def seed_random(seed: int) -> None:
 
 
 @njit(cache=True, nogil=True)
-def search(p, allowed: BoolArray, penalty: FloatArray, regret_cap: float, capacity: FloatArray,
-           max_travel: FloatArray, neighbours: IntArray, vehicle_to_visit: FloatArray,
-           routes: IntArray, lengths: IntArray, dep: FloatArray, lat: FloatArray, travel: FloatArray,
-           load: FloatArray, route_of: IntArray, best_routes: IntArray, best_lengths: IntArray,
+def search(p, s, neighbours: IntArray, vehicle_to_visit: FloatArray, best_routes: IntArray, best_lengths: IntArray,
            dirty: BoolArray, value: float, best_value: float, steps: int, max_removed: int, threshold: float,
            progress: float, open_routes: float) -> tuple[float, float]:
-    """``steps`` ruin-and-recreate steps from the current plan (the arrays, changed in place).
+    """``steps`` ruin-and-recreate steps from the current plan ``s`` (changed in place).
 
     Accepts a trial no worse than the current value plus a threshold that falls to 0 as ``progress`` goes
-    from 0 to 1; copies each new best into ``best_routes`` (only the
-    routes changed since the last best: ``dirty``). Returns the current and the best value."""
+    from 0 to 1; copies each new best into ``best_routes`` (only the routes changed since the last best:
+    ``dirty``). Returns the current and the best value."""
+    allowed, penalty = p[19], p[20]
+    routes, lengths, cost, route_of = s[0], s[1], s[4], s[11]
     n, vehicle_count = len(route_of), len(lengths)
     width = routes.shape[1]
     saved_routes = np.empty((vehicle_count, width), dtype=np.int64)
     saved_lengths = np.empty(vehicle_count, dtype=np.int64)
-    saved_travel = np.empty(vehicle_count)
+    saved_cost = np.empty(vehicle_count)
     saved = np.zeros(vehicle_count, dtype=np.bool_)
     touched = np.empty(vehicle_count, dtype=np.int64)
     chosen = np.zeros(vehicle_count, dtype=np.bool_)
@@ -254,7 +323,7 @@ def search(p, allowed: BoolArray, penalty: FloatArray, regret_cap: float, capaci
             m = lengths[v]
             saved_routes[v, :m] = routes[v, :m]
             saved_lengths[v] = m
-            saved_travel[v] = travel[v]
+            saved_cost[v] = cost[v]
             saved[v] = True
             touched[n_touched] = v
             n_touched += 1
@@ -298,11 +367,13 @@ def search(p, allowed: BoolArray, penalty: FloatArray, regret_cap: float, capaci
             if not saved[v]:
                 saved_routes[v, : lengths[v]] = routes[v, : lengths[v]]
                 saved_lengths[v] = lengths[v]
-                saved_travel[v] = travel[v]
+                saved_cost[v] = cost[v]
                 saved[v] = True
+        # Removing stops keeps a route feasible but for a break that was due later (and a window
+        # reached earlier never hurts): a ruin that breaks a route is given up.
         feasible = True
         for t in range(n_touched):
-            feasible &= _reschedule(p, touched[t], routes, lengths, dep, lat, travel, load)
+            feasible &= _reschedule(p, s, touched[t])
         # The pool: what was removed, then the unassigned visits near the seed.
         c = 0
         for i in range(n_removed):
@@ -321,13 +392,12 @@ def search(p, allowed: BoolArray, penalty: FloatArray, regret_cap: float, capaci
             for t in range(nv):
                 v = vehicles[t]
                 if lengths[v] == 0 and allowed[seed_visit, v]:
-                    cost, _ = _best_insertion(p, v, seed_visit, routes, lengths, dep, lat, travel, load, capacity,
-                                              max_travel)
-                    if cost < INF:
+                    extra, _ = _best_insertion(p, s, v, seed_visit)
+                    if extra < INF:
                         routes[v, 0] = seed_visit
                         lengths[v] = 1
                         route_of[seed_visit] = v
-                        _reschedule(p, v, routes, lengths, dep, lat, travel, load)
+                        _reschedule(p, s, v)
                         inserted[0] = seed_visit
                         n_inserted = 1
                         for i in range(c):
@@ -337,27 +407,25 @@ def search(p, allowed: BoolArray, penalty: FloatArray, regret_cap: float, capaci
                                 break
                     break
         if feasible:
-            n_inserted += _insert(p, pool[:c], vehicles[:nv], allowed, penalty, regret_cap,
-                                  0.1 * np.random.random(), routes, lengths, dep, lat, travel, load, capacity,
-                                  max_travel, route_of, inserted[n_inserted:])
+            n_inserted += _insert(p, s, pool[:c], vehicles[:nv], 0.1 * np.random.random(), inserted[n_inserted:])
         for i in range(c):
             in_pool[pool[i]] = False
         in_pool[seed_visit] = False
         # Value of the trial: route costs of the vehicles changed, penalties of the visits now out.
         trial = value
+        plan_cost = 0.0  # the current plan's route costs
+        for v in range(vehicle_count):
+            plan_cost += saved_cost[v] if saved[v] else cost[v]
         for t in range(nv):
             v = vehicles[t]
-            trial += travel[v] - saved_travel[v]
+            trial += cost[v] - saved_cost[v]
         for i in range(n_removed):
             trial += penalty[removed[i]]
         for i in range(n_inserted):
             trial -= penalty[inserted[i]]
         # Accept a worse plan by up to ``threshold`` of the route costs of the visits one step ruins (the
         # plan's route costs, penalties aside, times max_removed / n), falling to 0 over the time.
-        plan_travel = 0.0
-        for v in range(vehicle_count):
-            plan_travel += saved_travel[v] if saved[v] else travel[v]
-        slack = threshold * max(0.0, 1.0 - progress) * plan_travel * max_removed / n
+        slack = threshold * max(0.0, 1.0 - progress) * plan_cost * max_removed / n
         if feasible and trial < value + slack:
             value = trial
             for t in range(nv):
@@ -380,7 +448,7 @@ def search(p, allowed: BoolArray, penalty: FloatArray, regret_cap: float, capaci
                 routes[v, : lengths[v]] = saved_routes[v, : lengths[v]]
                 for i in range(lengths[v]):
                     route_of[routes[v, i]] = v
-                _reschedule(p, v, routes, lengths, dep, lat, travel, load)
+                _reschedule(p, s, v)
         for t in range(nv):
             saved[vehicles[t]] = False
             chosen[vehicles[t]] = False

@@ -1,4 +1,4 @@
-"""Our own constructor and ruin-and-recreate search, in numpy, on the integer ticks of the OR-Tools model.
+"""Our own constructor and ruin-and-recreate search on the integer ticks of the OR-Tools model.
 
 OR-Tools' first-solution strategies are slow on days with breaks and skills (parallel cheapest
 insertion never finishes on 1,000 visits in a minute) and poor on long Solomon routes. Here:
@@ -12,6 +12,11 @@ insertion never finishes on 1,000 visits in a minute) and poor on long Solomon r
 - ``ruin_and_recreate`` improves it: remove strings of visits near a random seed from a few
   neighbouring routes (SISR-like), put them and nearby unassigned visits back by noisy regret
   insertion, accept by a threshold that falls to zero over the time given.
+
+Both run compiled (compiled_search.py, numba) unless the day is very large (technician-days x visits
+above ``_COMPILED_MAX``, where the compiled state's columns would take hundreds of MB); then the
+numpy versions here run, which can also stop regret insertion at a time limit. ``RouteEvaluator`` is
+also the yardstick the tests hold the compiled code to, and turns a plan into the routing model's terms.
 
 A break is taken on the leg whose departure is the last one before the break's latest start (or on
 the way home): it may run during the drive or while waiting, never during service, as in the model.
@@ -118,8 +123,6 @@ class RouteEvaluator:
         self._simple = {
             k for k, v in enumerate(self.vehicles) if not self.has_sla and not v.breaks and v.soft_end >= v.hard_end
         }
-        # Then the compiled search (compiled_search.py) runs regret insertion and ruin-and-recreate.
-        self.all_simple = len(self._simple) == len(self.vehicles)
         # Regret beyond this counts as "only one place left" (a typical leg, four times over).
         sample = self.node[:: max(1, n // 300)]
         self.regret_cap = float(np.median(self.travel[np.ix_(sample, sample)])) * 4.0 + 1.0 if n else 1.0
@@ -617,9 +620,9 @@ def regret_insertion(evaluator: RouteEvaluator, time_limit: float = INF) -> Solu
     n, vehicles = len(evaluator.instance.visits), len(evaluator.instance.vehicles)
     solution = Solution([[] for _ in range(vehicles)], [0.0] * vehicles)
     # Compiled, regret insertion is one pass with no clock: keep it to days it finishes in well under a second.
-    if evaluator.all_simple and n * vehicles <= _COMPILED_CONSTRUCTION_MAX and time_limit > 0:
+    if n * vehicles <= _COMPILED_MAX and time_limit > 0:
         state = _CompiledState(evaluator, solution)
-        compiled.construct(state.p, evaluator.allowed, evaluator.penalty, evaluator.regret_cap, *state.arrays)
+        compiled.construct(state.p, state.s)
         return state.solution(state.routes, state.lengths)
     deadline = wallclock.perf_counter() + time_limit
     _insert(evaluator, solution, list(range(n)), list(range(vehicles)), deadline=deadline)
@@ -650,7 +653,7 @@ def ruin_and_recreate(
     n = len(evaluator.instance.visits)
     if n == 0:
         return solution
-    if evaluator.all_simple:
+    if n * len(evaluator.vehicles) <= _COMPILED_MAX:
         return _compiled_ruin_and_recreate(evaluator, solution, time_limit, seed, max_removed, threshold, open_routes)
     neighbours = _Neighbours(evaluator)
     route_of = np.full(n, -1, dtype=np.int64)  # of ``current``
@@ -743,30 +746,38 @@ def _ruin(
     return removed, touched
 
 
-# n x vehicles above which regret insertion stays in numpy, where it can stop at its time limit
-# (R1_10_1: 1,000 x 250 takes ~0.2 s compiled).
-_COMPILED_CONSTRUCTION_MAX = 2_000_000
+# Visits x technician-days above which the search stays in numpy: the compiled state holds seven
+# columns of that size (~110 MB at the limit), and compiled regret insertion, one pass with no clock,
+# costs visits x technician-days per insertion (R1_10_1, 1,000 x 250: ~0.2 s).
+_COMPILED_MAX = 2_000_000
 
 
 class _CompiledState:
-    """The evaluator's arrays and one plan, in the compiled search's form (compiled_search.py)."""
+    """The evaluator's arrays (``p``) and one plan (``s``) in the compiled search's form (compiled_search.py)."""
 
     def __init__(self, evaluator: RouteEvaluator, solution: Solution) -> None:
         e = evaluator
         vehicles, n = len(e.vehicles), len(e.node)
-        column = np.asarray
+        most_breaks = max([len(v.breaks) for v in e.vehicles] + [1])
+        breaks = np.zeros((vehicles, most_breaks, 3))
+        for k, v in enumerate(e.vehicles):
+            if v.breaks:
+                breaks[k, : len(v.breaks)] = v.breaks
 
         def per_vehicle(name: str) -> FloatArray:
-            return column([getattr(v, name) for v in e.vehicles], dtype=np.float64)
+            return np.asarray([getattr(v, name) for v in e.vehicles], dtype=np.float64)
 
         self.p = (
             e.travel, e.node, e.service, e.window_start, e.window_end, e.demand,
-            column([v.start_node for v in e.vehicles], dtype=np.int64),
-            column([v.end_node for v in e.vehicles], dtype=np.int64),
-            per_vehicle("start"), per_vehicle("hard_end"),
+            np.asarray([v.start_node for v in e.vehicles], dtype=np.int64),
+            np.asarray([v.end_node for v in e.vehicles], dtype=np.int64),
+            per_vehicle("start"), per_vehicle("hard_end"), per_vehicle("soft_end"),
+            breaks, np.asarray([len(v.breaks) for v in e.vehicles], dtype=np.int64),
+            e._sla_bound, e.sla_cost, e.overtime_cost, per_vehicle("max_travel"),
+            np.asarray([k in e._simple for k in range(vehicles)], dtype=bool), per_vehicle("capacity"),
+            e.allowed, e.penalty, e.regret_cap,
         )
         self.evaluator = evaluator
-        self.capacity, self.max_travel = per_vehicle("capacity"), per_vehicle("max_travel")
         self.routes = np.zeros((vehicles, n + 1), dtype=np.int64)
         self.lengths = np.zeros(vehicles, dtype=np.int64)
         self.route_of = np.full(n, -1, dtype=np.int64)
@@ -774,20 +785,16 @@ class _CompiledState:
             self.routes[v, : len(route)] = route
             self.lengths[v] = len(route)
             self.route_of[route] = v
-        self.dep = np.zeros((vehicles, n + 2))
-        self.lat = np.zeros((vehicles, n + 2))
-        self.travel = np.zeros(vehicles)
-        self.load = np.zeros(vehicles)
-        compiled.reschedule_all(self.p, self.routes, self.lengths, self.dep, self.lat, self.travel, self.load)
-
-    @property
-    def arrays(self) -> tuple[FloatArray | IntArray, ...]:
-        """What ``construct`` takes after the evaluator's arrays, in its order."""
-        return (self.capacity, self.max_travel, self.routes, self.lengths, self.dep, self.lat, self.travel, self.load,
-                self.route_of)
+        columns = [np.zeros((vehicles, n + 2)) for _ in range(5)]
+        self.cost = np.zeros(vehicles)
+        self.s = (
+            self.routes, self.lengths, columns[0], columns[1], self.cost, np.zeros(vehicles), np.zeros(vehicles),
+            columns[2], columns[3], columns[4], np.zeros((vehicles, n + 2), dtype=np.int64), self.route_of,
+        )
+        compiled.reschedule_all(self.p, self.s)
 
     def value(self) -> float:
-        return float(self.travel.sum() + self.evaluator.penalty[self.route_of < 0].sum())
+        return float(self.cost.sum() + self.evaluator.penalty[self.route_of < 0].sum())
 
     def solution(self, routes: IntArray, lengths: IntArray) -> Solution:
         plan = [routes[v, : lengths[v]].tolist() for v in range(len(lengths))]
@@ -798,8 +805,7 @@ def _compiled_ruin_and_recreate(
     evaluator: RouteEvaluator, solution: Solution, time_limit: float, seed: int, max_removed: int, threshold: float,
     open_routes: float,
 ) -> Solution:
-    """``ruin_and_recreate`` for days whose route cost is its travel, in compiled chunks of steps between
-    which the clock is read."""
+    """``ruin_and_recreate`` in compiled chunks of steps, between which the clock is read."""
     began = wallclock.perf_counter()
     n = len(evaluator.node)
     state = _CompiledState(evaluator, solution)
@@ -815,10 +821,8 @@ def _compiled_ruin_and_recreate(
             steps = max(1, min(int(0.01 / per_step), int((time_limit - elapsed) / per_step)))
         chunk = wallclock.perf_counter()
         value, best_value = compiled.search(
-            state.p, evaluator.allowed, evaluator.penalty, evaluator.regret_cap, state.capacity, state.max_travel,
-            neighbours.visits, neighbours.vehicle_to_visit, state.routes, state.lengths, state.dep, state.lat,
-            state.travel, state.load, state.route_of, best_routes, best_lengths, dirty, value, best_value, steps,
-            max_removed, threshold, elapsed / time_limit, open_routes)
+            state.p, state.s, neighbours.visits, neighbours.vehicle_to_visit, best_routes, best_lengths, dirty, value,
+            best_value, steps, max_removed, threshold, elapsed / time_limit, open_routes)
         per_step = max(1e-7, (wallclock.perf_counter() - chunk) / steps)
     return state.solution(best_routes, best_lengths)
 
