@@ -152,7 +152,8 @@ class PlanningOptions:
     # Fresh plans (no pins, no previous routes, no balance cost) start from our own regret insertion
     # and ruin-and-recreate search (construction.py) for this share of the time; OR-Tools, warm-started
     # from the result, gets the rest. 0 skips our search; the constructor still gives the warm start.
-    ruin_recreate_share: float = 0.5
+    # Field day 120 x 1,000 at 60 s, compiled search: 0.5 -> 330 h weighted unassigned, 0.9 -> 322 h.
+    ruin_recreate_share: float = 0.9
     # Ruin size (visits removed per step, at most) and acceptance: a worse plan is accepted while within
     # this fraction of the route costs of the part one step ruins, falling to 0 over the time. Days with
     # more work than fits do best with pure descent (accepting worse mostly trades visits away);
