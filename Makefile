@@ -61,7 +61,7 @@ token: ## Mint a JWT: make token ROLE=dispatcher SUB=alice [CUSTOMER_ID=..] [TEC
 		$(if $(CUSTOMER_ID),--customer-id "$(CUSTOMER_ID)") \
 		$(if $(TECHNICIAN_ID),--technician-id "$(TECHNICIAN_ID)")
 
-bench-routing: ## Planner vs PyVRP and VROOM: Solomon at 1 s and 10 s, Gehring-Homberger 1000 at 60 s, reactive insertion, field day
+bench-routing: ## Planner vs PyVRP and VROOM: Solomon at 1 s and 10 s, Gehring-Homberger 1000 at 60 s, reactive insertion, field day, search speed
 	@$(ENV)
 	$(PY) -m bench.routing --instances ../shared/bench/vrptw/solomon --time-limit 1 \
 		--solvers fieldline,pyvrp,vroom --out bench/results/solomon-1s.json
@@ -73,6 +73,7 @@ bench-routing: ## Planner vs PyVRP and VROOM: Solomon at 1 s and 10 s, Gehring-H
 		--out bench/results/reactive-1000x10000.json
 	$(PY) -m bench.fieldday --technicians 120 --visits 1000 --seed 1 --time-limit 60 \
 		--solvers fieldline,vroom --out bench/results/fieldday-120x1000-60s.json
+	$(PY) -m bench.routing.search_rate --out bench/results/search-rate.json
 
 bench-dispatch: ## Reactive dispatch latency benchmark
 	@$(ENV)
