@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.routing.__main__ import machine, versions
+from bench.routing.__main__ import machine, publish, versions
 from services.dispatch.planning import PlanningOptions, PlanningProblem, Priority, RoadFactorTravel, plan_routes
 
 from .generator import field_day
@@ -193,8 +193,6 @@ def main(argv: list[str] | None = None) -> int:
         row = {"solver": name, "wall_time": round(wall, 2), **evaluate(problem, assignment), "routes": assignment}
         report["results"].append(row)
         print(f"{name}: {json.dumps({k: v for k, v in row.items() if k != 'routes'})}", file=sys.stderr, flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
     lines = [
         f"# Field-service day: {args.technicians} technicians, {args.visits} visits (seed {args.seed}), "
         f"{args.time_limit} s",
@@ -216,9 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['unassigned_priority_weight'] / 3600:.0f} | {r['travel_hours']} | {r['sla_misses']} | "
             f"{r['technicians_used']} | {r['wall_time']} |"
         )
-    table = "\n".join(lines) + "\n"
-    args.out.with_suffix(".md").write_text(table)
-    print(table)
+    publish(args.out, report, "\n".join(lines) + "\n")
     return 0
 
 

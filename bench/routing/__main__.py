@@ -43,6 +43,14 @@ def machine() -> dict[str, Any]:
     }
 
 
+def publish(out: Path, report: dict[str, Any], table: str) -> None:
+    """The run as JSON in ``out``, its table beside it as .md and on standard output."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1) + "\n")
+    out.with_suffix(".md").write_text(table)
+    print(table)
+
+
 def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -216,11 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
     report["summary"] = summarise(report["results"], solvers)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
-    table = markdown(report)
-    args.out.with_suffix(".md").write_text(table)
-    print(table)
+    publish(args.out, report, markdown(report))
     return 0
 
 

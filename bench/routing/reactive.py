@@ -8,7 +8,6 @@ emergency. Reports median, p99 and max per decision, and the build time, as JSON
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import sys
@@ -23,7 +22,7 @@ from bench.fieldday.generator import _near, _town
 from services.dispatch.planning import RoadFactorTravel
 from services.dispatch.planning.reactive import LiveDay, LiveRoute, LiveStop, UrgentJob, earliest_feasible_insertion
 
-from .__main__ import machine, versions
+from .__main__ import machine, publish, versions
 
 H = 3600.0
 M = 60.0
@@ -105,8 +104,6 @@ def main(argv: list[str] | None = None) -> int:
         "placed_within_sla": placed,
         "placed_only_late": late,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
     ms = result["decision_ms"]
     table = (
         f"# Reactive insertion: {args.technicians} technicians, {result['visits']} visits, "
@@ -118,8 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         f"| {ms['median']} | {ms['p99']} | {ms['max']} | {result['live_day_build_ms']} | "
         f"{placed}/{args.emergencies} | {late} |\n"
     )
-    args.out.with_suffix(".md").write_text(table)
-    print(table)
+    publish(args.out, result, table)
     return 0
 
 

@@ -4,7 +4,6 @@ instance, R1_10_1 and the field day: ``python -m bench.routing.search_rate --out
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from bench.fieldday.generator import field_day
-from bench.routing.__main__ import machine, versions
+from bench.routing.__main__ import machine, publish, versions
 from bench.routing.solvers import fieldline_options, fieldline_problem
 from bench.routing.vrptw import read_instance
 from services.dispatch.planning import PlanningOptions, RoadFactorTravel
@@ -67,8 +66,6 @@ def main() -> int:
                               "machine": machine(), "versions": versions(), "results": {}}
     for name, (instance, options, steps) in days.items():
         report["results"][name] = measure(instance, options, steps, args.repeats)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
     lines = ["# Compiled search: steps per second and regret insertion time", "",
              f"Command: `{report['command']}`  ",
              f"Machine: {report['machine']['nproc']} cores, {report['machine']['cpu']}, load average at start "
@@ -77,9 +74,7 @@ def main() -> int:
              "| day | regret insertion (s) | ruin-and-recreate steps/s |", "|---|---|---|"]
     lines += [f"| {name} | {r['regret_insertion_s_median']} | {r['steps_per_s_median']:,} |"
               for name, r in report["results"].items()]
-    table = "\n".join(lines) + "\n"
-    args.out.with_suffix(".md").write_text(table)
-    print(table)
+    publish(args.out, report, "\n".join(lines) + "\n")
     return 0
 
 
