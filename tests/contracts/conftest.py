@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest_asyncio
@@ -92,17 +91,6 @@ class Contracts:
         return await self.post("/contracts", body)
 
 
-T = TypeVar("T")
-
-
-async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], timeout_s: float = 15.0) -> T:
-    """Poll `probe` until `done` says yes (events cross NATS asynchronously); the last value otherwise."""
-    value = await probe()
-    async with asyncio.timeout(timeout_s):
-        while not done(value):
-            await asyncio.sleep(0.1)
-            value = await probe()
-    return value
 
 
 @pytest_asyncio.fixture(scope="package", loop_scope="session")

@@ -16,7 +16,8 @@ from shared.events.contracts import (
 )
 from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated
 from shared.messaging import rpc
-from tests.contracts.conftest import Contracts, eventually
+from tests.contracts.conftest import Contracts
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

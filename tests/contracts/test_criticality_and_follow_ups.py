@@ -12,7 +12,8 @@ from services.contracts.db import tables as t
 from shared.events.contracts import CHECK_ENTITLEMENT, EntitlementAnswer, EntitlementQuery
 from shared.events.requests import ServiceRequestCreated
 from shared.messaging import rpc
-from tests.contracts.conftest import Contracts, eventually
+from tests.contracts.conftest import Contracts
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -13,7 +13,8 @@ from services.contracts.sweep import sweep_once
 from services.contracts.visits import regenerate_visits
 from shared.events.contracts import ContractEndingSoon, VisitsOverdue
 from shared.events.dispatch import AssignmentStatusChanged
-from tests.contracts.conftest import Contracts, eventually
+from tests.contracts.conftest import Contracts
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

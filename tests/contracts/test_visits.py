@@ -16,7 +16,8 @@ from services.contracts.visits import regenerate_visits
 from shared.events.contracts import VisitCancelled, VisitPlanned, VisitRescheduled
 from shared.events.dispatch import AssignmentCreated, AssignmentStatusChanged
 from shared.events.requests import ServiceRequestCreated
-from tests.contracts.conftest import Contracts, eventually
+from tests.contracts.conftest import Contracts
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -29,7 +28,6 @@ from tests.support.infra import NatsServer
 nats_server = fixtures.nats_server
 database_url = fixtures.database_url
 
-T = TypeVar("T")
 _TABLES = ("technicians", "absences", "shifts", "jobs", "assignments", "assignment_history", "plans",
            "replan_requests", "mobile_commands", "position_pings", "sla_alerts", "outbox")
 
@@ -81,17 +79,6 @@ class Clock:
 
     def advance(self, delta: timedelta) -> None:
         self.now += delta
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], what: str, timeout_s: float = 10.0) -> T:
-    """Waits for asynchronous processing (consumers) to reach a state; not a performance assertion."""
-    async with asyncio.timeout(timeout_s):
-        while True:
-            found = await probe()
-            if found:
-                return found
-            await asyncio.sleep(0.05)
-    raise AssertionError(what)
 
 
 @contextlib.asynccontextmanager

@@ -13,8 +13,9 @@ from services.dispatch.planning import RoadFactorTravel
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import VisitPlanned
 from shared.events.requests import ServiceRequestCreated
+from tests.support.polling import eventually
 
-from .conftest import Clock, Dispatch, eventually
+from .conftest import Clock, Dispatch
 
 SITE = (44.951, 34.101)
 BESIDE_THE_SITE = (44.95, 34.10)
@@ -40,7 +41,7 @@ async def booked(dispatch: Dispatch, request: ServiceRequestCreated) -> dict[str
                                   "WHERE request_id = $1 AND status = 'offered'", request.request_id)
         return dict(rows[0]) if rows else None
 
-    return await eventually(probe, "the emergency is booked")
+    return await eventually(probe, what="the emergency is booked")
 
 
 @pytest.mark.parametrize(("break_vs_drive_minutes", "goes_to"), [(-15, "resting"), (+15, "far")])
@@ -104,7 +105,7 @@ async def test_a_planned_visit_shows_the_site_contact_and_address(clocked_dispat
     async def known() -> bool:
         return bool(await dispatch.sql("SELECT 1 FROM dispatch.jobs WHERE request_id = $1", visit.visit_id))
 
-    await eventually(known, "the visit reaches dispatch")
+    await eventually(known, what="the visit reaches dispatch")
     assigned = await dispatch.client.post("/assignments", headers=dispatch.dispatcher, json={
         "request_id": str(visit.visit_id), "technician_id": anna,
         "planned_start": (clock.now + timedelta(hours=2)).isoformat()})

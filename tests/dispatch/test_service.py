@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import VisitPlanned
 from shared.events.requests import ServiceRequestCreated
+from tests.support.polling import eventually
 
-from .conftest import Dispatch, eventually
+from .conftest import Dispatch
 
 TZ = ZoneInfo("Europe/Simferopol")
 WEEK = {d: {"start": "08:00", "end": "17:00", "break_minutes": 30, "break_earliest": "12:00",
@@ -56,7 +57,7 @@ async def publish_visits(dispatch: Dispatch, visits: list[VisitPlanned]) -> None
         rows = await dispatch.sql("SELECT count(*) AS n FROM dispatch.jobs WHERE kind = 'planned'")
         return bool(rows[0]["n"] == len(visits))
 
-    await eventually(all_known, "visits reach dispatch")
+    await eventually(all_known, what="visits reach dispatch")
 
 
 async def test_a_day_is_planned_from_contract_visits_and_each_technician_sees_it(dispatch: Dispatch) -> None:
@@ -150,7 +151,7 @@ async def test_emergency_is_placed_with_the_maintenance_due_at_the_same_site(dis
                                   "FROM dispatch.assignments WHERE status = 'offered' ORDER BY planned_start")
         return [dict(r) for r in rows] if len(rows) == 2 else []
 
-    first, second = await eventually(booked, "the emergency and its bundled visit are booked")
+    first, second = await eventually(booked, what="the emergency and its bundled visit are booked")
     assert first["request_id"] == request.request_id and second["request_id"] == due.visit_id
     assert first["tech"] == second["tech"] == near
     assert second["planned_start"] == first["planned_end"]  # done in the same stop, straight after
@@ -351,7 +352,7 @@ async def test_an_emergency_fitted_in_first_pushes_the_route_and_tells_the_custo
                                   "WHERE subject = 'fieldline.dispatch.assignment.changed.v1'")
         return [json.loads(r["data"]) for r in rows]
 
-    (changed,) = await eventually(pushed, "the visit is pushed later")
+    (changed,) = await eventually(pushed, what="the visit is pushed later")
     rows = {r["request_id"]: r for r in await dispatch.sql(
         "SELECT request_id, technician_id::text AS tech, status, planned_start, planned_end, eta "
         "FROM dispatch.assignments")}
@@ -380,7 +381,7 @@ async def test_an_emergency_nobody_can_reach_is_listed_at_risk(dispatch: Dispatc
         rows = await dispatch.sql("SELECT status FROM dispatch.jobs WHERE request_id = $1", far.request_id)
         return bool(rows and rows[0]["status"] == "unplaceable")
 
-    await eventually(unplaceable, "the emergency is found unplaceable")
+    await eventually(unplaceable, what="the emergency is found unplaceable")
     risky = (await dispatch.client.get("/sla-at-risk", headers=dispatch.dispatcher)).json()
     assert [r["request_id"] for r in risky] == [str(far.request_id)]
     assert risky[0]["reason"] == "nobody can get there" and risky[0]["minutes_late"] is None

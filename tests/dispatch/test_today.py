@@ -10,8 +10,9 @@ from typing import Any
 from services.dispatch.replanning import run_queued_replans
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import VisitPlanned
+from tests.support.polling import eventually
 
-from .conftest import MONDAY_0800, Clock, Dispatch, eventually
+from .conftest import MONDAY_0800, Clock, Dispatch
 
 TODAY = MONDAY_0800.date()
 WEEK = {d: {"start": "08:00", "end": "17:00"} for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -34,7 +35,7 @@ async def visits_today(dispatch: Dispatch, count: int) -> list[VisitPlanned]:
         rows = await dispatch.sql("SELECT count(*) AS n FROM dispatch.jobs")
         return bool(rows[0]["n"] == count)
 
-    await eventually(all_known, "visits reach dispatch")
+    await eventually(all_known, what="visits reach dispatch")
     return visits
 
 

@@ -130,18 +130,5 @@ async def publish(js: JetStreamContext, event: Event, *, event_id: uuid.UUID | N
     return envelope.event_id
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], *, timeout_s: float = 15.0, what: str = "") -> Any:
-    """Poll `check` until it returns something truthy; fail with `what` if it never does."""
-    try:
-        async with asyncio.timeout(timeout_s):
-            while True:
-                result = await check()
-                if result:
-                    return result
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        raise AssertionError(f"never happened: {what}") from None
-
-
 def at(minutes: float = 0) -> datetime:
     return datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=minutes)

@@ -6,7 +6,8 @@ import uuid
 
 from shared.events.contracts import ContractEndingSoon, VisitsOverdue
 from tests.notify.conftest import Notify
-from tests.notify.support import eventually, publish
+from tests.notify.support import publish
+from tests.support.polling import eventually
 
 
 async def test_contract_managers_hear_of_contracts_ending_soon_and_overdue_visits(notify: Notify) -> None:

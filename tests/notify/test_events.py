@@ -19,7 +19,8 @@ from shared.events.dispatch import (
 )
 from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated, SurveyInvited
 from tests.notify.conftest import Notify
-from tests.notify.support import at, eventually, publish
+from tests.notify.support import at, publish
+from tests.support.polling import eventually
 
 YALTA = GeoPoint(lat=44.499, lon=34.16)
 

@@ -18,7 +18,8 @@ from shared.events.common import GeoPoint
 from shared.events.dispatch import AssignmentCreated
 from shared.events.requests import ServiceRequestCreated
 from tests.notify.conftest import Notify
-from tests.notify.support import at, eventually, publish
+from tests.notify.support import at, publish
+from tests.support.polling import eventually
 
 
 async def read_events(base_url: str, token: str, count: int, last_event_id: str | None = None) -> list[dict[str, Any]]:

@@ -20,9 +20,10 @@ from shared.events.common import GeoPoint
 from shared.events.notify import DeliveryFailed, DeliverySent
 from shared.events.requests import ServiceRequestCreated
 from tests.notify.conftest import Notify
-from tests.notify.support import at, eventually, publish, webhook_receiver
+from tests.notify.support import at, publish, webhook_receiver
 from tests.notify.tls import issue
 from tests.support.infra import free_port
+from tests.support.polling import eventually
 
 
 def _request(customer_id: uuid.UUID) -> ServiceRequestCreated:

@@ -6,12 +6,11 @@ dispatch is played by publishing its events into its JetStream stream, as the di
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import nats
@@ -32,6 +31,7 @@ from tests.conftest import Keys
 from tests.support import fixtures
 from tests.support.apps import running_app, service_settings
 from tests.support.infra import NatsServer
+from tests.support.polling import eventually
 
 # this package's own broker and database (package scope binds them to this directory)
 nats_server = fixtures.nats_server
@@ -39,7 +39,6 @@ database_url = fixtures.database_url
 
 SURVEY_SECRET = "test-survey-link-secret-" + "x" * 24
 SURVEY_BASE_URL = "https://fieldline.test/surveys/"
-T = TypeVar("T")
 
 
 @dataclass
@@ -211,18 +210,6 @@ class RequestsService:
         finally:
             await psub.unsubscribe()
         return found
-
-
-async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, timeout_s: float = 15.0) -> T:
-    """Probe until `done` holds (consumers work asynchronously); fails with the last value seen."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        value = await probe()
-        if done(value):
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not reached; last value: {value!r}")
-        await asyncio.sleep(0.05)
 
 
 @pytest_asyncio.fixture
