@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,8 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.dispatch.booking import announce_changed, announce_created
 from services.dispatch.db.repository import DispatchRepository, DoubleBooking, NewAssignment
 from services.dispatch.db.tables import messaging
+from services.dispatch.domain.breaks import (
+    BreakWindow,
+    break_before_stop,
+    break_still_due,
+    shift_break,
+    squeezes_out_break,
+)
 from services.dispatch.domain.calendar import local_midnight
-from services.dispatch.domain.lifecycle import STARTED
+from services.dispatch.domain.lifecycle import ACTIVE, STARTED
 from services.dispatch.domain.sla import SlaClock, predicted_arrival
 from services.dispatch.emergency import EmergencyPlacer, skill_levels
 from services.dispatch.planning import RoadFactorTravel
@@ -23,6 +31,33 @@ from services.dispatch.replanning import job_label
 from shared.errors import Conflict, NotFound
 from shared.events.dispatch import SlaAtRisk
 from shared.messaging import add_event
+
+
+@dataclass(frozen=True)
+class _Today:
+    """What the board reads once for the whole fleet: technicians, today's shifts and bookings, breaks taken."""
+
+    technicians: Mapping[uuid.UUID, dict[str, Any]]
+    shifts: Mapping[uuid.UUID, dict[str, Any]]
+    bookings: Mapping[uuid.UUID, list[dict[str, Any]]]  # per technician, by planned start, any status
+    breaks_taken: Mapping[uuid.UUID, datetime]  # end of the latest break logged today
+
+
+def _by_technician(bookings: list[dict[str, Any]]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    grouped: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for booking in bookings:
+        grouped.setdefault(booking["technician_id"], []).append(booking)
+    return grouped
+
+
+def due_break(shift: Mapping[str, Any] | None, tech: Mapping[str, Any], logged_end: datetime | None,
+              now: datetime) -> BreakWindow | None:
+    """The shift's break still to take: not if one was taken (or is being taken) since the shift began."""
+    if shift is None:
+        return None
+    window = shift_break(shift["break_minutes"], shift["break_earliest"], shift["break_latest"])
+    taken = [end for end in (tech["break_ends_at"], logged_end) if end is not None and end > shift["starts_at"]]
+    return break_still_due(window, now, max(taken, default=None))
 
 
 class DispatchDesk:
@@ -40,31 +75,51 @@ class DispatchDesk:
     # --- the live board ------------------------------------------------------------------------------
 
     async def board(self, session: AsyncSession) -> dict[str, Any]:
+        """A fixed number of statements whatever the fleet: one per kind of data, no row locks."""
         repo = DispatchRepository(session)
         now = self.clock()
         day = now.astimezone(self.tz).date()
         start, end = local_midnight(day, self.tz), local_midnight(day + timedelta(days=1), self.tz)
-        on_shift = {r["id"] for r in await repo.shifts_of_day(day)
-                    if r["starts_at"] <= now < r["ends_at"]}
-        technicians = []
-        for tech in await repo.list_technicians():
-            route = [a for a in await repo.assignments_of(tech["id"], start, end) if a["status"] not in ("declined",)]
-            technicians.append({**tech, "on_shift": tech["id"] in on_shift, "route": route})
-        return {"at": now, "day": day, "technicians": technicians, "requests": await self._requests(repo, now)}
+        technicians = await repo.list_technicians()
+        shifts = {r["id"]: r for r in await repo.shifts_of_day(day)}
+        bookings = await repo.assignments_between(start, end)
+        today = _Today({tech["id"]: tech for tech in technicians}, shifts, _by_technician(bookings),
+                       await repo.breaks_taken_since(None, start))
+        board = [{**tech, "on_shift": tech["id"] in shifts and shifts[tech["id"]]["starts_at"] <= now
+                  < shifts[tech["id"]]["ends_at"],
+                  "route": [a for a in today.bookings.get(tech["id"], []) if a["status"] != "declined"]}
+                 for tech in technicians]
+        return {"at": now, "day": day, "technicians": board, "requests": await self._requests(repo, now, today)}
 
-    async def _requests(self, repo: DispatchRepository, now: datetime) -> list[dict[str, Any]]:
+    async def _today(self, repo: DispatchRepository, now: datetime, technician_ids: list[uuid.UUID]) -> _Today:
+        """Today of just these technicians (the SLA watch needs only those with open work)."""
+        if not technician_ids:
+            return _Today({}, {}, {}, {})
+        day = now.astimezone(self.tz).date()
+        start, end = local_midnight(day, self.tz), local_midnight(day + timedelta(days=1), self.tz)
+        technicians = {tech["id"]: tech for tech in await repo.list_technicians(technician_ids)}
+        shifts = {r["id"]: r for r in await repo.shifts_of_day(day) if r["id"] in technicians}
+        bookings = _by_technician(await repo.assignments_between(start, end, technician_ids))
+        return _Today(technicians, shifts, bookings, await repo.breaks_taken_since(technician_ids, start))
+
+    async def _requests(self, repo: DispatchRepository, now: datetime,
+                        today: _Today | None = None) -> list[dict[str, Any]]:
         """Open requests with their SLA clocks."""
+        jobs = await repo.open_jobs()
+        active = await repo.active_assignments_of_requests([job["request_id"] for job in jobs])
+        if today is None:
+            today = await self._today(repo, now, sorted({a["technician_id"] for a in active.values()}))
         requests = []
-        for job in await repo.open_jobs():
-            active = await repo.active_assignments_for_request(job["request_id"])
-            clock = await self._clock_of(repo, job, active[0] if active else None, now)
-            requests.append({**job, "assignment": active[0] if active else None,
+        for job in jobs:
+            assignment = active.get(job["request_id"])
+            clock = await self._clock_of(repo, job, assignment, now, today)
+            requests.append({**job, "assignment": assignment,
                              "minutes_left": clock.minutes_left(now), "predicted_arrival": clock.predicted_arrival,
                              "at_risk": clock.at_risk})
         return requests
 
     async def _clock_of(self, repo: DispatchRepository, job: dict[str, Any], assignment: dict[str, Any] | None,
-                        now: datetime) -> SlaClock:
+                        now: datetime, today: _Today) -> SlaClock:
         if job["response_due"] is None:
             return SlaClock(None, None)
         if assignment is None:
@@ -75,14 +130,30 @@ class DispatchDesk:
             return SlaClock(job["response_due"], option.eta if option else None)
         if assignment["status"] == "on_site":
             return SlaClock(None, None)  # arrived: the response clock stopped
-        tech = await repo.get_technician(assignment["technician_id"])
-        assert tech is not None
-        travel = self.drive(tech["lat"], tech["lon"], job["lat"], job["lon"])
-        en_route = assignment["status"] == "en_route"
-        busy_until = None if en_route else assignment["planned_start"] - travel
-        predicted = predicted_arrival(assignment["status"], assignment["eta"], now, travel if en_route else None,
-                                      busy_until)
-        return SlaClock(job["response_due"], predicted)
+        return SlaClock(job["response_due"], self._predicted(job, assignment, now, today))
+
+    def _predicted(self, job: dict[str, Any], assignment: dict[str, Any], now: datetime,
+                   today: _Today) -> datetime | None:
+        tech = today.technicians.get(assignment["technician_id"])
+        if tech is None:
+            return assignment["eta"]
+        if assignment["status"] == "en_route":
+            travel = self.drive(tech["lat"], tech["lon"], job["lat"], job["lon"])
+            return predicted_arrival("en_route", assignment["eta"], now, travel)
+        stops = [a for a in today.bookings.get(tech["id"], []) if a["status"] in ACTIVE
+                 and (a["planned_end"] > now or a["status"] in STARTED)]
+        before = [a for a in stops if a["id"] != assignment["id"] and a["planned_end"] <= assignment["planned_start"]]
+        previous = max(before, key=lambda a: a["planned_end"], default=None)
+        origin = (tech["lat"], tech["lon"])
+        if previous is not None and previous["site_lat"] is not None:
+            origin = (previous["site_lat"], previous["site_lon"])
+        free_from = [t for t in (previous["planned_end"] if previous else None, tech["break_ends_at"]) if t]
+        due = due_break(today.shifts.get(tech["id"]), tech, today.breaks_taken.get(tech["id"]), now)
+        on_the_way = break_before_stop(due, [(a["planned_start"], a["planned_end"]) for a in stops],
+                                       (assignment["planned_start"], assignment["planned_end"]))
+        travel = self.drive(*origin, job["lat"], job["lon"])
+        return predicted_arrival(assignment["status"], assignment["eta"], now, travel, max(free_from, default=None),
+                                 on_the_way)
 
     async def at_risk(self, session: AsyncSession) -> list[dict[str, Any]]:
         """Requests whose predicted arrival is past the response deadline, worst first."""
@@ -146,7 +217,29 @@ class DispatchDesk:
             raise Conflict(f"{tech['name']} is already booked for request {clash['request_id']} from "
                            f"{clash['planned_start'].isoformat()} to {clash['planned_end'].isoformat()} "
                            f"(assignment {clash['id']})")
+        await self._check_break_room(repo, tech, job, start, end, exclude)
         return tech, start, end, min(eta, start) if planned_start else eta
+
+    async def _check_break_room(self, repo: DispatchRepository, tech: dict[str, Any], job: dict[str, Any],
+                                start: datetime, end: datetime, exclude: uuid.UUID | None) -> None:
+        """Refuses a booking that leaves the technician no room for the break of that day's shift."""
+        shift = await repo.shift_of(tech["id"], start.astimezone(self.tz).date())
+        window = shift_break(shift["break_minutes"], shift["break_earliest"], shift["break_latest"]) if shift else None
+        if shift is None or window is None or end <= window.earliest or start >= window.latest + window.length:
+            return
+        logged = (await repo.breaks_taken_since([tech["id"]], shift["starts_at"])).get(tech["id"])
+        due = due_break(shift, tech, logged, self.clock())
+        if due is None:
+            return
+        others = [(b["planned_start"], b["planned_end"]) for b in
+                  await repo.active_bookings_between(tech["id"], due.earliest, due.latest + due.length, exclude)]
+        if squeezes_out_break(due, others, (start, end)):
+            def hhmm(moment: datetime) -> str:
+                return moment.astimezone(self.tz).strftime("%H:%M")
+
+            raise Conflict(f"request {job['request_id']} from {hhmm(start)} to {hhmm(end)} leaves "
+                           f"{tech['first_name']} no room for the {window.minutes} min break due to start between "
+                           f"{hhmm(window.earliest)} and {hhmm(window.latest)}")
 
     async def assign(self, session: AsyncSession, request_id: uuid.UUID, technician_id: uuid.UUID,
                      planned_start: datetime | None, lock: bool) -> uuid.UUID:

@@ -15,6 +15,7 @@ import asyncpg
 from geoalchemy2.functions import ST_X, ST_Y
 from geoalchemy2.types import Geometry
 from sqlalchemy import (
+    DateTime,
     and_,
     cast,
     delete,
@@ -362,6 +363,28 @@ class DispatchRepository:
             .where(s.c.day == day, tech.c.active.is_(True)).order_by(tech.c.id))
         return [dict(r._mapping) for r in rows]
 
+    async def shift_of(self, technician_id: uuid.UUID, day: date) -> dict[str, Any] | None:
+        s = t.shifts
+        row = (await self.session.execute(select(s).where(s.c.technician_id == technician_id, s.c.day == day))).first()
+        return dict(row._mapping) if row else None
+
+    async def breaks_taken_since(self, technician_ids: Sequence[uuid.UUID] | None,
+                                 since: datetime) -> dict[uuid.UUID, datetime]:
+        """Per technician, the end of the latest break started through the mobile API that ends after `since`.
+
+        The break commands' stored answers are the only record of breaks already over (`break_ends_at` on the
+        technician lasts only while the break does); their `break_ends_at` is on the service's clock.
+        """
+        m = t.mobile_commands
+        ends = cast(m.c.response["break_ends_at"].astext, DateTime(timezone=True))
+        query = (select(m.c.technician_id, func.max(ends).label("ends_at"))
+                 .where(m.c.kind == "break", m.c.status_code == 200, m.c.response["status"].astext == "on_break",
+                        ends > since)
+                 .group_by(m.c.technician_id))
+        if technician_ids is not None:
+            query = query.where(m.c.technician_id.in_(list(technician_ids)))
+        return {r.technician_id: r.ends_at for r in await self.session.execute(query)}
+
     async def candidates(self, lat: float, lon: float, skills: dict[str, int], now: datetime, reach_m: float,
                          limit: int, exclude: Sequence[uuid.UUID] = ()) -> list[dict[str, Any]]:
         """Active technicians on shift now with every skill at its level, within reach, nearest first (KNN)."""
@@ -504,6 +527,27 @@ class DispatchRepository:
             query = query.where(a.c.planned_start < end, a.c.planned_end > start)
         return [dict(r._mapping) for r in await self.session.execute(query.order_by(a.c.planned_start))]
 
+    async def assignments_between(self, start: datetime, end: datetime,
+                                  technician_ids: Sequence[uuid.UUID] | None = None) -> list[dict[str, Any]]:
+        """Every booking (any status) meeting [start, end), with its site (`site_lat`, `site_lon`); no row locks."""
+        a, j = t.assignments, t.jobs
+        query = (select(a, _lat(j.c.location, "site_lat"), _lon(j.c.location, "site_lon"))
+                 .select_from(a.outerjoin(j, j.c.request_id == a.c.request_id))
+                 .where(a.c.planned_start < end, a.c.planned_end > start)
+                 .order_by(a.c.technician_id, a.c.planned_start))
+        if technician_ids is not None:
+            query = query.where(a.c.technician_id.in_(list(technician_ids)))
+        return [dict(r._mapping) for r in await self.session.execute(query)]
+
+    async def active_bookings_between(self, technician_id: uuid.UUID, start: datetime, end: datetime,
+                                      exclude: uuid.UUID | None = None) -> list[dict[str, Any]]:
+        a = t.assignments
+        query = select(a).where(a.c.technician_id == technician_id, a.c.status.in_(ACTIVE),
+                                a.c.planned_start < end, a.c.planned_end > start)
+        if exclude is not None:
+            query = query.where(a.c.id != exclude)
+        return [dict(r._mapping) for r in await self.session.execute(query.order_by(a.c.planned_start))]
+
     async def overlapping(self, technician_id: uuid.UUID, start: datetime, end: datetime,
                           exclude: uuid.UUID | None = None) -> dict[str, Any] | None:
         a = t.assignments
@@ -571,6 +615,15 @@ class DispatchRepository:
                                         t.assignments.c.status.in_(ACTIVE))
             .with_for_update())
         return [dict(r._mapping) for r in rows]
+
+    async def active_assignments_of_requests(self, request_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+        """The active booking of each of these requests (at most one each); a read: no row locks."""
+        if not request_ids:
+            return {}
+        a = t.assignments
+        rows = await self.session.execute(select(a).where(a.c.request_id.in_(list(request_ids)),
+                                                          a.c.status.in_(ACTIVE)))
+        return {r.request_id: dict(r._mapping) for r in rows}
 
     async def active_assignments_between(self, start: datetime, end: datetime, *,
                                          for_update: bool = False) -> list[dict[str, Any]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from services.dispatch.domain.breaks import BreakWindow, departure_after_break
+
 
 @dataclass(frozen=True)
 class SlaClock:
@@ -24,15 +26,16 @@ class SlaClock:
 
 
 def predicted_arrival(status: str, eta: datetime, now: datetime, travel_from_position: timedelta | None,
-                      busy_until: datetime | None = None) -> datetime | None:
+                      busy_until: datetime | None = None, break_first: BreakWindow | None = None
+                      ) -> datetime | None:
     """When the technician will really be there: on site already, the ETA, or later if the ETA has slipped.
 
     `travel_from_position` is the drive from the technician's live position; `busy_until` the end of the
-    job they are on before this one.
+    job they are on before this one (or of the break they are on); `break_first` a break they take before setting off.
     """
     if status in ("on_site", "completed", "failed"):
         return None
-    earliest = max(now, busy_until or now)
+    earliest = departure_after_break(max(now, busy_until or now), break_first)
     if travel_from_position is None:
         return max(eta, earliest)
     return max(eta, earliest + travel_from_position)
