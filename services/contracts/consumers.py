@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.db.repository import ContractsRepository
+from services.contracts.entitlement import count_filed_request
 from services.contracts.visits import record_visit_progress
 from shared.events.dispatch import AssignmentCreated, AssignmentStatusChanged
 from shared.events.envelope import Envelope, Event
@@ -25,11 +26,16 @@ async def on_request_created(session: AsyncSession, envelope: Envelope, event: E
         "kind": event.kind, "priority": event.priority, "response_due": event.response_due,
         "fix_due": event.fix_due, "created_at": event.created_at, "follow_up_of": event.follow_up_of,
     })
+    if event.covered and event.contract_id is not None and event.follow_up_of is None:
+        await count_filed_request(session, event.request_id, event.contract_id, event.kind, event.created_at,
+                                  within_quota=not event.quota_exceeded)
 
 
 async def on_request_cancelled(session: AsyncSession, envelope: Envelope, event: Event) -> None:
     assert isinstance(event, ServiceRequestCancelled)
-    await ContractsRepository(session).cancel_service_job(event.request_id, envelope.occurred_at)
+    repo = ContractsRepository(session)
+    await repo.cancel_service_job(event.request_id, envelope.occurred_at)
+    await repo.release_quota(event.request_id, envelope.occurred_at)
 
 
 async def on_assignment_created(session: AsyncSession, envelope: Envelope, event: Event) -> None:

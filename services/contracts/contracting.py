@@ -254,7 +254,7 @@ async def quota_uses(repo: ContractsRepository, contract: ContractRecord, now: d
         first, end = quota_period(quota.period, contract.terms.starts_on, today)
         since = datetime.combine(first, datetime.min.time(), tzinfo=zone)
         until = datetime.combine(end, datetime.min.time(), tzinfo=zone) if end else None
-        used = await repo.requests_counted(contract.id, quota.request_kind, since, until)
+        used = await repo.quota_used(contract.id, quota.request_kind, since, until)
         uses.append((QuotaUse(quota, used), first, end))
     return uses
 

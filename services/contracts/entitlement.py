@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.contracting import quota_uses
-from services.contracts.db.repository import ContractsRepository
+from services.contracts.db.repository import ContractRecord, ContractsRepository, QuotaConsumption
 from services.contracts.domain.lifecycle import SERVED_KINDS, TYPE_PREFERENCE, warranty_problem
 from services.contracts.domain.sla import default_priority, merged_skills, sla_deadlines
 from shared.db import Database
@@ -50,9 +54,15 @@ async def check_entitlement(db: Database, query: EntitlementQuery) -> Entitlemen
         contract_id, contract_type = serving[0]
         contract = await repo.get_contract(contract_id)
         assert contract is not None
-        uses = await quota_uses(repo, contract, query.at, query.kind)
-        quota_left = min((u.left for u, _, _ in uses), default=None)
-        exceeded = any(u.exceeded for u, _, _ in uses)
+        held = None
+        if query.request_id is not None and query.customer_id in (None, site.customer_id):
+            held = await reserve_quota(repo, contract, query.kind, query.request_id, query.at)
+        if held is not None and held.quota_left is not None:
+            quota_left, exceeded = held.quota_left, held.within_quota is False
+        else:
+            uses = await quota_uses(repo, contract, query.at, query.kind)
+            quota_left = min((u.left for u, _, _ in uses), default=None)
+            exceeded = any(u.exceeded for u, _, _ in uses)
         covered = EntitlementAnswer(
             found=True, site=facts, covered=True, contract_id=contract_id, contract_type=contract_type,
             priority=priority, equipment_criticality=criticality, quota_left=quota_left, quota_exceeded=exceeded,
@@ -66,6 +76,40 @@ async def check_entitlement(db: Database, query: EntitlementQuery) -> Entitlemen
         return covered.model_copy(update={
             "response_due": deadlines.response_due, "fix_due": deadlines.fix_due,
             "required_skills": [SkillNeed(skill=s, min_level=lvl) for s, lvl in skills]})
+
+
+def _quota_lock(contract_id: uuid.UUID, kind: str) -> str:
+    return f"contracts:quota:{contract_id}:{kind}"
+
+
+async def reserve_quota(repo: ContractsRepository, contract: ContractRecord, kind: str, request_id: uuid.UUID,
+                        at: datetime) -> QuotaConsumption | None:
+    """Count the request against the contract's quota for `kind`, once, and say what it was told.
+
+    Counting and inserting happen under a lock per (contract, kind), so concurrent asks on any replica see
+    each other's units; the request id is the key, so asking again returns the first answer and counts
+    nothing more. None when the contract has no quota for `kind`.
+    """
+    if not any(q.request_kind == kind for q in contract.terms.quotas):
+        return None
+    await repo.lock(_quota_lock(contract.id, kind))
+    held = await repo.quota_consumption(request_id)
+    if held is not None:
+        return held
+    [(use, _, _)] = await quota_uses(repo, contract, at, kind)
+    held = QuotaConsumption(request_id=request_id, contract_id=contract.id, request_kind=kind, counted_at=at,
+                            within_quota=not use.exceeded, quota_left=use.left)
+    await repo.consume_quota(held)
+    return held
+
+
+async def count_filed_request(session: AsyncSession, request_id: uuid.UUID, contract_id: uuid.UUID, kind: str,
+                              filed_at: datetime, within_quota: bool) -> None:
+    """A request filed under the contract counts against its quota, unless its reservation already does."""
+    repo = ContractsRepository(session)
+    await repo.lock(_quota_lock(contract_id, kind))
+    await repo.consume_quota(QuotaConsumption(request_id=request_id, contract_id=contract_id, request_kind=kind,
+                                              counted_at=filed_at, within_quota=within_quota))
 
 
 @asynccontextmanager

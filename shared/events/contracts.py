@@ -145,6 +145,11 @@ class EntitlementQuery(BaseModel):
     kind: RequestKind
     priority: Priority | None = None
     at: datetime
+    # added within v1: asked on behalf of this request (by the requests service), the answer "quota left"
+    # consumes one unit of quota for it, once (asking again answers the same and consumes nothing more);
+    # without it the question is read-only. A reservation is made only on a site of `customer_id`, when given.
+    request_id: uuid.UUID | None = None
+    customer_id: uuid.UUID | None = None
 
 
 class SiteFacts(BaseModel):

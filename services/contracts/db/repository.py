@@ -173,6 +173,20 @@ class VisitRow:
 
 
 @dataclass(frozen=True)
+class QuotaConsumption:
+    """One request filed under a contract: whether it holds an included unit, and the units left it was told of
+    when it asked with its id (None: it did not)."""
+
+    request_id: uuid.UUID
+    contract_id: uuid.UUID
+    request_kind: str
+    counted_at: datetime
+    within_quota: bool | None = None
+    quota_left: int | None = None
+    released_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class EndingContract:
     id: uuid.UUID
     customer_id: uuid.UUID
@@ -588,16 +602,33 @@ class ContractsRepository:
             _COVERING_CONTRACTS, {"site_id": site_id, "equipment_id": equipment_id, "at": at})
         return [(r.id, r.contract_type) for r in rows]
 
-    async def requests_counted(self, contract_id: uuid.UUID, kind: str, since: datetime,
-                               until: datetime | None) -> int:
-        """Requests of `kind` filed under the contract in [since, until); cancelled ones and follow-ups left out."""
-        jobs = t.service_jobs
-        query = select(func.count()).select_from(jobs).where(
-            jobs.c.contract_id == contract_id, jobs.c.kind == kind, jobs.c.cancelled_at.is_(None),
-            jobs.c.follow_up_of.is_(None), jobs.c.created_at >= since)
+    async def quota_used(self, contract_id: uuid.UUID, kind: str, since: datetime, until: datetime | None) -> int:
+        """Included units of `kind` the contract's requests in [since, until) hold; billable and released ones
+        left out (a request from before reservations, not known to be billable, holds one)."""
+        q = t.quota_consumptions
+        query = select(func.count()).select_from(q).where(
+            q.c.contract_id == contract_id, q.c.request_kind == kind, q.c.released_at.is_(None),
+            q.c.within_quota.is_not(False), q.c.counted_at >= since)
         if until is not None:
-            query = query.where(jobs.c.created_at < until)
+            query = query.where(q.c.counted_at < until)
         return int((await self.session.execute(query)).scalar_one())
+
+    async def quota_consumption(self, request_id: uuid.UUID) -> QuotaConsumption | None:
+        row = (await self.session.execute(
+            select(t.quota_consumptions).where(t.quota_consumptions.c.request_id == request_id))).first()
+        return QuotaConsumption(**row._mapping) if row else None
+
+    async def consume_quota(self, consumption: QuotaConsumption) -> bool:
+        """Count the request against its contract's quota unless it already is; True if it was not."""
+        inserted = await self.session.execute(
+            pg_insert(t.quota_consumptions).values(**vars(consumption))
+            .on_conflict_do_nothing(index_elements=["request_id"]).returning(t.quota_consumptions.c.request_id))
+        return inserted.first() is not None
+
+    async def release_quota(self, request_id: uuid.UUID, at: datetime) -> None:
+        q = t.quota_consumptions
+        await self.session.execute(
+            update(q).where(q.c.request_id == request_id, q.c.released_at.is_(None)).values(released_at=at))
 
     # --- schedules ---------------------------------------------------------------------------------
 

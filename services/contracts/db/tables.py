@@ -225,3 +225,22 @@ assignment_steps = Table(
     Column("technician_id", Uuid, nullable=False),
     Column("outcome", Text),
 )
+
+# The one count of quota use: a row per request filed under a contract (follow-ups excluded), written
+# when the requests service asks on the request's behalf (reserved under a per-quota lock) or, for a
+# request filed without asking so, from its created event (a reserved one is not counted twice); a
+# cancellation releases the row.
+quota_consumptions = Table(
+    "quota_consumptions",
+    metadata,
+    Column("request_id", Uuid, primary_key=True),
+    Column("contract_id", Uuid, nullable=False),  # as events name it: no foreign key, like service_jobs
+    Column("request_kind", Text, nullable=False),
+    Column("counted_at", DateTime(timezone=True), nullable=False),  # when the request was filed: its period
+    # whether it holds an included unit (NULL: filed before reservations, counted as holding one); the
+    # units left its asker was told of (NULL: it did not ask with its id)
+    Column("within_quota", Boolean),
+    Column("quota_left", Integer),
+    Column("released_at", DateTime(timezone=True)),
+    Index("ix_quota_consumptions_contract_id_request_kind_counted_at", "contract_id", "request_kind", "counted_at"),
+)
