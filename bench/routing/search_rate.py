@@ -37,11 +37,11 @@ def measure(instance: RoutingInstance, options: PlanningOptions, steps: int, rep
         solution = regret_insertion(evaluator)
         construction.append(time.perf_counter() - began)
         state, near = _CompiledState(evaluator, solution), _Neighbours(evaluator)
-        best_routes, best_lengths = state.routes.copy(), state.lengths.copy()
+        best_routes, best_lengths = state.plan.routes.copy(), state.plan.lengths.copy()
         value = state.value()
         kernels.seed_random(seed)
         began = time.perf_counter()
-        kernels.search(state.p, state.s, near.visits, near.vehicle_to_visit, best_routes, best_lengths,
+        kernels.search(state.day, state.plan, near.visits, near.vehicle_to_visit, best_routes, best_lengths,
                        np.zeros(len(best_lengths), dtype=bool), value, value, steps, options.ruin_max_removed,
                        options.ruin_threshold, 0.0, options.ruin_open_route)
         rates.append(steps / (time.perf_counter() - began))

@@ -76,7 +76,7 @@ def test_compiled_insertion_costs_match_whole_route_evaluation(day: str) -> None
             for k in range(len(instance.visits)):
                 if k in route or not evaluator.allowed[k, v]:
                     continue
-                got, _ = kernels._best_insertion(state.p, state.s, v, k)
+                got, _ = kernels._best_insertion(state.day, state.plan, v, k)
                 want = cheapest_by_whole_route(evaluator, v, route, k)
                 assert np.isclose(got, want) or (got == np.inf and want == np.inf), (seed, v, k, got, want)
                 checked += got < np.inf

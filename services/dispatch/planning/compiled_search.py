@@ -11,15 +11,14 @@ in machine code. Two ways to price an insertion into a route:
   and walks the rest of the route from the insertion point, as ``RouteEvaluator._leg`` does, until the
   schedule meets the old one again (from there the rest costs what it did).
 
-Numbers are the routing model's integer ticks, as floats. ``p`` holds the day (``day_arrays``); ``s``
-one plan (``plan_arrays``): a route is a row of ``routes`` with its length in ``lengths``, ``route_of[k]``
-is the vehicle serving visit k or -1, ``cost`` is each route's objective (travel + SLA lateness +
-overtime, weighted) and ``travel`` its driving.
+Numbers are the routing model's integer ticks, as floats. ``Day`` holds what a day's routes share,
+``PlanState`` one plan; both are built by construction._CompiledState.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +28,50 @@ INF = math.inf
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+
+
+class Day(NamedTuple):
+    """What every route of the day shares, in ticks: per node pair, per visit, per vehicle (technician-day)."""
+
+    travel: FloatArray  # node x node
+    node: IntArray  # per visit: its node
+    service: FloatArray
+    window_start: FloatArray  # visit x window (padded with inf / -inf)
+    window_end: FloatArray
+    demand: FloatArray
+    start_node: IntArray  # per vehicle
+    end_node: IntArray
+    start: FloatArray
+    hard_end: FloatArray
+    soft_end: FloatArray  # overtime is paid beyond it
+    breaks: FloatArray  # vehicle x break x (earliest start, latest start, duration), by earliest start
+    break_count: IntArray
+    sla: FloatArray  # per visit: the deadline for its start (1e300: none)
+    sla_cost: float  # per tick late
+    overtime_cost: float  # per tick of overtime
+    max_travel: FloatArray
+    simple: BoolArray  # per vehicle: its route cost is its travel (the O(1) insertion test applies)
+    capacity: FloatArray
+    allowed: BoolArray  # visit x vehicle: skills, days, shifts
+    penalty: FloatArray  # per visit: the cost of leaving it out
+    regret_cap: float  # regret beyond this counts as "only one place left"
+
+
+class PlanState(NamedTuple):
+    """One plan: routes as rows, and what is known of each route (rows per vehicle, columns per stop)."""
+
+    routes: IntArray  # vehicle x stop: visits in order
+    lengths: IntArray
+    departure: FloatArray  # vehicle x stop: departure from the stop before stop i (simple vehicles)
+    latest_start: FloatArray  # vehicle x stop: latest start of stop i keeping the rest feasible (simple vehicles)
+    cost: FloatArray  # per vehicle: travel + SLA lateness + overtime, weighted
+    travel: FloatArray
+    load: FloatArray
+    clock_before: FloatArray  # vehicle x stop: the state before stop i (after leaving the stop before it)
+    travel_before: FloatArray
+    late_before: FloatArray
+    breaks_before: IntArray  # breaks taken
+    route_of: IntArray  # per visit: its vehicle, or -1
 
 
 # --- one route -----------------------------------------------------------------------------------------
@@ -58,14 +101,14 @@ def _latest_start(ws: FloatArray, we: FloatArray, k: int, bound: float) -> float
 
 
 @njit(cache=True, nogil=True)
-def _leg(p, v: int, clock: float, here: int, travel: float, late: float, pending: int, k: int
+def _leg(day: Day, v: int, clock: float, here: int, travel: float, late: float, pending: int, k: int
          ) -> tuple[bool, float, int, float, float, int]:
     """Drive from ``here`` (left at ``clock``) to visit k, or home when k < 0, taking a break on the way
     if due; the state after (departure from k, or arrival home). As ``RouteEvaluator._leg``."""
-    T, node, service, ws, we = p[0], p[1], p[2], p[3], p[4]
-    breaks, n_breaks, sla = p[11], p[12], p[13]
+    T, node, service, ws, we = day.travel, day.node, day.service, day.window_start, day.window_end
+    breaks, n_breaks, sla = day.breaks, day.break_count, day.sla
     home = k < 0
-    there = p[7][v] if home else node[k]
+    there = day.end_node[v] if home else node[k]
     serve = 0.0 if home else service[k]
     leg = T[here, there]
     travel += leg
@@ -87,29 +130,30 @@ def _leg(p, v: int, clock: float, here: int, travel: float, late: float, pending
 
 
 @njit(cache=True, nogil=True)
-def _home_cost(p, v: int, arrival: float, travel: float, late: float, pending: int) -> float:
+def _home_cost(day: Day, v: int, arrival: float, travel: float, late: float, pending: int) -> float:
     """The route's cost given its arrival home (inf if that breaks the hard end, a break or max travel)."""
-    if arrival > p[9][v] or pending != p[12][v] or travel > p[16][v]:
+    if arrival > day.hard_end[v] or pending != day.break_count[v] or travel > day.max_travel[v]:
         return INF
-    return travel + p[14] * late + p[15] * max(0.0, arrival - p[10][v])
+    return float(travel + day.sla_cost * late + day.overtime_cost * max(0.0, arrival - day.soft_end[v]))
 
 
 @njit(cache=True, nogil=True)
-def _reschedule(p, s, v: int) -> bool:
+def _reschedule(day: Day, plan: PlanState, v: int) -> bool:
     """Vehicle v's route state: cost, travel, load, the state before each stop and, where its cost is its
     travel, departures and latest starts. False if the route is infeasible."""
-    T, node, service, ws, we, demand = p[0], p[1], p[2], p[3], p[4], p[5]
-    routes, lengths, dep, lat, cost, travel, load = s[0], s[1], s[2], s[3], s[4], s[5], s[6]
-    pclock, ptravel, plate, ppending = s[7], s[8], s[9], s[10]
+    T, node, service, ws, we, demand = day.travel, day.node, day.service, day.window_start, day.window_end, day.demand
+    routes, lengths, dep, lat = plan.routes, plan.lengths, plan.departure, plan.latest_start
+    cost, travel, load = plan.cost, plan.travel, plan.load
+    pclock, ptravel, plate, ppending = plan.clock_before, plan.travel_before, plan.late_before, plan.breaks_before
     m = lengths[v]
-    clock, here, driven, late, pending = p[8][v], p[6][v], 0.0, 0.0, 0
+    clock, here, driven, late, pending = day.start[v], day.start_node[v], 0.0, 0.0, 0
     ok = True
     weight = 0.0
     for i in range(m):
         pclock[v, i], ptravel[v, i], plate[v, i], ppending[v, i] = clock, driven, late, pending
         dep[v, i] = clock
         k = routes[v, i]
-        fine, clock, here, driven, late, pending = _leg(p, v, clock, here, driven, late, pending, k)
+        fine, clock, here, driven, late, pending = _leg(day, v, clock, here, driven, late, pending, k)
         ok = ok and fine
         weight += demand[k]
     pclock[v, m], ptravel[v, m], plate[v, m], ppending[v, m] = clock, driven, late, pending
@@ -118,38 +162,39 @@ def _reschedule(p, s, v: int) -> bool:
     if m == 0:  # an idle technician-day costs nothing
         cost[v], travel[v] = 0.0, 0.0
     else:
-        fine, arrival, here, driven, late, pending = _leg(p, v, clock, here, driven, late, pending, -1)
-        cost[v] = _home_cost(p, v, arrival, driven, late, pending) if ok and fine else INF
+        fine, arrival, here, driven, late, pending = _leg(day, v, clock, here, driven, late, pending, -1)
+        cost[v] = _home_cost(day, v, arrival, driven, late, pending) if ok and fine else INF
         travel[v] = driven
-    if p[17][v]:  # latest start of each stop that keeps the rest feasible; the end: the hard end
-        bound = p[9][v]
+    if day.simple[v]:  # latest start of each stop that keeps the rest feasible; the end: the hard end
+        bound = day.hard_end[v]
         lat[v, m] = bound
-        nxt = p[7][v]
+        nxt = day.end_node[v]
         for i in range(m - 1, -1, -1):
             k = routes[v, i]
             bound = _latest_start(ws, we, k, bound - service[k] - T[node[k], nxt])
             lat[v, i] = bound
             nxt = node[k]
-    return cost[v] < INF
+    return bool(cost[v] < INF)
 
 
 @njit(cache=True, nogil=True)
-def _best_insertion(p, s, v: int, k: int) -> tuple[float, int]:
+def _best_insertion(day: Day, plan: PlanState, v: int, k: int) -> tuple[float, int]:
     """Cheapest feasible insertion of visit k into vehicle v's route: (extra cost or inf, position)."""
-    T, node, service, ws, we, demand = p[0], p[1], p[2], p[3], p[4], p[5]
-    routes, lengths, dep, lat, cost, travel, load = s[0], s[1], s[2], s[3], s[4], s[5], s[6]
-    if load[v] + demand[k] > p[18][v]:
+    T, node, service, ws, we, demand = day.travel, day.node, day.service, day.window_start, day.window_end, day.demand
+    routes, lengths, dep, lat = plan.routes, plan.lengths, plan.departure, plan.latest_start
+    cost, travel, load = plan.cost, plan.travel, plan.load
+    if load[v] + demand[k] > day.capacity[v]:
         return INF, 0
-    simple = p[17][v]
+    simple = day.simple[v]
     m = lengths[v]
     j = node[k]
     best, where = INF, 0
-    prev = p[6][v]
+    prev = day.start_node[v]
     for pos in range(m + 1):
-        nxt = node[routes[v, pos]] if pos < m else p[7][v]
+        nxt = node[routes[v, pos]] if pos < m else day.end_node[v]
         delta = T[prev, j] + T[j, nxt] - (T[prev, nxt] if m else 0.0)
         # Delaying the rest never makes it cheaper: the extra travel bounds the extra cost from below.
-        if delta < best and travel[v] + delta <= p[16][v]:
+        if delta < best and travel[v] + delta <= day.max_travel[v]:
             if simple:
                 start = _window_start(ws, we, k, dep[v, pos] + T[prev, j])
                 if start < INF:
@@ -159,7 +204,7 @@ def _best_insertion(p, s, v: int, k: int) -> tuple[float, int]:
                     if arrival <= lat[v, pos]:
                         best, where = delta, pos
             else:
-                extra = _walk_from(p, s, v, pos, k, prev) - cost[v]
+                extra = _walk_from(day, plan, v, pos, k, prev) - cost[v]
                 if extra < best:
                     best, where = extra, pos
         prev = nxt
@@ -167,34 +212,34 @@ def _best_insertion(p, s, v: int, k: int) -> tuple[float, int]:
 
 
 @njit(cache=True, nogil=True)
-def _walk_from(p, s, v: int, pos: int, k: int, prev: int) -> float:
+def _walk_from(day: Day, plan: PlanState, v: int, pos: int, k: int, prev: int) -> float:
     """Cost of vehicle v's route with visit k inserted before stop ``pos`` (inf if infeasible)."""
-    routes, lengths, cost = s[0], s[1], s[4]
-    pclock, ptravel, plate, ppending = s[7], s[8], s[9], s[10]
+    routes, lengths, cost = plan.routes, plan.lengths, plan.cost
+    pclock, ptravel, plate, ppending = plan.clock_before, plan.travel_before, plan.late_before, plan.breaks_before
     m = lengths[v]
-    ok, clock, here, driven, late, pending = _leg(p, v, pclock[v, pos], prev, ptravel[v, pos], plate[v, pos],
+    ok, clock, here, driven, late, pending = _leg(day, v, pclock[v, pos], prev, ptravel[v, pos], plate[v, pos],
                                                    ppending[v, pos], k)
     if not ok:
         return INF
     for i in range(pos, m):
-        ok, clock, here, driven, late, pending = _leg(p, v, clock, here, driven, late, pending, routes[v, i])
+        ok, clock, here, driven, late, pending = _leg(day, v, clock, here, driven, late, pending, routes[v, i])
         if not ok:
             return INF
         if clock == pclock[v, i + 1] and pending == ppending[v, i + 1]:
             # Back on the old schedule: the rest of the route costs what it did.
             extra_travel = driven - ptravel[v, i + 1]
-            if s[5][v] + extra_travel > p[16][v]:
+            if plan.travel[v] + extra_travel > day.max_travel[v]:
                 return INF
-            return cost[v] + extra_travel + p[14] * (late - plate[v, i + 1])
-    ok, arrival, here, driven, late, pending = _leg(p, v, clock, here, driven, late, pending, -1)
-    return _home_cost(p, v, arrival, driven, late, pending) if ok else INF
+            return float(cost[v] + extra_travel + day.sla_cost * (late - plate[v, i + 1]))
+    ok, arrival, here, driven, late, pending = _leg(day, v, clock, here, driven, late, pending, -1)
+    return _home_cost(day, v, arrival, driven, late, pending) if ok else INF
 
 
 @njit(cache=True, nogil=True)
-def reschedule_all(p, s) -> bool:
+def reschedule_all(day: Day, plan: PlanState) -> bool:
     feasible = True
-    for v in range(len(s[1])):
-        feasible &= _reschedule(p, s, v)
+    for v in range(len(plan.lengths)):
+        feasible &= _reschedule(day, plan, v)
     return feasible
 
 
@@ -202,11 +247,11 @@ def reschedule_all(p, s) -> bool:
 
 
 @njit(cache=True, nogil=True)
-def _insert(p, s, pool: IntArray, vehicles: IntArray, noise: float, inserted: IntArray) -> int:
+def _insert(day: Day, plan: PlanState, pool: IntArray, vehicles: IntArray, noise: float, inserted: IntArray) -> int:
     """Regret-2 insertion of ``pool`` into ``vehicles``' routes (noisy scores when ``noise`` > 0); what does
     not fit stays out. Writes the visits inserted to ``inserted`` and returns how many."""
-    allowed, penalty, regret_cap = p[19], p[20], p[21]
-    routes, lengths, route_of = s[0], s[1], s[11]
+    allowed, penalty, regret_cap = day.allowed, day.penalty, day.regret_cap
+    routes, lengths, route_of = plan.routes, plan.lengths, plan.route_of
     c, nv = len(pool), len(vehicles)
     extra = np.full((c, nv), INF)
     where = np.zeros((c, nv), dtype=np.int64)
@@ -215,7 +260,7 @@ def _insert(p, s, pool: IntArray, vehicles: IntArray, noise: float, inserted: In
         v = vehicles[col]
         for i in range(c):
             if allowed[pool[i], v]:
-                extra[i, col], where[i, col] = _best_insertion(p, s, v, pool[i])
+                extra[i, col], where[i, col] = _best_insertion(day, plan, v, pool[i])
     count = 0
     while True:
         chosen, chosen_col, top = -1, -1, -INF
@@ -246,21 +291,21 @@ def _insert(p, s, pool: IntArray, vehicles: IntArray, noise: float, inserted: In
         routes[v, at] = k
         lengths[v] = m + 1
         route_of[k] = v
-        _reschedule(p, s, v)
+        _reschedule(day, plan, v)
         inserted[count] = k
         count += 1
         open_[chosen] = False
         extra[chosen, :] = INF
         for i in range(c):
             if open_[i] and allowed[pool[i], v]:
-                extra[i, chosen_col], where[i, chosen_col] = _best_insertion(p, s, v, pool[i])
+                extra[i, chosen_col], where[i, chosen_col] = _best_insertion(day, plan, v, pool[i])
 
 
 @njit(cache=True, nogil=True)
-def construct(p, s) -> int:
+def construct(day: Day, plan: PlanState) -> int:
     """Regret insertion of every visit into the routes (scheduled); returns how many were placed."""
-    n, vehicles = len(s[11]), len(s[1])
-    return _insert(p, s, np.arange(n), np.arange(vehicles), 0.0, np.empty(n, dtype=np.int64))
+    n, vehicles = len(plan.route_of), len(plan.lengths)
+    return _insert(day, plan, np.arange(n), np.arange(vehicles), 0.0, np.empty(n, dtype=np.int64))
 
 
 # --- ruin and recreate ---------------------------------------------------------------------------------
@@ -272,16 +317,16 @@ def seed_random(seed: int) -> None:
 
 
 @njit(cache=True, nogil=True)
-def search(p, s, neighbours: IntArray, vehicle_to_visit: FloatArray, best_routes: IntArray, best_lengths: IntArray,
-           dirty: BoolArray, value: float, best_value: float, steps: int, max_removed: int, threshold: float,
-           progress: float, open_routes: float) -> tuple[float, float]:
-    """``steps`` ruin-and-recreate steps from the current plan ``s`` (changed in place).
+def search(day: Day, plan: PlanState, neighbours: IntArray, vehicle_to_visit: FloatArray, best_routes: IntArray,
+           best_lengths: IntArray, dirty: BoolArray, value: float, best_value: float, steps: int, max_removed: int,
+           threshold: float, progress: float, open_routes: float) -> tuple[float, float]:
+    """``steps`` ruin-and-recreate steps from the current plan (changed in place).
 
     Accepts a trial no worse than the current value plus a threshold that falls to 0 as ``progress`` goes
     from 0 to 1; copies each new best into ``best_routes`` (only the routes changed since the last best:
     ``dirty``). Returns the current and the best value."""
-    allowed, penalty = p[19], p[20]
-    routes, lengths, cost, route_of = s[0], s[1], s[4], s[11]
+    allowed, penalty = day.allowed, day.penalty
+    routes, lengths, cost, route_of = plan.routes, plan.lengths, plan.cost, plan.route_of
     n, vehicle_count = len(route_of), len(lengths)
     width = routes.shape[1]
     saved_routes = np.empty((vehicle_count, width), dtype=np.int64)
@@ -373,7 +418,7 @@ def search(p, s, neighbours: IntArray, vehicle_to_visit: FloatArray, best_routes
         # reached earlier never hurts): a ruin that breaks a route is given up.
         feasible = True
         for t in range(n_touched):
-            feasible &= _reschedule(p, s, touched[t])
+            feasible &= _reschedule(day, plan, touched[t])
         # The pool: what was removed, then the unassigned visits near the seed.
         c = 0
         for i in range(n_removed):
@@ -392,12 +437,12 @@ def search(p, s, neighbours: IntArray, vehicle_to_visit: FloatArray, best_routes
             for t in range(nv):
                 v = vehicles[t]
                 if lengths[v] == 0 and allowed[seed_visit, v]:
-                    extra, _ = _best_insertion(p, s, v, seed_visit)
+                    extra, _ = _best_insertion(day, plan, v, seed_visit)
                     if extra < INF:
                         routes[v, 0] = seed_visit
                         lengths[v] = 1
                         route_of[seed_visit] = v
-                        _reschedule(p, s, v)
+                        _reschedule(day, plan, v)
                         inserted[0] = seed_visit
                         n_inserted = 1
                         for i in range(c):
@@ -407,7 +452,7 @@ def search(p, s, neighbours: IntArray, vehicle_to_visit: FloatArray, best_routes
                                 break
                     break
         if feasible:
-            n_inserted += _insert(p, s, pool[:c], vehicles[:nv], 0.1 * np.random.random(), inserted[n_inserted:])
+            n_inserted += _insert(day, plan, pool[:c], vehicles[:nv], 0.1 * np.random.random(), inserted[n_inserted:])
         for i in range(c):
             in_pool[pool[i]] = False
         in_pool[seed_visit] = False
@@ -448,7 +493,7 @@ def search(p, s, neighbours: IntArray, vehicle_to_visit: FloatArray, best_routes
                 routes[v, : lengths[v]] = saved_routes[v, : lengths[v]]
                 for i in range(lengths[v]):
                     route_of[routes[v, i]] = v
-                _reschedule(p, s, v)
+                _reschedule(day, plan, v)
         for t in range(nv):
             saved[vehicles[t]] = False
             chosen[vehicles[t]] = False

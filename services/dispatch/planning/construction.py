@@ -622,8 +622,8 @@ def regret_insertion(evaluator: RouteEvaluator, time_limit: float = INF) -> Solu
     # Compiled, regret insertion is one pass with no clock: keep it to days it finishes in well under a second.
     if n * vehicles <= _COMPILED_MAX and time_limit > 0:
         state = _CompiledState(evaluator, solution)
-        compiled.construct(state.p, state.s)
-        return state.solution(state.routes, state.lengths)
+        compiled.construct(state.day, state.plan)
+        return state.solution(state.plan.routes, state.plan.lengths)
     deadline = wallclock.perf_counter() + time_limit
     _insert(evaluator, solution, list(range(n)), list(range(vehicles)), deadline=deadline)
     return solution
@@ -753,48 +753,52 @@ _COMPILED_MAX = 2_000_000
 
 
 class _CompiledState:
-    """The evaluator's arrays (``p``) and one plan (``s``) in the compiled search's form (compiled_search.py)."""
+    """The evaluator's arrays (``day``) and one plan (``plan``) in the compiled search's form."""
 
     def __init__(self, evaluator: RouteEvaluator, solution: Solution) -> None:
         e = evaluator
         vehicles, n = len(e.vehicles), len(e.node)
-        most_breaks = max([len(v.breaks) for v in e.vehicles] + [1])
-        breaks = np.zeros((vehicles, most_breaks, 3))
-        for k, v in enumerate(e.vehicles):
-            if v.breaks:
-                breaks[k, : len(v.breaks)] = v.breaks
+        breaks = np.zeros((vehicles, max([len(data.breaks) for data in e.vehicles] + [1]), 3))
+        for k, data in enumerate(e.vehicles):
+            if data.breaks:
+                breaks[k, : len(data.breaks)] = data.breaks
 
         def per_vehicle(name: str) -> FloatArray:
-            return np.asarray([getattr(v, name) for v in e.vehicles], dtype=np.float64)
+            return np.asarray([getattr(data, name) for data in e.vehicles], dtype=np.float64)
 
-        self.p = (
-            e.travel, e.node, e.service, e.window_start, e.window_end, e.demand,
-            np.asarray([v.start_node for v in e.vehicles], dtype=np.int64),
-            np.asarray([v.end_node for v in e.vehicles], dtype=np.int64),
-            per_vehicle("start"), per_vehicle("hard_end"), per_vehicle("soft_end"),
-            breaks, np.asarray([len(v.breaks) for v in e.vehicles], dtype=np.int64),
-            e._sla_bound, e.sla_cost, e.overtime_cost, per_vehicle("max_travel"),
-            np.asarray([k in e._simple for k in range(vehicles)], dtype=bool), per_vehicle("capacity"),
-            e.allowed, e.penalty, e.regret_cap,
+        def nodes(name: str) -> IntArray:
+            return np.asarray([getattr(data, name) for data in e.vehicles], dtype=np.int64)
+
+        self.day = compiled.Day(
+            travel=e.travel, node=e.node, service=e.service, window_start=e.window_start, window_end=e.window_end,
+            demand=e.demand, start_node=nodes("start_node"), end_node=nodes("end_node"),
+            start=per_vehicle("start"), hard_end=per_vehicle("hard_end"), soft_end=per_vehicle("soft_end"),
+            breaks=breaks, break_count=np.asarray([len(data.breaks) for data in e.vehicles], dtype=np.int64),
+            sla=e._sla_bound, sla_cost=e.sla_cost, overtime_cost=e.overtime_cost, max_travel=per_vehicle("max_travel"),
+            simple=np.asarray([k in e._simple for k in range(vehicles)], dtype=bool), capacity=per_vehicle("capacity"),
+            allowed=e.allowed, penalty=e.penalty, regret_cap=e.regret_cap,
         )
         self.evaluator = evaluator
-        self.routes = np.zeros((vehicles, n + 1), dtype=np.int64)
-        self.lengths = np.zeros(vehicles, dtype=np.int64)
-        self.route_of = np.full(n, -1, dtype=np.int64)
+        routes = np.zeros((vehicles, n + 1), dtype=np.int64)
+        lengths = np.zeros(vehicles, dtype=np.int64)
+        route_of = np.full(n, -1, dtype=np.int64)
         for v, route in enumerate(solution.routes):
-            self.routes[v, : len(route)] = route
-            self.lengths[v] = len(route)
-            self.route_of[route] = v
-        columns = [np.zeros((vehicles, n + 2)) for _ in range(5)]
-        self.cost = np.zeros(vehicles)
-        self.s = (
-            self.routes, self.lengths, columns[0], columns[1], self.cost, np.zeros(vehicles), np.zeros(vehicles),
-            columns[2], columns[3], columns[4], np.zeros((vehicles, n + 2), dtype=np.int64), self.route_of,
+            routes[v, : len(route)] = route
+            lengths[v] = len(route)
+            route_of[route] = v
+
+        def per_stop() -> FloatArray:
+            return np.zeros((vehicles, n + 2))
+
+        self.plan = compiled.PlanState(
+            routes=routes, lengths=lengths, departure=per_stop(), latest_start=per_stop(), cost=np.zeros(vehicles),
+            travel=np.zeros(vehicles), load=np.zeros(vehicles), clock_before=per_stop(), travel_before=per_stop(),
+            late_before=per_stop(), breaks_before=np.zeros((vehicles, n + 2), dtype=np.int64), route_of=route_of,
         )
-        compiled.reschedule_all(self.p, self.s)
+        compiled.reschedule_all(self.day, self.plan)
 
     def value(self) -> float:
-        return float(self.cost.sum() + self.evaluator.penalty[self.route_of < 0].sum())
+        return float(self.plan.cost.sum() + self.evaluator.penalty[self.plan.route_of < 0].sum())
 
     def solution(self, routes: IntArray, lengths: IntArray) -> Solution:
         plan = [routes[v, : lengths[v]].tolist() for v in range(len(lengths))]
@@ -810,8 +814,8 @@ def _compiled_ruin_and_recreate(
     n = len(evaluator.node)
     state = _CompiledState(evaluator, solution)
     neighbours = _Neighbours(evaluator)
-    best_routes, best_lengths = state.routes.copy(), state.lengths.copy()
-    dirty = np.zeros(len(state.lengths), dtype=bool)
+    best_routes, best_lengths = state.plan.routes.copy(), state.plan.lengths.copy()
+    dirty = np.zeros(len(best_lengths), dtype=bool)
     value = best_value = state.value()
     compiled.seed_random(seed)
     max_removed = max(2, min(max_removed, n // 4))
@@ -821,8 +825,8 @@ def _compiled_ruin_and_recreate(
             steps = max(1, min(int(0.01 / per_step), int((time_limit - elapsed) / per_step)))
         chunk = wallclock.perf_counter()
         value, best_value = compiled.search(
-            state.p, state.s, neighbours.visits, neighbours.vehicle_to_visit, best_routes, best_lengths, dirty, value,
-            best_value, steps, max_removed, threshold, elapsed / time_limit, open_routes)
+            state.day, state.plan, neighbours.visits, neighbours.vehicle_to_visit, best_routes, best_lengths, dirty,
+            value, best_value, steps, max_removed, threshold, elapsed / time_limit, open_routes)
         per_step = max(1e-7, (wallclock.perf_counter() - chunk) / steps)
     return state.solution(best_routes, best_lengths)
 
