@@ -18,15 +18,18 @@ from services.notify.domain.routing import RoutingPolicy
 from services.notify.mail import Mailer
 from services.notify.notifying import Notifier
 from services.notify.rendering import MessageTemplates
+from services.notify.secrets_at_rest import SecretCipher, secrets_at_rest
 from services.notify.settings import Settings
 from services.notify.streams import stream_hub
-from services.notify.webhooks import Resolver, WebhookSender, system_resolver
+from services.notify.webhooks import Clock, Resolver, WebhookSender, system_clock, system_resolver
 from shared.service import Runtime, ServiceSpec, create_service_app
 
 
 def create_app(settings: Settings, *, resolver: Resolver = system_resolver,
-               ssl_context: ssl.SSLContext | None = None) -> FastAPI:
-    """`resolver` and `ssl_context` are seams for tests (names mapped without DNS, a private CA)."""
+               ssl_context: ssl.SSLContext | None = None, clock: Clock = system_clock) -> FastAPI:
+    """`resolver`, `ssl_context` and `clock` are seams for tests (names mapped without DNS, a private CA, time
+    moved on past a secret's grace period)."""
+    cipher = SecretCipher.from_settings(settings)
     notifier = Notifier(
         templates=MessageTemplates(settings.public_base_url),
         routing=RoutingPolicy(eta_change_threshold_minutes=settings.eta_change_threshold_minutes),
@@ -37,13 +40,13 @@ def create_app(settings: Settings, *, resolver: Resolver = system_resolver,
     )
     webhook_sender = WebhookSender(AllowList.parse(settings.webhook_allow_list), timeout_s=settings.webhook_timeout_s,
                                    max_redirects=settings.webhook_max_redirects, resolver=resolver,
-                                   ssl_context=ssl_context)
+                                   ssl_context=ssl_context, clock=clock)
 
     @asynccontextmanager
     async def senders(runtime: Runtime) -> AsyncIterator[None]:
         worker = DeliveryWorker(runtime.db, Mailer(settings), webhook_sender, notifier.retry,
                                 batch_size=settings.delivery_batch_size,
-                                lease=timedelta(seconds=settings.delivery_lease_s))
+                                lease=timedelta(seconds=settings.delivery_lease_s), cipher=cipher, clock=clock)
         # shared/service.py cancels runtime.tasks at shutdown, before the stream hub closes
         runtime.tasks += [
             asyncio.create_task(run_senders(worker, runtime.extras["hub"], settings.delivery_poll_interval_s),
@@ -61,9 +64,11 @@ def create_app(settings: Settings, *, resolver: Resolver = system_resolver,
             tables=messaging,
             routers=[router],
             subscriptions=lambda runtime: subscriptions(notifier),
-            on_start=[stream_hub, senders],
+            on_start=[secrets_at_rest(settings, cipher), stream_hub, senders],
         ),
     )
     app.state.notifier = notifier
     app.state.webhook_allow_list = webhook_sender.allow
+    app.state.secret_cipher = cipher
+    app.state.clock = clock
     return app

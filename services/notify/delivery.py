@@ -15,10 +15,12 @@ from services.notify.db.repository import NotifyRepository
 from services.notify.db.tables import messaging
 from services.notify.domain.retry import RetryPolicy
 from services.notify.domain.routing import DEAD_LETTER
+from services.notify.domain.signing import signing_secrets
 from services.notify.mail import Mailer
 from services.notify.notifying import Notifier
+from services.notify.secrets_at_rest import SecretCipher
 from services.notify.streams import DELIVERY_WAKE
-from services.notify.webhooks import SendResult, WebhookSender
+from services.notify.webhooks import Clock, SendResult, WebhookSender, system_clock
 from shared.db import Database
 from shared.events.notify import DeliveryFailed, DeliverySent
 from shared.listen import NotificationHub
@@ -31,10 +33,12 @@ _DEAD_LETTER_NAMESPACE = uuid.UUID("6f1d3c4e-2b1a-4c55-9d7e-0a4f3b2c1d00")
 
 class DeliveryWorker:
     def __init__(self, db: Database, mailer: Mailer, webhooks: WebhookSender, retry: RetryPolicy, *,
-                 batch_size: int, lease: timedelta) -> None:
+                 batch_size: int, lease: timedelta, cipher: SecretCipher, clock: Clock = system_clock) -> None:
         self.db = db
         self.mailer = mailer
         self.webhooks = webhooks
+        self.cipher = cipher
+        self.clock = clock
         self.retry = retry
         self.batch_size = batch_size
         self.lease = lease
@@ -46,6 +50,8 @@ class DeliveryWorker:
             claimed = await repo.claim_due(self.batch_size, self.lease)
             # one query for the batch's webhooks, not one per delivery
             webhooks = await repo.webhooks_by_id(list({d["webhook_id"] for d in claimed if d["webhook_id"]}))
+            await repo.drop_expired_previous_secrets(
+                [w["id"] for w in webhooks.values() if w["previous_secret_expires_at"] is not None], self.clock())
         await asyncio.gather(*(self._attempt(d, webhooks.get(d["webhook_id"])) for d in claimed))
         return len(claimed)
 
@@ -86,7 +92,12 @@ class DeliveryWorker:
         if webhook is None or not webhook["active"]:
             return SendResult(False, True, "the webhook was removed")
         body = {"id": str(delivery["id"]), **delivery["content"]}
-        return await self.webhooks.deliver(webhook["url"], webhook["secret"], body, str(delivery["id"]))
+        # the expiry is checked here, at signing time: an old secret past its grace period never signs
+        secrets = signing_secrets(
+            self.cipher.decrypt(webhook["secret"]),
+            self.cipher.decrypt(webhook["previous_secret"]) if webhook["previous_secret"] else None,
+            webhook["previous_secret_expires_at"], self.clock())
+        return await self.webhooks.deliver(webhook["url"], secrets, body, str(delivery["id"]))
 
 
 async def report_dead_letters(db: Database, notifier: Notifier) -> int:

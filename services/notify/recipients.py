@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.notify.api.schemas import Preferences, RecipientIn
@@ -11,6 +12,7 @@ from services.notify.domain.addresses import AllowList, UnsafeTarget, check_regi
 from services.notify.domain.audience import Audience
 from services.notify.domain.preferences import is_time_zone
 from services.notify.domain.signing import new_secret
+from services.notify.secrets_at_rest import SecretCipher
 from shared.auth import Principal, Role
 from shared.db import Database
 from shared.errors import Conflict, InvalidInput, NotFound
@@ -77,15 +79,39 @@ async def change_preferences(db: Database, principal: Principal, recipient_id: u
     return updated
 
 
-async def register_webhook(db: Database, allow: AllowList, customer_id: uuid.UUID, url: str,
+async def register_webhook(db: Database, allow: AllowList, cipher: SecretCipher, customer_id: uuid.UUID, url: str,
                            language: str) -> dict[str, Any]:
+    """The new webhook with its secret in plain text (the only time it is shown); stored encrypted."""
     try:
         target = check_registration(url, allow)
     except UnsafeTarget as exc:
         raise InvalidInput("url", str(exc)) from None
+    secret = new_secret()
     async with db.transaction() as session:
         repo = NotifyRepository(session)
         if len(await repo.webhooks_of(customer_id, active_only=True)) >= MAX_WEBHOOKS_PER_CUSTOMER:
             raise Conflict(f"a customer may register at most {MAX_WEBHOOKS_PER_CUSTOMER} webhooks")
-        return await repo.add_webhook({"id": uuid.uuid4(), "customer_id": customer_id, "url": target.url,
-                                       "secret": new_secret(), "language": language})
+        row = await repo.add_webhook({"id": uuid.uuid4(), "customer_id": customer_id, "url": target.url,
+                                      "secret": cipher.encrypt(secret), "language": language})
+    return {**row, "secret": secret}
+
+
+async def rotate_webhook_secret(db: Database, cipher: SecretCipher, customer_id: uuid.UUID, webhook_id: uuid.UUID,
+                                grace: timedelta, now: datetime) -> dict[str, Any]:
+    """A new secret (returned in plain text, once); the current one keeps signing too for `grace`.
+
+    Only two secrets sign at a time: rotating again during a grace period drops the older one at once.
+    """
+    secret = new_secret()
+    async with db.transaction() as session:
+        repo = NotifyRepository(session)
+        row = await repo.webhook(webhook_id, for_update=True)  # concurrent rotations queue here
+        if row is None or row["customer_id"] != customer_id:
+            raise NotFound("webhook not found")
+        if not row["active"]:
+            raise Conflict("the webhook was removed")
+        keep_old = grace > timedelta(0)
+        rotated = await repo.rotate_webhook_secret(
+            webhook_id, cipher.encrypt(secret), previous_secret=row["secret"] if keep_old else None,
+            previous_secret_expires_at=now + grace if keep_old else None, rotated_at=now)
+    return {**rotated, "secret": secret}

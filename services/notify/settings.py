@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import ClassVar
 
+from pydantic import SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
+
+# Encrypts webhook secrets at rest when no key is configured: fine for `make run` and tests, never for production
+# (it is public). The service logs a warning at startup while it is in use.
+DEVELOPMENT_WEBHOOK_SECRET_KEY = "r8RNDYIFb4Eha1HRrNLW_3A13cJxClKk4OD2aN1sQos="
 
 
 class Settings(ServiceSettings):
@@ -48,3 +55,22 @@ class Settings(ServiceSettings):
     webhook_max_redirects: int = 3
     # `ip:port` pairs that may be reached over http or on loopback/private addresses (development, tests)
     webhook_allow_list: list[str] = []
+    # Fernet keys (urlsafe base64 of 32 bytes) for webhook secrets at rest, as a JSON list: the first encrypts,
+    # every one decrypts. To rotate: put a new key first and keep the old ones after it until every row has been
+    # re-encrypted (each start-up does that). Generate one with
+    # `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`.
+    webhook_secret_keys: list[SecretStr] = [SecretStr(DEVELOPMENT_WEBHOOK_SECRET_KEY)]
+
+    @field_validator("webhook_secret_keys")
+    @classmethod
+    def _fernet_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        if not keys:
+            raise ValueError("at least one key is needed")
+        for position, key in enumerate(keys):
+            try:
+                valid = len(base64.urlsafe_b64decode(key.get_secret_value().encode())) == 32
+            except (binascii.Error, ValueError):
+                valid = False
+            if not valid:
+                raise ValueError(f"key {position} is not a Fernet key (urlsafe base64 of 32 bytes)")
+        return keys

@@ -13,9 +13,9 @@ import ipaddress
 import json
 import socket
 import ssl
-import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
@@ -34,6 +34,11 @@ from services.notify.domain.addresses import (
 from services.notify.domain.signing import SIGNATURE_HEADER, signature_header
 
 Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 _RESPONSE_LIMIT = 64 * 1024
@@ -78,8 +83,10 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
 
 class WebhookSender:
     def __init__(self, allow: AllowList, *, timeout_s: float = 10.0, max_redirects: int = 3,
-                 resolver: Resolver = system_resolver, ssl_context: ssl.SSLContext | None = None) -> None:
+                 resolver: Resolver = system_resolver, ssl_context: ssl.SSLContext | None = None,
+                 clock: Clock = system_clock) -> None:
         self.allow = allow
+        self.clock = clock
         self.timeout_s = timeout_s
         self.max_redirects = max_redirects
         self.resolver = resolver
@@ -98,14 +105,16 @@ class WebhookSender:
             check_address(target, address, self.allow)
         return addresses[0]
 
-    async def deliver(self, url: str, secret: str, body: dict[str, Any], delivery_id: str) -> SendResult:
-        """POST the signed body; follow redirects by hand, re-checking each; 2xx is delivered."""
+    async def deliver(self, url: str, signing_secrets: Sequence[str], body: dict[str, Any],
+                      delivery_id: str) -> SendResult:
+        """POST the body signed with each secret (current first); follow redirects by hand, re-checking each;
+        2xx is delivered."""
         raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         headers = [
             (b"Content-Type", b"application/json"),
             (b"User-Agent", b"Fieldline-Webhooks/1"),
             (b"Fieldline-Delivery", delivery_id.encode()),
-            (SIGNATURE_HEADER.encode(), signature_header(secret, int(time.time()), raw).encode()),
+            (SIGNATURE_HEADER.encode(), signature_header(signing_secrets, int(self.clock().timestamp()), raw).encode()),
         ]
         try:
             for _hop in range(self.max_redirects + 1):

@@ -22,7 +22,7 @@ from services.notify.settings import Settings
 from shared.auth import Role
 from shared.db import Database
 from tests.conftest import Keys
-from tests.notify.support import Inbox, Receiver, notify_server, smtp_server, webhook_receiver
+from tests.notify.support import Inbox, MovableClock, Receiver, notify_server, smtp_server, webhook_receiver
 from tests.support import fixtures
 from tests.support.apps import service_settings
 from tests.support.infra import NatsServer
@@ -44,6 +44,7 @@ class Notify:
     keys: Keys
     settings: Settings
     app: FastAPI
+    clock: MovableClock
 
     def staff(self, role: Role = Role.DISPATCHER) -> dict[str, str]:
         return self.keys.headers(role)
@@ -89,12 +90,13 @@ def notify_settings(database_url: str, nats_url: str, keys: Keys, smtp_port: int
 async def notify(database_url: str, nats_server: NatsServer, keys: Keys) -> AsyncIterator[Notify]:
     async with smtp_server() as (inbox, smtp_port), webhook_receiver() as receiver:
         settings = notify_settings(database_url, nats_server.url, keys, smtp_port, receiver.port)
-        app = create_app(settings)
+        clock = MovableClock()
+        app = create_app(settings, clock=clock)
         async with notify_server(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as api:
             nc = await nats.connect(nats_server.url)
             try:
                 harness = Notify(api=api, url=url, js=nc.jetstream(), nc=nc, inbox=inbox, receiver=receiver,
-                                 db=app.state.runtime.db, keys=keys, settings=settings, app=app)
+                                 db=app.state.runtime.db, keys=keys, settings=settings, app=app, clock=clock)
                 yield harness
             finally:
                 await nc.close()

@@ -130,5 +130,18 @@ async def publish(js: JetStreamContext, event: Event, *, event_id: uuid.UUID | N
     return envelope.event_id
 
 
+class MovableClock:
+    """The service's clock seam: real time plus an offset a test moves forward (no sleeping through periods)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, by: timedelta) -> None:
+        self.offset += by
+
+
 def at(minutes: float = 0) -> datetime:
     return datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=minutes)

@@ -230,7 +230,7 @@ def test_registration_accepts_https_names_and_keeps_the_port() -> None:
 
 def test_signatures_cover_body_and_timestamp() -> None:
     body = b'{"type":"request_received"}'
-    header = signature_header("whsec_1", 1_800_000_000, body)
+    header = signature_header(["whsec_1"], 1_800_000_000, body)
     assert header.startswith("t=1800000000,v1=")
     assert verify("whsec_1", header, body, now=1_800_000_010)
     assert not verify("whsec_1", header, body + b" ", now=1_800_000_010)

@@ -183,7 +183,7 @@ async def test_the_ssrf_corpus_is_refused_before_any_connection() -> None:
             "https://loop6.example.test/", "https://mapped.example.test/", "ftp://example.com/",
         ]
         for url in corpus:
-            result = await sender.deliver(url, "whsec_x", {"hello": "world"}, "d-1")
+            result = await sender.deliver(url, ["whsec_x"], {"hello": "world"}, "d-1")
             assert not result.delivered and result.permanent, (url, result)
             assert "refused" in result.detail or "only https" in result.detail, (url, result)
         assert receiver.received == []
@@ -193,16 +193,16 @@ async def test_redirects_are_checked_at_every_hop() -> None:
     async with webhook_receiver() as receiver:
         sender = WebhookSender(AllowList.parse([f"127.0.0.1:{receiver.port}"]), timeout_s=2, max_redirects=3)
         receiver.script["/to-metadata"] = [(302, {"location": "http://169.254.169.254/latest/meta-data/"})]
-        refused = await sender.deliver(f"{receiver.base}/to-metadata", "whsec_x", {}, "d-1")
+        refused = await sender.deliver(f"{receiver.base}/to-metadata", ["whsec_x"], {}, "d-1")
         assert not refused.delivered and refused.permanent
         assert "169.254.169.254" in refused.detail
         receiver.script["/to-private"] = [(307, {"location": "https://10.0.0.1/hook"})]
-        assert "10.0.0.1" in (await sender.deliver(f"{receiver.base}/to-private", "whsec_x", {}, "d-2")).detail
+        assert "10.0.0.1" in (await sender.deliver(f"{receiver.base}/to-private", ["whsec_x"], {}, "d-2")).detail
         receiver.script["/moved"] = [(308, {"location": "/hook"})]
-        moved = await sender.deliver(f"{receiver.base}/moved", "whsec_x", {"n": 1}, "d-3")
+        moved = await sender.deliver(f"{receiver.base}/moved", ["whsec_x"], {"n": 1}, "d-3")
         assert moved.delivered
         receiver.script["/loop"] = [(302, {"location": "/loop"})] * 10
-        looping = await sender.deliver(f"{receiver.base}/loop", "whsec_x", {}, "d-4")
+        looping = await sender.deliver(f"{receiver.base}/loop", ["whsec_x"], {}, "d-4")
         assert not looping.delivered and "redirects" in looping.detail
         assert [r.path for r in receiver.received] == ["/to-metadata", "/to-private", "/moved", "/hook"] + ["/loop"] * 4
         assert receiver.received[3].body == b'{"n":1}'  # the signed body went to the redirect target
@@ -212,7 +212,7 @@ async def test_the_checked_address_is_the_one_connected_to_with_the_original_hos
     async with webhook_receiver() as receiver:
         dns = FakeDns({"hooks.example.test": ["127.0.0.1"]})
         sender = WebhookSender(AllowList.parse([f"127.0.0.1:{receiver.port}"]), resolver=dns, timeout_s=2)
-        result = await sender.deliver(f"http://hooks.example.test:{receiver.port}/hook", "whsec_x", {}, "d-1")
+        result = await sender.deliver(f"http://hooks.example.test:{receiver.port}/hook", ["whsec_x"], {}, "d-1")
         assert result.delivered, result
         assert dns.asked == ["hooks.example.test"]  # resolved once
         assert receiver.received[0].headers["host"] == f"hooks.example.test:{receiver.port}"
@@ -224,9 +224,9 @@ async def test_tls_verifies_the_original_name_while_connecting_to_the_pinned_add
         dns = FakeDns({"hooks.example.test": ["127.0.0.1"], "impostor.example.test": ["127.0.0.1"]})
         sender = WebhookSender(AllowList.parse([f"127.0.0.1:{receiver.port}"]), resolver=dns, timeout_s=2,
                                ssl_context=trust)
-        good = await sender.deliver(f"https://hooks.example.test:{receiver.port}/hook", "whsec_x", {}, "d-1")
+        good = await sender.deliver(f"https://hooks.example.test:{receiver.port}/hook", ["whsec_x"], {}, "d-1")
         assert good.delivered, good
         # same address, another name: the certificate does not match it, so nothing is sent
-        bad = await sender.deliver(f"https://impostor.example.test:{receiver.port}/hook", "whsec_x", {}, "d-2")
+        bad = await sender.deliver(f"https://impostor.example.test:{receiver.port}/hook", ["whsec_x"], {}, "d-2")
         assert not bad.delivered and "connection failed" in bad.detail
         assert len(receiver.received) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
@@ -17,10 +18,18 @@ from services.notify.api.schemas import (
     WebhookCreated,
     WebhookIn,
     WebhookOut,
+    WebhookSecretRotated,
+    WebhookSecretRotation,
 )
 from services.notify.db.repository import NotifyRepository
 from services.notify.domain.audience import Audience
-from services.notify.recipients import add_recipient, change_preferences, ensure_recipient_access, register_webhook
+from services.notify.recipients import (
+    add_recipient,
+    change_preferences,
+    ensure_recipient_access,
+    register_webhook,
+    rotate_webhook_secret,
+)
 from services.notify.streams import sse_messages, streams_for
 from shared.auth import Principal, Role, current_principal, ensure_customer_access, require_roles
 from shared.db import Database
@@ -122,8 +131,8 @@ async def delete_recipient(recipient_id: uuid.UUID, request: Request,
 async def create_webhook(customer_id: uuid.UUID, body: WebhookIn, request: Request,
                          principal: Principal = Depends(current_principal)) -> WebhookCreated:
     ensure_customer_access(principal, customer_id, "customer")
-    row = await register_webhook(_db(request), request.app.state.webhook_allow_list, customer_id, body.url,
-                                 body.language)
+    row = await register_webhook(_db(request), request.app.state.webhook_allow_list, request.app.state.secret_cipher,
+                                 customer_id, body.url, body.language)
     return WebhookCreated.model_validate(row)
 
 
@@ -148,6 +157,19 @@ async def delete_webhook(customer_id: uuid.UUID, webhook_id: uuid.UUID, request:
             raise NotFound("webhook not found")
         await repo.deactivate_webhook(webhook_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/customers/{customer_id}/webhooks/{webhook_id}/rotate-secret", response_model=WebhookSecretRotated,
+             summary="Replace the signing secret; the new one is in this response only, the old one keeps signing "
+                     "next to it for the grace period")
+async def rotate_secret(customer_id: uuid.UUID, webhook_id: uuid.UUID, request: Request,
+                        body: WebhookSecretRotation | None = None,
+                        principal: Principal = Depends(current_principal)) -> WebhookSecretRotated:
+    ensure_customer_access(principal, customer_id, "customer")
+    grace = timedelta(seconds=(body or WebhookSecretRotation()).grace_period_s)
+    row = await rotate_webhook_secret(_db(request), request.app.state.secret_cipher, customer_id, webhook_id, grace,
+                                      request.app.state.clock())
+    return WebhookSecretRotated.model_validate(row)
 
 
 # --- the delivery log ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from services.notify.domain.audience import Audience
 from services.notify.domain.preferences import Language, RecipientChannel
+from services.notify.domain.signing import DEFAULT_ROTATION_GRACE, MAX_ROTATION_GRACE
 
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
@@ -62,10 +63,23 @@ class WebhookOut(BaseModel):
     language: Language
     active: bool
     created_at: datetime
+    secret_rotated_at: datetime | None = Field(default=None, description="the last rotation of the secret")
+    previous_secret_expires_at: datetime | None = Field(
+        default=None, description="the secret replaced at the last rotation also signs until then")
 
 
 class WebhookCreated(WebhookOut):
     secret: str = Field(description="signs every delivery (Fieldline-Signature); shown only now")
+
+
+class WebhookSecretRotation(BaseModel):
+    grace_period_s: int = Field(
+        default=int(DEFAULT_ROTATION_GRACE.total_seconds()), ge=0, le=int(MAX_ROTATION_GRACE.total_seconds()),
+        description="seconds the old secret keeps signing next to the new one (0: stop at once); at most 7 days")
+
+
+class WebhookSecretRotated(WebhookOut):
+    secret: str = Field(description="the new signing secret; shown only now")
 
 
 class DeliveryAttempt(BaseModel):

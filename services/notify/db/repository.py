@@ -123,9 +123,43 @@ class NotifyRepository:
         row = (await self.session.execute(insert(t.webhooks).values(**values).returning(t.webhooks))).one()
         return dict(row._mapping)
 
-    async def webhook(self, webhook_id: uuid.UUID) -> dict[str, Any] | None:
-        row = (await self.session.execute(select(t.webhooks).where(t.webhooks.c.id == webhook_id))).first()
+    async def webhook(self, webhook_id: uuid.UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+        query = select(t.webhooks).where(t.webhooks.c.id == webhook_id)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).first()
         return dict(row._mapping) if row else None
+
+    async def rotate_webhook_secret(self, webhook_id: uuid.UUID, secret: str, previous_secret: str | None,
+                                    previous_secret_expires_at: datetime | None,
+                                    rotated_at: datetime) -> dict[str, Any]:
+        """Store the new (encrypted) secret; the old one signs until its expiry, or not at all when None."""
+        row = (await self.session.execute(
+            update(t.webhooks).where(t.webhooks.c.id == webhook_id)
+            .values(secret=secret, previous_secret=previous_secret,
+                    previous_secret_expires_at=previous_secret_expires_at, secret_rotated_at=rotated_at)
+            .returning(t.webhooks))).one()
+        return dict(row._mapping)
+
+    async def drop_expired_previous_secrets(self, webhook_ids: Sequence[uuid.UUID], now: datetime) -> None:
+        """Forget old secrets whose grace period is over (signing checks the expiry anyway; this is tidying)."""
+        if not webhook_ids:
+            return
+        w = t.webhooks
+        await self.session.execute(
+            update(w).where(w.c.id.in_(webhook_ids), w.c.previous_secret_expires_at <= now)
+            .values(previous_secret=None, previous_secret_expires_at=None))
+
+    async def webhook_secrets_after(self, after: uuid.UUID | None, limit: int) -> list[dict[str, Any]]:
+        """A page of webhooks' stored secrets in id order, locked until commit (for re-encryption)."""
+        w = t.webhooks
+        query = select(w.c.id, w.c.secret, w.c.previous_secret).order_by(w.c.id).limit(limit).with_for_update()
+        if after is not None:
+            query = query.where(w.c.id > after)
+        return _rows(await self.session.execute(query))
+
+    async def replace_webhook_secrets(self, webhook_id: uuid.UUID, values: dict[str, str]) -> None:
+        await self.session.execute(update(t.webhooks).where(t.webhooks.c.id == webhook_id).values(**values))
 
     async def webhooks_by_id(self, webhook_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
         if not webhook_ids:

@@ -72,7 +72,9 @@ recipients = Table(
     Index("ix_recipients_kind_technician_id", "kind", "technician_id"),
 )
 
-# Endpoints a customer registered; the secret signs every delivery and is shown only when created.
+# Endpoints a customer registered; the secret signs every delivery and is shown only when created or rotated.
+# Secrets are stored as Fernet tokens (secrets_at_rest.py), never in plain text. After a rotation the old secret
+# also signs until previous_secret_expires_at (checked when signing; a later rotation overwrites it).
 webhooks = Table(
     "webhooks",
     metadata,
@@ -80,10 +82,14 @@ webhooks = Table(
     Column("customer_id", Uuid, nullable=False, index=True),
     Column("url", Text, nullable=False),
     Column("secret", Text, nullable=False),
+    Column("previous_secret", Text),
+    Column("previous_secret_expires_at", DateTime(timezone=True)),
+    Column("secret_rotated_at", DateTime(timezone=True)),
     Column("language", Text, nullable=False, server_default="en"),
     Column("active", Boolean, nullable=False, server_default=text("true")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint("language IN ('ru', 'en')", name="language"),
+    CheckConstraint("(previous_secret IS NULL) = (previous_secret_expires_at IS NULL)", name="previous_secret_expiry"),
 )
 
 # One row per (event, recipient or webhook, channel): the unique key makes a redelivered event a no-op.

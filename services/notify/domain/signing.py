@@ -1,13 +1,24 @@
-"""Webhook signatures: HMAC-SHA256 over the timestamp and the body, sent in one header."""
+"""Webhook signatures: HMAC-SHA256 over the timestamp and the body, sent in one header.
+
+While a rotated-out secret is in its grace period the header carries one `v1` per secret, the current one
+first (`t=<ts>,v1=<new>,v1=<old>`, as Stripe does); a receiver accepts the body when any `v1` matches a
+secret it holds, so it can switch to the new secret at any moment of the grace period.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 SIGNATURE_HEADER = "Fieldline-Signature"
 SIGNATURE_VERSION = "v1"
+
+# how long the old secret still signs after a rotation, unless the rotation asks for another period
+DEFAULT_ROTATION_GRACE = timedelta(hours=24)
+MAX_ROTATION_GRACE = timedelta(days=7)
 
 
 def new_secret() -> str:
@@ -19,19 +30,33 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
 
 
-def signature_header(secret: str, timestamp: int, body: bytes) -> str:
-    """`t=<unix seconds>,v1=<hex>`: the receiver recomputes v1 and rejects stale timestamps."""
-    return f"t={timestamp},{SIGNATURE_VERSION}={signature(secret, timestamp, body)}"
+def signature_header(signing_secrets: Sequence[str], timestamp: int, body: bytes) -> str:
+    """`t=<unix seconds>,v1=<hex>[,v1=<hex>]`: one v1 per secret, current first; receivers check any."""
+    if isinstance(signing_secrets, str) or not signing_secrets:
+        raise TypeError("signature_header takes a non-empty sequence of secrets")
+    return ",".join([f"t={timestamp}"] + [f"{SIGNATURE_VERSION}={signature(s, timestamp, body)}"
+                                           for s in signing_secrets])
+
+
+def signing_secrets(current: str, previous: str | None, previous_expires_at: datetime | None,
+                    now: datetime) -> list[str]:
+    """The secrets that sign a delivery at `now`: the old one only strictly before its expiry."""
+    if previous is not None and previous_expires_at is not None and now < previous_expires_at:
+        return [current, previous]
+    return [current]
 
 
 def verify(secret: str, header: str, body: bytes, now: int, tolerance_s: int = 300) -> bool:
-    """What a receiver does: check the signature and that the timestamp is recent."""
-    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    """What a receiver does: check that the timestamp is recent and that one of the v1 signatures is ours."""
+    parts = [p.split("=", 1) for p in header.split(",") if "=" in p]
+    timestamps = [value for key, value in parts if key == "t"]
     try:
-        timestamp = int(parts["t"])
-    except (KeyError, ValueError):
+        (timestamp,) = (int(t) for t in timestamps)
+    except ValueError:  # none, several, or not a number
         return False
     if abs(now - timestamp) > tolerance_s:
         return False
     expected = signature(secret, timestamp, body)
-    return hmac.compare_digest(expected, parts.get(SIGNATURE_VERSION, ""))
+    # compare against every candidate, without stopping early
+    matches = [hmac.compare_digest(expected, value) for key, value in parts if key == SIGNATURE_VERSION]
+    return any(matches)
