@@ -135,8 +135,9 @@ class DispatchDesk:
     def _predicted(self, job: dict[str, Any], assignment: dict[str, Any], now: datetime,
                    today: _Today) -> datetime | None:
         tech = today.technicians.get(assignment["technician_id"])
-        if tech is None:
-            return assignment["eta"]
+        if tech is None:  # gone from the roster: nothing better than the promise
+            eta: datetime = assignment["eta"]
+            return eta
         if assignment["status"] == "en_route":
             travel = self.drive(tech["lat"], tech["lon"], job["lat"], job["lon"])
             return predicted_arrival("en_route", assignment["eta"], now, travel)
