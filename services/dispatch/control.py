@@ -85,8 +85,8 @@ class DispatchDesk:
         bookings = await repo.assignments_between(start, end)
         today = _Today({tech["id"]: tech for tech in technicians}, shifts, _by_technician(bookings),
                        await repo.breaks_taken_since(None, start))
-        board = [{**tech, "on_shift": tech["id"] in shifts and shifts[tech["id"]]["starts_at"] <= now
-                  < shifts[tech["id"]]["ends_at"],
+        on_shift = {tech_id for tech_id, r in shifts.items() if r["starts_at"] <= now < r["ends_at"]}
+        board = [{**tech, "on_shift": tech["id"] in on_shift,
                   "route": [a for a in today.bookings.get(tech["id"], []) if a["status"] != "declined"]}
                  for tech in technicians]
         return {"at": now, "day": day, "technicians": board, "requests": await self._requests(repo, now, today)}
