@@ -9,6 +9,7 @@ from services.requests.filing import EntitlementUnavailable
 from services.requests.settings import Settings
 from services.requests.streams import timeline_hub
 from services.requests.survey_links import survey_links
+from services.requests.survey_page import SurveyPages
 from services.requests.tracking import Tracking
 from shared.http import problem
 from shared.service import ServiceSpec, create_service_app
@@ -29,6 +30,7 @@ def create_app(settings: Settings) -> FastAPI:
         ),
     )
     app.state.survey_links = links
+    app.state.survey_pages = SurveyPages()
 
     @app.exception_handler(EntitlementUnavailable)
     async def _entitlement_unavailable(request: Request, exc: EntitlementUnavailable) -> JSONResponse:

@@ -121,15 +121,16 @@ async def test_the_link_works_in_a_browser_without_javascript(service: RequestsS
     customer = uuid.uuid4()
     request, invitation = await _completed_job(service, customer)
     path = "/surveys/" + invitation["token"]
-    page = await service.client.get(path, headers={"Accept": "text/html,application/xhtml+xml"})
+    browser = {"Accept": "text/html,application/xhtml+xml", "Accept-Language": "en-GB,en;q=0.9"}
+    page = await service.client.get(path, headers=browser)
     assert page.headers["content-type"].startswith("text/html")
-    assert f'action="{path}/form"' in page.text and "by Anna" in page.text
-    out_of_range = await service.client.post(f"{path}/form", data={"csat": "9"})
-    assert out_of_range.status_code == 422 and "csat" in out_of_range.text
-    sent = await service.client.post(f"{path}/form", data={"csat": "5", "nps": "8", "comment": "<b>ok</b>"})
+    assert f'action="{path}/form?lang=en"' in page.text and "by Anna" in page.text
+    out_of_range = await service.client.post(f"{path}/form?lang=en", data={"csat": "9"})
+    assert out_of_range.status_code == 422 and "rating from 1 to 5" in out_of_range.text
+    sent = await service.client.post(f"{path}/form?lang=en", data={"csat": "5", "nps": "8", "comment": "<b>ok</b>"})
     assert sent.status_code == 201 and "Thank you" in sent.text
-    again = await service.client.post(f"{path}/form", data={"csat": "1"})
+    again = await service.client.post(f"{path}/form?lang=en", data={"csat": "1"})
     assert again.status_code == 409 and "already been answered" in again.text
-    assert "already been rated" in (await service.client.get(path, headers={"Accept": "text/html"})).text
+    assert "already been rated" in (await service.client.get(path, headers=browser)).text
     shown = (await service.client.get(f"/requests/{request['id']}/survey", headers=service.customer(customer))).json()
     assert (shown["csat"], shown["nps"], shown["comment"]) == (5, 8, "<b>ok</b>")

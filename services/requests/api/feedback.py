@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import html
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Form, Header, Request, Response, status
+from fastapi import APIRouter, Depends, Form, Header, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from services.requests.api.routes import runtime_db, service_settings
 from services.requests.api.schemas import RatingOut, SurveyAnswerIn, SurveyOut
-from services.requests.domain.surveys import Rating, SurveyAnswer
+from services.requests.domain.language import Language, choose_language
+from services.requests.domain.surveys import Rating, SurveyAlreadyAnswered, SurveyAnswer, answer_from_form
 from services.requests.survey_links import SurveyLinks
+from services.requests.survey_page import SurveyPages
 from services.requests.surveys import (
     answer_as_customer,
     answer_by_link,
@@ -23,7 +24,7 @@ from services.requests.surveys import (
     verified_rating,
 )
 from shared.auth import Principal, current_principal
-from shared.errors import DomainError
+from shared.errors import DomainError, InvalidInput
 
 router = APIRouter(tags=["surveys"])
 
@@ -42,14 +43,43 @@ def _answer(body: SurveyAnswerIn) -> SurveyAnswer:
     return SurveyAnswer(csat=body.csat, nps=body.nps, comment=body.comment)
 
 
+def _pages(request: Request) -> SurveyPages:
+    pages: SurveyPages = request.app.state.survey_pages
+    return pages
+
+
+def _page(body: str, language: Language, status_code: int = status.HTTP_200_OK) -> HTMLResponse:
+    # the page depends on these request headers: caches must key on them
+    return HTMLResponse(body, status_code=status_code,
+                        headers={"Content-Language": language, "Vary": "Accept, Accept-Language"})
+
+
+def _form_action(token: str, language: Language) -> str:
+    """The form posts back in the language it was shown in, whatever the browser sends then."""
+    return f"/surveys/{token}/form?lang={language}"
+
+
+LANG_QUERY = Query(None, description="the page's language (ru, en); default: Accept-Language, else ru")
+
+
 @router.get("/surveys/{token}", response_model=SurveyOut, summary="The survey a signed link opens (no login)",
             responses={200: {"content": {"text/html": {}}}})
-async def open_survey(token: str, request: Request, accept: str = Header("application/json")) -> Response | SurveyOut:
-    survey, first_name = await survey_by_link(runtime_db(request), _links(request), token)
-    out = _survey_out(survey, first_name)
-    if "text/html" in accept:  # the link opened in a browser: the form itself
-        return HTMLResponse(survey_page(out, f"/surveys/{token}/form"))
-    return out
+async def open_survey(token: str, request: Request, accept: str = Header("application/json"),
+                      lang: str | None = LANG_QUERY,
+                      accept_language: str | None = Header(None)) -> Response | SurveyOut:
+    if "text/html" not in accept:
+        survey, first_name = await survey_by_link(runtime_db(request), _links(request), token)
+        return _survey_out(survey, first_name)
+    # the link opened in a browser: the form itself, in the customer's language
+    language = choose_language(lang, accept_language)
+    try:
+        survey, first_name = await survey_by_link(runtime_db(request), _links(request), token)
+    except DomainError as exc:
+        return _page(_pages(request).failure(language, exc, opening=True), language, exc.status)
+    if survey["answered_at"] is not None:
+        return _page(_pages(request).already_rated(language), language)
+    return _page(_pages(request).form(language, action=_form_action(token, language), technician_first_name=first_name,
+                                      completed_at=survey["completed_at"]), language)
 
 
 @router.post("/surveys/{token}", response_model=SurveyOut, status_code=status.HTTP_201_CREATED,
@@ -61,36 +91,34 @@ async def answer_with_link(token: str, body: SurveyAnswerIn, request: Request) -
 
 @router.post("/surveys/{token}/form", response_class=HTMLResponse, status_code=status.HTTP_201_CREATED,
              summary="The browser form's answer (no login, no JavaScript); once only")
-async def answer_with_form(token: str, request: Request, csat: int = Form(), nps: int | None = Form(None),
-                           comment: str = Form("", max_length=2000)) -> HTMLResponse:
+async def answer_with_form(token: str, request: Request, csat: str | None = Form(None), nps: str | None = Form(None),
+                           comment: str = Form(""), lang: str | None = LANG_QUERY,
+                           accept_language: str | None = Header(None)) -> HTMLResponse:
+    language = choose_language(lang, accept_language)
+    pages = _pages(request)
     try:
-        await answer_by_link(runtime_db(request), _links(request), token, SurveyAnswer(csat, nps, comment))
-    except DomainError as exc:  # a person reads this: a page, not problem+json
-        return HTMLResponse(_page("We could not record your answer", html.escape(exc.detail)), status_code=exc.status)
-    return HTMLResponse(_page("Thank you!", "Your rating helps us keep the service good."),
-                        status_code=status.HTTP_201_CREATED)
+        await answer_by_link(runtime_db(request), _links(request), token, answer_from_form(csat, nps, comment))
+    except InvalidInput as exc:  # a person reads this: the form again, with what to correct and what they chose
+        try:
+            survey, first_name = await survey_by_link(runtime_db(request), _links(request), token)
+        except DomainError as lost:
+            return _page(pages.failure(language, lost), language, lost.status)
+        if survey["answered_at"] is not None:
+            return _page(pages.failure(language, SurveyAlreadyAnswered()), language, status.HTTP_409_CONFLICT)
+        return _page(pages.form(language, action=_form_action(token, language), technician_first_name=first_name,
+                                completed_at=survey["completed_at"], error=pages.error_text(exc, language),
+                                csat=_int_or_none(csat), nps=_int_or_none(nps), comment=comment),
+                     language, exc.status)
+    except DomainError as exc:  # a page, not problem+json
+        return _page(pages.failure(language, exc), language, exc.status)
+    return _page(pages.thanks(language), language, status.HTTP_201_CREATED)
 
 
-def survey_page(survey: SurveyOut, action: str) -> str:
-    if survey.answered:
-        return _page("Thank you!", "This job has already been rated.")
-    who = f" by {html.escape(survey.technician_first_name)}" if survey.technician_first_name else ""
-    csat = "".join(f'<label><input type="radio" name="csat" value="{n}" required> {n}</label> ' for n in range(1, 6))
-    nps = "".join(f'<label><input type="radio" name="nps" value="{n}"> {n}</label> ' for n in range(11))
-    form = (
-        f'<form method="post" action="{html.escape(action)}">'
-        f"<p>How satisfied are you with the visit{who} on {survey.completed_at:%d.%m.%Y}?</p><p>{csat}</p>"
-        f"<p>How likely are you to recommend us to a colleague?</p><p>{nps}</p>"
-        '<p><label>Comment<br><textarea name="comment" maxlength="2000" rows="4" cols="50"></textarea></label></p>'
-        '<p><button type="submit">Send</button></p></form>'
-    )
-    return _page("Rate our service", form)
-
-
-def _page(title: str, body: str) -> str:
-    return (f'<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>'
-            '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
-            f"<body><h1>{title}</h1>{body}</body></html>\n")
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 @router.get("/requests/{request_id}/survey", response_model=SurveyOut)

@@ -27,11 +27,38 @@ def check_answer(answer: SurveyAnswer) -> None:
         raise InvalidInput("comment", f"at most {MAX_COMMENT_LENGTH} characters")
 
 
+class SurveyAlreadyAnswered(Conflict):
+    def __init__(self) -> None:
+        super().__init__("this survey has already been answered")
+
+
+class SurveyExpired(Conflict):
+    def __init__(self) -> None:
+        super().__init__("this survey has expired")
+
+
+def answer_from_form(csat: str | None, nps: str | None, comment: str) -> SurveyAnswer:
+    """A browser form's fields (all text; `nps` may be left out) as an answer; `check_answer` checks the ranges."""
+    rating = _form_number(csat, "csat", "from 1 to 5")
+    if rating is None:
+        raise InvalidInput("csat", "from 1 to 5")
+    return SurveyAnswer(csat=rating, nps=_form_number(nps, "nps", "from 0 to 10"), comment=comment)
+
+
+def _form_number(value: str | None, field: str, reason: str) -> int | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput(field, reason) from None
+
+
 def ensure_open(answered_at: datetime | None, expires_at: datetime, now: datetime) -> None:
     if answered_at is not None:
-        raise Conflict("this survey has already been answered")
+        raise SurveyAlreadyAnswered()
     if now >= expires_at:
-        raise Conflict("this survey has expired")
+        raise SurveyExpired()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,121 @@
+"""The survey page a customer opens from the link, in their language: `lang`, else Accept-Language, else Russian."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+import pytest
+
+from services.requests.domain.language import DEFAULT_LANGUAGE, LANGUAGES, choose_language, preferred_language
+from services.requests.survey_page import SurveyPages
+from shared.errors import InvalidInput
+from tests.requests.conftest import RequestsService
+from tests.requests.test_surveys import _completed_job
+
+HTML = "text/html,application/xhtml+xml"
+
+
+def _declares(page: httpx.Response, language: str) -> None:
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["Content-Language"] == language
+    assert "Accept-Language" in page.headers["Vary"]
+    assert f'<html lang="{language}">' in page.text
+
+
+async def _survey_path(service: RequestsService) -> str:
+    _, invitation = await _completed_job(service, uuid.uuid4())
+    return "/surveys/" + invitation["token"]
+
+
+async def test_the_page_is_russian_for_a_russian_browser(service: RequestsService) -> None:
+    path = await _survey_path(service)
+    page = await service.client.get(path, headers={"Accept": HTML, "Accept-Language": "ru-RU,ru;q=0.9,en;q=0.8"})
+    assert page.status_code == 200
+    _declares(page, "ru")
+    assert "Оцените нашу работу" in page.text and "визитом техника Anna" in page.text
+    assert "Rate our service" not in page.text and "How likely" not in page.text
+    action = re.search(r'action="([^"]+)"', page.text)
+    assert action is not None and action.group(1) == f"{path}/form?lang=ru"
+
+    # a mistake comes back as the same form, in Russian, with the comment kept
+    wrong = await service.client.post(action.group(1), data={"csat": "9", "comment": "Быстро"})
+    assert wrong.status_code == 422
+    _declares(wrong, "ru")
+    assert "выберите оценку от 1 до 5" in wrong.text and ">Быстро</textarea>" in wrong.text
+    missing = await service.client.post(action.group(1), data={"nps": "7"})
+    assert missing.status_code == 422 and "выберите оценку от 1 до 5" in missing.text
+    assert 'value="7" checked' in missing.text
+    not_a_number = await service.client.post(action.group(1), data={"csat": "3", "nps": "ten"})
+    assert not_a_number.status_code == 422 and "Оценка рекомендации — число от 0 до 10" in not_a_number.text
+
+    sent = await service.client.post(action.group(1), data={"csat": "4", "nps": "9", "comment": "Быстро"})
+    assert sent.status_code == 201
+    _declares(sent, "ru")
+    assert "Спасибо!" in sent.text
+    again = await service.client.post(action.group(1), data={"csat": "1"})
+    assert again.status_code == 409 and "этот опрос уже ответили" in again.text
+    rated = await service.client.get(path, headers={"Accept": HTML, "Accept-Language": "ru"})
+    assert "Эта работа уже оценена" in rated.text
+
+
+async def test_lang_en_wins_over_the_browser(service: RequestsService) -> None:
+    path = await _survey_path(service)
+    page = await service.client.get(f"{path}?lang=en", headers={"Accept": HTML, "Accept-Language": "ru"})
+    assert page.status_code == 200
+    _declares(page, "en")
+    assert "Rate our service" in page.text and "by Anna" in page.text and "Оцените" not in page.text
+    # the form posts back in English even though the browser still prefers Russian
+    sent = await service.client.post(f"{path}/form?lang=en", headers={"Accept-Language": "ru"}, data={"csat": "5"})
+    assert sent.status_code == 201 and "Thank you!" in sent.text
+    _declares(sent, "en")
+
+
+@pytest.mark.parametrize("accept_language", [None, "de-DE,fr;q=0.7", "en;q=0"])
+async def test_the_default_language_otherwise(service: RequestsService, accept_language: str | None) -> None:
+    path = await _survey_path(service)
+    headers = {"Accept": HTML} | ({"Accept-Language": accept_language} if accept_language else {})
+    page = await service.client.get(path, headers=headers)
+    assert page.status_code == 200
+    _declares(page, DEFAULT_LANGUAGE)
+    assert DEFAULT_LANGUAGE == "ru" and "Оцените нашу работу" in page.text
+
+
+async def test_a_broken_link_is_explained_in_the_customers_language(service: RequestsService) -> None:
+    path = await _survey_path(service)
+    forged = path[:-4] + ("AAAA" if not path.endswith("AAAA") else "BBBB")
+    page = await service.client.get(forged, headers={"Accept": HTML, "Accept-Language": "ru"})
+    assert page.status_code == 401
+    _declares(page, "ru")
+    assert "Ссылка на опрос недействительна" in page.text
+    sent = await service.client.post(f"{forged}/form?lang=en", data={"csat": "5"})
+    assert sent.status_code == 401 and "survey link is invalid" in sent.text
+    # API clients still get problem+json, in English
+    api = await service.client.get(forged)
+    assert api.status_code == 401 and api.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_an_unknown_lang_is_refused_naming_the_field(service: RequestsService) -> None:
+    path = await _survey_path(service)
+    refused = await service.client.get(f"{path}?lang=de", headers={"Accept": HTML})
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == [{"field": "lang", "reason": "one of: ru, en"}]
+
+
+def test_accept_language_weights_decide() -> None:
+    assert preferred_language("en;q=0.5, ru;q=0.8") == "ru"
+    assert preferred_language("EN-gb, ru") == "en"  # equal weights: the first listed
+    assert preferred_language("ru;q=0, en;q=0.1") == "en"  # q=0 means "not this one"
+    assert preferred_language("de, *") is None
+    assert preferred_language("ru;q=abc, en;q=0.2") == "en"
+    assert preferred_language(None) is None
+    assert choose_language("EN", "ru") == "en" and choose_language(None, "fr") == DEFAULT_LANGUAGE
+    with pytest.raises(InvalidInput):
+        choose_language("de", "ru")
+
+
+def test_every_language_has_every_text() -> None:
+    text = SurveyPages().text
+    assert set(text) == set(LANGUAGES)
+    assert set(text["ru"]) == set(text["en"])
