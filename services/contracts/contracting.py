@@ -119,7 +119,7 @@ async def change_contract(db: Database, contract_id: uuid.UUID, changes: dict[st
             await add_event(session, messaging, ContractChanged(
                 contract_id=contract_id, customer_id=contract.customer_id, status=contract.status,
                 changes=_changed_fields(contract.terms, terms)))
-            await regenerate_visits(session, contract_id, now, horizon_days)
+            await regenerate_visits(session, contract_id, now, horizon_days, contract=updated)
     return updated
 
 
@@ -199,7 +199,7 @@ async def add_schedule(db: Database, schedule: ScheduleRow, now: datetime, horiz
         await _checked_schedule(repo, contract, schedule)
         await repo.add_schedule(schedule)
         if contract.status == "active":
-            await regenerate_visits(session, contract.id, now, horizon_days)
+            await regenerate_visits(session, contract.id, now, horizon_days, contract=contract)
     return schedule
 
 
@@ -218,7 +218,7 @@ async def change_schedule(db: Database, schedule_id: uuid.UUID, changes: dict[st
         await _checked_schedule(repo, contract, schedule)
         await repo.update_schedule(schedule)
         if contract.status == "active":
-            await regenerate_visits(session, contract.id, now, horizon_days)
+            await regenerate_visits(session, contract.id, now, horizon_days, contract=contract)
     return schedule
 
 

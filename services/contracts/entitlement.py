@@ -54,7 +54,8 @@ async def check_entitlement(db: Database, query: EntitlementQuery) -> Entitlemen
         contract_id, contract_type = serving[0]
         contract = await repo.get_contract(contract_id)
         assert contract is not None
-        held = None
+        held: QuotaConsumption | None = None
+        quota_left: int | None
         if query.request_id is not None and query.customer_id in (None, site.customer_id):
             held = await reserve_quota(repo, contract, query.kind, query.request_id, query.at)
         if held is not None and held.quota_left is not None:

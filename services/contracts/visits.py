@@ -14,7 +14,6 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.db.repository import ContractRecord, ContractsRepository, SiteRow, VisitRow
-from services.contracts.db.tables import messaging
 from services.contracts.domain.schedule import (
     ScheduleFacts,
     VisitRule,
@@ -25,7 +24,6 @@ from services.contracts.domain.sla import merged_skills
 from services.contracts.domain.visits import ExistingVisit, reconcile_visits
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import VisitCancelled, VisitPlanned, VisitRescheduled
-from shared.messaging import add_event
 
 log = logging.getLogger(__name__)
 
@@ -67,26 +65,28 @@ def _visit_event(cls: type[VisitPlanned], visit: VisitRow, site: SiteRow, timezo
     )
 
 
-async def announce(repo: ContractsRepository, session: AsyncSession, cls: type[VisitPlanned],
-                    visit_ids: list[uuid.UUID], timezone: str) -> None:
+async def announce(repo: ContractsRepository, cls: type[VisitPlanned], visit_ids: list[uuid.UUID],
+                   timezone: str) -> None:
     if not visit_ids:
         return
     visits = await repo.visits_by_id(visit_ids)
     sites = await repo.sites_by_id({v.site_id for v in visits})
-    for visit in visits:
-        await add_event(session, messaging, _visit_event(cls, visit, sites[visit.site_id], timezone))
+    await repo.add_events([_visit_event(cls, visit, sites[visit.site_id], timezone) for visit in visits])
 
 
 async def schedule_facts(repo: ContractsRepository, contract: ContractRecord) -> list[ScheduleFacts]:
-    """The contract's live schedules with the units and skills their visits need."""
+    """The contract's live schedules with the units and skills their visits need (three queries for any number)."""
+    schedules = await repo.list_schedules(contract.id, active_only=True)
+    whole_sites = {s.site_id for s in schedules if s.equipment_id is None}
+    covered = await repo.covered_units_at_sites(contract.id, whole_sites) if whole_sites else {}
+    units_of = {s.id: [s.equipment_id] if s.equipment_id is not None else covered.get(s.site_id, [])
+                for s in schedules}
+    equipment = await repo.equipment_by_id(sorted({u for units in units_of.values() for u in units}))
     facts: list[ScheduleFacts] = []
-    for schedule in await repo.list_schedules(contract.id, active_only=True):
-        if schedule.equipment_id is not None:
-            units = [schedule.equipment_id]
-        else:
-            units = await repo.covered_units_at(contract.id, schedule.site_id)
-        equipment = await repo.equipment_by_id(units)
-        skills = merged_skills(schedule.required_skills, *(e.required_skills for e in equipment.values()))
+    for schedule in schedules:
+        units = units_of[schedule.id]
+        skills = merged_skills(schedule.required_skills,
+                               *(equipment[u].required_skills for u in units if u in equipment))
         facts.append(ScheduleFacts(
             schedule_id=schedule.id, site_id=schedule.site_id, equipment_ids=tuple(sorted(units)),
             rule=VisitRule(schedule.rrule, schedule.first_on, schedule.visit_time, contract.terms.timezone,
@@ -96,12 +96,18 @@ async def schedule_facts(repo: ContractsRepository, contract: ContractRecord) ->
     return facts
 
 
-async def regenerate_visits(session: AsyncSession, contract_id: uuid.UUID, now: datetime,
-                            horizon_days: int) -> GenerationSummary:
-    """Make the contract's planned visits match its schedules for the next `horizon_days`; idempotent."""
+async def regenerate_visits(session: AsyncSession, contract_id: uuid.UUID, now: datetime, horizon_days: int, *,
+                            contract: ContractRecord | None = None) -> GenerationSummary:
+    """Make the contract's planned visits match its schedules for the next `horizon_days`; idempotent.
+
+    A caller that has just read the contract under its row lock passes it in `contract`, saving a second
+    read. The number of queries does not grow with the number of schedules or visits: reads and writes
+    are in bulk.
+    """
     repo = ContractsRepository(session)
     await repo.lock(f"contracts:visits:{contract_id}")
-    contract = await repo.get_contract(contract_id)
+    if contract is None:
+        contract = await repo.get_contract(contract_id)
     summary = GenerationSummary(contracts=1)
     if contract is None:
         return summary
@@ -110,30 +116,25 @@ async def regenerate_visits(session: AsyncSession, contract_id: uuid.UUID, now: 
     facts = await schedule_facts(repo, contract) if active else []
     span = generation_range(now, horizon_days, contract.terms.timezone, period) if active else None
     desired = desired_visits(facts, span[0], span[1], period) if span else []
-    existing = await repo.visits_to_reconcile(contract_id, now, now)
+    existing = {v.id: v for v in await repo.visits_to_reconcile(contract_id, now, now)}
     changes = reconcile_visits(
-        desired, [ExistingVisit(v.id, v.spec, v.status) for v in existing], since=now, now=now,
+        desired, [ExistingVisit(v.id, v.spec, v.status) for v in existing.values()], since=now, now=now,
         contract_active=active, live_schedules={f.schedule_id for f in facts})
-    planned: list[uuid.UUID] = []
-    for spec in changes.planned:
-        visit_id = uuid.uuid4()
-        if await repo.insert_visit(visit_id, contract.id, contract.customer_id, spec):
-            planned.append(visit_id)
+    fresh = [(uuid.uuid4(), spec) for spec in changes.planned]
+    inserted = await repo.insert_visits(contract.id, contract.customer_id, fresh)
+    planned = [visit_id for visit_id, _ in fresh if visit_id in inserted]
     summary.planned = len(planned)
-    for visit_id, spec in changes.reinstated:
-        await repo.rewrite_visit(visit_id, spec, "planned")
-        planned.append(visit_id)
-    for visit_id, spec in changes.moved:
-        current = next(v for v in existing if v.id == visit_id)
-        await repo.rewrite_visit(visit_id, spec, current.status)
-    for visit_id, reason in changes.cancelled:
-        await repo.set_visit_status(visit_id, "cancelled")
-        await add_event(session, messaging, VisitCancelled(
-            visit_id=visit_id, contract_id=contract.id, reason=reason, customer_id=contract.customer_id,
-            site_id=next(v.site_id for v in existing if v.id == visit_id)))
+    await repo.rewrite_visits(
+        [(visit_id, spec, "planned") for visit_id, spec in changes.reinstated]
+        + [(visit_id, spec, existing[visit_id].status) for visit_id, spec in changes.moved])
+    planned += [visit_id for visit_id, _ in changes.reinstated]
+    await repo.set_visits_status([visit_id for visit_id, _ in changes.cancelled], "cancelled")
+    await repo.add_events([VisitCancelled(
+        visit_id=visit_id, contract_id=contract.id, reason=reason, customer_id=contract.customer_id,
+        site_id=existing[visit_id].site_id) for visit_id, reason in changes.cancelled])
     timezone = contract.terms.timezone
-    await announce(repo, session, VisitPlanned, planned, timezone)
-    await announce(repo, session, VisitRescheduled, [i for i, _ in changes.moved], timezone)
+    await announce(repo, VisitPlanned, planned, timezone)
+    await announce(repo, VisitRescheduled, [i for i, _ in changes.moved], timezone)
     summary.reinstated = len(changes.reinstated)
     summary.moved = len(changes.moved)
     summary.cancelled = len(changes.cancelled)
@@ -144,16 +145,18 @@ async def regenerate_visits(session: AsyncSession, contract_id: uuid.UUID, now: 
 async def carry_over_unfinished_work(session: AsyncSession, contract: ContractRecord) -> int:
     """Hand the work of each failed visit to the next visit of its schedule, once one exists."""
     repo = ContractsRepository(session)
-    handed: list[uuid.UUID] = []
-    for failed in await repo.unfinished_work(contract.id):
-        following = await repo.next_visit_of(failed.schedule_id, failed.occurrence_at)
-        if following is None:
+    unfinished = await repo.unfinished_work(contract.id)
+    following = await repo.next_visits_after(unfinished)
+    handovers: list[tuple[uuid.UUID, uuid.UUID, str]] = []
+    for failed in unfinished:  # oldest first: a later failure's work wins a visit both hand to
+        into = following.get(failed.id)
+        if into is None:
             continue  # generation hands it over when the next occurrence enters the horizon
         work = failed.carried_work or f"unfinished work from the visit due {failed.due_on.isoformat()}"
-        await repo.hand_over_work(failed, following.id, work)
-        handed.append(following.id)
-    await announce(repo, session, VisitRescheduled, handed, contract.terms.timezone)
-    return len(handed)
+        handovers.append((failed.id, into.id, work))
+    await repo.hand_over_work(handovers)
+    await announce(repo, VisitRescheduled, [into for _, into, _ in handovers], contract.terms.timezone)
+    return len(handovers)
 
 
 async def record_visit_progress(session: AsyncSession, visit_id: uuid.UUID, step: str,

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from geoalchemy2.functions import ST_X, ST_Y
 from geoalchemy2.types import Geography, Geometry
-from sqlalchemy import and_, cast, delete, func, insert, literal, or_, select, text, true, update
+from sqlalchemy import and_, bindparam, cast, delete, func, insert, literal, or_, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,8 @@ from services.contracts.domain.quota import Quota
 from services.contracts.domain.schedule import VisitSpec, VisitWindow
 from services.contracts.domain.sla import DEFAULT_CRITICALITY, SlaTerm
 from services.contracts.domain.visits import MUTABLE_STATUSES, OPEN_STATUSES
+from shared.events.envelope import Event
+from shared.messaging import envelope_for, mark_outbox_written
 
 WeeklyHours = dict[str, list[tuple[time, time]]]
 
@@ -316,15 +318,35 @@ WHERE c.status = 'active'
 ORDER BY c.starts_on DESC
 """)
 
-# Units a contract covers at a site: those it names there, or every unit of the site when it names none.
-_COVERED_UNITS_AT_SITE = text("""
-SELECT e.id FROM equipment e
-WHERE e.site_id = :site_id
+# Units a contract covers at each of some sites: those it names there, or every unit of the site when it names none.
+_COVERED_UNITS_AT_SITES = text("""
+SELECT e.site_id, e.id FROM equipment e
+WHERE e.site_id = ANY (:site_ids)
   AND (e.id IN (SELECT equipment_id FROM contract_equipment WHERE contract_id = :contract_id)
        OR NOT EXISTS (SELECT 1 FROM contract_equipment ce JOIN equipment x ON x.id = ce.equipment_id
-                      WHERE ce.contract_id = :contract_id AND x.site_id = :site_id))
-ORDER BY e.id
+                      WHERE ce.contract_id = :contract_id AND x.site_id = e.site_id))
+ORDER BY e.site_id, e.id
 """)
+
+# For each failed visit, the next visit of its schedule not yet under way (none: no row).
+_NEXT_VISITS_AFTER = text("""
+SELECT f.failed_id, v.*
+FROM unnest(CAST(:failed_ids AS uuid[]), CAST(:schedule_ids AS uuid[]), CAST(:since AS timestamptz[]))
+     AS f(failed_id, schedule_id, since)
+CROSS JOIN LATERAL (
+    SELECT * FROM planned_visits p
+    WHERE p.schedule_id = f.schedule_id AND p.occurrence_at > f.since AND p.status = ANY (:mutable)
+    ORDER BY p.occurrence_at LIMIT 1
+) v
+""")
+
+_VISIT_SPEC_COLUMNS = ("occurrence_at", "site_id", "equipment_ids", "due_on", "due_at", "window_start", "window_end",
+                       "duration_minutes", "required_skills", "priority")
+
+
+def _bound(column: str) -> Any:
+    """A per-row parameter for one of planned_visits' columns in an executemany UPDATE."""
+    return bindparam(f"b_{column}", type_=t.planned_visits.c[column].type)
 
 _SLA_COMPLIANCE = text("""
 WITH jobs AS (
@@ -664,8 +686,17 @@ class ContractsRepository:
         return [_schedule(r) for r in rows]
 
     async def covered_units_at(self, contract_id: uuid.UUID, site_id: uuid.UUID) -> list[uuid.UUID]:
-        rows = await self.session.execute(_COVERED_UNITS_AT_SITE, {"contract_id": contract_id, "site_id": site_id})
-        return list(rows.scalars())
+        return (await self.covered_units_at_sites(contract_id, {site_id})).get(site_id, [])
+
+    async def covered_units_at_sites(self, contract_id: uuid.UUID,
+                                     site_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+        """The units the contract covers at each site, in id order (a site with none is left out)."""
+        rows = await self.session.execute(
+            _COVERED_UNITS_AT_SITES, {"contract_id": contract_id, "site_ids": list(site_ids)})
+        units: dict[uuid.UUID, list[uuid.UUID]] = {}
+        for row in rows:
+            units.setdefault(row.site_id, []).append(row.id)
+        return units
 
     # --- planned visits ----------------------------------------------------------------------------
 
@@ -678,22 +709,40 @@ class ContractsRepository:
         )
         return [_visit(r) for r in await self.session.execute(query)]
 
-    async def insert_visit(self, visit_id: uuid.UUID, contract_id: uuid.UUID, customer_id: uuid.UUID,
-                           spec: VisitSpec) -> bool:
-        """Insert unless the (schedule, occurrence) already has a visit; True if inserted."""
+    async def insert_visits(self, contract_id: uuid.UUID, customer_id: uuid.UUID,
+                            visits: list[tuple[uuid.UUID, VisitSpec]]) -> set[uuid.UUID]:
+        """Insert each visit unless its (schedule, occurrence) already has one; the ids inserted."""
+        if not visits:
+            return set()
         inserted = await self.session.execute(
             pg_insert(t.planned_visits)
-            .values(id=visit_id, contract_id=contract_id, customer_id=customer_id, status="planned",
-                    **_visit_values(spec))
             .on_conflict_do_nothing(index_elements=["schedule_id", "occurrence_at"])
-            .returning(t.planned_visits.c.id)
+            .returning(t.planned_visits.c.id),
+            [{"id": visit_id, "contract_id": contract_id, "customer_id": customer_id, "status": "planned",
+              **_visit_values(spec)} for visit_id, spec in visits],
         )
-        return inserted.first() is not None
+        return set(inserted.scalars())
 
-    async def rewrite_visit(self, visit_id: uuid.UUID, spec: VisitSpec, status: str) -> None:
-        await self.session.execute(
-            update(t.planned_visits).where(t.planned_visits.c.id == visit_id)
-            .values(status=status, status_changed_at=func.now(), **_visit_values(spec)))
+    async def rewrite_visits(self, rewrites: list[tuple[uuid.UUID, VisitSpec, str]]) -> None:
+        """Give each visit its new spec and status (one statement, a row of parameters per visit)."""
+        if not rewrites:
+            return
+        v = t.planned_visits
+        statement = update(v).where(v.c.id == bindparam("b_id")).values(
+            status=_bound("status"), status_changed_at=func.now(),
+            **{column: _bound(column) for column in _VISIT_SPEC_COLUMNS})
+        rows = []
+        for visit_id, spec, status in rewrites:
+            values = _visit_values(spec)
+            rows.append({"b_id": visit_id, "b_status": status,
+                         **{f"b_{column}": values[column] for column in _VISIT_SPEC_COLUMNS}})
+        await self.session.execute(statement, rows)
+
+    async def set_visits_status(self, visit_ids: list[uuid.UUID], status: str) -> None:
+        if visit_ids:
+            await self.session.execute(
+                update(t.planned_visits).where(t.planned_visits.c.id.in_(visit_ids))
+                .values(status=status, status_changed_at=func.now()))
 
     async def set_visit_status(self, visit_id: uuid.UUID, status: str, *, carried_work: str | None = None) -> None:
         values: dict[str, Any] = {"status": status, "status_changed_at": func.now()}
@@ -745,20 +794,28 @@ class ContractsRepository:
             .order_by(v.c.occurrence_at))
         return [_visit(r) for r in rows]
 
-    async def next_visit_of(self, schedule_id: uuid.UUID, after: datetime) -> VisitRow | None:
-        v = t.planned_visits
-        row = (await self.session.execute(
-            select(v).where(v.c.schedule_id == schedule_id, v.c.occurrence_at > after,
-                            v.c.status.in_(MUTABLE_STATUSES))
-            .order_by(v.c.occurrence_at).limit(1))).first()
-        return _visit(row) if row else None
+    async def next_visits_after(self, failed: list[VisitRow]) -> dict[uuid.UUID, VisitRow]:
+        """For each failed visit (by id), the next visit of its schedule not yet under way, where there is one."""
+        if not failed:
+            return {}
+        rows = await self.session.execute(_NEXT_VISITS_AFTER, {
+            "failed_ids": [f.id for f in failed], "schedule_ids": [f.schedule_id for f in failed],
+            "since": [f.occurrence_at for f in failed], "mutable": list(MUTABLE_STATUSES)})
+        return {row.failed_id: _visit(row) for row in rows}
 
-    async def hand_over_work(self, failed: VisitRow, into: uuid.UUID, work: str) -> None:
+    async def hand_over_work(self, handovers: list[tuple[uuid.UUID, uuid.UUID, str]]) -> None:
+        """(failed visit, visit taking its work, the work): in order, so a later hand-over into a visit wins."""
+        if not handovers:
+            return
+        v = t.planned_visits
         await self.session.execute(
-            update(t.planned_visits).where(t.planned_visits.c.id == failed.id).values(carried_into=into))
+            update(v).where(v.c.id == bindparam("b_id")).values(carried_into=bindparam("b_into")),
+            [{"b_id": failed, "b_into": into} for failed, into, _ in handovers])
+        latest = {into: (failed, work) for failed, into, work in handovers}
         await self.session.execute(
-            update(t.planned_visits).where(t.planned_visits.c.id == into)
-            .values(carried_over_from=failed.id, carried_work=work))
+            update(v).where(v.c.id == bindparam("b_id"))
+            .values(carried_over_from=bindparam("b_from"), carried_work=bindparam("b_work")),
+            [{"b_id": into, "b_from": failed, "b_work": work} for into, (failed, work) in latest.items()])
 
     async def visit_counts(self, contract_id: uuid.UUID, now: datetime) -> dict[str, int]:
         v = t.planned_visits
@@ -772,6 +829,16 @@ class ContractsRepository:
             func.count().filter(v.c.status == "cancelled").label("cancelled"),
         ).where(v.c.contract_id == contract_id))).one()
         return {k: int(n) for k, n in row._mapping.items()}
+
+    async def add_events(self, events: list[Event]) -> None:
+        """Write the events to the outbox in one statement, in order (add_event's bulk form)."""
+        if not events:
+            return
+        envelopes = [envelope_for(event) for event in events]
+        await self.session.execute(insert(t.messaging.outbox), [
+            {"event_id": envelope.event_id, "subject": event.subject, "payload": envelope.model_dump(mode="json")}
+            for event, envelope in zip(events, envelopes, strict=True)])
+        mark_outbox_written(self.session)
 
     # --- what contract managers were told ---------------------------------------------------------
 
