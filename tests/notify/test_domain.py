@@ -29,7 +29,7 @@ from services.notify.domain.routing import (
     routed_subjects,
     stream_pushes_for,
 )
-from services.notify.domain.signing import signature_header, verify
+from services.notify.domain.signing import signature_header, signing_secrets, verify
 from shared.events.dispatch import AssignmentChanged, AssignmentCreated, AssignmentStatusChanged, RequestUnplaceable
 from shared.events.registry import EVENT_TYPES
 from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated
@@ -238,3 +238,26 @@ def test_signatures_cover_body_and_timestamp() -> None:
     assert not verify("whsec_1", header, body, now=1_800_001_000)  # replayed later
     assert not verify("whsec_1", header.replace("t=1800000000", "t=1800000900"), body, now=1_800_000_900)
     assert not verify("whsec_1", "garbage", body, now=1_800_000_010)
+
+
+def test_during_a_rotation_the_header_carries_both_signatures_and_either_secret_verifies() -> None:
+    body = b'{"type":"job_completed"}'
+    header = signature_header(["whsec_new", "whsec_old"], 1_800_000_000, body)
+    t_part, new_part, old_part = header.split(",")
+    assert t_part == "t=1800000000" and new_part.startswith("v1=") and old_part.startswith("v1=")
+    assert header == ",".join([t_part, signature_header(["whsec_new"], 1_800_000_000, body).split(",")[1],
+                               signature_header(["whsec_old"], 1_800_000_000, body).split(",")[1]])
+    assert verify("whsec_new", header, body, now=1_800_000_010)
+    assert verify("whsec_old", header, body, now=1_800_000_010)
+    assert not verify("whsec_other", header, body, now=1_800_000_010)
+    assert not verify("whsec_new", "t=1,t=1800000000," + new_part, body, now=1_800_000_010)  # ambiguous time
+    with pytest.raises(TypeError):
+        signature_header("whsec_new", 1_800_000_000, body)  # a bare string is not a list of secrets
+
+
+def test_the_old_secret_signs_only_strictly_before_its_expiry() -> None:
+    expiry = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    assert signing_secrets("new", "old", expiry, expiry - timedelta(microseconds=1)) == ["new", "old"]
+    assert signing_secrets("new", "old", expiry, expiry) == ["new"]
+    assert signing_secrets("new", "old", expiry, expiry + timedelta(days=30)) == ["new"]
+    assert signing_secrets("new", None, None, expiry) == ["new"]
