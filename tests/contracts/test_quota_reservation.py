@@ -67,11 +67,16 @@ async def test_concurrent_asks_from_two_replicas_get_exactly_the_units_left(cont
     other_replica = Database(create_engine(contracts.settings))
     try:
         request_ids = [uuid.uuid4() for _ in range(20)]
-        answers = await asyncio.gather(*(
+        # the first five are asked twice at once, from both replicas
+        asked = request_ids + request_ids[:5]
+        replies = await asyncio.gather(*(
             check_entitlement(contracts.db if i % 2 else other_replica, _query(site_id, request_id, customer_id))
-            for i, request_id in enumerate(request_ids)))
+            for i, request_id in enumerate(asked)))
     finally:
         await other_replica.dispose()
+    answers, repeats = replies[:20], replies[20:]
+    assert [(a.quota_exceeded, a.quota_left) for a in repeats] == [(a.quota_exceeded, a.quota_left)
+                                                                   for a in answers[:5]]
     assert all(a.covered for a in answers)
     within = [rid for rid, a in zip(request_ids, answers, strict=True) if not a.quota_exceeded]
     assert len(within) == 3
