@@ -11,6 +11,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cryptography.fernet import InvalidToken
+
 from services.notify.db.repository import NotifyRepository
 from services.notify.db.tables import messaging
 from services.notify.domain.retry import RetryPolicy
@@ -93,10 +95,13 @@ class DeliveryWorker:
             return SendResult(False, True, "the webhook was removed")
         body = {"id": str(delivery["id"]), **delivery["content"]}
         # the expiry is checked here, at signing time: an old secret past its grace period never signs
-        secrets = signing_secrets(
-            self.cipher.decrypt(webhook["secret"]),
-            self.cipher.decrypt(webhook["previous_secret"]) if webhook["previous_secret"] else None,
-            webhook["previous_secret_expires_at"], self.clock())
+        try:
+            secrets = signing_secrets(
+                self.cipher.decrypt(webhook["secret"]),
+                self.cipher.decrypt(webhook["previous_secret"]) if webhook["previous_secret"] else None,
+                webhook["previous_secret_expires_at"], self.clock())
+        except InvalidToken:  # retried: putting the key back in webhook_secret_keys makes it deliverable again
+            return SendResult(False, False, "the webhook's secret opens with none of the configured keys")
         return await self.webhooks.deliver(webhook["url"], secrets, body, str(delivery["id"]))
 
 

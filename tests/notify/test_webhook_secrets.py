@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 from alembic import command
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from services.notify.app import create_app
 from services.notify.db import tables as t
@@ -175,6 +175,20 @@ async def test_a_bad_grace_period_is_refused_naming_the_field(notify: Notify) ->
     assert await _stored(notify, created["id"]) == before
     longest = await _rotate(notify, customer, created["id"], grace_period_s=7 * 24 * 3600)
     assert longest["previous_secret_expires_at"] is not None
+
+
+async def test_a_secret_no_configured_key_opens_is_retried_not_sent_unsigned(notify: Notify) -> None:
+    customer = uuid.uuid4()
+    created = await _register(notify, customer, f"{notify.receiver.base}/lost-key")
+    foreign = Fernet(Fernet.generate_key()).encrypt(b"whsec_elsewhere").decode()
+    async with notify.db.transaction() as session:
+        await session.execute(update(t.webhooks).where(t.webhooks.c.id == uuid.UUID(str(created["id"])))
+                              .values(secret=foreign))
+    event_id = await publish(notify.js, _request(customer))
+    (queued,) = await eventually(lambda: _webhook_deliveries(notify, event_id, "queued"),
+                                 lambda rows: bool(rows) and rows[0]["last_error"] is not None, what="attempted")
+    assert queued["last_error"] == "the webhook's secret opens with none of the configured keys"
+    assert not [r for r in notify.receiver.received if r.path == "/lost-key"]
 
 
 # --- the migration and the encryption key's own rotation, on a database of their own ------------------------------
