@@ -45,6 +45,14 @@ class EntitlementUnavailable(Unavailable):
         self.retry_after_s = retry_after_s
 
 
+_REQUEST_IDS = uuid.UUID("0b9c2f7e-5a51-4f0e-9d3c-6f1e2a8b7c40")  # namespace of filed requests' ids
+
+
+def request_id_for(customer_id: uuid.UUID, idempotency_key: str) -> uuid.UUID:
+    """The id a request filed by this customer under this Idempotency-Key gets, whichever try files it."""
+    return uuid.uuid5(_REQUEST_IDS, f"{customer_id}:{idempotency_key}")
+
+
 def fingerprint(body: ServiceRequestIn) -> str:
     return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
 
@@ -62,9 +70,13 @@ async def file_request(db: Database, nc: Client, principal: Principal, customer_
     now = datetime.now(UTC)
     windows = [TimeWindow(w.start, w.end) for w in body.preferred_windows]
     check_preferred_windows(body.kind, windows, now)
+    # Asked on behalf of this request: contracts reserves a unit of quota for it, once. The id follows from
+    # (customer, Idempotency-Key), so a retry or a concurrent duplicate asks for the same reservation.
+    request_id = request_id_for(customer_id, idempotency_key)
     try:
         answer = await rpc.call(nc, CHECK_ENTITLEMENT, EntitlementQuery(
             site_id=body.site_id, equipment_id=body.equipment_id, kind=body.kind, priority=body.priority, at=now,
+            request_id=request_id, customer_id=customer_id,
         ), EntitlementAnswer, timeout_s=timeout_s)
     except Unavailable as exc:
         raise EntitlementUnavailable(f"coverage cannot be checked right now ({exc.detail}); nothing was filed, "
@@ -75,7 +87,6 @@ async def file_request(db: Database, nc: Client, principal: Principal, customer_
         raise InvalidInput("equipment_id", "no such unit at this site")
     coverage = Coverage(covered=answer.covered, quota_exceeded=answer.quota_exceeded)
     contact = on_site_contact(body.contact.model_dump(), answer.site.contact_name, answer.site.contact_phone)
-    request_id = uuid.uuid4()
     values = {
         "id": request_id, "customer_id": customer_id, "site_id": body.site_id, "equipment_id": body.equipment_id,
         "kind": body.kind, "priority": settled_priority(body.kind, body.priority, answer.priority),

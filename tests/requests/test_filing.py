@@ -147,3 +147,22 @@ async def test_the_request_carries_the_site_address_and_the_site_contact_when_it
     [created] = await service.published(ServiceRequestCreated.subject, lambda d: d["request_id"] == str(filed["id"]))
     assert (created["contact_name"], created["contact_phone"], created["address"]) == (
         "", "", "Moskovskaya St 12, Yalta")
+
+
+async def test_contracts_are_asked_on_behalf_of_the_request_so_a_retry_reserves_no_second_unit(
+        service: RequestsService) -> None:
+    """Contracts reserve a unit of quota per request id: every try of one (customer, key) must ask for the same id,
+    the id the request is then filed under; another key or another customer asks for another."""
+    customer = uuid.uuid4()
+    site = service.contracts.add_site(customer)
+    headers = {**service.customer(customer), "Idempotency-Key": "retry-me"}
+    body = {"site_id": str(site), "kind": "emergency", "description": "Display case at 12 C"}
+    responses = await asyncio.gather(*(service.client.post("/requests", headers=headers, json=body)
+                                       for _ in range(5)))
+    assert sorted(r.status_code for r in responses) == [200] * 4 + [201]
+    filed_id = uuid.UUID(responses[0].json()["id"])
+    asked = [q for q in service.contracts.queries if q.site_id == site]
+    assert asked and {(q.request_id, q.customer_id) for q in asked} == {(filed_id, customer)}
+    await service.file(customer, site, key="another")
+    other = [q.request_id for q in service.contracts.queries if q.site_id == site and q.request_id != filed_id]
+    assert len(other) == 1 and other[0] is not None
