@@ -1,4 +1,4 @@
-"""Quality KPIs: the repository's plain records through the pure computation, as rows or CSV."""
+"""Quality KPIs: the repository's per-group tallies (summed in SQL) as figures, as rows or CSV."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 
 from services.requests.db.repository import RequestsRepository
-from services.requests.domain.kpis import Bucket, GroupBy, KpiPolicy, KpiRow, compute_kpis
+from services.requests.domain.kpis import Bucket, GroupBy, KpiPolicy, KpiRow, kpi_rows
 from shared.db import Database
 
 RATIOS = ("response_sla", "fix_sla", "on_time_arrival", "first_time_fix", "repeat_visits")
@@ -18,11 +18,10 @@ async def quality_kpis(db: Database, *, period_from: datetime, period_to: dateti
                        bucket: Bucket, group_by: GroupBy, filters: dict[str, uuid.UUID],
                        policy: KpiPolicy) -> list[KpiRow]:
     async with db.transaction() as session:
-        # requests filed up to the repeat window after the period only serve to spot repeat visits
-        jobs = await RequestsRepository(session).job_records(period_from, period_to + policy.repeat_window,
-                                                             filters=filters)
-    return compute_kpis(jobs, period_from=period_from, period_to=period_to, as_of=as_of, bucket=bucket,
-                        group_by=group_by, policy=policy)
+        tallies = await RequestsRepository(session).kpi_tallies(
+            period_from=period_from, period_to=period_to, as_of=as_of, bucket=bucket, group_by=group_by,
+            filters=filters, policy=policy)
+    return kpi_rows(tallies, group_by)
 
 
 def kpi_csv(rows: list[KpiRow]) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import nats
 import pytest_asyncio
+from fastapi import FastAPI
 from nats.aio.client import Client
 from nats.aio.subscription import Subscription as NatsSubscription
 from nats.js import JetStreamContext
@@ -147,6 +148,7 @@ class Dispatch:
 @dataclass
 class RequestsService:
     client: httpx.AsyncClient
+    app: FastAPI
     contracts: CannedContracts
     dispatch: Dispatch
     keys: Keys
@@ -221,9 +223,10 @@ async def service(database_url: str, nats_server: NatsServer, keys: Keys) -> Asy
     contracts = CannedContracts(nc)
     await contracts.start()
     try:
-        async with running_app(create_app(settings)) as client:
-            yield RequestsService(client=client, contracts=contracts, dispatch=Dispatch(nc.jetstream()), keys=keys,
-                                  js=nc.jetstream(), settings=settings)
+        app = create_app(settings)
+        async with running_app(app) as client:
+            yield RequestsService(client=client, app=app, contracts=contracts, dispatch=Dispatch(nc.jetstream()),
+                                  keys=keys, js=nc.jetstream(), settings=settings)
     finally:
         await contracts.stop()
         await nc.close()

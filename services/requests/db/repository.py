@@ -29,7 +29,7 @@ WITH scope AS NOT MATERIALIZED (
     SELECT r.id, r.created_at, r.customer_id, r.site_id, r.equipment_id, r.contract_id, r.response_due, r.fix_due,
            r.cancelled_at, r.follow_up_of
     FROM service_requests r
-    WHERE r.created_at > :period_from AND r.created_at < :scope_to
+    WHERE r.created_at >= :period_from AND r.created_at < :scope_to
       AND (CAST(:customer_id AS uuid) IS NULL OR r.customer_id = CAST(:customer_id AS uuid))
       AND (CAST(:contract_id AS uuid) IS NULL OR r.contract_id = CAST(:contract_id AS uuid))
       AND (CAST(:site_id AS uuid) IS NULL OR r.site_id = CAST(:site_id AS uuid))

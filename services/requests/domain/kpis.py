@@ -203,15 +203,58 @@ def repeat_visit(job: JobRecord, later_requests_by_unit: dict[uuid.UUID, list[da
 
 
 def nps_score(answers: list[int]) -> float | None:
-    if not answers:
-        return None
-    promoters = sum(1 for a in answers if a >= 9)
-    detractors = sum(1 for a in answers if a <= 6)
-    return round(100 * (promoters - detractors) / len(answers), 1)
+    return nps_of(len(answers), sum(1 for a in answers if a >= 9), sum(1 for a in answers if a <= 6))
+
+
+def nps_of(answers: int, promoters: int, detractors: int) -> float | None:
+    """% promoters (9-10) minus % detractors (0-6), from the counts."""
+    return round(100 * (promoters - detractors) / answers, 1) if answers else None
 
 
 def csat_mean(answers: list[int]) -> float | None:
-    return round(sum(answers) / len(answers), 2) if answers else None
+    return mean_of(sum(answers), len(answers), 2)
+
+
+def mean_of(total: float, count: int, digits: int) -> float | None:
+    return round(total / count, digits) if count else None
+
+
+@dataclass(frozen=True)
+class KpiTally:
+    """The sums one (period, group) adds up to; whether added here or in SQL, `kpi_row` turns them into figures."""
+
+    period_start: date | None
+    key: uuid.UUID | None
+    requests: int
+    response_sla: Ratio
+    fix_sla: Ratio
+    on_time_arrival: Ratio
+    first_time_fix: Ratio
+    repeat_visits: Ratio
+    response_count: int
+    response_minutes_total: float
+    csat_count: int
+    csat_total: int
+    nps_count: int
+    nps_promoters: int
+    nps_detractors: int
+
+
+def kpi_row(tally: KpiTally, group_by: GroupBy) -> KpiRow:
+    return KpiRow(
+        period_start=tally.period_start, group_by=group_by, key=tally.key, requests=tally.requests,
+        response_sla=tally.response_sla, fix_sla=tally.fix_sla, on_time_arrival=tally.on_time_arrival,
+        first_time_fix=tally.first_time_fix, repeat_visits=tally.repeat_visits,
+        mean_response_minutes=mean_of(tally.response_minutes_total, tally.response_count, 2),
+        csat_count=tally.csat_count, csat_mean=mean_of(tally.csat_total, tally.csat_count, 2),
+        nps_count=tally.nps_count, nps=nps_of(tally.nps_count, tally.nps_promoters, tally.nps_detractors),
+    )
+
+
+def kpi_rows(tallies: Iterable[KpiTally], group_by: GroupBy) -> list[KpiRow]:
+    """The rows in report order: by period, then by key (no key sorts as the text "None")."""
+    rows = [kpi_row(tally, group_by) for tally in tallies]
+    return sorted(rows, key=lambda r: (r.period_start or date.min, str(r.key)))
 
 
 def compute_kpis(jobs: Iterable[JobRecord], *, period_from: datetime, period_to: datetime, as_of: datetime,
@@ -219,7 +262,8 @@ def compute_kpis(jobs: Iterable[JobRecord], *, period_from: datetime, period_to:
     """One row per (period, group) for the requests filed in [period_from, period_to).
 
     `jobs` may include requests filed up to `policy.repeat_window` after `period_to`: they only serve
-    to detect repeat visits.
+    to detect repeat visits. This is the executable definition of every figure; the service computes
+    the same tallies in SQL (`RequestsRepository.kpi_tallies`), and tests hold the two to each other.
     """
     all_jobs = list(jobs)
     requests_by_unit: dict[uuid.UUID, list[datetime]] = defaultdict(list)
@@ -235,19 +279,21 @@ def compute_kpis(jobs: Iterable[JobRecord], *, period_from: datetime, period_to:
         counted = [o for o in outcomes if o is not None]
         return Ratio(count=len(counted), hits=sum(counted))
 
-    rows = []
+    tallies = []
     for (start, key), members in groups.items():
         minutes = [m for m in (response_minutes(j) for j in members) if m is not None]
         csats = [j.csat for j in members if j.csat is not None]
         npss = [j.nps for j in members if j.nps is not None]
-        rows.append(KpiRow(
-            period_start=start, group_by=group_by, key=key, requests=len(members),
+        tallies.append(KpiTally(
+            period_start=start, key=key, requests=len(members),
             response_sla=ratio(response_sla(j, as_of) for j in members),
             fix_sla=ratio(fix_sla(j, as_of) for j in members),
             on_time_arrival=ratio(on_time_arrival(j, policy.on_time_tolerance) for j in members),
             first_time_fix=ratio(first_time_fix(j) for j in members),
             repeat_visits=ratio(repeat_visit(j, requests_by_unit, policy.repeat_window) for j in members),
-            mean_response_minutes=round(sum(minutes) / len(minutes), 2) if minutes else None,
-            csat_count=len(csats), csat_mean=csat_mean(csats), nps_count=len(npss), nps=nps_score(npss),
+            response_count=len(minutes), response_minutes_total=sum(minutes),
+            csat_count=len(csats), csat_total=sum(csats),
+            nps_count=len(npss), nps_promoters=sum(1 for n in npss if n >= 9),
+            nps_detractors=sum(1 for n in npss if n <= 6),
         ))
-    return sorted(rows, key=lambda r: (r.period_start or date.min, str(r.key)))
+    return kpi_rows(tallies, group_by)
