@@ -1,5 +1,9 @@
 """Quality KPIs computed from each request's recorded history; plain records in, plain figures out.
 
+`compute_kpis` is the definition in code. The service sums the same tallies in one SQL query
+(`RequestsRepository.kpi_tallies`) and turns them into figures with the same `kpi_rows`;
+tests/requests/test_kpis_sql.py holds the two to each other.
+
 Definitions (all per request, bucketed by the day the request was filed, in UTC):
 - response SLA: the first arrival on site is at or before `response_due`. A request counts once it has
   arrived, or once its deadline has passed without an arrival (a breach); cancelled before arrival: not counted.
