@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -48,7 +49,8 @@ async def _contract_with_schedules(contracts: Contracts, name: str, schedules: i
     return str(created["id"])
 
 
-async def _run_with_every_kind_of_change(contracts: Contracts, contract_id: str) -> tuple[GenerationSummary, int]:
+async def _run_with_every_kind_of_change(contracts: Contracts,
+                                         contract_id: str) -> tuple[GenerationSummary, list[str]]:
     """Fail each schedule's first visit, lengthen every visit, retire one schedule, then roll a week on."""
     async with contracts.db.transaction() as session:
         await session.execute(text("""
@@ -66,7 +68,7 @@ async def _run_with_every_kind_of_change(contracts: Contracts, contract_id: str)
         async with contracts.db.transaction() as session:
             summary = await regenerate_visits(session, uuid.UUID(contract_id), later,
                                               contracts.settings.visit_horizon_days)
-    return summary, len(seen)
+    return summary, seen
 
 
 async def test_a_generation_run_sends_as_many_statements_for_eight_schedules_as_for_two(contracts: Contracts) -> None:
@@ -80,4 +82,8 @@ async def test_a_generation_run_sends_as_many_statements_for_eight_schedules_as_
         assert summary.planned >= schedules - 1 and summary.moved > summary.planned
         assert summary.cancelled > 0 and summary.carried_over == schedules
     assert many.moved > 3 * few.moved
-    assert many_statements == few_statements
+    # No statement is sent once per schedule or visit; the totals may differ by a bulk write that had nothing
+    # to write in one run (which of them depends on where today falls in the weekly pattern).
+    few_counts = Counter(few_statements)
+    assert {sql: n for sql, n in Counter(many_statements).items() if n > few_counts.get(sql, 1)} == {}
+    assert len(many_statements) <= len(few_statements) + 2 < 40
