@@ -75,12 +75,14 @@ class Tracking:
         if event.eta is not None and event.eta != previous_eta:
             await repo.add_timeline(event.request_id, "eta_changed", event.at, envelope.event_id,
                                     {"eta": event.eta.isoformat(), "previous_eta": _iso(previous_eta)})
+        follow_up_opened: bool | None = None  # unknown here: _refresh looks it up
         if (event.status == "failed" and needs_parts(event.outcome) and request["cancelled_at"] is None
                 and current_assignment(applied.assignments) == applied.view):
             follow_up_id = await open_follow_up(session, request, event.outcome or "", event.at, envelope.event_id)
             await repo.add_timeline(event.request_id, "follow_up_opened", event.at, envelope.event_id,
                                     {"follow_up_request_id": str(follow_up_id)})
-        await self._refresh(session, request, applied.assignments, envelope)
+            follow_up_opened = True  # open_follow_up just found or made it: no need to look it up again
+        await self._refresh(session, request, applied.assignments, envelope, follow_up_opened=follow_up_opened)
 
     async def on_assignment_changed(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
         """A re-plan or a dispatcher moved the booking: the customer sees the new technician and ETA."""
@@ -113,12 +115,17 @@ class Tracking:
         await self._refresh(session, request, assignments, envelope)
 
     async def _refresh(self, session: AsyncSession, request: dict[str, Any], assignments: list[AssignmentView],
-                       envelope: Envelope) -> None:
-        """Re-derive the request's status and tracking fields; invite to the survey on completion."""
+                       envelope: Envelope, *, follow_up_opened: bool | None = None) -> None:
+        """Re-derive the request's status and tracking fields; invite to the survey on completion.
+
+        `follow_up_opened` is looked up unless the caller already knows it.
+        """
         repo = RequestsRepository(session)
+        if follow_up_opened is None:
+            follow_up_opened = await repo.follow_up_of(request["id"]) is not None
         status = request_status(
             cancelled=request["cancelled_at"] is not None,
-            follow_up_opened=await repo.follow_up_of(request["id"]) is not None,
+            follow_up_opened=follow_up_opened,
             unplaceable=request["unplaceable_reason"] is not None, assignments=assignments)
         current = current_assignment(assignments)
         await repo.update(
