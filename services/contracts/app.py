@@ -7,7 +7,7 @@ from services.contracts.consumers import subscriptions
 from services.contracts.db.tables import messaging
 from services.contracts.entitlement import entitlement_responder
 from services.contracts.settings import Settings
-from services.contracts.sweep import visit_sweep
+from services.contracts.sweep import reservation_release, visit_sweep
 from shared.service import ServiceSpec, create_service_app
 
 
@@ -20,6 +20,6 @@ def create_app(settings: Settings) -> FastAPI:
             tables=messaging,
             routers=[customers.router, contracts.router, imports.router],
             subscriptions=subscriptions,
-            on_start=[entitlement_responder, visit_sweep],
+            on_start=[entitlement_responder, visit_sweep, reservation_release],
         ),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -89,15 +89,18 @@ async def reserve_quota(repo: ContractsRepository, contract: ContractRecord, kin
 
     Counting and inserting happen under a lock per (contract, kind), so concurrent asks on any replica see
     each other's units; the request id is the key, so asking again returns the first answer and counts
-    nothing more. None when the contract has no quota for `kind`.
+    nothing more. None when the contract has no quota for `kind`. The reservation holds its unit until the
+    request's created event confirms it, or until the sweep drops it as never filed.
     """
-    if not any(q.request_kind == kind for q in contract.terms.quotas):
-        return None
     await repo.lock(_quota_lock(contract.id, kind))
     held = await repo.quota_consumption(request_id)
     if held is not None:
         return held
-    [(use, _, _)] = await quota_uses(repo, contract, at, kind)
+    # the terms as they are now, under the lock: share-locked so a manager's change waits for this count
+    current = await repo.get_contract(contract.id, for_share=True)
+    if current is None or not any(q.request_kind == kind for q in current.terms.quotas):
+        return None
+    [(use, _, _)] = await quota_uses(repo, current, at, kind)
     held = QuotaConsumption(request_id=request_id, contract_id=contract.id, request_kind=kind, counted_at=at,
                             within_quota=not use.exceeded, quota_left=use.left)
     await repo.consume_quota(held)
@@ -106,11 +109,22 @@ async def reserve_quota(repo: ContractsRepository, contract: ContractRecord, kin
 
 async def count_filed_request(session: AsyncSession, request_id: uuid.UUID, contract_id: uuid.UUID, kind: str,
                               filed_at: datetime, within_quota: bool) -> None:
-    """A request filed under the contract counts against its quota, unless its reservation already does."""
+    """A request filed under the contract counts against its quota once: its reservation, now confirmed, or
+    (none, or dropped as unconfirmed before the event came) a new row."""
     repo = ContractsRepository(session)
     await repo.lock(_quota_lock(contract_id, kind))
-    await repo.consume_quota(QuotaConsumption(request_id=request_id, contract_id=contract_id, request_kind=kind,
-                                              counted_at=filed_at, within_quota=within_quota))
+    await repo.confirm_quota(QuotaConsumption(request_id=request_id, contract_id=contract_id, request_kind=kind,
+                                              counted_at=filed_at, within_quota=within_quota, confirmed_at=filed_at))
+
+
+async def release_unconfirmed_reservations(db: Database, now: datetime, ttl: timedelta) -> int:
+    """Drop the reservations of requests never filed (asked for, then no created event within `ttl`).
+
+    One statement, so replicas running it at once release each row once; a created event racing it either
+    confirms the row first (kept) or finds it gone and counts the request anew.
+    """
+    async with db.transaction() as session:
+        return await ContractsRepository(session).drop_unconfirmed_reservations(now - ttl)
 
 
 @asynccontextmanager

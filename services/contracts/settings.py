@@ -19,3 +19,7 @@ class Settings(ServiceSettings):
     visit_sweep_interval_s: float = 3600.0
     # the sweep tells contract managers once when a contract's end date comes this many days near
     contract_ending_notice_days: int = DEFAULT_ENDING_NOTICE_DAYS
+    # a quota unit reserved for a request is released when no created event confirms it within
+    # `quota_reservation_ttl_s` (the request was never filed), checked every `quota_release_interval_s` (0: off)
+    quota_reservation_ttl_s: float = 900.0
+    quota_release_interval_s: float = 60.0

@@ -1,5 +1,6 @@
 """The periodic visit sweep: expire ended contracts, roll every active contract's visits forward, and tell
-contract managers about contracts ending soon and visits overdue.
+contract managers about contracts ending soon and visits overdue; beside it, the release of quota reserved
+for requests never filed.
 
 Safe with several replicas: a session advisory lock lets one sweep at a time, and each contract is
 regenerated in its own transaction under its own lock, so a manager's run and the sweep never collide.
@@ -12,7 +13,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.contracts.contracting import end_contract
 from services.contracts.db.repository import ContractsRepository
 from services.contracts.domain.notices import DEFAULT_ENDING_NOTICE_DAYS
+from services.contracts.entitlement import release_unconfirmed_reservations
 from services.contracts.notices import announce_contract_notices
 from services.contracts.settings import Settings
 from services.contracts.visits import GenerationSummary, regenerate_visits
@@ -98,4 +100,29 @@ async def visit_sweep(runtime: Runtime) -> AsyncIterator[None]:
 
     if interval > 0:
         runtime.tasks.append(asyncio.create_task(_loop(), name="visit-sweep"))
+    yield
+
+
+@contextlib.asynccontextmanager
+async def reservation_release(runtime: Runtime) -> AsyncIterator[None]:
+    """Every `quota_release_interval_s` (0 turns it off), release reservations unconfirmed past their TTL."""
+    settings = runtime.settings
+    assert isinstance(settings, Settings)  # create_app takes the contracts settings
+    interval = settings.quota_release_interval_s
+    ttl = timedelta(seconds=settings.quota_reservation_ttl_s)
+
+    async def _loop() -> None:
+        while True:
+            try:
+                released = await release_unconfirmed_reservations(runtime.db, datetime.now(UTC), ttl)
+                if released:
+                    log.info("released %d quota reservations of requests never filed", released)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("quota reservation release failed")
+            await asyncio.sleep(interval)
+
+    if interval > 0:
+        runtime.tasks.append(asyncio.create_task(_loop(), name="quota-reservation-release"))
     yield

@@ -186,6 +186,7 @@ class QuotaConsumption:
     within_quota: bool | None = None
     quota_left: int | None = None
     released_at: datetime | None = None
+    confirmed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -556,10 +557,12 @@ class ContractsRepository:
                 [{"contract_id": contract_id, "request_kind": q.request_kind, "period": q.period,
                   "included": q.included} for q in terms.quotas])
 
-    async def get_contract(self, contract_id: uuid.UUID, *, for_update: bool = False) -> ContractRecord | None:
+    async def get_contract(self, contract_id: uuid.UUID, *, for_update: bool = False,
+                           for_share: bool = False) -> ContractRecord | None:
+        """The contract; `for_share` keeps its terms from being changed until the transaction ends."""
         query = select(t.contracts).where(t.contracts.c.id == contract_id)
-        if for_update:
-            query = query.with_for_update()
+        if for_update or for_share:
+            query = query.with_for_update(read=not for_update)
         row = (await self.session.execute(query)).first()
         if row is None:
             return None
@@ -646,6 +649,22 @@ class ContractsRepository:
             pg_insert(t.quota_consumptions).values(**vars(consumption))
             .on_conflict_do_nothing(index_elements=["request_id"]).returning(t.quota_consumptions.c.request_id))
         return inserted.first() is not None
+
+    async def confirm_quota(self, consumption: QuotaConsumption) -> None:
+        """The request is filed: count it unless it already is, and confirm its reservation if it has one."""
+        q = t.quota_consumptions
+        statement = pg_insert(q).values(**vars(consumption))
+        await self.session.execute(statement.on_conflict_do_update(
+            index_elements=["request_id"],
+            set_={"confirmed_at": func.coalesce(q.c.confirmed_at, statement.excluded.confirmed_at)}))
+
+    async def drop_unconfirmed_reservations(self, counted_before: datetime) -> int:
+        """Reservations whose request was never filed (no created event) free their units; how many."""
+        q = t.quota_consumptions
+        dropped = await self.session.execute(
+            delete(q).where(q.c.confirmed_at.is_(None), q.c.released_at.is_(None), q.c.counted_at < counted_before)
+            .returning(q.c.request_id))
+        return len(dropped.all())
 
     async def release_quota(self, request_id: uuid.UUID, at: datetime) -> None:
         q = t.quota_consumptions

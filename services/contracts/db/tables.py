@@ -228,8 +228,8 @@ assignment_steps = Table(
 
 # The one count of quota use: a row per request filed under a contract (follow-ups excluded), written
 # when the requests service asks on the request's behalf (reserved under a per-quota lock) or, for a
-# request filed without asking so, from its created event (a reserved one is not counted twice); a
-# cancellation releases the row.
+# request filed without asking so, from its created event (a reserved one is not counted twice, only
+# confirmed); a cancellation releases the row, and a reservation never confirmed is dropped after a while.
 quota_consumptions = Table(
     "quota_consumptions",
     metadata,
@@ -242,5 +242,8 @@ quota_consumptions = Table(
     Column("within_quota", Boolean),
     Column("quota_left", Integer),
     Column("released_at", DateTime(timezone=True)),
+    Column("confirmed_at", DateTime(timezone=True)),  # when its created event came (NULL: only reserved so far)
     Index("ix_quota_consumptions_contract_id_request_kind_counted_at", "contract_id", "request_kind", "counted_at"),
+    Index("ix_quota_consumptions_unconfirmed", "counted_at",
+          postgresql_where=text("confirmed_at IS NULL AND released_at IS NULL")),
 )
