@@ -96,7 +96,7 @@ class Contracts:
 @pytest_asyncio.fixture(scope="package", loop_scope="session")
 async def contracts(database_url: str, nats_server: NatsServer, keys: Keys) -> AsyncIterator[Contracts]:
     settings = service_settings(Settings, database_url, nats_server.url, keys.private.parent,
-                                visit_sweep_interval_s=0)
+                                visit_sweep_interval_s=0, quota_release_interval_s=0)
     app = create_app(settings)
     db = Database(create_engine(settings))
     async with running_app(app) as client:

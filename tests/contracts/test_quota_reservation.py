@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from services.contracts.entitlement import check_entitlement
+from services.contracts.db.repository import ContractsRepository
+from services.contracts.entitlement import check_entitlement, release_unconfirmed_reservations, reserve_quota
 from shared.db import Database, create_engine
 from shared.events.contracts import CHECK_ENTITLEMENT, EntitlementAnswer, EntitlementQuery
 from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated
@@ -31,8 +32,9 @@ async def _on_call_contract(contracts: Contracts, name: str, included: int) -> t
     return customer_id, site_id, contract["id"]
 
 
-def _query(site_id: str, request_id: uuid.UUID | None = None, customer_id: str | None = None) -> EntitlementQuery:
-    return EntitlementQuery(site_id=uuid.UUID(site_id), kind="emergency", at=datetime.now(UTC),
+def _query(site_id: str, request_id: uuid.UUID | None = None, customer_id: str | None = None,
+           at: datetime | None = None) -> EntitlementQuery:
+    return EntitlementQuery(site_id=uuid.UUID(site_id), kind="emergency", at=at or datetime.now(UTC),
                             request_id=request_id, customer_id=uuid.UUID(customer_id) if customer_id else None)
 
 
@@ -125,3 +127,92 @@ async def test_no_reservation_on_another_customers_site(contracts: Contracts) ->
     answer = await check_entitlement(contracts.db, _query(site_id, uuid.uuid4(), stranger))
     assert answer.covered and answer.quota_left == 2
     assert (await _used(contracts, contract_id))["used"] == 0
+
+
+async def _reservation(contracts: Contracts, request_id: uuid.UUID) -> dict[str, Any] | None:
+    async with contracts.db.transaction() as session:
+        row = (await session.execute(text("SELECT * FROM contracts.quota_consumptions WHERE request_id = :id"),
+                                     {"id": request_id})).first()
+        return dict(row._mapping) if row else None
+
+
+async def _handled(contracts: Contracts, event_id: uuid.UUID) -> bool:
+    async with contracts.db.transaction() as session:
+        found = await session.execute(text(
+            "SELECT 1 FROM contracts.processed_messages WHERE consumer = 'contracts-service-jobs' AND event_id = :id"),
+            {"id": event_id})
+        return found.first() is not None
+
+
+async def test_a_reservation_never_confirmed_is_released_and_a_late_event_still_counts_once(
+        contracts: Contracts) -> None:
+    customer_id, site_id, contract_id = await _on_call_contract(contracts, "Feodosia Dairy", included=5)
+    now = datetime.now(UTC)
+    ttl = timedelta(seconds=contracts.settings.quota_reservation_ttl_s)
+    never_filed, filed, late, young = (uuid.uuid4() for _ in range(4))
+    for request_id in (never_filed, filed, late):
+        asked = await check_entitlement(contracts.db, _query(site_id, request_id, customer_id, at=now - 2 * ttl))
+        assert not asked.quota_exceeded
+    assert not (await check_entitlement(contracts.db, _query(site_id, young, customer_id, at=now))).quota_exceeded
+    await contracts.publish(_filed(customer_id, site_id, contract_id, filed))
+    await eventually(lambda: _reservation(contracts, filed), lambda r: r is not None and r["confirmed_at"] is not None,
+                     what="the filed request's reservation confirmed")
+    assert (await _used(contracts, contract_id))["used"] == 4
+
+    assert await release_unconfirmed_reservations(contracts.db, now, ttl) >= 2
+    assert await _reservation(contracts, never_filed) is None and await _reservation(contracts, late) is None
+    kept = await _reservation(contracts, filed)
+    assert kept is not None and kept["released_at"] is None  # confirmed: kept however old
+    assert await _reservation(contracts, young) is not None  # not yet past its TTL
+    assert (await _used(contracts, contract_id))["used"] == 2
+    # a second run (another replica) has nothing more of these to release
+    await release_unconfirmed_reservations(contracts.db, now, ttl)
+    assert (await _used(contracts, contract_id))["used"] == 2
+
+    # the request was filed after all: its created event, delivered twice, counts it once
+    first = await contracts.publish(_filed(customer_id, site_id, contract_id, late))
+    again = await contracts.publish(_filed(customer_id, site_id, contract_id, late))
+    for event_id in (first, again):
+        await eventually(lambda event_id=event_id: _handled(contracts, event_id), what="the late created event handled")
+    counted = await _reservation(contracts, late)
+    assert counted is not None and counted["within_quota"] is True and counted["confirmed_at"] is not None
+    assert (await _used(contracts, contract_id))["used"] == 3
+    assert await _reservation(contracts, filed) is not None
+
+
+async def test_reservation_counts_on_the_terms_read_under_its_lock(contracts: Contracts) -> None:
+    customer_id, site_id, contract_id = await _on_call_contract(contracts, "Saki Ice Works", included=5)
+    async with contracts.db.transaction() as session:
+        stale = await ContractsRepository(session).get_contract(uuid.UUID(contract_id))
+    assert stale is not None
+    changed = await contracts.client.patch(f"/contracts/{contract_id}", headers=contracts.manager, json={
+        "quotas": [{"request_kind": "emergency", "period": "year", "included": 1}]})
+    assert changed.status_code == 200, changed.text
+    assert not (await check_entitlement(contracts.db, _query(site_id, uuid.uuid4(), customer_id))).quota_exceeded
+    # terms read before the lock say 5 included; the count goes by the 1 the contract has now
+    async with contracts.db.transaction() as session:
+        held = await reserve_quota(ContractsRepository(session), stale, "emergency", uuid.uuid4(), datetime.now(UTC))
+    assert held is not None and held.within_quota is False and held.quota_left == 0
+
+
+async def test_a_manager_changing_the_quota_mid_ask_is_waited_for(contracts: Contracts) -> None:
+    customer_id, site_id, contract_id = await _on_call_contract(contracts, "Evpatoria Creamery", included=3)
+    assert not (await check_entitlement(contracts.db, _query(site_id, uuid.uuid4(), customer_id))).quota_exceeded
+    async with contracts.db.transaction() as manager:
+        # a manager's change holds the contract row (change_contract reads it FOR UPDATE) while rewriting quotas
+        await manager.execute(text("SELECT 1 FROM contracts.contracts WHERE id = :id FOR UPDATE"), {"id": contract_id})
+        await manager.execute(text("UPDATE contracts.quotas SET included = 1 WHERE contract_id = :id"),
+                              {"id": contract_id})
+        ask = asyncio.create_task(check_entitlement(contracts.db, _query(site_id, uuid.uuid4(), customer_id)))
+
+        async def waiting_for_the_row() -> bool:
+            async with contracts.db.transaction() as session:
+                found = await session.execute(text(
+                    "SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock' AND query ILIKE '%FOR SHARE%'"))
+                return found.first() is not None
+
+        await eventually(waiting_for_the_row, what="the ask waiting for the manager's change")
+        assert not ask.done()
+    answer = await ask
+    assert answer.quota_exceeded and answer.quota_left == 0
