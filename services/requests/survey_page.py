@@ -1,6 +1,7 @@
-"""The survey as a web page (no login, no JavaScript) in the customer's language: the form, thanks, and errors.
+"""The survey as a web page (no login, no JavaScript) in the customer's language: the form, thanks, and errors;
+and the public rating as an embeddable HTML snippet in the reader's language.
 
-One Jinja2 template (autoescaped) holds the markup; `survey_text.toml` beside it holds what it says, per
+Jinja2 templates (autoescaped) hold the markup; `survey_text.toml` beside them holds what they say, per
 language. Problem+json
 `detail` strings stay English for API clients; a person reading the page gets their own language.
 """
@@ -14,8 +15,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from services.requests.domain.language import LANGUAGES, Language
-from services.requests.domain.surveys import MAX_COMMENT_LENGTH, SurveyAlreadyAnswered, SurveyExpired
+from services.requests.domain.language import LANGUAGES, Language, plural_form
+from services.requests.domain.surveys import MAX_COMMENT_LENGTH, Rating, SurveyAlreadyAnswered, SurveyExpired
 from shared.errors import DomainError, InvalidInput, NotFound, Unauthorized
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -73,6 +74,18 @@ class SurveyPages:
         if isinstance(exc, InvalidInput) and exc.problems and "error_" + exc.problems[0].field in text:
             return text["error_" + exc.problems[0].field].format(max=MAX_COMMENT_LENGTH)
         return text["error_other"]
+
+    def rating_snippet(self, language: Language, rating: Rating) -> str:
+        """Self-contained markup with schema.org AggregateRating, for pasting into a company's site."""
+        text = self.text[language]
+        if rating.count == 0 or rating.csat_mean is None:
+            return self.env.get_template("rating.html").render(language=language, text=text, count=None)
+        # the phrase around the number, which the markup wraps for schema.org
+        before, _, after = text["rating_count_" + plural_form(language, rating.count)].partition("{count}")
+        # the score stays machine-readable (a decimal point) in every language: schema.org reads it
+        return self.env.get_template("rating.html").render(
+            language=language, text=text, count=rating.count, before=before, after=after,
+            score=f"{rating.csat_mean:.1f}", nps=f"{rating.nps:+.0f}" if rating.nps is not None else None)
 
     def _render(self, language: Language, title: str, *, error: str | None = None, paragraphs: list[str] | None = None,
                 form: FormState | None = None) -> str:

@@ -1,4 +1,5 @@
-"""The survey page a customer opens from the link, in their language: `lang`, else Accept-Language, else Russian."""
+"""The survey page a customer opens from the link, and the public rating snippet, in the reader's language:
+`lang`, else Accept-Language, else Russian."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ import uuid
 import httpx
 import pytest
 
-from services.requests.domain.language import DEFAULT_LANGUAGE, LANGUAGES, choose_language, preferred_language
+from services.requests.domain.language import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    choose_language,
+    plural_form,
+    preferred_language,
+)
+from services.requests.domain.surveys import Rating
 from services.requests.survey_page import SurveyPages
 from shared.errors import InvalidInput
 from tests.requests.conftest import RequestsService
@@ -119,3 +127,59 @@ def test_every_language_has_every_text() -> None:
     text = SurveyPages().text
     assert set(text) == set(LANGUAGES)
     assert set(text["ru"]) == set(text["en"])
+
+
+async def test_the_rating_snippet_speaks_the_readers_language_and_tags_each_language_apart(
+        service: RequestsService) -> None:
+    _, invitation = await _completed_job(service, uuid.uuid4())
+    assert (await service.client.post("/surveys/" + invitation["token"], json={"csat": 4})).status_code == 201
+
+    ru = await service.client.get("/rating.html", headers={"Accept-Language": "ru-RU,ru;q=0.9"})
+    en = await service.client.get("/rating.html", headers={"Accept-Language": "en-GB,en;q=0.9,ru;q=0.5"})
+    assert ru.status_code == en.status_code == 200
+    count = (await service.client.get("/rating.json")).json()["count"]
+    for snippet, language in ((ru, "ru"), (en, "en")):
+        assert snippet.headers["content-type"].startswith("text/html")
+        assert snippet.headers["Content-Language"] == language
+        assert "Accept-Language" in snippet.headers["Vary"]
+        assert f'<div class="fieldline-rating" lang="{language}"' in snippet.text
+        assert f'<span itemprop="ratingCount">{count}</span>' in snippet.text
+    assert "проверенн" in ru.text and "verified" not in ru.text
+    assert "verified review" in en.text and "проверенн" not in en.text
+    # a cache holding the Russian snippet must not answer an English reader with it
+    assert ru.headers["ETag"] != en.headers["ETag"]
+    stale = await service.client.get("/rating.html?lang=en", headers={"If-None-Match": ru.headers["ETag"]})
+    assert stale.status_code == 200 and stale.headers["ETag"] == en.headers["ETag"]
+    fresh = await service.client.get("/rating.html?lang=en", headers={"Accept-Language": "ru",
+                                                                       "If-None-Match": en.headers["ETag"]})
+    assert fresh.status_code == 304 and fresh.headers["Content-Language"] == "en"
+    # lang wins over the browser; nothing usable: Russian
+    assert (await service.client.get("/rating.html?lang=ru", headers={"Accept-Language": "en"})).text == ru.text
+    default = await service.client.get("/rating.html", headers={"Accept-Language": "de"})
+    assert default.headers["Content-Language"] == DEFAULT_LANGUAGE and default.text == ru.text
+    refused = await service.client.get("/rating.html?lang=de")
+    assert refused.status_code == 422 and refused.json()["errors"] == [{"field": "lang", "reason": "one of: ru, en"}]
+
+
+async def test_the_rating_json_is_the_same_in_every_language(service: RequestsService) -> None:
+    ru = await service.client.get("/rating.json", headers={"Accept-Language": "ru"})
+    en = await service.client.get("/rating.json?lang=en", headers={"Accept-Language": "en"})
+    assert ru.status_code == en.status_code == 200
+    assert ru.content == en.content and ru.headers["ETag"] == en.headers["ETag"]
+    assert "Content-Language" not in ru.headers and "Accept-Language" not in ru.headers["Vary"]
+
+
+def test_the_rating_snippet_counts_reviews_in_each_languages_grammar() -> None:
+    pages = SurveyPages()
+    assert [plural_form("ru", n) for n in (1, 2, 4, 5, 11, 12, 14, 21, 22, 25, 101, 111, 112)] == [
+        "one", "few", "few", "many", "many", "many", "many", "one", "few", "many", "one", "many", "many"]
+    assert [plural_form("en", n) for n in (1, 2, 11, 21)] == ["one", "many", "many", "many"]
+    for count, ru_phrase, en_phrase in ((1, "проверенный отзыв", "verified review)"),
+                                        (3, "проверенных отзыва", "verified reviews"),
+                                        (25, "проверенных отзывов", "verified reviews")):
+        rating = Rating(count=count, csat_mean=4.5, nps=None, nps_count=0)
+        assert f'{count}</span> {ru_phrase})' in pages.rating_snippet("ru", rating)
+        assert f'{count}</span> {en_phrase}' in pages.rating_snippet("en", rating)
+    nobody = Rating(count=0, csat_mean=None, nps=None, nps_count=0)
+    assert "Пока нет проверенных оценок" in pages.rating_snippet("ru", nobody)
+    assert "No verified ratings yet" in pages.rating_snippet("en", nobody)

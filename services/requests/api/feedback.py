@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from services.requests.api.routes import runtime_db, service_settings
 from services.requests.api.schemas import RatingOut, SurveyAnswerIn, SurveyOut
 from services.requests.domain.language import Language, choose_language
-from services.requests.domain.surveys import Rating, SurveyAlreadyAnswered, SurveyAnswer, answer_from_form
+from services.requests.domain.surveys import SurveyAlreadyAnswered, SurveyAnswer, answer_from_form
 from services.requests.survey_links import SurveyLinks
 from services.requests.survey_page import SurveyPages
 from services.requests.surveys import (
@@ -60,6 +60,8 @@ def _form_action(token: str, language: Language) -> str:
 
 
 LANG_QUERY = Query(None, description="the page's language (ru, en); default: Accept-Language, else ru")
+RATING_LANG_QUERY = Query(None, description="the HTML snippet's language (ru, en); default: Accept-Language, "
+                                            "else ru; JSON ignores it")
 
 
 @router.get("/surveys/{token}", response_model=SurveyOut, summary="The survey a signed link opens (no login)",
@@ -140,34 +142,26 @@ async def answer_request_survey(request_id: uuid.UUID, body: SurveyAnswerIn, req
             summary="The company's verified rating (public, cacheable): JSON, or an embeddable HTML snippet",
             responses={200: {"content": {"text/html": {}}}, 304: {"description": "Not modified"}})
 async def public_rating(representation: Literal["json", "html"], request: Request,
-                        if_none_match: str | None = Header(None, alias="If-None-Match")) -> Response:
+                        if_none_match: str | None = Header(None, alias="If-None-Match"),
+                        lang: str | None = RATING_LANG_QUERY, accept_language: str | None = Header(None)) -> Response:
     settings = service_settings(request)
+    # JSON is language-neutral; the snippet is read by people (an unknown lang is refused before any work)
+    language = choose_language(lang, accept_language) if representation == "html" else None
     now = datetime.now(UTC)
     rating = await verified_rating(runtime_db(request), settings.rating_window_days, now)
     since = (now - timedelta(days=settings.rating_window_days)).date()
     out = RatingOut(count=rating.count, csat_mean=rating.csat_mean, nps=rating.nps, nps_count=rating.nps_count,
                     window_days=settings.rating_window_days, since=since)
-    body = out.model_dump_json() if representation == "json" else rating_snippet(rating)
+    body = out.model_dump_json() if language is None else _pages(request).rating_snippet(language, rating)
+    # a hash of the body itself: the ru and en snippets differ, so do their tags
     etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": f"public, max-age={settings.rating_cache_max_age_s}",
                "Access-Control-Allow-Origin": "*", "Vary": "Accept-Encoding"}
+    if language is not None:
+        headers |= {"Content-Language": language, "Vary": "Accept-Encoding, Accept-Language"}
     if if_none_match and etag in [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]:
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     if representation == "json":
         return JSONResponse(out.model_dump(mode="json"), headers=headers)
     return HTMLResponse(body, headers=headers)
 
-
-def rating_snippet(rating: Rating) -> str:
-    """Self-contained markup with schema.org AggregateRating, for pasting into a company's site."""
-    if rating.count == 0 or rating.csat_mean is None:
-        return '<div class="fieldline-rating fieldline-rating--empty">No verified ratings yet</div>\n'
-    nps = f'<span class="fieldline-rating__nps">NPS {rating.nps:+.0f}</span>' if rating.nps is not None else ""
-    return (
-        '<div class="fieldline-rating" itemscope itemtype="https://schema.org/AggregateRating">'
-        f'<span class="fieldline-rating__score" itemprop="ratingValue">{rating.csat_mean:.1f}</span>'
-        '<span class="fieldline-rating__scale"> / <span itemprop="bestRating">5</span></span> '
-        f'<span class="fieldline-rating__count">(<span itemprop="ratingCount">{rating.count}</span> '
-        f'verified {"review" if rating.count == 1 else "reviews"})</span> {nps}'
-        '</div>\n'
-    )

@@ -11,6 +11,8 @@ from typing import Literal
 from shared.errors import InvalidInput
 
 Language = Literal["ru", "en"]
+# which form of a counted noun a number takes (CLDR cardinal categories; English's "other" is "many" here)
+PluralForm = Literal["one", "few", "many"]
 LANGUAGES: tuple[Language, ...] = ("ru", "en")
 # the reference customers are Russian-speaking; notify's recipients default to Russian as well
 DEFAULT_LANGUAGE: Language = "ru"
@@ -48,6 +50,17 @@ def preferred_language(accept_language: str | None) -> Language | None:
         if best is None or (quality, -position) > (best[0], -best[1]):
             best = (quality, position, language)
     return best[2] if best else None
+
+
+def plural_form(language: Language, count: int) -> PluralForm:
+    """1 review, 2 reviews; 1 отзыв, 2 отзыва, 5 отзывов, 11 отзывов, 21 отзыв."""
+    if language == "en":
+        return "one" if count == 1 else "many"
+    if count % 10 == 1 and count % 100 != 11:
+        return "one"
+    if 2 <= count % 10 <= 4 and not 12 <= count % 100 <= 14:
+        return "few"
+    return "many"
 
 
 def choose_language(explicit: str | None, accept_language: str | None) -> Language:
