@@ -36,7 +36,6 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("event_id", Uuid, nullable=False, unique=True),
         Column("subject", Text, nullable=False),
         Column("payload", JSONB, nullable=False),
-        Column("headers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("published_at", DateTime(timezone=True)),
         Column("attempts", Integer, nullable=False, server_default=text("0")),
