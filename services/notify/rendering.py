@@ -66,7 +66,8 @@ class MessageTemplates:
 
     def render(self, template: str, language: str, facts: Mapping[str, Any], time_zone: str) -> RenderedMessage:
         source = self.env.get_template(f"{language}/{template}.txt")
-        context = source.new_context({**self._links(facts), **facts, "language": language, "time_zone": time_zone})
+        context = source.new_context({**self._links(facts, language), **facts, "language": language,
+                                      "time_zone": time_zone})
         subject = " ".join(_block(source, "subject", context).split())
         body = _block(source, "body", context).strip()
         action_url = _block(source, "action", context).strip()
@@ -77,8 +78,11 @@ class MessageTemplates:
             action_label=_ACTION_LABEL[language])
         return RenderedMessage(subject=subject, text=text, html=html)
 
-    def _links(self, facts: Mapping[str, Any]) -> dict[str, str]:
+    def _links(self, facts: Mapping[str, Any], language: str) -> dict[str, str]:
         links = {}
+        if facts.get("link"):  # a survey invitation's signed link
+            # requests' survey page reads `lang`: it opens in the language of the message
+            links["survey_url"] = with_language(str(facts["link"]), language)
         if facts.get("request_id"):
             links["request_url"] = f"{self.base_url}/requests/{facts['request_id']}"
             links["dispatch_url"] = f"{self.base_url}/dispatch/requests/{facts['request_id']}"
@@ -89,6 +93,14 @@ class MessageTemplates:
         if facts.get("contract_id"):
             links["contract_url"] = f"{self.base_url}/contracts/{facts['contract_id']}"
         return links
+
+
+def with_language(url: str, language: str) -> str:
+    """`url` with `lang=<language>` as its last query parameter, replacing any `lang` it had; the rest untouched."""
+    address, hash_mark, fragment = url.partition("#")
+    path, _, query = address.partition("?")
+    kept = [part for part in query.split("&") if part and part.split("=", 1)[0] != "lang"]
+    return f"{path}?{'&'.join([*kept, f'lang={language}'])}{hash_mark}{fragment}"
 
 
 def _block(template: Template, name: str, context: Context) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -21,6 +22,8 @@ from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreate
 from tests.notify.conftest import Notify
 from tests.notify.support import at, publish
 from tests.support.polling import eventually
+
+ACTION_LINK = re.compile(r"^(?:Open in Fieldline|Открыть в Fieldline): (\S+)\r?$", re.MULTILINE)  # mail lines end CRLF
 
 YALTA = GeoPoint(lat=44.499, lon=34.16)
 
@@ -262,8 +265,23 @@ async def test_dispatch_replans_sla_risks_and_survey_invitations_reach_their_peo
         f"We received your request {short}", f"Anna is assigned to request {short}",
         f"How did we do on request {short}?"])
     (survey,) = [m for m in notify.inbox.to(people["customer_ru"]) if str(m["Subject"]).startswith("Оцените")]
-    assert "https://fieldline.local/s/abc?token=xyz" in survey.get_body(preferencelist=("plain",)).get_content()
+    assert "https://fieldline.local/s/abc?token=xyz&lang=ru" in survey.get_body(preferencelist=("plain",)).get_content()
     assert sorted(_subjects(notify, people["technician"])) == sorted([
         f"Работа {short} изменена", "Ваш маршрут на 2026-11-28 изменён"])
     assert _subjects(notify, people["dispatcher"]) == [f"SLA at risk: request {short}"]
     assert _subjects(notify, ivan_address) == [f"Job {short} is withdrawn"]  # the technician who lost it
+
+
+async def test_the_survey_link_of_a_completed_job_opens_in_the_customers_language(notify: Notify) -> None:
+    customer, request = uuid.uuid4(), uuid.uuid4()
+    address = f"jane-{uuid.uuid4().hex[:8]}@market.example"
+    await notify.add_recipient(kind="customer", customer_id=str(customer), email=address, language="en")
+    invited = await publish(notify.js, SurveyInvited(  # what requests says when the job is completed
+        survey_id=uuid.uuid4(), request_id=request, customer_id=customer, site_id=uuid.uuid4(), completed_at=at(),
+        link="https://fieldline.local/surveys/eyJzdXJ2ZXkiOjF9.c2ln", token="eyJzdXJ2ZXkiOjF9.c2ln",
+        expires_at=at(14 * 24 * 60)))
+    await eventually(lambda: _settled(notify, [invited]), what="the invitation handled and sent")
+    (message,) = notify.inbox.to(address)
+    links = ACTION_LINK.findall(message.get_body(preferencelist=("plain",)).get_content())
+    assert links == ["https://fieldline.local/surveys/eyJzdXJ2ZXkiOjF9.c2ln?lang=en"]
+    assert f'href="{links[0]}"' in message.get_body(preferencelist=("html",)).get_content()

@@ -8,7 +8,7 @@ import pytest
 
 from services.notify.domain.preferences import LANGUAGES
 from services.notify.domain.routing import MESSAGE_ROUTES
-from services.notify.rendering import MessageTemplates
+from services.notify.rendering import MessageTemplates, with_language
 
 REQUEST = str(uuid.UUID("8bd5ea67-0000-4000-8000-000000000001"))
 COMMON = {"request_id": REQUEST, "customer_id": str(uuid.uuid4()), "technician_id": str(uuid.uuid4()),
@@ -80,3 +80,21 @@ def test_html_escapes_what_came_from_events(templates: MessageTemplates) -> None
 def test_a_missing_fact_is_an_error_not_a_blank(templates: MessageTemplates) -> None:
     with pytest.raises(Exception, match="technician_first_name"):
         templates.render("technician_assigned", "en", {**COMMON, "eta": "2026-11-28T10:00:00Z"}, "Europe/Simferopol")
+
+
+def test_the_survey_link_opens_the_page_in_the_language_of_the_message(templates: MessageTemplates) -> None:
+    facts = {**COMMON, **FACTS["survey_invitation"], "link": "https://fieldline.local/surveys/t0k.en"}
+    ru = templates.render("survey_invitation", "ru", facts, "Europe/Simferopol")
+    en = templates.render("survey_invitation", "en", facts, "Europe/Simferopol")
+    assert ru.text.rstrip().endswith(" https://fieldline.local/surveys/t0k.en?lang=ru")
+    assert en.text.rstrip().endswith(" https://fieldline.local/surveys/t0k.en?lang=en")
+    assert 'href="https://fieldline.local/surveys/t0k.en?lang=en"' in en.html
+
+
+def test_lang_is_appended_to_any_link_without_disturbing_the_rest() -> None:
+    assert with_language("https://x.example/s/abc", "en") == "https://x.example/s/abc?lang=en"
+    assert with_language("https://x.example/s?token=a%2Bb=", "ru") == "https://x.example/s?token=a%2Bb=&lang=ru"
+    assert with_language("https://x.example/s?", "en") == "https://x.example/s?lang=en"
+    assert with_language("https://x.example/s?lang=ru&t=1", "en") == "https://x.example/s?t=1&lang=en"
+    assert with_language("https://x.example/s?t=1#top", "en") == "https://x.example/s?t=1&lang=en#top"
+    assert with_language("https://x.example/s?language=x", "en") == "https://x.example/s?language=x&lang=en"
