@@ -316,6 +316,183 @@ def seed_random(seed: int) -> None:
     np.random.seed(seed)
 
 
+class _Step(NamedTuple):
+    """Work arrays of the ruin-and-recreate steps, allocated once per ``search`` call: what a step saved to
+    undo (per vehicle), which vehicles it touched and offers, what it removed, pooled and inserted."""
+
+    saved_routes: IntArray
+    saved_lengths: IntArray
+    saved_cost: FloatArray
+    saved: BoolArray
+    touched: IntArray
+    chosen: BoolArray
+    vehicles: IntArray
+    removed: IntArray
+    pool: IntArray
+    in_pool: BoolArray
+    inserted: IntArray
+
+
+@njit(cache=True, nogil=True)
+def _step_arrays(vehicle_count: int, width: int, n: int) -> _Step:
+    return _Step(np.empty((vehicle_count, width), dtype=np.int64), np.empty(vehicle_count, dtype=np.int64),
+                 np.empty(vehicle_count), np.zeros(vehicle_count, dtype=np.bool_),
+                 np.empty(vehicle_count, dtype=np.int64), np.zeros(vehicle_count, dtype=np.bool_),
+                 np.empty(vehicle_count, dtype=np.int64), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64),
+                 np.zeros(n, dtype=np.bool_), np.empty(n, dtype=np.int64))
+
+
+@njit(cache=True, nogil=True)
+def _save(plan: PlanState, work: _Step, v: int) -> None:
+    """Keep vehicle v's route as it is, to undo the step (once per step)."""
+    if not work.saved[v]:
+        m = plan.lengths[v]
+        work.saved_routes[v, :m] = plan.routes[v, :m]
+        work.saved_lengths[v] = m
+        work.saved_cost[v] = plan.cost[v]
+        work.saved[v] = True
+
+
+@njit(cache=True, nogil=True)
+def _random_assigned_visit(route_of: IntArray) -> int:
+    """A visit on some route, uniformly; -1 if none is."""
+    assigned = 0
+    for k in range(len(route_of)):
+        if route_of[k] >= 0:
+            assigned += 1
+    if assigned == 0:
+        return -1
+    pick = np.random.randint(assigned)
+    for k in range(len(route_of)):
+        if route_of[k] >= 0:
+            if pick == 0:
+                return k
+            pick -= 1
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _ruin(plan: PlanState, work: _Step, neighbours: IntArray, seed_visit: int, max_removed: int) -> tuple[int, int]:
+    """Remove strings around the seed from up to a few neighbouring routes (SISR-like): each route met among the
+    seed's nearest visits loses a random string through that visit. Returns (visits removed, routes touched)."""
+    routes, lengths, route_of = plan.routes, plan.lengths, plan.route_of
+    target = np.random.randint(max(2, max_removed // 3), max_removed + 1)
+    max_string = max(2, target // 2)
+    n_removed, n_touched = 0, 0
+    for r in range(len(route_of)):
+        k = neighbours[seed_visit, r]
+        v = route_of[k]
+        if v < 0 or work.saved[v]:
+            continue
+        _save(plan, work, v)
+        work.touched[n_touched] = v
+        n_touched += 1
+        m = lengths[v]
+        length = np.random.randint(1, min(m, max_string) + 1)
+        at = 0
+        while routes[v, at] != k:
+            at += 1
+        first = np.random.randint(max(0, at - length + 1), min(at, m - length) + 1)
+        for i in range(first, first + length):
+            work.removed[n_removed] = routes[v, i]
+            route_of[routes[v, i]] = -1
+            n_removed += 1
+        for i in range(first + length, m):
+            routes[v, i - length] = routes[v, i]
+        lengths[v] = m - length
+        if n_removed >= target:
+            break
+    return n_removed, n_touched
+
+
+@njit(cache=True, nogil=True)
+def _offered_vehicles(plan: PlanState, work: _Step, neighbours: IntArray, vehicle_to_visit: FloatArray,
+                      seed_visit: int, n_touched: int, max_removed: int) -> int:
+    """The vehicles the step recreates into: the ruined ones, the two idle ones nearest the seed, and the routes
+    of the seed's nearest visits. Written to ``work.vehicles``; returns how many."""
+    lengths, route_of = plan.lengths, plan.route_of
+    nv = 0
+    for t in range(n_touched):
+        work.vehicles[nv] = work.touched[t]
+        work.chosen[work.touched[t]] = True
+        nv += 1
+    for _idle in range(2):
+        nearest, distance = -1, INF
+        for v in range(len(lengths)):
+            if lengths[v] == 0 and not work.chosen[v] and vehicle_to_visit[v, seed_visit] < distance:
+                nearest, distance = v, vehicle_to_visit[v, seed_visit]
+        if nearest >= 0:
+            work.vehicles[nv] = nearest
+            work.chosen[nearest] = True
+            nv += 1
+    for r in range(min(len(route_of), 3 * max_removed)):
+        v = route_of[neighbours[seed_visit, r]]
+        if v >= 0 and not work.chosen[v] and nv < 6 + 2 * n_touched:
+            work.vehicles[nv] = v
+            work.chosen[v] = True
+            nv += 1
+    for t in range(nv):
+        _save(plan, work, work.vehicles[t])
+    return nv
+
+
+@njit(cache=True, nogil=True)
+def _fill_pool(plan: PlanState, work: _Step, neighbours: IntArray, seed_visit: int, n_removed: int,
+               max_removed: int) -> int:
+    """What the step puts back: what it removed, then the unassigned visits near the seed. Returns how many."""
+    c = 0
+    for i in range(n_removed):
+        work.pool[c] = work.removed[i]
+        work.in_pool[work.removed[i]] = True
+        c += 1
+    for r in range(min(len(plan.route_of), 2 * max_removed)):
+        k = neighbours[seed_visit, r]
+        if plan.route_of[k] < 0 and not work.in_pool[k]:
+            work.pool[c] = k
+            work.in_pool[k] = True
+            c += 1
+    return c
+
+
+@njit(cache=True, nogil=True)
+def _open_route(day: Day, plan: PlanState, work: _Step, seed_visit: int, nv: int, c: int) -> tuple[int, int]:
+    """Start the first idle offered route with the seed visit (regret insertion never pays a fresh round trip
+    for one visit). Returns (visits inserted: 0 or 1, pool size after taking the seed out of it)."""
+    for t in range(nv):
+        v = work.vehicles[t]
+        if plan.lengths[v] == 0 and day.allowed[seed_visit, v]:
+            extra, _ = _best_insertion(day, plan, v, seed_visit)
+            if extra == INF:
+                return 0, c
+            plan.routes[v, 0] = seed_visit
+            plan.lengths[v] = 1
+            plan.route_of[seed_visit] = v
+            _reschedule(day, plan, v)
+            work.inserted[0] = seed_visit
+            for i in range(c):
+                if work.pool[i] == seed_visit:
+                    work.pool[i] = work.pool[c - 1]
+                    return 1, c - 1
+            return 1, c
+    return 0, c
+
+
+@njit(cache=True, nogil=True)
+def _undo(day: Day, plan: PlanState, work: _Step, nv: int) -> None:
+    """Put the offered vehicles' routes back as they were saved."""
+    for t in range(nv):
+        v = work.vehicles[t]
+        for i in range(plan.lengths[v]):
+            plan.route_of[plan.routes[v, i]] = -1
+    for t in range(nv):
+        v = work.vehicles[t]
+        m = plan.lengths[v] = work.saved_lengths[v]
+        plan.routes[v, :m] = work.saved_routes[v, :m]
+        for i in range(m):
+            plan.route_of[plan.routes[v, i]] = v
+        _reschedule(day, plan, v)
+
+
 @njit(cache=True, nogil=True)
 def search(day: Day, plan: PlanState, neighbours: IntArray, vehicle_to_visit: FloatArray, best_routes: IntArray,
            best_lengths: IntArray, dirty: BoolArray, value: float, best_value: float, steps: int, max_removed: int,
@@ -325,176 +502,58 @@ def search(day: Day, plan: PlanState, neighbours: IntArray, vehicle_to_visit: Fl
     Accepts a trial no worse than the current value plus a threshold that falls to 0 as ``progress`` goes
     from 0 to 1; copies each new best into ``best_routes`` (only the routes changed since the last best:
     ``dirty``). Returns the current and the best value."""
-    allowed, penalty = day.allowed, day.penalty
-    routes, lengths, cost, route_of = plan.routes, plan.lengths, plan.cost, plan.route_of
-    n, vehicle_count = len(route_of), len(lengths)
-    width = routes.shape[1]
-    saved_routes = np.empty((vehicle_count, width), dtype=np.int64)
-    saved_lengths = np.empty(vehicle_count, dtype=np.int64)
-    saved_cost = np.empty(vehicle_count)
-    saved = np.zeros(vehicle_count, dtype=np.bool_)
-    touched = np.empty(vehicle_count, dtype=np.int64)
-    chosen = np.zeros(vehicle_count, dtype=np.bool_)
-    vehicles = np.empty(vehicle_count, dtype=np.int64)
-    removed = np.empty(n, dtype=np.int64)
-    pool = np.empty(n, dtype=np.int64)
-    in_pool = np.zeros(n, dtype=np.bool_)
-    inserted = np.empty(n, dtype=np.int64)
-    near_limit = min(n, 3 * max_removed)
+    n, vehicle_count = len(plan.route_of), len(plan.lengths)
+    work = _step_arrays(vehicle_count, plan.routes.shape[1], n)
     for _ in range(steps):
-        assigned = 0
-        for k in range(n):
-            if route_of[k] >= 0:
-                assigned += 1
-        if assigned == 0:
+        seed_visit = _random_assigned_visit(plan.route_of)
+        if seed_visit < 0:
             break
-        # Ruin: strings around a random assigned seed, from up to a few neighbouring routes (SISR-like).
-        pick = np.random.randint(assigned)
-        seed_visit = -1
-        for k in range(n):
-            if route_of[k] >= 0:
-                if pick == 0:
-                    seed_visit = k
-                    break
-                pick -= 1
-        target = np.random.randint(max(2, max_removed // 3), max_removed + 1)
-        max_string = max(2, target // 2)
-        n_removed, n_touched = 0, 0
-        for r in range(n):
-            k = neighbours[seed_visit, r]
-            v = route_of[k]
-            if v < 0 or saved[v]:
-                continue
-            m = lengths[v]
-            saved_routes[v, :m] = routes[v, :m]
-            saved_lengths[v] = m
-            saved_cost[v] = cost[v]
-            saved[v] = True
-            touched[n_touched] = v
-            n_touched += 1
-            length = np.random.randint(1, min(m, max_string) + 1)
-            at = 0
-            while routes[v, at] != k:
-                at += 1
-            first = np.random.randint(max(0, at - length + 1), min(at, m - length) + 1)
-            for i in range(first, first + length):
-                removed[n_removed] = routes[v, i]
-                route_of[routes[v, i]] = -1
-                n_removed += 1
-            for i in range(first + length, m):
-                routes[v, i - length] = routes[v, i]
-            lengths[v] = m - length
-            if n_removed >= target:
-                break
-        # Recreate into the ruined routes, the routes near the seed and the two nearest idle vehicles.
-        nv = 0
-        for t in range(n_touched):
-            vehicles[nv] = touched[t]
-            chosen[touched[t]] = True
-            nv += 1
-        for _idle in range(2):
-            nearest, distance = -1, INF
-            for v in range(vehicle_count):
-                if lengths[v] == 0 and not chosen[v] and vehicle_to_visit[v, seed_visit] < distance:
-                    nearest, distance = v, vehicle_to_visit[v, seed_visit]
-            if nearest >= 0:
-                vehicles[nv] = nearest
-                chosen[nearest] = True
-                nv += 1
-        for r in range(near_limit):
-            v = route_of[neighbours[seed_visit, r]]
-            if v >= 0 and not chosen[v] and nv < 6 + 2 * n_touched:
-                vehicles[nv] = v
-                chosen[v] = True
-                nv += 1
-        for t in range(nv):
-            v = vehicles[t]
-            if not saved[v]:
-                saved_routes[v, : lengths[v]] = routes[v, : lengths[v]]
-                saved_lengths[v] = lengths[v]
-                saved_cost[v] = cost[v]
-                saved[v] = True
+        n_removed, n_touched = _ruin(plan, work, neighbours, seed_visit, max_removed)
+        nv = _offered_vehicles(plan, work, neighbours, vehicle_to_visit, seed_visit, n_touched, max_removed)
         # Removing stops keeps a route feasible but for a break that was due later (and a window
         # reached earlier never hurts): a ruin that breaks a route is given up.
         feasible = True
         for t in range(n_touched):
-            feasible &= _reschedule(day, plan, touched[t])
-        # The pool: what was removed, then the unassigned visits near the seed.
-        c = 0
-        for i in range(n_removed):
-            pool[c] = removed[i]
-            in_pool[removed[i]] = True
-            c += 1
-        for r in range(min(n, 2 * max_removed)):
-            k = neighbours[seed_visit, r]
-            if route_of[k] < 0 and not in_pool[k]:
-                pool[c] = k
-                in_pool[k] = True
-                c += 1
+            feasible &= _reschedule(day, plan, work.touched[t])
+        c = _fill_pool(plan, work, neighbours, seed_visit, n_removed, max_removed)
         n_inserted = 0
         if feasible and open_routes > 0.0 and np.random.random() < open_routes:
-            # Regret insertion never pays a fresh round trip for one visit: start an idle route with the seed.
-            for t in range(nv):
-                v = vehicles[t]
-                if lengths[v] == 0 and allowed[seed_visit, v]:
-                    extra, _ = _best_insertion(day, plan, v, seed_visit)
-                    if extra < INF:
-                        routes[v, 0] = seed_visit
-                        lengths[v] = 1
-                        route_of[seed_visit] = v
-                        _reschedule(day, plan, v)
-                        inserted[0] = seed_visit
-                        n_inserted = 1
-                        for i in range(c):
-                            if pool[i] == seed_visit:
-                                pool[i] = pool[c - 1]
-                                c -= 1
-                                break
-                    break
+            n_inserted, c = _open_route(day, plan, work, seed_visit, nv, c)
         if feasible:
-            n_inserted += _insert(day, plan, pool[:c], vehicles[:nv], 0.1 * np.random.random(), inserted[n_inserted:])
+            n_inserted += _insert(day, plan, work.pool[:c], work.vehicles[:nv], 0.1 * np.random.random(),
+                                  work.inserted[n_inserted:])
         for i in range(c):
-            in_pool[pool[i]] = False
-        in_pool[seed_visit] = False
+            work.in_pool[work.pool[i]] = False
+        work.in_pool[seed_visit] = False
         # Value of the trial: route costs of the vehicles changed, penalties of the visits now out.
         trial = value
         plan_cost = 0.0  # the current plan's route costs
         for v in range(vehicle_count):
-            plan_cost += saved_cost[v] if saved[v] else cost[v]
+            plan_cost += work.saved_cost[v] if work.saved[v] else plan.cost[v]
         for t in range(nv):
-            v = vehicles[t]
-            trial += cost[v] - saved_cost[v]
+            v = work.vehicles[t]
+            trial += plan.cost[v] - work.saved_cost[v]
         for i in range(n_removed):
-            trial += penalty[removed[i]]
+            trial += day.penalty[work.removed[i]]
         for i in range(n_inserted):
-            trial -= penalty[inserted[i]]
+            trial -= day.penalty[work.inserted[i]]
         # Accept a worse plan by up to ``threshold`` of the route costs of the visits one step ruins (the
         # plan's route costs, penalties aside, times max_removed / n), falling to 0 over the time.
         slack = threshold * max(0.0, 1.0 - progress) * plan_cost * max_removed / n
         if feasible and trial < value + slack:
             value = trial
             for t in range(nv):
-                dirty[vehicles[t]] = True
+                dirty[work.vehicles[t]] = True
             if value < best_value - 1e-9:
                 best_value = value
                 for v in range(vehicle_count):
                     if dirty[v]:
-                        best_routes[v, : lengths[v]] = routes[v, : lengths[v]]
-                        best_lengths[v] = lengths[v]
+                        best_routes[v, : plan.lengths[v]] = plan.routes[v, : plan.lengths[v]]
+                        best_lengths[v] = plan.lengths[v]
                         dirty[v] = False
         else:
-            for t in range(nv):
-                v = vehicles[t]
-                for i in range(lengths[v]):
-                    route_of[routes[v, i]] = -1
-            for t in range(nv):
-                v = vehicles[t]
-                lengths[v] = saved_lengths[v]
-                routes[v, : lengths[v]] = saved_routes[v, : lengths[v]]
-                for i in range(lengths[v]):
-                    route_of[routes[v, i]] = v
-                _reschedule(day, plan, v)
+            _undo(day, plan, work, nv)
         for t in range(nv):
-            saved[vehicles[t]] = False
-            chosen[vehicles[t]] = False
+            work.saved[work.vehicles[t]] = False
+            work.chosen[work.vehicles[t]] = False
     return value, best_value
