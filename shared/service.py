@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +41,25 @@ class Runtime:
     consumers: list[IdempotentConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def every(self, seconds: float, name: str, work: Callable[[], Awaitable[object]], *, now: bool = True) -> None:
+        """Run ``work`` every ``seconds`` (first at once when ``now``, else after a first wait) until shutdown
+        cancels the task; a failed round is logged and the loop goes on. ``seconds`` <= 0: not at all."""
+        if seconds > 0:
+            self.tasks.append(asyncio.create_task(_every(seconds, name, work, now), name=name))
+
+
+async def _every(seconds: float, name: str, work: Callable[[], Awaitable[object]], now: bool) -> None:
+    if not now:
+        await asyncio.sleep(seconds)
+    while True:
+        try:
+            await work()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s failed; next round in %s s", name, seconds)
+        await asyncio.sleep(seconds)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ regenerated in its own transaction under its own lock, so a manager's run and th
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import uuid
@@ -86,20 +85,12 @@ async def visit_sweep(runtime: Runtime) -> AsyncIterator[None]:
     horizon = settings.visit_horizon_days
     notice_days = settings.contract_ending_notice_days
 
-    async def _loop() -> None:
-        while True:
-            try:
-                summary = await sweep_once(runtime.db, horizon, ending_notice_days=notice_days)
-                if summary is not None:
-                    log.info("visit sweep: %s", summary)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("visit sweep failed")
-            await asyncio.sleep(interval)
+    async def sweep() -> None:
+        summary = await sweep_once(runtime.db, horizon, ending_notice_days=notice_days)
+        if summary is not None:
+            log.info("visit sweep: %s", summary)
 
-    if interval > 0:
-        runtime.tasks.append(asyncio.create_task(_loop(), name="visit-sweep"))
+    runtime.every(interval, "visit sweep", sweep)
     yield
 
 
@@ -111,18 +102,10 @@ async def reservation_release(runtime: Runtime) -> AsyncIterator[None]:
     interval = settings.quota_release_interval_s
     ttl = timedelta(seconds=settings.quota_reservation_ttl_s)
 
-    async def _loop() -> None:
-        while True:
-            try:
-                released = await release_unconfirmed_reservations(runtime.db, datetime.now(UTC), ttl)
-                if released:
-                    log.info("released %d quota reservations of requests never filed", released)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("quota reservation release failed")
-            await asyncio.sleep(interval)
+    async def release() -> None:
+        released = await release_unconfirmed_reservations(runtime.db, datetime.now(UTC), ttl)
+        if released:
+            log.info("released %d quota reservations of requests never filed", released)
 
-    if interval > 0:
-        runtime.tasks.append(asyncio.create_task(_loop(), name="quota-reservation-release"))
+    runtime.every(interval, "quota reservation release", release)
     yield

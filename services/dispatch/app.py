@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -47,17 +46,6 @@ class DispatchUseCases:
                    FieldWork(placer, clock), DispatchDesk(placer, clock))
 
 
-async def _every(seconds: float, name: str, work: Callable[[], Awaitable[object]]) -> None:
-    while True:
-        await asyncio.sleep(seconds)
-        try:
-            await work()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("%s failed; next round in %ss", name, seconds)
-
-
 Starter = Callable[[Runtime], contextlib.AbstractAsyncContextManager[None]]
 
 
@@ -97,17 +85,11 @@ def _loops(settings: Settings, cases: DispatchUseCases) -> Starter:
             async with db.transaction() as session:
                 await cases.desk.watch_overruns(session)
 
-        loops: list[tuple[str, float, Callable[[], Awaitable[object]]]] = []
-        if settings.replan_poll_s > 0:
-            loops.append(("re-plans", settings.replan_poll_s, lambda: run_queued_replans(db, cases.replanner)))
-        if settings.plan_interval_s > 0:
-            loops.append(("scheduled planning", settings.plan_interval_s, scheduled_planning))
-        if settings.sla_check_interval_s > 0:
-            loops.append(("SLA watch", settings.sla_check_interval_s, sla_watch))
-        if settings.overrun_check_interval_s > 0:
-            loops.append(("overrun watch", settings.overrun_check_interval_s, overrun_watch))
-        for name, seconds, work in loops:
-            runtime.tasks.append(asyncio.create_task(_every(seconds, name, work), name=f"dispatch-{name}"))
+        runtime.every(settings.replan_poll_s, "dispatch re-plans", lambda: run_queued_replans(db, cases.replanner),
+                      now=False)
+        runtime.every(settings.plan_interval_s, "dispatch scheduled planning", scheduled_planning, now=False)
+        runtime.every(settings.sla_check_interval_s, "dispatch SLA watch", sla_watch, now=False)
+        runtime.every(settings.overrun_check_interval_s, "dispatch overrun watch", overrun_watch, now=False)
         yield
 
     return start

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from services.notify.api.routes import router
 from services.notify.consumers import subscriptions
 from services.notify.db.tables import messaging
-from services.notify.delivery import DeliveryWorker, run_dead_letter_reports, run_senders
+from services.notify.delivery import DeliveryWorker, report_dead_letters, run_senders
 from services.notify.domain.addresses import AllowList
 from services.notify.domain.retry import RetryPolicy
 from services.notify.domain.routing import RoutingPolicy
@@ -51,9 +51,9 @@ def create_app(settings: Settings, *, resolver: Resolver = system_resolver,
         runtime.tasks += [
             asyncio.create_task(run_senders(worker, runtime.extras["hub"], settings.delivery_poll_interval_s),
                                 name="notify-senders"),
-            asyncio.create_task(run_dead_letter_reports(runtime.db, notifier, settings.dead_letter_poll_interval_s),
-                                name="notify-dead-letter-reports"),
         ]
+        runtime.every(settings.dead_letter_poll_interval_s, "notify dead-letter reports",
+                      lambda: report_dead_letters(runtime.db, notifier))
         yield
 
     app = create_service_app(

@@ -138,12 +138,3 @@ async def run_senders(worker: DeliveryWorker, hub: NotificationHub, poll_interva
                 pass
 
 
-async def run_dead_letter_reports(db: Database, notifier: Notifier, poll_interval_s: float) -> None:
-    while True:
-        try:
-            await report_dead_letters(db, notifier)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("dead-letter report failed")
-        await asyncio.sleep(poll_interval_s)
