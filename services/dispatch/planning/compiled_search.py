@@ -4,9 +4,8 @@ The same moves and acceptance as the numpy version in construction.py, whose cos
 in machine code. Two ways to price an insertion into a route:
 
 - a vehicle whose route cost is its travel (no breaks, no soft overtime, no SLA deadlines on the day:
-  the VRPTW benchmarks) keeps two columns per route, departure from each stop and latest start of each
-  stop, and an insertion is an O(1) test per position: the pushed next stop still starts by its latest
-  start (``RouteEvaluator._insertions_by_slack``);
+  the VRPTW benchmarks) also keeps the latest start of each stop, and an insertion is an O(1) test per
+  position: the pushed next stop still starts by its latest start (``RouteEvaluator._insertions_by_slack``);
 - any other vehicle keeps the route's state before each stop (clock, travel, SLA lateness, breaks taken)
   and walks the rest of the route from the insertion point, as ``RouteEvaluator._leg`` does, until the
   schedule meets the old one again (from there the rest costs what it did).
@@ -62,12 +61,11 @@ class PlanState(NamedTuple):
 
     routes: IntArray  # vehicle x stop: visits in order
     lengths: IntArray
-    departure: FloatArray  # vehicle x stop: departure from the stop before stop i (simple vehicles)
     latest_start: FloatArray  # vehicle x stop: latest start of stop i keeping the rest feasible (simple vehicles)
     cost: FloatArray  # per vehicle: travel + SLA lateness + overtime, weighted
     travel: FloatArray
     load: FloatArray
-    clock_before: FloatArray  # vehicle x stop: the state before stop i (after leaving the stop before it)
+    clock_before: FloatArray  # vehicle x stop: the state before stop i: departure from the stop before it, ...
     travel_before: FloatArray
     late_before: FloatArray
     breaks_before: IntArray  # breaks taken
@@ -140,9 +138,9 @@ def _home_cost(day: Day, v: int, arrival: float, travel: float, late: float, pen
 @njit(cache=True, nogil=True)
 def _reschedule(day: Day, plan: PlanState, v: int) -> bool:
     """Vehicle v's route state: cost, travel, load, the state before each stop and, where its cost is its
-    travel, departures and latest starts. False if the route is infeasible."""
+    travel, latest starts. False if the route is infeasible."""
     T, node, service, ws, we, demand = day.travel, day.node, day.service, day.window_start, day.window_end, day.demand
-    routes, lengths, dep, lat = plan.routes, plan.lengths, plan.departure, plan.latest_start
+    routes, lengths, lat = plan.routes, plan.lengths, plan.latest_start
     cost, travel, load = plan.cost, plan.travel, plan.load
     pclock, ptravel, plate, ppending = plan.clock_before, plan.travel_before, plan.late_before, plan.breaks_before
     m = lengths[v]
@@ -151,13 +149,11 @@ def _reschedule(day: Day, plan: PlanState, v: int) -> bool:
     weight = 0.0
     for i in range(m):
         pclock[v, i], ptravel[v, i], plate[v, i], ppending[v, i] = clock, driven, late, pending
-        dep[v, i] = clock
         k = routes[v, i]
         fine, clock, here, driven, late, pending = _leg(day, v, clock, here, driven, late, pending, k)
         ok = ok and fine
         weight += demand[k]
     pclock[v, m], ptravel[v, m], plate[v, m], ppending[v, m] = clock, driven, late, pending
-    dep[v, m] = clock
     load[v] = weight
     if m == 0:  # an idle technician-day costs nothing
         cost[v], travel[v] = 0.0, 0.0
@@ -181,7 +177,7 @@ def _reschedule(day: Day, plan: PlanState, v: int) -> bool:
 def _best_insertion(day: Day, plan: PlanState, v: int, k: int) -> tuple[float, int]:
     """Cheapest feasible insertion of visit k into vehicle v's route: (extra cost or inf, position)."""
     T, node, service, ws, we, demand = day.travel, day.node, day.service, day.window_start, day.window_end, day.demand
-    routes, lengths, dep, lat = plan.routes, plan.lengths, plan.departure, plan.latest_start
+    routes, lengths, lat, departure = plan.routes, plan.lengths, plan.latest_start, plan.clock_before
     cost, travel, load = plan.cost, plan.travel, plan.load
     if load[v] + demand[k] > day.capacity[v]:
         return INF, 0
@@ -196,7 +192,7 @@ def _best_insertion(day: Day, plan: PlanState, v: int, k: int) -> tuple[float, i
         # Delaying the rest never makes it cheaper: the extra travel bounds the extra cost from below.
         if delta < best and travel[v] + delta <= day.max_travel[v]:
             if simple:
-                start = _window_start(ws, we, k, dep[v, pos] + T[prev, j])
+                start = _window_start(ws, we, k, departure[v, pos] + T[prev, j])
                 if start < INF:
                     arrival = start + service[k] + T[j, nxt]
                     if pos < m:

@@ -791,7 +791,7 @@ class _CompiledState:
             return np.zeros((vehicles, n + 2))
 
         self.plan = compiled.PlanState(
-            routes=routes, lengths=lengths, departure=per_stop(), latest_start=per_stop(), cost=np.zeros(vehicles),
+            routes=routes, lengths=lengths, latest_start=per_stop(), cost=np.zeros(vehicles),
             travel=np.zeros(vehicles), load=np.zeros(vehicles), clock_before=per_stop(), travel_before=per_stop(),
             late_before=per_stop(), breaks_before=np.zeros((vehicles, n + 2), dtype=np.int64), route_of=route_of,
         )
