@@ -540,23 +540,22 @@ class DispatchRepository:
         return [dict(r._mapping) for r in await self.session.execute(query)]
 
     async def active_bookings_between(self, technician_id: uuid.UUID, start: datetime, end: datetime,
-                                      exclude: uuid.UUID | None = None) -> list[dict[str, Any]]:
+                                      exclude: uuid.UUID | None = None, limit: int | None = None
+                                      ) -> list[dict[str, Any]]:
+        """The technician's active bookings meeting [start, end), by start (but `exclude`)."""
         a = t.assignments
         query = select(a).where(a.c.technician_id == technician_id, a.c.status.in_(ACTIVE),
                                 a.c.planned_start < end, a.c.planned_end > start)
         if exclude is not None:
             query = query.where(a.c.id != exclude)
-        return [dict(r._mapping) for r in await self.session.execute(query.order_by(a.c.planned_start))]
+        rows = await self.session.execute(query.order_by(a.c.planned_start).limit(limit))
+        return [dict(r._mapping) for r in rows]
 
     async def overlapping(self, technician_id: uuid.UUID, start: datetime, end: datetime,
                           exclude: uuid.UUID | None = None) -> dict[str, Any] | None:
-        a = t.assignments
-        query = select(a).where(a.c.technician_id == technician_id, a.c.status.in_(ACTIVE),
-                                a.c.planned_start < end, a.c.planned_end > start)
-        if exclude is not None:
-            query = query.where(a.c.id != exclude)
-        row = (await self.session.execute(query.limit(1))).first()
-        return dict(row._mapping) if row else None
+        """The first active booking that clashes with [start, end), if any."""
+        clashes = await self.active_bookings_between(technician_id, start, end, exclude, limit=1)
+        return clashes[0] if clashes else None
 
     async def set_assignment_status(self, assignment_id: uuid.UUID, status: str, at: datetime,
                                     position: tuple[float, float] | None, detail: dict[str, Any],
