@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from babel import Locale
+
 from shared.errors import InvalidInput
 
 Language = Literal["ru", "en"]
@@ -53,14 +55,10 @@ def preferred_language(accept_language: str | None) -> Language | None:
 
 
 def plural_form(language: Language, count: int) -> PluralForm:
-    """1 review, 2 reviews; 1 отзыв, 2 отзыва, 5 отзывов, 11 отзывов, 21 отзыв."""
-    if language == "en":
-        return "one" if count == 1 else "many"
-    if count % 10 == 1 and count % 100 != 11:
-        return "one"
-    if 2 <= count % 10 <= 4 and not 12 <= count % 100 <= 14:
-        return "few"
-    return "many"
+    """1 review, 2 reviews; 1 отзыв, 2 отзыва, 5 отзывов, 11 отзывов, 21 отзыв: CLDR's rules, from Babel."""
+    form = Locale.parse(language).plural_form(count)
+    # CLDR's "many" and "other" (English's only plural) read the same in our texts
+    return "one" if form == "one" else "few" if form == "few" else "many"
 
 
 def choose_language(explicit: str | None, accept_language: str | None) -> Language:
