@@ -39,7 +39,8 @@ async def test_now_false_waits_a_period_first_and_zero_seconds_starts_nothing() 
     assert runtime.tasks == []
     runtime.every(3600, "hourly", work, now=False)
     runtime.every(3600, "hourly, now", work)
-    await asyncio.sleep(0.05)
+    await eventually(lambda: asyncio.sleep(0, result=len(rounds)), what="the first round of the loop that starts now")
+    await asyncio.sleep(0)  # one more turn of the event loop: the hourly loop is asleep, not about to run
     assert rounds == [1], "only the loop that starts at once has run"
     for task in runtime.tasks:
         task.cancel()
