@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # Bootstrap, then load its environment into the recipe's shell.
 ENV := deploy/local/bootstrap.sh && source .run/env
 
-.PHONY: help bootstrap up down run migrate test test-slow test-planning lint token bench-routing bench-dispatch bench-import
+.PHONY: help bootstrap up down run migrate test test-slow test-dates test-planning lint token bench-routing bench-dispatch bench-import
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-15s %s\n", $$1, $$2 }'
@@ -43,6 +43,16 @@ test: ## Run the test suite (PYTEST_ARGS="-k name -x" to narrow it)
 test-slow: ## Run the long suites marked slow
 	@$(ENV)
 	$(PY) -m pytest -q -p no:cacheprovider -m slow $(PYTEST_ARGS) || { rc=$$?; ((rc == 5)) && echo "make test-slow: no tests collected" >&2; exit $$rc; }
+
+# Monday, Friday, Sunday, a month's last day, 31 December, and Europe/Berlin's two DST change days.
+TEST_DATES ?= 2026-12-07T09:00:00+03:00 2026-12-04T16:45:00+03:00 2026-12-06T11:00:00+03:00 \
+	2027-02-28T22:30:00+03:00 2026-12-31T23:10:00+03:00 2027-03-28T01:30:00+01:00 2026-10-25T02:30:00+02:00
+test-dates: ## The date-sensitive suites with the clock at each of TEST_DATES
+	@$(ENV)
+	for at in $(TEST_DATES); do
+		echo "== FIELDLINE_TEST_NOW=$$at"
+		FIELDLINE_TEST_NOW=$$at $(PY) -m pytest -q -p no:cacheprovider -m date_sensitive $(PYTEST_ARGS)
+	done
 
 test-planning: ## The planner's unit tests alone (pure code, no infrastructure)
 	$(PY) -m pytest -q -p no:cacheprovider tests/planning $(PYTEST_ARGS)

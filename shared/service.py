@@ -16,6 +16,7 @@ from nats.js import JetStreamContext
 
 from shared.auth.keys import ensure_local_keypair
 from shared.auth.tokens import TokenVerifier
+from shared.clock import Clock
 from shared.db import Database, create_engine
 from shared.http import health_router, install_correlation_middleware, install_problem_handlers
 from shared.messaging.connection import connect, ensure_stream
@@ -33,6 +34,7 @@ class Runtime:
     """Everything a running service holds; built in the lifespan, reachable as `app.state.runtime`."""
 
     settings: ServiceSettings
+    clock: Clock
     db: Database
     nc: Client
     js: JetStreamContext
@@ -43,15 +45,16 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def every(self, seconds: float, name: str, work: Callable[[], Awaitable[object]], *, now: bool = True) -> None:
-        """Run ``work`` every ``seconds`` (first at once when ``now``, else after a first wait) until shutdown
-        cancels the task; a failed round is logged and the loop goes on. ``seconds`` <= 0: not at all."""
+        """Run ``work`` every ``seconds`` of the service's clock (first at once when ``now``, else after a first
+        wait) until shutdown cancels the task; a failed round is logged and the loop goes on. ``seconds`` <= 0:
+        not at all."""
         if seconds > 0:
-            self.tasks.append(asyncio.create_task(_every(seconds, name, work, now), name=name))
+            self.tasks.append(asyncio.create_task(_every(self.clock, seconds, name, work, now), name=name))
 
 
-async def _every(seconds: float, name: str, work: Callable[[], Awaitable[object]], now: bool) -> None:
+async def _every(clock: Clock, seconds: float, name: str, work: Callable[[], Awaitable[object]], now: bool) -> None:
     if not now:
-        await asyncio.sleep(seconds)
+        await clock.sleep(seconds)
     while True:
         try:
             await work()
@@ -59,7 +62,7 @@ async def _every(seconds: float, name: str, work: Callable[[], Awaitable[object]
             raise
         except Exception:
             log.exception("%s failed; next round in %s s", name, seconds)
-        await asyncio.sleep(seconds)
+        await clock.sleep(seconds)
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,10 @@ def make_verifier(settings: ServiceSettings) -> TokenVerifier:
                          public_key_file=settings.jwt_public_key_file)
 
 
-def create_service_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
+def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Clock | None = None) -> FastAPI:
+    """The service's app; ``clock`` defaults to the one the settings describe and is `app.state.clock`."""
+    clock = clock or settings.make_clock()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(create_engine(settings))
@@ -98,7 +104,7 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
         relay = OutboxRelay(db, spec.tables, js, batch_size=settings.outbox_batch_size,
                             poll_interval_s=settings.outbox_poll_interval_s,
                             on_missing_stream=lambda: _declare_stream(spec.producer))
-        runtime = Runtime(settings=settings, db=db, nc=nc, js=js, tables=spec.tables, relay=relay)
+        runtime = Runtime(settings=settings, clock=clock, db=db, nc=nc, js=js, tables=spec.tables, relay=relay)
         app.state.runtime = runtime
         runtime.tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
         subscriptions = spec.subscriptions(runtime)
@@ -110,7 +116,7 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
                 nc, js, db, spec.tables, subscription,
                 batch_size=settings.consumer_batch_size, max_deliver=settings.consumer_max_deliver,
                 ack_wait_s=settings.consumer_ack_wait_s, service_producer=spec.producer,
-                ensure_stream=_declare_stream,
+                ensure_stream=_declare_stream, clock=clock,
             )
             runtime.consumers.append(consumer)
             runtime.tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{subscription.durable}"))
@@ -133,6 +139,7 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level)
     app = FastAPI(title=spec.title, version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.clock = clock
     app.state.verifier = make_verifier(settings)
     install_problem_handlers(app)
     install_correlation_middleware(app)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.clock import Clock, clock_from_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,6 +24,9 @@ _COMMON_ENV: dict[str, str] = {
     "jwt_public_key_file": "FIELDLINE_JWT_PUBLIC_KEY_FILE",
     "jwt_private_key_file": "FIELDLINE_JWT_PRIVATE_KEY_FILE",
     "log_level": "FIELDLINE_LOG_LEVEL",
+    "clock_start": "FIELDLINE_CLOCK_START",
+    "clock_speed": "FIELDLINE_CLOCK_SPEED",
+    "clock_anchor": "FIELDLINE_CLOCK_ANCHOR",
 }
 
 
@@ -49,6 +56,15 @@ class ServiceSettings(BaseSettings):
     consumer_max_deliver: int = 6
     consumer_ack_wait_s: float = 30.0
     log_level: str = "INFO"
+    # The shared timeline (shared/clock.py): unset start and speed 1 is the real clock; a simulated day
+    # gives every service the same start, speed and anchor (the Unix time at which the timeline is at start).
+    clock_start: datetime | None = None
+    clock_speed: float = Field(default=1.0, gt=0)
+    clock_anchor: float | None = None
+
+    def make_clock(self) -> Clock:
+        """The clock these settings describe (real unless a simulated timeline is set)."""
+        return clock_from_settings(self.clock_start, self.clock_speed, self.clock_anchor)
 
     @property
     def asyncpg_url(self) -> str:

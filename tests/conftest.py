@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from shared.auth import Role, ensure_local_keypair, mint_token
+from shared.clock import FixedClock
+from tests.support.clock import suite_clock
 
 
 class Keys:
@@ -34,3 +36,9 @@ class Keys:
 @pytest.fixture(scope="session")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
     return Keys(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """A fixed clock at the suite's "now" (tests/support/clock.py); tests move it with `advance`/`set`."""
+    return suite_clock()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,7 +25,7 @@ class Envelope(BaseModel):
 
     event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     type: str
-    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    occurred_at: datetime  # from the producing service's clock (shared/clock.py)
     correlation_id: str | None = None
     data: dict[str, Any]
 

@@ -14,7 +14,6 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import nats.errors
 import nats.js.errors
@@ -27,6 +26,7 @@ from sqlalchemy import insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.clock import Clock, SystemClock
 from shared.db import Database
 from shared.errors import PermanentMessageError
 from shared.events.dead_letters import DEAD_LETTER_EVENTS
@@ -74,7 +74,9 @@ class IdempotentConsumer:
         idle_check_s: float = 15.0,
         service_producer: str | None = None,
         ensure_stream: Callable[[str], Awaitable[None]] | None = None,
+        clock: Clock | None = None,
     ) -> None:
+        self.clock = clock or SystemClock()
         self._ensure_stream = ensure_stream  # declares a producer's stream if the broker lost it
         self.service_producer = service_producer  # announces dead letters on this service's stream
         self.nc = nc
@@ -232,12 +234,14 @@ class IdempotentConsumer:
                         headers=dict(msg.headers or {}),
                         reason=reason[:2000],
                         deliveries=deliveries,
+                        created_at=self.clock.now(),
                     )
                 )
                 if self.service_producer is not None:
                     await add_event(session, self.tables, DEAD_LETTER_EVENTS[self.service_producer](
                         consumer=self.sub.durable, message_subject=msg.subject, event_id=event_id,
-                        reason=reason[:500], deliveries=deliveries, recorded_at=datetime.now(UTC)))
+                        reason=reason[:500], deliveries=deliveries, recorded_at=self.clock.now()),
+                        occurred_at=self.clock.now())
         except Exception as exc:
             # keep the message: it comes back and is dead-lettered once the database answers again
             log.warning("dead-letter write for %s failed (%r); redelivering", self.sub.durable, exc)

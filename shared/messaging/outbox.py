@@ -12,7 +12,9 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 import nats.js.errors
 from nats.js import JetStreamContext
@@ -27,14 +29,36 @@ from shared.observability import CORRELATION_HEADER, current_correlation_id
 log = logging.getLogger(__name__)
 
 
-def envelope_for(event: Event, *, event_id: uuid.UUID | None = None, correlation_id: str | None = None) -> Envelope:
+def envelope_for(event: Event, *, occurred_at: datetime, event_id: uuid.UUID | None = None,
+                 correlation_id: str | None = None) -> Envelope:
     """The envelope an event travels in; the correlation id defaults to the current request's or message's."""
     return Envelope(
         event_id=event_id or uuid.uuid4(),
         type=event.subject,
+        occurred_at=occurred_at,
         correlation_id=correlation_id or current_correlation_id(),
         data=event.model_dump(mode="json"),
     )
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One outbox row as written: for statements that write the rows themselves (e.g. inside a CTE)."""
+
+    event_id: uuid.UUID
+    subject: str
+    payload: str  # the envelope as JSON text
+
+    def values(self) -> dict[str, object]:
+        return {"event_id": self.event_id, "subject": self.subject, "payload": json.loads(self.payload)}
+
+
+def outbox_row(event: Event, *, occurred_at: datetime, event_id: uuid.UUID | None = None,
+               correlation_id: str | None = None) -> OutboxRow:
+    """The row `add_events` writes for ``event``, for a statement that writes outbox rows itself
+    (call `mark_outbox_written` on its session)."""
+    envelope = envelope_for(event, occurred_at=occurred_at, event_id=event_id, correlation_id=correlation_id)
+    return OutboxRow(envelope.event_id, event.subject, envelope.model_dump_json())
 
 
 def mark_outbox_written(session: AsyncSession) -> None:
@@ -42,25 +66,38 @@ def mark_outbox_written(session: AsyncSession) -> None:
     session.info["outbox_dirty"] = True
 
 
+async def add_events(
+    session: AsyncSession,
+    tables: MessagingTables,
+    events: Sequence[Event],
+    *,
+    occurred_at: datetime,
+    correlation_id: str | None = None,
+) -> list[uuid.UUID]:
+    """Write ``events`` to the outbox inside the caller's transaction, in order, in one statement.
+
+    The one outbox writer of every service; ``occurred_at`` comes from the service's clock."""
+    rows = [outbox_row(event, occurred_at=occurred_at, correlation_id=correlation_id) for event in events]
+    if rows:
+        await session.execute(insert(tables.outbox), [row.values() for row in rows])
+        mark_outbox_written(session)
+    return [row.event_id for row in rows]
+
+
 async def add_event(
     session: AsyncSession,
     tables: MessagingTables,
     event: Event,
     *,
+    occurred_at: datetime,
     event_id: uuid.UUID | None = None,
     correlation_id: str | None = None,
 ) -> uuid.UUID:
-    """Write `event` to the outbox inside the caller's transaction."""
-    envelope = envelope_for(event, event_id=event_id, correlation_id=correlation_id)
-    await session.execute(
-        insert(tables.outbox).values(
-            event_id=envelope.event_id,
-            subject=event.subject,
-            payload=envelope.model_dump(mode="json"),
-        )
-    )
+    """Write one event to the outbox inside the caller's transaction (`add_events` for several)."""
+    row = outbox_row(event, occurred_at=occurred_at, event_id=event_id, correlation_id=correlation_id)
+    await session.execute(insert(tables.outbox).values(**row.values()))
     mark_outbox_written(session)
-    return envelope.event_id
+    return row.event_id
 
 
 class OutboxRelay:

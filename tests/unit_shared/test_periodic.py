@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from shared.clock import SystemClock
 from shared.service import Runtime
 from tests.support.polling import eventually
 
 
 def bare_runtime() -> Runtime:
     none: Any = None
-    return Runtime(settings=none, db=none, nc=none, js=none, tables=none, relay=none)
+    return Runtime(settings=none, clock=SystemClock(), db=none, nc=none, js=none, tables=none, relay=none)
 
 
 async def test_a_failed_round_is_logged_and_the_loop_goes_on() -> None:
