@@ -20,10 +20,15 @@ class DomainError(Exception):
     slug: str = "bad-request"
     title: str = "Bad request"
 
-    def __init__(self, detail: str, *, problems: list[FieldProblem] | None = None) -> None:
+    retry_after_s: int | None = None  # sent as Retry-After: when trying again may succeed
+
+    def __init__(self, detail: str, *, problems: list[FieldProblem] | None = None,
+                 retry_after_s: int | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.problems = problems or []
+        if retry_after_s is not None:
+            self.retry_after_s = retry_after_s
 
 
 class InvalidInput(DomainError):
@@ -63,6 +68,7 @@ class Unavailable(DomainError):
     status = 503
     slug = "unavailable"
     title = "Service unavailable"
+    retry_after_s = 5
 
 
 @dataclass

@@ -43,10 +43,14 @@ def problem(status: int, slug: str, title: str, detail: str, *, instance: str | 
     return problem_response(problem_body(status, slug, title, detail, instance=instance, errors=errors))
 
 
-def problem_response(body: dict[str, Any]) -> JSONResponse:
+def problem_response(body: dict[str, Any], *, retry_after_s: int | None = None) -> JSONResponse:
     status = int(body["status"])
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if retry_after_s is not None:
+        headers["Retry-After"] = str(max(0, retry_after_s))
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers or None)
 
 
 def sse_response(frames: AsyncIterator[str]) -> StreamingResponse:
@@ -63,7 +67,7 @@ def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return problem_response(domain_problem_body(exc, instance=request.url.path))
+        return problem_response(domain_problem_body(exc, instance=request.url.path), retry_after_s=exc.retry_after_s)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -77,12 +81,25 @@ def install_problem_handlers(app: FastAPI) -> None:
         slug = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized"}.get(exc.status_code, "http-error")
         return problem(exc.status_code, slug, str(exc.detail), str(exc.detail), instance=request.url.path)
 
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Logged with the correlation id; the client gets no internals, only the id to quote.
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        correlation_id = getattr(request.state, "correlation_id", None) or request.headers.get(CORRELATION_HEADER)
+        detail = "The server failed to handle this request; it has been logged"
+        detail += f" under correlation id {correlation_id}." if correlation_id else "."
+        response = problem(500, "internal-error", "Internal server error", detail, instance=request.url.path)
+        if correlation_id:
+            response.headers[CORRELATION_HEADER] = correlation_id
+        return response
+
 
 def install_correlation_middleware(app: FastAPI) -> None:
     @app.middleware("http")
     async def _correlation(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         correlation_id = request.headers.get(CORRELATION_HEADER) or new_correlation_id()
         set_correlation_id(correlation_id)
+        request.state.correlation_id = correlation_id  # for the 500 handler, which runs outside this middleware
         try:
             response = await call_next(request)
         finally:
@@ -112,6 +129,6 @@ def health_router() -> APIRouter:
         checks["nats"] = "ok" if runtime.nc.is_connected else "disconnected"
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
-                            status_code=200 if ready else 503)
+                            status_code=200 if ready else 503, headers=None if ready else {"Retry-After": "5"})
 
     return router
