@@ -110,7 +110,7 @@ Tokens, valid 12 h (more: `make token ROLE=dispatcher SUB=you`, `make token ROLE
 Try the emergency flow:
   curl -N -H "Authorization: Bearer $ANNA_TOKEN" {urls['notify']}/streams/me &
   curl -s -X POST {urls['requests']}/requests -H "Authorization: Bearer $CUSTOMER_TOKEN" \\
-       -H "Idempotency-Key: $(uuidgen || date +%s%N)" -H 'Content-Type: application/json' \\
+       -H "Idempotency-Key: $(cat /proc/sys/kernel/random/uuid)" -H 'Content-Type: application/json' \\
        -d '{{"site_id": "{demo.site_ids[0]}", "kind": "emergency", "description": "Cold room at +9 C"}}'
   curl -s -H "Authorization: Bearer $CUSTOMER_TOKEN" {urls['requests']}/requests
 """, flush=True)
