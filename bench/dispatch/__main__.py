@@ -140,7 +140,8 @@ async def emergencies(db: Database, cases: DispatchUseCases, count: int, rng: ra
             priority="P1", location=GeoPoint(lat=lat + rng.uniform(-0.05, 0.05), lon=lon + rng.uniform(-0.07, 0.07)),
             required_skills=[SkillNeed(skill="refrigeration", min_level=2)], covered=True,
             response_due=now + timedelta(hours=4), estimated_duration_minutes=60, created_at=now)
-        wire = Envelope(type=event.subject, data=event.model_dump(mode="json")).model_dump_json().encode()
+        envelope_out = Envelope(type=event.subject, occurred_at=now, data=event.model_dump(mode="json"))
+        wire = envelope_out.model_dump_json().encode()
         began = time.perf_counter()
         envelope = Envelope.model_validate_json(wire)
         parsed = parse_data(envelope)

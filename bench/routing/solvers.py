@@ -113,7 +113,7 @@ def solve_pyvrp(instance: VrptwInstance, time_limit: float) -> Routes:
         tw_early=_units(instance.ready[0]),
         tw_late=_units(instance.due[0]),
     )
-    data = pyvrp.ProblemData(locations, clients, [depot], [vehicle_type], [distance], [duration])
+    data = pyvrp.ProblemData(locations, clients, [depot], [vehicle_type], [distance], [duration])  # type: ignore[list-item]  # pyvrp stubs want ndarray[int]
     result = pyvrp.solve(data, stop=MaxRuntime(time_limit), seed=0, display=False)
     # Activity idx counts clients from 0; customer numbers in the file count from 1.
     return [[a.idx + 1 for a in route if a.is_client()] for route in result.best.routes()]

@@ -36,7 +36,8 @@ class VrptwInstance:
 
     def distances(self) -> FloatArray:
         diff = self.coords[:, None, :] - self.coords[None, :, :]
-        return np.sqrt((diff**2).sum(axis=2))
+        distances: FloatArray = np.sqrt((diff**2).sum(axis=2))
+        return distances
 
 
 def read_instance(path: Path) -> VrptwInstance:
