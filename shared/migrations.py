@@ -48,7 +48,8 @@ def migrate(settings: ServiceSettings, service: str, revision: str = "head") -> 
     command.upgrade(alembic_config(settings, service), revision)
 
 
-def _include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+def include_in_comparison(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """What Alembic compares: all but PostGIS's own tables and what GeoAlchemy2 creates by itself."""
     if type_ == "table" and name == "spatial_ref_sys":
         return False
     return bool(alembic_helpers.include_object(obj, name, type_, reflected, compare_to))  # type: ignore[no-untyped-call]
@@ -71,7 +72,7 @@ def run_env(metadata: MetaData) -> None:
             version_table_schema=schema,
             include_schemas=True,
             include_name=lambda name, type_, parent: type_ != "schema" or name == schema,
-            include_object=_include_object,
+            include_object=include_in_comparison,
             process_revision_directives=alembic_helpers.writer,
             render_item=alembic_helpers.render_item,
         )

@@ -5,9 +5,7 @@ Revises: 0003
 """
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import op
-from sqlalchemy.dialects import postgresql
+from shared.messaging.migration_ops import add_outbox_headers, drop_outbox_headers
 
 revision: str = '0004'
 down_revision: str | None = '0003'
@@ -16,9 +14,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.drop_column('outbox', 'headers', schema='notify')
+    drop_outbox_headers('notify')
 
 
 def downgrade() -> None:
-    op.add_column('outbox', sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()),
-                                      server_default=sa.text("'{}'::jsonb"), nullable=False), schema='notify')
+    add_outbox_headers('notify')
