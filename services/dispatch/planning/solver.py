@@ -6,7 +6,6 @@ from __future__ import annotations
 import time as wallclock
 from dataclasses import replace
 
-from .construction import RouteEvaluator, regret_insertion, ruin_and_recreate
 from .decomposition import solve_decomposed
 from .instance import RoutingInstance, build_instance
 from .model import (
@@ -24,6 +23,8 @@ from .model import (
 from .ortools_model import solve_instance
 from .raw import RawRoute, RawSolution
 from .reasons import diagnose
+from .route_evaluator import RouteEvaluator
+from .search import regret_insertion, ruin_and_recreate
 from .travel import TravelTimeProvider
 
 
