@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from .instance import RoutingInstance, Ticks, VehicleShift
-from .model import PlanningOptions, SolveStatus
+from .model import BreakRule, PlanningOptions, Priority, Shift, SolveStatus, Visit
 from .raw import RawRoute, RawSolution
 
 IntArray = npt.NDArray[np.int64]
@@ -33,6 +34,69 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 INF = math.inf
 _NO_DEADLINE = 1e300  # later than any start, yet finite
+
+
+# --- the rules' numbers in ticks: derived once, here, for the evaluator, the compiled kernels and the model ---
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftTicks:
+    """A shift in ticks, rounded inwards: leave no earlier than ``start``, overtime is paid past ``soft_end``,
+    back by ``hard_end`` (the shift end plus its overtime limit); drive at most ``max_travel`` (None: no cap)."""
+
+    start: int
+    soft_end: int
+    hard_end: int
+    max_travel: int | None
+
+
+def shift_ticks(shift: Shift, ticks: Ticks) -> ShiftTicks:
+    return ShiftTicks(
+        start=ticks.up(shift.start),
+        soft_end=ticks.down(shift.end),
+        hard_end=ticks.down(shift.end + shift.overtime_limit),
+        max_travel=None if shift.max_travel is None else ticks.down(shift.max_travel),
+    )
+
+
+def horizon_ticks(vehicles: tuple[VehicleShift, ...], ticks: Ticks) -> int:
+    """One tick past the latest hard end of any technician-day: no time the rules allow lies beyond it."""
+    return max((shift_ticks(v.shift, ticks).hard_end for v in vehicles), default=0) + 1
+
+
+def break_ticks(rule: BreakRule, ticks: Ticks) -> tuple[int, int, int]:
+    """(earliest start, latest start, duration) of a break, its start range rounded inwards."""
+    return ticks.up(rule.earliest_start), ticks.down(rule.latest_start), ticks.up(rule.duration)
+
+
+def shift_break_ticks(shift: Shift, ticks: Ticks) -> tuple[tuple[int, int, int], ...]:
+    """The shift's breaks in ticks, by earliest start: the order they are taken in."""
+    return tuple(sorted(break_ticks(rule, ticks) for rule in shift.breaks))
+
+
+def window_ticks(visit: Visit, ticks: Ticks) -> list[tuple[int, int]]:
+    """The visit's windows for its service start in ticks, rounded inwards, by start (an empty one stays
+    empty: start > end); no windows means any time."""
+    return sorted((ticks.up(w.start), ticks.down(w.end)) for w in visit.windows)
+
+
+def deadline_ticks(visit: Visit, ticks: Ticks) -> int | None:
+    """The SLA deadline for the service start in ticks (lateness is paid past it); None: no deadline."""
+    return None if visit.sla_deadline is None else ticks.down(visit.sla_deadline)
+
+
+def service_ticks(visit: Visit, ticks: Ticks) -> int:
+    return ticks.up(visit.service_duration)
+
+
+def cost_weights(options: PlanningOptions) -> tuple[int, int]:
+    """Cost per tick of SLA lateness and per tick of overtime, in travel ticks (at least 1)."""
+    return max(1, round(options.sla_cost)), max(1, round(options.overtime_cost))
+
+
+def drop_penalty_ticks(options: PlanningOptions, priority: Priority, ticks: Ticks) -> int:
+    """What leaving out a visit of this priority costs, in travel ticks (at least 1)."""
+    return max(1, round(options.drop_penalties[priority] / ticks.resolution))
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,21 +113,17 @@ class VehicleData:
     break_table: FloatArray
 
 
-def _break_ticks(ticks: Ticks, earliest: float, latest: float, duration: float) -> tuple[float, float, float]:
-    return float(ticks.up(earliest)), float(ticks.down(latest)), float(ticks.up(duration))
-
-
 def _vehicle_data(vehicle: VehicleShift, ticks: Ticks) -> VehicleData:
-    shift = vehicle.shift
-    breaks = tuple(sorted(_break_ticks(ticks, b.earliest_start, b.latest_start, b.duration) for b in shift.breaks))
+    shift = shift_ticks(vehicle.shift, ticks)
+    breaks = tuple((float(a), float(b), float(d)) for a, b, d in shift_break_ticks(vehicle.shift, ticks))
     return VehicleData(
         start_node=vehicle.start_node,
         end_node=vehicle.end_node,
-        start=float(ticks.up(shift.start)),
-        soft_end=float(ticks.down(shift.end)),
-        hard_end=float(ticks.down(shift.end + shift.overtime_limit)),
+        start=float(shift.start),
+        soft_end=float(shift.soft_end),
+        hard_end=float(shift.hard_end),
         capacity=INF if vehicle.technician.capacity is None else float(vehicle.technician.capacity),
-        max_travel=INF if shift.max_travel is None else float(ticks.down(shift.max_travel)),
+        max_travel=INF if shift.max_travel is None else float(shift.max_travel),
         breaks=breaks,
         break_table=np.array((*breaks, (INF, INF, 0.0))).T,
     )
@@ -80,31 +140,26 @@ class RouteEvaluator:
         visits = instance.visits
         n = len(visits)
         self.node = np.asarray(instance.visit_nodes, dtype=np.int64)
-        self.service = np.array([ticks.up(v.service_duration) for v in visits], dtype=np.float64)
+        self.service = np.array([service_ticks(v, ticks) for v in visits], dtype=np.float64)
         self.demand = np.array([v.demand for v in visits], dtype=np.float64)
-        self.sla = np.array(
-            [INF if v.sla_deadline is None else ticks.down(v.sla_deadline) for v in visits], dtype=np.float64
-        )
+        deadlines = [deadline_ticks(v, ticks) for v in visits]
+        self.sla = np.array([INF if d is None else d for d in deadlines], dtype=np.float64)
         width = max([len(v.windows) for v in visits] + [1])
         self.window_start = np.full((n, width), INF)
         self.window_end = np.full((n, width), -INF)
         for k, v in enumerate(visits):
-            windows: list[tuple[float, float]] = sorted((ticks.up(w.start), ticks.down(w.end)) for w in v.windows)
-            if not v.windows:
-                windows = [(-INF, INF)]
+            windows: list[tuple[float, float]] = [(a, b) for a, b in window_ticks(v, ticks)] or [(-INF, INF)]
             for w, (a, b) in enumerate(windows):
                 self.window_start[k, w], self.window_end[k, w] = a, b
         self._windows = [
             [(float(a), float(b)) for a, b in zip(starts, ends, strict=True) if a <= b]
             for starts, ends in zip(self.window_start, self.window_end, strict=True)
         ]
-        self.penalty = np.array(
-            [max(1, round(options.drop_penalties[v.priority] / ticks.resolution)) for v in visits], dtype=np.float64
-        )
+        self.penalty = np.array([drop_penalty_ticks(options, v.priority, ticks) for v in visits], dtype=np.float64)
         self.has_sla = bool(np.any(self.sla < INF))
         self._sla_bound = np.minimum(self.sla, _NO_DEADLINE)  # finite: start - deadline is never inf - inf
-        self.sla_cost = float(max(1, round(options.sla_cost)))
-        self.overtime_cost = float(max(1, round(options.overtime_cost)))
+        sla_cost, overtime_cost = cost_weights(options)
+        self.sla_cost, self.overtime_cost = float(sla_cost), float(overtime_cost)
         self.vehicles = tuple(_vehicle_data(v, ticks) for v in instance.vehicles)
         # Without breaks, soft overtime or SLA costs, a route's cost is its travel and an insertion is
         # feasible iff the pushed next stop still starts by its latest start: O(1) per candidate and position.
@@ -134,22 +189,35 @@ class RouteEvaluator:
             state.ok &= self.demand[routes].sum(axis=1) <= v.capacity
         return state.ok, np.where(state.ok, state.cost(self), INF)
 
-    def _leg(self, v: VehicleData, s: _Legs, visit: IntArray, home: BoolArray) -> None:
-        """Drive to ``visit`` (or, where ``home``, to the end location), taking a break on the way if due."""
+    def _leg(
+        self, v: VehicleData, s: _Legs, visit: IntArray, home: BoolArray, record: list[_LegColumns] | None = None
+    ) -> None:
+        """Drive to ``visit`` (or, where ``home``, to the end location), taking a break on the way if due.
+
+        The one statement of the rules in Python: windows, breaks, SLA lateness, hard end and overtime
+        (compiled_search._leg is its compiled twin). With ``record``, appends what ``_push_costs`` and
+        ``schedule`` need to know of the leg (``_LegColumns``).
+        """
         any_home = bool(home.any())
         if any_home:
             node = np.where(home, v.end_node, self.node[visit])
             service = np.where(home, 0.0, self.service[visit])
         else:
             node, service = self.node[visit], self.service[visit]
+        departure, pending = s.clock, s.pending
         leg = self.travel[s.here, node]
         s.travel = s.travel + leg
-        arrival = s.clock + leg
+        arrival = raw_arrival = s.clock + leg
         start = self._start(visit, arrival, home, any_home)
+        take = np.zeros(len(start), dtype=bool)
+        earliest, latest, duration = v.break_table[:, pending]
+        break_room = np.full(len(start), INF)
         if v.breaks:
-            earliest, latest, duration = v.break_table[:, s.pending]
+            due = pending < len(v.breaks)
             # Take it on this leg if service here would end after its latest start, or on the way home.
-            take = (s.pending < len(v.breaks)) & (home | (start + service > latest))
+            take = due & (home | (start + service > latest))
+            if record is not None:
+                break_room = np.where(due & ~take, latest - start - service, INF)
             if take.any():
                 s.ok = s.ok & (~take | (s.clock <= latest))
                 arrival = np.where(take, np.maximum(arrival, earliest) + duration, arrival)
@@ -164,6 +232,18 @@ class RouteEvaluator:
         if any_home:
             s.ok &= ~home | ((arrival <= v.hard_end) & (s.pending == len(v.breaks)) & (s.travel <= v.max_travel))
             s.overtime = s.overtime + np.where(home, np.maximum(0.0, arrival - v.soft_end), 0.0)
+        if record is not None:
+            # The end of the window the service starts in (the start itself if none: it is inf then).
+            opens, closes = self.window_start[visit], self.window_end[visit]
+            inside = (opens <= start[:, None]) & (start[:, None] <= closes)
+            window_end = np.where(inside.any(axis=1), np.where(inside, closes, -INF).max(axis=1), start)
+            if any_home:
+                window_end = np.where(home, INF, window_end)
+            record.append(
+                _LegColumns(
+                    departure, raw_arrival, arrival, start, window_end, take, break_room, latest, earliest, duration
+                )
+            )
 
     def _start(self, visit: IntArray, arrival: FloatArray, home: BoolArray, any_home: bool) -> FloatArray:
         start = self._window_start(visit, arrival)
@@ -211,7 +291,7 @@ class RouteEvaluator:
                 service = float(self.service[route[i]])
                 rest += service
                 bound = latest_departure - service
-                latest_departure = max((min(b, bound) for a, b in self._windows[route[i]] if a <= bound), default=-INF)
+                latest_departure = self._latest_start(route[i], bound)
             rest += leg
             latest_departure -= leg
             table[3:, i] = rest, latest_departure
@@ -250,58 +330,30 @@ class RouteEvaluator:
         breaks: list[tuple[float, float]] | None = None,
         legs: list[_LegRecord] | None = None,
     ) -> _Legs:
-        """``_leg`` for one route in plain Python floats (numpy per scalar costs ~50x more here).
+        """One route, leg by leg through ``_leg``: its state at the start, before each stop, before the
+        way home and at the end (rows 0..m + 1).
 
-        Must agree exactly with ``_leg``: tests compare insertions against whole-route evaluation.
-        Appends (start, duration) of each break taken to ``breaks``, and per leg (arrival, start, end of
-        the window started in, break taken on it, room before a pending break is due, ...) to ``legs``.
+        Appends (start, duration) of each break taken to ``breaks``, and per leg (departure, arrival,
+        start, end of the window started in, break taken on it, room before a pending break is due, ...)
+        to ``legs``.
         """
-        clock, here, travel, late, overtime, pending, ok = v.start, v.start_node, 0.0, 0.0, 0.0, 0, True
-        rows = [(clock, here, travel, late, overtime, pending, ok)]
+        state = _Legs.at_start(v, 1)
+        rows = [state]
+        record: list[_LegColumns] = []
+        stops = np.asarray([*route, route[0] if route else 0], dtype=np.int64)
         for i in range(len(route) + 1):
-            home = i == len(route)
-            k = -1 if home else route[i]
-            node = v.end_node if home else int(self.node[k])
-            leg = float(self.travel[here, node])
-            travel += leg
-            arrival = clock + leg
-            service = 0.0 if home else float(self.service[k])
-            fits = [(-INF, INF)] if home else self._windows[k]
-            took, break_room, raw_arrival, earliest, latest = False, INF, arrival, INF, INF
-            if pending < len(v.breaks):
-                earliest, latest, duration = v.breaks[pending]
-                start = min((max(arrival, a) for a, b in fits if max(arrival, a) <= b), default=INF)
-                if home or start + service > latest:
-                    ok = ok and clock <= latest
-                    if breaks is not None:
-                        breaks.append((max(clock, earliest), duration))
-                    arrival = max(arrival, earliest) + duration
-                    pending += 1
-                    took = True
-                else:
-                    break_room = latest - start - service
-            start = min((max(arrival, a) for a, b in fits if max(arrival, a) <= b), default=INF)
-            ok = ok and start < INF
+            state = state.take(_ONE_ROW)  # a copy: ``_leg`` updates some columns in place
+            self._leg(v, state, stops[i : i + 1], _HOME if i == len(route) else _AWAY, record)
+            rows.append(state)
+        for columns in record:
+            departure, raw_arrival, arrival, start, window_end, took, room, latest, earliest, duration = (
+                column[0].item() for column in columns
+            )
             if legs is not None:
-                window_end = max((b for a, b in fits if a <= start <= b), default=start)
-                legs.append((clock, raw_arrival, arrival, start, window_end, took, break_room, latest, earliest))
-            if not home and start < INF and start > self.sla[k]:
-                late += start - float(self.sla[k])
-            clock, here = start + service, node
-            if home:
-                ok = ok and arrival <= v.hard_end and pending == len(v.breaks) and travel <= v.max_travel
-                overtime += max(0.0, arrival - v.soft_end)
-            rows.append((clock, here, travel, late, overtime, pending, ok))
-        clocks, heres, travels, lates, overtimes, pendings, oks = zip(*rows, strict=True)
-        return _Legs(
-            np.array(clocks),
-            np.array(heres, dtype=np.int64),
-            np.array(travels),
-            np.array(lates),
-            np.array(overtimes),
-            np.array(pendings, dtype=np.int64),
-            np.array(oks, dtype=bool),
-        )
+                legs.append((departure, raw_arrival, arrival, start, window_end, took, room, latest, earliest))
+            if breaks is not None and took:
+                breaks.append((max(departure, earliest), duration))
+        return _Legs.stack(rows)
 
     def _window_start(self, visit: IntArray, arrival: FloatArray) -> FloatArray:
         """Earliest service start at or after ``arrival`` inside one of the visit's windows (inf: none)."""
@@ -314,6 +366,10 @@ class RouteEvaluator:
         result: FloatArray = starts.min(axis=-1)
         return result
 
+    def _latest_start(self, visit: int, bound: float) -> float:
+        """Latest service start at or before ``bound`` inside one of the visit's windows (-inf: none)."""
+        return max((min(b, bound) for a, b in self._windows[visit] if a <= bound), default=-INF)
+
     def _schedule(self, v: VehicleData, route: list[int]) -> _Slack:
         """Departures from the start and each stop; latest start of each stop (and end) keeping the rest feasible."""
         m = len(route)
@@ -321,33 +377,14 @@ class RouteEvaluator:
         leg_array = self.travel[nodes[:-1], nodes[1:]]
         legs = leg_array.tolist()
         service = self.service[route].tolist()
-        departure = [0.0] * (m + 1)  # from the start and from each stop
-        clock = departure[0] = v.start
-        for i, k in enumerate(route):
-            arrival = clock + legs[i]
-            windows = self._windows[k]
-            if len(windows) == 1:
-                a, b = windows[0]
-                clock = max(arrival, a)
-                clock = clock if clock <= b else INF
-            else:
-                clock = min((max(arrival, a) for a, b in windows if max(arrival, a) <= b), default=INF)
-            clock += service[i]
-            departure[i + 1] = clock
+        departure = self._walk(v, route).clock[: m + 1]  # from the start and from each stop (no breaks here)
         # Latest start of each stop that keeps the rest of the route feasible; the end: the hard end.
         latest = [0.0] * (m + 1)
         bound = latest[m] = v.hard_end
         for i in range(m - 1, -1, -1):
-            bound = bound - service[i] - legs[i + 1]
-            windows = self._windows[route[i]]
-            if len(windows) == 1:
-                a, b = windows[0]
-                bound = min(b, bound) if a <= bound else -INF
-            else:
-                bound = max((min(b, bound) for a, b in windows if a <= bound), default=-INF)
-            latest[i] = bound
+            bound = latest[i] = self._latest_start(route[i], bound - service[i] - legs[i + 1])
         return _Slack(
-            np.asarray(departure)[:, None],
+            departure[:, None],
             np.asarray(latest)[:, None],
             float(sum(legs)),
             nodes[:-1, None],
@@ -486,6 +523,26 @@ class _Slack:
     demand: float
 
 
+class _LegColumns(NamedTuple):
+    """One leg of a batch of routes, as ``_leg`` drove it (per row)."""
+
+    departure: FloatArray
+    raw_arrival: FloatArray  # before a break taken on the leg
+    arrival: FloatArray
+    start: FloatArray  # of service (at home: the arrival)
+    window_end: FloatArray  # of the window the service starts in
+    took: BoolArray  # a break on this leg
+    break_room: FloatArray  # how much later service could end before the pending break is due
+    latest: FloatArray  # the latest start of the break pending before the leg (inf: none)
+    earliest: FloatArray  # its earliest start
+    duration: FloatArray
+
+
+_ONE_ROW = np.zeros(1, dtype=np.int64)
+_HOME = np.ones(1, dtype=bool)
+_AWAY = np.zeros(1, dtype=bool)
+
+
 @dataclass(slots=True)
 class _Legs:
     """Where a batch of candidate routes stands: after the last stop driven to, with what so far."""
@@ -509,6 +566,10 @@ class _Legs:
             np.zeros(count, dtype=np.int64),
             np.ones(count, dtype=bool),
         )
+
+    @staticmethod
+    def stack(rows: list[_Legs]) -> _Legs:
+        return _Legs(*(np.concatenate([getattr(r, name) for r in rows]) for name in _Legs.__slots__))
 
     def take(self, rows: IntArray) -> _Legs:
         return _Legs(
