@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from services.dispatch.planning.reactive import (
+from services.dispatch.planning import (
     Insertion,
     LiveDay,
     LiveRoute,
