@@ -4,12 +4,15 @@ SLA deadlines and overtime."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
 
 from services.dispatch.planning import PlanningProblem, Shift, TimeWindow, search
 from services.dispatch.planning import compiled_search as kernels
+from services.dispatch.planning.numpy_search import numpy_regret_insertion, numpy_ruin_and_recreate
 from services.dispatch.planning.route_evaluator import RouteEvaluator, Solution, objective
 from services.dispatch.planning.search import CompiledState, compile_search, regret_insertion, ruin_and_recreate
 
@@ -116,15 +119,29 @@ def test_compiled_ruin_and_recreate_puts_back_what_it_can_place() -> None:
     assert_feasible(instance, evaluator, improved)
 
 
-
-
 def test_very_large_days_fall_back_to_the_numpy_search(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(search, "COMPILED_MAX", 0)
     instance, evaluator = setup(random_day(11, technicians=6, visits=60))
+    compiled_plan = regret_insertion(evaluator)
+    ran: list[str] = []
+
+    def spy(name: str, function: Callable[..., Solution]) -> None:
+        def counted(*args: Any, **kwargs: Any) -> Solution:
+            ran.append(name)
+            return function(*args, **kwargs)
+
+        monkeypatch.setattr(search, name, counted)
+
+    spy("numpy_regret_insertion", numpy_regret_insertion)
+    spy("numpy_ruin_and_recreate", numpy_ruin_and_recreate)
+    monkeypatch.setattr(search, "COMPILED_MAX", 0)  # every day is "very large" now
+    monkeypatch.setattr(search, "CompiledState", None)  # the compiled path would fail on this
     start = regret_insertion(evaluator)
+    assert ran == ["numpy_regret_insertion"]
+    assert start == compiled_plan  # the same moves as the compiled regret insertion: the same plan
     assert sum(map(len, start.routes)) > 30
+    assert_feasible(instance, evaluator, start)
     improved = ruin_and_recreate(evaluator, start.copy(), time_limit=0.3, seed=3)
+    assert ran == ["numpy_regret_insertion", "numpy_ruin_and_recreate"]
     assert objective(evaluator, improved) <= objective(evaluator, start)
     assert_feasible(instance, evaluator, improved)
-    monkeypatch.setattr(search, "CompiledState", None)  # the compiled path would fail on this
-    regret_insertion(evaluator)
+    assert improved.costs == [evaluator.route_cost(v, r) for v, r in enumerate(improved.routes)]
