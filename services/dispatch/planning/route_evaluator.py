@@ -15,8 +15,9 @@ the way home): it may run during the drive or while waiting, never during servic
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -190,7 +191,12 @@ class RouteEvaluator:
         return state.ok, np.where(state.ok, state.cost(self), INF)
 
     def _leg(
-        self, v: VehicleData, s: _Legs, visit: IntArray, home: BoolArray, record: list[_LegColumns] | None = None
+        self,
+        v: VehicleData | _VehicleRows,
+        s: _Legs,
+        visit: IntArray,
+        home: BoolArray,
+        record: list[_LegColumns] | None = None,
     ) -> None:
         """Drive to ``visit`` (or, where ``home``, to the end location), taking a break on the way if due.
 
@@ -260,8 +266,7 @@ class RouteEvaluator:
         if found is None:
             if len(self._histories) > 50_000:
                 self._histories.clear()
-            legs: list[_LegRecord] = []
-            state = self._walk(self.vehicles[vehicle], route, legs=legs)
+            state, legs, _ = self._walk(vehicle, route)
             found = self._histories[key] = (state, self._push_costs(self.vehicles[vehicle], route, legs))
         return found
 
@@ -323,37 +328,70 @@ class RouteEvaluator:
             table[:3, i] = room, free, slope
         return table
 
-    def _walk(
-        self,
-        v: VehicleData,
-        route: list[int],
-        breaks: list[tuple[float, float]] | None = None,
-        legs: list[_LegRecord] | None = None,
-    ) -> _Legs:
-        """One route, leg by leg through ``_leg``: its state at the start, before each stop, before the
-        way home and at the end (rows 0..m + 1).
+    def _walks(self, vehicles: Sequence[int], routes: Sequence[list[int]]) -> list[_Walked]:
+        """Routes of several technician-days, leg by leg through ``_leg``: one batch per set of break rules,
+        a step per stop of its longest route (a route already home stays as it is).
 
-        Appends (start, duration) of each break taken to ``breaks``, and per leg (departure, arrival,
-        start, end of the window started in, break taken on it, room before a pending break is due, ...)
-        to ``legs``.
+        Per route: its state at the start, before each stop, before the way home and at the end (rows
+        0..m + 1); per leg (departure, arrival, start, end of the window started in, break taken on it, room
+        before a pending break is due, ...); and the (start, duration) of each break taken.
         """
-        state = _Legs.at_start(v, 1)
-        rows = [state]
-        record: list[_LegColumns] = []
-        stops = np.asarray([*route, route[0] if route else 0], dtype=np.int64)
-        for i in range(len(route) + 1):
-            state = state.take(_ONE_ROW)  # a copy: ``_leg`` updates some columns in place
-            self._leg(v, state, stops[i : i + 1], _HOME if i == len(route) else _AWAY, record)
-            rows.append(state)
-        for columns in record:
-            departure, raw_arrival, arrival, start, window_end, took, room, latest, earliest, duration = (
-                column[0].item() for column in columns
-            )
-            if legs is not None:
-                legs.append((departure, raw_arrival, arrival, start, window_end, took, room, latest, earliest))
-            if breaks is not None and took:
-                breaks.append((max(departure, earliest), duration))
-        return _Legs.stack(rows)
+        walked: list[_Walked] = [_Walked(_Legs.at_start(self.vehicles[v], 1), [], []) for v in vehicles]
+        groups: dict[tuple[tuple[float, float, float], ...], list[int]] = {}
+        for i, v in enumerate(vehicles):
+            groups.setdefault(self.vehicles[v].breaks, []).append(i)
+        for members in groups.values():
+            fleet = _VehicleRows.of([self.vehicles[vehicles[i]] for i in members])
+            lengths = np.asarray([len(routes[i]) for i in members], dtype=np.int64)
+            count, steps = len(members), int(lengths.max()) + 1
+            stops = np.zeros((count, steps), dtype=np.int64)  # padded with visit 0: never driven to
+            for row, i in enumerate(members):
+                stops[row, : lengths[row]] = routes[i]
+            state = _Legs.at_start(fleet, count)
+            states = [state]
+            legs: list[list[npt.NDArray[Any]]] = []  # per step, per column of _LegColumns: every row
+            for step in range(steps):
+                live = np.flatnonzero(lengths >= step)
+                moving = state.take(live)
+                record: list[_LegColumns] = []
+                self._leg(fleet.take(live), moving, stops[live, step], lengths[live] == step, record)
+                state = state.take(np.arange(count))  # a copy: the rows already home stay as they were
+                state.put(live, moving)
+                states.append(state)
+                columns: list[npt.NDArray[Any]] = []
+                for column in record[0]:
+                    full: npt.NDArray[Any] = np.zeros(count, dtype=column.dtype)
+                    full[live] = column
+                    columns.append(full)
+                legs.append(columns)
+            by_step = _Legs.stack_steps(states)
+            leg_columns = [np.stack([columns[c] for columns in legs]) for c in range(len(_LegColumns._fields))]
+            for row, i in enumerate(members):
+                m = int(lengths[row])
+                own = by_step.column(row, m + 2)
+                per_leg = zip(*(column[: m + 1, row].tolist() for column in leg_columns), strict=True)
+                records: list[_LegRecord] = []
+                breaks: list[tuple[float, float]] = []
+                for (
+                    departure,
+                    raw_arrival,
+                    arrival,
+                    start,
+                    window_end,
+                    took,
+                    room,
+                    latest,
+                    earliest,
+                    duration,
+                ) in per_leg:
+                    records.append((departure, raw_arrival, arrival, start, window_end, took, room, latest, earliest))
+                    if took:
+                        breaks.append((max(departure, earliest), duration))
+                walked[i] = _Walked(own, records, breaks)
+        return walked
+
+    def _walk(self, vehicle: int, route: list[int]) -> _Walked:
+        return self._walks([vehicle], [route])[0]
 
     def _window_start(self, visit: IntArray, arrival: FloatArray) -> FloatArray:
         """Earliest service start at or after ``arrival`` inside one of the visit's windows (inf: none)."""
@@ -370,14 +408,15 @@ class RouteEvaluator:
         """Latest service start at or before ``bound`` inside one of the visit's windows (-inf: none)."""
         return max((min(b, bound) for a, b in self._windows[visit] if a <= bound), default=-INF)
 
-    def _schedule(self, v: VehicleData, route: list[int]) -> _Slack:
+    def _schedule(self, vehicle: int, route: list[int]) -> _Slack:
         """Departures from the start and each stop; latest start of each stop (and end) keeping the rest feasible."""
+        v = self.vehicles[vehicle]
         m = len(route)
         nodes = np.asarray([v.start_node, *self.node[route].tolist(), v.end_node], dtype=np.int64)
         leg_array = self.travel[nodes[:-1], nodes[1:]]
         legs = leg_array.tolist()
         service = self.service[route].tolist()
-        departure = self._walk(v, route).clock[: m + 1]  # from the start and from each stop (no breaks here)
+        departure = self._walk(vehicle, route).state.clock[: m + 1]  # from the start and each stop (no breaks)
         # Latest start of each stop that keeps the rest of the route feasible; the end: the hard end.
         latest = [0.0] * (m + 1)
         bound = latest[m] = v.hard_end
@@ -402,7 +441,7 @@ class RouteEvaluator:
         if known is None:
             if len(self._schedules) > 20_000:
                 self._schedules.clear()
-            known = self._schedules[key] = self._schedule(v, route)
+            known = self._schedules[key] = self._schedule(vehicle, route)
         j_node = self.node[candidates]
         to_j = self.travel[known.prev_node, j_node]  # (positions, candidates)
         from_j = self.travel[j_node, known.next_node]
@@ -428,15 +467,19 @@ class RouteEvaluator:
 
     def schedule(self, vehicle: int, route: list[int]) -> RawRoute:
         """The route in the routing model's terms: service starts, break starts, start and end (ticks)."""
-        v = self.vehicles[vehicle]
-        breaks: list[tuple[float, float]] = []
-        legs = self._walk(v, route, breaks)
-        starts = (legs.clock[1:-1] - self.service[route]).round().astype(int).tolist()
-        taken = tuple((round(start), round(duration)) for start, duration in breaks)
-        return RawRoute(vehicle, tuple(route), tuple(starts), round(v.start), round(float(legs.clock[-1])), taken)
+        return self._raw_route(vehicle, route, self._walk(vehicle, route))
+
+    def _raw_route(self, vehicle: int, route: list[int], walked: _Walked) -> RawRoute:
+        clock = walked.state.clock
+        starts = (clock[1:-1] - self.service[route]).round().astype(int).tolist()
+        taken = tuple((round(start), round(duration)) for start, duration in walked.breaks)
+        start = round(self.vehicles[vehicle].start)
+        return RawRoute(vehicle, tuple(route), tuple(starts), start, round(float(clock[-1])), taken)
 
     def raw_solution(self, solution: Solution) -> RawSolution:
-        routes = tuple(self.schedule(v, r) for v, r in enumerate(solution.routes) if r)
+        used = [v for v, r in enumerate(solution.routes) if r]
+        walked = self._walks(used, [solution.routes[v] for v in used])
+        routes = tuple(self._raw_route(v, solution.routes[v], w) for v, w in zip(used, walked, strict=True))
         return RawSolution(SolveStatus.FEASIBLE, routes, round(objective(self, solution)))
 
     def route_cost(self, vehicle: int, route: list[int]) -> float:
@@ -523,6 +566,56 @@ class _Slack:
     demand: float
 
 
+@dataclass(frozen=True, slots=True)
+class _VehicleRows:
+    """Technician-days with the same breaks, one per row: what ``_leg`` reads of a vehicle, as columns."""
+
+    start_node: IntArray
+    end_node: IntArray
+    start: FloatArray
+    soft_end: FloatArray
+    hard_end: FloatArray
+    max_travel: FloatArray
+    breaks: tuple[tuple[float, float, float], ...]
+    break_table: FloatArray
+
+    @staticmethod
+    def of(vehicles: list[VehicleData]) -> _VehicleRows:
+        def column(name: str, dtype: type) -> npt.NDArray[Any]:
+            return np.asarray([getattr(v, name) for v in vehicles], dtype=dtype)
+
+        return _VehicleRows(
+            column("start_node", np.int64),
+            column("end_node", np.int64),
+            column("start", np.float64),
+            column("soft_end", np.float64),
+            column("hard_end", np.float64),
+            column("max_travel", np.float64),
+            vehicles[0].breaks,
+            vehicles[0].break_table,
+        )
+
+    def take(self, rows: IntArray) -> _VehicleRows:
+        return _VehicleRows(
+            self.start_node[rows],
+            self.end_node[rows],
+            self.start[rows],
+            self.soft_end[rows],
+            self.hard_end[rows],
+            self.max_travel[rows],
+            self.breaks,
+            self.break_table,
+        )
+
+
+class _Walked(NamedTuple):
+    """One route as ``_walks`` drove it."""
+
+    state: _Legs  # rows 0..m + 1
+    legs: list[_LegRecord]
+    breaks: list[tuple[float, float]]  # (start, duration) of each break taken
+
+
 class _LegColumns(NamedTuple):
     """One leg of a batch of routes, as ``_leg`` drove it (per row)."""
 
@@ -538,11 +631,6 @@ class _LegColumns(NamedTuple):
     duration: FloatArray
 
 
-_ONE_ROW = np.zeros(1, dtype=np.int64)
-_HOME = np.ones(1, dtype=bool)
-_AWAY = np.zeros(1, dtype=bool)
-
-
 @dataclass(slots=True)
 class _Legs:
     """Where a batch of candidate routes stands: after the last stop driven to, with what so far."""
@@ -556,7 +644,7 @@ class _Legs:
     ok: BoolArray
 
     @staticmethod
-    def at_start(v: VehicleData, count: int) -> _Legs:
+    def at_start(v: VehicleData | _VehicleRows, count: int) -> _Legs:
         return _Legs(
             np.full(count, v.start),
             np.full(count, v.start_node, dtype=np.int64),
@@ -568,8 +656,17 @@ class _Legs:
         )
 
     @staticmethod
-    def stack(rows: list[_Legs]) -> _Legs:
-        return _Legs(*(np.concatenate([getattr(r, name) for r in rows]) for name in _Legs.__slots__))
+    def stack_steps(states: list[_Legs]) -> _Legs:
+        """Rows of the same routes after each step: each column becomes (steps, rows)."""
+        return _Legs(*(np.stack([getattr(state, name) for state in states]) for name in _Legs.__slots__))
+
+    def column(self, row: int, steps: int) -> _Legs:
+        """Of ``stack_steps``: one route's first ``steps`` states."""
+        return _Legs(*(getattr(self, name)[:steps, row] for name in _Legs.__slots__))
+
+    def put(self, rows: IntArray, other: _Legs) -> None:
+        for name in _Legs.__slots__:
+            getattr(self, name)[rows] = getattr(other, name)
 
     def take(self, rows: IntArray) -> _Legs:
         return _Legs(
