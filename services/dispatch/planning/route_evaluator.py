@@ -215,10 +215,10 @@ class RouteEvaluator:
         s.travel = s.travel + leg
         arrival = raw_arrival = s.clock + leg
         start = self._start(visit, arrival, home, any_home)
-        take = np.zeros(len(start), dtype=bool)
-        earliest, latest, duration = v.break_table[:, pending]
-        break_room = np.full(len(start), INF)
+        take: BoolArray | None = None  # a break on this leg (None: no breaks at all)
+        break_room: FloatArray | None = None
         if v.breaks:
+            earliest, latest, duration = v.break_table[:, pending]
             due = pending < len(v.breaks)
             # Take it on this leg if service here would end after its latest start, or on the way home.
             take = due & (home | (start + service > latest))
@@ -239,6 +239,9 @@ class RouteEvaluator:
             s.ok &= ~home | ((arrival <= v.hard_end) & (s.pending == len(v.breaks)) & (s.travel <= v.max_travel))
             s.overtime = s.overtime + np.where(home, np.maximum(0.0, arrival - v.soft_end), 0.0)
         if record is not None:
+            earliest, latest, duration = v.break_table[:, pending]
+            if take is None or break_room is None:
+                take, break_room = np.zeros(len(start), dtype=bool), np.full(len(start), INF)
             # The end of the window the service starts in (the start itself if none: it is inf then).
             opens, closes = self.window_start[visit], self.window_end[visit]
             inside = (opens <= start[:, None]) & (start[:, None] <= closes)
