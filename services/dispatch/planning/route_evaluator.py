@@ -223,7 +223,8 @@ class RouteEvaluator:
             # Take it on this leg if service here would end after its latest start, or on the way home.
             take = due & (home | (start + service > latest))
             if record is not None:
-                break_room = np.where(due & ~take, latest - start - service, INF)
+                with np.errstate(invalid="ignore"):  # inf - inf where it is not due or taken: not kept
+                    break_room = np.where(due & ~take, latest - start - service, INF)
             if take.any():
                 s.ok = s.ok & (~take | (s.clock <= latest))
                 arrival = np.where(take, np.maximum(arrival, earliest) + duration, arrival)
