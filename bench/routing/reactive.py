@@ -19,8 +19,14 @@ from typing import Any
 import numpy as np
 
 from bench.fieldday.generator import _near, _town
-from services.dispatch.planning import RoadFactorTravel
-from services.dispatch.planning.reactive import LiveDay, LiveRoute, LiveStop, UrgentJob, earliest_feasible_insertion
+from services.dispatch.planning import (
+    LiveDay,
+    LiveRoute,
+    LiveStop,
+    RoadFactorTravel,
+    UrgentJob,
+    earliest_feasible_insertion,
+)
 
 from .__main__ import machine, publish, versions
 

@@ -17,14 +17,10 @@ from bench.routing.solvers import fieldline_options, fieldline_problem
 from bench.routing.vrptw import read_instance
 from services.dispatch.planning import PlanningOptions, RoadFactorTravel
 from services.dispatch.planning import compiled_search as kernels
-from services.dispatch.planning.construction import (
-    RouteEvaluator,
-    _CompiledState,
-    _Neighbours,
-    compile_search,
-    regret_insertion,
-)
 from services.dispatch.planning.instance import RoutingInstance, build_instance
+from services.dispatch.planning.numpy_search import Neighbours
+from services.dispatch.planning.route_evaluator import RouteEvaluator
+from services.dispatch.planning.search import CompiledState, compile_search, regret_insertion
 
 VRPTW = Path(__file__).resolve().parents[2].parent / "shared" / "bench" / "vrptw"
 
@@ -36,7 +32,7 @@ def measure(instance: RoutingInstance, options: PlanningOptions, steps: int, rep
         began = time.perf_counter()
         solution = regret_insertion(evaluator)
         construction.append(time.perf_counter() - began)
-        state, near = _CompiledState(evaluator, solution), _Neighbours(evaluator)
+        state, near = CompiledState(evaluator, solution), Neighbours(evaluator)
         best_routes, best_lengths = state.plan.routes.copy(), state.plan.lengths.copy()
         value = state.value()
         kernels.seed_random(seed)

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dispatch.db.repository import DispatchRepository, OutboxRow
+from services.dispatch.db.emergency_bookings import OutboxRow
+from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
 from services.dispatch.domain.lifecycle import event_status
 from services.dispatch.domain.placement import BookedStop, Candidate

@@ -13,7 +13,8 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch.booking import announce_changed, announce_created
-from services.dispatch.db.repository import DispatchRepository, DoubleBooking, NewAssignment
+from services.dispatch.db.bookings import DoubleBooking, NewAssignment
+from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
 from services.dispatch.domain.breaks import (
     BreakWindow,

@@ -26,7 +26,9 @@ from services.dispatch.booking import (
     outbox_row,
     to_candidates,
 )
-from services.dispatch.db.repository import DispatchRepository, DoubleBooking, EmergencyBooking, NewAssignment
+from services.dispatch.db.bookings import DoubleBooking, NewAssignment
+from services.dispatch.db.emergency_bookings import EmergencyBooking
+from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
 from services.dispatch.domain.bundling import DueVisit, visits_to_bundle
 from services.dispatch.domain.lifecycle import STARTED

@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch.booking import announce_changed, announce_created, cancel_assignment
-from services.dispatch.db.repository import DispatchRepository, NewAssignment
+from services.dispatch.db.bookings import NewAssignment
+from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
 from services.dispatch.domain.calendar import absence_reason, local_midnight
 from services.dispatch.domain.lifecycle import STARTED

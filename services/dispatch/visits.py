@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch.booking import cancel_assignment
-from services.dispatch.db.repository import DispatchRepository, point_wkt
+from services.dispatch.db.common import point_wkt
+from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.settings import Settings
 from shared.events.contracts import VisitCancelled, VisitPlanned, VisitRescheduled
 from shared.events.envelope import Envelope, Event

@@ -14,7 +14,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from services.dispatch.db.repository import DispatchRepository, NewAssignment
+from services.dispatch.db.bookings import NewAssignment
+from services.dispatch.db.repository import DispatchRepository
 from shared.auth import Role
 from shared.db import Database
 from tests.auth.forge import refused_tokens

@@ -13,7 +13,8 @@ import pytest_asyncio
 from sqlalchemy import func, select
 
 from services.dispatch.db import tables as t
-from services.dispatch.db.repository import DispatchRepository, DoubleBooking, NewAssignment
+from services.dispatch.db.bookings import DoubleBooking, NewAssignment
+from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.settings import Settings
 from shared.db import Database, create_engine
 

@@ -4,21 +4,17 @@ SLA deadlines and overtime."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
 
-from services.dispatch.planning import PlanningProblem, Shift, TimeWindow, construction
+from services.dispatch.planning import PlanningProblem, Shift, TimeWindow, search
 from services.dispatch.planning import compiled_search as kernels
-from services.dispatch.planning.construction import (
-    RouteEvaluator,
-    Solution,
-    _CompiledState,
-    compile_search,
-    objective,
-    regret_insertion,
-    ruin_and_recreate,
-)
+from services.dispatch.planning.numpy_search import numpy_regret_insertion, numpy_ruin_and_recreate
+from services.dispatch.planning.route_evaluator import RouteEvaluator, Solution, objective
+from services.dispatch.planning.search import CompiledState, compile_search, regret_insertion, ruin_and_recreate
 
 from .helpers import H, M, at, tech, visit
 from .test_construction import assert_feasible, random_day, setup
@@ -71,7 +67,7 @@ def test_compiled_insertion_costs_match_whole_route_evaluation(day: str) -> None
         # the O(1) test per position on plain days, the walk from the insertion point on the others
         assert (len(evaluator._simple) == len(instance.vehicles)) == (day == "simple")
         solution = regret_insertion(evaluator)
-        state = _CompiledState(evaluator, solution)
+        state = CompiledState(evaluator, solution)
         for v, route in enumerate(solution.routes):
             for k in range(len(instance.visits)):
                 if k in route or not evaluator.allowed[k, v]:
@@ -123,15 +119,29 @@ def test_compiled_ruin_and_recreate_puts_back_what_it_can_place() -> None:
     assert_feasible(instance, evaluator, improved)
 
 
-
-
 def test_very_large_days_fall_back_to_the_numpy_search(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(construction, "_COMPILED_MAX", 0)
     instance, evaluator = setup(random_day(11, technicians=6, visits=60))
+    compiled_plan = regret_insertion(evaluator)
+    ran: list[str] = []
+
+    def spy(name: str, function: Callable[..., Solution]) -> None:
+        def counted(*args: Any, **kwargs: Any) -> Solution:
+            ran.append(name)
+            return function(*args, **kwargs)
+
+        monkeypatch.setattr(search, name, counted)
+
+    spy("numpy_regret_insertion", numpy_regret_insertion)
+    spy("numpy_ruin_and_recreate", numpy_ruin_and_recreate)
+    monkeypatch.setattr(search, "COMPILED_MAX", 0)  # every day is "very large" now
+    monkeypatch.setattr(search, "CompiledState", None)  # the compiled path would fail on this
     start = regret_insertion(evaluator)
+    assert ran == ["numpy_regret_insertion"]
+    assert start == compiled_plan  # the same moves as the compiled regret insertion: the same plan
     assert sum(map(len, start.routes)) > 30
+    assert_feasible(instance, evaluator, start)
     improved = ruin_and_recreate(evaluator, start.copy(), time_limit=0.3, seed=3)
+    assert ran == ["numpy_regret_insertion", "numpy_ruin_and_recreate"]
     assert objective(evaluator, improved) <= objective(evaluator, start)
     assert_feasible(instance, evaluator, improved)
-    monkeypatch.setattr(construction, "_CompiledState", None)  # the compiled path would fail on this
-    regret_insertion(evaluator)
+    assert improved.costs == [evaluator.route_cost(v, r) for v, r in enumerate(improved.routes)]

@@ -17,15 +17,10 @@ from services.dispatch.planning import (
     TimeWindow,
     plan_routes,
 )
-from services.dispatch.planning.construction import (
-    RouteEvaluator,
-    Solution,
-    objective,
-    regret_insertion,
-    ruin_and_recreate,
-)
 from services.dispatch.planning.instance import RoutingInstance, build_instance
 from services.dispatch.planning.ortools_model import solve_instance
+from services.dispatch.planning.route_evaluator import RouteEvaluator, Solution, objective
+from services.dispatch.planning.search import regret_insertion, ruin_and_recreate
 from services.dispatch.planning.solver import to_plan
 
 from .helpers import GridTravel, H, M, at, day_shift, tech, visit

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from pyproj import Geod
 
+from services.dispatch.adapters.osrm import UNREACHABLE_SECONDS, OsrmError, fetch_duration_matrix
 from services.dispatch.planning import GeoPoint, RoadFactorTravel
-from services.dispatch.planning.osrm import UNREACHABLE_SECONDS, OsrmError, fetch_duration_matrix
 from services.dispatch.planning.travel import coordinates, great_circle_km
 
 SIMFEROPOL = GeoPoint(44.952, 34.102)

@@ -1,6 +1,9 @@
 """Fieldline route planner: OR-Tools routing for planned days, vectorised insertion for emergencies.
 
 Pure library: plain dataclasses in and out, no I/O; call it off the event loop (run_in_executor).
+Planned days: ``plan_routes(PlanningProblem, TravelTimeProvider, PlanningOptions) -> Plan``.
+Emergencies: ``earliest_feasible_insertion(LiveDay.build(live_routes), UrgentJob, travel, now)
+-> InsertionDecision``.
 """
 
 from .model import (
@@ -26,13 +29,29 @@ from .model import (
     UnassignedVisit,
     Visit,
 )
+from .reactive import (
+    ArrayTravelTimeProvider,
+    Insertion,
+    InsertionDecision,
+    LiveDay,
+    LiveRoute,
+    LiveStop,
+    UrgentJob,
+    earliest_feasible_insertion,
+)
 from .solver import plan_routes
 from .travel import MatrixTravel, RoadFactorTravel, SpeedBand, TravelTimeProvider
 
 __all__ = [
+    "ArrayTravelTimeProvider",
     "BreakRule",
     "FirstSolution",
     "GeoPoint",
+    "Insertion",
+    "InsertionDecision",
+    "LiveDay",
+    "LiveRoute",
+    "LiveStop",
     "MatrixTravel",
     "Metaheuristic",
     "Pin",
@@ -54,6 +73,8 @@ __all__ = [
     "TravelTimeProvider",
     "UnassignedReason",
     "UnassignedVisit",
+    "UrgentJob",
     "Visit",
+    "earliest_feasible_insertion",
     "plan_routes",
 ]

@@ -1,6 +1,6 @@
 """Regret insertion and ruin-and-recreate compiled with numba: the planner's search for fresh plans.
 
-The same moves and acceptance as the numpy version in construction.py, whose cost was call overhead,
+The same moves and acceptance as the numpy version in numpy_search.py, whose cost was call overhead,
 in machine code. Two ways to price an insertion into a route:
 
 - a vehicle whose route cost is its travel (no breaks, no soft overtime, no SLA deadlines on the day:
@@ -11,7 +11,7 @@ in machine code. Two ways to price an insertion into a route:
   schedule meets the old one again (from there the rest costs what it did).
 
 Numbers are the routing model's integer ticks, as floats. ``Day`` holds what a day's routes share,
-``PlanState`` one plan; both are built by construction._CompiledState.
+``PlanState`` one plan; both are built by search.CompiledState.
 """
 
 from __future__ import annotations

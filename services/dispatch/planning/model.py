@@ -150,7 +150,7 @@ class PlanningOptions:
     subproblem_visits: int = 100
     seed: int = 0
     # Fresh plans (no pins, no previous routes, no balance cost) start from our own regret insertion
-    # and ruin-and-recreate search (construction.py) for this share of the time; OR-Tools, warm-started
+    # and ruin-and-recreate search (search.py) for this share of the time; OR-Tools, warm-started
     # from the result, gets the rest. 0 skips our search; the constructor still gives the warm start.
     # Field day 120 x 1,000 at 60 s, compiled search: 0.5 -> 330 h weighted unassigned, 0.9 -> 322 h.
     ruin_recreate_share: float = 0.9

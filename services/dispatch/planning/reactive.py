@@ -1,10 +1,12 @@
 """Reactive insertion of an urgent job into the live day: numpy over every (route, position), no search.
 
-``LiveDay.build`` flattens the live routes once (the dispatch service keeps one per plan version);
-``earliest_feasible_insertion`` then answers each emergency with a handful of vectorised passes:
-travel from every route point to the job and back, arrival, push-forward on the next stop, and the
-slack that stop can absorb without breaking a committed window or the hard end of the shift.
-Breaks are not modelled here; the background re-plan places them.
+``LiveDay.build`` flattens the live routes of the candidate technicians into insertion slots (dispatch
+builds one per emergency decision, from each candidate's remaining day: reactive_placement.py);
+``earliest_feasible_insertion`` then answers with a handful of vectorised passes: travel from every
+route point to the job and back, arrival, push-forward on the next stop, and the slack that stop can
+absorb without breaking a committed window or the hard end of the shift.
+Breaks are not scheduled here: a technician on a break is free (``available_from``) from its end, and
+the background re-plan places the breaks still due.
 """
 
 from __future__ import annotations

@@ -6,7 +6,6 @@ from __future__ import annotations
 import time as wallclock
 from dataclasses import replace
 
-from .construction import RouteEvaluator, regret_insertion, ruin_and_recreate
 from .decomposition import solve_decomposed
 from .instance import RoutingInstance, build_instance
 from .model import (
@@ -24,6 +23,8 @@ from .model import (
 from .ortools_model import solve_instance
 from .raw import RawRoute, RawSolution
 from .reasons import diagnose
+from .route_evaluator import RouteEvaluator
+from .search import regret_insertion, ruin_and_recreate
 from .travel import TravelTimeProvider
 
 
@@ -68,16 +69,19 @@ def _solve_fresh(instance: RoutingInstance, options: PlanningOptions, time_limit
             threshold=options.ruin_threshold,
             open_routes=options.ruin_open_route,
         )
-    ours = evaluator.raw_solution(solution)
     left = time_limit - (wallclock.perf_counter() - began)
     if left < 0.05 or not any(solution.routes):
-        return ours
+        return evaluator.raw_solution(solution)
     warm = replace(instance, initial_routes=tuple(tuple(r) for r in solution.routes))
     if len(instance.visits) > options.decomposition_threshold:
-        polished = solve_decomposed(warm, options, left, start=ours)
-    else:
-        polished = solve_instance(warm, options, left, require_warm_start=True)
-    return polished if polished.status in (SolveStatus.FEASIBLE, SolveStatus.OPTIMAL) else ours
+        ours = evaluator.raw_solution(solution)  # the decomposition starts from it
+        polished = solve_decomposed(warm, options, time_limit - (wallclock.perf_counter() - began), start=ours)
+        return polished if polished.status in (SolveStatus.FEASIBLE, SolveStatus.OPTIMAL) else ours
+    # Our plan in the model's terms is needed only if the model does not improve on it: OR-Tools gets all the time.
+    polished = solve_instance(warm, options, left, require_warm_start=True)
+    if polished.status in (SolveStatus.FEASIBLE, SolveStatus.OPTIMAL):
+        return polished
+    return evaluator.raw_solution(solution)
 
 
 def _route(instance: RoutingInstance, raw: RawRoute, resolution: float) -> Route:

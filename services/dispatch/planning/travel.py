@@ -1,7 +1,10 @@
 """Travel-time providers: who says how long it takes to drive from A to B.
 
-The planner asks for a full matrix; the reactive insertion asks one-to-many. Both go through
-``TravelTimeProvider.durations`` so a plan and an emergency insertion agree on every ETA.
+The planner asks ``TravelTimeProvider.durations`` for a full matrix over points; the reactive insertion
+asks ``durations_between`` over lat/lon arrays (``reactive.ArrayTravelTimeProvider``), one-to-many.
+``RoadFactorTravel`` answers both with the same formula, so a plan and an emergency insertion agree on
+every ETA; ``MatrixTravel`` serves a precomputed matrix (road times from OSRM: adapters/osrm.py) to the
+planner only.
 """
 
 from __future__ import annotations
@@ -84,7 +87,7 @@ class RoadFactorTravel:
 
 @dataclass(frozen=True, slots=True)
 class MatrixTravel:
-    """A precomputed matrix (e.g. fetched from OSRM by ``osrm.fetch_duration_matrix``) over known points."""
+    """A precomputed matrix over known points (e.g. road times from ``services.dispatch.adapters.osrm``)."""
 
     points: tuple[GeoPoint, ...]
     matrix: FloatArray

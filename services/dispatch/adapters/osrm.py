@@ -1,7 +1,8 @@
-"""Duration matrices from an OSRM-compatible table API (``/table/v1/{profile}/{lon,lat;...}``).
+"""Road travel times from an OSRM-compatible table API (``/table/v1/{profile}/{lon,lat;...}``).
 
-The one module of the package that does I/O, kept apart so the planner itself stays pure: the
-dispatch service fetches the matrix (in a worker thread) and hands the planner a ``MatrixTravel``.
+An adapter behind the planner's travel-model interface: ``fetch_duration_matrix`` does the HTTP (blocking,
+so call it off the event loop) and returns a ``MatrixTravel``, a ``TravelTimeProvider`` the pure planner
+takes like any other. No service uses it yet: dispatch plans and places with ``RoadFactorTravel``.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from collections.abc import Sequence
 import httpx
 import numpy as np
 
-from .model import GeoPoint
-from .travel import MatrixTravel
+from services.dispatch.planning import GeoPoint, MatrixTravel
 
 UNREACHABLE_SECONDS = 7 * 86_400.0  # OSRM answers null for pairs with no route: never worth driving
 

@@ -1,0 +1,144 @@
+"""The emergency hot path's bookings: what a decision reads of the candidates' routes (``bookings_ahead``) and
+the one statement that books it (``book_emergency``), hand-written SQL run as asyncpg prepared statements (no
+per-row ORM/result work), inside a savepoint that turns the database's refusal into ``DoubleBooking``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+from sqlalchemy.exc import IntegrityError
+
+from services.dispatch.db.bookings import DoubleBooking, NewAssignment
+from services.dispatch.db.common import ACTIVE_SQL, SessionRepository
+from shared.messaging import mark_outbox_written
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    event_id: uuid.UUID
+    subject: str
+    payload_json: str
+
+
+@dataclass(frozen=True)
+class EmergencyBooking:
+    """Everything one emergency booking writes, in one statement."""
+
+    technician_id: uuid.UUID
+    route_version: int
+    pushed: Sequence[tuple[uuid.UUID, datetime, datetime, datetime]]  # (assignment, start, end, eta)
+    assignment: NewAssignment
+    events: Sequence[OutboxRow]
+    replan_day: date
+    replan_reason: str
+
+
+_BOOKINGS_AHEAD_SQL = f"""
+    SELECT a.id, a.request_id, a.customer_id, a.technician_id, a.status, a.planned_start, a.planned_end, a.eta,
+           a.locked, j.window_end, j.response_due, j.kind, j.lat, j.lon
+    FROM assignments a
+    CROSS JOIN LATERAL (
+        -- one index lookup per booking (a plain join makes the planner hash all of jobs)
+        SELECT window_end, response_due, kind, ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon
+        FROM jobs WHERE request_id = a.request_id LIMIT 1) j
+    WHERE a.technician_id = ANY($1::uuid[]) AND a.status IN {ACTIVE_SQL}
+      AND (a.planned_end > $2 OR a.status IN ('en_route', 'on_site')) AND a.planned_start < $3
+    ORDER BY a.technician_id, a.planned_start"""
+
+# one statement books an emergency: claims the route at the version the decision saw (nothing happens if it
+# moved), pushes the later bookings, inserts the booking and its history, marks the job, writes every event
+# to the outbox and queues the day's re-plan. The no-overlap constraint (deferrable) is checked at its end.
+_BOOK_EMERGENCY_SQL = f"""
+    WITH claimed AS (
+        UPDATE technicians SET route_version = route_version + 1
+        WHERE id = $1 AND route_version = $2 RETURNING id
+    ), pushed AS (
+        UPDATE assignments AS a
+        SET planned_start = v.starts, planned_end = v.ends, eta = v.eta, updated_at = now(), version = a.version + 1
+        FROM claimed, unnest($3::uuid[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[])
+             AS v(id, starts, ends, eta)
+        WHERE a.id = v.id AND a.technician_id = claimed.id AND a.status IN {ACTIVE_SQL}
+        RETURNING a.id
+    ), booked AS (
+        INSERT INTO assignments (id, request_id, technician_id, customer_id, status, planned_start, planned_end, eta)
+        SELECT $7, $8, claimed.id, $9, $10, $11, $12, $13 FROM claimed
+        RETURNING id, status, planned_start
+    ), recorded AS (
+        INSERT INTO assignment_history (assignment_id, status, at) SELECT id, status, planned_start FROM booked
+    ), assigned AS (
+        UPDATE jobs SET status = 'assigned', unplaceable_reason = NULL
+        WHERE request_id = $8 AND EXISTS (SELECT FROM claimed)
+    ), announced AS (
+        INSERT INTO outbox (event_id, subject, payload)
+        SELECT e.event_id, e.subject, e.payload::jsonb
+        FROM claimed, unnest($14::uuid[], $15::text[], $16::text[]) AS e(event_id, subject, payload)
+    ), queued AS (
+        INSERT INTO replan_requests (day, reason) SELECT $17, $18 FROM claimed
+    )
+    SELECT (SELECT count(*) FROM claimed) AS claimed, (SELECT count(*) FROM pushed) AS pushed"""
+
+
+class EmergencyBookingRepository(SessionRepository):
+    @asynccontextmanager
+    async def booking_attempt(self) -> AsyncIterator[None]:
+        """A savepoint: a booking the database refuses rolls back to it (DoubleBooking), the transaction lives on."""
+        driver = await self._driver()
+        await driver.execute("SAVEPOINT booking_attempt")
+        try:
+            yield
+        except (asyncpg.IntegrityConstraintViolationError, IntegrityError, asyncpg.DeadlockDetectedError) as exc:
+            # a deadlock is a collision too: another booking of that technician was being written at that moment
+            await driver.execute("ROLLBACK TO SAVEPOINT booking_attempt")
+            raise DoubleBooking(str(getattr(exc, "orig", None) or exc)) from exc
+        except Exception:
+            await driver.execute("ROLLBACK TO SAVEPOINT booking_attempt")
+            raise
+        await driver.execute("RELEASE SAVEPOINT booking_attempt")
+
+    async def book_emergency(self, booking: EmergencyBooking) -> bool:
+        """Writes the booking unless the route moved since it was read (False: nothing was written)."""
+        a, pushed, events = booking.assignment, booking.pushed, booking.events
+        row = await (await self._driver()).fetchrow(
+            _BOOK_EMERGENCY_SQL,
+            booking.technician_id,
+            booking.route_version,
+            [p[0] for p in pushed],
+            [p[1] for p in pushed],
+            [p[2] for p in pushed],
+            [p[3] for p in pushed],
+            a.id,
+            a.request_id,
+            a.customer_id,
+            a.status,
+            a.planned_start,
+            a.planned_end,
+            a.eta,
+            [e.event_id for e in events],
+            [e.subject for e in events],
+            [e.payload_json for e in events],
+            booking.replan_day,
+            booking.replan_reason,
+        )
+        assert row is not None
+        if not row["claimed"]:
+            return False
+        if row["pushed"] != len(pushed):
+            raise DoubleBooking(f"{len(pushed) - row['pushed']} of the bookings to push later are no longer active")
+        mark_outbox_written(self.session)
+        return True
+
+    async def bookings_ahead(
+        self, technician_ids: Sequence[uuid.UUID], now: datetime, until: datetime
+    ) -> list[dict[str, Any]]:
+        """Active bookings of these technicians not finished by `now`, with what each must still keep."""
+        if not technician_ids:
+            return []
+        return [
+            dict(r) for r in await (await self._driver()).fetch(_BOOKINGS_AHEAD_SQL, list(technician_ids), now, until)
+        ]

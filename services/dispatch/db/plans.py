@@ -1,0 +1,59 @@
+"""Plans: the versions of each day's plan, the day's planner lock, and the queue of days waiting for a re-plan."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+
+from services.dispatch.db import tables as t
+from services.dispatch.db.common import SessionRepository
+
+
+class PlanRepository(SessionRepository):
+    async def latest_plan(self, day: date) -> dict[str, Any] | None:
+        p = t.plans
+        row = (
+            await self.session.execute(select(p).where(p.c.day == day).order_by(p.c.version.desc()).limit(1))
+        ).first()
+        return dict(row._mapping) if row else None
+
+    async def add_plan(self, values: dict[str, Any]) -> int:
+        """Stores the next version of the day's plan; versions only grow (the unique key backs it)."""
+        p = t.plans
+        version = (
+            await self.session.execute(
+                select(func.coalesce(func.max(p.c.version), 0) + 1).where(p.c.day == values["day"])
+            )
+        ).scalar_one()
+        await self.session.execute(insert(p).values(**values, version=version))
+        return int(version)
+
+    async def try_plan_lock(self, day: date) -> bool:
+        """The day's planner lock, held until the transaction ends: one re-plan per day at a time."""
+        return bool(
+            (
+                await self.session.execute(
+                    select(func.pg_try_advisory_xact_lock(func.hashtext(f"dispatch-plan:{day.isoformat()}")))
+                )
+            ).scalar()
+        )
+
+    async def request_replan(self, day: date, reason: str) -> None:
+        await self.session.execute(insert(t.replan_requests).values(day=day, reason=reason))
+
+    async def pending_replans(self) -> dict[date, tuple[int, list[str]]]:
+        """Per day waiting for a re-plan: the newest request id and the distinct reasons."""
+        r = t.replan_requests
+        found: dict[date, tuple[int, list[str]]] = {}
+        for row in await self.session.execute(select(r.c.id, r.c.day, r.c.reason).order_by(r.c.id)):
+            _, reasons = found.get(row.day, (0, []))
+            if row.reason not in reasons:
+                reasons.append(row.reason)
+            found[row.day] = (row.id, reasons)
+        return found
+
+    async def clear_replans(self, day: date, up_to_id: int) -> None:
+        r = t.replan_requests
+        await self.session.execute(delete(r).where(r.c.day == day, r.c.id <= up_to_id))
