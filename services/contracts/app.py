@@ -8,10 +8,12 @@ from services.contracts.db.tables import messaging
 from services.contracts.entitlement import entitlement_responder
 from services.contracts.settings import Settings
 from services.contracts.sweep import reservation_release, visit_sweep
+from shared.clock import Clock
 from shared.service import ServiceSpec, create_service_app
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    """The contracts app; ``clock`` (the settings' clock by default) is every "now" of the service."""
     return create_service_app(
         settings,
         ServiceSpec(
@@ -22,4 +24,5 @@ def create_app(settings: Settings) -> FastAPI:
             subscriptions=subscriptions,
             on_start=[entitlement_responder, visit_sweep, reservation_release],
         ),
+        clock or settings.make_clock(),
     )

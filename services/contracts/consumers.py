@@ -6,11 +6,14 @@ write is itself idempotent (insert-or-ignore by natural key), so redeliveries an
 
 from __future__ import annotations
 
+from functools import partial
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.db.repository import ContractsRepository
 from services.contracts.entitlement import count_filed_request
 from services.contracts.visits import record_visit_progress
+from shared.clock import Clock
 from shared.events.dispatch import AssignmentCreated, AssignmentStatusChanged
 from shared.events.envelope import Envelope, Event
 from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated
@@ -38,29 +41,32 @@ async def on_request_cancelled(session: AsyncSession, envelope: Envelope, event:
     await repo.release_quota(event.request_id, envelope.occurred_at)
 
 
-async def on_assignment_created(session: AsyncSession, envelope: Envelope, event: Event) -> None:
+async def on_assignment_created(clock: Clock, session: AsyncSession, envelope: Envelope, event: Event) -> None:
     assert isinstance(event, AssignmentCreated)
     await ContractsRepository(session).record_assignment_step({
         "assignment_id": event.assignment_id, "status": event.status, "at": envelope.occurred_at,
         "request_id": event.request_id, "technician_id": event.technician_id, "outcome": None,
     })
-    await record_visit_progress(session, event.request_id, event.status, None)
+    await record_visit_progress(session, event.request_id, event.status, None, clock.now())
 
 
-async def on_assignment_status_changed(session: AsyncSession, envelope: Envelope, event: Event) -> None:
+async def on_assignment_status_changed(clock: Clock, session: AsyncSession, envelope: Envelope,
+                                       event: Event) -> None:
     assert isinstance(event, AssignmentStatusChanged)
     await ContractsRepository(session).record_assignment_step({
         "assignment_id": event.assignment_id, "status": event.status, "at": event.at,
         "request_id": event.request_id, "technician_id": event.technician_id, "outcome": event.outcome,
     })
-    await record_visit_progress(session, event.request_id, event.status, event.outcome)
+    await record_visit_progress(session, event.request_id, event.status, event.outcome, clock.now())
 
 
 def subscriptions(runtime: Runtime) -> list[Subscription]:
+    clock = runtime.clock  # what a handler writes to the outbox happens at the service's "now"
     return [
         Subscription("contracts-service-jobs", "requests", ServiceRequestCreated.subject, on_request_created),
         Subscription("contracts-cancellations", "requests", ServiceRequestCancelled.subject, on_request_cancelled),
-        Subscription("contracts-assignments", "dispatch", AssignmentCreated.subject, on_assignment_created),
+        Subscription("contracts-assignments", "dispatch", AssignmentCreated.subject,
+                     partial(on_assignment_created, clock)),
         Subscription("contracts-assignment-steps", "dispatch", AssignmentStatusChanged.subject,
-                     on_assignment_status_changed),
+                     partial(on_assignment_status_changed, clock)),
     ]

@@ -90,7 +90,7 @@ async def _move_to(session: AsyncSession, contract_id: uuid.UUID, status: str, a
     """Store the new status, announce it, let the visits follow, and read the contract back."""
     repo = ContractsRepository(session)
     await repo.set_contract_status(contract_id, status, ended_on=ended_on)
-    await add_event(session, messaging, announced)
+    await add_event(session, messaging, announced, occurred_at=now)
     await regenerate_visits(session, contract_id, now, horizon_days)
     moved = await repo.get_contract(contract_id)
     assert moved is not None
@@ -118,7 +118,7 @@ async def change_contract(db: Database, contract_id: uuid.UUID, changes: dict[st
             await _ensure_no_overlap(repo, updated)
             await add_event(session, messaging, ContractChanged(
                 contract_id=contract_id, customer_id=contract.customer_id, status=contract.status,
-                changes=_changed_fields(contract.terms, terms)))
+                changes=_changed_fields(contract.terms, terms)), occurred_at=now)
             await regenerate_visits(session, contract_id, now, horizon_days, contract=updated)
     return updated
 

@@ -38,7 +38,7 @@ async def announce_contract_notices(db: Database, now: datetime, ending_notice_d
                 continue
             await add_event(session, messaging, ContractEndingSoon(
                 contract_id=contract.id, customer_id=contract.customer_id, ends_on=contract.ends_on.isoformat(),
-                days_left=days_left))
+                days_left=days_left), occurred_at=now)
             summary.ending_soon += 1
         for change in await repo.overdue_changes(now):
             if not await repo.set_overdue_announced(change.contract_id, change.announced, change.overdue):
@@ -46,6 +46,6 @@ async def announce_contract_notices(db: Database, now: datetime, ending_notice_d
             if overdue_is_news(change.overdue, change.announced) and change.oldest_due_on is not None:
                 await add_event(session, messaging, VisitsOverdue(
                     contract_id=change.contract_id, customer_id=change.customer_id, overdue_count=change.overdue,
-                    oldest_due_on=change.oldest_due_on.isoformat()))
+                    oldest_due_on=change.oldest_due_on.isoformat()), occurred_at=now)
                 summary.visits_overdue += 1
     return summary

@@ -26,7 +26,7 @@ async def change_site(db: Database, site_id: uuid.UUID, changes: dict[str, Any],
             await repo.update_site(site_id, changes)
         if _ANNOUNCED & changes.keys():
             for timezone, visit_ids in (await repo.visits_still_to_make_at(site_id, now)).items():
-                await announce(repo, VisitRescheduled, visit_ids, timezone)
+                await announce(repo, VisitRescheduled, visit_ids, timezone, now=now)
         site = await repo.get_site(site_id)
     assert site is not None
     return site

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,7 +56,7 @@ async def generate_all(db: Database, now: datetime, horizon_days: int) -> Genera
     return summary
 
 
-async def sweep_once(db: Database, horizon_days: int, now: datetime | None = None, *,
+async def sweep_once(db: Database, horizon_days: int, now: datetime, *,
                      ending_notice_days: int = DEFAULT_ENDING_NOTICE_DAYS) -> GenerationSummary | None:
     """One sweep if no other replica is sweeping right now (None if one is): visits, then managers' notices."""
     async with db.engine.connect() as connection:
@@ -65,9 +65,8 @@ async def sweep_once(db: Database, horizon_days: int, now: datetime | None = Non
         if not got:
             return None
         try:
-            at = now or datetime.now(UTC)
-            summary = await generate_all(db, at, horizon_days)
-            notices = await announce_contract_notices(db, at, ending_notice_days)
+            summary = await generate_all(db, now, horizon_days)
+            notices = await announce_contract_notices(db, now, ending_notice_days)
             if notices.ending_soon or notices.visits_overdue:
                 log.info("contract notices: %s", notices)
             return summary
@@ -86,7 +85,7 @@ async def visit_sweep(runtime: Runtime) -> AsyncIterator[None]:
     notice_days = settings.contract_ending_notice_days
 
     async def sweep() -> None:
-        summary = await sweep_once(runtime.db, horizon, ending_notice_days=notice_days)
+        summary = await sweep_once(runtime.db, horizon, runtime.clock.now(), ending_notice_days=notice_days)
         if summary is not None:
             log.info("visit sweep: %s", summary)
 
@@ -103,7 +102,7 @@ async def reservation_release(runtime: Runtime) -> AsyncIterator[None]:
     ttl = timedelta(seconds=settings.quota_reservation_ttl_s)
 
     async def release() -> None:
-        released = await release_unconfirmed_reservations(runtime.db, datetime.now(UTC), ttl)
+        released = await release_unconfirmed_reservations(runtime.db, runtime.clock.now(), ttl)
         if released:
             log.info("released %d quota reservations of requests never filed", released)
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.db.repository import ContractRecord, ContractsRepository, SiteRow, VisitRow
+from services.contracts.db.tables import messaging
 from services.contracts.domain.schedule import (
     ScheduleFacts,
     VisitRule,
@@ -24,6 +25,7 @@ from services.contracts.domain.sla import merged_skills
 from services.contracts.domain.visits import ExistingVisit, reconcile_visits
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import VisitCancelled, VisitPlanned, VisitRescheduled
+from shared.messaging import add_events
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +68,13 @@ def _visit_event(cls: type[VisitPlanned], visit: VisitRow, site: SiteRow, timezo
 
 
 async def announce(repo: ContractsRepository, cls: type[VisitPlanned], visit_ids: list[uuid.UUID],
-                   timezone: str) -> None:
+                   timezone: str, *, now: datetime) -> None:
     if not visit_ids:
         return
     visits = await repo.visits_by_id(visit_ids)
     sites = await repo.sites_by_id({v.site_id for v in visits})
-    await repo.add_events([_visit_event(cls, visit, sites[visit.site_id], timezone) for visit in visits])
+    events = [_visit_event(cls, visit, sites[visit.site_id], timezone) for visit in visits]
+    await add_events(repo.session, messaging, events, occurred_at=now)
 
 
 async def schedule_facts(repo: ContractsRepository, contract: ContractRecord) -> list[ScheduleFacts]:
@@ -129,20 +132,20 @@ async def regenerate_visits(session: AsyncSession, contract_id: uuid.UUID, now: 
         + [(visit_id, spec, existing[visit_id].status) for visit_id, spec in changes.moved])
     planned += [visit_id for visit_id, _ in changes.reinstated]
     await repo.set_visits_status([visit_id for visit_id, _ in changes.cancelled], "cancelled")
-    await repo.add_events([VisitCancelled(
+    await add_events(session, messaging, [VisitCancelled(
         visit_id=visit_id, contract_id=contract.id, reason=reason, customer_id=contract.customer_id,
-        site_id=existing[visit_id].site_id) for visit_id, reason in changes.cancelled])
+        site_id=existing[visit_id].site_id) for visit_id, reason in changes.cancelled], occurred_at=now)
     timezone = contract.terms.timezone
-    await announce(repo, VisitPlanned, planned, timezone)
-    await announce(repo, VisitRescheduled, [i for i, _ in changes.moved], timezone)
+    await announce(repo, VisitPlanned, planned, timezone, now=now)
+    await announce(repo, VisitRescheduled, [i for i, _ in changes.moved], timezone, now=now)
     summary.reinstated = len(changes.reinstated)
     summary.moved = len(changes.moved)
     summary.cancelled = len(changes.cancelled)
-    summary.carried_over = await carry_over_unfinished_work(session, contract)
+    summary.carried_over = await carry_over_unfinished_work(session, contract, now)
     return summary
 
 
-async def carry_over_unfinished_work(session: AsyncSession, contract: ContractRecord) -> int:
+async def carry_over_unfinished_work(session: AsyncSession, contract: ContractRecord, now: datetime) -> int:
     """Hand the work of each failed visit to the next visit of its schedule, once one exists."""
     repo = ContractsRepository(session)
     unfinished = await repo.unfinished_work(contract.id)
@@ -155,12 +158,12 @@ async def carry_over_unfinished_work(session: AsyncSession, contract: ContractRe
         work = failed.carried_work or f"unfinished work from the visit due {failed.due_on.isoformat()}"
         handovers.append((failed.id, into.id, work))
     await repo.hand_over_work(handovers)
-    await announce(repo, VisitRescheduled, [into for _, into, _ in handovers], contract.terms.timezone)
+    await announce(repo, VisitRescheduled, [into for _, into, _ in handovers], contract.terms.timezone, now=now)
     return len(handovers)
 
 
 async def record_visit_progress(session: AsyncSession, visit_id: uuid.UUID, step: str,
-                                outcome: str | None) -> None:
+                                outcome: str | None, now: datetime) -> None:
     """Follow dispatch's booking of a planned visit; a failure hands the work to the next visit.
 
     Steps only move a visit forward (they may arrive out of order across streams), except a cancelled
@@ -179,4 +182,4 @@ async def record_visit_progress(session: AsyncSession, visit_id: uuid.UUID, step
     if status == "failed":
         contract = await repo.get_contract(visit.contract_id)
         assert contract is not None
-        await carry_over_unfinished_work(session, contract)
+        await carry_over_unfinished_work(session, contract, now)

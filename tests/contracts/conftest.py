@@ -16,6 +16,7 @@ from sqlalchemy import text
 from services.contracts.app import create_app
 from services.contracts.settings import Settings
 from shared.auth import Role
+from shared.clock import Clock
 from shared.db import Database, create_engine
 from shared.events.envelope import Envelope, Event
 from shared.service import Runtime
@@ -44,9 +45,16 @@ class Contracts:
         runtime: Runtime = self.app.state.runtime
         return runtime
 
+    @property
+    def clock(self) -> Clock:
+        """The app's clock: the instant the service calls "now"."""
+        app_clock: Clock = self.app.state.clock
+        return app_clock
+
     async def publish(self, event: Event, event_id: uuid.UUID | None = None) -> uuid.UUID:
         """Publish another service's event the way its outbox relay would."""
-        envelope = Envelope(event_id=event_id or uuid.uuid4(), type=event.subject, data=event.model_dump(mode="json"))
+        envelope = Envelope(event_id=event_id or uuid.uuid4(), type=event.subject, occurred_at=self.clock.now(),
+                            data=event.model_dump(mode="json"))
         await self.runtime.js.publish(event.subject, envelope.model_dump_json().encode(),
                                       headers={"Nats-Msg-Id": str(envelope.event_id)})
         return envelope.event_id

@@ -39,8 +39,9 @@ async def test_a_contract_ending_soon_is_announced_once_per_end_date(contracts: 
     _, _, far = await _active(contracts, "Gurzuf Hotel", starts_on=starts_on,
                               ends_on=(today + timedelta(days=45)).isoformat())
 
-    assert await sweep_once(contracts.db, 60) is not None
-    assert await sweep_once(contracts.db, 60) is not None  # a second run (or another replica) tells nobody again
+    assert await sweep_once(contracts.db, 60, contracts.clock.now()) is not None
+    # a second run (or another replica) tells nobody again
+    assert await sweep_once(contracts.db, 60, contracts.clock.now()) is not None
     [told] = await contracts.outbox(ContractEndingSoon.subject, contract_id=near["id"])
     assert told == {"contract_id": near["id"], "customer_id": customer_id,
                     "ends_on": (today + timedelta(days=20)).isoformat(), "days_left": 20}
@@ -50,12 +51,12 @@ async def test_a_contract_ending_soon_is_announced_once_per_end_date(contracts: 
     response = await contracts.client.patch(f"/contracts/{near['id']}", headers=contracts.manager,
                                             json={"ends_on": extended})
     assert response.status_code == 200, response.text
-    await sweep_once(contracts.db, 60)
-    await sweep_once(contracts.db, 60)
+    await sweep_once(contracts.db, 60, contracts.clock.now())
+    await sweep_once(contracts.db, 60, contracts.clock.now())
     told_twice = await contracts.outbox(ContractEndingSoon.subject, contract_id=near["id"])
     assert [(t["ends_on"], t["days_left"]) for t in told_twice] == [(told["ends_on"], 20), (extended, 25)]
 
-    await sweep_once(contracts.db, 60, ending_notice_days=50)  # the window is a setting
+    await sweep_once(contracts.db, 60, contracts.clock.now(), ending_notice_days=50)  # the window is a setting
     [far_told] = await contracts.outbox(ContractEndingSoon.subject, contract_id=far["id"])
     assert far_told["days_left"] == 45
 
@@ -77,8 +78,8 @@ async def test_overdue_visits_are_announced_when_their_number_grows(contracts: C
     async def told() -> list[dict[str, Any]]:
         return await contracts.outbox(VisitsOverdue.subject, contract_id=contract["id"])
 
-    await sweep_once(contracts.db, 60)
-    await sweep_once(contracts.db, 60)
+    await sweep_once(contracts.db, 60, contracts.clock.now())
+    await sweep_once(contracts.db, 60, contracts.clock.now())
     overdue = await overdue_now()
     visits = (await contracts.client.get(f"/contracts/{contract['id']}/visits", headers=contracts.manager)).json()
     oldest = min(v["due_on"] for v in visits if v["status"] == "planned")
@@ -91,12 +92,12 @@ async def test_overdue_visits_are_announced_when_their_number_grows(contracts: C
         assignment_id=uuid.uuid4(), request_id=uuid.UUID(done["id"]), customer_id=uuid.UUID(customer_id),
         technician_id=uuid.uuid4(), status="completed", previous_status="on_site", at=now))
     await eventually(overdue_now, lambda n: n == overdue - 1)
-    await sweep_once(contracts.db, 60)  # fewer overdue is no news
+    await sweep_once(contracts.db, 60, contracts.clock.now())  # fewer overdue is no news
     assert len(await told()) == 1
 
     days_on = now + timedelta(days=3)  # the windows of today's and tomorrow's visits have closed by then
-    await sweep_once(contracts.db, 60, days_on)
-    await sweep_once(contracts.db, 60, days_on)
+    await sweep_once(contracts.db, 60, contracts.clock.now(), ending_notice_days=days_on)
+    await sweep_once(contracts.db, 60, contracts.clock.now(), ending_notice_days=days_on)
     later = await told()
     assert len(later) == 2 and later[1]["overdue_count"] >= overdue + 1
     assert later[1]["oldest_due_on"] > oldest  # the oldest one was done

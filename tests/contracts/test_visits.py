@@ -228,9 +228,9 @@ async def test_the_sweep_runs_on_one_replica_at_a_time_and_expires_ended_contrac
     await contracts.client.post(f"/contracts/{contract['id']}/activate", headers=contracts.manager)
     async with contracts.db.engine.connect() as holder:
         await holder.execute(text("SELECT pg_advisory_lock(hashtext('contracts:visit-sweep'))"))
-        assert await sweep_once(contracts.db, 60) is None  # another replica is sweeping
+        assert await sweep_once(contracts.db, 60, contracts.clock.now()) is None  # another replica is sweeping
         await holder.execute(text("SELECT pg_advisory_unlock(hashtext('contracts:visit-sweep'))"))
-    assert await sweep_once(contracts.db, 60) is not None
+    assert await sweep_once(contracts.db, 60, contracts.clock.now()) is not None
     summary = await generate_all(contracts.db, datetime.now(UTC) + timedelta(days=3), 60)
     assert summary.expired >= 1
     shown = (await contracts.client.get(f"/contracts/{contract['id']}", headers=contracts.manager)).json()

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, status
 
 from services.contracts import contracting
 from services.contracts.api.deps import (
+    app_clock,
     database,
     managers,
     settings,
@@ -50,6 +51,7 @@ from services.contracts.entitlement import check_entitlement
 from services.contracts.settings import Settings
 from services.contracts.sweep import generate_all
 from shared.auth import Principal, Role, current_principal, ensure_customer_access
+from shared.clock import Clock
 from shared.db import Database
 from shared.errors import NotFound
 from shared.events.common import Priority, RequestKind
@@ -123,7 +125,8 @@ async def get_contract(contract_id: uuid.UUID, db: Database = Depends(database),
 @router.patch("/contracts/{contract_id}", response_model=ContractOut,
               summary="Change terms; a live contract is re-checked, announced, and its visits follow")
 async def change_contract(contract_id: uuid.UUID, body: ContractPatch, db: Database = Depends(database),
-                          config: Settings = Depends(settings), _: Principal = Depends(managers)) -> ContractOut:
+                          config: Settings = Depends(settings), _: Principal = Depends(managers),
+        clock: Clock = Depends(app_clock)) -> ContractOut:
     changes: dict[str, object] = {}
     sent = body.model_fields_set
     for name in ("ends_on", "site_ids", "equipment_ids", "timezone", "holidays"):
@@ -137,7 +140,7 @@ async def change_contract(contract_id: uuid.UUID, body: ContractPatch, db: Datab
         changes["price"] = _price(body.price)
     if "business_hours" in sent:
         changes["business_hours"] = weekly_hours("business_hours", body.business_hours)
-    contract = await contracting.change_contract(db, contract_id, changes, datetime.now(UTC),
+    contract = await contracting.change_contract(db, contract_id, changes, clock.now(),
                                                  config.visit_horizon_days)
     return contract_out(contract)
 
@@ -145,29 +148,33 @@ async def change_contract(contract_id: uuid.UUID, body: ContractPatch, db: Datab
 @router.post("/contracts/{contract_id}/activate", response_model=ContractOut,
              summary="draft -> active, or resume a suspended contract; refused if coverage would overlap")
 async def activate_contract(contract_id: uuid.UUID, db: Database = Depends(database),
-                            config: Settings = Depends(settings), _: Principal = Depends(managers)) -> ContractOut:
-    return contract_out(await contracting.activate_contract(db, contract_id, datetime.now(UTC),
+                            config: Settings = Depends(settings), _: Principal = Depends(managers),
+        clock: Clock = Depends(app_clock)) -> ContractOut:
+    return contract_out(await contracting.activate_contract(db, contract_id, clock.now(),
                                                             config.visit_horizon_days))
 
 
 @router.post("/contracts/{contract_id}/suspend", response_model=ContractOut)
 async def suspend_contract(contract_id: uuid.UUID, db: Database = Depends(database),
-                           config: Settings = Depends(settings), _: Principal = Depends(managers)) -> ContractOut:
-    return contract_out(await contracting.suspend_contract(db, contract_id, datetime.now(UTC),
+                           config: Settings = Depends(settings), _: Principal = Depends(managers),
+        clock: Clock = Depends(app_clock)) -> ContractOut:
+    return contract_out(await contracting.suspend_contract(db, contract_id, clock.now(),
                                                            config.visit_horizon_days))
 
 
 @router.post("/contracts/{contract_id}/terminate", response_model=ContractOut)
 async def terminate_contract(contract_id: uuid.UUID, db: Database = Depends(database),
-                             _: Principal = Depends(managers)) -> ContractOut:
-    return contract_out(await contracting.terminate_contract(db, contract_id, datetime.now(UTC)))
+                             _: Principal = Depends(managers),
+        clock: Clock = Depends(app_clock)) -> ContractOut:
+    return contract_out(await contracting.terminate_contract(db, contract_id, clock.now()))
 
 
 @router.get("/contracts/{contract_id}/health", response_model=ContractHealthOut,
             summary="Visits due, done and overdue; SLA compliance and quota use from requests and dispatch events")
 async def contract_health(contract_id: uuid.UUID, db: Database = Depends(database),
-                          principal: Principal = Depends(current_principal)) -> ContractHealthOut:
-    now = datetime.now(UTC)
+                          principal: Principal = Depends(current_principal),
+        clock: Clock = Depends(app_clock)) -> ContractHealthOut:
+    now = clock.now()
     health = await contracting.contract_health(db, contract_id, now)
     ensure_customer_access(principal, health.contract.customer_id, "contract")
     sla = health.sla
@@ -209,7 +216,8 @@ def visit_out(visit: VisitRow) -> VisitOut:
 @router.post("/contracts/{contract_id}/schedules", status_code=status.HTTP_201_CREATED, response_model=ScheduleOut,
              summary="Add a visit schedule (RFC 5545 RRULE); an active contract's visits are generated at once")
 async def add_schedule(contract_id: uuid.UUID, body: ScheduleIn, db: Database = Depends(database),
-                       config: Settings = Depends(settings), _: Principal = Depends(managers)) -> ScheduleOut:
+                       config: Settings = Depends(settings), _: Principal = Depends(managers),
+        clock: Clock = Depends(app_clock)) -> ScheduleOut:
     async with db.transaction() as session:
         contract = await ContractsRepository(session).get_contract(contract_id)
     if contract is None:
@@ -219,7 +227,7 @@ async def add_schedule(contract_id: uuid.UUID, body: ScheduleIn, db: Database = 
         rrule=body.rrule.strip(), first_on=body.first_on or contract.terms.starts_on, visit_time=body.visit_time,
         tolerance_days=body.tolerance_days, duration_minutes=body.duration_minutes,
         required_skills=skills(body.required_skills), priority=body.priority, active=True)
-    added = await contracting.add_schedule(db, schedule, datetime.now(UTC), config.visit_horizon_days)
+    added = await contracting.add_schedule(db, schedule, clock.now(), config.visit_horizon_days)
     return schedule_out(added)
 
 
@@ -235,14 +243,15 @@ async def list_schedules(contract_id: uuid.UUID, db: Database = Depends(database
 @router.patch("/schedules/{schedule_id}", response_model=ScheduleOut,
               summary="Change or retire (active=false) a schedule; visits that no longer apply are cancelled or moved")
 async def change_schedule(schedule_id: uuid.UUID, body: SchedulePatch, db: Database = Depends(database),
-                          config: Settings = Depends(settings), _: Principal = Depends(managers)) -> ScheduleOut:
+                          config: Settings = Depends(settings), _: Principal = Depends(managers),
+        clock: Clock = Depends(app_clock)) -> ScheduleOut:
     changes: dict[str, object] = {name: getattr(body, name) for name in body.model_fields_set
                                   if getattr(body, name) is not None}
     if "required_skills" in changes:
         changes["required_skills"] = skills(body.required_skills or [])
     if "rrule" in changes:
         changes["rrule"] = str(changes["rrule"]).strip()
-    changed = await contracting.change_schedule(db, schedule_id, changes, datetime.now(UTC),
+    changed = await contracting.change_schedule(db, schedule_id, changes, clock.now(),
                                                 config.visit_horizon_days)
     return schedule_out(changed)
 
@@ -263,9 +272,10 @@ async def list_visits(contract_id: uuid.UUID, since: datetime | None = Query(Non
 @router.post("/visits/generate", response_model=GenerationOut,
              summary="Generate planned visits now (idempotent): one contract, or every active one")
 async def generate_visits(body: GenerateIn, db: Database = Depends(database), config: Settings = Depends(settings),
-                          _: Principal = Depends(managers)) -> GenerationOut:
+                          _: Principal = Depends(managers),
+        clock: Clock = Depends(app_clock)) -> GenerationOut:
     horizon = body.horizon_days or config.visit_horizon_days
-    now = datetime.now(UTC)
+    now = clock.now()
     if body.contract_id is not None:
         summary = await contracting.generate_visits_now(db, body.contract_id, now, horizon)
     else:
@@ -285,8 +295,9 @@ async def generate_visits(body: GenerateIn, db: Database = Depends(database), co
 async def get_entitlement(site_id: uuid.UUID, kind: RequestKind = "emergency", priority: Priority | None = None,
                           equipment_id: uuid.UUID | None = Query(None), at: datetime | None = None,
                           db: Database = Depends(database),
-                          principal: Principal = Depends(current_principal)) -> EntitlementAnswer:
-    asked_at = at.astimezone(UTC) if at is not None and at.tzinfo is not None else datetime.now(UTC)
+                          principal: Principal = Depends(current_principal),
+        clock: Clock = Depends(app_clock)) -> EntitlementAnswer:
+    asked_at = at.astimezone(UTC) if at is not None and at.tzinfo is not None else clock.now()
     answer = await check_entitlement(db, EntitlementQuery(
         site_id=site_id, equipment_id=equipment_id, kind=kind, priority=priority, at=asked_at))
     if not answer.found or answer.site is None:

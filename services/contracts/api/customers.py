@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, status
 from sqlalchemy.exc import DBAPIError
 
 from services.contracts.api.deps import (
+    app_clock,
     database,
     managers,
     skill_needs,
@@ -40,6 +40,7 @@ from services.contracts.db.repository import (
 )
 from services.contracts.sites import change_site
 from shared.auth import Principal, Role, current_principal, ensure_customer_access, require_roles
+from shared.clock import Clock
 from shared.db import Database
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events.common import GeoPoint
@@ -162,11 +163,12 @@ async def get_site(site_id: uuid.UUID, db: Database = Depends(database),
 @router.patch("/sites/{site_id}", response_model=SiteOut,
               summary="Change a site's name, address, access hours or contact (its open visits are re-announced)")
 async def patch_site(site_id: uuid.UUID, body: SitePatch, db: Database = Depends(database),
-                     _: Principal = Depends(managers)) -> SiteOut:
+                     _: Principal = Depends(managers),
+        clock: Clock = Depends(app_clock)) -> SiteOut:
     changes = body.model_dump(include=body.model_fields_set - {"access_hours"})
     if "access_hours" in body.model_fields_set:
         changes["access_hours"] = hours_to_json(weekly_hours("access_hours", body.access_hours))
-    return site_out(await change_site(db, site_id, changes, datetime.now(UTC)))
+    return site_out(await change_site(db, site_id, changes, clock.now()))
 
 
 @router.post("/sites/{site_id}/equipment", status_code=status.HTTP_201_CREATED, response_model=EquipmentOut)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import time
-from typing import Protocol, TypeVar
+from typing import Annotated, Protocol, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from services.contracts.api.schemas import OpeningHoursIn, WeeklyHoursIn
 from services.contracts.domain.calendar import calendar_problem, weekly_calendar
 from services.contracts.settings import Settings
 from shared.auth import Principal, Role, ensure_customer_access, require_roles
+from shared.clock import Clock
 from shared.db import Database
 from shared.errors import InvalidInput, NotFound
 from shared.events.common import SkillNeed
@@ -37,6 +38,15 @@ def database(request: Request) -> Database:
 def settings(request: Request) -> Settings:
     configured: Settings = request.app.state.settings
     return configured
+
+
+def app_clock(request: Request) -> Clock:
+    """The app's clock (`create_app`'s, the settings' by default): every "now" of a request."""
+    app_clock: Clock = request.app.state.clock
+    return app_clock
+
+
+AppClock = Annotated[Clock, Depends(app_clock)]
 
 
 def weekly_hours(field: str, hours: WeeklyHoursIn | None, timezone: str = "UTC") -> WeeklyHours | None:

@@ -22,8 +22,6 @@ from services.contracts.domain.quota import Quota
 from services.contracts.domain.schedule import VisitSpec, VisitWindow
 from services.contracts.domain.sla import DEFAULT_CRITICALITY, SlaTerm
 from services.contracts.domain.visits import MUTABLE_STATUSES, OPEN_STATUSES
-from shared.events.envelope import Event
-from shared.messaging import envelope_for, mark_outbox_written
 
 WeeklyHours = dict[str, list[tuple[time, time]]]
 
@@ -848,16 +846,6 @@ class ContractsRepository:
             func.count().filter(v.c.status == "cancelled").label("cancelled"),
         ).where(v.c.contract_id == contract_id))).one()
         return {k: int(n) for k, n in row._mapping.items()}
-
-    async def add_events(self, events: list[Event]) -> None:
-        """Write the events to the outbox in one statement, in order (add_event's bulk form)."""
-        if not events:
-            return
-        envelopes = [envelope_for(event) for event in events]
-        await self.session.execute(insert(t.messaging.outbox), [
-            {"event_id": envelope.event_id, "subject": event.subject, "payload": envelope.model_dump(mode="json")}
-            for event, envelope in zip(events, envelopes, strict=True)])
-        mark_outbox_written(self.session)
 
     # --- what contract managers were told ---------------------------------------------------------
 
