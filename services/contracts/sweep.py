@@ -12,6 +12,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -21,7 +22,7 @@ from services.contracts.contracting import end_contract
 from services.contracts.db.repository import ContractsRepository
 from services.contracts.domain.notices import DEFAULT_ENDING_NOTICE_DAYS
 from services.contracts.entitlement import release_unconfirmed_reservations
-from services.contracts.notices import announce_contract_notices
+from services.contracts.notices import NoticeSummary, announce_contract_notices
 from services.contracts.settings import Settings
 from services.contracts.visits import GenerationSummary, regenerate_visits
 from shared.db import Database
@@ -56,8 +57,14 @@ async def generate_all(db: Database, now: datetime, horizon_days: int) -> Genera
     return summary
 
 
+@dataclass(frozen=True)
+class SweepSummary:
+    visits: GenerationSummary
+    notices: NoticeSummary
+
+
 async def sweep_once(db: Database, horizon_days: int, now: datetime, *,
-                     ending_notice_days: int = DEFAULT_ENDING_NOTICE_DAYS) -> GenerationSummary | None:
+                     ending_notice_days: int = DEFAULT_ENDING_NOTICE_DAYS) -> SweepSummary | None:
     """One sweep if no other replica is sweeping right now (None if one is): visits, then managers' notices."""
     async with db.engine.connect() as connection:
         got = (await connection.execute(select(func.pg_try_advisory_lock(func.hashtext(_SWEEP_LOCK))))).scalar()
@@ -65,11 +72,11 @@ async def sweep_once(db: Database, horizon_days: int, now: datetime, *,
         if not got:
             return None
         try:
-            summary = await generate_all(db, now, horizon_days)
+            visits = await generate_all(db, now, horizon_days)
             notices = await announce_contract_notices(db, now, ending_notice_days)
             if notices.ending_soon or notices.visits_overdue:
                 log.info("contract notices: %s", notices)
-            return summary
+            return SweepSummary(visits, notices)
         finally:
             await connection.execute(select(func.pg_advisory_unlock(func.hashtext(_SWEEP_LOCK))))
             await connection.commit()
@@ -87,7 +94,7 @@ async def visit_sweep(runtime: Runtime) -> AsyncIterator[None]:
     async def sweep() -> None:
         summary = await sweep_once(runtime.db, horizon, runtime.clock.now(), ending_notice_days=notice_days)
         if summary is not None:
-            log.info("visit sweep: %s", summary)
+            log.info("visit sweep: %s", summary.visits)
 
     runtime.every(interval, "visit sweep", sweep)
     yield

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.contracts.sweep import sweep_once
-from services.contracts.visits import regenerate_visits
+from services.contracts.notices import NoticeSummary
+from services.contracts.sweep import SweepSummary, sweep_once
+from services.contracts.visits import GenerationSummary, regenerate_visits
 from shared.events.contracts import ContractEndingSoon, VisitsOverdue
 from shared.events.dispatch import AssignmentStatusChanged
 from tests.contracts.conftest import Contracts
 from tests.support.polling import eventually
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.date_sensitive]
 
 
-def _local_today() -> date:
-    return datetime.now(ZoneInfo("Europe/Simferopol")).date()  # the contracts' default time zone
+def _local_today(contracts: Contracts) -> date:
+    return contracts.clock.now().astimezone(ZoneInfo("Europe/Simferopol")).date()  # the contracts' default zone
 
 
 async def _active(contracts: Contracts, name: str, **fields: Any) -> tuple[str, str, dict[str, Any]]:
@@ -32,16 +33,18 @@ async def _active(contracts: Contracts, name: str, **fields: Any) -> tuple[str, 
 
 
 async def test_a_contract_ending_soon_is_announced_once_per_end_date(contracts: Contracts) -> None:
-    today = _local_today()
+    today = _local_today(contracts)
     starts_on = (today - timedelta(days=100)).isoformat()
     customer_id, _, near = await _active(contracts, "Yalta Ice Rink", starts_on=starts_on,
                                          ends_on=(today + timedelta(days=20)).isoformat())
     _, _, far = await _active(contracts, "Gurzuf Hotel", starts_on=starts_on,
                               ends_on=(today + timedelta(days=45)).isoformat())
 
-    assert await sweep_once(contracts.db, 60, contracts.clock.now()) is not None
+    first = await sweep_once(contracts.db, 60, contracts.clock.now())
+    assert first is not None and first.notices.ending_soon >= 1  # the near one (others' contracts may be due too)
     # a second run (or another replica) tells nobody again
-    assert await sweep_once(contracts.db, 60, contracts.clock.now()) is not None
+    assert await sweep_once(contracts.db, 60, contracts.clock.now()) == SweepSummary(
+        visits=GenerationSummary(contracts=first.visits.contracts), notices=NoticeSummary())
     [told] = await contracts.outbox(ContractEndingSoon.subject, contract_id=near["id"])
     assert told == {"contract_id": near["id"], "customer_id": customer_id,
                     "ends_on": (today + timedelta(days=20)).isoformat(), "days_left": 20}
@@ -62,7 +65,7 @@ async def test_a_contract_ending_soon_is_announced_once_per_end_date(contracts: 
 
 
 async def test_overdue_visits_are_announced_when_their_number_grows(contracts: Contracts) -> None:
-    now = datetime.now(UTC)
+    now = contracts.clock.now()
     customer_id, site_id, contract = await _active(
         contracts, "Alupka Palace Cafe", starts_on=(now - timedelta(days=40)).date().isoformat())
     await contracts.post(f"/contracts/{contract['id']}/schedules", {
@@ -95,9 +98,11 @@ async def test_overdue_visits_are_announced_when_their_number_grows(contracts: C
     await sweep_once(contracts.db, 60, contracts.clock.now())  # fewer overdue is no news
     assert len(await told()) == 1
 
-    days_on = now + timedelta(days=3)  # the windows of today's and tomorrow's visits have closed by then
-    await sweep_once(contracts.db, 60, contracts.clock.now(), ending_notice_days=days_on)
-    await sweep_once(contracts.db, 60, contracts.clock.now(), ending_notice_days=days_on)
+    # four days on, the windows (the due day ± 1) of at least the next two days' visits have closed, whatever
+    # the hour now is: before the visit time, today's visit was planned too
+    days_on = now + timedelta(days=4)
+    await sweep_once(contracts.db, 60, days_on)
+    await sweep_once(contracts.db, 60, days_on)
     later = await told()
     assert len(later) == 2 and later[1]["overdue_count"] >= overdue + 1
     assert later[1]["oldest_due_on"] > oldest  # the oldest one was done

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,15 +17,16 @@ from shared.events.contracts import CHECK_ENTITLEMENT, EntitlementAnswer, Entitl
 from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated
 from shared.messaging import rpc
 from tests.contracts.conftest import Contracts
+from tests.support.clock import suite_now
 from tests.support.polling import eventually
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.date_sensitive]
 
 
 async def _on_call_contract(contracts: Contracts, name: str, included: int) -> tuple[str, str, str]:
     customer_id, site_id = await contracts.customer_with_site(name)
     contract = await contracts.contract(customer_id, [site_id], contract_type="on_call",
-                                        starts_on=(datetime.now(UTC) - timedelta(days=30)).date().isoformat(),
+                                        starts_on=(contracts.clock.now() - timedelta(days=30)).date().isoformat(),
                                         quotas=[{"request_kind": "emergency", "period": "year", "included": included}])
     response = await contracts.client.post(f"/contracts/{contract['id']}/activate", headers=contracts.manager)
     assert response.status_code == 200, response.text
@@ -34,7 +35,7 @@ async def _on_call_contract(contracts: Contracts, name: str, included: int) -> t
 
 def _query(site_id: str, request_id: uuid.UUID | None = None, customer_id: str | None = None,
            at: datetime | None = None) -> EntitlementQuery:
-    return EntitlementQuery(site_id=uuid.UUID(site_id), kind="emergency", at=at or datetime.now(UTC),
+    return EntitlementQuery(site_id=uuid.UUID(site_id), kind="emergency", at=at or suite_now(),
                             request_id=request_id, customer_id=uuid.UUID(customer_id) if customer_id else None)
 
 
@@ -42,7 +43,7 @@ def _filed(customer_id: str, site_id: str, contract_id: str, request_id: uuid.UU
     return ServiceRequestCreated(
         request_id=request_id, customer_id=uuid.UUID(customer_id), site_id=uuid.UUID(site_id), kind="emergency",
         priority="P1", location={"lat": 44.5, "lon": 34.16},  # type: ignore[arg-type]
-        covered=True, contract_id=uuid.UUID(contract_id), created_at=datetime.now(UTC))
+        covered=True, contract_id=uuid.UUID(contract_id), created_at=suite_now())
 
 
 async def _used(contracts: Contracts, contract_id: str) -> dict[str, Any]:
@@ -147,7 +148,7 @@ async def _handled(contracts: Contracts, event_id: uuid.UUID) -> bool:
 async def test_a_reservation_never_confirmed_is_released_and_a_late_event_still_counts_once(
         contracts: Contracts) -> None:
     customer_id, site_id, contract_id = await _on_call_contract(contracts, "Feodosia Dairy", included=5)
-    now = datetime.now(UTC)
+    now = contracts.clock.now()
     ttl = timedelta(seconds=contracts.settings.quota_reservation_ttl_s)
     never_filed, filed, late, young = (uuid.uuid4() for _ in range(4))
     for request_id in (never_filed, filed, late):
@@ -191,7 +192,8 @@ async def test_reservation_counts_on_the_terms_read_under_its_lock(contracts: Co
     assert not (await check_entitlement(contracts.db, _query(site_id, uuid.uuid4(), customer_id))).quota_exceeded
     # terms read before the lock say 5 included; the count goes by the 1 the contract has now
     async with contracts.db.transaction() as session:
-        held = await reserve_quota(ContractsRepository(session), stale, "emergency", uuid.uuid4(), datetime.now(UTC))
+        held = await reserve_quota(ContractsRepository(session), stale, "emergency", uuid.uuid4(),
+                                   contracts.clock.now())
     assert held is not None and held.within_quota is False and held.quota_left == 0
 
 
