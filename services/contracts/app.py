@@ -3,11 +3,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.contracts.api import contracts, customers, imports
-from services.contracts.consumers import subscriptions
+from services.contracts.consumers import entitlement_server, subscriptions
 from services.contracts.db.tables import messaging
-from services.contracts.entitlement import entitlement_responder
 from services.contracts.settings import Settings
-from services.contracts.sweep import reservation_release, visit_sweep
+from services.contracts.usecases.sweep import reservation_release, visit_sweep
 from shared.clock import Clock
 from shared.service import ServiceSpec, create_service_app
 
@@ -22,7 +21,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             tables=messaging,
             routers=[customers.router, contracts.router, imports.router],
             subscriptions=subscriptions,
-            on_start=[entitlement_responder, visit_sweep, reservation_release],
+            on_start=[entitlement_server, visit_sweep, reservation_release],
         ),
         clock or settings.make_clock(),
     )

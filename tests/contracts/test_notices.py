@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.contracts.notices import NoticeSummary
-from services.contracts.sweep import SweepSummary, sweep_once
-from services.contracts.visits import GenerationSummary, regenerate_visits
+from services.contracts.usecases.notices import NoticeSummary
+from services.contracts.usecases.sweep import SweepSummary, sweep_once
+from services.contracts.usecases.visits import GenerationSummary, regenerate_visits
 from shared.events.contracts import ContractEndingSoon, VisitsOverdue
 from shared.events.dispatch import AssignmentStatusChanged
 from tests.contracts.conftest import Contracts

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
-from services.contracts.visits import GenerationSummary, regenerate_visits
+from services.contracts.usecases.visits import GenerationSummary, regenerate_visits
 from tests.contracts.conftest import Contracts
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.date_sensitive]

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 from services.contracts.db import tables as t
-from services.contracts.sweep import generate_all, sweep_once
-from services.contracts.visits import regenerate_visits
+from services.contracts.usecases.sweep import generate_all, sweep_once
+from services.contracts.usecases.visits import regenerate_visits
 from shared.events.contracts import VisitCancelled, VisitPlanned, VisitRescheduled
 from shared.events.dispatch import AssignmentCreated, AssignmentStatusChanged
 from shared.events.requests import ServiceRequestCreated

@@ -2,46 +2,33 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime, time
-from decimal import Decimal
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from geoalchemy2.functions import ST_X, ST_Y
 from geoalchemy2.types import Geography, Geometry
 from sqlalchemy import and_, bindparam, cast, delete, func, insert, literal, or_, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.db import tables as t
-from services.contracts.domain.calendar import WEEKDAYS, BusinessCalendar, round_the_clock, weekly_calendar
+from services.contracts.domain.calendar import hours_from_json, hours_to_json
+from services.contracts.domain.contract import ContractRecord, ContractTerms, Price, ScheduleRow
+from services.contracts.domain.estate import EquipmentRow, SiteRow
 from services.contracts.domain.lifecycle import LIVE_STATUSES
-from services.contracts.domain.quota import Quota
-from services.contracts.domain.schedule import VisitSpec, VisitWindow
-from services.contracts.domain.sla import DEFAULT_CRITICALITY, SlaTerm
-from services.contracts.domain.visits import MUTABLE_STATUSES, OPEN_STATUSES
-
-WeeklyHours = dict[str, list[tuple[time, time]]]
+from services.contracts.domain.notices import EndingContract, OverdueVisits
+from services.contracts.domain.quota import Quota, QuotaConsumption
+from services.contracts.domain.schedule import VisitSpec
+from services.contracts.domain.sla import SlaTerm
+from services.contracts.domain.visits import MUTABLE_STATUSES, OPEN_STATUSES, VisitRow
 
 
 def point_wkt(lat: float, lon: float) -> str:
     return f"SRID=4326;POINT({lon} {lat})"
-
-
-def hours_to_json(hours: WeeklyHours | None) -> dict[str, list[list[str]]] | None:
-    if hours is None:
-        return None
-    return {day: [[s.strftime("%H:%M"), e.strftime("%H:%M")] for s, e in hours[day]] for day in WEEKDAYS
-            if hours.get(day)}
-
-
-def hours_from_json(raw: dict[str, list[list[str]]] | None) -> WeeklyHours | None:
-    if raw is None:
-        return None
-    return {day: [(time.fromisoformat(s), time.fromisoformat(e)) for s, e in stretches]
-            for day, stretches in raw.items()}
 
 
 def skills_to_json(skills: tuple[tuple[str, int], ...]) -> list[dict[str, Any]]:
@@ -50,159 +37,6 @@ def skills_to_json(skills: tuple[tuple[str, int], ...]) -> list[dict[str, Any]]:
 
 def skills_from_json(raw: list[dict[str, Any]]) -> tuple[tuple[str, int], ...]:
     return tuple(sorted((s["skill"], int(s["min_level"])) for s in raw))
-
-
-@dataclass(frozen=True)
-class SiteRow:
-    id: uuid.UUID
-    customer_id: uuid.UUID
-    name: str
-    address: str
-    lat: float
-    lon: float
-    external_ref: str | None = None
-    access_hours: dict[str, list[list[str]]] | None = None
-    territory_id: uuid.UUID | None = None
-    territory_name: str | None = None
-    contact_name: str | None = None
-    contact_phone: str | None = None
-
-
-@dataclass(frozen=True)
-class EquipmentRow:
-    id: uuid.UUID
-    site_id: uuid.UUID
-    customer_id: uuid.UUID
-    equipment_type: str
-    model: str
-    serial: str
-    installed_on: date | None
-    warranty_ends_on: date | None
-    required_skills: tuple[tuple[str, int], ...]
-    criticality: str = DEFAULT_CRITICALITY
-
-
-@dataclass(frozen=True)
-class Price:
-    amount: Decimal | None = None
-    currency: str | None = None
-    billing_period: str | None = None
-    extra_callout_price: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class ContractTerms:
-    """What a manager writes into a contract (everything but its identity, customer and status)."""
-
-    contract_type: str
-    starts_on: date
-    ends_on: date | None
-    site_ids: list[uuid.UUID]
-    equipment_ids: list[uuid.UUID]
-    sla: list[SlaTerm]
-    timezone: str
-    business_hours: WeeklyHours | None
-    holidays: list[date]
-    quotas: list[Quota]
-    price: Price
-
-
-@dataclass(frozen=True)
-class ContractRecord:
-    id: uuid.UUID
-    customer_id: uuid.UUID
-    status: str
-    terms: ContractTerms
-    ended_on: date | None
-    created_at: datetime
-    updated_at: datetime
-
-    @property
-    def calendar(self) -> BusinessCalendar:
-        hours = self.terms.business_hours
-        if hours is None:
-            return round_the_clock(self.terms.timezone)
-        return weekly_calendar(self.terms.timezone, hours, frozenset(self.terms.holidays))
-
-
-@dataclass(frozen=True)
-class ScheduleRow:
-    id: uuid.UUID
-    contract_id: uuid.UUID
-    site_id: uuid.UUID
-    equipment_id: uuid.UUID | None
-    rrule: str
-    first_on: date
-    visit_time: time
-    tolerance_days: int
-    duration_minutes: int
-    required_skills: tuple[tuple[str, int], ...]
-    priority: str
-    active: bool
-
-
-@dataclass(frozen=True)
-class VisitRow:
-    id: uuid.UUID
-    schedule_id: uuid.UUID
-    occurrence_at: datetime
-    contract_id: uuid.UUID
-    customer_id: uuid.UUID
-    site_id: uuid.UUID
-    equipment_ids: tuple[uuid.UUID, ...]
-    due_on: date
-    due_at: datetime
-    window_start: datetime
-    window_end: datetime
-    duration_minutes: int
-    required_skills: tuple[tuple[str, int], ...]
-    priority: str
-    status: str
-    carried_over_from: uuid.UUID | None
-    carried_into: uuid.UUID | None
-    carried_work: str | None
-
-    @property
-    def spec(self) -> VisitSpec:
-        return VisitSpec(
-            schedule_id=self.schedule_id, occurrence_at=self.occurrence_at, site_id=self.site_id,
-            equipment_ids=self.equipment_ids,
-            window=VisitWindow(self.due_on, self.due_at, self.window_start, self.window_end),
-            duration_minutes=self.duration_minutes, skills=self.required_skills, priority=self.priority,
-        )
-
-
-@dataclass(frozen=True)
-class QuotaConsumption:
-    """One request filed under a contract: whether it holds an included unit, and the units left it was told of
-    when it asked with its id (None: it did not)."""
-
-    request_id: uuid.UUID
-    contract_id: uuid.UUID
-    request_kind: str
-    counted_at: datetime
-    within_quota: bool | None = None
-    quota_left: int | None = None
-    released_at: datetime | None = None
-    confirmed_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class EndingContract:
-    id: uuid.UUID
-    customer_id: uuid.UUID
-    ends_on: date
-    timezone: str
-    ending_announced_for: date | None
-
-
-@dataclass(frozen=True)
-class OverdueVisits:
-    contract_id: uuid.UUID
-    customer_id: uuid.UUID
-    overdue: int
-    oldest_due_on: date | None
-    announced: int
 
 
 def _territory() -> Any:
@@ -422,11 +256,15 @@ class ContractsRepository:
 
     # --- territories and sites ---------------------------------------------------------------------
 
-    async def add_territory(self, territory_id: uuid.UUID, name: str, geojson: str) -> str | None:
+    async def add_territory(self, territory_id: uuid.UUID, name: str, geojson: dict[str, Any]) -> str | None:
         """Store the territory; returns why the shape is unusable instead, if it is."""
-        shape = func.ST_SetSRID(func.ST_GeomFromGeoJSON(geojson), 4326)
-        reason = (await self.session.execute(
-            select(func.ST_IsValidReason(shape), func.GeometryType(shape)))).first()
+        shape = func.ST_SetSRID(func.ST_GeomFromGeoJSON(json.dumps(geojson)), 4326)
+        try:
+            async with self.session.begin_nested():  # PostGIS refusing the coordinates leaves the transaction usable
+                reason = (await self.session.execute(
+                    select(func.ST_IsValidReason(shape), func.GeometryType(shape)))).first()
+        except DBAPIError:
+            return "not a readable GeoJSON geometry"
         assert reason is not None
         if reason[1] not in ("POLYGON", "MULTIPOLYGON"):
             return "must be a Polygon or MultiPolygon"

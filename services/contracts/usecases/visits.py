@@ -13,8 +13,10 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.contracts.db.repository import ContractRecord, ContractsRepository, SiteRow, VisitRow
+from services.contracts.db.repository import ContractsRepository
 from services.contracts.db.tables import messaging
+from services.contracts.domain.contract import ContractRecord
+from services.contracts.domain.estate import SiteRow
 from services.contracts.domain.schedule import (
     ScheduleFacts,
     VisitRule,
@@ -22,7 +24,7 @@ from services.contracts.domain.schedule import (
     generation_range,
 )
 from services.contracts.domain.sla import merged_skills
-from services.contracts.domain.visits import ExistingVisit, reconcile_visits
+from services.contracts.domain.visits import ExistingVisit, VisitRow, reconcile_visits
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import VisitCancelled, VisitPlanned, VisitRescheduled
 from shared.messaging import add_events

@@ -4,6 +4,8 @@ for requests never filed.
 
 Safe with several replicas: a session advisory lock lets one sweep at a time, and each contract is
 regenerated in its own transaction under its own lock, so a manager's run and the sweep never collide.
+These are jobs rather than single use cases: each contract is its own unit of work, so `generate_all` and
+`sweep_once` open their transactions themselves, as the loops below do (they are the boundary).
 """
 
 from __future__ import annotations
@@ -15,16 +17,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.contracts.contracting import end_contract
+from services.contracts.db.locks import session_lock
 from services.contracts.db.repository import ContractsRepository
 from services.contracts.domain.notices import DEFAULT_ENDING_NOTICE_DAYS
-from services.contracts.entitlement import release_unconfirmed_reservations
-from services.contracts.notices import NoticeSummary, announce_contract_notices
 from services.contracts.settings import Settings
-from services.contracts.visits import GenerationSummary, regenerate_visits
+from services.contracts.usecases.contracting import end_contract
+from services.contracts.usecases.entitlement import release_unconfirmed_reservations
+from services.contracts.usecases.notices import NoticeSummary, announce_contract_notices
+from services.contracts.usecases.visits import GenerationSummary, regenerate_visits
 from shared.db import Database
 from shared.service import Runtime
 
@@ -66,20 +68,15 @@ class SweepSummary:
 async def sweep_once(db: Database, horizon_days: int, now: datetime, *,
                      ending_notice_days: int = DEFAULT_ENDING_NOTICE_DAYS) -> SweepSummary | None:
     """One sweep if no other replica is sweeping right now (None if one is): visits, then managers' notices."""
-    async with db.engine.connect() as connection:
-        got = (await connection.execute(select(func.pg_try_advisory_lock(func.hashtext(_SWEEP_LOCK))))).scalar()
-        await connection.commit()
+    async with session_lock(db.engine, _SWEEP_LOCK) as got:
         if not got:
             return None
-        try:
-            visits = await generate_all(db, now, horizon_days)
-            notices = await announce_contract_notices(db, now, ending_notice_days)
-            if notices.ending_soon or notices.visits_overdue:
-                log.info("contract notices: %s", notices)
-            return SweepSummary(visits, notices)
-        finally:
-            await connection.execute(select(func.pg_advisory_unlock(func.hashtext(_SWEEP_LOCK))))
-            await connection.commit()
+        visits = await generate_all(db, now, horizon_days)
+        async with db.transaction() as session:
+            notices = await announce_contract_notices(session, now, ending_notice_days)
+        if notices.ending_soon or notices.visits_overdue:
+            log.info("contract notices: %s", notices)
+        return SweepSummary(visits, notices)
 
 
 @contextlib.asynccontextmanager
@@ -109,7 +106,8 @@ async def reservation_release(runtime: Runtime) -> AsyncIterator[None]:
     ttl = timedelta(seconds=settings.quota_reservation_ttl_s)
 
     async def release() -> None:
-        released = await release_unconfirmed_reservations(runtime.db, runtime.clock.now(), ttl)
+        async with runtime.db.transaction() as session:
+            released = await release_unconfirmed_reservations(session, runtime.clock.now(), ttl)
         if released:
             log.info("released %d quota reservations of requests never filed", released)
 
