@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from services.contracts.db.repository import ContractsRepository
+from services.contracts.db.repositories import Repositories
 from services.contracts.usecases.entitlement import check_entitlement, release_unconfirmed_reservations, reserve_quota
 from shared.db import Database, create_engine
 from shared.events.contracts import CHECK_ENTITLEMENT, EntitlementAnswer, EntitlementQuery
@@ -195,7 +195,7 @@ async def test_a_reservation_never_confirmed_is_released_and_a_late_event_still_
 async def test_reservation_counts_on_the_terms_read_under_its_lock(contracts: Contracts) -> None:
     customer_id, site_id, contract_id = await _on_call_contract(contracts, "Saki Ice Works", included=5)
     async with contracts.db.transaction() as session:
-        stale = await ContractsRepository(session).get_contract(uuid.UUID(contract_id))
+        stale = await Repositories(session).contracts.get_contract(uuid.UUID(contract_id))
     assert stale is not None
     changed = await contracts.client.patch(f"/contracts/{contract_id}", headers=contracts.manager, json={
         "quotas": [{"request_kind": "emergency", "period": "year", "included": 1}]})
@@ -203,7 +203,7 @@ async def test_reservation_counts_on_the_terms_read_under_its_lock(contracts: Co
     assert not (await _ask(contracts.db, _query(site_id, uuid.uuid4(), customer_id))).quota_exceeded
     # terms read before the lock say 5 included; the count goes by the 1 the contract has now
     async with contracts.db.transaction() as session:
-        held = await reserve_quota(ContractsRepository(session), stale, "emergency", uuid.uuid4(),
+        held = await reserve_quota(Repositories(session), stale, "emergency", uuid.uuid4(),
                                    contracts.clock.now())
     assert held is not None and held.within_quota is False and held.quota_left == 0
 

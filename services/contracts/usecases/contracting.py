@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.contracts.db.repository import ContractsRepository
+from services.contracts.db.repositories import Repositories
 from services.contracts.db.tables import messaging
 from services.contracts.domain.calendar import calendar_problem
 from services.contracts.domain.contract import ContractRecord, ContractTerms
@@ -27,7 +27,7 @@ class CoverageConflict(Conflict):
     """Another live contract of the same type already covers one of these units or sites."""
 
 
-async def _checked_terms(repo: ContractsRepository, customer_id: uuid.UUID, terms: ContractTerms) -> None:
+async def _checked_terms(repo: Repositories, customer_id: uuid.UUID, terms: ContractTerms) -> None:
     if (problem := period_problem(terms.starts_on, terms.ends_on)) is not None:
         raise InvalidInput("ends_on", problem)
     try:
@@ -37,12 +37,12 @@ async def _checked_terms(repo: ContractsRepository, customer_id: uuid.UUID, term
     contract = ContractRecord(uuid.uuid4(), customer_id, "draft", terms, None, datetime.min, datetime.min)
     if (problem := calendar_problem(contract.calendar)) is not None:
         raise InvalidInput("business_hours", problem)
-    sites = await repo.sites_by_id(set(terms.site_ids))
+    sites = await repo.sites.sites_by_id(set(terms.site_ids))
     for index, site_id in enumerate(terms.site_ids):
         site = sites.get(site_id)
         if site is None or site.customer_id != customer_id:
             raise InvalidInput(f"site_ids.{index}", "no such site for this customer")
-    units = await repo.equipment_by_id(terms.equipment_ids)
+    units = await repo.sites.equipment_by_id(terms.equipment_ids)
     for index, equipment_id in enumerate(terms.equipment_ids):
         unit = units.get(equipment_id)
         if unit is None or unit.customer_id != customer_id:
@@ -51,9 +51,9 @@ async def _checked_terms(repo: ContractsRepository, customer_id: uuid.UUID, term
             raise InvalidInput(f"equipment_ids.{index}", "the unit's site is not among site_ids")
 
 
-async def _ensure_no_overlap(repo: ContractsRepository, contract: ContractRecord) -> None:
+async def _ensure_no_overlap(repo: Repositories, contract: ContractRecord) -> None:
     await repo.lock(f"contracts:coverage:{contract.customer_id}")
-    conflicts = await repo.coverage_conflicts(contract.id)
+    conflicts = await repo.contracts.coverage_conflicts(contract.id)
     if conflicts:
         problems = []
         for c in conflicts:
@@ -67,19 +67,19 @@ async def _ensure_no_overlap(repo: ContractsRepository, contract: ContractRecord
 
 async def create_contract(session: AsyncSession, customer_id: uuid.UUID, terms: ContractTerms) -> ContractRecord:
     contract_id = uuid.uuid4()
-    repo = ContractsRepository(session)
-    if await repo.get_customer(customer_id) is None:
+    repo = Repositories(session)
+    if await repo.customers.get_customer(customer_id) is None:
         raise InvalidInput("customer_id", "no such customer")
     await _checked_terms(repo, customer_id, terms)
-    await repo.add_contract(contract_id, customer_id, terms)
-    contract = await repo.get_contract(contract_id)
+    await repo.contracts.add_contract(contract_id, customer_id, terms)
+    contract = await repo.contracts.get_contract(contract_id)
     assert contract is not None
     return contract
 
 
 async def find_contract(session: AsyncSession, contract_id: uuid.UUID) -> ContractRecord:
     """The contract, or NotFound."""
-    contract = await ContractsRepository(session).get_contract(contract_id)
+    contract = await Repositories(session).contracts.get_contract(contract_id)
     if contract is None:
         raise NotFound("contract not found")
     return contract
@@ -87,11 +87,11 @@ async def find_contract(session: AsyncSession, contract_id: uuid.UUID) -> Contra
 
 async def list_contracts(session: AsyncSession, customer_id: uuid.UUID | None,
                          status: str | None) -> list[ContractRecord]:
-    return await ContractsRepository(session).list_contracts(customer_id, status)
+    return await Repositories(session).contracts.list_contracts(customer_id, status)
 
 
-async def live_contract(repo: ContractsRepository, contract_id: uuid.UUID) -> ContractRecord:
-    contract = await repo.get_contract(contract_id, for_update=True)
+async def live_contract(repo: Repositories, contract_id: uuid.UUID) -> ContractRecord:
+    contract = await repo.contracts.get_contract(contract_id, for_update=True)
     if contract is None:
         raise NotFound("contract not found")
     return contract
@@ -100,11 +100,11 @@ async def live_contract(repo: ContractsRepository, contract_id: uuid.UUID) -> Co
 async def _move_to(session: AsyncSession, contract_id: uuid.UUID, status: str, announced: Event, now: datetime,
                    horizon_days: int, *, ended_on: date | None = None) -> ContractRecord:
     """Store the new status, announce it, let the visits follow, and read the contract back."""
-    repo = ContractsRepository(session)
-    await repo.set_contract_status(contract_id, status, ended_on=ended_on)
+    repo = Repositories(session)
+    await repo.contracts.set_contract_status(contract_id, status, ended_on=ended_on)
     await add_event(session, messaging, announced, occurred_at=now)
     await regenerate_visits(session, contract_id, now, horizon_days)
-    moved = await repo.get_contract(contract_id)
+    moved = await repo.contracts.get_contract(contract_id)
     assert moved is not None
     return moved
 
@@ -116,14 +116,14 @@ def _changed_fields(before: ContractTerms, after: ContractTerms) -> list[str]:
 async def change_contract(session: AsyncSession, contract_id: uuid.UUID, changes: dict[str, object], now: datetime,
                           horizon_days: int) -> ContractRecord:
     """Rewrite some terms; a live contract is re-checked for overlaps, announced and its visits follow."""
-    repo = ContractsRepository(session)
+    repo = Repositories(session)
     contract = await live_contract(repo, contract_id)
     if contract.status in ENDED_STATUSES:
         raise Conflict(f"a {contract.status} contract cannot be changed")
     terms = replace(contract.terms, **changes)  # type: ignore[arg-type]
     await _checked_terms(repo, contract.customer_id, terms)
-    await repo.update_contract(contract_id, terms)
-    updated = await repo.get_contract(contract_id)
+    await repo.contracts.update_contract(contract_id, terms)
+    updated = await repo.contracts.get_contract(contract_id)
     assert updated is not None
     if contract.status != "draft":
         await _ensure_no_overlap(repo, updated)
@@ -137,7 +137,7 @@ async def change_contract(session: AsyncSession, contract_id: uuid.UUID, changes
 async def activate_contract(session: AsyncSession, contract_id: uuid.UUID, now: datetime,
                             horizon_days: int) -> ContractRecord:
     """draft -> active (or suspended -> active): no overlap allowed; visits are generated at once."""
-    repo = ContractsRepository(session)
+    repo = Repositories(session)
     contract = await live_contract(repo, contract_id)
     ensure_transition(contract.status, "active")
     if contract.terms.ends_on is not None and contract.terms.ends_on < now.astimezone(
@@ -160,7 +160,7 @@ async def activate_contract(session: AsyncSession, contract_id: uuid.UUID, now: 
 
 async def suspend_contract(session: AsyncSession, contract_id: uuid.UUID, now: datetime,
                            horizon_days: int) -> ContractRecord:
-    contract = await live_contract(ContractsRepository(session), contract_id)
+    contract = await live_contract(Repositories(session), contract_id)
     ensure_transition(contract.status, "suspended")
     return await _move_to(session, contract_id, "suspended", ContractChanged(
         contract_id=contract_id, customer_id=contract.customer_id, status="suspended", changes=["status"]),
@@ -170,7 +170,7 @@ async def suspend_contract(session: AsyncSession, contract_id: uuid.UUID, now: d
 async def end_contract(session: AsyncSession, contract_id: uuid.UUID, status: str, *, now: datetime,
                        ended_on: date | None = None) -> ContractRecord:
     """-> terminated or expired: announced, and every visit not yet started is cancelled."""
-    repo = ContractsRepository(session)
+    repo = Repositories(session)
     contract = await live_contract(repo, contract_id)
     ensure_transition(contract.status, status)
     local_today = now.astimezone(ZoneInfo(contract.terms.timezone)).date()

@@ -7,25 +7,25 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.contracts.db.repository import ContractsRepository
+from services.contracts.db.repositories import Repositories
 from shared.errors import Conflict, InvalidInput, NotFound
 
 
 async def create_customer(session: AsyncSession, name: str, external_ref: str | None) -> uuid.UUID:
-    repo = ContractsRepository(session)
-    if external_ref and await repo.customer_ref_taken(external_ref):
+    repo = Repositories(session)
+    if external_ref and await repo.customers.customer_ref_taken(external_ref):
         raise InvalidInput("external_ref", "another customer has this reference")
     customer_id = uuid.uuid4()
-    await repo.add_customer(customer_id, name, external_ref)
+    await repo.customers.add_customer(customer_id, name, external_ref)
     return customer_id
 
 
 async def list_customers(session: AsyncSession, only: uuid.UUID | None) -> list[dict[str, Any]]:
-    return await ContractsRepository(session).list_customers(only)
+    return await Repositories(session).customers.list_customers(only)
 
 
 async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> dict[str, Any]:
-    customer = await ContractsRepository(session).get_customer(customer_id)
+    customer = await Repositories(session).customers.get_customer(customer_id)
     if customer is None:
         raise NotFound("customer not found")
     return customer
@@ -33,17 +33,17 @@ async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> dict[st
 
 async def create_territory(session: AsyncSession, name: str, area: dict[str, Any]) -> uuid.UUID:
     """A named territory from a GeoJSON Polygon or MultiPolygon, refused naming `area` when it is unusable."""
-    repo = ContractsRepository(session)
-    if await repo.territory_name_taken(name):
+    repo = Repositories(session)
+    if await repo.customers.territory_name_taken(name):
         raise Conflict(f"a territory named {name!r} exists")
     if area.get("type") not in ("Polygon", "MultiPolygon") or "coordinates" not in area:
         raise InvalidInput("area", "must be a GeoJSON Polygon or MultiPolygon")
     territory_id = uuid.uuid4()
-    problem = await repo.add_territory(territory_id, name, area)
+    problem = await repo.customers.add_territory(territory_id, name, area)
     if problem is not None:
         raise InvalidInput("area", problem)
     return territory_id
 
 
 async def list_territories(session: AsyncSession) -> list[dict[str, Any]]:
-    return await ContractsRepository(session).list_territories()
+    return await Repositories(session).customers.list_territories()

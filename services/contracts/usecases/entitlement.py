@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.contracts.db.repository import ContractsRepository
+from services.contracts.db.repositories import Repositories
 from services.contracts.domain.contract import ContractRecord
 from services.contracts.domain.lifecycle import SERVED_KINDS, TYPE_PREFERENCE, warranty_problem
 from services.contracts.domain.quota import QuotaConsumption
@@ -20,14 +20,14 @@ from shared.events.contracts import EntitlementAnswer, EntitlementQuery, SiteFac
 
 async def check_entitlement(session: AsyncSession, query: EntitlementQuery) -> EntitlementAnswer:
     """Is the site (or unit) covered for this kind of request, by which contract, with which deadlines?"""
-    repo = ContractsRepository(session)
-    site = await repo.get_site(query.site_id)
+    repo = Repositories(session)
+    site = await repo.sites.get_site(query.site_id)
     if site is None:
         return EntitlementAnswer(found=False, reason="unknown site")
     facts = SiteFacts(site_id=site.id, customer_id=site.customer_id, name=site.name, address=site.address,
                       location=GeoPoint(lat=site.lat, lon=site.lon), contact_name=site.contact_name,
                       contact_phone=site.contact_phone)
-    unit = await repo.get_equipment(query.equipment_id) if query.equipment_id is not None else None
+    unit = await repo.sites.get_equipment(query.equipment_id) if query.equipment_id is not None else None
     if query.equipment_id is not None and (unit is None or unit.site_id != site.id):
         return EntitlementAnswer(found=True, site=facts, equipment_found=False, covered=False,
                                  reason="no such unit at this site")
@@ -36,7 +36,7 @@ async def check_entitlement(session: AsyncSession, query: EntitlementQuery) -> E
     priority = query.priority or default_priority(query.kind, criticality)
     uncovered = EntitlementAnswer(found=True, site=facts, covered=False, priority=priority,
                                   equipment_criticality=criticality)
-    candidates = await repo.covering_contracts(site.id, query.equipment_id, query.at)
+    candidates = await repo.contracts.covering_contracts(site.id, query.equipment_id, query.at)
     warranty_ends_on = unit.warranty_ends_on if unit is not None else None
     warranty = {c: warranty_problem(c[1], unit is not None, warranty_ends_on, query.at.date())
                 for c in candidates}
@@ -49,7 +49,7 @@ async def check_entitlement(session: AsyncSession, query: EntitlementQuery) -> E
                   else lapsed or f"the active contract does not cover {query.kind} requests")
         return uncovered.model_copy(update={"reason": reason})
     contract_id, contract_type = serving[0]
-    contract = await repo.get_contract(contract_id)
+    contract = await repo.contracts.get_contract(contract_id)
     assert contract is not None
     held: QuotaConsumption | None = None
     quota_left: int | None
@@ -80,7 +80,7 @@ def _quota_lock(contract_id: uuid.UUID, kind: str) -> str:
     return f"contracts:quota:{contract_id}:{kind}"
 
 
-async def reserve_quota(repo: ContractsRepository, contract: ContractRecord, kind: str, request_id: uuid.UUID,
+async def reserve_quota(repo: Repositories, contract: ContractRecord, kind: str, request_id: uuid.UUID,
                         at: datetime) -> QuotaConsumption | None:
     """Count the request against the contract's quota for `kind`, once, and say what it was told.
 
@@ -90,17 +90,17 @@ async def reserve_quota(repo: ContractsRepository, contract: ContractRecord, kin
     request's created event confirms it, or until the sweep drops it as never filed.
     """
     await repo.lock(_quota_lock(contract.id, kind))
-    held = await repo.quota_consumption(request_id)
+    held = await repo.quota.quota_consumption(request_id)
     if held is not None:
         return held
     # the terms as they are now, under the lock: share-locked so a manager's change waits for this count
-    current = await repo.get_contract(contract.id, for_share=True)
+    current = await repo.contracts.get_contract(contract.id, for_share=True)
     if current is None or not any(q.request_kind == kind for q in current.terms.quotas):
         return None
     [(use, _, _)] = await quota_uses(repo, current, at, kind)
     held = QuotaConsumption(request_id=request_id, contract_id=contract.id, request_kind=kind, counted_at=at,
                             within_quota=not use.exceeded, quota_left=use.left)
-    await repo.consume_quota(held)
+    await repo.quota.consume_quota(held)
     return held
 
 
@@ -108,9 +108,9 @@ async def count_filed_request(session: AsyncSession, request_id: uuid.UUID, cont
                               filed_at: datetime, within_quota: bool) -> None:
     """A request filed under the contract counts against its quota once: its reservation, now confirmed, or
     (none, or dropped as unconfirmed before the event came) a new row."""
-    repo = ContractsRepository(session)
+    repo = Repositories(session)
     await repo.lock(_quota_lock(contract_id, kind))
-    await repo.confirm_quota(QuotaConsumption(request_id=request_id, contract_id=contract_id, request_kind=kind,
+    await repo.quota.confirm_quota(QuotaConsumption(request_id=request_id, contract_id=contract_id, request_kind=kind,
                                               counted_at=filed_at, within_quota=within_quota, confirmed_at=filed_at))
 
 
@@ -120,4 +120,4 @@ async def release_unconfirmed_reservations(session: AsyncSession, now: datetime,
     One statement, so replicas running it at once release each row once; a created event racing it either
     confirms the row first (kept) or finds it gone and counts the request anew.
     """
-    return await ContractsRepository(session).drop_unconfirmed_reservations(now - ttl)
+    return await Repositories(session).quota.drop_unconfirmed_reservations(now - ttl)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.contracts.db.repository import ContractsRepository
+from services.contracts.db.repositories import Repositories
 from services.contracts.usecases.entitlement import count_filed_request
 from services.contracts.usecases.visits import record_visit_progress
 from shared.events.dispatch import AssignmentCreated, AssignmentStatusChanged
@@ -17,7 +17,7 @@ from shared.events.requests import ServiceRequestCreated
 
 async def request_filed(session: AsyncSession, event: ServiceRequestCreated) -> None:
     """Remember the request for SLA compliance; a covered first request counts against its contract's quota."""
-    await ContractsRepository(session).record_service_job({
+    await Repositories(session).service_jobs.record_service_job({
         "request_id": event.request_id, "contract_id": event.contract_id if event.covered else None,
         "customer_id": event.customer_id, "site_id": event.site_id, "equipment_id": event.equipment_id,
         "kind": event.kind, "priority": event.priority, "response_due": event.response_due,
@@ -30,16 +30,16 @@ async def request_filed(session: AsyncSession, event: ServiceRequestCreated) -> 
 
 async def request_cancelled(session: AsyncSession, request_id: uuid.UUID, at: datetime) -> None:
     """The request no longer counts for SLA compliance, and its quota unit is released."""
-    repo = ContractsRepository(session)
-    await repo.cancel_service_job(request_id, at)
-    await repo.release_quota(request_id, at)
+    repo = Repositories(session)
+    await repo.service_jobs.cancel_service_job(request_id, at)
+    await repo.quota.release_quota(request_id, at)
 
 
 async def assignment_stepped(session: AsyncSession, event: AssignmentCreated | AssignmentStatusChanged,
                              at: datetime, now: datetime) -> None:
     """Record the step in the unit's history; a planned visit booked under this request id follows it."""
     outcome = event.outcome if isinstance(event, AssignmentStatusChanged) else None
-    await ContractsRepository(session).record_assignment_step({
+    await Repositories(session).service_jobs.record_assignment_step({
         "assignment_id": event.assignment_id, "status": event.status, "at": at,
         "request_id": event.request_id, "technician_id": event.technician_id, "outcome": outcome,
     })

@@ -19,7 +19,8 @@ from typing import IO, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.contracts.db.repository import ImportStaging, skills_to_json
+from services.contracts.db.imports import ImportStaging
+from services.contracts.db.rows import skills_to_json
 from services.contracts.domain.calendar import hours_to_json
 from services.contracts.domain.records import (
     RowProblem,

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.db.locks import session_lock
-from services.contracts.db.repository import ContractsRepository
+from services.contracts.db.repositories import Repositories
 from services.contracts.domain.notices import DEFAULT_ENDING_NOTICE_DAYS
 from services.contracts.settings import Settings
 from services.contracts.usecases.contracting import end_contract
@@ -37,7 +37,7 @@ _SWEEP_LOCK = "contracts:visit-sweep"
 
 async def expire_ended_contracts(session: AsyncSession, now: datetime) -> list[uuid.UUID]:
     """Mark live contracts whose last day has passed as expired; their remaining visits are cancelled."""
-    expired = await ContractsRepository(session).contracts_past_end(now)
+    expired = await Repositories(session).contracts.contracts_past_end(now)
     for contract_id in expired:
         await end_contract(session, contract_id, "expired", now=now)
     return expired
@@ -49,7 +49,7 @@ async def generate_all(db: Database, now: datetime, horizon_days: int) -> Genera
     async with db.transaction() as session:
         summary.expired = len(await expire_ended_contracts(session, now))
     async with db.transaction() as session:
-        contract_ids = await ContractsRepository(session).contract_ids(("active",))
+        contract_ids = await Repositories(session).contracts.contract_ids(("active",))
     for contract_id in contract_ids:
         try:
             async with db.transaction() as session:
