@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Query, status
@@ -163,9 +164,9 @@ async def contract_health(contract_id: uuid.UUID, session: Session, clock: AppCl
         return round(met / (met + breached), 4) if met + breached else None
 
     return ContractHealthOut(
-        contract_id=contract_id, status=found.contract.status, at=now, visits=VisitHealth(**found.visits),
-        sla=SlaHealth(**sla, response_compliance=_share(sla["response_met"], sla["response_breached"]),
-                      fix_compliance=_share(sla["fix_met"], sla["fix_breached"])),
+        contract_id=contract_id, status=found.contract.status, at=now, visits=VisitHealth(**asdict(found.visits)),
+        sla=SlaHealth(**asdict(sla), response_compliance=_share(sla.response_met, sla.response_breached),
+                      fix_compliance=_share(sla.fix_met, sla.fix_breached)),
         quotas=[QuotaOut(request_kind=u.quota.request_kind, period=u.quota.period,
                          included=u.quota.included, used=u.used, left=u.left, period_starts_on=first,
                          period_ends_on=end) for u, first, end in found.quotas],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from fastapi import APIRouter, status
@@ -68,14 +67,15 @@ async def list_customers(session: Session, principal: Caller) -> list[CustomerOu
     if not principal.is_staff and principal.role is not Role.CUSTOMER:
         return []
     only = None if principal.is_staff else principal.customer_id
-    return [CustomerOut(**c) for c in await customers.list_customers(session, only)]
+    return [CustomerOut(id=c.id, name=c.name, external_ref=c.external_ref)
+            for c in await customers.list_customers(session, only)]
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerOut)
 async def get_customer(customer_id: uuid.UUID, session: Session, principal: Caller) -> CustomerOut:
     ensure_customer_access(principal, customer_id, "customer")
     customer = await customers.get_customer(session, customer_id)
-    return CustomerOut(id=customer["id"], name=customer["name"], external_ref=customer["external_ref"])
+    return CustomerOut(id=customer.id, name=customer.name, external_ref=customer.external_ref)
 
 
 @router.post("/territories", status_code=status.HTTP_201_CREATED, response_model=TerritoryOut)
@@ -87,7 +87,7 @@ async def create_territory(body: TerritoryIn, session: Session, _: Manager) -> T
 @router.get("/territories", response_model=list[TerritoryOut])
 async def list_territories(session: Session, _: Staff) -> list[TerritoryOut]:
     rows = await customers.list_territories(session)
-    return [TerritoryOut(id=r["id"], name=r["name"], area=json.loads(r["area"])) for r in rows]
+    return [TerritoryOut(id=r.id, name=r.name, area=r.area) for r in rows]
 
 
 @router.post("/customers/{customer_id}/sites", status_code=status.HTTP_201_CREATED, response_model=SiteOut)
@@ -146,4 +146,6 @@ async def get_equipment(equipment_id: uuid.UUID, session: Session, principal: Ca
 async def equipment_history(equipment_id: uuid.UUID, session: Session, principal: Caller) -> list[ServiceHistoryEntry]:
     unit, rows = await sites.equipment_history(session, equipment_id)
     visible(unit, principal, "equipment")
-    return [ServiceHistoryEntry(**r) for r in rows]
+    return [ServiceHistoryEntry(request_id=r.request_id, kind=r.kind, assignment_id=r.assignment_id,
+                                technician_id=r.technician_id, status=r.status, at=r.at, outcome=r.outcome)
+            for r in rows]

@@ -12,7 +12,7 @@ from sqlalchemy import cast, delete, func, insert, literal, select, text, update
 from services.contracts.db import tables as t
 from services.contracts.db.rows import Repository, skills_from_json, skills_to_json
 from services.contracts.domain.calendar import hours_from_json, hours_to_json
-from services.contracts.domain.contract import ContractRecord, ContractTerms, Price
+from services.contracts.domain.contract import ContractRecord, ContractTerms, CoverageConflict, Price
 from services.contracts.domain.lifecycle import LIVE_STATUSES
 from services.contracts.domain.notices import EndingContract, OverdueVisits
 from services.contracts.domain.quota import Quota
@@ -177,10 +177,10 @@ class ContractsRepository(Repository):
             values["ended_on"] = ended_on
         await self.session.execute(update(t.contracts).where(t.contracts.c.id == contract_id).values(**values))
 
-    async def coverage_conflicts(self, contract_id: uuid.UUID) -> list[dict[str, Any]]:
+    async def coverage_conflicts(self, contract_id: uuid.UUID) -> list[CoverageConflict]:
         """Units (or whole sites) this contract shares with another live contract of its type and period."""
         rows = await self.session.execute(_COVERAGE_CONFLICTS, {"contract_id": contract_id})
-        return [dict(r._mapping) for r in rows]
+        return [CoverageConflict(**r._mapping) for r in rows]
 
     async def contract_ids(self, statuses: tuple[str, ...]) -> list[uuid.UUID]:
         query = select(t.contracts.c.id).where(t.contracts.c.status.in_(statuses)).order_by(t.contracts.c.id)

@@ -12,6 +12,9 @@ from sqlalchemy.exc import DBAPIError
 
 from services.contracts.db import tables as t
 from services.contracts.db.rows import Repository
+from services.contracts.domain.estate import CustomerRecord, TerritoryRecord
+
+_CUSTOMER = select(t.customers.c.id, t.customers.c.name, t.customers.c.external_ref)
 
 
 class CustomersRepository(Repository):
@@ -21,15 +24,15 @@ class CustomersRepository(Repository):
         await self.session.execute(
             insert(t.customers).values(id=customer_id, name=name, external_ref=external_ref))
 
-    async def get_customer(self, customer_id: uuid.UUID) -> dict[str, Any] | None:
-        row = (await self.session.execute(select(t.customers).where(t.customers.c.id == customer_id))).first()
-        return dict(row._mapping) if row else None
+    async def get_customer(self, customer_id: uuid.UUID) -> CustomerRecord | None:
+        row = (await self.session.execute(_CUSTOMER.where(t.customers.c.id == customer_id))).first()
+        return CustomerRecord(**row._mapping) if row else None
 
-    async def list_customers(self, only: uuid.UUID | None = None) -> list[dict[str, Any]]:
-        query = select(t.customers).order_by(t.customers.c.name, t.customers.c.id)
+    async def list_customers(self, only: uuid.UUID | None = None) -> list[CustomerRecord]:
+        query = _CUSTOMER.order_by(t.customers.c.name, t.customers.c.id)
         if only is not None:
             query = query.where(t.customers.c.id == only)
-        return [dict(r._mapping) for r in await self.session.execute(query)]
+        return [CustomerRecord(**r._mapping) for r in await self.session.execute(query)]
 
     async def customer_ref_taken(self, external_ref: str) -> bool:
         query = select(t.customers.c.id).where(t.customers.c.external_ref == external_ref)
@@ -57,9 +60,9 @@ class CustomersRepository(Repository):
         query = select(t.territories.c.id).where(t.territories.c.name == name)
         return (await self.session.execute(query)).first() is not None
 
-    async def list_territories(self) -> list[dict[str, Any]]:
+    async def list_territories(self) -> list[TerritoryRecord]:
         rows = await self.session.execute(
             select(t.territories.c.id, t.territories.c.name,
                    func.ST_AsGeoJSON(cast(t.territories.c.area, Geometry)).label("area"))
             .order_by(t.territories.c.name))
-        return [dict(r._mapping) for r in rows]
+        return [TerritoryRecord(id=r.id, name=r.name, area=json.loads(r.area)) for r in rows]

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.contracts.db import tables as t
 from services.contracts.db.rows import Repository
+from services.contracts.domain.contract import AssignmentStep, ServiceJob, SlaCounts
 
 _SLA_COMPLIANCE = text("""
 WITH jobs AS (
@@ -37,16 +38,16 @@ FROM jobs
 class ServiceJobsRepository(Repository):
     """Service jobs (requests) and assignment steps as contracts heard of them."""
 
-    async def record_service_job(self, values: dict[str, Any]) -> None:
-        await self.session.execute(pg_insert(t.service_jobs).values(**values).on_conflict_do_nothing())
+    async def record_service_job(self, job: ServiceJob) -> None:
+        await self.session.execute(pg_insert(t.service_jobs).values(**asdict(job)).on_conflict_do_nothing())
 
     async def cancel_service_job(self, request_id: uuid.UUID, at: datetime) -> None:
         await self.session.execute(
             update(t.service_jobs).where(t.service_jobs.c.request_id == request_id).values(cancelled_at=at))
 
-    async def record_assignment_step(self, values: dict[str, Any]) -> None:
-        await self.session.execute(pg_insert(t.assignment_steps).values(**values).on_conflict_do_nothing())
+    async def record_assignment_step(self, step: AssignmentStep) -> None:
+        await self.session.execute(pg_insert(t.assignment_steps).values(**asdict(step)).on_conflict_do_nothing())
 
-    async def sla_compliance(self, contract_id: uuid.UUID, now: datetime) -> dict[str, int]:
+    async def sla_compliance(self, contract_id: uuid.UUID, now: datetime) -> SlaCounts:
         row = (await self.session.execute(_SLA_COMPLIANCE, {"contract_id": contract_id, "now": now})).one()
-        return {k: int(n) for k, n in row._mapping.items()}
+        return SlaCounts(**{k: int(n) for k, n in row._mapping.items()})

@@ -11,7 +11,7 @@ from sqlalchemy import cast, func, insert, select, text, true, update
 
 from services.contracts.db import tables as t
 from services.contracts.db.rows import Repository, from_row, point_wkt, skills_to_json
-from services.contracts.domain.estate import EquipmentRow, SiteRow
+from services.contracts.domain.estate import EquipmentRow, ServiceStep, SiteRow
 
 
 def _territory() -> Any:
@@ -117,6 +117,6 @@ class SitesRepository(Repository):
             .order_by(t.equipment.c.equipment_type, t.equipment.c.serial))
         return [_equipment(r) for r in rows]
 
-    async def equipment_history(self, equipment_id: uuid.UUID) -> list[dict[str, Any]]:
+    async def equipment_history(self, equipment_id: uuid.UUID) -> list[ServiceStep]:
         rows = await self.session.execute(_EQUIPMENT_HISTORY, {"equipment_id": equipment_id})
-        return [dict(r._mapping) for r in rows]
+        return [ServiceStep(**r._mapping) for r in rows]

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.contracts.db import tables as t
 from services.contracts.db.rows import Repository, from_row, skills_to_json
+from services.contracts.domain.contract import VisitCounts
 from services.contracts.domain.schedule import VisitSpec
 from services.contracts.domain.visits import MUTABLE_STATUSES, OPEN_STATUSES, VisitRow
 
@@ -169,7 +170,7 @@ class VisitsRepository(Repository):
             .values(carried_over_from=bindparam("b_from"), carried_work=bindparam("b_work")),
             [{"b_id": into, "b_from": failed, "b_work": work} for into, (failed, work) in latest.items()])
 
-    async def visit_counts(self, contract_id: uuid.UUID, now: datetime) -> dict[str, int]:
+    async def visit_counts(self, contract_id: uuid.UUID, now: datetime) -> VisitCounts:
         v = t.planned_visits
         open_ = v.c.status.in_(OPEN_STATUSES)
         row = (await self.session.execute(select(
@@ -180,4 +181,4 @@ class VisitsRepository(Repository):
             func.count().filter(and_(open_, v.c.window_end > now)).label("open"),
             func.count().filter(v.c.status == "cancelled").label("cancelled"),
         ).where(v.c.contract_id == contract_id))).one()
-        return {k: int(n) for k, n in row._mapping.items()}
+        return VisitCounts(**{k: int(n) for k, n in row._mapping.items()})

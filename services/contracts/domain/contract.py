@@ -69,3 +69,58 @@ class ScheduleRow:
     required_skills: tuple[tuple[str, int], ...]
     priority: str
     active: bool
+
+
+@dataclass(frozen=True)
+class CoverageConflict:
+    """A unit (or, for contracts naming no units there, a whole site) another live contract already covers."""
+
+    contract_id: uuid.UUID
+    site_id: uuid.UUID | None
+    equipment_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class VisitCounts:
+    due: int
+    done: int
+    overdue: int
+    failed: int
+    open: int
+    cancelled: int
+
+
+@dataclass(frozen=True)
+class SlaCounts:
+    requests: int
+    response_met: int
+    response_breached: int
+    fix_met: int
+    fix_breached: int
+
+
+@dataclass(frozen=True)
+class ServiceJob:
+    """A request filed with requests, as contracts remembers it for SLA compliance and history."""
+
+    request_id: uuid.UUID
+    contract_id: uuid.UUID | None
+    customer_id: uuid.UUID
+    site_id: uuid.UUID
+    equipment_id: uuid.UUID | None
+    kind: str
+    priority: str
+    response_due: datetime | None
+    fix_due: datetime | None
+    created_at: datetime
+    follow_up_of: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class AssignmentStep:
+    assignment_id: uuid.UUID
+    status: str
+    at: datetime
+    request_id: uuid.UUID
+    technician_id: uuid.UUID
+    outcome: str | None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 from services.contracts.domain.sla import DEFAULT_CRITICALITY
 
@@ -37,3 +38,30 @@ class EquipmentRow:
     warranty_ends_on: date | None
     required_skills: tuple[tuple[str, int], ...]
     criticality: str = DEFAULT_CRITICALITY
+
+
+@dataclass(frozen=True)
+class CustomerRecord:
+    id: uuid.UUID
+    name: str
+    external_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class TerritoryRecord:
+    id: uuid.UUID
+    name: str
+    area: dict[str, Any]  # GeoJSON (lon, lat; WGS 84)
+
+
+@dataclass(frozen=True)
+class ServiceStep:
+    """One step of an assignment at a unit, as dispatch told it: its service history."""
+
+    request_id: uuid.UUID
+    kind: str
+    assignment_id: uuid.UUID
+    technician_id: uuid.UUID
+    status: str
+    at: datetime
+    outcome: str | None = None

@@ -57,9 +57,9 @@ async def _ensure_no_overlap(repo: Repositories, contract: ContractRecord) -> No
     if conflicts:
         problems = []
         for c in conflicts:
-            what = f"unit {c['equipment_id']}" if c["equipment_id"] else f"site {c['site_id']}"
-            problems.append(FieldProblem("equipment_ids" if c["equipment_id"] else "site_ids",
-                                         f"{what} is already covered by contract {c['contract_id']}"))
+            what = f"unit {c.equipment_id}" if c.equipment_id else f"site {c.site_id}"
+            problems.append(FieldProblem("equipment_ids" if c.equipment_id else "site_ids",
+                                         f"{what} is already covered by contract {c.contract_id}"))
         raise CoverageConflict(
             f"another active {contract.terms.contract_type} contract covers the same units in an overlapping period",
             problems=problems)

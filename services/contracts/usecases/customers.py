@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.db.repositories import Repositories
+from services.contracts.domain.estate import CustomerRecord, TerritoryRecord
 from shared.errors import Conflict, InvalidInput, NotFound
 
 
@@ -20,11 +21,11 @@ async def create_customer(session: AsyncSession, name: str, external_ref: str | 
     return customer_id
 
 
-async def list_customers(session: AsyncSession, only: uuid.UUID | None) -> list[dict[str, Any]]:
+async def list_customers(session: AsyncSession, only: uuid.UUID | None) -> list[CustomerRecord]:
     return await Repositories(session).customers.list_customers(only)
 
 
-async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> dict[str, Any]:
+async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> CustomerRecord:
     customer = await Repositories(session).customers.get_customer(customer_id)
     if customer is None:
         raise NotFound("customer not found")
@@ -45,5 +46,5 @@ async def create_territory(session: AsyncSession, name: str, area: dict[str, Any
     return territory_id
 
 
-async def list_territories(session: AsyncSession) -> list[dict[str, Any]]:
+async def list_territories(session: AsyncSession) -> list[TerritoryRecord]:
     return await Repositories(session).customers.list_territories()

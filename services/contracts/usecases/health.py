@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.db.repositories import Repositories
-from services.contracts.domain.contract import ContractRecord
+from services.contracts.domain.contract import ContractRecord, SlaCounts, VisitCounts
 from services.contracts.domain.quota import QuotaUse, quota_period
 from services.contracts.usecases.contracting import find_contract
 
@@ -18,8 +18,8 @@ from services.contracts.usecases.contracting import find_contract
 @dataclass(frozen=True)
 class ContractHealth:
     contract: ContractRecord
-    visits: dict[str, int]
-    sla: dict[str, int]
+    visits: VisitCounts
+    sla: SlaCounts
     quotas: list[tuple[QuotaUse, date, date | None]]
 
 

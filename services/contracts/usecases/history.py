@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.db.repositories import Repositories
+from services.contracts.domain.contract import AssignmentStep, ServiceJob
 from services.contracts.usecases.entitlement import count_filed_request
 from services.contracts.usecases.visits import record_visit_progress
 from shared.events.dispatch import AssignmentCreated, AssignmentStatusChanged
@@ -17,12 +18,11 @@ from shared.events.requests import ServiceRequestCreated
 
 async def request_filed(session: AsyncSession, event: ServiceRequestCreated) -> None:
     """Remember the request for SLA compliance; a covered first request counts against its contract's quota."""
-    await Repositories(session).service_jobs.record_service_job({
-        "request_id": event.request_id, "contract_id": event.contract_id if event.covered else None,
-        "customer_id": event.customer_id, "site_id": event.site_id, "equipment_id": event.equipment_id,
-        "kind": event.kind, "priority": event.priority, "response_due": event.response_due,
-        "fix_due": event.fix_due, "created_at": event.created_at, "follow_up_of": event.follow_up_of,
-    })
+    await Repositories(session).service_jobs.record_service_job(ServiceJob(
+        request_id=event.request_id, contract_id=event.contract_id if event.covered else None,
+        customer_id=event.customer_id, site_id=event.site_id, equipment_id=event.equipment_id, kind=event.kind,
+        priority=event.priority, response_due=event.response_due, fix_due=event.fix_due,
+        created_at=event.created_at, follow_up_of=event.follow_up_of))
     if event.covered and event.contract_id is not None and event.follow_up_of is None:
         await count_filed_request(session, event.request_id, event.contract_id, event.kind, event.created_at,
                                   within_quota=not event.quota_exceeded)
@@ -39,8 +39,7 @@ async def assignment_stepped(session: AsyncSession, event: AssignmentCreated | A
                              at: datetime, now: datetime) -> None:
     """Record the step in the unit's history; a planned visit booked under this request id follows it."""
     outcome = event.outcome if isinstance(event, AssignmentStatusChanged) else None
-    await Repositories(session).service_jobs.record_assignment_step({
-        "assignment_id": event.assignment_id, "status": event.status, "at": at,
-        "request_id": event.request_id, "technician_id": event.technician_id, "outcome": outcome,
-    })
+    await Repositories(session).service_jobs.record_assignment_step(AssignmentStep(
+        assignment_id=event.assignment_id, status=event.status, at=at, request_id=event.request_id,
+        technician_id=event.technician_id, outcome=outcome))
     await record_visit_progress(session, event.request_id, event.status, outcome, now)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.db.repositories import Repositories
-from services.contracts.domain.estate import EquipmentRow, SiteRow
+from services.contracts.domain.estate import EquipmentRow, ServiceStep, SiteRow
 from services.contracts.usecases.visits import announce
 from shared.errors import InvalidInput, NotFound
 from shared.events.contracts import VisitRescheduled
@@ -82,7 +82,7 @@ async def find_equipment(session: AsyncSession, equipment_id: uuid.UUID) -> Equi
 
 
 async def equipment_history(session: AsyncSession,
-                            equipment_id: uuid.UUID) -> tuple[EquipmentRow | None, list[dict[str, Any]]]:
+                            equipment_id: uuid.UUID) -> tuple[EquipmentRow | None, list[ServiceStep]]:
     """The unit (None if there is none) and its service history from dispatch's assignment events."""
     repo = Repositories(session)
     unit = await repo.sites.get_equipment(equipment_id)
