@@ -3,15 +3,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.contracts.api import contracts, customers, imports
-from services.contracts.consumers import subscriptions
+from services.contracts.consumers import entitlement_server, subscriptions
 from services.contracts.db.tables import messaging
-from services.contracts.entitlement import entitlement_responder
 from services.contracts.settings import Settings
-from services.contracts.sweep import reservation_release, visit_sweep
+from services.contracts.usecases.sweep import reservation_release, visit_sweep
+from shared.clock import Clock
 from shared.service import ServiceSpec, create_service_app
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    """The contracts app; ``clock`` (the settings' clock by default) is every "now" of the service."""
     return create_service_app(
         settings,
         ServiceSpec(
@@ -20,6 +21,7 @@ def create_app(settings: Settings) -> FastAPI:
             tables=messaging,
             routers=[customers.router, contracts.router, imports.router],
             subscriptions=subscriptions,
-            on_start=[entitlement_responder, visit_sweep, reservation_release],
+            on_start=[entitlement_server, visit_sweep, reservation_release],
         ),
+        clock or settings.make_clock(),
     )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 import pytest_asyncio
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -16,12 +17,14 @@ from sqlalchemy import text
 from services.contracts.app import create_app
 from services.contracts.settings import Settings
 from shared.auth import Role
+from shared.clock import FixedClock
 from shared.db import Database, create_engine
 from shared.events.envelope import Envelope, Event
 from shared.service import Runtime
 from tests.conftest import Keys
 from tests.support import fixtures
 from tests.support.apps import running_app, service_settings
+from tests.support.clock import suite_clock, suite_now
 from tests.support.infra import NatsServer
 
 # this package's own broker and database (package scope binds them to this directory)
@@ -44,9 +47,12 @@ class Contracts:
         runtime: Runtime = self.app.state.runtime
         return runtime
 
+    clock: FixedClock  # the app's clock: what the service calls "now" (the suite's instant unless a test moves it)
+
     async def publish(self, event: Event, event_id: uuid.UUID | None = None) -> uuid.UUID:
         """Publish another service's event the way its outbox relay would."""
-        envelope = Envelope(event_id=event_id or uuid.uuid4(), type=event.subject, data=event.model_dump(mode="json"))
+        envelope = Envelope(event_id=event_id or uuid.uuid4(), type=event.subject, occurred_at=self.clock.now(),
+                            data=event.model_dump(mode="json"))
         await self.runtime.js.publish(event.subject, envelope.model_dump_json().encode(),
                                       headers={"Nats-Msg-Id": str(envelope.event_id)})
         return envelope.event_id
@@ -97,8 +103,17 @@ class Contracts:
 async def contracts(database_url: str, nats_server: NatsServer, keys: Keys) -> AsyncIterator[Contracts]:
     settings = service_settings(Settings, database_url, nats_server.url, keys.private.parent,
                                 visit_sweep_interval_s=0, quota_release_interval_s=0)
-    app = create_app(settings)
+    clock = suite_clock()
+    app = create_app(settings, clock=clock)
     db = Database(create_engine(settings))
     async with running_app(app) as client:
-        yield Contracts(client=client, keys=keys, db=db, settings=settings, app=app)
+        yield Contracts(client=client, keys=keys, db=db, settings=settings, app=app, clock=clock)
     await db.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _suite_instant(request: pytest.FixtureRequest) -> None:
+    """Every test starts at the suite's "now", whatever the test before it did to the app's clock."""
+    if "contracts" in request.fixturenames:
+        contracts: Contracts = request.getfixturevalue("contracts")
+        contracts.clock.set(suite_now())

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -19,7 +20,7 @@ from shared.messaging import rpc
 from tests.contracts.conftest import Contracts
 from tests.support.polling import eventually
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.date_sensitive]
 
 OFFICE_HOURS = {day: [{"start": "09:00", "end": "18:00"}] for day in ("mon", "tue", "wed", "thu", "fri")}
 
@@ -34,10 +35,12 @@ async def test_two_active_contracts_of_one_type_may_not_cover_one_unit(contracts
     customer_id, site_id = await contracts.customer_with_site("Yevpatoria Market")
     cold_room = await contracts.unit(site_id)
     ice_machine = await contracts.unit(site_id, equipment_type="ice_machine")
-    whole_site = await contracts.contract(customer_id, [site_id], starts_on="2026-01-01", ends_on="2026-12-31")
+    year = contracts.clock.now().astimezone(ZoneInfo("Europe/Simferopol")).year  # the contracts' default zone
+    whole_site = await contracts.contract(customer_id, [site_id], starts_on=f"{year}-01-01", ends_on=f"{year}-12-31")
     await _activate(contracts, whole_site["id"])
 
-    one_unit = await contracts.contract(customer_id, [site_id], equipment_ids=[ice_machine], starts_on="2026-06-01")
+    one_unit = await contracts.contract(customer_id, [site_id], equipment_ids=[ice_machine],
+                                        starts_on=f"{year}-06-01")
     refused = await _activate(contracts, one_unit["id"], expect=409)
     assert refused["errors"] == [{  # type: ignore[comparison-overlap]
         "field": "equipment_ids", "reason": f"unit {ice_machine} is already covered by contract {whole_site['id']}"}]
@@ -45,9 +48,9 @@ async def test_two_active_contracts_of_one_type_may_not_cover_one_unit(contracts
         "status"] == "draft"
 
     warranty = await contracts.contract(customer_id, [site_id], equipment_ids=[ice_machine],
-                                        contract_type="warranty", starts_on="2026-06-01")
+                                        contract_type="warranty", starts_on=f"{year}-06-01")
     await _activate(contracts, warranty["id"])  # another kind of service may overlap
-    next_year = await contracts.contract(customer_id, [site_id], starts_on="2027-01-01")
+    next_year = await contracts.contract(customer_id, [site_id], starts_on=f"{year + 1}-01-01")
     await _activate(contracts, next_year["id"])  # periods that do not overlap may cover the same units
     assert cold_room  # covered by the whole-site contract and by next year's
 
@@ -116,13 +119,13 @@ async def test_entitlement_counts_business_hours_from_the_asked_instant(contract
 async def test_requests_service_asks_over_nats_and_quota_follows_its_events(contracts: Contracts) -> None:
     customer_id, site_id = await contracts.customer_with_site("Feodosia Port Canteen")
     contract = await contracts.contract(customer_id, [site_id], contract_type="on_call",
-                                        starts_on=(datetime.now(UTC) - timedelta(days=30)).date().isoformat(),
+                                        starts_on=(contracts.clock.now() - timedelta(days=30)).date().isoformat(),
                                         quotas=[{"request_kind": "emergency", "period": "year", "included": 2}])
     await _activate(contracts, contract["id"])
 
     async def ask() -> EntitlementAnswer:
         return await rpc.call(contracts.runtime.nc, CHECK_ENTITLEMENT, EntitlementQuery(
-            site_id=uuid.UUID(site_id), kind="emergency", at=datetime.now(UTC)), EntitlementAnswer)
+            site_id=uuid.UUID(site_id), kind="emergency", at=contracts.clock.now()), EntitlementAnswer)
 
     first = await ask()
     assert first.covered and first.quota_left == 2 and not first.quota_exceeded
@@ -132,7 +135,7 @@ async def test_requests_service_asks_over_nats_and_quota_follows_its_events(cont
         event = ServiceRequestCreated(
             request_id=request_id, customer_id=uuid.UUID(customer_id), site_id=uuid.UUID(site_id),
             kind="emergency", priority="P1", location={"lat": 45.03, "lon": 35.38},  # type: ignore[arg-type]
-            covered=True, contract_id=uuid.UUID(contract["id"]), created_at=datetime.now(UTC))
+            covered=True, contract_id=uuid.UUID(contract["id"]), created_at=contracts.clock.now())
         event_id = await contracts.publish(event)
         await contracts.publish(event, event_id=uuid.uuid4())  # a replay under a new id counts once
         assert event_id

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -15,7 +15,7 @@ from shared.messaging import rpc
 from tests.contracts.conftest import Contracts
 from tests.support.polling import eventually
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.date_sensitive]
 
 BOTH_PRIORITIES = [{"priority": "P1", "response_minutes": 120, "fix_minutes": 240},
                    {"priority": "P2", "response_minutes": 480, "fix_minutes": 960}]
@@ -25,13 +25,13 @@ async def _ask(contracts: Contracts, site_id: str, equipment_id: str | None = No
                priority: str | None = None) -> EntitlementAnswer:
     return await rpc.call(contracts.runtime.nc, CHECK_ENTITLEMENT, EntitlementQuery(
         site_id=uuid.UUID(site_id), equipment_id=uuid.UUID(equipment_id) if equipment_id else None,
-        kind=kind, priority=priority, at=datetime.now(UTC)), EntitlementAnswer)
+        kind=kind, priority=priority, at=contracts.clock.now()), EntitlementAnswer)
 
 
 async def _activated(contracts: Contracts, customer_id: str, site_id: str, **fields: object) -> dict[str, object]:
     fields = {"contract_type": "on_call", **fields}
     contract = await contracts.contract(customer_id, [site_id], sla=BOTH_PRIORITIES,
-                                        starts_on=(datetime.now(UTC) - timedelta(days=30)).date().isoformat(),
+                                        starts_on=(contracts.clock.now() - timedelta(days=30)).date().isoformat(),
                                         **fields)
     response = await contracts.client.post(f"/contracts/{contract['id']}/activate", headers=contracts.manager)
     assert response.status_code == 200, response.text
@@ -105,7 +105,7 @@ async def test_a_needs_parts_follow_up_uses_no_quota(contracts: Contracts) -> No
         return ServiceRequestCreated(
             request_id=uuid.uuid4(), customer_id=uuid.UUID(customer_id), site_id=uuid.UUID(site_id),
             kind="routine", priority="P3", location={"lat": 45.13, "lon": 33.6},
-            covered=True, contract_id=uuid.UUID(str(contract["id"])), created_at=datetime.now(UTC),
+            covered=True, contract_id=uuid.UUID(str(contract["id"])), created_at=contracts.clock.now(),
             follow_up_of=follow_up_of)
 
     original = filed()
@@ -129,7 +129,7 @@ async def test_a_needs_parts_follow_up_uses_no_quota(contracts: Contracts) -> No
 
 async def test_a_warranty_contract_covers_a_unit_only_while_its_warranty_runs(contracts: Contracts) -> None:
     customer_id, site_id = await contracts.customer_with_site("Feodosia Fish Market")
-    today = datetime.now(UTC).date()
+    today = contracts.clock.now().date()
     running = await contracts.unit(site_id, warranty_ends_on=(today + timedelta(days=90)).isoformat())
     lapsed_on = today - timedelta(days=1)
     lapsed = await contracts.unit(site_id, installed_on=(today - timedelta(days=800)).isoformat(),

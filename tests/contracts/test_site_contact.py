@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,7 +18,7 @@ from shared.events.contracts import (
 from shared.messaging import rpc
 from tests.contracts.conftest import Contracts
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.date_sensitive]
 
 CONTACT = {"contact_name": "Marina Lysenko", "contact_phone": "+7 978 111 22 33"}
 
@@ -63,7 +63,7 @@ async def test_changing_a_site_is_for_managers_and_checked(contracts: Contracts)
 async def test_visits_and_entitlement_answers_carry_the_site_contact(contracts: Contracts) -> None:
     customer_id, site_id = await contracts.customer_with_site("Sevastopol Deli", **CONTACT)
     contract = await contracts.contract(customer_id, [site_id],
-                                        starts_on=(datetime.now(UTC) - timedelta(days=30)).date().isoformat())
+                                        starts_on=(contracts.clock.now() - timedelta(days=30)).date().isoformat())
     await contracts.post(f"/contracts/{contract['id']}/schedules", {
         "site_id": site_id, "rrule": "FREQ=WEEKLY;BYDAY=WE", "tolerance_days": 1, "duration_minutes": 45,
         "priority": "P3"})
@@ -76,7 +76,7 @@ async def test_visits_and_entitlement_answers_carry_the_site_contact(contracts: 
         (CONTACT["contact_name"], CONTACT["contact_phone"], "Moskovskaya St 12, Yalta")}
 
     answer = await rpc.call(contracts.runtime.nc, CHECK_ENTITLEMENT, EntitlementQuery(
-        site_id=uuid.UUID(site_id), kind="emergency", at=datetime.now(UTC)), EntitlementAnswer)
+        site_id=uuid.UUID(site_id), kind="emergency", at=contracts.clock.now()), EntitlementAnswer)
     assert answer.site is not None and answer.covered
     assert (answer.site.contact_name, answer.site.contact_phone) == (CONTACT["contact_name"], CONTACT["contact_phone"])
 

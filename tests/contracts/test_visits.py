@@ -11,19 +11,20 @@ import pytest
 from sqlalchemy import func, select, text
 
 from services.contracts.db import tables as t
-from services.contracts.sweep import generate_all, sweep_once
-from services.contracts.visits import regenerate_visits
+from services.contracts.usecases.sweep import generate_all, sweep_once
+from services.contracts.usecases.visits import regenerate_visits
 from shared.events.contracts import VisitCancelled, VisitPlanned, VisitRescheduled
 from shared.events.dispatch import AssignmentCreated, AssignmentStatusChanged
 from shared.events.requests import ServiceRequestCreated
 from tests.contracts.conftest import Contracts
+from tests.support.clock import suite_now
 from tests.support.polling import eventually
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.date_sensitive]
 
 
 def _days_ago(days: int) -> str:
-    return (datetime.now(UTC) - timedelta(days=days)).date().isoformat()
+    return (suite_now() - timedelta(days=days)).date().isoformat()
 
 
 async def _visits(contracts: Contracts, contract_id: str, **params: str) -> list[dict[str, Any]]:
@@ -90,7 +91,7 @@ async def test_generation_is_idempotent_and_follows_schedule_and_contract_change
     cancelled = {e["visit_id"] for e in await contracts.outbox(VisitCancelled.subject, contract_id=cid)}
     assert cancelled == {v["id"] for v in planned}
 
-    ends_on = (datetime.now(UTC) + timedelta(days=14)).date()
+    ends_on = (contracts.clock.now() + timedelta(days=14)).date()
     await _patch(contracts, f"/contracts/{cid}", {"ends_on": ends_on.isoformat()})
     left = await _visits(contracts, cid, status="planned")
     assert left and all(date.fromisoformat(v["due_on"]) <= ends_on for v in left)
@@ -133,7 +134,7 @@ async def test_a_failed_visit_hands_its_work_to_the_next_visit(contracts: Contra
     customer_id, _, units, contract, _ = await _maintained_site(contracts, "Kerch Ice Plant")
     first, second = (await _visits(contracts, contract["id"]))[:2]
     assignment, technician = uuid.uuid4(), uuid.uuid4()
-    now = datetime.now(UTC)
+    now = contracts.clock.now()
     await contracts.publish(AssignmentCreated(
         assignment_id=assignment, request_id=uuid.UUID(first["id"]), customer_id=uuid.UUID(customer_id),
         technician_id=technician, technician_first_name="Anna", status="accepted", planned_start=now,
@@ -165,7 +166,7 @@ async def test_history_and_sla_compliance_come_from_request_and_dispatch_events(
     unit = await contracts.unit(site_id)
     contract = await contracts.contract(customer_id, [site_id], contract_type="on_call")
     await contracts.client.post(f"/contracts/{contract['id']}/activate", headers=contracts.manager)
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = contracts.clock.now().replace(microsecond=0)
     kept, missed = uuid.uuid4(), uuid.uuid4()
     for request_id, response_due, fix_due in ((kept, now + timedelta(hours=1), now + timedelta(hours=2)),
                                               (missed, now - timedelta(hours=1), now + timedelta(hours=5))):
@@ -199,16 +200,17 @@ async def test_history_and_sla_compliance_come_from_request_and_dispatch_events(
 
 async def test_health_counts_visits_due_done_and_overdue(contracts: Contracts) -> None:
     customer_id, _, _, contract, _ = await _maintained_site(contracts, "Alushta Market", rrule="FREQ=DAILY")
-    past = datetime.now(UTC) - timedelta(days=25)
+    past = contracts.clock.now() - timedelta(days=25)
     async with contracts.db.transaction() as session:
         await regenerate_visits(session, uuid.UUID(contract["id"]), past, 10)  # cancels what lies beyond 10 days
     assert (await _generate(contracts, contract["id"]))["reinstated"] >= 50  # ...which today's run brings back
-    overdue = [v for v in await _visits(contracts, contract["id"]) if v["window_end"] < datetime.now(UTC).isoformat()]
+    now = contracts.clock.now()
+    overdue = [v for v in await _visits(contracts, contract["id"]) if v["window_end"] < now.isoformat()]
     assert len(overdue) >= 9
     technician, done = uuid.uuid4(), overdue[0]
     await contracts.publish(AssignmentStatusChanged(
         assignment_id=uuid.uuid4(), request_id=uuid.UUID(done["id"]), customer_id=uuid.UUID(customer_id),
-        technician_id=technician, status="completed", previous_status="on_site", at=datetime.now(UTC)))
+        technician_id=technician, status="completed", previous_status="on_site", at=contracts.clock.now()))
 
     async def health() -> dict[str, Any]:
         response = await contracts.client.get(f"/contracts/{contract['id']}/health",
@@ -222,16 +224,16 @@ async def test_health_counts_visits_due_done_and_overdue(contracts: Contracts) -
 
 async def test_the_sweep_runs_on_one_replica_at_a_time_and_expires_ended_contracts(contracts: Contracts) -> None:
     customer_id, site_id = await contracts.customer_with_site("Yevpatoria Seasonal Kiosk")
-    today = datetime.now(UTC).date()
+    today = contracts.clock.now().date()
     contract = await contracts.contract(customer_id, [site_id], starts_on=_days_ago(10),
                                         ends_on=(today + timedelta(days=1)).isoformat())
     await contracts.client.post(f"/contracts/{contract['id']}/activate", headers=contracts.manager)
     async with contracts.db.engine.connect() as holder:
         await holder.execute(text("SELECT pg_advisory_lock(hashtext('contracts:visit-sweep'))"))
-        assert await sweep_once(contracts.db, 60) is None  # another replica is sweeping
+        assert await sweep_once(contracts.db, 60, contracts.clock.now()) is None  # another replica is sweeping
         await holder.execute(text("SELECT pg_advisory_unlock(hashtext('contracts:visit-sweep'))"))
-    assert await sweep_once(contracts.db, 60) is not None
-    summary = await generate_all(contracts.db, datetime.now(UTC) + timedelta(days=3), 60)
+    assert await sweep_once(contracts.db, 60, contracts.clock.now()) is not None
+    summary = await generate_all(contracts.db, contracts.clock.now() + timedelta(days=3), 60)
     assert summary.expired >= 1
     shown = (await contracts.client.get(f"/contracts/{contract['id']}", headers=contracts.manager)).json()
     assert shown["status"] == "expired" and shown["ended_on"] == (today + timedelta(days=1)).isoformat()

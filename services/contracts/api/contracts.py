@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Query, status
 
-from services.contracts import contracting
 from services.contracts.api.deps import (
-    database,
-    managers,
-    settings,
+    AppClock,
+    Caller,
+    Config,
+    Jobs,
+    Manager,
+    Session,
     skill_needs,
     skills,
     visible,
@@ -36,21 +39,14 @@ from services.contracts.api.schemas import (
     VisitHealth,
     VisitOut,
 )
-from services.contracts.db.repository import (
-    ContractRecord,
-    ContractsRepository,
-    ContractTerms,
-    Price,
-    ScheduleRow,
-    VisitRow,
-)
+from services.contracts.domain.contract import ContractRecord, ContractTerms, Price, ScheduleRow
 from services.contracts.domain.quota import Quota
 from services.contracts.domain.sla import SlaTerm
-from services.contracts.entitlement import check_entitlement
-from services.contracts.settings import Settings
-from services.contracts.sweep import generate_all
-from shared.auth import Principal, Role, current_principal, ensure_customer_access
-from shared.db import Database
+from services.contracts.domain.visits import VisitRow
+from services.contracts.usecases import contracting, health, schedules
+from services.contracts.usecases.entitlement import check_entitlement
+from services.contracts.usecases.sweep import generate_all
+from shared.auth import Role, ensure_customer_access
 from shared.errors import NotFound
 from shared.events.common import Priority, RequestKind
 from shared.events.contracts import EntitlementAnswer, EntitlementQuery
@@ -89,41 +85,34 @@ def contract_out(contract: ContractRecord) -> ContractOut:
 
 
 @router.post("/contracts", status_code=status.HTTP_201_CREATED, response_model=ContractOut)
-async def create_contract(body: ContractIn, db: Database = Depends(database),
-                          _: Principal = Depends(managers)) -> ContractOut:
+async def create_contract(body: ContractIn, session: Session, _: Manager) -> ContractOut:
     terms = ContractTerms(
         contract_type=body.contract_type, starts_on=body.starts_on, ends_on=body.ends_on, site_ids=body.site_ids,
         equipment_ids=body.equipment_ids, sla=_sla(body.sla), timezone=body.timezone,
         business_hours=weekly_hours("business_hours", body.business_hours, body.timezone),
         holidays=body.holidays, quotas=_quotas(body.quotas), price=_price(body.price))
-    return contract_out(await contracting.create_contract(db, body.customer_id, terms))
+    return contract_out(await contracting.create_contract(session, body.customer_id, terms))
 
 
 @router.get("/contracts", response_model=list[ContractOut], summary="Contracts (a customer sees only its own)")
-async def list_contracts(customer_id: uuid.UUID | None = None,
-                         contract_status: str | None = Query(None, alias="status"), db: Database = Depends(database),
-                         principal: Principal = Depends(current_principal)) -> list[ContractOut]:
+async def list_contracts(session: Session, principal: Caller, customer_id: uuid.UUID | None = None,
+                         contract_status: str | None = Query(None, alias="status")) -> list[ContractOut]:
     if not principal.is_staff:
         if principal.role is not Role.CUSTOMER or principal.customer_id is None:
             return []
         customer_id = principal.customer_id
-    async with db.transaction() as session:
-        contracts = await ContractsRepository(session).list_contracts(customer_id, contract_status)
-    return [contract_out(c) for c in contracts]
+    return [contract_out(c) for c in await contracting.list_contracts(session, customer_id, contract_status)]
 
 
 @router.get("/contracts/{contract_id}", response_model=ContractOut)
-async def get_contract(contract_id: uuid.UUID, db: Database = Depends(database),
-                       principal: Principal = Depends(current_principal)) -> ContractOut:
-    async with db.transaction() as session:
-        contract = await ContractsRepository(session).get_contract(contract_id)
-    return contract_out(visible(contract, principal, "contract"))
+async def get_contract(contract_id: uuid.UUID, session: Session, principal: Caller) -> ContractOut:
+    return contract_out(visible(await contracting.find_contract(session, contract_id), principal, "contract"))
 
 
 @router.patch("/contracts/{contract_id}", response_model=ContractOut,
               summary="Change terms; a live contract is re-checked, announced, and its visits follow")
-async def change_contract(contract_id: uuid.UUID, body: ContractPatch, db: Database = Depends(database),
-                          config: Settings = Depends(settings), _: Principal = Depends(managers)) -> ContractOut:
+async def change_contract(contract_id: uuid.UUID, body: ContractPatch, session: Session, clock: AppClock,
+                          config: Config, _: Manager) -> ContractOut:
     changes: dict[str, object] = {}
     sent = body.model_fields_set
     for name in ("ends_on", "site_ids", "equipment_ids", "timezone", "holidays"):
@@ -137,53 +126,51 @@ async def change_contract(contract_id: uuid.UUID, body: ContractPatch, db: Datab
         changes["price"] = _price(body.price)
     if "business_hours" in sent:
         changes["business_hours"] = weekly_hours("business_hours", body.business_hours)
-    contract = await contracting.change_contract(db, contract_id, changes, datetime.now(UTC),
+    contract = await contracting.change_contract(session, contract_id, changes, clock.now(),
                                                  config.visit_horizon_days)
     return contract_out(contract)
 
 
 @router.post("/contracts/{contract_id}/activate", response_model=ContractOut,
              summary="draft -> active, or resume a suspended contract; refused if coverage would overlap")
-async def activate_contract(contract_id: uuid.UUID, db: Database = Depends(database),
-                            config: Settings = Depends(settings), _: Principal = Depends(managers)) -> ContractOut:
-    return contract_out(await contracting.activate_contract(db, contract_id, datetime.now(UTC),
+async def activate_contract(contract_id: uuid.UUID, session: Session, clock: AppClock, config: Config,
+                            _: Manager) -> ContractOut:
+    return contract_out(await contracting.activate_contract(session, contract_id, clock.now(),
                                                             config.visit_horizon_days))
 
 
 @router.post("/contracts/{contract_id}/suspend", response_model=ContractOut)
-async def suspend_contract(contract_id: uuid.UUID, db: Database = Depends(database),
-                           config: Settings = Depends(settings), _: Principal = Depends(managers)) -> ContractOut:
-    return contract_out(await contracting.suspend_contract(db, contract_id, datetime.now(UTC),
+async def suspend_contract(contract_id: uuid.UUID, session: Session, clock: AppClock, config: Config,
+                           _: Manager) -> ContractOut:
+    return contract_out(await contracting.suspend_contract(session, contract_id, clock.now(),
                                                            config.visit_horizon_days))
 
 
 @router.post("/contracts/{contract_id}/terminate", response_model=ContractOut)
-async def terminate_contract(contract_id: uuid.UUID, db: Database = Depends(database),
-                             _: Principal = Depends(managers)) -> ContractOut:
-    return contract_out(await contracting.terminate_contract(db, contract_id, datetime.now(UTC)))
+async def terminate_contract(contract_id: uuid.UUID, session: Session, clock: AppClock, _: Manager) -> ContractOut:
+    return contract_out(await contracting.terminate_contract(session, contract_id, clock.now()))
 
 
 @router.get("/contracts/{contract_id}/health", response_model=ContractHealthOut,
             summary="Visits due, done and overdue; SLA compliance and quota use from requests and dispatch events")
-async def contract_health(contract_id: uuid.UUID, db: Database = Depends(database),
-                          principal: Principal = Depends(current_principal)) -> ContractHealthOut:
-    now = datetime.now(UTC)
-    health = await contracting.contract_health(db, contract_id, now)
-    ensure_customer_access(principal, health.contract.customer_id, "contract")
-    sla = health.sla
+async def contract_health(contract_id: uuid.UUID, session: Session, clock: AppClock,
+                          principal: Caller) -> ContractHealthOut:
+    now = clock.now()
+    found = await health.contract_health(session, contract_id, now)
+    ensure_customer_access(principal, found.contract.customer_id, "contract")
+    sla = found.sla
 
     def _share(met: int, breached: int) -> float | None:
         return round(met / (met + breached), 4) if met + breached else None
 
     return ContractHealthOut(
-        contract_id=contract_id, status=health.contract.status, at=now, visits=VisitHealth(**health.visits),
-        sla=SlaHealth(**sla, response_compliance=_share(sla["response_met"], sla["response_breached"]),
-                      fix_compliance=_share(sla["fix_met"], sla["fix_breached"])),
+        contract_id=contract_id, status=found.contract.status, at=now, visits=VisitHealth(**asdict(found.visits)),
+        sla=SlaHealth(**asdict(sla), response_compliance=_share(sla.response_met, sla.response_breached),
+                      fix_compliance=_share(sla.fix_met, sla.fix_breached)),
         quotas=[QuotaOut(request_kind=u.quota.request_kind, period=u.quota.period,
                          included=u.quota.included, used=u.used, left=u.left, period_starts_on=first,
-                         period_ends_on=end) for u, first, end in health.quotas],
+                         period_ends_on=end) for u, first, end in found.quotas],
     )
-
 
 # --- schedules and visits ----------------------------------------------------------------------------
 
@@ -208,68 +195,57 @@ def visit_out(visit: VisitRow) -> VisitOut:
 
 @router.post("/contracts/{contract_id}/schedules", status_code=status.HTTP_201_CREATED, response_model=ScheduleOut,
              summary="Add a visit schedule (RFC 5545 RRULE); an active contract's visits are generated at once")
-async def add_schedule(contract_id: uuid.UUID, body: ScheduleIn, db: Database = Depends(database),
-                       config: Settings = Depends(settings), _: Principal = Depends(managers)) -> ScheduleOut:
-    async with db.transaction() as session:
-        contract = await ContractsRepository(session).get_contract(contract_id)
-    if contract is None:
-        raise NotFound("contract not found")
-    schedule = ScheduleRow(
-        id=uuid.uuid4(), contract_id=contract_id, site_id=body.site_id, equipment_id=body.equipment_id,
-        rrule=body.rrule.strip(), first_on=body.first_on or contract.terms.starts_on, visit_time=body.visit_time,
-        tolerance_days=body.tolerance_days, duration_minutes=body.duration_minutes,
-        required_skills=skills(body.required_skills), priority=body.priority, active=True)
-    added = await contracting.add_schedule(db, schedule, datetime.now(UTC), config.visit_horizon_days)
+async def add_schedule(contract_id: uuid.UUID, body: ScheduleIn, session: Session, clock: AppClock, config: Config,
+                       _: Manager) -> ScheduleOut:
+    added = await schedules.add_schedule(
+        session, contract_id, site_id=body.site_id, equipment_id=body.equipment_id, rrule=body.rrule.strip(),
+        first_on=body.first_on, visit_time=body.visit_time, tolerance_days=body.tolerance_days,
+        duration_minutes=body.duration_minutes, required_skills=skills(body.required_skills),
+        priority=body.priority, now=clock.now(), horizon_days=config.visit_horizon_days)
     return schedule_out(added)
 
 
 @router.get("/contracts/{contract_id}/schedules", response_model=list[ScheduleOut])
-async def list_schedules(contract_id: uuid.UUID, db: Database = Depends(database),
-                         principal: Principal = Depends(current_principal)) -> list[ScheduleOut]:
-    async with db.transaction() as session:
-        repo = ContractsRepository(session)
-        visible(await repo.get_contract(contract_id), principal, "contract")
-        return [schedule_out(s) for s in await repo.list_schedules(contract_id)]
+async def list_schedules(contract_id: uuid.UUID, session: Session, principal: Caller) -> list[ScheduleOut]:
+    contract, found = await schedules.contract_schedules(session, contract_id)
+    visible(contract, principal, "contract")
+    return [schedule_out(s) for s in found]
 
 
 @router.patch("/schedules/{schedule_id}", response_model=ScheduleOut,
               summary="Change or retire (active=false) a schedule; visits that no longer apply are cancelled or moved")
-async def change_schedule(schedule_id: uuid.UUID, body: SchedulePatch, db: Database = Depends(database),
-                          config: Settings = Depends(settings), _: Principal = Depends(managers)) -> ScheduleOut:
+async def change_schedule(schedule_id: uuid.UUID, body: SchedulePatch, session: Session, clock: AppClock,
+                          config: Config, _: Manager) -> ScheduleOut:
     changes: dict[str, object] = {name: getattr(body, name) for name in body.model_fields_set
                                   if getattr(body, name) is not None}
     if "required_skills" in changes:
         changes["required_skills"] = skills(body.required_skills or [])
     if "rrule" in changes:
         changes["rrule"] = str(changes["rrule"]).strip()
-    changed = await contracting.change_schedule(db, schedule_id, changes, datetime.now(UTC),
-                                                config.visit_horizon_days)
+    changed = await schedules.change_schedule(session, schedule_id, changes, clock.now(), config.visit_horizon_days)
     return schedule_out(changed)
 
 
 @router.get("/contracts/{contract_id}/visits", response_model=list[VisitOut])
-async def list_visits(contract_id: uuid.UUID, since: datetime | None = Query(None, alias="from"),
+async def list_visits(contract_id: uuid.UUID, session: Session, principal: Caller,
+                      since: datetime | None = Query(None, alias="from"),
                       until: datetime | None = Query(None, alias="to"),
-                      visit_status: str | None = Query(None, alias="status"),
-                      db: Database = Depends(database),
-                      principal: Principal = Depends(current_principal)) -> list[VisitOut]:
-    async with db.transaction() as session:
-        repo = ContractsRepository(session)
-        visible(await repo.get_contract(contract_id), principal, "contract")
-        visits = await repo.list_visits(contract_id, since, until, visit_status)
+                      visit_status: str | None = Query(None, alias="status")) -> list[VisitOut]:
+    contract, visits = await schedules.contract_visits(session, contract_id, since, until, visit_status)
+    visible(contract, principal, "contract")
     return [visit_out(v) for v in visits]
 
 
 @router.post("/visits/generate", response_model=GenerationOut,
              summary="Generate planned visits now (idempotent): one contract, or every active one")
-async def generate_visits(body: GenerateIn, db: Database = Depends(database), config: Settings = Depends(settings),
-                          _: Principal = Depends(managers)) -> GenerationOut:
+async def generate_visits(body: GenerateIn, session: Session, jobs: Jobs, clock: AppClock, config: Config,
+                          _: Manager) -> GenerationOut:
     horizon = body.horizon_days or config.visit_horizon_days
-    now = datetime.now(UTC)
+    now = clock.now()
     if body.contract_id is not None:
-        summary = await contracting.generate_visits_now(db, body.contract_id, now, horizon)
-    else:
-        summary = await generate_all(db, now, horizon)
+        summary = await schedules.generate_visits_now(session, body.contract_id, now, horizon)
+    else:  # a transaction per contract, as the sweep does
+        summary = await generate_all(jobs, now, horizon)
     return GenerationOut(**vars(summary))
 
 
@@ -282,12 +258,12 @@ async def generate_visits(body: GenerateIn, db: Database = Depends(database), co
                         "low one; an emergency at a site with no unit named is P1 (the conservative choice: "
                         "nothing says the breakdown is minor). A routine request is P3. A unit that is not at "
                         "the site answers `equipment_found: false`.")
-async def get_entitlement(site_id: uuid.UUID, kind: RequestKind = "emergency", priority: Priority | None = None,
-                          equipment_id: uuid.UUID | None = Query(None), at: datetime | None = None,
-                          db: Database = Depends(database),
-                          principal: Principal = Depends(current_principal)) -> EntitlementAnswer:
-    asked_at = at.astimezone(UTC) if at is not None and at.tzinfo is not None else datetime.now(UTC)
-    answer = await check_entitlement(db, EntitlementQuery(
+async def get_entitlement(site_id: uuid.UUID, session: Session, clock: AppClock, principal: Caller,
+                          kind: RequestKind = "emergency", priority: Priority | None = None,
+                          equipment_id: uuid.UUID | None = Query(None),
+                          at: datetime | None = None) -> EntitlementAnswer:
+    asked_at = at.astimezone(UTC) if at is not None and at.tzinfo is not None else clock.now()
+    answer = await check_entitlement(session, EntitlementQuery(
         site_id=site_id, equipment_id=equipment_id, kind=kind, priority=priority, at=asked_at))
     if not answer.found or answer.site is None:
         raise NotFound("site not found")

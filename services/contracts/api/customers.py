@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import uuid
-from datetime import UTC, datetime
 
-from fastapi import APIRouter, Depends, status
-from sqlalchemy.exc import DBAPIError
+from fastapi import APIRouter, status
 
 from services.contracts.api.deps import (
-    database,
-    managers,
+    AppClock,
+    Caller,
+    Manager,
+    Session,
+    Staff,
     skill_needs,
     skills,
     visible,
@@ -31,21 +31,13 @@ from services.contracts.api.schemas import (
     TerritoryOut,
     TerritoryRef,
 )
-from services.contracts.db.repository import (
-    ContractsRepository,
-    EquipmentRow,
-    SiteRow,
-    hours_from_json,
-    hours_to_json,
-)
-from services.contracts.sites import change_site
-from shared.auth import Principal, Role, current_principal, ensure_customer_access, require_roles
-from shared.db import Database
-from shared.errors import Conflict, InvalidInput, NotFound
+from services.contracts.domain.calendar import hours_from_json, hours_to_json
+from services.contracts.domain.estate import EquipmentRow, SiteRow
+from services.contracts.usecases import customers, sites
+from shared.auth import Role, ensure_customer_access
 from shared.events.common import GeoPoint
 
 router = APIRouter(tags=["customers, sites and equipment"])
-staff = require_roles(Role.CONTRACT_MANAGER, Role.DISPATCHER)
 
 
 def site_out(site: SiteRow) -> SiteOut:
@@ -65,153 +57,95 @@ def equipment_out(unit: EquipmentRow) -> EquipmentOut:
 
 
 @router.post("/customers", status_code=status.HTTP_201_CREATED, response_model=CustomerOut)
-async def create_customer(body: CustomerIn, db: Database = Depends(database),
-                          _: Principal = Depends(managers)) -> CustomerOut:
-    customer_id = uuid.uuid4()
-    async with db.transaction() as session:
-        repo = ContractsRepository(session)
-        if body.external_ref and await repo.customer_ref_taken(body.external_ref):
-            raise InvalidInput("external_ref", "another customer has this reference")
-        await repo.add_customer(customer_id, body.name, body.external_ref)
+async def create_customer(body: CustomerIn, session: Session, _: Manager) -> CustomerOut:
+    customer_id = await customers.create_customer(session, body.name, body.external_ref)
     return CustomerOut(id=customer_id, name=body.name, external_ref=body.external_ref)
 
 
 @router.get("/customers", response_model=list[CustomerOut], summary="Customers (a customer sees only itself)")
-async def list_customers(db: Database = Depends(database),
-                         principal: Principal = Depends(current_principal)) -> list[CustomerOut]:
+async def list_customers(session: Session, principal: Caller) -> list[CustomerOut]:
     if not principal.is_staff and principal.role is not Role.CUSTOMER:
         return []
     only = None if principal.is_staff else principal.customer_id
-    async with db.transaction() as session:
-        return [CustomerOut(**c) for c in await ContractsRepository(session).list_customers(only)]
+    return [CustomerOut(id=c.id, name=c.name, external_ref=c.external_ref)
+            for c in await customers.list_customers(session, only)]
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerOut)
-async def get_customer(customer_id: uuid.UUID, db: Database = Depends(database),
-                       principal: Principal = Depends(current_principal)) -> CustomerOut:
+async def get_customer(customer_id: uuid.UUID, session: Session, principal: Caller) -> CustomerOut:
     ensure_customer_access(principal, customer_id, "customer")
-    async with db.transaction() as session:
-        customer = await ContractsRepository(session).get_customer(customer_id)
-    if customer is None:
-        raise NotFound("customer not found")
-    return CustomerOut(id=customer["id"], name=customer["name"], external_ref=customer["external_ref"])
+    customer = await customers.get_customer(session, customer_id)
+    return CustomerOut(id=customer.id, name=customer.name, external_ref=customer.external_ref)
 
 
 @router.post("/territories", status_code=status.HTTP_201_CREATED, response_model=TerritoryOut)
-async def create_territory(body: TerritoryIn, db: Database = Depends(database),
-                           _: Principal = Depends(managers)) -> TerritoryOut:
-    territory_id = uuid.uuid4()
-    async with db.transaction() as session:
-        repo = ContractsRepository(session)
-        if await repo.territory_name_taken(body.name):
-            raise Conflict(f"a territory named {body.name!r} exists")
-        if body.area.get("type") not in ("Polygon", "MultiPolygon") or "coordinates" not in body.area:
-            raise InvalidInput("area", "must be a GeoJSON Polygon or MultiPolygon")
-        try:
-            problem = await repo.add_territory(territory_id, body.name, json.dumps(body.area))
-        except DBAPIError:  # PostGIS refuses coordinates that make no geometry
-            problem = "not a readable GeoJSON geometry"
-        if problem is not None:
-            raise InvalidInput("area", problem)
+async def create_territory(body: TerritoryIn, session: Session, _: Manager) -> TerritoryOut:
+    territory_id = await customers.create_territory(session, body.name, body.area)
     return TerritoryOut(id=territory_id, name=body.name, area=body.area)
 
 
 @router.get("/territories", response_model=list[TerritoryOut])
-async def list_territories(db: Database = Depends(database), _: Principal = Depends(staff)) -> list[TerritoryOut]:
-    async with db.transaction() as session:
-        rows = await ContractsRepository(session).list_territories()
-    return [TerritoryOut(id=r["id"], name=r["name"], area=json.loads(r["area"])) for r in rows]
+async def list_territories(session: Session, _: Staff) -> list[TerritoryOut]:
+    rows = await customers.list_territories(session)
+    return [TerritoryOut(id=r.id, name=r.name, area=r.area) for r in rows]
 
 
 @router.post("/customers/{customer_id}/sites", status_code=status.HTTP_201_CREATED, response_model=SiteOut)
-async def create_site(customer_id: uuid.UUID, body: SiteIn, db: Database = Depends(database),
-                      _: Principal = Depends(managers)) -> SiteOut:
+async def create_site(customer_id: uuid.UUID, body: SiteIn, session: Session, _: Manager) -> SiteOut:
     access_hours = weekly_hours("access_hours", body.access_hours)
     site = SiteRow(id=uuid.uuid4(), customer_id=customer_id, name=body.name, address=body.address,
                    lat=body.location.lat, lon=body.location.lon, external_ref=body.external_ref,
                    access_hours=hours_to_json(access_hours), contact_name=body.contact_name,
                    contact_phone=body.contact_phone)
-    async with db.transaction() as session:
-        repo = ContractsRepository(session)
-        if await repo.get_customer(customer_id) is None:
-            raise NotFound("customer not found")
-        if body.external_ref and await repo.site_ref_taken(body.external_ref):
-            raise InvalidInput("external_ref", "another site has this reference")
-        await repo.add_site(site)
-        stored = await repo.get_site(site.id)
-    assert stored is not None
-    return site_out(stored)
+    return site_out(await sites.create_site(session, site))
 
 
 @router.get("/customers/{customer_id}/sites", response_model=list[SiteOut])
-async def list_sites(customer_id: uuid.UUID, db: Database = Depends(database),
-                     principal: Principal = Depends(current_principal)) -> list[SiteOut]:
+async def list_sites(customer_id: uuid.UUID, session: Session, principal: Caller) -> list[SiteOut]:
     ensure_customer_access(principal, customer_id, "customer")
-    async with db.transaction() as session:
-        return [site_out(s) for s in await ContractsRepository(session).list_sites(customer_id)]
+    return [site_out(s) for s in await sites.list_sites(session, customer_id)]
 
 
 @router.get("/sites/{site_id}", response_model=SiteOut)
-async def get_site(site_id: uuid.UUID, db: Database = Depends(database),
-                   principal: Principal = Depends(current_principal)) -> SiteOut:
-    async with db.transaction() as session:
-        site = await ContractsRepository(session).get_site(site_id)
-    return site_out(visible(site, principal, "site"))
+async def get_site(site_id: uuid.UUID, session: Session, principal: Caller) -> SiteOut:
+    return site_out(visible(await sites.find_site(session, site_id), principal, "site"))
 
 
 @router.patch("/sites/{site_id}", response_model=SiteOut,
               summary="Change a site's name, address, access hours or contact (its open visits are re-announced)")
-async def patch_site(site_id: uuid.UUID, body: SitePatch, db: Database = Depends(database),
-                     _: Principal = Depends(managers)) -> SiteOut:
+async def patch_site(site_id: uuid.UUID, body: SitePatch, session: Session, clock: AppClock, _: Manager) -> SiteOut:
     changes = body.model_dump(include=body.model_fields_set - {"access_hours"})
     if "access_hours" in body.model_fields_set:
         changes["access_hours"] = hours_to_json(weekly_hours("access_hours", body.access_hours))
-    return site_out(await change_site(db, site_id, changes, datetime.now(UTC)))
+    return site_out(await sites.change_site(session, site_id, changes, clock.now()))
 
 
 @router.post("/sites/{site_id}/equipment", status_code=status.HTTP_201_CREATED, response_model=EquipmentOut)
-async def create_equipment(site_id: uuid.UUID, body: EquipmentIn, db: Database = Depends(database),
-                           _: Principal = Depends(managers)) -> EquipmentOut:
-    async with db.transaction() as session:
-        repo = ContractsRepository(session)
-        site = await repo.get_site(site_id)
-        if site is None:
-            raise NotFound("site not found")
-        if await repo.serial_taken(body.model, body.serial):
-            raise InvalidInput("serial", f"a {body.model} with this serial exists")
-        unit = EquipmentRow(
-            id=uuid.uuid4(), site_id=site_id, customer_id=site.customer_id, equipment_type=body.equipment_type,
-            model=body.model, serial=body.serial, installed_on=body.installed_on,
-            warranty_ends_on=body.warranty_ends_on,
-            required_skills=skills(body.required_skills),
-            criticality=body.criticality)
-        await repo.add_equipment(unit)
+async def create_equipment(site_id: uuid.UUID, body: EquipmentIn, session: Session, _: Manager) -> EquipmentOut:
+    unit = await sites.add_equipment(
+        session, site_id, equipment_type=body.equipment_type, model=body.model, serial=body.serial,
+        installed_on=body.installed_on, warranty_ends_on=body.warranty_ends_on,
+        required_skills=skills(body.required_skills), criticality=body.criticality)
     return equipment_out(unit)
 
 
 @router.get("/sites/{site_id}/equipment", response_model=list[EquipmentOut])
-async def list_equipment(site_id: uuid.UUID, db: Database = Depends(database),
-                         principal: Principal = Depends(current_principal)) -> list[EquipmentOut]:
-    async with db.transaction() as session:
-        repo = ContractsRepository(session)
-        visible(await repo.get_site(site_id), principal, "site")
-        return [equipment_out(u) for u in await repo.list_equipment(site_id)]
+async def list_equipment(site_id: uuid.UUID, session: Session, principal: Caller) -> list[EquipmentOut]:
+    site, units = await sites.site_equipment(session, site_id)
+    visible(site, principal, "site")
+    return [equipment_out(u) for u in units]
 
 
 @router.get("/equipment/{equipment_id}", response_model=EquipmentOut)
-async def get_equipment(equipment_id: uuid.UUID, db: Database = Depends(database),
-                        principal: Principal = Depends(current_principal)) -> EquipmentOut:
-    async with db.transaction() as session:
-        unit = await ContractsRepository(session).get_equipment(equipment_id)
-    return equipment_out(visible(unit, principal, "equipment"))
+async def get_equipment(equipment_id: uuid.UUID, session: Session, principal: Caller) -> EquipmentOut:
+    return equipment_out(visible(await sites.find_equipment(session, equipment_id), principal, "equipment"))
 
 
 @router.get("/equipment/{equipment_id}/history", response_model=list[ServiceHistoryEntry],
             summary="The unit's service history, from dispatch's assignment events")
-async def equipment_history(equipment_id: uuid.UUID, db: Database = Depends(database),
-                            principal: Principal = Depends(current_principal)) -> list[ServiceHistoryEntry]:
-    async with db.transaction() as session:
-        repo = ContractsRepository(session)
-        visible(await repo.get_equipment(equipment_id), principal, "equipment")
-        rows = await repo.equipment_history(equipment_id)
-    return [ServiceHistoryEntry(**r) for r in rows]
+async def equipment_history(equipment_id: uuid.UUID, session: Session, principal: Caller) -> list[ServiceHistoryEntry]:
+    unit, rows = await sites.equipment_history(session, equipment_id)
+    visible(unit, principal, "equipment")
+    return [ServiceHistoryEntry(request_id=r.request_id, kind=r.kind, assignment_id=r.assignment_id,
+                                technician_id=r.technician_id, status=r.status, at=r.at, outcome=r.outcome)
+            for r in rows]

@@ -1,17 +1,21 @@
-"""What every contracts router needs: the database, settings, roles, and conversions at the edge."""
+"""What every contracts router needs, as typed dependencies: the unit of work, the clock, settings, who asks;
+and conversions at the edge."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import time
-from typing import Protocol, TypeVar
+from typing import Annotated, Protocol, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.api.schemas import OpeningHoursIn, WeeklyHoursIn
 from services.contracts.domain.calendar import calendar_problem, weekly_calendar
 from services.contracts.settings import Settings
-from shared.auth import Principal, Role, ensure_customer_access, require_roles
+from shared.auth import Principal, Role, current_principal, ensure_customer_access, require_roles
+from shared.clock import Clock
 from shared.db import Database
 from shared.errors import InvalidInput, NotFound
 from shared.events.common import SkillNeed
@@ -34,9 +38,31 @@ def database(request: Request) -> Database:
     return db
 
 
+async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed when the endpoint returns, before the response is sent (the
+    dependency's function scope), rolled back when it raises."""
+    async with database(request).transaction() as session:
+        yield session
+
+
 def settings(request: Request) -> Settings:
     configured: Settings = request.app.state.settings
     return configured
+
+
+def app_clock(request: Request) -> Clock:
+    """The app's clock (`create_app`'s, the settings' by default): every "now" of a request."""
+    app_clock: Clock = request.app.state.clock
+    return app_clock
+
+
+AppClock = Annotated[Clock, Depends(app_clock)]
+Session = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
+Jobs = Annotated[Database, Depends(database)]  # for the jobs that open a transaction per contract
+Config = Annotated[Settings, Depends(settings)]
+Manager = Annotated[Principal, Depends(managers)]
+Staff = Annotated[Principal, Depends(require_roles(Role.CONTRACT_MANAGER, Role.DISPATCHER))]
+Caller = Annotated[Principal, Depends(current_principal)]
 
 
 def weekly_hours(field: str, hours: WeeklyHoursIn | None, timezone: str = "UTC") -> WeeklyHours | None:

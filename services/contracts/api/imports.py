@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, File, Query, UploadFile, status
+from fastapi import APIRouter, File, Query, UploadFile, status
 from fastapi.responses import JSONResponse
 
-from services.contracts.api.deps import database, managers
+from services.contracts.api.deps import Manager, Session
 from services.contracts.api.schemas import ImportProblem, ImportReport
-from services.contracts.importing import import_csv
-from shared.auth import Principal
-from shared.db import Database
+from services.contracts.usecases.importing import import_csv
 
 router = APIRouter(tags=["import"])
 
@@ -28,10 +26,10 @@ _COLUMNS = (
 @router.post("/imports/{kind}", response_model=ImportReport,
              responses={422: {"model": ImportReport, "description": "bad rows; nothing was imported"}},
              summary="Import a CSV file (UTF-8, header row); all rows or none", description=_COLUMNS)
-async def import_file(kind: Literal["customers", "sites", "equipment"], file: UploadFile = File(...),
-                      dry_run: bool = Query(False, description="check every row, store nothing"),
-                      db: Database = Depends(database), _: Principal = Depends(managers)) -> JSONResponse:
-    outcome = await import_csv(db, kind, file.file, dry_run=dry_run)
+async def import_file(kind: Literal["customers", "sites", "equipment"], session: Session, _: Manager,
+                      file: UploadFile = File(...),
+                      dry_run: bool = Query(False, description="check every row, store nothing")) -> JSONResponse:
+    outcome = await import_csv(session, kind, file.file, dry_run=dry_run)
     report = ImportReport(kind=kind, dry_run=dry_run, rows=outcome.rows, imported=outcome.imported,
                           errors=[ImportProblem(line=p.line, field=p.field, reason=p.reason) for p in outcome.errors])
     code = status.HTTP_422_UNPROCESSABLE_CONTENT if report.errors else status.HTTP_200_OK

@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# {"mon": [(start, end), ...], ...}: weekly opening hours in local wall time
+WeeklyHours = dict[str, list[tuple[time, time]]]
 # how far ahead a deadline may fall before the calendar is judged empty
 _SEARCH_DAYS = 3 * 366
 
@@ -114,3 +116,17 @@ def add_business_minutes(calendar: BusinessCalendar, start: datetime, minutes: i
         remaining -= closes - opens
         cursor = closes
     raise ValueError("the calendar has no business hours in the next three years")
+
+
+def hours_to_json(hours: WeeklyHours | None) -> dict[str, list[list[str]]] | None:
+    if hours is None:
+        return None
+    return {day: [[s.strftime("%H:%M"), e.strftime("%H:%M")] for s, e in hours[day]] for day in WEEKDAYS
+            if hours.get(day)}
+
+
+def hours_from_json(raw: dict[str, list[list[str]]] | None) -> WeeklyHours | None:
+    if raw is None:
+        return None
+    return {day: [(time.fromisoformat(s), time.fromisoformat(e)) for s, e in stretches]
+            for day, stretches in raw.items()}

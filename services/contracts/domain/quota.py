@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from dateutil.relativedelta import relativedelta
 
@@ -43,3 +44,18 @@ def quota_period(period: str, contract_starts_on: date, on: date) -> tuple[date,
         count += 1
     start = contract_starts_on + step * count
     return start, contract_starts_on + step * (count + 1)
+
+
+@dataclass(frozen=True)
+class QuotaConsumption:
+    """One request filed under a contract: whether it holds an included unit, and the units left it was told of
+    when it asked with its id (None: it did not)."""
+
+    request_id: uuid.UUID
+    contract_id: uuid.UUID
+    request_kind: str
+    counted_at: datetime
+    within_quota: bool | None = None
+    quota_left: int | None = None
+    released_at: datetime | None = None
+    confirmed_at: datetime | None = None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
-from services.contracts.domain.schedule import VisitSpec
+from services.contracts.domain.schedule import VisitSpec, VisitWindow
 
 # visits not yet started may still be moved or cancelled; the rest are history
 MUTABLE_STATUSES = frozenset({"planned", "assigned"})
@@ -64,3 +64,34 @@ def reconcile_visits(desired: list[VisitSpec], existing: list[ExistingVisit], *,
         elif visit.spec.occurrence_at >= since:
             changes.cancelled.append((visit.visit_id, "the schedule no longer calls for this visit"))
     return changes
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    id: uuid.UUID
+    schedule_id: uuid.UUID
+    occurrence_at: datetime
+    contract_id: uuid.UUID
+    customer_id: uuid.UUID
+    site_id: uuid.UUID
+    equipment_ids: tuple[uuid.UUID, ...]
+    due_on: date
+    due_at: datetime
+    window_start: datetime
+    window_end: datetime
+    duration_minutes: int
+    required_skills: tuple[tuple[str, int], ...]
+    priority: str
+    status: str
+    carried_over_from: uuid.UUID | None
+    carried_into: uuid.UUID | None
+    carried_work: str | None
+
+    @property
+    def spec(self) -> VisitSpec:
+        return VisitSpec(
+            schedule_id=self.schedule_id, occurrence_at=self.occurrence_at, site_id=self.site_id,
+            equipment_ids=self.equipment_ids,
+            window=VisitWindow(self.due_on, self.due_at, self.window_start, self.window_end),
+            duration_minutes=self.duration_minutes, skills=self.required_skills, priority=self.priority,
+        )

@@ -13,7 +13,10 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.contracts.db.repository import ContractRecord, ContractsRepository, SiteRow, VisitRow
+from services.contracts.db.repositories import Repositories
+from services.contracts.db.tables import messaging
+from services.contracts.domain.contract import ContractRecord
+from services.contracts.domain.estate import SiteRow
 from services.contracts.domain.schedule import (
     ScheduleFacts,
     VisitRule,
@@ -21,9 +24,10 @@ from services.contracts.domain.schedule import (
     generation_range,
 )
 from services.contracts.domain.sla import merged_skills
-from services.contracts.domain.visits import ExistingVisit, reconcile_visits
+from services.contracts.domain.visits import ExistingVisit, VisitRow, reconcile_visits
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import VisitCancelled, VisitPlanned, VisitRescheduled
+from shared.messaging import add_events
 
 log = logging.getLogger(__name__)
 
@@ -65,23 +69,24 @@ def _visit_event(cls: type[VisitPlanned], visit: VisitRow, site: SiteRow, timezo
     )
 
 
-async def announce(repo: ContractsRepository, cls: type[VisitPlanned], visit_ids: list[uuid.UUID],
-                   timezone: str) -> None:
+async def announce(repo: Repositories, cls: type[VisitPlanned], visit_ids: list[uuid.UUID],
+                   timezone: str, *, now: datetime) -> None:
     if not visit_ids:
         return
-    visits = await repo.visits_by_id(visit_ids)
-    sites = await repo.sites_by_id({v.site_id for v in visits})
-    await repo.add_events([_visit_event(cls, visit, sites[visit.site_id], timezone) for visit in visits])
+    visits = await repo.visits.visits_by_id(visit_ids)
+    sites = await repo.sites.sites_by_id({v.site_id for v in visits})
+    events = [_visit_event(cls, visit, sites[visit.site_id], timezone) for visit in visits]
+    await add_events(repo.session, messaging, events, occurred_at=now)
 
 
-async def schedule_facts(repo: ContractsRepository, contract: ContractRecord) -> list[ScheduleFacts]:
+async def schedule_facts(repo: Repositories, contract: ContractRecord) -> list[ScheduleFacts]:
     """The contract's live schedules with the units and skills their visits need (three queries for any number)."""
-    schedules = await repo.list_schedules(contract.id, active_only=True)
+    schedules = await repo.schedules.list_schedules(contract.id, active_only=True)
     whole_sites = {s.site_id for s in schedules if s.equipment_id is None}
-    covered = await repo.covered_units_at_sites(contract.id, whole_sites) if whole_sites else {}
+    covered = await repo.schedules.covered_units_at_sites(contract.id, whole_sites) if whole_sites else {}
     units_of = {s.id: [s.equipment_id] if s.equipment_id is not None else covered.get(s.site_id, [])
                 for s in schedules}
-    equipment = await repo.equipment_by_id(sorted({u for units in units_of.values() for u in units}))
+    equipment = await repo.sites.equipment_by_id(sorted({u for units in units_of.values() for u in units}))
     facts: list[ScheduleFacts] = []
     for schedule in schedules:
         units = units_of[schedule.id]
@@ -104,10 +109,10 @@ async def regenerate_visits(session: AsyncSession, contract_id: uuid.UUID, now: 
     read. The number of queries does not grow with the number of schedules or visits: reads and writes
     are in bulk.
     """
-    repo = ContractsRepository(session)
+    repo = Repositories(session)
     await repo.lock(f"contracts:visits:{contract_id}")
     if contract is None:
-        contract = await repo.get_contract(contract_id)
+        contract = await repo.contracts.get_contract(contract_id)
     summary = GenerationSummary(contracts=1)
     if contract is None:
         return summary
@@ -116,37 +121,37 @@ async def regenerate_visits(session: AsyncSession, contract_id: uuid.UUID, now: 
     facts = await schedule_facts(repo, contract) if active else []
     span = generation_range(now, horizon_days, contract.terms.timezone, period) if active else None
     desired = desired_visits(facts, span[0], span[1], period) if span else []
-    existing = {v.id: v for v in await repo.visits_to_reconcile(contract_id, now, now)}
+    existing = {v.id: v for v in await repo.visits.visits_to_reconcile(contract_id, now, now)}
     changes = reconcile_visits(
         desired, [ExistingVisit(v.id, v.spec, v.status) for v in existing.values()], since=now, now=now,
         contract_active=active, live_schedules={f.schedule_id for f in facts})
     fresh = [(uuid.uuid4(), spec) for spec in changes.planned]
-    inserted = await repo.insert_visits(contract.id, contract.customer_id, fresh)
+    inserted = await repo.visits.insert_visits(contract.id, contract.customer_id, fresh)
     planned = [visit_id for visit_id, _ in fresh if visit_id in inserted]
     summary.planned = len(planned)
-    await repo.rewrite_visits(
+    await repo.visits.rewrite_visits(
         [(visit_id, spec, "planned") for visit_id, spec in changes.reinstated]
         + [(visit_id, spec, existing[visit_id].status) for visit_id, spec in changes.moved])
     planned += [visit_id for visit_id, _ in changes.reinstated]
-    await repo.set_visits_status([visit_id for visit_id, _ in changes.cancelled], "cancelled")
-    await repo.add_events([VisitCancelled(
+    await repo.visits.set_visits_status([visit_id for visit_id, _ in changes.cancelled], "cancelled")
+    await add_events(session, messaging, [VisitCancelled(
         visit_id=visit_id, contract_id=contract.id, reason=reason, customer_id=contract.customer_id,
-        site_id=existing[visit_id].site_id) for visit_id, reason in changes.cancelled])
+        site_id=existing[visit_id].site_id) for visit_id, reason in changes.cancelled], occurred_at=now)
     timezone = contract.terms.timezone
-    await announce(repo, VisitPlanned, planned, timezone)
-    await announce(repo, VisitRescheduled, [i for i, _ in changes.moved], timezone)
+    await announce(repo, VisitPlanned, planned, timezone, now=now)
+    await announce(repo, VisitRescheduled, [i for i, _ in changes.moved], timezone, now=now)
     summary.reinstated = len(changes.reinstated)
     summary.moved = len(changes.moved)
     summary.cancelled = len(changes.cancelled)
-    summary.carried_over = await carry_over_unfinished_work(session, contract)
+    summary.carried_over = await carry_over_unfinished_work(session, contract, now)
     return summary
 
 
-async def carry_over_unfinished_work(session: AsyncSession, contract: ContractRecord) -> int:
+async def carry_over_unfinished_work(session: AsyncSession, contract: ContractRecord, now: datetime) -> int:
     """Hand the work of each failed visit to the next visit of its schedule, once one exists."""
-    repo = ContractsRepository(session)
-    unfinished = await repo.unfinished_work(contract.id)
-    following = await repo.next_visits_after(unfinished)
+    repo = Repositories(session)
+    unfinished = await repo.visits.unfinished_work(contract.id)
+    following = await repo.visits.next_visits_after(unfinished)
     handovers: list[tuple[uuid.UUID, uuid.UUID, str]] = []
     for failed in unfinished:  # oldest first: a later failure's work wins a visit both hand to
         into = following.get(failed.id)
@@ -154,20 +159,20 @@ async def carry_over_unfinished_work(session: AsyncSession, contract: ContractRe
             continue  # generation hands it over when the next occurrence enters the horizon
         work = failed.carried_work or f"unfinished work from the visit due {failed.due_on.isoformat()}"
         handovers.append((failed.id, into.id, work))
-    await repo.hand_over_work(handovers)
-    await announce(repo, VisitRescheduled, [into for _, into, _ in handovers], contract.terms.timezone)
+    await repo.visits.hand_over_work(handovers)
+    await announce(repo, VisitRescheduled, [into for _, into, _ in handovers], contract.terms.timezone, now=now)
     return len(handovers)
 
 
 async def record_visit_progress(session: AsyncSession, visit_id: uuid.UUID, step: str,
-                                outcome: str | None) -> None:
+                                outcome: str | None, now: datetime) -> None:
     """Follow dispatch's booking of a planned visit; a failure hands the work to the next visit.
 
     Steps only move a visit forward (they may arrive out of order across streams), except a cancelled
     assignment, which puts a visit not yet finished back to planned.
     """
-    repo = ContractsRepository(session)
-    visit = await repo.get_visit(visit_id, for_update=True)
+    repo = Repositories(session)
+    visit = await repo.visits.get_visit(visit_id, for_update=True)
     status = _VISIT_STATUS_BY_STEP.get(step)
     if visit is None or status is None or visit.status in _FINAL_VISIT_STATUSES:
         return
@@ -175,8 +180,8 @@ async def record_visit_progress(session: AsyncSession, visit_id: uuid.UUID, step
         return
     if step == "cancelled" and visit.status == "planned":
         return
-    await repo.set_visit_status(visit_id, status, carried_work=outcome if status == "failed" else None)
+    await repo.visits.set_visit_status(visit_id, status, carried_work=outcome if status == "failed" else None)
     if status == "failed":
-        contract = await repo.get_contract(visit.contract_id)
+        contract = await repo.contracts.get_contract(visit.contract_id)
         assert contract is not None
-        await carry_over_unfinished_work(session, contract)
+        await carry_over_unfinished_work(session, contract, now)

@@ -4,6 +4,8 @@ for requests never filed.
 
 Safe with several replicas: a session advisory lock lets one sweep at a time, and each contract is
 regenerated in its own transaction under its own lock, so a manager's run and the sweep never collide.
+These are jobs rather than single use cases: each contract is its own unit of work, so `generate_all` and
+`sweep_once` open their transactions themselves, as the loops below do (they are the boundary).
 """
 
 from __future__ import annotations
@@ -12,18 +14,19 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.contracts.contracting import end_contract
-from services.contracts.db.repository import ContractsRepository
+from services.contracts.db.locks import session_lock
+from services.contracts.db.repositories import Repositories
 from services.contracts.domain.notices import DEFAULT_ENDING_NOTICE_DAYS
-from services.contracts.entitlement import release_unconfirmed_reservations
-from services.contracts.notices import announce_contract_notices
 from services.contracts.settings import Settings
-from services.contracts.visits import GenerationSummary, regenerate_visits
+from services.contracts.usecases.contracting import end_contract
+from services.contracts.usecases.entitlement import release_unconfirmed_reservations
+from services.contracts.usecases.notices import NoticeSummary, announce_contract_notices
+from services.contracts.usecases.visits import GenerationSummary, regenerate_visits
 from shared.db import Database
 from shared.service import Runtime
 
@@ -34,7 +37,7 @@ _SWEEP_LOCK = "contracts:visit-sweep"
 
 async def expire_ended_contracts(session: AsyncSession, now: datetime) -> list[uuid.UUID]:
     """Mark live contracts whose last day has passed as expired; their remaining visits are cancelled."""
-    expired = await ContractsRepository(session).contracts_past_end(now)
+    expired = await Repositories(session).contracts.contracts_past_end(now)
     for contract_id in expired:
         await end_contract(session, contract_id, "expired", now=now)
     return expired
@@ -46,7 +49,7 @@ async def generate_all(db: Database, now: datetime, horizon_days: int) -> Genera
     async with db.transaction() as session:
         summary.expired = len(await expire_ended_contracts(session, now))
     async with db.transaction() as session:
-        contract_ids = await ContractsRepository(session).contract_ids(("active",))
+        contract_ids = await Repositories(session).contracts.contract_ids(("active",))
     for contract_id in contract_ids:
         try:
             async with db.transaction() as session:
@@ -56,24 +59,24 @@ async def generate_all(db: Database, now: datetime, horizon_days: int) -> Genera
     return summary
 
 
-async def sweep_once(db: Database, horizon_days: int, now: datetime | None = None, *,
-                     ending_notice_days: int = DEFAULT_ENDING_NOTICE_DAYS) -> GenerationSummary | None:
+@dataclass(frozen=True)
+class SweepSummary:
+    visits: GenerationSummary
+    notices: NoticeSummary
+
+
+async def sweep_once(db: Database, horizon_days: int, now: datetime, *,
+                     ending_notice_days: int = DEFAULT_ENDING_NOTICE_DAYS) -> SweepSummary | None:
     """One sweep if no other replica is sweeping right now (None if one is): visits, then managers' notices."""
-    async with db.engine.connect() as connection:
-        got = (await connection.execute(select(func.pg_try_advisory_lock(func.hashtext(_SWEEP_LOCK))))).scalar()
-        await connection.commit()
+    async with session_lock(db.engine, _SWEEP_LOCK) as got:
         if not got:
             return None
-        try:
-            at = now or datetime.now(UTC)
-            summary = await generate_all(db, at, horizon_days)
-            notices = await announce_contract_notices(db, at, ending_notice_days)
-            if notices.ending_soon or notices.visits_overdue:
-                log.info("contract notices: %s", notices)
-            return summary
-        finally:
-            await connection.execute(select(func.pg_advisory_unlock(func.hashtext(_SWEEP_LOCK))))
-            await connection.commit()
+        visits = await generate_all(db, now, horizon_days)
+        async with db.transaction() as session:
+            notices = await announce_contract_notices(session, now, ending_notice_days)
+        if notices.ending_soon or notices.visits_overdue:
+            log.info("contract notices: %s", notices)
+        return SweepSummary(visits, notices)
 
 
 @contextlib.asynccontextmanager
@@ -86,9 +89,9 @@ async def visit_sweep(runtime: Runtime) -> AsyncIterator[None]:
     notice_days = settings.contract_ending_notice_days
 
     async def sweep() -> None:
-        summary = await sweep_once(runtime.db, horizon, ending_notice_days=notice_days)
+        summary = await sweep_once(runtime.db, horizon, runtime.clock.now(), ending_notice_days=notice_days)
         if summary is not None:
-            log.info("visit sweep: %s", summary)
+            log.info("visit sweep: %s", summary.visits)
 
     runtime.every(interval, "visit sweep", sweep)
     yield
@@ -103,7 +106,8 @@ async def reservation_release(runtime: Runtime) -> AsyncIterator[None]:
     ttl = timedelta(seconds=settings.quota_reservation_ttl_s)
 
     async def release() -> None:
-        released = await release_unconfirmed_reservations(runtime.db, datetime.now(UTC), ttl)
+        async with runtime.db.transaction() as session:
+            released = await release_unconfirmed_reservations(session, runtime.clock.now(), ttl)
         if released:
             log.info("released %d quota reservations of requests never filed", released)
 

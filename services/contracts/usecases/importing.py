@@ -2,7 +2,8 @@
 
 Rows are read in batches off the event loop, each parsed by the domain's row rules, and the good ones
 COPYed into a temporary staging table; set-wide checks (repeats, clashes, unknown references) run in SQL.
-Any bad row, or a dry run, rolls the whole transaction back: nothing is half-imported.
+Any bad row, or a dry run, rolls the import back to a savepoint taken in the caller's transaction: nothing is
+half-imported.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from services.contracts.db.repository import ImportStaging, hours_to_json, skills_to_json
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.contracts.db.imports import ImportStaging
+from services.contracts.db.rows import skills_to_json
+from services.contracts.domain.calendar import hours_to_json
 from services.contracts.domain.records import (
     RowProblem,
     header_problem,
@@ -24,7 +29,6 @@ from services.contracts.domain.records import (
     parse_equipment,
     parse_site,
 )
-from shared.db import Database
 
 BATCH_ROWS = 5000
 
@@ -46,7 +50,7 @@ class ImportOutcome:
 
 
 class _RollBack(Exception):
-    """Leaves the import's transaction without committing (a dry run, or bad rows)."""
+    """Leaves the import's savepoint rolled back (a dry run, or bad rows)."""
 
 
 def _customer(line: int, row: dict[str, str]) -> tuple[Any, ...]:
@@ -95,7 +99,7 @@ def _read_batch(reader: csv.DictReader[str], size: int) -> list[tuple[int, dict[
     return batch
 
 
-async def import_csv(db: Database, kind: str, upload: IO[bytes], *, dry_run: bool) -> ImportOutcome:
+async def import_csv(session: AsyncSession, kind: str, upload: IO[bytes], *, dry_run: bool) -> ImportOutcome:
     """Check every row of the file and, unless it is a dry run or any row is bad, store them all."""
     outcome = ImportOutcome(kind=kind, dry_run=dry_run)
     reader = _reader(upload)
@@ -111,7 +115,7 @@ async def import_csv(db: Database, kind: str, upload: IO[bytes], *, dry_run: boo
     reader.fieldnames = [h.strip() for h in header or []]
     to_record = _STAGED_ROW[kind]
     try:
-        async with db.transaction() as session:
+        async with session.begin_nested():
             staging = ImportStaging(session, kind)
             await staging.create()
             while True:

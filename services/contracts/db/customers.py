@@ -1,0 +1,68 @@
+"""Customers and service territories."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from geoalchemy2.types import Geography, Geometry
+from sqlalchemy import cast, func, insert, select
+from sqlalchemy.exc import DBAPIError
+
+from services.contracts.db import tables as t
+from services.contracts.db.rows import Repository
+from services.contracts.domain.estate import CustomerRecord, TerritoryRecord
+
+_CUSTOMER = select(t.customers.c.id, t.customers.c.name, t.customers.c.external_ref)
+
+
+class CustomersRepository(Repository):
+    """Customers and the territories their sites fall in."""
+
+    async def add_customer(self, customer_id: uuid.UUID, name: str, external_ref: str | None = None) -> None:
+        await self.session.execute(
+            insert(t.customers).values(id=customer_id, name=name, external_ref=external_ref))
+
+    async def get_customer(self, customer_id: uuid.UUID) -> CustomerRecord | None:
+        row = (await self.session.execute(_CUSTOMER.where(t.customers.c.id == customer_id))).first()
+        return CustomerRecord(**row._mapping) if row else None
+
+    async def list_customers(self, only: uuid.UUID | None = None) -> list[CustomerRecord]:
+        query = _CUSTOMER.order_by(t.customers.c.name, t.customers.c.id)
+        if only is not None:
+            query = query.where(t.customers.c.id == only)
+        return [CustomerRecord(**r._mapping) for r in await self.session.execute(query)]
+
+    async def customer_ref_taken(self, external_ref: str) -> bool:
+        query = select(t.customers.c.id).where(t.customers.c.external_ref == external_ref)
+        return (await self.session.execute(query)).first() is not None
+
+    async def add_territory(self, territory_id: uuid.UUID, name: str, geojson: dict[str, Any]) -> str | None:
+        """Store the territory; returns why the shape is unusable instead, if it is."""
+        shape = func.ST_SetSRID(func.ST_GeomFromGeoJSON(json.dumps(geojson)), 4326)
+        try:
+            async with self.session.begin_nested():  # PostGIS refusing the coordinates leaves the transaction usable
+                reason = (await self.session.execute(
+                    select(func.ST_IsValidReason(shape), func.GeometryType(shape)))).first()
+        except DBAPIError:
+            return "not a readable GeoJSON geometry"
+        assert reason is not None
+        if reason[1] not in ("POLYGON", "MULTIPOLYGON"):
+            return "must be a Polygon or MultiPolygon"
+        if reason[0] != "Valid Geometry":
+            return str(reason[0])
+        await self.session.execute(insert(t.territories).values(
+            id=territory_id, name=name, area=cast(func.ST_Multi(shape), Geography)))
+        return None
+
+    async def territory_name_taken(self, name: str) -> bool:
+        query = select(t.territories.c.id).where(t.territories.c.name == name)
+        return (await self.session.execute(query)).first() is not None
+
+    async def list_territories(self) -> list[TerritoryRecord]:
+        rows = await self.session.execute(
+            select(t.territories.c.id, t.territories.c.name,
+                   func.ST_AsGeoJSON(cast(t.territories.c.area, Geometry)).label("area"))
+            .order_by(t.territories.c.name))
+        return [TerritoryRecord(id=r.id, name=r.name, area=json.loads(r.area)) for r in rows]

@@ -1,0 +1,50 @@
+"""Customers and the service territories their sites fall in."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.contracts.db.repositories import Repositories
+from services.contracts.domain.estate import CustomerRecord, TerritoryRecord
+from shared.errors import Conflict, InvalidInput, NotFound
+
+
+async def create_customer(session: AsyncSession, name: str, external_ref: str | None) -> uuid.UUID:
+    repo = Repositories(session)
+    if external_ref and await repo.customers.customer_ref_taken(external_ref):
+        raise InvalidInput("external_ref", "another customer has this reference")
+    customer_id = uuid.uuid4()
+    await repo.customers.add_customer(customer_id, name, external_ref)
+    return customer_id
+
+
+async def list_customers(session: AsyncSession, only: uuid.UUID | None) -> list[CustomerRecord]:
+    return await Repositories(session).customers.list_customers(only)
+
+
+async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> CustomerRecord:
+    customer = await Repositories(session).customers.get_customer(customer_id)
+    if customer is None:
+        raise NotFound("customer not found")
+    return customer
+
+
+async def create_territory(session: AsyncSession, name: str, area: dict[str, Any]) -> uuid.UUID:
+    """A named territory from a GeoJSON Polygon or MultiPolygon, refused naming `area` when it is unusable."""
+    repo = Repositories(session)
+    if await repo.customers.territory_name_taken(name):
+        raise Conflict(f"a territory named {name!r} exists")
+    if area.get("type") not in ("Polygon", "MultiPolygon") or "coordinates" not in area:
+        raise InvalidInput("area", "must be a GeoJSON Polygon or MultiPolygon")
+    territory_id = uuid.uuid4()
+    problem = await repo.customers.add_territory(territory_id, name, area)
+    if problem is not None:
+        raise InvalidInput("area", problem)
+    return territory_id
+
+
+async def list_territories(session: AsyncSession) -> list[TerritoryRecord]:
+    return await Repositories(session).customers.list_territories()
