@@ -11,13 +11,15 @@ from services.requests.streams import timeline_hub
 from services.requests.survey_links import survey_links
 from services.requests.survey_page import SurveyPages
 from services.requests.tracking import Tracking
+from shared.clock import Clock
 from shared.http import problem
 from shared.service import ServiceSpec, create_service_app
 
 
-def create_app(settings: Settings) -> FastAPI:
-    links = survey_links(settings)
-    tracking = Tracking(links, settings.survey_link_ttl_days)
+def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    clock = clock or settings.make_clock()
+    links = survey_links(settings, clock)
+    tracking = Tracking(links, settings.survey_link_ttl_days, clock)
     app = create_service_app(
         settings,
         ServiceSpec(
@@ -28,6 +30,7 @@ def create_app(settings: Settings) -> FastAPI:
             subscriptions=lambda runtime: tracking.subscriptions(),
             on_start=[timeline_hub],
         ),
+        clock,
     )
     app.state.survey_links = links
     app.state.survey_pages = SurveyPages()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from services.requests.db.repository import RequestsRepository
@@ -18,7 +18,8 @@ from shared.messaging import add_event
 MAY_CANCEL_ANY_TIME = (Role.DISPATCHER, Role.ADMIN)
 
 
-async def cancel_request(db: Database, principal: Principal, request_id: uuid.UUID, reason: str) -> dict[str, Any]:
+async def cancel_request(db: Database, principal: Principal, request_id: uuid.UUID, reason: str,
+                         now: datetime) -> dict[str, Any]:
     async with db.transaction() as session:
         repo = RequestsRepository(session)
         row = await repo.get(request_id, for_update=True)
@@ -33,13 +34,13 @@ async def cancel_request(db: Database, principal: Principal, request_id: uuid.UU
             if principal.role is Role.CUSTOMER:
                 raise Conflict("the technician is on the way: only a dispatcher can cancel now")
             raise Forbidden("only a dispatcher can cancel once the technician is on the way")
-        now = datetime.now(UTC)
         await repo.update(request_id, status="cancelled", cancelled_at=now, cancelled_by=principal.role.value,
-                          cancel_reason=reason)
+                          cancel_reason=reason, updated_at=now)
         await repo.add_timeline(request_id, "cancelled", now, detail={"by": principal.subject,
                                                                       "role": principal.role.value, "reason": reason})
         await add_event(session, messaging, ServiceRequestCancelled(
-            request_id=request_id, customer_id=row["customer_id"], cancelled_by=principal.role.value, reason=reason))
+            request_id=request_id, customer_id=row["customer_id"], cancelled_by=principal.role.value, reason=reason),
+            occurred_at=now)
         cancelled = await repo.get(request_id)
     assert cancelled is not None
     return cancelled

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from nats.aio.client import Client
@@ -58,7 +58,7 @@ def fingerprint(body: ServiceRequestIn) -> str:
 
 
 async def file_request(db: Database, nc: Client, principal: Principal, customer_id: uuid.UUID,
-                       idempotency_key: str, body: ServiceRequestIn, *, timeout_s: float = 3.0,
+                       idempotency_key: str, body: ServiceRequestIn, *, now: datetime, timeout_s: float = 3.0,
                        retry_after_s: int = 5) -> tuple[dict[str, Any], bool]:
     """The request for this key, and whether this call created it."""
     print_ = fingerprint(body)
@@ -67,7 +67,6 @@ async def file_request(db: Database, nc: Client, principal: Principal, customer_
     if existing is not None:
         return _same_request(existing, print_), False
 
-    now = datetime.now(UTC)
     windows = [TimeWindow(w.start, w.end) for w in body.preferred_windows]
     check_preferred_windows(body.kind, windows, now)
     # Asked on behalf of this request: contracts reserves a unit of quota for it, once. The id follows from
@@ -107,7 +106,7 @@ async def file_request(db: Database, nc: Client, principal: Principal, customer_
             return _same_request(existing, print_), False
         await repo.add_timeline(request_id, "new", now, detail={
             "filed_by": principal.subject, "coverage": coverage.label, "reason": answer.reason})
-        await add_event(session, messaging, created_event(values))
+        await add_event(session, messaging, created_event(values), occurred_at=now)
         created = await repo.get(request_id)
     assert created is not None
     return created, True
@@ -139,7 +138,7 @@ async def open_follow_up(session: AsyncSession, original: dict[str, Any], outcom
         raise RuntimeError(f"follow-up of {original['id']} raced; retry")  # the redelivery finds it
     await repo.add_timeline(follow_up_id, "new", at, source_event_id,
                             {"follow_up_of": str(original["id"]), "outcome": outcome})
-    await add_event(session, messaging, created_event(values))
+    await add_event(session, messaging, created_event(values), occurred_at=at)
     return follow_up_id
 
 

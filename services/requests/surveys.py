@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +22,7 @@ from shared.messaging import add_event
 
 async def invite_to_survey(session: AsyncSession, links: SurveyLinks, request: dict[str, Any],
                            assignment: AssignmentView, completed_at: datetime, *, ttl_days: int,
-                           source_event_id: uuid.UUID) -> None:
+                           source_event_id: uuid.UUID, now: datetime) -> None:
     """Open the job's one survey and ask notify to send its link; a second call does nothing."""
     repo = RequestsRepository(session)
     survey_id = uuid.uuid4()
@@ -30,6 +30,7 @@ async def invite_to_survey(session: AsyncSession, links: SurveyLinks, request: d
     if not await repo.add_survey_if_new({
         "id": survey_id, "request_id": request["id"], "customer_id": request["customer_id"],
         "technician_id": assignment.technician_id, "completed_at": completed_at, "expires_at": expires_at,
+        "invited_at": now,
     }):
         return
     token = links.token(survey_id, request["customer_id"], expires_at)
@@ -39,7 +40,7 @@ async def invite_to_survey(session: AsyncSession, links: SurveyLinks, request: d
         technician_first_name=assignment.technician_first_name, completed_at=completed_at,
         link=links.link(token), token=token, expires_at=expires_at,
         contact_name=str((request.get("contact") or {}).get("name", "")),
-    ))
+    ), occurred_at=now)
     await repo.add_timeline(request["id"], "survey_invited", completed_at, source_event_id,
                             {"survey_id": str(survey_id), "expires_at": expires_at.isoformat()})
 
@@ -68,27 +69,28 @@ async def survey_of_request(db: Database, principal: Principal,
     return survey, request["technician_first_name"]
 
 
-async def answer_by_link(db: Database, links: SurveyLinks, token: str, answer: SurveyAnswer) -> dict[str, Any]:
+async def answer_by_link(db: Database, links: SurveyLinks, token: str, answer: SurveyAnswer,
+                         now: datetime) -> dict[str, Any]:
     claim = links.verify(token)
     async with db.transaction() as session:
         survey = await RequestsRepository(session).survey(claim.survey_id, for_update=True)
         if survey is None or survey["customer_id"] != claim.customer_id:
             raise NotFound("survey not found")
-        return await _answer(session, survey, answer, via="link")
+        return await _answer(session, survey, answer, via="link", now=now)
 
 
 async def answer_as_customer(db: Database, principal: Principal, request_id: uuid.UUID,
-                             answer: SurveyAnswer) -> dict[str, Any]:
+                             answer: SurveyAnswer, now: datetime) -> dict[str, Any]:
     """Only the job's own customer answers; anyone else is told there is no such survey."""
     async with db.transaction() as session:
         survey = await RequestsRepository(session).survey_for_request(request_id, for_update=True)
         if survey is None or principal.role is not Role.CUSTOMER or principal.customer_id != survey["customer_id"]:
             raise NotFound("survey not found")
-        return await _answer(session, survey, answer, via=f"customer:{principal.subject}")
+        return await _answer(session, survey, answer, via=f"customer:{principal.subject}", now=now)
 
 
-async def _answer(session: AsyncSession, survey: dict[str, Any], answer: SurveyAnswer, *, via: str) -> dict[str, Any]:
-    now = datetime.now(UTC)
+async def _answer(session: AsyncSession, survey: dict[str, Any], answer: SurveyAnswer, *, via: str,
+                  now: datetime) -> dict[str, Any]:
     ensure_open(survey["answered_at"], survey["expires_at"], now)
     check_answer(answer)
     repo = RequestsRepository(session)
@@ -101,7 +103,7 @@ async def _answer(session: AsyncSession, survey: dict[str, Any], answer: SurveyA
         technician_id=survey["technician_id"], csat=answer.csat, nps=answer.nps, comment=answer.comment,
         contract_id=request["contract_id"], site_id=request["site_id"], equipment_id=request["equipment_id"],
         answered_at=now,
-    ))
+    ), occurred_at=now)
     await repo.add_timeline(survey["request_id"], "survey_answered", now,
                             detail={"csat": answer.csat, "nps": answer.nps})
     answered = await repo.survey(survey["id"])

@@ -29,6 +29,7 @@ from services.requests.domain.lifecycle import (
 from services.requests.filing import open_follow_up
 from services.requests.survey_links import SurveyLinks
 from services.requests.surveys import invite_to_survey
+from shared.clock import Clock
 from shared.events.dispatch import AssignmentChanged, AssignmentCreated, AssignmentStatusChanged, RequestUnplaceable
 from shared.events.envelope import Envelope, Event
 from shared.messaging import Subscription
@@ -37,8 +38,9 @@ log = logging.getLogger(__name__)
 
 
 class Tracking:
-    def __init__(self, links: SurveyLinks, survey_ttl_days: int) -> None:
+    def __init__(self, links: SurveyLinks, survey_ttl_days: int, clock: Clock) -> None:
         self.links = links
+        self.clock = clock
         self.survey_ttl_days = survey_ttl_days
 
     async def on_assignment_created(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
@@ -108,7 +110,7 @@ class Tracking:
         if loaded is None:
             return
         repo, request, assignments = loaded
-        await repo.update(event.request_id, unplaceable_reason=event.reason)
+        await repo.update(event.request_id, unplaceable_reason=event.reason, updated_at=self.clock.now())
         request = {**request, "unplaceable_reason": event.reason}
         await repo.add_timeline(event.request_id, "unplaceable", envelope.occurred_at, envelope.event_id,
                                 {"reason": event.reason})
@@ -132,11 +134,12 @@ class Tracking:
             request["id"], status=status, assignment_id=current.assignment_id if current else None,
             technician_id=current.technician_id if current else None,
             technician_first_name=current.technician_first_name if current else None,
-            eta=current.eta if current else None)
+            eta=current.eta if current else None, updated_at=self.clock.now())
         completed_at = current.reached_at("completed") if current else None
         if status == "completed" and current is not None and completed_at is not None:
             await invite_to_survey(session, self.links, {**request, "status": status}, current, completed_at,
-                                   ttl_days=self.survey_ttl_days, source_event_id=envelope.event_id)
+                                   ttl_days=self.survey_ttl_days, source_event_id=envelope.event_id,
+                                   now=self.clock.now())
 
     def subscriptions(self) -> list[Subscription]:
         return [

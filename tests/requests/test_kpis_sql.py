@@ -28,6 +28,8 @@ from tests.requests.conftest import RequestsService
 from tests.requests.test_kpis_computation import T0 as SCENARIO_T0
 from tests.requests.test_kpis_computation import _scenario
 
+pytestmark = pytest.mark.date_sensitive  # runs on the suite clock: `make test-dates` moves it
+
 M, H, D = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
 POLICY = KpiPolicy(on_time_tolerance=15 * M, repeat_window=30 * D)
 
@@ -244,7 +246,7 @@ async def test_the_kpi_endpoint_reads_aggregates_whatever_the_number_of_requests
     customer = uuid.uuid4()
     site = service.contracts.add_site(customer)
     staff = service.keys.headers(Role.CONTRACT_MANAGER)
-    now = datetime.now(UTC)
+    now = service.clock.now()
     params = {"customer_id": str(customer), "from": (now - H).isoformat(), "to": (now + 3 * H).isoformat(),
               "group_by": "technician"}
 
@@ -278,6 +280,7 @@ async def test_a_job_filed_before_the_period_starts_is_left_out(service: Request
                                  previous="on_site")
     await service.drained()
     period_start = early["created_at"] + timedelta(microseconds=2)
+    service.clock.advance(timedelta(seconds=1))  # the service's clock stands still until moved
     late = await service.file(customer, site)
     assert late["created_at"] > period_start
 

@@ -22,6 +22,8 @@ from shared.errors import InvalidInput
 from tests.requests.conftest import RequestsService
 from tests.requests.test_surveys import _completed_job
 
+pytestmark = pytest.mark.date_sensitive  # runs on the suite clock: `make test-dates` moves it
+
 HTML = "text/html,application/xhtml+xml"
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Header, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from services.requests.api.routes import runtime_db, service_settings
+from services.requests.api.routes import runtime_db, service_clock, service_settings
 from services.requests.api.schemas import RatingOut, SurveyAnswerIn, SurveyOut
 from services.requests.domain.language import Language, choose_language
 from services.requests.domain.surveys import SurveyAlreadyAnswered, SurveyAnswer, answer_from_form
@@ -87,7 +87,8 @@ async def open_survey(token: str, request: Request, accept: str = Header("applic
 @router.post("/surveys/{token}", response_model=SurveyOut, status_code=status.HTTP_201_CREATED,
              summary="Answer through a signed link (no login); once only")
 async def answer_with_link(token: str, body: SurveyAnswerIn, request: Request) -> SurveyOut:
-    survey = await answer_by_link(runtime_db(request), _links(request), token, _answer(body))
+    survey = await answer_by_link(runtime_db(request), _links(request), token, _answer(body),
+                                  service_clock(request).now())
     return _survey_out(survey, None)
 
 
@@ -99,7 +100,8 @@ async def answer_with_form(token: str, request: Request, csat: str | None = Form
     language = choose_language(lang, accept_language)
     pages = _pages(request)
     try:
-        await answer_by_link(runtime_db(request), _links(request), token, answer_from_form(csat, nps, comment))
+        await answer_by_link(runtime_db(request), _links(request), token, answer_from_form(csat, nps, comment),
+                             service_clock(request).now())
     except InvalidInput as exc:  # a person reads this: the form again, with what to correct and what they chose
         try:
             survey, first_name = await survey_by_link(runtime_db(request), _links(request), token)
@@ -134,7 +136,8 @@ async def get_request_survey(request_id: uuid.UUID, request: Request,
              summary="Answer as the job's customer; once only")
 async def answer_request_survey(request_id: uuid.UUID, body: SurveyAnswerIn, request: Request,
                                 principal: Principal = Depends(current_principal)) -> SurveyOut:
-    survey = await answer_as_customer(runtime_db(request), principal, request_id, _answer(body))
+    survey = await answer_as_customer(runtime_db(request), principal, request_id, _answer(body),
+                                      service_clock(request).now())
     return _survey_out(survey, None)
 
 
@@ -147,7 +150,7 @@ async def public_rating(representation: Literal["json", "html"], request: Reques
     settings = service_settings(request)
     # JSON is language-neutral; the snippet is read by people (an unknown lang is refused before any work)
     language = choose_language(lang, accept_language) if representation == "html" else None
-    now = datetime.now(UTC)
+    now = service_clock(request).now()
     rating = await verified_rating(runtime_db(request), settings.rating_window_days, now)
     since = (now - timedelta(days=settings.rating_window_days)).date()
     out = RatingOut(count=rating.count, csat_mean=rating.csat_mean, nps=rating.nps, nps_count=rating.nps_count,

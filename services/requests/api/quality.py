@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from services.requests.api.routes import runtime_db, service_settings
+from services.requests.api.routes import runtime_db, service_clock, service_settings
 from services.requests.api.schemas import KpiReport, KpiRowOut
 from services.requests.domain.kpis import Bucket, GroupBy, KpiPolicy
 from services.requests.quality import kpi_csv, quality_kpis
@@ -35,7 +35,7 @@ async def kpis(
     principal: Principal = Depends(require_roles(Role.DISPATCHER, Role.CONTRACT_MANAGER, Role.CUSTOMER)),
 ) -> Response | KpiReport:
     settings = service_settings(request)
-    now = datetime.now(UTC)
+    now = service_clock(request).now()
     to = period_to or now
     since = period_from or to - timedelta(days=30)
     if since.tzinfo is None or to.tzinfo is None:

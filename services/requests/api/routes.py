@@ -23,6 +23,7 @@ from services.requests.filing import file_request
 from services.requests.settings import Settings
 from services.requests.streams import timeline_events
 from shared.auth import Principal, Role, current_principal, ensure_customer_access
+from shared.clock import Clock
 from shared.db import Database
 from shared.errors import InvalidInput, NotFound
 from shared.http import sse_response
@@ -42,6 +43,11 @@ def runtime_db(request: Request) -> Database:
 def service_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def service_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
 
 
 def request_out(row: dict[str, Any]) -> ServiceRequestOut:
@@ -71,7 +77,8 @@ async def create_request(
         raise NotFound("not found")
     settings = service_settings(request)
     row, created = await file_request(runtime_db(request), request.app.state.runtime.nc, principal, owner,
-                                      idempotency_key, body, timeout_s=settings.entitlement_timeout_s,
+                                      idempotency_key, body, now=service_clock(request).now(),
+                                      timeout_s=settings.entitlement_timeout_s,
                                       retry_after_s=settings.entitlement_retry_after_s)
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -156,5 +163,6 @@ async def stream_request(request_id: uuid.UUID, request: Request,
 @router.post("/requests/{request_id}/cancel", response_model=ServiceRequestOut)
 async def cancel(request_id: uuid.UUID, request: Request, body: CancelIn | None = None,
                  principal: Principal = Depends(current_principal)) -> ServiceRequestOut:
-    row = await cancel_request(runtime_db(request), principal, request_id, body.reason if body else "")
+    row = await cancel_request(runtime_db(request), principal, request_id, body.reason if body else "",
+                               service_clock(request).now())
     return request_out(row)

@@ -181,11 +181,11 @@ class RequestsRepository:
                 query = query.where(column == value)
         return [dict(r._mapping) for r in await self.session.execute(query)]
 
-    async def update(self, request_id: uuid.UUID, **values: Any) -> None:
+    async def update(self, request_id: uuid.UUID, *, updated_at: datetime, **values: Any) -> None:
         await self.session.execute(
             update(t.service_requests)
             .where(t.service_requests.c.id == request_id)
-            .values(**values, version=t.service_requests.c.version + 1, updated_at=func.now())
+            .values(**values, version=t.service_requests.c.version + 1, updated_at=updated_at)
         )
 
     # --- timeline ----------------------------------------------------------------------------------
