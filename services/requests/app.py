@@ -3,14 +3,15 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from services.requests.adapters.entitlement import EntitlementUnavailable
+from services.requests.adapters.timeline_stream import timeline_hub
 from services.requests.api import feedback, quality, routes
+from services.requests.api.survey_page import SurveyPages
+from services.requests.consumers import subscriptions
 from services.requests.db.tables import messaging
-from services.requests.filing import EntitlementUnavailable
 from services.requests.settings import Settings
-from services.requests.streams import timeline_hub
-from services.requests.survey_links import survey_links
-from services.requests.survey_page import SurveyPages
-from services.requests.tracking import Tracking
+from services.requests.usecases.survey_links import survey_links
+from services.requests.usecases.tracking import Tracking
 from shared.clock import Clock
 from shared.http import problem
 from shared.service import ServiceSpec, create_service_app
@@ -27,7 +28,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             producer="requests",
             tables=messaging,
             routers=[routes.router, feedback.router, quality.router],
-            subscriptions=lambda runtime: tracking.subscriptions(),
+            subscriptions=lambda runtime: subscriptions(tracking),
             on_start=[timeline_hub],
         ),
         clock,

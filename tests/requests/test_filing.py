@@ -138,7 +138,7 @@ async def test_the_request_carries_the_site_address_and_the_site_contact_when_it
     nobody = await service.file(customer, site, contact={"email": "shop@example.test"})
     named = await service.file(customer, site, contact={"name": "Marina"})
     events = {d["request_id"]: d for d in await service.published(
-        ServiceRequestCreated.subject, lambda d: d["site_id"] == str(site))}
+        ServiceRequestCreated.subject, lambda d: d["site_id"] == str(site), at_least=2)}
     fallback, own = events[str(nobody["id"])], events[str(named["id"])]
     assert fallback["address"] == own["address"] == "Moskovskaya St 12, Yalta"
     assert (fallback["contact_name"], fallback["contact_phone"]) == ("Oksana", "+7 978 555 66 77")

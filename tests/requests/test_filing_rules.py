@@ -16,7 +16,7 @@ from services.requests.domain.filing import (
     settled_priority,
 )
 from services.requests.domain.surveys import SurveyAnswer, check_answer, ensure_open, rating_of
-from services.requests.survey_links import SurveyLinks
+from services.requests.usecases.survey_links import SurveyLinks
 from shared.clock import FixedClock
 from shared.errors import Conflict, InvalidInput, Unauthorized
 

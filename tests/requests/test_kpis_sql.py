@@ -21,7 +21,7 @@ from sqlalchemy import event, insert
 from services.requests.db import tables as t
 from services.requests.domain.kpis import Bucket, GroupBy, JobRecord, KpiPolicy, Visit, compute_kpis
 from services.requests.domain.lifecycle import AssignmentView
-from services.requests.quality import quality_kpis
+from services.requests.usecases.quality import quality_kpis
 from shared.auth import Role
 from shared.db import Database
 from tests.requests.conftest import RequestsService
@@ -155,8 +155,9 @@ async def _assert_sql_matches_the_definition(db: Database, jobs: list[StoredJob]
     compared = 0
     for bucket in get_args(Bucket):
         for group_by in get_args(GroupBy):
-            in_sql = await quality_kpis(db, period_from=since, period_to=until, as_of=as_of, bucket=bucket,
-                                        group_by=group_by, filters=filters, policy=POLICY)
+            async with db.transaction() as session:
+                in_sql = await quality_kpis(session, period_from=since, period_to=until, as_of=as_of, bucket=bucket,
+                                            group_by=group_by, filters=filters, policy=POLICY)
             defined = compute_kpis(_selected(jobs, since, until, filters), period_from=since, period_to=until,
                                    as_of=as_of, bucket=bucket, group_by=group_by, policy=POLICY)
             assert in_sql == defined, (bucket, group_by)

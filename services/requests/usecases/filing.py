@@ -4,45 +4,44 @@ A request is only accepted once contracts has answered (site, coverage, SLA). Wh
 answer, nothing is written and the caller gets 503 with Retry-After: retrying with the same key is safe.
 Uncovered and over-quota requests are accepted as billable and flagged, never dropped; a unit that is
 not at the site is refused (422 naming `equipment_id`), since nobody could be sent to fix it.
+
+Filing takes its units of work from the caller as a factory (`Transactions`): the idempotency look-up and
+the insert are two short transactions around the call to contracts, so no connection waits on the broker.
 """
 
 from __future__ import annotations
 
-import hashlib
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from nats.aio.client import Client
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.requests.api.schemas import ServiceRequestIn
 from services.requests.db.repository import RequestsRepository
 from services.requests.db.tables import messaging
 from services.requests.domain.filing import (
     ESTIMATED_DURATION_MINUTES,
     Coverage,
-    TimeWindow,
+    RequestDraft,
     check_preferred_windows,
     follow_up_description,
     on_site_contact,
     settled_priority,
 )
 from shared.auth import Principal
-from shared.db import Database
-from shared.errors import InvalidInput, PermanentMessageError, Unavailable
+from shared.errors import InvalidInput, PermanentMessageError
 from shared.events.common import GeoPoint, SkillNeed
-from shared.events.contracts import CHECK_ENTITLEMENT, EntitlementAnswer, EntitlementQuery
+from shared.events.contracts import EntitlementAnswer, EntitlementQuery
 from shared.events.requests import PreferredWindow, ServiceRequestCreated
-from shared.messaging import add_event, rpc
+from shared.messaging import add_event
+
+Transactions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
-class EntitlementUnavailable(Unavailable):
-    """Contracts did not answer: the request was not accepted, and may be sent again with the same key."""
-
-    def __init__(self, detail: str, retry_after_s: int) -> None:
-        super().__init__(detail)
-        self.retry_after_s = retry_after_s
+class EntitlementCheck(Protocol):
+    async def check(self, query: EntitlementQuery) -> EntitlementAnswer: ...
 
 
 _REQUEST_IDS = uuid.UUID("0b9c2f7e-5a51-4f0e-9d3c-6f1e2a8b7c40")  # namespace of filed requests' ids
@@ -53,65 +52,54 @@ def request_id_for(customer_id: uuid.UUID, idempotency_key: str) -> uuid.UUID:
     return uuid.uuid5(_REQUEST_IDS, f"{customer_id}:{idempotency_key}")
 
 
-def fingerprint(body: ServiceRequestIn) -> str:
-    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
-
-
-async def file_request(db: Database, nc: Client, principal: Principal, customer_id: uuid.UUID,
-                       idempotency_key: str, body: ServiceRequestIn, *, now: datetime, timeout_s: float = 3.0,
-                       retry_after_s: int = 5) -> tuple[dict[str, Any], bool]:
+async def file_request(transactions: Transactions, entitlement: EntitlementCheck, principal: Principal,
+                       customer_id: uuid.UUID, idempotency_key: str, draft: RequestDraft, *,
+                       now: datetime) -> tuple[dict[str, Any], bool]:
     """The request for this key, and whether this call created it."""
-    print_ = fingerprint(body)
-    async with db.transaction() as session:
+    async with transactions() as session:
         existing = await RequestsRepository(session).by_idempotency_key(customer_id, idempotency_key)
     if existing is not None:
-        return _same_request(existing, print_), False
+        return _same_request(existing, draft.fingerprint), False
 
-    windows = [TimeWindow(w.start, w.end) for w in body.preferred_windows]
-    check_preferred_windows(body.kind, windows, now)
+    check_preferred_windows(draft.kind, list(draft.preferred_windows), now)
     # Asked on behalf of this request: contracts reserves a unit of quota for it, once. The id follows from
     # (customer, Idempotency-Key), so a retry or a concurrent duplicate asks for the same reservation.
     request_id = request_id_for(customer_id, idempotency_key)
-    try:
-        answer = await rpc.call(nc, CHECK_ENTITLEMENT, EntitlementQuery(
-            site_id=body.site_id, equipment_id=body.equipment_id, kind=body.kind, priority=body.priority, at=now,
-            request_id=request_id, customer_id=customer_id,
-        ), EntitlementAnswer, timeout_s=timeout_s)
-    except Unavailable as exc:
-        raise EntitlementUnavailable(f"coverage cannot be checked right now ({exc.detail}); nothing was filed, "
-                                     "send it again with the same Idempotency-Key", retry_after_s) from exc
+    answer = await entitlement.check(EntitlementQuery(
+        site_id=draft.site_id, equipment_id=draft.equipment_id, kind=draft.kind, priority=draft.priority,
+        at=now, request_id=request_id, customer_id=customer_id))
     if not answer.found or answer.site is None or answer.site.customer_id != customer_id:
         raise InvalidInput("site_id", "no such site for this customer")
-    if body.equipment_id is not None and not answer.equipment_found:
+    if draft.equipment_id is not None and not answer.equipment_found:
         raise InvalidInput("equipment_id", "no such unit at this site")
     coverage = Coverage(covered=answer.covered, quota_exceeded=answer.quota_exceeded)
-    contact = on_site_contact(body.contact.model_dump(), answer.site.contact_name, answer.site.contact_phone)
+    contact = on_site_contact(draft.contact, answer.site.contact_name, answer.site.contact_phone)
     values = {
-        "id": request_id, "customer_id": customer_id, "site_id": body.site_id, "equipment_id": body.equipment_id,
-        "kind": body.kind, "priority": settled_priority(body.kind, body.priority, answer.priority),
-        "description": body.description, "contact": contact, "status": "new",
+        "id": request_id, "customer_id": customer_id, "site_id": draft.site_id, "equipment_id": draft.equipment_id,
+        "kind": draft.kind, "priority": settled_priority(draft.kind, draft.priority, answer.priority),
+        "description": draft.description, "contact": contact, "status": "new",
         "covered": coverage.covered, "billable": coverage.billable, "quota_exceeded": coverage.quota_exceeded,
         "coverage_reason": answer.reason, "contract_id": answer.contract_id,
         "response_due": answer.response_due, "fix_due": answer.fix_due,
-        "preferred_windows": [w.model_dump(mode="json") for w in body.preferred_windows],
+        "preferred_windows": [PreferredWindow(start=w.start, end=w.end).model_dump(mode="json")
+                              for w in draft.preferred_windows],
         "site_lat": answer.site.location.lat, "site_lon": answer.site.location.lon,
         "site_address": answer.site.address, "required_skills": [s.model_dump() for s in answer.required_skills],
-        "idempotency_key": idempotency_key, "request_fingerprint": print_, "created_at": now, "updated_at": now,
+        "idempotency_key": idempotency_key, "request_fingerprint": draft.fingerprint, "created_at": now,
+        "updated_at": now,
     }
-    async with db.transaction() as session:
+    async with transactions() as session:
         repo = RequestsRepository(session)
         if not await repo.insert_if_new(values):  # a concurrent duplicate won the race
             existing = await repo.by_idempotency_key(customer_id, idempotency_key)
             assert existing is not None
-            return _same_request(existing, print_), False
+            return _same_request(existing, draft.fingerprint), False
         await repo.add_timeline(request_id, "new", now, detail={
             "filed_by": principal.subject, "coverage": coverage.label, "reason": answer.reason})
         await add_event(session, messaging, created_event(values), occurred_at=now)
         created = await repo.get(request_id)
     assert created is not None
     return created, True
-
-
 async def open_follow_up(session: AsyncSession, original: dict[str, Any], outcome: str, at: datetime,
                          source_event_id: uuid.UUID) -> uuid.UUID:
     """Open (once) the return visit a failed job needs, linked to the original; returns its id."""

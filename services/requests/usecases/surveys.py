@@ -12,9 +12,8 @@ from services.requests.db.repository import RequestsRepository
 from services.requests.db.tables import messaging
 from services.requests.domain.lifecycle import AssignmentView
 from services.requests.domain.surveys import Rating, SurveyAnswer, check_answer, ensure_open, rating_of
-from services.requests.survey_links import SurveyLinks
+from services.requests.usecases.survey_links import SurveyLinks
 from shared.auth import Principal, Role, ensure_customer_access
-from shared.db import Database
 from shared.errors import NotFound
 from shared.events.requests import SurveyAnswered, SurveyInvited
 from shared.messaging import add_event
@@ -45,48 +44,45 @@ async def invite_to_survey(session: AsyncSession, links: SurveyLinks, request: d
                             {"survey_id": str(survey_id), "expires_at": expires_at.isoformat()})
 
 
-async def survey_by_link(db: Database, links: SurveyLinks, token: str) -> tuple[dict[str, Any], str | None]:
+async def survey_by_link(session: AsyncSession, links: SurveyLinks,
+                         token: str) -> tuple[dict[str, Any], str | None]:
     """The survey a link was made for, and the technician's first name to show with it."""
     claim = links.verify(token)
-    async with db.transaction() as session:
-        repo = RequestsRepository(session)
-        survey = await repo.survey(claim.survey_id)
-        if survey is None or survey["customer_id"] != claim.customer_id:
-            raise NotFound("survey not found")
-        request = await repo.get(survey["request_id"])
+    repo = RequestsRepository(session)
+    survey = await repo.survey(claim.survey_id)
+    if survey is None or survey["customer_id"] != claim.customer_id:
+        raise NotFound("survey not found")
+    request = await repo.get(survey["request_id"])
     return survey, request["technician_first_name"] if request else None
 
 
-async def survey_of_request(db: Database, principal: Principal,
+async def survey_of_request(session: AsyncSession, principal: Principal,
                             request_id: uuid.UUID) -> tuple[dict[str, Any], str | None]:
-    async with db.transaction() as session:
-        repo = RequestsRepository(session)
-        request = await repo.get(request_id)
-        survey = await repo.survey_for_request(request_id)
+    repo = RequestsRepository(session)
+    request = await repo.get(request_id)
+    survey = await repo.survey_for_request(request_id)
     if request is None or survey is None:
         raise NotFound("survey not found")
     ensure_customer_access(principal, survey["customer_id"], "survey")
     return survey, request["technician_first_name"]
 
 
-async def answer_by_link(db: Database, links: SurveyLinks, token: str, answer: SurveyAnswer,
+async def answer_by_link(session: AsyncSession, links: SurveyLinks, token: str, answer: SurveyAnswer,
                          now: datetime) -> dict[str, Any]:
     claim = links.verify(token)
-    async with db.transaction() as session:
-        survey = await RequestsRepository(session).survey(claim.survey_id, for_update=True)
-        if survey is None or survey["customer_id"] != claim.customer_id:
-            raise NotFound("survey not found")
-        return await _answer(session, survey, answer, via="link", now=now)
+    survey = await RequestsRepository(session).survey(claim.survey_id, for_update=True)
+    if survey is None or survey["customer_id"] != claim.customer_id:
+        raise NotFound("survey not found")
+    return await _answer(session, survey, answer, via="link", now=now)
 
 
-async def answer_as_customer(db: Database, principal: Principal, request_id: uuid.UUID,
+async def answer_as_customer(session: AsyncSession, principal: Principal, request_id: uuid.UUID,
                              answer: SurveyAnswer, now: datetime) -> dict[str, Any]:
     """Only the job's own customer answers; anyone else is told there is no such survey."""
-    async with db.transaction() as session:
-        survey = await RequestsRepository(session).survey_for_request(request_id, for_update=True)
-        if survey is None or principal.role is not Role.CUSTOMER or principal.customer_id != survey["customer_id"]:
-            raise NotFound("survey not found")
-        return await _answer(session, survey, answer, via=f"customer:{principal.subject}", now=now)
+    survey = await RequestsRepository(session).survey_for_request(request_id, for_update=True)
+    if survey is None or principal.role is not Role.CUSTOMER or principal.customer_id != survey["customer_id"]:
+        raise NotFound("survey not found")
+    return await _answer(session, survey, answer, via=f"customer:{principal.subject}", now=now)
 
 
 async def _answer(session: AsyncSession, survey: dict[str, Any], answer: SurveyAnswer, *, via: str,
@@ -111,7 +107,6 @@ async def _answer(session: AsyncSession, survey: dict[str, Any], answer: SurveyA
     return answered
 
 
-async def verified_rating(db: Database, window_days: int, now: datetime) -> Rating:
-    async with db.transaction() as session:
-        answers = await RequestsRepository(session).rating_answers(now - timedelta(days=window_days))
+async def verified_rating(session: AsyncSession, window_days: int, now: datetime) -> Rating:
+    answers = await RequestsRepository(session).rating_answers(now - timedelta(days=window_days))
     return rating_of(answers)

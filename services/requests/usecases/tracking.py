@@ -1,8 +1,9 @@
 """Mirrors dispatch's assignment events onto the customer's request; safe for duplicates and disorder.
 
-Every handler locks the request row first, so the events of one request are applied one at a time
-whichever consumer receives them; each folds its event into the assignment it concerns and then
-re-derives the request's status and tracking fields from all of them.
+Each handler is the use case of one dispatch event (consumers.py subscribes it) and runs in the consumer's
+session, committed when it returns. Every handler locks the request row first, so the events of one request
+are applied one at a time whichever consumer receives them; each folds its event into the assignment it
+concerns and then re-derives the request's status and tracking fields from all of them.
 """
 
 from __future__ import annotations
@@ -26,13 +27,12 @@ from services.requests.domain.lifecycle import (
     needs_parts,
     request_status,
 )
-from services.requests.filing import open_follow_up
-from services.requests.survey_links import SurveyLinks
-from services.requests.surveys import invite_to_survey
+from services.requests.usecases.filing import open_follow_up
+from services.requests.usecases.survey_links import SurveyLinks
+from services.requests.usecases.surveys import invite_to_survey
 from shared.clock import Clock
 from shared.events.dispatch import AssignmentChanged, AssignmentCreated, AssignmentStatusChanged, RequestUnplaceable
 from shared.events.envelope import Envelope, Event
-from shared.messaging import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -140,17 +140,6 @@ class Tracking:
             await invite_to_survey(session, self.links, {**request, "status": status}, current, completed_at,
                                    ttl_days=self.survey_ttl_days, source_event_id=envelope.event_id,
                                    now=self.clock.now())
-
-    def subscriptions(self) -> list[Subscription]:
-        return [
-            Subscription("requests-assignment-created", "dispatch", AssignmentCreated.subject,
-                         self.on_assignment_created),
-            Subscription("requests-assignment-status", "dispatch", AssignmentStatusChanged.subject,
-                         self.on_assignment_status_changed),
-            Subscription("requests-assignment-changed", "dispatch", AssignmentChanged.subject,
-                         self.on_assignment_changed),
-            Subscription("requests-unplaceable", "dispatch", RequestUnplaceable.subject, self.on_unplaceable),
-        ]
 
 
 async def _load(session: AsyncSession,

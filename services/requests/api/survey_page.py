@@ -19,7 +19,7 @@ from services.requests.domain.language import LANGUAGES, Language, plural_form
 from services.requests.domain.surveys import MAX_COMMENT_LENGTH, Rating, SurveyAlreadyAnswered, SurveyExpired
 from shared.errors import DomainError, InvalidInput, NotFound, Unauthorized
 
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 @dataclass(frozen=True)
 class FormState:
