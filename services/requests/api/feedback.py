@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import asdict
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Form, Header, Query, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -13,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from services.requests.api.deps import CurrentPrincipal, Links, Now, Pages, ServiceSettings, Transactions, UnitOfWork
 from services.requests.api.schemas import RatingOut, SurveyAnswerIn, SurveyOut
 from services.requests.domain.language import Language, choose_language
+from services.requests.domain.records import SurveyRecord
 from services.requests.domain.surveys import SurveyAlreadyAnswered, SurveyAnswer, answer_from_form
 from services.requests.usecases.surveys import (
     answer_as_customer,
@@ -26,9 +28,9 @@ from shared.errors import DomainError, InvalidInput
 router = APIRouter(tags=["surveys"])
 
 
-def _survey_out(survey: dict[str, Any], technician_first_name: str | None) -> SurveyOut:
-    return SurveyOut.model_validate({**survey, "technician_first_name": technician_first_name,
-                                     "answered": survey["answered_at"] is not None})
+def _survey_out(survey: SurveyRecord, technician_first_name: str | None) -> SurveyOut:
+    return SurveyOut.model_validate({**asdict(survey), "technician_first_name": technician_first_name,
+                                     "answered": survey.answered_at is not None})
 
 
 def _answer(body: SurveyAnswerIn) -> SurveyAnswer:
@@ -65,10 +67,10 @@ async def open_survey(token: str, session: UnitOfWork, links: Links, pages: Page
         survey, first_name = await survey_by_link(session, links, token)
     except DomainError as exc:
         return _page(pages.failure(language, exc, opening=True), language, exc.status)
-    if survey["answered_at"] is not None:
+    if survey.answered_at is not None:
         return _page(pages.already_rated(language), language)
     return _page(pages.form(language, action=_form_action(token, language), technician_first_name=first_name,
-                                      completed_at=survey["completed_at"]), language)
+                                      completed_at=survey.completed_at), language)
 
 
 @router.post("/surveys/{token}", response_model=SurveyOut, status_code=status.HTTP_201_CREATED,
@@ -95,10 +97,10 @@ async def answer_with_form(token: str, db: Transactions, links: Links, pages: Pa
                 survey, first_name = await survey_by_link(session, links, token)
         except DomainError as lost:
             return _page(pages.failure(language, lost), language, lost.status)
-        if survey["answered_at"] is not None:
+        if survey.answered_at is not None:
             return _page(pages.failure(language, SurveyAlreadyAnswered()), language, status.HTTP_409_CONFLICT)
         return _page(pages.form(language, action=_form_action(token, language), technician_first_name=first_name,
-                                completed_at=survey["completed_at"], error=pages.error_text(exc, language),
+                                completed_at=survey.completed_at, error=pages.error_text(exc, language),
                                 csat=_int_or_none(csat), nps=_int_or_none(nps), comment=comment),
                      language, exc.status)
     except DomainError as exc:  # a page, not problem+json

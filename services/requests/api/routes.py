@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Header, Query, Response, status
@@ -28,6 +29,7 @@ from services.requests.api.schemas import (
     TimelineEntry,
 )
 from services.requests.domain.filing import Coverage, RequestDraft, TimeWindow
+from services.requests.domain.records import ServiceRequestRecord
 from services.requests.usecases.cancellation import cancel_request
 from services.requests.usecases.filing import file_request
 from services.requests.usecases.viewing import history, readable_request, request_detail
@@ -41,9 +43,9 @@ router = APIRouter(tags=["requests"])
 ETA_ENTRIES = ("assigned", "eta_changed")
 
 
-def request_out(row: dict[str, Any]) -> ServiceRequestOut:
-    coverage = Coverage(covered=row["covered"], quota_exceeded=row["quota_exceeded"])
-    return ServiceRequestOut.model_validate({**row, "coverage": coverage.label})
+def request_out(row: ServiceRequestRecord) -> ServiceRequestOut:
+    coverage = Coverage(covered=row.covered, quota_exceeded=row.quota_exceeded)
+    return ServiceRequestOut.model_validate({**asdict(row), "coverage": coverage.label})
 
 
 def request_draft(body: ServiceRequestIn) -> RequestDraft:
@@ -85,7 +87,7 @@ async def create_request(
                                       request_draft(body), now=now)
     if not created:
         response.status_code = status.HTTP_200_OK
-    response.headers["Location"] = f"/requests/{row['id']}"
+    response.headers["Location"] = f"/requests/{row.id}"
     return request_out(row)
 
 
@@ -119,9 +121,9 @@ async def get_request(request_id: uuid.UUID, session: UnitOfWork,
     timeline = detail.timeline
     return ServiceRequestDetail.model_validate({
         **request_out(detail.request).model_dump(), "follow_up_request_id": detail.follow_up_request_id,
-        "timeline": [TimelineEntry.model_validate(e) for e in timeline],
-        "eta_changes": [EtaChange(at=e["at"], eta=e["detail"]["eta"]) for e in timeline
-                        if e["status"] in ETA_ENTRIES and e["detail"].get("eta")],
+        "timeline": [TimelineEntry.model_validate(e, from_attributes=True) for e in timeline],
+        "eta_changes": [EtaChange(at=e.at, eta=e.detail["eta"]) for e in timeline
+                        if e.status in ETA_ENTRIES and e.detail.get("eta")],
     })
 
 
@@ -132,7 +134,7 @@ async def stream_request(request_id: uuid.UUID, session: UnitOfWork, db: Transac
                          last_event_id: int = Header(0, alias="Last-Event-ID", ge=0)) -> StreamingResponse:
     await readable_request(session, principal, request_id)
 
-    def snapshot(current: dict[str, Any]) -> dict[str, Any]:
+    def snapshot(current: ServiceRequestRecord) -> dict[str, Any]:
         return request_out(current).model_dump(mode="json", include={
             "status", "technician_first_name", "eta", "response_due", "fix_due"})
 

@@ -14,13 +14,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.requests.db.repository import RequestsRepository
+from services.requests.db.requests import RequestsRepository
 from services.requests.db.tables import messaging
+from services.requests.db.timeline import TimelineRepository
 from services.requests.domain.filing import (
     ESTIMATED_DURATION_MINUTES,
     Coverage,
@@ -30,6 +32,7 @@ from services.requests.domain.filing import (
     on_site_contact,
     settled_priority,
 )
+from services.requests.domain.records import ServiceRequestRecord
 from shared.auth import Principal
 from shared.errors import InvalidInput, PermanentMessageError
 from shared.events.common import GeoPoint, SkillNeed
@@ -54,7 +57,7 @@ def request_id_for(customer_id: uuid.UUID, idempotency_key: str) -> uuid.UUID:
 
 async def file_request(transactions: Transactions, entitlement: EntitlementCheck, principal: Principal,
                        customer_id: uuid.UUID, idempotency_key: str, draft: RequestDraft, *,
-                       now: datetime) -> tuple[dict[str, Any], bool]:
+                       now: datetime) -> tuple[ServiceRequestRecord, bool]:
     """The request for this key, and whether this call created it."""
     async with transactions() as session:
         existing = await RequestsRepository(session).by_idempotency_key(customer_id, idempotency_key)
@@ -73,81 +76,77 @@ async def file_request(transactions: Transactions, entitlement: EntitlementCheck
     if draft.equipment_id is not None and not answer.equipment_found:
         raise InvalidInput("equipment_id", "no such unit at this site")
     coverage = Coverage(covered=answer.covered, quota_exceeded=answer.quota_exceeded)
-    contact = on_site_contact(draft.contact, answer.site.contact_name, answer.site.contact_phone)
-    values = {
-        "id": request_id, "customer_id": customer_id, "site_id": draft.site_id, "equipment_id": draft.equipment_id,
-        "kind": draft.kind, "priority": settled_priority(draft.kind, draft.priority, answer.priority),
-        "description": draft.description, "contact": contact, "status": "new",
-        "covered": coverage.covered, "billable": coverage.billable, "quota_exceeded": coverage.quota_exceeded,
-        "coverage_reason": answer.reason, "contract_id": answer.contract_id,
-        "response_due": answer.response_due, "fix_due": answer.fix_due,
-        "preferred_windows": [PreferredWindow(start=w.start, end=w.end).model_dump(mode="json")
-                              for w in draft.preferred_windows],
-        "site_lat": answer.site.location.lat, "site_lon": answer.site.location.lon,
-        "site_address": answer.site.address, "required_skills": [s.model_dump() for s in answer.required_skills],
-        "idempotency_key": idempotency_key, "request_fingerprint": draft.fingerprint, "created_at": now,
-        "updated_at": now,
-    }
+    request = ServiceRequestRecord(
+        id=request_id, customer_id=customer_id, site_id=draft.site_id, equipment_id=draft.equipment_id,
+        kind=draft.kind, priority=settled_priority(draft.kind, draft.priority, answer.priority),
+        description=draft.description, status="new",
+        contact=on_site_contact(draft.contact, answer.site.contact_name, answer.site.contact_phone),
+        covered=coverage.covered, billable=coverage.billable, quota_exceeded=coverage.quota_exceeded,
+        coverage_reason=answer.reason, contract_id=answer.contract_id,
+        response_due=answer.response_due, fix_due=answer.fix_due,
+        preferred_windows=[PreferredWindow(start=w.start, end=w.end).model_dump(mode="json")
+                           for w in draft.preferred_windows],
+        site_lat=answer.site.location.lat, site_lon=answer.site.location.lon, site_address=answer.site.address,
+        required_skills=[s.model_dump() for s in answer.required_skills],
+        idempotency_key=idempotency_key, request_fingerprint=draft.fingerprint, created_at=now, updated_at=now,
+    )
     async with transactions() as session:
         repo = RequestsRepository(session)
-        if not await repo.insert_if_new(values):  # a concurrent duplicate won the race
+        if not await repo.insert_if_new(request):  # a concurrent duplicate won the race
             existing = await repo.by_idempotency_key(customer_id, idempotency_key)
             assert existing is not None
             return _same_request(existing, draft.fingerprint), False
-        await repo.add_timeline(request_id, "new", now, detail={
+        await TimelineRepository(session).add(request_id, "new", now, detail={
             "filed_by": principal.subject, "coverage": coverage.label, "reason": answer.reason})
-        await add_event(session, messaging, created_event(values), occurred_at=now)
+        await add_event(session, messaging, created_event(request), occurred_at=now)
         created = await repo.get(request_id)
     assert created is not None
     return created, True
-async def open_follow_up(session: AsyncSession, original: dict[str, Any], outcome: str, at: datetime,
+
+
+async def open_follow_up(session: AsyncSession, original: ServiceRequestRecord, outcome: str, at: datetime,
                          source_event_id: uuid.UUID) -> uuid.UUID:
     """Open (once) the return visit a failed job needs, linked to the original; returns its id."""
     repo = RequestsRepository(session)
-    existing = await repo.follow_up_of(original["id"])
+    existing = await repo.follow_up_of(original.id)
     if existing is not None:
         return existing
-    if original["site_lat"] is None or original["site_lon"] is None:
-        raise PermanentMessageError(f"request {original['id']} has no site location for a follow-up")
-    follow_up_id = uuid.uuid4()
-    values = {
-        "id": follow_up_id, "customer_id": original["customer_id"], "site_id": original["site_id"],
-        "equipment_id": original["equipment_id"], "kind": "routine", "priority": original["priority"],
-        "description": follow_up_description(original["description"], outcome), "contact": original["contact"],
-        "status": "new", "covered": original["covered"], "billable": original["billable"],
-        "quota_exceeded": original["quota_exceeded"], "coverage_reason": original["coverage_reason"],
-        "contract_id": original["contract_id"], "response_due": None, "fix_due": None,  # parts set the pace now
-        "site_lat": original["site_lat"], "site_lon": original["site_lon"], "site_address": original["site_address"],
-        "required_skills": original["required_skills"], "follow_up_of": original["id"],
-        "idempotency_key": f"follow-up:{original['id']}", "request_fingerprint": f"follow-up:{original['id']}",
-        "created_at": at, "updated_at": at,
-    }
-    if not await repo.insert_if_new(values):
-        raise RuntimeError(f"follow-up of {original['id']} raced; retry")  # the redelivery finds it
-    await repo.add_timeline(follow_up_id, "new", at, source_event_id,
-                            {"follow_up_of": str(original["id"]), "outcome": outcome})
-    await add_event(session, messaging, created_event(values), occurred_at=at)
-    return follow_up_id
+    if original.site_lat is None or original.site_lon is None:
+        raise PermanentMessageError(f"request {original.id} has no site location for a follow-up")
+    follow_up = replace(
+        original, id=uuid.uuid4(), kind="routine", status="new",
+        description=follow_up_description(original.description, outcome),
+        response_due=None, fix_due=None,  # parts set the pace now
+        preferred_windows=[], follow_up_of=original.id,
+        idempotency_key=f"follow-up:{original.id}", request_fingerprint=f"follow-up:{original.id}",
+        created_at=at, updated_at=at, assignment_id=None, technician_id=None, technician_first_name=None, eta=None,
+        unplaceable_reason=None, cancelled_at=None, cancelled_by=None, cancel_reason=None, version=1)
+    if not await repo.insert_if_new(follow_up):
+        raise RuntimeError(f"follow-up of {original.id} raced; retry")  # the redelivery finds it
+    await TimelineRepository(session).add(follow_up.id, "new", at, source_event_id,
+                                          {"follow_up_of": str(original.id), "outcome": outcome})
+    await add_event(session, messaging, created_event(follow_up), occurred_at=at)
+    return follow_up.id
 
 
-def created_event(values: dict[str, Any]) -> ServiceRequestCreated:
-    """ServiceRequestCreated from a request's stored values."""
-    contact = values.get("contact") or {}
+def created_event(request: ServiceRequestRecord) -> ServiceRequestCreated:
+    """ServiceRequestCreated from a stored request."""
+    assert request.site_lat is not None and request.site_lon is not None
     return ServiceRequestCreated(
-        request_id=values["id"], customer_id=values["customer_id"], site_id=values["site_id"],
-        equipment_id=values["equipment_id"], kind=values["kind"], priority=values["priority"],
-        location=GeoPoint(lat=values["site_lat"], lon=values["site_lon"]), description=values["description"],
-        required_skills=[SkillNeed.model_validate(s) for s in values["required_skills"]],
-        covered=values["covered"], contract_id=values["contract_id"], response_due=values["response_due"],
-        fix_due=values["fix_due"], estimated_duration_minutes=ESTIMATED_DURATION_MINUTES[values["kind"]],
-        created_at=values["created_at"], billable=values["billable"], quota_exceeded=values["quota_exceeded"],
-        preferred_windows=[PreferredWindow.model_validate(w) for w in values.get("preferred_windows", [])],
-        follow_up_of=values.get("follow_up_of"), contact_name=contact.get("name", ""),
-        contact_phone=contact.get("phone", ""), address=values.get("site_address") or "",
+        request_id=request.id, customer_id=request.customer_id, site_id=request.site_id,
+        equipment_id=request.equipment_id, kind=request.kind, priority=request.priority,
+        location=GeoPoint(lat=request.site_lat, lon=request.site_lon), description=request.description,
+        required_skills=[SkillNeed.model_validate(s) for s in request.required_skills],
+        covered=request.covered, contract_id=request.contract_id, response_due=request.response_due,
+        fix_due=request.fix_due, estimated_duration_minutes=ESTIMATED_DURATION_MINUTES[request.kind],
+        created_at=request.created_at, billable=request.billable, quota_exceeded=request.quota_exceeded,
+        preferred_windows=[PreferredWindow.model_validate(w) for w in request.preferred_windows],
+        follow_up_of=request.follow_up_of, contact_name=request.contact.get("name", ""),
+        contact_phone=request.contact.get("phone", ""), address=request.site_address or "",
     )
 
 
-def _same_request(existing: dict[str, Any], print_: str) -> dict[str, Any]:
-    if existing["request_fingerprint"] != print_:
+def _same_request(existing: ServiceRequestRecord, print_: str) -> ServiceRequestRecord:
+    if existing.request_fingerprint != print_:
         raise InvalidInput("Idempotency-Key", "already used for a different request")
     return existing

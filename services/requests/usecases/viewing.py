@@ -4,40 +4,41 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.requests.db.repository import RequestsRepository
+from services.requests.db.requests import RequestsRepository
+from services.requests.db.timeline import TimelineRepository
+from services.requests.domain.records import ServiceRequestRecord, TimelineRecord
 from shared.auth import Principal, Role, ensure_customer_access
 from shared.errors import NotFound
 
 
 @dataclass(frozen=True)
 class RequestDetail:
-    request: dict[str, Any]
-    timeline: list[dict[str, Any]]
+    request: ServiceRequestRecord
+    timeline: list[TimelineRecord]
     follow_up_request_id: uuid.UUID | None
 
 
-async def readable_request(session: AsyncSession, principal: Principal, request_id: uuid.UUID) -> dict[str, Any]:
+async def readable_request(session: AsyncSession, principal: Principal, request_id: uuid.UUID) -> ServiceRequestRecord:
     """The request, when this principal may see it; NotFound otherwise."""
     row = await RequestsRepository(session).get(request_id)
     if row is None:
         raise NotFound("request not found")
-    ensure_customer_access(principal, row["customer_id"], "request")
+    ensure_customer_access(principal, row.customer_id, "request")
     return row
 
 
 async def request_detail(session: AsyncSession, principal: Principal, request_id: uuid.UUID) -> RequestDetail:
     row = await readable_request(session, principal, request_id)
-    repo = RequestsRepository(session)
-    return RequestDetail(row, await repo.timeline(request_id), await repo.follow_up_of(request_id))
+    return RequestDetail(row, await TimelineRepository(session).entries(request_id),
+                         await RequestsRepository(session).follow_up_of(request_id))
 
 
 async def history(session: AsyncSession, principal: Principal, *, status: str | None = None,
                   site_id: uuid.UUID | None = None, equipment_id: uuid.UUID | None = None,
-                  limit: int = 100) -> list[dict[str, Any]]:
+                  limit: int = 100) -> list[ServiceRequestRecord]:
     """Requests matching the filters, newest first; a customer only ever sees its own."""
     if principal.role is Role.CUSTOMER:
         customer_id = principal.customer_id
