@@ -15,6 +15,7 @@ from typing import Any
 from services.requests.db.requests import RequestsRepository
 from services.requests.db.timeline import TIMELINE_CHANNEL, TimelineRepository
 from services.requests.domain.records import ServiceRequestRecord
+from services.requests.domain.timestamps import utc_z
 from shared.db import Database
 from shared.listen import NotificationHub, StreamMessage, listening, sse_frames
 from shared.service import Runtime
@@ -31,7 +32,7 @@ def timeline_events(db: Database, hub: NotificationHub, request_id: uuid.UUID, l
             entries = await TimelineRepository(session).entries(request_id, after_id=cursor)
             request = await RequestsRepository(session).get(request_id) if entries else None
         return [StreamMessage(entry.id, entry.status, {
-            "status": entry.status, "at": entry.at.isoformat(), "detail": entry.detail,
+            "status": entry.status, "at": utc_z(entry.at), "detail": entry.detail,
             "request": snapshot(request) if request else None}) for entry in entries]
 
     return sse_frames(hub, [str(request_id)], read_after, last_event_id, keepalive_s)

@@ -77,8 +77,8 @@ async def open_survey(token: str, session: UnitOfWork, links: Links, pages: Page
              summary="Answer through a signed link (no login); once only")
 async def answer_with_link(token: str, body: SurveyAnswerIn, session: UnitOfWork, links: Links,
                            now: Now) -> SurveyOut:
-    survey = await answer_by_link(session, links, token, _answer(body), now)
-    return _survey_out(survey, None)
+    survey, first_name = await answer_by_link(session, links, token, _answer(body), now)
+    return _survey_out(survey, first_name)
 
 
 @router.post("/surveys/{token}/form", response_class=HTMLResponse, status_code=status.HTTP_201_CREATED,
@@ -125,8 +125,8 @@ async def get_request_survey(request_id: uuid.UUID, session: UnitOfWork, princip
              summary="Answer as the job's customer; once only")
 async def answer_request_survey(request_id: uuid.UUID, body: SurveyAnswerIn, session: UnitOfWork,
                                 principal: CurrentPrincipal, now: Now) -> SurveyOut:
-    survey = await answer_as_customer(session, principal, request_id, _answer(body), now)
-    return _survey_out(survey, None)
+    survey, first_name = await answer_as_customer(session, principal, request_id, _answer(body), now)
+    return _survey_out(survey, first_name)
 
 
 @router.get("/rating.{representation}", response_model=RatingOut, tags=["rating"],

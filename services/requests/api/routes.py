@@ -32,10 +32,11 @@ from services.requests.domain.filing import Coverage, RequestDraft, TimeWindow
 from services.requests.domain.records import ServiceRequestRecord
 from services.requests.usecases.cancellation import cancel_request
 from services.requests.usecases.filing import file_request
-from services.requests.usecases.viewing import history, readable_request, request_detail
+from services.requests.usecases.viewing import history, readable_request, request_detail, stream_cursor
 from shared.auth import Principal, Role
 from shared.errors import InvalidInput, NotFound
 from shared.http import sse_response
+from shared.text import PlainText
 
 router = APIRouter(tags=["requests"])
 
@@ -93,7 +94,7 @@ async def create_request(
 
 @router.get("/requests", response_model=list[ServiceRequestOut])
 async def list_requests(session: UnitOfWork, principal: CurrentPrincipal,
-                        status_: str | None = Query(None, alias="status"),
+                        status_: PlainText | None = Query(None, alias="status"),
                         site_id: uuid.UUID | None = None, equipment_id: uuid.UUID | None = None,
                         limit: int = Query(100, ge=1, le=500)) -> list[ServiceRequestOut]:
     rows = await history(session, principal, status=status_, site_id=site_id, equipment_id=equipment_id, limit=limit)
@@ -128,17 +129,21 @@ async def get_request(request_id: uuid.UUID, session: UnitOfWork,
 
 
 @router.get("/requests/{request_id}/stream", response_class=StreamingResponse,
-            summary="Live tracking over SSE: every timeline entry with the request's status, technician and ETA")
+            summary="Live tracking over SSE: every timeline entry with the request's status, technician and ETA",
+            description="Resumes after `Last-Event-ID` (a non-negative whole number, else 422). An id beyond any "
+                        "ever issued replays the timeline from the start: ids identify entries, so a client "
+                        "drops what it has already seen.")
 async def stream_request(request_id: uuid.UUID, session: UnitOfWork, db: Transactions, hub: TimelineHub,
                          settings: ServiceSettings, principal: CurrentPrincipal,
                          last_event_id: int = Header(0, alias="Last-Event-ID", ge=0)) -> StreamingResponse:
     await readable_request(session, principal, request_id)
+    cursor = stream_cursor(last_event_id)
 
     def snapshot(current: ServiceRequestRecord) -> dict[str, Any]:
         return request_out(current).model_dump(mode="json", include={
             "status", "technician_first_name", "eta", "response_due", "fix_due"})
 
-    return sse_response(timeline_events(db, hub, request_id, last_event_id, settings.stream_keepalive_s, snapshot))
+    return sse_response(timeline_events(db, hub, request_id, cursor, settings.stream_keepalive_s, snapshot))
 
 
 @router.post("/requests/{request_id}/cancel", response_model=ServiceRequestOut)

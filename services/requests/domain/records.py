@@ -53,6 +53,10 @@ class ServiceRequestRecord:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+# timeline ids come from a 32-bit serial: no entry ever had a larger one
+TIMELINE_ID_MAX = 2**31 - 1
+
+
 @dataclass(frozen=True)
 class TimelineRecord:
     id: int

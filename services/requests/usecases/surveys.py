@@ -14,6 +14,7 @@ from services.requests.db.timeline import TimelineRepository
 from services.requests.domain.lifecycle import AssignmentView
 from services.requests.domain.records import ServiceRequestRecord, SurveyRecord
 from services.requests.domain.surveys import Rating, SurveyAnswer, check_answer, ensure_open, rating_of
+from services.requests.domain.timestamps import utc_z
 from services.requests.usecases.survey_links import SurveyLinks
 from shared.auth import Principal, Role, ensure_customer_access
 from shared.errors import NotFound
@@ -40,7 +41,7 @@ async def invite_to_survey(session: AsyncSession, links: SurveyLinks, request: S
         contact_name=str(request.contact.get("name", "")),
     ), occurred_at=now)
     await TimelineRepository(session).add(request.id, "survey_invited", completed_at, source_event_id,
-                                          {"survey_id": str(survey.id), "expires_at": survey.expires_at.isoformat()})
+                                          {"survey_id": str(survey.id), "expires_at": utc_z(survey.expires_at)})
 
 
 async def survey_by_link(session: AsyncSession, links: SurveyLinks, token: str) -> tuple[SurveyRecord, str | None]:
@@ -64,7 +65,8 @@ async def survey_of_request(session: AsyncSession, principal: Principal,
 
 
 async def answer_by_link(session: AsyncSession, links: SurveyLinks, token: str, answer: SurveyAnswer,
-                         now: datetime) -> SurveyRecord:
+                         now: datetime) -> tuple[SurveyRecord, str | None]:
+    """The answered survey and the technician's first name, as the request shows it."""
     claim = links.verify(token)
     survey = await SurveysRepository(session).get(claim.survey_id, for_update=True)
     if survey is None or survey.customer_id != claim.customer_id:
@@ -73,7 +75,7 @@ async def answer_by_link(session: AsyncSession, links: SurveyLinks, token: str, 
 
 
 async def answer_as_customer(session: AsyncSession, principal: Principal, request_id: uuid.UUID,
-                             answer: SurveyAnswer, now: datetime) -> SurveyRecord:
+                             answer: SurveyAnswer, now: datetime) -> tuple[SurveyRecord, str | None]:
     """Only the job's own customer answers; anyone else is told there is no such survey."""
     survey = await SurveysRepository(session).of_request(request_id, for_update=True)
     if survey is None or principal.role is not Role.CUSTOMER or principal.customer_id != survey.customer_id:
@@ -82,7 +84,7 @@ async def answer_as_customer(session: AsyncSession, principal: Principal, reques
 
 
 async def _answer(session: AsyncSession, survey: SurveyRecord, answer: SurveyAnswer, *, via: str,
-                  now: datetime) -> SurveyRecord:
+                  now: datetime) -> tuple[SurveyRecord, str | None]:
     ensure_open(survey.answered_at, survey.expires_at, now)
     check_answer(answer)
     surveys = SurveysRepository(session)
@@ -100,7 +102,7 @@ async def _answer(session: AsyncSession, survey: SurveyRecord, answer: SurveyAns
                                           detail={"csat": answer.csat, "nps": answer.nps})
     answered = await surveys.get(survey.id)
     assert answered is not None
-    return answered
+    return answered, request.technician_first_name
 
 
 async def verified_rating(session: AsyncSession, window_days: int, now: datetime) -> Rating:

@@ -12,7 +12,6 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +28,7 @@ from services.requests.domain.lifecycle import (
     request_status,
 )
 from services.requests.domain.records import ServiceRequestRecord
+from services.requests.domain.timestamps import utc_z, utc_z_or_none
 from services.requests.usecases.filing import open_follow_up
 from services.requests.usecases.survey_links import SurveyLinks
 from services.requests.usecases.surveys import invite_to_survey
@@ -58,7 +58,7 @@ class Tracking:
             return
         await timeline.add(event.request_id, "assigned", envelope.occurred_at, envelope.event_id, {
             "assignment_id": str(event.assignment_id), "technician_first_name": event.technician_first_name,
-            "eta": event.eta.isoformat()})
+            "eta": utc_z(event.eta)})
         await self._refresh(session, applied.request, applied.assignments, envelope)
 
     async def on_assignment_status_changed(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
@@ -80,7 +80,7 @@ class Tracking:
         previous_eta = applied.before.eta if applied.before else None
         if event.eta is not None and event.eta != previous_eta:
             await timeline.add(event.request_id, "eta_changed", event.at, envelope.event_id,
-                               {"eta": event.eta.isoformat(), "previous_eta": _iso(previous_eta)})
+                               {"eta": utc_z(event.eta), "previous_eta": utc_z_or_none(previous_eta)})
         follow_up_opened: bool | None = None  # unknown here: _refresh looks it up
         if (event.status == "failed" and needs_parts(event.outcome) and request.cancelled_at is None
                 and current_assignment(applied.assignments) == applied.view):
@@ -106,7 +106,7 @@ class Tracking:
                 "reason": event.reason})
         if event.eta != event.previous_eta:
             await timeline.add(event.request_id, "eta_changed", at, envelope.event_id, {
-                "eta": event.eta.isoformat(), "previous_eta": event.previous_eta.isoformat(), "reason": event.reason})
+                "eta": utc_z(event.eta), "previous_eta": utc_z(event.previous_eta), "reason": event.reason})
         await self._refresh(session, applied.request, applied.assignments, envelope)
 
     async def on_unplaceable(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
@@ -193,7 +193,3 @@ def _find(assignments: list[AssignmentView], assignment_id: uuid.UUID) -> Assign
 
 def _replace(assignments: list[AssignmentView], view: AssignmentView) -> list[AssignmentView]:
     return [a for a in assignments if a.assignment_id != view.assignment_id] + [view]
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.requests.db.requests import RequestsRepository
 from services.requests.db.timeline import TimelineRepository
-from services.requests.domain.records import ServiceRequestRecord, TimelineRecord
+from services.requests.domain.records import TIMELINE_ID_MAX, ServiceRequestRecord, TimelineRecord
 from shared.auth import Principal, Role, ensure_customer_access
 from shared.errors import NotFound
 
@@ -28,6 +28,15 @@ async def readable_request(session: AsyncSession, principal: Principal, request_
         raise NotFound("request not found")
     ensure_customer_access(principal, row.customer_id, "request")
     return row
+
+
+def stream_cursor(last_event_id: int) -> int:
+    """Where a stream resumes: after `last_event_id`, or from the start when no entry ever had that id.
+
+    A client can only have seen ids we issued; a larger one is a corrupted or foreign cursor, and replaying
+    the whole timeline (the client de-duplicates by id) is the answer that loses nothing.
+    """
+    return last_event_id if last_event_id <= TIMELINE_ID_MAX else 0
 
 
 async def request_detail(session: AsyncSession, principal: Principal, request_id: uuid.UUID) -> RequestDetail:
