@@ -3,21 +3,24 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from services.requests.adapters.entitlement import EntitlementUnavailable
+from services.requests.adapters.timeline_stream import timeline_hub
 from services.requests.api import feedback, quality, routes
+from services.requests.api.survey_page import SurveyPages
+from services.requests.consumers import subscriptions
 from services.requests.db.tables import messaging
-from services.requests.filing import EntitlementUnavailable
 from services.requests.settings import Settings
-from services.requests.streams import timeline_hub
-from services.requests.survey_links import survey_links
-from services.requests.survey_page import SurveyPages
-from services.requests.tracking import Tracking
+from services.requests.usecases.survey_links import survey_links
+from services.requests.usecases.tracking import Tracking
+from shared.clock import Clock
 from shared.http import problem
 from shared.service import ServiceSpec, create_service_app
 
 
-def create_app(settings: Settings) -> FastAPI:
-    links = survey_links(settings)
-    tracking = Tracking(links, settings.survey_link_ttl_days)
+def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    clock = clock or settings.make_clock()
+    links = survey_links(settings, clock)
+    tracking = Tracking(links, settings.survey_link_ttl_days, clock)
     app = create_service_app(
         settings,
         ServiceSpec(
@@ -25,9 +28,10 @@ def create_app(settings: Settings) -> FastAPI:
             producer="requests",
             tables=messaging,
             routers=[routes.router, feedback.router, quality.router],
-            subscriptions=lambda runtime: tracking.subscriptions(),
+            subscriptions=lambda runtime: subscriptions(tracking),
             on_start=[timeline_hub],
         ),
+        clock,
     )
     app.state.survey_links = links
     app.state.survey_pages = SurveyPages()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -23,6 +23,7 @@ from nats.js import JetStreamContext
 from services.requests.app import create_app
 from services.requests.settings import Settings
 from shared.auth import Role
+from shared.clock import FixedClock
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import CHECK_ENTITLEMENT, EntitlementAnswer, EntitlementQuery, SiteFacts
 from shared.events.dispatch import AssignmentChanged, AssignmentCreated, AssignmentStatusChanged
@@ -108,11 +109,12 @@ class Dispatch:
     """Publishes dispatch's events into its stream, as the dispatch service's outbox relay would."""
 
     js: JetStreamContext
+    clock: FixedClock
 
     async def publish(self, event: Event, *, occurred_at: datetime | None = None,
                       event_id: uuid.UUID | None = None, msg_id: str | None = None) -> uuid.UUID:
         envelope = Envelope(event_id=event_id or uuid.uuid4(), type=event.subject,
-                            occurred_at=occurred_at or datetime.now(UTC), data=event.model_dump(mode="json"))
+                            occurred_at=occurred_at or self.clock.now(), data=event.model_dump(mode="json"))
         # a different Nats-Msg-Id than the event id gets a duplicate past the stream's de-duplication
         await self.js.publish(event.subject, envelope.model_dump_json().encode(),
                               headers={"Nats-Msg-Id": msg_id or str(envelope.event_id)})
@@ -154,6 +156,7 @@ class RequestsService:
     keys: Keys
     js: JetStreamContext
     settings: Settings
+    clock: FixedClock  # the app's "now": the suite's instant until a test moves it
 
     def customer(self, customer_id: uuid.UUID) -> dict[str, str]:
         return self.keys.headers(Role.CUSTOMER, customer_id=customer_id)
@@ -215,7 +218,8 @@ class RequestsService:
 
 
 @pytest_asyncio.fixture
-async def service(database_url: str, nats_server: NatsServer, keys: Keys) -> AsyncIterator[RequestsService]:
+async def service(database_url: str, nats_server: NatsServer, keys: Keys,
+                  clock: FixedClock) -> AsyncIterator[RequestsService]:
     settings = service_settings(Settings, database_url, nats_server.url, keys.private.parent,
                                 survey_link_secret=SURVEY_SECRET, survey_link_base_url=SURVEY_BASE_URL,
                                 entitlement_timeout_s=1.0, entitlement_retry_after_s=7)
@@ -223,10 +227,11 @@ async def service(database_url: str, nats_server: NatsServer, keys: Keys) -> Asy
     contracts = CannedContracts(nc)
     await contracts.start()
     try:
-        app = create_app(settings)
+        app = create_app(settings, clock)
         async with running_app(app) as client:
-            yield RequestsService(client=client, app=app, contracts=contracts, dispatch=Dispatch(nc.jetstream()),
-                                  keys=keys, js=nc.jetstream(), settings=settings)
+            yield RequestsService(client=client, app=app, contracts=contracts,
+                                  dispatch=Dispatch(nc.jetstream(), clock), keys=keys, js=nc.jetstream(),
+                                  settings=settings, clock=clock)
     finally:
         await contracts.stop()
         await nc.close()

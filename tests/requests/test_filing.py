@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+
+import pytest
 
 from shared.events.requests import ServiceRequestCreated
 from tests.requests.conftest import RequestsService
+
+pytestmark = pytest.mark.date_sensitive  # runs on the suite clock: `make test-dates` moves it
 
 
 async def test_a_covered_emergency_gets_its_sla_and_reaches_dispatch(service: RequestsService) -> None:
@@ -102,7 +106,7 @@ async def test_a_site_of_another_customer_is_refused(service: RequestsService) -
 async def test_routine_requests_carry_preferred_windows_emergencies_do_not(service: RequestsService) -> None:
     customer = uuid.uuid4()
     site = service.contracts.add_site(customer, priority="P3")
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+    start = service.clock.now().replace(microsecond=0) + timedelta(days=2)
     window = {"start": start.isoformat(), "end": (start + timedelta(hours=4)).isoformat()}
     routine = await service.file(customer, site, kind="routine", preferred_windows=[window])
     assert routine["priority"] == "P3"
@@ -134,7 +138,7 @@ async def test_the_request_carries_the_site_address_and_the_site_contact_when_it
     nobody = await service.file(customer, site, contact={"email": "shop@example.test"})
     named = await service.file(customer, site, contact={"name": "Marina"})
     events = {d["request_id"]: d for d in await service.published(
-        ServiceRequestCreated.subject, lambda d: d["site_id"] == str(site))}
+        ServiceRequestCreated.subject, lambda d: d["site_id"] == str(site), at_least=2)}
     fallback, own = events[str(nobody["id"])], events[str(named["id"])]
     assert fallback["address"] == own["address"] == "Moskovskaya St 12, Yalta"
     assert (fallback["contact_name"], fallback["contact_phone"]) == ("Oksana", "+7 978 555 66 77")

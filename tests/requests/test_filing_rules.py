@@ -16,7 +16,8 @@ from services.requests.domain.filing import (
     settled_priority,
 )
 from services.requests.domain.surveys import SurveyAnswer, check_answer, ensure_open, rating_of
-from services.requests.survey_links import SurveyLinks
+from services.requests.usecases.survey_links import SurveyLinks
+from shared.clock import FixedClock
 from shared.errors import Conflict, InvalidInput, Unauthorized
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -73,20 +74,20 @@ def test_survey_answers_and_rating() -> None:
 
 
 def test_survey_links_are_signed_for_one_survey_and_customer() -> None:
-    links = SurveyLinks(b"s" * 48, "https://fieldline.example/surveys", "fieldline-local")
+    links = SurveyLinks(b"s" * 48, "https://fieldline.example/surveys", "fieldline-local", FixedClock(NOW))
     survey, customer = uuid.uuid4(), uuid.uuid4()
-    token = links.token(survey, customer, datetime.now(UTC) + timedelta(days=1))
+    token = links.token(survey, customer, NOW + timedelta(days=1))
     assert links.link(token) == f"https://fieldline.example/surveys/{token}"
     claim = links.verify(token)
     assert (claim.survey_id, claim.customer_id) == (survey, customer)
     with pytest.raises(Unauthorized):
         links.verify(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1])
     with pytest.raises(Unauthorized):
-        SurveyLinks(b"t" * 48, "https://x/", "fieldline-local").verify(token)
+        SurveyLinks(b"t" * 48, "https://x/", "fieldline-local", FixedClock(NOW)).verify(token)
     with pytest.raises(Unauthorized):
-        links.verify(links.token(survey, customer, datetime.now(UTC) - timedelta(seconds=1)))
+        links.verify(links.token(survey, customer, NOW - timedelta(seconds=1)))
     # a token for another purpose under the same secret is refused
     other = jwt.encode({"sub": str(survey), "customer_id": str(customer), "aud": "fieldline", "iss": "fieldline-local",
-                        "exp": datetime.now(UTC) + timedelta(days=1)}, b"s" * 48, algorithm="HS256")
+                        "exp": NOW + timedelta(days=1)}, b"s" * 48, algorithm="HS256")
     with pytest.raises(Unauthorized):
         links.verify(other)

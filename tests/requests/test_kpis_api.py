@@ -20,11 +20,15 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+
+import pytest
 
 from shared.auth import Role
 from tests.requests.conftest import RequestsService
+
+pytestmark = pytest.mark.date_sensitive  # runs on the suite clock: `make test-dates` moves it
 
 M = timedelta(minutes=1)
 
@@ -70,7 +74,7 @@ async def test_kpis_match_the_hand_computed_scenario(service: RequestsService) -
     for job, csat, nps in ((j1, 5, 10), (j2, 3, 7), (j4, 4, 9)):
         await _rate(service, job, csat, nps)
 
-    now = datetime.now(UTC)
+    now = service.clock.now()
     window = {"customer_id": str(customer), "from": (now - timedelta(hours=1)).isoformat(),
               "to": (now + timedelta(hours=2)).isoformat()}
     staff = service.keys.headers(Role.CONTRACT_MANAGER)

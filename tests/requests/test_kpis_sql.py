@@ -21,12 +21,14 @@ from sqlalchemy import event, insert
 from services.requests.db import tables as t
 from services.requests.domain.kpis import Bucket, GroupBy, JobRecord, KpiPolicy, Visit, compute_kpis
 from services.requests.domain.lifecycle import AssignmentView
-from services.requests.quality import quality_kpis
+from services.requests.usecases.quality import quality_kpis
 from shared.auth import Role
 from shared.db import Database
 from tests.requests.conftest import RequestsService
 from tests.requests.test_kpis_computation import T0 as SCENARIO_T0
 from tests.requests.test_kpis_computation import _scenario
+
+pytestmark = pytest.mark.date_sensitive  # runs on the suite clock: `make test-dates` moves it
 
 M, H, D = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
 POLICY = KpiPolicy(on_time_tolerance=15 * M, repeat_window=30 * D)
@@ -153,8 +155,9 @@ async def _assert_sql_matches_the_definition(db: Database, jobs: list[StoredJob]
     compared = 0
     for bucket in get_args(Bucket):
         for group_by in get_args(GroupBy):
-            in_sql = await quality_kpis(db, period_from=since, period_to=until, as_of=as_of, bucket=bucket,
-                                        group_by=group_by, filters=filters, policy=POLICY)
+            async with db.transaction() as session:
+                in_sql = await quality_kpis(session, period_from=since, period_to=until, as_of=as_of, bucket=bucket,
+                                            group_by=group_by, filters=filters, policy=POLICY)
             defined = compute_kpis(_selected(jobs, since, until, filters), period_from=since, period_to=until,
                                    as_of=as_of, bucket=bucket, group_by=group_by, policy=POLICY)
             assert in_sql == defined, (bucket, group_by)
@@ -244,7 +247,7 @@ async def test_the_kpi_endpoint_reads_aggregates_whatever_the_number_of_requests
     customer = uuid.uuid4()
     site = service.contracts.add_site(customer)
     staff = service.keys.headers(Role.CONTRACT_MANAGER)
-    now = datetime.now(UTC)
+    now = service.clock.now()
     params = {"customer_id": str(customer), "from": (now - H).isoformat(), "to": (now + 3 * H).isoformat(),
               "group_by": "technician"}
 
@@ -278,6 +281,7 @@ async def test_a_job_filed_before_the_period_starts_is_left_out(service: Request
                                  previous="on_site")
     await service.drained()
     period_start = early["created_at"] + timedelta(microseconds=2)
+    service.clock.advance(timedelta(seconds=1))  # the service's clock stands still until moved
     late = await service.file(customer, site)
     assert late["created_at"] > period_start
 

@@ -6,11 +6,14 @@ import uuid
 from datetime import datetime, timedelta
 
 import asyncpg
+import pytest
 
 from shared.auth import Role
 from shared.events.dispatch import AssignmentCreated, RequestUnplaceable
 from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated, SurveyInvited
 from tests.requests.conftest import RequestsService
+
+pytestmark = pytest.mark.date_sensitive  # runs on the suite clock: `make test-dates` moves it
 
 M = timedelta(minutes=1)
 
@@ -180,7 +183,10 @@ async def test_a_replan_moving_the_booking_reaches_the_customer_even_before_the_
 async def test_history_per_site_and_unit(service: RequestsService) -> None:
     customer, other, unit = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     site = service.contracts.add_site(customer)
-    with_unit = [await service.file(customer, site, equipment_id=str(unit)) for _ in range(2)]
+    with_unit = []
+    for _ in range(2):
+        with_unit.append(await service.file(customer, site, equipment_id=str(unit)))
+        service.clock.advance(timedelta(seconds=1))  # newest first needs time to pass between filings
     whole_site = await service.file(customer, site)
     by_site = (await service.client.get(f"/sites/{site}/requests", headers=service.customer(customer))).json()
     assert [r["id"] for r in by_site] == [str(r["id"]) for r in (whole_site, *reversed(with_unit))]

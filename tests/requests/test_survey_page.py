@@ -9,6 +9,7 @@ import uuid
 import httpx
 import pytest
 
+from services.requests.api.survey_page import SurveyPages
 from services.requests.domain.language import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -17,10 +18,11 @@ from services.requests.domain.language import (
     preferred_language,
 )
 from services.requests.domain.surveys import Rating
-from services.requests.survey_page import SurveyPages
 from shared.errors import InvalidInput
 from tests.requests.conftest import RequestsService
 from tests.requests.test_surveys import _completed_job
+
+pytestmark = pytest.mark.date_sensitive  # runs on the suite clock: `make test-dates` moves it
 
 HTML = "text/html,application/xhtml+xml"
 

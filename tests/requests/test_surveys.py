@@ -11,6 +11,8 @@ import pytest
 from shared.events.requests import SurveyAnswered, SurveyInvited
 from tests.requests.conftest import SURVEY_BASE_URL, RequestsService
 
+pytestmark = pytest.mark.date_sensitive  # runs on the suite clock: `make test-dates` moves it
+
 M = timedelta(minutes=1)
 
 

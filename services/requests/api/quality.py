@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
-from datetime import UTC, datetime, timedelta
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 
-from services.requests.api.routes import runtime_db, service_settings
+from services.requests.api.deps import Now, ServiceSettings, UnitOfWork
 from services.requests.api.schemas import KpiReport, KpiRowOut
-from services.requests.domain.kpis import Bucket, GroupBy, KpiPolicy
-from services.requests.quality import kpi_csv, quality_kpis
+from services.requests.domain.kpis import Bucket, GroupBy, KpiPolicy, KpiRow
+from services.requests.usecases.quality import quality_kpis
 from shared.auth import Principal, Role, require_roles
 from shared.errors import InvalidInput
 
 router = APIRouter(tags=["quality"])
+
+RATIOS = ("response_sla", "fix_sla", "on_time_arrival", "first_time_fix", "repeat_visits")
+KpiReader = Annotated[Principal, Depends(require_roles(Role.DISPATCHER, Role.CONTRACT_MANAGER, Role.CUSTOMER))]
 
 
 @router.get("/kpis", response_model=KpiReport,
             responses={200: {"content": {"text/csv": {}}}},
             summary="Quality KPIs by period and per technician, contract, customer, site or unit")
 async def kpis(
-    request: Request,
+    session: UnitOfWork,
+    settings: ServiceSettings,
+    now: Now,
+    principal: KpiReader,
     period_from: datetime | None = Query(None, alias="from", description="default: 30 days before `to`"),
     period_to: datetime | None = Query(None, alias="to", description="exclusive; default: now"),
     bucket: Bucket = "all",
@@ -32,10 +40,7 @@ async def kpis(
     site_id: uuid.UUID | None = None,
     equipment_id: uuid.UUID | None = None,
     format: Literal["json", "csv"] = "json",
-    principal: Principal = Depends(require_roles(Role.DISPATCHER, Role.CONTRACT_MANAGER, Role.CUSTOMER)),
 ) -> Response | KpiReport:
-    settings = service_settings(request)
-    now = datetime.now(UTC)
     to = period_to or now
     since = period_from or to - timedelta(days=30)
     if since.tzinfo is None or to.tzinfo is None:
@@ -48,7 +53,7 @@ async def kpis(
                                                ("site_id", site_id), ("equipment_id", equipment_id)) if value}
     policy = KpiPolicy(on_time_tolerance=timedelta(minutes=settings.on_time_tolerance_minutes),
                        repeat_window=timedelta(days=settings.repeat_window_days))
-    rows = await quality_kpis(runtime_db(request), period_from=since, period_to=to, as_of=now, bucket=bucket,
+    rows = await quality_kpis(session, period_from=since, period_to=to, as_of=now, bucket=bucket,
                               group_by=group_by, filters=filters, policy=policy)
     if format == "csv":
         return Response(kpi_csv(rows), media_type="text/csv",
@@ -57,3 +62,23 @@ async def kpis(
                      on_time_tolerance_minutes=settings.on_time_tolerance_minutes,
                      repeat_window_days=settings.repeat_window_days,
                      rows=[KpiRowOut.model_validate(row, from_attributes=True) for row in rows])
+
+
+def kpi_csv(rows: list[KpiRow]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["period_start", "group_by", "key", "requests",
+                     *(f"{name}_{part}" for name in RATIOS for part in ("count", "hits", "rate")),
+                     "mean_response_minutes", "csat_count", "csat_mean", "nps_count", "nps"])
+    for row in rows:
+        ratios = [getattr(row, name) for name in RATIOS]
+        writer.writerow([
+            row.period_start.isoformat() if row.period_start else "", row.group_by, row.key or "", row.requests,
+            *(value for r in ratios for value in (r.count, r.hits, "" if r.rate is None else r.rate)),
+            _blank(row.mean_response_minutes), row.csat_count, _blank(row.csat_mean), row.nps_count, _blank(row.nps),
+        ])
+    return out.getvalue()
+
+
+def _blank(value: float | None) -> str | float:
+    return "" if value is None else value

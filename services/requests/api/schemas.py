@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
-from typing import Any, Literal
+from datetime import date
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, PlainSerializer
 
+from services.requests.domain.timestamps import utc_z
 from shared.events.common import Priority, RequestKind
+from shared.text import PlainText
+
+# every instant the API returns: UTC with `Z`, whatever offset it was given or stored with
+UtcDatetime = Annotated[AwareDatetime, PlainSerializer(utc_z, return_type=str, when_used="json")]
 
 
 class Contact(BaseModel):
-    name: str = Field(default="", max_length=200)
-    phone: str = Field(default="", max_length=50)
-    email: str = Field(default="", max_length=200)
+    name: PlainText = Field(default="", max_length=200)
+    phone: PlainText = Field(default="", max_length=50)
+    email: PlainText = Field(default="", max_length=200)
 
 
 class PreferredWindowIn(BaseModel):
-    start: datetime
-    end: datetime
+    # as sent (its JSON is the request's fingerprint, stored with each Idempotency-Key: keep the form)
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class PreferredWindowOut(BaseModel):
+    start: UtcDatetime
+    end: UtcDatetime
 
 
 class ServiceRequestIn(BaseModel):
@@ -27,24 +38,24 @@ class ServiceRequestIn(BaseModel):
     equipment_id: uuid.UUID | None = None
     kind: RequestKind = "emergency"
     priority: Priority | None = None
-    description: str = Field(default="", max_length=4000)
+    description: PlainText = Field(default="", max_length=4000)
     contact: Contact = Contact()
     preferred_windows: list[PreferredWindowIn] = Field(default=[], description="routine requests only")
 
 
 class CancelIn(BaseModel):
-    reason: str = Field(default="", max_length=1000)
+    reason: PlainText = Field(default="", max_length=1000)
 
 
 class TimelineEntry(BaseModel):
     status: str
-    at: datetime
+    at: UtcDatetime
     detail: dict[str, Any] = {}
 
 
 class EtaChange(BaseModel):
-    at: datetime
-    eta: datetime
+    at: UtcDatetime
+    eta: UtcDatetime
 
 
 class ServiceRequestOut(BaseModel):
@@ -56,7 +67,7 @@ class ServiceRequestOut(BaseModel):
     priority: str
     description: str
     contact: dict[str, Any] = {}
-    preferred_windows: list[PreferredWindowIn] = []
+    preferred_windows: list[PreferredWindowOut] = []
     status: str
     coverage: Literal["covered", "not_covered", "quota_exceeded"]
     covered: bool
@@ -64,16 +75,16 @@ class ServiceRequestOut(BaseModel):
     quota_exceeded: bool
     coverage_reason: str
     contract_id: uuid.UUID | None
-    response_due: datetime | None
-    fix_due: datetime | None
+    response_due: UtcDatetime | None
+    fix_due: UtcDatetime | None
     technician_id: uuid.UUID | None
     technician_first_name: str | None
-    eta: datetime | None
+    eta: UtcDatetime | None
     follow_up_of: uuid.UUID | None = None
     unplaceable_reason: str | None = None
-    cancelled_at: datetime | None = None
-    created_at: datetime
-    updated_at: datetime
+    cancelled_at: UtcDatetime | None = None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
 
 
 class ServiceRequestDetail(ServiceRequestOut):
@@ -87,15 +98,15 @@ class ServiceRequestDetail(ServiceRequestOut):
 class SurveyAnswerIn(BaseModel):
     csat: int = Field(ge=1, le=5, description="customer satisfaction, 1-5")
     nps: int | None = Field(default=None, ge=0, le=10, description="would recommend, 0-10")
-    comment: str = Field(default="", max_length=2000)
+    comment: PlainText = Field(default="", max_length=2000)
 
 
 class SurveyOut(BaseModel):
     id: uuid.UUID
     request_id: uuid.UUID
     technician_first_name: str | None = None
-    completed_at: datetime
-    expires_at: datetime
+    completed_at: UtcDatetime
+    expires_at: UtcDatetime
     answered: bool
     csat: int | None = None
     nps: int | None = None
@@ -135,9 +146,9 @@ class KpiRowOut(BaseModel):
 
 
 class KpiReport(BaseModel):
-    period_from: datetime
-    period_to: datetime
-    as_of: datetime
+    period_from: UtcDatetime
+    period_to: UtcDatetime
+    as_of: UtcDatetime
     bucket: str
     group_by: str
     on_time_tolerance_minutes: int

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from shared.errors import InvalidInput
+from shared.events.common import Priority, RequestKind
 
 MAX_PREFERRED_WINDOWS = 5
 ESTIMATED_DURATION_MINUTES = {"emergency": 90, "routine": 60, "planned": 60}
@@ -15,6 +17,20 @@ ESTIMATED_DURATION_MINUTES = {"emergency": 90, "routine": 60, "planned": 60}
 class TimeWindow:
     start: datetime
     end: datetime
+
+
+@dataclass(frozen=True)
+class RequestDraft:
+    """A request as a customer (or staff on their behalf) sends it, before contracts has answered."""
+
+    site_id: uuid.UUID
+    equipment_id: uuid.UUID | None
+    kind: RequestKind
+    priority: Priority | None
+    description: str
+    contact: dict[str, str]
+    preferred_windows: tuple[TimeWindow, ...]
+    fingerprint: str  # of the request as sent: an Idempotency-Key reused for a different request is refused
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Quality KPIs computed from each request's recorded history; plain records in, plain figures out.
 
 `compute_kpis` is the definition in code. The service sums the same tallies in one SQL query
-(`RequestsRepository.kpi_tallies`) and turns them into figures with the same `kpi_rows`;
+(`KpiRepository.kpi_tallies`) and turns them into figures with the same `kpi_rows`;
 tests/requests/test_kpis_sql.py holds the two to each other.
 
 Definitions (all per request, bucketed by the day the request was filed, in UTC):
@@ -267,7 +267,7 @@ def compute_kpis(jobs: Iterable[JobRecord], *, period_from: datetime, period_to:
 
     `jobs` may include requests filed up to `policy.repeat_window` after `period_to`: they only serve
     to detect repeat visits. This is the executable definition of every figure; the service computes
-    the same tallies in SQL (`RequestsRepository.kpi_tallies`), and tests hold the two to each other.
+    the same tallies in SQL (`KpiRepository.kpi_tallies`), and tests hold the two to each other.
     """
     all_jobs = list(jobs)
     requests_by_unit: dict[uuid.UUID, list[datetime]] = defaultdict(list)

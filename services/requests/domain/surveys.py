@@ -7,6 +7,7 @@ from datetime import datetime
 
 from services.requests.domain.kpis import csat_mean, nps_score
 from shared.errors import Conflict, InvalidInput
+from shared.text import control_character
 
 MAX_COMMENT_LENGTH = 2000
 
@@ -25,6 +26,12 @@ def check_answer(answer: SurveyAnswer) -> None:
         raise InvalidInput("nps", "from 0 to 10")
     if len(answer.comment) > MAX_COMMENT_LENGTH:
         raise InvalidInput("comment", f"at most {MAX_COMMENT_LENGTH} characters")
+    if (bad := control_character(answer.comment)) is not None:
+        raise InvalidText("comment", f"control character {bad} is not allowed in text")
+
+
+class InvalidText(InvalidInput):
+    """Text holding a control character (NUL and the like), which nobody types into a form."""
 
 
 class SurveyAlreadyAnswered(Conflict):

@@ -16,10 +16,16 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from services.requests.domain.language import LANGUAGES, Language, plural_form
-from services.requests.domain.surveys import MAX_COMMENT_LENGTH, Rating, SurveyAlreadyAnswered, SurveyExpired
+from services.requests.domain.surveys import (
+    MAX_COMMENT_LENGTH,
+    InvalidText,
+    Rating,
+    SurveyAlreadyAnswered,
+    SurveyExpired,
+)
 from shared.errors import DomainError, InvalidInput, NotFound, Unauthorized
 
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 @dataclass(frozen=True)
 class FormState:
@@ -71,6 +77,8 @@ class SurveyPages:
             return text["error_invalid_link"]
         if isinstance(exc, NotFound):
             return text["error_not_found"]
+        if isinstance(exc, InvalidText):
+            return text["error_control_characters"]
         if isinstance(exc, InvalidInput) and exc.problems and "error_" + exc.problems[0].field in text:
             return text["error_" + exc.problems[0].field].format(max=MAX_COMMENT_LENGTH)
         return text["error_other"]

@@ -17,6 +17,7 @@ from pathlib import Path
 import jwt
 
 from services.requests.settings import Settings
+from shared.clock import Clock
 from shared.errors import Unauthorized
 
 ALGORITHM = "HS256"
@@ -30,8 +31,9 @@ class SurveyClaim:
 
 
 class SurveyLinks:
-    def __init__(self, secret: bytes, base_url: str, issuer: str) -> None:
+    def __init__(self, secret: bytes, base_url: str, issuer: str, clock: Clock) -> None:
         self._secret = secret
+        self._clock = clock
         self._base_url = base_url if base_url.endswith("/") else base_url + "/"
         self._issuer = issuer
 
@@ -44,20 +46,23 @@ class SurveyLinks:
 
     def verify(self, token: str) -> SurveyClaim:
         try:
+            # expiry is judged on the service's clock, not the wall clock PyJWT would read
             claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=self._issuer,
-                                options={"require": ["sub", "customer_id", "aud", "iss", "exp"]})
+                                options={"require": ["sub", "customer_id", "aud", "iss", "exp"], "verify_exp": False})
+            if not isinstance(claims["exp"], int | float) or claims["exp"] <= self._clock.now().timestamp():
+                raise jwt.ExpiredSignatureError("Signature has expired")
             return SurveyClaim(survey_id=uuid.UUID(claims["sub"]), customer_id=uuid.UUID(claims["customer_id"]))
         except (jwt.PyJWTError, ValueError) as exc:
             raise Unauthorized("this survey link is invalid or has expired") from exc
 
 
-def survey_links(settings: Settings) -> SurveyLinks:
+def survey_links(settings: Settings, clock: Clock) -> SurveyLinks:
     if settings.survey_link_secret is not None:
         secret = settings.survey_link_secret.get_secret_value().encode()
     else:
         secret = _local_secret(settings.survey_link_secret_file
                                or settings.jwt_private_key_file.parent / "survey-link.secret")
-    return SurveyLinks(secret, settings.survey_link_base_url, settings.jwt_issuer)
+    return SurveyLinks(secret, settings.survey_link_base_url, settings.jwt_issuer, clock)
 
 
 def _local_secret(path: Path) -> bytes:

@@ -12,7 +12,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from services.requests.db.repository import TIMELINE_CHANNEL, RequestsRepository
+from services.requests.db.requests import RequestsRepository
+from services.requests.db.timeline import TIMELINE_CHANNEL, TimelineRepository
+from services.requests.domain.records import ServiceRequestRecord
+from services.requests.domain.timestamps import utc_z
 from shared.db import Database
 from shared.listen import NotificationHub, StreamMessage, listening, sse_frames
 from shared.service import Runtime
@@ -20,17 +23,16 @@ from shared.service import Runtime
 log = logging.getLogger(__name__)
 
 
-def timeline_events(db: Database, hub: NotificationHub, request_id: uuid.UUID, last_event_id: int,
-                    keepalive_s: float, snapshot: Callable[[dict[str, Any]], dict[str, Any]]) -> AsyncIterator[str]:
+def timeline_events(db: Database, hub: NotificationHub, request_id: uuid.UUID, last_event_id: int, keepalive_s: float,
+                    snapshot: Callable[[ServiceRequestRecord], dict[str, Any]]) -> AsyncIterator[str]:
     """SSE frames: each timeline entry after `last_event_id` with the request's tracking fields at that moment."""
 
     async def read_after(cursor: int) -> list[StreamMessage]:
         async with db.transaction() as session:
-            repo = RequestsRepository(session)
-            entries = await repo.timeline(request_id, after_id=cursor)
-            request = await repo.get(request_id) if entries else None
-        return [StreamMessage(entry["id"], entry["status"], {
-            "status": entry["status"], "at": entry["at"].isoformat(), "detail": entry["detail"],
+            entries = await TimelineRepository(session).entries(request_id, after_id=cursor)
+            request = await RequestsRepository(session).get(request_id) if entries else None
+        return [StreamMessage(entry.id, entry.status, {
+            "status": entry.status, "at": utc_z(entry.at), "detail": entry.detail,
             "request": snapshot(request) if request else None}) for entry in entries]
 
     return sse_frames(hub, [str(request_id)], read_after, last_event_id, keepalive_s)
