@@ -21,14 +21,16 @@ from services.notify.rendering import MessageTemplates
 from services.notify.secrets_at_rest import SecretCipher, secrets_at_rest
 from services.notify.settings import Settings
 from services.notify.streams import stream_hub
-from services.notify.webhooks import Clock, Resolver, WebhookSender, system_clock, system_resolver
+from services.notify.webhooks import Resolver, WebhookSender, system_resolver
+from shared.clock import Clock
 from shared.service import Runtime, ServiceSpec, create_service_app
 
 
 def create_app(settings: Settings, *, resolver: Resolver = system_resolver,
-               ssl_context: ssl.SSLContext | None = None, clock: Clock = system_clock) -> FastAPI:
+               ssl_context: ssl.SSLContext | None = None, clock: Clock | None = None) -> FastAPI:
     """`resolver`, `ssl_context` and `clock` are seams for tests (names mapped without DNS, a private CA, time
-    moved on past a secret's grace period)."""
+    moved on past a secret's grace period); the clock defaults to the one the settings describe."""
+    clock = clock or settings.make_clock()
     cipher = SecretCipher.from_settings(settings)
     notifier = Notifier(
         templates=MessageTemplates(settings.public_base_url),
@@ -36,6 +38,7 @@ def create_app(settings: Settings, *, resolver: Resolver = system_resolver,
         retry=RetryPolicy(base=timedelta(seconds=settings.retry_base_s), cap=timedelta(seconds=settings.retry_cap_s),
                           window=timedelta(seconds=settings.retry_window_s)),
         default_time_zone=settings.default_time_zone,
+        clock=clock,
         notice_max_age=timedelta(seconds=settings.notice_max_age_s),
     )
     webhook_sender = WebhookSender(AllowList.parse(settings.webhook_allow_list), timeout_s=settings.webhook_timeout_s,
@@ -66,9 +69,9 @@ def create_app(settings: Settings, *, resolver: Resolver = system_resolver,
             subscriptions=lambda runtime: subscriptions(notifier),
             on_start=[secrets_at_rest(settings, cipher), stream_hub, senders],
         ),
+        clock=clock,
     )
     app.state.notifier = notifier
     app.state.webhook_allow_list = webhook_sender.allow
     app.state.secret_cipher = cipher
-    app.state.clock = clock
     return app

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from cryptography.fernet import InvalidToken
@@ -22,7 +22,8 @@ from services.notify.mail import Mailer
 from services.notify.notifying import Notifier
 from services.notify.secrets_at_rest import SecretCipher
 from services.notify.streams import DELIVERY_WAKE
-from services.notify.webhooks import Clock, SendResult, WebhookSender, system_clock
+from services.notify.webhooks import SendResult, WebhookSender
+from shared.clock import Clock
 from shared.db import Database
 from shared.events.notify import DeliveryFailed, DeliverySent
 from shared.listen import NotificationHub
@@ -35,7 +36,7 @@ _DEAD_LETTER_NAMESPACE = uuid.UUID("6f1d3c4e-2b1a-4c55-9d7e-0a4f3b2c1d00")
 
 class DeliveryWorker:
     def __init__(self, db: Database, mailer: Mailer, webhooks: WebhookSender, retry: RetryPolicy, *,
-                 batch_size: int, lease: timedelta, cipher: SecretCipher, clock: Clock = system_clock) -> None:
+                 batch_size: int, lease: timedelta, cipher: SecretCipher, clock: Clock) -> None:
         self.db = db
         self.mailer = mailer
         self.webhooks = webhooks
@@ -49,7 +50,7 @@ class DeliveryWorker:
         """Attempt every delivery that is due now (up to a batch); returns how many were attempted."""
         async with self.db.transaction() as session:
             repo = NotifyRepository(session)
-            claimed = await repo.claim_due(self.batch_size, self.lease)
+            claimed = await repo.claim_due(self.batch_size, self.lease, self.clock.now())
             # one query for the batch's webhooks, not one per delivery
             webhooks = await repo.webhooks_by_id(list({d["webhook_id"] for d in claimed if d["webhook_id"]}))
             await repo.drop_expired_previous_secrets(
@@ -63,7 +64,7 @@ class DeliveryWorker:
         except Exception as exc:  # a bug or an outage must not lose the delivery: retry it
             log.exception("delivery %s failed unexpectedly", delivery["id"])
             result = SendResult(False, False, f"error: {exc!r}")
-        now = datetime.now(UTC)
+        now = self.clock.now()
         attempt = delivery["attempts"]
         next_at = None
         if result.delivered:
@@ -75,16 +76,18 @@ class DeliveryWorker:
             status, outcome = ("queued", "retry") if next_at else ("dead", "dead")
         async with self.db.transaction() as session:
             recorded = await NotifyRepository(session).record_outcome(
-                delivery["id"], attempt, outcome=outcome, status=status, detail=result.detail, next_attempt_at=next_at)
+                delivery["id"], attempt, outcome=outcome, status=status, detail=result.detail, now=now,
+                next_attempt_at=next_at)
             if recorded and status == "sent":
                 await add_event(session, messaging, DeliverySent(
                     delivery_id=delivery["id"], channel=delivery["channel"], recipient=delivery["target"],
-                    source_event_id=delivery["source_event_id"], template=delivery["template"], attempts=attempt))
+                    source_event_id=delivery["source_event_id"], template=delivery["template"], attempts=attempt),
+                    occurred_at=now)
             elif recorded and status in ("failed", "dead"):
                 await add_event(session, messaging, DeliveryFailed(
                     delivery_id=delivery["id"], channel=delivery["channel"], recipient=delivery["target"],
                     source_event_id=delivery["source_event_id"], reason=result.detail, template=delivery["template"],
-                    attempts=attempt, gave_up=status == "dead"))
+                    attempts=attempt, gave_up=status == "dead"), occurred_at=now)
         if not recorded:
             log.warning("delivery %s attempt %s outcome dropped: taken over by another worker", delivery["id"], attempt)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +16,7 @@ from services.notify.domain.preferences import send_after
 from services.notify.domain.retry import RetryPolicy
 from services.notify.domain.routing import Notice, RoutingPolicy, notices_for, stream_pushes_for
 from services.notify.rendering import MessageTemplates
+from shared.clock import Clock
 from shared.events.dispatch import AssignmentChanged, AssignmentCreated, AssignmentStatusChanged
 from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated
 
@@ -28,6 +29,7 @@ class Notifier:
     routing: RoutingPolicy
     retry: RetryPolicy
     default_time_zone: str
+    clock: Clock
     notice_max_age: timedelta = timedelta(hours=24)
 
     async def handle(self, session: AsyncSession, subject: str, source_event_id: uuid.UUID,
@@ -36,7 +38,7 @@ class Notifier:
         repo = NotifyRepository(session)
         facts = await _remember(repo, subject, data)
         await repo.push_all(stream_pushes_for(subject, data), source_event_id)
-        now = datetime.now(UTC)
+        now = self.clock.now()
         if occurred_at is not None and now - occurred_at > self.notice_max_age:
             return 0
         queued = 0

@@ -49,7 +49,8 @@ async def _rotate(notify: Notify, customer: uuid.UUID, webhook_id: object, **bod
 
 async def _delivered(notify: Notify, customer: uuid.UUID, path: str) -> Received:
     """Publish an event for `customer` and return what its webhook at `path` received."""
-    event_id = await publish(notify.js, _request(customer))
+    # the event happens on the service's timeline (moved on by some tests), as a producer sharing the clock would say
+    event_id = await publish(notify.js, _request(customer), occurred_at=notify.clock())
     (delivery,) = await eventually(lambda: _webhook_deliveries(notify, event_id, "sent"), what="webhook delivered")
     (call,) = [r for r in notify.receiver.received
                if r.path == path and r.headers["fieldline-delivery"] == str(delivery["id"])]

@@ -190,26 +190,26 @@ class NotifyRepository:
     async def wake_senders(self) -> None:
         await self.session.execute(select(func.pg_notify(DELIVERY_CHANNEL, "")))
 
-    async def claim_due(self, limit: int, lease: timedelta) -> list[dict[str, Any]]:
-        """Take due deliveries for one attempt each: the lease hides them from other replicas until it expires
-        (a worker that dies mid-send is thus retried by another)."""
+    async def claim_due(self, limit: int, lease: timedelta, now: datetime) -> list[dict[str, Any]]:
+        """Take deliveries due at `now` for one attempt each: the lease hides them from other replicas until it
+        expires (a worker that dies mid-send is thus retried by another)."""
         d = t.deliveries
-        due = (select(d.c.id).where(d.c.status == "queued", d.c.next_attempt_at <= func.now())
+        due = (select(d.c.id).where(d.c.status == "queued", d.c.next_attempt_at <= now)
                .order_by(d.c.next_attempt_at).limit(limit).with_for_update(skip_locked=True))
         result = await self.session.execute(
             update(d).where(d.c.id.in_(due.scalar_subquery()))
-            .values(attempts=d.c.attempts + 1, next_attempt_at=func.now() + lease, updated_at=func.now())
+            .values(attempts=d.c.attempts + 1, next_attempt_at=now + lease, updated_at=now)
             .returning(d))
         return _rows(result)
 
     async def record_outcome(self, delivery_id: uuid.UUID, attempt: int, *, outcome: str, status: str,
-                             detail: str, next_attempt_at: datetime | None = None) -> bool:
+                             detail: str, now: datetime, next_attempt_at: datetime | None = None) -> bool:
         """Write an attempt's outcome unless another worker has taken the delivery since (lease expired)."""
         d = t.deliveries
-        values: dict[str, Any] = {"status": status, "updated_at": func.now(),
+        values: dict[str, Any] = {"status": status, "updated_at": now,
                                   "last_error": None if status == "sent" else detail[:2000]}
         if status == "sent":
-            values["sent_at"] = func.now()
+            values["sent_at"] = now
         if next_attempt_at is not None:
             values["next_attempt_at"] = next_attempt_at
         result = await self.session.execute(
@@ -218,7 +218,7 @@ class NotifyRepository:
         if result.first() is None:
             return False
         await self.session.execute(insert(t.delivery_attempts).values(
-            delivery_id=delivery_id, attempt=attempt, outcome=outcome, detail=detail[:2000]))
+            delivery_id=delivery_id, attempt=attempt, at=now, outcome=outcome, detail=detail[:2000]))
         return True
 
     async def list_deliveries(self, *, request_id: uuid.UUID | None = None, customer_id: uuid.UUID | None = None,
