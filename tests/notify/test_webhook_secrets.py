@@ -16,9 +16,9 @@ from sqlalchemy import select, update
 
 from services.notify.app import create_app
 from services.notify.db import tables as t
+from services.notify.domain.secret_cipher import SecretCipher
 from services.notify.domain.signing import SIGNATURE_HEADER, verify
-from services.notify.secrets_at_rest import SecretCipher, development_key_warning
-from services.notify.settings import DEVELOPMENT_WEBHOOK_SECRET_KEY, Settings
+from services.notify.settings import DEVELOPMENT_WEBHOOK_SECRET_KEY, Settings, development_key_warning
 from shared.auth import Role
 from shared.migrations import alembic_config, migrate
 from tests.conftest import Keys

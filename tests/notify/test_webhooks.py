@@ -11,10 +11,10 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
+from services.notify.adapters.webhook_sender import WebhookSender, system_resolver
 from services.notify.db import tables as t
 from services.notify.domain.addresses import AllowList, IPAddress
 from services.notify.domain.signing import SIGNATURE_HEADER, verify
-from services.notify.webhooks import WebhookSender, system_resolver
 from shared.auth import Role
 from shared.clock import FixedClock
 from shared.events.common import GeoPoint

@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.notify.adapters.rendering import MessageTemplates
 from services.notify.db.repository import NotifyRepository
 from services.notify.domain.audience import Audience
 from services.notify.domain.preferences import send_after
 from services.notify.domain.retry import RetryPolicy
 from services.notify.domain.routing import Notice, RoutingPolicy, notices_for, stream_pushes_for
-from services.notify.rendering import MessageTemplates
 from shared.clock import Clock
 from shared.events.dispatch import AssignmentChanged, AssignmentCreated, AssignmentStatusChanged
 from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated

@@ -1,28 +1,26 @@
 """Sending queued deliveries, on every replica: claim due rows, send, record the outcome, retry or give up.
 
-Also reports notify's own dead letters to dispatchers, through the same routing as events.
+The worker is its own boundary: one transaction claims a batch, one per attempt records its outcome.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from datetime import timedelta
 from typing import Any
 
 from cryptography.fernet import InvalidToken
 
+from services.notify.adapters.mail import Mailer
+from services.notify.adapters.stream_hub import DELIVERY_WAKE
+from services.notify.adapters.webhook_sender import WebhookSender
 from services.notify.db.repository import NotifyRepository
 from services.notify.db.tables import messaging
+from services.notify.domain.delivery import SendResult
 from services.notify.domain.retry import RetryPolicy
-from services.notify.domain.routing import DEAD_LETTER
+from services.notify.domain.secret_cipher import SecretCipher
 from services.notify.domain.signing import signing_secrets
-from services.notify.mail import Mailer
-from services.notify.notifying import Notifier
-from services.notify.secrets_at_rest import SecretCipher
-from services.notify.streams import DELIVERY_WAKE
-from services.notify.webhooks import SendResult, WebhookSender
 from shared.clock import Clock
 from shared.db import Database
 from shared.events.notify import DeliveryFailed, DeliverySent
@@ -30,8 +28,6 @@ from shared.listen import NotificationHub
 from shared.messaging import add_event
 
 log = logging.getLogger(__name__)
-
-_DEAD_LETTER_NAMESPACE = uuid.UUID("6f1d3c4e-2b1a-4c55-9d7e-0a4f3b2c1d00")
 
 
 class DeliveryWorker:
@@ -106,21 +102,6 @@ class DeliveryWorker:
         except InvalidToken:  # retried: putting the key back in webhook_secret_keys makes it deliverable again
             return SendResult(False, False, "the webhook's secret opens with none of the configured keys")
         return await self.webhooks.deliver(webhook["url"], secrets, body, str(delivery["id"]))
-
-
-async def report_dead_letters(db: Database, notifier: Notifier) -> int:
-    """Tell dispatchers about notify's dead letters not reported yet (any replica; each once)."""
-    async with db.transaction() as session:
-        repo = NotifyRepository(session)
-        letters = await repo.claim_unreported_dead_letters()
-        for letter in letters:
-            facts = {"service": "notify", "dead_letter_id": letter["id"], "consumer": letter["consumer"],
-                     "subject": letter["subject"], "event_id": letter["event_id"], "reason": letter["reason"],
-                     "deliveries": letter["deliveries"], "recorded_at": letter["created_at"].isoformat()}
-            source = uuid.uuid5(_DEAD_LETTER_NAMESPACE, f"notify:{letter['id']}")
-            await notifier.handle(session, DEAD_LETTER, source, facts, letter["created_at"])
-            await repo.mark_dead_letter_reported(letter["id"])
-    return len(letters)
 
 
 async def run_senders(worker: DeliveryWorker, hub: NotificationHub, poll_interval_s: float) -> None:

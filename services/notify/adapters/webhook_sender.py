@@ -14,7 +14,6 @@ import json
 import socket
 import ssl
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
@@ -30,6 +29,7 @@ from services.notify.domain.addresses import (
     literal_address,
     parse_target,
 )
+from services.notify.domain.delivery import SendResult
 from services.notify.domain.signing import SIGNATURE_HEADER, signature_header
 from shared.clock import Clock
 
@@ -42,13 +42,6 @@ _RESPONSE_LIMIT = 64 * 1024
 async def system_resolver(host: str, port: int) -> list[IPAddress]:
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
-
-
-@dataclass(frozen=True)
-class SendResult:
-    delivered: bool
-    permanent: bool  # a failure that retrying cannot fix
-    detail: str
 
 
 class _PinnedBackend(httpcore.AsyncNetworkBackend):

@@ -1,0 +1,33 @@
+"""What a recipient is made of, as the use cases take it (the API's bodies are translated into these)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import time
+from typing import TypedDict
+
+from services.notify.domain.audience import Audience
+
+
+class PreferenceChanges(TypedDict, total=False):
+    """Only the fields being changed; None clears a nullable one (quiet hours, e-mail)."""
+
+    name: str | None
+    email: str | None
+    language: str | None
+    channels: list[str] | None
+    time_zone: str | None
+    quiet_start: time | None
+    quiet_end: time | None
+    active: bool | None
+
+
+@dataclass(frozen=True)
+class NewRecipient:
+    """A recipient to add; preferences left out take the stored defaults."""
+
+    kind: Audience
+    customer_id: uuid.UUID | None = None
+    technician_id: uuid.UUID | None = None
+    preferences: PreferenceChanges = field(default_factory=lambda: PreferenceChanges())
