@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from services.notify.db.repository import NotifyRepository
+from services.notify.db.streams import StreamRepository
 from shared.events.common import GeoPoint
 from shared.events.dead_letters import DEAD_LETTER_EVENTS
 from shared.events.dispatch import (
@@ -236,8 +236,8 @@ async def test_old_events_update_streams_but_send_nothing(notify: Notify) -> Non
     await eventually(lambda: _settled(notify, [old_id, fresh_id]), what="both handled")
     assert await notify.deliveries(old_id) == []
     async with notify.db.transaction() as session:
-        pushed = await NotifyRepository(session).read_after([f"customer:{customer}"], 0)
-    assert str(old.request_id) in {p["payload"]["request_id"] for p in pushed}
+        pushed = await StreamRepository(session).read_after([f"customer:{customer}"], 0)
+    assert str(old.request_id) in {p.data["request_id"] for p in pushed}
 
 
 async def test_dispatch_replans_sla_risks_and_survey_invitations_reach_their_people(notify: Notify) -> None:

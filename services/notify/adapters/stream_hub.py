@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from services.notify.db.repository import DELIVERY_CHANNEL, STREAM_CHANNEL
+from services.notify.db.deliveries import DELIVERY_CHANNEL
+from services.notify.db.streams import STREAM_CHANNEL
 from shared.listen import NotificationHub, listening
 from shared.service import Runtime
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import timedelta
 
 from fastapi import APIRouter, Header, Query, Response, status
@@ -104,8 +105,8 @@ async def delete_recipient(recipient_id: uuid.UUID, principal: Caller, session: 
 async def create_webhook(customer_id: uuid.UUID, body: WebhookIn, principal: Caller, session: Session,
                          allow: WebhookAllowList, cipher: Cipher) -> WebhookCreated:
     ensure_customer_access(principal, customer_id, "customer")
-    row = await webhooks.register_webhook(session, allow, cipher, customer_id, body.url, body.language)
-    return WebhookCreated.model_validate(row)
+    created = await webhooks.register_webhook(session, allow, cipher, customer_id, body.url, body.language)
+    return WebhookCreated.model_validate({**asdict(created.webhook), "secret": created.secret})
 
 
 @router.get("/customers/{customer_id}/webhooks", response_model=list[WebhookOut])
@@ -130,8 +131,8 @@ async def rotate_secret(customer_id: uuid.UUID, webhook_id: uuid.UUID, principal
                         cipher: Cipher, now: Now, body: WebhookSecretRotation | None = None) -> WebhookSecretRotated:
     ensure_customer_access(principal, customer_id, "customer")
     grace = timedelta(seconds=(body or WebhookSecretRotation()).grace_period_s)
-    row = await webhooks.rotate_webhook_secret(session, cipher, customer_id, webhook_id, grace, now)
-    return WebhookSecretRotated.model_validate(row)
+    rotated = await webhooks.rotate_webhook_secret(session, cipher, customer_id, webhook_id, grace, now)
+    return WebhookSecretRotated.model_validate({**asdict(rotated.webhook), "secret": rotated.secret})
 
 
 # --- the delivery log ---------------------------------------------------------------------------------------------
@@ -151,5 +152,6 @@ async def list_deliveries(principal: Dispatcher, session: Session, request_id: u
 @router.get("/deliveries/{delivery_id}", response_model=DeliveryDetail,
             summary="One delivery with what was sent and every attempt")
 async def get_delivery(delivery_id: uuid.UUID, principal: Dispatcher, session: Session) -> DeliveryDetail:
-    row, attempts = await delivery_log.delivery_with_attempts(session, delivery_id)
-    return DeliveryDetail.model_validate({**row, "attempt_log": [DeliveryAttempt.model_validate(a) for a in attempts]})
+    delivery, attempts = await delivery_log.delivery_with_attempts(session, delivery_id)
+    return DeliveryDetail.model_validate(
+        {**asdict(delivery), "attempt_log": [DeliveryAttempt.model_validate(a) for a in attempts]})

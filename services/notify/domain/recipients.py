@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import datetime, time
 from typing import TypedDict
 
 from services.notify.domain.audience import Audience
@@ -31,3 +31,23 @@ class NewRecipient:
     customer_id: uuid.UUID | None = None
     technician_id: uuid.UUID | None = None
     preferences: PreferenceChanges = field(default_factory=lambda: PreferenceChanges())
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A stored recipient with its preferences."""
+
+    id: uuid.UUID
+    kind: str
+    customer_id: uuid.UUID | None
+    technician_id: uuid.UUID | None
+    name: str
+    email: str | None
+    language: str
+    channels: list[str]
+    time_zone: str
+    quiet_start: time | None
+    quiet_end: time | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime

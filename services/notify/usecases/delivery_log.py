@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notify.db.repository import NotifyRepository
+from services.notify.db.deliveries import DeliveryRepository
+from services.notify.domain.delivery import Delivery, DeliveryAttempt
 from shared.errors import NotFound
 
 
@@ -22,16 +22,16 @@ class DeliveryFilter:
     limit: int = 100
 
 
-async def deliveries(session: AsyncSession, where: DeliveryFilter) -> list[dict[str, Any]]:
-    return await NotifyRepository(session).list_deliveries(
+async def deliveries(session: AsyncSession, where: DeliveryFilter) -> list[Delivery]:
+    return await DeliveryRepository(session).find(
         request_id=where.request_id, customer_id=where.customer_id, source_event_id=where.source_event_id,
         status=where.status, channel=where.channel, limit=where.limit)
 
 
 async def delivery_with_attempts(session: AsyncSession,
-                                 delivery_id: uuid.UUID) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    repo = NotifyRepository(session)
-    row = await repo.delivery(delivery_id)
+                                 delivery_id: uuid.UUID) -> tuple[Delivery, list[DeliveryAttempt]]:
+    repo = DeliveryRepository(session)
+    row = await repo.get(delivery_id)
     if row is None:
         raise NotFound("delivery not found")
     return row, await repo.attempts_of(delivery_id)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notify.db.repository import NotifyRepository
+from services.notify.db.streams import StreamRepository
 from shared.db import Database
 from shared.listen import NotificationHub, StreamMessage, sse_frames
 
@@ -16,8 +16,7 @@ _PAGE = 100  # rows per read; a full page means more may be waiting
 
 async def messages_after(session: AsyncSession, streams: list[str], cursor: int,
                          limit: int = _PAGE) -> list[StreamMessage]:
-    rows = await NotifyRepository(session).read_after(streams, cursor, limit)
-    return [StreamMessage(row["id"], row["kind"], row["payload"]) for row in rows]
+    return await StreamRepository(session).read_after(streams, cursor, limit)
 
 
 @dataclass(frozen=True)

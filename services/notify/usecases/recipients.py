@@ -7,28 +7,31 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notify.db.repository import NotifyRepository
+from services.notify.db.recipients import RecipientRepository
 from services.notify.domain.audience import Audience
 from services.notify.domain.preferences import is_time_zone
-from services.notify.domain.recipients import NewRecipient, PreferenceChanges
+from services.notify.domain.recipients import NewRecipient, PreferenceChanges, Recipient
 from shared.auth import Principal, Role
 from shared.errors import InvalidInput, NotFound
 
 
-def ensure_recipient_access(principal: Principal, row: dict[str, Any]) -> None:
+def ensure_recipient_access(principal: Principal, recipient: Recipient) -> None:
     """Staff see every recipient; a customer its own contacts; a technician themselves; others nothing."""
     if principal.is_staff:
         return
-    if principal.role is Role.CUSTOMER and row["kind"] == "customer" and row["customer_id"] == principal.customer_id:
+    if principal.role is Role.CUSTOMER and recipient.kind == "customer" \
+            and recipient.customer_id == principal.customer_id:
         return
-    if principal.role is Role.TECHNICIAN and row["kind"] == "technician" \
-            and row["technician_id"] == principal.technician_id:
+    if principal.role is Role.TECHNICIAN and recipient.kind == "technician" \
+            and recipient.technician_id == principal.technician_id:
         return
     raise NotFound("recipient not found")
 
 
-def _checked(values: dict[str, Any], current: dict[str, Any] | None = None) -> dict[str, Any]:
-    merged = {**(current or {}), **values}
+def _checked(values: dict[str, Any], current: Recipient | None = None) -> dict[str, Any]:
+    # quiet hours are checked as they will be stored: what changes over what was there
+    merged = {"quiet_start": current.quiet_start if current else None,
+              "quiet_end": current.quiet_end if current else None, **values}
     if "time_zone" in values and (values["time_zone"] is None or not is_time_zone(values["time_zone"])):
         raise InvalidInput("time_zone", "not an IANA time zone (e.g. Europe/Simferopol)")
     if (merged.get("quiet_start") is None) != (merged.get("quiet_end") is None):
@@ -41,7 +44,7 @@ def _checked(values: dict[str, Any], current: dict[str, Any] | None = None) -> d
     return values
 
 
-async def add_recipient(session: AsyncSession, principal: Principal, new: NewRecipient) -> dict[str, Any]:
+async def add_recipient(session: AsyncSession, principal: Principal, new: NewRecipient) -> Recipient:
     kind, customer_id, technician_id = new.kind, new.customer_id, new.technician_id
     if principal.role is Role.CUSTOMER:
         if kind is not Audience.CUSTOMER or customer_id not in (None, principal.customer_id):
@@ -58,41 +61,40 @@ async def add_recipient(session: AsyncSession, principal: Principal, new: NewRec
     values |= {"id": uuid.uuid4(), "kind": kind,
                **({"customer_id": customer_id} if customer_id else {}),
                **({"technician_id": technician_id} if technician_id else {})}
-    return await NotifyRepository(session).add_recipient(values)
+    return await RecipientRepository(session).add(values)
 
 
 async def recipients_visible_to(session: AsyncSession, principal: Principal, kind: Audience | None,
                                 customer_id: uuid.UUID | None,
-                                technician_id: uuid.UUID | None) -> list[dict[str, Any]]:
+                                technician_id: uuid.UUID | None) -> list[Recipient]:
     """Staff filter as they like; customers see their contacts, technicians themselves."""
     if principal.role is Role.CUSTOMER:
         kind, customer_id, technician_id = Audience.CUSTOMER, principal.customer_id, None
     elif principal.role is Role.TECHNICIAN:
         kind, customer_id, technician_id = Audience.TECHNICIAN, None, principal.technician_id
-    return await NotifyRepository(session).list_recipients(
+    return await RecipientRepository(session).find(
         kind=kind.value if kind else None, customer_id=customer_id, technician_id=technician_id)
 
 
-async def recipient(session: AsyncSession, principal: Principal, recipient_id: uuid.UUID) -> dict[str, Any]:
-    row = await NotifyRepository(session).recipient(recipient_id)
-    if row is None:
+async def recipient(session: AsyncSession, principal: Principal, recipient_id: uuid.UUID) -> Recipient:
+    found = await RecipientRepository(session).get(recipient_id)
+    if found is None:
         raise NotFound("recipient not found")
-    ensure_recipient_access(principal, row)
-    return row
+    ensure_recipient_access(principal, found)
+    return found
 
 
 async def change_preferences(session: AsyncSession, principal: Principal, recipient_id: uuid.UUID,
-                             changes: PreferenceChanges) -> dict[str, Any]:
-    repo = NotifyRepository(session)
-    row = await recipient(session, principal, recipient_id)
-    values = _checked(dict(changes), row)
+                             changes: PreferenceChanges) -> Recipient:
+    current = await recipient(session, principal, recipient_id)
+    values = _checked(dict(changes), current)
     if not values:
-        return row
-    updated = await repo.update_recipient(recipient_id, values)
+        return current
+    updated = await RecipientRepository(session).update(recipient_id, values)
     assert updated is not None
     return updated
 
 
 async def remove_recipient(session: AsyncSession, principal: Principal, recipient_id: uuid.UUID) -> None:
     await recipient(session, principal, recipient_id)
-    await NotifyRepository(session).remove_recipient(recipient_id)
+    await RecipientRepository(session).remove(recipient_id)

@@ -7,15 +7,15 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from cryptography.fernet import InvalidToken
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notify.db.repository import NotifyRepository
+from services.notify.db.webhooks import WebhookRepository
 from services.notify.domain.addresses import AllowList, UnsafeTarget, check_registration
 from services.notify.domain.secret_cipher import SecretCipher
 from services.notify.domain.signing import new_secret
+from services.notify.domain.webhooks import Webhook, WebhookWithSecret
 from shared.errors import Conflict, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
@@ -24,52 +24,52 @@ MAX_WEBHOOKS_PER_CUSTOMER = 10
 
 
 async def register_webhook(session: AsyncSession, allow: AllowList, cipher: SecretCipher, customer_id: uuid.UUID,
-                           url: str, language: str) -> dict[str, Any]:
+                           url: str, language: str) -> WebhookWithSecret:
     """The new webhook with its secret in plain text (the only time it is shown); stored encrypted."""
     try:
         target = check_registration(url, allow)
     except UnsafeTarget as exc:
         raise InvalidInput("url", str(exc)) from None
     secret = new_secret()
-    repo = NotifyRepository(session)
-    if len(await repo.webhooks_of(customer_id, active_only=True)) >= MAX_WEBHOOKS_PER_CUSTOMER:
+    repo = WebhookRepository(session)
+    if len(await repo.of_customer(customer_id, active_only=True)) >= MAX_WEBHOOKS_PER_CUSTOMER:
         raise Conflict(f"a customer may register at most {MAX_WEBHOOKS_PER_CUSTOMER} webhooks")
-    row = await repo.add_webhook({"id": uuid.uuid4(), "customer_id": customer_id, "url": target.url,
-                                  "secret": cipher.encrypt(secret), "language": language})
-    return {**row, "secret": secret}
+    webhook = await repo.add({"id": uuid.uuid4(), "customer_id": customer_id, "url": target.url,
+                              "secret": cipher.encrypt(secret), "language": language})
+    return WebhookWithSecret(webhook, secret)
 
 
-async def webhooks_of(session: AsyncSession, customer_id: uuid.UUID) -> list[dict[str, Any]]:
-    return await NotifyRepository(session).webhooks_of(customer_id)
+async def webhooks_of(session: AsyncSession, customer_id: uuid.UUID) -> list[Webhook]:
+    return await WebhookRepository(session).of_customer(customer_id)
 
 
 async def remove_webhook(session: AsyncSession, customer_id: uuid.UUID, webhook_id: uuid.UUID) -> None:
     """Stop a webhook; its queued deliveries then fail for good."""
-    repo = NotifyRepository(session)
-    row = await repo.webhook(webhook_id)
-    if row is None or row["customer_id"] != customer_id:
+    repo = WebhookRepository(session)
+    webhook = await repo.get(webhook_id)
+    if webhook is None or webhook.customer_id != customer_id:
         raise NotFound("webhook not found")
-    await repo.deactivate_webhook(webhook_id)
+    await repo.deactivate(webhook_id)
 
 
 async def rotate_webhook_secret(session: AsyncSession, cipher: SecretCipher, customer_id: uuid.UUID,
-                                webhook_id: uuid.UUID, grace: timedelta, now: datetime) -> dict[str, Any]:
+                                webhook_id: uuid.UUID, grace: timedelta, now: datetime) -> WebhookWithSecret:
     """A new secret (returned in plain text, once); the current one keeps signing too for `grace`.
 
     Only two secrets sign at a time: rotating again during a grace period drops the older one at once.
     """
     secret = new_secret()
-    repo = NotifyRepository(session)
-    row = await repo.webhook(webhook_id, for_update=True)  # concurrent rotations queue here
-    if row is None or row["customer_id"] != customer_id:
+    repo = WebhookRepository(session)
+    webhook = await repo.get(webhook_id, for_update=True)  # concurrent rotations queue here
+    if webhook is None or webhook.customer_id != customer_id:
         raise NotFound("webhook not found")
-    if not row["active"]:
+    if not webhook.active:
         raise Conflict("the webhook was removed")
     keep_old = grace > timedelta(0)
-    rotated = await repo.rotate_webhook_secret(
-        webhook_id, cipher.encrypt(secret), previous_secret=row["secret"] if keep_old else None,
+    rotated = await repo.rotate_secret(
+        webhook_id, cipher.encrypt(secret), previous_secret=webhook.secret if keep_old else None,
         previous_secret_expires_at=now + grace if keep_old else None, rotated_at=now)
-    return {**rotated, "secret": secret}
+    return WebhookWithSecret(rotated, secret)
 
 
 @dataclass(frozen=True)
@@ -83,20 +83,19 @@ async def reencrypt_page(session: AsyncSession, cipher: SecretCipher, after: uui
     """Move one page of stored secrets that an older key encrypted to the first key (rows stay locked until the
     caller commits). Rows none of the keys can open are left alone and logged: their deliveries fail until the
     key is restored."""
-    repo = NotifyRepository(session)
-    rows = await repo.webhook_secrets_after(after, limit)
+    repo = WebhookRepository(session)
+    rows = await repo.secrets_after(after, limit)
     moved = 0
     for row in rows:
         changes: dict[str, str] = {}
-        for column in ("secret", "previous_secret"):
-            token = row[column]
+        for column, token in (("secret", row.secret), ("previous_secret", row.previous_secret)):
             if token is None or cipher.under_primary_key(token):
                 continue
             try:
                 changes[column] = cipher.reencrypt(token)
             except InvalidToken:
-                log.error("webhook %s: its %s opens with none of the configured keys", row["id"], column)
+                log.error("webhook %s: its %s opens with none of the configured keys", row.id, column)
         if changes:
-            await repo.replace_webhook_secrets(row["id"], changes)
+            await repo.replace_secrets(row.id, changes)
             moved += 1
-    return ReencryptedPage(moved, rows[-1]["id"] if len(rows) == limit else None)
+    return ReencryptedPage(moved, rows[-1].id if len(rows) == limit else None)
