@@ -9,7 +9,7 @@ import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from services.notify.adapters.webhook_sender import WebhookSender, system_resolver
 from services.notify.db import tables as t
@@ -140,6 +140,12 @@ async def test_registering_an_unsafe_url_is_refused(notify: Notify) -> None:
         assert response.status_code == 422, (url, response.text)
         assert response.json()["errors"][0]["field"] == "url"
     assert (await notify.api.get(f"/customers/{customer}/webhooks", headers=headers)).json() == []
+    # nothing behind the API either: no row for the customer (active or not), none with a refused URL
+    w = t.webhooks
+    async with notify.db.transaction() as session:
+        stored = (await session.execute(
+            select(w.c.id, w.c.url).where(or_(w.c.customer_id == customer, w.c.url.in_(UNSAFE_REGISTRATIONS))))).all()
+    assert stored == []
 
 
 async def test_a_customer_cannot_register_webhooks_for_another(notify: Notify) -> None:
