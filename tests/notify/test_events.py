@@ -201,6 +201,13 @@ async def test_quiet_hours_hold_routine_news_but_not_emergencies(notify: Notify)
     assert held["next_attempt_at"] == expected_end
     assert len(notify.inbox.to(address)) == 1
 
+    # the service's clock, not the database's, says when the quiet hours are over
+    notify.clock.advance(expected_end - notify.clock() + timedelta(seconds=1))
+    await eventually(lambda: _settled(notify, [routine]), what="held news sent once the quiet hours end")
+    (sent,) = await notify.deliveries(routine)
+    assert sent["status"] == "sent" and sent["attempts"] == 1 and sent["sent_at"] >= expected_end
+    assert len(notify.inbox.to(address)) == 2
+
 
 async def test_dead_letters_reach_dispatchers(notify: Notify) -> None:
     address = f"ops-{uuid.uuid4().hex[:8]}@fieldline.example"
