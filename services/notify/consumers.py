@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify.domain.routing import routed_subjects
-from services.notify.notifying import Notifier
+from services.notify.usecases.notifying import Notifier
 from shared.events.dead_letters import DeadLetterRecorded
 from shared.events.dispatch import AssignmentCreated, AssignmentStatusChanged, RequestUnplaceable
 from shared.events.envelope import Envelope, Event

@@ -74,3 +74,13 @@ class Settings(ServiceSettings):
             if not valid:
                 raise ValueError(f"key {position} is not a Fernet key (urlsafe base64 of 32 bytes)")
         return keys
+
+
+def development_key_warning(settings: Settings) -> str | None:
+    """What to log at start-up while the public development key is among the webhook secret keys."""
+    keys = [k.get_secret_value() for k in settings.webhook_secret_keys]
+    if DEVELOPMENT_WEBHOOK_SECRET_KEY not in keys:
+        return None
+    use = "encrypts" if keys[0] == DEVELOPMENT_WEBHOOK_SECRET_KEY else "can decrypt"
+    return (f"the public development key {use} webhook secrets at rest: set FIELDLINE_NOTIFY_WEBHOOK_SECRET_KEYS "
+            "to your own Fernet key(s) outside development")

@@ -20,6 +20,7 @@ from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from nats.js import JetStreamContext
 
+from shared.clock import Clock
 from shared.events.envelope import Envelope, Event
 from tests.support.infra import free_port
 
@@ -130,14 +131,18 @@ async def publish(js: JetStreamContext, event: Event, *, event_id: uuid.UUID | N
     return envelope.event_id
 
 
-class MovableClock:
-    """The service's clock seam: real time plus an offset a test moves forward (no sleeping through periods)."""
+class MovableClock(Clock):
+    """The service's clock: real time (retries and leases run as they would) plus an offset a test moves forward
+    (no sleeping through a grace period)."""
 
     def __init__(self) -> None:
         self.offset = timedelta(0)
 
-    def __call__(self) -> datetime:
+    def now(self) -> datetime:
         return datetime.now(UTC) + self.offset
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
 
     def advance(self, by: timedelta) -> None:
         self.offset += by

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from services.notify.db.repository import NotifyRepository
+from services.notify.db.streams import StreamRepository
 from shared.events.common import GeoPoint
 from shared.events.dead_letters import DEAD_LETTER_EVENTS
 from shared.events.dispatch import (
@@ -201,6 +201,13 @@ async def test_quiet_hours_hold_routine_news_but_not_emergencies(notify: Notify)
     assert held["next_attempt_at"] == expected_end
     assert len(notify.inbox.to(address)) == 1
 
+    # the service's clock, not the database's, says when the quiet hours are over
+    notify.clock.advance(expected_end - notify.clock() + timedelta(seconds=1))
+    await eventually(lambda: _settled(notify, [routine]), what="held news sent once the quiet hours end")
+    (sent,) = await notify.deliveries(routine)
+    assert sent["status"] == "sent" and sent["attempts"] == 1 and sent["sent_at"] >= expected_end
+    assert len(notify.inbox.to(address)) == 2
+
 
 async def test_dead_letters_reach_dispatchers(notify: Notify) -> None:
     address = f"ops-{uuid.uuid4().hex[:8]}@fieldline.example"
@@ -236,8 +243,8 @@ async def test_old_events_update_streams_but_send_nothing(notify: Notify) -> Non
     await eventually(lambda: _settled(notify, [old_id, fresh_id]), what="both handled")
     assert await notify.deliveries(old_id) == []
     async with notify.db.transaction() as session:
-        pushed = await NotifyRepository(session).read_after([f"customer:{customer}"], 0)
-    assert str(old.request_id) in {p["payload"]["request_id"] for p in pushed}
+        pushed = await StreamRepository(session).read_after([f"customer:{customer}"], 0)
+    assert str(old.request_id) in {p.data["request_id"] for p in pushed}
 
 
 async def test_dispatch_replans_sla_risks_and_survey_invitations_reach_their_people(notify: Notify) -> None:

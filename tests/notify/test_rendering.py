@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
+from services.notify.adapters.rendering import MessageTemplates, with_language
 from services.notify.domain.preferences import LANGUAGES
 from services.notify.domain.routing import MESSAGE_ROUTES
-from services.notify.rendering import MessageTemplates, with_language
 
 REQUEST = str(uuid.UUID("8bd5ea67-0000-4000-8000-000000000001"))
 COMMON = {"request_id": REQUEST, "customer_id": str(uuid.uuid4()), "technician_id": str(uuid.uuid4()),

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from services.notify.db.repository import NotifyRepository
+from services.notify.db.streams import StreamRepository
 from services.notify.domain.audience import customer_stream
 from shared.auth import Role
 from shared.db import Database
@@ -91,7 +91,7 @@ async def test_the_technician_stream_gets_new_assignments_as_before(notify: Noti
 
 async def _push(db: Database, stream: str, kind: str) -> None:
     async with db.transaction() as session:
-        await NotifyRepository(session).push(stream, kind, {}, uuid.uuid4())
+        await StreamRepository(session).push(stream, kind, {}, uuid.uuid4())
 
 
 async def _a_writer_waits_on_a_stream_lock(db: Database) -> bool:
@@ -106,11 +106,11 @@ async def test_a_later_writer_to_a_stream_waits_for_the_earlier_to_commit(notify
     """Otherwise a reader could see id n+1 commit first, move its cursor past n, and never see n."""
     stream = customer_stream(uuid.uuid4())
     async with notify.db.transaction() as first:
-        await NotifyRepository(first).push(stream, "test.first", {}, uuid.uuid4())
+        await StreamRepository(first).push(stream, "test.first", {}, uuid.uuid4())
         second = asyncio.create_task(_push(notify.db, stream, "test.second"))
         await eventually(lambda: _a_writer_waits_on_a_stream_lock(notify.db), what="second writer blocked")
         assert not second.done()
     await second
     async with notify.db.transaction() as session:
-        rows = await NotifyRepository(session).read_after([stream], 0)
-    assert [r["kind"] for r in rows] == ["test.first", "test.second"]
+        rows = await StreamRepository(session).read_after([stream], 0)
+    assert [r.event for r in rows] == ["test.first", "test.second"]

@@ -9,13 +9,14 @@ import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
+from services.notify.adapters.webhook_sender import WebhookSender, system_resolver
 from services.notify.db import tables as t
 from services.notify.domain.addresses import AllowList, IPAddress
 from services.notify.domain.signing import SIGNATURE_HEADER, verify
-from services.notify.webhooks import WebhookSender, system_resolver
 from shared.auth import Role
+from shared.clock import FixedClock
 from shared.events.common import GeoPoint
 from shared.events.notify import DeliveryFailed, DeliverySent
 from shared.events.requests import ServiceRequestCreated
@@ -139,6 +140,12 @@ async def test_registering_an_unsafe_url_is_refused(notify: Notify) -> None:
         assert response.status_code == 422, (url, response.text)
         assert response.json()["errors"][0]["field"] == "url"
     assert (await notify.api.get(f"/customers/{customer}/webhooks", headers=headers)).json() == []
+    # nothing behind the API either: no row for the customer (active or not), none with a refused URL
+    w = t.webhooks
+    async with notify.db.transaction() as session:
+        stored = (await session.execute(
+            select(w.c.id, w.c.url).where(or_(w.c.customer_id == customer, w.c.url.in_(UNSAFE_REGISTRATIONS))))).all()
+    assert stored == []
 
 
 async def test_a_customer_cannot_register_webhooks_for_another(notify: Notify) -> None:
@@ -163,14 +170,14 @@ class FakeDns:
         return await system_resolver(host, port)
 
 
-async def test_the_ssrf_corpus_is_refused_before_any_connection() -> None:
+async def test_the_ssrf_corpus_is_refused_before_any_connection(clock: FixedClock) -> None:
     async with webhook_receiver() as receiver:
         other_port = free_port()
         dns = FakeDns({"internal.example.test": ["10.0.0.1"], "metadata.example.test": ["169.254.169.254"],
                        "mixed.example.test": ["127.0.0.1", "10.0.0.1"],
                        "loop6.example.test": ["::1"], "mapped.example.test": ["::ffff:127.0.0.1"]})
         # only the receiver's exact loopback port is allowed; everything below must be refused
-        sender = WebhookSender(AllowList.parse([f"127.0.0.1:{other_port}"]), resolver=dns, timeout_s=2)
+        sender = WebhookSender(AllowList.parse([f"127.0.0.1:{other_port}"]), resolver=dns, timeout_s=2, clock=clock)
         corpus = [
             f"http://127.0.0.1:{receiver.port}/hook", f"https://127.0.0.1:{receiver.port}/hook",
             "https://10.0.0.1/", "https://10.255.255.254/", "https://172.16.0.1/", "https://172.31.255.1/",
@@ -189,9 +196,10 @@ async def test_the_ssrf_corpus_is_refused_before_any_connection() -> None:
         assert receiver.received == []
 
 
-async def test_redirects_are_checked_at_every_hop() -> None:
+async def test_redirects_are_checked_at_every_hop(clock: FixedClock) -> None:
     async with webhook_receiver() as receiver:
-        sender = WebhookSender(AllowList.parse([f"127.0.0.1:{receiver.port}"]), timeout_s=2, max_redirects=3)
+        sender = WebhookSender(AllowList.parse([f"127.0.0.1:{receiver.port}"]), timeout_s=2, max_redirects=3,
+                               clock=clock)
         receiver.script["/to-metadata"] = [(302, {"location": "http://169.254.169.254/latest/meta-data/"})]
         refused = await sender.deliver(f"{receiver.base}/to-metadata", ["whsec_x"], {}, "d-1")
         assert not refused.delivered and refused.permanent
@@ -208,22 +216,23 @@ async def test_redirects_are_checked_at_every_hop() -> None:
         assert receiver.received[3].body == b'{"n":1}'  # the signed body went to the redirect target
 
 
-async def test_the_checked_address_is_the_one_connected_to_with_the_original_host() -> None:
+async def test_the_checked_address_is_the_one_connected_to_with_the_original_host(clock: FixedClock) -> None:
     async with webhook_receiver() as receiver:
         dns = FakeDns({"hooks.example.test": ["127.0.0.1"]})
-        sender = WebhookSender(AllowList.parse([f"127.0.0.1:{receiver.port}"]), resolver=dns, timeout_s=2)
+        sender = WebhookSender(AllowList.parse([f"127.0.0.1:{receiver.port}"]), resolver=dns, timeout_s=2, clock=clock)
         result = await sender.deliver(f"http://hooks.example.test:{receiver.port}/hook", ["whsec_x"], {}, "d-1")
         assert result.delivered, result
         assert dns.asked == ["hooks.example.test"]  # resolved once
         assert receiver.received[0].headers["host"] == f"hooks.example.test:{receiver.port}"
 
 
-async def test_tls_verifies_the_original_name_while_connecting_to_the_pinned_address(tmp_path: Path) -> None:
+async def test_tls_verifies_the_original_name_while_connecting_to_the_pinned_address(tmp_path: Path,
+                                                                                    clock: FixedClock) -> None:
     cert, key, trust = issue(tmp_path, "hooks.example.test")
     async with webhook_receiver(ssl_certfile=str(cert), ssl_keyfile=str(key)) as receiver:
         dns = FakeDns({"hooks.example.test": ["127.0.0.1"], "impostor.example.test": ["127.0.0.1"]})
         sender = WebhookSender(AllowList.parse([f"127.0.0.1:{receiver.port}"]), resolver=dns, timeout_s=2,
-                               ssl_context=trust)
+                               ssl_context=trust, clock=clock)
         good = await sender.deliver(f"https://hooks.example.test:{receiver.port}/hook", ["whsec_x"], {}, "d-1")
         assert good.delivered, good
         # same address, another name: the certificate does not match it, so nothing is sent

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
+
+import pytest
 
 from shared.clock import SystemClock
 from shared.service import Runtime
@@ -15,7 +18,8 @@ def bare_runtime() -> Runtime:
     return Runtime(settings=none, clock=SystemClock(), db=none, nc=none, js=none, tables=none, relay=none)
 
 
-async def test_a_failed_round_is_logged_and_the_loop_goes_on() -> None:
+async def test_a_failed_round_is_logged_and_the_loop_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR, logger="shared.service")
     runtime, rounds = bare_runtime(), []
 
     async def work() -> None:
@@ -28,6 +32,11 @@ async def test_a_failed_round_is_logged_and_the_loop_goes_on() -> None:
     for task in runtime.tasks:
         task.cancel()
     assert [t.get_name() for t in runtime.tasks] == ["test loop"]
+    # the one failed round, and only it, is logged by name with its traceback
+    (logged,) = [r for r in caplog.records if r.name == "shared.service" and r.levelno == logging.ERROR]
+    assert logged.getMessage() == "test loop failed; next round in 0.01 s"
+    assert logged.exc_info is not None and isinstance(logged.exc_info[1], RuntimeError)
+    assert str(logged.exc_info[1]) == "the database blinked"
 
 
 async def test_now_false_waits_a_period_first_and_zero_seconds_starts_nothing() -> None:

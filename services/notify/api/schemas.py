@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, time
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.notify.domain.audience import Audience
 from services.notify.domain.preferences import Language, RecipientChannel
@@ -35,6 +35,7 @@ class RecipientIn(Preferences):
 
 
 class RecipientOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # built from the use cases' records
     id: uuid.UUID
     kind: Audience
     customer_id: uuid.UUID | None
@@ -57,6 +58,7 @@ class WebhookIn(BaseModel):
 
 
 class WebhookOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
     customer_id: uuid.UUID
     url: str
@@ -83,6 +85,7 @@ class WebhookSecretRotated(WebhookOut):
 
 
 class DeliveryAttempt(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     attempt: int
     at: datetime
     outcome: str
@@ -90,6 +93,7 @@ class DeliveryAttempt(BaseModel):
 
 
 class DeliveryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
     source_event_id: uuid.UUID
     event_type: str

@@ -73,7 +73,7 @@ recipients = Table(
 )
 
 # Endpoints a customer registered; the secret signs every delivery and is shown only when created or rotated.
-# Secrets are stored as Fernet tokens (secrets_at_rest.py), never in plain text. After a rotation the old secret
+# Secrets are stored as Fernet tokens (domain/secret_cipher.py), never in plain text. After a rotation the old secret
 # also signs until previous_secret_expires_at (checked when signing; a later rotation overwrites it).
 webhooks = Table(
     "webhooks",

@@ -35,3 +35,14 @@ def stream_of(audience: Audience, customer_id: str | None, technician_id: str | 
     if audience is Audience.DISPATCHER:
         return DISPATCHERS
     return CONTRACT_MANAGERS
+
+
+def streams_for(role: str, customer_id: uuid.UUID | None, technician_id: uuid.UUID | None) -> list[str]:
+    """One stream per caller (ids are ordered within a stream, which is what makes resuming gap-free)."""
+    if role == "technician" and technician_id:
+        return [technician_stream(technician_id)]
+    if role == "customer" and customer_id:
+        return [customer_stream(customer_id)]
+    if role == "contract_manager":
+        return [CONTRACT_MANAGERS]
+    return [DISPATCHERS]

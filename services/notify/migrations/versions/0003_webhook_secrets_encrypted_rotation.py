@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
-from services.notify.secrets_at_rest import SecretCipher
+from services.notify.domain.secret_cipher import SecretCipher
 from services.notify.settings import Settings
 from shared.settings import load_settings
 

@@ -1,5 +1,7 @@
 """Messages from Jinja2 templates, per template and language: a subject, a plain-text body and HTML.
 
+An adapter rather than domain/: the templates are files read from `services/notify/templates/`.
+
 Each `templates/<language>/<template>.txt` has three blocks: `subject`, `body` and `action` (a link).
 The HTML part is the shared `templates/layout.html` (autoescaped) around the same text, so the two
 alternatives always say the same thing.
@@ -17,7 +19,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, pass_context, select_autoescape
 from jinja2.runtime import Context
 
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 
 _ACTION_LABEL = {"ru": "Открыть в Fieldline", "en": "Open in Fieldline"}
 _TIME_FORMAT = {"ru": "%d.%m.%Y %H:%M", "en": "%d %b %Y, %H:%M"}

@@ -7,8 +7,8 @@ from typing import Any
 
 import aiosmtplib
 
+from services.notify.domain.delivery import SendResult
 from services.notify.settings import Settings
-from services.notify.webhooks import SendResult
 
 
 def build_message(sender: str, to: str, content: dict[str, Any], delivery_id: str) -> EmailMessage:

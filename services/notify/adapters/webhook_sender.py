@@ -14,8 +14,6 @@ import json
 import socket
 import ssl
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
@@ -31,14 +29,11 @@ from services.notify.domain.addresses import (
     literal_address,
     parse_target,
 )
+from services.notify.domain.delivery import SendResult
 from services.notify.domain.signing import SIGNATURE_HEADER, signature_header
+from shared.clock import Clock
 
 Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
-Clock = Callable[[], datetime]
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 _RESPONSE_LIMIT = 64 * 1024
@@ -47,13 +42,6 @@ _RESPONSE_LIMIT = 64 * 1024
 async def system_resolver(host: str, port: int) -> list[IPAddress]:
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
-
-
-@dataclass(frozen=True)
-class SendResult:
-    delivered: bool
-    permanent: bool  # a failure that retrying cannot fix
-    detail: str
 
 
 class _PinnedBackend(httpcore.AsyncNetworkBackend):
@@ -84,7 +72,7 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
 class WebhookSender:
     def __init__(self, allow: AllowList, *, timeout_s: float = 10.0, max_redirects: int = 3,
                  resolver: Resolver = system_resolver, ssl_context: ssl.SSLContext | None = None,
-                 clock: Clock = system_clock) -> None:
+                 clock: Clock) -> None:
         self.allow = allow
         self.clock = clock
         self.timeout_s = timeout_s
@@ -114,7 +102,7 @@ class WebhookSender:
             (b"Content-Type", b"application/json"),
             (b"User-Agent", b"Fieldline-Webhooks/1"),
             (b"Fieldline-Delivery", delivery_id.encode()),
-            (SIGNATURE_HEADER.encode(), signature_header(signing_secrets, int(self.clock().timestamp()), raw).encode()),
+            (SIGNATURE_HEADER.encode(), signature_header(signing_secrets, self.clock.unix(), raw).encode()),
         ]
         try:
             for _hop in range(self.max_redirects + 1):

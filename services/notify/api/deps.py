@@ -1,0 +1,65 @@
+"""What the notify routers depend on, typed: the caller, the unit of work, the clock and the service's parts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.notify.domain.addresses import AllowList
+from services.notify.domain.secret_cipher import SecretCipher
+from services.notify.usecases.live_streams import LiveStreams
+from shared.auth import Principal, Role, current_principal, require_roles
+from shared.clock import Clock
+from shared.db import Database
+from shared.errors import Unauthorized
+
+
+async def _unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed when the route returns and before the response is sent."""
+    db: Database = request.app.state.runtime.db
+    async with db.transaction() as session:
+        yield session
+
+
+def _now(request: Request) -> datetime:
+    clock: Clock = request.app.state.clock
+    return clock.now()
+
+
+def _cipher(request: Request) -> SecretCipher:
+    cipher: SecretCipher = request.app.state.secret_cipher
+    return cipher
+
+
+def _allow_list(request: Request) -> AllowList:
+    allow: AllowList = request.app.state.webhook_allow_list
+    return allow
+
+
+def _live_streams(request: Request) -> LiveStreams:
+    runtime = request.app.state.runtime
+    return LiveStreams(runtime.db, runtime.extras["hub"], runtime.settings.sse_keepalive_s)
+
+
+async def _stream_caller(request: Request, access_token: Annotated[str | None, Query()] = None) -> Principal:
+    # Browsers' EventSource cannot set headers, so a token may come as a query parameter too.
+    header = request.headers.get("authorization", "")
+    token = header.partition(" ")[2].strip() if header.lower().startswith("bearer ") else access_token
+    if not token:
+        raise Unauthorized("a bearer token is required")
+    principal: Principal = await request.app.state.verifier.verify(token)
+    return principal
+
+
+Session = Annotated[AsyncSession, Depends(_unit_of_work, scope="function")]
+Now = Annotated[datetime, Depends(_now)]
+Caller = Annotated[Principal, Depends(current_principal)]
+StreamCaller = Annotated[Principal, Depends(_stream_caller)]
+Dispatcher = Annotated[Principal, Depends(require_roles(Role.DISPATCHER))]
+Cipher = Annotated[SecretCipher, Depends(_cipher)]
+WebhookAllowList = Annotated[AllowList, Depends(_allow_list)]
+Streams = Annotated[LiveStreams, Depends(_live_streams)]

@@ -1,0 +1,37 @@
+"""The delivery log dispatchers read: what was sent to whom, and every attempt."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.notify.db.deliveries import DeliveryRepository
+from services.notify.domain.delivery import Delivery, DeliveryAttempt
+from shared.errors import NotFound
+
+
+@dataclass(frozen=True)
+class DeliveryFilter:
+    request_id: uuid.UUID | None = None
+    customer_id: uuid.UUID | None = None
+    source_event_id: uuid.UUID | None = None
+    status: str | None = None
+    channel: str | None = None
+    limit: int = 100
+
+
+async def deliveries(session: AsyncSession, where: DeliveryFilter) -> list[Delivery]:
+    return await DeliveryRepository(session).find(
+        request_id=where.request_id, customer_id=where.customer_id, source_event_id=where.source_event_id,
+        status=where.status, channel=where.channel, limit=where.limit)
+
+
+async def delivery_with_attempts(session: AsyncSession,
+                                 delivery_id: uuid.UUID) -> tuple[Delivery, list[DeliveryAttempt]]:
+    repo = DeliveryRepository(session)
+    row = await repo.get(delivery_id)
+    if row is None:
+        raise NotFound("delivery not found")
+    return row, await repo.attempts_of(delivery_id)

@@ -1,0 +1,37 @@
+"""Following a live stream over SSE: messages are rows; the stream hub wakes the waiting clients of each replica."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.notify.db.streams import StreamRepository
+from shared.db import Database
+from shared.listen import NotificationHub, StreamMessage, sse_frames
+
+_PAGE = 100  # rows per read; a full page means more may be waiting
+
+
+async def messages_after(session: AsyncSession, streams: list[str], cursor: int,
+                         limit: int = _PAGE) -> list[StreamMessage]:
+    return await StreamRepository(session).read_after(streams, cursor, limit)
+
+
+@dataclass(frozen=True)
+class LiveStreams:
+    """Each page is read in its own short transaction: a client that listens for hours holds no connection."""
+
+    db: Database
+    hub: NotificationHub
+    keepalive_s: float
+
+    def follow(self, streams: list[str], last_event_id: int) -> AsyncIterator[str]:
+        """SSE frames: everything after `last_event_id`, then new messages as they arrive."""
+
+        async def read_after(cursor: int) -> list[StreamMessage]:
+            async with self.db.transaction() as session:
+                return await messages_after(session, streams, cursor)
+
+        return sse_frames(self.hub, streams, read_after, last_event_id, self.keepalive_s, page_size=_PAGE)
