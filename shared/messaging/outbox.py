@@ -21,6 +21,7 @@ from nats.js import JetStreamContext
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.clock import SystemClock
 from shared.db import Database
 from shared.events.envelope import Envelope, Event
 from shared.messaging.tables import MessagingTables
@@ -29,13 +30,14 @@ from shared.observability import CORRELATION_HEADER, current_correlation_id
 log = logging.getLogger(__name__)
 
 
-def envelope_for(event: Event, *, occurred_at: datetime, event_id: uuid.UUID | None = None,
+def envelope_for(event: Event, *, occurred_at: datetime | None = None, event_id: uuid.UUID | None = None,
                  correlation_id: str | None = None) -> Envelope:
     """The envelope an event travels in; the correlation id defaults to the current request's or message's."""
     return Envelope(
         event_id=event_id or uuid.uuid4(),
         type=event.subject,
-        occurred_at=occurred_at,
+        # callers not yet on the injected clock (dispatch until its merge) fall back to the real clock
+        occurred_at=occurred_at or SystemClock().now(),
         correlation_id=correlation_id or current_correlation_id(),
         data=event.model_dump(mode="json"),
     )
@@ -53,7 +55,7 @@ class OutboxRow:
         return {"event_id": self.event_id, "subject": self.subject, "payload": json.loads(self.payload)}
 
 
-def outbox_row(event: Event, *, occurred_at: datetime, event_id: uuid.UUID | None = None,
+def outbox_row(event: Event, *, occurred_at: datetime | None = None, event_id: uuid.UUID | None = None,
                correlation_id: str | None = None) -> OutboxRow:
     """The row `add_events` writes for ``event``, for a statement that writes outbox rows itself
     (call `mark_outbox_written` on its session)."""
@@ -71,7 +73,7 @@ async def add_events(
     tables: MessagingTables,
     events: Sequence[Event],
     *,
-    occurred_at: datetime,
+    occurred_at: datetime | None = None,
     correlation_id: str | None = None,
 ) -> list[uuid.UUID]:
     """Write ``events`` to the outbox inside the caller's transaction, in order, in one statement.
@@ -89,7 +91,7 @@ async def add_event(
     tables: MessagingTables,
     event: Event,
     *,
-    occurred_at: datetime,
+    occurred_at: datetime | None = None,
     event_id: uuid.UUID | None = None,
     correlation_id: str | None = None,
 ) -> uuid.UUID:
