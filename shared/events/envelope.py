@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.clock import SystemClock
+
 
 class Event(BaseModel):
     """Data of one versioned event. Subclasses set `subject`; unknown fields are ignored on read."""
@@ -25,7 +27,8 @@ class Envelope(BaseModel):
 
     event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     type: str
-    occurred_at: datetime  # from the producing service's clock (shared/clock.py)
+    # from the producing service's clock; the real clock only for envelopes built outside a service
+    occurred_at: datetime = Field(default_factory=lambda: SystemClock().now())
     correlation_id: str | None = None
     data: dict[str, Any]
 
