@@ -5,7 +5,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi import FastAPI
 
@@ -21,6 +21,7 @@ from services.dispatch.replanning import Replanner, run_queued_replans
 from services.dispatch.roster import Roster
 from services.dispatch.settings import Settings
 from services.dispatch.visits import PlannedVisits
+from shared.clock import SystemClock
 from shared.service import Runtime, ServiceSpec, create_service_app
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ class DispatchUseCases:
     desk: DispatchDesk
 
     @classmethod
-    def build(cls, settings: Settings, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> DispatchUseCases:
+    def build(cls, settings: Settings, clock: Callable[[], datetime] = SystemClock()) -> DispatchUseCases:
         placer = EmergencyPlacer(settings, ReactiveInsertion(RoadFactorTravel(road_factor=settings.road_factor)),
                                  clock)
         return cls(clock, placer, Roster(settings, clock), PlannedVisits(settings, clock), Replanner(settings, clock),
@@ -96,7 +97,7 @@ def _loops(settings: Settings, cases: DispatchUseCases) -> Starter:
 
 
 def create_app(settings: Settings, clock: Callable[[], datetime] | None = None) -> FastAPI:
-    cases = DispatchUseCases.build(settings, clock or (lambda: datetime.now(UTC)))
+    cases = DispatchUseCases.build(settings, clock or settings.make_clock())
     app = create_service_app(
         settings,
         ServiceSpec(

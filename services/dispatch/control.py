@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ from services.dispatch.domain.sla import SlaClock, predicted_arrival
 from services.dispatch.emergency import EmergencyPlacer, skill_levels
 from services.dispatch.planning import RoadFactorTravel
 from services.dispatch.replanning import job_label
+from shared.clock import SystemClock
 from shared.errors import Conflict, NotFound
 from shared.events.dispatch import SlaAtRisk
 from shared.messaging import add_event
@@ -62,7 +63,7 @@ def due_break(shift: Mapping[str, Any] | None, tech: Mapping[str, Any], logged_e
 
 
 class DispatchDesk:
-    def __init__(self, placer: EmergencyPlacer, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, placer: EmergencyPlacer, clock: Callable[[], datetime] = SystemClock()) -> None:
         self.placer = placer
         self.clock = clock
         self.tz = ZoneInfo(placer.settings.timezone)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,6 +34,7 @@ from services.dispatch.domain.bundling import DueVisit, visits_to_bundle
 from services.dispatch.domain.lifecycle import STARTED
 from services.dispatch.domain.placement import BookedStop, Candidate, Decision, Job, Option, PlacementRule
 from services.dispatch.settings import Settings
+from shared.clock import SystemClock
 from shared.events.dispatch import RequestUnplaceable, SlaAtRisk
 from shared.events.envelope import Envelope, Event
 from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated
@@ -59,7 +60,7 @@ def skill_levels(needs: Sequence[dict[str, Any]], *more: Mapping[str, int]) -> d
 
 class EmergencyPlacer:
     def __init__(self, settings: Settings, rule: PlacementRule,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = SystemClock()) -> None:
         self.settings = settings
         self.rule = rule
         self.clock = clock

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from services.dispatch.domain.lifecycle import (
 )
 from services.dispatch.emergency import EmergencyPlacer
 from shared.auth import Principal, ensure_technician_access
+from shared.clock import SystemClock
 from shared.errors import Conflict, DomainError, InvalidInput, NotFound
 from shared.events.common import GeoPoint
 from shared.http import domain_problem_body
@@ -32,7 +33,7 @@ _CLOCK_SKEW = timedelta(minutes=5)
 
 
 class FieldWork:
-    def __init__(self, placer: EmergencyPlacer, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, placer: EmergencyPlacer, clock: Callable[[], datetime] = SystemClock()) -> None:
         self.placer = placer
         self.clock = clock
         self.tz = ZoneInfo(placer.settings.timezone)

@@ -10,7 +10,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,6 +42,7 @@ from services.dispatch.planning import (
     plan_routes,
 )
 from services.dispatch.settings import Settings
+from shared.clock import SystemClock
 from shared.db import Database
 from shared.errors import Conflict, InvalidInput
 from shared.events.dispatch import PlannedStop, PlanPublished
@@ -80,7 +81,7 @@ def job_label(job: dict[str, Any]) -> str:
 
 
 class Replanner:
-    def __init__(self, settings: Settings, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = SystemClock()) -> None:
         self.settings = settings
         self.clock = clock
         self.tz = ZoneInfo(settings.timezone)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.domain.calendar import WeeklyShift, absence_reason, local_midnight, shift_on
 from services.dispatch.settings import Settings
+from shared.clock import SystemClock
 from shared.errors import InvalidInput, NotFound
 
 
@@ -33,7 +34,7 @@ def weekly_pattern(stored: Mapping[str, Any] | None) -> dict[str, WeeklyShift] |
 
 
 class Roster:
-    def __init__(self, settings: Settings, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = SystemClock()) -> None:
         self.settings = settings
         self.clock = clock
         self.tz = ZoneInfo(settings.timezone)

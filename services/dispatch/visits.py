@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,13 +12,14 @@ from services.dispatch.booking import cancel_assignment
 from services.dispatch.db.common import point_wkt
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.settings import Settings
+from shared.clock import SystemClock
 from shared.events.contracts import VisitCancelled, VisitPlanned, VisitRescheduled
 from shared.events.envelope import Envelope, Event
 from shared.messaging import Subscription
 
 
 class PlannedVisits:
-    def __init__(self, settings: Settings, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = SystemClock()) -> None:
         self.settings = settings
         self.clock = clock
         self.tz = ZoneInfo(settings.timezone)
