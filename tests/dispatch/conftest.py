@@ -22,6 +22,7 @@ from shared.events.envelope import Envelope, Event
 from tests.conftest import Keys
 from tests.support import fixtures
 from tests.support.apps import running_app, service_settings
+from tests.support.clock import suite_clock
 from tests.support.infra import NatsServer
 
 # this package's own broker and database (package scope binds them to this directory)
@@ -99,7 +100,8 @@ async def _dispatch_app(database_url: str, nats_server: NatsServer, keys: Keys,
 
 @pytest_asyncio.fixture
 async def dispatch(database_url: str, nats_server: NatsServer, keys: Keys) -> AsyncIterator[Dispatch]:
-    async with _dispatch_app(database_url, nats_server, keys) as running:
+    """The dispatch app on the suite's fixed clock (`FIELDLINE_TEST_NOW`): no test depends on the hour it runs."""
+    async with _dispatch_app(database_url, nats_server, keys, suite_clock()) as running:
         yield running
 
 

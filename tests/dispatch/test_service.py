@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import VisitPlanned
 from shared.events.requests import ServiceRequestCreated
+from tests.support.clock import suite_now
 from tests.support.polling import eventually
 
 from .conftest import Dispatch
@@ -23,7 +24,7 @@ SIMFEROPOL = (44.952, 34.102)
 
 
 def tomorrow() -> date:
-    return datetime.now(TZ).date() + timedelta(days=1)
+    return suite_now().astimezone(TZ).date() + timedelta(days=1)
 
 
 def at_local(day: date, hh: int, mm: int = 0) -> datetime:
@@ -40,7 +41,7 @@ def visit(site: uuid.UUID, lat: float, lon: float, start: datetime, end: datetim
 
 def emergency(site: uuid.UUID, lat: float, lon: float, due_in: timedelta = timedelta(hours=4),
               customer: uuid.UUID | None = None) -> ServiceRequestCreated:
-    now = datetime.now(UTC)
+    now = suite_now()
     return ServiceRequestCreated(
         request_id=uuid.uuid4(), customer_id=customer or uuid.uuid4(), site_id=site, kind="emergency",
         priority="P1", location=GeoPoint(lat=lat, lon=lon), required_skills=[SkillNeed(skill="refrigeration",
@@ -140,7 +141,7 @@ async def test_emergency_is_placed_with_the_maintenance_due_at_the_same_site(dis
     near = await dispatch.add_technician("Anna Koval", 44.95, 34.10)  # no shifts: always on duty
     await dispatch.add_technician("Ivan Sidorov", 45.35, 36.47)
     site = uuid.uuid4()
-    now = datetime.now(UTC)
+    now = suite_now()
     due = visit(site, 44.96, 34.11, now - timedelta(hours=1), now + timedelta(days=2), "Market, Lenina 1")
     await publish_visits(dispatch, [due])
     request = emergency(site, 44.96, 34.11)
@@ -194,7 +195,7 @@ async def test_concurrent_emergencies_never_double_book(dispatch: Dispatch) -> N
 
 async def _offered_assignment(dispatch: Dispatch, technician: str) -> str:
     site = uuid.uuid4()
-    await publish_visits(dispatch, [visit(site, 44.96, 34.11, datetime.now(UTC), datetime.now(UTC) + timedelta(days=3),
+    await publish_visits(dispatch, [visit(site, 44.96, 34.11, suite_now(), suite_now() + timedelta(days=3),
                                           "Gagarina 5")])
     job = await dispatch.sql("SELECT request_id FROM dispatch.jobs")
     assigned = await dispatch.client.post("/assignments", headers=dispatch.dispatcher, json={
@@ -206,7 +207,7 @@ async def _offered_assignment(dispatch: Dispatch, technician: str) -> str:
 async def test_a_replayed_offline_queue_changes_nothing_and_gets_the_same_answers(dispatch: Dispatch) -> None:
     anna = await dispatch.add_technician("Anna Koval", 44.95, 34.10)
     assignment = await _offered_assignment(dispatch, anna)
-    now = datetime.now(UTC)
+    now = suite_now()
     queue = [
         ("POST", f"/me/assignments/{assignment}/accept", {"at": (now - timedelta(minutes=30)).isoformat()}),
         ("POST", "/me/positions", {"pings": [
@@ -296,7 +297,7 @@ async def test_a_technician_goes_on_break_and_back_but_not_in_the_middle_of_a_jo
     anna = await dispatch.add_technician("Anna Koval", 44.95, 34.10)
     headers = dispatch.technician(anna)
 
-    started = datetime.now(UTC) - timedelta(minutes=1)  # as the device says; the break runs from then
+    started = suite_now() - timedelta(minutes=1)  # as the device says; the break runs from then
     ends = (started + timedelta(minutes=30)).isoformat()  # the default length (settings.break_minutes)
 
     async def break_(on_break: bool, command: str | None = None) -> tuple[int, dict[str, object]]:
@@ -333,9 +334,9 @@ async def test_a_technician_goes_on_break_and_back_but_not_in_the_middle_of_a_jo
 
 async def test_an_emergency_fitted_in_first_pushes_the_route_and_tells_the_customers(dispatch: Dispatch) -> None:
     anna = await dispatch.add_technician("Anna Koval", 44.95, 34.10)  # always on duty
-    later = datetime.now(UTC) + timedelta(minutes=20)
+    later = suite_now() + timedelta(minutes=20)
     site = uuid.uuid4()
-    await publish_visits(dispatch, [visit(site, 44.951, 34.101, datetime.now(UTC), datetime.now(UTC)
+    await publish_visits(dispatch, [visit(site, 44.951, 34.101, suite_now(), suite_now()
                                           + timedelta(days=3), "Gagarina 5")])
     (job,) = await dispatch.sql("SELECT request_id, customer_id FROM dispatch.jobs")
     assigned = await dispatch.client.post("/assignments", headers=dispatch.dispatcher, json={
