@@ -12,8 +12,12 @@ from shared.migrations import migrate
 from shared.settings import ServiceSettings, load_settings
 
 
-def run_service(service: str, settings_cls: type[ServiceSettings],
-                create_app: Callable[[ServiceSettings], FastAPI], argv: list[str] | None = None) -> None:
+def run_service(
+    service: str,
+    settings_cls: type[ServiceSettings],
+    create_app: Callable[[ServiceSettings], FastAPI],
+    argv: list[str] | None = None,
+) -> None:
     parser = argparse.ArgumentParser(prog=f"python -m services.{service}")
     parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
     parser.add_argument("--no-migrate", action="store_true", help="serve without migrating first")
@@ -22,5 +26,6 @@ def run_service(service: str, settings_cls: type[ServiceSettings],
     if args.command == "migrate" or not args.no_migrate:
         migrate(settings, service)
     if args.command == "serve":
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                    timeout_graceful_shutdown=10)
+        uvicorn.run(
+            create_app(settings), host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=10
+        )

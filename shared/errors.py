@@ -22,8 +22,9 @@ class DomainError(Exception):
 
     retry_after_s: int | None = None  # sent as Retry-After: when trying again may succeed
 
-    def __init__(self, detail: str, *, problems: list[FieldProblem] | None = None,
-                 retry_after_s: int | None = None) -> None:
+    def __init__(
+        self, detail: str, *, problems: list[FieldProblem] | None = None, retry_after_s: int | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.problems = problems or []

@@ -22,8 +22,15 @@ PROBLEM_BASE = "https://fieldline.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
 
 
-def problem_body(status: int, slug: str, title: str, detail: str, *, instance: str | None = None,
-                 errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
+def problem_body(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
     """An RFC 9457 problem document (for the response, or for storing an answer to replay later)."""
     body: dict[str, Any] = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
     if instance:
@@ -34,12 +41,25 @@ def problem_body(status: int, slug: str, title: str, detail: str, *, instance: s
 
 
 def domain_problem_body(exc: DomainError, *, instance: str | None = None) -> dict[str, Any]:
-    return problem_body(exc.status, exc.slug, exc.title, exc.detail, instance=instance,
-                        errors=[{"field": p.field, "reason": p.reason} for p in exc.problems] or None)
+    return problem_body(
+        exc.status,
+        exc.slug,
+        exc.title,
+        exc.detail,
+        instance=instance,
+        errors=[{"field": p.field, "reason": p.reason} for p in exc.problems] or None,
+    )
 
 
-def problem(status: int, slug: str, title: str, detail: str, *, instance: str | None = None,
-            errors: list[dict[str, str]] | None = None) -> JSONResponse:
+def problem(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+) -> JSONResponse:
     return problem_response(problem_body(status, slug, title, detail, instance=instance, errors=errors))
 
 
@@ -55,8 +75,9 @@ def problem_response(body: dict[str, Any], *, retry_after_s: int | None = None) 
 
 def sse_response(frames: AsyncIterator[str]) -> StreamingResponse:
     """A live stream of SSE frames; no proxy may cache or buffer it."""
-    return StreamingResponse(frames, media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        frames, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
 
 
 def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -71,8 +92,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field_name(e.get("loc", ())), "reason": str(e.get("msg", "invalid"))}
-                  for e in exc.errors()]
+        errors = [
+            {"field": _field_name(e.get("loc", ())), "reason": str(e.get("msg", "invalid"))} for e in exc.errors()
+        ]
         detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
         return problem(422, "invalid-input", "Invalid input", detail, instance=request.url.path, errors=errors)
 
@@ -128,7 +150,10 @@ def health_router() -> APIRouter:
             checks["database"] = f"unreachable: {type(exc).__name__}"
         checks["nats"] = "ok" if runtime.nc.is_connected else "disconnected"
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
-                            status_code=200 if ready else 503, headers=None if ready else {"Retry-After": "5"})
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status_code=200 if ready else 503,
+            headers=None if ready else {"Retry-After": "5"},
+        )
 
     return router

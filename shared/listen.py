@@ -96,9 +96,14 @@ class StreamMessage:
     data: Any
 
 
-async def sse_frames(hub: NotificationHub, keys: Iterable[str],
-                     read_after: Callable[[int], Awaitable[list[StreamMessage]]], last_event_id: int,
-                     keepalive_s: float, page_size: int | None = None) -> AsyncIterator[str]:
+async def sse_frames(
+    hub: NotificationHub,
+    keys: Iterable[str],
+    read_after: Callable[[int], Awaitable[list[StreamMessage]]],
+    last_event_id: int,
+    keepalive_s: float,
+    page_size: int | None = None,
+) -> AsyncIterator[str]:
     """SSE frames: every message after `last_event_id`, then new ones as NOTIFY wakes us, with keepalives.
 
     `read_after(cursor)` reads the rows after `cursor` in id order; a full page is followed at once.

@@ -83,8 +83,9 @@ def make_verifier(settings: ServiceSettings) -> TokenVerifier:
     if settings.jwt_jwks_url:
         return TokenVerifier(issuer=settings.jwt_issuer, audience=settings.jwt_audience, jwks_url=settings.jwt_jwks_url)
     ensure_local_keypair(settings.jwt_private_key_file, settings.jwt_public_key_file)
-    return TokenVerifier(issuer=settings.jwt_issuer, audience=settings.jwt_audience,
-                         public_key_file=settings.jwt_public_key_file)
+    return TokenVerifier(
+        issuer=settings.jwt_issuer, audience=settings.jwt_audience, public_key_file=settings.jwt_public_key_file
+    )
 
 
 def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Clock | None = None) -> FastAPI:
@@ -98,13 +99,22 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Cloc
         js = nc.jetstream()
 
         async def _declare_stream(producer: str) -> None:
-            await ensure_stream(js, producer, replicas=settings.nats_stream_replicas,
-                                duplicate_window_s=settings.nats_duplicate_window_s)
+            await ensure_stream(
+                js,
+                producer,
+                replicas=settings.nats_stream_replicas,
+                duplicate_window_s=settings.nats_duplicate_window_s,
+            )
 
         await _declare_stream(spec.producer)
-        relay = OutboxRelay(db, spec.tables, js, batch_size=settings.outbox_batch_size,
-                            poll_interval_s=settings.outbox_poll_interval_s,
-                            on_missing_stream=lambda: _declare_stream(spec.producer))
+        relay = OutboxRelay(
+            db,
+            spec.tables,
+            js,
+            batch_size=settings.outbox_batch_size,
+            poll_interval_s=settings.outbox_poll_interval_s,
+            on_missing_stream=lambda: _declare_stream(spec.producer),
+        )
         runtime = Runtime(settings=settings, clock=clock, db=db, nc=nc, js=js, tables=spec.tables, relay=relay)
         app.state.runtime = runtime
         runtime.tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
@@ -114,10 +124,17 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Cloc
             await _declare_stream(producer)
         for subscription in subscriptions:
             consumer = IdempotentConsumer(
-                nc, js, db, spec.tables, subscription,
-                batch_size=settings.consumer_batch_size, max_deliver=settings.consumer_max_deliver,
-                ack_wait_s=settings.consumer_ack_wait_s, service_producer=spec.producer,
-                ensure_stream=_declare_stream, clock=clock,
+                nc,
+                js,
+                db,
+                spec.tables,
+                subscription,
+                batch_size=settings.consumer_batch_size,
+                max_deliver=settings.consumer_max_deliver,
+                ack_wait_s=settings.consumer_ack_wait_s,
+                service_producer=spec.producer,
+                ensure_stream=_declare_stream,
+                clock=clock,
             )
             runtime.consumers.append(consumer)
             runtime.tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{subscription.durable}"))

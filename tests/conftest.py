@@ -22,12 +22,25 @@ class Keys:
         self.public = directory / "jwt-public.pem"
         ensure_local_keypair(self.private, self.public)
 
-    def token(self, role: Role, sub: str | None = None, *, customer_id: uuid.UUID | None = None,
-              technician_id: uuid.UUID | None = None, issuer: str = "fieldline-local",
-              audience: str = "fieldline") -> str:
-        return mint_token(self.private.read_bytes(), issuer=issuer, audience=audience,
-                          subject=sub or f"{role.value}-{uuid.uuid4().hex[:6]}", role=role,
-                          customer_id=customer_id, technician_id=technician_id)
+    def token(
+        self,
+        role: Role,
+        sub: str | None = None,
+        *,
+        customer_id: uuid.UUID | None = None,
+        technician_id: uuid.UUID | None = None,
+        issuer: str = "fieldline-local",
+        audience: str = "fieldline",
+    ) -> str:
+        return mint_token(
+            self.private.read_bytes(),
+            issuer=issuer,
+            audience=audience,
+            subject=sub or f"{role.value}-{uuid.uuid4().hex[:6]}",
+            role=role,
+            customer_id=customer_id,
+            technician_id=technician_id,
+        )
 
     def headers(self, role: Role, **kwargs: object) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(role, **kwargs)}"}  # type: ignore[arg-type]

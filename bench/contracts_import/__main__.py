@@ -33,20 +33,30 @@ def _files(rows: int, run: int) -> dict[str, str]:
     tag = f"R{run}"
     customers = ["external_ref,name"] + [f"{tag}-C{n},Customer {n} of run {run}" for n in range(rows)]
     sites = ["external_ref,customer_ref,name,address,lat,lon,access_hours"] + [
-        f"{tag}-S{n},{tag}-C{n},Shop {n},\"Lenina St {n}, Simferopol\",{44.4 + (n % 1000) / 1000:.4f},"
-        f"{33.4 + (n % 3000) / 1000:.4f},mon-fri 08:00-20:00; sat 10:00-14:00" for n in range(rows)]
+        f'{tag}-S{n},{tag}-C{n},Shop {n},"Lenina St {n}, Simferopol",{44.4 + (n % 1000) / 1000:.4f},'
+        f"{33.4 + (n % 3000) / 1000:.4f},mon-fri 08:00-20:00; sat 10:00-14:00"
+        for n in range(rows)
+    ]
     equipment = ["site_ref,equipment_type,model,serial,installed_on,warranty_ends_on,skills"] + [
         f"{tag}-S{n},cold_room,Polair KXH-{n % 9},{tag}-SN{n:07d},2024-04-01,2027-04-01,refrigeration:2;electrical"
-        for n in range(rows)]
-    return {name: "\n".join(lines) + "\n" for name, lines in
-            (("customers", customers), ("sites", sites), ("equipment", equipment))}
+        for n in range(rows)
+    ]
+    return {
+        name: "\n".join(lines) + "\n"
+        for name, lines in (("customers", customers), ("sites", sites), ("equipment", equipment))
+    }
 
 
-async def _timed_upload(client: httpx.AsyncClient, headers: dict[str, str], kind: str, content: bytes,
-                        dry_run: bool, expected_rows: int) -> float:
+async def _timed_upload(
+    client: httpx.AsyncClient, headers: dict[str, str], kind: str, content: bytes, dry_run: bool, expected_rows: int
+) -> float:
     started = time.perf_counter()
-    response = await client.post(f"/imports/{kind}", params={"dry_run": str(dry_run).lower()}, headers=headers,
-                                 files={"file": (f"{kind}.csv", content, "text/csv")})
+    response = await client.post(
+        f"/imports/{kind}",
+        params={"dry_run": str(dry_run).lower()},
+        headers=headers,
+        files={"file": (f"{kind}.csv", content, "text/csv")},
+    )
     elapsed = time.perf_counter() - started
     report = response.json()
     if response.status_code != 200 or report["rows"] != expected_rows or report["errors"]:
@@ -81,8 +91,9 @@ async def _bench(rows: int, runs: int) -> list[dict[str, float]]:
                 for run in range(runs):
                     files = {k: v.encode() for k, v in _files(rows, run).items()}
                     timing = {
-                        "customers (dry run)": await _timed_upload(client, headers, "customers", files["customers"],
-                                                                   True, rows),
+                        "customers (dry run)": await _timed_upload(
+                            client, headers, "customers", files["customers"], True, rows
+                        ),
                         "customers": await _timed_upload(client, headers, "customers", files["customers"], False, rows),
                         "sites": await _timed_upload(client, headers, "sites", files["sites"], False, rows),
                         "equipment": await _timed_upload(client, headers, "equipment", files["equipment"], False, rows),
@@ -97,8 +108,10 @@ async def _bench(rows: int, runs: int) -> list[dict[str, float]]:
 
 def _table(rows: int, results: list[dict[str, float]]) -> tuple[str, dict[str, Any]]:
     medians = {step: statistics.median(r[step] for r in results) for step in STEPS}
-    lines = [f"| file ({rows:,} rows) | median s | rows/s | runs (s) | under {TARGET_S:.0f} s |",
-             "|---|---:|---:|---|---|"]
+    lines = [
+        f"| file ({rows:,} rows) | median s | rows/s | runs (s) | under {TARGET_S:.0f} s |",
+        "|---|---:|---:|---|---|",
+    ]
     for step in STEPS:
         runs = ", ".join(f"{r[step]:.2f}" for r in results)
         ok = "yes" if medians[step] < TARGET_S else "NO"
@@ -123,15 +136,21 @@ def main(argv: list[str] | None = None) -> None:
         "runs": results,
         "median_s": medians,
         "target_s": TARGET_S,
-        "machine": {"nproc": os.cpu_count(), "load_average_1_5_15_at_start": load_before,
-                    "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "nproc": os.cpu_count(),
+            "load_average_1_5_15_at_start": load_before,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "what": "HTTP multipart upload to the in-process contracts app; real PostGIS and nats-server; "
-                "each file parsed row by row, COPYed to a staging table, checked in SQL, moved in one transaction",
+        "each file parsed row by row, COPYed to a staging table, checked in SQL, moved in one transaction",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
-    markdown = (f"# Contracts CSV import\n\n`{report['command']}` ({report['at']}, {os.cpu_count()} cores, "
-                f"load {load_before} at start; shared machine)\n\n{table}\n\n{report['what']}.\n")
+    markdown = (
+        f"# Contracts CSV import\n\n`{report['command']}` ({report['at']}, {os.cpu_count()} cores, "
+        f"load {load_before} at start; shared machine)\n\n{table}\n\n{report['what']}.\n"
+    )
     args.out.with_suffix(".md").write_text(markdown)
     print(markdown)
 

@@ -45,8 +45,10 @@ from shared.events.registry import parse_data
 from shared.events.requests import ServiceRequestCreated
 from shared.migrations import migrate
 
-TOWNS = "(VALUES (44.952, 34.102), (44.616, 33.525), (44.495, 34.166), (45.357, 36.468), (45.032, 35.382), " \
-        "(45.190, 33.367))"
+TOWNS = (
+    "(VALUES (44.952, 34.102), (44.616, 33.525), (44.495, 34.166), (45.357, 36.468), (45.032, 35.382), "
+    "(45.190, 33.367))"
+)
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -55,8 +57,12 @@ def percentile(samples: list[float], q: float) -> float:
 
 
 def summary(samples_ms: list[float]) -> dict[str, float]:
-    return {"n": len(samples_ms), "median_ms": round(statistics.median(samples_ms), 3),
-            "p99_ms": round(percentile(samples_ms, 0.99), 3), "max_ms": round(max(samples_ms), 3)}
+    return {
+        "n": len(samples_ms),
+        "median_ms": round(statistics.median(samples_ms), 3),
+        "p99_ms": round(percentile(samples_ms, 0.99), 3),
+        "max_ms": round(max(samples_ms), 3),
+    }
 
 
 async def fresh_database(admin: str, name: str) -> str:
@@ -105,7 +111,8 @@ async def seed_day(conn: asyncpg.Connection, per_technician: int) -> int:
                                    status, window_start, window_end)
         SELECT request_id, gen_random_uuid(), gen_random_uuid(), 'planned', 'P4', location, 40, 'assigned',
                now() - interval '2 hours', now() + interval '12 hours' FROM day_visits""")
-    return int(await conn.fetchval("""
+    return int(
+        await conn.fetchval("""
         WITH booked AS (
           INSERT INTO dispatch.assignments (id, request_id, technician_id, customer_id, status, planned_start,
                                             planned_end, eta)
@@ -114,7 +121,8 @@ async def seed_day(conn: asyncpg.Connection, per_technician: int) -> int:
                  now() - interval '1 hour' + k * interval '55 minutes' + interval '40 minutes',
                  now() - interval '1 hour' + k * interval '55 minutes'
           FROM day_visits RETURNING 1)
-        SELECT count(*) FROM booked"""))
+        SELECT count(*) FROM booked""")
+    )
 
 
 async def seed_sites(conn: asyncpg.Connection, count: int) -> None:
@@ -127,8 +135,9 @@ async def seed_sites(conn: asyncpg.Connection, count: int) -> None:
     await conn.execute("CREATE INDEX ON public.bench_sites USING gist (location); ANALYZE public.bench_sites")
 
 
-async def emergencies(db: Database, cases: DispatchUseCases, count: int, rng: random.Random,
-                      tables: Any) -> tuple[list[float], int]:
+async def emergencies(
+    db: Database, cases: DispatchUseCases, count: int, rng: random.Random, tables: Any
+) -> tuple[list[float], int]:
     """Per emergency: envelope in → processed row + placement → commit, timed end to end."""
     samples, placed = [], 0
     towns = [(44.952, 34.102), (44.616, 33.525), (44.495, 34.166), (45.357, 36.468), (45.032, 35.382)]
@@ -136,18 +145,29 @@ async def emergencies(db: Database, cases: DispatchUseCases, count: int, rng: ra
         lat, lon = rng.choice(towns)
         now = datetime.now(UTC)
         event = ServiceRequestCreated(
-            request_id=uuid.uuid4(), customer_id=uuid.uuid4(), site_id=uuid.uuid4(), kind="emergency",
-            priority="P1", location=GeoPoint(lat=lat + rng.uniform(-0.05, 0.05), lon=lon + rng.uniform(-0.07, 0.07)),
-            required_skills=[SkillNeed(skill="refrigeration", min_level=2)], covered=True,
-            response_due=now + timedelta(hours=4), estimated_duration_minutes=60, created_at=now)
+            request_id=uuid.uuid4(),
+            customer_id=uuid.uuid4(),
+            site_id=uuid.uuid4(),
+            kind="emergency",
+            priority="P1",
+            location=GeoPoint(lat=lat + rng.uniform(-0.05, 0.05), lon=lon + rng.uniform(-0.07, 0.07)),
+            required_skills=[SkillNeed(skill="refrigeration", min_level=2)],
+            covered=True,
+            response_due=now + timedelta(hours=4),
+            estimated_duration_minutes=60,
+            created_at=now,
+        )
         envelope_out = Envelope(type=event.subject, occurred_at=now, data=event.model_dump(mode="json"))
         wire = envelope_out.model_dump_json().encode()
         began = time.perf_counter()
         envelope = Envelope.model_validate_json(wire)
         parsed = parse_data(envelope)
         async with db.transaction() as session:
-            await session.execute(insert(tables.processed_messages).values(
-                consumer="dispatch-request-created", event_id=envelope.event_id))
+            await session.execute(
+                insert(tables.processed_messages).values(
+                    consumer="dispatch-request-created", event_id=envelope.event_id
+                )
+            )
             await cases.placer.on_request_created(session, envelope, parsed)
         samples.append((time.perf_counter() - began) * 1000)
         async with db.transaction() as session:
@@ -163,8 +183,9 @@ async def candidate_queries(db: Database, settings: Settings, origins: list[tupl
             repo = DispatchRepository(session)
             await session.execute(select(1))  # the transaction is open: in the service the query runs mid-way
             began = time.perf_counter()
-            await repo.candidates(lat, lon, {"refrigeration": 2}, datetime.now(UTC), settings.reach_km * 1000,
-                                  settings.candidate_pool)
+            await repo.candidates(
+                lat, lon, {"refrigeration": 2}, datetime.now(UTC), settings.reach_km * 1000, settings.candidate_pool
+            )
             samples.append((time.perf_counter() - began) * 1000)
     return samples
 
@@ -197,8 +218,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         await conn.execute("ANALYZE")
         seeded_sites_s = time.perf_counter() - began
         picked = rng.sample(range(1, args.sites + 1), args.queries + 50)
-        rows = await conn.fetch("SELECT ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon "
-                                "FROM public.bench_sites WHERE id = ANY($1::int[])", picked)
+        rows = await conn.fetch(
+            "SELECT ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon "
+            "FROM public.bench_sites WHERE id = ANY($1::int[])",
+            picked,
+        )
         origins = [(r["lat"], r["lon"]) for r in rows]
         await candidate_queries(db, settings, origins[:50])  # warm-up
         load_queries = [os.getloadavg()[0]]
@@ -213,13 +237,21 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "emergency_decision": {
-            "technicians": args.technicians, "visits_in_day": visits, "placed": placed,
-            "target_p99_ms": 50.0, **summary(decision_ms), "seed_s": round(seeded_day_s, 1),
+            "technicians": args.technicians,
+            "visits_in_day": visits,
+            "placed": placed,
+            "target_p99_ms": 50.0,
+            **summary(decision_ms),
+            "seed_s": round(seeded_day_s, 1),
             "load_1min_before_after": load_emergencies,
         },
         "candidate_query": {
-            "technicians": technicians, "sites": args.sites, "candidate_pool": settings.candidate_pool,
-            "target_p99_ms": 5.0, **summary(query_ms), "seed_s": round(seeded_sites_s, 1),
+            "technicians": technicians,
+            "sites": args.sites,
+            "candidate_pool": settings.candidate_pool,
+            "target_p99_ms": 5.0,
+            **summary(query_ms),
+            "seed_s": round(seeded_sites_s, 1),
             "load_1min_before_after": load_queries,
         },
     }
@@ -234,35 +266,46 @@ def markdown(result: dict[str, Any], baseline: dict[str, Any] | None = None) -> 
     def load(part: dict[str, Any]) -> str:
         return " → ".join(f"{x:.2f}" for x in part["load_1min_before_after"])
 
-    return "\n".join([
-        "# Dispatch latency", "",
-        f"Command: `{result['command']}` — {result['at']}, {result['machine'].get('cpu')} "
-        f"({result['machine'].get('nproc')} cores), shared with other work at the time.", "",
-        "| measure | setup | n | median ms | p99 ms | max ms | target p99 | | load (1 min) before → after |",
-        "|---|---|---|---|---|---|---|---|---|",
-        f"| emergency decision (event in → booking committed) | {e['technicians']} technicians, "
-        f"{e['visits_in_day']} visits in the day | {e['n']} | {e['median_ms']} | {e['p99_ms']} | {e['max_ms']} | "
-        f"{e['target_p99_ms']} | {verdict(e)} | {load(e)} |",
-        f"| candidate query (PostGIS KNN, skills, on shift, reach) | {c['technicians']} technicians, {c['sites']} "
-        f"sites | {c['n']} | {c['median_ms']} | {c['p99_ms']} | {c['max_ms']} | {c['target_p99_ms']} | "
-        f"{verdict(c)} | {load(c)} |",
-        "", f"Emergencies placed: {e['placed']} of {e['n']}.", "",
-        *(_before_after(result, baseline) if baseline else []),
-    ])
+    return "\n".join(
+        [
+            "# Dispatch latency",
+            "",
+            f"Command: `{result['command']}` — {result['at']}, {result['machine'].get('cpu')} "
+            f"({result['machine'].get('nproc')} cores), shared with other work at the time.",
+            "",
+            "| measure | setup | n | median ms | p99 ms | max ms | target p99 | | load (1 min) before → after |",
+            "|---|---|---|---|---|---|---|---|---|",
+            f"| emergency decision (event in → booking committed) | {e['technicians']} technicians, "
+            f"{e['visits_in_day']} visits in the day | {e['n']} | {e['median_ms']} | {e['p99_ms']} | {e['max_ms']} | "
+            f"{e['target_p99_ms']} | {verdict(e)} | {load(e)} |",
+            f"| candidate query (PostGIS KNN, skills, on shift, reach) | {c['technicians']} technicians, {c['sites']} "
+            f"sites | {c['n']} | {c['median_ms']} | {c['p99_ms']} | {c['max_ms']} | {c['target_p99_ms']} | "
+            f"{verdict(c)} | {load(c)} |",
+            "",
+            f"Emergencies placed: {e['placed']} of {e['n']}.",
+            "",
+            *(_before_after(result, baseline) if baseline else []),
+        ]
+    )
 
 
 def _before_after(result: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
     """The same measures by another build (e.g. the previous commit, run just before on the same machine)."""
-    lines = [f"Before/after, medians and p99 in ms; before: {baseline.get('label', baseline['command'])} at "
-             f"{baseline['at']}.", "",
-             "| measure | before median | before p99 | load before | after median | after p99 | load after |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Before/after, medians and p99 in ms; before: {baseline.get('label', baseline['command'])} at "
+        f"{baseline['at']}.",
+        "",
+        "| measure | before median | before p99 | load before | after median | after p99 | load after |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for key, name in (("emergency_decision", "emergency decision"), ("candidate_query", "candidate query")):
         old, new = baseline[key], result[key]
         old_load = old.get("load_1min_before_after") or baseline["machine"]["load_average_1_5_15"][:1]
-        lines.append(f"| {name} | {old['median_ms']} | {old['p99_ms']} | {' → '.join(f'{x:.2f}' for x in old_load)} "
-                     f"| {new['median_ms']} | {new['p99_ms']} | "
-                     f"{' → '.join(f'{x:.2f}' for x in new['load_1min_before_after'])} |")
+        lines.append(
+            f"| {name} | {old['median_ms']} | {old['p99_ms']} | {' → '.join(f'{x:.2f}' for x in old_load)} "
+            f"| {new['median_ms']} | {new['p99_ms']} | "
+            f"{' → '.join(f'{x:.2f}' for x in new['load_1min_before_after'])} |"
+        )
     return [*lines, ""]
 
 

@@ -37,12 +37,29 @@ def measure(instance: RoutingInstance, options: PlanningOptions, steps: int, rep
         value = state.value()
         kernels.seed_random(seed)
         began = time.perf_counter()
-        kernels.search(state.day, state.plan, near.visits, near.vehicle_to_visit, best_routes, best_lengths,
-                       np.zeros(len(best_lengths), dtype=bool), value, value, steps, options.ruin_max_removed,
-                       options.ruin_threshold, 0.0, options.ruin_open_route)
+        kernels.search(
+            state.day,
+            state.plan,
+            near.visits,
+            near.vehicle_to_visit,
+            best_routes,
+            best_lengths,
+            np.zeros(len(best_lengths), dtype=bool),
+            value,
+            value,
+            steps,
+            options.ruin_max_removed,
+            options.ruin_threshold,
+            0.0,
+            options.ruin_open_route,
+        )
         rates.append(steps / (time.perf_counter() - began))
-    return {"regret_insertion_s_median": round(statistics.median(construction), 4),
-            "steps_per_s_median": round(statistics.median(rates)), "steps": steps, "repeats": repeats}
+    return {
+        "regret_insertion_s_median": round(statistics.median(construction), 4),
+        "steps_per_s_median": round(statistics.median(rates)),
+        "steps": steps,
+        "repeats": repeats,
+    }
 
 
 def main() -> int:
@@ -56,20 +73,35 @@ def main() -> int:
         vrptw = read_instance(path)
         problem, travel = fieldline_problem(vrptw)
         days[name] = (build_instance(problem, travel), fieldline_options(60, vrptw.customers), 3000)
-    days["field day 120 x 1000"] = (build_instance(field_day(120, 1000, 1), RoadFactorTravel()), PlanningOptions(),
-                                    1000)
-    report: dict[str, Any] = {"command": "python -m bench.routing.search_rate --out " + str(args.out),
-                              "machine": machine(), "versions": versions(), "results": {}}
+    days["field day 120 x 1000"] = (
+        build_instance(field_day(120, 1000, 1), RoadFactorTravel()),
+        PlanningOptions(),
+        1000,
+    )
+    report: dict[str, Any] = {
+        "command": "python -m bench.routing.search_rate --out " + str(args.out),
+        "machine": machine(),
+        "versions": versions(),
+        "results": {},
+    }
     for name, (instance, options, steps) in days.items():
         report["results"][name] = measure(instance, options, steps, args.repeats)
-    lines = ["# Compiled search: steps per second and regret insertion time", "",
-             f"Command: `{report['command']}`  ",
-             f"Machine: {report['machine']['nproc']} cores, {report['machine']['cpu']}, load average at start "
-             f"{report['machine']['load_average_1_5_15']}", "",
-             f"Medians of {args.repeats} runs, one core.", "",
-             "| day | regret insertion (s) | ruin-and-recreate steps/s |", "|---|---|---|"]
-    lines += [f"| {name} | {r['regret_insertion_s_median']} | {r['steps_per_s_median']:,} |"
-              for name, r in report["results"].items()]
+    lines = [
+        "# Compiled search: steps per second and regret insertion time",
+        "",
+        f"Command: `{report['command']}`  ",
+        f"Machine: {report['machine']['nproc']} cores, {report['machine']['cpu']}, load average at start "
+        f"{report['machine']['load_average_1_5_15']}",
+        "",
+        f"Medians of {args.repeats} runs, one core.",
+        "",
+        "| day | regret insertion (s) | ruin-and-recreate steps/s |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {name} | {r['regret_insertion_s_median']} | {r['steps_per_s_median']:,} |"
+        for name, r in report["results"].items()
+    ]
     publish(args.out, report, "\n".join(lines) + "\n")
     return 0
 

@@ -78,25 +78,29 @@ def main() -> None:
             log = open(logs / f"{name}.log", "ab")
             processes[name] = subprocess.Popen(
                 [sys.executable, "-m", f"services.{name}", "serve", "--no-migrate"],
-                cwd=REPO_ROOT, stdout=log, stderr=log,
+                cwd=REPO_ROOT,
+                stdout=log,
+                stderr=log,
             )
         _wait_ready(urls, processes)
         key = settings.jwt_private_key_file.read_bytes()
 
         def token(role: Role, sub: str, **claims: uuid.UUID) -> str:
-            return mint_token(key, issuer=settings.jwt_issuer, audience=settings.jwt_audience, subject=sub,
-                              role=role, **claims)  # type: ignore[arg-type]
+            return mint_token(
+                key, issuer=settings.jwt_issuer, audience=settings.jwt_audience, subject=sub, role=role, **claims
+            )  # type: ignore[arg-type]
 
         demo = seed(urls, token(Role.ADMIN, "demo-admin"), RUN_DIR / "demo.json")
         customer_token = token(Role.CUSTOMER, "demo-customer", customer_id=uuid.UUID(demo.customer_id))
         anna = demo.technician_ids["Anna Koval"]
-        print(f"""
+        print(
+            f"""
 Fieldline is running (logs in .run/logs/). Ctrl-C stops everything.
 
-  dispatch   {urls['dispatch']}   (API docs: {urls['dispatch']}/docs)
-  contracts  {urls['contracts']}   (API docs: {urls['contracts']}/docs)
-  requests   {urls['requests']}   (API docs: {urls['requests']}/docs)
-  notify     {urls['notify']}   (API docs: {urls['notify']}/docs)
+  dispatch   {urls["dispatch"]}   (API docs: {urls["dispatch"]}/docs)
+  contracts  {urls["contracts"]}   (API docs: {urls["contracts"]}/docs)
+  requests   {urls["requests"]}   (API docs: {urls["requests"]}/docs)
+  notify     {urls["notify"]}   (API docs: {urls["notify"]}/docs)
 
 Demo data: customer {demo.customer_id} with {len(demo.site_ids)} sites under contract {demo.contract_id};
 technicians {", ".join(f"{n} ({i})" for n, i in demo.technician_ids.items())}.
@@ -108,12 +112,14 @@ Tokens, valid 12 h (more: `make token ROLE=dispatcher SUB=you`, `make token ROLE
   export ANNA_TOKEN={token(Role.TECHNICIAN, "anna", technician_id=uuid.UUID(anna))}
 
 Try the emergency flow:
-  curl -N -H "Authorization: Bearer $ANNA_TOKEN" {urls['notify']}/streams/me &
-  curl -s -X POST {urls['requests']}/requests -H "Authorization: Bearer $CUSTOMER_TOKEN" \\
+  curl -N -H "Authorization: Bearer $ANNA_TOKEN" {urls["notify"]}/streams/me &
+  curl -s -X POST {urls["requests"]}/requests -H "Authorization: Bearer $CUSTOMER_TOKEN" \\
        -H "Idempotency-Key: $(cat /proc/sys/kernel/random/uuid)" -H 'Content-Type: application/json' \\
        -d '{{"site_id": "{demo.site_ids[0]}", "kind": "emergency", "description": "Cold room at +9 C"}}'
-  curl -s -H "Authorization: Bearer $CUSTOMER_TOKEN" {urls['requests']}/requests
-""", flush=True)
+  curl -s -H "Authorization: Bearer $CUSTOMER_TOKEN" {urls["requests"]}/requests
+""",
+            flush=True,
+        )
         while not stopping:
             for name, process in processes.items():
                 if process.poll() is not None:

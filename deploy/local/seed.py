@@ -55,37 +55,66 @@ def seed(urls: dict[str, str], admin_token: str, state_file: Path) -> DemoData:
     with httpx.Client(headers=headers, timeout=10) as client:
         contracts_url, dispatch_url = urls["contracts"], urls["dispatch"]
         customer = _named(_ok_list(client.get(f"{contracts_url}/customers")), CUSTOMER) or _ok(
-            client.post(f"{contracts_url}/customers", json={"name": CUSTOMER}))
+            client.post(f"{contracts_url}/customers", json={"name": CUSTOMER})
+        )
         known_sites = _ok_list(client.get(f"{contracts_url}/customers/{customer['id']}/sites"))
         site_ids = []
         for name, address, lat, lon in SITES:
-            site = _named(known_sites, name) or _ok(client.post(
-                f"{contracts_url}/customers/{customer['id']}/sites",
-                json={"name": name, "address": address, "location": {"lat": lat, "lon": lon}}))
+            site = _named(known_sites, name) or _ok(
+                client.post(
+                    f"{contracts_url}/customers/{customer['id']}/sites",
+                    json={"name": name, "address": address, "location": {"lat": lat, "lon": lon}},
+                )
+            )
             site_ids.append(str(site["id"]))
         contract = _named(_ok_list(client.get(f"{contracts_url}/contracts")), str(customer["id"]), "customer_id")
         if contract is None:
             refrigeration = [{"skill": "refrigeration", "min_level": 2}]
-            contract = _ok(client.post(f"{contracts_url}/contracts", json={
-                "customer_id": customer["id"], "contract_type": "full_maintenance", "starts_on": "2026-01-01",
-                "ends_on": "2027-12-31", "site_ids": site_ids,
-                "sla": [
-                    {"priority": "P1", "response_minutes": 240, "fix_minutes": 480, "required_skills": refrigeration},
-                    {"priority": "P2", "response_minutes": 480, "fix_minutes": 1440, "required_skills": refrigeration},
-                    {"priority": "P3", "response_minutes": 1440, "fix_minutes": 4320},
-                ],
-            }))
+            contract = _ok(
+                client.post(
+                    f"{contracts_url}/contracts",
+                    json={
+                        "customer_id": customer["id"],
+                        "contract_type": "full_maintenance",
+                        "starts_on": "2026-01-01",
+                        "ends_on": "2027-12-31",
+                        "site_ids": site_ids,
+                        "sla": [
+                            {
+                                "priority": "P1",
+                                "response_minutes": 240,
+                                "fix_minutes": 480,
+                                "required_skills": refrigeration,
+                            },
+                            {
+                                "priority": "P2",
+                                "response_minutes": 480,
+                                "fix_minutes": 1440,
+                                "required_skills": refrigeration,
+                            },
+                            {"priority": "P3", "response_minutes": 1440, "fix_minutes": 4320},
+                        ],
+                    },
+                )
+            )
         if contract.get("status") == "draft":
             _ok(client.post(f"{contracts_url}/contracts/{contract['id']}/activate"))
         known_technicians = _ok_list(client.get(f"{dispatch_url}/technicians"))
         technician_ids = {}
         for name, lat, lon, skills in TECHNICIANS:
-            tech = _named(known_technicians, name) or _ok(client.post(
-                f"{dispatch_url}/technicians",
-                json={"name": name, "skills": skills, "home_base": {"lat": lat, "lon": lon}}))
+            tech = _named(known_technicians, name) or _ok(
+                client.post(
+                    f"{dispatch_url}/technicians",
+                    json={"name": name, "skills": skills, "home_base": {"lat": lat, "lon": lon}},
+                )
+            )
             technician_ids[name] = str(tech["id"])
-    demo = DemoData(customer_id=str(customer["id"]), site_ids=site_ids, contract_id=str(contract["id"]),
-                    technician_ids=technician_ids)
+    demo = DemoData(
+        customer_id=str(customer["id"]),
+        site_ids=site_ids,
+        contract_id=str(contract["id"]),
+        technician_ids=technician_ids,
+    )
     state_file.parent.mkdir(parents=True, exist_ok=True)
     state_file.write_text(json.dumps(asdict(demo), indent=2))
     return demo

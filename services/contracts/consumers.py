@@ -39,8 +39,7 @@ async def on_assignment_created(clock: Clock, session: AsyncSession, envelope: E
     await assignment_stepped(session, event, envelope.occurred_at, clock.now())
 
 
-async def on_assignment_status_changed(clock: Clock, session: AsyncSession, envelope: Envelope,
-                                       event: Event) -> None:
+async def on_assignment_status_changed(clock: Clock, session: AsyncSession, envelope: Envelope, event: Event) -> None:
     assert isinstance(event, AssignmentStatusChanged)
     await assignment_stepped(session, event, event.at, clock.now())
 
@@ -50,10 +49,15 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
     return [
         Subscription("contracts-service-jobs", "requests", ServiceRequestCreated.subject, on_request_created),
         Subscription("contracts-cancellations", "requests", ServiceRequestCancelled.subject, on_request_cancelled),
-        Subscription("contracts-assignments", "dispatch", AssignmentCreated.subject,
-                     partial(on_assignment_created, clock)),
-        Subscription("contracts-assignment-steps", "dispatch", AssignmentStatusChanged.subject,
-                     partial(on_assignment_status_changed, clock)),
+        Subscription(
+            "contracts-assignments", "dispatch", AssignmentCreated.subject, partial(on_assignment_created, clock)
+        ),
+        Subscription(
+            "contracts-assignment-steps",
+            "dispatch",
+            AssignmentStatusChanged.subject,
+            partial(on_assignment_status_changed, clock),
+        ),
     ]
 
 

@@ -41,10 +41,16 @@ class DispatchUseCases:
 
     @classmethod
     def build(cls, settings: Settings, clock: Callable[[], datetime] = SystemClock()) -> DispatchUseCases:
-        placer = EmergencyPlacer(settings, ReactiveInsertion(RoadFactorTravel(road_factor=settings.road_factor)),
-                                 clock)
-        return cls(clock, placer, Roster(settings, clock), PlannedVisits(settings, clock), Replanner(settings, clock),
-                   FieldWork(placer, clock), DispatchDesk(placer, clock))
+        placer = EmergencyPlacer(settings, ReactiveInsertion(RoadFactorTravel(road_factor=settings.road_factor)), clock)
+        return cls(
+            clock,
+            placer,
+            Roster(settings, clock),
+            PlannedVisits(settings, clock),
+            Replanner(settings, clock),
+            FieldWork(placer, clock),
+            DispatchDesk(placer, clock),
+        )
 
 
 Starter = Callable[[Runtime], contextlib.AbstractAsyncContextManager[None]]
@@ -86,8 +92,9 @@ def _loops(settings: Settings, cases: DispatchUseCases) -> Starter:
             async with db.transaction() as session:
                 await cases.desk.watch_overruns(session)
 
-        runtime.every(settings.replan_poll_s, "dispatch re-plans", lambda: run_queued_replans(db, cases.replanner),
-                      now=False)
+        runtime.every(
+            settings.replan_poll_s, "dispatch re-plans", lambda: run_queued_replans(db, cases.replanner), now=False
+        )
         runtime.every(settings.plan_interval_s, "dispatch scheduled planning", scheduled_planning, now=False)
         runtime.every(settings.sla_check_interval_s, "dispatch SLA watch", sla_watch, now=False)
         runtime.every(settings.overrun_check_interval_s, "dispatch overrun watch", overrun_watch, now=False)

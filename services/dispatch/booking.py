@@ -33,70 +33,187 @@ def latest_start(booking: dict[str, Any]) -> datetime | None:
     return min(bounds) if bounds else None
 
 
-def to_candidates(rows: list[dict[str, Any]], bookings: list[dict[str, Any]], now: datetime,
-                  skip_requests: frozenset[uuid.UUID] = frozenset()) -> list[Candidate]:
+def to_candidates(
+    rows: list[dict[str, Any]],
+    bookings: list[dict[str, Any]],
+    now: datetime,
+    skip_requests: frozenset[uuid.UUID] = frozenset(),
+) -> list[Candidate]:
     by_technician: dict[uuid.UUID, list[BookedStop]] = {}
     for b in bookings:
         if b["request_id"] in skip_requests:
             continue
-        by_technician.setdefault(b["technician_id"], []).append(BookedStop(
-            assignment_id=b["id"], request_id=b["request_id"], status=b["status"], lat=b["lat"], lon=b["lon"],
-            planned_start=b["planned_start"], planned_end=b["planned_end"], eta=b["eta"],
-            latest_start=latest_start(b), customer_id=b["customer_id"]))
-    return [Candidate(
-        technician_id=r["id"], first_name=r["first_name"], skills=r["skills"], lat=r["lat"], lon=r["lon"],
-        home_lat=r["home_lat"], home_lon=r["home_lon"], distance_m=float(r["distance_m"]),
-        route_version=r["route_version"], hard_end=r["shift_end"] + timedelta(minutes=r["overtime_minutes"]),
-        stops=tuple(by_technician.get(r["id"], ())), break_ends_at=r["break_ends_at"],
-    ) for r in rows]
+        by_technician.setdefault(b["technician_id"], []).append(
+            BookedStop(
+                assignment_id=b["id"],
+                request_id=b["request_id"],
+                status=b["status"],
+                lat=b["lat"],
+                lon=b["lon"],
+                planned_start=b["planned_start"],
+                planned_end=b["planned_end"],
+                eta=b["eta"],
+                latest_start=latest_start(b),
+                customer_id=b["customer_id"],
+            )
+        )
+    return [
+        Candidate(
+            technician_id=r["id"],
+            first_name=r["first_name"],
+            skills=r["skills"],
+            lat=r["lat"],
+            lon=r["lon"],
+            home_lat=r["home_lat"],
+            home_lon=r["home_lon"],
+            distance_m=float(r["distance_m"]),
+            route_version=r["route_version"],
+            hard_end=r["shift_end"] + timedelta(minutes=r["overtime_minutes"]),
+            stops=tuple(by_technician.get(r["id"], ())),
+            break_ends_at=r["break_ends_at"],
+        )
+        for r in rows
+    ]
 
 
-def assignment_created(assignment_id: uuid.UUID, job: dict[str, Any], technician_id: uuid.UUID, first_name: str,
-                       status: str, planned_start: datetime, planned_end: datetime, eta: datetime, *,
-                       bundled_with: uuid.UUID | None = None, plan_version: int | None = None) -> AssignmentCreated:
+def assignment_created(
+    assignment_id: uuid.UUID,
+    job: dict[str, Any],
+    technician_id: uuid.UUID,
+    first_name: str,
+    status: str,
+    planned_start: datetime,
+    planned_end: datetime,
+    eta: datetime,
+    *,
+    bundled_with: uuid.UUID | None = None,
+    plan_version: int | None = None,
+) -> AssignmentCreated:
     return AssignmentCreated(
-        assignment_id=assignment_id, request_id=job["request_id"], customer_id=job["customer_id"],
-        technician_id=technician_id, technician_first_name=first_name, status=status,
-        planned_start=planned_start, planned_end=planned_end, eta=eta,
-        site_location=GeoPoint(lat=job["lat"], lon=job["lon"]), kind=job["kind"], bundled_with=bundled_with,
-        plan_version=plan_version)
+        assignment_id=assignment_id,
+        request_id=job["request_id"],
+        customer_id=job["customer_id"],
+        technician_id=technician_id,
+        technician_first_name=first_name,
+        status=status,
+        planned_start=planned_start,
+        planned_end=planned_end,
+        eta=eta,
+        site_location=GeoPoint(lat=job["lat"], lon=job["lon"]),
+        kind=job["kind"],
+        bundled_with=bundled_with,
+        plan_version=plan_version,
+    )
 
 
-def assignment_changed(before: dict[str, Any], technician_id: uuid.UUID, first_name: str, status: str,
-                       planned_start: datetime, planned_end: datetime, eta: datetime, reason: str,
-                       plan_version: int | None = None) -> AssignmentChanged:
+def assignment_changed(
+    before: dict[str, Any],
+    technician_id: uuid.UUID,
+    first_name: str,
+    status: str,
+    planned_start: datetime,
+    planned_end: datetime,
+    eta: datetime,
+    reason: str,
+    plan_version: int | None = None,
+) -> AssignmentChanged:
     return AssignmentChanged(
-        assignment_id=before["id"], request_id=before["request_id"], customer_id=before["customer_id"],
-        technician_id=technician_id, technician_first_name=first_name,
-        previous_technician_id=before["technician_id"], status=status,
-        planned_start=planned_start, planned_end=planned_end, eta=eta, previous_eta=before["eta"], reason=reason,
-        plan_version=plan_version)
+        assignment_id=before["id"],
+        request_id=before["request_id"],
+        customer_id=before["customer_id"],
+        technician_id=technician_id,
+        technician_first_name=first_name,
+        previous_technician_id=before["technician_id"],
+        status=status,
+        planned_start=planned_start,
+        planned_end=planned_end,
+        eta=eta,
+        previous_eta=before["eta"],
+        reason=reason,
+        plan_version=plan_version,
+    )
 
 
-async def announce_created(session: AsyncSession, assignment_id: uuid.UUID, job: dict[str, Any],
-                           technician_id: uuid.UUID, first_name: str, status: str, planned_start: datetime,
-                           planned_end: datetime, eta: datetime, *, bundled_with: uuid.UUID | None = None,
-                           plan_version: int | None = None) -> None:
-    await add_event(session, messaging, assignment_created(
-        assignment_id, job, technician_id, first_name, status, planned_start, planned_end, eta,
-        bundled_with=bundled_with, plan_version=plan_version))
+async def announce_created(
+    session: AsyncSession,
+    assignment_id: uuid.UUID,
+    job: dict[str, Any],
+    technician_id: uuid.UUID,
+    first_name: str,
+    status: str,
+    planned_start: datetime,
+    planned_end: datetime,
+    eta: datetime,
+    *,
+    bundled_with: uuid.UUID | None = None,
+    plan_version: int | None = None,
+) -> None:
+    await add_event(
+        session,
+        messaging,
+        assignment_created(
+            assignment_id,
+            job,
+            technician_id,
+            first_name,
+            status,
+            planned_start,
+            planned_end,
+            eta,
+            bundled_with=bundled_with,
+            plan_version=plan_version,
+        ),
+    )
 
 
-async def announce_changed(session: AsyncSession, before: dict[str, Any], technician_id: uuid.UUID,
-                           first_name: str, status: str, planned_start: datetime, planned_end: datetime,
-                           eta: datetime, reason: str, plan_version: int | None = None) -> None:
-    await add_event(session, messaging, assignment_changed(before, technician_id, first_name, status, planned_start,
-                                                           planned_end, eta, reason, plan_version))
+async def announce_changed(
+    session: AsyncSession,
+    before: dict[str, Any],
+    technician_id: uuid.UUID,
+    first_name: str,
+    status: str,
+    planned_start: datetime,
+    planned_end: datetime,
+    eta: datetime,
+    reason: str,
+    plan_version: int | None = None,
+) -> None:
+    await add_event(
+        session,
+        messaging,
+        assignment_changed(
+            before, technician_id, first_name, status, planned_start, planned_end, eta, reason, plan_version
+        ),
+    )
 
 
-async def announce_status(session: AsyncSession, row: dict[str, Any], status: str, at: datetime, *,
-                          position: GeoPoint | None = None, outcome: str | None = None,
-                          reason: str | None = None) -> None:
-    await add_event(session, messaging, AssignmentStatusChanged(
-        assignment_id=row["id"], request_id=row["request_id"], customer_id=row["customer_id"],
-        technician_id=row["technician_id"], status=event_status(status),
-        previous_status=event_status(row["status"]),
-        at=at, position=position, outcome=outcome, eta=row["eta"], reason=reason))
+async def announce_status(
+    session: AsyncSession,
+    row: dict[str, Any],
+    status: str,
+    at: datetime,
+    *,
+    position: GeoPoint | None = None,
+    outcome: str | None = None,
+    reason: str | None = None,
+) -> None:
+    await add_event(
+        session,
+        messaging,
+        AssignmentStatusChanged(
+            assignment_id=row["id"],
+            request_id=row["request_id"],
+            customer_id=row["customer_id"],
+            technician_id=row["technician_id"],
+            status=event_status(status),
+            previous_status=event_status(row["status"]),
+            at=at,
+            position=position,
+            outcome=outcome,
+            eta=row["eta"],
+            reason=reason,
+        ),
+    )
 
 
 async def cancel_assignment(session: AsyncSession, row: dict[str, Any], at: datetime, reason: str) -> None:

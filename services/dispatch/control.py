@@ -52,8 +52,9 @@ def _by_technician(bookings: list[dict[str, Any]]) -> dict[uuid.UUID, list[dict[
     return grouped
 
 
-def due_break(shift: Mapping[str, Any] | None, tech: Mapping[str, Any], logged_end: datetime | None,
-              now: datetime) -> BreakWindow | None:
+def due_break(
+    shift: Mapping[str, Any] | None, tech: Mapping[str, Any], logged_end: datetime | None, now: datetime
+) -> BreakWindow | None:
     """The shift's break still to take: not if one was taken (or is being taken) since the shift began."""
     if shift is None:
         return None
@@ -70,8 +71,9 @@ class DispatchDesk:
         self.travel = RoadFactorTravel(road_factor=placer.settings.road_factor)
 
     def drive(self, from_lat: float, from_lon: float, to_lat: float, to_lon: float) -> timedelta:
-        seconds = float(self.travel.durations_between(np.array([[from_lat, from_lon]]),
-                                                      np.array([[to_lat, to_lon]]))[0, 0])
+        seconds = float(
+            self.travel.durations_between(np.array([[from_lat, from_lon]]), np.array([[to_lat, to_lon]]))[0, 0]
+        )
         return timedelta(seconds=seconds)
 
     # --- the live board ------------------------------------------------------------------------------
@@ -85,12 +87,21 @@ class DispatchDesk:
         technicians = await repo.list_technicians()
         shifts = {r["id"]: r for r in await repo.shifts_of_day(day)}
         bookings = await repo.assignments_between(start, end)
-        today = _Today({tech["id"]: tech for tech in technicians}, shifts, _by_technician(bookings),
-                       await repo.breaks_taken_since(None, start))
+        today = _Today(
+            {tech["id"]: tech for tech in technicians},
+            shifts,
+            _by_technician(bookings),
+            await repo.breaks_taken_since(None, start),
+        )
         on_shift = {tech_id for tech_id, r in shifts.items() if r["starts_at"] <= now < r["ends_at"]}
-        board = [{**tech, "on_shift": tech["id"] in on_shift,
-                  "route": [a for a in today.bookings.get(tech["id"], []) if a["status"] != "declined"]}
-                 for tech in technicians]
+        board = [
+            {
+                **tech,
+                "on_shift": tech["id"] in on_shift,
+                "route": [a for a in today.bookings.get(tech["id"], []) if a["status"] != "declined"],
+            }
+            for tech in technicians
+        ]
         return {"at": now, "day": day, "technicians": board, "requests": await self._requests(repo, now, today)}
 
     async def _today(self, repo: DispatchRepository, now: datetime, technician_ids: list[uuid.UUID]) -> _Today:
@@ -104,8 +115,9 @@ class DispatchDesk:
         bookings = _by_technician(await repo.assignments_between(start, end, technician_ids))
         return _Today(technicians, shifts, bookings, await repo.breaks_taken_since(technician_ids, start))
 
-    async def _requests(self, repo: DispatchRepository, now: datetime,
-                        today: _Today | None = None) -> list[dict[str, Any]]:
+    async def _requests(
+        self, repo: DispatchRepository, now: datetime, today: _Today | None = None
+    ) -> list[dict[str, Any]]:
         """Open requests with their SLA clocks."""
         jobs = await repo.open_jobs()
         active = await repo.active_assignments_of_requests([job["request_id"] for job in jobs])
@@ -115,13 +127,25 @@ class DispatchDesk:
         for job in jobs:
             assignment = active.get(job["request_id"])
             clock = await self._clock_of(repo, job, assignment, now, today)
-            requests.append({**job, "assignment": assignment,
-                             "minutes_left": clock.minutes_left(now), "predicted_arrival": clock.predicted_arrival,
-                             "at_risk": clock.at_risk})
+            requests.append(
+                {
+                    **job,
+                    "assignment": assignment,
+                    "minutes_left": clock.minutes_left(now),
+                    "predicted_arrival": clock.predicted_arrival,
+                    "at_risk": clock.at_risk,
+                }
+            )
         return requests
 
-    async def _clock_of(self, repo: DispatchRepository, job: dict[str, Any], assignment: dict[str, Any] | None,
-                        now: datetime, today: _Today) -> SlaClock:
+    async def _clock_of(
+        self,
+        repo: DispatchRepository,
+        job: dict[str, Any],
+        assignment: dict[str, Any] | None,
+        now: datetime,
+        today: _Today,
+    ) -> SlaClock:
         if job["response_due"] is None:
             return SlaClock(None, None)
         if assignment is None:
@@ -134,8 +158,9 @@ class DispatchDesk:
             return SlaClock(None, None)  # arrived: the response clock stopped
         return SlaClock(job["response_due"], self._predicted(job, assignment, now, today))
 
-    def _predicted(self, job: dict[str, Any], assignment: dict[str, Any], now: datetime,
-                   today: _Today) -> datetime | None:
+    def _predicted(
+        self, job: dict[str, Any], assignment: dict[str, Any], now: datetime, today: _Today
+    ) -> datetime | None:
         tech = today.technicians.get(assignment["technician_id"])
         if tech is None:  # gone from the roster: nothing better than the promise
             eta: datetime = assignment["eta"]
@@ -143,8 +168,11 @@ class DispatchDesk:
         if assignment["status"] == "en_route":
             travel = self.drive(tech["lat"], tech["lon"], job["lat"], job["lon"])
             return predicted_arrival("en_route", assignment["eta"], now, travel)
-        stops = [a for a in today.bookings.get(tech["id"], []) if a["status"] in ACTIVE
-                 and (a["planned_end"] > now or a["status"] in STARTED)]
+        stops = [
+            a
+            for a in today.bookings.get(tech["id"], [])
+            if a["status"] in ACTIVE and (a["planned_end"] > now or a["status"] in STARTED)
+        ]
         before = [a for a in stops if a["id"] != assignment["id"] and a["planned_end"] <= assignment["planned_start"]]
         previous = max(before, key=lambda a: a["planned_end"], default=None)
         origin = (tech["lat"], tech["lon"])
@@ -152,11 +180,15 @@ class DispatchDesk:
             origin = (previous["site_lat"], previous["site_lon"])
         free_from = [t for t in (previous["planned_end"] if previous else None, tech["break_ends_at"]) if t]
         due = due_break(today.shifts.get(tech["id"]), tech, today.breaks_taken.get(tech["id"]), now)
-        on_the_way = break_before_stop(due, [(a["planned_start"], a["planned_end"]) for a in stops],
-                                       (assignment["planned_start"], assignment["planned_end"]))
+        on_the_way = break_before_stop(
+            due,
+            [(a["planned_start"], a["planned_end"]) for a in stops],
+            (assignment["planned_start"], assignment["planned_end"]),
+        )
         travel = self.drive(*origin, job["lat"], job["lon"])
-        return predicted_arrival(assignment["status"], assignment["eta"], now, travel, max(free_from, default=None),
-                                 on_the_way)
+        return predicted_arrival(
+            assignment["status"], assignment["eta"], now, travel, max(free_from, default=None), on_the_way
+        )
 
     async def at_risk(self, session: AsyncSession) -> list[dict[str, Any]]:
         """Requests whose predicted arrival is past the response deadline, worst first."""
@@ -166,9 +198,13 @@ class DispatchDesk:
         for r in risky:
             predicted = r["predicted_arrival"]
             r["minutes_late"] = (predicted - r["response_due"]).total_seconds() / 60 if predicted else None
-            r["reason"] = ("nobody can get there" if predicted is None else
-                           "the assigned technician is predicted late" if r["assignment"] else
-                           "no technician can arrive before the deadline")
+            r["reason"] = (
+                "nobody can get there"
+                if predicted is None
+                else "the assigned technician is predicted late"
+                if r["assignment"]
+                else "no technician can arrive before the deadline"
+            )
         return sorted(risky, key=lambda r: -(r["minutes_late"] if r["minutes_late"] is not None else 1e9))
 
     async def watch(self, session: AsyncSession) -> int:
@@ -179,11 +215,19 @@ class DispatchDesk:
             if not await repo.raise_alert(r["request_id"], "predicted_late", r["predicted_arrival"], r["reason"]):
                 continue
             assignment = r["assignment"]
-            await add_event(session, messaging, SlaAtRisk(
-                request_id=r["request_id"], customer_id=r["customer_id"], response_due=r["response_due"],
-                predicted_arrival=r["predicted_arrival"], reason=r["reason"],
-                assignment_id=assignment["id"] if assignment else None,
-                technician_id=assignment["technician_id"] if assignment else None))
+            await add_event(
+                session,
+                messaging,
+                SlaAtRisk(
+                    request_id=r["request_id"],
+                    customer_id=r["customer_id"],
+                    response_due=r["response_due"],
+                    predicted_arrival=r["predicted_arrival"],
+                    reason=r["reason"],
+                    assignment_id=assignment["id"] if assignment else None,
+                    technician_id=assignment["technician_id"] if assignment else None,
+                ),
+            )
             raised += 1
         return raised
 
@@ -202,14 +246,20 @@ class DispatchDesk:
 
     # --- manual assignment ---------------------------------------------------------------------------
 
-    async def _checked_slot(self, repo: DispatchRepository, job: dict[str, Any], technician_id: uuid.UUID,
-                            planned_start: datetime | None, exclude: uuid.UUID | None
-                            ) -> tuple[dict[str, Any], datetime, datetime, datetime]:
+    async def _checked_slot(
+        self,
+        repo: DispatchRepository,
+        job: dict[str, Any],
+        technician_id: uuid.UUID,
+        planned_start: datetime | None,
+        exclude: uuid.UUID | None,
+    ) -> tuple[dict[str, Any], datetime, datetime, datetime]:
         tech = await repo.get_technician(technician_id)
         if tech is None or not tech["active"]:
             raise NotFound("technician not found")
-        missing = [f"{s}≥{lvl}" for s, lvl in skill_levels(job["required_skills"]).items()
-                   if tech["skills"].get(s, 0) < lvl]
+        missing = [
+            f"{s}≥{lvl}" for s, lvl in skill_levels(job["required_skills"]).items() if tech["skills"].get(s, 0) < lvl
+        ]
         if missing:
             raise Conflict(f"{tech['name']} lacks {', '.join(missing)} needed by request {job['request_id']}")
         eta = self.clock() + self.drive(tech["lat"], tech["lon"], job["lat"], job["lon"])
@@ -217,14 +267,23 @@ class DispatchDesk:
         end = start + timedelta(minutes=job["duration_minutes"])
         clash = await repo.overlapping(technician_id, start, end, exclude)
         if clash is not None:
-            raise Conflict(f"{tech['name']} is already booked for request {clash['request_id']} from "
-                           f"{clash['planned_start'].isoformat()} to {clash['planned_end'].isoformat()} "
-                           f"(assignment {clash['id']})")
+            raise Conflict(
+                f"{tech['name']} is already booked for request {clash['request_id']} from "
+                f"{clash['planned_start'].isoformat()} to {clash['planned_end'].isoformat()} "
+                f"(assignment {clash['id']})"
+            )
         await self._check_break_room(repo, tech, job, start, end, exclude)
         return tech, start, end, min(eta, start) if planned_start else eta
 
-    async def _check_break_room(self, repo: DispatchRepository, tech: dict[str, Any], job: dict[str, Any],
-                                start: datetime, end: datetime, exclude: uuid.UUID | None) -> None:
+    async def _check_break_room(
+        self,
+        repo: DispatchRepository,
+        tech: dict[str, Any],
+        job: dict[str, Any],
+        start: datetime,
+        end: datetime,
+        exclude: uuid.UUID | None,
+    ) -> None:
         """Refuses a booking that leaves the technician no room for the break of that day's shift."""
         shift = await repo.shift_of(tech["id"], start.astimezone(self.tz).date())
         window = shift_break(shift["break_minutes"], shift["break_earliest"], shift["break_latest"]) if shift else None
@@ -234,18 +293,29 @@ class DispatchDesk:
         due = due_break(shift, tech, logged, self.clock())
         if due is None:
             return
-        others = [(b["planned_start"], b["planned_end"]) for b in
-                  await repo.active_bookings_between(tech["id"], due.earliest, due.latest + due.length, exclude)]
+        others = [
+            (b["planned_start"], b["planned_end"])
+            for b in await repo.active_bookings_between(tech["id"], due.earliest, due.latest + due.length, exclude)
+        ]
         if squeezes_out_break(due, others, (start, end)):
+
             def hhmm(moment: datetime) -> str:
                 return moment.astimezone(self.tz).strftime("%H:%M")
 
-            raise Conflict(f"request {job['request_id']} from {hhmm(start)} to {hhmm(end)} leaves "
-                           f"{tech['first_name']} no room for the {window.minutes} min break due to start between "
-                           f"{hhmm(window.earliest)} and {hhmm(window.latest)}")
+            raise Conflict(
+                f"request {job['request_id']} from {hhmm(start)} to {hhmm(end)} leaves "
+                f"{tech['first_name']} no room for the {window.minutes} min break due to start between "
+                f"{hhmm(window.earliest)} and {hhmm(window.latest)}"
+            )
 
-    async def assign(self, session: AsyncSession, request_id: uuid.UUID, technician_id: uuid.UUID,
-                     planned_start: datetime | None, lock: bool) -> uuid.UUID:
+    async def assign(
+        self,
+        session: AsyncSession,
+        request_id: uuid.UUID,
+        technician_id: uuid.UUID,
+        planned_start: datetime | None,
+        lock: bool,
+    ) -> uuid.UUID:
         repo = DispatchRepository(session)
         job = await repo.get_job(request_id, for_update=True)
         if job is None:
@@ -254,25 +324,35 @@ class DispatchDesk:
             raise Conflict(f"request {request_id} is {job['status']}")
         active = await repo.active_assignments_for_request(request_id)
         if active:
-            raise Conflict(f"request {request_id} already has assignment {active[0]['id']} "
-                           f"({active[0]['status']}); reassign it instead")
+            raise Conflict(
+                f"request {request_id} already has assignment {active[0]['id']} "
+                f"({active[0]['status']}); reassign it instead"
+            )
         tech, start, end, eta = await self._checked_slot(repo, job, technician_id, planned_start, None)
         assignment_id = uuid.uuid4()
         try:
-            await repo.book(NewAssignment(assignment_id, request_id, technician_id, job["customer_id"], "offered",
-                                          start, end, eta))
+            await repo.book(
+                NewAssignment(assignment_id, request_id, technician_id, job["customer_id"], "offered", start, end, eta)
+            )
         except DoubleBooking as exc:
             raise Conflict(f"the booking collided with another one just made: {exc}") from exc
         if lock:
             await repo.set_locked(assignment_id, True)
         await repo.set_job_status(request_id, "assigned")
         await repo.bump_route_version(technician_id)
-        await announce_created(session, assignment_id, job, technician_id, tech["first_name"], "offered", start, end,
-                               eta)
+        await announce_created(
+            session, assignment_id, job, technician_id, tech["first_name"], "offered", start, end, eta
+        )
         return assignment_id
 
-    async def reassign(self, session: AsyncSession, assignment_id: uuid.UUID, technician_id: uuid.UUID,
-                       planned_start: datetime | None, lock: bool) -> None:
+    async def reassign(
+        self,
+        session: AsyncSession,
+        assignment_id: uuid.UUID,
+        technician_id: uuid.UUID,
+        planned_start: datetime | None,
+        lock: bool,
+    ) -> None:
         repo = DispatchRepository(session)
         row = await repo.get_assignment(assignment_id, for_update=True)
         if row is None:
@@ -284,17 +364,23 @@ class DispatchDesk:
         tech, start, end, eta = await self._checked_slot(repo, job, technician_id, planned_start, assignment_id)
         try:
             async with session.begin_nested():
-                await repo.move_assignment(assignment_id, planned_start=start, planned_end=end, eta=eta,
-                                           technician_id=technician_id,
-                                           status="offered" if technician_id != row["technician_id"] else None)
+                await repo.move_assignment(
+                    assignment_id,
+                    planned_start=start,
+                    planned_end=end,
+                    eta=eta,
+                    technician_id=technician_id,
+                    status="offered" if technician_id != row["technician_id"] else None,
+                )
         except Exception as exc:
             raise Conflict(f"the new slot collides with another booking: {exc}") from exc
         if lock:
             await repo.set_locked(assignment_id, True)
         await repo.bump_route_versions([technician_id, row["technician_id"]])
         status = "offered" if technician_id != row["technician_id"] else row["status"]
-        await announce_changed(session, row, technician_id, tech["first_name"], status, start, end, eta,
-                               "reassigned by a dispatcher")
+        await announce_changed(
+            session, row, technician_id, tech["first_name"], status, start, end, eta, "reassigned by a dispatcher"
+        )
 
     async def lock(self, session: AsyncSession, assignment_id: uuid.UUID, locked: bool) -> dict[str, Any]:
         repo = DispatchRepository(session)

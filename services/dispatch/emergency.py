@@ -59,8 +59,7 @@ def skill_levels(needs: Sequence[dict[str, Any]], *more: Mapping[str, int]) -> d
 
 
 class EmergencyPlacer:
-    def __init__(self, settings: Settings, rule: PlacementRule,
-                 clock: Callable[[], datetime] = SystemClock()) -> None:
+    def __init__(self, settings: Settings, rule: PlacementRule, clock: Callable[[], datetime] = SystemClock()) -> None:
         self.settings = settings
         self.rule = rule
         self.clock = clock
@@ -73,18 +72,30 @@ class EmergencyPlacer:
         assert isinstance(event, ServiceRequestCreated)
         repo = DispatchRepository(session)
         windows = event.preferred_windows
-        job = await repo.add_job({
-            "request_id": event.request_id, "customer_id": event.customer_id, "site_id": event.site_id,
-            "kind": event.kind, "priority": event.priority,
-            "required_skills": [s.model_dump() for s in event.required_skills],
-            "response_due": event.response_due, "fix_due": event.fix_due,
-            "duration_minutes": event.estimated_duration_minutes, "status": "open",
-            "contract_id": event.contract_id, "description": event.description,
-            "equipment_ids": [str(event.equipment_id)] if event.equipment_id else [],
-            "window_start": min((w.start for w in windows), default=None),
-            "window_end": max((w.end for w in windows), default=event.response_due),
-            "contact_name": event.contact_name, "contact_phone": event.contact_phone, "address": event.address or None,
-        }, event.location.lat, event.location.lon)
+        job = await repo.add_job(
+            {
+                "request_id": event.request_id,
+                "customer_id": event.customer_id,
+                "site_id": event.site_id,
+                "kind": event.kind,
+                "priority": event.priority,
+                "required_skills": [s.model_dump() for s in event.required_skills],
+                "response_due": event.response_due,
+                "fix_due": event.fix_due,
+                "duration_minutes": event.estimated_duration_minutes,
+                "status": "open",
+                "contract_id": event.contract_id,
+                "description": event.description,
+                "equipment_ids": [str(event.equipment_id)] if event.equipment_id else [],
+                "window_start": min((w.start for w in windows), default=None),
+                "window_end": max((w.end for w in windows), default=event.response_due),
+                "contact_name": event.contact_name,
+                "contact_phone": event.contact_phone,
+                "address": event.address or None,
+            },
+            event.location.lat,
+            event.location.lon,
+        )
         if job is None:
             return
         if event.kind == "emergency":
@@ -95,27 +106,42 @@ class EmergencyPlacer:
         start = max(now, min((w.start for w in windows), default=now))
         await repo.request_replan(self.local_day(start), f"new {event.kind} request")
 
-    async def decide(self, repo: DispatchRepository, job: dict[str, Any], now: datetime,
-                     bundle: Sequence[DueVisit] = (), exclude: Sequence[uuid.UUID] = ()) -> Decision:
+    async def decide(
+        self,
+        repo: DispatchRepository,
+        job: dict[str, Any],
+        now: datetime,
+        bundle: Sequence[DueVisit] = (),
+        exclude: Sequence[uuid.UUID] = (),
+    ) -> Decision:
         """Read-only: who could take `job` (with `bundle` riding along) and when."""
         decision, _ = await self._weigh(repo, job, now, bundle, exclude)
         return decision
 
-    async def _weigh(self, repo: DispatchRepository, job: dict[str, Any], now: datetime, bundle: Sequence[DueVisit],
-                     exclude: Sequence[uuid.UUID]) -> tuple[Decision, list[Candidate]]:
+    async def _weigh(
+        self,
+        repo: DispatchRepository,
+        job: dict[str, Any],
+        now: datetime,
+        bundle: Sequence[DueVisit],
+        exclude: Sequence[uuid.UUID],
+    ) -> tuple[Decision, list[Candidate]]:
         skills = skill_levels(job["required_skills"], *(v.required_skills for v in bundle))
-        rows = await repo.candidates(job["lat"], job["lon"], skills, now, self.settings.reach_km * 1000,
-                                     self.settings.candidate_pool, exclude)
+        rows = await repo.candidates(
+            job["lat"], job["lon"], skills, now, self.settings.reach_km * 1000, self.settings.candidate_pool, exclude
+        )
         bookings = await repo.bookings_ahead([r["id"] for r in rows], now, now + timedelta(days=1))
         skip = frozenset(v.request_id for v in bundle)
         duration = job["duration_minutes"] + sum(v.duration_minutes for v in bundle)
         candidates = to_candidates(rows, bookings, now, skip)
         decision = self.rule.decide(
-            Job(job["request_id"], job["lat"], job["lon"], duration, job["response_due"], skills), candidates, now)
+            Job(job["request_id"], job["lat"], job["lon"], duration, job["response_due"], skills), candidates, now
+        )
         return decision, candidates
 
-    async def place(self, session: AsyncSession, request_id: uuid.UUID,
-                    new_job: dict[str, Any] | None = None) -> Option | None:
+    async def place(
+        self, session: AsyncSession, request_id: uuid.UUID, new_job: dict[str, Any] | None = None
+    ) -> Option | None:
         """Books the emergency (retrying when another placement got there first); None if nobody can go.
 
         `new_job`: the job row just recorded in this transaction (no need to read and lock it again).
@@ -147,22 +173,45 @@ class EmergencyPlacer:
         reason = decision.reason or "every booking attempt collided with another placement"
         await repo.set_job_status(request_id, "unplaceable", reason)
         late = decision.best_late
-        await add_event(session, messaging, RequestUnplaceable(
-            request_id=request_id, customer_id=job["customer_id"], reason=reason,
-            best_option=late.describe() if late else None, best_technician_id=late.technician_id if late else None,
-            best_eta=late.eta if late else None, response_due=job["response_due"]))
+        await add_event(
+            session,
+            messaging,
+            RequestUnplaceable(
+                request_id=request_id,
+                customer_id=job["customer_id"],
+                reason=reason,
+                best_option=late.describe() if late else None,
+                best_technician_id=late.technician_id if late else None,
+                best_eta=late.eta if late else None,
+                response_due=job["response_due"],
+            ),
+        )
         return None
 
     async def _bundle(self, repo: DispatchRepository, job: dict[str, Any], now: datetime) -> list[DueVisit]:
         due = await repo.due_visits_at_site(job["site_id"], job["request_id"])
-        visits = [DueVisit(
-            request_id=v["request_id"], window_start=v["window_start"], window_end=v["window_end"],
-            duration_minutes=v["duration_minutes"], started=v["assignment_status"] in STARTED,
-            required_skills=skill_levels(v["required_skills"])) for v in due]
+        visits = [
+            DueVisit(
+                request_id=v["request_id"],
+                window_start=v["window_start"],
+                window_end=v["window_end"],
+                duration_minutes=v["duration_minutes"],
+                started=v["assignment_status"] in STARTED,
+                required_skills=skill_levels(v["required_skills"]),
+            )
+            for v in due
+        ]
         return visits_to_bundle(visits, now, timedelta(hours=self.settings.bundle_lookahead_hours))
 
-    async def _book(self, session: AsyncSession, repo: DispatchRepository, job: dict[str, Any], option: Option,
-                    route: Sequence[BookedStop], bundle: Sequence[DueVisit]) -> None:
+    async def _book(
+        self,
+        session: AsyncSession,
+        repo: DispatchRepository,
+        job: dict[str, Any],
+        option: Option,
+        route: Sequence[BookedStop],
+        bundle: Sequence[DueVisit],
+    ) -> None:
         """One statement writes the booking, the pushed bookings, their events and the re-plan request."""
         if bundle:  # the bundled visits move in after it: the route is whole again only at the end
             await repo.defer_overlap_check()
@@ -170,23 +219,61 @@ class EmergencyPlacer:
         reason = f"an emergency was fitted in before it ({option.first_name})"
         emergency_end = option.planned_start + timedelta(minutes=job["duration_minutes"])
         assignment = NewAssignment(
-            id=uuid.uuid4(), request_id=job["request_id"], technician_id=option.technician_id,
-            customer_id=job["customer_id"], status="offered", planned_start=option.planned_start,
-            planned_end=emergency_end, eta=option.eta)
-        events = [outbox_row(assignment_changed(
-            {"id": m.assignment_id, "request_id": booked[m.assignment_id].request_id,
-             "customer_id": booked[m.assignment_id].customer_id, "technician_id": option.technician_id,
-             "eta": booked[m.assignment_id].eta},
-            option.technician_id, option.first_name, booked[m.assignment_id].status, m.planned_start, m.planned_end,
-            m.eta, reason)) for m in option.retimed]
-        events.append(outbox_row(assignment_created(
-            assignment.id, job, option.technician_id, option.first_name, "offered", assignment.planned_start,
-            assignment.planned_end, assignment.eta)))
-        written = await repo.book_emergency(EmergencyBooking(
-            technician_id=option.technician_id, route_version=option.route_version,
-            pushed=[(m.assignment_id, m.planned_start, m.planned_end, m.eta) for m in option.retimed],
-            assignment=assignment, events=events, replan_day=self.local_day(option.planned_start),
-            replan_reason=f"emergency at {job['address'] or job['site_id']} fitted into {option.first_name}'s day"))
+            id=uuid.uuid4(),
+            request_id=job["request_id"],
+            technician_id=option.technician_id,
+            customer_id=job["customer_id"],
+            status="offered",
+            planned_start=option.planned_start,
+            planned_end=emergency_end,
+            eta=option.eta,
+        )
+        events = [
+            outbox_row(
+                assignment_changed(
+                    {
+                        "id": m.assignment_id,
+                        "request_id": booked[m.assignment_id].request_id,
+                        "customer_id": booked[m.assignment_id].customer_id,
+                        "technician_id": option.technician_id,
+                        "eta": booked[m.assignment_id].eta,
+                    },
+                    option.technician_id,
+                    option.first_name,
+                    booked[m.assignment_id].status,
+                    m.planned_start,
+                    m.planned_end,
+                    m.eta,
+                    reason,
+                )
+            )
+            for m in option.retimed
+        ]
+        events.append(
+            outbox_row(
+                assignment_created(
+                    assignment.id,
+                    job,
+                    option.technician_id,
+                    option.first_name,
+                    "offered",
+                    assignment.planned_start,
+                    assignment.planned_end,
+                    assignment.eta,
+                )
+            )
+        )
+        written = await repo.book_emergency(
+            EmergencyBooking(
+                technician_id=option.technician_id,
+                route_version=option.route_version,
+                pushed=[(m.assignment_id, m.planned_start, m.planned_end, m.eta) for m in option.retimed],
+                assignment=assignment,
+                events=events,
+                replan_day=self.local_day(option.planned_start),
+                replan_reason=f"emergency at {job['address'] or job['site_id']} fitted into {option.first_name}'s day",
+            )
+        )
         if not written:
             raise _RouteMoved(f"route of {option.technician_id} changed")
         start = emergency_end
@@ -197,8 +284,16 @@ class EmergencyPlacer:
         if bundle:
             await repo.check_overlap_now()
 
-    async def _ride_along(self, session: AsyncSession, repo: DispatchRepository, visit: DueVisit,
-                          emergency: dict[str, Any], option: Option, start: datetime, end: datetime) -> None:
+    async def _ride_along(
+        self,
+        session: AsyncSession,
+        repo: DispatchRepository,
+        visit: DueVisit,
+        emergency: dict[str, Any],
+        option: Option,
+        start: datetime,
+        end: datetime,
+    ) -> None:
         """The planned visit is done in the same stop, straight after the emergency (request_id = visit_id)."""
         vjob = await repo.get_job(visit.request_id)
         assert vjob is not None
@@ -207,28 +302,66 @@ class EmergencyPlacer:
         reason = f"bundled with the emergency at the same site ({emergency['request_id']})"
         if active:
             before = active[0]
-            await repo.move_assignment(before["id"], planned_start=start, planned_end=end, eta=option.eta,
-                                       technician_id=option.technician_id, status="offered")
+            await repo.move_assignment(
+                before["id"],
+                planned_start=start,
+                planned_end=end,
+                eta=option.eta,
+                technician_id=option.technician_id,
+                status="offered",
+            )
             if before["technician_id"] != option.technician_id:
                 await repo.bump_route_version(before["technician_id"])
-            await announce_changed(session, before, option.technician_id, option.first_name, "offered", start, end,
-                                   option.eta, reason)
+            await announce_changed(
+                session, before, option.technician_id, option.first_name, "offered", start, end, option.eta, reason
+            )
             return
         assignment_id = uuid.uuid4()
-        await repo.book(NewAssignment(assignment_id, visit.request_id, option.technician_id, vjob["customer_id"],
-                                      "offered", start, end, option.eta))
-        await announce_created(session, assignment_id, vjob, option.technician_id, option.first_name, "offered",
-                               start, end, option.eta, bundled_with=emergency["request_id"])
+        await repo.book(
+            NewAssignment(
+                assignment_id,
+                visit.request_id,
+                option.technician_id,
+                vjob["customer_id"],
+                "offered",
+                start,
+                end,
+                option.eta,
+            )
+        )
+        await announce_created(
+            session,
+            assignment_id,
+            vjob,
+            option.technician_id,
+            option.first_name,
+            "offered",
+            start,
+            end,
+            option.eta,
+            bundled_with=emergency["request_id"],
+        )
 
-    async def _alert_late(self, session: AsyncSession, repo: DispatchRepository, job: dict[str, Any],
-                          option: Option, reason: str) -> None:
-        if job["response_due"] is None or not await repo.raise_alert(job["request_id"], "placement", option.eta,
-                                                                      reason):
+    async def _alert_late(
+        self, session: AsyncSession, repo: DispatchRepository, job: dict[str, Any], option: Option, reason: str
+    ) -> None:
+        if job["response_due"] is None or not await repo.raise_alert(
+            job["request_id"], "placement", option.eta, reason
+        ):
             return
-        await add_event(session, messaging, SlaAtRisk(
-            request_id=job["request_id"], customer_id=job["customer_id"], response_due=job["response_due"],
-            predicted_arrival=option.eta, reason=reason or "no technician can arrive before the deadline",
-            technician_id=option.technician_id, best_option=option.describe()))
+        await add_event(
+            session,
+            messaging,
+            SlaAtRisk(
+                request_id=job["request_id"],
+                customer_id=job["customer_id"],
+                response_due=job["response_due"],
+                predicted_arrival=option.eta,
+                reason=reason or "no technician can arrive before the deadline",
+                technician_id=option.technician_id,
+                best_option=option.describe(),
+            ),
+        )
 
     async def on_request_cancelled(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
         assert isinstance(event, ServiceRequestCancelled)
@@ -241,8 +374,10 @@ class EmergencyPlacer:
 
     def subscriptions(self) -> list[Subscription]:
         return [
-            Subscription("dispatch-request-created", "requests", ServiceRequestCreated.subject,
-                         self.on_request_created),
-            Subscription("dispatch-request-cancelled", "requests", ServiceRequestCancelled.subject,
-                         self.on_request_cancelled),
+            Subscription(
+                "dispatch-request-created", "requests", ServiceRequestCreated.subject, self.on_request_created
+            ),
+            Subscription(
+                "dispatch-request-cancelled", "requests", ServiceRequestCancelled.subject, self.on_request_cancelled
+            ),
         ]

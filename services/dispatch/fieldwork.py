@@ -38,9 +38,18 @@ class FieldWork:
         self.clock = clock
         self.tz = ZoneInfo(placer.settings.timezone)
 
-    async def change_status(self, session: AsyncSession, principal: Principal, assignment_id: uuid.UUID,
-                            status: str, at: datetime | None, position: GeoPoint | None, outcome: str | None = None,
-                            report: dict[str, Any] | None = None, reason: str | None = None) -> dict[str, Any]:
+    async def change_status(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        assignment_id: uuid.UUID,
+        status: str,
+        at: datetime | None,
+        position: GeoPoint | None,
+        outcome: str | None = None,
+        report: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> dict[str, Any]:
         """One checked step of the lifecycle, timestamped and positioned; nobody acts on another's job."""
         repo = DispatchRepository(session)
         row = await repo.get_assignment(assignment_id, for_update=True)
@@ -73,8 +82,9 @@ class FieldWork:
         assert updated is not None
         return updated
 
-    async def _follow_up(self, session: AsyncSession, repo: DispatchRepository, row: dict[str, Any], status: str,
-                         outcome: str | None) -> None:
+    async def _follow_up(
+        self, session: AsyncSession, repo: DispatchRepository, row: dict[str, Any], status: str, outcome: str | None
+    ) -> None:
         day = row["planned_start"].astimezone(self.tz).date()
         if status == "declined":
             job = await repo.get_job(row["request_id"])
@@ -90,8 +100,14 @@ class FieldWork:
             await repo.set_job_status(row["request_id"], "failed", outcome)
             await repo.request_replan(day, f"a visit failed ({outcome})")
 
-    async def take_break(self, session: AsyncSession, technician_id: uuid.UUID, on_break: bool,
-                         at: datetime | None = None, minutes: int | None = None) -> dict[str, Any]:
+    async def take_break(
+        self,
+        session: AsyncSession,
+        technician_id: uuid.UUID,
+        on_break: bool,
+        at: datetime | None = None,
+        minutes: int | None = None,
+    ) -> dict[str, Any]:
         """Starts (at `at`, for `minutes`) or ends the technician's break; refused while en route or on site.
 
         The route version moves with it: a placement that saw the technician free before must look again.
@@ -109,11 +125,15 @@ class FieldWork:
         ends_at = start + timedelta(minutes=minutes or self.placer.settings.break_minutes) if on_break else None
         await repo.set_technician_status(technician_id, status, ends_at)
         await repo.bump_route_version(technician_id)
-        return {"technician_id": str(technician_id), "status": status,
-                "break_ends_at": ends_at.isoformat() if ends_at else None}
+        return {
+            "technician_id": str(technician_id),
+            "status": status,
+            "break_ends_at": ends_at.isoformat() if ends_at else None,
+        }
 
-    async def report_pings(self, session: AsyncSession, technician_id: uuid.UUID,
-                           pings: list[tuple[datetime, float, float, int | None]]) -> int:
+    async def report_pings(
+        self, session: AsyncSession, technician_id: uuid.UUID, pings: list[tuple[datetime, float, float, int | None]]
+    ) -> int:
         repo = DispatchRepository(session)
         stored = await repo.add_pings(technician_id, pings)
         if pings:
@@ -121,8 +141,14 @@ class FieldWork:
             await repo.move_technician(technician_id, at, lat, lon)
         return stored
 
-    async def once(self, session: AsyncSession, technician_id: uuid.UUID, client_command_id: uuid.UUID, kind: str,
-                   command: Callable[[], Awaitable[Any]]) -> tuple[int, Any]:
+    async def once(
+        self,
+        session: AsyncSession,
+        technician_id: uuid.UUID,
+        client_command_id: uuid.UUID,
+        kind: str,
+        command: Callable[[], Awaitable[Any]],
+    ) -> tuple[int, Any]:
         """Runs `command` the first time this command id is seen; afterwards returns the stored answer."""
         repo = DispatchRepository(session)
         seen = await repo.get_command(client_command_id)

@@ -81,13 +81,22 @@ class ReactiveInsertion:
                 for stop in ahead
             )
             last_free = stops[-1].start + stops[-1].service_duration if stops else free_from
-            routes.append(LiveRoute(
-                technician_id=str(c.technician_id), skills=dict(c.skills), position=GeoPoint(*position),
-                available_from=free_from, stops=stops, end_location=GeoPoint(c.home_lat, c.home_lon),
-                end_arrival=last_free + float(home_leg), hard_end=max(secs(c.hard_end), last_free + float(home_leg)),
-            ))
+            routes.append(
+                LiveRoute(
+                    technician_id=str(c.technician_id),
+                    skills=dict(c.skills),
+                    position=GeoPoint(*position),
+                    available_from=free_from,
+                    stops=stops,
+                    end_location=GeoPoint(c.home_lat, c.home_lon),
+                    end_arrival=last_free + float(home_leg),
+                    hard_end=max(secs(c.hard_end), last_free + float(home_leg)),
+                )
+            )
         urgent = UrgentJob(
-            id=str(job.request_id), location=GeoPoint(job.lat, job.lon), service_duration=job.duration_minutes * 60.0,
+            id=str(job.request_id),
+            location=GeoPoint(job.lat, job.lon),
+            service_duration=job.duration_minutes * 60.0,
             sla_deadline=secs(job.response_due) if job.response_due else _UNBOUNDED,
             required_skills=dict(job.required_skills),
         )
@@ -100,16 +109,21 @@ class ReactiveInsertion:
             candidate, route = by_id[insertion.technician_id]
             end = insertion.start + urgent.service_duration
             return Option(
-                technician_id=candidate.technician_id, first_name=candidate.first_name,
-                route_version=candidate.route_version, eta=at(insertion.arrival), planned_start=at(insertion.start),
-                planned_end=at(end), meets_sla=insertion.meets_sla,
+                technician_id=candidate.technician_id,
+                first_name=candidate.first_name,
+                route_version=candidate.route_version,
+                eta=at(insertion.arrival),
+                planned_start=at(insertion.start),
+                planned_end=at(end),
+                meets_sla=insertion.meets_sla,
                 retimed=self._pushed(route, insertion.position, urgent.location, end, at),
             )
 
         return Decision(option(decision.best), option(decision.earliest_late), decision.reason)
 
-    def _pushed(self, route: LiveRoute, position: int, origin: GeoPoint, free_at: float,
-                at: Callable[[float], datetime]) -> tuple[Retiming, ...]:
+    def _pushed(
+        self, route: LiveRoute, position: int, origin: GeoPoint, free_at: float, at: Callable[[float], datetime]
+    ) -> tuple[Retiming, ...]:
         """The stops after the inserted job that now start later, in order, until one absorbs the delay."""
         later = route.stops[position:]
         if not later:
@@ -122,7 +136,6 @@ class ReactiveInsertion:
             start = max(stop.start, arrival)
             if start <= stop.start + 1e-6:
                 break
-            moved.append(Retiming(uuid.UUID(stop.visit_id), at(start),
-                                  at(start + stop.service_duration), at(arrival)))
+            moved.append(Retiming(uuid.UUID(stop.visit_id), at(start), at(start + stop.service_duration), at(arrival)))
             free_at = start + stop.service_duration
         return tuple(moved)

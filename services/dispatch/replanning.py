@@ -90,8 +90,9 @@ class Replanner:
     def today(self) -> date:
         return self.clock().astimezone(self.tz).date()
 
-    async def replan(self, db: Database, day: date, reasons: list[str], up_to_request: int | None = None
-                     ) -> dict[str, Any]:
+    async def replan(
+        self, db: Database, day: date, reasons: list[str], up_to_request: int | None = None
+    ) -> dict[str, Any]:
         """Plans `day` now; raises PlanningBusy if another run holds the day, StaleSnapshot if it raced."""
         if day < self.today():
             raise InvalidInput("day", "is in the past")
@@ -138,16 +139,24 @@ class Replanner:
                 continue
             breaks: tuple[BreakRule, ...] = ()
             if r["break_minutes"] and r["break_latest"] is not None and secs(r["break_latest"]) >= start:
-                breaks = (BreakRule(r["break_minutes"] * 60.0, max(start, secs(r["break_earliest"])),
-                                    secs(r["break_latest"])),)
+                breaks = (
+                    BreakRule(
+                        r["break_minutes"] * 60.0, max(start, secs(r["break_earliest"])), secs(r["break_latest"])
+                    ),
+                )
             live = now_s > 0 and r["position_at"] is not None
             here = GeoPoint(r["lat"], r["lon"]) if live else GeoPoint(r["home_lat"], r["home_lon"])
             here = started_at.get(r["id"], here)
             technicians[r["id"]] = r
-            planner_techs.append(Technician(
-                id=str(r["id"]), home=here, end_location=GeoPoint(r["home_lat"], r["home_lon"]),
-                shifts=(Shift(day=0, start=start, end=max(start, finish), breaks=breaks, overtime_limit=overtime),),
-                skills=dict(r["skills"])))
+            planner_techs.append(
+                Technician(
+                    id=str(r["id"]),
+                    home=here,
+                    end_location=GeoPoint(r["home_lat"], r["home_lon"]),
+                    shifts=(Shift(day=0, start=start, end=max(start, finish), breaks=breaks, overtime_limit=overtime),),
+                    skills=dict(r["skills"]),
+                )
+            )
 
         visits, pins = [], []
         pinned_order: dict[uuid.UUID, int] = {}
@@ -160,9 +169,16 @@ class Replanner:
                 continue
             position = pinned_order.get(a["technician_id"], 0)
             pinned_order[a["technician_id"]] = position + 1
-            pins.append(Pin(visit_id=str(a["request_id"]), technician_id=str(a["technician_id"]), day=0,
-                            position=position, start_time=secs(a["planned_start"]) if a["locked"] else None,
-                            frozen=started))
+            pins.append(
+                Pin(
+                    visit_id=str(a["request_id"]),
+                    technician_id=str(a["technician_id"]),
+                    day=0,
+                    position=position,
+                    start_time=secs(a["planned_start"]) if a["locked"] else None,
+                    frozen=started,
+                )
+            )
         pinned = {p.visit_id for p in pins}
         for request_id, job in jobs.items():
             booking = assignments.get(request_id)
@@ -184,27 +200,39 @@ class Replanner:
                 if open_to < open_from:
                     continue  # its window is over for this day
                 windows = (TimeWindow(open_from, open_to),)
-            visits.append(Visit(
-                id=str(request_id), location=GeoPoint(job["lat"], job["lon"]), service_duration=duration,
-                windows=windows, required_skills=skill_levels(job["required_skills"]),
-                priority=Priority[job["priority"]],
-                sla_deadline=secs(job["response_due"]) if job["response_due"] else None))
+            visits.append(
+                Visit(
+                    id=str(request_id),
+                    location=GeoPoint(job["lat"], job["lon"]),
+                    service_duration=duration,
+                    windows=windows,
+                    required_skills=skill_levels(job["required_skills"]),
+                    priority=Priority[job["priority"]],
+                    sla_deadline=secs(job["response_due"]) if job["response_due"] else None,
+                )
+            )
         in_problem = {v.id for v in visits}
         previous = []
         for technician_id in technicians:
-            route = tuple(str(a["request_id"]) for a in booked
-                          if a["technician_id"] == technician_id and str(a["request_id"]) in in_problem)
+            route = tuple(
+                str(a["request_id"])
+                for a in booked
+                if a["technician_id"] == technician_id and str(a["request_id"]) in in_problem
+            )
             if route:
                 previous.append(RouteAssignment(str(technician_id), 0, route))
         problem = PlanningProblem(
-            technicians=tuple(planner_techs), visits=tuple(visits),
+            technicians=tuple(planner_techs),
+            visits=tuple(visits),
             pins=tuple(p for p in pins if p.visit_id in in_problem),
             previous_routes=tuple(previous),
-            max_moves_per_route=self.settings.change_budget if previous else None)
+            max_moves_per_route=self.settings.change_budget if previous else None,
+        )
         return Snapshot(day, origin, now_s, problem, technicians, jobs, assignments, _fingerprint(booked))
 
-    async def _persist(self, session: AsyncSession, repo: DispatchRepository, snap: Snapshot, plan: Plan,
-                       reason: str) -> dict[str, Any]:
+    async def _persist(
+        self, session: AsyncSession, repo: DispatchRepository, snap: Snapshot, plan: Plan, reason: str
+    ) -> dict[str, Any]:
         end = snap.origin + timedelta(days=1)
         current = await repo.active_assignments_between(snap.origin, end, for_update=True)
         if _fingerprint(current) != snap.fingerprint:
@@ -219,12 +247,19 @@ class Replanner:
         for row in await repo.list_technicians(sorted(off_duty)):
             names[row["id"]] = row["first_name"]
         absences = await repo.absences_between(sorted(off_duty), snap.origin, end)
-        why = {tid: absence_reason(names[tid], absences[tid][0].kind if tid in absences else "off")
-               for tid in off_duty}
+        why = {tid: absence_reason(names[tid], absences[tid][0].kind if tid in absences else "off") for tid in off_duty}
 
-        before = {rid: PlacedVisit(rid, job_label(snap.jobs[rid]), a["technician_id"],
-                                   names.get(a["technician_id"], "?"), a["planned_start"])
-                  for rid, a in snap.assignments.items() if rid in snap.jobs and a["status"] not in STARTED}
+        before = {
+            rid: PlacedVisit(
+                rid,
+                job_label(snap.jobs[rid]),
+                a["technician_id"],
+                names.get(a["technician_id"], "?"),
+                a["planned_start"],
+            )
+            for rid, a in snap.assignments.items()
+            if rid in snap.jobs and a["status"] not in STARTED
+        }
         after: dict[uuid.UUID, PlacedVisit] = {}
         planned: list[tuple[uuid.UUID, uuid.UUID, datetime, datetime, datetime]] = []
         for route in plan.routes:
@@ -234,22 +269,47 @@ class Replanner:
                 planned.append((tid, rid, at(stop.arrival), at(stop.start), at(stop.departure)))
                 if snap.assignments.get(rid, {}).get("status") not in STARTED:
                     after[rid] = PlacedVisit(rid, job_label(snap.jobs[rid]), tid, names[tid], at(stop.start))
-        dropped = {uuid.UUID(u.visit_id): f"{u.reason.value.replace('_', ' ')}" + (f" ({u.detail})" if u.detail else "")
-                   for u in plan.unassigned}
-        changes = diff_plans(before, after, reasons_by_technician=why, reason=reason, dropped_reasons=dropped,
-                             tz=self.tz, retime_threshold=timedelta(minutes=self.settings.retime_threshold_minutes))
+        dropped = {
+            uuid.UUID(u.visit_id): f"{u.reason.value.replace('_', ' ')}" + (f" ({u.detail})" if u.detail else "")
+            for u in plan.unassigned
+        }
+        changes = diff_plans(
+            before,
+            after,
+            reasons_by_technician=why,
+            reason=reason,
+            dropped_reasons=dropped,
+            tz=self.tz,
+            retime_threshold=timedelta(minutes=self.settings.retime_threshold_minutes),
+        )
         change_of = {c.request_id: c for c in changes}
-        version = await repo.add_plan({
-            "id": (plan_id := uuid.uuid4()), "day": snap.day, "reason": reason, "status": plan.status.value,
-            "routes": self._routes_json(plan, snap, names, at),
-            "unassigned": [{"request_id": u.visit_id, "reason": u.reason.value, "detail": u.detail,
-                            "label": job_label(snap.jobs[uuid.UUID(u.visit_id)])} for u in plan.unassigned],
-            "changes": [_change_json(c) for c in changes],
-            "kpis": {"travel_minutes": round(plan.kpis.travel_time / 60, 1), "assigned": plan.kpis.assigned,
-                     "unassigned": plan.kpis.unassigned, "sla_misses": plan.kpis.sla_misses,
-                     "overtime_minutes": round(plan.kpis.overtime / 60, 1),
-                     "wall_time_s": round(plan.kpis.wall_time, 3)},
-        })
+        version = await repo.add_plan(
+            {
+                "id": (plan_id := uuid.uuid4()),
+                "day": snap.day,
+                "reason": reason,
+                "status": plan.status.value,
+                "routes": self._routes_json(plan, snap, names, at),
+                "unassigned": [
+                    {
+                        "request_id": u.visit_id,
+                        "reason": u.reason.value,
+                        "detail": u.detail,
+                        "label": job_label(snap.jobs[uuid.UUID(u.visit_id)]),
+                    }
+                    for u in plan.unassigned
+                ],
+                "changes": [_change_json(c) for c in changes],
+                "kpis": {
+                    "travel_minutes": round(plan.kpis.travel_time / 60, 1),
+                    "assigned": plan.kpis.assigned,
+                    "unassigned": plan.kpis.unassigned,
+                    "sla_misses": plan.kpis.sla_misses,
+                    "overtime_minutes": round(plan.kpis.overtime / 60, 1),
+                    "wall_time_s": round(plan.kpis.wall_time, 3),
+                },
+            }
+        )
         touched: set[uuid.UUID] = set()
         stops_of: dict[uuid.UUID, list[PlannedStop]] = {}
         for tid, rid, eta, start, finish in planned:
@@ -257,31 +317,57 @@ class Replanner:
             change = change_of.get(rid)
             text = change.text if change else reason
             if a is not None and a["status"] in STARTED:
-                stops_of.setdefault(tid, []).append(PlannedStop(request_id=rid, assignment_id=a["id"], eta=a["eta"],
-                                                                planned_start=a["planned_start"],
-                                                                planned_end=a["planned_end"]))
+                stops_of.setdefault(tid, []).append(
+                    PlannedStop(
+                        request_id=rid,
+                        assignment_id=a["id"],
+                        eta=a["eta"],
+                        planned_start=a["planned_start"],
+                        planned_end=a["planned_end"],
+                    )
+                )
                 continue
             if a is None:
                 assignment_id = uuid.uuid4()
-                await repo.book(NewAssignment(assignment_id, rid, tid, job["customer_id"], "offered", start, finish,
-                                              eta))
+                await repo.book(
+                    NewAssignment(assignment_id, rid, tid, job["customer_id"], "offered", start, finish, eta)
+                )
                 await repo.set_job_status(rid, "assigned")
-                await announce_created(session, assignment_id, job, tid, names[tid], "offered", start, finish, eta,
-                                       plan_version=version)
+                await announce_created(
+                    session, assignment_id, job, tid, names[tid], "offered", start, finish, eta, plan_version=version
+                )
                 touched.add(tid)
             else:
                 assignment_id = a["id"]
                 moved = a["technician_id"] != tid
                 if moved or abs(a["planned_start"] - start) >= timedelta(minutes=1) or a["eta"] != eta:
-                    await repo.move_assignment(a["id"], planned_start=start, planned_end=finish, eta=eta,
-                                               technician_id=tid if moved else None,
-                                               status="offered" if moved else None)
+                    await repo.move_assignment(
+                        a["id"],
+                        planned_start=start,
+                        planned_end=finish,
+                        eta=eta,
+                        technician_id=tid if moved else None,
+                        status="offered" if moved else None,
+                    )
                     touched.update({tid, a["technician_id"]})
                     if moved or change is not None:
-                        await announce_changed(session, a, tid, names[tid], "offered" if moved else a["status"],
-                                               start, finish, eta, text, plan_version=version)
-            stops_of.setdefault(tid, []).append(PlannedStop(request_id=rid, assignment_id=assignment_id, eta=eta,
-                                                            planned_start=start, planned_end=finish))
+                        await announce_changed(
+                            session,
+                            a,
+                            tid,
+                            names[tid],
+                            "offered" if moved else a["status"],
+                            start,
+                            finish,
+                            eta,
+                            text,
+                            plan_version=version,
+                        )
+            stops_of.setdefault(tid, []).append(
+                PlannedStop(
+                    request_id=rid, assignment_id=assignment_id, eta=eta, planned_start=start, planned_end=finish
+                )
+            )
         now = self.clock()
         for rid, detail in dropped.items():
             a = snap.assignments.get(rid)
@@ -292,34 +378,69 @@ class Replanner:
                 await repo.set_job_status(rid, "open", detail)
         await repo.bump_route_versions(sorted(touched))
         await repo.check_overlap_now()
-        for tid in sorted(touched | {c.to_technician_id for c in changes if c.to_technician_id}
-                          | {c.from_technician_id for c in changes if c.from_technician_id}):
-            await add_event(session, messaging, PlanPublished(
-                plan_id=plan_id, day=snap.day.isoformat(), version=version, technician_id=tid,
-                stops=stops_of.get(tid, []), reason=reason,
-                changes=[c.text for c in changes if tid in (c.from_technician_id, c.to_technician_id)]))
-        return {"plan_id": plan_id, "day": snap.day, "version": version, "reason": reason,
-                "status": plan.status.value, "changes": [_change_json(c) for c in changes],
-                "unassigned": len(plan.unassigned), "assigned": plan.kpis.assigned}
+        for tid in sorted(
+            touched
+            | {c.to_technician_id for c in changes if c.to_technician_id}
+            | {c.from_technician_id for c in changes if c.from_technician_id}
+        ):
+            await add_event(
+                session,
+                messaging,
+                PlanPublished(
+                    plan_id=plan_id,
+                    day=snap.day.isoformat(),
+                    version=version,
+                    technician_id=tid,
+                    stops=stops_of.get(tid, []),
+                    reason=reason,
+                    changes=[c.text for c in changes if tid in (c.from_technician_id, c.to_technician_id)],
+                ),
+            )
+        return {
+            "plan_id": plan_id,
+            "day": snap.day,
+            "version": version,
+            "reason": reason,
+            "status": plan.status.value,
+            "changes": [_change_json(c) for c in changes],
+            "unassigned": len(plan.unassigned),
+            "assigned": plan.kpis.assigned,
+        }
 
-    def _routes_json(self, plan: Plan, snap: Snapshot, names: dict[uuid.UUID, str],
-                     at: Callable[[float], datetime]) -> list[dict[str, Any]]:
-        return [{
-            "technician_id": r.technician_id, "technician_name": names[uuid.UUID(r.technician_id)],
-            "travel_minutes": round(r.travel_time / 60, 1),
-            "stops": [{"request_id": s.visit_id, "label": job_label(snap.jobs[uuid.UUID(s.visit_id)]),
-                       "eta": at(s.arrival).isoformat(), "start": at(s.start).isoformat(),
-                       "end": at(s.departure).isoformat()} for s in r.stops],
-            "breaks": [{"start": at(b.start).isoformat(), "end": at(b.end).isoformat()} for b in r.breaks],
-        } for r in plan.routes]
+    def _routes_json(
+        self, plan: Plan, snap: Snapshot, names: dict[uuid.UUID, str], at: Callable[[float], datetime]
+    ) -> list[dict[str, Any]]:
+        return [
+            {
+                "technician_id": r.technician_id,
+                "technician_name": names[uuid.UUID(r.technician_id)],
+                "travel_minutes": round(r.travel_time / 60, 1),
+                "stops": [
+                    {
+                        "request_id": s.visit_id,
+                        "label": job_label(snap.jobs[uuid.UUID(s.visit_id)]),
+                        "eta": at(s.arrival).isoformat(),
+                        "start": at(s.start).isoformat(),
+                        "end": at(s.departure).isoformat(),
+                    }
+                    for s in r.stops
+                ],
+                "breaks": [{"start": at(b.start).isoformat(), "end": at(b.end).isoformat()} for b in r.breaks],
+            }
+            for r in plan.routes
+        ]
 
 
 def _change_json(c: PlanChange) -> dict[str, Any]:
-    return {"request_id": str(c.request_id), "kind": c.kind, "text": c.text,
-            "from_technician_id": str(c.from_technician_id) if c.from_technician_id else None,
-            "to_technician_id": str(c.to_technician_id) if c.to_technician_id else None,
-            "from_start": c.from_start.isoformat() if c.from_start else None,
-            "to_start": c.to_start.isoformat() if c.to_start else None}
+    return {
+        "request_id": str(c.request_id),
+        "kind": c.kind,
+        "text": c.text,
+        "from_technician_id": str(c.from_technician_id) if c.from_technician_id else None,
+        "to_technician_id": str(c.to_technician_id) if c.to_technician_id else None,
+        "from_start": c.from_start.isoformat() if c.from_start else None,
+        "to_start": c.to_start.isoformat() if c.to_start else None,
+    }
 
 
 async def run_queued_replans(db: Database, replanner: Replanner) -> int:

@@ -28,8 +28,9 @@ def weekly_pattern(stored: Mapping[str, Any] | None) -> dict[str, WeeklyShift] |
     for weekday, s in stored.items():
         start, end = clock(s["start"]), clock(s["end"])
         assert start is not None and end is not None
-        pattern[weekday] = WeeklyShift(start, end, int(s.get("break_minutes") or 0), clock(s.get("break_earliest")),
-                                       clock(s.get("break_latest")))
+        pattern[weekday] = WeeklyShift(
+            start, end, int(s.get("break_minutes") or 0), clock(s.get("break_earliest")), clock(s.get("break_latest"))
+        )
     return pattern
 
 
@@ -44,26 +45,42 @@ class Roster:
         today = self.clock().astimezone(self.tz).date()
         return [today + timedelta(days=k) for k in range(-1, self.settings.plan_horizon_days + 1)]
 
-    async def materialize(self, repo: DispatchRepository, technician_id: uuid.UUID,
-                          stored_pattern: Mapping[str, Any] | None, days: list[date]) -> None:
+    async def materialize(
+        self,
+        repo: DispatchRepository,
+        technician_id: uuid.UUID,
+        stored_pattern: Mapping[str, Any] | None,
+        days: list[date],
+    ) -> None:
         pattern = weekly_pattern(stored_pattern)
         first, last = local_midnight(min(days), self.tz), local_midnight(max(days) + timedelta(days=2), self.tz)
         absences = (await repo.absences_between([technician_id], first, last)).get(technician_id, [])
         spans = [s for day in days if (s := shift_on(day, pattern, absences, self.tz)) is not None]
         await repo.replace_shifts(technician_id, days, spans)
 
-    async def add_technician(self, session: AsyncSession, name: str, first_name: str, skills: dict[str, int],
-                             lat: float, lon: float, weekly_shifts: dict[str, Any] | None, territory: str | None,
-                             overtime_minutes: int) -> uuid.UUID:
+    async def add_technician(
+        self,
+        session: AsyncSession,
+        name: str,
+        first_name: str,
+        skills: dict[str, int],
+        lat: float,
+        lon: float,
+        weekly_shifts: dict[str, Any] | None,
+        territory: str | None,
+        overtime_minutes: int,
+    ) -> uuid.UUID:
         repo = DispatchRepository(session)
         technician_id = uuid.uuid4()
-        await repo.add_technician(technician_id, name, first_name, skills, lat, lon, weekly_shifts, territory,
-                                  overtime_minutes)
+        await repo.add_technician(
+            technician_id, name, first_name, skills, lat, lon, weekly_shifts, territory, overtime_minutes
+        )
         await self.materialize(repo, technician_id, weekly_shifts, self.horizon())
         return technician_id
 
-    async def set_weekly_shifts(self, session: AsyncSession, technician_id: uuid.UUID,
-                                weekly_shifts: dict[str, Any] | None) -> None:
+    async def set_weekly_shifts(
+        self, session: AsyncSession, technician_id: uuid.UUID, weekly_shifts: dict[str, Any] | None
+    ) -> None:
         repo = DispatchRepository(session)
         if await repo.get_technician(technician_id) is None:
             raise NotFound("technician not found")
@@ -73,8 +90,15 @@ class Roster:
         for day in days[1:]:
             await repo.request_replan(day, "a shift pattern changed")
 
-    async def add_absence(self, session: AsyncSession, technician_id: uuid.UUID, kind: str, starts_at: datetime,
-                          ends_at: datetime, note: str) -> uuid.UUID:
+    async def add_absence(
+        self,
+        session: AsyncSession,
+        technician_id: uuid.UUID,
+        kind: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        note: str,
+    ) -> uuid.UUID:
         if ends_at <= starts_at:
             raise InvalidInput("ends_at", "must be after starts_at")
         repo = DispatchRepository(session)
@@ -82,8 +106,11 @@ class Roster:
         if technician is None:
             raise NotFound("technician not found")
         absence_id = await repo.add_absence(technician_id, kind, starts_at, ends_at, note)
-        affected = [d for d in self.horizon() if local_midnight(d, self.tz) < ends_at
-                    and local_midnight(d + timedelta(days=1), self.tz) > starts_at]
+        affected = [
+            d
+            for d in self.horizon()
+            if local_midnight(d, self.tz) < ends_at and local_midnight(d + timedelta(days=1), self.tz) > starts_at
+        ]
         if affected:
             await self.materialize(repo, technician_id, technician["weekly_shifts"], affected)
             await repo.bump_route_version(technician_id)

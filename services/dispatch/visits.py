@@ -33,17 +33,28 @@ class PlannedVisits:
     async def on_visit_planned(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
         assert isinstance(event, VisitPlanned)  # VisitRescheduled is one too
         repo = DispatchRepository(session)
-        changed = await repo.upsert_visit({
-            "request_id": event.visit_id, "customer_id": event.customer_id, "site_id": event.site_id,
-            "kind": "planned", "priority": event.priority,
-            "location": point_wkt(event.location.lat, event.location.lon),
-            "required_skills": [s.model_dump() for s in event.skills], "duration_minutes": event.duration_minutes,
-            "status": "open", "window_start": event.window_start, "window_end": event.window_end,
-            "contract_id": event.contract_id, "equipment_ids": [str(e) for e in event.equipment_ids],
-            "address": event.address, "description": event.carried_work or "",
-            "contact_name": event.site_contact_name or "", "contact_phone": event.site_contact_phone or "",
-            "source_version": envelope.occurred_at,
-        })
+        changed = await repo.upsert_visit(
+            {
+                "request_id": event.visit_id,
+                "customer_id": event.customer_id,
+                "site_id": event.site_id,
+                "kind": "planned",
+                "priority": event.priority,
+                "location": point_wkt(event.location.lat, event.location.lon),
+                "required_skills": [s.model_dump() for s in event.skills],
+                "duration_minutes": event.duration_minutes,
+                "status": "open",
+                "window_start": event.window_start,
+                "window_end": event.window_end,
+                "contract_id": event.contract_id,
+                "equipment_ids": [str(e) for e in event.equipment_ids],
+                "address": event.address,
+                "description": event.carried_work or "",
+                "contact_name": event.site_contact_name or "",
+                "contact_phone": event.site_contact_phone or "",
+                "source_version": envelope.occurred_at,
+            }
+        )
         if not changed:
             return  # an older description than the one applied
         kind = "rescheduled" if isinstance(event, VisitRescheduled) else "planned"

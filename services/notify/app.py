@@ -32,8 +32,13 @@ from shared.service import Runtime, ServiceSpec, create_service_app
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, *, resolver: Resolver = system_resolver,
-               ssl_context: ssl.SSLContext | None = None, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    resolver: Resolver = system_resolver,
+    ssl_context: ssl.SSLContext | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
     """`resolver`, `ssl_context` and `clock` are seams for tests (names mapped without DNS, a private CA, time
     moved on past a secret's grace period); the clock defaults to the one the settings describe."""
     clock = clock or settings.make_clock()
@@ -41,25 +46,41 @@ def create_app(settings: Settings, *, resolver: Resolver = system_resolver,
     notifier = Notifier(
         templates=MessageTemplates(settings.public_base_url),
         routing=RoutingPolicy(eta_change_threshold_minutes=settings.eta_change_threshold_minutes),
-        retry=RetryPolicy(base=timedelta(seconds=settings.retry_base_s), cap=timedelta(seconds=settings.retry_cap_s),
-                          window=timedelta(seconds=settings.retry_window_s)),
+        retry=RetryPolicy(
+            base=timedelta(seconds=settings.retry_base_s),
+            cap=timedelta(seconds=settings.retry_cap_s),
+            window=timedelta(seconds=settings.retry_window_s),
+        ),
         default_time_zone=settings.default_time_zone,
         clock=clock,
         notice_max_age=timedelta(seconds=settings.notice_max_age_s),
     )
-    webhook_sender = WebhookSender(AllowList.parse(settings.webhook_allow_list), timeout_s=settings.webhook_timeout_s,
-                                   max_redirects=settings.webhook_max_redirects, resolver=resolver,
-                                   ssl_context=ssl_context, clock=clock)
+    webhook_sender = WebhookSender(
+        AllowList.parse(settings.webhook_allow_list),
+        timeout_s=settings.webhook_timeout_s,
+        max_redirects=settings.webhook_max_redirects,
+        resolver=resolver,
+        ssl_context=ssl_context,
+        clock=clock,
+    )
 
     @asynccontextmanager
     async def senders(runtime: Runtime) -> AsyncIterator[None]:
-        worker = DeliveryWorker(runtime.db, Mailer(settings), webhook_sender, notifier.retry,
-                                batch_size=settings.delivery_batch_size,
-                                lease=timedelta(seconds=settings.delivery_lease_s), cipher=cipher, clock=clock)
+        worker = DeliveryWorker(
+            runtime.db,
+            Mailer(settings),
+            webhook_sender,
+            notifier.retry,
+            batch_size=settings.delivery_batch_size,
+            lease=timedelta(seconds=settings.delivery_lease_s),
+            cipher=cipher,
+            clock=clock,
+        )
         # shared/service.py cancels runtime.tasks at shutdown, before the stream hub closes
         runtime.tasks += [
-            asyncio.create_task(run_senders(worker, runtime.extras["hub"], settings.delivery_poll_interval_s),
-                                name="notify-senders"),
+            asyncio.create_task(
+                run_senders(worker, runtime.extras["hub"], settings.delivery_poll_interval_s), name="notify-senders"
+            ),
         ]
 
         async def dead_letter_round() -> None:
@@ -99,8 +120,7 @@ async def reencrypt_under_primary_key(db: Database, cipher: SecretCipher, batch_
         after = page.last_id
 
 
-def secrets_at_rest(settings: Settings,
-                    cipher: SecretCipher) -> Callable[[Runtime], AbstractAsyncContextManager[None]]:
+def secrets_at_rest(settings: Settings, cipher: SecretCipher) -> Callable[[Runtime], AbstractAsyncContextManager[None]]:
     """Start-up hook: warn about the development key, then bring every stored secret under the first key."""
 
     @asynccontextmanager

@@ -82,5 +82,7 @@ def development_key_warning(settings: Settings) -> str | None:
     if DEVELOPMENT_WEBHOOK_SECRET_KEY not in keys:
         return None
     use = "encrypts" if keys[0] == DEVELOPMENT_WEBHOOK_SECRET_KEY else "can decrypt"
-    return (f"the public development key {use} webhook secrets at rest: set FIELDLINE_NOTIFY_WEBHOOK_SECRET_KEYS "
-            "to your own Fernet key(s) outside development")
+    return (
+        f"the public development key {use} webhook secrets at rest: set FIELDLINE_NOTIFY_WEBHOOK_SECRET_KEYS "
+        "to your own Fernet key(s) outside development"
+    )

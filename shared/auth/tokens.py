@@ -50,8 +50,9 @@ def mint_token(
 class TokenVerifier:
     """Verifies against a static public key (local) or an OIDC JWKS URL (production)."""
 
-    def __init__(self, *, issuer: str, audience: str, public_key_file: Path | None = None,
-                 jwks_url: str | None = None) -> None:
+    def __init__(
+        self, *, issuer: str, audience: str, public_key_file: Path | None = None, jwks_url: str | None = None
+    ) -> None:
         if not public_key_file and not jwks_url:
             raise ValueError("a public key file or a JWKS URL is required")
         self.issuer = issuer
@@ -98,6 +99,9 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     if role is Role.TECHNICIAN and technician_id is None:
         raise Unauthorized("a technician token needs a technician_id claim")
     return Principal(
-        subject=str(claims["sub"]), role=role, customer_id=customer_id, technician_id=technician_id,
+        subject=str(claims["sub"]),
+        role=role,
+        customer_id=customer_id,
+        technician_id=technician_id,
         name=claims.get("name"),
     )

@@ -37,11 +37,19 @@ def asyncapi_document() -> dict[str, Any]:
             "title": model.__name__,
             "summary": (model.__doc__ or model.__name__).strip().splitlines()[0],
             "contentType": "application/json",
-            "headers": {"type": "object", "properties": {
-                "Nats-Msg-Id": {"type": "string", "format": "uuid", "description": "equals event_id"},
-                "X-Correlation-Id": {"type": "string"}}},
-            "payload": {"allOf": [{"$ref": "#/components/schemas/Envelope"},
-                                  {"type": "object", "properties": {"type": {"const": subject}, "data": data_ref}}]},
+            "headers": {
+                "type": "object",
+                "properties": {
+                    "Nats-Msg-Id": {"type": "string", "format": "uuid", "description": "equals event_id"},
+                    "X-Correlation-Id": {"type": "string"},
+                },
+            },
+            "payload": {
+                "allOf": [
+                    {"$ref": "#/components/schemas/Envelope"},
+                    {"type": "object", "properties": {"type": {"const": subject}, "data": data_ref}},
+                ]
+            },
         }
         channels[key] = {
             "address": subject,

@@ -26,8 +26,12 @@ def _for(producer: str) -> type[DeadLetterRecorded]:
     return type(
         f"{producer.capitalize()}DeadLetterRecorded",
         (DeadLetterRecorded,),
-        {"subject": subject_for(producer, "dead_letter", "recorded"), "producer": producer,
-         "__doc__": DeadLetterRecorded.__doc__, "__module__": __name__},
+        {
+            "subject": subject_for(producer, "dead_letter", "recorded"),
+            "producer": producer,
+            "__doc__": DeadLetterRecorded.__doc__,
+            "__module__": __name__,
+        },
     )
 
 

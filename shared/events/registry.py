@@ -8,9 +8,7 @@ from shared.events.envelope import Envelope, Event
 PRODUCERS = ("contracts", "requests", "dispatch", "notify")
 
 EVENT_TYPES: dict[str, type[Event]] = {
-    model.subject: model
-    for module in (contracts, requests, dispatch, notify, dead_letters)
-    for model in module.EVENTS
+    model.subject: model for module in (contracts, requests, dispatch, notify, dead_letters) for model in module.EVENTS
 }
 
 

@@ -152,8 +152,9 @@ class IdempotentConsumer:
                     info = await self.js.consumer_info(self.stream, self.sub.durable)
                     if info.num_pending or info.num_ack_pending:
                         # messages are waiting but none arrive: the subscription went deaf (nats.py #504)
-                        log.warning("consumer %s silent with %s pending; re-subscribing",
-                                    self.sub.durable, info.num_pending)
+                        log.warning(
+                            "consumer %s silent with %s pending; re-subscribing", self.sub.durable, info.num_pending
+                        )
                         return
                 if not self.nc.is_connected:
                     await asyncio.sleep(0.2)
@@ -208,7 +209,9 @@ class IdempotentConsumer:
         except Exception as exc:
             if deliveries >= self.max_deliver:
                 await self._dead_letter(
-                    msg, f"max deliveries ({deliveries}) reached; last error: {exc!r}", deliveries,
+                    msg,
+                    f"max deliveries ({deliveries}) reached; last error: {exc!r}",
+                    deliveries,
                     event_id=str(envelope.event_id),
                 )
             else:
@@ -238,10 +241,19 @@ class IdempotentConsumer:
                     )
                 )
                 if self.service_producer is not None:
-                    await add_event(session, self.tables, DEAD_LETTER_EVENTS[self.service_producer](
-                        consumer=self.sub.durable, message_subject=msg.subject, event_id=event_id,
-                        reason=reason[:500], deliveries=deliveries, recorded_at=self.clock.now()),
-                        occurred_at=self.clock.now())
+                    await add_event(
+                        session,
+                        self.tables,
+                        DEAD_LETTER_EVENTS[self.service_producer](
+                            consumer=self.sub.durable,
+                            message_subject=msg.subject,
+                            event_id=event_id,
+                            reason=reason[:500],
+                            deliveries=deliveries,
+                            recorded_at=self.clock.now(),
+                        ),
+                        occurred_at=self.clock.now(),
+                    )
         except Exception as exc:
             # keep the message: it comes back and is dead-lettered once the database answers again
             log.warning("dead-letter write for %s failed (%r); redelivering", self.sub.durable, exc)

@@ -55,8 +55,9 @@ def create_messaging_tables(schema: str) -> None:
         sa.UniqueConstraint("event_id", name=op.f("uq_outbox_event_id")),
         schema=schema,
     )
-    op.create_index("ix_outbox_unpublished", "outbox", ["id"], unique=False, schema=schema,
-                    postgresql_where=_UNPUBLISHED)
+    op.create_index(
+        "ix_outbox_unpublished", "outbox", ["id"], unique=False, schema=schema, postgresql_where=_UNPUBLISHED
+    )
     op.create_table(
         "processed_messages",
         sa.Column("consumer", sa.Text(), nullable=False),

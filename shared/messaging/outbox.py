@@ -30,8 +30,13 @@ from shared.observability import CORRELATION_HEADER, current_correlation_id
 log = logging.getLogger(__name__)
 
 
-def envelope_for(event: Event, *, occurred_at: datetime | None = None, event_id: uuid.UUID | None = None,
-                 correlation_id: str | None = None) -> Envelope:
+def envelope_for(
+    event: Event,
+    *,
+    occurred_at: datetime | None = None,
+    event_id: uuid.UUID | None = None,
+    correlation_id: str | None = None,
+) -> Envelope:
     """The envelope an event travels in; the correlation id defaults to the current request's or message's."""
     return Envelope(
         event_id=event_id or uuid.uuid4(),
@@ -55,8 +60,13 @@ class OutboxRow:
         return {"event_id": self.event_id, "subject": self.subject, "payload": json.loads(self.payload)}
 
 
-def outbox_row(event: Event, *, occurred_at: datetime | None = None, event_id: uuid.UUID | None = None,
-               correlation_id: str | None = None) -> OutboxRow:
+def outbox_row(
+    event: Event,
+    *,
+    occurred_at: datetime | None = None,
+    event_id: uuid.UUID | None = None,
+    correlation_id: str | None = None,
+) -> OutboxRow:
     """The row `add_events` writes for ``event``, for a statement that writes outbox rows itself
     (call `mark_outbox_written` on its session)."""
     envelope = envelope_for(event, occurred_at=occurred_at, event_id=event_id, correlation_id=correlation_id)

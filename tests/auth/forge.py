@@ -36,14 +36,22 @@ def unb64url_json(part: str) -> dict[str, Any]:
 
 def other_private_key_pem() -> bytes:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def claims(**overrides: Any) -> dict[str, Any]:
     now = int(time.time())
-    base: dict[str, Any] = {"iss": ISSUER, "aud": AUDIENCE, "sub": "anna", "role": Role.CUSTOMER.value,
-                            "customer_id": str(uuid.uuid4()), "iat": now, "exp": now + 600}
+    base: dict[str, Any] = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "anna",
+        "role": Role.CUSTOMER.value,
+        "customer_id": str(uuid.uuid4()),
+        "iat": now,
+        "exp": now + 600,
+    }
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -75,8 +83,9 @@ def refused_tokens(private_pem: bytes, public_pem: bytes) -> dict[str, Callable[
     customer = uuid.uuid4()
 
     def valid() -> str:
-        return mint_token(private_pem, issuer=ISSUER, audience=AUDIENCE, subject="anna", role=Role.CUSTOMER,
-                          customer_id=customer)
+        return mint_token(
+            private_pem, issuer=ISSUER, audience=AUDIENCE, subject="anna", role=Role.CUSTOMER, customer_id=customer
+        )
 
     return {
         "tampered role": lambda: tampered(valid(), role=Role.ADMIN.value),

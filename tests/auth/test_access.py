@@ -62,8 +62,15 @@ async def _customer(apps: Apps, keys: Keys, name: str) -> Customer:
     created = await apps.contracts.post("/customers", json={"name": name}, headers=manager)
     assert created.status_code == 201, created.text
     customer_id = uuid.UUID(created.json()["id"])
-    site = await apps.contracts.post(f"/customers/{customer_id}/sites", headers=manager, json={
-        "name": f"{name}, main shop", "address": "Kirova St 1, Simferopol", "location": {"lat": 44.95, "lon": 34.10}})
+    site = await apps.contracts.post(
+        f"/customers/{customer_id}/sites",
+        headers=manager,
+        json={
+            "name": f"{name}, main shop",
+            "address": "Kirova St 1, Simferopol",
+            "location": {"lat": 44.95, "lon": 34.10},
+        },
+    )
     assert site.status_code == 201, site.text
     return Customer(customer_id, uuid.UUID(site.json()["id"]), keys.headers(Role.CUSTOMER, customer_id=customer_id))
 
@@ -77,9 +84,11 @@ def _assert_problem(response: httpx.Response, status: int) -> None:
 async def test_a_customer_cannot_see_or_cancel_another_customers_request_or_site(apps: Apps, keys: Keys) -> None:
     anna = await _customer(apps, keys, "Anna's Ice Cream")
     boris = await _customer(apps, keys, "Boris Bakery")
-    filed = await apps.requests.post("/requests", headers={**anna.headers, "Idempotency-Key": uuid.uuid4().hex},
-                                     json={"site_id": str(anna.site_id), "kind": "routine",
-                                           "description": "Display case frosting over"})
+    filed = await apps.requests.post(
+        "/requests",
+        headers={**anna.headers, "Idempotency-Key": uuid.uuid4().hex},
+        json={"site_id": str(anna.site_id), "kind": "routine", "description": "Display case frosting over"},
+    )
     assert filed.status_code == 201, filed.text
     request_id = filed.json()["id"]
 
@@ -95,8 +104,10 @@ async def test_a_customer_cannot_see_or_cancel_another_customers_request_or_site
     by_site = await apps.requests.get(f"/sites/{anna.site_id}/requests", headers=boris.headers)
     assert by_site.status_code == 404 or request_id not in {r["id"] for r in by_site.json()}
     filed_on_anna_site = await apps.requests.post(
-        "/requests", headers={**boris.headers, "Idempotency-Key": uuid.uuid4().hex},
-        json={"site_id": str(anna.site_id), "kind": "emergency", "description": "not my site"})
+        "/requests",
+        headers={**boris.headers, "Idempotency-Key": uuid.uuid4().hex},
+        json={"site_id": str(anna.site_id), "kind": "emergency", "description": "not my site"},
+    )
     _assert_problem(filed_on_anna_site, 422)
     assert "site_id" in {e["field"] for e in filed_on_anna_site.json()["errors"]}
 
@@ -113,15 +124,25 @@ async def test_a_technician_cannot_see_or_change_another_technicians_assignment(
     dispatcher = keys.headers(Role.DISPATCHER)
     technicians = []
     for name in ("Oleg Petrov", "Ivan Sidorov"):
-        created = await apps.dispatch.post("/technicians", headers=dispatcher, json={
-            "name": name, "skills": {"refrigeration": 3}, "home_base": {"lat": 44.95, "lon": 34.10}})
+        created = await apps.dispatch.post(
+            "/technicians",
+            headers=dispatcher,
+            json={"name": name, "skills": {"refrigeration": 3}, "home_base": {"lat": 44.95, "lon": 34.10}},
+        )
         assert created.status_code == 201, created.text
         technicians.append(uuid.UUID(created.json()["id"]))
     oleg_id, ivan_id = technicians
     start = datetime.now(UTC) + timedelta(days=3)
-    assignment = NewAssignment(id=uuid.uuid4(), request_id=uuid.uuid4(), technician_id=oleg_id,
-                               customer_id=uuid.uuid4(), status="offered", planned_start=start,
-                               planned_end=start + timedelta(hours=1), eta=start)
+    assignment = NewAssignment(
+        id=uuid.uuid4(),
+        request_id=uuid.uuid4(),
+        technician_id=oleg_id,
+        customer_id=uuid.uuid4(),
+        status="offered",
+        planned_start=start,
+        planned_end=start + timedelta(hours=1),
+        eta=start,
+    )
     async with apps.dispatch_db.transaction() as session:
         await DispatchRepository(session).book(assignment)
     oleg = keys.headers(Role.TECHNICIAN, technician_id=oleg_id)
@@ -133,8 +154,9 @@ async def test_a_technician_cannot_see_or_change_another_technicians_assignment(
     _assert_problem(await apps.dispatch.get(path, headers=ivan), 404)
     _assert_problem(await apps.dispatch.post(f"{path}/status", headers=ivan, json={"status": "accepted"}), 404)
     for step, body in (("accept", {}), ("decline", {"reason": "not mine"}), ("status", {"status": "en_route"})):
-        response = await apps.dispatch.post(f"/me{path}/{step}", headers=ivan,
-                                            json={"client_command_id": str(uuid.uuid4()), **body})
+        response = await apps.dispatch.post(
+            f"/me{path}/{step}", headers=ivan, json={"client_command_id": str(uuid.uuid4()), **body}
+        )
         _assert_problem(response, 404)
     _assert_problem(await apps.dispatch.get(f"/technicians/{oleg_id}", headers=ivan), 404)
     assert (await apps.dispatch.get(f"/technicians/{oleg_id}", headers=oleg)).status_code == 200
@@ -144,8 +166,11 @@ async def test_a_technician_cannot_see_or_change_another_technicians_assignment(
 
 
 async def test_no_token_is_401_problem_json_on_every_service(apps: Apps) -> None:
-    for client, path in ((apps.requests, "/requests"), (apps.contracts, "/customers"),
-                         (apps.dispatch, f"/technicians/{uuid.uuid4()}")):
+    for client, path in (
+        (apps.requests, "/requests"),
+        (apps.contracts, "/customers"),
+        (apps.dispatch, f"/technicians/{uuid.uuid4()}"),
+    ):
         for headers in ({}, {"Authorization": "Basic YW5uYTpzZWNyZXQ="}, {"Authorization": "Bearer "}):
             response = await client.get(path, headers=headers)
             _assert_problem(response, 401)
@@ -155,8 +180,11 @@ async def test_no_token_is_401_problem_json_on_every_service(apps: Apps) -> None
 @pytest.mark.parametrize("kind", sorted(refused_tokens(b"", b"")))
 async def test_a_forged_stale_or_foreign_token_is_401(kind: str, apps: Apps, keys: Keys) -> None:
     token = refused_tokens(keys.private.read_bytes(), keys.public.read_bytes())[kind]()
-    for client, path in ((apps.requests, "/requests"), (apps.contracts, "/customers"),
-                         (apps.dispatch, f"/technicians/{uuid.uuid4()}")):
+    for client, path in (
+        (apps.requests, "/requests"),
+        (apps.contracts, "/customers"),
+        (apps.dispatch, f"/technicians/{uuid.uuid4()}"),
+    ):
         response = await client.get(path, headers={"Authorization": f"Bearer {token}"})
         _assert_problem(response, 401)
         assert response.headers["www-authenticate"] == "Bearer"

@@ -36,24 +36,34 @@ REFUSED = sorted(refused_tokens(b"", b""))
 
 async def test_a_minted_token_verifies_to_its_principal(key_files: tuple[Path, Path], verifier: TokenVerifier) -> None:
     technician = uuid.uuid4()
-    token = mint_token(key_files[0].read_bytes(), issuer=ISSUER, audience=AUDIENCE, subject="oleg",
-                       role=Role.TECHNICIAN, technician_id=technician, name="Oleg Petrov")
-    assert await verifier.verify(token) == Principal(subject="oleg", role=Role.TECHNICIAN,
-                                                     technician_id=technician, name="Oleg Petrov")
+    token = mint_token(
+        key_files[0].read_bytes(),
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        subject="oleg",
+        role=Role.TECHNICIAN,
+        technician_id=technician,
+        name="Oleg Petrov",
+    )
+    assert await verifier.verify(token) == Principal(
+        subject="oleg", role=Role.TECHNICIAN, technician_id=technician, name="Oleg Petrov"
+    )
     assert jwt.get_unverified_header(token)["alg"] == "RS256"
 
 
 @pytest.mark.parametrize("kind", REFUSED)
-async def test_a_refused_token_raises_unauthorized(kind: str, key_files: tuple[Path, Path],
-                                                   verifier: TokenVerifier) -> None:
+async def test_a_refused_token_raises_unauthorized(
+    kind: str, key_files: tuple[Path, Path], verifier: TokenVerifier
+) -> None:
     token = refused_tokens(key_files[0].read_bytes(), key_files[1].read_bytes())[kind]()
     with pytest.raises(Unauthorized):
         await verifier.verify(token)
 
 
 async def test_staff_need_no_ownership_claims(key_files: tuple[Path, Path], verifier: TokenVerifier) -> None:
-    token = mint_token(key_files[0].read_bytes(), issuer=ISSUER, audience=AUDIENCE, subject="dina",
-                       role=Role.DISPATCHER, ttl_s=60)
+    token = mint_token(
+        key_files[0].read_bytes(), issuer=ISSUER, audience=AUDIENCE, subject="dina", role=Role.DISPATCHER, ttl_s=60
+    )
     principal = await verifier.verify(token)
     assert principal.is_staff and principal.customer_id is None and principal.technician_id is None
 
@@ -102,11 +112,13 @@ def jwks_url(key_files: tuple[Path, Path]) -> Iterator[str]:
 
 
 async def test_jwks_verification_accepts_the_published_key_and_refuses_others(
-        key_files: tuple[Path, Path], jwks_url: str) -> None:
+    key_files: tuple[Path, Path], jwks_url: str
+) -> None:
     verifier = TokenVerifier(issuer=ISSUER, audience=AUDIENCE, jwks_url=jwks_url)
     private = key_files[0].read_bytes()
-    good = jwt.encode(claims(role=Role.CONTRACT_MANAGER.value, customer_id=None), private, algorithm="RS256",
-                      headers={"kid": "k1"})
+    good = jwt.encode(
+        claims(role=Role.CONTRACT_MANAGER.value, customer_id=None), private, algorithm="RS256", headers={"kid": "k1"}
+    )
     assert (await verifier.verify(good)).role is Role.CONTRACT_MANAGER
     for forged in (
         jwt.encode(claims(), other_private_key_pem(), algorithm="RS256", headers={"kid": "k1"}),

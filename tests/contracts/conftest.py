@@ -51,17 +51,23 @@ class Contracts:
 
     async def publish(self, event: Event, event_id: uuid.UUID | None = None) -> uuid.UUID:
         """Publish another service's event the way its outbox relay would."""
-        envelope = Envelope(event_id=event_id or uuid.uuid4(), type=event.subject, occurred_at=self.clock.now(),
-                            data=event.model_dump(mode="json"))
-        await self.runtime.js.publish(event.subject, envelope.model_dump_json().encode(),
-                                      headers={"Nats-Msg-Id": str(envelope.event_id)})
+        envelope = Envelope(
+            event_id=event_id or uuid.uuid4(),
+            type=event.subject,
+            occurred_at=self.clock.now(),
+            data=event.model_dump(mode="json"),
+        )
+        await self.runtime.js.publish(
+            event.subject, envelope.model_dump_json().encode(), headers={"Nats-Msg-Id": str(envelope.event_id)}
+        )
         return envelope.event_id
 
     async def outbox(self, subject: str, **data: str) -> list[dict[str, Any]]:
         """The event data this service wrote to its outbox under `subject`, filtered by top-level fields."""
         async with self.db.transaction() as session:
-            rows = await session.execute(text("SELECT payload FROM contracts.outbox WHERE subject = :s ORDER BY id"),
-                                         {"s": subject})
+            rows = await session.execute(
+                text("SELECT payload FROM contracts.outbox WHERE subject = :s ORDER BY id"), {"s": subject}
+            )
             payloads = [r.payload if isinstance(r.payload, dict) else json.loads(r.payload) for r in rows]
         return [p["data"] for p in payloads if all(str(p["data"].get(k)) == v for k, v in data.items())]
 
@@ -77,32 +83,53 @@ class Contracts:
         assert response.status_code == expect, response.text
         return response.json()  # type: ignore[no-any-return]
 
-    async def customer_with_site(self, name: str = "Yalta Fresh Market", lat: float = 44.4990,
-                                 lon: float = 34.1600, **site: Any) -> tuple[str, str]:
+    async def customer_with_site(
+        self, name: str = "Yalta Fresh Market", lat: float = 44.4990, lon: float = 34.1600, **site: Any
+    ) -> tuple[str, str]:
         customer = await self.post("/customers", {"name": name})
-        created = await self.post(f"/customers/{customer['id']}/sites", {
-            "name": f"{name} shop", "address": "Moskovskaya St 12, Yalta", "location": {"lat": lat, "lon": lon},
-            **site})
+        created = await self.post(
+            f"/customers/{customer['id']}/sites",
+            {
+                "name": f"{name} shop",
+                "address": "Moskovskaya St 12, Yalta",
+                "location": {"lat": lat, "lon": lon},
+                **site,
+            },
+        )
         return customer["id"], created["id"]
 
     async def unit(self, site_id: str, serial: str | None = None, **fields: Any) -> str:
-        body = {"equipment_type": "cold_room", "model": "Polair KXH-6", "serial": serial or uuid.uuid4().hex[:12],
-                "required_skills": [{"skill": "refrigeration", "min_level": 2}], **fields}
+        body = {
+            "equipment_type": "cold_room",
+            "model": "Polair KXH-6",
+            "serial": serial or uuid.uuid4().hex[:12],
+            "required_skills": [{"skill": "refrigeration", "min_level": 2}],
+            **fields,
+        }
         return str((await self.post(f"/sites/{site_id}/equipment", body))["id"])
 
     async def contract(self, customer_id: str, site_ids: list[str], **fields: Any) -> dict[str, Any]:
-        body = {"customer_id": customer_id, "contract_type": "full_maintenance", "starts_on": "2026-01-01",
-                "site_ids": site_ids,
-                "sla": [{"priority": "P1", "response_minutes": 240, "fix_minutes": 480}], **fields}
+        body = {
+            "customer_id": customer_id,
+            "contract_type": "full_maintenance",
+            "starts_on": "2026-01-01",
+            "site_ids": site_ids,
+            "sla": [{"priority": "P1", "response_minutes": 240, "fix_minutes": 480}],
+            **fields,
+        }
         return await self.post("/contracts", body)
-
-
 
 
 @pytest_asyncio.fixture(scope="package", loop_scope="session")
 async def contracts(database_url: str, nats_server: NatsServer, keys: Keys) -> AsyncIterator[Contracts]:
-    settings = service_settings(Settings, database_url, nats_server.url, keys.private.parent,
-                                visit_sweep_interval_s=0, quota_release_interval_s=0)
+    settings = service_settings(
+        Settings,
+        database_url,
+        nats_server.url,
+        keys.private.parent,
+        visit_sweep_interval_s=0,
+        quota_release_interval_s=0,
+    )
     clock = suite_clock()
     app = create_app(settings, clock=clock)
     db = Database(create_engine(settings))

@@ -36,8 +36,9 @@ def test_four_hours_asked_friday_at_five_are_due_monday_at_noon() -> None:
 
 
 def test_deadline_landing_on_closing_time_stays_that_day() -> None:
-    assert add_business_minutes(office(), local(SIMFEROPOL, 2026, 11, 26, 14), 240) == \
-        local(SIMFEROPOL, 2026, 11, 26, 18)
+    assert add_business_minutes(office(), local(SIMFEROPOL, 2026, 11, 26, 14), 240) == local(
+        SIMFEROPOL, 2026, 11, 26, 18
+    )
 
 
 def test_a_request_made_overnight_starts_counting_at_opening() -> None:
@@ -46,11 +47,11 @@ def test_a_request_made_overnight_starts_counting_at_opening() -> None:
 
 
 def test_overnight_opening_hours_run_past_midnight() -> None:
-    nights = weekly_calendar("Europe/Simferopol", {day: [(time(20), time(8))] for day in
-                                                  ("mon", "tue", "wed", "thu", "fri", "sat", "sun")})
+    nights = weekly_calendar(
+        "Europe/Simferopol", {day: [(time(20), time(8))] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    )
     # 06:00 inside Tuesday night's stretch: 2 h until 08:00, then 1 h from 20:00
-    assert add_business_minutes(nights, local(SIMFEROPOL, 2026, 11, 25, 6), 180) == \
-        local(SIMFEROPOL, 2026, 11, 25, 21)
+    assert add_business_minutes(nights, local(SIMFEROPOL, 2026, 11, 25, 6), 180) == local(SIMFEROPOL, 2026, 11, 25, 21)
 
 
 def test_weekend_is_skipped() -> None:
@@ -66,8 +67,7 @@ def test_holidays_stop_the_clock() -> None:
 
 def test_round_the_clock_is_elapsed_time_and_ignores_holidays() -> None:
     asked = local(SIMFEROPOL, 2026, 12, 31, 22)
-    assert add_business_minutes(round_the_clock("Europe/Simferopol"), asked, 240) == \
-        local(SIMFEROPOL, 2027, 1, 1, 2)
+    assert add_business_minutes(round_the_clock("Europe/Simferopol"), asked, 240) == local(SIMFEROPOL, 2027, 1, 1, 2)
 
 
 def test_round_the_clock_across_spring_forward_counts_real_hours() -> None:
@@ -84,14 +84,17 @@ def test_business_hours_across_spring_forward_keep_local_opening_times() -> None
 
 
 def test_a_night_stretch_is_an_hour_shorter_when_clocks_go_forward_and_longer_when_back() -> None:
-    every_night = weekly_calendar("Europe/Berlin", {day: [(time(20), time(8))] for day in
-                                                   ("mon", "tue", "wed", "thu", "fri", "sat", "sun")})
+    every_night = weekly_calendar(
+        "Europe/Berlin", {day: [(time(20), time(8))] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    )
     spring_evening = local(BERLIN, 2026, 3, 28, 20)
-    assert add_business_minutes(every_night, spring_evening, 11 * 60).astimezone(BERLIN) == \
-        local(BERLIN, 2026, 3, 29, 8)
+    assert add_business_minutes(every_night, spring_evening, 11 * 60).astimezone(BERLIN) == local(
+        BERLIN, 2026, 3, 29, 8
+    )
     autumn_evening = local(BERLIN, 2026, 10, 24, 20)
-    assert add_business_minutes(every_night, autumn_evening, 13 * 60).astimezone(BERLIN) == \
-        local(BERLIN, 2026, 10, 25, 8)
+    assert add_business_minutes(every_night, autumn_evening, 13 * 60).astimezone(BERLIN) == local(
+        BERLIN, 2026, 10, 25, 8
+    )
 
 
 def test_sla_deadlines_count_response_and_fix_in_the_same_calendar() -> None:
@@ -101,11 +104,14 @@ def test_sla_deadlines_count_response_and_fix_in_the_same_calendar() -> None:
     assert deadlines.fix_due == local(SIMFEROPOL, 2026, 11, 30, 18)
 
 
-@pytest.mark.parametrize(("hours", "zone", "reason"), [
-    ({}, "Europe/Simferopol", "at least one opening"),
-    ({"mon": [(time(9), time(13)), (time(12), time(18))]}, "Europe/Simferopol", "overlap"),
-    ({"mon": [(time(9), time(18))]}, "Mars/Olympus", "unknown time zone"),
-])
+@pytest.mark.parametrize(
+    ("hours", "zone", "reason"),
+    [
+        ({}, "Europe/Simferopol", "at least one opening"),
+        ({"mon": [(time(9), time(13)), (time(12), time(18))]}, "Europe/Simferopol", "overlap"),
+        ({"mon": [(time(9), time(18))]}, "Mars/Olympus", "unknown time zone"),
+    ],
+)
 def test_unusable_calendars_are_named(hours: dict[str, list[tuple[time, time]]], zone: str, reason: str) -> None:
     problem = calendar_problem(weekly_calendar(zone, hours))
     assert problem is not None and reason in problem

@@ -36,8 +36,14 @@ def test_skills_default_to_level_one() -> None:
 
 
 def test_a_site_row_names_the_bad_column() -> None:
-    row = {"external_ref": "S1", "customer_ref": "C1", "name": "Shop", "address": "Lenina 1", "lat": "91",
-           "lon": "34.1"}
+    row = {
+        "external_ref": "S1",
+        "customer_ref": "C1",
+        "name": "Shop",
+        "address": "Lenina 1",
+        "lat": "91",
+        "lon": "34.1",
+    }
     with pytest.raises(RowProblem) as problem:
         parse_site(row)
     assert problem.value.column == "lat"
@@ -45,8 +51,14 @@ def test_a_site_row_names_the_bad_column() -> None:
 
 
 def test_an_equipment_row_with_warranty_before_install_is_refused() -> None:
-    row = {"site_ref": "S1", "equipment_type": "ice_machine", "model": "Brema CB 184", "serial": "A1",
-           "installed_on": "2025-05-01", "warranty_ends_on": "2024-05-01"}
+    row = {
+        "site_ref": "S1",
+        "equipment_type": "ice_machine",
+        "model": "Brema CB 184",
+        "serial": "A1",
+        "installed_on": "2025-05-01",
+        "warranty_ends_on": "2024-05-01",
+    }
     with pytest.raises(RowProblem, match="warranty_ends_on"):
         parse_equipment(row)
     assert parse_equipment({**row, "warranty_ends_on": ""}).installed_on == date(2025, 5, 1)
@@ -59,8 +71,14 @@ def test_headers_must_have_the_required_columns_and_no_strangers() -> None:
 
 
 def test_a_site_row_contact_is_optional_and_bounded() -> None:
-    row = {"external_ref": "S-1", "customer_ref": "C-1", "name": "Shop", "address": "Lenina 1", "lat": "44.9",
-           "lon": "34.1"}
+    row = {
+        "external_ref": "S-1",
+        "customer_ref": "C-1",
+        "name": "Shop",
+        "address": "Lenina 1",
+        "lat": "44.9",
+        "lon": "34.1",
+    }
     assert (parse_site(row).contact_name, parse_site(row).contact_phone) == (None, None)
     named = parse_site({**row, "contact_name": "  Pavel ", "contact_phone": "+7 978 1"})
     assert (named.contact_name, named.contact_phone) == ("Pavel", "+7 978 1")

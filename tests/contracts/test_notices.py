@@ -35,24 +35,32 @@ async def _active(contracts: Contracts, name: str, **fields: Any) -> tuple[str, 
 async def test_a_contract_ending_soon_is_announced_once_per_end_date(contracts: Contracts) -> None:
     today = _local_today(contracts)
     starts_on = (today - timedelta(days=100)).isoformat()
-    customer_id, _, near = await _active(contracts, "Yalta Ice Rink", starts_on=starts_on,
-                                         ends_on=(today + timedelta(days=20)).isoformat())
-    _, _, far = await _active(contracts, "Gurzuf Hotel", starts_on=starts_on,
-                              ends_on=(today + timedelta(days=45)).isoformat())
+    customer_id, _, near = await _active(
+        contracts, "Yalta Ice Rink", starts_on=starts_on, ends_on=(today + timedelta(days=20)).isoformat()
+    )
+    _, _, far = await _active(
+        contracts, "Gurzuf Hotel", starts_on=starts_on, ends_on=(today + timedelta(days=45)).isoformat()
+    )
 
     first = await sweep_once(contracts.db, 60, contracts.clock.now())
     assert first is not None and first.notices.ending_soon >= 1  # the near one (others' contracts may be due too)
     # a second run (or another replica) tells nobody again
     assert await sweep_once(contracts.db, 60, contracts.clock.now()) == SweepSummary(
-        visits=GenerationSummary(contracts=first.visits.contracts), notices=NoticeSummary())
+        visits=GenerationSummary(contracts=first.visits.contracts), notices=NoticeSummary()
+    )
     [told] = await contracts.outbox(ContractEndingSoon.subject, contract_id=near["id"])
-    assert told == {"contract_id": near["id"], "customer_id": customer_id,
-                    "ends_on": (today + timedelta(days=20)).isoformat(), "days_left": 20}
+    assert told == {
+        "contract_id": near["id"],
+        "customer_id": customer_id,
+        "ends_on": (today + timedelta(days=20)).isoformat(),
+        "days_left": 20,
+    }
     assert await contracts.outbox(ContractEndingSoon.subject, contract_id=far["id"]) == []
 
     extended = (today + timedelta(days=25)).isoformat()
-    response = await contracts.client.patch(f"/contracts/{near['id']}", headers=contracts.manager,
-                                            json={"ends_on": extended})
+    response = await contracts.client.patch(
+        f"/contracts/{near['id']}", headers=contracts.manager, json={"ends_on": extended}
+    )
     assert response.status_code == 200, response.text
     await sweep_once(contracts.db, 60, contracts.clock.now())
     await sweep_once(contracts.db, 60, contracts.clock.now())
@@ -67,15 +75,17 @@ async def test_a_contract_ending_soon_is_announced_once_per_end_date(contracts: 
 async def test_overdue_visits_are_announced_when_their_number_grows(contracts: Contracts) -> None:
     now = contracts.clock.now()
     customer_id, site_id, contract = await _active(
-        contracts, "Alupka Palace Cafe", starts_on=(now - timedelta(days=40)).date().isoformat())
-    await contracts.post(f"/contracts/{contract['id']}/schedules", {
-        "site_id": site_id, "rrule": "FREQ=DAILY", "tolerance_days": 1, "duration_minutes": 60})
+        contracts, "Alupka Palace Cafe", starts_on=(now - timedelta(days=40)).date().isoformat()
+    )
+    await contracts.post(
+        f"/contracts/{contract['id']}/schedules",
+        {"site_id": site_id, "rrule": "FREQ=DAILY", "tolerance_days": 1, "duration_minutes": 60},
+    )
     async with contracts.db.transaction() as session:  # visits planned ten days ago and never done
         await regenerate_visits(session, uuid.UUID(contract["id"]), now - timedelta(days=10), 6)
 
     async def overdue_now() -> int:
-        health = (await contracts.client.get(f"/contracts/{contract['id']}/health",
-                                             headers=contracts.manager)).json()
+        health = (await contracts.client.get(f"/contracts/{contract['id']}/health", headers=contracts.manager)).json()
         return int(health["visits"]["overdue"])
 
     async def told() -> list[dict[str, Any]]:
@@ -87,13 +97,22 @@ async def test_overdue_visits_are_announced_when_their_number_grows(contracts: C
     visits = (await contracts.client.get(f"/contracts/{contract['id']}/visits", headers=contracts.manager)).json()
     oldest = min(v["due_on"] for v in visits if v["status"] == "planned")
     assert overdue >= 5
-    assert await told() == [{"contract_id": contract["id"], "customer_id": customer_id,
-                             "overdue_count": overdue, "oldest_due_on": oldest}]
+    assert await told() == [
+        {"contract_id": contract["id"], "customer_id": customer_id, "overdue_count": overdue, "oldest_due_on": oldest}
+    ]
 
     done = next(v for v in visits if v["due_on"] == oldest)
-    await contracts.publish(AssignmentStatusChanged(
-        assignment_id=uuid.uuid4(), request_id=uuid.UUID(done["id"]), customer_id=uuid.UUID(customer_id),
-        technician_id=uuid.uuid4(), status="completed", previous_status="on_site", at=now))
+    await contracts.publish(
+        AssignmentStatusChanged(
+            assignment_id=uuid.uuid4(),
+            request_id=uuid.UUID(done["id"]),
+            customer_id=uuid.UUID(customer_id),
+            technician_id=uuid.uuid4(),
+            status="completed",
+            previous_status="on_site",
+            at=now,
+        )
+    )
     await eventually(overdue_now, lambda n: n == overdue - 1)
     await sweep_once(contracts.db, 60, contracts.clock.now())  # fewer overdue is no news
     assert len(await told()) == 1

@@ -12,14 +12,21 @@ from services.contracts.domain.records import RowProblem, parse_equipment
 from services.contracts.domain.sla import default_priority
 
 
-@pytest.mark.parametrize(("kind", "criticality", "expected"), [
-    ("emergency", "critical", "P1"), ("emergency", "high", "P1"),
-    ("emergency", "normal", "P2"), ("emergency", "low", "P2"),
-    ("emergency", None, "P1"),  # a site-level emergency: no unit says it is minor
-    ("routine", "critical", "P3"), ("routine", None, "P3"),
-])
-def test_an_emergency_defaults_to_p1_or_p2_by_the_units_criticality(kind: str, criticality: str | None,
-                                                                    expected: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "criticality", "expected"),
+    [
+        ("emergency", "critical", "P1"),
+        ("emergency", "high", "P1"),
+        ("emergency", "normal", "P2"),
+        ("emergency", "low", "P2"),
+        ("emergency", None, "P1"),  # a site-level emergency: no unit says it is minor
+        ("routine", "critical", "P3"),
+        ("routine", None, "P3"),
+    ],
+)
+def test_an_emergency_defaults_to_p1_or_p2_by_the_units_criticality(
+    kind: str, criticality: str | None, expected: str
+) -> None:
     assert default_priority(kind, criticality) == expected
 
 
@@ -48,15 +55,19 @@ def test_only_a_growing_number_of_overdue_visits_is_news() -> None:
     assert not overdue_is_news(3, 3) and not overdue_is_news(2, 3)
 
 
-@pytest.mark.parametrize(("contract_type", "has_unit", "ends_on", "expected"), [
-    ("warranty", True, date(2026, 12, 31), None),
-    ("warranty", True, date(2026, 11, 28), None),  # the last day still counts
-    ("warranty", True, date(2026, 11, 27), "the unit's warranty ended on 2026-11-27"),
-    ("warranty", True, None, None),
-    ("warranty", False, date(2026, 12, 31), "warranty covers named units only"),
-    ("on_call", True, date(2020, 1, 1), None),  # only warranty contracts care about the warranty
-    ("full_maintenance", False, None, None),
-])
+@pytest.mark.parametrize(
+    ("contract_type", "has_unit", "ends_on", "expected"),
+    [
+        ("warranty", True, date(2026, 12, 31), None),
+        ("warranty", True, date(2026, 11, 28), None),  # the last day still counts
+        ("warranty", True, date(2026, 11, 27), "the unit's warranty ended on 2026-11-27"),
+        ("warranty", True, None, None),
+        ("warranty", False, date(2026, 12, 31), "warranty covers named units only"),
+        ("on_call", True, date(2020, 1, 1), None),  # only warranty contracts care about the warranty
+        ("full_maintenance", False, None, None),
+    ],
+)
 def test_a_warranty_contract_serves_a_named_unit_while_its_warranty_runs(
-        contract_type: str, has_unit: bool, ends_on: date | None, expected: str | None) -> None:
+    contract_type: str, has_unit: bool, ends_on: date | None, expected: str | None
+) -> None:
     assert warranty_problem(contract_type, has_unit, ends_on, date(2026, 11, 28)) == expected

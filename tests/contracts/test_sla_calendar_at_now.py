@@ -22,8 +22,11 @@ HOURS: dict[int, list[tuple[time, time]]] = {
     **{weekday: [(time(8), time(18))] for weekday in range(5)},
     5: [(time(22), time(6))],
 }
-API_HOURS = {name: [{"start": s.strftime("%H:%M"), "end": e.strftime("%H:%M")} for s, e in HOURS[weekday]]
-             for weekday, name in enumerate(("mon", "tue", "wed", "thu", "fri", "sat")) if weekday in HOURS}
+API_HOURS = {
+    name: [{"start": s.strftime("%H:%M"), "end": e.strftime("%H:%M")} for s, e in HOURS[weekday]]
+    for weekday, name in enumerate(("mon", "tue", "wed", "thu", "fri", "sat"))
+    if weekday in HOURS
+}
 RESPONSE_MINUTES, FIX_MINUTES = 240, 960
 
 
@@ -61,17 +64,24 @@ async def _berlin_contract(contracts: Contracts, name: str, holidays: list[str])
     customer_id, site_id = await contracts.customer_with_site(name, lat=52.52, lon=13.405)
     year = contracts.clock.now().astimezone(BERLIN).year
     contract = await contracts.contract(
-        customer_id, [site_id], contract_type="on_call", starts_on=f"{year - 1}-01-01", timezone="Europe/Berlin",
-        business_hours=API_HOURS, holidays=holidays,
-        sla=[{"priority": "P1", "response_minutes": RESPONSE_MINUTES, "fix_minutes": FIX_MINUTES}])
+        customer_id,
+        [site_id],
+        contract_type="on_call",
+        starts_on=f"{year - 1}-01-01",
+        timezone="Europe/Berlin",
+        business_hours=API_HOURS,
+        holidays=holidays,
+        sla=[{"priority": "P1", "response_minutes": RESPONSE_MINUTES, "fix_minutes": FIX_MINUTES}],
+    )
     activated = await contracts.client.post(f"/contracts/{contract['id']}/activate", headers=contracts.manager)
     assert activated.status_code == 200, activated.text
     return customer_id, site_id
 
 
 async def _entitlement(contracts: Contracts, site_id: str, **params: Any) -> dict[str, Any]:
-    response = await contracts.client.get("/entitlement", headers=contracts.manager,
-                                          params={"site_id": site_id, "kind": "emergency", **params})
+    response = await contracts.client.get(
+        "/entitlement", headers=contracts.manager, params={"site_id": site_id, "kind": "emergency", **params}
+    )
     assert response.status_code == 200, response.text
     answer: dict[str, Any] = response.json()
     assert answer["covered"] is True and answer["priority"] == "P1", answer
@@ -104,8 +114,10 @@ async def test_deadlines_across_the_nights_berlin_changes_its_clocks(contracts: 
         asked = datetime.combine(night, time(1, 30), tzinfo=BERLIN).astimezone(UTC)  # before the change, open
         answer = await _entitlement(contracts, site_id, at=asked.isoformat())
         response_due, fix_due = _due(answer)
-        assert (response_due, fix_due) == (_deadline(asked, RESPONSE_MINUTES, set()),
-                                           _deadline(asked, FIX_MINUTES, set()))
+        assert (response_due, fix_due) == (
+            _deadline(asked, RESPONSE_MINUTES, set()),
+            _deadline(asked, FIX_MINUTES, set()),
+        )
         # the night's real length, not its wall-clock length, is what the deadline counts
         used_that_night = (closes - asked).total_seconds() / 60
         if used_that_night < RESPONSE_MINUTES:

@@ -41,43 +41,60 @@ async def _contract_with_schedules(contracts: Contracts, name: str, schedules: i
     starts_on = (contracts.clock.now() - timedelta(days=30)).date().isoformat()
     created = await contracts.contract(customer_id, [site_id], starts_on=starts_on)
     for index, unit in enumerate(units):
-        await contracts.post(f"/contracts/{created['id']}/schedules", {
-            "site_id": site_id, "equipment_id": unit if index % 2 else None, "rrule": "FREQ=WEEKLY;BYDAY=MO,TH",
-            "tolerance_days": 1, "duration_minutes": 60, "priority": "P3"})
+        await contracts.post(
+            f"/contracts/{created['id']}/schedules",
+            {
+                "site_id": site_id,
+                "equipment_id": unit if index % 2 else None,
+                "rrule": "FREQ=WEEKLY;BYDAY=MO,TH",
+                "tolerance_days": 1,
+                "duration_minutes": 60,
+                "priority": "P3",
+            },
+        )
     activated = await contracts.client.post(f"/contracts/{created['id']}/activate", headers=contracts.manager)
     assert activated.status_code == 200, activated.text
     return str(created["id"])
 
 
-async def _run_with_every_kind_of_change(contracts: Contracts,
-                                         contract_id: str) -> tuple[GenerationSummary, list[str]]:
+async def _run_with_every_kind_of_change(contracts: Contracts, contract_id: str) -> tuple[GenerationSummary, list[str]]:
     """Fail each schedule's first visit, lengthen every visit, retire one schedule, then roll a week on."""
     async with contracts.db.transaction() as session:
-        await session.execute(text("""
+        await session.execute(
+            text("""
             UPDATE contracts.planned_visits SET status = 'failed'
             WHERE id IN (SELECT DISTINCT ON (schedule_id) id FROM contracts.planned_visits
-                         WHERE contract_id = :c ORDER BY schedule_id, occurrence_at)"""), {"c": contract_id})
-        await session.execute(text("UPDATE contracts.visit_schedules SET duration_minutes = 90 WHERE contract_id = :c"),
-                              {"c": contract_id})
-        await session.execute(text("""
+                         WHERE contract_id = :c ORDER BY schedule_id, occurrence_at)"""),
+            {"c": contract_id},
+        )
+        await session.execute(
+            text("UPDATE contracts.visit_schedules SET duration_minutes = 90 WHERE contract_id = :c"),
+            {"c": contract_id},
+        )
+        await session.execute(
+            text("""
             UPDATE contracts.visit_schedules SET active = false
             WHERE id = (SELECT id FROM contracts.visit_schedules WHERE contract_id = :c ORDER BY id LIMIT 1)"""),
-                              {"c": contract_id})
+            {"c": contract_id},
+        )
     # ten days on, the retired schedule's second visit (at most seven days after activation, its window the due day
     # ± 1) has closed on every weekday and hour, so it stays and takes the failed first visit's work
     later = contracts.clock.now() + timedelta(days=10)
     with _statements(contracts) as seen:
         async with contracts.db.transaction() as session:
-            summary = await regenerate_visits(session, uuid.UUID(contract_id), later,
-                                              contracts.settings.visit_horizon_days)
+            summary = await regenerate_visits(
+                session, uuid.UUID(contract_id), later, contracts.settings.visit_horizon_days
+            )
     return summary, seen
 
 
 async def test_a_generation_run_sends_as_many_statements_for_eight_schedules_as_for_two(contracts: Contracts) -> None:
     few, few_statements = await _run_with_every_kind_of_change(
-        contracts, await _contract_with_schedules(contracts, "Two Schedules Deli", 2))
+        contracts, await _contract_with_schedules(contracts, "Two Schedules Deli", 2)
+    )
     many, many_statements = await _run_with_every_kind_of_change(
-        contracts, await _contract_with_schedules(contracts, "Eight Schedules Hypermarket", 8))
+        contracts, await _contract_with_schedules(contracts, "Eight Schedules Hypermarket", 8)
+    )
 
     # every branch ran in both: new visits at the horizon, moved ones, a retired schedule's, carried work
     for summary, schedules in ((few, 2), (many, 8)):

@@ -28,8 +28,7 @@ def _days_ago(days: int) -> str:
 
 
 async def _visits(contracts: Contracts, contract_id: str, **params: str) -> list[dict[str, Any]]:
-    response = await contracts.client.get(f"/contracts/{contract_id}/visits", headers=contracts.manager,
-                                          params=params)
+    response = await contracts.client.get(f"/contracts/{contract_id}/visits", headers=contracts.manager, params=params)
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 
@@ -44,16 +43,28 @@ async def _patch(contracts: Contracts, path: str, body: dict[str, Any]) -> dict[
     return response.json()  # type: ignore[no-any-return]
 
 
-async def _maintained_site(contracts: Contracts, name: str, rrule: str = "FREQ=WEEKLY;BYDAY=MO",
-                           **contract: Any) -> tuple[str, str, list[str], dict[str, Any], dict[str, Any]]:
+async def _maintained_site(
+    contracts: Contracts, name: str, rrule: str = "FREQ=WEEKLY;BYDAY=MO", **contract: Any
+) -> tuple[str, str, list[str], dict[str, Any], dict[str, Any]]:
     customer_id, site_id = await contracts.customer_with_site(
-        name, access_hours={"mon": [{"start": "08:00", "end": "20:00"}]})
-    units = [await contracts.unit(site_id), await contracts.unit(site_id, equipment_type="display_case",
-                                                                 required_skills=[{"skill": "electrical"}])]
+        name, access_hours={"mon": [{"start": "08:00", "end": "20:00"}]}
+    )
+    units = [
+        await contracts.unit(site_id),
+        await contracts.unit(site_id, equipment_type="display_case", required_skills=[{"skill": "electrical"}]),
+    ]
     created = await contracts.contract(customer_id, [site_id], starts_on=_days_ago(30), **contract)
-    schedule = await contracts.post(f"/contracts/{created['id']}/schedules", {
-        "site_id": site_id, "rrule": rrule, "tolerance_days": 2, "duration_minutes": 60,
-        "required_skills": [{"skill": "refrigeration", "min_level": 3}], "priority": "P3"})
+    schedule = await contracts.post(
+        f"/contracts/{created['id']}/schedules",
+        {
+            "site_id": site_id,
+            "rrule": rrule,
+            "tolerance_days": 2,
+            "duration_minutes": 60,
+            "required_skills": [{"skill": "refrigeration", "min_level": 3}],
+            "priority": "P3",
+        },
+    )
     activated = await contracts.client.post(f"/contracts/{created['id']}/activate", headers=contracts.manager)
     assert activated.status_code == 200, activated.text
     return customer_id, site_id, units, created, schedule
@@ -100,20 +111,28 @@ async def test_generation_is_idempotent_and_follows_schedule_and_contract_change
     await _patch(contracts, f"/schedules/{schedule['id']}", {"active": False})
     assert await _visits(contracts, cid, status="planned") == []
     async with contracts.db.transaction() as session:
-        per_occurrence = (await session.execute(
-            select(func.count()).select_from(t.planned_visits).where(t.planned_visits.c.contract_id == cid)
-            .group_by(t.planned_visits.c.schedule_id, t.planned_visits.c.occurrence_at)
-            .having(func.count() > 1))).all()
+        per_occurrence = (
+            await session.execute(
+                select(func.count())
+                .select_from(t.planned_visits)
+                .where(t.planned_visits.c.contract_id == cid)
+                .group_by(t.planned_visits.c.schedule_id, t.planned_visits.c.occurrence_at)
+                .having(func.count() > 1)
+            )
+        ).all()
     assert per_occurrence == []
 
 
 async def test_visits_keep_local_time_across_dst_and_fall_on_month_ends(contracts: Contracts) -> None:
     customer_id, site_id = await contracts.customer_with_site("Berlin Kuehlhaus", lat=52.52, lon=13.40)
-    contract = await contracts.contract(customer_id, [site_id], timezone="Europe/Berlin",
-                                        starts_on="2031-01-01", ends_on="2031-12-31")
+    contract = await contracts.contract(
+        customer_id, [site_id], timezone="Europe/Berlin", starts_on="2031-01-01", ends_on="2031-12-31"
+    )
     for rule, at in (("FREQ=WEEKLY;BYDAY=SU", "10:00"), ("FREQ=MONTHLY;BYMONTHDAY=-1", "09:00")):
-        await contracts.post(f"/contracts/{contract['id']}/schedules",
-                             {"site_id": site_id, "rrule": rule, "visit_time": at, "duration_minutes": 45})
+        await contracts.post(
+            f"/contracts/{contract['id']}/schedules",
+            {"site_id": site_id, "rrule": rule, "visit_time": at, "duration_minutes": 45},
+        )
     await contracts.client.post(f"/contracts/{contract['id']}/activate", headers=contracts.manager)
     assert await _visits(contracts, contract["id"]) == []  # 2031 is beyond today's horizon
 
@@ -122,9 +141,16 @@ async def test_visits_keep_local_time_across_dst_and_fall_on_month_ends(contract
         summary = await regenerate_visits(session, uuid.UUID(contract["id"]), now, 45)
     assert summary.planned == 8
     due = [v["due_at"] for v in await _visits(contracts, contract["id"])]
-    assert due == ["2031-02-23T09:00:00Z", "2031-02-28T08:00:00Z", "2031-03-02T09:00:00Z", "2031-03-09T09:00:00Z",
-                   "2031-03-16T09:00:00Z", "2031-03-23T09:00:00Z", "2031-03-30T08:00:00Z",  # CEST from 30 March
-                   "2031-03-31T07:00:00Z"]
+    assert due == [
+        "2031-02-23T09:00:00Z",
+        "2031-02-28T08:00:00Z",
+        "2031-03-02T09:00:00Z",
+        "2031-03-09T09:00:00Z",
+        "2031-03-16T09:00:00Z",
+        "2031-03-23T09:00:00Z",
+        "2031-03-30T08:00:00Z",  # CEST from 30 March
+        "2031-03-31T07:00:00Z",
+    ]
     async with contracts.db.transaction() as session:
         repeat = await regenerate_visits(session, uuid.UUID(contract["id"]), now, 45)
     assert (repeat.planned, repeat.moved, repeat.cancelled) == (0, 0, 0)
@@ -135,14 +161,31 @@ async def test_a_failed_visit_hands_its_work_to_the_next_visit(contracts: Contra
     first, second = (await _visits(contracts, contract["id"]))[:2]
     assignment, technician = uuid.uuid4(), uuid.uuid4()
     now = contracts.clock.now()
-    await contracts.publish(AssignmentCreated(
-        assignment_id=assignment, request_id=uuid.UUID(first["id"]), customer_id=uuid.UUID(customer_id),
-        technician_id=technician, technician_first_name="Anna", status="accepted", planned_start=now,
-        planned_end=now + timedelta(hours=1), eta=now))
-    await contracts.publish(AssignmentStatusChanged(
-        assignment_id=assignment, request_id=uuid.UUID(first["id"]), customer_id=uuid.UUID(customer_id),
-        technician_id=technician, status="failed", previous_status="on_site", at=now + timedelta(minutes=40),
-        outcome="needs a new compressor"))
+    await contracts.publish(
+        AssignmentCreated(
+            assignment_id=assignment,
+            request_id=uuid.UUID(first["id"]),
+            customer_id=uuid.UUID(customer_id),
+            technician_id=technician,
+            technician_first_name="Anna",
+            status="accepted",
+            planned_start=now,
+            planned_end=now + timedelta(hours=1),
+            eta=now,
+        )
+    )
+    await contracts.publish(
+        AssignmentStatusChanged(
+            assignment_id=assignment,
+            request_id=uuid.UUID(first["id"]),
+            customer_id=uuid.UUID(customer_id),
+            technician_id=technician,
+            status="failed",
+            previous_status="on_site",
+            at=now + timedelta(minutes=40),
+            outcome="needs a new compressor",
+        )
+    )
 
     async def shown() -> dict[str, dict[str, Any]]:
         return {v["id"]: v for v in await _visits(contracts, contract["id"])}
@@ -155,10 +198,13 @@ async def test_a_failed_visit_hands_its_work_to_the_next_visit(contracts: Contra
     assert rescheduled[-1]["carried_over_from"] == first["id"]
     assert rescheduled[-1]["carried_work"] == "needs a new compressor"
 
-    history = (await contracts.client.get(f"/equipment/{units[0]}/history",
-                                          headers=contracts.customer(customer_id))).json()
+    history = (
+        await contracts.client.get(f"/equipment/{units[0]}/history", headers=contracts.customer(customer_id))
+    ).json()
     assert [(h["status"], h["kind"], h["outcome"]) for h in history] == [
-        ("accepted", "planned", None), ("failed", "planned", "needs a new compressor")]
+        ("accepted", "planned", None),
+        ("failed", "planned", "needs a new compressor"),
+    ]
 
 
 async def test_history_and_sla_compliance_come_from_request_and_dispatch_events(contracts: Contracts) -> None:
@@ -168,21 +214,39 @@ async def test_history_and_sla_compliance_come_from_request_and_dispatch_events(
     await contracts.client.post(f"/contracts/{contract['id']}/activate", headers=contracts.manager)
     now = contracts.clock.now().replace(microsecond=0)
     kept, missed = uuid.uuid4(), uuid.uuid4()
-    for request_id, response_due, fix_due in ((kept, now + timedelta(hours=1), now + timedelta(hours=2)),
-                                              (missed, now - timedelta(hours=1), now + timedelta(hours=5))):
-        await contracts.publish(ServiceRequestCreated(
-            request_id=request_id, customer_id=uuid.UUID(customer_id), site_id=uuid.UUID(site_id),
-            equipment_id=uuid.UUID(unit), kind="emergency", priority="P1",
-            location={"lat": 44.84, "lon": 34.97},  # type: ignore[arg-type]
-            covered=True, contract_id=uuid.UUID(contract["id"]), response_due=response_due, fix_due=fix_due,
-            created_at=now - timedelta(hours=2)))
+    for request_id, response_due, fix_due in (
+        (kept, now + timedelta(hours=1), now + timedelta(hours=2)),
+        (missed, now - timedelta(hours=1), now + timedelta(hours=5)),
+    ):
+        await contracts.publish(
+            ServiceRequestCreated(
+                request_id=request_id,
+                customer_id=uuid.UUID(customer_id),
+                site_id=uuid.UUID(site_id),
+                equipment_id=uuid.UUID(unit),
+                kind="emergency",
+                priority="P1",
+                location={"lat": 44.84, "lon": 34.97},  # type: ignore[arg-type]
+                covered=True,
+                contract_id=uuid.UUID(contract["id"]),
+                response_due=response_due,
+                fix_due=fix_due,
+                created_at=now - timedelta(hours=2),
+            )
+        )
     assignment, technician = uuid.uuid4(), uuid.uuid4()
     steps = [("en_route", now - timedelta(minutes=30)), ("on_site", now), ("completed", now + timedelta(hours=3))]
     previous = "accepted"
     for status, at in steps:
         event = AssignmentStatusChanged(
-            assignment_id=assignment, request_id=kept, customer_id=uuid.UUID(customer_id), technician_id=technician,
-            status=status, previous_status=previous, at=at)  # type: ignore[arg-type]
+            assignment_id=assignment,
+            request_id=kept,
+            customer_id=uuid.UUID(customer_id),
+            technician_id=technician,
+            status=status,
+            previous_status=previous,
+            at=at,
+        )  # type: ignore[arg-type]
         await contracts.publish(event)
         await contracts.publish(event)  # a second delivery under a new event id is absorbed
         previous = status
@@ -192,8 +256,15 @@ async def test_history_and_sla_compliance_come_from_request_and_dispatch_events(
         return response.json()  # type: ignore[no-any-return]
 
     sla = (await eventually(health, lambda h: h["sla"]["requests"] == 2 and h["sla"]["fix_breached"] == 1))["sla"]
-    assert sla == {"requests": 2, "response_met": 1, "response_breached": 1, "response_compliance": 0.5,
-                   "fix_met": 0, "fix_breached": 1, "fix_compliance": 0.0}
+    assert sla == {
+        "requests": 2,
+        "response_met": 1,
+        "response_breached": 1,
+        "response_compliance": 0.5,
+        "fix_met": 0,
+        "fix_breached": 1,
+        "fix_compliance": 0.0,
+    }
     history = (await contracts.client.get(f"/equipment/{unit}/history", headers=contracts.manager)).json()
     assert [(h["status"], h["request_id"]) for h in history] == [(s, str(kept)) for s, _ in steps]
 
@@ -208,13 +279,22 @@ async def test_health_counts_visits_due_done_and_overdue(contracts: Contracts) -
     overdue = [v for v in await _visits(contracts, contract["id"]) if v["window_end"] < now.isoformat()]
     assert len(overdue) >= 9
     technician, done = uuid.uuid4(), overdue[0]
-    await contracts.publish(AssignmentStatusChanged(
-        assignment_id=uuid.uuid4(), request_id=uuid.UUID(done["id"]), customer_id=uuid.UUID(customer_id),
-        technician_id=technician, status="completed", previous_status="on_site", at=contracts.clock.now()))
+    await contracts.publish(
+        AssignmentStatusChanged(
+            assignment_id=uuid.uuid4(),
+            request_id=uuid.UUID(done["id"]),
+            customer_id=uuid.UUID(customer_id),
+            technician_id=technician,
+            status="completed",
+            previous_status="on_site",
+            at=contracts.clock.now(),
+        )
+    )
 
     async def health() -> dict[str, Any]:
-        response = await contracts.client.get(f"/contracts/{contract['id']}/health",
-                                              headers=contracts.customer(customer_id))
+        response = await contracts.client.get(
+            f"/contracts/{contract['id']}/health", headers=contracts.customer(customer_id)
+        )
         return response.json()  # type: ignore[no-any-return]
 
     visits = (await eventually(health, lambda h: h["visits"]["done"] == 1))["visits"]
@@ -225,8 +305,9 @@ async def test_health_counts_visits_due_done_and_overdue(contracts: Contracts) -
 async def test_the_sweep_runs_on_one_replica_at_a_time_and_expires_ended_contracts(contracts: Contracts) -> None:
     customer_id, site_id = await contracts.customer_with_site("Yevpatoria Seasonal Kiosk")
     today = contracts.clock.now().date()
-    contract = await contracts.contract(customer_id, [site_id], starts_on=_days_ago(10),
-                                        ends_on=(today + timedelta(days=1)).isoformat())
+    contract = await contracts.contract(
+        customer_id, [site_id], starts_on=_days_ago(10), ends_on=(today + timedelta(days=1)).isoformat()
+    )
     await contracts.client.post(f"/contracts/{contract['id']}/activate", headers=contracts.manager)
     async with contracts.db.engine.connect() as holder:
         await holder.execute(text("SELECT pg_advisory_lock(hashtext('contracts:visit-sweep'))"))
@@ -245,16 +326,21 @@ async def test_a_contract_naming_units_plans_visits_for_those_units_only(contrac
     other = await contracts.unit(site_id, equipment_type="ice_machine")
     contract = await contracts.contract(customer_id, [site_id], equipment_ids=[covered], starts_on=_days_ago(5))
     cid = contract["id"]
-    refused = await contracts.client.post(f"/contracts/{cid}/schedules", headers=contracts.manager, json={
-        "site_id": site_id, "equipment_id": other, "rrule": "FREQ=MONTHLY", "duration_minutes": 30})
+    refused = await contracts.client.post(
+        f"/contracts/{cid}/schedules",
+        headers=contracts.manager,
+        json={"site_id": site_id, "equipment_id": other, "rrule": "FREQ=MONTHLY", "duration_minutes": 30},
+    )
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "equipment_id"
-    await contracts.post(f"/contracts/{cid}/schedules", {"site_id": site_id, "rrule": "FREQ=WEEKLY;BYDAY=WE",
-                                                         "duration_minutes": 30})
+    await contracts.post(
+        f"/contracts/{cid}/schedules", {"site_id": site_id, "rrule": "FREQ=WEEKLY;BYDAY=WE", "duration_minutes": 30}
+    )
     await contracts.client.post(f"/contracts/{cid}/activate", headers=contracts.manager)
     assert {tuple(v["equipment_ids"]) for v in await _visits(contracts, cid)} == {(covered,)}
 
     await _patch(contracts, f"/contracts/{cid}", {"equipment_ids": [covered, other]})
     assert {tuple(v["equipment_ids"]) for v in await _visits(contracts, cid, status="planned")} == {
-        tuple(sorted([covered, other]))}
+        tuple(sorted([covered, other]))
+    }
     [changed] = await contracts.outbox("fieldline.contracts.contract.changed.v1", contract_id=cid)
     assert changed["changes"] == ["equipment_ids"] and changed["status"] == "active"

@@ -29,8 +29,20 @@ from tests.support.infra import NatsServer
 nats_server = fixtures.nats_server
 database_url = fixtures.database_url
 
-_TABLES = ("technicians", "absences", "shifts", "jobs", "assignments", "assignment_history", "plans",
-           "replan_requests", "mobile_commands", "position_pings", "sla_alerts", "outbox")
+_TABLES = (
+    "technicians",
+    "absences",
+    "shifts",
+    "jobs",
+    "assignments",
+    "assignment_history",
+    "plans",
+    "replan_requests",
+    "mobile_commands",
+    "position_pings",
+    "sla_alerts",
+    "outbox",
+)
 
 
 @dataclass
@@ -48,11 +60,13 @@ class Dispatch:
         return self.keys.headers(Role.TECHNICIAN, technician_id=uuid.UUID(str(technician_id)))
 
     async def publish(self, event: Event, occurred_at: datetime | None = None) -> None:
-        envelope = Envelope(type=event.subject, data=event.model_dump(mode="json"),
-                            occurred_at=occurred_at or datetime.now(UTC))
+        envelope = Envelope(
+            type=event.subject, data=event.model_dump(mode="json"), occurred_at=occurred_at or datetime.now(UTC)
+        )
         js = self.app.state.runtime.js
-        await js.publish(event.subject, envelope.model_dump_json().encode(),
-                         headers={"Nats-Msg-Id": str(envelope.event_id)})
+        await js.publish(
+            event.subject, envelope.model_dump_json().encode(), headers={"Nats-Msg-Id": str(envelope.event_id)}
+        )
 
     async def sql(self, query: str, *args: Any) -> list[asyncpg.Record]:
         conn = await asyncpg.connect(self.database_url)
@@ -61,10 +75,19 @@ class Dispatch:
         finally:
             await conn.close()
 
-    async def add_technician(self, name: str, lat: float, lon: float, skills: dict[str, int] | None = None,
-                             **extra: Any) -> str:
-        response = await self.client.post("/technicians", headers=self.dispatcher, json={
-            "name": name, "skills": skills or {"refrigeration": 3}, "home_base": {"lat": lat, "lon": lon}, **extra})
+    async def add_technician(
+        self, name: str, lat: float, lon: float, skills: dict[str, int] | None = None, **extra: Any
+    ) -> str:
+        response = await self.client.post(
+            "/technicians",
+            headers=self.dispatcher,
+            json={
+                "name": name,
+                "skills": skills or {"refrigeration": 3},
+                "home_base": {"lat": lat, "lon": lon},
+                **extra,
+            },
+        )
         assert response.status_code == 201, response.text
         return str(response.json()["id"])
 
@@ -83,16 +106,25 @@ class Clock:
 
 
 @contextlib.asynccontextmanager
-async def _dispatch_app(database_url: str, nats_server: NatsServer, keys: Keys,
-                        clock: Callable[[], datetime] | None = None) -> AsyncIterator[Dispatch]:
+async def _dispatch_app(
+    database_url: str, nats_server: NatsServer, keys: Keys, clock: Callable[[], datetime] | None = None
+) -> AsyncIterator[Dispatch]:
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute("TRUNCATE " + ", ".join(f"dispatch.{t}" for t in _TABLES))
     finally:
         await conn.close()
-    settings = service_settings(Settings, database_url, nats_server.url, keys.private.parent,
-                                replan_poll_s=0, plan_interval_s=0, sla_check_interval_s=0,
-                                overrun_check_interval_s=0, planner_time_limit_s=1.0)
+    settings = service_settings(
+        Settings,
+        database_url,
+        nats_server.url,
+        keys.private.parent,
+        replan_poll_s=0,
+        plan_interval_s=0,
+        sla_check_interval_s=0,
+        overrun_check_interval_s=0,
+        planner_time_limit_s=1.0,
+    )
     app = create_app(settings, clock)
     async with running_app(app) as client:
         yield Dispatch(app, client, keys, database_url)
@@ -115,8 +147,9 @@ async def clock() -> Clock:
 
 
 @pytest_asyncio.fixture
-async def clocked_dispatch(database_url: str, nats_server: NatsServer, keys: Keys,
-                           clock: Clock) -> AsyncIterator[Dispatch]:
+async def clocked_dispatch(
+    database_url: str, nats_server: NatsServer, keys: Keys, clock: Clock
+) -> AsyncIterator[Dispatch]:
     """The dispatch app on `clock`: "today" is the clock's day."""
     async with _dispatch_app(database_url, nats_server, keys, clock) as running:
         yield running

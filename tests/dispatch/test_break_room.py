@@ -22,8 +22,10 @@ from .conftest import Clock, Dispatch
 SITE = (44.951, 34.101)
 BESIDE_THE_SITE = (44.95, 34.10)
 # 08:00-17:00 every day, a 30 min lunch to start between 12:00 and 14:00
-WEEK = {d: {"start": "08:00", "end": "17:00", "break_minutes": 30, "break_earliest": "12:00",
-            "break_latest": "14:00"} for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+WEEK = {
+    d: {"start": "08:00", "end": "17:00", "break_minutes": 30, "break_earliest": "12:00", "break_latest": "14:00"}
+    for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+}
 
 
 def local(clock: Clock, hh: int, mm: int = 0) -> datetime:
@@ -32,20 +34,29 @@ def local(clock: Clock, hh: int, mm: int = 0) -> datetime:
 
 async def routine_job(dispatch: Dispatch, minutes: int) -> str:
     request_id = uuid.uuid4()
-    await dispatch.sql("INSERT INTO dispatch.jobs (request_id, customer_id, site_id, kind, priority, location, "
-                       "duration_minutes, status) VALUES ($1, $2, $3, 'routine', 'P3', "
-                       f"'SRID=4326;POINT({SITE[1]} {SITE[0]})', $4, 'open')",
-                       request_id, uuid.uuid4(), uuid.uuid4(), minutes)
+    await dispatch.sql(
+        "INSERT INTO dispatch.jobs (request_id, customer_id, site_id, kind, priority, location, "
+        "duration_minutes, status) VALUES ($1, $2, $3, 'routine', 'P3', "
+        f"'SRID=4326;POINT({SITE[1]} {SITE[0]})', $4, 'open')",
+        request_id,
+        uuid.uuid4(),
+        uuid.uuid4(),
+        minutes,
+    )
     return str(request_id)
 
 
 async def assign(dispatch: Dispatch, request_id: str, technician_id: str, start: datetime) -> Any:
-    return await dispatch.client.post("/assignments", headers=dispatch.dispatcher, json={
-        "request_id": request_id, "technician_id": technician_id, "planned_start": start.isoformat()})
+    return await dispatch.client.post(
+        "/assignments",
+        headers=dispatch.dispatcher,
+        json={"request_id": request_id, "technician_id": technician_id, "planned_start": start.isoformat()},
+    )
 
 
 async def test_a_manual_booking_that_takes_the_last_room_for_the_lunch_break_is_refused(
-        clocked_dispatch: Dispatch, clock: Clock) -> None:
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
     dispatch = clocked_dispatch
     anna = await dispatch.add_technician("Anna Koval", *BESIDE_THE_SITE, weekly_shifts=WEEK)
     morning = await assign(dispatch, await routine_job(dispatch, 120), anna, local(clock, 11))  # 11:00-13:00
@@ -63,13 +74,18 @@ async def test_a_manual_booking_that_takes_the_last_room_for_the_lunch_break_is_
     assert booked.status_code == 201, booked.text
 
     # moving the morning job later eats the lunch gap: refused; moving it earlier frees it: fine
-    later = await dispatch.client.post(f"/assignments/{morning.json()['id']}/reassign", headers=dispatch.dispatcher,
-                                       json={"technician_id": anna, "planned_start": local(clock, 11, 20).isoformat()})
+    later = await dispatch.client.post(
+        f"/assignments/{morning.json()['id']}/reassign",
+        headers=dispatch.dispatcher,
+        json={"technician_id": anna, "planned_start": local(clock, 11, 20).isoformat()},
+    )
     assert later.status_code == 409, later.text
     assert "leaves Anna no room for the 30 min break" in later.json()["detail"]
-    earlier = await dispatch.client.post(f"/assignments/{morning.json()['id']}/reassign",
-                                         headers=dispatch.dispatcher,
-                                         json={"technician_id": anna, "planned_start": local(clock, 9).isoformat()})
+    earlier = await dispatch.client.post(
+        f"/assignments/{morning.json()['id']}/reassign",
+        headers=dispatch.dispatcher,
+        json={"technician_id": anna, "planned_start": local(clock, 9).isoformat()},
+    )
     assert earlier.status_code == 200, earlier.text
 
 
@@ -77,15 +93,19 @@ async def test_a_break_already_taken_today_needs_no_room(clocked_dispatch: Dispa
     dispatch = clocked_dispatch
     anna = await dispatch.add_technician("Anna Koval", *BESIDE_THE_SITE, weekly_shifts=WEEK)
     for on_break in (True, False):  # an early break, over again: only the command log remembers it
-        taken = await dispatch.client.post("/me/break", headers=dispatch.technician(anna), json={
-            "client_command_id": str(uuid.uuid4()), "on_break": on_break, "minutes": 30})
+        taken = await dispatch.client.post(
+            "/me/break",
+            headers=dispatch.technician(anna),
+            json={"client_command_id": str(uuid.uuid4()), "on_break": on_break, "minutes": 30},
+        )
         assert taken.status_code == 200, taken.text
     whole_lunch = await assign(dispatch, await routine_job(dispatch, 240), anna, local(clock, 11))
     assert whole_lunch.status_code == 201, whole_lunch.text
 
 
-async def test_a_technician_without_a_break_can_be_booked_through_lunch(clocked_dispatch: Dispatch,
-                                                                        clock: Clock) -> None:
+async def test_a_technician_without_a_break_can_be_booked_through_lunch(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
     dispatch = clocked_dispatch
     oleg = await dispatch.add_technician("Oleg Petrov", *BESIDE_THE_SITE)  # always on duty, no break rule
     booked = await assign(dispatch, await routine_job(dispatch, 240), oleg, local(clock, 11))
@@ -99,21 +119,33 @@ def drive(origin: tuple[float, float], destination: tuple[float, float]) -> time
 
 @pytest.mark.parametrize("lunch_taken", [False, True])
 async def test_the_board_predicts_the_arrival_after_a_lunch_still_to_take(
-        clocked_dispatch: Dispatch, clock: Clock, lunch_taken: bool) -> None:
+    clocked_dispatch: Dispatch, clock: Clock, lunch_taken: bool
+) -> None:
     dispatch = clocked_dispatch
     clock.now = local(clock, 12)
     anna = await dispatch.add_technician("Anna Koval", *BESIDE_THE_SITE, weekly_shifts=WEEK)
     if lunch_taken:
         for on_break in (True, False):
-            await dispatch.client.post("/me/break", headers=dispatch.technician(anna), json={
-                "client_command_id": str(uuid.uuid4()), "on_break": on_break, "minutes": 30})
+            await dispatch.client.post(
+                "/me/break",
+                headers=dispatch.technician(anna),
+                json={"client_command_id": str(uuid.uuid4()), "on_break": on_break, "minutes": 30},
+            )
     clock.now = local(clock, 13, 45)
     # the emergency placement knows nothing of the lunch: it books Anna at once, past the lunch's latest start
     request = ServiceRequestCreated(
-        request_id=uuid.uuid4(), customer_id=uuid.uuid4(), site_id=uuid.uuid4(), kind="emergency", priority="P1",
-        location=GeoPoint(lat=SITE[0], lon=SITE[1]), required_skills=[SkillNeed(skill="refrigeration", min_level=2)],
-        covered=True, response_due=clock.now + timedelta(minutes=20), estimated_duration_minutes=60,
-        created_at=clock.now)
+        request_id=uuid.uuid4(),
+        customer_id=uuid.uuid4(),
+        site_id=uuid.uuid4(),
+        kind="emergency",
+        priority="P1",
+        location=GeoPoint(lat=SITE[0], lon=SITE[1]),
+        required_skills=[SkillNeed(skill="refrigeration", min_level=2)],
+        covered=True,
+        response_due=clock.now + timedelta(minutes=20),
+        estimated_duration_minutes=60,
+        created_at=clock.now,
+    )
     await dispatch.publish(request, occurred_at=clock.now)
 
     async def booked() -> dict[str, Any] | None:
@@ -135,8 +167,9 @@ async def test_the_board_predicts_the_arrival_after_a_lunch_still_to_take(
         assert risky[0]["reason"] == "the assigned technician is predicted late"
 
 
-async def test_the_board_issues_the_same_statements_for_two_or_six_technicians(clocked_dispatch: Dispatch,
-                                                                               clock: Clock) -> None:
+async def test_the_board_issues_the_same_statements_for_two_or_six_technicians(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
     dispatch = clocked_dispatch
     by_task: dict[int, list[str]] = {}
 

@@ -29,16 +29,30 @@ def drive_minutes(origin: tuple[float, float], destination: tuple[float, float])
 
 def emergency(now: datetime) -> ServiceRequestCreated:
     return ServiceRequestCreated(
-        request_id=uuid.uuid4(), customer_id=uuid.uuid4(), site_id=uuid.uuid4(), kind="emergency", priority="P1",
-        location=GeoPoint(lat=SITE[0], lon=SITE[1]), required_skills=[SkillNeed(skill="refrigeration", min_level=2)],
-        covered=True, response_due=now + timedelta(hours=2), estimated_duration_minutes=60, created_at=now,
-        contact_name="Marina", contact_phone="+7 978 000 00 00", address="Kirova 7, Simferopol")
+        request_id=uuid.uuid4(),
+        customer_id=uuid.uuid4(),
+        site_id=uuid.uuid4(),
+        kind="emergency",
+        priority="P1",
+        location=GeoPoint(lat=SITE[0], lon=SITE[1]),
+        required_skills=[SkillNeed(skill="refrigeration", min_level=2)],
+        covered=True,
+        response_due=now + timedelta(hours=2),
+        estimated_duration_minutes=60,
+        created_at=now,
+        contact_name="Marina",
+        contact_phone="+7 978 000 00 00",
+        address="Kirova 7, Simferopol",
+    )
 
 
 async def booked(dispatch: Dispatch, request: ServiceRequestCreated) -> dict[str, object]:
     async def probe() -> dict[str, object] | None:
-        rows = await dispatch.sql("SELECT technician_id::text AS tech, eta FROM dispatch.assignments "
-                                  "WHERE request_id = $1 AND status = 'offered'", request.request_id)
+        rows = await dispatch.sql(
+            "SELECT technician_id::text AS tech, eta FROM dispatch.assignments "
+            "WHERE request_id = $1 AND status = 'offered'",
+            request.request_id,
+        )
         return dict(rows[0]) if rows else None
 
     return await eventually(probe, what="the emergency is booked")
@@ -46,13 +60,19 @@ async def booked(dispatch: Dispatch, request: ServiceRequestCreated) -> dict[str
 
 @pytest.mark.parametrize(("break_vs_drive_minutes", "goes_to"), [(-15, "resting"), (+15, "far")])
 async def test_an_emergency_beside_a_technician_on_a_break_goes_to_them_only_if_they_still_arrive_first(
-        clocked_dispatch: Dispatch, clock: Clock, break_vs_drive_minutes: int, goes_to: str) -> None:
+    clocked_dispatch: Dispatch, clock: Clock, break_vs_drive_minutes: int, goes_to: str
+) -> None:
     dispatch = clocked_dispatch
-    technicians = {"resting": await dispatch.add_technician("Anna Koval", *BESIDE_THE_SITE),  # always on duty
-                   "far": await dispatch.add_technician("Oleg Petrov", *FAR)}
+    technicians = {
+        "resting": await dispatch.add_technician("Anna Koval", *BESIDE_THE_SITE),  # always on duty
+        "far": await dispatch.add_technician("Oleg Petrov", *FAR),
+    }
     minutes = math.ceil(drive_minutes(FAR, SITE)) + break_vs_drive_minutes
-    on_break = await dispatch.client.post("/me/break", headers=dispatch.technician(technicians["resting"]), json={
-        "client_command_id": str(uuid.uuid4()), "on_break": True, "minutes": minutes})
+    on_break = await dispatch.client.post(
+        "/me/break",
+        headers=dispatch.technician(technicians["resting"]),
+        json={"client_command_id": str(uuid.uuid4()), "on_break": True, "minutes": minutes},
+    )
     assert on_break.status_code == 200, on_break.text
     break_ends = clock.now + timedelta(minutes=minutes)
     assert datetime.fromisoformat(on_break.json()["break_ends_at"]) == break_ends
@@ -95,20 +115,35 @@ async def test_a_planned_visit_shows_the_site_contact_and_address(clocked_dispat
     dispatch = clocked_dispatch
     anna = await dispatch.add_technician("Anna Koval", *BESIDE_THE_SITE)
     visit = VisitPlanned(
-        visit_id=uuid.uuid4(), contract_id=uuid.uuid4(), customer_id=uuid.uuid4(), site_id=uuid.uuid4(),
-        location=GeoPoint(lat=SITE[0], lon=SITE[1]), due_on=clock.now.date().isoformat(),
-        window_start=clock.now + timedelta(hours=1), window_end=clock.now + timedelta(hours=8), duration_minutes=45,
-        skills=[SkillNeed(skill="refrigeration", min_level=2)], address="Pushkina 3, Simferopol",
-        site_contact_name="Oksana", site_contact_phone="+7 978 555 66 77")
+        visit_id=uuid.uuid4(),
+        contract_id=uuid.uuid4(),
+        customer_id=uuid.uuid4(),
+        site_id=uuid.uuid4(),
+        location=GeoPoint(lat=SITE[0], lon=SITE[1]),
+        due_on=clock.now.date().isoformat(),
+        window_start=clock.now + timedelta(hours=1),
+        window_end=clock.now + timedelta(hours=8),
+        duration_minutes=45,
+        skills=[SkillNeed(skill="refrigeration", min_level=2)],
+        address="Pushkina 3, Simferopol",
+        site_contact_name="Oksana",
+        site_contact_phone="+7 978 555 66 77",
+    )
     await dispatch.publish(visit, occurred_at=clock.now)
 
     async def known() -> bool:
         return bool(await dispatch.sql("SELECT 1 FROM dispatch.jobs WHERE request_id = $1", visit.visit_id))
 
     await eventually(known, what="the visit reaches dispatch")
-    assigned = await dispatch.client.post("/assignments", headers=dispatch.dispatcher, json={
-        "request_id": str(visit.visit_id), "technician_id": anna,
-        "planned_start": (clock.now + timedelta(hours=2)).isoformat()})
+    assigned = await dispatch.client.post(
+        "/assignments",
+        headers=dispatch.dispatcher,
+        json={
+            "request_id": str(visit.visit_id),
+            "technician_id": anna,
+            "planned_start": (clock.now + timedelta(hours=2)).isoformat(),
+        },
+    )
     assert assigned.status_code == 201, assigned.text
 
     day = await dispatch.client.get("/me/day", headers=dispatch.technician(anna))
@@ -121,4 +156,7 @@ async def test_a_planned_visit_shows_the_site_contact_and_address(clocked_dispat
     board = await dispatch.client.get("/board", headers=dispatch.dispatcher)
     (entry,) = [r for r in board.json()["requests"] if r["request_id"] == str(visit.visit_id)]
     assert (entry["address"], entry["contact_name"], entry["contact_phone"]) == (
-        "Pushkina 3, Simferopol", "Oksana", "+7 978 555 66 77")
+        "Pushkina 3, Simferopol",
+        "Oksana",
+        "+7 978 555 66 77",
+    )

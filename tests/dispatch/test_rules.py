@@ -58,14 +58,19 @@ def test_lifecycle_is_checked_and_a_failure_needs_its_outcome() -> None:
 def test_diff_says_who_lost_a_visit_to_whom_and_why() -> None:
     anna, oleg = uuid.uuid4(), uuid.uuid4()
     moved, retimed, same = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    before = {moved: PlacedVisit(moved, "Lenina 1", anna, "Anna", local(10, 30)),
-              retimed: PlacedVisit(retimed, "Lenina 2", oleg, "Oleg", local(9)),
-              same: PlacedVisit(same, "Lenina 3", oleg, "Oleg", local(11))}
-    after = {moved: PlacedVisit(moved, "Lenina 1", oleg, "Oleg", local(14)),
-             retimed: PlacedVisit(retimed, "Lenina 2", oleg, "Oleg", local(9, 40)),
-             same: PlacedVisit(same, "Lenina 3", oleg, "Oleg", local(11, 5))}
-    changes = diff_plans(before, after, reasons_by_technician={anna: "Anna is off sick"}, reason="re-plan",
-                         dropped_reasons={}, tz=TZ)
+    before = {
+        moved: PlacedVisit(moved, "Lenina 1", anna, "Anna", local(10, 30)),
+        retimed: PlacedVisit(retimed, "Lenina 2", oleg, "Oleg", local(9)),
+        same: PlacedVisit(same, "Lenina 3", oleg, "Oleg", local(11)),
+    }
+    after = {
+        moved: PlacedVisit(moved, "Lenina 1", oleg, "Oleg", local(14)),
+        retimed: PlacedVisit(retimed, "Lenina 2", oleg, "Oleg", local(9, 40)),
+        same: PlacedVisit(same, "Lenina 3", oleg, "Oleg", local(11, 5)),
+    }
+    changes = diff_plans(
+        before, after, reasons_by_technician={anna: "Anna is off sick"}, reason="re-plan", dropped_reasons={}, tz=TZ
+    )
     texts = {c.request_id: c.text for c in changes}
     assert texts[moved] == "visit Lenina 1 moved from Anna 10:30 to Oleg 14:00: Anna is off sick"
     assert texts[retimed] == "visit Lenina 2 moved from Oleg 09:00 to Oleg 09:40: re-plan"
@@ -99,10 +104,20 @@ def test_reactive_placement_pushes_the_rest_of_the_route_and_keeps_windows() -> 
     now = datetime(2026, 11, 30, 9, tzinfo=UTC)
     rule = ReactiveInsertion(RoadFactorTravel())
     anna = uuid.uuid4()
-    stop = BookedStop(uuid.uuid4(), uuid.uuid4(), "accepted", 44.96, 34.11, now + timedelta(minutes=20),
-                      now + timedelta(minutes=80), now + timedelta(minutes=20), now + timedelta(hours=6))
-    candidate = Candidate(anna, "Anna", {"refrigeration": 3}, 44.95, 34.10, 44.95, 34.10, 100.0, 7,
-                          now + timedelta(hours=8), (stop,))
+    stop = BookedStop(
+        uuid.uuid4(),
+        uuid.uuid4(),
+        "accepted",
+        44.96,
+        34.11,
+        now + timedelta(minutes=20),
+        now + timedelta(minutes=80),
+        now + timedelta(minutes=20),
+        now + timedelta(hours=6),
+    )
+    candidate = Candidate(
+        anna, "Anna", {"refrigeration": 3}, 44.95, 34.10, 44.95, 34.10, 100.0, 7, now + timedelta(hours=8), (stop,)
+    )
     job = Job(uuid.uuid4(), 44.951, 34.101, 60, now + timedelta(hours=1), {"refrigeration": 2})
     decision = rule.decide(job, [candidate], now)
     assert decision.best is not None and decision.best.technician_id == anna and decision.best.meets_sla
@@ -110,10 +125,20 @@ def test_reactive_placement_pushes_the_rest_of_the_route_and_keeps_windows() -> 
     (pushed,) = decision.best.retimed  # the accepted visit now starts after the emergency
     assert pushed.assignment_id == stop.assignment_id and pushed.planned_start >= decision.best.planned_end
     # the same visit with a window closing before the emergency could end: it keeps its slot, the SLA is missed
-    tight = BookedStop(stop.assignment_id, stop.request_id, "accepted", 44.96, 34.11, stop.planned_start,
-                       stop.planned_end, stop.eta, now + timedelta(minutes=25))
-    boxed = Candidate(anna, "Anna", {"refrigeration": 3}, 44.95, 34.10, 44.95, 34.10, 100.0, 7,
-                      now + timedelta(hours=8), (tight,))
+    tight = BookedStop(
+        stop.assignment_id,
+        stop.request_id,
+        "accepted",
+        44.96,
+        34.11,
+        stop.planned_start,
+        stop.planned_end,
+        stop.eta,
+        now + timedelta(minutes=25),
+    )
+    boxed = Candidate(
+        anna, "Anna", {"refrigeration": 3}, 44.95, 34.10, 44.95, 34.10, 100.0, 7, now + timedelta(hours=8), (tight,)
+    )
     later = rule.decide(job, [boxed], now)
     assert later.best is None and "SLA" in later.reason
     assert later.best_late is not None and later.best_late.planned_start >= stop.planned_end
@@ -143,12 +168,24 @@ def test_a_technician_on_a_break_sets_off_when_it_ends_and_only_wins_if_still_fi
     rule = ReactiveInsertion(RoadFactorTravel())
     anna, oleg = uuid.uuid4(), uuid.uuid4()
     job = Job(uuid.uuid4(), 44.951, 34.101, 60, now + timedelta(hours=2), {"refrigeration": 2})
-    away = Candidate(oleg, "Oleg", {"refrigeration": 3}, 44.95, 34.40, 44.95, 34.40, 23_600.0, 1,
-                     now + timedelta(hours=8))  # about 45 minutes' drive
+    away = Candidate(
+        oleg, "Oleg", {"refrigeration": 3}, 44.95, 34.40, 44.95, 34.40, 23_600.0, 1, now + timedelta(hours=8)
+    )  # about 45 minutes' drive
 
     def resting(minutes: int) -> Candidate:  # at the site itself, on a break for `minutes` more
-        return Candidate(anna, "Anna", {"refrigeration": 3}, 44.95, 34.10, 44.95, 34.10, 100.0, 1,
-                         now + timedelta(hours=8), break_ends_at=now + timedelta(minutes=minutes))
+        return Candidate(
+            anna,
+            "Anna",
+            {"refrigeration": 3},
+            44.95,
+            34.10,
+            44.95,
+            34.10,
+            100.0,
+            1,
+            now + timedelta(hours=8),
+            break_ends_at=now + timedelta(minutes=minutes),
+        )
 
     short = rule.decide(job, [resting(10), away], now)
     assert short.best is not None and short.best.technician_id == anna

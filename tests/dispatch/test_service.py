@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import json
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from shared.events.common import GeoPoint, SkillNeed
@@ -18,8 +18,10 @@ from tests.support.polling import eventually
 from .conftest import Dispatch
 
 TZ = ZoneInfo("Europe/Simferopol")
-WEEK = {d: {"start": "08:00", "end": "17:00", "break_minutes": 30, "break_earliest": "12:00",
-            "break_latest": "14:00"} for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+WEEK = {
+    d: {"start": "08:00", "end": "17:00", "break_minutes": 30, "break_earliest": "12:00", "break_latest": "14:00"}
+    for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+}
 SIMFEROPOL = (44.952, 34.102)
 
 
@@ -31,23 +33,42 @@ def at_local(day: date, hh: int, mm: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hh, mm, tzinfo=TZ)
 
 
-def visit(site: uuid.UUID, lat: float, lon: float, start: datetime, end: datetime, address: str,
-          minutes: int = 45) -> VisitPlanned:
+def visit(
+    site: uuid.UUID, lat: float, lon: float, start: datetime, end: datetime, address: str, minutes: int = 45
+) -> VisitPlanned:
     return VisitPlanned(
-        visit_id=uuid.uuid4(), contract_id=uuid.uuid4(), customer_id=uuid.uuid4(), site_id=site,
-        location=GeoPoint(lat=lat, lon=lon), due_on=start.date().isoformat(), window_start=start, window_end=end,
-        duration_minutes=minutes, skills=[SkillNeed(skill="refrigeration", min_level=2)], address=address)
+        visit_id=uuid.uuid4(),
+        contract_id=uuid.uuid4(),
+        customer_id=uuid.uuid4(),
+        site_id=site,
+        location=GeoPoint(lat=lat, lon=lon),
+        due_on=start.date().isoformat(),
+        window_start=start,
+        window_end=end,
+        duration_minutes=minutes,
+        skills=[SkillNeed(skill="refrigeration", min_level=2)],
+        address=address,
+    )
 
 
-def emergency(site: uuid.UUID, lat: float, lon: float, due_in: timedelta = timedelta(hours=4),
-              customer: uuid.UUID | None = None) -> ServiceRequestCreated:
+def emergency(
+    site: uuid.UUID, lat: float, lon: float, due_in: timedelta = timedelta(hours=4), customer: uuid.UUID | None = None
+) -> ServiceRequestCreated:
     now = suite_now()
     return ServiceRequestCreated(
-        request_id=uuid.uuid4(), customer_id=customer or uuid.uuid4(), site_id=site, kind="emergency",
-        priority="P1", location=GeoPoint(lat=lat, lon=lon), required_skills=[SkillNeed(skill="refrigeration",
-                                                                                        min_level=2)],
-        covered=True, response_due=now + due_in, fix_due=now + 2 * due_in, estimated_duration_minutes=60,
-        created_at=now)
+        request_id=uuid.uuid4(),
+        customer_id=customer or uuid.uuid4(),
+        site_id=site,
+        kind="emergency",
+        priority="P1",
+        location=GeoPoint(lat=lat, lon=lon),
+        required_skills=[SkillNeed(skill="refrigeration", min_level=2)],
+        covered=True,
+        response_due=now + due_in,
+        fix_due=now + 2 * due_in,
+        estimated_duration_minutes=60,
+        created_at=now,
+    )
 
 
 async def publish_visits(dispatch: Dispatch, visits: list[VisitPlanned]) -> None:
@@ -65,8 +86,10 @@ async def test_a_day_is_planned_from_contract_visits_and_each_technician_sees_it
     day = tomorrow()
     anna = await dispatch.add_technician("Anna Koval", *SIMFEROPOL, weekly_shifts=WEEK)
     oleg = await dispatch.add_technician("Oleg Petrov", 44.95, 34.11, weekly_shifts=WEEK)
-    visits = [visit(uuid.uuid4(), 44.95 + k * 0.01, 34.10 + k * 0.01, at_local(day, 9), at_local(day, 16),
-                    f"Kievskaya {k}") for k in range(6)]
+    visits = [
+        visit(uuid.uuid4(), 44.95 + k * 0.01, 34.10 + k * 0.01, at_local(day, 9), at_local(day, 16), f"Kievskaya {k}")
+        for k in range(6)
+    ]
     await publish_visits(dispatch, visits)
     await dispatch.publish(visits[0])  # a duplicate delivery changes nothing
 
@@ -74,8 +97,10 @@ async def test_a_day_is_planned_from_contract_visits_and_each_technician_sees_it
     assert planned.status_code == 200, planned.text
     assert planned.json()["version"] == 1 and planned.json()["assigned"] == 6
 
-    rows = await dispatch.sql("SELECT request_id, technician_id, planned_start, planned_end FROM dispatch.assignments "
-                              "WHERE status = 'offered' ORDER BY planned_start")
+    rows = await dispatch.sql(
+        "SELECT request_id, technician_id, planned_start, planned_end FROM dispatch.assignments "
+        "WHERE status = 'offered' ORDER BY planned_start"
+    )
     assert {r["request_id"] for r in rows} == {v.visit_id for v in visits}  # booked under request_id = visit_id
     for r in rows:
         assert at_local(day, 9) <= r["planned_start"] <= at_local(day, 16)
@@ -90,8 +115,9 @@ async def test_a_day_is_planned_from_contract_visits_and_each_technician_sees_it
     stops = [s for d in days.values() for s in d["stops"]]
     assert len(stops) == 6 and all(s["site"]["address"].startswith("Kievskaya") for s in stops)
     assert all(d["plan_version"] == 1 for d in days.values())
-    published = await dispatch.sql("SELECT count(*) AS n FROM dispatch.outbox "
-                                   "WHERE subject = 'fieldline.dispatch.plan.published.v1'")
+    published = await dispatch.sql(
+        "SELECT count(*) AS n FROM dispatch.outbox WHERE subject = 'fieldline.dispatch.plan.published.v1'"
+    )
     assert published[0]["n"] >= 1
 
 
@@ -99,35 +125,52 @@ async def test_technician_off_sick_is_replanned_around_locked_visits(dispatch: D
     day = tomorrow()
     anna = await dispatch.add_technician("Anna Koval", *SIMFEROPOL, weekly_shifts=WEEK)
     oleg = await dispatch.add_technician("Oleg Petrov", 44.95, 34.11, weekly_shifts=WEEK)
-    visits = [visit(uuid.uuid4(), 44.95 + k * 0.005, 34.10, at_local(day, 9), at_local(day, 16), f"Lenina {k}",
-                    minutes=30) for k in range(4)]
+    visits = [
+        visit(uuid.uuid4(), 44.95 + k * 0.005, 34.10, at_local(day, 9), at_local(day, 16), f"Lenina {k}", minutes=30)
+        for k in range(4)
+    ]
     await publish_visits(dispatch, visits)
     first = await dispatch.client.post(f"/plans/{day}/replan", headers=dispatch.dispatcher, json={})
     assert first.json()["assigned"] == 4
     rows = await dispatch.sql("SELECT id, technician_id::text AS tech, planned_start FROM dispatch.assignments")
     olegs = [r for r in rows if r["tech"] == oleg]
     if not olegs:  # the planner gave Anna everything: hand one to Oleg and lock it there
-        moved = await dispatch.client.post(f"/assignments/{rows[0]['id']}/reassign", headers=dispatch.dispatcher,
-                                           json={"technician_id": oleg,
-                                                 "planned_start": at_local(day, 15).isoformat()})
+        moved = await dispatch.client.post(
+            f"/assignments/{rows[0]['id']}/reassign",
+            headers=dispatch.dispatcher,
+            json={"technician_id": oleg, "planned_start": at_local(day, 15).isoformat()},
+        )
         assert moved.status_code == 200, moved.text
         rows = await dispatch.sql("SELECT id, technician_id::text AS tech, planned_start FROM dispatch.assignments")
         olegs = [r for r in rows if r["tech"] == oleg]
     locked = olegs[0]
-    assert (await dispatch.client.post(f"/assignments/{locked['id']}/lock", headers=dispatch.dispatcher,
-                                       json={"locked": True})).json()["locked"] is True
+    assert (
+        await dispatch.client.post(
+            f"/assignments/{locked['id']}/lock", headers=dispatch.dispatcher, json={"locked": True}
+        )
+    ).json()["locked"] is True
 
-    sick = await dispatch.client.post(f"/technicians/{anna}/absences", headers=dispatch.dispatcher, json={
-        "kind": "sickness", "starts_at": at_local(day, 0).isoformat(), "ends_at": at_local(day, 23, 59).isoformat()})
+    sick = await dispatch.client.post(
+        f"/technicians/{anna}/absences",
+        headers=dispatch.dispatcher,
+        json={
+            "kind": "sickness",
+            "starts_at": at_local(day, 0).isoformat(),
+            "ends_at": at_local(day, 23, 59).isoformat(),
+        },
+    )
     assert sick.status_code == 201, sick.text
     queued = await dispatch.sql("SELECT reason FROM dispatch.replan_requests WHERE day = $1", day)
     assert "Anna is off sick" in {r["reason"] for r in queued}
 
-    second = await dispatch.client.post(f"/plans/{day}/replan", headers=dispatch.dispatcher,
-                                        json={"reason": "Anna is off sick"})
+    second = await dispatch.client.post(
+        f"/plans/{day}/replan", headers=dispatch.dispatcher, json={"reason": "Anna is off sick"}
+    )
     assert second.status_code == 200 and second.json()["version"] == 2
-    after = await dispatch.sql("SELECT id, technician_id::text AS tech, planned_start, status "
-                               "FROM dispatch.assignments WHERE status = 'offered'")
+    after = await dispatch.sql(
+        "SELECT id, technician_id::text AS tech, planned_start, status "
+        "FROM dispatch.assignments WHERE status = 'offered'"
+    )
     assert all(r["tech"] == oleg for r in after)  # nothing is left on Anna's day
     kept = next(r for r in after if r["id"] == locked["id"])
     assert kept["planned_start"] == locked["planned_start"]  # the locked visit did not move
@@ -148,8 +191,10 @@ async def test_emergency_is_placed_with_the_maintenance_due_at_the_same_site(dis
     await dispatch.publish(request)
 
     async def booked() -> list[dict[str, object]]:
-        rows = await dispatch.sql("SELECT request_id, technician_id::text AS tech, planned_start, planned_end, eta "
-                                  "FROM dispatch.assignments WHERE status = 'offered' ORDER BY planned_start")
+        rows = await dispatch.sql(
+            "SELECT request_id, technician_id::text AS tech, planned_start, planned_end, eta "
+            "FROM dispatch.assignments WHERE status = 'offered' ORDER BY planned_start"
+        )
         return [dict(r) for r in rows] if len(rows) == 2 else []
 
     first, second = await eventually(booked, what="the emergency and its bundled visit are booked")
@@ -159,8 +204,9 @@ async def test_emergency_is_placed_with_the_maintenance_due_at_the_same_site(dis
     assert first["eta"] <= request.response_due
     jobs = await dispatch.sql("SELECT bundled_with FROM dispatch.jobs WHERE request_id = $1", due.visit_id)
     assert jobs[0]["bundled_with"] == request.request_id
-    created = await dispatch.sql("SELECT payload->'data' AS data FROM dispatch.outbox "
-                                 "WHERE subject = 'fieldline.dispatch.assignment.created.v1'")
+    created = await dispatch.sql(
+        "SELECT payload->'data' AS data FROM dispatch.outbox WHERE subject = 'fieldline.dispatch.assignment.created.v1'"
+    )
     assert len(created) == 2
     queued = await dispatch.sql("SELECT reason FROM dispatch.replan_requests")
     assert any("emergency" in r["reason"] for r in queued)  # the rest of the day is re-planned in the background
@@ -181,8 +227,10 @@ async def test_concurrent_emergencies_never_double_book(dispatch: Dispatch) -> N
             await placer.on_request_created(session, envelope, request)
 
     await asyncio.gather(*(file(r) for r in requests))
-    rows = await dispatch.sql("SELECT request_id, technician_id, planned_start, planned_end FROM dispatch.assignments "
-                              "WHERE status IN ('offered', 'accepted', 'en_route', 'on_site')")
+    rows = await dispatch.sql(
+        "SELECT request_id, technician_id, planned_start, planned_end FROM dispatch.assignments "
+        "WHERE status IN ('offered', 'accepted', 'en_route', 'on_site')"
+    )
     assert sorted(r["request_id"] for r in rows) == sorted(r.request_id for r in requests)
     by_technician: dict[uuid.UUID, list[tuple[datetime, datetime]]] = {}
     for r in rows:
@@ -195,11 +243,15 @@ async def test_concurrent_emergencies_never_double_book(dispatch: Dispatch) -> N
 
 async def _offered_assignment(dispatch: Dispatch, technician: str) -> str:
     site = uuid.uuid4()
-    await publish_visits(dispatch, [visit(site, 44.96, 34.11, suite_now(), suite_now() + timedelta(days=3),
-                                          "Gagarina 5")])
+    await publish_visits(
+        dispatch, [visit(site, 44.96, 34.11, suite_now(), suite_now() + timedelta(days=3), "Gagarina 5")]
+    )
     job = await dispatch.sql("SELECT request_id FROM dispatch.jobs")
-    assigned = await dispatch.client.post("/assignments", headers=dispatch.dispatcher, json={
-        "request_id": str(job[0]["request_id"]), "technician_id": technician})
+    assigned = await dispatch.client.post(
+        "/assignments",
+        headers=dispatch.dispatcher,
+        json={"request_id": str(job[0]["request_id"]), "technician_id": technician},
+    )
     assert assigned.status_code == 201, assigned.text
     return str(assigned.json()["id"])
 
@@ -210,19 +262,46 @@ async def test_a_replayed_offline_queue_changes_nothing_and_gets_the_same_answer
     now = suite_now()
     queue = [
         ("POST", f"/me/assignments/{assignment}/accept", {"at": (now - timedelta(minutes=30)).isoformat()}),
-        ("POST", "/me/positions", {"pings": [
-            {"at": (now - timedelta(minutes=25)).isoformat(), "position": {"lat": 44.951, "lon": 34.101}},
-            {"at": (now - timedelta(minutes=20)).isoformat(), "position": {"lat": 44.955, "lon": 34.105}}]}),
-        ("POST", f"/me/assignments/{assignment}/status", {"status": "en_route",
-                                                           "at": (now - timedelta(minutes=20)).isoformat(),
-                                                           "position": {"lat": 44.955, "lon": 34.105}}),
-        ("POST", f"/me/assignments/{assignment}/status", {"status": "on_site",
-                                                           "at": (now - timedelta(minutes=10)).isoformat(),
-                                                           "position": {"lat": 44.96, "lon": 34.11}}),
-        ("POST", f"/me/assignments/{assignment}/report", {
-            "outcome": "completed", "work_done": "cleaned the condenser", "notes": "",
-            "parts_used": [{"part": "door gasket", "quantity": 1}], "signed_by": "M. Ivanova",
-            "at": now.isoformat()}),
+        (
+            "POST",
+            "/me/positions",
+            {
+                "pings": [
+                    {"at": (now - timedelta(minutes=25)).isoformat(), "position": {"lat": 44.951, "lon": 34.101}},
+                    {"at": (now - timedelta(minutes=20)).isoformat(), "position": {"lat": 44.955, "lon": 34.105}},
+                ]
+            },
+        ),
+        (
+            "POST",
+            f"/me/assignments/{assignment}/status",
+            {
+                "status": "en_route",
+                "at": (now - timedelta(minutes=20)).isoformat(),
+                "position": {"lat": 44.955, "lon": 34.105},
+            },
+        ),
+        (
+            "POST",
+            f"/me/assignments/{assignment}/status",
+            {
+                "status": "on_site",
+                "at": (now - timedelta(minutes=10)).isoformat(),
+                "position": {"lat": 44.96, "lon": 34.11},
+            },
+        ),
+        (
+            "POST",
+            f"/me/assignments/{assignment}/report",
+            {
+                "outcome": "completed",
+                "work_done": "cleaned the condenser",
+                "notes": "",
+                "parts_used": [{"part": "door gasket", "quantity": 1}],
+                "signed_by": "M. Ivanova",
+                "at": now.isoformat(),
+            },
+        ),
         ("POST", f"/me/assignments/{assignment}/status", {"status": "en_route"}),  # refused: it is final
     ]
     queue = [(m, p, {**body, "client_command_id": str(uuid.uuid4())}) for m, p, body in queue]
@@ -237,16 +316,21 @@ async def test_a_replayed_offline_queue_changes_nothing_and_gets_the_same_answer
 
     first = await replay()
     assert [s for s, _ in first] == [200, 200, 200, 200, 200, 409]
-    counted = ("SELECT (SELECT count(*) FROM dispatch.assignment_history) AS h, "
-               "(SELECT count(*) FROM dispatch.outbox) AS o, (SELECT count(*) FROM dispatch.position_pings) AS p")
+    counted = (
+        "SELECT (SELECT count(*) FROM dispatch.assignment_history) AS h, "
+        "(SELECT count(*) FROM dispatch.outbox) AS o, (SELECT count(*) FROM dispatch.position_pings) AS p"
+    )
     before = dict((await dispatch.sql(counted))[0])
     assert await replay() == first
     assert await replay() == first
     assert dict((await dispatch.sql(counted))[0]) == before
     done = await dispatch.sql("SELECT status, report->>'signed_by' AS signer FROM dispatch.assignments")
     assert done[0]["status"] == "completed" and done[0]["signer"] == "M. Ivanova"
-    steps = await dispatch.sql("SELECT status, position IS NOT NULL AS positioned FROM dispatch.assignment_history "
-                               "WHERE assignment_id = $1 ORDER BY id", uuid.UUID(assignment))
+    steps = await dispatch.sql(
+        "SELECT status, position IS NOT NULL AS positioned FROM dispatch.assignment_history "
+        "WHERE assignment_id = $1 ORDER BY id",
+        uuid.UUID(assignment),
+    )
     assert [s["status"] for s in steps] == ["offered", "accepted", "en_route", "on_site", "completed"]
     assert steps[2]["positioned"] and steps[3]["positioned"]
 
@@ -256,11 +340,14 @@ async def test_a_technician_cannot_act_on_another_technicians_job(dispatch: Disp
     oleg = await dispatch.add_technician("Oleg Petrov", 44.99, 34.15)
     assignment = await _offered_assignment(dispatch, anna)
     headers = dispatch.technician(oleg)
-    for path, body in ((f"/me/assignments/{assignment}/accept", {}),
-                       (f"/me/assignments/{assignment}/decline", {"reason": "mine now"}),
-                       (f"/me/assignments/{assignment}/status", {"status": "en_route"})):
-        response = await dispatch.client.post(path, headers=headers,
-                                              json={**body, "client_command_id": str(uuid.uuid4())})
+    for path, body in (
+        (f"/me/assignments/{assignment}/accept", {}),
+        (f"/me/assignments/{assignment}/decline", {"reason": "mine now"}),
+        (f"/me/assignments/{assignment}/status", {"status": "en_route"}),
+    ):
+        response = await dispatch.client.post(
+            path, headers=headers, json={**body, "client_command_id": str(uuid.uuid4())}
+        )
         assert response.status_code == 404, response.text
     assert (await dispatch.client.get(f"/assignments/{assignment}", headers=headers)).status_code == 404
     shown = await dispatch.client.get("/me/day", headers=headers)
@@ -272,8 +359,11 @@ async def test_a_technician_cannot_act_on_another_technicians_job(dispatch: Disp
 async def test_on_site_before_en_route_is_refused(dispatch: Dispatch) -> None:
     anna = await dispatch.add_technician("Anna Koval", 44.95, 34.10)
     assignment = await _offered_assignment(dispatch, anna)
-    response = await dispatch.client.post(f"/me/assignments/{assignment}/status", headers=dispatch.technician(anna),
-                                          json={"client_command_id": str(uuid.uuid4()), "status": "on_site"})
+    response = await dispatch.client.post(
+        f"/me/assignments/{assignment}/status",
+        headers=dispatch.technician(anna),
+        json={"client_command_id": str(uuid.uuid4()), "status": "on_site"},
+    )
     assert response.status_code == 409 and "cannot go from offered to on_site" in response.json()["detail"]
 
 
@@ -282,12 +372,19 @@ async def test_manual_assignment_conflict_names_the_clashing_booking(dispatch: D
     first = await _offered_assignment(dispatch, anna)
     booked = (await dispatch.client.get(f"/assignments/{first}", headers=dispatch.dispatcher)).json()
     other = emergency(uuid.uuid4(), 44.97, 34.12)
-    await dispatch.sql("INSERT INTO dispatch.jobs (request_id, customer_id, site_id, kind, priority, location, "
-                       "duration_minutes, status) VALUES ($1, $2, $3, 'routine', 'P3', "
-                       "'SRID=4326;POINT(34.12 44.97)', 60, 'open')", other.request_id, other.customer_id,
-                       other.site_id)
-    clash = await dispatch.client.post("/assignments", headers=dispatch.dispatcher, json={
-        "request_id": str(other.request_id), "technician_id": anna, "planned_start": booked["planned_start"]})
+    await dispatch.sql(
+        "INSERT INTO dispatch.jobs (request_id, customer_id, site_id, kind, priority, location, "
+        "duration_minutes, status) VALUES ($1, $2, $3, 'routine', 'P3', "
+        "'SRID=4326;POINT(34.12 44.97)', 60, 'open')",
+        other.request_id,
+        other.customer_id,
+        other.site_id,
+    )
+    clash = await dispatch.client.post(
+        "/assignments",
+        headers=dispatch.dispatcher,
+        json={"request_id": str(other.request_id), "technician_id": anna, "planned_start": booked["planned_start"]},
+    )
     assert clash.status_code == 409
     assert clash.headers["content-type"].startswith("application/problem+json")
     assert booked["request_id"] in clash.json()["detail"] and "Anna Koval is already booked" in clash.json()["detail"]
@@ -301,8 +398,11 @@ async def test_a_technician_goes_on_break_and_back_but_not_in_the_middle_of_a_jo
     ends = (started + timedelta(minutes=30)).isoformat()  # the default length (settings.break_minutes)
 
     async def break_(on_break: bool, command: str | None = None) -> tuple[int, dict[str, object]]:
-        response = await dispatch.client.post("/me/break", headers=headers, json={
-            "client_command_id": command or str(uuid.uuid4()), "on_break": on_break, "at": started.isoformat()})
+        response = await dispatch.client.post(
+            "/me/break",
+            headers=headers,
+            json={"client_command_id": command or str(uuid.uuid4()), "on_break": on_break, "at": started.isoformat()},
+        )
         return response.status_code, response.json()
 
     async def status() -> str:
@@ -318,14 +418,18 @@ async def test_a_technician_goes_on_break_and_back_but_not_in_the_middle_of_a_jo
     assert await status() == "available"
     assert await break_(True, command) == (200, on_break)  # a replay
     assert await status() == "available"  # ... changes nothing
-    zero = await dispatch.client.post("/me/break", headers=headers, json={
-        "client_command_id": str(uuid.uuid4()), "on_break": True, "minutes": 0})
+    zero = await dispatch.client.post(
+        "/me/break", headers=headers, json={"client_command_id": str(uuid.uuid4()), "on_break": True, "minutes": 0}
+    )
     assert zero.status_code == 422 and "minutes" in zero.text
 
     assignment = await _offered_assignment(dispatch, anna)
     for step, body in (("accept", {}), ("status", {"status": "en_route"})):
-        moved = await dispatch.client.post(f"/me/assignments/{assignment}/{step}", headers=headers,
-                                           json={**body, "client_command_id": str(uuid.uuid4())})
+        moved = await dispatch.client.post(
+            f"/me/assignments/{assignment}/{step}",
+            headers=headers,
+            json={**body, "client_command_id": str(uuid.uuid4())},
+        )
         assert moved.status_code == 200, moved.text
     refused, problem = await break_(True)
     assert refused == 409 and problem["detail"] == "cannot start a break while en route"
@@ -336,11 +440,15 @@ async def test_an_emergency_fitted_in_first_pushes_the_route_and_tells_the_custo
     anna = await dispatch.add_technician("Anna Koval", 44.95, 34.10)  # always on duty
     later = suite_now() + timedelta(minutes=20)
     site = uuid.uuid4()
-    await publish_visits(dispatch, [visit(site, 44.951, 34.101, suite_now(), suite_now()
-                                          + timedelta(days=3), "Gagarina 5")])
+    await publish_visits(
+        dispatch, [visit(site, 44.951, 34.101, suite_now(), suite_now() + timedelta(days=3), "Gagarina 5")]
+    )
     (job,) = await dispatch.sql("SELECT request_id, customer_id FROM dispatch.jobs")
-    assigned = await dispatch.client.post("/assignments", headers=dispatch.dispatcher, json={
-        "request_id": str(job["request_id"]), "technician_id": anna, "planned_start": later.isoformat()})
+    assigned = await dispatch.client.post(
+        "/assignments",
+        headers=dispatch.dispatcher,
+        json={"request_id": str(job["request_id"]), "technician_id": anna, "planned_start": later.isoformat()},
+    )
     assert assigned.status_code == 201, assigned.text
     booked = assigned.json()
     (before,) = await dispatch.sql("SELECT route_version FROM dispatch.technicians")
@@ -349,14 +457,20 @@ async def test_an_emergency_fitted_in_first_pushes_the_route_and_tells_the_custo
     await dispatch.publish(request)
 
     async def pushed() -> list[dict[str, object]]:
-        rows = await dispatch.sql("SELECT payload->'data' AS data FROM dispatch.outbox "
-                                  "WHERE subject = 'fieldline.dispatch.assignment.changed.v1'")
+        rows = await dispatch.sql(
+            "SELECT payload->'data' AS data FROM dispatch.outbox "
+            "WHERE subject = 'fieldline.dispatch.assignment.changed.v1'"
+        )
         return [json.loads(r["data"]) for r in rows]
 
     (changed,) = await eventually(pushed, what="the visit is pushed later")
-    rows = {r["request_id"]: r for r in await dispatch.sql(
-        "SELECT request_id, technician_id::text AS tech, status, planned_start, planned_end, eta "
-        "FROM dispatch.assignments")}
+    rows = {
+        r["request_id"]: r
+        for r in await dispatch.sql(
+            "SELECT request_id, technician_id::text AS tech, status, planned_start, planned_end, eta "
+            "FROM dispatch.assignments"
+        )
+    }
     urgent, moved = rows[request.request_id], rows[job["request_id"]]
     assert urgent["tech"] == anna and urgent["status"] == "offered" and urgent["planned_start"] < later
     assert moved["planned_start"] >= urgent["planned_end"] and moved["status"] == "offered"
@@ -366,8 +480,11 @@ async def test_an_emergency_fitted_in_first_pushes_the_route_and_tells_the_custo
     assert "emergency was fitted in before it (Anna)" in changed["reason"]
     (after,) = await dispatch.sql("SELECT route_version FROM dispatch.technicians")
     assert after["route_version"] == before["route_version"] + 1
-    history = await dispatch.sql("SELECT h.status FROM dispatch.assignment_history h JOIN dispatch.assignments a "
-                                 "ON a.id = h.assignment_id WHERE a.request_id = $1", request.request_id)
+    history = await dispatch.sql(
+        "SELECT h.status FROM dispatch.assignment_history h JOIN dispatch.assignments a "
+        "ON a.id = h.assignment_id WHERE a.request_id = $1",
+        request.request_id,
+    )
     assert [h["status"] for h in history] == ["offered"]
     queued = await dispatch.sql("SELECT reason FROM dispatch.replan_requests")
     assert any("fitted into Anna's day" in r["reason"] for r in queued)

@@ -23,11 +23,22 @@ def at(hh: int, mm: int = 0) -> datetime:
 
 
 async def visits_today(dispatch: Dispatch, count: int) -> list[VisitPlanned]:
-    visits = [VisitPlanned(
-        visit_id=uuid.uuid4(), contract_id=uuid.uuid4(), customer_id=uuid.uuid4(), site_id=uuid.uuid4(),
-        location=GeoPoint(lat=44.95 + k * 0.004, lon=34.10), due_on=TODAY.isoformat(), window_start=at(9),
-        window_end=at(16), duration_minutes=30, skills=[SkillNeed(skill="refrigeration", min_level=2)],
-        address=f"Lenina {k + 1}") for k in range(count)]
+    visits = [
+        VisitPlanned(
+            visit_id=uuid.uuid4(),
+            contract_id=uuid.uuid4(),
+            customer_id=uuid.uuid4(),
+            site_id=uuid.uuid4(),
+            location=GeoPoint(lat=44.95 + k * 0.004, lon=34.10),
+            due_on=TODAY.isoformat(),
+            window_start=at(9),
+            window_end=at(16),
+            duration_minutes=30,
+            skills=[SkillNeed(skill="refrigeration", min_level=2)],
+            address=f"Lenina {k + 1}",
+        )
+        for k in range(count)
+    ]
     for v in visits:
         await dispatch.publish(v)
 
@@ -40,16 +51,22 @@ async def visits_today(dispatch: Dispatch, count: int) -> list[VisitPlanned]:
 
 
 async def assign(dispatch: Dispatch, visit: VisitPlanned, technician: str, start: datetime) -> str:
-    response = await dispatch.client.post("/assignments", headers=dispatch.dispatcher, json={
-        "request_id": str(visit.visit_id), "technician_id": technician, "planned_start": start.isoformat()})
+    response = await dispatch.client.post(
+        "/assignments",
+        headers=dispatch.dispatcher,
+        json={"request_id": str(visit.visit_id), "technician_id": technician, "planned_start": start.isoformat()},
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
 
 async def step(dispatch: Dispatch, technician: str, assignment: str, status: str, when: datetime) -> None:
     path = f"/me/assignments/{assignment}/accept" if status == "accepted" else f"/me/assignments/{assignment}/status"
-    body: dict[str, Any] = {"client_command_id": str(uuid.uuid4()), "at": when.isoformat(),
-                            "position": {"lat": 44.95, "lon": 34.10}}
+    body: dict[str, Any] = {
+        "client_command_id": str(uuid.uuid4()),
+        "at": when.isoformat(),
+        "position": {"lat": 44.95, "lon": 34.10},
+    }
     if status != "accepted":
         body["status"] = status
     response = await dispatch.client.post(path, headers=dispatch.technician(technician), json=body)
@@ -57,8 +74,11 @@ async def step(dispatch: Dispatch, technician: str, assignment: str, status: str
 
 
 async def booking(dispatch: Dispatch, assignment: str) -> dict[str, Any]:
-    rows = await dispatch.sql("SELECT technician_id::text AS tech, status, planned_start, planned_end "
-                              "FROM dispatch.assignments WHERE id = $1", uuid.UUID(assignment))
+    rows = await dispatch.sql(
+        "SELECT technician_id::text AS tech, status, planned_start, planned_end "
+        "FROM dispatch.assignments WHERE id = $1",
+        uuid.UUID(assignment),
+    )
     return dict(rows[0])
 
 
@@ -80,11 +100,15 @@ async def test_started_visits_stay_frozen_when_today_is_replanned(clocked_dispat
     frozen = {a: await booking(dispatch, a) for a in (anna_first, oleg_first)}
 
     clock.now = at(9, 10)
-    sick = await dispatch.client.post(f"/technicians/{anna}/absences", headers=dispatch.dispatcher, json={
-        "kind": "sickness", "starts_at": at(9, 10).isoformat(), "ends_at": at(23, 59).isoformat()})
+    sick = await dispatch.client.post(
+        f"/technicians/{anna}/absences",
+        headers=dispatch.dispatcher,
+        json={"kind": "sickness", "starts_at": at(9, 10).isoformat(), "ends_at": at(23, 59).isoformat()},
+    )
     assert sick.status_code == 201, sick.text
-    replanned = await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher,
-                                           json={"reason": "Anna is off sick"})
+    replanned = await dispatch.client.post(
+        f"/plans/{TODAY}/replan", headers=dispatch.dispatcher, json={"reason": "Anna is off sick"}
+    )
     assert replanned.status_code == 200, replanned.text
 
     for assignment, before in frozen.items():  # technician, times and status untouched
@@ -92,8 +116,9 @@ async def test_started_visits_stay_frozen_when_today_is_replanned(clocked_dispat
     assert frozen[anna_first]["status"] == "en_route" and frozen[oleg_first]["status"] == "on_site"
     moved = await booking(dispatch, anna_second)
     assert moved["tech"] == oleg and moved["status"] == "offered"  # Anna is off: her visit not yet started went
-    olegs = sorted([await booking(dispatch, a) for a in (oleg_first, oleg_second, anna_second)],
-                   key=lambda b: b["planned_start"])
+    olegs = sorted(
+        [await booking(dispatch, a) for a in (oleg_first, oleg_second, anna_second)], key=lambda b: b["planned_start"]
+    )
     assert olegs[0]["planned_end"] == frozen[oleg_first]["planned_end"]  # the on-site job comes first
     for earlier, later in itertools.pairwise(olegs):
         assert earlier["planned_end"] <= later["planned_start"]
@@ -104,8 +129,9 @@ async def test_started_visits_stay_frozen_when_today_is_replanned(clocked_dispat
     assert any(c["request_id"] == str(v2.visit_id) and "Anna is off sick" in c["text"] for c in changes)
 
 
-async def test_a_job_overrunning_its_grace_replans_the_rest_of_the_day(clocked_dispatch: Dispatch,
-                                                                       clock: Clock) -> None:
+async def test_a_job_overrunning_its_grace_replans_the_rest_of_the_day(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
     dispatch = clocked_dispatch
     cases = dispatch.app.state.dispatch
     db = dispatch.app.state.runtime.db
@@ -139,8 +165,7 @@ async def test_a_job_overrunning_its_grace_replans_the_rest_of_the_day(clocked_d
     pushed = await booking(dispatch, second)
     assert pushed["tech"] == anna and pushed["planned_start"] >= at(9, 50) + timedelta(minutes=15)
     diff = (await dispatch.client.get(f"/plans/{TODAY}/diff", headers=dispatch.dispatcher)).json()
-    assert any(c["request_id"] == str(v2.visit_id) and "job Lenina 1 overran" in c["text"]
-               for c in diff["changes"])
+    assert any(c["request_id"] == str(v2.visit_id) and "job Lenina 1 overran" in c["text"] for c in diff["changes"])
 
     clock.now = at(10, 6)  # still on site a grace period later: the day is re-planned again
     assert await watch() == 1

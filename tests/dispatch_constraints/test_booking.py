@@ -29,11 +29,19 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     await database.dispose()
 
 
-def booking(technician_id: uuid.UUID, start: datetime, minutes: int = 120, *,
-            request_id: uuid.UUID | None = None) -> NewAssignment:
-    return NewAssignment(id=uuid.uuid4(), request_id=request_id or uuid.uuid4(), technician_id=technician_id,
-                         customer_id=uuid.uuid4(), status="offered", planned_start=start,
-                         planned_end=start + timedelta(minutes=minutes), eta=start)
+def booking(
+    technician_id: uuid.UUID, start: datetime, minutes: int = 120, *, request_id: uuid.UUID | None = None
+) -> NewAssignment:
+    return NewAssignment(
+        id=uuid.uuid4(),
+        request_id=request_id or uuid.uuid4(),
+        technician_id=technician_id,
+        customer_id=uuid.uuid4(),
+        status="offered",
+        planned_start=start,
+        planned_end=start + timedelta(minutes=minutes),
+        eta=start,
+    )
 
 
 async def book(db: Database, assignment: NewAssignment, hold_s: float = 0.0) -> bool:
@@ -49,8 +57,9 @@ async def book(db: Database, assignment: NewAssignment, hold_s: float = 0.0) -> 
 
 async def rows_where(db: Database, *conditions: object) -> int:
     async with db.transaction() as session:
-        return int((await session.execute(select(func.count()).select_from(t.assignments).where(*conditions)))
-                   .scalar_one())
+        return int(
+            (await session.execute(select(func.count()).select_from(t.assignments).where(*conditions))).scalar_one()
+        )
 
 
 async def test_a_hundred_concurrent_overlapping_bookings_of_one_technician_admit_exactly_one(db: Database) -> None:
@@ -63,8 +72,11 @@ async def test_a_hundred_concurrent_overlapping_bookings_of_one_technician_admit
     assert await rows_where(db, t.assignments.c.technician_id == technician) == 1
     winner = attempts[outcomes.index(True)]
     async with db.transaction() as session:
-        history = await session.execute(select(t.assignment_history.c.assignment_id).where(
-            t.assignment_history.c.assignment_id.in_([a.id for a in attempts])))
+        history = await session.execute(
+            select(t.assignment_history.c.assignment_id).where(
+                t.assignment_history.c.assignment_id.in_([a.id for a in attempts])
+            )
+        )
         assert [r[0] for r in history] == [winner.id], "only the winner left a history row"
 
 
@@ -87,8 +99,9 @@ async def test_one_request_never_has_two_active_assignments(db: Database) -> Non
     assert not await book(db, booking(uuid.uuid4(), BASE + timedelta(days=1), request_id=request))
     async with db.transaction() as session:
         await DispatchRepository(session).set_assignment_status(first.id, "completed", BASE, None, {})
-    assert await book(db, booking(uuid.uuid4(), BASE + timedelta(days=2), request_id=request)), \
+    assert await book(db, booking(uuid.uuid4(), BASE + timedelta(days=2), request_id=request)), (
         "once the first is finished the request may be booked again"
+    )
     active = t.assignments.c.status.in_(t.ACTIVE_ASSIGNMENT_STATUSES)
     assert await rows_where(db, t.assignments.c.request_id == request, active) == 1
     assert await rows_where(db, t.assignments.c.request_id == request) == 2

@@ -17,11 +17,14 @@ PUBLIC: dict[str, set[tuple[str, str]]] = {
     "contracts": set(),
     "dispatch": set(),
     "notify": set(),
-    "requests": {("get", "/rating.{representation}"), ("get", "/surveys/{token}"), ("post", "/surveys/{token}"),
-                 ("post", "/surveys/{token}/form")},
+    "requests": {
+        ("get", "/rating.{representation}"),
+        ("get", "/surveys/{token}"),
+        ("post", "/surveys/{token}"),
+        ("post", "/surveys/{token}/form"),
+    },
 }
-ALWAYS_PUBLIC = {("get", "/healthz"), ("get", "/readyz"), ("get", "/openapi.json"), ("get", "/docs"),
-                 ("get", "/redoc")}
+ALWAYS_PUBLIC = {("get", "/healthz"), ("get", "/readyz"), ("get", "/openapi.json"), ("get", "/docs"), ("get", "/redoc")}
 
 
 def _concrete(path: str) -> str:
@@ -29,8 +32,9 @@ def _concrete(path: str) -> str:
 
 
 @pytest.mark.parametrize("service", ["contracts", "requests", "dispatch", "notify"])
-async def test_service_is_ready_and_refuses_anonymous_calls(service: str, database_url: str,
-                                                            nats_server: NatsServer, keys: Keys) -> None:
+async def test_service_is_ready_and_refuses_anonymous_calls(
+    service: str, database_url: str, nats_server: NatsServer, keys: Keys
+) -> None:
     settings_cls = importlib.import_module(f"services.{service}.settings").Settings
     create_app = importlib.import_module(f"services.{service}.app").create_app
     app = create_app(service_settings(settings_cls, database_url, nats_server.url, keys.private.parent))

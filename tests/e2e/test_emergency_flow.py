@@ -18,8 +18,9 @@ from tests.support.infra import NatsServer, Stack, start_stack
 
 
 @pytest.fixture(scope="module")
-def stack(database_url: str, nats_server: NatsServer, keys: Keys,
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(
+    database_url: str, nats_server: NatsServer, keys: Keys, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     running = start_stack(database_url, nats_server.url, keys.private.parent, tmp_path_factory.mktemp("logs"))
     yield running
     running.stop()
@@ -29,33 +30,54 @@ async def _setup_customer(stack: Stack, keys: Keys) -> tuple[uuid.UUID, uuid.UUI
     manager = keys.headers(Role.CONTRACT_MANAGER)
     async with httpx.AsyncClient(base_url=stack.url("contracts"), headers=manager) as contracts:
         customer = (await contracts.post("/customers", json={"name": "Yalta Fresh Market"})).json()
-        site = await contracts.post(f"/customers/{customer['id']}/sites", json={
-            "name": "Yalta, Moskovskaya 12", "address": "Moskovskaya St 12, Yalta",
-            "location": {"lat": 44.4990, "lon": 34.1600}})
+        site = await contracts.post(
+            f"/customers/{customer['id']}/sites",
+            json={
+                "name": "Yalta, Moskovskaya 12",
+                "address": "Moskovskaya St 12, Yalta",
+                "location": {"lat": 44.4990, "lon": 34.1600},
+            },
+        )
         assert site.status_code == 201, site.text
-        contract = await contracts.post("/contracts", json={
-            "customer_id": customer["id"], "contract_type": "full_maintenance", "starts_on": "2026-01-01",
-            "site_ids": [site.json()["id"]],
-            "sla": [{"priority": "P1", "response_minutes": 240, "fix_minutes": 480,
-                     "required_skills": [{"skill": "refrigeration", "min_level": 2}]}]})
+        contract = await contracts.post(
+            "/contracts",
+            json={
+                "customer_id": customer["id"],
+                "contract_type": "full_maintenance",
+                "starts_on": "2026-01-01",
+                "site_ids": [site.json()["id"]],
+                "sla": [
+                    {
+                        "priority": "P1",
+                        "response_minutes": 240,
+                        "fix_minutes": 480,
+                        "required_skills": [{"skill": "refrigeration", "min_level": 2}],
+                    }
+                ],
+            },
+        )
         assert contract.status_code == 201, contract.text
         activated = await contracts.post(f"/contracts/{contract.json()['id']}/activate")
         assert activated.json()["status"] == "active"
     return uuid.UUID(customer["id"]), uuid.UUID(site.json()["id"])
 
 
-async def _add_technician(stack: Stack, keys: Keys, name: str, lat: float, lon: float,
-                          skills: dict[str, int]) -> uuid.UUID:
+async def _add_technician(
+    stack: Stack, keys: Keys, name: str, lat: float, lon: float, skills: dict[str, int]
+) -> uuid.UUID:
     async with httpx.AsyncClient(base_url=stack.url("dispatch"), headers=keys.headers(Role.DISPATCHER)) as dispatch:
-        response = await dispatch.post("/technicians", json={
-            "name": name, "skills": skills, "home_base": {"lat": lat, "lon": lon}})
+        response = await dispatch.post(
+            "/technicians", json={"name": name, "skills": skills, "home_base": {"lat": lat, "lon": lon}}
+        )
         assert response.status_code == 201, response.text
         return uuid.UUID(response.json()["id"])
 
 
 async def _first_sse_event(url: str, token: str, kind: str, timeout_s: float) -> dict[str, object]:
-    async with httpx.AsyncClient(timeout=None) as client, \
-            client.stream("GET", url, headers={"Authorization": f"Bearer {token}"}) as response:
+    async with (
+        httpx.AsyncClient(timeout=None) as client,
+        client.stream("GET", url, headers={"Authorization": f"Bearer {token}"}) as response,
+    ):
         assert response.status_code == 200
         event: dict[str, str] = {}
         async with asyncio.timeout(timeout_s):
@@ -82,16 +104,19 @@ async def test_emergency_reaches_the_nearest_skilled_technician_and_the_customer
 
     technician_token = keys.token(Role.TECHNICIAN, technician_id=anna)
     stream = asyncio.create_task(
-        _first_sse_event(f"{stack.url('notify')}/streams/me", technician_token, "assignment.created", 5.0))
+        _first_sse_event(f"{stack.url('notify')}/streams/me", technician_token, "assignment.created", 5.0)
+    )
     # no need to wait for the stream to open: it replays from the start, as after a reconnect
 
     customer = keys.headers(Role.CUSTOMER, customer_id=customer_id)
     filed_at = time.monotonic()
     async with httpx.AsyncClient(base_url=stack.url("requests"), headers=customer) as requests_api:
         correlation_id = uuid.uuid4().hex
-        filed = await requests_api.post("/requests", headers={"Idempotency-Key": "walk-1",
-                                                              "X-Correlation-Id": correlation_id}, json={
-            "site_id": str(site_id), "kind": "emergency", "description": "Cold room at +9 °C"})
+        filed = await requests_api.post(
+            "/requests",
+            headers={"Idempotency-Key": "walk-1", "X-Correlation-Id": correlation_id},
+            json={"site_id": str(site_id), "kind": "emergency", "description": "Cold room at +9 °C"},
+        )
         assert filed.status_code == 201, filed.text
         assert filed.headers["X-Correlation-Id"] == correlation_id
         request_id = filed.json()["id"]
@@ -117,7 +142,8 @@ async def test_emergency_reaches_the_nearest_skilled_technician_and_the_customer
     try:
         carried = await conn.fetchval(
             "SELECT payload->>'correlation_id' FROM dispatch.outbox WHERE payload->'data'->>'request_id' = $1",
-            request_id)
+            request_id,
+        )
     finally:
         await conn.close()
     assert carried == correlation_id

@@ -1,7 +1,7 @@
 """A relay or consumer in its own process that SIGKILLs itself at a chosen point (run by the fault tests).
 
-    python -m tests.messaging.crash relay   <database_url> <schema> <nats_url> <publishes before the kill>
-    python -m tests.messaging.crash consume <database_url> <schema> <nats_url>   (dies before its first ack)
+python -m tests.messaging.crash relay   <database_url> <schema> <nats_url> <publishes before the kill>
+python -m tests.messaging.crash consume <database_url> <schema> <nats_url>   (dies before its first ack)
 """
 
 from __future__ import annotations

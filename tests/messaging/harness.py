@@ -36,12 +36,14 @@ DURABLE = "faulttest-effects"
 
 def cancellation(reason: str = "") -> ServiceRequestCancelled:
     """The event every fault test ships: real, registered, and cheap to make unique."""
-    return ServiceRequestCancelled(request_id=uuid.uuid4(), customer_id=uuid.uuid4(), cancelled_by="test",
-                                   reason=reason)
+    return ServiceRequestCancelled(
+        request_id=uuid.uuid4(), customer_id=uuid.uuid4(), cancelled_by="test", reason=reason
+    )
 
 
-async def wait_for(condition: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 20.0,
-                   interval_s: float = 0.05) -> None:
+async def wait_for(
+    condition: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 20.0, interval_s: float = 0.05
+) -> None:
     """Poll `condition` until it holds; fail naming `what` at the deadline."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     while not await condition():
@@ -78,21 +80,26 @@ class MessagingSchema:
     async def effect_counts(self) -> tuple[int, int]:
         """(effect rows, distinct events with an effect)."""
         async with self.db.transaction() as session:
-            row = (await session.execute(select(func.count(), func.count(self.effects.c.event_id.distinct()))
-                                         .select_from(self.effects))).one()
+            row = (
+                await session.execute(
+                    select(func.count(), func.count(self.effects.c.event_id.distinct())).select_from(self.effects)
+                )
+            ).one()
         return int(row[0]), int(row[1])
 
     async def effects_by_event(self) -> dict[uuid.UUID, int]:
         async with self.db.transaction() as session:
-            rows = await session.execute(select(self.effects.c.event_id, func.count())
-                                         .group_by(self.effects.c.event_id))
+            rows = await session.execute(
+                select(self.effects.c.event_id, func.count()).group_by(self.effects.c.event_id)
+            )
             return {r[0]: int(r[1]) for r in rows}
 
     async def unpublished(self) -> list[uuid.UUID]:
         outbox = self.tables.outbox
         async with self.db.transaction() as session:
-            rows = await session.execute(select(outbox.c.event_id).where(outbox.c.published_at.is_(None))
-                                         .order_by(outbox.c.id))
+            rows = await session.execute(
+                select(outbox.c.event_id).where(outbox.c.published_at.is_(None)).order_by(outbox.c.id)
+            )
             return [r[0] for r in rows]
 
     async def publish_failures(self) -> int:
@@ -117,7 +124,8 @@ class MessagingSchema:
 def _schema_tables(schema: str) -> tuple[MetaData, MessagingTables, Table]:
     metadata = service_metadata(schema)
     effects = Table(
-        "effects", metadata,
+        "effects",
+        metadata,
         Column("id", Integer, Identity(), primary_key=True),
         Column("event_id", Uuid, nullable=False),  # deliberately not unique
         Column("applied_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -128,8 +136,7 @@ def _schema_tables(schema: str) -> tuple[MetaData, MessagingTables, Table]:
 def attach(database_url: str, schema: str, pool_size: int = 5) -> MessagingSchema:
     """The harness for an existing schema (another process attaches to the test's schema this way)."""
     _, tables, effects = _schema_tables(schema)
-    db = Database(create_engine(ServiceSettings(database_url=database_url, db_schema=schema,
-                                                db_pool_size=pool_size)))
+    db = Database(create_engine(ServiceSettings(database_url=database_url, db_schema=schema, db_pool_size=pool_size)))
     return MessagingSchema(database_url, schema, tables, effects, db)
 
 
@@ -183,14 +190,25 @@ async def broker_client(url: str, *, duplicate_window_s: float = 600.0) -> Async
             await nc.close()
 
 
-def effect_consumer(harness: MessagingSchema, broker: Broker, *, db: Database | None = None,
-                    handler: Callable[[AsyncSession, Envelope, Event], Awaitable[None]] | None = None,
-                    **options: Any) -> IdempotentConsumer:
-    settings: dict[str, Any] = {"batch_size": 20, "max_deliver": 6, "ack_wait_s": 1.0, "fetch_timeout_s": 0.25,
-                                "idle_check_s": 1.0}
+def effect_consumer(
+    harness: MessagingSchema,
+    broker: Broker,
+    *,
+    db: Database | None = None,
+    handler: Callable[[AsyncSession, Envelope, Event], Awaitable[None]] | None = None,
+    **options: Any,
+) -> IdempotentConsumer:
+    settings: dict[str, Any] = {
+        "batch_size": 20,
+        "max_deliver": 6,
+        "ack_wait_s": 1.0,
+        "fetch_timeout_s": 0.25,
+        "idle_check_s": 1.0,
+    }
     settings.update(options)
-    subscription = Subscription(durable=DURABLE, producer=PRODUCER, subject=SUBJECT,
-                                handler=handler or harness.apply_effect)
+    subscription = Subscription(
+        durable=DURABLE, producer=PRODUCER, subject=SUBJECT, handler=handler or harness.apply_effect
+    )
     return IdempotentConsumer(broker.nc, broker.js, db or harness.db, harness.tables, subscription, **settings)
 
 

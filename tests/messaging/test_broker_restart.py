@@ -14,7 +14,8 @@ from tests.support.infra import NatsServer
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL], ids=["graceful", "killed"])
 async def test_broker_restart_mid_stream_loses_nothing_and_applies_nothing_twice(
-        harness: MessagingSchema, private_nats: NatsServer, stop_signal: signal.Signals) -> None:
+    harness: MessagingSchema, private_nats: NatsServer, stop_signal: signal.Signals
+) -> None:
     async with broker_client(private_nats.url) as broker:
         event_ids: list[uuid.UUID] = []
 
@@ -36,12 +37,13 @@ async def test_broker_restart_mid_stream_loses_nothing_and_applies_nothing_twice
 
             async def publish_failed() -> bool:
                 return await harness.publish_failures() > 0
+
             await wait_for(publish_failed, "the relay noticing the broker is gone")
             await asyncio.to_thread(private_nats.start)
 
             async def everything_applied() -> bool:
-                return (await applied(300) and not await harness.unpublished()
-                        and await broker.consumer_drained())
+                return await applied(300) and not await harness.unpublished() and await broker.consumer_drained()
+
             await wait_for(everything_applied, "all 300 events applied after the restart", timeout_s=45)
         assert len(event_ids) == 300
         assert await harness.effects_by_event() == dict.fromkeys(event_ids, 1)

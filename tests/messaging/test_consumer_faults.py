@@ -32,7 +32,8 @@ async def _publish_all(harness: MessagingSchema, broker: Broker, count: int) -> 
 
 
 async def test_a_crash_between_commit_and_ack_is_redelivered_and_applied_once(
-        harness: MessagingSchema, private_nats: NatsServer) -> None:
+    harness: MessagingSchema, private_nats: NatsServer
+) -> None:
     async with broker_client(private_nats.url) as broker:
         event_ids = await _publish_all(harness, broker, 3)
         acks: dict[uuid.UUID, list[int]] = defaultdict(list)
@@ -46,16 +47,18 @@ async def test_a_crash_between_commit_and_ack_is_redelivered_and_applied_once(
         consumer = effect_consumer(harness, broker, ack_wait_s=1.0)
         consumer.before_ack = crash_at_each_messages_first_ack
         async with running(consumer.run()):
+
             async def every_message_acked_after_a_crash() -> bool:
-                return (len(acks) == 3 and all(len(d) == 2 for d in acks.values())
-                        and await broker.consumer_drained())
+                return len(acks) == 3 and all(len(d) == 2 for d in acks.values()) and await broker.consumer_drained()
+
             await wait_for(every_message_acked_after_a_crash, "each message redelivered after its crash, then acked")
         assert all(second > first for first, second in acks.values()), "the second attempt was a redelivery"
         assert await harness.effects_by_event() == dict.fromkeys(event_ids, 1)
 
 
 async def test_a_consumer_cancelled_before_its_ack_leaves_the_message_to_a_new_one(
-        harness: MessagingSchema, private_nats: NatsServer) -> None:
+    harness: MessagingSchema, private_nats: NatsServer
+) -> None:
     async with broker_client(private_nats.url) as broker:
         [event_id] = await _publish_all(harness, broker, 1)
 
@@ -78,12 +81,21 @@ async def test_a_consumer_cancelled_before_its_ack_leaves_the_message_to_a_new_o
 
 
 async def test_a_consumer_process_killed_before_its_ack_is_replaced_without_a_second_effect(
-        harness: MessagingSchema, private_nats: NatsServer) -> None:
+    harness: MessagingSchema, private_nats: NatsServer
+) -> None:
     async with broker_client(private_nats.url) as broker:
         event_ids = await _publish_all(harness, broker, 5)
         crashing = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.messaging.crash", "consume", harness.database_url, harness.schema,
-            private_nats.url, cwd=REPO_ROOT, stderr=subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "tests.messaging.crash",
+            "consume",
+            harness.database_url,
+            harness.schema,
+            private_nats.url,
+            cwd=REPO_ROOT,
+            stderr=subprocess.PIPE,
+        )
         _, stderr = await asyncio.wait_for(crashing.communicate(), timeout=60)
         assert crashing.returncode == -9, stderr.decode()
         applied_before_the_kill = await harness.effects_by_event()
@@ -99,7 +111,8 @@ async def _done(task: asyncio.Task[None]) -> bool:
 
 
 async def test_a_redelivery_to_another_replica_while_the_first_still_works_does_nothing(
-        harness: MessagingSchema, private_nats: NatsServer) -> None:
+    harness: MessagingSchema, private_nats: NatsServer
+) -> None:
     async with broker_client(private_nats.url) as broker:
         [event_id] = await _publish_all(harness, broker, 1)
         handled: list[uuid.UUID] = []
@@ -111,15 +124,19 @@ async def test_a_redelivery_to_another_replica_while_the_first_still_works_does_
                 await asyncio.sleep(2.0)  # ack_wait passes while this transaction is still open
 
         other_replica = harness.database()
-        replicas = [effect_consumer(harness, broker, db=db, handler=slower_than_ack_wait, ack_wait_s=1.0)
-                    for db in (harness.db, other_replica)]
+        replicas = [
+            effect_consumer(harness, broker, db=db, handler=slower_than_ack_wait, ack_wait_s=1.0)
+            for db in (harness.db, other_replica)
+        ]
         try:
             async with running(*(r.run() for r in replicas)):
+
                 async def redelivered_and_settled() -> bool:
                     if not await broker.consumer_drained():
                         return False
                     delivered = (await broker.consumer_info()).delivered
                     return delivered is not None and delivered.consumer_seq >= 2
+
                 await wait_for(redelivered_and_settled, "the redelivery settled")
         finally:
             await other_replica.dispose()
@@ -128,7 +145,8 @@ async def test_a_redelivery_to_another_replica_while_the_first_still_works_does_
 
 
 async def test_a_batch_longer_than_ack_wait_is_not_redelivered_while_it_waits_its_turn(
-        harness: MessagingSchema, private_nats: NatsServer) -> None:
+    harness: MessagingSchema, private_nats: NatsServer
+) -> None:
     async with broker_client(private_nats.url) as broker:
         event_ids = await _publish_all(harness, broker, 8)
 

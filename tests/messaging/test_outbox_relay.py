@@ -29,7 +29,8 @@ class RelayKilled(Exception):
 
 @pytest.mark.parametrize(("duplicate_window_s", "absorbed_by"), [(600.0, "stream"), (0.2, "consumer")])
 async def test_relay_killed_after_puback_republishes_and_the_effect_happens_once(
-        harness: MessagingSchema, private_nats: NatsServer, duplicate_window_s: float, absorbed_by: str) -> None:
+    harness: MessagingSchema, private_nats: NatsServer, duplicate_window_s: float, absorbed_by: str
+) -> None:
     async with broker_client(private_nats.url, duplicate_window_s=duplicate_window_s) as broker:
         event_ids = await harness.add_events(20)
         acked: list[uuid.UUID] = []
@@ -59,27 +60,33 @@ async def test_relay_killed_after_puback_republishes_and_the_effect_happens_once
 
 
 async def test_concurrent_relays_and_consumers_publish_each_row_once_and_apply_each_event_once(
-        harness: MessagingSchema, private_nats: NatsServer) -> None:
+    harness: MessagingSchema, private_nats: NatsServer
+) -> None:
     async with broker_client(private_nats.url, duplicate_window_s=0.1) as broker:
         event_ids: list[uuid.UUID] = []
         for _ in range(5):
             event_ids += await harness.add_events(100)
         published_by: list[list[uuid.UUID]] = [[], [], []]
         replicas = [harness.database() for _ in published_by]
-        relays = [relay(harness, broker, db=db, batch_size=25, after_publish=published.append)
-                  for db, published in zip(replicas, published_by, strict=True)]
+        relays = [
+            relay(harness, broker, db=db, batch_size=25, after_publish=published.append)
+            for db, published in zip(replicas, published_by, strict=True)
+        ]
         # and two consumer replicas on the one durable, each with its own engine
         consumers = [effect_consumer(harness, broker, db=db, batch_size=50) for db in replicas[:2]]
         try:
             async with running(*(r.run() for r in relays), *(c.run() for c in consumers)):
+
                 async def all_applied() -> bool:
                     return (await harness.effect_counts())[1] == 500 and await broker.consumer_drained()
+
                 await wait_for(all_applied, "all 500 events applied", timeout_s=60)
         finally:
             for db in replicas:
                 await db.dispose()
-        assert sorted(e for published in published_by for e in published) == sorted(event_ids), \
+        assert sorted(e for published in published_by for e in published) == sorted(event_ids), (
             "each row published by exactly one relay"
+        )
         assert sum(1 for published in published_by if published) >= 2, "the relays really ran side by side"
         assert await broker.stream_messages() == 500
         assert await harness.effect_counts() == (500, 500)
@@ -87,7 +94,8 @@ async def test_concurrent_relays_and_consumers_publish_each_row_once_and_apply_e
 
 
 async def test_a_row_whose_transaction_commits_late_is_still_published(
-        harness: MessagingSchema, private_nats: NatsServer) -> None:
+    harness: MessagingSchema, private_nats: NatsServer
+) -> None:
     async with broker_client(private_nats.url) as broker:
         consumer = effect_consumer(harness, broker)
         async with running(relay(harness, broker).run(), consumer.run()):
@@ -98,6 +106,7 @@ async def test_a_row_whose_transaction_commits_late_is_still_published(
 
                 async def later_rows_out() -> bool:
                     return (await harness.effect_counts())[1] == 5
+
                 await wait_for(later_rows_out, "the five later rows published and applied")
                 ids = await harness.outbox_ids(later_ids)
                 assert all(i > 0 for i in ids.values())
@@ -106,6 +115,7 @@ async def test_a_row_whose_transaction_commits_late_is_still_published(
 
             async def late_row_out() -> bool:
                 return late_id in await harness.effects_by_event()
+
             await wait_for(late_row_out, "the late row published and applied")
             await wait_for(broker.consumer_drained, "consumer drained")
         assert await harness.effects_by_event() == dict.fromkeys([late_id, *later_ids], 1)
@@ -113,12 +123,22 @@ async def test_a_row_whose_transaction_commits_late_is_still_published(
 
 
 async def test_a_relay_process_killed_after_puback_leaves_rows_a_new_relay_republishes(
-        harness: MessagingSchema, private_nats: NatsServer) -> None:
+    harness: MessagingSchema, private_nats: NatsServer
+) -> None:
     async with broker_client(private_nats.url) as broker:
         event_ids = await harness.add_events(10)
         crashing = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.messaging.crash", "relay", harness.database_url, harness.schema,
-            private_nats.url, "4", cwd=REPO_ROOT, stderr=subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "tests.messaging.crash",
+            "relay",
+            harness.database_url,
+            harness.schema,
+            private_nats.url,
+            "4",
+            cwd=REPO_ROOT,
+            stderr=subprocess.PIPE,
+        )
         _, stderr = await asyncio.wait_for(crashing.communicate(), timeout=60)
         assert crashing.returncode == -signal.SIGKILL, stderr.decode()
         assert await broker.stream_messages() == 4

@@ -22,7 +22,8 @@ def _envelope(event_type: str, data: dict[str, Any]) -> bytes:
 
 
 async def test_poison_messages_are_dead_lettered_with_the_reason_and_the_rest_still_flow(
-        harness: MessagingSchema, private_nats: NatsServer) -> None:
+    harness: MessagingSchema, private_nats: NatsServer
+) -> None:
     async with broker_client(private_nats.url) as broker:
         poison_id = (await harness.add_events(1, reason="poison"))[0]
         good_ids = await harness.add_events(3)
@@ -50,7 +51,8 @@ async def test_poison_messages_are_dead_lettered_with_the_reason_and_the_rest_st
 
 
 async def test_transient_failures_are_retried_with_backoff_then_dead_lettered_at_max_deliver(
-        harness: MessagingSchema, private_nats: NatsServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    harness: MessagingSchema, private_nats: NatsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     backoffs: list[int] = []
 
     def recorded_backoff(num_delivered: int) -> float:
@@ -75,8 +77,11 @@ async def test_transient_failures_are_retried_with_backoff_then_dead_lettered_at
             async def settled() -> bool:
                 # drained alone can hold for a moment between deliveries (a nak'ed message waiting out its
                 # back-off): wait for every outcome too
-                return (len(await harness.effects_by_event()) == 2 and len(await harness.dead_letters()) == 1
-                        and await broker.consumer_drained())
+                return (
+                    len(await harness.effects_by_event()) == 2
+                    and len(await harness.dead_letters()) == 1
+                    and await broker.consumer_drained()
+                )
 
             await wait_for(settled, "two effects, one dead letter, nothing pending", timeout_s=30)
         assert attempts == {hopeless: 4, recovers: 3, fine: 1}

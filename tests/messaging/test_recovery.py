@@ -12,7 +12,8 @@ from tests.support.infra import NatsServer
 
 
 async def test_a_dead_letter_is_announced_through_the_outbox_in_the_same_transaction(
-        harness: MessagingSchema, private_nats: NatsServer) -> None:
+    harness: MessagingSchema, private_nats: NatsServer
+) -> None:
     async with broker_client(private_nats.url) as broker:
         poison_id = (await harness.add_events(1, reason="poison"))[0]
         await relay(harness, broker).publish_batch()
@@ -21,8 +22,11 @@ async def test_a_dead_letter_is_announced_through_the_outbox_in_the_same_transac
             await wait_for(broker.consumer_drained, "the poison message terminated")
         outbox = harness.tables.outbox
         async with harness.db.transaction() as session:
-            announced = (await session.execute(
-                select(outbox.c.subject, outbox.c.payload).where(outbox.c.subject.like("%dead_letter%")))).all()
+            announced = (
+                await session.execute(
+                    select(outbox.c.subject, outbox.c.payload).where(outbox.c.subject.like("%dead_letter%"))
+                )
+            ).all()
     assert [row.subject for row in announced] == [DEAD_LETTER_EVENTS["notify"].subject]
     data = announced[0].payload["data"]
     assert data["event_id"] == str(poison_id)
@@ -32,7 +36,8 @@ async def test_a_dead_letter_is_announced_through_the_outbox_in_the_same_transac
 
 
 async def test_relay_and_consumer_declare_a_stream_the_broker_lost(
-        harness: MessagingSchema, private_nats: NatsServer) -> None:
+    harness: MessagingSchema, private_nats: NatsServer
+) -> None:
     async with broker_client(private_nats.url) as broker:
         declared: list[str] = []
 

@@ -13,7 +13,8 @@ from tests.support.infra import NatsServer
 
 
 async def test_a_deaf_pull_subscription_is_replaced_and_the_backlog_consumed(
-        harness: MessagingSchema, private_nats: NatsServer) -> None:
+    harness: MessagingSchema, private_nats: NatsServer
+) -> None:
     async with broker_client(private_nats.url) as broker:
         event_ids = await harness.add_events(5)
         await relay(harness, broker).publish_batch()
@@ -23,9 +24,11 @@ async def test_a_deaf_pull_subscription_is_replaced_and_the_backlog_consumed(
         async def first_one_deaf(*args: Any, **kwargs: Any) -> JetStreamContext.PullSubscription:
             psub = await bind(*args, **kwargs)
             if not bound:
+
                 async def hears_nothing(*_: Any, **options: Any) -> list[Any]:
                     await asyncio.sleep(options["timeout"])  # as nats.py #504: the server has messages, none arrive
                     raise nats.errors.TimeoutError
+
                 psub.fetch = hears_nothing  # type: ignore[method-assign]
             bound.append(psub)
             return psub

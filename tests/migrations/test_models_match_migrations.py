@@ -26,12 +26,15 @@ async def test_the_migrated_schema_has_no_difference_from_the_declared_tables(da
 
     def differences(connection: Connection) -> list[object]:
         connection.execute(text(f'SET search_path TO "{service}", public'))
-        context = MigrationContext.configure(connection, opts={
-            "version_table_schema": service,
-            "include_schemas": True,
-            "include_name": lambda name, type_, parent: type_ != "schema" or name == service,
-            "include_object": include_in_comparison,
-        })
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "version_table_schema": service,
+                "include_schemas": True,
+                "include_name": lambda name, type_, parent: type_ != "schema" or name == service,
+                "include_object": include_in_comparison,
+            },
+        )
         return list(compare_metadata(context, declared_metadata(service)))
 
     try:

@@ -68,8 +68,9 @@ class Notify:
         return True
 
 
-def notify_settings(database_url: str, nats_url: str, keys: Keys, smtp_port: int, receiver_port: int,
-                    **overrides: Any) -> Settings:
+def notify_settings(
+    database_url: str, nats_url: str, keys: Keys, smtp_port: int, receiver_port: int, **overrides: Any
+) -> Settings:
     values: dict[str, Any] = {
         "smtp_port": smtp_port,
         "delivery_poll_interval_s": 0.05,
@@ -95,8 +96,19 @@ async def notify(database_url: str, nats_server: NatsServer, keys: Keys) -> Asyn
         async with notify_server(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as api:
             nc = await nats.connect(nats_server.url)
             try:
-                harness = Notify(api=api, url=url, js=nc.jetstream(), nc=nc, inbox=inbox, receiver=receiver,
-                                 db=app.state.runtime.db, keys=keys, settings=settings, app=app, clock=clock)
+                harness = Notify(
+                    api=api,
+                    url=url,
+                    js=nc.jetstream(),
+                    nc=nc,
+                    inbox=inbox,
+                    receiver=receiver,
+                    db=app.state.runtime.db,
+                    keys=keys,
+                    settings=settings,
+                    app=app,
+                    clock=clock,
+                )
                 yield harness
             finally:
                 await nc.close()

@@ -73,8 +73,12 @@ class Receiver:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def __call__(self, scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]],
-                       send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+    async def __call__(
+        self,
+        scope: dict[str, Any],
+        receive: Callable[[], Awaitable[dict[str, Any]]],
+        send: Callable[[dict[str, Any]], Awaitable[None]],
+    ) -> None:
         assert scope["type"] == "http"
         body, more = b"", True
         while more:
@@ -85,15 +89,21 @@ class Receiver:
         status, extra = answers.pop(0) if answers else (200, {})
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         self.received.append(Received(scope["path"], headers, body, status))
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(k.encode(), v.encode()) for k, v in extra.items()]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(k.encode(), v.encode()) for k, v in extra.items()],
+            }
+        )
         await send({"type": "http.response.body", "body": b"ok"})
 
 
 @asynccontextmanager
 async def serve(app: Any, port: int, *, lifespan: str = "off", **tls: Any) -> AsyncIterator[None]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan=lifespan, log_config=None,
-                            timeout_graceful_shutdown=1, **tls)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, lifespan=lifespan, log_config=None, timeout_graceful_shutdown=1, **tls
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
@@ -122,11 +132,16 @@ async def notify_server(app: FastAPI) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
 
 
-async def publish(js: JetStreamContext, event: Event, *, event_id: uuid.UUID | None = None,
-                  occurred_at: datetime | None = None) -> uuid.UUID:
+async def publish(
+    js: JetStreamContext, event: Event, *, event_id: uuid.UUID | None = None, occurred_at: datetime | None = None
+) -> uuid.UUID:
     """Publish as a producer's outbox relay would (each call a new Nats-Msg-Id, so a repeat is a redelivery)."""
-    envelope = Envelope(event_id=event_id or uuid.uuid4(), type=event.subject, data=event.model_dump(mode="json"),
-                        occurred_at=occurred_at or datetime.now(UTC))
+    envelope = Envelope(
+        event_id=event_id or uuid.uuid4(),
+        type=event.subject,
+        data=event.model_dump(mode="json"),
+        occurred_at=occurred_at or datetime.now(UTC),
+    )
     await js.publish(event.subject, envelope.model_dump_json().encode(), headers={"Nats-Msg-Id": str(uuid.uuid4())})
     return envelope.event_id
 

@@ -20,14 +20,19 @@ async def test_contract_managers_hear_of_contracts_ending_soon_and_overdue_visit
     await notify.add_recipient(kind="customer", customer_id=str(customer), email=customer_address)
     short = str(contract).split("-")[0].upper()
 
-    ending = await publish(notify.js, ContractEndingSoon(
-        contract_id=contract, customer_id=customer, ends_on="2026-12-28", days_left=30))
-    overdue = await publish(notify.js, VisitsOverdue(
-        contract_id=contract, customer_id=customer, overdue_count=3, oldest_due_on="2026-11-20"))
+    ending = await publish(
+        notify.js, ContractEndingSoon(contract_id=contract, customer_id=customer, ends_on="2026-12-28", days_left=30)
+    )
+    overdue = await publish(
+        notify.js,
+        VisitsOverdue(contract_id=contract, customer_id=customer, overdue_count=3, oldest_due_on="2026-11-20"),
+    )
 
     def mail(address: str) -> list[tuple[str, str]]:
-        return [(str(m["Subject"]), m.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
-                for m in notify.inbox.to(address)]
+        return [
+            (str(m["Subject"]), m.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
+            for m in notify.inbox.to(address)
+        ]
 
     async def both(address: str) -> list[tuple[str, str]]:
         found = mail(address)
@@ -39,7 +44,9 @@ async def test_contract_managers_hear_of_contracts_ending_soon_and_overdue_visit
     assert "3 planned visit(s)" in english[1][1] and "2026-11-20" in english[1][1]
     russian = sorted(await eventually(lambda: both(manager_ru), what="both notices to the Russian manager"))
     assert [subject for subject, _ in russian] == [
-        "Договор заканчивается 2026-12-28", f"Просроченные визиты по договору {short}"]
+        "Договор заканчивается 2026-12-28",
+        f"Просроченные визиты по договору {short}",
+    ]
     for event_id in (ending, overdue):
         addresses = {d["address"] for d in await notify.deliveries(event_id)}
         assert {manager_en, manager_ru} <= addresses and customer_address not in addresses

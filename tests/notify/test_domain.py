@@ -43,19 +43,25 @@ def _templates(subject: str, **facts: object) -> dict[Audience, str]:
 
 # --- routing -----------------------------------------------------------------------------------------------------
 
+
 def test_each_event_is_routed_to_its_audiences() -> None:
     assert _templates(ServiceRequestCreated.subject) == {Audience.CUSTOMER: "request_received"}
     assert _templates(ServiceRequestCancelled.subject) == {Audience.CUSTOMER: "request_cancelled"}
-    assert _templates(AssignmentCreated.subject) == {Audience.CUSTOMER: "technician_assigned",
-                                                     Audience.TECHNICIAN: "new_assignment"}
+    assert _templates(AssignmentCreated.subject) == {
+        Audience.CUSTOMER: "technician_assigned",
+        Audience.TECHNICIAN: "new_assignment",
+    }
     assert _templates(RequestUnplaceable.subject) == {Audience.DISPATCHER: "request_unplaceable"}
     status = AssignmentStatusChanged.subject
     assert _templates(status, status="en_route") == {Audience.CUSTOMER: "technician_on_the_way"}
     assert _templates(status, status="completed") == {Audience.CUSTOMER: "job_completed"}
-    assert _templates(status, status="cancelled") == {Audience.CUSTOMER: "visit_cancelled",
-                                                      Audience.TECHNICIAN: "assignment_cancelled"}
+    assert _templates(status, status="cancelled") == {
+        Audience.CUSTOMER: "visit_cancelled",
+        Audience.TECHNICIAN: "assignment_cancelled",
+    }
     assert _templates(status, status="cancelled", request_cancelled=True) == {
-        Audience.TECHNICIAN: "assignment_cancelled"}
+        Audience.TECHNICIAN: "assignment_cancelled"
+    }
     assert _templates(status, status="on_site") == {}
 
 
@@ -64,16 +70,23 @@ def test_an_eta_is_news_only_when_it_moves_more_than_the_threshold() -> None:
     base = "2026-11-28T10:00:00+00:00"
     assert _templates(status, status="accepted", previous_eta=base, eta="2026-11-28T10:15:00+00:00") == {}
     assert _templates(status, status="accepted", previous_eta=base, eta="2026-11-28T10:16:00+00:00") == {
-        Audience.CUSTOMER: "eta_changed"}
+        Audience.CUSTOMER: "eta_changed"
+    }
     assert _templates(status, status="accepted", previous_eta=base, eta="2026-11-28T09:40:00Z") == {
-        Audience.CUSTOMER: "eta_changed"}
+        Audience.CUSTOMER: "eta_changed"
+    }
     assert _templates(status, status="accepted", previous_eta=None, eta=base) == {}
     # one message per recipient and event: on the way wins over the moved ETA it carries
     assert _templates(status, status="en_route", previous_eta=base, eta="2026-11-28T11:00:00Z") == {
-        Audience.CUSTOMER: "technician_on_the_way"}
+        Audience.CUSTOMER: "technician_on_the_way"
+    }
     stricter = RoutingPolicy(eta_change_threshold_minutes=5)
-    assert [n.template for n in notices_for(status, {"status": "accepted", "previous_eta": base,
-                                                     "eta": "2026-11-28T10:10:00Z"}, stricter)] == ["eta_changed"]
+    assert [
+        n.template
+        for n in notices_for(
+            status, {"status": "accepted", "previous_eta": base, "eta": "2026-11-28T10:10:00Z"}, stricter
+        )
+    ] == ["eta_changed"]
 
 
 def test_emergencies_are_urgent_and_routine_news_is_not() -> None:
@@ -83,19 +96,31 @@ def test_emergencies_are_urgent_and_routine_news_is_not() -> None:
     assert emergency.urgent and not routine.urgent and p1.urgent
     (unplaceable,) = notices_for(RequestUnplaceable.subject, {}, POLICY)
     assert unplaceable.urgent
-    completed = notices_for(AssignmentStatusChanged.subject, {"status": "completed", "request_kind": "emergency"},
-                            POLICY)
+    completed = notices_for(
+        AssignmentStatusChanged.subject, {"status": "completed", "request_kind": "emergency"}, POLICY
+    )
     assert not completed[0].urgent  # a finished job can wait for the morning
 
 
 def test_stream_views_keep_the_walking_skeleton_payloads() -> None:
     technician, customer = uuid.uuid4(), uuid.uuid4()
-    data = {"request_id": "r", "technician_id": str(technician), "customer_id": str(customer),
-            "technician_first_name": "Anna", "eta": "x", "status": "offered", "planned_start": "p"}
+    data = {
+        "request_id": "r",
+        "technician_id": str(technician),
+        "customer_id": str(customer),
+        "technician_first_name": "Anna",
+        "eta": "x",
+        "status": "offered",
+        "planned_start": "p",
+    }
     pushes = {(p.stream, p.kind): p.payload for p in stream_pushes_for(AssignmentCreated.subject, data)}
     assert pushes[(f"technician:{technician}", "assignment.created")] == data
     assert pushes[(f"customer:{customer}", "request.assigned")] == {
-        "request_id": "r", "technician_first_name": "Anna", "eta": "x", "status": "offered"}
+        "request_id": "r",
+        "technician_first_name": "Anna",
+        "eta": "x",
+        "status": "offered",
+    }
     assert pushes[("dispatchers", "assignment.created")] == data
 
 
@@ -113,13 +138,19 @@ def test_a_moved_booking_tells_the_customer_about_a_new_technician_or_a_new_eta(
     same = {"technician_id": "t1", "previous_technician_id": "t1", "previous_eta": "2026-11-28T10:00:00Z"}
     assert _templates(changed, **same, eta="2026-11-28T10:05:00Z") == {Audience.TECHNICIAN: "assignment_changed"}
     assert _templates(changed, **same, eta="2026-11-28T11:00:00Z") == {
-        Audience.CUSTOMER: "eta_changed", Audience.TECHNICIAN: "assignment_changed"}
+        Audience.CUSTOMER: "eta_changed",
+        Audience.TECHNICIAN: "assignment_changed",
+    }
     assert _templates(changed, **{**same, "technician_id": "t2"}, eta="2026-11-28T11:00:00Z") == {
-        Audience.CUSTOMER: "technician_assigned", Audience.TECHNICIAN: "assignment_changed"}
+        Audience.CUSTOMER: "technician_assigned",
+        Audience.TECHNICIAN: "assignment_changed",
+    }
     reassigned = notices_for(changed, {**same, "technician_id": "t2", "eta": "2026-11-28T10:00:00Z"}, POLICY)
     technicians = {(n.whose, n.template) for n in reassigned if n.audience is Audience.TECHNICIAN}
-    assert technicians == {("technician_id", "assignment_changed"),
-                           ("previous_technician_id", "assignment_cancelled")}, "the one who lost the job hears"
+    assert technicians == {
+        ("technician_id", "assignment_changed"),
+        ("previous_technician_id", "assignment_cancelled"),
+    }, "the one who lost the job hears"
     assert durable_for(AssignmentStatusChanged.subject) == "notify-assignment-status"
     assert durable_for(ServiceRequestCreated.subject) == "notify-service_request-created"
 
@@ -129,13 +160,16 @@ def test_a_moved_booking_tells_the_customer_about_a_new_technician_or_a_new_eta(
 SIMFEROPOL = "Europe/Simferopol"  # UTC+3
 
 
-@pytest.mark.parametrize(("utc_now", "expected_end"), [
-    ("2026-11-28T20:30:00", "2026-11-29T04:00:00"),  # 23:30 local, inside 22:00-07:00
-    ("2026-11-28T01:00:00", "2026-11-28T04:00:00"),  # 04:00 local, inside, ends this morning
-    ("2026-11-28T09:00:00", None),  # 12:00 local, outside
-    ("2026-11-28T04:00:00", None),  # 07:00 local: the end is not quiet any more
-    ("2026-11-28T19:00:00", "2026-11-29T04:00:00"),  # 22:00 local: the start is quiet
-])
+@pytest.mark.parametrize(
+    ("utc_now", "expected_end"),
+    [
+        ("2026-11-28T20:30:00", "2026-11-29T04:00:00"),  # 23:30 local, inside 22:00-07:00
+        ("2026-11-28T01:00:00", "2026-11-28T04:00:00"),  # 04:00 local, inside, ends this morning
+        ("2026-11-28T09:00:00", None),  # 12:00 local, outside
+        ("2026-11-28T04:00:00", None),  # 07:00 local: the end is not quiet any more
+        ("2026-11-28T19:00:00", "2026-11-29T04:00:00"),  # 22:00 local: the start is quiet
+    ],
+)
 def test_quiet_hours_that_wrap_midnight(utc_now: str, expected_end: str | None) -> None:
     now = datetime.fromisoformat(utc_now).replace(tzinfo=UTC)
     end = quiet_hours_end(now, SIMFEROPOL, time(22), time(7))
@@ -148,11 +182,13 @@ def test_quiet_hours_within_a_day_and_urgent_notices() -> None:
     assert quiet_hours_end(now, SIMFEROPOL, None, None) is None
     assert quiet_hours_end(now, SIMFEROPOL, time(13), time(13)) is None
     assert send_after(now, urgent=True, time_zone=SIMFEROPOL, quiet_start=time(13), quiet_end=time(14)) == now
-    assert send_after(now, urgent=False, time_zone=SIMFEROPOL, quiet_start=time(13), quiet_end=time(14)) == \
-        datetime(2026, 11, 28, 11, 0, tzinfo=UTC)
+    assert send_after(now, urgent=False, time_zone=SIMFEROPOL, quiet_start=time(13), quiet_end=time(14)) == datetime(
+        2026, 11, 28, 11, 0, tzinfo=UTC
+    )
 
 
 # --- back-off -----------------------------------------------------------------------------------------------------
+
 
 def test_back_off_doubles_with_jitter_up_to_the_cap_and_gives_up_after_the_window() -> None:
     policy = RetryPolicy(base=timedelta(seconds=30), cap=timedelta(hours=1), window=timedelta(hours=24))
@@ -173,22 +209,65 @@ def test_back_off_doubles_with_jitter_up_to_the_cap_and_gives_up_after_the_windo
 
 # --- SSRF rules -------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("host", "address"), [
-    ("2130706433", "127.0.0.1"), ("0177.0.0.1", "127.0.0.1"), ("0x7f.1", "127.0.0.1"), ("127.1", "127.0.0.1"),
-    ("0x7f000001", "127.0.0.1"), ("10.0.0.1", "10.0.0.1"), ("017700000001", "127.0.0.1"), ("::1", "::1"),
-    ("[::ffff:127.0.0.1]", "::ffff:127.0.0.1"), ("169.254.169.254", "169.254.169.254"), ("0", "0.0.0.0"),
-    ("example.com", None), ("1.2.3.4.5", None), ("256.1.1.1", None), ("1.2.3.4294967296", None), ("0x", None),
-])
+
+@pytest.mark.parametrize(
+    ("host", "address"),
+    [
+        ("2130706433", "127.0.0.1"),
+        ("0177.0.0.1", "127.0.0.1"),
+        ("0x7f.1", "127.0.0.1"),
+        ("127.1", "127.0.0.1"),
+        ("0x7f000001", "127.0.0.1"),
+        ("10.0.0.1", "10.0.0.1"),
+        ("017700000001", "127.0.0.1"),
+        ("::1", "::1"),
+        ("[::ffff:127.0.0.1]", "::ffff:127.0.0.1"),
+        ("169.254.169.254", "169.254.169.254"),
+        ("0", "0.0.0.0"),
+        ("example.com", None),
+        ("1.2.3.4.5", None),
+        ("256.1.1.1", None),
+        ("1.2.3.4294967296", None),
+        ("0x", None),
+    ],
+)
 def test_literal_addresses_include_the_legacy_ipv4_forms(host: str, address: str | None) -> None:
     assert literal_address(host) == (ipaddress.ip_address(address) if address else None)
 
 
-@pytest.mark.parametrize("address", [
-    "127.0.0.1", "127.255.255.254", "10.0.0.1", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254",
-    "100.64.0.1", "100.127.255.254", "0.0.0.0", "224.0.0.1", "255.255.255.255", "240.0.0.1", "198.18.0.1",
-    "::1", "::", "fe80::1", "fc00::1", "fd12:3456::1", "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
-    "::ffff:169.254.169.254", "2002:7f00:1::", "2002:a00:1::", "64:ff9b::a00:1", "64:ff9b::7f00:1", "::127.0.0.1",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "127.255.255.254",
+        "10.0.0.1",
+        "172.16.0.1",
+        "172.31.255.255",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "100.127.255.254",
+        "0.0.0.0",
+        "224.0.0.1",
+        "255.255.255.255",
+        "240.0.0.1",
+        "198.18.0.1",
+        "::1",
+        "::",
+        "fe80::1",
+        "fc00::1",
+        "fd12:3456::1",
+        "ff02::1",
+        "::ffff:127.0.0.1",
+        "::ffff:10.0.0.1",
+        "::ffff:169.254.169.254",
+        "2002:7f00:1::",
+        "2002:a00:1::",
+        "64:ff9b::a00:1",
+        "64:ff9b::7f00:1",
+        "::127.0.0.1",
+    ],
+)
 def test_non_public_addresses_are_refused(address: str) -> None:
     assert refusal(ipaddress.ip_address(address)) is not None
 
@@ -212,10 +291,19 @@ def test_https_is_required_unless_the_exact_address_and_port_are_allow_listed() 
         AllowList.parse(["127.0.0.1"])
 
 
-@pytest.mark.parametrize("url", [
-    "http://hooks.example.com/", "ftp://hooks.example.com/", "https://u:p@hooks.example.com/", "https:///x",
-    "https://10.0.0.1/", "https://2130706433/", "https://[::ffff:7f00:1]/", "https://hooks.example.com:99999/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://hooks.example.com/",
+        "ftp://hooks.example.com/",
+        "https://u:p@hooks.example.com/",
+        "https:///x",
+        "https://10.0.0.1/",
+        "https://2130706433/",
+        "https://[::ffff:7f00:1]/",
+        "https://hooks.example.com:99999/",
+    ],
+)
 def test_registration_refuses_what_it_can_see_without_resolving(url: str) -> None:
     with pytest.raises(UnsafeTarget):
         check_registration(url, AllowList())
@@ -227,6 +315,7 @@ def test_registration_accepts_https_names_and_keeps_the_port() -> None:
 
 
 # --- signatures -------------------------------------------------------------------------------------------------
+
 
 def test_signatures_cover_body_and_timestamp() -> None:
     body = b'{"type":"request_received"}'
@@ -245,8 +334,13 @@ def test_during_a_rotation_the_header_carries_both_signatures_and_either_secret_
     header = signature_header(["whsec_new", "whsec_old"], 1_800_000_000, body)
     t_part, new_part, old_part = header.split(",")
     assert t_part == "t=1800000000" and new_part.startswith("v1=") and old_part.startswith("v1=")
-    assert header == ",".join([t_part, signature_header(["whsec_new"], 1_800_000_000, body).split(",")[1],
-                               signature_header(["whsec_old"], 1_800_000_000, body).split(",")[1]])
+    assert header == ",".join(
+        [
+            t_part,
+            signature_header(["whsec_new"], 1_800_000_000, body).split(",")[1],
+            signature_header(["whsec_old"], 1_800_000_000, body).split(",")[1],
+        ]
+    )
     assert verify("whsec_new", header, body, now=1_800_000_010)
     assert verify("whsec_old", header, body, now=1_800_000_010)
     assert not verify("whsec_other", header, body, now=1_800_000_010)

@@ -30,25 +30,47 @@ YALTA = GeoPoint(lat=44.499, lon=34.16)
 
 def _request(customer_id: uuid.UUID, request_id: uuid.UUID, kind: str = "emergency") -> ServiceRequestCreated:
     return ServiceRequestCreated(
-        request_id=request_id, customer_id=customer_id, site_id=uuid.uuid4(), kind=kind,  # type: ignore[arg-type]
-        priority="P1" if kind == "emergency" else "P3", location=YALTA, covered=True,
-        response_due=at(240), created_at=at())
+        request_id=request_id,
+        customer_id=customer_id,
+        site_id=uuid.uuid4(),
+        kind=kind,  # type: ignore[arg-type]
+        priority="P1" if kind == "emergency" else "P3",
+        location=YALTA,
+        covered=True,
+        response_due=at(240),
+        created_at=at(),
+    )
 
 
-def _assigned(customer_id: uuid.UUID, request_id: uuid.UUID, technician_id: uuid.UUID, assignment_id: uuid.UUID,
-              eta: datetime) -> AssignmentCreated:
+def _assigned(
+    customer_id: uuid.UUID, request_id: uuid.UUID, technician_id: uuid.UUID, assignment_id: uuid.UUID, eta: datetime
+) -> AssignmentCreated:
     return AssignmentCreated(
-        assignment_id=assignment_id, request_id=request_id, customer_id=customer_id, technician_id=technician_id,
-        technician_first_name="Anna", status="offered", planned_start=eta, planned_end=eta + timedelta(hours=1),
-        eta=eta)
+        assignment_id=assignment_id,
+        request_id=request_id,
+        customer_id=customer_id,
+        technician_id=technician_id,
+        technician_first_name="Anna",
+        status="offered",
+        planned_start=eta,
+        planned_end=eta + timedelta(hours=1),
+        eta=eta,
+    )
 
 
-def _status(assigned: AssignmentCreated, status: str, previous: str,
-            eta: datetime | None = None) -> AssignmentStatusChanged:
+def _status(
+    assigned: AssignmentCreated, status: str, previous: str, eta: datetime | None = None
+) -> AssignmentStatusChanged:
     return AssignmentStatusChanged(
-        assignment_id=assigned.assignment_id, request_id=assigned.request_id, customer_id=assigned.customer_id,
-        technician_id=assigned.technician_id, status=status, previous_status=previous,  # type: ignore[arg-type]
-        at=at(), eta=eta)
+        assignment_id=assigned.assignment_id,
+        request_id=assigned.request_id,
+        customer_id=assigned.customer_id,
+        technician_id=assigned.technician_id,
+        status=status,
+        previous_status=previous,  # type: ignore[arg-type]
+        at=at(),
+        eta=eta,
+    )
 
 
 async def _people(notify: Notify) -> dict[str, str]:
@@ -56,17 +78,22 @@ async def _people(notify: Notify) -> dict[str, str]:
     tag = uuid.uuid4().hex[:8]
     customer, other_customer, technician = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     addresses = {
-        "customer_ru": f"olga-{tag}@market.example", "customer_en": f"john-{tag}@market.example",
-        "other_customer": f"boss-{tag}@other.example", "technician": f"anna-{tag}@fieldline.example",
+        "customer_ru": f"olga-{tag}@market.example",
+        "customer_en": f"john-{tag}@market.example",
+        "other_customer": f"boss-{tag}@other.example",
+        "technician": f"anna-{tag}@fieldline.example",
         "dispatcher": f"disp-{tag}@fieldline.example",
     }
-    await notify.add_recipient(kind="customer", customer_id=str(customer), email=addresses["customer_ru"],
-                               language="ru")
-    await notify.add_recipient(kind="customer", customer_id=str(customer), email=addresses["customer_en"],
-                               language="en")
+    await notify.add_recipient(
+        kind="customer", customer_id=str(customer), email=addresses["customer_ru"], language="ru"
+    )
+    await notify.add_recipient(
+        kind="customer", customer_id=str(customer), email=addresses["customer_en"], language="en"
+    )
     await notify.add_recipient(kind="customer", customer_id=str(other_customer), email=addresses["other_customer"])
-    await notify.add_recipient(kind="technician", technician_id=str(technician), email=addresses["technician"],
-                               language="ru")
+    await notify.add_recipient(
+        kind="technician", technician_id=str(technician), email=addresses["technician"], language="ru"
+    )
     await notify.add_recipient(kind="dispatcher", email=addresses["dispatcher"], language="en")
     return {**addresses, "customer_id": str(customer), "technician_id": str(technician)}
 
@@ -111,37 +138,54 @@ async def test_each_event_reaches_the_right_people_in_their_language(notify: Not
     events.append(await publish(notify.js, _status(second_assigned, "cancelled", "offered")))
     # (had the request's cancellation come first, the called-off visit would not be news)
     await eventually(lambda: notify.deliveries(events[-1]), what="visit called off queued")
-    events.append(await publish(notify.js, ServiceRequestCancelled(
-        request_id=second, customer_id=customer, cancelled_by="customer", reason="fixed it ourselves")))
-    events.append(await publish(notify.js, RequestUnplaceable(
-        request_id=request, customer_id=customer, reason="no technician with gas certification on shift")))
+    events.append(
+        await publish(
+            notify.js,
+            ServiceRequestCancelled(
+                request_id=second, customer_id=customer, cancelled_by="customer", reason="fixed it ourselves"
+            ),
+        )
+    )
+    events.append(
+        await publish(
+            notify.js,
+            RequestUnplaceable(
+                request_id=request, customer_id=customer, reason="no technician with gas certification on shift"
+            ),
+        )
+    )
     await eventually(lambda: _settled(notify, events), what="all events handled and sent")
 
     second_short = str(second).split("-")[0].upper()
-    assert sorted(_subjects(notify, people["customer_ru"])) == sorted([
-        f"Заявка {short} принята",
-        f"По заявке {short} назначен техник Anna",
-        f"Новое время прибытия по заявке {short}",
-        f"Техник выехал (заявка {short})",
-        f"Работы по заявке {short} завершены",
-        f"Заявка {second_short} принята",
-        f"По заявке {second_short} назначен техник Anna",
-        f"Выезд по заявке {second_short} отменён",
-        f"Заявка {second_short} отменена",
-    ])
-    assert sorted(_subjects(notify, people["customer_en"])) == sorted([
-        f"We received your request {short}",
-        f"Anna is assigned to request {short}",
-        f"New arrival time for request {short}",
-        f"The technician is on the way (request {short})",
-        f"Request {short} is completed",
-        f"We received your request {second_short}",
-        f"Anna is assigned to request {second_short}",
-        f"The visit for request {second_short} is called off",
-        f"Request {second_short} is cancelled",
-    ])
-    assert sorted(_subjects(notify, people["technician"])) == sorted([
-        f"Новая работа {short} (авария)", f"Новая работа {second_short}", f"Работа {second_short} снята"])
+    assert sorted(_subjects(notify, people["customer_ru"])) == sorted(
+        [
+            f"Заявка {short} принята",
+            f"По заявке {short} назначен техник Anna",
+            f"Новое время прибытия по заявке {short}",
+            f"Техник выехал (заявка {short})",
+            f"Работы по заявке {short} завершены",
+            f"Заявка {second_short} принята",
+            f"По заявке {second_short} назначен техник Anna",
+            f"Выезд по заявке {second_short} отменён",
+            f"Заявка {second_short} отменена",
+        ]
+    )
+    assert sorted(_subjects(notify, people["customer_en"])) == sorted(
+        [
+            f"We received your request {short}",
+            f"Anna is assigned to request {short}",
+            f"New arrival time for request {short}",
+            f"The technician is on the way (request {short})",
+            f"Request {short} is completed",
+            f"We received your request {second_short}",
+            f"Anna is assigned to request {second_short}",
+            f"The visit for request {second_short} is called off",
+            f"Request {second_short} is cancelled",
+        ]
+    )
+    assert sorted(_subjects(notify, people["technician"])) == sorted(
+        [f"Новая работа {short} (авария)", f"Новая работа {second_short}", f"Работа {second_short} снята"]
+    )
     assert _subjects(notify, people["dispatcher"]) == [f"Cannot place request {short}"]
     assert _subjects(notify, people["other_customer"]) == []
 
@@ -158,7 +202,7 @@ async def test_mail_is_plain_text_and_html_in_one_message(notify: Notify) -> Non
     assert text is not None and html is not None
     assert "аварийная заявка" in text.get_content()
     assert f"https://fieldline.local/requests/{request}" in text.get_content()
-    assert "<html lang=\"ru\">" in html.get_content()
+    assert '<html lang="ru">' in html.get_content()
     assert message["Fieldline-Delivery"] in {str(d["id"]) for d in await notify.deliveries(event_id)}
 
 
@@ -188,16 +232,24 @@ async def test_quiet_hours_hold_routine_news_but_not_emergencies(notify: Notify)
     local_now = datetime.now(UTC).astimezone(ZoneInfo(zone))
     start = (local_now - timedelta(hours=1)).time().replace(second=0, microsecond=0)
     end = (local_now + timedelta(hours=2)).time().replace(second=0, microsecond=0)
-    await notify.add_recipient(kind="customer", customer_id=str(customer), email=address, language="en",
-                               time_zone=zone, quiet_start=start.isoformat(), quiet_end=end.isoformat())
+    await notify.add_recipient(
+        kind="customer",
+        customer_id=str(customer),
+        email=address,
+        language="en",
+        time_zone=zone,
+        quiet_start=start.isoformat(),
+        quiet_end=end.isoformat(),
+    )
     routine = await publish(notify.js, _request(customer, uuid.uuid4(), kind="routine"))
     emergency = await publish(notify.js, _request(customer, uuid.uuid4(), kind="emergency"))
     await eventually(lambda: notify.deliveries(routine), what="routine queued")
     await eventually(lambda: _settled(notify, [emergency]), what="emergency sent")
     (held,) = await notify.deliveries(routine)
     assert held["status"] == "queued" and held["attempts"] == 0
-    expected_end = datetime.combine(local_now.date() if end > local_now.time() else local_now.date() + timedelta(1),
-                                    end, tzinfo=ZoneInfo(zone))
+    expected_end = datetime.combine(
+        local_now.date() if end > local_now.time() else local_now.date() + timedelta(1), end, tzinfo=ZoneInfo(zone)
+    )
     assert held["next_attempt_at"] == expected_end
     assert len(notify.inbox.to(address)) == 1
 
@@ -212,8 +264,9 @@ async def test_quiet_hours_hold_routine_news_but_not_emergencies(notify: Notify)
 async def test_dead_letters_reach_dispatchers(notify: Notify) -> None:
     address = f"ops-{uuid.uuid4().hex[:8]}@fieldline.example"
     await notify.add_recipient(kind="dispatcher", email=address, language="ru")
-    await notify.js.publish(RequestUnplaceable.subject, b'{"not": "an envelope"}',
-                            headers={"Nats-Msg-Id": str(uuid.uuid4())})
+    await notify.js.publish(
+        RequestUnplaceable.subject, b'{"not": "an envelope"}', headers={"Nats-Msg-Id": str(uuid.uuid4())}
+    )
     messages = await eventually(lambda: _inbox(notify, address), what="dead letter reported")
     assert "не обработано (notify)" in str(messages[0]["Subject"])  # type: ignore[index]
     assert "notify-unplaceable" in messages[0].get_body(preferencelist=("plain",)).get_content()  # type: ignore[attr-defined]
@@ -222,9 +275,17 @@ async def test_dead_letters_reach_dispatchers(notify: Notify) -> None:
 async def test_other_services_dead_letters_reach_dispatchers(notify: Notify) -> None:
     address = f"ops-{uuid.uuid4().hex[:8]}@fieldline.example"
     await notify.add_recipient(kind="dispatcher", email=address, language="en")
-    await publish(notify.js, DEAD_LETTER_EVENTS["dispatch"](
-        consumer="dispatch-request-created", message_subject=ServiceRequestCreated.subject, event_id=None,
-        reason="schema: request_id is not a UUID", deliveries=1, recorded_at=at()))
+    await publish(
+        notify.js,
+        DEAD_LETTER_EVENTS["dispatch"](
+            consumer="dispatch-request-created",
+            message_subject=ServiceRequestCreated.subject,
+            event_id=None,
+            reason="schema: request_id is not a UUID",
+            deliveries=1,
+            recorded_at=at(),
+        ),
+    )
     messages = await eventually(lambda: _inbox(notify, address), what="dispatch's dead letter reported")
     assert "(dispatch)" in str(messages[0]["Subject"])  # type: ignore[index]
     body = messages[0].get_body(preferencelist=("plain",)).get_content()  # type: ignore[attr-defined]
@@ -256,25 +317,75 @@ async def test_dispatch_replans_sla_risks_and_survey_invitations_reach_their_peo
     short = str(request).split("-")[0].upper()
     ivan, ivan_address = uuid.uuid4(), f"ivan-{uuid.uuid4().hex[:8]}@fieldline.example"
     await notify.add_recipient(kind="technician", technician_id=str(ivan), email=ivan_address, language="en")
-    events = [created, await publish(notify.js, AssignmentChanged(
-        assignment_id=uuid.uuid4(), request_id=request, customer_id=customer, technician_id=technician,
-        technician_first_name="Anna", previous_technician_id=ivan, status="accepted", planned_start=eta,
-        planned_end=eta + timedelta(hours=1), eta=eta, previous_eta=at(30), reason="Ivan is ill"))]
-    events.append(await publish(notify.js, PlanPublished(
-        plan_id=uuid.uuid4(), day="2026-11-28", version=3, technician_id=technician, stops=[], reason="Ivan is ill")))
-    events.append(await publish(notify.js, SlaAtRisk(
-        request_id=request, customer_id=customer, response_due=at(50), predicted_arrival=eta, reason="traffic")))
-    events.append(await publish(notify.js, SurveyInvited(
-        survey_id=uuid.uuid4(), request_id=request, customer_id=customer, site_id=uuid.uuid4(), completed_at=at(),
-        link="https://fieldline.local/s/abc?token=xyz", token="xyz", expires_at=at(14 * 24 * 60))))
+    events = [
+        created,
+        await publish(
+            notify.js,
+            AssignmentChanged(
+                assignment_id=uuid.uuid4(),
+                request_id=request,
+                customer_id=customer,
+                technician_id=technician,
+                technician_first_name="Anna",
+                previous_technician_id=ivan,
+                status="accepted",
+                planned_start=eta,
+                planned_end=eta + timedelta(hours=1),
+                eta=eta,
+                previous_eta=at(30),
+                reason="Ivan is ill",
+            ),
+        ),
+    ]
+    events.append(
+        await publish(
+            notify.js,
+            PlanPublished(
+                plan_id=uuid.uuid4(),
+                day="2026-11-28",
+                version=3,
+                technician_id=technician,
+                stops=[],
+                reason="Ivan is ill",
+            ),
+        )
+    )
+    events.append(
+        await publish(
+            notify.js,
+            SlaAtRisk(
+                request_id=request, customer_id=customer, response_due=at(50), predicted_arrival=eta, reason="traffic"
+            ),
+        )
+    )
+    events.append(
+        await publish(
+            notify.js,
+            SurveyInvited(
+                survey_id=uuid.uuid4(),
+                request_id=request,
+                customer_id=customer,
+                site_id=uuid.uuid4(),
+                completed_at=at(),
+                link="https://fieldline.local/s/abc?token=xyz",
+                token="xyz",
+                expires_at=at(14 * 24 * 60),
+            ),
+        )
+    )
     await eventually(lambda: _settled(notify, events), what="all handled and sent")
-    assert sorted(_subjects(notify, people["customer_en"])) == sorted([
-        f"We received your request {short}", f"Anna is assigned to request {short}",
-        f"How did we do on request {short}?"])
+    assert sorted(_subjects(notify, people["customer_en"])) == sorted(
+        [
+            f"We received your request {short}",
+            f"Anna is assigned to request {short}",
+            f"How did we do on request {short}?",
+        ]
+    )
     (survey,) = [m for m in notify.inbox.to(people["customer_ru"]) if str(m["Subject"]).startswith("Оцените")]
     assert "https://fieldline.local/s/abc?token=xyz&lang=ru" in survey.get_body(preferencelist=("plain",)).get_content()
-    assert sorted(_subjects(notify, people["technician"])) == sorted([
-        f"Работа {short} изменена", "Ваш маршрут на 2026-11-28 изменён"])
+    assert sorted(_subjects(notify, people["technician"])) == sorted(
+        [f"Работа {short} изменена", "Ваш маршрут на 2026-11-28 изменён"]
+    )
     assert _subjects(notify, people["dispatcher"]) == [f"SLA at risk: request {short}"]
     assert _subjects(notify, ivan_address) == [f"Job {short} is withdrawn"]  # the technician who lost it
 
@@ -283,10 +394,19 @@ async def test_the_survey_link_of_a_completed_job_opens_in_the_customers_languag
     customer, request = uuid.uuid4(), uuid.uuid4()
     address = f"jane-{uuid.uuid4().hex[:8]}@market.example"
     await notify.add_recipient(kind="customer", customer_id=str(customer), email=address, language="en")
-    invited = await publish(notify.js, SurveyInvited(  # what requests says when the job is completed
-        survey_id=uuid.uuid4(), request_id=request, customer_id=customer, site_id=uuid.uuid4(), completed_at=at(),
-        link="https://fieldline.local/surveys/eyJzdXJ2ZXkiOjF9.c2ln", token="eyJzdXJ2ZXkiOjF9.c2ln",
-        expires_at=at(14 * 24 * 60)))
+    invited = await publish(
+        notify.js,
+        SurveyInvited(  # what requests says when the job is completed
+            survey_id=uuid.uuid4(),
+            request_id=request,
+            customer_id=customer,
+            site_id=uuid.uuid4(),
+            completed_at=at(),
+            link="https://fieldline.local/surveys/eyJzdXJ2ZXkiOjF9.c2ln",
+            token="eyJzdXJ2ZXkiOjF9.c2ln",
+            expires_at=at(14 * 24 * 60),
+        ),
+    )
     await eventually(lambda: _settled(notify, [invited]), what="the invitation handled and sent")
     (message,) = notify.inbox.to(address)
     links = ACTION_LINK.findall(message.get_body(preferencelist=("plain",)).get_content())

@@ -11,8 +11,13 @@ from services.notify.domain.preferences import LANGUAGES
 from services.notify.domain.routing import MESSAGE_ROUTES
 
 REQUEST = str(uuid.UUID("8bd5ea67-0000-4000-8000-000000000001"))
-COMMON = {"request_id": REQUEST, "customer_id": str(uuid.uuid4()), "technician_id": str(uuid.uuid4()),
-          "assignment_id": str(uuid.uuid4()), "contract_id": str(uuid.uuid4())}
+COMMON = {
+    "request_id": REQUEST,
+    "customer_id": str(uuid.uuid4()),
+    "technician_id": str(uuid.uuid4()),
+    "assignment_id": str(uuid.uuid4()),
+    "contract_id": str(uuid.uuid4()),
+}
 
 # the fields each template reads (beyond COMMON): for the events awaiting their producers, this is the ask
 FACTS: dict[str, dict[str, object]] = {
@@ -23,16 +28,32 @@ FACTS: dict[str, dict[str, object]] = {
     "technician_on_the_way": {"eta": "2026-11-28T10:00:00Z"},
     "job_completed": {"outcome": "compressor relay replaced"},
     "visit_cancelled": {},
-    "new_assignment": {"planned_start": "2026-11-28T10:00:00Z", "planned_end": "2026-11-28T11:00:00Z",
-                       "request_kind": "emergency"},
+    "new_assignment": {
+        "planned_start": "2026-11-28T10:00:00Z",
+        "planned_end": "2026-11-28T11:00:00Z",
+        "request_kind": "emergency",
+    },
     "assignment_cancelled": {},
     "request_unplaceable": {"reason": "nobody certified for gas on shift", "best_option": "Ivan, 3 h late"},
-    "dead_letter": {"service": "notify", "subject": "fieldline.dispatch.x.v1", "consumer": "notify-x",
-                    "deliveries": 6, "reason": "schema: bad"},
-    "survey_invitation": {"link": "https://fieldline.local/surveys/abc?token=t", "expires_at": "2026-12-12T10:00:00Z",
-                          "contact_name": "Olga", "technician_first_name": "Anna"},
-    "sla_at_risk": {"response_due": "2026-11-28T10:00:00Z", "predicted_arrival": "2026-11-28T10:40:00Z",
-                    "reason": "traffic", "best_option": None},
+    "dead_letter": {
+        "service": "notify",
+        "subject": "fieldline.dispatch.x.v1",
+        "consumer": "notify-x",
+        "deliveries": 6,
+        "reason": "schema: bad",
+    },
+    "survey_invitation": {
+        "link": "https://fieldline.local/surveys/abc?token=t",
+        "expires_at": "2026-12-12T10:00:00Z",
+        "contact_name": "Olga",
+        "technician_first_name": "Anna",
+    },
+    "sla_at_risk": {
+        "response_due": "2026-11-28T10:00:00Z",
+        "predicted_arrival": "2026-11-28T10:40:00Z",
+        "reason": "traffic",
+        "best_option": None,
+    },
     "assignment_changed": {"planned_start": "2026-11-28T12:00:00Z", "reason": "earlier job overran"},
     "route_changed": {"day": "2026-11-28", "reason": "Ivan is ill"},
     "contract_ending_soon": {"ends_on": "2026-12-31", "days_left": 33},

@@ -29,8 +29,10 @@ async def read_events(base_url: str, token: str, count: int, last_event_id: str 
         headers["Last-Event-ID"] = last_event_id
     events: list[dict[str, Any]] = []
     frame: dict[str, Any] = {}
-    async with httpx.AsyncClient(timeout=None) as client, \
-            client.stream("GET", f"{base_url}/streams/me", headers=headers) as response:
+    async with (
+        httpx.AsyncClient(timeout=None) as client,
+        client.stream("GET", f"{base_url}/streams/me", headers=headers) as response,
+    ):
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         async with asyncio.timeout(15):
@@ -51,8 +53,15 @@ async def read_events(base_url: str, token: str, count: int, last_event_id: str 
 
 def _request(customer_id: uuid.UUID) -> ServiceRequestCreated:
     return ServiceRequestCreated(
-        request_id=uuid.uuid4(), customer_id=customer_id, site_id=uuid.uuid4(), kind="routine", priority="P3",
-        location=GeoPoint(lat=45.04, lon=35.38), covered=True, created_at=at())
+        request_id=uuid.uuid4(),
+        customer_id=customer_id,
+        site_id=uuid.uuid4(),
+        kind="routine",
+        priority="P3",
+        location=GeoPoint(lat=45.04, lon=35.38),
+        covered=True,
+        created_at=at(),
+    )
 
 
 async def test_a_reconnect_with_last_event_id_receives_exactly_the_missed_messages(notify: Notify) -> None:
@@ -77,8 +86,16 @@ async def test_a_reconnect_with_last_event_id_receives_exactly_the_missed_messag
 async def test_the_technician_stream_gets_new_assignments_as_before(notify: Notify) -> None:
     technician, customer = uuid.uuid4(), uuid.uuid4()
     assigned = AssignmentCreated(
-        assignment_id=uuid.uuid4(), request_id=uuid.uuid4(), customer_id=customer, technician_id=technician,
-        technician_first_name="Anna", status="offered", planned_start=at(30), planned_end=at(90), eta=at(30))
+        assignment_id=uuid.uuid4(),
+        request_id=uuid.uuid4(),
+        customer_id=customer,
+        technician_id=technician,
+        technician_first_name="Anna",
+        status="offered",
+        planned_start=at(30),
+        planned_end=at(90),
+        eta=at(30),
+    )
     await publish(notify.js, assigned)
     (pushed,) = await read_events(notify.url, notify.keys.token(Role.TECHNICIAN, technician_id=technician), 1)
     assert pushed["event"] == "assignment.created"
@@ -96,9 +113,12 @@ async def _push(db: Database, stream: str, kind: str) -> None:
 
 async def _a_writer_waits_on_a_stream_lock(db: Database) -> bool:
     async with db.transaction() as session:
-        waiting = await session.scalar(text(
-            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
-            "WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()"))
+        waiting = await session.scalar(
+            text(
+                "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+                "WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()"
+            )
+        )
     return bool(waiting)
 
 

@@ -41,8 +41,11 @@ async def _stored(notify: Notify, webhook_id: object) -> dict[str, Any]:
 
 
 async def _rotate(notify: Notify, customer: uuid.UUID, webhook_id: object, **body: Any) -> dict[str, Any]:
-    response = await notify.api.post(f"/customers/{customer}/webhooks/{webhook_id}/rotate-secret",
-                                     json=body or None, headers=_owner(notify, customer))
+    response = await notify.api.post(
+        f"/customers/{customer}/webhooks/{webhook_id}/rotate-secret",
+        json=body or None,
+        headers=_owner(notify, customer),
+    )
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 
@@ -52,8 +55,9 @@ async def _delivered(notify: Notify, customer: uuid.UUID, path: str) -> Received
     # the event happens on the service's timeline (moved on by some tests), as a producer sharing the clock would say
     event_id = await publish(notify.js, _request(customer), occurred_at=notify.clock())
     (delivery,) = await eventually(lambda: _webhook_deliveries(notify, event_id, "sent"), what="webhook delivered")
-    (call,) = [r for r in notify.receiver.received
-               if r.path == path and r.headers["fieldline-delivery"] == str(delivery["id"])]
+    (call,) = [
+        r for r in notify.receiver.received if r.path == path and r.headers["fieldline-delivery"] == str(delivery["id"])
+    ]
     return call
 
 
@@ -138,8 +142,10 @@ async def test_only_the_owner_may_rotate(notify: Notify) -> None:
     attempts = [
         (f"/customers/{owner}/webhooks/{created['id']}/rotate-secret", _owner(notify, stranger)),
         (f"/customers/{stranger}/webhooks/{created['id']}/rotate-secret", _owner(notify, stranger)),
-        (f"/customers/{owner}/webhooks/{created['id']}/rotate-secret",
-         notify.keys.headers(Role.TECHNICIAN, technician_id=uuid.uuid4())),
+        (
+            f"/customers/{owner}/webhooks/{created['id']}/rotate-secret",
+            notify.keys.headers(Role.TECHNICIAN, technician_id=uuid.uuid4()),
+        ),
         (f"/customers/{owner}/webhooks/{uuid.uuid4()}/rotate-secret", _owner(notify, owner)),
     ]
     for path, headers in attempts:
@@ -156,10 +162,12 @@ async def test_only_the_owner_may_rotate(notify: Notify) -> None:
 async def test_a_removed_webhook_is_not_rotated(notify: Notify) -> None:
     customer = uuid.uuid4()
     created = await _register(notify, customer, f"{notify.receiver.base}/removed")
-    assert (await notify.api.delete(f"/customers/{customer}/webhooks/{created['id']}",
-                                    headers=_owner(notify, customer))).status_code == 204
-    response = await notify.api.post(f"/customers/{customer}/webhooks/{created['id']}/rotate-secret",
-                                     headers=_owner(notify, customer))
+    assert (
+        await notify.api.delete(f"/customers/{customer}/webhooks/{created['id']}", headers=_owner(notify, customer))
+    ).status_code == 204
+    response = await notify.api.post(
+        f"/customers/{customer}/webhooks/{created['id']}/rotate-secret", headers=_owner(notify, customer)
+    )
     assert response.status_code == 409, response.text
 
 
@@ -168,8 +176,11 @@ async def test_a_bad_grace_period_is_refused_naming_the_field(notify: Notify) ->
     created = await _register(notify, customer, f"{notify.receiver.base}/bad")
     before = await _stored(notify, created["id"])
     for grace in (-1, 7 * 24 * 3600 + 1, "a day", None, 1.5):
-        response = await notify.api.post(f"/customers/{customer}/webhooks/{created['id']}/rotate-secret",
-                                         json={"grace_period_s": grace}, headers=_owner(notify, customer))
+        response = await notify.api.post(
+            f"/customers/{customer}/webhooks/{created['id']}/rotate-secret",
+            json={"grace_period_s": grace},
+            headers=_owner(notify, customer),
+        )
         assert response.status_code == 422, (grace, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
         assert [e["field"] for e in response.json()["errors"]] == ["grace_period_s"], response.text
@@ -183,23 +194,29 @@ async def test_a_secret_no_configured_key_opens_is_retried_not_sent_unsigned(not
     created = await _register(notify, customer, f"{notify.receiver.base}/lost-key")
     foreign = Fernet(Fernet.generate_key()).encrypt(b"whsec_elsewhere").decode()
     async with notify.db.transaction() as session:
-        await session.execute(update(t.webhooks).where(t.webhooks.c.id == uuid.UUID(str(created["id"])))
-                              .values(secret=foreign))
+        await session.execute(
+            update(t.webhooks).where(t.webhooks.c.id == uuid.UUID(str(created["id"]))).values(secret=foreign)
+        )
     event_id = await publish(notify.js, _request(customer))
-    (queued,) = await eventually(lambda: _webhook_deliveries(notify, event_id, "queued"),
-                                 lambda rows: bool(rows) and rows[0]["last_error"] is not None, what="attempted")
+    (queued,) = await eventually(
+        lambda: _webhook_deliveries(notify, event_id, "queued"),
+        lambda rows: bool(rows) and rows[0]["last_error"] is not None,
+        what="attempted",
+    )
     assert queued["last_error"] == "the webhook's secret opens with none of the configured keys"
     assert not [r for r in notify.receiver.received if r.path == "/lost-key"]
 
 
 # --- the migration and the encryption key's own rotation, on a database of their own ------------------------------
 
+
 def _notify_only(url: str, keys: list[str], **values: Any) -> Settings:
     return Settings(database_url=url, webhook_secret_keys=keys, **values)  # type: ignore[arg-type]
 
 
 async def test_migration_encrypts_plaintext_secrets_and_startup_moves_them_to_a_new_first_key(
-        nats_server: NatsServer, keys: Keys) -> None:
+    nats_server: NatsServer, keys: Keys
+) -> None:
     first_key, second_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     url = await create_database()
     try:
@@ -207,16 +224,22 @@ async def test_migration_encrypts_plaintext_secrets_and_startup_moves_them_to_a_
         webhook_id, plaintext = uuid.uuid4(), "whsec_" + "p" * 43
         conn = await asyncpg.connect(url)
         try:
-            await conn.execute("INSERT INTO notify.webhooks (id, customer_id, url, secret) VALUES ($1, $2, $3, $4)",
-                               webhook_id, uuid.uuid4(), "https://hooks.example.com/", plaintext)
+            await conn.execute(
+                "INSERT INTO notify.webhooks (id, customer_id, url, secret) VALUES ($1, $2, $3, $4)",
+                webhook_id,
+                uuid.uuid4(),
+                "https://hooks.example.com/",
+                plaintext,
+            )
             await asyncio.to_thread(migrate, _notify_only(url, [first_key]), "notify", "head")
             migrated = await conn.fetchval("SELECT secret FROM notify.webhooks WHERE id = $1", webhook_id)
             assert plaintext not in migrated and "whsec_" not in migrated
             assert Fernet(first_key.encode()).decrypt(migrated.encode()).decode() == plaintext
 
             # the operator lists a new key first; the next start re-encrypts under it, keeping the secret
-            settings = notify_settings(url, nats_server.url, keys, free_port(), free_port(),
-                                       webhook_secret_keys=[second_key, first_key])
+            settings = notify_settings(
+                url, nats_server.url, keys, free_port(), free_port(), webhook_secret_keys=[second_key, first_key]
+            )
             async with running_app(create_app(settings)) as api:
                 assert (await api.get("/healthz")).status_code == 200
             moved = await conn.fetchval("SELECT secret FROM notify.webhooks WHERE id = $1", webhook_id)

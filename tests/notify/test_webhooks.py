@@ -29,13 +29,23 @@ from tests.support.polling import eventually
 
 def _request(customer_id: uuid.UUID) -> ServiceRequestCreated:
     return ServiceRequestCreated(
-        request_id=uuid.uuid4(), customer_id=customer_id, site_id=uuid.uuid4(), kind="emergency", priority="P1",
-        location=GeoPoint(lat=44.95, lon=34.1), covered=True, created_at=at())
+        request_id=uuid.uuid4(),
+        customer_id=customer_id,
+        site_id=uuid.uuid4(),
+        kind="emergency",
+        priority="P1",
+        location=GeoPoint(lat=44.95, lon=34.1),
+        covered=True,
+        created_at=at(),
+    )
 
 
 async def _register(notify: Notify, customer: uuid.UUID, url: str, language: str = "ru") -> dict[str, object]:
-    response = await notify.api.post(f"/customers/{customer}/webhooks", json={"url": url, "language": language},
-                                      headers=notify.keys.headers(Role.CUSTOMER, customer_id=customer))
+    response = await notify.api.post(
+        f"/customers/{customer}/webhooks",
+        json={"url": url, "language": language},
+        headers=notify.keys.headers(Role.CUSTOMER, customer_id=customer),
+    )
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
 
@@ -52,15 +62,17 @@ async def test_a_failing_endpoint_gets_exactly_one_signed_success_after_retries(
     webhook = await _register(notify, customer, f"{notify.receiver.base}/hook")
     secret = webhook["secret"]
     assert isinstance(secret, str) and secret.startswith("whsec_")
-    listed = await notify.api.get(f"/customers/{customer}/webhooks",
-                                  headers=notify.keys.headers(Role.CUSTOMER, customer_id=customer))
+    listed = await notify.api.get(
+        f"/customers/{customer}/webhooks", headers=notify.keys.headers(Role.CUSTOMER, customer_id=customer)
+    )
     assert listed.status_code == 200 and "secret" not in listed.json()[0]
 
     notify.receiver.script["/hook"] = [(500, {}), (503, {}), (500, {})]
     event = _request(customer)
     event_id = await publish(notify.js, event)
     deliveries = await eventually(
-        lambda: _webhook_deliveries(notify, event_id, "sent"), what="webhook delivered after retries")
+        lambda: _webhook_deliveries(notify, event_id, "sent"), what="webhook delivered after retries"
+    )
 
     calls = [r for r in notify.receiver.received if r.path == "/hook"]
     assert [c.status for c in calls] == [500, 503, 500, 200]
@@ -75,8 +87,9 @@ async def test_a_failing_endpoint_gets_exactly_one_signed_success_after_retries(
     assert body["data"]["request_id"] == str(event.request_id)
     assert body["message"]["language"] == "ru" and "принята" in body["message"]["subject"]
 
-    log = await notify.api.get("/deliveries", params={"customer_id": str(customer), "channel": "webhook"},
-                               headers=notify.staff())
+    log = await notify.api.get(
+        "/deliveries", params={"customer_id": str(customer), "channel": "webhook"}, headers=notify.staff()
+    )
     assert log.status_code == 200
     (entry,) = log.json()
     assert entry["status"] == "sent" and entry["attempts"] == 4 and entry["last_error"] is None
@@ -101,8 +114,9 @@ async def test_an_endpoint_that_never_recovers_is_marked_dead_when_the_window_cl
     event_id = await publish(notify.js, _request(customer))
     await eventually(lambda: _webhook_deliveries(notify, event_id, "queued"), what="queued")
     async with notify.db.transaction() as session:  # the 24 h window, shortened to now
-        await session.execute(update(t.deliveries).where(t.deliveries.c.source_event_id == event_id)
-                              .values(give_up_at=at(0)))
+        await session.execute(
+            update(t.deliveries).where(t.deliveries.c.source_event_id == event_id).values(give_up_at=at(0))
+        )
     (dead,) = await eventually(lambda: _webhook_deliveries(notify, event_id, "dead"), what="given up")
     assert dead["last_error"] == "HTTP 502"
     (failed,) = await _outbox_events(notify, DeliveryFailed.subject, str(dead["id"]))
@@ -115,8 +129,10 @@ async def test_queued_deliveries_to_a_removed_webhook_fail_for_good(notify: Noti
     notify.receiver.script["/gone"] = [(502, {})] * 1000
     event_id = await publish(notify.js, _request(customer))
     await eventually(lambda: _webhook_deliveries(notify, event_id, "queued"), what="queued")
-    removed = await notify.api.delete(f"/customers/{customer}/webhooks/{webhook['id']}",
-                                      headers=notify.keys.headers(Role.CUSTOMER, customer_id=customer))
+    removed = await notify.api.delete(
+        f"/customers/{customer}/webhooks/{webhook['id']}",
+        headers=notify.keys.headers(Role.CUSTOMER, customer_id=customer),
+    )
     assert removed.status_code == 204
     (failed,) = await eventually(lambda: _webhook_deliveries(notify, event_id, "failed"), what="failed")
     assert failed["last_error"] == "the webhook was removed"
@@ -125,10 +141,22 @@ async def test_queued_deliveries_to_a_removed_webhook_fail_for_good(notify: Noti
 
 
 UNSAFE_REGISTRATIONS = [
-    "http://10.0.0.1/hook", "https://10.0.0.1/hook", "https://169.254.169.254/latest/meta-data",
-    "https://[::1]/", "https://[::ffff:127.0.0.1]/", "https://0.0.0.0/", "https://2130706433/",
-    "https://0177.0.0.1/", "https://user:pw@example.com/", "ftp://example.com/", "https://192.168.1.10/",
-    "https://172.16.0.5/", "https://100.64.0.1/", "https://[fe80::1]/", "not a url", "https:///nohost",
+    "http://10.0.0.1/hook",
+    "https://10.0.0.1/hook",
+    "https://169.254.169.254/latest/meta-data",
+    "https://[::1]/",
+    "https://[::ffff:127.0.0.1]/",
+    "https://0.0.0.0/",
+    "https://2130706433/",
+    "https://0177.0.0.1/",
+    "https://user:pw@example.com/",
+    "ftp://example.com/",
+    "https://192.168.1.10/",
+    "https://172.16.0.5/",
+    "https://100.64.0.1/",
+    "https://[fe80::1]/",
+    "not a url",
+    "https:///nohost",
 ]
 
 
@@ -143,18 +171,25 @@ async def test_registering_an_unsafe_url_is_refused(notify: Notify) -> None:
     # nothing behind the API either: no row for the customer (active or not), none with a refused URL
     w = t.webhooks
     async with notify.db.transaction() as session:
-        stored = (await session.execute(
-            select(w.c.id, w.c.url).where(or_(w.c.customer_id == customer, w.c.url.in_(UNSAFE_REGISTRATIONS))))).all()
+        stored = (
+            await session.execute(
+                select(w.c.id, w.c.url).where(or_(w.c.customer_id == customer, w.c.url.in_(UNSAFE_REGISTRATIONS)))
+            )
+        ).all()
     assert stored == []
 
 
 async def test_a_customer_cannot_register_webhooks_for_another(notify: Notify) -> None:
-    response = await notify.api.post(f"/customers/{uuid.uuid4()}/webhooks", json={"url": "https://example.com/"},
-                                     headers=notify.keys.headers(Role.CUSTOMER, customer_id=uuid.uuid4()))
+    response = await notify.api.post(
+        f"/customers/{uuid.uuid4()}/webhooks",
+        json={"url": "https://example.com/"},
+        headers=notify.keys.headers(Role.CUSTOMER, customer_id=uuid.uuid4()),
+    )
     assert response.status_code == 404
 
 
 # --- the SSRF guard at send time, against real local servers -------------------------------------------------------
+
 
 class FakeDns:
     """Name resolution without DNS: the seam the sender takes."""
@@ -173,21 +208,47 @@ class FakeDns:
 async def test_the_ssrf_corpus_is_refused_before_any_connection(clock: FixedClock) -> None:
     async with webhook_receiver() as receiver:
         other_port = free_port()
-        dns = FakeDns({"internal.example.test": ["10.0.0.1"], "metadata.example.test": ["169.254.169.254"],
-                       "mixed.example.test": ["127.0.0.1", "10.0.0.1"],
-                       "loop6.example.test": ["::1"], "mapped.example.test": ["::ffff:127.0.0.1"]})
+        dns = FakeDns(
+            {
+                "internal.example.test": ["10.0.0.1"],
+                "metadata.example.test": ["169.254.169.254"],
+                "mixed.example.test": ["127.0.0.1", "10.0.0.1"],
+                "loop6.example.test": ["::1"],
+                "mapped.example.test": ["::ffff:127.0.0.1"],
+            }
+        )
         # only the receiver's exact loopback port is allowed; everything below must be refused
         sender = WebhookSender(AllowList.parse([f"127.0.0.1:{other_port}"]), resolver=dns, timeout_s=2, clock=clock)
         corpus = [
-            f"http://127.0.0.1:{receiver.port}/hook", f"https://127.0.0.1:{receiver.port}/hook",
-            "https://10.0.0.1/", "https://10.255.255.254/", "https://172.16.0.1/", "https://172.31.255.1/",
-            "https://192.168.0.1/", "https://169.254.169.254/latest/meta-data/", "https://[::1]/",
-            "https://[::ffff:127.0.0.1]/", "https://[::ffff:a9fe:a9fe]/", "https://0.0.0.0/", "https://[::]/",
-            "http://2130706433/", f"https://2130706433:{receiver.port}/", "https://0177.0.0.1/", "https://0x7f.1/",
-            "https://127.1/", "https://100.64.0.1/", "https://[fe80::1]/", "https://[fd00::1]/",
-            "https://224.0.0.1/", f"https://localhost:{receiver.port}/hook", "https://internal.example.test/",
-            "https://metadata.example.test/", f"https://mixed.example.test:{other_port}/",
-            "https://loop6.example.test/", "https://mapped.example.test/", "ftp://example.com/",
+            f"http://127.0.0.1:{receiver.port}/hook",
+            f"https://127.0.0.1:{receiver.port}/hook",
+            "https://10.0.0.1/",
+            "https://10.255.255.254/",
+            "https://172.16.0.1/",
+            "https://172.31.255.1/",
+            "https://192.168.0.1/",
+            "https://169.254.169.254/latest/meta-data/",
+            "https://[::1]/",
+            "https://[::ffff:127.0.0.1]/",
+            "https://[::ffff:a9fe:a9fe]/",
+            "https://0.0.0.0/",
+            "https://[::]/",
+            "http://2130706433/",
+            f"https://2130706433:{receiver.port}/",
+            "https://0177.0.0.1/",
+            "https://0x7f.1/",
+            "https://127.1/",
+            "https://100.64.0.1/",
+            "https://[fe80::1]/",
+            "https://[fd00::1]/",
+            "https://224.0.0.1/",
+            f"https://localhost:{receiver.port}/hook",
+            "https://internal.example.test/",
+            "https://metadata.example.test/",
+            f"https://mixed.example.test:{other_port}/",
+            "https://loop6.example.test/",
+            "https://mapped.example.test/",
+            "ftp://example.com/",
         ]
         for url in corpus:
             result = await sender.deliver(url, ["whsec_x"], {"hello": "world"}, "d-1")
@@ -198,8 +259,9 @@ async def test_the_ssrf_corpus_is_refused_before_any_connection(clock: FixedCloc
 
 async def test_redirects_are_checked_at_every_hop(clock: FixedClock) -> None:
     async with webhook_receiver() as receiver:
-        sender = WebhookSender(AllowList.parse([f"127.0.0.1:{receiver.port}"]), timeout_s=2, max_redirects=3,
-                               clock=clock)
+        sender = WebhookSender(
+            AllowList.parse([f"127.0.0.1:{receiver.port}"]), timeout_s=2, max_redirects=3, clock=clock
+        )
         receiver.script["/to-metadata"] = [(302, {"location": "http://169.254.169.254/latest/meta-data/"})]
         refused = await sender.deliver(f"{receiver.base}/to-metadata", ["whsec_x"], {}, "d-1")
         assert not refused.delivered and refused.permanent
@@ -226,13 +288,15 @@ async def test_the_checked_address_is_the_one_connected_to_with_the_original_hos
         assert receiver.received[0].headers["host"] == f"hooks.example.test:{receiver.port}"
 
 
-async def test_tls_verifies_the_original_name_while_connecting_to_the_pinned_address(tmp_path: Path,
-                                                                                    clock: FixedClock) -> None:
+async def test_tls_verifies_the_original_name_while_connecting_to_the_pinned_address(
+    tmp_path: Path, clock: FixedClock
+) -> None:
     cert, key, trust = issue(tmp_path, "hooks.example.test")
     async with webhook_receiver(ssl_certfile=str(cert), ssl_keyfile=str(key)) as receiver:
         dns = FakeDns({"hooks.example.test": ["127.0.0.1"], "impostor.example.test": ["127.0.0.1"]})
-        sender = WebhookSender(AllowList.parse([f"127.0.0.1:{receiver.port}"]), resolver=dns, timeout_s=2,
-                               ssl_context=trust, clock=clock)
+        sender = WebhookSender(
+            AllowList.parse([f"127.0.0.1:{receiver.port}"]), resolver=dns, timeout_s=2, ssl_context=trust, clock=clock
+        )
         good = await sender.deliver(f"https://hooks.example.test:{receiver.port}/hook", ["whsec_x"], {}, "d-1")
         assert good.delivered, good
         # same address, another name: the certificate does not match it, so nothing is sent

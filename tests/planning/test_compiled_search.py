@@ -30,9 +30,13 @@ def simple_day(seed: int, technicians: int = 4, visits: int = 40) -> PlanningPro
     """Windows (one or two), skills, capacity and a travel cap; no breaks, SLAs or overtime."""
     rng = random.Random(seed)
     techs = tuple(
-        tech(f"t{k}", at(rng.uniform(0, 30), rng.uniform(0, 30)),
-             Shift(day=0, start=8 * H, end=rng.choice([13, 17]) * H, max_travel=rng.choice([None, 3 * H])),
-             skills={"gas": rng.choice([0, 1])}, capacity=rng.choice([None, 6]))
+        tech(
+            f"t{k}",
+            at(rng.uniform(0, 30), rng.uniform(0, 30)),
+            Shift(day=0, start=8 * H, end=rng.choice([13, 17]) * H, max_travel=rng.choice([None, 3 * H])),
+            skills={"gas": rng.choice([0, 1])},
+            capacity=rng.choice([None, 6]),
+        )
         for k in range(technicians)
     )
     jobs = []
@@ -45,9 +49,16 @@ def simple_day(seed: int, technicians: int = 4, visits: int = 40) -> PlanningPro
             windows = (TimeWindow(8 * H, 10 * H), TimeWindow(13 * H, 15 * H))
         else:
             windows = ()
-        jobs.append(visit(f"v{k}", at(rng.uniform(0, 30), rng.uniform(0, 30)), service=rng.choice([15, 30]) * M,
-                          windows=windows, required_skills={"gas": 1} if rng.random() < 0.2 else {},
-                          demand=rng.choice([0, 1, 2])))
+        jobs.append(
+            visit(
+                f"v{k}",
+                at(rng.uniform(0, 30), rng.uniform(0, 30)),
+                service=rng.choice([15, 30]) * M,
+                windows=windows,
+                required_skills={"gas": 1} if rng.random() < 0.2 else {},
+                demand=rng.choice([0, 1, 2]),
+            )
+        )
     return PlanningProblem(techs, tuple(jobs))
 
 
@@ -61,8 +72,11 @@ def cheapest_by_whole_route(evaluator: RouteEvaluator, vehicle: int, route: list
 def test_compiled_insertion_costs_match_whole_route_evaluation(day: str) -> None:
     checked = 0
     for seed in range(5):
-        problem = {"simple": simple_day(seed), "lunch, SLAs, overtime": random_day(seed),
-                   "SLAs only": random_day(seed, lunch=False)}[day]
+        problem = {
+            "simple": simple_day(seed),
+            "lunch, SLAs, overtime": random_day(seed),
+            "SLAs only": random_day(seed, lunch=False),
+        }[day]
         instance, evaluator = setup(problem)
         # the O(1) test per position on plain days, the walk from the insertion point on the others
         assert (len(evaluator._simple) == len(instance.vehicles)) == (day == "simple")
@@ -101,8 +115,9 @@ def test_compiled_ruin_and_recreate_improves_and_stays_feasible(lunch: bool) -> 
         day = random_day(11, technicians=6, visits=60) if lunch else simple_day(11, technicians=6, visits=60)
         instance, evaluator = setup(day)
         start = regret_insertion(evaluator)
-        improved = ruin_and_recreate(evaluator, start.copy(), time_limit=0.3, seed=3, max_removed=10, threshold=0.05,
-                                     open_routes=open_routes)
+        improved = ruin_and_recreate(
+            evaluator, start.copy(), time_limit=0.3, seed=3, max_removed=10, threshold=0.05, open_routes=open_routes
+        )
         assert objective(evaluator, improved) < objective(evaluator, start)
         assert_feasible(instance, evaluator, improved)
         assert improved.costs == [evaluator.route_cost(v, r) for v, r in enumerate(improved.routes)]

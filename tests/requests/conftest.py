@@ -75,26 +75,43 @@ class CannedContracts:
         terms = self.sites.get(query.site_id)
         if terms is None:
             return EntitlementAnswer(found=False, reason="unknown site")
-        site = SiteFacts(site_id=query.site_id, customer_id=terms.customer_id, name="Yalta market",
-                         address="Moskovskaya St 12, Yalta", location=GeoPoint(lat=44.499, lon=34.16),
-                         contact_name=terms.contact_name, contact_phone=terms.contact_phone)
+        site = SiteFacts(
+            site_id=query.site_id,
+            customer_id=terms.customer_id,
+            name="Yalta market",
+            address="Moskovskaya St 12, Yalta",
+            location=GeoPoint(lat=44.499, lon=34.16),
+            contact_name=terms.contact_name,
+            contact_phone=terms.contact_phone,
+        )
         if query.equipment_id is not None and terms.units is not None and query.equipment_id not in terms.units:
             return EntitlementAnswer(found=True, site=site, equipment_found=False, reason="no such unit at this site")
         if not terms.covered:
-            return EntitlementAnswer(found=True, site=site, covered=False, priority=query.priority or terms.priority,
-                                     reason="no active contract covers this site")
+            return EntitlementAnswer(
+                found=True,
+                site=site,
+                covered=False,
+                priority=query.priority or terms.priority,
+                reason="no active contract covers this site",
+            )
         return EntitlementAnswer(
-            found=True, site=site, covered=True, contract_id=uuid.uuid5(uuid.NAMESPACE_URL, str(query.site_id)),
-            priority=query.priority or terms.priority, quota_exceeded=terms.quota_exceeded,
+            found=True,
+            site=site,
+            covered=True,
+            contract_id=uuid.uuid5(uuid.NAMESPACE_URL, str(query.site_id)),
+            priority=query.priority or terms.priority,
+            quota_exceeded=terms.quota_exceeded,
             quota_left=0 if terms.quota_exceeded else 3,
             response_due=query.at + timedelta(minutes=terms.response_minutes) if terms.response_minutes else None,
             fix_due=query.at + timedelta(minutes=terms.fix_minutes) if terms.fix_minutes else None,
             required_skills=[SkillNeed(skill="refrigeration", min_level=2)],
-            reason="emergency call-outs quota used up" if terms.quota_exceeded else "")
+            reason="emergency call-outs quota used up" if terms.quota_exceeded else "",
+        )
 
     async def start(self) -> None:
-        self._subscription = await rpc.serve(self.nc, CHECK_ENTITLEMENT, "contracts-entitlement", EntitlementQuery,
-                                             self._answer)
+        self._subscription = await rpc.serve(
+            self.nc, CHECK_ENTITLEMENT, "contracts-entitlement", EntitlementQuery, self._answer
+        )
         await self.nc.flush()
 
     async def stop(self) -> None:
@@ -111,40 +128,110 @@ class Dispatch:
     js: JetStreamContext
     clock: FixedClock
 
-    async def publish(self, event: Event, *, occurred_at: datetime | None = None,
-                      event_id: uuid.UUID | None = None, msg_id: str | None = None) -> uuid.UUID:
-        envelope = Envelope(event_id=event_id or uuid.uuid4(), type=event.subject,
-                            occurred_at=occurred_at or self.clock.now(), data=event.model_dump(mode="json"))
+    async def publish(
+        self,
+        event: Event,
+        *,
+        occurred_at: datetime | None = None,
+        event_id: uuid.UUID | None = None,
+        msg_id: str | None = None,
+    ) -> uuid.UUID:
+        envelope = Envelope(
+            event_id=event_id or uuid.uuid4(),
+            type=event.subject,
+            occurred_at=occurred_at or self.clock.now(),
+            data=event.model_dump(mode="json"),
+        )
         # a different Nats-Msg-Id than the event id gets a duplicate past the stream's de-duplication
-        await self.js.publish(event.subject, envelope.model_dump_json().encode(),
-                              headers={"Nats-Msg-Id": msg_id or str(envelope.event_id)})
+        await self.js.publish(
+            event.subject,
+            envelope.model_dump_json().encode(),
+            headers={"Nats-Msg-Id": msg_id or str(envelope.event_id)},
+        )
         return envelope.event_id
 
-    async def booked(self, request: dict[str, Any], *, at: datetime, eta: datetime, first_name: str = "Anna",
-                     technician_id: uuid.UUID | None = None, assignment_id: uuid.UUID | None = None,
-                     event_id: uuid.UUID | None = None, msg_id: str | None = None) -> AssignmentCreated:
+    async def booked(
+        self,
+        request: dict[str, Any],
+        *,
+        at: datetime,
+        eta: datetime,
+        first_name: str = "Anna",
+        technician_id: uuid.UUID | None = None,
+        assignment_id: uuid.UUID | None = None,
+        event_id: uuid.UUID | None = None,
+        msg_id: str | None = None,
+    ) -> AssignmentCreated:
         event = AssignmentCreated(
-            assignment_id=assignment_id or uuid.uuid4(), request_id=request["id"], customer_id=request["customer_id"],
-            technician_id=technician_id or uuid.uuid4(), technician_first_name=first_name, status="offered",
-            planned_start=eta, planned_end=eta + timedelta(hours=1), eta=eta)
+            assignment_id=assignment_id or uuid.uuid4(),
+            request_id=request["id"],
+            customer_id=request["customer_id"],
+            technician_id=technician_id or uuid.uuid4(),
+            technician_first_name=first_name,
+            status="offered",
+            planned_start=eta,
+            planned_end=eta + timedelta(hours=1),
+            eta=eta,
+        )
         await self.publish(event, occurred_at=at, event_id=event_id, msg_id=msg_id)
         return event
 
-    async def rebooked(self, booked: AssignmentCreated, *, at: datetime, technician_id: uuid.UUID, first_name: str,
-                       eta: datetime, reason: str = "re-plan") -> uuid.UUID:
-        return await self.publish(AssignmentChanged(
-            assignment_id=booked.assignment_id, request_id=booked.request_id, customer_id=booked.customer_id,
-            technician_id=technician_id, technician_first_name=first_name, previous_technician_id=booked.technician_id,
-            status="offered", planned_start=eta, planned_end=eta + timedelta(hours=1), eta=eta, previous_eta=booked.eta,
-            reason=reason), occurred_at=at)
+    async def rebooked(
+        self,
+        booked: AssignmentCreated,
+        *,
+        at: datetime,
+        technician_id: uuid.UUID,
+        first_name: str,
+        eta: datetime,
+        reason: str = "re-plan",
+    ) -> uuid.UUID:
+        return await self.publish(
+            AssignmentChanged(
+                assignment_id=booked.assignment_id,
+                request_id=booked.request_id,
+                customer_id=booked.customer_id,
+                technician_id=technician_id,
+                technician_first_name=first_name,
+                previous_technician_id=booked.technician_id,
+                status="offered",
+                planned_start=eta,
+                planned_end=eta + timedelta(hours=1),
+                eta=eta,
+                previous_eta=booked.eta,
+                reason=reason,
+            ),
+            occurred_at=at,
+        )
 
-    async def moved(self, booked: AssignmentCreated, status: str, *, at: datetime, previous: str = "offered",
-                    eta: datetime | None = None, outcome: str | None = None, event_id: uuid.UUID | None = None,
-                    msg_id: str | None = None) -> uuid.UUID:
-        return await self.publish(AssignmentStatusChanged(
-            assignment_id=booked.assignment_id, request_id=booked.request_id, customer_id=booked.customer_id,
-            technician_id=booked.technician_id, status=status, previous_status=previous, at=at, eta=eta,  # type: ignore[arg-type]
-            outcome=outcome), occurred_at=at, event_id=event_id, msg_id=msg_id)
+    async def moved(
+        self,
+        booked: AssignmentCreated,
+        status: str,
+        *,
+        at: datetime,
+        previous: str = "offered",
+        eta: datetime | None = None,
+        outcome: str | None = None,
+        event_id: uuid.UUID | None = None,
+        msg_id: str | None = None,
+    ) -> uuid.UUID:
+        return await self.publish(
+            AssignmentStatusChanged(
+                assignment_id=booked.assignment_id,
+                request_id=booked.request_id,
+                customer_id=booked.customer_id,
+                technician_id=booked.technician_id,
+                status=status,
+                previous_status=previous,
+                at=at,
+                eta=eta,  # type: ignore[arg-type]
+                outcome=outcome,
+            ),
+            occurred_at=at,
+            event_id=event_id,
+            msg_id=msg_id,
+        )
 
 
 @dataclass
@@ -164,11 +251,14 @@ class RequestsService:
     def dispatcher(self) -> dict[str, str]:
         return self.keys.headers(Role.DISPATCHER)
 
-    async def file(self, customer_id: uuid.UUID, site_id: uuid.UUID, *, key: str | None = None,
-                   **body: Any) -> dict[str, Any]:
-        response = await self.client.post("/requests", headers={
-            **self.customer(customer_id), "Idempotency-Key": key or uuid.uuid4().hex},
-            json={"site_id": str(site_id), "kind": "emergency", "description": "Cold room at +9 °C", **body})
+    async def file(
+        self, customer_id: uuid.UUID, site_id: uuid.UUID, *, key: str | None = None, **body: Any
+    ) -> dict[str, Any]:
+        response = await self.client.post(
+            "/requests",
+            headers={**self.customer(customer_id), "Idempotency-Key": key or uuid.uuid4().hex},
+            json={"site_id": str(site_id), "kind": "emergency", "description": "Cold room at +9 °C", **body},
+        )
         assert response.status_code == 201, response.text
         filed: dict[str, Any] = response.json()
         filed["id"] = uuid.UUID(filed["id"])
@@ -184,8 +274,12 @@ class RequestsService:
 
     async def drained(self) -> None:
         """Wait until this service's dispatch consumers have handled and acked everything published so far."""
-        durables = ("requests-assignment-created", "requests-assignment-status", "requests-assignment-changed",
-                    "requests-unplaceable")
+        durables = (
+            "requests-assignment-created",
+            "requests-assignment-status",
+            "requests-assignment-changed",
+            "requests-unplaceable",
+        )
 
         async def pending() -> int:
             infos = [await self.js.consumer_info(stream_name("dispatch"), d) for d in durables]
@@ -193,8 +287,9 @@ class RequestsService:
 
         await eventually(pending, lambda n: n == 0)
 
-    async def published(self, subject: str, match: Callable[[dict[str, Any]], bool],
-                        at_least: int = 1) -> list[dict[str, Any]]:
+    async def published(
+        self, subject: str, match: Callable[[dict[str, Any]], bool], at_least: int = 1
+    ) -> list[dict[str, Any]]:
         """The data of every event on `subject` in the requests stream that `match`es (waits for `at_least`)."""
         return await eventually(lambda: self._published_now(subject, match), lambda found: len(found) >= at_least)
 
@@ -218,20 +313,35 @@ class RequestsService:
 
 
 @pytest_asyncio.fixture
-async def service(database_url: str, nats_server: NatsServer, keys: Keys,
-                  clock: FixedClock) -> AsyncIterator[RequestsService]:
-    settings = service_settings(Settings, database_url, nats_server.url, keys.private.parent,
-                                survey_link_secret=SURVEY_SECRET, survey_link_base_url=SURVEY_BASE_URL,
-                                entitlement_timeout_s=1.0, entitlement_retry_after_s=7)
+async def service(
+    database_url: str, nats_server: NatsServer, keys: Keys, clock: FixedClock
+) -> AsyncIterator[RequestsService]:
+    settings = service_settings(
+        Settings,
+        database_url,
+        nats_server.url,
+        keys.private.parent,
+        survey_link_secret=SURVEY_SECRET,
+        survey_link_base_url=SURVEY_BASE_URL,
+        entitlement_timeout_s=1.0,
+        entitlement_retry_after_s=7,
+    )
     nc = await nats.connect(nats_server.url)
     contracts = CannedContracts(nc)
     await contracts.start()
     try:
         app = create_app(settings, clock)
         async with running_app(app) as client:
-            yield RequestsService(client=client, app=app, contracts=contracts,
-                                  dispatch=Dispatch(nc.jetstream(), clock), keys=keys, js=nc.jetstream(),
-                                  settings=settings, clock=clock)
+            yield RequestsService(
+                client=client,
+                app=app,
+                contracts=contracts,
+                dispatch=Dispatch(nc.jetstream(), clock),
+                keys=keys,
+                js=nc.jetstream(),
+                settings=settings,
+                clock=clock,
+            )
     finally:
         await contracts.stop()
         await nc.close()

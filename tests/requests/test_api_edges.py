@@ -44,39 +44,47 @@ async def test_a_stream_resumed_beyond_every_issued_id_replays_from_the_start(se
 
 
 @pytest.mark.parametrize("control", ["\u0000", "\u0007", "\u001b"])
-async def test_control_characters_in_text_are_refused_naming_the_field(service: RequestsService,
-                                                                       control: str) -> None:
+async def test_control_characters_in_text_are_refused_naming_the_field(service: RequestsService, control: str) -> None:
     customer = uuid.uuid4()
     site = service.contracts.add_site(customer)
     headers = {**service.customer(customer), "Idempotency-Key": uuid.uuid4().hex}
-    for body, field in (({"description": f"cold{control}room"}, "description"),
-                        ({"contact": {"name": f"Mar{control}ina"}}, "contact.name"),
-                        ({"contact": {"phone": f"+7{control}"}}, "contact.phone"),
-                        ({"contact": {"email": f"a{control}@b.c"}}, "contact.email")):
-        refused = await service.client.post("/requests", headers=headers,
-                                            json={"site_id": str(site), "kind": "emergency", **body})
+    for body, field in (
+        ({"description": f"cold{control}room"}, "description"),
+        ({"contact": {"name": f"Mar{control}ina"}}, "contact.name"),
+        ({"contact": {"phone": f"+7{control}"}}, "contact.phone"),
+        ({"contact": {"email": f"a{control}@b.c"}}, "contact.email"),
+    ):
+        refused = await service.client.post(
+            "/requests", headers=headers, json={"site_id": str(site), "kind": "emergency", **body}
+        )
         assert _problem_fields(refused) == [field]
-    listed = await service.client.get("/requests", params={"status": f"new{control}"},
-                                      headers=service.customer(customer))
+    listed = await service.client.get(
+        "/requests", params={"status": f"new{control}"}, headers=service.customer(customer)
+    )
     assert _problem_fields(listed) == ["status"]
 
     filed = await service.file(customer, site, description="Line one\nline two\ttabbed\r\n")
     assert filed["description"] == "Line one\nline two\ttabbed\r\n"  # tab, CR and LF are text
-    cancelled = await service.client.post(f"/requests/{filed['id']}/cancel", headers=service.customer(customer),
-                                          json={"reason": f"no{control}"})
+    cancelled = await service.client.post(
+        f"/requests/{filed['id']}/cancel", headers=service.customer(customer), json={"reason": f"no{control}"}
+    )
     assert _problem_fields(cancelled) == ["reason"]
 
 
 async def test_control_characters_in_a_survey_comment_are_refused(service: RequestsService) -> None:
     customer = uuid.uuid4()
     request, invitation = await _completed_job(service, customer)
-    as_customer = await service.client.post(f"/requests/{request['id']}/survey", headers=service.customer(customer),
-                                            json={"csat": 5, "comment": "fine\u0000"})
+    as_customer = await service.client.post(
+        f"/requests/{request['id']}/survey",
+        headers=service.customer(customer),
+        json={"csat": 5, "comment": "fine\u0000"},
+    )
     assert _problem_fields(as_customer) == ["comment"]
     by_link = await service.client.post(f"/surveys/{invitation['token']}", json={"csat": 5, "comment": "\u0000"})
     assert _problem_fields(by_link) == ["comment"]
-    form = await service.client.post(f"/surveys/{invitation['token']}/form?lang=en",
-                                     data={"csat": "5", "comment": "fine\u0000"})
+    form = await service.client.post(
+        f"/surveys/{invitation['token']}/form?lang=en", data={"csat": "5", "comment": "fine\u0000"}
+    )
     assert form.status_code == 422 and form.headers["content-type"].startswith("text/html")
     with pytest.raises(InvalidInput) as refused:
         check_answer(SurveyAnswer(csat=5, nps=None, comment="a\u0000b"))
@@ -92,8 +100,9 @@ async def test_a_survey_answer_shows_the_technician_as_the_request_does(service:
         if by_link:
             answered = await service.client.post(f"/surveys/{invitation['token']}", json={"csat": 4})
         else:
-            answered = await service.client.post(f"/requests/{request['id']}/survey",
-                                                 headers=service.customer(customer), json={"csat": 4})
+            answered = await service.client.post(
+                f"/requests/{request['id']}/survey", headers=service.customer(customer), json={"csat": 4}
+            )
         assert answered.status_code == 201, answered.text
         assert answered.json()["technician_first_name"] == shown["technician_first_name"]
 
@@ -126,18 +135,26 @@ async def test_every_timestamp_the_api_returns_is_utc_with_z(service: RequestsSe
     request, _ = await _completed_job(service, customer)
     t0 = request["created_at"]
     booking = await service.dispatch.booked(routine, at=t0 + M, eta=(t0 + 30 * M).astimezone(SIMFEROPOL))
-    await service.dispatch.moved(booking, "en_route", at=(t0 + 5 * M).astimezone(SIMFEROPOL),
-                                 eta=(t0 + 20 * M).astimezone(SIMFEROPOL))
+    await service.dispatch.moved(
+        booking, "en_route", at=(t0 + 5 * M).astimezone(SIMFEROPOL), eta=(t0 + 20 * M).astimezone(SIMFEROPOL)
+    )
     await service.drained()
 
     headers = service.customer(customer)
-    for path in (f"/requests/{routine['id']}", f"/requests/{request['id']}", "/requests",
-                 f"/requests/{request['id']}/survey"):
+    for path in (
+        f"/requests/{routine['id']}",
+        f"/requests/{request['id']}",
+        "/requests",
+        f"/requests/{request['id']}/survey",
+    ):
         response = await service.client.get(path, headers=headers)
         assert response.status_code == 200, response.text
         _all_utc_z(_timestamps(response.json()))
     now = service.clock.now().astimezone(SIMFEROPOL)
-    kpis = await service.client.get("/kpis", headers=headers, params={
-        "from": (now - timedelta(hours=1)).isoformat(), "to": (now + timedelta(hours=3)).isoformat()})
+    kpis = await service.client.get(
+        "/kpis",
+        headers=headers,
+        params={"from": (now - timedelta(hours=1)).isoformat(), "to": (now + timedelta(hours=3)).isoformat()},
+    )
     assert kpis.status_code == 200, kpis.text
     _all_utc_z(_timestamps(kpis.json()))

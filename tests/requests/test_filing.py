@@ -36,8 +36,7 @@ async def test_duplicate_posts_with_one_key_create_one_request(service: Requests
     headers = {**service.customer(customer), "Idempotency-Key": "burst-1"}
     body = {"site_id": str(site), "kind": "emergency", "description": "Ice machine leaking"}
 
-    responses = await asyncio.gather(*(service.client.post("/requests", headers=headers, json=body)
-                                       for _ in range(20)))
+    responses = await asyncio.gather(*(service.client.post("/requests", headers=headers, json=body) for _ in range(20)))
     assert sorted(r.status_code for r in responses) == [200] * 19 + [201]
     assert len({r.json()["id"] for r in responses}) == 1
     again = await service.client.post("/requests", headers=headers, json=body)
@@ -53,13 +52,15 @@ async def test_a_key_reused_for_another_request_is_refused_naming_the_key(servic
     site = service.contracts.add_site(customer)
     await service.file(customer, site, key="reused")
     headers = {**service.customer(customer), "Idempotency-Key": "reused"}
-    changed = await service.client.post("/requests", headers=headers,
-                                        json={"site_id": str(site), "kind": "emergency", "description": "other"})
+    changed = await service.client.post(
+        "/requests", headers=headers, json={"site_id": str(site), "kind": "emergency", "description": "other"}
+    )
     assert changed.status_code == 422
     assert changed.headers["content-type"] == "application/problem+json"
     assert changed.json()["errors"][0]["field"] == "Idempotency-Key"
-    missing = await service.client.post("/requests", headers=service.customer(customer),
-                                        json={"site_id": str(site), "kind": "emergency"})
+    missing = await service.client.post(
+        "/requests", headers=service.customer(customer), json={"site_id": str(site), "kind": "emergency"}
+    )
     assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "Idempotency-Key"
 
 
@@ -75,8 +76,10 @@ async def test_uncovered_and_over_quota_requests_are_accepted_and_flagged(servic
     listed = (await service.client.get("/requests", headers=service.customer(customer))).json()
     assert {r["id"] for r in listed} == {str(uncovered["id"]), str(over_quota["id"])}
     events = await service.published(ServiceRequestCreated.subject, lambda d: d["customer_id"] == str(customer))
-    assert {(e["covered"], e["billable"], e["quota_exceeded"]) for e in events} == {(False, True, False),
-                                                                                    (True, True, True)}
+    assert {(e["covered"], e["billable"], e["quota_exceeded"]) for e in events} == {
+        (False, True, False),
+        (True, True, True),
+    }
 
 
 async def test_when_contracts_does_not_answer_nothing_is_filed_and_a_retry_succeeds(service: RequestsService) -> None:
@@ -98,8 +101,11 @@ async def test_when_contracts_does_not_answer_nothing_is_filed_and_a_retry_succe
 async def test_a_site_of_another_customer_is_refused(service: RequestsService) -> None:
     owner, intruder = uuid.uuid4(), uuid.uuid4()
     site = service.contracts.add_site(owner)
-    response = await service.client.post("/requests", headers={**service.customer(intruder), "Idempotency-Key": "x"},
-                                         json={"site_id": str(site), "kind": "emergency"})
+    response = await service.client.post(
+        "/requests",
+        headers={**service.customer(intruder), "Idempotency-Key": "x"},
+        json={"site_id": str(site), "kind": "emergency"},
+    )
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "site_id"
 
 
@@ -111,11 +117,16 @@ async def test_routine_requests_carry_preferred_windows_emergencies_do_not(servi
     routine = await service.file(customer, site, kind="routine", preferred_windows=[window])
     assert routine["priority"] == "P3"
     assert [datetime.fromisoformat(routine["preferred_windows"][0][k]) for k in ("start", "end")] == [
-        start, start + timedelta(hours=4)]
+        start,
+        start + timedelta(hours=4),
+    ]
     [event] = await service.published(ServiceRequestCreated.subject, lambda d: d["request_id"] == str(routine["id"]))
     assert len(event["preferred_windows"]) == 1
-    refused = await service.client.post("/requests", headers={**service.customer(customer), "Idempotency-Key": "w"},
-                                        json={"site_id": str(site), "kind": "emergency", "preferred_windows": [window]})
+    refused = await service.client.post(
+        "/requests",
+        headers={**service.customer(customer), "Idempotency-Key": "w"},
+        json={"site_id": str(site), "kind": "emergency", "preferred_windows": [window]},
+    )
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "preferred_windows"
 
 
@@ -123,8 +134,11 @@ async def test_staff_file_for_a_named_customer_and_customers_see_only_their_own(
     customer, other = uuid.uuid4(), uuid.uuid4()
     site = service.contracts.add_site(customer)
     response = await service.client.post(
-        "/requests", params={"customer_id": str(customer)},
-        headers={**service.dispatcher(), "Idempotency-Key": "phone-call-1"}, json={"site_id": str(site)})
+        "/requests",
+        params={"customer_id": str(customer)},
+        headers={**service.dispatcher(), "Idempotency-Key": "phone-call-1"},
+        json={"site_id": str(site)},
+    )
     assert response.status_code == 201 and response.json()["customer_id"] == str(customer)
     request_id = response.json()["id"]
     assert (await service.client.get(f"/requests/{request_id}", headers=service.customer(other))).status_code == 404
@@ -132,13 +146,16 @@ async def test_staff_file_for_a_named_customer_and_customers_see_only_their_own(
 
 
 async def test_the_request_carries_the_site_address_and_the_site_contact_when_it_names_nobody(
-        service: RequestsService) -> None:
+    service: RequestsService,
+) -> None:
     customer = uuid.uuid4()
     site = service.contracts.add_site(customer, contact_name="Oksana", contact_phone="+7 978 555 66 77")
     nobody = await service.file(customer, site, contact={"email": "shop@example.test"})
     named = await service.file(customer, site, contact={"name": "Marina"})
-    events = {d["request_id"]: d for d in await service.published(
-        ServiceRequestCreated.subject, lambda d: d["site_id"] == str(site), at_least=2)}
+    events = {
+        d["request_id"]: d
+        for d in await service.published(ServiceRequestCreated.subject, lambda d: d["site_id"] == str(site), at_least=2)
+    }
     fallback, own = events[str(nobody["id"])], events[str(named["id"])]
     assert fallback["address"] == own["address"] == "Moskovskaya St 12, Yalta"
     assert (fallback["contact_name"], fallback["contact_phone"]) == ("Oksana", "+7 978 555 66 77")
@@ -150,19 +167,22 @@ async def test_the_request_carries_the_site_address_and_the_site_contact_when_it
     filed = await service.file(customer, bare)
     [created] = await service.published(ServiceRequestCreated.subject, lambda d: d["request_id"] == str(filed["id"]))
     assert (created["contact_name"], created["contact_phone"], created["address"]) == (
-        "", "", "Moskovskaya St 12, Yalta")
+        "",
+        "",
+        "Moskovskaya St 12, Yalta",
+    )
 
 
 async def test_contracts_are_asked_on_behalf_of_the_request_so_a_retry_reserves_no_second_unit(
-        service: RequestsService) -> None:
+    service: RequestsService,
+) -> None:
     """Contracts reserve a unit of quota per request id: every try of one (customer, key) must ask for the same id,
     the id the request is then filed under; another key or another customer asks for another."""
     customer = uuid.uuid4()
     site = service.contracts.add_site(customer)
     headers = {**service.customer(customer), "Idempotency-Key": "retry-me"}
     body = {"site_id": str(site), "kind": "emergency", "description": "Display case at 12 C"}
-    responses = await asyncio.gather(*(service.client.post("/requests", headers=headers, json=body)
-                                       for _ in range(5)))
+    responses = await asyncio.gather(*(service.client.post("/requests", headers=headers, json=body) for _ in range(5)))
     assert sorted(r.status_code for r in responses) == [200] * 4 + [201]
     filed_id = uuid.UUID(responses[0].json()["id"])
     asked = [q for q in service.contracts.queries if q.site_id == site]

@@ -32,7 +32,10 @@ def test_coverage_flags() -> None:
 def test_the_site_contact_stands_in_only_for_a_request_naming_nobody() -> None:
     site = ("Oksana", "+7 978 555 66 77")
     assert on_site_contact({"name": "", "phone": "", "email": "a@b.c"}, *site) == {
-        "name": "Oksana", "phone": "+7 978 555 66 77", "email": "a@b.c"}
+        "name": "Oksana",
+        "phone": "+7 978 555 66 77",
+        "email": "a@b.c",
+    }
     assert on_site_contact({"name": "", "phone": "+7 978 1"}, *site) == {"name": "", "phone": "+7 978 1"}
     assert on_site_contact({"name": "Marina", "phone": ""}, *site) == {"name": "Marina", "phone": ""}
     assert on_site_contact({"name": "", "phone": ""}, None, "+7 978 2") == {"name": "", "phone": "+7 978 2"}
@@ -87,7 +90,16 @@ def test_survey_links_are_signed_for_one_survey_and_customer() -> None:
     with pytest.raises(Unauthorized):
         links.verify(links.token(survey, customer, NOW - timedelta(seconds=1)))
     # a token for another purpose under the same secret is refused
-    other = jwt.encode({"sub": str(survey), "customer_id": str(customer), "aud": "fieldline", "iss": "fieldline-local",
-                        "exp": NOW + timedelta(days=1)}, b"s" * 48, algorithm="HS256")
+    other = jwt.encode(
+        {
+            "sub": str(survey),
+            "customer_id": str(customer),
+            "aud": "fieldline",
+            "iss": "fieldline-local",
+            "exp": NOW + timedelta(days=1),
+        },
+        b"s" * 48,
+        algorithm="HS256",
+    )
     with pytest.raises(Unauthorized):
         links.verify(other)

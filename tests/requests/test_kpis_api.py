@@ -33,8 +33,18 @@ pytestmark = pytest.mark.date_sensitive  # runs on the suite clock: `make test-d
 M = timedelta(minutes=1)
 
 
-async def _visit(service: RequestsService, request: dict[str, Any], technician: uuid.UUID, *, booked: int, eta: int,
-                 on_site: int, end: str, end_at: int, outcome: str | None = None) -> None:
+async def _visit(
+    service: RequestsService,
+    request: dict[str, Any],
+    technician: uuid.UUID,
+    *,
+    booked: int,
+    eta: int,
+    on_site: int,
+    end: str,
+    end_at: int,
+    outcome: str | None = None,
+) -> None:
     t0 = request["created_at"]
     booking = await service.dispatch.booked(request, at=t0 + booked * M, eta=t0 + eta * M, technician_id=technician)
     await service.dispatch.moved(booking, "accepted", at=t0 + (booked + 1) * M)
@@ -44,9 +54,11 @@ async def _visit(service: RequestsService, request: dict[str, Any], technician: 
 
 
 async def _rate(service: RequestsService, request: dict[str, Any], csat: int, nps: int) -> None:
-    response = await service.client.post(f"/requests/{request['id']}/survey",
-                                         headers=service.customer(request["customer_id"]),
-                                         json={"csat": csat, "nps": nps})
+    response = await service.client.post(
+        f"/requests/{request['id']}/survey",
+        headers=service.customer(request["customer_id"]),
+        json={"csat": csat, "nps": nps},
+    )
     assert response.status_code == 201, response.text
 
 
@@ -66,8 +78,11 @@ async def test_kpis_match_the_hand_computed_scenario(service: RequestsService) -
     await _visit(service, j3, a, booked=5, eta=30, on_site=45, end="failed", end_at=60, outcome="needs_parts")
     await service.drained()
     j3_shown = await service.show(j3["id"], customer)
-    j4 = {"id": uuid.UUID(j3_shown["follow_up_request_id"]), "customer_id": customer,
-          "created_at": j3["created_at"] + 60 * M}
+    j4 = {
+        "id": uuid.UUID(j3_shown["follow_up_request_id"]),
+        "customer_id": customer,
+        "created_at": j3["created_at"] + 60 * M,
+    }
     assert datetime.fromisoformat((await service.show(j4["id"], customer))["created_at"]) == j4["created_at"]
     await _visit(service, j4, b, booked=1440, eta=1560, on_site=1580, end="completed", end_at=1620)
     await service.drained()
@@ -75,8 +90,11 @@ async def test_kpis_match_the_hand_computed_scenario(service: RequestsService) -
         await _rate(service, job, csat, nps)
 
     now = service.clock.now()
-    window = {"customer_id": str(customer), "from": (now - timedelta(hours=1)).isoformat(),
-              "to": (now + timedelta(hours=2)).isoformat()}
+    window = {
+        "customer_id": str(customer),
+        "from": (now - timedelta(hours=1)).isoformat(),
+        "to": (now + timedelta(hours=2)).isoformat(),
+    }
     staff = service.keys.headers(Role.CONTRACT_MANAGER)
     report = await service.client.get("/kpis", params=window, headers=staff)
     assert report.status_code == 200, report.text
@@ -95,28 +113,37 @@ async def test_kpis_match_the_hand_computed_scenario(service: RequestsService) -
     assert set(rows) == {str(a), str(b)}
     ra, rb = rows[str(a)], rows[str(b)]
     assert [_ratio(ra[k]) for k in ("response_sla", "fix_sla", "on_time_arrival", "first_time_fix")] == [
-        (2, 2), (1, 1), (2, 2), (2, 1)]
+        (2, 2),
+        (1, 1),
+        (2, 2),
+        (2, 1),
+    ]
     assert (ra["mean_response_minutes"], ra["csat_mean"], ra["nps"]) == (57.5, 5.0, 100.0)
     assert [_ratio(rb[k]) for k in ("response_sla", "fix_sla", "on_time_arrival", "first_time_fix")] == [
-        (1, 0), (1, 1), (2, 0), (1, 1)]
+        (1, 0),
+        (1, 1),
+        (2, 0),
+        (1, 1),
+    ]
     assert (rb["mean_response_minutes"], rb["csat_mean"], rb["nps"]) == (300.0, 3.5, 50.0)
 
     per_unit = await service.client.get("/kpis", params={**window, "group_by": "unit"}, headers=staff)
     assert {r["key"]: r["requests"] for r in per_unit.json()["rows"]} == {str(u1): 2, str(u2): 2}
     per_site = await service.client.get("/kpis", params={**window, "group_by": "site"}, headers=staff)
-    assert {r["key"]: _ratio(r["response_sla"]) for r in per_site.json()["rows"]} == {str(s1): (2, 1),
-                                                                                       str(s2): (1, 1)}
+    assert {r["key"]: _ratio(r["response_sla"]) for r in per_site.json()["rows"]} == {str(s1): (2, 1), str(s2): (1, 1)}
 
-    exported = await service.client.get("/kpis", params={**window, "group_by": "technician", "format": "csv"},
-                                        headers=staff)
+    exported = await service.client.get(
+        "/kpis", params={**window, "group_by": "technician", "format": "csv"}, headers=staff
+    )
     assert exported.headers["content-type"].startswith("text/csv")
     lines = {r["key"]: r for r in csv.DictReader(io.StringIO(exported.text))}
     assert (lines[str(a)]["response_sla_hits"], lines[str(a)]["first_time_fix_rate"]) == ("2", "0.5")
     assert (lines[str(b)]["mean_response_minutes"], lines[str(b)]["nps"]) == ("300.0", "50.0")
 
     # a customer sees its own figures whatever it asks for; a technician sees none
-    other = await service.client.get("/kpis", params={**window, "customer_id": str(uuid.uuid4())},
-                                     headers=service.customer(customer))
+    other = await service.client.get(
+        "/kpis", params={**window, "customer_id": str(uuid.uuid4())}, headers=service.customer(customer)
+    )
     assert other.json()["rows"][0]["requests"] == 4
     technician = service.keys.headers(Role.TECHNICIAN, technician_id=a)
     assert (await service.client.get("/kpis", params=window, headers=technician)).status_code == 403

@@ -40,29 +40,80 @@ def _job(filed: datetime, **kwargs: object) -> JobRecord:
 def _scenario() -> list[JobRecord]:
     t1, t2, t3, t5, t6 = T0, T0 + D, T0 + 2 * D, T0 + 3 * D, T0 + 4 * D
     t4 = t3 + H
-    j3 = _job(t3, site_id=S2, equipment_id=U2, contract_id=K2, response_due=t3 + 2 * H, fix_due=t3 + 4 * H,
-              visits=(Visit(A, t3 + 5 * M, promised_eta=t3 + 30 * M, on_site_at=t3 + 45 * M, failed_at=t3 + H),))
+    j3 = _job(
+        t3,
+        site_id=S2,
+        equipment_id=U2,
+        contract_id=K2,
+        response_due=t3 + 2 * H,
+        fix_due=t3 + 4 * H,
+        visits=(Visit(A, t3 + 5 * M, promised_eta=t3 + 30 * M, on_site_at=t3 + 45 * M, failed_at=t3 + H),),
+    )
     return [
-        _job(t1, site_id=S1, equipment_id=U1, contract_id=K1, response_due=t1 + 4 * H, fix_due=t1 + 8 * H,
-             visits=(Visit(A, t1 + 5 * M, promised_eta=t1 + 60 * M, on_site_at=t1 + 70 * M, completed_at=t1 + 3 * H),),
-             csat=5, nps=10),
-        _job(t2, site_id=S1, equipment_id=U1, contract_id=K1, response_due=t2 + 4 * H, fix_due=t2 + 8 * H,
-             visits=(Visit(B, t2 + 10 * M, promised_eta=t2 + 90 * M, on_site_at=t2 + 300 * M,
-                           completed_at=t2 + 6 * H),), csat=3, nps=7),
+        _job(
+            t1,
+            site_id=S1,
+            equipment_id=U1,
+            contract_id=K1,
+            response_due=t1 + 4 * H,
+            fix_due=t1 + 8 * H,
+            visits=(Visit(A, t1 + 5 * M, promised_eta=t1 + 60 * M, on_site_at=t1 + 70 * M, completed_at=t1 + 3 * H),),
+            csat=5,
+            nps=10,
+        ),
+        _job(
+            t2,
+            site_id=S1,
+            equipment_id=U1,
+            contract_id=K1,
+            response_due=t2 + 4 * H,
+            fix_due=t2 + 8 * H,
+            visits=(Visit(B, t2 + 10 * M, promised_eta=t2 + 90 * M, on_site_at=t2 + 300 * M, completed_at=t2 + 6 * H),),
+            csat=3,
+            nps=7,
+        ),
         j3,
-        _job(t4, site_id=S2, equipment_id=U2, contract_id=K2, follow_up_of=j3.request_id,
-             visits=(Visit(B, t4 + D, promised_eta=t4 + D + 2 * H, on_site_at=t4 + D + 2 * H + 20 * M,
-                           completed_at=t4 + D + 3 * H),), csat=4, nps=9),
-        _job(t5, site_id=S1, contract_id=K1, response_due=t5 + 4 * H, fix_due=t5 + 8 * H, cancelled_at=t5 + 10 * M,
-             visits=(Visit(A, t5 + 2 * M, promised_eta=t5 + H, cancelled=True),)),
+        _job(
+            t4,
+            site_id=S2,
+            equipment_id=U2,
+            contract_id=K2,
+            follow_up_of=j3.request_id,
+            visits=(
+                Visit(
+                    B,
+                    t4 + D,
+                    promised_eta=t4 + D + 2 * H,
+                    on_site_at=t4 + D + 2 * H + 20 * M,
+                    completed_at=t4 + D + 3 * H,
+                ),
+            ),
+            csat=4,
+            nps=9,
+        ),
+        _job(
+            t5,
+            site_id=S1,
+            contract_id=K1,
+            response_due=t5 + 4 * H,
+            fix_due=t5 + 8 * H,
+            cancelled_at=t5 + 10 * M,
+            visits=(Visit(A, t5 + 2 * M, promised_eta=t5 + H, cancelled=True),),
+        ),
         _job(t6, site_id=S1, contract_id=K1, response_due=t6 + 4 * H, fix_due=t6 + 8 * H),
         _job(T0 + 10 * D, site_id=S1, equipment_id=U1, contract_id=K1),
     ]
 
 
 def _kpis(**kwargs: object):  # type: ignore[no-untyped-def]
-    return compute_kpis(_scenario(), period_from=T0, period_to=T0 + 7 * D, as_of=T0 + 20 * D,
-                        policy=KpiPolicy(on_time_tolerance=15 * M, repeat_window=30 * D), **kwargs)  # type: ignore[arg-type]
+    return compute_kpis(
+        _scenario(),
+        period_from=T0,
+        period_to=T0 + 7 * D,
+        as_of=T0 + 20 * D,
+        policy=KpiPolicy(on_time_tolerance=15 * M, repeat_window=30 * D),
+        **kwargs,
+    )  # type: ignore[arg-type]
 
 
 def test_the_whole_period_matches_the_hand_computed_figures() -> None:

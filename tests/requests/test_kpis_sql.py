@@ -44,9 +44,15 @@ class StoredJob:
 
 def _visit(view: AssignmentView) -> Visit:
     """A stored visit as the definition sees it (what the repository used to build before the SQL)."""
-    return Visit(technician_id=view.technician_id, booked_at=view.booked_at, promised_eta=view.promised_eta,
-                 on_site_at=view.reached_at("on_site"), completed_at=view.reached_at("completed"),
-                 failed_at=view.reached_at("failed"), cancelled=view.status == "cancelled")
+    return Visit(
+        technician_id=view.technician_id,
+        booked_at=view.booked_at,
+        promised_eta=view.promised_eta,
+        on_site_at=view.reached_at("on_site"),
+        completed_at=view.reached_at("completed"),
+        failed_at=view.reached_at("failed"),
+        cancelled=view.status == "cancelled",
+    )
 
 
 def _with_visits(record: JobRecord, views: list[AssignmentView]) -> StoredJob:
@@ -57,22 +63,52 @@ async def _store(db: Database, jobs: list[StoredJob]) -> None:
     async with db.transaction() as session:
         for job in jobs:
             r = job.record
-            await session.execute(insert(t.service_requests).values(
-                id=r.request_id, customer_id=r.customer_id, site_id=r.site_id, equipment_id=r.equipment_id,
-                contract_id=r.contract_id, kind="emergency", priority="P2", status="new", covered=True, billable=False,
-                response_due=r.response_due, fix_due=r.fix_due, cancelled_at=r.cancelled_at,
-                follow_up_of=r.follow_up_of, idempotency_key=str(r.request_id), request_fingerprint="",
-                created_at=r.created_at))
+            await session.execute(
+                insert(t.service_requests).values(
+                    id=r.request_id,
+                    customer_id=r.customer_id,
+                    site_id=r.site_id,
+                    equipment_id=r.equipment_id,
+                    contract_id=r.contract_id,
+                    kind="emergency",
+                    priority="P2",
+                    status="new",
+                    covered=True,
+                    billable=False,
+                    response_due=r.response_due,
+                    fix_due=r.fix_due,
+                    cancelled_at=r.cancelled_at,
+                    follow_up_of=r.follow_up_of,
+                    idempotency_key=str(r.request_id),
+                    request_fingerprint="",
+                    created_at=r.created_at,
+                )
+            )
             for view in job.visits:
-                await session.execute(insert(t.request_assignments).values(
-                    assignment_id=view.assignment_id, request_id=r.request_id, technician_id=view.technician_id,
-                    booked_at=view.booked_at, promised_eta=view.promised_eta,
-                    reached={status: at.isoformat() for status, at in view.reached}))
+                await session.execute(
+                    insert(t.request_assignments).values(
+                        assignment_id=view.assignment_id,
+                        request_id=r.request_id,
+                        technician_id=view.technician_id,
+                        booked_at=view.booked_at,
+                        promised_eta=view.promised_eta,
+                        reached={status: at.isoformat() for status, at in view.reached},
+                    )
+                )
             if r.csat is not None:
                 completed = r.created_at + D
-                await session.execute(insert(t.surveys).values(
-                    id=uuid.uuid4(), request_id=r.request_id, customer_id=r.customer_id, completed_at=completed,
-                    expires_at=completed + 30 * D, answered_at=completed + H, csat=r.csat, nps=r.nps))
+                await session.execute(
+                    insert(t.surveys).values(
+                        id=uuid.uuid4(),
+                        request_id=r.request_id,
+                        customer_id=r.customer_id,
+                        completed_at=completed,
+                        expires_at=completed + 30 * D,
+                        answered_at=completed + H,
+                        csat=r.csat,
+                        nps=r.nps,
+                    )
+                )
 
 
 def _scenario_jobs() -> list[StoredJob]:
@@ -81,14 +117,27 @@ def _scenario_jobs() -> list[StoredJob]:
     for record in _scenario():
         views = []
         for visit in record.visits:
-            reached = [(status, at) for status, at in (("offered", visit.booked_at), ("on_site", visit.on_site_at),
-                                                       ("completed", visit.completed_at), ("failed", visit.failed_at))
-                       if at is not None]
+            reached = [
+                (status, at)
+                for status, at in (
+                    ("offered", visit.booked_at),
+                    ("on_site", visit.on_site_at),
+                    ("completed", visit.completed_at),
+                    ("failed", visit.failed_at),
+                )
+                if at is not None
+            ]
             if visit.cancelled:
                 reached.append(("cancelled", visit.booked_at + M))
-            views.append(AssignmentView(assignment_id=uuid.uuid4(), technician_id=visit.technician_id,
-                                        booked_at=visit.booked_at, promised_eta=visit.promised_eta,
-                                        reached=tuple(sorted(reached, key=lambda item: (item[1], item[0])))))
+            views.append(
+                AssignmentView(
+                    assignment_id=uuid.uuid4(),
+                    technician_id=visit.technician_id,
+                    booked_at=visit.booked_at,
+                    promised_eta=visit.promised_eta,
+                    reached=tuple(sorted(reached, key=lambda item: (item[1], item[0]))),
+                )
+            )
         stored.append(_with_visits(record, views))
     return stored
 
@@ -123,14 +172,23 @@ def _random_jobs(seed: int, t0: datetime, customer: uuid.UUID, count: int = 160)
             after = on_site or booked
             for ending in rng.sample(("completed", "failed", "cancelled"), k=rng.choice((0, 1, 1, 1, 2))):
                 reached.append((ending, moment(after, rng.uniform(5, 600))))
-            views.append(AssignmentView(
-                assignment_id=uuid.uuid4(), technician_id=rng.choice(technicians), booked_at=booked,
-                promised_eta=moment(booked, rng.uniform(20, 300)) if rng.random() < 0.85 else None,
-                reached=tuple(sorted(reached, key=lambda item: (item[1], item[0])))))
+            views.append(
+                AssignmentView(
+                    assignment_id=uuid.uuid4(),
+                    technician_id=rng.choice(technicians),
+                    booked_at=booked,
+                    promised_eta=moment(booked, rng.uniform(20, 300)) if rng.random() < 0.85 else None,
+                    reached=tuple(sorted(reached, key=lambda item: (item[1], item[0]))),
+                )
+            )
         answered = rng.random() < 0.4
         record = JobRecord(
-            request_id=uuid.uuid4(), created_at=created, customer_id=customer, site_id=rng.choice(sites),
-            equipment_id=rng.choice([*units, None]), contract_id=rng.choice([*contracts, None]),
+            request_id=uuid.uuid4(),
+            created_at=created,
+            customer_id=customer,
+            site_id=rng.choice(sites),
+            equipment_id=rng.choice([*units, None]),
+            contract_id=rng.choice([*contracts, None]),
             response_due=created + rng.choice((2, 4, 8)) * H if rng.random() < 0.8 else None,
             fix_due=created + rng.choice((4, 8, 24)) * H if rng.random() < 0.8 else None,
             cancelled_at=moment(created, rng.uniform(1, 200)) if rng.random() < 0.1 else None,
@@ -142,24 +200,50 @@ def _random_jobs(seed: int, t0: datetime, customer: uuid.UUID, count: int = 160)
     return jobs
 
 
-def _selected(jobs: list[StoredJob], since: datetime, until: datetime,
-              filters: dict[str, uuid.UUID]) -> list[JobRecord]:
+def _selected(
+    jobs: list[StoredJob], since: datetime, until: datetime, filters: dict[str, uuid.UUID]
+) -> list[JobRecord]:
     """What the definition is given: the filtered requests filed in the period or the repeat window after it."""
-    return [j.record for j in jobs
-            if since <= j.record.created_at < until + POLICY.repeat_window
-            and all(getattr(j.record, name) == value for name, value in filters.items())]
+    return [
+        j.record
+        for j in jobs
+        if since <= j.record.created_at < until + POLICY.repeat_window
+        and all(getattr(j.record, name) == value for name, value in filters.items())
+    ]
 
 
-async def _assert_sql_matches_the_definition(db: Database, jobs: list[StoredJob], *, since: datetime,
-                                             until: datetime, as_of: datetime, filters: dict[str, uuid.UUID]) -> int:
+async def _assert_sql_matches_the_definition(
+    db: Database,
+    jobs: list[StoredJob],
+    *,
+    since: datetime,
+    until: datetime,
+    as_of: datetime,
+    filters: dict[str, uuid.UUID],
+) -> int:
     compared = 0
     for bucket in get_args(Bucket):
         for group_by in get_args(GroupBy):
             async with db.transaction() as session:
-                in_sql = await quality_kpis(session, period_from=since, period_to=until, as_of=as_of, bucket=bucket,
-                                            group_by=group_by, filters=filters, policy=POLICY)
-            defined = compute_kpis(_selected(jobs, since, until, filters), period_from=since, period_to=until,
-                                   as_of=as_of, bucket=bucket, group_by=group_by, policy=POLICY)
+                in_sql = await quality_kpis(
+                    session,
+                    period_from=since,
+                    period_to=until,
+                    as_of=as_of,
+                    bucket=bucket,
+                    group_by=group_by,
+                    filters=filters,
+                    policy=POLICY,
+                )
+            defined = compute_kpis(
+                _selected(jobs, since, until, filters),
+                period_from=since,
+                period_to=until,
+                as_of=as_of,
+                bucket=bucket,
+                group_by=group_by,
+                policy=POLICY,
+            )
             assert in_sql == defined, (bucket, group_by)
             compared += len(defined)
     return compared
@@ -171,8 +255,13 @@ async def test_sql_tallies_the_hand_computed_scenario_like_the_definition(servic
     await _store(db, jobs)
     customer = jobs[0].record.customer_id
     compared = await _assert_sql_matches_the_definition(
-        db, jobs, since=SCENARIO_T0, until=SCENARIO_T0 + 7 * D, as_of=SCENARIO_T0 + 20 * D,
-        filters={"customer_id": customer})
+        db,
+        jobs,
+        since=SCENARIO_T0,
+        until=SCENARIO_T0 + 7 * D,
+        as_of=SCENARIO_T0 + 20 * D,
+        filters={"customer_id": customer},
+    )
     assert compared > 24  # not an empty report compared with an empty report
 
 
@@ -186,14 +275,19 @@ async def test_sql_tallies_random_histories_like_the_definition(service: Request
     since, until = t0 + 2 * D, t0 + 12 * D
     # as of the middle of the period: some deadlines have passed, some have not
     for as_of in (t0 + 8 * D, t0 + 40 * D):
-        assert await _assert_sql_matches_the_definition(db, jobs, since=since, until=until, as_of=as_of,
-                                                        filters={"customer_id": customer}) > 100
+        assert (
+            await _assert_sql_matches_the_definition(
+                db, jobs, since=since, until=until, as_of=as_of, filters={"customer_id": customer}
+            )
+            > 100
+        )
     some = jobs[0].record
-    for filters in ({"customer_id": customer, "site_id": some.site_id},
-                    {"customer_id": customer, "contract_id": some.contract_id or uuid.uuid4()},
-                    {"equipment_id": next(j.record.equipment_id for j in jobs if j.record.equipment_id)}):
-        await _assert_sql_matches_the_definition(db, jobs, since=since, until=until, as_of=t0 + 8 * D,
-                                                 filters=filters)
+    for filters in (
+        {"customer_id": customer, "site_id": some.site_id},
+        {"customer_id": customer, "contract_id": some.contract_id or uuid.uuid4()},
+        {"equipment_id": next(j.record.equipment_id for j in jobs if j.record.equipment_id)},
+    ):
+        await _assert_sql_matches_the_definition(db, jobs, since=since, until=until, as_of=t0 + 8 * D, filters=filters)
 
 
 # --- through the endpoint ------------------------------------------------------------------------------
@@ -232,8 +326,9 @@ def _reads(service: RequestsService) -> Iterator[Reads]:
         event.remove(engine, "after_cursor_execute", after)
 
 
-async def _complete_jobs(service: RequestsService, customer: uuid.UUID, site: uuid.UUID, technician: uuid.UUID,
-                         count: int) -> None:
+async def _complete_jobs(
+    service: RequestsService, customer: uuid.UUID, site: uuid.UUID, technician: uuid.UUID, count: int
+) -> None:
     for _ in range(count):
         request = await service.file(customer, site, equipment_id=str(uuid.uuid4()))
         t0 = request["created_at"]
@@ -248,8 +343,12 @@ async def test_the_kpi_endpoint_reads_aggregates_whatever_the_number_of_requests
     site = service.contracts.add_site(customer)
     staff = service.keys.headers(Role.CONTRACT_MANAGER)
     now = service.clock.now()
-    params = {"customer_id": str(customer), "from": (now - H).isoformat(), "to": (now + 3 * H).isoformat(),
-              "group_by": "technician"}
+    params = {
+        "customer_id": str(customer),
+        "from": (now - H).isoformat(),
+        "to": (now + 3 * H).isoformat(),
+        "group_by": "technician",
+    }
 
     async def measured() -> tuple[Reads, dict[str, Any]]:
         with _reads(service) as reads:
@@ -277,8 +376,9 @@ async def test_a_job_filed_before_the_period_starts_is_left_out(service: Request
     booking = await service.dispatch.booked(early, at=early["created_at"], eta=early["created_at"] + M)
     await service.dispatch.moved(booking, "on_site", at=early["created_at"] + 2 * M)
     # completed a microsecond after it was filed: done before the period below starts
-    await service.dispatch.moved(booking, "completed", at=early["created_at"] + timedelta(microseconds=1),
-                                 previous="on_site")
+    await service.dispatch.moved(
+        booking, "completed", at=early["created_at"] + timedelta(microseconds=1), previous="on_site"
+    )
     await service.drained()
     period_start = early["created_at"] + timedelta(microseconds=2)
     service.clock.advance(timedelta(seconds=1))  # the service's clock stands still until moved
@@ -286,8 +386,11 @@ async def test_a_job_filed_before_the_period_starts_is_left_out(service: Request
     assert late["created_at"] > period_start
 
     async def requests_from(since: datetime, until: datetime | None = None) -> int:
-        window = {"customer_id": str(customer), "from": since.isoformat(),
-                  "to": (until or late["created_at"] + H).isoformat()}
+        window = {
+            "customer_id": str(customer),
+            "from": since.isoformat(),
+            "to": (until or late["created_at"] + H).isoformat(),
+        }
         response = await service.client.get("/kpis", params=window, headers=staff)
         assert response.status_code == 200, response.text
         return sum(row["requests"] for row in response.json()["rows"])

@@ -24,17 +24,41 @@ ASSIGNMENT = uuid.uuid4()
 TECHNICIAN = uuid.uuid4()
 
 
-def _booked(view: AssignmentView | None, at: datetime = T0, eta: datetime = T0 + timedelta(hours=1),
-            assignment: uuid.UUID = ASSIGNMENT) -> AssignmentView:
-    return assignment_booked(view, assignment_id=assignment, technician_id=TECHNICIAN, technician_first_name="Anna",
-                             status="offered", booked_at=at, eta=eta)
+def _booked(
+    view: AssignmentView | None,
+    at: datetime = T0,
+    eta: datetime = T0 + timedelta(hours=1),
+    assignment: uuid.UUID = ASSIGNMENT,
+) -> AssignmentView:
+    return assignment_booked(
+        view,
+        assignment_id=assignment,
+        technician_id=TECHNICIAN,
+        technician_first_name="Anna",
+        status="offered",
+        booked_at=at,
+        eta=eta,
+    )
 
 
-def _moved(status: str, minutes: int, eta: datetime | None = None, outcome: str | None = None,
-           assignment: uuid.UUID = ASSIGNMENT):  # type: ignore[no-untyped-def]
+def _moved(
+    status: str,
+    minutes: int,
+    eta: datetime | None = None,
+    outcome: str | None = None,
+    assignment: uuid.UUID = ASSIGNMENT,
+):  # type: ignore[no-untyped-def]
     def apply(view: AssignmentView | None) -> AssignmentView:
-        return assignment_moved(view, assignment_id=assignment, technician_id=TECHNICIAN, status=status,
-                                at=T0 + timedelta(minutes=minutes), eta=eta, outcome=outcome)
+        return assignment_moved(
+            view,
+            assignment_id=assignment,
+            technician_id=TECHNICIAN,
+            status=status,
+            at=T0 + timedelta(minutes=minutes),
+            eta=eta,
+            outcome=outcome,
+        )
+
     return apply
 
 
@@ -47,8 +71,13 @@ def _fold(steps: list) -> AssignmentView:  # type: ignore[type-arg]
 
 
 def test_every_order_of_one_visits_events_ends_in_the_same_state() -> None:
-    steps = [_booked, _moved("accepted", 2), _moved("en_route", 10, eta=T0 + timedelta(minutes=50)),
-             _moved("on_site", 55), _moved("completed", 120, outcome="replaced fan motor")]
+    steps = [
+        _booked,
+        _moved("accepted", 2),
+        _moved("en_route", 10, eta=T0 + timedelta(minutes=50)),
+        _moved("on_site", 55),
+        _moved("completed", 120, outcome="replaced fan motor"),
+    ]
     expected = _fold(steps)
     assert expected.status == "completed"
     assert expected.reached_at("on_site") == T0 + timedelta(minutes=55)
@@ -65,19 +94,22 @@ def test_request_status_follows_the_current_assignment_and_never_goes_back() -> 
     on_site = _fold([_booked, _moved("en_route", 10), _moved("on_site", 40)])
     late_accept = _moved("accepted", 5)(on_site)
     assert late_accept.status == "on_site"
-    assert request_status(cancelled=False, follow_up_opened=False, unplaceable=False,
-                          assignments=[late_accept]) == "on_site"
+    assert (
+        request_status(cancelled=False, follow_up_opened=False, unplaceable=False, assignments=[late_accept])
+        == "on_site"
+    )
 
 
 def test_a_cancelled_assignment_hands_over_to_the_next_one_or_back_to_triage() -> None:
     first = _fold([_booked, _moved("cancelled", 5)])
-    assert request_status(cancelled=False, follow_up_opened=False, unplaceable=False,
-                          assignments=[first]) == "triaged"
+    assert request_status(cancelled=False, follow_up_opened=False, unplaceable=False, assignments=[first]) == "triaged"
     second_id = uuid.uuid4()
     second = _booked(None, at=T0 + timedelta(minutes=6), assignment=second_id)
     assert current_assignment([first, second]) == second
-    assert request_status(cancelled=False, follow_up_opened=False, unplaceable=False,
-                          assignments=[second, first]) == "assigned"
+    assert (
+        request_status(cancelled=False, follow_up_opened=False, unplaceable=False, assignments=[second, first])
+        == "assigned"
+    )
     # the cancellation of the first arriving after the second was booked changes nothing
     assert current_assignment([second, _moved("cancelled", 7)(_booked(None))]) == second
 
@@ -103,8 +135,17 @@ def test_the_first_ending_reported_stands() -> None:
     assert view.status == "completed"
 
 
-@pytest.mark.parametrize(("status", "allowed"), [("new", True), ("triaged", True), ("assigned", True),
-                                                  ("en_route", False), ("on_site", False), ("completed", False)])
+@pytest.mark.parametrize(
+    ("status", "allowed"),
+    [
+        ("new", True),
+        ("triaged", True),
+        ("assigned", True),
+        ("en_route", False),
+        ("on_site", False),
+        ("completed", False),
+    ],
+)
 def test_customer_cancels_only_until_the_technician_is_on_the_way(status: str, allowed: bool) -> None:
     assert customer_may_cancel(status) is allowed
 
@@ -118,8 +159,15 @@ def test_a_rebooking_names_the_technician_whatever_the_order_but_keeps_the_promi
     other = uuid.uuid4()
 
     def rebooked(view: AssignmentView | None) -> AssignmentView:
-        return assignment_rebooked(view, assignment_id=ASSIGNMENT, technician_id=other, technician_first_name="Ivan",
-                                   status="offered", eta=T0 + timedelta(minutes=90), at=T0 + timedelta(minutes=20))
+        return assignment_rebooked(
+            view,
+            assignment_id=ASSIGNMENT,
+            technician_id=other,
+            technician_first_name="Ivan",
+            status="offered",
+            eta=T0 + timedelta(minutes=90),
+            at=T0 + timedelta(minutes=20),
+        )
 
     for order in ([_booked, rebooked], [rebooked, _booked]):
         view = _fold(order)

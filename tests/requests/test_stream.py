@@ -25,8 +25,9 @@ async def second_replica(service: RequestsService) -> AsyncIterator[str]:
     port = free_port()
     settings = service.settings.model_copy(update={"port": port})
     app = create_app(settings, service.clock)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
-                                           timeout_graceful_shutdown=1))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, timeout_graceful_shutdown=1)
+    )
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:

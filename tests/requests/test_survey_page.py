@@ -132,7 +132,8 @@ def test_every_language_has_every_text() -> None:
 
 
 async def test_the_rating_snippet_speaks_the_readers_language_and_tags_each_language_apart(
-        service: RequestsService) -> None:
+    service: RequestsService,
+) -> None:
     _, invitation = await _completed_job(service, uuid.uuid4())
     assert (await service.client.post("/surveys/" + invitation["token"], json={"csat": 4})).status_code == 201
 
@@ -152,8 +153,9 @@ async def test_the_rating_snippet_speaks_the_readers_language_and_tags_each_lang
     assert ru.headers["ETag"] != en.headers["ETag"]
     stale = await service.client.get("/rating.html?lang=en", headers={"If-None-Match": ru.headers["ETag"]})
     assert stale.status_code == 200 and stale.headers["ETag"] == en.headers["ETag"]
-    fresh = await service.client.get("/rating.html?lang=en", headers={"Accept-Language": "ru",
-                                                                       "If-None-Match": en.headers["ETag"]})
+    fresh = await service.client.get(
+        "/rating.html?lang=en", headers={"Accept-Language": "ru", "If-None-Match": en.headers["ETag"]}
+    )
     assert fresh.status_code == 304 and fresh.headers["Content-Language"] == "en"
     # lang wins over the browser; nothing usable: Russian
     assert (await service.client.get("/rating.html?lang=ru", headers={"Accept-Language": "en"})).text == ru.text
@@ -174,14 +176,29 @@ async def test_the_rating_json_is_the_same_in_every_language(service: RequestsSe
 def test_the_rating_snippet_counts_reviews_in_each_languages_grammar() -> None:
     pages = SurveyPages()
     assert [plural_form("ru", n) for n in (1, 2, 4, 5, 11, 12, 14, 21, 22, 25, 101, 111, 112)] == [
-        "one", "few", "few", "many", "many", "many", "many", "one", "few", "many", "one", "many", "many"]
+        "one",
+        "few",
+        "few",
+        "many",
+        "many",
+        "many",
+        "many",
+        "one",
+        "few",
+        "many",
+        "one",
+        "many",
+        "many",
+    ]
     assert [plural_form("en", n) for n in (1, 2, 11, 21)] == ["one", "many", "many", "many"]
-    for count, ru_phrase, en_phrase in ((1, "проверенный отзыв", "verified review)"),
-                                        (3, "проверенных отзыва", "verified reviews"),
-                                        (25, "проверенных отзывов", "verified reviews")):
+    for count, ru_phrase, en_phrase in (
+        (1, "проверенный отзыв", "verified review)"),
+        (3, "проверенных отзыва", "verified reviews"),
+        (25, "проверенных отзывов", "verified reviews"),
+    ):
         rating = Rating(count=count, csat_mean=4.5, nps=None, nps_count=0)
-        assert f'{count}</span> {ru_phrase})' in pages.rating_snippet("ru", rating)
-        assert f'{count}</span> {en_phrase}' in pages.rating_snippet("en", rating)
+        assert f"{count}</span> {ru_phrase})" in pages.rating_snippet("ru", rating)
+        assert f"{count}</span> {en_phrase}" in pages.rating_snippet("en", rating)
     nobody = Rating(count=0, csat_mean=None, nps=None, nps_count=0)
     assert "Пока нет проверенных оценок" in pages.rating_snippet("ru", nobody)
     assert "No verified ratings yet" in pages.rating_snippet("en", nobody)

@@ -55,8 +55,9 @@ async def test_a_signed_link_answers_once_without_login(service: RequestsService
     assert answered.status_code == 201 and answered.json()["answered"] is True
     twice = await service.client.post(path, json={"csat": 1, "nps": 0})
     assert twice.status_code == 409
-    as_customer = await service.client.post(f"/requests/{request['id']}/survey", headers=service.customer(customer),
-                                            json={"csat": 1})
+    as_customer = await service.client.post(
+        f"/requests/{request['id']}/survey", headers=service.customer(customer), json={"csat": 1}
+    )
     assert as_customer.status_code == 409
     shown = (await service.client.get(f"/requests/{request['id']}/survey", headers=service.customer(customer))).json()
     assert (shown["csat"], shown["nps"], shown["comment"]) == (4, 9, "Quick and tidy")
@@ -91,8 +92,9 @@ async def test_the_public_rating_counts_verified_answers_and_is_cacheable(servic
     for csat, nps in ((5, 10), (2, 3)):
         customer = uuid.uuid4()
         request, _ = await _completed_job(service, customer)
-        response = await service.client.post(f"/requests/{request['id']}/survey", headers=service.customer(customer),
-                                             json={"csat": csat, "nps": nps})
+        response = await service.client.post(
+            f"/requests/{request['id']}/survey", headers=service.customer(customer), json={"csat": csat, "nps": nps}
+        )
         assert response.status_code == 201
     # a completed job nobody rated does not count
     await _completed_job(service, uuid.uuid4())
@@ -114,7 +116,7 @@ async def test_the_public_rating_counts_verified_answers_and_is_cacheable(servic
     html = await service.client.get("/rating.html")
     assert html.headers["content-type"].startswith("text/html")
     assert f'<span itemprop="ratingCount">{after["count"]}</span>' in html.text
-    assert f'>{after["csat_mean"]:.1f}</span>' in html.text
+    assert f">{after['csat_mean']:.1f}</span>" in html.text
     assert html.headers["ETag"] != etag
     assert (await service.client.get("/rating.xml")).status_code == 422
 

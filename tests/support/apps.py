@@ -13,8 +13,9 @@ from fastapi import FastAPI
 from shared.settings import ServiceSettings
 
 
-def service_settings(settings_cls: type[ServiceSettings], database_url: str, nats_url: str, keys_dir: Path,
-                     **overrides: Any) -> Any:
+def service_settings(
+    settings_cls: type[ServiceSettings], database_url: str, nats_url: str, keys_dir: Path, **overrides: Any
+) -> Any:
     return settings_cls(
         database_url=database_url,
         nats_url=nats_url,

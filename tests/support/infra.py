@@ -140,7 +140,10 @@ class ServiceProcess:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
             [sys.executable, "-m", f"services.{self.name}", "serve", "--no-migrate"],
-            cwd=REPO_ROOT, env=env, stdout=log, stderr=log,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=log,
         )
 
     def wait_ready(self, timeout_s: float = 90.0) -> None:
@@ -187,8 +190,9 @@ class Stack:
             service.stop()
 
 
-def start_stack(database_url: str, nats_url: str, keys_dir: Path, log_dir: Path,
-                names: tuple[str, ...] = SERVICES) -> Stack:
+def start_stack(
+    database_url: str, nats_url: str, keys_dir: Path, log_dir: Path, names: tuple[str, ...] = SERVICES
+) -> Stack:
     env = {
         "DATABASE_URL": database_url,
         "NATS_URL": nats_url,

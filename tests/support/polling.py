@@ -9,8 +9,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], object] = bool, *, what: str = "",
-                     timeout_s: float = 15.0) -> T:
+async def eventually(
+    probe: Callable[[], Awaitable[T]], done: Callable[[T], object] = bool, *, what: str = "", timeout_s: float = 15.0
+) -> T:
     """Polls ``probe`` until ``done`` holds for its value (by default: the value is truthy) and returns it;
     fails naming ``what`` and the last value seen. A bound on waiting, not a performance assertion."""
     loop = asyncio.get_running_loop()
@@ -20,6 +21,7 @@ async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], obje
         if done(value):
             return value
         if loop.time() > deadline:
-            raise AssertionError(f"never happened within {timeout_s} s: {what or 'the condition'}; "
-                                 f"last value: {value!r}")
+            raise AssertionError(
+                f"never happened within {timeout_s} s: {what or 'the condition'}; last value: {value!r}"
+            )
         await asyncio.sleep(0.05)

@@ -9,9 +9,21 @@ import pytest
 from shared.messaging import backoff_delay
 
 
-@pytest.mark.parametrize(("num_delivered", "ceiling"), [
-    (0, 0.5), (1, 0.5), (2, 1.0), (3, 2.0), (6, 16.0), (7, 30.0), (10, 30.0), (65, 30.0), (1025, 30.0), (10**6, 30.0),
-])
+@pytest.mark.parametrize(
+    ("num_delivered", "ceiling"),
+    [
+        (0, 0.5),
+        (1, 0.5),
+        (2, 1.0),
+        (3, 2.0),
+        (6, 16.0),
+        (7, 30.0),
+        (10, 30.0),
+        (65, 30.0),
+        (1025, 30.0),
+        (10**6, 30.0),
+    ],
+)
 def test_every_delay_lies_between_zero_and_the_capped_ceiling(num_delivered: int, ceiling: float) -> None:
     random.seed(num_delivered)
     delays = [backoff_delay(num_delivered) for _ in range(300)]

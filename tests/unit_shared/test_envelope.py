@@ -41,8 +41,9 @@ def test_request_reply_subjects_are_outside_every_stream(producer: str) -> None:
 
 def test_the_envelope_round_trips_and_ignores_fields_it_does_not_know(clock: FixedClock) -> None:
     event = ServiceRequestCancelled(request_id=uuid.uuid4(), customer_id=uuid.uuid4(), cancelled_by="customer")
-    envelope = Envelope(type=event.subject, correlation_id="c-1", data=event.model_dump(mode="json"),
-                        occurred_at=clock())
+    envelope = Envelope(
+        type=event.subject, correlation_id="c-1", data=event.model_dump(mode="json"), occurred_at=clock()
+    )
     assert envelope.occurred_at.tzinfo is not None and envelope.occurred_at.utcoffset() == UTC.utcoffset(None)
     wire = envelope.model_dump(mode="json") | {"schema_hint": "from a newer producer"}
     parsed = Envelope.model_validate(wire)
@@ -51,8 +52,12 @@ def test_the_envelope_round_trips_and_ignores_fields_it_does_not_know(clock: Fix
 
 
 def test_event_data_of_a_newer_minor_version_still_parses(clock: FixedClock) -> None:
-    data = {"request_id": str(uuid.uuid4()), "customer_id": str(uuid.uuid4()), "cancelled_by": "dispatcher",
-            "refund_due": True}  # an optional field a later v1 might add
+    data = {
+        "request_id": str(uuid.uuid4()),
+        "customer_id": str(uuid.uuid4()),
+        "cancelled_by": "dispatcher",
+        "refund_due": True,
+    }  # an optional field a later v1 might add
     event = parse_data(Envelope(type=ServiceRequestCancelled.subject, data=data, occurred_at=clock()))
     assert isinstance(event, ServiceRequestCancelled)
     assert event.reason == ""
@@ -64,8 +69,9 @@ def test_unknown_types_and_bad_data_are_refused(clock: FixedClock) -> None:
     with pytest.raises(UnknownEventType):
         parse_data(Envelope(type="fieldline.requests.service_request.exploded.v1", data={}, occurred_at=clock()))
     with pytest.raises(pydantic.ValidationError):
-        parse_data(Envelope(type=ServiceRequestCancelled.subject, data={"request_id": "not-a-uuid"},
-                            occurred_at=clock()))
+        parse_data(
+            Envelope(type=ServiceRequestCancelled.subject, data={"request_id": "not-a-uuid"}, occurred_at=clock())
+        )
     assert set(EVENT_TYPES) >= {ServiceRequestCancelled.subject}
 
 
@@ -85,8 +91,9 @@ def tables() -> MessagingTables:
     return messaging_tables(service_metadata("unit"))
 
 
-async def test_add_event_writes_the_envelope_with_the_current_correlation_id(tables: MessagingTables,
-                                                                            clock: FixedClock) -> None:
+async def test_add_event_writes_the_envelope_with_the_current_correlation_id(
+    tables: MessagingTables, clock: FixedClock
+) -> None:
     session = _RecordingSession()
     event = ServiceRequestCancelled(request_id=uuid.uuid4(), customer_id=uuid.uuid4(), cancelled_by="customer")
     set_correlation_id("corr-42")
@@ -103,12 +110,17 @@ async def test_add_event_writes_the_envelope_with_the_current_correlation_id(tab
     assert session.info["outbox_dirty"] is True, "the commit must wake the relay"
 
 
-async def test_add_event_keeps_a_given_event_id_and_correlation_id(tables: MessagingTables,
-                                                                   clock: FixedClock) -> None:
+async def test_add_event_keeps_a_given_event_id_and_correlation_id(tables: MessagingTables, clock: FixedClock) -> None:
     session = _RecordingSession()
     chosen = uuid.uuid4()
     event = ServiceRequestCancelled(request_id=uuid.uuid4(), customer_id=uuid.uuid4(), cancelled_by="customer")
-    given = await add_event(session, tables, event, occurred_at=clock(), event_id=chosen,  # type: ignore[arg-type]
-                            correlation_id="given")
+    given = await add_event(
+        session,
+        tables,
+        event,
+        occurred_at=clock(),
+        event_id=chosen,  # type: ignore[arg-type]
+        correlation_id="given",
+    )
     assert given == chosen
     assert session.rows[0]["payload"]["correlation_id"] == "given"

@@ -70,8 +70,10 @@ async def test_a_conflict_worth_retrying_says_when_and_a_plain_conflict_does_not
 
 async def test_the_api_docs_load_their_assets_from_the_service_itself(tmp_path: Path) -> None:
     settings = ServiceSettings(jwt_public_key_file=tmp_path / "pub.pem", jwt_private_key_file=tmp_path / "key.pem")
-    app = create_service_app(settings, ServiceSpec(title="edge", producer="edge",
-                                                   tables=messaging_tables(MetaData(schema="edge")), routers=[]))
+    app = create_service_app(
+        settings,
+        ServiceSpec(title="edge", producer="edge", tables=messaging_tables(MetaData(schema="edge")), routers=[]),
+    )
     async with client(app) as api:  # no lifespan: the docs need neither database nor broker
         page = await api.get("/docs")
         assert page.status_code == 200

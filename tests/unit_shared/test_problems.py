@@ -33,9 +33,14 @@ def _app() -> FastAPI:
     async def create_site(body: SiteIn, limit: int = Query(10, le=100)) -> dict[str, str | None]:
         return {"name": body.name, "correlation_id": current_correlation_id()}
 
-    errors = {"invalid": InvalidInput("site_id", "no such site for this customer"), "missing": NotFound("gone"),
-              "conflict": Conflict("taken"), "anonymous": Unauthorized("a bearer token is required"),
-              "forbidden": Forbidden("not yours"), "down": Unavailable("contracts did not answer")}
+    errors = {
+        "invalid": InvalidInput("site_id", "no such site for this customer"),
+        "missing": NotFound("gone"),
+        "conflict": Conflict("taken"),
+        "anonymous": Unauthorized("a bearer token is required"),
+        "forbidden": Forbidden("not yours"),
+        "down": Unavailable("contracts did not answer"),
+    }
 
     @app.get("/fail/{kind}")
     async def fail(kind: str) -> None:
@@ -59,28 +64,41 @@ def _problem(response: httpx.Response, status: int, slug: str) -> dict[str, obje
 
 
 async def test_a_nested_body_field_is_named_with_its_path(client: httpx.AsyncClient) -> None:
-    body = _problem(await client.post("/sites", json={"name": "Yalta", "contact": {"phone": "1"}}),
-                    422, "invalid-input")
+    body = _problem(
+        await client.post("/sites", json={"name": "Yalta", "contact": {"phone": "1"}}), 422, "invalid-input"
+    )
     assert [e["field"] for e in body["errors"]] == ["contact.phone"]  # type: ignore[attr-defined]
     assert str(body["detail"]).startswith("contact.phone: ")
     assert body["instance"] == "/sites"
 
 
 async def test_query_list_and_missing_fields_are_named(client: httpx.AsyncClient) -> None:
-    body = _problem(await client.post("/sites?limit=1000", json={"contact": {"phone": "12345"}, "hours": [1, "x"]}),
-                    422, "invalid-input")
+    body = _problem(
+        await client.post("/sites?limit=1000", json={"contact": {"phone": "12345"}, "hours": [1, "x"]}),
+        422,
+        "invalid-input",
+    )
     assert {e["field"] for e in body["errors"]} == {"name", "hours.1", "limit"}  # type: ignore[attr-defined]
-    whole = _problem(await client.post("/sites", content=b"not json", headers={"content-type": "application/json"}),
-                     422, "invalid-input")
+    whole = _problem(
+        await client.post("/sites", content=b"not json", headers={"content-type": "application/json"}),
+        422,
+        "invalid-input",
+    )
     assert whole["errors"]
 
 
-@pytest.mark.parametrize(("kind", "status", "slug"), [
-    ("invalid", 422, "invalid-input"), ("missing", 404, "not-found"), ("conflict", 409, "conflict"),
-    ("anonymous", 401, "unauthorized"), ("forbidden", 403, "forbidden"), ("down", 503, "unavailable"),
-])
-async def test_domain_errors_map_to_their_status(client: httpx.AsyncClient, kind: str, status: int,
-                                                 slug: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "status", "slug"),
+    [
+        ("invalid", 422, "invalid-input"),
+        ("missing", 404, "not-found"),
+        ("conflict", 409, "conflict"),
+        ("anonymous", 401, "unauthorized"),
+        ("forbidden", 403, "forbidden"),
+        ("down", 503, "unavailable"),
+    ],
+)
+async def test_domain_errors_map_to_their_status(client: httpx.AsyncClient, kind: str, status: int, slug: str) -> None:
     response = await client.get(f"/fail/{kind}")
     body = _problem(response, status, slug)
     assert ("www-authenticate" in response.headers) == (status == 401)
@@ -96,8 +114,9 @@ async def test_routing_errors_are_problems_too(client: httpx.AsyncClient) -> Non
 
 
 async def test_the_correlation_id_is_taken_from_the_caller_or_made(client: httpx.AsyncClient) -> None:
-    given = await client.post("/sites", json={"name": "a", "contact": {"phone": "12345"}},
-                              headers={CORRELATION_HEADER: "from-the-caller"})
+    given = await client.post(
+        "/sites", json={"name": "a", "contact": {"phone": "12345"}}, headers={CORRELATION_HEADER: "from-the-caller"}
+    )
     assert given.json()["correlation_id"] == "from-the-caller"
     assert given.headers[CORRELATION_HEADER] == "from-the-caller"
     made = await client.post("/sites", json={"name": "a", "contact": {"phone": "12345"}})

@@ -21,9 +21,17 @@ class BoilerSettings(ServiceSettings):
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("DATABASE_URL", "NATS_URL", "FIELDLINE_BOILER_DATABASE_URL", "FIELDLINE_BOILER_NATS_URL",
-                 "FIELDLINE_BOILER_PORT", "FIELDLINE_LOG_LEVEL", "FIELDLINE_BOILER_LOG_LEVEL",
-                 "FIELDLINE_JWT_ISSUER", "FIELDLINE_BOILER_JWT_ISSUER"):
+    for name in (
+        "DATABASE_URL",
+        "NATS_URL",
+        "FIELDLINE_BOILER_DATABASE_URL",
+        "FIELDLINE_BOILER_NATS_URL",
+        "FIELDLINE_BOILER_PORT",
+        "FIELDLINE_LOG_LEVEL",
+        "FIELDLINE_BOILER_LOG_LEVEL",
+        "FIELDLINE_JWT_ISSUER",
+        "FIELDLINE_BOILER_JWT_ISSUER",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -55,8 +63,7 @@ def test_the_prefixed_variable_beats_the_common_one(monkeypatch: pytest.MonkeyPa
 def test_explicit_overrides_beat_everything(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://common@db/fieldline")
     monkeypatch.setenv("FIELDLINE_BOILER_DATABASE_URL", "postgresql://own@db/boiler")
-    assert load_settings(BoilerSettings, database_url="postgresql://test@db/x").database_url == \
-        "postgresql://test@db/x"
+    assert load_settings(BoilerSettings, database_url="postgresql://test@db/x").database_url == "postgresql://test@db/x"
 
 
 @pytest.mark.parametrize("url", ["postgresql://u@h:5432/d", "postgres://u@h:5432/d", "postgresql+asyncpg://u@h:5432/d"])

@@ -42,18 +42,33 @@ router = APIRouter(tags=["customers, sites and equipment"])
 
 def site_out(site: SiteRow) -> SiteOut:
     territory = TerritoryRef(id=site.territory_id, name=site.territory_name or "") if site.territory_id else None
-    return SiteOut(id=site.id, customer_id=site.customer_id, name=site.name, address=site.address,
-                   location=GeoPoint(lat=site.lat, lon=site.lon), external_ref=site.external_ref,
-                   access_hours=weekly_hours_out(hours_from_json(site.access_hours)), territory=territory,
-                   contact_name=site.contact_name, contact_phone=site.contact_phone)
+    return SiteOut(
+        id=site.id,
+        customer_id=site.customer_id,
+        name=site.name,
+        address=site.address,
+        location=GeoPoint(lat=site.lat, lon=site.lon),
+        external_ref=site.external_ref,
+        access_hours=weekly_hours_out(hours_from_json(site.access_hours)),
+        territory=territory,
+        contact_name=site.contact_name,
+        contact_phone=site.contact_phone,
+    )
 
 
 def equipment_out(unit: EquipmentRow) -> EquipmentOut:
     return EquipmentOut(
-        id=unit.id, site_id=unit.site_id, customer_id=unit.customer_id, equipment_type=unit.equipment_type,
-        model=unit.model, serial=unit.serial, installed_on=unit.installed_on, warranty_ends_on=unit.warranty_ends_on,
+        id=unit.id,
+        site_id=unit.site_id,
+        customer_id=unit.customer_id,
+        equipment_type=unit.equipment_type,
+        model=unit.model,
+        serial=unit.serial,
+        installed_on=unit.installed_on,
+        warranty_ends_on=unit.warranty_ends_on,
         required_skills=skill_needs(unit.required_skills),
-        criticality=unit.criticality)
+        criticality=unit.criticality,
+    )
 
 
 @router.post("/customers", status_code=status.HTTP_201_CREATED, response_model=CustomerOut)
@@ -67,8 +82,10 @@ async def list_customers(session: Session, principal: Caller) -> list[CustomerOu
     if not principal.is_staff and principal.role is not Role.CUSTOMER:
         return []
     only = None if principal.is_staff else principal.customer_id
-    return [CustomerOut(id=c.id, name=c.name, external_ref=c.external_ref)
-            for c in await customers.list_customers(session, only)]
+    return [
+        CustomerOut(id=c.id, name=c.name, external_ref=c.external_ref)
+        for c in await customers.list_customers(session, only)
+    ]
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerOut)
@@ -93,10 +110,18 @@ async def list_territories(session: Session, _: Staff) -> list[TerritoryOut]:
 @router.post("/customers/{customer_id}/sites", status_code=status.HTTP_201_CREATED, response_model=SiteOut)
 async def create_site(customer_id: uuid.UUID, body: SiteIn, session: Session, _: Manager) -> SiteOut:
     access_hours = weekly_hours("access_hours", body.access_hours)
-    site = SiteRow(id=uuid.uuid4(), customer_id=customer_id, name=body.name, address=body.address,
-                   lat=body.location.lat, lon=body.location.lon, external_ref=body.external_ref,
-                   access_hours=hours_to_json(access_hours), contact_name=body.contact_name,
-                   contact_phone=body.contact_phone)
+    site = SiteRow(
+        id=uuid.uuid4(),
+        customer_id=customer_id,
+        name=body.name,
+        address=body.address,
+        lat=body.location.lat,
+        lon=body.location.lon,
+        external_ref=body.external_ref,
+        access_hours=hours_to_json(access_hours),
+        contact_name=body.contact_name,
+        contact_phone=body.contact_phone,
+    )
     return site_out(await sites.create_site(session, site))
 
 
@@ -111,8 +136,11 @@ async def get_site(site_id: uuid.UUID, session: Session, principal: Caller) -> S
     return site_out(visible(await sites.find_site(session, site_id), principal, "site"))
 
 
-@router.patch("/sites/{site_id}", response_model=SiteOut,
-              summary="Change a site's name, address, access hours or contact (its open visits are re-announced)")
+@router.patch(
+    "/sites/{site_id}",
+    response_model=SiteOut,
+    summary="Change a site's name, address, access hours or contact (its open visits are re-announced)",
+)
 async def patch_site(site_id: uuid.UUID, body: SitePatch, session: Session, clock: AppClock, _: Manager) -> SiteOut:
     changes = body.model_dump(include=body.model_fields_set - {"access_hours"})
     if "access_hours" in body.model_fields_set:
@@ -123,9 +151,16 @@ async def patch_site(site_id: uuid.UUID, body: SitePatch, session: Session, cloc
 @router.post("/sites/{site_id}/equipment", status_code=status.HTTP_201_CREATED, response_model=EquipmentOut)
 async def create_equipment(site_id: uuid.UUID, body: EquipmentIn, session: Session, _: Manager) -> EquipmentOut:
     unit = await sites.add_equipment(
-        session, site_id, equipment_type=body.equipment_type, model=body.model, serial=body.serial,
-        installed_on=body.installed_on, warranty_ends_on=body.warranty_ends_on,
-        required_skills=skills(body.required_skills), criticality=body.criticality)
+        session,
+        site_id,
+        equipment_type=body.equipment_type,
+        model=body.model,
+        serial=body.serial,
+        installed_on=body.installed_on,
+        warranty_ends_on=body.warranty_ends_on,
+        required_skills=skills(body.required_skills),
+        criticality=body.criticality,
+    )
     return equipment_out(unit)
 
 
@@ -141,11 +176,23 @@ async def get_equipment(equipment_id: uuid.UUID, session: Session, principal: Ca
     return equipment_out(visible(await sites.find_equipment(session, equipment_id), principal, "equipment"))
 
 
-@router.get("/equipment/{equipment_id}/history", response_model=list[ServiceHistoryEntry],
-            summary="The unit's service history, from dispatch's assignment events")
+@router.get(
+    "/equipment/{equipment_id}/history",
+    response_model=list[ServiceHistoryEntry],
+    summary="The unit's service history, from dispatch's assignment events",
+)
 async def equipment_history(equipment_id: uuid.UUID, session: Session, principal: Caller) -> list[ServiceHistoryEntry]:
     unit, rows = await sites.equipment_history(session, equipment_id)
     visible(unit, principal, "equipment")
-    return [ServiceHistoryEntry(request_id=r.request_id, kind=r.kind, assignment_id=r.assignment_id,
-                                technician_id=r.technician_id, status=r.status, at=r.at, outcome=r.outcome)
-            for r in rows]
+    return [
+        ServiceHistoryEntry(
+            request_id=r.request_id,
+            kind=r.kind,
+            assignment_id=r.assignment_id,
+            technician_id=r.technician_id,
+            status=r.status,
+            at=r.at,
+            outcome=r.outcome,
+        )
+        for r in rows
+    ]

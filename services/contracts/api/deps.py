@@ -79,8 +79,10 @@ def weekly_hours(field: str, hours: WeeklyHoursIn | None, timezone: str = "UTC")
 def weekly_hours_out(hours: WeeklyHours | None) -> WeeklyHoursIn | None:
     if hours is None:
         return None
-    return {day: [OpeningHoursIn(start=s, end=e) for s, e in stretches]  # type: ignore[misc]
-            for day, stretches in hours.items()}
+    return {
+        day: [OpeningHoursIn(start=s, end=e) for s, e in stretches]  # type: ignore[misc]
+        for day, stretches in hours.items()
+    }
 
 
 def visible(record: Owned | None, principal: Principal, what: str) -> Owned:

@@ -23,14 +23,27 @@ _COLUMNS = (
 )
 
 
-@router.post("/imports/{kind}", response_model=ImportReport,
-             responses={422: {"model": ImportReport, "description": "bad rows; nothing was imported"}},
-             summary="Import a CSV file (UTF-8, header row); all rows or none", description=_COLUMNS)
-async def import_file(kind: Literal["customers", "sites", "equipment"], session: Session, _: Manager,
-                      file: UploadFile = File(...),
-                      dry_run: bool = Query(False, description="check every row, store nothing")) -> JSONResponse:
+@router.post(
+    "/imports/{kind}",
+    response_model=ImportReport,
+    responses={422: {"model": ImportReport, "description": "bad rows; nothing was imported"}},
+    summary="Import a CSV file (UTF-8, header row); all rows or none",
+    description=_COLUMNS,
+)
+async def import_file(
+    kind: Literal["customers", "sites", "equipment"],
+    session: Session,
+    _: Manager,
+    file: UploadFile = File(...),
+    dry_run: bool = Query(False, description="check every row, store nothing"),
+) -> JSONResponse:
     outcome = await import_csv(session, kind, file.file, dry_run=dry_run)
-    report = ImportReport(kind=kind, dry_run=dry_run, rows=outcome.rows, imported=outcome.imported,
-                          errors=[ImportProblem(line=p.line, field=p.field, reason=p.reason) for p in outcome.errors])
+    report = ImportReport(
+        kind=kind,
+        dry_run=dry_run,
+        rows=outcome.rows,
+        imported=outcome.imported,
+        errors=[ImportProblem(line=p.line, field=p.field, reason=p.reason) for p in outcome.errors],
+    )
     code = status.HTTP_422_UNPROCESSABLE_CONTENT if report.errors else status.HTTP_200_OK
     return JSONResponse(report.model_dump(mode="json"), status_code=code)

@@ -29,8 +29,9 @@ WeeklyHoursIn = dict[Weekday, list[OpeningHoursIn]]
 
 class CustomerIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    external_ref: str | None = Field(default=None, min_length=1, max_length=200,
-                                     description="the customer's key in the manager's spreadsheets")
+    external_ref: str | None = Field(
+        default=None, min_length=1, max_length=200, description="the customer's key in the manager's spreadsheets"
+    )
 
 
 class CustomerOut(BaseModel):
@@ -61,8 +62,9 @@ class SiteIn(BaseModel):
     location: GeoPoint
     external_ref: str | None = Field(default=None, min_length=1, max_length=200)
     access_hours: WeeklyHoursIn | None = Field(default=None, description="when technicians may come; none: any time")
-    contact_name: str | None = Field(default=None, min_length=1, max_length=200,
-                                     description="whom a technician calls on site")
+    contact_name: str | None = Field(
+        default=None, min_length=1, max_length=200, description="whom a technician calls on site"
+    )
     contact_phone: str | None = Field(default=None, min_length=1, max_length=50)
 
 
@@ -104,7 +106,8 @@ class EquipmentIn(BaseModel):
     warranty_ends_on: date | None = None
     required_skills: list[SkillNeed] = Field(default_factory=list, description="skills needed to service it")
     criticality: Criticality = Field(
-        default="normal", description="an emergency on a critical or high unit defaults to P1, on others to P2")
+        default="normal", description="an emergency on a critical or high unit defaults to P1, on others to P2"
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> EquipmentIn:
@@ -152,8 +155,9 @@ class PriceIn(BaseModel):
     amount: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     billing_period: Literal["month", "quarter", "year"] | None = None
-    extra_callout_price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2,
-                                                description="charged per request beyond the quota")
+    extra_callout_price: Decimal | None = Field(
+        default=None, ge=0, max_digits=12, decimal_places=2, description="charged per request beyond the quota"
+    )
 
 
 def _unique_priorities(sla: list[SlaTermIn] | None) -> None:
@@ -173,7 +177,8 @@ class ContractIn(BaseModel):
     ends_on: date | None = None
     site_ids: list[uuid.UUID] = Field(min_length=1)
     equipment_ids: list[uuid.UUID] = Field(
-        default_factory=list, description="units covered; a listed site with none of its units listed is covered whole")
+        default_factory=list, description="units covered; a listed site with none of its units listed is covered whole"
+    )
     sla: list[SlaTermIn] = Field(min_length=1)
     timezone: str = "Europe/Simferopol"
     business_hours: WeeklyHoursIn | None = Field(default=None, description="SLA clock; none: 24/7")
@@ -241,12 +246,17 @@ class ContractOut(BaseModel):
 class ScheduleIn(BaseModel):
     site_id: uuid.UUID
     equipment_id: uuid.UUID | None = Field(default=None, description="one unit; none: the site's covered units")
-    rrule: str = Field(min_length=5, max_length=500, examples=["FREQ=MONTHLY;BYMONTHDAY=-1"],
-                       description="an RFC 5545 RRULE (no DTSTART; the rule counts from first_on at visit_time)")
+    rrule: str = Field(
+        min_length=5,
+        max_length=500,
+        examples=["FREQ=MONTHLY;BYMONTHDAY=-1"],
+        description="an RFC 5545 RRULE (no DTSTART; the rule counts from first_on at visit_time)",
+    )
     first_on: date | None = Field(default=None, description="defaults to the contract's start")
     visit_time: time = time(9, 0)
-    tolerance_days: int = Field(default=0, ge=0, le=60,
-                                description="the visit may be done this many days early or late")
+    tolerance_days: int = Field(
+        default=0, ge=0, le=60, description="the visit may be done this many days early or late"
+    )
     duration_minutes: int = Field(gt=0, le=24 * 60)
     required_skills: list[SkillNeed] = Field(default_factory=list)
     priority: Priority = "P4"

@@ -88,14 +88,18 @@ class ContractsRepository(Repository):
 
     async def add_contract(self, contract_id: uuid.UUID, customer_id: uuid.UUID, terms: ContractTerms) -> None:
         await self.session.execute(
-            insert(t.contracts).values(id=contract_id, customer_id=customer_id, status="draft",
-                                       **self._contract_values(terms)))
+            insert(t.contracts).values(
+                id=contract_id, customer_id=customer_id, status="draft", **self._contract_values(terms)
+            )
+        )
         await self._write_parts(contract_id, terms)
 
     async def update_contract(self, contract_id: uuid.UUID, terms: ContractTerms) -> None:
         await self.session.execute(
-            update(t.contracts).where(t.contracts.c.id == contract_id)
-            .values(updated_at=func.now(), **self._contract_values(terms)))
+            update(t.contracts)
+            .where(t.contracts.c.id == contract_id)
+            .values(updated_at=func.now(), **self._contract_values(terms))
+        )
         for table in (t.contract_sites, t.contract_equipment, t.sla_terms, t.quotas):
             await self.session.execute(delete(table).where(table.c.contract_id == contract_id))
         await self._write_parts(contract_id, terms)
@@ -103,36 +107,59 @@ class ContractsRepository(Repository):
     @staticmethod
     def _contract_values(terms: ContractTerms) -> dict[str, Any]:
         return {
-            "contract_type": terms.contract_type, "starts_on": terms.starts_on, "ends_on": terms.ends_on,
-            "timezone": terms.timezone, "business_hours": hours_to_json(terms.business_hours),
-            "holidays": sorted(set(terms.holidays)), "price_amount": terms.price.amount,
-            "currency": terms.price.currency, "billing_period": terms.price.billing_period,
+            "contract_type": terms.contract_type,
+            "starts_on": terms.starts_on,
+            "ends_on": terms.ends_on,
+            "timezone": terms.timezone,
+            "business_hours": hours_to_json(terms.business_hours),
+            "holidays": sorted(set(terms.holidays)),
+            "price_amount": terms.price.amount,
+            "currency": terms.price.currency,
+            "billing_period": terms.price.billing_period,
             "extra_callout_price": terms.price.extra_callout_price,
         }
 
     async def _write_parts(self, contract_id: uuid.UUID, terms: ContractTerms) -> None:
         if terms.site_ids:
             await self.session.execute(
-                insert(t.contract_sites), [{"contract_id": contract_id, "site_id": s} for s in terms.site_ids])
+                insert(t.contract_sites), [{"contract_id": contract_id, "site_id": s} for s in terms.site_ids]
+            )
         if terms.equipment_ids:
             await self.session.execute(
                 insert(t.contract_equipment),
-                [{"contract_id": contract_id, "equipment_id": e} for e in terms.equipment_ids])
+                [{"contract_id": contract_id, "equipment_id": e} for e in terms.equipment_ids],
+            )
         if terms.sla:
             await self.session.execute(
                 insert(t.sla_terms),
-                [{"contract_id": contract_id, "priority": term.priority, "response_minutes": term.response_minutes,
-                  "fix_minutes": term.fix_minutes, "required_skills": skills_to_json(term.required_skills)}
-                 for term in terms.sla],
+                [
+                    {
+                        "contract_id": contract_id,
+                        "priority": term.priority,
+                        "response_minutes": term.response_minutes,
+                        "fix_minutes": term.fix_minutes,
+                        "required_skills": skills_to_json(term.required_skills),
+                    }
+                    for term in terms.sla
+                ],
             )
         if terms.quotas:
             await self.session.execute(
                 insert(t.quotas),
-                [{"contract_id": contract_id, "request_kind": q.request_kind, "period": q.period,
-                  "included": q.included} for q in terms.quotas])
+                [
+                    {
+                        "contract_id": contract_id,
+                        "request_kind": q.request_kind,
+                        "period": q.period,
+                        "included": q.included,
+                    }
+                    for q in terms.quotas
+                ],
+            )
 
-    async def get_contract(self, contract_id: uuid.UUID, *, for_update: bool = False,
-                           for_share: bool = False) -> ContractRecord | None:
+    async def get_contract(
+        self, contract_id: uuid.UUID, *, for_update: bool = False, for_share: bool = False
+    ) -> ContractRecord | None:
         """The contract; `for_share` keeps its terms from being changed until the transaction ends."""
         query = select(t.contracts).where(t.contracts.c.id == contract_id)
         if for_update or for_share:
@@ -144,24 +171,58 @@ class ContractsRepository(Repository):
 
     async def _record(self, row: Any) -> ContractRecord:
         contract_id = row.id
-        site_ids = list((await self.session.execute(
-            select(t.contract_sites.c.site_id).where(t.contract_sites.c.contract_id == contract_id)
-            .order_by(t.contract_sites.c.site_id))).scalars())
-        equipment_ids = list((await self.session.execute(
-            select(t.contract_equipment.c.equipment_id).where(t.contract_equipment.c.contract_id == contract_id)
-            .order_by(t.contract_equipment.c.equipment_id))).scalars())
-        sla = [_term(r) for r in await self.session.execute(
-            select(t.sla_terms).where(t.sla_terms.c.contract_id == contract_id).order_by(t.sla_terms.c.priority))]
-        quotas = [Quota(r.request_kind, r.period, r.included) for r in await self.session.execute(
-            select(t.quotas).where(t.quotas.c.contract_id == contract_id).order_by(t.quotas.c.request_kind))]
+        site_ids = list(
+            (
+                await self.session.execute(
+                    select(t.contract_sites.c.site_id)
+                    .where(t.contract_sites.c.contract_id == contract_id)
+                    .order_by(t.contract_sites.c.site_id)
+                )
+            ).scalars()
+        )
+        equipment_ids = list(
+            (
+                await self.session.execute(
+                    select(t.contract_equipment.c.equipment_id)
+                    .where(t.contract_equipment.c.contract_id == contract_id)
+                    .order_by(t.contract_equipment.c.equipment_id)
+                )
+            ).scalars()
+        )
+        sla = [
+            _term(r)
+            for r in await self.session.execute(
+                select(t.sla_terms).where(t.sla_terms.c.contract_id == contract_id).order_by(t.sla_terms.c.priority)
+            )
+        ]
+        quotas = [
+            Quota(r.request_kind, r.period, r.included)
+            for r in await self.session.execute(
+                select(t.quotas).where(t.quotas.c.contract_id == contract_id).order_by(t.quotas.c.request_kind)
+            )
+        ]
         terms = ContractTerms(
-            contract_type=row.contract_type, starts_on=row.starts_on, ends_on=row.ends_on, site_ids=site_ids,
-            equipment_ids=equipment_ids, sla=sla, timezone=row.timezone,
-            business_hours=hours_from_json(row.business_hours), holidays=list(row.holidays), quotas=quotas,
+            contract_type=row.contract_type,
+            starts_on=row.starts_on,
+            ends_on=row.ends_on,
+            site_ids=site_ids,
+            equipment_ids=equipment_ids,
+            sla=sla,
+            timezone=row.timezone,
+            business_hours=hours_from_json(row.business_hours),
+            holidays=list(row.holidays),
+            quotas=quotas,
             price=Price(row.price_amount, row.currency, row.billing_period, row.extra_callout_price),
         )
-        return ContractRecord(id=row.id, customer_id=row.customer_id, status=row.status, terms=terms,
-                              ended_on=row.ended_on, created_at=row.created_at, updated_at=row.updated_at)
+        return ContractRecord(
+            id=row.id,
+            customer_id=row.customer_id,
+            status=row.status,
+            terms=terms,
+            ended_on=row.ended_on,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
 
     async def list_contracts(self, customer_id: uuid.UUID | None, status: str | None) -> list[ContractRecord]:
         query = select(t.contracts).order_by(t.contracts.c.starts_on.desc(), t.contracts.c.id)
@@ -190,43 +251,58 @@ class ContractsRepository(Repository):
         """Live contracts whose last day has passed in their own time zone."""
         local_today = cast(func.timezone(t.contracts.c.timezone, literal(now)), t.contracts.c.starts_on.type)
         query = select(t.contracts.c.id).where(
-            t.contracts.c.status.in_(LIVE_STATUSES), t.contracts.c.ends_on < local_today)
+            t.contracts.c.status.in_(LIVE_STATUSES), t.contracts.c.ends_on < local_today
+        )
         return list((await self.session.execute(query)).scalars())
 
-    async def covering_contracts(self, site_id: uuid.UUID, equipment_id: uuid.UUID | None,
-                                 at: datetime) -> list[tuple[uuid.UUID, str]]:
+    async def covering_contracts(
+        self, site_id: uuid.UUID, equipment_id: uuid.UUID | None, at: datetime
+    ) -> list[tuple[uuid.UUID, str]]:
         rows = await self.session.execute(
-            _COVERING_CONTRACTS, {"site_id": site_id, "equipment_id": equipment_id, "at": at})
+            _COVERING_CONTRACTS, {"site_id": site_id, "equipment_id": equipment_id, "at": at}
+        )
         return [(r.id, r.contract_type) for r in rows]
 
     async def contracts_ending_by(self, last_day: date) -> list[EndingContract]:
         """Live contracts ending on or before `last_day` whose current end date has not been announced."""
         c = t.contracts
         rows = await self.session.execute(
-            select(c.c.id, c.c.customer_id, c.c.ends_on, c.c.timezone, c.c.ending_announced_for).where(
-                c.c.status.in_(LIVE_STATUSES), c.c.ends_on.is_not(None), c.c.ends_on <= last_day,
-                c.c.ending_announced_for.is_distinct_from(c.c.ends_on))
-            .order_by(c.c.ends_on, c.c.id))
+            select(c.c.id, c.c.customer_id, c.c.ends_on, c.c.timezone, c.c.ending_announced_for)
+            .where(
+                c.c.status.in_(LIVE_STATUSES),
+                c.c.ends_on.is_not(None),
+                c.c.ends_on <= last_day,
+                c.c.ending_announced_for.is_distinct_from(c.c.ends_on),
+            )
+            .order_by(c.c.ends_on, c.c.id)
+        )
         return [EndingContract(**r._mapping) for r in rows]
 
     async def mark_ending_announced(self, contract_id: uuid.UUID, ends_on: date) -> bool:
         """Remember that `ends_on` was announced; False if it already was (another replica, a re-run)."""
         c = t.contracts
         marked = await self.session.execute(
-            update(c).where(c.c.id == contract_id, c.c.ending_announced_for.is_distinct_from(ends_on))
-            .values(ending_announced_for=ends_on).returning(c.c.id))
+            update(c)
+            .where(c.c.id == contract_id, c.c.ending_announced_for.is_distinct_from(ends_on))
+            .values(ending_announced_for=ends_on)
+            .returning(c.c.id)
+        )
         return marked.first() is not None
 
     async def overdue_changes(self, now: datetime) -> list[OverdueVisits]:
         """Contracts whose number of overdue visits differs from the number last announced."""
         rows = await self.session.execute(
-            _OVERDUE_CHANGES, {"now": now, "open": list(OPEN_STATUSES), "live": list(LIVE_STATUSES)})
+            _OVERDUE_CHANGES, {"now": now, "open": list(OPEN_STATUSES), "live": list(LIVE_STATUSES)}
+        )
         return [OverdueVisits(**r._mapping) for r in rows]
 
     async def set_overdue_announced(self, contract_id: uuid.UUID, before: int, after: int) -> bool:
         """Move the remembered overdue count from `before` to `after`; False if someone else moved it first."""
         c = t.contracts
         moved = await self.session.execute(
-            update(c).where(c.c.id == contract_id, c.c.overdue_announced == before)
-            .values(overdue_announced=after).returning(c.c.id))
+            update(c)
+            .where(c.c.id == contract_id, c.c.overdue_announced == before)
+            .values(overdue_announced=after)
+            .returning(c.c.id)
+        )
         return moved.first() is not None

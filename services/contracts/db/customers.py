@@ -21,8 +21,7 @@ class CustomersRepository(Repository):
     """Customers and the territories their sites fall in."""
 
     async def add_customer(self, customer_id: uuid.UUID, name: str, external_ref: str | None = None) -> None:
-        await self.session.execute(
-            insert(t.customers).values(id=customer_id, name=name, external_ref=external_ref))
+        await self.session.execute(insert(t.customers).values(id=customer_id, name=name, external_ref=external_ref))
 
     async def get_customer(self, customer_id: uuid.UUID) -> CustomerRecord | None:
         row = (await self.session.execute(_CUSTOMER.where(t.customers.c.id == customer_id))).first()
@@ -43,8 +42,9 @@ class CustomersRepository(Repository):
         shape = func.ST_SetSRID(func.ST_GeomFromGeoJSON(json.dumps(geojson)), 4326)
         try:
             async with self.session.begin_nested():  # PostGIS refusing the coordinates leaves the transaction usable
-                reason = (await self.session.execute(
-                    select(func.ST_IsValidReason(shape), func.GeometryType(shape)))).first()
+                reason = (
+                    await self.session.execute(select(func.ST_IsValidReason(shape), func.GeometryType(shape)))
+                ).first()
         except DBAPIError:
             return "not a readable GeoJSON geometry"
         assert reason is not None
@@ -52,8 +52,9 @@ class CustomersRepository(Repository):
             return "must be a Polygon or MultiPolygon"
         if reason[0] != "Valid Geometry":
             return str(reason[0])
-        await self.session.execute(insert(t.territories).values(
-            id=territory_id, name=name, area=cast(func.ST_Multi(shape), Geography)))
+        await self.session.execute(
+            insert(t.territories).values(id=territory_id, name=name, area=cast(func.ST_Multi(shape), Geography))
+        )
         return None
 
     async def territory_name_taken(self, name: str) -> bool:
@@ -62,7 +63,10 @@ class CustomersRepository(Repository):
 
     async def list_territories(self) -> list[TerritoryRecord]:
         rows = await self.session.execute(
-            select(t.territories.c.id, t.territories.c.name,
-                   func.ST_AsGeoJSON(cast(t.territories.c.area, Geometry)).label("area"))
-            .order_by(t.territories.c.name))
+            select(
+                t.territories.c.id,
+                t.territories.c.name,
+                func.ST_AsGeoJSON(cast(t.territories.c.area, Geometry)).label("area"),
+            ).order_by(t.territories.c.name)
+        )
         return [TerritoryRecord(id=r.id, name=r.name, area=json.loads(r.area)) for r in rows]

@@ -9,12 +9,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 _STAGING_COLUMNS: dict[str, list[tuple[str, str]]] = {
     "customers": [("line", "integer"), ("external_ref", "text"), ("name", "text")],
-    "sites": [("line", "integer"), ("id", "uuid"), ("external_ref", "text"), ("customer_ref", "text"),
-              ("name", "text"), ("address", "text"), ("lat", "float8"), ("lon", "float8"), ("access_hours", "jsonb"),
-              ("contact_name", "text"), ("contact_phone", "text")],
-    "equipment": [("line", "integer"), ("id", "uuid"), ("site_ref", "text"), ("equipment_type", "text"),
-                  ("model", "text"), ("serial", "text"), ("installed_on", "date"), ("warranty_ends_on", "date"),
-                  ("required_skills", "jsonb"), ("criticality", "text")],
+    "sites": [
+        ("line", "integer"),
+        ("id", "uuid"),
+        ("external_ref", "text"),
+        ("customer_ref", "text"),
+        ("name", "text"),
+        ("address", "text"),
+        ("lat", "float8"),
+        ("lon", "float8"),
+        ("access_hours", "jsonb"),
+        ("contact_name", "text"),
+        ("contact_phone", "text"),
+    ],
+    "equipment": [
+        ("line", "integer"),
+        ("id", "uuid"),
+        ("site_ref", "text"),
+        ("equipment_type", "text"),
+        ("model", "text"),
+        ("serial", "text"),
+        ("installed_on", "date"),
+        ("warranty_ends_on", "date"),
+        ("required_skills", "jsonb"),
+        ("criticality", "text"),
+    ],
 }
 
 # (line, field, reason) for every staged row that cannot go in: repeats within the file, clashes with

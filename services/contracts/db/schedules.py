@@ -34,23 +34,32 @@ class SchedulesRepository(Repository):
 
     async def update_schedule(self, schedule: ScheduleRow) -> None:
         await self.session.execute(
-            update(t.visit_schedules).where(t.visit_schedules.c.id == schedule.id)
-            .values(updated_at=func.now(), **self._schedule_values(schedule)))
+            update(t.visit_schedules)
+            .where(t.visit_schedules.c.id == schedule.id)
+            .values(updated_at=func.now(), **self._schedule_values(schedule))
+        )
 
     @staticmethod
     def _schedule_values(schedule: ScheduleRow) -> dict[str, Any]:
         return {
-            "id": schedule.id, "contract_id": schedule.contract_id, "site_id": schedule.site_id,
-            "equipment_id": schedule.equipment_id, "rrule": schedule.rrule, "first_on": schedule.first_on,
-            "visit_time": schedule.visit_time, "tolerance_days": schedule.tolerance_days,
+            "id": schedule.id,
+            "contract_id": schedule.contract_id,
+            "site_id": schedule.site_id,
+            "equipment_id": schedule.equipment_id,
+            "rrule": schedule.rrule,
+            "first_on": schedule.first_on,
+            "visit_time": schedule.visit_time,
+            "tolerance_days": schedule.tolerance_days,
             "duration_minutes": schedule.duration_minutes,
-            "required_skills": skills_to_json(schedule.required_skills), "priority": schedule.priority,
+            "required_skills": skills_to_json(schedule.required_skills),
+            "priority": schedule.priority,
             "active": schedule.active,
         }
 
     async def get_schedule(self, schedule_id: uuid.UUID) -> ScheduleRow | None:
-        row = (await self.session.execute(
-            select(t.visit_schedules).where(t.visit_schedules.c.id == schedule_id))).first()
+        row = (
+            await self.session.execute(select(t.visit_schedules).where(t.visit_schedules.c.id == schedule_id))
+        ).first()
         return _schedule(row) if row else None
 
     async def list_schedules(self, contract_id: uuid.UUID, *, active_only: bool = False) -> list[ScheduleRow]:
@@ -63,11 +72,13 @@ class SchedulesRepository(Repository):
     async def covered_units_at(self, contract_id: uuid.UUID, site_id: uuid.UUID) -> list[uuid.UUID]:
         return (await self.covered_units_at_sites(contract_id, {site_id})).get(site_id, [])
 
-    async def covered_units_at_sites(self, contract_id: uuid.UUID,
-                                     site_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    async def covered_units_at_sites(
+        self, contract_id: uuid.UUID, site_ids: set[uuid.UUID]
+    ) -> dict[uuid.UUID, list[uuid.UUID]]:
         """The units the contract covers at each site, in id order (a site with none is left out)."""
         rows = await self.session.execute(
-            _COVERED_UNITS_AT_SITES, {"contract_id": contract_id, "site_ids": list(site_ids)})
+            _COVERED_UNITS_AT_SITES, {"contract_id": contract_id, "site_ids": list(site_ids)}
+        )
         units: dict[uuid.UUID, list[uuid.UUID]] = {}
         for row in rows:
             units.setdefault(row.site_id, []).append(row.id)

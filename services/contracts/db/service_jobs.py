@@ -43,7 +43,8 @@ class ServiceJobsRepository(Repository):
 
     async def cancel_service_job(self, request_id: uuid.UUID, at: datetime) -> None:
         await self.session.execute(
-            update(t.service_jobs).where(t.service_jobs.c.request_id == request_id).values(cancelled_at=at))
+            update(t.service_jobs).where(t.service_jobs.c.request_id == request_id).values(cancelled_at=at)
+        )
 
     async def record_assignment_step(self, step: AssignmentStep) -> None:
         await self.session.execute(pg_insert(t.assignment_steps).values(**asdict(step)).on_conflict_do_nothing())

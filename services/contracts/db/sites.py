@@ -65,9 +65,15 @@ class SitesRepository(Repository):
     async def add_site(self, site: SiteRow) -> None:
         await self.session.execute(
             insert(t.sites).values(
-                id=site.id, customer_id=site.customer_id, name=site.name, address=site.address,
-                location=point_wkt(site.lat, site.lon), external_ref=site.external_ref,
-                access_hours=site.access_hours, contact_name=site.contact_name, contact_phone=site.contact_phone,
+                id=site.id,
+                customer_id=site.customer_id,
+                name=site.name,
+                address=site.address,
+                location=point_wkt(site.lat, site.lon),
+                external_ref=site.external_ref,
+                access_hours=site.access_hours,
+                contact_name=site.contact_name,
+                contact_phone=site.contact_phone,
             )
         )
 
@@ -89,15 +95,25 @@ class SitesRepository(Repository):
 
     async def list_sites(self, customer_id: uuid.UUID) -> list[SiteRow]:
         rows = await self.session.execute(
-            _site_query().where(t.sites.c.customer_id == customer_id).order_by(t.sites.c.name, t.sites.c.id))
+            _site_query().where(t.sites.c.customer_id == customer_id).order_by(t.sites.c.name, t.sites.c.id)
+        )
         return [SiteRow(**r._mapping) for r in rows]
 
     async def add_equipment(self, unit: EquipmentRow) -> None:
-        await self.session.execute(insert(t.equipment).values(
-            id=unit.id, site_id=unit.site_id, customer_id=unit.customer_id, equipment_type=unit.equipment_type,
-            model=unit.model, serial=unit.serial, installed_on=unit.installed_on,
-            warranty_ends_on=unit.warranty_ends_on, required_skills=skills_to_json(unit.required_skills),
-            criticality=unit.criticality))
+        await self.session.execute(
+            insert(t.equipment).values(
+                id=unit.id,
+                site_id=unit.site_id,
+                customer_id=unit.customer_id,
+                equipment_type=unit.equipment_type,
+                model=unit.model,
+                serial=unit.serial,
+                installed_on=unit.installed_on,
+                warranty_ends_on=unit.warranty_ends_on,
+                required_skills=skills_to_json(unit.required_skills),
+                criticality=unit.criticality,
+            )
+        )
 
     async def serial_taken(self, model: str, serial: str) -> bool:
         query = select(t.equipment.c.id).where(t.equipment.c.model == model, t.equipment.c.serial == serial)
@@ -113,8 +129,10 @@ class SitesRepository(Repository):
 
     async def list_equipment(self, site_id: uuid.UUID) -> list[EquipmentRow]:
         rows = await self.session.execute(
-            select(t.equipment).where(t.equipment.c.site_id == site_id)
-            .order_by(t.equipment.c.equipment_type, t.equipment.c.serial))
+            select(t.equipment)
+            .where(t.equipment.c.site_id == site_id)
+            .order_by(t.equipment.c.equipment_type, t.equipment.c.serial)
+        )
         return [_equipment(r) for r in rows]
 
     async def equipment_history(self, equipment_id: uuid.UUID) -> list[ServiceStep]:

@@ -81,8 +81,9 @@ equipment = Table(
     # how much a breakdown hurts: an emergency on a critical or high unit defaults to P1, else P2
     Column("criticality", Text, nullable=False, server_default="normal"),
     UniqueConstraint("model", "serial"),
-    CheckConstraint("warranty_ends_on IS NULL OR installed_on IS NULL OR warranty_ends_on >= installed_on",
-                    name="warranty"),
+    CheckConstraint(
+        "warranty_ends_on IS NULL OR installed_on IS NULL OR warranty_ends_on >= installed_on", name="warranty"
+    ),
     CheckConstraint("criticality IN ('critical', 'high', 'normal', 'low')", name="criticality"),
 )
 
@@ -244,6 +245,9 @@ quota_consumptions = Table(
     Column("released_at", DateTime(timezone=True)),
     Column("confirmed_at", DateTime(timezone=True)),  # when its created event came (NULL: only reserved so far)
     Index("ix_quota_consumptions_contract_id_request_kind_counted_at", "contract_id", "request_kind", "counted_at"),
-    Index("ix_quota_consumptions_unconfirmed", "counted_at",
-          postgresql_where=text("confirmed_at IS NULL AND released_at IS NULL")),
+    Index(
+        "ix_quota_consumptions_unconfirmed",
+        "counted_at",
+        postgresql_where=text("confirmed_at IS NULL AND released_at IS NULL"),
+    ),
 )

@@ -22,10 +22,16 @@ def _visit(row: Any) -> VisitRow:
 
 def _visit_values(spec: VisitSpec) -> dict[str, Any]:
     return {
-        "schedule_id": spec.schedule_id, "occurrence_at": spec.occurrence_at, "site_id": spec.site_id,
-        "equipment_ids": list(spec.equipment_ids), "due_on": spec.window.due_on, "due_at": spec.window.due_at,
-        "window_start": spec.window.window_start, "window_end": spec.window.window_end,
-        "duration_minutes": spec.duration_minutes, "required_skills": skills_to_json(spec.skills),
+        "schedule_id": spec.schedule_id,
+        "occurrence_at": spec.occurrence_at,
+        "site_id": spec.site_id,
+        "equipment_ids": list(spec.equipment_ids),
+        "due_on": spec.window.due_on,
+        "due_at": spec.window.due_at,
+        "window_start": spec.window.window_start,
+        "window_end": spec.window.window_end,
+        "duration_minutes": spec.duration_minutes,
+        "required_skills": skills_to_json(spec.skills),
         "priority": spec.priority,
     }
 
@@ -41,8 +47,18 @@ CROSS JOIN LATERAL (
 ) v
 """)
 
-_VISIT_SPEC_COLUMNS = ("occurrence_at", "site_id", "equipment_ids", "due_on", "due_at", "window_start", "window_end",
-                       "duration_minutes", "required_skills", "priority")
+_VISIT_SPEC_COLUMNS = (
+    "occurrence_at",
+    "site_id",
+    "equipment_ids",
+    "due_on",
+    "due_at",
+    "window_start",
+    "window_end",
+    "duration_minutes",
+    "required_skills",
+    "priority",
+)
 
 
 def _bound(column: str) -> Any:
@@ -62,8 +78,9 @@ class VisitsRepository(Repository):
         )
         return [_visit(r) for r in await self.session.execute(query)]
 
-    async def insert_visits(self, contract_id: uuid.UUID, customer_id: uuid.UUID,
-                            visits: list[tuple[uuid.UUID, VisitSpec]]) -> set[uuid.UUID]:
+    async def insert_visits(
+        self, contract_id: uuid.UUID, customer_id: uuid.UUID, visits: list[tuple[uuid.UUID, VisitSpec]]
+    ) -> set[uuid.UUID]:
         """Insert each visit unless its (schedule, occurrence) already has one; the ids inserted."""
         if not visits:
             return set()
@@ -71,8 +88,16 @@ class VisitsRepository(Repository):
             pg_insert(t.planned_visits)
             .on_conflict_do_nothing(index_elements=["schedule_id", "occurrence_at"])
             .returning(t.planned_visits.c.id),
-            [{"id": visit_id, "contract_id": contract_id, "customer_id": customer_id, "status": "planned",
-              **_visit_values(spec)} for visit_id, spec in visits],
+            [
+                {
+                    "id": visit_id,
+                    "contract_id": contract_id,
+                    "customer_id": customer_id,
+                    "status": "planned",
+                    **_visit_values(spec),
+                }
+                for visit_id, spec in visits
+            ],
         )
         return set(inserted.scalars())
 
@@ -81,21 +106,34 @@ class VisitsRepository(Repository):
         if not rewrites:
             return
         v = t.planned_visits
-        statement = update(v).where(v.c.id == bindparam("b_id")).values(
-            status=_bound("status"), status_changed_at=func.now(),
-            **{column: _bound(column) for column in _VISIT_SPEC_COLUMNS})
+        statement = (
+            update(v)
+            .where(v.c.id == bindparam("b_id"))
+            .values(
+                status=_bound("status"),
+                status_changed_at=func.now(),
+                **{column: _bound(column) for column in _VISIT_SPEC_COLUMNS},
+            )
+        )
         rows = []
         for visit_id, spec, status in rewrites:
             values = _visit_values(spec)
-            rows.append({"b_id": visit_id, "b_status": status,
-                         **{f"b_{column}": values[column] for column in _VISIT_SPEC_COLUMNS}})
+            rows.append(
+                {
+                    "b_id": visit_id,
+                    "b_status": status,
+                    **{f"b_{column}": values[column] for column in _VISIT_SPEC_COLUMNS},
+                }
+            )
         await self.session.execute(statement, rows)
 
     async def set_visits_status(self, visit_ids: list[uuid.UUID], status: str) -> None:
         if visit_ids:
             await self.session.execute(
-                update(t.planned_visits).where(t.planned_visits.c.id.in_(visit_ids))
-                .values(status=status, status_changed_at=func.now()))
+                update(t.planned_visits)
+                .where(t.planned_visits.c.id.in_(visit_ids))
+                .values(status=status, status_changed_at=func.now())
+            )
 
     async def set_visit_status(self, visit_id: uuid.UUID, status: str, *, carried_work: str | None = None) -> None:
         values: dict[str, Any] = {"status": status, "status_changed_at": func.now()}
@@ -119,16 +157,19 @@ class VisitsRepository(Repository):
         """The site's visits not yet under way whose window is still open, by their contract's time zone."""
         v, c = t.planned_visits, t.contracts
         rows = await self.session.execute(
-            select(v.c.id, c.c.timezone).join(c, c.c.id == v.c.contract_id)
+            select(v.c.id, c.c.timezone)
+            .join(c, c.c.id == v.c.contract_id)
             .where(v.c.site_id == site_id, v.c.status.in_(MUTABLE_STATUSES), v.c.window_end > now)
-            .order_by(v.c.due_at, v.c.id))
+            .order_by(v.c.due_at, v.c.id)
+        )
         by_timezone: dict[str, list[uuid.UUID]] = {}
         for row in rows:
             by_timezone.setdefault(row.timezone, []).append(row.id)
         return by_timezone
 
-    async def list_visits(self, contract_id: uuid.UUID, since: datetime | None, until: datetime | None,
-                          status: str | None) -> list[VisitRow]:
+    async def list_visits(
+        self, contract_id: uuid.UUID, since: datetime | None, until: datetime | None, status: str | None
+    ) -> list[VisitRow]:
         v = t.planned_visits
         query = select(v).where(v.c.contract_id == contract_id)
         if since is not None:
@@ -143,17 +184,25 @@ class VisitsRepository(Repository):
         """Failed visits whose work has not yet been handed to a later visit, oldest first."""
         v = t.planned_visits
         rows = await self.session.execute(
-            select(v).where(v.c.contract_id == contract_id, v.c.status == "failed", v.c.carried_into.is_(None))
-            .order_by(v.c.occurrence_at))
+            select(v)
+            .where(v.c.contract_id == contract_id, v.c.status == "failed", v.c.carried_into.is_(None))
+            .order_by(v.c.occurrence_at)
+        )
         return [_visit(r) for r in rows]
 
     async def next_visits_after(self, failed: list[VisitRow]) -> dict[uuid.UUID, VisitRow]:
         """For each failed visit (by id), the next visit of its schedule not yet under way, where there is one."""
         if not failed:
             return {}
-        rows = await self.session.execute(_NEXT_VISITS_AFTER, {
-            "failed_ids": [f.id for f in failed], "schedule_ids": [f.schedule_id for f in failed],
-            "since": [f.occurrence_at for f in failed], "mutable": list(MUTABLE_STATUSES)})
+        rows = await self.session.execute(
+            _NEXT_VISITS_AFTER,
+            {
+                "failed_ids": [f.id for f in failed],
+                "schedule_ids": [f.schedule_id for f in failed],
+                "since": [f.occurrence_at for f in failed],
+                "mutable": list(MUTABLE_STATUSES),
+            },
+        )
         return {row.failed_id: _visit(row) for row in rows}
 
     async def hand_over_work(self, handovers: list[tuple[uuid.UUID, uuid.UUID, str]]) -> None:
@@ -163,22 +212,29 @@ class VisitsRepository(Repository):
         v = t.planned_visits
         await self.session.execute(
             update(v).where(v.c.id == bindparam("b_id")).values(carried_into=bindparam("b_into")),
-            [{"b_id": failed, "b_into": into} for failed, into, _ in handovers])
+            [{"b_id": failed, "b_into": into} for failed, into, _ in handovers],
+        )
         latest = {into: (failed, work) for failed, into, work in handovers}
         await self.session.execute(
-            update(v).where(v.c.id == bindparam("b_id"))
+            update(v)
+            .where(v.c.id == bindparam("b_id"))
             .values(carried_over_from=bindparam("b_from"), carried_work=bindparam("b_work")),
-            [{"b_id": into, "b_from": failed, "b_work": work} for into, (failed, work) in latest.items()])
+            [{"b_id": into, "b_from": failed, "b_work": work} for into, (failed, work) in latest.items()],
+        )
 
     async def visit_counts(self, contract_id: uuid.UUID, now: datetime) -> VisitCounts:
         v = t.planned_visits
         open_ = v.c.status.in_(OPEN_STATUSES)
-        row = (await self.session.execute(select(
-            func.count().filter(and_(v.c.window_start <= now, v.c.status != "cancelled")).label("due"),
-            func.count().filter(v.c.status == "done").label("done"),
-            func.count().filter(and_(open_, v.c.window_end <= now)).label("overdue"),
-            func.count().filter(v.c.status == "failed").label("failed"),
-            func.count().filter(and_(open_, v.c.window_end > now)).label("open"),
-            func.count().filter(v.c.status == "cancelled").label("cancelled"),
-        ).where(v.c.contract_id == contract_id))).one()
+        row = (
+            await self.session.execute(
+                select(
+                    func.count().filter(and_(v.c.window_start <= now, v.c.status != "cancelled")).label("due"),
+                    func.count().filter(v.c.status == "done").label("done"),
+                    func.count().filter(and_(open_, v.c.window_end <= now)).label("overdue"),
+                    func.count().filter(v.c.status == "failed").label("failed"),
+                    func.count().filter(and_(open_, v.c.window_end > now)).label("open"),
+                    func.count().filter(v.c.status == "cancelled").label("cancelled"),
+                ).where(v.c.contract_id == contract_id)
+            )
+        ).one()
         return VisitCounts(**{k: int(n) for k, n in row._mapping.items()})

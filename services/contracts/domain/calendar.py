@@ -49,8 +49,9 @@ def round_the_clock(timezone: str = "UTC") -> BusinessCalendar:
     return BusinessCalendar(timezone=timezone)
 
 
-def weekly_calendar(timezone: str, hours: dict[str, list[tuple[time, time]]],
-                    holidays: frozenset[date] = frozenset()) -> BusinessCalendar:
+def weekly_calendar(
+    timezone: str, hours: dict[str, list[tuple[time, time]]], holidays: frozenset[date] = frozenset()
+) -> BusinessCalendar:
     """A calendar from `{"mon": [(09:00, 18:00)], ...}`; weekdays left out are closed."""
     unknown = set(hours) - set(WEEKDAYS)
     if unknown:
@@ -121,12 +122,14 @@ def add_business_minutes(calendar: BusinessCalendar, start: datetime, minutes: i
 def hours_to_json(hours: WeeklyHours | None) -> dict[str, list[list[str]]] | None:
     if hours is None:
         return None
-    return {day: [[s.strftime("%H:%M"), e.strftime("%H:%M")] for s, e in hours[day]] for day in WEEKDAYS
-            if hours.get(day)}
+    return {
+        day: [[s.strftime("%H:%M"), e.strftime("%H:%M")] for s, e in hours[day]] for day in WEEKDAYS if hours.get(day)
+    }
 
 
 def hours_from_json(raw: dict[str, list[list[str]]] | None) -> WeeklyHours | None:
     if raw is None:
         return None
-    return {day: [(time.fromisoformat(s), time.fromisoformat(e)) for s, e in stretches]
-            for day, stretches in raw.items()}
+    return {
+        day: [(time.fromisoformat(s), time.fromisoformat(e)) for s, e in stretches] for day, stretches in raw.items()
+    }

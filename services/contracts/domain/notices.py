@@ -9,8 +9,9 @@ from datetime import date
 DEFAULT_ENDING_NOTICE_DAYS = 30
 
 
-def ending_soon_days_left(ends_on: date | None, today: date, notice_days: int,
-                          announced_for: date | None) -> int | None:
+def ending_soon_days_left(
+    ends_on: date | None, today: date, notice_days: int, announced_for: date | None
+) -> int | None:
     """Days left when this end date is due to be announced now; None if not (no end, too far, past, or told)."""
     if ends_on is None or announced_for == ends_on:
         return None

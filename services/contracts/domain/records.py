@@ -119,7 +119,7 @@ def _weekday_span(text: str) -> list[str]:
         start, end = WEEKDAYS.index(first), WEEKDAYS.index(last or first)
         if end < start:
             raise ValueError(f"{part.strip()!r} runs backwards")
-        days.extend(WEEKDAYS[start:end + 1])
+        days.extend(WEEKDAYS[start : end + 1])
     return days
 
 
@@ -173,10 +173,15 @@ def parse_site(row: dict[str, str]) -> SiteRecord:
     except ValueError as exc:
         raise RowProblem("access_hours", str(exc)) from None
     return SiteRecord(
-        external_ref=_text(row, "external_ref"), customer_ref=_text(row, "customer_ref"),
-        name=_text(row, "name"), address=_text(row, "address"),
-        lat=_number(row, "lat", -90, 90), lon=_number(row, "lon", -180, 180), access_hours=access_hours,
-        contact_name=_optional_text(row, "contact_name"), contact_phone=_optional_text(row, "contact_phone"),
+        external_ref=_text(row, "external_ref"),
+        customer_ref=_text(row, "customer_ref"),
+        name=_text(row, "name"),
+        address=_text(row, "address"),
+        lat=_number(row, "lat", -90, 90),
+        lon=_number(row, "lon", -180, 180),
+        access_hours=access_hours,
+        contact_name=_optional_text(row, "contact_name"),
+        contact_phone=_optional_text(row, "contact_phone"),
     )
 
 
@@ -193,7 +198,12 @@ def parse_equipment(row: dict[str, str]) -> EquipmentRecord:
     if criticality not in CRITICALITIES:
         raise RowProblem("criticality", f"must be one of {', '.join(CRITICALITIES)}")
     return EquipmentRecord(
-        site_ref=_text(row, "site_ref"), equipment_type=_text(row, "equipment_type"), model=_text(row, "model"),
-        serial=_text(row, "serial"), installed_on=installed_on, warranty_ends_on=warranty_ends_on, skills=skills,
+        site_ref=_text(row, "site_ref"),
+        equipment_type=_text(row, "equipment_type"),
+        model=_text(row, "model"),
+        serial=_text(row, "serial"),
+        installed_on=installed_on,
+        warranty_ends_on=warranty_ends_on,
+        skills=skills,
         criticality=criticality,
     )

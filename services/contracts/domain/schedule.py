@@ -77,8 +77,9 @@ class VisitWindow:
     window_end: datetime
 
 
-def visit_window(occurrence: datetime, timezone: str, tolerance_days: int,
-                 period: tuple[date, date | None]) -> VisitWindow:
+def visit_window(
+    occurrence: datetime, timezone: str, tolerance_days: int, period: tuple[date, date | None]
+) -> VisitWindow:
     """The due day ± tolerance as whole local days, kept inside the contract period."""
     zone = ZoneInfo(timezone)
     due_on = occurrence.astimezone(zone).date()
@@ -127,30 +128,41 @@ class VisitSpec:
         return self.schedule_id, self.occurrence_at
 
 
-def generation_range(now: datetime, horizon_days: int, timezone: str,
-                     period: tuple[date, date | None]) -> tuple[datetime, datetime] | None:
+def generation_range(
+    now: datetime, horizon_days: int, timezone: str, period: tuple[date, date | None]
+) -> tuple[datetime, datetime] | None:
     """The instants to generate visits for: from now for `horizon_days`, inside the contract period."""
     zone = ZoneInfo(timezone)
     starts_on, ends_on = period
     since = max(now, datetime.combine(starts_on, time(0), tzinfo=zone).astimezone(UTC))
     until = now + timedelta(days=horizon_days)
     if ends_on is not None:
-        until = min(until, datetime.combine(ends_on + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
-                    - timedelta(microseconds=1))
+        until = min(
+            until,
+            datetime.combine(ends_on + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+            - timedelta(microseconds=1),
+        )
     return (since, until) if since <= until else None
 
 
-def desired_visits(schedules: list[ScheduleFacts], since: datetime, until: datetime,
-                   period: tuple[date, date | None]) -> list[VisitSpec]:
+def desired_visits(
+    schedules: list[ScheduleFacts], since: datetime, until: datetime, period: tuple[date, date | None]
+) -> list[VisitSpec]:
     """Every visit the schedules call for in [since, until]."""
     wanted: list[VisitSpec] = []
     for schedule in schedules:
         rule = schedule.rule
         for occurrence in occurrences(rule, since, until):
-            wanted.append(VisitSpec(
-                schedule_id=schedule.schedule_id, occurrence_at=occurrence, site_id=schedule.site_id,
-                equipment_ids=schedule.equipment_ids,
-                window=visit_window(occurrence, rule.timezone, rule.tolerance_days, period),
-                duration_minutes=schedule.duration_minutes, skills=schedule.skills, priority=schedule.priority,
-            ))
+            wanted.append(
+                VisitSpec(
+                    schedule_id=schedule.schedule_id,
+                    occurrence_at=occurrence,
+                    site_id=schedule.site_id,
+                    equipment_ids=schedule.equipment_ids,
+                    window=visit_window(occurrence, rule.timezone, rule.tolerance_days, period),
+                    duration_minutes=schedule.duration_minutes,
+                    skills=schedule.skills,
+                    priority=schedule.priority,
+                )
+            )
     return wanted

@@ -34,8 +34,15 @@ class VisitChanges:
         return not (self.planned or self.reinstated or self.moved or self.cancelled)
 
 
-def reconcile_visits(desired: list[VisitSpec], existing: list[ExistingVisit], *, since: datetime, now: datetime,
-                     contract_active: bool, live_schedules: set[uuid.UUID]) -> VisitChanges:
+def reconcile_visits(
+    desired: list[VisitSpec],
+    existing: list[ExistingVisit],
+    *,
+    since: datetime,
+    now: datetime,
+    contract_active: bool,
+    live_schedules: set[uuid.UUID],
+) -> VisitChanges:
     """What to change so that the visits from `since` on are exactly `desired`.
 
     `existing` holds the contract's visits from `since` on plus any earlier ones still open. A visit the
@@ -90,8 +97,12 @@ class VisitRow:
     @property
     def spec(self) -> VisitSpec:
         return VisitSpec(
-            schedule_id=self.schedule_id, occurrence_at=self.occurrence_at, site_id=self.site_id,
+            schedule_id=self.schedule_id,
+            occurrence_at=self.occurrence_at,
+            site_id=self.site_id,
             equipment_ids=self.equipment_ids,
             window=VisitWindow(self.due_on, self.due_at, self.window_start, self.window_end),
-            duration_minutes=self.duration_minutes, skills=self.required_skills, priority=self.priority,
+            duration_minutes=self.duration_minutes,
+            skills=self.required_skills,
+            priority=self.priority,
         )

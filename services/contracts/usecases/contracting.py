@@ -58,11 +58,16 @@ async def _ensure_no_overlap(repo: Repositories, contract: ContractRecord) -> No
         problems = []
         for c in conflicts:
             what = f"unit {c.equipment_id}" if c.equipment_id else f"site {c.site_id}"
-            problems.append(FieldProblem("equipment_ids" if c.equipment_id else "site_ids",
-                                         f"{what} is already covered by contract {c.contract_id}"))
+            problems.append(
+                FieldProblem(
+                    "equipment_ids" if c.equipment_id else "site_ids",
+                    f"{what} is already covered by contract {c.contract_id}",
+                )
+            )
         raise CoverageConflict(
             f"another active {contract.terms.contract_type} contract covers the same units in an overlapping period",
-            problems=problems)
+            problems=problems,
+        )
 
 
 async def create_contract(session: AsyncSession, customer_id: uuid.UUID, terms: ContractTerms) -> ContractRecord:
@@ -85,8 +90,9 @@ async def find_contract(session: AsyncSession, contract_id: uuid.UUID) -> Contra
     return contract
 
 
-async def list_contracts(session: AsyncSession, customer_id: uuid.UUID | None,
-                         status: str | None) -> list[ContractRecord]:
+async def list_contracts(
+    session: AsyncSession, customer_id: uuid.UUID | None, status: str | None
+) -> list[ContractRecord]:
     return await Repositories(session).contracts.list_contracts(customer_id, status)
 
 
@@ -97,8 +103,16 @@ async def live_contract(repo: Repositories, contract_id: uuid.UUID) -> ContractR
     return contract
 
 
-async def _move_to(session: AsyncSession, contract_id: uuid.UUID, status: str, announced: Event, now: datetime,
-                   horizon_days: int, *, ended_on: date | None = None) -> ContractRecord:
+async def _move_to(
+    session: AsyncSession,
+    contract_id: uuid.UUID,
+    status: str,
+    announced: Event,
+    now: datetime,
+    horizon_days: int,
+    *,
+    ended_on: date | None = None,
+) -> ContractRecord:
     """Store the new status, announce it, let the visits follow, and read the contract back."""
     repo = Repositories(session)
     await repo.contracts.set_contract_status(contract_id, status, ended_on=ended_on)
@@ -113,8 +127,9 @@ def _changed_fields(before: ContractTerms, after: ContractTerms) -> list[str]:
     return [name for name in ContractTerms.__dataclass_fields__ if getattr(before, name) != getattr(after, name)]
 
 
-async def change_contract(session: AsyncSession, contract_id: uuid.UUID, changes: dict[str, object], now: datetime,
-                          horizon_days: int) -> ContractRecord:
+async def change_contract(
+    session: AsyncSession, contract_id: uuid.UUID, changes: dict[str, object], now: datetime, horizon_days: int
+) -> ContractRecord:
     """Rewrite some terms; a live contract is re-checked for overlaps, announced and its visits follow."""
     repo = Repositories(session)
     contract = await live_contract(repo, contract_id)
@@ -127,57 +142,90 @@ async def change_contract(session: AsyncSession, contract_id: uuid.UUID, changes
     assert updated is not None
     if contract.status != "draft":
         await _ensure_no_overlap(repo, updated)
-        await add_event(session, messaging, ContractChanged(
-            contract_id=contract_id, customer_id=contract.customer_id, status=contract.status,
-            changes=_changed_fields(contract.terms, terms)), occurred_at=now)
+        await add_event(
+            session,
+            messaging,
+            ContractChanged(
+                contract_id=contract_id,
+                customer_id=contract.customer_id,
+                status=contract.status,
+                changes=_changed_fields(contract.terms, terms),
+            ),
+            occurred_at=now,
+        )
         await regenerate_visits(session, contract_id, now, horizon_days, contract=updated)
     return updated
 
 
-async def activate_contract(session: AsyncSession, contract_id: uuid.UUID, now: datetime,
-                            horizon_days: int) -> ContractRecord:
+async def activate_contract(
+    session: AsyncSession, contract_id: uuid.UUID, now: datetime, horizon_days: int
+) -> ContractRecord:
     """draft -> active (or suspended -> active): no overlap allowed; visits are generated at once."""
     repo = Repositories(session)
     contract = await live_contract(repo, contract_id)
     ensure_transition(contract.status, "active")
-    if contract.terms.ends_on is not None and contract.terms.ends_on < now.astimezone(
-            ZoneInfo(contract.terms.timezone)).date():
+    if (
+        contract.terms.ends_on is not None
+        and contract.terms.ends_on < now.astimezone(ZoneInfo(contract.terms.timezone)).date()
+    ):
         raise Conflict("the contract's period is already over")
     await _ensure_no_overlap(repo, contract)
     announced: ContractActivated | ContractChanged
     if contract.status == "draft":
         announced = ContractActivated(
-            contract_id=contract_id, customer_id=contract.customer_id,
-            contract_type=contract.terms.contract_type, starts_on=contract.terms.starts_on.isoformat(),
+            contract_id=contract_id,
+            customer_id=contract.customer_id,
+            contract_type=contract.terms.contract_type,
+            starts_on=contract.terms.starts_on.isoformat(),
             ends_on=contract.terms.ends_on.isoformat() if contract.terms.ends_on else None,
-            site_ids=contract.terms.site_ids, equipment_ids=contract.terms.equipment_ids,
-            timezone=contract.terms.timezone)
+            site_ids=contract.terms.site_ids,
+            equipment_ids=contract.terms.equipment_ids,
+            timezone=contract.terms.timezone,
+        )
     else:
         announced = ContractChanged(
-            contract_id=contract_id, customer_id=contract.customer_id, status="active", changes=["status"])
+            contract_id=contract_id, customer_id=contract.customer_id, status="active", changes=["status"]
+        )
     return await _move_to(session, contract_id, "active", announced, now, horizon_days)
 
 
-async def suspend_contract(session: AsyncSession, contract_id: uuid.UUID, now: datetime,
-                           horizon_days: int) -> ContractRecord:
+async def suspend_contract(
+    session: AsyncSession, contract_id: uuid.UUID, now: datetime, horizon_days: int
+) -> ContractRecord:
     contract = await live_contract(Repositories(session), contract_id)
     ensure_transition(contract.status, "suspended")
-    return await _move_to(session, contract_id, "suspended", ContractChanged(
-        contract_id=contract_id, customer_id=contract.customer_id, status="suspended", changes=["status"]),
-        now, horizon_days)
+    return await _move_to(
+        session,
+        contract_id,
+        "suspended",
+        ContractChanged(
+            contract_id=contract_id, customer_id=contract.customer_id, status="suspended", changes=["status"]
+        ),
+        now,
+        horizon_days,
+    )
 
 
-async def end_contract(session: AsyncSession, contract_id: uuid.UUID, status: str, *, now: datetime,
-                       ended_on: date | None = None) -> ContractRecord:
+async def end_contract(
+    session: AsyncSession, contract_id: uuid.UUID, status: str, *, now: datetime, ended_on: date | None = None
+) -> ContractRecord:
     """-> terminated or expired: announced, and every visit not yet started is cancelled."""
     repo = Repositories(session)
     contract = await live_contract(repo, contract_id)
     ensure_transition(contract.status, status)
     local_today = now.astimezone(ZoneInfo(contract.terms.timezone)).date()
     ended = ended_on or (contract.terms.ends_on if status == "expired" and contract.terms.ends_on else local_today)
-    return await _move_to(session, contract_id, status, ContractEnded(
-        contract_id=contract_id, customer_id=contract.customer_id, status=status, ended_on=ended.isoformat()),
-        now, 0, ended_on=ended)
+    return await _move_to(
+        session,
+        contract_id,
+        status,
+        ContractEnded(
+            contract_id=contract_id, customer_id=contract.customer_id, status=status, ended_on=ended.isoformat()
+        ),
+        now,
+        0,
+        ended_on=ended,
+    )
 
 
 async def terminate_contract(session: AsyncSession, contract_id: uuid.UUID, now: datetime) -> ContractRecord:

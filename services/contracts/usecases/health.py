@@ -23,8 +23,9 @@ class ContractHealth:
     quotas: list[tuple[QuotaUse, date, date | None]]
 
 
-async def quota_uses(repo: Repositories, contract: ContractRecord, now: datetime,
-                     kind: str | None = None) -> list[tuple[QuotaUse, date, date | None]]:
+async def quota_uses(
+    repo: Repositories, contract: ContractRecord, now: datetime, kind: str | None = None
+) -> list[tuple[QuotaUse, date, date | None]]:
     """Each quota (or only `kind`'s) with what its current period has used so far."""
     zone = ZoneInfo(contract.terms.timezone)
     today = now.astimezone(zone).date()
@@ -44,5 +45,8 @@ async def contract_health(session: AsyncSession, contract_id: uuid.UUID, now: da
     repo = Repositories(session)
     contract = await find_contract(session, contract_id)
     return ContractHealth(
-        contract=contract, visits=await repo.visits.visit_counts(contract_id, now),
-        sla=await repo.service_jobs.sla_compliance(contract_id, now), quotas=await quota_uses(repo, contract, now))
+        contract=contract,
+        visits=await repo.visits.visit_counts(contract_id, now),
+        sla=await repo.service_jobs.sla_compliance(contract_id, now),
+        quotas=await quota_uses(repo, contract, now),
+    )

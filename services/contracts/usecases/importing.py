@@ -61,20 +61,41 @@ def _customer(line: int, row: dict[str, str]) -> tuple[Any, ...]:
 def _site(line: int, row: dict[str, str]) -> tuple[Any, ...]:
     record = parse_site(row)
     hours = hours_to_json(record.access_hours)
-    return (line, uuid.uuid4(), record.external_ref, record.customer_ref, record.name, record.address,
-            record.lat, record.lon, json.dumps(hours) if hours is not None else None, record.contact_name,
-            record.contact_phone)
+    return (
+        line,
+        uuid.uuid4(),
+        record.external_ref,
+        record.customer_ref,
+        record.name,
+        record.address,
+        record.lat,
+        record.lon,
+        json.dumps(hours) if hours is not None else None,
+        record.contact_name,
+        record.contact_phone,
+    )
 
 
 def _equipment(line: int, row: dict[str, str]) -> tuple[Any, ...]:
     record = parse_equipment(row)
-    return (line, uuid.uuid4(), record.site_ref, record.equipment_type, record.model, record.serial,
-            record.installed_on, record.warranty_ends_on, json.dumps(skills_to_json(record.skills)),
-            record.criticality)
+    return (
+        line,
+        uuid.uuid4(),
+        record.site_ref,
+        record.equipment_type,
+        record.model,
+        record.serial,
+        record.installed_on,
+        record.warranty_ends_on,
+        json.dumps(skills_to_json(record.skills)),
+        record.criticality,
+    )
 
 
 _STAGED_ROW: dict[str, Callable[[int, dict[str, str]], tuple[Any, ...]]] = {
-    "customers": _customer, "sites": _site, "equipment": _equipment,
+    "customers": _customer,
+    "sites": _site,
+    "equipment": _equipment,
 }
 
 
@@ -138,8 +159,9 @@ async def import_csv(session: AsyncSession, kind: str, upload: IO[bytes], *, dry
                         outcome.errors.append(ImportProblem(line, exc.column, exc.reason))
                 if records:
                     await staging.copy(records)
-            outcome.errors.extend(ImportProblem(line, column, reason)
-                                  for line, column, reason in await staging.problems())
+            outcome.errors.extend(
+                ImportProblem(line, column, reason) for line, column, reason in await staging.problems()
+            )
             outcome.errors.sort(key=lambda p: p.line)
             if outcome.errors or dry_run:
                 raise _RollBack

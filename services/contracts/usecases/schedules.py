@@ -31,17 +31,39 @@ async def _checked_schedule(repo: Repositories, contract: ContractRecord, schedu
             raise InvalidInput("equipment_id", "the contract does not cover this unit at this site")
 
 
-async def add_schedule(session: AsyncSession, contract_id: uuid.UUID, *, site_id: uuid.UUID,
-                       equipment_id: uuid.UUID | None, rrule: str, first_on: date | None, visit_time: time,
-                       tolerance_days: int, duration_minutes: int, required_skills: tuple[tuple[str, int], ...],
-                       priority: str, now: datetime, horizon_days: int) -> ScheduleRow:
+async def add_schedule(
+    session: AsyncSession,
+    contract_id: uuid.UUID,
+    *,
+    site_id: uuid.UUID,
+    equipment_id: uuid.UUID | None,
+    rrule: str,
+    first_on: date | None,
+    visit_time: time,
+    tolerance_days: int,
+    duration_minutes: int,
+    required_skills: tuple[tuple[str, int], ...],
+    priority: str,
+    now: datetime,
+    horizon_days: int,
+) -> ScheduleRow:
     """A new schedule (its first visit counted from the contract's start unless `first_on` says otherwise)."""
     repo = Repositories(session)
     contract = await live_contract(repo, contract_id)
     schedule = ScheduleRow(
-        id=uuid.uuid4(), contract_id=contract_id, site_id=site_id, equipment_id=equipment_id, rrule=rrule,
-        first_on=first_on or contract.terms.starts_on, visit_time=visit_time, tolerance_days=tolerance_days,
-        duration_minutes=duration_minutes, required_skills=required_skills, priority=priority, active=True)
+        id=uuid.uuid4(),
+        contract_id=contract_id,
+        site_id=site_id,
+        equipment_id=equipment_id,
+        rrule=rrule,
+        first_on=first_on or contract.terms.starts_on,
+        visit_time=visit_time,
+        tolerance_days=tolerance_days,
+        duration_minutes=duration_minutes,
+        required_skills=required_skills,
+        priority=priority,
+        active=True,
+    )
     if contract.status in ENDED_STATUSES:
         raise Conflict(f"a {contract.status} contract takes no schedules")
     await _checked_schedule(repo, contract, schedule)
@@ -51,8 +73,9 @@ async def add_schedule(session: AsyncSession, contract_id: uuid.UUID, *, site_id
     return schedule
 
 
-async def change_schedule(session: AsyncSession, schedule_id: uuid.UUID, changes: dict[str, object], now: datetime,
-                          horizon_days: int) -> ScheduleRow:
+async def change_schedule(
+    session: AsyncSession, schedule_id: uuid.UUID, changes: dict[str, object], now: datetime, horizon_days: int
+) -> ScheduleRow:
     """Rewrite (or retire, with active=False) a schedule; an active contract's visits follow at once."""
     repo = Repositories(session)
     current = await repo.schedules.get_schedule(schedule_id)
@@ -69,8 +92,9 @@ async def change_schedule(session: AsyncSession, schedule_id: uuid.UUID, changes
     return schedule
 
 
-async def generate_visits_now(session: AsyncSession, contract_id: uuid.UUID, now: datetime,
-                              horizon_days: int) -> GenerationSummary:
+async def generate_visits_now(
+    session: AsyncSession, contract_id: uuid.UUID, now: datetime, horizon_days: int
+) -> GenerationSummary:
     await find_contract(session, contract_id)
     return await regenerate_visits(session, contract_id, now, horizon_days)
 
@@ -81,8 +105,9 @@ async def contract_schedules(session: AsyncSession, contract_id: uuid.UUID) -> t
     return contract, await Repositories(session).schedules.list_schedules(contract_id)
 
 
-async def contract_visits(session: AsyncSession, contract_id: uuid.UUID, since: datetime | None,
-                          until: datetime | None, status: str | None) -> tuple[ContractRecord, list[VisitRow]]:
+async def contract_visits(
+    session: AsyncSession, contract_id: uuid.UUID, since: datetime | None, until: datetime | None, status: str | None
+) -> tuple[ContractRecord, list[VisitRow]]:
     """The contract (NotFound if none) and its visits whose window meets [since, until), of one status if given."""
     contract = await find_contract(session, contract_id)
     return contract, await Repositories(session).visits.list_visits(contract_id, since, until, status)

@@ -53,9 +53,18 @@ async def find_site(session: AsyncSession, site_id: uuid.UUID) -> SiteRow | None
     return await Repositories(session).sites.get_site(site_id)
 
 
-async def add_equipment(session: AsyncSession, site_id: uuid.UUID, *, equipment_type: str, model: str, serial: str,
-                        installed_on: date | None, warranty_ends_on: date | None,
-                        required_skills: tuple[tuple[str, int], ...], criticality: str) -> EquipmentRow:
+async def add_equipment(
+    session: AsyncSession,
+    site_id: uuid.UUID,
+    *,
+    equipment_type: str,
+    model: str,
+    serial: str,
+    installed_on: date | None,
+    warranty_ends_on: date | None,
+    required_skills: tuple[tuple[str, int], ...],
+    criticality: str,
+) -> EquipmentRow:
     repo = Repositories(session)
     site = await repo.sites.get_site(site_id)
     if site is None:
@@ -63,9 +72,17 @@ async def add_equipment(session: AsyncSession, site_id: uuid.UUID, *, equipment_
     if await repo.sites.serial_taken(model, serial):
         raise InvalidInput("serial", f"a {model} with this serial exists")
     unit = EquipmentRow(
-        id=uuid.uuid4(), site_id=site_id, customer_id=site.customer_id, equipment_type=equipment_type, model=model,
-        serial=serial, installed_on=installed_on, warranty_ends_on=warranty_ends_on, required_skills=required_skills,
-        criticality=criticality)
+        id=uuid.uuid4(),
+        site_id=site_id,
+        customer_id=site.customer_id,
+        equipment_type=equipment_type,
+        model=model,
+        serial=serial,
+        installed_on=installed_on,
+        warranty_ends_on=warranty_ends_on,
+        required_skills=required_skills,
+        criticality=criticality,
+    )
     await repo.sites.add_equipment(unit)
     return unit
 
@@ -81,8 +98,9 @@ async def find_equipment(session: AsyncSession, equipment_id: uuid.UUID) -> Equi
     return await Repositories(session).sites.get_equipment(equipment_id)
 
 
-async def equipment_history(session: AsyncSession,
-                            equipment_id: uuid.UUID) -> tuple[EquipmentRow | None, list[ServiceStep]]:
+async def equipment_history(
+    session: AsyncSession, equipment_id: uuid.UUID
+) -> tuple[EquipmentRow | None, list[ServiceStep]]:
     """The unit (None if there is none) and its service history from dispatch's assignment events."""
     repo = Repositories(session)
     unit = await repo.sites.get_equipment(equipment_id)

@@ -65,8 +65,9 @@ class SweepSummary:
     notices: NoticeSummary
 
 
-async def sweep_once(db: Database, horizon_days: int, now: datetime, *,
-                     ending_notice_days: int = DEFAULT_ENDING_NOTICE_DAYS) -> SweepSummary | None:
+async def sweep_once(
+    db: Database, horizon_days: int, now: datetime, *, ending_notice_days: int = DEFAULT_ENDING_NOTICE_DAYS
+) -> SweepSummary | None:
     """One sweep if no other replica is sweeping right now (None if one is): visits, then managers' notices."""
     async with session_lock(db.engine, _SWEEP_LOCK) as got:
         if not got:

@@ -33,8 +33,13 @@ log = logging.getLogger(__name__)
 
 # what an assignment step means for the visit it books; steps after the end are history only
 _VISIT_STATUS_BY_STEP = {
-    "offered": "assigned", "accepted": "assigned", "en_route": "in_progress", "on_site": "in_progress",
-    "completed": "done", "failed": "failed", "cancelled": "planned",
+    "offered": "assigned",
+    "accepted": "assigned",
+    "en_route": "in_progress",
+    "on_site": "in_progress",
+    "completed": "done",
+    "failed": "failed",
+    "cancelled": "planned",
 }
 _FINAL_VISIT_STATUSES = frozenset({"done", "failed", "cancelled"})
 _PROGRESS_RANK = {"planned": 0, "assigned": 1, "in_progress": 2, "done": 3, "failed": 3}
@@ -57,20 +62,33 @@ class GenerationSummary:
 
 def _visit_event(cls: type[VisitPlanned], visit: VisitRow, site: SiteRow, timezone: str) -> VisitPlanned:
     return cls(
-        visit_id=visit.id, contract_id=visit.contract_id, customer_id=visit.customer_id, site_id=visit.site_id,
-        equipment_ids=list(visit.equipment_ids), location=GeoPoint(lat=site.lat, lon=site.lon),
-        due_on=visit.due_on.isoformat(), window_start=visit.window_start, window_end=visit.window_end,
+        visit_id=visit.id,
+        contract_id=visit.contract_id,
+        customer_id=visit.customer_id,
+        site_id=visit.site_id,
+        equipment_ids=list(visit.equipment_ids),
+        location=GeoPoint(lat=site.lat, lon=site.lon),
+        due_on=visit.due_on.isoformat(),
+        window_start=visit.window_start,
+        window_end=visit.window_end,
         duration_minutes=visit.duration_minutes,
         skills=[SkillNeed(skill=s, min_level=lvl) for s, lvl in visit.required_skills],
         priority=visit.priority,
-        carried_over_from=visit.carried_over_from, schedule_id=visit.schedule_id, due_at=visit.due_at,
-        address=site.address, timezone=timezone, access_hours=site.access_hours, carried_work=visit.carried_work,
-        site_contact_name=site.contact_name, site_contact_phone=site.contact_phone,
+        carried_over_from=visit.carried_over_from,
+        schedule_id=visit.schedule_id,
+        due_at=visit.due_at,
+        address=site.address,
+        timezone=timezone,
+        access_hours=site.access_hours,
+        carried_work=visit.carried_work,
+        site_contact_name=site.contact_name,
+        site_contact_phone=site.contact_phone,
     )
 
 
-async def announce(repo: Repositories, cls: type[VisitPlanned], visit_ids: list[uuid.UUID],
-                   timezone: str, *, now: datetime) -> None:
+async def announce(
+    repo: Repositories, cls: type[VisitPlanned], visit_ids: list[uuid.UUID], timezone: str, *, now: datetime
+) -> None:
     if not visit_ids:
         return
     visits = await repo.visits.visits_by_id(visit_ids)
@@ -84,25 +102,42 @@ async def schedule_facts(repo: Repositories, contract: ContractRecord) -> list[S
     schedules = await repo.schedules.list_schedules(contract.id, active_only=True)
     whole_sites = {s.site_id for s in schedules if s.equipment_id is None}
     covered = await repo.schedules.covered_units_at_sites(contract.id, whole_sites) if whole_sites else {}
-    units_of = {s.id: [s.equipment_id] if s.equipment_id is not None else covered.get(s.site_id, [])
-                for s in schedules}
+    units_of = {s.id: [s.equipment_id] if s.equipment_id is not None else covered.get(s.site_id, []) for s in schedules}
     equipment = await repo.sites.equipment_by_id(sorted({u for units in units_of.values() for u in units}))
     facts: list[ScheduleFacts] = []
     for schedule in schedules:
         units = units_of[schedule.id]
-        skills = merged_skills(schedule.required_skills,
-                               *(equipment[u].required_skills for u in units if u in equipment))
-        facts.append(ScheduleFacts(
-            schedule_id=schedule.id, site_id=schedule.site_id, equipment_ids=tuple(sorted(units)),
-            rule=VisitRule(schedule.rrule, schedule.first_on, schedule.visit_time, contract.terms.timezone,
-                           schedule.tolerance_days),
-            duration_minutes=schedule.duration_minutes, skills=skills, priority=schedule.priority,
-        ))
+        skills = merged_skills(
+            schedule.required_skills, *(equipment[u].required_skills for u in units if u in equipment)
+        )
+        facts.append(
+            ScheduleFacts(
+                schedule_id=schedule.id,
+                site_id=schedule.site_id,
+                equipment_ids=tuple(sorted(units)),
+                rule=VisitRule(
+                    schedule.rrule,
+                    schedule.first_on,
+                    schedule.visit_time,
+                    contract.terms.timezone,
+                    schedule.tolerance_days,
+                ),
+                duration_minutes=schedule.duration_minutes,
+                skills=skills,
+                priority=schedule.priority,
+            )
+        )
     return facts
 
 
-async def regenerate_visits(session: AsyncSession, contract_id: uuid.UUID, now: datetime, horizon_days: int, *,
-                            contract: ContractRecord | None = None) -> GenerationSummary:
+async def regenerate_visits(
+    session: AsyncSession,
+    contract_id: uuid.UUID,
+    now: datetime,
+    horizon_days: int,
+    *,
+    contract: ContractRecord | None = None,
+) -> GenerationSummary:
     """Make the contract's planned visits match its schedules for the next `horizon_days`; idempotent.
 
     A caller that has just read the contract under its row lock passes it in `contract`, saving a second
@@ -123,20 +158,38 @@ async def regenerate_visits(session: AsyncSession, contract_id: uuid.UUID, now: 
     desired = desired_visits(facts, span[0], span[1], period) if span else []
     existing = {v.id: v for v in await repo.visits.visits_to_reconcile(contract_id, now, now)}
     changes = reconcile_visits(
-        desired, [ExistingVisit(v.id, v.spec, v.status) for v in existing.values()], since=now, now=now,
-        contract_active=active, live_schedules={f.schedule_id for f in facts})
+        desired,
+        [ExistingVisit(v.id, v.spec, v.status) for v in existing.values()],
+        since=now,
+        now=now,
+        contract_active=active,
+        live_schedules={f.schedule_id for f in facts},
+    )
     fresh = [(uuid.uuid4(), spec) for spec in changes.planned]
     inserted = await repo.visits.insert_visits(contract.id, contract.customer_id, fresh)
     planned = [visit_id for visit_id, _ in fresh if visit_id in inserted]
     summary.planned = len(planned)
     await repo.visits.rewrite_visits(
         [(visit_id, spec, "planned") for visit_id, spec in changes.reinstated]
-        + [(visit_id, spec, existing[visit_id].status) for visit_id, spec in changes.moved])
+        + [(visit_id, spec, existing[visit_id].status) for visit_id, spec in changes.moved]
+    )
     planned += [visit_id for visit_id, _ in changes.reinstated]
     await repo.visits.set_visits_status([visit_id for visit_id, _ in changes.cancelled], "cancelled")
-    await add_events(session, messaging, [VisitCancelled(
-        visit_id=visit_id, contract_id=contract.id, reason=reason, customer_id=contract.customer_id,
-        site_id=existing[visit_id].site_id) for visit_id, reason in changes.cancelled], occurred_at=now)
+    await add_events(
+        session,
+        messaging,
+        [
+            VisitCancelled(
+                visit_id=visit_id,
+                contract_id=contract.id,
+                reason=reason,
+                customer_id=contract.customer_id,
+                site_id=existing[visit_id].site_id,
+            )
+            for visit_id, reason in changes.cancelled
+        ],
+        occurred_at=now,
+    )
     timezone = contract.terms.timezone
     await announce(repo, VisitPlanned, planned, timezone, now=now)
     await announce(repo, VisitRescheduled, [i for i, _ in changes.moved], timezone, now=now)
@@ -164,8 +217,9 @@ async def carry_over_unfinished_work(session: AsyncSession, contract: ContractRe
     return len(handovers)
 
 
-async def record_visit_progress(session: AsyncSession, visit_id: uuid.UUID, step: str,
-                                outcome: str | None, now: datetime) -> None:
+async def record_visit_progress(
+    session: AsyncSession, visit_id: uuid.UUID, step: str, outcome: str | None, now: datetime
+) -> None:
     """Follow dispatch's booking of a planned visit; a failure hands the work to the next visit.
 
     Steps only move a visit forward (they may arrive out of order across streams), except a cancelled

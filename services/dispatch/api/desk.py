@@ -34,25 +34,29 @@ async def sla_at_risk(request: Request, _: Principal = Depends(dispatchers)) -> 
 @router.post("/assignments", status_code=status.HTTP_201_CREATED, response_model=AssignmentOut)
 async def assign(body: AssignIn, request: Request, _: Principal = Depends(dispatchers)) -> AssignmentOut:
     async with db_of(request).transaction() as session:
-        assignment_id = await use_cases(request).desk.assign(session, body.request_id, body.technician_id,
-                                                             body.planned_start, body.lock)
+        assignment_id = await use_cases(request).desk.assign(
+            session, body.request_id, body.technician_id, body.planned_start, body.lock
+        )
         row = await DispatchRepository(session).get_assignment(assignment_id)
     return AssignmentOut.model_validate(row)
 
 
 @router.post("/assignments/{assignment_id}/reassign", response_model=AssignmentOut)
-async def reassign(assignment_id: uuid.UUID, body: ReassignIn, request: Request,
-                   _: Principal = Depends(dispatchers)) -> AssignmentOut:
+async def reassign(
+    assignment_id: uuid.UUID, body: ReassignIn, request: Request, _: Principal = Depends(dispatchers)
+) -> AssignmentOut:
     async with db_of(request).transaction() as session:
-        await use_cases(request).desk.reassign(session, assignment_id, body.technician_id, body.planned_start,
-                                               body.lock)
+        await use_cases(request).desk.reassign(
+            session, assignment_id, body.technician_id, body.planned_start, body.lock
+        )
         row = await DispatchRepository(session).get_assignment(assignment_id)
     return AssignmentOut.model_validate(row)
 
 
 @router.post("/assignments/{assignment_id}/lock", response_model=AssignmentOut)
-async def lock(assignment_id: uuid.UUID, body: LockIn, request: Request,
-               _: Principal = Depends(dispatchers)) -> AssignmentOut:
+async def lock(
+    assignment_id: uuid.UUID, body: LockIn, request: Request, _: Principal = Depends(dispatchers)
+) -> AssignmentOut:
     """A locked booking keeps its technician and time through re-plans."""
     async with db_of(request).transaction() as session:
         row = await use_cases(request).desk.lock(session, assignment_id, body.locked)

@@ -46,8 +46,9 @@ def _answer(status_code: int, body: Any) -> JSONResponse:
 
 
 @router.get("/day")
-async def my_day(request: Request, day: date | None = None,
-                 principal: Principal = Depends(technicians)) -> dict[str, Any]:
+async def my_day(
+    request: Request, day: date | None = None, principal: Principal = Depends(technicians)
+) -> dict[str, Any]:
     """The route of the day: each stop with its site, units, contact and what dispatch saw done there before."""
     me = _me(principal)
     settings = request.app.state.settings
@@ -66,70 +67,120 @@ async def my_day(request: Request, day: date | None = None,
     stops = []
     for a in rows:
         job = jobs[a["request_id"]]
-        stops.append({
-            "assignment": AssignmentOut.model_validate(a).model_dump(mode="json"),
-            "request_id": str(job["request_id"]), "kind": job["kind"], "priority": job["priority"],
-            "site": {"site_id": str(job["site_id"]), "address": job["address"],
-                     "location": {"lat": job["lat"], "lon": job["lon"]}},
-            "equipment_ids": job["equipment_ids"], "description": job["description"],
-            "contact": {"customer_id": str(job["customer_id"]), "name": job["contact_name"],
-                        "phone": job["contact_phone"]},
-            "window": {"start": job["window_start"], "end": job["window_end"]},
-            "response_due": job["response_due"], "bundled_with": job["bundled_with"],
-            "history": [{"request_id": str(h["request_id"]), "kind": h["kind"], "status": h["status"],
-                         "outcome": h["outcome"], "finished_at": h["finished_at"], "report": h["report"]}
-                        for h in history.get(job["site_id"], [])],
-        })
-    return {"day": day, "technician_id": me, "status": technician["status"],
-            "plan_version": plan["version"] if plan else None, "stops": stops}
+        stops.append(
+            {
+                "assignment": AssignmentOut.model_validate(a).model_dump(mode="json"),
+                "request_id": str(job["request_id"]),
+                "kind": job["kind"],
+                "priority": job["priority"],
+                "site": {
+                    "site_id": str(job["site_id"]),
+                    "address": job["address"],
+                    "location": {"lat": job["lat"], "lon": job["lon"]},
+                },
+                "equipment_ids": job["equipment_ids"],
+                "description": job["description"],
+                "contact": {
+                    "customer_id": str(job["customer_id"]),
+                    "name": job["contact_name"],
+                    "phone": job["contact_phone"],
+                },
+                "window": {"start": job["window_start"], "end": job["window_end"]},
+                "response_due": job["response_due"],
+                "bundled_with": job["bundled_with"],
+                "history": [
+                    {
+                        "request_id": str(h["request_id"]),
+                        "kind": h["kind"],
+                        "status": h["status"],
+                        "outcome": h["outcome"],
+                        "finished_at": h["finished_at"],
+                        "report": h["report"],
+                    }
+                    for h in history.get(job["site_id"], [])
+                ],
+            }
+        )
+    return {
+        "day": day,
+        "technician_id": me,
+        "status": technician["status"],
+        "plan_version": plan["version"] if plan else None,
+        "stops": stops,
+    }
 
 
-async def _once(request: Request, principal: Principal, client_command_id: uuid.UUID, kind: str,
-                work: Callable[[AsyncSession, uuid.UUID], Awaitable[Any]]) -> JSONResponse:
+async def _once(
+    request: Request,
+    principal: Principal,
+    client_command_id: uuid.UUID,
+    kind: str,
+    work: Callable[[AsyncSession, uuid.UUID], Awaitable[Any]],
+) -> JSONResponse:
     """Runs a mobile command once per client command id, in one transaction; a replay gets the stored answer."""
     me = _me(principal)
     async with db_of(request).transaction() as session:
-        status_code, body = await use_cases(request).fieldwork.once(session, me, client_command_id, kind,
-                                                                    lambda: work(session, me))
+        status_code, body = await use_cases(request).fieldwork.once(
+            session, me, client_command_id, kind, lambda: work(session, me)
+        )
     return _answer(status_code, body)
 
 
-async def _step(request: Request, principal: Principal, assignment_id: uuid.UUID, command: MobileCommand,
-                kind: str, status: str, **extra: Any) -> JSONResponse:
+async def _step(
+    request: Request,
+    principal: Principal,
+    assignment_id: uuid.UUID,
+    command: MobileCommand,
+    kind: str,
+    status: str,
+    **extra: Any,
+) -> JSONResponse:
     async def run(session: AsyncSession, me: uuid.UUID) -> dict[str, Any]:
-        row = await use_cases(request).fieldwork.change_status(session, principal, assignment_id, status, command.at,
-                                                               command.position, **extra)
+        row = await use_cases(request).fieldwork.change_status(
+            session, principal, assignment_id, status, command.at, command.position, **extra
+        )
         return AssignmentOut.model_validate(row).model_dump(mode="json")
 
     return await _once(request, principal, command.client_command_id, kind, run)
 
 
 @router.post("/assignments/{assignment_id}/accept", response_model=AssignmentOut)
-async def accept(assignment_id: uuid.UUID, body: MobileCommand, request: Request,
-                 principal: Principal = Depends(technicians)) -> JSONResponse:
+async def accept(
+    assignment_id: uuid.UUID, body: MobileCommand, request: Request, principal: Principal = Depends(technicians)
+) -> JSONResponse:
     return await _step(request, principal, assignment_id, body, "accept", "accepted")
 
 
 @router.post("/assignments/{assignment_id}/decline", response_model=AssignmentOut)
-async def decline(assignment_id: uuid.UUID, body: DeclineIn, request: Request,
-                  principal: Principal = Depends(technicians)) -> JSONResponse:
+async def decline(
+    assignment_id: uuid.UUID, body: DeclineIn, request: Request, principal: Principal = Depends(technicians)
+) -> JSONResponse:
     return await _step(request, principal, assignment_id, body, "decline", "declined", reason=body.reason or None)
 
 
 @router.post("/assignments/{assignment_id}/status", response_model=AssignmentOut)
-async def step(assignment_id: uuid.UUID, body: MobileStatusIn, request: Request,
-               principal: Principal = Depends(technicians)) -> JSONResponse:
+async def step(
+    assignment_id: uuid.UUID, body: MobileStatusIn, request: Request, principal: Principal = Depends(technicians)
+) -> JSONResponse:
     return await _step(request, principal, assignment_id, body, f"status:{body.status}", body.status)
 
 
 @router.post("/assignments/{assignment_id}/report", response_model=AssignmentOut)
-async def report(assignment_id: uuid.UUID, body: CompletionReportIn, request: Request,
-                 principal: Principal = Depends(technicians)) -> JSONResponse:
+async def report(
+    assignment_id: uuid.UUID, body: CompletionReportIn, request: Request, principal: Principal = Depends(technicians)
+) -> JSONResponse:
     """Completes the job (or fails it: needs_parts, no_access, customer_absent) with the technician's report."""
     completed = body.outcome == "completed"
-    return await _step(request, principal, assignment_id, body, "report", "completed" if completed else "failed",
-                       outcome=None if completed else body.outcome,
-                       report=body.model_dump(mode="json", exclude={"client_command_id", "position"}))
+    return await _step(
+        request,
+        principal,
+        assignment_id,
+        body,
+        "report",
+        "completed" if completed else "failed",
+        outcome=None if completed else body.outcome,
+        report=body.model_dump(mode="json", exclude={"client_command_id", "position"}),
+    )
 
 
 @router.post("/break")
@@ -138,9 +189,11 @@ async def take_break(body: BreakIn, request: Request, principal: Principal = Dep
 
     A technician on a break can still be sent to an emergency, but leaves only when the break is over.
     """
+
     async def run(session: AsyncSession, me: uuid.UUID) -> dict[str, Any]:
         return await use_cases(request).fieldwork.take_break(  # type: ignore[no-any-return]
-            session, me, body.on_break, body.at, body.minutes)
+            session, me, body.on_break, body.at, body.minutes
+        )
 
     return await _once(request, principal, body.client_command_id, "break", run)
 
@@ -148,6 +201,7 @@ async def take_break(body: BreakIn, request: Request, principal: Principal = Dep
 @router.post("/positions")
 async def positions(body: PingsIn, request: Request, principal: Principal = Depends(technicians)) -> JSONResponse:
     """A batch of pings; the live position follows the newest one."""
+
     async def run(session: AsyncSession, me: uuid.UUID) -> dict[str, Any]:
         pings = [(p.at, p.position.lat, p.position.lon, p.accuracy_m) for p in body.pings]
         return {"stored": await use_cases(request).fieldwork.report_pings(session, me, pings), "received": len(pings)}

@@ -24,8 +24,13 @@ class WeeklyShiftIn(BaseModel):
         def hhmm(t: time | None) -> str | None:
             return t.strftime("%H:%M") if t else None
 
-        return {"start": hhmm(self.start), "end": hhmm(self.end), "break_minutes": self.break_minutes,
-                "break_earliest": hhmm(self.break_earliest), "break_latest": hhmm(self.break_latest)}
+        return {
+            "start": hhmm(self.start),
+            "end": hhmm(self.end),
+            "break_minutes": self.break_minutes,
+            "break_earliest": hhmm(self.break_earliest),
+            "break_latest": hhmm(self.break_latest),
+        }
 
 
 def stored_pattern(pattern: dict[Weekday, WeeklyShiftIn] | None) -> dict[str, Any] | None:
@@ -45,7 +50,8 @@ class TechnicianIn(BaseModel):
     skills: dict[str, int] = Field(default_factory=dict, description="skill → level 1..5")
     home_base: GeoPoint
     weekly_shifts: dict[Weekday, WeeklyShiftIn] | None = Field(
-        default=None, description="local times per weekday; none at all means always on duty")
+        default=None, description="local times per weekday; none at all means always on duty"
+    )
     territory: str | None = None
     overtime_minutes: int = Field(default=60, ge=0, le=600)
 
@@ -115,8 +121,9 @@ class MobileStatusIn(MobileCommand):
 
 class BreakIn(MobileCommand):
     on_break: bool = Field(description="true: the break starts; false: back from it")
-    minutes: int | None = Field(default=None, ge=1, le=240,
-                                description="how long the break lasts (default: the service's break_minutes)")
+    minutes: int | None = Field(
+        default=None, ge=1, le=240, description="how long the break lasts (default: the service's break_minutes)"
+    )
 
 
 class DeclineIn(MobileCommand):

@@ -135,8 +135,7 @@ assignments = Table(
     Column("last_transition_at", DateTime(timezone=True)),
     # when the job, on site past its planned end plus the grace, last had the rest of the day re-planned
     Column("overran_at", DateTime(timezone=True)),
-    Index("ix_assignments_active_by_technician", "technician_id", "planned_start",
-          postgresql_where=text(_ACTIVE_SQL)),
+    Index("ix_assignments_active_by_technician", "technician_id", "planned_start", postgresql_where=text(_ACTIVE_SQL)),
     Index("ix_assignments_declined", "request_id", postgresql_where=text("status = 'declined'")),
     # one active assignment per request
     Index("uq_assignments_active_request", "request_id", unique=True, postgresql_where=text(_ACTIVE_SQL)),

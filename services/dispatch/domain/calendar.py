@@ -43,8 +43,9 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0, 0), tz)
 
 
-def shift_on(day: date, pattern: Mapping[str, WeeklyShift] | None, absences: Sequence[Absence],
-             tz: ZoneInfo) -> ShiftSpan | None:
+def shift_on(
+    day: date, pattern: Mapping[str, WeeklyShift] | None, absences: Sequence[Absence], tz: ZoneInfo
+) -> ShiftSpan | None:
     """The shift of `day`, or None when off. No pattern at all means always on duty (the whole day).
 
     An absence cuts the shift; what is left is the longest piece (sick from 11:00 leaves the morning).

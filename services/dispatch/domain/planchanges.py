@@ -32,10 +32,16 @@ class PlanChange:
     to_start: datetime | None = None
 
 
-def diff_plans(before: Mapping[uuid.UUID, PlacedVisit], after: Mapping[uuid.UUID, PlacedVisit], *,
-               reasons_by_technician: Mapping[uuid.UUID, str], reason: str, dropped_reasons: Mapping[uuid.UUID, str],
-               tz: ZoneInfo,
-               retime_threshold: timedelta = timedelta(minutes=15)) -> list[PlanChange]:
+def diff_plans(
+    before: Mapping[uuid.UUID, PlacedVisit],
+    after: Mapping[uuid.UUID, PlacedVisit],
+    *,
+    reasons_by_technician: Mapping[uuid.UUID, str],
+    reason: str,
+    dropped_reasons: Mapping[uuid.UUID, str],
+    tz: ZoneInfo,
+    retime_threshold: timedelta = timedelta(minutes=15),
+) -> list[PlanChange]:
     """Changes ordered by the time they were planned for; retimings below the threshold are not news."""
 
     def hhmm(moment: datetime) -> str:
@@ -56,16 +62,21 @@ def diff_plans(before: Mapping[uuid.UUID, PlacedVisit], after: Mapping[uuid.UUID
                 kind = "retimed"
             else:
                 continue
-            text = (f"visit {new.label} moved from {old.technician_name} {hhmm(old.start)} "
-                    f"to {new.technician_name} {hhmm(new.start)}: {why(old)}")
-            changes.append(PlanChange(request_id, kind, text, old.technician_id, new.technician_id, old.start,
-                                      new.start))
+            text = (
+                f"visit {new.label} moved from {old.technician_name} {hhmm(old.start)} "
+                f"to {new.technician_name} {hhmm(new.start)}: {why(old)}"
+            )
+            changes.append(
+                PlanChange(request_id, kind, text, old.technician_id, new.technician_id, old.start, new.start)
+            )
         elif new is not None:
             text = f"visit {new.label} planned for {new.technician_name} {hhmm(new.start)}"
             changes.append(PlanChange(request_id, "added", text, None, new.technician_id, None, new.start))
         elif old is not None:
             lost = dropped_reasons.get(request_id, "no technician can fit it")
-            text = (f"visit {old.label} taken off {old.technician_name} {hhmm(old.start)}, now unassigned: "
-                    f"{why(old)}; {lost}")
+            text = (
+                f"visit {old.label} taken off {old.technician_name} {hhmm(old.start)}, now unassigned: "
+                f"{why(old)}; {lost}"
+            )
             changes.append(PlanChange(request_id, "dropped", text, old.technician_id, None, old.start, None))
-    return sorted(changes, key=lambda c: (c.from_start or c.to_start or datetime.max.replace(tzinfo=tz)))
+    return sorted(changes, key=lambda c: c.from_start or c.to_start or datetime.max.replace(tzinfo=tz))

@@ -25,9 +25,14 @@ class SlaClock:
         return self.predicted_arrival is None or self.predicted_arrival > self.response_due
 
 
-def predicted_arrival(status: str, eta: datetime, now: datetime, travel_from_position: timedelta | None,
-                      busy_until: datetime | None = None, break_first: BreakWindow | None = None
-                      ) -> datetime | None:
+def predicted_arrival(
+    status: str,
+    eta: datetime,
+    now: datetime,
+    travel_from_position: timedelta | None,
+    busy_until: datetime | None = None,
+    break_first: BreakWindow | None = None,
+) -> datetime | None:
     """When the technician will really be there: on site already, the ETA, or later if the ETA has slipped.
 
     `travel_from_position` is the drive from the technician's live position; `busy_until` the end of the

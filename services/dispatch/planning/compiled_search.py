@@ -99,8 +99,9 @@ def _latest_start(ws: FloatArray, we: FloatArray, k: int, bound: float) -> float
 
 
 @njit(cache=True, nogil=True)
-def _leg(day: Day, v: int, clock: float, here: int, travel: float, late: float, pending: int, k: int
-         ) -> tuple[bool, float, int, float, float, int]:
+def _leg(
+    day: Day, v: int, clock: float, here: int, travel: float, late: float, pending: int, k: int
+) -> tuple[bool, float, int, float, float, int]:
     """Drive from ``here`` (left at ``clock``) to visit k, or home when k < 0, taking a break on the way
     if due; the state after (departure from k, or arrival home). As ``RouteEvaluator._leg``."""
     T, node, service, ws, we = day.travel, day.node, day.service, day.window_start, day.window_end
@@ -213,8 +214,9 @@ def _walk_from(day: Day, plan: PlanState, v: int, pos: int, k: int, prev: int) -
     routes, lengths, cost = plan.routes, plan.lengths, plan.cost
     pclock, ptravel, plate, ppending = plan.clock_before, plan.travel_before, plan.late_before, plan.breaks_before
     m = lengths[v]
-    ok, clock, here, driven, late, pending = _leg(day, v, pclock[v, pos], prev, ptravel[v, pos], plate[v, pos],
-                                                   ppending[v, pos], k)
+    ok, clock, here, driven, late, pending = _leg(
+        day, v, pclock[v, pos], prev, ptravel[v, pos], plate[v, pos], ppending[v, pos], k
+    )
     if not ok:
         return INF
     for i in range(pos, m):
@@ -331,11 +333,19 @@ class _Step(NamedTuple):
 
 @njit(cache=True, nogil=True)
 def _step_arrays(vehicle_count: int, width: int, n: int) -> _Step:
-    return _Step(np.empty((vehicle_count, width), dtype=np.int64), np.empty(vehicle_count, dtype=np.int64),
-                 np.empty(vehicle_count), np.zeros(vehicle_count, dtype=np.bool_),
-                 np.empty(vehicle_count, dtype=np.int64), np.zeros(vehicle_count, dtype=np.bool_),
-                 np.empty(vehicle_count, dtype=np.int64), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64),
-                 np.zeros(n, dtype=np.bool_), np.empty(n, dtype=np.int64))
+    return _Step(
+        np.empty((vehicle_count, width), dtype=np.int64),
+        np.empty(vehicle_count, dtype=np.int64),
+        np.empty(vehicle_count),
+        np.zeros(vehicle_count, dtype=np.bool_),
+        np.empty(vehicle_count, dtype=np.int64),
+        np.zeros(vehicle_count, dtype=np.bool_),
+        np.empty(vehicle_count, dtype=np.int64),
+        np.empty(n, dtype=np.int64),
+        np.empty(n, dtype=np.int64),
+        np.zeros(n, dtype=np.bool_),
+        np.empty(n, dtype=np.int64),
+    )
 
 
 @njit(cache=True, nogil=True)
@@ -402,8 +412,15 @@ def _ruin(plan: PlanState, work: _Step, neighbours: IntArray, seed_visit: int, m
 
 
 @njit(cache=True, nogil=True)
-def _offered_vehicles(plan: PlanState, work: _Step, neighbours: IntArray, vehicle_to_visit: FloatArray,
-                      seed_visit: int, n_touched: int, max_removed: int) -> int:
+def _offered_vehicles(
+    plan: PlanState,
+    work: _Step,
+    neighbours: IntArray,
+    vehicle_to_visit: FloatArray,
+    seed_visit: int,
+    n_touched: int,
+    max_removed: int,
+) -> int:
     """The vehicles the step recreates into: the ruined ones, the two idle ones nearest the seed, and the routes
     of the seed's nearest visits. Written to ``work.vehicles``; returns how many."""
     lengths, route_of = plan.lengths, plan.route_of
@@ -433,8 +450,9 @@ def _offered_vehicles(plan: PlanState, work: _Step, neighbours: IntArray, vehicl
 
 
 @njit(cache=True, nogil=True)
-def _fill_pool(plan: PlanState, work: _Step, neighbours: IntArray, seed_visit: int, n_removed: int,
-               max_removed: int) -> int:
+def _fill_pool(
+    plan: PlanState, work: _Step, neighbours: IntArray, seed_visit: int, n_removed: int, max_removed: int
+) -> int:
     """What the step puts back: what it removed, then the unassigned visits near the seed. Returns how many."""
     c = 0
     for i in range(n_removed):
@@ -490,9 +508,22 @@ def _undo(day: Day, plan: PlanState, work: _Step, nv: int) -> None:
 
 
 @njit(cache=True, nogil=True)
-def search(day: Day, plan: PlanState, neighbours: IntArray, vehicle_to_visit: FloatArray, best_routes: IntArray,
-           best_lengths: IntArray, dirty: BoolArray, value: float, best_value: float, steps: int, max_removed: int,
-           threshold: float, progress: float, open_routes: float) -> tuple[float, float]:
+def search(
+    day: Day,
+    plan: PlanState,
+    neighbours: IntArray,
+    vehicle_to_visit: FloatArray,
+    best_routes: IntArray,
+    best_lengths: IntArray,
+    dirty: BoolArray,
+    value: float,
+    best_value: float,
+    steps: int,
+    max_removed: int,
+    threshold: float,
+    progress: float,
+    open_routes: float,
+) -> tuple[float, float]:
     """``steps`` ruin-and-recreate steps from the current plan (changed in place).
 
     Accepts a trial no worse than the current value plus a threshold that falls to 0 as ``progress`` goes
@@ -516,8 +547,9 @@ def search(day: Day, plan: PlanState, neighbours: IntArray, vehicle_to_visit: Fl
         if feasible and open_routes > 0.0 and np.random.random() < open_routes:
             n_inserted, c = _open_route(day, plan, work, seed_visit, nv, c)
         if feasible:
-            n_inserted += _insert(day, plan, work.pool[:c], work.vehicles[:nv], 0.1 * np.random.random(),
-                                  work.inserted[n_inserted:])
+            n_inserted += _insert(
+                day, plan, work.pool[:c], work.vehicles[:nv], 0.1 * np.random.random(), work.inserted[n_inserted:]
+            )
         for i in range(c):
             work.in_pool[work.pool[i]] = False
         work.in_pool[seed_visit] = False

@@ -33,8 +33,15 @@ class Mailer:
         message = build_message(s.mail_from, to, content, delivery_id)
         try:
             await aiosmtplib.send(
-                message, hostname=s.smtp_host, port=s.smtp_port, username=s.smtp_username,
-                password=s.smtp_password, start_tls=s.smtp_start_tls, use_tls=s.smtp_use_tls, timeout=s.smtp_timeout_s)
+                message,
+                hostname=s.smtp_host,
+                port=s.smtp_port,
+                username=s.smtp_username,
+                password=s.smtp_password,
+                start_tls=s.smtp_start_tls,
+                use_tls=s.smtp_use_tls,
+                timeout=s.smtp_timeout_s,
+            )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             return SendResult(False, True, f"recipient refused: {exc}")
         except aiosmtplib.SMTPResponseException as exc:

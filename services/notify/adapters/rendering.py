@@ -68,16 +68,21 @@ class MessageTemplates:
 
     def render(self, template: str, language: str, facts: Mapping[str, Any], time_zone: str) -> RenderedMessage:
         source = self.env.get_template(f"{language}/{template}.txt")
-        context = source.new_context({**self._links(facts, language), **facts, "language": language,
-                                      "time_zone": time_zone})
+        context = source.new_context(
+            {**self._links(facts, language), **facts, "language": language, "time_zone": time_zone}
+        )
         subject = " ".join(_block(source, "subject", context).split())
         body = _block(source, "body", context).strip()
         action_url = _block(source, "action", context).strip()
         text = body + (f"\n\n{_ACTION_LABEL[language]}: {action_url}" if action_url else "") + "\n"
         paragraphs = [p.splitlines() for p in body.split("\n\n") if p.strip()]
         html = self.env.get_template("layout.html").render(
-            language=language, subject=subject, paragraphs=paragraphs, action_url=action_url,
-            action_label=_ACTION_LABEL[language])
+            language=language,
+            subject=subject,
+            paragraphs=paragraphs,
+            action_url=action_url,
+            action_label=_ACTION_LABEL[language],
+        )
         return RenderedMessage(subject=subject, text=text, html=html)
 
     def _links(self, facts: Mapping[str, Any], language: str) -> dict[str, str]:

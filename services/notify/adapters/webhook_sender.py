@@ -53,16 +53,26 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
         self._inner = httpcore.AnyIOBackend()
 
     # the signatures are httpcore's interface, timeout parameters included
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,  # noqa: ASYNC109
-                          local_address: str | None = None,
-                          socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
         if host.strip("[]") != self._host:
             raise httpcore.ConnectError(f"refusing to connect to {host}: only {self._host} was checked")
-        return await self._inner.connect_tcp(self._address, port, timeout=timeout, local_address=local_address,
-                                             socket_options=socket_options)
+        return await self._inner.connect_tcp(
+            self._address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
 
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,  # noqa: ASYNC109
-                                  socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
         raise httpcore.ConnectError("unix sockets are not webhook targets")
 
     async def sleep(self, seconds: float) -> None:
@@ -70,9 +80,16 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
 
 
 class WebhookSender:
-    def __init__(self, allow: AllowList, *, timeout_s: float = 10.0, max_redirects: int = 3,
-                 resolver: Resolver = system_resolver, ssl_context: ssl.SSLContext | None = None,
-                 clock: Clock) -> None:
+    def __init__(
+        self,
+        allow: AllowList,
+        *,
+        timeout_s: float = 10.0,
+        max_redirects: int = 3,
+        resolver: Resolver = system_resolver,
+        ssl_context: ssl.SSLContext | None = None,
+        clock: Clock,
+    ) -> None:
         self.allow = allow
         self.clock = clock
         self.timeout_s = timeout_s
@@ -93,8 +110,9 @@ class WebhookSender:
             check_address(target, address, self.allow)
         return addresses[0]
 
-    async def deliver(self, url: str, signing_secrets: Sequence[str], body: dict[str, Any],
-                      delivery_id: str) -> SendResult:
+    async def deliver(
+        self, url: str, signing_secrets: Sequence[str], body: dict[str, Any], delivery_id: str
+    ) -> SendResult:
         """POST the body signed with each secret (current first); follow redirects by hand, re-checking each;
         2xx is delivered."""
         raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
@@ -123,13 +141,22 @@ class WebhookSender:
         except (httpcore.NetworkError, httpcore.ProtocolError, ConnectionError, OSError) as exc:
             return SendResult(False, False, f"connection failed: {exc or type(exc).__name__}")
 
-    async def _post(self, target: WebhookTarget, address: IPAddress, headers: list[tuple[bytes, bytes]],
-                    body: bytes) -> tuple[int, str | None]:
+    async def _post(
+        self, target: WebhookTarget, address: IPAddress, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> tuple[int, str | None]:
         timeout = {"connect": self.timeout_s, "read": self.timeout_s, "write": self.timeout_s, "pool": self.timeout_s}
-        async with httpcore.AsyncConnectionPool(ssl_context=self.ssl_context, retries=0, max_connections=1,
-                                                network_backend=_PinnedBackend(target.host, address)) as pool:
-            async with asyncio.timeout(self.timeout_s * 2), pool.stream(
-                    "POST", target.url, headers=headers, content=body, extensions={"timeout": timeout}) as response:
+        async with httpcore.AsyncConnectionPool(
+            ssl_context=self.ssl_context,
+            retries=0,
+            max_connections=1,
+            network_backend=_PinnedBackend(target.host, address),
+        ) as pool:
+            async with (
+                asyncio.timeout(self.timeout_s * 2),
+                pool.stream(
+                    "POST", target.url, headers=headers, content=body, extensions={"timeout": timeout}
+                ) as response,
+            ):
                 read = 0
                 async for chunk in response.aiter_stream():  # drain a little, never a flood
                     read += len(chunk)

@@ -41,10 +41,14 @@ from shared.http import sse_response
 router = APIRouter(tags=["notify"])
 
 
-@router.get("/streams/me", summary="The caller's live stream (SSE); resumes after Last-Event-ID",
-            response_class=StreamingResponse)
-async def my_stream(principal: StreamCaller, live: Streams,
-                    last_event_id: str | None = Header(None, alias="Last-Event-ID")) -> StreamingResponse:
+@router.get(
+    "/streams/me",
+    summary="The caller's live stream (SSE); resumes after Last-Event-ID",
+    response_class=StreamingResponse,
+)
+async def my_stream(
+    principal: StreamCaller, live: Streams, last_event_id: str | None = Header(None, alias="Last-Event-ID")
+) -> StreamingResponse:
     streams = streams_for(principal.role.value, principal.customer_id, principal.technician_id)
     try:
         after = int(last_event_id) if last_event_id else 0
@@ -55,26 +59,40 @@ async def my_stream(principal: StreamCaller, live: Streams,
 
 # --- recipients and their preferences ----------------------------------------------------------------------
 
+
 def _changes(body: Preferences) -> PreferenceChanges:
     """The fields the caller sent (a null among them clears a nullable one)."""
     sent: PreferenceChanges = body.model_dump(  # type: ignore[assignment]
-        exclude_unset=True, include=set(Preferences.model_fields))
+        exclude_unset=True, include=set(Preferences.model_fields)
+    )
     return sent
 
 
-@router.post("/recipients", status_code=status.HTTP_201_CREATED, response_model=RecipientOut,
-             summary="Add a recipient (staff; a customer may add its own contacts)")
+@router.post(
+    "/recipients",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RecipientOut,
+    summary="Add a recipient (staff; a customer may add its own contacts)",
+)
 async def create_recipient(body: RecipientIn, principal: Caller, session: Session) -> RecipientOut:
-    new = NewRecipient(kind=body.kind, customer_id=body.customer_id, technician_id=body.technician_id,
-                       preferences=_changes(body))
+    new = NewRecipient(
+        kind=body.kind, customer_id=body.customer_id, technician_id=body.technician_id, preferences=_changes(body)
+    )
     return RecipientOut.model_validate(await recipients.add_recipient(session, principal, new))
 
 
-@router.get("/recipients", response_model=list[RecipientOut],
-            summary="Recipients: staff see all; customers their contacts; technicians themselves")
-async def list_recipients(principal: Caller, session: Session, kind: Audience | None = None,
-                          customer_id: uuid.UUID | None = None,
-                          technician_id: uuid.UUID | None = None) -> list[RecipientOut]:
+@router.get(
+    "/recipients",
+    response_model=list[RecipientOut],
+    summary="Recipients: staff see all; customers their contacts; technicians themselves",
+)
+async def list_recipients(
+    principal: Caller,
+    session: Session,
+    kind: Audience | None = None,
+    customer_id: uuid.UUID | None = None,
+    technician_id: uuid.UUID | None = None,
+) -> list[RecipientOut]:
     rows = await recipients.recipients_visible_to(session, principal, kind, customer_id, technician_id)
     return [RecipientOut.model_validate(r) for r in rows]
 
@@ -84,10 +102,14 @@ async def get_recipient(recipient_id: uuid.UUID, principal: Caller, session: Ses
     return RecipientOut.model_validate(await recipients.recipient(session, principal, recipient_id))
 
 
-@router.patch("/recipients/{recipient_id}", response_model=RecipientOut,
-              summary="Change preferences: language, channels, e-mail, quiet hours and their time zone")
-async def patch_recipient(recipient_id: uuid.UUID, body: Preferences, principal: Caller,
-                          session: Session) -> RecipientOut:
+@router.patch(
+    "/recipients/{recipient_id}",
+    response_model=RecipientOut,
+    summary="Change preferences: language, channels, e-mail, quiet hours and their time zone",
+)
+async def patch_recipient(
+    recipient_id: uuid.UUID, body: Preferences, principal: Caller, session: Session
+) -> RecipientOut:
     row = await recipients.change_preferences(session, principal, recipient_id, _changes(body))
     return RecipientOut.model_validate(row)
 
@@ -100,10 +122,21 @@ async def delete_recipient(recipient_id: uuid.UUID, principal: Caller, session: 
 
 # --- webhooks ---------------------------------------------------------------------------------------------------
 
-@router.post("/customers/{customer_id}/webhooks", status_code=status.HTTP_201_CREATED, response_model=WebhookCreated,
-             summary="Register a webhook; the signing secret is in this response only")
-async def create_webhook(customer_id: uuid.UUID, body: WebhookIn, principal: Caller, session: Session,
-                         allow: WebhookAllowList, cipher: Cipher) -> WebhookCreated:
+
+@router.post(
+    "/customers/{customer_id}/webhooks",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WebhookCreated,
+    summary="Register a webhook; the signing secret is in this response only",
+)
+async def create_webhook(
+    customer_id: uuid.UUID,
+    body: WebhookIn,
+    principal: Caller,
+    session: Session,
+    allow: WebhookAllowList,
+    cipher: Cipher,
+) -> WebhookCreated:
     ensure_customer_access(principal, customer_id, "customer")
     created = await webhooks.register_webhook(session, allow, cipher, customer_id, body.url, body.language)
     return WebhookCreated.model_validate({**asdict(created.webhook), "secret": created.secret})
@@ -115,20 +148,34 @@ async def list_webhooks(customer_id: uuid.UUID, principal: Caller, session: Sess
     return [WebhookOut.model_validate(r) for r in await webhooks.webhooks_of(session, customer_id)]
 
 
-@router.delete("/customers/{customer_id}/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT,
-               summary="Stop a webhook (queued deliveries to it fail)")
-async def delete_webhook(customer_id: uuid.UUID, webhook_id: uuid.UUID, principal: Caller,
-                         session: Session) -> Response:
+@router.delete(
+    "/customers/{customer_id}/webhooks/{webhook_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Stop a webhook (queued deliveries to it fail)",
+)
+async def delete_webhook(
+    customer_id: uuid.UUID, webhook_id: uuid.UUID, principal: Caller, session: Session
+) -> Response:
     ensure_customer_access(principal, customer_id, "customer")
     await webhooks.remove_webhook(session, customer_id, webhook_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/customers/{customer_id}/webhooks/{webhook_id}/rotate-secret", response_model=WebhookSecretRotated,
-             summary="Replace the signing secret; the new one is in this response only, the old one keeps signing "
-                     "next to it for the grace period")
-async def rotate_secret(customer_id: uuid.UUID, webhook_id: uuid.UUID, principal: Caller, session: Session,
-                        cipher: Cipher, now: Now, body: WebhookSecretRotation | None = None) -> WebhookSecretRotated:
+@router.post(
+    "/customers/{customer_id}/webhooks/{webhook_id}/rotate-secret",
+    response_model=WebhookSecretRotated,
+    summary="Replace the signing secret; the new one is in this response only, the old one keeps signing "
+    "next to it for the grace period",
+)
+async def rotate_secret(
+    customer_id: uuid.UUID,
+    webhook_id: uuid.UUID,
+    principal: Caller,
+    session: Session,
+    cipher: Cipher,
+    now: Now,
+    body: WebhookSecretRotation | None = None,
+) -> WebhookSecretRotated:
     ensure_customer_access(principal, customer_id, "customer")
     grace = timedelta(seconds=(body or WebhookSecretRotation()).grace_period_s)
     rotated = await webhooks.rotate_webhook_secret(session, cipher, customer_id, webhook_id, grace, now)
@@ -137,21 +184,39 @@ async def rotate_secret(customer_id: uuid.UUID, webhook_id: uuid.UUID, principal
 
 # --- the delivery log ---------------------------------------------------------------------------------------------
 
+
 @router.get("/deliveries", response_model=list[DeliveryOut], summary="The delivery log (dispatchers)")
-async def list_deliveries(principal: Dispatcher, session: Session, request_id: uuid.UUID | None = None,
-                          customer_id: uuid.UUID | None = None, source_event_id: uuid.UUID | None = None,
-                          status_: str | None = Query(None, alias="status", pattern="^(queued|sent|failed|dead)$"),
-                          channel: str | None = Query(None, pattern="^(email|webhook)$"),
-                          limit: int = Query(100, ge=1, le=500)) -> list[DeliveryOut]:
-    rows = await delivery_log.deliveries(session, delivery_log.DeliveryFilter(
-        request_id=request_id, customer_id=customer_id, source_event_id=source_event_id, status=status_,
-        channel=channel, limit=limit))
+async def list_deliveries(
+    principal: Dispatcher,
+    session: Session,
+    request_id: uuid.UUID | None = None,
+    customer_id: uuid.UUID | None = None,
+    source_event_id: uuid.UUID | None = None,
+    status_: str | None = Query(None, alias="status", pattern="^(queued|sent|failed|dead)$"),
+    channel: str | None = Query(None, pattern="^(email|webhook)$"),
+    limit: int = Query(100, ge=1, le=500),
+) -> list[DeliveryOut]:
+    rows = await delivery_log.deliveries(
+        session,
+        delivery_log.DeliveryFilter(
+            request_id=request_id,
+            customer_id=customer_id,
+            source_event_id=source_event_id,
+            status=status_,
+            channel=channel,
+            limit=limit,
+        ),
+    )
     return [DeliveryOut.model_validate(r) for r in rows]
 
 
-@router.get("/deliveries/{delivery_id}", response_model=DeliveryDetail,
-            summary="One delivery with what was sent and every attempt")
+@router.get(
+    "/deliveries/{delivery_id}",
+    response_model=DeliveryDetail,
+    summary="One delivery with what was sent and every attempt",
+)
 async def get_delivery(delivery_id: uuid.UUID, principal: Dispatcher, session: Session) -> DeliveryDetail:
     delivery, attempts = await delivery_log.delivery_with_attempts(session, delivery_id)
     return DeliveryDetail.model_validate(
-        {**asdict(delivery), "attempt_log": [DeliveryAttempt.model_validate(a) for a in attempts]})
+        {**asdict(delivery), "attempt_log": [DeliveryAttempt.model_validate(a) for a in attempts]}
+    )

@@ -67,7 +67,8 @@ class WebhookOut(BaseModel):
     created_at: datetime
     secret_rotated_at: datetime | None = Field(default=None, description="the last rotation of the secret")
     previous_secret_expires_at: datetime | None = Field(
-        default=None, description="the secret replaced at the last rotation also signs until then")
+        default=None, description="the secret replaced at the last rotation also signs until then"
+    )
 
 
 class WebhookCreated(WebhookOut):
@@ -76,8 +77,11 @@ class WebhookCreated(WebhookOut):
 
 class WebhookSecretRotation(BaseModel):
     grace_period_s: int = Field(
-        default=int(DEFAULT_ROTATION_GRACE.total_seconds()), ge=0, le=int(MAX_ROTATION_GRACE.total_seconds()),
-        description="seconds the old secret keeps signing next to the new one (0: stop at once); at most 7 days")
+        default=int(DEFAULT_ROTATION_GRACE.total_seconds()),
+        ge=0,
+        le=int(MAX_ROTATION_GRACE.total_seconds()),
+        description="seconds the old secret keeps signing next to the new one (0: stop at once); at most 7 days",
+    )
 
 
 class WebhookSecretRotated(WebhookOut):

@@ -19,8 +19,9 @@ class RecipientRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def audience_members(self, audience: Audience, customer_id: str | None,
-                               technician_id: str | None) -> list[Recipient]:
+    async def audience_members(
+        self, audience: Audience, customer_id: str | None, technician_id: str | None
+    ) -> list[Recipient]:
         """Active recipients of an audience; customers' and technicians' only for the event's one."""
         r = t.recipients
         query = select(r).where(r.c.kind == audience.value, r.c.active.is_(True)).order_by(r.c.created_at)
@@ -42,8 +43,14 @@ class RecipientRepository:
         row = (await self.session.execute(select(t.recipients).where(t.recipients.c.id == recipient_id))).first()
         return record(Recipient, row) if row else None
 
-    async def find(self, *, kind: str | None = None, customer_id: uuid.UUID | None = None,
-                   technician_id: uuid.UUID | None = None, limit: int = 200) -> list[Recipient]:
+    async def find(
+        self,
+        *,
+        kind: str | None = None,
+        customer_id: uuid.UUID | None = None,
+        technician_id: uuid.UUID | None = None,
+        limit: int = 200,
+    ) -> list[Recipient]:
         r = t.recipients
         query = select(r).order_by(r.c.created_at).limit(limit)
         if kind:
@@ -56,12 +63,18 @@ class RecipientRepository:
 
     async def update(self, recipient_id: uuid.UUID, values: Mapping[str, Any]) -> Recipient | None:
         # the record's own bookkeeping times are the database's; the clock drives what is due when
-        row = (await self.session.execute(
-            update(t.recipients).where(t.recipients.c.id == recipient_id)
-            .values(**values, updated_at=func.now()).returning(t.recipients))).first()
+        row = (
+            await self.session.execute(
+                update(t.recipients)
+                .where(t.recipients.c.id == recipient_id)
+                .values(**values, updated_at=func.now())
+                .returning(t.recipients)
+            )
+        ).first()
         return record(Recipient, row) if row else None
 
     async def remove(self, recipient_id: uuid.UUID) -> bool:
         result = await self.session.execute(
-            delete(t.recipients).where(t.recipients.c.id == recipient_id).returning(t.recipients.c.id))
+            delete(t.recipients).where(t.recipients.c.id == recipient_id).returning(t.recipients.c.id)
+        )
         return result.first() is not None

@@ -36,9 +36,11 @@ class StreamRepository:
         woken: set[str] = set()
         for p in pushes:
             result = await self.session.execute(
-                pg_insert(t.stream_messages).values(stream=p.stream, kind=p.kind, payload=p.payload,
-                                                    source_event_id=source_event_id)
-                .on_conflict_do_nothing().returning(t.stream_messages.c.id))
+                pg_insert(t.stream_messages)
+                .values(stream=p.stream, kind=p.kind, payload=p.payload, source_event_id=source_event_id)
+                .on_conflict_do_nothing()
+                .returning(t.stream_messages.c.id)
+            )
             if result.first() is not None and p.stream not in woken:
                 woken.add(p.stream)
                 await self.session.execute(select(func.pg_notify(STREAM_CHANNEL, p.stream)))
@@ -46,6 +48,9 @@ class StreamRepository:
     async def read_after(self, streams: list[str], after_id: int, limit: int = 100) -> list[StreamMessage]:
         m = t.stream_messages
         rows = await self.session.execute(
-            select(m.c.id, m.c.kind, m.c.payload).where(m.c.stream.in_(streams), m.c.id > after_id)
-            .order_by(m.c.id).limit(limit))
+            select(m.c.id, m.c.kind, m.c.payload)
+            .where(m.c.stream.in_(streams), m.c.id > after_id)
+            .order_by(m.c.id)
+            .limit(limit)
+        )
         return [StreamMessage(id, kind, payload) for id, kind, payload in rows]

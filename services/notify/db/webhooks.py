@@ -46,14 +46,28 @@ class WebhookRepository:
     async def deactivate(self, webhook_id: uuid.UUID) -> None:
         await self.session.execute(update(t.webhooks).where(t.webhooks.c.id == webhook_id).values(active=False))
 
-    async def rotate_secret(self, webhook_id: uuid.UUID, secret: str, previous_secret: str | None,
-                            previous_secret_expires_at: datetime | None, rotated_at: datetime) -> Webhook:
+    async def rotate_secret(
+        self,
+        webhook_id: uuid.UUID,
+        secret: str,
+        previous_secret: str | None,
+        previous_secret_expires_at: datetime | None,
+        rotated_at: datetime,
+    ) -> Webhook:
         """Store the new (encrypted) secret; the old one signs until its expiry, or not at all when None."""
-        row = (await self.session.execute(
-            update(t.webhooks).where(t.webhooks.c.id == webhook_id)
-            .values(secret=secret, previous_secret=previous_secret,
-                    previous_secret_expires_at=previous_secret_expires_at, secret_rotated_at=rotated_at)
-            .returning(t.webhooks))).one()
+        row = (
+            await self.session.execute(
+                update(t.webhooks)
+                .where(t.webhooks.c.id == webhook_id)
+                .values(
+                    secret=secret,
+                    previous_secret=previous_secret,
+                    previous_secret_expires_at=previous_secret_expires_at,
+                    secret_rotated_at=rotated_at,
+                )
+                .returning(t.webhooks)
+            )
+        ).one()
         return record(Webhook, row)
 
     async def drop_expired_previous_secrets(self, webhook_ids: Sequence[uuid.UUID], now: datetime) -> None:
@@ -62,8 +76,10 @@ class WebhookRepository:
             return
         w = t.webhooks
         await self.session.execute(
-            update(w).where(w.c.id.in_(webhook_ids), w.c.previous_secret_expires_at <= now)
-            .values(previous_secret=None, previous_secret_expires_at=None))
+            update(w)
+            .where(w.c.id.in_(webhook_ids), w.c.previous_secret_expires_at <= now)
+            .values(previous_secret=None, previous_secret_expires_at=None)
+        )
 
     async def secrets_after(self, after: uuid.UUID | None, limit: int) -> list[StoredSecrets]:
         """A page of webhooks' stored secrets in id order, locked until commit (for re-encryption)."""

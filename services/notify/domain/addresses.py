@@ -66,8 +66,9 @@ def parse_target(url: str) -> WebhookTarget:
     host = (parts.hostname or "").rstrip(".")
     if not host:
         raise UnsafeTarget("the URL has no host")
-    return WebhookTarget(url=url.strip(), scheme=parts.scheme, host=host,
-                         port=port or (443 if parts.scheme == "https" else 80))
+    return WebhookTarget(
+        url=url.strip(), scheme=parts.scheme, host=host, port=port or (443 if parts.scheme == "https" else 80)
+    )
 
 
 def literal_address(host: str) -> IPAddress | None:

@@ -44,8 +44,9 @@ def quiet_hours_end(now: datetime, time_zone: str, start: time | None, end: time
     return wall_end.astimezone(now.tzinfo)
 
 
-def send_after(now: datetime, *, urgent: bool, time_zone: str, quiet_start: time | None,
-               quiet_end: time | None) -> datetime:
+def send_after(
+    now: datetime, *, urgent: bool, time_zone: str, quiet_start: time | None, quiet_end: time | None
+) -> datetime:
     """The earliest moment a notice may reach a recipient: now, or the end of their quiet hours."""
     if urgent:
         return now

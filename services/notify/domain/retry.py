@@ -25,8 +25,9 @@ class RetryPolicy:
         ceiling = min(self.cap.total_seconds(), self.base.total_seconds() * 2 ** max(attempt - 1, 0))
         return timedelta(seconds=ceiling / 2 + draw(0.0, ceiling / 2))
 
-    def next_attempt(self, now: datetime, attempt: int, give_up_at: datetime,
-                     draw: Callable[[float, float], float] = random.uniform) -> datetime | None:
+    def next_attempt(
+        self, now: datetime, attempt: int, give_up_at: datetime, draw: Callable[[float, float], float] = random.uniform
+    ) -> datetime | None:
         """When to try again after failed attempt `attempt`, or None once that would be past `give_up_at`."""
         at = now + self.delay(attempt, draw)
         return at if at <= give_up_at else None

@@ -123,21 +123,44 @@ MESSAGE_ROUTES: tuple[MessageRoute, ...] = (
     MessageRoute(ServiceRequestCancelled.subject, _CUSTOMER, "request_cancelled", urgent=_urgent_for_customer),
     MessageRoute(AssignmentCreated.subject, _CUSTOMER, "technician_assigned", urgent=_urgent_for_customer),
     MessageRoute(AssignmentCreated.subject, _TECHNICIAN, "new_assignment", urgent=_emergency_request),
-    MessageRoute(AssignmentStatusChanged.subject, _CUSTOMER, "technician_on_the_way", when=_status("en_route"),
-                 urgent=_urgent_for_customer),
+    MessageRoute(
+        AssignmentStatusChanged.subject,
+        _CUSTOMER,
+        "technician_on_the_way",
+        when=_status("en_route"),
+        urgent=_urgent_for_customer,
+    ),
     MessageRoute(AssignmentStatusChanged.subject, _CUSTOMER, "job_completed", when=_status("completed")),
-    MessageRoute(AssignmentStatusChanged.subject, _CUSTOMER, "visit_cancelled", when=_visit_called_off,
-                 urgent=_urgent_for_customer),
-    MessageRoute(AssignmentStatusChanged.subject, _CUSTOMER, "eta_changed", when=_eta_moved,
-                 urgent=_urgent_for_customer),
-    MessageRoute(AssignmentStatusChanged.subject, _TECHNICIAN, "assignment_cancelled", when=_status("cancelled"),
-                 urgent=_emergency_request),
-    MessageRoute(ASSIGNMENT_CHANGED, _CUSTOMER, "technician_assigned", when=_technician_changed,
-                 urgent=_urgent_for_customer),
+    MessageRoute(
+        AssignmentStatusChanged.subject,
+        _CUSTOMER,
+        "visit_cancelled",
+        when=_visit_called_off,
+        urgent=_urgent_for_customer,
+    ),
+    MessageRoute(
+        AssignmentStatusChanged.subject, _CUSTOMER, "eta_changed", when=_eta_moved, urgent=_urgent_for_customer
+    ),
+    MessageRoute(
+        AssignmentStatusChanged.subject,
+        _TECHNICIAN,
+        "assignment_cancelled",
+        when=_status("cancelled"),
+        urgent=_emergency_request,
+    ),
+    MessageRoute(
+        ASSIGNMENT_CHANGED, _CUSTOMER, "technician_assigned", when=_technician_changed, urgent=_urgent_for_customer
+    ),
     MessageRoute(ASSIGNMENT_CHANGED, _CUSTOMER, "eta_changed", when=_eta_moved, urgent=_urgent_for_customer),
     MessageRoute(ASSIGNMENT_CHANGED, _TECHNICIAN, "assignment_changed", urgent=_emergency_request),
-    MessageRoute(ASSIGNMENT_CHANGED, _TECHNICIAN, "assignment_cancelled", when=_technician_changed,
-                 urgent=_emergency_request, whose="previous_technician_id"),
+    MessageRoute(
+        ASSIGNMENT_CHANGED,
+        _TECHNICIAN,
+        "assignment_cancelled",
+        when=_technician_changed,
+        urgent=_emergency_request,
+        whose="previous_technician_id",
+    ),
     MessageRoute(PLAN_PUBLISHED, _TECHNICIAN, "route_changed"),
     MessageRoute(SURVEY_INVITED, _CUSTOMER, "survey_invitation"),
     MessageRoute(RequestUnplaceable.subject, _DISPATCHER, "request_unplaceable", urgent=_always),
@@ -157,16 +180,22 @@ STREAM_ROUTES: tuple[StreamRoute, ...] = (
     StreamRoute(ServiceRequestCancelled.subject, _CUSTOMER, "request.cancelled", ("request_id", "cancelled_by")),
     StreamRoute(ServiceRequestCancelled.subject, _DISPATCHER, "request.cancelled"),
     StreamRoute(AssignmentCreated.subject, _TECHNICIAN, "assignment.created"),
-    StreamRoute(AssignmentCreated.subject, _CUSTOMER, "request.assigned",
-                ("request_id", "technician_first_name", "eta", "status")),
+    StreamRoute(
+        AssignmentCreated.subject,
+        _CUSTOMER,
+        "request.assigned",
+        ("request_id", "technician_first_name", "eta", "status"),
+    ),
     StreamRoute(AssignmentCreated.subject, _DISPATCHER, "assignment.created"),
     StreamRoute(AssignmentStatusChanged.subject, _TECHNICIAN, "assignment.status_changed"),
-    StreamRoute(AssignmentStatusChanged.subject, _CUSTOMER, "request.status_changed",
-                ("request_id", "status", "at", "eta")),
+    StreamRoute(
+        AssignmentStatusChanged.subject, _CUSTOMER, "request.status_changed", ("request_id", "status", "at", "eta")
+    ),
     StreamRoute(AssignmentStatusChanged.subject, _DISPATCHER, "assignment.status_changed"),
     StreamRoute(ASSIGNMENT_CHANGED, _TECHNICIAN, "assignment.changed"),
-    StreamRoute(ASSIGNMENT_CHANGED, _CUSTOMER, "request.assigned",
-                ("request_id", "technician_first_name", "eta", "status")),
+    StreamRoute(
+        ASSIGNMENT_CHANGED, _CUSTOMER, "request.assigned", ("request_id", "technician_first_name", "eta", "status")
+    ),
     StreamRoute(ASSIGNMENT_CHANGED, _DISPATCHER, "assignment.changed"),
     StreamRoute(PLAN_PUBLISHED, _TECHNICIAN, "plan.published"),
     StreamRoute(SURVEY_INVITED, _CUSTOMER, "survey.invited", ("request_id", "survey_id", "link", "expires_at")),
@@ -217,8 +246,9 @@ def stream_pushes_for(subject: str, facts: Facts) -> list[StreamPush]:
     for route in STREAM_ROUTES:
         if route.subject != subject:
             continue
-        stream = stream_of(route.audience, _str_or_none(facts.get("customer_id")),
-                           _str_or_none(facts.get("technician_id")))
+        stream = stream_of(
+            route.audience, _str_or_none(facts.get("customer_id")), _str_or_none(facts.get("technician_id"))
+        )
         if stream is None:
             continue
         payload = dict(facts) if route.fields is None else {k: facts.get(k) for k in route.fields}

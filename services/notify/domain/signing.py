@@ -34,12 +34,14 @@ def signature_header(signing_secrets: Sequence[str], timestamp: int, body: bytes
     """`t=<unix seconds>,v1=<hex>[,v1=<hex>]`: one v1 per secret, current first; receivers check any."""
     if isinstance(signing_secrets, str) or not signing_secrets:
         raise TypeError("signature_header takes a non-empty sequence of secrets")
-    return ",".join([f"t={timestamp}"] + [f"{SIGNATURE_VERSION}={signature(s, timestamp, body)}"
-                                           for s in signing_secrets])
+    return ",".join(
+        [f"t={timestamp}"] + [f"{SIGNATURE_VERSION}={signature(s, timestamp, body)}" for s in signing_secrets]
+    )
 
 
-def signing_secrets(current: str, previous: str | None, previous_expires_at: datetime | None,
-                    now: datetime) -> list[str]:
+def signing_secrets(
+    current: str, previous: str | None, previous_expires_at: datetime | None, now: datetime
+) -> list[str]:
     """The secrets that sign a delivery at `now`: the old one only strictly before its expiry."""
     if previous is not None and previous_expires_at is not None and now < previous_expires_at:
         return [current, previous]

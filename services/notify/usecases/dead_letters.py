@@ -18,9 +18,16 @@ async def report_dead_letters(session: AsyncSession, notifier: Notifier) -> int:
     repo = DeadLetterRepository(session)
     letters = await repo.claim_unreported()
     for letter in letters:
-        facts = {"service": "notify", "dead_letter_id": letter.id, "consumer": letter.consumer,
-                 "subject": letter.subject, "event_id": letter.event_id, "reason": letter.reason,
-                 "deliveries": letter.deliveries, "recorded_at": letter.created_at.isoformat()}
+        facts = {
+            "service": "notify",
+            "dead_letter_id": letter.id,
+            "consumer": letter.consumer,
+            "subject": letter.subject,
+            "event_id": letter.event_id,
+            "reason": letter.reason,
+            "deliveries": letter.deliveries,
+            "recorded_at": letter.created_at.isoformat(),
+        }
         source = uuid.uuid5(_DEAD_LETTER_NAMESPACE, f"notify:{letter.id}")
         await notifier.handle(session, DEAD_LETTER, source, facts, letter.created_at)
         await repo.mark_reported(letter.id)

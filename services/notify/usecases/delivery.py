@@ -32,8 +32,18 @@ log = logging.getLogger(__name__)
 
 
 class DeliveryWorker:
-    def __init__(self, db: Database, mailer: Mailer, webhooks: WebhookSender, retry: RetryPolicy, *,
-                 batch_size: int, lease: timedelta, cipher: SecretCipher, clock: Clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        mailer: Mailer,
+        webhooks: WebhookSender,
+        retry: RetryPolicy,
+        *,
+        batch_size: int,
+        lease: timedelta,
+        cipher: SecretCipher,
+        clock: Clock,
+    ) -> None:
         self.db = db
         self.mailer = mailer
         self.webhooks = webhooks
@@ -52,9 +62,9 @@ class DeliveryWorker:
             # one query for the batch's webhooks, not one per delivery
             webhooks = await webhook_repo.by_id(list({d.webhook_id for d in claimed if d.webhook_id}))
             await webhook_repo.drop_expired_previous_secrets(
-                [w.id for w in webhooks.values() if w.previous_secret_expires_at is not None], now)
-        await asyncio.gather(*(self._attempt(d, webhooks.get(d.webhook_id) if d.webhook_id else None)
-                               for d in claimed))
+                [w.id for w in webhooks.values() if w.previous_secret_expires_at is not None], now
+            )
+        await asyncio.gather(*(self._attempt(d, webhooks.get(d.webhook_id) if d.webhook_id else None) for d in claimed))
         return len(claimed)
 
     async def _attempt(self, delivery: Delivery, webhook: Webhook | None) -> None:
@@ -75,18 +85,44 @@ class DeliveryWorker:
             status, outcome = ("queued", "retry") if next_at else ("dead", "dead")
         async with self.db.transaction() as session:
             recorded = await DeliveryRepository(session).record_outcome(
-                delivery.id, attempt, outcome=outcome, status=status, detail=result.detail, now=now,
-                next_attempt_at=next_at)
+                delivery.id,
+                attempt,
+                outcome=outcome,
+                status=status,
+                detail=result.detail,
+                now=now,
+                next_attempt_at=next_at,
+            )
             if recorded and status == "sent":
-                await add_event(session, messaging, DeliverySent(
-                    delivery_id=delivery.id, channel=delivery.channel, recipient=delivery.target,
-                    source_event_id=delivery.source_event_id, template=delivery.template, attempts=attempt),
-                    occurred_at=now)
+                await add_event(
+                    session,
+                    messaging,
+                    DeliverySent(
+                        delivery_id=delivery.id,
+                        channel=delivery.channel,
+                        recipient=delivery.target,
+                        source_event_id=delivery.source_event_id,
+                        template=delivery.template,
+                        attempts=attempt,
+                    ),
+                    occurred_at=now,
+                )
             elif recorded and status in ("failed", "dead"):
-                await add_event(session, messaging, DeliveryFailed(
-                    delivery_id=delivery.id, channel=delivery.channel, recipient=delivery.target,
-                    source_event_id=delivery.source_event_id, reason=result.detail, template=delivery.template,
-                    attempts=attempt, gave_up=status == "dead"), occurred_at=now)
+                await add_event(
+                    session,
+                    messaging,
+                    DeliveryFailed(
+                        delivery_id=delivery.id,
+                        channel=delivery.channel,
+                        recipient=delivery.target,
+                        source_event_id=delivery.source_event_id,
+                        reason=result.detail,
+                        template=delivery.template,
+                        attempts=attempt,
+                        gave_up=status == "dead",
+                    ),
+                    occurred_at=now,
+                )
         if not recorded:
             log.warning("delivery %s attempt %s outcome dropped: taken over by another worker", delivery.id, attempt)
 
@@ -101,7 +137,9 @@ class DeliveryWorker:
             secrets = signing_secrets(
                 self.cipher.decrypt(webhook.secret),
                 self.cipher.decrypt(webhook.previous_secret) if webhook.previous_secret else None,
-                webhook.previous_secret_expires_at, self.clock())
+                webhook.previous_secret_expires_at,
+                self.clock(),
+            )
         except InvalidToken:  # retried: putting the key back in webhook_secret_keys makes it deliverable again
             return SendResult(False, False, "the webhook's secret opens with none of the configured keys")
         return await self.webhooks.deliver(webhook.url, secrets, body, str(delivery.id))
@@ -123,5 +161,3 @@ async def run_senders(worker: DeliveryWorker, hub: NotificationHub, poll_interva
                 await asyncio.wait_for(wake.wait(), timeout=poll_interval_s)
             except TimeoutError:
                 pass
-
-

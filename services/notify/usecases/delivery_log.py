@@ -24,12 +24,18 @@ class DeliveryFilter:
 
 async def deliveries(session: AsyncSession, where: DeliveryFilter) -> list[Delivery]:
     return await DeliveryRepository(session).find(
-        request_id=where.request_id, customer_id=where.customer_id, source_event_id=where.source_event_id,
-        status=where.status, channel=where.channel, limit=where.limit)
+        request_id=where.request_id,
+        customer_id=where.customer_id,
+        source_event_id=where.source_event_id,
+        status=where.status,
+        channel=where.channel,
+        limit=where.limit,
+    )
 
 
-async def delivery_with_attempts(session: AsyncSession,
-                                 delivery_id: uuid.UUID) -> tuple[Delivery, list[DeliveryAttempt]]:
+async def delivery_with_attempts(
+    session: AsyncSession, delivery_id: uuid.UUID
+) -> tuple[Delivery, list[DeliveryAttempt]]:
     repo = DeliveryRepository(session)
     row = await repo.get(delivery_id)
     if row is None:

@@ -14,8 +14,9 @@ from shared.listen import NotificationHub, StreamMessage, sse_frames
 _PAGE = 100  # rows per read; a full page means more may be waiting
 
 
-async def messages_after(session: AsyncSession, streams: list[str], cursor: int,
-                         limit: int = _PAGE) -> list[StreamMessage]:
+async def messages_after(
+    session: AsyncSession, streams: list[str], cursor: int, limit: int = _PAGE
+) -> list[StreamMessage]:
     return await StreamRepository(session).read_after(streams, cursor, limit)
 
 

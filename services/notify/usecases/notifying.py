@@ -36,8 +36,14 @@ class Notifier:
     clock: Clock
     notice_max_age: timedelta = timedelta(hours=24)
 
-    async def handle(self, session: AsyncSession, subject: str, source_event_id: uuid.UUID,
-                     data: dict[str, Any], occurred_at: datetime | None = None) -> int:
+    async def handle(
+        self,
+        session: AsyncSession,
+        subject: str,
+        source_event_id: uuid.UUID,
+        data: dict[str, Any],
+        occurred_at: datetime | None = None,
+    ) -> int:
         """Returns how many deliveries were queued now (0 when the event was seen before)."""
         now = self.clock.now()
         facts = await _remember(TrackedRequestRepository(session), subject, data, now)
@@ -46,50 +52,97 @@ class Notifier:
             return 0
         queued = 0
         for notice in notices_for(subject, facts, self.routing):
-            queued += await self._queue(session, notice, subject, source_event_id, data, facts,
-                                        occurred_at or now, now)
+            queued += await self._queue(session, notice, subject, source_event_id, data, facts, occurred_at or now, now)
         if queued:
             await DeliveryRepository(session).wake_senders()
         return queued
 
-    async def _queue(self, session: AsyncSession, notice: Notice, subject: str, source_event_id: uuid.UUID,
-                     data: dict[str, Any], facts: dict[str, Any], occurred_at: datetime, now: datetime) -> int:
+    async def _queue(
+        self,
+        session: AsyncSession,
+        notice: Notice,
+        subject: str,
+        source_event_id: uuid.UUID,
+        data: dict[str, Any],
+        facts: dict[str, Any],
+        occurred_at: datetime,
+        now: datetime,
+    ) -> int:
         deliveries = DeliveryRepository(session)
         customer_id, request_id = _uuid(facts.get("customer_id")), _uuid(facts.get("request_id"))
-        common = {"source_event_id": source_event_id, "event_type": subject, "template": notice.template,
-                  "customer_id": customer_id, "request_id": request_id, "urgent": notice.urgent}
+        common = {
+            "source_event_id": source_event_id,
+            "event_type": subject,
+            "template": notice.template,
+            "customer_id": customer_id,
+            "request_id": request_id,
+            "urgent": notice.urgent,
+        }
         queued = 0
         members = await RecipientRepository(session).audience_members(
-            notice.audience, facts.get("customer_id"), facts.get(notice.whose))
+            notice.audience, facts.get("customer_id"), facts.get(notice.whose)
+        )
         for member in members:
             if "email" not in member.channels or not member.email:
                 continue
-            due = send_after(now, urgent=notice.urgent, time_zone=member.time_zone,
-                             quiet_start=member.quiet_start, quiet_end=member.quiet_end)
+            due = send_after(
+                now,
+                urgent=notice.urgent,
+                time_zone=member.time_zone,
+                quiet_start=member.quiet_start,
+                quiet_end=member.quiet_end,
+            )
             message = self.templates.render(notice.template, member.language, facts, member.time_zone)
-            queued += await deliveries.add({
-                **common, "id": uuid.uuid4(), "channel": "email", "target": f"recipient:{member.id}",
-                "recipient_id": member.id, "address": member.email, "language": member.language,
-                "content": message.as_dict(), "next_attempt_at": due, "give_up_at": due + self.retry.window})
+            queued += await deliveries.add(
+                {
+                    **common,
+                    "id": uuid.uuid4(),
+                    "channel": "email",
+                    "target": f"recipient:{member.id}",
+                    "recipient_id": member.id,
+                    "address": member.email,
+                    "language": member.language,
+                    "content": message.as_dict(),
+                    "next_attempt_at": due,
+                    "give_up_at": due + self.retry.window,
+                }
+            )
         if notice.audience is Audience.CUSTOMER and customer_id is not None:
             for webhook in await WebhookRepository(session).of_customer(customer_id, active_only=True):
                 message = self.templates.render(notice.template, webhook.language, facts, self.default_time_zone)
-                body = {"type": notice.template, "event_id": str(source_event_id), "event_type": subject,
-                        "occurred_at": occurred_at.isoformat(), "customer_id": str(customer_id),
-                        "request_id": str(request_id) if request_id else None, "data": data,
-                        "message": {"language": webhook.language, "subject": message.subject,
-                                    "text": message.text}}
-                queued += await deliveries.add({
-                    **common, "id": uuid.uuid4(), "channel": "webhook", "target": f"webhook:{webhook.id}",
-                    "webhook_id": webhook.id, "address": webhook.url, "language": webhook.language,
-                    "content": body, "next_attempt_at": now, "give_up_at": now + self.retry.window})
+                body = {
+                    "type": notice.template,
+                    "event_id": str(source_event_id),
+                    "event_type": subject,
+                    "occurred_at": occurred_at.isoformat(),
+                    "customer_id": str(customer_id),
+                    "request_id": str(request_id) if request_id else None,
+                    "data": data,
+                    "message": {"language": webhook.language, "subject": message.subject, "text": message.text},
+                }
+                queued += await deliveries.add(
+                    {
+                        **common,
+                        "id": uuid.uuid4(),
+                        "channel": "webhook",
+                        "target": f"webhook:{webhook.id}",
+                        "webhook_id": webhook.id,
+                        "address": webhook.url,
+                        "language": webhook.language,
+                        "content": body,
+                        "next_attempt_at": now,
+                        "give_up_at": now + self.retry.window,
+                    }
+                )
         return queued
+
 
 _CARRY_ETA = frozenset({AssignmentCreated.subject, AssignmentStatusChanged.subject, AssignmentChanged.subject})
 
 
-async def _remember(repo: TrackedRequestRepository, subject: str, data: dict[str, Any],
-                    now: datetime) -> dict[str, Any]:
+async def _remember(
+    repo: TrackedRequestRepository, subject: str, data: dict[str, Any], now: datetime
+) -> dict[str, Any]:
     """Facts for wording notices: the event, plus the request's kind and the ETA promised before this event."""
     facts = dict(data)
     request_id, customer_id = _uuid(data.get("request_id")), _uuid(data.get("customer_id"))

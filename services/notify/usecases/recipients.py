@@ -19,19 +19,28 @@ def ensure_recipient_access(principal: Principal, recipient: Recipient) -> None:
     """Staff see every recipient; a customer its own contacts; a technician themselves; others nothing."""
     if principal.is_staff:
         return
-    if principal.role is Role.CUSTOMER and recipient.kind == "customer" \
-            and recipient.customer_id == principal.customer_id:
+    if (
+        principal.role is Role.CUSTOMER
+        and recipient.kind == "customer"
+        and recipient.customer_id == principal.customer_id
+    ):
         return
-    if principal.role is Role.TECHNICIAN and recipient.kind == "technician" \
-            and recipient.technician_id == principal.technician_id:
+    if (
+        principal.role is Role.TECHNICIAN
+        and recipient.kind == "technician"
+        and recipient.technician_id == principal.technician_id
+    ):
         return
     raise NotFound("recipient not found")
 
 
 def _checked(values: dict[str, Any], current: Recipient | None = None) -> dict[str, Any]:
     # quiet hours are checked as they will be stored: what changes over what was there
-    merged = {"quiet_start": current.quiet_start if current else None,
-              "quiet_end": current.quiet_end if current else None, **values}
+    merged = {
+        "quiet_start": current.quiet_start if current else None,
+        "quiet_end": current.quiet_end if current else None,
+        **values,
+    }
     if "time_zone" in values and (values["time_zone"] is None or not is_time_zone(values["time_zone"])):
         raise InvalidInput("time_zone", "not an IANA time zone (e.g. Europe/Simferopol)")
     if (merged.get("quiet_start") is None) != (merged.get("quiet_end") is None):
@@ -58,22 +67,30 @@ async def add_recipient(session: AsyncSession, principal: Principal, new: NewRec
         raise InvalidInput("technician_id", "a technician recipient names the technician")
     # left-out (or null) preferences take the stored defaults
     values = _checked({k: v for k, v in new.preferences.items() if v is not None})
-    values |= {"id": uuid.uuid4(), "kind": kind,
-               **({"customer_id": customer_id} if customer_id else {}),
-               **({"technician_id": technician_id} if technician_id else {})}
+    values |= {
+        "id": uuid.uuid4(),
+        "kind": kind,
+        **({"customer_id": customer_id} if customer_id else {}),
+        **({"technician_id": technician_id} if technician_id else {}),
+    }
     return await RecipientRepository(session).add(values)
 
 
-async def recipients_visible_to(session: AsyncSession, principal: Principal, kind: Audience | None,
-                                customer_id: uuid.UUID | None,
-                                technician_id: uuid.UUID | None) -> list[Recipient]:
+async def recipients_visible_to(
+    session: AsyncSession,
+    principal: Principal,
+    kind: Audience | None,
+    customer_id: uuid.UUID | None,
+    technician_id: uuid.UUID | None,
+) -> list[Recipient]:
     """Staff filter as they like; customers see their contacts, technicians themselves."""
     if principal.role is Role.CUSTOMER:
         kind, customer_id, technician_id = Audience.CUSTOMER, principal.customer_id, None
     elif principal.role is Role.TECHNICIAN:
         kind, customer_id, technician_id = Audience.TECHNICIAN, None, principal.technician_id
     return await RecipientRepository(session).find(
-        kind=kind.value if kind else None, customer_id=customer_id, technician_id=technician_id)
+        kind=kind.value if kind else None, customer_id=customer_id, technician_id=technician_id
+    )
 
 
 async def recipient(session: AsyncSession, principal: Principal, recipient_id: uuid.UUID) -> Recipient:
@@ -84,8 +101,9 @@ async def recipient(session: AsyncSession, principal: Principal, recipient_id: u
     return found
 
 
-async def change_preferences(session: AsyncSession, principal: Principal, recipient_id: uuid.UUID,
-                             changes: PreferenceChanges) -> Recipient:
+async def change_preferences(
+    session: AsyncSession, principal: Principal, recipient_id: uuid.UUID, changes: PreferenceChanges
+) -> Recipient:
     current = await recipient(session, principal, recipient_id)
     values = _checked(dict(changes), current)
     if not values:

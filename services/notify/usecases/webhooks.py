@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 MAX_WEBHOOKS_PER_CUSTOMER = 10
 
 
-async def register_webhook(session: AsyncSession, allow: AllowList, cipher: SecretCipher, customer_id: uuid.UUID,
-                           url: str, language: str) -> WebhookWithSecret:
+async def register_webhook(
+    session: AsyncSession, allow: AllowList, cipher: SecretCipher, customer_id: uuid.UUID, url: str, language: str
+) -> WebhookWithSecret:
     """The new webhook with its secret in plain text (the only time it is shown); stored encrypted."""
     try:
         target = check_registration(url, allow)
@@ -34,8 +35,15 @@ async def register_webhook(session: AsyncSession, allow: AllowList, cipher: Secr
     repo = WebhookRepository(session)
     if len(await repo.of_customer(customer_id, active_only=True)) >= MAX_WEBHOOKS_PER_CUSTOMER:
         raise Conflict(f"a customer may register at most {MAX_WEBHOOKS_PER_CUSTOMER} webhooks")
-    webhook = await repo.add({"id": uuid.uuid4(), "customer_id": customer_id, "url": target.url,
-                              "secret": cipher.encrypt(secret), "language": language})
+    webhook = await repo.add(
+        {
+            "id": uuid.uuid4(),
+            "customer_id": customer_id,
+            "url": target.url,
+            "secret": cipher.encrypt(secret),
+            "language": language,
+        }
+    )
     return WebhookWithSecret(webhook, secret)
 
 
@@ -52,8 +60,14 @@ async def remove_webhook(session: AsyncSession, customer_id: uuid.UUID, webhook_
     await repo.deactivate(webhook_id)
 
 
-async def rotate_webhook_secret(session: AsyncSession, cipher: SecretCipher, customer_id: uuid.UUID,
-                                webhook_id: uuid.UUID, grace: timedelta, now: datetime) -> WebhookWithSecret:
+async def rotate_webhook_secret(
+    session: AsyncSession,
+    cipher: SecretCipher,
+    customer_id: uuid.UUID,
+    webhook_id: uuid.UUID,
+    grace: timedelta,
+    now: datetime,
+) -> WebhookWithSecret:
     """A new secret (returned in plain text, once); the current one keeps signing too for `grace`.
 
     Only two secrets sign at a time: rotating again during a grace period drops the older one at once.
@@ -67,8 +81,12 @@ async def rotate_webhook_secret(session: AsyncSession, cipher: SecretCipher, cus
         raise Conflict("the webhook was removed")
     keep_old = grace > timedelta(0)
     rotated = await repo.rotate_secret(
-        webhook_id, cipher.encrypt(secret), previous_secret=webhook.secret if keep_old else None,
-        previous_secret_expires_at=now + grace if keep_old else None, rotated_at=now)
+        webhook_id,
+        cipher.encrypt(secret),
+        previous_secret=webhook.secret if keep_old else None,
+        previous_secret_expires_at=now + grace if keep_old else None,
+        rotated_at=now,
+    )
     return WebhookWithSecret(rotated, secret)
 
 
@@ -78,8 +96,9 @@ class ReencryptedPage:
     last_id: uuid.UUID | None  # where the next page starts; None when this one was the last
 
 
-async def reencrypt_page(session: AsyncSession, cipher: SecretCipher, after: uuid.UUID | None,
-                         limit: int) -> ReencryptedPage:
+async def reencrypt_page(
+    session: AsyncSession, cipher: SecretCipher, after: uuid.UUID | None, limit: int
+) -> ReencryptedPage:
     """Move one page of stored secrets that an older key encrypted to the first key (rows stay locked until the
     caller commits). Rows none of the keys can open are left alone and logged: their deliveries fail until the
     key is restored."""

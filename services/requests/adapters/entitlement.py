@@ -29,5 +29,8 @@ class ContractsEntitlement:
         try:
             return await rpc.call(self.nc, CHECK_ENTITLEMENT, query, EntitlementAnswer, timeout_s=self.timeout_s)
         except Unavailable as exc:
-            raise EntitlementUnavailable(f"coverage cannot be checked right now ({exc.detail}); nothing was filed, "
-                                         "send it again with the same Idempotency-Key", self.retry_after_s) from exc
+            raise EntitlementUnavailable(
+                f"coverage cannot be checked right now ({exc.detail}); nothing was filed, "
+                "send it again with the same Idempotency-Key",
+                self.retry_after_s,
+            ) from exc

@@ -23,17 +23,33 @@ from shared.service import Runtime
 log = logging.getLogger(__name__)
 
 
-def timeline_events(db: Database, hub: NotificationHub, request_id: uuid.UUID, last_event_id: int, keepalive_s: float,
-                    snapshot: Callable[[ServiceRequestRecord], dict[str, Any]]) -> AsyncIterator[str]:
+def timeline_events(
+    db: Database,
+    hub: NotificationHub,
+    request_id: uuid.UUID,
+    last_event_id: int,
+    keepalive_s: float,
+    snapshot: Callable[[ServiceRequestRecord], dict[str, Any]],
+) -> AsyncIterator[str]:
     """SSE frames: each timeline entry after `last_event_id` with the request's tracking fields at that moment."""
 
     async def read_after(cursor: int) -> list[StreamMessage]:
         async with db.transaction() as session:
             entries = await TimelineRepository(session).entries(request_id, after_id=cursor)
             request = await RequestsRepository(session).get(request_id) if entries else None
-        return [StreamMessage(entry.id, entry.status, {
-            "status": entry.status, "at": utc_z(entry.at), "detail": entry.detail,
-            "request": snapshot(request) if request else None}) for entry in entries]
+        return [
+            StreamMessage(
+                entry.id,
+                entry.status,
+                {
+                    "status": entry.status,
+                    "at": utc_z(entry.at),
+                    "detail": entry.detail,
+                    "request": snapshot(request) if request else None,
+                },
+            )
+            for entry in entries
+        ]
 
     return sse_frames(hub, [str(request_id)], read_after, last_event_id, keepalive_s)
 

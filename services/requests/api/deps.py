@@ -48,8 +48,11 @@ def _now(clock: Annotated[Clock, Depends(_clock)]) -> datetime:
 
 
 def _entitlement(request: Request, settings: Annotated[Settings, Depends(_settings)]) -> ContractsEntitlement:
-    return ContractsEntitlement(request.app.state.runtime.nc, timeout_s=settings.entitlement_timeout_s,
-                                retry_after_s=settings.entitlement_retry_after_s)
+    return ContractsEntitlement(
+        request.app.state.runtime.nc,
+        timeout_s=settings.entitlement_timeout_s,
+        retry_after_s=settings.entitlement_retry_after_s,
+    )
 
 
 def _survey_links(request: Request) -> SurveyLinks:

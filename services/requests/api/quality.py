@@ -23,9 +23,12 @@ RATIOS = ("response_sla", "fix_sla", "on_time_arrival", "first_time_fix", "repea
 KpiReader = Annotated[Principal, Depends(require_roles(Role.DISPATCHER, Role.CONTRACT_MANAGER, Role.CUSTOMER))]
 
 
-@router.get("/kpis", response_model=KpiReport,
-            responses={200: {"content": {"text/csv": {}}}},
-            summary="Quality KPIs by period and per technician, contract, customer, site or unit")
+@router.get(
+    "/kpis",
+    response_model=KpiReport,
+    responses={200: {"content": {"text/csv": {}}}},
+    summary="Quality KPIs by period and per technician, contract, customer, site or unit",
+)
 async def kpis(
     session: UnitOfWork,
     settings: ServiceSettings,
@@ -49,34 +52,79 @@ async def kpis(
         raise InvalidInput("from", "must be before `to`")
     if principal.role is Role.CUSTOMER:
         customer_id = principal.customer_id  # a customer sees its own figures only
-    filters = {name: value for name, value in (("customer_id", customer_id), ("contract_id", contract_id),
-                                               ("site_id", site_id), ("equipment_id", equipment_id)) if value}
-    policy = KpiPolicy(on_time_tolerance=timedelta(minutes=settings.on_time_tolerance_minutes),
-                       repeat_window=timedelta(days=settings.repeat_window_days))
-    rows = await quality_kpis(session, period_from=since, period_to=to, as_of=now, bucket=bucket,
-                              group_by=group_by, filters=filters, policy=policy)
+    filters = {
+        name: value
+        for name, value in (
+            ("customer_id", customer_id),
+            ("contract_id", contract_id),
+            ("site_id", site_id),
+            ("equipment_id", equipment_id),
+        )
+        if value
+    }
+    policy = KpiPolicy(
+        on_time_tolerance=timedelta(minutes=settings.on_time_tolerance_minutes),
+        repeat_window=timedelta(days=settings.repeat_window_days),
+    )
+    rows = await quality_kpis(
+        session,
+        period_from=since,
+        period_to=to,
+        as_of=now,
+        bucket=bucket,
+        group_by=group_by,
+        filters=filters,
+        policy=policy,
+    )
     if format == "csv":
-        return Response(kpi_csv(rows), media_type="text/csv",
-                        headers={"Content-Disposition": 'attachment; filename="kpis.csv"'})
-    return KpiReport(period_from=since, period_to=to, as_of=now, bucket=bucket, group_by=group_by,
-                     on_time_tolerance_minutes=settings.on_time_tolerance_minutes,
-                     repeat_window_days=settings.repeat_window_days,
-                     rows=[KpiRowOut.model_validate(row, from_attributes=True) for row in rows])
+        return Response(
+            kpi_csv(rows), media_type="text/csv", headers={"Content-Disposition": 'attachment; filename="kpis.csv"'}
+        )
+    return KpiReport(
+        period_from=since,
+        period_to=to,
+        as_of=now,
+        bucket=bucket,
+        group_by=group_by,
+        on_time_tolerance_minutes=settings.on_time_tolerance_minutes,
+        repeat_window_days=settings.repeat_window_days,
+        rows=[KpiRowOut.model_validate(row, from_attributes=True) for row in rows],
+    )
 
 
 def kpi_csv(rows: list[KpiRow]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["period_start", "group_by", "key", "requests",
-                     *(f"{name}_{part}" for name in RATIOS for part in ("count", "hits", "rate")),
-                     "mean_response_minutes", "csat_count", "csat_mean", "nps_count", "nps"])
+    writer.writerow(
+        [
+            "period_start",
+            "group_by",
+            "key",
+            "requests",
+            *(f"{name}_{part}" for name in RATIOS for part in ("count", "hits", "rate")),
+            "mean_response_minutes",
+            "csat_count",
+            "csat_mean",
+            "nps_count",
+            "nps",
+        ]
+    )
     for row in rows:
         ratios = [getattr(row, name) for name in RATIOS]
-        writer.writerow([
-            row.period_start.isoformat() if row.period_start else "", row.group_by, row.key or "", row.requests,
-            *(value for r in ratios for value in (r.count, r.hits, "" if r.rate is None else r.rate)),
-            _blank(row.mean_response_minutes), row.csat_count, _blank(row.csat_mean), row.nps_count, _blank(row.nps),
-        ])
+        writer.writerow(
+            [
+                row.period_start.isoformat() if row.period_start else "",
+                row.group_by,
+                row.key or "",
+                row.requests,
+                *(value for r in ratios for value in (r.count, r.hits, "" if r.rate is None else r.rate)),
+                _blank(row.mean_response_minutes),
+                row.csat_count,
+                _blank(row.csat_mean),
+                row.nps_count,
+                _blank(row.nps),
+            ]
+        )
     return out.getvalue()
 
 

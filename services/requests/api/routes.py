@@ -51,11 +51,16 @@ def request_out(row: ServiceRequestRecord) -> ServiceRequestOut:
 
 def request_draft(body: ServiceRequestIn) -> RequestDraft:
     return RequestDraft(
-        site_id=body.site_id, equipment_id=body.equipment_id, kind=body.kind, priority=body.priority,
-        description=body.description, contact=body.contact.model_dump(),
+        site_id=body.site_id,
+        equipment_id=body.equipment_id,
+        kind=body.kind,
+        priority=body.priority,
+        description=body.description,
+        contact=body.contact.model_dump(),
         preferred_windows=tuple(TimeWindow(w.start, w.end) for w in body.preferred_windows),
         # of the body as sent (stored with each request: keep the form to keep old keys working)
-        fingerprint=hashlib.sha256(body.model_dump_json().encode()).hexdigest())
+        fingerprint=hashlib.sha256(body.model_dump_json().encode()).hexdigest(),
+    )
 
 
 def _owner(principal: Principal, customer_id: uuid.UUID | None) -> uuid.UUID:
@@ -70,9 +75,15 @@ def _owner(principal: Principal, customer_id: uuid.UUID | None) -> uuid.UUID:
     raise NotFound("not found")
 
 
-@router.post("/requests", status_code=status.HTTP_201_CREATED, response_model=ServiceRequestOut,
-             responses={200: {"description": "The request this Idempotency-Key already created"},
-                        503: {"description": "Coverage could not be checked; nothing was filed (see Retry-After)"}})
+@router.post(
+    "/requests",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ServiceRequestOut,
+    responses={
+        200: {"description": "The request this Idempotency-Key already created"},
+        503: {"description": "Coverage could not be checked; nothing was filed (see Retry-After)"},
+    },
+)
 async def create_request(
     body: ServiceRequestIn,
     response: Response,
@@ -84,8 +95,9 @@ async def create_request(
     customer_id: uuid.UUID | None = Query(None, description="staff filing on a customer's behalf"),
 ) -> ServiceRequestOut:
     owner = _owner(principal, customer_id)
-    row, created = await file_request(db.transaction, entitlement, principal, owner, idempotency_key,
-                                      request_draft(body), now=now)
+    row, created = await file_request(
+        db.transaction, entitlement, principal, owner, idempotency_key, request_draft(body), now=now
+    )
     if not created:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/requests/{row.id}"
@@ -93,60 +105,88 @@ async def create_request(
 
 
 @router.get("/requests", response_model=list[ServiceRequestOut])
-async def list_requests(session: UnitOfWork, principal: CurrentPrincipal,
-                        status_: PlainText | None = Query(None, alias="status"),
-                        site_id: uuid.UUID | None = None, equipment_id: uuid.UUID | None = None,
-                        limit: int = Query(100, ge=1, le=500)) -> list[ServiceRequestOut]:
+async def list_requests(
+    session: UnitOfWork,
+    principal: CurrentPrincipal,
+    status_: PlainText | None = Query(None, alias="status"),
+    site_id: uuid.UUID | None = None,
+    equipment_id: uuid.UUID | None = None,
+    limit: int = Query(100, ge=1, le=500),
+) -> list[ServiceRequestOut]:
     rows = await history(session, principal, status=status_, site_id=site_id, equipment_id=equipment_id, limit=limit)
     return [request_out(r) for r in rows]
 
 
-@router.get("/sites/{site_id}/requests", response_model=list[ServiceRequestOut],
-            summary="A site's service history, newest first")
-async def site_history(site_id: uuid.UUID, session: UnitOfWork, principal: CurrentPrincipal,
-                       limit: int = Query(100, ge=1, le=500)) -> list[ServiceRequestOut]:
+@router.get(
+    "/sites/{site_id}/requests",
+    response_model=list[ServiceRequestOut],
+    summary="A site's service history, newest first",
+)
+async def site_history(
+    site_id: uuid.UUID, session: UnitOfWork, principal: CurrentPrincipal, limit: int = Query(100, ge=1, le=500)
+) -> list[ServiceRequestOut]:
     return [request_out(r) for r in await history(session, principal, site_id=site_id, limit=limit)]
 
 
-@router.get("/equipment/{equipment_id}/requests", response_model=list[ServiceRequestOut],
-            summary="A unit's service history, newest first")
-async def unit_history(equipment_id: uuid.UUID, session: UnitOfWork, principal: CurrentPrincipal,
-                       limit: int = Query(100, ge=1, le=500)) -> list[ServiceRequestOut]:
+@router.get(
+    "/equipment/{equipment_id}/requests",
+    response_model=list[ServiceRequestOut],
+    summary="A unit's service history, newest first",
+)
+async def unit_history(
+    equipment_id: uuid.UUID, session: UnitOfWork, principal: CurrentPrincipal, limit: int = Query(100, ge=1, le=500)
+) -> list[ServiceRequestOut]:
     return [request_out(r) for r in await history(session, principal, equipment_id=equipment_id, limit=limit)]
 
 
 @router.get("/requests/{request_id}", response_model=ServiceRequestDetail)
-async def get_request(request_id: uuid.UUID, session: UnitOfWork,
-                      principal: CurrentPrincipal) -> ServiceRequestDetail:
+async def get_request(request_id: uuid.UUID, session: UnitOfWork, principal: CurrentPrincipal) -> ServiceRequestDetail:
     detail = await request_detail(session, principal, request_id)
     timeline = detail.timeline
-    return ServiceRequestDetail.model_validate({
-        **request_out(detail.request).model_dump(), "follow_up_request_id": detail.follow_up_request_id,
-        "timeline": [TimelineEntry.model_validate(e, from_attributes=True) for e in timeline],
-        "eta_changes": [EtaChange(at=e.at, eta=e.detail["eta"]) for e in timeline
-                        if e.status in ETA_ENTRIES and e.detail.get("eta")],
-    })
+    return ServiceRequestDetail.model_validate(
+        {
+            **request_out(detail.request).model_dump(),
+            "follow_up_request_id": detail.follow_up_request_id,
+            "timeline": [TimelineEntry.model_validate(e, from_attributes=True) for e in timeline],
+            "eta_changes": [
+                EtaChange(at=e.at, eta=e.detail["eta"])
+                for e in timeline
+                if e.status in ETA_ENTRIES and e.detail.get("eta")
+            ],
+        }
+    )
 
 
-@router.get("/requests/{request_id}/stream", response_class=StreamingResponse,
-            summary="Live tracking over SSE: every timeline entry with the request's status, technician and ETA",
-            description="Resumes after `Last-Event-ID` (a non-negative whole number, else 422). An id beyond any "
-                        "ever issued replays the timeline from the start: ids identify entries, so a client "
-                        "drops what it has already seen.")
-async def stream_request(request_id: uuid.UUID, session: UnitOfWork, db: Transactions, hub: TimelineHub,
-                         settings: ServiceSettings, principal: CurrentPrincipal,
-                         last_event_id: int = Header(0, alias="Last-Event-ID", ge=0)) -> StreamingResponse:
+@router.get(
+    "/requests/{request_id}/stream",
+    response_class=StreamingResponse,
+    summary="Live tracking over SSE: every timeline entry with the request's status, technician and ETA",
+    description="Resumes after `Last-Event-ID` (a non-negative whole number, else 422). An id beyond any "
+    "ever issued replays the timeline from the start: ids identify entries, so a client "
+    "drops what it has already seen.",
+)
+async def stream_request(
+    request_id: uuid.UUID,
+    session: UnitOfWork,
+    db: Transactions,
+    hub: TimelineHub,
+    settings: ServiceSettings,
+    principal: CurrentPrincipal,
+    last_event_id: int = Header(0, alias="Last-Event-ID", ge=0),
+) -> StreamingResponse:
     await readable_request(session, principal, request_id)
     cursor = stream_cursor(last_event_id)
 
     def snapshot(current: ServiceRequestRecord) -> dict[str, Any]:
-        return request_out(current).model_dump(mode="json", include={
-            "status", "technician_first_name", "eta", "response_due", "fix_due"})
+        return request_out(current).model_dump(
+            mode="json", include={"status", "technician_first_name", "eta", "response_due", "fix_due"}
+        )
 
     return sse_response(timeline_events(db, hub, request_id, cursor, settings.stream_keepalive_s, snapshot))
 
 
 @router.post("/requests/{request_id}/cancel", response_model=ServiceRequestOut)
-async def cancel(request_id: uuid.UUID, session: UnitOfWork, principal: CurrentPrincipal, now: Now,
-                 body: CancelIn | None = None) -> ServiceRequestOut:
+async def cancel(
+    request_id: uuid.UUID, session: UnitOfWork, principal: CurrentPrincipal, now: Now, body: CancelIn | None = None
+) -> ServiceRequestOut:
     return request_out(await cancel_request(session, principal, request_id, body.reason if body else "", now))

@@ -27,6 +27,7 @@ from shared.errors import DomainError, InvalidInput, NotFound, Unauthorized
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
+
 @dataclass(frozen=True)
 class FormState:
     """What the form shows: where it posts, the question, and what the customer had chosen before an error."""
@@ -41,17 +42,35 @@ class FormState:
 
 class SurveyPages:
     def __init__(self, directory: Path = TEMPLATES_DIR) -> None:
-        self.env = Environment(loader=FileSystemLoader(directory), autoescape=select_autoescape(["html"]),
-                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        self.env = Environment(
+            loader=FileSystemLoader(directory),
+            autoescape=select_autoescape(["html"]),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
         catalog = tomllib.loads((directory / "survey_text.toml").read_text(encoding="utf-8"))
         self.text: dict[Language, dict[str, str]] = {language: catalog[language] for language in LANGUAGES}
 
-    def form(self, language: Language, *, action: str, technician_first_name: str | None, completed_at: datetime,
-             error: str | None = None, csat: int | None = None, nps: int | None = None, comment: str = "") -> str:
+    def form(
+        self,
+        language: Language,
+        *,
+        action: str,
+        technician_first_name: str | None,
+        completed_at: datetime,
+        error: str | None = None,
+        csat: int | None = None,
+        nps: int | None = None,
+        comment: str = "",
+    ) -> str:
         text = self.text[language]
         day = completed_at.strftime(text["date_format"])
-        question = (text["csat_question_by"].format(name=technician_first_name, date=day) if technician_first_name
-                    else text["csat_question"].format(date=day))
+        question = (
+            text["csat_question_by"].format(name=technician_first_name, date=day)
+            if technician_first_name
+            else text["csat_question"].format(date=day)
+        )
         state = FormState(action=action, csat_question=question, csat=csat, nps=nps, comment=comment)
         return self._render(language, text["title"], error=error, form=state)
 
@@ -59,8 +78,9 @@ class SurveyPages:
         return self._render(language, self.text[language]["thanks_title"], paragraphs=[self.text[language]["thanks"]])
 
     def already_rated(self, language: Language) -> str:
-        return self._render(language, self.text[language]["thanks_title"],
-                            paragraphs=[self.text[language]["already_rated"]])
+        return self._render(
+            language, self.text[language]["thanks_title"], paragraphs=[self.text[language]["already_rated"]]
+        )
 
     def failure(self, language: Language, exc: DomainError, *, opening: bool = False) -> str:
         title = self.text[language]["unavailable_title" if opening else "failed_title"]
@@ -92,11 +112,29 @@ class SurveyPages:
         before, _, after = text["rating_count_" + plural_form(language, rating.count)].partition("{count}")
         # the score stays machine-readable (a decimal point) in every language: schema.org reads it
         return self.env.get_template("rating.html").render(
-            language=language, text=text, count=rating.count, before=before, after=after,
-            score=f"{rating.csat_mean:.1f}", nps=f"{rating.nps:+.0f}" if rating.nps is not None else None)
+            language=language,
+            text=text,
+            count=rating.count,
+            before=before,
+            after=after,
+            score=f"{rating.csat_mean:.1f}",
+            nps=f"{rating.nps:+.0f}" if rating.nps is not None else None,
+        )
 
-    def _render(self, language: Language, title: str, *, error: str | None = None, paragraphs: list[str] | None = None,
-                form: FormState | None = None) -> str:
+    def _render(
+        self,
+        language: Language,
+        title: str,
+        *,
+        error: str | None = None,
+        paragraphs: list[str] | None = None,
+        form: FormState | None = None,
+    ) -> str:
         return self.env.get_template("survey.html").render(
-            language=language, title=title, error=error, paragraphs=paragraphs or [], form=form,
-            text=self.text[language])
+            language=language,
+            title=title,
+            error=error,
+            paragraphs=paragraphs or [],
+            form=form,
+            text=self.text[language],
+        )

@@ -131,28 +131,52 @@ class KpiRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def kpi_tallies(self, *, period_from: datetime, period_to: datetime, as_of: datetime, bucket: Bucket,
-                          group_by: GroupBy, filters: dict[str, uuid.UUID], policy: KpiPolicy) -> list[KpiTally]:
+    async def kpi_tallies(
+        self,
+        *,
+        period_from: datetime,
+        period_to: datetime,
+        as_of: datetime,
+        bucket: Bucket,
+        group_by: GroupBy,
+        filters: dict[str, uuid.UUID],
+        policy: KpiPolicy,
+    ) -> list[KpiTally]:
         """Per (period, group), the sums of the requests filed in [period_from, period_to), added up in one query."""
         unknown = set(filters) - set(KPI_FILTERS)
         if unknown:
             raise ValueError(f"no KPI filter on {sorted(unknown)}")
-        rows = await self.session.execute(_KPI_TALLIES, {
-            "period_from": period_from, "period_to": period_to, "scope_to": period_to + policy.repeat_window,
-            "as_of": as_of, "tolerance": policy.on_time_tolerance, "repeat_window": policy.repeat_window,
-            "trunc": None if bucket == "all" else bucket, "group_by": group_by,
-            **{name: filters.get(name) for name in KPI_FILTERS},
-        })
+        rows = await self.session.execute(
+            _KPI_TALLIES,
+            {
+                "period_from": period_from,
+                "period_to": period_to,
+                "scope_to": period_to + policy.repeat_window,
+                "as_of": as_of,
+                "tolerance": policy.on_time_tolerance,
+                "repeat_window": policy.repeat_window,
+                "trunc": None if bucket == "all" else bucket,
+                "group_by": group_by,
+                **{name: filters.get(name) for name in KPI_FILTERS},
+            },
+        )
         return [
             KpiTally(
-                period_start=row.period_start, key=row.key, requests=row.requests,
-                response_sla=Ratio(row.response_count, row.response_hits), fix_sla=Ratio(row.fix_count, row.fix_hits),
+                period_start=row.period_start,
+                key=row.key,
+                requests=row.requests,
+                response_sla=Ratio(row.response_count, row.response_hits),
+                fix_sla=Ratio(row.fix_count, row.fix_hits),
                 on_time_arrival=Ratio(row.on_time_count, row.on_time_hits),
                 first_time_fix=Ratio(row.first_time_fix_count, row.first_time_fix_hits),
                 repeat_visits=Ratio(row.repeat_count, row.repeat_hits),
-                response_count=row.response_minutes_count, response_minutes_total=float(row.response_minutes_total),
-                csat_count=row.csat_count, csat_total=row.csat_total, nps_count=row.nps_count,
-                nps_promoters=row.nps_promoters, nps_detractors=row.nps_detractors,
+                response_count=row.response_minutes_count,
+                response_minutes_total=float(row.response_minutes_total),
+                csat_count=row.csat_count,
+                csat_total=row.csat_total,
+                nps_count=row.nps_count,
+                nps_promoters=row.nps_promoters,
+                nps_detractors=row.nps_detractors,
             )
             for row in rows
         ]

@@ -20,8 +20,11 @@ class SurveysRepository:
     async def add_if_new(self, survey: SurveyRecord) -> bool:
         """Open the request's survey unless it has one; True when this call opened it."""
         result = await self.session.execute(
-            pg_insert(t.surveys).values(**survey.values()).on_conflict_do_nothing(index_elements=["request_id"])
-            .returning(t.surveys.c.id))
+            pg_insert(t.surveys)
+            .values(**survey.values())
+            .on_conflict_do_nothing(index_elements=["request_id"])
+            .returning(t.surveys.c.id)
+        )
         return result.first() is not None
 
     async def get(self, survey_id: uuid.UUID, *, for_update: bool = False) -> SurveyRecord | None:
@@ -30,16 +33,28 @@ class SurveysRepository:
     async def of_request(self, request_id: uuid.UUID, *, for_update: bool = False) -> SurveyRecord | None:
         return await self._one(t.surveys.c.request_id == request_id, for_update)
 
-    async def answer(self, survey_id: uuid.UUID, *, answered_at: datetime, csat: int, nps: int | None, comment: str,
-                     answered_via: str) -> None:
-        await self.session.execute(update(t.surveys).where(t.surveys.c.id == survey_id).values(
-            answered_at=answered_at, csat=csat, nps=nps, comment=comment, answered_via=answered_via))
+    async def answer(
+        self,
+        survey_id: uuid.UUID,
+        *,
+        answered_at: datetime,
+        csat: int,
+        nps: int | None,
+        comment: str,
+        answered_via: str,
+    ) -> None:
+        await self.session.execute(
+            update(t.surveys)
+            .where(t.surveys.c.id == survey_id)
+            .values(answered_at=answered_at, csat=csat, nps=nps, comment=comment, answered_via=answered_via)
+        )
 
     async def rating_answers(self, completed_since: datetime) -> list[tuple[int, int | None]]:
         """(csat, nps) of every answered survey of a job completed since `completed_since`."""
         s = t.surveys.c
         rows = await self.session.execute(
-            select(s.csat, s.nps).where(s.answered_at.is_not(None), s.completed_at >= completed_since))
+            select(s.csat, s.nps).where(s.answered_at.is_not(None), s.completed_at >= completed_since)
+        )
         return [(int(r.csat), None if r.nps is None else int(r.nps)) for r in rows]
 
     async def _one(self, where: ColumnElement[bool], for_update: bool) -> SurveyRecord | None:

@@ -71,8 +71,12 @@ service_requests = Table(
     Index("ix_service_requests_equipment_id", "equipment_id", postgresql_where=text("equipment_id IS NOT NULL")),
     Index("ix_service_requests_created_at", "created_at"),
     # at most one follow-up per original request
-    Index("uq_service_requests_follow_up_of", "follow_up_of", unique=True,
-          postgresql_where=text("follow_up_of IS NOT NULL")),
+    Index(
+        "uq_service_requests_follow_up_of",
+        "follow_up_of",
+        unique=True,
+        postgresql_where=text("follow_up_of IS NOT NULL"),
+    ),
 )
 
 request_timeline = Table(
@@ -84,8 +88,14 @@ request_timeline = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Column("source_event_id", Uuid),
     Column("detail", JSONB, nullable=False, server_default="{}"),
-    Index("uq_request_timeline_source", "request_id", "source_event_id", "status", unique=True,
-          postgresql_where=text("source_event_id IS NOT NULL")),
+    Index(
+        "uq_request_timeline_source",
+        "request_id",
+        "source_event_id",
+        "status",
+        unique=True,
+        postgresql_where=text("source_event_id IS NOT NULL"),
+    ),
 )
 
 # what this service knows of each dispatch assignment for a request; `reached` maps status → first moment seen

@@ -21,15 +21,22 @@ class TimelineRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, request_id: uuid.UUID, status: str, at: datetime,
-                  source_event_id: uuid.UUID | None = None, detail: dict[str, Any] | None = None) -> None:
+    async def add(
+        self,
+        request_id: uuid.UUID,
+        status: str,
+        at: datetime,
+        source_event_id: uuid.UUID | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
         """Append to the timeline (once per source event and status) and wake the request's live streams."""
         await self.session.execute(
             pg_insert(t.request_timeline)
-            .values(request_id=request_id, status=status, at=at, source_event_id=source_event_id,
-                    detail=detail or {})
-            .on_conflict_do_nothing(index_elements=["request_id", "source_event_id", "status"],
-                                    index_where=text("source_event_id IS NOT NULL"))
+            .values(request_id=request_id, status=status, at=at, source_event_id=source_event_id, detail=detail or {})
+            .on_conflict_do_nothing(
+                index_elements=["request_id", "source_event_id", "status"],
+                index_where=text("source_event_id IS NOT NULL"),
+            )
         )
         # delivered at commit, to every replica's listener
         await self.session.execute(select(func.pg_notify(TIMELINE_CHANNEL, str(request_id))))

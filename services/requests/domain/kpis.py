@@ -196,14 +196,16 @@ def response_minutes(job: JobRecord) -> float | None:
     return (arrival.on_site_at - job.created_at).total_seconds() / 60
 
 
-def repeat_visit(job: JobRecord, later_requests_by_unit: dict[uuid.UUID, list[datetime]],
-                 window: timedelta) -> bool | None:
+def repeat_visit(
+    job: JobRecord, later_requests_by_unit: dict[uuid.UUID, list[datetime]], window: timedelta
+) -> bool | None:
     """Did the unit need another request within `window` after this job was completed?"""
     completed_at = job.completed_at
     if job.equipment_id is None or completed_at is None:
         return None
-    return any(completed_at < filed <= completed_at + window
-               for filed in later_requests_by_unit.get(job.equipment_id, ()))
+    return any(
+        completed_at < filed <= completed_at + window for filed in later_requests_by_unit.get(job.equipment_id, ())
+    )
 
 
 def nps_score(answers: list[int]) -> float | None:
@@ -246,12 +248,20 @@ class KpiTally:
 
 def kpi_row(tally: KpiTally, group_by: GroupBy) -> KpiRow:
     return KpiRow(
-        period_start=tally.period_start, group_by=group_by, key=tally.key, requests=tally.requests,
-        response_sla=tally.response_sla, fix_sla=tally.fix_sla, on_time_arrival=tally.on_time_arrival,
-        first_time_fix=tally.first_time_fix, repeat_visits=tally.repeat_visits,
+        period_start=tally.period_start,
+        group_by=group_by,
+        key=tally.key,
+        requests=tally.requests,
+        response_sla=tally.response_sla,
+        fix_sla=tally.fix_sla,
+        on_time_arrival=tally.on_time_arrival,
+        first_time_fix=tally.first_time_fix,
+        repeat_visits=tally.repeat_visits,
         mean_response_minutes=mean_of(tally.response_minutes_total, tally.response_count, 2),
-        csat_count=tally.csat_count, csat_mean=mean_of(tally.csat_total, tally.csat_count, 2),
-        nps_count=tally.nps_count, nps=nps_of(tally.nps_count, tally.nps_promoters, tally.nps_detractors),
+        csat_count=tally.csat_count,
+        csat_mean=mean_of(tally.csat_total, tally.csat_count, 2),
+        nps_count=tally.nps_count,
+        nps=nps_of(tally.nps_count, tally.nps_promoters, tally.nps_detractors),
     )
 
 
@@ -261,8 +271,16 @@ def kpi_rows(tallies: Iterable[KpiTally], group_by: GroupBy) -> list[KpiRow]:
     return sorted(rows, key=lambda r: (r.period_start or date.min, str(r.key)))
 
 
-def compute_kpis(jobs: Iterable[JobRecord], *, period_from: datetime, period_to: datetime, as_of: datetime,
-                 bucket: Bucket = "all", group_by: GroupBy = "none", policy: KpiPolicy = KpiPolicy()) -> list[KpiRow]:
+def compute_kpis(
+    jobs: Iterable[JobRecord],
+    *,
+    period_from: datetime,
+    period_to: datetime,
+    as_of: datetime,
+    bucket: Bucket = "all",
+    group_by: GroupBy = "none",
+    policy: KpiPolicy = KpiPolicy(),
+) -> list[KpiRow]:
     """One row per (period, group) for the requests filed in [period_from, period_to).
 
     `jobs` may include requests filed up to `policy.repeat_window` after `period_to`: they only serve
@@ -288,16 +306,23 @@ def compute_kpis(jobs: Iterable[JobRecord], *, period_from: datetime, period_to:
         minutes = [m for m in (response_minutes(j) for j in members) if m is not None]
         csats = [j.csat for j in members if j.csat is not None]
         npss = [j.nps for j in members if j.nps is not None]
-        tallies.append(KpiTally(
-            period_start=start, key=key, requests=len(members),
-            response_sla=ratio(response_sla(j, as_of) for j in members),
-            fix_sla=ratio(fix_sla(j, as_of) for j in members),
-            on_time_arrival=ratio(on_time_arrival(j, policy.on_time_tolerance) for j in members),
-            first_time_fix=ratio(first_time_fix(j) for j in members),
-            repeat_visits=ratio(repeat_visit(j, requests_by_unit, policy.repeat_window) for j in members),
-            response_count=len(minutes), response_minutes_total=sum(minutes),
-            csat_count=len(csats), csat_total=sum(csats),
-            nps_count=len(npss), nps_promoters=sum(1 for n in npss if n >= 9),
-            nps_detractors=sum(1 for n in npss if n <= 6),
-        ))
+        tallies.append(
+            KpiTally(
+                period_start=start,
+                key=key,
+                requests=len(members),
+                response_sla=ratio(response_sla(j, as_of) for j in members),
+                fix_sla=ratio(fix_sla(j, as_of) for j in members),
+                on_time_arrival=ratio(on_time_arrival(j, policy.on_time_tolerance) for j in members),
+                first_time_fix=ratio(first_time_fix(j) for j in members),
+                repeat_visits=ratio(repeat_visit(j, requests_by_unit, policy.repeat_window) for j in members),
+                response_count=len(minutes),
+                response_minutes_total=sum(minutes),
+                csat_count=len(csats),
+                csat_total=sum(csats),
+                nps_count=len(npss),
+                nps_promoters=sum(1 for n in npss if n >= 9),
+                nps_detractors=sum(1 for n in npss if n <= 6),
+            )
+        )
     return kpi_rows(tallies, group_by)

@@ -66,9 +66,16 @@ class AssignmentView:
         return steps[-1] if steps else "offered"
 
 
-def assignment_booked(current: AssignmentView | None, *, assignment_id: uuid.UUID, technician_id: uuid.UUID,
-                      technician_first_name: str, status: str, booked_at: datetime,
-                      eta: datetime) -> AssignmentView:
+def assignment_booked(
+    current: AssignmentView | None,
+    *,
+    assignment_id: uuid.UUID,
+    technician_id: uuid.UUID,
+    technician_first_name: str,
+    status: str,
+    booked_at: datetime,
+    eta: datetime,
+) -> AssignmentView:
     """Apply dispatch's AssignmentCreated (possibly after some of its status changes were already seen)."""
     base = current or AssignmentView(assignment_id=assignment_id, technician_id=technician_id, booked_at=booked_at)
     view = replace(base, promised_eta=eta, booked_at=min(base.booked_at, booked_at))
@@ -77,8 +84,16 @@ def assignment_booked(current: AssignmentView | None, *, assignment_id: uuid.UUI
     return _with_reached(view, status, booked_at)
 
 
-def assignment_rebooked(current: AssignmentView | None, *, assignment_id: uuid.UUID, technician_id: uuid.UUID,
-                        technician_first_name: str, status: str, eta: datetime, at: datetime) -> AssignmentView:
+def assignment_rebooked(
+    current: AssignmentView | None,
+    *,
+    assignment_id: uuid.UUID,
+    technician_id: uuid.UUID,
+    technician_first_name: str,
+    status: str,
+    eta: datetime,
+    at: datetime,
+) -> AssignmentView:
     """Apply dispatch's AssignmentChanged: another technician, time or ETA. The promise made at booking stays."""
     view = current or AssignmentView(assignment_id=assignment_id, technician_id=technician_id, booked_at=at)
     view = _with_technician(view, technician_id, technician_first_name, at)
@@ -86,8 +101,16 @@ def assignment_rebooked(current: AssignmentView | None, *, assignment_id: uuid.U
     return _with_reached(view, status, at)
 
 
-def assignment_moved(current: AssignmentView | None, *, assignment_id: uuid.UUID, technician_id: uuid.UUID,
-                     status: str, at: datetime, eta: datetime | None, outcome: str | None) -> AssignmentView:
+def assignment_moved(
+    current: AssignmentView | None,
+    *,
+    assignment_id: uuid.UUID,
+    technician_id: uuid.UUID,
+    status: str,
+    at: datetime,
+    eta: datetime | None,
+    outcome: str | None,
+) -> AssignmentView:
     """Apply dispatch's AssignmentStatusChanged."""
     view = current or AssignmentView(assignment_id=assignment_id, technician_id=technician_id, booked_at=at)
     if eta is not None:
@@ -108,8 +131,9 @@ def _with_reached(view: AssignmentView, status: str, at: datetime) -> Assignment
     return replace(view, reached=tuple(sorted(seen.items(), key=lambda item: (item[1], item[0]))))
 
 
-def _with_technician(view: AssignmentView, technician_id: uuid.UUID, first_name: str,
-                     as_of: datetime) -> AssignmentView:
+def _with_technician(
+    view: AssignmentView, technician_id: uuid.UUID, first_name: str, as_of: datetime
+) -> AssignmentView:
     """Only a later booking or change names the technician, whatever order they arrive in."""
     if view.technician_as_of is not None and as_of < view.technician_as_of:
         return view
@@ -129,8 +153,9 @@ def current_assignment(assignments: list[AssignmentView]) -> AssignmentView | No
     return max(live, key=lambda a: (a.booked_at, str(a.assignment_id))) if live else None
 
 
-def request_status(*, cancelled: bool, follow_up_opened: bool, unplaceable: bool,
-                   assignments: list[AssignmentView]) -> str:
+def request_status(
+    *, cancelled: bool, follow_up_opened: bool, unplaceable: bool, assignments: list[AssignmentView]
+) -> str:
     if cancelled:
         return "cancelled"
     if follow_up_opened:

@@ -82,4 +82,3 @@ class SurveyRecord:
 
     def values(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
-

@@ -20,8 +20,9 @@ from shared.messaging import add_event
 MAY_CANCEL_ANY_TIME = (Role.DISPATCHER, Role.ADMIN)
 
 
-async def cancel_request(session: AsyncSession, principal: Principal, request_id: uuid.UUID, reason: str,
-                         now: datetime) -> ServiceRequestRecord:
+async def cancel_request(
+    session: AsyncSession, principal: Principal, request_id: uuid.UUID, reason: str, now: datetime
+) -> ServiceRequestRecord:
     repo = RequestsRepository(session)
     row = await repo.get(request_id, for_update=True)
     if row is None:
@@ -35,13 +36,25 @@ async def cancel_request(session: AsyncSession, principal: Principal, request_id
         if principal.role is Role.CUSTOMER:
             raise Conflict("the technician is on the way: only a dispatcher can cancel now")
         raise Forbidden("only a dispatcher can cancel once the technician is on the way")
-    await repo.update(request_id, status="cancelled", cancelled_at=now, cancelled_by=principal.role.value,
-                      cancel_reason=reason, updated_at=now)
-    await TimelineRepository(session).add(request_id, "cancelled", now, detail={"by": principal.subject,
-                                                                  "role": principal.role.value, "reason": reason})
-    await add_event(session, messaging, ServiceRequestCancelled(
-        request_id=request_id, customer_id=row.customer_id, cancelled_by=principal.role.value, reason=reason),
-        occurred_at=now)
+    await repo.update(
+        request_id,
+        status="cancelled",
+        cancelled_at=now,
+        cancelled_by=principal.role.value,
+        cancel_reason=reason,
+        updated_at=now,
+    )
+    await TimelineRepository(session).add(
+        request_id, "cancelled", now, detail={"by": principal.subject, "role": principal.role.value, "reason": reason}
+    )
+    await add_event(
+        session,
+        messaging,
+        ServiceRequestCancelled(
+            request_id=request_id, customer_id=row.customer_id, cancelled_by=principal.role.value, reason=reason
+        ),
+        occurred_at=now,
+    )
     cancelled = await repo.get(request_id)
     assert cancelled is not None
     return cancelled

@@ -55,9 +55,16 @@ def request_id_for(customer_id: uuid.UUID, idempotency_key: str) -> uuid.UUID:
     return uuid.uuid5(_REQUEST_IDS, f"{customer_id}:{idempotency_key}")
 
 
-async def file_request(transactions: Transactions, entitlement: EntitlementCheck, principal: Principal,
-                       customer_id: uuid.UUID, idempotency_key: str, draft: RequestDraft, *,
-                       now: datetime) -> tuple[ServiceRequestRecord, bool]:
+async def file_request(
+    transactions: Transactions,
+    entitlement: EntitlementCheck,
+    principal: Principal,
+    customer_id: uuid.UUID,
+    idempotency_key: str,
+    draft: RequestDraft,
+    *,
+    now: datetime,
+) -> tuple[ServiceRequestRecord, bool]:
     """The request for this key, and whether this call created it."""
     async with transactions() as session:
         existing = await RequestsRepository(session).by_idempotency_key(customer_id, idempotency_key)
@@ -68,27 +75,50 @@ async def file_request(transactions: Transactions, entitlement: EntitlementCheck
     # Asked on behalf of this request: contracts reserves a unit of quota for it, once. The id follows from
     # (customer, Idempotency-Key), so a retry or a concurrent duplicate asks for the same reservation.
     request_id = request_id_for(customer_id, idempotency_key)
-    answer = await entitlement.check(EntitlementQuery(
-        site_id=draft.site_id, equipment_id=draft.equipment_id, kind=draft.kind, priority=draft.priority,
-        at=now, request_id=request_id, customer_id=customer_id))
+    answer = await entitlement.check(
+        EntitlementQuery(
+            site_id=draft.site_id,
+            equipment_id=draft.equipment_id,
+            kind=draft.kind,
+            priority=draft.priority,
+            at=now,
+            request_id=request_id,
+            customer_id=customer_id,
+        )
+    )
     if not answer.found or answer.site is None or answer.site.customer_id != customer_id:
         raise InvalidInput("site_id", "no such site for this customer")
     if draft.equipment_id is not None and not answer.equipment_found:
         raise InvalidInput("equipment_id", "no such unit at this site")
     coverage = Coverage(covered=answer.covered, quota_exceeded=answer.quota_exceeded)
     request = ServiceRequestRecord(
-        id=request_id, customer_id=customer_id, site_id=draft.site_id, equipment_id=draft.equipment_id,
-        kind=draft.kind, priority=settled_priority(draft.kind, draft.priority, answer.priority),
-        description=draft.description, status="new",
+        id=request_id,
+        customer_id=customer_id,
+        site_id=draft.site_id,
+        equipment_id=draft.equipment_id,
+        kind=draft.kind,
+        priority=settled_priority(draft.kind, draft.priority, answer.priority),
+        description=draft.description,
+        status="new",
         contact=on_site_contact(draft.contact, answer.site.contact_name, answer.site.contact_phone),
-        covered=coverage.covered, billable=coverage.billable, quota_exceeded=coverage.quota_exceeded,
-        coverage_reason=answer.reason, contract_id=answer.contract_id,
-        response_due=answer.response_due, fix_due=answer.fix_due,
-        preferred_windows=[PreferredWindow(start=w.start, end=w.end).model_dump(mode="json")
-                           for w in draft.preferred_windows],
-        site_lat=answer.site.location.lat, site_lon=answer.site.location.lon, site_address=answer.site.address,
+        covered=coverage.covered,
+        billable=coverage.billable,
+        quota_exceeded=coverage.quota_exceeded,
+        coverage_reason=answer.reason,
+        contract_id=answer.contract_id,
+        response_due=answer.response_due,
+        fix_due=answer.fix_due,
+        preferred_windows=[
+            PreferredWindow(start=w.start, end=w.end).model_dump(mode="json") for w in draft.preferred_windows
+        ],
+        site_lat=answer.site.location.lat,
+        site_lon=answer.site.location.lon,
+        site_address=answer.site.address,
         required_skills=[s.model_dump() for s in answer.required_skills],
-        idempotency_key=idempotency_key, request_fingerprint=draft.fingerprint, created_at=now, updated_at=now,
+        idempotency_key=idempotency_key,
+        request_fingerprint=draft.fingerprint,
+        created_at=now,
+        updated_at=now,
     )
     async with transactions() as session:
         repo = RequestsRepository(session)
@@ -96,16 +126,21 @@ async def file_request(transactions: Transactions, entitlement: EntitlementCheck
             existing = await repo.by_idempotency_key(customer_id, idempotency_key)
             assert existing is not None
             return _same_request(existing, draft.fingerprint), False
-        await TimelineRepository(session).add(request_id, "new", now, detail={
-            "filed_by": principal.subject, "coverage": coverage.label, "reason": answer.reason})
+        await TimelineRepository(session).add(
+            request_id,
+            "new",
+            now,
+            detail={"filed_by": principal.subject, "coverage": coverage.label, "reason": answer.reason},
+        )
         await add_event(session, messaging, created_event(request), occurred_at=now)
         created = await repo.get(request_id)
     assert created is not None
     return created, True
 
 
-async def open_follow_up(session: AsyncSession, original: ServiceRequestRecord, outcome: str, at: datetime,
-                         source_event_id: uuid.UUID) -> uuid.UUID:
+async def open_follow_up(
+    session: AsyncSession, original: ServiceRequestRecord, outcome: str, at: datetime, source_event_id: uuid.UUID
+) -> uuid.UUID:
     """Open (once) the return visit a failed job needs, linked to the original; returns its id."""
     repo = RequestsRepository(session)
     existing = await repo.follow_up_of(original.id)
@@ -114,17 +149,34 @@ async def open_follow_up(session: AsyncSession, original: ServiceRequestRecord, 
     if original.site_lat is None or original.site_lon is None:
         raise PermanentMessageError(f"request {original.id} has no site location for a follow-up")
     follow_up = replace(
-        original, id=uuid.uuid4(), kind="routine", status="new",
+        original,
+        id=uuid.uuid4(),
+        kind="routine",
+        status="new",
         description=follow_up_description(original.description, outcome),
-        response_due=None, fix_due=None,  # parts set the pace now
-        preferred_windows=[], follow_up_of=original.id,
-        idempotency_key=f"follow-up:{original.id}", request_fingerprint=f"follow-up:{original.id}",
-        created_at=at, updated_at=at, assignment_id=None, technician_id=None, technician_first_name=None, eta=None,
-        unplaceable_reason=None, cancelled_at=None, cancelled_by=None, cancel_reason=None, version=1)
+        response_due=None,
+        fix_due=None,  # parts set the pace now
+        preferred_windows=[],
+        follow_up_of=original.id,
+        idempotency_key=f"follow-up:{original.id}",
+        request_fingerprint=f"follow-up:{original.id}",
+        created_at=at,
+        updated_at=at,
+        assignment_id=None,
+        technician_id=None,
+        technician_first_name=None,
+        eta=None,
+        unplaceable_reason=None,
+        cancelled_at=None,
+        cancelled_by=None,
+        cancel_reason=None,
+        version=1,
+    )
     if not await repo.insert_if_new(follow_up):
         raise RuntimeError(f"follow-up of {original.id} raced; retry")  # the redelivery finds it
-    await TimelineRepository(session).add(follow_up.id, "new", at, source_event_id,
-                                          {"follow_up_of": str(original.id), "outcome": outcome})
+    await TimelineRepository(session).add(
+        follow_up.id, "new", at, source_event_id, {"follow_up_of": str(original.id), "outcome": outcome}
+    )
     await add_event(session, messaging, created_event(follow_up), occurred_at=at)
     return follow_up.id
 
@@ -133,16 +185,28 @@ def created_event(request: ServiceRequestRecord) -> ServiceRequestCreated:
     """ServiceRequestCreated from a stored request."""
     assert request.site_lat is not None and request.site_lon is not None
     return ServiceRequestCreated(
-        request_id=request.id, customer_id=request.customer_id, site_id=request.site_id,
-        equipment_id=request.equipment_id, kind=request.kind, priority=request.priority,
-        location=GeoPoint(lat=request.site_lat, lon=request.site_lon), description=request.description,
+        request_id=request.id,
+        customer_id=request.customer_id,
+        site_id=request.site_id,
+        equipment_id=request.equipment_id,
+        kind=request.kind,
+        priority=request.priority,
+        location=GeoPoint(lat=request.site_lat, lon=request.site_lon),
+        description=request.description,
         required_skills=[SkillNeed.model_validate(s) for s in request.required_skills],
-        covered=request.covered, contract_id=request.contract_id, response_due=request.response_due,
-        fix_due=request.fix_due, estimated_duration_minutes=ESTIMATED_DURATION_MINUTES[request.kind],
-        created_at=request.created_at, billable=request.billable, quota_exceeded=request.quota_exceeded,
+        covered=request.covered,
+        contract_id=request.contract_id,
+        response_due=request.response_due,
+        fix_due=request.fix_due,
+        estimated_duration_minutes=ESTIMATED_DURATION_MINUTES[request.kind],
+        created_at=request.created_at,
+        billable=request.billable,
+        quota_exceeded=request.quota_exceeded,
         preferred_windows=[PreferredWindow.model_validate(w) for w in request.preferred_windows],
-        follow_up_of=request.follow_up_of, contact_name=request.contact.get("name", ""),
-        contact_phone=request.contact.get("phone", ""), address=request.site_address or "",
+        follow_up_of=request.follow_up_of,
+        contact_name=request.contact.get("name", ""),
+        contact_phone=request.contact.get("phone", ""),
+        address=request.site_address or "",
     )
 
 

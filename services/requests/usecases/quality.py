@@ -11,10 +11,24 @@ from services.requests.db.kpis import KpiRepository
 from services.requests.domain.kpis import Bucket, GroupBy, KpiPolicy, KpiRow, kpi_rows
 
 
-async def quality_kpis(session: AsyncSession, *, period_from: datetime, period_to: datetime, as_of: datetime,
-                       bucket: Bucket, group_by: GroupBy, filters: dict[str, uuid.UUID],
-                       policy: KpiPolicy) -> list[KpiRow]:
+async def quality_kpis(
+    session: AsyncSession,
+    *,
+    period_from: datetime,
+    period_to: datetime,
+    as_of: datetime,
+    bucket: Bucket,
+    group_by: GroupBy,
+    filters: dict[str, uuid.UUID],
+    policy: KpiPolicy,
+) -> list[KpiRow]:
     tallies = await KpiRepository(session).kpi_tallies(
-        period_from=period_from, period_to=period_to, as_of=as_of, bucket=bucket, group_by=group_by,
-        filters=filters, policy=policy)
+        period_from=period_from,
+        period_to=period_to,
+        as_of=as_of,
+        bucket=bucket,
+        group_by=group_by,
+        filters=filters,
+        policy=policy,
+    )
     return kpi_rows(tallies, group_by)

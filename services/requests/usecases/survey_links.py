@@ -38,8 +38,17 @@ class SurveyLinks:
         self._issuer = issuer
 
     def token(self, survey_id: uuid.UUID, customer_id: uuid.UUID, expires_at: datetime) -> str:
-        return jwt.encode({"sub": str(survey_id), "customer_id": str(customer_id), "aud": AUDIENCE,
-                           "iss": self._issuer, "exp": expires_at}, self._secret, algorithm=ALGORITHM)
+        return jwt.encode(
+            {
+                "sub": str(survey_id),
+                "customer_id": str(customer_id),
+                "aud": AUDIENCE,
+                "iss": self._issuer,
+                "exp": expires_at,
+            },
+            self._secret,
+            algorithm=ALGORITHM,
+        )
 
     def link(self, token: str) -> str:
         return self._base_url + token
@@ -47,8 +56,14 @@ class SurveyLinks:
     def verify(self, token: str) -> SurveyClaim:
         try:
             # expiry is judged on the service's clock, not the wall clock PyJWT would read
-            claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=self._issuer,
-                                options={"require": ["sub", "customer_id", "aud", "iss", "exp"], "verify_exp": False})
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                audience=AUDIENCE,
+                issuer=self._issuer,
+                options={"require": ["sub", "customer_id", "aud", "iss", "exp"], "verify_exp": False},
+            )
             if not isinstance(claims["exp"], int | float) or claims["exp"] <= self._clock.now().timestamp():
                 raise jwt.ExpiredSignatureError("Signature has expired")
             return SurveyClaim(survey_id=uuid.UUID(claims["sub"]), customer_id=uuid.UUID(claims["customer_id"]))
@@ -60,8 +75,9 @@ def survey_links(settings: Settings, clock: Clock) -> SurveyLinks:
     if settings.survey_link_secret is not None:
         secret = settings.survey_link_secret.get_secret_value().encode()
     else:
-        secret = _local_secret(settings.survey_link_secret_file
-                               or settings.jwt_private_key_file.parent / "survey-link.secret")
+        secret = _local_secret(
+            settings.survey_link_secret_file or settings.jwt_private_key_file.parent / "survey-link.secret"
+        )
     return SurveyLinks(secret, settings.survey_link_base_url, settings.jwt_issuer, clock)
 
 

@@ -50,22 +50,51 @@ class Tracking:
         timeline = TimelineRepository(session)
         if event.kind == "planned":
             return  # a planned visit from contracts, booked under its visit id: not a customer's request
-        applied = await _apply(session, event.request_id, event.assignment_id, lambda before: assignment_booked(
-            before, assignment_id=event.assignment_id, technician_id=event.technician_id,
-            technician_first_name=event.technician_first_name, status=event.status, booked_at=envelope.occurred_at,
-            eta=event.eta))
+        applied = await _apply(
+            session,
+            event.request_id,
+            event.assignment_id,
+            lambda before: assignment_booked(
+                before,
+                assignment_id=event.assignment_id,
+                technician_id=event.technician_id,
+                technician_first_name=event.technician_first_name,
+                status=event.status,
+                booked_at=envelope.occurred_at,
+                eta=event.eta,
+            ),
+        )
         if applied is None:
             return
-        await timeline.add(event.request_id, "assigned", envelope.occurred_at, envelope.event_id, {
-            "assignment_id": str(event.assignment_id), "technician_first_name": event.technician_first_name,
-            "eta": utc_z(event.eta)})
+        await timeline.add(
+            event.request_id,
+            "assigned",
+            envelope.occurred_at,
+            envelope.event_id,
+            {
+                "assignment_id": str(event.assignment_id),
+                "technician_first_name": event.technician_first_name,
+                "eta": utc_z(event.eta),
+            },
+        )
         await self._refresh(session, applied.request, applied.assignments, envelope)
 
     async def on_assignment_status_changed(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
         assert isinstance(event, AssignmentStatusChanged)
-        applied = await _apply(session, event.request_id, event.assignment_id, lambda before: assignment_moved(
-            before, assignment_id=event.assignment_id, technician_id=event.technician_id, status=event.status,
-            at=event.at, eta=event.eta, outcome=event.outcome))
+        applied = await _apply(
+            session,
+            event.request_id,
+            event.assignment_id,
+            lambda before: assignment_moved(
+                before,
+                assignment_id=event.assignment_id,
+                technician_id=event.technician_id,
+                status=event.status,
+                at=event.at,
+                eta=event.eta,
+                outcome=event.outcome,
+            ),
+        )
         if applied is None:
             return
         request = applied.request
@@ -79,14 +108,28 @@ class Tracking:
         await timeline.add(event.request_id, entry, event.at, envelope.event_id, detail)
         previous_eta = applied.before.eta if applied.before else None
         if event.eta is not None and event.eta != previous_eta:
-            await timeline.add(event.request_id, "eta_changed", event.at, envelope.event_id,
-                               {"eta": utc_z(event.eta), "previous_eta": utc_z_or_none(previous_eta)})
+            await timeline.add(
+                event.request_id,
+                "eta_changed",
+                event.at,
+                envelope.event_id,
+                {"eta": utc_z(event.eta), "previous_eta": utc_z_or_none(previous_eta)},
+            )
         follow_up_opened: bool | None = None  # unknown here: _refresh looks it up
-        if (event.status == "failed" and needs_parts(event.outcome) and request.cancelled_at is None
-                and current_assignment(applied.assignments) == applied.view):
+        if (
+            event.status == "failed"
+            and needs_parts(event.outcome)
+            and request.cancelled_at is None
+            and current_assignment(applied.assignments) == applied.view
+        ):
             follow_up_id = await open_follow_up(session, request, event.outcome or "", event.at, envelope.event_id)
-            await timeline.add(event.request_id, "follow_up_opened", event.at, envelope.event_id,
-                               {"follow_up_request_id": str(follow_up_id)})
+            await timeline.add(
+                event.request_id,
+                "follow_up_opened",
+                event.at,
+                envelope.event_id,
+                {"follow_up_request_id": str(follow_up_id)},
+            )
             follow_up_opened = True  # open_follow_up just found or made it: no need to look it up again
         await self._refresh(session, request, applied.assignments, envelope, follow_up_opened=follow_up_opened)
 
@@ -95,18 +138,42 @@ class Tracking:
         assert isinstance(event, AssignmentChanged)
         timeline = TimelineRepository(session)
         at = envelope.occurred_at
-        applied = await _apply(session, event.request_id, event.assignment_id, lambda before: assignment_rebooked(
-            before, assignment_id=event.assignment_id, technician_id=event.technician_id,
-            technician_first_name=event.technician_first_name, status=event.status, eta=event.eta, at=at))
+        applied = await _apply(
+            session,
+            event.request_id,
+            event.assignment_id,
+            lambda before: assignment_rebooked(
+                before,
+                assignment_id=event.assignment_id,
+                technician_id=event.technician_id,
+                technician_first_name=event.technician_first_name,
+                status=event.status,
+                eta=event.eta,
+                at=at,
+            ),
+        )
         if applied is None:
             return
         if event.technician_id != event.previous_technician_id:
-            await timeline.add(event.request_id, "reassigned", at, envelope.event_id, {
-                "assignment_id": str(event.assignment_id), "technician_first_name": event.technician_first_name,
-                "reason": event.reason})
+            await timeline.add(
+                event.request_id,
+                "reassigned",
+                at,
+                envelope.event_id,
+                {
+                    "assignment_id": str(event.assignment_id),
+                    "technician_first_name": event.technician_first_name,
+                    "reason": event.reason,
+                },
+            )
         if event.eta != event.previous_eta:
-            await timeline.add(event.request_id, "eta_changed", at, envelope.event_id, {
-                "eta": utc_z(event.eta), "previous_eta": utc_z(event.previous_eta), "reason": event.reason})
+            await timeline.add(
+                event.request_id,
+                "eta_changed",
+                at,
+                envelope.event_id,
+                {"eta": utc_z(event.eta), "previous_eta": utc_z(event.previous_eta), "reason": event.reason},
+            )
         await self._refresh(session, applied.request, applied.assignments, envelope)
 
     async def on_unplaceable(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
@@ -118,12 +185,20 @@ class Tracking:
         repo, request, assignments = loaded
         await repo.update(event.request_id, unplaceable_reason=event.reason, updated_at=self.clock.now())
         request = replace(request, unplaceable_reason=event.reason)
-        await timeline.add(event.request_id, "unplaceable", envelope.occurred_at, envelope.event_id,
-                           {"reason": event.reason})
+        await timeline.add(
+            event.request_id, "unplaceable", envelope.occurred_at, envelope.event_id, {"reason": event.reason}
+        )
         await self._refresh(session, request, assignments, envelope)
 
-    async def _refresh(self, session: AsyncSession, request: ServiceRequestRecord, assignments: list[AssignmentView],
-                       envelope: Envelope, *, follow_up_opened: bool | None = None) -> None:
+    async def _refresh(
+        self,
+        session: AsyncSession,
+        request: ServiceRequestRecord,
+        assignments: list[AssignmentView],
+        envelope: Envelope,
+        *,
+        follow_up_opened: bool | None = None,
+    ) -> None:
         """Re-derive the request's status and tracking fields; invite to the survey on completion.
 
         `follow_up_opened` is looked up unless the caller already knows it.
@@ -134,22 +209,36 @@ class Tracking:
         status = request_status(
             cancelled=request.cancelled_at is not None,
             follow_up_opened=follow_up_opened,
-            unplaceable=request.unplaceable_reason is not None, assignments=assignments)
+            unplaceable=request.unplaceable_reason is not None,
+            assignments=assignments,
+        )
         current = current_assignment(assignments)
         await repo.update(
-            request.id, status=status, assignment_id=current.assignment_id if current else None,
+            request.id,
+            status=status,
+            assignment_id=current.assignment_id if current else None,
             technician_id=current.technician_id if current else None,
             technician_first_name=current.technician_first_name if current else None,
-            eta=current.eta if current else None, updated_at=self.clock.now())
+            eta=current.eta if current else None,
+            updated_at=self.clock.now(),
+        )
         completed_at = current.reached_at("completed") if current else None
         if status == "completed" and current is not None and completed_at is not None:
-            await invite_to_survey(session, self.links, replace(request, status=status), current, completed_at,
-                                   ttl_days=self.survey_ttl_days, source_event_id=envelope.event_id,
-                                   now=self.clock.now())
+            await invite_to_survey(
+                session,
+                self.links,
+                replace(request, status=status),
+                current,
+                completed_at,
+                ttl_days=self.survey_ttl_days,
+                source_event_id=envelope.event_id,
+                now=self.clock.now(),
+            )
 
 
-async def _load(session: AsyncSession,
-                request_id: uuid.UUID) -> tuple[RequestsRepository, ServiceRequestRecord, list[AssignmentView]] | None:
+async def _load(
+    session: AsyncSession, request_id: uuid.UUID
+) -> tuple[RequestsRepository, ServiceRequestRecord, list[AssignmentView]] | None:
     """The request (locked: its events apply one at a time) and its assignments; None when it is not ours.
 
     Dispatch only learns request ids from our committed events, so an unknown id is a planned visit
@@ -172,8 +261,12 @@ class _Applied:
     view: AssignmentView
 
 
-async def _apply(session: AsyncSession, request_id: uuid.UUID, assignment_id: uuid.UUID,
-                 fold: Callable[[AssignmentView | None], AssignmentView]) -> _Applied | None:
+async def _apply(
+    session: AsyncSession,
+    request_id: uuid.UUID,
+    assignment_id: uuid.UUID,
+    fold: Callable[[AssignmentView | None], AssignmentView],
+) -> _Applied | None:
     """Fold one event into its assignment and store it; None when the request is not ours or nothing changed."""
     loaded = await _load(session, request_id)
     if loaded is None:

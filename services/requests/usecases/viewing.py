@@ -41,13 +41,22 @@ def stream_cursor(last_event_id: int) -> int:
 
 async def request_detail(session: AsyncSession, principal: Principal, request_id: uuid.UUID) -> RequestDetail:
     row = await readable_request(session, principal, request_id)
-    return RequestDetail(row, await TimelineRepository(session).entries(request_id),
-                         await RequestsRepository(session).follow_up_of(request_id))
+    return RequestDetail(
+        row,
+        await TimelineRepository(session).entries(request_id),
+        await RequestsRepository(session).follow_up_of(request_id),
+    )
 
 
-async def history(session: AsyncSession, principal: Principal, *, status: str | None = None,
-                  site_id: uuid.UUID | None = None, equipment_id: uuid.UUID | None = None,
-                  limit: int = 100) -> list[ServiceRequestRecord]:
+async def history(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    status: str | None = None,
+    site_id: uuid.UUID | None = None,
+    equipment_id: uuid.UUID | None = None,
+    limit: int = 100,
+) -> list[ServiceRequestRecord]:
     """Requests matching the filters, newest first; a customer only ever sees its own."""
     if principal.role is Role.CUSTOMER:
         customer_id = principal.customer_id
@@ -55,5 +64,6 @@ async def history(session: AsyncSession, principal: Principal, *, status: str | 
         customer_id = None
     else:
         return []
-    return await RequestsRepository(session).search(customer_id=customer_id, status=status, site_id=site_id,
-                                                    equipment_id=equipment_id, limit=limit)
+    return await RequestsRepository(session).search(
+        customer_id=customer_id, status=status, site_id=site_id, equipment_id=equipment_id, limit=limit
+    )

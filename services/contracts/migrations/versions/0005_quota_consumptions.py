@@ -3,32 +3,38 @@
 Revision ID: 0005
 Revises: 0004
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0005'
-down_revision: str | None = '0004'
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
     op.create_table(
-        'quota_consumptions',
-        sa.Column('request_id', sa.Uuid(), nullable=False),
-        sa.Column('contract_id', sa.Uuid(), nullable=False),
-        sa.Column('request_kind', sa.Text(), nullable=False),
-        sa.Column('counted_at', sa.DateTime(timezone=True), nullable=False),
-        sa.Column('within_quota', sa.Boolean(), nullable=True),
-        sa.Column('quota_left', sa.Integer(), nullable=True),
-        sa.Column('released_at', sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint('request_id', name=op.f('pk_quota_consumptions')),
-        schema='contracts',
+        "quota_consumptions",
+        sa.Column("request_id", sa.Uuid(), nullable=False),
+        sa.Column("contract_id", sa.Uuid(), nullable=False),
+        sa.Column("request_kind", sa.Text(), nullable=False),
+        sa.Column("counted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("within_quota", sa.Boolean(), nullable=True),
+        sa.Column("quota_left", sa.Integer(), nullable=True),
+        sa.Column("released_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("request_id", name=op.f("pk_quota_consumptions")),
+        schema="contracts",
     )
-    op.create_index('ix_quota_consumptions_contract_id_request_kind_counted_at', 'quota_consumptions',
-                    ['contract_id', 'request_kind', 'counted_at'], unique=False, schema='contracts')
+    op.create_index(
+        "ix_quota_consumptions_contract_id_request_kind_counted_at",
+        "quota_consumptions",
+        ["contract_id", "request_kind", "counted_at"],
+        unique=False,
+        schema="contracts",
+    )
     # what was counted until now: the requests filed under a contract, follow-ups left out
     op.execute("""
         INSERT INTO contracts.quota_consumptions (request_id, contract_id, request_kind, counted_at, released_at)
@@ -39,6 +45,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index('ix_quota_consumptions_contract_id_request_kind_counted_at', table_name='quota_consumptions',
-                  schema='contracts')
-    op.drop_table('quota_consumptions', schema='contracts')
+    op.drop_index(
+        "ix_quota_consumptions_contract_id_request_kind_counted_at", table_name="quota_consumptions", schema="contracts"
+    )
+    op.drop_table("quota_consumptions", schema="contracts")

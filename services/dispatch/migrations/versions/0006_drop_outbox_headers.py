@@ -3,19 +3,20 @@
 Revision ID: 0006
 Revises: 0005
 """
+
 from collections.abc import Sequence
 
 from shared.messaging.migration_ops import add_outbox_headers, drop_outbox_headers
 
-revision: str = '0006'
-down_revision: str | None = '0005'
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    drop_outbox_headers('dispatch')
+    drop_outbox_headers("dispatch")
 
 
 def downgrade() -> None:
-    add_outbox_headers('dispatch')
+    add_outbox_headers("dispatch")

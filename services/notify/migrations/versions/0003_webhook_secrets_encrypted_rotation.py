@@ -8,6 +8,7 @@ Existing plaintext secrets are encrypted here with the first of `webhook_secret_
 migration runs with (the notify settings, read as the service reads them). Downgrading decrypts them again and
 forgets any previous secret still in its grace period.
 """
+
 from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
@@ -17,12 +18,12 @@ from services.notify.domain.secret_cipher import SecretCipher
 from services.notify.settings import Settings
 from shared.settings import load_settings
 
-revision: str = '0003'
-down_revision: str | None = '0002'
+revision: str = "0003"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_webhooks = sa.table('webhooks', sa.column('id', sa.Uuid()), sa.column('secret', sa.Text()), schema='notify')
+_webhooks = sa.table("webhooks", sa.column("id", sa.Uuid()), sa.column("secret", sa.Text()), schema="notify")
 
 
 def _cipher() -> SecretCipher:
@@ -39,19 +40,25 @@ def _rewrite_secrets(change: Callable[[str], str]) -> None:
 
 
 def upgrade() -> None:
-    op.add_column('webhooks', sa.Column('previous_secret', sa.Text(), nullable=True), schema='notify')
-    op.add_column('webhooks', sa.Column('previous_secret_expires_at', sa.DateTime(timezone=True), nullable=True),
-                  schema='notify')
-    op.add_column('webhooks', sa.Column('secret_rotated_at', sa.DateTime(timezone=True), nullable=True),
-                  schema='notify')
-    op.create_check_constraint(op.f('ck_webhooks_previous_secret_expiry'), 'webhooks',
-                               '(previous_secret IS NULL) = (previous_secret_expires_at IS NULL)', schema='notify')
+    op.add_column("webhooks", sa.Column("previous_secret", sa.Text(), nullable=True), schema="notify")
+    op.add_column(
+        "webhooks", sa.Column("previous_secret_expires_at", sa.DateTime(timezone=True), nullable=True), schema="notify"
+    )
+    op.add_column(
+        "webhooks", sa.Column("secret_rotated_at", sa.DateTime(timezone=True), nullable=True), schema="notify"
+    )
+    op.create_check_constraint(
+        op.f("ck_webhooks_previous_secret_expiry"),
+        "webhooks",
+        "(previous_secret IS NULL) = (previous_secret_expires_at IS NULL)",
+        schema="notify",
+    )
     _rewrite_secrets(_cipher().encrypt)
 
 
 def downgrade() -> None:
     _rewrite_secrets(_cipher().decrypt)
-    op.drop_constraint(op.f('ck_webhooks_previous_secret_expiry'), 'webhooks', schema='notify', type_='check')
-    op.drop_column('webhooks', 'secret_rotated_at', schema='notify')
-    op.drop_column('webhooks', 'previous_secret_expires_at', schema='notify')
-    op.drop_column('webhooks', 'previous_secret', schema='notify')
+    op.drop_constraint(op.f("ck_webhooks_previous_secret_expiry"), "webhooks", schema="notify", type_="check")
+    op.drop_column("webhooks", "secret_rotated_at", schema="notify")
+    op.drop_column("webhooks", "previous_secret_expires_at", schema="notify")
+    op.drop_column("webhooks", "previous_secret", schema="notify")
