@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Brings up everything Fieldline needs on this machine, idempotently: the Python venv (.venv, synced
-# to requirements.lock), PostgreSQL + PostGIS and NATS JetStream. Uses servers that already answer,
-# starts private ones under .run/ otherwise, and writes .run/env (`source .run/env`).
+# to requirements.lock), PostgreSQL + PostGIS and NATS JetStream. Uses a PostgreSQL that already answers
+# (or starts a private cluster under .run/), always runs the project's own nats-server under .run/, and
+# writes .run/env (`source .run/env`).
 # Used by `make run`, `make test` and CI; see deploy/README.md.
 #
 # Environment:
 #   DATABASE_URL            use this server (must answer); unset: postgresql://postgres@127.0.0.1:$FIELDLINE_PG_PORT/fieldline,
 #                           or a private cluster in .run/pg when nothing answers there
 #   FIELDLINE_PG_PORT       port of the default DATABASE_URL (5432)
-#   NATS_URL                use this server (must answer with JetStream); unset: $FIELDLINE_NATS_URL_DEFAULT,
-#                           or a private nats-server when nothing answers there
-#   FIELDLINE_NATS_URL_DEFAULT  nats://127.0.0.1:4222
+#   NATS_URL                use this server (must answer with JetStream); unset: the project's own nats-server
+#                           (the version locked in requirements.lock), started under .run/ — never whatever
+#                           happens to answer on 4222 (an old distribution server without auth is not ours)
+#   FIELDLINE_NATS_PORT     first port tried for the private nats-server (4322)
 #   FIELDLINE_NATS_SYNC     sync_interval of a private nats-server (always)
 set -euo pipefail
 
@@ -321,13 +323,11 @@ setup_nats() {
     version=$(nats_jetstream_version "$NATS_URL") ||
       die "NATS_URL=$NATS_URL does not answer with JetStream enabled; start it (nats-server -js) or unset NATS_URL"
     origin="NATS_URL from the environment"
-  elif NATS_URL=${FIELDLINE_NATS_URL_DEFAULT:-nats://127.0.0.1:4222} && version=$(nats_jetstream_version "$NATS_URL"); then
-    origin="server already running"
   elif [[ -n $private_url ]] && version=$(nats_jetstream_version "$private_url"); then
     NATS_URL=$private_url
     origin="private server from .run/nats.conf"
   else
-    NATS_URL=$(start_private_nats "$(url_part "$NATS_URL" port)")
+    NATS_URL=$(start_private_nats "${FIELDLINE_NATS_PORT:-4322}")
     for _ in $(seq 50); do
       version=$(nats_jetstream_version "$NATS_URL") && break
       sleep 0.2
