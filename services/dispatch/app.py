@@ -9,18 +9,19 @@ from datetime import datetime
 
 from fastapi import FastAPI
 
+from services.dispatch import consumers
 from services.dispatch.api import desk, mobile, routes
-from services.dispatch.control import DispatchDesk
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
-from services.dispatch.emergency import EmergencyPlacer
-from services.dispatch.fieldwork import FieldWork
 from services.dispatch.planning import RoadFactorTravel
-from services.dispatch.reactive_placement import ReactiveInsertion
-from services.dispatch.replanning import Replanner, run_queued_replans
-from services.dispatch.roster import Roster
 from services.dispatch.settings import Settings
-from services.dispatch.visits import PlannedVisits
+from services.dispatch.usecases.desk import DispatchDesk
+from services.dispatch.usecases.emergency import EmergencyPlacer
+from services.dispatch.usecases.fieldwork import FieldWork
+from services.dispatch.usecases.reactive_placement import ReactiveInsertion
+from services.dispatch.usecases.replanning import Replanner, run_queued_replans
+from services.dispatch.usecases.roster import Roster
+from services.dispatch.usecases.visits import PlannedVisits
 from shared.clock import SystemClock
 from shared.service import Runtime, ServiceSpec, create_service_app
 
@@ -112,7 +113,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] | None = None) 
             producer="dispatch",
             tables=messaging,
             routers=[routes.router, mobile.router, desk.router],
-            subscriptions=lambda runtime: cases.placer.subscriptions() + cases.visits.subscriptions(),
+            subscriptions=lambda runtime: consumers.subscriptions(cases.placer, cases.visits),
             on_start=[_loops(settings, cases), _settled_heap],
         ),
     )

@@ -15,7 +15,7 @@ from services.dispatch.domain.placement import BookedStop, Candidate, Job, earli
 from services.dispatch.domain.planchanges import PlacedVisit, diff_plans
 from services.dispatch.domain.sla import SlaClock, predicted_arrival
 from services.dispatch.planning import RoadFactorTravel
-from services.dispatch.reactive_placement import ReactiveInsertion
+from services.dispatch.usecases.reactive_placement import ReactiveInsertion
 
 TZ = ZoneInfo("Europe/Simferopol")
 MONDAY = date(2026, 11, 30)

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.dispatch.replanning import run_queued_replans
+from services.dispatch.usecases.replanning import run_queued_replans
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import VisitPlanned
 from tests.support.polling import eventually

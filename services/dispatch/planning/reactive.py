@@ -1,7 +1,7 @@
 """Reactive insertion of an urgent job into the live day: numpy over every (route, position), no search.
 
 ``LiveDay.build`` flattens the live routes of the candidate technicians into insertion slots (dispatch
-builds one per emergency decision, from each candidate's remaining day: reactive_placement.py);
+builds one per emergency decision, from each candidate's remaining day: usecases/reactive_placement.py);
 ``earliest_feasible_insertion`` then answers with a handful of vectorised passes: travel from every
 route point to the job and back, arrival, push-forward on the next stop, and the slack that stop can
 absorb without breaking a committed window or the hard end of the shift.

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dispatch.booking import announce_status
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.domain.lifecycle import (
     TECHNICIAN_STATUS,
@@ -22,7 +21,8 @@ from services.dispatch.domain.lifecycle import (
     check_transition,
     status_after_break,
 )
-from services.dispatch.emergency import EmergencyPlacer
+from services.dispatch.usecases.booking import announce_status
+from services.dispatch.usecases.emergency import EmergencyPlacer
 from shared.auth import Principal, ensure_technician_access
 from shared.clock import SystemClock
 from shared.errors import Conflict, DomainError, InvalidInput, NotFound

@@ -17,15 +17,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dispatch.booking import (
-    announce_changed,
-    announce_created,
-    assignment_changed,
-    assignment_created,
-    cancel_assignment,
-    outbox_row,
-    to_candidates,
-)
 from services.dispatch.db.bookings import DoubleBooking, NewAssignment
 from services.dispatch.db.emergency_bookings import EmergencyBooking
 from services.dispatch.db.repository import DispatchRepository
@@ -34,11 +25,20 @@ from services.dispatch.domain.bundling import DueVisit, visits_to_bundle
 from services.dispatch.domain.lifecycle import STARTED
 from services.dispatch.domain.placement import BookedStop, Candidate, Decision, Job, Option, PlacementRule
 from services.dispatch.settings import Settings
+from services.dispatch.usecases.booking import (
+    announce_changed,
+    announce_created,
+    assignment_changed,
+    assignment_created,
+    cancel_assignment,
+    outbox_row,
+    to_candidates,
+)
 from shared.clock import SystemClock
 from shared.events.dispatch import RequestUnplaceable, SlaAtRisk
 from shared.events.envelope import Envelope, Event
 from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated
-from shared.messaging import Subscription, add_event
+from shared.messaging import add_event
 
 log = logging.getLogger(__name__)
 
@@ -371,13 +371,3 @@ class EmergencyPlacer:
         for row in await repo.active_assignments_for_request(event.request_id):
             await cancel_assignment(session, row, now, "request cancelled")
             await repo.request_replan(self.local_day(row["planned_start"]), "a request was cancelled")
-
-    def subscriptions(self) -> list[Subscription]:
-        return [
-            Subscription(
-                "dispatch-request-created", "requests", ServiceRequestCreated.subject, self.on_request_created
-            ),
-            Subscription(
-                "dispatch-request-cancelled", "requests", ServiceRequestCancelled.subject, self.on_request_cancelled
-            ),
-        ]

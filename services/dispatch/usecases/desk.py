@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dispatch.booking import announce_changed, announce_created
 from services.dispatch.db.bookings import DoubleBooking, NewAssignment
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
@@ -26,9 +25,10 @@ from services.dispatch.domain.breaks import (
 from services.dispatch.domain.calendar import local_midnight
 from services.dispatch.domain.lifecycle import ACTIVE, STARTED
 from services.dispatch.domain.sla import SlaClock, predicted_arrival
-from services.dispatch.emergency import EmergencyPlacer, skill_levels
 from services.dispatch.planning import RoadFactorTravel
-from services.dispatch.replanning import job_label
+from services.dispatch.usecases.booking import announce_changed, announce_created
+from services.dispatch.usecases.emergency import EmergencyPlacer, skill_levels
+from services.dispatch.usecases.replanning import job_label
 from shared.clock import SystemClock
 from shared.errors import Conflict, NotFound
 from shared.events.dispatch import SlaAtRisk

@@ -17,14 +17,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dispatch.booking import announce_changed, announce_created, cancel_assignment
 from services.dispatch.db.bookings import NewAssignment
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
 from services.dispatch.domain.calendar import absence_reason, local_midnight
 from services.dispatch.domain.lifecycle import STARTED
 from services.dispatch.domain.planchanges import PlacedVisit, PlanChange, diff_plans
-from services.dispatch.emergency import skill_levels
 from services.dispatch.planning import (
     BreakRule,
     GeoPoint,
@@ -42,6 +40,8 @@ from services.dispatch.planning import (
     plan_routes,
 )
 from services.dispatch.settings import Settings
+from services.dispatch.usecases.booking import announce_changed, announce_created, cancel_assignment
+from services.dispatch.usecases.emergency import skill_levels
 from shared.clock import SystemClock
 from shared.db import Database
 from shared.errors import Conflict, InvalidInput

@@ -8,14 +8,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dispatch.booking import cancel_assignment
 from services.dispatch.db.common import point_wkt
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.settings import Settings
+from services.dispatch.usecases.booking import cancel_assignment
 from shared.clock import SystemClock
 from shared.events.contracts import VisitCancelled, VisitPlanned, VisitRescheduled
 from shared.events.envelope import Envelope, Event
-from shared.messaging import Subscription
 
 
 class PlannedVisits:
@@ -73,10 +72,3 @@ class PlannedVisits:
         for row in await repo.active_assignments_for_request(event.visit_id):
             await cancel_assignment(session, row, self.clock(), f"visit cancelled: {event.reason}")
             await repo.request_replan(row["planned_start"].astimezone(self.tz).date(), "a visit was cancelled")
-
-    def subscriptions(self) -> list[Subscription]:
-        return [
-            Subscription("dispatch-visit-planned", "contracts", VisitPlanned.subject, self.on_visit_planned),
-            Subscription("dispatch-visit-rescheduled", "contracts", VisitRescheduled.subject, self.on_visit_planned),
-            Subscription("dispatch-visit-cancelled", "contracts", VisitCancelled.subject, self.on_visit_cancelled),
-        ]
