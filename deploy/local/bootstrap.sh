@@ -323,6 +323,9 @@ setup_nats() {
     version=$(nats_jetstream_version "$NATS_URL") ||
       die "NATS_URL=$NATS_URL does not answer with JetStream enabled; start it (nats-server -js) or unset NATS_URL"
     origin="NATS_URL from the environment"
+    # the services refuse an older broker at start (shared/messaging/connection.py MIN_SERVER_VERSION)
+    [[ $(printf '%s\n' 2.12.3 "$version" | sort -V | head -1) == 2.12.3 ]] ||
+      die "NATS_URL=$NATS_URL runs nats-server $version, older than 2.12.3 (it can lose acknowledged messages); upgrade it or unset NATS_URL to run the locked server"
   elif [[ -n $private_url ]] && version=$(nats_jetstream_version "$private_url"); then
     NATS_URL=$private_url
     origin="private server from .run/nats.conf"
