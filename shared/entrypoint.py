@@ -27,5 +27,9 @@ def run_service(
         migrate(settings, service)
     if args.command == "serve":
         uvicorn.run(
-            create_app(settings), host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=10
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            timeout_graceful_shutdown=max(1, round(settings.shutdown_drain_s)),
         )

@@ -88,6 +88,25 @@ def make_verifier(settings: ServiceSettings) -> TokenVerifier:
     )
 
 
+async def _drain(runtime: Runtime, drain_s: float) -> None:
+    """Graceful shutdown, after the server stopped taking requests: consumers stop fetching and finish the
+    message in hand (the rest of a batch goes back to the broker), the relay publishes what is committed,
+    and whatever is still running after ``drain_s`` is cancelled (its message is redelivered, its
+    transaction rolled back: nothing is lost or half-done)."""
+    consumer_tasks = [t for t in runtime.tasks if t.get_name().startswith("consumer-")]
+    for consumer in runtime.consumers:
+        consumer.stop()
+    if consumer_tasks:
+        await asyncio.wait(consumer_tasks, timeout=drain_s)
+    with contextlib.suppress(Exception):  # the broker may be away: the outbox keeps the rest
+        await asyncio.wait_for(runtime.relay.publish_batch(), timeout=min(drain_s, 5.0))
+    for task in runtime.tasks:
+        task.cancel()
+    # a loop stuck in a client call must not hold shutdown hostage
+    if runtime.tasks:
+        await asyncio.wait(runtime.tasks, timeout=10)
+
+
 def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Clock | None = None) -> FastAPI:
     """The service's app; ``clock`` defaults to the one the settings describe and is `app.state.clock`."""
     clock = clock or settings.make_clock()
@@ -145,11 +164,7 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Cloc
             try:
                 yield
             finally:
-                for task in runtime.tasks:
-                    task.cancel()
-                # a loop stuck in a client call must not hold shutdown hostage
-                if runtime.tasks:
-                    await asyncio.wait(runtime.tasks, timeout=10)
+                await _drain(runtime, settings.shutdown_drain_s)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(nc.close(), timeout=5)
         await db.dispose()

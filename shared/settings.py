@@ -55,6 +55,8 @@ class ServiceSettings(BaseSettings):
     consumer_batch_size: int = 100
     consumer_max_deliver: int = 6
     consumer_ack_wait_s: float = 30.0
+    # SIGTERM: requests in flight get this long to finish, then consumers finish the message in hand
+    shutdown_drain_s: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"
     # The shared timeline (shared/clock.py): unset start and speed 1 is the real clock; a simulated day
     # gives every service the same start, speed and anchor (the Unix time at which the timeline is at start).

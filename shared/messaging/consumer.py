@@ -90,6 +90,12 @@ class IdempotentConsumer:
         self.fetch_timeout_s = fetch_timeout_s
         self.idle_check_s = idle_check_s
         self.before_ack: Callable[[Msg], Awaitable[None]] | None = None  # a seam for fault-injection tests
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Graceful stop: fetch no more, finish the message in hand, hand the rest of its batch back (nak),
+        then `run` returns. Cancelling `run` instead abandons the message in hand to redelivery."""
+        self._stopping.set()
 
     @property
     def stream(self) -> str:
@@ -120,8 +126,8 @@ class IdempotentConsumer:
             log.warning("consumer %s exists with another config (%s); using it as is", self.sub.durable, exc)
 
     async def run(self) -> None:
-        """Fetch and handle until cancelled; re-subscribe after errors or a suspicious silence."""
-        while True:
+        """Fetch and handle until stopped or cancelled; re-subscribe after errors or a suspicious silence."""
+        while not self._stopping.is_set():
             psub: JetStreamContext.PullSubscription | None = None
             try:
                 await self.ensure()
@@ -140,7 +146,7 @@ class IdempotentConsumer:
 
     async def _fetch_loop(self, psub: JetStreamContext.PullSubscription) -> None:
         idle = 0.0
-        while True:
+        while not self._stopping.is_set():
             try:
                 batch = await psub.fetch(self.batch_size, timeout=self.fetch_timeout_s)
             except (nats.errors.TimeoutError, TimeoutError):
@@ -169,11 +175,21 @@ class IdempotentConsumer:
         keep_alive = asyncio.create_task(self._keep_in_progress(waiting))
         try:
             for msg in batch:
+                if self._stopping.is_set():
+                    await self._hand_back(waiting)
+                    return
                 waiting.remove(msg)
                 await self.handle(msg)
         finally:
             keep_alive.cancel()
             await asyncio.gather(keep_alive, return_exceptions=True)
+
+    async def _hand_back(self, waiting: list[Msg]) -> None:
+        """Unhandled messages of a stopping consumer go back at once (another replica takes them)."""
+        for msg in list(waiting):
+            with contextlib.suppress(Exception):  # disconnected: ack_wait returns them anyway
+                await msg.nak()
+        waiting.clear()
 
     async def _keep_in_progress(self, waiting: list[Msg]) -> None:
         while True:

@@ -17,6 +17,7 @@ import asyncpg
 import httpx
 
 from shared.migrations import SERVICES, migrate_services
+from tests.support.clock import suite_now
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -193,7 +194,11 @@ class Stack:
 def start_stack(
     database_url: str, nats_url: str, keys_dir: Path, log_dir: Path, names: tuple[str, ...] = SERVICES
 ) -> Stack:
+    """The services share one timeline that starts at the suite's "now" (tests/support/clock.py) and runs at
+    real speed from this moment: no test of the stack depends on the hour or the day it runs."""
     env = {
+        "FIELDLINE_CLOCK_START": suite_now().isoformat(),
+        "FIELDLINE_CLOCK_ANCHOR": repr(time.time()),
         "DATABASE_URL": database_url,
         "NATS_URL": nats_url,
         "FIELDLINE_JWT_PUBLIC_KEY_FILE": str(keys_dir / "jwt-public.pem"),
