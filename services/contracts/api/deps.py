@@ -4,19 +4,21 @@ and conversions at the edge."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import time
 from typing import Annotated, Protocol, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.api.schemas import OpeningHoursIn, WeeklyHoursIn
 from services.contracts.domain.calendar import calendar_problem, weekly_calendar
 from services.contracts.settings import Settings
-from shared.auth import Principal, Role, current_principal, ensure_customer_access, require_roles
-from shared.clock import Clock
-from shared.db import Database
+from shared.auth import Principal, Role, ensure_customer_access, require_roles
+
+# re-exported: the routers import every dependency from here
+from shared.deps import AppClock as AppClock
+from shared.deps import Caller as Caller
+from shared.deps import Transactions as Transactions
+from shared.deps import UnitOfWork as UnitOfWork
 from shared.errors import InvalidInput, NotFound
 from shared.events.common import SkillNeed
 
@@ -33,36 +35,16 @@ class _OwnedRecord(Protocol):
 Owned = TypeVar("Owned", bound=_OwnedRecord)
 
 
-def database(request: Request) -> Database:
-    db: Database = request.app.state.runtime.db
-    return db
-
-
-async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed when the endpoint returns, before the response is sent (the
-    dependency's function scope), rolled back when it raises."""
-    async with database(request).transaction() as session:
-        yield session
-
-
 def settings(request: Request) -> Settings:
     configured: Settings = request.app.state.settings
     return configured
 
 
-def app_clock(request: Request) -> Clock:
-    """The app's clock (`create_app`'s, the settings' by default): every "now" of a request."""
-    app_clock: Clock = request.app.state.clock
-    return app_clock
-
-
-AppClock = Annotated[Clock, Depends(app_clock)]
-Session = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
-Jobs = Annotated[Database, Depends(database)]  # for the jobs that open a transaction per contract
+Session = UnitOfWork
+Jobs = Transactions  # for the jobs that open a transaction per contract
 Config = Annotated[Settings, Depends(settings)]
 Manager = Annotated[Principal, Depends(managers)]
 Staff = Annotated[Principal, Depends(require_roles(Role.CONTRACT_MANAGER, Role.DISPATCHER))]
-Caller = Annotated[Principal, Depends(current_principal)]
 
 
 def weekly_hours(field: str, hours: WeeklyHoursIn | None, timezone: str = "UTC") -> WeeklyHours | None:

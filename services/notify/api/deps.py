@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify.domain.addresses import AllowList
 from services.notify.domain.secret_cipher import SecretCipher
 from services.notify.usecases.live_streams import LiveStreams
-from shared.auth import Principal, Role, current_principal, require_roles
-from shared.clock import Clock
-from shared.db import Database
+from shared.auth import Principal, Role, require_roles
+
+# re-exported: the routers import every dependency from here
+from shared.deps import Caller as Caller
+from shared.deps import Now as Now
+from shared.deps import UnitOfWork as UnitOfWork
 from shared.errors import Unauthorized
-
-
-async def _unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed when the route returns and before the response is sent."""
-    db: Database = request.app.state.runtime.db
-    async with db.transaction() as session:
-        yield session
-
-
-def _now(request: Request) -> datetime:
-    clock: Clock = request.app.state.clock
-    return clock.now()
 
 
 def _cipher(request: Request) -> SecretCipher:
@@ -55,9 +43,7 @@ async def _stream_caller(request: Request, access_token: Annotated[str | None, Q
     return principal
 
 
-Session = Annotated[AsyncSession, Depends(_unit_of_work, scope="function")]
-Now = Annotated[datetime, Depends(_now)]
-Caller = Annotated[Principal, Depends(current_principal)]
+Session = UnitOfWork
 StreamCaller = Annotated[Principal, Depends(_stream_caller)]
 Dispatcher = Annotated[Principal, Depends(require_roles(Role.DISPATCHER))]
 Cipher = Annotated[SecretCipher, Depends(_cipher)]
