@@ -82,8 +82,9 @@ def _add_time_dimension(m: _Model) -> pywrapcp.RoutingDimension:
         time.CumulVar(m.routing.End(v)).SetRange(start, hard_end)
         if hard_end > end:
             time.SetCumulVarSoftUpperBound(m.routing.End(v), end, overtime_cost)
-        # Leave as late and come back as early as the route allows.
-        m.routing.AddVariableMaximizedByFinalizer(time.CumulVar(m.routing.Start(v)))
+        # Every stop as early as the route allows (solver.py then leaves as late as keeps the first stop's time):
+        # maximising the start here pushed each stop, emergencies included, to the end of its window.
+        m.routing.AddVariableMinimizedByFinalizer(time.CumulVar(m.routing.Start(v)))
         m.routing.AddVariableMinimizedByFinalizer(time.CumulVar(m.routing.End(v)))
     if m.options.balance_cost > 0:
         time.SetGlobalSpanCostCoefficient(max(1, round(m.options.balance_cost)))
