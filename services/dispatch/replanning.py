@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from services.dispatch.booking import announce_changed, announce_created, cancel
 from services.dispatch.db.bookings import NewAssignment
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
-from services.dispatch.domain.calendar import absence_reason, local_midnight
+from services.dispatch.domain.calendar import Availability, absence_reason, availability, local_midnight
 from services.dispatch.domain.lifecycle import STARTED
 from services.dispatch.domain.planchanges import PlacedVisit, PlanChange, diff_plans
 from services.dispatch.emergency import skill_levels
@@ -76,6 +77,20 @@ def _fingerprint(rows: list[dict[str, Any]]) -> dict[uuid.UUID, tuple[Any, ...]]
     return {r["id"]: (r["technician_id"], r["planned_start"], r["status"] in STARTED, r["locked"]) for r in rows}
 
 
+def planner_shift(free: Availability, origin: datetime) -> Shift:
+    """The planner's shift (whole seconds from the day's midnight) of what is left of a technician's day."""
+    start = math.ceil((free.start - origin).total_seconds())
+    end = max(start, math.floor((free.end - origin).total_seconds()))
+    hard_end = max(end, math.floor((free.overtime_end - origin).total_seconds()))
+    breaks: tuple[BreakRule, ...] = ()
+    if free.break_minutes and free.break_earliest is not None and free.break_latest is not None:
+        earliest = max(start, math.ceil((free.break_earliest - origin).total_seconds()))
+        latest = math.floor((free.break_latest - origin).total_seconds())
+        if earliest <= latest:
+            breaks = (BreakRule(free.break_minutes * 60.0, float(earliest), float(latest)),)
+    return Shift(day=0, start=float(start), end=float(end), breaks=breaks, overtime_limit=float(hard_end - end))
+
+
 def job_label(job: dict[str, Any]) -> str:
     return job.get("address") or f"{job['kind']} {str(job['request_id'])[:8]}"
 
@@ -116,7 +131,7 @@ class Replanner:
         origin = local_midnight(day, self.tz)
         end = origin + timedelta(days=1)
         now = self.clock()
-        now_s = max(0.0, (now - origin).total_seconds()) if day == self.today() else 0.0
+        now_s = float(max(0, math.ceil((now - origin).total_seconds()))) if day == self.today() else 0.0
 
         def secs(moment: datetime) -> float:
             return (moment - origin).total_seconds()
@@ -130,20 +145,24 @@ class Replanner:
             if a["status"] in STARTED and a["request_id"] in jobs:
                 started_at[a["technician_id"]] = GeoPoint(jobs[a["request_id"]]["lat"], jobs[a["request_id"]]["lon"])
         shift_rows = await repo.shifts_of_day(day)
+        absences = await repo.absences_between(
+            sorted({r["id"] for r in shift_rows}), origin - timedelta(days=1), end + timedelta(days=1)
+        )
         technicians: dict[uuid.UUID, dict[str, Any]] = {}
         planner_techs = []
         for r in shift_rows:
-            start, finish = max(secs(r["starts_at"]), now_s), secs(r["ends_at"])
-            overtime = r["overtime_minutes"] * 60.0
-            if start >= finish + overtime:
+            free = availability(
+                r["starts_at"],
+                r["ends_at"],
+                now if day == self.today() else origin,
+                timedelta(minutes=r["overtime_minutes"]),
+                absences.get(r["id"], []),
+                break_minutes=r["break_minutes"] or 0,
+                break_earliest=r["break_earliest"],
+                break_latest=r["break_latest"],
+            )
+            if free is None:
                 continue
-            breaks: tuple[BreakRule, ...] = ()
-            if r["break_minutes"] and r["break_latest"] is not None and secs(r["break_latest"]) >= start:
-                breaks = (
-                    BreakRule(
-                        r["break_minutes"] * 60.0, max(start, secs(r["break_earliest"])), secs(r["break_latest"])
-                    ),
-                )
             live = now_s > 0 and r["position_at"] is not None
             here = GeoPoint(r["lat"], r["lon"]) if live else GeoPoint(r["home_lat"], r["home_lon"])
             here = started_at.get(r["id"], here)
@@ -153,7 +172,7 @@ class Replanner:
                     id=str(r["id"]),
                     home=here,
                     end_location=GeoPoint(r["home_lat"], r["home_lon"]),
-                    shifts=(Shift(day=0, start=start, end=max(start, finish), breaks=breaks, overtime_limit=overtime),),
+                    shifts=(planner_shift(free, origin),),
                     skills=dict(r["skills"]),
                 )
             )

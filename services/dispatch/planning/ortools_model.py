@@ -12,7 +12,7 @@ import numpy.typing as npt
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
 
 from .instance import RoutingInstance, Ticks
-from .model import Metaheuristic, PlanningOptions, SolveStatus
+from .model import Metaheuristic, PlanningOptions, Shift, SolveStatus
 from .raw import RawRoute, RawSolution
 
 IntArray = npt.NDArray[np.int64]
@@ -56,9 +56,15 @@ def _index_manager(
     return manager, depot_nodes, travel, service
 
 
+def _shift_ticks(shift: Shift, ticks: Ticks) -> tuple[int, int, int]:
+    """Start, regular end and hard end in ticks, in that order whatever the rounding or the input."""
+    start = max(0, ticks.up(shift.start))
+    end = max(start, ticks.down(shift.end))
+    return start, end, max(end, ticks.down(shift.end + max(0.0, shift.overtime_limit)))
+
+
 def _horizon(instance: RoutingInstance, ticks: Ticks) -> int:
-    ends = [v.shift.end + v.shift.overtime_limit for v in instance.vehicles]
-    return ticks.down(max(ends, default=0.0)) + 1
+    return max((_shift_ticks(v.shift, ticks)[2] for v in instance.vehicles), default=0) + 1
 
 
 def _add_travel_cost(m: _Model) -> int:
@@ -75,9 +81,7 @@ def _add_time_dimension(m: _Model) -> pywrapcp.RoutingDimension:
     time = m.routing.GetDimensionOrDie(TIME)
     overtime_cost = max(1, round(m.options.overtime_cost))
     for v, vehicle in enumerate(m.instance.vehicles):
-        shift = vehicle.shift
-        start, end = m.ticks.up(shift.start), m.ticks.down(shift.end)
-        hard_end = m.ticks.down(shift.end + shift.overtime_limit)
+        start, end, hard_end = _shift_ticks(vehicle.shift, m.ticks)
         time.CumulVar(m.routing.Start(v)).SetRange(start, end)
         time.CumulVar(m.routing.End(v)).SetRange(start, hard_end)
         if hard_end > end:
@@ -96,8 +100,13 @@ def _add_windows(m: _Model, time: pywrapcp.RoutingDimension) -> None:
     sla_cost = max(1, round(m.options.sla_cost))
     for k, visit in enumerate(m.instance.visits):
         cumul = time.CumulVar(m.visit_index(k))
-        windows = sorted((m.ticks.up(w.start), m.ticks.down(w.end)) for w in visit.windows)
-        windows = [(a, min(b, m.horizon)) for a, b in windows if a <= b and a <= m.horizon]
+        # a window narrower than a tick keeps its start (rounding must not turn it into no window at all)
+        windows = sorted(
+            (m.ticks.up(w.start), max(m.ticks.up(w.start), m.ticks.down(w.end)))
+            for w in visit.windows
+            if w.start <= w.end
+        )
+        windows = [(max(0, a), min(b, m.horizon)) for a, b in windows if b >= 0 and a <= m.horizon]
         if visit.windows and not windows:
             windows = [(m.horizon, m.horizon)]  # no window fits the horizon: unreachable, so dropped
         if windows:
@@ -110,7 +119,10 @@ def _add_windows(m: _Model, time: pywrapcp.RoutingDimension) -> None:
         pin = m.instance.pins.get(k)
         if pin is not None and pin.start_time is not None:
             fixed = m.ticks.up(pin.start_time)
-            cumul.SetRange(fixed, fixed)
+            if cumul.Min() <= fixed <= cumul.Max() and cumul.Contains(fixed):
+                cumul.SetRange(fixed, fixed)
+            else:  # a fixed time no shift or window can hold: the visit can't be served, the model stays feasible
+                m.routing.ActiveVar(m.visit_index(k)).SetValue(0)
         if visit.sla_deadline is not None:
             time.SetCumulVarSoftUpperBound(m.visit_index(k), m.ticks.down(visit.sla_deadline), sla_cost)
 
@@ -160,7 +172,7 @@ def _add_breaks(m: _Model, time: pywrapcp.RoutingDimension) -> None:
         intervals = [
             solver.FixedDurationIntervalVar(
                 m.ticks.up(rule.earliest_start),  # start min
-                m.ticks.down(rule.latest_start),  # start max
+                max(m.ticks.up(rule.earliest_start), m.ticks.down(rule.latest_start)),  # start max, never below min
                 m.ticks.up(rule.duration),  # duration
                 False,  # optional
                 f"break {v} {b}",
@@ -182,13 +194,22 @@ def _add_pins(m: _Model, time: pywrapcp.RoutingDimension) -> None:
         pinned.sort()
         for (_, a, _), (_, b, _) in itertools.pairwise(pinned):
             ia, ib = m.visit_index(a), m.visit_index(b)
-            solver.Add(time.CumulVar(ia) + int(m.service[m.depot_count + a]) <= time.CumulVar(ib))
+            # only between visits both served: a pinned visit that can't be served must not hold the other back
+            both = m.routing.ActiveVar(ia) + m.routing.ActiveVar(ib)
+            gap = time.CumulVar(ia) + int(m.service[m.depot_count + a]) - time.CumulVar(ib)
+            solver.Add(gap <= (m.horizon + int(m.service.max())) * (2 - both))
         previous = m.routing.Start(v)
+        big = m.routing.Size() + len(m.instance.vehicles)
         for _, k, frozen in pinned:
             if not frozen:
                 break
-            solver.Add(m.routing.NextVar(previous) == m.visit_index(k))
-            previous = m.visit_index(k)
+            # at the head of the route when served; one the shift can't hold (started before it) is left out,
+            # never the whole model infeasible
+            index = m.visit_index(k)
+            off = 1 - m.routing.ActiveVar(index)
+            solver.Add(m.routing.NextVar(previous) - index <= big * off)
+            solver.Add(m.routing.NextVar(previous) - index >= -big * off)
+            previous = index
 
 
 def _add_change_budget(m: _Model) -> None:
@@ -198,7 +219,12 @@ def _add_change_budget(m: _Model) -> None:
     solver = m.routing.solver()
     for v, previous in enumerate(m.instance.previous_routes):
         if len(previous) > budget:
-            moved = [solver.IsDifferentCstVar(m.routing.VehicleVar(m.visit_index(k)), v) for k in previous]
+            # moved to another technician; one that can't be served at all is dropped, not moved (counting it
+            # made a day whose shift shrank, e.g. sick from now, infeasible as a whole)
+            moved = [
+                solver.IsDifferentCstVar(vehicle, v) - solver.IsEqualCstVar(vehicle, -1)
+                for vehicle in (m.routing.VehicleVar(m.visit_index(k)) for k in previous)
+            ]
             solver.Add(solver.Sum(moved) <= budget)
 
 
