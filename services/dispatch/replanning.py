@@ -23,6 +23,7 @@ from services.dispatch.db.bookings import NewAssignment
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
 from services.dispatch.domain.calendar import Availability, absence_reason, availability, local_midnight
+from services.dispatch.domain.kpis import Promise, promise_kpis
 from services.dispatch.domain.lifecycle import STARTED
 from services.dispatch.domain.planchanges import PlacedVisit, PlanChange, diff_plans
 from services.dispatch.emergency import skill_levels
@@ -39,6 +40,7 @@ from services.dispatch.planning import (
     Shift,
     Technician,
     TimeWindow,
+    TravelTimeProvider,
     Visit,
     plan_routes,
 )
@@ -54,7 +56,9 @@ DAY_S = 86_400.0
 
 
 class PlanningBusy(Conflict):
-    """Another replica is planning that day right now."""
+    """Another replica is planning that day right now: a run takes seconds, so try again shortly."""
+
+    retry_after_s = 5
 
 
 class StaleSnapshot(Exception):
@@ -91,16 +95,36 @@ def planner_shift(free: Availability, origin: datetime) -> Shift:
     return Shift(day=0, start=float(start), end=float(end), breaks=breaks, overtime_limit=float(hard_end - end))
 
 
+def promised_eta(booking: dict[str, Any]) -> datetime:
+    """The arrival first promised to the customer (rows written before it was kept: the current ETA)."""
+    first: datetime | None = booking.get("first_eta")
+    return first if first is not None else booking["eta"]
+
+
+def keep_promise(open_from: float, open_to: float, promised: float, tolerance: float) -> float:
+    """A booked emergency's latest start: no later than its promised arrival plus the tolerance, where that can
+    still be met; otherwise (already past it) as before, and the planner serves it as early as it can."""
+    bound = promised + tolerance
+    return min(open_to, bound) if bound >= open_from else open_to
+
+
 def job_label(job: dict[str, Any]) -> str:
     return job.get("address") or f"{job['kind']} {str(job['request_id'])[:8]}"
 
 
 class Replanner:
-    def __init__(self, settings: Settings, clock: Callable[[], datetime] = SystemClock()) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Callable[[], datetime] = SystemClock(),
+        planner: Callable[[PlanningProblem, TravelTimeProvider, PlanningOptions], Plan] = plan_routes,
+    ) -> None:
         self.settings = settings
+        self.planner = planner
         self.clock = clock
         self.tz = ZoneInfo(settings.timezone)
         self.travel = RoadFactorTravel(road_factor=settings.road_factor)
+        self.tolerance_s = settings.eta_tolerance_minutes * 60.0
 
     def today(self) -> date:
         return self.clock().astimezone(self.tz).date()
@@ -118,13 +142,14 @@ class Replanner:
                 raise PlanningBusy(f"the plan of {day.isoformat()} is being made by another run")
             snapshot = await self._snapshot(repo, day)
             options = PlanningOptions(time_limit=self.settings.planner_time_limit_s)
-            plan = await asyncio.to_thread(plan_routes, snapshot.problem, self.travel, options)
+            plan = await asyncio.to_thread(self.planner, snapshot.problem, self.travel, options)
             try:
                 result = await self._persist(session, repo, snapshot, plan, reason)
             except IntegrityError as exc:
                 raise StaleSnapshot(f"a booking collided: {exc.orig}") from exc
             if up_to_request is not None:
                 await repo.clear_replans(day, up_to_request)
+            await repo.clear_plan_failure(day)
         return result
 
     async def _snapshot(self, repo: DispatchRepository, day: date) -> Snapshot:
@@ -216,6 +241,8 @@ class Replanner:
                 open_to = min(DAY_S, secs(job["window_end"]) if job["window_end"] else DAY_S)
                 if job["kind"] == "emergency" and job["response_due"] is not None and booking is None:
                     open_to = max(open_to, open_from)
+                if job["kind"] == "emergency" and booking is not None:
+                    open_to = keep_promise(open_from, open_to, secs(promised_eta(booking)), self.tolerance_s)
                 if open_to < open_from:
                     continue  # its window is over for this day
                 windows = (TimeWindow(open_from, open_to),)
@@ -326,10 +353,12 @@ class Replanner:
                     "sla_misses": plan.kpis.sla_misses,
                     "overtime_minutes": round(plan.kpis.overtime / 60, 1),
                     "wall_time_s": round(plan.kpis.wall_time, 3),
+                    **promise_kpis(self._promises(snap, planned), timedelta(seconds=self.tolerance_s)),
                 },
             }
         )
         touched: set[uuid.UUID] = set()
+        tolerance = timedelta(seconds=self.tolerance_s)
         stops_of: dict[uuid.UUID, list[PlannedStop]] = {}
         for tid, rid, eta, start, finish in planned:
             a, job = snap.assignments.get(rid), snap.jobs[rid]
@@ -369,7 +398,9 @@ class Replanner:
                         status="offered" if moved else None,
                     )
                     touched.update({tid, a["technician_id"]})
-                    if moved or change is not None:
+                    if abs(eta - a["eta"]) > tolerance:  # the record of who was told: the customer
+                        text = f"{text}; the customer is told the new arrival {eta.astimezone(self.tz):%H:%M}"
+                    if moved or change is not None or abs(eta - a["eta"]) > tolerance:
                         await announce_changed(
                             session,
                             a,
@@ -426,6 +457,23 @@ class Replanner:
             "assigned": plan.kpis.assigned,
         }
 
+    @staticmethod
+    def _promises(
+        snap: Snapshot, planned: list[tuple[uuid.UUID, uuid.UUID, datetime, datetime, datetime]]
+    ) -> list[Promise]:
+        """Each planned stop's promise: a new booking is promised its planned ETA; a started one counts its
+        actual arrival (on site) or its current ETA (en route)."""
+        promises = []
+        for _, rid, eta, _, _ in planned:
+            a, job = snap.assignments.get(rid), snap.jobs[rid]
+            arrival = eta
+            if a is not None and a["status"] in STARTED:
+                arrival = (a["last_transition_at"] if a["status"] == "on_site" else None) or a["eta"]
+            first = promised_eta(a) if a is not None else eta
+            emergency = job["kind"] == "emergency"
+            promises.append(Promise(job["created_at"] if emergency else None, first, arrival, emergency))
+        return promises
+
     def _routes_json(
         self, plan: Plan, snap: Snapshot, names: dict[uuid.UUID, str], at: Callable[[float], datetime]
     ) -> list[dict[str, Any]]:
@@ -463,19 +511,35 @@ def _change_json(c: PlanChange) -> dict[str, Any]:
 
 
 async def run_queued_replans(db: Database, replanner: Replanner) -> int:
-    """Plans every day with queued requests once (skipping days another replica holds); returns runs made."""
+    """Plans every day with queued requests once (skipping days another replica holds); returns runs made.
+
+    A day that fails to plan is reported (a plan_failures row the dispatcher sees, an error log line) and
+    tried again after the back-off; it never keeps the other days from being planned.
+    """
     async with db.transaction() as session:
-        pending = await DispatchRepository(session).pending_replans()
+        repo = DispatchRepository(session)
+        pending = await repo.pending_replans()
+        failures = {f["day"]: f for f in await repo.plan_failures()}
     runs = 0
     today = replanner.today()
+    now = replanner.clock()
+    backoff = timedelta(seconds=replanner.settings.replan_failure_backoff_s)
     for day, (up_to, reasons) in sorted(pending.items()):
         if day < today:
             async with db.transaction() as session:
                 await DispatchRepository(session).clear_replans(day, up_to)
+                await DispatchRepository(session).clear_plan_failure(day)
+            continue
+        if day in failures and now - failures[day]["failed_at"] < backoff:
             continue
         try:
             await replanner.replan(db, day, reasons, up_to)
             runs += 1
         except (PlanningBusy, StaleSnapshot) as exc:
             log.info("re-plan of %s deferred: %s", day, exc)
+        except Exception as exc:  # one day's failure must not stop the others
+            reason = f"{type(exc).__name__}: {exc}"[:500]
+            async with db.transaction() as session:
+                attempts = await DispatchRepository(session).record_plan_failure(day, now, reason)
+            log.error("re-plan of %s failed (%d in a row): %s", day, attempts, reason, exc_info=exc)
     return runs

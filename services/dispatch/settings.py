@@ -31,6 +31,10 @@ class Settings(ServiceSettings):
     planner_time_limit_s: float = 5.0
     change_budget: int = 3  # at most this many visits leave a technician's route per re-plan
     retime_threshold_minutes: int = 15  # a plan change smaller than this is not reported
+    # a re-plan keeps a booked emergency's arrival within this of the first promised ETA, and tells the customer
+    # (an assignment.changed event) whenever it moves any promised arrival by more than this
+    eta_tolerance_minutes: int = 15
+    replan_failure_backoff_s: float = 60.0  # a day that failed to plan is tried again after this long
 
     # SLA watch
     sla_check_interval_s: float = 30.0  # 0 turns it off

@@ -41,6 +41,7 @@ _TABLES = (
     "mobile_commands",
     "position_pings",
     "sla_alerts",
+    "plan_failures",
     "outbox",
 )
 

@@ -76,6 +76,7 @@ class BookingRepository(SessionRepository):
                                 planned_start=assignment.planned_start,
                                 planned_end=assignment.planned_end,
                                 eta=assignment.eta,
+                                first_eta=assignment.eta,
                             )
                         )
                 except IntegrityError as exc:

@@ -12,7 +12,7 @@ import numpy.typing as npt
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
 
 from .instance import RoutingInstance, Ticks
-from .model import Metaheuristic, PlanningOptions, Shift, SolveStatus
+from .model import Metaheuristic, PlanningOptions, Shift, SolveStatus, Visit
 from .raw import RawRoute, RawSolution
 
 IntArray = npt.NDArray[np.int64]
@@ -100,31 +100,34 @@ def _add_windows(m: _Model, time: pywrapcp.RoutingDimension) -> None:
     sla_cost = max(1, round(m.options.sla_cost))
     for k, visit in enumerate(m.instance.visits):
         cumul = time.CumulVar(m.visit_index(k))
-        # a window narrower than a tick keeps its start (rounding must not turn it into no window at all)
-        windows = sorted(
-            (m.ticks.up(w.start), max(m.ticks.up(w.start), m.ticks.down(w.end)))
-            for w in visit.windows
-            if w.start <= w.end
-        )
-        windows = [(max(0, a), min(b, m.horizon)) for a, b in windows if b >= 0 and a <= m.horizon]
-        if visit.windows and not windows:
-            windows = [(m.horizon, m.horizon)]  # no window fits the horizon: unreachable, so dropped
-        if windows:
-            cumul.SetRange(windows[0][0], max(b for _, b in windows))
-            reach = windows[0][1]
-            for a, b in windows[1:]:
-                if a > reach + 1:
-                    cumul.RemoveInterval(reach + 1, a - 1)
-                reach = max(reach, b)
         pin = m.instance.pins.get(k)
         if pin is not None and pin.start_time is not None:
             fixed = m.ticks.up(pin.start_time)
-            if cumul.Min() <= fixed <= cumul.Max() and cumul.Contains(fixed):
-                cumul.SetRange(fixed, fixed)
-            else:  # a fixed time no shift or window can hold: the visit can't be served, the model stays feasible
+            if 0 <= fixed <= m.horizon:
+                cumul.SetRange(fixed, fixed)  # a dispatcher's fixed time wins over the visit's windows
+            else:  # no shift holds it: the visit can't be served, and the model stays feasible
                 m.routing.ActiveVar(m.visit_index(k)).SetValue(0)
+        else:
+            _set_windows(m, visit, cumul)
         if visit.sla_deadline is not None:
             time.SetCumulVarSoftUpperBound(m.visit_index(k), m.ticks.down(visit.sla_deadline), sla_cost)
+
+
+def _set_windows(m: _Model, visit: Visit, cumul: Any) -> None:
+    # a window narrower than a tick keeps its start (rounding must not turn it into no window at all)
+    windows = sorted(
+        (m.ticks.up(w.start), max(m.ticks.up(w.start), m.ticks.down(w.end))) for w in visit.windows if w.start <= w.end
+    )
+    windows = [(max(0, a), min(b, m.horizon)) for a, b in windows if b >= 0 and a <= m.horizon]
+    if visit.windows and not windows:
+        windows = [(m.horizon, m.horizon)]  # no window fits the horizon: unreachable, so dropped
+    if windows:
+        cumul.SetRange(windows[0][0], max(b for _, b in windows))
+        reach = windows[0][1]
+        for a, b in windows[1:]:
+            if a > reach + 1:
+                cumul.RemoveInterval(reach + 1, a - 1)
+            reach = max(reach, b)
 
 
 def _add_skills(m: _Model) -> None:
