@@ -13,6 +13,8 @@ import pytest
 
 from services.dispatch.planning import Plan, PlanningOptions, PlanningProblem, TravelTimeProvider, plan_routes
 from services.dispatch.replanning import Replanner, run_queued_replans
+from services.dispatch.roster import Roster
+from services.dispatch.settings import office_hours
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import VisitPlanned
 from shared.events.requests import ServiceRequestCreated
@@ -255,3 +257,74 @@ async def test_a_weekly_shift_break_window_must_be_in_order(clocked_dispatch: Di
     )
     assert response.status_code == 422, response.text
     assert [e["field"] for e in response.json()["errors"]] == ["weekly_shifts.mon.break_latest"]
+
+
+async def test_a_technician_without_shifts_follows_the_company_working_hours(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    """Item 8: technicians with no shifts were on duty 24 hours; now they work the default weekly pattern."""
+    dispatch = clocked_dispatch
+    cases = dispatch.app.state.dispatch
+    settings = cases.roster.settings.model_copy(update={"default_weekly_shifts": office_hours()})
+    db = dispatch.app.state.runtime.db
+    async with db.transaction() as session:
+        anna = await Roster(settings, clock).add_technician(
+            session, "Anna Koval", "Anna", {"refrigeration": 3}, *HOME, None, None, 60
+        )
+    shifts = await dispatch.sql(
+        "SELECT day, starts_at, ends_at, break_minutes, break_earliest, break_latest FROM dispatch.shifts "
+        "WHERE technician_id = $1 ORDER BY day",
+        anna,
+    )
+    by_day = {r["day"]: r for r in shifts}
+    sunday, monday = TODAY - timedelta(days=1), TODAY
+    assert sunday not in by_day and monday in by_day  # the horizon runs from yesterday, a Sunday
+    assert (by_day[monday]["starts_at"], by_day[monday]["ends_at"]) == (at(8), at(17))
+    assert by_day[monday]["break_minutes"] == 30
+    assert (by_day[monday]["break_earliest"], by_day[monday]["break_latest"]) == (at(12), at(14))
+
+    clock.now = at(20)  # after hours: nobody to send
+    late = emergency_at(clock.now, HOME[0] + 0.01, HOME[1])
+    await dispatch.publish(late)
+
+    async def status() -> str | None:
+        rows = await dispatch.sql("SELECT status FROM dispatch.jobs WHERE request_id = $1", late.request_id)
+        return rows[0]["status"] if rows else None
+
+    assert await eventually(status, lambda s: s not in (None, "open"), what="placement decided") == "unplaceable"
+
+
+async def test_a_promised_arrival_moved_past_the_tolerance_is_told_to_the_customer(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    """Item 2: no promised arrival moves outside the tolerance without a record of who was told."""
+    dispatch = clocked_dispatch
+    clock.now = at(8)
+    await dispatch.add_technician("Anna Koval", *HOME, weekly_shifts=WEEK)
+    spot = (HOME[0] + 0.01, HOME[1])
+    first = planned_visit(*spot, at(9), at(16))
+    await dispatch.publish(first)
+
+    async def known(request_id: uuid.UUID) -> bool:
+        return bool(await dispatch.sql("SELECT 1 FROM dispatch.jobs WHERE request_id = $1", request_id))
+
+    await eventually(lambda: known(first.visit_id), what="the visit reaches dispatch")
+    assert (await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)).status_code == 200
+    promised = await booked(dispatch, first.visit_id)
+    assert promised["planned_start"] == at(9)  # as early as its window allows
+
+    tight = planned_visit(*spot, at(9), at(9, 10))  # only fits at 09:00, so the first visit has to wait for it
+    await dispatch.publish(tight)
+    await eventually(lambda: known(tight.visit_id), what="the second visit reaches dispatch")
+    assert (await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)).status_code == 200
+    moved = await booked(dispatch, first.visit_id)
+    assert moved["eta"] - promised["eta"] > timedelta(minutes=15)
+    assert moved["first_eta"] == promised["first_eta"]
+    rows = await dispatch.sql(
+        "SELECT payload->'data'->>'reason' AS reason FROM dispatch.outbox "
+        "WHERE subject = 'fieldline.dispatch.assignment.changed.v1' AND payload->'data'->>'assignment_id' = $1",
+        str(promised["id"]),
+    )
+    local = moved["eta"].astimezone(MONDAY_0800.tzinfo)
+    assert len(rows) == 1  # one re-plan moved it once
+    assert f"the customer is told the new arrival {local:%H:%M}" in rows[0]["reason"]

@@ -46,7 +46,8 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
 def shift_on(
     day: date, pattern: Mapping[str, WeeklyShift] | None, absences: Sequence[Absence], tz: ZoneInfo
 ) -> ShiftSpan | None:
-    """The shift of `day`, or None when off. No pattern at all means always on duty (the whole day).
+    """The shift of `day`, or None when off. No pattern at all means always on duty (the whole day): the roster
+    passes the company's working hours for a technician without shifts unless they are set to round the clock.
 
     An absence cuts the shift; what is left is the longest piece (sick from 11:00 leaves the morning).
     """
