@@ -55,6 +55,7 @@ def replan(
     absences: list[Absence],
     started: bool,
     locked_at: float,
+    fresh: bool = False,
 ) -> None:
     weekly = (
         WeeklyShift(start, end, break_minutes, time(12, 0), time(14, 0)) if break_minutes else WeeklyShift(start, end)
@@ -101,6 +102,9 @@ def replan(
         previous_routes=(RouteAssignment("anna", 0, tuple(v.id for v in visits)),),
         max_moves_per_route=3,
     )
+    if fresh:  # our own construction and search, then OR-Tools warm-started: the path of a first plan
+        problem = PlanningProblem((anna,), tuple(v for v in visits if v.id != "started"))
+        visits = list(problem.visits)
     plan = plan_routes(problem, GridTravel(), PlanningOptions(time_limit=0.1))
     assert plan.status in (SolveStatus.FEASIBLE, SolveStatus.OPTIMAL)
     assert {s.visit_id for r in plan.routes for s in r.stops} | {u.visit_id for u in plan.unassigned} == {
@@ -111,7 +115,8 @@ def replan(
         assert route.end_time <= shift.end + shift.overtime_limit + 1e-6
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomized: the same examples on every run and machine (CI stays reproducible); raise max_examples to hunt
+@settings(max_examples=120, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(
     start=clock_times,
     end=clock_times,
@@ -121,6 +126,7 @@ def replan(
     absences=absence_lists,
     started=st.booleans(),
     locked_at=st.floats(min_value=-3600.0, max_value=2 * 86_400.0, allow_nan=False),
+    fresh=st.booleans(),
 )
 # the case: the shift ended 10 minutes ago, the overtime allowance runs, sick from now
 @example(
@@ -134,6 +140,7 @@ def replan(
     ],
     started=True,
     locked_at=17 * 3600.0 + 1200.5,
+    fresh=False,
 )
 @example(
     start=time(8),
@@ -144,6 +151,7 @@ def replan(
     absences=[],
     started=True,
     locked_at=18 * 3600.0,
+    fresh=False,
 )
 def test_replanning_always_returns_a_plan(
     start: time,
@@ -154,8 +162,9 @@ def test_replanning_always_returns_a_plan(
     absences: list[Absence],
     started: bool,
     locked_at: float,
+    fresh: bool,
 ) -> None:
-    replan(start, end, break_minutes, now, overtime, absences, started, locked_at)
+    replan(start, end, break_minutes, now, overtime, absences, started, locked_at, fresh)
 
 
 def test_the_rest_of_a_shift_that_ended_inside_the_overtime_allowance_is_overtime_only() -> None:
