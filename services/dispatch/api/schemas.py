@@ -129,6 +129,7 @@ class AssignmentOut(BaseModel):
     planned_start: datetime
     planned_end: datetime
     eta: datetime
+    first_eta: datetime | None = None  # the arrival first promised to the customer; re-plans keep to it
     version: int
     locked: bool = False
     outcome: str | None = None
