@@ -6,6 +6,7 @@ routes as warm start and a change budget. One run per day at a time across repli
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
 import uuid
@@ -75,6 +76,14 @@ class Snapshot:
     jobs: dict[uuid.UUID, dict[str, Any]]
     assignments: dict[uuid.UUID, dict[str, Any]]  # by request_id
     fingerprint: dict[uuid.UUID, tuple[Any, ...]]
+    relaxed: dict[str, tuple[TimeWindow, ...]]  # visit id -> windows without the promise bound
+
+    def without_promises(self, visit_ids: set[str]) -> PlanningProblem:
+        """The problem with those visits' promise bounds lifted."""
+        visits = tuple(
+            dataclasses.replace(v, windows=self.relaxed[v.id]) if v.id in visit_ids else v for v in self.problem.visits
+        )
+        return dataclasses.replace(self.problem, visits=visits)
 
 
 def _fingerprint(rows: list[dict[str, Any]]) -> dict[uuid.UUID, tuple[Any, ...]]:
@@ -143,6 +152,11 @@ class Replanner:
             snapshot = await self._snapshot(repo, day)
             options = PlanningOptions(time_limit=self.settings.planner_time_limit_s)
             plan = await asyncio.to_thread(self.planner, snapshot.problem, self.travel, options)
+            broken = {u.visit_id for u in plan.unassigned} & set(snapshot.relaxed)
+            if broken:  # a promise no plan can keep: better late (and told) than not served
+                log.warning("re-plan of %s: promised ETAs of %s can't be kept", day, sorted(broken))
+                relaxed = snapshot.without_promises(broken)
+                plan = await asyncio.to_thread(self.planner, relaxed, self.travel, options)
             try:
                 result = await self._persist(session, repo, snapshot, plan, reason)
             except IntegrityError as exc:
@@ -224,6 +238,7 @@ class Replanner:
                 )
             )
         pinned = {p.visit_id for p in pins}
+        relaxed: dict[str, tuple[TimeWindow, ...]] = {}
         for request_id, job in jobs.items():
             booking = assignments.get(request_id)
             if booking is not None and booking["status"] in STARTED and str(request_id) not in pinned:
@@ -242,7 +257,14 @@ class Replanner:
                 if job["kind"] == "emergency" and job["response_due"] is not None and booking is None:
                     open_to = max(open_to, open_from)
                 if job["kind"] == "emergency" and booking is not None:
-                    open_to = keep_promise(open_from, open_to, secs(promised_eta(booking)), self.tolerance_s)
+                    # booked: served today whatever (the SLA's soft bound keeps it early), and no later than the
+                    # promise where its technician can still keep it; if the plan can't, the promise is relaxed
+                    open_to = max(DAY_S, open_from)
+                    if booking["technician_id"] in technicians:
+                        bounded = keep_promise(open_from, open_to, secs(promised_eta(booking)), self.tolerance_s)
+                        if bounded < open_to:
+                            relaxed[str(request_id)] = (TimeWindow(open_from, open_to),)
+                            open_to = bounded
                 if open_to < open_from:
                     continue  # its window is over for this day
                 windows = (TimeWindow(open_from, open_to),)
@@ -274,7 +296,7 @@ class Replanner:
             previous_routes=tuple(previous),
             max_moves_per_route=self.settings.change_budget if previous else None,
         )
-        return Snapshot(day, origin, now_s, problem, technicians, jobs, assignments, _fingerprint(booked))
+        return Snapshot(day, origin, now_s, problem, technicians, jobs, assignments, _fingerprint(booked), relaxed)
 
     async def _persist(
         self, session: AsyncSession, repo: DispatchRepository, snap: Snapshot, plan: Plan, reason: str

@@ -328,3 +328,27 @@ async def test_a_promised_arrival_moved_past_the_tolerance_is_told_to_the_custom
     local = moved["eta"].astimezone(MONDAY_0800.tzinfo)
     assert len(rows) == 1  # one re-plan moved it once
     assert f"the customer is told the new arrival {local:%H:%M}" in rows[0]["reason"]
+
+
+async def test_a_promise_no_plan_can_keep_still_leaves_the_emergency_served(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    """The promise bound is hard only while it can be kept: an emergency is never dropped to honour it."""
+    dispatch = clocked_dispatch
+    clock.now = at(10)
+    await dispatch.add_technician("Anna Koval", *HOME, weekly_shifts=WEEK)
+    urgent = emergency_at(clock.now, HOME[0] + 0.12, HOME[1])  # half an hour's drive or so
+    await dispatch.publish(urgent)
+    first = await booked(dispatch, urgent.request_id)
+    assert first["eta"] - clock.now > timedelta(minutes=20)
+    impossible = clock.now + timedelta(minutes=1)  # as if promised a minute out
+    await dispatch.sql("UPDATE dispatch.assignments SET first_eta = $1 WHERE id = $2", impossible, first["id"])
+
+    replanned = await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)
+    assert replanned.status_code == 200, replanned.text
+    assert replanned.json()["unassigned"] == 0
+    after = await booked(dispatch, urgent.request_id)
+    assert after["id"] == first["id"] and after["first_eta"] == impossible
+    assert after["eta"] - first["eta"] < timedelta(minutes=5)  # as early as the drive allows
+    (job,) = await dispatch.sql("SELECT status FROM dispatch.jobs WHERE request_id = $1", urgent.request_id)
+    assert job["status"] == "assigned"
