@@ -54,6 +54,7 @@ from shared.messaging import add_event
 
 log = logging.getLogger(__name__)
 DAY_S = 86_400.0
+MAX_DAYS_AHEAD = 366
 
 
 class PlanningBusy(Conflict):
@@ -62,8 +63,10 @@ class PlanningBusy(Conflict):
     retry_after_s = 5
 
 
-class StaleSnapshot(Exception):
+class StaleSnapshot(Conflict):
     """Bookings of the day changed while the planner ran: the result is thrown away and the day re-queued."""
+
+    retry_after_s = 1
 
 
 @dataclass
@@ -144,6 +147,8 @@ class Replanner:
         """Plans `day` now; raises PlanningBusy if another run holds the day, StaleSnapshot if it raced."""
         if day < self.today():
             raise InvalidInput("day", "is in the past")
+        if day > self.today() + timedelta(days=MAX_DAYS_AHEAD):
+            raise InvalidInput("day", f"is more than {MAX_DAYS_AHEAD} days ahead")
         reason = "; ".join(reasons) or "re-plan requested"
         async with db.transaction() as session:
             repo = DispatchRepository(session)

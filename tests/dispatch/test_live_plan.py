@@ -204,6 +204,10 @@ async def test_replan_needs_no_body_and_a_busy_day_says_when_to_retry(clocked_di
     assert busy.headers["content-type"].startswith("application/problem+json")
     assert int(busy.headers["retry-after"]) > 0
     assert "being made by another run" in busy.json()["detail"]
+    for absurd in ("0009-03-04", "6049-03-04"):  # days of the fuzzing run's absence
+        refused = await dispatch.client.post(f"/plans/{absurd}/replan", headers=dispatch.dispatcher)
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == ["day"]
 
 
 @pytest.mark.parametrize(
