@@ -23,6 +23,7 @@ TECHNICIANS = [
     ("Dmitry Volkov", 44.6054, 33.5221, {"refrigeration": 2, "electrical": 3}),
     ("Ivan Sidorov", 45.3571, 36.4681, {"refrigeration": 5, "gas_certified": 1}),
 ]
+ROUND_THE_CLOCK = {day: {"start": "00:00", "end": "00:00"} for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 
 @dataclass
@@ -105,7 +106,13 @@ def seed(urls: dict[str, str], admin_token: str, state_file: Path) -> DemoData:
             tech = _named(known_technicians, name) or _ok(
                 client.post(
                     f"{dispatch_url}/technicians",
-                    json={"name": name, "skills": skills, "home_base": {"lat": lat, "lon": lon}},
+                    # the demo runs at any hour: round the clock, not the company's default working hours
+                    json={
+                        "name": name,
+                        "skills": skills,
+                        "home_base": {"lat": lat, "lon": lon},
+                        "weekly_shifts": ROUND_THE_CLOCK,
+                    },
                 )
             )
             technician_ids[name] = str(tech["id"])

@@ -1,14 +1,21 @@
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
 
 
+def office_hours() -> dict[str, dict[str, Any]]:
+    """Monday to Friday 08:00-17:00 with a 30-minute lunch between 12:00 and 14:00."""
+    lunch = {"break_minutes": 30, "break_earliest": "12:00", "break_latest": "14:00"}
+    return {day: {"start": "08:00", "end": "17:00", **lunch} for day in ("mon", "tue", "wed", "thu", "fri")}
+
+
 class Settings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="FIELDLINE_DISPATCH_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="FIELDLINE_DISPATCH_", extra="ignore", env_parse_none_str="null")
     service_name: ClassVar[str] = "dispatch"
 
     port: int = 8001
@@ -24,6 +31,10 @@ class Settings(ServiceSettings):
     bundle_lookahead_hours: float = 72.0
     break_minutes: int = 30  # a break started without saying how long lasts this long
 
+    # the company's working hours: a technician without shifts of their own works these (the weekly pattern's
+    # form: weekday -> start, end, break_minutes, break_earliest, break_latest); null: round the clock
+    default_weekly_shifts: dict[str, dict[str, Any]] | None = Field(default_factory=office_hours)
+
     # planning
     plan_horizon_days: int = 3
     plan_interval_s: float = 3600.0  # scheduled planning of the horizon; 0 turns it off
@@ -31,6 +42,10 @@ class Settings(ServiceSettings):
     planner_time_limit_s: float = 5.0
     change_budget: int = 3  # at most this many visits leave a technician's route per re-plan
     retime_threshold_minutes: int = 15  # a plan change smaller than this is not reported
+    # a re-plan keeps a booked emergency's arrival within this of the first promised ETA, and tells the customer
+    # (an assignment.changed event) whenever it moves any promised arrival by more than this
+    eta_tolerance_minutes: int = 15
+    replan_failure_backoff_s: float = 60.0  # a day that failed to plan is tried again after this long
 
     # SLA watch
     sla_check_interval_s: float = 30.0  # 0 turns it off

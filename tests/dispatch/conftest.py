@@ -41,6 +41,7 @@ _TABLES = (
     "mobile_commands",
     "position_pings",
     "sla_alerts",
+    "plan_failures",
     "outbox",
 )
 
@@ -124,6 +125,7 @@ async def _dispatch_app(
         sla_check_interval_s=0,
         overrun_check_interval_s=0,
         planner_time_limit_s=1.0,
+        default_weekly_shifts=None,  # a technician added without shifts is on duty round the clock in these tests
     )
     app = create_app(settings, clock)
     async with running_app(app) as client:

@@ -67,7 +67,15 @@ async def _add_technician(
 ) -> uuid.UUID:
     async with httpx.AsyncClient(base_url=stack.url("dispatch"), headers=keys.headers(Role.DISPATCHER)) as dispatch:
         response = await dispatch.post(
-            "/technicians", json={"name": name, "skills": skills, "home_base": {"lat": lat, "lon": lon}}
+            "/technicians",
+            json={
+                "name": name,
+                "skills": skills,
+                "home_base": {"lat": lat, "lon": lon},
+                "weekly_shifts": {
+                    d: {"start": "00:00", "end": "00:00"} for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+                },
+            },
         )
         assert response.status_code == 201, response.text
         return uuid.UUID(response.json()["id"])

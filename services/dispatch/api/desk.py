@@ -64,10 +64,20 @@ async def lock(
 
 
 @router.post("/plans/{day}/replan")
-async def replan(day: date, body: ReplanIn, request: Request, _: Principal = Depends(dispatchers)) -> dict[str, Any]:
-    """Plans the day now (off the event loop) and answers with the new version and what changed."""
+async def replan(
+    day: date, request: Request, body: ReplanIn | None = None, _: Principal = Depends(dispatchers)
+) -> dict[str, Any]:
+    """Plans the day now (off the event loop) and answers with the new version and what changed; no body needed."""
     cases = use_cases(request)
-    return await cases.replanner.replan(db_of(request), day, [body.reason])  # type: ignore[no-any-return]
+    reason = (body or ReplanIn()).reason
+    return await cases.replanner.replan(db_of(request), day, [reason])  # type: ignore[no-any-return]
+
+
+@router.get("/plan-failures")
+async def plan_failures(request: Request, _: Principal = Depends(dispatchers)) -> list[dict[str, Any]]:
+    """Days the planner could not plan (an alert until the day plans again): when, why, how many runs in a row."""
+    async with db_of(request).transaction() as session:
+        return await DispatchRepository(session).plan_failures()
 
 
 @router.get("/plans/{day}")

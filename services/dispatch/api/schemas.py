@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time
-from typing import Any, Literal
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from shared.events.common import GeoPoint
+from shared.text import PlainText
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+LONGEST_ABSENCE = timedelta(days=366)
+
+
+def _sane_year(value: datetime) -> datetime:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"must be in the years {EARLIEST_YEAR} to {LATEST_YEAR}")
+    return value
+
+
+# a moment a person or a device can mean: far-off years only ever come from mistakes and fuzzers, and break planning
+SaneDatetime = Annotated[datetime, AfterValidator(_sane_year)]
+SaneAwareDatetime = Annotated[AwareDatetime, AfterValidator(_sane_year)]
 
 
 class WeeklyShiftIn(BaseModel):
@@ -19,6 +33,14 @@ class WeeklyShiftIn(BaseModel):
     break_minutes: int = Field(default=0, ge=0, le=180)
     break_earliest: time | None = None
     break_latest: time | None = None
+
+    @field_validator("break_latest")
+    @classmethod
+    def _break_in_order(cls, latest: time | None, info: ValidationInfo) -> time | None:
+        earliest = info.data.get("break_earliest")
+        if latest is not None and earliest is not None and latest < earliest:
+            raise ValueError("must not be before break_earliest")
+        return latest
 
     def stored(self) -> dict[str, Any]:
         def hhmm(t: time | None) -> str | None:
@@ -82,9 +104,20 @@ class ShiftsIn(BaseModel):
 
 class AbsenceIn(BaseModel):
     kind: Literal["sickness", "leave", "training"]
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: SaneAwareDatetime
+    ends_at: SaneAwareDatetime = Field(description="after starts_at, at most 366 days later")
     note: str = Field(default="", max_length=500)
+
+    @field_validator("ends_at")
+    @classmethod
+    def _bounded(cls, ends_at: datetime, info: ValidationInfo) -> datetime:
+        starts_at = info.data.get("starts_at")
+        if starts_at is not None:
+            if ends_at <= starts_at:
+                raise ValueError("must be after starts_at")
+            if ends_at - starts_at > LONGEST_ABSENCE:
+                raise ValueError(f"must be at most {LONGEST_ABSENCE.days} days after starts_at")
+        return ends_at
 
 
 class AssignmentOut(BaseModel):
@@ -96,6 +129,7 @@ class AssignmentOut(BaseModel):
     planned_start: datetime
     planned_end: datetime
     eta: datetime
+    first_eta: datetime | None = None  # the arrival first promised to the customer; re-plans keep to it
     version: int
     locked: bool = False
     outcome: str | None = None
@@ -103,7 +137,7 @@ class AssignmentOut(BaseModel):
 
 class StatusChangeIn(BaseModel):
     status: Literal["accepted", "declined", "en_route", "on_site", "completed", "failed", "cancelled"]
-    at: datetime | None = None
+    at: SaneDatetime | None = None
     position: GeoPoint | None = None
     outcome: str | None = Field(default=None, max_length=200)
     reason: str | None = Field(default=None, max_length=500)
@@ -111,7 +145,7 @@ class StatusChangeIn(BaseModel):
 
 class MobileCommand(BaseModel):
     client_command_id: uuid.UUID = Field(description="generated on the device; a replay returns the first answer")
-    at: datetime | None = None
+    at: SaneDatetime | None = None
     position: GeoPoint | None = None
 
 
@@ -150,7 +184,7 @@ class CompletionReportIn(MobileCommand):
 
 
 class Ping(BaseModel):
-    at: datetime
+    at: SaneDatetime
     position: GeoPoint
     accuracy_m: int | None = Field(default=None, ge=0)
 
@@ -163,13 +197,13 @@ class PingsIn(BaseModel):
 class AssignIn(BaseModel):
     request_id: uuid.UUID
     technician_id: uuid.UUID
-    planned_start: datetime | None = None
+    planned_start: SaneDatetime | None = None
     lock: bool = False
 
 
 class ReassignIn(BaseModel):
     technician_id: uuid.UUID
-    planned_start: datetime | None = None
+    planned_start: SaneDatetime | None = None
     lock: bool = False
 
 
@@ -178,7 +212,7 @@ class LockIn(BaseModel):
 
 
 class ReplanIn(BaseModel):
-    reason: str = Field(default="re-plan requested by a dispatcher", max_length=500)
+    reason: PlainText = Field(default="re-plan requested by a dispatcher", max_length=500)
 
 
 class DayQuery(BaseModel):

@@ -76,6 +76,7 @@ class BookingRepository(SessionRepository):
                                 planned_start=assignment.planned_start,
                                 planned_end=assignment.planned_end,
                                 eta=assignment.eta,
+                                first_eta=assignment.eta,
                             )
                         )
                 except IntegrityError as exc:
@@ -178,7 +179,9 @@ class BookingRepository(SessionRepository):
         eta: datetime,
         technician_id: uuid.UUID | None = None,
         status: str | None = None,
+        first_eta: datetime | None = None,
     ) -> None:
+        """`first_eta`: a new promise a dispatcher made (re-plans then keep to it instead of the first one)."""
         values: dict[str, Any] = {
             "planned_start": planned_start,
             "planned_end": planned_end,
@@ -190,6 +193,8 @@ class BookingRepository(SessionRepository):
             values["technician_id"] = technician_id
         if status is not None:
             values["status"] = status
+        if first_eta is not None:
+            values["first_eta"] = first_eta
         await self.session.execute(update(t.assignments).where(t.assignments.c.id == assignment_id).values(**values))
 
     async def overrunning(self, now: datetime, grace: timedelta) -> list[dict[str, Any]]:

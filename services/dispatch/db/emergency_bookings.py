@@ -66,8 +66,9 @@ _BOOK_EMERGENCY_SQL = f"""
         WHERE a.id = v.id AND a.technician_id = claimed.id AND a.status IN {ACTIVE_SQL}
         RETURNING a.id
     ), booked AS (
-        INSERT INTO assignments (id, request_id, technician_id, customer_id, status, planned_start, planned_end, eta)
-        SELECT $7, $8, claimed.id, $9, $10, $11, $12, $13 FROM claimed
+        INSERT INTO assignments (id, request_id, technician_id, customer_id, status, planned_start, planned_end, eta,
+                                 first_eta)
+        SELECT $7, $8, claimed.id, $9, $10, $11, $12, $13, $13 FROM claimed
         RETURNING id, status, planned_start
     ), recorded AS (
         INSERT INTO assignment_history (assignment_id, status, at) SELECT id, status, planned_start FROM booked

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.dispatch.db import tables as t
 from services.dispatch.db.common import SessionRepository
@@ -57,3 +58,23 @@ class PlanRepository(SessionRepository):
     async def clear_replans(self, day: date, up_to_id: int) -> None:
         r = t.replan_requests
         await self.session.execute(delete(r).where(r.c.day == day, r.c.id <= up_to_id))
+
+    async def record_plan_failure(self, day: date, at: datetime, reason: str) -> int:
+        """The day's failure alert, raised or renewed; returns how many runs in a row failed."""
+        f = t.plan_failures
+        statement = (
+            pg_insert(f)
+            .values(day=day, failed_at=at, reason=reason, attempts=1)
+            .on_conflict_do_update(
+                index_elements=[f.c.day], set_={"failed_at": at, "reason": reason, "attempts": f.c.attempts + 1}
+            )
+            .returning(f.c.attempts)
+        )
+        return int((await self.session.execute(statement)).scalar_one())
+
+    async def clear_plan_failure(self, day: date) -> None:
+        await self.session.execute(delete(t.plan_failures).where(t.plan_failures.c.day == day))
+
+    async def plan_failures(self) -> list[dict[str, Any]]:
+        f = t.plan_failures
+        return [dict(r._mapping) for r in await self.session.execute(select(f).order_by(f.c.day))]

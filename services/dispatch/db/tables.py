@@ -126,6 +126,8 @@ assignments = Table(
     Column("planned_start", DateTime(timezone=True), nullable=False),
     Column("planned_end", DateTime(timezone=True), nullable=False),
     Column("eta", DateTime(timezone=True), nullable=False),
+    # the arrival first promised to the customer: automatic re-plans keep to it (within a tolerance)
+    Column("first_eta", DateTime(timezone=True)),  # None: read as eta
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("version", Integer, nullable=False, server_default="1"),
@@ -220,4 +222,14 @@ sla_alerts = Table(
     Column("raised_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("predicted_arrival", DateTime(timezone=True)),
     Column("reason", Text, nullable=False),
+)
+
+# a day the planner could not plan: a dispatcher alert until the day plans again
+plan_failures = Table(
+    "plan_failures",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("failed_at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="1"),
 )

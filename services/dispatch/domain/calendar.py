@@ -46,7 +46,8 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
 def shift_on(
     day: date, pattern: Mapping[str, WeeklyShift] | None, absences: Sequence[Absence], tz: ZoneInfo
 ) -> ShiftSpan | None:
-    """The shift of `day`, or None when off. No pattern at all means always on duty (the whole day).
+    """The shift of `day`, or None when off. No pattern at all means always on duty (the whole day): the roster
+    passes the company's working hours for a technician without shifts unless they are set to round the clock.
 
     An absence cuts the shift; what is left is the longest piece (sick from 11:00 leaves the morning).
     """
@@ -92,3 +93,60 @@ def shift_on(
 def absence_reason(first_name: str, kind: str) -> str:
     """'Anna is off sick'."""
     return f"{first_name} {ABSENCE_WORDS.get(kind, 'is off shift')}"
+
+
+@dataclass(frozen=True)
+class Availability:
+    """When a technician can work from now on: regular time up to `end`, overtime up to `overtime_end`.
+
+    Always start <= end <= overtime_end; a break, if any, fits: start <= break_earliest <= break_latest.
+    """
+
+    start: datetime
+    end: datetime
+    overtime_end: datetime
+    break_minutes: int = 0
+    break_earliest: datetime | None = None
+    break_latest: datetime | None = None
+
+
+def availability(
+    starts_at: datetime,
+    ends_at: datetime,
+    now: datetime,
+    overtime: timedelta,
+    absences: Sequence[Absence] = (),
+    *,
+    break_minutes: int = 0,
+    break_earliest: datetime | None = None,
+    break_latest: datetime | None = None,
+    shortest: timedelta = timedelta(minutes=1),
+) -> Availability | None:
+    """A shift's time still to work at `now`, overtime allowance included, never running into an absence;
+    None when nothing of at least `shortest` is left. The first free piece from now is the one to plan."""
+    if ends_at < starts_at:
+        return None
+    start, hard_end = max(starts_at, now), ends_at + max(overtime, timedelta(0))
+    pieces = [(start, hard_end)] if start < hard_end else []
+    for absence in absences:
+        cut: list[tuple[datetime, datetime]] = []
+        for a, b in pieces:
+            if absence.ends_at <= a or absence.starts_at >= b or absence.ends_at <= absence.starts_at:
+                cut.append((a, b))
+                continue
+            if absence.starts_at > a:
+                cut.append((a, absence.starts_at))
+            if absence.ends_at < b:
+                cut.append((absence.ends_at, b))
+        pieces = cut
+    pieces = [p for p in pieces if p[1] - p[0] >= shortest]
+    if not pieces:
+        return None
+    a, b = min(pieces)
+    end = min(max(ends_at, a), b)  # past the regular end all that is left is overtime
+    if break_minutes > 0 and break_latest is not None:
+        earliest = max(a, break_earliest or a)
+        latest = min(break_latest, b - timedelta(minutes=break_minutes))
+        if earliest <= latest:
+            return Availability(a, end, b, break_minutes, earliest, latest)
+    return Availability(a, end, b)

@@ -12,7 +12,7 @@ import numpy.typing as npt
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
 
 from .instance import RoutingInstance, Ticks
-from .model import Metaheuristic, PlanningOptions, SolveStatus
+from .model import Metaheuristic, PlanningOptions, Shift, SolveStatus, Visit
 from .raw import RawRoute, RawSolution
 
 IntArray = npt.NDArray[np.int64]
@@ -56,9 +56,15 @@ def _index_manager(
     return manager, depot_nodes, travel, service
 
 
+def _shift_ticks(shift: Shift, ticks: Ticks) -> tuple[int, int, int]:
+    """Start, regular end and hard end in ticks, in that order whatever the rounding or the input."""
+    start = max(0, ticks.up(shift.start))
+    end = max(start, ticks.down(shift.end))
+    return start, end, max(end, ticks.down(shift.end + max(0.0, shift.overtime_limit)))
+
+
 def _horizon(instance: RoutingInstance, ticks: Ticks) -> int:
-    ends = [v.shift.end + v.shift.overtime_limit for v in instance.vehicles]
-    return ticks.down(max(ends, default=0.0)) + 1
+    return max((_shift_ticks(v.shift, ticks)[2] for v in instance.vehicles), default=0) + 1
 
 
 def _add_travel_cost(m: _Model) -> int:
@@ -75,15 +81,14 @@ def _add_time_dimension(m: _Model) -> pywrapcp.RoutingDimension:
     time = m.routing.GetDimensionOrDie(TIME)
     overtime_cost = max(1, round(m.options.overtime_cost))
     for v, vehicle in enumerate(m.instance.vehicles):
-        shift = vehicle.shift
-        start, end = m.ticks.up(shift.start), m.ticks.down(shift.end)
-        hard_end = m.ticks.down(shift.end + shift.overtime_limit)
+        start, end, hard_end = _shift_ticks(vehicle.shift, m.ticks)
         time.CumulVar(m.routing.Start(v)).SetRange(start, end)
         time.CumulVar(m.routing.End(v)).SetRange(start, hard_end)
         if hard_end > end:
             time.SetCumulVarSoftUpperBound(m.routing.End(v), end, overtime_cost)
-        # Leave as late and come back as early as the route allows.
-        m.routing.AddVariableMaximizedByFinalizer(time.CumulVar(m.routing.Start(v)))
+        # Every stop as early as the route allows (solver.py then leaves as late as keeps the first stop's time):
+        # maximising the start here pushed each stop, emergencies included, to the end of its window.
+        m.routing.AddVariableMinimizedByFinalizer(time.CumulVar(m.routing.Start(v)))
         m.routing.AddVariableMinimizedByFinalizer(time.CumulVar(m.routing.End(v)))
     if m.options.balance_cost > 0:
         time.SetGlobalSpanCostCoefficient(max(1, round(m.options.balance_cost)))
@@ -95,23 +100,34 @@ def _add_windows(m: _Model, time: pywrapcp.RoutingDimension) -> None:
     sla_cost = max(1, round(m.options.sla_cost))
     for k, visit in enumerate(m.instance.visits):
         cumul = time.CumulVar(m.visit_index(k))
-        windows = sorted((m.ticks.up(w.start), m.ticks.down(w.end)) for w in visit.windows)
-        windows = [(a, min(b, m.horizon)) for a, b in windows if a <= b and a <= m.horizon]
-        if visit.windows and not windows:
-            windows = [(m.horizon, m.horizon)]  # no window fits the horizon: unreachable, so dropped
-        if windows:
-            cumul.SetRange(windows[0][0], max(b for _, b in windows))
-            reach = windows[0][1]
-            for a, b in windows[1:]:
-                if a > reach + 1:
-                    cumul.RemoveInterval(reach + 1, a - 1)
-                reach = max(reach, b)
         pin = m.instance.pins.get(k)
         if pin is not None and pin.start_time is not None:
             fixed = m.ticks.up(pin.start_time)
-            cumul.SetRange(fixed, fixed)
+            if 0 <= fixed <= m.horizon:
+                cumul.SetRange(fixed, fixed)  # a dispatcher's fixed time wins over the visit's windows
+            else:  # no shift holds it: the visit can't be served, and the model stays feasible
+                m.routing.ActiveVar(m.visit_index(k)).SetValue(0)
+        else:
+            _set_windows(m, visit, cumul)
         if visit.sla_deadline is not None:
             time.SetCumulVarSoftUpperBound(m.visit_index(k), m.ticks.down(visit.sla_deadline), sla_cost)
+
+
+def _set_windows(m: _Model, visit: Visit, cumul: Any) -> None:
+    # a window narrower than a tick keeps its start (rounding must not turn it into no window at all)
+    windows = sorted(
+        (m.ticks.up(w.start), max(m.ticks.up(w.start), m.ticks.down(w.end))) for w in visit.windows if w.start <= w.end
+    )
+    windows = [(max(0, a), min(b, m.horizon)) for a, b in windows if b >= 0 and a <= m.horizon]
+    if visit.windows and not windows:
+        windows = [(m.horizon, m.horizon)]  # no window fits the horizon: unreachable, so dropped
+    if windows:
+        cumul.SetRange(windows[0][0], max(b for _, b in windows))
+        reach = windows[0][1]
+        for a, b in windows[1:]:
+            if a > reach + 1:
+                cumul.RemoveInterval(reach + 1, a - 1)
+            reach = max(reach, b)
 
 
 def _add_skills(m: _Model) -> None:
@@ -159,7 +175,7 @@ def _add_breaks(m: _Model, time: pywrapcp.RoutingDimension) -> None:
         intervals = [
             solver.FixedDurationIntervalVar(
                 m.ticks.up(rule.earliest_start),  # start min
-                m.ticks.down(rule.latest_start),  # start max
+                max(m.ticks.up(rule.earliest_start), m.ticks.down(rule.latest_start)),  # start max, never below min
                 m.ticks.up(rule.duration),  # duration
                 False,  # optional
                 f"break {v} {b}",
@@ -181,13 +197,22 @@ def _add_pins(m: _Model, time: pywrapcp.RoutingDimension) -> None:
         pinned.sort()
         for (_, a, _), (_, b, _) in itertools.pairwise(pinned):
             ia, ib = m.visit_index(a), m.visit_index(b)
-            solver.Add(time.CumulVar(ia) + int(m.service[m.depot_count + a]) <= time.CumulVar(ib))
+            # only between visits both served: a pinned visit that can't be served must not hold the other back
+            both = m.routing.ActiveVar(ia) + m.routing.ActiveVar(ib)
+            gap = time.CumulVar(ia) + int(m.service[m.depot_count + a]) - time.CumulVar(ib)
+            solver.Add(gap <= (m.horizon + int(m.service.max())) * (2 - both))
         previous = m.routing.Start(v)
+        big = m.routing.Size() + len(m.instance.vehicles)
         for _, k, frozen in pinned:
             if not frozen:
                 break
-            solver.Add(m.routing.NextVar(previous) == m.visit_index(k))
-            previous = m.visit_index(k)
+            # at the head of the route when served; one the shift can't hold (started before it) is left out,
+            # never the whole model infeasible
+            index = m.visit_index(k)
+            off = 1 - m.routing.ActiveVar(index)
+            solver.Add(m.routing.NextVar(previous) - index <= big * off)
+            solver.Add(m.routing.NextVar(previous) - index >= -big * off)
+            previous = index
 
 
 def _add_change_budget(m: _Model) -> None:
@@ -197,7 +222,12 @@ def _add_change_budget(m: _Model) -> None:
     solver = m.routing.solver()
     for v, previous in enumerate(m.instance.previous_routes):
         if len(previous) > budget:
-            moved = [solver.IsDifferentCstVar(m.routing.VehicleVar(m.visit_index(k)), v) for k in previous]
+            # moved to another technician; one that can't be served at all is dropped, not moved (counting it
+            # made a day whose shift shrank, e.g. sick from now, infeasible as a whole)
+            moved = [
+                solver.IsDifferentCstVar(vehicle, v) - solver.IsEqualCstVar(vehicle, -1)
+                for vehicle in (m.routing.VehicleVar(m.visit_index(k)) for k in previous)
+            ]
             solver.Add(solver.Sum(moved) <= budget)
 
 

@@ -9,16 +9,19 @@ from dataclasses import replace
 from .decomposition import solve_decomposed
 from .instance import RoutingInstance, build_instance
 from .model import (
+    BreakRule,
     Plan,
     PlanKpis,
     PlanningOptions,
     PlanningProblem,
     Route,
     ScheduledBreak,
+    Shift,
     SolveStatus,
     Stop,
     UnassignedReason,
     UnassignedVisit,
+    Visit,
 )
 from .ortools_model import solve_instance
 from .raw import RawRoute, RawSolution
@@ -85,6 +88,120 @@ def _solve_fresh(instance: RoutingInstance, options: PlanningOptions, time_limit
 
 
 def _route(instance: RoutingInstance, raw: RawRoute, resolution: float) -> Route:
+    """The raw route with every stop and break at its earliest feasible time (waiting only where a window
+    forces it) and the departure as late as keeps the first stop's time; the raw times if that ever fails."""
+    return _earliest_route(instance, raw, resolution) or _raw_route(instance, raw, resolution)
+
+
+def _break_rules(shift: Shift, raw: RawRoute, resolution: float) -> list[BreakRule] | None:
+    """The rule of each raw break (in raw order), or None if they can't be matched."""
+    rules = list(shift.breaks)
+    matched = []
+    for start, duration in raw.breaks:
+        for rule in rules:
+            low, high = rule.earliest_start / resolution - 1, rule.latest_start / resolution + 1
+            if low <= start <= high and abs(duration * resolution - rule.duration) <= resolution:
+                matched.append(rule)
+                rules.remove(rule)
+                break
+        else:
+            return None
+    return matched
+
+
+def _earliest_start(visit: Visit, pin_start: float | None, ready: float) -> float | None:
+    if pin_start is not None:
+        return max(ready, pin_start)
+    if not visit.windows:
+        return ready
+    for window in sorted(visit.windows, key=lambda w: w.start):
+        if window.end >= ready:
+            return max(ready, window.start)
+    return None
+
+
+def _after_breaks(departure: float, leg: float, pending: list[BreakRule]) -> tuple[float, float, list[ScheduledBreak]]:
+    """Ready time (arrived, breaks taken) and the arrival, leaving at ``departure`` with breaks on the way."""
+    clock, taken = departure, []
+    for rule in pending:
+        start = max(clock, rule.earliest_start)
+        taken.append(ScheduledBreak(start, start + rule.duration))
+        clock = start + rule.duration
+    paused = sum(rule.duration for rule in pending)
+    return max(clock, departure + leg + paused), departure + leg + paused, taken
+
+
+def _earliest_route(instance: RoutingInstance, raw: RawRoute, resolution: float) -> Route | None:
+    vehicle = instance.vehicles[raw.vehicle]
+    rules = _break_rules(vehicle.shift, raw, resolution)
+    if rules is None:
+        return None
+    gaps: list[list[BreakRule]] = [[] for _ in range(len(raw.visits) + 1)]
+    for (start, _), rule in zip(raw.breaks, rules, strict=True):
+        gaps[sum(1 for s in raw.service_starts if s < start)].append(rule)
+    nodes = [instance.visit_nodes[k] for k in raw.visits]
+    slack = resolution + 1e-6
+
+    def forward(departure: float) -> tuple[list[Stop], list[ScheduledBreak], float] | None:
+        stops: list[Stop] = []
+        breaks: list[ScheduledBreak] = []
+        node = vehicle.start_node
+        for i, k in enumerate(raw.visits):
+            leg = float(instance.travel[node, nodes[i]])
+            ready, arrival, taken = _after_breaks(departure, leg, gaps[i])
+            pin = instance.pins.get(k)
+            start = _earliest_start(instance.visits[k], pin.start_time if pin else None, ready)
+            if start is None or start > raw.service_starts[i] * resolution + slack:
+                return None
+            breaks += taken
+            stops.append(
+                Stop(
+                    instance.visits[k].id,
+                    min(arrival, start),
+                    start,
+                    start + instance.visits[k].service_duration,
+                    leg,
+                    start - min(arrival, start),
+                )
+            )
+            departure, node = stops[-1].departure, nodes[i]
+        back = float(instance.travel[node, vehicle.end_node]) if stops else 0.0
+        end, _, taken = _after_breaks(departure, back, gaps[-1])
+        return stops, breaks + taken, end
+
+    first = forward(vehicle.shift.start)
+    if first is None or not first[0]:
+        return None
+    stops, breaks, end = first
+    # leave as late as keeps the first stop's time: no waiting at the first door
+    latest = stops[0].start - stops[0].travel_from_previous - sum(r.duration for r in gaps[0])
+    if latest > vehicle.shift.start:
+        later = forward(latest)
+        if later is not None and abs(later[0][0].start - stops[0].start) < 1e-6:
+            stops, breaks, end = later
+            departure = latest
+        else:
+            departure = vehicle.shift.start
+    else:
+        departure = vehicle.shift.start
+    if any(b.start > b_raw[0] * resolution + slack for b, b_raw in zip(breaks, raw.breaks, strict=False)):
+        return None
+    back = float(instance.travel[instance.visit_nodes[raw.visits[-1]], vehicle.end_node])
+    travel = sum(s.travel_from_previous for s in stops) + back
+    return Route(
+        technician_id=vehicle.technician.id,
+        day=vehicle.shift.day,
+        start_time=departure,
+        end_time=end,
+        stops=tuple(stops),
+        breaks=tuple(sorted(breaks, key=lambda b: b.start)),
+        return_travel=back,
+        travel_time=travel,
+        overtime=max(0.0, end - vehicle.shift.end),
+    )
+
+
+def _raw_route(instance: RoutingInstance, raw: RawRoute, resolution: float) -> Route:
     vehicle = instance.vehicles[raw.vehicle]
     breaks = tuple(ScheduledBreak(s * resolution, (s + d) * resolution) for s, d in raw.breaks)
     stops = []

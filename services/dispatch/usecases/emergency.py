@@ -92,6 +92,7 @@ class EmergencyPlacer:
                 "contact_name": event.contact_name,
                 "contact_phone": event.contact_phone,
                 "address": event.address or None,
+                "created_at": event.created_at,
             },
             event.location.lat,
             event.location.lon,

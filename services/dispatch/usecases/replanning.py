@@ -6,7 +6,9 @@ routes as warm start and a change budget. One run per day at a time across repli
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.dispatch.db.bookings import NewAssignment
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
-from services.dispatch.domain.calendar import absence_reason, local_midnight
+from services.dispatch.domain.calendar import Availability, absence_reason, availability, local_midnight
+from services.dispatch.domain.kpis import Promise, promise_kpis
 from services.dispatch.domain.lifecycle import STARTED
 from services.dispatch.domain.planchanges import PlacedVisit, PlanChange, diff_plans
 from services.dispatch.planning import (
@@ -36,6 +39,7 @@ from services.dispatch.planning import (
     Shift,
     Technician,
     TimeWindow,
+    TravelTimeProvider,
     Visit,
     plan_routes,
 )
@@ -50,14 +54,19 @@ from shared.messaging import add_event
 
 log = logging.getLogger(__name__)
 DAY_S = 86_400.0
+MAX_DAYS_AHEAD = 366
 
 
 class PlanningBusy(Conflict):
-    """Another replica is planning that day right now."""
+    """Another replica is planning that day right now: a run takes seconds, so try again shortly."""
+
+    retry_after_s = 5
 
 
-class StaleSnapshot(Exception):
+class StaleSnapshot(Conflict):
     """Bookings of the day changed while the planner ran: the result is thrown away and the day re-queued."""
+
+    retry_after_s = 1
 
 
 @dataclass
@@ -70,10 +79,45 @@ class Snapshot:
     jobs: dict[uuid.UUID, dict[str, Any]]
     assignments: dict[uuid.UUID, dict[str, Any]]  # by request_id
     fingerprint: dict[uuid.UUID, tuple[Any, ...]]
+    relaxed: dict[str, tuple[TimeWindow, ...]]  # visit id -> windows without the promise bound
+
+    def without_promises(self, visit_ids: set[str]) -> PlanningProblem:
+        """The problem with those visits' promise bounds lifted."""
+        visits = tuple(
+            dataclasses.replace(v, windows=self.relaxed[v.id]) if v.id in visit_ids else v for v in self.problem.visits
+        )
+        return dataclasses.replace(self.problem, visits=visits)
 
 
 def _fingerprint(rows: list[dict[str, Any]]) -> dict[uuid.UUID, tuple[Any, ...]]:
     return {r["id"]: (r["technician_id"], r["planned_start"], r["status"] in STARTED, r["locked"]) for r in rows}
+
+
+def planner_shift(free: Availability, origin: datetime) -> Shift:
+    """The planner's shift (whole seconds from the day's midnight) of what is left of a technician's day."""
+    start = math.ceil((free.start - origin).total_seconds())
+    end = max(start, math.floor((free.end - origin).total_seconds()))
+    hard_end = max(end, math.floor((free.overtime_end - origin).total_seconds()))
+    breaks: tuple[BreakRule, ...] = ()
+    if free.break_minutes and free.break_earliest is not None and free.break_latest is not None:
+        earliest = max(start, math.ceil((free.break_earliest - origin).total_seconds()))
+        latest = math.floor((free.break_latest - origin).total_seconds())
+        if earliest <= latest:
+            breaks = (BreakRule(free.break_minutes * 60.0, float(earliest), float(latest)),)
+    return Shift(day=0, start=float(start), end=float(end), breaks=breaks, overtime_limit=float(hard_end - end))
+
+
+def promised_eta(booking: dict[str, Any]) -> datetime:
+    """The arrival first promised to the customer (rows written before it was kept: the current ETA)."""
+    first: datetime | None = booking.get("first_eta")
+    return first if first is not None else booking["eta"]
+
+
+def keep_promise(open_from: float, open_to: float, promised: float, tolerance: float) -> float:
+    """A booked emergency's latest start: no later than its promised arrival plus the tolerance, where that can
+    still be met; otherwise (already past it) as before, and the planner serves it as early as it can."""
+    bound = promised + tolerance
+    return min(open_to, bound) if bound >= open_from else open_to
 
 
 def job_label(job: dict[str, Any]) -> str:
@@ -81,11 +125,18 @@ def job_label(job: dict[str, Any]) -> str:
 
 
 class Replanner:
-    def __init__(self, settings: Settings, clock: Callable[[], datetime] = SystemClock()) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Callable[[], datetime] = SystemClock(),
+        planner: Callable[[PlanningProblem, TravelTimeProvider, PlanningOptions], Plan] = plan_routes,
+    ) -> None:
         self.settings = settings
+        self.planner = planner
         self.clock = clock
         self.tz = ZoneInfo(settings.timezone)
         self.travel = RoadFactorTravel(road_factor=settings.road_factor)
+        self.tolerance_s = settings.eta_tolerance_minutes * 60.0
 
     def today(self) -> date:
         return self.clock().astimezone(self.tz).date()
@@ -96,6 +147,8 @@ class Replanner:
         """Plans `day` now; raises PlanningBusy if another run holds the day, StaleSnapshot if it raced."""
         if day < self.today():
             raise InvalidInput("day", "is in the past")
+        if day > self.today() + timedelta(days=MAX_DAYS_AHEAD):
+            raise InvalidInput("day", f"is more than {MAX_DAYS_AHEAD} days ahead")
         reason = "; ".join(reasons) or "re-plan requested"
         async with db.transaction() as session:
             repo = DispatchRepository(session)
@@ -103,20 +156,26 @@ class Replanner:
                 raise PlanningBusy(f"the plan of {day.isoformat()} is being made by another run")
             snapshot = await self._snapshot(repo, day)
             options = PlanningOptions(time_limit=self.settings.planner_time_limit_s)
-            plan = await asyncio.to_thread(plan_routes, snapshot.problem, self.travel, options)
+            plan = await asyncio.to_thread(self.planner, snapshot.problem, self.travel, options)
+            broken = {u.visit_id for u in plan.unassigned} & set(snapshot.relaxed)
+            if broken:  # a promise no plan can keep: better late (and told) than not served
+                log.warning("re-plan of %s: promised ETAs of %s can't be kept", day, sorted(broken))
+                relaxed = snapshot.without_promises(broken)
+                plan = await asyncio.to_thread(self.planner, relaxed, self.travel, options)
             try:
                 result = await self._persist(session, repo, snapshot, plan, reason)
             except IntegrityError as exc:
                 raise StaleSnapshot(f"a booking collided: {exc.orig}") from exc
             if up_to_request is not None:
                 await repo.clear_replans(day, up_to_request)
+            await repo.clear_plan_failure(day)
         return result
 
     async def _snapshot(self, repo: DispatchRepository, day: date) -> Snapshot:
         origin = local_midnight(day, self.tz)
         end = origin + timedelta(days=1)
         now = self.clock()
-        now_s = max(0.0, (now - origin).total_seconds()) if day == self.today() else 0.0
+        now_s = float(max(0, math.ceil((now - origin).total_seconds()))) if day == self.today() else 0.0
 
         def secs(moment: datetime) -> float:
             return (moment - origin).total_seconds()
@@ -130,20 +189,24 @@ class Replanner:
             if a["status"] in STARTED and a["request_id"] in jobs:
                 started_at[a["technician_id"]] = GeoPoint(jobs[a["request_id"]]["lat"], jobs[a["request_id"]]["lon"])
         shift_rows = await repo.shifts_of_day(day)
+        absences = await repo.absences_between(
+            sorted({r["id"] for r in shift_rows}), origin - timedelta(days=1), end + timedelta(days=1)
+        )
         technicians: dict[uuid.UUID, dict[str, Any]] = {}
         planner_techs = []
         for r in shift_rows:
-            start, finish = max(secs(r["starts_at"]), now_s), secs(r["ends_at"])
-            overtime = r["overtime_minutes"] * 60.0
-            if start >= finish + overtime:
+            free = availability(
+                r["starts_at"],
+                r["ends_at"],
+                now if day == self.today() else origin,
+                timedelta(minutes=r["overtime_minutes"]),
+                absences.get(r["id"], []),
+                break_minutes=r["break_minutes"] or 0,
+                break_earliest=r["break_earliest"],
+                break_latest=r["break_latest"],
+            )
+            if free is None:
                 continue
-            breaks: tuple[BreakRule, ...] = ()
-            if r["break_minutes"] and r["break_latest"] is not None and secs(r["break_latest"]) >= start:
-                breaks = (
-                    BreakRule(
-                        r["break_minutes"] * 60.0, max(start, secs(r["break_earliest"])), secs(r["break_latest"])
-                    ),
-                )
             live = now_s > 0 and r["position_at"] is not None
             here = GeoPoint(r["lat"], r["lon"]) if live else GeoPoint(r["home_lat"], r["home_lon"])
             here = started_at.get(r["id"], here)
@@ -153,7 +216,7 @@ class Replanner:
                     id=str(r["id"]),
                     home=here,
                     end_location=GeoPoint(r["home_lat"], r["home_lon"]),
-                    shifts=(Shift(day=0, start=start, end=max(start, finish), breaks=breaks, overtime_limit=overtime),),
+                    shifts=(planner_shift(free, origin),),
                     skills=dict(r["skills"]),
                 )
             )
@@ -180,6 +243,7 @@ class Replanner:
                 )
             )
         pinned = {p.visit_id for p in pins}
+        relaxed: dict[str, tuple[TimeWindow, ...]] = {}
         for request_id, job in jobs.items():
             booking = assignments.get(request_id)
             if booking is not None and booking["status"] in STARTED and str(request_id) not in pinned:
@@ -197,6 +261,15 @@ class Replanner:
                 open_to = min(DAY_S, secs(job["window_end"]) if job["window_end"] else DAY_S)
                 if job["kind"] == "emergency" and job["response_due"] is not None and booking is None:
                     open_to = max(open_to, open_from)
+                if job["kind"] == "emergency" and booking is not None:
+                    # booked: served today whatever (the SLA's soft bound keeps it early), and no later than the
+                    # promise where its technician can still keep it; if the plan can't, the promise is relaxed
+                    open_to = max(DAY_S, open_from)
+                    if booking["technician_id"] in technicians:
+                        bounded = keep_promise(open_from, open_to, secs(promised_eta(booking)), self.tolerance_s)
+                        if bounded < open_to:
+                            relaxed[str(request_id)] = (TimeWindow(open_from, open_to),)
+                            open_to = bounded
                 if open_to < open_from:
                     continue  # its window is over for this day
                 windows = (TimeWindow(open_from, open_to),)
@@ -228,7 +301,7 @@ class Replanner:
             previous_routes=tuple(previous),
             max_moves_per_route=self.settings.change_budget if previous else None,
         )
-        return Snapshot(day, origin, now_s, problem, technicians, jobs, assignments, _fingerprint(booked))
+        return Snapshot(day, origin, now_s, problem, technicians, jobs, assignments, _fingerprint(booked), relaxed)
 
     async def _persist(
         self, session: AsyncSession, repo: DispatchRepository, snap: Snapshot, plan: Plan, reason: str
@@ -307,10 +380,12 @@ class Replanner:
                     "sla_misses": plan.kpis.sla_misses,
                     "overtime_minutes": round(plan.kpis.overtime / 60, 1),
                     "wall_time_s": round(plan.kpis.wall_time, 3),
+                    **promise_kpis(self._promises(snap, planned), timedelta(seconds=self.tolerance_s)),
                 },
             }
         )
         touched: set[uuid.UUID] = set()
+        tolerance = timedelta(seconds=self.tolerance_s)
         stops_of: dict[uuid.UUID, list[PlannedStop]] = {}
         for tid, rid, eta, start, finish in planned:
             a, job = snap.assignments.get(rid), snap.jobs[rid]
@@ -350,7 +425,9 @@ class Replanner:
                         status="offered" if moved else None,
                     )
                     touched.update({tid, a["technician_id"]})
-                    if moved or change is not None:
+                    if abs(eta - a["eta"]) > tolerance:  # the record of who was told: the customer
+                        text = f"{text}; the customer is told the new arrival {eta.astimezone(self.tz):%H:%M}"
+                    if moved or change is not None or abs(eta - a["eta"]) > tolerance:
                         await announce_changed(
                             session,
                             a,
@@ -407,6 +484,23 @@ class Replanner:
             "assigned": plan.kpis.assigned,
         }
 
+    @staticmethod
+    def _promises(
+        snap: Snapshot, planned: list[tuple[uuid.UUID, uuid.UUID, datetime, datetime, datetime]]
+    ) -> list[Promise]:
+        """Each planned stop's promise: a new booking is promised its planned ETA; a started one counts its
+        actual arrival (on site) or its current ETA (en route)."""
+        promises = []
+        for _, rid, eta, _, _ in planned:
+            a, job = snap.assignments.get(rid), snap.jobs[rid]
+            arrival = eta
+            if a is not None and a["status"] in STARTED:
+                arrival = (a["last_transition_at"] if a["status"] == "on_site" else None) or a["eta"]
+            first = promised_eta(a) if a is not None else eta
+            emergency = job["kind"] == "emergency"
+            promises.append(Promise(job["created_at"] if emergency else None, first, arrival, emergency))
+        return promises
+
     def _routes_json(
         self, plan: Plan, snap: Snapshot, names: dict[uuid.UUID, str], at: Callable[[float], datetime]
     ) -> list[dict[str, Any]]:
@@ -444,19 +538,35 @@ def _change_json(c: PlanChange) -> dict[str, Any]:
 
 
 async def run_queued_replans(db: Database, replanner: Replanner) -> int:
-    """Plans every day with queued requests once (skipping days another replica holds); returns runs made."""
+    """Plans every day with queued requests once (skipping days another replica holds); returns runs made.
+
+    A day that fails to plan is reported (a plan_failures row the dispatcher sees, an error log line) and
+    tried again after the back-off; it never keeps the other days from being planned.
+    """
     async with db.transaction() as session:
-        pending = await DispatchRepository(session).pending_replans()
+        repo = DispatchRepository(session)
+        pending = await repo.pending_replans()
+        failures = {f["day"]: f for f in await repo.plan_failures()}
     runs = 0
     today = replanner.today()
+    now = replanner.clock()
+    backoff = timedelta(seconds=replanner.settings.replan_failure_backoff_s)
     for day, (up_to, reasons) in sorted(pending.items()):
         if day < today:
             async with db.transaction() as session:
                 await DispatchRepository(session).clear_replans(day, up_to)
+                await DispatchRepository(session).clear_plan_failure(day)
+            continue
+        if day in failures and now - failures[day]["failed_at"] < backoff:
             continue
         try:
             await replanner.replan(db, day, reasons, up_to)
             runs += 1
         except (PlanningBusy, StaleSnapshot) as exc:
             log.info("re-plan of %s deferred: %s", day, exc)
+        except Exception as exc:  # one day's failure must not stop the others
+            reason = f"{type(exc).__name__}: {exc}"[:500]
+            async with db.transaction() as session:
+                attempts = await DispatchRepository(session).record_plan_failure(day, now, reason)
+            log.error("re-plan of %s failed (%d in a row): %s", day, attempts, reason, exc_info=exc)
     return runs

@@ -52,7 +52,8 @@ class Roster:
         stored_pattern: Mapping[str, Any] | None,
         days: list[date],
     ) -> None:
-        pattern = weekly_pattern(stored_pattern)
+        # no shifts of their own: the company's working hours
+        pattern = weekly_pattern(stored_pattern if stored_pattern is not None else self.settings.default_weekly_shifts)
         first, last = local_midnight(min(days), self.tz), local_midnight(max(days) + timedelta(days=2), self.tz)
         absences = (await repo.absences_between([technician_id], first, last)).get(technician_id, [])
         spans = [s for day in days if (s := shift_on(day, pattern, absences, self.tz)) is not None]

@@ -1,0 +1,358 @@
+"""Issue 11 on the running day: re-plans keep a booked emergency at its promised ETA, absences and shift edges at
+any moment still plan, a day that fails to plan is reported and blocks no other, time ranges are bounded, and
+POST /plans/{day}/replan needs no body (409 says when to retry). Real PostGIS and NATS, the clock injected."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from services.dispatch.planning import Plan, PlanningOptions, PlanningProblem, TravelTimeProvider, plan_routes
+from services.dispatch.replanning import Replanner, run_queued_replans
+from services.dispatch.roster import Roster
+from services.dispatch.settings import office_hours
+from shared.events.common import GeoPoint, SkillNeed
+from shared.events.contracts import VisitPlanned
+from shared.events.requests import ServiceRequestCreated
+from tests.support.polling import eventually
+
+from .conftest import MONDAY_0800, Clock, Dispatch
+
+TODAY = MONDAY_0800.date()
+WEEK = {d: {"start": "08:00", "end": "17:00"} for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+HOME = (44.95, 34.10)
+
+
+def at(hh: int, mm: int = 0, ss: int = 0, us: int = 0) -> datetime:
+    return MONDAY_0800.replace(hour=hh, minute=mm, second=ss, microsecond=us)
+
+
+def emergency_at(now: datetime, lat: float, lon: float) -> ServiceRequestCreated:
+    return ServiceRequestCreated(
+        request_id=uuid.uuid4(),
+        customer_id=uuid.uuid4(),
+        site_id=uuid.uuid4(),
+        kind="emergency",
+        priority="P1",
+        location=GeoPoint(lat=lat, lon=lon),
+        required_skills=[SkillNeed(skill="refrigeration", min_level=2)],
+        covered=True,
+        response_due=now + timedelta(hours=4),
+        fix_due=now + timedelta(hours=8),
+        estimated_duration_minutes=60,
+        created_at=now,
+    )
+
+
+def planned_visit(lat: float, lon: float, start: datetime, end: datetime) -> VisitPlanned:
+    return VisitPlanned(
+        visit_id=uuid.uuid4(),
+        contract_id=uuid.uuid4(),
+        customer_id=uuid.uuid4(),
+        site_id=uuid.uuid4(),
+        location=GeoPoint(lat=lat, lon=lon),
+        due_on=start.date().isoformat(),
+        window_start=start,
+        window_end=end,
+        duration_minutes=30,
+        skills=[SkillNeed(skill="refrigeration", min_level=2)],
+        address="Kirova 3",
+    )
+
+
+async def booked(dispatch: Dispatch, request_id: uuid.UUID) -> dict[str, Any]:
+    async def found() -> list[dict[str, Any]]:
+        rows = await dispatch.sql(
+            "SELECT id, eta, first_eta, planned_start, status FROM dispatch.assignments "
+            "WHERE request_id = $1 AND status NOT IN ('cancelled', 'declined', 'failed', 'completed')",
+            request_id,
+        )
+        return [dict(r) for r in rows]
+
+    (row,) = await eventually(found, what="the request is booked")
+    return row
+
+
+async def test_a_replan_keeps_a_booked_emergency_at_its_first_promised_eta(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    """Item 1 and 2: the re-plan used to move the emergency from minutes away to just before its deadline."""
+    dispatch = clocked_dispatch
+    clock.now = at(10, 0, 0, 250_000)
+    await dispatch.add_technician("Anna Koval", *HOME, weekly_shifts=WEEK)
+    urgent = emergency_at(clock.now, HOME[0] + 0.04, HOME[1])
+    await dispatch.publish(urgent)
+    first = await booked(dispatch, urgent.request_id)
+    assert first["first_eta"] == first["eta"] and first["eta"] - clock.now < timedelta(minutes=30)
+    # a planned visit on the way, whose window closes soon: serving it first would be cheaper and still keep the SLA
+    on_the_way = planned_visit(HOME[0] + 0.02, HOME[1], clock.now, clock.now + timedelta(minutes=20))
+    await dispatch.publish(on_the_way)
+
+    async def known() -> bool:
+        return bool(await dispatch.sql("SELECT 1 FROM dispatch.jobs WHERE request_id = $1", on_the_way.visit_id))
+
+    await eventually(known, what="the visit reaches dispatch")
+    clock.advance(timedelta(seconds=7))
+
+    replanned = await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)  # no body
+    assert replanned.status_code == 200, replanned.text
+    after = await booked(dispatch, urgent.request_id)
+    assert after["first_eta"] == first["first_eta"]
+    assert after["eta"] <= first["first_eta"] + timedelta(minutes=15), (first, after)
+    assert after["planned_start"] - clock.now < timedelta(minutes=30)
+
+    plan = (await dispatch.client.get(f"/plans/{TODAY}", headers=dispatch.dispatcher)).json()
+    kpis = plan["kpis"]
+    assert kpis["emergencies"] == 1 and kpis["emergency_response_median_minutes"] < 30
+    assert kpis["emergency_response_p90_minutes"] < 30
+    assert kpis["eta_within_tolerance_share"] == 1.0 and kpis["eta_late_p90_minutes"] <= 15
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        at(17, 10, 0, 654_321),  # the shift ended 10 minutes ago, the overtime allowance runs
+        at(14, 17, 33, 123_457),  # mid-afternoon
+        at(16, 59, 59, 999_999),  # a hair before the shift's end
+    ],
+)
+async def test_a_sick_call_from_now_never_breaks_replanning(
+    clocked_dispatch: Dispatch, clock: Clock, now: datetime
+) -> None:
+    """Item 4: POST /plans/{today}/replan used to answer 500 ("CP Solver fail") after an absence from now."""
+    dispatch = clocked_dispatch
+    anna = await dispatch.add_technician("Anna Koval", *HOME, weekly_shifts=WEEK)
+    await dispatch.add_technician("Oleg Petrov", HOME[0] + 0.01, HOME[1], weekly_shifts=WEEK)
+    clock.now = min(now - timedelta(minutes=5), at(16, 30))  # booked while on shift
+    urgent = emergency_at(clock.now, HOME[0] + 0.005, HOME[1])
+    await dispatch.publish(urgent)
+    await booked(dispatch, urgent.request_id)
+    clock.now = now
+    sick = await dispatch.client.post(
+        f"/technicians/{anna}/absences",
+        headers=dispatch.dispatcher,
+        json={"kind": "sickness", "starts_at": now.isoformat(), "ends_at": (now + timedelta(days=2)).isoformat()},
+    )
+    assert sick.status_code == 201, sick.text
+    replanned = await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)
+    assert replanned.status_code == 200, replanned.text
+    assert replanned.json()["status"] in ("feasible", "optimal")
+    db = dispatch.app.state.runtime.db
+    assert await run_queued_replans(db, dispatch.app.state.dispatch.replanner) >= 1
+    assert await dispatch.sql("SELECT day FROM dispatch.plan_failures") == []
+
+
+async def test_a_day_that_fails_to_plan_is_reported_and_never_blocks_another(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    """Item 5: run_queued_replans used to stop at the first exception, so one bad day held up every later one."""
+    dispatch = clocked_dispatch
+    await dispatch.add_technician("Anna Koval", *HOME, weekly_shifts=WEEK)
+    tomorrow = TODAY + timedelta(days=1)
+    conn = await asyncpg.connect(dispatch.database_url)
+    try:
+        for day in (TODAY, tomorrow):
+            await conn.execute("INSERT INTO dispatch.replan_requests (day, reason) VALUES ($1, 'a test')", day)
+    finally:
+        await conn.close()
+    calls: list[PlanningProblem] = []
+
+    def planner(problem: PlanningProblem, travel: TravelTimeProvider, options: PlanningOptions) -> Plan:
+        calls.append(problem)
+        if len(calls) == 1:  # today, planned first
+            raise RuntimeError("CP Solver fail")
+        return plan_routes(problem, travel, options)
+
+    cases = dispatch.app.state.dispatch
+    replanner = Replanner(cases.replanner.settings, clock, planner=planner)
+    db = dispatch.app.state.runtime.db
+
+    assert await run_queued_replans(db, replanner) == 1
+    planned = await dispatch.sql("SELECT day FROM dispatch.plans")
+    assert [r["day"] for r in planned] == [tomorrow]
+    alerts = (await dispatch.client.get("/plan-failures", headers=dispatch.dispatcher)).json()
+    assert [(a["day"], a["attempts"]) for a in alerts] == [(TODAY.isoformat(), 1)]
+    assert "CP Solver fail" in alerts[0]["reason"]
+    queued = await dispatch.sql("SELECT day FROM dispatch.replan_requests")
+    assert {r["day"] for r in queued} == {TODAY}  # still waiting for a plan
+
+    assert await run_queued_replans(db, replanner) == 0 and len(calls) == 2  # backing off: not retried at once
+    clock.advance(timedelta(seconds=61))
+    assert await run_queued_replans(db, replanner) == 1  # retried, and it plans now
+    assert await dispatch.sql("SELECT day FROM dispatch.plan_failures") == []
+    assert await dispatch.sql("SELECT day FROM dispatch.replan_requests") == []
+
+
+async def test_replan_needs_no_body_and_a_busy_day_says_when_to_retry(clocked_dispatch: Dispatch) -> None:
+    """Item 7: no body gave 422 "body: Field required"; the 409 had no Retry-After."""
+    dispatch = clocked_dispatch
+    await dispatch.add_technician("Anna Koval", *HOME, weekly_shifts=WEEK)
+    plain = await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)
+    assert plain.status_code == 200, plain.text
+    assert plain.json()["reason"] == "re-plan requested by a dispatcher"
+    conn = await asyncpg.connect(dispatch.database_url)
+    try:  # another run holds the day
+        await conn.execute("SELECT pg_advisory_lock(hashtext($1))", f"dispatch-plan:{TODAY.isoformat()}")
+        busy = await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher, json={})
+    finally:
+        await conn.close()
+    assert busy.status_code == 409, busy.text
+    assert busy.headers["content-type"].startswith("application/problem+json")
+    assert int(busy.headers["retry-after"]) > 0
+    assert "being made by another run" in busy.json()["detail"]
+    for absurd in ("0009-03-04", "6049-03-04"):  # days of the fuzzing run's absence
+        refused = await dispatch.client.post(f"/plans/{absurd}/replan", headers=dispatch.dispatcher)
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == ["day"]
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "ends_at", "field"),
+    [
+        ("0009-03-04T10:00:00+03:00", "6049-03-04T10:00:00+03:00", "starts_at,ends_at"),  # the fuzzing run's
+        ("2030-03-04T10:00:00+03:00", "6049-03-04T10:00:00+03:00", "ends_at"),
+        ("2030-03-04T10:00:00+03:00", "2030-03-04T09:00:00+03:00", "ends_at"),  # ends before it starts
+        ("2030-03-04T10:00:00+03:00", "2030-03-04T10:00:00+03:00", "ends_at"),  # zero length
+        ("2030-03-04T10:00:00+03:00", "2031-03-06T10:00:00+03:00", "ends_at"),  # longer than 366 days
+        ("2030-03-04T10:00:00", "2030-03-05T10:00:00+03:00", "starts_at"),  # no offset: which 10:00?
+    ],
+)
+async def test_absences_with_absurd_ranges_are_refused_naming_the_field(
+    clocked_dispatch: Dispatch, starts_at: str, ends_at: str, field: str
+) -> None:
+    """Item 6: a fuzzing run left absences from year 0009 to 6049, and each broke planning."""
+    dispatch = clocked_dispatch
+    anna = await dispatch.add_technician("Anna Koval", *HOME, weekly_shifts=WEEK)
+    response = await dispatch.client.post(
+        f"/technicians/{anna}/absences",
+        headers=dispatch.dispatcher,
+        json={"kind": "sickness", "starts_at": starts_at, "ends_at": ends_at},
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in response.json()["errors"]] == field.split(",")
+    assert await dispatch.sql("SELECT id FROM dispatch.absences") == []
+
+
+async def test_a_weekly_shift_break_window_must_be_in_order(clocked_dispatch: Dispatch) -> None:
+    dispatch = clocked_dispatch
+    bad = {
+        "mon": {
+            "start": "08:00",
+            "end": "17:00",
+            "break_minutes": 30,
+            "break_earliest": "14:00",
+            "break_latest": "12:00",
+        }
+    }
+    response = await dispatch.client.post(
+        "/technicians",
+        headers=dispatch.dispatcher,
+        json={
+            "name": "Anna Koval",
+            "skills": {"refrigeration": 3},
+            "home_base": {"lat": 44.95, "lon": 34.1},
+            "weekly_shifts": bad,
+        },
+    )
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["weekly_shifts.mon.break_latest"]
+
+
+async def test_a_technician_without_shifts_follows_the_company_working_hours(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    """Item 8: technicians with no shifts were on duty 24 hours; now they work the default weekly pattern."""
+    dispatch = clocked_dispatch
+    cases = dispatch.app.state.dispatch
+    settings = cases.roster.settings.model_copy(update={"default_weekly_shifts": office_hours()})
+    db = dispatch.app.state.runtime.db
+    async with db.transaction() as session:
+        anna = await Roster(settings, clock).add_technician(
+            session, "Anna Koval", "Anna", {"refrigeration": 3}, *HOME, None, None, 60
+        )
+    shifts = await dispatch.sql(
+        "SELECT day, starts_at, ends_at, break_minutes, break_earliest, break_latest FROM dispatch.shifts "
+        "WHERE technician_id = $1 ORDER BY day",
+        anna,
+    )
+    by_day = {r["day"]: r for r in shifts}
+    sunday, monday = TODAY - timedelta(days=1), TODAY
+    assert sunday not in by_day and monday in by_day  # the horizon runs from yesterday, a Sunday
+    assert (by_day[monday]["starts_at"], by_day[monday]["ends_at"]) == (at(8), at(17))
+    assert by_day[monday]["break_minutes"] == 30
+    assert (by_day[monday]["break_earliest"], by_day[monday]["break_latest"]) == (at(12), at(14))
+
+    clock.now = at(20)  # after hours: nobody to send
+    late = emergency_at(clock.now, HOME[0] + 0.01, HOME[1])
+    await dispatch.publish(late)
+
+    async def status() -> str | None:
+        rows = await dispatch.sql("SELECT status FROM dispatch.jobs WHERE request_id = $1", late.request_id)
+        return rows[0]["status"] if rows else None
+
+    assert await eventually(status, lambda s: s not in (None, "open"), what="placement decided") == "unplaceable"
+
+
+async def test_a_promised_arrival_moved_past_the_tolerance_is_told_to_the_customer(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    """Item 2: no promised arrival moves outside the tolerance without a record of who was told."""
+    dispatch = clocked_dispatch
+    clock.now = at(8)
+    await dispatch.add_technician("Anna Koval", *HOME, weekly_shifts=WEEK)
+    spot = (HOME[0] + 0.01, HOME[1])
+    first = planned_visit(*spot, at(9), at(16))
+    await dispatch.publish(first)
+
+    async def known(request_id: uuid.UUID) -> bool:
+        return bool(await dispatch.sql("SELECT 1 FROM dispatch.jobs WHERE request_id = $1", request_id))
+
+    await eventually(lambda: known(first.visit_id), what="the visit reaches dispatch")
+    assert (await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)).status_code == 200
+    promised = await booked(dispatch, first.visit_id)
+    assert promised["planned_start"] == at(9)  # as early as its window allows
+
+    tight = planned_visit(*spot, at(9), at(9, 10))  # only fits at 09:00, so the first visit has to wait for it
+    await dispatch.publish(tight)
+    await eventually(lambda: known(tight.visit_id), what="the second visit reaches dispatch")
+    assert (await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)).status_code == 200
+    moved = await booked(dispatch, first.visit_id)
+    assert moved["eta"] - promised["eta"] > timedelta(minutes=15)
+    assert moved["first_eta"] == promised["first_eta"]
+    rows = await dispatch.sql(
+        "SELECT payload->'data'->>'reason' AS reason FROM dispatch.outbox "
+        "WHERE subject = 'fieldline.dispatch.assignment.changed.v1' AND payload->'data'->>'assignment_id' = $1",
+        str(promised["id"]),
+    )
+    local = moved["eta"].astimezone(MONDAY_0800.tzinfo)
+    assert len(rows) == 1  # one re-plan moved it once
+    assert f"the customer is told the new arrival {local:%H:%M}" in rows[0]["reason"]
+
+
+async def test_a_promise_no_plan_can_keep_still_leaves_the_emergency_served(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    """The promise bound is hard only while it can be kept: an emergency is never dropped to honour it."""
+    dispatch = clocked_dispatch
+    clock.now = at(10)
+    await dispatch.add_technician("Anna Koval", *HOME, weekly_shifts=WEEK)
+    urgent = emergency_at(clock.now, HOME[0] + 0.12, HOME[1])  # half an hour's drive or so
+    await dispatch.publish(urgent)
+    first = await booked(dispatch, urgent.request_id)
+    assert first["eta"] - clock.now > timedelta(minutes=20)
+    impossible = clock.now + timedelta(minutes=1)  # as if promised a minute out
+    await dispatch.sql("UPDATE dispatch.assignments SET first_eta = $1 WHERE id = $2", impossible, first["id"])
+
+    replanned = await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)
+    assert replanned.status_code == 200, replanned.text
+    assert replanned.json()["unassigned"] == 0
+    after = await booked(dispatch, urgent.request_id)
+    assert after["id"] == first["id"] and after["first_eta"] == impossible
+    assert after["eta"] - first["eta"] < timedelta(minutes=5)  # as early as the drive allows
+    (job,) = await dispatch.sql("SELECT status FROM dispatch.jobs WHERE request_id = $1", urgent.request_id)
+    assert job["status"] == "assigned"
