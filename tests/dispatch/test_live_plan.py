@@ -12,9 +12,9 @@ import asyncpg
 import pytest
 
 from services.dispatch.planning import Plan, PlanningOptions, PlanningProblem, TravelTimeProvider, plan_routes
-from services.dispatch.replanning import Replanner, run_queued_replans
-from services.dispatch.roster import Roster
 from services.dispatch.settings import office_hours
+from services.dispatch.usecases.replanning import Replanner, run_queued_replans
+from services.dispatch.usecases.roster import Roster
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import VisitPlanned
 from shared.events.requests import ServiceRequestCreated

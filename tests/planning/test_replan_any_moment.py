@@ -27,7 +27,7 @@ from services.dispatch.planning import (
     Visit,
     plan_routes,
 )
-from services.dispatch.replanning import planner_shift
+from services.dispatch.usecases.replanning import planner_shift
 
 from .helpers import GridTravel
 
