@@ -107,6 +107,7 @@ async def test_a_replan_keeps_a_booked_emergency_at_its_first_promised_eta(
 
     plan = (await dispatch.client.get(f"/plans/{TODAY}", headers=dispatch.dispatcher)).json()
     kpis = plan["kpis"]
+    assert replanned.json()["kpis"] == kpis
     assert kpis["emergencies"] == 1 and kpis["emergency_response_median_minutes"] < 30
     assert kpis["emergency_response_p90_minutes"] < 30
     assert kpis["eta_within_tolerance_share"] == 1.0 and kpis["eta_late_p90_minutes"] <= 15

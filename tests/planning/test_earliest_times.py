@@ -97,3 +97,19 @@ def test_the_ortools_model_alone_gives_earliest_times() -> None:
     route = next(r for r in raw.routes if r.visits)
     first = route.visits.index(0)
     assert route.service_starts[first] == NOW + 3 * M
+
+
+def test_a_break_due_before_a_late_first_stop_is_taken_before_leaving_not_by_arriving_hours_early() -> None:
+    lunch = BreakRule(duration=60 * M, earliest_start=12 * H, latest_start=14 * H)
+    a = tech("a", at(0), day_shift(start=8 * H, end=22 * H, breaks=(lunch,)))
+    evening = visit("evening", at(10), windows=(TimeWindow(19 * H, 21 * H),))
+    for problem in (
+        PlanningProblem((a,), (evening,)),  # a first plan
+        PlanningProblem((a,), (evening,), pins=(Pin("evening", "a", 0, position=0),)),  # a re-plan
+    ):
+        route = plan_routes(problem, GridTravel(), PlanningOptions(time_limit=0.2)).routes[0]
+        (stop,) = route.stops
+        assert stop.start == 19 * H and stop.arrival == 19 * H and stop.wait == 0
+        assert route.start_time == 19 * H - 10 * M
+        (taken,) = route.breaks
+        assert lunch.earliest_start <= taken.start <= lunch.latest_start and taken.end <= route.start_time

@@ -44,6 +44,16 @@ absence_lists = st.lists(
     ),
     max_size=3,
 )
+# absences placed around the clock's now: from now exactly, a hair either side, begun ten minutes ago, soon
+around_now = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [timedelta(0), timedelta(microseconds=-1), timedelta(microseconds=1), -10 * MINUTE, 5 * MINUTE]
+        ),
+        st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=2)),
+    ),
+    max_size=2,
+)
 
 
 def replan(
@@ -124,6 +134,7 @@ def replan(
     now=moments.map(lambda m: m + timedelta(microseconds=123_457)),
     overtime=st.sampled_from([timedelta(0), 30 * MINUTE, 60 * MINUTE, 600 * MINUTE]),
     absences=absence_lists,
+    from_now=around_now,
     started=st.booleans(),
     locked_at=st.floats(min_value=-3600.0, max_value=2 * 86_400.0, allow_nan=False),
     fresh=st.booleans(),
@@ -138,6 +149,7 @@ def replan(
     absences=[
         Absence(ORIGIN + timedelta(hours=17, minutes=10, microseconds=654_321), ORIGIN + timedelta(days=3), "sickness")
     ],
+    from_now=[],
     started=True,
     locked_at=17 * 3600.0 + 1200.5,
     fresh=False,
@@ -149,6 +161,7 @@ def replan(
     now=ORIGIN + timedelta(hours=17, minutes=10, microseconds=654_321),
     overtime=60 * MINUTE,
     absences=[],
+    from_now=[(timedelta(0), timedelta(days=2))],
     started=True,
     locked_at=18 * 3600.0,
     fresh=False,
@@ -160,10 +173,12 @@ def test_replanning_always_returns_a_plan(
     now: datetime,
     overtime: timedelta,
     absences: list[Absence],
+    from_now: list[tuple[timedelta, timedelta]],
     started: bool,
     locked_at: float,
     fresh: bool,
 ) -> None:
+    absences = absences + [Absence(now + at, now + at + length, "sickness") for at, length in from_now]
     replan(start, end, break_minutes, now, overtime, absences, started, locked_at, fresh)
 
 

@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from shared.events.common import GeoPoint
+from shared.moments import SaneAwareDatetime, SaneDatetime
 from shared.text import PlainText
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 LONGEST_ABSENCE = timedelta(days=366)
-
-
-def _sane_year(value: datetime) -> datetime:
-    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
-        raise ValueError(f"must be in the years {EARLIEST_YEAR} to {LATEST_YEAR}")
-    return value
-
-
-# a moment a person or a device can mean: far-off years only ever come from mistakes and fuzzers, and break planning
-SaneDatetime = Annotated[datetime, AfterValidator(_sane_year)]
-SaneAwareDatetime = Annotated[AwareDatetime, AfterValidator(_sane_year)]
 
 
 class WeeklyShiftIn(BaseModel):

@@ -109,13 +109,15 @@ def _break_rules(shift: Shift, raw: RawRoute, resolution: float) -> list[BreakRu
     return matched
 
 
-def _earliest_start(visit: Visit, pin_start: float | None, ready: float) -> float | None:
+def _earliest_start(visit: Visit, pin_start: float | None, ready: float, slack: float) -> float | None:
+    """The earliest start from ``ready`` that a pinned time or a window allows (a window's end may be missed by
+    less than a tick, as the model's rounding allows)."""
     if pin_start is not None:
         return max(ready, pin_start)
     if not visit.windows:
         return ready
     for window in sorted(visit.windows, key=lambda w: w.start):
-        if window.end >= ready:
+        if window.end + slack >= ready:
             return max(ready, window.start)
     return None
 
@@ -131,10 +133,23 @@ def _after_breaks(departure: float, leg: float, pending: list[BreakRule]) -> tup
     return max(clock, departure + leg + paused), departure + leg + paused, taken
 
 
+def _breaks_before(departure: float, earliest: float, pending: list[BreakRule]) -> list[ScheduledBreak] | None:
+    """The breaks taken before leaving at ``departure`` (each as late as its rule allows), or None if they don't fit."""
+    taken, cursor = [], departure
+    for rule in reversed(pending):
+        start = min(rule.latest_start, cursor - rule.duration)
+        if start < max(rule.earliest_start, earliest) - 1e-6:
+            return None
+        taken.append(ScheduledBreak(start, start + rule.duration))
+        cursor = start
+    return taken[::-1]
+
+
 def _earliest_route(instance: RoutingInstance, raw: RawRoute, resolution: float) -> Route | None:
     vehicle = instance.vehicles[raw.vehicle]
-    rules = _break_rules(vehicle.shift, raw, resolution)
-    if rules is None:
+    shift = vehicle.shift
+    rules = _break_rules(shift, raw, resolution)
+    if rules is None or not raw.visits:
         return None
     gaps: list[list[BreakRule]] = [[] for _ in range(len(raw.visits) + 1)]
     for (start, _), rule in zip(raw.breaks, rules, strict=True):
@@ -142,62 +157,64 @@ def _earliest_route(instance: RoutingInstance, raw: RawRoute, resolution: float)
     nodes = [instance.visit_nodes[k] for k in raw.visits]
     slack = resolution + 1e-6
 
-    def forward(departure: float) -> tuple[list[Stop], list[ScheduledBreak], float] | None:
+    def forward(departure: float, first_gap: list[BreakRule]) -> tuple[list[Stop], list[ScheduledBreak], float] | None:
+        """Stops at their earliest starts leaving at ``departure``; None if a rule breaks or one is later than raw."""
         stops: list[Stop] = []
         breaks: list[ScheduledBreak] = []
         node = vehicle.start_node
         for i, k in enumerate(raw.visits):
             leg = float(instance.travel[node, nodes[i]])
-            ready, arrival, taken = _after_breaks(departure, leg, gaps[i])
+            ready, arrival, taken = _after_breaks(departure, leg, first_gap if i == 0 else gaps[i])
             pin = instance.pins.get(k)
-            start = _earliest_start(instance.visits[k], pin.start_time if pin else None, ready)
+            start = _earliest_start(instance.visits[k], pin.start_time if pin else None, ready, slack)
             if start is None or start > raw.service_starts[i] * resolution + slack:
                 return None
             breaks += taken
+            arrival = min(arrival, start)
             stops.append(
                 Stop(
                     instance.visits[k].id,
-                    min(arrival, start),
+                    arrival,
                     start,
                     start + instance.visits[k].service_duration,
                     leg,
-                    start - min(arrival, start),
+                    start - arrival,
                 )
             )
             departure, node = stops[-1].departure, nodes[i]
-        back = float(instance.travel[node, vehicle.end_node]) if stops else 0.0
-        end, _, taken = _after_breaks(departure, back, gaps[-1])
-        return stops, breaks + taken, end
+        end, _, taken = _after_breaks(departure, float(instance.travel[node, vehicle.end_node]), gaps[-1])
+        breaks += taken
+        rules_of = first_gap + [r for gap in gaps[1:] for r in gap]
+        if any(b.start > r.latest_start + slack for b, r in zip(breaks, rules_of, strict=True)):
+            return None
+        return stops, breaks, end
 
-    first = forward(vehicle.shift.start)
-    if first is None or not first[0]:
+    first = forward(shift.start, gaps[0])
+    if first is None:
         return None
     stops, breaks, end = first
-    # leave as late as keeps the first stop's time: no waiting at the first door
-    latest = stops[0].start - stops[0].travel_from_previous - sum(r.duration for r in gaps[0])
-    if latest > vehicle.shift.start:
-        later = forward(latest)
-        if later is not None and abs(later[0][0].start - stops[0].start) < 1e-6:
-            stops, breaks, end = later
-            departure = latest
-        else:
-            departure = vehicle.shift.start
-    else:
-        departure = vehicle.shift.start
-    if any(b.start > b_raw[0] * resolution + slack for b, b_raw in zip(breaks, raw.breaks, strict=False)):
+    departure = shift.start
+    # leave just in time for the first stop (a break due before it taken beforehand), not hours early to wait
+    just_in_time = stops[0].start - stops[0].travel_from_previous
+    if just_in_time > shift.start + 1e-6:
+        before = _breaks_before(just_in_time, shift.start, gaps[0])
+        later = forward(just_in_time, []) if before is not None else None
+        if before is not None and later is not None and abs(later[0][0].start - stops[0].start) < 1e-6:
+            stops, breaks, end = later[0], before + later[1], later[2]
+            departure = just_in_time
+    if end > shift.end + shift.overtime_limit + slack:
         return None
-    back = float(instance.travel[instance.visit_nodes[raw.visits[-1]], vehicle.end_node])
-    travel = sum(s.travel_from_previous for s in stops) + back
+    back = float(instance.travel[nodes[-1], vehicle.end_node])
     return Route(
         technician_id=vehicle.technician.id,
-        day=vehicle.shift.day,
+        day=shift.day,
         start_time=departure,
         end_time=end,
         stops=tuple(stops),
         breaks=tuple(sorted(breaks, key=lambda b: b.start)),
         return_travel=back,
-        travel_time=travel,
-        overtime=max(0.0, end - vehicle.shift.end),
+        travel_time=sum(s.travel_from_previous for s in stops) + back,
+        overtime=max(0.0, end - shift.end),
     )
 
 

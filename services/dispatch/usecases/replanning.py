@@ -373,15 +373,17 @@ class Replanner:
                     for u in plan.unassigned
                 ],
                 "changes": [_change_json(c) for c in changes],
-                "kpis": {
-                    "travel_minutes": round(plan.kpis.travel_time / 60, 1),
-                    "assigned": plan.kpis.assigned,
-                    "unassigned": plan.kpis.unassigned,
-                    "sla_misses": plan.kpis.sla_misses,
-                    "overtime_minutes": round(plan.kpis.overtime / 60, 1),
-                    "wall_time_s": round(plan.kpis.wall_time, 3),
-                    **promise_kpis(self._promises(snap, planned), timedelta(seconds=self.tolerance_s)),
-                },
+                "kpis": (
+                    kpis := {
+                        "travel_minutes": round(plan.kpis.travel_time / 60, 1),
+                        "assigned": plan.kpis.assigned,
+                        "unassigned": plan.kpis.unassigned,
+                        "sla_misses": plan.kpis.sla_misses,
+                        "overtime_minutes": round(plan.kpis.overtime / 60, 1),
+                        "wall_time_s": round(plan.kpis.wall_time, 3),
+                        **promise_kpis(self._promises(snap, planned), timedelta(seconds=self.tolerance_s)),
+                    }
+                ),
             }
         )
         touched: set[uuid.UUID] = set()
@@ -482,6 +484,7 @@ class Replanner:
             "changes": [_change_json(c) for c in changes],
             "unassigned": len(plan.unassigned),
             "assigned": plan.kpis.assigned,
+            "kpis": kpis,
         }
 
     @staticmethod
