@@ -85,10 +85,18 @@ def main() -> None:
         _wait_ready(urls, processes)
         key = settings.jwt_private_key_file.read_bytes()
 
-        def token(role: Role, sub: str, **claims: uuid.UUID) -> str:
+        def token(
+            role: Role, sub: str, customer_id: uuid.UUID | None = None, technician_id: uuid.UUID | None = None
+        ) -> str:
             return mint_token(
-                key, issuer=settings.jwt_issuer, audience=settings.jwt_audience, subject=sub, role=role, **claims
-            )  # type: ignore[arg-type]
+                key,
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                subject=sub,
+                role=role,
+                customer_id=customer_id,
+                technician_id=technician_id,
+            )
 
         demo = seed(urls, token(Role.ADMIN, "demo-admin"), RUN_DIR / "demo.json")
         customer_token = token(Role.CUSTOMER, "demo-customer", customer_id=uuid.UUID(demo.customer_id))
