@@ -170,12 +170,16 @@ class Broker:
         return await self.js.consumer_info(stream_name(PRODUCER), durable)
 
     async def consumer_drained(self, durable: str = DURABLE) -> bool:
-        """Nothing waiting and nothing delivered-but-unacknowledged."""
+        """Nothing waiting, nothing delivered-but-unacknowledged, and the ack floor at the stream's last message.
+
+        The last condition matters: right after a durable is created its pending counts can read zero for a
+        moment on a loaded machine, which alone would pass for "drained" before anything was handled."""
         try:
             info = await self.consumer_info(durable)
+            last = (await self.js.stream_info(stream_name(PRODUCER))).state.last_seq
         except Exception:
             return False
-        return info.num_pending == 0 and info.num_ack_pending == 0
+        return info.num_pending == 0 and info.num_ack_pending == 0 and info.ack_floor.stream_seq >= last
 
 
 @contextlib.asynccontextmanager
