@@ -295,5 +295,5 @@ class FieldWork:
             status_code = exc.status
             answer = domain_problem_body(exc)
         if not await repo.save_command(client_command_id, technician_id, kind, status_code, answer):
-            raise Conflict("the same command is being applied right now; retry")
+            raise Conflict("the same command is being applied right now; retry", retry_after_s=1)
         return status_code, answer
