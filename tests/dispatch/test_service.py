@@ -447,7 +447,12 @@ async def test_an_emergency_fitted_in_first_pushes_the_route_and_tells_the_custo
     assigned = await dispatch.client.post(
         "/assignments",
         headers=dispatch.dispatcher,
-        json={"request_id": str(job["request_id"]), "technician_id": anna, "planned_start": later.isoformat()},
+        json={
+            "request_id": str(job["request_id"]),
+            "technician_id": anna,
+            "planned_start": later.isoformat(),
+            "lock": False,  # not pinned: an emergency may push it
+        },
     )
     assert assigned.status_code == 201, assigned.text
     booked = assigned.json()

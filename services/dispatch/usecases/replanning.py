@@ -238,7 +238,10 @@ class Replanner:
                     technician_id=str(a["technician_id"]),
                     day=0,
                     position=position,
-                    start_time=secs(a["planned_start"]) if a["locked"] else None,
+                    # a pinned time still ahead is kept; one started or already passed keeps only its technician
+                    start_time=secs(a["planned_start"])
+                    if a["locked"] and not started and secs(a["planned_start"]) >= now_s
+                    else None,
                     frozen=started,
                 )
             )
