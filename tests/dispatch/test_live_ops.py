@@ -177,6 +177,15 @@ async def test_a_dispatchers_reassignment_is_pinned_kept_by_replans_shown_and_re
     olegs_route = next(t for t in board["technicians"] if t["id"] == oleg)["route"]
     pinned = next(a for a in olegs_route if a["request_id"] == str(kept))
     assert pinned["locked"] is True and pinned["locked_by"] == "dispatcher-olga"
+    assert pinned["planned_start"] == "2030-03-04T08:00:00Z"  # 11:00 local, in UTC with Z like every timestamp
+
+    plan = (await dispatch.client.get(f"/plans/{TODAY}", headers=olga)).json()
+    stamps = [s[k] for r in plan["routes"] for s in r["stops"] for k in ("eta", "start", "end")]
+    stamps += [c[k] for c in plan["changes"] for k in ("from_start", "to_start") if c[k]]
+    assert stamps and all(s.endswith("Z") for s in stamps), stamps
+    day = (await dispatch.client.get("/me/day", headers=dispatch.technician(oleg))).json()
+    stop = next(s for s in day["stops"] if s["request_id"] == str(kept))
+    assert stop["assignment"]["locked"] and stop["window"]["start"] == "2030-03-04T06:00:00Z"
 
 
 # --- item 4: no job is left without an owner ---------------------------------------------------------------

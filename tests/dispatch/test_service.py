@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import VisitPlanned
 from shared.events.requests import ServiceRequestCreated
+from shared.timestamps import utc_z
 from tests.support.clock import suite_now
 from tests.support.polling import eventually
 
@@ -395,7 +396,7 @@ async def test_a_technician_goes_on_break_and_back_but_not_in_the_middle_of_a_jo
     headers = dispatch.technician(anna)
 
     started = suite_now() - timedelta(minutes=1)  # as the device says; the break runs from then
-    ends = (started + timedelta(minutes=30)).isoformat()  # the default length (settings.break_minutes)
+    ends = utc_z(started + timedelta(minutes=30))  # the default length (settings.break_minutes)
 
     async def break_(on_break: bool, command: str | None = None) -> tuple[int, dict[str, object]]:
         response = await dispatch.client.post(

@@ -346,7 +346,7 @@ class DispatchDesk:
                 NewAssignment(assignment_id, request_id, technician_id, job["customer_id"], "offered", start, end, eta)
             )
         except DoubleBooking as exc:
-            raise Conflict(f"the booking collided with another one just made: {exc}") from exc
+            raise Conflict(f"the booking collided with another one just made: {exc}", retry_after_s=1) from exc
         if lock:
             await repo.set_locked(assignment_id, True, by, self.clock())
         await repo.set_job_status(request_id, "assigned")
@@ -386,7 +386,7 @@ class DispatchDesk:
                     status="offered" if technician_id != row["technician_id"] else None,
                 )
         except Exception as exc:
-            raise Conflict(f"the new slot collides with another booking: {exc}") from exc
+            raise Conflict(f"the new slot collides with another booking: {exc}", retry_after_s=1) from exc
         if lock:
             await repo.set_locked(assignment_id, True, by, self.clock())
         await repo.bump_route_versions([technician_id, row["technician_id"]])

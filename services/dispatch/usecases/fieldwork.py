@@ -33,6 +33,7 @@ from shared.clock import SystemClock
 from shared.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from shared.events.common import GeoPoint
 from shared.http import domain_problem_body
+from shared.timestamps import utc_z
 
 _CLOCK_SKEW = timedelta(minutes=5)
 
@@ -112,7 +113,11 @@ class FieldWork:
             technician_status = TECHNICIAN_STATUS.get(status, "available")
             await repo.set_technician_status(row["technician_id"], technician_status or "available")
         await repo.bump_route_version(row["technician_id"])
-        eta = at if status == "on_site" else row["eta"]
+        eta = row["eta"]
+        if status == "on_site":
+            eta = at  # arrived: the ETA is the arrival, no longer ahead
+        elif status == "en_route":
+            eta = await self._eta_at(repo, row, (job["lat"], job["lon"]), at, point)
         if suspicion is not None:
             await repo.mark_suspect(assignment_id, suspicion.reason)
             await repo.raise_alert(
@@ -128,8 +133,8 @@ class FieldWork:
             reason=reason,
             suspect=suspicion.reason if suspicion else None,
         )
-        if status == "en_route":
-            await self._eta_from(session, repo, {**row, "status": status}, job, at, point, "on the way")
+        if status == "en_route" and eta != row["eta"]:
+            await self._tell_eta(session, repo, {**row, "status": status}, eta, "on the way")
         await self._follow_up(session, repo, row, job, status, outcome, reason)
         updated = await repo.get_assignment(assignment_id)
         assert updated is not None
@@ -161,28 +166,26 @@ class FieldWork:
             return check_completion(row["arrived_at"], at, timedelta(minutes=job["duration_minutes"]), self.rules)
         return None
 
-    async def _eta_from(
+    async def _eta_at(
         self,
-        session: AsyncSession,
         repo: DispatchRepository,
         row: dict[str, Any],
-        job: dict[str, Any],
+        site: tuple[float, float],
         at: datetime,
         point: tuple[float, float] | None,
-        why: str,
-        least_change: timedelta = timedelta(0),
-    ) -> None:
-        """The en-route ETA from the technician's position at `at` (else the last one known), told to everyone
-        (assignment.changed) when it moves by more than `least_change`."""
+    ) -> datetime:
+        """The arrival expected from the technician's position at `at` (else the last one known) by the travel
+        model."""
         if point is None:
             tech = await repo.get_technician(row["technician_id"])
-            if tech is None:
-                return
-            point = (tech["lat"], tech["lon"])
-        _, travel = self.drive(point, (job["lat"], job["lon"]))
-        eta = at + travel
-        if abs(eta - row["eta"]) <= least_change:
-            return
+            point = (tech["lat"], tech["lon"]) if tech else site
+        _, travel = self.drive(point, site)
+        return at + travel
+
+    async def _tell_eta(
+        self, session: AsyncSession, repo: DispatchRepository, row: dict[str, Any], eta: datetime, why: str
+    ) -> None:
+        """Stores the new ETA and tells everyone (assignment.changed: the customer sees it)."""
         await repo.set_eta(row["id"], eta)
         tech = await repo.get_technician(row["technician_id"])
         await announce_changed(
@@ -252,7 +255,7 @@ class FieldWork:
         return {
             "technician_id": str(technician_id),
             "status": status,
-            "break_ends_at": ends_at.isoformat() if ends_at else None,
+            "break_ends_at": utc_z(ends_at) if ends_at else None,
         }
 
     async def report_pings(
@@ -269,8 +272,9 @@ class FieldWork:
             for row in await repo.en_route_of(technician_id):
                 if row["last_transition_at"] is not None and at < row["last_transition_at"]:
                     continue  # a ping from before the technician set off
-                job = {"lat": row["site_lat"], "lon": row["site_lon"]}
-                await self._eta_from(session, repo, row, job, at, (lat, lon), "on the way", least)
+                eta = await self._eta_at(repo, row, (row["site_lat"], row["site_lon"]), at, (lat, lon))
+                if abs(eta - row["eta"]) > least:
+                    await self._tell_eta(session, repo, row, eta, "on the way")
         return stored
 
     async def once(
