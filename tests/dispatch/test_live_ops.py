@@ -362,6 +362,10 @@ async def test_on_site_seconds_after_en_route_from_60_km_is_flagged_and_not_a_pl
     assert history[0]["suspect"] == arrived["suspect"]
     (event,) = [e for e in await outbox(dispatch, "status_changed", assignment) if e["status"] == "on_site"]
     assert event["suspect"] == arrived["suspect"]  # whoever counts response times sees it is not one
+    replanned = await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)
+    assert replanned.status_code == 200, replanned.text
+    kpis = (await dispatch.client.get(f"/plans/{TODAY}", headers=dispatch.dispatcher)).json()["kpis"]
+    assert kpis["emergencies"] == 0 and kpis["emergency_response_median_minutes"] is None  # not a 0.1-min response
 
     clock.advance(timedelta(seconds=30))
     await step(dispatch, anna, assignment, "report", clock.now, SITE, outcome="completed", signed_by="M.")

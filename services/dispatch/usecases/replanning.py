@@ -502,7 +502,9 @@ class Replanner:
                 arrival = (a["last_transition_at"] if a["status"] == "on_site" else None) or a["eta"]
             first = promised_eta(a) if a is not None else eta
             emergency = job["kind"] == "emergency"
-            promises.append(Promise(job["created_at"] if emergency else None, first, arrival, emergency))
+            # an arrival flagged implausible (on site seconds after en route from far away) is no response time
+            counted = emergency and not (a is not None and a.get("suspect"))
+            promises.append(Promise(job["created_at"] if counted else None, first, arrival, emergency))
         return promises
 
     def _routes_json(
