@@ -53,3 +53,9 @@ class Settings(ServiceSettings):
     # overrun watch: a job on site past its planned end plus the grace has the rest of its day re-planned
     overrun_grace_minutes: int = 15
     overrun_check_interval_s: float = 60.0  # 0 turns it off
+
+    # the live day: ETAs follow positions; implausible status steps are flagged to the dispatcher
+    eta_update_minutes: float = 3.0  # a position ping moves an en-route ETA only when it shifts by more than this
+    implausible_speedup: float = 3.0  # an arrival this many times faster than the travel model expects is flagged
+    arrival_radius_m: float = 1000.0  # "on site" reported further than this from the site is flagged
+    least_work_share: float = 0.1  # completed sooner than this share of the planned duration after arrival: flagged

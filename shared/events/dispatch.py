@@ -59,6 +59,9 @@ class AssignmentStatusChanged(_DispatchEvent):
     eta: datetime | None = None
     # added within v1
     reason: str | None = None  # why it was cancelled or failed, in words
+    # why this step looks physically implausible (e.g. on site seconds after en route from 60 km): dispatch
+    # alerted its dispatchers, and such an arrival is no trustworthy response time
+    suspect: str | None = None
 
 
 class AssignmentChanged(_DispatchEvent):

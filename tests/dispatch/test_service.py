@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import VisitPlanned
 from shared.events.requests import ServiceRequestCreated
+from shared.timestamps import utc_z
 from tests.support.clock import suite_now
 from tests.support.polling import eventually
 
@@ -395,7 +396,7 @@ async def test_a_technician_goes_on_break_and_back_but_not_in_the_middle_of_a_jo
     headers = dispatch.technician(anna)
 
     started = suite_now() - timedelta(minutes=1)  # as the device says; the break runs from then
-    ends = (started + timedelta(minutes=30)).isoformat()  # the default length (settings.break_minutes)
+    ends = utc_z(started + timedelta(minutes=30))  # the default length (settings.break_minutes)
 
     async def break_(on_break: bool, command: str | None = None) -> tuple[int, dict[str, object]]:
         response = await dispatch.client.post(
@@ -447,7 +448,12 @@ async def test_an_emergency_fitted_in_first_pushes_the_route_and_tells_the_custo
     assigned = await dispatch.client.post(
         "/assignments",
         headers=dispatch.dispatcher,
-        json={"request_id": str(job["request_id"]), "technician_id": anna, "planned_start": later.isoformat()},
+        json={
+            "request_id": str(job["request_id"]),
+            "technician_id": anna,
+            "planned_start": later.isoformat(),
+            "lock": False,  # not pinned: an emergency may push it
+        },
     )
     assert assigned.status_code == 201, assigned.text
     booked = assigned.json()

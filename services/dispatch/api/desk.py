@@ -13,6 +13,7 @@ from services.dispatch.api.schemas import AssignIn, AssignmentOut, LockIn, Reass
 from services.dispatch.db.repository import DispatchRepository
 from shared.auth import Principal
 from shared.errors import NotFound
+from shared.timestamps import in_utc
 
 router = APIRouter(tags=["dispatcher"])
 
@@ -21,21 +22,22 @@ router = APIRouter(tags=["dispatcher"])
 async def board(request: Request, _: Principal = Depends(dispatchers)) -> dict[str, Any]:
     """Technicians (position, status, today's route) and open requests with their SLA clocks."""
     async with db_of(request).transaction() as session:
-        return await use_cases(request).desk.board(session)  # type: ignore[no-any-return]
+        return in_utc(await use_cases(request).desk.board(session))  # type: ignore[no-any-return]
 
 
 @router.get("/sla-at-risk")
 async def sla_at_risk(request: Request, _: Principal = Depends(dispatchers)) -> list[dict[str, Any]]:
     """Requests whose predicted arrival is past the response deadline, worst first."""
     async with db_of(request).transaction() as session:
-        return await use_cases(request).desk.at_risk(session)  # type: ignore[no-any-return]
+        return in_utc(await use_cases(request).desk.at_risk(session))  # type: ignore[no-any-return]
 
 
 @router.post("/assignments", status_code=status.HTTP_201_CREATED, response_model=AssignmentOut)
-async def assign(body: AssignIn, request: Request, _: Principal = Depends(dispatchers)) -> AssignmentOut:
+async def assign(body: AssignIn, request: Request, principal: Principal = Depends(dispatchers)) -> AssignmentOut:
+    """Books the request on the technician; pinned (re-plans keep it) unless `lock` is false."""
     async with db_of(request).transaction() as session:
         assignment_id = await use_cases(request).desk.assign(
-            session, body.request_id, body.technician_id, body.planned_start, body.lock
+            session, body.request_id, body.technician_id, body.planned_start, body.lock, principal.subject
         )
         row = await DispatchRepository(session).get_assignment(assignment_id)
     return AssignmentOut.model_validate(row)
@@ -43,11 +45,12 @@ async def assign(body: AssignIn, request: Request, _: Principal = Depends(dispat
 
 @router.post("/assignments/{assignment_id}/reassign", response_model=AssignmentOut)
 async def reassign(
-    assignment_id: uuid.UUID, body: ReassignIn, request: Request, _: Principal = Depends(dispatchers)
+    assignment_id: uuid.UUID, body: ReassignIn, request: Request, principal: Principal = Depends(dispatchers)
 ) -> AssignmentOut:
+    """Moves the booking; pinned (re-plans keep it) unless `lock` is false."""
     async with db_of(request).transaction() as session:
         await use_cases(request).desk.reassign(
-            session, assignment_id, body.technician_id, body.planned_start, body.lock
+            session, assignment_id, body.technician_id, body.planned_start, body.lock, principal.subject
         )
         row = await DispatchRepository(session).get_assignment(assignment_id)
     return AssignmentOut.model_validate(row)
@@ -55,12 +58,29 @@ async def reassign(
 
 @router.post("/assignments/{assignment_id}/lock", response_model=AssignmentOut)
 async def lock(
-    assignment_id: uuid.UUID, body: LockIn, request: Request, _: Principal = Depends(dispatchers)
+    assignment_id: uuid.UUID, body: LockIn, request: Request, principal: Principal = Depends(dispatchers)
 ) -> AssignmentOut:
-    """A locked booking keeps its technician and time through re-plans."""
+    """A locked (pinned) booking keeps its technician and time through re-plans; `locked: false` releases it."""
     async with db_of(request).transaction() as session:
-        row = await use_cases(request).desk.lock(session, assignment_id, body.locked)
+        row = await use_cases(request).desk.lock(session, assignment_id, body.locked, principal.subject)
     return AssignmentOut.model_validate(row)
+
+
+@router.delete("/assignments/{assignment_id}/lock", response_model=AssignmentOut)
+async def unlock(
+    assignment_id: uuid.UUID, request: Request, principal: Principal = Depends(dispatchers)
+) -> AssignmentOut:
+    """Releases the pin: the next re-plan may move the booking again."""
+    async with db_of(request).transaction() as session:
+        row = await use_cases(request).desk.lock(session, assignment_id, False, principal.subject)
+    return AssignmentOut.model_validate(row)
+
+
+@router.get("/alerts")
+async def alerts(request: Request, _: Principal = Depends(dispatchers)) -> list[dict[str, Any]]:
+    """The dispatchers' alerts, newest first: SLA at risk, late placements, implausible status steps."""
+    async with db_of(request).transaction() as session:
+        return in_utc(await DispatchRepository(session).alerts())  # type: ignore[no-any-return]
 
 
 @router.post("/plans/{day}/replan")

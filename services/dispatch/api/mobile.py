@@ -30,6 +30,7 @@ from services.dispatch.domain.calendar import local_midnight
 from shared.auth import Principal, Role, require_roles
 from shared.errors import NotFound
 from shared.http import PROBLEM_JSON
+from shared.timestamps import in_utc
 
 router = APIRouter(prefix="/me", tags=["technician"])
 technicians = require_roles(Role.TECHNICIAN)
@@ -101,13 +102,15 @@ async def my_day(
                 ],
             }
         )
-    return {
-        "day": day,
-        "technician_id": me,
-        "status": technician["status"],
-        "plan_version": plan["version"] if plan else None,
-        "stops": stops,
-    }
+    return in_utc(  # type: ignore[no-any-return]
+        {
+            "day": day,
+            "technician_id": me,
+            "status": technician["status"],
+            "plan_version": plan["version"] if plan else None,
+            "stops": stops,
+        }
+    )
 
 
 async def _once(

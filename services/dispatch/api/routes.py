@@ -21,6 +21,7 @@ from shared.auth import Principal, Role, current_principal, ensure_technician_ac
 from shared.db import Database
 from shared.errors import NotFound
 from shared.events.common import GeoPoint
+from shared.timestamps import in_utc
 
 router = APIRouter(tags=["dispatch"])
 dispatchers = require_roles(Role.DISPATCHER)
@@ -109,7 +110,7 @@ async def add_absence(
         absence_id = await use_cases(request).roster.add_absence(
             session, technician_id, body.kind, body.starts_at, body.ends_at, body.note
         )
-    return {"id": absence_id, "technician_id": technician_id, **body.model_dump()}
+    return in_utc({"id": absence_id, "technician_id": technician_id, **body.model_dump()})  # type: ignore[no-any-return]
 
 
 @router.get("/assignments/{assignment_id}", response_model=AssignmentOut)

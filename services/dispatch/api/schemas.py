@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_va
 from shared.events.common import GeoPoint
 from shared.moments import SaneAwareDatetime, SaneDatetime
 from shared.text import PlainText
+from shared.timestamps import UtcDatetime
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 LONGEST_ABSENCE = timedelta(days=366)
@@ -56,14 +57,14 @@ def _levels(skills: dict[str, int]) -> dict[str, int]:
 
 
 class TechnicianIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    first_name: str | None = Field(default=None, max_length=100)
-    skills: dict[str, int] = Field(default_factory=dict, description="skill → level 1..5")
+    name: PlainText = Field(min_length=1, max_length=200)
+    first_name: PlainText | None = Field(default=None, max_length=100)
+    skills: dict[PlainText, int] = Field(default_factory=dict, description="skill → level 1..5")
     home_base: GeoPoint
     weekly_shifts: dict[Weekday, WeeklyShiftIn] | None = Field(
         default=None, description="local times per weekday; none at all means always on duty"
     )
-    territory: str | None = None
+    territory: PlainText | None = None
     overtime_minutes: int = Field(default=60, ge=0, le=600)
 
     @field_validator("skills")
@@ -81,10 +82,10 @@ class TechnicianOut(BaseModel):
     active: bool
     home_base: GeoPoint
     position: GeoPoint
-    position_at: datetime | None
+    position_at: UtcDatetime | None
     weekly_shifts: dict[str, Any] | None = None
     territory: str | None = None
-    break_ends_at: datetime | None = None  # on a break until then
+    break_ends_at: UtcDatetime | None = None  # on a break until then
 
 
 class ShiftsIn(BaseModel):
@@ -95,7 +96,7 @@ class AbsenceIn(BaseModel):
     kind: Literal["sickness", "leave", "training"]
     starts_at: SaneAwareDatetime
     ends_at: SaneAwareDatetime = Field(description="after starts_at, at most 366 days later")
-    note: str = Field(default="", max_length=500)
+    note: PlainText = Field(default="", max_length=500)
 
     @field_validator("ends_at")
     @classmethod
@@ -115,12 +116,17 @@ class AssignmentOut(BaseModel):
     technician_id: uuid.UUID
     customer_id: uuid.UUID
     status: str
-    planned_start: datetime
-    planned_end: datetime
-    eta: datetime
-    first_eta: datetime | None = None  # the arrival first promised to the customer; re-plans keep to it
+    planned_start: UtcDatetime
+    planned_end: UtcDatetime
+    eta: UtcDatetime  # expected arrival; once on site, the actual one
+    first_eta: UtcDatetime | None = None  # the arrival first promised to the customer; re-plans keep to it
     version: int
-    locked: bool = False
+    locked: bool = False  # pinned by a dispatcher: automatic re-plans keep technician and time
+    locked_by: str | None = None  # who pinned it
+    locked_at: UtcDatetime | None = None
+    arrived_at: UtcDatetime | None = None  # on site (actual arrival)
+    finished_at: UtcDatetime | None = None  # completed or failed
+    suspect: str | None = None  # why a status step looked implausible: not a trustworthy response time
     outcome: str | None = None
 
 
@@ -128,8 +134,8 @@ class StatusChangeIn(BaseModel):
     status: Literal["accepted", "declined", "en_route", "on_site", "completed", "failed", "cancelled"]
     at: SaneDatetime | None = None
     position: GeoPoint | None = None
-    outcome: str | None = Field(default=None, max_length=200)
-    reason: str | None = Field(default=None, max_length=500)
+    outcome: PlainText | None = Field(default=None, max_length=200)
+    reason: PlainText | None = Field(default=None, max_length=500, description="needed when a dispatcher cancels")
 
 
 class MobileCommand(BaseModel):
@@ -150,20 +156,20 @@ class BreakIn(MobileCommand):
 
 
 class DeclineIn(MobileCommand):
-    reason: str = Field(default="", max_length=500)
+    reason: PlainText = Field(default="", max_length=500)
 
 
 class PartUsed(BaseModel):
-    part: str = Field(min_length=1, max_length=200)
+    part: PlainText = Field(min_length=1, max_length=200)
     quantity: float = Field(default=1, gt=0)
 
 
 class CompletionReportIn(MobileCommand):
     outcome: Literal["completed", "needs_parts", "no_access", "customer_absent"]
-    work_done: str = Field(default="", max_length=5000)
+    work_done: PlainText = Field(default="", max_length=5000)
     parts_used: list[PartUsed] = []
-    notes: str = Field(default="", max_length=5000)
-    signed_by: str | None = Field(default=None, max_length=200, description="the customer who signed")
+    notes: PlainText = Field(default="", max_length=5000)
+    signed_by: PlainText | None = Field(default=None, max_length=200, description="the customer who signed")
 
     @model_validator(mode="after")
     def _signature(self) -> CompletionReportIn:
@@ -187,13 +193,13 @@ class AssignIn(BaseModel):
     request_id: uuid.UUID
     technician_id: uuid.UUID
     planned_start: SaneDatetime | None = None
-    lock: bool = False
+    lock: bool = Field(default=True, description="pin it: automatic re-plans keep it until a dispatcher releases it")
 
 
 class ReassignIn(BaseModel):
     technician_id: uuid.UUID
     planned_start: SaneDatetime | None = None
-    lock: bool = False
+    lock: bool = Field(default=True, description="pin it: automatic re-plans keep it until a dispatcher releases it")
 
 
 class LockIn(BaseModel):

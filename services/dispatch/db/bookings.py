@@ -167,6 +167,11 @@ class BookingRepository(SessionRepository):
             values["outcome"] = outcome
         if report is not None:
             values["report"] = report
+        if status == "on_site":
+            values["arrived_at"] = at
+            values["eta"] = at  # arrived: the expected arrival is the actual one, no longer ahead
+        elif status in ("completed", "failed"):
+            values["finished_at"] = at
         await self.session.execute(update(t.assignments).where(t.assignments.c.id == assignment_id).values(**values))
         await self.add_history(assignment_id, status, at, position, detail)
 
@@ -219,12 +224,57 @@ class BookingRepository(SessionRepository):
             update(t.assignments).where(t.assignments.c.id == assignment_id).values(overran_at=at)
         )
 
-    async def set_locked(self, assignment_id: uuid.UUID, locked: bool) -> None:
+    async def set_locked(
+        self, assignment_id: uuid.UUID, locked: bool, by: str | None = None, at: datetime | None = None
+    ) -> None:
+        """Pins (`by` whom, `at` when) or releases the booking: re-plans keep a pinned one where it is."""
         await self.session.execute(
             update(t.assignments)
             .where(t.assignments.c.id == assignment_id)
-            .values(locked=locked, version=t.assignments.c.version + 1)
+            .values(
+                locked=locked,
+                locked_by=by if locked else None,
+                locked_at=at if locked else None,
+                version=t.assignments.c.version + 1,
+            )
         )
+
+    async def set_eta(self, assignment_id: uuid.UUID, eta: datetime) -> None:
+        """A new expected arrival (from the technician's position), the booking's slot unchanged."""
+        await self.session.execute(
+            update(t.assignments)
+            .where(t.assignments.c.id == assignment_id)
+            .values(eta=eta, updated_at=func.now(), version=t.assignments.c.version + 1)
+        )
+
+    async def mark_suspect(self, assignment_id: uuid.UUID, reason: str) -> None:
+        await self.session.execute(
+            update(t.assignments).where(t.assignments.c.id == assignment_id).values(suspect=reason)
+        )
+
+    async def en_route_of(self, technician_id: uuid.UUID) -> list[dict[str, Any]]:
+        """The technician's bookings en route, with their sites."""
+        a, j = t.assignments, t.jobs
+        rows = await self.session.execute(
+            select(a, latitude(j.c.location, "site_lat"), longitude(j.c.location, "site_lon"))
+            .join(j, j.c.request_id == a.c.request_id)
+            .where(a.c.technician_id == technician_id, a.c.status == "en_route")
+            .with_for_update(of=a)
+        )
+        return [dict(r._mapping) for r in rows]
+
+    async def step_at(self, assignment_id: uuid.UUID, status: str) -> dict[str, Any] | None:
+        """The latest history step of `status`: when, and where (lat, lon) if the device said."""
+        h = t.assignment_history
+        row = (
+            await self.session.execute(
+                select(h.c.at, latitude(h.c.position, "lat"), longitude(h.c.position, "lon"))
+                .where(h.c.assignment_id == assignment_id, h.c.status == status)
+                .order_by(h.c.id.desc())
+                .limit(1)
+            )
+        ).first()
+        return dict(row._mapping) if row else None
 
     async def add_history(
         self,

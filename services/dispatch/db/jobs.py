@@ -149,12 +149,27 @@ class JobRepository(SessionRepository):
         )
         return [dict(r._mapping) for r in rows]
 
-    async def raise_alert(self, request_id: uuid.UUID, kind: str, predicted: datetime | None, reason: str) -> bool:
-        """True the first time only."""
+    async def raise_alert(
+        self, request_id: uuid.UUID, kind: str, predicted: datetime | None, reason: str, at: datetime | None = None
+    ) -> bool:
+        """True the first time only; `at`: when (the service's clock; else the database's)."""
+        values: dict[str, Any] = {"request_id": request_id, "kind": kind, "predicted_arrival": predicted}
+        if at is not None:
+            values["raised_at"] = at
         result = await self.session.execute(
             pg_insert(t.sla_alerts)
-            .values(request_id=request_id, kind=kind, predicted_arrival=predicted, reason=reason)
+            .values(**values, reason=reason)
             .on_conflict_do_nothing()
             .returning(t.sla_alerts.c.request_id)
         )
         return result.first() is not None
+
+    async def alerts(self) -> list[dict[str, Any]]:
+        """The dispatcher's alerts (SLA at risk, implausible status steps), newest first, with the request's job."""
+        al, j = t.sla_alerts, t.jobs
+        rows = await self.session.execute(
+            select(al, j.c.kind.label("job_kind"), j.c.address, j.c.status.label("job_status"))
+            .select_from(al.outerjoin(j, j.c.request_id == al.c.request_id))
+            .order_by(al.c.raised_at.desc())
+        )
+        return [dict(r._mapping) for r in rows]

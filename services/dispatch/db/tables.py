@@ -132,6 +132,13 @@ assignments = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("version", Integer, nullable=False, server_default="1"),
     Column("locked", Boolean, nullable=False, server_default="false"),  # a dispatcher's commitment: re-plans keep it
+    Column("locked_by", Text),  # who pinned it (the dispatcher's subject), while locked
+    Column("locked_at", DateTime(timezone=True)),
+    Column("arrived_at", DateTime(timezone=True)),  # the on-site step's time: the actual arrival
+    Column("finished_at", DateTime(timezone=True)),  # completed or failed
+    # why a status step looked physically implausible (the dispatcher was alerted); such an arrival is not a
+    # trustworthy response time
+    Column("suspect", Text),
     Column("outcome", Text),
     Column("report", JSONB),
     Column("last_transition_at", DateTime(timezone=True)),

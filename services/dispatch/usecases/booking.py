@@ -196,6 +196,7 @@ async def announce_status(
     position: GeoPoint | None = None,
     outcome: str | None = None,
     reason: str | None = None,
+    suspect: str | None = None,
 ) -> None:
     await add_event(
         session,
@@ -212,6 +213,7 @@ async def announce_status(
             outcome=outcome,
             eta=row["eta"],
             reason=reason,
+            suspect=suspect,
         ),
     )
 

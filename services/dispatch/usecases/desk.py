@@ -24,6 +24,7 @@ from services.dispatch.domain.breaks import (
 )
 from services.dispatch.domain.calendar import local_midnight
 from services.dispatch.domain.lifecycle import ACTIVE, STARTED
+from services.dispatch.domain.presence import absent_now, board_status
 from services.dispatch.domain.sla import SlaClock, predicted_arrival
 from services.dispatch.planning import RoadFactorTravel
 from services.dispatch.usecases.booking import announce_changed, announce_created
@@ -33,6 +34,8 @@ from shared.clock import SystemClock
 from shared.errors import Conflict, NotFound
 from shared.events.dispatch import SlaAtRisk
 from shared.messaging import add_event
+
+LOOK_FOR_ABSENCES_DAYS = 400  # absences are at most 366 days long: a chain of them is followed this far
 
 
 @dataclass(frozen=True)
@@ -94,14 +97,20 @@ class DispatchDesk:
             await repo.breaks_taken_since(None, start),
         )
         on_shift = {tech_id for tech_id, r in shifts.items() if r["starts_at"] <= now < r["ends_at"]}
-        board = [
-            {
-                **tech,
-                "on_shift": tech["id"] in on_shift,
-                "route": [a for a in today.bookings.get(tech["id"], []) if a["status"] != "declined"],
-            }
-            for tech in technicians
-        ]
+        absences = await repo.absences_between(None, now, now + timedelta(days=LOOK_FOR_ABSENCES_DAYS))
+        board = []
+        for tech in technicians:
+            absence = absent_now(absences.get(tech["id"], []), now)
+            board.append(
+                {
+                    **tech,
+                    "reported_status": tech["status"],  # what the technician's app last said
+                    "status": board_status(tech["status"], tech["id"] in on_shift, absence),
+                    "on_shift": tech["id"] in on_shift,
+                    "absence": {"kind": absence.kind, "until": absence.until} if absence else None,
+                    "route": [a for a in today.bookings.get(tech["id"], []) if a["status"] != "declined"],
+                }
+            )
         return {"at": now, "day": day, "technicians": board, "requests": await self._requests(repo, now, today)}
 
     async def _today(self, repo: DispatchRepository, now: datetime, technician_ids: list[uuid.UUID]) -> _Today:
@@ -315,7 +324,9 @@ class DispatchDesk:
         technician_id: uuid.UUID,
         planned_start: datetime | None,
         lock: bool,
+        by: str | None = None,
     ) -> uuid.UUID:
+        """Books the request on the technician, pinned (`lock`, by the dispatcher `by`) unless told otherwise."""
         repo = DispatchRepository(session)
         job = await repo.get_job(request_id, for_update=True)
         if job is None:
@@ -335,9 +346,9 @@ class DispatchDesk:
                 NewAssignment(assignment_id, request_id, technician_id, job["customer_id"], "offered", start, end, eta)
             )
         except DoubleBooking as exc:
-            raise Conflict(f"the booking collided with another one just made: {exc}") from exc
+            raise Conflict(f"the booking collided with another one just made: {exc}", retry_after_s=1) from exc
         if lock:
-            await repo.set_locked(assignment_id, True)
+            await repo.set_locked(assignment_id, True, by, self.clock())
         await repo.set_job_status(request_id, "assigned")
         await repo.bump_route_version(technician_id)
         await announce_created(
@@ -352,7 +363,9 @@ class DispatchDesk:
         technician_id: uuid.UUID,
         planned_start: datetime | None,
         lock: bool,
+        by: str | None = None,
     ) -> None:
+        """Moves the booking to the technician (and time), pinned (`lock`, by `by`) unless told otherwise."""
         repo = DispatchRepository(session)
         row = await repo.get_assignment(assignment_id, for_update=True)
         if row is None:
@@ -373,23 +386,27 @@ class DispatchDesk:
                     status="offered" if technician_id != row["technician_id"] else None,
                 )
         except Exception as exc:
-            raise Conflict(f"the new slot collides with another booking: {exc}") from exc
+            raise Conflict(f"the new slot collides with another booking: {exc}", retry_after_s=1) from exc
         if lock:
-            await repo.set_locked(assignment_id, True)
+            await repo.set_locked(assignment_id, True, by, self.clock())
         await repo.bump_route_versions([technician_id, row["technician_id"]])
         status = "offered" if technician_id != row["technician_id"] else row["status"]
         await announce_changed(
             session, row, technician_id, tech["first_name"], status, start, end, eta, "reassigned by a dispatcher"
         )
 
-    async def lock(self, session: AsyncSession, assignment_id: uuid.UUID, locked: bool) -> dict[str, Any]:
+    async def lock(
+        self, session: AsyncSession, assignment_id: uuid.UUID, locked: bool, by: str | None = None
+    ) -> dict[str, Any]:
+        """Pins the booking (re-plans keep its technician and time) or releases it to the planner."""
         repo = DispatchRepository(session)
         row = await repo.get_assignment(assignment_id, for_update=True)
         if row is None:
             raise NotFound("assignment not found")
         if row["status"] not in STARTED and row["status"] not in ("offered", "accepted"):
             raise Conflict(f"assignment {assignment_id} is {row['status']}")
-        await repo.set_locked(assignment_id, locked)
+        if row["locked"] != locked:
+            await repo.set_locked(assignment_id, locked, by, self.clock())
         updated = await repo.get_assignment(assignment_id)
         assert updated is not None
         return updated

@@ -12,22 +12,28 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.domain.lifecycle import (
+    STARTED,
     TECHNICIAN_STATUS,
     TransitionRefused,
     check_transition,
     status_after_break,
 )
-from services.dispatch.usecases.booking import announce_status
+from services.dispatch.domain.plausibility import Plausibility, Suspicion, check_arrival, check_completion
+from services.dispatch.planning import RoadFactorTravel
+from services.dispatch.planning.travel import great_circle_km
+from services.dispatch.usecases.booking import announce_changed, announce_status
 from services.dispatch.usecases.emergency import EmergencyPlacer
-from shared.auth import Principal, ensure_technician_access
+from shared.auth import Principal, Role, ensure_technician_access
 from shared.clock import SystemClock
-from shared.errors import Conflict, DomainError, InvalidInput, NotFound
+from shared.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from shared.events.common import GeoPoint
 from shared.http import domain_problem_body
+from shared.timestamps import utc_z
 
 _CLOCK_SKEW = timedelta(minutes=5)
 
@@ -36,7 +42,20 @@ class FieldWork:
     def __init__(self, placer: EmergencyPlacer, clock: Callable[[], datetime] = SystemClock()) -> None:
         self.placer = placer
         self.clock = clock
-        self.tz = ZoneInfo(placer.settings.timezone)
+        settings = placer.settings
+        self.tz = ZoneInfo(settings.timezone)
+        self.travel = RoadFactorTravel(road_factor=settings.road_factor)
+        self.rules = Plausibility(
+            speedup=settings.implausible_speedup,
+            arrival_radius_m=settings.arrival_radius_m,
+            least_work_share=settings.least_work_share,
+        )
+
+    def drive(self, origin: tuple[float, float], site: tuple[float, float]) -> tuple[float, timedelta]:
+        """Distance (m) and the travel model's driving time from `origin` to `site`."""
+        here, there = np.array([origin]), np.array([site])
+        metres = float(great_circle_km(here, there)[0, 0]) * 1000.0
+        return metres, timedelta(seconds=float(self.travel.durations_between(here, there)[0, 0]))
 
     async def change_status(
         self,
@@ -50,7 +69,12 @@ class FieldWork:
         report: dict[str, Any] | None = None,
         reason: str | None = None,
     ) -> dict[str, Any]:
-        """One checked step of the lifecycle, timestamped and positioned; nobody acts on another's job."""
+        """One checked step of the lifecycle, timestamped and positioned; nobody acts on another's job.
+
+        Only a dispatcher cancels, and says why (a technician declines or reports the visit failed instead).
+        The ETA follows: from the position at en route, the arrival itself once on site. A step no one could
+        really have made is recorded as it came, marked suspect, and raised to the dispatchers.
+        """
         repo = DispatchRepository(session)
         row = await repo.get_assignment(assignment_id, for_update=True)
         if row is None:
@@ -58,6 +82,11 @@ class FieldWork:
         ensure_technician_access(principal, row["technician_id"], "assignment")
         if row["status"] == status:
             return row
+        if status == "cancelled":
+            if principal.role != Role.DISPATCHER:
+                raise Forbidden("only a dispatcher cancels an assignment: decline it, or report the visit failed")
+            if not reason or not reason.strip():
+                raise InvalidInput("reason", "is needed to cancel an assignment")
         try:
             check_transition(row["status"], status, outcome)
         except TransitionRefused as exc:
@@ -68,37 +97,135 @@ class FieldWork:
             raise InvalidInput("at", "is in the future")
         if row["last_transition_at"] is not None and at < row["last_transition_at"]:
             raise InvalidInput("at", "is before the assignment's previous step")
+        job = await repo.get_job(row["request_id"])
+        assert job is not None
         point = (position.lat, position.lon) if position else None
-        detail = {"by": principal.subject, **({"reason": reason} if reason else {})}
+        suspicion = await self._implausible(repo, row, job, status, at, point)
+        detail = {
+            "by": principal.subject,
+            **({"reason": reason} if reason else {}),
+            **({"suspect": suspicion.reason} if suspicion else {}),
+        }
         await repo.set_assignment_status(assignment_id, status, at, point, detail, outcome, report)
         if point is not None:
             await repo.move_technician(row["technician_id"], at, *point)
-        technician_status = TECHNICIAN_STATUS.get(status, "available")
-        await repo.set_technician_status(row["technician_id"], technician_status or "available")
+        if status in STARTED or row["status"] in STARTED:  # an offer withdrawn leaves them doing what they were
+            technician_status = TECHNICIAN_STATUS.get(status, "available")
+            await repo.set_technician_status(row["technician_id"], technician_status or "available")
         await repo.bump_route_version(row["technician_id"])
-        await announce_status(session, row, status, at, position=position, outcome=outcome, reason=reason)
-        await self._follow_up(session, repo, row, status, outcome)
+        eta = row["eta"]
+        if status == "on_site":
+            eta = at  # arrived: the ETA is the arrival, no longer ahead
+        elif status == "en_route":
+            eta = await self._eta_at(repo, row, (job["lat"], job["lon"]), at, point)
+        if suspicion is not None:
+            await repo.mark_suspect(assignment_id, suspicion.reason)
+            await repo.raise_alert(
+                row["request_id"], suspicion.kind, None, f"assignment {assignment_id}: {suspicion.reason}", at=now
+            )
+        await announce_status(
+            session,
+            {**row, "eta": eta},
+            status,
+            at,
+            position=position,
+            outcome=outcome,
+            reason=reason,
+            suspect=suspicion.reason if suspicion else None,
+        )
+        if status == "en_route" and eta != row["eta"]:
+            await self._tell_eta(session, repo, {**row, "status": status}, eta, "on the way")
+        await self._follow_up(session, repo, row, job, status, outcome, reason)
         updated = await repo.get_assignment(assignment_id)
         assert updated is not None
         return updated
 
-    async def _follow_up(
-        self, session: AsyncSession, repo: DispatchRepository, row: dict[str, Any], status: str, outcome: str | None
+    async def _implausible(
+        self,
+        repo: DispatchRepository,
+        row: dict[str, Any],
+        job: dict[str, Any],
+        status: str,
+        at: datetime,
+        point: tuple[float, float] | None,
+    ) -> Suspicion | None:
+        if status == "on_site":
+            left = await repo.step_at(row["id"], "en_route")
+            distance = travel = off_site = None
+            if left is not None:
+                origin = (left["lat"], left["lon"]) if left["lat"] is not None else None
+                if origin is None:  # the en-route step had no position: where the technician was last seen
+                    tech = await repo.get_technician(row["technician_id"])
+                    origin = (tech["lat"], tech["lon"]) if tech else None
+                if origin is not None:
+                    distance, travel = self.drive(origin, (job["lat"], job["lon"]))
+            if point is not None:
+                off_site, _ = self.drive(point, (job["lat"], job["lon"]))
+            return check_arrival(left["at"] if left else None, at, distance, travel, off_site, self.rules)
+        if status == "completed":
+            return check_completion(row["arrived_at"], at, timedelta(minutes=job["duration_minutes"]), self.rules)
+        return None
+
+    async def _eta_at(
+        self,
+        repo: DispatchRepository,
+        row: dict[str, Any],
+        site: tuple[float, float],
+        at: datetime,
+        point: tuple[float, float] | None,
+    ) -> datetime:
+        """The arrival expected from the technician's position at `at` (else the last one known) by the travel
+        model."""
+        if point is None:
+            tech = await repo.get_technician(row["technician_id"])
+            point = (tech["lat"], tech["lon"]) if tech else site
+        _, travel = self.drive(point, site)
+        return at + travel
+
+    async def _tell_eta(
+        self, session: AsyncSession, repo: DispatchRepository, row: dict[str, Any], eta: datetime, why: str
     ) -> None:
+        """Stores the new ETA and tells everyone (assignment.changed: the customer sees it)."""
+        await repo.set_eta(row["id"], eta)
+        tech = await repo.get_technician(row["technician_id"])
+        await announce_changed(
+            session,
+            row,
+            row["technician_id"],
+            tech["first_name"] if tech else "",
+            row["status"],
+            row["planned_start"],
+            row["planned_end"],
+            eta,
+            f"{why}: arrival expected at {eta.astimezone(self.tz):%H:%M}",
+        )
+
+    async def _follow_up(
+        self,
+        session: AsyncSession,
+        repo: DispatchRepository,
+        row: dict[str, Any],
+        job: dict[str, Any],
+        status: str,
+        outcome: str | None,
+        reason: str | None,
+    ) -> None:
+        """A visit that will not happen puts its job back to placement: an emergency at once, other work with a
+        re-plan of its day."""
         day = row["planned_start"].astimezone(self.tz).date()
-        if status == "declined":
-            job = await repo.get_job(row["request_id"])
-            assert job is not None
-            await repo.set_job_status(row["request_id"], "open")
+        why = {
+            "declined": "a technician declined a visit",
+            "cancelled": f"a dispatcher cancelled a visit ({reason})",
+            "failed": f"a visit failed ({outcome})",
+        }.get(status)
+        if status == "completed":
+            await repo.set_job_status(row["request_id"], "done")
+        elif why is not None and job["status"] not in ("cancelled", "done"):
+            await repo.set_job_status(row["request_id"], "open", None if status == "declined" else why)
             if job["kind"] == "emergency":
                 await self.placer.place(session, row["request_id"])  # someone else, at once
             else:
-                await repo.request_replan(day, "a technician declined a visit")
-        elif status == "completed":
-            await repo.set_job_status(row["request_id"], "done")
-        elif status == "failed":
-            await repo.set_job_status(row["request_id"], "failed", outcome)
-            await repo.request_replan(day, f"a visit failed ({outcome})")
+                await repo.request_replan(max(day, self.clock().astimezone(self.tz).date()), why)
 
     async def take_break(
         self,
@@ -128,17 +255,26 @@ class FieldWork:
         return {
             "technician_id": str(technician_id),
             "status": status,
-            "break_ends_at": ends_at.isoformat() if ends_at else None,
+            "break_ends_at": utc_z(ends_at) if ends_at else None,
         }
 
     async def report_pings(
         self, session: AsyncSession, technician_id: uuid.UUID, pings: list[tuple[datetime, float, float, int | None]]
     ) -> int:
+        """Stores the pings; the live position follows the newest, and so does the ETA of a job en route when it
+        moves by more than the settings' eta_update_minutes."""
         repo = DispatchRepository(session)
         stored = await repo.add_pings(technician_id, pings)
         if pings:
             at, lat, lon, _ = max(pings)
             await repo.move_technician(technician_id, at, lat, lon)
+            least = timedelta(minutes=self.placer.settings.eta_update_minutes)
+            for row in await repo.en_route_of(technician_id):
+                if row["last_transition_at"] is not None and at < row["last_transition_at"]:
+                    continue  # a ping from before the technician set off
+                eta = await self._eta_at(repo, row, (row["site_lat"], row["site_lon"]), at, (lat, lon))
+                if abs(eta - row["eta"]) > least:
+                    await self._tell_eta(session, repo, row, eta, "on the way")
         return stored
 
     async def once(
@@ -163,5 +299,5 @@ class FieldWork:
             status_code = exc.status
             answer = domain_problem_body(exc)
         if not await repo.save_command(client_command_id, technician_id, kind, status_code, answer):
-            raise Conflict("the same command is being applied right now; retry")
+            raise Conflict("the same command is being applied right now; retry", retry_after_s=1)
         return status_code, answer

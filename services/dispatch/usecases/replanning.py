@@ -51,6 +51,7 @@ from shared.db import Database
 from shared.errors import Conflict, InvalidInput
 from shared.events.dispatch import PlannedStop, PlanPublished
 from shared.messaging import add_event
+from shared.timestamps import utc_z
 
 log = logging.getLogger(__name__)
 DAY_S = 86_400.0
@@ -238,7 +239,10 @@ class Replanner:
                     technician_id=str(a["technician_id"]),
                     day=0,
                     position=position,
-                    start_time=secs(a["planned_start"]) if a["locked"] else None,
+                    # a pinned time still ahead is kept; one started or already passed keeps only its technician
+                    start_time=secs(a["planned_start"])
+                    if a["locked"] and not started and secs(a["planned_start"]) >= now_s
+                    else None,
                     frozen=started,
                 )
             )
@@ -501,7 +505,9 @@ class Replanner:
                 arrival = (a["last_transition_at"] if a["status"] == "on_site" else None) or a["eta"]
             first = promised_eta(a) if a is not None else eta
             emergency = job["kind"] == "emergency"
-            promises.append(Promise(job["created_at"] if emergency else None, first, arrival, emergency))
+            # an arrival flagged implausible (on site seconds after en route from far away) is no response time
+            counted = emergency and not (a is not None and a.get("suspect"))
+            promises.append(Promise(job["created_at"] if counted else None, first, arrival, emergency))
         return promises
 
     def _routes_json(
@@ -516,13 +522,13 @@ class Replanner:
                     {
                         "request_id": s.visit_id,
                         "label": job_label(snap.jobs[uuid.UUID(s.visit_id)]),
-                        "eta": at(s.arrival).isoformat(),
-                        "start": at(s.start).isoformat(),
-                        "end": at(s.departure).isoformat(),
+                        "eta": utc_z(at(s.arrival)),
+                        "start": utc_z(at(s.start)),
+                        "end": utc_z(at(s.departure)),
                     }
                     for s in r.stops
                 ],
-                "breaks": [{"start": at(b.start).isoformat(), "end": at(b.end).isoformat()} for b in r.breaks],
+                "breaks": [{"start": utc_z(at(b.start)), "end": utc_z(at(b.end))} for b in r.breaks],
             }
             for r in plan.routes
         ]
@@ -535,8 +541,8 @@ def _change_json(c: PlanChange) -> dict[str, Any]:
         "text": c.text,
         "from_technician_id": str(c.from_technician_id) if c.from_technician_id else None,
         "to_technician_id": str(c.to_technician_id) if c.to_technician_id else None,
-        "from_start": c.from_start.isoformat() if c.from_start else None,
-        "to_start": c.to_start.isoformat() if c.to_start else None,
+        "from_start": utc_z(c.from_start) if c.from_start else None,
+        "to_start": utc_z(c.to_start) if c.to_start else None,
     }
 
 
