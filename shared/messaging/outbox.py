@@ -21,7 +21,6 @@ from nats.js import JetStreamContext
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.clock import SystemClock
 from shared.db import Database
 from shared.events.envelope import Envelope, Event
 from shared.messaging.tables import MessagingTables
@@ -33,7 +32,7 @@ log = logging.getLogger(__name__)
 def envelope_for(
     event: Event,
     *,
-    occurred_at: datetime | None = None,
+    occurred_at: datetime,
     event_id: uuid.UUID | None = None,
     correlation_id: str | None = None,
 ) -> Envelope:
@@ -41,8 +40,7 @@ def envelope_for(
     return Envelope(
         event_id=event_id or uuid.uuid4(),
         type=event.subject,
-        # callers not yet on the injected clock (dispatch until its merge) fall back to the real clock
-        occurred_at=occurred_at or SystemClock().now(),
+        occurred_at=occurred_at,
         correlation_id=correlation_id or current_correlation_id(),
         data=event.model_dump(mode="json"),
     )
@@ -63,7 +61,7 @@ class OutboxRow:
 def outbox_row(
     event: Event,
     *,
-    occurred_at: datetime | None = None,
+    occurred_at: datetime,
     event_id: uuid.UUID | None = None,
     correlation_id: str | None = None,
 ) -> OutboxRow:
@@ -83,7 +81,7 @@ async def add_events(
     tables: MessagingTables,
     events: Sequence[Event],
     *,
-    occurred_at: datetime | None = None,
+    occurred_at: datetime,
     correlation_id: str | None = None,
 ) -> list[uuid.UUID]:
     """Write ``events`` to the outbox inside the caller's transaction, in order, in one statement.
@@ -101,7 +99,7 @@ async def add_event(
     tables: MessagingTables,
     event: Event,
     *,
-    occurred_at: datetime | None = None,
+    occurred_at: datetime,
     event_id: uuid.UUID | None = None,
     correlation_id: str | None = None,
 ) -> uuid.UUID:

@@ -28,6 +28,7 @@ from shared.events.requests import ServiceRequestCancelled
 from shared.messaging import IdempotentConsumer, MessagingTables, OutboxRelay, Subscription, add_event, messaging_tables
 from shared.messaging.connection import connect, ensure_stream
 from shared.settings import ServiceSettings
+from tests.support.clock import suite_now
 
 PRODUCER = "requests"
 SUBJECT = ServiceRequestCancelled.subject
@@ -68,7 +69,10 @@ class MessagingSchema:
 
     async def add_events(self, count: int, reason: str = "") -> list[uuid.UUID]:
         async with self.db.transaction() as session:
-            return [await add_event(session, self.tables, cancellation(reason)) for _ in range(count)]
+            return [
+                await add_event(session, self.tables, cancellation(reason), occurred_at=suite_now())
+                for _ in range(count)
+            ]
 
     async def apply_effect(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
         """The handler: one effect row per call; PermanentMessageError for events marked as poison."""

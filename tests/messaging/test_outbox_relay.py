@@ -20,6 +20,7 @@ from tests.messaging.harness import (
     running,
     wait_for,
 )
+from tests.support.clock import suite_now
 from tests.support.infra import REPO_ROOT, NatsServer
 
 
@@ -100,7 +101,7 @@ async def test_a_row_whose_transaction_commits_late_is_still_published(
         consumer = effect_consumer(harness, broker)
         async with running(relay(harness, broker).run(), consumer.run()):
             async with harness.db.transaction() as late:
-                late_id = await add_event(late, harness.tables, cancellation("committed late"))
+                late_id = await add_event(late, harness.tables, cancellation("committed late"), occurred_at=suite_now())
                 # the late row took its outbox id first; these commit (and go out) while it is still open
                 later_ids = await harness.add_events(5)
 

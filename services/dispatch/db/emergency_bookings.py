@@ -16,14 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.dispatch.db.bookings import DoubleBooking, NewAssignment
 from services.dispatch.db.common import ACTIVE_SQL, SessionRepository
-from shared.messaging import mark_outbox_written
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    event_id: uuid.UUID
-    subject: str
-    payload_json: str
+from shared.messaging import OutboxRow, mark_outbox_written
 
 
 @dataclass(frozen=True)
@@ -122,7 +115,7 @@ class EmergencyBookingRepository(SessionRepository):
             a.eta,
             [e.event_id for e in events],
             [e.subject for e in events],
-            [e.payload_json for e in events],
+            [e.payload for e in events],
             booking.replan_day,
             booking.replan_reason,
         )

@@ -8,21 +8,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dispatch.db.emergency_bookings import OutboxRow
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
 from services.dispatch.domain.lifecycle import event_status
 from services.dispatch.domain.placement import BookedStop, Candidate
 from shared.events.common import GeoPoint
 from shared.events.dispatch import AssignmentChanged, AssignmentCreated, AssignmentStatusChanged
-from shared.events.envelope import Event
-from shared.messaging import add_event, envelope_for
-
-
-def outbox_row(event: Event) -> OutboxRow:
-    """The outbox row `shared.messaging.add_event` would write, for a statement that writes several at once."""
-    envelope = envelope_for(event)
-    return OutboxRow(envelope.event_id, event.subject, envelope.model_dump_json())
+from shared.messaging import add_event
 
 
 def latest_start(booking: dict[str, Any]) -> datetime | None:
@@ -147,6 +139,7 @@ async def announce_created(
     *,
     bundled_with: uuid.UUID | None = None,
     plan_version: int | None = None,
+    occurred_at: datetime,
 ) -> None:
     await add_event(
         session,
@@ -163,6 +156,7 @@ async def announce_created(
             bundled_with=bundled_with,
             plan_version=plan_version,
         ),
+        occurred_at=occurred_at,
     )
 
 
@@ -177,6 +171,8 @@ async def announce_changed(
     eta: datetime,
     reason: str,
     plan_version: int | None = None,
+    *,
+    occurred_at: datetime,
 ) -> None:
     await add_event(
         session,
@@ -184,6 +180,7 @@ async def announce_changed(
         assignment_changed(
             before, technician_id, first_name, status, planned_start, planned_end, eta, reason, plan_version
         ),
+        occurred_at=occurred_at,
     )
 
 
@@ -197,7 +194,9 @@ async def announce_status(
     outcome: str | None = None,
     reason: str | None = None,
     suspect: str | None = None,
+    occurred_at: datetime,
 ) -> None:
+    """``at`` is when the step happened (as the technician reports it); ``occurred_at`` the server's now."""
     await add_event(
         session,
         messaging,
@@ -215,6 +214,7 @@ async def announce_status(
             reason=reason,
             suspect=suspect,
         ),
+        occurred_at=occurred_at,
     )
 
 
@@ -222,4 +222,4 @@ async def cancel_assignment(session: AsyncSession, row: dict[str, Any], at: date
     repo = DispatchRepository(session)
     await repo.set_assignment_status(row["id"], "cancelled", at, None, {"reason": reason})
     await repo.bump_route_version(row["technician_id"])
-    await announce_status(session, row, "cancelled", at, reason=reason)
+    await announce_status(session, row, "cancelled", at, reason=reason, occurred_at=at)

@@ -236,6 +236,7 @@ class DispatchDesk:
                     assignment_id=assignment["id"] if assignment else None,
                     technician_id=assignment["technician_id"] if assignment else None,
                 ),
+                occurred_at=self.clock(),
             )
             raised += 1
         return raised
@@ -352,7 +353,16 @@ class DispatchDesk:
         await repo.set_job_status(request_id, "assigned")
         await repo.bump_route_version(technician_id)
         await announce_created(
-            session, assignment_id, job, technician_id, tech["first_name"], "offered", start, end, eta
+            session,
+            assignment_id,
+            job,
+            technician_id,
+            tech["first_name"],
+            "offered",
+            start,
+            end,
+            eta,
+            occurred_at=self.clock(),
         )
         return assignment_id
 
@@ -392,7 +402,16 @@ class DispatchDesk:
         await repo.bump_route_versions([technician_id, row["technician_id"]])
         status = "offered" if technician_id != row["technician_id"] else row["status"]
         await announce_changed(
-            session, row, technician_id, tech["first_name"], status, start, end, eta, "reassigned by a dispatcher"
+            session,
+            row,
+            technician_id,
+            tech["first_name"],
+            status,
+            start,
+            end,
+            eta,
+            "reassigned by a dispatcher",
+            occurred_at=self.clock(),
         )
 
     async def lock(

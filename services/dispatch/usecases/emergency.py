@@ -31,14 +31,13 @@ from services.dispatch.usecases.booking import (
     assignment_changed,
     assignment_created,
     cancel_assignment,
-    outbox_row,
     to_candidates,
 )
 from shared.clock import SystemClock
 from shared.events.dispatch import RequestUnplaceable, SlaAtRisk
 from shared.events.envelope import Envelope, Event
 from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated
-from shared.messaging import add_event
+from shared.messaging import add_event, outbox_row
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +185,7 @@ class EmergencyPlacer:
                 best_eta=late.eta if late else None,
                 response_due=job["response_due"],
             ),
+            occurred_at=self.clock(),
         )
         return None
 
@@ -246,7 +246,8 @@ class EmergencyPlacer:
                     m.planned_end,
                     m.eta,
                     reason,
-                )
+                ),
+                occurred_at=self.clock(),
             )
             for m in option.retimed
         ]
@@ -261,7 +262,8 @@ class EmergencyPlacer:
                     assignment.planned_start,
                     assignment.planned_end,
                     assignment.eta,
-                )
+                ),
+                occurred_at=self.clock(),
             )
         )
         written = await repo.book_emergency(
@@ -314,7 +316,16 @@ class EmergencyPlacer:
             if before["technician_id"] != option.technician_id:
                 await repo.bump_route_version(before["technician_id"])
             await announce_changed(
-                session, before, option.technician_id, option.first_name, "offered", start, end, option.eta, reason
+                session,
+                before,
+                option.technician_id,
+                option.first_name,
+                "offered",
+                start,
+                end,
+                option.eta,
+                reason,
+                occurred_at=self.clock(),
             )
             return
         assignment_id = uuid.uuid4()
@@ -341,6 +352,7 @@ class EmergencyPlacer:
             end,
             option.eta,
             bundled_with=emergency["request_id"],
+            occurred_at=self.clock(),
         )
 
     async def _alert_late(
@@ -362,6 +374,7 @@ class EmergencyPlacer:
                 technician_id=option.technician_id,
                 best_option=option.describe(),
             ),
+            occurred_at=self.clock(),
         )
 
     async def on_request_cancelled(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:

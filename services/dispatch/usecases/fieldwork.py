@@ -132,6 +132,7 @@ class FieldWork:
             outcome=outcome,
             reason=reason,
             suspect=suspicion.reason if suspicion else None,
+            occurred_at=self.clock(),
         )
         if status == "en_route" and eta != row["eta"]:
             await self._tell_eta(session, repo, {**row, "status": status}, eta, "on the way")
@@ -198,6 +199,7 @@ class FieldWork:
             row["planned_end"],
             eta,
             f"{why}: arrival expected at {eta.astimezone(self.tz):%H:%M}",
+            occurred_at=self.clock(),
         )
 
     async def _follow_up(

@@ -415,7 +415,17 @@ class Replanner:
                 )
                 await repo.set_job_status(rid, "assigned")
                 await announce_created(
-                    session, assignment_id, job, tid, names[tid], "offered", start, finish, eta, plan_version=version
+                    session,
+                    assignment_id,
+                    job,
+                    tid,
+                    names[tid],
+                    "offered",
+                    start,
+                    finish,
+                    eta,
+                    plan_version=version,
+                    occurred_at=self.clock(),
                 )
                 touched.add(tid)
             else:
@@ -445,6 +455,7 @@ class Replanner:
                             eta,
                             text,
                             plan_version=version,
+                            occurred_at=self.clock(),
                         )
             stops_of.setdefault(tid, []).append(
                 PlannedStop(
@@ -478,6 +489,7 @@ class Replanner:
                     reason=reason,
                     changes=[c.text for c in changes if tid in (c.from_technician_id, c.to_technician_id)],
                 ),
+                occurred_at=self.clock(),
             )
         return {
             "plan_id": plan_id,
