@@ -162,6 +162,7 @@ async def test_a_dispatchers_reassignment_is_pinned_kept_by_replans_shown_and_re
         shown = moved.json()
         assert shown["technician_id"] == oleg and shown["locked"] is True  # a manual decision is pinned
         assert shown["locked_by"] == "dispatcher-olga" and shown["locked_at"] == "2030-03-04T05:00:00Z"
+        assert shown["first_eta"] == shown["eta"]  # the dispatcher's promise is the one re-plans keep to
     unpinned = await dispatch.client.delete(f"/assignments/{booked[released]['id']}/lock", headers=olga)
     assert unpinned.status_code == 200 and unpinned.json()["locked"] is False
     assert unpinned.json()["locked_by"] is None
