@@ -184,6 +184,7 @@ async def test_a_dispatchers_reassignment_is_pinned_kept_by_replans_shown_and_re
     stamps = [s[k] for r in plan["routes"] for s in r["stops"] for k in ("eta", "start", "end")]
     stamps += [c[k] for c in plan["changes"] for k in ("from_start", "to_start") if c[k]]
     assert stamps and all(s.endswith("Z") for s in stamps), stamps
+    assert plan["created_at"].endswith("Z")
     day = (await dispatch.client.get("/me/day", headers=dispatch.technician(oleg))).json()
     stop = next(s for s in day["stops"] if s["request_id"] == str(kept))
     assert stop["assignment"]["locked"] and stop["window"]["start"] == "2030-03-04T06:00:00Z"
