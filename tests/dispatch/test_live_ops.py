@@ -246,7 +246,7 @@ async def test_a_failed_emergency_visit_is_placed_again_at_once(clocked_dispatch
 async def test_a_cancelled_planned_visit_goes_back_to_the_planner(clocked_dispatch: Dispatch, clock: Clock) -> None:
     dispatch = clocked_dispatch
     await dispatch.add_technician("Anna Koval", *SIMFEROPOL, weekly_shifts=WEEK)
-    (routine,) = [visit(*SITE, "Lenina 1")]
+    routine = visit(*SITE, "Lenina 1")
     await publish_visits(dispatch, [routine])
     assert (await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)).status_code == 200
     booked = await active(dispatch, routine.visit_id)
