@@ -162,6 +162,7 @@ async def test_a_dispatchers_reassignment_is_pinned_kept_by_replans_shown_and_re
         shown = moved.json()
         assert shown["technician_id"] == oleg and shown["locked"] is True  # a manual decision is pinned
         assert shown["locked_by"] == "dispatcher-olga" and shown["locked_at"] == "2030-03-04T05:00:00Z"
+        assert shown["first_eta"] == shown["eta"]  # the dispatcher's promise is the one re-plans keep to
     unpinned = await dispatch.client.delete(f"/assignments/{booked[released]['id']}/lock", headers=olga)
     assert unpinned.status_code == 200 and unpinned.json()["locked"] is False
     assert unpinned.json()["locked_by"] is None
@@ -183,6 +184,7 @@ async def test_a_dispatchers_reassignment_is_pinned_kept_by_replans_shown_and_re
     stamps = [s[k] for r in plan["routes"] for s in r["stops"] for k in ("eta", "start", "end")]
     stamps += [c[k] for c in plan["changes"] for k in ("from_start", "to_start") if c[k]]
     assert stamps and all(s.endswith("Z") for s in stamps), stamps
+    assert plan["created_at"].endswith("Z")
     day = (await dispatch.client.get("/me/day", headers=dispatch.technician(oleg))).json()
     stop = next(s for s in day["stops"] if s["request_id"] == str(kept))
     assert stop["assignment"]["locked"] and stop["window"]["start"] == "2030-03-04T06:00:00Z"
@@ -244,7 +246,7 @@ async def test_a_failed_emergency_visit_is_placed_again_at_once(clocked_dispatch
 async def test_a_cancelled_planned_visit_goes_back_to_the_planner(clocked_dispatch: Dispatch, clock: Clock) -> None:
     dispatch = clocked_dispatch
     await dispatch.add_technician("Anna Koval", *SIMFEROPOL, weekly_shifts=WEEK)
-    (routine,) = [visit(*SITE, "Lenina 1")]
+    routine = visit(*SITE, "Lenina 1")
     await publish_visits(dispatch, [routine])
     assert (await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)).status_code == 200
     booked = await active(dispatch, routine.visit_id)

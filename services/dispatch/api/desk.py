@@ -97,7 +97,7 @@ async def replan(
 async def plan_failures(request: Request, _: Principal = Depends(dispatchers)) -> list[dict[str, Any]]:
     """Days the planner could not plan (an alert until the day plans again): when, why, how many runs in a row."""
     async with db_of(request).transaction() as session:
-        return await DispatchRepository(session).plan_failures()
+        return in_utc(await DispatchRepository(session).plan_failures())  # type: ignore[no-any-return]
 
 
 @router.get("/plans/{day}")
@@ -106,7 +106,7 @@ async def latest_plan(day: date, request: Request, _: Principal = Depends(dispat
         plan = await DispatchRepository(session).latest_plan(day)
     if plan is None:
         raise NotFound(f"no plan for {day.isoformat()} yet")
-    return plan
+    return in_utc(plan)  # type: ignore[no-any-return]
 
 
 @router.get("/plans/{day}/diff")
@@ -116,4 +116,4 @@ async def latest_diff(day: date, request: Request, _: Principal = Depends(dispat
         plan = await DispatchRepository(session).latest_plan(day)
     if plan is None:
         raise NotFound(f"no plan for {day.isoformat()} yet")
-    return {k: plan[k] for k in ("id", "day", "version", "reason", "created_at", "changes", "unassigned")}
+    return in_utc({k: plan[k] for k in ("id", "day", "version", "reason", "created_at", "changes", "unassigned")})  # type: ignore[no-any-return]

@@ -394,6 +394,7 @@ class DispatchDesk:
                     eta=eta,
                     technician_id=technician_id,
                     status="offered" if technician_id != row["technician_id"] else None,
+                    first_eta=eta,  # the dispatcher's new promise (the customer is told below): re-plans keep to it
                 )
         except Exception as exc:
             raise Conflict(f"the new slot collides with another booking: {exc}", retry_after_s=1) from exc

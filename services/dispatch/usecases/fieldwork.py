@@ -269,9 +269,13 @@ class FieldWork:
         stored = await repo.add_pings(technician_id, pings)
         if pings:
             at, lat, lon, _ = max(pings)
+            en_route = await repo.en_route_of(technician_id)  # locked before the technician, as status steps do
+            known = await repo.get_technician(technician_id)
+            if known is not None and known["position_at"] is not None and at <= known["position_at"]:
+                en_route = []  # an older batch replayed: the position and the ETA stay with the newer one
             await repo.move_technician(technician_id, at, lat, lon)
             least = timedelta(minutes=self.placer.settings.eta_update_minutes)
-            for row in await repo.en_route_of(technician_id):
+            for row in en_route:
                 if row["last_transition_at"] is not None and at < row["last_transition_at"]:
                     continue  # a ping from before the technician set off
                 eta = await self._eta_at(repo, row, (row["site_lat"], row["site_lon"]), at, (lat, lon))
