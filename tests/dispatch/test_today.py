@@ -110,6 +110,8 @@ async def test_started_visits_stay_frozen_when_today_is_replanned(clocked_dispat
         f"/plans/{TODAY}/replan", headers=dispatch.dispatcher, json={"reason": "Anna is off sick"}
     )
     assert replanned.status_code == 200, replanned.text
+    (stamp,) = await dispatch.sql("SELECT created_at FROM dispatch.plans ORDER BY created_at DESC LIMIT 1")
+    assert stamp["created_at"] == at(9, 10), "a plan is dated by the service's clock, not the database's"
 
     for assignment, before in frozen.items():  # technician, times and status untouched
         assert await booking(dispatch, assignment) == before

@@ -150,12 +150,15 @@ class JobRepository(SessionRepository):
         return [dict(r._mapping) for r in rows]
 
     async def raise_alert(
-        self, request_id: uuid.UUID, kind: str, predicted: datetime | None, reason: str, at: datetime | None = None
+        self, request_id: uuid.UUID, kind: str, predicted: datetime | None, reason: str, *, at: datetime
     ) -> bool:
-        """True the first time only; `at`: when (the service's clock; else the database's)."""
-        values: dict[str, Any] = {"request_id": request_id, "kind": kind, "predicted_arrival": predicted}
-        if at is not None:
-            values["raised_at"] = at
+        """True the first time only; `at`: when, by the service's clock."""
+        values: dict[str, Any] = {
+            "request_id": request_id,
+            "kind": kind,
+            "predicted_arrival": predicted,
+            "raised_at": at,
+        }
         result = await self.session.execute(
             pg_insert(t.sla_alerts)
             .values(**values, reason=reason)

@@ -221,7 +221,9 @@ class DispatchDesk:
         repo = DispatchRepository(session)
         raised = 0
         for r in await self.at_risk(session):
-            if not await repo.raise_alert(r["request_id"], "predicted_late", r["predicted_arrival"], r["reason"]):
+            if not await repo.raise_alert(
+                r["request_id"], "predicted_late", r["predicted_arrival"], r["reason"], at=self.clock()
+            ):
                 continue
             assignment = r["assignment"]
             await add_event(

@@ -359,7 +359,7 @@ class EmergencyPlacer:
         self, session: AsyncSession, repo: DispatchRepository, job: dict[str, Any], option: Option, reason: str
     ) -> None:
         if job["response_due"] is None or not await repo.raise_alert(
-            job["request_id"], "placement", option.eta, reason
+            job["request_id"], "placement", option.eta, reason, at=self.clock()
         ):
             return
         await add_event(

@@ -364,6 +364,7 @@ class Replanner:
             {
                 "id": (plan_id := uuid.uuid4()),
                 "day": snap.day,
+                "created_at": self.clock(),
                 "reason": reason,
                 "status": plan.status.value,
                 "routes": self._routes_json(plan, snap, names, at),
