@@ -4,7 +4,6 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from fastapi import FastAPI
@@ -13,45 +12,12 @@ from services.dispatch import consumers
 from services.dispatch.api import desk, mobile, routes
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
-from services.dispatch.planning import RoadFactorTravel
 from services.dispatch.settings import Settings
-from services.dispatch.usecases.desk import DispatchDesk
-from services.dispatch.usecases.emergency import EmergencyPlacer
-from services.dispatch.usecases.fieldwork import FieldWork
-from services.dispatch.usecases.reactive_placement import ReactiveInsertion
-from services.dispatch.usecases.replanning import Replanner, run_queued_replans
-from services.dispatch.usecases.roster import Roster
-from services.dispatch.usecases.visits import PlannedVisits
-from shared.clock import SystemClock
+from services.dispatch.usecases import DispatchUseCases
+from services.dispatch.usecases.replanning import run_queued_replans
 from shared.service import Runtime, ServiceSpec, create_service_app
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class DispatchUseCases:
-    """Everything the routers and loops call; `clock` is the one source of "now"."""
-
-    clock: Callable[[], datetime]
-    placer: EmergencyPlacer
-    roster: Roster
-    visits: PlannedVisits
-    replanner: Replanner
-    fieldwork: FieldWork
-    desk: DispatchDesk
-
-    @classmethod
-    def build(cls, settings: Settings, clock: Callable[[], datetime] = SystemClock()) -> DispatchUseCases:
-        placer = EmergencyPlacer(settings, ReactiveInsertion(RoadFactorTravel(road_factor=settings.road_factor)), clock)
-        return cls(
-            clock,
-            placer,
-            Roster(settings, clock),
-            PlannedVisits(settings, clock),
-            Replanner(settings, clock),
-            FieldWork(placer, clock),
-            DispatchDesk(placer, clock),
-        )
 
 
 Starter = Callable[[Runtime], contextlib.AbstractAsyncContextManager[None]]

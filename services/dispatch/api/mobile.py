@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dispatch.api.routes import db_of, use_cases
+from services.dispatch.api.deps import TechnicianCaller, UnitOfWork, UseCases, me
 from services.dispatch.api.schemas import (
     AssignmentOut,
     BreakIn,
@@ -25,21 +24,12 @@ from services.dispatch.api.schemas import (
     MobileStatusIn,
     PingsIn,
 )
-from services.dispatch.db.repository import DispatchRepository
-from services.dispatch.domain.calendar import local_midnight
-from shared.auth import Principal, Role, require_roles
-from shared.errors import NotFound
+from services.dispatch.usecases import DispatchUseCases
+from shared.auth import Principal
 from shared.http import PROBLEM_JSON
 from shared.timestamps import in_utc
 
 router = APIRouter(prefix="/me", tags=["technician"])
-technicians = require_roles(Role.TECHNICIAN)
-
-
-def _me(principal: Principal) -> uuid.UUID:
-    if principal.technician_id is None:
-        raise NotFound("technician not found")
-    return principal.technician_id
 
 
 def _answer(status_code: int, body: Any) -> JSONResponse:
@@ -48,26 +38,13 @@ def _answer(status_code: int, body: Any) -> JSONResponse:
 
 @router.get("/day")
 async def my_day(
-    request: Request, day: date | None = None, principal: Principal = Depends(technicians)
+    session: UnitOfWork, cases: UseCases, principal: TechnicianCaller, day: date | None = None
 ) -> dict[str, Any]:
     """The route of the day: each stop with its site, units, contact and what dispatch saw done there before."""
-    me = _me(principal)
-    settings = request.app.state.settings
-    tz = ZoneInfo(settings.timezone)
-    async with db_of(request).transaction() as session:
-        repo = DispatchRepository(session)
-        day = day or use_cases(request).clock().astimezone(tz).date()
-        start, end = local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz)
-        rows = [a for a in await repo.assignments_of(me, start, end) if a["status"] != "declined"]
-        jobs = await repo.jobs([a["request_id"] for a in rows])
-        history = await repo.site_history(sorted({j["site_id"] for j in jobs.values()}), start)
-        plan = await repo.latest_plan(day)
-        technician = await repo.get_technician(me)
-    if technician is None:
-        raise NotFound("technician not found")
+    mine = await cases.views.technician_day(session, me(principal), day)
     stops = []
-    for a in rows:
-        job = jobs[a["request_id"]]
+    for a in mine.assignments:
+        job = mine.jobs[a["request_id"]]
         stops.append(
             {
                 "assignment": AssignmentOut.model_validate(a).model_dump(mode="json"),
@@ -98,39 +75,38 @@ async def my_day(
                         "finished_at": h["finished_at"],
                         "report": h["report"],
                     }
-                    for h in history.get(job["site_id"], [])
+                    for h in mine.site_history.get(job["site_id"], [])
                 ],
             }
         )
     return in_utc(  # type: ignore[no-any-return]
         {
-            "day": day,
-            "technician_id": me,
-            "status": technician["status"],
-            "plan_version": plan["version"] if plan else None,
+            "day": mine.day,
+            "technician_id": mine.technician["id"],
+            "status": mine.technician["status"],
+            "plan_version": mine.plan_version,
             "stops": stops,
         }
     )
 
 
 async def _once(
-    request: Request,
+    session: AsyncSession,
+    cases: DispatchUseCases,
     principal: Principal,
     client_command_id: uuid.UUID,
     kind: str,
     work: Callable[[AsyncSession, uuid.UUID], Awaitable[Any]],
 ) -> JSONResponse:
     """Runs a mobile command once per client command id, in one transaction; a replay gets the stored answer."""
-    me = _me(principal)
-    async with db_of(request).transaction() as session:
-        status_code, body = await use_cases(request).fieldwork.once(
-            session, me, client_command_id, kind, lambda: work(session, me)
-        )
+    mine = me(principal)
+    status_code, body = await cases.fieldwork.once(session, mine, client_command_id, kind, lambda: work(session, mine))
     return _answer(status_code, body)
 
 
 async def _step(
-    request: Request,
+    session: AsyncSession,
+    cases: DispatchUseCases,
     principal: Principal,
     assignment_id: uuid.UUID,
     command: MobileCommand,
@@ -138,44 +114,51 @@ async def _step(
     status: str,
     **extra: Any,
 ) -> JSONResponse:
-    async def run(session: AsyncSession, me: uuid.UUID) -> dict[str, Any]:
-        row = await use_cases(request).fieldwork.change_status(
+    async def run(session: AsyncSession, technician_id: uuid.UUID) -> dict[str, Any]:
+        row = await cases.fieldwork.change_status(
             session, principal, assignment_id, status, command.at, command.position, **extra
         )
         return AssignmentOut.model_validate(row).model_dump(mode="json")
 
-    return await _once(request, principal, command.client_command_id, kind, run)
+    return await _once(session, cases, principal, command.client_command_id, kind, run)
 
 
 @router.post("/assignments/{assignment_id}/accept", response_model=AssignmentOut)
 async def accept(
-    assignment_id: uuid.UUID, body: MobileCommand, request: Request, principal: Principal = Depends(technicians)
+    assignment_id: uuid.UUID, body: MobileCommand, session: UnitOfWork, cases: UseCases, principal: TechnicianCaller
 ) -> JSONResponse:
-    return await _step(request, principal, assignment_id, body, "accept", "accepted")
+    return await _step(session, cases, principal, assignment_id, body, "accept", "accepted")
 
 
 @router.post("/assignments/{assignment_id}/decline", response_model=AssignmentOut)
 async def decline(
-    assignment_id: uuid.UUID, body: DeclineIn, request: Request, principal: Principal = Depends(technicians)
+    assignment_id: uuid.UUID, body: DeclineIn, session: UnitOfWork, cases: UseCases, principal: TechnicianCaller
 ) -> JSONResponse:
-    return await _step(request, principal, assignment_id, body, "decline", "declined", reason=body.reason or None)
+    return await _step(
+        session, cases, principal, assignment_id, body, "decline", "declined", reason=body.reason or None
+    )
 
 
 @router.post("/assignments/{assignment_id}/status", response_model=AssignmentOut)
 async def step(
-    assignment_id: uuid.UUID, body: MobileStatusIn, request: Request, principal: Principal = Depends(technicians)
+    assignment_id: uuid.UUID, body: MobileStatusIn, session: UnitOfWork, cases: UseCases, principal: TechnicianCaller
 ) -> JSONResponse:
-    return await _step(request, principal, assignment_id, body, f"status:{body.status}", body.status)
+    return await _step(session, cases, principal, assignment_id, body, f"status:{body.status}", body.status)
 
 
 @router.post("/assignments/{assignment_id}/report", response_model=AssignmentOut)
 async def report(
-    assignment_id: uuid.UUID, body: CompletionReportIn, request: Request, principal: Principal = Depends(technicians)
+    assignment_id: uuid.UUID,
+    body: CompletionReportIn,
+    session: UnitOfWork,
+    cases: UseCases,
+    principal: TechnicianCaller,
 ) -> JSONResponse:
     """Completes the job (or fails it: needs_parts, no_access, customer_absent) with the technician's report."""
     completed = body.outcome == "completed"
     return await _step(
-        request,
+        session,
+        cases,
         principal,
         assignment_id,
         body,
@@ -187,26 +170,24 @@ async def report(
 
 
 @router.post("/break")
-async def take_break(body: BreakIn, request: Request, principal: Principal = Depends(technicians)) -> JSONResponse:
+async def take_break(body: BreakIn, session: UnitOfWork, cases: UseCases, principal: TechnicianCaller) -> JSONResponse:
     """On a break (for `minutes`, from `at`), or back from it: refused while en route or on site.
 
     A technician on a break can still be sent to an emergency, but leaves only when the break is over.
     """
 
-    async def run(session: AsyncSession, me: uuid.UUID) -> dict[str, Any]:
-        return await use_cases(request).fieldwork.take_break(  # type: ignore[no-any-return]
-            session, me, body.on_break, body.at, body.minutes
-        )
+    async def run(session: AsyncSession, technician_id: uuid.UUID) -> dict[str, Any]:
+        return await cases.fieldwork.take_break(session, technician_id, body.on_break, body.at, body.minutes)
 
-    return await _once(request, principal, body.client_command_id, "break", run)
+    return await _once(session, cases, principal, body.client_command_id, "break", run)
 
 
 @router.post("/positions")
-async def positions(body: PingsIn, request: Request, principal: Principal = Depends(technicians)) -> JSONResponse:
+async def positions(body: PingsIn, session: UnitOfWork, cases: UseCases, principal: TechnicianCaller) -> JSONResponse:
     """A batch of pings; the live position follows the newest one."""
 
-    async def run(session: AsyncSession, me: uuid.UUID) -> dict[str, Any]:
+    async def run(session: AsyncSession, technician_id: uuid.UUID) -> dict[str, Any]:
         pings = [(p.at, p.position.lat, p.position.lon, p.accuracy_m) for p in body.pings]
-        return {"stored": await use_cases(request).fieldwork.report_pings(session, me, pings), "received": len(pings)}
+        return {"stored": await cases.fieldwork.report_pings(session, technician_id, pings), "received": len(pings)}
 
-    return await _once(request, principal, body.client_command_id, "positions", run)
+    return await _once(session, cases, principal, body.client_command_id, "positions", run)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, status
 
+from services.dispatch.api.deps import Caller, Dispatcher, UnitOfWork, UseCases
 from services.dispatch.api.schemas import (
     AbsenceIn,
     AssignmentOut,
@@ -16,24 +17,11 @@ from services.dispatch.api.schemas import (
     TechnicianOut,
     stored_pattern,
 )
-from services.dispatch.db.repository import DispatchRepository
-from shared.auth import Principal, Role, current_principal, ensure_technician_access, require_roles
-from shared.db import Database
-from shared.errors import NotFound
+from shared.auth import Principal, Role, ensure_technician_access, require_roles
 from shared.events.common import GeoPoint
 from shared.timestamps import in_utc
 
 router = APIRouter(tags=["dispatch"])
-dispatchers = require_roles(Role.DISPATCHER)
-
-
-def db_of(request: Request) -> Database:
-    db: Database = request.app.state.runtime.db
-    return db
-
-
-def use_cases(request: Request) -> Any:
-    return request.app.state.dispatch
 
 
 def technician_out(row: dict[str, Any]) -> TechnicianOut:
@@ -54,73 +42,58 @@ def technician_out(row: dict[str, Any]) -> TechnicianOut:
 
 
 @router.post("/technicians", status_code=status.HTTP_201_CREATED, response_model=TechnicianOut)
-async def create_technician(body: TechnicianIn, request: Request, _: Principal = Depends(dispatchers)) -> TechnicianOut:
-    async with db_of(request).transaction() as session:
-        technician_id = await use_cases(request).roster.add_technician(
-            session,
-            body.name,
-            body.first_name or body.name.split()[0],
-            body.skills,
-            body.home_base.lat,
-            body.home_base.lon,
-            stored_pattern(body.weekly_shifts),
-            body.territory,
-            body.overtime_minutes,
-        )
-        row = await DispatchRepository(session).get_technician(technician_id)
-    assert row is not None
-    return technician_out(row)
+async def create_technician(body: TechnicianIn, session: UnitOfWork, cases: UseCases, _: Dispatcher) -> TechnicianOut:
+    technician_id = await cases.roster.add_technician(
+        session,
+        body.name,
+        body.first_name or body.name.split()[0],
+        body.skills,
+        body.home_base.lat,
+        body.home_base.lon,
+        stored_pattern(body.weekly_shifts),
+        body.territory,
+        body.overtime_minutes,
+    )
+    return technician_out(await cases.views.technician(session, technician_id))
 
 
 @router.get("/technicians", response_model=list[TechnicianOut])
-async def list_technicians(request: Request, _: Principal = Depends(dispatchers)) -> list[TechnicianOut]:
-    async with db_of(request).transaction() as session:
-        return [technician_out(r) for r in await DispatchRepository(session).list_technicians()]
+async def list_technicians(session: UnitOfWork, cases: UseCases, _: Dispatcher) -> list[TechnicianOut]:
+    return [technician_out(r) for r in await cases.views.technicians(session)]
 
 
 @router.get("/technicians/{technician_id}", response_model=TechnicianOut)
 async def get_technician(
-    technician_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)
+    technician_id: uuid.UUID, session: UnitOfWork, cases: UseCases, principal: Caller
 ) -> TechnicianOut:
     ensure_technician_access(principal, technician_id, "technician")
-    async with db_of(request).transaction() as session:
-        row = await DispatchRepository(session).get_technician(technician_id)
-    if row is None:
-        raise NotFound("technician not found")
-    return technician_out(row)
+    return technician_out(await cases.views.technician(session, technician_id))
 
 
 @router.put("/technicians/{technician_id}/shifts", response_model=TechnicianOut)
 async def set_shifts(
-    technician_id: uuid.UUID, body: ShiftsIn, request: Request, _: Principal = Depends(dispatchers)
+    technician_id: uuid.UUID, body: ShiftsIn, session: UnitOfWork, cases: UseCases, _: Dispatcher
 ) -> TechnicianOut:
-    async with db_of(request).transaction() as session:
-        await use_cases(request).roster.set_weekly_shifts(session, technician_id, stored_pattern(body.weekly_shifts))
-        row = await DispatchRepository(session).get_technician(technician_id)
-    assert row is not None
-    return technician_out(row)
+    await cases.roster.set_weekly_shifts(session, technician_id, stored_pattern(body.weekly_shifts))
+    return technician_out(await cases.views.technician(session, technician_id))
 
 
 @router.post("/technicians/{technician_id}/absences", status_code=status.HTTP_201_CREATED)
 async def add_absence(
-    technician_id: uuid.UUID, body: AbsenceIn, request: Request, _: Principal = Depends(dispatchers)
+    technician_id: uuid.UUID, body: AbsenceIn, session: UnitOfWork, cases: UseCases, _: Dispatcher
 ) -> dict[str, Any]:
     """Sickness, leave or training: the shifts it touches are cut and those days re-planned."""
-    async with db_of(request).transaction() as session:
-        absence_id = await use_cases(request).roster.add_absence(
-            session, technician_id, body.kind, body.starts_at, body.ends_at, body.note
-        )
+    absence_id = await cases.roster.add_absence(
+        session, technician_id, body.kind, body.starts_at, body.ends_at, body.note
+    )
     return in_utc({"id": absence_id, "technician_id": technician_id, **body.model_dump()})  # type: ignore[no-any-return]
 
 
 @router.get("/assignments/{assignment_id}", response_model=AssignmentOut)
 async def get_assignment(
-    assignment_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)
+    assignment_id: uuid.UUID, session: UnitOfWork, cases: UseCases, principal: Caller
 ) -> AssignmentOut:
-    async with db_of(request).transaction() as session:
-        row = await DispatchRepository(session).get_assignment(assignment_id)
-    if row is None:
-        raise NotFound("assignment not found")
+    row = await cases.views.assignment(session, assignment_id)
     ensure_technician_access(principal, row["technician_id"], "assignment")
     return AssignmentOut.model_validate(row)
 
@@ -129,11 +102,11 @@ async def get_assignment(
 async def change_status(
     assignment_id: uuid.UUID,
     body: StatusChangeIn,
-    request: Request,
+    session: UnitOfWork,
+    cases: UseCases,
     principal: Principal = Depends(require_roles(Role.TECHNICIAN, Role.DISPATCHER)),
 ) -> AssignmentOut:
-    async with db_of(request).transaction() as session:
-        row = await use_cases(request).fieldwork.change_status(
-            session, principal, assignment_id, body.status, body.at, body.position, body.outcome, reason=body.reason
-        )
+    row = await cases.fieldwork.change_status(
+        session, principal, assignment_id, body.status, body.at, body.position, body.outcome, reason=body.reason
+    )
     return AssignmentOut.model_validate(row)

@@ -1,0 +1,51 @@
+"""Dispatch's use cases, one module per feature; `DispatchUseCases` is what the routers and loops call.
+
+Each use case takes its unit of work (an `AsyncSession`) from its caller — the request's transaction, the
+consumer's message transaction or a loop's — which commits at that one boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.dispatch.planning import RoadFactorTravel
+from services.dispatch.settings import Settings
+from services.dispatch.usecases.desk import DispatchDesk
+from services.dispatch.usecases.emergency import EmergencyPlacer
+from services.dispatch.usecases.fieldwork import FieldWork
+from services.dispatch.usecases.reactive_placement import ReactiveInsertion
+from services.dispatch.usecases.replanning import Replanner
+from services.dispatch.usecases.roster import Roster
+from services.dispatch.usecases.viewing import DispatchViews
+from services.dispatch.usecases.visits import PlannedVisits
+from shared.clock import SystemClock
+
+
+@dataclass
+class DispatchUseCases:
+    """Everything the routers and loops call; `clock` is the one source of "now"."""
+
+    clock: Callable[[], datetime]
+    placer: EmergencyPlacer
+    roster: Roster
+    visits: PlannedVisits
+    replanner: Replanner
+    fieldwork: FieldWork
+    desk: DispatchDesk
+    views: DispatchViews
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Callable[[], datetime] = SystemClock()) -> DispatchUseCases:
+        placer = EmergencyPlacer(settings, ReactiveInsertion(RoadFactorTravel(road_factor=settings.road_factor)), clock)
+        return cls(
+            clock,
+            placer,
+            Roster(settings, clock),
+            PlannedVisits(settings, clock),
+            Replanner(settings, clock),
+            FieldWork(placer, clock),
+            DispatchDesk(placer, clock),
+            DispatchViews(settings.timezone, clock),
+        )
