@@ -160,3 +160,19 @@ async def test_a_planned_visit_shows_the_site_contact_and_address(clocked_dispat
         "Oksana",
         "+7 978 555 66 77",
     )
+
+
+async def test_a_round_the_clock_technician_takes_an_emergency_late_in_the_evening_past_midnight(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    dispatch = clocked_dispatch
+    clock.now = clock.now.replace(hour=23, minute=30)  # the shifts are laid out from this moment on
+    anna = await dispatch.add_technician("Anna Koval", *FAR)  # no shifts, round the clock: ~45 min away
+    request = emergency(clock.now)
+    await dispatch.publish(request, occurred_at=clock.now)
+
+    booking = await booked(dispatch, request)
+    assert booking["tech"] == anna
+    ends = await dispatch.sql("SELECT planned_end FROM dispatch.assignments WHERE request_id = $1", request.request_id)
+    midnight = (clock.now + timedelta(days=1)).replace(hour=0, minute=0)
+    assert ends[0]["planned_end"] > midnight, "the job runs on past midnight into the next day's shift"

@@ -9,6 +9,8 @@ import uuid
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import VisitPlanned
 from shared.events.requests import ServiceRequestCreated
@@ -17,6 +19,8 @@ from tests.support.clock import suite_now
 from tests.support.polling import eventually
 
 from .conftest import Dispatch
+
+pytestmark = pytest.mark.date_sensitive  # runs on the suite clock: `make test-dates` moves it
 
 TZ = ZoneInfo("Europe/Simferopol")
 WEEK = {

@@ -16,6 +16,8 @@ from shared.auth import Role
 from tests.conftest import Keys
 from tests.support.infra import NatsServer, Stack, start_stack
 
+pytestmark = pytest.mark.date_sensitive  # runs on the suite clock: `make test-dates` moves it
+
 
 @pytest.fixture(scope="module")
 def stack(

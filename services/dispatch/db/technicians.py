@@ -31,7 +31,11 @@ def _candidates_sql(skill_count: int) -> str:
         WITH nearest AS (
             SELECT t.id, t.first_name, t.skills, t.route_version, t.overtime_minutes, t.break_ends_at,
                    t.position::geometry AS here, t.home_base::geometry AS home,
-                   (SELECT s.ends_at FROM shifts s
+                   -- the shift on now, run on into the next one when it starts right as this one ends
+                   -- (round the clock, night shifts): an emergency at 23:10 may end after midnight
+                   (SELECT coalesce((SELECT n.ends_at FROM shifts n
+                                      WHERE n.technician_id = t.id AND n.starts_at = s.ends_at LIMIT 1), s.ends_at)
+                      FROM shifts s
                      WHERE s.technician_id = t.id AND s.starts_at <= $3 AND s.ends_at > $3 LIMIT 1) AS shift_end
             FROM technicians t
             WHERE t.active AND t.id <> ALL($6::uuid[]){skilled}
