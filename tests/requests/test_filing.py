@@ -190,3 +190,24 @@ async def test_contracts_are_asked_on_behalf_of_the_request_so_a_retry_reserves_
     await service.file(customer, site, key="another")
     other = [q.request_id for q in service.contracts.queries if q.site_id == site and q.request_id != filed_id]
     assert len(other) == 1 and other[0] is not None
+
+
+async def test_a_routine_request_is_not_due_before_the_customers_own_earliest_window(service: RequestsService) -> None:
+    customer = uuid.uuid4()
+    site = service.contracts.add_site(customer, priority="P3", response_minutes=240, fix_minutes=480)
+    now = service.clock.now().replace(microsecond=0)
+    later = now + timedelta(days=2)  # the customer can only let us in the day after tomorrow
+    sooner = now + timedelta(days=3)
+    windows = [
+        {"start": sooner.isoformat(), "end": (sooner + timedelta(hours=2)).isoformat()},
+        {"start": later.isoformat(), "end": (later + timedelta(hours=3)).isoformat()},
+    ]
+    routine = await service.file(customer, site, kind="routine", preferred_windows=windows)
+    # by the contract alone: due 4 h after filing, long before anybody may come in
+    assert datetime.fromisoformat(routine["response_due"]) == later + timedelta(hours=3)  # the earliest window's end
+    assert datetime.fromisoformat(routine["fix_due"]) == later + timedelta(hours=3) + timedelta(hours=4)
+    [event] = await service.published(ServiceRequestCreated.subject, lambda d: d["request_id"] == str(routine["id"]))
+    assert datetime.fromisoformat(event["response_due"]) == later + timedelta(hours=3)
+
+    plain = await service.file(customer, site, kind="routine")  # no window: the contract's clock as it is
+    assert datetime.fromisoformat(plain["response_due"]) == now + timedelta(hours=4)

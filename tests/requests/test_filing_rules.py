@@ -12,6 +12,7 @@ from services.requests.domain.filing import (
     Coverage,
     TimeWindow,
     check_preferred_windows,
+    deadlines_after_the_customers_window,
     on_site_contact,
     settled_priority,
 )
@@ -103,3 +104,16 @@ def test_survey_links_are_signed_for_one_survey_and_customer() -> None:
     )
     with pytest.raises(Unauthorized):
         links.verify(other)
+
+
+def test_deadlines_move_past_the_customers_earliest_window_only_for_routine_work_that_needs_it() -> None:
+    t0 = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
+    window = TimeWindow(t0 + timedelta(days=1), t0 + timedelta(days=1, hours=2))
+    due, fix = t0 + timedelta(hours=4), t0 + timedelta(hours=8)
+    moved = deadlines_after_the_customers_window("routine", due, fix, (window,))
+    assert (moved.response_due, moved.fix_due) == (window.end, window.end + timedelta(hours=4))
+    kept = deadlines_after_the_customers_window("emergency", due, fix, (window,))
+    assert (kept.response_due, kept.fix_due) == (due, fix)
+    roomy = deadlines_after_the_customers_window("routine", t0 + timedelta(days=5), None, (window,))
+    assert (roomy.response_due, roomy.fix_due) == (t0 + timedelta(days=5), None)
+    assert deadlines_after_the_customers_window("routine", None, None, (window,)).response_due is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared.errors import InvalidInput
 from shared.events.common import Priority, RequestKind
@@ -71,6 +71,29 @@ def check_preferred_windows(kind: str, windows: list[TimeWindow], now: datetime)
             raise InvalidInput(f"preferred_windows.{index}", "a window must end after it starts")
         if window.end <= now:
             raise InvalidInput(f"preferred_windows.{index}", "a window must end in the future")
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    response_due: datetime | None
+    fix_due: datetime | None
+
+
+def deadlines_after_the_customers_window(
+    kind: str, response_due: datetime | None, fix_due: datetime | None, windows: tuple[TimeWindow, ...]
+) -> Deadlines:
+    """Routine work the customer asked to be done in a window: the contract's clocks start no earlier than that.
+
+    A response deadline that falls before the customer's earliest window cannot be met by the customer's own
+    choice, so the SLA clocks are moved on by what the window asks: the response is due by the end of the
+    earliest window (visits inside it are on time), the fix by as long after that as the contract gives.
+    Emergencies have no windows and keep their deadlines; so does work whose deadline already allows the window.
+    """
+    if kind == "emergency" or not windows or response_due is None:
+        return Deadlines(response_due, fix_due)
+    earliest = min(windows, key=lambda w: w.start)
+    delay = max(timedelta(0), earliest.end - response_due)
+    return Deadlines(response_due + delay, fix_due + delay if fix_due is not None else None)
 
 
 def follow_up_description(original_description: str, outcome: str) -> str:

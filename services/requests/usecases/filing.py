@@ -28,6 +28,7 @@ from services.requests.domain.filing import (
     Coverage,
     RequestDraft,
     check_preferred_windows,
+    deadlines_after_the_customers_window,
     follow_up_description,
     on_site_contact,
     settled_priority,
@@ -91,6 +92,7 @@ async def file_request(
     if draft.equipment_id is not None and not answer.equipment_found:
         raise InvalidInput("equipment_id", "no such unit at this site")
     coverage = Coverage(covered=answer.covered, quota_exceeded=answer.quota_exceeded)
+    due = deadlines_after_the_customers_window(draft.kind, answer.response_due, answer.fix_due, draft.preferred_windows)
     request = ServiceRequestRecord(
         id=request_id,
         customer_id=customer_id,
@@ -106,8 +108,8 @@ async def file_request(
         quota_exceeded=coverage.quota_exceeded,
         coverage_reason=answer.reason,
         contract_id=answer.contract_id,
-        response_due=answer.response_due,
-        fix_due=answer.fix_due,
+        response_due=due.response_due,
+        fix_due=due.fix_due,
         preferred_windows=[
             PreferredWindow(start=w.start, end=w.end).model_dump(mode="json") for w in draft.preferred_windows
         ],
