@@ -171,3 +171,29 @@ def test_nps_is_promoters_minus_detractors() -> None:
     assert nps_score([10, 9, 8, 7, 6, 0]) == 0.0
     assert nps_score([10, 10, 3]) == 33.3
     assert nps_score([]) is None
+
+
+def test_emergency_response_and_lateness_against_the_first_promise_by_percentile() -> None:
+    """Three emergencies reached in 10, 20 and 60 min and a routine job reached in 5 h: the emergency figures
+    leave the routine job out. Lateness against the promise: 0 (early), 5, 15, 40 min."""
+    emergencies = [
+        _job(
+            T0, site_id=S1, kind="emergency", visits=(Visit(A, T0, promised_eta=T0 + 15 * M, on_site_at=T0 + 10 * M),)
+        ),
+        _job(
+            T0, site_id=S1, kind="emergency", visits=(Visit(A, T0, promised_eta=T0 + 15 * M, on_site_at=T0 + 20 * M),)
+        ),
+        _job(
+            T0, site_id=S1, kind="emergency", visits=(Visit(B, T0, promised_eta=T0 + 20 * M, on_site_at=T0 + 60 * M),)
+        ),
+    ]
+    routine = _job(
+        T0, site_id=S2, kind="routine", visits=(Visit(B, T0, promised_eta=T0 + 285 * M, on_site_at=T0 + 5 * H),)
+    )
+    [row] = compute_kpis([*emergencies, routine], period_from=T0, period_to=T0 + D, as_of=T0 + D)
+    assert row.emergency_response_median_minutes == 20.0
+    assert row.emergency_response_p90_minutes == 52.0  # 20 + 0.8 x (60 - 20), interpolated as percentile_cont
+    assert row.eta_late_median_minutes == 10.0  # of 0, 5, 15, 40
+    assert row.eta_late_p90_minutes == 32.5  # 15 + 0.7 x (40 - 15)
+    [quiet] = compute_kpis([routine], period_from=T0, period_to=T0 + D, as_of=T0 + D)
+    assert quiet.emergency_response_median_minutes is None and quiet.eta_late_median_minutes == 15.0

@@ -92,6 +92,14 @@ async def kpis(
     )
 
 
+LATENCIES = (
+    "emergency_response_median_minutes",
+    "emergency_response_p90_minutes",
+    "eta_late_median_minutes",
+    "eta_late_p90_minutes",
+)
+
+
 def kpi_csv(rows: list[KpiRow]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -107,6 +115,7 @@ def kpi_csv(rows: list[KpiRow]) -> str:
             "csat_mean",
             "nps_count",
             "nps",
+            *LATENCIES,
         ]
     )
     for row in rows:
@@ -123,6 +132,7 @@ def kpi_csv(rows: list[KpiRow]) -> str:
                 _blank(row.csat_mean),
                 row.nps_count,
                 _blank(row.nps),
+                *(_blank(getattr(row, name)) for name in LATENCIES),
             ]
         )
     return out.getvalue()

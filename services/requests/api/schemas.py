@@ -143,6 +143,10 @@ class KpiRowOut(BaseModel):
     csat_mean: float | None
     nps_count: int
     nps: float | None
+    emergency_response_median_minutes: float | None
+    emergency_response_p90_minutes: float | None
+    eta_late_median_minutes: float | None = Field(description="first arrival against the first promised ETA")
+    eta_late_p90_minutes: float | None
 
 
 class KpiReport(BaseModel):

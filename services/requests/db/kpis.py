@@ -19,7 +19,7 @@ _KPI_TALLIES = text("""
 WITH scope AS NOT MATERIALIZED (
     -- the requests the filters select, filed in the period or up to the repeat window after it
     SELECT r.id, r.created_at, r.customer_id, r.site_id, r.equipment_id, r.contract_id, r.response_due, r.fix_due,
-           r.cancelled_at, r.follow_up_of
+           r.cancelled_at, r.follow_up_of, r.kind
     FROM service_requests r
     WHERE r.created_at >= :period_from AND r.created_at < :scope_to
       AND (CAST(:customer_id AS uuid) IS NULL OR r.customer_id = CAST(:customer_id AS uuid))
@@ -101,6 +101,12 @@ outcomes AS (
         END AS fixed_first_time,
         CASE WHEN j.follow_up_of IS NULL THEN EXTRACT(EPOCH FROM v.arrived_at - j.created_at) / 60
         END AS response_minutes,
+        CASE WHEN j.follow_up_of IS NULL AND j.kind = 'emergency'
+             THEN EXTRACT(EPOCH FROM v.arrived_at - j.created_at) / 60
+        END AS emergency_response_minutes,
+        CASE WHEN v.arrival_promised_eta IS NOT NULL
+             THEN GREATEST(0, EXTRACT(EPOCH FROM v.arrived_at - v.arrival_promised_eta) / 60)
+        END AS eta_late_minutes,
         CASE WHEN j.equipment_id IS NOT NULL AND v.completed_at IS NOT NULL THEN EXISTS (
             SELECT 1 FROM scope later
             WHERE later.equipment_id = j.equipment_id AND later.created_at > v.completed_at
@@ -121,7 +127,11 @@ SELECT period_start, key, count(*) AS requests,
        COALESCE(sum(response_minutes), 0) AS response_minutes_total,
        count(csat) AS csat_count, COALESCE(sum(csat), 0) AS csat_total,
        count(nps) AS nps_count, count(*) FILTER (WHERE nps >= 9) AS nps_promoters,
-       count(*) FILTER (WHERE nps <= 6) AS nps_detractors
+       count(*) FILTER (WHERE nps <= 6) AS nps_detractors,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY emergency_response_minutes) AS emergency_response_p50,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY emergency_response_minutes) AS emergency_response_p90,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY eta_late_minutes) AS eta_late_p50,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY eta_late_minutes) AS eta_late_p90
 FROM outcomes
 GROUP BY period_start, key
 """)
@@ -177,6 +187,14 @@ class KpiRepository:
                 nps_count=row.nps_count,
                 nps_promoters=row.nps_promoters,
                 nps_detractors=row.nps_detractors,
+                emergency_response_p50=_float(row.emergency_response_p50),
+                emergency_response_p90=_float(row.emergency_response_p90),
+                eta_late_p50=_float(row.eta_late_p50),
+                eta_late_p90=_float(row.eta_late_p90),
             )
             for row in rows
         ]
+
+
+def _float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]

@@ -16,7 +16,10 @@ Definitions (all per request, bucketed by the day the request was filed, in UTC)
 - repeat visit: a completed request on a unit followed by another request for the same unit, filed
   within the repeat window (30 days) after completion; the repeat counts against the first job.
 - mean response time: first arrival minus filing, in minutes; follow-ups are booked return visits, not
-  responses to a call, so they are left out.
+  responses to a call, so they are left out. Emergency response median and p90: the same minutes, emergencies only.
+- arrival against the first promised ETA: the first arrival minus the ETA promised when that visit was booked, in
+  minutes late (early counts as 0), median and p90.
+- medians and p90s are linear-interpolated percentiles (PostgreSQL's percentile_cont), over the group's requests.
 - CSAT: mean of 1-5 answers. NPS: % promoters (9-10) minus % detractors (0-6), over the NPS answers.
 """
 
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -50,6 +53,7 @@ class JobRecord:
     created_at: datetime
     customer_id: uuid.UUID
     site_id: uuid.UUID
+    kind: str = "routine"
     equipment_id: uuid.UUID | None = None
     contract_id: uuid.UUID | None = None
     response_due: datetime | None = None
@@ -114,6 +118,10 @@ class KpiRow:
     csat_mean: float | None
     nps_count: int
     nps: float | None
+    emergency_response_median_minutes: float | None = None
+    emergency_response_p90_minutes: float | None = None
+    eta_late_median_minutes: float | None = None
+    eta_late_p90_minutes: float | None = None
 
 
 @dataclass(frozen=True)
@@ -196,6 +204,29 @@ def response_minutes(job: JobRecord) -> float | None:
     return (arrival.on_site_at - job.created_at).total_seconds() / 60
 
 
+def emergency_response_minutes(job: JobRecord) -> float | None:
+    return response_minutes(job) if job.kind == "emergency" else None
+
+
+def eta_late_minutes(job: JobRecord) -> float | None:
+    """How late the first arrival came against the ETA promised when that visit was booked (early: 0)."""
+    arrival = job.first_arrival
+    if arrival is None or arrival.on_site_at is None or arrival.promised_eta is None:
+        return None
+    return max(0.0, (arrival.on_site_at - arrival.promised_eta).total_seconds() / 60)
+
+
+def percentile(values: Sequence[float], fraction: float) -> float | None:
+    """Linear interpolation between the closest ranks, as PostgreSQL's percentile_cont; None for no values."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    position = (len(ordered) - 1) * fraction
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
 def repeat_visit(
     job: JobRecord, later_requests_by_unit: dict[uuid.UUID, list[datetime]], window: timedelta
 ) -> bool | None:
@@ -244,6 +275,15 @@ class KpiTally:
     nps_count: int
     nps_promoters: int
     nps_detractors: int
+    # percentiles do not add up: each side computes them over the group's requests
+    emergency_response_p50: float | None = None
+    emergency_response_p90: float | None = None
+    eta_late_p50: float | None = None
+    eta_late_p90: float | None = None
+
+
+def _minutes(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def kpi_row(tally: KpiTally, group_by: GroupBy) -> KpiRow:
@@ -262,6 +302,10 @@ def kpi_row(tally: KpiTally, group_by: GroupBy) -> KpiRow:
         csat_mean=mean_of(tally.csat_total, tally.csat_count, 2),
         nps_count=tally.nps_count,
         nps=nps_of(tally.nps_count, tally.nps_promoters, tally.nps_detractors),
+        emergency_response_median_minutes=_minutes(tally.emergency_response_p50),
+        emergency_response_p90_minutes=_minutes(tally.emergency_response_p90),
+        eta_late_median_minutes=_minutes(tally.eta_late_p50),
+        eta_late_p90_minutes=_minutes(tally.eta_late_p90),
     )
 
 
@@ -306,6 +350,8 @@ def compute_kpis(
         minutes = [m for m in (response_minutes(j) for j in members) if m is not None]
         csats = [j.csat for j in members if j.csat is not None]
         npss = [j.nps for j in members if j.nps is not None]
+        emergency = [m for m in (emergency_response_minutes(j) for j in members) if m is not None]
+        late = [m for m in (eta_late_minutes(j) for j in members) if m is not None]
         tallies.append(
             KpiTally(
                 period_start=start,
@@ -323,6 +369,10 @@ def compute_kpis(
                 nps_count=len(npss),
                 nps_promoters=sum(1 for n in npss if n >= 9),
                 nps_detractors=sum(1 for n in npss if n <= 6),
+                emergency_response_p50=percentile(emergency, 0.5),
+                emergency_response_p90=percentile(emergency, 0.9),
+                eta_late_p50=percentile(late, 0.5),
+                eta_late_p90=percentile(late, 0.9),
             )
         )
     return kpi_rows(tallies, group_by)
