@@ -14,10 +14,15 @@ from functools import partial
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.usecases.entitlement import check_entitlement
-from services.contracts.usecases.history import assignment_stepped, request_cancelled, request_filed
+from services.contracts.usecases.history import (
+    assignment_reassigned,
+    assignment_stepped,
+    request_cancelled,
+    request_filed,
+)
 from shared.clock import Clock
 from shared.events.contracts import CHECK_ENTITLEMENT, EntitlementAnswer, EntitlementQuery
-from shared.events.dispatch import AssignmentCreated, AssignmentStatusChanged
+from shared.events.dispatch import AssignmentChanged, AssignmentCreated, AssignmentStatusChanged
 from shared.events.envelope import Envelope, Event
 from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated
 from shared.messaging import Subscription, rpc
@@ -44,6 +49,11 @@ async def on_assignment_status_changed(clock: Clock, session: AsyncSession, enve
     await assignment_stepped(session, event, event.at, clock.now())
 
 
+async def on_assignment_changed(session: AsyncSession, envelope: Envelope, event: Event) -> None:
+    assert isinstance(event, AssignmentChanged)
+    await assignment_reassigned(session, event, envelope.occurred_at)
+
+
 def subscriptions(runtime: Runtime) -> list[Subscription]:
     clock = runtime.clock  # what a handler writes to the outbox happens at the service's "now"
     return [
@@ -58,6 +68,7 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
             AssignmentStatusChanged.subject,
             partial(on_assignment_status_changed, clock),
         ),
+        Subscription("contracts-assignment-changes", "dispatch", AssignmentChanged.subject, on_assignment_changed),
     ]
 
 

@@ -14,7 +14,7 @@ from services.contracts.db import tables as t
 from services.contracts.usecases.sweep import generate_all, sweep_once
 from services.contracts.usecases.visits import regenerate_visits
 from shared.events.contracts import VisitCancelled, VisitPlanned, VisitRescheduled
-from shared.events.dispatch import AssignmentCreated, AssignmentStatusChanged
+from shared.events.dispatch import AssignmentChanged, AssignmentCreated, AssignmentStatusChanged
 from shared.events.requests import ServiceRequestCreated
 from tests.contracts.conftest import Contracts
 from tests.support.clock import suite_now
@@ -344,3 +344,39 @@ async def test_a_contract_naming_units_plans_visits_for_those_units_only(contrac
     }
     [changed] = await contracts.outbox("fieldline.contracts.contract.changed.v1", contract_id=cid)
     assert changed["changes"] == ["equipment_ids"] and changed["status"] == "active"
+
+
+async def test_a_reassigned_visit_shows_who_goes_now_in_the_units_history(contracts: Contracts) -> None:
+    customer_id, _, units, contract, _ = await _maintained_site(contracts, "Yalta Fish Market")
+    first = (await _visits(contracts, contract["id"]))[0]
+    assignment, anna, oleg = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    now = contracts.clock.now()
+    common = {
+        "assignment_id": assignment,
+        "request_id": uuid.UUID(first["id"]),
+        "customer_id": uuid.UUID(customer_id),
+        "planned_start": now,
+        "planned_end": now + timedelta(hours=1),
+        "eta": now,
+    }
+    await contracts.publish(
+        AssignmentCreated(**common, technician_id=anna, technician_first_name="Anna", status="offered")  # type: ignore[arg-type]
+    )
+    await contracts.publish(
+        AssignmentChanged(  # type: ignore[arg-type]
+            **common,
+            technician_id=oleg,
+            technician_first_name="Oleg",
+            previous_technician_id=anna,
+            status="offered",
+            previous_eta=now,
+            reason="reassigned by a dispatcher",
+        )
+    )
+
+    async def history() -> list[dict[str, Any]]:
+        response = await contracts.client.get(f"/equipment/{units[0]}/history", headers=contracts.manager)
+        return list(response.json())
+
+    shown = await eventually(history, lambda h: len(h) == 2, what="the reassignment reaches the unit's history")
+    assert [(h["status"], h["technician_id"]) for h in shown] == [("offered", str(anna)), ("reassigned", str(oleg))]

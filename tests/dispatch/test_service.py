@@ -321,6 +321,8 @@ async def test_a_replayed_offline_queue_changes_nothing_and_gets_the_same_answer
 
     first = await replay()
     assert [s for s, _ in first] == [200, 200, 200, 200, 200, 409]
+    reported = first[4][1]
+    assert isinstance(reported, dict) and (reported["status"], reported["outcome"]) == ("completed", "completed")
     counted = (
         "SELECT (SELECT count(*) FROM dispatch.assignment_history) AS h, "
         "(SELECT count(*) FROM dispatch.outbox) AS o, (SELECT count(*) FROM dispatch.position_pings) AS p"

@@ -12,7 +12,7 @@ from services.contracts.db.repositories import Repositories
 from services.contracts.domain.contract import AssignmentStep, ServiceJob
 from services.contracts.usecases.entitlement import count_filed_request
 from services.contracts.usecases.visits import record_visit_progress
-from shared.events.dispatch import AssignmentCreated, AssignmentStatusChanged
+from shared.events.dispatch import AssignmentChanged, AssignmentCreated, AssignmentStatusChanged
 from shared.events.requests import ServiceRequestCreated
 
 
@@ -67,3 +67,19 @@ async def assignment_stepped(
         )
     )
     await record_visit_progress(session, event.request_id, event.status, outcome, now)
+
+
+async def assignment_reassigned(session: AsyncSession, event: AssignmentChanged, at: datetime) -> None:
+    """A booking moved to another technician: the unit's history names who goes now (a retime alone is no step)."""
+    if event.technician_id == event.previous_technician_id:
+        return
+    await Repositories(session).service_jobs.record_assignment_step(
+        AssignmentStep(
+            assignment_id=event.assignment_id,
+            status="reassigned",
+            at=at,
+            request_id=event.request_id,
+            technician_id=event.technician_id,
+            outcome=None,
+        )
+    )

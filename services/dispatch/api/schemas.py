@@ -127,7 +127,14 @@ class AssignmentOut(BaseModel):
     arrived_at: UtcDatetime | None = None  # on site (actual arrival)
     finished_at: UtcDatetime | None = None  # completed or failed
     suspect: str | None = None  # why a status step looked implausible: not a trustworthy response time
-    outcome: str | None = None
+    outcome: str | None = None  # how the visit ended: "completed", or why it failed
+
+    @model_validator(mode="after")
+    def _completed_is_an_outcome(self) -> AssignmentOut:
+        # a completed visit's outcome is stored only for failures; the answer to a report says what was written
+        if self.status == "completed" and self.outcome is None:
+            self.outcome = "completed"
+        return self
 
 
 class StatusChangeIn(BaseModel):
