@@ -191,14 +191,21 @@ class Stack:
 
 
 def start_stack(
-    database_url: str, nats_url: str, keys_dir: Path, log_dir: Path, names: tuple[str, ...] = SERVICES
+    database_url: str,
+    nats_url: str,
+    keys_dir: Path,
+    log_dir: Path,
+    names: tuple[str, ...] = SERVICES,
+    extra_env: dict[str, str] | None = None,
 ) -> Stack:
+    """Start ``names`` as processes; ``extra_env`` adds settings (a simulated clock, a dispatch policy)."""
     env = {
         "DATABASE_URL": database_url,
         "NATS_URL": nats_url,
         "FIELDLINE_JWT_PUBLIC_KEY_FILE": str(keys_dir / "jwt-public.pem"),
         "FIELDLINE_JWT_PRIVATE_KEY_FILE": str(keys_dir / "jwt-private.pem"),
         "FIELDLINE_LOG_LEVEL": "INFO",
+        **(extra_env or {}),
     }
     services = {name: ServiceProcess(name, env, log_path=log_dir / f"{name}.log") for name in names}
     for service in services.values():
