@@ -16,6 +16,7 @@ from services.dispatch.db.tables import messaging
 from services.dispatch.emergency import EmergencyPlacer
 from services.dispatch.fieldwork import FieldWork
 from services.dispatch.planning import RoadFactorTravel
+from services.dispatch.planning.nearest import NearestQualified
 from services.dispatch.reactive_placement import ReactiveInsertion
 from services.dispatch.replanning import Replanner, run_queued_replans
 from services.dispatch.roster import Roster
@@ -41,7 +42,9 @@ class DispatchUseCases:
 
     @classmethod
     def build(cls, settings: Settings, clock: Callable[[], datetime] = SystemClock()) -> DispatchUseCases:
-        placer = EmergencyPlacer(settings, ReactiveInsertion(RoadFactorTravel(road_factor=settings.road_factor)), clock)
+        insertion = ReactiveInsertion(RoadFactorTravel(road_factor=settings.road_factor))
+        rule = NearestQualified(insertion) if settings.policy == "nearest" else insertion  # the baseline's switch
+        placer = EmergencyPlacer(settings, rule, clock)
         return cls(
             clock,
             placer,

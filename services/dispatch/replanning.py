@@ -41,6 +41,7 @@ from services.dispatch.planning import (
     Visit,
     plan_routes,
 )
+from services.dispatch.planning.nearest import plan_nearest
 from services.dispatch.settings import Settings
 from shared.clock import SystemClock
 from shared.db import Database
@@ -103,7 +104,8 @@ class Replanner:
                 raise PlanningBusy(f"the plan of {day.isoformat()} is being made by another run")
             snapshot = await self._snapshot(repo, day)
             options = PlanningOptions(time_limit=self.settings.planner_time_limit_s)
-            plan = await asyncio.to_thread(plan_routes, snapshot.problem, self.travel, options)
+            planner = plan_nearest if self.settings.policy == "nearest" else plan_routes  # the baseline's switch
+            plan = await asyncio.to_thread(planner, snapshot.problem, self.travel, options)
             try:
                 result = await self._persist(session, repo, snapshot, plan, reason)
             except IntegrityError as exc:
