@@ -405,6 +405,7 @@ def generate_company(
     """The company for ``seed``: ``customers`` customers sharing about ``sites`` sites, ``technicians`` staff."""
     rng = random.Random(seed)
     segment_mix = [s for s, n in SEGMENTS for _ in range(n)]
+    rng.shuffle(segment_mix)
     customer_specs: list[CustomerSpec] = []
     used_names: set[str] = set()
     for i in range(customers):

@@ -1,0 +1,141 @@
+"""One simulated day under one dispatch policy, on a private stack: seed, plan the morning, play, measure."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from bench.day.metrics import day_metrics
+from bench.day.player import Player
+from bench.day.scenario import Scenario
+from bench.day.stack import DayStack, Timeline, anchor_in, day_stack
+from deploy.local.company.generator import Company
+from deploy.local.company.seeder import SeededCompany, seed_company
+from shared.auth import Role
+from shared.clock import SimulatedClock
+
+__all__ = ["DayRun", "play_day"]
+
+
+@dataclass(frozen=True)
+class DayRun:
+    policy: str
+    speed: float
+    wall_s: float
+    metrics: dict[str, Any]
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _service_env(policy: str, speed: float, planner_time_limit_s: float) -> dict[str, str]:
+    """Settings for a day at ``speed``: periodic loops stretched so none of them spins at a high clock speed."""
+    every = max(1.0, speed)  # about once a real second at most
+    return {
+        "FIELDLINE_DISPATCH_POLICY": policy,
+        "FIELDLINE_DISPATCH_PLANNER_TIME_LIMIT_S": str(planner_time_limit_s),
+        "FIELDLINE_DISPATCH_REPLAN_POLL_S": str(max(2.0, every)),
+        "FIELDLINE_DISPATCH_SLA_CHECK_INTERVAL_S": str(max(30.0, every)),
+        "FIELDLINE_DISPATCH_OVERRUN_CHECK_INTERVAL_S": str(max(60.0, every)),
+        "FIELDLINE_DISPATCH_PLAN_INTERVAL_S": "0",  # the morning plan, then re-plans on events only
+        "FIELDLINE_CONTRACTS_VISIT_SWEEP_INTERVAL_S": "0",  # generated once, in the morning
+        "FIELDLINE_LOG_LEVEL": "WARNING",
+    }
+
+
+async def _wait_for_jobs(database_url: str, timeout_s: float = 180.0) -> int:
+    """Until dispatch holds a job for every planned visit contracts generated (the events have flowed)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            visits = int(await conn.fetchval("SELECT count(*) FROM contracts.planned_visits"))
+            jobs = int(await conn.fetchval("SELECT count(*) FROM dispatch.jobs WHERE kind = 'planned'"))
+            if visits and jobs >= visits:
+                return jobs
+            if time.monotonic() > deadline:
+                _say(f"  dispatch has {jobs} of {visits} planned visits after {timeout_s:.0f} s; planning anyway")
+                return jobs
+            await asyncio.sleep(1.0)
+    finally:
+        await conn.close()
+
+
+def _morning(day: DayStack, company: Company, scenario: Scenario) -> SeededCompany:
+    admin = day.token(Role.ADMIN, "day-admin")
+    urls = day.urls()
+    t0 = time.monotonic()
+    seeded = seed_company(company, urls, admin, progress=lambda line: _say(f"  seeded {line}"))
+    _say(f"  company seeded in {time.monotonic() - t0:.0f} s: {seeded.created or 'nothing new'}")
+    with httpx.Client(headers={"Authorization": f"Bearer {admin}"}, timeout=300) as client:
+        generated = client.post(f"{urls['contracts']}/visits/generate", json={})
+        generated.raise_for_status()
+        _say(f"  planned visits generated: {generated.json()}")
+        jobs = asyncio.run(_wait_for_jobs(day.database_url))
+        for _attempt in range(60):  # 409 while a queued re-plan of the day holds it
+            plan = client.post(
+                f"{urls['dispatch']}/plans/{scenario.day.isoformat()}/replan",
+                json={"reason": "morning planning"},
+                headers={"Authorization": f"Bearer {day.token(Role.DISPATCHER, 'day-dispatcher')}"},
+            )
+            if plan.status_code != 409:
+                break
+            time.sleep(1.0)
+        plan.raise_for_status()
+        routes = plan.json().get("routes", [])
+        _say(f"  {jobs} planned jobs known to dispatch; the day's plan has {len(routes)} routes")
+    return seeded
+
+
+def play_day(
+    company: Company,
+    scenario: Scenario,
+    policy: str,
+    speed: float = 120.0,
+    planner_time_limit_s: float = 20.0,
+    workdir: Path | None = None,
+) -> DayRun:
+    """Plays ``scenario`` under ``policy`` on a fresh stack and returns the day's numbers from its records."""
+    started = time.monotonic()
+    with day_stack(workdir) as day:
+        _say(f"[{policy}] morning: seeding, generating visits, planning {scenario.day}")
+        # the morning runs at real speed two hours before the day starts: seeding and planning take real time
+        morning = Timeline(scenario.day_start - timedelta(hours=2), 1.0, anchor_in(0))
+        day.start(morning, _service_env(policy, 1.0, planner_time_limit_s))
+        seeded = _morning(day, company, scenario)
+
+        _say(f"[{policy}] the day: {scenario.day_start:%H:%M}Z to {scenario.day_end:%H:%M}Z at {speed:g}x")
+        timeline = Timeline(scenario.day_start, speed, anchor_in(8.0))
+        day.start(timeline, _service_env(policy, speed, max(1.0, planner_time_limit_s / 4)))
+        clock = SimulatedClock(timeline.start, timeline.speed, timeline.anchor)
+        player = Player(scenario, company, seeded, day.urls(), day.token, clock)
+        asyncio.run(_play(player, clock, scenario))
+        # let the last events reach every service before reading their records
+        time.sleep(3.0)
+        metrics = asyncio.run(
+            day_metrics(
+                day.database_url,
+                day.urls()["requests"],
+                day.token(Role.DISPATCHER, "day-report"),
+                scenario.day_start,
+                scenario.day_end,
+                clock.now(),
+            )
+        )
+    return DayRun(policy, speed, round(time.monotonic() - started, 1), metrics)
+
+
+async def _play(player: Player, clock: SimulatedClock, scenario: Scenario) -> None:
+    wait = (scenario.day_start - clock.now()).total_seconds() / clock.speed
+    if wait > 0:
+        await asyncio.sleep(wait)
+    await player.run()
