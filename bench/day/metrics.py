@@ -41,7 +41,10 @@ SELECT technician_id, at, ST_Y(position::geometry) AS lat, ST_X(position::geomet
 FROM dispatch.position_pings WHERE at >= $1 AND at < $2 ORDER BY technician_id, at
 """
 
-SHIFTS = "SELECT technician_id, starts_at, ends_at, break_minutes FROM dispatch.shifts WHERE day = $1"
+SHIFTS = """
+SELECT technician_id, starts_at, ends_at, break_minutes, break_earliest, break_latest
+FROM dispatch.shifts WHERE day = $1
+"""
 ABSENCES = "SELECT technician_id, starts_at, ends_at FROM dispatch.absences WHERE starts_at < $2 AND ends_at > $1"
 PLANNED_JOBS = """
 SELECT count(*) FROM dispatch.jobs
@@ -129,10 +132,14 @@ async def day_metrics(
     away = {r["technician_id"] for r in absences}
     shift_h = 0.0
     for s in shifts:
-        hours = (s["ends_at"] - s["starts_at"]).total_seconds() / 3600 - s["break_minutes"] / 60
+        # the part of the shift the played day covers, up to a sick call
+        begin, end = max(s["starts_at"], day_start), min(s["ends_at"], day_end, as_of)
         if s["technician_id"] in away:
             absent = next(r for r in absences if r["technician_id"] == s["technician_id"])
-            hours = max(0.0, (min(absent["starts_at"], s["ends_at"]) - s["starts_at"]).total_seconds() / 3600)
+            end = min(end, absent["starts_at"])
+        hours = max(0.0, (end - begin).total_seconds() / 3600)
+        if s["break_earliest"] is not None and begin <= s["break_earliest"] and end >= s["break_latest"]:
+            hours -= s["break_minutes"] / 60
         shift_h += hours
     finished = [a for a in assignments if a["status"] in ("completed", "failed")]
     completed = [a for a in finished if a["status"] == "completed"]

@@ -79,17 +79,21 @@ def build_scenario(
     seed: int = 1,
     day: date = date(2026, 12, 8),
     emergencies_per_day: float = 30.0,
-    hours: tuple[time, time] = (time(7, 0), time(19, 0)),
+    hours: tuple[time, time] = (time(7, 30), time(19, 0)),
+    file_from: time = time(8, 0),
     file_until: time = time(17, 0),
     cancel_share: float = 0.07,
     technicians: int | None = None,
     sick_call: bool = True,
 ) -> Scenario:
-    """The day for ``seed``: emergencies between the start and ``file_until``, at about the given daily rate."""
+    """The day for ``seed``: emergencies between ``file_from`` and ``file_until`` at about the given daily rate.
+
+    Filing starts with the shifts (08:00): dispatch places an emergency only with someone on shift now.
+    """
     rng = random.Random(f"scenario-{seed}")
     start, end = _local(day, hours[0]), _local(day, hours[1])
-    last = _local(day, file_until)
-    window_h = (last - start).total_seconds() / 3600
+    first, last = _local(day, file_from), _local(day, file_until)
+    window_h = (last - first).total_seconds() / 3600
     rate_per_h = emergencies_per_day / window_h
     units_by_site: dict[str, list[str]] = {}
     for unit in company.equipment:
@@ -102,7 +106,7 @@ def build_scenario(
         pairs = [(s, w) for s, w in zip(sites, weights, strict=True) if s.town in towns]
         sites, weights = [s for s, _ in pairs], [w for _, w in pairs]
     found: list[Emergency] = []
-    at = start
+    at = first
     while True:
         at += timedelta(hours=rng.expovariate(rate_per_h))
         if at >= last:
