@@ -10,15 +10,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-import httpx
-
 from bench.day.metrics import day_metrics
+from bench.day.morning import morning
 from bench.day.player import Player
 from bench.day.scenario import Scenario
-from bench.day.stack import DayStack, Timeline, anchor_in, day_stack
+from bench.day.stack import Timeline, anchor_in, day_stack
 from deploy.local.company.generator import Company
-from deploy.local.company.seeder import SeededCompany, seed_company
 from shared.auth import Role
 from shared.clock import SimulatedClock
 
@@ -52,52 +49,6 @@ def _service_env(policy: str, speed: float, planner_time_limit_s: float) -> dict
     }
 
 
-async def _wait_for_jobs(database_url: str, timeout_s: float = 180.0) -> int:
-    """Until dispatch holds a job for every planned visit contracts generated (the events have flowed)."""
-    conn = await asyncpg.connect(database_url)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            visits = int(await conn.fetchval("SELECT count(*) FROM contracts.planned_visits"))
-            jobs = int(await conn.fetchval("SELECT count(*) FROM dispatch.jobs WHERE kind = 'planned'"))
-            if visits and jobs >= visits:
-                return jobs
-            if time.monotonic() > deadline:
-                _say(f"  dispatch has {jobs} of {visits} planned visits after {timeout_s:.0f} s; planning anyway")
-                return jobs
-            await asyncio.sleep(1.0)
-    finally:
-        await conn.close()
-
-
-def _morning(day: DayStack, company: Company, scenario: Scenario) -> SeededCompany:
-    admin = day.token(Role.ADMIN, "day-admin")
-    urls = day.urls()
-    t0 = time.monotonic()
-    seeded = seed_company(company, urls, admin, progress=lambda line: _say(f"  seeded {line}"))
-    _say(f"  company seeded in {time.monotonic() - t0:.0f} s: {seeded.created or 'nothing new'}")
-    with httpx.Client(headers={"Authorization": f"Bearer {admin}"}, timeout=300) as client:
-        generated = client.post(f"{urls['contracts']}/visits/generate", json={})
-        generated.raise_for_status()
-        _say(f"  planned visits generated: {generated.json()}")
-        jobs = asyncio.run(_wait_for_jobs(day.database_url))
-        # 409: a queued re-plan of the day holds it. 500: dispatch's re-plan can collide with another day's
-        # booking of the same visit (uq_assignments_active_request, raised at commit); both are retried.
-        for _attempt in range(30):
-            plan = client.post(
-                f"{urls['dispatch']}/plans/{scenario.day.isoformat()}/replan",
-                json={"reason": "morning planning"},
-                headers={"Authorization": f"Bearer {day.token(Role.DISPATCHER, 'day-dispatcher')}"},
-            )
-            if plan.status_code < 400:
-                break
-            time.sleep(1.0)
-        if plan.status_code >= 400:
-            _say(f"  the morning re-plan kept failing ({plan.status_code}); the day runs on the queued plans")
-        _say(f"  {jobs} planned jobs known to dispatch; morning plan: {plan.text[:300]}")
-    return seeded
-
-
 def play_day(
     company: Company,
     scenario: Scenario,
@@ -112,9 +63,9 @@ def play_day(
     with day_stack(workdir, keep_database) as day:
         _say(f"[{policy}] morning: seeding, generating visits, planning {scenario.day}")
         # the morning runs at real speed two hours before the day starts: seeding and planning take real time
-        morning = Timeline(scenario.day_start - timedelta(hours=2), 1.0, anchor_in(0))
-        day.start(morning, _service_env(policy, 1.0, planner_time_limit_s))
-        seeded = _morning(day, company, scenario)
+        before = Timeline(scenario.day_start - timedelta(hours=2), 1.0, anchor_in(0))
+        day.start(before, _service_env(policy, 1.0, planner_time_limit_s))
+        seeded = morning(day.urls(), day.token, day.database_url, company, scenario)
 
         _say(f"[{policy}] the day: {scenario.day_start:%H:%M}Z to {scenario.day_end:%H:%M}Z at {speed:g}x")
         timeline = Timeline(scenario.day_start, speed, anchor_in(8.0))
