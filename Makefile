@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # Bootstrap, then load its environment into the recipe's shell.
 ENV := deploy/local/bootstrap.sh && source .run/env
 
-.PHONY: help bootstrap up down run migrate test test-dates test-planning lint token bench-routing bench-dispatch bench-import
+.PHONY: help bootstrap up down run day migrate test test-dates test-planning lint token bench-routing bench-dispatch bench-import
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-15s %s\n", $$1, $$2 }'
@@ -30,6 +30,12 @@ down: ## Stop what bootstrap started under .run/ (private nats-server / PostgreS
 run: ## Migrate, start the four services, seed demo data, print URLs (Ctrl-C stops)
 	@$(ENV)
 	exec $(PY) -m deploy.local.run_stack
+
+SEED ?= 1
+POLICY ?= both
+day: ## Play a simulated day headless (SEED=1 POLICY=fieldline|nearest|both); writes reports/day-<seed>/report.{json,html}
+	@$(ENV)
+	$(PY) -m bench.day --seed $(SEED) --policy $(POLICY) $(DAY_ARGS)
 
 migrate: ## Apply every service's migrations
 	@$(ENV)

@@ -35,7 +35,7 @@ import asyncpg
 from sqlalchemy import insert, select
 
 from bench.routing.__main__ import machine
-from services.dispatch.app import DispatchUseCases, settle_heap
+from services.dispatch.usecases import DispatchUseCases, settle_heap
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.settings import Settings
 from shared.db import Database, create_engine

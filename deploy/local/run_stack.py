@@ -1,20 +1,30 @@
 """`make run`: migrate, start the four services, seed demo data, print how to use them; Ctrl-C stops all.
 
+By default the services run on a simulated timeline (FIELDLINE_DEMO_SPEED, default 60x, from 07:00 of the
+next weekday) with the generated refrigeration company (deploy/local/company/) and a day playing live: the
+morning plan, technicians driving and reporting, emergencies filed by customers (bench/day/player.py).
+FIELDLINE_DEMO=empty starts the services on the real clock with the small demo data set only.
+
 Expects DATABASE_URL and NATS_URL in the environment (deploy/local/bootstrap.sh writes them to .run/env).
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from datetime import date, datetime, timedelta
 
 import httpx
 
 from deploy.local.seed import seed
 from shared.auth import Role, ensure_local_keypair, mint_token
+from shared.clock import SimulatedClock, SystemClock, wall_time
 from shared.migrations import SERVICES, migrate_services, service_settings_class
 from shared.settings import REPO_ROOT, ServiceSettings, load_settings
 
@@ -55,8 +65,49 @@ def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
             process.kill()
 
 
+def _demo_day() -> date:
+    """The next weekday (today if it is one): the day the live demo plays."""
+    day = SystemClock().now().date()
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def _play_live_day(urls: dict[str, str], token: object, start: datetime, speed: float, anchor: float) -> None:
+    """Seed the company, plan the morning and play the day through the APIs (a thread of its own)."""
+    from bench.day.morning import morning
+    from bench.day.player import Player
+    from bench.day.scenario import build_scenario
+    from deploy.local.company.generator import generate_company
+
+    seed = int(os.environ.get("FIELDLINE_DEMO_SEED", "1"))
+    company = generate_company(seed)
+    scenario = build_scenario(company, seed, day=start.date())
+    seeded = morning(urls, token, os.environ["DATABASE_URL"], company, scenario)  # type: ignore[arg-type]
+    player = Player(scenario, company, seeded, urls, token, SimulatedClock(start, speed, anchor), progress=False)  # type: ignore[arg-type]
+    asyncio.run(player.run())
+    print("the simulated day is over; the services keep running", flush=True)
+
+
 def main() -> None:
     settings = load_settings(ServiceSettings)
+    demo_mode = os.environ.get("FIELDLINE_DEMO", "day")
+    speed = float(os.environ.get("FIELDLINE_DEMO_SPEED", "60"))
+    timeline: dict[str, str] = {}
+    start = anchor = None
+    if demo_mode != "empty":
+        # every service and the player read one timeline: 07:00 local (UTC+3) of the demo day at `speed`
+        start = datetime.combine(_demo_day(), datetime.min.time()).replace(tzinfo=SystemClock().now().tzinfo)
+        start += timedelta(hours=4)
+        anchor = wall_time() + 10.0
+        timeline = {
+            "FIELDLINE_CLOCK_START": start.isoformat(),
+            "FIELDLINE_CLOCK_SPEED": str(speed),
+            "FIELDLINE_CLOCK_ANCHOR": str(anchor),
+            "FIELDLINE_DISPATCH_REPLAN_POLL_S": str(max(2.0, speed)),
+            "FIELDLINE_DISPATCH_SLA_CHECK_INTERVAL_S": str(max(30.0, speed)),
+            "FIELDLINE_DISPATCH_OVERRUN_CHECK_INTERVAL_S": str(max(60.0, speed)),
+        }
     ensure_local_keypair(settings.jwt_private_key_file, settings.jwt_public_key_file)
     print("migrating schemas ...", flush=True)
     migrate_services()
@@ -79,6 +130,7 @@ def main() -> None:
             processes[name] = subprocess.Popen(
                 [sys.executable, "-m", f"services.{name}", "serve", "--no-migrate"],
                 cwd=REPO_ROOT,
+                env={**os.environ, **timeline},
                 stdout=log,
                 stderr=log,
             )
@@ -97,6 +149,11 @@ def main() -> None:
                 customer_id=customer_id,
                 technician_id=technician_id,
             )
+
+        if start is not None and anchor is not None:
+            threading.Thread(
+                target=_play_live_day, args=(urls, token, start, speed, anchor), name="live-day", daemon=True
+            ).start()
 
         demo = seed(urls, token(Role.ADMIN, "demo-admin"), RUN_DIR / "demo.json")
         customer_token = token(Role.CUSTOMER, "demo-customer", customer_id=uuid.UUID(demo.customer_id))
@@ -119,6 +176,7 @@ Tokens, valid 12 h (more: `make token ROLE=dispatcher SUB=you`, `make token ROLE
   export CUSTOMER_TOKEN={customer_token}
   export ANNA_TOKEN={token(Role.TECHNICIAN, "anna", technician_id=uuid.UUID(anna))}
 
+{_live_note(demo_mode, speed)}
 Try the emergency flow:
   curl -N -H "Authorization: Bearer $ANNA_TOKEN" {urls["notify"]}/streams/me &
   curl -s -X POST {urls["requests"]}/requests -H "Authorization: Bearer $CUSTOMER_TOKEN" \\
@@ -138,6 +196,18 @@ Try the emergency flow:
         print("stopping ...", flush=True)
         _stop(processes)
         print("stopped.", flush=True)
+
+
+def _live_note(demo: str, speed: float) -> str:
+    if demo == "empty":
+        return "FIELDLINE_DEMO=empty: no simulated day; the services run on the real clock.\n"
+    return (
+        f"A simulated day is playing at {speed:g}x (FIELDLINE_DEMO_SPEED): the company from deploy/local/company/ is\n"
+        "being seeded (about a minute), the morning planned, then technicians drive and report and customers file\n"
+        "emergencies. Watch it: GET /board and /sla-at-risk on dispatch (DISPATCHER_TOKEN), GET /kpis on requests.\n"
+        "Act as one of its technicians: make token ROLE=technician SUB=t TECHNICIAN_ID=<id from GET /technicians>.\n"
+        "FIELDLINE_DEMO=empty make run starts without it.\n"
+    )
 
 
 if __name__ == "__main__":

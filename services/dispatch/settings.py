@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -21,6 +21,9 @@ class Settings(ServiceSettings):
     port: int = 8001
     db_schema: str = "dispatch"
     timezone: str = "Europe/Simferopol"  # days, shifts and plans are local to the dispatch region
+    # who plans the day and places emergencies: the optimiser, or the nearest-qualified-technician baseline
+    # (planning/nearest.py) that `make day` compares it with
+    policy: Literal["fieldline", "nearest"] = "fieldline"
 
     # reactive placement
     candidate_pool: int = 20

@@ -192,10 +192,16 @@ class Stack:
 
 
 def start_stack(
-    database_url: str, nats_url: str, keys_dir: Path, log_dir: Path, names: tuple[str, ...] = SERVICES
+    database_url: str,
+    nats_url: str,
+    keys_dir: Path,
+    log_dir: Path,
+    names: tuple[str, ...] = SERVICES,
+    extra_env: dict[str, str] | None = None,
 ) -> Stack:
-    """The services share one timeline that starts at the suite's "now" (tests/support/clock.py) and runs at
-    real speed from this moment: no test of the stack depends on the hour or the day it runs."""
+    """Start ``names`` as processes on one timeline that starts at the suite's "now" (tests/support/clock.py) and
+    runs at real speed from this moment, so no test of the stack depends on the hour or the day it runs;
+    ``extra_env`` adds or overrides settings (another simulated clock, a dispatch policy)."""
     env = {
         "FIELDLINE_CLOCK_START": suite_now().isoformat(),
         "FIELDLINE_CLOCK_ANCHOR": repr(time.time()),
@@ -204,6 +210,7 @@ def start_stack(
         "FIELDLINE_JWT_PUBLIC_KEY_FILE": str(keys_dir / "jwt-public.pem"),
         "FIELDLINE_JWT_PRIVATE_KEY_FILE": str(keys_dir / "jwt-private.pem"),
         "FIELDLINE_LOG_LEVEL": "INFO",
+        **(extra_env or {}),
     }
     services = {name: ServiceProcess(name, env, log_path=log_dir / f"{name}.log") for name in names}
     for service in services.values():

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.dispatch.planning import RoadFactorTravel
+from services.dispatch.planning.nearest import NearestQualified
 from services.dispatch.settings import Settings
 from services.dispatch.usecases.desk import DispatchDesk
 from services.dispatch.usecases.emergency import EmergencyPlacer
@@ -38,7 +39,9 @@ class DispatchUseCases:
 
     @classmethod
     def build(cls, settings: Settings, clock: Callable[[], datetime] = SystemClock()) -> DispatchUseCases:
-        placer = EmergencyPlacer(settings, ReactiveInsertion(RoadFactorTravel(road_factor=settings.road_factor)), clock)
+        insertion = ReactiveInsertion(RoadFactorTravel(road_factor=settings.road_factor))
+        rule = NearestQualified(insertion) if settings.policy == "nearest" else insertion  # the baseline's switch
+        placer = EmergencyPlacer(settings, rule, clock)
         return cls(
             clock,
             placer,

@@ -1,0 +1,96 @@
+"""One simulated day under one dispatch policy, on a private stack: seed, plan the morning, play, measure."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.day.metrics import day_metrics
+from bench.day.morning import morning
+from bench.day.player import Player
+from bench.day.scenario import Scenario
+from bench.day.stack import Timeline, anchor_in, day_stack
+from deploy.local.company.generator import Company
+from shared.auth import Role
+from shared.clock import SimulatedClock
+
+__all__ = ["DayRun", "play_day"]
+
+
+@dataclass(frozen=True)
+class DayRun:
+    policy: str
+    speed: float
+    wall_s: float
+    metrics: dict[str, Any]
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _service_env(policy: str, speed: float, planner_time_limit_s: float) -> dict[str, str]:
+    """Settings for a day at ``speed``: periodic loops stretched so none of them spins at a high clock speed."""
+    every = max(1.0, speed)  # about once a real second at most
+    return {
+        "FIELDLINE_DISPATCH_POLICY": policy,
+        "FIELDLINE_DISPATCH_PLANNER_TIME_LIMIT_S": str(planner_time_limit_s),
+        "FIELDLINE_DISPATCH_REPLAN_POLL_S": str(max(2.0, every)),
+        "FIELDLINE_DISPATCH_SLA_CHECK_INTERVAL_S": str(max(30.0, every)),
+        "FIELDLINE_DISPATCH_OVERRUN_CHECK_INTERVAL_S": str(max(60.0, every)),
+        "FIELDLINE_DISPATCH_PLAN_INTERVAL_S": "0",  # the morning plan, then re-plans on events only
+        "FIELDLINE_CONTRACTS_VISIT_SWEEP_INTERVAL_S": "0",  # generated once, in the morning
+        "FIELDLINE_LOG_LEVEL": "WARNING",
+    }
+
+
+def play_day(
+    company: Company,
+    scenario: Scenario,
+    policy: str,
+    speed: float = 120.0,
+    planner_time_limit_s: float = 20.0,
+    workdir: Path | None = None,
+    keep_database: bool = False,
+) -> DayRun:
+    """Plays ``scenario`` under ``policy`` on a fresh stack and returns the day's numbers from its records."""
+    started = time.monotonic()
+    with day_stack(workdir, keep_database) as day:
+        _say(f"[{policy}] morning: seeding, generating visits, planning {scenario.day}")
+        # the morning runs at real speed two hours before the day starts: seeding and planning take real time
+        before = Timeline(scenario.day_start - timedelta(hours=2), 1.0, anchor_in(0))
+        day.start(before, _service_env(policy, 1.0, planner_time_limit_s))
+        seeded = morning(day.urls(), day.token, day.database_url, company, scenario)
+
+        _say(f"[{policy}] the day: {scenario.day_start:%H:%M}Z to {scenario.day_end:%H:%M}Z at {speed:g}x")
+        timeline = Timeline(scenario.day_start, speed, anchor_in(8.0))
+        day.start(timeline, _service_env(policy, speed, max(1.0, planner_time_limit_s / 4)))
+        clock = SimulatedClock(timeline.start, timeline.speed, timeline.anchor)
+        player = Player(scenario, company, seeded, day.urls(), day.token, clock)
+        asyncio.run(_play(player, clock, scenario))
+        # let the last events reach every service before reading their records
+        time.sleep(3.0)
+        metrics = asyncio.run(
+            day_metrics(
+                day.database_url,
+                day.urls()["requests"],
+                day.token(Role.DISPATCHER, "day-report"),
+                scenario.day_start,
+                scenario.day_end,
+                clock.now(),
+            )
+        )
+        metrics["database_url"] = day.database_url if keep_database else None
+    return DayRun(policy, speed, round(time.monotonic() - started, 1), metrics)
+
+
+async def _play(player: Player, clock: SimulatedClock, scenario: Scenario) -> None:
+    wait = (scenario.day_start - clock.now()).total_seconds() / clock.speed
+    if wait > 0:
+        await asyncio.sleep(wait)
+    await player.run()
