@@ -35,9 +35,10 @@ import asyncpg
 from sqlalchemy import insert, select
 
 from bench.routing.__main__ import machine
-from services.dispatch.usecases import DispatchUseCases, settle_heap
+from services.dispatch.app import settle_heap
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.settings import Settings
+from services.dispatch.usecases import DispatchUseCases
 from shared.db import Database, create_engine
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.envelope import Envelope
