@@ -380,3 +380,12 @@ async def test_a_reassigned_visit_shows_who_goes_now_in_the_units_history(contra
 
     shown = await eventually(history, lambda h: len(h) == 2, what="the reassignment reaches the unit's history")
     assert [(h["status"], h["technician_id"]) for h in shown] == [("offered", str(anna)), ("reassigned", str(oleg))]
+
+
+async def test_text_with_a_nul_is_refused_naming_the_field_and_instants_are_utc_z(contracts: Contracts) -> None:
+    refused = await contracts.client.post("/customers", headers=contracts.manager, json={"name": "Shop\x00 No 1"})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "name"
+    _, _, _, contract, _ = await _maintained_site(contracts, "Alushta Bakery")
+    visits = await _visits(contracts, contract["id"])
+    assert visits and all(v[k].endswith("Z") for v in visits for k in ("due_at", "window_start", "window_end"))

@@ -103,3 +103,14 @@ async def test_the_delivery_log_is_for_dispatchers(notify: Notify) -> None:
     assert (await notify.api.get("/deliveries", headers=notify.staff())).status_code == 200
     assert (await notify.api.get(f"/deliveries/{uuid.uuid4()}", headers=notify.staff())).status_code == 404
     assert (await notify.api.get("/deliveries", params={"status": "lost"}, headers=notify.staff())).status_code == 422
+
+
+async def test_a_nul_in_a_name_is_refused_naming_the_field_and_instants_are_utc_z(notify: Notify) -> None:
+    refused = await notify.api.post(
+        "/recipients", headers=notify.staff(), json={"kind": "dispatcher", "name": "Ol\x00ga", "email": "o@x.example"}
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["errors"][0]["field"] == "name"
+    added = await notify.add_recipient(kind="dispatcher", name="Olga", email="olga@x.example")
+    assert added["created_at"].endswith("Z") and added["updated_at"].endswith("Z"), added

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time
+from datetime import date, time
 from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from shared.events.common import GeoPoint, Priority, RequestKind, SkillNeed
+from shared.text import PlainText
+from shared.timestamps import UtcDatetime
 
 ContractType = Literal["full_maintenance", "on_call", "warranty"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -28,8 +30,8 @@ WeeklyHoursIn = dict[Weekday, list[OpeningHoursIn]]
 
 
 class CustomerIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    external_ref: str | None = Field(
+    name: PlainText = Field(min_length=1, max_length=200)
+    external_ref: PlainText | None = Field(
         default=None, min_length=1, max_length=200, description="the customer's key in the manager's spreadsheets"
     )
 
@@ -41,7 +43,7 @@ class CustomerOut(BaseModel):
 
 
 class TerritoryIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: PlainText = Field(min_length=1, max_length=200)
     area: dict[str, Any] = Field(description="a GeoJSON Polygon or MultiPolygon (lon, lat; WGS 84)")
 
 
@@ -57,25 +59,25 @@ class TerritoryRef(BaseModel):
 
 
 class SiteIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    address: str = Field(min_length=1, max_length=500)
+    name: PlainText = Field(min_length=1, max_length=200)
+    address: PlainText = Field(min_length=1, max_length=500)
     location: GeoPoint
-    external_ref: str | None = Field(default=None, min_length=1, max_length=200)
+    external_ref: PlainText | None = Field(default=None, min_length=1, max_length=200)
     access_hours: WeeklyHoursIn | None = Field(default=None, description="when technicians may come; none: any time")
-    contact_name: str | None = Field(
+    contact_name: PlainText | None = Field(
         default=None, min_length=1, max_length=200, description="whom a technician calls on site"
     )
-    contact_phone: str | None = Field(default=None, min_length=1, max_length=50)
+    contact_phone: PlainText | None = Field(default=None, min_length=1, max_length=50)
 
 
 class SitePatch(BaseModel):
     """Only the fields sent are changed; null clears access hours (any time) or a contact field."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    address: str | None = Field(default=None, min_length=1, max_length=500)
+    name: PlainText | None = Field(default=None, min_length=1, max_length=200)
+    address: PlainText | None = Field(default=None, min_length=1, max_length=500)
     access_hours: WeeklyHoursIn | None = None
-    contact_name: str | None = Field(default=None, min_length=1, max_length=200)
-    contact_phone: str | None = Field(default=None, min_length=1, max_length=50)
+    contact_name: PlainText | None = Field(default=None, min_length=1, max_length=200)
+    contact_phone: PlainText | None = Field(default=None, min_length=1, max_length=50)
 
     @model_validator(mode="after")
     def _required_stay(self) -> SitePatch:
@@ -99,9 +101,9 @@ class SiteOut(BaseModel):
 
 
 class EquipmentIn(BaseModel):
-    equipment_type: str = Field(min_length=1, max_length=200, examples=["cold_room"])
-    model: str = Field(min_length=1, max_length=200)
-    serial: str = Field(min_length=1, max_length=200)
+    equipment_type: PlainText = Field(min_length=1, max_length=200, examples=["cold_room"])
+    model: PlainText = Field(min_length=1, max_length=200)
+    serial: PlainText = Field(min_length=1, max_length=200)
     installed_on: date | None = None
     warranty_ends_on: date | None = None
     required_skills: list[SkillNeed] = Field(default_factory=list, description="skills needed to service it")
@@ -128,7 +130,7 @@ class ServiceHistoryEntry(BaseModel):
     assignment_id: uuid.UUID
     technician_id: uuid.UUID
     status: str
-    at: datetime
+    at: UtcDatetime
     outcome: str | None = None
 
 
@@ -153,7 +155,7 @@ class QuotaIn(BaseModel):
 
 class PriceIn(BaseModel):
     amount: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
-    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    currency: PlainText | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     billing_period: Literal["month", "quarter", "year"] | None = None
     extra_callout_price: Decimal | None = Field(
         default=None, ge=0, max_digits=12, decimal_places=2, description="charged per request beyond the quota"
@@ -180,7 +182,7 @@ class ContractIn(BaseModel):
         default_factory=list, description="units covered; a listed site with none of its units listed is covered whole"
     )
     sla: list[SlaTermIn] = Field(min_length=1)
-    timezone: str = "Europe/Simferopol"
+    timezone: PlainText = "Europe/Simferopol"
     business_hours: WeeklyHoursIn | None = Field(default=None, description="SLA clock; none: 24/7")
     holidays: list[date] = Field(default_factory=list, description="days the SLA clock stops (weekly calendars)")
     quotas: list[QuotaIn] = Field(default_factory=list)
@@ -202,7 +204,7 @@ class ContractPatch(BaseModel):
     site_ids: list[uuid.UUID] | None = Field(default=None, min_length=1)
     equipment_ids: list[uuid.UUID] | None = None
     sla: list[SlaTermIn] | None = Field(default=None, min_length=1)
-    timezone: str | None = None
+    timezone: PlainText | None = None
     business_hours: WeeklyHoursIn | None = None
     holidays: list[date] | None = None
     quotas: list[QuotaIn] | None = None
@@ -246,7 +248,7 @@ class ContractOut(BaseModel):
 class ScheduleIn(BaseModel):
     site_id: uuid.UUID
     equipment_id: uuid.UUID | None = Field(default=None, description="one unit; none: the site's covered units")
-    rrule: str = Field(
+    rrule: PlainText = Field(
         min_length=5,
         max_length=500,
         examples=["FREQ=MONTHLY;BYMONTHDAY=-1"],
@@ -263,7 +265,7 @@ class ScheduleIn(BaseModel):
 
 
 class SchedulePatch(BaseModel):
-    rrule: str | None = Field(default=None, min_length=5, max_length=500)
+    rrule: PlainText | None = Field(default=None, min_length=5, max_length=500)
     first_on: date | None = None
     visit_time: time | None = None
     tolerance_days: int | None = Field(default=None, ge=0, le=60)
@@ -296,9 +298,9 @@ class VisitOut(BaseModel):
     site_id: uuid.UUID
     equipment_ids: list[uuid.UUID]
     due_on: date
-    due_at: datetime
-    window_start: datetime
-    window_end: datetime
+    due_at: UtcDatetime
+    window_start: UtcDatetime
+    window_end: UtcDatetime
     duration_minutes: int
     required_skills: list[SkillNeed]
     priority: Priority
@@ -344,7 +346,7 @@ class SlaHealth(BaseModel):
 class ContractHealthOut(BaseModel):
     contract_id: uuid.UUID
     status: str
-    at: datetime
+    at: UtcDatetime
     visits: VisitHealth
     sla: SlaHealth
     quotas: list[QuotaOut]

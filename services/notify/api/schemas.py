@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time
+from datetime import time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.notify.domain.audience import Audience
 from services.notify.domain.preferences import Language, RecipientChannel
 from services.notify.domain.signing import DEFAULT_ROTATION_GRACE, MAX_ROTATION_GRACE
+from shared.text import PlainText
+from shared.timestamps import UtcDatetime
 
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
@@ -18,11 +20,11 @@ _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 class Preferences(BaseModel):
     """What a recipient may change about themselves; omitted fields stay as they are."""
 
-    name: str | None = Field(default=None, max_length=200)
-    email: str | None = Field(default=None, max_length=320, pattern=_EMAIL)
+    name: PlainText | None = Field(default=None, max_length=200)
+    email: PlainText | None = Field(default=None, max_length=320, pattern=_EMAIL)
     language: Language | None = None
     channels: list[RecipientChannel] | None = Field(default=None, description="e-mail is the only per-person channel")
-    time_zone: str | None = Field(default=None, description="IANA zone the quiet hours are in")
+    time_zone: PlainText | None = Field(default=None, description="IANA zone the quiet hours are in")
     quiet_start: time | None = Field(default=None, description="quiet hours start (wall clock); null: none")
     quiet_end: time | None = Field(default=None, description="quiet hours end; may be before the start (22:00-07:00)")
     active: bool | None = None
@@ -48,12 +50,12 @@ class RecipientOut(BaseModel):
     quiet_start: time | None
     quiet_end: time | None
     active: bool
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
 
 
 class WebhookIn(BaseModel):
-    url: str = Field(max_length=2000, description="https only")
+    url: PlainText = Field(max_length=2000, description="https only")
     language: Language = "en"
 
 
@@ -64,9 +66,9 @@ class WebhookOut(BaseModel):
     url: str
     language: Language
     active: bool
-    created_at: datetime
-    secret_rotated_at: datetime | None = Field(default=None, description="the last rotation of the secret")
-    previous_secret_expires_at: datetime | None = Field(
+    created_at: UtcDatetime
+    secret_rotated_at: UtcDatetime | None = Field(default=None, description="the last rotation of the secret")
+    previous_secret_expires_at: UtcDatetime | None = Field(
         default=None, description="the secret replaced at the last rotation also signs until then"
     )
 
@@ -91,7 +93,7 @@ class WebhookSecretRotated(WebhookOut):
 class DeliveryAttempt(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     attempt: int
-    at: datetime
+    at: UtcDatetime
     outcome: str
     detail: str
 
@@ -111,11 +113,11 @@ class DeliveryOut(BaseModel):
     urgent: bool
     status: str
     attempts: int
-    next_attempt_at: datetime
-    give_up_at: datetime
+    next_attempt_at: UtcDatetime
+    give_up_at: UtcDatetime
     last_error: str | None
-    created_at: datetime
-    sent_at: datetime | None
+    created_at: UtcDatetime
+    sent_at: UtcDatetime | None
 
 
 class DeliveryDetail(DeliveryOut):
