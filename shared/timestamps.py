@@ -12,13 +12,17 @@ from typing import Annotated, Any
 
 from pydantic import PlainSerializer
 
-__all__ = ["UtcDatetime", "in_utc", "utc_z"]
+__all__ = ["UtcDatetime", "in_utc", "utc_z", "utc_z_or_none"]
 
 
 def utc_z(moment: datetime) -> str:
     """`moment` in UTC, ISO 8601 with `Z` (a naive value is taken as UTC already)."""
     aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return aware.isoformat().replace("+00:00", "Z")
+
+
+def utc_z_or_none(moment: datetime | None) -> str | None:
+    return None if moment is None else utc_z(moment)
 
 
 UtcDatetime = Annotated[datetime, PlainSerializer(utc_z, return_type=str, when_used="json")]

@@ -15,10 +15,10 @@ from typing import Any
 from services.requests.db.requests import RequestsRepository
 from services.requests.db.timeline import TIMELINE_CHANNEL, TimelineRepository
 from services.requests.domain.records import ServiceRequestRecord
-from services.requests.domain.timestamps import utc_z
 from shared.db import Database
 from shared.listen import NotificationHub, StreamMessage, listening, sse_frames
 from shared.service import Runtime
+from shared.timestamps import utc_z
 
 log = logging.getLogger(__name__)
 

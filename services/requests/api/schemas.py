@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, PlainSerializer
 
-from services.requests.domain.timestamps import utc_z
 from shared.events.common import Priority, RequestKind
 from shared.text import PlainText
+from shared.timestamps import utc_z
 
 # every instant the API returns: UTC with `Z`, whatever offset it was given or stored with
 UtcDatetime = Annotated[AwareDatetime, PlainSerializer(utc_z, return_type=str, when_used="json")]

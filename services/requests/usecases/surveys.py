@@ -14,12 +14,12 @@ from services.requests.db.timeline import TimelineRepository
 from services.requests.domain.lifecycle import AssignmentView
 from services.requests.domain.records import ServiceRequestRecord, SurveyRecord
 from services.requests.domain.surveys import Rating, SurveyAnswer, check_answer, ensure_open, rating_of
-from services.requests.domain.timestamps import utc_z
 from services.requests.usecases.survey_links import SurveyLinks
 from shared.auth import Principal, Role, ensure_customer_access
 from shared.errors import NotFound
 from shared.events.requests import SurveyAnswered, SurveyInvited
 from shared.messaging import add_event
+from shared.timestamps import utc_z
 
 
 async def invite_to_survey(

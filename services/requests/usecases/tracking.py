@@ -28,13 +28,13 @@ from services.requests.domain.lifecycle import (
     request_status,
 )
 from services.requests.domain.records import ServiceRequestRecord
-from services.requests.domain.timestamps import utc_z, utc_z_or_none
 from services.requests.usecases.filing import open_follow_up
 from services.requests.usecases.survey_links import SurveyLinks
 from services.requests.usecases.surveys import invite_to_survey
 from shared.clock import Clock
 from shared.events.dispatch import AssignmentChanged, AssignmentCreated, AssignmentStatusChanged, RequestUnplaceable
 from shared.events.envelope import Envelope, Event
+from shared.timestamps import utc_z, utc_z_or_none
 
 log = logging.getLogger(__name__)
 
