@@ -6,7 +6,6 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Iterator
 
 import asyncpg
 import httpx
@@ -14,18 +13,9 @@ import pytest
 
 from shared.auth import Role
 from tests.conftest import Keys
-from tests.support.infra import NatsServer, Stack, start_stack
+from tests.support.infra import Stack
 
 pytestmark = pytest.mark.date_sensitive  # runs on the suite clock: `make test-dates` moves it
-
-
-@pytest.fixture(scope="module")
-def stack(
-    database_url: str, nats_server: NatsServer, keys: Keys, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    running = start_stack(database_url, nats_server.url, keys.private.parent, tmp_path_factory.mktemp("logs"))
-    yield running
-    running.stop()
 
 
 async def _setup_customer(stack: Stack, keys: Keys) -> tuple[uuid.UUID, uuid.UUID]:
