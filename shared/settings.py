@@ -24,6 +24,7 @@ _COMMON_ENV: dict[str, str] = {
     "jwt_public_key_file": "FIELDLINE_JWT_PUBLIC_KEY_FILE",
     "jwt_private_key_file": "FIELDLINE_JWT_PRIVATE_KEY_FILE",
     "log_level": "FIELDLINE_LOG_LEVEL",
+    "metrics_enabled": "FIELDLINE_METRICS_ENABLED",
     "clock_start": "FIELDLINE_CLOCK_START",
     "clock_speed": "FIELDLINE_CLOCK_SPEED",
     "clock_anchor": "FIELDLINE_CLOCK_ANCHOR",
@@ -58,6 +59,8 @@ class ServiceSettings(BaseSettings):
     # SIGTERM: requests in flight get this long to finish, then consumers finish the message in hand
     shutdown_drain_s: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"
+    # GET /metrics (Prometheus, unauthenticated): off here, or fenced to the cluster (docs/operations.md)
+    metrics_enabled: bool = True
     # The shared timeline (shared/clock.py): unset start and speed 1 is the real clock; a simulated day
     # gives every service the same start, speed and anchor (the Unix time at which the timeline is at start).
     clock_start: datetime | None = None

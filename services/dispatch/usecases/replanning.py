@@ -47,6 +47,7 @@ from shared.db import Database
 from shared.errors import Conflict, InvalidInput
 from shared.events.dispatch import PlannedStop, PlanPublished
 from shared.messaging import add_event
+from shared.metrics import observe_planner_run
 
 log = logging.getLogger(__name__)
 DAY_S = 86_400.0
@@ -90,6 +91,7 @@ class Replanner:
     def today(self) -> date:
         return self.clock().astimezone(self.tz).date()
 
+    @observe_planner_run
     async def replan(
         self, db: Database, day: date, reasons: list[str], up_to_request: int | None = None
     ) -> dict[str, Any]:
