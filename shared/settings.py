@@ -11,6 +11,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.clock import Clock, clock_from_settings
+from shared.pg_tls import asyncpg_connect_args, split_tls_params
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,12 +74,18 @@ class ServiceSettings(BaseSettings):
 
     @property
     def asyncpg_url(self) -> str:
-        """The database URL with SQLAlchemy's asyncpg driver named."""
-        url = self.database_url
+        """The database URL with SQLAlchemy's asyncpg driver named, libpq's TLS parameters taken out (they go
+        to `asyncpg_connect_args`: asyncpg refuses `sslmode` as a keyword)."""
+        url = split_tls_params(self.database_url)[0]
         for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
             if url.startswith(prefix):
                 return "postgresql+asyncpg://" + url[len(prefix) :]
         raise ValueError(f"unsupported database url: {url!r}")
+
+    @property
+    def asyncpg_connect_args(self) -> dict[str, Any]:
+        """`{"ssl": ...}` from the URL's `sslmode`/`sslrootcert`/... (shared/pg_tls.py), or nothing."""
+        return asyncpg_connect_args(self.database_url)
 
 
 S = TypeVar("S", bound=ServiceSettings)
