@@ -4,14 +4,20 @@ also dead-lettered, which writes an outbox row), with the labels operators query
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
+from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, text
 
 from services.contracts.app import create_app
+from services.contracts.db.tables import messaging
 from services.contracts.settings import Settings
+from shared.db import Database, create_engine
 from shared.events.requests import ServiceRequestCreated
 from shared.messaging.connection import connect
+from shared.metrics import process_metrics
 from tests.conftest import Keys
 from tests.support.apps import running_app, service_settings
 from tests.support.infra import NatsServer
@@ -79,3 +85,34 @@ async def test_metrics_can_be_turned_off(database_url: str, nats_server: NatsSer
     settings = service_settings(Settings, database_url, nats_server.url, keys.private.parent, metrics_enabled=False)
     async with running_app(create_app(settings)) as client:
         assert (await client.get("/metrics")).status_code == 404
+
+
+async def test_outbox_gauges_read_the_backlog_at_scrape_time(
+    database_url: str, nats_server: NatsServer, keys: Keys
+) -> None:
+    settings = service_settings(Settings, database_url, nats_server.url, keys.private.parent)
+    async with running_app(create_app(settings)):
+        pass  # migrated; the relay is stopped again, so a row written now stays pending
+    db = Database(create_engine(settings))
+    event_id = uuid.uuid4()
+    outbox = messaging.outbox
+    try:
+        async with db.transaction() as session:
+            await session.execute(
+                outbox.insert().values(
+                    event_id=event_id,
+                    subject="fieldline.contracts.test.metrics.v1",
+                    payload={},
+                    created_at=func.now() - text("interval '90 seconds'"),
+                )
+            )
+        metrics = process_metrics()
+        runtime: Any = SimpleNamespace(settings=settings, db=db, tables=messaging)
+        await metrics.refresh_scrape_time(runtime)
+        labels = {"service": "contracts"}
+        assert (metrics.registry.get_sample_value("fieldline_outbox_pending_events", labels) or 0) >= 1
+        assert (metrics.registry.get_sample_value("fieldline_outbox_oldest_pending_age_seconds", labels) or 0) >= 90
+    finally:
+        async with db.transaction() as session:
+            await session.execute(outbox.delete().where(outbox.c.event_id == event_id))
+        await db.dispose()
