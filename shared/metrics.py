@@ -80,6 +80,25 @@ class FieldlineMetrics:
         self.consumer_dead_letters = Counter(
             "fieldline_consumer_dead_letters", "Messages recorded as dead letters and terminated", labels, **kw
         )
+        self.consumer_pending = Gauge(
+            "fieldline_consumer_pending_messages",
+            "Messages in the stream not yet delivered to the durable consumer (the broker's count, read at scrape "
+            "time; every replica reports the same durable: aggregate with max)",
+            ["consumer"],
+            **kw,
+        )
+        self.consumer_ack_pending = Gauge(
+            "fieldline_consumer_ack_pending_messages",
+            "Messages delivered to the durable consumer and not yet acknowledged (read at scrape time)",
+            ["consumer"],
+            **kw,
+        )
+        self.events_published = Counter(
+            "fieldline_events_published",
+            "Events the outbox relay published, by subject (a batch whose commit fails is published and counted again)",
+            ["subject"],
+            **kw,
+        )
         self.rpc_duration = Histogram(
             "fieldline_rpc_client_duration_seconds",
             "Request/reply calls over NATS, by subject and outcome (ok, error, unavailable)",
@@ -131,12 +150,18 @@ class FieldlineMetrics:
             self.consumer_redeliveries.labels(consumer, subject).inc()
 
     async def refresh_scrape_time(self, runtime: Runtime) -> None:
-        """Gauges read when Prometheus asks: the outbox backlog (one bounded query) and the pool's use."""
+        """Gauges read when Prometheus asks, each read bounded by a timeout: the pool's use, the outbox backlog
+        (one query) and each durable consumer's backlog at the broker."""
         service = runtime.settings.service_name
         pool: Any = runtime.db.engine.pool
         if hasattr(pool, "checkedout"):
             self.db_pool_in_use.labels(service).set(pool.checkedout())
             self.db_pool_size.labels(service).set(pool.size())
+        await self._refresh_outbox(runtime)
+        await self._refresh_consumer_lag(runtime)
+
+    async def _refresh_outbox(self, runtime: Runtime) -> None:
+        service = runtime.settings.service_name
         outbox = runtime.tables.outbox
         try:
             async with asyncio.timeout(SCRAPE_QUERY_TIMEOUT_S):
@@ -155,6 +180,19 @@ class FieldlineMetrics:
             return
         self.outbox_pending.labels(service).set(row[0])
         self.outbox_oldest_age.labels(service).set(max(float(row[1]), 0.0))
+
+    async def _refresh_consumer_lag(self, runtime: Runtime) -> None:
+        for consumer in getattr(runtime, "consumers", ()):
+            durable = consumer.sub.durable
+            try:
+                async with asyncio.timeout(SCRAPE_QUERY_TIMEOUT_S):
+                    info = await runtime.js.consumer_info(consumer.stream, durable)
+            except Exception as exc:
+                log.debug("consumer info for %s failed: %r", durable, exc)
+                self.scrape_errors.labels(runtime.settings.service_name, "consumer_info").inc()
+                continue
+            self.consumer_pending.labels(durable).set(info.num_pending or 0)
+            self.consumer_ack_pending.labels(durable).set(info.num_ack_pending or 0)
 
 
 @functools.cache

@@ -15,6 +15,7 @@ from services.contracts.app import create_app
 from services.contracts.db.tables import messaging
 from services.contracts.settings import Settings
 from shared.db import Database, create_engine
+from shared.events.dead_letters import DEAD_LETTER_EVENTS
 from shared.events.requests import ServiceRequestCreated
 from shared.messaging.connection import connect
 from shared.metrics import process_metrics
@@ -65,7 +66,16 @@ async def test_metrics_show_http_consumer_and_outbox_families(
             got = value(m, "fieldline_consumer_dead_letters_total", consumer=DURABLE, subject=subject)
             return got > value(before, "fieldline_consumer_dead_letters_total", consumer=DURABLE, subject=subject)
 
-        after = await eventually(lambda: scrape(client), dead_lettered, what="the poison message dead-lettered")
+        await eventually(lambda: scrape(client), dead_lettered, what="the poison message dead-lettered")
+        announced = {"subject": DEAD_LETTER_EVENTS["contracts"].subject}  # the dead letter's outbox row, relayed
+        after = await eventually(
+            lambda: scrape(client),
+            lambda m: (
+                value(m, "fieldline_events_published_total", **announced)
+                > value(before, "fieldline_events_published_total", **announced)
+            ),
+            what="the dead-letter event published by the relay",
+        )
 
     route = {"service": "contracts", "method": "GET", "route": "/contracts/{contract_id}"}
     assert value(after, "http_server_requests_total", **route, status="401") >= 1
@@ -75,6 +85,8 @@ async def test_metrics_show_http_consumer_and_outbox_families(
     assert value(after, "fieldline_consumer_deliveries_total", **consumed) > value(
         before, "fieldline_consumer_deliveries_total", **consumed
     )
+    assert ("fieldline_consumer_pending_messages", frozenset({("consumer", DURABLE)})) in after  # broker count
+    assert ("fieldline_consumer_ack_pending_messages", frozenset({("consumer", DURABLE)})) in after
     assert ("fieldline_outbox_pending_events", frozenset({("service", "contracts")})) in after
     assert value(after, "fieldline_outbox_oldest_pending_age_seconds", service="contracts") >= 0
     assert ("fieldline_db_pool_connections_in_use", frozenset({("service", "contracts")})) in after
