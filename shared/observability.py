@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 CORRELATION_HEADER = "X-Correlation-Id"
 _correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 access_log = logging.getLogger("fieldline.access")
+# probes and scrapes come every few seconds from every kubelet and Prometheus: their access lines are DEBUG
+QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def current_correlation_id() -> str | None:
@@ -75,7 +77,8 @@ def json_log_handler(service: str) -> logging.Handler:
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
-    """One JSON object per line on stderr, each with the service name and the correlation id."""
+    """One JSON object per line on stderr, each with the service name and the correlation id (probes and scrapes
+    that succeed log their access line at DEBUG)."""
     root = logging.getLogger()
     root.handlers[:] = [json_log_handler(service)]
     root.setLevel(level.upper())
@@ -131,7 +134,8 @@ class AccessMiddleware:
             if state["stream"]:
                 self.metrics.sse_connections.labels(self.service).dec()
             self.metrics.http_requests.labels(self.service, scope["method"], route, str(state["status"])).inc()
-            access_log.info(
+            access_log.log(
+                logging.DEBUG if route in QUIET_ROUTES and state["status"] < 400 else logging.INFO,
                 "%s %s %s",
                 scope["method"],
                 route,

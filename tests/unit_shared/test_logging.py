@@ -51,11 +51,16 @@ async def test_one_access_line_per_request_with_fields(log_lines: io.StringIO) -
     async def thing(thing_id: str) -> dict[str, str]:
         return {"id": thing_id}
 
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
     install_correlation_middleware(app)
     app.add_middleware(AccessMiddleware, service="testsvc", metrics=process_metrics())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         ok = await client.get("/things/42", headers={CORRELATION_HEADER: "corr-1"})
         missing = await client.get("/nowhere")
+        assert (await client.get("/healthz")).status_code == 200  # a probe: its access line is DEBUG, not shown
     assert ok.status_code == 200 and missing.status_code == 404
 
     access = [line for line in parsed(log_lines) if line["logger"] == "fieldline.access"]
