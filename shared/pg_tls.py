@@ -6,7 +6,8 @@ the URL and become one `ssl` connect argument, with libpq's meaning of each mode
 
 - `disable`: no TLS. `allow`, `prefer`: left to asyncpg, which knows these two modes by name.
 - `require`: TLS, but the server is NOT verified (neither its certificate chain nor its name), as in libpq
-  without a root certificate. Use it only where the network is trusted; prefer `verify-full`.
+  without a root certificate. Unlike libpq, an `sslrootcert` does not quietly turn `require` into `verify-ca`:
+  say `verify-ca` or `verify-full`. Use `require` only where the network is trusted.
 - `verify-ca`: TLS; the chain is verified against `sslrootcert` (or the system's CAs), the name is not.
 - `verify-full`: TLS; the chain and the host name are verified (`sslrootcert=system` or unset: system CAs).
 - `sslcert`/`sslkey`/`sslpassword`: a client certificate. `sslcrl`: a revocation list checked for the leaf.
