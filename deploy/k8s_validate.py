@@ -87,7 +87,10 @@ def all_objects(*, use_tool: bool = True) -> list[tuple[str, dict[str, Any]]]:
 
 def validate(objects: list[tuple[str, dict[str, Any]]], version: str = KUBERNETES_VERSION) -> list[str]:
     """One message per object that fails the schema."""
-    import kubernetes_validate
+    try:
+        import kubernetes_validate
+    except ModuleNotFoundError as exc:  # a dev dependency: the venv predates it
+        raise SystemExit("kubernetes-validate is missing from .venv: run make bootstrap (requirements.lock)") from exc
 
     errors = []
     for origin, doc in objects:
