@@ -131,6 +131,9 @@ class AccessMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             route = route_template(scope)
+            # an unhandled error's 500 is sent by Starlette outside this middleware: take the id the correlation
+            # middleware left in the request's state
+            state["correlation_id"] = state["correlation_id"] or (scope.get("state") or {}).get("correlation_id")
             if state["stream"]:
                 self.metrics.sse_connections.labels(self.service).dec()
             self.metrics.http_requests.labels(self.service, scope["method"], route, str(state["status"])).inc()

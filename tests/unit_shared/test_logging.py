@@ -51,6 +51,10 @@ async def test_one_access_line_per_request_with_fields(log_lines: io.StringIO) -
     async def thing(thing_id: str) -> dict[str, str]:
         return {"id": thing_id}
 
+    @app.get("/broken")
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -60,12 +64,14 @@ async def test_one_access_line_per_request_with_fields(log_lines: io.StringIO) -
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         ok = await client.get("/things/42", headers={CORRELATION_HEADER: "corr-1"})
         missing = await client.get("/nowhere")
+        with pytest.raises(RuntimeError):  # the test transport re-raises what the app did not handle
+            await client.get("/broken", headers={CORRELATION_HEADER: "corr-2"})
         assert (await client.get("/healthz")).status_code == 200  # a probe: its access line is DEBUG, not shown
     assert ok.status_code == 200 and missing.status_code == 404
 
     access = [line for line in parsed(log_lines) if line["logger"] == "fieldline.access"]
-    assert len(access) == 2
-    first, second = access
+    assert len(access) == 3
+    first, second, failed = access
     assert first["method"] == "GET"
     assert first["route"] == "/things/{thing_id}"
     assert first["path"] == "/things/42"
@@ -77,6 +83,7 @@ async def test_one_access_line_per_request_with_fields(log_lines: io.StringIO) -
     assert ISO_UTC_MS.match(str(first["time"])), first["time"]
     assert second["route"] == "unmatched" and second["status"] == 404
     assert second["correlation_id"] == missing.headers[CORRELATION_HEADER]
+    assert (failed["route"], failed["status"], failed["correlation_id"]) == ("/broken", 500, "corr-2")
 
 
 def test_uvicorn_color_message_is_dropped(log_lines: io.StringIO) -> None:
