@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # Bootstrap, then load its environment into the recipe's shell.
 ENV := deploy/local/bootstrap.sh && source .run/env
 
-.PHONY: help bootstrap up down run day migrate test test-dates test-planning lint token bench-routing bench-dispatch bench-import
+.PHONY: help bootstrap up down run day migrate test test-dates test-planning lint k8s-validate token bench-routing bench-dispatch bench-import
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-15s %s\n", $$1, $$2 }'
@@ -66,6 +66,10 @@ lint: ## ruff (rules and format) over the whole tree; mypy over services/, share
 	.venv/bin/ruff format --check . || rc=1
 	.venv/bin/mypy services shared bench deploy || rc=1
 	exit $$rc
+
+k8s-validate: ## Render deploy/k8s (kustomize build / kubectl kustomize, else a built-in renderer) and validate every object (kubernetes-validate, strict, offline)
+	@$(if $(wildcard $(PY)),,$(ENV))
+	$(PY) -m deploy.k8s_validate
 
 token: ## Mint a JWT: make token ROLE=dispatcher SUB=alice [CUSTOMER_ID=..] [TECHNICIAN_ID=..]
 	@$(if $(and $(ROLE),$(SUB)),,$(error usage: make token ROLE=<role> SUB=<subject> [CUSTOMER_ID=<uuid>] [TECHNICIAN_ID=<uuid>]))

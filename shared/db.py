@@ -32,10 +32,11 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,
         connect_args={
+            **settings.asyncpg_connect_args,
             "server_settings": {
                 "search_path": f"{settings.db_schema},public",
                 "application_name": f"fieldline-{settings.service_name}",
-            }
+            },
         },
     )
 

@@ -31,5 +31,6 @@ def run_service(
             host=settings.host,
             port=settings.port,
             log_config=None,
+            access_log=False,  # one access line per request comes from shared.observability's middleware
             timeout_graceful_shutdown=max(1, round(settings.shutdown_drain_s)),
         )

@@ -82,7 +82,7 @@ def run_env(metadata: MetaData) -> None:
             context.run_migrations()
 
     async def _main() -> None:
-        engine = create_async_engine(settings.asyncpg_url)
+        engine = create_async_engine(settings.asyncpg_url, connect_args=settings.asyncpg_connect_args)
         try:
             async with engine.connect() as connection:
                 await connection.run_sync(_run)

@@ -24,7 +24,8 @@ from shared.messaging.connection import connect, ensure_stream
 from shared.messaging.consumer import IdempotentConsumer, Subscription
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.tables import MessagingTables
-from shared.observability import configure_logging
+from shared.metrics import metrics_router, process_metrics
+from shared.observability import AccessMiddleware, configure_logging
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -177,7 +178,11 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Cloc
     app.state.verifier = make_verifier(settings)
     install_problem_handlers(app)
     install_correlation_middleware(app)
+    # added last, so outermost: it sees the final status and the correlation id header
+    app.add_middleware(AccessMiddleware, service=settings.service_name, metrics=process_metrics())
     app.include_router(health_router())
+    if settings.metrics_enabled:
+        app.include_router(metrics_router())
     for router in spec.routers:
         app.include_router(router)
     return app

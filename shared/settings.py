@@ -11,6 +11,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.clock import Clock, clock_from_settings
+from shared.pg_tls import asyncpg_connect_args, split_tls_params
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,6 +25,7 @@ _COMMON_ENV: dict[str, str] = {
     "jwt_public_key_file": "FIELDLINE_JWT_PUBLIC_KEY_FILE",
     "jwt_private_key_file": "FIELDLINE_JWT_PRIVATE_KEY_FILE",
     "log_level": "FIELDLINE_LOG_LEVEL",
+    "metrics_enabled": "FIELDLINE_METRICS_ENABLED",
     "clock_start": "FIELDLINE_CLOCK_START",
     "clock_speed": "FIELDLINE_CLOCK_SPEED",
     "clock_anchor": "FIELDLINE_CLOCK_ANCHOR",
@@ -58,6 +60,8 @@ class ServiceSettings(BaseSettings):
     # SIGTERM: requests in flight get this long to finish, then consumers finish the message in hand
     shutdown_drain_s: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"
+    # GET /metrics (Prometheus, unauthenticated): off here, or fenced to the cluster (docs/operations.md)
+    metrics_enabled: bool = True
     # The shared timeline (shared/clock.py): unset start and speed 1 is the real clock; a simulated day
     # gives every service the same start, speed and anchor (the Unix time at which the timeline is at start).
     clock_start: datetime | None = None
@@ -70,12 +74,18 @@ class ServiceSettings(BaseSettings):
 
     @property
     def asyncpg_url(self) -> str:
-        """The database URL with SQLAlchemy's asyncpg driver named."""
-        url = self.database_url
+        """The database URL with SQLAlchemy's asyncpg driver named, libpq's TLS parameters taken out (they go
+        to `asyncpg_connect_args`: asyncpg refuses `sslmode` as a keyword)."""
+        url = split_tls_params(self.database_url)[0]
         for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
             if url.startswith(prefix):
                 return "postgresql+asyncpg://" + url[len(prefix) :]
         raise ValueError(f"unsupported database url: {url!r}")
+
+    @property
+    def asyncpg_connect_args(self) -> dict[str, Any]:
+        """`{"ssl": ...}` from the URL's `sslmode`/`sslrootcert`/... (shared/pg_tls.py), or nothing."""
+        return asyncpg_connect_args(self.database_url)
 
 
 S = TypeVar("S", bound=ServiceSettings)

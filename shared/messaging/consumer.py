@@ -34,6 +34,7 @@ from shared.events.envelope import Envelope, Event, stream_name
 from shared.events.registry import UnknownEventType, parse_data
 from shared.messaging.outbox import add_event
 from shared.messaging.tables import MessagingTables
+from shared.metrics import process_metrics
 from shared.observability import set_correlation_id
 
 log = logging.getLogger(__name__)
@@ -202,6 +203,7 @@ class IdempotentConsumer:
 
     async def handle(self, msg: Msg) -> None:
         deliveries = msg.metadata.num_delivered if msg.metadata else 1
+        process_metrics().consumer_delivery(self.sub.durable, msg.subject, deliveries)
         try:
             envelope = Envelope.model_validate_json(msg.data)
             event = parse_data(envelope)
@@ -233,12 +235,14 @@ class IdempotentConsumer:
             else:
                 log.warning("handler %s failed (delivery %s): %r", self.sub.durable, deliveries, exc)
                 await msg.nak(delay=backoff_delay(deliveries))
+                process_metrics().consumer_outcome(self.sub.durable, msg.subject, "nak")
             return
         finally:
             set_correlation_id(None)
         if self.before_ack is not None:
             await self.before_ack(msg)
         await msg.ack()
+        process_metrics().consumer_outcome(self.sub.durable, msg.subject, "ack")
 
     async def _dead_letter(self, msg: Msg, reason: str, deliveries: int, *, event_id: str | None) -> None:
         log.error("dead-lettering message on %s for %s: %s", msg.subject, self.sub.durable, reason)
@@ -276,3 +280,4 @@ class IdempotentConsumer:
             await msg.nak(delay=backoff_delay(deliveries))
             return
         await msg.term()
+        process_metrics().consumer_outcome(self.sub.durable, msg.subject, "dead_letter")

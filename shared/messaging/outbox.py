@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.db import Database
 from shared.events.envelope import Envelope, Event
 from shared.messaging.tables import MessagingTables
+from shared.metrics import process_metrics
 from shared.observability import CORRELATION_HEADER, current_correlation_id
 
 log = logging.getLogger(__name__)
@@ -178,6 +179,7 @@ class OutboxRelay:
                 if self._after_publish is not None:
                     self._after_publish(row.event_id)
                 published.append(row.id)
+                process_metrics().events_published.labels(row.subject).inc()
             if published:
                 await session.execute(
                     update(outbox)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -13,6 +14,7 @@ from nats.aio.subscription import Subscription
 from pydantic import BaseModel, ValidationError
 
 from shared.errors import Unavailable
+from shared.metrics import process_metrics
 from shared.observability import CORRELATION_HEADER, current_correlation_id, set_correlation_id
 
 log = logging.getLogger(__name__)
@@ -52,12 +54,19 @@ async def call(
     correlation_id = current_correlation_id()
     if correlation_id:
         headers[CORRELATION_HEADER] = correlation_id
+    started, outcome = time.perf_counter(), "unavailable"
     try:
-        msg = await nc.request(subject, request.model_dump_json().encode(), timeout=timeout_s, headers=headers)
-    except (nats.errors.TimeoutError, nats.errors.NoRespondersError, TimeoutError) as exc:
-        raise Unavailable(f"{subject} did not answer: {type(exc).__name__}") from exc
-    try:
-        return response_model.model_validate_json(msg.data)
-    except ValidationError:
-        error = RpcError.model_validate_json(msg.data)
-        raise Unavailable(f"{subject} failed: {error.error}") from None
+        try:
+            msg = await nc.request(subject, request.model_dump_json().encode(), timeout=timeout_s, headers=headers)
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError, TimeoutError) as exc:
+            raise Unavailable(f"{subject} did not answer: {type(exc).__name__}") from exc
+        try:
+            answer = response_model.model_validate_json(msg.data)
+        except ValidationError:
+            outcome = "error"
+            error = RpcError.model_validate_json(msg.data)
+            raise Unavailable(f"{subject} failed: {error.error}") from None
+        outcome = "ok"
+        return answer
+    finally:
+        process_metrics().rpc_duration.labels(subject, outcome).observe(time.perf_counter() - started)

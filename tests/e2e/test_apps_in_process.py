@@ -24,7 +24,14 @@ PUBLIC: dict[str, set[tuple[str, str]]] = {
         ("post", "/surveys/{token}/form"),
     },
 }
-ALWAYS_PUBLIC = {("get", "/healthz"), ("get", "/readyz"), ("get", "/openapi.json"), ("get", "/docs"), ("get", "/redoc")}
+ALWAYS_PUBLIC = {
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),  # Prometheus; fenced by the network or off by setting (docs/operations.md)
+    ("get", "/openapi.json"),
+    ("get", "/docs"),
+    ("get", "/redoc"),
+}
 
 
 def _concrete(path: str) -> str:
@@ -43,6 +50,8 @@ async def test_service_is_ready_and_refuses_anonymous_calls(
         ready = await client.get("/readyz")
         assert ready.status_code == 200, ready.text
         assert ready.json()["checks"] == {"database": "ok", "nats": "ok"}
+        scrape = await client.get("/metrics")
+        assert scrape.status_code == 200 and "fieldline_outbox_pending_events" in scrape.text
         spec = (await client.get("/openapi.json")).json()
         assert spec["info"]["title"] == f"Fieldline {service}"
         operations = [(method, path) for path, methods in spec["paths"].items() for method in methods]

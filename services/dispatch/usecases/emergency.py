@@ -38,6 +38,7 @@ from shared.events.dispatch import RequestUnplaceable, SlaAtRisk
 from shared.events.envelope import Envelope, Event
 from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated
 from shared.messaging import add_event, outbox_row
+from shared.metrics import observe_placement
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,7 @@ class EmergencyPlacer:
         )
         return decision, candidates
 
+    @observe_placement
     async def place(
         self, session: AsyncSession, request_id: uuid.UUID, new_job: dict[str, Any] | None = None
     ) -> Option | None:

@@ -52,6 +52,7 @@ from shared.db import Database
 from shared.errors import Conflict, InvalidInput
 from shared.events.dispatch import PlannedStop, PlanPublished
 from shared.messaging import add_event
+from shared.metrics import observe_planner_run
 from shared.timestamps import utc_z
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,7 @@ class Replanner:
     def today(self) -> date:
         return self.clock().astimezone(self.tz).date()
 
+    @observe_planner_run
     async def replan(
         self, db: Database, day: date, reasons: list[str], up_to_request: int | None = None
     ) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from shared.db import Database
 from shared.events.notify import DeliveryFailed, DeliverySent
 from shared.listen import NotificationHub
 from shared.messaging import add_event
+from shared.metrics import process_metrics
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ class DeliveryWorker:
                 now=now,
                 next_attempt_at=next_at,
             )
+            process_metrics().notify_deliveries.labels(delivery.channel, outcome).inc()
             if recorded and status == "sent":
                 await add_event(
                     session,
