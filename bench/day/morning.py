@@ -55,7 +55,7 @@ def morning(
         jobs = asyncio.run(_wait_for_jobs(database_url))
         # 409: a queued re-plan of the day holds it. 500: dispatch's re-plan can collide with another day's
         # booking of the same visit (uq_assignments_active_request, raised at commit); both are retried.
-        for _attempt in range(30):
+        for _attempt in range(8):
             plan = client.post(
                 f"{urls['dispatch']}/plans/{scenario.day.isoformat()}/replan",
                 json={"reason": "morning planning"},

@@ -79,6 +79,12 @@ class Player:
         if seconds > 0:
             await self.clock.sleep(seconds)
 
+    async def nap(self, seconds: float) -> None:
+        """Sleep ``seconds`` of simulated time, but never past the end of the day (the player stops then)."""
+        left = (self.scenario.day_end - self.clock.now()).total_seconds()
+        if min(seconds, left) > 0:
+            await self.clock.sleep(min(seconds, left))
+
     def over(self) -> bool:
         return self.clock.now() >= self.scenario.day_end
 
@@ -92,8 +98,16 @@ class Player:
         tasks.append(asyncio.create_task(self.sick_call()))
         tasks.append(asyncio.create_task(self.surveys()))
         ticker = asyncio.create_task(self.ticker())
+        # every actor stops at the end of the day; one still waiting on a call then is cancelled
+        real_s = (self.scenario.day_end - self.clock.now()).total_seconds() / self.clock.speed + 30.0
         try:
-            await asyncio.gather(*tasks)
+            _done, stuck = await asyncio.wait(tasks, timeout=max(real_s, 30.0))
+            for task in stuck:
+                log.warning("still busy at the end of the day, cancelled: %s", task)
+                task.cancel()
+            for task in _done:
+                if task.exception() is not None:
+                    log.error("an actor failed", exc_info=task.exception())
         finally:
             ticker.cancel()
             await self.client.aclose()
@@ -155,13 +169,13 @@ class Player:
             if not lunch_taken and local.hour >= 12 and (not ahead or ahead[0]["assignment"]["status"] != "on_site"):
                 lunch_taken = True
                 await self.command(me + "/break", token, {"on_break": True, "minutes": 45, "position": _pt(where)})
-                await self.clock.sleep(45 * 60)
+                await self.nap(45 * 60)
                 await self.command(me + "/break", token, {"on_break": False, "position": _pt(where)})
                 continue
             if not ahead:
                 if local.hour >= 18:
                     break
-                await self.clock.sleep(IDLE_POLL_S)
+                await self.nap(IDLE_POLL_S)
                 continue
             stop = ahead[0]
             a = stop["assignment"]
@@ -174,7 +188,7 @@ class Player:
                 leave = _at(a["eta"]) - timedelta(seconds=drive)
                 wait = (leave - self.clock.now()).total_seconds()
                 if wait > 1:
-                    await self.clock.sleep(min(wait, LOOKAHEAD_S))
+                    await self.nap(min(wait, LOOKAHEAD_S))
                     continue
                 if name in self.sick:
                     break
@@ -194,7 +208,9 @@ class Player:
             ordinal += 1
             behaviour = job_behaviour(self.scenario.seed, name, ordinal)
             planned = (_at(a["planned_end"]) - _at(a["planned_start"])).total_seconds()
-            await self.clock.sleep(max(600.0, planned * behaviour.duration_factor))
+            await self.nap(max(600.0, planned * behaviour.duration_factor))
+            if self.over():
+                break  # the day ends with this job unfinished
             report: dict[str, Any] = {"outcome": behaviour.outcome, "position": _pt(where)}
             if behaviour.outcome == "completed":
                 report |= {"work_done": "serviced; temperatures back in range", "signed_by": "Site manager"}
@@ -206,7 +222,7 @@ class Player:
                     self.stats.jobs_done += 1
                 else:
                     self.stats.jobs_failed += 1
-        if name not in self.sick:
+        if name not in self.sick and not self.over():
             home = (spec.lat, spec.lon)
             await self.drive(me, token, where, home, self.drive_seconds(where, home))
 
@@ -224,7 +240,9 @@ class Player:
         """Drive from ``start`` to ``end`` in ``seconds`` of simulated time, pinging along the straight line."""
         steps = max(1, int(seconds // PING_EVERY_S))
         for i in range(1, steps + 1):
-            await self.clock.sleep(seconds / steps)
+            await self.nap(seconds / steps)
+            if self.over():
+                break
             f = i / steps
             point = (start[0] + (end[0] - start[0]) * f, start[1] + (end[1] - start[1]) * f)
             ping = {"at": self.clock.now().isoformat(), "position": _pt(point), "accuracy_m": 10}
@@ -277,7 +295,7 @@ class Player:
             return
         request_id = str(response.json()["id"])
         self.stats.filed[emergency.index] = request_id
-        if emergency.cancel_after is not None:
+        if emergency.cancel_after is not None and emergency.at + emergency.cancel_after < self.scenario.day_end:
             await self.until(emergency.at + emergency.cancel_after)
             current = await self._call("GET", f"{self.urls['requests']}/requests/{request_id}", token)
             if (
@@ -329,7 +347,7 @@ class Player:
                     self.stats.rated.add(request_id)
             if last_round:
                 return
-            await self.clock.sleep(900)
+            await self.nap(900)
 
 
 def _pt(point: tuple[float, float]) -> dict[str, float]:

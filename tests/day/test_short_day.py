@@ -1,0 +1,92 @@
+"""A short simulated day on the real stack: four technicians, two simulated hours, emergencies filed by the
+customers; the report's numbers are recomputed here from the databases with queries of this test's own."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+from datetime import time
+
+import asyncpg
+import pytest
+
+from bench.day.run import play_day
+from bench.day.scenario import build_scenario
+from deploy.local.company.generator import generate_company
+from tests.support.infra import drop_database
+
+
+def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(h))
+
+
+async def _recompute(url: str) -> dict[str, object]:
+    conn = await asyncpg.connect(url)
+    try:
+        # response SLA from dispatch's side: the first on_site of an emergency's assignments against its due time
+        rows = await conn.fetch(
+            """
+            SELECT r.id, r.response_due, r.status,
+                   (SELECT min(h.at) FROM dispatch.assignment_history h
+                      JOIN dispatch.assignments a ON a.id = h.assignment_id
+                     WHERE a.request_id = r.id AND h.status = 'on_site') AS arrived
+            FROM requests.service_requests r WHERE r.kind = 'emergency'
+            """
+        )
+        as_of = await conn.fetchval("SELECT max(at) FROM dispatch.position_pings")
+        decided = [
+            r for r in rows if r["status"] != "cancelled" and (r["arrived"] is not None or r["response_due"] < as_of)
+        ]
+        met = sum(1 for r in decided if r["arrived"] is not None and r["arrived"] <= r["response_due"])
+        pings = await conn.fetch(
+            "SELECT technician_id, ST_Y(position::geometry) AS lat, ST_X(position::geometry) AS lon"
+            " FROM dispatch.position_pings ORDER BY technician_id, at"
+        )
+        km = 0.0
+        for before, after in itertools.pairwise(pings):
+            if before["technician_id"] == after["technician_id"]:
+                km += _km((before["lat"], before["lon"]), (after["lat"], after["lon"]))
+        completed = await conn.fetchval("SELECT count(*) FROM dispatch.assignments WHERE status = 'completed'")
+        cancelled = await conn.fetchval(
+            "SELECT count(*) FROM requests.service_requests WHERE kind = 'emergency' AND cancelled_at IS NOT NULL"
+        )
+        filed = await conn.fetchval("SELECT count(*) FROM requests.service_requests WHERE kind = 'emergency'")
+        csat = await conn.fetchval("SELECT avg(csat)::float FROM requests.surveys WHERE answered_at IS NOT NULL")
+    finally:
+        await conn.close()
+    return {
+        "response_sla_met_pct": round(100.0 * met / len(decided), 1) if decided else None,
+        "travel_km": round(km, 1),
+        "completed": completed,
+        "cancelled": cancelled,
+        "emergencies": filed,
+        "csat": csat,
+    }
+
+
+def test_a_short_day_reports_what_the_databases_hold(tmp_path: object) -> None:
+    company = generate_company(1, customers=6, sites=30, technicians=4)
+    scenario = build_scenario(
+        company, 1, emergencies_per_day=10, hours=(time(7, 30), time(9, 30)), file_until=time(9, 0), sick_call=False
+    )
+    assert scenario.emergencies, "the scenario must file emergencies"
+    run = play_day(company, scenario, "fieldline", speed=180, planner_time_limit_s=3, keep_database=True)
+    report = run.metrics
+    url = str(report["database_url"])
+    try:
+        truth = asyncio.run(_recompute(url))
+    finally:
+        asyncio.run(drop_database(url))
+
+    assert report["emergencies"] == truth["emergencies"] == len(scenario.emergencies)
+    assert report["cancelled"] == truth["cancelled"]
+    assert report["completed"] == truth["completed"]
+    assert report["completed"] > 0, "technicians completed nothing: the day did not play"
+    assert report["travel_km"] == pytest.approx(truth["travel_km"], abs=0.2)
+    assert report["travel_km"] > 0
+    assert report["response_sla_met_pct"] == truth["response_sla_met_pct"]
+    if truth["csat"] is not None:
+        assert report["csat"] == pytest.approx(truth["csat"], abs=0.01)
