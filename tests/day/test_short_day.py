@@ -16,6 +16,8 @@ from bench.day.scenario import build_scenario
 from deploy.local.company.generator import generate_company
 from tests.support.infra import drop_database
 
+pytestmark = pytest.mark.slow
+
 
 def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
     lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
