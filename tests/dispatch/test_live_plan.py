@@ -4,6 +4,7 @@ POST /plans/{day}/replan needs no body (409 says when to retry). Real PostGIS an
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -357,3 +358,49 @@ async def test_a_promise_no_plan_can_keep_still_leaves_the_emergency_served(
     assert after["eta"] - first["eta"] < timedelta(minutes=5)  # as early as the drive allows
     (job,) = await dispatch.sql("SELECT status FROM dispatch.jobs WHERE request_id = $1", urgent.request_id)
     assert job["status"] == "assigned"
+
+
+async def test_a_visit_booked_by_another_days_plan_while_this_one_solves_is_left_to_it(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    """Each day has its own planner lock, so a visit whose window spans two days can be taken by tomorrow's re-plan
+    while today's solves; today's write used to fail as a whole (DoubleBooking on the request), now it goes on."""
+    dispatch = clocked_dispatch
+    anna = await dispatch.add_technician("Anna Koval", *HOME, weekly_shifts=WEEK)
+    spanning = planned_visit(44.96, 34.11, at(9), at(9) + timedelta(days=1, hours=8))
+    other = planned_visit(44.97, 34.12, at(10), at(16))
+    for visit in (spanning, other):
+        await dispatch.publish(visit, occurred_at=clock.now)
+
+    async def known() -> int:
+        return len(await dispatch.sql("SELECT 1 FROM dispatch.jobs WHERE kind = 'planned'"))
+
+    await eventually(known, lambda n: n == 2, what="both visits reach dispatch")
+    tomorrow_9 = at(9) + timedelta(days=1)
+
+    def planner(problem: PlanningProblem, travel: TravelTimeProvider, options: PlanningOptions) -> Plan:
+        async def book_elsewhere() -> None:  # tomorrow's plan, run meanwhile, takes the spanning visit
+            conn = await asyncpg.connect(dispatch.database_url)
+            try:
+                await conn.execute(
+                    "INSERT INTO dispatch.assignments (id, request_id, technician_id, customer_id, status,"
+                    " planned_start, planned_end, eta, first_eta) VALUES ($1, $2, $3, $4, 'offered', $5, $6, $5, $5)",
+                    uuid.uuid4(), spanning.visit_id, uuid.UUID(anna), spanning.customer_id,
+                    tomorrow_9, tomorrow_9 + timedelta(minutes=30),
+                )  # fmt: skip
+            finally:
+                await conn.close()
+
+        asyncio.run(book_elsewhere())
+        return plan_routes(problem, travel, options)
+
+    replanner = Replanner(dispatch.app.state.dispatch.replanner.settings, clock, planner=planner)
+    result = await replanner.replan(dispatch.app.state.runtime.db, TODAY, ["a test"])
+    assert result["status"] in ("feasible", "optimal")
+    rows = await dispatch.sql(
+        "SELECT request_id, planned_start FROM dispatch.assignments WHERE status = 'offered' ORDER BY planned_start"
+    )
+    by_request = {r["request_id"]: r["planned_start"] for r in rows}
+    assert by_request[spanning.visit_id] == tomorrow_9, "the other plan's booking stands, once"
+    assert other.visit_id in by_request, "today's plan still booked the rest of its day"
+    assert await dispatch.sql("SELECT day FROM dispatch.plan_failures") == []

@@ -23,6 +23,10 @@ class DoubleBooking(Exception):
     """The database refused a booking: the technician is busy then, or the request is already booked."""
 
 
+class RequestAlreadyBooked(DoubleBooking):
+    """The request has an active booking already (another day's re-plan or a placement took it meanwhile)."""
+
+
 def _deadlocked(exc: BaseException) -> bool:
     """Two bookings that overlap, inserted at once, can each wait on the other's row of the exclusion constraint:
     PostgreSQL then aborts one of them with SQLSTATE 40P01 (deadlock detected)."""
@@ -80,6 +84,8 @@ class BookingRepository(SessionRepository):
                             )
                         )
                 except IntegrityError as exc:
+                    if "uq_assignments_active_request" in str(exc.orig):
+                        raise RequestAlreadyBooked(str(exc.orig)) from exc
                     raise DoubleBooking(str(exc.orig)) from exc
         await self.add_history(assignment.id, assignment.status, assignment.planned_start)
 

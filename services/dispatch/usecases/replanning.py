@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dispatch.db.bookings import NewAssignment
+from services.dispatch.db.bookings import NewAssignment, RequestAlreadyBooked
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
 from services.dispatch.domain.calendar import Availability, absence_reason, availability, local_midnight
@@ -415,9 +415,15 @@ class Replanner:
                 continue
             if a is None:
                 assignment_id = uuid.uuid4()
-                await repo.book(
-                    NewAssignment(assignment_id, rid, tid, job["customer_id"], "offered", start, finish, eta)
-                )
+                try:
+                    await repo.book(
+                        NewAssignment(assignment_id, rid, tid, job["customer_id"], "offered", start, finish, eta)
+                    )
+                except RequestAlreadyBooked:
+                    # a visit whose window spans days, booked meanwhile by another day's re-plan (each day has its
+                    # own planner lock): that booking stands, this day's plan goes on without it
+                    log.info("re-plan of %s: %s was booked meanwhile by another plan; left to it", snap.day, rid)
+                    continue
                 await repo.set_job_status(rid, "assigned")
                 await announce_created(
                     session,
