@@ -20,6 +20,7 @@ from shared.auth.tokens import TokenVerifier
 from shared.clock import Clock
 from shared.db import Database, create_engine
 from shared.http import health_router, install_correlation_middleware, install_problem_handlers
+from shared.limits import BodyLimit, BodySizeLimitMiddleware
 from shared.messaging.connection import connect, ensure_stream
 from shared.messaging.consumer import IdempotentConsumer, Subscription
 from shared.messaging.outbox import OutboxRelay
@@ -77,6 +78,8 @@ class ServiceSpec:
     subscriptions: Callable[[Runtime], list[Subscription]] = lambda runtime: []
     # extra startup work (request/reply servers, background loops); cleaned up in reverse order
     on_start: Sequence[Callable[[Runtime], AbstractAsyncContextManager[None]]] = ()
+    # paths (regexes, matched in full) whose bodies are uploads: `upload_body_limit_bytes` instead of the JSON limit
+    upload_paths: Sequence[str] = ()
 
 
 def make_verifier(settings: ServiceSettings) -> TokenVerifier:
@@ -177,6 +180,12 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Cloc
     app.state.verifier = make_verifier(settings)
     install_problem_handlers(app)
     install_correlation_middleware(app)
+    # added last, so outermost: a body over its limit is refused before parsing and before authentication
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        default_max_bytes=settings.body_limit_bytes,
+        limits=[BodyLimit(path, settings.upload_body_limit_bytes) for path in spec.upload_paths],
+    )
     app.include_router(health_router())
     for router in spec.routers:
         app.include_router(router)

@@ -42,6 +42,11 @@ class ServiceSettings(BaseSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/fieldline"
     db_schema: str = "public"
     db_pool_size: int = 10
+    # PostgreSQL cancels any statement of this service running longer than this (0: no limit)
+    db_statement_timeout_s: float = Field(default=15.0, ge=0)
+    # request bodies (shared/limits.py): JSON routes, and the upload routes a service names (CSV imports)
+    body_limit_bytes: int = Field(default=64 * 1024, gt=0)
+    upload_body_limit_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     nats_url: str = "nats://127.0.0.1:4222"
     nats_stream_replicas: int = 1
     nats_duplicate_window_s: float = 600.0
