@@ -56,3 +56,19 @@ async def test_every_connection_has_the_statement_timeout_and_parameters_stay_ou
         await engine.dispose()
     async with contracts.db.engine.connect() as conn:
         assert (await conn.execute(text("SHOW statement_timeout"))).scalar_one() == "15s"
+
+
+async def test_lists_come_in_pages_of_at_most_200(contracts: Contracts) -> None:
+    tag = uuid.uuid4().hex[:6]
+    for n in range(3):
+        await contracts.post("/customers", {"name": f"Paged {tag} {n}", "external_ref": f"P-{tag}-{n}"})
+    one = await contracts.client.get("/customers", params={"limit": 1}, headers=contracts.manager)
+    assert one.status_code == 200 and len(one.json()) == 1
+    by_ref = await contracts.client.get("/customers", params={"external_ref": f"P-{tag}-2"}, headers=contracts.manager)
+    assert [c["name"] for c in by_ref.json()] == [f"Paged {tag} 2"]
+    for path in ("/customers", "/contracts", "/territories"):
+        too_many = await contracts.client.get(path, params={"limit": 201}, headers=contracts.manager)
+        assert too_many.status_code == 422, (path, too_many.text)
+        assert "limit" in too_many.text
+    everyone = await contracts.client.get("/customers", headers=contracts.manager)
+    assert len(everyone.json()) <= 50

@@ -21,6 +21,7 @@ from shared.auth import Principal, Role, current_principal, ensure_technician_ac
 from shared.db import Database
 from shared.errors import NotFound
 from shared.events.common import GeoPoint
+from shared.pagination import Paging
 
 router = APIRouter(tags=["dispatch"])
 dispatchers = require_roles(Role.DISPATCHER)
@@ -72,9 +73,9 @@ async def create_technician(body: TechnicianIn, request: Request, _: Principal =
 
 
 @router.get("/technicians", response_model=list[TechnicianOut])
-async def list_technicians(request: Request, _: Principal = Depends(dispatchers)) -> list[TechnicianOut]:
+async def list_technicians(request: Request, page: Paging, _: Principal = Depends(dispatchers)) -> list[TechnicianOut]:
     async with db_of(request).transaction() as session:
-        return [technician_out(r) for r in await DispatchRepository(session).list_technicians()]
+        return [technician_out(r) for r in page.window(await DispatchRepository(session).list_technicians())]
 
 
 @router.get("/technicians/{technician_id}", response_model=TechnicianOut)

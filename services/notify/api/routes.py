@@ -37,6 +37,7 @@ from services.notify.domain.recipients import NewRecipient, PreferenceChanges
 from services.notify.usecases import delivery_log, recipients, webhooks
 from shared.auth import ensure_customer_access
 from shared.http import sse_response
+from shared.pagination import MAX_LIMIT, Paging
 
 router = APIRouter(tags=["notify"])
 
@@ -89,12 +90,13 @@ async def create_recipient(body: RecipientIn, principal: Caller, session: Sessio
 async def list_recipients(
     principal: Caller,
     session: Session,
+    page: Paging,
     kind: Audience | None = None,
     customer_id: uuid.UUID | None = None,
     technician_id: uuid.UUID | None = None,
 ) -> list[RecipientOut]:
     rows = await recipients.recipients_visible_to(session, principal, kind, customer_id, technician_id)
-    return [RecipientOut.model_validate(r) for r in rows]
+    return [RecipientOut.model_validate(r) for r in page.window(rows)]
 
 
 @router.get("/recipients/{recipient_id}", response_model=RecipientOut)
@@ -143,9 +145,9 @@ async def create_webhook(
 
 
 @router.get("/customers/{customer_id}/webhooks", response_model=list[WebhookOut])
-async def list_webhooks(customer_id: uuid.UUID, principal: Caller, session: Session) -> list[WebhookOut]:
+async def list_webhooks(customer_id: uuid.UUID, principal: Caller, session: Session, page: Paging) -> list[WebhookOut]:
     ensure_customer_access(principal, customer_id, "customer")
-    return [WebhookOut.model_validate(r) for r in await webhooks.webhooks_of(session, customer_id)]
+    return [WebhookOut.model_validate(r) for r in page.window(await webhooks.webhooks_of(session, customer_id))]
 
 
 @router.delete(
@@ -194,7 +196,7 @@ async def list_deliveries(
     source_event_id: uuid.UUID | None = None,
     status_: str | None = Query(None, alias="status", pattern="^(queued|sent|failed|dead)$"),
     channel: str | None = Query(None, pattern="^(email|webhook)$"),
-    limit: int = Query(100, ge=1, le=500),
+    limit: int = Query(100, ge=1, le=MAX_LIMIT),
 ) -> list[DeliveryOut]:
     rows = await delivery_log.deliveries(
         session,

@@ -36,6 +36,7 @@ from services.requests.usecases.viewing import history, readable_request, reques
 from shared.auth import Principal, Role
 from shared.errors import InvalidInput, NotFound
 from shared.http import sse_response
+from shared.pagination import MAX_LIMIT
 from shared.text import PlainText
 
 router = APIRouter(tags=["requests"])
@@ -111,7 +112,7 @@ async def list_requests(
     status_: PlainText | None = Query(None, alias="status"),
     site_id: uuid.UUID | None = None,
     equipment_id: uuid.UUID | None = None,
-    limit: int = Query(100, ge=1, le=500),
+    limit: int = Query(100, ge=1, le=MAX_LIMIT),
 ) -> list[ServiceRequestOut]:
     rows = await history(session, principal, status=status_, site_id=site_id, equipment_id=equipment_id, limit=limit)
     return [request_out(r) for r in rows]
@@ -123,7 +124,7 @@ async def list_requests(
     summary="A site's service history, newest first",
 )
 async def site_history(
-    site_id: uuid.UUID, session: UnitOfWork, principal: CurrentPrincipal, limit: int = Query(100, ge=1, le=500)
+    site_id: uuid.UUID, session: UnitOfWork, principal: CurrentPrincipal, limit: int = Query(100, ge=1, le=MAX_LIMIT)
 ) -> list[ServiceRequestOut]:
     return [request_out(r) for r in await history(session, principal, site_id=site_id, limit=limit)]
 
@@ -134,7 +135,10 @@ async def site_history(
     summary="A unit's service history, newest first",
 )
 async def unit_history(
-    equipment_id: uuid.UUID, session: UnitOfWork, principal: CurrentPrincipal, limit: int = Query(100, ge=1, le=500)
+    equipment_id: uuid.UUID,
+    session: UnitOfWork,
+    principal: CurrentPrincipal,
+    limit: int = Query(100, ge=1, le=MAX_LIMIT),
 ) -> list[ServiceRequestOut]:
     return [request_out(r) for r in await history(session, principal, equipment_id=equipment_id, limit=limit)]
 
