@@ -26,6 +26,7 @@ from shared.messaging.consumer import IdempotentConsumer, Subscription
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.tables import MessagingTables
 from shared.observability import configure_logging
+from shared.ratelimit import RateLimiter
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,9 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Cloc
         )
         runtime = Runtime(settings=settings, clock=clock, db=db, nc=nc, js=js, tables=spec.tables, relay=relay)
         app.state.runtime = runtime
+        limiter = RateLimiter(db, clock, enabled=settings.rate_limits_enabled)
+        runtime.extras["rate_limiter"] = limiter
+        runtime.every(600, "rate-limit-sweep", limiter.forget_old_windows, now=False)
         runtime.tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
         subscriptions = spec.subscriptions(runtime)
         for producer in sorted({s.producer for s in subscriptions} - {spec.producer}):

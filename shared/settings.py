@@ -47,6 +47,12 @@ class ServiceSettings(BaseSettings):
     # request bodies (shared/limits.py): JSON routes, and the upload routes a service names (CSV imports)
     body_limit_bytes: int = Field(default=64 * 1024, gt=0)
     upload_body_limit_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    # rate limits (shared/ratelimit.py), counted in PostgreSQL so every replica shares them; per window of the clock
+    rate_limits_enabled: bool = True
+    rate_limit_window_s: int = Field(default=60, gt=0)
+    rate_limit_per_principal: int = Field(default=30, gt=0)  # writes: filing, cancelling, recipients
+    rate_limit_per_ip: int = Field(default=300, gt=0)  # the same writes from one address (many users behind a NAT)
+    rate_limit_anonymous_per_ip: int = Field(default=60, gt=0)  # no login: survey answers, rating, readiness
     nats_url: str = "nats://127.0.0.1:4222"
     nats_stream_replicas: int = 1
     nats_duplicate_window_s: float = 600.0

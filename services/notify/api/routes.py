@@ -6,7 +6,7 @@ import uuid
 from dataclasses import asdict
 from datetime import timedelta
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
 from fastapi.responses import StreamingResponse
 
 from services.notify.api.deps import (
@@ -38,6 +38,7 @@ from services.notify.usecases import delivery_log, recipients, webhooks
 from shared.auth import ensure_customer_access
 from shared.http import sse_response
 from shared.pagination import MAX_LIMIT, Paging
+from shared.ratelimit import per_principal_and_ip
 
 router = APIRouter(tags=["notify"])
 
@@ -71,6 +72,7 @@ def _changes(body: Preferences) -> PreferenceChanges:
 
 @router.post(
     "/recipients",
+    dependencies=[Depends(per_principal_and_ip("recipients"))],
     status_code=status.HTTP_201_CREATED,
     response_model=RecipientOut,
     summary="Add a recipient (staff; a customer may add its own contacts)",
@@ -106,6 +108,7 @@ async def get_recipient(recipient_id: uuid.UUID, principal: Caller, session: Ses
 
 @router.patch(
     "/recipients/{recipient_id}",
+    dependencies=[Depends(per_principal_and_ip("recipients"))],
     response_model=RecipientOut,
     summary="Change preferences: language, channels, e-mail, quiet hours and their time zone",
 )
@@ -116,7 +119,11 @@ async def patch_recipient(
     return RecipientOut.model_validate(row)
 
 
-@router.delete("/recipients/{recipient_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/recipients/{recipient_id}",
+    dependencies=[Depends(per_principal_and_ip("recipients"))],
+    status_code=status.HTTP_204_NO_CONTENT,
+)
 async def delete_recipient(recipient_id: uuid.UUID, principal: Caller, session: Session) -> Response:
     await recipients.remove_recipient(session, principal, recipient_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

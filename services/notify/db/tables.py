@@ -24,10 +24,12 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from shared.db import service_metadata
 from shared.messaging import messaging_tables
+from shared.ratelimit import rate_limit_table
 
 SCHEMA = "notify"
 metadata = service_metadata(SCHEMA)
 messaging = messaging_tables(metadata)
+rate_limits = rate_limit_table(metadata)
 
 # Live-stream messages are kept, so a client reconnecting with Last-Event-ID resumes without gaps and
 # any replica can serve any stream. Writers lock the stream (advisory, per transaction) before inserting,

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
 from fastapi.responses import StreamingResponse
 
 from services.requests.adapters.timeline_stream import timeline_events
@@ -37,6 +37,7 @@ from shared.auth import Principal, Role
 from shared.errors import InvalidInput, NotFound
 from shared.http import sse_response
 from shared.pagination import MAX_LIMIT
+from shared.ratelimit import per_principal_and_ip
 from shared.text import PlainText
 
 router = APIRouter(tags=["requests"])
@@ -78,6 +79,7 @@ def _owner(principal: Principal, customer_id: uuid.UUID | None) -> uuid.UUID:
 
 @router.post(
     "/requests",
+    dependencies=[Depends(per_principal_and_ip("filing"))],
     status_code=status.HTTP_201_CREATED,
     response_model=ServiceRequestOut,
     responses={
@@ -189,7 +191,11 @@ async def stream_request(
     return sse_response(timeline_events(db, hub, request_id, cursor, settings.stream_keepalive_s, snapshot))
 
 
-@router.post("/requests/{request_id}/cancel", response_model=ServiceRequestOut)
+@router.post(
+    "/requests/{request_id}/cancel",
+    dependencies=[Depends(per_principal_and_ip("cancelling"))],
+    response_model=ServiceRequestOut,
+)
 async def cancel(
     request_id: uuid.UUID, session: UnitOfWork, principal: CurrentPrincipal, now: Now, body: CancelIn | None = None
 ) -> ServiceRequestOut:
