@@ -28,6 +28,7 @@ from shared.messaging.tables import MessagingTables
 from shared.observability import configure_logging
 from shared.ratelimit import RateLimiter
 from shared.settings import ServiceSettings
+from shared.streams import StreamGate
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +183,7 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Cloc
     app.state.settings = settings
     app.state.clock = clock
     app.state.verifier = make_verifier(settings)
+    app.state.stream_gate = StreamGate(settings.sse_max_per_principal, settings.sse_max_per_process)
     install_problem_handlers(app)
     install_correlation_middleware(app)
     # added last, so outermost: a body over its limit is refused before parsing and before authentication

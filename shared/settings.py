@@ -53,6 +53,9 @@ class ServiceSettings(BaseSettings):
     rate_limit_per_principal: int = Field(default=30, gt=0)  # writes: filing, cancelling, recipients
     rate_limit_per_ip: int = Field(default=300, gt=0)  # the same writes from one address (many users behind a NAT)
     rate_limit_anonymous_per_ip: int = Field(default=60, gt=0)  # no login: survey answers, rating, readiness
+    # live streams (SSE) open at once in one process: per principal, and in all
+    sse_max_per_principal: int = Field(default=3, gt=0)
+    sse_max_per_process: int = Field(default=500, gt=0)
     nats_url: str = "nats://127.0.0.1:4222"
     nats_stream_replicas: int = 1
     nats_duplicate_window_s: float = 600.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -104,4 +105,5 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         customer_id=customer_id,
         technician_id=technician_id,
         name=claims.get("name"),
+        expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
     )

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import asdict
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from services.notify.api.deps import (
@@ -36,9 +36,9 @@ from services.notify.domain.audience import Audience, streams_for
 from services.notify.domain.recipients import NewRecipient, PreferenceChanges
 from services.notify.usecases import delivery_log, recipients, webhooks
 from shared.auth import ensure_customer_access
-from shared.http import sse_response
 from shared.pagination import MAX_LIMIT, Paging
 from shared.ratelimit import per_principal_and_ip
+from shared.streams import limited_sse_response
 
 router = APIRouter(tags=["notify"])
 
@@ -49,14 +49,17 @@ router = APIRouter(tags=["notify"])
     response_class=StreamingResponse,
 )
 async def my_stream(
-    principal: StreamCaller, live: Streams, last_event_id: str | None = Header(None, alias="Last-Event-ID")
+    request: Request,
+    principal: StreamCaller,
+    live: Streams,
+    last_event_id: str | None = Header(None, alias="Last-Event-ID"),
 ) -> StreamingResponse:
     streams = streams_for(principal.role.value, principal.customer_id, principal.technician_id)
     try:
         after = int(last_event_id) if last_event_id else 0
     except ValueError:
         after = 0
-    return sse_response(live.follow(streams, after))
+    return limited_sse_response(request, principal, live.follow(streams, after))
 
 
 # --- recipients and their preferences ----------------------------------------------------------------------

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from services.requests.adapters.timeline_stream import timeline_events
@@ -35,9 +35,9 @@ from services.requests.usecases.filing import file_request
 from services.requests.usecases.viewing import history, readable_request, request_detail, stream_cursor
 from shared.auth import Principal, Role
 from shared.errors import InvalidInput, NotFound
-from shared.http import sse_response
 from shared.pagination import MAX_LIMIT
 from shared.ratelimit import per_principal_and_ip
+from shared.streams import limited_sse_response
 from shared.text import PlainText
 
 router = APIRouter(tags=["requests"])
@@ -172,6 +172,7 @@ async def get_request(request_id: uuid.UUID, session: UnitOfWork, principal: Cur
     "drops what it has already seen.",
 )
 async def stream_request(
+    request: Request,
     request_id: uuid.UUID,
     session: UnitOfWork,
     db: Transactions,
@@ -188,7 +189,8 @@ async def stream_request(
             mode="json", include={"status", "technician_first_name", "eta", "response_due", "fix_due"}
         )
 
-    return sse_response(timeline_events(db, hub, request_id, cursor, settings.stream_keepalive_s, snapshot))
+    frames = timeline_events(db, hub, request_id, cursor, settings.stream_keepalive_s, snapshot)
+    return limited_sse_response(request, principal, frames)
 
 
 @router.post(
