@@ -27,6 +27,7 @@ from shared.messaging.outbox import OutboxRelay
 from shared.messaging.tables import MessagingTables
 from shared.observability import configure_logging
 from shared.ratelimit import RateLimiter
+from shared.security_headers import SecurityHeadersMiddleware
 from shared.settings import ServiceSettings
 from shared.streams import StreamGate
 
@@ -82,12 +83,29 @@ class ServiceSpec:
     on_start: Sequence[Callable[[Runtime], AbstractAsyncContextManager[None]]] = ()
     # paths (regexes, matched in full) whose bodies are uploads: `upload_body_limit_bytes` instead of the JSON limit
     upload_paths: Sequence[str] = ()
+    # paths (regexes, in full) whose pages carry a secret in the URL (never cached), and HTML others may frame
+    no_store_paths: Sequence[str] = ()
+    frameable_paths: Sequence[str] = ()
+
+
+class ProductionRefused(RuntimeError):
+    """Settings unfit for production (FIELDLINE_ENV=production): the service does not start."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("refusing to start in production: " + "; ".join(problems))
+        self.problems = problems
 
 
 def make_verifier(settings: ServiceSettings) -> TokenVerifier:
     if settings.jwt_jwks_url:
-        return TokenVerifier(issuer=settings.jwt_issuer, audience=settings.jwt_audience, jwks_url=settings.jwt_jwks_url)
-    ensure_local_keypair(settings.jwt_private_key_file, settings.jwt_public_key_file)
+        return TokenVerifier(
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            jwks_url=settings.jwt_jwks_url,
+            jwks_cache_s=settings.jwt_jwks_cache_s,
+        )
+    if not settings.production:  # production verifies with the operator's key and never makes one
+        ensure_local_keypair(settings.jwt_private_key_file, settings.jwt_public_key_file)
     return TokenVerifier(
         issuer=settings.jwt_issuer, audience=settings.jwt_audience, public_key_file=settings.jwt_public_key_file
     )
@@ -115,6 +133,8 @@ async def _drain(runtime: Runtime, drain_s: float) -> None:
 def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Clock | None = None) -> FastAPI:
     """The service's app; ``clock`` defaults to the one the settings describe and is `app.state.clock`."""
     clock = clock or settings.make_clock()
+    if settings.production and (problems := settings.production_problems()):
+        raise ProductionRefused(problems)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -178,14 +198,22 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Cloc
         await db.dispose()
 
     configure_logging(settings.service_name, settings.log_level)
-    # Swagger UI and ReDoc from the package's bundled assets: /docs works with no internet.
-    app = FastAPIOffline(title=spec.title, version="0.1.0", lifespan=lifespan)
+    if settings.show_docs:
+        # Swagger UI and ReDoc from the package's bundled assets: /docs works with no internet.
+        app = FastAPIOffline(title=spec.title, version="0.1.0", lifespan=lifespan)
+    else:
+        app = FastAPI(
+            title=spec.title, version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+        )
     app.state.settings = settings
     app.state.clock = clock
     app.state.verifier = make_verifier(settings)
     app.state.stream_gate = StreamGate(settings.sse_max_per_principal, settings.sse_max_per_process)
     install_problem_handlers(app)
     install_correlation_middleware(app)
+    app.add_middleware(
+        SecurityHeadersMiddleware, no_store_paths=spec.no_store_paths, frameable_paths=spec.frameable_paths
+    )
     # added last, so outermost: a body over its limit is refused before parsing and before authentication
     app.add_middleware(
         BodySizeLimitMiddleware,

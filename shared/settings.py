@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +24,8 @@ _COMMON_ENV: dict[str, str] = {
     "jwt_public_key_file": "FIELDLINE_JWT_PUBLIC_KEY_FILE",
     "jwt_private_key_file": "FIELDLINE_JWT_PRIVATE_KEY_FILE",
     "log_level": "FIELDLINE_LOG_LEVEL",
+    "environment": "FIELDLINE_ENV",
+    "docs_enabled": "FIELDLINE_DOCS_ENABLED",
     "clock_start": "FIELDLINE_CLOCK_START",
     "clock_speed": "FIELDLINE_CLOCK_SPEED",
     "clock_anchor": "FIELDLINE_CLOCK_ANCHOR",
@@ -56,6 +58,29 @@ class ServiceSettings(BaseSettings):
     # live streams (SSE) open at once in one process: per principal, and in all
     sse_max_per_principal: int = Field(default=3, gt=0)
     sse_max_per_process: int = Field(default=500, gt=0)
+    # production refuses development defaults at start (a subclass adds its own checks to `production_problems`)
+    environment: Literal["development", "production"] = "development"
+    docs_enabled: bool | None = None  # /docs, /redoc and /openapi.json; unset: on outside production
+    jwt_jwks_cache_s: int = Field(default=300, gt=0)  # how long keys fetched from the JWKS URL are trusted
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def show_docs(self) -> bool:
+        return self.docs_enabled if self.docs_enabled is not None else not self.production
+
+    def production_problems(self) -> list[str]:
+        """What makes these settings unfit for production (checked at start when `environment` is production)."""
+        problems = []
+        if self.jwt_jwks_url is None and not self.jwt_public_key_file.exists():
+            problems.append(
+                "no JWKS URL and no public key file: production never generates a local key pair "
+                f"(set FIELDLINE_JWT_JWKS_URL or provide {self.jwt_public_key_file})"
+            )
+        return problems
+
     nats_url: str = "nats://127.0.0.1:4222"
     nats_stream_replicas: int = 1
     nats_duplicate_window_s: float = 600.0

@@ -75,6 +75,12 @@ class Settings(ServiceSettings):
                 raise ValueError(f"key {position} is not a Fernet key (urlsafe base64 of 32 bytes)")
         return keys
 
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        if DEVELOPMENT_WEBHOOK_SECRET_KEY in [k.get_secret_value() for k in self.webhook_secret_keys]:
+            problems.append("the public development Fernet key is among FIELDLINE_NOTIFY_WEBHOOK_SECRET_KEYS")
+        return problems
+
 
 def development_key_warning(settings: Settings) -> str | None:
     """What to log at start-up while the public development key is among the webhook secret keys."""
