@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import uuid
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Depends, Form, Header, Query, Request, Response, status
+from fastapi.responses import HTMLResponse, StreamingResponse
 
 from services.notify.api.deps import (
     Caller,
@@ -34,10 +35,11 @@ from services.notify.api.schemas import (
 )
 from services.notify.domain.audience import Audience, streams_for
 from services.notify.domain.recipients import NewRecipient, PreferenceChanges
+from services.notify.settings import Settings
 from services.notify.usecases import delivery_log, recipients, webhooks
 from shared.auth import ensure_customer_access
 from shared.pagination import MAX_LIMIT, Paging
-from shared.ratelimit import per_principal_and_ip
+from shared.ratelimit import per_ip, per_principal_and_ip
 from shared.streams import limited_sse_response
 
 router = APIRouter(tags=["notify"])
@@ -80,11 +82,54 @@ def _changes(body: Preferences) -> PreferenceChanges:
     response_model=RecipientOut,
     summary="Add a recipient (staff; a customer may add its own contacts)",
 )
-async def create_recipient(body: RecipientIn, principal: Caller, session: Session) -> RecipientOut:
+async def create_recipient(
+    body: RecipientIn, principal: Caller, session: Session, request: Request, now: Now
+) -> RecipientOut:
     new = NewRecipient(
         kind=body.kind, customer_id=body.customer_id, technician_id=body.technician_id, preferences=_changes(body)
     )
-    return RecipientOut.model_validate(await recipients.add_recipient(session, principal, new))
+    added = await recipients.add_recipient(session, principal, new, _contact_rules(request, now))
+    return RecipientOut.model_validate(added)
+
+
+def _contact_rules(request: Request, now: datetime) -> recipients.ContactRules:
+    settings: Settings = request.app.state.settings
+    return recipients.ContactRules(
+        max_per_customer=settings.max_recipients_per_customer,
+        confirm_url=f"{settings.public_base_url.rstrip('/')}/api/notify/recipients/confirm",
+        now=now,
+        give_up_after=timedelta(seconds=settings.retry_window_s),
+    )
+
+
+@router.get(
+    "/recipients/confirm",
+    dependencies=[Depends(per_ip("recipient-confirmation"))],
+    response_class=HTMLResponse,
+    summary="The page a confirmation link opens (no login): one button confirms the address",
+)
+async def confirmation_page(token: str = Query(..., max_length=100)) -> HTMLResponse:
+    # a GET only shows the button: mail scanners that open links must not confirm on the owner's behalf
+    return HTMLResponse(
+        '<!doctype html><html><head><meta charset="utf-8"><title>Fieldline</title></head><body>'
+        '<form method="post" action="confirm">'
+        f'<input type="hidden" name="token" value="{html.escape(token)}">'
+        '<button type="submit">Confirm / Подтвердить</button></form></body></html>'
+    )
+
+
+@router.post(
+    "/recipients/confirm",
+    dependencies=[Depends(per_ip("recipient-confirmation"))],
+    response_class=HTMLResponse,
+    summary="Confirm an address (the link's single-use token); until then nothing but the confirmation is sent",
+)
+async def confirm_recipient(session: Session, now: Now, token: str = Form(..., max_length=100)) -> HTMLResponse:
+    await recipients.confirm_address(session, token, now)
+    return HTMLResponse(
+        '<!doctype html><html><head><meta charset="utf-8"><title>Fieldline</title></head><body>'
+        "<p>Confirmed. / Адрес подтверждён.</p></body></html>"
+    )
 
 
 @router.get(
@@ -116,9 +161,10 @@ async def get_recipient(recipient_id: uuid.UUID, principal: Caller, session: Ses
     summary="Change preferences: language, channels, e-mail, quiet hours and their time zone",
 )
 async def patch_recipient(
-    recipient_id: uuid.UUID, body: Preferences, principal: Caller, session: Session
+    recipient_id: uuid.UUID, body: Preferences, principal: Caller, session: Session, request: Request, now: Now
 ) -> RecipientOut:
-    row = await recipients.change_preferences(session, principal, recipient_id, _changes(body))
+    rules = _contact_rules(request, now)
+    row = await recipients.change_preferences(session, principal, recipient_id, _changes(body), rules)
     return RecipientOut.model_validate(row)
 
 

@@ -48,6 +48,9 @@ class RecipientOut(BaseModel):
     quiet_start: time | None
     quiet_end: time | None
     active: bool
+    confirmed_at: datetime | None = Field(
+        description="when the address was confirmed; null: pending, nothing but the confirmation is sent to it"
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -66,12 +66,16 @@ recipients = Table(
     Column("active", Boolean, nullable=False, server_default=text("true")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # double opt-in: an address a customer adds gets nothing but its confirmation until confirmed
+    Column("confirmed_at", DateTime(timezone=True)),
+    Column("confirmation_token_hash", Text),
     CheckConstraint("kind IN ('customer', 'technician', 'dispatcher', 'contract_manager')", name="kind"),
     CheckConstraint("language IN ('ru', 'en')", name="language"),
     CheckConstraint("kind <> 'customer' OR customer_id IS NOT NULL", name="customer_has_customer_id"),
     CheckConstraint("kind <> 'technician' OR technician_id IS NOT NULL", name="technician_has_technician_id"),
     Index("ix_recipients_kind_customer_id", "kind", "customer_id"),
     Index("ix_recipients_kind_technician_id", "kind", "technician_id"),
+    Index("ix_recipients_confirmation_token_hash", "confirmation_token_hash", unique=True),
 )
 
 # Endpoints a customer registered; the secret signs every delivery and is shown only when created or rotated.
