@@ -31,11 +31,14 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,
+        # SQL parameters are customers' addresses, names and phones: keep them out of error messages and logs
+        hide_parameters=True,
         connect_args={
             **settings.asyncpg_connect_args,
             "server_settings": {
                 "search_path": f"{settings.db_schema},public",
                 "application_name": f"fieldline-{settings.service_name}",
+                "statement_timeout": str(int(settings.db_statement_timeout_s * 1000)),
             },
         },
     )

@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import text
@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import DomainError
 from shared.observability import CORRELATION_HEADER, new_correlation_id, set_correlation_id
+from shared.ratelimit import per_ip
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,9 @@ def health_router() -> APIRouter:
         return {"status": "ok"}
 
     @router.get(
-        "/readyz", summary="Ready to take work: the database answers (NATS may be away: the outbox holds events)"
+        "/readyz",
+        dependencies=[Depends(per_ip("readyz"))],
+        summary="Ready to take work: the database answers (NATS may be away: the outbox holds events)",
     )
     async def readyz(request: Request) -> JSONResponse:
         runtime = request.app.state.runtime

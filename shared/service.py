@@ -20,13 +20,17 @@ from shared.auth.tokens import TokenVerifier
 from shared.clock import Clock
 from shared.db import Database, create_engine
 from shared.http import health_router, install_correlation_middleware, install_problem_handlers
+from shared.limits import BodyLimit, BodySizeLimitMiddleware
 from shared.messaging.connection import connect, ensure_stream
 from shared.messaging.consumer import IdempotentConsumer, Subscription
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.tables import MessagingTables
 from shared.metrics import metrics_router, process_metrics
 from shared.observability import AccessMiddleware, configure_logging
+from shared.ratelimit import RateLimiter
+from shared.security_headers import SecurityHeadersMiddleware
 from shared.settings import ServiceSettings
+from shared.streams import StreamGate
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +82,31 @@ class ServiceSpec:
     subscriptions: Callable[[Runtime], list[Subscription]] = lambda runtime: []
     # extra startup work (request/reply servers, background loops); cleaned up in reverse order
     on_start: Sequence[Callable[[Runtime], AbstractAsyncContextManager[None]]] = ()
+    # paths (regexes, matched in full) whose bodies are uploads: `upload_body_limit_bytes` instead of the JSON limit
+    upload_paths: Sequence[str] = ()
+    # paths (regexes, in full) whose pages carry a secret in the URL (never cached), and HTML others may frame
+    no_store_paths: Sequence[str] = ()
+    frameable_paths: Sequence[str] = ()
+
+
+class ProductionRefused(RuntimeError):
+    """Settings unfit for production (FIELDLINE_ENV=production): the service does not start."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("refusing to start in production: " + "; ".join(problems))
+        self.problems = problems
 
 
 def make_verifier(settings: ServiceSettings) -> TokenVerifier:
     if settings.jwt_jwks_url:
-        return TokenVerifier(issuer=settings.jwt_issuer, audience=settings.jwt_audience, jwks_url=settings.jwt_jwks_url)
-    ensure_local_keypair(settings.jwt_private_key_file, settings.jwt_public_key_file)
+        return TokenVerifier(
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            jwks_url=settings.jwt_jwks_url,
+            jwks_cache_s=settings.jwt_jwks_cache_s,
+        )
+    if not settings.production:  # production verifies with the operator's key and never makes one
+        ensure_local_keypair(settings.jwt_private_key_file, settings.jwt_public_key_file)
     return TokenVerifier(
         issuer=settings.jwt_issuer, audience=settings.jwt_audience, public_key_file=settings.jwt_public_key_file
     )
@@ -111,6 +134,8 @@ async def _drain(runtime: Runtime, drain_s: float) -> None:
 def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Clock | None = None) -> FastAPI:
     """The service's app; ``clock`` defaults to the one the settings describe and is `app.state.clock`."""
     clock = clock or settings.make_clock()
+    if settings.production and (problems := settings.production_problems()):
+        raise ProductionRefused(problems)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -137,6 +162,9 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Cloc
         )
         runtime = Runtime(settings=settings, clock=clock, db=db, nc=nc, js=js, tables=spec.tables, relay=relay)
         app.state.runtime = runtime
+        limiter = RateLimiter(db, clock, enabled=settings.rate_limits_enabled)
+        runtime.extras["rate_limiter"] = limiter
+        runtime.every(600, "rate-limit-sweep", limiter.forget_old_windows, now=False)
         runtime.tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
         subscriptions = spec.subscriptions(runtime)
         for producer in sorted({s.producer for s in subscriptions} - {spec.producer}):
@@ -171,13 +199,29 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Cloc
         await db.dispose()
 
     configure_logging(settings.service_name, settings.log_level)
-    # Swagger UI and ReDoc from the package's bundled assets: /docs works with no internet.
-    app = FastAPIOffline(title=spec.title, version="0.1.0", lifespan=lifespan)
+    if settings.show_docs:
+        # Swagger UI and ReDoc from the package's bundled assets: /docs works with no internet.
+        app = FastAPIOffline(title=spec.title, version="0.1.0", lifespan=lifespan)
+    else:
+        app = FastAPI(
+            title=spec.title, version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+        )
     app.state.settings = settings
     app.state.clock = clock
     app.state.verifier = make_verifier(settings)
+    app.state.stream_gate = StreamGate(settings.sse_max_per_principal, settings.sse_max_per_process)
     install_problem_handlers(app)
     install_correlation_middleware(app)
+    app.add_middleware(
+        SecurityHeadersMiddleware, no_store_paths=spec.no_store_paths, frameable_paths=spec.frameable_paths
+    )
+    # a body over its limit is refused before parsing and before authentication (inside the access log only,
+    # so a 413 is logged and counted like any answer)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        default_max_bytes=settings.body_limit_bytes,
+        limits=[BodyLimit(path, settings.upload_body_limit_bytes) for path in spec.upload_paths],
+    )
     # added last, so outermost: it sees the final status and the correlation id header
     app.add_middleware(AccessMiddleware, service=settings.service_name, metrics=process_metrics())
     app.include_router(health_router())

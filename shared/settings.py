@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +26,8 @@ _COMMON_ENV: dict[str, str] = {
     "jwt_private_key_file": "FIELDLINE_JWT_PRIVATE_KEY_FILE",
     "log_level": "FIELDLINE_LOG_LEVEL",
     "metrics_enabled": "FIELDLINE_METRICS_ENABLED",
+    "environment": "FIELDLINE_ENV",
+    "docs_enabled": "FIELDLINE_DOCS_ENABLED",
     "clock_start": "FIELDLINE_CLOCK_START",
     "clock_speed": "FIELDLINE_CLOCK_SPEED",
     "clock_anchor": "FIELDLINE_CLOCK_ANCHOR",
@@ -44,6 +46,43 @@ class ServiceSettings(BaseSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/fieldline"
     db_schema: str = "public"
     db_pool_size: int = 10
+    # PostgreSQL cancels any statement of this service running longer than this (0: no limit)
+    db_statement_timeout_s: float = Field(default=15.0, ge=0)
+    # request bodies (shared/limits.py): JSON routes, and the upload routes a service names (CSV imports)
+    body_limit_bytes: int = Field(default=64 * 1024, gt=0)
+    upload_body_limit_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    # rate limits (shared/ratelimit.py), counted in PostgreSQL so every replica shares them; per window of the clock
+    rate_limits_enabled: bool = True
+    rate_limit_window_s: int = Field(default=60, gt=0)
+    rate_limit_per_principal: int = Field(default=30, gt=0)  # writes: filing, cancelling, recipients
+    rate_limit_per_ip: int = Field(default=300, gt=0)  # the same writes from one address (many users behind a NAT)
+    rate_limit_anonymous_per_ip: int = Field(default=60, gt=0)  # no login: survey answers, rating, readiness
+    # live streams (SSE) open at once in one process: per principal, and in all
+    sse_max_per_principal: int = Field(default=3, gt=0)
+    sse_max_per_process: int = Field(default=500, gt=0)
+    # production refuses development defaults at start (a subclass adds its own checks to `production_problems`)
+    environment: Literal["development", "production"] = "development"
+    docs_enabled: bool | None = None  # /docs, /redoc and /openapi.json; unset: on outside production
+    jwt_jwks_cache_s: int = Field(default=300, gt=0)  # how long keys fetched from the JWKS URL are trusted
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def show_docs(self) -> bool:
+        return self.docs_enabled if self.docs_enabled is not None else not self.production
+
+    def production_problems(self) -> list[str]:
+        """What makes these settings unfit for production (checked at start when `environment` is production)."""
+        problems = []
+        if self.jwt_jwks_url is None and not self.jwt_public_key_file.exists():
+            problems.append(
+                "no JWKS URL and no public key file: production never generates a local key pair "
+                f"(set FIELDLINE_JWT_JWKS_URL or provide {self.jwt_public_key_file})"
+            )
+        return problems
+
     nats_url: str = "nats://127.0.0.1:4222"
     nats_stream_replicas: int = 1
     nats_duplicate_window_s: float = 600.0

@@ -55,9 +55,9 @@ def seed(urls: dict[str, str], admin_token: str, state_file: Path) -> DemoData:
     headers = {"Authorization": f"Bearer {admin_token}"}
     with httpx.Client(headers=headers, timeout=10) as client:
         contracts_url, dispatch_url = urls["contracts"], urls["dispatch"]
-        customer = _named(_ok_list(client.get(f"{contracts_url}/customers")), CUSTOMER) or _ok(
-            client.post(f"{contracts_url}/customers", json={"name": CUSTOMER})
-        )
+        customer = _named(
+            _ok_list(client.get(f"{contracts_url}/customers", params={"name": CUSTOMER})), CUSTOMER
+        ) or _ok(client.post(f"{contracts_url}/customers", json={"name": CUSTOMER}))
         known_sites = _ok_list(client.get(f"{contracts_url}/customers/{customer['id']}/sites"))
         site_ids = []
         for name, address, lat, lon in SITES:

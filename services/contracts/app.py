@@ -22,6 +22,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             routers=[customers.router, contracts.router, imports.router],
             subscriptions=subscriptions,
             on_start=[entitlement_server, visit_sweep, reservation_release],
+            upload_paths=[r"/imports/[^/]+"],
         ),
         clock or settings.make_clock(),
     )

@@ -99,6 +99,7 @@ def create_app(
             routers=[router],
             subscriptions=lambda runtime: subscriptions(notifier),
             on_start=[secrets_at_rest(settings, cipher), stream_hub, senders],
+            no_store_paths=[r"/recipients/confirm"],
         ),
         clock=clock,
     )

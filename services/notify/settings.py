@@ -4,7 +4,7 @@ import base64
 import binascii
 from typing import ClassVar
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -30,6 +30,8 @@ class Settings(ServiceSettings):
     notice_max_age_s: float = 24 * 3600.0
     default_time_zone: str = "Europe/Simferopol"
     public_base_url: str = "https://fieldline.local"  # links in messages point here
+    # the contacts (recipients) one customer may have, confirmed or pending
+    max_recipients_per_customer: int = Field(default=10, gt=0)
 
     # e-mail
     smtp_host: str = "127.0.0.1"
@@ -74,6 +76,12 @@ class Settings(ServiceSettings):
             if not valid:
                 raise ValueError(f"key {position} is not a Fernet key (urlsafe base64 of 32 bytes)")
         return keys
+
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        if DEVELOPMENT_WEBHOOK_SECRET_KEY in [k.get_secret_value() for k in self.webhook_secret_keys]:
+            problems.append("the public development Fernet key is among FIELDLINE_NOTIFY_WEBHOOK_SECRET_KEYS")
+        return problems
 
 
 def development_key_warning(settings: Settings) -> str | None:

@@ -30,6 +30,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             routers=[routes.router, feedback.router, quality.router],
             subscriptions=lambda runtime: subscriptions(tracking),
             on_start=[timeline_hub],
+            no_store_paths=[r"/surveys/.*"],
+            frameable_paths=[r"/rating\.html"],
         ),
         clock,
     )

@@ -8,6 +8,8 @@ from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
 
+MIN_SECRET_BYTES = 32  # HS256 wants a key at least as long as its hash
+
 
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="FIELDLINE_REQUESTS_", extra="ignore")
@@ -26,6 +28,16 @@ class Settings(ServiceSettings):
     survey_link_secret_file: Path | None = None
     survey_link_base_url: str = "http://127.0.0.1:8003/surveys/"
     survey_link_ttl_days: int = 30
+
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        secret = self.survey_link_secret.get_secret_value().encode() if self.survey_link_secret else b""
+        if len(secret) < MIN_SECRET_BYTES:
+            problems.append(
+                f"FIELDLINE_REQUESTS_SURVEY_LINK_SECRET must be set, at least {MIN_SECRET_BYTES} bytes "
+                "(production does not generate one)"
+            )
+        return problems
 
     # KPIs and the public rating
     on_time_tolerance_minutes: int = 15

@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 def ensure_local_keypair(private_key_file: Path, public_key_file: Path) -> None:
     """Create the RSA key pair once; safe when several processes start together."""
-    if private_key_file.exists() and public_key_file.exists():
-        return
+    if public_key_file.exists():
+        return  # a pair made before, or an operator's public key (its private key lives elsewhere): never replaced
     private_key_file.parent.mkdir(parents=True, exist_ok=True)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private_pem = key.private_bytes(

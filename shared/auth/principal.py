@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -22,6 +23,8 @@ class Principal:
     customer_id: uuid.UUID | None = None
     technician_id: uuid.UUID | None = None
     name: str | None = None
+    # when the token it came from expires (its `exp`): live streams close then
+    expires_at: datetime | None = None
 
     @property
     def is_staff(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,13 @@ class TokenVerifier:
     """Verifies against a static public key (local) or an OIDC JWKS URL (production)."""
 
     def __init__(
-        self, *, issuer: str, audience: str, public_key_file: Path | None = None, jwks_url: str | None = None
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        public_key_file: Path | None = None,
+        jwks_url: str | None = None,
+        jwks_cache_s: int = 300,
     ) -> None:
         if not public_key_file and not jwks_url:
             raise ValueError("a public key file or a JWKS URL is required")
@@ -59,7 +66,11 @@ class TokenVerifier:
         self.audience = audience
         self._public_key_file = public_key_file
         self._public_key: bytes | None = None
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=3600) if jwks_url else None
+        # cache_keys=False: PyJWKClient's per-key LRU cache never expires; the key set's cache lives jwks_cache_s,
+        # so a key the provider withdrew stops being trusted within that time
+        self._jwks = (
+            jwt.PyJWKClient(jwks_url, cache_keys=False, cache_jwk_set=True, lifespan=jwks_cache_s) if jwks_url else None
+        )
 
     async def verify(self, token: str) -> Principal:
         if self._jwks is not None:
@@ -104,4 +115,5 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         customer_id=customer_id,
         technician_id=technician_id,
         name=claims.get("name"),
+        expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
     )

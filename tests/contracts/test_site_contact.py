@@ -128,7 +128,9 @@ async def test_the_sites_import_takes_an_optional_contact(contracts: Contracts) 
         )
         assert response.status_code == 200, response.text
         assert response.json()["imported"] == content.count("\n") - 1
-    everyone = (await contracts.client.get("/customers", headers=contracts.manager)).json()
+    everyone = (
+        await contracts.client.get("/customers", params={"external_ref": f"C-{tag}"}, headers=contracts.manager)
+    ).json()
     customer = next(c for c in everyone if c["external_ref"] == f"C-{tag}")
     listed = (await contracts.client.get(f"/customers/{customer['id']}/sites", headers=contracts.manager)).json()
     assert {s["external_ref"]: (s["contact_name"], s["contact_phone"]) for s in listed} == {

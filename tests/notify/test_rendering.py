@@ -22,7 +22,7 @@ COMMON = {
 # the fields each template reads (beyond COMMON): for the events awaiting their producers, this is the ask
 FACTS: dict[str, dict[str, object]] = {
     "request_received": {"kind": "emergency", "priority": "P1", "response_due": "2026-11-28T10:00:00Z"},
-    "request_cancelled": {"reason": "fixed it ourselves"},
+    "request_cancelled": {},
     "technician_assigned": {"technician_first_name": "Anna", "eta": "2026-11-28T10:00:00Z"},
     "eta_changed": {"eta": "2026-11-28T10:45:00Z", "previous_eta": "2026-11-28T10:00:00Z"},
     "technician_on_the_way": {"eta": "2026-11-28T10:00:00Z"},
@@ -119,3 +119,12 @@ def test_lang_is_appended_to_any_link_without_disturbing_the_rest() -> None:
     assert with_language("https://x.example/s?lang=ru&t=1", "en") == "https://x.example/s?t=1&lang=en"
     assert with_language("https://x.example/s?t=1#top", "en") == "https://x.example/s?t=1&lang=en#top"
     assert with_language("https://x.example/s?language=x", "en") == "https://x.example/s?language=x&lang=en"
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_a_cancellation_mail_carries_no_free_text_from_the_customer(templates: MessageTemplates, language: str) -> None:
+    # every contact of the customer gets it: the reason someone typed must not be relayed to them (issue 16)
+    facts = {**COMMON, "reason": "call Oleg on +380 65 555 0142, http://spam.example"}
+    message = templates.render("request_cancelled", language, facts, "Europe/Simferopol")
+    for part in (message.subject, message.text, message.html):
+        assert "Oleg" not in part and "spam.example" not in part

@@ -202,3 +202,14 @@ def test_the_rating_snippet_counts_reviews_in_each_languages_grammar() -> None:
     nobody = Rating(count=0, csat_mean=None, nps=None, nps_count=0)
     assert "Пока нет проверенных оценок" in pages.rating_snippet("ru", nobody)
     assert "No verified ratings yet" in pages.rating_snippet("en", nobody)
+
+
+async def test_the_survey_page_is_never_stored_never_framed_and_runs_nothing(service: RequestsService) -> None:
+    path = await _survey_path(service)
+    page = await service.client.get(path, headers={"Accept": HTML})
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store"
+    policy = page.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy and "script-src" not in policy
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert page.headers["Referrer-Policy"] == "no-referrer"  # the link's token must not leak to other sites

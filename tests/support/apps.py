@@ -16,6 +16,8 @@ from shared.settings import ServiceSettings
 def service_settings(
     settings_cls: type[ServiceSettings], database_url: str, nats_url: str, keys_dir: Path, **overrides: Any
 ) -> Any:
+    # rate limits count per clock window and tests hold the clock still: on only where a test asks for them
+    overrides.setdefault("rate_limits_enabled", False)
     return settings_cls(
         database_url=database_url,
         nats_url=nats_url,

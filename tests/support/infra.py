@@ -137,7 +137,9 @@ class ServiceProcess:
 
     def start(self) -> None:
         prefix = f"FIELDLINE_{self.name.upper()}_"
-        env = {**os.environ, **self.env, f"{prefix}PORT": str(self.port), "PYTHONUNBUFFERED": "1"}
+        # rate limits count per window of the (often simulated) clock: off unless the test's env turns them on
+        env = {f"{prefix}RATE_LIMITS_ENABLED": "false", **os.environ, **self.env}
+        env.update({f"{prefix}PORT": str(self.port), "PYTHONUNBUFFERED": "1"})
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
             [sys.executable, "-m", f"services.{self.name}", "serve", "--no-migrate"],

@@ -50,6 +50,7 @@ from shared.auth import Role, ensure_customer_access
 from shared.errors import NotFound
 from shared.events.common import Priority, RequestKind
 from shared.events.contracts import EntitlementAnswer, EntitlementQuery
+from shared.pagination import Paging
 
 router = APIRouter(tags=["contracts"])
 
@@ -122,6 +123,7 @@ async def create_contract(body: ContractIn, session: Session, _: Manager) -> Con
 async def list_contracts(
     session: Session,
     principal: Caller,
+    page: Paging,
     customer_id: uuid.UUID | None = None,
     contract_status: str | None = Query(None, alias="status"),
 ) -> list[ContractOut]:
@@ -129,7 +131,7 @@ async def list_contracts(
         if principal.role is not Role.CUSTOMER or principal.customer_id is None:
             return []
         customer_id = principal.customer_id
-    return [contract_out(c) for c in await contracting.list_contracts(session, customer_id, contract_status)]
+    return [contract_out(c) for c in await contracting.list_contracts(session, customer_id, contract_status, page)]
 
 
 @router.get("/contracts/{contract_id}", response_model=ContractOut)
@@ -299,10 +301,12 @@ async def add_schedule(
 
 
 @router.get("/contracts/{contract_id}/schedules", response_model=list[ScheduleOut])
-async def list_schedules(contract_id: uuid.UUID, session: Session, principal: Caller) -> list[ScheduleOut]:
+async def list_schedules(
+    contract_id: uuid.UUID, session: Session, principal: Caller, page: Paging
+) -> list[ScheduleOut]:
     contract, found = await schedules.contract_schedules(session, contract_id)
     visible(contract, principal, "contract")
-    return [schedule_out(s) for s in found]
+    return [schedule_out(s) for s in page.window(found)]
 
 
 @router.patch(
@@ -329,13 +333,14 @@ async def list_visits(
     contract_id: uuid.UUID,
     session: Session,
     principal: Caller,
+    page: Paging,
     since: datetime | None = Query(None, alias="from"),
     until: datetime | None = Query(None, alias="to"),
     visit_status: str | None = Query(None, alias="status"),
 ) -> list[VisitOut]:
     contract, visits = await schedules.contract_visits(session, contract_id, since, until, visit_status)
     visible(contract, principal, "contract")
-    return [visit_out(v) for v in visits]
+    return [visit_out(v) for v in page.window(visits)]
 
 
 @router.post(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 
 from services.contracts.api.deps import (
     AppClock,
@@ -36,6 +36,7 @@ from services.contracts.domain.estate import EquipmentRow, SiteRow
 from services.contracts.usecases import customers, sites
 from shared.auth import Role, ensure_customer_access
 from shared.events.common import GeoPoint
+from shared.pagination import Paging
 
 router = APIRouter(tags=["customers, sites and equipment"])
 
@@ -78,13 +79,19 @@ async def create_customer(body: CustomerIn, session: Session, _: Manager) -> Cus
 
 
 @router.get("/customers", response_model=list[CustomerOut], summary="Customers (a customer sees only itself)")
-async def list_customers(session: Session, principal: Caller) -> list[CustomerOut]:
+async def list_customers(
+    session: Session,
+    principal: Caller,
+    page: Paging,
+    name: str | None = Query(None, max_length=200, description="only the customer with this exact name"),
+    external_ref: str | None = Query(None, max_length=200, description="only the customer with this reference"),
+) -> list[CustomerOut]:
     if not principal.is_staff and principal.role is not Role.CUSTOMER:
         return []
     only = None if principal.is_staff else principal.customer_id
     return [
         CustomerOut(id=c.id, name=c.name, external_ref=c.external_ref)
-        for c in await customers.list_customers(session, only)
+        for c in await customers.list_customers(session, only, page, name=name, external_ref=external_ref)
     ]
 
 
@@ -102,8 +109,8 @@ async def create_territory(body: TerritoryIn, session: Session, _: Manager) -> T
 
 
 @router.get("/territories", response_model=list[TerritoryOut])
-async def list_territories(session: Session, _: Staff) -> list[TerritoryOut]:
-    rows = await customers.list_territories(session)
+async def list_territories(session: Session, _: Staff, page: Paging) -> list[TerritoryOut]:
+    rows = page.window(await customers.list_territories(session))
     return [TerritoryOut(id=r.id, name=r.name, area=r.area) for r in rows]
 
 
@@ -126,9 +133,9 @@ async def create_site(customer_id: uuid.UUID, body: SiteIn, session: Session, _:
 
 
 @router.get("/customers/{customer_id}/sites", response_model=list[SiteOut])
-async def list_sites(customer_id: uuid.UUID, session: Session, principal: Caller) -> list[SiteOut]:
+async def list_sites(customer_id: uuid.UUID, session: Session, principal: Caller, page: Paging) -> list[SiteOut]:
     ensure_customer_access(principal, customer_id, "customer")
-    return [site_out(s) for s in await sites.list_sites(session, customer_id)]
+    return [site_out(s) for s in page.window(await sites.list_sites(session, customer_id))]
 
 
 @router.get("/sites/{site_id}", response_model=SiteOut)
@@ -165,10 +172,10 @@ async def create_equipment(site_id: uuid.UUID, body: EquipmentIn, session: Sessi
 
 
 @router.get("/sites/{site_id}/equipment", response_model=list[EquipmentOut])
-async def list_equipment(site_id: uuid.UUID, session: Session, principal: Caller) -> list[EquipmentOut]:
+async def list_equipment(site_id: uuid.UUID, session: Session, principal: Caller, page: Paging) -> list[EquipmentOut]:
     site, units = await sites.site_equipment(session, site_id)
     visible(site, principal, "site")
-    return [equipment_out(u) for u in units]
+    return [equipment_out(u) for u in page.window(units)]
 
 
 @router.get("/equipment/{equipment_id}", response_model=EquipmentOut)
@@ -181,9 +188,12 @@ async def get_equipment(equipment_id: uuid.UUID, session: Session, principal: Ca
     response_model=list[ServiceHistoryEntry],
     summary="The unit's service history, from dispatch's assignment events",
 )
-async def equipment_history(equipment_id: uuid.UUID, session: Session, principal: Caller) -> list[ServiceHistoryEntry]:
+async def equipment_history(
+    equipment_id: uuid.UUID, session: Session, principal: Caller, page: Paging
+) -> list[ServiceHistoryEntry]:
     unit, rows = await sites.equipment_history(session, equipment_id)
     visible(unit, principal, "equipment")
+    rows = page.window(rows)
     return [
         ServiceHistoryEntry(
             request_id=r.request_id,

@@ -18,6 +18,7 @@ from services.contracts.domain.notices import EndingContract, OverdueVisits
 from services.contracts.domain.quota import Quota
 from services.contracts.domain.sla import SlaTerm
 from services.contracts.domain.visits import OPEN_STATUSES
+from shared.pagination import Page
 
 
 def _term(row: Any) -> SlaTerm:
@@ -224,12 +225,16 @@ class ContractsRepository(Repository):
             updated_at=row.updated_at,
         )
 
-    async def list_contracts(self, customer_id: uuid.UUID | None, status: str | None) -> list[ContractRecord]:
+    async def list_contracts(
+        self, customer_id: uuid.UUID | None, status: str | None, page: Page | None = None
+    ) -> list[ContractRecord]:
         query = select(t.contracts).order_by(t.contracts.c.starts_on.desc(), t.contracts.c.id)
         if customer_id is not None:
             query = query.where(t.contracts.c.customer_id == customer_id)
         if status is not None:
             query = query.where(t.contracts.c.status == status)
+        if page is not None:
+            query = page.of(query)
         return [await self._record(r) for r in (await self.session.execute(query)).all()]
 
     async def set_contract_status(self, contract_id: uuid.UUID, status: str, ended_on: date | None = None) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from services.contracts.db import tables as t
 from services.contracts.db.rows import Repository
 from services.contracts.domain.estate import CustomerRecord, TerritoryRecord
+from shared.pagination import Page
 
 _CUSTOMER = select(t.customers.c.id, t.customers.c.name, t.customers.c.external_ref)
 
@@ -27,10 +28,23 @@ class CustomersRepository(Repository):
         row = (await self.session.execute(_CUSTOMER.where(t.customers.c.id == customer_id))).first()
         return CustomerRecord(**row._mapping) if row else None
 
-    async def list_customers(self, only: uuid.UUID | None = None) -> list[CustomerRecord]:
+    async def list_customers(
+        self,
+        only: uuid.UUID | None = None,
+        page: Page | None = None,
+        *,
+        name: str | None = None,
+        external_ref: str | None = None,
+    ) -> list[CustomerRecord]:
         query = _CUSTOMER.order_by(t.customers.c.name, t.customers.c.id)
         if only is not None:
             query = query.where(t.customers.c.id == only)
+        if name is not None:
+            query = query.where(t.customers.c.name == name)
+        if external_ref is not None:
+            query = query.where(t.customers.c.external_ref == external_ref)
+        if page is not None:
+            query = page.of(query)
         return [CustomerRecord(**r._mapping) for r in await self.session.execute(query)]
 
     async def customer_ref_taken(self, external_ref: str) -> bool:

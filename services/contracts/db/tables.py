@@ -25,10 +25,12 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from shared.db import service_metadata
 from shared.messaging import messaging_tables
+from shared.ratelimit import rate_limit_table
 
 SCHEMA = "contracts"
 metadata = service_metadata(SCHEMA)
 messaging = messaging_tables(metadata)
+rate_limits = rate_limit_table(metadata)
 
 customers = Table(
     "customers",

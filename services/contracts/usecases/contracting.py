@@ -21,6 +21,7 @@ from shared.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from shared.events.contracts import ContractActivated, ContractChanged, ContractEnded
 from shared.events.envelope import Event
 from shared.messaging import add_event
+from shared.pagination import Page
 
 
 class CoverageConflict(Conflict):
@@ -91,9 +92,9 @@ async def find_contract(session: AsyncSession, contract_id: uuid.UUID) -> Contra
 
 
 async def list_contracts(
-    session: AsyncSession, customer_id: uuid.UUID | None, status: str | None
+    session: AsyncSession, customer_id: uuid.UUID | None, status: str | None, page: Page
 ) -> list[ContractRecord]:
-    return await Repositories(session).contracts.list_contracts(customer_id, status)
+    return await Repositories(session).contracts.list_contracts(customer_id, status, page)
 
 
 async def live_contract(repo: Repositories, contract_id: uuid.UUID) -> ContractRecord:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.contracts.db.repositories import Repositories
 from services.contracts.domain.estate import CustomerRecord, TerritoryRecord
 from shared.errors import Conflict, InvalidInput, NotFound
+from shared.pagination import Page
 
 
 async def create_customer(session: AsyncSession, name: str, external_ref: str | None) -> uuid.UUID:
@@ -21,8 +22,15 @@ async def create_customer(session: AsyncSession, name: str, external_ref: str | 
     return customer_id
 
 
-async def list_customers(session: AsyncSession, only: uuid.UUID | None) -> list[CustomerRecord]:
-    return await Repositories(session).customers.list_customers(only)
+async def list_customers(
+    session: AsyncSession,
+    only: uuid.UUID | None,
+    page: Page,
+    *,
+    name: str | None = None,
+    external_ref: str | None = None,
+) -> list[CustomerRecord]:
+    return await Repositories(session).customers.list_customers(only, page, name=name, external_ref=external_ref)
 
 
 async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> CustomerRecord:

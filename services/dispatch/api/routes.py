@@ -19,6 +19,7 @@ from services.dispatch.api.schemas import (
 )
 from shared.auth import Principal, Role, ensure_technician_access, require_roles
 from shared.events.common import GeoPoint
+from shared.pagination import Paging
 from shared.timestamps import in_utc
 
 router = APIRouter(tags=["dispatch"])
@@ -58,8 +59,8 @@ async def create_technician(body: TechnicianIn, session: UnitOfWork, cases: UseC
 
 
 @router.get("/technicians", response_model=list[TechnicianOut])
-async def list_technicians(session: UnitOfWork, cases: UseCases, _: Dispatcher) -> list[TechnicianOut]:
-    return [technician_out(r) for r in await cases.views.technicians(session)]
+async def list_technicians(session: UnitOfWork, cases: UseCases, page: Paging, _: Dispatcher) -> list[TechnicianOut]:
+    return [technician_out(r) for r in page.window(await cases.views.technicians(session))]
 
 
 @router.get("/technicians/{technician_id}", response_model=TechnicianOut)

@@ -23,10 +23,12 @@ from sqlalchemy.dialects.postgresql import JSONB, ExcludeConstraint
 
 from shared.db import service_metadata
 from shared.messaging import messaging_tables
+from shared.ratelimit import rate_limit_table
 
 SCHEMA = "dispatch"
 metadata = service_metadata(SCHEMA)
 messaging = messaging_tables(metadata)
+rate_limits = rate_limit_table(metadata)
 
 ACTIVE_ASSIGNMENT_STATUSES = ("offered", "accepted", "en_route", "on_site")
 _ACTIVE_SQL = "status IN ('offered', 'accepted', 'en_route', 'on_site')"

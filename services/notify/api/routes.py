@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import uuid
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from fastapi import APIRouter, Header, Query, Response, status
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Depends, Form, Header, Query, Request, Response, status
+from fastapi.responses import HTMLResponse, StreamingResponse
 
 from services.notify.api.deps import (
     Caller,
@@ -34,9 +35,12 @@ from services.notify.api.schemas import (
 )
 from services.notify.domain.audience import Audience, streams_for
 from services.notify.domain.recipients import NewRecipient, PreferenceChanges
+from services.notify.settings import Settings
 from services.notify.usecases import delivery_log, recipients, webhooks
 from shared.auth import ensure_customer_access
-from shared.http import sse_response
+from shared.pagination import MAX_LIMIT, Paging
+from shared.ratelimit import per_ip, per_principal_and_ip
+from shared.streams import limited_sse_response
 
 router = APIRouter(tags=["notify"])
 
@@ -47,14 +51,17 @@ router = APIRouter(tags=["notify"])
     response_class=StreamingResponse,
 )
 async def my_stream(
-    principal: StreamCaller, live: Streams, last_event_id: str | None = Header(None, alias="Last-Event-ID")
+    request: Request,
+    principal: StreamCaller,
+    live: Streams,
+    last_event_id: str | None = Header(None, alias="Last-Event-ID"),
 ) -> StreamingResponse:
     streams = streams_for(principal.role.value, principal.customer_id, principal.technician_id)
     try:
         after = int(last_event_id) if last_event_id else 0
     except ValueError:
         after = 0
-    return sse_response(live.follow(streams, after))
+    return limited_sse_response(request, principal, live.follow(streams, after))
 
 
 # --- recipients and their preferences ----------------------------------------------------------------------
@@ -70,15 +77,59 @@ def _changes(body: Preferences) -> PreferenceChanges:
 
 @router.post(
     "/recipients",
+    dependencies=[Depends(per_principal_and_ip("recipients"))],
     status_code=status.HTTP_201_CREATED,
     response_model=RecipientOut,
     summary="Add a recipient (staff; a customer may add its own contacts)",
 )
-async def create_recipient(body: RecipientIn, principal: Caller, session: Session) -> RecipientOut:
+async def create_recipient(
+    body: RecipientIn, principal: Caller, session: Session, request: Request, now: Now
+) -> RecipientOut:
     new = NewRecipient(
         kind=body.kind, customer_id=body.customer_id, technician_id=body.technician_id, preferences=_changes(body)
     )
-    return RecipientOut.model_validate(await recipients.add_recipient(session, principal, new))
+    added = await recipients.add_recipient(session, principal, new, _contact_rules(request, now))
+    return RecipientOut.model_validate(added)
+
+
+def _contact_rules(request: Request, now: datetime) -> recipients.ContactRules:
+    settings: Settings = request.app.state.settings
+    return recipients.ContactRules(
+        max_per_customer=settings.max_recipients_per_customer,
+        confirm_url=f"{settings.public_base_url.rstrip('/')}/api/notify/recipients/confirm",
+        now=now,
+        give_up_after=timedelta(seconds=settings.retry_window_s),
+    )
+
+
+@router.get(
+    "/recipients/confirm",
+    dependencies=[Depends(per_ip("recipient-confirmation"))],
+    response_class=HTMLResponse,
+    summary="The page a confirmation link opens (no login): one button confirms the address",
+)
+async def confirmation_page(token: str = Query(..., max_length=100)) -> HTMLResponse:
+    # a GET only shows the button: mail scanners that open links must not confirm on the owner's behalf
+    return HTMLResponse(
+        '<!doctype html><html><head><meta charset="utf-8"><title>Fieldline</title></head><body>'
+        '<form method="post" action="confirm">'
+        f'<input type="hidden" name="token" value="{html.escape(token)}">'
+        '<button type="submit">Confirm / Подтвердить</button></form></body></html>'
+    )
+
+
+@router.post(
+    "/recipients/confirm",
+    dependencies=[Depends(per_ip("recipient-confirmation"))],
+    response_class=HTMLResponse,
+    summary="Confirm an address (the link's single-use token); until then nothing but the confirmation is sent",
+)
+async def confirm_recipient(session: Session, now: Now, token: str = Form(..., max_length=100)) -> HTMLResponse:
+    await recipients.confirm_address(session, token, now)
+    return HTMLResponse(
+        '<!doctype html><html><head><meta charset="utf-8"><title>Fieldline</title></head><body>'
+        "<p>Confirmed. / Адрес подтверждён.</p></body></html>"
+    )
 
 
 @router.get(
@@ -89,12 +140,13 @@ async def create_recipient(body: RecipientIn, principal: Caller, session: Sessio
 async def list_recipients(
     principal: Caller,
     session: Session,
+    page: Paging,
     kind: Audience | None = None,
     customer_id: uuid.UUID | None = None,
     technician_id: uuid.UUID | None = None,
 ) -> list[RecipientOut]:
     rows = await recipients.recipients_visible_to(session, principal, kind, customer_id, technician_id)
-    return [RecipientOut.model_validate(r) for r in rows]
+    return [RecipientOut.model_validate(r) for r in page.window(rows)]
 
 
 @router.get("/recipients/{recipient_id}", response_model=RecipientOut)
@@ -104,17 +156,23 @@ async def get_recipient(recipient_id: uuid.UUID, principal: Caller, session: Ses
 
 @router.patch(
     "/recipients/{recipient_id}",
+    dependencies=[Depends(per_principal_and_ip("recipients"))],
     response_model=RecipientOut,
     summary="Change preferences: language, channels, e-mail, quiet hours and their time zone",
 )
 async def patch_recipient(
-    recipient_id: uuid.UUID, body: Preferences, principal: Caller, session: Session
+    recipient_id: uuid.UUID, body: Preferences, principal: Caller, session: Session, request: Request, now: Now
 ) -> RecipientOut:
-    row = await recipients.change_preferences(session, principal, recipient_id, _changes(body))
+    rules = _contact_rules(request, now)
+    row = await recipients.change_preferences(session, principal, recipient_id, _changes(body), rules)
     return RecipientOut.model_validate(row)
 
 
-@router.delete("/recipients/{recipient_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/recipients/{recipient_id}",
+    dependencies=[Depends(per_principal_and_ip("recipients"))],
+    status_code=status.HTTP_204_NO_CONTENT,
+)
 async def delete_recipient(recipient_id: uuid.UUID, principal: Caller, session: Session) -> Response:
     await recipients.remove_recipient(session, principal, recipient_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -143,9 +201,9 @@ async def create_webhook(
 
 
 @router.get("/customers/{customer_id}/webhooks", response_model=list[WebhookOut])
-async def list_webhooks(customer_id: uuid.UUID, principal: Caller, session: Session) -> list[WebhookOut]:
+async def list_webhooks(customer_id: uuid.UUID, principal: Caller, session: Session, page: Paging) -> list[WebhookOut]:
     ensure_customer_access(principal, customer_id, "customer")
-    return [WebhookOut.model_validate(r) for r in await webhooks.webhooks_of(session, customer_id)]
+    return [WebhookOut.model_validate(r) for r in page.window(await webhooks.webhooks_of(session, customer_id))]
 
 
 @router.delete(
@@ -194,7 +252,7 @@ async def list_deliveries(
     source_event_id: uuid.UUID | None = None,
     status_: str | None = Query(None, alias="status", pattern="^(queued|sent|failed|dead)$"),
     channel: str | None = Query(None, pattern="^(email|webhook)$"),
-    limit: int = Query(100, ge=1, le=500),
+    limit: int = Query(100, ge=1, le=MAX_LIMIT),
 ) -> list[DeliveryOut]:
     rows = await delivery_log.deliveries(
         session,

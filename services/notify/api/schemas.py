@@ -50,6 +50,9 @@ class RecipientOut(BaseModel):
     quiet_start: time | None
     quiet_end: time | None
     active: bool
+    confirmed_at: UtcDatetime | None = Field(
+        description="when the address was confirmed; null: pending, nothing but the confirmation is sent to it"
+    )
     created_at: UtcDatetime
     updated_at: UtcDatetime
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -24,7 +25,11 @@ class RecipientRepository:
     ) -> list[Recipient]:
         """Active recipients of an audience; customers' and technicians' only for the event's one."""
         r = t.recipients
-        query = select(r).where(r.c.kind == audience.value, r.c.active.is_(True)).order_by(r.c.created_at)
+        query = (
+            select(r)
+            .where(r.c.kind == audience.value, r.c.active.is_(True), r.c.confirmed_at.is_not(None))
+            .order_by(r.c.created_at)
+        )
         if audience is Audience.CUSTOMER:
             if not customer_id:
                 return []
@@ -38,6 +43,24 @@ class RecipientRepository:
     async def add(self, values: Mapping[str, Any]) -> Recipient:
         row = (await self.session.execute(insert(t.recipients).values(**values).returning(t.recipients))).one()
         return record(Recipient, row)
+
+    async def count_of_customer(self, customer_id: uuid.UUID) -> int:
+        r = t.recipients
+        query = select(func.count()).select_from(r).where(r.c.kind == "customer", r.c.customer_id == customer_id)
+        return int((await self.session.execute(query)).scalar_one())
+
+    async def confirm(self, confirmation_token_hash: str, now: datetime) -> Recipient | None:
+        """Confirm the pending address with this token, once: the token is gone afterwards."""
+        r = t.recipients
+        row = (
+            await self.session.execute(
+                update(r)
+                .where(r.c.confirmation_token_hash == confirmation_token_hash, r.c.confirmed_at.is_(None))
+                .values(confirmed_at=now, confirmation_token_hash=None, updated_at=func.now())
+                .returning(r)
+            )
+        ).first()
+        return record(Recipient, row) if row else None
 
     async def get(self, recipient_id: uuid.UUID) -> Recipient | None:
         row = (await self.session.execute(select(t.recipients).where(t.recipients.c.id == recipient_id))).first()

@@ -24,10 +24,12 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from shared.db import service_metadata
 from shared.messaging import messaging_tables
+from shared.ratelimit import rate_limit_table
 
 SCHEMA = "notify"
 metadata = service_metadata(SCHEMA)
 messaging = messaging_tables(metadata)
+rate_limits = rate_limit_table(metadata)
 
 # Live-stream messages are kept, so a client reconnecting with Last-Event-ID resumes without gaps and
 # any replica can serve any stream. Writers lock the stream (advisory, per transaction) before inserting,
@@ -64,12 +66,16 @@ recipients = Table(
     Column("active", Boolean, nullable=False, server_default=text("true")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # double opt-in: an address a customer adds gets nothing but its confirmation until confirmed
+    Column("confirmed_at", DateTime(timezone=True)),
+    Column("confirmation_token_hash", Text),
     CheckConstraint("kind IN ('customer', 'technician', 'dispatcher', 'contract_manager')", name="kind"),
     CheckConstraint("language IN ('ru', 'en')", name="language"),
     CheckConstraint("kind <> 'customer' OR customer_id IS NOT NULL", name="customer_has_customer_id"),
     CheckConstraint("kind <> 'technician' OR technician_id IS NOT NULL", name="technician_has_technician_id"),
     Index("ix_recipients_kind_customer_id", "kind", "customer_id"),
     Index("ix_recipients_kind_technician_id", "kind", "technician_id"),
+    Index("ix_recipients_confirmation_token_hash", "confirmation_token_hash", unique=True),
 )
 
 # Endpoints a customer registered; the secret signs every delivery and is shown only when created or rotated.

@@ -51,3 +51,5 @@ class Recipient:
     active: bool
     created_at: datetime
     updated_at: datetime
+    confirmed_at: datetime | None = None
+    confirmation_token_hash: str | None = None

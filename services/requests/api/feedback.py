@@ -8,7 +8,7 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Literal
 
-from fastapi import APIRouter, Form, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Form, Header, Query, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from services.requests.api.deps import CurrentPrincipal, Links, Now, Pages, ServiceSettings, Transactions, UnitOfWork
@@ -24,6 +24,7 @@ from services.requests.usecases.surveys import (
     verified_rating,
 )
 from shared.errors import DomainError, InvalidInput
+from shared.ratelimit import per_ip, per_principal_and_ip
 
 router = APIRouter(tags=["surveys"])
 
@@ -95,6 +96,7 @@ async def open_survey(
 
 @router.post(
     "/surveys/{token}",
+    dependencies=[Depends(per_ip("survey-answer"))],
     response_model=SurveyOut,
     status_code=status.HTTP_201_CREATED,
     summary="Answer through a signed link (no login); once only",
@@ -106,6 +108,7 @@ async def answer_with_link(token: str, body: SurveyAnswerIn, session: UnitOfWork
 
 @router.post(
     "/surveys/{token}/form",
+    dependencies=[Depends(per_ip("survey-answer"))],
     response_class=HTMLResponse,
     status_code=status.HTTP_201_CREATED,
     summary="The browser form's answer (no login, no JavaScript); once only",
@@ -169,6 +172,7 @@ async def get_request_survey(request_id: uuid.UUID, session: UnitOfWork, princip
 
 @router.post(
     "/requests/{request_id}/survey",
+    dependencies=[Depends(per_principal_and_ip("survey-answer"))],
     response_model=SurveyOut,
     status_code=status.HTTP_201_CREATED,
     summary="Answer as the job's customer; once only",
@@ -182,6 +186,7 @@ async def answer_request_survey(
 
 @router.get(
     "/rating.{representation}",
+    dependencies=[Depends(per_ip("rating"))],
     response_model=RatingOut,
     tags=["rating"],
     summary="The company's verified rating (public, cacheable): JSON, or an embeddable HTML snippet",

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from services.requests.adapters.timeline_stream import timeline_events
@@ -35,7 +35,9 @@ from services.requests.usecases.filing import file_request
 from services.requests.usecases.viewing import history, readable_request, request_detail, stream_cursor
 from shared.auth import Principal, Role
 from shared.errors import InvalidInput, NotFound
-from shared.http import sse_response
+from shared.pagination import MAX_LIMIT
+from shared.ratelimit import per_principal_and_ip
+from shared.streams import limited_sse_response
 from shared.text import PlainText
 
 router = APIRouter(tags=["requests"])
@@ -77,6 +79,7 @@ def _owner(principal: Principal, customer_id: uuid.UUID | None) -> uuid.UUID:
 
 @router.post(
     "/requests",
+    dependencies=[Depends(per_principal_and_ip("filing"))],
     status_code=status.HTTP_201_CREATED,
     response_model=ServiceRequestOut,
     responses={
@@ -111,7 +114,7 @@ async def list_requests(
     status_: PlainText | None = Query(None, alias="status"),
     site_id: uuid.UUID | None = None,
     equipment_id: uuid.UUID | None = None,
-    limit: int = Query(100, ge=1, le=500),
+    limit: int = Query(100, ge=1, le=MAX_LIMIT),
 ) -> list[ServiceRequestOut]:
     rows = await history(session, principal, status=status_, site_id=site_id, equipment_id=equipment_id, limit=limit)
     return [request_out(r) for r in rows]
@@ -123,7 +126,7 @@ async def list_requests(
     summary="A site's service history, newest first",
 )
 async def site_history(
-    site_id: uuid.UUID, session: UnitOfWork, principal: CurrentPrincipal, limit: int = Query(100, ge=1, le=500)
+    site_id: uuid.UUID, session: UnitOfWork, principal: CurrentPrincipal, limit: int = Query(100, ge=1, le=MAX_LIMIT)
 ) -> list[ServiceRequestOut]:
     return [request_out(r) for r in await history(session, principal, site_id=site_id, limit=limit)]
 
@@ -134,7 +137,10 @@ async def site_history(
     summary="A unit's service history, newest first",
 )
 async def unit_history(
-    equipment_id: uuid.UUID, session: UnitOfWork, principal: CurrentPrincipal, limit: int = Query(100, ge=1, le=500)
+    equipment_id: uuid.UUID,
+    session: UnitOfWork,
+    principal: CurrentPrincipal,
+    limit: int = Query(100, ge=1, le=MAX_LIMIT),
 ) -> list[ServiceRequestOut]:
     return [request_out(r) for r in await history(session, principal, equipment_id=equipment_id, limit=limit)]
 
@@ -166,6 +172,7 @@ async def get_request(request_id: uuid.UUID, session: UnitOfWork, principal: Cur
     "drops what it has already seen.",
 )
 async def stream_request(
+    request: Request,
     request_id: uuid.UUID,
     session: UnitOfWork,
     db: Transactions,
@@ -182,10 +189,15 @@ async def stream_request(
             mode="json", include={"status", "technician_first_name", "eta", "response_due", "fix_due"}
         )
 
-    return sse_response(timeline_events(db, hub, request_id, cursor, settings.stream_keepalive_s, snapshot))
+    frames = timeline_events(db, hub, request_id, cursor, settings.stream_keepalive_s, snapshot)
+    return limited_sse_response(request, principal, frames)
 
 
-@router.post("/requests/{request_id}/cancel", response_model=ServiceRequestOut)
+@router.post(
+    "/requests/{request_id}/cancel",
+    dependencies=[Depends(per_principal_and_ip("cancelling"))],
+    response_model=ServiceRequestOut,
+)
 async def cancel(
     request_id: uuid.UUID, session: UnitOfWork, principal: CurrentPrincipal, now: Now, body: CancelIn | None = None
 ) -> ServiceRequestOut:

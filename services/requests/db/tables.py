@@ -22,10 +22,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.db import service_metadata
 from shared.messaging import messaging_tables
+from shared.ratelimit import rate_limit_table
 
 SCHEMA = "requests"
 metadata = service_metadata(SCHEMA)
 messaging = messaging_tables(metadata)
+rate_limits = rate_limit_table(metadata)
 
 service_requests = Table(
     "service_requests",
