@@ -13,7 +13,7 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_p
 
 from .instance import RoutingInstance, Ticks
 from .model import Metaheuristic, PlanningOptions, Shift, SolveStatus, Visit
-from .raw import RawRoute, RawSolution
+from .raw import RawRoute, RawSolution, unique_in_order
 
 IntArray = npt.NDArray[np.int64]
 TIME = "time"
@@ -275,7 +275,9 @@ def _initial_assignment(m: _Model) -> object | None:
     if not any(routes):
         return None
     routes += [()] * (len(m.instance.vehicles) - len(routes))
-    as_indices = [[m.visit_index(k) for k in route] for route in routes]
+    # a visit twice in the warm start makes OR-Tools reject all of it ("Index N is used multiple times")
+    taken: set[int] = set()
+    as_indices = [[m.visit_index(k) for k in unique_in_order(route, taken)] for route in routes]
     assignment: object | None = m.routing.ReadAssignmentFromRoutes(as_indices, True)  # ignore inactive indices
     return assignment
 

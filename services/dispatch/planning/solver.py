@@ -24,7 +24,7 @@ from .model import (
     Visit,
 )
 from .ortools_model import solve_instance
-from .raw import RawRoute, RawSolution
+from .raw import RawRoute, RawSolution, each_visit_once
 from .reasons import diagnose
 from .route_evaluator import RouteEvaluator
 from .search import regret_insertion, ruin_and_recreate
@@ -42,6 +42,10 @@ def plan_routes(problem: PlanningProblem, travel: TravelTimeProvider, options: P
 
 
 def solve_routing_instance(instance: RoutingInstance, options: PlanningOptions, time_limit: float) -> RawSolution:
+    return each_visit_once(_solve_routing_instance(instance, options, time_limit))
+
+
+def _solve_routing_instance(instance: RoutingInstance, options: PlanningOptions, time_limit: float) -> RawSolution:
     if not (instance.pins or instance.initial_routes or options.balance_cost > 0) and instance.visits:
         return _solve_fresh(instance, options, time_limit)
     n = len(instance.visits)
