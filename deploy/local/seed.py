@@ -68,7 +68,7 @@ def seed(urls: dict[str, str], admin_token: str, state_file: Path) -> DemoData:
                 )
             )
             site_ids.append(str(site["id"]))
-        contracts = _ok_list(client.get(f"{contracts_url}/contracts", params={"customer_id": customer["id"]}))
+        contracts = _ok_list(client.get(f"{contracts_url}/contracts", params={"customer_id": str(customer["id"])}))
         contract = _named(contracts, str(customer["id"]), "customer_id")
         if contract is None:
             refrigeration = [{"skill": "refrigeration", "min_level": 2}]
