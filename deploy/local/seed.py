@@ -68,7 +68,8 @@ def seed(urls: dict[str, str], admin_token: str, state_file: Path) -> DemoData:
                 )
             )
             site_ids.append(str(site["id"]))
-        contract = _named(_ok_list(client.get(f"{contracts_url}/contracts")), str(customer["id"]), "customer_id")
+        contracts = _ok_list(client.get(f"{contracts_url}/contracts", params={"customer_id": str(customer["id"])}))
+        contract = _named(contracts, str(customer["id"]), "customer_id")
         if contract is None:
             refrigeration = [{"skill": "refrigeration", "min_level": 2}]
             contract = _ok(
@@ -100,7 +101,7 @@ def seed(urls: dict[str, str], admin_token: str, state_file: Path) -> DemoData:
             )
         if contract.get("status") == "draft":
             _ok(client.post(f"{contracts_url}/contracts/{contract['id']}/activate"))
-        known_technicians = _ok_list(client.get(f"{dispatch_url}/technicians"))
+        known_technicians = _ok_list(client.get(f"{dispatch_url}/technicians", params={"limit": 200}))
         technician_ids = {}
         for name, lat, lon, skills in TECHNICIANS:
             tech = _named(known_technicians, name) or _ok(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -24,7 +24,7 @@ class Principal:
     technician_id: uuid.UUID | None = None
     name: str | None = None
     # when the token it came from expires (its `exp`): live streams close then
-    expires_at: datetime | None = None
+    expires_at: datetime | None = field(default=None, compare=False)
 
     @property
     def is_staff(self) -> bool:

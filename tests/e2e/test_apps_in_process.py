@@ -16,7 +16,8 @@ from tests.support.infra import NatsServer
 PUBLIC: dict[str, set[tuple[str, str]]] = {
     "contracts": set(),
     "dispatch": set(),
-    "notify": set(),
+    # the page a confirmation link opens and its button: the link's token is the credential
+    "notify": {("get", "/recipients/confirm"), ("post", "/recipients/confirm")},
     "requests": {
         ("get", "/rating.{representation}"),
         ("get", "/surveys/{token}"),

@@ -46,6 +46,12 @@ async def test_an_address_a_customer_adds_gets_only_its_confirmation_until_confi
     assert link is not None, text
     token = link.group(2)
 
+    # dispatchers see that the confirmation went out, never the link (it would confirm the address for them)
+    listed = await notify.api.get("/deliveries", headers=notify.staff(), params={"customer_id": str(customer)})
+    [sent] = [d for d in listed.json() if d["address"] == pending]
+    detail = await notify.api.get(f"/deliveries/{sent['id']}", headers=notify.staff())
+    assert detail.status_code == 200 and token not in detail.text
+
     first = await publish(notify.js, _request(customer))
     await eventually(lambda: notify.deliveries(first), what="the request's notices queued")
     assert {d["address"] for d in await notify.deliveries(first)} == {vouched}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +33,10 @@ async def deliveries(session: AsyncSession, where: DeliveryFilter) -> list[Deliv
     )
 
 
+# messages whose content is a credential for whoever holds it (a confirmation link)
+CREDENTIAL_TEMPLATES = frozenset({"recipient_confirmation"})
+
+
 async def delivery_with_attempts(
     session: AsyncSession, delivery_id: uuid.UUID
 ) -> tuple[Delivery, list[DeliveryAttempt]]:
@@ -40,4 +44,7 @@ async def delivery_with_attempts(
     row = await repo.get(delivery_id)
     if row is None:
         raise NotFound("delivery not found")
+    if row.template in CREDENTIAL_TEMPLATES:
+        # the link in it is the address owner's credential: staff see that it was sent, not the link
+        row = replace(row, content={"subject": row.content.get("subject", ""), "text": "(single-use link withheld)"})
     return row, await repo.attempts_of(delivery_id)
