@@ -13,6 +13,7 @@ PYTEST_ARGS ?=
 # Bootstrap, then load its environment into the recipe's shell.
 ENV := deploy/local/bootstrap.sh && source .run/env
 
+.PHONY: openapi
 .PHONY: help bootstrap up down run migrate test test-dates test-planning lint token bench-routing bench-dispatch bench-import
 
 help: ## List the targets
@@ -30,6 +31,10 @@ down: ## Stop what bootstrap started under .run/ (private nats-server / PostgreS
 run: ## Migrate, start the four services, seed demo data, print URLs (Ctrl-C stops)
 	@$(ENV)
 	exec $(PY) -m deploy.local.run_stack
+
+openapi: ## Each service's OpenAPI document (from create_app, no server) into web/shared/openapi/
+	@$(if $(wildcard $(PY)),,deploy/local/bootstrap.sh)
+	$(PY) -m deploy.local.openapi
 
 migrate: ## Apply every service's migrations
 	@$(ENV)
