@@ -24,6 +24,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from shared.settings import REPO_ROOT
+
 WEB_APPS = ("console", "tech", "portal", "manage")
 DEFAULT_PORT = 8000
 
@@ -170,7 +172,7 @@ def create_app(config: GatewayConfig, *, extra_routes: list[Route] | None = None
 def local_config() -> GatewayConfig:
     """The upstreams at the ports the services' own settings give them (FIELDLINE_<SERVICE>_PORT honoured)."""
     from shared.migrations import SERVICES, service_settings_class
-    from shared.settings import REPO_ROOT, load_settings
+    from shared.settings import load_settings
 
     upstreams = {name: f"http://127.0.0.1:{load_settings(service_settings_class(name)).port}" for name in SERVICES}
     return GatewayConfig(upstreams=upstreams, web_root=REPO_ROOT / "web")
@@ -181,10 +183,22 @@ def gateway_port(environ: Mapping[str, str] | None = None) -> int:
     return int(env.get("FIELDLINE_GATEWAY_PORT", DEFAULT_PORT))
 
 
+def local_app() -> Starlette:
+    """The gateway `make run` starts: with the development sign-in only while the development keys are in use."""
+    from deploy.local.dev_signin import auth_config_route, dev_mode, dev_signin_routes
+    from shared.settings import ServiceSettings, load_settings
+
+    settings = load_settings(ServiceSettings)
+    routes = [auth_config_route(settings)]
+    if dev_mode(settings):
+        routes += dev_signin_routes(settings, REPO_ROOT / ".run" / "demo.json")
+    return create_app(local_config(), extra_routes=routes)
+
+
 def main() -> None:
     import uvicorn
 
-    uvicorn.run(create_app(local_config()), host="127.0.0.1", port=gateway_port(), log_level="warning")
+    uvicorn.run(local_app(), host="127.0.0.1", port=gateway_port(), log_level="warning")
 
 
 if __name__ == "__main__":
