@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # Bootstrap, then load its environment into the recipe's shell.
 ENV := deploy/local/bootstrap.sh && source .run/env
 
-.PHONY: openapi
+.PHONY: openapi web web-dev test-browser
 .PHONY: help bootstrap up down run migrate test test-dates test-planning lint token bench-routing bench-dispatch bench-import
 
 help: ## List the targets
@@ -31,6 +31,17 @@ down: ## Stop what bootstrap started under .run/ (private nats-server / PostgreS
 run: ## Migrate, start the four services, seed demo data, print URLs (Ctrl-C stops)
 	@$(ENV)
 	exec $(PY) -m deploy.local.run_stack
+
+web: ## Build the web apps (web/ workspaces) now, whatever the stamp says
+	deploy/local/web.sh --force
+
+web-dev: ## Vite dev server for the console (hot reload; APIs through the gateway of a running `make run`)
+	deploy/local/web.sh
+	cd web && npm run dev
+
+test-browser: ## The browser tests alone (Playwright in Debian's Chromium against the real stack)
+	@$(ENV)
+	$(PY) -m pytest -q -p no:cacheprovider tests/browser $(PYTEST_ARGS)
 
 openapi: ## Each service's OpenAPI document (from create_app, no server) into web/shared/openapi/
 	@$(if $(wildcard $(PY)),,deploy/local/bootstrap.sh)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings up everything Fieldline needs on this machine, idempotently: the Python venv (.venv, synced
-# to requirements.lock), PostgreSQL + PostGIS and NATS JetStream. Uses servers that already answer,
+# to requirements.lock), PostgreSQL + PostGIS, NATS JetStream and the built web apps (deploy/local/web.sh). Uses servers that already answer,
 # starts private ones under .run/ otherwise, and writes .run/env (`source .run/env`).
 # Used by `make run`, `make test` and CI; see deploy/README.md.
 #
@@ -342,6 +342,8 @@ setup_nats() {
 setup_python
 setup_postgres
 setup_nats
+# The web apps (built when their sources changed; Node.js and Chromium from Debian when missing).
+"$ROOT/deploy/local/web.sh"
 
 printf 'export DATABASE_URL=%q\nexport NATS_URL=%q\n' "$DATABASE_URL" "$NATS_URL" >"$RUN/env.tmp"
 mv "$RUN/env.tmp" "$RUN/env"
