@@ -21,6 +21,8 @@ export interface BoardTechnician {
   on_shift: boolean;
   lat: number | null;
   lon: number | null;
+  home_lat: number | null;
+  home_lon: number | null;
   route: Booking[];
 }
 

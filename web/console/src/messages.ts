@@ -8,7 +8,7 @@ export const messages: Messages = {
   signInWithProvider: { ru: "Войти через учётную запись компании", en: "Sign in with the company account" },
   map: { ru: "Карта Крыма: техники и заявки", en: "Map of Crimea: technicians and jobs" },
   board: { ru: "График на день", en: "Schedule board" },
-  unassigned: { ru: "Не назначено", en: "Unassigned" },
+  unassigned: { ru: "Не назначено и на другие дни", en: "Unassigned and other days" },
   atRisk: { ru: "Под угрозой SLA", en: "SLA at risk" },
   noneAtRisk: { ru: "Нет заявок под угрозой", en: "Nothing at risk" },
   live: { ru: "онлайн", en: "live" },

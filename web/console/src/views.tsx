@@ -1,5 +1,5 @@
 import { useState, type DragEvent } from "react";
-import { CrimeaMap, formatTime, minutesOfDay, project, useI18n } from "@fieldline/shared";
+import { CrimeaMap, formatDateTime, formatTime, minutesOfDay, project, useI18n } from "@fieldline/shared";
 import type { Board, BoardRequest, BoardTechnician, Booking } from "./board";
 import type { Refusal } from "./App";
 
@@ -10,6 +10,13 @@ const TECH_COLOURS: Record<string, string> = {
   on_break: "#8e24aa",
   off_duty: "#757575",
 };
+/** Where a technician is: the last reported position, else the home base. */
+function whereIs(tech: BoardTechnician): { lat: number; lon: number } | null {
+  if (tech.lat != null && tech.lon != null) return { lat: tech.lat, lon: tech.lon };
+  if (tech.home_lat != null && tech.home_lon != null) return { lat: tech.home_lat, lon: tech.home_lon };
+  return null;
+}
+
 const PRIORITY_COLOURS: Record<string, string> = { P1: "#c62828", P2: "#ef6c00", P3: "#f9a825", P4: "#607d8b" };
 
 export function MapView(props: {
@@ -20,9 +27,10 @@ export function MapView(props: {
 }) {
   const { t, locale } = useI18n();
   const selected = props.board.technicians.find((tech) => tech.id === props.selectedTech);
+  const start = selected ? whereIs(selected) : null;
   const routeLine = selected
     ? [
-        ...(selected.lat != null && selected.lon != null ? [project(selected.lon, selected.lat)] : []),
+        ...(start ? [project(start.lon, start.lat)] : []),
         ...selected.route.filter((b) => b.site_lat != null && b.site_lon != null).map((b) => project(b.site_lon!, b.site_lat!)),
       ]
     : [];
@@ -61,10 +69,10 @@ export function MapView(props: {
               </rect>
             );
           })}
-        {props.board.technicians
-          .filter((tech) => tech.lat != null && tech.lon != null)
-          .map((tech) => {
-            const { x, y } = project(tech.lon!, tech.lat!);
+        {props.board.technicians.map((tech) => {
+            const at = whereIs(tech);
+            if (!at) return null;
+            const { x, y } = project(at.lon, at.lat);
             return (
               <circle
                 key={tech.id}
@@ -100,7 +108,9 @@ export function AtRiskList({ board, onSelectJob }: { board: Board; onSelectJob: 
             <button type="button" onClick={() => onSelectJob(r.request_id)}>
               <b>{r.priority}</b> {r.description || r.kind}{" "}
               {r.minutes_left != null &&
-                (r.minutes_left < 0 ? t("late", { n: -r.minutes_left }) : t("minutesLeft", { n: r.minutes_left }))}
+                (r.minutes_left < 0
+                  ? t("late", { n: Math.round(-r.minutes_left) })
+                  : t("minutesLeft", { n: Math.round(r.minutes_left) }))}
               {r.predicted_arrival && ` · ${t("eta")} ${formatTime(r.predicted_arrival, locale)}`}
             </button>
           </li>
@@ -127,7 +137,10 @@ export function ScheduleBoard(props: {
 }) {
   const { t, locale } = useI18n();
   const [over, setOver] = useState<string | null>(null);
-  const unassigned = props.board.requests.filter((r) => !r.assignment);
+  // The queue: unassigned work, and work booked outside the day shown (e.g. an emergency placed tomorrow morning).
+  const onRoute = new Set(props.board.technicians.flatMap((tech) => tech.route.map((b) => b.request_id)));
+  const queue = props.board.requests.filter((r) => !onRoute.has(r.request_id));
+  const nameOf = (id: string) => props.board.technicians.find((tech) => tech.id === id)?.name ?? "?";
   const nowMinutes = minutesOfDay(props.board.at);
   const onDrop = (technicianId: string) => (event: DragEvent) => {
     event.preventDefault();
@@ -179,6 +192,8 @@ export function ScheduleBoard(props: {
                     <div
                       className={`bar ${b.status}${b.locked ? " locked" : ""}`}
                       data-testid={`booking-${b.request_id}`}
+                      data-request={b.request_id}
+                      data-technician-id={b.technician_id}
                       draggable={!b.locked}
                       onDragStart={dragStart(b.request_id)}
                       onClick={() => props.onSelectJob(b.request_id)}
@@ -208,15 +223,23 @@ export function ScheduleBoard(props: {
       <aside className="unassigned" aria-label={t("unassigned")}>
         <h3>{t("unassigned")}</h3>
         <ul>
-          {unassigned.map((r) => (
+          {queue.map((r) => (
             <li
               key={r.request_id}
-              draggable
-              data-testid={`unassigned-${r.request_id}`}
+              draggable={!r.assignment?.locked}
+              data-testid={`queued-${r.request_id}`}
+              data-request={r.request_id}
+              data-technician-id={r.assignment?.technician_id ?? ""}
               onDragStart={dragStart(r.request_id)}
               onClick={() => props.onSelectJob(r.request_id)}
             >
               <b style={{ color: PRIORITY_COLOURS[r.priority] }}>{r.priority}</b> {r.description || r.kind}
+              {r.assignment && (
+                <small>
+                  {" "}
+                  → {nameOf(r.assignment.technician_id)}, {formatDateTime(r.assignment.planned_start, locale)}
+                </small>
+              )}
             </li>
           ))}
         </ul>
