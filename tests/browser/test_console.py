@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import uuid
 
 import httpx
@@ -12,7 +11,7 @@ from playwright.sync_api import Locator, Page, expect
 from shared.auth import Role
 from tests.browser.conftest import ARTEFACTS
 from tests.conftest import Keys
-from tests.support.infra import REPO_ROOT, Stack
+from tests.support.infra import Stack
 
 
 def _customer_with_a_covered_site(stack: Stack, keys: Keys) -> tuple[str, str]:
@@ -172,11 +171,3 @@ def test_the_console_speaks_russian_and_english(page: Page, gateway: str, compan
     page.get_by_role("button", name="EN").click()
     expect(page.get_by_role("heading", name="Dispatcher console")).to_be_visible()
     expect(page.get_by_text("Simferopol", exact=True)).to_be_visible()
-
-
-def test_screenshots_for_the_docs() -> None:
-    """Copies the artefacts the README shows (make docs-screenshots is this test)."""
-    pytest.importorskip("playwright")
-    for name in ("console-board.png", "console-refused.png", "console-ru.png"):
-        if (ARTEFACTS / name).exists() and (REPO_ROOT / "docs").is_dir():
-            shutil.copy(ARTEFACTS / name, REPO_ROOT / "docs" / name)
