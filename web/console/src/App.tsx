@@ -83,6 +83,13 @@ function SignIn({ config, onSignedIn }: { config: AuthConfig; onSignedIn: (s: Se
   );
 }
 
+/** A re-plan's answer or GET /plans/{day}/diff: what moved and why, in words (untyped in the OpenAPI today). */
+interface PlanChanges {
+  version?: number;
+  reason?: string;
+  changes: { request_id: string; kind: string; text: string }[];
+}
+
 export interface Refusal {
   technicianId: string;
   reason: string;
@@ -97,6 +104,7 @@ function Console({ session, onSignOut }: { session: Session; onSignOut: () => vo
   const [selectedJob, setSelectedJob] = useState<string | null>(null);
   const [refusal, setRefusal] = useState<Refusal | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [planChanges, setPlanChanges] = useState<PlanChanges | null>(null);
 
   const reload = useCallback(async () => {
     const { data, response } = await api.dispatch.GET("/board");
@@ -160,17 +168,26 @@ function Console({ session, onSignOut }: { session: Session; onSignOut: () => vo
 
   const replan = useCallback(async () => {
     if (!board) return;
-    const { data, error } = await api.dispatch.POST("/plans/{day}/replan", {
+    setNotice(t("replanning"));
+    const { data, error, response } = await api.dispatch.POST("/plans/{day}/replan", {
       params: { path: { day: board.day } },
       body: { reason: "re-plan requested in the console" },
     });
-    if (error) setNotice((error as Problem).detail ?? "error");
+    if (error || !data) setNotice((error as Problem | undefined)?.detail ?? `${response.status} ${response.statusText}`);
     else {
-      const plan = data as { version?: number; changes?: unknown[] };
-      setNotice(t("replanned", { v: plan.version ?? "?", n: plan.changes?.length ?? 0 }));
+      const plan = data as unknown as PlanChanges;
+      setNotice(t("replanned", { v: plan.version ?? "?", n: plan.changes.length }));
+      setPlanChanges(plan);
     }
     await reload();
   }, [api, board, reload, t]);
+
+  const showLastChanges = useCallback(async () => {
+    if (!board) return;
+    const { data, error } = await api.dispatch.GET("/plans/{day}/diff", { params: { path: { day: board.day } } });
+    if (error) setNotice((error as Problem).detail ?? "error");
+    else setPlanChanges(data as unknown as PlanChanges);
+  }, [api, board]);
 
   const job = board?.requests.find((r) => r.request_id === selectedJob) ?? null;
   return (
@@ -183,6 +200,9 @@ function Console({ session, onSignOut }: { session: Session; onSignOut: () => vo
         </span>
         <button type="button" onClick={() => void replan()}>
           {t("replan")}
+        </button>
+        <button type="button" onClick={() => void showLastChanges()}>
+          {t("planChanges")}
         </button>
         <LocaleSwitch />
         <span className="who">{session.name}</span>
@@ -206,6 +226,22 @@ function Console({ session, onSignOut }: { session: Session; onSignOut: () => vo
             onSelectJob={setSelectedJob}
             onSelectTech={setSelectedTech}
           />
+          {planChanges && (
+            <section className="plan-changes" aria-label={t("planChanges")}>
+              <h2>
+                {t("planChanges")} · v{planChanges.version} · {planChanges.reason}
+              </h2>
+              {planChanges.changes.length === 0 && <p>{t("noChanges")}</p>}
+              <ul>
+                {planChanges.changes.map((c, i) => (
+                  <li key={`${c.request_id}-${i}`}>{c.text}</li>
+                ))}
+              </ul>
+              <button type="button" onClick={() => setPlanChanges(null)}>
+                {t("close")}
+              </button>
+            </section>
+          )}
           {job && <JobDetail job={job} board={board} onClose={() => setSelectedJob(null)} onLock={setLock} />}
         </div>
       )}
