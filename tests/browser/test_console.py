@@ -171,3 +171,16 @@ def test_the_console_speaks_russian_and_english(page: Page, gateway: str, compan
     page.get_by_role("button", name="EN").click()
     expect(page.get_by_role("heading", name="Dispatcher console")).to_be_visible()
     expect(page.get_by_text("Simferopol", exact=True)).to_be_visible()
+
+
+def test_a_dispatcher_replans_the_day_and_reads_what_moved(page: Page, gateway: str, company: Company) -> None:
+    sign_in(page, gateway)
+
+    page.get_by_role("button", name="Re-plan the day").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Plan version")
+    changes = page.get_by_role("region", name="Plan changes")
+    expect(changes).to_contain_text("re-plan requested in the console")
+    changes.get_by_role("button", name="Close").click()
+    page.get_by_role("button", name="Plan changes").click()
+    expect(page.get_by_role("region", name="Plan changes")).to_contain_text("re-plan requested in the console")

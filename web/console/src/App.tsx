@@ -198,10 +198,10 @@ function Console({ session, onSignOut }: { session: Session; onSignOut: () => vo
         <span className={live ? "live on" : "live off"} data-testid="live">
           {live ? t("live") : t("offline")}
         </span>
-        <button type="button" onClick={() => void replan()}>
+        <button type="button" disabled={!board} onClick={() => void replan()}>
           {t("replan")}
         </button>
-        <button type="button" onClick={() => void showLastChanges()}>
+        <button type="button" disabled={!board} onClick={() => void showLastChanges()}>
           {t("planChanges")}
         </button>
         <LocaleSwitch />
