@@ -13,6 +13,7 @@ PYTEST_ARGS ?=
 # Bootstrap, then load its environment into the recipe's shell.
 ENV := deploy/local/bootstrap.sh && source .run/env
 
+.PHONY: openapi web web-dev test-browser
 .PHONY: help bootstrap up down run day migrate test test-slow test-dates test-planning lint k8s-validate token bench-routing bench-dispatch bench-import
 
 help: ## List the targets
@@ -36,6 +37,21 @@ POLICY ?= both
 day: ## Play a simulated day headless (SEED=1 POLICY=fieldline|nearest|both); writes reports/day-<seed>/report.{json,html}
 	@$(ENV)
 	$(PY) -m bench.day --seed $(SEED) --policy $(POLICY) $(DAY_ARGS)
+
+web: ## Build the web apps (web/ workspaces) now, whatever the stamp says
+	deploy/local/web.sh --force
+
+web-dev: ## Vite dev server for the console (hot reload; APIs through the gateway of a running `make run`)
+	deploy/local/web.sh
+	cd web && npm run dev
+
+test-browser: ## The browser tests alone (Playwright in Debian's Chromium against the real stack)
+	@$(ENV)
+	$(PY) -m pytest -q -p no:cacheprovider tests/browser $(PYTEST_ARGS)
+
+openapi: ## Each service's OpenAPI document (from create_app, no server) into web/shared/openapi/
+	@$(if $(wildcard $(PY)),,deploy/local/bootstrap.sh)
+	$(PY) -m deploy.local.openapi
 
 migrate: ## Apply every service's migrations
 	@$(ENV)

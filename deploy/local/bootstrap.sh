@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Brings up everything Fieldline needs on this machine, idempotently: the Python venv (.venv, synced
-# to requirements.lock), PostgreSQL + PostGIS and NATS JetStream. Uses a PostgreSQL that already answers
-# (or starts a private cluster under .run/), always runs the project's own nats-server under .run/, and
-# writes .run/env (`source .run/env`).
+# to requirements.lock), PostgreSQL + PostGIS, NATS JetStream and the built web apps (deploy/local/web.sh).
+# Uses a PostgreSQL that already answers (or starts a private cluster under .run/), always runs the
+# project's own nats-server under .run/, and writes .run/env (`source .run/env`).
 # Used by `make run`, `make test` and CI; see deploy/README.md.
 #
 # Environment:
@@ -345,6 +345,8 @@ setup_nats() {
 setup_python
 setup_postgres
 setup_nats
+# The web apps (built when their sources changed; Node.js and Chromium from Debian when missing).
+"$ROOT/deploy/local/web.sh"
 
 printf 'export DATABASE_URL=%q\nexport NATS_URL=%q\n' "$DATABASE_URL" "$NATS_URL" >"$RUN/env.tmp"
 mv "$RUN/env.tmp" "$RUN/env"

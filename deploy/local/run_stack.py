@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 
 import httpx
 
+from deploy.local.gateway import gateway_port
 from deploy.local.seed import seed
 from shared.auth import Role, ensure_local_keypair, mint_token
 from shared.clock import SimulatedClock, SystemClock, wall_time
@@ -135,6 +136,13 @@ def main() -> None:
                 stderr=log,
             )
         _wait_ready(urls, processes)
+        # The one origin for browsers: the web apps and the four APIs under /api/<service>/.
+        gateway_url = f"http://127.0.0.1:{gateway_port()}"
+        log = open(logs / "gateway.log", "ab")
+        processes["gateway"] = subprocess.Popen(
+            [sys.executable, "-m", "deploy.local.gateway"], cwd=REPO_ROOT, stdout=log, stderr=log
+        )
+        _wait_ready({"gateway": f"{gateway_url}/api/dispatch"}, processes)
         key = settings.jwt_private_key_file.read_bytes()
 
         def token(
@@ -161,6 +169,8 @@ def main() -> None:
         print(
             f"""
 Fieldline is running (logs in .run/logs/). Ctrl-C stops everything.
+
+  open {gateway_url}/console/   (dispatcher console; the APIs also at {gateway_url}/api/<service>/)
 
   dispatch   {urls["dispatch"]}   (API docs: {urls["dispatch"]}/docs)
   contracts  {urls["contracts"]}   (API docs: {urls["contracts"]}/docs)

@@ -1,0 +1,250 @@
+import { useCallback, useEffect, useMemo, useState } from "react";
+import {
+  apiClients,
+  COMPANY_TIME_ZONE,
+  completeOidcSignIn,
+  currentSession,
+  followStream,
+  listDemoUsers,
+  loadAuthConfig,
+  LocaleSwitch,
+  oidcManager,
+  signInAsDemoUser,
+  signOut,
+  useI18n,
+  type AuthConfig,
+  type DemoUser,
+  type Problem,
+  type Session,
+} from "@fieldline/shared";
+import type { Board, BoardRequest } from "./board";
+import { AtRiskList, JobDetail, MapView, ScheduleBoard } from "./views";
+
+const APP_PATH = "/console/";
+
+export function App() {
+  const [config, setConfig] = useState<AuthConfig | null>(null);
+  const [session, setSession] = useState<Session | null>(currentSession);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    loadAuthConfig()
+      .then(async (loaded) => {
+        setConfig(loaded);
+        if (loaded.mode === "oidc" && !currentSession()) setSession(await completeOidcSignIn(oidcManager(loaded, APP_PATH)));
+      })
+      .catch((e: unknown) => setError(String(e)));
+  }, []);
+
+  const onSignOut = useCallback(() => {
+    signOut();
+    setSession(null);
+    if (config?.mode === "oidc") void oidcManager(config, APP_PATH).signoutRedirect();
+  }, [config]);
+
+  if (error) return <p role="alert">{error}</p>;
+  if (!config) return null;
+  if (!session) return <SignIn config={config} onSignedIn={setSession} />;
+  return <Console session={session} onSignOut={onSignOut} />;
+}
+
+function SignIn({ config, onSignedIn }: { config: AuthConfig; onSignedIn: (s: Session) => void }) {
+  const { t } = useI18n();
+  const [users, setUsers] = useState<DemoUser[]>([]);
+  useEffect(() => {
+    if (config.mode === "dev") void listDemoUsers().then(setUsers);
+  }, [config]);
+  return (
+    <main className="sign-in">
+      <header>
+        <h1>{t("title")}</h1>
+        <LocaleSwitch />
+      </header>
+      <h2>{t("signIn")}</h2>
+      {config.mode === "oidc" ? (
+        <button type="button" onClick={() => void oidcManager(config, APP_PATH).signinRedirect()}>
+          {t("signInWithProvider")}
+        </button>
+      ) : (
+        <>
+          <p>{t("devSignIn")}</p>
+          <ul className="demo-users">
+            {users.map((u) => (
+              <li key={u.subject}>
+                <button type="button" onClick={() => void signInAsDemoUser(u.subject).then(onSignedIn)}>
+                  {u.name} <small>({u.role})</small>
+                </button>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </main>
+  );
+}
+
+/** A re-plan's answer or GET /plans/{day}/diff: what moved and why, in words (untyped in the OpenAPI today). */
+interface PlanChanges {
+  version?: number;
+  reason?: string;
+  changes: { request_id: string; kind: string; text: string }[];
+}
+
+export interface Refusal {
+  technicianId: string;
+  reason: string;
+}
+
+function Console({ session, onSignOut }: { session: Session; onSignOut: () => void }) {
+  const { t } = useI18n();
+  const api = useMemo(() => apiClients(() => session.accessToken), [session]);
+  const [board, setBoard] = useState<Board | null>(null);
+  const [live, setLive] = useState(false);
+  const [selectedTech, setSelectedTech] = useState<string | null>(null);
+  const [selectedJob, setSelectedJob] = useState<string | null>(null);
+  const [refusal, setRefusal] = useState<Refusal | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [planChanges, setPlanChanges] = useState<PlanChanges | null>(null);
+
+  const reload = useCallback(async () => {
+    const { data, response } = await api.dispatch.GET("/board");
+    if (response.status === 401) onSignOut();
+    if (data) setBoard(data as unknown as Board);
+  }, [api, onSignOut]);
+
+  useEffect(() => {
+    void reload();
+    // Any frame on the dispatchers' stream (new request, assignment, status, position, re-plan) refreshes the board.
+    let pending: ReturnType<typeof setTimeout> | null = null;
+    const stop = followStream(
+      `${location.origin}/api/notify/streams/me`,
+      () => session.accessToken,
+      () => {
+        if (pending === null) pending = setTimeout(() => ((pending = null), void reload()), 100);
+      },
+      (connected) => {
+        setLive(connected);
+        if (connected) void reload();
+      },
+    );
+    return () => {
+      stop();
+      if (pending !== null) clearTimeout(pending);
+    };
+  }, [reload, session]);
+
+  const moveJob = useCallback(
+    async (job: BoardRequest, technicianId: string) => {
+      setRefusal(null);
+      const result = job.assignment
+        ? await api.dispatch.POST("/assignments/{assignment_id}/reassign", {
+            params: { path: { assignment_id: job.assignment.id } },
+            body: { technician_id: technicianId, lock: false },
+          })
+        : await api.dispatch.POST("/assignments", {
+            body: { request_id: job.request_id, technician_id: technicianId, lock: false },
+          });
+      if (result.error) {
+        const problem = result.error as Problem;
+        setRefusal({ technicianId, reason: problem.detail ?? problem.title ?? String(result.response.status) });
+      } else {
+        setNotice(t("moved"));
+      }
+      await reload();
+    },
+    [api, reload, t],
+  );
+
+  const setLock = useCallback(
+    async (assignmentId: string, locked: boolean) => {
+      await api.dispatch.POST("/assignments/{assignment_id}/lock", {
+        params: { path: { assignment_id: assignmentId } },
+        body: { locked },
+      });
+      await reload();
+    },
+    [api, reload],
+  );
+
+  const replan = useCallback(async () => {
+    if (!board) return;
+    setNotice(t("replanning"));
+    const { data, error, response } = await api.dispatch.POST("/plans/{day}/replan", {
+      params: { path: { day: board.day } },
+      body: { reason: "re-plan requested in the console" },
+    });
+    if (error || !data) setNotice((error as Problem | undefined)?.detail ?? `${response.status} ${response.statusText}`);
+    else {
+      const plan = data as unknown as PlanChanges;
+      setNotice(t("replanned", { v: plan.version ?? "?", n: plan.changes.length }));
+      setPlanChanges(plan);
+    }
+    await reload();
+  }, [api, board, reload, t]);
+
+  const showLastChanges = useCallback(async () => {
+    if (!board) return;
+    const { data, error } = await api.dispatch.GET("/plans/{day}/diff", { params: { path: { day: board.day } } });
+    if (error) setNotice((error as Problem).detail ?? "error");
+    else setPlanChanges(data as unknown as PlanChanges);
+  }, [api, board]);
+
+  const job = board?.requests.find((r) => r.request_id === selectedJob) ?? null;
+  return (
+    <div className="console">
+      <header>
+        <h1>{t("title")}</h1>
+        <span className="tz">{t("timeZone", { zone: COMPANY_TIME_ZONE })}</span>
+        <span className={live ? "live on" : "live off"} data-testid="live">
+          {live ? t("live") : t("offline")}
+        </span>
+        <button type="button" disabled={!board} onClick={() => void replan()}>
+          {t("replan")}
+        </button>
+        <button type="button" disabled={!board} onClick={() => void showLastChanges()}>
+          {t("planChanges")}
+        </button>
+        <LocaleSwitch />
+        <span className="who">{session.name}</span>
+        <button type="button" onClick={onSignOut}>
+          {t("signOut")}
+        </button>
+      </header>
+      {notice && (
+        <p role="status" className="notice" onClick={() => setNotice(null)}>
+          {notice}
+        </p>
+      )}
+      {board && (
+        <div className="layout">
+          <MapView board={board} selectedTech={selectedTech} onSelectTech={setSelectedTech} onSelectJob={setSelectedJob} />
+          <AtRiskList board={board} onSelectJob={setSelectedJob} />
+          <ScheduleBoard
+            board={board}
+            refusal={refusal}
+            onMove={(j, tech) => void moveJob(j, tech)}
+            onSelectJob={setSelectedJob}
+            onSelectTech={setSelectedTech}
+          />
+          {planChanges && (
+            <section className="plan-changes" aria-label={t("planChanges")}>
+              <h2>
+                {t("planChanges")} · v{planChanges.version} · {planChanges.reason}
+              </h2>
+              {planChanges.changes.length === 0 && <p>{t("noChanges")}</p>}
+              <ul>
+                {planChanges.changes.map((c, i) => (
+                  <li key={`${c.request_id}-${i}`}>{c.text}</li>
+                ))}
+              </ul>
+              <button type="button" onClick={() => setPlanChanges(null)}>
+                {t("close")}
+              </button>
+            </section>
+          )}
+          {job && <JobDetail job={job} board={board} onClose={() => setSelectedJob(null)} onLock={setLock} />}
+        </div>
+      )}
+    </div>
+  );
+}

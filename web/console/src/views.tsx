@@ -1,0 +1,300 @@
+import { useState, type DragEvent } from "react";
+import { CrimeaMap, formatDateTime, formatTime, minutesOfDay, project, useI18n } from "@fieldline/shared";
+import type { Board, BoardRequest, BoardTechnician, Booking } from "./board";
+import type { Refusal } from "./App";
+
+const TECH_COLOURS: Record<string, string> = {
+  available: "#2e7d32",
+  en_route: "#1565c0",
+  on_site: "#ef6c00",
+  on_break: "#8e24aa",
+  off_duty: "#757575",
+};
+/** Where a technician is: the last reported position, else the home base. */
+function whereIs(tech: BoardTechnician): { lat: number; lon: number } | null {
+  if (tech.lat != null && tech.lon != null) return { lat: tech.lat, lon: tech.lon };
+  if (tech.home_lat != null && tech.home_lon != null) return { lat: tech.home_lat, lon: tech.home_lon };
+  return null;
+}
+
+const PRIORITY_COLOURS: Record<string, string> = { P1: "#c62828", P2: "#ef6c00", P3: "#f9a825", P4: "#607d8b" };
+
+export function MapView(props: {
+  board: Board;
+  selectedTech: string | null;
+  onSelectTech: (id: string) => void;
+  onSelectJob: (id: string) => void;
+}) {
+  const { t, locale } = useI18n();
+  const selected = props.board.technicians.find((tech) => tech.id === props.selectedTech);
+  const start = selected ? whereIs(selected) : null;
+  const routeLine = selected
+    ? [
+        ...(start ? [project(start.lon, start.lat)] : []),
+        ...selected.route.filter((b) => b.site_lat != null && b.site_lon != null).map((b) => project(b.site_lon!, b.site_lat!)),
+      ]
+    : [];
+  return (
+    <section className="map" aria-label={t("map")}>
+      <CrimeaMap locale={locale} label={t("map")}>
+        {routeLine.length > 1 && (
+          <polyline
+            data-testid="route-line"
+            points={routeLine.map((p) => `${p.x},${p.y}`).join(" ")}
+            fill="none"
+            stroke="#1565c0"
+            strokeWidth={3}
+            strokeDasharray="8 4"
+          />
+        )}
+        {props.board.requests
+          .filter((r) => r.lat != null && r.lon != null)
+          .map((r) => {
+            const { x, y } = project(r.lon!, r.lat!);
+            return (
+              <rect
+                key={r.request_id}
+                data-testid={`map-job-${r.request_id}`}
+                x={x - 7}
+                y={y - 7}
+                width={14}
+                height={14}
+                fill={PRIORITY_COLOURS[r.priority] ?? "#607d8b"}
+                stroke={r.assignment ? "#222" : "#fff"}
+                strokeWidth={2}
+                tabIndex={0}
+                onClick={() => props.onSelectJob(r.request_id)}
+              >
+                <title>{`${r.priority} ${r.kind}: ${r.description}`}</title>
+              </rect>
+            );
+          })}
+        {props.board.technicians.map((tech) => {
+            const at = whereIs(tech);
+            if (!at) return null;
+            const { x, y } = project(at.lon, at.lat);
+            return (
+              <circle
+                key={tech.id}
+                data-testid={`map-tech-${tech.id}`}
+                cx={x}
+                cy={y}
+                r={tech.id === props.selectedTech ? 11 : 8}
+                fill={TECH_COLOURS[tech.status] ?? "#757575"}
+                stroke="#fff"
+                strokeWidth={2}
+                tabIndex={0}
+                onClick={() => props.onSelectTech(tech.id)}
+              >
+                <title>{`${tech.name} (${tech.status})`}</title>
+              </circle>
+            );
+          })}
+      </CrimeaMap>
+    </section>
+  );
+}
+
+export function AtRiskList({ board, onSelectJob }: { board: Board; onSelectJob: (id: string) => void }) {
+  const { t, locale } = useI18n();
+  const atRisk = board.requests.filter((r) => r.at_risk);
+  return (
+    <section className="at-risk" aria-label={t("atRisk")}>
+      <h2>{t("atRisk")}</h2>
+      {atRisk.length === 0 && <p>{t("noneAtRisk")}</p>}
+      <ul>
+        {atRisk.map((r) => (
+          <li key={r.request_id}>
+            <button type="button" onClick={() => onSelectJob(r.request_id)}>
+              <b>{r.priority}</b> {r.description || r.kind}{" "}
+              {r.minutes_left != null &&
+                (r.minutes_left < 0
+                  ? t("late", { n: Math.round(-r.minutes_left) })
+                  : t("minutesLeft", { n: Math.round(r.minutes_left) }))}
+              {r.predicted_arrival && ` · ${t("eta")} ${formatTime(r.predicted_arrival, locale)}`}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+const DAY_START = 6 * 60;
+const DAY_END = 22 * 60;
+const pct = (minutes: number) => `${((Math.min(Math.max(minutes, DAY_START), DAY_END) - DAY_START) / (DAY_END - DAY_START)) * 100}%`;
+
+function jobOf(board: Board, booking: Booking): BoardRequest | undefined {
+  return board.requests.find((r) => r.request_id === booking.request_id);
+}
+
+export function ScheduleBoard(props: {
+  board: Board;
+  refusal: Refusal | null;
+  onMove: (job: BoardRequest, technicianId: string) => void;
+  onSelectJob: (id: string) => void;
+  onSelectTech: (id: string) => void;
+}) {
+  const { t, locale } = useI18n();
+  const [over, setOver] = useState<string | null>(null);
+  // The queue: unassigned work, and work booked outside the day shown (e.g. an emergency placed tomorrow morning).
+  const onRoute = new Set(props.board.technicians.flatMap((tech) => tech.route.map((b) => b.request_id)));
+  const queue = props.board.requests.filter((r) => !onRoute.has(r.request_id));
+  const nameOf = (id: string) => props.board.technicians.find((tech) => tech.id === id)?.name ?? "?";
+  const nowMinutes = minutesOfDay(props.board.at);
+  const onDrop = (technicianId: string) => (event: DragEvent) => {
+    event.preventDefault();
+    setOver(null);
+    const job = props.board.requests.find((r) => r.request_id === event.dataTransfer.getData("text/plain"));
+    if (job && job.assignment?.technician_id !== technicianId) props.onMove(job, technicianId);
+  };
+  const dragStart = (requestId: string) => (event: DragEvent) => event.dataTransfer.setData("text/plain", requestId);
+  const hours = Array.from({ length: (DAY_END - DAY_START) / 60 + 1 }, (_, i) => DAY_START / 60 + i);
+  return (
+    <section className="schedule" aria-label={t("board")}>
+      <h2>
+        {t("board")} · {props.board.day} <small>{t("dragHint")}</small>
+      </h2>
+      <div className="gantt">
+        <div className="hours">
+          {hours.map((h) => (
+            <span key={h} style={{ left: pct(h * 60) }}>
+              {String(h).padStart(2, "0")}
+            </span>
+          ))}
+        </div>
+        {props.board.technicians.map((tech: BoardTechnician) => (
+          <div
+            key={tech.id}
+            className={over === tech.id ? "row over" : "row"}
+            data-testid={`row-${tech.id}`}
+            data-technician={tech.name}
+            onDragOver={(e) => {
+              e.preventDefault();
+              setOver(tech.id);
+            }}
+            onDragLeave={() => setOver(null)}
+            onDrop={onDrop(tech.id)}
+          >
+            <button type="button" className="who" onClick={() => props.onSelectTech(tech.id)}>
+              <span className="dot" style={{ background: TECH_COLOURS[tech.status] ?? "#757575" }} />
+              {tech.name}
+            </button>
+            <div className="track">
+              <div className="now" style={{ left: pct(nowMinutes) }} />
+              {tech.route.map((b) => {
+                const job = jobOf(props.board, b);
+                const start = minutesOfDay(b.planned_start);
+                const end = Math.max(minutesOfDay(b.planned_end), start + 5);
+                const due = job?.response_due ? minutesOfDay(job.response_due) : null;
+                return (
+                  <div key={b.id}>
+                    <div
+                      className={`bar ${b.status}${b.locked ? " locked" : ""}`}
+                      data-testid={`booking-${b.request_id}`}
+                      data-request={b.request_id}
+                      data-technician-id={b.technician_id}
+                      draggable={!b.locked}
+                      onDragStart={dragStart(b.request_id)}
+                      onClick={() => props.onSelectJob(b.request_id)}
+                      style={{
+                        left: pct(start),
+                        width: `calc(${pct(end)} - ${pct(start)})`,
+                        background: PRIORITY_COLOURS[job?.priority ?? ""] ?? "#90a4ae",
+                      }}
+                      title={`${formatTime(b.planned_start, locale)}–${formatTime(b.planned_end, locale)} ${job?.description ?? ""}`}
+                    >
+                      {b.locked ? "🔒 " : ""}
+                      {job?.priority} {formatTime(b.planned_start, locale)}
+                    </div>
+                    {due != null && <div className="deadline" style={{ left: pct(due) }} title={t("due")} />}
+                  </div>
+                );
+              })}
+            </div>
+            {props.refusal?.technicianId === tech.id && (
+              <p role="alert" className="refusal">
+                {t("refused", { reason: props.refusal.reason })}
+              </p>
+            )}
+          </div>
+        ))}
+      </div>
+      <aside className="unassigned" aria-label={t("unassigned")}>
+        <h3>{t("unassigned")}</h3>
+        <ul>
+          {queue.map((r) => (
+            <li
+              key={r.request_id}
+              draggable={!r.assignment?.locked}
+              data-testid={`queued-${r.request_id}`}
+              data-request={r.request_id}
+              data-technician-id={r.assignment?.technician_id ?? ""}
+              onDragStart={dragStart(r.request_id)}
+              onClick={() => props.onSelectJob(r.request_id)}
+            >
+              <b style={{ color: PRIORITY_COLOURS[r.priority] }}>{r.priority}</b> {r.description || r.kind}
+              {r.assignment && (
+                <small>
+                  {" "}
+                  → {nameOf(r.assignment.technician_id)}, {formatDateTime(r.assignment.planned_start, locale)}
+                </small>
+              )}
+            </li>
+          ))}
+        </ul>
+      </aside>
+    </section>
+  );
+}
+
+export function JobDetail(props: {
+  job: BoardRequest;
+  board: Board;
+  onClose: () => void;
+  onLock: (assignmentId: string, locked: boolean) => Promise<void>;
+}) {
+  const { t, locale } = useI18n();
+  const { job } = props;
+  const tech = props.board.technicians.find((x) => x.id === job.assignment?.technician_id);
+  return (
+    <section className="job-detail" aria-label={t("job")} data-testid="job-detail">
+      <h2>
+        {t("job")} {job.priority} · {job.kind}
+      </h2>
+      <p>{job.description}</p>
+      <dl>
+        <dt>{t("status")}</dt>
+        <dd>{job.status}</dd>
+        {job.address && (
+          <>
+            <dt>{t("address")}</dt>
+            <dd>{job.address}</dd>
+          </>
+        )}
+        {job.response_due && (
+          <>
+            <dt>{t("due")}</dt>
+            <dd>{formatTime(job.response_due, locale)}</dd>
+          </>
+        )}
+        <dt>{t("technician")}</dt>
+        <dd>{tech?.name ?? "—"}</dd>
+        {job.assignment && (
+          <>
+            <dt>{t("eta")}</dt>
+            <dd>{formatTime(job.assignment.eta, locale)}</dd>
+          </>
+        )}
+      </dl>
+      {job.assignment && (
+        <button type="button" onClick={() => void props.onLock(job.assignment!.id, !job.assignment!.locked)}>
+          {job.assignment.locked ? t("unlock") : t("lock")}
+        </button>
+      )}
+      <button type="button" onClick={props.onClose}>
+        {t("close")}
+      </button>
+    </section>
+  );
+}

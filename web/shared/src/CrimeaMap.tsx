@@ -1,0 +1,59 @@
+import type { ReactNode } from "react";
+import type { Locale } from "./i18n";
+
+/** A schematic outline of the Crimean peninsula (lon, lat), shipped with the app: no tile server needed. */
+const OUTLINE: ReadonlyArray<readonly [number, number]> = [
+  [33.55, 46.12], [33.75, 46.0], [34.1, 45.95], [34.5, 45.95], [34.9, 45.82], [35.05, 45.65], [35.35, 45.45],
+  [35.85, 45.45], [36.1, 45.47], [36.45, 45.35], [36.6, 45.25], [36.4, 45.05], [36.0, 45.0], [35.6, 45.05],
+  [35.4, 45.0], [35.15, 44.85], [34.6, 44.7], [34.15, 44.45], [33.95, 44.38], [33.6, 44.42], [33.45, 44.55],
+  [33.55, 44.85], [33.6, 45.05], [33.35, 45.18], [33.0, 45.28], [32.5, 45.35], [32.6, 45.5], [33.0, 45.6],
+  [33.3, 45.8], [33.6, 46.0],
+];
+
+export const TOWNS: ReadonlyArray<{ lon: number; lat: number; ru: string; en: string }> = [
+  { lon: 34.1, lat: 44.95, ru: "Симферополь", en: "Simferopol" },
+  { lon: 33.52, lat: 44.61, ru: "Севастополь", en: "Sevastopol" },
+  { lon: 34.16, lat: 44.5, ru: "Ялта", en: "Yalta" },
+  { lon: 36.47, lat: 45.36, ru: "Керчь", en: "Kerch" },
+  { lon: 35.38, lat: 45.03, ru: "Феодосия", en: "Feodosia" },
+  { lon: 33.37, lat: 45.19, ru: "Евпатория", en: "Yevpatoria" },
+  { lon: 34.41, lat: 44.67, ru: "Алушта", en: "Alushta" },
+  { lon: 34.39, lat: 45.71, ru: "Джанкой", en: "Dzhankoi" },
+  { lon: 34.97, lat: 44.85, ru: "Судак", en: "Sudak" },
+];
+
+const BOUNDS = { west: 32.4, east: 36.75, south: 44.3, north: 46.25 };
+const WIDTH = 1000;
+// Equirectangular at the region's middle latitude: distances look right enough at this scale.
+const X_SCALE = WIDTH / (BOUNDS.east - BOUNDS.west);
+const Y_SCALE = X_SCALE / Math.cos((((BOUNDS.north + BOUNDS.south) / 2) * Math.PI) / 180);
+export const MAP_HEIGHT = Math.round((BOUNDS.north - BOUNDS.south) * Y_SCALE);
+
+export function project(lon: number, lat: number): { x: number; y: number } {
+  return { x: (lon - BOUNDS.west) * X_SCALE, y: (BOUNDS.north - lat) * Y_SCALE };
+}
+
+export function CrimeaMap({ locale, children, label }: { locale: Locale; children?: ReactNode; label: string }) {
+  const outline = OUTLINE.map(([lon, lat]) => {
+    const { x, y } = project(lon, lat);
+    return `${x.toFixed(1)},${y.toFixed(1)}`;
+  }).join(" ");
+  return (
+    <svg viewBox={`0 0 ${WIDTH} ${MAP_HEIGHT}`} role="img" aria-label={label} className="crimea-map">
+      <rect width={WIDTH} height={MAP_HEIGHT} fill="#dcecf7" />
+      <polygon points={outline} fill="#f4f1e8" stroke="#8a9a9e" strokeWidth={2} />
+      {TOWNS.map((town) => {
+        const { x, y } = project(town.lon, town.lat);
+        return (
+          <g key={town.en} className="town">
+            <circle cx={x} cy={y} r={3} fill="#555" />
+            <text x={x + 6} y={y - 6} fontSize={16} fill="#444">
+              {town[locale]}
+            </text>
+          </g>
+        );
+      })}
+      {children}
+    </svg>
+  );
+}
