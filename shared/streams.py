@@ -8,6 +8,7 @@ when the token that opened it expires, so a revoked or stolen token does not lis
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -96,4 +97,6 @@ async def _until_expiry(
         release()
         aclose = getattr(frames, "aclose", None)
         if aclose is not None:
-            await aclose()
+            # a client gone mid-read cancels the pending anext: the generator may still count as running
+            with contextlib.suppress(RuntimeError):
+                await aclose()

@@ -30,7 +30,16 @@ ARTEFACTS = REPO_ROOT / ".run" / "artefacts" / "browser"
 def stack(
     database_url: str, nats_server: NatsServer, keys: Keys, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    running = start_stack(database_url, nats_server.url, keys.private.parent, tmp_path_factory.mktemp("logs"))
+    # the planner gets a second per run (the stack's day starts at 10:15, so a re-plan has a whole day to plan and
+    # would otherwise think for its default time while the page waits); one demo dispatcher signs in on a page
+    # per test, and streams of closed pages may count against the per-principal cap for a moment
+    running = start_stack(
+        database_url,
+        nats_server.url,
+        keys.private.parent,
+        tmp_path_factory.mktemp("logs"),
+        extra_env={"FIELDLINE_DISPATCH_PLANNER_TIME_LIMIT_S": "1", "FIELDLINE_NOTIFY_SSE_MAX_PER_PRINCIPAL": "100"},
+    )
     yield running
     running.stop()
 

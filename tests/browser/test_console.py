@@ -13,6 +13,11 @@ from tests.browser.conftest import ARTEFACTS
 from tests.conftest import Keys
 from tests.support.infra import Stack
 
+# Playwright in Chromium against the real stack: about one run in three lost a drag or a re-plan's answer to
+# the 5 s expectation on the loaded two-core machine, so `make test` leaves them out until that is understood;
+# `make test-browser` runs them (issue 13's note).
+pytestmark = pytest.mark.browser
+
 
 def _customer_with_a_covered_site(stack: Stack, keys: Keys) -> tuple[str, str]:
     with httpx.Client(base_url=stack.url("contracts"), headers=keys.headers(Role.CONTRACT_MANAGER)) as contracts:

@@ -108,7 +108,9 @@ class DispatchDesk:
                     "status": board_status(tech["status"], tech["id"] in on_shift, absence),
                     "on_shift": tech["id"] in on_shift,
                     "absence": {"kind": absence.kind, "until": absence.until} if absence else None,
-                    "route": [a for a in today.bookings.get(tech["id"], []) if a["status"] != "declined"],
+                    "route": [
+                        a for a in today.bookings.get(tech["id"], []) if a["status"] not in ("declined", "cancelled")
+                    ],
                 }
             )
         return {"at": now, "day": day, "technicians": board, "requests": await self._requests(repo, now, today)}
