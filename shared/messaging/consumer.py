@@ -204,6 +204,9 @@ class IdempotentConsumer:
         deliveries = msg.metadata.num_delivered if msg.metadata else 1
         try:
             envelope = Envelope.model_validate_json(msg.data)
+            if envelope.type != msg.subject:
+                # the subject is what the broker's permissions vouch for: a type naming another event is forged
+                raise ValueError(f"type {envelope.type!r} does not match subject {msg.subject!r}")
             event = parse_data(envelope)
         except (pydantic.ValidationError, UnknownEventType, ValueError) as exc:
             await self._dead_letter(msg, f"schema: {exc}", deliveries, event_id=None)
