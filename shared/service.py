@@ -137,10 +137,8 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Cloc
         runtime = Runtime(settings=settings, clock=clock, db=db, nc=nc, js=js, tables=spec.tables, relay=relay)
         app.state.runtime = runtime
         runtime.tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+        # each service declares only its own stream: a consumer waits (retrying) until the producer has declared its
         subscriptions = spec.subscriptions(runtime)
-        for producer in sorted({s.producer for s in subscriptions} - {spec.producer}):
-            # declared identically by producer and consumers, so start-up order does not matter
-            await _declare_stream(producer)
         for subscription in subscriptions:
             consumer = IdempotentConsumer(
                 nc,
@@ -152,7 +150,6 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Cloc
                 max_deliver=settings.consumer_max_deliver,
                 ack_wait_s=settings.consumer_ack_wait_s,
                 service_producer=spec.producer,
-                ensure_stream=_declare_stream,
                 clock=clock,
             )
             runtime.consumers.append(consumer)
