@@ -23,6 +23,7 @@ from shared.http import health_router, install_correlation_middleware, install_p
 from shared.messaging.connection import connect, ensure_stream
 from shared.messaging.consumer import IdempotentConsumer, Subscription
 from shared.messaging.outbox import OutboxRelay
+from shared.messaging.permissions import inbox_prefix
 from shared.messaging.tables import MessagingTables
 from shared.observability import configure_logging
 from shared.settings import ServiceSettings
@@ -114,7 +115,14 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Cloc
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(create_engine(settings))
-        nc = await connect(settings.nats_url, name=f"fieldline-{settings.service_name}")
+        nc = await connect(
+            settings.nats_url,
+            name=f"fieldline-{settings.service_name}",
+            user=settings.nats_user,
+            password=settings.nats_password.get_secret_value() if settings.nats_password else None,
+            inbox_prefix=inbox_prefix(spec.producer),
+            ca_file=settings.nats_ca_file,
+        )
         js = nc.jetstream()
 
         async def _declare_stream(producer: str) -> None:
