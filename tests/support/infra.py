@@ -15,8 +15,10 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import nats
 
 from shared.events.registry import PRODUCERS
+from shared.messaging.connection import ensure_stream
 from shared.messaging.permissions import ADMIN_USER, render_authorization
 from shared.migrations import SERVICES, migrate_services
 from tests.support.clock import suite_now
@@ -101,6 +103,16 @@ class NatsServer:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+async def declare_streams(nats_url: str) -> None:
+    """Every producer's stream, as the admin: what the producers would declare at their start."""
+    nc = await nats.connect(nats_url)
+    try:
+        for producer in PRODUCERS:
+            await ensure_stream(nc.jetstream(), producer)
+    finally:
+        await nc.close()
 
 
 def admin_dsn() -> str:
