@@ -1,10 +1,12 @@
 """`make run`: migrate, start the four services, seed demo data, print how to use them; Ctrl-C stops all.
 
-Expects DATABASE_URL and NATS_URL in the environment (deploy/local/bootstrap.sh writes them to .run/env).
+Expects DATABASE_URL, NATS_URL and FIELDLINE_<SVC>_NATS_USER/_PASSWORD in the environment (bootstrap writes them to
+.run/env); each service process gets only its own NATS user.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -55,6 +57,12 @@ def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
             process.kill()
 
 
+def _own_nats_user_only(service: str) -> dict[str, str]:
+    """The environment without the other services' NATS users: each process holds only its own credentials."""
+    others = tuple(f"FIELDLINE_{other.upper()}_NATS_" for other in SERVICES if other != service)
+    return {k: v for k, v in os.environ.items() if not k.startswith(others)}
+
+
 def main() -> None:
     settings = load_settings(ServiceSettings)
     ensure_local_keypair(settings.jwt_private_key_file, settings.jwt_public_key_file)
@@ -79,6 +87,7 @@ def main() -> None:
             processes[name] = subprocess.Popen(
                 [sys.executable, "-m", f"services.{name}", "serve", "--no-migrate"],
                 cwd=REPO_ROOT,
+                env=_own_nats_user_only(name),
                 stdout=log,
                 stderr=log,
             )
