@@ -9,14 +9,16 @@ from contextlib import asynccontextmanager
 import nats
 import nats.errors
 import pytest
+import yaml
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
+from shared.events.registry import PRODUCERS
 from shared.events.requests import ServiceRequestCreated
 from shared.messaging.connection import ensure_stream
-from shared.messaging.permissions import inbox_prefix
+from shared.messaging.permissions import inbox_prefix, service_permissions
 from tests.messaging.harness import wait_for
-from tests.support.infra import TEST_NATS_PASSWORDS, NatsServer
+from tests.support.infra import REPO_ROOT, TEST_NATS_PASSWORDS, NatsServer
 
 
 @asynccontextmanager
@@ -97,3 +99,12 @@ async def _said(errors: list[str], words: str) -> bool:
 
 async def _true(value: bool) -> bool:
     return value
+
+
+def test_the_helm_values_grant_exactly_the_permissions_of_the_one_source() -> None:
+    values = yaml.safe_load((REPO_ROOT / "deploy/k8s/nats/values.yaml").read_text())
+    users = {u["user"]: u for u in values["config"]["merge"]["authorization"]["users"]}
+    assert set(users) == set(PRODUCERS)
+    for service, user in users.items():
+        assert user["permissions"] == service_permissions(service).as_config(), service
+        assert user["password"] == f"<< ${service.upper()}_NATS_PASSWORD >>"
