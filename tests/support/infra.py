@@ -12,6 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -30,7 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_NATS_PASSWORDS = {user: f"{user}-test-password" for user in (*PRODUCERS, ADMIN_USER)}
 
 
-def service_nats(service: str, nats_url: str) -> dict[str, str]:
+def service_nats(service: str, nats_url: str) -> dict[str, Any]:
     """The service's own NATS user on a test broker: the URL without the admin's credentials, user, password."""
     scheme, _, rest = nats_url.partition("://")
     return {
