@@ -294,6 +294,32 @@ print(asyncio.run(asyncio.wait_for(probe(sys.argv[1]), 3)))
 PYEOF
 }
 
+# True when the server at URL (credentials in it ignored) lets in a client without credentials.
+nats_allows_anonymous() {
+  "$PY" - "$1" 2>/dev/null <<'PYEOF'
+import asyncio
+import sys
+from urllib.parse import urlsplit
+
+import nats
+
+
+async def probe(url: str) -> None:
+    async def quiet(_: Exception) -> None:
+        pass
+
+    parts = urlsplit(url.split(",")[0])
+    nc = await nats.connect(
+        f"{parts.scheme}://{parts.hostname}:{parts.port or 4222}",
+        connect_timeout=2, allow_reconnect=False, max_reconnect_attempts=0, error_cb=quiet,
+    )
+    await nc.close()
+
+
+asyncio.run(asyncio.wait_for(probe(sys.argv[1]), 3))
+PYEOF
+}
+
 # Starts a private nats-server from deploy/local/nats.conf; prints its URL.
 # The effective config: the committed one with this port, sync policy and absolute paths, plus the
 # authorization block of shared/messaging/permissions.py (a user per service, passwords made once in
@@ -341,6 +367,9 @@ setup_nats() {
     # the services refuse an older broker at start (shared/messaging/connection.py MIN_SERVER_VERSION)
     [[ $(printf '%s\n' 2.12.3 "$version" | sort -V | head -1) == 2.12.3 ]] ||
       die "NATS_URL=$NATS_URL runs nats-server $version, older than 2.12.3 (it can lose acknowledged messages); upgrade it or unset NATS_URL to run the locked server"
+    # issue 16: a broker anyone can use is never adopted
+    ! nats_allows_anonymous "$NATS_URL" ||
+      die "NATS_URL=$NATS_URL lets clients in without credentials; give it the users of shared/messaging/permissions.py (deploy/README.md \"NATS users\") or unset NATS_URL to run the locked server"
   elif [[ -n $private_url ]] && (umask 077 && render_nats_conf "${private_url##*:}" >"$RUN/nats.conf.next") &&
     cmp -s "$RUN/nats.conf.next" "$RUN/nats.conf" &&
     version=$(nats_jetstream_version "$(private_admin_url "$private_url")"); then
