@@ -96,8 +96,13 @@ def main() -> None:
 
         def token(role: Role, sub: str, **claims: uuid.UUID) -> str:
             return mint_token(
-                key, issuer=settings.jwt_issuer, audience=settings.jwt_audience, subject=sub, role=role, **claims
-            )  # type: ignore[arg-type]
+                key,
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                subject=sub,
+                role=role,
+                **claims,  # type: ignore[arg-type]
+            )
 
         demo = seed(urls, token(Role.ADMIN, "demo-admin"), RUN_DIR / "demo.json")
         customer_token = token(Role.CUSTOMER, "demo-customer", customer_id=uuid.UUID(demo.customer_id))
