@@ -24,6 +24,7 @@ from shared.limits import BodyLimit, BodySizeLimitMiddleware
 from shared.messaging.connection import connect, ensure_stream
 from shared.messaging.consumer import IdempotentConsumer, Subscription
 from shared.messaging.outbox import OutboxRelay
+from shared.messaging.permissions import inbox_prefix
 from shared.messaging.tables import MessagingTables
 from shared.metrics import metrics_router, process_metrics
 from shared.observability import AccessMiddleware, configure_logging
@@ -140,7 +141,14 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Cloc
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(create_engine(settings))
-        nc = await connect(settings.nats_url, name=f"fieldline-{settings.service_name}")
+        nc = await connect(
+            settings.nats_url,
+            name=f"fieldline-{settings.service_name}",
+            user=settings.nats_user,
+            password=settings.nats_password.get_secret_value() if settings.nats_password else None,
+            inbox_prefix=inbox_prefix(spec.producer),
+            ca_file=settings.nats_ca_file,
+        )
         js = nc.jetstream()
 
         async def _declare_stream(producer: str) -> None:
@@ -166,10 +174,8 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Cloc
         runtime.extras["rate_limiter"] = limiter
         runtime.every(600, "rate-limit-sweep", limiter.forget_old_windows, now=False)
         runtime.tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+        # each service declares only its own stream: a consumer waits (retrying) until the producer has declared its
         subscriptions = spec.subscriptions(runtime)
-        for producer in sorted({s.producer for s in subscriptions} - {spec.producer}):
-            # declared identically by producer and consumers, so start-up order does not matter
-            await _declare_stream(producer)
         for subscription in subscriptions:
             consumer = IdempotentConsumer(
                 nc,
@@ -181,7 +187,6 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Cloc
                 max_deliver=settings.consumer_max_deliver,
                 ack_wait_s=settings.consumer_ack_wait_s,
                 service_producer=spec.producer,
-                ensure_stream=_declare_stream,
                 clock=clock,
             )
             runtime.consumers.append(consumer)

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.clock import Clock, clock_from_settings
@@ -19,6 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 _COMMON_ENV: dict[str, str] = {
     "database_url": "DATABASE_URL",
     "nats_url": "NATS_URL",
+    "nats_ca_file": "NATS_CA_FILE",
     "jwt_issuer": "FIELDLINE_JWT_ISSUER",
     "jwt_audience": "FIELDLINE_JWT_AUDIENCE",
     "jwt_jwks_url": "FIELDLINE_JWT_JWKS_URL",
@@ -86,6 +87,11 @@ class ServiceSettings(BaseSettings):
     nats_url: str = "nats://127.0.0.1:4222"
     nats_stream_replicas: int = 1
     nats_duplicate_window_s: float = 600.0
+    # the service's own NATS user (shared/messaging/permissions.py); never shared: FIELDLINE_<SVC>_NATS_USER/_PASSWORD
+    nats_user: str | None = None
+    nats_password: SecretStr | None = None
+    # CA that signed the broker's certificate, for tls:// URLs (deploy/nats-cluster)
+    nats_ca_file: Path | None = None
     jwt_issuer: str = "fieldline-local"
     jwt_audience: str = "fieldline"
     jwt_jwks_url: str | None = None

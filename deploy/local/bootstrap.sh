@@ -294,7 +294,52 @@ print(asyncio.run(asyncio.wait_for(probe(sys.argv[1]), 3)))
 PYEOF
 }
 
+# True when the server at URL (credentials in it ignored) lets in a client without credentials.
+nats_allows_anonymous() {
+  "$PY" - "$1" 2>/dev/null <<'PYEOF'
+import asyncio
+import sys
+from urllib.parse import urlsplit
+
+import nats
+
+
+async def probe(url: str) -> None:
+    async def quiet(_: Exception) -> None:
+        pass
+
+    parts = urlsplit(url.split(",")[0])
+    nc = await nats.connect(
+        f"{parts.scheme}://{parts.hostname}:{parts.port or 4222}",
+        connect_timeout=2, allow_reconnect=False, max_reconnect_attempts=0, error_cb=quiet,
+    )
+    await nc.close()
+
+
+asyncio.run(asyncio.wait_for(probe(sys.argv[1]), 3))
+PYEOF
+}
+
 # Starts a private nats-server from deploy/local/nats.conf; prints its URL.
+# The effective config: the committed one with this port, sync policy and absolute paths, plus the
+# authorization block of shared/messaging/permissions.py (a user per service, passwords made once in
+# .run/nats-users/, mode 0600). The file holds passwords: 0600.
+render_nats_conf() {
+  local port=$1
+  (umask 077 && mkdir -p "$RUN/nats-users")
+  sed -e "s|^listen: .*|listen: 127.0.0.1:$port|" \
+    -e "s|^\( *\)sync_interval: .*|\1sync_interval: ${FIELDLINE_NATS_SYNC:-always}|" \
+    -e "s|\"\\.run/|\"$RUN/|" \
+    deploy/local/nats.conf
+  "$PY" -m shared.messaging.permissions "$RUN/nats-users"
+}
+
+# The private server's URL with the admin user's credentials, for bootstrap's own probes only.
+private_admin_url() {
+  local url=$1
+  echo "${url/nats:\/\//nats://fieldline-admin:$(cat "$RUN/nats-users/fieldline-admin.password")@}"
+}
+
 start_private_nats() {
   local default_port=$1 port pid
   pid=$(cat "$RUN/nats.pid" 2>/dev/null || true)
@@ -304,11 +349,7 @@ start_private_nats() {
   fi
   port=$(free_port "$default_port")
   mkdir -p "$RUN/nats"
-  # The effective config: the committed one with this port, sync policy and absolute paths.
-  sed -e "s|^listen: .*|listen: 127.0.0.1:$port|" \
-    -e "s|^\( *\)sync_interval: .*|\1sync_interval: ${FIELDLINE_NATS_SYNC:-always}|" \
-    -e "s|\"\\.run/|\"$RUN/|" \
-    deploy/local/nats.conf >"$RUN/nats.conf"
+  (umask 077 && render_nats_conf "$port" >"$RUN/nats.conf")
   rm -f "$RUN/nats.pid"
   # 9>&-: the server must not inherit (and hold forever) the bootstrap lock.
   setsid "$VENV/bin/nats-server" -c "$RUN/nats.conf" >>"$RUN/nats.log" 2>&1 </dev/null 9>&- &
@@ -326,13 +367,19 @@ setup_nats() {
     # the services refuse an older broker at start (shared/messaging/connection.py MIN_SERVER_VERSION)
     [[ $(printf '%s\n' 2.12.3 "$version" | sort -V | head -1) == 2.12.3 ]] ||
       die "NATS_URL=$NATS_URL runs nats-server $version, older than 2.12.3 (it can lose acknowledged messages); upgrade it or unset NATS_URL to run the locked server"
-  elif [[ -n $private_url ]] && version=$(nats_jetstream_version "$private_url"); then
+    # issue 16: a broker anyone can use is never adopted
+    ! nats_allows_anonymous "$NATS_URL" ||
+      die "NATS_URL=$NATS_URL lets clients in without credentials; give it the users of shared/messaging/permissions.py (deploy/README.md \"NATS users\") or unset NATS_URL to run the locked server"
+  elif [[ -n $private_url ]] && (umask 077 && render_nats_conf "${private_url##*:}" >"$RUN/nats.conf.next") &&
+    cmp -s "$RUN/nats.conf.next" "$RUN/nats.conf" &&
+    version=$(nats_jetstream_version "$(private_admin_url "$private_url")"); then
+    # adopted only when it runs today's users and permissions (an older config is restarted below)
     NATS_URL=$private_url
     origin="private server from .run/nats.conf"
   else
     NATS_URL=$(start_private_nats "${FIELDLINE_NATS_PORT:-4322}")
     for _ in $(seq 50); do
-      version=$(nats_jetstream_version "$NATS_URL") && break
+      version=$(nats_jetstream_version "$(private_admin_url "$NATS_URL")") && break
       sleep 0.2
     done
     [[ -n ${version:-} ]] || die "private nats-server did not answer at $NATS_URL; see $RUN/nats.log"
@@ -349,5 +396,13 @@ setup_nats
 "$ROOT/deploy/local/web.sh"
 
 printf 'export DATABASE_URL=%q\nexport NATS_URL=%q\n' "$DATABASE_URL" "$NATS_URL" >"$RUN/env.tmp"
+chmod 600 "$RUN/env.tmp"
+if [[ $NATS_URL == "$(cat "$RUN/nats.url" 2>/dev/null)" ]]; then
+  # each service's own NATS user on the private server (an external NATS_URL brings its own)
+  for svc in contracts requests dispatch notify; do
+    printf 'export FIELDLINE_%s_NATS_USER=%q\nexport FIELDLINE_%s_NATS_PASSWORD=%q\n' \
+      "${svc^^}" "$svc" "${svc^^}" "$(cat "$RUN/nats-users/$svc.password")" >>"$RUN/env.tmp"
+  done
+fi
 mv "$RUN/env.tmp" "$RUN/env"
-log "env:      .run/env (source it: DATABASE_URL, NATS_URL)"
+log "env:      .run/env (source it: DATABASE_URL, NATS_URL, FIELDLINE_<SVC>_NATS_USER/_PASSWORD)"

@@ -5,7 +5,8 @@ next weekday) with the generated refrigeration company (deploy/local/company/) a
 morning plan, technicians driving and reporting, emergencies filed by customers (bench/day/player.py).
 FIELDLINE_DEMO=empty starts the services on the real clock with the small demo data set only.
 
-Expects DATABASE_URL and NATS_URL in the environment (deploy/local/bootstrap.sh writes them to .run/env).
+Expects DATABASE_URL, NATS_URL and FIELDLINE_<SVC>_NATS_USER/_PASSWORD in the environment (bootstrap writes
+them to .run/env); each service process gets only its own NATS user.
 """
 
 from __future__ import annotations
@@ -90,6 +91,12 @@ def _play_live_day(urls: dict[str, str], token: object, start: datetime, speed: 
     print("the simulated day is over; the services keep running", flush=True)
 
 
+def _own_nats_user_only(service: str) -> dict[str, str]:
+    """The environment without the other services' NATS users: each process holds only its own credentials."""
+    others = tuple(f"FIELDLINE_{other.upper()}_NATS_" for other in SERVICES if other != service)
+    return {k: v for k, v in os.environ.items() if not k.startswith(others)}
+
+
 def main() -> None:
     settings = load_settings(ServiceSettings)
     demo_mode = os.environ.get("FIELDLINE_DEMO", "day")
@@ -131,7 +138,7 @@ def main() -> None:
             processes[name] = subprocess.Popen(
                 [sys.executable, "-m", f"services.{name}", "serve", "--no-migrate"],
                 cwd=REPO_ROOT,
-                env={**os.environ, **timeline},
+                env={**_own_nats_user_only(name), **timeline},
                 stdout=log,
                 stderr=log,
             )

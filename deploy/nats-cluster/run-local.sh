@@ -4,8 +4,9 @@
 #   run-local.sh start          start the three nodes and wait until JetStream has a leader
 #   run-local.sh stop [N]       stop all nodes, or node N (1-3) to watch the others take over
 #   run-local.sh status         one line per node
-# Point the services at it with NATS_URL=nats://127.0.0.1:4231,nats://127.0.0.1:4232,nats://127.0.0.1:4233
-# and FIELDLINE_<SERVICE>_NATS_STREAM_REPLICAS=3.
+# Point the services at it with NATS_URL=tls://127.0.0.1:4231,tls://127.0.0.1:4232,tls://127.0.0.1:4233,
+# NATS_CA_FILE=.run/nats-cluster/tls/ca.crt, FIELDLINE_<SERVICE>_NATS_STREAM_REPLICAS=3 and each service's
+# user: FIELDLINE_<SERVICE>_NATS_USER=<service>, FIELDLINE_<SERVICE>_NATS_PASSWORD=$(cat .run/nats-cluster/users/<service>.password).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -23,8 +24,25 @@ healthy() {
     "http://127.0.0.1:823$1/healthz?js-enabled-only=true" 2>/dev/null
 }
 
+# A private CA and one certificate for the three nodes (127.0.0.1, localhost; server and client use, as
+# routes are mutual TLS), made once. On real hosts, use your CA and one certificate per host.
+certificates() {
+  local tls=$DIR/tls
+  [[ -f $tls/node.crt ]] && return
+  (umask 077 && mkdir -p "$tls")
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 -subj "/CN=fieldline-nats-ca" \
+    -keyout "$tls/ca.key" -out "$tls/ca.crt" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=fieldline-nats" \
+    -keyout "$tls/node.key" -out "$tls/node.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' >"$tls/node.ext"
+  openssl x509 -req -in "$tls/node.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -days 825 \
+    -extfile "$tls/node.ext" -out "$tls/node.crt" 2>/dev/null
+}
+
 start() {
   mkdir -p "$DIR"
+  certificates
+  (umask 077 && "$ROOT/.venv/bin/python" -m shared.messaging.permissions "$DIR/users" >"$DIR/auth.conf")
   for n in 1 2 3; do
     alive "$n" || setsid "$SERVER" -c "deploy/nats-cluster/n$n.conf" >>"$DIR/n$n.out" 2>&1 </dev/null &
   done

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import ssl
+from pathlib import Path
+from typing import Any
 
 import nats
 from nats.aio.client import Client
@@ -35,8 +38,18 @@ def check_server_version(version: tuple[int, int, int], url: str) -> None:
         )
 
 
-async def connect(url: str, name: str) -> Client:
-    """A client that keeps reconnecting forever: replicas outlive broker restarts.
+async def connect(
+    url: str,
+    name: str,
+    *,
+    user: str | None = None,
+    password: str | None = None,
+    inbox_prefix: str | None = None,
+    ca_file: Path | None = None,
+) -> Client:
+    """A client that keeps reconnecting forever: replicas outlive broker restarts. ``user``/``password`` are the
+    service's own NATS user and ``inbox_prefix`` the reply subjects its permissions allow
+    (shared/messaging/permissions.py); ``ca_file`` verifies a tls:// broker.
 
     Raises BrokerTooOld when the server it reaches is older than MIN_SERVER_VERSION.
     """
@@ -50,9 +63,17 @@ async def connect(url: str, name: str) -> Client:
     async def _on_reconnect() -> None:
         log.info("nats reconnected")
 
+    options: dict[str, Any] = {}
+    if user is not None:
+        options |= {"user": user, "password": password or ""}
+    if inbox_prefix is not None:
+        options["inbox_prefix"] = inbox_prefix
+    if ca_file is not None:
+        options["tls"] = ssl.create_default_context(cafile=str(ca_file))
     nc = await nats.connect(
         servers=[s.strip() for s in url.split(",")],
         name=name,
+        **options,
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,
         connect_timeout=5,

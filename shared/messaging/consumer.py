@@ -59,6 +59,10 @@ def backoff_delay(num_delivered: int, *, base_s: float = 0.5, cap_s: float = 30.
     return float(random.uniform(0, ceiling))
 
 
+class StreamMissing(RuntimeError):
+    """The producer has not declared its stream yet (or the broker lost it and the producer has not re-declared)."""
+
+
 class IdempotentConsumer:
     def __init__(
         self,
@@ -74,11 +78,9 @@ class IdempotentConsumer:
         fetch_timeout_s: float = 1.0,
         idle_check_s: float = 15.0,
         service_producer: str | None = None,
-        ensure_stream: Callable[[str], Awaitable[None]] | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
-        self._ensure_stream = ensure_stream  # declares a producer's stream if the broker lost it
         self.service_producer = service_producer  # announces dead letters on this service's stream
         self.nc = nc
         self.js = js
@@ -116,11 +118,9 @@ class IdempotentConsumer:
         )
         try:
             await self.js.add_consumer(self.stream, config)
-        except nats.js.errors.NotFoundError:
-            if self._ensure_stream is None:
-                raise
-            await self._ensure_stream(self.sub.producer)
-            await self.js.add_consumer(self.stream, config)
+        except nats.js.errors.NotFoundError as exc:
+            # only the producer declares its stream (its NATS user may create nothing else): `run` retries
+            raise StreamMissing(f"stream {self.stream} does not exist yet; waiting for {self.sub.producer}") from exc
         except nats.js.errors.BadRequestError as exc:
             # an older server refuses to change an existing durable's config: keep using the durable
             await self.js.consumer_info(self.stream, self.sub.durable)
@@ -206,6 +206,9 @@ class IdempotentConsumer:
         process_metrics().consumer_delivery(self.sub.durable, msg.subject, deliveries)
         try:
             envelope = Envelope.model_validate_json(msg.data)
+            if envelope.type != msg.subject:
+                # the subject is what the broker's permissions vouch for: a type naming another event is forged
+                raise ValueError(f"type {envelope.type!r} does not match subject {msg.subject!r}")
             event = parse_data(envelope)
         except (pydantic.ValidationError, UnknownEventType, ValueError) as exc:
             await self._dead_letter(msg, f"schema: {exc}", deliveries, event_id=None)

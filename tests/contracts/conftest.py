@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import nats
 import pytest
 import pytest_asyncio
 from fastapi import FastAPI
+from nats.aio.client import Client
 from sqlalchemy import text
 
 from services.contracts.app import create_app
@@ -41,6 +43,9 @@ class Contracts:
     db: Database
     settings: Settings
     app: FastAPI
+    # the test-only admin connection: stands in for the other services (their events, requests' RPC asks),
+    # which the contracts user may not publish
+    broker: Client
 
     @property
     def runtime(self) -> Runtime:
@@ -57,7 +62,7 @@ class Contracts:
             occurred_at=self.clock.now(),
             data=event.model_dump(mode="json"),
         )
-        await self.runtime.js.publish(
+        await self.broker.jetstream().publish(
             event.subject, envelope.model_dump_json().encode(), headers={"Nats-Msg-Id": str(envelope.event_id)}
         )
         return envelope.event_id
@@ -133,9 +138,13 @@ async def contracts(database_url: str, nats_server: NatsServer, keys: Keys) -> A
     clock = suite_clock()
     app = create_app(settings, clock=clock)
     db = Database(create_engine(settings))
-    async with running_app(app) as client:
-        yield Contracts(client=client, keys=keys, db=db, settings=settings, app=app, clock=clock)
-    await db.dispose()
+    broker = await nats.connect(nats_server.url)
+    try:
+        async with running_app(app) as client:
+            yield Contracts(client=client, keys=keys, db=db, settings=settings, app=app, clock=clock, broker=broker)
+    finally:
+        await broker.close()
+        await db.dispose()
 
 
 @pytest.fixture(autouse=True)

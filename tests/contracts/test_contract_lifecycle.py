@@ -163,7 +163,7 @@ async def test_requests_service_asks_over_nats_and_quota_follows_its_events(cont
 
     async def ask() -> EntitlementAnswer:
         return await rpc.call(
-            contracts.runtime.nc,
+            contracts.broker,
             CHECK_ENTITLEMENT,
             EntitlementQuery(site_id=uuid.UUID(site_id), kind="emergency", at=contracts.clock.now()),
             EntitlementAnswer,

@@ -31,7 +31,7 @@ async def _ask(
     priority: str | None = None,
 ) -> EntitlementAnswer:
     return await rpc.call(
-        contracts.runtime.nc,
+        contracts.broker,
         CHECK_ENTITLEMENT,
         EntitlementQuery(
             site_id=uuid.UUID(site_id),

@@ -124,7 +124,7 @@ async def test_concurrent_asks_from_two_replicas_get_exactly_the_units_left(cont
 
     # asking again for a request, over NATS this time, answers the same and consumes nothing more
     again = await rpc.call(
-        contracts.runtime.nc, CHECK_ENTITLEMENT, _query(site_id, within[0], customer_id), EntitlementAnswer
+        contracts.broker, CHECK_ENTITLEMENT, _query(site_id, within[0], customer_id), EntitlementAnswer
     )
     first = answers[request_ids.index(within[0])]
     assert (again.quota_exceeded, again.quota_left) == (False, first.quota_left)

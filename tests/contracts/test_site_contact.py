@@ -96,7 +96,7 @@ async def test_visits_and_entitlement_answers_carry_the_site_contact(contracts: 
     }
 
     answer = await rpc.call(
-        contracts.runtime.nc,
+        contracts.broker,
         CHECK_ENTITLEMENT,
         EntitlementQuery(site_id=uuid.UUID(site_id), kind="emergency", at=contracts.clock.now()),
         EntitlementAnswer,

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
+import nats
 import pytest_asyncio
 from fastapi import FastAPI
 
@@ -52,6 +53,8 @@ class Dispatch:
     client: httpx.AsyncClient
     keys: Keys
     database_url: str
+    # the test-only admin user's URL: the stand-ins for requests and contracts publish their events with it
+    nats_url: str = ""
 
     @property
     def dispatcher(self) -> dict[str, str]:
@@ -64,10 +67,13 @@ class Dispatch:
         envelope = Envelope(
             type=event.subject, data=event.model_dump(mode="json"), occurred_at=occurred_at or datetime.now(UTC)
         )
-        js = self.app.state.runtime.js
-        await js.publish(
-            event.subject, envelope.model_dump_json().encode(), headers={"Nats-Msg-Id": str(envelope.event_id)}
-        )
+        broker = await nats.connect(self.nats_url)
+        try:
+            await broker.jetstream().publish(
+                event.subject, envelope.model_dump_json().encode(), headers={"Nats-Msg-Id": str(envelope.event_id)}
+            )
+        finally:
+            await broker.close()
 
     async def sql(self, query: str, *args: Any) -> list[asyncpg.Record]:
         conn = await asyncpg.connect(self.database_url)
@@ -129,7 +135,7 @@ async def _dispatch_app(
     )
     app = create_app(settings, clock)
     async with running_app(app) as client:
-        yield Dispatch(app, client, keys, database_url)
+        yield Dispatch(app, client, keys, database_url, nats_server.url)
 
 
 @pytest_asyncio.fixture

@@ -13,7 +13,16 @@ from shared.events.envelope import Envelope, Event
 from shared.events.requests import ServiceRequestCancelled
 from shared.messaging import backoff_delay
 from shared.messaging import consumer as consumer_module
-from tests.messaging.harness import SUBJECT, MessagingSchema, broker_client, effect_consumer, relay, running, wait_for
+from tests.messaging.harness import (
+    SUBJECT,
+    MessagingSchema,
+    broker_client,
+    cancellation,
+    effect_consumer,
+    relay,
+    running,
+    wait_for,
+)
 from tests.support.infra import NatsServer
 
 
@@ -92,3 +101,22 @@ async def test_transient_failures_are_retried_with_backoff_then_dead_lettered_at
         assert dead["deliveries"] == 4
         assert dead["reason"].startswith("max deliveries (4) reached")
         assert "the downstream is down" in dead["reason"]
+
+
+async def test_an_envelope_whose_type_is_not_its_subject_is_dead_lettered_not_handled(
+    harness: MessagingSchema, private_nats: NatsServer
+) -> None:
+    # a forger allowed on one subject dresses a message up as another event: the subject is what the broker's
+    # permissions vouch for, so the type must name it
+    forged_type = "fieldline.requests.service_request.created.v1"
+    async with broker_client(private_nats.url) as broker:
+        [real] = await harness.add_events(1)
+        await relay(harness, broker).publish_batch()
+        data = json.loads(cancellation().model_dump_json())
+        await broker.js.publish(SUBJECT, _envelope(forged_type, data))
+        async with running(effect_consumer(harness, broker, batch_size=1).run()):
+            await wait_for(broker.consumer_drained, "every message acked or terminated")
+        assert await harness.effects_by_event() == {real: 1}
+        [dead] = await harness.dead_letters()
+        assert dead["reason"] == f"schema: type {forged_type!r} does not match subject {SUBJECT!r}"
+        assert dead["deliveries"] == 1

@@ -11,6 +11,7 @@ import httpx
 from fastapi import FastAPI
 
 from shared.settings import ServiceSettings
+from tests.support.infra import service_nats
 
 
 def service_settings(
@@ -20,7 +21,7 @@ def service_settings(
     overrides.setdefault("rate_limits_enabled", False)
     return settings_cls(
         database_url=database_url,
-        nats_url=nats_url,
+        **service_nats(settings_cls.service_name, nats_url),
         jwt_public_key_file=keys_dir / "jwt-public.pem",
         jwt_private_key_file=keys_dir / "jwt-private.pem",
         outbox_poll_interval_s=0.05,

@@ -13,13 +13,15 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import pytest_asyncio
 
-from tests.support.infra import NatsServer, create_database, drop_database, migrate_all
+from tests.support.infra import NatsServer, create_database, declare_streams, drop_database, migrate_all
 
 
 @pytest.fixture(scope="package")
 def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
     server = NatsServer(store=tmp_path_factory.mktemp("nats"))
     server.start()
+    # each service declares only its own stream: the suites' stand-ins for the other producers need theirs
+    asyncio.run(declare_streams(server.url))
     yield server
     server.stop()
 

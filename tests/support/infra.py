@@ -12,14 +12,33 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
+import nats
 
+from shared.events.registry import PRODUCERS
+from shared.messaging.connection import ensure_stream
+from shared.messaging.permissions import ADMIN_USER, render_authorization
 from shared.migrations import SERVICES, migrate_services
 from tests.support.clock import suite_now
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+# Fixed passwords for the tests' private brokers (random port, localhost, gone after the session).
+TEST_NATS_PASSWORDS = {user: f"{user}-test-password" for user in (*PRODUCERS, ADMIN_USER)}
+
+
+def service_nats(service: str, nats_url: str) -> dict[str, Any]:
+    """The service's own NATS user on a test broker: the URL without the admin's credentials, user, password."""
+    scheme, _, rest = nats_url.partition("://")
+    return {
+        "nats_url": f"{scheme}://{rest.rpartition('@')[2]}",
+        "nats_user": service,
+        "nats_password": TEST_NATS_PASSWORDS[service],
+    }
 
 
 def free_port() -> int:
@@ -48,6 +67,12 @@ class NatsServer:
 
     @property
     def url(self) -> str:
+        """The test-only admin user's URL (every right): for tests that observe or inject. Services get their own
+        user instead (`service_nats`)."""
+        return f"nats://{ADMIN_USER}:{TEST_NATS_PASSWORDS[ADMIN_USER]}@127.0.0.1:{self.port}"
+
+    @property
+    def anonymous_url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
     def start(self) -> None:
@@ -55,6 +80,8 @@ class NatsServer:
         config.write_text(
             f'listen: "127.0.0.1:{self.port}"\n'
             f'jetstream {{ store_dir: "{self.store / "js"}", sync_interval: always }}\n'
+            # the same users and permissions as bootstrap's broker (shared/messaging/permissions.py)
+            + render_authorization(TEST_NATS_PASSWORDS)
         )
         self.process = subprocess.Popen(
             [nats_server_binary(), "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -77,6 +104,16 @@ class NatsServer:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+async def declare_streams(nats_url: str) -> None:
+    """Every producer's stream, as the admin: what the producers would declare at their start."""
+    nc = await nats.connect(nats_url)
+    try:
+        for producer in PRODUCERS:
+            await ensure_stream(nc.jetstream(), producer)
+    finally:
+        await nc.close()
 
 
 def admin_dsn() -> str:
@@ -214,7 +251,15 @@ def start_stack(
         "FIELDLINE_LOG_LEVEL": "INFO",
         **(extra_env or {}),
     }
-    services = {name: ServiceProcess(name, env, log_path=log_dir / f"{name}.log") for name in names}
+    services = {}
+    for name in names:
+        own = service_nats(name, nats_url)
+        service_env = env | {
+            "NATS_URL": own["nats_url"],
+            f"FIELDLINE_{name.upper()}_NATS_USER": own["nats_user"],
+            f"FIELDLINE_{name.upper()}_NATS_PASSWORD": own["nats_password"],
+        }
+        services[name] = ServiceProcess(name, service_env, log_path=log_dir / f"{name}.log")
     for service in services.values():
         service.start()
     try:
