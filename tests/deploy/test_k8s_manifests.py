@@ -33,7 +33,7 @@ def test_a_migration_job_and_a_deployment_per_service(objects: list[tuple[str, d
         (container,) = pod_spec(jobs[f"{service}-migrate"])["containers"]  # type: ignore[index]
         assert container["command"] == ["python", "-m", f"services.{service}", "migrate"]
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
-    assert set(by_kind(objects, "Deployment")) == set(SERVICES)
+    assert set(by_kind(objects, "Deployment")) == {*SERVICES, "web"}  # and the web apps' nginx (issue 13)
     assert all(doc["metadata"]["namespace"] == "fieldline" for _, doc in objects if doc["kind"] != "Namespace")
 
 

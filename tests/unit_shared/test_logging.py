@@ -86,7 +86,13 @@ async def test_one_access_line_per_request_with_fields(log_lines: io.StringIO) -
     assert (failed["route"], failed["status"], failed["correlation_id"]) == ("/broken", 500, "corr-2")
 
 
-def test_uvicorn_color_message_is_dropped(log_lines: io.StringIO) -> None:
+def test_uvicorn_color_message_is_dropped(log_lines: io.StringIO, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a uvicorn started in-process by an earlier test configures its loggers its own way; a service's propagate
+    for name in ("uvicorn", "uvicorn.error"):
+        configured = logging.getLogger(name)
+        for attribute, value in (("disabled", False), ("propagate", True), ("level", logging.NOTSET)):
+            monkeypatch.setattr(configured, attribute, value)
+        monkeypatch.setattr(configured, "handlers", [])
     logging.getLogger("uvicorn.error").info(
         "Started server process [%d]", 7, extra={"color_message": "Started server process [\x1b[36m%d\x1b[0m]"}
     )
