@@ -69,13 +69,14 @@ async def _recompute(url: str) -> dict[str, object]:
     }
 
 
-def test_a_short_day_reports_what_the_databases_hold(tmp_path: object) -> None:
+@pytest.mark.parametrize("policy", ["fieldline", "nearest"])
+def test_a_short_day_reports_what_the_databases_hold(policy: str) -> None:
     company = generate_company(1, customers=6, sites=30, technicians=4)
     scenario = build_scenario(
         company, 1, emergencies_per_day=10, hours=(time(7, 30), time(9, 30)), file_until=time(9, 0), sick_call=False
     )
     assert scenario.emergencies, "the scenario must file emergencies"
-    run = play_day(company, scenario, "fieldline", speed=180, planner_time_limit_s=3, keep_database=True)
+    run = play_day(company, scenario, policy, speed=180, planner_time_limit_s=3, keep_database=True)
     report = run.metrics
     url = str(report["database_url"])
     try:
