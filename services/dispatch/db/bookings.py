@@ -84,7 +84,8 @@ class BookingRepository(SessionRepository):
                             )
                         )
                 except IntegrityError as exc:
-                    if "uq_assignments_active_request" in str(exc.orig):
+                    refused = getattr(exc.orig, "__cause__", None)  # asyncpg's error names the constraint
+                    if getattr(refused, "constraint_name", None) == "uq_assignments_active_request":
                         raise RequestAlreadyBooked(str(exc.orig)) from exc
                     raise DoubleBooking(str(exc.orig)) from exc
         await self.add_history(assignment.id, assignment.status, assignment.planned_start)

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.dispatch.planning import RoadFactorTravel
-from services.dispatch.planning.nearest import NearestQualified
+from services.dispatch.planning import RoadFactorTravel, plan_routes
+from services.dispatch.planning.nearest import NearestQualified, plan_nearest
 from services.dispatch.settings import Settings
 from services.dispatch.usecases.desk import DispatchDesk
 from services.dispatch.usecases.emergency import EmergencyPlacer
@@ -39,15 +39,16 @@ class DispatchUseCases:
 
     @classmethod
     def build(cls, settings: Settings, clock: Callable[[], datetime] = SystemClock()) -> DispatchUseCases:
+        # the baseline's switch, made once here: the day planner and the emergency rule of one policy
         insertion = ReactiveInsertion(RoadFactorTravel(road_factor=settings.road_factor))
-        rule = NearestQualified(insertion) if settings.policy == "nearest" else insertion  # the baseline's switch
-        placer = EmergencyPlacer(settings, rule, clock)
+        nearest = settings.policy == "nearest"
+        placer = EmergencyPlacer(settings, NearestQualified(insertion) if nearest else insertion, clock)
         return cls(
             clock,
             placer,
             Roster(settings, clock),
             PlannedVisits(settings, clock),
-            Replanner(settings, clock),
+            Replanner(settings, clock, planner=plan_nearest if nearest else plan_routes),
             FieldWork(placer, clock),
             DispatchDesk(placer, clock),
             DispatchViews(settings.timezone, clock),

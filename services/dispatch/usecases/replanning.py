@@ -43,7 +43,6 @@ from services.dispatch.planning import (
     Visit,
     plan_routes,
 )
-from services.dispatch.planning.nearest import plan_nearest
 from services.dispatch.settings import Settings
 from services.dispatch.usecases.booking import announce_changed, announce_created, cancel_assignment
 from services.dispatch.usecases.emergency import skill_levels
@@ -160,13 +159,12 @@ class Replanner:
                 raise PlanningBusy(f"the plan of {day.isoformat()} is being made by another run")
             snapshot = await self._snapshot(repo, day)
             options = PlanningOptions(time_limit=self.settings.planner_time_limit_s)
-            planner = plan_nearest if self.settings.policy == "nearest" else self.planner  # the baseline's switch
-            plan = await asyncio.to_thread(planner, snapshot.problem, self.travel, options)
+            plan = await asyncio.to_thread(self.planner, snapshot.problem, self.travel, options)
             broken = {u.visit_id for u in plan.unassigned} & set(snapshot.relaxed)
             if broken:  # a promise no plan can keep: better late (and told) than not served
                 log.warning("re-plan of %s: promised ETAs of %s can't be kept", day, sorted(broken))
                 relaxed = snapshot.without_promises(broken)
-                plan = await asyncio.to_thread(planner, relaxed, self.travel, options)
+                plan = await asyncio.to_thread(self.planner, relaxed, self.travel, options)
             try:
                 result = await self._persist(session, repo, snapshot, plan, reason)
             except IntegrityError as exc:
