@@ -10,6 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from bench.day.metrics import day_metrics
 from bench.day.morning import morning
 from bench.day.player import Player
@@ -50,6 +52,33 @@ def _service_env(policy: str, speed: float, planner_time_limit_s: float) -> dict
     }
 
 
+_BACKLOG = " + ".join(
+    f"(SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL)"
+    for schema in ("contracts", "requests", "dispatch", "notify")
+)
+_HANDLED = " + ".join(
+    f"(SELECT count(*) FROM {schema}.processed_messages)" for schema in ("contracts", "requests", "dispatch", "notify")
+)
+
+
+async def _settled(database_url: str, timeout_s: float = 60.0) -> None:
+    """Waits until every outbox is published and the consumers have handled nothing new for a second."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        deadline = time.monotonic() + timeout_s
+        handled = -1
+        while time.monotonic() < deadline:
+            backlog = int(await conn.fetchval(f"SELECT {_BACKLOG}"))
+            now_handled = int(await conn.fetchval(f"SELECT {_HANDLED}"))
+            if backlog == 0 and now_handled == handled:
+                return
+            handled = now_handled
+            await asyncio.sleep(1.0)
+        _say(f"  events still moving after {timeout_s:.0f} s; reading the records as they are")
+    finally:
+        await conn.close()
+
+
 def play_day(
     company: Company,
     scenario: Scenario,
@@ -74,8 +103,8 @@ def play_day(
         clock = SimulatedClock(timeline.start, timeline.speed, timeline.anchor)
         player = Player(scenario, company, seeded, day.urls(), day.token, clock)
         asyncio.run(_play(player, clock, scenario))
-        # let the last events reach every service before reading their records
-        time.sleep(3.0)
+        # the last events reach every service before their records are read
+        asyncio.run(_settled(day.database_url))
         metrics = asyncio.run(
             day_metrics(
                 day.database_url,
