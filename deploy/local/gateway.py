@@ -191,7 +191,10 @@ def local_app() -> Starlette:
     settings = load_settings(ServiceSettings)
     routes = [auth_config_route(settings)]
     if dev_mode(settings):
+        from deploy.local.mail_catcher import mail_routes
+
         routes += dev_signin_routes(settings, REPO_ROOT / ".run" / "demo.json")
+        routes += mail_routes()  # the local mail catcher's inbox; production sends real e-mail
     return create_app(local_config(), extra_routes=routes)
 
 

@@ -24,6 +24,7 @@ from datetime import date, datetime, timedelta
 import httpx
 
 from deploy.local.gateway import gateway_port
+from deploy.local.mail_catcher import mail_catcher_port
 from deploy.local.seed import seed
 from shared.auth import Role, ensure_local_keypair, mint_token
 from shared.clock import SimulatedClock, SystemClock, wall_time
@@ -132,19 +133,29 @@ def main() -> None:
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
+    gateway_url = f"http://127.0.0.1:{gateway_port()}"
+    # notify's e-mail goes to the local mail catcher (read at /mail/ on the gateway), its links to the gateway
+    mail = {
+        "FIELDLINE_NOTIFY_SMTP_HOST": "127.0.0.1",
+        "FIELDLINE_NOTIFY_SMTP_PORT": str(mail_catcher_port()),
+        "FIELDLINE_NOTIFY_PUBLIC_BASE_URL": gateway_url,
+    }
     try:
+        log = open(logs / "mail.log", "ab")
+        processes["mail"] = subprocess.Popen(
+            [sys.executable, "-m", "deploy.local.mail_catcher"], cwd=REPO_ROOT, stdout=log, stderr=log
+        )
         for name in SERVICES:
             log = open(logs / f"{name}.log", "ab")
             processes[name] = subprocess.Popen(
                 [sys.executable, "-m", f"services.{name}", "serve", "--no-migrate"],
                 cwd=REPO_ROOT,
-                env={**_own_nats_user_only(name), **timeline},
+                env={**_own_nats_user_only(name), **timeline, **(mail if name == "notify" else {})},
                 stdout=log,
                 stderr=log,
             )
         _wait_ready(urls, processes)
         # The one origin for browsers: the web apps and the four APIs under /api/<service>/.
-        gateway_url = f"http://127.0.0.1:{gateway_port()}"
         log = open(logs / "gateway.log", "ab")
         processes["gateway"] = subprocess.Popen(
             [sys.executable, "-m", "deploy.local.gateway"], cwd=REPO_ROOT, stdout=log, stderr=log
@@ -178,6 +189,7 @@ def main() -> None:
 Fieldline is running (logs in .run/logs/). Ctrl-C stops everything.
 
   open {gateway_url}/console/   (dispatcher console; the APIs also at {gateway_url}/api/<service>/)
+  open {gateway_url}/mail/      (the e-mail the services sent: assignment notices, survey invitations)
 
   dispatch   {urls["dispatch"]}   (API docs: {urls["dispatch"]}/docs)
   contracts  {urls["contracts"]}   (API docs: {urls["contracts"]}/docs)

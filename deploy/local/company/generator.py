@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, time
 
 __all__ = [
+    "CONTRACT_DESK_EMAIL",
+    "DISPATCH_DESK_EMAIL",
     "TOWNS",
     "Company",
     "ContractSpec",
@@ -28,7 +30,9 @@ __all__ = [
     "TechnicianSpec",
     "TerritorySpec",
     "Town",
+    "customer_email",
     "generate_company",
+    "technician_email",
 ]
 
 KM_PER_DEGREE_LAT = 111.0
@@ -326,6 +330,23 @@ class TechnicianSpec:
     skills: dict[str, int]
     territory: str
     weekly_shifts: dict[str, ShiftSpec] = field(default_factory=dict)
+
+
+# Addresses under example domains (RFC 2606): the day's e-mail never leaves the machine's mail catcher.
+DISPATCH_DESK_EMAIL = "dispatch@fieldline.example"
+CONTRACT_DESK_EMAIL = "contracts@fieldline.example"
+
+
+def _mailbox_name(name: str) -> str:
+    return ".".join("".join(ch for ch in word.lower() if ch.isalnum()) for word in name.split()) or "contact"
+
+
+def customer_email(customer: CustomerSpec) -> str:
+    return f"service.{customer.ref.lower()}@customers.example"
+
+
+def technician_email(technician: TechnicianSpec) -> str:
+    return f"{_mailbox_name(technician.name)}@fieldline.example"
 
 
 @dataclass(frozen=True, slots=True)

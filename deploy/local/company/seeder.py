@@ -14,9 +14,19 @@ from typing import Any
 
 import httpx
 
-from deploy.local.company.generator import Company, ContractSpec, ShiftSpec
+from deploy.local.company.generator import (
+    CONTRACT_DESK_EMAIL,
+    DISPATCH_DESK_EMAIL,
+    Company,
+    ContractSpec,
+    ShiftSpec,
+    customer_email,
+    technician_email,
+)
 
 __all__ = ["SeededCompany", "seed_company"]
+
+_PAGE = 200
 
 
 @dataclass
@@ -39,6 +49,16 @@ def _ok(response: httpx.Response) -> Any:
         request = response.request
         raise RuntimeError(f"{request.method} {request.url} → {response.status_code}: {response.text}")
     return response.json()
+
+
+def _all(client: httpx.Client, url: str, **params: str) -> list[Any]:
+    """Every item of a list endpoint, page by page (lists are paged at 200 at most)."""
+    items: list[Any] = []
+    while True:
+        page = _ok(client.get(url, params={**params, "limit": _PAGE, "offset": len(items)}))
+        items.extend(page)
+        if len(page) < _PAGE:
+            return items
 
 
 def _hhmm(t: Any) -> str:
@@ -101,7 +121,7 @@ def seed_company(
     seeded = SeededCompany()
     contracts_url, dispatch_url = urls["contracts"], urls["dispatch"]
     with httpx.Client(headers={"Authorization": f"Bearer {admin_token}"}, timeout=timeout_s) as client:
-        known_territories = {t["name"] for t in _ok(client.get(f"{contracts_url}/territories"))}
+        known_territories = {t["name"] for t in _all(client, f"{contracts_url}/territories")}
         for territory in company.territories:
             if territory.name not in known_territories:
                 _ok(
@@ -111,7 +131,7 @@ def seed_company(
                 )
                 seeded.add("territories")
 
-        known_customers = {c.get("external_ref"): c for c in _ok(client.get(f"{contracts_url}/customers"))}
+        known_customers = {c.get("external_ref"): c for c in _all(client, f"{contracts_url}/customers")}
         for customer in company.customers:
             found = known_customers.get(customer.ref)
             if found is None:
@@ -126,7 +146,7 @@ def seed_company(
 
         sites_by_customer: dict[str, dict[str, Any]] = {}
         for customer_ref, customer_id in seeded.customers.items():
-            listed = _ok(client.get(f"{contracts_url}/customers/{customer_id}/sites"))
+            listed = _all(client, f"{contracts_url}/customers/{customer_id}/sites")
             sites_by_customer[customer_ref] = {s.get("external_ref"): s for s in listed}
         for site in company.sites:
             found = sites_by_customer[site.customer_ref].get(site.ref)
@@ -153,7 +173,7 @@ def seed_company(
         for unit in company.equipment:
             site_id = seeded.sites[unit.site_ref]
             if site_id not in units_by_site:
-                units_by_site[site_id] = _ok(client.get(f"{contracts_url}/sites/{site_id}/equipment"))
+                units_by_site[site_id] = _all(client, f"{contracts_url}/sites/{site_id}/equipment")
             found = next((u for u in units_by_site[site_id] if u["serial"] == unit.serial), None)
             if found is None:
                 found = _ok(
@@ -174,7 +194,7 @@ def seed_company(
             seeded.equipment[unit.serial] = str(found["id"])
         say(f"equipment: {len(seeded.equipment)}")
 
-        known_contracts = {c["customer_id"]: c for c in _ok(client.get(f"{contracts_url}/contracts"))}
+        known_contracts = {c["customer_id"]: c for c in _all(client, f"{contracts_url}/contracts")}
         for spec in company.contracts:
             customer_id = seeded.customers[spec.customer_ref]
             site_ids = [seeded.sites[s.ref] for s in company.sites if s.customer_ref == spec.customer_ref]
@@ -186,7 +206,7 @@ def seed_company(
                 seeded.add("contracts")
             contract_id = str(contract["id"])
             seeded.contracts[spec.customer_ref] = contract_id
-            listed = _ok(client.get(f"{contracts_url}/contracts/{contract_id}/schedules"))
+            listed = _all(client, f"{contracts_url}/contracts/{contract_id}/schedules")
             have = {(str(s["site_id"]), str(s["equipment_id"])) for s in listed}
             for schedule in spec.schedules:
                 key = (seeded.sites[schedule.site_ref], seeded.equipment[schedule.serial])
@@ -213,7 +233,7 @@ def seed_company(
                 seeded.add("activations")
         say(f"contracts: {len(seeded.contracts)}")
 
-        known_technicians = {t["name"]: t for t in _ok(client.get(f"{dispatch_url}/technicians"))}
+        known_technicians = {t["name"]: t for t in _all(client, f"{dispatch_url}/technicians")}
         for tech in company.technicians:
             found = known_technicians.get(tech.name)
             if found is None:
@@ -233,7 +253,45 @@ def seed_company(
                 seeded.add("technicians")
             seeded.technicians[tech.name] = str(found["id"])
         say(f"technicians: {len(seeded.technicians)}")
+        if "notify" in urls:
+            _seed_recipients(client, urls["notify"], company, seeded)
+            say(f"recipients: {seeded.created.get('recipients', 0)} added")
     return seeded
+
+
+def _seed_recipients(client: httpx.Client, notify_url: str, company: Company, seeded: SeededCompany) -> None:
+    """Who the day's e-mail goes to: each customer's service desk, each technician, the dispatch desk and the
+    contract managers. Added by staff, so confirmed at once (a customer's own additions wait for opt-in)."""
+    known = {r["email"] for r in _all(client, f"{notify_url}/recipients") if r.get("email")}
+    wanted: list[dict[str, object]] = [
+        {"kind": "dispatcher", "name": "Dispatch desk", "email": DISPATCH_DESK_EMAIL, "language": "en"},
+        {"kind": "contract_manager", "name": "Contract managers", "email": CONTRACT_DESK_EMAIL, "language": "en"},
+    ]
+    for customer in company.customers:
+        wanted.append(
+            {
+                "kind": "customer",
+                "customer_id": seeded.customers[customer.ref],
+                "name": f"{customer.name} service desk",
+                "email": customer_email(customer),
+                "language": "ru",
+            }
+        )
+    for tech in company.technicians:
+        wanted.append(
+            {
+                "kind": "technician",
+                "technician_id": seeded.technicians[tech.name],
+                "name": tech.name,
+                "email": technician_email(tech),
+                "language": "ru",
+            }
+        )
+    for recipient in wanted:
+        if recipient["email"] in known:
+            continue
+        _ok(client.post(f"{notify_url}/recipients", json={**recipient, "channels": ["email"]}))
+        seeded.add("recipients")
 
 
 def idempotency_key(*parts: object) -> str:
