@@ -45,6 +45,7 @@ def _service_env(policy: str, speed: float, planner_time_limit_s: float) -> dict
         "FIELDLINE_DISPATCH_REPLAN_POLL_S": str(max(2.0, every)),
         "FIELDLINE_DISPATCH_SLA_CHECK_INTERVAL_S": str(max(30.0, every)),
         "FIELDLINE_DISPATCH_OVERRUN_CHECK_INTERVAL_S": str(max(60.0, every)),
+        "FIELDLINE_DISPATCH_EMERGENCY_RETRY_INTERVAL_S": str(max(60.0, every)),
         "FIELDLINE_DISPATCH_PLAN_INTERVAL_S": "0",  # the morning plan, then re-plans on events only
         "FIELDLINE_CONTRACTS_VISIT_SWEEP_INTERVAL_S": "0",  # generated once, in the morning
         "FIELDLINE_CONTRACTS_VISIT_HORIZON_DAYS": "3",  # the days around the played one: fewer events and re-plans

@@ -116,6 +116,7 @@ def main() -> None:
             "FIELDLINE_DISPATCH_REPLAN_POLL_S": str(max(2.0, speed)),
             "FIELDLINE_DISPATCH_SLA_CHECK_INTERVAL_S": str(max(30.0, speed)),
             "FIELDLINE_DISPATCH_OVERRUN_CHECK_INTERVAL_S": str(max(60.0, speed)),
+            "FIELDLINE_DISPATCH_EMERGENCY_RETRY_INTERVAL_S": str(max(60.0, speed)),
         }
     ensure_local_keypair(settings.jwt_private_key_file, settings.jwt_public_key_file)
     print("migrating schemas ...", flush=True)

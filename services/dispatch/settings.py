@@ -31,6 +31,11 @@ class Settings(ServiceSettings):
     road_factor: float = 1.35
     booking_attempts: int = 32  # each collision means another placement won: enough for a burst at one spot
     book_late_emergencies: bool = True  # book the earliest arrival even past the SLA, and alert the dispatcher
+    # technicians whose shift starts within this are candidates too (they set off when it starts): an emergency
+    # filed before the morning shifts, or overnight, is booked for the first who can go, not left waiting
+    candidate_horizon_hours: float = 16.0
+    # emergencies nobody could take (or that a re-plan had to drop) are tried again this often; 0 turns it off
+    emergency_retry_interval_s: float = 60.0
     bundle_lookahead_hours: float = 72.0
     break_minutes: int = 30  # a break started without saying how long lasts this long
 

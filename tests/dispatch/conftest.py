@@ -130,6 +130,7 @@ async def _dispatch_app(
         plan_interval_s=0,
         sla_check_interval_s=0,
         overrun_check_interval_s=0,
+        emergency_retry_interval_s=0,
         planner_time_limit_s=1.0,
         default_weekly_shifts=None,  # a technician added without shifts is on duty round the clock in these tests
     )

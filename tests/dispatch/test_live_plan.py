@@ -289,7 +289,7 @@ async def test_a_technician_without_shifts_follows_the_company_working_hours(
     assert by_day[monday]["break_minutes"] == 30
     assert (by_day[monday]["break_earliest"], by_day[monday]["break_latest"]) == (at(12), at(14))
 
-    clock.now = at(20)  # after hours: nobody to send
+    clock.now = at(20)  # after hours: nobody to send now; she is the first who can go, when her shift starts
     late = emergency_at(clock.now, HOME[0] + 0.01, HOME[1])
     await dispatch.publish(late)
 
@@ -297,7 +297,13 @@ async def test_a_technician_without_shifts_follows_the_company_working_hours(
         rows = await dispatch.sql("SELECT status FROM dispatch.jobs WHERE request_id = $1", late.request_id)
         return rows[0]["status"] if rows else None
 
-    assert await eventually(status, lambda s: s not in (None, "open"), what="placement decided") == "unplaceable"
+    assert await eventually(status, lambda s: s not in (None, "open"), what="placement decided") == "assigned"
+    booking = await dispatch.sql(
+        "SELECT technician_id, planned_start FROM dispatch.assignments WHERE request_id = $1", late.request_id
+    )
+    assert booking[0]["technician_id"] == uuid.UUID(str(anna))
+    tomorrow_eight = at(8) + timedelta(days=1)
+    assert tomorrow_eight < booking[0]["planned_start"] < tomorrow_eight + timedelta(minutes=30)
 
 
 async def test_a_promised_arrival_moved_past_the_tolerance_is_told_to_the_customer(

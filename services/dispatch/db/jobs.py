@@ -106,6 +106,17 @@ class JobRepository(SessionRepository):
         row = (await self.session.execute(query)).first()
         return dict(row._mapping) if row else None
 
+    async def waiting_emergencies(self, limit: int) -> list[uuid.UUID]:
+        """Emergencies nobody is booked for (still open, or found unplaceable), the most urgent first."""
+        j = t.jobs
+        rows = await self.session.execute(
+            select(j.c.request_id)
+            .where(j.c.kind == "emergency", j.c.status.in_(("open", "unplaceable")))
+            .order_by(j.c.response_due.asc().nulls_last(), j.c.created_at)
+            .limit(limit)
+        )
+        return [r.request_id for r in rows]
+
     async def jobs(self, request_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
         if not request_ids:
             return {}

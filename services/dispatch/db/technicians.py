@@ -21,23 +21,29 @@ from services.dispatch.domain.calendar import Absence, ShiftSpan
 def _candidates_sql(skill_count: int) -> str:
     """Planar KNN over live positions (GiST on position::geometry), then the nearest on shift by true distance.
 
-    One statement per number of skills asked for: `skills ->> $n` compared to a literal parameter is far
-    cheaper per row than expanding a jsonb of needs.
+    "On shift" is the shift on now or the next one starting before the horizon ($8): an emergency filed at 07:40
+    can go to someone whose shift starts at 08:00. One statement per number of skills asked for: `skills ->> $n`
+    compared to a literal parameter is far cheaper per row than expanding a jsonb of needs.
     """
     skilled = "".join(
-        f" AND coalesce((t.skills ->> ${8 + 2 * k})::int, 0) >= ${9 + 2 * k}::int" for k in range(skill_count)
+        f" AND coalesce((t.skills ->> ${9 + 2 * k})::int, 0) >= ${10 + 2 * k}::int" for k in range(skill_count)
     )
     return f"""
         WITH nearest AS (
             SELECT t.id, t.first_name, t.skills, t.route_version, t.overtime_minutes, t.break_ends_at,
                    t.position::geometry AS here, t.home_base::geometry AS home,
-                   -- the shift on now, run on into the next one when it starts right as this one ends
+                   sh.starts_at AS shift_start, sh.break_minutes,
+                   -- run on into the next shift when it starts right as this one ends
                    -- (round the clock, night shifts): an emergency at 23:10 may end after midnight
-                   (SELECT coalesce((SELECT n.ends_at FROM shifts n
-                                      WHERE n.technician_id = t.id AND n.starts_at = s.ends_at LIMIT 1), s.ends_at)
-                      FROM shifts s
-                     WHERE s.technician_id = t.id AND s.starts_at <= $3 AND s.ends_at > $3 LIMIT 1) AS shift_end
+                   coalesce((SELECT n.ends_at FROM shifts n
+                              WHERE n.technician_id = t.id AND n.starts_at = sh.ends_at LIMIT 1),
+                            sh.ends_at) AS shift_end
             FROM technicians t
+            LEFT JOIN LATERAL (
+                SELECT s.starts_at, s.ends_at, s.break_minutes FROM shifts s
+                 WHERE s.technician_id = t.id AND s.ends_at > $3 AND s.starts_at <= $8
+                 ORDER BY s.starts_at LIMIT 1
+            ) sh ON true
             WHERE t.active AND t.id <> ALL($6::uuid[]){skilled}
             ORDER BY t.position::geometry <-> ST_SetSRID(ST_MakePoint($2, $1), 4326)
             LIMIT $7
@@ -45,7 +51,8 @@ def _candidates_sql(skill_count: int) -> str:
             SELECT n.*, ST_DistanceSphere(n.here, ST_SetSRID(ST_MakePoint($2, $1), 4326)) AS distance_m
             FROM nearest n WHERE n.shift_end IS NOT NULL
         )
-        SELECT id, first_name, skills, route_version, overtime_minutes, shift_end, distance_m, break_ends_at,
+        SELECT id, first_name, skills, route_version, overtime_minutes, shift_start, shift_end, break_minutes,
+               distance_m, break_ends_at,
                ST_Y(here) AS lat, ST_X(here) AS lon, ST_Y(home) AS home_lat, ST_X(home) AS home_lon
         FROM reached WHERE distance_m <= $4 ORDER BY distance_m LIMIT $5"""
 
@@ -269,11 +276,14 @@ class TechnicianRepository(SessionRepository):
         reach_m: float,
         limit: int,
         exclude: Sequence[uuid.UUID] = (),
+        shift_starts_before: datetime | None = None,
     ) -> list[dict[str, Any]]:
-        """Active technicians on shift now with every skill at its level, within reach, nearest first (KNN)."""
+        """Active technicians with every skill at its level, within reach, nearest first (KNN), on shift now or
+        with a shift starting before ``shift_starts_before`` (default: now)."""
         needs = [arg for skill, level in sorted(skills.items()) for arg in (skill, level)]
+        horizon = max(now, shift_starts_before or now)
         # the nearest on the plane, then those of them on shift by true distance
         rows = await (await self._driver()).fetch(
-            _candidates_sql(len(skills)), lat, lon, now, reach_m, limit, list(exclude), limit * 4, *needs
+            _candidates_sql(len(skills)), lat, lon, now, reach_m, limit, list(exclude), limit * 4, horizon, *needs
         )
         return [dict(r) for r in rows]

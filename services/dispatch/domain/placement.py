@@ -1,6 +1,6 @@
 """Choosing who answers an emergency: what the database found, and the rule that picks among it.
 
-`PlacementRule` is the seam: the candidates (skilled, on shift, within reach, nearest first, each with
+`PlacementRule` is the seam: the candidates (skilled, on shift now or soon, within reach, nearest first, each with
 the rest of their day) go in; the earliest feasible arrival that meets the SLA comes out, with the
 bookings it pushes later, or the best late option and the reason.
 """
@@ -44,6 +44,8 @@ class Candidate:
     hard_end: datetime  # end of the shift plus the overtime allowed
     stops: tuple[BookedStop, ...] = ()
     break_ends_at: datetime | None = None  # on a break until then
+    shift_start: datetime | None = None  # the shift the job would be in starts then (later today: sets off then)
+    break_due_minutes: int = 0  # the shift's break not taken yet: the day must keep room for it
 
 
 @dataclass(frozen=True)
@@ -88,9 +90,10 @@ class Decision:
     reason: str  # why there is no `best`; empty when there is one
 
 
-def earliest_departure(now: datetime, break_ends_at: datetime | None) -> datetime:
-    """A technician on a break is still a candidate, but sets off only once the break is over."""
-    return now if break_ends_at is None else max(now, break_ends_at)
+def earliest_departure(now: datetime, break_ends_at: datetime | None, shift_start: datetime | None = None) -> datetime:
+    """A technician on a break, or whose shift starts later, is still a candidate, but sets off only once the break
+    is over or the shift begins."""
+    return max(t for t in (now, break_ends_at, shift_start) if t is not None)
 
 
 class PlacementRule(Protocol):

@@ -25,6 +25,12 @@ def latest_start(booking: dict[str, Any]) -> datetime | None:
     return min(bounds) if bounds else None
 
 
+def _break_due_minutes(row: dict[str, Any]) -> int:
+    """The shift's break, unless one was taken (or is being taken) since the shift began."""
+    taken = row["break_ends_at"] is not None and row["break_ends_at"] > row["shift_start"]
+    return 0 if taken else int(row["break_minutes"] or 0)
+
+
 def to_candidates(
     rows: list[dict[str, Any]],
     bookings: list[dict[str, Any]],
@@ -63,6 +69,8 @@ def to_candidates(
             hard_end=r["shift_end"] + timedelta(minutes=r["overtime_minutes"]),
             stops=tuple(by_technician.get(r["id"], ())),
             break_ends_at=r["break_ends_at"],
+            shift_start=r["shift_start"],
+            break_due_minutes=_break_due_minutes(r),
         )
         for r in rows
     ]

@@ -129,7 +129,14 @@ class EmergencyPlacer:
     ) -> tuple[Decision, list[Candidate]]:
         skills = skill_levels(job["required_skills"], *(v.required_skills for v in bundle))
         rows = await repo.candidates(
-            job["lat"], job["lon"], skills, now, self.settings.reach_km * 1000, self.settings.candidate_pool, exclude
+            job["lat"],
+            job["lon"],
+            skills,
+            now,
+            self.settings.reach_km * 1000,
+            self.settings.candidate_pool,
+            exclude,
+            shift_starts_before=now + timedelta(hours=self.settings.candidate_horizon_hours),
         )
         bookings = await repo.bookings_ahead([r["id"] for r in rows], now, now + timedelta(days=1))
         skip = frozenset(v.request_id for v in bundle)
@@ -139,6 +146,10 @@ class EmergencyPlacer:
             Job(job["request_id"], job["lat"], job["lon"], duration, job["response_due"], skills), candidates, now
         )
         return decision, candidates
+
+    async def waiting(self, session: AsyncSession, limit: int = 50) -> list[uuid.UUID]:
+        """Emergencies to try again: nobody could take them when filed, or a re-plan had to let them go."""
+        return await DispatchRepository(session).waiting_emergencies(limit)
 
     @observe_placement
     async def place(
@@ -173,6 +184,8 @@ class EmergencyPlacer:
             return option
         assert decision is not None
         reason = decision.reason or "every booking attempt collided with another placement"
+        if job["status"] == "unplaceable" and job.get("unplaceable_reason") == reason:
+            return None  # a retry that found nothing new: the dispatcher was told already
         await repo.set_job_status(request_id, "unplaceable", reason)
         late = decision.best_late
         await add_event(

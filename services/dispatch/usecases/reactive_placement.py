@@ -2,7 +2,8 @@
 
 Times become seconds from `now`; each candidate's remaining day becomes a `LiveRoute`. The booking a
 technician is on (en route or on site) is where they are free from, not a slot to insert before; a
-technician on a break is free from its end.
+technician on a break is free from its end, one whose shift starts later from its start; a break still due
+shortens the day by its length, so the insertion never squeezes it out.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class ReactiveInsertion:
         last_points, homes = [], []
         routes_ahead: list[tuple[Candidate, tuple[float, float], float, list[BookedStop]]] = []
         for c in candidates:
-            position, free_from = (c.lat, c.lon), secs(earliest_departure(now, c.break_ends_at))
+            position, free_from = (c.lat, c.lon), secs(earliest_departure(now, c.break_ends_at, c.shift_start))
             ahead = []
             for stop in c.stops:
                 if stop.status in STARTED:
@@ -90,7 +91,8 @@ class ReactiveInsertion:
                     stops=stops,
                     end_location=GeoPoint(c.home_lat, c.home_lon),
                     end_arrival=last_free + float(home_leg),
-                    hard_end=max(secs(c.hard_end), last_free + float(home_leg)),
+                    # the break still due must fit too (the re-plan places it): keep its minutes free
+                    hard_end=max(secs(c.hard_end) - 60.0 * c.break_due_minutes, last_free + float(home_leg)),
                 )
             )
         urgent = UrgentJob(

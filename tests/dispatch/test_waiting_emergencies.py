@@ -1,0 +1,155 @@
+"""Through the API on an injected clock (Monday 08:00): an emergency filed before anyone's shift starts is booked
+for the first qualified technician who can go; one nobody could take is tried again until someone can, and the
+dispatcher is told once, not on every try; a reactive booking keeps room for the lunch still due."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from services.dispatch.planning import GeoPoint as PlanPoint
+from services.dispatch.planning import RoadFactorTravel
+from shared.events.common import GeoPoint, SkillNeed
+from shared.events.requests import ServiceRequestCreated
+from tests.support.polling import eventually
+
+from .conftest import Clock, Dispatch
+
+SITE = (44.951, 34.101)
+NEARBY = (44.95, 34.12)
+
+
+def shifts(start: str, end: str = "17:00", break_minutes: int = 30) -> dict[str, dict[str, object]]:
+    return {
+        d: {
+            "start": start,
+            "end": end,
+            "break_minutes": break_minutes,
+            "break_earliest": "12:00",
+            "break_latest": "14:00",
+        }
+        for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    }
+
+
+def local(clock: Clock, hh: int, mm: int = 0) -> datetime:
+    return clock.now.replace(hour=hh, minute=mm, second=0, microsecond=0)
+
+
+def emergency(now: datetime, skills: dict[str, int] | None = None, minutes: int = 60) -> ServiceRequestCreated:
+    return ServiceRequestCreated(
+        request_id=uuid.uuid4(),
+        customer_id=uuid.uuid4(),
+        site_id=uuid.uuid4(),
+        kind="emergency",
+        priority="P1",
+        location=GeoPoint(lat=SITE[0], lon=SITE[1]),
+        required_skills=[SkillNeed(skill=s, min_level=v) for s, v in (skills or {"refrigeration": 2}).items()],
+        covered=True,
+        response_due=now + timedelta(hours=3),
+        estimated_duration_minutes=minutes,
+        created_at=now,
+    )
+
+
+def drive(origin: tuple[float, float], destination: tuple[float, float]) -> timedelta:
+    seconds = RoadFactorTravel().durations([PlanPoint(*origin)], [PlanPoint(*destination)])[0, 0]
+    return timedelta(seconds=float(seconds))
+
+
+async def job_status(dispatch: Dispatch, request_id: uuid.UUID) -> tuple[str, str | None]:
+    rows = await dispatch.sql("SELECT status, unplaceable_reason FROM dispatch.jobs WHERE request_id = $1", request_id)
+    return (rows[0]["status"], rows[0]["unplaceable_reason"]) if rows else ("", None)
+
+
+async def offered(dispatch: Dispatch, request_id: uuid.UUID) -> dict[str, object] | None:
+    rows = await dispatch.sql(
+        "SELECT technician_id::text AS tech, eta, planned_start, planned_end FROM dispatch.assignments"
+        " WHERE request_id = $1 AND status = 'offered'",
+        request_id,
+    )
+    return dict(rows[0]) if rows else None
+
+
+async def retry_waiting(dispatch: Dispatch) -> list[uuid.UUID]:
+    """One round of the loop the service runs every `emergency_retry_interval_s`."""
+    cases, db = dispatch.app.state.dispatch, dispatch.app.state.runtime.db
+    async with db.transaction() as session:
+        waiting = await cases.placer.waiting(session)
+    for request_id in waiting:
+        async with db.transaction() as session:
+            await cases.placer.place(session, request_id)
+    return waiting
+
+
+async def test_an_emergency_before_the_first_shift_goes_to_whoever_starts_first_and_can_make_it(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    dispatch = clocked_dispatch
+    clock.now = local(clock, 7, 40)
+    nine = await dispatch.add_technician("Anna Koval", *NEARBY, weekly_shifts=shifts("09:00"))
+    unskilled = await dispatch.add_technician(
+        "Oleg Petrov", *NEARBY, skills={"refrigeration": 1}, weekly_shifts=shifts("08:00")
+    )
+    request = emergency(clock.now)
+    await dispatch.publish(request, occurred_at=clock.now)
+
+    async def booked() -> dict[str, object] | None:
+        return await offered(dispatch, request.request_id)
+
+    booking = await eventually(booked, what="the early emergency is booked")
+    assert booking["tech"] == nine and booking["tech"] != unskilled
+    # she sets off when her shift starts, not before
+    assert booking["eta"] == local(clock, 9) + drive(NEARBY, SITE)
+    assert (await job_status(dispatch, request.request_id))[0] == "assigned"
+
+
+async def test_an_emergency_nobody_could_take_is_booked_once_someone_can_and_announced_once(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    dispatch = clocked_dispatch
+    clock.now = local(clock, 10)
+    await dispatch.add_technician("Oleg Petrov", *NEARBY, skills={"refrigeration": 3}, weekly_shifts=shifts("08:00"))
+    request = emergency(clock.now, skills={"refrigeration": 2, "gas": 1})
+    await dispatch.publish(request, occurred_at=clock.now)
+
+    async def unplaceable() -> bool:
+        return (await job_status(dispatch, request.request_id))[0] == "unplaceable"
+
+    await eventually(unplaceable, what="nobody with gas skills: unplaceable")
+    announced = "SELECT count(*) AS n FROM dispatch.outbox WHERE subject LIKE '%unplaceable%'"
+    assert (await dispatch.sql(announced))[0]["n"] == 1
+
+    assert await retry_waiting(dispatch) == [request.request_id]  # nothing new: still waiting, not re-announced
+    assert (await job_status(dispatch, request.request_id))[0] == "unplaceable"
+    assert (await dispatch.sql(announced))[0]["n"] == 1
+
+    gas = await dispatch.add_technician(
+        "Anna Koval", *NEARBY, skills={"refrigeration": 2, "gas": 1}, weekly_shifts=shifts("08:00")
+    )
+    await retry_waiting(dispatch)
+    booking = await offered(dispatch, request.request_id)
+    assert booking is not None and booking["tech"] == gas
+    assert (await job_status(dispatch, request.request_id))[0] == "assigned"
+    assert await retry_waiting(dispatch) == []
+
+
+async def test_a_reactive_booking_leaves_room_for_the_lunch_still_due(clocked_dispatch: Dispatch, clock: Clock) -> None:
+    dispatch = clocked_dispatch
+    clock.now = local(clock, 14)
+    # on until 16:00 (+60 min overtime), a 45 min lunch not taken yet: 17:00 - 45 min is the last return home
+    anna = await dispatch.add_technician("Anna Koval", *NEARBY, weekly_shifts=shifts("08:00", "16:00", 45))
+    fits = emergency(clock.now, minutes=120)  # 14:00 + drive + 2 h + drive home: before 16:15
+    await dispatch.publish(fits, occurred_at=clock.now)
+
+    async def booked() -> dict[str, object] | None:
+        return await offered(dispatch, fits.request_id)
+
+    assert (await eventually(booked, what="the first emergency is booked"))["tech"] == anna
+    squeezes = emergency(clock.now, minutes=45)  # after the first: back home after 17:00 - 45 min
+    await dispatch.publish(squeezes, occurred_at=clock.now)
+
+    async def refused() -> bool:
+        return (await job_status(dispatch, squeezes.request_id))[0] == "unplaceable"
+
+    await eventually(refused, what="the second would squeeze out the lunch: unplaceable")
