@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 ENV := deploy/local/bootstrap.sh && source .run/env
 
 .PHONY: openapi web web-dev test-browser
-.PHONY: help bootstrap up down run day migrate test test-slow test-dates test-planning lint k8s-validate token bench-routing bench-dispatch bench-import
+.PHONY: help bootstrap up down run day migrate test test-day test-dates test-planning lint k8s-validate token bench-routing bench-dispatch bench-import
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-15s %s\n", $$1, $$2 }'
@@ -62,9 +62,9 @@ test: ## Run the test suite (PYTEST_ARGS="-k name -x" to narrow it)
 	@$(ENV)
 	$(PY) -m pytest -q -p no:cacheprovider -m "not slow and not browser" $(PYTEST_ARGS) || { rc=$$?; ((rc == 5)) && echo "make test: no tests collected" >&2; exit $$rc; }
 
-test-slow: ## The tests marked slow (over a minute each: the short simulated day on the real stack)
+test-day: ## The short simulated day alone (both policies on the real stack; part of make test)
 	@$(ENV)
-	$(PY) -m pytest -q -p no:cacheprovider -m slow $(PYTEST_ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider tests/day $(PYTEST_ARGS)
 
 # Monday, Friday, Sunday, a month's last day, 31 December, and Europe/Berlin's two DST change days.
 TEST_DATES ?= 2026-12-07T09:00:00+03:00 2026-12-04T16:45:00+03:00 2026-12-06T11:00:00+03:00 \
