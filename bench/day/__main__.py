@@ -32,6 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--end", type=time.fromisoformat, default=time(19, 0), help="local time the player stops")
     parser.add_argument("--file-until", type=time.fromisoformat, default=time(17, 0), help="last emergency filed")
     parser.add_argument("--out", type=Path, default=None, help="default: reports/day-<seed>")
+    parser.add_argument(
+        "--keep-database",
+        action="store_true",
+        help="keep each policy's database for a look afterwards (its URL is in report.json)",
+    )
     args = parser.parse_args(argv)
 
     started = clock_time.monotonic()
@@ -54,7 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, Any]] = {}
     walls: dict[str, float] = {}
     for policy in policies:
-        run = play_day(company, scenario, policy, speed=args.speed, planner_time_limit_s=args.planner_time_limit)
+        run = play_day(
+            company,
+            scenario,
+            policy,
+            speed=args.speed,
+            planner_time_limit_s=args.planner_time_limit,
+            keep_database=args.keep_database,
+        )
         results[policy] = run.metrics
         walls[policy] = run.wall_s
     report = {

@@ -71,7 +71,9 @@ class Player:
         self.stats = PlayerStats()
         self.sick: set[str] = set()
         self.dispatcher = token(Role.DISPATCHER, "day-dispatcher")
-        self.client = httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=60))
+        # idle connections are dropped before uvicorn closes them (5 s), or a request races the close and fails
+        limits = httpx.Limits(max_connections=60, keepalive_expiry=3.0)
+        self.client = httpx.AsyncClient(timeout=60, limits=limits)
 
     # --- time -------------------------------------------------------------------------------------------
     async def until(self, moment: datetime) -> None:
@@ -134,7 +136,7 @@ class Player:
             try:
                 response = await self.client.request(method, url, headers=headers, **kwargs)
             except httpx.HTTPError as exc:
-                log.warning("%s %s: %s (attempt %s)", method, url, exc, attempt + 1)
+                log.warning("%s %s: %s %s (attempt %s)", method, url, type(exc).__name__, exc, attempt + 1)
                 await asyncio.sleep(0.5)
                 continue
             if response.status_code >= 500:

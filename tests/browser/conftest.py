@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from deploy.local.dev_signin import auth_config_route, dev_signin_routes
 from deploy.local.gateway import GatewayConfig, create_app
@@ -23,6 +23,9 @@ nats_server = fixtures.nats_server
 database_url = fixtures.database_url
 
 CHROMIUM = "/usr/bin/chromium"
+# What a user waits for (a live update, a re-plan's answer) can take several seconds on the loaded two-core
+# machine while the planner thinks: expectations wait up to 20 s (Playwright's default is 5 s); a page action 15 s.
+expect.set_options(timeout=20_000)
 ARTEFACTS = REPO_ROOT / ".run" / "artefacts" / "browser"
 
 
@@ -71,7 +74,7 @@ def browser(gateway: str) -> Iterator[Browser]:
 def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="en-GB")
     opened = context.new_page()
-    opened.set_default_timeout(10_000)
+    opened.set_default_timeout(15_000)
     yield opened
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     opened.screenshot(path=str(ARTEFACTS / f"{request.node.name}.png"))
