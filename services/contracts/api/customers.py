@@ -21,6 +21,8 @@ from services.contracts.api.deps import (
 from services.contracts.api.schemas import (
     CustomerIn,
     CustomerOut,
+    EquipmentBulkEdit,
+    EquipmentBulkEdited,
     EquipmentIn,
     EquipmentOut,
     ServiceHistoryEntry,
@@ -85,13 +87,14 @@ async def list_customers(
     page: Paging,
     name: str | None = Query(None, max_length=200, description="only the customer with this exact name"),
     external_ref: str | None = Query(None, max_length=200, description="only the customer with this reference"),
+    q: str | None = Query(None, max_length=200, description="name or reference contains this (any case)"),
 ) -> list[CustomerOut]:
     if not principal.is_staff and principal.role is not Role.CUSTOMER:
         return []
     only = None if principal.is_staff else principal.customer_id
     return [
         CustomerOut(id=c.id, name=c.name, external_ref=c.external_ref)
-        for c in await customers.list_customers(session, only, page, name=name, external_ref=external_ref)
+        for c in await customers.list_customers(session, only, page, name=name, external_ref=external_ref, search=q)
     ]
 
 
@@ -138,6 +141,17 @@ async def list_sites(customer_id: uuid.UUID, session: Session, principal: Caller
     return [site_out(s) for s in page.window(await sites.list_sites(session, customer_id))]
 
 
+@router.get("/sites", response_model=list[SiteOut], summary="Every customer's sites, searched and paged (staff)")
+async def search_sites(
+    session: Session,
+    _: Staff,
+    page: Paging,
+    q: str | None = Query(None, max_length=200, description="name, address or reference contains this"),
+    customer_id: uuid.UUID | None = None,
+) -> list[SiteOut]:
+    return [site_out(s) for s in await sites.search_sites(session, page, q, customer_id)]
+
+
 @router.get("/sites/{site_id}", response_model=SiteOut)
 async def get_site(site_id: uuid.UUID, session: Session, principal: Caller) -> SiteOut:
     return site_out(visible(await sites.find_site(session, site_id), principal, "site"))
@@ -176,6 +190,34 @@ async def list_equipment(site_id: uuid.UUID, session: Session, principal: Caller
     site, units = await sites.site_equipment(session, site_id)
     visible(site, principal, "site")
     return [equipment_out(u) for u in page.window(units)]
+
+
+@router.get("/equipment", response_model=list[EquipmentOut], summary="Every unit, searched and paged (staff)")
+async def search_equipment(
+    session: Session,
+    _: Staff,
+    page: Paging,
+    q: str | None = Query(None, max_length=200, description="type, model or serial contains this"),
+    customer_id: uuid.UUID | None = None,
+    site_id: uuid.UUID | None = None,
+) -> list[EquipmentOut]:
+    return [equipment_out(u) for u in await sites.search_equipment(session, page, q, customer_id, site_id)]
+
+
+@router.patch(
+    "/equipment",
+    response_model=EquipmentBulkEdited,
+    summary="Bulk edit: set the same type, criticality or skills on many units at once",
+)
+async def edit_equipment(body: EquipmentBulkEdit, session: Session, _: Manager) -> EquipmentBulkEdited:
+    changes: dict[str, object] = {
+        name: getattr(body.changes, name)
+        for name in body.changes.model_fields_set
+        if getattr(body.changes, name) is not None
+    }
+    if "required_skills" in changes:
+        changes["required_skills"] = skills(body.changes.required_skills or [])
+    return EquipmentBulkEdited(updated=await sites.edit_equipment(session, body.equipment_ids, changes))
 
 
 @router.get("/equipment/{equipment_id}", response_model=EquipmentOut)

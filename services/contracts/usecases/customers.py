@@ -29,8 +29,11 @@ async def list_customers(
     *,
     name: str | None = None,
     external_ref: str | None = None,
+    search: str | None = None,
 ) -> list[CustomerRecord]:
-    return await Repositories(session).customers.list_customers(only, page, name=name, external_ref=external_ref)
+    return await Repositories(session).customers.list_customers(
+        only, page, name=name, external_ref=external_ref, search=search
+    )
 
 
 async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> CustomerRecord:

@@ -1,0 +1,199 @@
+"""What the manager workspace reads and previews: search and paging, bulk edits, schedule and lifecycle
+previews, the visit calendar across contracts and public holidays; bad input is a problem naming the field."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.contracts.conftest import Contracts
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def _problem_names(response: httpx.Response, field: str) -> None:
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert field in {e["field"] for e in response.json()["errors"]}, response.text
+
+
+async def _get(contracts: Contracts, path: str, **params: Any) -> Any:
+    response = await contracts.client.get(path, params=params, headers=contracts.manager)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_customers_sites_and_units_are_searched_and_paged(contracts: Contracts) -> None:
+    tag = uuid.uuid4().hex[:8]
+    ids = []
+    for n in range(3):
+        customer_id, site_id = await contracts.customer_with_site(f"Searchable {tag} Market {n}")
+        ids.append((customer_id, site_id, await contracts.unit(site_id, serial=f"{tag}-{n}")))
+
+    found = await _get(contracts, "/customers", q=f"{tag} market")  # any case, anywhere in the name
+    assert [c["name"] for c in found] == [f"Searchable {tag} Market {n}" for n in range(3)]
+    second = await _get(contracts, "/customers", q=tag, limit=2, offset=2)
+    assert [c["name"] for c in second] == [f"Searchable {tag} Market 2"]
+    assert await _get(contracts, "/customers", q=f"{tag}%") == []  # % is a character, not a wildcard
+
+    sites = await _get(contracts, "/sites", q=f"searchable {tag}")
+    assert {s["id"] for s in sites} == {site for _, site, _ in ids}
+    only = await _get(contracts, "/sites", customer_id=ids[0][0])
+    assert [s["id"] for s in only] == [ids[0][1]]
+
+    units = await _get(contracts, "/equipment", q=tag, limit=2)
+    assert [u["serial"] for u in units] == [f"{tag}-0", f"{tag}-1"]
+    at_site = await _get(contracts, "/equipment", site_id=ids[2][1])
+    assert [u["id"] for u in at_site] == [ids[2][2]]
+
+
+async def test_lists_refuse_a_customer_and_bad_paging(contracts: Contracts) -> None:
+    customer_id, _ = await contracts.customer_with_site("Nosy Customer")
+    for path in ("/sites", "/equipment", "/visits"):
+        response = await contracts.client.get(path, headers=contracts.customer(customer_id))
+        assert response.status_code == 403, (path, response.text)
+    _problem_names(await contracts.client.get("/sites", params={"limit": 500}, headers=contracts.manager), "limit")
+    _problem_names(await contracts.client.get("/customers", params={"q": "x" * 201}, headers=contracts.manager), "q")
+
+
+async def test_bulk_edit_sets_criticality_and_skills_on_many_units(contracts: Contracts) -> None:
+    _, site_id = await contracts.customer_with_site("Bulk Edit Market")
+    units = [await contracts.unit(site_id) for _ in range(3)]
+    response = await contracts.client.patch(
+        "/equipment",
+        json={
+            "equipment_ids": units[:2],
+            "changes": {"criticality": "critical", "required_skills": [{"skill": "electrical", "min_level": 3}]},
+        },
+        headers=contracts.manager,
+    )
+    assert response.json() == {"updated": 2}, response.text
+    edited = {u["id"]: u for u in await _get(contracts, "/equipment", site_id=site_id)}
+    assert [edited[u]["criticality"] for u in units] == ["critical", "critical", "normal"]
+    assert edited[units[0]]["required_skills"] == [{"skill": "electrical", "min_level": 3}]
+
+    unknown = str(uuid.uuid4())
+    bad = await contracts.client.patch(
+        "/equipment",
+        json={"equipment_ids": [units[0], unknown], "changes": {"criticality": "low"}},
+        headers=contracts.manager,
+    )
+    _problem_names(bad, "equipment_ids")
+    assert (await _get(contracts, f"/equipment/{units[0]}"))["criticality"] == "critical"  # nothing changed
+    bad = await contracts.client.patch(
+        "/equipment", json={"equipment_ids": units, "changes": {"criticality": "urgent"}}, headers=contracts.manager
+    )
+    _problem_names(bad, "changes.criticality")
+    bad = await contracts.client.patch(
+        "/equipment", json={"equipment_ids": units, "changes": {}}, headers=contracts.manager
+    )
+    _problem_names(bad, "changes")
+
+
+async def test_schedule_preview_shows_the_next_visits_with_their_windows(contracts: Contracts) -> None:
+    # the suite's now is Friday 2026-12-04 10:15 in Simferopol; every 3 months on the first Tuesday
+    body = {
+        "rrule": "FREQ=MONTHLY;INTERVAL=3;BYDAY=1TU",
+        "first_on": "2026-10-01",
+        "visit_time": "09:00",
+        "tolerance_days": 3,
+        "count": 3,
+    }
+    response = await contracts.client.post("/schedules/preview", json=body, headers=contracts.manager)
+    assert response.status_code == 200, response.text
+    visits = response.json()["visits"]
+    assert [v["due_on"] for v in visits] == ["2027-01-05", "2027-04-06", "2027-07-06"]
+    assert visits[0]["due_at"] == "2027-01-05T06:00:00Z"
+    assert visits[0]["window_start"] == "2027-01-01T21:00:00Z"  # 2 Jan 00:00 local, three days early
+    assert visits[0]["window_end"] == "2027-01-08T21:00:00Z"  # the end of 8 Jan local, three days late
+
+    ended = await contracts.client.post(
+        "/schedules/preview", json={**body, "ends_on": "2027-05-01"}, headers=contracts.manager
+    )
+    assert [v["due_on"] for v in ended.json()["visits"]] == ["2027-01-05", "2027-04-06"]
+
+    for field, value in (("rrule", "FREQ=HOURLY"), ("rrule", "every month"), ("timezone", "Mars/Olympus")):
+        bad = await contracts.client.post("/schedules/preview", json={**body, field: value}, headers=contracts.manager)
+        _problem_names(bad, field)
+    _problem_names(
+        await contracts.client.post("/schedules/preview", json={**body, "count": 100}, headers=contracts.manager),
+        "count",
+    )
+
+
+async def _contract_with_quarterly_visits(contracts: Contracts, name: str) -> tuple[str, str]:
+    customer_id, site_id = await contracts.customer_with_site(name)
+    contract = await contracts.contract(customer_id, [site_id])
+    await contracts.post(
+        f"/contracts/{contract['id']}/schedules",
+        {"site_id": site_id, "rrule": "FREQ=MONTHLY;INTERVAL=3", "first_on": "2026-10-20", "duration_minutes": 60},
+    )
+    return customer_id, contract["id"]
+
+
+async def test_lifecycle_preview_shows_the_consequences_and_changes_nothing(contracts: Contracts) -> None:
+    _, contract_id = await _contract_with_quarterly_visits(contracts, "Preview Market")
+
+    activate = await _get(contracts, f"/contracts/{contract_id}/activate/preview")
+    assert activate["status_before"] == "draft" and activate["status_after"] == "active"
+    assert activate["refused"] is None and activate["visits_cancelled"] == []
+    assert activate["visits_planned"][0]["due_on"] == "2027-01-20"
+    assert await _get(contracts, f"/contracts/{contract_id}/visits") == []  # nothing was stored
+    assert (await _get(contracts, f"/contracts/{contract_id}"))["status"] == "draft"
+
+    suspend = await _get(contracts, f"/contracts/{contract_id}/suspend/preview")
+    assert suspend["status_after"] is None and "cannot become suspended" in suspend["refused"]
+
+    await contracts.post(f"/contracts/{contract_id}/activate", {}, expect=200)
+    planned = await _get(contracts, f"/contracts/{contract_id}/visits")
+    terminate = await _get(contracts, f"/contracts/{contract_id}/terminate/preview")
+    assert terminate["status_after"] == "terminated"
+    assert [v["due_on"] for v in terminate["visits_cancelled"]] == [v["due_on"] for v in planned]
+    assert {v["status"] for v in await _get(contracts, f"/contracts/{contract_id}/visits")} == {"planned"}
+
+    bad = await contracts.client.get(f"/contracts/{contract_id}/renew/preview", headers=contracts.manager)
+    _problem_names(bad, "action")
+
+
+async def test_the_calendar_lists_every_contracts_visits_with_names_and_overdue_marks(contracts: Contracts) -> None:
+    customer_id, contract_id = await _contract_with_quarterly_visits(contracts, f"Calendar {uuid.uuid4().hex[:6]}")
+    await contracts.post(f"/contracts/{contract_id}/activate", {}, expect=200)
+    month = {"from": "2027-01-01T00:00:00+03:00", "to": "2027-02-01T00:00:00+03:00", "customer_id": customer_id}
+    [visit] = await _get(contracts, "/visits", **month)
+    assert visit["contract_id"] == contract_id and visit["due_on"] == "2027-01-20"
+    assert visit["customer_name"].startswith("Calendar ") and visit["site_name"].endswith(" shop")
+    assert visit["overdue"] is False
+
+    contracts.clock.advance(timedelta(days=100))  # past the window, not done
+    [late] = await _get(contracts, "/visits", **month)
+    assert late["overdue"] is True
+
+    bad = await contracts.client.get(
+        "/visits", params={"from": "2027-03-01T00:00:00Z", "to": "2027-02-01T00:00:00Z"}, headers=contracts.manager
+    )
+    _problem_names(bad, "to")
+    bad = await contracts.client.get(
+        "/visits", params={"from": "2027-01-01T00:00:00Z", "to": "2027-06-01T00:00:00Z"}, headers=contracts.manager
+    )
+    _problem_names(bad, "to")
+    _problem_names(await contracts.client.get("/visits", headers=contracts.manager), "from")
+
+
+async def test_public_holidays_come_from_the_holidays_package(contracts: Contracts) -> None:
+    russian = await _get(contracts, "/holidays", country="RU", year=2027, language="ru")
+    days = {h["date"]: h["name"] for h in russian}
+    assert "2027-01-01" in days and "2027-05-09" in days and days["2027-06-12"] == "День России"
+    english = await _get(contracts, "/holidays", country="ru", year=2027)
+    assert {h["date"]: h["name"] for h in english}["2027-06-12"] == "Russia Day"
+    _problem_names(
+        await contracts.client.get("/holidays", params={"country": "XX", "year": 2027}, headers=contracts.manager),
+        "country",
+    )
+    _problem_names(
+        await contracts.client.get("/holidays", params={"country": "RU", "year": 1800}, headers=contracts.manager),
+        "year",
+    )
