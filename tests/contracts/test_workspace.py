@@ -197,3 +197,90 @@ async def test_public_holidays_come_from_the_holidays_package(contracts: Contrac
         await contracts.client.get("/holidays", params={"country": "RU", "year": 1800}, headers=contracts.manager),
         "year",
     )
+
+
+async def test_territories_are_renamed_and_redrawn(contracts: Contracts) -> None:
+    tag = uuid.uuid4().hex[:6]
+    square = {
+        "type": "Polygon",
+        "coordinates": [[[34.0, 44.9], [34.2, 44.9], [34.2, 45.0], [34.0, 45.0], [34.0, 44.9]]],
+    }
+    created = await contracts.post("/territories", {"name": f"Simferopol {tag}", "area": square})
+    moved = {"type": "Polygon", "coordinates": [[[36.4, 45.3], [36.5, 45.3], [36.5, 45.4], [36.4, 45.4], [36.4, 45.3]]]}
+    response = await contracts.client.patch(
+        f"/territories/{created['id']}", json={"name": f"Kerch {tag}", "area": moved}, headers=contracts.manager
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["name"] == f"Kerch {tag}"
+    assert response.json()["area"]["coordinates"][0][0][0] == [36.4, 45.3]
+    _, site_id = await contracts.customer_with_site(f"Kerch Fish {tag}", lat=45.35, lon=36.45)
+    assert (await _get(contracts, f"/sites/{site_id}"))["territory"]["name"] == f"Kerch {tag}"
+
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [[[34.0, 44.9], [34.2, 45.0], [34.2, 44.9], [34.0, 45.0], [34.0, 44.9]]],
+    }
+    bad = await contracts.client.patch(
+        f"/territories/{created['id']}", json={"area": bowtie}, headers=contracts.manager
+    )
+    _problem_names(bad, "area")
+    bad = await contracts.client.patch(
+        f"/territories/{created['id']}",
+        json={"area": {"type": "Point", "coordinates": [34, 45]}},
+        headers=contracts.manager,
+    )
+    _problem_names(bad, "area")
+    _problem_names(
+        await contracts.client.patch(f"/territories/{created['id']}", json={"name": ""}, headers=contracts.manager),
+        "name",
+    )
+    missing = await contracts.client.patch(
+        f"/territories/{uuid.uuid4()}", json={"name": "x"}, headers=contracts.manager
+    )
+    assert missing.status_code == 404
+
+
+async def test_an_export_imports_back_in_the_same_columns(contracts: Contracts) -> None:
+    tag = uuid.uuid4().hex[:6]
+    customer = await contracts.post("/customers", {"name": f"Export {tag}", "external_ref": f"EX-{tag}"})
+    site = await contracts.post(
+        f"/customers/{customer['id']}/sites",
+        {
+            "name": f"Export {tag} hall",
+            "address": "Lenina 1, Simferopol",
+            "location": {"lat": 44.95, "lon": 34.1},
+            "external_ref": f"EXS-{tag}",
+            "access_hours": {"mon": [{"start": "08:00", "end": "20:00"}], "sat": [{"start": "10:00", "end": "14:00"}]},
+        },
+    )
+    await contracts.unit(site["id"], serial=f"EX-{tag}", criticality="high")
+
+    exported = {}
+    for kind in ("customers", "sites", "equipment"):
+        response = await contracts.client.get(f"/exports/{kind}", headers=contracts.manager)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith("text/csv")
+        exported[kind] = response.text
+    assert exported["customers"].startswith("external_ref,name\n")
+    assert f"EX-{tag},Export {tag}\n" in exported["customers"]
+    [site_line] = [line for line in exported["sites"].splitlines() if f"EXS-{tag}" in line]
+    assert site_line == (
+        f'EXS-{tag},EX-{tag},Export {tag} hall,"Lenina 1, Simferopol",44.95,34.1,mon 08:00-20:00; sat 10:00-14:00,,'
+    )
+    [unit_line] = [line for line in exported["equipment"].splitlines() if f"EX-{tag}" in line]
+    assert unit_line == f"EXS-{tag},cold_room,Polair KXH-6,EX-{tag},,,refrigeration:2,high"
+
+    # the export's rows, imported again (a dry run), are refused only as repeats of what exists
+    header, line = exported["sites"].splitlines()[0], site_line
+    response = await contracts.client.post(
+        "/imports/sites",
+        params={"dry_run": "true"},
+        headers=contracts.manager,
+        files={"file": ("sites.csv", f"{header}\n{line}\n".encode(), "text/csv")},
+    )
+    assert [e["field"] for e in response.json()["errors"]] == ["external_ref"], response.text
+
+    for who in (contracts.customer(customer["id"]),):
+        assert (await contracts.client.get("/exports/customers", headers=who)).status_code == 403
+    bad = await contracts.client.get("/exports/contracts", headers=contracts.manager)
+    _problem_names(bad, "kind")

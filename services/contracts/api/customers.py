@@ -31,6 +31,7 @@ from services.contracts.api.schemas import (
     SitePatch,
     TerritoryIn,
     TerritoryOut,
+    TerritoryPatch,
     TerritoryRef,
 )
 from services.contracts.domain.calendar import hours_from_json, hours_to_json
@@ -115,6 +116,16 @@ async def create_territory(body: TerritoryIn, session: Session, _: Manager) -> T
 async def list_territories(session: Session, _: Staff, page: Paging) -> list[TerritoryOut]:
     rows = page.window(await customers.list_territories(session))
     return [TerritoryOut(id=r.id, name=r.name, area=r.area) for r in rows]
+
+
+@router.patch(
+    "/territories/{territory_id}",
+    response_model=TerritoryOut,
+    summary="Rename or redraw a territory (sites fall in whichever territory covers them)",
+)
+async def change_territory(territory_id: uuid.UUID, body: TerritoryPatch, session: Session, _: Manager) -> TerritoryOut:
+    changed = await customers.change_territory(session, territory_id, body.name, body.area)
+    return TerritoryOut(id=changed.id, name=changed.name, area=changed.area)
 
 
 @router.post("/customers/{customer_id}/sites", status_code=status.HTTP_201_CREATED, response_model=SiteOut)

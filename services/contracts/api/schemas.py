@@ -47,6 +47,13 @@ class TerritoryIn(BaseModel):
     area: dict[str, Any] = Field(description="a GeoJSON Polygon or MultiPolygon (lon, lat; WGS 84)")
 
 
+class TerritoryPatch(BaseModel):
+    """Only the fields sent are changed."""
+
+    name: PlainText | None = Field(default=None, min_length=1, max_length=200)
+    area: dict[str, Any] | None = Field(default=None, description="a GeoJSON Polygon or MultiPolygon (lon, lat)")
+
+
 class TerritoryOut(BaseModel):
     id: uuid.UUID
     name: str
