@@ -69,7 +69,9 @@ export function parseHours(text: string): WeeklyHours | null {
 
 export function formatHours(hours: WeeklyHours | null | undefined): string {
   if (!hours) return "";
+  const order = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
   return Object.entries(hours)
+    .sort(([a], [b]) => order.indexOf(a) - order.indexOf(b))
     .map(([day, stretches]) => `${day} ${(stretches ?? []).map((s) => `${s.start.slice(0, 5)}-${s.end.slice(0, 5)}`).join(",")}`)
     .join("; ");
 }
