@@ -187,3 +187,87 @@ def test_public_holidays_are_prefilled_and_the_workspace_speaks_russian(page: Pa
     page.get_by_role("navigation").get_by_role("button", name="Календарь визитов").click()
     expect(page.get_by_role("button", name="Неделя")).to_be_visible()
     page.get_by_role("button", name="EN").click()
+
+
+def _active_contract_with_two_units(stack: Stack, keys: Keys, name: str, tag: str) -> str:
+    with httpx.Client(base_url=stack.url("contracts"), headers=keys.headers(Role.CONTRACT_MANAGER)) as contracts:
+        customer = contracts.post("/customers", json={"name": name}).json()
+        site = contracts.post(
+            f"/customers/{customer['id']}/sites",
+            json={"name": "Market hall", "address": "Lenina 1, Feodosia", "location": {"lat": 45.03, "lon": 35.38}},
+        ).json()
+        for n in range(2):
+            unit = {"equipment_type": "display_case", "model": "Ariada Rimini", "serial": f"{tag}-{n}"}
+            assert contracts.post(f"/sites/{site['id']}/equipment", json=unit).status_code == 201
+        contract = contracts.post(
+            "/contracts",
+            json={
+                "customer_id": customer["id"],
+                "contract_type": "full_maintenance",
+                "starts_on": "2026-12-01",
+                "site_ids": [site["id"]],
+                "sla": [{"priority": "P1", "response_minutes": 240, "fix_minutes": 480}],
+            },
+        ).json()
+        schedule = {"site_id": site["id"], "rrule": "FREQ=MONTHLY;BYMONTHDAY=20", "duration_minutes": 60}
+        assert contracts.post(f"/contracts/{contract['id']}/schedules", json=schedule).status_code == 201
+        assert contracts.post(f"/contracts/{contract['id']}/activate").status_code == 200
+        return str(contract["id"])
+
+
+def test_a_manager_bulk_edits_units_draws_a_territory_and_suspends_a_contract_after_seeing_what_it_cancels(
+    page: Page, gateway: str, stack: Stack, keys: Keys
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    customer = f"Feodosia Ice {tag[:4]}"
+    _active_contract_with_two_units(stack, keys, customer, tag)
+    sign_in(page, gateway)
+
+    # bulk edit: both units found by their serials become critical
+    page.get_by_role("navigation").get_by_role("button", name="Equipment").click()
+    page.get_by_label("Search by type, model or serial").fill(tag)
+    rows = page.locator("table.rows tbody tr")
+    expect(rows).to_have_count(2)
+    page.get_by_label(f"Choose {tag}-0").check()
+    page.get_by_label(f"Choose {tag}-1").check()
+    bulk = page.get_by_role("form", name="Bulk edit")
+    expect(bulk).to_contain_text("2 chosen")
+    bulk.get_by_label("Criticality").select_option("critical")
+    bulk.get_by_role("button", name="Apply to the chosen units").click()
+    expect(rows.filter(has_text="critical")).to_have_count(2)
+
+    # a territory drawn on the map, then renamed
+    page.get_by_role("navigation").get_by_role("button", name="Territories").click()
+    drawing = page.get_by_test_id("territory-map")
+    box = drawing.bounding_box()
+    assert box is not None
+    scale = box["width"] / 1000  # the map's viewBox is 1000 wide
+    for x, y in ((600, 300), (800, 300), (800, 450), (600, 450)):
+        drawing.click(position={"x": x * scale, "y": y * scale})
+    expect(page.get_by_text("4 corners")).to_be_visible()
+    page.get_by_label("Name").fill(f"East {tag}")
+    page.get_by_role("button", name="Save").click()
+    territory = page.get_by_role("listitem").filter(has_text=f"East {tag}")
+    expect(territory).to_be_visible()
+    territory.get_by_role("button", name="Edit").click()
+    page.get_by_label("Name").fill(f"Feodosia {tag}")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("listitem").filter(has_text=f"Feodosia {tag}")).to_be_visible()
+    page.screenshot(path=str(ARTEFACTS / "manage-territories.png"))
+
+    # suspending shows the visit it would cancel, and cancels it only when confirmed
+    page.get_by_role("navigation").get_by_role("button", name="Customers").click()
+    page.get_by_label("Search customers by name or key").fill(customer)
+    page.get_by_role("button", name=customer).click()
+    page.get_by_role("button", name="Full maintenance · 2026-12-01").click()
+    contract = page.get_by_role("region", name="Contract", exact=True)
+    expect(contract.get_by_test_id("contract-status")).to_have_text("active")
+    contract.get_by_role("button", name="Suspend…").click()
+    consequences = page.get_by_role("dialog", name="Consequences")
+    expect(consequences).to_contain_text("visits to be cancelled: 2")
+    consequences.get_by_role("button", name="Cancel").click()
+    expect(contract.get_by_test_id("contract-status")).to_have_text("active")
+    contract.get_by_role("button", name="Suspend…").click()
+    page.get_by_role("dialog", name="Consequences").get_by_role("button", name="Confirm: Suspend").click()
+    expect(contract.get_by_test_id("contract-status")).to_have_text("suspended")
+    expect(contract.get_by_role("button", name="Activate…")).to_be_visible()
