@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from tests.contracts.conftest import Contracts
 
@@ -284,3 +285,29 @@ async def test_an_export_imports_back_in_the_same_columns(contracts: Contracts) 
         assert (await contracts.client.get("/exports/customers", headers=who)).status_code == 403
     bad = await contracts.client.get("/exports/contracts", headers=contracts.manager)
     _problem_names(bad, "kind")
+
+
+async def test_paging_tens_of_thousands_of_customers_reads_the_index_in_order(contracts: Contracts) -> None:
+    # 20,000 customers; a page deep in the list comes off the (name, id) index with no sort
+    async with contracts.db.transaction() as session:
+        await session.execute(
+            text(
+                "INSERT INTO contracts.customers (id, name) "
+                "SELECT gen_random_uuid(), 'Bulk customer ' || lpad(n::text, 5, '0') FROM generate_series(1, 20000) n"
+            )
+        )
+        await session.execute(text("ANALYZE contracts.customers"))
+    page = await _get(contracts, "/customers", q="bulk customer 1", limit=50, offset=100)
+    assert [c["name"] for c in page][:2] == ["Bulk customer 10100", "Bulk customer 10101"]
+    async with contracts.db.transaction() as session:
+        plan = "\n".join(
+            row[0]
+            for row in await session.execute(
+                text(
+                    "EXPLAIN SELECT id, name, external_ref FROM contracts.customers "
+                    "ORDER BY name, id LIMIT 50 OFFSET 15000"
+                )
+            )
+        )
+        await session.execute(text("DELETE FROM contracts.customers WHERE name LIKE 'Bulk customer %'"))
+    assert "ix_customers_name_id" in plan and "Sort" not in plan, plan
