@@ -259,6 +259,13 @@ def test_a_manager_bulk_edits_units_draws_a_territory_and_suspends_a_contract_af
     page.get_by_role("navigation").get_by_role("button", name="Customers").click()
     page.get_by_label("Search customers by name or key").fill(customer)
     page.get_by_role("button", name=customer).click()
+    page.get_by_role("button", name="Market hall").click()
+    edit_site = page.get_by_role("form", name="Site 'Market hall'")
+    edit_site.get_by_label("Contact").fill("Irina")
+    edit_site.get_by_label("Phone").fill("+7 978 000 00 00")
+    edit_site.get_by_label("Access hours").fill("mon-sat 07:00-22:00")
+    edit_site.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("listitem").filter(has_text="Irina +7 978 000 00 00")).to_contain_text("sat 07:00-22:00")
     page.get_by_role("button", name="Full maintenance · 2026-12-01").click()
     contract = page.get_by_role("region", name="Contract", exact=True)
     expect(contract.get_by_test_id("contract-status")).to_have_text("active")
@@ -271,3 +278,15 @@ def test_a_manager_bulk_edits_units_draws_a_territory_and_suspends_a_contract_af
     page.get_by_role("dialog", name="Consequences").get_by_role("button", name="Confirm: Suspend").click()
     expect(contract.get_by_test_id("contract-status")).to_have_text("suspended")
     expect(contract.get_by_role("button", name="Activate…")).to_be_visible()
+
+    # terms stay editable while the contract lives; a schedule is retired
+    contract.get_by_role("button", name="Edit terms").click()
+    terms = page.get_by_role("form", name="Edit terms")
+    expect(terms.get_by_label("Response P1")).to_have_value("240")
+    terms.get_by_label("Response P1").fill("90")
+    terms.get_by_role("button", name="Save terms").click()
+    expect(contract.get_by_role("row", name="P1 90 480")).to_be_visible()
+    contract.get_by_role("row").filter(has_text="FREQ=MONTHLY;BYMONTHDAY=20").get_by_role(
+        "button", name="Retire"
+    ).click()
+    expect(contract.locator("tr.retired")).to_have_count(1)

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { companyDay, formatTime, useI18n } from "@fieldline/shared";
-import { must, useWorkspace, type CalendarVisit } from "./api";
+import { must, useWorkspace, type CalendarVisit, type Customer } from "./api";
+import { CustomerPicker } from "./contracts";
 
 const DAY_MS = 86_400_000;
 
@@ -33,6 +34,7 @@ export function CalendarView({ onOpenContract }: { onOpenContract: (id: string) 
   const [mode, setMode] = useState<"month" | "week">("month");
   const [anchor, setAnchor] = useState(() => companyDay(new Date()));
   const [visits, setVisits] = useState<CalendarVisit[] | null>(null);
+  const [customer, setCustomer] = useState<Customer | null>(null);
   const days = useMemo(() => gridDays(mode, anchor), [mode, anchor]);
 
   useEffect(() => {
@@ -43,7 +45,7 @@ export function CalendarView({ onOpenContract }: { onOpenContract: (id: string) 
     (async () => {
       const all: CalendarVisit[] = [];
       for (let offset = 0; ; offset += 200) {
-        const page = await must(api.contracts.GET("/visits", { params: { query: { from, to, limit: 200, offset } } }));
+        const page = await must(api.contracts.GET("/visits", { params: { query: { from, to, limit: 200, offset, customer_id: customer?.id } } }));
         all.push(...page);
         if (page.length < 200) break;
       }
@@ -52,7 +54,7 @@ export function CalendarView({ onOpenContract }: { onOpenContract: (id: string) 
     return () => {
       cancelled = true;
     };
-  }, [api, days, fail]);
+  }, [api, days, customer, fail]);
 
   const byDay = useMemo(() => {
     const grouped = new Map<string, CalendarVisit[]>();
@@ -106,6 +108,9 @@ export function CalendarView({ onOpenContract }: { onOpenContract: (id: string) 
           {t("visitsShown", { n: visits?.filter((v) => v.status !== "cancelled").length ?? 0 })}
           {overdue > 0 && <strong className="overdue-count"> · {t("overdueN", { n: overdue })}</strong>}
         </span>
+      </div>
+      <div className="filter">
+        <CustomerPicker value={customer} onChange={setCustomer} />
       </div>
       <div className={`grid ${mode}`}>
         {[0, 1, 2, 3, 4, 5, 6].map((d) => (

@@ -168,32 +168,46 @@ export function HolidaysEditor({ value, onChange, year }: { value: string[]; onC
   );
 }
 
-function ContractForm({ onCreated }: { onCreated: (c: Contract) => void }) {
+/** The form's SLA rows from a contract's terms (every priority listed; those without a term unticked). */
+function slaRows(contract: Contract): Record<string, SlaRow> {
+  const rows = { ...DEFAULT_SLA };
+  for (const p of PRIORITIES) rows[p] = { ...DEFAULT_SLA[p]!, on: false };
+  for (const term of contract.sla) rows[term.priority] = { on: true, response: String(term.response_minutes), fix: String(term.fix_minutes) };
+  return rows;
+}
+
+/** A new contract, or (given `existing`) the terms of one that may still change: customer, type and start stay. */
+function ContractForm({ onCreated, existing, customerOf }: { onCreated: (c: Contract) => void; existing?: Contract; customerOf?: Customer | null }) {
   const { t } = useI18n();
   const { api, fail } = useWorkspace();
-  const [customer, setCustomer] = useState<Customer | null>(null);
+  const quota = (kind: string) => String(existing?.quotas?.find((q) => q.request_kind === kind)?.included ?? "");
+  const [customer, setCustomer] = useState<Customer | null>(customerOf ?? null);
   const [sites, setSites] = useState<Site[]>([]);
-  const [siteIds, setSiteIds] = useState<string[]>([]);
-  const [type, setType] = useState<ContractIn["contract_type"]>("full_maintenance");
-  const [startsOn, setStartsOn] = useState(new Date().toISOString().slice(0, 10));
-  const [endsOn, setEndsOn] = useState("");
-  const [sla, setSla] = useState(DEFAULT_SLA);
-  const [roundTheClock, setRoundTheClock] = useState(false);
-  const [hours, setHours] = useState("mon-fri 09:00-18:00");
-  const [holidays, setHolidays] = useState<string[]>([]);
-  const [emergencies, setEmergencies] = useState("12");
-  const [routine, setRoutine] = useState("");
-  const [price, setPrice] = useState({ amount: "", currency: "RUB", billing: "month" });
+  const [siteIds, setSiteIds] = useState<string[]>(existing?.site_ids ?? []);
+  const [type, setType] = useState<ContractIn["contract_type"]>((existing?.contract_type as ContractIn["contract_type"]) ?? "full_maintenance");
+  const [startsOn, setStartsOn] = useState(existing?.starts_on ?? new Date().toISOString().slice(0, 10));
+  const [endsOn, setEndsOn] = useState(existing?.ends_on ?? "");
+  const [sla, setSla] = useState(existing ? slaRows(existing) : DEFAULT_SLA);
+  const [roundTheClock, setRoundTheClock] = useState(existing ? !existing.business_hours : false);
+  const [hours, setHours] = useState(existing?.business_hours ? formatHours(existing.business_hours) : "mon-fri 09:00-18:00");
+  const [holidays, setHolidays] = useState<string[]>(existing?.holidays ?? []);
+  const [emergencies, setEmergencies] = useState(existing ? quota("emergency") : "12");
+  const [routine, setRoutine] = useState(existing ? quota("routine") : "");
+  const [price, setPrice] = useState<{ amount: string; currency: string; billing: string }>({
+    amount: existing?.price.amount ?? "",
+    currency: existing?.price.currency ?? "RUB",
+    billing: existing?.price.billing_period ?? "month",
+  });
 
   useEffect(() => {
     if (!customer) return setSites([]);
     must(api.contracts.GET("/customers/{customer_id}/sites", { params: { path: { customer_id: customer.id }, query: { limit: 200 } } }))
       .then((found) => {
         setSites(found);
-        setSiteIds(found.map((s) => s.id));
+        if (!existing) setSiteIds(found.map((s) => s.id));
       })
       .catch(fail);
-  }, [api, customer, fail]);
+  }, [api, customer, existing, fail]);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -226,13 +240,23 @@ function ContractForm({ onCreated }: { onCreated: (c: Contract) => void }) {
         ? { amount: price.amount, currency: price.currency || null, billing_period: price.billing as "month" | "quarter" | "year" }
         : {},
     };
-    must(api.contracts.POST("/contracts", { body })).then(onCreated).catch(fail);
+    if (!existing) return void must(api.contracts.POST("/contracts", { body })).then(onCreated).catch(fail);
+    const { customer_id: _c, contract_type: _t, starts_on: _s, ...changes } = body;
+    must(api.contracts.PATCH("/contracts/{contract_id}", { params: { path: { contract_id: existing.id } }, body: changes }))
+      .then(onCreated)
+      .catch(fail);
   };
 
   return (
-    <form className="detail contract-form" onSubmit={submit} aria-label={t("newContract")}>
-      <h2>{t("newContract")}</h2>
-      <CustomerPicker value={customer} onChange={setCustomer} />
+    <form className="detail contract-form" onSubmit={submit} aria-label={existing ? t("editTerms") : t("newContract")}>
+      <h2>{existing ? t("editTerms") : t("newContract")}</h2>
+      {existing ? (
+        <p>
+          {t("customer")}: <strong>{customer?.name}</strong>
+        </p>
+      ) : (
+        <CustomerPicker value={customer} onChange={setCustomer} />
+      )}
       {customer && (
         <fieldset>
           <legend>{t("coveredSites")}</legend>
@@ -250,7 +274,7 @@ function ContractForm({ onCreated }: { onCreated: (c: Contract) => void }) {
       )}
       <label>
         {t("contractType")}{" "}
-        <select value={type} onChange={(e) => setType(e.target.value as ContractIn["contract_type"])}>
+        <select value={type} disabled={!!existing} onChange={(e) => setType(e.target.value as ContractIn["contract_type"])}>
           {(["full_maintenance", "on_call", "warranty"] as const).map((c) => (
             <option key={c} value={c}>
               {t(`type.${c}`)}
@@ -259,7 +283,7 @@ function ContractForm({ onCreated }: { onCreated: (c: Contract) => void }) {
         </select>
       </label>
       <label>
-        {t("startsOn")} <input type="date" required value={startsOn} onChange={(e) => setStartsOn(e.target.value)} />
+        {t("startsOn")} <input type="date" required disabled={!!existing} value={startsOn} onChange={(e) => setStartsOn(e.target.value)} />
       </label>
       <label>
         {t("endsOn")} <input type="date" value={endsOn} onChange={(e) => setEndsOn(e.target.value)} />
@@ -335,7 +359,7 @@ function ContractForm({ onCreated }: { onCreated: (c: Contract) => void }) {
           </select>
         </label>
       </fieldset>
-      <button type="submit">{t("createContract")}</button>
+      <button type="submit">{existing ? t("saveTerms") : t("createContract")}</button>
     </form>
   );
 }
@@ -348,6 +372,7 @@ function ContractDetail({ contractId, onChanged }: { contractId: string; onChang
   const [sites, setSites] = useState<Site[]>([]);
   const [preview, setPreview] = useState<TransitionPreview | null>(null);
   const [holidays, setHolidays] = useState<string[] | null>(null);
+  const [editing, setEditing] = useState(false);
   const [version, setVersion] = useState(0);
   const reload = useCallback(() => {
     must(api.contracts.GET("/contracts/{contract_id}", { params: { path: { contract_id: contractId } } }))
@@ -383,6 +408,19 @@ function ContractDetail({ contractId, onChanged }: { contractId: string; onChang
       .then(reload)
       .catch(fail);
 
+  if (editing)
+    return (
+      <ContractForm
+        existing={contract}
+        customerOf={customer}
+        onCreated={() => {
+          setEditing(false);
+          reload();
+          setVersion((v) => v + 1);
+          onChanged();
+        }}
+      />
+    );
   const actions: TransitionPreview["action"][] =
     contract.status === "draft" ? ["activate", "terminate"] : contract.status === "active" ? ["suspend", "terminate"] : contract.status === "suspended" ? ["activate", "terminate"] : [];
   return (
@@ -397,6 +435,11 @@ function ContractDetail({ contractId, onChanged }: { contractId: string; onChang
         {contract.starts_on} – {contract.ends_on ?? "…"} · {sites.map((s) => s.name).join(", ")}
       </p>
       <div className="lifecycle">
+        {contract.status !== "terminated" && contract.status !== "expired" && (
+          <button type="button" onClick={() => setEditing(true)}>
+            {t("editTerms")}
+          </button>
+        )}
         {actions.map((a) => (
           <button key={a} type="button" onClick={() => void ask(a)}>
             {t(`action.${a}`)}…

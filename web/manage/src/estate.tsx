@@ -117,6 +117,16 @@ function CustomerDetail({ customer, onOpenContract }: { customer: Customer; onOp
           </li>
         ))}
       </ul>
+      {site && (
+        <EditSite
+          key={`edit-${site.id}`}
+          site={site}
+          onSaved={(s) => {
+            reload();
+            setSite(s);
+          }}
+        />
+      )}
       {site && <SiteUnits key={site.id} site={site} />}
       <NewSite
         customerId={customer.id}
@@ -165,6 +175,59 @@ export function mapPoint(e: MouseEvent): { x: number; y: number } | null {
   const box = svg.getBoundingClientRect();
   const scale = MAP_WIDTH / box.width;
   return { x: (e.clientX - box.left) * scale, y: (e.clientY - box.top) * scale };
+}
+
+/** A site's name, address, access hours and contact (a site does not move: its place is fixed). */
+function EditSite({ site, onSaved }: { site: Site; onSaved: (s: Site) => void }) {
+  const { t } = useI18n();
+  const { api, fail } = useWorkspace();
+  const initial = {
+    name: site.name,
+    address: site.address,
+    hours: formatHours(site.access_hours),
+    contact: site.contact_name ?? "",
+    phone: site.contact_phone ?? "",
+  };
+  const [form, setForm] = useState(initial);
+  const set = (field: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [field]: e.target.value });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    let hours;
+    try {
+      hours = parseHours(form.hours);
+    } catch (bad) {
+      return fail(new Error(t("badHours", { part: (bad as Error).message })));
+    }
+    must(
+      api.contracts.PATCH("/sites/{site_id}", {
+        params: { path: { site_id: site.id } },
+        body: { name: form.name, address: form.address, access_hours: hours, contact_name: form.contact || null, contact_phone: form.phone || null },
+      }),
+    )
+      .then(onSaved)
+      .catch(fail);
+  };
+  return (
+    <form className="card inline-form" onSubmit={submit} aria-label={t("editSite", { site: site.name })}>
+      <h4>{t("editSite", { site: site.name })}</h4>
+      <label>
+        {t("name")} <input required value={form.name} onChange={set("name")} />
+      </label>
+      <label>
+        {t("address")} <input required value={form.address} onChange={set("address")} />
+      </label>
+      <label>
+        {t("accessHours")} <input value={form.hours} onChange={set("hours")} />
+      </label>
+      <label>
+        {t("contactName")} <input value={form.contact} onChange={set("contact")} />
+      </label>
+      <label>
+        {t("contactPhone")} <input value={form.phone} onChange={set("phone")} />
+      </label>
+      <button type="submit">{t("save")}</button>
+    </form>
+  );
 }
 
 function NewSite({ customerId, onCreated }: { customerId: string; onCreated: (s: Site) => void }) {

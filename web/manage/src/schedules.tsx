@@ -17,6 +17,10 @@ export function SchedulesPanel({ contract, sites }: { contract: Contract; sites:
       .catch(fail);
   }, [api, contract, fail]);
   useEffect(reload, [reload]);
+  const retire = (id: string) =>
+    must(api.contracts.PATCH("/schedules/{schedule_id}", { params: { path: { schedule_id: id } }, body: { active: false } }))
+      .then(reload)
+      .catch(fail);
   const siteName = (id: string) => sites.find((s) => s.id === id)?.name ?? id.slice(0, 8);
   return (
     <section className="schedules" aria-label={t("schedules")}>
@@ -29,6 +33,7 @@ export function SchedulesPanel({ contract, sites }: { contract: Contract; sites:
             <th>{t("firstOn")}</th>
             <th>{t("tolerance")}</th>
             <th>{t("duration")}</th>
+            <th />
           </tr>
         </thead>
         <tbody>
@@ -43,6 +48,13 @@ export function SchedulesPanel({ contract, sites }: { contract: Contract; sites:
               </td>
               <td>±{s.tolerance_days}</td>
               <td>{s.duration_minutes}′</td>
+              <td>
+                {s.active && contract.status !== "terminated" && contract.status !== "expired" && (
+                  <button type="button" onClick={() => retire(s.id)}>
+                    {t("retire")}
+                  </button>
+                )}
+              </td>
             </tr>
           ))}
         </tbody>
