@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from shared.events.contracts import ContractActivated, ContractEnded
 from tests.contracts.conftest import Contracts
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -145,16 +146,19 @@ async def test_lifecycle_preview_shows_the_consequences_and_changes_nothing(cont
     assert activate["visits_planned"][0]["due_on"] == "2027-01-20"
     assert await _get(contracts, f"/contracts/{contract_id}/visits") == []  # nothing was stored
     assert (await _get(contracts, f"/contracts/{contract_id}"))["status"] == "draft"
+    assert await contracts.outbox(ContractActivated.subject, contract_id=contract_id) == []  # nor announced
 
     suspend = await _get(contracts, f"/contracts/{contract_id}/suspend/preview")
     assert suspend["status_after"] is None and "cannot become suspended" in suspend["refused"]
 
     await contracts.post(f"/contracts/{contract_id}/activate", {}, expect=200)
+    assert len(await contracts.outbox(ContractActivated.subject, contract_id=contract_id)) == 1  # the real one
     planned = await _get(contracts, f"/contracts/{contract_id}/visits")
     terminate = await _get(contracts, f"/contracts/{contract_id}/terminate/preview")
     assert terminate["status_after"] == "terminated"
     assert [v["due_on"] for v in terminate["visits_cancelled"]] == [v["due_on"] for v in planned]
     assert {v["status"] for v in await _get(contracts, f"/contracts/{contract_id}/visits")} == {"planned"}
+    assert await contracts.outbox(ContractEnded.subject, contract_id=contract_id) == []
 
     bad = await contracts.client.get(f"/contracts/{contract_id}/renew/preview", headers=contracts.manager)
     _problem_names(bad, "action")
