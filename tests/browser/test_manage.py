@@ -84,6 +84,12 @@ def test_a_manager_sets_up_a_customer_and_a_contract_and_sees_its_visits_in_the_
     expect(preview.nth(1)).to_contain_text("Mar 15, 2027")
     builder.get_by_role("button", name="Add schedule").click()
     expect(contract.get_by_role("cell", name="FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=15")).to_be_visible()
+    page.get_by_role("button", name="RU").click()  # the same rule in Russian words, with Russian plurals
+    words = page.get_by_role("form", name="Новый график").get_by_test_id("rule-in-words")
+    expect(words).to_have_text("каждые 3 месяца 15-го числа")  # noqa: RUF001
+    page.get_by_role("form", name="Новый график").get_by_label("Интервал").fill("5")
+    expect(words).to_have_text("каждые 5 месяцев 15-го числа")  # noqa: RUF001
+    page.get_by_role("button", name="EN").click()
 
     # activating shows what it will do first
     contract.get_by_role("button", name="Activate…").click()

@@ -15,11 +15,23 @@ export function ContractsView({ opened, onOpen }: { opened: string | null; onOpe
   const [offset, setOffset] = useState(0);
   const [creating, setCreating] = useState(false);
   const [version, setVersion] = useState(0);
+  const [customer, setCustomer] = useState<Customer | null>(null);
+  const [names, setNames] = useState<Record<string, string>>({});
   useEffect(() => {
-    must(api.contracts.GET("/contracts", { params: { query: { status: status || undefined, limit: 50, offset } } }))
-      .then(setContracts)
+    const query = { status: status || undefined, customer_id: customer?.id, limit: 50, offset };
+    must(api.contracts.GET("/contracts", { params: { query } }))
+      .then(async (page) => {
+        setContracts(page);
+        // the page's customers by name (at most 50 look-ups, each customer once)
+        const missing = [...new Set(page.map((c) => c.customer_id))].filter((id) => !(id in names));
+        const found = await Promise.all(
+          missing.map((id) => must(api.contracts.GET("/customers/{customer_id}", { params: { path: { customer_id: id } } }))),
+        );
+        if (found.length) setNames((known) => ({ ...known, ...Object.fromEntries(found.map((c) => [c.id, c.name])) }));
+      })
       .catch(fail);
-  }, [api, status, offset, version, fail]);
+    // names is a cache: reading it must not re-run the query
+  }, [api, status, customer, offset, version, fail]);
   return (
     <div className="two-panes">
       <section aria-label={t("section.contracts")}>
@@ -35,11 +47,12 @@ export function ContractsView({ opened, onOpen }: { opened: string | null; onOpe
             ))}
           </select>
         </label>
+        <CustomerPicker value={customer} onChange={(c) => (setCustomer(c), setOffset(0))} />
         <ul className="plain contract-list">
           {contracts.map((c) => (
             <li key={c.id}>
               <button type="button" className="link" aria-pressed={opened === c.id} onClick={() => (onOpen(c.id), setCreating(false))}>
-                {t(`type.${c.contract_type}`)} · {c.starts_on} – {c.ends_on ?? "…"}
+                {names[c.customer_id] ?? "…"} · {t(`type.${c.contract_type}`)} · {c.starts_on} – {c.ends_on ?? "…"}
               </button>{" "}
               <span className={`status ${c.status}`}>{t(`status.${c.status}`)}</span>
             </li>

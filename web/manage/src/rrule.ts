@@ -50,9 +50,11 @@ export function toRrule(r: Recurrence): string {
 type T = (key: string, vars?: Record<string, string | number>) => string;
 
 /** "every 3 months on the first Tuesday", in the user's language. */
-export function describe(r: Recurrence, t: T): string {
+export function describe(r: Recurrence, t: T, locale: string): string {
   const unit = { WEEKLY: "week", MONTHLY: "month", YEARLY: "year" }[r.frequency];
-  const every = r.interval === 1 ? t(`every.${unit}`) : t(`every.n.${unit}`, { n: r.interval });
+  // "every 3 months" / "каждые 3 месяца", "каждые 5 месяцев": the language's plural form of the count
+  const form = new Intl.PluralRules(locale).select(r.interval);
+  const every = r.interval === 1 ? t(`every.${unit}`) : t(`every.n.${unit}.${form}`, { n: r.interval });
   if (r.frequency === "WEEKLY") {
     const days = WEEKDAYS.filter((d) => r.weekdays.includes(d)).map((d) => t(`day.${d}`));
     return days.length ? `${every} ${t("on")} ${days.join(", ")}` : every;

@@ -212,7 +212,7 @@ function ScheduleBuilder({ contract, sites, onAdded }: { contract: Contract; sit
         )}
       </div>
       <p className="in-words" data-testid="rule-in-words">
-        {describe(rule, t)}
+        {describe(rule, t, locale)}
       </p>
       <p className="hint">
         RRULE: <code data-testid="rrule">{rrule}</code>
