@@ -98,6 +98,7 @@ def test_a_manager_sets_up_a_customer_and_a_contract_and_sees_its_visits_in_the_
     expect(consequences).to_contain_text("visits to be planned: 1")
     consequences.get_by_role("button", name="Confirm: Activate").click()
     expect(contract.get_by_test_id("contract-status")).to_have_text("active")
+    expect(contract.get_by_role("region", name="Visits (a month back")).to_contain_text("Dec 15, 2026")
     expect(page.get_by_role("region", name="Contract health")).to_be_visible()
     page.screenshot(path=str(ARTEFACTS / "manage-contract.png"), full_page=True)
 

@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from shared.events.contracts import ContractActivated, ContractEnded
 from tests.contracts.conftest import Contracts
+from tests.support.clock import suite_now
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -172,6 +173,8 @@ async def test_the_calendar_lists_every_contracts_visits_with_names_and_overdue_
     assert visit["contract_id"] == contract_id and visit["due_on"] == "2027-01-20"
     assert visit["customer_name"].startswith("Calendar ") and visit["site_name"].endswith(" shop")
     assert visit["overdue"] is False
+    assert await _get(contracts, "/visits", **{**month, "contract_id": contract_id}) == [visit]
+    assert await _get(contracts, "/visits", **{**month, "contract_id": str(uuid.uuid4())}) == []
 
     contracts.clock.advance(timedelta(days=100))  # past the window, not done
     [late] = await _get(contracts, "/visits", **month)
@@ -185,7 +188,11 @@ async def test_the_calendar_lists_every_contracts_visits_with_names_and_overdue_
         "/visits", params={"from": "2027-01-01T00:00:00Z", "to": "2027-06-01T00:00:00Z"}, headers=contracts.manager
     )
     _problem_names(bad, "to")
-    _problem_names(await contracts.client.get("/visits", headers=contracts.manager), "from")
+    # without a span: a month either side of the service's now (4 December: 20 January is too far; 13 January not)
+    contracts.clock.set(suite_now())
+    assert visit["id"] not in {v["id"] for v in await _get(contracts, "/visits", contract_id=contract_id)}
+    contracts.clock.set(suite_now() + timedelta(days=40))
+    assert [v["id"] for v in await _get(contracts, "/visits", contract_id=contract_id)] == [visit["id"]]
 
 
 async def test_public_holidays_come_from_the_holidays_package(contracts: Contracts) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from fastapi import APIRouter, Query, status
@@ -392,13 +392,16 @@ async def visit_calendar(
     clock: AppClock,
     _: Staff,
     page: Paging,
-    since: datetime = Query(alias="from"),
-    until: datetime = Query(alias="to"),
+    since: datetime | None = Query(None, alias="from", description="default: a month before now"),
+    until: datetime | None = Query(None, alias="to", description="default: a month after now"),
     visit_status: str | None = Query(None, alias="status"),
     customer_id: uuid.UUID | None = None,
+    contract_id: uuid.UUID | None = None,
 ) -> list[CalendarVisitOut]:
     now = clock.now()
-    found = await schedules.visit_calendar(session, page, since, until, visit_status, customer_id)
+    since = since or now - timedelta(days=31)
+    until = until or now + timedelta(days=31)
+    found = await schedules.visit_calendar(session, page, since, until, visit_status, customer_id, contract_id)
     return [
         CalendarVisitOut(
             **visit_out(v).model_dump(),

@@ -182,7 +182,13 @@ class VisitsRepository(Repository):
         return [_visit(r) for r in await self.session.execute(query.order_by(v.c.due_at, v.c.id))]
 
     async def calendar_visits(
-        self, page: Page, since: datetime, until: datetime, status: str | None, customer_id: uuid.UUID | None
+        self,
+        page: Page,
+        since: datetime,
+        until: datetime,
+        status: str | None,
+        customer_id: uuid.UUID | None,
+        contract_id: uuid.UUID | None = None,
     ) -> list[tuple[VisitRow, str, str]]:
         """A page of every contract's visits due in [since, until), each with its customer's and site's names."""
         v = t.planned_visits
@@ -197,6 +203,8 @@ class VisitsRepository(Repository):
             query = query.where(v.c.status == status)
         if customer_id is not None:
             query = query.where(v.c.customer_id == customer_id)
+        if contract_id is not None:
+            query = query.where(v.c.contract_id == contract_id)
         rows = await self.session.execute(page.of(query))
         return [(_visit(r), r.customer_name, r.site_name) for r in rows]
 

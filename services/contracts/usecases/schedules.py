@@ -154,10 +154,11 @@ async def visit_calendar(
     until: datetime,
     status: str | None,
     customer_id: uuid.UUID | None,
+    contract_id: uuid.UUID | None = None,
 ) -> list[tuple[VisitRow, str, str]]:
     """Every contract's visits due in [since, until), with the names a calendar shows."""
     if until <= since:
         raise InvalidInput("to", "must be after from")
     if until - since > timedelta(days=62):
         raise InvalidInput("to", "a calendar shows at most 62 days at once")
-    return await Repositories(session).visits.calendar_visits(page, since, until, status, customer_id)
+    return await Repositories(session).visits.calendar_visits(page, since, until, status, customer_id, contract_id)

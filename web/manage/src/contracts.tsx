@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { COMPANY_TIME_ZONE, formatDateTime, useI18n } from "@fieldline/shared";
 import { formatHours, must, parseHours, useWorkspace, type Contract, type ContractIn, type Customer, type Site, type TransitionPreview } from "./api";
 import { HealthPanel } from "./health";
-import { SchedulesPanel } from "./schedules";
+import { ContractVisits, SchedulesPanel } from "./schedules";
 
 const PRIORITIES = ["P1", "P2", "P3", "P4"] as const;
 const STATUSES = ["draft", "active", "suspended", "expired", "terminated"] as const;
@@ -530,6 +530,7 @@ function ContractDetail({ contractId, onChanged }: { contractId: string; onChang
         </>
       )}
       {contract.contract_type === "full_maintenance" && <SchedulesPanel key={version} contract={contract} sites={sites} />}
+      <ContractVisits key={`v${version}`} contract={contract} />
       <HealthPanel key={`h${version}`} contract={contract} />
     </section>
   );

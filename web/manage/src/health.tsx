@@ -34,10 +34,8 @@ export function HealthPanel({ contract }: { contract: Contract }) {
     must(api.contracts.GET("/contracts/{contract_id}/health", { params: { path: { contract_id: contract.id } } }))
       .then(setHealth)
       .catch(fail);
-    // quality from the requests service's KPIs (first-time fix, CSAT), over the contract's last year
-    const to = new Date().toISOString();
-    const from = new Date(Date.now() - 365 * 86_400_000).toISOString();
-    const query = { contract_id: contract.id, from, to };
+    // quality from the requests service's KPIs (first-time fix, CSAT) over its default span: 30 days to its now
+    const query = { contract_id: contract.id };
     must(api.requests.GET("/kpis", { params: { query } }))
       .then((r) => setKpis(r as KpiReport))
       .catch(fail);
@@ -82,6 +80,8 @@ export function HealthPanel({ contract }: { contract: Contract }) {
           />
           <p className="hint">
             {t("requestsN", { n: health.sla.requests })} · CSAT {total?.csat_mean?.toFixed(1) ?? "—"} ({total?.csat_count ?? 0})
+            <br />
+            {t("slaSpan")}
           </p>
         </figure>
         <figure>

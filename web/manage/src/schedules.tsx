@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { formatDateTime, useI18n } from "@fieldline/shared";
-import { must, useWorkspace, type Contract, type PreviewedVisit, type Schedule, type Site, type Unit } from "./api";
+import { must, useWorkspace, type CalendarVisit, type Contract, type PreviewedVisit, type Schedule, type Site, type Unit } from "./api";
 import { describe, QUARTERLY, toRrule, WEEKDAYS, type Frequency, type Nth, type Recurrence, type Weekday } from "./rrule";
 
 function formatDay(day: string, locale: string): string {
@@ -256,4 +256,46 @@ function shiftDay(iso: string, timeZone: string): string {
 /** The last local day of a window that ends (exclusive) at local midnight. */
 function lastDay(iso: string, timeZone: string): string {
   return shiftDay(new Date(new Date(iso).getTime() - 1).toISOString(), timeZone);
+}
+
+/** The contract's visits from a month back to a month ahead, overdue ones marked (the service says which). */
+export function ContractVisits({ contract }: { contract: Contract }) {
+  const { t, locale } = useI18n();
+  const { api, fail } = useWorkspace();
+  const [visits, setVisits] = useState<CalendarVisit[]>([]);
+  useEffect(() => {
+    // no span given: the service takes a month either side of its own now
+    must(api.contracts.GET("/visits", { params: { query: { contract_id: contract.id, limit: 200 } } }))
+      .then(setVisits)
+      .catch(fail);
+  }, [api, contract, fail]);
+  return (
+    <section aria-label={t("contractVisits")}>
+      <h3>{t("contractVisits")}</h3>
+      {visits.length === 0 ? (
+        <p className="hint">{t("noVisits")}</p>
+      ) : (
+        <table className="rows">
+          <thead>
+            <tr>
+              <th>{t("due")}</th>
+              <th>{t("site")}</th>
+              <th>{t("status")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {visits.map((v) => (
+              <tr key={v.id} className={v.overdue ? "overdue" : ""}>
+                <td>{formatDateTime(v.due_at, locale, contract.timezone)}</td>
+                <td>{v.site_name}</td>
+                <td>
+                  {t(`visitStatus.${v.status}`)} {v.overdue && <span className="badge">{t("overdue")}</span>}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
 }

@@ -2875,11 +2875,14 @@ export interface operations {
     };
     visit_calendar_visits_get: {
         parameters: {
-            query: {
-                from: string;
-                to: string;
+            query?: {
+                /** @description default: a month before now */
+                from?: string | null;
+                /** @description default: a month after now */
+                to?: string | null;
                 status?: string | null;
                 customer_id?: string | null;
+                contract_id?: string | null;
                 /** @description at most 200 items */
                 limit?: number;
                 /** @description items to skip */
