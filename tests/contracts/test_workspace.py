@@ -4,7 +4,7 @@ previews, the visit calendar across contracts and public holidays; bad input is 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -13,9 +13,11 @@ from sqlalchemy import text
 
 from shared.events.contracts import ContractActivated, ContractEnded
 from tests.contracts.conftest import Contracts
-from tests.support.clock import suite_now
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+# the dates these tests expect are counted from this Friday morning in Simferopol, whatever the suite's now
+FRIDAY = datetime.fromisoformat("2026-12-04T10:15:00+03:00")
 
 
 def _problem_names(response: httpx.Response, field: str) -> None:
@@ -98,7 +100,7 @@ async def test_bulk_edit_sets_criticality_and_skills_on_many_units(contracts: Co
 
 
 async def test_schedule_preview_shows_the_next_visits_with_their_windows(contracts: Contracts) -> None:
-    # the suite's now is Friday 2026-12-04 10:15 in Simferopol; every 3 months on the first Tuesday
+    contracts.clock.set(FRIDAY)  # every 3 months on the first Tuesday, from then
     body = {
         "rrule": "FREQ=MONTHLY;INTERVAL=3;BYDAY=1TU",
         "first_on": "2026-10-01",
@@ -139,6 +141,7 @@ async def _contract_with_quarterly_visits(contracts: Contracts, name: str) -> tu
 
 
 async def test_lifecycle_preview_shows_the_consequences_and_changes_nothing(contracts: Contracts) -> None:
+    contracts.clock.set(FRIDAY)
     _, contract_id = await _contract_with_quarterly_visits(contracts, "Preview Market")
 
     activate = await _get(contracts, f"/contracts/{contract_id}/activate/preview")
@@ -166,6 +169,7 @@ async def test_lifecycle_preview_shows_the_consequences_and_changes_nothing(cont
 
 
 async def test_the_calendar_lists_every_contracts_visits_with_names_and_overdue_marks(contracts: Contracts) -> None:
+    contracts.clock.set(FRIDAY)
     customer_id, contract_id = await _contract_with_quarterly_visits(contracts, f"Calendar {uuid.uuid4().hex[:6]}")
     await contracts.post(f"/contracts/{contract_id}/activate", {}, expect=200)
     month = {"from": "2027-01-01T00:00:00+03:00", "to": "2027-02-01T00:00:00+03:00", "customer_id": customer_id}
@@ -189,9 +193,9 @@ async def test_the_calendar_lists_every_contracts_visits_with_names_and_overdue_
     )
     _problem_names(bad, "to")
     # without a span: a month either side of the service's now (4 December: 20 January is too far; 13 January not)
-    contracts.clock.set(suite_now())
+    contracts.clock.set(FRIDAY)
     assert visit["id"] not in {v["id"] for v in await _get(contracts, "/visits", contract_id=contract_id)}
-    contracts.clock.set(suite_now() + timedelta(days=40))
+    contracts.clock.set(FRIDAY + timedelta(days=40))
     assert [v["id"] for v in await _get(contracts, "/visits", contract_id=contract_id)] == [visit["id"]]
 
 
