@@ -21,6 +21,8 @@ from services.contracts.api.deps import (
 from services.contracts.api.schemas import (
     CustomerIn,
     CustomerOut,
+    EquipmentBulkEdit,
+    EquipmentBulkEdited,
     EquipmentIn,
     EquipmentOut,
     ServiceHistoryEntry,
@@ -29,6 +31,7 @@ from services.contracts.api.schemas import (
     SitePatch,
     TerritoryIn,
     TerritoryOut,
+    TerritoryPatch,
     TerritoryRef,
 )
 from services.contracts.domain.calendar import hours_from_json, hours_to_json
@@ -85,13 +88,14 @@ async def list_customers(
     page: Paging,
     name: str | None = Query(None, max_length=200, description="only the customer with this exact name"),
     external_ref: str | None = Query(None, max_length=200, description="only the customer with this reference"),
+    q: str | None = Query(None, max_length=200, description="name or reference contains this (any case)"),
 ) -> list[CustomerOut]:
     if not principal.is_staff and principal.role is not Role.CUSTOMER:
         return []
     only = None if principal.is_staff else principal.customer_id
     return [
         CustomerOut(id=c.id, name=c.name, external_ref=c.external_ref)
-        for c in await customers.list_customers(session, only, page, name=name, external_ref=external_ref)
+        for c in await customers.list_customers(session, only, page, name=name, external_ref=external_ref, search=q)
     ]
 
 
@@ -112,6 +116,16 @@ async def create_territory(body: TerritoryIn, session: Session, _: Manager) -> T
 async def list_territories(session: Session, _: Staff, page: Paging) -> list[TerritoryOut]:
     rows = page.window(await customers.list_territories(session))
     return [TerritoryOut(id=r.id, name=r.name, area=r.area) for r in rows]
+
+
+@router.patch(
+    "/territories/{territory_id}",
+    response_model=TerritoryOut,
+    summary="Rename or redraw a territory (sites fall in whichever territory covers them)",
+)
+async def change_territory(territory_id: uuid.UUID, body: TerritoryPatch, session: Session, _: Manager) -> TerritoryOut:
+    changed = await customers.change_territory(session, territory_id, body.name, body.area)
+    return TerritoryOut(id=changed.id, name=changed.name, area=changed.area)
 
 
 @router.post("/customers/{customer_id}/sites", status_code=status.HTTP_201_CREATED, response_model=SiteOut)
@@ -136,6 +150,17 @@ async def create_site(customer_id: uuid.UUID, body: SiteIn, session: Session, _:
 async def list_sites(customer_id: uuid.UUID, session: Session, principal: Caller, page: Paging) -> list[SiteOut]:
     ensure_customer_access(principal, customer_id, "customer")
     return [site_out(s) for s in page.window(await sites.list_sites(session, customer_id))]
+
+
+@router.get("/sites", response_model=list[SiteOut], summary="Every customer's sites, searched and paged (staff)")
+async def search_sites(
+    session: Session,
+    _: Staff,
+    page: Paging,
+    q: str | None = Query(None, max_length=200, description="name, address or reference contains this"),
+    customer_id: uuid.UUID | None = None,
+) -> list[SiteOut]:
+    return [site_out(s) for s in await sites.search_sites(session, page, q, customer_id)]
 
 
 @router.get("/sites/{site_id}", response_model=SiteOut)
@@ -176,6 +201,34 @@ async def list_equipment(site_id: uuid.UUID, session: Session, principal: Caller
     site, units = await sites.site_equipment(session, site_id)
     visible(site, principal, "site")
     return [equipment_out(u) for u in page.window(units)]
+
+
+@router.get("/equipment", response_model=list[EquipmentOut], summary="Every unit, searched and paged (staff)")
+async def search_equipment(
+    session: Session,
+    _: Staff,
+    page: Paging,
+    q: str | None = Query(None, max_length=200, description="type, model or serial contains this"),
+    customer_id: uuid.UUID | None = None,
+    site_id: uuid.UUID | None = None,
+) -> list[EquipmentOut]:
+    return [equipment_out(u) for u in await sites.search_equipment(session, page, q, customer_id, site_id)]
+
+
+@router.patch(
+    "/equipment",
+    response_model=EquipmentBulkEdited,
+    summary="Bulk edit: set the same type, criticality or skills on many units at once",
+)
+async def edit_equipment(body: EquipmentBulkEdit, session: Session, _: Manager) -> EquipmentBulkEdited:
+    changes: dict[str, object] = {
+        name: getattr(body.changes, name)
+        for name in body.changes.model_fields_set
+        if getattr(body.changes, name) is not None
+    }
+    if "required_skills" in changes:
+        changes["required_skills"] = skills(body.changes.required_skills or [])
+    return EquipmentBulkEdited(updated=await sites.edit_equipment(session, body.equipment_ids, changes))
 
 
 @router.get("/equipment/{equipment_id}", response_model=EquipmentOut)

@@ -1,14 +1,15 @@
-"""CSV upload of customers, sites and equipment, with a dry run."""
+"""CSV upload of customers, sites and equipment, with a dry run; and their export in the same columns."""
 
 from __future__ import annotations
 
 from typing import Literal
 
 from fastapi import APIRouter, File, Query, UploadFile, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from services.contracts.api.deps import Manager, Session
 from services.contracts.api.schemas import ImportProblem, ImportReport
+from services.contracts.usecases.exporting import export_csv
 from services.contracts.usecases.importing import import_csv
 
 router = APIRouter(tags=["import"])
@@ -47,3 +48,21 @@ async def import_file(
     )
     code = status.HTTP_422_UNPROCESSABLE_CONTENT if report.errors else status.HTTP_200_OK
     return JSONResponse(report.model_dump(mode="json"), status_code=code)
+
+
+@router.get(
+    "/exports/{kind}",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+    summary="Every customer, site or unit as CSV, in the columns the import reads (an export imports back)",
+)
+async def export_file(
+    kind: Literal["customers", "sites", "equipment"], session: Session, _: Manager
+) -> PlainTextResponse:
+    # read whole inside the request's transaction (the unit of work closes when the handler returns)
+    text = "".join([chunk async for chunk in export_csv(session, kind)])
+    return PlainTextResponse(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{kind}.csv"'},
+    )

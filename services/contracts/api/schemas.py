@@ -47,6 +47,13 @@ class TerritoryIn(BaseModel):
     area: dict[str, Any] = Field(description="a GeoJSON Polygon or MultiPolygon (lon, lat; WGS 84)")
 
 
+class TerritoryPatch(BaseModel):
+    """Only the fields sent are changed."""
+
+    name: PlainText | None = Field(default=None, min_length=1, max_length=200)
+    area: dict[str, Any] | None = Field(default=None, description="a GeoJSON Polygon or MultiPolygon (lon, lat)")
+
+
 class TerritoryOut(BaseModel):
     id: uuid.UUID
     name: str
@@ -364,3 +371,64 @@ class ImportReport(BaseModel):
     rows: int
     imported: int
     errors: list[ImportProblem]
+
+
+class EquipmentChanges(BaseModel):
+    """What a bulk edit sets on every listed unit; fields left out are kept."""
+
+    equipment_type: PlainText | None = Field(default=None, min_length=1, max_length=200)
+    criticality: Criticality | None = None
+    required_skills: list[SkillNeed] | None = None
+
+
+class EquipmentBulkEdit(BaseModel):
+    equipment_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)
+    changes: EquipmentChanges
+
+
+class EquipmentBulkEdited(BaseModel):
+    updated: int
+
+
+class SchedulePreviewIn(BaseModel):
+    rrule: PlainText = Field(min_length=5, max_length=500, examples=["FREQ=MONTHLY;INTERVAL=3;BYDAY=1TU"])
+    first_on: date
+    visit_time: time = time(9, 0)
+    tolerance_days: int = Field(default=0, ge=0, le=60)
+    timezone: PlainText = "Europe/Simferopol"
+    ends_on: date | None = Field(default=None, description="the contract's end: no visit after it")
+    count: int = Field(default=6, ge=1, le=24, description="how many occurrences to show")
+
+
+class PreviewedVisitOut(BaseModel):
+    due_on: date
+    due_at: UtcDatetime
+    window_start: UtcDatetime
+    window_end: UtcDatetime
+
+
+class SchedulePreviewOut(BaseModel):
+    rrule: str
+    visits: list[PreviewedVisitOut]
+
+
+class CalendarVisitOut(VisitOut):
+    customer_name: str
+    site_name: str
+    overdue: bool = Field(description="not finished and its window has closed")
+
+
+class TransitionPreviewOut(BaseModel):
+    action: Literal["activate", "suspend", "terminate"]
+    status_before: str
+    status_after: str | None = Field(description="none when the transition would be refused")
+    refused: str | None = Field(description="why it would be refused, if it would")
+    visits_planned: list[PreviewedVisitOut]
+    visits_cancelled: list[PreviewedVisitOut]
+    sites: int
+    units: int
+
+
+class PublicHolidayOut(BaseModel):
+    date: date
+    name: str

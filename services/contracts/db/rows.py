@@ -42,3 +42,9 @@ def from_row(row: Any, cls: Callable[..., R]) -> R:
     if "equipment_ids" in values:
         values["equipment_ids"] = tuple(sorted(values["equipment_ids"]))
     return cls(**values)
+
+
+def contains(search: str) -> str:
+    """An ILIKE pattern matching `search` anywhere, its own % and _ taken literally."""
+    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

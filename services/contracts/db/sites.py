@@ -7,11 +7,12 @@ from typing import Any
 
 from geoalchemy2.functions import ST_X, ST_Y
 from geoalchemy2.types import Geometry
-from sqlalchemy import cast, func, insert, select, text, true, update
+from sqlalchemy import cast, func, insert, or_, select, text, true, update
 
 from services.contracts.db import tables as t
-from services.contracts.db.rows import Repository, from_row, point_wkt, skills_to_json
+from services.contracts.db.rows import Repository, contains, from_row, point_wkt, skills_to_json
 from services.contracts.domain.estate import EquipmentRow, ServiceStep, SiteRow
+from shared.pagination import Page
 
 
 def _territory() -> Any:
@@ -98,6 +99,41 @@ class SitesRepository(Repository):
             _site_query().where(t.sites.c.customer_id == customer_id).order_by(t.sites.c.name, t.sites.c.id)
         )
         return [SiteRow(**r._mapping) for r in rows]
+
+    async def search_sites(self, page: Page, search: str | None, customer_id: uuid.UUID | None) -> list[SiteRow]:
+        """A page of every customer's sites by name, matching `search` in name, address or reference."""
+        query = _site_query().order_by(t.sites.c.name, t.sites.c.id)
+        if customer_id is not None:
+            query = query.where(t.sites.c.customer_id == customer_id)
+        if search:
+            pattern = contains(search)
+            s = t.sites.c
+            query = query.where(or_(s.name.ilike(pattern), s.address.ilike(pattern), s.external_ref.ilike(pattern)))
+        return [SiteRow(**r._mapping) for r in await self.session.execute(page.of(query))]
+
+    async def search_equipment(
+        self, page: Page, search: str | None, customer_id: uuid.UUID | None, site_id: uuid.UUID | None
+    ) -> list[EquipmentRow]:
+        """A page of units by type and serial, matching `search` in type, model or serial."""
+        e = t.equipment.c
+        query = select(t.equipment).order_by(e.equipment_type, e.serial, e.id)
+        if customer_id is not None:
+            query = query.where(e.customer_id == customer_id)
+        if site_id is not None:
+            query = query.where(e.site_id == site_id)
+        if search:
+            pattern = contains(search)
+            query = query.where(or_(e.equipment_type.ilike(pattern), e.model.ilike(pattern), e.serial.ilike(pattern)))
+        return [_equipment(r) for r in await self.session.execute(page.of(query))]
+
+    async def update_equipment(self, equipment_ids: list[uuid.UUID], changes: dict[str, Any]) -> int:
+        """Set the same columns on every listed unit; returns how many there were."""
+        if "required_skills" in changes:
+            changes = {**changes, "required_skills": skills_to_json(changes["required_skills"])}
+        result = await self.session.execute(
+            update(t.equipment).where(t.equipment.c.id.in_(equipment_ids)).values(**changes)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def add_equipment(self, unit: EquipmentRow) -> None:
         await self.session.execute(

@@ -39,6 +39,7 @@ customers = Table(
     Column("name", Text, nullable=False),
     Column("external_ref", Text, unique=True),  # the customer's key in the manager's spreadsheets
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_customers_name_id", "name", "id"),  # the workspace pages customers in this order
 )
 
 sites = Table(
@@ -56,6 +57,7 @@ sites = Table(
     # whom a technician calls on site when the request names nobody (planned visits name nobody)
     Column("contact_name", Text),
     Column("contact_phone", Text),
+    Index("ix_sites_name_id", "name", "id"),
 )
 
 territories = Table(
@@ -87,6 +89,7 @@ equipment = Table(
         "warranty_ends_on IS NULL OR installed_on IS NULL OR warranty_ends_on >= installed_on", name="warranty"
     ),
     CheckConstraint("criticality IN ('critical', 'high', 'normal', 'low')", name="criticality"),
+    Index("ix_equipment_type_serial_id", "equipment_type", "serial", "id"),
 )
 
 contracts = Table(
@@ -196,6 +199,7 @@ planned_visits = Table(
     # one visit per schedule occurrence: regeneration can never duplicate
     UniqueConstraint("schedule_id", "occurrence_at"),
     Index("ix_planned_visits_contract_status", "contract_id", "status"),
+    Index("ix_planned_visits_due_at", "due_at"),  # the calendar across contracts
 )
 
 # Service requests of the requests service and planned visits, as far as health and history need them.

@@ -14,6 +14,7 @@ from services.contracts.db.rows import Repository, from_row, skills_to_json
 from services.contracts.domain.contract import VisitCounts
 from services.contracts.domain.schedule import VisitSpec
 from services.contracts.domain.visits import MUTABLE_STATUSES, OPEN_STATUSES, VisitRow
+from shared.pagination import Page
 
 
 def _visit(row: Any) -> VisitRow:
@@ -179,6 +180,33 @@ class VisitsRepository(Repository):
         if status is not None:
             query = query.where(v.c.status == status)
         return [_visit(r) for r in await self.session.execute(query.order_by(v.c.due_at, v.c.id))]
+
+    async def calendar_visits(
+        self,
+        page: Page,
+        since: datetime,
+        until: datetime,
+        status: str | None,
+        customer_id: uuid.UUID | None,
+        contract_id: uuid.UUID | None = None,
+    ) -> list[tuple[VisitRow, str, str]]:
+        """A page of every contract's visits due in [since, until), each with its customer's and site's names."""
+        v = t.planned_visits
+        query = (
+            select(v, t.customers.c.name.label("customer_name"), t.sites.c.name.label("site_name"))
+            .join(t.customers, t.customers.c.id == v.c.customer_id)
+            .join(t.sites, t.sites.c.id == v.c.site_id)
+            .where(v.c.due_at >= since, v.c.due_at < until)
+            .order_by(v.c.due_at, v.c.id)
+        )
+        if status is not None:
+            query = query.where(v.c.status == status)
+        if customer_id is not None:
+            query = query.where(v.c.customer_id == customer_id)
+        if contract_id is not None:
+            query = query.where(v.c.contract_id == contract_id)
+        rows = await self.session.execute(page.of(query))
+        return [(_visit(r), r.customer_name, r.site_name) for r in rows]
 
     async def unfinished_work(self, contract_id: uuid.UUID) -> list[VisitRow]:
         """Failed visits whose work has not yet been handed to a later visit, oldest first."""

@@ -207,3 +207,17 @@ def parse_equipment(row: dict[str, str]) -> EquipmentRecord:
         skills=skills,
         criticality=criticality,
     )
+
+
+def format_weekly_hours(hours: dict[str, list[list[str]]] | None) -> str:
+    """Stored weekly hours in the import's words (`mon 08:00-20:00; sat 10:00-14:00,15:00-18:00`)."""
+    if not hours:
+        return ""
+    return "; ".join(
+        f"{day} {','.join(f'{start[:5]}-{end[:5]}' for start, end in hours[day])}" for day in WEEKDAYS if hours.get(day)
+    )
+
+
+def format_skills(skills: tuple[tuple[str, int], ...]) -> str:
+    """Skill needs in the import's words (`electrical:1;refrigeration:2`)."""
+    return ";".join(f"{name}:{level}" for name, level in skills)

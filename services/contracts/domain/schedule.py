@@ -69,6 +69,16 @@ def occurrences(rule: VisitRule, since: datetime, until: datetime) -> list[datet
     return found
 
 
+def next_occurrences(rule: VisitRule, since: datetime, count: int) -> list[datetime]:
+    """The rule's first `count` occurrences at or after `since`, as UTC instants (a schedule's preview)."""
+    zone = ZoneInfo(rule.timezone)
+    local_since = since.astimezone(zone).replace(tzinfo=None)
+    found: list[datetime] = []
+    for local in _parsed(rule).xafter(local_since, count=count, inc=True):
+        found.append(local.replace(tzinfo=zone).astimezone(UTC))
+    return found
+
+
 @dataclass(frozen=True)
 class VisitWindow:
     due_on: date

@@ -106,3 +106,8 @@ class VisitRow:
             skills=self.required_skills,
             priority=self.priority,
         )
+
+
+def is_overdue(status: str, window_end: datetime, now: datetime) -> bool:
+    """Not finished and its window has closed (the same rule the contract's health counts by)."""
+    return status in OPEN_STATUSES and window_end <= now

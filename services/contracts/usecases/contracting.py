@@ -5,7 +5,7 @@ Every use case works in the caller's session and never commits: the caller's tra
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from services.contracts.db.tables import messaging
 from services.contracts.domain.calendar import calendar_problem
 from services.contracts.domain.contract import ContractRecord, ContractTerms
 from services.contracts.domain.lifecycle import ENDED_STATUSES, ensure_transition, period_problem
+from services.contracts.domain.visits import VisitRow
 from services.contracts.usecases.visits import regenerate_visits
 from shared.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from shared.events.contracts import ContractActivated, ContractChanged, ContractEnded
@@ -231,3 +232,59 @@ async def end_contract(
 
 async def terminate_contract(session: AsyncSession, contract_id: uuid.UUID, now: datetime) -> ContractRecord:
     return await end_contract(session, contract_id, "terminated", now=now)
+
+
+@dataclass(frozen=True)
+class TransitionPreview:
+    """What activating, suspending or terminating would do, found by doing it and rolling it back."""
+
+    action: str
+    status_before: str
+    status_after: str | None
+    refused: str | None
+    visits_planned: list[VisitRow]
+    visits_cancelled: list[VisitRow]
+    sites: int
+    units: int
+
+
+async def preview_transition(
+    session: AsyncSession, contract_id: uuid.UUID, action: str, now: datetime, horizon_days: int
+) -> TransitionPreview:
+    """Run the real transition inside a savepoint, compare the contract's visits, and roll everything back."""
+    repo = Repositories(session)
+    before = await find_contract(session, contract_id)
+    visits_before = {v.id: v for v in await repo.visits.list_visits(contract_id, None, None, None)}
+    moves = {
+        "activate": lambda: activate_contract(session, contract_id, now, horizon_days),
+        "suspend": lambda: suspend_contract(session, contract_id, now, horizon_days),
+        "terminate": lambda: terminate_contract(session, contract_id, now),
+    }
+    refused: str | None = None
+    after_status: str | None = None
+    planned: list[VisitRow] = []
+    cancelled: list[VisitRow] = []
+    savepoint = await session.begin_nested()
+    try:
+        moved = await moves[action]()
+        after_status = moved.status
+        for visit in await repo.visits.list_visits(contract_id, None, None, None):
+            earlier = visits_before.get(visit.id)
+            if visit.status == "cancelled" and earlier is not None and earlier.status != "cancelled":
+                cancelled.append(visit)
+            elif visit.status != "cancelled" and (earlier is None or earlier.status == "cancelled"):
+                planned.append(visit)
+    except Conflict as exc:
+        refused = exc.detail
+    finally:
+        await savepoint.rollback()
+    return TransitionPreview(
+        action=action,
+        status_before=before.status,
+        status_after=after_status,
+        refused=refused,
+        visits_planned=planned,
+        visits_cancelled=cancelled,
+        sites=len(before.terms.site_ids),
+        units=len(before.terms.equipment_ids),
+    )

@@ -29,8 +29,11 @@ async def list_customers(
     *,
     name: str | None = None,
     external_ref: str | None = None,
+    search: str | None = None,
 ) -> list[CustomerRecord]:
-    return await Repositories(session).customers.list_customers(only, page, name=name, external_ref=external_ref)
+    return await Repositories(session).customers.list_customers(
+        only, page, name=name, external_ref=external_ref, search=search
+    )
 
 
 async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> CustomerRecord:
@@ -52,6 +55,24 @@ async def create_territory(session: AsyncSession, name: str, area: dict[str, Any
     if problem is not None:
         raise InvalidInput("area", problem)
     return territory_id
+
+
+async def change_territory(
+    session: AsyncSession, territory_id: uuid.UUID, name: str | None, area: dict[str, Any] | None
+) -> TerritoryRecord:
+    """Rename or redraw a territory; sites then fall in whichever territory covers them now."""
+    repo = Repositories(session).customers
+    if not await repo.territory_exists(territory_id):
+        raise NotFound("territory not found")
+    current = {r.id: r for r in await repo.list_territories()}
+    if name is not None and name != current[territory_id].name and await repo.territory_name_taken(name):
+        raise Conflict(f"a territory named {name!r} exists")
+    if area is not None and (area.get("type") not in ("Polygon", "MultiPolygon") or "coordinates" not in area):
+        raise InvalidInput("area", "must be a GeoJSON Polygon or MultiPolygon")
+    problem = await repo.change_territory(territory_id, name, area)
+    if problem is not None:
+        raise InvalidInput("area", problem)
+    return next(r for r in await repo.list_territories() if r.id == territory_id)
 
 
 async def list_territories(session: AsyncSession) -> list[TerritoryRecord]:

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
-from datetime import date, datetime, time
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.db.repositories import Repositories
 from services.contracts.domain.contract import ContractRecord, ScheduleRow
 from services.contracts.domain.lifecycle import ENDED_STATUSES
-from services.contracts.domain.schedule import rrule_problem
+from services.contracts.domain.schedule import VisitRule, VisitWindow, next_occurrences, rrule_problem, visit_window
 from services.contracts.domain.visits import VisitRow
 from services.contracts.usecases.contracting import find_contract, live_contract
 from services.contracts.usecases.visits import GenerationSummary, regenerate_visits
 from shared.errors import Conflict, InvalidInput, NotFound
+from shared.pagination import Page
 
 
 async def _checked_schedule(repo: Repositories, contract: ContractRecord, schedule: ScheduleRow) -> None:
@@ -111,3 +113,52 @@ async def contract_visits(
     """The contract (NotFound if none) and its visits whose window meets [since, until), of one status if given."""
     contract = await find_contract(session, contract_id)
     return contract, await Repositories(session).visits.list_visits(contract_id, since, until, status)
+
+
+@dataclass(frozen=True)
+class PreviewedVisit:
+    due_at: datetime
+    window: VisitWindow
+
+
+def preview_schedule(
+    rrule: str,
+    *,
+    first_on: date,
+    visit_time: time,
+    timezone: str,
+    tolerance_days: int,
+    since: datetime,
+    count: int,
+    period_ends_on: date | None = None,
+) -> list[PreviewedVisit]:
+    """The next `count` visits a schedule would call for from `since`, with their windows; nothing is stored."""
+    if (problem := rrule_problem(rrule)) is not None:
+        raise InvalidInput("rrule", problem)
+    try:
+        ZoneInfo(timezone)
+    except (ValueError, KeyError):
+        raise InvalidInput("timezone", "not a known IANA time zone") from None
+    rule = VisitRule(rrule, first_on, visit_time, timezone, tolerance_days)
+    found = next_occurrences(rule, since, count)
+    if period_ends_on is not None:
+        found = [at for at in found if at.astimezone(ZoneInfo(timezone)).date() <= period_ends_on]
+    period = (first_on, period_ends_on)
+    return [PreviewedVisit(at, visit_window(at, timezone, tolerance_days, period)) for at in found]
+
+
+async def visit_calendar(
+    session: AsyncSession,
+    page: Page,
+    since: datetime,
+    until: datetime,
+    status: str | None,
+    customer_id: uuid.UUID | None,
+    contract_id: uuid.UUID | None = None,
+) -> list[tuple[VisitRow, str, str]]:
+    """Every contract's visits due in [since, until), with the names a calendar shows."""
+    if until <= since:
+        raise InvalidInput("to", "must be after from")
+    if until - since > timedelta(days=62):
+        raise InvalidInput("to", "a calendar shows at most 62 days at once")
+    return await Repositories(session).visits.calendar_visits(page, since, until, status, customer_id, contract_id)

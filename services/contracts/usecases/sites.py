@@ -13,6 +13,7 @@ from services.contracts.domain.estate import EquipmentRow, ServiceStep, SiteRow
 from services.contracts.usecases.visits import announce
 from shared.errors import InvalidInput, NotFound
 from shared.events.contracts import VisitRescheduled
+from shared.pagination import Page
 
 # columns a visit announcement carries: changing one of them re-announces the site's visits still to come
 _ANNOUNCED = frozenset({"address", "access_hours", "contact_name", "contact_phone"})
@@ -105,3 +106,27 @@ async def equipment_history(
     repo = Repositories(session)
     unit = await repo.sites.get_equipment(equipment_id)
     return unit, (await repo.sites.equipment_history(equipment_id) if unit is not None else [])
+
+
+async def search_sites(
+    session: AsyncSession, page: Page, search: str | None, customer_id: uuid.UUID | None
+) -> list[SiteRow]:
+    return await Repositories(session).sites.search_sites(page, search, customer_id)
+
+
+async def search_equipment(
+    session: AsyncSession, page: Page, search: str | None, customer_id: uuid.UUID | None, site_id: uuid.UUID | None
+) -> list[EquipmentRow]:
+    return await Repositories(session).sites.search_equipment(page, search, customer_id, site_id)
+
+
+async def edit_equipment(session: AsyncSession, equipment_ids: list[uuid.UUID], changes: dict[str, Any]) -> int:
+    """The same change to many units at once (type, criticality, skills); all listed units must exist."""
+    repo = Repositories(session)
+    found = await repo.sites.equipment_by_id(equipment_ids)
+    missing = [str(i) for i in equipment_ids if i not in found]
+    if missing:
+        raise InvalidInput("equipment_ids", f"no such unit: {', '.join(missing[:5])}")
+    if not changes:
+        raise InvalidInput("changes", "nothing to change")
+    return await repo.sites.update_equipment(equipment_ids, changes)

@@ -33,6 +33,13 @@ export function project(lon: number, lat: number): { x: number; y: number } {
   return { x: (lon - BOUNDS.west) * X_SCALE, y: (BOUNDS.north - lat) * Y_SCALE };
 }
 
+/** The point under map coordinates (x, y of the SVG's viewBox): where a click on the map falls. */
+export function unproject(x: number, y: number): { lon: number; lat: number } {
+  return { lon: BOUNDS.west + x / X_SCALE, lat: BOUNDS.north - y / Y_SCALE };
+}
+
+export const MAP_WIDTH = WIDTH;
+
 export function CrimeaMap({ locale, children, label }: { locale: Locale; children?: ReactNode; label: string }) {
   const outline = OUTLINE.map(([lon, lat]) => {
     const { x, y } = project(lon, lat);

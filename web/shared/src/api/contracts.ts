@@ -143,6 +143,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/contracts/{contract_id}/{action}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What activate, suspend or terminate would do (visits planned or cancelled), without doing it */
+        get: operations["preview_transition_contracts__contract_id___action__preview_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/customers": {
         parameters: {
             query?: never;
@@ -216,6 +233,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/equipment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every unit, searched and paged (staff) */
+        get: operations["search_equipment_equipment_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Bulk edit: set the same type, criticality or skills on many units at once */
+        patch: operations["edit_equipment_equipment_patch"];
+        trace?: never;
+    };
     "/equipment/{equipment_id}": {
         parameters: {
             query?: never;
@@ -250,6 +285,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/exports/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every customer, site or unit as CSV, in the columns the import reads (an export imports back) */
+        get: operations["export_file_exports__kind__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -259,6 +311,23 @@ export interface paths {
         };
         /** The process is alive */
         get: operations["healthz_healthz_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/holidays": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A country's public holidays of a year, to pre-fill a contract's holidays (the holidays package) */
+        get: operations["public_holidays_holidays_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -287,6 +356,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Prometheus metrics of this process (unauthenticated; `metrics_enabled`) */
+        get: operations["metrics_metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/readyz": {
         parameters: {
             query?: never;
@@ -294,10 +380,27 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The database and NATS are reachable */
+        /** Ready to take work: the database answers (NATS may be away: the outbox holds events) */
         get: operations["readyz_readyz_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schedules/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The next visits a schedule would call for, with their tolerance windows; nothing is stored */
+        post: operations["preview_schedule_schedules_preview_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -319,6 +422,23 @@ export interface paths {
         head?: never;
         /** Change or retire (active=false) a schedule; visits that no longer apply are cancelled or moved */
         patch: operations["change_schedule_schedules__schedule_id__patch"];
+        trace?: never;
+    };
+    "/sites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every customer's sites, searched and paged (staff) */
+        get: operations["search_sites_sites_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/sites/{site_id}": {
@@ -375,6 +495,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/territories/{territory_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Rename or redraw a territory (sites fall in whichever territory covers them) */
+        patch: operations["change_territory_territories__territory_id__patch"];
+        trace?: never;
+    };
+    "/visits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every contract's planned visits due in a span (a calendar's month or week), overdue ones marked */
+        get: operations["visit_calendar_visits_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/visits/generate": {
         parameters: {
             query?: never;
@@ -401,12 +555,75 @@ export interface components {
             /** File */
             file: string;
         };
+        /** CalendarVisitOut */
+        CalendarVisitOut: {
+            /** Carried Over From */
+            carried_over_from?: string | null;
+            /** Carried Work */
+            carried_work?: string | null;
+            /**
+             * Contract Id
+             * Format: uuid
+             */
+            contract_id: string;
+            /**
+             * Customer Id
+             * Format: uuid
+             */
+            customer_id: string;
+            /** Customer Name */
+            customer_name: string;
+            /** Due At */
+            due_at: string;
+            /**
+             * Due On
+             * Format: date
+             */
+            due_on: string;
+            /** Duration Minutes */
+            duration_minutes: number;
+            /** Equipment Ids */
+            equipment_ids: string[];
+            /**
+             * Id
+             * Format: uuid
+             * @description also the request_id dispatch books the visit under
+             */
+            id: string;
+            /**
+             * Overdue
+             * @description not finished and its window has closed
+             */
+            overdue: boolean;
+            /**
+             * Priority
+             * @enum {string}
+             */
+            priority: "P1" | "P2" | "P3" | "P4";
+            /** Required Skills */
+            required_skills: components["schemas"]["SkillNeed"][];
+            /**
+             * Schedule Id
+             * Format: uuid
+             */
+            schedule_id: string;
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
+            /** Site Name */
+            site_name: string;
+            /** Status */
+            status: string;
+            /** Window End */
+            window_end: string;
+            /** Window Start */
+            window_start: string;
+        };
         /** ContractHealthOut */
         ContractHealthOut: {
-            /**
-             * At
-             * Format: date-time
-             */
+            /** At */
             at: string;
             /**
              * Contract Id
@@ -613,6 +830,29 @@ export interface components {
             response_due?: string | null;
             site?: components["schemas"]["SiteFacts"] | null;
         };
+        /** EquipmentBulkEdit */
+        EquipmentBulkEdit: {
+            changes: components["schemas"]["EquipmentChanges"];
+            /** Equipment Ids */
+            equipment_ids: string[];
+        };
+        /** EquipmentBulkEdited */
+        EquipmentBulkEdited: {
+            /** Updated */
+            updated: number;
+        };
+        /**
+         * EquipmentChanges
+         * @description What a bulk edit sets on every listed unit; fields left out are kept.
+         */
+        EquipmentChanges: {
+            /** Criticality */
+            criticality?: ("critical" | "high" | "normal" | "low") | null;
+            /** Equipment Type */
+            equipment_type?: string | null;
+            /** Required Skills */
+            required_skills?: components["schemas"]["SkillNeed"][] | null;
+        };
         /** EquipmentIn */
         EquipmentIn: {
             /**
@@ -764,6 +1004,20 @@ export interface components {
              */
             start: string;
         };
+        /** PreviewedVisitOut */
+        PreviewedVisitOut: {
+            /** Due At */
+            due_at: string;
+            /**
+             * Due On
+             * Format: date
+             */
+            due_on: string;
+            /** Window End */
+            window_end: string;
+            /** Window Start */
+            window_start: string;
+        };
         /** PriceIn */
         "PriceIn-Input": {
             /** Amount */
@@ -791,6 +1045,16 @@ export interface components {
              * @description charged per request beyond the quota
              */
             extra_callout_price?: string | null;
+        };
+        /** PublicHolidayOut */
+        PublicHolidayOut: {
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+            /** Name */
+            name: string;
         };
         /** QuotaIn */
         QuotaIn: {
@@ -948,6 +1212,53 @@ export interface components {
             /** Visit Time */
             visit_time?: string | null;
         };
+        /** SchedulePreviewIn */
+        SchedulePreviewIn: {
+            /**
+             * Count
+             * @description how many occurrences to show
+             * @default 6
+             */
+            count: number;
+            /**
+             * Ends On
+             * @description the contract's end: no visit after it
+             */
+            ends_on?: string | null;
+            /**
+             * First On
+             * Format: date
+             */
+            first_on: string;
+            /**
+             * Rrule
+             * @example FREQ=MONTHLY;INTERVAL=3;BYDAY=1TU
+             */
+            rrule: string;
+            /**
+             * Timezone
+             * @default Europe/Simferopol
+             */
+            timezone: string;
+            /**
+             * Tolerance Days
+             * @default 0
+             */
+            tolerance_days: number;
+            /**
+             * Visit Time
+             * Format: time
+             * @default 09:00:00
+             */
+            visit_time: string;
+        };
+        /** SchedulePreviewOut */
+        SchedulePreviewOut: {
+            /** Rrule */
+            rrule: string;
+            /** Visits */
+            visits: components["schemas"]["PreviewedVisitOut"][];
+        };
         /** ServiceHistoryEntry */
         ServiceHistoryEntry: {
             /**
@@ -955,10 +1266,7 @@ export interface components {
              * Format: uuid
              */
             assignment_id: string;
-            /**
-             * At
-             * Format: date-time
-             */
+            /** At */
             at: string;
             /** Kind */
             kind: string;
@@ -1150,6 +1458,21 @@ export interface components {
             /** Name */
             name: string;
         };
+        /**
+         * TerritoryPatch
+         * @description Only the fields sent are changed.
+         */
+        TerritoryPatch: {
+            /**
+             * Area
+             * @description a GeoJSON Polygon or MultiPolygon (lon, lat)
+             */
+            area?: {
+                [key: string]: unknown;
+            } | null;
+            /** Name */
+            name?: string | null;
+        };
         /** TerritoryRef */
         TerritoryRef: {
             /**
@@ -1159,6 +1482,34 @@ export interface components {
             id: string;
             /** Name */
             name: string;
+        };
+        /** TransitionPreviewOut */
+        TransitionPreviewOut: {
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "activate" | "suspend" | "terminate";
+            /**
+             * Refused
+             * @description why it would be refused, if it would
+             */
+            refused: string | null;
+            /** Sites */
+            sites: number;
+            /**
+             * Status After
+             * @description none when the transition would be refused
+             */
+            status_after: string | null;
+            /** Status Before */
+            status_before: string;
+            /** Units */
+            units: number;
+            /** Visits Cancelled */
+            visits_cancelled: components["schemas"]["PreviewedVisitOut"][];
+            /** Visits Planned */
+            visits_planned: components["schemas"]["PreviewedVisitOut"][];
         };
         /** ValidationError */
         ValidationError: {
@@ -1213,10 +1564,7 @@ export interface components {
              * Format: uuid
              */
             customer_id: string;
-            /**
-             * Due At
-             * Format: date-time
-             */
+            /** Due At */
             due_at: string;
             /**
              * Due On
@@ -1252,15 +1600,9 @@ export interface components {
             site_id: string;
             /** Status */
             status: string;
-            /**
-             * Window End
-             * Format: date-time
-             */
+            /** Window End */
             window_end: string;
-            /**
-             * Window Start
-             * Format: date-time
-             */
+            /** Window Start */
             window_start: string;
         };
     };
@@ -1277,6 +1619,10 @@ export interface operations {
             query?: {
                 customer_id?: string | null;
                 status?: string | null;
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
             };
             header?: never;
             path?: never;
@@ -1467,7 +1813,12 @@ export interface operations {
     };
     list_schedules_contracts__contract_id__schedules_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
+            };
             header?: never;
             path: {
                 contract_id: string;
@@ -1599,6 +1950,10 @@ export interface operations {
                 from?: string | null;
                 to?: string | null;
                 status?: string | null;
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
             };
             header?: never;
             path: {
@@ -1628,9 +1983,52 @@ export interface operations {
             };
         };
     };
-    list_customers_customers_get: {
+    preview_transition_contracts__contract_id___action__preview_get: {
         parameters: {
             query?: never;
+            header?: never;
+            path: {
+                contract_id: string;
+                action: "activate" | "suspend" | "terminate";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransitionPreviewOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_customers_customers_get: {
+        parameters: {
+            query?: {
+                /** @description only the customer with this exact name */
+                name?: string | null;
+                /** @description only the customer with this reference */
+                external_ref?: string | null;
+                /** @description name or reference contains this (any case) */
+                q?: string | null;
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1644,6 +2042,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CustomerOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -1714,7 +2121,12 @@ export interface operations {
     };
     list_sites_customers__customer_id__sites_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
+            };
             header?: never;
             path: {
                 customer_id: string;
@@ -1813,6 +2225,77 @@ export interface operations {
             };
         };
     };
+    search_equipment_equipment_get: {
+        parameters: {
+            query?: {
+                /** @description type, model or serial contains this */
+                q?: string | null;
+                customer_id?: string | null;
+                site_id?: string | null;
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EquipmentOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    edit_equipment_equipment_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EquipmentBulkEdit"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EquipmentBulkEdited"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     get_equipment_equipment__equipment_id__get: {
         parameters: {
             query?: never;
@@ -1846,7 +2329,12 @@ export interface operations {
     };
     equipment_history_equipment__equipment_id__history_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
+            };
             header?: never;
             path: {
                 equipment_id: string;
@@ -1862,6 +2350,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ServiceHistoryEntry"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_file_exports__kind__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                kind: "customers" | "sites" | "equipment";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                    "text/plain": string;
                 };
             };
             /** @description Validation Error */
@@ -1893,6 +2413,40 @@ export interface operations {
                     "application/json": {
                         [key: string]: string;
                     };
+                };
+            };
+        };
+    };
+    public_holidays_holidays_get: {
+        parameters: {
+            query: {
+                /** @description ISO 3166-1 alpha-2 */
+                country?: string;
+                year: number;
+                language?: "ru" | "en";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicHolidayOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -1935,6 +2489,26 @@ export interface operations {
             };
         };
     };
+    metrics_metrics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+        };
+    };
     readyz_readyz_get: {
         parameters: {
             query?: never;
@@ -1951,6 +2525,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+        };
+    };
+    preview_schedule_schedules_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SchedulePreviewIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchedulePreviewOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -1977,6 +2584,43 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScheduleOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    search_sites_sites_get: {
+        parameters: {
+            query?: {
+                /** @description name, address or reference contains this */
+                q?: string | null;
+                customer_id?: string | null;
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SiteOut"][];
                 };
             };
             /** @description Validation Error */
@@ -2058,7 +2702,12 @@ export interface operations {
     };
     list_equipment_sites__site_id__equipment_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
+            };
             header?: never;
             path: {
                 site_id: string;
@@ -2124,7 +2773,12 @@ export interface operations {
     };
     list_territories_territories_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2138,6 +2792,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TerritoryOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -2162,6 +2825,82 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TerritoryOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    change_territory_territories__territory_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                territory_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TerritoryPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TerritoryOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    visit_calendar_visits_get: {
+        parameters: {
+            query?: {
+                /** @description default: a month before now */
+                from?: string | null;
+                /** @description default: a month after now */
+                to?: string | null;
+                status?: string | null;
+                customer_id?: string | null;
+                contract_id?: string | null;
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarVisitOut"][];
                 };
             };
             /** @description Validation Error */
