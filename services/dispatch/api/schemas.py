@@ -167,14 +167,22 @@ class DeclineIn(MobileCommand):
 
 
 class PartUsed(BaseModel):
-    part: PlainText = Field(min_length=1, max_length=200)
+    part: PlainText = Field(min_length=1, max_length=200, description="the part number (or its name)")
     quantity: float = Field(default=1, gt=0)
+
+
+class ChecklistItem(BaseModel):
+    item: PlainText = Field(min_length=1, max_length=200)
+    done: bool
 
 
 class CompletionReportIn(MobileCommand):
     outcome: Literal["completed", "needs_parts", "no_access", "customer_absent"]
     work_done: PlainText = Field(default="", max_length=5000)
-    parts_used: list[PartUsed] = []
+    parts_used: list[PartUsed] = Field(default=[], max_length=100)
+    checklist: list[ChecklistItem] = Field(default=[], max_length=50)
+    # the photos and the signature uploaded before the report (PUT /me/assignments/{id}/attachments/{attachment_id})
+    attachment_ids: list[uuid.UUID] = Field(default=[], max_length=30)
     notes: PlainText = Field(default="", max_length=5000)
     signed_by: PlainText | None = Field(default=None, max_length=200, description="the customer who signed")
 
