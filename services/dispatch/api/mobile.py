@@ -85,6 +85,8 @@ async def my_day(
             "technician_id": mine.technician["id"],
             "status": mine.technician["status"],
             "plan_version": mine.plan_version,
+            # the server's "now": the app keeps its device clock's offset from it and times queued steps with it
+            "server_time": cases.clock(),
             "stops": stops,
         }
     )
