@@ -10,6 +10,7 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -93,15 +94,25 @@ class Field:
                 if rows:
                     break
                 threading.Event().wait(0.1)  # the emergency consumer places it within a moment
+            # after whatever the technician already has today: a booking never overlaps another
+            busy = sql(
+                self.database_url,
+                "SELECT max(planned_end) AS until FROM dispatch.assignments "
+                "WHERE technician_id = $1 AND status IN ('offered', 'accepted', 'en_route', 'on_site')",
+                uuid.UUID(technician_id),
+            )[0]["until"]
+            slot = {"planned_start": (busy + timedelta(minutes=15)).isoformat()} if busy else {}
             if not rows:
                 given = dispatch.post(
-                    "/assignments", json={"request_id": request_id, "technician_id": technician_id, "lock": False}
+                    "/assignments",
+                    json={"request_id": request_id, "technician_id": technician_id, "lock": False, **slot},
                 )
                 assert given.status_code == 201, given.text
                 return request_id, given.json()["id"]
             if rows[0]["tech"] != technician_id:
                 moved = dispatch.post(
-                    f"/assignments/{rows[0]['id']}/reassign", json={"technician_id": technician_id, "lock": False}
+                    f"/assignments/{rows[0]['id']}/reassign",
+                    json={"technician_id": technician_id, "lock": False, **slot},
                 )
                 assert moved.status_code == 200, moved.text
             return request_id, rows[0]["id"]
@@ -333,3 +344,25 @@ def test_the_app_is_installable_and_opens_offline(phone: BrowserContext, gateway
     fresh.goto(f"{gateway}/tech/")
     expect(fresh.get_by_role("heading", name="My day")).to_be_visible()
     phone.set_offline(False)
+
+
+def test_a_new_emergency_and_a_job_taken_away_show_as_notices_within_seconds(
+    phone: BrowserContext, gateway: str, field: Field
+) -> None:
+    technician_id, name = field.technician()
+    other_id, _ = field.technician()
+    _, first = field.job_for(technician_id, "Cold room alarm")
+    page = sign_in(phone, gateway, name)
+    expect(stop(page, first)).to_be_visible()
+    expect(page.get_by_test_id("live")).to_have_text("live")
+
+    _, second = field.job_for(technician_id, "Freezer door broken")  # no reload: the technician's stream brings it
+    expect(page.get_by_test_id("notices")).to_contain_text("New job: Moskovskaya St 12, Yalta")
+    expect(stop(page, second)).to_be_visible()
+
+    page.get_by_test_id("notices").get_by_role("button", name="Dismiss").click()
+    with field.dispatcher() as dispatch:
+        moved = dispatch.post(f"/assignments/{first}/reassign", json={"technician_id": other_id, "lock": False})
+        assert moved.status_code == 200, moved.text
+    expect(page.get_by_test_id("notices")).to_contain_text("Job taken away: Moskovskaya St 12, Yalta")
+    expect(stop(page, first)).to_have_count(0)

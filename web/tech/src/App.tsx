@@ -144,9 +144,11 @@ function TechApp({ session, onSignOut }: { session: Session; onSignOut: () => vo
   const [refusals, setRefusals] = useState<RefusedCommand[]>([]);
   const [online, setOnline] = useState(navigator.onLine);
   const [notices, setNotices] = useState<string[]>([]);
+  const [live, setLive] = useState(false);
   const offset = useRef<number | null>(null);
   const position = useRef<Position | null>(null);
   const shown = useRef<Day | null>(null);
+  const ownDeclines = useRef(new Set<string>());
 
   const readQueue = useCallback(async () => {
     setWaiting(await queued());
@@ -154,7 +156,7 @@ function TechApp({ session, onSignOut }: { session: Session; onSignOut: () => vo
   }, []);
 
   const loadDay = useCallback(
-    async (tell = false) => {
+    async () => {
       try {
         const response = await fetch(`${location.origin}/api/dispatch/me/day`, {
           headers: { Authorization: `Bearer ${session.accessToken}` },
@@ -164,8 +166,10 @@ function TechApp({ session, onSignOut }: { session: Session; onSignOut: () => vo
         const loaded = (await response.json()) as Day;
         if (loaded.server_time) offset.current = new Date(loaded.server_time).getTime() - Date.now();
         await saveValue("day", { day: loaded, savedAt: new Date().toISOString(), offset: offset.current });
-        if (tell && shown.current) {
-          const changes = dayChanges(shown.current, loaded);
+        if (shown.current) {
+          // what the technician did themselves is no news: a stop they declined leaves the day
+          const declined = new Set((await queued()).filter((c) => c.kind === "decline").map((c) => c.assignmentId));
+          const changes = dayChanges(shown.current, loaded).filter((c) => !(c.kind === "gone" && (declined.has(c.stop.assignment.id) || ownDeclines.current.has(c.stop.assignment.id))));
           const texts = changes.map(({ kind, stop }) =>
             t(`notice_${kind}`, { what: stopName(stop), time: new Date(stop.assignment.planned_start).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", timeZone: "Europe/Simferopol" }) }),
           );
@@ -196,6 +200,7 @@ function TechApp({ session, onSignOut }: { session: Session; onSignOut: () => vo
 
   const run = useCallback(
     async (command: Command) => {
+      if (command.kind === "decline" && command.assignmentId) ownDeclines.current.add(command.assignmentId);
       await enqueue({ ...command, id: command.id ?? crypto.randomUUID() });
       await readQueue();
       await sync();
@@ -208,7 +213,7 @@ function TechApp({ session, onSignOut }: { session: Session; onSignOut: () => vo
     void loadDay().then(() => sync());
     const wentOnline = () => {
       setOnline(true);
-      void sync().then(() => loadDay(true));
+      void sync().then(() => loadDay());
     };
     const wentOffline = () => setOnline(false);
     window.addEventListener("online", wentOnline);
@@ -228,10 +233,11 @@ function TechApp({ session, onSignOut }: { session: Session; onSignOut: () => vo
       `${location.origin}/api/notify/streams/me`,
       token,
       () => {
-        if (pending === null) pending = setTimeout(() => ((pending = null), void loadDay(true)), 300);
+        if (pending === null) pending = setTimeout(() => ((pending = null), void loadDay()), 300);
       },
       (connected) => {
-        if (connected) void loadDay(true);
+        setLive(connected);
+        if (connected) void loadDay();
       },
     );
   }, [token, loadDay]);
@@ -269,6 +275,9 @@ function TechApp({ session, onSignOut }: { session: Session; onSignOut: () => vo
         <h1>{t("title")}</h1>
         <span className={online ? "net on" : "net off"} data-testid="network">
           {online ? t("online") : t("offline")}
+        </span>
+        <span className={live ? "live on" : "live off"} data-testid="live" title={t("liveTitle")}>
+          {live ? t("live") : "—"}
         </span>
         <LocaleSwitch />
         <button type="button" onClick={onSignOut}>

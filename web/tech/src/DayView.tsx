@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { CrimeaMap, formatTime, project, useI18n } from "@fieldline/shared";
+import { COMPANY_TIME_ZONE, CrimeaMap, formatTime, project, useI18n } from "@fieldline/shared";
 import { effectiveStatus, type Command, type Position } from "./App";
 import { geoUri, stopName, type Day, type Stop } from "./day";
 import { ReportForm } from "./Report";
@@ -46,7 +46,7 @@ export function DayView({ day, waiting, run, at, position }: Props) {
           <StopCard key={stop.assignment.id} n={i + 1} stop={stop} status={effectiveStatus(stop, waiting)} pending={waiting.some((c) => c.assignmentId === stop.assignment.id)} run={run} at={at} position={position} />
         ))}
       </ol>
-      <p className="tz">{formatTime(new Date(), locale)} · Europe/Simferopol</p>
+      <p className="tz">{t("timesIn", { zone: COMPANY_TIME_ZONE })}</p>
     </main>
   );
 }
