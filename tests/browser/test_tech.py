@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -246,15 +247,19 @@ def test_offline_the_job_is_done_reloaded_and_synced_once(phone: BrowserContext,
     expect(page.get_by_test_id("network")).to_have_text("offline")
     card.get_by_role("button", name="En route").click()
     expect(card.get_by_test_id("status")).to_have_text("En route · waiting to sync")
+    expect(page.get_by_test_id("gps")).to_have_text(
+        re.compile(r"GPS: [1-9]")
+    )  # a fix taken on the way, for the next batch
     card.get_by_role("button", name="On site").click()
     report(card, page, "Marina Ivanova")
     expect(card.get_by_test_id("status")).to_have_text("Completed · waiting to sync")
-    expect(page.get_by_test_id("queued-command")).to_have_count(4)  # en route, on site, the signature, the report
+    # en route, on site, the positions of the way, the signature, the report
+    expect(page.get_by_test_id("queued-command")).to_have_count(5)
 
     page.reload()  # still offline: the service worker opens the app, IndexedDB keeps the day and the queue
     card = stop(page, assignment_id)
     expect(card.get_by_test_id("status")).to_have_text("Completed · waiting to sync")
-    expect(page.get_by_test_id("queued-command")).to_have_count(4)
+    expect(page.get_by_test_id("queued-command")).to_have_count(5)
     assert (
         sql(field.database_url, "SELECT status FROM dispatch.assignments WHERE id = $1", uuid.UUID(assignment_id))[0][
             "status"
@@ -282,8 +287,15 @@ def test_offline_the_job_is_done_reloaded_and_synced_once(phone: BrowserContext,
         ("accept", 200),
         ("status:en_route", 200),
         ("status:on_site", 200),
+        ("positions", 200),
         ("report", 200),
     ]
+    pings = sql(
+        field.database_url,
+        "SELECT at, received_at FROM dispatch.position_pings WHERE technician_id = $1",
+        uuid.UUID(technician_id),
+    )
+    assert pings and all(p["received_at"] >= p["at"] for p in pings)  # the device's time and the server's, both kept
     signatures = sql(
         field.database_url, "SELECT kind FROM dispatch.attachments WHERE assignment_id = $1", uuid.UUID(assignment_id)
     )
@@ -343,6 +355,11 @@ def test_the_app_is_installable_and_opens_offline(phone: BrowserContext, gateway
     fresh = phone.new_page()  # a new window of the installed app, no signal at all
     fresh.goto(f"{gateway}/tech/")
     expect(fresh.get_by_role("heading", name="My day")).to_be_visible()
+    fresh.get_by_role("button", name="RU").click()
+    expect(fresh.get_by_role("heading", name="Мой день")).to_be_visible()
+    expect(fresh.get_by_test_id("network")).to_have_text("нет сети")
+    fresh.screenshot(path=str(ARTEFACTS / "tech-offline-ru.png"))
+    fresh.get_by_role("button", name="EN").click()
     phone.set_offline(False)
 
 
@@ -366,3 +383,24 @@ def test_a_new_emergency_and_a_job_taken_away_show_as_notices_within_seconds(
         assert moved.status_code == 200, moved.text
     expect(page.get_by_test_id("notices")).to_contain_text("Job taken away: Moskovskaya St 12, Yalta")
     expect(stop(page, first)).to_have_count(0)
+
+
+def test_a_technician_declines_an_offer_with_a_reason(phone: BrowserContext, gateway: str, field: Field) -> None:
+    technician_id, name = field.technician()
+    _, assignment_id = field.job_for(technician_id, "Ice machine noisy")
+    page = sign_in(phone, gateway, name)
+    card = stop(page, assignment_id)
+
+    card.get_by_role("button", name="Decline").click()
+    card.get_by_label("Too far").check()
+    card.get_by_role("button", name="Decline the visit").click()
+
+    expect(card).to_have_count(0)  # declined work leaves the day
+    expect(page.get_by_test_id("queue-empty")).to_be_visible()
+    expect(page.get_by_test_id("notices")).to_have_count(0)  # their own decision is no news
+    history = sql(
+        field.database_url,
+        "SELECT detail FROM dispatch.assignment_history WHERE assignment_id = $1 AND status = 'declined'",
+        uuid.UUID(assignment_id),
+    )
+    assert [json.loads(h["detail"])["reason"] for h in history] == ["Too far"]

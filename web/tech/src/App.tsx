@@ -17,7 +17,7 @@ import {
 import { dayChanges, stopName, type Day, type Stop } from "./day";
 import { DayView } from "./DayView";
 import { SyncPanel } from "./SyncPanel";
-import { dismissRefused, enqueue, loadValue, queued, refused, saveValue, type QueuedCommand, type RefusedCommand } from "./store";
+import { dismissRefused, enqueue, storeFor, loadValue, queued, refused, saveValue, type QueuedCommand, type RefusedCommand } from "./store";
 import { flush } from "./sync";
 
 const APP_PATH = "/tech/";
@@ -26,13 +26,18 @@ const APP_PATH = "/tech/";
 const SESSION_KEY = "fieldline.session";
 const KEPT_SESSION_KEY = "fieldline.tech.session";
 
+function claims(session: Session): { sub?: string; exp?: number } {
+  const part = session.accessToken.split(".")[1] ?? "";
+  return JSON.parse(atob(part.replace(/-/g, "+").replace(/_/g, "/"))) as { sub?: string; exp?: number };
+}
+
 function restoredSession(): Session | null {
   const current = currentSession();
   if (current) return current;
   const kept = localStorage.getItem(KEPT_SESSION_KEY);
   if (!kept) return null;
   const session = JSON.parse(kept) as Session;
-  const payload = JSON.parse(atob(session.accessToken.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))) as { exp?: number };
+  const payload = claims(session);
   if (payload.exp && payload.exp * 1000 < Date.now()) {
     localStorage.removeItem(KEPT_SESSION_KEY);
     return null;
@@ -137,6 +142,7 @@ const PING_BATCH_MS = 15_000;
 
 function TechApp({ session, onSignOut }: { session: Session; onSignOut: () => void }) {
   const { t, locale } = useI18n();
+  storeFor(claims(session).sub ?? "unknown"); // before any effect reads the store
   const token = useCallback(() => session.accessToken, [session]);
   const [day, setDay] = useState<Day | null>(null);
   const [savedAt, setSavedAt] = useState<string | null>(null); // set while the day shown is the saved copy
@@ -242,30 +248,37 @@ function TechApp({ session, onSignOut }: { session: Session; onSignOut: () => vo
     );
   }, [token, loadDay]);
 
-  // Positions while en route: fixes collected on the device, sent in batches through the same queue.
+  // Positions while en route: fixes collected on the device, sent in batches through the same queue (so a batch
+  // taken with no signal waits like any command); what is left when the technician stops driving goes at once.
   const enRoute = (day?.stops ?? []).some((s) => effectiveStatus(s, waiting) === "en_route");
+  const pings = useRef<{ at: string; position: { lat: number; lon: number }; accuracy_m?: number }[]>([]);
+  const [fixes, setFixes] = useState(0);
   useEffect(() => {
+    const sendBatch = () => {
+      if (!pings.current.length) return;
+      const sent = pings.current.splice(0, pings.current.length);
+      setFixes(0);
+      void run({ kind: "positions", method: "POST", path: "/me/positions", what: String(sent.length), body: { client_command_id: crypto.randomUUID(), pings: sent } });
+    };
     if (!("geolocation" in navigator)) return;
-    const pings: { at: string; position: { lat: number; lon: number }; accuracy_m?: number }[] = [];
     const watch = navigator.geolocation.watchPosition(
       (fix) => {
-        position.current = { lat: fix.coords.latitude, lon: fix.coords.longitude, accuracy_m: Math.round(fix.coords.accuracy) };
+        const here = { lat: fix.coords.latitude, lon: fix.coords.longitude };
+        position.current = { ...here, accuracy_m: Math.round(fix.coords.accuracy) };
         const at = serverNow(offset.current);
         if (enRoute && at) {
-          pings.push({ at, position: { lat: fix.coords.latitude, lon: fix.coords.longitude }, accuracy_m: Math.round(fix.coords.accuracy) });
+          pings.current.push({ at, position: here, accuracy_m: Math.round(fix.coords.accuracy) });
+          setFixes(pings.current.length);
         }
       },
       () => undefined,
       { enableHighAccuracy: true, maximumAge: 10_000 },
     );
-    const batch = setInterval(() => {
-      if (!pings.length) return;
-      const sent = pings.splice(0, pings.length);
-      void run({ kind: "positions", method: "POST", path: "/me/positions", what: String(sent.length), body: { client_command_id: crypto.randomUUID(), pings: sent } });
-    }, PING_BATCH_MS);
+    const batch = setInterval(sendBatch, PING_BATCH_MS);
     return () => {
       navigator.geolocation.clearWatch(watch);
       clearInterval(batch);
+      sendBatch();
     };
   }, [enRoute, run]);
 
@@ -276,6 +289,11 @@ function TechApp({ session, onSignOut }: { session: Session; onSignOut: () => vo
         <span className={online ? "net on" : "net off"} data-testid="network">
           {online ? t("online") : t("offline")}
         </span>
+        {enRoute && (
+          <span className="gps" data-testid="gps">
+            {t("gpsFixes", { n: fixes })}
+          </span>
+        )}
         <span className={live ? "live on" : "live off"} data-testid="live" title={t("liveTitle")}>
           {live ? t("live") : "—"}
         </span>

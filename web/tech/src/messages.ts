@@ -11,6 +11,7 @@ export const messages: Messages = {
   online: { ru: "в сети", en: "online" },
   live: { ru: "live", en: "live" },
   liveTitle: { ru: "Изменения дня приходят сразу", en: "Changes to the day arrive at once" },
+  gpsFixes: { ru: "GPS: {n}", en: "GPS: {n}" },
   offline: { ru: "нет сети", en: "offline" },
   savedAt: { ru: "Сохранено {time}: показан последний загруженный день", en: "Saved {time}: the last day loaded is shown" },
   timesIn: { ru: "Время: {zone}", en: "Times in {zone}" },

@@ -36,9 +36,18 @@ interface TechDB extends DBSchema {
 }
 
 let opened: Promise<IDBPDatabase<TechDB>> | null = null;
+let owner = "";
+
+/** One database per signed-in technician (the token's subject): a shared phone never replays one technician's
+ * commands with another's token, nor shows them another's day. */
+export function storeFor(subject: string): void {
+  if (subject === owner) return;
+  owner = subject;
+  opened = null;
+}
 
 function db(): Promise<IDBPDatabase<TechDB>> {
-  opened ??= openDB<TechDB>("fieldline-tech", 1, {
+  opened ??= openDB<TechDB>(`fieldline-tech:${owner}`, 1, {
     upgrade(database) {
       database.createObjectStore("queue", { keyPath: "seq", autoIncrement: true });
       database.createObjectStore("refused", { keyPath: "id" });
