@@ -397,7 +397,7 @@ def test_a_technician_declines_an_offer_with_a_reason(phone: BrowserContext, gat
 
     expect(card).to_have_count(0)  # declined work leaves the day
     expect(page.get_by_test_id("queue-empty")).to_be_visible()
-    expect(page.get_by_test_id("notices")).to_have_count(0)  # their own decision is no news
+    expect(page.get_by_text("Job taken away")).to_have_count(0)  # their own decision is no news
     history = sql(
         field.database_url,
         "SELECT detail FROM dispatch.assignment_history WHERE assignment_id = $1 AND status = 'declined'",
