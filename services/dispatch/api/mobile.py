@@ -65,6 +65,7 @@ async def my_day(
                 },
                 "window": {"start": job["window_start"], "end": job["window_end"]},
                 "response_due": job["response_due"],
+                "fix_due": job["fix_due"],
                 "bundled_with": job["bundled_with"],
                 "history": [
                     {

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { COMPANY_TIME_ZONE, CrimeaMap, formatTime, project, useI18n } from "@fieldline/shared";
+import { COMPANY_TIME_ZONE, CrimeaMap, formatTime, MAP_HEIGHT, MAP_WIDTH, project, useI18n } from "@fieldline/shared";
 import { effectiveStatus, type Command, type Position } from "./App";
 import { geoUri, stopName, type Day, type Stop } from "./day";
 import { ReportForm } from "./Report";
@@ -51,17 +51,30 @@ export function DayView({ day, waiting, run, at, position }: Props) {
   );
 }
 
+const MAX_ZOOM = 3; // closer, and the towns' names would cover the stops
+
+/** The day's stops in order on the peninsula, zoomed to them (at most MAX_ZOOM times). */
 function DayMap({ stops }: { stops: Stop[] }) {
   const { t, locale } = useI18n();
   const points = stops.map((s) => project(s.site.location.lon, s.site.location.lat));
+  const xs = points.map((p) => p.x);
+  const ys = points.map((p) => p.y);
+  const width = Math.max(MAP_WIDTH / MAX_ZOOM, (Math.max(...xs) - Math.min(...xs)) * 1.4);
+  const height = Math.max(MAP_HEIGHT / MAX_ZOOM, (Math.max(...ys) - Math.min(...ys)) * 1.4);
+  const side = Math.max(width, (height * MAP_WIDTH) / MAP_HEIGHT); // keep the map's proportions
+  const zoom = MAP_WIDTH / side;
+  const left = Math.min(Math.max((Math.max(...xs) + Math.min(...xs)) / 2 - side / 2, 0), MAP_WIDTH - side);
+  const tall = (side * MAP_HEIGHT) / MAP_WIDTH;
+  const top = Math.min(Math.max((Math.max(...ys) + Math.min(...ys)) / 2 - tall / 2, 0), MAP_HEIGHT - tall);
+  const r = 16 / Math.sqrt(zoom);
   return (
     <figure className="day-map" data-testid="day-map">
-      <CrimeaMap locale={locale} label={t("map")}>
-        <polyline points={points.map((p) => `${p.x},${p.y}`).join(" ")} fill="none" stroke="#0b3d91" strokeWidth={4} />
+      <CrimeaMap locale={locale} label={t("map")} viewBox={`${left} ${top} ${side} ${tall}`}>
+        <polyline points={points.map((p) => `${p.x},${p.y}`).join(" ")} fill="none" stroke="#0b3d91" strokeWidth={4 / zoom} />
         {points.map((p, i) => (
           <g key={stops[i]!.assignment.id}>
-            <circle cx={p.x} cy={p.y} r={16} fill="#0b3d91" />
-            <text x={p.x} y={p.y + 6} textAnchor="middle" fontSize={18} fill="#fff" fontWeight="bold">
+            <circle cx={p.x} cy={p.y} r={r} fill="#0b3d91" stroke="#fff" strokeWidth={2 / zoom} />
+            <text x={p.x} y={p.y + r * 0.4} textAnchor="middle" fontSize={r * 1.1} fill="#fff" fontWeight="bold">
               {i + 1}
             </text>
           </g>
@@ -112,6 +125,7 @@ function StopCard({ n, stop, status, pending, run, at, position }: { n: number; 
         </div>
         {stop.window.start && <dd>{t("window", { from: time(stop.window.start), to: time(stop.window.end) })}</dd>}
         {stop.response_due && <dd className="sla">{t("responseDue", { time: time(stop.response_due) })}</dd>}
+        {stop.fix_due && <dd className="sla">{t("fixDue", { time: time(stop.fix_due) })}</dd>}
       </dl>
       {stop.bundled_with && <p className="bundled">{t("bundled")}</p>}
       {carried && <p className="carried">{t("carriedOver", { why: t(`outcome_${carried.outcome ?? "needs_parts"}`) })}</p>}

@@ -31,6 +31,7 @@ export interface Stop {
   contact: { customer_id: string; name: string; phone: string };
   window: { start: string | null; end: string | null };
   response_due: string | null;
+  fix_due?: string | null;
   bundled_with: string | null;
   history: PastVisit[];
 }

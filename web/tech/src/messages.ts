@@ -22,6 +22,7 @@ export const messages: Messages = {
   eta: { ru: "Прибытие ≈ {time}", en: "ETA {time}" },
   planned: { ru: "План {from}–{to}", en: "Planned {from}–{to}" },
   responseDue: { ru: "SLA: прибыть до {time}", en: "SLA: arrive by {time}" },
+  fixDue: { ru: "SLA: устранить до {time}", en: "SLA: fix by {time}" },
   navigate: { ru: "Маршрут", en: "Navigate" },
   call: { ru: "Позвонить", en: "Call" },
   contact: { ru: "Контакт", en: "Contact" },
