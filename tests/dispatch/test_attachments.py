@@ -141,6 +141,7 @@ async def test_uploads_that_break_a_rule_are_refused_with_a_problem_naming_the_f
     await refused(422, "body", tech, assignment, b"<svg/>", "image/png")  # not what it claims to be
     await refused(422, "body", tech, assignment, b"", "image/jpeg")
     await refused(422, "kind", tech, assignment, jpeg(), kind="selfie")
+    await refused(422, "taken_at", tech, assignment, jpeg(), taken_at="2030-03-04T08:00:00")  # which 08:00?
     other_tech = await dispatch.add_technician("Oleg Petrov", 45.0, 34.0)
     await refused(404, "assignment", other_tech, assignment, jpeg())  # not their visit: it does not exist for them
     customer = dispatch.keys.headers(Role.CUSTOMER, customer_id=uuid.uuid4())

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from services.dispatch.api.deps import Caller, TechnicianCaller, UnitOfWork, UseCases
 from services.dispatch.usecases.attachments import CONTENT_TYPES, attachment_out
-from shared.moments import SaneDatetime
+from shared.moments import SaneAwareDatetime
 from shared.timestamps import in_utc
 
 router = APIRouter(tags=["attachments"])
@@ -38,7 +38,7 @@ async def upload_attachment(
     cases: UseCases,
     principal: TechnicianCaller,
     kind: str = "photo",
-    taken_at: SaneDatetime | None = None,
+    taken_at: SaneAwareDatetime | None = None,
     content_type: Annotated[str, Header()] = "",
 ) -> JSONResponse:
     """Stores a photo or the customer's signature (the picture itself is the body) for the technician's own visit.
