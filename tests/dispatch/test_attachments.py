@@ -223,3 +223,22 @@ async def test_the_s3_store_puts_and_gets_bytes_path_style(missing: bool) -> Non
         await store.put(None, "attachments/a/b", b"picture", "image/jpeg")  # type: ignore[arg-type]
         assert list(objects) == ["/fieldline/dispatch/attachments/a/b"]
     assert await store.get(None, "attachments/a/b") == (None if missing else b"picture")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/me/break", {"on_break": True, "at": "2030-03-04T08:00:00"}),
+        ("/me/positions", {"pings": [{"at": "2030-03-04T08:00:00", "position": {"lat": 44.9, "lon": 34.1}}]}),
+    ],
+)
+async def test_a_device_time_without_an_offset_is_refused_naming_the_field(
+    clocked_dispatch: Dispatch, path: str, body: dict[str, object]
+) -> None:
+    # it used to meet the aware clock in a comparison and answer 500
+    tech = await clocked_dispatch.add_technician("Anna Koval", *BESIDE_THE_SITE)
+    response = await clocked_dispatch.client.post(
+        path, headers=clocked_dispatch.technician(tech), json={"client_command_id": str(uuid.uuid4()), **body}
+    )
+    assert response.status_code == 422, response.text
+    assert "at" in response.text and response.headers["content-type"].startswith("application/problem+json")

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from shared.events.common import GeoPoint
-from shared.moments import SaneAwareDatetime, SaneDatetime
+from shared.moments import SaneAwareDatetime
 from shared.text import PlainText
 from shared.timestamps import UtcDatetime
 
@@ -139,7 +139,7 @@ class AssignmentOut(BaseModel):
 
 class StatusChangeIn(BaseModel):
     status: Literal["accepted", "declined", "en_route", "on_site", "completed", "failed", "cancelled"]
-    at: SaneDatetime | None = None
+    at: SaneAwareDatetime | None = None
     position: GeoPoint | None = None
     outcome: PlainText | None = Field(default=None, max_length=200)
     reason: PlainText | None = Field(default=None, max_length=500, description="needed when a dispatcher cancels")
@@ -147,7 +147,7 @@ class StatusChangeIn(BaseModel):
 
 class MobileCommand(BaseModel):
     client_command_id: uuid.UUID = Field(description="generated on the device; a replay returns the first answer")
-    at: SaneDatetime | None = None
+    at: SaneAwareDatetime | None = None
     position: GeoPoint | None = None
 
 
@@ -194,7 +194,7 @@ class CompletionReportIn(MobileCommand):
 
 
 class Ping(BaseModel):
-    at: SaneDatetime
+    at: SaneAwareDatetime
     position: GeoPoint
     accuracy_m: int | None = Field(default=None, ge=0)
 
@@ -207,13 +207,13 @@ class PingsIn(BaseModel):
 class AssignIn(BaseModel):
     request_id: uuid.UUID
     technician_id: uuid.UUID
-    planned_start: SaneDatetime | None = None
+    planned_start: SaneAwareDatetime | None = None
     lock: bool = Field(default=True, description="pin it: automatic re-plans keep it until a dispatcher releases it")
 
 
 class ReassignIn(BaseModel):
     technician_id: uuid.UUID
-    planned_start: SaneDatetime | None = None
+    planned_start: SaneAwareDatetime | None = None
     lock: bool = Field(default=True, description="pin it: automatic re-plans keep it until a dispatcher releases it")
 
 
