@@ -404,3 +404,25 @@ def test_a_technician_declines_an_offer_with_a_reason(phone: BrowserContext, gat
         uuid.UUID(assignment_id),
     )
     assert [json.loads(h["detail"])["reason"] for h in history] == ["Too far"]
+
+
+def test_a_break_and_a_break_the_server_refuses_while_en_route(
+    phone: BrowserContext, gateway: str, field: Field
+) -> None:
+    technician_id, name = field.technician()
+    _, assignment_id = field.job_for(technician_id, "Bottle cooler noisy")
+    page = sign_in(phone, gateway, name)
+
+    page.get_by_role("button", name="Break", exact=True).click()
+    expect(page.get_by_role("button", name="Back from break")).to_be_visible()
+    expect(page.get_by_test_id("queue-empty")).to_be_visible()
+    page.get_by_role("button", name="Back from break").click()
+    expect(page.get_by_role("button", name="Break", exact=True)).to_be_visible()
+
+    card = stop(page, assignment_id)
+    card.get_by_role("button", name="Accept").click()
+    card.get_by_role("button", name="En route").click()
+    expect(card.get_by_test_id("status")).to_have_text("En route")
+    page.get_by_role("button", name="Break", exact=True).click()
+    expect(page.get_by_test_id("refused-command")).to_contain_text("cannot start a break while en route")
+    expect(page.get_by_role("button", name="Break", exact=True)).to_be_visible()  # the server's answer decides

@@ -49,6 +49,12 @@ export function SyncPanel({
             {waiting.map((c) => (
               <li key={c.seq} data-testid="queued-command">
                 {label(t, c)}
+                {c.lastError && (
+                  <small className="last-error">
+                    {" "}
+                    · {c.lastError === "offline" ? t("offline") : t("serverBusy", { status: c.lastError })}
+                  </small>
+                )}
               </li>
             ))}
           </ol>

@@ -62,6 +62,7 @@ export const messages: Messages = {
   waiting: { ru: "ждёт отправки", en: "waiting to sync" },
   queueTitle: { ru: "Ждут отправки ({n})", en: "Waiting to sync ({n})" },
   queueEmpty: { ru: "Всё отправлено", en: "Everything is sent" },
+  serverBusy: { ru: "сервер ответил {status}, повторим", en: "the server said {status}; will retry" },
   syncNow: { ru: "Отправить сейчас", en: "Sync now" },
   refusedTitle: { ru: "Сервер отклонил", en: "Refused by the server" },
   refusedWhat: {
