@@ -105,3 +105,9 @@ async def equipment_history(
     repo = Repositories(session)
     unit = await repo.sites.get_equipment(equipment_id)
     return unit, (await repo.sites.equipment_history(equipment_id) if unit is not None else [])
+
+
+async def technician_serves_site(session: AsyncSession, technician_id: uuid.UUID, site_id: uuid.UUID) -> bool:
+    """The technician is booked (last, per job) on a request or planned visit at the site: they may read the
+    site's access hours and contact, its units and their history (what the technician app caches for the day)."""
+    return await Repositories(session).sites.technician_serves_site(technician_id, site_id)
