@@ -49,7 +49,16 @@ sources_hash() {
 }
 
 hash=$(sources_hash)
-if [[ ${1:-} != --force && -f $STAMP && $(cat "$STAMP") == "$hash" && -f $WEB/console/dist/index.html && -f $WEB/manage/dist/index.html ]]; then
+# Every app of the workspace (web/<app>/ beside shared/) must have its build.
+apps_built() {
+  local app
+  for app in "$WEB"/*/package.json; do
+    app=$(dirname "$app")
+    [[ $(basename "$app") == shared || -f $app/dist/index.html ]] || return 1
+  done
+}
+
+if [[ ${1:-} != --force && -f $STAMP && $(cat "$STAMP") == "$hash" ]] && apps_built; then
   exit 0
 fi
 log "building web/ (sources changed)"
@@ -59,4 +68,4 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
 fi
 npm run build --silent >&2
 printf '%s\n' "$hash" >"$STAMP"
-log "built: web/console/dist web/manage/dist"
+log "built: $(cd "$WEB" && echo */dist)"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -42,6 +42,17 @@ class Settings(ServiceSettings):
     # the company's working hours: a technician without shifts of their own works these (the weekly pattern's
     # form: weekday -> start, end, break_minutes, break_earliest, break_latest); null: round the clock
     default_weekly_shifts: dict[str, dict[str, Any]] | None = Field(default_factory=office_hours)
+
+    # attachments of visit reports (photos, signatures): where the bytes go, and how big one may be (the app
+    # compresses photos well under this); s3 needs the s3_* settings (any S3-compatible store, path-style)
+    attachment_store: Literal["postgres", "s3"] = "postgres"
+    attachment_max_bytes: int = Field(default=1_500_000, gt=0)
+    s3_endpoint: str = ""
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: SecretStr = SecretStr("")
+    s3_prefix: str = "dispatch/"
 
     # planning
     plan_horizon_days: int = 3

@@ -17,6 +17,7 @@ from bench.day.scenario import build_scenario
 from deploy.local.company.generator import generate_company
 from tests.support.infra import drop_database
 
+
 def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
     lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
     h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2

@@ -10,6 +10,7 @@ from services.contracts.api.deps import (
     AppClock,
     Caller,
     Manager,
+    Owned,
     Session,
     Staff,
     skill_needs,
@@ -37,7 +38,7 @@ from services.contracts.api.schemas import (
 from services.contracts.domain.calendar import hours_from_json, hours_to_json
 from services.contracts.domain.estate import EquipmentRow, SiteRow
 from services.contracts.usecases import customers, sites
-from shared.auth import Role, ensure_customer_access
+from shared.auth import Principal, Role, ensure_customer_access
 from shared.events.common import GeoPoint
 from shared.pagination import Paging
 
@@ -163,9 +164,26 @@ async def search_sites(
     return [site_out(s) for s in await sites.search_sites(session, page, q, customer_id)]
 
 
+async def _visible_on_site(
+    session: Session, record: Owned | None, site_id: uuid.UUID, principal: Principal, what: str
+) -> Owned:
+    """`visible`, and a technician booked on a job at the site sees it too (their app's day shows the site's
+    access hours, contact and units)."""
+    if (
+        record is not None
+        and principal.role is Role.TECHNICIAN
+        and principal.technician_id is not None
+        and await sites.technician_serves_site(session, principal.technician_id, site_id)
+    ):
+        return record
+    return visible(record, principal, what)
+
+
 @router.get("/sites/{site_id}", response_model=SiteOut)
 async def get_site(site_id: uuid.UUID, session: Session, principal: Caller) -> SiteOut:
-    return site_out(visible(await sites.find_site(session, site_id), principal, "site"))
+    return site_out(
+        await _visible_on_site(session, await sites.find_site(session, site_id), site_id, principal, "site")
+    )
 
 
 @router.patch(
@@ -199,7 +217,7 @@ async def create_equipment(site_id: uuid.UUID, body: EquipmentIn, session: Sessi
 @router.get("/sites/{site_id}/equipment", response_model=list[EquipmentOut])
 async def list_equipment(site_id: uuid.UUID, session: Session, principal: Caller, page: Paging) -> list[EquipmentOut]:
     site, units = await sites.site_equipment(session, site_id)
-    visible(site, principal, "site")
+    await _visible_on_site(session, site, site_id, principal, "site")
     return [equipment_out(u) for u in page.window(units)]
 
 
@@ -233,7 +251,10 @@ async def edit_equipment(body: EquipmentBulkEdit, session: Session, _: Manager) 
 
 @router.get("/equipment/{equipment_id}", response_model=EquipmentOut)
 async def get_equipment(equipment_id: uuid.UUID, session: Session, principal: Caller) -> EquipmentOut:
-    return equipment_out(visible(await sites.find_equipment(session, equipment_id), principal, "equipment"))
+    unit = await sites.find_equipment(session, equipment_id)
+    return equipment_out(
+        await _visible_on_site(session, unit, unit.site_id if unit else equipment_id, principal, "equipment")
+    )
 
 
 @router.get(
@@ -245,7 +266,7 @@ async def equipment_history(
     equipment_id: uuid.UUID, session: Session, principal: Caller, page: Paging
 ) -> list[ServiceHistoryEntry]:
     unit, rows = await sites.equipment_history(session, equipment_id)
-    visible(unit, principal, "equipment")
+    await _visible_on_site(session, unit, unit.site_id if unit else equipment_id, principal, "equipment")
     rows = page.window(rows)
     return [
         ServiceHistoryEntry(

@@ -60,6 +60,24 @@ ORDER BY s.at, s.assignment_id
 """)
 
 
+# whether the technician is the one last booked on some job at the site (a request or a planned visit)
+_TECHNICIAN_SERVES_SITE = text("""
+SELECT EXISTS (
+    SELECT 1 FROM (
+        SELECT DISTINCT ON (s.request_id) s.technician_id
+        FROM assignment_steps s
+        JOIN (
+            SELECT request_id FROM service_jobs WHERE site_id = :site_id
+            UNION
+            SELECT id FROM planned_visits WHERE site_id = :site_id
+        ) j ON j.request_id = s.request_id
+        ORDER BY s.request_id, s.at DESC
+    ) latest
+    WHERE latest.technician_id = :technician_id
+)
+""")
+
+
 class SitesRepository(Repository):
     """Sites (with the territory each lies in) and their equipment."""
 
@@ -170,6 +188,12 @@ class SitesRepository(Repository):
             .order_by(t.equipment.c.equipment_type, t.equipment.c.serial)
         )
         return [_equipment(r) for r in rows]
+
+    async def technician_serves_site(self, technician_id: uuid.UUID, site_id: uuid.UUID) -> bool:
+        found = await self.session.execute(
+            _TECHNICIAN_SERVES_SITE, {"technician_id": technician_id, "site_id": site_id}
+        )
+        return bool(found.scalar())
 
     async def equipment_history(self, equipment_id: uuid.UUID) -> list[ServiceStep]:
         rows = await self.session.execute(_EQUIPMENT_HISTORY, {"equipment_id": equipment_id})

@@ -130,3 +130,9 @@ async def edit_equipment(session: AsyncSession, equipment_ids: list[uuid.UUID], 
     if not changes:
         raise InvalidInput("changes", "nothing to change")
     return await repo.sites.update_equipment(equipment_ids, changes)
+
+
+async def technician_serves_site(session: AsyncSession, technician_id: uuid.UUID, site_id: uuid.UUID) -> bool:
+    """The technician is booked (last, per job) on a request or planned visit at the site: they may read the
+    site's access hours and contact, its units and their history (what the technician app caches for the day)."""
+    return await Repositories(session).sites.technician_serves_site(technician_id, site_id)

@@ -65,6 +65,7 @@ async def my_day(
                 },
                 "window": {"start": job["window_start"], "end": job["window_end"]},
                 "response_due": job["response_due"],
+                "fix_due": job["fix_due"],
                 "bundled_with": job["bundled_with"],
                 "history": [
                     {
@@ -85,6 +86,8 @@ async def my_day(
             "technician_id": mine.technician["id"],
             "status": mine.technician["status"],
             "plan_version": mine.plan_version,
+            # the server's "now": the app keeps its device clock's offset from it and times queued steps with it
+            "server_time": cases.clock(),
             "stops": stops,
         }
     )

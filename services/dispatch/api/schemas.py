@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from shared.events.common import GeoPoint
-from shared.moments import SaneAwareDatetime, SaneDatetime
+from shared.moments import SaneAwareDatetime
 from shared.text import PlainText
 from shared.timestamps import UtcDatetime
 
@@ -139,7 +139,7 @@ class AssignmentOut(BaseModel):
 
 class StatusChangeIn(BaseModel):
     status: Literal["accepted", "declined", "en_route", "on_site", "completed", "failed", "cancelled"]
-    at: SaneDatetime | None = None
+    at: SaneAwareDatetime | None = None
     position: GeoPoint | None = None
     outcome: PlainText | None = Field(default=None, max_length=200)
     reason: PlainText | None = Field(default=None, max_length=500, description="needed when a dispatcher cancels")
@@ -147,7 +147,7 @@ class StatusChangeIn(BaseModel):
 
 class MobileCommand(BaseModel):
     client_command_id: uuid.UUID = Field(description="generated on the device; a replay returns the first answer")
-    at: SaneDatetime | None = None
+    at: SaneAwareDatetime | None = None
     position: GeoPoint | None = None
 
 
@@ -167,14 +167,22 @@ class DeclineIn(MobileCommand):
 
 
 class PartUsed(BaseModel):
-    part: PlainText = Field(min_length=1, max_length=200)
+    part: PlainText = Field(min_length=1, max_length=200, description="the part number (or its name)")
     quantity: float = Field(default=1, gt=0)
+
+
+class ChecklistItem(BaseModel):
+    item: PlainText = Field(min_length=1, max_length=200)
+    done: bool
 
 
 class CompletionReportIn(MobileCommand):
     outcome: Literal["completed", "needs_parts", "no_access", "customer_absent"]
     work_done: PlainText = Field(default="", max_length=5000)
-    parts_used: list[PartUsed] = []
+    parts_used: list[PartUsed] = Field(default=[], max_length=100)
+    checklist: list[ChecklistItem] = Field(default=[], max_length=50)
+    # the photos and the signature uploaded before the report (PUT /me/assignments/{id}/attachments/{attachment_id})
+    attachment_ids: list[uuid.UUID] = Field(default=[], max_length=30)
     notes: PlainText = Field(default="", max_length=5000)
     signed_by: PlainText | None = Field(default=None, max_length=200, description="the customer who signed")
 
@@ -186,7 +194,7 @@ class CompletionReportIn(MobileCommand):
 
 
 class Ping(BaseModel):
-    at: SaneDatetime
+    at: SaneAwareDatetime
     position: GeoPoint
     accuracy_m: int | None = Field(default=None, ge=0)
 
@@ -199,13 +207,13 @@ class PingsIn(BaseModel):
 class AssignIn(BaseModel):
     request_id: uuid.UUID
     technician_id: uuid.UUID
-    planned_start: SaneDatetime | None = None
+    planned_start: SaneAwareDatetime | None = None
     lock: bool = Field(default=True, description="pin it: automatic re-plans keep it until a dispatcher releases it")
 
 
 class ReassignIn(BaseModel):
     technician_id: uuid.UUID
-    planned_start: SaneDatetime | None = None
+    planned_start: SaneAwareDatetime | None = None
     lock: bool = Field(default=True, description="pin it: automatic re-plans keep it until a dispatcher releases it")
 
 

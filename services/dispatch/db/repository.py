@@ -1,9 +1,10 @@
 """``DispatchRepository``: every dispatch repository on one session, for the use cases that still take one
 object for all of them. The queries live by aggregate: technicians.py, jobs.py, bookings.py,
-emergency_bookings.py, plans.py, commands.py (common.py: what they share)."""
+emergency_bookings.py, plans.py, commands.py, attachments.py (common.py: what they share)."""
 
 from __future__ import annotations
 
+from services.dispatch.db.attachments import AttachmentRepository
 from services.dispatch.db.bookings import BookingRepository
 from services.dispatch.db.commands import MobileCommandRepository
 from services.dispatch.db.emergency_bookings import EmergencyBookingRepository
@@ -19,5 +20,6 @@ class DispatchRepository(
     EmergencyBookingRepository,
     PlanRepository,
     MobileCommandRepository,
+    AttachmentRepository,
 ):
     """The per-aggregate repositories as one; they share the session and its asyncpg connection."""

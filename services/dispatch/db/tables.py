@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, ExcludeConstraint
 
+from shared.attachments import blob_table
 from shared.db import service_metadata
 from shared.messaging import messaging_tables
 from shared.ratelimit import rate_limit_table
@@ -29,6 +30,7 @@ SCHEMA = "dispatch"
 metadata = service_metadata(SCHEMA)
 messaging = messaging_tables(metadata)
 rate_limits = rate_limit_table(metadata)
+attachment_blobs = blob_table(metadata)  # the default store's bytes (shared/attachments)
 
 ACTIVE_ASSIGNMENT_STATUSES = ("offered", "accepted", "en_route", "on_site")
 _ACTIVE_SQL = "status IN ('offered', 'accepted', 'en_route', 'on_site')"
@@ -220,6 +222,27 @@ position_pings = Table(
     Column("at", DateTime(timezone=True), primary_key=True),
     Column("position", Geography("POINT", srid=4326, spatial_index=False), nullable=False),
     Column("accuracy_m", Integer),
+    # `at` is the device's time of the fix; this is when the server got it (an offline batch arrives late)
+    Column("received_at", DateTime(timezone=True)),
+)
+
+# photos and signatures of a visit report: who took them on which job; the bytes are in a BlobStore under `key`
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", Uuid, primary_key=True),  # made on the device: a replayed upload finds it
+    Column("assignment_id", Uuid, nullable=False, index=True),
+    Column("request_id", Uuid, nullable=False, index=True),
+    Column("customer_id", Uuid, nullable=False),
+    Column("technician_id", Uuid, nullable=False),
+    Column("kind", Text, nullable=False),  # photo, signature
+    Column("content_type", Text, nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("store", Text, nullable=False),  # which BlobStore holds the bytes
+    Column("key", Text, nullable=False),
+    Column("taken_at", DateTime(timezone=True)),  # the device's time
+    Column("created_at", DateTime(timezone=True), nullable=False),  # the server's time
 )
 
 # each SLA alert once per request and kind

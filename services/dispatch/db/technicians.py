@@ -144,7 +144,10 @@ class TechnicianRepository(SessionRepository):
         )
 
     async def add_pings(
-        self, technician_id: uuid.UUID, pings: Sequence[tuple[datetime, float, float, int | None]]
+        self,
+        technician_id: uuid.UUID,
+        pings: Sequence[tuple[datetime, float, float, int | None]],
+        received_at: datetime | None = None,
     ) -> int:
         if not pings:
             return 0
@@ -152,7 +155,13 @@ class TechnicianRepository(SessionRepository):
             pg_insert(t.position_pings)
             .values(
                 [
-                    {"technician_id": technician_id, "at": at, "position": point_wkt(lat, lon), "accuracy_m": accuracy}
+                    {
+                        "technician_id": technician_id,
+                        "at": at,
+                        "position": point_wkt(lat, lon),
+                        "accuracy_m": accuracy,
+                        "received_at": received_at,
+                    }
                     for at, lat, lon, accuracy in pings
                 ]
             )

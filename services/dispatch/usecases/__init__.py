@@ -10,9 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.dispatch.db.tables import attachment_blobs
 from services.dispatch.planning import RoadFactorTravel, plan_routes
 from services.dispatch.planning.nearest import NearestQualified, plan_nearest
 from services.dispatch.settings import Settings
+from services.dispatch.usecases.attachments import Attachments
 from services.dispatch.usecases.desk import DispatchDesk
 from services.dispatch.usecases.emergency import EmergencyPlacer
 from services.dispatch.usecases.fieldwork import FieldWork
@@ -21,6 +23,7 @@ from services.dispatch.usecases.replanning import Replanner
 from services.dispatch.usecases.roster import Roster
 from services.dispatch.usecases.viewing import DispatchViews
 from services.dispatch.usecases.visits import PlannedVisits
+from shared.attachments import BlobStore, PostgresBlobStore, S3BlobStore, S3Location
 from shared.clock import SystemClock
 
 
@@ -36,6 +39,7 @@ class DispatchUseCases:
     fieldwork: FieldWork
     desk: DispatchDesk
     views: DispatchViews
+    attachments: Attachments
 
     @classmethod
     def build(cls, settings: Settings, clock: Callable[[], datetime] = SystemClock()) -> DispatchUseCases:
@@ -52,4 +56,24 @@ class DispatchUseCases:
             FieldWork(placer, clock),
             DispatchDesk(placer, clock),
             DispatchViews(settings.timezone, clock),
+            Attachments(attachment_store(settings, clock), clock, settings.attachment_max_bytes),
         )
+
+
+def attachment_store(settings: Settings, clock: Callable[[], datetime]) -> BlobStore:
+    """PostgreSQL (the dispatch schema's attachment_blobs) unless the settings name an S3-compatible store."""
+    if settings.attachment_store == "s3":
+        if not (settings.s3_endpoint and settings.s3_bucket):
+            raise ValueError(
+                "attachment_store s3 needs FIELDLINE_DISPATCH_S3_ENDPOINT and FIELDLINE_DISPATCH_S3_BUCKET"
+            )
+        location = S3Location(
+            endpoint=settings.s3_endpoint,
+            bucket=settings.s3_bucket,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=settings.s3_secret_access_key.get_secret_value(),
+            prefix=settings.s3_prefix,
+        )
+        return S3BlobStore(location, clock)
+    return PostgresBlobStore(attachment_blobs)

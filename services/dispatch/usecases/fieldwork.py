@@ -263,10 +263,11 @@ class FieldWork:
     async def report_pings(
         self, session: AsyncSession, technician_id: uuid.UUID, pings: list[tuple[datetime, float, float, int | None]]
     ) -> int:
-        """Stores the pings; the live position follows the newest, and so does the ETA of a job en route when it
-        moves by more than the settings' eta_update_minutes."""
+        """Stores the pings (the device's time of each fix, the server's of receipt); the live position follows
+        the newest, and so does the ETA of a job en route when it moves by more than the settings'
+        eta_update_minutes."""
         repo = DispatchRepository(session)
-        stored = await repo.add_pings(technician_id, pings)
+        stored = await repo.add_pings(technician_id, pings, received_at=self.clock())
         if pings:
             at, lat, lon, _ = max(pings)
             en_route = await repo.en_route_of(technician_id)  # locked before the technician, as status steps do

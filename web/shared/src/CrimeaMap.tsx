@@ -40,13 +40,24 @@ export function unproject(x: number, y: number): { lon: number; lat: number } {
 
 export const MAP_WIDTH = WIDTH;
 
-export function CrimeaMap({ locale, children, label }: { locale: Locale; children?: ReactNode; label: string }) {
+/** `viewBox` (in the map's own units, see `project`) shows a part of the peninsula, e.g. one technician's day. */
+export function CrimeaMap({
+  locale,
+  children,
+  label,
+  viewBox,
+}: {
+  locale: Locale;
+  children?: ReactNode;
+  label: string;
+  viewBox?: string;
+}) {
   const outline = OUTLINE.map(([lon, lat]) => {
     const { x, y } = project(lon, lat);
     return `${x.toFixed(1)},${y.toFixed(1)}`;
   }).join(" ");
   return (
-    <svg viewBox={`0 0 ${WIDTH} ${MAP_HEIGHT}`} role="img" aria-label={label} className="crimea-map">
+    <svg viewBox={viewBox ?? `0 0 ${WIDTH} ${MAP_HEIGHT}`} role="img" aria-label={label} className="crimea-map">
       <rect width={WIDTH} height={MAP_HEIGHT} fill="#dcecf7" />
       <polygon points={outline} fill="#f4f1e8" stroke="#8a9a9e" strokeWidth={2} />
       {TOWNS.map((town) => {

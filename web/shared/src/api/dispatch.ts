@@ -4,6 +4,26 @@
  */
 
 export interface paths {
+    "/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Alerts
+         * @description The dispatchers' alerts, newest first: SLA at risk, late placements, implausible status steps.
+         */
+        get: operations["alerts_alerts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/assignments": {
         parameters: {
             query?: never;
@@ -13,7 +33,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Assign */
+        /**
+         * Assign
+         * @description Books the request on the technician; pinned (re-plans keep it) unless `lock` is false.
+         */
         post: operations["assign_assignments_post"];
         delete?: never;
         options?: never;
@@ -49,10 +72,14 @@ export interface paths {
         put?: never;
         /**
          * Lock
-         * @description A locked booking keeps its technician and time through re-plans.
+         * @description A locked (pinned) booking keeps its technician and time through re-plans; `locked: false` releases it.
          */
         post: operations["lock_assignments__assignment_id__lock_post"];
-        delete?: never;
+        /**
+         * Unlock
+         * @description Releases the pin: the next re-plan may move the booking again.
+         */
+        delete: operations["unlock_assignments__assignment_id__lock_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -67,7 +94,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reassign */
+        /**
+         * Reassign
+         * @description Moves the booking; pinned (re-plans keep it) unless `lock` is false.
+         */
         post: operations["reassign_assignments__assignment_id__reassign_post"];
         delete?: never;
         options?: never;
@@ -86,6 +116,26 @@ export interface paths {
         put?: never;
         /** Change Status */
         post: operations["change_status_assignments__assignment_id__status_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/attachments/{attachment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Attachment
+         * @description The picture, to dispatchers, the technician who took it and the customer of the job.
+         */
+        get: operations["get_attachment_attachments__attachment_id__get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -140,6 +190,28 @@ export interface paths {
         put?: never;
         /** Accept */
         post: operations["accept_me_assignments__assignment_id__accept_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/assignments/{assignment_id}/attachments/{attachment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Upload Attachment
+         * @description Stores a photo or the customer's signature (the picture itself is the body) for the technician's own visit.
+         *
+         *     The id is made on the device: an offline queue replaying the upload gets 200 and the same attachment.
+         */
+        put: operations["upload_attachment_me_assignments__assignment_id__attachments__attachment_id__put"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -262,6 +334,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Prometheus metrics of this process (unauthenticated; `metrics_enabled`) */
+        get: operations["metrics_metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plan-failures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Plan Failures
+         * @description Days the planner could not plan (an alert until the day plans again): when, why, how many runs in a row.
+         */
+        get: operations["plan_failures_plan_failures_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/plans/{day}": {
         parameters: {
             query?: never;
@@ -310,7 +419,9 @@ export interface paths {
         put?: never;
         /**
          * Replan
-         * @description Plans the day now (off the event loop) and answers with the new version and what changed.
+         * @description Plans the day now (off the event loop) and answers with the new version and what changed; no body needed.
+         *
+         *     The re-plan opens its own transactions: it must not hold a connection while the solver runs.
          */
         post: operations["replan_plans__day__replan_post"];
         delete?: never;
@@ -326,8 +437,30 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The database and NATS are reachable */
+        /** Ready to take work: the database answers (NATS may be away: the outbox holds events) */
         get: operations["readyz_readyz_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/requests/{request_id}/visit-report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Visit Report
+         * @description The last finished visit: outcome, work done, parts, checklist, who signed, time on site, attachments.
+         *
+         *     A customer sees only its own requests, and no technician ids or internal notes.
+         */
+        get: operations["visit_report_requests__request_id__visit_report_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -437,6 +570,7 @@ export interface components {
             /**
              * Ends At
              * Format: date-time
+             * @description after starts_at, at most 366 days later
              */
             ends_at: string;
             /**
@@ -459,7 +593,8 @@ export interface components {
         AssignIn: {
             /**
              * Lock
-             * @default false
+             * @description pin it: automatic re-plans keep it until a dispatcher releases it
+             * @default true
              */
             lock: boolean;
             /** Planned Start */
@@ -477,16 +612,19 @@ export interface components {
         };
         /** AssignmentOut */
         AssignmentOut: {
+            /** Arrived At */
+            arrived_at?: string | null;
             /**
              * Customer Id
              * Format: uuid
              */
             customer_id: string;
-            /**
-             * Eta
-             * Format: date-time
-             */
+            /** Eta */
             eta: string;
+            /** Finished At */
+            finished_at?: string | null;
+            /** First Eta */
+            first_eta?: string | null;
             /**
              * Id
              * Format: uuid
@@ -497,17 +635,15 @@ export interface components {
              * @default false
              */
             locked: boolean;
+            /** Locked At */
+            locked_at?: string | null;
+            /** Locked By */
+            locked_by?: string | null;
             /** Outcome */
             outcome?: string | null;
-            /**
-             * Planned End
-             * Format: date-time
-             */
+            /** Planned End */
             planned_end: string;
-            /**
-             * Planned Start
-             * Format: date-time
-             */
+            /** Planned Start */
             planned_start: string;
             /**
              * Request Id
@@ -516,6 +652,8 @@ export interface components {
             request_id: string;
             /** Status */
             status: string;
+            /** Suspect */
+            suspect?: string | null;
             /**
              * Technician Id
              * Format: uuid
@@ -546,10 +684,27 @@ export interface components {
             on_break: boolean;
             position?: components["schemas"]["GeoPoint"] | null;
         };
+        /** ChecklistItem */
+        ChecklistItem: {
+            /** Done */
+            done: boolean;
+            /** Item */
+            item: string;
+        };
         /** CompletionReportIn */
         CompletionReportIn: {
             /** At */
             at?: string | null;
+            /**
+             * Attachment Ids
+             * @default []
+             */
+            attachment_ids: string[];
+            /**
+             * Checklist
+             * @default []
+             */
+            checklist: components["schemas"]["ChecklistItem"][];
             /**
              * Client Command Id
              * Format: uuid
@@ -651,7 +806,10 @@ export interface components {
         };
         /** PartUsed */
         PartUsed: {
-            /** Part */
+            /**
+             * Part
+             * @description the part number (or its name)
+             */
             part: string;
             /**
              * Quantity
@@ -684,7 +842,8 @@ export interface components {
         ReassignIn: {
             /**
              * Lock
-             * @default false
+             * @description pin it: automatic re-plans keep it until a dispatcher releases it
+             * @default true
              */
             lock: boolean;
             /** Planned Start */
@@ -717,7 +876,10 @@ export interface components {
             /** Outcome */
             outcome?: string | null;
             position?: components["schemas"]["GeoPoint"] | null;
-            /** Reason */
+            /**
+             * Reason
+             * @description needed when a dispatcher cancels
+             */
             reason?: string | null;
             /**
              * Status
@@ -830,6 +992,28 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    alerts_alerts_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    }[];
+                };
+            };
+        };
+    };
     assign_assignments_post: {
         parameters: {
             query?: never;
@@ -929,6 +1113,37 @@ export interface operations {
             };
         };
     };
+    unlock_assignments__assignment_id__lock_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assignment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     reassign_assignments__assignment_id__reassign_post: {
         parameters: {
             query?: never;
@@ -987,6 +1202,35 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["AssignmentOut"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_attachment_attachments__attachment_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                attachment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
@@ -1065,6 +1309,49 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AssignmentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    upload_attachment_me_assignments__assignment_id__attachments__attachment_id__put: {
+        parameters: {
+            query?: {
+                kind?: string;
+                taken_at?: string | null;
+            };
+            header?: {
+                "content-type"?: string;
+            };
+            path: {
+                assignment_id: string;
+                attachment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "image/jpeg": string;
+                "image/png": string;
+                "image/webp": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
             /** @description Validation Error */
@@ -1282,6 +1569,48 @@ export interface operations {
             };
         };
     };
+    metrics_metrics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+        };
+    };
+    plan_failures_plan_failures_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    }[];
+                };
+            };
+        };
+    };
     latest_plan_plans__day__get: {
         parameters: {
             query?: never;
@@ -1357,9 +1686,9 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["ReplanIn"];
+                "application/json": components["schemas"]["ReplanIn"] | null;
             };
         };
         responses: {
@@ -1405,6 +1734,39 @@ export interface operations {
             };
         };
     };
+    visit_report_requests__request_id__visit_report_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     sla_at_risk_sla_at_risk_get: {
         parameters: {
             query?: never;
@@ -1429,7 +1791,12 @@ export interface operations {
     };
     list_technicians_technicians_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1443,6 +1810,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TechnicianOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

@@ -1,0 +1,192 @@
+"""Photos and signatures of a visit report: stored once per device-made id, read only by whom they concern.
+
+A technician uploads only to their own visit (not one taken away from them); a customer reads only its own
+visits' attachments and an allow-listed projection of the report; dispatchers read all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.dispatch.db.repository import DispatchRepository
+from shared.attachments import BlobStore
+from shared.auth import Principal, Role, ensure_customer_access, ensure_technician_access
+from shared.errors import Conflict, DomainError, FieldProblem, InvalidInput, NotFound
+
+KINDS = ("photo", "signature")
+# what a picture's first bytes are, per allowed type: a body is refused when it is not what it claims
+_MAGIC: dict[str, Callable[[bytes], bool]] = {
+    "image/jpeg": lambda b: b.startswith(b"\xff\xd8\xff"),
+    "image/png": lambda b: b.startswith(b"\x89PNG\r\n\x1a\n"),
+    "image/webp": lambda b: b[:4] == b"RIFF" and b[8:12] == b"WEBP",
+}
+CONTENT_TYPES = tuple(_MAGIC)
+
+
+class TooLarge(DomainError):
+    status = 413
+    slug = "too-large"
+    title = "Content too large"
+
+
+class UnsupportedType(DomainError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+class Attachments:
+    def __init__(self, store: BlobStore, clock: Callable[[], datetime], max_bytes: int) -> None:
+        self.store = store
+        self.clock = clock
+        self.max_bytes = max_bytes
+
+    def _check(self, kind: str, content_type: str, content: bytes) -> str:
+        if kind not in KINDS:
+            raise InvalidInput("kind", f"must be one of {', '.join(KINDS)}")
+        media = content_type.split(";")[0].strip().lower()
+        if media not in _MAGIC:
+            raise UnsupportedType(
+                f"content-type: must be one of {', '.join(CONTENT_TYPES)}",
+                problems=[FieldProblem("content-type", f"must be one of {', '.join(CONTENT_TYPES)}")],
+            )
+        if not content:
+            raise InvalidInput("body", "is empty")
+        if len(content) > self.max_bytes:
+            raise TooLarge(
+                f"body: {len(content)} bytes, at most {self.max_bytes} (compress the picture)",
+                problems=[FieldProblem("body", f"at most {self.max_bytes} bytes")],
+            )
+        if not _MAGIC[media](content):
+            raise InvalidInput("body", f"is not a {media} picture")
+        return media
+
+    async def upload(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        assignment_id: uuid.UUID,
+        attachment_id: uuid.UUID,
+        kind: str,
+        content_type: str,
+        content: bytes,
+        taken_at: datetime | None,
+    ) -> tuple[bool, dict[str, Any]]:
+        """(created, the attachment's row); a replayed upload of the same id gets the stored row back."""
+        media = self._check(kind, content_type, content)
+        repo = DispatchRepository(session)
+        assignment = await repo.get_assignment(assignment_id)
+        if assignment is None:
+            raise NotFound("assignment not found")
+        ensure_technician_access(principal, assignment["technician_id"], "assignment")
+        seen = await repo.get_attachment(attachment_id)
+        if seen is not None:
+            if seen["assignment_id"] != assignment_id or seen["technician_id"] != assignment["technician_id"]:
+                raise Conflict("attachment id already used for another visit")
+            return False, seen
+        if assignment["status"] in ("declined", "cancelled"):
+            raise Conflict(f"the visit is {assignment['status']}: it is no longer yours to report on")
+        key = f"attachments/{assignment['request_id']}/{attachment_id}"
+        row = {
+            "id": attachment_id,
+            "assignment_id": assignment_id,
+            "request_id": assignment["request_id"],
+            "customer_id": assignment["customer_id"],
+            "technician_id": assignment["technician_id"],
+            "kind": kind,
+            "content_type": media,
+            "size_bytes": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "store": self.store.name,
+            "key": key,
+            "taken_at": min(taken_at, self.clock()) if taken_at else None,  # a device clock never claims the future
+            "created_at": self.clock(),
+        }
+        await self.store.put(session, key, content, media)
+        if not await repo.add_attachment(row):
+            raise Conflict("the same attachment is being stored right now; retry", retry_after_s=1)
+        return True, row
+
+    async def content(
+        self, session: AsyncSession, principal: Principal, attachment_id: uuid.UUID
+    ) -> tuple[dict[str, Any], bytes]:
+        row = await DispatchRepository(session).get_attachment(attachment_id)
+        if row is None:
+            raise NotFound("attachment not found")
+        _ensure_concerns(principal, row)
+        content = await self.store.get(session, row["key"])
+        if content is None:
+            raise NotFound("attachment not found")
+        return row, content
+
+    async def visit_report(self, session: AsyncSession, principal: Principal, request_id: uuid.UUID) -> dict[str, Any]:
+        """The last finished visit of a request: its report, time on site and attachments.
+
+        A customer gets only what it may see: no technician id, no internal notes, no plausibility flags.
+        """
+        repo = DispatchRepository(session)
+        visits = [v for v in await repo.finished_assignments_of_request(request_id) if _concerns(principal, v)]
+        if not visits:
+            raise NotFound("no finished visit for this request")
+        visit = visits[0]
+        attachments = [a for a in await repo.attachments_of_request(request_id) if a["assignment_id"] == visit["id"]]
+        return report_projection(visit, attachments, staff=principal.role is not Role.CUSTOMER)
+
+
+def _concerns(principal: Principal, row: dict[str, Any]) -> bool:
+    try:
+        _ensure_concerns(principal, row)
+    except NotFound:
+        return False
+    return True
+
+
+def _ensure_concerns(principal: Principal, row: dict[str, Any]) -> None:
+    """Staff: all; a technician: their own visits; a customer: its own. Anyone else learns nothing exists."""
+    if principal.role is Role.CUSTOMER:
+        ensure_customer_access(principal, row["customer_id"], "attachment")
+    else:
+        ensure_technician_access(principal, row["technician_id"], "attachment")
+
+
+def attachment_out(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(row["id"]),
+        "kind": row["kind"],
+        "content_type": row["content_type"],
+        "size_bytes": row["size_bytes"],
+        "taken_at": row["taken_at"],
+        "url": f"attachments/{row['id']}",  # relative to the dispatch API
+    }
+
+
+def report_projection(visit: dict[str, Any], attachments: Sequence[dict[str, Any]], *, staff: bool) -> dict[str, Any]:
+    report = visit["report"] or {}
+    arrived, finished = visit["arrived_at"], visit["finished_at"]
+    shown = {
+        "request_id": str(visit["request_id"]),
+        "status": visit["status"],
+        "outcome": visit["outcome"] or ("completed" if visit["status"] == "completed" else None),
+        "arrived_at": arrived,
+        "finished_at": finished,
+        "minutes_on_site": round((finished - arrived).total_seconds() / 60) if arrived and finished else None,
+        "work_done": report.get("work_done", ""),
+        "parts_used": report.get("parts_used", []),
+        "checklist": report.get("checklist", []),
+        "signed_by": report.get("signed_by"),
+        "attachments": [attachment_out(a) for a in attachments],
+    }
+    if staff:
+        shown |= {
+            "assignment_id": str(visit["id"]),
+            "technician_id": str(visit["technician_id"]),
+            "notes": report.get("notes", ""),
+            "suspect": visit["suspect"],
+        }
+    return shown

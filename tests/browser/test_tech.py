@@ -1,0 +1,428 @@
+"""A technician with the app at /tech/ on a phone (Pixel 7 profile), in Chromium, against the real services: a
+whole job with and without signal, a command the server refuses on replay, and the app installed and opened
+offline."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from PIL import Image
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+
+from shared.auth import Role
+from tests.browser.conftest import ARTEFACTS
+from tests.browser.test_console import _customer_with_a_covered_site, _file_emergency, _technician
+from tests.conftest import Keys
+from tests.support.infra import REPO_ROOT, Stack
+
+pytestmark = pytest.mark.browser
+
+SITE = (44.499, 34.16)  # the covered site of _customer_with_a_covered_site (Yalta)
+# Playwright's "Pixel 7" descriptor (playwright.devices), written out: the package's browser fixture does not hand
+# the Playwright object over
+PIXEL_7: dict[str, Any] = {
+    "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.6778.33 Mobile Safari/537.36",
+    "viewport": {"width": 412, "height": 839},
+    "screen": {"width": 412, "height": 915},
+    "device_scale_factor": 2.625,
+    "is_mobile": True,
+    "has_touch": True,
+}
+
+
+def sql(database_url: str, query: str, *args: object) -> list[dict[str, Any]]:
+    """One query on the stack's database, from a thread of its own (Playwright's sync API holds this one's loop)."""
+    rows: list[dict[str, Any]] = []
+
+    async def fetch() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            rows.extend(dict(r) for r in await conn.fetch(query, *args))
+        finally:
+            await conn.close()
+
+    worker = threading.Thread(target=lambda: asyncio.run(fetch()))
+    worker.start()
+    worker.join()
+    return rows
+
+
+class Field:
+    """The company's customer with a covered site; technicians added per test, signed in as demo users."""
+
+    def __init__(self, stack: Stack, keys: Keys, demo_file: Path, database_url: str) -> None:
+        self.stack, self.keys, self.demo_file, self.database_url = stack, keys, demo_file, database_url
+        self.customer_id, self.site_id = _customer_with_a_covered_site(stack, keys)
+        self.technicians: dict[str, str] = {}
+
+    def technician(self) -> tuple[str, str]:
+        """(technician id, demo user name) of a new refrigeration technician beside the site."""
+        name = f"Tech{uuid.uuid4().hex[:6]} Koval"
+        technician_id = _technician(self.stack, self.keys, name, SITE[0] + 0.001, SITE[1], {"refrigeration": 3})
+        self.technicians[name] = technician_id
+        # the gateway's development sign-in lists the demo users of this file
+        self.demo_file.write_text(json.dumps({"customer_id": self.customer_id, "technician_ids": self.technicians}))
+        return technician_id, name
+
+    def dispatcher(self) -> httpx.Client:
+        return httpx.Client(base_url=self.stack.url("dispatch"), headers=self.keys.headers(Role.DISPATCHER))
+
+    def job_for(self, technician_id: str, description: str) -> tuple[str, str]:
+        """(request id, assignment id) of a new emergency at the site, offered to the technician (the placement
+        may pick someone else of the suite's technicians: the dispatcher then gives it to this one)."""
+        request_id = _file_emergency(self.stack, self.keys, self.customer_id, self.site_id, description)
+        with self.dispatcher() as dispatch:
+            for _ in range(100):
+                rows = sql(
+                    self.database_url,
+                    "SELECT id::text, technician_id::text AS tech FROM dispatch.assignments "
+                    "WHERE request_id = $1 AND status IN ('offered', 'accepted')",
+                    uuid.UUID(request_id),
+                )
+                if rows:
+                    break
+                threading.Event().wait(0.1)  # the emergency consumer places it within a moment
+            # after whatever the technician already has today: a booking never overlaps another
+            busy = sql(
+                self.database_url,
+                "SELECT max(planned_end) AS until FROM dispatch.assignments "
+                "WHERE technician_id = $1 AND status IN ('offered', 'accepted', 'en_route', 'on_site')",
+                uuid.UUID(technician_id),
+            )[0]["until"]
+            slot = {"planned_start": (busy + timedelta(minutes=15)).isoformat()} if busy else {}
+            if not rows:
+                given = dispatch.post(
+                    "/assignments",
+                    json={"request_id": request_id, "technician_id": technician_id, "lock": False, **slot},
+                )
+                assert given.status_code == 201, given.text
+                return request_id, given.json()["id"]
+            if rows[0]["tech"] != technician_id:
+                moved = dispatch.post(
+                    f"/assignments/{rows[0]['id']}/reassign",
+                    json={"technician_id": technician_id, "lock": False, **slot},
+                )
+                assert moved.status_code == 200, moved.text
+            return request_id, rows[0]["id"]
+
+
+@pytest.fixture(scope="module")
+def field(stack: Stack, keys: Keys, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Field:
+    demo_dirs = sorted(tmp_path_factory.getbasetemp().glob("demo*"))
+    assert demo_dirs, "the gateway fixture makes the demo users' directory"
+    return Field(stack, keys, demo_dirs[0] / "demo.json", database_url)
+
+
+@pytest.fixture
+def phone(browser: Browser, gateway: str, request: pytest.FixtureRequest) -> Iterator[BrowserContext]:
+    context = browser.new_context(
+        **PIXEL_7,
+        locale="en-GB",
+        permissions=["geolocation"],
+        geolocation={"latitude": SITE[0] + 0.01, "longitude": SITE[1]},
+    )
+    context.set_default_timeout(15_000)
+    yield context
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    for i, opened in enumerate(context.pages):
+        opened.screenshot(path=str(ARTEFACTS / f"{request.node.name}-{i}.png"))
+    context.close()
+
+
+def sign_in(context: BrowserContext, gateway: str, name: str) -> Page:
+    page = context.new_page()
+    page.goto(f"{gateway}/tech/")
+    page.get_by_role("button", name=name).click()
+    expect(page.get_by_role("heading", name="My day")).to_be_visible()
+    # the service worker controls the page once it has precached the app: from then on it opens with no signal
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    return page
+
+
+def stop(page: Page, assignment_id: str) -> Locator:
+    return page.get_by_test_id(f"stop-{assignment_id}")
+
+
+def photo_file(tmp: Path) -> Path:
+    path = tmp / "unit.jpg"
+    picture = Image.new("RGB", (1200, 900), (30, 90, 160))
+    for x in range(0, 1200, 60):  # something for the compressor to chew on
+        picture.paste((220, 220, 40), (x, 0, x + 30, 900))
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=95)
+    path.write_bytes(out.getvalue())
+    return path
+
+
+def sign(page: Page) -> None:
+    canvas = page.get_by_test_id("signature")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + 20, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    for i in range(1, 12):
+        page.mouse.move(box["x"] + 20 + i * 20, box["y"] + box["height"] / 2 + (15 if i % 2 else -15))
+    page.mouse.up()
+
+
+def report(card: Locator, page: Page, signer: str, photo: Path | None = None) -> None:
+    card.get_by_role("button", name="Finish: report").click()
+    form = card.get_by_role("form", name="Visit report")
+    form.get_by_label("Work done").fill("Replaced the condenser fan motor")
+    form.get_by_label("Fault found").check()
+    form.get_by_role("button", name="+ Part").click()
+    form.get_by_label("Part number").fill("FAN-M-220")
+    form.get_by_label("Quantity").fill("2")
+    if photo is not None:
+        form.get_by_test_id("photo-input").set_input_files(str(photo))
+        expect(form.get_by_test_id("photo-thumb")).to_have_count(1)
+    form.get_by_label("Signed by (customer's name)").fill("Marina Ivanova")
+    sign(page)
+    form.get_by_role("button", name="Send the report").click()
+
+
+def test_a_whole_job_from_accept_to_a_signed_report_with_a_photo(
+    phone: BrowserContext, gateway: str, field: Field, tmp_path: Path
+) -> None:
+    technician_id, name = field.technician()
+    request_id, assignment_id = field.job_for(technician_id, "Cold room at +9 °C")
+    page = sign_in(phone, gateway, name)
+    card = stop(page, assignment_id)
+    expect(card.get_by_test_id("status")).to_have_text("Offered")
+    expect(card.get_by_role("link", name="Navigate")).to_have_attribute(
+        "href", f"geo:{SITE[0]},{SITE[1]}?q={SITE[0]},{SITE[1]}(Moskovskaya%20St%2012%2C%20Yalta)"
+    )
+    expect(page.get_by_test_id("day-map")).to_be_visible()
+    page.screenshot(path=str(REPO_ROOT / "docs" / "tech-day.png"))
+
+    card.get_by_role("button", name="Accept").click()
+    expect(card.get_by_test_id("status")).to_have_text("Accepted")  # the server's answer, nothing waiting
+    card.get_by_role("button", name="En route").click()
+    expect(card.get_by_test_id("status")).to_have_text("En route")
+    card.get_by_role("button", name="On site").click()
+    expect(card.get_by_test_id("status")).to_have_text("On site")
+    report(card, page, "Marina Ivanova", photo_file(tmp_path))
+    expect(card.get_by_test_id("status")).to_have_text("Completed")
+    expect(page.get_by_test_id("queue-empty")).to_be_visible()
+
+    # the dispatcher's API and the customer's see the report, the photo and the signature
+    with field.dispatcher() as dispatch:
+        seen = dispatch.get(f"/requests/{request_id}/visit-report").json()
+    assert seen["status"] == "completed" and seen["signed_by"] == "Marina Ivanova"
+    assert seen["parts_used"] == [{"part": "FAN-M-220", "quantity": 2}]
+    assert {a["kind"] for a in seen["attachments"]} == {"photo", "signature"}
+    customer = field.keys.headers(Role.CUSTOMER, customer_id=uuid.UUID(field.customer_id))
+    with httpx.Client(base_url=field.stack.url("dispatch"), headers=customer) as theirs:
+        shown = theirs.get(f"/requests/{request_id}/visit-report").json()
+        assert shown["work_done"] == "Replaced the condenser fan motor" and "technician_id" not in shown
+        photo = next(a for a in shown["attachments"] if a["kind"] == "photo")
+        picture = theirs.get(f"/{photo['url']}")
+    assert picture.status_code == 200 and picture.headers["content-type"] == "image/jpeg"
+    assert 0 < len(picture.content) < 500_000  # compressed in the browser (the original is larger)
+
+
+def test_offline_the_job_is_done_reloaded_and_synced_once(phone: BrowserContext, gateway: str, field: Field) -> None:
+    technician_id, name = field.technician()
+    request_id, assignment_id = field.job_for(technician_id, "Ice machine leaking")
+    page = sign_in(phone, gateway, name)
+    card = stop(page, assignment_id)
+    card.get_by_role("button", name="Accept").click()
+    expect(card.get_by_test_id("status")).to_have_text("Accepted")
+
+    phone.set_offline(True)
+    expect(page.get_by_test_id("network")).to_have_text("offline")
+    card.get_by_role("button", name="En route").click()
+    expect(card.get_by_test_id("status")).to_have_text("En route · waiting to sync")
+    expect(page.get_by_test_id("gps")).to_have_text(
+        re.compile(r"GPS: [1-9]")
+    )  # a fix taken on the way, for the next batch
+    card.get_by_role("button", name="On site").click()
+    report(card, page, "Marina Ivanova")
+    expect(card.get_by_test_id("status")).to_have_text("Completed · waiting to sync")
+    # en route, on site, the positions of the way, the signature, the report
+    expect(page.get_by_test_id("queued-command")).to_have_count(5)
+
+    page.reload()  # still offline: the service worker opens the app, IndexedDB keeps the day and the queue
+    card = stop(page, assignment_id)
+    expect(card.get_by_test_id("status")).to_have_text("Completed · waiting to sync")
+    expect(page.get_by_test_id("queued-command")).to_have_count(5)
+    assert (
+        sql(field.database_url, "SELECT status FROM dispatch.assignments WHERE id = $1", uuid.UUID(assignment_id))[0][
+            "status"
+        ]
+        == "accepted"
+    )
+
+    phone.set_offline(False)
+    expect(page.get_by_test_id("queue-empty")).to_be_visible()
+    expect(card.get_by_test_id("status")).to_have_text("Completed")
+
+    history = sql(
+        field.database_url,
+        "SELECT status, count(*) AS n FROM dispatch.assignment_history WHERE assignment_id = $1 GROUP BY status",
+        uuid.UUID(assignment_id),
+    )
+    steps = {r["status"]: r["n"] for r in history}
+    assert steps["accepted"] == 1 and steps["en_route"] == 1 and steps["on_site"] == 1 and steps["completed"] == 1
+    commands = sql(
+        field.database_url,
+        "SELECT kind, status_code FROM dispatch.mobile_commands WHERE technician_id = $1 ORDER BY created_at",
+        uuid.UUID(technician_id),
+    )
+    assert [(c["kind"], c["status_code"]) for c in commands] == [
+        ("accept", 200),
+        ("status:en_route", 200),
+        ("status:on_site", 200),
+        ("positions", 200),
+        ("report", 200),
+    ]
+    pings = sql(
+        field.database_url,
+        "SELECT at, received_at FROM dispatch.position_pings WHERE technician_id = $1",
+        uuid.UUID(technician_id),
+    )
+    assert pings and all(p["received_at"] >= p["at"] for p in pings)  # the device's time and the server's, both kept
+    signatures = sql(
+        field.database_url, "SELECT kind FROM dispatch.attachments WHERE assignment_id = $1", uuid.UUID(assignment_id)
+    )
+    assert [s["kind"] for s in signatures] == ["signature"]
+    with field.dispatcher() as dispatch:
+        assert dispatch.get(f"/requests/{request_id}/visit-report").json()["status"] == "completed"
+
+
+def test_a_command_refused_on_replay_is_shown_with_its_reason(
+    phone: BrowserContext, gateway: str, field: Field
+) -> None:
+    technician_id, name = field.technician()
+    other_id, _ = field.technician()
+    _, assignment_id = field.job_for(technician_id, "Display case warm")
+    page = sign_in(phone, gateway, name)
+    card = stop(page, assignment_id)
+    card.get_by_role("button", name="Accept").click()
+    expect(card.get_by_test_id("status")).to_have_text("Accepted")
+
+    phone.set_offline(True)
+    card.get_by_role("button", name="En route").click()
+    expect(page.get_by_test_id("queued-command")).to_have_count(1)
+    with field.dispatcher() as dispatch:  # meanwhile the dispatcher gives the job to someone else
+        moved = dispatch.post(f"/assignments/{assignment_id}/reassign", json={"technician_id": other_id, "lock": False})
+        assert moved.status_code == 200, moved.text
+    phone.set_offline(False)
+
+    refused = page.get_by_test_id("refused-command")
+    expect(refused).to_contain_text("En route: Moskovskaya St 12, Yalta")
+    expect(refused).to_contain_text("assignment not found")
+    expect(refused).to_contain_text("call the dispatcher")
+    expect(page.get_by_test_id("queue-empty")).to_be_visible()
+    page.screenshot(path=str(ARTEFACTS / "tech-refused.png"))
+    refused.get_by_role("button", name="Dismiss").click()
+    expect(refused).to_have_count(0)
+
+
+def test_the_app_is_installable_and_opens_offline(phone: BrowserContext, gateway: str, field: Field) -> None:
+    _, name = field.technician()
+    page = sign_in(phone, gateway, name)
+
+    manifest = page.request.get(f"{gateway}/tech/manifest.webmanifest").json()
+    assert manifest["start_url"] == "/tech/" and manifest["scope"] == "/tech/" and manifest["display"] == "standalone"
+    assert manifest["name"] and manifest["short_name"]
+    sizes = {icon["sizes"] for icon in manifest["icons"]}
+    assert {"192x192", "512x512"} <= sizes
+    for icon in manifest["icons"]:
+        fetched = page.request.get(f"{gateway}/tech/{icon['src']}")
+        assert fetched.ok and fetched.headers["content-type"] == "image/png"
+    assert page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.scope)") == f"{gateway}/tech/"
+    assert page.locator('link[rel="manifest"]').count() >= 1
+
+    phone.set_offline(True)
+    page.reload()
+    expect(page.get_by_role("heading", name="My day")).to_be_visible()
+    expect(page.get_by_test_id("network")).to_have_text("offline")
+    fresh = phone.new_page()  # a new window of the installed app, no signal at all
+    fresh.goto(f"{gateway}/tech/")
+    expect(fresh.get_by_role("heading", name="My day")).to_be_visible()
+    fresh.get_by_role("button", name="RU").click()
+    expect(fresh.get_by_role("heading", name="Мой день")).to_be_visible()
+    expect(fresh.get_by_test_id("network")).to_have_text("нет сети")
+    fresh.screenshot(path=str(ARTEFACTS / "tech-offline-ru.png"))
+    fresh.get_by_role("button", name="EN").click()
+    phone.set_offline(False)
+
+
+def test_a_new_emergency_and_a_job_taken_away_show_as_notices_within_seconds(
+    phone: BrowserContext, gateway: str, field: Field
+) -> None:
+    technician_id, name = field.technician()
+    other_id, _ = field.technician()
+    _, first = field.job_for(technician_id, "Cold room alarm")
+    page = sign_in(phone, gateway, name)
+    expect(stop(page, first)).to_be_visible()
+    expect(page.get_by_test_id("live")).to_have_text("live")
+
+    _, second = field.job_for(technician_id, "Freezer door broken")  # no reload: the technician's stream brings it
+    expect(page.get_by_test_id("notices")).to_contain_text("New job: Moskovskaya St 12, Yalta")
+    expect(stop(page, second)).to_be_visible()
+
+    page.get_by_test_id("notices").get_by_role("button", name="Dismiss").click()
+    with field.dispatcher() as dispatch:
+        moved = dispatch.post(f"/assignments/{first}/reassign", json={"technician_id": other_id, "lock": False})
+        assert moved.status_code == 200, moved.text
+    expect(page.get_by_test_id("notices")).to_contain_text("Job taken away: Moskovskaya St 12, Yalta")
+    expect(stop(page, first)).to_have_count(0)
+
+
+def test_a_technician_declines_an_offer_with_a_reason(phone: BrowserContext, gateway: str, field: Field) -> None:
+    technician_id, name = field.technician()
+    _, assignment_id = field.job_for(technician_id, "Ice machine noisy")
+    page = sign_in(phone, gateway, name)
+    card = stop(page, assignment_id)
+
+    card.get_by_role("button", name="Decline").click()
+    card.get_by_label("Too far").check()
+    card.get_by_role("button", name="Decline the visit").click()
+
+    expect(card).to_have_count(0)  # declined work leaves the day
+    expect(page.get_by_test_id("queue-empty")).to_be_visible()
+    expect(page.get_by_text("Job taken away")).to_have_count(0)  # their own decision is no news
+    history = sql(
+        field.database_url,
+        "SELECT detail FROM dispatch.assignment_history WHERE assignment_id = $1 AND status = 'declined'",
+        uuid.UUID(assignment_id),
+    )
+    assert [json.loads(h["detail"])["reason"] for h in history] == ["Too far"]
+
+
+def test_a_break_and_a_break_the_server_refuses_while_en_route(
+    phone: BrowserContext, gateway: str, field: Field
+) -> None:
+    technician_id, name = field.technician()
+    _, assignment_id = field.job_for(technician_id, "Bottle cooler noisy")
+    page = sign_in(phone, gateway, name)
+
+    page.get_by_role("button", name="Break", exact=True).click()
+    expect(page.get_by_role("button", name="Back from break")).to_be_visible()
+    expect(page.get_by_test_id("queue-empty")).to_be_visible()
+    page.get_by_role("button", name="Back from break").click()
+    expect(page.get_by_role("button", name="Break", exact=True)).to_be_visible()
+
+    card = stop(page, assignment_id)
+    card.get_by_role("button", name="Accept").click()
+    card.get_by_role("button", name="En route").click()
+    expect(card.get_by_test_id("status")).to_have_text("En route")
+    page.get_by_role("button", name="Break", exact=True).click()
+    expect(page.get_by_test_id("refused-command")).to_contain_text("cannot start a break while en route")
+    expect(page.get_by_role("button", name="Break", exact=True)).to_be_visible()  # the server's answer decides

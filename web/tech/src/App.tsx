@@ -1,0 +1,340 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import {
+  completeOidcSignIn,
+  currentSession,
+  followStream,
+  listDemoUsers,
+  loadAuthConfig,
+  LocaleSwitch,
+  oidcManager,
+  signInAsDemoUser,
+  signOut,
+  useI18n,
+  type AuthConfig,
+  type DemoUser,
+  type Session,
+} from "@fieldline/shared";
+import { dayChanges, stopName, type Day, type Stop } from "./day";
+import { DayView } from "./DayView";
+import { SyncPanel } from "./SyncPanel";
+import { dismissRefused, enqueue, storeFor, loadValue, queued, refused, saveValue, type QueuedCommand, type RefusedCommand } from "./store";
+import { flush } from "./sync";
+
+const APP_PATH = "/tech/";
+// The shared sign-in keeps the token for the tab only; a technician reopening the installed app in a cellar has
+// no network to sign in again, so the app keeps its own copy until the token expires or they sign out.
+const SESSION_KEY = "fieldline.session";
+const KEPT_SESSION_KEY = "fieldline.tech.session";
+
+function claims(session: Session): { sub?: string; exp?: number } {
+  const part = session.accessToken.split(".")[1] ?? "";
+  return JSON.parse(atob(part.replace(/-/g, "+").replace(/_/g, "/"))) as { sub?: string; exp?: number };
+}
+
+function restoredSession(): Session | null {
+  const current = currentSession();
+  if (current) return current;
+  const kept = localStorage.getItem(KEPT_SESSION_KEY);
+  if (!kept) return null;
+  const session = JSON.parse(kept) as Session;
+  const payload = claims(session);
+  if (payload.exp && payload.exp * 1000 < Date.now()) {
+    localStorage.removeItem(KEPT_SESSION_KEY);
+    return null;
+  }
+  sessionStorage.setItem(SESSION_KEY, kept);
+  return session;
+}
+
+function keep(session: Session | null): Session | null {
+  if (session) localStorage.setItem(KEPT_SESSION_KEY, JSON.stringify(session));
+  return session;
+}
+
+export function App() {
+  const [config, setConfig] = useState<AuthConfig | null>(null);
+  const [session, setSession] = useState<Session | null>(restoredSession);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    loadAuthConfig()
+      .then(async (loaded) => {
+        setConfig(loaded);
+        if (loaded.mode === "oidc" && !currentSession()) setSession(keep(await completeOidcSignIn(oidcManager(loaded, APP_PATH))));
+      })
+      .catch((e: unknown) => {
+        if (!session) setError(String(e));
+      });
+  }, [session]);
+
+  const onSignOut = useCallback(() => {
+    signOut();
+    localStorage.removeItem(KEPT_SESSION_KEY);
+    setSession(null);
+    if (config?.mode === "oidc") void oidcManager(config, APP_PATH).signoutRedirect();
+  }, [config]);
+
+  if (session) return <TechApp session={session} onSignOut={onSignOut} />;
+  if (error) return <SignInOffline />;
+  if (!config) return null;
+  return <SignIn config={config} onSignedIn={(s) => setSession(keep(s))} />;
+}
+
+function SignInOffline() {
+  const { t } = useI18n();
+  return (
+    <main className="sign-in">
+      <h1>{t("appName")}</h1>
+      <p role="alert">{t("signInNeedsNetwork")}</p>
+    </main>
+  );
+}
+
+function SignIn({ config, onSignedIn }: { config: AuthConfig; onSignedIn: (s: Session) => void }) {
+  const { t } = useI18n();
+  const [users, setUsers] = useState<DemoUser[]>([]);
+  useEffect(() => {
+    if (config.mode === "dev") void listDemoUsers().then((all) => setUsers(all.filter((u) => u.role === "technician")));
+  }, [config]);
+  return (
+    <main className="sign-in">
+      <header>
+        <h1>{t("appName")}</h1>
+        <LocaleSwitch />
+      </header>
+      <h2>{t("signIn")}</h2>
+      {config.mode === "oidc" ? (
+        <button type="button" className="big" onClick={() => void oidcManager(config, APP_PATH).signinRedirect()}>
+          {t("signInWithProvider")}
+        </button>
+      ) : (
+        <>
+          <p>{t("devSignIn")}</p>
+          <ul className="demo-users">
+            {users.map((u) => (
+              <li key={u.subject}>
+                <button type="button" className="big" onClick={() => void signInAsDemoUser(u.subject).then(onSignedIn)}>
+                  {u.name}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </main>
+  );
+}
+
+export type Command = Omit<QueuedCommand, "seq" | "createdAt" | "attempts" | "id"> & { id?: string };
+
+export interface Position {
+  lat: number;
+  lon: number;
+  accuracy_m?: number;
+}
+
+/** The server's "now" as this device best knows it: the device clock corrected by the offset seen at the last load. */
+export function serverNow(offsetMs: number | null): string | undefined {
+  return offsetMs === null ? undefined : new Date(Date.now() + offsetMs).toISOString();
+}
+
+const PING_BATCH_MS = 15_000;
+
+function TechApp({ session, onSignOut }: { session: Session; onSignOut: () => void }) {
+  const { t, locale } = useI18n();
+  storeFor(claims(session).sub ?? "unknown"); // before any effect reads the store
+  const token = useCallback(() => session.accessToken, [session]);
+  const [day, setDay] = useState<Day | null>(null);
+  const [savedAt, setSavedAt] = useState<string | null>(null); // set while the day shown is the saved copy
+  const [waiting, setWaiting] = useState<QueuedCommand[]>([]);
+  const [refusals, setRefusals] = useState<RefusedCommand[]>([]);
+  const [online, setOnline] = useState(navigator.onLine);
+  const [notices, setNotices] = useState<string[]>([]);
+  const [live, setLive] = useState(false);
+  const offset = useRef<number | null>(null);
+  const position = useRef<Position | null>(null);
+  const shown = useRef<Day | null>(null);
+  const ownDeclines = useRef(new Set<string>());
+
+  const readQueue = useCallback(async () => {
+    setWaiting(await queued());
+    setRefusals(await refused());
+  }, []);
+
+  const loadDay = useCallback(
+    async () => {
+      try {
+        const response = await fetch(`${location.origin}/api/dispatch/me/day`, {
+          headers: { Authorization: `Bearer ${session.accessToken}` },
+        });
+        if (response.status === 401) return onSignOut();
+        if (!response.ok) throw new Error(String(response.status));
+        const loaded = (await response.json()) as Day;
+        if (loaded.server_time) offset.current = new Date(loaded.server_time).getTime() - Date.now();
+        await saveValue("day", { day: loaded, savedAt: new Date().toISOString(), offset: offset.current });
+        if (shown.current) {
+          // what the technician did themselves is no news: a stop they declined leaves the day
+          const declined = new Set((await queued()).filter((c) => c.kind === "decline").map((c) => c.assignmentId));
+          const changes = dayChanges(shown.current, loaded).filter((c) => !(c.kind === "gone" && (declined.has(c.stop.assignment.id) || ownDeclines.current.has(c.stop.assignment.id))));
+          const texts = changes.map(({ kind, stop }) =>
+            t(`notice_${kind}`, { what: stopName(stop), time: new Date(stop.assignment.planned_start).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", timeZone: "Europe/Simferopol" }) }),
+          );
+          if (texts.length) setNotices((all) => [...all, ...texts]);
+        }
+        shown.current = loaded;
+        setDay(loaded);
+        setSavedAt(null);
+      } catch {
+        const saved = await loadValue<{ day: Day; savedAt: string; offset: number | null }>("day");
+        if (saved && !shown.current) {
+          shown.current = saved.day;
+          offset.current = saved.offset;
+          setDay(saved.day);
+        }
+        if (saved) setSavedAt(saved.savedAt);
+      }
+    },
+    [session, onSignOut, t, locale],
+  );
+
+  const sync = useCallback(async () => {
+    const before = (await queued()).length;
+    await flush(token, () => void readQueue());
+    await readQueue();
+    if (before && (await queued()).length < before) await loadDay();
+  }, [token, readQueue, loadDay]);
+
+  const run = useCallback(
+    async (command: Command) => {
+      if (command.kind === "decline" && command.assignmentId) ownDeclines.current.add(command.assignmentId);
+      await enqueue({ ...command, id: command.id ?? crypto.randomUUID() });
+      await readQueue();
+      await sync();
+    },
+    [readQueue, sync],
+  );
+
+  useEffect(() => {
+    void readQueue();
+    void loadDay().then(() => sync());
+    const wentOnline = () => {
+      setOnline(true);
+      void sync().then(() => loadDay());
+    };
+    const wentOffline = () => setOnline(false);
+    window.addEventListener("online", wentOnline);
+    window.addEventListener("offline", wentOffline);
+    const retry = setInterval(() => void sync(), 10_000);
+    return () => {
+      window.removeEventListener("online", wentOnline);
+      window.removeEventListener("offline", wentOffline);
+      clearInterval(retry);
+    };
+  }, [loadDay, readQueue, sync]);
+
+  // Live changes: any frame on the technician's stream reloads the day; what changed becomes a notice.
+  useEffect(() => {
+    let pending: ReturnType<typeof setTimeout> | null = null;
+    return followStream(
+      `${location.origin}/api/notify/streams/me`,
+      token,
+      () => {
+        if (pending === null) pending = setTimeout(() => ((pending = null), void loadDay()), 300);
+      },
+      (connected) => {
+        setLive(connected);
+        if (connected) void loadDay();
+      },
+    );
+  }, [token, loadDay]);
+
+  // Positions while en route: fixes collected on the device, sent in batches through the same queue (so a batch
+  // taken with no signal waits like any command); what is left when the technician stops driving goes at once.
+  const enRoute = (day?.stops ?? []).some((s) => effectiveStatus(s, waiting) === "en_route");
+  const pings = useRef<{ at: string; position: { lat: number; lon: number }; accuracy_m?: number }[]>([]);
+  const [fixes, setFixes] = useState(0);
+  useEffect(() => {
+    const sendBatch = () => {
+      if (!pings.current.length) return;
+      const sent = pings.current.splice(0, pings.current.length);
+      setFixes(0);
+      void run({ kind: "positions", method: "POST", path: "/me/positions", what: String(sent.length), body: { client_command_id: crypto.randomUUID(), pings: sent } });
+    };
+    if (!("geolocation" in navigator)) return;
+    const watch = navigator.geolocation.watchPosition(
+      (fix) => {
+        const here = { lat: fix.coords.latitude, lon: fix.coords.longitude };
+        position.current = { ...here, accuracy_m: Math.round(fix.coords.accuracy) };
+        const at = serverNow(offset.current);
+        if (enRoute && at) {
+          pings.current.push({ at, position: here, accuracy_m: Math.round(fix.coords.accuracy) });
+          setFixes(pings.current.length);
+        }
+      },
+      () => undefined,
+      { enableHighAccuracy: true, maximumAge: 10_000 },
+    );
+    const batch = setInterval(sendBatch, PING_BATCH_MS);
+    return () => {
+      navigator.geolocation.clearWatch(watch);
+      clearInterval(batch);
+      sendBatch();
+    };
+  }, [enRoute, run]);
+
+  return (
+    <div className="tech">
+      <header className="bar">
+        <h1>{t("title")}</h1>
+        <span className={online ? "net on" : "net off"} data-testid="network">
+          {online ? t("online") : t("offline")}
+        </span>
+        {enRoute && (
+          <span className="gps" data-testid="gps">
+            {t("gpsFixes", { n: fixes })}
+          </span>
+        )}
+        <span className={live ? "live on" : "live off"} data-testid="live" title={t("liveTitle")}>
+          {live ? t("live") : "—"}
+        </span>
+        <LocaleSwitch />
+        <button type="button" onClick={onSignOut}>
+          {t("signOut")}
+        </button>
+      </header>
+      {notices.length > 0 && (
+        <div className="notices" role="status" aria-live="polite" data-testid="notices">
+          {notices.map((text, i) => (
+            <p key={i}>{text}</p>
+          ))}
+          <button type="button" onClick={() => setNotices([])}>
+            {t("dismiss")}
+          </button>
+        </div>
+      )}
+      {savedAt && <p className="saved">{t("savedAt", { time: new Date(savedAt).toLocaleTimeString(locale) })}</p>}
+      <SyncPanel
+        waiting={waiting}
+        refusals={refusals}
+        onSync={() => void sync()}
+        onDismiss={(id) => void dismissRefused(id).then(readQueue)}
+      />
+      {day && (
+        <DayView
+          day={day}
+          waiting={waiting}
+          run={run}
+          at={() => serverNow(offset.current)}
+          position={() => position.current}
+        />
+      )}
+    </div>
+  );
+}
+
+/** The status shown: the server's, unless a command still waiting to sync leads elsewhere. */
+export function effectiveStatus(stop: Stop, waiting: QueuedCommand[]): string {
+  let status = stop.assignment.status;
+  for (const command of waiting) if (command.assignmentId === stop.assignment.id && command.effect) status = command.effect;
+  return status;
+}
