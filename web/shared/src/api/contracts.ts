@@ -287,6 +287,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Prometheus metrics of this process (unauthenticated; `metrics_enabled`) */
+        get: operations["metrics_metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/readyz": {
         parameters: {
             query?: never;
@@ -294,7 +311,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The database and NATS are reachable */
+        /** Ready to take work: the database answers (NATS may be away: the outbox holds events) */
         get: operations["readyz_readyz_get"];
         put?: never;
         post?: never;
@@ -403,10 +420,7 @@ export interface components {
         };
         /** ContractHealthOut */
         ContractHealthOut: {
-            /**
-             * At
-             * Format: date-time
-             */
+            /** At */
             at: string;
             /**
              * Contract Id
@@ -955,10 +969,7 @@ export interface components {
              * Format: uuid
              */
             assignment_id: string;
-            /**
-             * At
-             * Format: date-time
-             */
+            /** At */
             at: string;
             /** Kind */
             kind: string;
@@ -1213,10 +1224,7 @@ export interface components {
              * Format: uuid
              */
             customer_id: string;
-            /**
-             * Due At
-             * Format: date-time
-             */
+            /** Due At */
             due_at: string;
             /**
              * Due On
@@ -1252,15 +1260,9 @@ export interface components {
             site_id: string;
             /** Status */
             status: string;
-            /**
-             * Window End
-             * Format: date-time
-             */
+            /** Window End */
             window_end: string;
-            /**
-             * Window Start
-             * Format: date-time
-             */
+            /** Window Start */
             window_start: string;
         };
     };
@@ -1277,6 +1279,10 @@ export interface operations {
             query?: {
                 customer_id?: string | null;
                 status?: string | null;
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
             };
             header?: never;
             path?: never;
@@ -1467,7 +1473,12 @@ export interface operations {
     };
     list_schedules_contracts__contract_id__schedules_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
+            };
             header?: never;
             path: {
                 contract_id: string;
@@ -1599,6 +1610,10 @@ export interface operations {
                 from?: string | null;
                 to?: string | null;
                 status?: string | null;
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
             };
             header?: never;
             path: {
@@ -1630,7 +1645,16 @@ export interface operations {
     };
     list_customers_customers_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description only the customer with this exact name */
+                name?: string | null;
+                /** @description only the customer with this reference */
+                external_ref?: string | null;
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1644,6 +1668,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CustomerOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -1714,7 +1747,12 @@ export interface operations {
     };
     list_sites_customers__customer_id__sites_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
+            };
             header?: never;
             path: {
                 customer_id: string;
@@ -1846,7 +1884,12 @@ export interface operations {
     };
     equipment_history_equipment__equipment_id__history_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
+            };
             header?: never;
             path: {
                 equipment_id: string;
@@ -1931,6 +1974,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ImportReport"];
+                };
+            };
+        };
+    };
+    metrics_metrics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
         };
@@ -2058,7 +2121,12 @@ export interface operations {
     };
     list_equipment_sites__site_id__equipment_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
+            };
             header?: never;
             path: {
                 site_id: string;
@@ -2124,7 +2192,12 @@ export interface operations {
     };
     list_territories_territories_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2138,6 +2211,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TerritoryOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

@@ -4,6 +4,26 @@
  */
 
 export interface paths {
+    "/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Alerts
+         * @description The dispatchers' alerts, newest first: SLA at risk, late placements, implausible status steps.
+         */
+        get: operations["alerts_alerts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/assignments": {
         parameters: {
             query?: never;
@@ -13,7 +33,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Assign */
+        /**
+         * Assign
+         * @description Books the request on the technician; pinned (re-plans keep it) unless `lock` is false.
+         */
         post: operations["assign_assignments_post"];
         delete?: never;
         options?: never;
@@ -49,10 +72,14 @@ export interface paths {
         put?: never;
         /**
          * Lock
-         * @description A locked booking keeps its technician and time through re-plans.
+         * @description A locked (pinned) booking keeps its technician and time through re-plans; `locked: false` releases it.
          */
         post: operations["lock_assignments__assignment_id__lock_post"];
-        delete?: never;
+        /**
+         * Unlock
+         * @description Releases the pin: the next re-plan may move the booking again.
+         */
+        delete: operations["unlock_assignments__assignment_id__lock_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -67,7 +94,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reassign */
+        /**
+         * Reassign
+         * @description Moves the booking; pinned (re-plans keep it) unless `lock` is false.
+         */
         post: operations["reassign_assignments__assignment_id__reassign_post"];
         delete?: never;
         options?: never;
@@ -104,6 +134,26 @@ export interface paths {
          * @description Technicians (position, status, today's route) and open requests with their SLA clocks.
          */
         get: operations["board_board_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customer/requests/{request_id}/visit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The visit to my request: technician's first name, ETA, position while en route, report when done
+         * @description `status` is null until a technician is booked. `position` is set only while the visit is `en_route` (and the technician's device has reported one); `report` only once it is completed or failed.
+         */
+        get: operations["my_visit_customer_requests__request_id__visit_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -262,6 +312,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Prometheus metrics of this process (unauthenticated; `metrics_enabled`) */
+        get: operations["metrics_metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plan-failures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Plan Failures
+         * @description Days the planner could not plan (an alert until the day plans again): when, why, how many runs in a row.
+         */
+        get: operations["plan_failures_plan_failures_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/plans/{day}": {
         parameters: {
             query?: never;
@@ -310,7 +397,9 @@ export interface paths {
         put?: never;
         /**
          * Replan
-         * @description Plans the day now (off the event loop) and answers with the new version and what changed.
+         * @description Plans the day now (off the event loop) and answers with the new version and what changed; no body needed.
+         *
+         *     The re-plan opens its own transactions: it must not hold a connection while the solver runs.
          */
         post: operations["replan_plans__day__replan_post"];
         delete?: never;
@@ -326,7 +415,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The database and NATS are reachable */
+        /** Ready to take work: the database answers (NATS may be away: the outbox holds events) */
         get: operations["readyz_readyz_get"];
         put?: never;
         post?: never;
@@ -437,6 +526,7 @@ export interface components {
             /**
              * Ends At
              * Format: date-time
+             * @description after starts_at, at most 366 days later
              */
             ends_at: string;
             /**
@@ -459,7 +549,8 @@ export interface components {
         AssignIn: {
             /**
              * Lock
-             * @default false
+             * @description pin it: automatic re-plans keep it until a dispatcher releases it
+             * @default true
              */
             lock: boolean;
             /** Planned Start */
@@ -477,16 +568,19 @@ export interface components {
         };
         /** AssignmentOut */
         AssignmentOut: {
+            /** Arrived At */
+            arrived_at?: string | null;
             /**
              * Customer Id
              * Format: uuid
              */
             customer_id: string;
-            /**
-             * Eta
-             * Format: date-time
-             */
+            /** Eta */
             eta: string;
+            /** Finished At */
+            finished_at?: string | null;
+            /** First Eta */
+            first_eta?: string | null;
             /**
              * Id
              * Format: uuid
@@ -497,17 +591,15 @@ export interface components {
              * @default false
              */
             locked: boolean;
+            /** Locked At */
+            locked_at?: string | null;
+            /** Locked By */
+            locked_by?: string | null;
             /** Outcome */
             outcome?: string | null;
-            /**
-             * Planned End
-             * Format: date-time
-             */
+            /** Planned End */
             planned_end: string;
-            /**
-             * Planned Start
-             * Format: date-time
-             */
+            /** Planned Start */
             planned_start: string;
             /**
              * Request Id
@@ -516,6 +608,8 @@ export interface components {
             request_id: string;
             /** Status */
             status: string;
+            /** Suspect */
+            suspect?: string | null;
             /**
              * Technician Id
              * Format: uuid
@@ -582,6 +676,57 @@ export interface components {
              * @default
              */
             work_done: string;
+        };
+        /** CustomerPartOut */
+        CustomerPartOut: {
+            /** Part */
+            part: string;
+            /** Quantity */
+            quantity: number;
+        };
+        /** CustomerPositionOut */
+        CustomerPositionOut: {
+            /** At */
+            at?: string | null;
+            /** Lat */
+            lat: number;
+            /** Lon */
+            lon: number;
+        };
+        /** CustomerReportOut */
+        CustomerReportOut: {
+            /** Outcome */
+            outcome: string | null;
+            /** Parts Used */
+            parts_used: components["schemas"]["CustomerPartOut"][];
+            /** Signed By */
+            signed_by: string | null;
+            /** Work Done */
+            work_done: string;
+        };
+        /**
+         * CustomerVisitOut
+         * @description The visit as the customer sees it: no technician id, no reasons, no notes.
+         */
+        CustomerVisitOut: {
+            /** Arrived At */
+            arrived_at: string | null;
+            /** Eta */
+            eta: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            position: components["schemas"]["CustomerPositionOut"] | null;
+            report: components["schemas"]["CustomerReportOut"] | null;
+            /**
+             * Request Id
+             * Format: uuid
+             */
+            request_id: string;
+            site: components["schemas"]["CustomerPositionOut"] | null;
+            /** Status */
+            status: string | null;
+            /** Technician First Name */
+            technician_first_name: string | null;
         };
         /** DeclineIn */
         DeclineIn: {
@@ -684,7 +829,8 @@ export interface components {
         ReassignIn: {
             /**
              * Lock
-             * @default false
+             * @description pin it: automatic re-plans keep it until a dispatcher releases it
+             * @default true
              */
             lock: boolean;
             /** Planned Start */
@@ -717,7 +863,10 @@ export interface components {
             /** Outcome */
             outcome?: string | null;
             position?: components["schemas"]["GeoPoint"] | null;
-            /** Reason */
+            /**
+             * Reason
+             * @description needed when a dispatcher cancels
+             */
             reason?: string | null;
             /**
              * Status
@@ -830,6 +979,28 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    alerts_alerts_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    }[];
+                };
+            };
+        };
+    };
     assign_assignments_post: {
         parameters: {
             query?: never;
@@ -908,6 +1079,37 @@ export interface operations {
                 "application/json": components["schemas"]["LockIn"];
             };
         };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    unlock_assignments__assignment_id__lock_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assignment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             /** @description Successful Response */
             200: {
@@ -1017,6 +1219,37 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+        };
+    };
+    my_visit_customer_requests__request_id__visit_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerVisitOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -1282,6 +1515,48 @@ export interface operations {
             };
         };
     };
+    metrics_metrics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+        };
+    };
+    plan_failures_plan_failures_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    }[];
+                };
+            };
+        };
+    };
     latest_plan_plans__day__get: {
         parameters: {
             query?: never;
@@ -1357,9 +1632,9 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["ReplanIn"];
+                "application/json": components["schemas"]["ReplanIn"] | null;
             };
         };
         responses: {
@@ -1429,7 +1704,12 @@ export interface operations {
     };
     list_technicians_technicians_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1443,6 +1723,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TechnicianOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
