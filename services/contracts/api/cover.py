@@ -1,0 +1,113 @@
+"""The customer portal's estate: my sites and units, the cover each has now and the next planned visit.
+
+An allow-list of what a customer reads of its own contracts (SLA per priority, business hours or round the
+clock, quotas used and left); prices, skills, criticality and internal references stay in the staff views.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Query
+
+from services.contracts.api.deps import AppClock, Caller, Session
+from services.contracts.api.schemas import (
+    CoverContractOut,
+    CoverQuotaOut,
+    CoverSlaOut,
+    CoverUnitOut,
+    CoverVisitOut,
+    CustomerCoverOut,
+    CustomerSiteCoverOut,
+)
+from services.contracts.domain.visits import VisitRow
+from services.contracts.usecases.cover import ContractCover, customer_cover
+from shared.auth import Role
+from shared.errors import InvalidInput, NotFound
+from shared.events.common import GeoPoint
+
+router = APIRouter(prefix="/customer", tags=["customer portal"])
+
+
+def _visit(visit: VisitRow | None) -> CoverVisitOut | None:
+    if visit is None:
+        return None
+    return CoverVisitOut(due_on=visit.due_on, window_start=visit.window_start, window_end=visit.window_end)
+
+
+def _contract(cover: ContractCover) -> CoverContractOut:
+    terms = cover.contract.terms
+    return CoverContractOut(
+        id=cover.contract.id,
+        contract_type=terms.contract_type,
+        status=cover.contract.status,
+        starts_on=terms.starts_on,
+        ends_on=terms.ends_on,
+        timezone=terms.timezone,
+        round_the_clock=terms.business_hours is None,
+        sla=[
+            CoverSlaOut(priority=s.priority, response_minutes=s.response_minutes, fix_minutes=s.fix_minutes)
+            for s in sorted(terms.sla, key=lambda s: s.priority)
+        ],
+        quotas=[
+            CoverQuotaOut(
+                request_kind=use.quota.request_kind,
+                period=use.quota.period,
+                included=use.quota.included,
+                used=use.used,
+                left=use.left,
+                period_ends_on=end,
+            )
+            for use, _first, end in cover.quotas
+        ],
+    )
+
+
+@router.get(
+    "/cover",
+    response_model=CustomerCoverOut,
+    summary="My sites and units with the contract cover each has now and the next planned visit",
+    description="A customer reads its own; staff name the customer (`customer_id`).",
+)
+async def my_cover(
+    session: Session,
+    clock: AppClock,
+    principal: Caller,
+    customer_id: uuid.UUID | None = Query(None, description="staff only: whose cover"),
+) -> CustomerCoverOut:
+    if principal.role is Role.CUSTOMER and principal.customer_id is not None:
+        whose = principal.customer_id
+    elif principal.is_staff and customer_id is not None:
+        whose = customer_id
+    elif principal.is_staff:
+        raise InvalidInput("customer_id", "staff must name the customer")
+    else:
+        raise NotFound("customer not found")
+    cover = await customer_cover(session, whose, clock.now())
+    return CustomerCoverOut(
+        sites=[
+            CustomerSiteCoverOut(
+                id=s.site.id,
+                name=s.site.name,
+                address=s.site.address,
+                location=GeoPoint(lat=s.site.lat, lon=s.site.lon),
+                contract_id=s.contract_id,
+                next_visit=_visit(s.next_visit),
+                equipment=[
+                    CoverUnitOut(
+                        id=u.unit.id,
+                        equipment_type=u.unit.equipment_type,
+                        model=u.unit.model,
+                        serial=u.unit.serial,
+                        installed_on=u.unit.installed_on,
+                        warranty_ends_on=u.unit.warranty_ends_on,
+                        contract_id=u.contract_id,
+                        next_visit=_visit(u.next_visit),
+                    )
+                    for u in s.units
+                ],
+            )
+            for s in cover.sites
+        ],
+        contracts=[_contract(c) for c in cover.contracts],
+    )
