@@ -49,7 +49,7 @@ sources_hash() {
 }
 
 hash=$(sources_hash)
-if [[ ${1:-} != --force && -f $STAMP && $(cat "$STAMP") == "$hash" && -f $WEB/console/dist/index.html ]]; then
+if [[ ${1:-} != --force && -f $STAMP && $(cat "$STAMP") == "$hash" && -f $WEB/console/dist/index.html && -f $WEB/portal/dist/index.html ]]; then
   exit 0
 fi
 log "building web/ (sources changed)"
@@ -59,4 +59,4 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
 fi
 npm run build --silent >&2
 printf '%s\n' "$hash" >"$STAMP"
-log "built: web/console/dist"
+log "built: web/console/dist, web/portal/dist"
