@@ -97,21 +97,19 @@ export function NewRequest({ siteId, unitId }: { siteId: string | null; unitId: 
   return (
     <form className="file" onSubmit={(e) => void submit(e)} aria-labelledby="new-h">
       <h2 id="new-h">{t("newTitle")}</h2>
-      <label>
-        {t("site")}
-        <select value={site} onChange={(e) => (setSite(e.target.value), setUnit(""))} required>
+      <label htmlFor="f-site">{t("site")}</label>
+      <select id="f-site" value={site} onChange={(e) => (setSite(e.target.value), setUnit(""))} required>
           <option value="">{t("pickSite")}</option>
           {sites.map((s) => (
             <option key={s.id} value={s.id}>
               {s.name} — {s.address}
             </option>
           ))}
-        </select>
-      </label>
+      </select>
       {chosen && (
-        <label>
-          {t("unit")}
-          <select value={unit} onChange={(e) => setUnit(e.target.value)}>
+        <>
+          <label htmlFor="f-unit">{t("unit")}</label>
+          <select id="f-unit" value={unit} onChange={(e) => setUnit(e.target.value)}>
             <option value="">{t("wholeSite")}</option>
             {chosen.equipment.map((u) => (
               <option key={u.id} value={u.id}>
@@ -119,16 +117,16 @@ export function NewRequest({ siteId, unitId }: { siteId: string | null; unitId: 
               </option>
             ))}
           </select>
-        </label>
+        </>
       )}
       {chosen && (
         <p className={contract ? "cover ok" : "cover no"} data-testid="cover">
           {contract ? t("coveredBy", { type: t(`type.${contract.contract_type}`) }) : t("notCovered")}
         </p>
       )}
-      <label>
-        {t("whatIsWrong")}
-        <textarea
+      <label htmlFor="f-what">{t("whatIsWrong")}</label>
+      <textarea
+          id="f-what"
           value={description}
           onChange={(e) => setDescription(e.target.value)}
           placeholder={t("whatIsWrongHint")}
@@ -136,7 +134,6 @@ export function NewRequest({ siteId, unitId }: { siteId: string | null; unitId: 
           maxLength={4000}
           required
         />
-      </label>
       <fieldset className="urgency">
         <legend>{t("howUrgent")}</legend>
         {URGENCIES.map((u) => (
@@ -190,20 +187,17 @@ export function NewRequest({ siteId, unitId }: { siteId: string | null; unitId: 
           )}
         </fieldset>
       )}
-      <label>
-        {t("contactName")}
-        <input value={contactName} onChange={(e) => setContactName(e.target.value)} autoComplete="name" maxLength={200} />
-      </label>
-      <label>
-        {t("contactPhone")}
-        <input
+      <label htmlFor="f-name">{t("contactName")}</label>
+      <input id="f-name" value={contactName} onChange={(e) => setContactName(e.target.value)} autoComplete="name" maxLength={200} />
+      <label htmlFor="f-phone">{t("contactPhone")}</label>
+      <input
+          id="f-phone"
           value={contactPhone}
           onChange={(e) => setContactPhone(e.target.value)}
           type="tel"
           autoComplete="tel"
           maxLength={50}
         />
-      </label>
       {failure && <p role="alert">{failure}</p>}
       <button type="submit" className="primary big" disabled={!body || sending}>
         {sending ? t("sending") : t("send")}

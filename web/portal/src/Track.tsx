@@ -128,16 +128,22 @@ export function TrackPage({ requestId }: { requestId: string }) {
   );
 }
 
+// the smallest stretch of the map shown around the technician and the site: about 40 km across
+const MIN_SPAN = 120;
+
 function TechnicianMap({ visit }: { visit: Visit }) {
   const { t, locale } = useI18n();
   const site = project(visit.site!.lon, visit.site!.lat);
   const tech = project(visit.position!.lon, visit.position!.lat);
+  const span = Math.max(Math.abs(site.x - tech.x), (Math.abs(site.y - tech.y) * 4) / 3, MIN_SPAN) * 1.5;
+  const focus = { x: (site.x + tech.x - span) / 2, y: (site.y + tech.y - (span * 3) / 4) / 2, width: span, height: (span * 3) / 4 };
+  const k = span / 1000; // markers keep their size on screen whatever the zoom
   return (
     <figure className="map">
-      <CrimeaMap locale={locale} label={t("trackMap")}>
-        <line x1={tech.x} y1={tech.y} x2={site.x} y2={site.y} stroke="#00695c" strokeWidth={3} strokeDasharray="8 5" />
-        <rect x={site.x - 8} y={site.y - 8} width={16} height={16} fill="#c62828" stroke="#fff" strokeWidth={2} />
-        <circle data-testid="tech-position" cx={tech.x} cy={tech.y} r={11} fill="#00695c" stroke="#fff" strokeWidth={3}>
+      <CrimeaMap locale={locale} label={t("trackMap")} focus={focus}>
+        <line x1={tech.x} y1={tech.y} x2={site.x} y2={site.y} stroke="#00695c" strokeWidth={4 * k} strokeDasharray={`${10 * k} ${6 * k}`} />
+        <rect x={site.x - 12 * k} y={site.y - 12 * k} width={24 * k} height={24 * k} fill="#c62828" stroke="#fff" strokeWidth={3 * k} />
+        <circle data-testid="tech-position" cx={tech.x} cy={tech.y} r={16 * k} fill="#00695c" stroke="#fff" strokeWidth={4 * k}>
           <title>{visit.technician_first_name ?? ""}</title>
         </circle>
       </CrimeaMap>

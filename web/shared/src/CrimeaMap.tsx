@@ -33,21 +33,41 @@ export function project(lon: number, lat: number): { x: number; y: number } {
   return { x: (lon - BOUNDS.west) * X_SCALE, y: (BOUNDS.north - lat) * Y_SCALE };
 }
 
-export function CrimeaMap({ locale, children, label }: { locale: Locale; children?: ReactNode; label: string }) {
+/** A part of the map to show, in map units (see `project`); towns' dots and names keep their size on screen. */
+export interface MapFocus {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export function CrimeaMap({
+  locale,
+  children,
+  label,
+  focus,
+}: {
+  locale: Locale;
+  children?: ReactNode;
+  label: string;
+  focus?: MapFocus;
+}) {
+  const view = focus ?? { x: 0, y: 0, width: WIDTH, height: MAP_HEIGHT };
+  const scale = view.width / WIDTH;
   const outline = OUTLINE.map(([lon, lat]) => {
     const { x, y } = project(lon, lat);
     return `${x.toFixed(1)},${y.toFixed(1)}`;
   }).join(" ");
   return (
-    <svg viewBox={`0 0 ${WIDTH} ${MAP_HEIGHT}`} role="img" aria-label={label} className="crimea-map">
+    <svg viewBox={`${view.x} ${view.y} ${view.width} ${view.height}`} role="img" aria-label={label} className="crimea-map">
       <rect width={WIDTH} height={MAP_HEIGHT} fill="#dcecf7" />
-      <polygon points={outline} fill="#f4f1e8" stroke="#8a9a9e" strokeWidth={2} />
+      <polygon points={outline} fill="#f4f1e8" stroke="#8a9a9e" strokeWidth={2 * scale} />
       {TOWNS.map((town) => {
         const { x, y } = project(town.lon, town.lat);
         return (
           <g key={town.en} className="town">
-            <circle cx={x} cy={y} r={3} fill="#555" />
-            <text x={x + 6} y={y - 6} fontSize={16} fill="#444">
+            <circle cx={x} cy={y} r={3 * scale} fill="#555" />
+            <text x={x + 6 * scale} y={y - 6 * scale} fontSize={16 * scale} fill="#444">
               {town[locale]}
             </text>
           </g>
