@@ -212,6 +212,7 @@ def test_a_customer_files_an_emergency_on_a_phone_and_watches_it_reach_on_site(
     page.get_by_label("It has stopped").check()
     page.get_by_label("Who meets the technician").fill("Marina")
     page.get_by_label("Phone").fill("+7 978 000 00 00")
+    page.screenshot(path=str(REPO_ROOT / "docs" / "portal-file.png"))
     page.get_by_role("button", name="Send request").click()
 
     expect(page).to_have_url(re.compile(r"/portal/requests/[0-9a-f-]{36}$"))

@@ -105,6 +105,7 @@ function SignIn({ config, onSignedIn }: { config: AuthConfig; onSignedIn: (s: Se
       ) : (
         <>
           <p>{t("devSignIn")}</p>
+          {users.length === 0 && <p className="note">{t("noDemoCustomer")}</p>}
           <ul className="demo-users">
             {users.map((u) => (
               <li key={u.subject}>

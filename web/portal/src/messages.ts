@@ -5,6 +5,10 @@ export const messages: Messages = {
   signIn: { ru: "Вход", en: "Sign in" },
   signOut: { ru: "Выйти", en: "Sign out" },
   devSignIn: { ru: "Вход для разработки: выберите демо-клиента", en: "Development sign-in: choose a demo customer" },
+  noDemoCustomer: {
+    ru: "Демо-клиента нет: его создаёт `make run` (наполнение демо-данными).",
+    en: "No demo customer yet: `make run` seeds one.",
+  },
   signInWithProvider: { ru: "Войти", en: "Sign in" },
   customersOnly: {
     ru: "Этот портал — для клиентов. Сотрудники работают в своих приложениях.",
@@ -59,8 +63,8 @@ export const messages: Messages = {
   coveredBy: { ru: "Покрыто договором: {type}", en: "Covered by your {type} contract" },
   notCovered: { ru: "Не покрыто договором: выезд платный", en: "Not covered by a contract: the visit is billable" },
   priorityNote: {
-    ru: "Приоритет и сроки определяет договор; ваш выбор срочности помогает диспетчеру.",
-    en: "Your contract decides the priority and deadlines; your choice helps the dispatcher.",
+    ru: "Сроки прибытия и устранения — по вашему договору для выбранной срочности.",
+    en: "Arrival and fix times come from your contract for the urgency you choose.",
   },
 
   // tracking
