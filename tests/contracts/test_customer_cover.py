@@ -4,11 +4,16 @@ and left, the next planned visit; never another customer's, never prices or inte
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Any
 
 import pytest
 
 from shared.auth import Role
+from shared.events.dispatch import AssignmentStatusChanged
 from tests.contracts.conftest import Contracts
+from tests.contracts.test_visits import _maintained_site
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -71,3 +76,33 @@ async def test_an_uncovered_site_says_so_and_nobody_else_reads_the_cover(contrac
     assert (technician.status_code, staff_unnamed.status_code) == (404, 422)
     assert [s["id"] for s in staff_named.json()["sites"]] == [their_site]
     assert "Secret Model 9" not in sneaky.text and their_site not in sneaky.text
+
+
+async def test_the_history_lists_the_planned_visits_that_took_place(contracts: Contracts) -> None:
+    customer_id, site_id, _, contract, _ = await _maintained_site(contracts, "Feodosia Bakery", rrule="FREQ=DAILY")
+    stranger, _ = await contracts.customer_with_site("Saki Dairy")
+    now = contracts.clock.now()
+    path = f"/contracts/{contract['id']}/visits"
+    visits = (await contracts.client.get(path, headers=contracts.manager, params={"limit": 200})).json()
+    done = next(v for v in visits if datetime.fromisoformat(v["window_start"]) < now)  # under way now
+    await contracts.publish(
+        AssignmentStatusChanged(
+            assignment_id=uuid.uuid4(),
+            request_id=uuid.UUID(done["id"]),
+            customer_id=uuid.UUID(customer_id),
+            technician_id=uuid.uuid4(),
+            status="completed",
+            previous_status="on_site",
+            at=now,
+        )
+    )
+
+    async def history() -> list[dict[str, Any]]:
+        response = await contracts.client.get("/customer/visits", headers=contracts.customer(customer_id))
+        return response.json()  # type: ignore[no-any-return]
+
+    [shown] = await eventually(history, lambda found: len(found) == 1)
+    assert (shown["id"], shown["site_id"], shown["status"]) == (done["id"], site_id, "done")
+    assert set(shown) == {"id", "site_id", "equipment_ids", "due_on", "window_start", "window_end", "status"}
+    theirs = await contracts.client.get("/customer/visits", headers=contracts.customer(stranger))
+    assert theirs.json() == []

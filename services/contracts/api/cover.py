@@ -7,6 +7,7 @@ clock, quotas used and left); prices, skills, criticality and internal reference
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from fastapi import APIRouter, Query
 
@@ -19,12 +20,14 @@ from services.contracts.api.schemas import (
     CoverVisitOut,
     CustomerCoverOut,
     CustomerSiteCoverOut,
+    PastVisitOut,
 )
 from services.contracts.domain.visits import VisitRow
-from services.contracts.usecases.cover import ContractCover, customer_cover
-from shared.auth import Role
+from services.contracts.usecases.cover import ContractCover, customer_cover, past_visits
+from shared.auth import Principal, Role
 from shared.errors import InvalidInput, NotFound
 from shared.events.common import GeoPoint
+from shared.pagination import MAX_LIMIT
 
 router = APIRouter(prefix="/customer", tags=["customer portal"])
 
@@ -63,6 +66,17 @@ def _contract(cover: ContractCover) -> CoverContractOut:
     )
 
 
+def _whose(principal: Principal, customer_id: uuid.UUID | None) -> uuid.UUID:
+    """A customer reads its own (whatever it names); staff name the customer."""
+    if principal.role is Role.CUSTOMER and principal.customer_id is not None:
+        return principal.customer_id
+    if principal.is_staff and customer_id is not None:
+        return customer_id
+    if principal.is_staff:
+        raise InvalidInput("customer_id", "staff must name the customer")
+    raise NotFound("customer not found")
+
+
 @router.get(
     "/cover",
     response_model=CustomerCoverOut,
@@ -75,15 +89,7 @@ async def my_cover(
     principal: Caller,
     customer_id: uuid.UUID | None = Query(None, description="staff only: whose cover"),
 ) -> CustomerCoverOut:
-    if principal.role is Role.CUSTOMER and principal.customer_id is not None:
-        whose = principal.customer_id
-    elif principal.is_staff and customer_id is not None:
-        whose = customer_id
-    elif principal.is_staff:
-        raise InvalidInput("customer_id", "staff must name the customer")
-    else:
-        raise NotFound("customer not found")
-    cover = await customer_cover(session, whose, clock.now())
+    cover = await customer_cover(session, _whose(principal, customer_id), clock.now())
     return CustomerCoverOut(
         sites=[
             CustomerSiteCoverOut(
@@ -111,3 +117,34 @@ async def my_cover(
         ],
         contracts=[_contract(c) for c in cover.contracts],
     )
+
+
+@router.get(
+    "/visits",
+    response_model=list[PastVisitOut],
+    summary="My planned visits that took place (done or failed), newest first",
+    description="Within the last `days` days. Each visit's id is also the id dispatch booked it under: "
+    "its completion report is dispatch's `/customer/requests/{id}/visit`.",
+)
+async def my_past_visits(
+    session: Session,
+    clock: AppClock,
+    principal: Caller,
+    customer_id: uuid.UUID | None = Query(None, description="staff only: whose visits"),
+    days: int = Query(365, ge=1, le=3 * 365),
+    limit: int = Query(100, ge=1, le=MAX_LIMIT),
+) -> list[PastVisitOut]:
+    now = clock.now()
+    visits = await past_visits(session, _whose(principal, customer_id), now, now - timedelta(days=days), limit)
+    return [
+        PastVisitOut(
+            id=v.id,
+            site_id=v.site_id,
+            equipment_ids=list(v.equipment_ids),
+            due_on=v.due_on,
+            window_start=v.window_start,
+            window_end=v.window_end,
+            status=v.status,
+        )
+        for v in visits
+    ]

@@ -426,3 +426,15 @@ class CustomerSiteCoverOut(BaseModel):
 class CustomerCoverOut(BaseModel):
     sites: list[CustomerSiteCoverOut]
     contracts: list[CoverContractOut]
+
+
+class PastVisitOut(BaseModel):
+    """A planned visit in the customer's history: where, when it was due, and whether it was done."""
+
+    id: uuid.UUID
+    site_id: uuid.UUID
+    equipment_ids: list[uuid.UUID]
+    due_on: date
+    window_start: UtcDatetime
+    window_end: UtcDatetime
+    status: Literal["done", "failed"]

@@ -89,3 +89,20 @@ async def customer_cover(session: AsyncSession, customer_id: uuid.UUID, now: dat
         sites.append(SiteCover(site, site_contract, next_visit(ahead, site.id, None), units))
     covers = [ContractCover(c, await quota_uses(repo, c, now)) for c in contracts.values()]
     return CustomerCover(sites, covers)
+
+
+# the visits a customer's history lists: the ones that happened, done or not
+VISITS_PAST = ("done", "failed")
+
+
+async def past_visits(
+    session: AsyncSession, customer_id: uuid.UUID, now: datetime, since: datetime, limit: int
+) -> list[VisitRow]:
+    """The customer's planned visits that took place since `since`, newest first (through its contracts' index)."""
+    repo = Repositories(session)
+    found: list[VisitRow] = []
+    for contract in await repo.contracts.list_contracts(customer_id, None):
+        for status in VISITS_PAST:
+            found += await repo.visits.list_visits(contract.id, since, now, status)
+    found.sort(key=lambda v: (v.due_at, v.id), reverse=True)
+    return found[:limit]

@@ -21,6 +21,7 @@ import { NewRequest } from "./NewRequest";
 import { HistoryPage, RequestsPage } from "./Requests";
 import { SitesPage } from "./Sites";
 import { TrackPage } from "./Track";
+import { VisitPage } from "./Visits";
 
 export type Cover = ContractsComponents["schemas"]["CustomerCoverOut"];
 
@@ -147,6 +148,7 @@ function PortalShell({ session, onSignOut }: { session: Session; onSignOut: () =
   if (session.role !== "customer") page = <p role="alert">{t("customersOnly")}</p>;
   else if (section === "new") page = <NewRequest siteId={query.get("site")} unitId={query.get("unit")} />;
   else if (section === "requests" && id) page = <TrackPage key={id} requestId={id} />;
+  else if (section === "visits" && id) page = <VisitPage key={id} visitId={id} />;
   else if (section === "sites") page = <SitesPage />;
   else if (section === "history") page = <HistoryPage />;
   else page = <RequestsPage />;

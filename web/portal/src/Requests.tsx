@@ -3,6 +3,7 @@ import { formatDateTime, formatTime, useI18n, type RequestsComponents } from "@f
 import { usePortal } from "./App";
 import { siteName, unitName } from "./names";
 import { linkProps } from "./router";
+import { PastVisits } from "./Visits";
 
 export type CustomerRequest = RequestsComponents["schemas"]["CustomerRequestOut"];
 
@@ -89,6 +90,7 @@ export function HistoryPage() {
           <RequestCard key={r.id} request={r} />
         ))}
       </ul>
+      <PastVisits />
       <p>
         <a href={`/api/requests/rating.html?lang=${locale}`} target="_blank" rel="noopener">
           {t("publicRating")}

@@ -238,7 +238,7 @@ function CancelRequest({ requestId, onDone }: { requestId: string; onDone: () =>
   );
 }
 
-function CompletionReport({ report }: { report: NonNullable<Visit["report"]> }) {
+export function CompletionReport({ report }: { report: NonNullable<Visit["report"]> }) {
   const { t } = useI18n();
   return (
     <section className="report" aria-labelledby="report-h">

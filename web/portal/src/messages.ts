@@ -168,5 +168,10 @@ export const messages: Messages = {
 
   // history
   historyTitle: { ru: "Прошлые заявки", en: "Past requests" },
+  pastVisits: { ru: "Плановое обслуживание", en: "Planned maintenance visits" },
+  plannedVisit: { ru: "Плановый визит", en: "Planned visit" },
+  noReport: { ru: "Отчёта нет.", en: "No report." },
+  "visit.done": { ru: "Выполнен", en: "Done" },
+  "visit.failed": { ru: "Не выполнен", en: "Not done" },
   noHistory: { ru: "Пока ничего нет.", en: "Nothing yet." },
 };

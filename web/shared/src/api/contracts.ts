@@ -163,6 +163,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/customer/visits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My planned visits that took place (done or failed), newest first
+         * @description Within the last `days` days. Each visit's id is also the id dispatch booked it under: its completion report is dispatch's `/customer/requests/{id}/visit`.
+         */
+        get: operations["my_past_visits_customer_visits_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/customers": {
         parameters: {
             query?: never;
@@ -915,6 +935,38 @@ export interface components {
              * Format: time
              */
             start: string;
+        };
+        /**
+         * PastVisitOut
+         * @description A planned visit in the customer's history: where, when it was due, and whether it was done.
+         */
+        PastVisitOut: {
+            /**
+             * Due On
+             * Format: date
+             */
+            due_on: string;
+            /** Equipment Ids */
+            equipment_ids: string[];
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "done" | "failed";
+            /** Window End */
+            window_end: string;
+            /** Window Start */
+            window_start: string;
         };
         /** PriceIn */
         "PriceIn-Input": {
@@ -1800,6 +1852,40 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CustomerCoverOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    my_past_visits_customer_visits_get: {
+        parameters: {
+            query?: {
+                /** @description staff only: whose visits */
+                customer_id?: string | null;
+                days?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PastVisitOut"][];
                 };
             };
             /** @description Validation Error */
