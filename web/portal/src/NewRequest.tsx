@@ -30,7 +30,7 @@ interface Window {
 
 export function NewRequest({ siteId, unitId }: { siteId: string | null; unitId: string | null }) {
   const { t } = useI18n();
-  const { api, cover, navigate, onUnauthorised } = usePortal();
+  const { api, cover, reloadCover, navigate, onUnauthorised } = usePortal();
   const sites = cover?.sites ?? [];
   const savedContact = JSON.parse(localStorage.getItem(CONTACT_KEY) ?? "{}") as { name?: string; phone?: string };
   const [site, setSite] = useState(siteId ?? "");
@@ -85,6 +85,7 @@ export function NewRequest({ siteId, unitId }: { siteId: string | null; unitId: 
       }
       sessionStorage.removeItem(PENDING_KEY);
       localStorage.setItem(CONTACT_KEY, JSON.stringify({ name: contactName.trim(), phone: contactPhone.trim() }));
+      reloadCover(); // the quota just used
       navigate(`requests/${data.id}`);
     } catch (err) {
       setFailure(t("sendFailed", { why: err instanceof Error ? err.message : String(err) }));

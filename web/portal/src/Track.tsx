@@ -13,6 +13,7 @@ import {
 import { usePortal } from "./App";
 import { siteName, unitName } from "./names";
 import { StatusBadge } from "./Requests";
+import { linkProps } from "./router";
 
 type Detail = RequestsComponents["schemas"]["CustomerRequestDetail"];
 type TimelineEntry = RequestsComponents["schemas"]["CustomerTimelineEntry"];
@@ -24,7 +25,7 @@ const POSITION_POLL_MS = 5000;
 
 export function TrackPage({ requestId }: { requestId: string }) {
   const { t, locale } = useI18n();
-  const { api, session, cover, onUnauthorised } = usePortal();
+  const { api, session, cover, navigate, onUnauthorised } = usePortal();
   const [detail, setDetail] = useState<Detail | null>(null);
   const [visit, setVisit] = useState<Visit | null>(null);
   const [missing, setMissing] = useState(false);
@@ -113,6 +114,16 @@ export function TrackPage({ requestId }: { requestId: string }) {
       {enRoute && visit?.position && visit.site && <TechnicianMap visit={visit} />}
       {detail.may_cancel && <CancelRequest requestId={requestId} onDone={() => void reload()} />}
       {!detail.may_cancel && ["en_route", "on_site"].includes(detail.status) && <p className="note">{t("cancelLate")}</p>}
+      {detail.follow_up_request_id && (
+        <p>
+          <a {...linkProps(`requests/${detail.follow_up_request_id}`, navigate)}>{t("followUp")}</a>
+        </p>
+      )}
+      {detail.follow_up_of && (
+        <p>
+          <a {...linkProps(`requests/${detail.follow_up_of}`, navigate)}>{t("followUpOf")}</a>
+        </p>
+      )}
       <Timeline entries={detail.timeline} />
       {visit?.report && <CompletionReport report={visit.report} />}
       {detail.status === "completed" && <SurveyForm requestId={requestId} />}

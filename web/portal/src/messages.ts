@@ -97,7 +97,8 @@ export const messages: Messages = {
   print: { ru: "Печать / PDF", en: "Print / PDF" },
   printHint: { ru: "PDF — через «Сохранить как PDF» в окне печати", en: "For a PDF choose “Save as PDF” in the print dialog" },
   billable: { ru: "платно (сверх договора)", en: "billable (outside the contract)" },
-  followUp: { ru: "Повторный визит", en: "Follow-up visit" },
+  followUp: { ru: "Повторный визит по этой заявке →", en: "The follow-up visit to this request →" },
+  followUpOf: { ru: "← Первая заявка", en: "← The first request" },
 
   // statuses
   "status.new": { ru: "Принята", en: "Received" },
