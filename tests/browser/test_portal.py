@@ -256,7 +256,7 @@ def test_a_retry_after_a_lost_answer_never_files_twice(
         else:
             route.continue_()
 
-    page.route("**/api/requests/requests", lose_the_first_answer)
+    page.route("**/api/requests/customer/requests", lose_the_first_answer)
     page.goto(f"{gateway}/portal/new")
     description = f"Ice machine leaking {uuid.uuid4().hex[:6]}"
     page.get_by_label("What is wrong").fill(description)
@@ -363,7 +363,7 @@ def test_a_customer_never_sees_another_customers_data(
             f"/dispatch/customer/requests/{alphas}/visit",
         ):
             assert api.get(path).status_code == 404, path
-        assert api.post(f"/requests/requests/{alphas}/cancel", json={"reason": "x"}).status_code == 404
+        assert api.post(f"/requests/customer/requests/{alphas}/cancel", json={"reason": "x"}).status_code == 404
         listed = api.get("/requests/customer/requests").text
         cover = api.get("/contracts/customer/cover").json()
     assert alphas not in listed and secret not in listed

@@ -99,3 +99,36 @@ async def test_the_customers_stream_carries_only_the_allow_list(service: Request
             assert reassigned["data"]["detail"] == {"technician_first_name": "Anna"}
             assert set(eta_changed["data"]["detail"]) == {"eta"}
             assert "technician_id" not in reassigned["data"]["request"]
+
+
+async def test_a_customer_files_once_and_cancels_through_the_portals_endpoints(service: RequestsService) -> None:
+    customer, stranger = uuid.uuid4(), uuid.uuid4()
+    site = service.contracts.add_site(customer)
+    body = {"site_id": str(site), "kind": "emergency", "description": "Ice machine leaking"}
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    mine = service.customer(customer)
+
+    filed = await service.client.post("/customer/requests", headers={**mine, **key}, json=body)
+    again = await service.client.post("/customer/requests", headers={**mine, **key}, json=body)
+    through_staff_path = await service.client.post("/requests", headers={**mine, **key}, json=body)
+    by_staff = await service.client.post("/customer/requests", headers={**service.dispatcher(), **key}, json=body)
+    theirs = await service.client.post("/customer/requests", headers={**service.customer(stranger), **key}, json=body)
+
+    assert (filed.status_code, again.status_code, through_staff_path.status_code) == (201, 200, 200)
+    assert filed.json()["id"] == again.json()["id"] == through_staff_path.json()["id"]
+    assert filed.headers["Location"] == f"/customer/requests/{filed.json()['id']}"
+    assert "technician_id" not in filed.json() and "coverage_reason" not in filed.json()
+    assert by_staff.status_code == 403
+    assert theirs.status_code == 422 and "no such site" in theirs.text  # not its site: nothing of it is told
+
+    request = {**filed.json(), "id": uuid.UUID(filed.json()["id"]), "customer_id": customer}
+    booking = await service.dispatch.booked(request, at=service.clock.now(), eta=service.clock.now() + 40 * M)
+    await service.drained()
+    path = f"/customer/requests/{request['id']}/cancel"
+    refused = await service.client.post(path, headers=service.customer(stranger), json={"reason": "x"})
+    cancelled = await service.client.post(path, headers=mine, json={"reason": "fixed it ourselves"})
+
+    assert refused.status_code == 404
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled" and cancelled.json()["may_cancel"] is False
+    assert str(booking.technician_id) not in cancelled.text

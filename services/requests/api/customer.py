@@ -1,9 +1,11 @@
-"""The customer portal's reads: a customer's own requests, each request's timeline and live stream, as
-allow-listed projections (services/requests/domain/customer_view.py), never the staff view passed along.
+"""The customer portal's API: a customer files and cancels its own requests and reads them, each with its
+timeline and live stream, as allow-listed projections (services/requests/domain/customer_view.py), never the
+staff view passed along.
 
-Filing, cancelling and the survey keep their one endpoint each (routes.py, feedback.py): what they return
-holds nothing the customer did not send or may not see. `/requests/{id}` and its stream stay the staff view
-until issue 16 narrows them; the portal reads only these.
+Filing and cancelling run the same use cases as `/requests` (one Idempotency-Key space: a retry through either
+path finds the same request); only the answer differs. `/requests/{id}`, its stream and the answers of
+`POST /requests` and `/cancel` stay the staff view (a technician's id, coverage reasons) until issue 16 narrows
+them; the portal calls only these and the survey's endpoints (whose answer is customer-safe).
 """
 
 from __future__ import annotations
@@ -11,18 +13,38 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from services.requests.adapters.timeline_stream import timeline_events
-from services.requests.api.deps import CurrentPrincipal, ServiceSettings, TimelineHub, Transactions, UnitOfWork
-from services.requests.api.schemas import CustomerRequestDetail, CustomerRequestOut, CustomerTimelineEntry
+from services.requests.api.deps import (
+    CurrentPrincipal,
+    Entitlement,
+    Now,
+    ServiceSettings,
+    TimelineHub,
+    Transactions,
+    UnitOfWork,
+)
+from services.requests.api.routes import request_draft
+from services.requests.api.schemas import (
+    CancelIn,
+    CustomerRequestDetail,
+    CustomerRequestOut,
+    CustomerTimelineEntry,
+    ServiceRequestIn,
+)
 from services.requests.domain.customer_view import customer_detail, customer_timeline
 from services.requests.domain.filing import Coverage
 from services.requests.domain.lifecycle import customer_may_cancel
 from services.requests.domain.records import ServiceRequestRecord, TimelineRecord
+from services.requests.usecases.cancellation import cancel_request
+from services.requests.usecases.filing import file_request
 from services.requests.usecases.viewing import history, readable_request, request_detail, stream_cursor
+from shared.auth import Principal, Role
+from shared.errors import Forbidden
 from shared.pagination import MAX_LIMIT
+from shared.ratelimit import per_principal_and_ip
 from shared.streams import limited_sse_response
 from shared.text import PlainText
 
@@ -64,6 +86,55 @@ def customer_request(row: ServiceRequestRecord) -> CustomerRequestOut:
             "may_cancel": customer_may_cancel(row.status),
         }
     )
+
+
+def _customer(principal: Principal) -> uuid.UUID:
+    if principal.role is not Role.CUSTOMER or principal.customer_id is None:
+        raise Forbidden("customers file and cancel here; staff use /requests")
+    return principal.customer_id
+
+
+@router.post(
+    "/requests",
+    dependencies=[Depends(per_principal_and_ip("filing"))],
+    status_code=status.HTTP_201_CREATED,
+    response_model=CustomerRequestOut,
+    summary="File a request for one of my sites (Idempotency-Key: a retry never files twice)",
+    responses={
+        200: {"description": "The request this Idempotency-Key already created"},
+        503: {"description": "Coverage could not be checked; nothing was filed (see Retry-After)"},
+    },
+)
+async def file_my_request(
+    body: ServiceRequestIn,
+    response: Response,
+    db: Transactions,
+    entitlement: Entitlement,
+    principal: CurrentPrincipal,
+    now: Now,
+    idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=1, max_length=200),
+) -> CustomerRequestOut:
+    owner = _customer(principal)
+    row, created = await file_request(
+        db.transaction, entitlement, principal, owner, idempotency_key, request_draft(body), now=now
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"/customer/requests/{row.id}"
+    return customer_request(row)
+
+
+@router.post(
+    "/requests/{request_id}/cancel",
+    dependencies=[Depends(per_principal_and_ip("cancelling"))],
+    response_model=CustomerRequestOut,
+    summary="Cancel my request, with my reason (until the technician is on the way)",
+)
+async def cancel_my_request(
+    request_id: uuid.UUID, session: UnitOfWork, principal: CurrentPrincipal, now: Now, body: CancelIn | None = None
+) -> CustomerRequestOut:
+    _customer(principal)
+    return customer_request(await cancel_request(session, principal, request_id, body.reason if body else "", now))
 
 
 @router.get(

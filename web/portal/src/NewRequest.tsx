@@ -73,7 +73,7 @@ export function NewRequest({ siteId, unitId }: { siteId: string | null; unitId: 
     const json = JSON.stringify(body);
     const key = keyFor(json);
     try {
-      const { data, error, response } = await api.requests.POST("/requests", {
+      const { data, error, response } = await api.requests.POST("/customer/requests", {
         body,
         params: { header: { "Idempotency-Key": key } },
       });

@@ -217,7 +217,7 @@ function CancelRequest({ requestId, onDone }: { requestId: string; onDone: () =>
       </button>
     );
   const confirm = async () => {
-    const { error, response } = await api.requests.POST("/requests/{request_id}/cancel", {
+    const { error, response } = await api.requests.POST("/customer/requests/{request_id}/cancel", {
       params: { path: { request_id: requestId } },
       body: { reason },
     });

@@ -14,7 +14,8 @@ export interface paths {
         /** My requests, newest first (a customer's own only; allow-listed fields) */
         get: operations["my_requests_customer_requests_get"];
         put?: never;
-        post?: never;
+        /** File a request for one of my sites (Idempotency-Key: a retry never files twice) */
+        post: operations["file_my_request_customer_requests_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -32,6 +33,23 @@ export interface paths {
         get: operations["my_request_customer_requests__request_id__get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customer/requests/{request_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel my request, with my reason (until the technician is on the way) */
+        post: operations["cancel_my_request_customer_requests__request_id__cancel_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -943,6 +961,55 @@ export interface operations {
             };
         };
     };
+    file_my_request_customer_requests_post: {
+        parameters: {
+            query?: never;
+            header: {
+                "Idempotency-Key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ServiceRequestIn"];
+            };
+        };
+        responses: {
+            /** @description The request this Idempotency-Key already created */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerRequestOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Coverage could not be checked; nothing was filed (see Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     my_request_customer_requests__request_id__get: {
         parameters: {
             query?: never;
@@ -961,6 +1028,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CustomerRequestDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_my_request_customer_requests__request_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CancelIn"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerRequestOut"];
                 };
             };
             /** @description Validation Error */
