@@ -106,3 +106,22 @@ async def test_the_history_lists_the_planned_visits_that_took_place(contracts: C
     assert set(shown) == {"id", "site_id", "equipment_ids", "due_on", "window_start", "window_end", "status"}
     theirs = await contracts.client.get("/customer/visits", headers=contracts.customer(stranger))
     assert theirs.json() == []
+
+
+async def test_the_cover_comes_in_pages_of_sites(contracts: Contracts) -> None:
+    customer, first = await contracts.customer_with_site("Evpatoria Ices")
+    for n in range(2):
+        await contracts.post(
+            f"/customers/{customer}/sites",
+            {"name": f"Kiosk {n}", "address": f"Beach {n}", "location": {"lat": 45.19, "lon": 33.37}},
+        )
+    me = contracts.customer(customer)
+
+    every = await contracts.client.get("/customer/cover", headers=me)
+    page = await contracts.client.get("/customer/cover", params={"limit": 2, "offset": 1}, headers=me)
+    too_many = await contracts.client.get("/customer/cover", params={"limit": 201}, headers=me)
+
+    ids = [s["id"] for s in every.json()["sites"]]
+    assert len(ids) == 3 and first in ids
+    assert [s["id"] for s in page.json()["sites"]] == ids[1:]
+    assert too_many.status_code == 422

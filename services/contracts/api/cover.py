@@ -27,7 +27,7 @@ from services.contracts.usecases.cover import ContractCover, customer_cover, pas
 from shared.auth import Principal, Role
 from shared.errors import InvalidInput, NotFound
 from shared.events.common import GeoPoint
-from shared.pagination import MAX_LIMIT
+from shared.pagination import MAX_LIMIT, Paging
 
 router = APIRouter(prefix="/customer", tags=["customer portal"])
 
@@ -81,15 +81,17 @@ def _whose(principal: Principal, customer_id: uuid.UUID | None) -> uuid.UUID:
     "/cover",
     response_model=CustomerCoverOut,
     summary="My sites and units with the contract cover each has now and the next planned visit",
-    description="A customer reads its own; staff name the customer (`customer_id`).",
+    description="A customer reads its own; staff name the customer (`customer_id`). Sites come in pages "
+    "(`limit`, `offset`), with the contracts that serve the page's sites.",
 )
 async def my_cover(
     session: Session,
     clock: AppClock,
     principal: Caller,
+    page: Paging,
     customer_id: uuid.UUID | None = Query(None, description="staff only: whose cover"),
 ) -> CustomerCoverOut:
-    cover = await customer_cover(session, _whose(principal, customer_id), clock.now())
+    cover = await customer_cover(session, _whose(principal, customer_id), clock.now(), page)
     return CustomerCoverOut(
         sites=[
             CustomerSiteCoverOut(

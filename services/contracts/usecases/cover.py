@@ -16,6 +16,7 @@ from services.contracts.domain.lifecycle import TYPE_PREFERENCE
 from services.contracts.domain.quota import QuotaUse
 from services.contracts.domain.visits import VisitRow
 from services.contracts.usecases.health import quota_uses
+from shared.pagination import Page
 
 # a visit not yet done, failed or cancelled is still ahead of the customer
 VISITS_AHEAD = ("planned", "assigned", "in_progress")
@@ -58,7 +59,8 @@ def next_visit(visits: list[VisitRow], site_id: uuid.UUID, unit_id: uuid.UUID | 
     return None
 
 
-async def customer_cover(session: AsyncSession, customer_id: uuid.UUID, now: datetime) -> CustomerCover:
+async def customer_cover(session: AsyncSession, customer_id: uuid.UUID, now: datetime, page: Page) -> CustomerCover:
+    """The cover of this page of the customer's sites (in the sites' order) and of the contracts serving them."""
     repo = Repositories(session)
     contracts: dict[uuid.UUID, ContractRecord] = {}
     visits: dict[uuid.UUID, list[VisitRow]] = {}
@@ -78,7 +80,7 @@ async def customer_cover(session: AsyncSession, customer_id: uuid.UUID, now: dat
         return contract_id
 
     sites = []
-    for site in await repo.sites.list_sites(customer_id):
+    for site in page.window(await repo.sites.list_sites(customer_id)):
         site_contract = await serving(site.id, None)
         units = []
         for unit in await repo.sites.list_equipment(site.id):

@@ -129,7 +129,8 @@ function PortalShell({ session, onSignOut }: { session: Session; onSignOut: () =
   const [cover, setCover] = useState<Cover | null>(null);
 
   const reloadCover = useCallback(() => {
-    void api.contracts.GET("/customer/cover").then(({ data, response }) => {
+    // a customer with more sites than a page would need the sites page to page: none has yet
+    void api.contracts.GET("/customer/cover", { params: { query: { limit: 200 } } }).then(({ data, response }) => {
       if (response.status === 401) onSignOut();
       if (data) setCover(data);
     });

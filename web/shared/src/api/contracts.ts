@@ -152,7 +152,7 @@ export interface paths {
         };
         /**
          * My sites and units with the contract cover each has now and the next planned visit
-         * @description A customer reads its own; staff name the customer (`customer_id`).
+         * @description A customer reads its own; staff name the customer (`customer_id`). Sites come in pages (`limit`, `offset`), with the contracts that serve the page's sites.
          */
         get: operations["my_cover_customer_cover_get"];
         put?: never;
@@ -1838,6 +1838,10 @@ export interface operations {
             query?: {
                 /** @description staff only: whose cover */
                 customer_id?: string | null;
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
             };
             header?: never;
             path?: never;
