@@ -148,7 +148,7 @@ function TechnicianMap({ visit }: { visit: Visit }) {
   const tech = project(visit.position!.lon, visit.position!.lat);
   const span = Math.max(Math.abs(site.x - tech.x), (Math.abs(site.y - tech.y) * 4) / 3, MIN_SPAN) * 1.5;
   const focus = { x: (site.x + tech.x - span) / 2, y: (site.y + tech.y - (span * 3) / 4) / 2, width: span, height: (span * 3) / 4 };
-  const k = span / 1000; // markers keep their size on screen whatever the zoom
+  const k = span / 500; // markers keep their size on screen whatever the zoom
   return (
     <figure className="map">
       <CrimeaMap locale={locale} label={t("trackMap")} focus={focus}>

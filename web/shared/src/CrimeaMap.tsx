@@ -53,7 +53,8 @@ export function CrimeaMap({
   focus?: MapFocus;
 }) {
   const view = focus ?? { x: 0, y: 0, width: WIDTH, height: MAP_HEIGHT };
-  const scale = view.width / WIDTH;
+  // a focused (zoomed) map is usually small on screen (a phone): its town names are sized to the view
+  const scale = focus ? (view.width / WIDTH) * 2.2 : 1;
   const outline = OUTLINE.map(([lon, lat]) => {
     const { x, y } = project(lon, lat);
     return `${x.toFixed(1)},${y.toFixed(1)}`;
@@ -61,7 +62,7 @@ export function CrimeaMap({
   return (
     <svg viewBox={`${view.x} ${view.y} ${view.width} ${view.height}`} role="img" aria-label={label} className="crimea-map">
       <rect width={WIDTH} height={MAP_HEIGHT} fill="#dcecf7" />
-      <polygon points={outline} fill="#f4f1e8" stroke="#8a9a9e" strokeWidth={2 * scale} />
+      <polygon points={outline} fill="#f4f1e8" stroke="#8a9a9e" strokeWidth={(2 * view.width) / WIDTH} />
       {TOWNS.map((town) => {
         const { x, y } = project(town.lon, town.lat);
         return (
