@@ -143,6 +143,11 @@ def _app_root_redirect(request: Request) -> Response:
     return RedirectResponse(f"/{request.path_params['app']}/", status_code=308)
 
 
+def _request_link(request: Request) -> Response:
+    """The e-mails' `{PUBLIC_BASE_URL}/requests/{id}` lands on the customer portal's page of that request."""
+    return RedirectResponse(f"/portal/requests/{request.path_params['request_id']}", status_code=308)
+
+
 def _home(_request: Request) -> Response:
     return RedirectResponse("/console/", status_code=307)
 
@@ -161,6 +166,7 @@ def create_app(config: GatewayConfig, *, extra_routes: list[Route] | None = None
         Route("/", _home),
         *(extra_routes or []),
         Route("/api/{service}/{path:path}", _proxy, methods=methods),
+        Route("/requests/{request_id:uuid}", _request_link, methods=["GET", "HEAD"]),
         Route("/{app}", _app_root_redirect),
         Route("/{app}/{path:path}", _web_file, methods=["GET", "HEAD"]),
     ]

@@ -9,7 +9,7 @@ from datetime import datetime
 from fastapi import FastAPI
 
 from services.dispatch import consumers
-from services.dispatch.api import attachments, desk, mobile, routes
+from services.dispatch.api import attachments, customer, desk, mobile, routes
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
 from services.dispatch.settings import Settings
@@ -86,7 +86,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] | None = None) 
             title="Fieldline dispatch",
             producer="dispatch",
             tables=messaging,
-            routers=[routes.router, mobile.router, desk.router, attachments.router],
+            routers=[routes.router, mobile.router, desk.router, attachments.router, customer.router],
             upload_paths=[attachments.UPLOAD_PATH],
             subscriptions=lambda runtime: consumers.subscriptions(cases.placer, cases.visits),
             on_start=[_loops(settings, cases), _settled_heap],

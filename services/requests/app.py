@@ -5,7 +5,7 @@ from fastapi.responses import JSONResponse
 
 from services.requests.adapters.entitlement import EntitlementUnavailable
 from services.requests.adapters.timeline_stream import timeline_hub
-from services.requests.api import feedback, quality, routes
+from services.requests.api import customer, feedback, quality, routes
 from services.requests.api.survey_page import SurveyPages
 from services.requests.consumers import subscriptions
 from services.requests.db.tables import messaging
@@ -27,7 +27,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             title="Fieldline requests",
             producer="requests",
             tables=messaging,
-            routers=[routes.router, feedback.router, quality.router],
+            routers=[routes.router, customer.router, feedback.router, quality.router],
             subscriptions=lambda runtime: subscriptions(tracking),
             on_start=[timeline_hub],
             no_store_paths=[r"/surveys/.*"],

@@ -432,3 +432,77 @@ class TransitionPreviewOut(BaseModel):
 class PublicHolidayOut(BaseModel):
     date: date
     name: str
+
+
+# --- the customer portal's cover (an allow-list: no prices, skills, criticality or internal references) -------
+
+
+class CoverVisitOut(BaseModel):
+    due_on: date
+    window_start: UtcDatetime
+    window_end: UtcDatetime
+
+
+class CoverSlaOut(BaseModel):
+    priority: str
+    response_minutes: int
+    fix_minutes: int
+
+
+class CoverQuotaOut(BaseModel):
+    request_kind: str
+    period: str
+    included: int
+    used: int
+    left: int
+    period_ends_on: date | None
+
+
+class CoverContractOut(BaseModel):
+    id: uuid.UUID
+    contract_type: str
+    status: str
+    starts_on: date
+    ends_on: date | None
+    timezone: str
+    round_the_clock: bool = Field(description="SLA clocks run 24/7; otherwise in the contract's business hours")
+    sla: list[CoverSlaOut]
+    quotas: list[CoverQuotaOut]
+
+
+class CoverUnitOut(BaseModel):
+    id: uuid.UUID
+    equipment_type: str
+    model: str
+    serial: str
+    installed_on: date | None
+    warranty_ends_on: date | None
+    contract_id: uuid.UUID | None = Field(description="the contract serving this unit now; null: not covered")
+    next_visit: CoverVisitOut | None
+
+
+class CustomerSiteCoverOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    address: str
+    location: GeoPoint
+    contract_id: uuid.UUID | None = Field(description="the contract serving the site now; null: not covered")
+    next_visit: CoverVisitOut | None
+    equipment: list[CoverUnitOut]
+
+
+class CustomerCoverOut(BaseModel):
+    sites: list[CustomerSiteCoverOut]
+    contracts: list[CoverContractOut]
+
+
+class PastVisitOut(BaseModel):
+    """A planned visit in the customer's history: where, when it was due, and whether it was done."""
+
+    id: uuid.UUID
+    site_id: uuid.UUID
+    equipment_ids: list[uuid.UUID]
+    due_on: date
+    window_start: UtcDatetime
+    window_end: UtcDatetime
+    status: Literal["done", "failed"]

@@ -227,3 +227,35 @@ class ReplanIn(BaseModel):
 
 class DayQuery(BaseModel):
     day: date | None = None
+
+
+class CustomerPositionOut(BaseModel):
+    lat: float
+    lon: float
+    at: UtcDatetime | None = None
+
+
+class CustomerPartOut(BaseModel):
+    part: str
+    quantity: float
+
+
+class CustomerReportOut(BaseModel):
+    outcome: str | None
+    work_done: str
+    parts_used: list[CustomerPartOut]
+    signed_by: str | None
+
+
+class CustomerVisitOut(BaseModel):
+    """The visit as the customer sees it: no technician id, no reasons, no notes."""
+
+    request_id: uuid.UUID
+    status: str | None
+    technician_first_name: str | None
+    eta: UtcDatetime | None
+    arrived_at: UtcDatetime | None
+    finished_at: UtcDatetime | None
+    position: CustomerPositionOut | None
+    site: CustomerPositionOut | None
+    report: CustomerReportOut | None

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
-from sqlalchemy import func, insert, or_, select, text, update
+from sqlalchemy import case, func, insert, or_, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random
 
@@ -308,6 +308,19 @@ class BookingRepository(SessionRepository):
             .with_for_update()
         )
         return [dict(r._mapping) for r in rows]
+
+    async def latest_visit_of_request(self, request_id: uuid.UUID) -> dict[str, Any] | None:
+        """The request's active booking, else its last finished one (declined and cancelled ones aside); a read."""
+        a = t.assignments
+        rank = case((a.c.status.in_(ACTIVE), 0), else_=1)
+        query = (
+            select(a)
+            .where(a.c.request_id == request_id, a.c.status.not_in(("declined", "cancelled")))
+            .order_by(rank, a.c.last_transition_at.desc().nulls_last(), a.c.created_at.desc())
+            .limit(1)
+        )
+        row = (await self.session.execute(query)).first()
+        return dict(row._mapping) if row else None
 
     async def active_assignments_of_requests(self, request_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
         """The active booking of each of these requests (at most one each); a read: no row locks."""

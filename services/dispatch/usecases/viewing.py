@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.domain.calendar import local_midnight
+from services.dispatch.domain.customer_view import CustomerVisit, customer_visit
+from shared.auth import Principal, ensure_customer_access
 from shared.errors import NotFound
 
 Row = dict[str, Any]
@@ -77,3 +79,16 @@ class DispatchViews:
         history = await repo.site_history(sorted({j["site_id"] for j in jobs.values()}), start)
         plan = await repo.latest_plan(day)
         return TechnicianDay(day, technician, rows, jobs, history, plan["version"] if plan else None)
+
+    async def visit_for_customer(
+        self, session: AsyncSession, principal: Principal, request_id: uuid.UUID
+    ) -> CustomerVisit:
+        """The visit to a customer's request as the customer may see it (NotFound for anyone else's)."""
+        repo = DispatchRepository(session)
+        job = await repo.get_job(request_id)
+        if job is None:
+            raise NotFound("request not found")
+        ensure_customer_access(principal, job["customer_id"], "request")
+        assignment = await repo.latest_visit_of_request(request_id)
+        technician = await repo.get_technician(assignment["technician_id"]) if assignment else None
+        return customer_visit(request_id, job, assignment, technician)

@@ -14,7 +14,7 @@ from typing import Any
 
 from services.requests.db.requests import RequestsRepository
 from services.requests.db.timeline import TIMELINE_CHANNEL, TimelineRepository
-from services.requests.domain.records import ServiceRequestRecord
+from services.requests.domain.records import ServiceRequestRecord, TimelineRecord
 from shared.db import Database
 from shared.listen import NotificationHub, StreamMessage, listening, sse_frames
 from shared.service import Runtime
@@ -30,26 +30,29 @@ def timeline_events(
     last_event_id: int,
     keepalive_s: float,
     snapshot: Callable[[ServiceRequestRecord], dict[str, Any]],
+    shown: Callable[[TimelineRecord], tuple[str, dict[str, Any]]] | None = None,
 ) -> AsyncIterator[str]:
-    """SSE frames: each timeline entry after `last_event_id` with the request's tracking fields at that moment."""
+    """SSE frames: each timeline entry after `last_event_id` with the request's tracking fields at that moment.
+
+    `shown` gives the event name and detail a reader may see of an entry (a customer's allow-list); by default
+    the entry as stored.
+    """
+
+    def as_stored(entry: TimelineRecord) -> tuple[str, dict[str, Any]]:
+        return entry.status, entry.detail
+
+    show = shown or as_stored
 
     async def read_after(cursor: int) -> list[StreamMessage]:
         async with db.transaction() as session:
             entries = await TimelineRepository(session).entries(request_id, after_id=cursor)
             request = await RequestsRepository(session).get(request_id) if entries else None
-        return [
-            StreamMessage(
-                entry.id,
-                entry.status,
-                {
-                    "status": entry.status,
-                    "at": utc_z(entry.at),
-                    "detail": entry.detail,
-                    "request": snapshot(request) if request else None,
-                },
-            )
-            for entry in entries
-        ]
+        messages = []
+        for entry in entries:
+            event, detail = show(entry)
+            data = {"status": event, "at": utc_z(entry.at), "detail": detail}
+            messages.append(StreamMessage(entry.id, event, data | {"request": snapshot(request) if request else None}))
+        return messages
 
     return sse_frames(hub, [str(request_id)], read_after, last_event_id, keepalive_s)
 

@@ -158,3 +158,45 @@ class KpiReport(BaseModel):
     on_time_tolerance_minutes: int
     repeat_window_days: int
     rows: list[KpiRowOut]
+
+
+class CustomerTimelineEntry(BaseModel):
+    """A timeline entry as its customer sees it: the step, when, and only the allow-listed detail."""
+
+    id: int
+    status: str
+    at: UtcDatetime
+    detail: dict[str, Any] = {}
+
+
+class CustomerRequestOut(BaseModel):
+    """A request as its customer sees it: no staff ids, no internal reasons, no contract internals."""
+
+    id: uuid.UUID
+    site_id: uuid.UUID
+    site_address: str | None = None
+    equipment_id: uuid.UUID | None
+    kind: str
+    priority: str
+    description: str
+    contact: dict[str, Any] = {}
+    preferred_windows: list[PreferredWindowOut] = []
+    status: str
+    coverage: Literal["covered", "not_covered", "quota_exceeded"]
+    covered: bool
+    billable: bool
+    quota_exceeded: bool
+    response_due: UtcDatetime | None
+    fix_due: UtcDatetime | None
+    technician_first_name: str | None
+    eta: UtcDatetime | None
+    follow_up_of: uuid.UUID | None = None
+    cancelled_at: UtcDatetime | None = None
+    may_cancel: bool = Field(description="the customer may still cancel (until the technician is on the way)")
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+
+class CustomerRequestDetail(CustomerRequestOut):
+    follow_up_request_id: uuid.UUID | None = None
+    timeline: list[CustomerTimelineEntry] = []

@@ -40,32 +40,45 @@ export function unproject(x: number, y: number): { lon: number; lat: number } {
 
 export const MAP_WIDTH = WIDTH;
 
-/** `viewBox` (in the map's own units, see `project`) shows a part of the peninsula, e.g. one technician's day. */
+/** A part of the map to show, in map units (see `project`); towns' dots and names keep their size on screen. */
+export interface MapFocus {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** `viewBox` (map units, see `project`) or `focus` shows a part of the peninsula, e.g. one technician's day. */
 export function CrimeaMap({
   locale,
   children,
   label,
   viewBox,
+  focus,
 }: {
   locale: Locale;
   children?: ReactNode;
   label: string;
   viewBox?: string;
+  focus?: MapFocus;
 }) {
+  const view = focus ?? { x: 0, y: 0, width: WIDTH, height: MAP_HEIGHT };
+  // a focused (zoomed) map is usually small on screen (a phone): its town names are sized to the view
+  const scale = focus ? (view.width / WIDTH) * 2.2 : 1;
   const outline = OUTLINE.map(([lon, lat]) => {
     const { x, y } = project(lon, lat);
     return `${x.toFixed(1)},${y.toFixed(1)}`;
   }).join(" ");
   return (
-    <svg viewBox={viewBox ?? `0 0 ${WIDTH} ${MAP_HEIGHT}`} role="img" aria-label={label} className="crimea-map">
+    <svg viewBox={viewBox ?? `${view.x} ${view.y} ${view.width} ${view.height}`} role="img" aria-label={label} className="crimea-map">
       <rect width={WIDTH} height={MAP_HEIGHT} fill="#dcecf7" />
-      <polygon points={outline} fill="#f4f1e8" stroke="#8a9a9e" strokeWidth={2} />
+      <polygon points={outline} fill="#f4f1e8" stroke="#8a9a9e" strokeWidth={(2 * view.width) / WIDTH} />
       {TOWNS.map((town) => {
         const { x, y } = project(town.lon, town.lat);
         return (
           <g key={town.en} className="town">
-            <circle cx={x} cy={y} r={3} fill="#555" />
-            <text x={x + 6} y={y - 6} fontSize={16} fill="#444">
+            <circle cx={x} cy={y} r={3 * scale} fill="#555" />
+            <text x={x + 6 * scale} y={y - 6 * scale} fontSize={16 * scale} fill="#444">
               {town[locale]}
             </text>
           </g>

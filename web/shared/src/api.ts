@@ -4,8 +4,8 @@ import type { paths as DispatchPaths } from "./api/dispatch";
 import type { paths as NotifyPaths } from "./api/notify";
 import type { paths as RequestsPaths } from "./api/requests";
 
-export type { components as DispatchComponents } from "./api/dispatch";
 export type { components as ContractsComponents } from "./api/contracts";
+export type { components as DispatchComponents } from "./api/dispatch";
 export type { components as RequestsComponents } from "./api/requests";
 
 /** An RFC 9457 problem as the services answer it. */

@@ -160,6 +160,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/customer/cover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My sites and units with the contract cover each has now and the next planned visit
+         * @description A customer reads its own; staff name the customer (`customer_id`). Sites come in pages (`limit`, `offset`), with the contracts that serve the page's sites.
+         */
+        get: operations["my_cover_customer_cover_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customer/visits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My planned visits that took place (done or failed), newest first
+         * @description Within the last `days` days. Each visit's id is also the id dispatch booked it under: its completion report is dispatch's `/customer/requests/{id}/visit`.
+         */
+        get: operations["my_past_visits_customer_visits_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/customers": {
         parameters: {
             query?: never;
@@ -763,6 +803,103 @@ export interface components {
             /** Timezone */
             timezone?: string | null;
         };
+        /** CoverContractOut */
+        CoverContractOut: {
+            /** Contract Type */
+            contract_type: string;
+            /** Ends On */
+            ends_on: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Quotas */
+            quotas: components["schemas"]["CoverQuotaOut"][];
+            /**
+             * Round The Clock
+             * @description SLA clocks run 24/7; otherwise in the contract's business hours
+             */
+            round_the_clock: boolean;
+            /** Sla */
+            sla: components["schemas"]["CoverSlaOut"][];
+            /**
+             * Starts On
+             * Format: date
+             */
+            starts_on: string;
+            /** Status */
+            status: string;
+            /** Timezone */
+            timezone: string;
+        };
+        /** CoverQuotaOut */
+        CoverQuotaOut: {
+            /** Included */
+            included: number;
+            /** Left */
+            left: number;
+            /** Period */
+            period: string;
+            /** Period Ends On */
+            period_ends_on: string | null;
+            /** Request Kind */
+            request_kind: string;
+            /** Used */
+            used: number;
+        };
+        /** CoverSlaOut */
+        CoverSlaOut: {
+            /** Fix Minutes */
+            fix_minutes: number;
+            /** Priority */
+            priority: string;
+            /** Response Minutes */
+            response_minutes: number;
+        };
+        /** CoverUnitOut */
+        CoverUnitOut: {
+            /**
+             * Contract Id
+             * @description the contract serving this unit now; null: not covered
+             */
+            contract_id: string | null;
+            /** Equipment Type */
+            equipment_type: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Installed On */
+            installed_on: string | null;
+            /** Model */
+            model: string;
+            next_visit: components["schemas"]["CoverVisitOut"] | null;
+            /** Serial */
+            serial: string;
+            /** Warranty Ends On */
+            warranty_ends_on: string | null;
+        };
+        /** CoverVisitOut */
+        CoverVisitOut: {
+            /**
+             * Due On
+             * Format: date
+             */
+            due_on: string;
+            /** Window End */
+            window_end: string;
+            /** Window Start */
+            window_start: string;
+        };
+        /** CustomerCoverOut */
+        CustomerCoverOut: {
+            /** Contracts */
+            contracts: components["schemas"]["CoverContractOut"][];
+            /** Sites */
+            sites: components["schemas"]["CustomerSiteCoverOut"][];
+        };
         /** CustomerIn */
         CustomerIn: {
             /**
@@ -784,6 +921,27 @@ export interface components {
             id: string;
             /** Name */
             name: string;
+        };
+        /** CustomerSiteCoverOut */
+        CustomerSiteCoverOut: {
+            /** Address */
+            address: string;
+            /**
+             * Contract Id
+             * @description the contract serving the site now; null: not covered
+             */
+            contract_id: string | null;
+            /** Equipment */
+            equipment: components["schemas"]["CoverUnitOut"][];
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            location: components["schemas"]["GeoPoint"];
+            /** Name */
+            name: string;
+            next_visit: components["schemas"]["CoverVisitOut"] | null;
         };
         /** EntitlementAnswer */
         EntitlementAnswer: {
@@ -1003,6 +1161,38 @@ export interface components {
              * Format: time
              */
             start: string;
+        };
+        /**
+         * PastVisitOut
+         * @description A planned visit in the customer's history: where, when it was due, and whether it was done.
+         */
+        PastVisitOut: {
+            /**
+             * Due On
+             * Format: date
+             */
+            due_on: string;
+            /** Equipment Ids */
+            equipment_ids: string[];
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "done" | "failed";
+            /** Window End */
+            window_end: string;
+            /** Window Start */
+            window_start: string;
         };
         /** PreviewedVisitOut */
         PreviewedVisitOut: {
@@ -2002,6 +2192,76 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TransitionPreviewOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    my_cover_customer_cover_get: {
+        parameters: {
+            query?: {
+                /** @description staff only: whose cover */
+                customer_id?: string | null;
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerCoverOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    my_past_visits_customer_visits_get: {
+        parameters: {
+            query?: {
+                /** @description staff only: whose visits */
+                customer_id?: string | null;
+                days?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PastVisitOut"][];
                 };
             };
             /** @description Validation Error */

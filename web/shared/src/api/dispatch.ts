@@ -162,6 +162,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/customer/requests/{request_id}/visit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The visit to my request: technician's first name, ETA, position while en route, report when done
+         * @description `status` is null until a technician is booked. `position` is set only while the visit is `en_route` (and the technician's device has reported one); `report` only once it is completed or failed.
+         */
+        get: operations["my_visit_customer_requests__request_id__visit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -738,6 +758,57 @@ export interface components {
              */
             work_done: string;
         };
+        /** CustomerPartOut */
+        CustomerPartOut: {
+            /** Part */
+            part: string;
+            /** Quantity */
+            quantity: number;
+        };
+        /** CustomerPositionOut */
+        CustomerPositionOut: {
+            /** At */
+            at?: string | null;
+            /** Lat */
+            lat: number;
+            /** Lon */
+            lon: number;
+        };
+        /** CustomerReportOut */
+        CustomerReportOut: {
+            /** Outcome */
+            outcome: string | null;
+            /** Parts Used */
+            parts_used: components["schemas"]["CustomerPartOut"][];
+            /** Signed By */
+            signed_by: string | null;
+            /** Work Done */
+            work_done: string;
+        };
+        /**
+         * CustomerVisitOut
+         * @description The visit as the customer sees it: no technician id, no reasons, no notes.
+         */
+        CustomerVisitOut: {
+            /** Arrived At */
+            arrived_at: string | null;
+            /** Eta */
+            eta: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            position: components["schemas"]["CustomerPositionOut"] | null;
+            report: components["schemas"]["CustomerReportOut"] | null;
+            /**
+             * Request Id
+             * Format: uuid
+             */
+            request_id: string;
+            site: components["schemas"]["CustomerPositionOut"] | null;
+            /** Status */
+            status: string | null;
+            /** Technician First Name */
+            technician_first_name: string | null;
+        };
         /** DeclineIn */
         DeclineIn: {
             /** At */
@@ -1261,6 +1332,37 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+        };
+    };
+    my_visit_customer_requests__request_id__visit_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerVisitOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

@@ -107,6 +107,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Prometheus metrics of this process (unauthenticated; `metrics_enabled`) */
+        get: operations["metrics_metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/readyz": {
         parameters: {
             query?: never;
@@ -114,7 +131,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The database and NATS are reachable */
+        /** Ready to take work: the database answers (NATS may be away: the outbox holds events) */
         get: operations["readyz_readyz_get"];
         put?: never;
         post?: never;
@@ -136,6 +153,24 @@ export interface paths {
         put?: never;
         /** Add a recipient (staff; a customer may add its own contacts) */
         post: operations["create_recipient_recipients_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/recipients/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The page a confirmation link opens (no login): one button confirms the address */
+        get: operations["confirmation_page_recipients_confirm_get"];
+        put?: never;
+        /** Confirm an address (the link's single-use token); until then nothing but the confirmation is sent */
+        post: operations["confirm_recipient_recipients_confirm_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -188,12 +223,14 @@ export interface components {
          * @enum {string}
          */
         Audience: "customer" | "technician" | "dispatcher" | "contract_manager";
+        /** Body_confirm_recipient_recipients_confirm_post */
+        Body_confirm_recipient_recipients_confirm_post: {
+            /** Token */
+            token: string;
+        };
         /** DeliveryAttempt */
         DeliveryAttempt: {
-            /**
-             * At
-             * Format: date-time
-             */
+            /** At */
             at: string;
             /** Attempt */
             attempt: number;
@@ -216,19 +253,13 @@ export interface components {
             content: {
                 [key: string]: unknown;
             };
-            /**
-             * Created At
-             * Format: date-time
-             */
+            /** Created At */
             created_at: string;
             /** Customer Id */
             customer_id: string | null;
             /** Event Type */
             event_type: string;
-            /**
-             * Give Up At
-             * Format: date-time
-             */
+            /** Give Up At */
             give_up_at: string;
             /**
              * Id
@@ -239,10 +270,7 @@ export interface components {
             language: string;
             /** Last Error */
             last_error: string | null;
-            /**
-             * Next Attempt At
-             * Format: date-time
-             */
+            /** Next Attempt At */
             next_attempt_at: string;
             /** Request Id */
             request_id: string | null;
@@ -270,19 +298,13 @@ export interface components {
             attempts: number;
             /** Channel */
             channel: string;
-            /**
-             * Created At
-             * Format: date-time
-             */
+            /** Created At */
             created_at: string;
             /** Customer Id */
             customer_id: string | null;
             /** Event Type */
             event_type: string;
-            /**
-             * Give Up At
-             * Format: date-time
-             */
+            /** Give Up At */
             give_up_at: string;
             /**
              * Id
@@ -293,10 +315,7 @@ export interface components {
             language: string;
             /** Last Error */
             last_error: string | null;
-            /**
-             * Next Attempt At
-             * Format: date-time
-             */
+            /** Next Attempt At */
             next_attempt_at: string;
             /** Request Id */
             request_id: string | null;
@@ -398,9 +417,11 @@ export interface components {
             /** Channels */
             channels: "email"[];
             /**
-             * Created At
-             * Format: date-time
+             * Confirmed At
+             * @description when the address was confirmed; null: pending, nothing but the confirmation is sent to it
              */
+            confirmed_at: string | null;
+            /** Created At */
             created_at: string;
             /** Customer Id */
             customer_id: string | null;
@@ -427,10 +448,7 @@ export interface components {
             technician_id: string | null;
             /** Time Zone */
             time_zone: string;
-            /**
-             * Updated At
-             * Format: date-time
-             */
+            /** Updated At */
             updated_at: string;
         };
         /** ValidationError */
@@ -450,10 +468,7 @@ export interface components {
         WebhookCreated: {
             /** Active */
             active: boolean;
-            /**
-             * Created At
-             * Format: date-time
-             */
+            /** Created At */
             created_at: string;
             /**
              * Customer Id
@@ -506,10 +521,7 @@ export interface components {
         WebhookOut: {
             /** Active */
             active: boolean;
-            /**
-             * Created At
-             * Format: date-time
-             */
+            /** Created At */
             created_at: string;
             /**
              * Customer Id
@@ -543,10 +555,7 @@ export interface components {
         WebhookSecretRotated: {
             /** Active */
             active: boolean;
-            /**
-             * Created At
-             * Format: date-time
-             */
+            /** Created At */
             created_at: string;
             /**
              * Customer Id
@@ -601,7 +610,12 @@ export type $defs = Record<string, never>;
 export interface operations {
     list_webhooks_customers__customer_id__webhooks_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
+            };
             header?: never;
             path: {
                 customer_id: string;
@@ -820,6 +834,26 @@ export interface operations {
             };
         };
     };
+    metrics_metrics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+        };
+    };
     readyz_readyz_get: {
         parameters: {
             query?: never;
@@ -846,6 +880,10 @@ export interface operations {
                 kind?: components["schemas"]["Audience"] | null;
                 customer_id?: string | null;
                 technician_id?: string | null;
+                /** @description at most 200 items */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
             };
             header?: never;
             path?: never;
@@ -893,6 +931,70 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RecipientOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    confirmation_page_recipients_confirm_get: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    confirm_recipient_recipients_confirm_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["Body_confirm_recipient_recipients_confirm_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
                 };
             };
             /** @description Validation Error */
@@ -1003,9 +1105,7 @@ export interface operations {
     };
     my_stream_streams_me_get: {
         parameters: {
-            query?: {
-                access_token?: string | null;
-            };
+            query?: never;
             header?: {
                 "Last-Event-ID"?: string | null;
             };

@@ -4,6 +4,78 @@
  */
 
 export interface paths {
+    "/customer/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My requests, newest first (a customer's own only; allow-listed fields) */
+        get: operations["my_requests_customer_requests_get"];
+        put?: never;
+        /** File a request for one of my sites (Idempotency-Key: a retry never files twice) */
+        post: operations["file_my_request_customer_requests_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customer/requests/{request_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of my requests with its timeline as the customer sees it */
+        get: operations["my_request_customer_requests__request_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customer/requests/{request_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel my request, with my reason (until the technician is on the way) */
+        post: operations["cancel_my_request_customer_requests__request_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customer/requests/{request_id}/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live tracking of my request over SSE: the customer's timeline entries with status, technician and ETA
+         * @description As `/requests/{id}/stream`, with the customer's allow-list applied; an entry the customer does not see arrives as event `update` with an empty detail (the request's fields may have changed).
+         */
+        get: operations["stream_my_request_customer_requests__request_id__stream_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/equipment/{equipment_id}/requests": {
         parameters: {
             query?: never;
@@ -55,6 +127,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Prometheus metrics of this process (unauthenticated; `metrics_enabled`) */
+        get: operations["metrics_metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/rating.{representation}": {
         parameters: {
             query?: never;
@@ -79,7 +168,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The database and NATS are reachable */
+        /** Ready to take work: the database answers (NATS may be away: the outbox holds events) */
         get: operations["readyz_readyz_get"];
         put?: never;
         post?: never;
@@ -273,6 +362,173 @@ export interface components {
              */
             phone: string;
         };
+        /** CustomerRequestDetail */
+        CustomerRequestDetail: {
+            /** Billable */
+            billable: boolean;
+            /** Cancelled At */
+            cancelled_at?: string | null;
+            /**
+             * Contact
+             * @default {}
+             */
+            contact: {
+                [key: string]: unknown;
+            };
+            /**
+             * Coverage
+             * @enum {string}
+             */
+            coverage: "covered" | "not_covered" | "quota_exceeded";
+            /** Covered */
+            covered: boolean;
+            /** Created At */
+            created_at: string;
+            /** Description */
+            description: string;
+            /** Equipment Id */
+            equipment_id: string | null;
+            /** Eta */
+            eta: string | null;
+            /** Fix Due */
+            fix_due: string | null;
+            /** Follow Up Of */
+            follow_up_of?: string | null;
+            /** Follow Up Request Id */
+            follow_up_request_id?: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Kind */
+            kind: string;
+            /**
+             * May Cancel
+             * @description the customer may still cancel (until the technician is on the way)
+             */
+            may_cancel: boolean;
+            /**
+             * Preferred Windows
+             * @default []
+             */
+            preferred_windows: components["schemas"]["PreferredWindowOut"][];
+            /** Priority */
+            priority: string;
+            /** Quota Exceeded */
+            quota_exceeded: boolean;
+            /** Response Due */
+            response_due: string | null;
+            /** Site Address */
+            site_address?: string | null;
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
+            /** Status */
+            status: string;
+            /** Technician First Name */
+            technician_first_name: string | null;
+            /**
+             * Timeline
+             * @default []
+             */
+            timeline: components["schemas"]["CustomerTimelineEntry"][];
+            /** Updated At */
+            updated_at: string;
+        };
+        /**
+         * CustomerRequestOut
+         * @description A request as its customer sees it: no staff ids, no internal reasons, no contract internals.
+         */
+        CustomerRequestOut: {
+            /** Billable */
+            billable: boolean;
+            /** Cancelled At */
+            cancelled_at?: string | null;
+            /**
+             * Contact
+             * @default {}
+             */
+            contact: {
+                [key: string]: unknown;
+            };
+            /**
+             * Coverage
+             * @enum {string}
+             */
+            coverage: "covered" | "not_covered" | "quota_exceeded";
+            /** Covered */
+            covered: boolean;
+            /** Created At */
+            created_at: string;
+            /** Description */
+            description: string;
+            /** Equipment Id */
+            equipment_id: string | null;
+            /** Eta */
+            eta: string | null;
+            /** Fix Due */
+            fix_due: string | null;
+            /** Follow Up Of */
+            follow_up_of?: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Kind */
+            kind: string;
+            /**
+             * May Cancel
+             * @description the customer may still cancel (until the technician is on the way)
+             */
+            may_cancel: boolean;
+            /**
+             * Preferred Windows
+             * @default []
+             */
+            preferred_windows: components["schemas"]["PreferredWindowOut"][];
+            /** Priority */
+            priority: string;
+            /** Quota Exceeded */
+            quota_exceeded: boolean;
+            /** Response Due */
+            response_due: string | null;
+            /** Site Address */
+            site_address?: string | null;
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
+            /** Status */
+            status: string;
+            /** Technician First Name */
+            technician_first_name: string | null;
+            /** Updated At */
+            updated_at: string;
+        };
+        /**
+         * CustomerTimelineEntry
+         * @description A timeline entry as its customer sees it: the step, when, and only the allow-listed detail.
+         */
+        CustomerTimelineEntry: {
+            /** At */
+            at: string;
+            /**
+             * Detail
+             * @default {}
+             */
+            detail: {
+                [key: string]: unknown;
+            };
+            /** Id */
+            id: number;
+            /** Status */
+            status: string;
+        };
         /** EtaChange */
         EtaChange: {
             /** At */
@@ -310,6 +566,17 @@ export interface components {
             csat_count: number;
             /** Csat Mean */
             csat_mean: number | null;
+            /** Emergency Response Median Minutes */
+            emergency_response_median_minutes: number | null;
+            /** Emergency Response P90 Minutes */
+            emergency_response_p90_minutes: number | null;
+            /**
+             * Eta Late Median Minutes
+             * @description first arrival against the first promised ETA
+             */
+            eta_late_median_minutes: number | null;
+            /** Eta Late P90 Minutes */
+            eta_late_p90_minutes: number | null;
             first_time_fix: components["schemas"]["RatioOut"];
             fix_sla: components["schemas"]["RatioOut"];
             /** Group By */
@@ -660,6 +927,186 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    my_requests_customer_requests_get: {
+        parameters: {
+            query?: {
+                status?: string | null;
+                site_id?: string | null;
+                equipment_id?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerRequestOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    file_my_request_customer_requests_post: {
+        parameters: {
+            query?: never;
+            header: {
+                "Idempotency-Key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ServiceRequestIn"];
+            };
+        };
+        responses: {
+            /** @description The request this Idempotency-Key already created */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerRequestOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Coverage could not be checked; nothing was filed (see Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    my_request_customer_requests__request_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerRequestDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_my_request_customer_requests__request_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CancelIn"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerRequestOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    stream_my_request_customer_requests__request_id__stream_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Last-Event-ID"?: number;
+            };
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     unit_history_equipment__equipment_id__requests_get: {
         parameters: {
             query?: {
@@ -753,6 +1200,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    metrics_metrics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
         };
