@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -199,6 +200,13 @@ def test_a_csv_with_one_bad_row_is_rejected_in_the_dry_run_and_nothing_is_writte
     expect(page.get_by_test_id("import-verdict")).to_have_text("3 rows imported")
     with httpx.Client(base_url=stack.url("contracts"), headers=keys.headers(Role.CONTRACT_MANAGER)) as contracts:
         assert len(contracts.get("/customers", params={"q": f"C-{tag}"}).json()) == 3
+
+    # and the export gives them back in the same columns
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download Customers").click()
+    assert download.value.suggested_filename == "customers.csv"
+    exported = Path(download.value.path()).read_text()
+    assert exported.startswith("external_ref,name\n") and f"C-{tag}-2,Kerch Fish\n" in exported
 
 
 def test_public_holidays_are_prefilled_and_the_workspace_speaks_russian(page: Page, gateway: str) -> None:
