@@ -78,7 +78,8 @@ def test_a_manager_sets_up_a_customer_and_a_contract_and_sees_its_visits_in_the_
     new_unit = units.get_by_role("form", name="New unit")
     new_unit.get_by_label("Type").fill("ice_machine")
     new_unit.get_by_label("Model").fill("Brema CB 184")
-    new_unit.get_by_label("Serial").fill(uuid.uuid4().hex[:10])
+    serial = uuid.uuid4().hex[:10]
+    new_unit.get_by_label("Serial").fill(serial)
     new_unit.get_by_label("Criticality").select_option("high")
     new_unit.get_by_role("button", name="Add unit").click()
     expect(units.get_by_role("cell", name="Brema CB 184")).to_be_visible()
@@ -90,6 +91,7 @@ def test_a_manager_sets_up_a_customer_and_a_contract_and_sees_its_visits_in_the_
     form.get_by_label("Find a customer").fill(customer)
     form.get_by_role("button", name=customer).click()
     expect(form.get_by_label("Harbour store")).to_be_checked()
+    form.get_by_label(f"ice_machine Brema CB 184 {serial}").check()  # this unit only, not the whole site
     form.get_by_label("Starts on").fill(starts_on.isoformat())
     form.get_by_label("Response P1").fill("120")
     form.get_by_role("button", name="Create contract").click()
@@ -163,6 +165,8 @@ def test_a_manager_sets_up_a_customer_and_a_contract_and_sees_its_visits_in_the_
             "required_skills": [],
         }
         assert agreement["business_hours"]["mon"] == [{"start": "09:00:00", "end": "18:00:00"}]
+        [unit] = contracts.get("/equipment", params={"q": serial}).json()
+        assert agreement["equipment_ids"] == [unit["id"]]
 
 
 def test_a_csv_with_one_bad_row_is_rejected_in_the_dry_run_and_nothing_is_written(
