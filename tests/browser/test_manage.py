@@ -231,6 +231,7 @@ def test_public_holidays_are_prefilled_and_the_workspace_speaks_russian(page: Pa
     expect(page.get_by_role("form", name="Новый договор")).to_be_visible()
     page.get_by_role("navigation").get_by_role("button", name="Календарь визитов").click()
     expect(page.get_by_role("button", name="Неделя")).to_be_visible()
+    page.screenshot(path=str(ARTEFACTS / "manage-ru.png"))
     page.get_by_role("button", name="EN").click()
 
 
