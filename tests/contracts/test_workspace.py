@@ -173,6 +173,13 @@ async def test_lifecycle_preview_shows_the_consequences_and_changes_nothing(cont
 
     bad = await contracts.client.get(f"/contracts/{contract_id}/renew/preview", headers=contracts.manager)
     _problem_names(bad, "action")
+    missing = await contracts.client.get(f"/contracts/{uuid.uuid4()}/suspend/preview", headers=contracts.manager)
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+    customer_id = (await _get(contracts, f"/contracts/{contract_id}"))["customer_id"]
+    nosy = await contracts.client.get(
+        f"/contracts/{contract_id}/suspend/preview", headers=contracts.customer(customer_id)
+    )
+    assert nosy.status_code == 403  # a customer may not even ask
 
 
 async def test_the_calendar_lists_every_contracts_visits_with_names_and_overdue_marks(contracts: Contracts) -> None:
