@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.contracts.api import contracts, cover, customers, imports
+from services.contracts.api import calendar, contracts, cover, customers, imports
 from services.contracts.consumers import entitlement_server, subscriptions
 from services.contracts.db.tables import messaging
 from services.contracts.settings import Settings
@@ -19,7 +19,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             title="Fieldline contracts",
             producer="contracts",
             tables=messaging,
-            routers=[customers.router, contracts.router, imports.router, cover.router],
+            routers=[customers.router, contracts.router, calendar.router, imports.router, cover.router],
             subscriptions=subscriptions,
             on_start=[entitlement_server, visit_sweep, reservation_release],
             upload_paths=[r"/imports/[^/]+"],

@@ -2,21 +2,45 @@
 
 from __future__ import annotations
 
+import re
 import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from dateutil.relativedelta import relativedelta
 from playwright.sync_api import Page, expect
 
 from shared.auth import Role
 from tests.browser.conftest import ARTEFACTS
 from tests.conftest import Keys
+from tests.support.clock import suite_now
 from tests.support.infra import REPO_ROOT, Stack
 
 # Playwright in Chromium against the real stack, like the console's tests (`make test-browser`).
 pytestmark = pytest.mark.browser
 
 DOCS = REPO_ROOT / "docs"
+
+
+def _today() -> date:
+    """The stack's day in Simferopol: its simulated clock starts at the suite's now."""
+    return suite_now().astimezone(ZoneInfo("Europe/Simferopol")).date()
+
+
+def _visit_day() -> date:
+    """A week or so ahead, between the 6th and the 28th: a monthly BYMONTHDAY whose ±5-day window stays in its month."""
+    day = _today() + timedelta(days=7)
+    while not 6 <= day.day <= 28:
+        day += timedelta(days=1)
+    return day
+
+
+def _shown(day: date) -> str:
+    """A day as the workspace writes it in English ("Dec 15, 2026")."""
+    return f"{day:%b} {day.day}, {day.year}"
 
 
 def sign_in(page: Page, gateway: str) -> None:
@@ -29,6 +53,8 @@ def test_a_manager_sets_up_a_customer_and_a_contract_and_sees_its_visits_in_the_
     page: Page, gateway: str, stack: Stack, keys: Keys
 ) -> None:
     customer = f"Kerch Fish {uuid.uuid4().hex[:6]}"
+    visit = _visit_day()
+    starts_on = visit.replace(day=1)
     sign_in(page, gateway)
 
     # a customer, its site placed on the map, a unit at the site
@@ -52,7 +78,8 @@ def test_a_manager_sets_up_a_customer_and_a_contract_and_sees_its_visits_in_the_
     new_unit = units.get_by_role("form", name="New unit")
     new_unit.get_by_label("Type").fill("ice_machine")
     new_unit.get_by_label("Model").fill("Brema CB 184")
-    new_unit.get_by_label("Serial").fill(uuid.uuid4().hex[:10])
+    serial = uuid.uuid4().hex[:10]
+    new_unit.get_by_label("Serial").fill(serial)
     new_unit.get_by_label("Criticality").select_option("high")
     new_unit.get_by_role("button", name="Add unit").click()
     expect(units.get_by_role("cell", name="Brema CB 184")).to_be_visible()
@@ -64,7 +91,8 @@ def test_a_manager_sets_up_a_customer_and_a_contract_and_sees_its_visits_in_the_
     form.get_by_label("Find a customer").fill(customer)
     form.get_by_role("button", name=customer).click()
     expect(form.get_by_label("Harbour store")).to_be_checked()
-    form.get_by_label("Starts on").fill("2026-12-01")
+    form.get_by_label(f"ice_machine Brema CB 184 {serial}").check()  # this unit only, not the whole site
+    form.get_by_label("Starts on").fill(starts_on.isoformat())
     form.get_by_label("Response P1").fill("120")
     form.get_by_role("button", name="Create contract").click()
     contract = page.get_by_role("region", name="Contract", exact=True)
@@ -73,22 +101,23 @@ def test_a_manager_sets_up_a_customer_and_a_contract_and_sees_its_visits_in_the_
 
     # a quarterly schedule, built in words, previewed by the service
     builder = contract.get_by_role("form", name="New schedule")
-    builder.get_by_label("Day of the month").select_option("15")
-    expect(builder.get_by_test_id("rule-in-words")).to_have_text("every 3 months on day 15")
-    expect(builder.get_by_test_id("rrule")).to_have_text("FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=15")
+    builder.get_by_label("Day of the month").select_option(str(visit.day))
+    expect(builder.get_by_test_id("rule-in-words")).to_have_text(f"every 3 months on day {visit.day}")
+    expect(builder.get_by_test_id("rrule")).to_have_text(f"FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY={visit.day}")
     builder.get_by_label("Tolerance ± days").fill("5")
     preview = builder.get_by_test_id("schedule-preview").get_by_role("listitem")
     expect(preview).to_have_count(6)
-    expect(preview.first).to_contain_text("Dec 15, 2026")
-    expect(preview.first).to_contain_text("window Dec 10, 2026 \u2013 Dec 20, 2026")
-    expect(preview.nth(1)).to_contain_text("Mar 15, 2027")
+    expect(preview.first).to_contain_text(_shown(visit))
+    window = f"window {_shown(visit - timedelta(days=5))} \u2013 {_shown(visit + timedelta(days=5))}"
+    expect(preview.first).to_contain_text(window)
+    expect(preview.nth(1)).to_contain_text(_shown(visit + relativedelta(months=3)))
     builder.get_by_role("button", name="Add schedule").click()
-    expect(contract.get_by_role("cell", name="FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=15")).to_be_visible()
+    expect(contract.get_by_role("cell", name=f"FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY={visit.day}")).to_be_visible()
     page.get_by_role("button", name="RU").click()  # the same rule in Russian words, with Russian plurals
     words = page.get_by_role("form", name="Новый график").get_by_test_id("rule-in-words")
-    expect(words).to_have_text("каждые 3 месяца 15-го числа")  # noqa: RUF001
+    expect(words).to_have_text(f"каждые 3 месяца {visit.day}-го числа")  # noqa: RUF001
     page.get_by_role("form", name="Новый график").get_by_label("Интервал").fill("5")
-    expect(words).to_have_text("каждые 5 месяцев 15-го числа")  # noqa: RUF001
+    expect(words).to_have_text(f"каждые 5 месяцев {visit.day}-го числа")  # noqa: RUF001
     page.get_by_role("button", name="EN").click()
 
     # activating shows what it will do first
@@ -98,28 +127,28 @@ def test_a_manager_sets_up_a_customer_and_a_contract_and_sees_its_visits_in_the_
     expect(consequences).to_contain_text("visits to be planned: 1")
     consequences.get_by_role("button", name="Confirm: Activate").click()
     expect(contract.get_by_test_id("contract-status")).to_have_text("active")
-    expect(contract.get_by_role("region", name="Visits (a month back")).to_contain_text("Dec 15, 2026")
+    expect(contract.get_by_role("region", name="Visits (a month back")).to_contain_text(_shown(visit))
     expect(page.get_by_role("region", name="Contract health")).to_be_visible()
     page.screenshot(path=str(ARTEFACTS / "manage-contract.png"), full_page=True)
 
     # the visit is in the calendar across contracts
     page.get_by_role("navigation").get_by_role("button", name="Visit calendar").click()
-    page.get_by_label("Go to month").fill("2026-12")
-    expect(page.get_by_test_id("calendar-title")).to_have_text("December 2026")
-    day = page.locator('[data-day="2026-12-15"]')
-    expect(day.get_by_role("button", name=f"{customer} · Harbour store")).to_be_visible()
+    page.get_by_label("Go to month").fill(f"{visit:%Y-%m}")
+    expect(page.get_by_test_id("calendar-title")).to_have_text(f"{visit:%B %Y}")
+    day = page.locator(f'[data-day="{visit.isoformat()}"]')
+    chip = day.get_by_role("button", name=f"{customer} · Harbour store")
+    expect(chip).to_be_visible()
     DOCS.mkdir(exist_ok=True)
     page.screenshot(path=str(DOCS / "manage-calendar.png"))
-    page.get_by_role("button", name="Week").click()
-    page.get_by_label("Go to month").fill("2026-12")  # the week of 1 December
-    page.get_by_role("button", name="Next", exact=True).click()
-    page.get_by_role("button", name="Next", exact=True).click()
-    expect(
-        page.locator('[data-day="2026-12-15"]').get_by_role("button", name=f"{customer} · Harbour store")
-    ).to_be_visible()
+    page.get_by_role("button", name="Week").click()  # the week of the month's first day, then on to the visit's
+    monday = starts_on - timedelta(days=starts_on.weekday())
+    for _ in range((visit - monday).days // 7):
+        page.get_by_role("button", name="Next", exact=True).click()
+    expect(page.locator("[data-day]")).to_have_count(7)
+    expect(chip).to_be_visible()
 
     # the calendar's visit opens its contract
-    page.locator('[data-day="2026-12-15"]').get_by_role("button", name=f"{customer} · Harbour store").click()
+    chip.click()
     opened = page.get_by_role("region", name="Contract", exact=True)
     expect(opened.get_by_test_id("contract-status")).to_have_text("active")
     expect(opened).to_contain_text("Harbour store")
@@ -136,6 +165,8 @@ def test_a_manager_sets_up_a_customer_and_a_contract_and_sees_its_visits_in_the_
             "required_skills": [],
         }
         assert agreement["business_hours"]["mon"] == [{"start": "09:00:00", "end": "18:00:00"}]
+        [unit] = contracts.get("/equipment", params={"q": serial}).json()
+        assert agreement["equipment_ids"] == [unit["id"]]
 
 
 def test_a_csv_with_one_bad_row_is_rejected_in_the_dry_run_and_nothing_is_written(
@@ -174,6 +205,13 @@ def test_a_csv_with_one_bad_row_is_rejected_in_the_dry_run_and_nothing_is_writte
     with httpx.Client(base_url=stack.url("contracts"), headers=keys.headers(Role.CONTRACT_MANAGER)) as contracts:
         assert len(contracts.get("/customers", params={"q": f"C-{tag}"}).json()) == 3
 
+    # and the export gives them back in the same columns
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download Customers").click()
+    assert download.value.suggested_filename == "customers.csv"
+    exported = Path(download.value.path()).read_text()
+    assert exported.startswith("external_ref,name\n") and f"C-{tag}-2,Kerch Fish\n" in exported
+
 
 def test_public_holidays_are_prefilled_and_the_workspace_speaks_russian(page: Page, gateway: str) -> None:
     sign_in(page, gateway)
@@ -193,10 +231,11 @@ def test_public_holidays_are_prefilled_and_the_workspace_speaks_russian(page: Pa
     expect(page.get_by_role("form", name="Новый договор")).to_be_visible()
     page.get_by_role("navigation").get_by_role("button", name="Календарь визитов").click()
     expect(page.get_by_role("button", name="Неделя")).to_be_visible()
+    page.screenshot(path=str(ARTEFACTS / "manage-ru.png"))
     page.get_by_role("button", name="EN").click()
 
 
-def _active_contract_with_two_units(stack: Stack, keys: Keys, name: str, tag: str) -> str:
+def _active_contract_with_two_units(stack: Stack, keys: Keys, name: str, tag: str, starts_on: date) -> str:
     with httpx.Client(base_url=stack.url("contracts"), headers=keys.headers(Role.CONTRACT_MANAGER)) as contracts:
         customer = contracts.post("/customers", json={"name": name}).json()
         site = contracts.post(
@@ -211,7 +250,7 @@ def _active_contract_with_two_units(stack: Stack, keys: Keys, name: str, tag: st
             json={
                 "customer_id": customer["id"],
                 "contract_type": "full_maintenance",
-                "starts_on": "2026-12-01",
+                "starts_on": starts_on.isoformat(),
                 "site_ids": [site["id"]],
                 "sla": [{"priority": "P1", "response_minutes": 240, "fix_minutes": 480}],
             },
@@ -227,7 +266,8 @@ def test_a_manager_bulk_edits_units_draws_a_territory_and_suspends_a_contract_af
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     customer = f"Feodosia Ice {tag[:4]}"
-    _active_contract_with_two_units(stack, keys, customer, tag)
+    starts_on = _today().replace(day=1)
+    _active_contract_with_two_units(stack, keys, customer, tag, starts_on)
     sign_in(page, gateway)
 
     # bulk edit: both units found by their serials become critical
@@ -273,12 +313,12 @@ def test_a_manager_bulk_edits_units_draws_a_territory_and_suspends_a_contract_af
     edit_site.get_by_label("Access hours").fill("mon-sat 07:00-22:00")
     edit_site.get_by_role("button", name="Save").click()
     expect(page.get_by_role("listitem").filter(has_text="Irina +7 978 000 00 00")).to_contain_text("sat 07:00-22:00")
-    page.get_by_role("button", name="Full maintenance · 2026-12-01").click()
+    page.get_by_role("button", name=f"Full maintenance · {starts_on.isoformat()}").click()
     contract = page.get_by_role("region", name="Contract", exact=True)
     expect(contract.get_by_test_id("contract-status")).to_have_text("active")
     contract.get_by_role("button", name="Suspend…").click()
     consequences = page.get_by_role("dialog", name="Consequences")
-    expect(consequences).to_contain_text("visits to be cancelled: 2")
+    expect(consequences).to_contain_text(re.compile(r"visits to be cancelled: [1-9]"))  # every 20th in 60 days
     consequences.get_by_role("button", name="Cancel").click()
     expect(contract.get_by_test_id("contract-status")).to_have_text("active")
     contract.get_by_role("button", name="Suspend…").click()

@@ -116,6 +116,13 @@ async def test_schedule_preview_shows_the_next_visits_with_their_windows(contrac
     assert visits[0]["window_start"] == "2027-01-01T21:00:00Z"  # 2 Jan 00:00 local, three days early
     assert visits[0]["window_end"] == "2027-01-08T21:00:00Z"  # the end of 8 Jan local, three days late
 
+    later = await contracts.client.post(  # a first day ahead counts from that day's morning, local time
+        "/schedules/preview",
+        json={**body, "rrule": "FREQ=DAILY", "first_on": "2027-01-05", "count": 2},
+        headers=contracts.manager,
+    )
+    assert [v["due_at"] for v in later.json()["visits"]] == ["2027-01-05T06:00:00Z", "2027-01-06T06:00:00Z"]
+
     ended = await contracts.client.post(
         "/schedules/preview", json={**body, "ends_on": "2027-05-01"}, headers=contracts.manager
     )
@@ -166,6 +173,13 @@ async def test_lifecycle_preview_shows_the_consequences_and_changes_nothing(cont
 
     bad = await contracts.client.get(f"/contracts/{contract_id}/renew/preview", headers=contracts.manager)
     _problem_names(bad, "action")
+    missing = await contracts.client.get(f"/contracts/{uuid.uuid4()}/suspend/preview", headers=contracts.manager)
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+    customer_id = (await _get(contracts, f"/contracts/{contract_id}"))["customer_id"]
+    nosy = await contracts.client.get(
+        f"/contracts/{contract_id}/suspend/preview", headers=contracts.customer(customer_id)
+    )
+    assert nosy.status_code == 403  # a customer may not even ask
 
 
 async def test_the_calendar_lists_every_contracts_visits_with_names_and_overdue_marks(contracts: Contracts) -> None:

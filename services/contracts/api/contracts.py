@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Query, status
@@ -16,7 +16,6 @@ from services.contracts.api.deps import (
     Jobs,
     Manager,
     Session,
-    Staff,
     skill_needs,
     skills,
     visible,
@@ -24,7 +23,6 @@ from services.contracts.api.deps import (
     weekly_hours_out,
 )
 from services.contracts.api.schemas import (
-    CalendarVisitOut,
     ContractHealthOut,
     ContractIn,
     ContractOut,
@@ -33,14 +31,11 @@ from services.contracts.api.schemas import (
     GenerationOut,
     PreviewedVisitOut,
     PriceIn,
-    PublicHolidayOut,
     QuotaIn,
     QuotaOut,
     ScheduleIn,
     ScheduleOut,
     SchedulePatch,
-    SchedulePreviewIn,
-    SchedulePreviewOut,
     SlaHealth,
     SlaTermIn,
     TransitionPreviewOut,
@@ -49,10 +44,9 @@ from services.contracts.api.schemas import (
 )
 from services.contracts.domain.contract import ContractRecord, ContractTerms, Price, ScheduleRow
 from services.contracts.domain.quota import Quota
-from services.contracts.domain.schedule import VisitWindow
 from services.contracts.domain.sla import SlaTerm
-from services.contracts.domain.visits import VisitRow, is_overdue
-from services.contracts.usecases import calendars, contracting, health, schedules
+from services.contracts.domain.visits import VisitRow
+from services.contracts.usecases import contracting, health, schedules
 from services.contracts.usecases.entitlement import check_entitlement
 from services.contracts.usecases.sweep import generate_all
 from shared.auth import Role, ensure_customer_access
@@ -200,12 +194,6 @@ async def terminate_contract(contract_id: uuid.UUID, session: Session, clock: Ap
     return contract_out(await contracting.terminate_contract(session, contract_id, clock.now()))
 
 
-def _window_out(window: VisitWindow) -> PreviewedVisitOut:
-    return PreviewedVisitOut(
-        due_on=window.due_on, due_at=window.due_at, window_start=window.window_start, window_end=window.window_end
-    )
-
-
 def _visit_window(visit: VisitRow) -> PreviewedVisitOut:
     return PreviewedVisitOut(
         due_on=visit.due_on, due_at=visit.due_at, window_start=visit.window_start, window_end=visit.window_end
@@ -236,20 +224,6 @@ async def preview_transition(
         sites=found.sites,
         units=found.units,
     )
-
-
-@router.get(
-    "/holidays",
-    response_model=list[PublicHolidayOut],
-    summary="A country's public holidays of a year, to pre-fill a contract's holidays (the holidays package)",
-)
-async def public_holidays(
-    _: Manager,
-    country: str = Query("RU", min_length=2, max_length=2, description="ISO 3166-1 alpha-2"),
-    year: int = Query(ge=2000, le=2100),
-    language: Literal["ru", "en"] = "en",
-) -> list[PublicHolidayOut]:
-    return [PublicHolidayOut(date=h.on, name=h.name) for h in calendars.public_holidays(country, year, language)]
 
 
 @router.get(
@@ -359,58 +333,6 @@ async def add_schedule(
         horizon_days=config.visit_horizon_days,
     )
     return schedule_out(added)
-
-
-@router.post(
-    "/schedules/preview",
-    response_model=SchedulePreviewOut,
-    summary="The next visits a schedule would call for, with their tolerance windows; nothing is stored",
-)
-async def preview_schedule(body: SchedulePreviewIn, clock: AppClock, _: Staff) -> SchedulePreviewOut:
-    rrule = body.rrule.strip()
-    first = datetime.combine(body.first_on, body.visit_time, tzinfo=UTC)
-    found = schedules.preview_schedule(
-        rrule,
-        first_on=body.first_on,
-        visit_time=body.visit_time,
-        timezone=body.timezone,
-        tolerance_days=body.tolerance_days,
-        since=max(clock.now(), first),
-        count=body.count,
-        period_ends_on=body.ends_on,
-    )
-    return SchedulePreviewOut(rrule=rrule, visits=[_window_out(v.window) for v in found])
-
-
-@router.get(
-    "/visits",
-    response_model=list[CalendarVisitOut],
-    summary="Every contract's planned visits due in a span (a calendar's month or week), overdue ones marked",
-)
-async def visit_calendar(
-    session: Session,
-    clock: AppClock,
-    _: Staff,
-    page: Paging,
-    since: datetime | None = Query(None, alias="from", description="default: a month before now"),
-    until: datetime | None = Query(None, alias="to", description="default: a month after now"),
-    visit_status: str | None = Query(None, alias="status"),
-    customer_id: uuid.UUID | None = None,
-    contract_id: uuid.UUID | None = None,
-) -> list[CalendarVisitOut]:
-    now = clock.now()
-    since = since or now - timedelta(days=31)
-    until = until or now + timedelta(days=31)
-    found = await schedules.visit_calendar(session, page, since, until, visit_status, customer_id, contract_id)
-    return [
-        CalendarVisitOut(
-            **visit_out(v).model_dump(),
-            customer_name=customer_name,
-            site_name=site_name,
-            overdue=is_overdue(v.status, v.window_end, now),
-        )
-        for v, customer_name, site_name in found
-    ]
 
 
 @router.get("/contracts/{contract_id}/schedules", response_model=list[ScheduleOut])

@@ -128,11 +128,12 @@ def preview_schedule(
     visit_time: time,
     timezone: str,
     tolerance_days: int,
-    since: datetime,
+    now: datetime,
     count: int,
     period_ends_on: date | None = None,
 ) -> list[PreviewedVisit]:
-    """The next `count` visits a schedule would call for from `since`, with their windows; nothing is stored."""
+    """The next `count` visits a schedule would call for from now (or its first day), with their windows;
+    nothing is stored."""
     if (problem := rrule_problem(rrule)) is not None:
         raise InvalidInput("rrule", problem)
     try:
@@ -140,7 +141,8 @@ def preview_schedule(
     except (ValueError, KeyError):
         raise InvalidInput("timezone", "not a known IANA time zone") from None
     rule = VisitRule(rrule, first_on, visit_time, timezone, tolerance_days)
-    found = next_occurrences(rule, since, count)
+    first_day = datetime.combine(first_on, time(0), tzinfo=ZoneInfo(timezone))
+    found = next_occurrences(rule, max(now, first_day), count)
     if period_ends_on is not None:
         found = [at for at in found if at.astimezone(ZoneInfo(timezone)).date() <= period_ends_on]
     period = (first_on, period_ends_on)

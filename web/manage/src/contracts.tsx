@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { COMPANY_TIME_ZONE, formatDateTime, useI18n } from "@fieldline/shared";
-import { formatHours, must, parseHours, useWorkspace, type Contract, type ContractIn, type Customer, type Site, type TransitionPreview } from "./api";
+import { formatHours, must, parseHours, useWorkspace, type Contract, type ContractIn, type Customer, type Site, type TransitionPreview, type Unit } from "./api";
 import { HealthPanel } from "./health";
 import { ContractVisits, SchedulesPanel } from "./schedules";
 
@@ -137,6 +137,35 @@ const DEFAULT_SLA: Record<string, SlaRow> = {
   P4: { on: false, response: "2880", fix: "10080" },
 };
 
+/** The units of a covered site the contract names; none named covers the whole site. */
+function CoveredUnits(props: { siteId: string; chosen: string[]; onChange: (ids: string[]) => void; onUnits: (siteId: string, ids: string[]) => void }) {
+  const { siteId, chosen, onChange, onUnits } = props;
+  const { api, fail } = useWorkspace();
+  const [units, setUnits] = useState<Unit[]>([]);
+  useEffect(() => {
+    must(api.contracts.GET("/sites/{site_id}/equipment", { params: { path: { site_id: siteId }, query: { limit: 200 } } }))
+      .then((found) => {
+        setUnits(found);
+        onUnits(siteId, found.map((u) => u.id));
+      })
+      .catch(fail);
+  }, [api, siteId, onUnits, fail]);
+  return (
+    <div className="units">
+      {units.map((u) => (
+        <label key={u.id} className="check">
+          <input
+            type="checkbox"
+            checked={chosen.includes(u.id)}
+            onChange={(e) => onChange(e.target.checked ? [...chosen, u.id] : chosen.filter((x) => x !== u.id))}
+          />
+          {u.equipment_type} {u.model} {u.serial}
+        </label>
+      ))}
+    </div>
+  );
+}
+
 /** A country's public holidays pre-filled from the service (the `holidays` package), then edited by hand. */
 export function HolidaysEditor({ value, onChange, year }: { value: string[]; onChange: (days: string[]) => void; year: number }) {
   const { t, locale } = useI18n();
@@ -197,6 +226,13 @@ function ContractForm({ onCreated, existing, customerOf }: { onCreated: (c: Cont
   const [customer, setCustomer] = useState<Customer | null>(customerOf ?? null);
   const [sites, setSites] = useState<Site[]>([]);
   const [siteIds, setSiteIds] = useState<string[]>(existing?.site_ids ?? []);
+  const [unitIds, setUnitIds] = useState<string[]>(existing?.equipment_ids ?? []);
+  // which site each shown unit is at: a unit of a site no longer ticked is not sent
+  const [unitSite, setUnitSite] = useState<Record<string, string>>({});
+  const onUnits = useCallback(
+    (siteId: string, ids: string[]) => setUnitSite((known) => ({ ...known, ...Object.fromEntries(ids.map((id) => [id, siteId])) })),
+    [],
+  );
   const [type, setType] = useState<ContractIn["contract_type"]>((existing?.contract_type as ContractIn["contract_type"]) ?? "full_maintenance");
   const [startsOn, setStartsOn] = useState(existing?.starts_on ?? new Date().toISOString().slice(0, 10));
   const [endsOn, setEndsOn] = useState(existing?.ends_on ?? "");
@@ -240,6 +276,7 @@ function ContractForm({ onCreated, existing, customerOf }: { onCreated: (c: Cont
       starts_on: startsOn,
       ends_on: endsOn || null,
       site_ids: siteIds,
+      equipment_ids: unitIds.filter((id) => siteIds.includes(unitSite[id] ?? "")),
       sla: PRIORITIES.filter((p) => sla[p]!.on).map((p) => ({
         priority: p,
         response_minutes: Number(sla[p]!.response),
@@ -274,15 +311,19 @@ function ContractForm({ onCreated, existing, customerOf }: { onCreated: (c: Cont
         <fieldset>
           <legend>{t("coveredSites")}</legend>
           {sites.map((s) => (
-            <label key={s.id} className="check">
-              <input
-                type="checkbox"
-                checked={siteIds.includes(s.id)}
-                onChange={(e) => setSiteIds(e.target.checked ? [...siteIds, s.id] : siteIds.filter((x) => x !== s.id))}
-              />
-              {s.name}
-            </label>
+            <div key={s.id}>
+              <label className="check">
+                <input
+                  type="checkbox"
+                  checked={siteIds.includes(s.id)}
+                  onChange={(e) => setSiteIds(e.target.checked ? [...siteIds, s.id] : siteIds.filter((x) => x !== s.id))}
+                />
+                {s.name}
+              </label>
+              {siteIds.includes(s.id) && <CoveredUnits siteId={s.id} chosen={unitIds} onChange={setUnitIds} onUnits={onUnits} />}
+            </div>
           ))}
+          <p className="hint">{t("wholeSiteHint")}</p>
         </fieldset>
       )}
       <label>

@@ -88,14 +88,16 @@ function CustomerDetail({ customer, onOpenContract }: { customer: Customer; onOp
   const [sites, setSites] = useState<Site[]>([]);
   const [contracts, setContracts] = useState<Contract[]>([]);
   const [site, setSite] = useState<Site | null>(null);
+  const [offset, setOffset] = useState(0);
   const reload = useCallback(() => {
-    must(api.contracts.GET("/customers/{customer_id}/sites", { params: { path: { customer_id: customer.id }, query: { limit: 200 } } }))
+    const query = { limit: PAGE_SIZE, offset };
+    must(api.contracts.GET("/customers/{customer_id}/sites", { params: { path: { customer_id: customer.id }, query } }))
       .then(setSites)
       .catch(fail);
     must(api.contracts.GET("/contracts", { params: { query: { customer_id: customer.id, limit: 200 } } }))
       .then(setContracts)
       .catch(fail);
-  }, [api, customer, fail]);
+  }, [api, customer, offset, fail]);
   useEffect(reload, [reload]);
   return (
     <section aria-label={customer.name} className="detail">
@@ -117,6 +119,7 @@ function CustomerDetail({ customer, onOpenContract }: { customer: Customer; onOp
           </li>
         ))}
       </ul>
+      {(offset > 0 || sites.length === PAGE_SIZE) && <Pager offset={offset} count={sites.length} onOffset={setOffset} />}
       {site && (
         <EditSite
           key={`edit-${site.id}`}

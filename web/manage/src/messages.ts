@@ -77,6 +77,7 @@ const plain: Record<string, [ru: string, en: string]> = {
   change: ["Сменить", "Change"],
   findCustomer: ["Найти клиента", "Find a customer"],
   chooseCustomer: ["Сначала выберите клиента", "Choose a customer first"],
+  wholeSiteHint: ["Не отмечено ни одной единицы — объект покрыт целиком", "No unit ticked: the whole site is covered"],
   coveredSites: ["Объекты по договору", "Sites covered"],
   contractType: ["Вид договора", "Contract type"],
   startsOn: ["Начало", "Starts on"],
