@@ -67,6 +67,13 @@ class Field:
         self.stack, self.keys, self.demo_file, self.database_url = stack, keys, demo_file, database_url
         self.customer_id, self.site_id = _customer_with_a_covered_site(stack, keys)
         self.technicians: dict[str, str] = {}
+        self.serial = f"SN-{uuid.uuid4().hex[:8]}"
+        with httpx.Client(base_url=stack.url("contracts"), headers=keys.headers(Role.CONTRACT_MANAGER)) as contracts:
+            unit = contracts.post(
+                f"/sites/{self.site_id}/equipment",
+                json={"equipment_type": "cold_room", "model": "Polair KXH-10", "serial": self.serial},
+            )
+            assert unit.status_code == 201, unit.text
 
     def technician(self) -> tuple[str, str]:
         """(technician id, demo user name) of a new refrigeration technician beside the site."""
@@ -207,6 +214,12 @@ def test_a_whole_job_from_accept_to_a_signed_report_with_a_photo(
         "href", f"geo:{SITE[0]},{SITE[1]}?q={SITE[0]},{SITE[1]}(Moskovskaya%20St%2012%2C%20Yalta)"
     )
     expect(page.get_by_test_id("day-map")).to_be_visible()
+    # the site's units, read from contracts once the booking reached it (a live frame reloads the day)
+    units = card.get_by_test_id("equipment")
+    expect(units).to_contain_text("Equipment (1)")
+    units.locator("summary").click()
+    expect(units).to_contain_text(f"cold room · Polair KXH-10 · S/N {field.serial}")
+    expect(card.get_by_test_id("access")).to_have_text("Access: any time")
     page.screenshot(path=str(REPO_ROOT / "docs" / "tech-day.png"))
 
     card.get_by_role("button", name="Accept").click()
@@ -259,6 +272,7 @@ def test_offline_the_job_is_done_reloaded_and_synced_once(phone: BrowserContext,
     page.reload()  # still offline: the service worker opens the app, IndexedDB keeps the day and the queue
     card = stop(page, assignment_id)
     expect(card.get_by_test_id("status")).to_have_text("Completed · waiting to sync")
+    expect(card.get_by_test_id("equipment")).to_contain_text("Equipment (1)")  # the units were kept with the day
     expect(page.get_by_test_id("queued-command")).to_have_count(5)
     assert (
         sql(field.database_url, "SELECT status FROM dispatch.assignments WHERE id = $1", uuid.UUID(assignment_id))[0][
