@@ -220,6 +220,7 @@ def test_a_whole_job_from_accept_to_a_signed_report_with_a_photo(
     units.locator("summary").click()
     expect(units).to_contain_text(f"cold room · Polair KXH-10 · S/N {field.serial}")
     expect(card.get_by_test_id("access")).to_have_text("Access: any time")
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(REPO_ROOT / "docs" / "tech-day.png"))
 
     card.get_by_role("button", name="Accept").click()

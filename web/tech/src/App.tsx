@@ -327,9 +327,6 @@ function TechApp({ session, onSignOut }: { session: Session; onSignOut: () => vo
           {live ? t("live") : "—"}
         </span>
         <LocaleSwitch />
-        <button type="button" onClick={onSignOut}>
-          {t("signOut")}
-        </button>
       </header>
       {notices.length > 0 && (
         <div className="notices" role="status" aria-live="polite" data-testid="notices">
@@ -358,6 +355,13 @@ function TechApp({ session, onSignOut }: { session: Session; onSignOut: () => vo
           position={() => position.current}
         />
       )}
+      <footer className="foot">
+        <span>{session.name}</span>
+        {/* rarely needed, so out of the thumb's way at the bottom */}
+        <button type="button" onClick={onSignOut}>
+          {t("signOut")}
+        </button>
+      </footer>
     </div>
   );
 }
