@@ -441,3 +441,27 @@ def test_a_break_and_a_break_the_server_refuses_while_en_route(
     page.get_by_role("button", name="Break", exact=True).click()
     expect(page.get_by_test_id("refused-command")).to_contain_text("cannot start a break while en route")
     expect(page.get_by_role("button", name="Break", exact=True)).to_be_visible()  # the server's answer decides
+
+
+def test_a_visit_that_fails_for_no_access_is_reported_without_a_signature(
+    phone: BrowserContext, gateway: str, field: Field
+) -> None:
+    technician_id, name = field.technician()
+    request_id, assignment_id = field.job_for(technician_id, "Cold room at +12 °C")
+    page = sign_in(phone, gateway, name)
+    card = stop(page, assignment_id)
+    for button, status in (("Accept", "Accepted"), ("En route", "En route"), ("On site", "On site")):
+        card.get_by_role("button", name=button).click()
+        expect(card.get_by_test_id("status")).to_have_text(status)
+
+    card.get_by_role("button", name="Finish: report").click()
+    form = card.get_by_role("form", name="Visit report")
+    form.get_by_label("No access").check()
+    form.get_by_label("Work done").fill("The gate was locked; nobody answered the phone")
+    form.get_by_role("button", name="Send the report").click()
+
+    expect(card.get_by_test_id("status")).to_have_text("Failed")
+    expect(card).to_contain_text("No access")
+    with field.dispatcher() as dispatch:
+        seen = dispatch.get(f"/requests/{request_id}/visit-report").json()
+    assert seen["status"] == "failed" and seen["outcome"] == "no_access" and seen["signed_by"] is None

@@ -37,10 +37,13 @@ function restoredSession(): Session | null {
   if (current) return current;
   const kept = localStorage.getItem(KEPT_SESSION_KEY);
   if (!kept) return null;
-  const session = JSON.parse(kept) as Session;
-  const payload = claims(session);
-  if (payload.exp && payload.exp * 1000 < Date.now()) {
-    localStorage.removeItem(KEPT_SESSION_KEY);
+  let session: Session;
+  try {
+    session = JSON.parse(kept) as Session;
+    const payload = claims(session);
+    if (payload.exp && payload.exp * 1000 < Date.now()) throw new Error("expired");
+  } catch {
+    localStorage.removeItem(KEPT_SESSION_KEY); // expired or unreadable: sign in again
     return null;
   }
   sessionStorage.setItem(SESSION_KEY, kept);
