@@ -200,7 +200,7 @@ def report(card: Locator, page: Page, signer: str, photo: Path | None = None) ->
 
 
 def test_a_whole_job_from_accept_to_a_signed_report_with_a_photo(
-    phone: BrowserContext, gateway: str, field: Field, tmp_path: Path
+    phone: BrowserContext, browser: Browser, gateway: str, field: Field, tmp_path: Path
 ) -> None:
     technician_id, name = field.technician()
     request_id, assignment_id = field.job_for(technician_id, "Cold room at +9 °C")
@@ -245,6 +245,22 @@ def test_a_whole_job_from_accept_to_a_signed_report_with_a_photo(
     assert picture.status_code == 200 and picture.headers["content-type"] == "image/jpeg"
     # compressed in the browser: resized to at most 1600 px and well under the server's cap
     assert len(picture.content) < 1_000_000 and max(Image.open(io.BytesIO(picture.content)).size) <= 1600
+
+    # and the dispatcher reads it in the console: the job's bar on the technician's row opens the report
+    desk = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-GB")
+    console = desk.new_page()
+    console.goto(f"{gateway}/console/")
+    console.get_by_role("button", name="Demo dispatcher").click()
+    console.locator(f'[data-request="{request_id}"]').first.click()
+    shown_report = console.get_by_role("region", name="Visit report")
+    expect(shown_report).to_contain_text("Marina Ivanova")
+    expect(shown_report).to_contain_text("FAN-M-220 \u00d7 2")
+    expect(shown_report.get_by_role("img")).to_have_count(2)
+    console.wait_for_function(
+        "Array.from(document.querySelectorAll('.visit-report img')).every(i => i.complete && i.naturalWidth > 0)"
+    )
+    console.screenshot(path=str(ARTEFACTS / "console-visit-report.png"))
+    desk.close()
 
 
 def test_offline_the_job_is_done_reloaded_and_synced_once(phone: BrowserContext, gateway: str, field: Field) -> None:
