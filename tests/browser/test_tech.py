@@ -454,6 +454,7 @@ def test_a_break_and_a_break_the_server_refuses_while_en_route(
     expect(card.get_by_test_id("status")).to_have_text("En route")
     page.get_by_role("button", name="Break", exact=True).click()
     expect(page.get_by_test_id("refused-command")).to_contain_text("cannot start a break while en route")
+    expect(page.get_by_test_id("refused-command")).to_contain_text("A break starts only when")
     expect(page.get_by_role("button", name="Break", exact=True)).to_be_visible()  # the server's answer decides
 
 

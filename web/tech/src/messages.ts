@@ -77,6 +77,22 @@ export const messages: Messages = {
     ru: "Обновите день; если выезд у вас забрали или изменили — свяжитесь с диспетчером.",
     en: "Refresh the day; if the job was taken away or changed, call the dispatcher.",
   },
+  refusedGone: {
+    ru: "Этот выезд больше не ваш (его передали другому или отменили): свяжитесь с диспетчером.",
+    en: "This job is no longer yours (given to someone else or cancelled): call the dispatcher.",
+  },
+  refusedChanged: {
+    ru: "Выезд изменился, пока вы были без сети: проверьте его статус в списке; если не так — позвоните диспетчеру.",
+    en: "The job changed while you were offline: check its status in the list; if it looks wrong, call the dispatcher.",
+  },
+  refusedBreak: {
+    ru: "Перерыв можно начать, когда вы не в пути и не на объекте.",
+    en: "A break starts only when you are neither driving to a job nor on site.",
+  },
+  refusedPicture: {
+    ru: "Снимок не принят: сделайте новый и отправьте отчёт ещё раз.",
+    en: "The picture was not accepted: take a new one and send the report again.",
+  },
   dismiss: { ru: "Понятно", en: "Dismiss" },
   cmd_accept: { ru: "Принять: {what}", en: "Accept: {what}" },
   cmd_decline: { ru: "Отклонить: {what}", en: "Decline: {what}" },
