@@ -186,6 +186,7 @@ def sign(page: Page) -> None:
 def report(card: Locator, page: Page, signer: str, photo: Path | None = None) -> None:
     card.get_by_role("button", name="Finish: report").click()
     form = card.get_by_role("form", name="Visit report")
+    expect(form).to_contain_text(re.compile(r"Time on site: \d+ min"))  # from the on-site step, synced or not
     form.get_by_label("Work done").fill("Replaced the condenser fan motor")
     form.get_by_label("Fault found").check()
     form.get_by_role("button", name="+ Part").click()

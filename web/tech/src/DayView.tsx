@@ -45,7 +45,7 @@ export function DayView({ day, facts, waiting, run, at, position }: Props) {
       {stops.length === 0 ? <p>{t("noStops")}</p> : <DayMap stops={stops} />}
       <ol className="stops">
         {stops.map((stop, i) => (
-          <StopCard key={stop.assignment.id} n={i + 1} stop={stop} day={day.day} facts={facts} status={effectiveStatus(stop, waiting)} pending={waiting.some((c) => c.assignmentId === stop.assignment.id)} run={run} at={at} position={position} />
+          <StopCard key={stop.assignment.id} n={i + 1} stop={stop} day={day.day} facts={facts} arrivedAt={stop.assignment.arrived_at ?? queuedArrival(waiting, stop.assignment.id)} status={effectiveStatus(stop, waiting)} pending={waiting.some((c) => c.assignmentId === stop.assignment.id)} run={run} at={at} position={position} />
         ))}
       </ol>
       <p className="tz">{t("timesIn", { zone: COMPANY_TIME_ZONE })}</p>
@@ -86,7 +86,13 @@ function DayMap({ stops }: { stops: Stop[] }) {
   );
 }
 
-function StopCard({ n, stop, day, facts, status, pending, run, at, position }: { n: number; stop: Stop; day: string; status: string; pending: boolean } & Omit<Props, "day" | "waiting">) {
+/** When the on-site step still waiting to sync says the technician arrived. */
+function queuedArrival(waiting: QueuedCommand[], assignmentId: string): string | null {
+  const step = waiting.find((c) => c.assignmentId === assignmentId && c.effect === "on_site");
+  return (step?.body as { at?: string } | undefined)?.at ?? null;
+}
+
+function StopCard({ n, stop, day, facts, arrivedAt, status, pending, run, at, position }: { n: number; stop: Stop; day: string; arrivedAt: string | null; status: string; pending: boolean } & Omit<Props, "day" | "waiting">) {
   const { t, locale } = useI18n();
   const [declining, setDeclining] = useState(false);
   const [reporting, setReporting] = useState(false);
@@ -251,7 +257,7 @@ function StopCard({ n, stop, day, facts, status, pending, run, at, position }: {
         )}
       </div>
       {status === "on_site" && reporting && (
-        <ReportForm stop={stop} run={run} at={at} onDone={() => setReporting(false)} />
+        <ReportForm stop={stop} arrivedAt={arrivedAt} run={run} at={at} onDone={() => setReporting(false)} />
       )}
       {(status === "completed" || status === "failed") && a.outcome && <p className="outcome">{t(`outcome_${a.outcome}`)}</p>}
     </li>
