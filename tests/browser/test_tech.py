@@ -264,7 +264,9 @@ def test_a_whole_job_from_accept_to_a_signed_report_with_a_photo(
     desk.close()
 
 
-def test_offline_the_job_is_done_reloaded_and_synced_once(phone: BrowserContext, gateway: str, field: Field) -> None:
+def test_offline_the_job_is_done_reloaded_and_synced_once(
+    phone: BrowserContext, gateway: str, field: Field, tmp_path: Path
+) -> None:
     technician_id, name = field.technician()
     request_id, assignment_id = field.job_for(technician_id, "Ice machine leaking")
     page = sign_in(phone, gateway, name)
@@ -280,16 +282,16 @@ def test_offline_the_job_is_done_reloaded_and_synced_once(phone: BrowserContext,
         re.compile(r"GPS: [1-9]")
     )  # a fix taken on the way, for the next batch
     card.get_by_role("button", name="On site").click()
-    report(card, page, "Marina Ivanova")
+    report(card, page, "Marina Ivanova", photo_file(tmp_path))
     expect(card.get_by_test_id("status")).to_have_text("Completed · waiting to sync")
-    # en route, on site, the positions of the way, the signature, the report
-    expect(page.get_by_test_id("queued-command")).to_have_count(5)
+    # en route, on site, the positions of the way, the photo, the signature, the report
+    expect(page.get_by_test_id("queued-command")).to_have_count(6)
 
     page.reload()  # still offline: the service worker opens the app, IndexedDB keeps the day and the queue
     card = stop(page, assignment_id)
     expect(card.get_by_test_id("status")).to_have_text("Completed · waiting to sync")
     expect(card.get_by_test_id("equipment")).to_contain_text("Equipment (1)")  # the units were kept with the day
-    expect(page.get_by_test_id("queued-command")).to_have_count(5)
+    expect(page.get_by_test_id("queued-command")).to_have_count(6)
     assert (
         sql(field.database_url, "SELECT status FROM dispatch.assignments WHERE id = $1", uuid.UUID(assignment_id))[0][
             "status"
@@ -326,10 +328,12 @@ def test_offline_the_job_is_done_reloaded_and_synced_once(phone: BrowserContext,
         uuid.UUID(technician_id),
     )
     assert pings and all(p["received_at"] >= p["at"] for p in pings)  # the device's time and the server's, both kept
-    signatures = sql(
-        field.database_url, "SELECT kind FROM dispatch.attachments WHERE assignment_id = $1", uuid.UUID(assignment_id)
+    pictures = sql(
+        field.database_url,
+        "SELECT kind FROM dispatch.attachments WHERE assignment_id = $1 ORDER BY created_at",
+        uuid.UUID(assignment_id),
     )
-    assert [s["kind"] for s in signatures] == ["signature"]
+    assert [p["kind"] for p in pictures] == ["photo", "signature"]  # each stored once, kept offline as blobs
     with field.dispatcher() as dispatch:
         assert dispatch.get(f"/requests/{request_id}/visit-report").json()["status"] == "completed"
 
