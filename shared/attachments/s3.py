@@ -17,8 +17,6 @@ from urllib.parse import quote, urlsplit
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.clock import SystemClock
-
 _ALGORITHM = "AWS4-HMAC-SHA256"
 
 
@@ -91,7 +89,7 @@ class S3BlobStore:
     def __init__(
         self,
         location: S3Location,
-        clock: Callable[[], datetime] = SystemClock(),
+        clock: Callable[[], datetime],
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.location = location

@@ -67,6 +67,13 @@ class Field:
         self.stack, self.keys, self.demo_file, self.database_url = stack, keys, demo_file, database_url
         self.customer_id, self.site_id = _customer_with_a_covered_site(stack, keys)
         self.technicians: dict[str, str] = {}
+        self.serial = f"SN-{uuid.uuid4().hex[:8]}"
+        with httpx.Client(base_url=stack.url("contracts"), headers=keys.headers(Role.CONTRACT_MANAGER)) as contracts:
+            unit = contracts.post(
+                f"/sites/{self.site_id}/equipment",
+                json={"equipment_type": "cold_room", "model": "Polair KXH-10", "serial": self.serial},
+            )
+            assert unit.status_code == 201, unit.text
 
     def technician(self) -> tuple[str, str]:
         """(technician id, demo user name) of a new refrigeration technician beside the site."""
@@ -157,13 +164,10 @@ def stop(page: Page, assignment_id: str) -> Locator:
 
 
 def photo_file(tmp: Path) -> Path:
+    """A phone camera's picture: 12 megapixels of noise, a few megabytes — over the server's cap as it is."""
     path = tmp / "unit.jpg"
-    picture = Image.new("RGB", (1200, 900), (30, 90, 160))
-    for x in range(0, 1200, 60):  # something for the compressor to chew on
-        picture.paste((220, 220, 40), (x, 0, x + 30, 900))
-    out = io.BytesIO()
-    picture.save(out, "JPEG", quality=95)
-    path.write_bytes(out.getvalue())
+    Image.effect_noise((4000, 3000), 60).convert("RGB").save(path, "JPEG", quality=92)
+    assert path.stat().st_size > 1_500_000
     return path
 
 
@@ -182,6 +186,7 @@ def sign(page: Page) -> None:
 def report(card: Locator, page: Page, signer: str, photo: Path | None = None) -> None:
     card.get_by_role("button", name="Finish: report").click()
     form = card.get_by_role("form", name="Visit report")
+    expect(form).to_contain_text(re.compile(r"Time on site: \d+ min"))  # from the on-site step, synced or not
     form.get_by_label("Work done").fill("Replaced the condenser fan motor")
     form.get_by_label("Fault found").check()
     form.get_by_role("button", name="+ Part").click()
@@ -196,7 +201,7 @@ def report(card: Locator, page: Page, signer: str, photo: Path | None = None) ->
 
 
 def test_a_whole_job_from_accept_to_a_signed_report_with_a_photo(
-    phone: BrowserContext, gateway: str, field: Field, tmp_path: Path
+    phone: BrowserContext, browser: Browser, gateway: str, field: Field, tmp_path: Path
 ) -> None:
     technician_id, name = field.technician()
     request_id, assignment_id = field.job_for(technician_id, "Cold room at +9 °C")
@@ -207,6 +212,13 @@ def test_a_whole_job_from_accept_to_a_signed_report_with_a_photo(
         "href", f"geo:{SITE[0]},{SITE[1]}?q={SITE[0]},{SITE[1]}(Moskovskaya%20St%2012%2C%20Yalta)"
     )
     expect(page.get_by_test_id("day-map")).to_be_visible()
+    # the site's units, read from contracts once the booking reached it (a live frame reloads the day)
+    units = card.get_by_test_id("equipment")
+    expect(units).to_contain_text("Equipment (1)")
+    units.locator("summary").click()
+    expect(units).to_contain_text(f"cold room · Polair KXH-10 · S/N {field.serial}")
+    expect(card.get_by_test_id("access")).to_have_text("Access: any time")
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(REPO_ROOT / "docs" / "tech-day.png"))
 
     card.get_by_role("button", name="Accept").click()
@@ -232,10 +244,29 @@ def test_a_whole_job_from_accept_to_a_signed_report_with_a_photo(
         photo = next(a for a in shown["attachments"] if a["kind"] == "photo")
         picture = theirs.get(f"/{photo['url']}")
     assert picture.status_code == 200 and picture.headers["content-type"] == "image/jpeg"
-    assert 0 < len(picture.content) < 500_000  # compressed in the browser (the original is larger)
+    # compressed in the browser: resized to at most 1600 px and well under the server's cap
+    assert len(picture.content) < 1_000_000 and max(Image.open(io.BytesIO(picture.content)).size) <= 1600
+
+    # and the dispatcher reads it in the console: the job's bar on the technician's row opens the report
+    desk = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-GB")
+    console = desk.new_page()
+    console.goto(f"{gateway}/console/")
+    console.get_by_role("button", name="Demo dispatcher").click()
+    console.locator(f'[data-request="{request_id}"]').first.click()
+    shown_report = console.get_by_role("region", name="Visit report")
+    expect(shown_report).to_contain_text("Marina Ivanova")
+    expect(shown_report).to_contain_text("FAN-M-220 \u00d7 2")
+    expect(shown_report.get_by_role("img")).to_have_count(2)
+    console.wait_for_function(
+        "Array.from(document.querySelectorAll('.visit-report img')).every(i => i.complete && i.naturalWidth > 0)"
+    )
+    console.screenshot(path=str(ARTEFACTS / "console-visit-report.png"))
+    desk.close()
 
 
-def test_offline_the_job_is_done_reloaded_and_synced_once(phone: BrowserContext, gateway: str, field: Field) -> None:
+def test_offline_the_job_is_done_reloaded_and_synced_once(
+    phone: BrowserContext, gateway: str, field: Field, tmp_path: Path
+) -> None:
     technician_id, name = field.technician()
     request_id, assignment_id = field.job_for(technician_id, "Ice machine leaking")
     page = sign_in(phone, gateway, name)
@@ -251,15 +282,16 @@ def test_offline_the_job_is_done_reloaded_and_synced_once(phone: BrowserContext,
         re.compile(r"GPS: [1-9]")
     )  # a fix taken on the way, for the next batch
     card.get_by_role("button", name="On site").click()
-    report(card, page, "Marina Ivanova")
+    report(card, page, "Marina Ivanova", photo_file(tmp_path))
     expect(card.get_by_test_id("status")).to_have_text("Completed · waiting to sync")
-    # en route, on site, the positions of the way, the signature, the report
-    expect(page.get_by_test_id("queued-command")).to_have_count(5)
+    # en route, on site, the positions of the way, the photo, the signature, the report
+    expect(page.get_by_test_id("queued-command")).to_have_count(6)
 
     page.reload()  # still offline: the service worker opens the app, IndexedDB keeps the day and the queue
     card = stop(page, assignment_id)
     expect(card.get_by_test_id("status")).to_have_text("Completed · waiting to sync")
-    expect(page.get_by_test_id("queued-command")).to_have_count(5)
+    expect(card.get_by_test_id("equipment")).to_contain_text("Equipment (1)")  # the units were kept with the day
+    expect(page.get_by_test_id("queued-command")).to_have_count(6)
     assert (
         sql(field.database_url, "SELECT status FROM dispatch.assignments WHERE id = $1", uuid.UUID(assignment_id))[0][
             "status"
@@ -296,10 +328,12 @@ def test_offline_the_job_is_done_reloaded_and_synced_once(phone: BrowserContext,
         uuid.UUID(technician_id),
     )
     assert pings and all(p["received_at"] >= p["at"] for p in pings)  # the device's time and the server's, both kept
-    signatures = sql(
-        field.database_url, "SELECT kind FROM dispatch.attachments WHERE assignment_id = $1", uuid.UUID(assignment_id)
+    pictures = sql(
+        field.database_url,
+        "SELECT kind FROM dispatch.attachments WHERE assignment_id = $1 ORDER BY created_at",
+        uuid.UUID(assignment_id),
     )
-    assert [s["kind"] for s in signatures] == ["signature"]
+    assert [p["kind"] for p in pictures] == ["photo", "signature"]  # each stored once, kept offline as blobs
     with field.dispatcher() as dispatch:
         assert dispatch.get(f"/requests/{request_id}/visit-report").json()["status"] == "completed"
 
@@ -425,4 +459,29 @@ def test_a_break_and_a_break_the_server_refuses_while_en_route(
     expect(card.get_by_test_id("status")).to_have_text("En route")
     page.get_by_role("button", name="Break", exact=True).click()
     expect(page.get_by_test_id("refused-command")).to_contain_text("cannot start a break while en route")
+    expect(page.get_by_test_id("refused-command")).to_contain_text("A break starts only when")
     expect(page.get_by_role("button", name="Break", exact=True)).to_be_visible()  # the server's answer decides
+
+
+def test_a_visit_that_fails_for_no_access_is_reported_without_a_signature(
+    phone: BrowserContext, gateway: str, field: Field
+) -> None:
+    technician_id, name = field.technician()
+    request_id, assignment_id = field.job_for(technician_id, "Cold room at +12 °C")
+    page = sign_in(phone, gateway, name)
+    card = stop(page, assignment_id)
+    for button, status in (("Accept", "Accepted"), ("En route", "En route"), ("On site", "On site")):
+        card.get_by_role("button", name=button).click()
+        expect(card.get_by_test_id("status")).to_have_text(status)
+
+    card.get_by_role("button", name="Finish: report").click()
+    form = card.get_by_role("form", name="Visit report")
+    form.get_by_label("No access").check()
+    form.get_by_label("Work done").fill("The gate was locked; nobody answered the phone")
+    form.get_by_role("button", name="Send the report").click()
+
+    expect(card.get_by_test_id("status")).to_have_text("Failed")
+    expect(card).to_contain_text("No access")
+    with field.dispatcher() as dispatch:
+        seen = dispatch.get(f"/requests/{request_id}/visit-report").json()
+    assert seen["status"] == "failed" and seen["outcome"] == "no_access" and seen["signed_by"] is None

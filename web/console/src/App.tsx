@@ -19,6 +19,7 @@ import {
 } from "@fieldline/shared";
 import type { Board, BoardRequest } from "./board";
 import { AtRiskList, JobDetail, MapView, ScheduleBoard } from "./views";
+import { VisitReport } from "./VisitReport";
 
 const APP_PATH = "/console/";
 
@@ -243,6 +244,9 @@ function Console({ session, onSignOut }: { session: Session; onSignOut: () => vo
             </section>
           )}
           {job && <JobDetail job={job} board={board} onClose={() => setSelectedJob(null)} onLock={setLock} />}
+          {selectedJob && (
+            <VisitReport requestId={selectedJob} token={session.accessToken} onClose={() => setSelectedJob(null)} />
+          )}
         </div>
       )}
     </div>

@@ -2,6 +2,17 @@ import type { Messages } from "@fieldline/shared";
 
 export const messages: Messages = {
   title: { ru: "Диспетчерская", en: "Dispatcher console" },
+  visitReport: { ru: "Отчёт о визите", en: "Visit report" },
+  finished: { ru: "Завершён", en: "Finished" },
+  onSite: { ru: "На объекте", en: "On site" },
+  minutes: { ru: "{n} мин", en: "{n} min" },
+  workDone: { ru: "Работы", en: "Work done" },
+  parts: { ru: "Запчасти", en: "Parts" },
+  checklist: { ru: "Чек-лист", en: "Checklist" },
+  signedBy: { ru: "Подписал", en: "Signed by" },
+  notes: { ru: "Заметки", en: "Notes" },
+  photo: { ru: "Фото", en: "Photo" },
+  signature: { ru: "Подпись клиента", en: "Customer's signature" },
   signIn: { ru: "Вход", en: "Sign in" },
   signOut: { ru: "Выйти", en: "Sign out" },
   devSignIn: { ru: "Вход для разработки: выберите демо-пользователя", en: "Development sign-in: choose a demo user" },

@@ -16,6 +16,7 @@ import {
 } from "@fieldline/shared";
 import { dayChanges, stopName, type Day, type Stop } from "./day";
 import { DayView } from "./DayView";
+import { NO_FACTS, readSiteFacts, type SiteFacts } from "./site";
 import { SyncPanel } from "./SyncPanel";
 import { dismissRefused, enqueue, storeFor, loadValue, queued, refused, saveValue, type QueuedCommand, type RefusedCommand } from "./store";
 import { flush } from "./sync";
@@ -36,10 +37,13 @@ function restoredSession(): Session | null {
   if (current) return current;
   const kept = localStorage.getItem(KEPT_SESSION_KEY);
   if (!kept) return null;
-  const session = JSON.parse(kept) as Session;
-  const payload = claims(session);
-  if (payload.exp && payload.exp * 1000 < Date.now()) {
-    localStorage.removeItem(KEPT_SESSION_KEY);
+  let session: Session;
+  try {
+    session = JSON.parse(kept) as Session;
+    const payload = claims(session);
+    if (payload.exp && payload.exp * 1000 < Date.now()) throw new Error("expired");
+  } catch {
+    localStorage.removeItem(KEPT_SESSION_KEY); // expired or unreadable: sign in again
     return null;
   }
   sessionStorage.setItem(SESSION_KEY, kept);
@@ -145,6 +149,8 @@ function TechApp({ session, onSignOut }: { session: Session; onSignOut: () => vo
   storeFor(claims(session).sub ?? "unknown"); // before any effect reads the store
   const token = useCallback(() => session.accessToken, [session]);
   const [day, setDay] = useState<Day | null>(null);
+  const [facts, setFacts] = useState<SiteFacts>(NO_FACTS);
+  const knownFacts = useRef<SiteFacts>(NO_FACTS);
   const [savedAt, setSavedAt] = useState<string | null>(null); // set while the day shown is the saved copy
   const [waiting, setWaiting] = useState<QueuedCommand[]>([]);
   const [refusals, setRefusals] = useState<RefusedCommand[]>([]);
@@ -160,6 +166,25 @@ function TechApp({ session, onSignOut }: { session: Session; onSignOut: () => vo
     setWaiting(await queued());
     setRefusals(await refused());
   }, []);
+
+  const refreshFacts = useCallback(
+    async (of: Day) => {
+      const read = await readSiteFacts(of, session.accessToken, knownFacts.current);
+      knownFacts.current = read;
+      setFacts(read);
+      await saveValue("facts", read);
+    },
+    [session],
+  );
+
+  // Contracts learns of a new booking a moment after dispatch: a site it would not show yet is asked again.
+  const factTries = useRef(0);
+  useEffect(() => {
+    const missing = day?.stops.some((s) => !facts.sites[s.site.site_id]);
+    if (!day || !missing || !online || factTries.current >= 15) return; // then the next reload of the day asks
+    const again = setTimeout(() => ((factTries.current += 1), void refreshFacts(day)), 2000);
+    return () => clearTimeout(again);
+  }, [day, facts, online, refreshFacts]);
 
   const loadDay = useCallback(
     async () => {
@@ -182,8 +207,10 @@ function TechApp({ session, onSignOut }: { session: Session; onSignOut: () => vo
           if (texts.length) setNotices((all) => [...all, ...texts]);
         }
         shown.current = loaded;
+        factTries.current = 0;
         setDay(loaded);
         setSavedAt(null);
+        await refreshFacts(loaded);
       } catch {
         const saved = await loadValue<{ day: Day; savedAt: string; offset: number | null }>("day");
         if (saved && !shown.current) {
@@ -192,9 +219,14 @@ function TechApp({ session, onSignOut }: { session: Session; onSignOut: () => vo
           setDay(saved.day);
         }
         if (saved) setSavedAt(saved.savedAt);
+        const kept = await loadValue<SiteFacts>("facts");
+        if (kept && knownFacts.current === NO_FACTS) {
+          knownFacts.current = kept;
+          setFacts(kept);
+        }
       }
     },
-    [session, onSignOut, t, locale],
+    [session, onSignOut, t, locale, refreshFacts],
   );
 
   const sync = useCallback(async () => {
@@ -298,9 +330,6 @@ function TechApp({ session, onSignOut }: { session: Session; onSignOut: () => vo
           {live ? t("live") : "—"}
         </span>
         <LocaleSwitch />
-        <button type="button" onClick={onSignOut}>
-          {t("signOut")}
-        </button>
       </header>
       {notices.length > 0 && (
         <div className="notices" role="status" aria-live="polite" data-testid="notices">
@@ -322,12 +351,20 @@ function TechApp({ session, onSignOut }: { session: Session; onSignOut: () => vo
       {day && (
         <DayView
           day={day}
+          facts={facts}
           waiting={waiting}
           run={run}
           at={() => serverNow(offset.current)}
           position={() => position.current}
         />
       )}
+      <footer className="foot">
+        <span>{session.name}</span>
+        {/* rarely needed, so out of the thumb's way at the bottom */}
+        <button type="button" onClick={onSignOut}>
+          {t("signOut")}
+        </button>
+      </footer>
     </div>
   );
 }

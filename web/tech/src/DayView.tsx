@@ -1,19 +1,21 @@
 import { useState } from "react";
-import { COMPANY_TIME_ZONE, CrimeaMap, formatTime, MAP_HEIGHT, MAP_WIDTH, project, useI18n } from "@fieldline/shared";
+import { COMPANY_TIME_ZONE, CrimeaMap, formatDateTime, formatTime, MAP_HEIGHT, MAP_WIDTH, project, useI18n } from "@fieldline/shared";
 import { effectiveStatus, type Command, type Position } from "./App";
 import { geoUri, stopName, type Day, type Stop } from "./day";
 import { ReportForm } from "./Report";
+import { accessOn, type SiteFacts } from "./site";
 import type { QueuedCommand } from "./store";
 
 interface Props {
   day: Day;
+  facts: SiteFacts;
   waiting: QueuedCommand[];
   run: (command: Command) => Promise<void>;
   at: () => string | undefined;
   position: () => Position | null;
 }
 
-export function DayView({ day, waiting, run, at, position }: Props) {
+export function DayView({ day, facts, waiting, run, at, position }: Props) {
   const { t, locale } = useI18n();
   const stops = [...day.stops].sort((a, b) => a.assignment.planned_start.localeCompare(b.assignment.planned_start));
   let technicianStatus = day.status;
@@ -43,7 +45,7 @@ export function DayView({ day, waiting, run, at, position }: Props) {
       {stops.length === 0 ? <p>{t("noStops")}</p> : <DayMap stops={stops} />}
       <ol className="stops">
         {stops.map((stop, i) => (
-          <StopCard key={stop.assignment.id} n={i + 1} stop={stop} status={effectiveStatus(stop, waiting)} pending={waiting.some((c) => c.assignmentId === stop.assignment.id)} run={run} at={at} position={position} />
+          <StopCard key={stop.assignment.id} n={i + 1} stop={stop} day={day.day} facts={facts} arrivedAt={stop.assignment.arrived_at ?? queuedArrival(waiting, stop.assignment.id)} status={effectiveStatus(stop, waiting)} pending={waiting.some((c) => c.assignmentId === stop.assignment.id)} run={run} at={at} position={position} />
         ))}
       </ol>
       <p className="tz">{t("timesIn", { zone: COMPANY_TIME_ZONE })}</p>
@@ -84,7 +86,13 @@ function DayMap({ stops }: { stops: Stop[] }) {
   );
 }
 
-function StopCard({ n, stop, status, pending, run, at, position }: { n: number; stop: Stop; status: string; pending: boolean } & Omit<Props, "day" | "waiting">) {
+/** When the on-site step still waiting to sync says the technician arrived. */
+function queuedArrival(waiting: QueuedCommand[], assignmentId: string): string | null {
+  const step = waiting.find((c) => c.assignmentId === assignmentId && c.effect === "on_site");
+  return (step?.body as { at?: string } | undefined)?.at ?? null;
+}
+
+function StopCard({ n, stop, day, facts, arrivedAt, status, pending, run, at, position }: { n: number; stop: Stop; day: string; arrivedAt: string | null; status: string; pending: boolean } & Omit<Props, "day" | "waiting">) {
   const { t, locale } = useI18n();
   const [declining, setDeclining] = useState(false);
   const [reporting, setReporting] = useState(false);
@@ -104,6 +112,12 @@ function StopCard({ n, stop, status, pending, run, at, position }: { n: number; 
       body: { client_command_id: crypto.randomUUID(), at: at(), ...(here ? { position: { lat: here.lat, lon: here.lon } } : {}), ...extra },
     });
   };
+  const site = facts.sites[stop.site.site_id];
+  const contactName = stop.contact.name || site?.contact_name || "";
+  const contactPhone = stop.contact.phone || site?.contact_phone || "";
+  const access = accessOn(site, day);
+  const named = new Set(stop.equipment_ids);
+  const units = (facts.units[stop.site.site_id] ?? []).filter((u) => !named.size || named.has(u.id));
   const carried = stop.history.find((h) => h.status === "failed" || (h.outcome && h.outcome !== "completed"));
   return (
     <li className={`stop kind-${stop.kind} status-${status}`} data-testid={`stop-${a.id}`} data-status={status}>
@@ -133,24 +147,50 @@ function StopCard({ n, stop, status, pending, run, at, position }: { n: number; 
         <a className="big" href={geoUri(stop)}>
           {t("navigate")}
         </a>
-        {stop.contact.phone && (
-          <a className="big" href={`tel:${stop.contact.phone.replace(/[^+\d]/g, "")}`}>
-            {t("call")} {stop.contact.name}
+        {contactPhone && (
+          <a className="big" href={`tel:${contactPhone.replace(/[^+\d]/g, "")}`}>
+            {t("call")} {contactName}
           </a>
         )}
       </div>
       <details>
         <summary>{t("access")}</summary>
         <p>{stop.description || "—"}</p>
+        <p data-testid="access">{access === null ? t("accessAnyTime") : access ? t("accessHours", { hours: access }) : t("accessClosed")}</p>
         <p>
-          {t("contact")}: {stop.contact.name || "—"} {stop.contact.phone}
+          {t("contact")}: {contactName || "—"} {contactPhone}
         </p>
       </details>
-      <details>
+      <details data-testid="equipment">
         <summary>
-          {t("equipment")} ({stop.equipment_ids.length})
+          {t("equipment")} ({units.length || stop.equipment_ids.length})
         </summary>
-        {stop.equipment_ids.length ? (
+        {units.length ? (
+          <ul className="units">
+            {units.map((u) => (
+              <li key={u.id}>
+                <strong>
+                  {u.equipment_type.replace(/_/g, " ")} · {u.model}
+                </strong>{" "}
+                · {t("serial", { serial: u.serial })}
+                {u.warranty_ends_on && <> · {t("warrantyUntil", { date: u.warranty_ends_on })}</>}
+                {u.criticality && u.criticality !== "normal" && <> · {t(`criticality_${u.criticality}`)}</>}
+                {(facts.history[u.id] ?? []).filter((h) => h.status === "completed" || h.status === "failed").length > 0 && (
+                  <ul>
+                    {(facts.history[u.id] ?? [])
+                      .filter((h) => h.status === "completed" || h.status === "failed")
+                      .map((h) => (
+                        <li key={`${h.request_id}-${h.at}`}>
+                          {formatDateTime(h.at, locale)} · {t(`kind_${h.kind}`)} · {t(`status_${h.status}`)}
+                          {h.outcome && h.outcome !== "completed" ? ` (${t(`outcome_${h.outcome}`)})` : ""}
+                        </li>
+                      ))}
+                  </ul>
+                )}
+              </li>
+            ))}
+          </ul>
+        ) : stop.equipment_ids.length ? (
           <ul>
             {stop.equipment_ids.map((e) => (
               <li key={e}>{e}</li>
@@ -217,7 +257,7 @@ function StopCard({ n, stop, status, pending, run, at, position }: { n: number; 
         )}
       </div>
       {status === "on_site" && reporting && (
-        <ReportForm stop={stop} run={run} at={at} onDone={() => setReporting(false)} />
+        <ReportForm stop={stop} arrivedAt={arrivedAt} run={run} at={at} onDone={() => setReporting(false)} />
       )}
       {(status === "completed" || status === "failed") && a.outcome && <p className="outcome">{t(`outcome_${a.outcome}`)}</p>}
     </li>

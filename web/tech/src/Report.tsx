@@ -18,7 +18,7 @@ interface Photo {
 
 /** The completion report: outcome, work, checklist, parts, time on site, photos and the customer's signature.
  * Photos and the signature are queued as uploads before the report, which names them. */
-export function ReportForm({ stop, run, at, onDone }: { stop: Stop; run: (c: Command) => Promise<void>; at: () => string | undefined; onDone: () => void }) {
+export function ReportForm({ stop, arrivedAt, run, at, onDone }: { stop: Stop; arrivedAt: string | null; run: (c: Command) => Promise<void>; at: () => string | undefined; onDone: () => void }) {
   const { t } = useI18n();
   const [outcome, setOutcome] = useState<(typeof OUTCOMES)[number]>("completed");
   const [workDone, setWorkDone] = useState("");
@@ -42,7 +42,7 @@ export function ReportForm({ stop, run, at, onDone }: { stop: Stop; run: (c: Com
     return () => pad.current?.off();
   }, []);
 
-  const arrived = stop.assignment.arrived_at;
+  const arrived = arrivedAt; // the server's arrival, or the on-site step still waiting to sync
   const minutesOnSite = arrived && at() ? Math.max(0, Math.round((new Date(at()!).getTime() - new Date(arrived).getTime()) / 60000)) : null;
 
   const addPhotos = async (files: FileList | null) => {

@@ -6,6 +6,15 @@ function label(t: (k: string, v?: Record<string, string | number>) => string, c:
   return t(key, { what: c.what });
 }
 
+/** What the technician can do about a refusal, by the kind of answer. */
+function whatToDo(status: number, kind: string): string {
+  if (kind === "break") return "refusedBreak";
+  if (status === 404 || status === 403) return "refusedGone"; // the job is not theirs (any more)
+  if (status === 409) return "refusedChanged"; // the job moved on meanwhile
+  if (status === 413 || status === 415) return "refusedPicture";
+  return "refusedWhat";
+}
+
 /** What is still waiting to sync, and what the server refused on replay (with its reason and what to do). */
 export function SyncPanel({
   waiting,
@@ -29,7 +38,7 @@ export function SyncPanel({
               <li key={r.id} data-testid="refused-command">
                 <strong>{label(t, r)}</strong>
                 <span className="reason">{r.reason}</span>
-                <span className="what-to-do">{t("refusedWhat")}</span>
+                <span className="what-to-do">{t(whatToDo(r.status, r.kind))}</span>
                 <button type="button" onClick={() => onDismiss(r.id)}>
                   {t("dismiss")}
                 </button>

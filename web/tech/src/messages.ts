@@ -29,6 +29,14 @@ export const messages: Messages = {
   access: { ru: "Доступ и описание", en: "Access notes and description" },
   equipment: { ru: "Оборудование", en: "Equipment" },
   noEquipment: { ru: "Оборудование не указано", en: "No unit named" },
+  serial: { ru: "с/н {serial}", en: "S/N {serial}" },
+  warrantyUntil: { ru: "гарантия до {date}", en: "warranty until {date}" },
+  criticality_critical: { ru: "критичное", en: "critical" },
+  criticality_high: { ru: "важное", en: "high criticality" },
+  criticality_low: { ru: "некритичное", en: "low criticality" },
+  accessAnyTime: { ru: "Доступ: в любое время", en: "Access: any time" },
+  accessHours: { ru: "Доступ сегодня: {hours}", en: "Access today: {hours}" },
+  accessClosed: { ru: "Сегодня доступа нет", en: "No access today" },
   history: { ru: "Прошлые визиты на объект", en: "Past visits at the site" },
   noHistory: { ru: "Визитов не было", en: "No earlier visits" },
   carriedOver: { ru: "Перенесено с прошлого визита: {why}", en: "Carried over from the last visit: {why}" },
@@ -68,6 +76,22 @@ export const messages: Messages = {
   refusedWhat: {
     ru: "Обновите день; если выезд у вас забрали или изменили — свяжитесь с диспетчером.",
     en: "Refresh the day; if the job was taken away or changed, call the dispatcher.",
+  },
+  refusedGone: {
+    ru: "Этот выезд больше не ваш (его передали другому или отменили): свяжитесь с диспетчером.",
+    en: "This job is no longer yours (given to someone else or cancelled): call the dispatcher.",
+  },
+  refusedChanged: {
+    ru: "Выезд изменился, пока вы были без сети: проверьте его статус в списке; если не так — позвоните диспетчеру.",
+    en: "The job changed while you were offline: check its status in the list; if it looks wrong, call the dispatcher.",
+  },
+  refusedBreak: {
+    ru: "Перерыв можно начать, когда вы не в пути и не на объекте.",
+    en: "A break starts only when you are neither driving to a job nor on site.",
+  },
+  refusedPicture: {
+    ru: "Снимок не принят: сделайте новый и отправьте отчёт ещё раз.",
+    en: "The picture was not accepted: take a new one and send the report again.",
   },
   dismiss: { ru: "Понятно", en: "Dismiss" },
   cmd_accept: { ru: "Принять: {what}", en: "Accept: {what}" },

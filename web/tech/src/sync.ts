@@ -52,7 +52,7 @@ export async function flush(token: () => string | null, onAnswer: () => void): P
     return;
   }
   running = true;
-  try {
+  const replay = async () => {
     let waiting = false;
     do {
       again = false;
@@ -67,6 +67,11 @@ export async function flush(token: () => string | null, onAnswer: () => void): P
         onAnswer();
       }
     } while (again && !waiting);
+  };
+  try {
+    // one replay across the app's tabs and windows too: the order of the steps is the order they were made
+    if (navigator.locks) await navigator.locks.request("fieldline-tech-replay", replay);
+    else await replay();
   } finally {
     running = false;
   }
