@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # Bootstrap, then load its environment into the recipe's shell.
 ENV := deploy/local/bootstrap.sh && source .run/env
 
-.PHONY: openapi web web-dev test-browser
+.PHONY: openapi web web-dev test-browser screenshots
 .PHONY: help bootstrap up down run day migrate test test-day test-dates test-planning lint k8s-validate token bench-routing bench-dispatch bench-import
 
 help: ## List the targets
@@ -48,6 +48,10 @@ web-dev: ## Vite dev server for the console (hot reload; APIs through the gatewa
 test-browser: ## The browser tests alone (Playwright in Debian's Chromium against the real stack)
 	@$(ENV)
 	$(PY) -m pytest -q -p no:cacheprovider tests/browser $(PYTEST_ARGS)
+
+screenshots: ## The browser tests, refreshing the README's screenshots in docs/ from what they see
+	@$(ENV)
+	FIELDLINE_DOCS_SCREENSHOTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/browser $(PYTEST_ARGS)
 
 openapi: ## Each service's OpenAPI document (from create_app, no server) into web/shared/openapi/
 	@$(if $(wildcard $(PY)),,deploy/local/bootstrap.sh)

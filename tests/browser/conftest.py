@@ -27,6 +27,16 @@ CHROMIUM = "/usr/bin/chromium"
 # machine while the planner thinks: expectations wait up to 20 s (Playwright's default is 5 s); a page action 15 s.
 expect.set_options(timeout=20_000)
 ARTEFACTS = REPO_ROOT / ".run" / "artefacts" / "browser"
+DOCS = REPO_ROOT / "docs"
+
+
+def screenshot(page: Page, name: str, *, full_page: bool = False) -> None:
+    """A picture of what the user sees, into .run/artefacts/browser/; with FIELDLINE_DOCS_SCREENSHOTS=1
+    (`make screenshots`) also into docs/, where the README shows it. A plain test run leaves the tree clean."""
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / name), full_page=full_page)
+    if os.environ.get("FIELDLINE_DOCS_SCREENSHOTS") == "1":
+        page.screenshot(path=str(DOCS / name), full_page=full_page)
 
 
 @pytest.fixture(scope="package")

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from shared.auth import Role
-from tests.browser.conftest import ARTEFACTS
+from tests.browser.conftest import screenshot
 from tests.conftest import Keys
 from tests.support.infra import Stack
 
@@ -123,7 +123,7 @@ def test_an_emergency_filed_by_a_customer_appears_on_the_board_and_the_map(
     expect(job(page, request_id)).to_be_visible()
     expect(page.get_by_test_id(f"map-job-{request_id}")).to_be_visible()
     page.get_by_role("button", name="Anna Koval").click()
-    page.screenshot(path=str(ARTEFACTS / "console-board.png"))
+    screenshot(page, "console-board.png")
 
 
 def test_a_job_dragged_to_another_technician_stays_there_after_a_reload(
@@ -156,7 +156,7 @@ def test_a_drag_that_breaks_a_rule_shows_the_servers_reason_and_changes_nothing(
 
     refusal = page.get_by_test_id(f"row-{company.oleg}").get_by_role("alert")
     expect(refusal).to_contain_text("The server refused")
-    page.screenshot(path=str(ARTEFACTS / "console-refused.png"))
+    screenshot(page, "console-refused.png")
     expect(job(page, request_id)).to_have_attribute("data-technician-id", str(origin))
     page.reload()
     expect(job(page, request_id)).to_have_attribute("data-technician-id", str(origin))
@@ -169,7 +169,7 @@ def test_the_console_speaks_russian_and_english(page: Page, gateway: str, compan
     expect(page.get_by_role("heading", name="Диспетчерская")).to_be_visible()
     expect(page.get_by_text("Время компании: Europe/Simferopol")).to_be_visible()
     expect(page.get_by_text("Симферополь")).to_be_visible()
-    page.screenshot(path=str(ARTEFACTS / "console-ru.png"))
+    screenshot(page, "console-ru.png")
     page.reload()
     expect(page.get_by_role("heading", name="Диспетчерская")).to_be_visible()
 

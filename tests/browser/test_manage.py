@@ -14,15 +14,13 @@ from dateutil.relativedelta import relativedelta
 from playwright.sync_api import Page, expect
 
 from shared.auth import Role
-from tests.browser.conftest import ARTEFACTS
+from tests.browser.conftest import ARTEFACTS, screenshot
 from tests.conftest import Keys
 from tests.support.clock import suite_now
-from tests.support.infra import REPO_ROOT, Stack
+from tests.support.infra import Stack
 
 # Playwright in Chromium against the real stack, like the console's tests (`make test-browser`).
 pytestmark = pytest.mark.browser
-
-DOCS = REPO_ROOT / "docs"
 
 
 def _today() -> date:
@@ -138,8 +136,7 @@ def test_a_manager_sets_up_a_customer_and_a_contract_and_sees_its_visits_in_the_
     day = page.locator(f'[data-day="{visit.isoformat()}"]')
     chip = day.get_by_role("button", name=f"{customer} · Harbour store")
     expect(chip).to_be_visible()
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "manage-calendar.png"))
+    screenshot(page, "manage-calendar.png")
     page.get_by_role("button", name="Week").click()  # the week of the month's first day, then on to the visit's
     monday = starts_on - timedelta(days=starts_on.weekday())
     for _ in range((visit - monday).days // 7):
@@ -153,7 +150,7 @@ def test_a_manager_sets_up_a_customer_and_a_contract_and_sees_its_visits_in_the_
     expect(opened.get_by_test_id("contract-status")).to_have_text("active")
     expect(opened).to_contain_text("Harbour store")
     expect(opened.get_by_role("region", name="Contract health")).to_contain_text("Quota use")
-    page.screenshot(path=str(DOCS / "manage-contract.png"), full_page=True)
+    screenshot(page, "manage-contract.png", full_page=True)
 
     with httpx.Client(base_url=stack.url("contracts"), headers=keys.headers(Role.CONTRACT_MANAGER)) as contracts:
         [stored] = contracts.get("/customers", params={"q": customer}).json()

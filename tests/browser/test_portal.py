@@ -17,9 +17,9 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, Route, expect
 
 from shared.auth import Role
-from tests.browser.conftest import ARTEFACTS
+from tests.browser.conftest import ARTEFACTS, screenshot
 from tests.conftest import Keys
-from tests.support.infra import REPO_ROOT, Stack
+from tests.support.infra import Stack
 
 # like the console's: `make test-browser` runs them (issue 13's note on the loaded two-core machine)
 pytestmark = pytest.mark.browser
@@ -212,7 +212,7 @@ def test_a_customer_files_an_emergency_on_a_phone_and_watches_it_reach_on_site(
     page.get_by_label("It has stopped").check()
     page.get_by_label("Who meets the technician").fill("Marina")
     page.get_by_label("Phone").fill("+7 978 000 00 00")
-    page.screenshot(path=str(REPO_ROOT / "docs" / "portal-file.png"))
+    screenshot(page, "portal-file.png")
     page.get_by_role("button", name="Send request").click()
 
     expect(page).to_have_url(re.compile(r"/portal/requests/[0-9a-f-]{36}$"))
@@ -230,7 +230,7 @@ def test_a_customer_files_an_emergency_on_a_phone_and_watches_it_reach_on_site(
     marker = page.get_by_test_id("tech-position")
     expect(marker).to_be_visible()
     first_x = marker.get_attribute("cx")
-    page.screenshot(path=str(REPO_ROOT / "docs" / "portal-track.png"))
+    screenshot(page, "portal-track.png")
 
     anna.ping({"lat": 44.55, "lon": 34.26})  # closer: the map follows without a reload
     expect(marker).not_to_have_attribute("cx", str(first_x))

@@ -22,10 +22,10 @@ from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from shared.auth import Role
-from tests.browser.conftest import ARTEFACTS
+from tests.browser.conftest import ARTEFACTS, screenshot
 from tests.browser.test_console import _customer_with_a_covered_site, _file_emergency, _technician
 from tests.conftest import Keys
-from tests.support.infra import REPO_ROOT, Stack
+from tests.support.infra import Stack
 
 pytestmark = pytest.mark.browser
 
@@ -219,7 +219,7 @@ def test_a_whole_job_from_accept_to_a_signed_report_with_a_photo(
     expect(units).to_contain_text(f"cold room · Polair KXH-10 · S/N {field.serial}")
     expect(card.get_by_test_id("access")).to_have_text("Access: any time")
     page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(REPO_ROOT / "docs" / "tech-day.png"))
+    screenshot(page, "tech-day.png")
 
     card.get_by_role("button", name="Accept").click()
     expect(card.get_by_test_id("status")).to_have_text("Accepted")  # the server's answer, nothing waiting
