@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, default=40)
     parser.add_argument("--sites", type=int, default=300)
     parser.add_argument("--planner-time-limit", type=float, default=20.0, help="seconds for the morning plan")
+    parser.add_argument(
+        "--replan-time-limit", type=float, default=1.0, help="real seconds per re-plan during the simulated day"
+    )
     parser.add_argument("--start", type=time.fromisoformat, default=time(7, 30), help="local time the day starts")
     parser.add_argument("--end", type=time.fromisoformat, default=time(19, 0), help="local time the player stops")
     parser.add_argument("--file-until", type=time.fromisoformat, default=time(17, 0), help="last emergency filed")
@@ -65,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             policy,
             speed=args.speed,
             planner_time_limit_s=args.planner_time_limit,
+            replan_time_limit_s=args.replan_time_limit,
             keep_database=args.keep_database,
         )
         results[policy] = run.metrics
@@ -81,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             "emergencies_filed": len(scenario.emergencies),
             "sick_call": scenario.sick_technician,
             "speed": args.speed,
+            "replan_time_limit_s": args.replan_time_limit,
         },
         "wall_s": round(clock_time.monotonic() - started, 1),
         "wall_s_by_policy": walls,
