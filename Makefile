@@ -66,7 +66,7 @@ test: ## Run the test suite (PYTEST_ARGS="-k name -x" to narrow it)
 	@$(ENV)
 	$(PY) -m pytest -q -p no:cacheprovider -m "not slow and not browser" $(PYTEST_ARGS) || { rc=$$?; ((rc == 5)) && echo "make test: no tests collected" >&2; exit $$rc; }
 
-test-day: ## The short simulated day alone (both policies on the real stack; part of make test)
+test-day: ## The short simulated day (both policies on the real stack; marked slow, not in make test yet)
 	@$(ENV)
 	$(PY) -m pytest -q -p no:cacheprovider tests/day $(PYTEST_ARGS)
 
