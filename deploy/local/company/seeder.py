@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from deploy.local.company.generator import (
     CONTRACT_DESK_EMAIL,
@@ -49,6 +50,45 @@ def _ok(response: httpx.Response) -> Any:
         request = response.request
         raise RuntimeError(f"{request.method} {request.url} → {response.status_code}: {response.text}")
     return response.json()
+
+
+class _RateLimitedError(Exception):
+    def __init__(self, wait_s: float) -> None:
+        super().__init__(f"rate-limited; retry after {wait_s} s")
+        self.wait_s = wait_s
+
+
+def _retry_after(state: RetryCallState) -> float:
+    error = state.outcome.exception() if state.outcome is not None else None
+    return min(60.0, error.wait_s) if isinstance(error, _RateLimitedError) else 2.0
+
+
+class _WaitsOutRateLimits(httpx.BaseTransport):
+    """Seeding a company is a burst of writes, and the services rate-limit writes per caller (e.g. 30 recipients a
+    minute): a 429 is waited out for its Retry-After and sent again (tenacity) rather than failing the seeding."""
+
+    def __init__(self, attempts: int = 30) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.attempts = attempts
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        retrying = Retrying(
+            retry=retry_if_exception_type(_RateLimitedError),
+            wait=_retry_after,
+            stop=stop_after_attempt(self.attempts),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                response = self.inner.handle_request(request)
+                if response.status_code == 429:
+                    response.read()
+                    response.close()
+                    raise _RateLimitedError(float(response.headers.get("retry-after", "2")))
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def _all(client: httpx.Client, url: str, **params: str) -> list[Any]:
@@ -120,7 +160,9 @@ def seed_company(
     say = progress or (lambda _line: None)
     seeded = SeededCompany()
     contracts_url, dispatch_url = urls["contracts"], urls["dispatch"]
-    with httpx.Client(headers={"Authorization": f"Bearer {admin_token}"}, timeout=timeout_s) as client:
+    with httpx.Client(
+        headers={"Authorization": f"Bearer {admin_token}"}, timeout=timeout_s, transport=_WaitsOutRateLimits()
+    ) as client:
         known_territories = {t["name"] for t in _all(client, f"{contracts_url}/territories")}
         for territory in company.territories:
             if territory.name not in known_territories:
