@@ -16,7 +16,7 @@ import signal
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from email.utils import parsedate_to_datetime
@@ -50,7 +50,7 @@ class CaughtMail:
     sender: str
     to: str
     subject: str
-    received: datetime | None
+    received: datetime
 
 
 def _parse(raw: mailbox.MaildirMessage) -> EmailMessage:
@@ -61,11 +61,15 @@ def _parse(raw: mailbox.MaildirMessage) -> EmailMessage:
     return parsed
 
 
-def _received(message: EmailMessage) -> datetime | None:
+def _received(message: EmailMessage, raw: mailbox.MaildirMessage) -> datetime:
+    """The message's Date, or when the catcher delivered it (notify leaves Date to the relaying server)."""
     try:
-        return parsedate_to_datetime(str(message["Date"])) if message["Date"] else None
+        if message["Date"]:
+            dated = parsedate_to_datetime(str(message["Date"]))
+            return dated if dated.tzinfo is not None else dated.replace(tzinfo=UTC)
     except (TypeError, ValueError):
-        return None
+        pass
+    return datetime.fromtimestamp(raw.get_date(), tz=UTC)
 
 
 def caught_mail(maildir: Path) -> list[CaughtMail]:
@@ -82,10 +86,10 @@ def caught_mail(maildir: Path) -> list[CaughtMail]:
                 sender=str(message["From"] or ""),
                 to=str(message["To"] or ""),
                 subject=str(message["Subject"] or "(no subject)"),
-                received=_received(message),
+                received=_received(message, raw),
             )
         )
-    found.sort(key=lambda m: (m.received is not None, m.received or datetime.min), reverse=True)
+    found.sort(key=lambda m: m.received, reverse=True)
     return found[:_LIST_LIMIT]
 
 
@@ -129,13 +133,13 @@ def mail_routes(maildir: Path = MAILDIR) -> list[Route]:
                         "from": m.sender,
                         "to": m.to,
                         "subject": m.subject,
-                        "received": m.received.isoformat() if m.received else None,
+                        "received": m.received.isoformat(),
                     }
                     for m in messages
                 ]
             )
         rows = "".join(
-            f"<tr><td>{html.escape(m.received.strftime('%d %b %H:%M') if m.received else '')}</td>"
+            f"<tr><td>{html.escape(m.received.strftime('%d %b %H:%M UTC'))}</td>"
             f"<td>{html.escape(m.to)}</td>"
             f"<td><a href='/mail/{html.escape(m.key)}'>{html.escape(m.subject)}</a></td></tr>"
             for m in messages

@@ -52,6 +52,7 @@ async def test_what_notify_sends_is_listed_and_readable(catcher: tuple[int, Path
         listed = (await client.get("/mail/", headers={"accept": "application/json"})).json()
         assert {m["subject"] for m in listed} == {"Technician assigned: Yalta cold room", "SLA at risk: Kerch"}
         assigned = next(m for m in listed if m["to"] == "service.cus-1-001@customers.example")
+        assert all(m["received"] for m in listed), "no Date header: the delivery time stands in"
 
         page = await client.get("/mail/")
         assert page.status_code == 200 and "Technician assigned: Yalta cold room" in page.text
