@@ -59,20 +59,18 @@ def _loops(settings: Settings, cases: DispatchUseCases) -> Starter:
             async with db.transaction() as session:
                 await cases.desk.watch_overruns(session)
 
-        async def emergency_retry() -> None:
-            async with db.transaction() as session:
-                waiting = await cases.placer.waiting(session)
-            for request_id in waiting:  # each its own transaction: one that fails does not hold the others back
-                async with db.transaction() as session:
-                    await cases.placer.place(session, request_id)
-
         runtime.every(
             settings.replan_poll_s, "dispatch re-plans", lambda: run_queued_replans(db, cases.replanner), now=False
         )
         runtime.every(settings.plan_interval_s, "dispatch scheduled planning", scheduled_planning, now=False)
         runtime.every(settings.sla_check_interval_s, "dispatch SLA watch", sla_watch, now=False)
         runtime.every(settings.overrun_check_interval_s, "dispatch overrun watch", overrun_watch, now=False)
-        runtime.every(settings.emergency_retry_interval_s, "dispatch emergency retry", emergency_retry, now=False)
+        runtime.every(
+            settings.emergency_retry_interval_s,
+            "dispatch emergency retry",
+            lambda: cases.placer.retry_waiting(db),
+            now=False,
+        )
         yield
 
     return start

@@ -73,13 +73,7 @@ async def offered(dispatch: Dispatch, request_id: uuid.UUID) -> dict[str, object
 
 async def retry_waiting(dispatch: Dispatch) -> list[uuid.UUID]:
     """One round of the loop the service runs every `emergency_retry_interval_s`."""
-    cases, db = dispatch.app.state.dispatch, dispatch.app.state.runtime.db
-    async with db.transaction() as session:
-        waiting = await cases.placer.waiting(session)
-    for request_id in waiting:
-        async with db.transaction() as session:
-            await cases.placer.place(session, request_id)
-    return waiting
+    return await dispatch.app.state.dispatch.placer.retry_waiting(dispatch.app.state.runtime.db)
 
 
 async def test_an_emergency_before_the_first_shift_goes_to_whoever_starts_first_and_can_make_it(

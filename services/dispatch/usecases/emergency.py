@@ -34,6 +34,7 @@ from services.dispatch.usecases.booking import (
     to_candidates,
 )
 from shared.clock import SystemClock
+from shared.db import Database
 from shared.events.dispatch import RequestUnplaceable, SlaAtRisk
 from shared.events.envelope import Envelope, Event
 from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated
@@ -147,9 +148,16 @@ class EmergencyPlacer:
         )
         return decision, candidates
 
-    async def waiting(self, session: AsyncSession, limit: int = 50) -> list[uuid.UUID]:
-        """Emergencies to try again: nobody could take them when filed, or a re-plan had to let them go."""
-        return await DispatchRepository(session).waiting_emergencies(limit)
+    async def retry_waiting(self, db: Database, limit: int = 50) -> list[uuid.UUID]:
+        """Tries again the emergencies nobody is booked for (nobody could take them when filed, or a re-plan had to
+        let them go), most urgent first, each in its own transaction so one failure holds no other back; returns
+        those tried."""
+        async with db.transaction() as session:
+            waiting = await DispatchRepository(session).waiting_emergencies(limit)
+        for request_id in waiting:
+            async with db.transaction() as session:
+                await self.place(session, request_id)
+        return waiting
 
     @observe_placement
     async def place(
