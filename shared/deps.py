@@ -14,9 +14,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.auth import Principal, current_principal
+from shared.auth import Principal, Role, current_principal
+from shared.auth.dependencies import optional_principal
 from shared.clock import Clock
 from shared.db import Database
+from shared.db_roles import scope_to_customer
 
 
 def database(request: Request) -> Database:
@@ -26,7 +28,12 @@ def database(request: Request) -> Database:
 
 
 async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's transaction; for a customer it carries `fieldline.customer_id`, so row-level security
+    (shared/db_roles.py) returns and accepts only that customer's rows in the tables that have a policy."""
+    principal = await optional_principal(request)
     async with database(request).transaction() as session:
+        if principal is not None and principal.role is Role.CUSTOMER:
+            await scope_to_customer(session, principal.customer_id)
         yield session
 
 

@@ -19,7 +19,8 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from shared.settings import REPO_ROOT, ServiceSettings, load_settings
+from shared.db_roles import runtime_grants, service_role_urls, url_user
+from shared.settings import REPO_ROOT, ServiceSettings, asyncpg_engine_url, load_settings
 
 SERVICES = ("contracts", "requests", "dispatch", "notify")
 
@@ -30,10 +31,13 @@ def service_settings_class(service: str) -> type[ServiceSettings]:
     return settings_cls
 
 
-def migrate_services(**overrides: Any) -> None:
-    """Migrate every service's schema, each with its own settings from the environment plus `overrides`."""
+def migrate_services(roles_on: str | None = None, **overrides: Any) -> None:
+    """Migrate every service's schema, each with its own settings from the environment plus `overrides`.
+    `roles_on`: a database URL where the per-service roles exist (shared/db_roles.py): each schema is then
+    migrated by the migrator and granted to its service's role."""
     for service in SERVICES:
-        migrate(load_settings(service_settings_class(service), **overrides), service)
+        own = service_role_urls(roles_on, service) if roles_on else {}
+        migrate(load_settings(service_settings_class(service), **(overrides | own)), service)
 
 
 def alembic_config(settings: ServiceSettings, service: str) -> Config:
@@ -80,9 +84,14 @@ def run_env(metadata: MetaData) -> None:
             # one migrator at a time per service, even with several replicas starting together
             connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": f"migrate:{schema}"})
             context.run_migrations()
+            runtime = url_user(settings.database_url)
+            if runtime is not None and runtime != url_user(settings.migration_url):
+                for statement in runtime_grants(schema, runtime):
+                    connection.execute(text(statement))
 
     async def _main() -> None:
-        engine = create_async_engine(settings.asyncpg_url, connect_args=settings.asyncpg_connect_args)
+        url, connect_args = asyncpg_engine_url(settings.migration_url)
+        engine = create_async_engine(url, connect_args=connect_args)
         try:
             async with engine.connect() as connection:
                 await connection.run_sync(_run)

@@ -18,6 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # Unprefixed variables every service honours when its own prefixed one is not set.
 _COMMON_ENV: dict[str, str] = {
     "database_url": "DATABASE_URL",
+    "migration_database_url": "MIGRATION_DATABASE_URL",
     "nats_url": "NATS_URL",
     "nats_ca_file": "NATS_CA_FILE",
     "jwt_issuer": "FIELDLINE_JWT_ISSUER",
@@ -45,6 +46,8 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     database_url: str = "postgresql://postgres@127.0.0.1:5432/fieldline"
+    # DDL runs as this user (shared/db_roles.py: the migrator owns the schemas); unset: `database_url`'s user
+    migration_database_url: str | None = None
     db_schema: str = "public"
     db_pool_size: int = 10
     # PostgreSQL cancels any statement of this service running longer than this (0: no limit)
@@ -121,16 +124,29 @@ class ServiceSettings(BaseSettings):
     def asyncpg_url(self) -> str:
         """The database URL with SQLAlchemy's asyncpg driver named, libpq's TLS parameters taken out (they go
         to `asyncpg_connect_args`: asyncpg refuses `sslmode` as a keyword)."""
-        url = split_tls_params(self.database_url)[0]
-        for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
-            if url.startswith(prefix):
-                return "postgresql+asyncpg://" + url[len(prefix) :]
-        raise ValueError(f"unsupported database url: {url!r}")
+        return _asyncpg_url(self.database_url)
 
     @property
     def asyncpg_connect_args(self) -> dict[str, Any]:
         """`{"ssl": ...}` from the URL's `sslmode`/`sslrootcert`/... (shared/pg_tls.py), or nothing."""
         return asyncpg_connect_args(self.database_url)
+
+    @property
+    def migration_url(self) -> str:
+        return self.migration_database_url or self.database_url
+
+
+def _asyncpg_url(database_url: str) -> str:
+    url = split_tls_params(database_url)[0]
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError(f"unsupported database url: {url!r}")
+
+
+def asyncpg_engine_url(database_url: str) -> tuple[str, dict[str, Any]]:
+    """SQLAlchemy's asyncpg URL for `database_url` and its connect arguments (TLS)."""
+    return _asyncpg_url(database_url), asyncpg_connect_args(database_url)
 
 
 S = TypeVar("S", bound=ServiceSettings)

@@ -28,6 +28,7 @@ from deploy.local.mail_catcher import mail_catcher_port
 from deploy.local.seed import seed
 from shared.auth import Role, ensure_local_keypair, mint_token
 from shared.clock import SimulatedClock, SystemClock, wall_time
+from shared.db_roles import ensure_roles, service_role_urls
 from shared.migrations import SERVICES, migrate_services, service_settings_class
 from shared.settings import REPO_ROOT, ServiceSettings, load_settings
 
@@ -119,8 +120,13 @@ def main() -> None:
             "FIELDLINE_DISPATCH_EMERGENCY_RETRY_INTERVAL_S": str(max(60.0, speed)),
         }
     ensure_local_keypair(settings.jwt_private_key_file, settings.jwt_public_key_file)
+    # each service runs as its own PostgreSQL role, the migrations as the migrator (shared/db_roles.py)
+    roles = asyncio.run(ensure_roles(settings.database_url, SERVICES))
     print("migrating schemas ...", flush=True)
-    migrate_services()
+    migrate_services(roles_on=settings.database_url if roles else None)
+
+    def _database(name: str) -> dict[str, str]:
+        return {k.upper(): v for k, v in service_role_urls(settings.database_url, name).items()} if roles else {}
 
     logs = RUN_DIR / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -151,7 +157,12 @@ def main() -> None:
             processes[name] = subprocess.Popen(
                 [sys.executable, "-m", f"services.{name}", "serve", "--no-migrate"],
                 cwd=REPO_ROOT,
-                env={**_own_nats_user_only(name), **timeline, **(mail if name == "notify" else {})},
+                env={
+                    **_own_nats_user_only(name),
+                    **_database(name),
+                    **timeline,
+                    **(mail if name == "notify" else {}),
+                },
                 stdout=log,
                 stderr=log,
             )

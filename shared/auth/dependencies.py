@@ -12,12 +12,28 @@ from shared.errors import Forbidden, Unauthorized
 
 
 async def current_principal(request: Request) -> Principal:
+    """The verified caller (verified once per request: every dependency that asks gets the same principal)."""
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("a bearer token is required")
     verifier: TokenVerifier = request.app.state.verifier
-    return await verifier.verify(token.strip())
+    principal = await verifier.verify(token.strip())
+    request.state.principal = principal
+    return principal
+
+
+async def optional_principal(request: Request) -> Principal | None:
+    """The caller if the request carries a valid bearer token, else None (the route's own check answers 401)."""
+    if not request.headers.get("authorization"):
+        return None
+    try:
+        return await current_principal(request)
+    except Unauthorized:
+        return None
 
 
 def require_roles(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:

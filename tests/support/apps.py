@@ -11,7 +11,7 @@ import httpx
 from fastapi import FastAPI
 
 from shared.settings import ServiceSettings
-from tests.support.infra import service_nats
+from tests.support.infra import service_database_url, service_nats
 
 
 def service_settings(
@@ -20,7 +20,7 @@ def service_settings(
     # rate limits count per clock window and tests hold the clock still: on only where a test asks for them
     overrides.setdefault("rate_limits_enabled", False)
     return settings_cls(
-        database_url=database_url,
+        database_url=service_database_url(database_url, settings_cls.service_name),
         **service_nats(settings_cls.service_name, nats_url),
         jwt_public_key_file=keys_dir / "jwt-public.pem",
         jwt_private_key_file=keys_dir / "jwt-private.pem",

@@ -18,6 +18,7 @@ import asyncpg
 import httpx
 import nats
 
+from shared.db_roles import ensure_roles, service_role_urls
 from shared.events.registry import PRODUCERS
 from shared.messaging.connection import ensure_stream
 from shared.messaging.permissions import ADMIN_USER, render_authorization
@@ -142,7 +143,15 @@ async def create_database(prefix: str = "fieldline_test") -> str:
         await conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
     finally:
         await conn.close()
+    # the services run as their own roles (shared/db_roles.py), the migrations as the migrator: as in production
+    if not await ensure_roles(url, SERVICES):
+        raise RuntimeError(f"the tests need a PostgreSQL user that may create roles; {admin_dsn()} may not")
     return url
+
+
+def service_database_url(database_url: str, service: str) -> str:
+    """The URL `service` runs with: its own role on the test database."""
+    return service_role_urls(database_url, service)["database_url"]
 
 
 async def drop_database(url: str) -> None:
@@ -155,7 +164,7 @@ async def drop_database(url: str) -> None:
 
 
 def migrate_all(database_url: str) -> None:
-    migrate_services(database_url=database_url)
+    migrate_services(roles_on=database_url)
 
 
 @dataclass
@@ -255,6 +264,8 @@ def start_stack(
     for name in names:
         own = service_nats(name, nats_url)
         service_env = env | {
+            "DATABASE_URL": service_role_urls(database_url, name)["database_url"],
+            "MIGRATION_DATABASE_URL": service_role_urls(database_url, name)["migration_database_url"],
             "NATS_URL": own["nats_url"],
             f"FIELDLINE_{name.upper()}_NATS_USER": own["nats_user"],
             f"FIELDLINE_{name.upper()}_NATS_PASSWORD": own["nats_password"],

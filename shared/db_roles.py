@@ -1,0 +1,183 @@
+"""PostgreSQL roles: a login role per service with rights on its own schema only, and one migrator for DDL.
+
+- `fieldline_migrator` owns the four schemas and runs the migrations (`MIGRATION_DATABASE_URL`);
+- `fieldline_<service>` is what the service runs as (`DATABASE_URL` / `FIELDLINE_<SVC>_DATABASE_URL`): it may
+  read and write the rows of its own schema and nothing else: no DDL, no other service's tables, and it is
+  subject to row-level security (the migrator owns the tables, so the policies bind the service's role).
+
+A migration run grants the runtime role its rights when the two URLs name different users
+(`shared/migrations.py`), so the grants follow every new table. `ensure_roles` creates the roles in a cluster
+where the caller may (bootstrap, the tests' databases); a managed server gets them from its operator
+(docs/security.md). Without them everything still runs as one role, as before.
+
+Row-level security on customer-owned tables (`customer_rows_policy`): a unit of work opened for a customer
+sets `fieldline.customer_id` (shared/deps.py), and the database then returns and accepts only that customer's
+rows, whatever a query forgets to filter. Staff, consumers and loops set nothing and see every row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import uuid
+from collections.abc import Iterable
+
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+
+MIGRATOR = "fieldline_migrator"
+CUSTOMER_SETTING = "fieldline.customer_id"
+
+
+def runtime_role(service: str) -> str:
+    return f"fieldline_{service}"
+
+
+def url_user(url: str) -> str | None:
+    return make_url(url).username
+
+
+def url_with_user(url: str, user: str) -> str:
+    """`url` with another user and no password (the role's own password comes from its own secret)."""
+    return make_url(url).set(username=user, password=None).render_as_string(hide_password=False)
+
+
+def service_role_urls(database_url: str, service: str) -> dict[str, str]:
+    """The settings for `service` on `database_url`'s database: it runs as its role, migrates as the migrator."""
+    return {
+        "database_url": url_with_user(database_url, runtime_role(service)),
+        "migration_database_url": url_with_user(database_url, MIGRATOR),
+    }
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def runtime_grants(schema: str, role: str) -> list[str]:
+    """What the service's role may do: use its schema, read and write its rows and sequences; nothing else."""
+    s, r = _ident(schema), _ident(role)
+    return [
+        f"GRANT USAGE ON SCHEMA {s} TO {r}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {s} TO {r}",
+        f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {s} TO {r}",
+    ]
+
+
+def customer_rows_policy(table: str, condition: str) -> list[str]:
+    """Row-level security on `table`: with `fieldline.customer_id` set, only rows where `condition` holds (the
+    setting is `current_customer`), for reads and writes alike; unset, every row."""
+    name = _ident(f"{table}_customer_rows")
+    unset = f"NULLIF(current_setting('{CUSTOMER_SETTING}', true), '') IS NULL"
+    rule = f"({unset} OR ({condition}))"
+    return [
+        f"ALTER TABLE {_ident(table)} ENABLE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS {name} ON {_ident(table)}",
+        f"CREATE POLICY {name} ON {_ident(table)} USING {rule} WITH CHECK {rule}",
+    ]
+
+
+def drop_customer_rows_policy(table: str) -> list[str]:
+    return [
+        f"DROP POLICY IF EXISTS {_ident(f'{table}_customer_rows')} ON {_ident(table)}",
+        f"ALTER TABLE {_ident(table)} DISABLE ROW LEVEL SECURITY",
+    ]
+
+
+CURRENT_CUSTOMER = f"NULLIF(current_setting('{CUSTOMER_SETTING}', true), '')::uuid"
+
+
+async def scope_to_customer(session: AsyncSession, customer_id: uuid.UUID | None) -> None:
+    """From here to the end of `session`'s transaction, row-level security shows only `customer_id`'s rows (a
+    customer without one sees none: the nil id matches nothing)."""
+    await session.execute(
+        text("SELECT set_config(:name, :value, true)"),
+        {"name": CUSTOMER_SETTING, "value": str(customer_id or uuid.UUID(int=0))},
+    )
+
+
+async def _idempotent(conn: asyncpg.Connection, sql: str) -> None:
+    """Run `sql`, tolerating another process having done the same a moment earlier (roles are cluster-wide)."""
+    try:
+        await conn.execute(sql)
+    except (asyncpg.DuplicateObjectError, asyncpg.UniqueViolationError):
+        pass
+
+
+async def ensure_roles(admin_url: str, services: Iterable[str]) -> bool:
+    """Create the migrator and the services' roles where missing, let them into the database, and hand the
+    migrator any service schema an earlier single-role install created. False when `admin_url`'s user may not
+    create roles (nothing is changed then, and everything runs as that user)."""
+    services = list(services)
+    conn = await asyncpg.connect(url_with_password_kept(admin_url))
+    try:
+        can = await conn.fetchval(
+            "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user",
+        )
+        if not can:
+            return False
+        database = await conn.fetchval("SELECT current_database()")
+        for role in [MIGRATOR, *(runtime_role(s) for s in services)]:
+            if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
+                await _idempotent(conn, f"CREATE ROLE {_ident(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE")
+            await conn.execute(f"GRANT CONNECT, TEMPORARY ON DATABASE {_ident(database)} TO {_ident(role)}")
+        await conn.execute(f"GRANT CREATE ON DATABASE {_ident(database)} TO {_ident(MIGRATOR)}")
+        for service in services:
+            await _hand_over_schema(conn, service)
+        return True
+    finally:
+        await conn.close()
+
+
+def url_with_password_kept(url: str) -> str:
+    """A libpq URL asyncpg accepts (no SQLAlchemy driver name)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _hand_over_schema(conn: asyncpg.Connection, schema: str) -> None:
+    """Make the migrator the owner of `schema` and everything in it (installs from before per-service roles)."""
+    owner = await conn.fetchval(
+        "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = $1",
+        schema,
+    )
+    if owner is None or owner == MIGRATOR:
+        return
+    m = _ident(MIGRATOR)
+    await conn.execute(f"ALTER SCHEMA {_ident(schema)} OWNER TO {m}")
+    # tables, views and free-standing sequences (a column's sequence follows its table); types outside tables
+    relations = await conn.fetch(
+        """
+        SELECT c.relname, c.relkind FROM pg_class c
+        WHERE c.relnamespace = $1::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                          AND d.deptype IN ('a', 'i') AND c.relkind = 'S')
+        """,
+        schema,
+    )
+    kinds = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW", "S": "SEQUENCE"}
+    for name, kind in relations:
+        await conn.execute(f"ALTER {kinds[kind]} {_ident(schema)}.{_ident(name)} OWNER TO {m}")
+    types = await conn.fetch(
+        "SELECT typname FROM pg_type WHERE typnamespace = $1::regnamespace AND typtype IN ('e', 'd', 'r')",
+        schema,
+    )
+    for (name,) in types:
+        await conn.execute(f"ALTER TYPE {_ident(schema)}.{_ident(name)} OWNER TO {m}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m shared.db_roles", description=__doc__.split("\n")[0])
+    parser.add_argument("database_url", help="a URL whose user may create roles (a superuser locally)")
+    args = parser.parse_args()
+    from shared.migrations import SERVICES
+
+    if asyncio.run(ensure_roles(args.database_url, SERVICES)):
+        print(f"roles: {MIGRATOR} (DDL) and " + ", ".join(runtime_role(s) for s in SERVICES))
+    else:
+        print("roles: this user may not create roles; every service runs as it (see docs/security.md)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""Per-service PostgreSQL roles and row-level security (issue 16, shared/db_roles.py) on a migrated database.
+
+The suite's database is migrated by the migrator and each service runs as its own role (tests/support/infra.py),
+so these are the rights every other suite's services run with.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from services.contracts.app import create_app
+from services.contracts.settings import Settings
+from shared.auth import Role
+from shared.db_roles import CUSTOMER_SETTING, MIGRATOR, runtime_role, url_with_password_kept, url_with_user
+from shared.deps import UnitOfWork
+from tests.conftest import Keys
+from tests.support.apps import running_app, service_settings
+from tests.support.infra import NatsServer
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def connect_as(database_url: str, role: str) -> asyncpg.Connection:
+    return await asyncpg.connect(url_with_password_kept(url_with_user(database_url, role)))
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def contracts_role(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await connect_as(database_url, runtime_role("contracts"))
+    yield conn
+    await conn.close()
+
+
+async def test_the_services_run_as_their_own_roles_and_the_migrator_owns_the_schemas(database_url: str) -> None:
+    conn = await asyncpg.connect(url_with_password_kept(database_url))
+    try:
+        owners = dict(
+            await conn.fetch(
+                "SELECT nspname, pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = ANY($1)",
+                ["contracts", "requests", "dispatch", "notify"],
+            )
+        )
+        table_owners = {
+            row["tableowner"]
+            for row in await conn.fetch(
+                "SELECT tableowner FROM pg_tables WHERE schemaname = ANY($1)",
+                ["contracts", "requests", "dispatch", "notify"],
+            )
+        }
+        attributes = await conn.fetch(
+            "SELECT rolname, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = ANY($1)",
+            [runtime_role(s) for s in ("contracts", "requests", "dispatch", "notify")],
+        )
+    finally:
+        await conn.close()
+    assert owners == {s: MIGRATOR for s in ("contracts", "requests", "dispatch", "notify")}
+    assert table_owners == {MIGRATOR}
+    assert len(attributes) == 4
+    assert not any(
+        row["rolsuper"] or row["rolbypassrls"] or row["rolcreaterole"] or row["rolcreatedb"] for row in attributes
+    )
+
+
+async def test_a_service_role_reads_and_writes_its_own_schema_only(contracts_role: asyncpg.Connection) -> None:
+    async with contracts_role.transaction():
+        customer = uuid.uuid4()
+        await contracts_role.execute("INSERT INTO contracts.customers (id, name) VALUES ($1, 'Own schema')", customer)
+        assert (
+            await contracts_role.fetchval("SELECT name FROM contracts.customers WHERE id = $1", customer)
+            == "Own schema"
+        )
+    for foreign in ("requests.service_requests", "dispatch.technicians", "notify.recipients"):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await contracts_role.fetchval(f"SELECT count(*) FROM {foreign}")
+
+
+@pytest.mark.parametrize(
+    "ddl",
+    [
+        "CREATE TABLE contracts.sneaky (id int)",
+        "ALTER TABLE contracts.customers ADD COLUMN sneaky int",
+        "DROP TABLE contracts.rate_limits",
+        "ALTER TABLE contracts.customers DISABLE ROW LEVEL SECURITY",
+        "TRUNCATE contracts.customers",
+    ],
+)
+async def test_a_service_role_cannot_change_the_schema(contracts_role: asyncpg.Connection, ddl: str) -> None:
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await contracts_role.execute(ddl)
+
+
+async def test_with_a_customer_set_the_database_shows_and_takes_only_that_customers_rows(
+    contracts_role: asyncpg.Connection,
+) -> None:
+    mine, theirs = uuid.uuid4(), uuid.uuid4()
+    await contracts_role.executemany(
+        "INSERT INTO contracts.customers (id, name) VALUES ($1, $2)", [(mine, "Mine"), (theirs, "Theirs")]
+    )
+    async with contracts_role.transaction():
+        await contracts_role.execute("SELECT set_config($1, $2, true)", CUSTOMER_SETTING, str(mine))
+        seen = {
+            r["id"]
+            for r in await contracts_role.fetch("SELECT id FROM contracts.customers WHERE id = ANY($1)", [mine, theirs])
+        }
+        renamed = await contracts_role.execute("UPDATE contracts.customers SET name = 'Renamed' WHERE id = $1", theirs)
+        assert seen == {mine}
+        assert renamed == "UPDATE 0"
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
+            async with contracts_role.transaction():
+                await contracts_role.execute(
+                    "INSERT INTO contracts.sites (id, customer_id, name, address, location) "
+                    "VALUES ($1, $2, 'x', 'x', 'SRID=4326;POINT(34 45)')",
+                    uuid.uuid4(),
+                    theirs,
+                )
+    # the setting ends with its transaction: staff, consumers and loops see every row
+    seen_after = await contracts_role.fetch("SELECT id FROM contracts.customers WHERE id = ANY($1)", [mine, theirs])
+    assert {r["id"] for r in seen_after} == {mine, theirs}
+
+
+@pytest.mark.parametrize("table", ["requests.request_timeline", "requests.request_assignments"])
+async def test_the_rows_of_a_request_follow_the_requests_customer(database_url: str, table: str) -> None:
+    """Tables without a customer column are scoped through their request."""
+    conn = await connect_as(database_url, runtime_role("requests"))
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT set_config($1, $2, true)", CUSTOMER_SETTING, str(uuid.uuid4()))
+            policies = await conn.fetchval(
+                "SELECT count(*) FROM pg_policies WHERE schemaname || '.' || tablename = $1", table
+            )
+            visible = await conn.fetchval(f"SELECT count(*) FROM {table}")
+    finally:
+        await conn.close()
+    assert policies == 1
+    assert visible == 0
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def probed_contracts(database_url: str, nats_server: NatsServer, keys: Keys) -> AsyncIterator[httpx.AsyncClient]:
+    """The contracts app with one extra route that reports what its unit of work is scoped to."""
+    settings: Settings = service_settings(Settings, database_url, nats_server.url, keys.private.parent)
+    app: FastAPI = create_app(settings)
+
+    @app.get("/_probe/scope")
+    async def scope(session: UnitOfWork) -> dict[str, str | None]:
+        value = (
+            await session.execute(text("SELECT current_setting(:n, true), current_user"), {"n": CUSTOMER_SETTING})
+        ).one()
+        return {"customer": value[0] or None, "user": value[1]}
+
+    async with running_app(app) as client:
+        yield client
+
+
+async def test_a_customers_request_runs_scoped_to_the_customer_and_staff_requests_are_not(
+    probed_contracts: httpx.AsyncClient, keys: Keys
+) -> None:
+    customer = uuid.uuid4()
+    as_customer = await probed_contracts.get("/_probe/scope", headers=keys.headers(Role.CUSTOMER, customer_id=customer))
+    as_staff = await probed_contracts.get("/_probe/scope", headers=keys.headers(Role.CONTRACT_MANAGER))
+    anonymous = await probed_contracts.get("/_probe/scope")
+    forged = await probed_contracts.get("/_probe/scope", headers={"Authorization": "Bearer not-a-token"})
+    assert as_customer.json() == {"customer": str(customer), "user": runtime_role("contracts")}
+    assert as_staff.json() == {"customer": None, "user": runtime_role("contracts")}
+    assert anonymous.json()["customer"] is None
+    assert forged.json()["customer"] is None
