@@ -2,17 +2,19 @@
 
 - `fieldline_migrator` owns the four schemas and runs the migrations (`MIGRATION_DATABASE_URL`);
 - `fieldline_<service>` is what the service runs as (`DATABASE_URL` / `FIELDLINE_<SVC>_DATABASE_URL`): it may
-  read and write the rows of its own schema and nothing else: no DDL, no other service's tables, and it is
-  subject to row-level security (the migrator owns the tables, so the policies bind the service's role).
+  read and write the rows of its own schema and nothing else: no DDL, no other service's tables;
+- `fieldline_<service>_customer` (no login; the service's role is a member) is what a customer's unit of work
+  switches to: the same rights, but row-level security shows and takes only that customer's rows.
 
 A migration run grants the runtime role its rights when the two URLs name different users
 (`shared/migrations.py`), so the grants follow every new table. `ensure_roles` creates the roles in a cluster
 where the caller may (bootstrap, the tests' databases); a managed server gets them from its operator
 (docs/security.md). Without them everything still runs as one role, as before.
 
-Row-level security on customer-owned tables (`customer_rows_policy`): a unit of work opened for a customer
-sets `fieldline.customer_id` (shared/deps.py), and the database then returns and accepts only that customer's
-rows, whatever a query forgets to filter. Staff, consumers and loops set nothing and see every row.
+Row-level security on customer-owned tables (`schema_privileges`, each service's `db/customer_rows.py`): a
+unit of work opened for a customer (shared/deps.py) takes the customer role and sets `fieldline.customer_id`,
+and the database then returns and accepts only that customer's rows, whatever a query forgets to filter.
+Staff, consumers and loops keep the service's role, whose policy is `true`: their plans are unchanged.
 """
 
 from __future__ import annotations
@@ -56,46 +58,59 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def runtime_grants(schema: str, role: str) -> list[str]:
-    """What the service's role may do: use its schema, read and write its rows and sequences; nothing else."""
-    s, r = _ident(schema), _ident(role)
-    return [
-        f"GRANT USAGE ON SCHEMA {s} TO {r}",
-        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {s} TO {r}",
-        f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {s} TO {r}",
-    ]
+def customer_role(service_role: str) -> str:
+    """The role a service's unit of work takes for a customer: no login, the service's role is a member."""
+    return f"{service_role}_customer"
 
 
-def customer_rows_policy(table: str, condition: str) -> list[str]:
-    """Row-level security on `table`: with `fieldline.customer_id` set, only rows where `condition` holds (the
-    setting is `current_customer`), for reads and writes alike; unset, every row."""
-    name = _ident(f"{table}_customer_rows")
-    unset = f"NULLIF(current_setting('{CUSTOMER_SETTING}', true), '') IS NULL"
-    rule = f"({unset} OR ({condition}))"
-    return [
-        f"ALTER TABLE {_ident(table)} ENABLE ROW LEVEL SECURITY",
-        f"DROP POLICY IF EXISTS {name} ON {_ident(table)}",
-        f"CREATE POLICY {name} ON {_ident(table)} USING {rule} WITH CHECK {rule}",
-    ]
-
-
-def drop_customer_rows_policy(table: str) -> list[str]:
-    return [
-        f"DROP POLICY IF EXISTS {_ident(f'{table}_customer_rows')} ON {_ident(table)}",
-        f"ALTER TABLE {_ident(table)} DISABLE ROW LEVEL SECURITY",
-    ]
+def schema_privileges(schema: str, role: str, customer_rows: dict[str, str], *, with_customer_role: bool) -> list[str]:
+    """What the service's role (and its customer role) may do after a migration: use the schema, read and
+    write its rows and sequences, nothing else; and on the customer-owned tables in `customer_rows` (table ->
+    the condition a row of `CURRENT_CUSTOMER` meets), row-level security: the service's role sees every row,
+    its customer role only the customer's, for reads and writes alike. Without the customer role (a server
+    whose operator made only the login roles), the grants alone."""
+    s, r, c = _ident(schema), _ident(role), _ident(customer_role(role))
+    statements = []
+    for grantee in (r, c) if with_customer_role else (r,):
+        statements += [
+            f"GRANT USAGE ON SCHEMA {s} TO {grantee}",
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {s} TO {grantee}",
+            f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {s} TO {grantee}",
+        ]
+    for table, condition in customer_rows.items() if with_customer_role else ():
+        t = f"{s}.{_ident(table)}"
+        for name, grantee, rule in (("service_rows", r, "true"), ("customer_rows", c, condition)):
+            policy = _ident(f"{table}_{name}")
+            statements += [
+                f"DROP POLICY IF EXISTS {policy} ON {t}",
+                f"CREATE POLICY {policy} ON {t} TO {grantee} USING ({rule}) WITH CHECK ({rule})",
+            ]
+        statements.append(f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY")
+    return statements
 
 
 CURRENT_CUSTOMER = f"NULLIF(current_setting('{CUSTOMER_SETTING}', true), '')::uuid"
+OWN_ROWS = f"customer_id = {CURRENT_CUSTOMER}"
+
+
+def rows_of_request(request_table: str = "service_requests") -> str:
+    """The condition for a table whose rows belong to a request (`request_id`) rather than to a customer."""
+    return f"EXISTS (SELECT 1 FROM {request_table} r WHERE r.id = request_id AND r.{OWN_ROWS})"
+
+
+# the unit of work of a customer: take the service's customer role (when it exists and this role is a member)
+# and name the customer, both until the transaction ends
+_SCOPE = text(
+    "SELECT set_config(:name, :value, true), "
+    "(SELECT set_config('role', r.rolname, true) FROM pg_roles r "
+    " WHERE r.rolname = current_user || '_customer' AND pg_has_role(current_user, r.oid, 'MEMBER'))"
+)
 
 
 async def scope_to_customer(session: AsyncSession, customer_id: uuid.UUID | None) -> None:
-    """From here to the end of `session`'s transaction, row-level security shows only `customer_id`'s rows (a
-    customer without one sees none: the nil id matches nothing)."""
-    await session.execute(
-        text("SELECT set_config(:name, :value, true)"),
-        {"name": CUSTOMER_SETTING, "value": str(customer_id or uuid.UUID(int=0))},
-    )
+    """From here to the end of `session`'s transaction, row-level security shows and takes only `customer_id`'s
+    rows (a customer without one gets none: the nil id matches nothing)."""
+    await session.execute(_SCOPE, {"name": CUSTOMER_SETTING, "value": str(customer_id or uuid.UUID(int=0))})
 
 
 async def _idempotent(conn: asyncpg.Connection, sql: str) -> None:
@@ -123,6 +138,11 @@ async def ensure_roles(admin_url: str, services: Iterable[str]) -> bool:
             if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
                 await _idempotent(conn, f"CREATE ROLE {_ident(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE")
             await conn.execute(f"GRANT CONNECT, TEMPORARY ON DATABASE {_ident(database)} TO {_ident(role)}")
+        for service in services:
+            role, customer = runtime_role(service), customer_role(runtime_role(service))
+            if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", customer):
+                await _idempotent(conn, f"CREATE ROLE {_ident(customer)} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE")
+            await _idempotent(conn, f"GRANT {_ident(customer)} TO {_ident(role)}")
         await conn.execute(f"GRANT CREATE ON DATABASE {_ident(database)} TO {_ident(MIGRATOR)}")
         for service in services:
             await _hand_over_schema(conn, service)

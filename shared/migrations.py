@@ -19,7 +19,7 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from shared.db_roles import runtime_grants, service_role_urls, url_user
+from shared.db_roles import customer_role, schema_privileges, service_role_urls, url_user
 from shared.settings import REPO_ROOT, ServiceSettings, asyncpg_engine_url, load_settings
 
 SERVICES = ("contracts", "requests", "dispatch", "notify")
@@ -59,8 +59,9 @@ def include_in_comparison(obj: object, name: str | None, type_: str, reflected: 
     return bool(alembic_helpers.include_object(obj, name, type_, reflected, compare_to))  # type: ignore[no-untyped-call]
 
 
-def run_env(metadata: MetaData) -> None:
-    """The body of a service's migrations/env.py (online mode only)."""
+def run_env(metadata: MetaData, customer_rows: dict[str, str] | None = None) -> None:
+    """The body of a service's migrations/env.py (online mode only). `customer_rows`: the service's
+    customer-owned tables and the condition a row of the current customer meets (shared/db_roles.py)."""
     settings: ServiceSettings = context.config.attributes["settings"]
     schema = settings.db_schema
 
@@ -86,7 +87,11 @@ def run_env(metadata: MetaData) -> None:
             context.run_migrations()
             runtime = url_user(settings.database_url)
             if runtime is not None and runtime != url_user(settings.migration_url):
-                for statement in runtime_grants(schema, runtime):
+                exists = "SELECT 1 FROM pg_roles WHERE rolname = :r"
+                with_customer = connection.execute(text(exists), {"r": customer_role(runtime)}).first() is not None
+                for statement in schema_privileges(
+                    schema, runtime, customer_rows or {}, with_customer_role=with_customer
+                ):
                     connection.execute(text(statement))
 
     async def _main() -> None:

@@ -19,8 +19,16 @@ from sqlalchemy import text
 from services.contracts.app import create_app
 from services.contracts.settings import Settings
 from shared.auth import Role
-from shared.db_roles import CUSTOMER_SETTING, MIGRATOR, runtime_role, url_with_password_kept, url_with_user
+from shared.db_roles import (
+    CUSTOMER_SETTING,
+    MIGRATOR,
+    customer_role,
+    runtime_role,
+    url_with_password_kept,
+    url_with_user,
+)
 from shared.deps import UnitOfWork
+from shared.migrations import SERVICES
 from tests.conftest import Keys
 from tests.support.apps import running_app, service_settings
 from tests.support.infra import NatsServer
@@ -57,13 +65,13 @@ async def test_the_services_run_as_their_own_roles_and_the_migrator_owns_the_sch
         }
         attributes = await conn.fetch(
             "SELECT rolname, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = ANY($1)",
-            [runtime_role(s) for s in ("contracts", "requests", "dispatch", "notify")],
+            [r for s in SERVICES for r in (runtime_role(s), customer_role(runtime_role(s)))],
         )
     finally:
         await conn.close()
     assert owners == {s: MIGRATOR for s in ("contracts", "requests", "dispatch", "notify")}
     assert table_owners == {MIGRATOR}
-    assert len(attributes) == 4
+    assert len(attributes) == 8
     assert not any(
         row["rolsuper"] or row["rolbypassrls"] or row["rolcreaterole"] or row["rolcreatedb"] for row in attributes
     )
@@ -105,6 +113,7 @@ async def test_with_a_customer_set_the_database_shows_and_takes_only_that_custom
         "INSERT INTO contracts.customers (id, name) VALUES ($1, $2)", [(mine, "Mine"), (theirs, "Theirs")]
     )
     async with contracts_role.transaction():
+        await contracts_role.execute(f"SET LOCAL ROLE {customer_role(runtime_role('contracts'))}")
         await contracts_role.execute("SELECT set_config($1, $2, true)", CUSTOMER_SETTING, str(mine))
         seen = {
             r["id"]
@@ -121,7 +130,7 @@ async def test_with_a_customer_set_the_database_shows_and_takes_only_that_custom
                     uuid.uuid4(),
                     theirs,
                 )
-    # the setting ends with its transaction: staff, consumers and loops see every row
+    # the role and the setting end with the transaction: staff, consumers and loops see every row
     seen_after = await contracts_role.fetch("SELECT id FROM contracts.customers WHERE id = ANY($1)", [mine, theirs])
     assert {r["id"] for r in seen_after} == {mine, theirs}
 
@@ -131,7 +140,9 @@ async def test_the_rows_of_a_request_follow_the_requests_customer(database_url: 
     """Tables without a customer column are scoped through their request."""
     conn = await connect_as(database_url, runtime_role("requests"))
     try:
+        everyone = await conn.fetchval(f"SELECT count(*) FROM {table}")
         async with conn.transaction():
+            await conn.execute(f"SET LOCAL ROLE {customer_role(runtime_role('requests'))}")
             await conn.execute("SELECT set_config($1, $2, true)", CUSTOMER_SETTING, str(uuid.uuid4()))
             policies = await conn.fetchval(
                 "SELECT count(*) FROM pg_policies WHERE schemaname || '.' || tablename = $1", table
@@ -139,8 +150,17 @@ async def test_the_rows_of_a_request_follow_the_requests_customer(database_url: 
             visible = await conn.fetchval(f"SELECT count(*) FROM {table}")
     finally:
         await conn.close()
-    assert policies == 1
+    assert policies == 2  # the service's own (every row) and its customer role's
     assert visible == 0
+    assert everyone == await _count_as_admin(database_url, table)
+
+
+async def _count_as_admin(database_url: str, table: str) -> int:
+    conn = await asyncpg.connect(url_with_password_kept(database_url))
+    try:
+        return int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
+    finally:
+        await conn.close()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -151,10 +171,9 @@ async def probed_contracts(database_url: str, nats_server: NatsServer, keys: Key
 
     @app.get("/_probe/scope")
     async def scope(session: UnitOfWork) -> dict[str, str | None]:
-        value = (
-            await session.execute(text("SELECT current_setting(:n, true), current_user"), {"n": CUSTOMER_SETTING})
-        ).one()
-        return {"customer": value[0] or None, "user": value[1]}
+        query = text("SELECT current_setting(:n, true), current_user, session_user")
+        value = (await session.execute(query, {"n": CUSTOMER_SETTING})).one()
+        return {"customer": value[0] or None, "user": value[1], "login": value[2]}
 
     async with running_app(app) as client:
         yield client
@@ -168,7 +187,8 @@ async def test_a_customers_request_runs_scoped_to_the_customer_and_staff_request
     as_staff = await probed_contracts.get("/_probe/scope", headers=keys.headers(Role.CONTRACT_MANAGER))
     anonymous = await probed_contracts.get("/_probe/scope")
     forged = await probed_contracts.get("/_probe/scope", headers={"Authorization": "Bearer not-a-token"})
-    assert as_customer.json() == {"customer": str(customer), "user": runtime_role("contracts")}
-    assert as_staff.json() == {"customer": None, "user": runtime_role("contracts")}
+    contracts = runtime_role("contracts")
+    assert as_customer.json() == {"customer": str(customer), "user": customer_role(contracts), "login": contracts}
+    assert as_staff.json() == {"customer": None, "user": contracts, "login": contracts}
     assert anonymous.json()["customer"] is None
     assert forged.json()["customer"] is None

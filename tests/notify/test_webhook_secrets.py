@@ -20,6 +20,7 @@ from services.notify.domain.secret_cipher import SecretCipher
 from services.notify.domain.signing import SIGNATURE_HEADER, verify
 from services.notify.settings import DEVELOPMENT_WEBHOOK_SECRET_KEY, Settings, development_key_warning
 from shared.auth import Role
+from shared.db_roles import service_role_urls
 from shared.migrations import alembic_config, migrate
 from tests.conftest import Keys
 from tests.notify.conftest import Notify, notify_settings
@@ -211,7 +212,8 @@ async def test_a_secret_no_configured_key_opens_is_retried_not_sent_unsigned(not
 
 
 def _notify_only(url: str, keys: list[str], **values: Any) -> Settings:
-    return Settings(database_url=url, webhook_secret_keys=keys, **values)  # type: ignore[arg-type]
+    # as in production: the migrator migrates and grants notify's own role, which the app then runs as
+    return Settings(**service_role_urls(url, "notify"), webhook_secret_keys=keys, **values)  # type: ignore[arg-type]
 
 
 async def test_migration_encrypts_plaintext_secrets_and_startup_moves_them_to_a_new_first_key(

@@ -17,8 +17,9 @@ from typing import Any
 import asyncpg
 import httpx
 import nats
+from sqlalchemy.engine import make_url
 
-from shared.db_roles import ensure_roles, service_role_urls
+from shared.db_roles import ensure_roles, service_role_urls, url_with_password_kept, url_with_user
 from shared.events.registry import PRODUCERS
 from shared.messaging.connection import ensure_stream
 from shared.messaging.permissions import ADMIN_USER, render_authorization
@@ -147,6 +148,11 @@ async def create_database(prefix: str = "fieldline_test") -> str:
     if not await ensure_roles(url, SERVICES):
         raise RuntimeError(f"the tests need a PostgreSQL user that may create roles; {admin_dsn()} may not")
     return url
+
+
+def as_admin(url: str) -> str:
+    """`url`'s database as the tests' admin user (a superuser: ANALYZE, DDL, every schema)."""
+    return url_with_password_kept(url_with_user(url, make_url(admin_dsn()).username or "postgres"))
 
 
 def service_database_url(database_url: str, service: str) -> str:
