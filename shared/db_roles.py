@@ -169,7 +169,7 @@ async def _hand_over_schema(conn: asyncpg.Connection, schema: str) -> None:
     # tables, views and free-standing sequences (a column's sequence follows its table); types outside tables
     relations = await conn.fetch(
         """
-        SELECT c.relname, c.relkind FROM pg_class c
+        SELECT c.relname, c.relkind::text FROM pg_class c
         WHERE c.relnamespace = $1::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                           AND d.deptype IN ('a', 'i') AND c.relkind = 'S')

@@ -6,6 +6,7 @@ so these are the rights every other suite's services run with.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -23,15 +24,16 @@ from shared.db_roles import (
     CUSTOMER_SETTING,
     MIGRATOR,
     customer_role,
+    ensure_roles,
     runtime_role,
     url_with_password_kept,
     url_with_user,
 )
 from shared.deps import UnitOfWork
-from shared.migrations import SERVICES
+from shared.migrations import SERVICES, migrate_services
 from tests.conftest import Keys
 from tests.support.apps import running_app, service_settings
-from tests.support.infra import NatsServer
+from tests.support.infra import NatsServer, create_database, drop_database
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -192,3 +194,37 @@ async def test_a_customers_request_runs_scoped_to_the_customer_and_staff_request
     assert as_staff.json() == {"customer": None, "user": contracts, "login": contracts}
     assert anonymous.json()["customer"] is None
     assert forged.json()["customer"] is None
+
+
+async def test_an_install_from_before_the_roles_is_handed_to_the_migrator_and_keeps_its_rows() -> None:
+    """A database migrated by one user (the single-role install of earlier versions) gets the roles: its
+    schemas and tables pass to the migrator, the next migration grants them, and the rows stay."""
+    url = await create_database()
+    try:
+        await asyncio.to_thread(migrate_services, database_url=url)  # as the admin, as before the roles
+        admin = await asyncpg.connect(url_with_password_kept(url))
+        try:
+            customer = uuid.uuid4()
+            await admin.execute("INSERT INTO contracts.customers (id, name) VALUES ($1, 'From before')", customer)
+            assert (
+                await admin.fetchval("SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'contracts'")
+                != MIGRATOR
+            )
+            assert await ensure_roles(url, SERVICES)
+            await asyncio.to_thread(migrate_services, roles_on=url)
+            owners = {
+                r[0]
+                for r in await admin.fetch(
+                    "SELECT tableowner FROM pg_tables WHERE schemaname = ANY($1)", list(SERVICES)
+                )
+            }
+        finally:
+            await admin.close()
+        assert owners == {MIGRATOR}
+        conn = await connect_as(url, runtime_role("contracts"))
+        try:
+            assert await conn.fetchval("SELECT name FROM contracts.customers WHERE id = $1", customer) == "From before"
+        finally:
+            await conn.close()
+    finally:
+        await drop_database(url)
