@@ -49,6 +49,11 @@ test-browser: ## The browser tests alone (Playwright in Debian's Chromium agains
 	@$(ENV)
 	$(PY) -m pytest -q -p no:cacheprovider tests/browser $(PYTEST_ARGS)
 
+.PHONY: fuzz
+fuzz: ## schemathesis against the four services' OpenAPI documents as every role (part of make test too)
+	@$(ENV)
+	$(PY) -m pytest -q -p no:cacheprovider -m fuzz tests/fuzz $(PYTEST_ARGS)
+
 screenshots: ## The browser tests, refreshing the README's screenshots in docs/ from what they see
 	@$(ENV)
 	FIELDLINE_DOCS_SCREENSHOTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/browser $(PYTEST_ARGS)
