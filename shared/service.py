@@ -28,6 +28,7 @@ from shared.messaging.permissions import inbox_prefix
 from shared.messaging.tables import MessagingTables
 from shared.metrics import metrics_router, process_metrics
 from shared.observability import AccessMiddleware, configure_logging
+from shared.openapi import install as install_openapi
 from shared.ratelimit import RateLimiter
 from shared.security_headers import SecurityHeadersMiddleware
 from shared.settings import ServiceSettings
@@ -234,4 +235,5 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Cloc
         app.include_router(metrics_router())
     for router in spec.routers:
         app.include_router(router)
+    install_openapi(app)
     return app

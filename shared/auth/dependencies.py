@@ -46,4 +46,11 @@ def require_roles(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
             raise Forbidden(f"role {principal.role.value} may not do this")
         return principal
 
+    _dependency.allowed_roles = frozenset(allowed)  # type: ignore[attr-defined]  # read by shared/openapi.py
     return _dependency
+
+
+def allowed_roles(dependency: object) -> frozenset[Role] | None:
+    """The roles a `require_roles` dependency admits; None for any other callable."""
+    roles: frozenset[Role] | None = getattr(dependency, "allowed_roles", None)
+    return roles
