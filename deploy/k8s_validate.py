@@ -19,7 +19,7 @@ import yaml
 
 K8S = Path(__file__).resolve().parent / "k8s"
 # the roots applied with `kubectl apply -k`, and the example Secret (applied by hand)
-KUSTOMIZATIONS = ("", "migrations")
+KUSTOMIZATIONS = ("", "migrations", "../overlays/production")
 PLAIN_MANIFESTS = ("secret.example.yaml",)
 KUBERNETES_VERSION = "1.33.0"
 

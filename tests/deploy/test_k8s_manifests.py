@@ -59,3 +59,72 @@ def test_dispatch_containers_have_a_writable_seeded_numba_cache(
     for container in pod["containers"]:
         cache = [m["name"] for m in container["volumeMounts"] if m["mountPath"] == NUMBA_CACHE_DIR]
         assert cache == [target["name"]], "the seed fills the very volume the container uses as its cache"
+
+
+def _labels_match(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for rule in selector.get("matchExpressions", []):
+        if rule["operator"] == "In" and labels.get(rule["key"]) not in rule["values"]:
+            return False
+    return True
+
+
+def test_each_service_runs_under_its_own_account_without_an_api_token(
+    objects: list[tuple[str, dict[str, Any]]],
+) -> None:
+    accounts = by_kind(objects, "ServiceAccount")
+    workloads = list(by_kind(objects, "Deployment").values()) + list(by_kind(objects, "Job").values())
+    for doc in workloads:
+        pod = pod_spec(doc)
+        assert pod is not None and pod["automountServiceAccountToken"] is False, doc["metadata"]["name"]
+        name = doc["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"]
+        if name in SERVICES:
+            assert pod["serviceAccountName"] == f"fieldline-{name}"
+            assert accounts[f"fieldline-{name}"]["automountServiceAccountToken"] is False
+
+
+def test_network_policies_deny_by_default_and_let_each_service_reach_only_its_database_and_broker(
+    objects: list[tuple[str, dict[str, Any]]],
+) -> None:
+    policies = list(by_kind(objects, "NetworkPolicy").values())
+    deny = [p for p in policies if p["spec"]["podSelector"] == {} and "ingress" not in p["spec"]]
+    assert any(set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"} and "egress" not in p["spec"] for p in deny)
+    for name, deployment in by_kind(objects, "Deployment").items():
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        port = deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"]
+        applying = [p for p in policies if _labels_match(p["spec"]["podSelector"], labels)]
+        ingress_ports = {q["port"] for p in applying for rule in p["spec"].get("ingress", []) for q in rule["ports"]}
+        egress_ports = {q["port"] for p in applying for rule in p["spec"].get("egress", []) for q in rule["ports"]}
+        assert ingress_ports == {port}, name
+        if name in SERVICES:
+            assert {53, 5432, 4222, 443} <= egress_ports, name
+            assert (587 in egress_ports) == (name == "notify"), name  # only notify sends mail
+        else:
+            assert egress_ports == {53}, name  # the web apps are static files
+
+
+def test_an_autoscaler_per_service_and_no_fixed_replica_count_to_fight_it(
+    objects: list[tuple[str, dict[str, Any]]],
+) -> None:
+    scalers = by_kind(objects, "HorizontalPodAutoscaler")
+    deployments = by_kind(objects, "Deployment")
+    for service in SERVICES:
+        assert scalers[service]["spec"]["scaleTargetRef"]["name"] == service
+        assert scalers[service]["spec"]["minReplicas"] >= 2
+        assert "replicas" not in deployments[service]["spec"]
+
+
+def test_the_production_overlay_runs_every_service_in_production_mode(
+    objects: list[tuple[str, dict[str, Any]]],
+) -> None:
+    production = [doc for origin, doc in objects if origin.endswith("overlays/production")]
+    maps = {d["metadata"]["name"]: d for d in production if d["kind"] == "ConfigMap"}
+    assert maps["fieldline-environment"]["data"]["FIELDLINE_ENV"] == "production"
+    workloads = [d for d in production if d["kind"] == "Deployment" and d["metadata"]["name"] in SERVICES]
+    assert len(workloads) == len(SERVICES)
+    for doc in workloads:
+        sources = [
+            s.get("configMapRef", {}).get("name") for s in doc["spec"]["template"]["spec"]["containers"][0]["envFrom"]
+        ]
+        assert "fieldline-environment" in sources, doc["metadata"]["name"]
