@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from services.dispatch.domain.breaks import (
     BreakWindow,
     break_before_stop,
+    break_left,
     break_still_due,
     departure_after_break,
     room_for_break,
@@ -50,6 +51,15 @@ def test_a_break_taken_or_past_its_latest_start_is_no_longer_due() -> None:
     assert break_still_due(None, at(9), None) is None
     assert shift_break(30, at(12), at(14)) == LUNCH
     assert shift_break(0, at(12), at(14)) is None and shift_break(30, None, at(14)) is None
+
+
+def test_a_break_counts_as_taken_by_either_record_but_only_within_this_shift() -> None:
+    shift_start = at(8)
+    assert break_left(LUNCH, shift_start, (None, None), at(9)) == LUNCH
+    assert break_left(LUNCH, shift_start, (at(12, 30), None), at(12, 10)) is None  # on it now
+    assert break_left(LUNCH, shift_start, (None, at(10, 45)), at(11)) is None  # over, in the command log only
+    assert break_left(LUNCH, shift_start, (None, at(7, 30)), at(9)) == LUNCH  # yesterday's night shift's
+    assert break_left(LUNCH, shift_start, (None, None), at(14, 5)) is None  # its latest start has passed
 
 
 def test_the_break_is_taken_on_the_way_to_the_first_stop_ending_after_its_latest_start() -> None:

@@ -147,3 +147,31 @@ async def test_a_reactive_booking_leaves_room_for_the_lunch_still_due(clocked_di
         return (await job_status(dispatch, squeezes.request_id))[0] == "unplaceable"
 
     await eventually(refused, what="the second would squeeze out the lunch: unplaceable")
+
+
+async def test_a_reactive_booking_keeps_no_room_for_a_lunch_already_taken(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    """The same day as above, but Anna took her lunch early: only the break command log remembers it (the
+    technician's `break_ends_at` lasts only while the break does), and both emergencies fit."""
+    dispatch = clocked_dispatch
+    clock.now = local(clock, 14)
+    anna = await dispatch.add_technician("Anna Koval", *NEARBY, weekly_shifts=shifts("08:00", "16:00", 45))
+    for on_break in (True, False):
+        taken = await dispatch.client.post(
+            "/me/break",
+            headers=dispatch.technician(anna),
+            json={"client_command_id": str(uuid.uuid4()), "on_break": on_break, "minutes": 45},
+        )
+        assert taken.status_code == 200, taken.text
+    first, second = emergency(clock.now, minutes=120), emergency(clock.now, minutes=45)
+    for event in (first, second):
+        await dispatch.publish(event, occurred_at=clock.now)
+
+    async def both_booked() -> list[object] | None:
+        booked = [await offered(dispatch, e.request_id) for e in (first, second)]
+        statuses = [(await job_status(dispatch, e.request_id))[0] for e in (first, second)]
+        assert "unplaceable" not in statuses, statuses
+        return [b["tech"] for b in booked if b] if all(booked) else None
+
+    assert await eventually(both_booked, what="both emergencies booked for Anna") == [anna, anna]

@@ -32,7 +32,7 @@ def _candidates_sql(skill_count: int) -> str:
         WITH nearest AS (
             SELECT t.id, t.first_name, t.skills, t.route_version, t.overtime_minutes, t.break_ends_at,
                    t.position::geometry AS here, t.home_base::geometry AS home,
-                   sh.starts_at AS shift_start, sh.break_minutes,
+                   sh.starts_at AS shift_start, sh.break_minutes, sh.break_earliest, sh.break_latest,
                    -- run on into the next shift when it starts right as this one ends
                    -- (round the clock, night shifts): an emergency at 23:10 may end after midnight
                    coalesce((SELECT n.ends_at FROM shifts n
@@ -40,7 +40,7 @@ def _candidates_sql(skill_count: int) -> str:
                             sh.ends_at) AS shift_end
             FROM technicians t
             LEFT JOIN LATERAL (
-                SELECT s.starts_at, s.ends_at, s.break_minutes FROM shifts s
+                SELECT s.starts_at, s.ends_at, s.break_minutes, s.break_earliest, s.break_latest FROM shifts s
                  WHERE s.technician_id = t.id AND s.ends_at > $3 AND s.starts_at <= $8
                  ORDER BY s.starts_at LIMIT 1
             ) sh ON true
@@ -52,7 +52,7 @@ def _candidates_sql(skill_count: int) -> str:
             FROM nearest n WHERE n.shift_end IS NOT NULL
         )
         SELECT id, first_name, skills, route_version, overtime_minutes, shift_start, shift_end, break_minutes,
-               distance_m, break_ends_at,
+               break_earliest, break_latest, distance_m, break_ends_at,
                ST_Y(here) AS lat, ST_X(here) AS lon, ST_Y(home) AS home_lat, ST_X(home) AS home_lon
         FROM reached WHERE distance_m <= $4 ORDER BY distance_m LIMIT $5"""
 

@@ -46,6 +46,16 @@ def break_still_due(window: BreakWindow | None, now: datetime, taken_until: date
     return replace(window, earliest=max(window.earliest, now))
 
 
+def break_left(
+    window: BreakWindow | None, shift_start: datetime, taken_ends: Sequence[datetime | None], now: datetime
+) -> BreakWindow | None:
+    """The shift's break still to take from `now`: none if a break was taken (or is being taken) since the shift
+    began. `taken_ends`: what records one: the technician's `break_ends_at` (only while the break lasts) and the
+    end of the latest break in the command log (the only record of a break already over)."""
+    taken = [end for end in taken_ends if end is not None and end > shift_start]
+    return break_still_due(window, now, max(taken, default=None))
+
+
 def room_for_break(window: BreakWindow, busy: Sequence[Span]) -> datetime | None:
     """The earliest start of the break within its window that is clear of every busy span; None if there is none."""
     start = window.earliest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
+from services.dispatch.domain.breaks import break_left, shift_break
 from services.dispatch.domain.lifecycle import event_status
 from services.dispatch.domain.placement import BookedStop, Candidate
 from shared.events.common import GeoPoint
@@ -25,10 +27,11 @@ def latest_start(booking: dict[str, Any]) -> datetime | None:
     return min(bounds) if bounds else None
 
 
-def _break_due_minutes(row: dict[str, Any]) -> int:
-    """The shift's break, unless one was taken (or is being taken) since the shift began."""
-    taken = row["break_ends_at"] is not None and row["break_ends_at"] > row["shift_start"]
-    return 0 if taken else int(row["break_minutes"] or 0)
+def _break_due_minutes(row: dict[str, Any], logged_end: datetime | None, now: datetime) -> int:
+    """The minutes of the shift's break still to take (the desk's rule, domain/breaks.break_left)."""
+    window = shift_break(row["break_minutes"], row["break_earliest"], row["break_latest"])
+    left = break_left(window, row["shift_start"], (row["break_ends_at"], logged_end), now)
+    return left.minutes if left else 0
 
 
 def to_candidates(
@@ -36,7 +39,10 @@ def to_candidates(
     bookings: list[dict[str, Any]],
     now: datetime,
     skip_requests: frozenset[uuid.UUID] = frozenset(),
+    breaks_taken: Mapping[uuid.UUID, datetime] | None = None,
 ) -> list[Candidate]:
+    """`breaks_taken`: per technician, the end of the latest break in the command log this shift."""
+    logged = breaks_taken or {}
     by_technician: dict[uuid.UUID, list[BookedStop]] = {}
     for b in bookings:
         if b["request_id"] in skip_requests:
@@ -70,7 +76,7 @@ def to_candidates(
             stops=tuple(by_technician.get(r["id"], ())),
             break_ends_at=r["break_ends_at"],
             shift_start=r["shift_start"],
-            break_due_minutes=_break_due_minutes(r),
+            break_due_minutes=_break_due_minutes(r, logged.get(r["id"]), now),
         )
         for r in rows
     ]

@@ -18,7 +18,7 @@ from services.dispatch.db.tables import messaging
 from services.dispatch.domain.breaks import (
     BreakWindow,
     break_before_stop,
-    break_still_due,
+    break_left,
     shift_break,
     squeezes_out_break,
 )
@@ -62,8 +62,7 @@ def due_break(
     if shift is None:
         return None
     window = shift_break(shift["break_minutes"], shift["break_earliest"], shift["break_latest"])
-    taken = [end for end in (tech["break_ends_at"], logged_end) if end is not None and end > shift["starts_at"]]
-    return break_still_due(window, now, max(taken, default=None))
+    return break_left(window, shift["starts_at"], (tech["break_ends_at"], logged_end), now)
 
 
 class DispatchDesk:

@@ -142,7 +142,9 @@ class EmergencyPlacer:
         bookings = await repo.bookings_ahead([r["id"] for r in rows], now, now + timedelta(days=1))
         skip = frozenset(v.request_id for v in bundle)
         duration = job["duration_minutes"] + sum(v.duration_minutes for v in bundle)
-        candidates = to_candidates(rows, bookings, now, skip)
+        shift_starts = [r["shift_start"] for r in rows if r["shift_start"] is not None]
+        logged = await repo.breaks_taken_since([r["id"] for r in rows], min(shift_starts)) if shift_starts else {}
+        candidates = to_candidates(rows, bookings, now, skip, logged)
         decision = self.rule.decide(
             Job(job["request_id"], job["lat"], job["lon"], duration, job["response_due"], skills), candidates, now
         )
