@@ -414,3 +414,41 @@ async def test_nul_characters_in_text_are_refused_naming_the_field(clocked_dispa
     assert note.status_code == 422 and note.json()["errors"][0]["field"] == "note"
     shown = (await dispatch.client.get(f"/assignments/{assignment}", headers=dispatch.dispatcher)).json()
     assert shown["status"] == "offered" and shown["eta"].endswith("Z")
+
+
+KERCH, ALUSHTA, YALTA = (45.357, 36.468), (44.676, 34.41), (44.499, 34.16)
+
+
+async def test_a_booking_the_planner_cannot_route_is_kept_by_a_replan_not_let_go(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    """The console's flaky drag: a dispatcher moves an emergency from Anna (Alushta) to Ivan (Kerch, four hours
+    from Yalta and four back). The move is the dispatcher's to make; the planner's model can't route it (Ivan is not
+    home by the end of his overtime), and a re-plan used to cancel it and put the job back in the queue."""
+    dispatch = clocked_dispatch
+    clock.advance(timedelta(hours=2, minutes=15))  # 10:15
+    olga = {"Authorization": f"Bearer {dispatch.keys.token(Role.DISPATCHER, 'dispatcher-olga')}"}
+    anna = await dispatch.add_technician("Anna Koval", *ALUSHTA, weekly_shifts=WEEK)
+    ivan = await dispatch.add_technician("Ivan Sidorov", *KERCH, skills={"refrigeration": 4}, weekly_shifts=WEEK)
+    filed = emergency(clock.now, site=YALTA)
+    await dispatch.publish(filed, occurred_at=clock.now)
+    booked = await active(dispatch, filed.request_id)
+    assert booked["tech"] == anna
+    for lock in (False, True):  # the planner's pin for an emergency, and the dispatcher's own
+        moved = await dispatch.client.post(
+            f"/assignments/{booked['id']}/reassign", headers=olga, json={"technician_id": ivan, "lock": lock}
+        )
+        assert moved.status_code == 200, moved.text
+        booked = await active(dispatch, filed.request_id)
+        clock.advance(timedelta(seconds=30))
+        replanned = await dispatch.client.post(f"/plans/{TODAY}/replan", headers=olga, json={"reason": "automatic"})
+        assert replanned.status_code == 200, replanned.text
+        after = await active(dispatch, filed.request_id)
+        assert (after["id"], after["tech"]) == (booked["id"], ivan), lock
+        assert await job_status(dispatch, filed.request_id) == "assigned"
+        if not lock:
+            moved = await dispatch.client.post(
+                f"/assignments/{booked['id']}/reassign", headers=olga, json={"technician_id": anna, "lock": False}
+            )
+            assert moved.status_code == 200, moved.text
+            booked = await active(dispatch, filed.request_id)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.dispatch.db.bookings import NewAssignment, RequestAlreadyBooked
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
-from services.dispatch.domain.calendar import Availability, absence_reason, availability, local_midnight
+from services.dispatch.domain.calendar import Absence, Availability, absence_reason, availability, local_midnight
 from services.dispatch.domain.kpis import Promise, promise_kpis
 from services.dispatch.domain.lifecycle import STARTED
 from services.dispatch.domain.planchanges import PlacedVisit, PlanChange, diff_plans
@@ -82,6 +82,9 @@ class Snapshot:
     assignments: dict[uuid.UUID, dict[str, Any]]  # by request_id
     fingerprint: dict[uuid.UUID, tuple[Any, ...]]
     relaxed: dict[str, tuple[TimeWindow, ...]]  # visit id -> windows without the promise bound
+    # visits booked for a technician who works this day that a plan must not let go: a dispatcher's pinned
+    # booking, or an emergency already promised (the customer was told who comes)
+    keep: frozenset[str] = frozenset()
 
     def without_promises(self, visit_ids: set[str]) -> PlanningProblem:
         """The problem with those visits' promise bounds lifted."""
@@ -165,6 +168,13 @@ class Replanner:
                 log.warning("re-plan of %s: promised ETAs of %s can't be kept", day, sorted(broken))
                 relaxed = snapshot.without_promises(broken)
                 plan = await asyncio.to_thread(self.planner, relaxed, self.travel, options)
+            kept = {u.visit_id for u in plan.unassigned} & snapshot.keep
+            if kept:
+                # the planner's model can't route them (a far move the dispatcher chose, a day running over): they
+                # stay as booked, as fixed blocks of their technicians' days, and the rest is planned around them
+                log.info("re-plan of %s: %s kept as booked, outside the plan", day, sorted(kept))
+                snapshot = await self._snapshot(repo, day, kept_as_booked=frozenset(kept))
+                plan = await asyncio.to_thread(self.planner, snapshot.problem, self.travel, options)
             try:
                 result = await self._persist(session, repo, snapshot, plan, reason)
             except IntegrityError as exc:
@@ -174,7 +184,11 @@ class Replanner:
             await repo.clear_plan_failure(day)
         return result
 
-    async def _snapshot(self, repo: DispatchRepository, day: date) -> Snapshot:
+    async def _snapshot(
+        self, repo: DispatchRepository, day: date, kept_as_booked: frozenset[str] = frozenset()
+    ) -> Snapshot:
+        """The day as the planner's problem. `kept_as_booked`: visits left out of it, their technicians' time
+        from the drive there to the end of the visit blocked."""
         origin = local_midnight(day, self.tz)
         end = origin + timedelta(days=1)
         now = self.clock()
@@ -195,6 +209,13 @@ class Replanner:
         absences = await repo.absences_between(
             sorted({r["id"] for r in shift_rows}), origin - timedelta(days=1), end + timedelta(days=1)
         )
+        homes = {r["id"]: (r["home_lat"], r["home_lon"]) for r in shift_rows}
+        for a in booked:
+            if str(a["request_id"]) in kept_as_booked and a["request_id"] in jobs:
+                site, home = jobs[a["request_id"]], homes.get(a["technician_id"])
+                lead = self._drive(home, (site["lat"], site["lon"])) if home else timedelta(0)
+                block = Absence(a["planned_start"] - lead, a["planned_end"], "booked")
+                absences.setdefault(a["technician_id"], []).append(block)
         technicians: dict[uuid.UUID, dict[str, Any]] = {}
         planner_techs = []
         for r in shift_rows:
@@ -226,10 +247,13 @@ class Replanner:
 
         visits, pins = [], []
         pinned_order: dict[uuid.UUID, int] = {}
+        keep: set[str] = set()
         for a in sorted(booked, key=lambda a: (a["status"] not in STARTED, a["planned_start"])):
             job = jobs.get(a["request_id"])
-            if job is None or a["technician_id"] not in technicians:
+            if job is None or a["technician_id"] not in technicians or str(a["request_id"]) in kept_as_booked:
                 continue
+            if a["status"] not in STARTED and (a["locked"] or job["kind"] == "emergency"):
+                keep.add(str(a["request_id"]))
             started = a["status"] in STARTED
             if not (started or a["locked"] or job["kind"] == "emergency" or job["bundled_with"] is not None):
                 continue
@@ -251,6 +275,8 @@ class Replanner:
         pinned = {p.visit_id for p in pins}
         relaxed: dict[str, tuple[TimeWindow, ...]] = {}
         for request_id, job in jobs.items():
+            if str(request_id) in kept_as_booked:
+                continue
             booking = assignments.get(request_id)
             if booking is not None and booking["status"] in STARTED and str(request_id) not in pinned:
                 continue  # started by someone who is off now: left as it is
@@ -307,7 +333,13 @@ class Replanner:
             previous_routes=tuple(previous),
             max_moves_per_route=self.settings.change_budget if previous else None,
         )
-        return Snapshot(day, origin, now_s, problem, technicians, jobs, assignments, _fingerprint(booked), relaxed)
+        return Snapshot(
+            day, origin, now_s, problem, technicians, jobs, assignments, _fingerprint(booked), relaxed, frozenset(keep)
+        )
+
+    def _drive(self, origin: tuple[float, float], destination: tuple[float, float]) -> timedelta:
+        seconds = self.travel.durations([GeoPoint(*origin)], [GeoPoint(*destination)])[0, 0]
+        return timedelta(seconds=float(seconds))
 
     async def _persist(
         self, session: AsyncSession, repo: DispatchRepository, snap: Snapshot, plan: Plan, reason: str
