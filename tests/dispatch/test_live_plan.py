@@ -196,9 +196,18 @@ async def test_replan_needs_no_body_and_a_busy_day_says_when_to_retry(clocked_di
     plain = await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)
     assert plain.status_code == 200, plain.text
     assert plain.json()["reason"] == "re-plan requested by a dispatcher"
+    lock = f"dispatch-plan:{TODAY.isoformat()}"
     conn = await asyncpg.connect(dispatch.database_url)
-    try:  # another run holds the day
-        await conn.execute("SELECT pg_advisory_lock(hashtext($1))", f"dispatch-plan:{TODAY.isoformat()}")
+    try:  # an automatic run holds the day for a second: the dispatcher's re-plan waits for it, then plans
+        await conn.execute("SELECT pg_advisory_lock(hashtext($1))", lock)
+        release = asyncio.get_running_loop().call_later(
+            1.0, lambda: asyncio.ensure_future(conn.execute("SELECT pg_advisory_unlock(hashtext($1))", lock))
+        )
+        waited = await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher, json={})
+        release.cancel()
+        assert waited.status_code == 200, waited.text
+        # another run holds the day for longer than a dispatcher waits (three solver runs and a margin)
+        await conn.execute("SELECT pg_advisory_lock(hashtext($1))", lock)
         busy = await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher, json={})
     finally:
         await conn.close()

@@ -79,7 +79,7 @@ async def replan(
 
     The re-plan opens its own transactions: it must not hold a connection while the solver runs."""
     reason = (body or ReplanIn()).reason
-    return await cases.replanner.replan(db, day, [reason])
+    return await cases.replanner.replan(db, day, [reason], wait_s=cases.replanner.dispatcher_wait_s)
 
 
 @router.get("/plan-failures")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError
 
 from services.dispatch.db import tables as t
 from services.dispatch.db.common import SessionRepository
@@ -30,6 +31,24 @@ class PlanRepository(SessionRepository):
         ).scalar_one()
         await self.session.execute(insert(p).values(**values, version=version))
         return int(version)
+
+    async def wait_plan_lock(self, day: date, wait_s: float) -> bool:
+        """The day's planner lock, waiting up to `wait_s` for a run that holds it (a dispatcher's re-plan queues
+        behind an automatic one instead of failing); False if it is still held then."""
+        await self.session.execute(text(f"SET LOCAL lock_timeout = {max(1, int(wait_s * 1000))}"))
+        try:
+            async with self.session.begin_nested():
+                await self.session.execute(
+                    select(func.pg_advisory_xact_lock(func.hashtext(f"dispatch-plan:{day.isoformat()}")))
+                )
+        except DBAPIError as exc:
+            cause = exc.orig.__cause__ if exc.orig is not None else None
+            if getattr(exc.orig, "sqlstate", None) != "55P03" and getattr(cause, "sqlstate", None) != "55P03":
+                raise  # anything but lock_not_available
+            return False
+        finally:
+            await self.session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
+        return True
 
     async def try_plan_lock(self, day: date) -> bool:
         """The day's planner lock, held until the transaction ends: one re-plan per day at a time."""

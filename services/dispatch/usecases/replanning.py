@@ -142,15 +142,20 @@ class Replanner:
         self.tz = ZoneInfo(settings.timezone)
         self.travel = RoadFactorTravel(road_factor=settings.road_factor)
         self.tolerance_s = settings.eta_tolerance_minutes * 60.0
+        # a dispatcher's re-plan waits for a run already making the day (up to three solver runs) rather than
+        # answering 409; under the statement timeout, which would cancel the wait as an error
+        limit = settings.db_statement_timeout_s - 1 if settings.db_statement_timeout_s else 60.0
+        self.dispatcher_wait_s = max(0.0, min(3 * settings.planner_time_limit_s + 5, limit))
 
     def today(self) -> date:
         return self.clock().astimezone(self.tz).date()
 
     @observe_planner_run
     async def replan(
-        self, db: Database, day: date, reasons: list[str], up_to_request: int | None = None
+        self, db: Database, day: date, reasons: list[str], up_to_request: int | None = None, wait_s: float = 0.0
     ) -> dict[str, Any]:
-        """Plans `day` now; raises PlanningBusy if another run holds the day, StaleSnapshot if it raced."""
+        """Plans `day` now; raises PlanningBusy if another run holds the day (after waiting `wait_s` for it),
+        StaleSnapshot if it raced."""
         if day < self.today():
             raise InvalidInput("day", "is in the past")
         if day > self.today() + timedelta(days=MAX_DAYS_AHEAD):
@@ -158,7 +163,8 @@ class Replanner:
         reason = "; ".join(reasons) or "re-plan requested"
         async with db.transaction() as session:
             repo = DispatchRepository(session)
-            if not await repo.try_plan_lock(day):
+            locked = await repo.wait_plan_lock(day, wait_s) if wait_s > 0 else await repo.try_plan_lock(day)
+            if not locked:
                 raise PlanningBusy(f"the plan of {day.isoformat()} is being made by another run")
             snapshot = await self._snapshot(repo, day)
             options = PlanningOptions(time_limit=self.settings.planner_time_limit_s)
