@@ -59,6 +59,10 @@ DAY_S = 86_400.0
 MAX_DAYS_AHEAD = 366
 
 
+# a visit that must not be let go but can't be routed is taken out and planned around; each round may find more
+KEEP_ROUNDS = 3
+
+
 class PlanningBusy(Conflict):
     """Another replica is planning that day right now: a run takes seconds, so try again shortly."""
 
@@ -166,21 +170,17 @@ class Replanner:
             locked = await repo.wait_plan_lock(day, wait_s) if wait_s > 0 else await repo.try_plan_lock(day)
             if not locked:
                 raise PlanningBusy(f"the plan of {day.isoformat()} is being made by another run")
-            snapshot = await self._snapshot(repo, day)
-            options = PlanningOptions(time_limit=self.settings.planner_time_limit_s)
-            plan = await asyncio.to_thread(self.planner, snapshot.problem, self.travel, options)
-            broken = {u.visit_id for u in plan.unassigned} & set(snapshot.relaxed)
-            if broken:  # a promise no plan can keep: better late (and told) than not served
-                log.warning("re-plan of %s: promised ETAs of %s can't be kept", day, sorted(broken))
-                relaxed = snapshot.without_promises(broken)
-                plan = await asyncio.to_thread(self.planner, relaxed, self.travel, options)
-            kept = {u.visit_id for u in plan.unassigned} & snapshot.keep
-            if kept:
+            snapshot, plan = await self._plan(repo, day)
+            kept: frozenset[str] = frozenset()
+            for _ in range(KEEP_ROUNDS):
+                dropped = {u.visit_id for u in plan.unassigned} & snapshot.keep
+                if not dropped:
+                    break
                 # the planner's model can't route them (a far move the dispatcher chose, a day running over): they
                 # stay as booked, as fixed blocks of their technicians' days, and the rest is planned around them
+                kept |= dropped
                 log.info("re-plan of %s: %s kept as booked, outside the plan", day, sorted(kept))
-                snapshot = await self._snapshot(repo, day, kept_as_booked=frozenset(kept))
-                plan = await asyncio.to_thread(self.planner, snapshot.problem, self.travel, options)
+                snapshot, plan = await self._plan(repo, day, kept)
             try:
                 result = await self._persist(session, repo, snapshot, plan, reason)
             except IntegrityError as exc:
@@ -189,6 +189,20 @@ class Replanner:
                 await repo.clear_replans(day, up_to_request)
             await repo.clear_plan_failure(day)
         return result
+
+    async def _plan(
+        self, repo: DispatchRepository, day: date, kept_as_booked: frozenset[str] = frozenset()
+    ) -> tuple[Snapshot, Plan]:
+        """A plan of the day; promises no plan can keep are lifted (better late, and told, than not served)."""
+        snapshot = await self._snapshot(repo, day, kept_as_booked)
+        options = PlanningOptions(time_limit=self.settings.planner_time_limit_s)
+        plan = await asyncio.to_thread(self.planner, snapshot.problem, self.travel, options)
+        broken = {u.visit_id for u in plan.unassigned} & set(snapshot.relaxed)
+        if broken:
+            log.warning("re-plan of %s: promised ETAs of %s can't be kept", day, sorted(broken))
+            relaxed = snapshot.without_promises(broken)
+            plan = await asyncio.to_thread(self.planner, relaxed, self.travel, options)
+        return snapshot, plan
 
     async def _snapshot(
         self, repo: DispatchRepository, day: date, kept_as_booked: frozenset[str] = frozenset()
