@@ -10,7 +10,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -33,6 +33,7 @@ from shared.ratelimit import RateLimiter
 from shared.security_headers import SecurityHeadersMiddleware
 from shared.settings import ServiceSettings
 from shared.streams import StreamGate
+from shared.text import refuse_unstorable_text
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,10 @@ async def _drain(runtime: Runtime, drain_s: float) -> None:
         await asyncio.wait(runtime.tasks, timeout=10)
 
 
+# every route of every service: unstorable text (NUL, lone surrogates) is a 422 naming the field, not a 500
+_APP_DEPENDENCIES = [Depends(refuse_unstorable_text)]
+
+
 def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Clock | None = None) -> FastAPI:
     """The service's app; ``clock`` defaults to the one the settings describe and is `app.state.clock`."""
     clock = clock or settings.make_clock()
@@ -207,10 +212,16 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Cloc
     configure_logging(settings.service_name, settings.log_level)
     if settings.show_docs:
         # Swagger UI and ReDoc from the package's bundled assets: /docs works with no internet.
-        app = FastAPIOffline(title=spec.title, version="0.1.0", lifespan=lifespan)
+        app = FastAPIOffline(title=spec.title, version="0.1.0", lifespan=lifespan, dependencies=_APP_DEPENDENCIES)
     else:
         app = FastAPI(
-            title=spec.title, version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+            title=spec.title,
+            version="0.1.0",
+            lifespan=lifespan,
+            docs_url=None,
+            redoc_url=None,
+            openapi_url=None,
+            dependencies=_APP_DEPENDENCIES,
         )
     app.state.settings = settings
     app.state.clock = clock

@@ -412,3 +412,29 @@ async def test_the_survey_link_of_a_completed_job_opens_in_the_customers_languag
     links = ACTION_LINK.findall(message.get_body(preferencelist=("plain",)).get_content())
     assert links == ["https://fieldline.local/surveys/eyJzdXJ2ZXkiOjF9.c2ln?lang=en"]
     assert f'href="{links[0]}"' in message.get_body(preferencelist=("html",)).get_content()
+
+
+async def test_a_dispatcher_reading_a_survey_invitation_sees_no_live_link(notify: Notify) -> None:
+    customer, token = uuid.uuid4(), f"eyJ{uuid.uuid4().hex}.c2ln"
+    address = f"joan-{uuid.uuid4().hex[:8]}@market.example"
+    await notify.add_recipient(kind="customer", customer_id=str(customer), email=address, language="en")
+    invited = await publish(
+        notify.js,
+        SurveyInvited(
+            survey_id=uuid.uuid4(),
+            request_id=uuid.uuid4(),
+            customer_id=customer,
+            site_id=uuid.uuid4(),
+            completed_at=at(),
+            link=f"https://fieldline.local/surveys/{token}",
+            token=token,
+            expires_at=at(14 * 24 * 60),
+        ),
+    )
+    await eventually(lambda: _settled(notify, [invited]), what="the invitation handled and sent")
+    assert token in notify.inbox.to(address)[0].get_body(preferencelist=("plain",)).get_content()
+    (delivery,) = await notify.deliveries(invited)
+    shown = await notify.api.get(f"/deliveries/{delivery['id']}", headers=notify.staff())
+    assert shown.status_code == 200, shown.text
+    assert token not in shown.text and "/surveys/" not in shown.text
+    assert shown.json()["content"]["subject"]  # staff still see what was sent, minus the credential

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +37,22 @@ async def deliveries(session: AsyncSession, where: DeliveryFilter) -> list[Deliv
 
 # messages whose content is a credential for whoever holds it (a confirmation link)
 CREDENTIAL_TEMPLATES = frozenset({"recipient_confirmation"})
+# messages carrying a live link (a survey invitation): staff read everything but the link (issue 16)
+LIVE_LINK_TEMPLATES = frozenset({"survey_invitation"})
+LINK_WITHHELD = "(link withheld)"
+_URL = re.compile(r"https?://[^\s\"'<>]+")
+_LINK_KEYS = frozenset({"link", "token", "survey_url"})
+
+
+def without_live_links(content: Any) -> Any:
+    """`content` with every URL and every link or token value replaced by a placeholder."""
+    if isinstance(content, str):
+        return _URL.sub(LINK_WITHHELD, content)
+    if isinstance(content, dict):
+        return {k: LINK_WITHHELD if k in _LINK_KEYS else without_live_links(v) for k, v in content.items()}
+    if isinstance(content, list):
+        return [without_live_links(v) for v in content]
+    return content
 
 
 async def delivery_with_attempts(
@@ -47,4 +65,6 @@ async def delivery_with_attempts(
     if row.template in CREDENTIAL_TEMPLATES:
         # the link in it is the address owner's credential: staff see that it was sent, not the link
         row = replace(row, content={"subject": row.content.get("subject", ""), "text": "(single-use link withheld)"})
+    elif row.template in LIVE_LINK_TEMPLATES:
+        row = replace(row, content=without_live_links(row.content))
     return row, await repo.attempts_of(delivery_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from shared.errors import InvalidInput
@@ -108,3 +108,15 @@ def on_site_contact(given: dict[str, str], site_name: str | None, site_phone: st
     if given.get("name") or given.get("phone") or not (site_name or site_phone):
         return given
     return {**given, "name": site_name or "", "phone": site_phone or ""}
+
+
+def as_filed_by_customer(draft: RequestDraft) -> RequestDraft:
+    """A customer's own filing: the priority is the contract's decision, never the customer's (issue 16).
+
+    A `priority` the customer sends (the portal's "stopped, goods at risk") is dropped: contracts' entitlement
+    picks it by the unit's criticality and the SLA terms, and staff may change it. Planned visits are the
+    company's to schedule, so a customer cannot file one.
+    """
+    if draft.kind == "planned":
+        raise InvalidInput("kind", "planned visits are scheduled by the company; file an emergency or routine request")
+    return replace(draft, priority=None)

@@ -27,6 +27,7 @@ from services.requests.domain.filing import (
     ESTIMATED_DURATION_MINUTES,
     Coverage,
     RequestDraft,
+    as_filed_by_customer,
     check_preferred_windows,
     deadlines_after_the_customers_window,
     follow_up_description,
@@ -34,7 +35,7 @@ from services.requests.domain.filing import (
     settled_priority,
 )
 from services.requests.domain.records import ServiceRequestRecord
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.errors import InvalidInput, PermanentMessageError
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import EntitlementAnswer, EntitlementQuery
@@ -67,6 +68,8 @@ async def file_request(
     now: datetime,
 ) -> tuple[ServiceRequestRecord, bool]:
     """The request for this key, and whether this call created it."""
+    if principal.role is Role.CUSTOMER:
+        draft = as_filed_by_customer(draft)
     async with transactions() as session:
         existing = await RequestsRepository(session).by_idempotency_key(customer_id, idempotency_key)
     if existing is not None:
