@@ -40,6 +40,7 @@ PlainText = Annotated[str, AfterValidator(check_text)]
 # text no service can store or show: NUL (PostgreSQL text and JSONB refuse it) and lone UTF-16 surrogates
 # (JSON's \ud800 escapes decode to them; they cannot be encoded to UTF-8 for the database or a reply)
 _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+UNSTORABLE_REASON = "NUL (U+0000) and lone surrogates (U+D800 to U+DFFF) are not allowed in text"
 
 
 def unstorable_text(value: Any, field: str = "") -> str | None:
@@ -68,7 +69,7 @@ async def refuse_unstorable_text(request: Request) -> None:
     for source in (request.path_params, request.query_params):
         for key, item in source.items():
             if unstorable_text(item) is not None or unstorable_text(key) is not None:
-                raise InvalidInput(str(key), "NUL and lone surrogates are not allowed in text")
+                raise InvalidInput(str(key), UNSTORABLE_REASON)
     if "json" not in request.headers.get("content-type", ""):
         return
     try:
@@ -77,4 +78,4 @@ async def refuse_unstorable_text(request: Request) -> None:
         return  # the route's own parsing names the malformed body
     found = unstorable_text(body)
     if found is not None:
-        raise InvalidInput(found, "NUL and lone surrogates are not allowed in text")
+        raise InvalidInput(found, UNSTORABLE_REASON)
