@@ -69,7 +69,7 @@ migrate: ## Apply every service's migrations
 # pytest exit code 5 (nothing collected) fails like any other: a test run must run tests.
 test: ## Run the test suite (PYTEST_ARGS="-k name -x" to narrow it)
 	@$(ENV)
-	$(PY) -m pytest -q -p no:cacheprovider -m "not slow and not browser" $(PYTEST_ARGS) || { rc=$$?; ((rc == 5)) && echo "make test: no tests collected" >&2; exit $$rc; }
+	$(PY) -m pytest -q -p no:cacheprovider -m "not slow" $(PYTEST_ARGS) || { rc=$$?; ((rc == 5)) && echo "make test: no tests collected" >&2; exit $$rc; }
 
 test-day: ## The short simulated day (both policies on the real stack; marked slow, not in make test yet)
 	@$(ENV)

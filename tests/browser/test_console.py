@@ -13,9 +13,9 @@ from tests.browser.conftest import screenshot
 from tests.conftest import Keys
 from tests.support.infra import Stack
 
-# Playwright in Chromium against the real stack (`make test-browser`; not yet in `make test`, see the README).
-# The drag and the re-plan tests failed one run in three until two live-day bugs behind them were fixed (a
-# re-plan let go of a moved emergency it could not route; a dispatcher's re-plan lost to a queued one).
+# Playwright in Chromium against the real stack, in `make test` (alone: `make test-browser`). The drag and the
+# re-plan tests failed one run in three until two live-day bugs behind them were fixed (a re-plan let go of a
+# moved emergency it could not route; a dispatcher's re-plan lost to a queued one with a 409).
 pytestmark = pytest.mark.browser
 
 

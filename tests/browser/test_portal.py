@@ -21,7 +21,7 @@ from tests.browser.conftest import ARTEFACTS, screenshot
 from tests.conftest import Keys
 from tests.support.infra import Stack
 
-# like the console's: `make test-browser`
+# like the console's: in `make test`, alone `make test-browser`
 pytestmark = pytest.mark.browser
 
 PHONE = "Pixel 7"
