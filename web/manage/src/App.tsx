@@ -1,17 +1,9 @@
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useMemo, useState } from "react";
 import {
   apiClients,
-  completeOidcSignIn,
-  currentSession,
-  listDemoUsers,
-  loadAuthConfig,
   LocaleSwitch,
-  oidcManager,
-  signInAsDemoUser,
-  signOut,
+  SignInGate,
   useI18n,
-  type AuthConfig,
-  type DemoUser,
   type Session,
 } from "@fieldline/shared";
 import { ProblemError, WorkspaceContext } from "./api";
@@ -26,64 +18,7 @@ const SECTIONS = ["customers", "sites", "equipment", "contracts", "calendar", "i
 type Section = (typeof SECTIONS)[number];
 
 export function App() {
-  const [config, setConfig] = useState<AuthConfig | null>(null);
-  const [session, setSession] = useState<Session | null>(currentSession);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    loadAuthConfig()
-      .then(async (loaded) => {
-        setConfig(loaded);
-        if (loaded.mode === "oidc" && !currentSession()) setSession(await completeOidcSignIn(oidcManager(loaded, APP_PATH)));
-      })
-      .catch((e: unknown) => setError(String(e)));
-  }, []);
-
-  const onSignOut = useCallback(() => {
-    signOut();
-    setSession(null);
-    if (config?.mode === "oidc") void oidcManager(config, APP_PATH).signoutRedirect();
-  }, [config]);
-
-  if (error) return <p role="alert">{error}</p>;
-  if (!config) return null;
-  if (!session) return <SignIn config={config} onSignedIn={setSession} />;
-  return <Workspace session={session} onSignOut={onSignOut} />;
-}
-
-function SignIn({ config, onSignedIn }: { config: AuthConfig; onSignedIn: (s: Session) => void }) {
-  const { t } = useI18n();
-  const [users, setUsers] = useState<DemoUser[]>([]);
-  useEffect(() => {
-    if (config.mode === "dev") void listDemoUsers().then(setUsers);
-  }, [config]);
-  return (
-    <main className="sign-in">
-      <header>
-        <h1>{t("title")}</h1>
-        <LocaleSwitch />
-      </header>
-      <h2>{t("signIn")}</h2>
-      {config.mode === "oidc" ? (
-        <button type="button" onClick={() => void oidcManager(config, APP_PATH).signinRedirect()}>
-          {t("signInWithProvider")}
-        </button>
-      ) : (
-        <>
-          <p>{t("devSignIn")}</p>
-          <ul className="demo-users">
-            {users.map((u) => (
-              <li key={u.subject}>
-                <button type="button" onClick={() => void signInAsDemoUser(u.subject).then(onSignedIn)}>
-                  {u.name} <small>({u.role})</small>
-                </button>
-              </li>
-            ))}
-          </ul>
-        </>
-      )}
-    </main>
-  );
+  return <SignInGate appPath={APP_PATH}>{(session, onSignOut) => <Workspace session={session} onSignOut={onSignOut} />}</SignInGate>;
 }
 
 function Workspace({ session, onSignOut }: { session: Session; onSignOut: () => void }) {

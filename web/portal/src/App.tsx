@@ -1,19 +1,11 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState } from "react";
 import {
   apiClients,
-  completeOidcSignIn,
-  currentSession,
-  listDemoUsers,
-  loadAuthConfig,
   LocaleSwitch,
-  oidcManager,
-  signInAsDemoUser,
-  signOut,
+  SignInGate,
   useI18n,
   type ApiClients,
-  type AuthConfig,
   type ContractsComponents,
-  type DemoUser,
   type Session,
 } from "@fieldline/shared";
 import { APP_PATH, linkProps, useRoute } from "./router";
@@ -45,80 +37,29 @@ export function usePortal(): Portal {
   return value;
 }
 
-export function App() {
-  const [config, setConfig] = useState<AuthConfig | null>(null);
-  const [session, setSession] = useState<Session | null>(currentSession);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    loadAuthConfig()
-      .then(async (loaded) => {
-        setConfig(loaded);
-        if (loaded.mode === "oidc" && !currentSession()) {
-          const signedIn = await completeOidcSignIn(oidcManager(loaded, APP_PATH));
-          const back = sessionStorage.getItem(RETURN_KEY);
-          if (signedIn && back) {
-            sessionStorage.removeItem(RETURN_KEY);
-            history.replaceState(null, "", back);
-          }
-          setSession(signedIn);
-        }
-      })
-      .catch((e: unknown) => setError(String(e)));
-  }, []);
-
-  const onSignOut = useCallback(() => {
-    signOut();
-    setSession(null);
-    if (config?.mode === "oidc") void oidcManager(config, APP_PATH).signoutRedirect();
-  }, [config]);
-
-  if (error) return <p role="alert">{error}</p>;
-  if (!config) return null;
-  if (!session) return <SignIn config={config} onSignedIn={setSession} />;
-  return <PortalShell session={session} onSignOut={onSignOut} />;
+// A deep link survives the identity provider's round trip: kept before the redirect, restored after it.
+const rememberReturn = () => sessionStorage.setItem(RETURN_KEY, location.pathname);
+function restoreReturn(signedIn: Session | null) {
+  const back = sessionStorage.getItem(RETURN_KEY);
+  if (signedIn && back) {
+    sessionStorage.removeItem(RETURN_KEY);
+    history.replaceState(null, "", back);
+  }
 }
 
-function SignIn({ config, onSignedIn }: { config: AuthConfig; onSignedIn: (s: Session) => void }) {
-  const { t } = useI18n();
-  const [users, setUsers] = useState<DemoUser[]>([]);
-  useEffect(() => {
-    if (config.mode === "dev") void listDemoUsers().then((all) => setUsers(all.filter((u) => u.role === "customer")));
-  }, [config]);
+export function App() {
   return (
-    <main className="sign-in">
-      <header className="bar">
-        <h1>{t("title")}</h1>
-        <LocaleSwitch />
-      </header>
-      <h2>{t("signIn")}</h2>
-      {config.mode === "oidc" ? (
-        <button
-          type="button"
-          className="primary"
-          onClick={() => {
-            sessionStorage.setItem(RETURN_KEY, location.pathname);
-            void oidcManager(config, APP_PATH).signinRedirect();
-          }}
-        >
-          {t("signInWithProvider")}
-        </button>
-      ) : (
-        <>
-          <p>{t("devSignIn")}</p>
-          {users.length === 0 && <p className="note">{t("noDemoCustomer")}</p>}
-          <ul className="demo-users">
-            {users.map((u) => (
-              <li key={u.subject}>
-                <button type="button" onClick={() => void signInAsDemoUser(u.subject).then(onSignedIn)}>
-                  {u.name}
-                </button>
-              </li>
-            ))}
-          </ul>
-        </>
-      )}
-    </main>
+    <SignInGate
+      appPath={APP_PATH}
+      role="customer"
+      headerClass="bar"
+      providerButtonClass="primary"
+      noUsersKey="noDemoCustomer"
+      beforeRedirect={rememberReturn}
+      afterRedirect={restoreReturn}
+    >
+      {(session, onSignOut) => <PortalShell session={session} onSignOut={onSignOut} />}
+    </SignInGate>
   );
 }
 

@@ -4,3 +4,4 @@ export * from "./CrimeaMap";
 export * from "./i18n";
 export * from "./sse";
 export * from "./time";
+export * from "./SignInGate";

@@ -1,17 +1,10 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import {
-  completeOidcSignIn,
   currentSession,
   followStream,
-  listDemoUsers,
-  loadAuthConfig,
   LocaleSwitch,
-  oidcManager,
-  signInAsDemoUser,
-  signOut,
+  SignInGate,
   useI18n,
-  type AuthConfig,
-  type DemoUser,
   type Session,
 } from "@fieldline/shared";
 import { dayChanges, stopName, type Day, type Stop } from "./day";
@@ -50,38 +43,25 @@ function restoredSession(): Session | null {
   return session;
 }
 
-function keep(session: Session | null): Session | null {
+function keep(session: Session | null): void {
   if (session) localStorage.setItem(KEPT_SESSION_KEY, JSON.stringify(session));
-  return session;
+  else localStorage.removeItem(KEPT_SESSION_KEY); // signed out
 }
 
 export function App() {
-  const [config, setConfig] = useState<AuthConfig | null>(null);
-  const [session, setSession] = useState<Session | null>(restoredSession);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    loadAuthConfig()
-      .then(async (loaded) => {
-        setConfig(loaded);
-        if (loaded.mode === "oidc" && !currentSession()) setSession(keep(await completeOidcSignIn(oidcManager(loaded, APP_PATH))));
-      })
-      .catch((e: unknown) => {
-        if (!session) setError(String(e));
-      });
-  }, [session]);
-
-  const onSignOut = useCallback(() => {
-    signOut();
-    localStorage.removeItem(KEPT_SESSION_KEY);
-    setSession(null);
-    if (config?.mode === "oidc") void oidcManager(config, APP_PATH).signoutRedirect();
-  }, [config]);
-
-  if (session) return <TechApp session={session} onSignOut={onSignOut} />;
-  if (error) return <SignInOffline />;
-  if (!config) return null;
-  return <SignIn config={config} onSignedIn={(s) => setSession(keep(s))} />;
+  return (
+    <SignInGate
+      appPath={APP_PATH}
+      titleKey="appName"
+      role="technician"
+      buttonClass="big"
+      initialSession={restoredSession}
+      onSession={keep}
+      unreachable={<SignInOffline />}
+    >
+      {(session, onSignOut) => <TechApp session={session} onSignOut={onSignOut} />}
+    </SignInGate>
+  );
 }
 
 function SignInOffline() {
@@ -90,41 +70,6 @@ function SignInOffline() {
     <main className="sign-in">
       <h1>{t("appName")}</h1>
       <p role="alert">{t("signInNeedsNetwork")}</p>
-    </main>
-  );
-}
-
-function SignIn({ config, onSignedIn }: { config: AuthConfig; onSignedIn: (s: Session) => void }) {
-  const { t } = useI18n();
-  const [users, setUsers] = useState<DemoUser[]>([]);
-  useEffect(() => {
-    if (config.mode === "dev") void listDemoUsers().then((all) => setUsers(all.filter((u) => u.role === "technician")));
-  }, [config]);
-  return (
-    <main className="sign-in">
-      <header>
-        <h1>{t("appName")}</h1>
-        <LocaleSwitch />
-      </header>
-      <h2>{t("signIn")}</h2>
-      {config.mode === "oidc" ? (
-        <button type="button" className="big" onClick={() => void oidcManager(config, APP_PATH).signinRedirect()}>
-          {t("signInWithProvider")}
-        </button>
-      ) : (
-        <>
-          <p>{t("devSignIn")}</p>
-          <ul className="demo-users">
-            {users.map((u) => (
-              <li key={u.subject}>
-                <button type="button" className="big" onClick={() => void signInAsDemoUser(u.subject).then(onSignedIn)}>
-                  {u.name}
-                </button>
-              </li>
-            ))}
-          </ul>
-        </>
-      )}
     </main>
   );
 }
