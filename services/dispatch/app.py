@@ -9,7 +9,7 @@ from datetime import datetime
 from fastapi import FastAPI
 
 from services.dispatch import consumers
-from services.dispatch.api import attachments, customer, desk, mobile, routes
+from services.dispatch.api import attachments, customer, desk, mobile, proposals, routes
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
 from services.dispatch.settings import Settings
@@ -84,7 +84,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] | None = None) 
             title="Fieldline dispatch",
             producer="dispatch",
             tables=messaging,
-            routers=[routes.router, mobile.router, desk.router, attachments.router, customer.router],
+            routers=[routes.router, mobile.router, desk.router, proposals.router, attachments.router, customer.router],
             upload_paths=[attachments.UPLOAD_PATH],
             subscriptions=lambda runtime: consumers.subscriptions(cases.placer, cases.visits),
             on_start=[_loops(settings, cases), _settled_heap],

@@ -38,6 +38,7 @@ _TABLES = (
     "assignments",
     "assignment_history",
     "plans",
+    "plan_proposals",
     "replan_requests",
     "mobile_commands",
     "position_pings",

@@ -225,6 +225,59 @@ class ReplanIn(BaseModel):
     reason: PlainText = Field(default="re-plan requested by a dispatcher", max_length=500)
 
 
+class ProposalIn(BaseModel):
+    reason: PlainText = Field(default="re-plan proposed to a dispatcher", max_length=500)
+    change_budget: int | None = Field(
+        default=None,
+        ge=0,
+        le=50,
+        description="visits that may leave each technician's current route (default: the service's setting)",
+    )
+
+
+class PlanChangeOut(BaseModel):
+    """One change a plan makes, in words: a visit added to a route, moved to another technician, retimed or
+    dropped."""
+
+    request_id: uuid.UUID
+    kind: Literal["added", "moved", "retimed", "dropped"]
+    text: str
+    from_technician_id: uuid.UUID | None = None
+    to_technician_id: uuid.UUID | None = None
+    from_start: UtcDatetime | None = None
+    to_start: UtcDatetime | None = None
+
+
+class UnplannedOut(BaseModel):
+    """A job the plan leaves unassigned, and why (the planner's reason code and detail)."""
+
+    request_id: uuid.UUID
+    reason: str
+    detail: str = ""
+    label: str
+
+
+class ProposalOut(BaseModel):
+    """A re-plan computed but not applied: what it would change, its figures, until when it can be accepted."""
+
+    id: uuid.UUID
+    day: date
+    reason: str
+    created_by: str
+    created_at: UtcDatetime
+    expires_at: UtcDatetime
+    status: Literal["open", "accepted", "discarded", "expired"]
+    based_on_version: int | None = Field(description="the day's plan version the proposal was made from")
+    plan_version: int | None = Field(description="the version its acceptance made")
+    change_budget: int | None
+    counts: dict[str, int] = Field(description="changes by kind: added, moved, retimed, dropped")
+    changes: list[PlanChangeOut]
+    unassigned: list[UnplannedOut]
+    kpis: dict[str, float | int | None] = Field(
+        description="travel_minutes, assigned, unassigned, sla_misses, overtime_minutes and the promise figures"
+    )
+
+
 class DayQuery(BaseModel):
     day: date | None = None
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 
@@ -31,6 +32,25 @@ class PlanRepository(SessionRepository):
         ).scalar_one()
         await self.session.execute(insert(p).values(**values, version=version))
         return int(version)
+
+    async def add_proposal(self, values: dict[str, Any], keep_decided_until: datetime) -> None:
+        """Stores a proposal; proposals decided or expired before ``keep_decided_until`` are let go."""
+        pp = t.plan_proposals
+        await self.session.execute(delete(pp).where(pp.c.expires_at < keep_decided_until))
+        await self.session.execute(insert(pp).values(**values))
+
+    async def proposal(self, proposal_id: uuid.UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+        query = select(t.plan_proposals).where(t.plan_proposals.c.id == proposal_id)
+        row = (await self.session.execute(query.with_for_update() if for_update else query)).first()
+        return dict(row._mapping) if row else None
+
+    async def decide_proposal(
+        self, proposal_id: uuid.UUID, decision: str, at: datetime, plan_version: int | None = None
+    ) -> None:
+        pp = t.plan_proposals
+        await self.session.execute(
+            update(pp).where(pp.c.id == proposal_id).values(decision=decision, decided_at=at, plan_version=plan_version)
+        )
 
     async def wait_plan_lock(self, day: date, wait_s: float) -> bool:
         """The day's planner lock, waiting up to `wait_s` for a run that holds it (a dispatcher's re-plan queues

@@ -193,6 +193,30 @@ plans = Table(
     UniqueConstraint("day", "version"),
 )
 
+# a re-plan computed for the dispatcher to read before it is applied; accepted only while the day's bookings are
+# still as the planner saw them (fingerprint), within expires_at
+plan_proposals = Table(
+    "plan_proposals",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("day", Date, nullable=False, index=True),
+    Column("reason", Text, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("based_on_version", Integer),
+    Column("change_budget", Integer),
+    Column("fingerprint", JSONB, nullable=False),
+    Column("kept", JSONB, nullable=False, server_default="[]"),
+    Column("plan", JSONB, nullable=False),
+    Column("changes", JSONB, nullable=False, server_default="[]"),
+    Column("unassigned", JSONB, nullable=False, server_default="[]"),
+    Column("kpis", JSONB, nullable=False, server_default="{}"),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decision", Text),  # accepted | discarded
+    Column("plan_version", Integer),  # the version an acceptance made
+)
+
 # days waiting for a re-plan; any replica claims them (SKIP LOCKED) and runs under the day's advisory lock
 replan_requests = Table(
     "replan_requests",

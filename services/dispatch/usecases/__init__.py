@@ -18,6 +18,7 @@ from services.dispatch.usecases.attachments import Attachments
 from services.dispatch.usecases.desk import DispatchDesk
 from services.dispatch.usecases.emergency import EmergencyPlacer
 from services.dispatch.usecases.fieldwork import FieldWork
+from services.dispatch.usecases.proposals import PlanProposals
 from services.dispatch.usecases.reactive_placement import ReactiveInsertion
 from services.dispatch.usecases.replanning import Replanner
 from services.dispatch.usecases.roster import Roster
@@ -40,6 +41,7 @@ class DispatchUseCases:
     desk: DispatchDesk
     views: DispatchViews
     attachments: Attachments
+    proposals: PlanProposals
 
     @classmethod
     def build(cls, settings: Settings, clock: Callable[[], datetime] = SystemClock()) -> DispatchUseCases:
@@ -47,16 +49,18 @@ class DispatchUseCases:
         insertion = ReactiveInsertion(RoadFactorTravel(road_factor=settings.road_factor))
         nearest = settings.policy == "nearest"
         placer = EmergencyPlacer(settings, NearestQualified(insertion) if nearest else insertion, clock)
+        replanner = Replanner(settings, clock, planner=plan_nearest if nearest else plan_routes)
         return cls(
             clock,
             placer,
             Roster(settings, clock),
             PlannedVisits(settings, clock),
-            Replanner(settings, clock, planner=plan_nearest if nearest else plan_routes),
+            replanner,
             FieldWork(placer, clock),
             DispatchDesk(placer, clock),
             DispatchViews(settings.timezone, clock),
             Attachments(attachment_store(settings, clock), clock, settings.attachment_max_bytes),
+            PlanProposals(replanner),
         )
 
 

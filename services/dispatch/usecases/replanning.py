@@ -90,12 +90,28 @@ class Snapshot:
     # booking, or an emergency already promised (the customer was told who comes)
     keep: frozenset[str] = frozenset()
 
+    def at(self, seconds: float) -> datetime:
+        """The planner's seconds from the day's midnight as an instant."""
+        return self.origin + timedelta(seconds=seconds)
+
     def without_promises(self, visit_ids: set[str]) -> PlanningProblem:
         """The problem with those visits' promise bounds lifted."""
         visits = tuple(
             dataclasses.replace(v, windows=self.relaxed[v.id]) if v.id in visit_ids else v for v in self.problem.visits
         )
         return dataclasses.replace(self.problem, visits=visits)
+
+
+@dataclass
+class PlanDiff:
+    """What a plan changes in its day: the technicians' names it speaks of, each planned stop (technician,
+    request, ETA, start, end), the requests it drops with the reason, the changes in words, and its figures."""
+
+    names: dict[uuid.UUID, str]
+    planned: list[tuple[uuid.UUID, uuid.UUID, datetime, datetime, datetime]]
+    dropped: dict[uuid.UUID, str]
+    changes: list[PlanChange]
+    kpis: dict[str, Any]
 
 
 def _fingerprint(rows: list[dict[str, Any]]) -> dict[uuid.UUID, tuple[Any, ...]]:
@@ -160,29 +176,16 @@ class Replanner:
     ) -> dict[str, Any]:
         """Plans `day` now; raises PlanningBusy if another run holds the day (after waiting `wait_s` for it),
         StaleSnapshot if it raced."""
-        if day < self.today():
-            raise InvalidInput("day", "is in the past")
-        if day > self.today() + timedelta(days=MAX_DAYS_AHEAD):
-            raise InvalidInput("day", f"is more than {MAX_DAYS_AHEAD} days ahead")
+        self.check_day(day)
         reason = "; ".join(reasons) or "re-plan requested"
         async with db.transaction() as session:
             repo = DispatchRepository(session)
             locked = await repo.wait_plan_lock(day, wait_s) if wait_s > 0 else await repo.try_plan_lock(day)
             if not locked:
                 raise PlanningBusy(f"the plan of {day.isoformat()} is being made by another run")
-            snapshot, plan = await self._plan(repo, day)
-            kept: frozenset[str] = frozenset()
-            for _ in range(KEEP_ROUNDS):
-                dropped = {u.visit_id for u in plan.unassigned} & snapshot.keep
-                if not dropped:
-                    break
-                # the planner's model can't route them (a far move the dispatcher chose, a day running over): they
-                # stay as booked, as fixed blocks of their technicians' days, and the rest is planned around them
-                kept |= dropped
-                log.info("re-plan of %s: %s kept as booked, outside the plan", day, sorted(kept))
-                snapshot, plan = await self._plan(repo, day, kept)
+            snapshot, plan, _ = await self.plan_day(repo, day)
             try:
-                result = await self._persist(session, repo, snapshot, plan, reason)
+                result = await self.persist(session, repo, snapshot, plan, reason)
             except IntegrityError as exc:
                 raise StaleSnapshot(f"a booking collided: {exc.orig}") from exc
             if up_to_request is not None:
@@ -190,11 +193,39 @@ class Replanner:
             await repo.clear_plan_failure(day)
         return result
 
+    def check_day(self, day: date) -> None:
+        if day < self.today():
+            raise InvalidInput("day", "is in the past")
+        if day > self.today() + timedelta(days=MAX_DAYS_AHEAD):
+            raise InvalidInput("day", f"is more than {MAX_DAYS_AHEAD} days ahead")
+
+    async def plan_day(
+        self, repo: DispatchRepository, day: date, change_budget: int | None = None
+    ) -> tuple[Snapshot, Plan, frozenset[str]]:
+        """The day's plan (the caller holds the day's lock), and the bookings kept outside it as booked.
+        ``change_budget``: visits that may leave each technician's current route (default: the setting's)."""
+        snapshot, plan = await self._plan(repo, day, change_budget=change_budget)
+        kept: frozenset[str] = frozenset()
+        for _ in range(KEEP_ROUNDS):
+            dropped = {u.visit_id for u in plan.unassigned} & snapshot.keep
+            if not dropped:
+                break
+            # the planner's model can't route them (a far move the dispatcher chose, a day running over): they
+            # stay as booked, as fixed blocks of their technicians' days, and the rest is planned around them
+            kept |= dropped
+            log.info("re-plan of %s: %s kept as booked, outside the plan", day, sorted(kept))
+            snapshot, plan = await self._plan(repo, day, kept, change_budget)
+        return snapshot, plan, kept
+
     async def _plan(
-        self, repo: DispatchRepository, day: date, kept_as_booked: frozenset[str] = frozenset()
+        self,
+        repo: DispatchRepository,
+        day: date,
+        kept_as_booked: frozenset[str] = frozenset(),
+        change_budget: int | None = None,
     ) -> tuple[Snapshot, Plan]:
         """A plan of the day; promises no plan can keep are lifted (better late, and told, than not served)."""
-        snapshot = await self._snapshot(repo, day, kept_as_booked)
+        snapshot = await self.snapshot(repo, day, kept_as_booked, change_budget)
         options = PlanningOptions(time_limit=self.settings.planner_time_limit_s)
         plan = await asyncio.to_thread(self.planner, snapshot.problem, self.travel, options)
         broken = {u.visit_id for u in plan.unassigned} & set(snapshot.relaxed)
@@ -204,8 +235,12 @@ class Replanner:
             plan = await asyncio.to_thread(self.planner, relaxed, self.travel, options)
         return snapshot, plan
 
-    async def _snapshot(
-        self, repo: DispatchRepository, day: date, kept_as_booked: frozenset[str] = frozenset()
+    async def snapshot(
+        self,
+        repo: DispatchRepository,
+        day: date,
+        kept_as_booked: frozenset[str] = frozenset(),
+        change_budget: int | None = None,
     ) -> Snapshot:
         """The day as the planner's problem. `kept_as_booked`: visits left out of it, their technicians' time
         from the drive there to the end of the visit blocked."""
@@ -351,7 +386,9 @@ class Replanner:
             visits=tuple(visits),
             pins=tuple(p for p in pins if p.visit_id in in_problem),
             previous_routes=tuple(previous),
-            max_moves_per_route=self.settings.change_budget if previous else None,
+            max_moves_per_route=(self.settings.change_budget if change_budget is None else change_budget)
+            if previous
+            else None,
         )
         return Snapshot(
             day, origin, now_s, problem, technicians, jobs, assignments, _fingerprint(booked), relaxed, frozenset(keep)
@@ -361,18 +398,9 @@ class Replanner:
         seconds = self.travel.durations([GeoPoint(*origin)], [GeoPoint(*destination)])[0, 0]
         return timedelta(seconds=float(seconds))
 
-    async def _persist(
-        self, session: AsyncSession, repo: DispatchRepository, snap: Snapshot, plan: Plan, reason: str
-    ) -> dict[str, Any]:
-        end = snap.origin + timedelta(days=1)
-        current = await repo.active_assignments_between(snap.origin, end, for_update=True)
-        if _fingerprint(current) != snap.fingerprint:
-            raise StaleSnapshot(f"bookings of {snap.day} changed during planning")
-        await repo.defer_overlap_check()
-
-        def at(seconds: float) -> datetime:
-            return snap.origin + timedelta(seconds=seconds)
-
+    async def diff(self, repo: DispatchRepository, snap: Snapshot, plan: Plan, reason: str) -> PlanDiff:
+        """What ``plan`` would change in the day ``snap`` was taken of, in words, and its figures (no writes)."""
+        end, at = snap.origin + timedelta(days=1), snap.at
         names = {tid: t["first_name"] for tid, t in snap.technicians.items()}
         off_duty = {a["technician_id"] for a in snap.assignments.values()} - set(snap.technicians)
         for row in await repo.list_technicians(sorted(off_duty)):
@@ -413,6 +441,28 @@ class Replanner:
             tz=self.tz,
             retime_threshold=timedelta(minutes=self.settings.retime_threshold_minutes),
         )
+        kpis = {
+            "travel_minutes": round(plan.kpis.travel_time / 60, 1),
+            "assigned": plan.kpis.assigned,
+            "unassigned": plan.kpis.unassigned,
+            "sla_misses": plan.kpis.sla_misses,
+            "overtime_minutes": round(plan.kpis.overtime / 60, 1),
+            "wall_time_s": round(plan.kpis.wall_time, 3),
+            **promise_kpis(self._promises(snap, planned), timedelta(seconds=self.tolerance_s)),
+        }
+        return PlanDiff(names, planned, dropped, changes, kpis)
+
+    async def persist(
+        self, session: AsyncSession, repo: DispatchRepository, snap: Snapshot, plan: Plan, reason: str
+    ) -> dict[str, Any]:
+        end = snap.origin + timedelta(days=1)
+        current = await repo.active_assignments_between(snap.origin, end, for_update=True)
+        if _fingerprint(current) != snap.fingerprint:
+            raise StaleSnapshot(f"bookings of {snap.day} changed during planning")
+        await repo.defer_overlap_check()
+        d = await self.diff(repo, snap, plan, reason)
+        names, planned, dropped, changes, kpis = d.names, d.planned, d.dropped, d.changes, d.kpis
+        at = snap.at
         change_of = {c.request_id: c for c in changes}
         version = await repo.add_plan(
             {
@@ -431,18 +481,8 @@ class Replanner:
                     }
                     for u in plan.unassigned
                 ],
-                "changes": [_change_json(c) for c in changes],
-                "kpis": (
-                    kpis := {
-                        "travel_minutes": round(plan.kpis.travel_time / 60, 1),
-                        "assigned": plan.kpis.assigned,
-                        "unassigned": plan.kpis.unassigned,
-                        "sla_misses": plan.kpis.sla_misses,
-                        "overtime_minutes": round(plan.kpis.overtime / 60, 1),
-                        "wall_time_s": round(plan.kpis.wall_time, 3),
-                        **promise_kpis(self._promises(snap, planned), timedelta(seconds=self.tolerance_s)),
-                    }
-                ),
+                "changes": [change_json(c) for c in changes],
+                "kpis": kpis,
             }
         )
         touched: set[uuid.UUID] = set()
@@ -558,7 +598,7 @@ class Replanner:
             "version": version,
             "reason": reason,
             "status": plan.status.value,
-            "changes": [_change_json(c) for c in changes],
+            "changes": [change_json(c) for c in changes],
             "unassigned": len(plan.unassigned),
             "assigned": plan.kpis.assigned,
             "kpis": kpis,
@@ -607,7 +647,7 @@ class Replanner:
         ]
 
 
-def _change_json(c: PlanChange) -> dict[str, Any]:
+def change_json(c: PlanChange) -> dict[str, Any]:
     return {
         "request_id": str(c.request_id),
         "kind": c.kind,

@@ -428,6 +428,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/plans/{day}/proposals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Propose
+         * @description Plans the day without applying it; the answer says what would change. Open for ten minutes.
+         */
+        post: operations["propose_plans__day__proposals_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plans/{day}/proposals/{proposal_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Proposal */
+        get: operations["proposal_plans__day__proposals__proposal_id__get"];
+        put?: never;
+        post?: never;
+        /** Discard */
+        delete: operations["discard_plans__day__proposals__proposal_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plans/{day}/proposals/{proposal_id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept
+         * @description Applies the proposal as the day's next plan version; 409 when it is closed or the day's bookings changed
+         *     after it was made (ask for a new one).
+         */
+        post: operations["accept_plans__day__proposals__proposal_id__accept_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/plans/{day}/replan": {
         parameters: {
             query?: never;
@@ -905,6 +964,33 @@ export interface components {
             pings: components["schemas"]["Ping"][];
         };
         /**
+         * PlanChangeOut
+         * @description One change a plan makes, in words: a visit added to a route, moved to another technician, retimed or
+         *     dropped.
+         */
+        PlanChangeOut: {
+            /** From Start */
+            from_start?: string | null;
+            /** From Technician Id */
+            from_technician_id?: string | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "added" | "moved" | "retimed" | "dropped";
+            /**
+             * Request Id
+             * Format: uuid
+             */
+            request_id: string;
+            /** Text */
+            text: string;
+            /** To Start */
+            to_start?: string | null;
+            /** To Technician Id */
+            to_technician_id?: string | null;
+        };
+        /**
          * Problem
          * @description RFC 9457 problem details; `errors` names each invalid field and why
          */
@@ -919,6 +1005,78 @@ export interface components {
             title: string;
             /** Format: uri */
             type: string;
+        };
+        /** ProposalIn */
+        ProposalIn: {
+            /**
+             * Change Budget
+             * @description visits that may leave each technician's current route (default: the service's setting)
+             */
+            change_budget?: number | null;
+            /**
+             * Reason
+             * @default re-plan proposed to a dispatcher
+             */
+            reason: string;
+        };
+        /**
+         * ProposalOut
+         * @description A re-plan computed but not applied: what it would change, its figures, until when it can be accepted.
+         */
+        ProposalOut: {
+            /**
+             * Based On Version
+             * @description the day's plan version the proposal was made from
+             */
+            based_on_version: number | null;
+            /** Change Budget */
+            change_budget: number | null;
+            /** Changes */
+            changes: components["schemas"]["PlanChangeOut"][];
+            /**
+             * Counts
+             * @description changes by kind: added, moved, retimed, dropped
+             */
+            counts: {
+                [key: string]: number;
+            };
+            /** Created At */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Expires At */
+            expires_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kpis
+             * @description travel_minutes, assigned, unassigned, sla_misses, overtime_minutes and the promise figures
+             */
+            kpis: {
+                [key: string]: number | null;
+            };
+            /**
+             * Plan Version
+             * @description the version its acceptance made
+             */
+            plan_version: number | null;
+            /** Reason */
+            reason: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "accepted" | "discarded" | "expired";
+            /** Unassigned */
+            unassigned: components["schemas"]["UnplannedOut"][];
         };
         /** ReassignIn */
         ReassignIn: {
@@ -1029,6 +1187,26 @@ export interface components {
             weekly_shifts?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /**
+         * UnplannedOut
+         * @description A job the plan leaves unassigned, and why (the planner's reason code and detail).
+         */
+        UnplannedOut: {
+            /**
+             * Detail
+             * @default
+             */
+            detail: string;
+            /** Label */
+            label: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Request Id
+             * Format: uuid
+             */
+            request_id: string;
         };
         /** WeeklyShiftIn */
         WeeklyShiftIn: {
@@ -2083,6 +2261,209 @@ export interface operations {
             header?: never;
             path: {
                 day: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input: each field and the reason */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    propose_plans__day__proposals_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                day: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ProposalIn"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProposalOut"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input: each field and the reason */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    proposal_plans__day__proposals__proposal_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                day: string;
+                proposal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProposalOut"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input: each field and the reason */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    discard_plans__day__proposals__proposal_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                day: string;
+                proposal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input: each field and the reason */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    accept_plans__day__proposals__proposal_id__accept_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                day: string;
+                proposal_id: string;
             };
             cookie?: never;
         };
