@@ -264,16 +264,18 @@ async def _offered_assignment(dispatch: Dispatch, technician: str) -> str:
 async def test_a_replayed_offline_queue_changes_nothing_and_gets_the_same_answers(dispatch: Dispatch) -> None:
     anna = await dispatch.add_technician("Anna Koval", 44.95, 34.10)
     assignment = await _offered_assignment(dispatch, anna)
+    # the service's clock stands still here: the queue's steps are seconds apart after the booking (a device's
+    # time is believed only from the booking on, and up to 2 minutes ahead of the server's clock)
     now = suite_now()
     queue = [
-        ("POST", f"/me/assignments/{assignment}/accept", {"at": (now - timedelta(minutes=30)).isoformat()}),
+        ("POST", f"/me/assignments/{assignment}/accept", {"at": now.isoformat()}),
         (
             "POST",
             "/me/positions",
             {
                 "pings": [
-                    {"at": (now - timedelta(minutes=25)).isoformat(), "position": {"lat": 44.951, "lon": 34.101}},
-                    {"at": (now - timedelta(minutes=20)).isoformat(), "position": {"lat": 44.955, "lon": 34.105}},
+                    {"at": (now + timedelta(seconds=10)).isoformat(), "position": {"lat": 44.951, "lon": 34.101}},
+                    {"at": (now + timedelta(seconds=20)).isoformat(), "position": {"lat": 44.955, "lon": 34.105}},
                 ]
             },
         ),
@@ -282,7 +284,7 @@ async def test_a_replayed_offline_queue_changes_nothing_and_gets_the_same_answer
             f"/me/assignments/{assignment}/status",
             {
                 "status": "en_route",
-                "at": (now - timedelta(minutes=20)).isoformat(),
+                "at": (now + timedelta(seconds=20)).isoformat(),
                 "position": {"lat": 44.955, "lon": 34.105},
             },
         ),
@@ -291,7 +293,7 @@ async def test_a_replayed_offline_queue_changes_nothing_and_gets_the_same_answer
             f"/me/assignments/{assignment}/status",
             {
                 "status": "on_site",
-                "at": (now - timedelta(minutes=10)).isoformat(),
+                "at": (now + timedelta(seconds=30)).isoformat(),
                 "position": {"lat": 44.96, "lon": 34.11},
             },
         ),
@@ -304,7 +306,7 @@ async def test_a_replayed_offline_queue_changes_nothing_and_gets_the_same_answer
                 "notes": "",
                 "parts_used": [{"part": "door gasket", "quantity": 1}],
                 "signed_by": "M. Ivanova",
-                "at": now.isoformat(),
+                "at": (now + timedelta(seconds=40)).isoformat(),
             },
         ),
         ("POST", f"/me/assignments/{assignment}/status", {"status": "en_route"}),  # refused: it is final

@@ -53,6 +53,7 @@ class NewAssignment:
     planned_start: datetime
     planned_end: datetime
     eta: datetime
+    booked_at: datetime  # the service's clock: no step a device reports may claim an earlier time
 
 
 class BookingRepository(SessionRepository):
@@ -81,6 +82,7 @@ class BookingRepository(SessionRepository):
                                 planned_end=assignment.planned_end,
                                 eta=assignment.eta,
                                 first_eta=assignment.eta,
+                                booked_at=assignment.booked_at,
                             )
                         )
                 except IntegrityError as exc:

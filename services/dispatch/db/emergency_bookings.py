@@ -60,8 +60,8 @@ _BOOK_EMERGENCY_SQL = f"""
         RETURNING a.id
     ), booked AS (
         INSERT INTO assignments (id, request_id, technician_id, customer_id, status, planned_start, planned_end, eta,
-                                 first_eta)
-        SELECT $7, $8, claimed.id, $9, $10, $11, $12, $13, $13 FROM claimed
+                                 first_eta, booked_at)
+        SELECT $7, $8, claimed.id, $9, $10, $11, $12, $13, $13, $19 FROM claimed
         RETURNING id, status, planned_start
     ), recorded AS (
         INSERT INTO assignment_history (assignment_id, status, at) SELECT id, status, planned_start FROM booked
@@ -118,6 +118,7 @@ class EmergencyBookingRepository(SessionRepository):
             [e.payload for e in events],
             booking.replan_day,
             booking.replan_reason,
+            a.booked_at,
         )
         assert row is not None
         if not row["claimed"]:

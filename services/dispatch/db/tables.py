@@ -133,6 +133,7 @@ assignments = Table(
     # the arrival first promised to the customer: automatic re-plans keep to it (within a tolerance)
     Column("first_eta", DateTime(timezone=True)),  # None: read as eta
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("booked_at", DateTime(timezone=True)),  # on the service's clock; a device's step can't predate it
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("version", Integer, nullable=False, server_default="1"),
     Column("locked", Boolean, nullable=False, server_default="false"),  # a dispatcher's commitment: re-plans keep it

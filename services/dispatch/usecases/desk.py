@@ -347,7 +347,17 @@ class DispatchDesk:
         assignment_id = uuid.uuid4()
         try:
             await repo.book(
-                NewAssignment(assignment_id, request_id, technician_id, job["customer_id"], "offered", start, end, eta)
+                NewAssignment(
+                    assignment_id,
+                    request_id,
+                    technician_id,
+                    job["customer_id"],
+                    "offered",
+                    start,
+                    end,
+                    eta,
+                    self.clock(),
+                )
             )
         except DoubleBooking as exc:
             raise Conflict(f"the booking collided with another one just made: {exc}", retry_after_s=1) from exc

@@ -253,6 +253,7 @@ class EmergencyPlacer:
             planned_start=option.planned_start,
             planned_end=emergency_end,
             eta=option.eta,
+            booked_at=self.clock(),
         )
         events = [
             outbox_row(
@@ -364,6 +365,7 @@ class EmergencyPlacer:
                 start,
                 end,
                 option.eta,
+                self.clock(),
             )
         )
         await announce_created(

@@ -16,6 +16,7 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch.db.repository import DispatchRepository
+from services.dispatch.domain.device_time import device_time_refusal
 from services.dispatch.domain.lifecycle import (
     STARTED,
     TECHNICIAN_STATUS,
@@ -34,8 +35,6 @@ from shared.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFou
 from shared.events.common import GeoPoint
 from shared.http import domain_problem_body
 from shared.timestamps import utc_z
-
-_CLOCK_SKEW = timedelta(minutes=5)
 
 
 class FieldWork:
@@ -87,14 +86,16 @@ class FieldWork:
                 raise Forbidden("only a dispatcher cancels an assignment: decline it, or report the visit failed")
             if not reason or not reason.strip():
                 raise InvalidInput("reason", "is needed to cancel an assignment")
+        if status in ("completed", "failed") and report is None and principal.role == Role.TECHNICIAN:
+            raise Forbidden("a technician completes or fails a visit with its report (/me/assignments/{id}/report)")
         try:
             check_transition(row["status"], status, outcome)
         except TransitionRefused as exc:
             raise Conflict(str(exc)) from exc
         now = self.clock()
         at = at or now
-        if at > now + _CLOCK_SKEW:
-            raise InvalidInput("at", "is in the future")
+        if refusal := device_time_refusal(at, now, row["booked_at"]):
+            raise InvalidInput("at", refusal)
         if row["last_transition_at"] is not None and at < row["last_transition_at"]:
             raise InvalidInput("at", "is before the assignment's previous step")
         job = await repo.get_job(row["request_id"])
@@ -103,6 +104,7 @@ class FieldWork:
         suspicion = await self._implausible(repo, row, job, status, at, point)
         detail = {
             "by": principal.subject,
+            "received_at": utc_z(now),  # the server's receipt beside the device's time (`at`)
             **({"reason": reason} if reason else {}),
             **({"suspect": suspicion.reason} if suspicion else {}),
         }
@@ -242,6 +244,8 @@ class FieldWork:
         The route version moves with it: a placement that saw the technician free before must look again.
         """
         now = self.clock()
+        if at is not None and (refusal := device_time_refusal(at, now)):
+            raise InvalidInput("at", refusal)
         start = min(at or now, now)  # an offline queue's break started when the device says, never later than now
         repo = DispatchRepository(session)
         technician = await repo.get_technician(technician_id, for_update=True)
@@ -266,8 +270,12 @@ class FieldWork:
         """Stores the pings (the device's time of each fix, the server's of receipt); the live position follows
         the newest, and so does the ETA of a job en route when it moves by more than the settings'
         eta_update_minutes."""
+        now = self.clock()
+        for i, (ping_at, *_) in enumerate(pings):
+            if refusal := device_time_refusal(ping_at, now):
+                raise InvalidInput(f"pings[{i}].at", refusal)
         repo = DispatchRepository(session)
-        stored = await repo.add_pings(technician_id, pings, received_at=self.clock())
+        stored = await repo.add_pings(technician_id, pings, received_at=now)
         if pings:
             at, lat, lon, _ = max(pings)
             en_route = await repo.en_route_of(technician_id)  # locked before the technician, as status steps do

@@ -507,7 +507,9 @@ class Replanner:
                 assignment_id = uuid.uuid4()
                 try:
                     await repo.book(
-                        NewAssignment(assignment_id, rid, tid, job["customer_id"], "offered", start, finish, eta)
+                        NewAssignment(
+                            assignment_id, rid, tid, job["customer_id"], "offered", start, finish, eta, self.clock()
+                        )
                     )
                 except RequestAlreadyBooked:
                     # a visit whose window spans days, booked meanwhile by another day's re-plan (each day has its
