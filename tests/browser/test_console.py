@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import time
 import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -138,12 +142,64 @@ def test_a_job_dragged_to_another_technician_stays_there_after_a_reload(
     origin = job(page, request_id).get_attribute("data-technician-id")
     target = company.ivan if origin == company.anna else company.anna
 
-    job(page, request_id).drag_to(page.get_by_test_id(f"row-{target}").locator(".track"))
+    # onto the technician's name: the server picks the time (onto the track: the time under the pointer)
+    job(page, request_id).drag_to(page.get_by_test_id(f"row-{target}").locator(".who"))
 
-    expect(page.get_by_role("status")).to_have_text("Moved")
+    expect(page.get_by_role("status")).to_contain_text("Moved")
     expect(job(page, request_id)).to_have_attribute("data-technician-id", target)
     page.reload()
     expect(job(page, request_id)).to_have_attribute("data-technician-id", target)
+
+
+def test_a_job_dropped_at_a_time_is_booked_then_and_undo_puts_it_back(
+    page: Page, gateway: str, stack: Stack, keys: Keys, company: Company
+) -> None:
+    every_day = {
+        d: {"start": "07:00", "end": "21:00", "break_minutes": 30, "break_earliest": "12:00", "break_latest": "14:00"}
+        for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    }
+    with httpx.Client(base_url=stack.url("dispatch"), headers=keys.headers(Role.DISPATCHER)) as dispatch:
+        nadia = dispatch.post(
+            "/technicians",
+            json={
+                "name": f"Nadia Lis {uuid.uuid4().hex[:4]}",
+                "skills": {"refrigeration": 3},
+                "home_base": {"lat": 44.50, "lon": 34.17},
+                "weekly_shifts": every_day,
+            },
+        ).json()["id"]
+    request_id = _file_emergency(stack, keys, company.customer_id, company.site_id, "Walk-in freezer alarm")
+    sign_in(page, gateway)
+    row = page.get_by_test_id(f"row-{nadia}")
+    expect(row.get_by_test_id(f"shift-{nadia}")).to_be_visible()  # the shift and the lunch window behind the bars
+    expect(row.get_by_test_id(f"break-due-{nadia}")).to_be_attached()
+    expect(job(page, request_id)).not_to_have_attribute("data-technician-id", "")
+    origin = job(page, request_id).get_attribute("data-technician-id")
+    with httpx.Client(base_url=stack.url("dispatch"), headers=keys.headers(Role.DISPATCHER)) as dispatch:
+        now = datetime.fromisoformat(dispatch.get("/board").json()["at"]).astimezone(ZoneInfo("Europe/Simferopol"))
+    # two hours ahead, on a quarter hour, after lunch: the drop's x on the 06:00-22:00 track gives that time
+    target = max(now + timedelta(hours=2), now.replace(hour=14, minute=15)).replace(second=0, microsecond=0)
+    target = target.replace(minute=target.minute - target.minute % 15)
+    assert 7 <= target.hour < 19, "the suite's clock leaves no room on the day's track"
+    track = row.locator(".track")
+    box = track.bounding_box()
+    assert box is not None
+    x = (target.hour * 60 + target.minute - 6 * 60) / (16 * 60) * box["width"]
+
+    job(page, request_id).drag_to(track, target_position={"x": x, "y": box["height"] / 2})
+
+    expect(page.get_by_role("status")).to_contain_text("Moved")
+    expect(job(page, request_id)).to_have_attribute("data-technician-id", nadia)
+    with httpx.Client(base_url=stack.url("dispatch"), headers=keys.headers(Role.DISPATCHER)) as dispatch:
+        booked = next(r for r in dispatch.get("/board").json()["requests"] if r["request_id"] == request_id)
+    starts = datetime.fromisoformat(booked["assignment"]["planned_start"])
+    assert abs(starts - target) <= timedelta(minutes=5), (starts, target)  # the drop's time, to the 5 minutes
+
+    page.get_by_role("button", name="Undo").click()
+    expect(page.get_by_role("status")).to_contain_text("Put back as it was")
+    expect(job(page, request_id)).to_have_attribute("data-technician-id", str(origin))
+    page.reload()
+    expect(job(page, request_id)).to_have_attribute("data-technician-id", str(origin))
 
 
 def test_a_drag_that_breaks_a_rule_shows_the_servers_reason_and_changes_nothing(
@@ -156,7 +212,7 @@ def test_a_drag_that_breaks_a_rule_shows_the_servers_reason_and_changes_nothing(
     origin = job(page, request_id).get_attribute("data-technician-id")
 
     # Oleg has no refrigeration skill: the server refuses.
-    job(page, request_id).drag_to(page.get_by_test_id(f"row-{company.oleg}").locator(".track"))
+    job(page, request_id).drag_to(page.get_by_test_id(f"row-{company.oleg}").locator(".who"))
 
     refusal = page.get_by_test_id(f"row-{company.oleg}").get_by_role("alert")
     expect(refusal).to_contain_text("The server refused")
@@ -186,10 +242,56 @@ def test_a_dispatcher_replans_the_day_and_reads_what_moved(page: Page, gateway: 
     sign_in(page, gateway)
 
     page.get_by_role("button", name="Re-plan the day").click()
+    proposal = page.get_by_role("region", name="Proposed plan")
+    expect(proposal).to_contain_text("re-plan requested in the console")
+    expect(proposal.get_by_test_id("proposal-summary")).to_contain_text(re.compile(r"\d+ added, \d+ moved"))
+    screenshot(page, "console-proposal.png", full_page=True)
+    # the day goes on in this stack (other tests' jobs re-plan it): a proposal it moved on from is refused with the
+    # server's reason, and the dispatcher plans again, as they would
+    for _ in range(3):
+        proposal.get_by_role("button", name="Apply this plan").click()
+        expect(page.get_by_role("status").or_(proposal.get_by_role("alert"))).to_be_visible()
+        if page.get_by_role("status").is_visible():
+            break
+        expect(proposal.get_by_role("alert")).to_contain_text("the day changed after this proposal")
+        proposal.get_by_role("button", name="Plan again").click()
+        expect(proposal.get_by_role("button", name="Apply this plan")).to_be_visible()
 
     expect(page.get_by_role("status")).to_contain_text("Plan version")
+    expect(page.get_by_role("region", name="Proposed plan")).to_have_count(0)
     changes = page.get_by_role("region", name="Plan changes")
     expect(changes).to_contain_text("re-plan requested in the console")
     changes.get_by_role("button", name="Close").click()
     page.get_by_role("button", name="Plan changes").click()
     expect(page.get_by_role("region", name="Plan changes")).to_contain_text("re-plan requested in the console")
+
+
+def test_a_proposal_the_day_moved_on_from_is_refused_in_place(
+    page: Page, gateway: str, stack: Stack, keys: Keys, company: Company
+) -> None:
+    sign_in(page, gateway)
+    page.get_by_role("button", name="Re-plan the day").click()
+    proposal = page.get_by_role("region", name="Proposed plan")
+    expect(proposal.get_by_role("button", name="Apply this plan")).to_be_visible()
+    # meanwhile an emergency comes in and is booked: the day's bookings are no longer what the proposal planned
+    request_id = _file_emergency(stack, keys, company.customer_id, company.site_id, "Cold room alarm")
+    with httpx.Client(base_url=stack.url("dispatch"), headers=keys.headers(Role.DISPATCHER), timeout=60) as api:
+        for _ in range(60):
+            board = api.get("/board").json()
+            if any(r["request_id"] == request_id and r["assignment"] for r in board["requests"]):
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("the emergency was not booked")
+        day = board["day"]
+        plan = api.get(f"/plans/{day}")
+        versions = plan.json()["version"] if plan.status_code == 200 else None
+
+    proposal.get_by_role("button", name="Apply this plan").click()
+    expect(proposal.get_by_role("alert")).to_contain_text("the day changed after this proposal")
+    expect(proposal.get_by_role("button", name="Plan again")).to_be_visible()
+    with httpx.Client(base_url=stack.url("dispatch"), headers=keys.headers(Role.DISPATCHER)) as api:
+        plan = api.get(f"/plans/{day}")
+        assert (plan.json()["version"] if plan.status_code == 200 else None) == versions  # nothing applied
+    proposal.get_by_role("button", name="Discard").click()
+    expect(page.get_by_role("region", name="Proposed plan")).to_have_count(0)

@@ -107,12 +107,36 @@ class DispatchDesk:
                     "status": board_status(tech["status"], tech["id"] in on_shift, absence),
                     "on_shift": tech["id"] in on_shift,
                     "absence": {"kind": absence.kind, "until": absence.until} if absence else None,
+                    **self._working_day(shifts.get(tech["id"]), tech, today.breaks_taken.get(tech["id"]), now),
                     "route": [
                         a for a in today.bookings.get(tech["id"], []) if a["status"] not in ("declined", "cancelled")
                     ],
                 }
             )
         return {"at": now, "day": day, "technicians": board, "requests": await self._requests(repo, now, today)}
+
+    @staticmethod
+    def _working_day(
+        shift: Mapping[str, Any] | None, tech: Mapping[str, Any], logged_end: datetime | None, now: datetime
+    ) -> dict[str, Any]:
+        """The Gantt's background for a technician: the shift with its overtime allowance, the break still due
+        (its window) or the one taken today."""
+        if shift is None:
+            return {"shift": None, "break_due": None, "break_taken": None}
+        due = due_break(shift, tech, logged_end, now)
+        taken_end = max((e for e in (tech["break_ends_at"], logged_end) if e and e > shift["starts_at"]), default=None)
+        taken = None
+        if due is None and taken_end is not None:
+            taken = {"start": taken_end - timedelta(minutes=shift["break_minutes"] or 0), "end": taken_end}
+        return {
+            "shift": {
+                "starts_at": shift["starts_at"],
+                "ends_at": shift["ends_at"],
+                "overtime_until": shift["ends_at"] + timedelta(minutes=tech.get("overtime_minutes") or 0),
+            },
+            "break_due": {"earliest": due.earliest, "latest": due.latest, "minutes": due.minutes} if due else None,
+            "break_taken": taken,
+        }
 
     async def _today(self, repo: DispatchRepository, now: datetime, technician_ids: list[uuid.UUID]) -> _Today:
         """Today of just these technicians (the SLA watch needs only those with open work)."""

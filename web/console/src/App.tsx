@@ -9,8 +9,9 @@ import {
   type Problem,
   type Session,
 } from "@fieldline/shared";
-import type { Board, BoardRequest } from "./board";
+import type { Board, Booking, BoardRequest } from "./board";
 import { AtRiskList, JobDetail, MapView, ScheduleBoard } from "./views";
+import { ProposalPanel, type Proposal } from "./Proposal";
 import { VisitReport } from "./VisitReport";
 
 const APP_PATH = "/console/";
@@ -69,27 +70,55 @@ function Console({ session, onSignOut }: { session: Session; onSignOut: () => vo
     };
   }, [reload, session]);
 
+  // The last move, to put back: the booking as it was (technician and start), or none if it came from the queue.
+  const [lastMove, setLastMove] = useState<{ requestId: string; assignmentId: string; before: Booking | null } | null>(
+    null,
+  );
+
   const moveJob = useCallback(
-    async (job: BoardRequest, technicianId: string) => {
+    async (job: BoardRequest, technicianId: string, start: string | null) => {
       setRefusal(null);
+      setLastMove(null);
+      const planned_start = start ?? undefined;
       const result = job.assignment
         ? await api.dispatch.POST("/assignments/{assignment_id}/reassign", {
             params: { path: { assignment_id: job.assignment.id } },
-            body: { technician_id: technicianId, lock: false },
+            body: { technician_id: technicianId, planned_start, lock: false },
           })
         : await api.dispatch.POST("/assignments", {
-            body: { request_id: job.request_id, technician_id: technicianId, lock: false },
+            body: { request_id: job.request_id, technician_id: technicianId, planned_start, lock: false },
           });
       if (result.error) {
         const problem = result.error as Problem;
         setRefusal({ technicianId, reason: problem.detail ?? problem.title ?? String(result.response.status) });
       } else {
         setNotice(t("moved"));
+        setLastMove({ requestId: job.request_id, assignmentId: result.data.id, before: job.assignment });
       }
       await reload();
     },
     [api, reload, t],
   );
+
+  // Undo asks the server like any move (its checks decide): back to the technician and start it had, or, for a
+  // job taken from the queue, the booking cancelled so the job waits in the queue again.
+  const undoMove = useCallback(async () => {
+    if (!lastMove) return;
+    setLastMove(null);
+    const { before } = lastMove;
+    const result = before
+      ? await api.dispatch.POST("/assignments/{assignment_id}/reassign", {
+          params: { path: { assignment_id: lastMove.assignmentId } },
+          body: { technician_id: before.technician_id, planned_start: before.planned_start, lock: before.locked },
+        })
+      : await api.dispatch.POST("/assignments/{assignment_id}/status", {
+          params: { path: { assignment_id: lastMove.assignmentId } },
+          body: { status: "cancelled", reason: "undone in the console" },
+        });
+    if (result.error) setNotice(t("refused", { reason: (result.error as Problem).detail ?? String(result.response.status) }));
+    else setNotice(t("undone"));
+    await reload();
+  }, [api, lastMove, reload, t]);
 
   const setLock = useCallback(
     async (assignmentId: string, locked: boolean) => {
@@ -102,21 +131,53 @@ function Console({ session, onSignOut }: { session: Session; onSignOut: () => vo
     [api, reload],
   );
 
-  const replan = useCallback(async () => {
+  // Re-planning is two steps: the server plans the day and answers what would change (nothing is booked yet);
+  // the dispatcher reads it and applies exactly that plan, or lets it go.
+  const [proposal, setProposal] = useState<Proposal | null>(null);
+  const [proposalRefusal, setProposalRefusal] = useState<string | null>(null);
+  const [proposalBusy, setProposalBusy] = useState(false);
+  const problemText = (error: unknown, response: Response) =>
+    (error as Problem | undefined)?.detail ?? `${response.status} ${response.statusText}`;
+
+  const propose = useCallback(async () => {
     if (!board) return;
     setNotice(t("replanning"));
-    const { data, error, response } = await api.dispatch.POST("/plans/{day}/replan", {
+    setProposalBusy(true);
+    setProposalRefusal(null);
+    setPlanChanges(null);
+    const { data, error, response } = await api.dispatch.POST("/plans/{day}/proposals", {
       params: { path: { day: board.day } },
       body: { reason: "re-plan requested in the console" },
     });
-    if (error || !data) setNotice((error as Problem | undefined)?.detail ?? `${response.status} ${response.statusText}`);
-    else {
-      const plan = data as unknown as PlanChanges;
-      setNotice(t("replanned", { v: plan.version ?? "?", n: plan.changes.length }));
-      setPlanChanges(plan);
-    }
+    setProposalBusy(false);
+    if (error || !data) return setNotice(problemText(error, response));
+    setNotice(null);
+    setProposal(data);
+  }, [api, board, t]);
+
+  const acceptProposal = useCallback(async () => {
+    if (!proposal) return;
+    setProposalBusy(true);
+    const { data, error, response } = await api.dispatch.POST("/plans/{day}/proposals/{proposal_id}/accept", {
+      params: { path: { day: proposal.day, proposal_id: proposal.id } },
+    });
+    setProposalBusy(false);
+    if (error || !data) return setProposalRefusal(problemText(error, response));
+    const plan = data as unknown as PlanChanges;
+    setProposal(null);
+    setNotice(t("replanned", { v: plan.version ?? "?", n: plan.changes.length }));
+    setPlanChanges(plan);
     await reload();
-  }, [api, board, reload, t]);
+  }, [api, proposal, reload, t]);
+
+  const discardProposal = useCallback(async () => {
+    if (!proposal) return;
+    setProposal(null);
+    setProposalRefusal(null);
+    await api.dispatch.DELETE("/plans/{day}/proposals/{proposal_id}", {
+      params: { path: { day: proposal.day, proposal_id: proposal.id } },
+    });
+  }, [api, proposal]);
 
   const showLastChanges = useCallback(async () => {
     if (!board) return;
@@ -134,7 +195,7 @@ function Console({ session, onSignOut }: { session: Session; onSignOut: () => vo
         <span className={live ? "live on" : "live off"} data-testid="live">
           {live ? t("live") : t("offline")}
         </span>
-        <button type="button" disabled={!board} onClick={() => void replan()}>
+        <button type="button" disabled={!board || proposalBusy} onClick={() => void propose()}>
           {t("replan")}
         </button>
         <button type="button" disabled={!board} onClick={() => void showLastChanges()}>
@@ -149,6 +210,18 @@ function Console({ session, onSignOut }: { session: Session; onSignOut: () => vo
       {notice && (
         <p role="status" className="notice" onClick={() => setNotice(null)}>
           {notice}
+          {lastMove && notice === t("moved") && (
+            <button
+              type="button"
+              className="undo"
+              onClick={(e) => {
+                e.stopPropagation();
+                void undoMove();
+              }}
+            >
+              {t("undo")}
+            </button>
+          )}
         </p>
       )}
       {board && (
@@ -158,10 +231,20 @@ function Console({ session, onSignOut }: { session: Session; onSignOut: () => vo
           <ScheduleBoard
             board={board}
             refusal={refusal}
-            onMove={(j, tech) => void moveJob(j, tech)}
+            onMove={(j, tech, start) => void moveJob(j, tech, start)}
             onSelectJob={setSelectedJob}
             onSelectTech={setSelectedTech}
           />
+          {proposal && (
+            <ProposalPanel
+              proposal={proposal}
+              refusal={proposalRefusal}
+              busy={proposalBusy}
+              onAccept={() => void acceptProposal()}
+              onDiscard={() => void discardProposal()}
+              onProposeAgain={() => void propose()}
+            />
+          )}
           {planChanges && (
             <section className="plan-changes" aria-label={t("planChanges")}>
               <h2>

@@ -24,6 +24,9 @@ export interface BoardTechnician {
   home_lat: number | null;
   home_lon: number | null;
   route: Booking[];
+  shift: { starts_at: string; ends_at: string; overtime_until: string } | null;
+  break_due: { earliest: string; latest: string; minutes: number } | null;
+  break_taken: { start: string; end: string } | null;
 }
 
 export interface BoardRequest {

@@ -1,5 +1,14 @@
 import { useState, type DragEvent } from "react";
-import { CrimeaMap, formatDateTime, formatTime, minutesOfDay, project, useI18n } from "@fieldline/shared";
+import {
+  atMinutesOfDay,
+  CrimeaMap,
+  formatDateTime,
+  formatTime,
+  minutesOfDay,
+  minutesSince,
+  project,
+  useI18n,
+} from "@fieldline/shared";
 import type { Board, BoardRequest, BoardTechnician, Booking } from "./board";
 import type { Refusal } from "./App";
 
@@ -124,6 +133,13 @@ const DAY_START = 6 * 60;
 const DAY_END = 22 * 60;
 const pct = (minutes: number) => `${((Math.min(Math.max(minutes, DAY_START), DAY_END) - DAY_START) / (DAY_END - DAY_START)) * 100}%`;
 
+/** Left and width of the span between two instants on the track of `day`. */
+const spanOn = (day: string) => (from: string, to: string) => {
+  const a = minutesSince(day, from);
+  const b = Math.max(minutesSince(day, to), a);
+  return { left: pct(a), width: `calc(${pct(b)} - ${pct(a)})` };
+};
+
 function jobOf(board: Board, booking: Booking): BoardRequest | undefined {
   return board.requests.find((r) => r.request_id === booking.request_id);
 }
@@ -131,7 +147,7 @@ function jobOf(board: Board, booking: Booking): BoardRequest | undefined {
 export function ScheduleBoard(props: {
   board: Board;
   refusal: Refusal | null;
-  onMove: (job: BoardRequest, technicianId: string) => void;
+  onMove: (job: BoardRequest, technicianId: string, start: string | null) => void;
   onSelectJob: (id: string) => void;
   onSelectTech: (id: string) => void;
 }) {
@@ -142,11 +158,23 @@ export function ScheduleBoard(props: {
   const queue = props.board.requests.filter((r) => !onRoute.has(r.request_id));
   const nameOf = (id: string) => props.board.technicians.find((tech) => tech.id === id)?.name ?? "?";
   const nowMinutes = minutesOfDay(props.board.at);
+  const span = spanOn(props.board.day);
+  // Dropped on a row's track: that technician, at the time under the pointer (to 5 minutes); on the name: the
+  // technician, and the server picks the time. The server's checks decide either way.
   const onDrop = (technicianId: string) => (event: DragEvent) => {
     event.preventDefault();
     setOver(null);
     const job = props.board.requests.find((r) => r.request_id === event.dataTransfer.getData("text/plain"));
-    if (job && job.assignment?.technician_id !== technicianId) props.onMove(job, technicianId);
+    if (!job) return;
+    const track = (event.target as HTMLElement).closest(".track");
+    let start: string | null = null;
+    if (track) {
+      const box = track.getBoundingClientRect();
+      const minutes = DAY_START + ((event.clientX - box.left) / box.width) * (DAY_END - DAY_START);
+      start = atMinutesOfDay(props.board.at, Math.round(minutes / 5) * 5);
+    }
+    if (start === null && job.assignment?.technician_id === technicianId) return;
+    props.onMove(job, technicianId, start);
   };
   const dragStart = (requestId: string) => (event: DragEvent) => event.dataTransfer.setData("text/plain", requestId);
   const hours = Array.from({ length: (DAY_END - DAY_START) / 60 + 1 }, (_, i) => DAY_START / 60 + i);
@@ -181,6 +209,53 @@ export function ScheduleBoard(props: {
               {tech.name}
             </button>
             <div className="track">
+              {tech.shift && (
+                <>
+                  <div
+                    className="shift"
+                    data-testid={`shift-${tech.id}`}
+                    title={`${t("shift")} ${formatTime(tech.shift.starts_at, locale)}–${formatTime(tech.shift.ends_at, locale)}`}
+                    style={span(tech.shift.starts_at, tech.shift.ends_at)}
+                  />
+                  <div
+                    className="overtime"
+                    title={`${t("overtime")} ${formatTime(tech.shift.ends_at, locale)}–${formatTime(tech.shift.overtime_until, locale)}`}
+                    style={span(tech.shift.ends_at, tech.shift.overtime_until)}
+                  />
+                </>
+              )}
+              {tech.break_due && (
+                <div
+                  className="break-window"
+                  data-testid={`break-due-${tech.id}`}
+                  title={t("breakDue", {
+                    n: tech.break_due.minutes,
+                    from: formatTime(tech.break_due.earliest, locale),
+                    to: formatTime(tech.break_due.latest, locale),
+                  })}
+                  style={span(tech.break_due.earliest, tech.break_due.latest)}
+                />
+              )}
+              {tech.break_taken && (
+                <div
+                  className="break-taken"
+                  data-testid={`break-taken-${tech.id}`}
+                  title={`${t("breakTaken")} ${formatTime(tech.break_taken.start, locale)}–${formatTime(tech.break_taken.end, locale)}`}
+                  style={span(tech.break_taken.start, tech.break_taken.end)}
+                />
+              )}
+              {tech.route.map((b, i) => {
+                // between two jobs: from leaving the previous one to the arrival here (the drive, then any wait)
+                const from = i > 0 ? (tech.route[i - 1]?.planned_end ?? null) : null;
+                return from && minutesSince(props.board.day, b.eta) > minutesSince(props.board.day, from) ? (
+                  <div
+                    key={`travel-${b.id}`}
+                    className="travel"
+                    title={`${t("travel")} ${formatTime(from, locale)}–${formatTime(b.eta, locale)}`}
+                    style={span(from, b.eta)}
+                  />
+                ) : null;
+              })}
               <div className="now" style={{ left: pct(nowMinutes) }} />
               {tech.route.map((b) => {
                 const job = jobOf(props.board, b);

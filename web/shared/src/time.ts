@@ -23,3 +23,17 @@ export function minutesOfDay(iso: string | Date, timeZone = COMPANY_TIME_ZONE): 
   const minute = Number(parts.find((p) => p.type === "minute")?.value ?? 0);
   return hour * 60 + minute;
 }
+
+/** Minutes from the company's local midnight starting `day` (YYYY-MM-DD) to an instant: past 1,440 on the next day,
+ * negative on the one before (a shift running past midnight keeps its length on the Gantt). */
+export function minutesSince(day: string, iso: string | Date, timeZone = COMPANY_TIME_ZONE): number {
+  const days = (Date.parse(companyDay(new Date(iso), timeZone)) - Date.parse(day)) / 86_400_000;
+  return days * 1440 + minutesOfDay(iso, timeZone);
+}
+
+/** The instant `minutes` after local midnight of the company day that `reference` falls on (a drop on the Gantt). */
+export function atMinutesOfDay(reference: string | Date, minutes: number, timeZone = COMPANY_TIME_ZONE): string {
+  const at = new Date(reference);
+  const midnight = at.getTime() - minutesOfDay(at, timeZone) * 60_000 - at.getUTCSeconds() * 1000 - at.getUTCMilliseconds();
+  return new Date(midnight + minutes * 60_000).toISOString();
+}
