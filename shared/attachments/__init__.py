@@ -8,11 +8,11 @@ that takes files next (customers' photos of a broken unit on a request, contract
 - `PostgresBlobStore` (the default): the bytes in a table of the service's own schema (`blob_table`), written
   in the same transaction as the metadata, so an attachment is stored whole or not at all.
 - `S3BlobStore` (production): any S3-compatible object store (AWS S3, MinIO, Ceph RGW), path-style requests
-  signed with AWS Signature Version 4.
+  signed with AWS Signature Version 4 (botocore's signer).
 """
 
 from shared.attachments.postgres import PostgresBlobStore, blob_table
-from shared.attachments.s3 import S3BlobStore, S3Location, sigv4_headers
+from shared.attachments.s3 import S3BlobStore, S3Location, signed_headers
 from shared.attachments.store import BlobStore
 
-__all__ = ["BlobStore", "PostgresBlobStore", "S3BlobStore", "S3Location", "blob_table", "sigv4_headers"]
+__all__ = ["BlobStore", "PostgresBlobStore", "S3BlobStore", "S3Location", "blob_table", "signed_headers"]

@@ -114,8 +114,12 @@ class Clock:
 
 
 @contextlib.asynccontextmanager
-async def _dispatch_app(
-    database_url: str, nats_server: NatsServer, keys: Keys, clock: Callable[[], datetime] | None = None
+async def dispatch_app(
+    database_url: str,
+    nats_server: NatsServer,
+    keys: Keys,
+    clock: Callable[[], datetime] | None = None,
+    **settings_overrides: Any,
 ) -> AsyncIterator[Dispatch]:
     conn = await asyncpg.connect(database_url)
     try:
@@ -134,6 +138,7 @@ async def _dispatch_app(
         emergency_retry_interval_s=0,
         planner_time_limit_s=1.0,
         default_weekly_shifts=None,  # a technician added without shifts is on duty round the clock in these tests
+        **settings_overrides,
     )
     app = create_app(settings, clock)
     async with running_app(app) as client:
@@ -143,7 +148,7 @@ async def _dispatch_app(
 @pytest_asyncio.fixture
 async def dispatch(database_url: str, nats_server: NatsServer, keys: Keys) -> AsyncIterator[Dispatch]:
     """The dispatch app on the suite's fixed clock (`FIELDLINE_TEST_NOW`): no test depends on the hour it runs."""
-    async with _dispatch_app(database_url, nats_server, keys, suite_clock()) as running:
+    async with dispatch_app(database_url, nats_server, keys, suite_clock()) as running:
         yield running
 
 
@@ -161,5 +166,5 @@ async def clocked_dispatch(
     database_url: str, nats_server: NatsServer, keys: Keys, clock: Clock
 ) -> AsyncIterator[Dispatch]:
     """The dispatch app on `clock`: "today" is the clock's day."""
-    async with _dispatch_app(database_url, nats_server, keys, clock) as running:
+    async with dispatch_app(database_url, nats_server, keys, clock) as running:
         yield running

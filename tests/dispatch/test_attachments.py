@@ -12,7 +12,6 @@ import httpx
 import pytest
 from PIL import Image
 
-from shared.attachments import S3BlobStore, S3Location, sigv4_headers
 from shared.auth import Role
 from tests.support.polling import eventually
 
@@ -177,52 +176,6 @@ async def test_position_pings_keep_the_device_time_and_the_time_the_server_got_t
 
     rows = await eventually(stored, what="the ping is stored")
     assert rows[0]["at"] == taken and rows[0]["received_at"] == clock.now  # type: ignore[index]
-
-
-def test_the_s3_signature_is_the_one_of_aws_worked_example() -> None:
-    # docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html, "Example: GET Object"
-    from datetime import UTC, datetime
-
-    headers = sigv4_headers(
-        "GET",
-        "https://examplebucket.s3.amazonaws.com/test.txt",
-        {"Range": "bytes=0-9"},
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-        datetime(2013, 5, 24, tzinfo=UTC),
-        "us-east-1",
-        "AKIAIOSFODNN7EXAMPLE",
-        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-    )
-    assert headers["Authorization"] == (
-        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
-        "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, "
-        "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
-    )
-
-
-@pytest.mark.parametrize("missing", [False, True])
-async def test_the_s3_store_puts_and_gets_bytes_path_style(missing: bool) -> None:
-    from datetime import UTC, datetime
-
-    objects: dict[str, bytes] = {}
-
-    def server(request: httpx.Request) -> httpx.Response:
-        assert request.headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=key/")
-        if request.method == "PUT":
-            objects[request.url.path] = request.content
-            return httpx.Response(200)
-        found = objects.get(request.url.path)
-        return httpx.Response(200, content=found) if found is not None else httpx.Response(404)
-
-    store = S3BlobStore(
-        S3Location("http://minio:9000", "fieldline", "us-east-1", "key", "secret", prefix="dispatch/"),
-        lambda: datetime(2030, 1, 1, tzinfo=UTC),
-        transport=httpx.MockTransport(server),
-    )
-    if not missing:
-        await store.put(None, "attachments/a/b", b"picture", "image/jpeg")  # type: ignore[arg-type]
-        assert list(objects) == ["/fieldline/dispatch/attachments/a/b"]
-    assert await store.get(None, "attachments/a/b") == (None if missing else b"picture")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

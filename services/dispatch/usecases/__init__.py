@@ -59,12 +59,12 @@ class DispatchUseCases:
             FieldWork(placer, clock),
             DispatchDesk(placer, clock),
             DispatchViews(settings.timezone, clock),
-            Attachments(attachment_store(settings, clock), clock, settings.attachment_max_bytes),
+            Attachments(attachment_store(settings), clock, settings.attachment_max_bytes),
             PlanProposals(replanner),
         )
 
 
-def attachment_store(settings: Settings, clock: Callable[[], datetime]) -> BlobStore:
+def attachment_store(settings: Settings) -> BlobStore:
     """PostgreSQL (the dispatch schema's attachment_blobs) unless the settings name an S3-compatible store."""
     if settings.attachment_store == "s3":
         if not (settings.s3_endpoint and settings.s3_bucket):
@@ -79,5 +79,5 @@ def attachment_store(settings: Settings, clock: Callable[[], datetime]) -> BlobS
             secret_access_key=settings.s3_secret_access_key.get_secret_value(),
             prefix=settings.s3_prefix,
         )
-        return S3BlobStore(location, clock)
+        return S3BlobStore(location)
     return PostgresBlobStore(attachment_blobs)
