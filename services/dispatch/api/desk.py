@@ -9,22 +9,30 @@ from typing import Any
 from fastapi import APIRouter, status
 
 from services.dispatch.api.deps import Dispatcher, Transactions, UnitOfWork, UseCases
+from services.dispatch.api.desk_schemas import (
+    AlertOut,
+    AtRiskJob,
+    Board,
+    PlanDiffOut,
+    PlanFailureOut,
+    PlanOut,
+    ReplanOut,
+)
 from services.dispatch.api.schemas import AssignIn, AssignmentOut, LockIn, ReassignIn, ReplanIn
-from shared.timestamps import in_utc
 
 router = APIRouter(tags=["dispatcher"])
 
 
-@router.get("/board")
+@router.get("/board", response_model=Board)
 async def board(session: UnitOfWork, cases: UseCases, _: Dispatcher) -> dict[str, Any]:
-    """Technicians (position, status, today's route) and open requests with their SLA clocks."""
-    return in_utc(await cases.desk.board(session))  # type: ignore[no-any-return]
+    """Technicians (position, status, shift, today's route) and open requests with their SLA clocks."""
+    return await cases.desk.board(session)
 
 
-@router.get("/sla-at-risk")
+@router.get("/sla-at-risk", response_model=list[AtRiskJob])
 async def sla_at_risk(session: UnitOfWork, cases: UseCases, _: Dispatcher) -> list[dict[str, Any]]:
     """Requests whose predicted arrival is past the response deadline, worst first."""
-    return in_utc(await cases.desk.at_risk(session))  # type: ignore[no-any-return]
+    return await cases.desk.at_risk(session)
 
 
 @router.post("/assignments", status_code=status.HTTP_201_CREATED, response_model=AssignmentOut)
@@ -65,13 +73,13 @@ async def unlock(
     return AssignmentOut.model_validate(row)
 
 
-@router.get("/alerts")
+@router.get("/alerts", response_model=list[AlertOut])
 async def alerts(session: UnitOfWork, cases: UseCases, _: Dispatcher) -> list[dict[str, Any]]:
     """The dispatchers' alerts, newest first: SLA at risk, late placements, implausible status steps."""
-    return in_utc(await cases.views.alerts(session))  # type: ignore[no-any-return]
+    return await cases.views.alerts(session)
 
 
-@router.post("/plans/{day}/replan")
+@router.post("/plans/{day}/replan", response_model=ReplanOut)
 async def replan(
     day: date, db: Transactions, cases: UseCases, _: Dispatcher, body: ReplanIn | None = None
 ) -> dict[str, Any]:
@@ -82,20 +90,19 @@ async def replan(
     return await cases.replanner.replan(db, day, [reason], wait_s=cases.replanner.dispatcher_wait_s)
 
 
-@router.get("/plan-failures")
+@router.get("/plan-failures", response_model=list[PlanFailureOut])
 async def plan_failures(session: UnitOfWork, cases: UseCases, _: Dispatcher) -> list[dict[str, Any]]:
     """Days the planner could not plan (an alert until the day plans again): when, why, how many runs in a row."""
-    return in_utc(await cases.views.plan_failures(session))  # type: ignore[no-any-return]
+    return await cases.views.plan_failures(session)
 
 
-@router.get("/plans/{day}")
+@router.get("/plans/{day}", response_model=PlanOut)
 async def latest_plan(day: date, session: UnitOfWork, cases: UseCases, _: Dispatcher) -> dict[str, Any]:
-    return in_utc(await cases.views.latest_plan(session, day))  # type: ignore[no-any-return]
+    """The day's latest plan version: each technician's route, what it left unassigned, its changes, its figures."""
+    return await cases.views.latest_plan(session, day)
 
 
-@router.get("/plans/{day}/diff")
+@router.get("/plans/{day}/diff", response_model=PlanDiffOut)
 async def latest_diff(day: date, session: UnitOfWork, cases: UseCases, _: Dispatcher) -> dict[str, Any]:
     """What the last re-plan of the day moved, and why, in words."""
-    plan = await cases.views.latest_plan(session, day)
-    keys = ("id", "day", "version", "reason", "created_at", "changes", "unassigned")
-    return in_utc({k: plan[k] for k in keys})  # type: ignore[no-any-return]
+    return await cases.views.latest_plan(session, day)

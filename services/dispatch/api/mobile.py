@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch.api.deps import TechnicianCaller, UnitOfWork, UseCases, me
+from services.dispatch.api.desk_schemas import TechnicianDayOut
 from services.dispatch.api.schemas import (
     AssignmentOut,
     BreakIn,
@@ -27,7 +28,6 @@ from services.dispatch.api.schemas import (
 from services.dispatch.usecases import DispatchUseCases
 from shared.auth import Principal
 from shared.http import PROBLEM_JSON
-from shared.timestamps import in_utc
 
 router = APIRouter(prefix="/me", tags=["technician"])
 
@@ -36,7 +36,7 @@ def _answer(status_code: int, body: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status_code, media_type=PROBLEM_JSON if status_code >= 400 else None)
 
 
-@router.get("/day")
+@router.get("/day", response_model=TechnicianDayOut)
 async def my_day(
     session: UnitOfWork, cases: UseCases, principal: TechnicianCaller, day: date | None = None
 ) -> dict[str, Any]:
@@ -80,17 +80,15 @@ async def my_day(
                 ],
             }
         )
-    return in_utc(  # type: ignore[no-any-return]
-        {
-            "day": mine.day,
-            "technician_id": mine.technician["id"],
-            "status": mine.technician["status"],
-            "plan_version": mine.plan_version,
-            # the server's "now": the app keeps its device clock's offset from it and times queued steps with it
-            "server_time": cases.clock(),
-            "stops": stops,
-        }
-    )
+    return {
+        "day": mine.day,
+        "technician_id": mine.technician["id"],
+        "status": mine.technician["status"],
+        "plan_version": mine.plan_version,
+        # the server's "now": the app keeps its device clock's offset from it and times queued steps with it
+        "server_time": cases.clock(),
+        "stops": stops,
+    }
 
 
 async def _once(

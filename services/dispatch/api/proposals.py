@@ -10,8 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from services.dispatch.api.deps import Dispatcher, Transactions, UseCases
+from services.dispatch.api.desk_schemas import ReplanOut
 from services.dispatch.api.schemas import ProposalIn, ProposalOut
-from shared.timestamps import in_utc
 
 router = APIRouter(tags=["dispatcher"])
 
@@ -30,13 +30,13 @@ async def proposal(day: date, proposal_id: uuid.UUID, db: Transactions, cases: U
     return await cases.proposals.get(db, day, proposal_id)
 
 
-@router.post("/plans/{day}/proposals/{proposal_id}/accept")
+@router.post("/plans/{day}/proposals/{proposal_id}/accept", response_model=ReplanOut)
 async def accept(
     day: date, proposal_id: uuid.UUID, db: Transactions, cases: UseCases, principal: Dispatcher
 ) -> dict[str, Any]:
     """Applies the proposal as the day's next plan version; 409 when it is closed or the day's bookings changed
     after it was made (ask for a new one)."""
-    return in_utc(await cases.proposals.accept(db, day, proposal_id, principal.subject))  # type: ignore[no-any-return]
+    return await cases.proposals.accept(db, day, proposal_id, principal.subject)
 
 
 @router.delete("/plans/{day}/proposals/{proposal_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -9,7 +9,7 @@ import {
   type Problem,
   type Session,
 } from "@fieldline/shared";
-import type { Board, Booking, BoardRequest } from "./board";
+import type { Board, Booking, BoardRequest, PlanChanges } from "./board";
 import { AtRiskList, JobDetail, MapView, ScheduleBoard } from "./views";
 import { ProposalPanel, type Proposal } from "./Proposal";
 import { VisitReport } from "./VisitReport";
@@ -18,13 +18,6 @@ const APP_PATH = "/console/";
 
 export function App() {
   return <SignInGate appPath={APP_PATH}>{(session, onSignOut) => <Console session={session} onSignOut={onSignOut} />}</SignInGate>;
-}
-
-/** A re-plan's answer or GET /plans/{day}/diff: what moved and why, in words (untyped in the OpenAPI today). */
-interface PlanChanges {
-  version?: number;
-  reason?: string;
-  changes: { request_id: string; kind: string; text: string }[];
 }
 
 export interface Refusal {
@@ -46,7 +39,7 @@ function Console({ session, onSignOut }: { session: Session; onSignOut: () => vo
   const reload = useCallback(async () => {
     const { data, response } = await api.dispatch.GET("/board");
     if (response.status === 401) onSignOut();
-    if (data) setBoard(data as unknown as Board);
+    if (data) setBoard(data);
   }, [api, onSignOut]);
 
   useEffect(() => {
@@ -163,7 +156,7 @@ function Console({ session, onSignOut }: { session: Session; onSignOut: () => vo
     });
     setProposalBusy(false);
     if (error || !data) return setProposalRefusal(problemText(error, response));
-    const plan = data as unknown as PlanChanges;
+    const plan = data;
     setProposal(null);
     setNotice(t("replanned", { v: plan.version ?? "?", n: plan.changes.length }));
     setPlanChanges(plan);
@@ -183,7 +176,7 @@ function Console({ session, onSignOut }: { session: Session; onSignOut: () => vo
     if (!board) return;
     const { data, error } = await api.dispatch.GET("/plans/{day}/diff", { params: { path: { day: board.day } } });
     if (error) setNotice((error as Problem).detail ?? "error");
-    else setPlanChanges(data as unknown as PlanChanges);
+    else if (data) setPlanChanges(data);
   }, [api, board]);
 
   const job = board?.requests.find((r) => r.request_id === selectedJob) ?? null;

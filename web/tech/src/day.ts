@@ -1,49 +1,11 @@
-/** The technician's day as GET /me/day gives it (services/dispatch/api/mobile.py), and what the app derives. */
-export interface Assignment {
-  id: string;
-  request_id: string;
-  status: string;
-  planned_start: string;
-  planned_end: string;
-  eta: string;
-  arrived_at?: string | null;
-  finished_at?: string | null;
-  outcome?: string | null;
-}
+import type { DispatchComponents } from "@fieldline/shared";
 
-export interface PastVisit {
-  request_id: string;
-  kind: string;
-  status: string;
-  outcome: string | null;
-  finished_at: string | null;
-  report: { work_done?: string; notes?: string } | null;
-}
-
-export interface Stop {
-  assignment: Assignment;
-  request_id: string;
-  kind: string;
-  priority: string;
-  site: { site_id: string; address: string | null; location: { lat: number; lon: number } };
-  equipment_ids: string[];
-  description: string;
-  contact: { customer_id: string; name: string; phone: string };
-  window: { start: string | null; end: string | null };
-  response_due: string | null;
-  fix_due?: string | null;
-  bundled_with: string | null;
-  history: PastVisit[];
-}
-
-export interface Day {
-  day: string;
-  technician_id: string;
-  status: string;
-  plan_version: number | null;
-  server_time?: string;
-  stops: Stop[];
-}
+/* GET /me/day as the service's OpenAPI document declares it (services/dispatch/api/desk_schemas.py). */
+type Schemas = DispatchComponents["schemas"];
+export type Assignment = Schemas["AssignmentOut"];
+export type PastVisit = Schemas["PastVisit"];
+export type Stop = Schemas["DayStop"];
+export type Day = Schemas["TechnicianDayOut"];
 
 export function stopName(stop: Stop): string {
   return stop.site.address || stop.description || stop.request_id.slice(0, 8);

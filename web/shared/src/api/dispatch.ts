@@ -151,7 +151,7 @@ export interface paths {
         };
         /**
          * Board
-         * @description Technicians (position, status, today's route) and open requests with their SLA clocks.
+         * @description Technicians (position, status, shift, today's route) and open requests with their SLA clocks.
          */
         get: operations["board_board_get"];
         put?: never;
@@ -398,7 +398,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Latest Plan */
+        /**
+         * Latest Plan
+         * @description The day's latest plan version: each technician's route, what it left unassigned, its changes, its figures.
+         */
         get: operations["latest_plan_plans__day__get"];
         put?: never;
         post?: never;
@@ -668,6 +671,41 @@ export interface components {
              */
             starts_at: string;
         };
+        /** AbsenceNow */
+        AbsenceNow: {
+            /**
+             * Kind
+             * @description sickness, leave or training
+             */
+            kind: string;
+            /** Until */
+            until: string | null;
+        };
+        /** AlertOut */
+        AlertOut: {
+            /** Address */
+            address: string | null;
+            /** Job Kind */
+            job_kind: string | null;
+            /** Job Status */
+            job_status: string | null;
+            /**
+             * Kind
+             * @description predicted_late, late_placement, implausible_arrival, ...
+             */
+            kind: string;
+            /** Predicted Arrival */
+            predicted_arrival: string | null;
+            /** Raised At */
+            raised_at: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Request Id
+             * Format: uuid
+             */
+            request_id: string;
+        };
         /** AssignIn */
         AssignIn: {
             /**
@@ -741,6 +779,252 @@ export interface components {
             /** Version */
             version: number;
         };
+        /** AtRiskJob */
+        AtRiskJob: {
+            /** Address */
+            address: string | null;
+            assignment: components["schemas"]["BoardBooking"] | null;
+            /** At Risk */
+            at_risk: boolean;
+            /** Bundled With */
+            bundled_with: string | null;
+            /** Contact Name */
+            contact_name: string | null;
+            /** Contact Phone */
+            contact_phone: string | null;
+            /** Contract Id */
+            contract_id: string | null;
+            /** Created At */
+            created_at: string;
+            /**
+             * Customer Id
+             * Format: uuid
+             */
+            customer_id: string;
+            /** Description */
+            description: string | null;
+            /** Duration Minutes */
+            duration_minutes: number;
+            /** Equipment Ids */
+            equipment_ids: string[];
+            /** Fix Due */
+            fix_due: string | null;
+            /**
+             * Kind
+             * @description emergency, routine or planned
+             */
+            kind: string;
+            /** Lat */
+            lat: number | null;
+            /** Lon */
+            lon: number | null;
+            /**
+             * Minutes Late
+             * @description predicted arrival past the deadline; none when nobody can go
+             */
+            minutes_late: number | null;
+            /**
+             * Minutes Left
+             * @description to the response deadline; negative when late
+             */
+            minutes_left: number | null;
+            /** Predicted Arrival */
+            predicted_arrival: string | null;
+            /** Priority */
+            priority: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Request Id
+             * Format: uuid
+             */
+            request_id: string;
+            /** Required Skills */
+            required_skills: components["schemas"]["SkillNeedOut"][];
+            /** Response Due */
+            response_due: string | null;
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
+            /** Status */
+            status: string;
+            /** Unplaceable Reason */
+            unplaceable_reason: string | null;
+            /** Window End */
+            window_end: string | null;
+            /** Window Start */
+            window_start: string | null;
+        };
+        /** Board */
+        Board: {
+            /**
+             * At
+             * @description the service's now
+             */
+            at: string;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Requests */
+            requests: components["schemas"]["OpenJob"][];
+            /** Technicians */
+            technicians: components["schemas"]["BoardTechnician"][];
+        };
+        /**
+         * BoardBooking
+         * @description A booking as the board shows it: on a technician's row, or as an open job's assignment.
+         */
+        BoardBooking: {
+            /** Arrived At */
+            arrived_at?: string | null;
+            /**
+             * Booked At
+             * @description when it was booked, on the service's clock
+             */
+            booked_at?: string | null;
+            /**
+             * Customer Id
+             * Format: uuid
+             */
+            customer_id: string;
+            /** Eta */
+            eta: string;
+            /** Finished At */
+            finished_at?: string | null;
+            /** First Eta */
+            first_eta?: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Transition At */
+            last_transition_at?: string | null;
+            /**
+             * Locked
+             * @default false
+             */
+            locked: boolean;
+            /** Locked At */
+            locked_at?: string | null;
+            /** Locked By */
+            locked_by?: string | null;
+            /** Outcome */
+            outcome?: string | null;
+            /**
+             * Overran At
+             * @description when the visit ran past its planned end
+             */
+            overran_at?: string | null;
+            /** Planned End */
+            planned_end: string;
+            /** Planned Start */
+            planned_start: string;
+            /**
+             * Request Id
+             * Format: uuid
+             */
+            request_id: string;
+            /**
+             * Site Lat
+             * @description the site, on a technician's row
+             */
+            site_lat?: number | null;
+            /** Site Lon */
+            site_lon?: number | null;
+            /** Status */
+            status: string;
+            /** Suspect */
+            suspect?: string | null;
+            /**
+             * Technician Id
+             * Format: uuid
+             */
+            technician_id: string;
+            /** Version */
+            version: number;
+        };
+        /** BoardTechnician */
+        BoardTechnician: {
+            absence: components["schemas"]["AbsenceNow"] | null;
+            /** Active */
+            active: boolean;
+            break_due: components["schemas"]["BreakDue"] | null;
+            /** Break Ends At */
+            break_ends_at: string | null;
+            break_taken: components["schemas"]["BreakTaken"] | null;
+            /** First Name */
+            first_name: string;
+            /** Home Lat */
+            home_lat: number | null;
+            /** Home Lon */
+            home_lon: number | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Lat
+             * @description the live position (home until the first fix)
+             */
+            lat: number | null;
+            /** Lon */
+            lon: number | null;
+            /** Name */
+            name: string;
+            /** On Shift */
+            on_shift: boolean;
+            /** Overtime Minutes */
+            overtime_minutes: number;
+            /** Position At */
+            position_at: string | null;
+            /**
+             * Reported Status
+             * @description what the technician's app last said
+             */
+            reported_status: string;
+            /**
+             * Route
+             * @description today's bookings by planned start (none declined or cancelled)
+             */
+            route: components["schemas"]["BoardBooking"][];
+            /** Route Version */
+            route_version: number;
+            /** @description today's shift; none on a day off */
+            shift: components["schemas"]["ShiftToday"] | null;
+            /** Skills */
+            skills: {
+                [key: string]: number;
+            };
+            /**
+             * Status
+             * @description what the board shows: the app's status, or absent / off shift
+             */
+            status: string;
+            /** Territory */
+            territory: string | null;
+            /** Weekly Shifts */
+            weekly_shifts: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /**
+         * BreakDue
+         * @description The break still to take: `minutes` long, to start between `earliest` and `latest`.
+         */
+        BreakDue: {
+            /** Earliest */
+            earliest: string;
+            /** Latest */
+            latest: string;
+            /** Minutes */
+            minutes: number;
+        };
         /** BreakIn */
         BreakIn: {
             /** At */
@@ -762,6 +1046,13 @@ export interface components {
              */
             on_break: boolean;
             position?: components["schemas"]["GeoPoint"] | null;
+        };
+        /** BreakTaken */
+        BreakTaken: {
+            /** End */
+            end: string;
+            /** Start */
+            start: string;
         };
         /** ChecklistItem */
         ChecklistItem: {
@@ -868,6 +1159,37 @@ export interface components {
             /** Technician First Name */
             technician_first_name: string | null;
         };
+        /** DayStop */
+        DayStop: {
+            assignment: components["schemas"]["AssignmentOut"];
+            /** Bundled With */
+            bundled_with: string | null;
+            contact: components["schemas"]["StopContact"];
+            /** Description */
+            description: string;
+            /** Equipment Ids */
+            equipment_ids: string[];
+            /** Fix Due */
+            fix_due: string | null;
+            /**
+             * History
+             * @description what was done at the site before
+             */
+            history: components["schemas"]["PastVisit"][];
+            /** Kind */
+            kind: string;
+            /** Priority */
+            priority: string;
+            /**
+             * Request Id
+             * Format: uuid
+             */
+            request_id: string;
+            /** Response Due */
+            response_due: string | null;
+            site: components["schemas"]["StopSite"];
+            window: components["schemas"]["StopWindow"];
+        };
         /** DeclineIn */
         DeclineIn: {
             /** At */
@@ -929,6 +1251,80 @@ export interface components {
              */
             status: "en_route" | "on_site";
         };
+        /**
+         * OpenJob
+         * @description An open request with its SLA clock.
+         */
+        OpenJob: {
+            /** Address */
+            address: string | null;
+            assignment: components["schemas"]["BoardBooking"] | null;
+            /** At Risk */
+            at_risk: boolean;
+            /** Bundled With */
+            bundled_with: string | null;
+            /** Contact Name */
+            contact_name: string | null;
+            /** Contact Phone */
+            contact_phone: string | null;
+            /** Contract Id */
+            contract_id: string | null;
+            /** Created At */
+            created_at: string;
+            /**
+             * Customer Id
+             * Format: uuid
+             */
+            customer_id: string;
+            /** Description */
+            description: string | null;
+            /** Duration Minutes */
+            duration_minutes: number;
+            /** Equipment Ids */
+            equipment_ids: string[];
+            /** Fix Due */
+            fix_due: string | null;
+            /**
+             * Kind
+             * @description emergency, routine or planned
+             */
+            kind: string;
+            /** Lat */
+            lat: number | null;
+            /** Lon */
+            lon: number | null;
+            /**
+             * Minutes Left
+             * @description to the response deadline; negative when late
+             */
+            minutes_left: number | null;
+            /** Predicted Arrival */
+            predicted_arrival: string | null;
+            /** Priority */
+            priority: string;
+            /**
+             * Request Id
+             * Format: uuid
+             */
+            request_id: string;
+            /** Required Skills */
+            required_skills: components["schemas"]["SkillNeedOut"][];
+            /** Response Due */
+            response_due: string | null;
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
+            /** Status */
+            status: string;
+            /** Unplaceable Reason */
+            unplaceable_reason: string | null;
+            /** Window End */
+            window_end: string | null;
+            /** Window Start */
+            window_start: string | null;
+        };
         /** PartUsed */
         PartUsed: {
             /**
@@ -941,6 +1337,26 @@ export interface components {
              * @default 1
              */
             quantity: number;
+        };
+        /** PastVisit */
+        PastVisit: {
+            /** Finished At */
+            finished_at: string | null;
+            /** Kind */
+            kind: string;
+            /** Outcome */
+            outcome: string | null;
+            /** Report */
+            report: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Request Id
+             * Format: uuid
+             */
+            request_id: string;
+            /** Status */
+            status: string;
         };
         /** Ping */
         Ping: {
@@ -989,6 +1405,122 @@ export interface components {
             to_start?: string | null;
             /** To Technician Id */
             to_technician_id?: string | null;
+        };
+        /**
+         * PlanDiffOut
+         * @description What the day's last plan version changed, and why, in words.
+         */
+        PlanDiffOut: {
+            /** Changes */
+            changes: components["schemas"]["PlanChangeOut"][];
+            /** Created At */
+            created_at: string;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Reason */
+            reason: string;
+            /** Unassigned */
+            unassigned: components["schemas"]["UnplannedOut"][];
+            /** Version */
+            version: number;
+        };
+        /** PlanFailureOut */
+        PlanFailureOut: {
+            /** Attempts */
+            attempts: number;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Failed At */
+            failed_at: string;
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * PlanOut
+         * @description A version of a day's plan.
+         */
+        PlanOut: {
+            /** Changes */
+            changes: components["schemas"]["PlanChangeOut"][];
+            /** Created At */
+            created_at: string;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Kpis */
+            kpis: {
+                [key: string]: number | null;
+            };
+            /** Reason */
+            reason: string;
+            /** Routes */
+            routes: components["schemas"]["PlannedRoute"][];
+            /**
+             * Status
+             * @description optimal, feasible, no_solution or invalid
+             */
+            status: string;
+            /** Unassigned */
+            unassigned: components["schemas"]["UnplannedOut"][];
+            /** Version */
+            version: number;
+        };
+        /** PlannedBreakOut */
+        PlannedBreakOut: {
+            /** End */
+            end: string;
+            /** Start */
+            start: string;
+        };
+        /** PlannedRoute */
+        PlannedRoute: {
+            /** Breaks */
+            breaks: components["schemas"]["PlannedBreakOut"][];
+            /** Stops */
+            stops: components["schemas"]["PlannedStopOut"][];
+            /**
+             * Technician Id
+             * Format: uuid
+             */
+            technician_id: string;
+            /** Technician Name */
+            technician_name: string;
+            /** Travel Minutes */
+            travel_minutes: number;
+        };
+        /** PlannedStopOut */
+        PlannedStopOut: {
+            /** End */
+            end: string;
+            /** Eta */
+            eta: string;
+            /** Label */
+            label: string;
+            /**
+             * Request Id
+             * Format: uuid
+             */
+            request_id: string;
+            /** Start */
+            start: string;
         };
         /**
          * Problem
@@ -1102,12 +1634,66 @@ export interface components {
              */
             reason: string;
         };
+        /**
+         * ReplanOut
+         * @description The plan a re-plan (or an accepted proposal) made.
+         */
+        ReplanOut: {
+            /** Assigned */
+            assigned: number;
+            /** Changes */
+            changes: components["schemas"]["PlanChangeOut"][];
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Kpis */
+            kpis: {
+                [key: string]: number | null;
+            };
+            /**
+             * Plan Id
+             * Format: uuid
+             */
+            plan_id: string;
+            /** Reason */
+            reason: string;
+            /** Status */
+            status: string;
+            /**
+             * Unassigned
+             * @description how many jobs the plan leaves unassigned
+             */
+            unassigned: number;
+            /** Version */
+            version: number;
+        };
+        /** ShiftToday */
+        ShiftToday: {
+            /** Ends At */
+            ends_at: string;
+            /**
+             * Overtime Until
+             * @description the end of the shift plus the technician's overtime allowance
+             */
+            overtime_until: string;
+            /** Starts At */
+            starts_at: string;
+        };
         /** ShiftsIn */
         ShiftsIn: {
             /** Weekly Shifts */
             weekly_shifts: {
                 [key: string]: components["schemas"]["WeeklyShiftIn"];
             } | null;
+        };
+        /** SkillNeedOut */
+        SkillNeedOut: {
+            /** Min Level */
+            min_level: number;
+            /** Skill */
+            skill: string;
         };
         /** StatusChangeIn */
         StatusChangeIn: {
@@ -1126,6 +1712,60 @@ export interface components {
              * @enum {string}
              */
             status: "accepted" | "declined" | "en_route" | "on_site" | "completed" | "failed" | "cancelled";
+        };
+        /** StopContact */
+        StopContact: {
+            /**
+             * Customer Id
+             * Format: uuid
+             */
+            customer_id: string;
+            /** Name */
+            name: string;
+            /** Phone */
+            phone: string;
+        };
+        /** StopSite */
+        StopSite: {
+            /** Address */
+            address: string | null;
+            location: components["schemas"]["GeoPoint"];
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
+        };
+        /** StopWindow */
+        StopWindow: {
+            /** End */
+            end: string | null;
+            /** Start */
+            start: string | null;
+        };
+        /** TechnicianDayOut */
+        TechnicianDayOut: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Plan Version */
+            plan_version: number | null;
+            /**
+             * Server Time
+             * @description the service's now: the app times queued steps by its offset
+             */
+            server_time: string;
+            /** Status */
+            status: string;
+            /** Stops */
+            stops: components["schemas"]["DayStop"][];
+            /**
+             * Technician Id
+             * Format: uuid
+             */
+            technician_id: string;
         };
         /** TechnicianIn */
         TechnicianIn: {
@@ -1254,9 +1894,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["AlertOut"][];
                 };
             };
             /** @description No valid bearer token */
@@ -1631,9 +2269,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Board"];
                 };
             };
             /** @description No valid bearer token */
@@ -2059,9 +2695,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TechnicianDayOut"];
                 };
             };
             /** @description No valid bearer token */
@@ -2179,9 +2813,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["PlanFailureOut"][];
                 };
             };
             /** @description No valid bearer token */
@@ -2221,9 +2853,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PlanOut"];
                 };
             };
             /** @description No valid bearer token */
@@ -2272,9 +2902,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PlanDiffOut"];
                 };
             };
             /** @description No valid bearer token */
@@ -2475,9 +3103,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ReplanOut"];
                 };
             };
             /** @description No valid bearer token */
@@ -2530,9 +3156,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ReplanOut"];
                 };
             };
             /** @description No valid bearer token */
@@ -2641,9 +3265,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["AtRiskJob"][];
                 };
             };
             /** @description No valid bearer token */
