@@ -142,6 +142,7 @@ async def test_a_technician_cannot_see_or_change_another_technicians_assignment(
         planned_start=start,
         planned_end=start + timedelta(hours=1),
         eta=start,
+        booked_at=start - timedelta(hours=1),
     )
     async with apps.dispatch_db.transaction() as session:
         await DispatchRepository(session).book(assignment)

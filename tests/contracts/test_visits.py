@@ -205,6 +205,9 @@ async def test_a_failed_visit_hands_its_work_to_the_next_visit(contracts: Contra
         ("accepted", "planned", None),
         ("failed", "planned", "needs a new compressor"),
     ]
+    assert all(h["technician_id"] is None and h["assignment_id"] is None for h in history)  # staff ids stay inside
+    staff = (await contracts.client.get(f"/equipment/{units[0]}/history", headers=contracts.manager)).json()
+    assert all(h["technician_id"] is not None for h in staff)
 
 
 async def test_history_and_sla_compliance_come_from_request_and_dispatch_events(contracts: Contracts) -> None:

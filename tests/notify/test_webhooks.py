@@ -14,10 +14,12 @@ from sqlalchemy import or_, select, update
 from services.notify.adapters.webhook_sender import WebhookSender, system_resolver
 from services.notify.db import tables as t
 from services.notify.domain.addresses import AllowList, IPAddress
+from services.notify.domain.customer_webhook import CUSTOMER_WEBHOOK_FIELDS, customer_webhook_data
 from services.notify.domain.signing import SIGNATURE_HEADER, verify
 from shared.auth import Role
 from shared.clock import FixedClock
 from shared.events.common import GeoPoint
+from shared.events.dispatch import AssignmentChanged
 from shared.events.notify import DeliveryFailed, DeliverySent
 from shared.events.requests import ServiceRequestCreated
 from tests.notify.conftest import Notify
@@ -303,3 +305,42 @@ async def test_tls_verifies_the_original_name_while_connecting_to_the_pinned_add
         bad = await sender.deliver(f"https://impostor.example.test:{receiver.port}/hook", ["whsec_x"], {}, "d-2")
         assert not bad.delivered and "connection failed" in bad.detail
         assert len(receiver.received) == 1
+
+
+SICK = "Oleg is off sick; moved behind Kerch, Lenina 5"
+
+
+async def test_a_customers_webhook_carries_the_customers_view_of_the_event_only(notify: Notify) -> None:
+    """Issue 16: the raw event carried re-plan reasons (another customer's address, a technician's sickness),
+    technician ids and positions to customers' webhooks."""
+    customer = uuid.uuid4()
+    await _register(notify, customer, f"{notify.receiver.base}/safe", language="en")
+    oleg, anna = uuid.uuid4(), uuid.uuid4()
+    moved = AssignmentChanged(
+        assignment_id=uuid.uuid4(),
+        request_id=uuid.uuid4(),
+        customer_id=customer,
+        technician_id=anna,
+        technician_first_name="Anna",
+        previous_technician_id=oleg,
+        status="offered",
+        planned_start=at(60),
+        planned_end=at(120),
+        eta=at(60),
+        previous_eta=at(20),
+        reason=SICK,
+    )
+    event_id = await publish(notify.js, moved)
+    await eventually(lambda: _webhook_deliveries(notify, event_id, "sent"), what="the customer's webhook is sent")
+
+    (call,) = [r for r in notify.receiver.received if r.path == "/safe"]
+    body = json.loads(call.body)
+    assert body["type"] == "technician_assigned" and body["data"]["technician_first_name"] == "Anna"
+    assert set(body["data"]) <= set(CUSTOMER_WEBHOOK_FIELDS)
+    for internal in (SICK, "Kerch", str(oleg), str(anna), str(moved.assignment_id)):
+        assert internal not in call.body.decode()
+
+
+def test_the_customer_webhook_allow_list_drops_everything_else() -> None:
+    event = {"request_id": "r", "eta": "e", "reason": SICK, "technician_id": "t", "position": {"lat": 1, "lon": 2}}
+    assert customer_webhook_data(event) == {"request_id": "r", "eta": "e"}

@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 
 import httpx
+import pytest
 
 from tests.requests.conftest import RequestsService
 from tests.requests.test_stream import _frames, _read, second_replica
@@ -15,7 +16,10 @@ M = timedelta(minutes=1)
 SICK = "Oleg is off sick; moved behind Kerch, Lenina 5"
 
 
-async def test_the_customer_sees_its_request_without_staff_ids_or_internal_reasons(service: RequestsService) -> None:
+@pytest.mark.parametrize("path", ["/customer/requests/{id}", "/requests/{id}"])  # the portal's, and the shared one
+async def test_the_customer_sees_its_request_without_staff_ids_or_internal_reasons(
+    service: RequestsService, path: str
+) -> None:
     customer = uuid.uuid4()
     request = await service.file(customer, service.contracts.add_site(customer))
     t0 = request["created_at"]
@@ -25,7 +29,7 @@ async def test_the_customer_sees_its_request_without_staff_ids_or_internal_reaso
                                     reason=SICK)  # fmt: skip
     await service.drained()
 
-    response = await service.client.get(f"/customer/requests/{request['id']}", headers=service.customer(customer))
+    response = await service.client.get(path.format(id=request["id"]), headers=service.customer(customer))
 
     assert response.status_code == 200, response.text
     shown = response.json()
@@ -132,3 +136,47 @@ async def test_a_customer_files_once_and_cancels_through_the_portals_endpoints(s
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["status"] == "cancelled" and cancelled.json()["may_cancel"] is False
     assert str(booking.technician_id) not in cancelled.text
+
+
+STAFF_FIELDS = ("customer_id", "technician_id", "coverage_reason", "contract_id", "unplaceable_reason")
+
+
+async def test_a_customer_calling_the_shared_routes_gets_the_customers_view_in_every_answer(
+    service: RequestsService,
+) -> None:
+    customer = uuid.uuid4()
+    site = service.contracts.add_site(customer, covered=False)
+    filed = await service.client.post(
+        "/requests",
+        headers={**service.customer(customer), "Idempotency-Key": uuid.uuid4().hex},
+        json={"site_id": str(site), "kind": "emergency", "description": "Cold room at +9 °C"},
+    )
+    assert filed.status_code == 201 and filed.json()["coverage"] == "not_covered"
+    listed = await service.client.get("/requests", headers=service.customer(customer))
+    history = await service.client.get(f"/sites/{site}/requests", headers=service.customer(customer))
+    cancelled = await service.client.post(
+        f"/requests/{filed.json()['id']}/cancel", headers=service.customer(customer), json={"reason": "fixed it"}
+    )
+    assert cancelled.status_code == 200 and cancelled.json()["may_cancel"] is False
+    for answer in (filed.json(), *listed.json(), *history.json(), cancelled.json()):
+        assert not set(STAFF_FIELDS) & answer.keys(), answer
+    staff = (await service.client.get(f"/requests/{filed.json()['id']}", headers=service.dispatcher())).json()
+    assert staff["coverage_reason"] == "no active contract covers this site"  # staff still read the whole record
+
+
+async def test_the_shared_stream_gives_a_customer_the_customers_entries(service: RequestsService) -> None:
+    customer = uuid.uuid4()
+    request = await service.file(customer, service.contracts.add_site(customer))
+    t0 = request["created_at"]
+    booking = await service.dispatch.booked(request, at=t0 + M, eta=t0 + 40 * M, first_name="Oleg")
+    await service.dispatch.rebooked(booking, at=t0 + 2 * M, technician_id=uuid.uuid4(), first_name="Anna",
+                                    eta=t0 + 50 * M, reason=SICK)  # fmt: skip
+    await service.drained()
+    async with second_replica(service) as url, httpx.AsyncClient(base_url=url, timeout=None) as client:
+        path = f"/requests/{request['id']}/stream"
+        async with client.stream("GET", path, headers=service.customer(customer)) as response:
+            assert response.status_code == 200
+            frames = await _read(_frames(response), 4)
+    text = str(frames)
+    assert SICK not in text and str(booking.technician_id) not in text and "technician_id" not in text
+    assert frames[2]["data"]["detail"] == {"technician_first_name": "Anna"}

@@ -68,11 +68,14 @@ async def test_uncovered_and_over_quota_requests_are_accepted_and_flagged(servic
     customer = uuid.uuid4()
     uncovered = await service.file(customer, service.contracts.add_site(customer, covered=False))
     assert (uncovered["coverage"], uncovered["covered"], uncovered["billable"]) == ("not_covered", False, True)
+    assert "coverage_reason" not in uncovered  # the customer's answer; staff read why
+    uncovered = await service.show(uncovered["id"], customer)
     assert uncovered["coverage_reason"] == "no active contract covers this site"
     assert uncovered["response_due"] is None
     over_quota = await service.file(customer, service.contracts.add_site(customer, quota_exceeded=True))
     assert (over_quota["coverage"], over_quota["covered"], over_quota["billable"]) == ("quota_exceeded", True, True)
-    assert over_quota["quota_exceeded"] is True and "quota" in over_quota["coverage_reason"]
+    assert over_quota["quota_exceeded"] is True
+    assert "quota" in (await service.show(over_quota["id"], customer))["coverage_reason"]
     listed = (await service.client.get("/requests", headers=service.customer(customer))).json()
     assert {r["id"] for r in listed} == {str(uncovered["id"]), str(over_quota["id"])}
     events = await service.published(ServiceRequestCreated.subject, lambda d: d["customer_id"] == str(customer))

@@ -268,12 +268,13 @@ async def equipment_history(
     unit, rows = await sites.equipment_history(session, equipment_id)
     await _visible_on_site(session, unit, unit.site_id if unit else equipment_id, principal, "equipment")
     rows = page.window(rows)
+    staff = principal.role is not Role.CUSTOMER  # a customer reads what happened, not who of the staff did it
     return [
         ServiceHistoryEntry(
             request_id=r.request_id,
             kind=r.kind,
-            assignment_id=r.assignment_id,
-            technician_id=r.technician_id,
+            assignment_id=r.assignment_id if staff else None,
+            technician_id=r.technician_id if staff else None,
             status=r.status,
             at=r.at,
             outcome=r.outcome,

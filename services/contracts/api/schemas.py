@@ -134,8 +134,8 @@ class EquipmentOut(EquipmentIn):
 class ServiceHistoryEntry(BaseModel):
     request_id: uuid.UUID
     kind: str
-    assignment_id: uuid.UUID
-    technician_id: uuid.UUID
+    assignment_id: uuid.UUID | None = Field(description="staff only: none in a customer's answer")
+    technician_id: uuid.UUID | None = Field(description="staff only: none in a customer's answer")
     status: str
     at: UtcDatetime
     outcome: str | None = None

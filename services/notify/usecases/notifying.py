@@ -17,6 +17,7 @@ from services.notify.db.streams import StreamRepository
 from services.notify.db.tracked_requests import TrackedRequestRepository
 from services.notify.db.webhooks import WebhookRepository
 from services.notify.domain.audience import Audience
+from services.notify.domain.customer_webhook import customer_webhook_data
 from services.notify.domain.preferences import send_after
 from services.notify.domain.retry import RetryPolicy
 from services.notify.domain.routing import Notice, RoutingPolicy, notices_for, stream_pushes_for
@@ -117,7 +118,7 @@ class Notifier:
                     "occurred_at": occurred_at.isoformat(),
                     "customer_id": str(customer_id),
                     "request_id": str(request_id) if request_id else None,
-                    "data": data,
+                    "data": customer_webhook_data(data),
                     "message": {"language": webhook.language, "subject": message.subject, "text": message.text},
                 }
                 queued += await deliveries.add(

@@ -3,20 +3,24 @@ timeline and live stream, as allow-listed projections (services/requests/domain/
 staff view passed along.
 
 Filing and cancelling run the same use cases as `/requests` (one Idempotency-Key space: a retry through either
-path finds the same request); only the answer differs. `/requests/{id}`, its stream and the answers of
-`POST /requests` and `/cancel` stay the staff view (a technician's id, coverage reasons) until issue 16 narrows
-them; the portal calls only these and the survey's endpoints (whose answer is customer-safe).
+path finds the same request). A customer calling the shared `/requests/...` routes gets these same answers
+(services/requests/api/customer_answers.py); the portal calls only these and the survey's endpoints.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from services.requests.adapters.timeline_stream import timeline_events
+from services.requests.api.customer_answers import (
+    customer_request,
+    customer_request_detail,
+    customer_shown,
+    customer_snapshot,
+)
 from services.requests.api.deps import (
     CurrentPrincipal,
     Entitlement,
@@ -31,13 +35,8 @@ from services.requests.api.schemas import (
     CancelIn,
     CustomerRequestDetail,
     CustomerRequestOut,
-    CustomerTimelineEntry,
     ServiceRequestIn,
 )
-from services.requests.domain.customer_view import customer_detail, customer_timeline
-from services.requests.domain.filing import Coverage
-from services.requests.domain.lifecycle import customer_may_cancel
-from services.requests.domain.records import ServiceRequestRecord, TimelineRecord
 from services.requests.usecases.cancellation import cancel_request
 from services.requests.usecases.filing import file_request
 from services.requests.usecases.viewing import history, readable_request, request_detail, stream_cursor
@@ -49,43 +48,6 @@ from shared.streams import limited_sse_response
 from shared.text import PlainText
 
 router = APIRouter(prefix="/customer", tags=["customer portal"])
-
-# the fields of a request a customer reads (CustomerRequestOut lists them; nothing else leaves)
-CUSTOMER_FIELDS = {
-    "id",
-    "site_id",
-    "equipment_id",
-    "kind",
-    "priority",
-    "description",
-    "contact",
-    "preferred_windows",
-    "status",
-    "covered",
-    "billable",
-    "quota_exceeded",
-    "response_due",
-    "fix_due",
-    "technician_first_name",
-    "eta",
-    "follow_up_of",
-    "cancelled_at",
-    "created_at",
-    "updated_at",
-}
-
-
-def customer_request(row: ServiceRequestRecord) -> CustomerRequestOut:
-    shown = {name: getattr(row, name) for name in CUSTOMER_FIELDS}
-    coverage = Coverage(covered=row.covered, quota_exceeded=row.quota_exceeded)
-    return CustomerRequestOut.model_validate(
-        shown
-        | {
-            "coverage": coverage.label,
-            "site_address": row.site_address,
-            "may_cancel": customer_may_cancel(row.status),
-        }
-    )
 
 
 def _customer(principal: Principal) -> uuid.UUID:
@@ -160,23 +122,7 @@ async def my_requests(
     summary="One of my requests with its timeline as the customer sees it",
 )
 async def my_request(request_id: uuid.UUID, session: UnitOfWork, principal: CurrentPrincipal) -> CustomerRequestDetail:
-    detail = await request_detail(session, principal, request_id)
-    return CustomerRequestDetail.model_validate(
-        {
-            **customer_request(detail.request).model_dump(),
-            "follow_up_request_id": detail.follow_up_request_id,
-            "timeline": [
-                CustomerTimelineEntry(id=entry.id, status=entry.status, at=entry.at, detail=shown)
-                for entry, shown in customer_timeline(detail.timeline)
-            ],
-        }
-    )
-
-
-def _shown(entry: TimelineRecord) -> tuple[str, dict[str, Any]]:
-    # an entry the customer does not see still moves the cursor: it arrives as a bare "update"
-    detail = customer_detail(entry)
-    return (entry.status, detail) if detail is not None else ("update", {})
+    return customer_request_detail(await request_detail(session, principal, request_id))
 
 
 @router.get(
@@ -198,12 +144,13 @@ async def stream_my_request(
 ) -> StreamingResponse:
     await readable_request(session, principal, request_id)
 
-    def snapshot(current: ServiceRequestRecord) -> dict[str, Any]:
-        return customer_request(current).model_dump(
-            mode="json", include={"status", "technician_first_name", "eta", "response_due", "fix_due", "may_cancel"}
-        )
-
     frames = timeline_events(
-        db, hub, request_id, stream_cursor(last_event_id), settings.stream_keepalive_s, snapshot, _shown
+        db,
+        hub,
+        request_id,
+        stream_cursor(last_event_id),
+        settings.stream_keepalive_s,
+        customer_snapshot,
+        customer_shown,
     )
     return limited_sse_response(request, principal, frames)

@@ -11,6 +11,12 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from services.requests.adapters.timeline_stream import timeline_events
+from services.requests.api.customer_answers import (
+    customer_request,
+    customer_request_detail,
+    customer_shown,
+    customer_snapshot,
+)
 from services.requests.api.deps import (
     CurrentPrincipal,
     Entitlement,
@@ -22,6 +28,8 @@ from services.requests.api.deps import (
 )
 from services.requests.api.schemas import (
     CancelIn,
+    CustomerRequestDetail,
+    CustomerRequestOut,
     EtaChange,
     ServiceRequestDetail,
     ServiceRequestIn,
@@ -65,6 +73,19 @@ def request_draft(body: ServiceRequestIn) -> RequestDraft:
     )
 
 
+def _answer(principal: Principal, row: ServiceRequestRecord) -> ServiceRequestOut | CustomerRequestOut:
+    """Staff read the whole record; a customer its own view, whichever route it called."""
+    return customer_request(row) if principal.role is Role.CUSTOMER else request_out(row)
+
+
+def _answers(
+    principal: Principal, rows: list[ServiceRequestRecord]
+) -> list[ServiceRequestOut] | list[CustomerRequestOut]:
+    if principal.role is Role.CUSTOMER:
+        return [customer_request(r) for r in rows]
+    return [request_out(r) for r in rows]
+
+
 def _owner(principal: Principal, customer_id: uuid.UUID | None) -> uuid.UUID:
     """The customer a request is filed for: the caller itself, or the one staff name."""
     if principal.role is Role.CUSTOMER:
@@ -81,7 +102,8 @@ def _owner(principal: Principal, customer_id: uuid.UUID | None) -> uuid.UUID:
     "/requests",
     dependencies=[Depends(per_principal_and_ip("filing"))],
     status_code=status.HTTP_201_CREATED,
-    response_model=ServiceRequestOut,
+    response_model=ServiceRequestOut | CustomerRequestOut,
+    description="A customer's answer is the customer's view (as `/customer/requests`), staff get the whole record.",
     responses={
         200: {"description": "The request this Idempotency-Key already created"},
         503: {"description": "Coverage could not be checked; nothing was filed (see Retry-After)"},
@@ -96,7 +118,7 @@ async def create_request(
     now: Now,
     idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=1, max_length=200),
     customer_id: uuid.UUID | None = Query(None, description="staff filing on a customer's behalf"),
-) -> ServiceRequestOut:
+) -> ServiceRequestOut | CustomerRequestOut:
     owner = _owner(principal, customer_id)
     row, created = await file_request(
         db.transaction, entitlement, principal, owner, idempotency_key, request_draft(body), now=now
@@ -104,10 +126,10 @@ async def create_request(
     if not created:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/requests/{row.id}"
-    return request_out(row)
+    return _answer(principal, row)
 
 
-@router.get("/requests", response_model=list[ServiceRequestOut])
+@router.get("/requests", response_model=list[ServiceRequestOut] | list[CustomerRequestOut])
 async def list_requests(
     session: UnitOfWork,
     principal: CurrentPrincipal,
@@ -115,25 +137,25 @@ async def list_requests(
     site_id: uuid.UUID | None = None,
     equipment_id: uuid.UUID | None = None,
     limit: int = Query(100, ge=1, le=MAX_LIMIT),
-) -> list[ServiceRequestOut]:
+) -> list[ServiceRequestOut] | list[CustomerRequestOut]:
     rows = await history(session, principal, status=status_, site_id=site_id, equipment_id=equipment_id, limit=limit)
-    return [request_out(r) for r in rows]
+    return _answers(principal, rows)
 
 
 @router.get(
     "/sites/{site_id}/requests",
-    response_model=list[ServiceRequestOut],
+    response_model=list[ServiceRequestOut] | list[CustomerRequestOut],
     summary="A site's service history, newest first",
 )
 async def site_history(
     site_id: uuid.UUID, session: UnitOfWork, principal: CurrentPrincipal, limit: int = Query(100, ge=1, le=MAX_LIMIT)
-) -> list[ServiceRequestOut]:
-    return [request_out(r) for r in await history(session, principal, site_id=site_id, limit=limit)]
+) -> list[ServiceRequestOut] | list[CustomerRequestOut]:
+    return _answers(principal, await history(session, principal, site_id=site_id, limit=limit))
 
 
 @router.get(
     "/equipment/{equipment_id}/requests",
-    response_model=list[ServiceRequestOut],
+    response_model=list[ServiceRequestOut] | list[CustomerRequestOut],
     summary="A unit's service history, newest first",
 )
 async def unit_history(
@@ -141,13 +163,21 @@ async def unit_history(
     session: UnitOfWork,
     principal: CurrentPrincipal,
     limit: int = Query(100, ge=1, le=MAX_LIMIT),
-) -> list[ServiceRequestOut]:
-    return [request_out(r) for r in await history(session, principal, equipment_id=equipment_id, limit=limit)]
+) -> list[ServiceRequestOut] | list[CustomerRequestOut]:
+    return _answers(principal, await history(session, principal, equipment_id=equipment_id, limit=limit))
 
 
-@router.get("/requests/{request_id}", response_model=ServiceRequestDetail)
-async def get_request(request_id: uuid.UUID, session: UnitOfWork, principal: CurrentPrincipal) -> ServiceRequestDetail:
+@router.get(
+    "/requests/{request_id}",
+    response_model=ServiceRequestDetail | CustomerRequestDetail,
+    description="A customer reads its own request as `/customer/requests/{id}` shows it (the customer's timeline).",
+)
+async def get_request(
+    request_id: uuid.UUID, session: UnitOfWork, principal: CurrentPrincipal
+) -> ServiceRequestDetail | CustomerRequestDetail:
     detail = await request_detail(session, principal, request_id)
+    if principal.role is Role.CUSTOMER:
+        return customer_request_detail(detail)
     timeline = detail.timeline
     return ServiceRequestDetail.model_validate(
         {
@@ -189,16 +219,21 @@ async def stream_request(
             mode="json", include={"status", "technician_first_name", "eta", "response_due", "fix_due"}
         )
 
-    frames = timeline_events(db, hub, request_id, cursor, settings.stream_keepalive_s, snapshot)
+    if principal.role is Role.CUSTOMER:  # the customer's allow-list, as on /customer/requests/{id}/stream
+        frames = timeline_events(
+            db, hub, request_id, cursor, settings.stream_keepalive_s, customer_snapshot, customer_shown
+        )
+    else:
+        frames = timeline_events(db, hub, request_id, cursor, settings.stream_keepalive_s, snapshot)
     return limited_sse_response(request, principal, frames)
 
 
 @router.post(
     "/requests/{request_id}/cancel",
     dependencies=[Depends(per_principal_and_ip("cancelling"))],
-    response_model=ServiceRequestOut,
+    response_model=ServiceRequestOut | CustomerRequestOut,
 )
 async def cancel(
     request_id: uuid.UUID, session: UnitOfWork, principal: CurrentPrincipal, now: Now, body: CancelIn | None = None
-) -> ServiceRequestOut:
-    return request_out(await cancel_request(session, principal, request_id, body.reason if body else "", now))
+) -> ServiceRequestOut | CustomerRequestOut:
+    return _answer(principal, await cancel_request(session, principal, request_id, body.reason if body else "", now))

@@ -1464,9 +1464,9 @@ export interface components {
         ServiceHistoryEntry: {
             /**
              * Assignment Id
-             * Format: uuid
+             * @description staff only: none in a customer's answer
              */
-            assignment_id: string;
+            assignment_id: string | null;
             /** At */
             at: string;
             /** Kind */
@@ -1482,9 +1482,9 @@ export interface components {
             status: string;
             /**
              * Technician Id
-             * Format: uuid
+             * @description staff only: none in a customer's answer
              */
-            technician_id: string;
+            technician_id: string | null;
         };
         /** SiteFacts */
         SiteFacts: {

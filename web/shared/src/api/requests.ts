@@ -188,7 +188,10 @@ export interface paths {
         /** List Requests */
         get: operations["list_requests_requests_get"];
         put?: never;
-        /** Create Request */
+        /**
+         * Create Request
+         * @description A customer's answer is the customer's view (as `/customer/requests`), staff get the whole record.
+         */
         post: operations["create_request_requests_post"];
         delete?: never;
         options?: never;
@@ -203,7 +206,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Request */
+        /**
+         * Get Request
+         * @description A customer reads its own request as `/customer/requests/{id}` shows it (the customer's timeline).
+         */
         get: operations["get_request_requests__request_id__get"];
         put?: never;
         post?: never;
@@ -1169,7 +1175,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ServiceRequestOut"][];
+                    "application/json": components["schemas"]["ServiceRequestOut"][] | components["schemas"]["CustomerRequestOut"][];
                 };
             };
             /** @description No valid bearer token */
@@ -1379,7 +1385,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ServiceRequestOut"][];
+                    "application/json": components["schemas"]["ServiceRequestOut"][] | components["schemas"]["CustomerRequestOut"][];
                 };
             };
             /** @description No valid bearer token */
@@ -1433,7 +1439,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ServiceRequestOut"];
+                    "application/json": components["schemas"]["ServiceRequestOut"] | components["schemas"]["CustomerRequestOut"];
                 };
             };
             /** @description No valid bearer token */
@@ -1480,7 +1486,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ServiceRequestDetail"];
+                    "application/json": components["schemas"]["ServiceRequestDetail"] | components["schemas"]["CustomerRequestDetail"];
                 };
             };
             /** @description No valid bearer token */
@@ -1524,7 +1530,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ServiceRequestOut"];
+                    "application/json": components["schemas"]["ServiceRequestOut"] | components["schemas"]["CustomerRequestOut"];
                 };
             };
             /** @description No valid bearer token */
@@ -1690,7 +1696,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ServiceRequestOut"][];
+                    "application/json": components["schemas"]["ServiceRequestOut"][] | components["schemas"]["CustomerRequestOut"][];
                 };
             };
             /** @description No valid bearer token */
