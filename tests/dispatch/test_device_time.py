@@ -38,6 +38,15 @@ async def _step(dispatch: Dispatch, technician: str, assignment: Any, status: st
     )
 
 
+async def booked_emergency(dispatch: Dispatch, clock: Clock) -> tuple[str, Any]:
+    """Anna, and an emergency booked on her at NOW (the clock set there)."""
+    clock.now = NOW
+    anna = await dispatch.add_technician("Anna Koval", SITE[0] - 0.05, SITE[1], weekly_shifts=WEEK)
+    urgent = emergency(clock.now)
+    await dispatch.publish(urgent, occurred_at=clock.now)
+    return anna, (await active(dispatch, urgent.request_id))["id"]
+
+
 def _refused_for(response: Any, field: str, words: str) -> bool:
     if response.status_code != 422 or not response.headers["content-type"].startswith("application/problem+json"):
         return False
@@ -48,11 +57,7 @@ async def test_status_steps_outside_the_devices_allowance_are_refused_and_the_re
     clocked_dispatch: Dispatch, clock: Clock
 ) -> None:
     dispatch = clocked_dispatch
-    clock.now = NOW
-    anna = await dispatch.add_technician("Anna Koval", SITE[0] - 0.05, SITE[1], weekly_shifts=WEEK)
-    urgent = emergency(clock.now)
-    await dispatch.publish(urgent, occurred_at=clock.now)
-    assignment = (await active(dispatch, urgent.request_id))["id"]
+    anna, assignment = await booked_emergency(dispatch, clock)
 
     early = await _step(dispatch, anna, assignment, "accepted", NOW - timedelta(minutes=1))
     assert _refused_for(early, "at", "before the booking was made")

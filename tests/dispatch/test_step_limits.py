@@ -6,19 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from .conftest import Clock, Dispatch
-from .test_device_time import NOW
-from .test_live_ops import SITE, WEEK, active, emergency, step
+from .test_device_time import booked_emergency
+from .test_live_ops import SITE, step
 
 
 async def test_a_technician_cannot_complete_or_cancel_without_the_report_but_a_dispatcher_can(
     clocked_dispatch: Dispatch, clock: Clock
 ) -> None:
     dispatch = clocked_dispatch
-    clock.now = NOW
-    anna = await dispatch.add_technician("Anna Koval", SITE[0] - 0.05, SITE[1], weekly_shifts=WEEK)
-    urgent = emergency(clock.now)
-    await dispatch.publish(urgent, occurred_at=clock.now)
-    assignment = (await active(dispatch, urgent.request_id))["id"]
+    anna, assignment = await booked_emergency(dispatch, clock)
     await step(dispatch, anna, assignment, "accepted", clock.now)
     clock.advance(timedelta(minutes=10))
     await step(dispatch, anna, assignment, "en_route", clock.now)

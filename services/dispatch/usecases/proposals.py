@@ -21,7 +21,7 @@ from services.dispatch.usecases.replanning import (
     Replanner,
     StaleSnapshot,
     change_json,
-    job_label,
+    unassigned_json,
 )
 from shared.db import Database
 from shared.errors import Conflict, NotFound
@@ -77,15 +77,7 @@ class PlanProposals:
                 "kept": sorted(kept),
                 "plan": plan_to_json(plan),
                 "changes": [change_json(c) for c in diff.changes],
-                "unassigned": [
-                    {
-                        "request_id": u.visit_id,
-                        "reason": u.reason.value,
-                        "detail": u.detail,
-                        "label": job_label(snap.jobs[uuid.UUID(u.visit_id)]),
-                    }
-                    for u in plan.unassigned
-                ],
+                "unassigned": unassigned_json(plan, snap),
                 "kpis": diff.kpis,
             }
             await repo.add_proposal(values, now - KEEP_DECIDED)

@@ -472,15 +472,7 @@ class Replanner:
                 "reason": reason,
                 "status": plan.status.value,
                 "routes": self._routes_json(plan, snap, names, at),
-                "unassigned": [
-                    {
-                        "request_id": u.visit_id,
-                        "reason": u.reason.value,
-                        "detail": u.detail,
-                        "label": job_label(snap.jobs[uuid.UUID(u.visit_id)]),
-                    }
-                    for u in plan.unassigned
-                ],
+                "unassigned": unassigned_json(plan, snap),
                 "changes": [change_json(c) for c in changes],
                 "kpis": kpis,
             }
@@ -647,6 +639,19 @@ class Replanner:
             }
             for r in plan.routes
         ]
+
+
+def unassigned_json(plan: Plan, snap: Snapshot) -> list[dict[str, Any]]:
+    """What the plan leaves unassigned, each with the planner's reason and the job's label."""
+    return [
+        {
+            "request_id": u.visit_id,
+            "reason": u.reason.value,
+            "detail": u.detail,
+            "label": job_label(snap.jobs[uuid.UUID(u.visit_id)]),
+        }
+        for u in plan.unassigned
+    ]
 
 
 def change_json(c: PlanChange) -> dict[str, Any]:
