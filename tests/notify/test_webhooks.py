@@ -9,13 +9,15 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 from sqlalchemy import or_, select, update
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from services.notify.adapters.webhook_sender import WebhookSender, system_resolver
 from services.notify.db import tables as t
 from services.notify.domain.addresses import AllowList, IPAddress
 from services.notify.domain.customer_webhook import CUSTOMER_WEBHOOK_FIELDS, customer_webhook_data
-from services.notify.domain.signing import SIGNATURE_HEADER, verify
+from services.notify.domain.signing import SIGNATURE_HEADER, new_secret, standard_webhook_headers, verify
 from shared.auth import Role
 from shared.clock import FixedClock
 from shared.events.common import GeoPoint
@@ -83,6 +85,12 @@ async def test_a_failing_endpoint_gets_exactly_one_signed_success_after_retries(
     success = calls[-1]
     assert verify(secret, success.headers[SIGNATURE_HEADER.lower()], success.body, int(time.time()))
     assert not verify("whsec_wrong", success.headers[SIGNATURE_HEADER.lower()], success.body, int(time.time()))
+    # the Standard Webhooks headers, checked with the spec's own library as any receiver would
+    standard = {k: success.headers[k] for k in ("webhook-id", "webhook-timestamp", "webhook-signature")}
+    assert standard["webhook-id"] == str(delivery["id"])
+    Webhook(str(secret)).verify(success.body, standard)  # raises WebhookVerificationError on a bad signature
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new_secret()).verify(success.body, standard)
     body = json.loads(success.body)
     assert body["id"] == str(delivery["id"])
     assert body["type"] == "request_received"
@@ -344,3 +352,16 @@ async def test_a_customers_webhook_carries_the_customers_view_of_the_event_only(
 def test_the_customer_webhook_allow_list_drops_everything_else() -> None:
     event = {"request_id": "r", "eta": "e", "reason": SICK, "technician_id": "t", "position": {"lat": 1, "lon": 2}}
     assert customer_webhook_data(event) == {"request_id": "r", "eta": "e"}
+
+
+def test_standard_webhook_signatures_verify_with_either_secret_during_a_rotation() -> None:
+    new, old = new_secret(), new_secret()
+    now = int(time.time())
+    headers = standard_webhook_headers([new, old], "d-1", now, b'{"a":1}')
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    for secret in (new, old):
+        Webhook(secret).verify(b'{"a":1}', headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new).verify(b'{"a":2}', headers)  # another body
+    legacy = "whsec_" + "A" * 41  # an old URL-safe secret that is not base64: it signs the Fieldline header only
+    assert standard_webhook_headers([legacy], "d-2", now, b"{}")["webhook-signature"] == ""

@@ -30,7 +30,7 @@ from services.notify.domain.addresses import (
     parse_target,
 )
 from services.notify.domain.delivery import SendResult
-from services.notify.domain.signing import SIGNATURE_HEADER, signature_header
+from services.notify.domain.signing import SIGNATURE_HEADER, signature_header, standard_webhook_headers
 from shared.clock import Clock
 
 Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
@@ -116,11 +116,14 @@ class WebhookSender:
         """POST the body signed with each secret (current first); follow redirects by hand, re-checking each;
         2xx is delivered."""
         raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        now = self.clock.unix()
+        standard = standard_webhook_headers(signing_secrets, delivery_id, now, raw)
         headers = [
             (b"Content-Type", b"application/json"),
             (b"User-Agent", b"Fieldline-Webhooks/1"),
             (b"Fieldline-Delivery", delivery_id.encode()),
-            (SIGNATURE_HEADER.encode(), signature_header(signing_secrets, self.clock.unix(), raw).encode()),
+            (SIGNATURE_HEADER.encode(), signature_header(signing_secrets, now, raw).encode()),
+            *((name.encode(), value.encode()) for name, value in standard.items()),
         ]
         try:
             for _hop in range(self.max_redirects + 1):

@@ -1,17 +1,24 @@
-"""Webhook signatures: HMAC-SHA256 over the timestamp and the body, sent in one header.
+"""Webhook signatures, two ways on every delivery:
 
-While a rotated-out secret is in its grace period the header carries one `v1` per secret, the current one
-first (`t=<ts>,v1=<new>,v1=<old>`, as Stripe does); a receiver accepts the body when any `v1` matches a
-secret it holds, so it can switch to the new secret at any moment of the grace period.
+- `Fieldline-Signature`: HMAC-SHA256 over the timestamp and the body. While a rotated-out secret is in its grace
+  period the header carries one `v1` per secret, the current one first (`t=<ts>,v1=<new>,v1=<old>`, as Stripe
+  does); a receiver accepts the body when any `v1` matches a secret it holds.
+- the Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, standardwebhooks.com),
+  signed by the spec's maintained library, so a receiver can verify with any Standard Webhooks implementation;
+  one `v1,<base64>` per secret, space-separated, the same way round.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+
+from standardwebhooks.webhooks import Webhook
 
 SIGNATURE_HEADER = "Fieldline-Signature"
 SIGNATURE_VERSION = "v1"
@@ -22,7 +29,23 @@ MAX_ROTATION_GRACE = timedelta(days=7)
 
 
 def new_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
+    """32 random bytes, base64 after `whsec_`, as the Standard Webhooks spec has secrets."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def standard_webhook_headers(
+    signing_secrets: Sequence[str], delivery_id: str, timestamp: int, body: bytes
+) -> dict[str, str]:
+    """`webhook-id`, `webhook-timestamp` and `webhook-signature` (one `v1,<base64>` per secret, current first).
+    A secret from before the spec's format (URL-safe base64) that does not decode signs the Fieldline header only."""
+    at = datetime.fromtimestamp(timestamp, UTC)
+    signed = []
+    for secret in signing_secrets:
+        try:
+            signed.append(Webhook(secret).sign(delivery_id, at, body))
+        except (binascii.Error, ValueError):
+            continue
+    return {"webhook-id": delivery_id, "webhook-timestamp": str(timestamp), "webhook-signature": " ".join(signed)}
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
