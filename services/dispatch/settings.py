@@ -68,6 +68,9 @@ class Settings(ServiceSettings):
 
     # SLA watch
     sla_check_interval_s: float = 30.0  # 0 turns it off
+    # unbooked work is judged (a placement finds its best arrival) only when its response deadline is this close;
+    # later work is left to the planner, and the board and the SLA watch stay a few statements whatever the backlog
+    sla_prediction_horizon_minutes: int = Field(default=240, ge=0)
 
     # overrun watch: a job on site past its planned end plus the grace has the rest of its day re-planned
     overrun_grace_minutes: int = 15

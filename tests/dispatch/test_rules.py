@@ -98,6 +98,8 @@ def test_sla_risk_is_the_predicted_arrival_past_the_deadline() -> None:
     close = predicted_arrival("en_route", now + timedelta(minutes=5), now, timedelta(minutes=5))
     assert not SlaClock(now + timedelta(minutes=10), close).at_risk
     assert SlaClock(due, None).at_risk  # nobody can get there
+    # unbooked work due beyond the watch's horizon is not judged (the planner books it first): not at risk
+    assert not SlaClock(now + timedelta(days=2), None, judged=False).at_risk
 
 
 def test_reactive_placement_pushes_the_rest_of_the_route_and_keeps_windows() -> None:

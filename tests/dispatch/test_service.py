@@ -514,7 +514,18 @@ async def test_an_emergency_nobody_can_reach_is_listed_at_risk(dispatch: Dispatc
         return bool(rows and rows[0]["status"] == "unplaceable")
 
     await eventually(unplaceable, what="the emergency is found unplaceable")
+    # the same place, due in two days: beyond the watch's 4-hour horizon nobody predicts it yet, so not at risk
+    later = emergency(uuid.uuid4(), 48.0, 40.0, due_in=timedelta(days=2))
+    await dispatch.publish(later)
+
+    async def known() -> bool:
+        return bool(await dispatch.sql("SELECT 1 FROM dispatch.jobs WHERE request_id = $1", later.request_id))
+
+    await eventually(known, what="the later job reaches dispatch")
     risky = (await dispatch.client.get("/sla-at-risk", headers=dispatch.dispatcher)).json()
     assert [r["request_id"] for r in risky] == [str(far.request_id)]
+    board = (await dispatch.client.get("/board", headers=dispatch.dispatcher)).json()
+    shown = next(r for r in board["requests"] if r["request_id"] == str(later.request_id))
+    assert shown["at_risk"] is False and shown["predicted_arrival"] is None and shown["minutes_left"] > 2000
     assert risky[0]["reason"] == "nobody can get there" and risky[0]["minutes_late"] is None
     assert risky[0]["predicted_arrival"] is None and risky[0]["assignment"] is None

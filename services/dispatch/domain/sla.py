@@ -12,6 +12,9 @@ from services.dispatch.domain.breaks import BreakWindow, departure_after_break
 class SlaClock:
     response_due: datetime | None
     predicted_arrival: datetime | None  # None: nobody is on the way and nobody could be
+    # False for unbooked work whose deadline is beyond the watch's horizon: nobody predicted it yet (the planner
+    # books it long before), so it is not at risk; predicting each would be a placement per job per board read
+    judged: bool = True
 
     def minutes_left(self, now: datetime) -> float | None:
         if self.response_due is None:
@@ -20,7 +23,7 @@ class SlaClock:
 
     @property
     def at_risk(self) -> bool:
-        if self.response_due is None:
+        if self.response_due is None or not self.judged:
             return False
         return self.predicted_arrival is None or self.predicted_arrival > self.response_due
 

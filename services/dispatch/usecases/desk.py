@@ -185,6 +185,9 @@ class DispatchDesk:
         if assignment is None:
             if job["status"] == "assigned":
                 return SlaClock(job["response_due"], None)
+            horizon = timedelta(minutes=self.placer.settings.sla_prediction_horizon_minutes)
+            if job["response_due"] > now + horizon:
+                return SlaClock(job["response_due"], None, judged=False)
             decision = await self.placer.decide(repo, job, now)
             option = decision.best or decision.best_late
             return SlaClock(job["response_due"], option.eta if option else None)
