@@ -1,5 +1,5 @@
 """What the schedule board draws behind the bookings: each technician's shift and overtime allowance, the break
-still due (its window) or the one taken. Real PostGIS and NATS, the clock injected."""
+still due (its window) or the one taken; and the work phone the job detail shows. Real PostGIS and NATS, the clock injected."""
 
 from __future__ import annotations
 
@@ -24,10 +24,13 @@ async def test_the_board_shows_the_shift_its_overtime_and_the_break_due_then_tak
     clocked_dispatch: Dispatch, clock: Clock
 ) -> None:
     dispatch = clocked_dispatch
-    anna = await dispatch.add_technician("Anna Koval", *BESIDE_THE_SITE, weekly_shifts=WEEK, overtime_minutes=90)
+    anna = await dispatch.add_technician(
+        "Anna Koval", *BESIDE_THE_SITE, weekly_shifts=WEEK, overtime_minutes=90, phone="+7 978 111-22-33"
+    )
     oleg = await dispatch.add_technician("Oleg Petrov", *BESIDE_THE_SITE)  # no shifts here: on duty round the clock
 
     row = await _row(dispatch, anna)
+    assert row["phone"] == "+7 978 111-22-33"  # the job detail's number to call
     shift = row["shift"]
     assert _at(shift["starts_at"]) == local(clock, 8) and _at(shift["ends_at"]) == local(clock, 17)
     assert _at(shift["overtime_until"]) == local(clock, 18, 30)

@@ -330,6 +330,7 @@ class TechnicianSpec:
     skills: dict[str, int]
     territory: str
     weekly_shifts: dict[str, ShiftSpec] = field(default_factory=dict)
+    phone: str = ""
 
 
 # Addresses under example domains (RFC 2606): the day's e-mail never leaves the machine's mail catcher.
@@ -549,6 +550,7 @@ def generate_company(
                 skills=levels,
                 territory=town.territory,
                 weekly_shifts={d: shift for d in days},
+                phone=f"+7 978 700-{(t + 1) // 100:02d}-{(t + 1) % 100:02d}",  # by index: the RNG's draws stay put
             )
         )
     territories = tuple(TerritorySpec(n, box) for n, box in TERRITORY_BOXES.items())

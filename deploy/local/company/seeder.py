@@ -289,6 +289,7 @@ def seed_company(
                             "home_base": {"lat": tech.lat, "lon": tech.lon},
                             "weekly_shifts": {d: _shift(s) for d, s in tech.weekly_shifts.items()},
                             "territory": tech.territory,
+                            "phone": tech.phone,
                         },
                     )
                 )

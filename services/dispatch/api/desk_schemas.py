@@ -73,6 +73,7 @@ class BoardTechnician(BaseModel):
     overtime_minutes: int
     route_version: int
     break_ends_at: UtcDatetime | None
+    phone: str = Field(description="the work phone")
     absence: AbsenceNow | None
     shift: ShiftToday | None = Field(description="today's shift; none on a day off")
     break_due: BreakDue | None

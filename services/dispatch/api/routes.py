@@ -39,6 +39,7 @@ def technician_out(row: dict[str, Any]) -> TechnicianOut:
         weekly_shifts=row["weekly_shifts"],
         territory=row["territory"],
         break_ends_at=row["break_ends_at"],
+        phone=row["phone"],
     )
 
 
@@ -54,6 +55,7 @@ async def create_technician(body: TechnicianIn, session: UnitOfWork, cases: UseC
         stored_pattern(body.weekly_shifts),
         body.territory,
         body.overtime_minutes,
+        body.phone,
     )
     return technician_out(await cases.views.technician(session, technician_id))
 

@@ -66,6 +66,7 @@ class TechnicianIn(BaseModel):
     )
     territory: PlainText | None = None
     overtime_minutes: int = Field(default=60, ge=0, le=600)
+    phone: PlainText = Field(default="", max_length=40, description="the work phone the dispatcher calls")
 
     @field_validator("skills")
     @classmethod
@@ -86,6 +87,7 @@ class TechnicianOut(BaseModel):
     weekly_shifts: dict[str, Any] | None = None
     territory: str | None = None
     break_ends_at: UtcDatetime | None = None  # on a break until then
+    phone: str = ""
 
 
 class ShiftsIn(BaseModel):

@@ -53,6 +53,7 @@ technicians = Table(
     Column("weekly_shifts", JSONB),
     Column("territory", Text),
     Column("overtime_minutes", Integer, nullable=False, server_default="60"),
+    Column("phone", Text, nullable=False, server_default=""),  # the work phone the dispatcher calls
     # bumped by every change to the technician's bookings: concurrent placements retry on a mismatch
     Column("route_version", BigInteger, nullable=False, server_default="0"),
     Column("break_ends_at", DateTime(timezone=True)),  # while on a break: when it is over

@@ -69,6 +69,7 @@ class TechnicianRepository(SessionRepository):
         weekly_shifts: dict[str, Any] | None = None,
         territory: str | None = None,
         overtime_minutes: int = 60,
+        phone: str = "",
     ) -> None:
         point = point_wkt(lat, lon)
         await self.session.execute(
@@ -82,6 +83,7 @@ class TechnicianRepository(SessionRepository):
                 weekly_shifts=weekly_shifts,
                 territory=territory,
                 overtime_minutes=overtime_minutes,
+                phone=phone,
             )
         )
 
@@ -104,6 +106,7 @@ class TechnicianRepository(SessionRepository):
             tech.c.overtime_minutes,
             tech.c.route_version,
             tech.c.break_ends_at,
+            tech.c.phone,
         )
 
     async def get_technician(self, technician_id: uuid.UUID, *, for_update: bool = False) -> dict[str, Any] | None:

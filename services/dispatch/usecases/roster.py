@@ -70,11 +70,12 @@ class Roster:
         weekly_shifts: dict[str, Any] | None,
         territory: str | None,
         overtime_minutes: int,
+        phone: str = "",
     ) -> uuid.UUID:
         repo = DispatchRepository(session)
         technician_id = uuid.uuid4()
         await repo.add_technician(
-            technician_id, name, first_name, skills, lat, lon, weekly_shifts, territory, overtime_minutes
+            technician_id, name, first_name, skills, lat, lon, weekly_shifts, territory, overtime_minutes, phone
         )
         await self.materialize(repo, technician_id, weekly_shifts, self.horizon())
         return technician_id

@@ -981,6 +981,11 @@ export interface components {
             on_shift: boolean;
             /** Overtime Minutes */
             overtime_minutes: number;
+            /**
+             * Phone
+             * @description the work phone
+             */
+            phone: string;
             /** Position At */
             position_at: string | null;
             /**
@@ -1780,6 +1785,12 @@ export interface components {
              */
             overtime_minutes: number;
             /**
+             * Phone
+             * @description the work phone the dispatcher calls
+             * @default
+             */
+            phone: string;
+            /**
              * Skills
              * @description skill → level 1..5
              */
@@ -1812,6 +1823,11 @@ export interface components {
             id: string;
             /** Name */
             name: string;
+            /**
+             * Phone
+             * @default
+             */
+            phone: string;
             position: components["schemas"]["GeoPoint"];
             /** Position At */
             position_at: string | null;
