@@ -10,7 +10,8 @@ import {
   type Session,
 } from "@fieldline/shared";
 import type { Board, Booking, BoardRequest, PlanChanges } from "./board";
-import { AtRiskList, JobDetail, MapView, ScheduleBoard } from "./views";
+import { JobDetail } from "./JobDetail";
+import { AtRiskList, MapView, ScheduleBoard } from "./views";
 import { ProposalPanel, type Proposal } from "./Proposal";
 import { VisitReport } from "./VisitReport";
 
@@ -254,7 +255,16 @@ function Console({ session, onSignOut }: { session: Session; onSignOut: () => vo
               </button>
             </section>
           )}
-          {job && <JobDetail job={job} board={board} onClose={() => setSelectedJob(null)} onLock={setLock} />}
+          {job && (
+            <JobDetail
+              api={api}
+              job={job}
+              board={board}
+              onClose={() => setSelectedJob(null)}
+              onLock={setLock}
+              onMove={(j, tech, start) => void moveJob(j, tech, start)}
+            />
+          )}
           {selectedJob && (
             <VisitReport requestId={selectedJob} token={session.accessToken} onClose={() => setSelectedJob(null)} />
           )}
