@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 ENV := deploy/local/bootstrap.sh && source .run/env
 
 .PHONY: openapi web web-dev test-browser screenshots
-.PHONY: help bootstrap up down run day migrate test test-day test-dates test-planning lint k8s-validate token bench-routing bench-dispatch bench-import
+.PHONY: help bootstrap up down run day migrate test test-day test-dates test-planning lint k8s-validate token bench-routing bench-dispatch bench-import bench-web
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-15s %s\n", $$1, $$2 }'
@@ -125,6 +125,10 @@ bench-routing: ## Planner vs PyVRP and VROOM: Solomon at 1 s and 10 s, Gehring-H
 bench-dispatch: ## Reactive dispatch latency benchmark
 	@$(ENV)
 	$(PY) -m bench.dispatch
+
+bench-web: ## The console with 120 technicians and 1,000 jobs in Chromium: time to usable, live frame to screen, bundles
+	@$(ENV)
+	$(PY) -m bench.web $(BENCH_ARGS)
 
 bench-import: ## Contracts bulk import benchmark
 	@$(ENV)

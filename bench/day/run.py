@@ -36,7 +36,7 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _service_env(policy: str, speed: float, planner_time_limit_s: float) -> dict[str, str]:
+def service_env(policy: str, speed: float, planner_time_limit_s: float) -> dict[str, str]:
     """Settings for a day at ``speed``: periodic loops stretched so none of them spins at a high clock speed."""
     every = max(1.0, speed)  # about once a real second at most
     return {
@@ -99,7 +99,7 @@ def play_day(
         _say(f"[{policy}] morning: seeding, generating visits, planning {scenario.day}")
         # the morning runs at real speed two hours before the day starts: seeding and planning take real time
         before = Timeline(scenario.day_start - timedelta(hours=2), 1.0, anchor_in(0))
-        day.start(before, _service_env(policy, 1.0, planner_time_limit_s))
+        day.start(before, service_env(policy, 1.0, planner_time_limit_s))
         seeded = morning(day.urls(), day.token, day.database_url, company, scenario)
 
         _say(f"[{policy}] the day: {scenario.day_start:%H:%M}Z to {scenario.day_end:%H:%M}Z at {speed:g}x")
@@ -107,7 +107,7 @@ def play_day(
         # a re-plan's thinking time passes `speed` times faster in the simulated day, and while the planner holds a
         # core the API answers the technicians slower: 5 s at 120x stretched drives fourfold (pings 13.5 simulated
         # minutes apart instead of 3) and cost Fieldline a fifth of its response SLA; 1 s keeps it to 2 minutes
-        day.start(timeline, _service_env(policy, speed, replan_time_limit_s))
+        day.start(timeline, service_env(policy, speed, replan_time_limit_s))
         clock = SimulatedClock(timeline.start, timeline.speed, timeline.anchor)
         player = Player(scenario, company, seeded, day.urls(), day.token, clock)
         asyncio.run(_play(player, clock, scenario))

@@ -1,0 +1,262 @@
+"""`make bench-web`: the dispatcher console with a large company, in Debian's Chromium on this machine.
+
+python -m bench.web [--technicians 120] [--jobs 1000] [--loads 7] [--updates 10]
+
+1. A fresh stack (four services, private nats-server, fresh database) seeds the simulated company scaled up
+   through the public APIs, generates its planned visits and plans the day; routine requests filed by the
+   customers top the open jobs up to ``--jobs``.
+2. The gateway serves the built console and the APIs on one origin, as `make run` does.
+3. Chromium opens the console ``--loads`` times, each in a new context (nothing cached): time from navigation
+   to every technician's row on the board (targets: usable in 2 s or less).
+4. With the console open, ``--updates`` routine requests are filed one after another: time from the live-stream
+   frame that led to the board read showing the job, to the job on the map (target: 200 ms or less); and from
+   the API call to the screen.
+5. The built bundles' sizes, raw and gzipped.
+
+Writes bench/results/web.json and bench/results/web.md (medians and spreads, the load average, the command).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import asdict
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from playwright.sync_api import sync_playwright
+
+from bench.day.morning import morning
+from bench.day.run import service_env
+from bench.day.scenario import build_scenario
+from bench.day.stack import Timeline, anchor_in, day_stack
+from bench.routing.__main__ import machine
+from bench.web.console import CHROMIUM, frames_to_screen, loads
+from deploy.local.company.generator import generate_company
+from deploy.local.dev_signin import auth_config_route
+from deploy.local.gateway import GatewayConfig, create_app
+from shared.auth import Role
+from shared.settings import ServiceSettings
+from tests.gateway.test_gateway import ServedApp
+from tests.support.infra import REPO_ROOT
+
+RESULTS = REPO_ROOT / "bench" / "results"
+APPS = ("console", "tech", "portal", "manage")
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _spread(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {
+        "median": round(statistics.median(ordered), 1),
+        "p90": round(ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))], 1),
+        "min": round(ordered[0], 1),
+        "max": round(ordered[-1], 1),
+        "n": len(ordered),
+    }
+
+
+def bundle_sizes() -> dict[str, dict[str, int]]:
+    """Each app's built JavaScript and CSS (what a first visit downloads), raw and gzipped, in bytes."""
+    sizes = {}
+    for app in APPS:
+        files = [p for p in (REPO_ROOT / "web" / app / "dist" / "assets").glob("*") if p.suffix in (".js", ".css")]
+        raw = sum(p.stat().st_size for p in files)
+        zipped = sum(len(gzip.compress(p.read_bytes(), compresslevel=6)) for p in files)
+        sizes[app] = {"bytes": raw, "gzip_bytes": zipped, "files": len(files)}
+    return sizes
+
+
+class Filer:
+    """Routine requests filed by the company's customers through the requests API, at their own sites."""
+
+    def __init__(self, company: Any, seeded: Any, url: str, token: Any, seed: int) -> None:
+        self.sites = [s for s in company.sites if s.ref in seeded.sites and s.customer_ref in seeded.customers]
+        self.seeded, self.url, self.token = seeded, url, token
+        self.rng = random.Random(seed)
+        self.client = httpx.Client(timeout=60)
+
+    def _key(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128)))
+
+    def file(self) -> str:
+        site = self.rng.choice(self.sites)
+        customer_id = uuid.UUID(self.seeded.customers[site.customer_ref])
+        token = self.token(Role.CUSTOMER, f"customer-{site.customer_ref}", customer_id=customer_id)
+        response = self.client.post(
+            f"{self.url}/requests",
+            json={
+                "site_id": self.seeded.sites[site.ref],
+                "kind": "routine",
+                "description": "Display case not holding temperature",
+                "contact": {"name": site.contact_name, "phone": site.contact_phone},
+            },
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": self._key()},
+        )
+        response.raise_for_status()
+        return str(response.json()["id"])
+
+
+def _open_jobs(dispatch: str, token: str) -> tuple[int, int]:
+    board = httpx.get(f"{dispatch}/board", headers={"Authorization": f"Bearer {token}"}, timeout=120).json()
+    return len(board["requests"]), len(board["technicians"])
+
+
+def _top_up(filer: Filer, dispatch: str, token: str, jobs: int) -> int:
+    have, _ = _open_jobs(dispatch, token)
+    missing = max(0, jobs - have)
+    _say(f"  {have} open jobs after the morning; filing {missing} routine requests")
+    for _ in range(missing):
+        filer.file()
+    deadline = time.monotonic() + 300
+    while (have := _open_jobs(dispatch, token)[0]) < jobs and time.monotonic() < deadline:
+        time.sleep(2)
+    return have
+
+
+async def _settled(database_url: str, timeout_s: float = 900.0) -> float:
+    """Seconds until no re-plan is queued and every outbox is published (the board is what it will be)."""
+    conn = await asyncpg.connect(database_url)
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < timeout_s:
+            queued = await conn.fetchval(
+                "SELECT (SELECT count(*) FROM dispatch.replan_requests)"
+                " + (SELECT count(*) FROM dispatch.outbox WHERE published_at IS NULL)"
+                " + (SELECT count(*) FROM requests.outbox WHERE published_at IS NULL)"
+            )
+            if not queued:
+                break
+            await asyncio.sleep(2)
+    finally:
+        await conn.close()
+    return round(time.monotonic() - started, 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.web", description=__doc__)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--technicians", type=int, default=120)
+    parser.add_argument("--customers", type=int, default=120)
+    parser.add_argument("--sites", type=int, default=1000)
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--loads", type=int, default=7)
+    parser.add_argument("--updates", type=int, default=10)
+    parser.add_argument("--planner-time-limit", type=float, default=20.0, help="seconds for the morning plan")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+
+    started = time.monotonic()
+    company = generate_company(args.seed, customers=args.customers, sites=args.sites, technicians=args.technicians)
+    scenario = build_scenario(company, args.seed)
+    _say(f"bench-web: {len(company.customers)} customers, {len(company.sites)} sites, {args.technicians} technicians")
+    os.environ["PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD"] = "1"
+    subprocess.run([str(REPO_ROOT / "deploy" / "local" / "web.sh")], check=True)  # builds if sources changed
+    with day_stack() as day:
+        # mid-morning of the scenario's weekday at real speed: technicians on shift, the day planned
+        timeline = Timeline(scenario.day_start + timedelta(hours=1), 1.0, anchor_in(0))
+        env = service_env("fieldline", 1.0, args.planner_time_limit) | {
+            "FIELDLINE_NOTIFY_SSE_MAX_PER_PRINCIPAL": "100",
+            "FIELDLINE_DISPATCH_PLANNER_TIME_LIMIT_S": "5",  # the re-plans the top-up's requests queue
+        }
+        day.start(timeline, env)
+        urls = day.urls()
+        seeded = morning(urls, day.token, day.database_url, company, scenario)
+        dispatcher = day.token(Role.DISPATCHER, "bench-dispatcher")
+        filer = Filer(company, seeded, urls["requests"], day.token, args.seed)
+        jobs = _top_up(filer, urls["dispatch"], dispatcher, args.jobs)
+        _say(f"  waiting for the re-plans the top-up queued: {asyncio.run(_settled(day.database_url))} s")
+        _, technicians = _open_jobs(urls["dispatch"], dispatcher)
+        _say(f"  the board holds {jobs} open jobs and {technicians} technicians")
+        settings = ServiceSettings(
+            jwt_private_key_file=day.keys_dir / "jwt-private.pem", jwt_public_key_file=day.keys_dir / "jwt-public.pem"
+        )
+        config = GatewayConfig(upstreams=urls, web_root=REPO_ROOT / "web")
+        gateway_app = create_app(config, extra_routes=[auth_config_route(settings)])
+        with ServedApp(gateway_app) as gateway, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+            load_average_before = [round(x, 2) for x in os.getloadavg()]
+            _say(f"  {args.loads} cold loads of {gateway.url}/console/")
+            cold = loads(browser, gateway.url, dispatcher, technicians, args.loads)
+            _say(f"  {args.updates} routine requests filed with the console open")
+            live, missed = frames_to_screen(browser, gateway.url, dispatcher, technicians, filer.file, args.updates)
+            load_average_after = [round(x, 2) for x in os.getloadavg()]
+            browser.close()
+
+    report = {
+        "command": " ".join(["python -m bench.web", *(argv if argv is not None else sys.argv[1:])]),
+        "machine": machine(),
+        "load_average_during": {"before": load_average_before, "after": load_average_after},
+        "company": {"technicians": technicians, "open_jobs": jobs, "sites": len(company.sites)},
+        "targets": {"usable_ms": 2000, "frame_to_screen_ms": 200},
+        "usable_ms": _spread([c.usable_ms for c in cold]),
+        "first_board_read_ms": _spread([c.board_ms for c in cold]),
+        "board_bytes": cold[0].board_bytes if cold else 0,
+        "jobs_on_map": cold[0].requests_shown if cold else 0,
+        "frame_to_screen_ms": _spread([u.frame_to_screen_ms for u in live]) if live else None,
+        "update_board_read_ms": _spread([u.board_ms for u in live]) if live else None,
+        "filed_to_screen_ms": _spread([u.filed_to_screen_ms for u in live]) if live else None,
+        "updates_not_shown_within_60_s": len(missed),
+        "bundles": bundle_sizes(),
+        "samples": {"loads": [asdict(c) for c in cold], "updates": [asdict(u) for u in live]},
+        "wall_s": round(time.monotonic() - started, 1),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "web.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.out / "web.md").write_text(markdown(report))
+    _say(markdown(report))
+    return 0
+
+
+def markdown(report: dict[str, Any]) -> str:
+    def row(name: str, spread: dict[str, float] | None, target: str) -> str:
+        if spread is None:
+            return f"| {name} | no sample | | | {target} |"
+        spread_text = f"{spread['min']} to {spread['max']} (n={spread['n']})"
+        return f"| {name} | **{spread['median']}** | {spread['p90']} | {spread_text} | {target} |"
+
+    company = report["company"]
+    lines = [
+        "# The dispatcher console at scale (`make bench-web`)",
+        "",
+        f"`{report['command']}` — {company['technicians']} technicians, {company['open_jobs']} open jobs "
+        f"({report['jobs_on_map']} on the map), a board of {report['board_bytes'] / 1e6:.2f} MB; Chromium "
+        f"{CHROMIUM}, 1366x768; {report['machine']['nproc']} cores, load average "
+        f"{report['load_average_during']['before']} before and {report['load_average_during']['after']} after.",
+        "",
+        "| measure (ms) | median | p90 | range | target |",
+        "|---|---|---|---|---|",
+        row("navigation to a usable board (cold)", report["usable_ms"], "≤ 2000"),
+        row("its first `GET /board`, asked to read", report["first_board_read_ms"], ""),
+        row("live frame to the job on screen", report["frame_to_screen_ms"], "≤ 200"),
+        row("the board read inside it", report["update_board_read_ms"], ""),
+        row("API call to the job on screen", report["filed_to_screen_ms"], ""),
+        "",
+        "| app | files | bytes | gzip |",
+        "|---|---|---|---|",
+        *(f"| {app} | {s['files']} | {s['bytes']:,} | {s['gzip_bytes']:,} |" for app, s in report["bundles"].items()),
+        "",
+        f"Updates not on screen within 60 s: {report['updates_not_shown_within_60_s']}. "
+        f"Whole run {report['wall_s']} s.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
