@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState, type FormEvent } from "react";
 import { companyDay, useI18n, type Problem, type RequestsComponents } from "@fieldline/shared";
 import { usePortal } from "./App";
 import { unitLabel } from "./names";
-import { DAY_PARTS, kindAndPriority, URGENCIES, windowOf, type DayPart, type Urgency } from "./urgency";
+import { DAY_PARTS, kindOf, URGENCIES, windowOf, type DayPart, type Urgency } from "./urgency";
 
 type RequestIn = RequestsComponents["schemas"]["ServiceRequestIn"];
 
@@ -58,7 +58,7 @@ export function NewRequest({ siteId, unitId }: { siteId: string | null; unitId: 
     return {
       site_id: site,
       equipment_id: unit || null,
-      ...kindAndPriority(urgency),
+      ...kindOf(urgency),
       description: description.trim(),
       contact: { name: contactName.trim(), phone: contactPhone.trim(), email: "" },
       preferred_windows: urgency === "routine" ? windows.map((w) => windowOf(w.day, w.part)) : [],

@@ -35,10 +35,14 @@ export const messages: Messages = {
   whatIsWrong: { ru: "Опишите проблему", en: "What is wrong" },
   whatIsWrongHint: { ru: "Например: камера +9 °C, не морозит", en: "E.g. cold room at +9 °C, not cooling" },
   howUrgent: { ru: "Насколько срочно?", en: "How urgent is it?" },
-  urgencyCritical: { ru: "Остановилось — товар под угрозой", en: "It has stopped — goods at risk" },
-  urgencyCriticalHint: { ru: "Выезжаем как можно быстрее", en: "We come as fast as we can" },
-  urgencyUrgent: { ru: "Работает плохо", en: "Not working properly" },
-  urgencyUrgentHint: { ru: "Срочный выезд, срок — по договору", en: "An urgent visit, within your contract's time" },
+  urgencyCritical: {
+    ru: "Остановилось или работает плохо",
+    en: "It has stopped or is not working properly",
+  },
+  urgencyCriticalHint: {
+    ru: "Срочный выезд; как быстро — по вашему договору для этого оборудования",
+    en: "An emergency visit, as fast as your contract sets for this unit",
+  },
   urgencyRoutine: { ru: "Может подождать", en: "It can wait" },
   urgencyRoutineHint: { ru: "Плановый визит в удобное вам время", en: "A routine visit at a time that suits you" },
   preferredTimes: { ru: "Когда вам удобно?", en: "When suits you?" },

@@ -3,24 +3,16 @@ import type { RequestsComponents } from "@fieldline/shared";
 type RequestIn = RequestsComponents["schemas"]["ServiceRequestIn"];
 
 /** How urgent, in the customer's words. */
-export type Urgency = "critical" | "urgent" | "routine";
-export const URGENCIES: readonly Urgency[] = ["critical", "urgent", "routine"];
+export type Urgency = "critical" | "routine";
+export const URGENCIES: readonly Urgency[] = ["critical", "routine"];
 
 /**
- * The one place plain words become the request's kind and priority, as the requests API takes them today:
- * "stopped, goods at risk" asks for P1; "not working properly" is an emergency whose priority the contract
- * picks (P1 on a critical or high unit, else P2); "can wait" is routine (P3 by default), with time windows.
- * Issue 16 makes the priority the contract's decision alone: then only `kind` is sent and this map shrinks.
+ * The one place plain words become the request's kind. The priority is the contract's decision (P1 on a critical
+ * or high unit, else P2 for an emergency; P3 for routine work) and never the customer's (issue 16): "it has
+ * stopped or works badly" is an emergency, "it can wait" a routine visit with time windows.
  */
-export function kindAndPriority(urgency: Urgency): Pick<RequestIn, "kind" | "priority"> {
-  switch (urgency) {
-    case "critical":
-      return { kind: "emergency", priority: "P1" };
-    case "urgent":
-      return { kind: "emergency" };
-    case "routine":
-      return { kind: "routine" };
-  }
+export function kindOf(urgency: Urgency): Pick<RequestIn, "kind"> {
+  return { kind: urgency === "routine" ? "routine" : "emergency" };
 }
 
 /** Parts of the day a routine visit may be asked for, in the company's local hours. */
