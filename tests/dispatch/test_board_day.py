@@ -1,5 +1,6 @@
 """What the schedule board draws behind the bookings: each technician's shift and overtime allowance, the break
-still due (its window) or the one taken; and the work phone the job detail shows. Real PostGIS and NATS, the clock injected."""
+still due (its window) or the one taken; and the work phone the job detail shows. Real PostGIS and NATS, the clock
+injected."""
 
 from __future__ import annotations
 

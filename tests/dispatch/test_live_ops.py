@@ -446,6 +446,9 @@ async def test_a_booking_the_planner_cannot_route_is_kept_by_a_replan_not_let_go
         after = await active(dispatch, filed.request_id)
         assert (after["id"], after["tech"]) == (booked["id"], ivan), lock
         assert await job_status(dispatch, filed.request_id) == "assigned"
+        # and the plan's words say so: a booking kept outside the plan is not "taken off, now unassigned"
+        told = [c for c in replanned.json()["changes"] if c["request_id"] == str(filed.request_id)]
+        assert told == [], told
         if not lock:
             moved = await dispatch.client.post(
                 f"/assignments/{booked['id']}/reassign", headers=olga, json={"technician_id": anna, "lock": False}

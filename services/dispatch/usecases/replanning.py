@@ -89,6 +89,8 @@ class Snapshot:
     # visits booked for a technician who works this day that a plan must not let go: a dispatcher's pinned
     # booking, or an emergency already promised (the customer was told who comes)
     keep: frozenset[str] = frozenset()
+    # those of them left out of this problem and kept as booked: unchanged, whatever the plan says
+    kept_as_booked: frozenset[str] = frozenset()
 
     def at(self, seconds: float) -> datetime:
         """The planner's seconds from the day's midnight as an instant."""
@@ -391,7 +393,17 @@ class Replanner:
             else None,
         )
         return Snapshot(
-            day, origin, now_s, problem, technicians, jobs, assignments, _fingerprint(booked), relaxed, frozenset(keep)
+            day,
+            origin,
+            now_s,
+            problem,
+            technicians,
+            jobs,
+            assignments,
+            _fingerprint(booked),
+            relaxed,
+            frozenset(keep),
+            kept_as_booked,
         )
 
     def _drive(self, origin: tuple[float, float], destination: tuple[float, float]) -> timedelta:
@@ -417,7 +429,7 @@ class Replanner:
                 a["planned_start"],
             )
             for rid, a in snap.assignments.items()
-            if rid in snap.jobs and a["status"] not in STARTED
+            if rid in snap.jobs and a["status"] not in STARTED and str(rid) not in snap.kept_as_booked
         }
         after: dict[uuid.UUID, PlacedVisit] = {}
         planned: list[tuple[uuid.UUID, uuid.UUID, datetime, datetime, datetime]] = []
