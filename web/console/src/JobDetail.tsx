@@ -153,7 +153,7 @@ export function JobDetail(props: {
             {facts.timeline.map((e, i) => (
               <li key={i}>
                 {formatTime(e.at, locale)} · {e.status}
-                {typeof e.detail.reason === "string" ? ` · ${e.detail.reason}` : ""}
+                {typeof e.detail.reason === "string" && e.detail.reason ? ` · ${e.detail.reason}` : ""}
               </li>
             ))}
           </ol>
