@@ -41,6 +41,7 @@ def booking(
         planned_start=start,
         planned_end=start + timedelta(minutes=minutes),
         eta=start,
+        booked_at=start - timedelta(hours=1),
     )
 
 
