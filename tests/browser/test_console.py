@@ -239,6 +239,18 @@ def test_the_job_detail_shows_what_the_services_know_and_moves_the_job_without_a
     expect(job(page, request_id)).to_have_attribute("data-technician-id", str(target))
 
 
+def test_the_map_draws_the_territories(page: Page, gateway: str, stack: Stack, keys: Keys) -> None:
+    name = f"South coast {uuid.uuid4().hex[:4]}"
+    ring = [[34.0, 44.4], [34.6, 44.4], [34.6, 44.8], [34.0, 44.8], [34.0, 44.4]]
+    with httpx.Client(base_url=stack.url("contracts"), headers=keys.headers(Role.CONTRACT_MANAGER)) as contracts:
+        made = contracts.post("/territories", json={"name": name, "area": {"type": "Polygon", "coordinates": [ring]}})
+        assert made.status_code == 201, made.text
+    sign_in(page, gateway)
+    territory = page.get_by_test_id(f"territory-{made.json()['id']}")
+    expect(territory).to_be_attached()
+    expect(territory.locator("title")).to_have_text(name)
+
+
 def test_a_drag_that_breaks_a_rule_shows_the_servers_reason_and_changes_nothing(
     page: Page, gateway: str, stack: Stack, keys: Keys, company: Company
 ) -> None:

@@ -11,7 +11,7 @@ import {
 } from "@fieldline/shared";
 import type { Board, Booking, BoardRequest, PlanChanges } from "./board";
 import { JobDetail } from "./JobDetail";
-import { AtRiskList, MapView, ScheduleBoard } from "./views";
+import { AtRiskList, MapView, ScheduleBoard, type Territory } from "./views";
 import { ProposalPanel, type Proposal } from "./Proposal";
 import { VisitReport } from "./VisitReport";
 
@@ -36,6 +36,11 @@ function Console({ session, onSignOut }: { session: Session; onSignOut: () => vo
   const [refusal, setRefusal] = useState<Refusal | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [planChanges, setPlanChanges] = useState<PlanChanges | null>(null);
+  // the territories, drawn under the map's technicians and jobs (contracts; read once per sign-in)
+  const [territories, setTerritories] = useState<Territory[]>([]);
+  useEffect(() => {
+    void api.contracts.GET("/territories").then(({ data }) => data && setTerritories(data));
+  }, [api]);
 
   const reload = useCallback(async () => {
     const { data, response } = await api.dispatch.GET("/board");
@@ -220,7 +225,7 @@ function Console({ session, onSignOut }: { session: Session; onSignOut: () => vo
       )}
       {board && (
         <div className="layout">
-          <MapView board={board} selectedTech={selectedTech} onSelectTech={setSelectedTech} onSelectJob={setSelectedJob} />
+          <MapView board={board} territories={territories} selectedTech={selectedTech} onSelectTech={setSelectedTech} onSelectJob={setSelectedJob} />
           <AtRiskList board={board} onSelectJob={setSelectedJob} />
           <ScheduleBoard
             board={board}

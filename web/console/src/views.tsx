@@ -1,5 +1,6 @@
 import { useState, type DragEvent } from "react";
 import {
+  areaRings,
   atMinutesOfDay,
   CrimeaMap,
   formatDateTime,
@@ -7,6 +8,8 @@ import {
   minutesOfDay,
   minutesSince,
   project,
+  ringPoints,
+  TERRITORY_COLOURS,
   useI18n,
 } from "@fieldline/shared";
 import type { Board, BoardRequest, BoardTechnician, Booking } from "./board";
@@ -28,8 +31,15 @@ function whereIs(tech: BoardTechnician): { lat: number; lon: number } | null {
 
 const PRIORITY_COLOURS: Record<string, string> = { P1: "#c62828", P2: "#ef6c00", P3: "#f9a825", P4: "#607d8b" };
 
+export interface Territory {
+  id: string;
+  name: string;
+  area: { type?: unknown; coordinates?: unknown };
+}
+
 export function MapView(props: {
   board: Board;
+  territories: Territory[];
   selectedTech: string | null;
   onSelectTech: (id: string) => void;
   onSelectJob: (id: string) => void;
@@ -46,6 +56,21 @@ export function MapView(props: {
   return (
     <section className="map" aria-label={t("map")}>
       <CrimeaMap locale={locale} label={t("map")}>
+        {props.territories.map((territory, i) =>
+          areaRings(territory.area).map((ring, j) => (
+            <polygon
+              key={`${territory.id}-${j}`}
+              data-testid={`territory-${territory.id}`}
+              points={ringPoints(ring)}
+              fill={TERRITORY_COLOURS[i % TERRITORY_COLOURS.length]}
+              fillOpacity={0.08}
+              stroke={TERRITORY_COLOURS[i % TERRITORY_COLOURS.length]}
+              strokeWidth={1.5}
+            >
+              <title>{territory.name}</title>
+            </polygon>
+          )),
+        )}
         {routeLine.length > 1 && (
           <polyline
             data-testid="route-line"

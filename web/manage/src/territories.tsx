@@ -1,20 +1,11 @@
 import { useCallback, useEffect, useState, type MouseEvent } from "react";
-import { CrimeaMap, project, unproject, useI18n } from "@fieldline/shared";
+import { areaRings, CrimeaMap, project, ringPoints, TERRITORY_COLOURS, unproject, useI18n } from "@fieldline/shared";
 import { must, useWorkspace, type Territory } from "./api";
 import { mapPoint } from "./estate";
 
-const COLOURS = ["#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#ad1457"];
-
-/** The outer rings of a GeoJSON Polygon or MultiPolygon, as lists of (lon, lat). */
-function rings(area: Territory["area"]): number[][][] {
-  const coordinates = area.coordinates as number[][][] | number[][][][];
-  if (area.type === "Polygon") return [(coordinates as number[][][])[0]!];
-  return (coordinates as number[][][][]).map((polygon) => polygon[0]!);
-}
-
-function points(ring: number[][]): string {
-  return ring.map(([lon, lat]) => project(lon!, lat!)).map((p) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(" ");
-}
+const COLOURS = TERRITORY_COLOURS;
+const rings = areaRings;
+const points = ringPoints;
 
 export function TerritoriesView() {
   const { t, locale } = useI18n();

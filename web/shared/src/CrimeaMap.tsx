@@ -40,6 +40,21 @@ export function unproject(x: number, y: number): { lon: number; lat: number } {
 
 export const MAP_WIDTH = WIDTH;
 
+/** The outer rings of a GeoJSON Polygon or MultiPolygon (a territory's area), as lists of (lon, lat). */
+export function areaRings(area: { type?: unknown; coordinates?: unknown }): number[][][] {
+  const coordinates = area.coordinates as number[][][] | number[][][][];
+  if (area.type === "Polygon") return [(coordinates as number[][][])[0]!];
+  return (coordinates as number[][][][]).map((polygon) => polygon[0]!);
+}
+
+/** An SVG `points` attribute for a ring of (lon, lat). */
+export function ringPoints(ring: number[][]): string {
+  return ring.map(([lon, lat]) => project(lon!, lat!)).map((p) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(" ");
+}
+
+/** Colours the territories are told apart by, the same in every app. */
+export const TERRITORY_COLOURS = ["#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#ad1457"];
+
 /** A part of the map to show, in map units (see `project`); towns' dots and names keep their size on screen. */
 export interface MapFocus {
   x: number;
