@@ -449,6 +449,8 @@ async def test_a_booking_the_planner_cannot_route_is_kept_by_a_replan_not_let_go
         # and the plan's words say so: a booking kept outside the plan is not "taken off, now unassigned"
         told = [c for c in replanned.json()["changes"] if c["request_id"] == str(filed.request_id)]
         assert told == [], told
+        kept = replanned.json()["kpis"]["kept_as_booked"]
+        assert kept >= 1 and replanned.json()["assigned"] == replanned.json()["kpis"]["assigned"]  # counted as assigned
         if not lock:
             moved = await dispatch.client.post(
                 f"/assignments/{booked['id']}/reassign", headers=olga, json={"technician_id": anna, "lock": False}

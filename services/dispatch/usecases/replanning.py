@@ -455,7 +455,9 @@ class Replanner:
         )
         kpis = {
             "travel_minutes": round(plan.kpis.travel_time / 60, 1),
-            "assigned": plan.kpis.assigned,
+            # bookings kept outside the plan stay assigned: counted, and said apart
+            "assigned": plan.kpis.assigned + len(snap.kept_as_booked),
+            "kept_as_booked": len(snap.kept_as_booked),
             "unassigned": plan.kpis.unassigned,
             "sla_misses": plan.kpis.sla_misses,
             "overtime_minutes": round(plan.kpis.overtime / 60, 1),
@@ -606,7 +608,7 @@ class Replanner:
             "status": plan.status.value,
             "changes": [change_json(c) for c in changes],
             "unassigned": len(plan.unassigned),
-            "assigned": plan.kpis.assigned,
+            "assigned": kpis["assigned"],
             "kpis": kpis,
         }
 
