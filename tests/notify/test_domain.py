@@ -22,6 +22,7 @@ from services.notify.domain.audience import Audience
 from services.notify.domain.preferences import quiet_hours_end, send_after
 from services.notify.domain.retry import RetryPolicy
 from services.notify.domain.routing import (
+    ASSIGNMENT_CHANGED,
     CONTRACT_ENDING_SOON,
     SURVEY_INVITED,
     RoutingPolicy,
@@ -355,3 +356,14 @@ def test_the_old_secret_signs_only_strictly_before_its_expiry() -> None:
     assert signing_secrets("new", "old", expiry, expiry) == ["new"]
     assert signing_secrets("new", "old", expiry, expiry + timedelta(days=30)) == ["new"]
     assert signing_secrets("new", None, None, expiry) == ["new"]
+
+
+def test_a_job_taken_from_a_technician_reaches_their_stream_too() -> None:
+    """Their app drops the stop when told, not at the next re-plan (the technician app's notices test waited on a
+    re-plan to touch the old technician, and failed when none did within its wait)."""
+    anna, ivan = uuid.uuid4(), uuid.uuid4()
+    moved = {"request_id": "r", "technician_id": str(ivan), "previous_technician_id": str(anna), "customer_id": "c"}
+    streams = [p.stream for p in stream_pushes_for(ASSIGNMENT_CHANGED, moved)]
+    assert f"technician:{anna}" in streams and f"technician:{ivan}" in streams
+    stayed = {**moved, "previous_technician_id": str(ivan)}  # retimed with the same technician: one frame
+    assert [p.stream for p in stream_pushes_for(ASSIGNMENT_CHANGED, stayed)].count(f"technician:{ivan}") == 1

@@ -112,6 +112,7 @@ class StreamRoute:
     audience: Audience
     kind: str
     fields: tuple[str, ...] | None = None  # what this audience may see; None: the whole event
+    whose: str = "technician_id"  # the fact naming the technician a technician route is for
 
 
 _CUSTOMER, _TECHNICIAN = Audience.CUSTOMER, Audience.TECHNICIAN
@@ -193,6 +194,8 @@ STREAM_ROUTES: tuple[StreamRoute, ...] = (
     ),
     StreamRoute(AssignmentStatusChanged.subject, _DISPATCHER, "assignment.status_changed"),
     StreamRoute(ASSIGNMENT_CHANGED, _TECHNICIAN, "assignment.changed"),
+    # the technician it was taken from hears too (their app drops the stop at once, not at the next re-plan)
+    StreamRoute(ASSIGNMENT_CHANGED, _TECHNICIAN, "assignment.changed", whose="previous_technician_id"),
     StreamRoute(
         ASSIGNMENT_CHANGED, _CUSTOMER, "request.assigned", ("request_id", "technician_first_name", "eta", "status")
     ),
@@ -243,14 +246,14 @@ def notices_for(subject: str, facts: Facts, policy: RoutingPolicy) -> list[Notic
 
 def stream_pushes_for(subject: str, facts: Facts) -> list[StreamPush]:
     pushes = []
+    streams: set[str] = set()
     for route in STREAM_ROUTES:
         if route.subject != subject:
             continue
-        stream = stream_of(
-            route.audience, _str_or_none(facts.get("customer_id")), _str_or_none(facts.get("technician_id"))
-        )
-        if stream is None:
-            continue
+        stream = stream_of(route.audience, _str_or_none(facts.get("customer_id")), _str_or_none(facts.get(route.whose)))
+        if stream is None or stream in streams:
+            continue  # one frame per stream and event (a booking that stays with its technician names them twice)
+        streams.add(stream)
         payload = dict(facts) if route.fields is None else {k: facts.get(k) for k in route.fields}
         pushes.append(StreamPush(stream, route.kind, payload))
     return pushes
