@@ -42,6 +42,7 @@ from bench.day.morning import morning
 from bench.day.run import service_env
 from bench.day.scenario import build_scenario
 from bench.day.stack import Timeline, anchor_in, day_stack
+from bench.dispatch.__main__ import percentile
 from bench.routing.__main__ import machine
 from bench.web.console import CHROMIUM, frames_to_screen, loads
 from deploy.local.company.generator import generate_company
@@ -64,7 +65,7 @@ def _spread(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     return {
         "median": round(statistics.median(ordered), 1),
-        "p90": round(ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))], 1),
+        "p90": round(percentile(ordered, 0.9), 1),
         "min": round(ordered[0], 1),
         "max": round(ordered[-1], 1),
         "n": len(ordered),

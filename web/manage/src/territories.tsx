@@ -3,10 +3,6 @@ import { areaRings, CrimeaMap, project, ringPoints, TERRITORY_COLOURS, unproject
 import { must, useWorkspace, type Territory } from "./api";
 import { mapPoint } from "./estate";
 
-const COLOURS = TERRITORY_COLOURS;
-const rings = areaRings;
-const points = ringPoints;
-
 export function TerritoriesView() {
   const { t, locale } = useI18n();
   const { api, fail } = useWorkspace();
@@ -44,7 +40,7 @@ export function TerritoriesView() {
   const edit = (territory: Territory) => {
     setEditing(territory);
     setName(territory.name);
-    setDrawing(rings(territory.area)[0]!.slice(0, -1));
+    setDrawing(areaRings(territory.area)[0]!.slice(0, -1));
   };
 
   return (
@@ -57,13 +53,13 @@ export function TerritoriesView() {
             {territories
               .filter((x) => x.id !== editing?.id)
               .map((territory, i) =>
-                rings(territory.area).map((ring, j) => (
-                  <polygon key={`${territory.id}-${j}`} points={points(ring)} fill={COLOURS[i % COLOURS.length]} fillOpacity={0.2} stroke={COLOURS[i % COLOURS.length]} strokeWidth={2}>
+                areaRings(territory.area).map((ring, j) => (
+                  <polygon key={`${territory.id}-${j}`} points={ringPoints(ring)} fill={TERRITORY_COLOURS[i % TERRITORY_COLOURS.length]} fillOpacity={0.2} stroke={TERRITORY_COLOURS[i % TERRITORY_COLOURS.length]} strokeWidth={2}>
                     <title>{territory.name}</title>
                   </polygon>
                 )),
               )}
-            {drawing.length > 0 && <polygon points={points(drawing)} fill="#c62828" fillOpacity={0.15} stroke="#c62828" strokeWidth={2} strokeDasharray="6 4" />}
+            {drawing.length > 0 && <polygon points={ringPoints(drawing)} fill="#c62828" fillOpacity={0.15} stroke="#c62828" strokeWidth={2} strokeDasharray="6 4" />}
             {drawing.map(([lon, lat], i) => {
               const p = project(lon!, lat!);
               return <circle key={i} cx={p.x} cy={p.y} r={5} fill="#c62828" />;
@@ -75,7 +71,7 @@ export function TerritoriesView() {
         <ul className="plain">
           {territories.map((territory, i) => (
             <li key={territory.id}>
-              <span className="dot" style={{ background: COLOURS[i % COLOURS.length] }} /> {territory.name}{" "}
+              <span className="dot" style={{ background: TERRITORY_COLOURS[i % TERRITORY_COLOURS.length] }} /> {territory.name}{" "}
               <button type="button" onClick={() => edit(territory)}>
                 {t("edit")}
               </button>
