@@ -78,12 +78,15 @@ def _answer(principal: Principal, row: ServiceRequestRecord) -> ServiceRequestOu
     return customer_request(row) if principal.role is Role.CUSTOMER else request_out(row)
 
 
-def _answers(
-    principal: Principal, rows: list[ServiceRequestRecord]
-) -> list[ServiceRequestOut] | list[CustomerRequestOut]:
-    if principal.role is Role.CUSTOMER:
-        return [customer_request(r) for r in rows]
-    return [request_out(r) for r in rows]
+def _answers(principal: Principal, rows: list[ServiceRequestRecord]) -> list[ServiceRequestOut | CustomerRequestOut]:
+    return [_answer(principal, r) for r in rows]
+
+
+def _staff_snapshot(current: ServiceRequestRecord) -> dict[str, Any]:
+    """The tracking fields staff's stream sends with each entry."""
+    return request_out(current).model_dump(
+        mode="json", include={"status", "technician_first_name", "eta", "response_due", "fix_due"}
+    )
 
 
 def _owner(principal: Principal, customer_id: uuid.UUID | None) -> uuid.UUID:
@@ -137,7 +140,7 @@ async def list_requests(
     site_id: uuid.UUID | None = None,
     equipment_id: uuid.UUID | None = None,
     limit: int = Query(100, ge=1, le=MAX_LIMIT),
-) -> list[ServiceRequestOut] | list[CustomerRequestOut]:
+) -> list[ServiceRequestOut | CustomerRequestOut]:
     rows = await history(session, principal, status=status_, site_id=site_id, equipment_id=equipment_id, limit=limit)
     return _answers(principal, rows)
 
@@ -149,7 +152,7 @@ async def list_requests(
 )
 async def site_history(
     site_id: uuid.UUID, session: UnitOfWork, principal: CurrentPrincipal, limit: int = Query(100, ge=1, le=MAX_LIMIT)
-) -> list[ServiceRequestOut] | list[CustomerRequestOut]:
+) -> list[ServiceRequestOut | CustomerRequestOut]:
     return _answers(principal, await history(session, principal, site_id=site_id, limit=limit))
 
 
@@ -163,7 +166,7 @@ async def unit_history(
     session: UnitOfWork,
     principal: CurrentPrincipal,
     limit: int = Query(100, ge=1, le=MAX_LIMIT),
-) -> list[ServiceRequestOut] | list[CustomerRequestOut]:
+) -> list[ServiceRequestOut | CustomerRequestOut]:
     return _answers(principal, await history(session, principal, equipment_id=equipment_id, limit=limit))
 
 
@@ -214,17 +217,12 @@ async def stream_request(
     await readable_request(session, principal, request_id)
     cursor = stream_cursor(last_event_id)
 
-    def snapshot(current: ServiceRequestRecord) -> dict[str, Any]:
-        return request_out(current).model_dump(
-            mode="json", include={"status", "technician_first_name", "eta", "response_due", "fix_due"}
-        )
-
     if principal.role is Role.CUSTOMER:  # the customer's allow-list, as on /customer/requests/{id}/stream
         frames = timeline_events(
             db, hub, request_id, cursor, settings.stream_keepalive_s, customer_snapshot, customer_shown
         )
     else:
-        frames = timeline_events(db, hub, request_id, cursor, settings.stream_keepalive_s, snapshot)
+        frames = timeline_events(db, hub, request_id, cursor, settings.stream_keepalive_s, _staff_snapshot)
     return limited_sse_response(request, principal, frames)
 
 
