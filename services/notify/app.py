@@ -23,6 +23,7 @@ from services.notify.domain.secret_cipher import SecretCipher
 from services.notify.settings import Settings, development_key_warning
 from services.notify.usecases.dead_letters import report_dead_letters
 from services.notify.usecases.delivery import DeliveryWorker, run_senders
+from services.notify.usecases.live_streams import prune_streams
 from services.notify.usecases.notifying import Notifier
 from services.notify.usecases.webhooks import reencrypt_page
 from shared.clock import Clock
@@ -88,6 +89,10 @@ def create_app(
                 await report_dead_letters(session, notifier)
 
         runtime.every(settings.dead_letter_poll_interval_s, "notify dead-letter reports", dead_letter_round)
+        retention = timedelta(hours=settings.stream_retention_hours)
+        runtime.every(
+            settings.stream_prune_interval_s, "notify stream pruning", lambda: prune_streams(runtime.db, retention)
+        )
         yield
 
     app = create_service_app(

@@ -22,6 +22,9 @@ class Settings(ServiceSettings):
     db_schema: str = "notify"
 
     sse_keepalive_s: float = 15.0
+    # live streams keep their messages this long (positions make most of them), pruned every interval
+    stream_retention_hours: float = 48.0
+    stream_prune_interval_s: float = 600.0
 
     # who is told what
     eta_change_threshold_minutes: int = 15

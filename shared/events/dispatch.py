@@ -114,6 +114,19 @@ class SlaAtRisk(_DispatchEvent):
     best_option: str | None = None
 
 
+class TechnicianMoved(_DispatchEvent):
+    """A technician's live position moved: the newest fix of a batch of pings, newer than any before it.
+
+    For the dispatchers' map; customers never get it (they follow the ETA, not the technician)."""
+
+    subject: ClassVar[str] = subject_for(PRODUCER, "technician", "moved")
+
+    technician_id: uuid.UUID
+    position: GeoPoint
+    at: datetime  # the device's time of the fix (checked against the service's clock)
+    accuracy_m: int | None = None
+
+
 class PlannedStop(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -145,4 +158,5 @@ EVENTS: list[type[Event]] = [
     RequestUnplaceable,
     SlaAtRisk,
     PlanPublished,
+    TechnicianMoved,
 ]

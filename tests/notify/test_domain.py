@@ -25,6 +25,7 @@ from services.notify.domain.routing import (
     ASSIGNMENT_CHANGED,
     CONTRACT_ENDING_SOON,
     SURVEY_INVITED,
+    TECHNICIAN_MOVED,
     RoutingPolicy,
     notices_for,
     routed_subjects,
@@ -367,3 +368,14 @@ def test_a_job_taken_from_a_technician_reaches_their_stream_too() -> None:
     assert f"technician:{anna}" in streams and f"technician:{ivan}" in streams
     stayed = {**moved, "previous_technician_id": str(ivan)}  # retimed with the same technician: one frame
     assert [p.stream for p in stream_pushes_for(ASSIGNMENT_CHANGED, stayed)].count(f"technician:{ivan}") == 1
+
+
+def test_a_technicians_position_goes_to_the_dispatchers_map_only() -> None:
+    """Customers follow the ETA, not the technician; the technician's own app knows where it is."""
+    technician = uuid.uuid4()
+    moved = {"technician_id": str(technician), "position": {"lat": 44.95, "lon": 34.1}, "at": "2030-03-04T07:00:00Z"}
+    (push,) = stream_pushes_for(TECHNICIAN_MOVED, moved)
+    assert push.stream == "dispatchers" and push.kind == "technician.moved"
+    assert push.payload["position"] == {"lat": 44.95, "lon": 34.1}
+    assert notices_for(TECHNICIAN_MOVED, moved, POLICY) == []  # a map update, never a message
+    assert durable_for(TECHNICIAN_MOVED) == "notify-technician-moved"

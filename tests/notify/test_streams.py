@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -12,10 +13,11 @@ from sqlalchemy import text
 
 from services.notify.db.streams import StreamRepository
 from services.notify.domain.audience import customer_stream
+from services.notify.usecases.live_streams import prune_streams
 from shared.auth import Role
 from shared.db import Database
 from shared.events.common import GeoPoint
-from shared.events.dispatch import AssignmentCreated
+from shared.events.dispatch import AssignmentCreated, TechnicianMoved
 from shared.events.requests import ServiceRequestCreated
 from tests.notify.conftest import Notify
 from tests.notify.support import at, publish
@@ -134,3 +136,29 @@ async def test_a_later_writer_to_a_stream_waits_for_the_earlier_to_commit(notify
     async with notify.db.transaction() as session:
         rows = await StreamRepository(session).read_after([stream], 0)
     assert [r.event for r in rows] == ["test.first", "test.second"]
+
+
+async def test_the_dispatchers_stream_carries_technicians_positions(notify: Notify) -> None:
+    technician = uuid.uuid4()
+    async with notify.db.transaction() as session:  # what other tests left on the dispatchers' stream
+        seen = await session.scalar(text("SELECT coalesce(max(id), 0) FROM notify.stream_messages"))
+    moved = TechnicianMoved(technician_id=technician, position=GeoPoint(lat=44.95, lon=34.1), at=at(), accuracy_m=8)
+    await publish(notify.js, moved)
+    (frame,) = await read_events(notify.url, notify.keys.token(Role.DISPATCHER), 1, last_event_id=str(seen))
+    assert frame["event"] == "technician.moved"
+    assert frame["data"]["technician_id"] == str(technician)
+    assert frame["data"]["position"] == {"lat": 44.95, "lon": 34.1}
+
+
+async def test_messages_past_the_retention_are_pruned_and_the_newer_kept(notify: Notify) -> None:
+    for kind in ("old", "old", "new"):
+        await _push(notify.db, "dispatchers", kind)
+    async with notify.db.transaction() as session:
+        await session.execute(
+            text("UPDATE notify.stream_messages SET created_at = now() - interval '49 hours' WHERE kind = 'old'")
+        )
+    assert await prune_streams(notify.db, timedelta(hours=48), page=1) == 2  # page by page until none is left
+    async with notify.db.transaction() as session:
+        ours = text("SELECT kind FROM notify.stream_messages WHERE kind IN ('old', 'new')")
+        left = (await session.execute(ours)).scalars().all()
+    assert left == ["new"]

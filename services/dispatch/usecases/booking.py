@@ -15,7 +15,7 @@ from services.dispatch.domain.breaks import break_left, shift_break
 from services.dispatch.domain.lifecycle import event_status
 from services.dispatch.domain.placement import BookedStop, Candidate
 from shared.events.common import GeoPoint
-from shared.events.dispatch import AssignmentChanged, AssignmentCreated, AssignmentStatusChanged
+from shared.events.dispatch import AssignmentChanged, AssignmentCreated, AssignmentStatusChanged, TechnicianMoved
 from shared.messaging import add_event
 
 
@@ -228,6 +228,25 @@ async def announce_status(
             reason=reason,
             suspect=suspect,
         ),
+        occurred_at=occurred_at,
+    )
+
+
+async def announce_moved(
+    session: AsyncSession,
+    technician_id: uuid.UUID,
+    at: datetime,
+    lat: float,
+    lon: float,
+    accuracy_m: int | None,
+    *,
+    occurred_at: datetime,
+) -> None:
+    """The technician's new live position, for the dispatchers' map (``at``: the device's time of the fix)."""
+    await add_event(
+        session,
+        messaging,
+        TechnicianMoved(technician_id=technician_id, position=GeoPoint(lat=lat, lon=lon), at=at, accuracy_m=accuracy_m),
         occurred_at=occurred_at,
     )
 

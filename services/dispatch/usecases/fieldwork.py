@@ -27,7 +27,7 @@ from services.dispatch.domain.lifecycle import (
 from services.dispatch.domain.plausibility import Plausibility, Suspicion, check_arrival, check_completion
 from services.dispatch.planning import RoadFactorTravel
 from services.dispatch.planning.travel import great_circle_km
-from services.dispatch.usecases.booking import announce_changed, announce_status
+from services.dispatch.usecases.booking import announce_changed, announce_moved, announce_status
 from services.dispatch.usecases.emergency import EmergencyPlacer
 from shared.auth import Principal, Role, ensure_technician_access
 from shared.clock import SystemClock
@@ -268,8 +268,8 @@ class FieldWork:
         self, session: AsyncSession, technician_id: uuid.UUID, pings: list[tuple[datetime, float, float, int | None]]
     ) -> int:
         """Stores the pings (the device's time of each fix, the server's of receipt); the live position follows
-        the newest, and so does the ETA of a job en route when it moves by more than the settings'
-        eta_update_minutes."""
+        the newest (and the dispatchers' map hears of it: technician.moved), and so does the ETA of a job en route
+        when it moves by more than the settings' eta_update_minutes."""
         now = self.clock()
         for i, (ping_at, *_) in enumerate(pings):
             if refusal := device_time_refusal(ping_at, now):
@@ -277,11 +277,13 @@ class FieldWork:
         repo = DispatchRepository(session)
         stored = await repo.add_pings(technician_id, pings, received_at=now)
         if pings:
-            at, lat, lon, _ = max(pings)
+            at, lat, lon, accuracy_m = max(pings)
             en_route = await repo.en_route_of(technician_id)  # locked before the technician, as status steps do
             known = await repo.get_technician(technician_id)
-            if known is not None and known["position_at"] is not None and at <= known["position_at"]:
+            if known is None or (known["position_at"] is not None and at <= known["position_at"]):
                 en_route = []  # an older batch replayed: the position and the ETA stay with the newer one
+            else:
+                await announce_moved(session, technician_id, at, lat, lon, accuracy_m, occurred_at=now)
             await repo.move_technician(technician_id, at, lat, lon)
             least = timedelta(minutes=self.placer.settings.eta_update_minutes)
             for row in en_route:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,6 +45,15 @@ class StreamRepository:
             if result.first() is not None and p.stream not in woken:
                 woken.add(p.stream)
                 await self.session.execute(select(func.pg_notify(STREAM_CHANNEL, p.stream)))
+
+    async def prune(self, older_than: timedelta, limit: int = 5000) -> int:
+        """Deletes up to ``limit`` of the oldest messages written more than ``older_than`` ago (on the database's
+        clock, which wrote created_at); answers how many. A client resuming from before them gets what is left, and
+        the clients reload their whole view on every (re)connect anyway."""
+        m = t.stream_messages
+        oldest = select(m.c.id).where(m.c.created_at < func.now() - older_than).order_by(m.c.created_at).limit(limit)
+        result = await self.session.execute(delete(m).where(m.c.id.in_(oldest)))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def read_after(self, streams: list[str], after_id: int, limit: int = 100) -> list[StreamMessage]:
         m = t.stream_messages

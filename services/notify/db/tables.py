@@ -45,6 +45,7 @@ stream_messages = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("stream", "source_event_id", "kind"),
     Index("ix_stream_messages_stream_id", "stream", "id"),
+    Index("ix_stream_messages_created_at", "created_at"),  # pruning past the retention
 )
 
 # People notify tells things to, with their preferences. Customers' contacts carry customer_id,

@@ -24,6 +24,7 @@ from shared.events.dispatch import (
     PlanPublished,
     RequestUnplaceable,
     SlaAtRisk,
+    TechnicianMoved,
 )
 from shared.events.envelope import subject_for
 from shared.events.requests import ServiceRequestCancelled, ServiceRequestCreated, SurveyInvited
@@ -37,6 +38,7 @@ OTHERS_DEAD_LETTERS = tuple(subject_for(p, "dead_letter", "recorded") for p in (
 
 SURVEY_INVITED = SurveyInvited.subject
 SLA_AT_RISK = SlaAtRisk.subject
+TECHNICIAN_MOVED = TechnicianMoved.subject
 ASSIGNMENT_CHANGED = AssignmentChanged.subject
 PLAN_PUBLISHED = PlanPublished.subject
 # awaiting their producer (see the notify issue's report for the fields each template uses)
@@ -204,6 +206,7 @@ STREAM_ROUTES: tuple[StreamRoute, ...] = (
     StreamRoute(SURVEY_INVITED, _CUSTOMER, "survey.invited", ("request_id", "survey_id", "link", "expires_at")),
     StreamRoute(RequestUnplaceable.subject, _DISPATCHER, "request.unplaceable"),
     StreamRoute(SLA_AT_RISK, _DISPATCHER, "request.sla_at_risk"),
+    StreamRoute(TECHNICIAN_MOVED, _DISPATCHER, "technician.moved"),  # the map's live positions
     StreamRoute(DEAD_LETTER, _DISPATCHER, "dead_letter"),
     *(StreamRoute(subject, _DISPATCHER, "dead_letter") for subject in OTHERS_DEAD_LETTERS),
     # awaiting their producer

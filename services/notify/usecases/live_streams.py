@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +19,18 @@ async def messages_after(
     session: AsyncSession, streams: list[str], cursor: int, limit: int = _PAGE
 ) -> list[StreamMessage]:
     return await StreamRepository(session).read_after(streams, cursor, limit)
+
+
+async def prune_streams(db: Database, older_than: timedelta, page: int = 5000) -> int:
+    """Drops stream messages past the retention, a page per short transaction (any replica may run it at once:
+    each delete takes what is still there). Answers how many went."""
+    pruned = 0
+    while True:
+        async with db.transaction() as session:
+            deleted = await StreamRepository(session).prune(older_than, page)
+        pruned += deleted
+        if deleted < page:
+            return pruned
 
 
 @dataclass(frozen=True)
