@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # Bootstrap, then load its environment into the recipe's shell.
 ENV := deploy/local/bootstrap.sh && source .run/env
 
-.PHONY: openapi web web-dev test-browser screenshots
+.PHONY: openapi web web-dev test-browser test-web-unit screenshots
 .PHONY: help bootstrap up down run day migrate test test-day test-dates test-planning lint k8s-validate token bench-routing bench-dispatch bench-import bench-web
 
 help: ## List the targets
@@ -67,8 +67,9 @@ migrate: ## Apply every service's migrations
 	for s in $(SERVICES); do $(PY) -m services.$$s migrate; done
 
 # pytest exit code 5 (nothing collected) fails like any other: a test run must run tests.
-test: ## Run the test suite (PYTEST_ARGS="-k name -x" to narrow it)
+test: ## Run the test suite: the web apps' unit tests (Vitest), then pytest (PYTEST_ARGS="-k name -x" to narrow it)
 	@$(ENV)
+	$(if $(PYTEST_ARGS),,(cd web && npm test --silent))
 	$(PY) -m pytest -q -p no:cacheprovider -m "not slow" $(PYTEST_ARGS) || { rc=$$?; ((rc == 5)) && echo "make test: no tests collected" >&2; exit $$rc; }
 
 test-day: ## The short simulated day (both policies on the real stack; marked slow, not in make test yet)
@@ -84,6 +85,10 @@ test-dates: ## The date-sensitive suites with the clock at each of TEST_DATES
 		echo "== FIELDLINE_TEST_NOW=$$at"
 		FIELDLINE_TEST_NOW=$$at $(PY) -m pytest -q -p no:cacheprovider -m date_sensitive $(PYTEST_ARGS)
 	done
+
+test-web-unit: ## The web apps' unit tests alone (Vitest over their pure modules, no browser)
+	@$(ENV)
+	cd web && npm test --silent
 
 test-planning: ## The planner's unit tests alone (pure code, no infrastructure)
 	$(PY) -m pytest -q -p no:cacheprovider tests/planning $(PYTEST_ARGS)

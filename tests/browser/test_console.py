@@ -251,6 +251,32 @@ def test_the_map_draws_the_territories(page: Page, gateway: str, stack: Stack, k
     expect(territory.locator("title")).to_have_text(name)
 
 
+def test_a_technicians_position_moves_their_marker_on_the_map_without_a_reload(
+    page: Page, gateway: str, stack: Stack, keys: Keys
+) -> None:
+    marta = _technician(stack, keys, f"Marta Lysenko {uuid.uuid4().hex[:4]}", 44.95, 34.1, {"refrigeration": 2})
+    sign_in(page, gateway)
+    marker = page.get_by_test_id(f"map-tech-{marta}")
+    expect(marker).to_be_attached()
+    at_home = (marker.get_attribute("cx"), marker.get_attribute("cy"))
+    page.evaluate("window.__samePage = true")  # gone if the page reloads
+
+    with httpx.Client(base_url=stack.url("dispatch")) as dispatch:
+        now = dispatch.get("/board", headers=keys.headers(Role.DISPATCHER)).json()["at"]  # the stack's clock
+        ping = {"at": now, "position": {"lat": 45.35, "lon": 36.47}}  # Kerch
+        sent = dispatch.post(
+            "/me/positions",
+            headers=keys.headers(Role.TECHNICIAN, technician_id=uuid.UUID(marta)),
+            json={"client_command_id": str(uuid.uuid4()), "pings": [ping]},
+        )
+        assert sent.status_code == 200, sent.text
+    # Kerch is east and north of home: the marker moves right and up, from the dispatchers' stream alone
+    expect(marker).not_to_have_attribute("cx", at_home[0] or "")
+    assert float(marker.get_attribute("cx") or 0) > float(at_home[0] or 0)
+    assert float(marker.get_attribute("cy") or 0) < float(at_home[1] or 0)
+    assert page.evaluate("window.__samePage") is True
+
+
 def test_a_drag_that_breaks_a_rule_shows_the_servers_reason_and_changes_nothing(
     page: Page, gateway: str, stack: Stack, keys: Keys, company: Company
 ) -> None:

@@ -2,18 +2,20 @@ import { useCallback, useEffect, useMemo, useState } from "react";
 import {
   apiClients,
   COMPANY_TIME_ZONE,
-  followStream,
   LocaleSwitch,
   SignInGate,
   useI18n,
   type Problem,
   type Session,
 } from "@fieldline/shared";
-import type { Board, Booking, BoardRequest, PlanChanges } from "./board";
+import type { Booking, BoardRequest, PlanChanges } from "./board";
 import { JobDetail } from "./JobDetail";
-import { AtRiskList, MapView, ScheduleBoard, type Territory } from "./views";
+import { AtRiskList } from "./AtRiskList";
+import { MapView, type Territory } from "./MapView";
+import { ScheduleBoard } from "./ScheduleBoard";
 import { ProposalPanel, type Proposal } from "./Proposal";
 import { VisitReport } from "./VisitReport";
+import { useLiveBoard } from "./useLiveBoard";
 
 const APP_PATH = "/console/";
 
@@ -29,8 +31,7 @@ export interface Refusal {
 function Console({ session, onSignOut }: { session: Session; onSignOut: () => void }) {
   const { t } = useI18n();
   const api = useMemo(() => apiClients(() => session.accessToken), [session]);
-  const [board, setBoard] = useState<Board | null>(null);
-  const [live, setLive] = useState(false);
+  const { board, live, reload } = useLiveBoard(api, session, onSignOut);
   const [selectedTech, setSelectedTech] = useState<string | null>(null);
   const [selectedJob, setSelectedJob] = useState<string | null>(null);
   const [refusal, setRefusal] = useState<Refusal | null>(null);
@@ -41,33 +42,6 @@ function Console({ session, onSignOut }: { session: Session; onSignOut: () => vo
   useEffect(() => {
     void api.contracts.GET("/territories").then(({ data }) => data && setTerritories(data));
   }, [api]);
-
-  const reload = useCallback(async () => {
-    const { data, response } = await api.dispatch.GET("/board");
-    if (response.status === 401) onSignOut();
-    if (data) setBoard(data);
-  }, [api, onSignOut]);
-
-  useEffect(() => {
-    void reload();
-    // Any frame on the dispatchers' stream (new request, assignment, status, position, re-plan) refreshes the board.
-    let pending: ReturnType<typeof setTimeout> | null = null;
-    const stop = followStream(
-      `${location.origin}/api/notify/streams/me`,
-      () => session.accessToken,
-      () => {
-        if (pending === null) pending = setTimeout(() => ((pending = null), void reload()), 100);
-      },
-      (connected) => {
-        setLive(connected);
-        if (connected) void reload();
-      },
-    );
-    return () => {
-      stop();
-      if (pending !== null) clearTimeout(pending);
-    };
-  }, [reload, session]);
 
   // The last move, to put back: the booking as it was (technician and start), or none if it came from the queue.
   const [lastMove, setLastMove] = useState<{ requestId: string; assignmentId: string; before: Booking | null } | null>(
@@ -226,7 +200,7 @@ function Console({ session, onSignOut }: { session: Session; onSignOut: () => vo
       {board && (
         <div className="layout">
           <MapView board={board} territories={territories} selectedTech={selectedTech} onSelectTech={setSelectedTech} onSelectJob={setSelectedJob} />
-          <AtRiskList board={board} onSelectJob={setSelectedJob} />
+          <AtRiskList requests={board.requests} onSelectJob={setSelectedJob} />
           <ScheduleBoard
             board={board}
             refusal={refusal}
