@@ -100,17 +100,24 @@ async def sse_frames(
     hub: NotificationHub,
     keys: Iterable[str],
     read_after: Callable[[int], Awaitable[list[StreamMessage]]],
-    last_event_id: int,
+    last_event_id: int | None,
     keepalive_s: float,
     page_size: int | None = None,
+    end: Callable[[], Awaitable[int]] | None = None,
 ) -> AsyncIterator[str]:
     """SSE frames: every message after `last_event_id`, then new ones as NOTIFY wakes us, with keepalives.
 
-    `read_after(cursor)` reads the rows after `cursor` in id order; a full page is followed at once.
+    `read_after(cursor)` reads the rows after `cursor` in id order; a full page is followed at once. With no
+    `last_event_id`, `end()` says where the messages end now: only later ones are sent, and the first frame carries
+    that id (a client's Last-Event-ID for a reconnect). Without `end`, none means from the start.
     """
-    cursor = last_event_id
-    async with hub.waiter(keys) as wake:
-        yield "retry: 2000\n\n"
+    async with hub.waiter(keys) as wake:  # listening before the end is read: nothing after it is missed
+        if last_event_id is None and end is not None:
+            cursor = await end()
+            yield f"retry: 2000\nid: {cursor}\n\n"
+        else:
+            cursor = last_event_id or 0
+            yield "retry: 2000\n\n"
         while True:
             wake.clear()
             messages = await read_after(cursor)

@@ -76,7 +76,8 @@ async def _add_technician(
 async def _first_sse_event(url: str, token: str, kind: str, timeout_s: float) -> dict[str, object]:
     async with (
         httpx.AsyncClient(timeout=None) as client,
-        client.stream("GET", url, headers={"Authorization": f"Bearer {token}"}) as response,
+        # from the start of what is kept (without it, only what arrives once the stream is open)
+        client.stream("GET", url, headers={"Authorization": f"Bearer {token}", "Last-Event-ID": "0"}) as response,
     ):
         assert response.status_code == 200
         event: dict[str, str] = {}
@@ -106,7 +107,7 @@ async def test_emergency_reaches_the_nearest_skilled_technician_and_the_customer
     stream = asyncio.create_task(
         _first_sse_event(f"{stack.url('notify')}/streams/me", technician_token, "assignment.created", 5.0)
     )
-    # no need to wait for the stream to open: it replays from the start, as after a reconnect
+    # no need to wait for the stream to open: it replays from the start (Last-Event-ID: 0)
 
     customer = keys.headers(Role.CUSTOMER, customer_id=customer_id)
     filed_at = time.monotonic()

@@ -24,8 +24,11 @@ from tests.notify.support import at, publish
 from tests.support.polling import eventually
 
 
-async def read_events(base_url: str, token: str, count: int, last_event_id: str | None = None) -> list[dict[str, Any]]:
-    """Connect, take `count` SSE events, disconnect."""
+async def read_events(
+    base_url: str, token: str, count: int, last_event_id: str | None = "0", opened: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Connect, take `count` SSE events, disconnect. From the start of the stream unless `last_event_id` says
+    otherwise (None: only what arrives once it is open); the opening frame's id, if any, goes into `opened`."""
     headers = {"Authorization": f"Bearer {token}"}
     if last_event_id is not None:
         headers["Last-Event-ID"] = last_event_id
@@ -45,6 +48,10 @@ async def read_events(base_url: str, token: str, count: int, last_event_id: str 
                     frame["event"] = line[7:]
                 elif line.startswith("data: "):
                     frame["data"] = json.loads(line[6:])
+                elif line == "" and "id" in frame and "event" not in frame:
+                    if opened is not None:
+                        opened.append(frame["id"])  # the opening frame: where the stream starts
+                    frame = {}
                 elif line == "" and "id" in frame:
                     events.append(frame)
                     frame = {}
@@ -162,3 +169,28 @@ async def test_messages_past_the_retention_are_pruned_and_the_newer_kept(notify:
         ours = text("SELECT kind FROM notify.stream_messages WHERE kind IN ('old', 'new')")
         left = (await session.execute(ours)).scalars().all()
     assert left == ["new"]
+
+
+async def test_a_stream_opened_without_last_event_id_starts_at_its_end_and_says_where(notify: Notify) -> None:
+    """A new console, app or portal page reads its state when the stream opens: what came before is not replayed
+    (the dispatchers' stream holds two days of positions), and a reconnect resumes after the id it was given."""
+    customer = uuid.uuid4()
+    token = notify.keys.token(Role.CUSTOMER, customer_id=customer)
+    old = _request(customer)
+    await publish(notify.js, old)
+    await read_events(notify.url, token, 1)  # it is on the stream (read from the start)
+
+    opened: list[str] = []
+    new = _request(customer)
+    reader = asyncio.create_task(read_events(notify.url, token, 1, last_event_id=None, opened=opened))
+
+    async def is_open() -> bool:
+        return bool(opened)
+
+    await eventually(is_open, what="the stream's opening frame")
+    await publish(notify.js, new)
+    (first,) = await reader
+    assert first["data"]["request_id"] == str(new.request_id)  # not the old one
+    assert int(opened[0]) < int(first["id"])
+    (again,) = await read_events(notify.url, token, 1, last_event_id=opened[0])  # a reconnect from the opening id
+    assert again["data"]["request_id"] == str(new.request_id)

@@ -56,11 +56,14 @@ async def my_stream(
     live: Streams,
     last_event_id: str | None = Header(None, alias="Last-Event-ID"),
 ) -> StreamingResponse:
+    """Without Last-Event-ID the stream starts at its end (its first frame carries the id to resume after): the
+    clients read their state when the stream opens, and 48 hours of history is nobody's view. `Last-Event-ID: 0`
+    replays all that is kept."""
     streams = streams_for(principal.role.value, principal.customer_id, principal.technician_id)
     try:
-        after = int(last_event_id) if last_event_id else 0
+        after = int(last_event_id) if last_event_id else None
     except ValueError:
-        after = 0
+        after = None
     return limited_sse_response(request, principal, live.follow(streams, after))
 
 

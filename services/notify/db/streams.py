@@ -55,6 +55,11 @@ class StreamRepository:
         result = await self.session.execute(delete(m).where(m.c.id.in_(oldest)))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
+    async def last_id(self) -> int:
+        """The newest message's id of any stream (0: none yet). A message of any stream written later gets a larger
+        one; one being written now may get a smaller, but the change it tells of is committed before it is."""
+        return int(await self.session.scalar(select(func.coalesce(func.max(t.stream_messages.c.id), 0))) or 0)
+
     async def read_after(self, streams: list[str], after_id: int, limit: int = 100) -> list[StreamMessage]:
         m = t.stream_messages
         rows = await self.session.execute(

@@ -41,11 +41,16 @@ class LiveStreams:
     hub: NotificationHub
     keepalive_s: float
 
-    def follow(self, streams: list[str], last_event_id: int) -> AsyncIterator[str]:
-        """SSE frames: everything after `last_event_id`, then new messages as they arrive."""
+    def follow(self, streams: list[str], last_event_id: int | None) -> AsyncIterator[str]:
+        """SSE frames: everything after `last_event_id`, then new messages as they arrive; with none, only what
+        arrives from now on (the first frame names where that is, for a reconnect to resume after)."""
 
         async def read_after(cursor: int) -> list[StreamMessage]:
             async with self.db.transaction() as session:
                 return await messages_after(session, streams, cursor)
 
-        return sse_frames(self.hub, streams, read_after, last_event_id, self.keepalive_s, page_size=_PAGE)
+        async def end() -> int:
+            async with self.db.transaction() as session:
+                return await StreamRepository(session).last_id()
+
+        return sse_frames(self.hub, streams, read_after, last_event_id, self.keepalive_s, page_size=_PAGE, end=end)
