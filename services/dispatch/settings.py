@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.attachments.settings import AttachmentStoreSettings
 from shared.settings import ServiceSettings
 
 
@@ -14,7 +15,7 @@ def office_hours() -> dict[str, dict[str, Any]]:
     return {day: {"start": "08:00", "end": "17:00", **lunch} for day in ("mon", "tue", "wed", "thu", "fri")}
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, AttachmentStoreSettings):
     model_config = SettingsConfigDict(env_prefix="FIELDLINE_DISPATCH_", extra="ignore", env_parse_none_str="null")
     service_name: ClassVar[str] = "dispatch"
 
@@ -43,16 +44,8 @@ class Settings(ServiceSettings):
     # form: weekday -> start, end, break_minutes, break_earliest, break_latest); null: round the clock
     default_weekly_shifts: dict[str, dict[str, Any]] | None = Field(default_factory=office_hours)
 
-    # attachments of visit reports (photos, signatures): where the bytes go, and how big one may be (the app
-    # compresses photos well under this); s3 needs the s3_* settings (any S3-compatible store, path-style)
-    attachment_store: Literal["postgres", "s3"] = "postgres"
-    attachment_max_bytes: int = Field(default=1_500_000, gt=0)
-    s3_endpoint: str = ""
-    s3_bucket: str = ""
-    s3_region: str = "us-east-1"
-    s3_access_key_id: str = ""
-    s3_secret_access_key: SecretStr = SecretStr("")
-    s3_prefix: str = "dispatch/"
+    # attachments of visit reports (photos, signatures): attachment_store, attachment_max_bytes and the s3_*
+    # settings come from AttachmentStoreSettings (shared/attachments/settings.py)
 
     # planning
     plan_horizon_days: int = 3

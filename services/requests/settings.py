@@ -6,12 +6,13 @@ from typing import ClassVar
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from shared.attachments.settings import AttachmentStoreSettings
 from shared.settings import ServiceSettings
 
 MIN_SECRET_BYTES = 32  # HS256 wants a key at least as long as its hash
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, AttachmentStoreSettings):
     model_config = SettingsConfigDict(env_prefix="FIELDLINE_REQUESTS_", extra="ignore")
     service_name: ClassVar[str] = "requests"
 
@@ -21,6 +22,9 @@ class Settings(ServiceSettings):
     # entitlement over NATS: when contracts does not answer, the POST is refused with 503 + Retry-After
     entitlement_timeout_s: float = 3.0
     entitlement_retry_after_s: int = 5
+
+    # customers' photos of what is wrong (attachment_store, attachment_max_bytes, s3_*: AttachmentStoreSettings)
+    photos_per_request: int = 10
 
     # survey links: HS256 JWTs under a dedicated secret; without one set, a generated secret is kept in
     # `survey_link_secret_file` (default: beside the local JWT key) so every local replica shares it

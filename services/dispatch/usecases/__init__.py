@@ -24,7 +24,8 @@ from services.dispatch.usecases.replanning import Replanner
 from services.dispatch.usecases.roster import Roster
 from services.dispatch.usecases.viewing import DispatchViews
 from services.dispatch.usecases.visits import PlannedVisits
-from shared.attachments import BlobStore, PostgresBlobStore, S3BlobStore, S3Location
+from shared.attachments import BlobStore
+from shared.attachments.settings import blob_store
 from shared.clock import SystemClock
 
 
@@ -66,18 +67,4 @@ class DispatchUseCases:
 
 def attachment_store(settings: Settings) -> BlobStore:
     """PostgreSQL (the dispatch schema's attachment_blobs) unless the settings name an S3-compatible store."""
-    if settings.attachment_store == "s3":
-        if not (settings.s3_endpoint and settings.s3_bucket):
-            raise ValueError(
-                "attachment_store s3 needs FIELDLINE_DISPATCH_S3_ENDPOINT and FIELDLINE_DISPATCH_S3_BUCKET"
-            )
-        location = S3Location(
-            endpoint=settings.s3_endpoint,
-            bucket=settings.s3_bucket,
-            region=settings.s3_region,
-            access_key_id=settings.s3_access_key_id,
-            secret_access_key=settings.s3_secret_access_key.get_secret_value(),
-            prefix=settings.s3_prefix,
-        )
-        return S3BlobStore(location)
-    return PostgresBlobStore(attachment_blobs)
+    return blob_store(settings, attachment_blobs, "dispatch")

@@ -16,29 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch.db.repository import DispatchRepository
 from shared.attachments import BlobStore
+from shared.attachments.pictures import PICTURE_TYPES, checked_picture
 from shared.auth import Principal, Role, ensure_customer_access, ensure_technician_access
-from shared.errors import Conflict, DomainError, FieldProblem, InvalidInput, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound
 
 KINDS = ("photo", "signature")
-# what a picture's first bytes are, per allowed type: a body is refused when it is not what it claims
-_MAGIC: dict[str, Callable[[bytes], bool]] = {
-    "image/jpeg": lambda b: b.startswith(b"\xff\xd8\xff"),
-    "image/png": lambda b: b.startswith(b"\x89PNG\r\n\x1a\n"),
-    "image/webp": lambda b: b[:4] == b"RIFF" and b[8:12] == b"WEBP",
-}
-CONTENT_TYPES = tuple(_MAGIC)
-
-
-class TooLarge(DomainError):
-    status = 413
-    slug = "too-large"
-    title = "Content too large"
-
-
-class UnsupportedType(DomainError):
-    status = 415
-    slug = "unsupported-media-type"
-    title = "Unsupported media type"
+CONTENT_TYPES = PICTURE_TYPES
 
 
 class Attachments:
@@ -50,22 +33,7 @@ class Attachments:
     def _check(self, kind: str, content_type: str, content: bytes) -> str:
         if kind not in KINDS:
             raise InvalidInput("kind", f"must be one of {', '.join(KINDS)}")
-        media = content_type.split(";")[0].strip().lower()
-        if media not in _MAGIC:
-            raise UnsupportedType(
-                f"content-type: must be one of {', '.join(CONTENT_TYPES)}",
-                problems=[FieldProblem("content-type", f"must be one of {', '.join(CONTENT_TYPES)}")],
-            )
-        if not content:
-            raise InvalidInput("body", "is empty")
-        if len(content) > self.max_bytes:
-            raise TooLarge(
-                f"body: {len(content)} bytes, at most {self.max_bytes} (compress the picture)",
-                problems=[FieldProblem("body", f"at most {self.max_bytes} bytes")],
-            )
-        if not _MAGIC[media](content):
-            raise InvalidInput("body", f"is not a {media} picture")
-        return media
+        return checked_picture(content_type, content, self.max_bytes)
 
     async def upload(
         self,

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from services.requests.adapters.entitlement import ContractsEntitlement
 from services.requests.api.survey_page import SurveyPages
 from services.requests.settings import Settings
+from services.requests.usecases.photos import RequestPhotos
 from services.requests.usecases.survey_links import SurveyLinks
 
 # re-exported: the routers import every dependency from here
@@ -46,6 +47,11 @@ def _survey_pages(request: Request) -> SurveyPages:
     return pages
 
 
+def _photos(request: Request) -> RequestPhotos:
+    photos: RequestPhotos = request.app.state.photos
+    return photos
+
+
 def _timeline_hub(request: Request) -> NotificationHub:
     hub: NotificationHub = request.app.state.runtime.extras["timeline_hub"]
     return hub
@@ -57,3 +63,4 @@ Entitlement = Annotated[ContractsEntitlement, Depends(_entitlement)]
 Links = Annotated[SurveyLinks, Depends(_survey_links)]
 Pages = Annotated[SurveyPages, Depends(_survey_pages)]
 TimelineHub = Annotated[NotificationHub, Depends(_timeline_hub)]
+Photos = Annotated[RequestPhotos, Depends(_photos)]

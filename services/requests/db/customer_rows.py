@@ -8,4 +8,7 @@ CUSTOMER_ROWS = {
     "surveys": OWN_ROWS,
     "request_timeline": rows_of_request(),
     "request_assignments": rows_of_request(),
+    "request_photos": OWN_ROWS,
+    # a stored picture's bytes: those of the customer's own photos (the photo's row is written first)
+    "attachment_blobs": f"EXISTS (SELECT 1 FROM request_photos p WHERE p.key = attachment_blobs.key AND p.{OWN_ROWS})",
 }

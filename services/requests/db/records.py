@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any, TypeVar
 
-from services.requests.domain.records import ServiceRequestRecord, SurveyRecord, TimelineRecord
+from services.requests.domain.records import PhotoRecord, ServiceRequestRecord, SurveyRecord, TimelineRecord
 
-__all__ = ["ServiceRequestRecord", "SurveyRecord", "TimelineRecord", "record"]
+__all__ = ["PhotoRecord", "ServiceRequestRecord", "SurveyRecord", "TimelineRecord", "record"]
 
-R = TypeVar("R", ServiceRequestRecord, SurveyRecord, TimelineRecord)
+R = TypeVar("R", PhotoRecord, ServiceRequestRecord, SurveyRecord, TimelineRecord)
 
 
 def record(cls: type[R], row: Any) -> R:

@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from shared.attachments import blob_table
 from shared.db import service_metadata
 from shared.messaging import messaging_tables
 from shared.ratelimit import rate_limit_table
@@ -28,6 +29,7 @@ SCHEMA = "requests"
 metadata = service_metadata(SCHEMA)
 messaging = messaging_tables(metadata)
 rate_limits = rate_limit_table(metadata)
+attachment_blobs = blob_table(metadata)  # the default store's bytes (shared/attachments)
 
 service_requests = Table(
     "service_requests",
@@ -136,4 +138,21 @@ surveys = Table(
     CheckConstraint("nps IS NULL OR nps BETWEEN 0 AND 10", name="nps_range"),
     CheckConstraint("answered_at IS NULL OR csat IS NOT NULL", name="answered_has_csat"),
     Index("ix_surveys_answered_at", "answered_at", postgresql_where=text("answered_at IS NOT NULL")),
+)
+
+# Customers' photos of what is wrong, added when filing (or while the request is open). The id is made on the
+# device, so a retried upload finds its photo; the bytes are in the attachment store under `key`.
+request_photos = Table(
+    "request_photos",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("request_id", Uuid, nullable=False, index=True),
+    Column("customer_id", Uuid, nullable=False),
+    Column("content_type", Text, nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("store", Text, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("uploaded_by", Text, nullable=False),  # the principal's subject
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )

@@ -82,3 +82,22 @@ class SurveyRecord:
 
     def values(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class PhotoRecord:
+    """A customer's photo of what is wrong; its bytes are in the attachment store under `key`."""
+
+    id: uuid.UUID
+    request_id: uuid.UUID
+    customer_id: uuid.UUID
+    content_type: str
+    size_bytes: int
+    sha256: str
+    store: str
+    key: str
+    uploaded_by: str
+    created_at: datetime
+
+    def values(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
