@@ -22,13 +22,19 @@ export function ScheduleBoard(props: {
   onSelectJob: (id: string) => void;
   onSelectTech: (id: string) => void;
 }) {
-  const { t, locale } = useI18n();
+  const { t } = useI18n();
   const [over, setOver] = useState<string | null>(null);
   const jobs = useMemo(() => new Map(props.board.requests.map((r) => [r.request_id, r])), [props.board.requests]);
   // The queue: unassigned work, and work booked outside the day shown (e.g. an emergency placed tomorrow morning).
-  const onRoute = new Set(props.board.technicians.flatMap((tech) => tech.route.map((b) => b.request_id)));
-  const queue = props.board.requests.filter((r) => !onRoute.has(r.request_id));
-  const nameOf = (id: string) => props.board.technicians.find((tech) => tech.id === id)?.name ?? "?";
+  // Worked out again only when the jobs, a route or a name changed: not when a technician merely moved.
+  const { technicians, requests } = props.board;
+  const queue = useShallowMemo(() => {
+    const onRoute = new Set(technicians.flatMap((tech) => tech.route.map((b) => b.request_id)));
+    const names = new Map(technicians.map((tech) => [tech.id, tech.name]));
+    return requests
+      .filter((r) => !onRoute.has(r.request_id))
+      .map((job) => ({ job, bookedWith: job.assignment ? (names.get(job.assignment.technician_id) ?? "?") : null }));
+  }, [requests, ...technicians.map((tech) => tech.route), ...technicians.map((tech) => tech.name)]);
   // The rows' handlers stay the same functions from frame to frame (a row is drawn again only when its technician
   // or the jobs change); they read the board and the callbacks of the latest render.
   const latest = useRef(props);
@@ -83,30 +89,7 @@ export function ScheduleBoard(props: {
           />
         ))}
       </div>
-      <aside className="unassigned" aria-label={t("unassigned")}>
-        <h3>{t("unassigned")}</h3>
-        <ul>
-          {queue.map((r) => (
-            <li
-              key={r.request_id}
-              draggable={!r.assignment?.locked}
-              data-testid={`queued-${r.request_id}`}
-              data-request={r.request_id}
-              data-technician-id={r.assignment?.technician_id ?? ""}
-              onDragStart={dragStart(r.request_id)}
-              onClick={() => props.onSelectJob(r.request_id)}
-            >
-              <b style={{ color: PRIORITY_COLOURS[r.priority] }}>{r.priority}</b> {r.description || r.kind}
-              {r.assignment && (
-                <small>
-                  {" "}
-                  → {nameOf(r.assignment.technician_id)}, {formatDateTime(r.assignment.planned_start, locale)}
-                </small>
-              )}
-            </li>
-          ))}
-        </ul>
-      </aside>
+      <Queue queue={queue} onSelectJob={onSelectJob} />
     </section>
   );
 }
@@ -232,3 +215,47 @@ const TechnicianRow = memo(function TechnicianRow(props: {
     </div>
   );
 });
+
+/** The queue beside the board: unassigned work, and work booked outside the day shown (with whom and when). */
+const Queue = memo(function Queue(props: {
+  queue: { job: BoardRequest; bookedWith: string | null }[];
+  onSelectJob: (id: string) => void;
+}) {
+  const { t, locale } = useI18n();
+  return (
+    <aside className="unassigned" aria-label={t("unassigned")}>
+      <h3>{t("unassigned")}</h3>
+      <ul>
+        {props.queue.map(({ job: r, bookedWith }) => (
+          <li
+            key={r.request_id}
+            draggable={!r.assignment?.locked}
+            data-testid={`queued-${r.request_id}`}
+            data-request={r.request_id}
+            data-technician-id={r.assignment?.technician_id ?? ""}
+            onDragStart={dragStart(r.request_id)}
+            onClick={() => props.onSelectJob(r.request_id)}
+          >
+            <b style={{ color: PRIORITY_COLOURS[r.priority] }}>{r.priority}</b> {r.description || r.kind}
+            {r.assignment && (
+              <small>
+                {" "}
+                → {bookedWith}, {formatDateTime(r.assignment.planned_start, locale)}
+              </small>
+            )}
+          </li>
+        ))}
+      </ul>
+    </aside>
+  );
+});
+
+/** `compute()`'s value, worked out again only when an item of `deps` is no longer the same (by identity). */
+function useShallowMemo<T>(compute: () => T, deps: readonly unknown[]): T {
+  const memo = useRef<{ deps: readonly unknown[]; value: T } | null>(null);
+  const last = memo.current;
+  if (!last || last.deps.length !== deps.length || last.deps.some((d, i) => d !== deps[i])) {
+    memo.current = { deps, value: compute() };
+  }
+  return memo.current!.value;
+}

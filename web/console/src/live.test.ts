@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Board, BoardRequest, BoardTechnician, Booking } from "./board";
-import { applyFrame } from "./live";
+import { applyFrame, keepUnchanged } from "./live";
 
 // 2030-03-04 in Europe/Simferopol (UTC+3): 07:00Z is 10:00 local
 const NOW = Date.parse("2030-03-04T07:00:00Z");
@@ -221,5 +221,29 @@ describe("other frames", () => {
       board: before,
       complete: false,
     });
+  });
+});
+
+describe("a fresh read of the board", () => {
+  it("keeps what did not change as the objects on screen, and takes what did", () => {
+    const shown = board();
+    const read = board(); // equal, but new objects
+    read.technicians[1] = { ...read.technicians[1]!, status: "en_route" };
+    const kept = keepUnchanged(shown, read);
+    expect(kept.technicians[0]).toBe(shown.technicians[0]);
+    expect(kept.technicians[1]).toBe(read.technicians[1]);
+    expect(kept.technicians[1]!.status).toBe("en_route");
+    expect(kept.requests).toBe(shown.requests); // no job changed: the same list, the map's marks stay as drawn
+    expect(kept.at).toBe(read.at);
+  });
+
+  it("takes a new list when a job came or went, keeping the unchanged ones", () => {
+    const shown = board();
+    const read = board();
+    read.requests = [read.requests[1]!];
+    const kept = keepUnchanged(shown, read);
+    expect(kept.requests).toHaveLength(1);
+    expect(kept.requests[0]).toBe(shown.requests[1]);
+    expect(keepUnchanged(null, read)).toBe(read);
   });
 });

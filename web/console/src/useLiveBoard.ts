@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { followStream, type ApiClients, type Session } from "@fieldline/shared";
 import type { Board } from "./board";
-import { applyFrame, type Frame } from "./live";
+import { applyFrame, keepUnchanged, type Frame } from "./live";
 
 /** How long after a frame that needs it the board is read again (frames within it share the one read). */
 const RECONCILE_MS = 400;
@@ -41,7 +41,7 @@ export function useLiveBoard(api: ApiClients, session: Session, onSignOut: () =>
       if (response.status === 401) onSignOut();
       if (data) {
         const now = Date.now();
-        show(frames.reduce((b, frame) => applyFrame(b, frame, now).board, data));
+        show(keepUnchanged(shown.current, frames.reduce((b, frame) => applyFrame(b, frame, now).board, data)));
       }
     })().finally(() => {
       reading.current = null;
