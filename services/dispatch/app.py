@@ -85,7 +85,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] | None = None) 
             producer="dispatch",
             tables=messaging,
             routers=[routes.router, mobile.router, desk.router, proposals.router, attachments.router, customer.router],
-            upload_paths=[attachments.UPLOAD_PATH],
+            upload_paths=attachments.UPLOAD_PATHS,
             subscriptions=lambda runtime: consumers.subscriptions(cases.placer, cases.visits),
             on_start=[_loops(settings, cases), _settled_heap],
         ),

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response
 
-from services.dispatch.api.deps import Caller, TechnicianCaller, UnitOfWork, UseCases
+from services.dispatch.api.deps import Caller, Dispatcher, TechnicianCaller, UnitOfWork, UseCases
 from services.dispatch.usecases.attachments import CONTENT_TYPES, attachment_out
 from shared.moments import SaneAwareDatetime
 from shared.timestamps import in_utc
@@ -17,18 +17,20 @@ from shared.timestamps import in_utc
 router = APIRouter(tags=["attachments"])
 
 _BINARY = {"type": "string", "format": "binary"}
-UPLOAD_PATH = r"/me/assignments/[^/]+/attachments/[^/]+"  # an upload route: the larger body limit at the edge
+# upload routes: the larger body limit at the edge
+UPLOAD_PATHS = [r"/me/assignments/[^/]+/attachments/[^/]+", r"/me/photo", r"/technicians/[^/]+/photo"]
+_PICTURE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in CONTENT_TYPES},
+    }
+}
 
 
 @router.put(
     "/me/assignments/{assignment_id}/attachments/{attachment_id}",
     status_code=201,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in CONTENT_TYPES},
-        }
-    },
+    openapi_extra=_PICTURE_BODY,
 )
 async def upload_attachment(
     assignment_id: uuid.UUID,
@@ -75,3 +77,67 @@ async def visit_report(
     A customer sees only its own requests, and no technician ids or internal notes.
     """
     return in_utc(await cases.attachments.visit_report(session, principal, request_id))  # type: ignore[no-any-return]
+
+
+# --- the technician's photo ----------------------------------------------------------------------------------
+
+
+def _picture(content_type: str, content: bytes) -> Response:
+    return Response(
+        content,
+        media_type=content_type,
+        headers={"cache-control": "private, no-cache", "x-content-type-options": "nosniff"},  # it may be replaced
+    )
+
+
+@router.put("/me/photo", openapi_extra=_PICTURE_BODY)
+async def set_my_photo(
+    request: Request,
+    session: UnitOfWork,
+    cases: UseCases,
+    principal: TechnicianCaller,
+    content_type: Annotated[str, Header()] = "",
+) -> dict[str, Any]:
+    """The technician's own photo (JPEG, PNG or WebP), shown to the customers they visit."""
+    assert principal.technician_id is not None
+    return await cases.attachments.set_technician_photo(
+        session, principal, principal.technician_id, content_type, await request.body()
+    )
+
+
+@router.get("/me/photo", response_class=Response)
+async def my_photo(session: UnitOfWork, cases: UseCases, principal: TechnicianCaller) -> Response:
+    """The technician's own photo (404 while there is none)."""
+    assert principal.technician_id is not None
+    return _picture(*await cases.attachments.technician_photo(session, principal, principal.technician_id))
+
+
+@router.put("/technicians/{technician_id}/photo", openapi_extra=_PICTURE_BODY)
+async def set_technician_photo(
+    technician_id: uuid.UUID,
+    request: Request,
+    session: UnitOfWork,
+    cases: UseCases,
+    principal: Dispatcher,
+    content_type: Annotated[str, Header()] = "",
+) -> dict[str, Any]:
+    """A technician's photo, set by a dispatcher."""
+    return await cases.attachments.set_technician_photo(
+        session, principal, technician_id, content_type, await request.body()
+    )
+
+
+@router.get("/technicians/{technician_id}/photo", response_class=Response)
+async def technician_photo(
+    technician_id: uuid.UUID, session: UnitOfWork, cases: UseCases, principal: Caller
+) -> Response:
+    """A technician's photo: to staff and to the technician (404 while there is none)."""
+    return _picture(*await cases.attachments.technician_photo(session, principal, technician_id))
+
+
+@router.get("/customer/requests/{request_id}/technician-photo", response_class=Response, tags=["customer portal"])
+async def technician_photo_for_customer(
+    request_id: uuid.UUID, session: UnitOfWork, cases: UseCases, principal: Caller
+) -> Response:
+    """The photo of the technician booked to the customer's own request (404 while none is, or they have none)."""
+    return _picture(*await cases.attachments.photo_for_customer(session, principal, request_id))

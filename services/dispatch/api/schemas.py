@@ -314,3 +314,6 @@ class CustomerVisitOut(BaseModel):
     position: CustomerPositionOut | None
     site: CustomerPositionOut | None
     report: CustomerReportOut | None
+    technician_photo_url: str | None = Field(
+        default=None, description="the booked technician's photo, relative to the dispatch API; none without one"
+    )

@@ -57,6 +57,9 @@ technicians = Table(
     # bumped by every change to the technician's bookings: concurrent placements retry on a mismatch
     Column("route_version", BigInteger, nullable=False, server_default="0"),
     Column("break_ends_at", DateTime(timezone=True)),  # while on a break: when it is over
+    # the technician's photo, shown to the customers they visit: its bytes' key in the attachment store
+    Column("photo_key", Text),
+    Column("photo_content_type", Text),
     # planar KNN (fast); the candidate query re-ranks the few it returns by true distance
     Index("ix_technicians_position_geometry", text("(position::geometry)"), postgresql_using="gist"),
 )

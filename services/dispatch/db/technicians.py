@@ -107,6 +107,8 @@ class TechnicianRepository(SessionRepository):
             tech.c.route_version,
             tech.c.break_ends_at,
             tech.c.phone,
+            tech.c.photo_key,
+            tech.c.photo_content_type,
         )
 
     async def get_technician(self, technician_id: uuid.UUID, *, for_update: bool = False) -> dict[str, Any] | None:
@@ -135,6 +137,13 @@ class TechnicianRepository(SessionRepository):
             update(t.technicians)
             .where(t.technicians.c.id == technician_id)
             .values(status=status, break_ends_at=break_ends_at)
+        )
+
+    async def set_technician_photo(self, technician_id: uuid.UUID, key: str, content_type: str) -> None:
+        await self.session.execute(
+            update(t.technicians)
+            .where(t.technicians.c.id == technician_id)
+            .values(photo_key=key, photo_content_type=content_type)
         )
 
     async def move_technician(self, technician_id: uuid.UUID, at: datetime, lat: float, lon: float) -> None:

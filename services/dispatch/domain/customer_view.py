@@ -40,6 +40,8 @@ class CustomerVisit:
     position: LivePosition | None  # only while en route to this site
     site: LivePosition | None
     report: CompletionReport | None  # only once the visit is over
+    # the booked technician's photo, relative to the dispatch API (None: nobody booked, or no photo)
+    technician_photo_url: str | None = None
 
 
 def customer_visit(
@@ -71,6 +73,9 @@ def customer_visit(
         request_id=request_id,
         status=status,
         technician_first_name=technician.get("first_name") if technician else None,
+        technician_photo_url=(
+            f"customer/requests/{request_id}/technician-photo" if technician and technician.get("photo_key") else None
+        ),
         eta=assignment["eta"] if status in ("offered", "accepted", "en_route") else None,
         arrived_at=assignment.get("arrived_at"),
         finished_at=assignment.get("finished_at"),

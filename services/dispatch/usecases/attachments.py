@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch.db.repository import DispatchRepository
+from services.dispatch.domain.customer_view import CUSTOMER_STEPS
 from shared.attachments import BlobStore
 from shared.attachments.pictures import PICTURE_TYPES, checked_picture
 from shared.auth import Principal, Role, ensure_customer_access, ensure_technician_access
@@ -105,6 +106,53 @@ class Attachments:
         visit = visits[0]
         attachments = [a for a in await repo.attachments_of_request(request_id) if a["assignment_id"] == visit["id"]]
         return report_projection(visit, attachments, staff=principal.role is not Role.CUSTOMER)
+
+    # --- the technician's photo: set by the technician or a dispatcher, shown to staff and to the customers they visit
+
+    async def set_technician_photo(
+        self, session: AsyncSession, principal: Principal, technician_id: uuid.UUID, content_type: str, content: bytes
+    ) -> dict[str, Any]:
+        """The technician's new photo (their own, or any technician's for a dispatcher); the old one's bytes stay
+        under their own key (a key is written once) and are no longer named."""
+        ensure_technician_access(principal, technician_id, "technician")
+        media = checked_picture(content_type, content, self.max_bytes)
+        repo = DispatchRepository(session)
+        if await repo.get_technician(technician_id) is None:
+            raise NotFound("technician not found")
+        key = f"technicians/{technician_id}/photo-{hashlib.sha256(content).hexdigest()[:32]}"
+        await self.store.put(session, key, content, media)
+        await repo.set_technician_photo(technician_id, key, media)
+        return {"technician_id": str(technician_id), "content_type": media, "size_bytes": len(content)}
+
+    async def technician_photo(
+        self, session: AsyncSession, principal: Principal, technician_id: uuid.UUID
+    ) -> tuple[str, bytes]:
+        """(type, bytes) of a technician's photo, for staff and the technician."""
+        ensure_technician_access(principal, technician_id, "technician")
+        return await self._photo_of(session, await DispatchRepository(session).get_technician(technician_id))
+
+    async def photo_for_customer(
+        self, session: AsyncSession, principal: Principal, request_id: uuid.UUID
+    ) -> tuple[str, bytes]:
+        """The photo of the technician of the customer's own request, while one is booked to it (as the visit's
+        first name: customer_view.CUSTOMER_STEPS)."""
+        repo = DispatchRepository(session)
+        job = await repo.get_job(request_id)
+        if job is None:
+            raise NotFound("request not found")
+        ensure_customer_access(principal, job["customer_id"], "request")
+        visit = await repo.latest_visit_of_request(request_id)
+        if visit is None or visit["status"] not in CUSTOMER_STEPS:
+            raise NotFound("no technician is booked")
+        return await self._photo_of(session, await repo.get_technician(visit["technician_id"]))
+
+    async def _photo_of(self, session: AsyncSession, technician: dict[str, Any] | None) -> tuple[str, bytes]:
+        if technician is None or not technician.get("photo_key"):
+            raise NotFound("no photo")
+        content = await self.store.get(session, technician["photo_key"])
+        if content is None:
+            raise NotFound("no photo")
+        return technician["photo_content_type"], content
 
 
 def _concerns(principal: Principal, row: dict[str, Any]) -> bool:

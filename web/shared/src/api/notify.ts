@@ -203,7 +203,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's live stream (SSE); resumes after Last-Event-ID */
+        /**
+         * The caller's live stream (SSE); resumes after Last-Event-ID
+         * @description Without Last-Event-ID the stream starts at its end (its first frame carries the id to resume after): the
+         *     clients read their state when the stream opens, and 48 hours of history is nobody's view. `Last-Event-ID: 0`
+         *     replays all that is kept.
+         */
         get: operations["my_stream_streams_me_get"];
         put?: never;
         post?: never;
