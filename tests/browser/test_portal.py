@@ -3,6 +3,7 @@ and never sees another customer's data, in any screen or any API the portal call
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
@@ -10,10 +11,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, Page, Playwright, Route, expect
 
 from shared.auth import Role
@@ -96,7 +99,14 @@ def technician(stack: Stack, keys: Keys) -> str:
             json={"name": "Anna Belova", "skills": {"refrigeration": 3}, "home_base": {"lat": 44.51, "lon": 34.18}},
         )
         assert response.status_code == 201, response.text
-        return str(response.json()["id"])
+        technician_id = str(response.json()["id"])
+        portrait = io.BytesIO()
+        Image.new("RGB", (240, 240), (90, 140, 200)).save(portrait, "JPEG")
+        photo = dispatch.put(
+            f"/technicians/{technician_id}/photo", content=portrait.getvalue(), headers={"content-type": "image/jpeg"}
+        )
+        assert photo.status_code == 200, photo.text
+        return technician_id
 
 
 @pytest.fixture
@@ -199,7 +209,13 @@ def _booking(stack: Stack, keys: Keys, request_id: str, fallback: str) -> tuple[
 
 
 def test_a_customer_files_an_emergency_on_a_phone_and_watches_it_reach_on_site(
-    phone_as: Callable[[Customer], Page], gateway: str, stack: Stack, keys: Keys, alpha: Customer, technician: str
+    phone_as: Callable[[Customer], Page],
+    gateway: str,
+    stack: Stack,
+    keys: Keys,
+    alpha: Customer,
+    technician: str,
+    tmp_path: Path,
 ) -> None:
     page = phone_as(alpha)
     page.goto(f"{gateway}/portal/")
@@ -212,16 +228,25 @@ def test_a_customer_files_an_emergency_on_a_phone_and_watches_it_reach_on_site(
     page.get_by_label("It has stopped").check()
     page.get_by_label("Who meets the technician").fill("Marina")
     page.get_by_label("Phone").fill("+7 978 000 00 00")
+    photo = tmp_path / "cold-room.jpg"
+    Image.effect_noise((1600, 1200), 60).convert("RGB").save(photo, "JPEG", quality=92)
+    page.get_by_test_id("photo-input").set_input_files(str(photo))
+    expect(page.get_by_test_id("photos").locator("img")).to_have_count(1)  # compressed on the phone, shown
     screenshot(page, "portal-file.png")
     page.get_by_role("button", name="Send request").click()
 
     expect(page).to_have_url(re.compile(r"/portal/requests/[0-9a-f-]{36}$"))
     request_id = page.url.rsplit("/", 1)[1]
     expect(page.get_by_text("Cold room at +9 °C, goods at risk")).to_be_visible()
+    expect(page.get_by_test_id("request-photos").locator("img")).to_have_count(1)  # the photo went with it
+    with httpx.Client(base_url=stack.url("requests"), headers=keys.headers(Role.DISPATCHER)) as requests_api:
+        (sent,) = requests_api.get(f"/requests/{request_id}/photos").json()
+        assert sent["content_type"] == "image/jpeg" and sent["size_bytes"] < 1_000_000  # compressed before sending
     expect(page.get_by_test_id("live")).to_have_text("live")
 
     anna = Technician(stack, keys, request_id, technician)
     expect(page.get_by_test_id("technician")).to_have_text(re.compile(r"\w+"))
+    expect(page.get_by_test_id("technician-photo")).to_be_visible()  # who is coming (the fixture gave Anna one)
     anna.step("accepted")
     anna.step("en_route", {"lat": 44.6, "lon": 34.33})  # from near Alushta
 

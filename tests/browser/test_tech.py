@@ -486,3 +486,24 @@ def test_a_visit_that_fails_for_no_access_is_reported_without_a_signature(
     with field.dispatcher() as dispatch:
         seen = dispatch.get(f"/requests/{request_id}/visit-report").json()
     assert seen["status"] == "failed" and seen["outcome"] == "no_access" and seen["signed_by"] is None
+
+
+def test_a_technician_adds_their_photo_which_their_customers_see(
+    phone: BrowserContext, gateway: str, field: Field, tmp_path: Path
+) -> None:
+    technician_id, name = field.technician()
+    request_id, _ = field.job_for(technician_id, "Display case iced up")
+    page = sign_in(phone, gateway, name)
+    expect(page.get_by_test_id("my-photo")).to_have_count(0)
+    page.get_by_test_id("my-photo-input").set_input_files(str(photo_file(tmp_path)))  # compressed, then sent
+    expect(page.get_by_test_id("my-photo")).to_be_visible()
+
+    with httpx.Client(base_url=field.stack.url("dispatch"), headers=field.keys.headers(Role.DISPATCHER)) as dispatch:
+        stored = dispatch.get(f"/technicians/{technician_id}/photo")
+        assert stored.status_code == 200 and stored.headers["content-type"] == "image/jpeg"
+        assert len(stored.content) < 1_000_000  # the phone's 12 megapixels made small before sending
+    mine = field.keys.headers(Role.CUSTOMER, customer_id=uuid.UUID(field.customer_id))
+    with httpx.Client(base_url=field.stack.url("dispatch"), headers=mine) as portal:
+        visit = portal.get(f"/customer/requests/{request_id}/visit").json()
+        assert visit["technician_photo_url"] == f"customer/requests/{request_id}/technician-photo"
+        assert portal.get(visit["technician_photo_url"]).content == stored.content

@@ -237,6 +237,7 @@ function Console({ session, onSignOut }: { session: Session; onSignOut: () => vo
           {job && (
             <JobDetail
               api={api}
+              token={session.accessToken}
               job={job}
               board={board}
               onClose={() => setSelectedJob(null)}

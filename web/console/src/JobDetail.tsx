@@ -1,5 +1,13 @@
 import { useEffect, useState } from "react";
-import { atMinutesOfDay, formatDateTime, formatTime, minutesOfDay, useI18n, type ApiClients } from "@fieldline/shared";
+import {
+  atMinutesOfDay,
+  formatDateTime,
+  formatTime,
+  minutesOfDay,
+  useI18n,
+  usePictures,
+  type ApiClients,
+} from "@fieldline/shared";
 import type { Board, BoardRequest } from "./board";
 
 interface Facts {
@@ -7,16 +15,19 @@ interface Facts {
   sla: { response_minutes: number; fix_minutes: number } | null;
   timeline: { status: string; at: string; detail: Record<string, unknown> }[];
   units: { id: string; label: string; history: { status: string; at: string; outcome?: string | null }[] }[];
+  photos: { id: string; url: string }[]; // the customer's, of what is wrong
 }
 
-const NO_FACTS: Facts = { customer: null, sla: null, timeline: [], units: [] };
+const NO_FACTS: Facts = { customer: null, sla: null, timeline: [], units: [], photos: [] };
 
 /** What the other services know of the job, read when the detail opens: the customer, the contract's SLA for the
- * job's priority, the request's timeline (requests) and each unit with its service history (contracts). */
+ * job's priority, the request's timeline and the customer's photos (requests) and each unit with its service
+ * history (contracts). A planned visit has no request: those reads answer 404 and show nothing. */
 async function readFacts(api: ApiClients, job: BoardRequest): Promise<Facts> {
-  const [customer, request, units] = await Promise.all([
+  const [customer, request, photos, units] = await Promise.all([
     api.contracts.GET("/customers/{customer_id}", { params: { path: { customer_id: job.customer_id } } }),
     api.requests.GET("/requests/{request_id}", { params: { path: { request_id: job.request_id } } }),
+    api.requests.GET("/requests/{request_id}/photos", { params: { path: { request_id: job.request_id } } }),
     Promise.all(
       job.equipment_ids.slice(0, 3).map(async (id) => {
         const [unit, history] = await Promise.all([
@@ -41,6 +52,7 @@ async function readFacts(api: ApiClients, job: BoardRequest): Promise<Facts> {
     sla,
     timeline: request.data?.timeline ?? [],
     units,
+    photos: photos.data ?? [],
   };
 }
 
@@ -48,6 +60,7 @@ const hours = (minutes: number) => (minutes % 60 ? `${(minutes / 60).toFixed(1)}
 
 export function JobDetail(props: {
   api: ApiClients;
+  token: string;
   job: BoardRequest;
   board: Board;
   onClose: () => void;
@@ -58,6 +71,7 @@ export function JobDetail(props: {
   const { job, api } = props;
   const tech = props.board.technicians.find((x) => x.id === job.assignment?.technician_id);
   const [facts, setFacts] = useState<Facts>(NO_FACTS);
+  const pictures = usePictures("/api/requests", facts.photos, props.token);
   const [target, setTarget] = useState(job.assignment?.technician_id ?? "");
   const [at, setAt] = useState("");
 
@@ -129,6 +143,19 @@ export function JobDetail(props: {
           </>
         )}
       </dl>
+      {facts.photos.length > 0 && (
+        <ul className="photos" data-testid="job-photos" aria-label={t("customerPhotos")}>
+          {facts.photos.map((p) => (
+            <li key={p.id}>
+              {pictures[p.id] && (
+                <a href={pictures[p.id]} target="_blank" rel="noreferrer">
+                  <img src={pictures[p.id]} alt={t("customerPhotos")} />
+                </a>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
       {facts.units.map((unit) => (
         <div key={unit.id} className="unit">
           <h3>{unit.label}</h3>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { formatDateTime, useI18n } from "@fieldline/shared";
+import { formatDateTime, useI18n, usePictures } from "@fieldline/shared";
 
 /** GET /api/dispatch/requests/{id}/visit-report (services/dispatch/api/attachments.py): untyped in the OpenAPI. */
 interface Report {
@@ -20,30 +20,19 @@ interface Report {
 export function VisitReport({ requestId, token, onClose }: { requestId: string; token: string; onClose: () => void }) {
   const { t, locale } = useI18n();
   const [report, setReport] = useState<Report | null>(null);
-  const [pictures, setPictures] = useState<Record<string, string>>({});
+  const pictures = usePictures("/api/dispatch", report?.attachments ?? [], token);
 
   useEffect(() => {
     let gone = false;
-    const made: string[] = [];
     setReport(null);
-    setPictures({});
-    const headers = { Authorization: `Bearer ${token}` };
     void (async () => {
-      const response = await fetch(`${location.origin}/api/dispatch/requests/${requestId}/visit-report`, { headers });
-      if (!response.ok || gone) return;
-      const loaded = (await response.json()) as Report;
-      setReport(loaded);
-      for (const a of loaded.attachments) {
-        const picture = await fetch(`${location.origin}/api/dispatch/${a.url}`, { headers });
-        if (!picture.ok || gone) continue;
-        const url = URL.createObjectURL(await picture.blob());
-        made.push(url);
-        setPictures((all) => ({ ...all, [a.id]: url }));
-      }
+      const response = await fetch(`${location.origin}/api/dispatch/requests/${requestId}/visit-report`, {
+        headers: { Authorization: `Bearer ${token}` },
+      });
+      if (response.ok && !gone) setReport((await response.json()) as Report);
     })();
     return () => {
       gone = true;
-      made.forEach((url) => URL.revokeObjectURL(url));
     };
   }, [requestId, token]);
 

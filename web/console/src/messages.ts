@@ -49,6 +49,7 @@ export const messages: Messages = {
   contractSla: { ru: "SLA по договору", en: "Contract SLA" },
   slaTerms: { ru: "реакция {response}, устранение {fix}", en: "response {response}, fix {fix}" },
   noHistory: { ru: "Обслуживаний ещё не было", en: "No service yet" },
+  customerPhotos: { ru: "Фото от клиента", en: "The customer's photos" },
   timeline: { ru: "Ход заявки", en: "Timeline" },
   moveTo: { ru: "Переназначить", en: "Move to" },
   startAt: { ru: "Начало (пусто: выберет сервер)", en: "Start (empty: the server picks)" },

@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState, type FormEvent } from "react";
 import { companyDay, useI18n, type Problem, type RequestsComponents } from "@fieldline/shared";
+import { compressPhoto, PHOTO_MAX_BYTES } from "@fieldline/shared/compress";
 import { usePortal } from "./App";
 import { unitLabel } from "./names";
 import { DAY_PARTS, kindOf, URGENCIES, windowOf, type DayPart, type Urgency } from "./urgency";
@@ -23,6 +24,15 @@ function keyFor(body: string): string {
   return key;
 }
 
+/** A photo of what is wrong, compressed on the phone; its id is made here, so sending it again files it once. */
+interface Photo {
+  id: string;
+  blob: Blob;
+  url: string;
+}
+
+const MAX_PHOTOS = 10; // the requests service's photos_per_request
+
 interface Window {
   day: string;
   part: DayPart;
@@ -30,7 +40,7 @@ interface Window {
 
 export function NewRequest({ siteId, unitId }: { siteId: string | null; unitId: string | null }) {
   const { t } = useI18n();
-  const { api, cover, reloadCover, navigate, onUnauthorised } = usePortal();
+  const { api, session, cover, reloadCover, navigate, onUnauthorised } = usePortal();
   const sites = cover?.sites ?? [];
   const savedContact = JSON.parse(localStorage.getItem(CONTACT_KEY) ?? "{}") as { name?: string; phone?: string };
   const [site, setSite] = useState(siteId ?? "");
@@ -43,6 +53,58 @@ export function NewRequest({ siteId, unitId }: { siteId: string | null; unitId: 
   const [contactPhone, setContactPhone] = useState(savedContact.phone ?? "");
   const [sending, setSending] = useState(false);
   const [failure, setFailure] = useState<string | null>(null);
+  const [photos, setPhotos] = useState<Photo[]>([]);
+  // filed, with photos still to send: the request stays filed, and only the photos are sent again
+  const [filed, setFiled] = useState<string | null>(null);
+
+  const addPhotos = async (files: FileList | null) => {
+    setFailure(null);
+    for (const file of Array.from(files ?? []).slice(0, MAX_PHOTOS - photos.length)) {
+      const blob = await compressPhoto(file);
+      if (blob.size > PHOTO_MAX_BYTES) {
+        setFailure(t("photoTooBig"));
+        continue;
+      }
+      setPhotos((all) => [...all, { id: crypto.randomUUID(), blob, url: URL.createObjectURL(blob) }]);
+    }
+  };
+
+  /** Sends the photos to the filed request, each once (PUT under its own id); false when one could not go. */
+  const sendPhotos = async (requestId: string): Promise<boolean> => {
+    for (const photo of photos) {
+      const response = await fetch(`${location.origin}/api/requests/requests/${requestId}/photos/${photo.id}`, {
+        method: "PUT",
+        headers: { Authorization: `Bearer ${session.accessToken}`, "Content-Type": "image/jpeg" },
+        body: photo.blob,
+      });
+      if (response.status === 401) {
+        onUnauthorised();
+        return false;
+      }
+      if (!response.ok) {
+        const problem = (await response.json().catch(() => null)) as Problem | null;
+        setFailure(t("photosNotSent", { why: problem?.detail ?? String(response.status) }));
+        return false;
+      }
+    }
+    return true;
+  };
+
+  const finish = (requestId: string) => {
+    photos.forEach((p) => URL.revokeObjectURL(p.url));
+    navigate(`requests/${requestId}`);
+  };
+
+  const retryPhotos = async () => {
+    if (!filed || sending) return;
+    setSending(true);
+    setFailure(null);
+    try {
+      if (await sendPhotos(filed)) finish(filed);
+    } finally {
+      setSending(false);
+    }
+  };
 
   useEffect(() => {
     if (!site && sites.length === 1) setSite(sites[0]!.id);
@@ -86,7 +148,8 @@ export function NewRequest({ siteId, unitId }: { siteId: string | null; unitId: 
       sessionStorage.removeItem(PENDING_KEY);
       localStorage.setItem(CONTACT_KEY, JSON.stringify({ name: contactName.trim(), phone: contactPhone.trim() }));
       reloadCover(); // the quota just used
-      navigate(`requests/${data.id}`);
+      setFiled(data.id);
+      if (await sendPhotos(data.id)) finish(data.id);
     } catch (err) {
       setFailure(t("sendFailed", { why: err instanceof Error ? err.message : String(err) }));
     } finally {
@@ -135,6 +198,31 @@ export function NewRequest({ siteId, unitId }: { siteId: string | null; unitId: 
           maxLength={4000}
           required
         />
+      <label htmlFor="f-photos">{t("photos")}</label>
+      <input
+        id="f-photos"
+        data-testid="photo-input"
+        type="file"
+        accept="image/jpeg,image/png,image/webp"
+        capture="environment"
+        multiple
+        disabled={photos.length >= MAX_PHOTOS || filed !== null}
+        onChange={(e) => void addPhotos(e.target.files).then(() => (e.target.value = ""))}
+      />
+      {photos.length > 0 && (
+        <ul className="photos" data-testid="photos">
+          {photos.map((p) => (
+            <li key={p.id}>
+              <img src={p.url} alt={t("photo")} />
+              {filed === null && (
+                <button type="button" className="link" onClick={() => setPhotos(photos.filter((x) => x.id !== p.id))}>
+                  {t("remove")}
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
       <fieldset className="urgency">
         <legend>{t("howUrgent")}</legend>
         {URGENCIES.map((u) => (
@@ -200,9 +288,20 @@ export function NewRequest({ siteId, unitId }: { siteId: string | null; unitId: 
           maxLength={50}
         />
       {failure && <p role="alert">{failure}</p>}
-      <button type="submit" className="primary big" disabled={!body || sending}>
-        {sending ? t("sending") : t("send")}
-      </button>
+      {filed === null ? (
+        <button type="submit" className="primary big" disabled={!body || sending}>
+          {sending ? t("sending") : t("send")}
+        </button>
+      ) : (
+        <div className="filed-photos">
+          <button type="button" className="primary big" disabled={sending} onClick={() => void retryPhotos()}>
+            {sending ? t("sending") : t("sendPhotosAgain")}
+          </button>
+          <button type="button" className="link" onClick={() => finish(filed)}>
+            {t("withoutPhotos")}
+          </button>
+        </div>
+      )}
     </form>
   );
 }

@@ -6,6 +6,7 @@ import {
   formatTime,
   project,
   useI18n,
+  usePictures,
   type DispatchComponents,
   type Problem,
   type RequestsComponents,
@@ -19,6 +20,7 @@ type Detail = RequestsComponents["schemas"]["CustomerRequestDetail"];
 type TimelineEntry = RequestsComponents["schemas"]["CustomerTimelineEntry"];
 type Visit = DispatchComponents["schemas"]["CustomerVisitOut"];
 type Survey = RequestsComponents["schemas"]["SurveyOut"];
+type Photo = RequestsComponents["schemas"]["PhotoOut"];
 
 // while the technician drives here the position moves without a timeline entry: read it this often
 const POSITION_POLL_MS = 5000;
@@ -30,6 +32,19 @@ export function TrackPage({ requestId }: { requestId: string }) {
   const [visit, setVisit] = useState<Visit | null>(null);
   const [missing, setMissing] = useState(false);
   const [live, setLive] = useState(false);
+  const [photos, setPhotos] = useState<Photo[]>([]);
+  const pictures = usePictures("/api/requests", photos, session.accessToken);
+  const techPhotoUrl = visit?.technician_photo_url ?? null;
+  const techPhoto = usePictures(
+    "/api/dispatch",
+    techPhotoUrl ? [{ id: techPhotoUrl, url: techPhotoUrl }] : [],
+    session.accessToken,
+  )[techPhotoUrl ?? ""];
+  useEffect(() => {
+    void api.requests
+      .GET("/requests/{request_id}/photos", { params: { path: { request_id: requestId } } })
+      .then(({ data }) => setPhotos(data ?? []));
+  }, [api, requestId]);
 
   const reload = useCallback(async () => {
     const path = { params: { path: { request_id: requestId } } };
@@ -89,7 +104,10 @@ export function TrackPage({ requestId }: { requestId: string }) {
         {detail.technician_first_name && !finished && (
           <>
             <dt>{t("technician")}</dt>
-            <dd data-testid="technician">{detail.technician_first_name}</dd>
+            <dd data-testid="technician">
+              {techPhoto && <img className="tech-photo" src={techPhoto} alt="" data-testid="technician-photo" />}
+              {detail.technician_first_name}
+            </dd>
           </>
         )}
         {detail.eta && !finished && detail.status !== "on_site" && (
@@ -111,6 +129,16 @@ export function TrackPage({ requestId }: { requestId: string }) {
           </>
         )}
       </dl>
+      {photos.length > 0 && (
+        <section aria-label={t("yourPhotos")}>
+          <h3>{t("yourPhotos")}</h3>
+          <ul className="photos" data-testid="request-photos">
+            {photos.map((p) => (
+              <li key={p.id}>{pictures[p.id] && <img src={pictures[p.id]} alt={t("photo")} />}</li>
+            ))}
+          </ul>
+        </section>
+      )}
       {enRoute && visit?.position && visit.site && <TechnicianMap visit={visit} />}
       {detail.may_cancel && <CancelRequest requestId={requestId} onDone={() => void reload()} />}
       {!detail.may_cancel && ["en_route", "on_site"].includes(detail.status) && <p className="note">{t("cancelLate")}</p>}

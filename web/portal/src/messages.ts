@@ -57,6 +57,16 @@ export const messages: Messages = {
   contactPhone: { ru: "Телефон", en: "Phone" },
   send: { ru: "Отправить заявку", en: "Send request" },
   sending: { ru: "Отправляем…", en: "Sending…" },
+  photos: { ru: "Фото (по желанию)", en: "Photos (optional)" },
+  photo: { ru: "Фото", en: "Photo" },
+  photoTooBig: { ru: "Фото слишком большое даже после сжатия", en: "The photo is too big even compressed" },
+  photosNotSent: {
+    ru: "Заявка отправлена, но фото не дошли: {why}",
+    en: "The request is filed, but the photos did not go: {why}",
+  },
+  sendPhotosAgain: { ru: "Отправить фото ещё раз", en: "Send the photos again" },
+  withoutPhotos: { ru: "Продолжить без фото", en: "Go on without the photos" },
+  yourPhotos: { ru: "Ваши фото", en: "Your photos" },
   sendFailed: {
     ru: "Не удалось отправить ({why}). Нажмите ещё раз — повтор не создаст вторую заявку.",
     en: "Could not send ({why}). Press again — a retry never files twice.",

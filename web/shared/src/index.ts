@@ -5,3 +5,4 @@ export * from "./i18n";
 export * from "./sse";
 export * from "./time";
 export * from "./SignInGate";
+export * from "./pictures";

@@ -9,6 +9,7 @@ import {
 } from "@fieldline/shared";
 import { dayChanges, stopName, type Day, type Stop } from "./day";
 import { DayView } from "./DayView";
+import { ProfilePhoto } from "./ProfilePhoto";
 import { NO_FACTS, readSiteFacts, type SiteFacts } from "./site";
 import { SyncPanel } from "./SyncPanel";
 import { dismissRefused, enqueue, storeFor, loadValue, queued, refused, saveValue, type QueuedCommand, type RefusedCommand } from "./store";
@@ -304,6 +305,7 @@ function TechApp({ session, onSignOut }: { session: Session; onSignOut: () => vo
         />
       )}
       <footer className="foot">
+        <ProfilePhoto token={session.accessToken} />
         <span>{session.name}</span>
         {/* rarely needed, so out of the thumb's way at the bottom */}
         <button type="button" onClick={onSignOut}>

@@ -1,13 +1,11 @@
 import { useEffect, useRef, useState } from "react";
-import imageCompression from "browser-image-compression";
 import SignaturePad from "signature_pad";
 import { useI18n } from "@fieldline/shared";
+import { compressPhoto, PHOTO_MAX_BYTES } from "@fieldline/shared/compress";
 import type { Command } from "./App";
 import { CHECKLISTS, stopName, type Stop } from "./day";
 
 const OUTCOMES = ["completed", "needs_parts", "no_access", "customer_absent"] as const;
-// under the server's cap (FIELDLINE_DISPATCH_ATTACHMENT_MAX_BYTES, 1.5 MB): what a phone photo compresses to
-const PHOTO_MAX_BYTES = 1_400_000;
 
 interface Photo {
   id: string;
@@ -48,8 +46,7 @@ export function ReportForm({ stop, arrivedAt, run, at, onDone }: { stop: Stop; a
   const addPhotos = async (files: FileList | null) => {
     setProblem(null);
     for (const file of Array.from(files ?? [])) {
-      // in the page's own thread: the library's worker would load its script from a CDN, which the app never uses
-      const blob = await imageCompression(file, { maxSizeMB: 0.4, maxWidthOrHeight: 1600, useWebWorker: false, fileType: "image/jpeg" });
+      const blob = await compressPhoto(file);
       if (blob.size > PHOTO_MAX_BYTES) {
         setProblem(t("photoTooBig"));
         continue;
