@@ -92,10 +92,13 @@ def test_a_manager_sets_up_a_customer_and_a_contract_and_sees_its_visits_in_the_
     form.get_by_label(f"ice_machine Brema CB 184 {serial}").check()  # this unit only, not the whole site
     form.get_by_label("Starts on").fill(starts_on.isoformat())
     form.get_by_label("Response P1").fill("120")
+    form.get_by_label("Emergency call-outs included").fill("2")
+    form.get_by_label("…emergencies counted per").select_option("month")  # two a month, not twelve a year
     form.get_by_role("button", name="Create contract").click()
     contract = page.get_by_role("region", name="Contract", exact=True)
     expect(contract.get_by_test_id("contract-status")).to_have_text("draft")
     expect(contract).to_contain_text("Harbour store")
+    expect(contract).to_contain_text("2/month")
 
     # a quarterly schedule, built in words, previewed by the service
     builder = contract.get_by_role("form", name="New schedule")

@@ -223,6 +223,7 @@ function ContractForm({ onCreated, existing, customerOf }: { onCreated: (c: Cont
   const { t } = useI18n();
   const { api, fail } = useWorkspace();
   const quota = (kind: string) => String(existing?.quotas?.find((q) => q.request_kind === kind)?.included ?? "");
+  const periodOf = (kind: string): QuotaPeriod => existing?.quotas?.find((q) => q.request_kind === kind)?.period ?? "year";
   const [customer, setCustomer] = useState<Customer | null>(customerOf ?? null);
   const [sites, setSites] = useState<Site[]>([]);
   const [siteIds, setSiteIds] = useState<string[]>(existing?.site_ids ?? []);
@@ -242,6 +243,9 @@ function ContractForm({ onCreated, existing, customerOf }: { onCreated: (c: Cont
   const [holidays, setHolidays] = useState<string[]>(existing?.holidays ?? []);
   const [emergencies, setEmergencies] = useState(existing ? quota("emergency") : "12");
   const [routine, setRoutine] = useState(existing ? quota("routine") : "");
+  // each kind's quota counts per calendar month, per year or over the whole contract
+  const [emergencyPeriod, setEmergencyPeriod] = useState<QuotaPeriod>(periodOf("emergency"));
+  const [routinePeriod, setRoutinePeriod] = useState<QuotaPeriod>(periodOf("routine"));
   const [price, setPrice] = useState<{ amount: string; currency: string; billing: string }>({
     amount: existing?.price.amount ?? "",
     currency: existing?.price.currency ?? "RUB",
@@ -268,8 +272,8 @@ function ContractForm({ onCreated, existing, customerOf }: { onCreated: (c: Cont
       return fail(new Error(t("badHours", { part: (bad as Error).message })));
     }
     const quotas: ContractIn["quotas"] = [];
-    if (emergencies.trim()) quotas.push({ request_kind: "emergency", period: "year", included: Number(emergencies) });
-    if (routine.trim()) quotas.push({ request_kind: "routine", period: "year", included: Number(routine) });
+    if (emergencies.trim()) quotas.push({ request_kind: "emergency", period: emergencyPeriod, included: Number(emergencies) });
+    if (routine.trim()) quotas.push({ request_kind: "routine", period: routinePeriod, included: Number(routine) });
     const body: ContractIn = {
       customer_id: customer.id,
       contract_type: type,
@@ -388,11 +392,13 @@ function ContractForm({ onCreated, existing, customerOf }: { onCreated: (c: Cont
       <fieldset>
         <legend>{t("quotas")}</legend>
         <label>
-          {t("emergenciesPerYear")} <input inputMode="numeric" value={emergencies} onChange={(e) => setEmergencies(e.target.value)} />
+          {t("emergencyQuota")} <input inputMode="numeric" value={emergencies} onChange={(e) => setEmergencies(e.target.value)} />
         </label>
+        <QuotaPeriodPicker label={t("emergencyQuotaPeriod")} value={emergencyPeriod} onChange={setEmergencyPeriod} />
         <label>
-          {t("routinePerYear")} <input inputMode="numeric" value={routine} onChange={(e) => setRoutine(e.target.value)} />
+          {t("routineQuota")} <input inputMode="numeric" value={routine} onChange={(e) => setRoutine(e.target.value)} />
         </label>
+        <QuotaPeriodPicker label={t("routineQuotaPeriod")} value={routinePeriod} onChange={setRoutinePeriod} />
       </fieldset>
       <fieldset>
         <legend>{t("price")}</legend>
@@ -574,5 +580,25 @@ function ContractDetail({ contractId, onChanged }: { contractId: string; onChang
       <ContractVisits key={`v${version}`} contract={contract} />
       <HealthPanel key={`h${version}`} contract={contract} />
     </section>
+  );
+}
+
+type QuotaPeriod = NonNullable<ContractIn["quotas"]>[number]["period"] & string;
+const QUOTA_PERIODS: QuotaPeriod[] = ["month", "year", "contract"];
+
+/** Per what a quota counts: a month or a year of the contract (from its start date), or the whole contract. */
+function QuotaPeriodPicker({ label, value, onChange }: { label: string; value: QuotaPeriod; onChange: (p: QuotaPeriod) => void }) {
+  const { t } = useI18n();
+  return (
+    <label>
+      {label}{" "}
+      <select value={value} onChange={(e) => onChange(e.target.value as QuotaPeriod)}>
+        {QUOTA_PERIODS.map((p) => (
+          <option key={p} value={p}>
+            {t(`quotaPer.${p}`)}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
