@@ -11,6 +11,11 @@ from sqlalchemy.orm import Session
 
 from shared.settings import ServiceSettings
 
+# the extensions the services' schemas use: PostGIS; btree_gist for the no-overlapping-bookings constraint; pg_trgm
+# for the workspace's "contains" search. Created before the migrations run (deploy/local/bootstrap.sh and the
+# compose initdb script repeat the list in shell and SQL).
+EXTENSIONS = ("postgis", "btree_gist", "pg_trgm")
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

@@ -19,6 +19,7 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from shared.db import EXTENSIONS
 from shared.db_roles import customer_role, schema_privileges, service_role_urls, url_user
 from shared.settings import REPO_ROOT, ServiceSettings, asyncpg_engine_url, load_settings
 
@@ -66,8 +67,8 @@ def run_env(metadata: MetaData, customer_rows: dict[str, str] | None = None) -> 
     schema = settings.db_schema
 
     def _run(connection: Connection) -> None:
-        connection.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-        connection.execute(text("CREATE EXTENSION IF NOT EXISTS btree_gist"))
+        for extension in EXTENSIONS:
+            connection.execute(text(f"CREATE EXTENSION IF NOT EXISTS {extension}"))
         connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         connection.execute(text(f'SET search_path TO "{schema}", public'))
         connection.commit()

@@ -236,7 +236,8 @@ prepare_database() {
       [[ -n $(psql_at "$maint" "SELECT 1 FROM pg_database WHERE datname = '${dbname//\'/\'\'}'") ]] ||
       die "cannot create database $dbname at $maint"
   fi
-  local sql='CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS btree_gist'
+  # the same list as shared/db.py's EXTENSIONS
+  local sql='CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS btree_gist; CREATE EXTENSION IF NOT EXISTS pg_trgm'
   psql_at "$url" "$sql" >/dev/null 2>&1 || quiet psql_at "$url" "$sql"
   PG_VERSION=$(psql_at "$url" 'SHOW server_version' | cut -d' ' -f1)
   POSTGIS_VERSION=$(psql_at "$url" "SELECT extversion FROM pg_extension WHERE extname = 'postgis'")

@@ -10,8 +10,11 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql
 
+from services.contracts.db import tables as t
+from services.contracts.db.rows import searchable
 from shared.events.contracts import ContractActivated, ContractEnded
 from tests.contracts.conftest import Contracts
 from tests.support.infra import as_admin
@@ -346,3 +349,35 @@ async def test_paging_tens_of_thousands_of_customers_reads_the_index_in_order(co
         )
         await session.execute(text("DELETE FROM contracts.customers WHERE name LIKE 'Bulk customer %'"))
     assert "ix_customers_name_id" in plan and "Sort" not in plan, plan
+
+
+async def test_searching_a_hundred_thousand_sites_for_a_few_letters_reads_the_trigram_indexes(
+    contracts: Contracts,
+) -> None:
+    # 100,000 sites of one customer; "contains" search (ILIKE '%…%') for a street among them, by name or address
+    customer = (await contracts.client.post("/customers", headers=contracts.manager, json={"name": "Bulk"})).json()
+    async with contracts.db.transaction() as session:
+        await session.execute(
+            text(
+                "INSERT INTO contracts.sites (id, customer_id, name, address, location) "
+                "SELECT gen_random_uuid(), :customer, 'Bulk site ' || n, "
+                "CASE WHEN n % 25000 = 0 THEN 'Sadovaya St ' ELSE 'Lenina St ' END || n || ', Simferopol', "
+                "ST_GeogFromText('POINT(34.1 44.95)') FROM generate_series(1, 100000) n"
+            ),
+            {"customer": customer["id"]},
+        )
+    admin = await asyncpg.connect(as_admin(contracts.settings.database_url))  # only the owner may ANALYZE
+    try:
+        await admin.execute("ANALYZE contracts.sites")
+    finally:
+        await admin.close()
+    found = await _get(contracts, "/sites", q="sadovaya", limit=50)
+    expected = sorted(f"Sadovaya St {n}, Simferopol" for n in (25000, 50000, 75000, 100000))
+    assert sorted(s["address"] for s in found) == expected
+    # the repository's own condition (with the pattern as the literal the driver would bind)
+    searched = select(t.sites.c.id).where(searchable(t.sites).ilike("%sadovaya%"))
+    sql = str(searched.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    async with contracts.db.transaction() as session:
+        plan = "\n".join(row[0] for row in await session.execute(text(f"EXPLAIN {sql}")))
+        await session.execute(text("DELETE FROM contracts.sites WHERE customer_id = :c"), {"c": customer["id"]})
+    assert "ix_sites_search_trgm" in plan and "Seq Scan" not in plan, plan

@@ -19,6 +19,7 @@ import httpx
 import nats
 from sqlalchemy.engine import make_url
 
+from shared.db import EXTENSIONS
 from shared.db_roles import ensure_roles, service_role_urls, url_with_password_kept, url_with_user
 from shared.events.registry import PRODUCERS
 from shared.messaging.connection import ensure_stream
@@ -140,8 +141,8 @@ async def create_database(prefix: str = "fieldline_test") -> str:
     url = _with_database(admin_dsn(), name)
     conn = await asyncpg.connect(url)
     try:
-        await conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-        await conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+        for extension in EXTENSIONS:
+            await conn.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
     finally:
         await conn.close()
     # the services run as their own roles (shared/db_roles.py), the migrations as the migrator: as in production

@@ -7,11 +7,11 @@ import uuid
 from typing import Any
 
 from geoalchemy2.types import Geography, Geometry
-from sqlalchemy import cast, func, insert, or_, select, update
+from sqlalchemy import cast, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
 from services.contracts.db import tables as t
-from services.contracts.db.rows import Repository, contains
+from services.contracts.db.rows import Repository, contains, searchable
 from services.contracts.domain.estate import CustomerRecord, TerritoryRecord
 from shared.pagination import Page
 
@@ -45,7 +45,7 @@ class CustomersRepository(Repository):
         query = _CUSTOMER.order_by(t.customers.c.name, t.customers.c.id)
         if search:
             pattern = contains(search)
-            query = query.where(or_(t.customers.c.name.ilike(pattern), t.customers.c.external_ref.ilike(pattern)))
+            query = query.where(searchable(t.customers).ilike(pattern))
         if only is not None:
             query = query.where(t.customers.c.id == only)
         if name is not None:

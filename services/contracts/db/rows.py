@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Table, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.contracts.db.tables import NULLABLE_SEARCHED, SEARCHED
 
 R = TypeVar("R")
 
@@ -48,3 +50,16 @@ def contains(search: str) -> str:
     """An ILIKE pattern matching `search` anywhere, its own % and _ taken literally."""
     escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def searchable(table: Table) -> ColumnElement[str]:
+    """The text a list is searched in, as its trigram index has it (tables.search_expression): the same
+    expression, with literal separators (a bound parameter would not match the index's)."""
+    parts: list[ColumnElement[str]] = []
+    for column in SEARCHED[table.name]:
+        value = table.c[column]
+        parts.append(func.coalesce(value, literal_column("''")) if column in NULLABLE_SEARCHED else value)
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined + literal_column("' '") + part
+    return joined

@@ -7,10 +7,10 @@ from typing import Any
 
 from geoalchemy2.functions import ST_X, ST_Y
 from geoalchemy2.types import Geometry
-from sqlalchemy import cast, func, insert, or_, select, text, true, update
+from sqlalchemy import cast, func, insert, select, text, true, update
 
 from services.contracts.db import tables as t
-from services.contracts.db.rows import Repository, contains, from_row, point_wkt, skills_to_json
+from services.contracts.db.rows import Repository, contains, from_row, point_wkt, searchable, skills_to_json
 from services.contracts.domain.estate import EquipmentRow, ServiceStep, SiteRow
 from shared.pagination import Page
 
@@ -125,8 +125,7 @@ class SitesRepository(Repository):
             query = query.where(t.sites.c.customer_id == customer_id)
         if search:
             pattern = contains(search)
-            s = t.sites.c
-            query = query.where(or_(s.name.ilike(pattern), s.address.ilike(pattern), s.external_ref.ilike(pattern)))
+            query = query.where(searchable(t.sites).ilike(pattern))
         return [SiteRow(**r._mapping) for r in await self.session.execute(page.of(query))]
 
     async def search_equipment(
@@ -141,7 +140,7 @@ class SitesRepository(Repository):
             query = query.where(e.site_id == site_id)
         if search:
             pattern = contains(search)
-            query = query.where(or_(e.equipment_type.ilike(pattern), e.model.ilike(pattern), e.serial.ilike(pattern)))
+            query = query.where(searchable(t.equipment).ilike(pattern))
         return [_equipment(r) for r in await self.session.execute(page.of(query))]
 
     async def update_equipment(self, equipment_ids: list[uuid.UUID], changes: dict[str, Any]) -> int:
