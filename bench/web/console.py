@@ -11,7 +11,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from bench.web.probe import probe_script, session_script
 
-__all__ = ["FrameToScreen", "Load", "frames_to_screen", "loads"]
+__all__ = ["FrameToScreen", "Load", "frames_to_screen", "loads", "positions_to_screen"]
 
 CHROMIUM = "/usr/bin/chromium"
 VIEWPORT = {"width": 1366, "height": 768}  # the smallest screen the console is made for
@@ -29,11 +29,11 @@ class Load:
 
 @dataclass(frozen=True)
 class FrameToScreen:
-    """One job filed through the API while the console is open."""
+    """One change made through the API while the console is open: a job filed, or a technician's position."""
 
-    frame_to_screen_ms: float  # the stream frame that led to the board read which showed it, to the job on screen
-    board_ms: float  # that board read, asked to read
-    filed_to_screen_ms: float  # the API call sent to the job on screen (services, NATS and the page together)
+    frame_to_screen_ms: float  # its stream frame reaching the page, to the change on screen
+    api_to_screen_ms: float  # the API call sent, to the change on screen (services, NATS and the page together)
+    board_reads_between: int  # `GET /board` reads answered between the frame and the screen (0: drawn from the frame)
 
 
 def _console(browser: Browser, url: str, token: str, technicians: int) -> Any:
@@ -97,11 +97,21 @@ _ADDED = """
 """
 
 
+def _frame_at(frames: list[dict[str, Any]], after: float, *needles: str) -> float | None:
+    """When the first stream chunk since ``after`` holding every needle reached the page."""
+    return next((f["at"] for f in frames if f["at"] >= after and all(n in f["text"] for n in needles)), None)
+
+
+def _reads_between(boards: list[dict[str, Any]], start: float, end: float) -> int:
+    return sum(1 for b in boards if b["read"] is not None and start <= b["read"] <= end)
+
+
 def frames_to_screen(
     browser: Browser, url: str, token: str, technicians: int, file_job: Callable[[], str], updates: int
 ) -> tuple[list[FrameToScreen], list[str]]:
-    """Files ``updates`` jobs one after another (``file_job`` answers the new request's id) and times each; the
-    ids of those not on screen within a minute are answered apart."""
+    """Files ``updates`` jobs one after another (``file_job`` answers the new request's id) and times each, from the
+    first frame that names it (request.created, or its booking's) to its mark on the map; the ids of those not on
+    screen within a minute are answered apart."""
     context, page = _console(browser, url, token, technicians)
     page.wait_for_selector('[data-testid="live"]', timeout=30_000)
     page.evaluate(_ADDED)
@@ -119,19 +129,72 @@ def frames_to_screen(
             continue
         probe = page.evaluate("() => window.__fieldlineProbe")
         on_screen = probe["added"][test_id]
-        # the board read that showed the job: the last one read before it appeared; its cause, the last frame in
-        # before that read was asked
-        shown_by = max(
-            (b for b in probe["boards"] if b["read"] is not None and b["read"] <= on_screen), key=lambda b: b["read"]
-        )
-        cause = max((f for f in probe["frames"] if f <= shown_by["asked"] and f >= sent_page), default=None)
-        if cause is None:
-            continue  # shown by a read no frame of this update asked for (a reload already under way)
+        frame = _frame_at(probe["frames"], sent_page, request_id)  # the first frame that names it
+        if frame is None or frame > on_screen:
+            continue  # shown by a board read before any frame named it, or a frame split across two chunks
         results.append(
             FrameToScreen(
-                frame_to_screen_ms=round(on_screen - cause, 1),
-                board_ms=round(shown_by["read"] - shown_by["asked"], 1),
-                filed_to_screen_ms=round(on_screen - sent_page, 1),
+                frame_to_screen_ms=round(on_screen - frame, 1),
+                api_to_screen_ms=round(on_screen - sent_page, 1),
+                board_reads_between=_reads_between(probe["boards"], frame, on_screen),
+            )
+        )
+    context.close()
+    return results, missed
+
+
+_MOVED = """
+(testId) => {
+  const probe = window.__fieldlineProbe;
+  probe.moved = probe.moved || {};
+  const marker = document.querySelector(`[data-testid="${testId}"]`);
+  const before = marker.getAttribute('cx') + ',' + marker.getAttribute('cy');
+  new MutationObserver((records, observer) => {
+    const now = marker.getAttribute('cx') + ',' + marker.getAttribute('cy');
+    if (now !== before) { probe.moved[testId] = performance.now(); observer.disconnect(); }
+  }).observe(marker, { attributes: true });
+}
+"""
+
+
+def positions_to_screen(
+    browser: Browser,
+    url: str,
+    token: str,
+    technicians: int,
+    whose: Callable[[], str],
+    send: Callable[[], None],
+    updates: int,
+) -> tuple[list[FrameToScreen], list[str]]:
+    """Sends ``updates`` position fixes one after another (``whose()`` names the technician of the next, ``send()``
+    sends it) and times each from its technician.moved frame to that technician's marker moving on the map."""
+    context, page = _console(browser, url, token, technicians)
+    page.wait_for_selector('[data-testid="live"]', timeout=30_000)
+    results: list[FrameToScreen] = []
+    missed: list[str] = []
+    for _ in range(updates):
+        page.wait_for_timeout(1000)
+        technician_id = whose()
+        test_id = f"map-tech-{technician_id}"
+        page.evaluate(_MOVED, test_id)
+        sent_page = page.evaluate("() => performance.now()")
+        send()
+        moved = f"() => (window.__fieldlineProbe.moved || {{}})['{test_id}'] !== undefined"
+        try:
+            page.wait_for_function(moved, timeout=60_000)
+        except PlaywrightTimeout:
+            missed.append(technician_id)
+            continue
+        probe = page.evaluate("() => window.__fieldlineProbe")
+        on_screen = probe["moved"][test_id]
+        frame = _frame_at(probe["frames"], sent_page, "technician.moved", technician_id)
+        if frame is None:
+            continue
+        results.append(
+            FrameToScreen(
+                frame_to_screen_ms=round(on_screen - frame, 1),
+                api_to_screen_ms=round(on_screen - sent_page, 1),
+                board_reads_between=_reads_between(probe["boards"], frame, on_screen),
             )
         )
     context.close()

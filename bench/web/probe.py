@@ -2,7 +2,7 @@
 
 It records, on the page's own clock (performance.now(), milliseconds since navigation start):
 - ``usable``: the first moment every technician's row of the schedule board is in the document;
-- ``frames``: when each chunk of the live stream (`/streams/`) reached the page;
+- ``frames``: when each chunk of the live stream (`/streams/`) reached the page, and its text;
 - ``boards``: for each `GET /board`, when it was asked and when its body had been read;
 - ``seen``: when an element with a watched test id first appeared (`window.__fieldlineWatch(testId)`).
 
@@ -41,8 +41,12 @@ _SCRIPT = """
     if (url.includes("/streams/")) {
       const response = await original(input, init);
       if (!response.body) return response;
+      const decoder = new TextDecoder();
       const timed = response.body.pipeThrough(new TransformStream({
-        transform(chunk, controller) { probe.frames.push(performance.now()); controller.enqueue(chunk); },
+        transform(chunk, controller) {
+          probe.frames.push({ at: performance.now(), text: decoder.decode(chunk, { stream: true }) });
+          controller.enqueue(chunk);
+        },
       }));
       const { status, statusText, headers } = response;
       return new Response(timed, { status, statusText, headers });
