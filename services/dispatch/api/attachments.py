@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response
 
-from services.dispatch.api.deps import Caller, Dispatcher, TechnicianCaller, UnitOfWork, UseCases
+from services.dispatch.api.deps import Caller, Dispatcher, TechnicianCaller, UnitOfWork, UseCases, me
 from services.dispatch.usecases.attachments import CONTENT_TYPES, attachment_out
 from shared.moments import SaneAwareDatetime
 from shared.timestamps import in_utc
@@ -99,17 +99,15 @@ async def set_my_photo(
     content_type: Annotated[str, Header()] = "",
 ) -> dict[str, Any]:
     """The technician's own photo (JPEG, PNG or WebP), shown to the customers they visit."""
-    assert principal.technician_id is not None
     return await cases.attachments.set_technician_photo(
-        session, principal, principal.technician_id, content_type, await request.body()
+        session, principal, me(principal), content_type, await request.body()
     )
 
 
 @router.get("/me/photo", response_class=Response)
 async def my_photo(session: UnitOfWork, cases: UseCases, principal: TechnicianCaller) -> Response:
     """The technician's own photo (404 while there is none)."""
-    assert principal.technician_id is not None
-    return _picture(*await cases.attachments.technician_photo(session, principal, principal.technician_id))
+    return _picture(*await cases.attachments.technician_photo(session, principal, me(principal)))
 
 
 @router.put("/technicians/{technician_id}/photo", openapi_extra=_PICTURE_BODY)
