@@ -170,7 +170,22 @@ class Technician:
     def ping(self, position: dict[str, float]) -> None:
         self._send("/me/positions", pings=[{"at": _stack_now(self.stack).isoformat(), "position": position}])
 
+    def _picture(self, kind: str, image: Image.Image) -> str:
+        """A photo or the signature, uploaded before the report as the technician app does; its id."""
+        attachment_id, content = str(uuid.uuid4()), io.BytesIO()
+        image.save(content, "JPEG" if kind == "photo" else "PNG")
+        response = self.client.put(
+            f"/me/assignments/{self.assignment_id}/attachments/{attachment_id}",
+            params={"kind": kind},
+            content=content.getvalue(),
+            headers={"content-type": "image/jpeg" if kind == "photo" else "image/png"},
+        )
+        assert response.status_code == 201, response.text
+        return attachment_id
+
     def complete(self) -> None:
+        photo = self._picture("photo", Image.new("RGB", (320, 240), (200, 200, 210)))
+        signature = self._picture("signature", Image.new("RGB", (300, 100), (255, 255, 255)))
         self._send(
             f"/me/assignments/{self.assignment_id}/report",
             outcome="completed",
@@ -178,6 +193,7 @@ class Technician:
             notes="internal: the manager asked for a discount",
             parts_used=[{"part": "door gasket", "quantity": 1}],
             signed_by="M. Ivanova",
+            attachment_ids=[photo, signature],
         )
 
 
@@ -336,6 +352,8 @@ def test_after_the_job_the_emailed_link_shows_the_report_and_the_survey(
     expect(report).to_contain_text("Cleaned the condenser")
     expect(report).to_contain_text("door gasket \u00d7 1")
     expect(report).to_contain_text("M. Ivanova")
+    expect(report.get_by_test_id("report-signature")).to_be_visible()  # the signature as drawn, and the photo
+    expect(report.get_by_test_id("report-photos").locator("img")).to_have_count(1)
     expect(page.get_by_text("discount")).to_have_count(0)  # the technician's notes stay inside
     expect(page.get_by_role("button", name="Print / PDF")).to_be_visible()
 

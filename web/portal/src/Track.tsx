@@ -153,7 +153,7 @@ export function TrackPage({ requestId }: { requestId: string }) {
         </p>
       )}
       <Timeline entries={detail.timeline} />
-      {visit?.report && <CompletionReport report={visit.report} />}
+      {visit?.report && <CompletionReport report={visit.report} requestId={requestId} token={session.accessToken} />}
       {detail.status === "completed" && <SurveyForm requestId={requestId} />}
       {finished && (
         <p className="print-only-hide">
@@ -277,8 +277,40 @@ function CancelRequest({ requestId, onDone }: { requestId: string; onDone: () =>
   );
 }
 
-export function CompletionReport({ report }: { report: NonNullable<Visit["report"]> }) {
+/** The pictures of a finished visit's report (photos and the signature), as dispatch gives them to the job's
+ * customer: GET /api/dispatch/requests/{id}/visit-report (its attachments' urls relative to the dispatch API). */
+function useReportPictures(requestId: string, token: string): { id: string; kind: string; url: string }[] {
+  const [attachments, setAttachments] = useState<{ id: string; kind: string; url: string }[]>([]);
+  useEffect(() => {
+    let gone = false;
+    void fetch(`${location.origin}/api/dispatch/requests/${requestId}/visit-report`, {
+      headers: { Authorization: `Bearer ${token}` },
+    })
+      .then((response) => (response.ok ? response.json() : null))
+      .then((report: { attachments?: { id: string; kind: string; url: string }[] } | null) => {
+        if (!gone) setAttachments(report?.attachments ?? []);
+      });
+    return () => {
+      gone = true;
+    };
+  }, [requestId, token]);
+  return attachments;
+}
+
+export function CompletionReport({
+  report,
+  requestId,
+  token,
+}: {
+  report: NonNullable<Visit["report"]>;
+  requestId: string;
+  token: string;
+}) {
   const { t } = useI18n();
+  const attachments = useReportPictures(requestId, token);
+  const pictures = usePictures("/api/dispatch", attachments, token);
+  const photos = attachments.filter((a) => a.kind === "photo");
+  const signature = attachments.find((a) => a.kind === "signature");
   return (
     <section className="report" aria-labelledby="report-h">
       <h3 id="report-h">{t("report")}</h3>
@@ -298,10 +330,22 @@ export function CompletionReport({ report }: { report: NonNullable<Visit["report
         {report.signed_by && (
           <>
             <dt>{t("signedBy")}</dt>
-            <dd>{report.signed_by}</dd>
+            <dd>
+              {report.signed_by}
+              {signature && pictures[signature.id] && (
+                <img className="signature" src={pictures[signature.id]} alt={t("signature")} data-testid="report-signature" />
+              )}
+            </dd>
           </>
         )}
       </dl>
+      {photos.length > 0 && (
+        <ul className="photos" data-testid="report-photos" aria-label={t("reportPhotos")}>
+          {photos.map((p) => (
+            <li key={p.id}>{pictures[p.id] && <img src={pictures[p.id]} alt={t("reportPhotos")} />}</li>
+          ))}
+        </ul>
+      )}
     </section>
   );
 }

@@ -44,7 +44,7 @@ export function PastVisits() {
 /** One planned visit's page: when, where, and the technician's report (printable). */
 export function VisitPage({ visitId }: { visitId: string }) {
   const { t } = useI18n();
-  const { api } = usePortal();
+  const { api, session } = usePortal();
   const [visit, setVisit] = useState<Visit | null>(null);
   const [missing, setMissing] = useState(false);
   useEffect(() => {
@@ -57,7 +57,11 @@ export function VisitPage({ visitId }: { visitId: string }) {
   return (
     <article className="track" aria-labelledby="visit-h">
       <h2 id="visit-h">{t("plannedVisit")}</h2>
-      {visit.report ? <CompletionReport report={visit.report} /> : <p>{t("noReport")}</p>}
+      {visit.report ? (
+        <CompletionReport report={visit.report} requestId={visitId} token={session.accessToken} />
+      ) : (
+        <p>{t("noReport")}</p>
+      )}
       <p className="print-only-hide">
         <button type="button" onClick={() => print()}>
           {t("print")}

@@ -67,6 +67,8 @@ export const messages: Messages = {
   sendPhotosAgain: { ru: "Отправить фото ещё раз", en: "Send the photos again" },
   withoutPhotos: { ru: "Продолжить без фото", en: "Go on without the photos" },
   yourPhotos: { ru: "Ваши фото", en: "Your photos" },
+  reportPhotos: { ru: "Фото с выезда", en: "Photos from the visit" },
+  signature: { ru: "Подпись", en: "Signature" },
   sendFailed: {
     ru: "Не удалось отправить ({why}). Нажмите ещё раз — повтор не создаст вторую заявку.",
     en: "Could not send ({why}). Press again — a retry never files twice.",
