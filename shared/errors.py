@@ -47,6 +47,18 @@ class NotFound(DomainError):
     title = "Not found"
 
 
+class TooLarge(DomainError):
+    status = 413
+    slug = "too-large"
+    title = "Content too large"
+
+
+class UnsupportedType(DomainError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
 class Conflict(DomainError):
     status = 409
     slug = "conflict"

@@ -102,8 +102,17 @@ def _frame_at(frames: list[dict[str, Any]], after: float, *needles: str) -> floa
     return next((f["at"] for f in frames if f["at"] >= after and all(n in f["text"] for n in needles)), None)
 
 
-def _reads_between(boards: list[dict[str, Any]], start: float, end: float) -> int:
-    return sum(1 for b in boards if b["read"] is not None and start <= b["read"] <= end)
+def _sample(probe: dict[str, Any], sent: float, frame: float | None, on_screen: float) -> FrameToScreen | None:
+    """One change timed: none when no frame named it before the screen showed it (a board read drew it first, or
+    its frame was split across two chunks); those are counted apart, not hidden."""
+    if frame is None or frame > on_screen:
+        return None
+    reads = sum(1 for b in probe["boards"] if b["read"] is not None and frame <= b["read"] <= on_screen)
+    return FrameToScreen(
+        frame_to_screen_ms=round(on_screen - frame, 1),
+        api_to_screen_ms=round(on_screen - sent, 1),
+        board_reads_between=reads,
+    )
 
 
 def frames_to_screen(
@@ -130,15 +139,8 @@ def frames_to_screen(
         probe = page.evaluate("() => window.__fieldlineProbe")
         on_screen = probe["added"][test_id]
         frame = _frame_at(probe["frames"], sent_page, request_id)  # the first frame that names it
-        if frame is None or frame > on_screen:
-            continue  # shown by a board read before any frame named it, or a frame split across two chunks
-        results.append(
-            FrameToScreen(
-                frame_to_screen_ms=round(on_screen - frame, 1),
-                api_to_screen_ms=round(on_screen - sent_page, 1),
-                board_reads_between=_reads_between(probe["boards"], frame, on_screen),
-            )
-        )
+        if sample := _sample(probe, sent_page, frame, on_screen):
+            results.append(sample)
     context.close()
     return results, missed
 
@@ -188,14 +190,7 @@ def positions_to_screen(
         probe = page.evaluate("() => window.__fieldlineProbe")
         on_screen = probe["moved"][test_id]
         frame = _frame_at(probe["frames"], sent_page, "technician.moved", technician_id)
-        if frame is None:
-            continue
-        results.append(
-            FrameToScreen(
-                frame_to_screen_ms=round(on_screen - frame, 1),
-                api_to_screen_ms=round(on_screen - sent_page, 1),
-                board_reads_between=_reads_between(probe["boards"], frame, on_screen),
-            )
-        )
+        if sample := _sample(probe, sent_page, frame, on_screen):
+            results.append(sample)
     context.close()
     return results, missed

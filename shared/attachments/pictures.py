@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shared.errors import DomainError, FieldProblem, InvalidInput
+from shared.errors import FieldProblem, InvalidInput, TooLarge, UnsupportedType
 
 # what a picture's first bytes are, per allowed type: a body is refused when it is not what it claims
 _MAGIC: dict[str, Callable[[bytes], bool]] = {
@@ -14,18 +14,6 @@ _MAGIC: dict[str, Callable[[bytes], bool]] = {
     "image/webp": lambda b: b[:4] == b"RIFF" and b[8:12] == b"WEBP",
 }
 PICTURE_TYPES = tuple(_MAGIC)
-
-
-class TooLarge(DomainError):
-    status = 413
-    slug = "too-large"
-    title = "Content too large"
-
-
-class UnsupportedType(DomainError):
-    status = 415
-    slug = "unsupported-media-type"
-    title = "Unsupported media type"
 
 
 def checked_picture(content_type: str, content: bytes, max_bytes: int) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.domain.customer_view import CUSTOMER_STEPS
+from services.dispatch.usecases.viewing import visit_of_customers_request
 from shared.attachments import BlobStore
 from shared.attachments.pictures import PICTURE_TYPES, checked_picture
 from shared.auth import Principal, Role, ensure_customer_access, ensure_technician_access
@@ -136,15 +137,10 @@ class Attachments:
     ) -> tuple[str, bytes]:
         """The photo of the technician of the customer's own request, while one is booked to it (as the visit's
         first name: customer_view.CUSTOMER_STEPS)."""
-        repo = DispatchRepository(session)
-        job = await repo.get_job(request_id)
-        if job is None:
-            raise NotFound("request not found")
-        ensure_customer_access(principal, job["customer_id"], "request")
-        visit = await repo.latest_visit_of_request(request_id)
+        _, visit, technician = await visit_of_customers_request(DispatchRepository(session), principal, request_id)
         if visit is None or visit["status"] not in CUSTOMER_STEPS:
             raise NotFound("no technician is booked")
-        return await self._photo_of(session, await repo.get_technician(visit["technician_id"]))
+        return await self._photo_of(session, technician)
 
     async def _photo_of(self, session: AsyncSession, technician: dict[str, Any] | None) -> tuple[str, bytes]:
         if technician is None or not technician.get("photo_key"):

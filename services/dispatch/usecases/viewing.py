@@ -85,10 +85,19 @@ class DispatchViews:
     ) -> CustomerVisit:
         """The visit to a customer's request as the customer may see it (NotFound for anyone else's)."""
         repo = DispatchRepository(session)
-        job = await repo.get_job(request_id)
-        if job is None:
-            raise NotFound("request not found")
-        ensure_customer_access(principal, job["customer_id"], "request")
-        assignment = await repo.latest_visit_of_request(request_id)
-        technician = await repo.get_technician(assignment["technician_id"]) if assignment else None
+        job, assignment, technician = await visit_of_customers_request(repo, principal, request_id)
         return customer_visit(request_id, job, assignment, technician)
+
+
+async def visit_of_customers_request(
+    repo: DispatchRepository, principal: Principal, request_id: uuid.UUID
+) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None]:
+    """The job of a request the principal may see as its customer (NotFound otherwise), its latest visit and that
+    visit's technician (None, None before any booking)."""
+    job = await repo.get_job(request_id)
+    if job is None:
+        raise NotFound("request not found")
+    ensure_customer_access(principal, job["customer_id"], "request")
+    assignment = await repo.latest_visit_of_request(request_id)
+    technician = await repo.get_technician(assignment["technician_id"]) if assignment else None
+    return job, assignment, technician
