@@ -228,3 +228,49 @@ async def test_an_install_from_before_the_roles_is_handed_to_the_migrator_and_ke
             await conn.close()
     finally:
         await drop_database(url)
+
+
+async def test_a_customer_of_dispatch_sees_its_own_jobs_and_bookings_and_no_positions_or_step_history(
+    database_url: str,
+) -> None:
+    """Row-level security behind dispatch's customer routes: whatever a query asks for, the database answers a
+    customer's unit of work with its own jobs and bookings only, and no technician's position trail at all."""
+    mine, theirs, technician = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    conn = await connect_as(database_url, runtime_role("dispatch"))
+    try:
+        jobs = {}
+        for customer in (mine, theirs):
+            jobs[customer] = uuid.uuid4()
+            await conn.execute(
+                "INSERT INTO dispatch.jobs (request_id, customer_id, site_id, kind, priority, location, status, "
+                "duration_minutes, created_at) VALUES ($1, $2, $3, 'emergency', 'P1', "
+                "'SRID=4326;POINT(34.1 44.95)', 'new', 60, now())",
+                jobs[customer],
+                customer,
+                uuid.uuid4(),
+            )
+        await conn.execute(
+            "INSERT INTO dispatch.position_pings (technician_id, at, position) "
+            "VALUES ($1, now(), 'SRID=4326;POINT(34 45)')",
+            technician,
+        )
+        await conn.execute(
+            "INSERT INTO dispatch.assignment_history (assignment_id, status, at, detail) "
+            "VALUES ($1, 'cancelled', now(), '{\"reason\": \"internal\"}')",
+            uuid.uuid4(),
+        )
+        history = await conn.fetchval("SELECT count(*) FROM dispatch.assignment_history")
+        async with conn.transaction():
+            await conn.execute(f"SET LOCAL ROLE {customer_role(runtime_role('dispatch'))}")
+            await conn.execute("SELECT set_config($1, $2, true)", CUSTOMER_SETTING, str(mine))
+            seen = {r["request_id"] for r in await conn.fetch("SELECT request_id FROM dispatch.jobs")}
+            pings = await conn.fetchval("SELECT count(*) FROM dispatch.position_pings")
+            steps = await conn.fetchval("SELECT count(*) FROM dispatch.assignment_history")
+        assert seen == {jobs[mine]}
+        assert pings == 0 and steps == 0
+        everyone = await conn.fetchval(
+            "SELECT count(*) FROM dispatch.position_pings WHERE technician_id = $1", technician
+        )
+        assert everyone == 1 and history >= 1  # the service's own role still sees them all
+    finally:
+        await conn.close()
