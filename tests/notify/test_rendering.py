@@ -7,6 +7,8 @@ import uuid
 import pytest
 
 from services.notify.adapters.rendering import MessageTemplates, with_language
+from services.notify.domain.audience import Audience
+from services.notify.domain.customer_webhook import customer_message_facts
 from services.notify.domain.preferences import LANGUAGES
 from services.notify.domain.routing import MESSAGE_ROUTES
 
@@ -128,3 +130,29 @@ def test_a_cancellation_mail_carries_no_free_text_from_the_customer(templates: M
     message = templates.render("request_cancelled", language, facts, "Europe/Simferopol")
     for part in (message.subject, message.text, message.html):
         assert "Oleg" not in part and "spam.example" not in part
+
+
+INTERNAL = {
+    "reason": "Oleg is off sick; moved behind Kerch, Lenina 5",
+    "notes": "internal: the manager asked for a discount",
+    "best_option": "Ivan, 3 h late",
+    "suspect": "on site 8 s after en route from 60 km",
+    "position": {"lat": 44.95, "lon": 34.1},
+    "previous_technician_id": str(uuid.uuid4()),
+}
+CUSTOMER_TEMPLATES = sorted({r.template for r in MESSAGE_ROUTES if r.audience is Audience.CUSTOMER})
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("template", CUSTOMER_TEMPLATES)
+def test_a_customers_message_is_worded_from_its_allow_list_alone(
+    templates: MessageTemplates, template: str, language: str
+) -> None:
+    """The allow-list holds every fact a customer template names (the message is the same without the rest), and
+    nothing internal of the event reaches the wording."""
+    facts = {**COMMON, **FACTS[template], **INTERNAL}
+    allowed = customer_message_facts(facts)
+    assert templates.render(template, language, allowed, "Europe/Simferopol") == templates.render(
+        template, language, {**COMMON, **FACTS[template]}, "Europe/Simferopol"
+    )
+    assert not set(allowed) & {*INTERNAL, "technician_id", "assignment_id", "customer_id", "contract_id"}

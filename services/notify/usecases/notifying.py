@@ -17,7 +17,7 @@ from services.notify.db.streams import StreamRepository
 from services.notify.db.tracked_requests import TrackedRequestRepository
 from services.notify.db.webhooks import WebhookRepository
 from services.notify.domain.audience import Audience
-from services.notify.domain.customer_webhook import customer_webhook_data
+from services.notify.domain.customer_webhook import customer_message_facts, customer_webhook_data
 from services.notify.domain.preferences import send_after
 from services.notify.domain.retry import RetryPolicy
 from services.notify.domain.routing import Notice, RoutingPolicy, notices_for, stream_pushes_for
@@ -80,6 +80,8 @@ class Notifier:
             "urgent": notice.urgent,
         }
         queued = 0
+        # what the message is worded from: for a customer field by field, so a template can name nothing internal
+        wording = customer_message_facts(facts) if notice.audience is Audience.CUSTOMER else facts
         members = await RecipientRepository(session).audience_members(
             notice.audience, facts.get("customer_id"), facts.get(notice.whose)
         )
@@ -93,7 +95,7 @@ class Notifier:
                 quiet_start=member.quiet_start,
                 quiet_end=member.quiet_end,
             )
-            message = self.templates.render(notice.template, member.language, facts, member.time_zone)
+            message = self.templates.render(notice.template, member.language, wording, member.time_zone)
             queued += await deliveries.add(
                 {
                     **common,
@@ -110,7 +112,7 @@ class Notifier:
             )
         if notice.audience is Audience.CUSTOMER and customer_id is not None:
             for webhook in await WebhookRepository(session).of_customer(customer_id, active_only=True):
-                message = self.templates.render(notice.template, webhook.language, facts, self.default_time_zone)
+                message = self.templates.render(notice.template, webhook.language, wording, self.default_time_zone)
                 body = {
                     "type": notice.template,
                     "event_id": str(source_event_id),
