@@ -63,7 +63,7 @@ function job(requestId: string, assignment: Booking | null = null): BoardRequest
     response_due: null,
     fix_due: null,
     duration_minutes: 60,
-    status: assignment ? "assigned" : "new",
+    status: assignment ? "assigned" : "open",
     unplaceable_reason: null,
     created_at: "2030-03-04T06:00:00Z",
     window_start: null,
@@ -138,7 +138,7 @@ describe("a new request", () => {
     const { board: after, complete } = applyFrame(board(), frame("request.created", created), NOW);
     expect(complete).toBe(false);
     const shown = after.requests.find((r) => r.request_id === "r9");
-    expect(shown).toMatchObject({ priority: "P1", kind: "emergency", status: "new", lat: 45.2, lon: 34.3 });
+    expect(shown).toMatchObject({ priority: "P1", kind: "emergency", status: "open", lat: 45.2, lon: 34.3 });
     expect(shown).toMatchObject({ duration_minutes: 90, equipment_ids: ["e9"], minutes_left: 120, assignment: null });
   });
 
@@ -204,6 +204,7 @@ describe("bookings", () => {
     const cancelled = applyFrame(board(), step("cancelled"), NOW).board;
     expect(cancelled.technicians[0]!.route.map((b) => b.id)).toEqual(["a2"]);
     expect(cancelled.requests[0]!.assignment).toBeNull();
+    expect(cancelled.requests[0]!.status).toBe("open"); // waiting for a technician again, as dispatch has it
   });
 });
 

@@ -96,7 +96,7 @@ function created(board: Board, facts: Facts, now: number): Board {
     response_due: responseDue,
     fix_due: (facts.fix_due as string | null) ?? null,
     duration_minutes: Number(facts.estimated_duration_minutes ?? 60),
-    status: "new",
+    status: "open", // as dispatch names a job nobody is booked to yet
     unplaceable_reason: null,
     created_at: String(facts.created_at),
     window_start: windows[0]?.start ?? null,
@@ -182,7 +182,7 @@ function stepped(board: Board, facts: Facts): Board {
   return {
     ...board,
     requests: board.requests.map((r) =>
-      r.assignment?.id === id ? { ...r, assignment: off ? null : change(r.assignment) } : r,
+      r.assignment?.id === id ? (off ? { ...r, assignment: null, status: "open" } : { ...r, assignment: change(r.assignment) }) : r,
     ),
     technicians: board.technicians.map((tech) =>
       tech.route.some((b) => b.id === id)
