@@ -114,12 +114,12 @@ def test_a_manager_sets_up_a_customer_and_a_contract_and_sees_its_visits_in_the_
     expect(preview.nth(1)).to_contain_text(_shown(visit + relativedelta(months=3)))
     builder.get_by_role("button", name="Add schedule").click()
     expect(contract.get_by_role("cell", name=f"FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY={visit.day}")).to_be_visible()
-    page.get_by_role("button", name="RU").click()  # the same rule in Russian words, with Russian plurals
+    page.get_by_role("button", name="RU", exact=True).click()  # the same rule in Russian words, with Russian plurals
     words = page.get_by_role("form", name="Новый график").get_by_test_id("rule-in-words")
     expect(words).to_have_text(f"каждые 3 месяца {visit.day}-го числа")  # noqa: RUF001
     page.get_by_role("form", name="Новый график").get_by_label("Интервал").fill("5")
     expect(words).to_have_text(f"каждые 5 месяцев {visit.day}-го числа")  # noqa: RUF001
-    page.get_by_role("button", name="EN").click()
+    page.get_by_role("button", name="EN", exact=True).click()
 
     # activating shows what it will do first
     contract.get_by_role("button", name="Activate…").click()
@@ -226,13 +226,13 @@ def test_public_holidays_are_prefilled_and_the_workspace_speaks_russian(page: Pa
     expect(holidays.get_by_role("listitem").filter(has_text="2027-06-12")).to_have_count(0)
     expect(holidays.get_by_role("listitem").filter(has_text="2027-01-07")).to_be_visible()
 
-    page.get_by_role("button", name="RU").click()
+    page.get_by_role("button", name="RU", exact=True).click()
     expect(page.get_by_role("heading", name="Договоры и объекты")).to_be_visible()
     expect(page.get_by_role("form", name="Новый договор")).to_be_visible()
     page.get_by_role("navigation").get_by_role("button", name="Календарь визитов").click()
     expect(page.get_by_role("button", name="Неделя")).to_be_visible()
     page.screenshot(path=str(ARTEFACTS / "manage-ru.png"))
-    page.get_by_role("button", name="EN").click()
+    page.get_by_role("button", name="EN", exact=True).click()
 
 
 def _active_contract_with_two_units(stack: Stack, keys: Keys, name: str, tag: str, starts_on: date) -> str:

@@ -384,12 +384,12 @@ def test_sites_show_the_cover_and_the_portal_speaks_russian(
     expect(site).to_contain_text("Next planned visit")
     expect(site).to_contain_text("Polair KXH-6")
 
-    page.get_by_role("button", name="RU").click()
+    page.get_by_role("button", name="RU", exact=True).click()
     expect(site).to_contain_text("P1: прибытие за 4 ч, устранение за 8 ч")
     expect(page.get_by_role("link", name="Заявки")).to_be_visible()
     page.reload()
     expect(page.get_by_role("link", name="Объекты")).to_have_attribute("aria-current", "page")
-    page.get_by_role("button", name="EN").click()
+    page.get_by_role("button", name="EN", exact=True).click()
 
 
 def test_a_customer_never_sees_another_customers_data(

@@ -390,11 +390,11 @@ def test_the_app_is_installable_and_opens_offline(phone: BrowserContext, gateway
     fresh = phone.new_page()  # a new window of the installed app, no signal at all
     fresh.goto(f"{gateway}/tech/")
     expect(fresh.get_by_role("heading", name="My day")).to_be_visible()
-    fresh.get_by_role("button", name="RU").click()
+    fresh.get_by_role("button", name="RU", exact=True).click()
     expect(fresh.get_by_role("heading", name="Мой день")).to_be_visible()
     expect(fresh.get_by_test_id("network")).to_have_text("нет сети")
     fresh.screenshot(path=str(ARTEFACTS / "tech-offline-ru.png"))
-    fresh.get_by_role("button", name="EN").click()
+    fresh.get_by_role("button", name="EN", exact=True).click()
     phone.set_offline(False)
 
 
