@@ -3,6 +3,7 @@ customer and by staff, never by another customer; bad pictures are refused namin
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from tests.requests.conftest import RequestsService
@@ -72,3 +73,18 @@ async def test_pictures_that_are_not_what_they_claim_too_large_or_too_late_are_r
     await service.client.post(f"/requests/{cancelled['id']}/cancel", headers=mine, json={"reason": "fixed it"})
     status, problem = await _put(service, cancelled["id"], uuid.uuid4(), JPEG, mine, "image/jpeg")
     assert status == 409 and "cancelled" in str(problem["detail"])
+
+
+async def test_uploads_at_the_same_moment_never_take_a_request_past_its_photos(service: RequestsService) -> None:
+    customer = uuid.uuid4()
+    filed = await service.file(customer, service.contracts.add_site(customer))
+    mine = service.customer(customer)
+    for _ in range(service.settings.photos_per_request - 1):
+        assert (await _put(service, filed["id"], uuid.uuid4(), JPEG, mine, "image/jpeg"))[0] == 201
+
+    racing = await asyncio.gather(
+        *(_put(service, filed["id"], uuid.uuid4(), JPEG, mine, "image/jpeg") for _ in range(4))
+    )  # one place left, four uploads at once
+    assert sorted(status for status, _ in racing) == [201, 409, 409, 409]
+    listed = await service.client.get(f"/requests/{filed['id']}/photos", headers=mine)
+    assert len(listed.json()) == service.settings.photos_per_request

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.requests.db.photos import PhotosRepository
+from services.requests.db.requests import RequestsRepository
 from services.requests.domain.lifecycle import TERMINAL
 from services.requests.domain.records import PhotoRecord
 from services.requests.usecases.viewing import readable_request
@@ -48,6 +49,8 @@ class RequestPhotos:
                 raise Conflict("photo id already used for another request")
             return False, seen
         media = checked_picture(content_type, content, self.max_bytes)
+        # the request's row, locked: concurrent uploads count one after another, and a cancellation waits
+        request = await RequestsRepository(session).get(request_id, for_update=True) or request
         if request.status in TERMINAL:
             raise Conflict(f"the request is {request.status}: photos are added while it is open")
         if await repo.count_of(request_id) >= self.per_request:
