@@ -14,6 +14,13 @@ _MAGIC: dict[str, Callable[[bytes], bool]] = {
     "image/webp": lambda b: b[:4] == b"RIFF" and b[8:12] == b"WEBP",
 }
 PICTURE_TYPES = tuple(_MAGIC)
+# an upload route's OpenAPI request body (`openapi_extra`): the picture itself, of one of those types
+PICTURE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in PICTURE_TYPES},
+    }
+}
 
 
 def checked_picture(content_type: str, content: bytes, max_bytes: int) -> str:

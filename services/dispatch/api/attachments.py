@@ -10,7 +10,8 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response
 
 from services.dispatch.api.deps import Caller, Dispatcher, TechnicianCaller, UnitOfWork, UseCases, me
-from services.dispatch.usecases.attachments import CONTENT_TYPES, attachment_out
+from services.dispatch.usecases.attachments import attachment_out
+from shared.attachments.pictures import PICTURE_BODY
 from shared.moments import SaneAwareDatetime
 from shared.timestamps import in_utc
 
@@ -19,18 +20,12 @@ router = APIRouter(tags=["attachments"])
 _BINARY = {"type": "string", "format": "binary"}
 # upload routes: the larger body limit at the edge
 UPLOAD_PATHS = [r"/me/assignments/[^/]+/attachments/[^/]+", r"/me/photo", r"/technicians/[^/]+/photo"]
-_PICTURE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in CONTENT_TYPES},
-    }
-}
 
 
 @router.put(
     "/me/assignments/{assignment_id}/attachments/{attachment_id}",
     status_code=201,
-    openapi_extra=_PICTURE_BODY,
+    openapi_extra=PICTURE_BODY,
 )
 async def upload_attachment(
     assignment_id: uuid.UUID,
@@ -90,7 +85,7 @@ def _picture(content_type: str, content: bytes) -> Response:
     )
 
 
-@router.put("/me/photo", openapi_extra=_PICTURE_BODY)
+@router.put("/me/photo", openapi_extra=PICTURE_BODY)
 async def set_my_photo(
     request: Request,
     session: UnitOfWork,
@@ -110,7 +105,7 @@ async def my_photo(session: UnitOfWork, cases: UseCases, principal: TechnicianCa
     return _picture(*await cases.attachments.technician_photo(session, principal, me(principal)))
 
 
-@router.put("/technicians/{technician_id}/photo", openapi_extra=_PICTURE_BODY)
+@router.put("/technicians/{technician_id}/photo", openapi_extra=PICTURE_BODY)
 async def set_technician_photo(
     technician_id: uuid.UUID,
     request: Request,

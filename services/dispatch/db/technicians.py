@@ -139,12 +139,15 @@ class TechnicianRepository(SessionRepository):
             .values(status=status, break_ends_at=break_ends_at)
         )
 
-    async def set_technician_photo(self, technician_id: uuid.UUID, key: str, content_type: str) -> None:
-        await self.session.execute(
+    async def set_technician_photo(self, technician_id: uuid.UUID, key: str, content_type: str) -> bool:
+        """False when there is no such technician."""
+        result = await self.session.execute(
             update(t.technicians)
             .where(t.technicians.c.id == technician_id)
             .values(photo_key=key, photo_content_type=content_type)
+            .returning(t.technicians.c.id)
         )
+        return result.first() is not None
 
     async def move_technician(self, technician_id: uuid.UUID, at: datetime, lat: float, lon: float) -> None:
         """The live position follows the newest ping only (batches may arrive out of order)."""

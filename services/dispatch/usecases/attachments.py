@@ -18,12 +18,11 @@ from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.domain.customer_view import CUSTOMER_STEPS
 from services.dispatch.usecases.viewing import visit_of_customers_request
 from shared.attachments import BlobStore
-from shared.attachments.pictures import PICTURE_TYPES, checked_picture
+from shared.attachments.pictures import checked_picture
 from shared.auth import Principal, Role, ensure_customer_access, ensure_technician_access
 from shared.errors import Conflict, InvalidInput, NotFound
 
 KINDS = ("photo", "signature")
-CONTENT_TYPES = PICTURE_TYPES
 
 
 class Attachments:
@@ -117,12 +116,10 @@ class Attachments:
         under their own key (a key is written once) and are no longer named."""
         ensure_technician_access(principal, technician_id, "technician")
         media = checked_picture(content_type, content, self.max_bytes)
-        repo = DispatchRepository(session)
-        if await repo.get_technician(technician_id) is None:
-            raise NotFound("technician not found")
         key = f"technicians/{technician_id}/photo-{hashlib.sha256(content).hexdigest()[:32]}"
+        if not await DispatchRepository(session).set_technician_photo(technician_id, key, media):
+            raise NotFound("technician not found")
         await self.store.put(session, key, content, media)
-        await repo.set_technician_photo(technician_id, key, media)
         return {"technician_id": str(technician_id), "content_type": media, "size_bytes": len(content)}
 
     async def technician_photo(

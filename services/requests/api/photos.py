@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from services.requests.api.deps import CurrentPrincipal, Photos, UnitOfWork
 from services.requests.api.schemas import UtcDatetime
 from services.requests.domain.records import PhotoRecord
-from shared.attachments.pictures import PICTURE_TYPES
+from shared.attachments.pictures import PICTURE_BODY
 
 router = APIRouter(tags=["photos"])
 
@@ -43,12 +43,7 @@ def photo_out(photo: PhotoRecord) -> PhotoOut:
     status_code=201,
     response_model=PhotoOut,
     responses={200: {"description": "This photo id was stored before: the stored photo"}},
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in PICTURE_TYPES},
-        }
-    },
+    openapi_extra=PICTURE_BODY,
 )
 async def upload_photo(
     request_id: uuid.UUID,

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState, type FormEvent } from "react";
-import { companyDay, useI18n, type Problem, type RequestsComponents } from "@fieldline/shared";
+import { companyDay, putPicture, useI18n, type Problem, type RequestsComponents } from "@fieldline/shared";
 import { compressPhoto, PHOTO_MAX_BYTES } from "@fieldline/shared/compress";
 import { usePortal } from "./App";
 import { unitLabel } from "./names";
@@ -72,11 +72,7 @@ export function NewRequest({ siteId, unitId }: { siteId: string | null; unitId: 
   /** Sends the photos to the filed request, each once (PUT under its own id); false when one could not go. */
   const sendPhotos = async (requestId: string): Promise<boolean> => {
     for (const photo of photos) {
-      const response = await fetch(`${location.origin}/api/requests/requests/${requestId}/photos/${photo.id}`, {
-        method: "PUT",
-        headers: { Authorization: `Bearer ${session.accessToken}`, "Content-Type": "image/jpeg" },
-        body: photo.blob,
-      });
+      const response = await putPicture(`/api/requests/requests/${requestId}/photos/${photo.id}`, session.accessToken, photo.blob);
       if (response.status === 401) {
         onUnauthorised();
         return false;

@@ -30,3 +30,13 @@ export function usePictures(base: string, pictures: { id: string; url: string }[
   }, [base, key, token]);
   return shown;
 }
+
+/** Sends a picture the app made (a compressed JPEG) to an upload route of this origin's APIs, e.g.
+ * "/api/dispatch/me/photo"; the route's id in the path makes a repeat store it once. */
+export function putPicture(path: string, token: string, picture: Blob): Promise<Response> {
+  return fetch(`${location.origin}${path}`, {
+    method: "PUT",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": picture.type || "image/jpeg" },
+    body: picture,
+  });
+}

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { useI18n, usePictures } from "@fieldline/shared";
+import { putPicture, useI18n, usePictures } from "@fieldline/shared";
 import { compressPhoto, PHOTO_MAX_BYTES } from "@fieldline/shared/compress";
 
 /** The technician's own photo, which the customers they visit see beside their first name: taken or chosen on
@@ -19,11 +19,7 @@ export function ProfilePhoto({ token }: { token: string }) {
     try {
       const blob = await compressPhoto(file);
       if (blob.size > PHOTO_MAX_BYTES) return setProblem(t("photoTooBig"));
-      const response = await fetch(`${location.origin}/api/dispatch/me/photo`, {
-        method: "PUT",
-        headers: { Authorization: `Bearer ${token}`, "Content-Type": "image/jpeg" },
-        body: blob,
-      });
+      const response = await putPicture("/api/dispatch/me/photo", token, blob);
       if (!response.ok) return setProblem(t("photoNotSaved", { status: response.status }));
       setVersion((v) => v + 1);
     } catch {
