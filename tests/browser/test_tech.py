@@ -102,6 +102,13 @@ class Field:
                 if rows:
                     break
                 threading.Event().wait(0.1)  # the emergency consumer places it within a moment
+            # unplaced so far: booked by hand, once dispatch knows the job (a loaded machine consumes the filing late)
+            for _ in range(600):
+                if rows or sql(
+                    self.database_url, "SELECT 1 FROM dispatch.jobs WHERE request_id = $1", uuid.UUID(request_id)
+                ):
+                    break
+                threading.Event().wait(0.1)
             # after whatever the technician already has today: a booking never overlaps another
             busy = sql(
                 self.database_url,
