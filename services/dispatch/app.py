@@ -39,6 +39,18 @@ async def _settled_heap(runtime: Runtime) -> AsyncIterator[None]:
     yield
 
 
+def _planner_processes(cases: DispatchUseCases) -> Starter:
+    @contextlib.asynccontextmanager
+    async def start(runtime: Runtime) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if cases.planner_processes is not None:
+                cases.planner_processes.close()
+
+    return start
+
+
 def _loops(settings: Settings, cases: DispatchUseCases) -> Starter:
     @contextlib.asynccontextmanager
     async def start(runtime: Runtime) -> AsyncIterator[None]:
@@ -87,7 +99,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] | None = None) 
             routers=[routes.router, mobile.router, desk.router, proposals.router, attachments.router, customer.router],
             upload_paths=attachments.UPLOAD_PATHS,
             subscriptions=lambda runtime: consumers.subscriptions(cases.placer, cases.visits),
-            on_start=[_loops(settings, cases), _settled_heap],
+            on_start=[_planner_processes(cases), _loops(settings, cases), _settled_heap],
         ),
     )
     app.state.dispatch = cases

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.dispatch.adapters.planner_processes import PlannerProcesses
 from services.dispatch.db.tables import attachment_blobs
 from services.dispatch.planning import RoadFactorTravel, plan_routes
 from services.dispatch.planning.nearest import NearestQualified, plan_nearest
@@ -43,6 +44,7 @@ class DispatchUseCases:
     views: DispatchViews
     attachments: Attachments
     proposals: PlanProposals
+    planner_processes: PlannerProcesses | None = None  # closed with the app
 
     @classmethod
     def build(cls, settings: Settings, clock: Callable[[], datetime] = SystemClock()) -> DispatchUseCases:
@@ -50,7 +52,10 @@ class DispatchUseCases:
         insertion = ReactiveInsertion(RoadFactorTravel(road_factor=settings.road_factor))
         nearest = settings.policy == "nearest"
         placer = EmergencyPlacer(settings, NearestQualified(insertion) if nearest else insertion, clock)
-        replanner = Replanner(settings, clock, planner=plan_nearest if nearest else plan_routes)
+        processes = (
+            PlannerProcesses(settings.planner_processes, settings.planner_nice) if settings.planner_processes else None
+        )
+        replanner = Replanner(settings, clock, planner=plan_nearest if nearest else plan_routes, run=processes)
         return cls(
             clock,
             placer,
@@ -62,6 +67,7 @@ class DispatchUseCases:
             DispatchViews(settings.timezone, clock),
             Attachments(attachment_store(settings), clock, settings.attachment_max_bytes),
             PlanProposals(replanner),
+            processes,
         )
 
 

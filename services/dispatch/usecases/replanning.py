@@ -10,7 +10,7 @@ import dataclasses
 import logging
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -147,6 +147,16 @@ def keep_promise(open_from: float, open_to: float, promised: float, tolerance: f
     return min(open_to, bound) if bound >= open_from else open_to
 
 
+PlannerFunction = Callable[[PlanningProblem, TravelTimeProvider, PlanningOptions], Plan]
+RunPlanner = Callable[[PlannerFunction, PlanningProblem, TravelTimeProvider, PlanningOptions], Awaitable[Plan]]
+
+
+async def _on_a_thread(
+    planner: PlannerFunction, problem: PlanningProblem, travel: TravelTimeProvider, options: PlanningOptions
+) -> Plan:
+    return await asyncio.to_thread(planner, problem, travel, options)
+
+
 def job_label(job: dict[str, Any]) -> str:
     return job.get("address") or f"{job['kind']} {str(job['request_id'])[:8]}"
 
@@ -156,10 +166,14 @@ class Replanner:
         self,
         settings: Settings,
         clock: Callable[[], datetime] = SystemClock(),
-        planner: Callable[[PlanningProblem, TravelTimeProvider, PlanningOptions], Plan] = plan_routes,
+        planner: PlannerFunction = plan_routes,
+        run: RunPlanner | None = None,
     ) -> None:
+        """``run`` calls the planner off the event loop: in worker processes of its own
+        (adapters/planner_processes.py), or by default on a thread of this process."""
         self.settings = settings
         self.planner = planner
+        self.run: RunPlanner = run or _on_a_thread
         self.clock = clock
         self.tz = ZoneInfo(settings.timezone)
         self.travel = RoadFactorTravel(road_factor=settings.road_factor)
@@ -229,12 +243,12 @@ class Replanner:
         """A plan of the day; promises no plan can keep are lifted (better late, and told, than not served)."""
         snapshot = await self.snapshot(repo, day, kept_as_booked, change_budget)
         options = PlanningOptions(time_limit=self.settings.planner_time_limit_s)
-        plan = await asyncio.to_thread(self.planner, snapshot.problem, self.travel, options)
+        plan = await self.run(self.planner, snapshot.problem, self.travel, options)
         broken = {u.visit_id for u in plan.unassigned} & set(snapshot.relaxed)
         if broken:
             log.warning("re-plan of %s: promised ETAs of %s can't be kept", day, sorted(broken))
             relaxed = snapshot.without_promises(broken)
-            plan = await asyncio.to_thread(self.planner, relaxed, self.travel, options)
+            plan = await self.run(self.planner, relaxed, self.travel, options)
         return snapshot, plan
 
     async def snapshot(
