@@ -87,32 +87,35 @@ export function MapView(props: {
   );
 }
 
-/** The jobs on the map: drawn again only when the jobs change, not when a technician moves. */
+/** The jobs on the map: drawn again only when the jobs change, not when a technician moves; and then only the
+ * marks whose job changed. */
 const JobMarks = memo(function JobMarks(props: { requests: BoardRequest[]; onSelectJob: (id: string) => void }) {
   return (
     <>
-      {props.requests
-        .filter((r) => r.lat != null && r.lon != null)
-        .map((r) => {
-          const { x, y } = project(r.lon!, r.lat!);
-          return (
-            <rect
-              key={r.request_id}
-              data-testid={`map-job-${r.request_id}`}
-              x={x - 7}
-              y={y - 7}
-              width={14}
-              height={14}
-              fill={PRIORITY_COLOURS[r.priority] ?? "#607d8b"}
-              stroke={r.assignment ? "#222" : "#fff"}
-              strokeWidth={2}
-              tabIndex={0}
-              onClick={() => props.onSelectJob(r.request_id)}
-            >
-              <title>{`${r.priority} ${r.kind}: ${r.description}`}</title>
-            </rect>
-          );
-        })}
+      {props.requests.map((r) =>
+        r.lat != null && r.lon != null ? <JobMark key={r.request_id} job={r} onSelectJob={props.onSelectJob} /> : null,
+      )}
     </>
+  );
+});
+
+const JobMark = memo(function JobMark(props: { job: BoardRequest; onSelectJob: (id: string) => void }) {
+  const r = props.job;
+  const { x, y } = project(r.lon!, r.lat!);
+  return (
+    <rect
+      data-testid={`map-job-${r.request_id}`}
+      x={x - 7}
+      y={y - 7}
+      width={14}
+      height={14}
+      fill={PRIORITY_COLOURS[r.priority] ?? "#607d8b"}
+      stroke={r.assignment ? "#222" : "#fff"}
+      strokeWidth={2}
+      tabIndex={0}
+      onClick={() => props.onSelectJob(r.request_id)}
+    >
+      <title>{`${r.priority} ${r.kind}: ${r.description}`}</title>
+    </rect>
   );
 });

@@ -96,8 +96,7 @@ export function ScheduleBoard(props: {
 
 const dragStart = (requestId: string) => (event: DragEvent) => event.dataTransfer.setData("text/plain", requestId);
 
-/** One technician's Gantt row: shift, overtime, breaks, travel, bookings, deadlines and the current-time line. */
-const TechnicianRow = memo(function TechnicianRow(props: {
+interface RowProps {
   tech: BoardTechnician;
   jobs: Map<string, BoardRequest>;
   day: string;
@@ -108,7 +107,19 @@ const TechnicianRow = memo(function TechnicianRow(props: {
   onDrop: (technicianId: string, event: DragEvent) => void;
   onSelectJob: (id: string) => void;
   onSelectTech: (id: string) => void;
-}) {
+}
+
+/** A row is drawn again when one of its own props changed, and for the jobs only when a job on its route did: a job
+ * filed elsewhere makes a new map of the jobs, but no row but its technician's reads it. */
+export function sameRow(before: RowProps, after: RowProps): boolean {
+  for (const key of Object.keys(after) as (keyof RowProps)[]) {
+    if (key !== "jobs" && before[key] !== after[key]) return false;
+  }
+  return after.tech.route.every((b) => before.jobs.get(b.request_id) === after.jobs.get(b.request_id));
+}
+
+/** One technician's Gantt row: shift, overtime, breaks, travel, bookings, deadlines and the current-time line. */
+const TechnicianRow = memo(function TechnicianRow(props: RowProps) {
   const { t, locale } = useI18n();
   const { tech } = props;
   const span = spanOn(props.day);
@@ -214,7 +225,7 @@ const TechnicianRow = memo(function TechnicianRow(props: {
       )}
     </div>
   );
-});
+}, sameRow);
 
 /** The queue beside the board: unassigned work, and work booked outside the day shown (with whom and when). */
 const Queue = memo(function Queue(props: {
@@ -226,27 +237,39 @@ const Queue = memo(function Queue(props: {
     <aside className="unassigned" aria-label={t("unassigned")}>
       <h3>{t("unassigned")}</h3>
       <ul>
-        {props.queue.map(({ job: r, bookedWith }) => (
-          <li
-            key={r.request_id}
-            draggable={!r.assignment?.locked}
-            data-testid={`queued-${r.request_id}`}
-            data-request={r.request_id}
-            data-technician-id={r.assignment?.technician_id ?? ""}
-            onDragStart={dragStart(r.request_id)}
-            onClick={() => props.onSelectJob(r.request_id)}
-          >
-            <b style={{ color: PRIORITY_COLOURS[r.priority] }}>{r.priority}</b> {r.description || r.kind}
-            {r.assignment && (
-              <small>
-                {" "}
-                → {bookedWith}, {formatDateTime(r.assignment.planned_start, locale)}
-              </small>
-            )}
-          </li>
+        {props.queue.map(({ job, bookedWith }) => (
+          <QueueItem key={job.request_id} job={job} bookedWith={bookedWith} locale={locale} onSelectJob={props.onSelectJob} />
         ))}
       </ul>
     </aside>
+  );
+});
+
+/** One job of the queue: drawn again only when that job (or with whom it is booked) changed. */
+const QueueItem = memo(function QueueItem(props: {
+  job: BoardRequest;
+  bookedWith: string | null;
+  locale: string;
+  onSelectJob: (id: string) => void;
+}) {
+  const { job: r, bookedWith, locale } = props;
+  return (
+    <li
+      draggable={!r.assignment?.locked}
+      data-testid={`queued-${r.request_id}`}
+      data-request={r.request_id}
+      data-technician-id={r.assignment?.technician_id ?? ""}
+      onDragStart={dragStart(r.request_id)}
+      onClick={() => props.onSelectJob(r.request_id)}
+    >
+      <b style={{ color: PRIORITY_COLOURS[r.priority] }}>{r.priority}</b> {r.description || r.kind}
+      {r.assignment && (
+        <small>
+          {" "}
+          → {bookedWith}, {formatDateTime(r.assignment.planned_start, locale)}
+        </small>
+      )}
+    </li>
   );
 });
 

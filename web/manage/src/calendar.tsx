@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from "react";
-import { companyDay, formatTime, useI18n } from "@fieldline/shared";
+import { companyDay, dateTimeFormat, formatTime, useI18n } from "@fieldline/shared";
 import { must, useWorkspace, type CalendarVisit, type Customer } from "./api";
 import { CustomerPicker } from "./contracts";
 
@@ -68,7 +68,7 @@ export function CalendarView({ onOpenContract }: { onOpenContract: (id: string) 
   const overdue = (visits ?? []).filter((v) => v.overdue).length;
   const title =
     mode === "month"
-      ? new Intl.DateTimeFormat(locale, { month: "long", year: "numeric", timeZone: "UTC" }).format(new Date(`${anchor.slice(0, 8)}15T12:00:00Z`))
+      ? dateTimeFormat(locale, { month: "long", year: "numeric", timeZone: "UTC" }).format(new Date(`${anchor.slice(0, 8)}15T12:00:00Z`))
       : `${days[0]} – ${days[6]}`;
   const step = (n: number) => {
     if (mode === "week") return setAnchor(addDays(anchor, 7 * n));

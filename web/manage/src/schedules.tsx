@@ -1,10 +1,10 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
-import { formatDateTime, useI18n } from "@fieldline/shared";
+import { dateTimeFormat, formatDateTime, useI18n } from "@fieldline/shared";
 import { must, useWorkspace, type CalendarVisit, type Contract, type PreviewedVisit, type Schedule, type Site, type Unit } from "./api";
 import { describe, QUARTERLY, toRrule, WEEKDAYS, type Frequency, type Nth, type Recurrence, type Weekday } from "./rrule";
 
 function formatDay(day: string, locale: string): string {
-  return new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeZone: "UTC" }).format(new Date(`${day}T12:00:00Z`));
+  return dateTimeFormat(locale, { dateStyle: "medium", timeZone: "UTC" }).format(new Date(`${day}T12:00:00Z`));
 }
 
 export function SchedulesPanel({ contract, sites }: { contract: Contract; sites: Site[] }) {
@@ -250,7 +250,7 @@ function ScheduleBuilder({ contract, sites, onAdded }: { contract: Contract; sit
 
 /** The local calendar day an instant starts (a window's first day). */
 function shiftDay(iso: string, timeZone: string): string {
-  return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(iso));
+  return dateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(iso));
 }
 
 /** The last local day of a window that ends (exclusive) at local midnight. */

@@ -1,4 +1,4 @@
-import { useI18n, type ContractsComponents } from "@fieldline/shared";
+import { dateTimeFormat, useI18n, type ContractsComponents } from "@fieldline/shared";
 import { usePortal } from "./App";
 import { durationText, unitLabel } from "./names";
 import { linkProps } from "./router";
@@ -7,7 +7,7 @@ type Contract = ContractsComponents["schemas"]["CoverContractOut"];
 type VisitAhead = ContractsComponents["schemas"]["CoverVisitOut"] | null;
 
 function day(iso: string, locale: string): string {
-  return new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeZone: "UTC" }).format(new Date(`${iso}T00:00:00Z`));
+  return dateTimeFormat(locale, { dateStyle: "medium", timeZone: "UTC" }).format(new Date(`${iso}T00:00:00Z`));
 }
 
 function NextVisit({ visit }: { visit: VisitAhead }) {

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { useI18n, type ContractsComponents, type DispatchComponents } from "@fieldline/shared";
+import { dateTimeFormat, useI18n, type ContractsComponents, type DispatchComponents } from "@fieldline/shared";
 import { usePortal } from "./App";
 import { siteName } from "./names";
 import { linkProps } from "./router";
@@ -9,7 +9,7 @@ type PastVisit = ContractsComponents["schemas"]["PastVisitOut"];
 type Visit = DispatchComponents["schemas"]["CustomerVisitOut"];
 
 function day(iso: string, locale: string): string {
-  return new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeZone: "UTC" }).format(new Date(`${iso}T00:00:00Z`));
+  return dateTimeFormat(locale, { dateStyle: "medium", timeZone: "UTC" }).format(new Date(`${iso}T00:00:00Z`));
 }
 
 /** The planned maintenance visits that took place, each opening its report. */

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { COMPANY_TIME_ZONE, CrimeaMap, formatDateTime, formatTime, MAP_HEIGHT, MAP_WIDTH, project, useI18n } from "@fieldline/shared";
+import { COMPANY_TIME_ZONE, CrimeaMap, dateTimeFormat, formatDateTime, formatTime, MAP_HEIGHT, MAP_WIDTH, project, useI18n } from "@fieldline/shared";
 import { effectiveStatus, type Command, type Position } from "./App";
 import { geoUri, stopName, type Day, type Stop } from "./day";
 import { ReportForm } from "./Report";
@@ -24,7 +24,7 @@ export function DayView({ day, facts, waiting, run, at, position }: Props) {
   return (
     <main className="day">
       <div className="day-head">
-        <h2>{new Intl.DateTimeFormat(locale, { dateStyle: "full", timeZone: "UTC" }).format(new Date(`${day.day}T00:00:00Z`))}</h2>
+        <h2>{dateTimeFormat(locale, { dateStyle: "full", timeZone: "UTC" }).format(new Date(`${day.day}T00:00:00Z`))}</h2>
         <button
           type="button"
           className={onBreak ? "big break on" : "big break"}
