@@ -52,9 +52,10 @@ class Settings(ServiceSettings, AttachmentStoreSettings):
     plan_interval_s: float = 3600.0  # scheduled planning of the horizon; 0 turns it off
     replan_poll_s: float = 2.0  # how often queued re-plans are picked up; 0 turns it off
     planner_time_limit_s: float = 5.0
-    # the planner runs in this many worker processes of its own, niced by planner_nice so that the services (and
-    # a browser on the same machine) are served first; 0 runs it on a thread of the dispatch process
-    planner_processes: int = Field(default=2, ge=0)
+    # the planner runs in worker processes of its own, niced by planner_nice so that the services (and a browser on
+    # the same machine) are served first; one plan is made at a time (db/plans.PLANNER_LOCK), so one is enough;
+    # 0 runs it on a thread of the dispatch process
+    planner_processes: int = Field(default=1, ge=0)
     planner_nice: int = Field(default=10, ge=0, le=19)
     change_budget: int = 3  # at most this many visits leave a technician's route per re-plan
     retime_threshold_minutes: int = 15  # a plan change smaller than this is not reported

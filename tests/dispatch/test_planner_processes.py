@@ -4,6 +4,9 @@ that dies is replaced without losing the run."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -78,3 +81,42 @@ async def test_the_planner_answers_from_a_worker() -> None:
 def test_a_pool_needs_a_worker() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         PlannerProcesses(workers=0, nice=0)
+
+
+OWNER = """
+import asyncio, os
+from services.dispatch.adapters.planner_processes import PlannerProcesses
+from tests.dispatch.test_planner_processes import where_and_how_nice
+
+async def main():
+    processes = PlannerProcesses(workers=1, nice=0)
+    worker, _ = await processes(where_and_how_nice)
+    print(worker, flush=True)
+    os._exit(0)  # as a service killed mid-day: no close(), no shutdown
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_a_worker_ends_with_the_service_that_owns_it(tmp_path: Path) -> None:
+    script = tmp_path / "owner.py"
+    script.write_text(OWNER)
+    root = str(Path(__file__).parents[2])
+    environment = {**os.environ, "PYTHONPATH": root}
+    owner = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=environment)
+    assert owner.returncode == 0, owner.stderr
+    worker = int(owner.stdout.split()[0])
+    deadline = time.monotonic() + 30  # checked every second: it goes in about one
+    while _running(worker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _running(worker), "the planner's worker outlived its service"

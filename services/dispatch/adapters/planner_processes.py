@@ -17,6 +17,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -28,12 +29,37 @@ T = TypeVar("T")
 
 # imported by the fork server before it forks any worker
 PRELOAD = ["services.dispatch.planning"]
+OWNER_CHECK_S = 1.0
 
 
-def _lower_priority(nice: int) -> None:
-    """Runs first in each worker: the kernel prefers every process of normal priority to this one."""
+def _start_worker(nice: int, owner: int) -> None:
+    """Runs first in each worker: the kernel is to prefer every process of normal priority to this one, and the
+    worker ends with the service that owns it (a worker never sees its queue close, as it holds both ends of it, so
+    one left behind by a service that was killed would wait for work for ever)."""
     if nice:
         os.nice(nice)
+    threading.Thread(target=_end_with, args=(owner,), name="planner-owner-watch", daemon=True).start()
+
+
+def _end_with(owner: int) -> None:
+    while _alive(owner):
+        time.sleep(OWNER_CHECK_S)
+    os._exit(0)
+
+
+def _alive(pid: int) -> bool:
+    """False once the process is gone, or is a zombie no one has reaped yet."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True  # no /proc: what kill said
 
 
 class PlannerProcesses:
@@ -53,7 +79,7 @@ class PlannerProcesses:
                 context = multiprocessing.get_context("forkserver")
                 context.set_forkserver_preload(PRELOAD)
                 self._pool = ProcessPoolExecutor(
-                    self.workers, mp_context=context, initializer=_lower_priority, initargs=(self.nice,)
+                    self.workers, mp_context=context, initializer=_start_worker, initargs=(self.nice, os.getpid())
                 )
             return self._pool
 
