@@ -5,6 +5,7 @@ POST /plans/{day}/replan needs no body (409 says when to retry). Real PostGIS an
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,9 +13,10 @@ from typing import Any
 import asyncpg
 import pytest
 
+from services.dispatch.db.plans import PLANNER_LOCK
 from services.dispatch.planning import Plan, PlanningOptions, PlanningProblem, TravelTimeProvider, plan_routes
 from services.dispatch.settings import office_hours
-from services.dispatch.usecases.replanning import Replanner, run_queued_replans
+from services.dispatch.usecases.replanning import PlanningBusy, Replanner, run_queued_replans
 from services.dispatch.usecases.roster import Roster
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import VisitPlanned
@@ -196,7 +198,7 @@ async def test_replan_needs_no_body_and_a_busy_day_says_when_to_retry(clocked_di
     plain = await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)
     assert plain.status_code == 200, plain.text
     assert plain.json()["reason"] == "re-plan requested by a dispatcher"
-    lock = f"dispatch-plan:{TODAY.isoformat()}"
+    lock = PLANNER_LOCK
     conn = await asyncpg.connect(dispatch.database_url)
     try:  # an automatic run holds the day for a second: the dispatcher's re-plan waits for it, then plans
         await conn.execute("SELECT pg_advisory_lock(hashtext($1))", lock)
@@ -378,8 +380,9 @@ async def test_a_promise_no_plan_can_keep_still_leaves_the_emergency_served(
 async def test_a_visit_booked_by_another_days_plan_while_this_one_solves_is_left_to_it(
     clocked_dispatch: Dispatch, clock: Clock
 ) -> None:
-    """Each day has its own planner lock, so a visit whose window spans two days can be taken by tomorrow's re-plan
-    while today's solves; today's write used to fail as a whole (DoubleBooking on the request), now it goes on."""
+    """A visit whose window spans two days, booked elsewhere while today's plan solves (here straight into the table,
+    as no plan of another day can now run meanwhile): today's write used to fail as a whole (DoubleBooking on the
+    request), now it goes on and the other booking stands."""
     dispatch = clocked_dispatch
     anna = await dispatch.add_technician("Anna Koval", *HOME, weekly_shifts=WEEK)
     spanning = planned_visit(44.96, 34.11, at(9), at(9) + timedelta(days=1, hours=8))
@@ -419,3 +422,45 @@ async def test_a_visit_booked_by_another_days_plan_while_this_one_solves_is_left
     assert by_request[spanning.visit_id] == tomorrow_9, "the other plan's booking stands, once"
     assert other.visit_id in by_request, "today's plan still booked the rest of its day"
     assert await dispatch.sql("SELECT day FROM dispatch.plan_failures") == []
+
+
+async def test_another_days_plan_waits_while_a_plan_is_made_so_a_spanning_visit_goes_to_the_earlier_day(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    """Each day had its own planner lock: tomorrow's quick re-plan, made while the morning's plan of today solved,
+    booked the visits that fit both days on tomorrow, and today's plan found them taken (a simulated day did none of
+    its 42 planned visits). One plan is made at a time now, whatever its day."""
+    dispatch = clocked_dispatch
+    await dispatch.add_technician("Anna Koval", *HOME, weekly_shifts=WEEK)
+    spanning = planned_visit(44.96, 34.11, at(9), at(9) + timedelta(days=1, hours=8))
+    await dispatch.publish(spanning, occurred_at=clock.now)
+
+    async def known() -> int:
+        return len(await dispatch.sql("SELECT 1 FROM dispatch.jobs WHERE request_id = $1", spanning.visit_id))
+
+    await eventually(known, lambda n: n == 1, what="the visit reaches dispatch")
+    solving, tried = threading.Event(), threading.Event()
+
+    def slow_today(problem: PlanningProblem, travel: TravelTimeProvider, options: PlanningOptions) -> Plan:
+        solving.set()
+        tried.wait(30)  # today's plan is still solving when tomorrow's is asked for
+        return plan_routes(problem, travel, options)
+
+    settings = dispatch.app.state.dispatch.replanner.settings
+    db = dispatch.app.state.runtime.db
+    today = asyncio.create_task(Replanner(settings, clock, planner=slow_today).replan(db, TODAY, ["the morning"]))
+    assert await asyncio.to_thread(solving.wait, 30)
+    with pytest.raises(PlanningBusy):
+        await Replanner(settings, clock).replan(db, TODAY + timedelta(days=1), ["a visit planned"])
+    tried.set()
+    assert (await today)["status"] in ("feasible", "optimal")
+    (row,) = await dispatch.sql(
+        "SELECT planned_start FROM dispatch.assignments WHERE request_id = $1 AND status = 'offered'", spanning.visit_id
+    )
+    assert row["planned_start"].date() == TODAY
+    tomorrow = await Replanner(settings, clock).replan(db, TODAY + timedelta(days=1), ["a visit planned"])
+    assert tomorrow["status"] in ("feasible", "optimal")  # once today's is made, tomorrow's runs, and leaves it be
+    rows = await dispatch.sql(
+        "SELECT planned_start, status FROM dispatch.assignments WHERE request_id = $1", spanning.visit_id
+    )
+    assert [(r["planned_start"].date(), r["status"]) for r in rows] == [(TODAY, "offered")]

@@ -13,6 +13,11 @@ from sqlalchemy.exc import DBAPIError
 from services.dispatch.db import tables as t
 from services.dispatch.db.common import SessionRepository
 
+# One plan at a time, whatever its day, across replicas: a visit whose window spans days is open to each of those
+# days' plans, and two of them made at once both booked it (the later day's, quicker, won and took a morning's
+# visits off today). Days are planned in order, so the earliest day a visit fits gets it.
+PLANNER_LOCK = "dispatch-plan"
+
 
 class PlanRepository(SessionRepository):
     async def latest_plan(self, day: date) -> dict[str, Any] | None:
@@ -52,15 +57,13 @@ class PlanRepository(SessionRepository):
             update(pp).where(pp.c.id == proposal_id).values(decision=decision, decided_at=at, plan_version=plan_version)
         )
 
-    async def wait_plan_lock(self, day: date, wait_s: float) -> bool:
-        """The day's planner lock, waiting up to `wait_s` for a run that holds it (a dispatcher's re-plan queues
-        behind an automatic one instead of failing); False if it is still held then."""
+    async def wait_plan_lock(self, wait_s: float) -> bool:
+        """The planner lock, waiting up to `wait_s` for a run that holds it (a dispatcher's re-plan queues behind an
+        automatic one instead of failing); False if it is still held then."""
         await self.session.execute(text(f"SET LOCAL lock_timeout = {max(1, int(wait_s * 1000))}"))
         try:
             async with self.session.begin_nested():
-                await self.session.execute(
-                    select(func.pg_advisory_xact_lock(func.hashtext(f"dispatch-plan:{day.isoformat()}")))
-                )
+                await self.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(PLANNER_LOCK))))
         except DBAPIError as exc:
             cause = exc.orig.__cause__ if exc.orig is not None else None
             if getattr(exc.orig, "sqlstate", None) != "55P03" and getattr(cause, "sqlstate", None) != "55P03":
@@ -70,14 +73,10 @@ class PlanRepository(SessionRepository):
             await self.session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
         return True
 
-    async def try_plan_lock(self, day: date) -> bool:
-        """The day's planner lock, held until the transaction ends: one re-plan per day at a time."""
+    async def try_plan_lock(self) -> bool:
+        """The planner lock, held until the transaction ends: one plan at a time, whatever its day."""
         return bool(
-            (
-                await self.session.execute(
-                    select(func.pg_try_advisory_xact_lock(func.hashtext(f"dispatch-plan:{day.isoformat()}")))
-                )
-            ).scalar()
+            (await self.session.execute(select(func.pg_try_advisory_xact_lock(func.hashtext(PLANNER_LOCK))))).scalar()
         )
 
     async def request_replan(self, day: date, reason: str) -> None:

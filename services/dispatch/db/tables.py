@@ -222,7 +222,7 @@ plan_proposals = Table(
     Column("plan_version", Integer),  # the version an acceptance made
 )
 
-# days waiting for a re-plan; any replica claims them (SKIP LOCKED) and runs under the day's advisory lock
+# days waiting for a re-plan; any replica claims them (SKIP LOCKED) and runs under the planner's advisory lock
 replan_requests = Table(
     "replan_requests",
     metadata,

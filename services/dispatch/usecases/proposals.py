@@ -58,8 +58,8 @@ class PlanProposals:
         budget = self.replanner.settings.change_budget if change_budget is None else change_budget
         async with db.transaction() as session:
             repo = DispatchRepository(session)
-            if not await repo.wait_plan_lock(day, self.replanner.dispatcher_wait_s):
-                raise PlanningBusy(f"the plan of {day.isoformat()} is being made by another run")
+            if not await repo.wait_plan_lock(self.replanner.dispatcher_wait_s):
+                raise PlanningBusy.planning(day)
             snap, plan, kept = await self.replanner.plan_day(repo, day, budget)
             diff = await self.replanner.diff(repo, snap, plan, reason)
             latest = await repo.latest_plan(day)
@@ -95,8 +95,8 @@ class PlanProposals:
         async with db.transaction() as session:
             repo = DispatchRepository(session)
             row = await self._open(repo, day, proposal_id)
-            if not await repo.wait_plan_lock(day, self.replanner.dispatcher_wait_s):
-                raise PlanningBusy(f"the plan of {day.isoformat()} is being made by another run")
+            if not await repo.wait_plan_lock(self.replanner.dispatcher_wait_s):
+                raise PlanningBusy.planning(day)
             snap = await self.replanner.snapshot(repo, day, frozenset(row["kept"]), row["change_budget"])
             plan = plan_from_json(row["plan"])
             now_booked = fingerprint_json(snap.fingerprint)

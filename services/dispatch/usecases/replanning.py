@@ -1,6 +1,6 @@
 """Planning a day: snapshot the tables into the planner's dataclasses, solve off the event loop, persist a
 new plan version and move the bookings, with started visits frozen, commitments pinned, the current
-routes as warm start and a change budget. One run per day at a time across replicas (advisory lock).
+routes as warm start and a change budget. One plan at a time across days and replicas (advisory lock).
 """
 
 from __future__ import annotations
@@ -64,9 +64,16 @@ KEEP_ROUNDS = 3
 
 
 class PlanningBusy(Conflict):
-    """Another replica is planning that day right now: a run takes seconds, so try again shortly."""
+    """Another run is planning (that day or another: one plan at a time) right now: a run takes seconds, so try
+    again shortly."""
 
     retry_after_s = 5
+
+    @classmethod
+    def planning(cls, day: date) -> PlanningBusy:
+        return cls(
+            f"a plan is being made by another run (one at a time, whatever the day): try {day.isoformat()} again"
+        )
 
 
 class StaleSnapshot(Conflict):
@@ -196,9 +203,9 @@ class Replanner:
         reason = "; ".join(reasons) or "re-plan requested"
         async with db.transaction() as session:
             repo = DispatchRepository(session)
-            locked = await repo.wait_plan_lock(day, wait_s) if wait_s > 0 else await repo.try_plan_lock(day)
+            locked = await repo.wait_plan_lock(wait_s) if wait_s > 0 else await repo.try_plan_lock()
             if not locked:
-                raise PlanningBusy(f"the plan of {day.isoformat()} is being made by another run")
+                raise PlanningBusy.planning(day)
             snapshot, plan, _ = await self.plan_day(repo, day)
             try:
                 result = await self.persist(session, repo, snapshot, plan, reason)
