@@ -106,6 +106,9 @@ function TechApp({ session, onSignOut }: { session: Session; onSignOut: () => vo
   const offset = useRef<number | null>(null);
   const position = useRef<Position | null>(null);
   const shown = useRef<Day | null>(null);
+  // Loads of the day may overlap (a stream frame's, the one after a command synced): only the newest one asked is
+  // shown, so an answer read before a command reached the server never takes its effect back off the screen.
+  const loads = useRef(0);
   const ownDeclines = useRef(new Set<string>());
 
   const readQueue = useCallback(async () => {
@@ -134,6 +137,7 @@ function TechApp({ session, onSignOut }: { session: Session; onSignOut: () => vo
 
   const loadDay = useCallback(
     async () => {
+      const load = ++loads.current;
       try {
         const response = await fetch(`${location.origin}/api/dispatch/me/day`, {
           headers: { Authorization: `Bearer ${session.accessToken}` },
@@ -141,6 +145,7 @@ function TechApp({ session, onSignOut }: { session: Session; onSignOut: () => vo
         if (response.status === 401) return onSignOut();
         if (!response.ok) throw new Error(String(response.status));
         const loaded = (await response.json()) as Day;
+        if (load !== loads.current) return; // a newer load is under way: it shows the newer day
         if (loaded.server_time) offset.current = new Date(loaded.server_time).getTime() - Date.now();
         await saveValue("day", { day: loaded, savedAt: new Date().toISOString(), offset: offset.current });
         if (shown.current) {
@@ -152,12 +157,14 @@ function TechApp({ session, onSignOut }: { session: Session; onSignOut: () => vo
           );
           if (texts.length) setNotices((all) => [...all, ...texts]);
         }
+        if (load !== loads.current) return;
         shown.current = loaded;
         factTries.current = 0;
         setDay(loaded);
         setSavedAt(null);
         await refreshFacts(loaded);
       } catch {
+        if (load !== loads.current) return;
         const saved = await loadValue<{ day: Day; savedAt: string; offset: number | null }>("day");
         if (saved && !shown.current) {
           shown.current = saved.day;
