@@ -15,6 +15,7 @@ from playwright.sync_api import Locator, Page, expect
 from shared.auth import Role
 from tests.browser.conftest import screenshot
 from tests.conftest import Keys
+from tests.support.bodies import contract_body
 from tests.support.infra import Stack
 
 # Playwright in Chromium against the real stack, in `make test` (alone: `make test-browser`). The drag and the
@@ -36,20 +37,7 @@ def _customer_with_a_covered_site(stack: Stack, keys: Keys) -> tuple[str, str]:
         ).json()
         contract = contracts.post(
             "/contracts",
-            json={
-                "customer_id": customer["id"],
-                "contract_type": "full_maintenance",
-                "starts_on": "2026-01-01",
-                "site_ids": [site["id"]],
-                "sla": [
-                    {
-                        "priority": "P1",
-                        "response_minutes": 240,
-                        "fix_minutes": 480,
-                        "required_skills": [{"skill": "refrigeration", "min_level": 2}],
-                    }
-                ],
-            },
+            json=contract_body(customer["id"], [site["id"]]),
         ).json()
         assert contracts.post(f"/contracts/{contract['id']}/activate").json()["status"] == "active"
     return customer["id"], site["id"]

@@ -13,6 +13,7 @@ import pytest
 
 from shared.auth import Role
 from tests.conftest import Keys
+from tests.support.bodies import contract_body
 from tests.support.infra import Stack
 
 pytestmark = pytest.mark.date_sensitive  # runs on the suite clock: `make test-dates` moves it
@@ -33,20 +34,7 @@ async def _setup_customer(stack: Stack, keys: Keys) -> tuple[uuid.UUID, uuid.UUI
         assert site.status_code == 201, site.text
         contract = await contracts.post(
             "/contracts",
-            json={
-                "customer_id": customer["id"],
-                "contract_type": "full_maintenance",
-                "starts_on": "2026-01-01",
-                "site_ids": [site.json()["id"]],
-                "sla": [
-                    {
-                        "priority": "P1",
-                        "response_minutes": 240,
-                        "fix_minutes": 480,
-                        "required_skills": [{"skill": "refrigeration", "min_level": 2}],
-                    }
-                ],
-            },
+            json=contract_body(customer["id"], [site.json()["id"]]),
         )
         assert contract.status_code == 201, contract.text
         activated = await contracts.post(f"/contracts/{contract.json()['id']}/activate")

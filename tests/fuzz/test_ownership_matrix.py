@@ -25,6 +25,7 @@ from shared.auth import Role
 from shared.migrations import SERVICES
 from shared.openapi import ROLES_EXTENSION
 from tests.conftest import Keys
+from tests.support.bodies import contract_body
 from tests.support.infra import Stack
 
 pytestmark = pytest.mark.fuzz
@@ -143,20 +144,7 @@ def world(stack: Stack, keys: Keys) -> Iterator[World]:
         contract = _ok(
             contracts.post(
                 "/contracts",
-                json={
-                    "customer_id": customer["id"],
-                    "contract_type": "full_maintenance",
-                    "starts_on": "2020-01-01",
-                    "site_ids": [site["id"]],
-                    "sla": [
-                        {
-                            "priority": "P1",
-                            "response_minutes": 240,
-                            "fix_minutes": 480,
-                            "required_skills": [{"skill": "refrigeration", "min_level": 2}],
-                        }
-                    ],
-                },
+                json=contract_body(customer["id"], [site["id"]], starts_on="2020-01-01"),
             ),
             201,
         )
