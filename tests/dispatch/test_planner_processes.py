@@ -102,10 +102,10 @@ if __name__ == "__main__":
 def _running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (ProcessLookupError, FileNotFoundError):
         return False
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_a_worker_ends_with_the_service_that_owns_it(tmp_path: Path) -> None:
@@ -113,9 +113,12 @@ def test_a_worker_ends_with_the_service_that_owns_it(tmp_path: Path) -> None:
     script.write_text(OWNER)
     root = str(Path(__file__).parents[2])
     environment = {**os.environ, "PYTHONPATH": root}
-    owner = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=environment)
-    assert owner.returncode == 0, owner.stderr
-    worker = int(owner.stdout.split()[0])
+    # into files, not pipes: a worker left behind would hold a pipe open, and the run would wait for it, not fail
+    out, err = tmp_path / "owner.out", tmp_path / "owner.err"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        owner = subprocess.run([sys.executable, str(script)], stdout=stdout, stderr=stderr, timeout=60, env=environment)
+    assert owner.returncode == 0, err.read_text()
+    worker = int(out.read_text().split()[0])
     deadline = time.monotonic() + 30  # checked every second: it goes in about one
     while _running(worker) and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -50,7 +50,7 @@ class World:
     technician: uuid.UUID
     other_customer: uuid.UUID
     other_technician: uuid.UUID
-    secrets: set[str] = field(default_factory=set)  # strings that must not reach anyone but the owner and staff
+    secrets: set[str]  # strings that must not reach anyone but the owner and staff
 
 
 def _ok(response: httpx.Response, *codes: int) -> dict[str, Any]:

@@ -83,11 +83,13 @@ class PlannerProcesses:
                 )
             return self._pool
 
-    def _replace(self, broken: ProcessPoolExecutor) -> None:
+    def _drop(self, pool: ProcessPoolExecutor | None) -> None:
+        """Stops `pool`'s workers (a run still going is abandoned) and forgets it if it is the one in use."""
         with self._lock:
-            if self._pool is broken:
+            if self._pool is pool:
                 self._pool = None
-        broken.shutdown(wait=False, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     async def __call__(self, function: Callable[..., T], *args: object) -> T:
         loop = asyncio.get_running_loop()
@@ -96,7 +98,7 @@ class PlannerProcesses:
             try:
                 return await loop.run_in_executor(pool, function, *args)
             except BrokenProcessPool:
-                self._replace(pool)
+                self._drop(pool)
                 if attempt == 2:
                     raise
                 log.warning("a planner process died; the pool is replaced and the run tried again")
@@ -104,7 +106,4 @@ class PlannerProcesses:
 
     def close(self) -> None:
         """Stops the workers; a run still going is abandoned (its caller is being shut down too)."""
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        self._drop(self._pool)
