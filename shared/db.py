@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import fields
+from typing import Any, TypeVar
 
 from sqlalchemy import MetaData, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -23,6 +25,36 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+T = TypeVar("T")
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(kind))
+    return names
+
+
+def record(kind: type[T], row: Any) -> T:
+    """The dataclass `kind` from a row (SQLAlchemy's or asyncpg's) holding its fields by name; other columns are
+    left out, a field with a default may be missing."""
+    mapping = getattr(row, "_mapping", row)
+    present = set(mapping.keys())  # asyncpg's keys() is an iterator
+    return kind(**{name: mapping[name] for name in _field_names(kind) if name in present})
+
+
+def values_of(rec: Any) -> dict[str, Any]:
+    """A record's fields by name (shallow), for an answer or an insert."""
+    return {name: getattr(rec, name) for name in _field_names(type(rec))}
+
+
+def records(kind: type[T], rows: Iterable[Any]) -> list[T]:
+    return [record(kind, row) for row in rows]
 
 
 def service_metadata(schema: str) -> MetaData:

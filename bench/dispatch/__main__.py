@@ -173,7 +173,7 @@ async def emergencies(
         samples.append((time.perf_counter() - began) * 1000)
         async with db.transaction() as session:
             job = await DispatchRepository(session).get_job(event.request_id)
-        placed += job is not None and job["status"] == "assigned"
+        placed += job is not None and job.status == "assigned"
     return samples, placed
 
 

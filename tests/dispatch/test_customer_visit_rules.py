@@ -7,14 +7,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.dispatch.domain.customer_view import customer_visit
+from services.dispatch.domain.records import AssignmentRecord
+from tests.support.dispatch_records import assignment_record, job_record, technician_record
 
 AT = datetime(2026, 12, 4, 7, 15, tzinfo=UTC)
-JOB = {"lat": 44.499, "lon": 34.16}
-TECH = {"id": uuid.uuid4(), "first_name": "Anna", "name": "Anna Koval", "lat": 44.53, "lon": 34.22, "position_at": AT}
+JOB = job_record(lat=44.499, lon=34.16)
+TECH = technician_record(first_name="Anna", name="Anna Koval", lat=44.53, lon=34.22, position_at=AT)
 
 
-def booking(status: str, **extra: Any) -> dict[str, Any]:
-    return {"status": status, "eta": AT, "arrived_at": None, "finished_at": None, **extra}
+def booking(status: str, **extra: Any) -> AssignmentRecord:
+    return assignment_record(status=status, eta=AT, arrived_at=None, finished_at=None, **extra)
 
 
 def test_the_position_only_while_en_route() -> None:

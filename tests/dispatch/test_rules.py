@@ -116,6 +116,7 @@ def test_reactive_placement_pushes_the_rest_of_the_route_and_keeps_windows() -> 
         now + timedelta(minutes=80),
         now + timedelta(minutes=20),
         now + timedelta(hours=6),
+        uuid.uuid4(),
     )
     candidate = Candidate(
         anna, "Anna", {"refrigeration": 3}, 44.95, 34.10, 44.95, 34.10, 100.0, 7, now + timedelta(hours=8), (stop,)
@@ -137,6 +138,7 @@ def test_reactive_placement_pushes_the_rest_of_the_route_and_keeps_windows() -> 
         stop.planned_end,
         stop.eta,
         now + timedelta(minutes=25),
+        stop.customer_id,
     )
     boxed = Candidate(
         anna, "Anna", {"refrigeration": 3}, 44.95, 34.10, 44.95, 34.10, 100.0, 7, now + timedelta(hours=8), (tight,)

@@ -54,11 +54,11 @@ async def get_attachment(attachment_id: uuid.UUID, session: UnitOfWork, cases: U
     row, content = await cases.attachments.content(session, principal, attachment_id)
     return Response(
         content,
-        media_type=row["content_type"],
+        media_type=row.content_type,
         headers={
             "cache-control": "private, max-age=86400",  # an attachment's bytes never change under its id
             "x-content-type-options": "nosniff",
-            "content-disposition": f'inline; filename="{row["kind"]}-{row["id"]}"',
+            "content-disposition": f'inline; filename="{row.kind}-{row.id}"',
         },
     )
 

@@ -19,6 +19,7 @@ from services.dispatch.api.desk_schemas import (
     ReplanOut,
 )
 from services.dispatch.api.schemas import AssignIn, AssignmentOut, LockIn, ReassignIn, ReplanIn
+from services.dispatch.domain.records import AlertRecord
 
 router = APIRouter(tags=["dispatcher"])
 
@@ -74,7 +75,7 @@ async def unlock(
 
 
 @router.get("/alerts", response_model=list[AlertOut])
-async def alerts(session: UnitOfWork, cases: UseCases, _: Dispatcher) -> list[dict[str, Any]]:
+async def alerts(session: UnitOfWork, cases: UseCases, _: Dispatcher) -> list[AlertRecord]:
     """The dispatchers' alerts, newest first: SLA at risk, late placements, implausible status steps."""
     return await cases.views.alerts(session)
 

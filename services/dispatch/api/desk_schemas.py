@@ -8,7 +8,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.dispatch.api.schemas import AssignmentOut, PlanChangeOut, UnplannedOut
 from shared.events.common import GeoPoint
@@ -126,6 +126,8 @@ class Board(BaseModel):
 
 
 class AlertOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read from an AlertRecord
+
     request_id: uuid.UUID
     kind: str = Field(description="predicted_late, late_placement, implausible_arrival, ...")
     raised_at: UtcDatetime

@@ -44,46 +44,46 @@ async def my_day(
     mine = await cases.views.technician_day(session, me(principal), day)
     stops = []
     for a in mine.assignments:
-        job = mine.jobs[a["request_id"]]
+        job = mine.jobs[a.request_id]
         stops.append(
             {
                 "assignment": AssignmentOut.model_validate(a).model_dump(mode="json"),
-                "request_id": str(job["request_id"]),
-                "kind": job["kind"],
-                "priority": job["priority"],
+                "request_id": str(job.request_id),
+                "kind": job.kind,
+                "priority": job.priority,
                 "site": {
-                    "site_id": str(job["site_id"]),
-                    "address": job["address"],
-                    "location": {"lat": job["lat"], "lon": job["lon"]},
+                    "site_id": str(job.site_id),
+                    "address": job.address,
+                    "location": {"lat": job.lat, "lon": job.lon},
                 },
-                "equipment_ids": job["equipment_ids"],
-                "description": job["description"],
+                "equipment_ids": job.equipment_ids,
+                "description": job.description,
                 "contact": {
-                    "customer_id": str(job["customer_id"]),
-                    "name": job["contact_name"],
-                    "phone": job["contact_phone"],
+                    "customer_id": str(job.customer_id),
+                    "name": job.contact_name,
+                    "phone": job.contact_phone,
                 },
-                "window": {"start": job["window_start"], "end": job["window_end"]},
-                "response_due": job["response_due"],
-                "fix_due": job["fix_due"],
-                "bundled_with": job["bundled_with"],
+                "window": {"start": job.window_start, "end": job.window_end},
+                "response_due": job.response_due,
+                "fix_due": job.fix_due,
+                "bundled_with": job.bundled_with,
                 "history": [
                     {
-                        "request_id": str(h["request_id"]),
-                        "kind": h["kind"],
-                        "status": h["status"],
-                        "outcome": h["outcome"],
-                        "finished_at": h["finished_at"],
-                        "report": h["report"],
+                        "request_id": str(h.request_id),
+                        "kind": h.kind,
+                        "status": h.status,
+                        "outcome": h.outcome,
+                        "finished_at": h.finished_at,
+                        "report": h.report,
                     }
-                    for h in mine.site_history.get(job["site_id"], [])
+                    for h in mine.site_history.get(job.site_id, [])
                 ],
             }
         )
     return {
         "day": mine.day,
-        "technician_id": mine.technician["id"],
-        "status": mine.technician["status"],
+        "technician_id": mine.technician.id,
+        "status": mine.technician.status,
         "plan_version": mine.plan_version,
         # the server's "now": the app keeps its device clock's offset from it and times queued steps with it
         "server_time": cases.clock(),

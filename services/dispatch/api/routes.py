@@ -17,6 +17,7 @@ from services.dispatch.api.schemas import (
     TechnicianOut,
     stored_pattern,
 )
+from services.dispatch.domain.records import TechnicianRecord
 from shared.auth import Principal, Role, ensure_technician_access, require_roles
 from shared.events.common import GeoPoint
 from shared.pagination import Paging
@@ -25,21 +26,21 @@ from shared.timestamps import in_utc
 router = APIRouter(tags=["dispatch"])
 
 
-def technician_out(row: dict[str, Any]) -> TechnicianOut:
+def technician_out(row: TechnicianRecord) -> TechnicianOut:
     return TechnicianOut(
-        id=row["id"],
-        name=row["name"],
-        first_name=row["first_name"],
-        skills=row["skills"],
-        status=row["status"],
-        active=row["active"],
-        home_base=GeoPoint(lat=row["home_lat"], lon=row["home_lon"]),
-        position=GeoPoint(lat=row["lat"], lon=row["lon"]),
-        position_at=row["position_at"],
-        weekly_shifts=row["weekly_shifts"],
-        territory=row["territory"],
-        break_ends_at=row["break_ends_at"],
-        phone=row["phone"],
+        id=row.id,
+        name=row.name,
+        first_name=row.first_name,
+        skills=row.skills,
+        status=row.status,
+        active=row.active,
+        home_base=GeoPoint(lat=row.home_lat, lon=row.home_lon),
+        position=GeoPoint(lat=row.lat, lon=row.lon),
+        position_at=row.position_at,
+        weekly_shifts=row.weekly_shifts,
+        territory=row.territory,
+        break_ends_at=row.break_ends_at,
+        phone=row.phone,
     )
 
 
@@ -97,7 +98,7 @@ async def get_assignment(
     assignment_id: uuid.UUID, session: UnitOfWork, cases: UseCases, principal: Caller
 ) -> AssignmentOut:
     row = await cases.views.assignment(session, assignment_id)
-    ensure_technician_access(principal, row["technician_id"], "assignment")
+    ensure_technician_access(principal, row.technician_id, "assignment")
     return AssignmentOut.model_validate(row)
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from shared.events.common import GeoPoint
 from shared.moments import SaneAwareDatetime
@@ -113,6 +113,8 @@ class AbsenceIn(BaseModel):
 
 
 class AssignmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read from an AssignmentRecord
+
     id: uuid.UUID
     request_id: uuid.UUID
     technician_id: uuid.UUID

@@ -17,6 +17,14 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from services.dispatch.db import tables as t
 from services.dispatch.db.common import ACTIVE, SessionRepository, latitude, longitude, point_wkt
+from services.dispatch.domain.records import (
+    AssignmentRecord,
+    FinishedWork,
+    OverrunningJob,
+    SitedAssignment,
+    StepRecord,
+)
+from shared.db import record, records
 
 
 class DoubleBooking(Exception):
@@ -100,25 +108,25 @@ class BookingRepository(SessionRepository):
         """Runs the deferred no-overlap check at once (raises IntegrityError if broken)."""
         await self.session.execute(text("SET CONSTRAINTS ex_assignments_no_overlap IMMEDIATE"))
 
-    async def get_assignment(self, assignment_id: uuid.UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+    async def get_assignment(self, assignment_id: uuid.UUID, *, for_update: bool = False) -> AssignmentRecord | None:
         query = select(t.assignments).where(t.assignments.c.id == assignment_id)
         if for_update:
             query = query.with_for_update()
         row = (await self.session.execute(query)).first()
-        return dict(row._mapping) if row else None
+        return record(AssignmentRecord, row) if row else None
 
     async def assignments_of(
         self, technician_id: uuid.UUID, start: datetime | None = None, end: datetime | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[AssignmentRecord]:
         a = t.assignments
         query = select(a).where(a.c.technician_id == technician_id)
         if start is not None and end is not None:
             query = query.where(a.c.planned_start < end, a.c.planned_end > start)
-        return [dict(r._mapping) for r in await self.session.execute(query.order_by(a.c.planned_start))]
+        return records(AssignmentRecord, await self.session.execute(query.order_by(a.c.planned_start)))
 
     async def assignments_between(
         self, start: datetime, end: datetime, technician_ids: Sequence[uuid.UUID] | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[SitedAssignment]:
         """Every booking (any status) meeting [start, end), with its site (`site_lat`, `site_lon`); no row locks."""
         a, j = t.assignments, t.jobs
         query = (
@@ -129,7 +137,7 @@ class BookingRepository(SessionRepository):
         )
         if technician_ids is not None:
             query = query.where(a.c.technician_id.in_(list(technician_ids)))
-        return [dict(r._mapping) for r in await self.session.execute(query)]
+        return records(SitedAssignment, await self.session.execute(query))
 
     async def active_bookings_between(
         self,
@@ -138,7 +146,7 @@ class BookingRepository(SessionRepository):
         end: datetime,
         exclude: uuid.UUID | None = None,
         limit: int | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[AssignmentRecord]:
         """The technician's active bookings meeting [start, end), by start (but `exclude`)."""
         a = t.assignments
         query = select(a).where(
@@ -147,11 +155,11 @@ class BookingRepository(SessionRepository):
         if exclude is not None:
             query = query.where(a.c.id != exclude)
         rows = await self.session.execute(query.order_by(a.c.planned_start).limit(limit))
-        return [dict(r._mapping) for r in rows]
+        return records(AssignmentRecord, rows)
 
     async def overlapping(
         self, technician_id: uuid.UUID, start: datetime, end: datetime, exclude: uuid.UUID | None = None
-    ) -> dict[str, Any] | None:
+    ) -> AssignmentRecord | None:
         """The first active booking that clashes with [start, end), if any."""
         clashes = await self.active_bookings_between(technician_id, start, end, exclude, limit=1)
         return clashes[0] if clashes else None
@@ -211,7 +219,7 @@ class BookingRepository(SessionRepository):
             values["first_eta"] = first_eta
         await self.session.execute(update(t.assignments).where(t.assignments.c.id == assignment_id).values(**values))
 
-    async def overrunning(self, now: datetime, grace: timedelta) -> list[dict[str, Any]]:
+    async def overrunning(self, now: datetime, grace: timedelta) -> list[OverrunningJob]:
         """Jobs on site past their planned end plus `grace`, not noticed within the last `grace` (locked, skipping
         any another replica holds)."""
         a, j = t.assignments, t.jobs
@@ -226,7 +234,7 @@ class BookingRepository(SessionRepository):
             .order_by(a.c.planned_end)
             .with_for_update(of=a, skip_locked=True)
         )
-        return [dict(r._mapping) for r in rows]
+        return records(OverrunningJob, rows)
 
     async def mark_overran(self, assignment_id: uuid.UUID, at: datetime) -> None:
         await self.session.execute(
@@ -261,7 +269,7 @@ class BookingRepository(SessionRepository):
             update(t.assignments).where(t.assignments.c.id == assignment_id).values(suspect=reason)
         )
 
-    async def en_route_of(self, technician_id: uuid.UUID) -> list[dict[str, Any]]:
+    async def en_route_of(self, technician_id: uuid.UUID) -> list[SitedAssignment]:
         """The technician's bookings en route, with their sites."""
         a, j = t.assignments, t.jobs
         rows = await self.session.execute(
@@ -270,9 +278,9 @@ class BookingRepository(SessionRepository):
             .where(a.c.technician_id == technician_id, a.c.status == "en_route")
             .with_for_update(of=a)
         )
-        return [dict(r._mapping) for r in rows]
+        return records(SitedAssignment, rows)
 
-    async def step_at(self, assignment_id: uuid.UUID, status: str) -> dict[str, Any] | None:
+    async def step_at(self, assignment_id: uuid.UUID, status: str) -> StepRecord | None:
         """The latest history step of `status`: when, and where (lat, lon) if the device said."""
         h = t.assignment_history
         row = (
@@ -283,7 +291,7 @@ class BookingRepository(SessionRepository):
                 .limit(1)
             )
         ).first()
-        return dict(row._mapping) if row else None
+        return record(StepRecord, row) if row else None
 
     async def add_history(
         self,
@@ -303,15 +311,15 @@ class BookingRepository(SessionRepository):
             )
         )
 
-    async def active_assignments_for_request(self, request_id: uuid.UUID) -> list[dict[str, Any]]:
+    async def active_assignments_for_request(self, request_id: uuid.UUID) -> list[AssignmentRecord]:
         rows = await self.session.execute(
             select(t.assignments)
             .where(t.assignments.c.request_id == request_id, t.assignments.c.status.in_(ACTIVE))
             .with_for_update()
         )
-        return [dict(r._mapping) for r in rows]
+        return records(AssignmentRecord, rows)
 
-    async def latest_visit_of_request(self, request_id: uuid.UUID) -> dict[str, Any] | None:
+    async def latest_visit_of_request(self, request_id: uuid.UUID) -> AssignmentRecord | None:
         """The request's active booking, else its last finished one (declined and cancelled ones aside); a read."""
         a = t.assignments
         rank = case((a.c.status.in_(ACTIVE), 0), else_=1)
@@ -322,9 +330,11 @@ class BookingRepository(SessionRepository):
             .limit(1)
         )
         row = (await self.session.execute(query)).first()
-        return dict(row._mapping) if row else None
+        return record(AssignmentRecord, row) if row else None
 
-    async def active_assignments_of_requests(self, request_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    async def active_assignments_of_requests(
+        self, request_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, AssignmentRecord]:
         """The active booking of each of these requests (at most one each); a read: no row locks."""
         if not request_ids:
             return {}
@@ -332,11 +342,11 @@ class BookingRepository(SessionRepository):
         rows = await self.session.execute(
             select(a).where(a.c.request_id.in_(list(request_ids)), a.c.status.in_(ACTIVE))
         )
-        return {r.request_id: dict(r._mapping) for r in rows}
+        return {r.request_id: record(AssignmentRecord, r) for r in rows}
 
     async def active_assignments_between(
         self, start: datetime, end: datetime, *, for_update: bool = False
-    ) -> list[dict[str, Any]]:
+    ) -> list[AssignmentRecord]:
         a = t.assignments
         query = (
             select(a)
@@ -345,11 +355,11 @@ class BookingRepository(SessionRepository):
         )
         if for_update:
             query = query.with_for_update()
-        return [dict(r._mapping) for r in await self.session.execute(query)]
+        return records(AssignmentRecord, await self.session.execute(query))
 
     async def site_history(
         self, site_ids: Sequence[uuid.UUID], before: datetime, limit: int = 5
-    ) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    ) -> dict[uuid.UUID, list[FinishedWork]]:
         """Finished work at these sites: what dispatch itself saw done there."""
         a, j = t.assignments, t.jobs
         if not site_ids:
@@ -372,10 +382,10 @@ class BookingRepository(SessionRepository):
             )
             .order_by(a.c.last_transition_at.desc())
         )
-        found: dict[uuid.UUID, list[dict[str, Any]]] = {}
+        found: dict[uuid.UUID, list[FinishedWork]] = {}
         for r in rows:
             if len(found.setdefault(r.site_id, [])) < limit:
-                found[r.site_id].append(dict(r._mapping))
+                found[r.site_id].append(record(FinishedWork, r))
         return found
 
     async def declined_by(self, request_id: uuid.UUID) -> list[uuid.UUID]:

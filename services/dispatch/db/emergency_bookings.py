@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 import asyncpg
 from sqlalchemy.exc import IntegrityError
 
 from services.dispatch.db.bookings import DoubleBooking, NewAssignment
 from services.dispatch.db.common import ACTIVE_SQL, SessionRepository
+from services.dispatch.domain.records import BookingAhead
+from shared.db import records
 from shared.messaging import OutboxRow, mark_outbox_written
 
 
@@ -130,10 +131,10 @@ class EmergencyBookingRepository(SessionRepository):
 
     async def bookings_ahead(
         self, technician_ids: Sequence[uuid.UUID], now: datetime, until: datetime
-    ) -> list[dict[str, Any]]:
+    ) -> list[BookingAhead]:
         """Active bookings of these technicians not finished by `now`, with what each must still keep."""
         if not technician_ids:
             return []
-        return [
-            dict(r) for r in await (await self._driver()).fetch(_BOOKINGS_AHEAD_SQL, list(technician_ids), now, until)
-        ]
+        return records(
+            BookingAhead, await (await self._driver()).fetch(_BOOKINGS_AHEAD_SQL, list(technician_ids), now, until)
+        )

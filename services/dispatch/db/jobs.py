@@ -15,6 +15,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.dispatch.db import tables as t
 from services.dispatch.db.common import ACTIVE, ACTIVE_SQL, SessionRepository, latitude, longitude
+from services.dispatch.domain.records import AlertRecord, JobRecord, NewJob, VisitDueAtSite
+from shared.db import record, records
 
 _DUE_VISITS_AT_SITE_SQL = f"""
     SELECT j.request_id, j.window_start, j.window_end, j.duration_minutes, j.required_skills, j.customer_id,
@@ -47,33 +49,33 @@ class JobRepository(SessionRepository):
             longitude(j.c.location, "lon"),
         )
 
-    async def add_job(self, job: dict[str, Any], lat: float, lon: float) -> dict[str, Any] | None:
+    async def add_job(self, job: NewJob, lat: float, lon: float) -> JobRecord | None:
         """Records new work; returns it as `get_job` would (locked: it is ours), None if it was known already."""
         row = await (await self._driver()).fetchrow(
             _add_job_sql(),
-            job["request_id"],
-            job["customer_id"],
-            job["site_id"],
-            job["kind"],
-            job["priority"],
+            job.request_id,
+            job.customer_id,
+            job.site_id,
+            job.kind,
+            job.priority,
             lat,
             lon,
-            json.dumps(job["required_skills"]),
-            job["response_due"],
-            job["fix_due"],
-            job["duration_minutes"],
-            job["status"],
-            job["contract_id"],
-            job["description"],
-            json.dumps(job["equipment_ids"]),
-            job["window_start"],
-            job["window_end"],
-            job["contact_name"],
-            job["contact_phone"],
-            job["address"],
-            job.get("created_at"),  # when the customer asked (response times count from it)
+            json.dumps(job.required_skills),
+            job.response_due,
+            job.fix_due,
+            job.duration_minutes,
+            job.status,
+            job.contract_id,
+            job.description,
+            json.dumps(job.equipment_ids),
+            job.window_start,
+            job.window_end,
+            job.contact_name,
+            job.contact_phone,
+            job.address,
+            job.created_at,  # when the customer asked (response times count from it)
         )
-        return dict(row) if row is not None else None
+        return record(JobRecord, row) if row is not None else None
 
     async def upsert_visit(self, values: dict[str, Any]) -> bool:
         """A planned visit as contracts last described it; an older event than the one applied changes nothing."""
@@ -99,12 +101,12 @@ class JobRepository(SessionRepository):
             values["bundled_with"] = bundled_with
         await self.session.execute(update(t.jobs).where(t.jobs.c.request_id == request_id).values(**values))
 
-    async def get_job(self, request_id: uuid.UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+    async def get_job(self, request_id: uuid.UUID, *, for_update: bool = False) -> JobRecord | None:
         query = select(*self._job_columns()).where(t.jobs.c.request_id == request_id)
         if for_update:
             query = query.with_for_update(of=t.jobs)
         row = (await self.session.execute(query)).first()
-        return dict(row._mapping) if row else None
+        return record(JobRecord, row) if row else None
 
     async def waiting_emergencies(self, limit: int) -> list[uuid.UUID]:
         """Emergencies nobody is booked for (still open, or found unplaceable), the most urgent first."""
@@ -117,19 +119,19 @@ class JobRepository(SessionRepository):
         )
         return [r.request_id for r in rows]
 
-    async def jobs(self, request_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    async def jobs(self, request_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, JobRecord]:
         if not request_ids:
             return {}
         rows = await self.session.execute(
             select(*self._job_columns()).where(t.jobs.c.request_id.in_(list(request_ids)))
         )
-        return {r.request_id: dict(r._mapping) for r in rows}
+        return {r.request_id: record(JobRecord, r) for r in rows}
 
-    async def due_visits_at_site(self, site_id: uuid.UUID, exclude: uuid.UUID) -> list[dict[str, Any]]:
+    async def due_visits_at_site(self, site_id: uuid.UUID, exclude: uuid.UUID) -> list[VisitDueAtSite]:
         """Planned visits of a site not yet done, with their active booking's status if any."""
-        return [dict(r) for r in await (await self._driver()).fetch(_DUE_VISITS_AT_SITE_SQL, site_id, exclude)]
+        return records(VisitDueAtSite, await (await self._driver()).fetch(_DUE_VISITS_AT_SITE_SQL, site_id, exclude))
 
-    async def plannable_jobs(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    async def plannable_jobs(self, start: datetime, end: datetime) -> list[JobRecord]:
         """Open work whose window meets [start, end), and work booked to start in it."""
         j, a = t.jobs, t.assignments
         booked_in_day = exists().where(
@@ -149,16 +151,16 @@ class JobRepository(SessionRepository):
         rows = await self.session.execute(
             select(*self._job_columns()).where(or_(booked_in_day, open_in_window)).order_by(j.c.request_id)
         )
-        return [dict(r._mapping) for r in rows]
+        return records(JobRecord, rows)
 
-    async def open_jobs(self) -> list[dict[str, Any]]:
+    async def open_jobs(self) -> list[JobRecord]:
         j = t.jobs
         rows = await self.session.execute(
             select(*self._job_columns())
             .where(j.c.status.in_(("open", "unplaceable", "assigned")))
             .order_by(j.c.response_due.nulls_last(), j.c.created_at)
         )
-        return [dict(r._mapping) for r in rows]
+        return records(JobRecord, rows)
 
     async def raise_alert(
         self, request_id: uuid.UUID, kind: str, predicted: datetime | None, reason: str, *, at: datetime
@@ -178,7 +180,7 @@ class JobRepository(SessionRepository):
         )
         return result.first() is not None
 
-    async def alerts(self) -> list[dict[str, Any]]:
+    async def alerts(self) -> list[AlertRecord]:
         """The dispatcher's alerts (SLA at risk, implausible status steps), newest first, with the request's job."""
         al, j = t.sla_alerts, t.jobs
         rows = await self.session.execute(
@@ -186,4 +188,4 @@ class JobRepository(SessionRepository):
             .select_from(al.outerjoin(j, j.c.request_id == al.c.request_id))
             .order_by(al.c.raised_at.desc())
         )
-        return [dict(r._mapping) for r in rows]
+        return records(AlertRecord, rows)

@@ -15,6 +15,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from services.dispatch.db import tables as t
 from services.dispatch.db.common import SessionRepository, latitude, longitude, point_wkt
 from services.dispatch.domain.calendar import Absence, ShiftSpan
+from services.dispatch.domain.records import ReachableTechnician, ShiftRecord, TechnicianOnShift, TechnicianRecord
+from shared.db import record, records
 
 
 @cache
@@ -111,18 +113,18 @@ class TechnicianRepository(SessionRepository):
             tech.c.photo_content_type,
         )
 
-    async def get_technician(self, technician_id: uuid.UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+    async def get_technician(self, technician_id: uuid.UUID, *, for_update: bool = False) -> TechnicianRecord | None:
         query = select(*self._technician_columns()).where(t.technicians.c.id == technician_id)
         if for_update:
             query = query.with_for_update(of=t.technicians)
         row = (await self.session.execute(query)).first()
-        return dict(row._mapping) if row else None
+        return record(TechnicianRecord, row) if row else None
 
-    async def list_technicians(self, ids: Sequence[uuid.UUID] | None = None) -> list[dict[str, Any]]:
+    async def list_technicians(self, ids: Sequence[uuid.UUID] | None = None) -> list[TechnicianRecord]:
         query = select(*self._technician_columns()).order_by(t.technicians.c.name)
         if ids is not None:
             query = query.where(t.technicians.c.id.in_(list(ids)))
-        return [dict(r._mapping) for r in await self.session.execute(query)]
+        return records(TechnicianRecord, await self.session.execute(query))
 
     async def set_weekly_shifts(self, technician_id: uuid.UUID, pattern: dict[str, Any] | None) -> None:
         await self.session.execute(
@@ -247,7 +249,7 @@ class TechnicianRepository(SessionRepository):
                 )
             )
 
-    async def shifts_of_day(self, day: date) -> list[dict[str, Any]]:
+    async def shifts_of_day(self, day: date) -> list[TechnicianOnShift]:
         """Active technicians with a shift on `day`, with everything the planner needs of them."""
         tech, s = t.technicians, t.shifts
         rows = await self.session.execute(
@@ -263,12 +265,12 @@ class TechnicianRepository(SessionRepository):
             .where(s.c.day == day, tech.c.active.is_(True))
             .order_by(tech.c.id)
         )
-        return [dict(r._mapping) for r in rows]
+        return records(TechnicianOnShift, rows)
 
-    async def shift_of(self, technician_id: uuid.UUID, day: date) -> dict[str, Any] | None:
+    async def shift_of(self, technician_id: uuid.UUID, day: date) -> ShiftRecord | None:
         s = t.shifts
         row = (await self.session.execute(select(s).where(s.c.technician_id == technician_id, s.c.day == day))).first()
-        return dict(row._mapping) if row else None
+        return record(ShiftRecord, row) if row else None
 
     async def breaks_taken_since(
         self, technician_ids: Sequence[uuid.UUID] | None, since: datetime
@@ -301,7 +303,7 @@ class TechnicianRepository(SessionRepository):
         limit: int,
         exclude: Sequence[uuid.UUID] = (),
         shift_starts_before: datetime | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ReachableTechnician]:
         """Active technicians with every skill at its level, within reach, nearest first (KNN), on shift now or
         with a shift starting before ``shift_starts_before`` (default: now)."""
         needs = [arg for skill, level in sorted(skills.items()) for arg in (skill, level)]
@@ -310,4 +312,4 @@ class TechnicianRepository(SessionRepository):
         rows = await (await self._driver()).fetch(
             _candidates_sql(len(skills)), lat, lon, now, reach_m, limit, list(exclude), limit * 4, horizon, *needs
         )
-        return [dict(r) for r in rows]
+        return records(ReachableTechnician, rows)

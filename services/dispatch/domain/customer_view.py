@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from services.dispatch.domain.records import AssignmentRecord, JobRecord, TechnicianRecord
+
 # the visit's steps a customer reads; declined and cancelled bookings are the company's business
 CUSTOMER_STEPS = frozenset({"offered", "accepted", "en_route", "on_site", "completed", "failed"})
 CUSTOMER_OUTCOMES = frozenset({"completed", "needs_parts", "no_access", "customer_absent"})
@@ -45,20 +47,23 @@ class CustomerVisit:
 
 
 def customer_visit(
-    request_id: uuid.UUID, job: dict[str, Any], assignment: dict[str, Any] | None, technician: dict[str, Any] | None
+    request_id: uuid.UUID,
+    job: JobRecord,
+    assignment: AssignmentRecord | None,
+    technician: TechnicianRecord | None,
 ) -> CustomerVisit:
     """The customer's view of its job's current (or last) visit, from dispatch's rows."""
-    site = LivePosition(job["lat"], job["lon"], None) if job.get("lat") is not None else None
-    if assignment is None or assignment["status"] not in CUSTOMER_STEPS:
+    site = LivePosition(job.lat, job.lon, None)
+    if assignment is None or assignment.status not in CUSTOMER_STEPS:
         return CustomerVisit(request_id, None, None, None, None, None, None, site, None)
-    status = assignment["status"]
+    status = assignment.status
     position = None
-    if status == "en_route" and technician is not None and technician.get("lat") is not None:
-        position = LivePosition(technician["lat"], technician["lon"], technician.get("position_at"))
+    if status == "en_route" and technician is not None:
+        position = LivePosition(technician.lat, technician.lon, technician.position_at)
     report = None
     if status in ("completed", "failed"):
-        stored = assignment.get("report") or {}
-        outcome = assignment.get("outcome") or ("completed" if status == "completed" else None)
+        stored = assignment.report or {}
+        outcome = assignment.outcome or ("completed" if status == "completed" else None)
         report = CompletionReport(
             outcome=outcome if outcome in CUSTOMER_OUTCOMES else None,
             work_done=str(stored.get("work_done") or ""),
@@ -72,13 +77,13 @@ def customer_visit(
     return CustomerVisit(
         request_id=request_id,
         status=status,
-        technician_first_name=technician.get("first_name") if technician else None,
+        technician_first_name=technician.first_name if technician else None,
         technician_photo_url=(
-            f"customer/requests/{request_id}/technician-photo" if technician and technician.get("photo_key") else None
+            f"customer/requests/{request_id}/technician-photo" if technician and technician.photo_key else None
         ),
-        eta=assignment["eta"] if status in ("offered", "accepted", "en_route") else None,
-        arrived_at=assignment.get("arrived_at"),
-        finished_at=assignment.get("finished_at"),
+        eta=assignment.eta if status in ("offered", "accepted", "en_route") else None,
+        arrived_at=assignment.arrived_at,
+        finished_at=assignment.finished_at,
         position=position,
         site=site,
         report=report,

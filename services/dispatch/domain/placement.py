@@ -27,7 +27,7 @@ class BookedStop:
     planned_end: datetime
     eta: datetime
     latest_start: datetime | None  # a window end, an SLA deadline or a lock it must still keep
-    customer_id: uuid.UUID | None = None  # whose visit it is: told when the booking moves
+    customer_id: uuid.UUID  # whose visit it is: told when the booking moves
 
 
 @dataclass(frozen=True)

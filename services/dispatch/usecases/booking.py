@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,29 +15,30 @@ from services.dispatch.db.tables import messaging
 from services.dispatch.domain.breaks import break_left, shift_break
 from services.dispatch.domain.lifecycle import event_status
 from services.dispatch.domain.placement import BookedStop, Candidate
+from services.dispatch.domain.records import AssignmentRecord, BookingAhead, JobRecord, ReachableTechnician
 from shared.events.common import GeoPoint
 from shared.events.dispatch import AssignmentChanged, AssignmentCreated, AssignmentStatusChanged, TechnicianMoved
 from shared.messaging import add_event
 
 
-def latest_start(booking: dict[str, Any]) -> datetime | None:
+def latest_start(booking: BookingAhead) -> datetime | None:
     """What a booking must still keep when others are squeezed in before it."""
-    bounds = [b for b in (booking.get("window_end"), booking.get("response_due")) if b is not None]
-    if booking.get("locked"):
-        bounds.append(booking["planned_start"])
+    bounds = [b for b in (booking.window_end, booking.response_due) if b is not None]
+    if booking.locked:
+        bounds.append(booking.planned_start)
     return min(bounds) if bounds else None
 
 
-def _break_due_minutes(row: dict[str, Any], logged_end: datetime | None, now: datetime) -> int:
+def _break_due_minutes(row: ReachableTechnician, logged_end: datetime | None, now: datetime) -> int:
     """The minutes of the shift's break still to take (the desk's rule, domain/breaks.break_left)."""
-    window = shift_break(row["break_minutes"], row["break_earliest"], row["break_latest"])
-    left = break_left(window, row["shift_start"], (row["break_ends_at"], logged_end), now)
+    window = shift_break(row.break_minutes, row.break_earliest, row.break_latest)
+    left = break_left(window, row.shift_start, (row.break_ends_at, logged_end), now)
     return left.minutes if left else 0
 
 
 def to_candidates(
-    rows: list[dict[str, Any]],
-    bookings: list[dict[str, Any]],
+    rows: Sequence[ReachableTechnician],
+    bookings: Sequence[BookingAhead],
     now: datetime,
     skip_requests: frozenset[uuid.UUID] = frozenset(),
     breaks_taken: Mapping[uuid.UUID, datetime] | None = None,
@@ -45,38 +47,38 @@ def to_candidates(
     logged = breaks_taken or {}
     by_technician: dict[uuid.UUID, list[BookedStop]] = {}
     for b in bookings:
-        if b["request_id"] in skip_requests:
+        if b.request_id in skip_requests:
             continue
-        by_technician.setdefault(b["technician_id"], []).append(
+        by_technician.setdefault(b.technician_id, []).append(
             BookedStop(
-                assignment_id=b["id"],
-                request_id=b["request_id"],
-                status=b["status"],
-                lat=b["lat"],
-                lon=b["lon"],
-                planned_start=b["planned_start"],
-                planned_end=b["planned_end"],
-                eta=b["eta"],
+                assignment_id=b.id,
+                request_id=b.request_id,
+                status=b.status,
+                lat=b.lat,
+                lon=b.lon,
+                planned_start=b.planned_start,
+                planned_end=b.planned_end,
+                eta=b.eta,
                 latest_start=latest_start(b),
-                customer_id=b["customer_id"],
+                customer_id=b.customer_id,
             )
         )
     return [
         Candidate(
-            technician_id=r["id"],
-            first_name=r["first_name"],
-            skills=r["skills"],
-            lat=r["lat"],
-            lon=r["lon"],
-            home_lat=r["home_lat"],
-            home_lon=r["home_lon"],
-            distance_m=float(r["distance_m"]),
-            route_version=r["route_version"],
-            hard_end=r["shift_end"] + timedelta(minutes=r["overtime_minutes"]),
-            stops=tuple(by_technician.get(r["id"], ())),
-            break_ends_at=r["break_ends_at"],
-            shift_start=r["shift_start"],
-            break_due_minutes=_break_due_minutes(r, logged.get(r["id"]), now),
+            technician_id=r.id,
+            first_name=r.first_name,
+            skills=r.skills,
+            lat=r.lat,
+            lon=r.lon,
+            home_lat=r.home_lat,
+            home_lon=r.home_lon,
+            distance_m=float(r.distance_m),
+            route_version=r.route_version,
+            hard_end=r.shift_end + timedelta(minutes=r.overtime_minutes),
+            stops=tuple(by_technician.get(r.id, ())),
+            break_ends_at=r.break_ends_at,
+            shift_start=r.shift_start,
+            break_due_minutes=_break_due_minutes(r, logged.get(r.id), now),
         )
         for r in rows
     ]
@@ -84,7 +86,7 @@ def to_candidates(
 
 def assignment_created(
     assignment_id: uuid.UUID,
-    job: dict[str, Any],
+    job: JobRecord,
     technician_id: uuid.UUID,
     first_name: str,
     status: str,
@@ -97,23 +99,47 @@ def assignment_created(
 ) -> AssignmentCreated:
     return AssignmentCreated(
         assignment_id=assignment_id,
-        request_id=job["request_id"],
-        customer_id=job["customer_id"],
+        request_id=job.request_id,
+        customer_id=job.customer_id,
         technician_id=technician_id,
         technician_first_name=first_name,
         status=status,
         planned_start=planned_start,
         planned_end=planned_end,
         eta=eta,
-        site_location=GeoPoint(lat=job["lat"], lon=job["lon"]),
-        kind=job["kind"],
+        site_location=GeoPoint(lat=job.lat, lon=job.lon),
+        kind=job.kind,
         bundled_with=bundled_with,
         plan_version=plan_version,
     )
 
 
+class Booked(Protocol):
+    """What an assignment.changed says of the booking as it was."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def request_id(self) -> uuid.UUID: ...
+    @property
+    def customer_id(self) -> uuid.UUID: ...
+    @property
+    def technician_id(self) -> uuid.UUID: ...
+    @property
+    def eta(self) -> datetime: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BookedBefore:
+    id: uuid.UUID
+    request_id: uuid.UUID
+    customer_id: uuid.UUID
+    technician_id: uuid.UUID
+    eta: datetime
+
+
 def assignment_changed(
-    before: dict[str, Any],
+    before: Booked,
     technician_id: uuid.UUID,
     first_name: str,
     status: str,
@@ -124,17 +150,17 @@ def assignment_changed(
     plan_version: int | None = None,
 ) -> AssignmentChanged:
     return AssignmentChanged(
-        assignment_id=before["id"],
-        request_id=before["request_id"],
-        customer_id=before["customer_id"],
+        assignment_id=before.id,
+        request_id=before.request_id,
+        customer_id=before.customer_id,
         technician_id=technician_id,
         technician_first_name=first_name,
-        previous_technician_id=before["technician_id"],
+        previous_technician_id=before.technician_id,
         status=status,
         planned_start=planned_start,
         planned_end=planned_end,
         eta=eta,
-        previous_eta=before["eta"],
+        previous_eta=before.eta,
         reason=reason,
         plan_version=plan_version,
     )
@@ -143,7 +169,7 @@ def assignment_changed(
 async def announce_created(
     session: AsyncSession,
     assignment_id: uuid.UUID,
-    job: dict[str, Any],
+    job: JobRecord,
     technician_id: uuid.UUID,
     first_name: str,
     status: str,
@@ -176,7 +202,7 @@ async def announce_created(
 
 async def announce_changed(
     session: AsyncSession,
-    before: dict[str, Any],
+    before: Booked,
     technician_id: uuid.UUID,
     first_name: str,
     status: str,
@@ -200,7 +226,7 @@ async def announce_changed(
 
 async def announce_status(
     session: AsyncSession,
-    row: dict[str, Any],
+    row: AssignmentRecord,
     status: str,
     at: datetime,
     *,
@@ -215,16 +241,16 @@ async def announce_status(
         session,
         messaging,
         AssignmentStatusChanged(
-            assignment_id=row["id"],
-            request_id=row["request_id"],
-            customer_id=row["customer_id"],
-            technician_id=row["technician_id"],
+            assignment_id=row.id,
+            request_id=row.request_id,
+            customer_id=row.customer_id,
+            technician_id=row.technician_id,
             status=event_status(status),
-            previous_status=event_status(row["status"]),
+            previous_status=event_status(row.status),
             at=at,
             position=position,
             outcome=outcome,
-            eta=row["eta"],
+            eta=row.eta,
             reason=reason,
             suspect=suspect,
         ),
@@ -251,8 +277,8 @@ async def announce_moved(
     )
 
 
-async def cancel_assignment(session: AsyncSession, row: dict[str, Any], at: datetime, reason: str) -> None:
+async def cancel_assignment(session: AsyncSession, row: AssignmentRecord, at: datetime, reason: str) -> None:
     repo = DispatchRepository(session)
-    await repo.set_assignment_status(row["id"], "cancelled", at, None, {"reason": reason})
-    await repo.bump_route_version(row["technician_id"])
+    await repo.set_assignment_status(row.id, "cancelled", at, None, {"reason": reason})
+    await repo.bump_route_version(row.technician_id)
     await announce_status(session, row, "cancelled", at, reason=reason, occurred_at=at)

@@ -25,12 +25,21 @@ from services.dispatch.domain.breaks import (
 from services.dispatch.domain.calendar import local_midnight
 from services.dispatch.domain.lifecycle import ACTIVE, STARTED
 from services.dispatch.domain.presence import absent_now, board_status
+from services.dispatch.domain.records import (
+    AssignmentRecord,
+    JobRecord,
+    ShiftRecord,
+    SitedAssignment,
+    TechnicianOnShift,
+    TechnicianRecord,
+)
 from services.dispatch.domain.sla import SlaClock, predicted_arrival
 from services.dispatch.planning import RoadFactorTravel
 from services.dispatch.usecases.booking import announce_changed, announce_created
 from services.dispatch.usecases.emergency import EmergencyPlacer, skill_levels
 from services.dispatch.usecases.replanning import job_label
 from shared.clock import SystemClock
+from shared.db import values_of
 from shared.errors import Conflict, NotFound
 from shared.events.dispatch import SlaAtRisk
 from shared.messaging import add_event
@@ -42,27 +51,27 @@ LOOK_FOR_ABSENCES_DAYS = 400  # absences are at most 366 days long: a chain of t
 class _Today:
     """What the board reads once for the whole fleet: technicians, today's shifts and bookings, breaks taken."""
 
-    technicians: Mapping[uuid.UUID, dict[str, Any]]
-    shifts: Mapping[uuid.UUID, dict[str, Any]]
-    bookings: Mapping[uuid.UUID, list[dict[str, Any]]]  # per technician, by planned start, any status
+    technicians: Mapping[uuid.UUID, TechnicianRecord]
+    shifts: Mapping[uuid.UUID, TechnicianOnShift]
+    bookings: Mapping[uuid.UUID, list[SitedAssignment]]  # per technician, by planned start, any status
     breaks_taken: Mapping[uuid.UUID, datetime]  # end of the latest break logged today
 
 
-def _by_technician(bookings: list[dict[str, Any]]) -> dict[uuid.UUID, list[dict[str, Any]]]:
-    grouped: dict[uuid.UUID, list[dict[str, Any]]] = {}
+def _by_technician(bookings: list[SitedAssignment]) -> dict[uuid.UUID, list[SitedAssignment]]:
+    grouped: dict[uuid.UUID, list[SitedAssignment]] = {}
     for booking in bookings:
-        grouped.setdefault(booking["technician_id"], []).append(booking)
+        grouped.setdefault(booking.technician_id, []).append(booking)
     return grouped
 
 
 def due_break(
-    shift: Mapping[str, Any] | None, tech: Mapping[str, Any], logged_end: datetime | None, now: datetime
+    shift: ShiftRecord | TechnicianOnShift | None, tech: TechnicianRecord, logged_end: datetime | None, now: datetime
 ) -> BreakWindow | None:
     """The shift's break still to take: not if one was taken (or is being taken) since the shift began."""
     if shift is None:
         return None
-    window = shift_break(shift["break_minutes"], shift["break_earliest"], shift["break_latest"])
-    return break_left(window, shift["starts_at"], (tech["break_ends_at"], logged_end), now)
+    window = shift_break(shift.break_minutes, shift.break_earliest, shift.break_latest)
+    return break_left(window, shift.starts_at, (tech.break_ends_at, logged_end), now)
 
 
 class DispatchDesk:
@@ -87,52 +96,50 @@ class DispatchDesk:
         day = now.astimezone(self.tz).date()
         start, end = local_midnight(day, self.tz), local_midnight(day + timedelta(days=1), self.tz)
         technicians = await repo.list_technicians()
-        shifts = {r["id"]: r for r in await repo.shifts_of_day(day)}
+        shifts = {r.id: r for r in await repo.shifts_of_day(day)}
         bookings = await repo.assignments_between(start, end)
         today = _Today(
-            {tech["id"]: tech for tech in technicians},
+            {tech.id: tech for tech in technicians},
             shifts,
             _by_technician(bookings),
             await repo.breaks_taken_since(None, start),
         )
-        on_shift = {tech_id for tech_id, r in shifts.items() if r["starts_at"] <= now < r["ends_at"]}
+        on_shift = {tech_id for tech_id, r in shifts.items() if r.starts_at <= now < r.ends_at}
         absences = await repo.absences_between(None, now, now + timedelta(days=LOOK_FOR_ABSENCES_DAYS))
         board = []
         for tech in technicians:
-            absence = absent_now(absences.get(tech["id"], []), now)
+            absence = absent_now(absences.get(tech.id, []), now)
             board.append(
                 {
-                    **tech,
-                    "reported_status": tech["status"],  # what the technician's app last said
-                    "status": board_status(tech["status"], tech["id"] in on_shift, absence),
-                    "on_shift": tech["id"] in on_shift,
+                    **values_of(tech),
+                    "reported_status": tech.status,  # what the technician's app last said
+                    "status": board_status(tech.status, tech.id in on_shift, absence),
+                    "on_shift": tech.id in on_shift,
                     "absence": {"kind": absence.kind, "until": absence.until} if absence else None,
-                    **self._working_day(shifts.get(tech["id"]), tech, today.breaks_taken.get(tech["id"]), now),
-                    "route": [
-                        a for a in today.bookings.get(tech["id"], []) if a["status"] not in ("declined", "cancelled")
-                    ],
+                    **self._working_day(shifts.get(tech.id), tech, today.breaks_taken.get(tech.id), now),
+                    "route": [a for a in today.bookings.get(tech.id, []) if a.status not in ("declined", "cancelled")],
                 }
             )
         return {"at": now, "day": day, "technicians": board, "requests": await self._requests(repo, now, today)}
 
     @staticmethod
     def _working_day(
-        shift: Mapping[str, Any] | None, tech: Mapping[str, Any], logged_end: datetime | None, now: datetime
+        shift: TechnicianOnShift | None, tech: TechnicianRecord, logged_end: datetime | None, now: datetime
     ) -> dict[str, Any]:
         """The Gantt's background for a technician: the shift with its overtime allowance, the break still due
         (its window) or the one taken today."""
         if shift is None:
             return {"shift": None, "break_due": None, "break_taken": None}
         due = due_break(shift, tech, logged_end, now)
-        taken_end = max((e for e in (tech["break_ends_at"], logged_end) if e and e > shift["starts_at"]), default=None)
+        taken_end = max((e for e in (tech.break_ends_at, logged_end) if e and e > shift.starts_at), default=None)
         taken = None
         if due is None and taken_end is not None:
-            taken = {"start": taken_end - timedelta(minutes=shift["break_minutes"] or 0), "end": taken_end}
+            taken = {"start": taken_end - timedelta(minutes=shift.break_minutes or 0), "end": taken_end}
         return {
             "shift": {
-                "starts_at": shift["starts_at"],
-                "ends_at": shift["ends_at"],
-                "overtime_until": shift["ends_at"] + timedelta(minutes=tech.get("overtime_minutes") or 0),
+                "starts_at": shift.starts_at,
+                "ends_at": shift.ends_at,
+                "overtime_until": shift.ends_at + timedelta(minutes=tech.overtime_minutes or 0),
             },
             "break_due": {"earliest": due.earliest, "latest": due.latest, "minutes": due.minutes} if due else None,
             "break_taken": taken,
@@ -144,8 +151,8 @@ class DispatchDesk:
             return _Today({}, {}, {}, {})
         day = now.astimezone(self.tz).date()
         start, end = local_midnight(day, self.tz), local_midnight(day + timedelta(days=1), self.tz)
-        technicians = {tech["id"]: tech for tech in await repo.list_technicians(technician_ids)}
-        shifts = {r["id"]: r for r in await repo.shifts_of_day(day) if r["id"] in technicians}
+        technicians = {tech.id: tech for tech in await repo.list_technicians(technician_ids)}
+        shifts = {r.id: r for r in await repo.shifts_of_day(day) if r.id in technicians}
         bookings = _by_technician(await repo.assignments_between(start, end, technician_ids))
         return _Today(technicians, shifts, bookings, await repo.breaks_taken_since(technician_ids, start))
 
@@ -154,16 +161,16 @@ class DispatchDesk:
     ) -> list[dict[str, Any]]:
         """Open requests with their SLA clocks."""
         jobs = await repo.open_jobs()
-        active = await repo.active_assignments_of_requests([job["request_id"] for job in jobs])
+        active = await repo.active_assignments_of_requests([job.request_id for job in jobs])
         if today is None:
-            today = await self._today(repo, now, sorted({a["technician_id"] for a in active.values()}))
+            today = await self._today(repo, now, sorted({a.technician_id for a in active.values()}))
         requests = []
         for job in jobs:
-            assignment = active.get(job["request_id"])
+            assignment = active.get(job.request_id)
             clock = await self._clock_of(repo, job, assignment, now, today)
             requests.append(
                 {
-                    **job,
+                    **values_of(job),
                     "assignment": assignment,
                     "minutes_left": clock.minutes_left(now),
                     "predicted_arrival": clock.predicted_arrival,
@@ -175,56 +182,54 @@ class DispatchDesk:
     async def _clock_of(
         self,
         repo: DispatchRepository,
-        job: dict[str, Any],
-        assignment: dict[str, Any] | None,
+        job: JobRecord,
+        assignment: AssignmentRecord | None,
         now: datetime,
         today: _Today,
     ) -> SlaClock:
-        if job["response_due"] is None:
+        if job.response_due is None:
             return SlaClock(None, None)
         if assignment is None:
-            if job["status"] == "assigned":
-                return SlaClock(job["response_due"], None)
+            if job.status == "assigned":
+                return SlaClock(job.response_due, None)
             horizon = timedelta(minutes=self.placer.settings.sla_prediction_horizon_minutes)
-            if job["response_due"] > now + horizon:
-                return SlaClock(job["response_due"], None, judged=False)
+            if job.response_due > now + horizon:
+                return SlaClock(job.response_due, None, judged=False)
             decision = await self.placer.decide(repo, job, now)
             option = decision.best or decision.best_late
-            return SlaClock(job["response_due"], option.eta if option else None)
-        if assignment["status"] == "on_site":
+            return SlaClock(job.response_due, option.eta if option else None)
+        if assignment.status == "on_site":
             return SlaClock(None, None)  # arrived: the response clock stopped
-        return SlaClock(job["response_due"], self._predicted(job, assignment, now, today))
+        return SlaClock(job.response_due, self._predicted(job, assignment, now, today))
 
-    def _predicted(
-        self, job: dict[str, Any], assignment: dict[str, Any], now: datetime, today: _Today
-    ) -> datetime | None:
-        tech = today.technicians.get(assignment["technician_id"])
+    def _predicted(self, job: JobRecord, assignment: AssignmentRecord, now: datetime, today: _Today) -> datetime | None:
+        tech = today.technicians.get(assignment.technician_id)
         if tech is None:  # gone from the roster: nothing better than the promise
-            eta: datetime = assignment["eta"]
+            eta: datetime = assignment.eta
             return eta
-        if assignment["status"] == "en_route":
-            travel = self.drive(tech["lat"], tech["lon"], job["lat"], job["lon"])
-            return predicted_arrival("en_route", assignment["eta"], now, travel)
+        if assignment.status == "en_route":
+            travel = self.drive(tech.lat, tech.lon, job.lat, job.lon)
+            return predicted_arrival("en_route", assignment.eta, now, travel)
         stops = [
             a
-            for a in today.bookings.get(tech["id"], [])
-            if a["status"] in ACTIVE and (a["planned_end"] > now or a["status"] in STARTED)
+            for a in today.bookings.get(tech.id, [])
+            if a.status in ACTIVE and (a.planned_end > now or a.status in STARTED)
         ]
-        before = [a for a in stops if a["id"] != assignment["id"] and a["planned_end"] <= assignment["planned_start"]]
-        previous = max(before, key=lambda a: a["planned_end"], default=None)
-        origin = (tech["lat"], tech["lon"])
-        if previous is not None and previous["site_lat"] is not None:
-            origin = (previous["site_lat"], previous["site_lon"])
-        free_from = [t for t in (previous["planned_end"] if previous else None, tech["break_ends_at"]) if t]
-        due = due_break(today.shifts.get(tech["id"]), tech, today.breaks_taken.get(tech["id"]), now)
+        before = [a for a in stops if a.id != assignment.id and a.planned_end <= assignment.planned_start]
+        previous = max(before, key=lambda a: a.planned_end, default=None)
+        origin = (tech.lat, tech.lon)
+        if previous is not None and previous.site_lat is not None and previous.site_lon is not None:
+            origin = (previous.site_lat, previous.site_lon)
+        free_from = [t for t in (previous.planned_end if previous else None, tech.break_ends_at) if t]
+        due = due_break(today.shifts.get(tech.id), tech, today.breaks_taken.get(tech.id), now)
         on_the_way = break_before_stop(
             due,
-            [(a["planned_start"], a["planned_end"]) for a in stops],
-            (assignment["planned_start"], assignment["planned_end"]),
+            [(a.planned_start, a.planned_end) for a in stops],
+            (assignment.planned_start, assignment.planned_end),
         )
-        travel = self.drive(*origin, job["lat"], job["lon"])
+        travel = self.drive(*origin, job.lat, job.lon)
         return predicted_arrival(
-            assignment["status"], assignment["eta"], now, travel, max(free_from, default=None), on_the_way
+            assignment.status, assignment.eta, now, travel, max(free_from, default=None), on_the_way
         )
 
     async def at_risk(self, session: AsyncSession) -> list[dict[str, Any]]:
@@ -279,9 +284,9 @@ class DispatchDesk:
         grace = timedelta(minutes=self.placer.settings.overrun_grace_minutes)
         found = await repo.overrunning(now, grace)
         for row in found:
-            await repo.mark_overran(row["id"], now)
-            await repo.bump_route_version(row["technician_id"])
-            await repo.request_replan(row["planned_start"].astimezone(self.tz).date(), f"job {job_label(row)} overran")
+            await repo.mark_overran(row.id, now)
+            await repo.bump_route_version(row.technician_id)
+            await repo.request_replan(row.planned_start.astimezone(self.tz).date(), f"job {job_label(row)} overran")
         return len(found)
 
     # --- manual assignment ---------------------------------------------------------------------------
@@ -289,28 +294,26 @@ class DispatchDesk:
     async def _checked_slot(
         self,
         repo: DispatchRepository,
-        job: dict[str, Any],
+        job: JobRecord,
         technician_id: uuid.UUID,
         planned_start: datetime | None,
         exclude: uuid.UUID | None,
-    ) -> tuple[dict[str, Any], datetime, datetime, datetime]:
+    ) -> tuple[TechnicianRecord, datetime, datetime, datetime]:
         tech = await repo.get_technician(technician_id)
-        if tech is None or not tech["active"]:
+        if tech is None or not tech.active:
             raise NotFound("technician not found")
-        missing = [
-            f"{s}≥{lvl}" for s, lvl in skill_levels(job["required_skills"]).items() if tech["skills"].get(s, 0) < lvl
-        ]
+        missing = [f"{s}≥{lvl}" for s, lvl in skill_levels(job.required_skills).items() if tech.skills.get(s, 0) < lvl]
         if missing:
-            raise Conflict(f"{tech['name']} lacks {', '.join(missing)} needed by request {job['request_id']}")
-        eta = self.clock() + self.drive(tech["lat"], tech["lon"], job["lat"], job["lon"])
+            raise Conflict(f"{tech.name} lacks {', '.join(missing)} needed by request {job.request_id}")
+        eta = self.clock() + self.drive(tech.lat, tech.lon, job.lat, job.lon)
         start = planned_start or eta
-        end = start + timedelta(minutes=job["duration_minutes"])
+        end = start + timedelta(minutes=job.duration_minutes)
         clash = await repo.overlapping(technician_id, start, end, exclude)
         if clash is not None:
             raise Conflict(
-                f"{tech['name']} is already booked for request {clash['request_id']} from "
-                f"{clash['planned_start'].isoformat()} to {clash['planned_end'].isoformat()} "
-                f"(assignment {clash['id']})"
+                f"{tech.name} is already booked for request {clash.request_id} from "
+                f"{clash.planned_start.isoformat()} to {clash.planned_end.isoformat()} "
+                f"(assignment {clash.id})"
             )
         await self._check_break_room(repo, tech, job, start, end, exclude)
         return tech, start, end, min(eta, start) if planned_start else eta
@@ -318,24 +321,24 @@ class DispatchDesk:
     async def _check_break_room(
         self,
         repo: DispatchRepository,
-        tech: dict[str, Any],
-        job: dict[str, Any],
+        tech: TechnicianRecord,
+        job: JobRecord,
         start: datetime,
         end: datetime,
         exclude: uuid.UUID | None,
     ) -> None:
         """Refuses a booking that leaves the technician no room for the break of that day's shift."""
-        shift = await repo.shift_of(tech["id"], start.astimezone(self.tz).date())
-        window = shift_break(shift["break_minutes"], shift["break_earliest"], shift["break_latest"]) if shift else None
+        shift = await repo.shift_of(tech.id, start.astimezone(self.tz).date())
+        window = shift_break(shift.break_minutes, shift.break_earliest, shift.break_latest) if shift else None
         if shift is None or window is None or end <= window.earliest or start >= window.latest + window.length:
             return
-        logged = (await repo.breaks_taken_since([tech["id"]], shift["starts_at"])).get(tech["id"])
+        logged = (await repo.breaks_taken_since([tech.id], shift.starts_at)).get(tech.id)
         due = due_break(shift, tech, logged, self.clock())
         if due is None:
             return
         others = [
-            (b["planned_start"], b["planned_end"])
-            for b in await repo.active_bookings_between(tech["id"], due.earliest, due.latest + due.length, exclude)
+            (b.planned_start, b.planned_end)
+            for b in await repo.active_bookings_between(tech.id, due.earliest, due.latest + due.length, exclude)
         ]
         if squeezes_out_break(due, others, (start, end)):
 
@@ -343,8 +346,8 @@ class DispatchDesk:
                 return moment.astimezone(self.tz).strftime("%H:%M")
 
             raise Conflict(
-                f"request {job['request_id']} from {hhmm(start)} to {hhmm(end)} leaves "
-                f"{tech['first_name']} no room for the {window.minutes} min break due to start between "
+                f"request {job.request_id} from {hhmm(start)} to {hhmm(end)} leaves "
+                f"{tech.first_name} no room for the {window.minutes} min break due to start between "
                 f"{hhmm(window.earliest)} and {hhmm(window.latest)}"
             )
 
@@ -362,13 +365,12 @@ class DispatchDesk:
         job = await repo.get_job(request_id, for_update=True)
         if job is None:
             raise NotFound("request not found")
-        if job["status"] in ("cancelled", "done"):
-            raise Conflict(f"request {request_id} is {job['status']}")
+        if job.status in ("cancelled", "done"):
+            raise Conflict(f"request {request_id} is {job.status}")
         active = await repo.active_assignments_for_request(request_id)
         if active:
             raise Conflict(
-                f"request {request_id} already has assignment {active[0]['id']} "
-                f"({active[0]['status']}); reassign it instead"
+                f"request {request_id} already has assignment {active[0].id} ({active[0].status}); reassign it instead"
             )
         tech, start, end, eta = await self._checked_slot(repo, job, technician_id, planned_start, None)
         assignment_id = uuid.uuid4()
@@ -378,7 +380,7 @@ class DispatchDesk:
                     assignment_id,
                     request_id,
                     technician_id,
-                    job["customer_id"],
+                    job.customer_id,
                     "offered",
                     start,
                     end,
@@ -397,7 +399,7 @@ class DispatchDesk:
             assignment_id,
             job,
             technician_id,
-            tech["first_name"],
+            tech.first_name,
             "offered",
             start,
             end,
@@ -420,9 +422,9 @@ class DispatchDesk:
         row = await repo.get_assignment(assignment_id, for_update=True)
         if row is None:
             raise NotFound("assignment not found")
-        if row["status"] not in ("offered", "accepted"):
-            raise Conflict(f"assignment {assignment_id} is {row['status']}: only offered or accepted work moves")
-        job = await repo.get_job(row["request_id"])
+        if row.status not in ("offered", "accepted"):
+            raise Conflict(f"assignment {assignment_id} is {row.status}: only offered or accepted work moves")
+        job = await repo.get_job(row.request_id)
         assert job is not None
         tech, start, end, eta = await self._checked_slot(repo, job, technician_id, planned_start, assignment_id)
         try:
@@ -433,20 +435,20 @@ class DispatchDesk:
                     planned_end=end,
                     eta=eta,
                     technician_id=technician_id,
-                    status="offered" if technician_id != row["technician_id"] else None,
+                    status="offered" if technician_id != row.technician_id else None,
                     first_eta=eta,  # the dispatcher's new promise (the customer is told below): re-plans keep to it
                 )
         except Exception as exc:
             raise Conflict(f"the new slot collides with another booking: {exc}", retry_after_s=1) from exc
         if lock:
             await repo.set_locked(assignment_id, True, by, self.clock())
-        await repo.bump_route_versions([technician_id, row["technician_id"]])
-        status = "offered" if technician_id != row["technician_id"] else row["status"]
+        await repo.bump_route_versions([technician_id, row.technician_id])
+        status = "offered" if technician_id != row.technician_id else row.status
         await announce_changed(
             session,
             row,
             technician_id,
-            tech["first_name"],
+            tech.first_name,
             status,
             start,
             end,
@@ -457,15 +459,15 @@ class DispatchDesk:
 
     async def lock(
         self, session: AsyncSession, assignment_id: uuid.UUID, locked: bool, by: str | None = None
-    ) -> dict[str, Any]:
+    ) -> AssignmentRecord:
         """Pins the booking (re-plans keep its technician and time) or releases it to the planner."""
         repo = DispatchRepository(session)
         row = await repo.get_assignment(assignment_id, for_update=True)
         if row is None:
             raise NotFound("assignment not found")
-        if row["status"] not in STARTED and row["status"] not in ("offered", "accepted"):
-            raise Conflict(f"assignment {assignment_id} is {row['status']}")
-        if row["locked"] != locked:
+        if row.status not in STARTED and row.status not in ("offered", "accepted"):
+            raise Conflict(f"assignment {assignment_id} is {row.status}")
+        if row.locked != locked:
             await repo.set_locked(assignment_id, locked, by, self.clock())
         updated = await repo.get_assignment(assignment_id)
         assert updated is not None

@@ -24,8 +24,10 @@ from services.dispatch.db.tables import messaging
 from services.dispatch.domain.bundling import DueVisit, visits_to_bundle
 from services.dispatch.domain.lifecycle import STARTED
 from services.dispatch.domain.placement import BookedStop, Candidate, Decision, Job, Option, PlacementRule
+from services.dispatch.domain.records import JobRecord, NewJob
 from services.dispatch.settings import Settings
 from services.dispatch.usecases.booking import (
+    BookedBefore,
     announce_changed,
     announce_created,
     assignment_changed,
@@ -74,27 +76,27 @@ class EmergencyPlacer:
         repo = DispatchRepository(session)
         windows = event.preferred_windows
         job = await repo.add_job(
-            {
-                "request_id": event.request_id,
-                "customer_id": event.customer_id,
-                "site_id": event.site_id,
-                "kind": event.kind,
-                "priority": event.priority,
-                "required_skills": [s.model_dump() for s in event.required_skills],
-                "response_due": event.response_due,
-                "fix_due": event.fix_due,
-                "duration_minutes": event.estimated_duration_minutes,
-                "status": "open",
-                "contract_id": event.contract_id,
-                "description": event.description,
-                "equipment_ids": [str(event.equipment_id)] if event.equipment_id else [],
-                "window_start": min((w.start for w in windows), default=None),
-                "window_end": max((w.end for w in windows), default=event.response_due),
-                "contact_name": event.contact_name,
-                "contact_phone": event.contact_phone,
-                "address": event.address or None,
-                "created_at": event.created_at,
-            },
+            NewJob(
+                request_id=event.request_id,
+                customer_id=event.customer_id,
+                site_id=event.site_id,
+                kind=event.kind,
+                priority=event.priority,
+                required_skills=[s.model_dump() for s in event.required_skills],
+                response_due=event.response_due,
+                fix_due=event.fix_due,
+                duration_minutes=event.estimated_duration_minutes,
+                status="open",
+                contract_id=event.contract_id,
+                description=event.description,
+                equipment_ids=[str(event.equipment_id)] if event.equipment_id else [],
+                window_start=min((w.start for w in windows), default=None),
+                window_end=max((w.end for w in windows), default=event.response_due),
+                contact_name=event.contact_name,
+                contact_phone=event.contact_phone,
+                address=event.address or None,
+                created_at=event.created_at,
+            ),
             event.location.lat,
             event.location.lon,
         )
@@ -111,7 +113,7 @@ class EmergencyPlacer:
     async def decide(
         self,
         repo: DispatchRepository,
-        job: dict[str, Any],
+        job: JobRecord,
         now: datetime,
         bundle: Sequence[DueVisit] = (),
         exclude: Sequence[uuid.UUID] = (),
@@ -123,15 +125,15 @@ class EmergencyPlacer:
     async def _weigh(
         self,
         repo: DispatchRepository,
-        job: dict[str, Any],
+        job: JobRecord,
         now: datetime,
         bundle: Sequence[DueVisit],
         exclude: Sequence[uuid.UUID],
     ) -> tuple[Decision, list[Candidate]]:
-        skills = skill_levels(job["required_skills"], *(v.required_skills for v in bundle))
+        skills = skill_levels(job.required_skills, *(v.required_skills for v in bundle))
         rows = await repo.candidates(
-            job["lat"],
-            job["lon"],
+            job.lat,
+            job.lon,
             skills,
             now,
             self.settings.reach_km * 1000,
@@ -139,14 +141,14 @@ class EmergencyPlacer:
             exclude,
             shift_starts_before=now + timedelta(hours=self.settings.candidate_horizon_hours),
         )
-        bookings = await repo.bookings_ahead([r["id"] for r in rows], now, now + timedelta(days=1))
+        bookings = await repo.bookings_ahead([r.id for r in rows], now, now + timedelta(days=1))
         skip = frozenset(v.request_id for v in bundle)
-        duration = job["duration_minutes"] + sum(v.duration_minutes for v in bundle)
-        shift_starts = [r["shift_start"] for r in rows if r["shift_start"] is not None]
-        logged = await repo.breaks_taken_since([r["id"] for r in rows], min(shift_starts)) if shift_starts else {}
+        duration = job.duration_minutes + sum(v.duration_minutes for v in bundle)
+        shift_starts = [r.shift_start for r in rows]
+        logged = await repo.breaks_taken_since([r.id for r in rows], min(shift_starts)) if shift_starts else {}
         candidates = to_candidates(rows, bookings, now, skip, logged)
         decision = self.rule.decide(
-            Job(job["request_id"], job["lat"], job["lon"], duration, job["response_due"], skills), candidates, now
+            Job(job.request_id, job.lat, job.lon, duration, job.response_due, skills), candidates, now
         )
         return decision, candidates
 
@@ -163,7 +165,7 @@ class EmergencyPlacer:
 
     @observe_placement
     async def place(
-        self, session: AsyncSession, request_id: uuid.UUID, new_job: dict[str, Any] | None = None
+        self, session: AsyncSession, request_id: uuid.UUID, new_job: JobRecord | None = None
     ) -> Option | None:
         """Books the emergency (retrying when another placement got there first); None if nobody can go.
 
@@ -171,7 +173,7 @@ class EmergencyPlacer:
         """
         repo = DispatchRepository(session)
         job = new_job or await repo.get_job(request_id, for_update=True)
-        if job is None or job["status"] not in ("open", "unplaceable"):
+        if job is None or job.status not in ("open", "unplaceable"):
             return None
         exclude = [] if new_job is not None else await repo.declined_by(request_id)
         decision: Decision | None = None
@@ -194,7 +196,7 @@ class EmergencyPlacer:
             return option
         assert decision is not None
         reason = decision.reason or "every booking attempt collided with another placement"
-        if job["status"] == "unplaceable" and job.get("unplaceable_reason") == reason:
+        if job.status == "unplaceable" and job.unplaceable_reason == reason:
             return None  # a retry that found nothing new: the dispatcher was told already
         await repo.set_job_status(request_id, "unplaceable", reason)
         late = decision.best_late
@@ -203,27 +205,27 @@ class EmergencyPlacer:
             messaging,
             RequestUnplaceable(
                 request_id=request_id,
-                customer_id=job["customer_id"],
+                customer_id=job.customer_id,
                 reason=reason,
                 best_option=late.describe() if late else None,
                 best_technician_id=late.technician_id if late else None,
                 best_eta=late.eta if late else None,
-                response_due=job["response_due"],
+                response_due=job.response_due,
             ),
             occurred_at=self.clock(),
         )
         return None
 
-    async def _bundle(self, repo: DispatchRepository, job: dict[str, Any], now: datetime) -> list[DueVisit]:
-        due = await repo.due_visits_at_site(job["site_id"], job["request_id"])
+    async def _bundle(self, repo: DispatchRepository, job: JobRecord, now: datetime) -> list[DueVisit]:
+        due = await repo.due_visits_at_site(job.site_id, job.request_id)
         visits = [
             DueVisit(
-                request_id=v["request_id"],
-                window_start=v["window_start"],
-                window_end=v["window_end"],
-                duration_minutes=v["duration_minutes"],
-                started=v["assignment_status"] in STARTED,
-                required_skills=skill_levels(v["required_skills"]),
+                request_id=v.request_id,
+                window_start=v.window_start,
+                window_end=v.window_end,
+                duration_minutes=v.duration_minutes,
+                started=v.assignment_status in STARTED,
+                required_skills=skill_levels(v.required_skills),
             )
             for v in due
         ]
@@ -233,7 +235,7 @@ class EmergencyPlacer:
         self,
         session: AsyncSession,
         repo: DispatchRepository,
-        job: dict[str, Any],
+        job: JobRecord,
         option: Option,
         route: Sequence[BookedStop],
         bundle: Sequence[DueVisit],
@@ -243,12 +245,12 @@ class EmergencyPlacer:
             await repo.defer_overlap_check()
         booked = {s.assignment_id: s for s in route}
         reason = f"an emergency was fitted in before it ({option.first_name})"
-        emergency_end = option.planned_start + timedelta(minutes=job["duration_minutes"])
+        emergency_end = option.planned_start + timedelta(minutes=job.duration_minutes)
         assignment = NewAssignment(
             id=uuid.uuid4(),
-            request_id=job["request_id"],
+            request_id=job.request_id,
             technician_id=option.technician_id,
-            customer_id=job["customer_id"],
+            customer_id=job.customer_id,
             status="offered",
             planned_start=option.planned_start,
             planned_end=emergency_end,
@@ -258,13 +260,13 @@ class EmergencyPlacer:
         events = [
             outbox_row(
                 assignment_changed(
-                    {
-                        "id": m.assignment_id,
-                        "request_id": booked[m.assignment_id].request_id,
-                        "customer_id": booked[m.assignment_id].customer_id,
-                        "technician_id": option.technician_id,
-                        "eta": booked[m.assignment_id].eta,
-                    },
+                    BookedBefore(
+                        m.assignment_id,
+                        booked[m.assignment_id].request_id,
+                        booked[m.assignment_id].customer_id,
+                        option.technician_id,
+                        booked[m.assignment_id].eta,
+                    ),
                     option.technician_id,
                     option.first_name,
                     booked[m.assignment_id].status,
@@ -300,7 +302,7 @@ class EmergencyPlacer:
                 assignment=assignment,
                 events=events,
                 replan_day=self.local_day(option.planned_start),
-                replan_reason=f"emergency at {job['address'] or job['site_id']} fitted into {option.first_name}'s day",
+                replan_reason=f"emergency at {job.address or job.site_id} fitted into {option.first_name}'s day",
             )
         )
         if not written:
@@ -318,7 +320,7 @@ class EmergencyPlacer:
         session: AsyncSession,
         repo: DispatchRepository,
         visit: DueVisit,
-        emergency: dict[str, Any],
+        emergency: JobRecord,
         option: Option,
         start: datetime,
         end: datetime,
@@ -326,21 +328,21 @@ class EmergencyPlacer:
         """The planned visit is done in the same stop, straight after the emergency (request_id = visit_id)."""
         vjob = await repo.get_job(visit.request_id)
         assert vjob is not None
-        await repo.set_job_status(visit.request_id, "assigned", bundled_with=emergency["request_id"])
+        await repo.set_job_status(visit.request_id, "assigned", bundled_with=emergency.request_id)
         active = await repo.active_assignments_for_request(visit.request_id)
-        reason = f"bundled with the emergency at the same site ({emergency['request_id']})"
+        reason = f"bundled with the emergency at the same site ({emergency.request_id})"
         if active:
             before = active[0]
             await repo.move_assignment(
-                before["id"],
+                before.id,
                 planned_start=start,
                 planned_end=end,
                 eta=option.eta,
                 technician_id=option.technician_id,
                 status="offered",
             )
-            if before["technician_id"] != option.technician_id:
-                await repo.bump_route_version(before["technician_id"])
+            if before.technician_id != option.technician_id:
+                await repo.bump_route_version(before.technician_id)
             await announce_changed(
                 session,
                 before,
@@ -360,7 +362,7 @@ class EmergencyPlacer:
                 assignment_id,
                 visit.request_id,
                 option.technician_id,
-                vjob["customer_id"],
+                vjob.customer_id,
                 "offered",
                 start,
                 end,
@@ -378,24 +380,24 @@ class EmergencyPlacer:
             start,
             end,
             option.eta,
-            bundled_with=emergency["request_id"],
+            bundled_with=emergency.request_id,
             occurred_at=self.clock(),
         )
 
     async def _alert_late(
-        self, session: AsyncSession, repo: DispatchRepository, job: dict[str, Any], option: Option, reason: str
+        self, session: AsyncSession, repo: DispatchRepository, job: JobRecord, option: Option, reason: str
     ) -> None:
-        if job["response_due"] is None or not await repo.raise_alert(
-            job["request_id"], "placement", option.eta, reason, at=self.clock()
+        if job.response_due is None or not await repo.raise_alert(
+            job.request_id, "placement", option.eta, reason, at=self.clock()
         ):
             return
         await add_event(
             session,
             messaging,
             SlaAtRisk(
-                request_id=job["request_id"],
-                customer_id=job["customer_id"],
-                response_due=job["response_due"],
+                request_id=job.request_id,
+                customer_id=job.customer_id,
+                response_due=job.response_due,
                 predicted_arrival=option.eta,
                 reason=reason or "no technician can arrive before the deadline",
                 technician_id=option.technician_id,
@@ -411,4 +413,4 @@ class EmergencyPlacer:
         now = self.clock()
         for row in await repo.active_assignments_for_request(event.request_id):
             await cancel_assignment(session, row, now, "request cancelled")
-            await repo.request_replan(self.local_day(row["planned_start"]), "a request was cancelled")
+            await repo.request_replan(self.local_day(row.planned_start), "a request was cancelled")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,6 +26,7 @@ from services.dispatch.domain.lifecycle import (
     status_after_break,
 )
 from services.dispatch.domain.plausibility import Plausibility, Suspicion, check_arrival, check_completion
+from services.dispatch.domain.records import AssignmentRecord, JobRecord
 from services.dispatch.planning import RoadFactorTravel
 from services.dispatch.planning.travel import great_circle_km
 from services.dispatch.usecases.booking import announce_changed, announce_moved, announce_status
@@ -67,7 +69,7 @@ class FieldWork:
         outcome: str | None = None,
         report: dict[str, Any] | None = None,
         reason: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> AssignmentRecord:
         """One checked step of the lifecycle, timestamped and positioned; nobody acts on another's job.
 
         Only a dispatcher cancels, and says why (a technician declines or reports the visit failed instead).
@@ -78,8 +80,8 @@ class FieldWork:
         row = await repo.get_assignment(assignment_id, for_update=True)
         if row is None:
             raise NotFound("assignment not found")
-        ensure_technician_access(principal, row["technician_id"], "assignment")
-        if row["status"] == status:
+        ensure_technician_access(principal, row.technician_id, "assignment")
+        if row.status == status:
             return row
         if status == "cancelled":
             if principal.role != Role.DISPATCHER:
@@ -89,16 +91,16 @@ class FieldWork:
         if status in ("completed", "failed") and report is None and principal.role == Role.TECHNICIAN:
             raise Forbidden("a technician completes or fails a visit with its report (/me/assignments/{id}/report)")
         try:
-            check_transition(row["status"], status, outcome)
+            check_transition(row.status, status, outcome)
         except TransitionRefused as exc:
             raise Conflict(str(exc)) from exc
         now = self.clock()
         at = at or now
-        if refusal := device_time_refusal(at, now, row["booked_at"]):
+        if refusal := device_time_refusal(at, now, row.booked_at):
             raise InvalidInput("at", refusal)
-        if row["last_transition_at"] is not None and at < row["last_transition_at"]:
+        if row.last_transition_at is not None and at < row.last_transition_at:
             raise InvalidInput("at", "is before the assignment's previous step")
-        job = await repo.get_job(row["request_id"])
+        job = await repo.get_job(row.request_id)
         assert job is not None
         point = (position.lat, position.lon) if position else None
         suspicion = await self._implausible(repo, row, job, status, at, point)
@@ -110,24 +112,24 @@ class FieldWork:
         }
         await repo.set_assignment_status(assignment_id, status, at, point, detail, outcome, report)
         if point is not None:
-            await repo.move_technician(row["technician_id"], at, *point)
-        if status in STARTED or row["status"] in STARTED:  # an offer withdrawn leaves them doing what they were
+            await repo.move_technician(row.technician_id, at, *point)
+        if status in STARTED or row.status in STARTED:  # an offer withdrawn leaves them doing what they were
             technician_status = TECHNICIAN_STATUS.get(status, "available")
-            await repo.set_technician_status(row["technician_id"], technician_status or "available")
-        await repo.bump_route_version(row["technician_id"])
-        eta = row["eta"]
+            await repo.set_technician_status(row.technician_id, technician_status or "available")
+        await repo.bump_route_version(row.technician_id)
+        eta = row.eta
         if status == "on_site":
             eta = at  # arrived: the ETA is the arrival, no longer ahead
         elif status == "en_route":
-            eta = await self._eta_at(repo, row, (job["lat"], job["lon"]), at, point)
+            eta = await self._eta_at(repo, row, (job.lat, job.lon), at, point)
         if suspicion is not None:
             await repo.mark_suspect(assignment_id, suspicion.reason)
             await repo.raise_alert(
-                row["request_id"], suspicion.kind, None, f"assignment {assignment_id}: {suspicion.reason}", at=now
+                row.request_id, suspicion.kind, None, f"assignment {assignment_id}: {suspicion.reason}", at=now
             )
         await announce_status(
             session,
-            {**row, "eta": eta},
+            replace(row, eta=eta),
             status,
             at,
             position=position,
@@ -136,8 +138,8 @@ class FieldWork:
             suspect=suspicion.reason if suspicion else None,
             occurred_at=self.clock(),
         )
-        if status == "en_route" and eta != row["eta"]:
-            await self._tell_eta(session, repo, {**row, "status": status}, eta, "on the way")
+        if status == "en_route" and eta != row.eta:
+            await self._tell_eta(session, repo, replace(row, status=status), eta, "on the way")
         await self._follow_up(session, repo, row, job, status, outcome, reason)
         updated = await repo.get_assignment(assignment_id)
         assert updated is not None
@@ -146,33 +148,33 @@ class FieldWork:
     async def _implausible(
         self,
         repo: DispatchRepository,
-        row: dict[str, Any],
-        job: dict[str, Any],
+        row: AssignmentRecord,
+        job: JobRecord,
         status: str,
         at: datetime,
         point: tuple[float, float] | None,
     ) -> Suspicion | None:
         if status == "on_site":
-            left = await repo.step_at(row["id"], "en_route")
+            left = await repo.step_at(row.id, "en_route")
             distance = travel = off_site = None
             if left is not None:
-                origin = (left["lat"], left["lon"]) if left["lat"] is not None else None
+                origin = (left.lat, left.lon) if left.lat is not None and left.lon is not None else None
                 if origin is None:  # the en-route step had no position: where the technician was last seen
-                    tech = await repo.get_technician(row["technician_id"])
-                    origin = (tech["lat"], tech["lon"]) if tech else None
+                    tech = await repo.get_technician(row.technician_id)
+                    origin = (tech.lat, tech.lon) if tech else None
                 if origin is not None:
-                    distance, travel = self.drive(origin, (job["lat"], job["lon"]))
+                    distance, travel = self.drive(origin, (job.lat, job.lon))
             if point is not None:
-                off_site, _ = self.drive(point, (job["lat"], job["lon"]))
-            return check_arrival(left["at"] if left else None, at, distance, travel, off_site, self.rules)
+                off_site, _ = self.drive(point, (job.lat, job.lon))
+            return check_arrival(left.at if left else None, at, distance, travel, off_site, self.rules)
         if status == "completed":
-            return check_completion(row["arrived_at"], at, timedelta(minutes=job["duration_minutes"]), self.rules)
+            return check_completion(row.arrived_at, at, timedelta(minutes=job.duration_minutes), self.rules)
         return None
 
     async def _eta_at(
         self,
         repo: DispatchRepository,
-        row: dict[str, Any],
+        row: AssignmentRecord,
         site: tuple[float, float],
         at: datetime,
         point: tuple[float, float] | None,
@@ -180,25 +182,25 @@ class FieldWork:
         """The arrival expected from the technician's position at `at` (else the last one known) by the travel
         model."""
         if point is None:
-            tech = await repo.get_technician(row["technician_id"])
-            point = (tech["lat"], tech["lon"]) if tech else site
+            tech = await repo.get_technician(row.technician_id)
+            point = (tech.lat, tech.lon) if tech else site
         _, travel = self.drive(point, site)
         return at + travel
 
     async def _tell_eta(
-        self, session: AsyncSession, repo: DispatchRepository, row: dict[str, Any], eta: datetime, why: str
+        self, session: AsyncSession, repo: DispatchRepository, row: AssignmentRecord, eta: datetime, why: str
     ) -> None:
         """Stores the new ETA and tells everyone (assignment.changed: the customer sees it)."""
-        await repo.set_eta(row["id"], eta)
-        tech = await repo.get_technician(row["technician_id"])
+        await repo.set_eta(row.id, eta)
+        tech = await repo.get_technician(row.technician_id)
         await announce_changed(
             session,
             row,
-            row["technician_id"],
-            tech["first_name"] if tech else "",
-            row["status"],
-            row["planned_start"],
-            row["planned_end"],
+            row.technician_id,
+            tech.first_name if tech else "",
+            row.status,
+            row.planned_start,
+            row.planned_end,
             eta,
             f"{why}: arrival expected at {eta.astimezone(self.tz):%H:%M}",
             occurred_at=self.clock(),
@@ -208,26 +210,26 @@ class FieldWork:
         self,
         session: AsyncSession,
         repo: DispatchRepository,
-        row: dict[str, Any],
-        job: dict[str, Any],
+        row: AssignmentRecord,
+        job: JobRecord,
         status: str,
         outcome: str | None,
         reason: str | None,
     ) -> None:
         """A visit that will not happen puts its job back to placement: an emergency at once, other work with a
         re-plan of its day."""
-        day = row["planned_start"].astimezone(self.tz).date()
+        day = row.planned_start.astimezone(self.tz).date()
         why = {
             "declined": "a technician declined a visit",
             "cancelled": f"a dispatcher cancelled a visit ({reason})",
             "failed": f"a visit failed ({outcome})",
         }.get(status)
         if status == "completed":
-            await repo.set_job_status(row["request_id"], "done")
-        elif why is not None and job["status"] not in ("cancelled", "done"):
-            await repo.set_job_status(row["request_id"], "open", None if status == "declined" else why)
-            if job["kind"] == "emergency":
-                await self.placer.place(session, row["request_id"])  # someone else, at once
+            await repo.set_job_status(row.request_id, "done")
+        elif why is not None and job.status not in ("cancelled", "done"):
+            await repo.set_job_status(row.request_id, "open", None if status == "declined" else why)
+            if job.kind == "emergency":
+                await self.placer.place(session, row.request_id)  # someone else, at once
             else:
                 await repo.request_replan(max(day, self.clock().astimezone(self.tz).date()), why)
 
@@ -252,7 +254,7 @@ class FieldWork:
         if technician is None:
             raise NotFound("technician not found")
         try:
-            status = status_after_break(technician["status"], on_break)
+            status = status_after_break(technician.status, on_break)
         except TransitionRefused as exc:
             raise Conflict(str(exc)) from exc
         ends_at = start + timedelta(minutes=minutes or self.placer.settings.break_minutes) if on_break else None
@@ -280,17 +282,19 @@ class FieldWork:
             at, lat, lon, accuracy_m = max(pings)
             en_route = await repo.en_route_of(technician_id)  # locked before the technician, as status steps do
             known = await repo.get_technician(technician_id)
-            if known is None or (known["position_at"] is not None and at <= known["position_at"]):
+            if known is None or (known.position_at is not None and at <= known.position_at):
                 en_route = []  # an older batch replayed: the position and the ETA stay with the newer one
             else:
                 await announce_moved(session, technician_id, at, lat, lon, accuracy_m, occurred_at=now)
             await repo.move_technician(technician_id, at, lat, lon)
             least = timedelta(minutes=self.placer.settings.eta_update_minutes)
             for row in en_route:
-                if row["last_transition_at"] is not None and at < row["last_transition_at"]:
+                if row.last_transition_at is not None and at < row.last_transition_at:
                     continue  # a ping from before the technician set off
-                eta = await self._eta_at(repo, row, (row["site_lat"], row["site_lon"]), at, (lat, lon))
-                if abs(eta - row["eta"]) > least:
+                if row.site_lat is None or row.site_lon is None:
+                    continue
+                eta = await self._eta_at(repo, row, (row.site_lat, row.site_lon), at, (lat, lon))
+                if abs(eta - row.eta) > least:
                     await self._tell_eta(session, repo, row, eta, "on the way")
         return stored
 

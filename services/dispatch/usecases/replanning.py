@@ -26,6 +26,7 @@ from services.dispatch.domain.calendar import Absence, Availability, absence_rea
 from services.dispatch.domain.kpis import Promise, promise_kpis
 from services.dispatch.domain.lifecycle import STARTED
 from services.dispatch.domain.planchanges import PlacedVisit, PlanChange, diff_plans
+from services.dispatch.domain.records import AssignmentRecord, JobRecord, OverrunningJob, TechnicianOnShift
 from services.dispatch.planning import (
     BreakRule,
     GeoPoint,
@@ -88,9 +89,9 @@ class Snapshot:
     origin: datetime
     now_s: float
     problem: PlanningProblem
-    technicians: dict[uuid.UUID, dict[str, Any]]
-    jobs: dict[uuid.UUID, dict[str, Any]]
-    assignments: dict[uuid.UUID, dict[str, Any]]  # by request_id
+    technicians: dict[uuid.UUID, TechnicianOnShift]
+    jobs: dict[uuid.UUID, JobRecord]
+    assignments: dict[uuid.UUID, AssignmentRecord]  # by request_id
     fingerprint: dict[uuid.UUID, tuple[Any, ...]]
     relaxed: dict[str, tuple[TimeWindow, ...]]  # visit id -> windows without the promise bound
     # visits booked for a technician who works this day that a plan must not let go: a dispatcher's pinned
@@ -123,8 +124,8 @@ class PlanDiff:
     kpis: dict[str, Any]
 
 
-def _fingerprint(rows: list[dict[str, Any]]) -> dict[uuid.UUID, tuple[Any, ...]]:
-    return {r["id"]: (r["technician_id"], r["planned_start"], r["status"] in STARTED, r["locked"]) for r in rows}
+def _fingerprint(rows: list[AssignmentRecord]) -> dict[uuid.UUID, tuple[Any, ...]]:
+    return {r.id: (r.technician_id, r.planned_start, r.status in STARTED, r.locked) for r in rows}
 
 
 def planner_shift(free: Availability, origin: datetime) -> Shift:
@@ -141,10 +142,9 @@ def planner_shift(free: Availability, origin: datetime) -> Shift:
     return Shift(day=0, start=float(start), end=float(end), breaks=breaks, overtime_limit=float(hard_end - end))
 
 
-def promised_eta(booking: dict[str, Any]) -> datetime:
+def promised_eta(booking: AssignmentRecord) -> datetime:
     """The arrival first promised to the customer (rows written before it was kept: the current ETA)."""
-    first: datetime | None = booking.get("first_eta")
-    return first if first is not None else booking["eta"]
+    return booking.first_eta if booking.first_eta is not None else booking.eta
 
 
 def keep_promise(open_from: float, open_to: float, promised: float, tolerance: float) -> float:
@@ -164,8 +164,8 @@ async def _on_a_thread(
     return await asyncio.to_thread(planner, problem, travel, options)
 
 
-def job_label(job: dict[str, Any]) -> str:
-    return job.get("address") or f"{job['kind']} {str(job['request_id'])[:8]}"
+def job_label(job: JobRecord | OverrunningJob) -> str:
+    return job.address or f"{job.kind} {str(job.request_id)[:8]}"
 
 
 class Replanner:
@@ -275,77 +275,77 @@ class Replanner:
         def secs(moment: datetime) -> float:
             return (moment - origin).total_seconds()
 
-        jobs = {j["request_id"]: j for j in await repo.plannable_jobs(origin, end)}
+        jobs = {j.request_id: j for j in await repo.plannable_jobs(origin, end)}
         booked = await repo.active_assignments_between(origin, end)
-        assignments = {a["request_id"]: a for a in booked}
+        assignments = {a.request_id: a for a in booked}
         # someone en route or on site starts the rest of the day at that job: no travel to it left to plan
         started_at: dict[uuid.UUID, GeoPoint] = {}
-        for a in sorted(booked, key=lambda a: a["planned_start"], reverse=True):
-            if a["status"] in STARTED and a["request_id"] in jobs:
-                started_at[a["technician_id"]] = GeoPoint(jobs[a["request_id"]]["lat"], jobs[a["request_id"]]["lon"])
+        for a in sorted(booked, key=lambda a: a.planned_start, reverse=True):
+            if a.status in STARTED and a.request_id in jobs:
+                started_at[a.technician_id] = GeoPoint(jobs[a.request_id].lat, jobs[a.request_id].lon)
         shift_rows = await repo.shifts_of_day(day)
         absences = await repo.absences_between(
-            sorted({r["id"] for r in shift_rows}), origin - timedelta(days=1), end + timedelta(days=1)
+            sorted({r.id for r in shift_rows}), origin - timedelta(days=1), end + timedelta(days=1)
         )
-        homes = {r["id"]: (r["home_lat"], r["home_lon"]) for r in shift_rows}
+        homes = {r.id: (r.home_lat, r.home_lon) for r in shift_rows}
         for a in booked:
-            if str(a["request_id"]) in kept_as_booked and a["request_id"] in jobs:
-                site, home = jobs[a["request_id"]], homes.get(a["technician_id"])
-                lead = self._drive(home, (site["lat"], site["lon"])) if home else timedelta(0)
-                block = Absence(a["planned_start"] - lead, a["planned_end"], "booked")
-                absences.setdefault(a["technician_id"], []).append(block)
-        technicians: dict[uuid.UUID, dict[str, Any]] = {}
+            if str(a.request_id) in kept_as_booked and a.request_id in jobs:
+                site, home = jobs[a.request_id], homes.get(a.technician_id)
+                lead = self._drive(home, (site.lat, site.lon)) if home else timedelta(0)
+                block = Absence(a.planned_start - lead, a.planned_end, "booked")
+                absences.setdefault(a.technician_id, []).append(block)
+        technicians: dict[uuid.UUID, TechnicianOnShift] = {}
         planner_techs = []
         for r in shift_rows:
             free = availability(
-                r["starts_at"],
-                r["ends_at"],
+                r.starts_at,
+                r.ends_at,
                 now if day == self.today() else origin,
-                timedelta(minutes=r["overtime_minutes"]),
-                absences.get(r["id"], []),
-                break_minutes=r["break_minutes"] or 0,
-                break_earliest=r["break_earliest"],
-                break_latest=r["break_latest"],
+                timedelta(minutes=r.overtime_minutes),
+                absences.get(r.id, []),
+                break_minutes=r.break_minutes or 0,
+                break_earliest=r.break_earliest,
+                break_latest=r.break_latest,
             )
             if free is None:
                 continue
-            live = now_s > 0 and r["position_at"] is not None
-            here = GeoPoint(r["lat"], r["lon"]) if live else GeoPoint(r["home_lat"], r["home_lon"])
-            here = started_at.get(r["id"], here)
-            technicians[r["id"]] = r
+            live = now_s > 0 and r.position_at is not None
+            here = GeoPoint(r.lat, r.lon) if live else GeoPoint(r.home_lat, r.home_lon)
+            here = started_at.get(r.id, here)
+            technicians[r.id] = r
             planner_techs.append(
                 Technician(
-                    id=str(r["id"]),
+                    id=str(r.id),
                     home=here,
-                    end_location=GeoPoint(r["home_lat"], r["home_lon"]),
+                    end_location=GeoPoint(r.home_lat, r.home_lon),
                     shifts=(planner_shift(free, origin),),
-                    skills=dict(r["skills"]),
+                    skills=dict(r.skills),
                 )
             )
 
         visits, pins = [], []
         pinned_order: dict[uuid.UUID, int] = {}
         keep: set[str] = set()
-        for a in sorted(booked, key=lambda a: (a["status"] not in STARTED, a["planned_start"])):
-            job = jobs.get(a["request_id"])
-            if job is None or a["technician_id"] not in technicians or str(a["request_id"]) in kept_as_booked:
+        for a in sorted(booked, key=lambda a: (a.status not in STARTED, a.planned_start)):
+            job = jobs.get(a.request_id)
+            if job is None or a.technician_id not in technicians or str(a.request_id) in kept_as_booked:
                 continue
-            if a["status"] not in STARTED and (a["locked"] or job["kind"] == "emergency"):
-                keep.add(str(a["request_id"]))
-            started = a["status"] in STARTED
-            if not (started or a["locked"] or job["kind"] == "emergency" or job["bundled_with"] is not None):
+            if a.status not in STARTED and (a.locked or job.kind == "emergency"):
+                keep.add(str(a.request_id))
+            started = a.status in STARTED
+            if not (started or a.locked or job.kind == "emergency" or job.bundled_with is not None):
                 continue
-            position = pinned_order.get(a["technician_id"], 0)
-            pinned_order[a["technician_id"]] = position + 1
+            position = pinned_order.get(a.technician_id, 0)
+            pinned_order[a.technician_id] = position + 1
             pins.append(
                 Pin(
-                    visit_id=str(a["request_id"]),
-                    technician_id=str(a["technician_id"]),
+                    visit_id=str(a.request_id),
+                    technician_id=str(a.technician_id),
                     day=0,
                     position=position,
                     # a pinned time still ahead is kept; one started or already passed keeps only its technician
-                    start_time=secs(a["planned_start"])
-                    if a["locked"] and not started and secs(a["planned_start"]) >= now_s
+                    start_time=secs(a.planned_start)
+                    if a.locked and not started and secs(a.planned_start) >= now_s
                     else None,
                     frozen=started,
                 )
@@ -356,26 +356,26 @@ class Replanner:
             if str(request_id) in kept_as_booked:
                 continue
             booking = assignments.get(request_id)
-            if booking is not None and booking["status"] in STARTED and str(request_id) not in pinned:
+            if booking is not None and booking.status in STARTED and str(request_id) not in pinned:
                 continue  # started by someone who is off now: left as it is
-            duration = job["duration_minutes"] * 60.0
-            if booking is not None and booking["status"] in STARTED:
-                start = max(now_s, secs(booking["planned_start"]))
-                remaining = max(60.0, secs(booking["planned_end"]) - start)
-                if booking["overran_at"] is not None:  # already running late: it gets another grace period from now
+            duration = job.duration_minutes * 60.0
+            if booking is not None and booking.status in STARTED:
+                start = max(now_s, secs(booking.planned_start))
+                remaining = max(60.0, secs(booking.planned_end) - start)
+                if booking.overran_at is not None:  # already running late: it gets another grace period from now
                     remaining = max(remaining, self.settings.overrun_grace_minutes * 60.0)
                 windows: tuple[TimeWindow, ...] = (TimeWindow(start, start),)
                 duration = remaining
             else:
-                open_from = max(now_s, secs(job["window_start"]) if job["window_start"] else 0.0)
-                open_to = min(DAY_S, secs(job["window_end"]) if job["window_end"] else DAY_S)
-                if job["kind"] == "emergency" and job["response_due"] is not None and booking is None:
+                open_from = max(now_s, secs(job.window_start) if job.window_start else 0.0)
+                open_to = min(DAY_S, secs(job.window_end) if job.window_end else DAY_S)
+                if job.kind == "emergency" and job.response_due is not None and booking is None:
                     open_to = max(open_to, open_from)
-                if job["kind"] == "emergency" and booking is not None:
+                if job.kind == "emergency" and booking is not None:
                     # booked: served today whatever (the SLA's soft bound keeps it early), and no later than the
                     # promise where its technician can still keep it; if the plan can't, the promise is relaxed
                     open_to = max(DAY_S, open_from)
-                    if booking["technician_id"] in technicians:
+                    if booking.technician_id in technicians:
                         bounded = keep_promise(open_from, open_to, secs(promised_eta(booking)), self.tolerance_s)
                         if bounded < open_to:
                             relaxed[str(request_id)] = (TimeWindow(open_from, open_to),)
@@ -386,21 +386,21 @@ class Replanner:
             visits.append(
                 Visit(
                     id=str(request_id),
-                    location=GeoPoint(job["lat"], job["lon"]),
+                    location=GeoPoint(job.lat, job.lon),
                     service_duration=duration,
                     windows=windows,
-                    required_skills=skill_levels(job["required_skills"]),
-                    priority=Priority[job["priority"]],
-                    sla_deadline=secs(job["response_due"]) if job["response_due"] else None,
+                    required_skills=skill_levels(job.required_skills),
+                    priority=Priority[job.priority],
+                    sla_deadline=secs(job.response_due) if job.response_due else None,
                 )
             )
         in_problem = {v.id for v in visits}
         previous = []
         for technician_id in technicians:
             route = tuple(
-                str(a["request_id"])
+                str(a.request_id)
                 for a in booked
-                if a["technician_id"] == technician_id and str(a["request_id"]) in in_problem
+                if a.technician_id == technician_id and str(a.request_id) in in_problem
             )
             if route:
                 previous.append(RouteAssignment(str(technician_id), 0, route))
@@ -434,10 +434,10 @@ class Replanner:
     async def diff(self, repo: DispatchRepository, snap: Snapshot, plan: Plan, reason: str) -> PlanDiff:
         """What ``plan`` would change in the day ``snap`` was taken of, in words, and its figures (no writes)."""
         end, at = snap.origin + timedelta(days=1), snap.at
-        names = {tid: t["first_name"] for tid, t in snap.technicians.items()}
-        off_duty = {a["technician_id"] for a in snap.assignments.values()} - set(snap.technicians)
+        names = {tid: t.first_name for tid, t in snap.technicians.items()}
+        off_duty = {a.technician_id for a in snap.assignments.values()} - set(snap.technicians)
         for row in await repo.list_technicians(sorted(off_duty)):
-            names[row["id"]] = row["first_name"]
+            names[row.id] = row.first_name
         absences = await repo.absences_between(sorted(off_duty), snap.origin, end)
         why = {tid: absence_reason(names[tid], absences[tid][0].kind if tid in absences else "off") for tid in off_duty}
 
@@ -445,12 +445,12 @@ class Replanner:
             rid: PlacedVisit(
                 rid,
                 job_label(snap.jobs[rid]),
-                a["technician_id"],
-                names.get(a["technician_id"], "?"),
-                a["planned_start"],
+                a.technician_id,
+                names.get(a.technician_id, "?"),
+                a.planned_start,
             )
             for rid, a in snap.assignments.items()
-            if rid in snap.jobs and a["status"] not in STARTED and str(rid) not in snap.kept_as_booked
+            if rid in snap.jobs and a.status not in STARTED and str(rid) not in snap.kept_as_booked
         }
         after: dict[uuid.UUID, PlacedVisit] = {}
         planned: list[tuple[uuid.UUID, uuid.UUID, datetime, datetime, datetime]] = []
@@ -459,7 +459,8 @@ class Replanner:
             for stop in route.stops:
                 rid = uuid.UUID(stop.visit_id)
                 planned.append((tid, rid, at(stop.arrival), at(stop.start), at(stop.departure)))
-                if snap.assignments.get(rid, {}).get("status") not in STARTED:
+                booking = snap.assignments.get(rid)
+                if booking is None or booking.status not in STARTED:
                     after[rid] = PlacedVisit(rid, job_label(snap.jobs[rid]), tid, names[tid], at(stop.start))
         dropped = {
             uuid.UUID(u.visit_id): f"{u.reason.value.replace('_', ' ')}" + (f" ({u.detail})" if u.detail else "")
@@ -519,14 +520,14 @@ class Replanner:
             a, job = snap.assignments.get(rid), snap.jobs[rid]
             change = change_of.get(rid)
             text = change.text if change else reason
-            if a is not None and a["status"] in STARTED:
+            if a is not None and a.status in STARTED:
                 stops_of.setdefault(tid, []).append(
                     PlannedStop(
                         request_id=rid,
-                        assignment_id=a["id"],
-                        eta=a["eta"],
-                        planned_start=a["planned_start"],
-                        planned_end=a["planned_end"],
+                        assignment_id=a.id,
+                        eta=a.eta,
+                        planned_start=a.planned_start,
+                        planned_end=a.planned_end,
                     )
                 )
                 continue
@@ -535,7 +536,7 @@ class Replanner:
                 try:
                     await repo.book(
                         NewAssignment(
-                            assignment_id, rid, tid, job["customer_id"], "offered", start, finish, eta, self.clock()
+                            assignment_id, rid, tid, job.customer_id, "offered", start, finish, eta, self.clock()
                         )
                     )
                 except RequestAlreadyBooked:
@@ -559,27 +560,27 @@ class Replanner:
                 )
                 touched.add(tid)
             else:
-                assignment_id = a["id"]
-                moved = a["technician_id"] != tid
-                if moved or abs(a["planned_start"] - start) >= timedelta(minutes=1) or a["eta"] != eta:
+                assignment_id = a.id
+                moved = a.technician_id != tid
+                if moved or abs(a.planned_start - start) >= timedelta(minutes=1) or a.eta != eta:
                     await repo.move_assignment(
-                        a["id"],
+                        a.id,
                         planned_start=start,
                         planned_end=finish,
                         eta=eta,
                         technician_id=tid if moved else None,
                         status="offered" if moved else None,
                     )
-                    touched.update({tid, a["technician_id"]})
-                    if abs(eta - a["eta"]) > tolerance:  # the record of who was told: the customer
+                    touched.update({tid, a.technician_id})
+                    if abs(eta - a.eta) > tolerance:  # the record of who was told: the customer
                         text = f"{text}; the customer is told the new arrival {eta.astimezone(self.tz):%H:%M}"
-                    if moved or change is not None or abs(eta - a["eta"]) > tolerance:
+                    if moved or change is not None or abs(eta - a.eta) > tolerance:
                         await announce_changed(
                             session,
                             a,
                             tid,
                             names[tid],
-                            "offered" if moved else a["status"],
+                            "offered" if moved else a.status,
                             start,
                             finish,
                             eta,
@@ -595,10 +596,10 @@ class Replanner:
         now = self.clock()
         for rid, detail in dropped.items():
             a = snap.assignments.get(rid)
-            if a is not None and a["status"] not in STARTED:
+            if a is not None and a.status not in STARTED:
                 await cancel_assignment(session, a, now, change_of[rid].text if rid in change_of else detail)
-                touched.add(a["technician_id"])
-            if snap.jobs[rid]["status"] != "unplaceable":
+                touched.add(a.technician_id)
+            if snap.jobs[rid].status != "unplaceable":
                 await repo.set_job_status(rid, "open", detail)
         await repo.bump_route_versions(sorted(touched))
         await repo.check_overlap_now()
@@ -643,13 +644,13 @@ class Replanner:
         for _, rid, eta, _, _ in planned:
             a, job = snap.assignments.get(rid), snap.jobs[rid]
             arrival = eta
-            if a is not None and a["status"] in STARTED:
-                arrival = (a["last_transition_at"] if a["status"] == "on_site" else None) or a["eta"]
+            if a is not None and a.status in STARTED:
+                arrival = (a.last_transition_at if a.status == "on_site" else None) or a.eta
             first = promised_eta(a) if a is not None else eta
-            emergency = job["kind"] == "emergency"
+            emergency = job.kind == "emergency"
             # an arrival flagged implausible (on site seconds after en route from far away) is no response time
-            counted = emergency and not (a is not None and a.get("suspect"))
-            promises.append(Promise(job["created_at"] if counted else None, first, arrival, emergency))
+            counted = emergency and not (a is not None and a.suspect)
+            promises.append(Promise(job.created_at if counted else None, first, arrival, emergency))
         return promises
 
     def _routes_json(

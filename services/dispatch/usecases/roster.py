@@ -114,10 +114,10 @@ class Roster:
             if local_midnight(d, self.tz) < ends_at and local_midnight(d + timedelta(days=1), self.tz) > starts_at
         ]
         if affected:
-            await self.materialize(repo, technician_id, technician["weekly_shifts"], affected)
+            await self.materialize(repo, technician_id, technician.weekly_shifts, affected)
             await repo.bump_route_version(technician_id)
             for day in affected:
-                await repo.request_replan(day, absence_reason(technician["first_name"], kind))
+                await repo.request_replan(day, absence_reason(technician.first_name, kind))
         return absence_id
 
     async def refresh(self, session: AsyncSession) -> None:
@@ -125,4 +125,4 @@ class Roster:
         repo = DispatchRepository(session)
         days = self.horizon()
         for technician in await repo.list_technicians():
-            await self.materialize(repo, technician["id"], technician["weekly_shifts"], days)
+            await self.materialize(repo, technician.id, technician.weekly_shifts, days)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.domain.calendar import local_midnight
 from services.dispatch.domain.customer_view import CustomerVisit, customer_visit
+from services.dispatch.domain.records import AlertRecord, AssignmentRecord, FinishedWork, JobRecord, TechnicianRecord
 from shared.auth import Principal, ensure_customer_access
 from shared.errors import NotFound
 
@@ -29,10 +30,10 @@ class TechnicianDay:
     """A technician's day as the mobile app shows it: the bookings, their jobs and what was done on site before."""
 
     day: date
-    technician: Row
-    assignments: list[Row]
-    jobs: dict[uuid.UUID, Row]
-    site_history: dict[uuid.UUID, list[Row]]
+    technician: TechnicianRecord
+    assignments: list[AssignmentRecord]
+    jobs: dict[uuid.UUID, JobRecord]
+    site_history: dict[uuid.UUID, list[FinishedWork]]
     plan_version: int | None
 
 
@@ -41,22 +42,22 @@ class DispatchViews:
         self.tz = ZoneInfo(timezone)
         self.clock = clock
 
-    async def technician(self, session: AsyncSession, technician_id: uuid.UUID) -> Row:
+    async def technician(self, session: AsyncSession, technician_id: uuid.UUID) -> TechnicianRecord:
         row = await DispatchRepository(session).get_technician(technician_id)
         if row is None:
             raise NotFound("technician not found")
         return row
 
-    async def technicians(self, session: AsyncSession) -> list[Row]:
+    async def technicians(self, session: AsyncSession) -> list[TechnicianRecord]:
         return await DispatchRepository(session).list_technicians()
 
-    async def assignment(self, session: AsyncSession, assignment_id: uuid.UUID) -> Row:
+    async def assignment(self, session: AsyncSession, assignment_id: uuid.UUID) -> AssignmentRecord:
         row = await DispatchRepository(session).get_assignment(assignment_id)
         if row is None:
             raise NotFound("assignment not found")
         return row
 
-    async def alerts(self, session: AsyncSession) -> list[Row]:
+    async def alerts(self, session: AsyncSession) -> list[AlertRecord]:
         return await DispatchRepository(session).alerts()
 
     async def plan_failures(self, session: AsyncSession) -> list[Row]:
@@ -74,9 +75,9 @@ class DispatchViews:
         technician = await self.technician(session, me)
         day = day or self.clock().astimezone(self.tz).date()
         start, end = local_midnight(day, self.tz), local_midnight(day + timedelta(days=1), self.tz)
-        rows = [a for a in await repo.assignments_of(me, start, end) if a["status"] != "declined"]
-        jobs = await repo.jobs([a["request_id"] for a in rows])
-        history = await repo.site_history(sorted({j["site_id"] for j in jobs.values()}), start)
+        rows = [a for a in await repo.assignments_of(me, start, end) if a.status != "declined"]
+        jobs = await repo.jobs([a.request_id for a in rows])
+        history = await repo.site_history(sorted({j.site_id for j in jobs.values()}), start)
         plan = await repo.latest_plan(day)
         return TechnicianDay(day, technician, rows, jobs, history, plan["version"] if plan else None)
 
@@ -91,13 +92,13 @@ class DispatchViews:
 
 async def visit_of_customers_request(
     repo: DispatchRepository, principal: Principal, request_id: uuid.UUID
-) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None]:
+) -> tuple[JobRecord, AssignmentRecord | None, TechnicianRecord | None]:
     """The job of a request the principal may see as its customer (NotFound otherwise), its latest visit and that
     visit's technician (None, None before any booking)."""
     job = await repo.get_job(request_id)
     if job is None:
         raise NotFound("request not found")
-    ensure_customer_access(principal, job["customer_id"], "request")
+    ensure_customer_access(principal, job.customer_id, "request")
     assignment = await repo.latest_visit_of_request(request_id)
-    technician = await repo.get_technician(assignment["technician_id"]) if assignment else None
+    technician = await repo.get_technician(assignment.technician_id) if assignment else None
     return job, assignment, technician

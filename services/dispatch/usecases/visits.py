@@ -59,7 +59,7 @@ class PlannedVisits:
         kind = "rescheduled" if isinstance(event, VisitRescheduled) else "planned"
         days = set(self.days_within_horizon(event.window_start, event.window_end))
         for row in await repo.active_assignments_for_request(event.visit_id):
-            days.add(row["planned_start"].astimezone(self.tz).date())
+            days.add(row.planned_start.astimezone(self.tz).date())
         for day in sorted(days):
             await repo.request_replan(day, f"visit {kind}")
 
@@ -71,4 +71,4 @@ class PlannedVisits:
         await repo.set_job_status(event.visit_id, "cancelled", event.reason)
         for row in await repo.active_assignments_for_request(event.visit_id):
             await cancel_assignment(session, row, self.clock(), f"visit cancelled: {event.reason}")
-            await repo.request_replan(row["planned_start"].astimezone(self.tz).date(), "a visit was cancelled")
+            await repo.request_replan(row.planned_start.astimezone(self.tz).date(), "a visit was cancelled")

@@ -7,8 +7,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify.db import tables as t
-from services.notify.db.records import records
 from services.notify.domain.delivery import DeadLetter
+from shared.db import records
 
 
 class DeadLetterRepository:

@@ -12,8 +12,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify.db import tables as t
-from services.notify.db.records import record, records
 from services.notify.domain.delivery import Delivery, DeliveryAttempt
+from shared.db import record, records
 
 DELIVERY_CHANNEL = "fieldline_notify_delivery"
 

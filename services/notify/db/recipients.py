@@ -11,9 +11,9 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify.db import tables as t
-from services.notify.db.records import record, records
 from services.notify.domain.audience import Audience
 from services.notify.domain.recipients import Recipient
+from shared.db import record, records
 
 
 class RecipientRepository:

@@ -11,8 +11,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify.db import tables as t
-from services.notify.db.records import record
 from services.notify.domain.delivery import TrackedRequest
+from shared.db import record
 
 
 class TrackedFacts(TypedDict, total=False):

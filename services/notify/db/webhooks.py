@@ -11,8 +11,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify.db import tables as t
-from services.notify.db.records import record, records
 from services.notify.domain.webhooks import StoredSecrets, Webhook
+from shared.db import record, records
 
 
 class WebhookRepository:

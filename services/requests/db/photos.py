@@ -9,7 +9,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.requests.db import tables as t
-from services.requests.db.records import PhotoRecord, record
+from services.requests.domain.records import PhotoRecord
+from shared.db import record
 
 
 class PhotosRepository:

@@ -11,8 +11,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.requests.db import tables as t
-from services.requests.db.records import ServiceRequestRecord, record
 from services.requests.domain.lifecycle import AssignmentView
+from services.requests.domain.records import ServiceRequestRecord
+from shared.db import record
 
 
 class RequestsRepository:

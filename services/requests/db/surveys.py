@@ -10,7 +10,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.requests.db import tables as t
-from services.requests.db.records import SurveyRecord, record
+from services.requests.domain.records import SurveyRecord
+from shared.db import record
 
 
 class SurveysRepository:

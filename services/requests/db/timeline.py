@@ -11,7 +11,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.requests.db import tables as t
-from services.requests.db.records import TimelineRecord, record
+from services.requests.domain.records import TimelineRecord
+from shared.db import record
 
 # NOTIFY channel woken with a request id whenever that request's timeline grows (payload: the id)
 TIMELINE_CHANNEL = "requests_timeline"
