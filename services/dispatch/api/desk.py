@@ -19,7 +19,7 @@ from services.dispatch.api.desk_schemas import (
     ReplanOut,
 )
 from services.dispatch.api.schemas import AssignIn, AssignmentOut, LockIn, ReassignIn, ReplanIn
-from services.dispatch.domain.records import AlertRecord
+from services.dispatch.domain.records import AlertRecord, PlanFailureRecord, PlanRecord
 
 router = APIRouter(tags=["dispatcher"])
 
@@ -92,18 +92,18 @@ async def replan(
 
 
 @router.get("/plan-failures", response_model=list[PlanFailureOut])
-async def plan_failures(session: UnitOfWork, cases: UseCases, _: Dispatcher) -> list[dict[str, Any]]:
+async def plan_failures(session: UnitOfWork, cases: UseCases, _: Dispatcher) -> list[PlanFailureRecord]:
     """Days the planner could not plan (an alert until the day plans again): when, why, how many runs in a row."""
     return await cases.views.plan_failures(session)
 
 
 @router.get("/plans/{day}", response_model=PlanOut)
-async def latest_plan(day: date, session: UnitOfWork, cases: UseCases, _: Dispatcher) -> dict[str, Any]:
+async def latest_plan(day: date, session: UnitOfWork, cases: UseCases, _: Dispatcher) -> PlanRecord:
     """The day's latest plan version: each technician's route, what it left unassigned, its changes, its figures."""
     return await cases.views.latest_plan(session, day)
 
 
 @router.get("/plans/{day}/diff", response_model=PlanDiffOut)
-async def latest_diff(day: date, session: UnitOfWork, cases: UseCases, _: Dispatcher) -> dict[str, Any]:
+async def latest_diff(day: date, session: UnitOfWork, cases: UseCases, _: Dispatcher) -> PlanRecord:
     """What the last re-plan of the day moved, and why, in words."""
     return await cases.views.latest_plan(session, day)

@@ -139,6 +139,8 @@ class AlertOut(BaseModel):
 
 
 class PlanFailureOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read from a PlanFailureRecord
+
     day: date
     failed_at: UtcDatetime
     reason: str
@@ -172,6 +174,8 @@ PlanKpisOut = dict[str, float | int | None]
 class PlanOut(BaseModel):
     """A version of a day's plan."""
 
+    model_config = ConfigDict(from_attributes=True)  # read from a PlanRecord
+
     id: uuid.UUID
     day: date
     version: int
@@ -186,6 +190,8 @@ class PlanOut(BaseModel):
 
 class PlanDiffOut(BaseModel):
     """What the day's last plan version changed, and why, in words."""
+
+    model_config = ConfigDict(from_attributes=True)  # read from a PlanRecord
 
     id: uuid.UUID
     day: date

@@ -11,16 +11,18 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.dispatch.db import tables as t
 from services.dispatch.db.common import SessionRepository
+from services.dispatch.domain.records import MobileCommandRecord
+from shared.db import record
 
 
 class MobileCommandRepository(SessionRepository):
-    async def get_command(self, client_command_id: uuid.UUID) -> dict[str, Any] | None:
+    async def get_command(self, client_command_id: uuid.UUID) -> MobileCommandRecord | None:
         row = (
             await self.session.execute(
                 select(t.mobile_commands).where(t.mobile_commands.c.client_command_id == client_command_id)
             )
         ).first()
-        return dict(row._mapping) if row else None
+        return record(MobileCommandRecord, row) if row else None
 
     async def save_command(
         self, client_command_id: uuid.UUID, technician_id: uuid.UUID, kind: str, status_code: int, response: Any

@@ -12,6 +12,8 @@ from sqlalchemy.exc import DBAPIError
 
 from services.dispatch.db import tables as t
 from services.dispatch.db.common import SessionRepository
+from services.dispatch.domain.records import PlanFailureRecord, PlanRecord, ProposalRecord
+from shared.db import record, records, values_of
 
 # One plan at a time, whatever its day, across replicas: a visit whose window spans days is open to each of those
 # days' plans, and two of them made at once both booked it (the later day's, quicker, won and took a morning's
@@ -20,12 +22,12 @@ PLANNER_LOCK = "dispatch-plan"
 
 
 class PlanRepository(SessionRepository):
-    async def latest_plan(self, day: date) -> dict[str, Any] | None:
+    async def latest_plan(self, day: date) -> PlanRecord | None:
         p = t.plans
         row = (
             await self.session.execute(select(p).where(p.c.day == day).order_by(p.c.version.desc()).limit(1))
         ).first()
-        return dict(row._mapping) if row else None
+        return record(PlanRecord, row) if row else None
 
     async def add_plan(self, values: dict[str, Any]) -> int:
         """Stores the next version of the day's plan; versions only grow (the unique key backs it)."""
@@ -38,16 +40,16 @@ class PlanRepository(SessionRepository):
         await self.session.execute(insert(p).values(**values, version=version))
         return int(version)
 
-    async def add_proposal(self, values: dict[str, Any], keep_decided_until: datetime) -> None:
+    async def add_proposal(self, proposal: ProposalRecord, keep_decided_until: datetime) -> None:
         """Stores a proposal; proposals decided or expired before ``keep_decided_until`` are let go."""
         pp = t.plan_proposals
         await self.session.execute(delete(pp).where(pp.c.expires_at < keep_decided_until))
-        await self.session.execute(insert(pp).values(**values))
+        await self.session.execute(insert(pp).values(**values_of(proposal)))
 
-    async def proposal(self, proposal_id: uuid.UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+    async def proposal(self, proposal_id: uuid.UUID, *, for_update: bool = False) -> ProposalRecord | None:
         query = select(t.plan_proposals).where(t.plan_proposals.c.id == proposal_id)
         row = (await self.session.execute(query.with_for_update() if for_update else query)).first()
-        return dict(row._mapping) if row else None
+        return record(ProposalRecord, row) if row else None
 
     async def decide_proposal(
         self, proposal_id: uuid.UUID, decision: str, at: datetime, plan_version: int | None = None
@@ -113,6 +115,6 @@ class PlanRepository(SessionRepository):
     async def clear_plan_failure(self, day: date) -> None:
         await self.session.execute(delete(t.plan_failures).where(t.plan_failures.c.day == day))
 
-    async def plan_failures(self) -> list[dict[str, Any]]:
+    async def plan_failures(self) -> list[PlanFailureRecord]:
         f = t.plan_failures
-        return [dict(r._mapping) for r in await self.session.execute(select(f).order_by(f.c.day))]
+        return records(PlanFailureRecord, await self.session.execute(select(f).order_by(f.c.day)))

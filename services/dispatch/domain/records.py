@@ -272,3 +272,65 @@ class AttachmentRecord:
     key: str
     taken_at: datetime | None  # the device's time
     created_at: datetime  # the server's time
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanRecord:
+    """A version of a day's plan: per technician the ordered stops with ETAs (JSON, as the API shows them)."""
+
+    id: uuid.UUID
+    day: date
+    version: int
+    reason: str
+    status: str
+    routes: list[dict[str, Any]]
+    unassigned: list[dict[str, Any]]
+    changes: list[dict[str, Any]]
+    kpis: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProposalRecord:
+    """A re-plan computed for the dispatcher to read before it is applied: accepted only while the day's bookings
+    are still as the planner saw them (`fingerprint`), before `expires_at`."""
+
+    id: uuid.UUID
+    day: date
+    reason: str
+    created_by: str
+    created_at: datetime
+    expires_at: datetime
+    based_on_version: int | None
+    change_budget: int | None
+    fingerprint: dict[str, Any]
+    kept: list[str]
+    plan: dict[str, Any]
+    changes: list[dict[str, Any]]
+    unassigned: list[dict[str, Any]]
+    kpis: dict[str, Any]
+    decided_at: datetime | None = None
+    decision: str | None = None  # accepted | discarded
+    plan_version: int | None = None  # the version an acceptance made
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanFailureRecord:
+    """A day the planner could not plan: a dispatcher alert until the day plans again."""
+
+    day: date
+    failed_at: datetime
+    reason: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MobileCommandRecord:
+    """A mobile client's command by its own id, with the answer given: a replayed offline queue gets it back."""
+
+    client_command_id: uuid.UUID
+    technician_id: uuid.UUID
+    kind: str
+    status_code: int
+    response: Any
+    created_at: datetime

@@ -49,13 +49,16 @@ class DispatchUseCases:
     @classmethod
     def build(cls, settings: Settings, clock: Callable[[], datetime] = SystemClock()) -> DispatchUseCases:
         # the baseline's switch, made once here: the day planner and the emergency rule of one policy
-        insertion = ReactiveInsertion(RoadFactorTravel(road_factor=settings.road_factor))
+        travel = RoadFactorTravel(road_factor=settings.road_factor)  # one travel model for every path
+        insertion = ReactiveInsertion(travel)
         nearest = settings.policy == "nearest"
-        placer = EmergencyPlacer(settings, NearestQualified(insertion) if nearest else insertion, clock)
+        placer = EmergencyPlacer(settings, NearestQualified(insertion) if nearest else insertion, clock, travel)
         processes = (
             PlannerProcesses(settings.planner_processes, settings.planner_nice) if settings.planner_processes else None
         )
-        replanner = Replanner(settings, clock, planner=plan_nearest if nearest else plan_routes, run=processes)
+        replanner = Replanner(
+            settings, clock, planner=plan_nearest if nearest else plan_routes, run=processes, travel=travel
+        )
         return cls(
             clock,
             placer,

@@ -34,7 +34,6 @@ from services.dispatch.domain.records import (
     TechnicianRecord,
 )
 from services.dispatch.domain.sla import SlaClock, predicted_arrival
-from services.dispatch.planning import RoadFactorTravel
 from services.dispatch.usecases.booking import announce_changed, announce_created
 from services.dispatch.usecases.emergency import EmergencyPlacer, skill_levels
 from services.dispatch.usecases.replanning import job_label
@@ -79,7 +78,7 @@ class DispatchDesk:
         self.placer = placer
         self.clock = clock
         self.tz = ZoneInfo(placer.settings.timezone)
-        self.travel = RoadFactorTravel(road_factor=placer.settings.road_factor)
+        self.travel = placer.travel
 
     def drive(self, from_lat: float, from_lon: float, to_lat: float, to_lon: float) -> timedelta:
         seconds = float(

@@ -25,6 +25,7 @@ from services.dispatch.domain.bundling import DueVisit, visits_to_bundle
 from services.dispatch.domain.lifecycle import STARTED
 from services.dispatch.domain.placement import BookedStop, Candidate, Decision, Job, Option, PlacementRule
 from services.dispatch.domain.records import JobRecord, NewJob
+from services.dispatch.planning import RoadFactorTravel
 from services.dispatch.settings import Settings
 from services.dispatch.usecases.booking import (
     BookedBefore,
@@ -62,10 +63,18 @@ def skill_levels(needs: Sequence[dict[str, Any]], *more: Mapping[str, int]) -> d
 
 
 class EmergencyPlacer:
-    def __init__(self, settings: Settings, rule: PlacementRule, clock: Callable[[], datetime] = SystemClock()) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        rule: PlacementRule,
+        clock: Callable[[], datetime] = SystemClock(),
+        travel: RoadFactorTravel | None = None,
+    ) -> None:
+        """`travel`: the one travel model of the service (the rule's, the desk's, the re-plan's)."""
         self.settings = settings
         self.rule = rule
         self.clock = clock
+        self.travel = travel or RoadFactorTravel(road_factor=settings.road_factor)
         self.tz = ZoneInfo(settings.timezone)
 
     def local_day(self, moment: datetime) -> date:

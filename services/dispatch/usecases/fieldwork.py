@@ -27,7 +27,6 @@ from services.dispatch.domain.lifecycle import (
 )
 from services.dispatch.domain.plausibility import Plausibility, Suspicion, check_arrival, check_completion
 from services.dispatch.domain.records import AssignmentRecord, JobRecord
-from services.dispatch.planning import RoadFactorTravel
 from services.dispatch.planning.travel import great_circle_km
 from services.dispatch.usecases.booking import announce_changed, announce_moved, announce_status
 from services.dispatch.usecases.emergency import EmergencyPlacer
@@ -45,7 +44,7 @@ class FieldWork:
         self.clock = clock
         settings = placer.settings
         self.tz = ZoneInfo(settings.timezone)
-        self.travel = RoadFactorTravel(road_factor=settings.road_factor)
+        self.travel = placer.travel
         self.rules = Plausibility(
             speedup=settings.implausible_speedup,
             arrival_radius_m=settings.arrival_radius_m,
@@ -310,9 +309,9 @@ class FieldWork:
         repo = DispatchRepository(session)
         seen = await repo.get_command(client_command_id)
         if seen is not None:
-            if seen["technician_id"] != technician_id:
+            if seen.technician_id != technician_id:
                 raise NotFound("command not found")
-            return seen["status_code"], seen["response"]
+            return seen.status_code, seen.response
         try:
             async with session.begin_nested():
                 status_code, answer = 200, await command()

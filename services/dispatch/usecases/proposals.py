@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from services.dispatch.db.repository import DispatchRepository
+from services.dispatch.domain.records import ProposalRecord
 from services.dispatch.planning.codec import plan_from_json, plan_to_json
 from services.dispatch.usecases.replanning import (
     PlanningBusy,
@@ -64,29 +65,29 @@ class PlanProposals:
             diff = await self.replanner.diff(repo, snap, plan, reason)
             latest = await repo.latest_plan(day)
             now = self.clock()
-            values = {
-                "id": uuid.uuid4(),
-                "day": day,
-                "reason": reason,
-                "created_by": by,
-                "created_at": now,
-                "expires_at": now + PROPOSAL_TTL,
-                "based_on_version": latest["version"] if latest else None,
-                "change_budget": budget,
-                "fingerprint": fingerprint_json(snap.fingerprint),
-                "kept": sorted(kept),
-                "plan": plan_to_json(plan),
-                "changes": [change_json(c) for c in diff.changes],
-                "unassigned": unassigned_json(plan, snap),
-                "kpis": diff.kpis,
-            }
-            await repo.add_proposal(values, now - KEEP_DECIDED)
-        return self.view(values)
+            proposal = ProposalRecord(
+                id=uuid.uuid4(),
+                day=day,
+                reason=reason,
+                created_by=by,
+                created_at=now,
+                expires_at=now + PROPOSAL_TTL,
+                based_on_version=latest.version if latest else None,
+                change_budget=budget,
+                fingerprint=fingerprint_json(snap.fingerprint),
+                kept=sorted(kept),
+                plan=plan_to_json(plan),
+                changes=[change_json(c) for c in diff.changes],
+                unassigned=unassigned_json(plan, snap),
+                kpis=diff.kpis,
+            )
+            await repo.add_proposal(proposal, now - KEEP_DECIDED)
+        return self.view(proposal)
 
     async def get(self, db: Database, day: date, proposal_id: uuid.UUID) -> dict[str, Any]:
         async with db.transaction() as session:
             row = await DispatchRepository(session).proposal(proposal_id)
-        if row is None or row["day"] != day:
+        if row is None or row.day != day:
             raise NotFound("proposal not found")
         return self.view(row)
 
@@ -97,22 +98,20 @@ class PlanProposals:
             row = await self._open(repo, day, proposal_id)
             if not await repo.wait_plan_lock(self.replanner.dispatcher_wait_s):
                 raise PlanningBusy.planning(day)
-            snap = await self.replanner.snapshot(repo, day, frozenset(row["kept"]), row["change_budget"])
-            plan = plan_from_json(row["plan"])
+            snap = await self.replanner.snapshot(repo, day, frozenset(row.kept), row.change_budget)
+            plan = plan_from_json(row.plan)
             now_booked = fingerprint_json(snap.fingerprint)
             gone = {s.visit_id for r in plan.routes for s in r.stops} - {str(rid) for rid in snap.jobs}
-            if now_booked != row["fingerprint"] or gone:
+            if now_booked != row.fingerprint or gone:
                 changed = {
-                    k
-                    for k in now_booked.keys() | row["fingerprint"].keys()
-                    if now_booked.get(k) != row["fingerprint"].get(k)
+                    k for k in now_booked.keys() | row.fingerprint.keys() if now_booked.get(k) != row.fingerprint.get(k)
                 }
                 raise DayMovedOn(
                     f"the day changed after this proposal ({len(changed)} bookings changed, {len(gone)} jobs closed):"
                     " ask for a new one"
                 )
             try:
-                result = await self.replanner.persist(session, repo, snap, plan, f"{row['reason']} (accepted by {by})")
+                result = await self.replanner.persist(session, repo, snap, plan, f"{row.reason} (accepted by {by})")
             except IntegrityError as exc:
                 raise StaleSnapshot(f"a booking collided: {exc.orig}") from exc
             await repo.decide_proposal(proposal_id, "accepted", self.clock(), result["version"])
@@ -125,33 +124,33 @@ class PlanProposals:
             await self._open(repo, day, proposal_id)
             await repo.decide_proposal(proposal_id, "discarded", self.clock())
 
-    async def _open(self, repo: DispatchRepository, day: date, proposal_id: uuid.UUID) -> dict[str, Any]:
+    async def _open(self, repo: DispatchRepository, day: date, proposal_id: uuid.UUID) -> ProposalRecord:
         row = await repo.proposal(proposal_id, for_update=True)
-        if row is None or row["day"] != day:
+        if row is None or row.day != day:
             raise NotFound("proposal not found")
-        if row["decision"]:
-            raise ProposalClosed(f"this proposal was already {row['decision']}")
-        if self.clock() >= row["expires_at"]:
-            raise ProposalClosed(f"this proposal expired at {row['expires_at'].isoformat()}: ask for a new one")
+        if row.decision:
+            raise ProposalClosed(f"this proposal was already {row.decision}")
+        if self.clock() >= row.expires_at:
+            raise ProposalClosed(f"this proposal expired at {row.expires_at.isoformat()}: ask for a new one")
         return row
 
-    def view(self, row: dict[str, Any]) -> dict[str, Any]:
+    def view(self, row: ProposalRecord) -> dict[str, Any]:
         now: datetime = self.clock()
-        status = row.get("decision") or ("expired" if now >= row["expires_at"] else "open")
-        counts = Counter(c["kind"] for c in row["changes"])
+        status = row.decision or ("expired" if now >= row.expires_at else "open")
+        counts = Counter(c["kind"] for c in row.changes)
         return {
-            "id": row["id"],
-            "day": row["day"],
-            "reason": row["reason"],
-            "created_by": row["created_by"],
-            "created_at": row["created_at"],
-            "expires_at": row["expires_at"],
+            "id": row.id,
+            "day": row.day,
+            "reason": row.reason,
+            "created_by": row.created_by,
+            "created_at": row.created_at,
+            "expires_at": row.expires_at,
             "status": status,
-            "based_on_version": row["based_on_version"],
-            "plan_version": row.get("plan_version"),
-            "change_budget": row["change_budget"],
+            "based_on_version": row.based_on_version,
+            "plan_version": row.plan_version,
+            "change_budget": row.change_budget,
             "counts": {kind: counts.get(kind, 0) for kind in ("added", "moved", "retimed", "dropped")},
-            "changes": row["changes"],
-            "unassigned": row["unassigned"],
-            "kpis": row["kpis"],
+            "changes": row.changes,
+            "unassigned": row.unassigned,
+            "kpis": row.kpis,
         }

@@ -175,6 +175,7 @@ class Replanner:
         clock: Callable[[], datetime] = SystemClock(),
         planner: PlannerFunction = plan_routes,
         run: RunPlanner | None = None,
+        travel: RoadFactorTravel | None = None,
     ) -> None:
         """``run`` calls the planner off the event loop: in worker processes of its own
         (adapters/planner_processes.py), or by default on a thread of this process."""
@@ -183,7 +184,7 @@ class Replanner:
         self.run: RunPlanner = run or _on_a_thread
         self.clock = clock
         self.tz = ZoneInfo(settings.timezone)
-        self.travel = RoadFactorTravel(road_factor=settings.road_factor)
+        self.travel = travel or RoadFactorTravel(road_factor=settings.road_factor)
         self.tolerance_s = settings.eta_tolerance_minutes * 60.0
         # a dispatcher's re-plan waits for a run already making the day (up to three solver runs) rather than
         # answering 409; under the statement timeout, which would cancel the wait as an error
@@ -711,7 +712,7 @@ async def run_queued_replans(db: Database, replanner: Replanner) -> int:
     async with db.transaction() as session:
         repo = DispatchRepository(session)
         pending = await repo.pending_replans()
-        failures = {f["day"]: f for f in await repo.plan_failures()}
+        failures = {f.day: f for f in await repo.plan_failures()}
     runs = 0
     today = replanner.today()
     now = replanner.clock()
@@ -722,7 +723,7 @@ async def run_queued_replans(db: Database, replanner: Replanner) -> int:
                 await DispatchRepository(session).clear_replans(day, up_to)
                 await DispatchRepository(session).clear_plan_failure(day)
             continue
-        if day in failures and now - failures[day]["failed_at"] < backoff:
+        if day in failures and now - failures[day].failed_at < backoff:
             continue
         try:
             await replanner.replan(db, day, reasons, up_to)

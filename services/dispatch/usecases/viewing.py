@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,11 +17,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.domain.calendar import local_midnight
 from services.dispatch.domain.customer_view import CustomerVisit, customer_visit
-from services.dispatch.domain.records import AlertRecord, AssignmentRecord, FinishedWork, JobRecord, TechnicianRecord
+from services.dispatch.domain.records import (
+    AlertRecord,
+    AssignmentRecord,
+    FinishedWork,
+    JobRecord,
+    PlanFailureRecord,
+    PlanRecord,
+    TechnicianRecord,
+)
 from shared.auth import Principal, ensure_customer_access
 from shared.errors import NotFound
-
-Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -60,10 +65,10 @@ class DispatchViews:
     async def alerts(self, session: AsyncSession) -> list[AlertRecord]:
         return await DispatchRepository(session).alerts()
 
-    async def plan_failures(self, session: AsyncSession) -> list[Row]:
+    async def plan_failures(self, session: AsyncSession) -> list[PlanFailureRecord]:
         return await DispatchRepository(session).plan_failures()
 
-    async def latest_plan(self, session: AsyncSession, day: date) -> Row:
+    async def latest_plan(self, session: AsyncSession, day: date) -> PlanRecord:
         plan = await DispatchRepository(session).latest_plan(day)
         if plan is None:
             raise NotFound(f"no plan for {day.isoformat()} yet")
@@ -79,7 +84,7 @@ class DispatchViews:
         jobs = await repo.jobs([a.request_id for a in rows])
         history = await repo.site_history(sorted({j.site_id for j in jobs.values()}), start)
         plan = await repo.latest_plan(day)
-        return TechnicianDay(day, technician, rows, jobs, history, plan["version"] if plan else None)
+        return TechnicianDay(day, technician, rows, jobs, history, plan.version if plan else None)
 
     async def visit_for_customer(
         self, session: AsyncSession, principal: Principal, request_id: uuid.UUID
