@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import fields
@@ -11,6 +13,7 @@ from sqlalchemy import MetaData, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
+from shared.db_roles import scope_to_customer
 from shared.settings import ServiceSettings
 
 # the extensions the services' schemas use: PostGIS; btree_gist for the no-overlapping-bookings constraint; pg_trgm
@@ -82,10 +85,16 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
 
 
 class Database:
-    """Sessions for one service. `transaction()` is the unit of work: commit on success, roll back on error."""
+    """Sessions for one service. `transaction()` is the unit of work: commit on success, roll back on error.
+
+    `for_customer(id)` is the same database with every transaction scoped to that customer: row-level security
+    (shared/db_roles.py) then shows and takes only its rows, in a request's unit of work and in the transactions a
+    use case or a stream opens for that customer alike.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.customer_id: uuid.UUID | None = None  # set: every transaction is that customer's
         self._after_commit: list[Callable[[], None]] = []
 
         class _Session(Session):
@@ -103,9 +112,18 @@ class Database:
         """Call `callback` after every commit that wrote outbox rows (wakes the relay)."""
         self._after_commit.append(callback)
 
+    def for_customer(self, customer_id: uuid.UUID | None) -> Database:
+        """This database (same engine, same sessions) with every transaction scoped to `customer_id` (a customer
+        without one gets no rows: the nil id matches nothing)."""
+        scoped = copy.copy(self)
+        scoped.customer_id = customer_id or uuid.UUID(int=0)
+        return scoped
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         async with self.sessionmaker() as session, session.begin():
+            if self.customer_id is not None:
+                await scope_to_customer(session, self.customer_id)
             yield session
 
     async def dispose(self) -> None:

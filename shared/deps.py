@@ -18,22 +18,22 @@ from shared.auth import Principal, Role, current_principal
 from shared.auth.dependencies import optional_principal
 from shared.clock import Clock
 from shared.db import Database
-from shared.db_roles import scope_to_customer
 
 
-def database(request: Request) -> Database:
-    """The service's database, for use cases that open their own transactions."""
+async def database(request: Request) -> Database:
+    """The service's database as this request may use it, for use cases and streams that open their own
+    transactions: for a customer, every transaction carries `fieldline.customer_id`, so row-level security
+    (shared/db_roles.py) returns and accepts only that customer's rows in the tables that have a policy."""
     db: Database = request.app.state.runtime.db
+    principal = await optional_principal(request)
+    if principal is not None and principal.role is Role.CUSTOMER:
+        return db.for_customer(principal.customer_id)
     return db
 
 
 async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's transaction; for a customer it carries `fieldline.customer_id`, so row-level security
-    (shared/db_roles.py) returns and accepts only that customer's rows in the tables that have a policy."""
-    principal = await optional_principal(request)
-    async with database(request).transaction() as session:
-        if principal is not None and principal.role is Role.CUSTOMER:
-            await scope_to_customer(session, principal.customer_id)
+    """The request's transaction (a customer's scoped to it, as `database`'s)."""
+    async with (await database(request)).transaction() as session:
         yield session
 
 

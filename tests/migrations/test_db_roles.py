@@ -29,7 +29,7 @@ from shared.db_roles import (
     url_with_password_kept,
     url_with_user,
 )
-from shared.deps import UnitOfWork
+from shared.deps import Transactions, UnitOfWork
 from shared.migrations import SERVICES, migrate_services
 from tests.conftest import Keys
 from tests.support.apps import running_app, service_settings
@@ -171,11 +171,22 @@ async def probed_contracts(database_url: str, nats_server: NatsServer, keys: Key
     settings: Settings = service_settings(Settings, database_url, nats_server.url, keys.private.parent)
     app: FastAPI = create_app(settings)
 
+    query = text("SELECT current_setting(:n, true), current_user, session_user")
+
     @app.get("/_probe/scope")
     async def scope(session: UnitOfWork) -> dict[str, str | None]:
-        query = text("SELECT current_setting(:n, true), current_user, session_user")
         value = (await session.execute(query, {"n": CUSTOMER_SETTING})).one()
         return {"customer": value[0] or None, "user": value[1], "login": value[2]}
+
+    @app.get("/_probe/own-transactions")
+    async def own_transactions(db: Transactions) -> list[dict[str, str | None]]:
+        """As a use case or a stream that opens its transactions itself: two of them, one after the other."""
+        seen = []
+        for _ in range(2):
+            async with db.transaction() as session:
+                value = (await session.execute(query, {"n": CUSTOMER_SETTING})).one()
+            seen.append({"customer": value[0] or None, "user": value[1], "login": value[2]})
+        return seen
 
     async with running_app(app) as client:
         yield client
@@ -194,6 +205,50 @@ async def test_a_customers_request_runs_scoped_to_the_customer_and_staff_request
     assert as_staff.json() == {"customer": None, "user": contracts, "login": contracts}
     assert anonymous.json()["customer"] is None
     assert forged.json()["customer"] is None
+
+
+async def test_the_transactions_a_customers_request_opens_itself_are_scoped_to_the_customer_too(
+    probed_contracts: httpx.AsyncClient, keys: Keys
+) -> None:
+    """Streams and use cases that take `Transactions` (their own transactions, not the request's): each one
+    carries the customer, and a staff request's carry none."""
+    customer = uuid.uuid4()
+    as_customer = await probed_contracts.get(
+        "/_probe/own-transactions", headers=keys.headers(Role.CUSTOMER, customer_id=customer)
+    )
+    as_staff = await probed_contracts.get("/_probe/own-transactions", headers=keys.headers(Role.CONTRACT_MANAGER))
+    contracts = runtime_role("contracts")
+    scoped = {"customer": str(customer), "user": customer_role(contracts), "login": contracts}
+    assert as_customer.json() == [scoped, scoped]
+    assert as_staff.json() == [{"customer": None, "user": contracts, "login": contracts}] * 2
+
+
+async def test_a_customer_reads_its_own_live_stream_only(database_url: str) -> None:
+    """notify's stream messages: a customer's transaction sees its own stream, not another customer's, a
+    technician's or the dispatchers'."""
+    mine, theirs = uuid.uuid4(), uuid.uuid4()
+    streams = [f"customer:{mine}", f"customer:{theirs}", f"technician:{uuid.uuid4()}", "dispatchers"]
+    conn = await connect_as(database_url, runtime_role("notify"))
+    try:
+        for stream in streams:
+            await conn.execute(
+                "INSERT INTO notify.stream_messages (stream, kind, payload, source_event_id) "
+                "VALUES ($1, 'x', '{}', $2)",
+                stream,
+                uuid.uuid4(),
+            )
+        async with conn.transaction():
+            await conn.execute(f"SET LOCAL ROLE {customer_role(runtime_role('notify'))}")
+            await conn.execute("SELECT set_config($1, $2, true)", CUSTOMER_SETTING, str(mine))
+            seen = {r["stream"] for r in await conn.fetch("SELECT stream FROM notify.stream_messages")}
+        everyone = {
+            r["stream"]
+            for r in await conn.fetch("SELECT stream FROM notify.stream_messages WHERE stream = ANY($1)", streams)
+        }
+    finally:
+        await conn.close()
+    assert seen == {f"customer:{mine}"}
+    assert everyone == set(streams)  # the service's own role (the consumers that write them) sees them all
 
 
 async def test_an_install_from_before_the_roles_is_handed_to_the_migrator_and_keeps_its_rows() -> None:

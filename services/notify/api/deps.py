@@ -14,6 +14,7 @@ from shared.auth import Principal, Role, require_roles
 # re-exported: the routers import every dependency from here
 from shared.deps import Caller as Caller
 from shared.deps import Now as Now
+from shared.deps import Transactions
 from shared.deps import UnitOfWork as UnitOfWork
 
 
@@ -27,9 +28,10 @@ def _allow_list(request: Request) -> AllowList:
     return allow
 
 
-def _live_streams(request: Request) -> LiveStreams:
+def _live_streams(request: Request, db: Transactions) -> LiveStreams:
+    """The caller's live streams, read in transactions of its own (a customer's scoped to it)."""
     runtime = request.app.state.runtime
-    return LiveStreams(runtime.db, runtime.extras["hub"], runtime.settings.sse_keepalive_s)
+    return LiveStreams(db, runtime.extras["hub"], runtime.settings.sse_keepalive_s)
 
 
 Session = UnitOfWork
