@@ -21,8 +21,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import secrets
 import uuid
 from collections.abc import Iterable
+from pathlib import Path
 
 import asyncpg
 from sqlalchemy import text
@@ -187,16 +190,60 @@ async def _hand_over_schema(conn: asyncpg.Connection, schema: str) -> None:
         await conn.execute(f"ALTER TYPE {_ident(schema)}.{_ident(name)} OWNER TO {m}")
 
 
+def login_roles(services: Iterable[str]) -> list[str]:
+    return [MIGRATOR, *(runtime_role(s) for s in services)]
+
+
+def role_password(directory: Path, role: str) -> str:
+    """The role's password, kept in `directory/<role>.password` (readable by its owner only): made on the first
+    call, the same on every later one (a restart of the stack keeps its passwords)."""
+    path = directory / f"{role}.password"
+    if not path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path.with_suffix(".next"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(32))  # URL-safe: it goes into DATABASE_URL as it is
+        os.replace(path.with_suffix(".next"), path)
+    return path.read_text().strip()
+
+
+async def set_passwords(admin_url: str, roles: Iterable[str], directory: Path) -> list[str]:
+    """Give each login role its password from `directory` (made there when missing): for a server that checks
+    passwords (compose's PostGIS, any managed one), where the roles of `ensure_roles` alone could not log in.
+    Returns the roles set."""
+    roles = list(roles)
+    conn = await asyncpg.connect(url_with_password_kept(admin_url))
+    try:
+        for role in roles:
+            password = role_password(directory, role)
+            statement = await conn.fetchval(
+                "SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)", role, password
+            )
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+    return roles
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m shared.db_roles", description=__doc__.split("\n")[0])
     parser.add_argument("database_url", help="a URL whose user may create roles (a superuser locally)")
+    parser.add_argument(
+        "--passwords",
+        type=Path,
+        metavar="DIR",
+        help="give the login roles passwords kept in DIR/<role>.password (made there when missing)",
+    )
     args = parser.parse_args()
     from shared.migrations import SERVICES
 
-    if asyncio.run(ensure_roles(args.database_url, SERVICES)):
-        print(f"roles: {MIGRATOR} (DDL) and " + ", ".join(runtime_role(s) for s in SERVICES))
-    else:
+    if not asyncio.run(ensure_roles(args.database_url, SERVICES)):
         print("roles: this user may not create roles; every service runs as it (see docs/security.md)")
+        return
+    print(f"roles: {MIGRATOR} (DDL) and " + ", ".join(runtime_role(s) for s in SERVICES))
+    if args.passwords is not None:
+        set_ = asyncio.run(set_passwords(args.database_url, login_roles(SERVICES), args.passwords))
+        print(f"passwords: {len(set_)} roles, in {args.passwords}")
 
 
 if __name__ == "__main__":
