@@ -28,6 +28,10 @@ _COMMON_ENV: dict[str, str] = {
     "jwt_private_key_file": "FIELDLINE_JWT_PRIVATE_KEY_FILE",
     "log_level": "FIELDLINE_LOG_LEVEL",
     "metrics_enabled": "FIELDLINE_METRICS_ENABLED",
+    "tracing_enabled": "FIELDLINE_TRACING_ENABLED",
+    "traces_exporter": "FIELDLINE_TRACES_EXPORTER",
+    "traces_otlp_endpoint": "FIELDLINE_TRACES_OTLP_ENDPOINT",
+    "traces_sample_ratio": "FIELDLINE_TRACES_SAMPLE_RATIO",
     "environment": "FIELDLINE_ENV",
     "docs_enabled": "FIELDLINE_DOCS_ENABLED",
     "clock_start": "FIELDLINE_CLOCK_START",
@@ -110,6 +114,13 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     # GET /metrics (Prometheus, unauthenticated): off here, or fenced to the cluster (docs/operations.md)
     metrics_enabled: bool = True
+    # traces (shared/tracing.py, docs/operations.md): off by default; on, spans go to an OTLP/HTTP collector at
+    # this endpoint (unset: the SDK's OTEL_EXPORTER_OTLP_* variables, else http://localhost:4318/v1/traces), or
+    # nowhere with the exporter "none" (trace ids in the logs only)
+    tracing_enabled: bool = False
+    traces_exporter: Literal["otlp", "none"] = "otlp"
+    traces_otlp_endpoint: str | None = None
+    traces_sample_ratio: float = Field(default=1.0, ge=0, le=1)  # of new traces; a caller's decision is kept
     # The shared timeline (shared/clock.py): unset start and speed 1 is the real clock; a simulated day
     # gives every service the same start, speed and anchor (the Unix time at which the timeline is at start).
     clock_start: datetime | None = None
