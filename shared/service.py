@@ -16,6 +16,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from opentelemetry.trace import Tracer
 
+from shared.auth.claims import ClaimMapping
 from shared.auth.keys import ensure_local_keypair
 from shared.auth.tokens import TokenVerifier
 from shared.clock import Clock
@@ -105,17 +106,28 @@ class ProductionRefused(RuntimeError):
 
 
 def make_verifier(settings: ServiceSettings) -> TokenVerifier:
+    claims = ClaimMapping(
+        role=settings.jwt_role_claim,
+        customer_id=settings.jwt_customer_id_claim,
+        technician_id=settings.jwt_technician_id_claim,
+        name=settings.jwt_name_claim,
+        role_map=settings.jwt_role_map,
+    )
     if settings.jwt_jwks_url:
         return TokenVerifier(
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
             jwks_url=settings.jwt_jwks_url,
             jwks_cache_s=settings.jwt_jwks_cache_s,
+            claims=claims,
         )
     if not settings.production:  # production verifies with the operator's key and never makes one
         ensure_local_keypair(settings.jwt_private_key_file, settings.jwt_public_key_file)
     return TokenVerifier(
-        issuer=settings.jwt_issuer, audience=settings.jwt_audience, public_key_file=settings.jwt_public_key_file
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        public_key_file=settings.jwt_public_key_file,
+        claims=claims,
     )
 
 
