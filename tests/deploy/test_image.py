@@ -168,6 +168,11 @@ def test_the_service_image_builds_from_pinned_bases_with_the_production_lock() -
     assert re.fullmatch(r"python:3\.11-slim-bookworm@sha256:[0-9a-f]{64}", bases[0])
     assert "COPY requirements-prod.lock" in dockerfile and "requirements.lock" not in dockerfile
     assert "UV_COMPILE_BYTECODE=1" in dockerfile
+    # the build tools are the versions the developers run: bootstrap's uv, the lock's setuptools
+    bootstrap = (ROOT / "deploy" / "local" / "bootstrap.sh").read_text()
+    uv_pin = re.search(r"uv==[0-9.]+", bootstrap)
+    assert uv_pin is not None and f"pip install {uv_pin.group()} " in dockerfile
+    assert f"setuptools=={_locked(ROOT / 'requirements.lock')['setuptools']}" in dockerfile
     assert "COPY --from=build /opt/fieldline /opt/fieldline" in dockerfile
     ignore = (ROOT / "deploy" / "Dockerfile.dockerignore").read_text().splitlines()
     for copied in ("requirements-prod.lock", "pyproject.toml", "shared/", "services/"):
