@@ -158,20 +158,29 @@ async def test_one_emergency_is_one_trace_across_the_services(
             async def finished() -> tuple[ReadableSpan, ...]:
                 return exporter.get_finished_spans()
 
-            spans = await eventually(finished, filing_span, what="requests' server span of the filing")
+            spans = await eventually(finished, filing_span, what="requests' server span of the filing", timeout_s=30)
             filing = filing_span(spans)
             assert filing is not None and filing.context is not None
             trace_id = filing.context.trace_id
 
-            def reached(name: str, service: str) -> Any:
-                return lambda spans: any(s.name == name and _service(s) == service for s in _in_trace(spans, trace_id))
+            told = {
+                ("notify", f"process {AssignmentCreated.subject}"),
+                ("requests", f"process {AssignmentCreated.subject}"),
+            }
+
+            def both_told(spans: Sequence[ReadableSpan]) -> bool:
+                return told <= {(_service(s), s.name) for s in _in_trace(spans, trace_id)}
+
+            # a bound on waiting for the consumers of both hops, not a speed measured here
+            await eventually(finished, both_told, what="notify's and requests' consumers of the booking", timeout_s=30)
+            spans = _in_trace(exporter.get_finished_spans(), trace_id)
+
+            async def both_on_the_broker() -> set[str]:
+                return {m.subject for m in seen if json.loads(m.data)["data"].get("request_id") == request_id}
 
             await eventually(
-                finished,
-                reached(f"process {AssignmentCreated.subject}", "notify"),
-                what="notify's consumer of the booking, in the filing's trace",
+                both_on_the_broker, lambda subjects: len(subjects) == 2, what="the filing's and the booking's messages"
             )
-            spans = _in_trace(exporter.get_finished_spans(), trace_id)
     finally:
         logging.getLogger("fieldline.access").removeHandler(handler)
         await broker.close()
