@@ -112,7 +112,8 @@ def fresh_database() -> Iterator[str]:
 def test_the_wheel_on_the_production_lock_alone_migrates_and_finds_its_templates(
     wheel: Path, fresh_database: str, tmp_path: Path
 ) -> None:
-    """As the image installs it (a venv with the production lock and the wheel, no repository on the path)."""
+    """As the image installs it (a venv with the production lock and the wheel, no repository on the path), and
+    as its build compiles the planner's kernels."""
     venv = tmp_path / "venv"
     subprocess.run([UV, "venv", "-q", "--python", sys.executable, venv], check=True)
     python = venv / "bin" / "python"
@@ -120,7 +121,7 @@ def test_the_wheel_on_the_production_lock_alone_migrates_and_finds_its_templates
     install = [UV, "pip", "install", "-q", "--offline", "--python", python, "--no-deps"]
     subprocess.run([*install, "-r", ROOT / "requirements-prod.lock", wheel], check=True, capture_output=True)
     script = """
-import importlib.util, sys
+import importlib, importlib.util, sys
 from pathlib import Path
 from shared.migrations import SERVICES, migrate_services
 from services.notify.adapters.rendering import TEMPLATES_DIR, MessageTemplates
@@ -129,6 +130,10 @@ import services
 assert Path(services.__file__).is_relative_to(sys.prefix), services.__file__
 assert importlib.util.find_spec("pytest") is None, "a test package in the production environment"
 migrate_services()
+for service in SERVICES:  # every app's imports resolve on the production lock
+    importlib.import_module(f"services.{service}.app")
+from services.dispatch.planning.search import compile_search
+compile_search()  # the image's build step: the planner's numba kernels into NUMBA_CACHE_DIR
 templates = MessageTemplates("https://fieldline.example")
 assert all(templates.exists("new_assignment", language) for language in ("ru", "en"))
 assert (SURVEY_TEMPLATES / "survey.html").is_file() and TEMPLATES_DIR.is_relative_to(sys.prefix)
@@ -136,9 +141,11 @@ print("ok", *SERVICES)
 """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "FIELDLINE_", "VIRTUAL_ENV"))}
     env["DATABASE_URL"] = fresh_database
+    env["NUMBA_CACHE_DIR"] = str(tmp_path / "numba")
     ran = subprocess.run([python, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
     assert ran.returncode == 0, ran.stderr[-3000:]
     assert ran.stdout.split() == ["ok", "contracts", "requests", "dispatch", "notify"]
+    assert any((tmp_path / "numba").rglob("*.nbi")), "the planner's kernels cached"
     heads = {s: ScriptDirectory(str(ROOT / "services" / s / "migrations")).get_current_head() for s in SERVICES}
     assert asyncio.run(_migrated_heads(fresh_database)) == heads, "every schema at its newest migration"
 
