@@ -14,10 +14,16 @@ PYTEST_ARGS ?=
 ENV := deploy/local/bootstrap.sh && source .run/env
 
 .PHONY: openapi web web-dev test-browser test-web-unit screenshots
+.PHONY: lock
 .PHONY: help bootstrap up down run day migrate test test-day test-dates test-planning lint k8s-validate token bench-routing bench-dispatch bench-import bench-web
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-15s %s\n", $$1, $$2 }'
+
+lock: ## After a pyproject.toml change: requirements.lock (all extras: dev, CI, bench) and requirements-prod.lock (the image's runtime dependencies, at the same versions)
+	@$(if $(wildcard .venv/bin/uv),,deploy/local/bootstrap.sh)
+	.venv/bin/uv pip compile -q pyproject.toml --extra dev --extra bench -p 3.11 -o requirements.lock
+	.venv/bin/uv pip compile -q pyproject.toml -p 3.11 -c requirements.lock -o requirements-prod.lock
 
 bootstrap: ## Venv synced to requirements.lock, PostgreSQL+PostGIS, NATS JetStream; writes .run/env
 	@deploy/local/bootstrap.sh

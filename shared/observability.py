@@ -2,9 +2,9 @@
 headers and back.
 
 A log line is one JSON object: `time` (ISO 8601 UTC with milliseconds, `2026-12-04T18:55:25.126Z`), `level`,
-`logger`, `message`, `service`, `correlation_id`, and the record's extra fields as fields (the access line:
-`method`, `route`, `path`, `status`, `duration_ms`). uvicorn's own access log is off (shared.entrypoint) and its
-ANSI `color_message` field is dropped.
+`logger`, `message`, `service`, `correlation_id`, inside a trace `trace_id` and `span_id` (shared/tracing.py), and
+the record's extra fields as fields (the access line: `method`, `route`, `path`, `status`, `duration_ms`).
+uvicorn's own access log is off (shared.entrypoint) and its ANSI `color_message` field is dropped.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.tracing import log_trace_ids
 
 if TYPE_CHECKING:
     from shared.metrics import FieldlineMetrics
@@ -60,6 +62,8 @@ class _CorrelationFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.correlation_id = getattr(record, "correlation_id", None) or _correlation_id.get()
         record.service = self.service
+        if (ids := log_trace_ids()) is not None:
+            record.trace_id, record.span_id = ids
         record.__dict__.pop("color_message", None)  # uvicorn's copy of the message with ANSI codes
         return True
 

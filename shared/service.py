@@ -14,7 +14,9 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 from nats.aio.client import Client
 from nats.js import JetStreamContext
+from opentelemetry.trace import Tracer
 
+from shared.auth.claims import ClaimMapping
 from shared.auth.keys import ensure_local_keypair
 from shared.auth.tokens import TokenVerifier
 from shared.clock import Clock
@@ -34,6 +36,7 @@ from shared.security_headers import SecurityHeadersMiddleware
 from shared.settings import ServiceSettings
 from shared.streams import StreamGate
 from shared.text import refuse_unstorable_text
+from shared.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,8 @@ class Runtime:
     js: JetStreamContext
     tables: MessagingTables
     relay: OutboxRelay
+    # spans of the messaging code (consumers, request/reply servers); None when tracing is off
+    tracer: Tracer | None = None
     consumers: list[IdempotentConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
@@ -101,17 +106,28 @@ class ProductionRefused(RuntimeError):
 
 
 def make_verifier(settings: ServiceSettings) -> TokenVerifier:
+    claims = ClaimMapping(
+        role=settings.jwt_role_claim,
+        customer_id=settings.jwt_customer_id_claim,
+        technician_id=settings.jwt_technician_id_claim,
+        name=settings.jwt_name_claim,
+        role_map=settings.jwt_role_map,
+    )
     if settings.jwt_jwks_url:
         return TokenVerifier(
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
             jwks_url=settings.jwt_jwks_url,
             jwks_cache_s=settings.jwt_jwks_cache_s,
+            claims=claims,
         )
     if not settings.production:  # production verifies with the operator's key and never makes one
         ensure_local_keypair(settings.jwt_private_key_file, settings.jwt_public_key_file)
     return TokenVerifier(
-        issuer=settings.jwt_issuer, audience=settings.jwt_audience, public_key_file=settings.jwt_public_key_file
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        public_key_file=settings.jwt_public_key_file,
+        claims=claims,
     )
 
 
@@ -143,6 +159,13 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Cloc
     clock = clock or settings.make_clock()
     if settings.production and (problems := settings.production_problems()):
         raise ProductionRefused(problems)
+    tracing = Tracing.build(
+        settings.service_name,
+        enabled=settings.tracing_enabled,
+        exporter=settings.traces_exporter,
+        otlp_endpoint=settings.traces_otlp_endpoint,
+        sample_ratio=settings.traces_sample_ratio,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -174,7 +197,9 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Cloc
             poll_interval_s=settings.outbox_poll_interval_s,
             on_missing_stream=lambda: _declare_stream(spec.producer),
         )
-        runtime = Runtime(settings=settings, clock=clock, db=db, nc=nc, js=js, tables=spec.tables, relay=relay)
+        runtime = Runtime(
+            settings=settings, clock=clock, db=db, nc=nc, js=js, tables=spec.tables, relay=relay, tracer=tracing.tracer
+        )
         app.state.runtime = runtime
         limiter = RateLimiter(db, clock, enabled=settings.rate_limits_enabled)
         runtime.extras["rate_limiter"] = limiter
@@ -194,6 +219,7 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Cloc
                 ack_wait_s=settings.consumer_ack_wait_s,
                 service_producer=spec.producer,
                 clock=clock,
+                tracer=tracing.tracer,
             )
             runtime.consumers.append(consumer)
             runtime.tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{subscription.durable}"))
@@ -208,6 +234,7 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Cloc
         with contextlib.suppress(Exception):
             await asyncio.wait_for(nc.close(), timeout=5)
         await db.dispose()
+        await asyncio.to_thread(tracing.shutdown)  # the last spans go out (a slow collector blocks no loop)
 
     configure_logging(settings.service_name, settings.log_level)
     if settings.show_docs:
@@ -225,6 +252,7 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Cloc
         )
     app.state.settings = settings
     app.state.clock = clock
+    app.state.tracing = tracing
     app.state.verifier = make_verifier(settings)
     app.state.stream_gate = StreamGate(settings.sse_max_per_principal, settings.sse_max_per_process)
     install_problem_handlers(app)
@@ -247,4 +275,5 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, clock: Cloc
     for router in spec.routers:
         app.include_router(router)
     install_openapi(app)
+    tracing.instrument(app)  # outermost of all: the access line and the error handlers run inside the span
     return app

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.auth.principal import Role
 from shared.clock import Clock, clock_from_settings
 from shared.pg_tls import asyncpg_connect_args, split_tls_params
 
@@ -26,8 +28,17 @@ _COMMON_ENV: dict[str, str] = {
     "jwt_jwks_url": "FIELDLINE_JWT_JWKS_URL",
     "jwt_public_key_file": "FIELDLINE_JWT_PUBLIC_KEY_FILE",
     "jwt_private_key_file": "FIELDLINE_JWT_PRIVATE_KEY_FILE",
+    "jwt_role_claim": "FIELDLINE_JWT_ROLE_CLAIM",
+    "jwt_role_map": "FIELDLINE_JWT_ROLE_MAP",
+    "jwt_customer_id_claim": "FIELDLINE_JWT_CUSTOMER_ID_CLAIM",
+    "jwt_technician_id_claim": "FIELDLINE_JWT_TECHNICIAN_ID_CLAIM",
+    "jwt_name_claim": "FIELDLINE_JWT_NAME_CLAIM",
     "log_level": "FIELDLINE_LOG_LEVEL",
     "metrics_enabled": "FIELDLINE_METRICS_ENABLED",
+    "tracing_enabled": "FIELDLINE_TRACING_ENABLED",
+    "traces_exporter": "FIELDLINE_TRACES_EXPORTER",
+    "traces_otlp_endpoint": "FIELDLINE_TRACES_OTLP_ENDPOINT",
+    "traces_sample_ratio": "FIELDLINE_TRACES_SAMPLE_RATIO",
     "environment": "FIELDLINE_ENV",
     "docs_enabled": "FIELDLINE_DOCS_ENABLED",
     "clock_start": "FIELDLINE_CLOCK_START",
@@ -100,6 +111,13 @@ class ServiceSettings(BaseSettings):
     jwt_jwks_url: str | None = None
     jwt_public_key_file: Path = REPO_ROOT / ".run" / "keys" / "jwt-public.pem"
     jwt_private_key_file: Path = REPO_ROOT / ".run" / "keys" / "jwt-private.pem"
+    # where the identity provider puts who the caller is (shared/auth/claims.py, docs/identity.md): claim names or
+    # dot paths (Keycloak's realm roles: realm_access.roles), and its role names -> Fieldline's (JSON in the env)
+    jwt_role_claim: str = "role"
+    jwt_role_map: dict[str, Role] = Field(default_factory=dict)
+    jwt_customer_id_claim: str = "customer_id"
+    jwt_technician_id_claim: str = "technician_id"
+    jwt_name_claim: str = "name"
     outbox_poll_interval_s: float = 0.25
     outbox_batch_size: int = 100
     consumer_batch_size: int = 100
@@ -110,11 +128,25 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     # GET /metrics (Prometheus, unauthenticated): off here, or fenced to the cluster (docs/operations.md)
     metrics_enabled: bool = True
+    # traces (shared/tracing.py, docs/operations.md): off by default; on, spans go to an OTLP/HTTP collector at
+    # this endpoint (unset: the SDK's OTEL_EXPORTER_OTLP_* variables, else http://localhost:4318/v1/traces), or
+    # nowhere with the exporter "none" (trace ids in the logs only)
+    tracing_enabled: bool = False
+    traces_exporter: Literal["otlp", "none"] = "otlp"
+    traces_otlp_endpoint: str | None = None
+    traces_sample_ratio: float = Field(default=1.0, ge=0, le=1)  # of new traces; a caller's decision is kept
     # The shared timeline (shared/clock.py): unset start and speed 1 is the real clock; a simulated day
     # gives every service the same start, speed and anchor (the Unix time at which the timeline is at start).
     clock_start: datetime | None = None
     clock_speed: float = Field(default=1.0, gt=0)
     clock_anchor: float | None = None
+
+    @field_validator("jwt_role_map", mode="before")
+    @classmethod
+    def _role_map_from_json(cls, value: Any) -> Any:
+        """FIELDLINE_JWT_ROLE_MAP is JSON (`{"fl-dispatch": "dispatcher"}`) whether it reaches the settings through
+        the prefixed variable (parsed by pydantic-settings) or the common one (passed on as text)."""
+        return json.loads(value) if isinstance(value, str) else value
 
     def make_clock(self) -> Clock:
         """The clock these settings describe (real unless a simulated timeline is set)."""

@@ -80,7 +80,9 @@ async def entitlement_server(runtime: Runtime) -> AsyncIterator[None]:
         async with runtime.db.transaction() as session:
             return await check_entitlement(session, query)
 
-    subscription = await rpc.serve(runtime.nc, CHECK_ENTITLEMENT, "contracts-entitlement", EntitlementQuery, _answer)
+    subscription = await rpc.serve(
+        runtime.nc, CHECK_ENTITLEMENT, "contracts-entitlement", EntitlementQuery, _answer, tracer=runtime.tracer
+    )
     try:
         yield
     finally:

@@ -42,6 +42,11 @@ def asyncapi_document() -> dict[str, Any]:
                 "properties": {
                     "Nats-Msg-Id": {"type": "string", "format": "uuid", "description": "equals event_id"},
                     "X-Correlation-Id": {"type": "string"},
+                    "traceparent": {
+                        "type": "string",
+                        "description": "W3C Trace Context of the event's writer, when tracing is on",
+                    },
+                    "tracestate": {"type": "string", "description": "W3C Trace Context vendor state"},
                 },
             },
             "payload": {

@@ -22,6 +22,8 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from sqlalchemy import insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +38,7 @@ from shared.messaging.outbox import add_event
 from shared.messaging.tables import MessagingTables
 from shared.metrics import process_metrics
 from shared.observability import set_correlation_id
+from shared.tracing import trace_context_of
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +82,10 @@ class IdempotentConsumer:
         idle_check_s: float = 15.0,
         service_producer: str | None = None,
         clock: Clock | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
+        self.tracer = tracer  # None: tracing off, no span at all
         self.service_producer = service_producer  # announces dead letters on this service's stream
         self.nc = nc
         self.js = js
@@ -202,8 +207,29 @@ class IdempotentConsumer:
                 log.debug("in-progress report for %s failed: %r", self.sub.durable, exc)
 
     async def handle(self, msg: Msg) -> None:
+        """One message, inside a `process <subject>` span that continues the trace its headers carry (what the
+        handler writes to the outbox carries it on)."""
         deliveries = msg.metadata.num_delivered if msg.metadata else 1
         process_metrics().consumer_delivery(self.sub.durable, msg.subject, deliveries)
+        if self.tracer is None:
+            await self._handle(msg, deliveries, trace.INVALID_SPAN)
+            return
+        with self.tracer.start_as_current_span(
+            f"process {msg.subject}",
+            context=trace_context_of(msg.headers),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": msg.subject,
+                "messaging.consumer.group.name": self.sub.durable,
+                "messaging.message.id": (msg.headers or {}).get("Nats-Msg-Id", ""),
+                "messaging.nats.delivery_count": deliveries,
+            },
+        ) as span:
+            await self._handle(msg, deliveries, span)
+
+    async def _handle(self, msg: Msg, deliveries: int, span: Span) -> None:
         try:
             envelope = Envelope.model_validate_json(msg.data)
             if envelope.type != msg.subject:
@@ -211,6 +237,7 @@ class IdempotentConsumer:
                 raise ValueError(f"type {envelope.type!r} does not match subject {msg.subject!r}")
             event = parse_data(envelope)
         except (pydantic.ValidationError, UnknownEventType, ValueError) as exc:
+            span.set_status(Status(StatusCode.ERROR, "dead-lettered: schema"))
             await self._dead_letter(msg, f"schema: {exc}", deliveries, event_id=None)
             return
         set_correlation_id(envelope.correlation_id)
@@ -225,9 +252,12 @@ class IdempotentConsumer:
                 if inserted.first() is not None:
                     await self.sub.handler(session, envelope, event)
         except PermanentMessageError as exc:
+            span.set_status(Status(StatusCode.ERROR, "dead-lettered: rejected"))
             await self._dead_letter(msg, f"rejected: {exc}", deliveries, event_id=str(envelope.event_id))
             return
         except Exception as exc:
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
             if deliveries >= self.max_deliver:
                 await self._dead_letter(
                     msg,

@@ -11,7 +11,14 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-__all__ = ["add_outbox_headers", "create_messaging_tables", "drop_messaging_tables", "drop_outbox_headers"]
+__all__ = [
+    "add_outbox_headers",
+    "add_outbox_trace_context",
+    "create_messaging_tables",
+    "drop_messaging_tables",
+    "drop_outbox_headers",
+    "drop_outbox_trace_context",
+]
 
 _UNPUBLISHED = sa.text("published_at IS NULL")
 
@@ -82,3 +89,13 @@ def drop_outbox_headers(schema: str) -> None:
 
 def add_outbox_headers(schema: str) -> None:
     op.add_column("outbox", _headers_column(), schema=schema)
+
+
+def add_outbox_trace_context(schema: str) -> None:
+    """outbox.trace_context: the W3C trace context of the event's writer, which the relay puts into the NATS
+    headers (shared/tracing.py); NULL when no trace was being recorded."""
+    op.add_column("outbox", sa.Column("trace_context", _jsonb(), nullable=True), schema=schema)
+
+
+def drop_outbox_trace_context(schema: str) -> None:
+    op.drop_column("outbox", "trace_context", schema=schema)

@@ -26,6 +26,7 @@ from shared.events.envelope import Envelope, Event
 from shared.messaging.tables import MessagingTables
 from shared.metrics import process_metrics
 from shared.observability import CORRELATION_HEADER, current_correlation_id
+from shared.tracing import current_trace_context, trace_headers
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +55,15 @@ class OutboxRow:
     event_id: uuid.UUID
     subject: str
     payload: str  # the envelope as JSON text
+    trace_context: str | None = None  # the writer's W3C trace context as JSON text (shared/tracing.py), or None
 
     def values(self) -> dict[str, object]:
-        return {"event_id": self.event_id, "subject": self.subject, "payload": json.loads(self.payload)}
+        return {
+            "event_id": self.event_id,
+            "subject": self.subject,
+            "payload": json.loads(self.payload),
+            "trace_context": json.loads(self.trace_context) if self.trace_context else None,
+        }
 
 
 def outbox_row(
@@ -67,9 +74,15 @@ def outbox_row(
     correlation_id: str | None = None,
 ) -> OutboxRow:
     """The row `add_events` writes for ``event``, for a statement that writes outbox rows itself
-    (call `mark_outbox_written` on its session)."""
+    (call `mark_outbox_written` on its session). It keeps the current trace context for the relay."""
     envelope = envelope_for(event, occurred_at=occurred_at, event_id=event_id, correlation_id=correlation_id)
-    return OutboxRow(envelope.event_id, event.subject, envelope.model_dump_json())
+    trace_context = current_trace_context()
+    return OutboxRow(
+        envelope.event_id,
+        event.subject,
+        envelope.model_dump_json(),
+        json.dumps(trace_context, separators=(",", ":")) if trace_context else None,
+    )
 
 
 def mark_outbox_written(session: AsyncSession) -> None:
@@ -146,7 +159,7 @@ class OutboxRelay:
         async with self.db.transaction() as session:
             rows = (
                 await session.execute(
-                    select(outbox.c.id, outbox.c.event_id, outbox.c.subject, outbox.c.payload)
+                    select(outbox.c.id, outbox.c.event_id, outbox.c.subject, outbox.c.payload, outbox.c.trace_context)
                     .where(outbox.c.published_at.is_(None))
                     .order_by(outbox.c.id)
                     .limit(self.batch_size)
@@ -160,7 +173,7 @@ class OutboxRelay:
                         row.subject,
                         json.dumps(row.payload, separators=(",", ":")).encode(),
                         timeout=self.publish_timeout_s,
-                        headers=_headers(row.event_id, row.payload),
+                        headers=_headers(row.event_id, row.payload, row.trace_context),
                     )
                 except nats.js.errors.NoStreamResponseError as exc:
                     # the broker lost its store (or the stream was deleted): declare it again, retry next poll
@@ -209,8 +222,11 @@ class OutboxRelay:
             self._wake.clear()
 
 
-def _headers(event_id: uuid.UUID, payload: Mapping[str, object]) -> dict[str, str]:
-    headers = {"Nats-Msg-Id": str(event_id)}
+def _headers(
+    event_id: uuid.UUID, payload: Mapping[str, object], trace_context: Mapping[str, object] | None
+) -> dict[str, str]:
+    """Nats-Msg-Id (deduplication), the correlation id, and the writer's `traceparent`/`tracestate`."""
+    headers = {"Nats-Msg-Id": str(event_id), **trace_headers(trace_context)}
     correlation_id = payload.get("correlation_id")
     if isinstance(correlation_id, str):
         headers[CORRELATION_HEADER] = correlation_id

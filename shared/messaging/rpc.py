@@ -11,11 +11,13 @@ import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from opentelemetry.trace import SpanKind, Tracer
 from pydantic import BaseModel, ValidationError
 
 from shared.errors import Unavailable
 from shared.metrics import process_metrics
 from shared.observability import CORRELATION_HEADER, current_correlation_id, set_correlation_id
+from shared.tracing import current_trace_context, trace_context_of
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +30,29 @@ class RpcError(BaseModel):
 
 
 async def serve(
-    nc: Client, subject: str, queue: str, request_model: type[Req], handler: Callable[[Req], Awaitable[BaseModel]]
+    nc: Client,
+    subject: str,
+    queue: str,
+    request_model: type[Req],
+    handler: Callable[[Req], Awaitable[BaseModel]],
+    *,
+    tracer: Tracer | None = None,
 ) -> Subscription:
+    """Answer ``subject`` in queue group ``queue``; each request in a server span continuing the caller's trace."""
+
     async def _on_request(msg: Msg) -> None:
+        if tracer is None:  # tracing off
+            await _answer(msg)
+            return
+        with tracer.start_as_current_span(
+            subject,
+            context=trace_context_of(msg.headers),
+            kind=SpanKind.SERVER,
+            attributes={"rpc.system": "nats", "rpc.method": subject},
+        ):
+            await _answer(msg)
+
+    async def _answer(msg: Msg) -> None:
         set_correlation_id((msg.headers or {}).get(CORRELATION_HEADER))
         try:
             request = request_model.model_validate_json(msg.data)
@@ -50,7 +72,7 @@ async def serve(
 async def call(
     nc: Client, subject: str, request: BaseModel, response_model: type[Res], *, timeout_s: float = 3.0
 ) -> Res:
-    headers = {}
+    headers = current_trace_context() or {}
     correlation_id = current_correlation_id()
     if correlation_id:
         headers[CORRELATION_HEADER] = correlation_id

@@ -40,6 +40,8 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("published_at", DateTime(timezone=True)),
         Column("attempts", Integer, nullable=False, server_default=text("0")),
         Column("last_error", Text),
+        # the W3C trace context current when the event was written (shared/tracing.py); NULL outside any trace
+        Column("trace_context", JSONB(none_as_null=True)),
         Index("ix_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
     )
     processed = Table(

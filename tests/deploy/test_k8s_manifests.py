@@ -98,7 +98,7 @@ def test_network_policies_deny_by_default_and_let_each_service_reach_only_its_da
         egress_ports = {q["port"] for p in applying for rule in p["spec"].get("egress", []) for q in rule["ports"]}
         assert ingress_ports == {port}, name
         if name in SERVICES:
-            assert {53, 5432, 4222, 443} <= egress_ports, name
+            assert {53, 5432, 4222, 443, 4318} <= egress_ports, name  # 4318: the trace collector (OTLP/HTTP)
             assert (587 in egress_ports) == (name == "notify"), name  # only notify sends mail
         else:
             assert egress_ports == {53}, name  # the web apps are static files

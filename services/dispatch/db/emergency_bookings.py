@@ -70,9 +70,10 @@ _BOOK_EMERGENCY_SQL = f"""
         UPDATE jobs SET status = 'assigned', unplaceable_reason = NULL
         WHERE request_id = $8 AND EXISTS (SELECT FROM claimed)
     ), announced AS (
-        INSERT INTO outbox (event_id, subject, payload)
-        SELECT e.event_id, e.subject, e.payload::jsonb
-        FROM claimed, unnest($14::uuid[], $15::text[], $16::text[]) AS e(event_id, subject, payload)
+        INSERT INTO outbox (event_id, subject, payload, trace_context)
+        SELECT e.event_id, e.subject, e.payload::jsonb, e.trace_context::jsonb
+        FROM claimed, unnest($14::uuid[], $15::text[], $16::text[], $20::text[])
+             AS e(event_id, subject, payload, trace_context)
     ), queued AS (
         INSERT INTO replan_requests (day, reason) SELECT $17, $18 FROM claimed
     )
@@ -120,6 +121,7 @@ class EmergencyBookingRepository(SessionRepository):
             booking.replan_day,
             booking.replan_reason,
             a.booked_at,
+            [e.trace_context for e in events],
         )
         assert row is not None
         if not row["claimed"]:
