@@ -9,6 +9,7 @@ import asyncio
 import itertools
 import math
 from datetime import time
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -71,14 +72,27 @@ async def _recompute(url: str) -> dict[str, object]:
     }
 
 
+def _what_the_services_said(logs: Path, lines: int = 40) -> str:
+    """The warnings and errors in the services' logs, for a failure's message (a day that did not play says why)."""
+    said = []
+    for log in sorted(logs.glob("*.log")):
+        flagged = [
+            line
+            for line in log.read_text(errors="replace").splitlines()
+            if '"level": "WARNING"' in line or '"level": "ERROR"' in line or "Traceback" in line
+        ]
+        said += [f"{log.name}: {line[:300]}" for line in flagged[-lines:]]
+    return "\n".join(said) or "(the services logged no warning or error)"
+
+
 @pytest.mark.parametrize("policy", ["fieldline", "nearest"])
-def test_a_short_day_reports_what_the_databases_hold(policy: str) -> None:
+def test_a_short_day_reports_what_the_databases_hold(policy: str, tmp_path: Path) -> None:
     company = generate_company(1, customers=6, sites=30, technicians=4)
     scenario = build_scenario(
         company, 1, emergencies_per_day=10, hours=(time(8, 0), time(10, 30)), file_until=time(9, 30), sick_call=False
     )
     assert scenario.emergencies, "the scenario must file emergencies"
-    run = play_day(company, scenario, policy, speed=180, planner_time_limit_s=3, keep_database=True)
+    run = play_day(company, scenario, policy, speed=180, planner_time_limit_s=3, workdir=tmp_path, keep_database=True)
     report = run.metrics
     url = str(report["database_url"])
     try:
@@ -89,7 +103,9 @@ def test_a_short_day_reports_what_the_databases_hold(policy: str) -> None:
     assert report["emergencies"] == truth["emergencies"] == len(scenario.emergencies)
     assert report["cancelled"] == truth["cancelled"]
     assert report["completed"] == truth["completed"]
-    assert report["completed"] > 0, "technicians completed nothing: the day did not play"
+    assert report["completed"] > 0, "technicians completed nothing: the day did not play\n" + _what_the_services_said(
+        tmp_path / "logs"
+    )
     assert report["travel_km"] == pytest.approx(truth["travel_km"], abs=0.2)
     assert report["travel_km"] > 0
     assert report["response_sla_met_pct"] == truth["response_sla_met_pct"]

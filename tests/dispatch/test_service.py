@@ -7,6 +7,7 @@ import itertools
 import json
 import uuid
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -529,3 +530,28 @@ async def test_an_emergency_nobody_can_reach_is_listed_at_risk(dispatch: Dispatc
     assert shown["at_risk"] is False and shown["predicted_arrival"] is None and shown["minutes_left"] > 2000
     assert risky[0]["reason"] == "nobody can get there" and risky[0]["minutes_late"] is None
     assert risky[0]["predicted_arrival"] is None and risky[0]["assignment"] is None
+
+
+async def test_a_booked_emergency_predicted_late_is_raised_once_naming_its_booking(dispatch: Dispatch) -> None:
+    """The SLA watch: an emergency booked to a technician who cannot arrive in time is raised to the dispatchers
+    as SlaAtRisk with that booking and technician (the loop's round, run here directly)."""
+    anna = await dispatch.add_technician("Anna Koval", 44.95, 34.10)
+    # about 45 km away and due in 20 minutes: booked anyway (the earliest arrival), and late
+    late = emergency(uuid.uuid4(), 45.30, 34.40, due_in=timedelta(minutes=20))
+    await dispatch.publish(late)
+
+    async def booked() -> list[Any]:
+        query = "SELECT id, technician_id FROM dispatch.assignments WHERE request_id = $1"
+        return await dispatch.sql(query, late.request_id)
+
+    ((assignment_id, technician_id),) = await eventually(booked, what="the late emergency is booked")
+    cases = dispatch.app.state.dispatch
+    for _ in range(2):  # a second round raises nothing new
+        async with dispatch.app.state.runtime.db.transaction() as session:
+            await cases.desk.watch(session)
+
+    raised = await dispatch.sql("SELECT payload FROM dispatch.outbox WHERE subject LIKE '%sla_at_risk%' ORDER BY id")
+    events = [json.loads(r["payload"])["data"] for r in raised]
+    (event,) = [e for e in events if e["reason"] == "the assigned technician is predicted late"]
+    assert event["request_id"] == str(late.request_id)
+    assert event["assignment_id"] == str(assignment_id) and event["technician_id"] == str(technician_id) == anna

@@ -257,7 +257,7 @@ class DispatchDesk:
                 r["request_id"], "predicted_late", r["predicted_arrival"], r["reason"], at=self.clock()
             ):
                 continue
-            assignment = r["assignment"]
+            assignment: AssignmentRecord | None = r["assignment"]
             await add_event(
                 session,
                 messaging,
@@ -267,8 +267,8 @@ class DispatchDesk:
                     response_due=r["response_due"],
                     predicted_arrival=r["predicted_arrival"],
                     reason=r["reason"],
-                    assignment_id=assignment["id"] if assignment else None,
-                    technician_id=assignment["technician_id"] if assignment else None,
+                    assignment_id=assignment.id if assignment else None,
+                    technician_id=assignment.technician_id if assignment else None,
                 ),
                 occurred_at=self.clock(),
             )
