@@ -106,6 +106,13 @@ class MessagingSchema:
             )
             return [r[0] for r in rows]
 
+    async def claimable(self) -> int:
+        """Unpublished rows no transaction holds (a relay's batch takes them with SKIP LOCKED)."""
+        outbox = self.tables.outbox
+        async with self.db.transaction() as session:
+            free = select(outbox.c.id).where(outbox.c.published_at.is_(None)).with_for_update(skip_locked=True)
+            return int((await session.execute(select(func.count()).select_from(free.subquery()))).scalar_one())
+
     async def publish_failures(self) -> int:
         """Rows the relay tried and failed to publish at least once."""
         outbox = self.tables.outbox

@@ -145,7 +145,12 @@ async def test_a_relay_process_killed_after_puback_leaves_rows_a_new_relay_repub
         assert await broker.stream_messages() == 4
         assert await harness.unpublished() == event_ids
 
-        # the dead relay's row locks went with its connection: a new relay can claim every row at once
+        # the dead relay's row locks go with its connection (once the server has seen it close: on a loaded machine
+        # a moment later): then a new relay claims every row at once
+        async def locks_gone() -> bool:
+            return await harness.claimable() == 10
+
+        await wait_for(locks_gone, "the killed relay's row locks released")
         marked, _ = await relay(harness, broker).publish_batch()
         assert marked == 10
         async with running(effect_consumer(harness, broker).run()):
