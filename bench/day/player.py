@@ -239,18 +239,26 @@ class Player:
     async def drive(
         self, me: str, token: str, start: tuple[float, float], end: tuple[float, float], seconds: float
     ) -> tuple[float, float]:
-        """Drive from ``start`` to ``end`` in ``seconds`` of simulated time, pinging along the straight line."""
-        steps = max(1, int(seconds // PING_EVERY_S))
-        for i in range(1, steps + 1):
-            await self.nap(seconds / steps)
+        """Drive from ``start`` to ``end`` in ``seconds`` of simulated time, pinging along the straight line about
+        every PING_EVERY_S. The drive keeps to the clock, not to the pings: a slow answer (a loaded machine, a
+        re-plan holding a core) delays the next ping, never the arrival. Each ping is sent after its nap and says
+        where the car is by then; at 180x a second of latency per ping had stretched a 90-minute drive by half."""
+        departed = self.clock.now()
+        arrival = departed + timedelta(seconds=seconds)
+        while not self.over():
+            now = self.clock.now()
+            await self.nap(min(PING_EVERY_S, (arrival - now).total_seconds()))
+            now = self.clock.now()
             if self.over():
                 break
-            f = i / steps
+            f = min(1.0, (now - departed).total_seconds() / seconds) if seconds > 0 else 1.0
             point = (start[0] + (end[0] - start[0]) * f, start[1] + (end[1] - start[1]) * f)
-            ping = {"at": self.clock.now().isoformat(), "position": _pt(point), "accuracy_m": 10}
+            ping = {"at": now.isoformat(), "position": _pt(point), "accuracy_m": 10}
             await self._call(
                 "POST", f"{me}/positions", token, json={"client_command_id": str(uuid.uuid4()), "pings": [ping]}
             )
+            if f >= 1.0:
+                break
         return end
 
     async def sick_call(self) -> None:
