@@ -18,10 +18,13 @@ SERVER=.venv/bin/nats-server
 pid_of() { cat "$DIR/n$1.pid" 2>/dev/null || true; }
 alive() { local pid; pid=$(pid_of "$1"); [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; }
 
+# Node N's ports as its configuration gives them (one place: deploy/nats-cluster/nN.conf).
+port_of() { sed -nE "s/^$2: 127\.0\.0\.1:([0-9]+).*/\1/p" "deploy/nats-cluster/n$1.conf"; }
+
 # True when node N reports JetStream healthy (which needs a meta leader, i.e. a quorum).
 healthy() {
   "$ROOT/.venv/bin/python" -c 'import sys, urllib.request as u; u.urlopen(sys.argv[1], timeout=2)' \
-    "http://127.0.0.1:823$1/healthz?js-enabled-only=true" 2>/dev/null
+    "http://127.0.0.1:$(port_of "$1" http)/healthz?js-enabled-only=true" 2>/dev/null
 }
 
 # A private CA and one certificate for the three nodes (127.0.0.1, localhost; server and client use, as
@@ -72,7 +75,7 @@ status() {
     if ! alive "$n"; then
       echo "n$n: stopped"
     elif healthy "$n"; then
-      echo "n$n: running (pid $(pid_of "$n")), JetStream healthy, nats://127.0.0.1:423$n"
+      echo "n$n: running (pid $(pid_of "$n")), JetStream healthy, tls://127.0.0.1:$(port_of "$n" listen)"
     else
       echo "n$n: running (pid $(pid_of "$n")), JetStream not ready"
     fi
