@@ -365,6 +365,8 @@ async def test_a_reassigned_visit_shows_who_goes_now_in_the_units_history(contra
     await contracts.publish(
         AssignmentCreated(**common, technician_id=anna, technician_first_name="Anna", status="offered")  # type: ignore[arg-type]
     )
+    # the dispatcher reassigns it a few minutes later (two steps at one instant would have no order to show)
+    contracts.clock.set(now + timedelta(minutes=5))
     await contracts.publish(
         AssignmentChanged(  # type: ignore[arg-type]
             **common,
