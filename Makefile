@@ -85,12 +85,14 @@ test-day: ## The short simulated day (both policies on the real stack; marked sl
 # Monday, Friday, Sunday, a month's last day, 31 December, and Europe/Berlin's two DST change days.
 TEST_DATES ?= 2026-12-07T09:00:00+03:00 2026-12-04T16:45:00+03:00 2026-12-06T11:00:00+03:00 \
 	2027-02-28T22:30:00+03:00 2026-12-31T23:10:00+03:00 2027-03-28T01:30:00+01:00 2026-10-25T02:30:00+02:00
-test-dates: ## The date-sensitive suites with the clock at each of TEST_DATES
+test-dates: ## The date-sensitive suites with the clock at each of TEST_DATES (every date runs; fails if any failed)
 	@$(ENV)
+	failed=""
 	for at in $(TEST_DATES); do
 		echo "== FIELDLINE_TEST_NOW=$$at"
-		FIELDLINE_TEST_NOW=$$at $(PY) -m pytest -q -p no:cacheprovider -m date_sensitive $(PYTEST_ARGS)
+		FIELDLINE_TEST_NOW=$$at $(PY) -m pytest -q -p no:cacheprovider -m date_sensitive $(PYTEST_ARGS) || failed="$$failed $$at"
 	done
+	if [ -n "$$failed" ]; then echo "test-dates: failed at$$failed" >&2; exit 1; fi
 
 test-web-unit: ## The web apps' unit tests alone (Vitest over their pure modules, no browser)
 	@$(ENV)
