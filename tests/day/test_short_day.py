@@ -1,4 +1,4 @@
-"""A short simulated day on the real stack: four technicians, two and a half simulated hours, emergencies filed by the
+"""A short simulated day on the real stack: four technicians, three and a half simulated hours, emergencies filed by the
 customers; the report's numbers are recomputed here from the databases with queries of this test's own.
 About 80 s per policy on the two-core machine. Marked slow (`make test-day`), out of `make test`: the Fieldline
 day completed nothing in one of four runs inside the full suite (issue 12's note)."""
@@ -89,7 +89,7 @@ def _what_the_services_said(logs: Path, lines: int = 40) -> str:
 def test_a_short_day_reports_what_the_databases_hold(policy: str, tmp_path: Path) -> None:
     company = generate_company(1, customers=6, sites=30, technicians=4)
     scenario = build_scenario(
-        company, 1, emergencies_per_day=10, hours=(time(8, 0), time(10, 30)), file_until=time(9, 30), sick_call=False
+        company, 1, emergencies_per_day=10, hours=(time(8, 0), time(11, 30)), file_until=time(9, 30), sick_call=False
     )
     assert scenario.emergencies, "the scenario must file emergencies"
     run = play_day(company, scenario, policy, speed=180, planner_time_limit_s=3, workdir=tmp_path, keep_database=True)
