@@ -14,8 +14,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from services.dispatch.db.bookings import NewAssignment
 from services.dispatch.db.repository import DispatchRepository
+from services.dispatch.domain.records import NewAssignment
 from shared.auth import Role
 from shared.db import Database
 from tests.auth.forge import refused_tokens

@@ -13,8 +13,9 @@ import pytest_asyncio
 from sqlalchemy import func, select
 
 from services.dispatch.db import tables as t
-from services.dispatch.db.bookings import DoubleBooking, NewAssignment
+from services.dispatch.db.bookings import DoubleBooking
 from services.dispatch.db.repository import DispatchRepository
+from services.dispatch.domain.records import NewAssignment
 from services.dispatch.settings import Settings
 from shared.db import Database, create_engine
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +19,7 @@ from services.dispatch.db.common import ACTIVE, SessionRepository, latitude, lon
 from services.dispatch.domain.records import (
     AssignmentRecord,
     FinishedWork,
+    NewAssignment,
     OverrunningJob,
     SitedAssignment,
     StepRecord,
@@ -49,19 +49,6 @@ def _retrying_deadlocks() -> AsyncRetrying:
     return AsyncRetrying(
         retry=retry_if_exception(_deadlocked), stop=stop_after_attempt(5), wait=wait_random(0, 0.02), reraise=True
     )
-
-
-@dataclass(frozen=True)
-class NewAssignment:
-    id: uuid.UUID
-    request_id: uuid.UUID
-    technician_id: uuid.UUID
-    customer_id: uuid.UUID
-    status: str
-    planned_start: datetime
-    planned_end: datetime
-    eta: datetime
-    booked_at: datetime  # the service's clock: no step a device reports may claim an earlier time
 
 
 class BookingRepository(SessionRepository):

@@ -13,9 +13,9 @@ from datetime import date, datetime
 import asyncpg
 from sqlalchemy.exc import IntegrityError
 
-from services.dispatch.db.bookings import DoubleBooking, NewAssignment
+from services.dispatch.db.bookings import DoubleBooking
 from services.dispatch.db.common import ACTIVE_SQL, SessionRepository
-from services.dispatch.domain.records import BookingAhead
+from services.dispatch.domain.records import BookingAhead, NewAssignment
 from shared.db import records
 from shared.messaging import OutboxRow, mark_outbox_written
 

@@ -163,6 +163,21 @@ class AlertRecord:
     job_status: str | None
 
 
+@dataclass(frozen=True)
+class NewAssignment:
+    """A booking to write: what `BookingRepository.book` and the emergency's one statement insert."""
+
+    id: uuid.UUID
+    request_id: uuid.UUID
+    technician_id: uuid.UUID
+    customer_id: uuid.UUID
+    status: str
+    planned_start: datetime
+    planned_end: datetime
+    eta: datetime
+    booked_at: datetime  # the service's clock: no step a device reports may claim an earlier time
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AssignmentRecord:
     """A row of assignments: one booking of a technician for a request."""

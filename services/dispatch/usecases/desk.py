@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dispatch.db.bookings import DoubleBooking, NewAssignment
+from services.dispatch.db.bookings import DoubleBooking
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
 from services.dispatch.domain.breaks import (
@@ -28,6 +28,7 @@ from services.dispatch.domain.presence import absent_now, board_status
 from services.dispatch.domain.records import (
     AssignmentRecord,
     JobRecord,
+    NewAssignment,
     ShiftRecord,
     SitedAssignment,
     TechnicianOnShift,

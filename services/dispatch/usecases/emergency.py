@@ -17,14 +17,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dispatch.db.bookings import DoubleBooking, NewAssignment
+from services.dispatch.db.bookings import DoubleBooking
 from services.dispatch.db.emergency_bookings import EmergencyBooking
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
 from services.dispatch.domain.bundling import DueVisit, visits_to_bundle
 from services.dispatch.domain.lifecycle import STARTED
 from services.dispatch.domain.placement import BookedStop, Candidate, Decision, Job, Option, PlacementRule
-from services.dispatch.domain.records import JobRecord, NewJob
+from services.dispatch.domain.records import JobRecord, NewAssignment, NewJob
 from services.dispatch.planning import RoadFactorTravel
 from services.dispatch.settings import Settings
 from services.dispatch.usecases.booking import (

@@ -19,14 +19,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dispatch.db.bookings import NewAssignment, RequestAlreadyBooked
+from services.dispatch.db.bookings import RequestAlreadyBooked
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
 from services.dispatch.domain.calendar import Absence, Availability, absence_reason, availability, local_midnight
 from services.dispatch.domain.kpis import Promise, promise_kpis
 from services.dispatch.domain.lifecycle import STARTED
 from services.dispatch.domain.planchanges import PlacedVisit, PlanChange, diff_plans
-from services.dispatch.domain.records import AssignmentRecord, JobRecord, OverrunningJob, TechnicianOnShift
+from services.dispatch.domain.records import (
+    AssignmentRecord,
+    JobRecord,
+    NewAssignment,
+    OverrunningJob,
+    TechnicianOnShift,
+)
 from services.dispatch.planning import (
     BreakRule,
     GeoPoint,
