@@ -11,7 +11,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "offered": frozenset({"accepted", "declined", "cancelled"}),
     "accepted": frozenset({"en_route", "declined", "cancelled"}),
     "en_route": frozenset({"on_site", "cancelled"}),
-    "on_site": frozenset({"completed", "failed"}),
+    # a dispatcher calls off a visit in progress (the request was cancelled); a technician ends it with a report
+    "on_site": frozenset({"completed", "failed", "cancelled"}),
 }
 
 # what the technician is doing while an assignment is in a status; None: back to available

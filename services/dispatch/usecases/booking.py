@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
 from services.dispatch.domain.breaks import break_left, shift_break
-from services.dispatch.domain.lifecycle import event_status
+from services.dispatch.domain.lifecycle import STARTED, event_status
 from services.dispatch.domain.placement import BookedStop, Candidate
 from services.dispatch.domain.records import AssignmentRecord, BookingAhead, JobRecord, ReachableTechnician
 from shared.events.common import GeoPoint
@@ -278,7 +278,11 @@ async def announce_moved(
 
 
 async def cancel_assignment(session: AsyncSession, row: AssignmentRecord, at: datetime, reason: str) -> None:
+    """Calls the booking off (any active step: the lifecycle allows it); a technician who was on the way or on site is
+    free again."""
     repo = DispatchRepository(session)
     await repo.set_assignment_status(row.id, "cancelled", at, None, {"reason": reason})
+    if row.status in STARTED:
+        await repo.set_technician_status(row.technician_id, "available")
     await repo.bump_route_version(row.technician_id)
     await announce_status(session, row, "cancelled", at, reason=reason, occurred_at=at)

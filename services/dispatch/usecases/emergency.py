@@ -342,22 +342,26 @@ class EmergencyPlacer:
         reason = f"bundled with the emergency at the same site ({emergency.request_id})"
         if active:
             before = active[0]
+            # as a dispatcher's reassignment (desk.reassign): another technician is offered it anew, the same one
+            # keeps the acceptance they gave
+            moved_to_another = before.technician_id != option.technician_id
+            status = "offered" if moved_to_another else before.status
             await repo.move_assignment(
                 before.id,
                 planned_start=start,
                 planned_end=end,
                 eta=option.eta,
                 technician_id=option.technician_id,
-                status="offered",
+                status=status,
             )
-            if before.technician_id != option.technician_id:
+            if moved_to_another:
                 await repo.bump_route_version(before.technician_id)
             await announce_changed(
                 session,
                 before,
                 option.technician_id,
                 option.first_name,
-                "offered",
+                status,
                 start,
                 end,
                 option.eta,

@@ -285,6 +285,25 @@ class Replanner:
         jobs = {j.request_id: j for j in await repo.plannable_jobs(origin, end)}
         booked = await repo.active_assignments_between(origin, end)
         assignments = {a.request_id: a for a in booked}
+
+        def open_span(job: JobRecord) -> tuple[float, float]:
+            """When, in seconds from the day's midnight, the job may start today: its window, from now on."""
+            open_from = max(now_s, secs(job.window_start) if job.window_start else 0.0)
+            open_to = min(DAY_S, secs(job.window_end) if job.window_end else DAY_S)
+            return open_from, open_to
+
+        # work booked on this day outside its window (a visit an emergency took along ahead of its window, one
+        # booked past its window's end): no plan can place it today, so it stays as booked and its time is blocked;
+        # left out and unblocked, the planner put other work on its slot and every re-plan of the day collided
+        outside = {
+            str(a.request_id)
+            for a in booked
+            if a.status not in STARTED
+            and a.request_id in jobs
+            and jobs[a.request_id].kind != "emergency"
+            and open_span(jobs[a.request_id])[1] < open_span(jobs[a.request_id])[0]
+        }
+        kept_as_booked = kept_as_booked | frozenset(outside)
         # someone en route or on site starts the rest of the day at that job: no travel to it left to plan
         started_at: dict[uuid.UUID, GeoPoint] = {}
         for a in sorted(booked, key=lambda a: a.planned_start, reverse=True):
@@ -374,8 +393,7 @@ class Replanner:
                 windows: tuple[TimeWindow, ...] = (TimeWindow(start, start),)
                 duration = remaining
             else:
-                open_from = max(now_s, secs(job.window_start) if job.window_start else 0.0)
-                open_to = min(DAY_S, secs(job.window_end) if job.window_end else DAY_S)
+                open_from, open_to = open_span(job)
                 if job.kind == "emergency" and job.response_due is not None and booking is None:
                     open_to = max(open_to, open_from)
                 if job.kind == "emergency" and booking is not None:
@@ -603,7 +621,9 @@ class Replanner:
         now = self.clock()
         for rid, detail in dropped.items():
             a = snap.assignments.get(rid)
-            if a is not None and a.status not in STARTED:
+            if a is not None and a.status in STARTED:
+                continue  # being driven to or worked on: it stays booked, and so does its job
+            if a is not None:
                 await cancel_assignment(session, a, now, change_of[rid].text if rid in change_of else detail)
                 touched.add(a.technician_id)
             if snap.jobs[rid].status != "unplaceable":
