@@ -10,10 +10,15 @@ T = TypeVar("T")
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], done: Callable[[T], object] = bool, *, what: str = "", timeout_s: float = 15.0
+    probe: Callable[[], Awaitable[T]],
+    done: Callable[[T], object] = bool,
+    *,
+    what: str = "",
+    timeout_s: float = 15.0,
+    interval_s: float = 0.05,
 ) -> T:
-    """Polls ``probe`` until ``done`` holds for its value (by default: the value is truthy) and returns it;
-    fails naming ``what`` and the last value seen. A bound on waiting, not a performance assertion."""
+    """Polls ``probe`` every ``interval_s`` until ``done`` holds for its value (by default: the value is truthy)
+    and returns it; fails naming ``what`` and the last value seen. A bound on waiting, not a performance assertion."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     while True:
@@ -24,4 +29,4 @@ async def eventually(
             raise AssertionError(
                 f"never happened within {timeout_s} s: {what or 'the condition'}; last value: {value!r}"
             )
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(interval_s)
