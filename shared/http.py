@@ -7,13 +7,15 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.errors import DomainError
+from shared.errors import DomainError, Unavailable
 from shared.observability import CORRELATION_HEADER, new_correlation_id, set_correlation_id
 from shared.ratelimit import per_ip
 
@@ -86,6 +88,29 @@ def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or ".".join(str(p) for p in loc)
 
 
+# asyncpg's errors for a server that refused, dropped or is restarting the connection (classes 08 and 57)
+_CONNECTION_LOST = (
+    ConnectionError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+)
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """The database refused or lost the connection (a restart, a failover): a 503 worth retrying, not a bug."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, _CONNECTION_LOST):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
@@ -106,6 +131,14 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if database_unreachable(exc):
+            log.warning("database unreachable on %s %s: %r", request.method, request.url.path, exc)
+            return problem_response(
+                domain_problem_body(
+                    Unavailable("the database is unreachable; retry shortly"), instance=request.url.path
+                ),
+                retry_after_s=Unavailable.retry_after_s,
+            )
         # Logged with the correlation id; the client gets no internals, only the id to quote.
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         correlation_id = getattr(request.state, "correlation_id", None) or request.headers.get(CORRELATION_HEADER)
