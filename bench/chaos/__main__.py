@@ -54,6 +54,7 @@ async def _run(
     if faults:
         await injector.run(profile.faulty_s)
     await running
+    load_after = round(os.getloadavg()[0], 2)
     _say(f"load done: {load.results.sent} calls; waiting for the replicas and the events to drain")
     await injector.recover()
     drain_started = time.monotonic()
@@ -66,6 +67,7 @@ async def _run(
         "load": load_summary(load.results, {"calm": profile.calm_s, "faults": profile.faulty_s}),
         "faults": [dataclasses.asdict(f) for f in injector.injected],
         "drain": {"quiet": quiet, "seconds": drain_s},
+        "load_average_after_load": load_after,
         "invariants": invariants,
     }
 
@@ -76,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, help="requests a second (default: the profile's, 50)")
     parser.add_argument("--calm", type=float, help="seconds of load before the faults")
     parser.add_argument("--faulty", type=float, help="seconds of load with faults")
-    parser.add_argument("--single-broker", action="store_true", help="one nats-server even in the long profile")
+    broker = parser.add_mutually_exclusive_group()
+    broker.add_argument("--single-broker", action="store_true", help="one nats-server even in the long profile")
+    broker.add_argument("--cluster", action="store_true", help="three nats-server nodes even in the short profile")
     parser.add_argument("--no-faults", action="store_true", help="the load alone (the faulty phase runs calm)")
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--workdir", type=Path, help="keep the run's logs and data here (default: a temporary dir)")
@@ -90,9 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         changes["calm_s"] = args.calm
     if args.faulty is not None:
         changes["faulty_s"] = args.faulty
-    if args.single_broker:
-        changes["cluster"] = False
+    if args.single_broker or args.cluster:
+        changes["cluster"] = args.cluster
     profile = dataclasses.replace(profile, **changes)
+    load_before = round(os.getloadavg()[0], 2)
     started = time.monotonic()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     with chaos_stack(profile, args.workdir) as stack:
@@ -109,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             + ("3 clustered nats-server nodes, R3 streams" if profile.cluster else "1 nats-server")
         ),
         "wall_s": round(time.monotonic() - started, 1),
+        "load_average": {"before": load_before, "after_load": outcome.pop("load_average_after_load")},
         **outcome,
     }
     as_json, as_md = write_report(args.out, report)

@@ -104,8 +104,10 @@ class FaultInjector:
                 fault = self._note(kind, name, f"pid {process.process.pid}")
                 await asyncio.to_thread(process.stop, signal.SIGKILL)
                 started = time.monotonic()
-                await asyncio.to_thread(_restart, process)
+                starts = await asyncio.to_thread(_restart, process)
                 fault.detail += f"; restarted, ready again after {time.monotonic() - started:.1f} s"
+                if starts > 1:
+                    fault.detail += f" ({starts} starts: the first exited at start-up)"
             else:
                 held = self.profile.ack_wait_s + 5.0
                 process.process.send_signal(signal.SIGSTOP)
@@ -152,6 +154,16 @@ class FaultInjector:
                 await asyncio.to_thread(process.wait_ready)
 
 
-def _restart(process: ServiceProcess) -> None:
-    process.start()
-    process.wait_ready()
+def _restart(process: ServiceProcess, attempts: int = 5) -> int:
+    """Start the replica again until it is ready, as an orchestrator restarts a crashed container (a replica started
+    while the broker or the database is down may exit at start-up); returns the starts it took."""
+    for attempt in range(1, attempts + 1):
+        process.start()
+        try:
+            process.wait_ready()
+            return attempt
+        except RuntimeError as exc:
+            _say(f"{process.name} did not start (attempt {attempt}): {str(exc).splitlines()[0][:160]}")
+            process.stop()
+            time.sleep(2.0)
+    raise RuntimeError(f"{process.name} did not start in {attempts} attempts; see its log")

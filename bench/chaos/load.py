@@ -47,6 +47,8 @@ MIX: dict[str, float] = {
 }
 FILING_DEADLINE_S = 60.0  # a customer's app keeps retrying a filing this long
 CALL_DEADLINE_S = 10.0  # other calls give up sooner
+REQUEST_TIMEOUT_S = 10.0  # one attempt's wait for an answer
+PASSED_OVER_S = 5.0  # a replica that failed a call is left out this long
 _RETRYABLE = {502, 503, 504}
 _NEXT_STEP = {"offered": "accept", "accepted": "en_route", "en_route": "on_site", "on_site": "report"}
 
@@ -119,13 +121,14 @@ class Load:
         # hundreds of connections turns into the load generator's own bottleneck
         self.pools = {
             url: httpx.AsyncClient(
-                timeout=httpx.Timeout(5.0, connect=2.0),
+                timeout=httpx.Timeout(REQUEST_TIMEOUT_S, connect=2.0),
                 limits=httpx.Limits(max_connections=48, max_keepalive_connections=8, keepalive_expiry=3.0),
             )
             for urls in stack.urls().values()
             for url in urls
         }
         self.replicas = {name: cycle(urls) for name, urls in stack.urls().items()}
+        self.down_until: dict[str, float] = {}
         self.dispatcher = stack.token(Role.DISPATCHER, "chaos-dispatcher")
         # tokens minted once (each mint loads the RSA key: tens of milliseconds)
         self.customer_tokens = {cid: stack.customer_token(cid) for cid in seeded.customers.values()}
@@ -143,27 +146,51 @@ class Load:
         self.followers: list[asyncio.Task[None]] = []
 
     # --- calls ---------------------------------------------------------------------------------------------------
+    def _replica(self, service: str) -> str:
+        """The next replica in turn, passing over those marked down (all down: the next one anyway)."""
+        urls = self.stack.urls()[service]
+        now = time.monotonic()
+        for _ in urls:
+            replica = next(self.replicas[service])
+            if self.down_until.get(replica, 0.0) <= now:
+                return replica
+        return next(self.replicas[service])
+
     async def call(
-        self, service: str, method: str, path: str, token: str, deadline_s: float = CALL_DEADLINE_S, **kwargs: Any
+        self,
+        service: str,
+        method: str,
+        path: str,
+        token: str,
+        deadline_s: float = CALL_DEADLINE_S,
+        retry_unanswered: bool = False,
+        **kwargs: Any,
     ) -> tuple[httpx.Response | None, int]:
-        """One call, to the next replica; a connection failure, a timeout or a 502-504 go to the following one
-        until ``deadline_s`` has passed. Returns the last answer (None: none) and the attempts made."""
+        """One call, as a load balancer with passive health checks forwards it: a replica that refuses the
+        connection, answers 502-504 or leaves a request unanswered is passed over for a few seconds, and a call it
+        refused goes to the next one until ``deadline_s``. A call left unanswered is tried again only when
+        ``retry_unanswered`` (a filing: the customer's app retries with the same Idempotency-Key).
+        Returns the last answer (None: none) and the attempts made."""
         headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
         give_up = time.monotonic() + deadline_s
         attempts = 0
         answer: httpx.Response | None = None
         while True:
             attempts += 1
-            replica = next(self.replicas[service])
+            replica = self._replica(service)
+            unanswered = False
             try:
                 answer = await self.pools[replica].request(method, replica + path, headers=headers, **kwargs)
                 if answer.status_code not in _RETRYABLE:
                     return answer, attempts
-            except httpx.HTTPError:
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
                 answer = None
-            if time.monotonic() + 0.2 > give_up:
+            except httpx.HTTPError:
+                answer, unanswered = None, True
+            self.down_until[replica] = time.monotonic() + PASSED_OVER_S
+            if (unanswered and not retry_unanswered) or time.monotonic() + 0.2 > give_up:
                 return answer, attempts
-            await asyncio.sleep(min(0.2 * attempts, 1.0))
+            await asyncio.sleep(min(0.1 * attempts, 1.0))
 
     def _record(self, kind: str, scheduled: float, phase: str, answer: httpx.Response | None, attempts: int) -> None:
         self.results.samples.append(
@@ -186,6 +213,7 @@ class Load:
             "/requests",
             token,
             deadline_s=FILING_DEADLINE_S,
+            retry_unanswered=True,
             json=body,
             headers={"Idempotency-Key": key},
         )

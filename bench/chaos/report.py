@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ def load_summary(results: LoadResults, seconds: dict[str, float]) -> dict[str, A
     out: dict[str, Any] = {"sent": results.sent, "stream_reconnects": results.stream_reconnects, "phases": {}}
     for phase in PHASES:
         samples = [s for s in results.samples if s.phase == phase]
-        if not samples:
+        if not samples or not seconds[phase]:
             continue
         filings = [s for s in samples if s.kind.startswith("file_")]
         kinds: dict[str, Any] = {}
@@ -45,6 +46,7 @@ def load_summary(results: LoadResults, seconds: dict[str, float]) -> dict[str, A
                 "5xx": sum(s.status is not None and s.status >= 500 for s in of_kind),
                 "4xx": sum(s.status is not None and 400 <= s.status < 500 for s in of_kind),
                 "retried": sum(s.attempts > 1 for s in of_kind),
+                "statuses": dict(sorted(Counter(str(s.status) for s in of_kind).items())),
             }
         out["phases"][phase] = {
             "seconds": seconds[phase],
@@ -76,6 +78,9 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"Stack: {report['stack']}.",
         "",
+        f"Machine load average (1 min) before the run {report['load_average']['before']}, after the load "
+        f"{report['load_average']['after_load']}: the cores are shared with other work, which the latencies include.",
+        "",
         "## Load (open model; latency from the scheduled send, retries to the other replica included)",
         "",
         "| phase | s | calls | rate held /s | filing p50 / p99 / max | POST -> technician's stream p50 / p99 / max |"
@@ -87,12 +92,18 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {phase} | {p['seconds']} | {p['calls']} | {p['rate_held_per_s']} | {_ms(p['filing'])} | "
             f"{_ms(p['post_to_technician_stream'])} | {p['filings_not_accepted']} |"
         )
-    lines += ["", "By kind of call (p50 / p99 / max; no answer, 5xx, 4xx, retried):", ""]
-    lines += ["| phase | call | latency | no answer | 5xx | 4xx | retried |", "|---|---|---|---|---|---|---|"]
+    lines += ["", "By kind of call (p50 / p99 / max; no answer, 5xx, 4xx, sent to a second replica; final statuses):"]
+    lines += [
+        "",
+        "| phase | call | latency | no answer | 5xx | 4xx | retried | statuses |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for phase, p in report["load"]["phases"].items():
         for kind, k in p["by_kind"].items():
+            statuses = ", ".join(f"{code}: {n}" for code, n in k["statuses"].items())
             lines.append(
-                f"| {phase} | {kind} | {_ms(k)} | {k['no_answer']} | {k['5xx']} | {k['4xx']} | {k['retried']} |"
+                f"| {phase} | {kind} | {_ms(k)} | {k['no_answer']} | {k['5xx']} | {k['4xx']} | {k['retried']} | "
+                f"{statuses} |"
             )
     faults = report.get("faults", [])
     lines += ["", f"## Faults injected ({len(faults)})", ""]
