@@ -100,17 +100,23 @@ async def _check(conn: asyncpg.Connection, stack: ChaosStack, load: LoadResults)
     unseen = await _ids(conn, q, accepted)
     out["accepted_never_reached_dispatch"] = _result(len(unseen), unseen, q)
 
-    # stuck: dispatch has not decided (an emergency neither booked nor unplaceable, a job 'assigned' with no live
-    # booking), or the customer's view has not caught up with dispatch's
+    # stuck: dispatch never decided (an emergency neither booked nor found unplaceable) or holds a job 'assigned' with
+    # no live booking
     q = f"""
         SELECT j.request_id, j.kind, j.status FROM dispatch.jobs j
         WHERE j.request_id = ANY($1::uuid[]) AND (
-          (j.status = 'open' AND j.kind = 'emergency')
+          (j.status = 'open' AND j.kind = 'emergency' AND j.unplaceable_reason IS NULL)
           OR (j.status = 'assigned' AND NOT EXISTS (
                 SELECT 1 FROM dispatch.assignments a WHERE a.request_id = j.request_id AND a.{_ACTIVE}))
         )"""
     rows = await conn.fetch(q, accepted)
     out["stuck_in_dispatch"] = _result(len(rows), [dict(r) for r in rows], q)
+
+    # waiting, not stuck: an emergency a re-plan had to let go is 'open' again with its reason, for the retry loop
+    q = """SELECT j.request_id, j.unplaceable_reason FROM dispatch.jobs j WHERE j.request_id = ANY($1::uuid[])
+           AND j.status = 'open' AND j.kind = 'emergency' AND j.unplaceable_reason IS NOT NULL"""
+    rows = await conn.fetch(q, accepted)
+    out["emergencies_let_go_by_a_replan"] = _result(len(rows), [dict(r) for r in rows], q, target=None)
 
     q = f"""
         SELECT r.id, r.status AS request_status, r.assignment_id AS request_assignment, a.id AS dispatch_assignment,

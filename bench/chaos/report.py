@@ -31,7 +31,12 @@ def latency_summary(seconds: list[float]) -> dict[str, Any]:
 def load_summary(results: LoadResults, seconds: dict[str, float]) -> dict[str, Any]:
     """Per phase: calls sent and answered, the rate held, filing and POST -> technician's stream latencies, and
     every kind of call's latency and failures (no answer, 5xx, 4xx)."""
-    out: dict[str, Any] = {"sent": results.sent, "stream_reconnects": results.stream_reconnects, "phases": {}}
+    out: dict[str, Any] = {
+        "sent": results.sent,
+        "stream_reconnects": results.stream_reconnects,
+        "generator_loop_lag": latency_summary(results.loop_lag_s),
+        "phases": {},
+    }
     for phase in PHASES:
         samples = [s for s in results.samples if s.phase == phase]
         if not samples or not seconds[phase]:
@@ -92,6 +97,11 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {phase} | {p['seconds']} | {p['calls']} | {p['rate_held_per_s']} | {_ms(p['filing'])} | "
             f"{_ms(p['post_to_technician_stream'])} | {p['filings_not_accepted']} |"
         )
+    lines += [
+        "",
+        f"The load generator's own event loop woke up late by {_ms(report['load']['generator_loop_lag'])} "
+        "(p50 / p99 / max): that much of any latency above is the generator's, not the stack's.",
+    ]
     lines += ["", "By kind of call (p50 / p99 / max; no answer, 5xx, 4xx, sent to a second replica; final statuses):"]
     lines += [
         "",
