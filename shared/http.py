@@ -7,14 +7,13 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.db import database_unreachable
 from shared.errors import DomainError, Unavailable
 from shared.observability import CORRELATION_HEADER, new_correlation_id, set_correlation_id
 from shared.ratelimit import per_ip
@@ -86,29 +85,6 @@ def sse_response(frames: AsyncIterator[str]) -> StreamingResponse:
 def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or ".".join(str(p) for p in loc)
-
-
-# asyncpg's errors for a server that refused, dropped or is restarting the connection (classes 08 and 57)
-_CONNECTION_LOST = (
-    ConnectionError,
-    asyncpg.exceptions.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-)
-
-
-def database_unreachable(exc: BaseException) -> bool:
-    """The database refused or lost the connection (a restart, a failover): a 503 worth retrying, not a bug."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, DBAPIError) and current.connection_invalidated:
-            return True
-        if isinstance(current, _CONNECTION_LOST):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
 
 
 def install_problem_handlers(app: FastAPI) -> None:

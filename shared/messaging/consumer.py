@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import Clock, SystemClock
-from shared.db import Database
+from shared.db import Database, database_unreachable
 from shared.errors import PermanentMessageError
 from shared.events.dead_letters import DEAD_LETTER_EVENTS
 from shared.events.envelope import Envelope, Event, stream_name
@@ -228,7 +228,8 @@ class IdempotentConsumer:
             await self._dead_letter(msg, f"rejected: {exc}", deliveries, event_id=str(envelope.event_id))
             return
         except Exception as exc:
-            if deliveries >= self.max_deliver:
+            # a database that is down or restarting is no fault of the message: wait it out, never dead-letter
+            if deliveries >= self.max_deliver and not database_unreachable(exc):
                 await self._dead_letter(
                     msg,
                     f"max deliveries ({deliveries}) reached; last error: {exc!r}",
