@@ -52,7 +52,7 @@ async def _run(
     running = asyncio.create_task(load.run(profile.calm_s + profile.faulty_s))
     await asyncio.sleep(profile.calm_s)
     if faults:
-        await injector.run(profile.faulty_s)
+        await injector.run(profile.faulty_s, origin=load.load_started)
     await running
     load_after = round(os.getloadavg()[0], 2)
     _say(f"load done: {load.results.sent} calls; waiting for the replicas and the events to drain")

@@ -32,7 +32,7 @@ DATABASE_DOWN_S = 3.0
 
 @dataclass
 class Fault:
-    at_s: float  # seconds into the faulty phase
+    at_s: float  # seconds since the load started
     kind: str
     target: str
     detail: str = ""
@@ -50,6 +50,7 @@ class FaultInjector:
         self.locks = {name: asyncio.Lock() for name in SERVICES}
         self.pending: set[asyncio.Task[None]] = set()
         self.started = time.monotonic()
+        self.origin = self.started  # what fault times count from (the load's start, when `run` is given it)
 
     def plan(self) -> list[tuple[str, str, int]]:
         """(kind, service or component, replica or node): every replica killed `kills_per_replica` times, the
@@ -71,13 +72,14 @@ class FaultInjector:
         return plan
 
     def _note(self, kind: str, target: str, detail: str = "") -> Fault:
-        fault = Fault(round(time.monotonic() - self.started, 1), kind, target, detail)
+        fault = Fault(round(time.monotonic() - self.origin, 1), kind, target, detail)
         self.injected.append(fault)
         _say(f"{fault.at_s:6.1f} s {kind} {target} {detail}")
         return fault
 
-    async def run(self, duration_s: float) -> None:
+    async def run(self, duration_s: float, origin: float | None = None) -> None:
         self.started = time.monotonic()
+        self.origin = origin if origin is not None else self.started
         plan = self.plan()
         every = duration_s / (len(plan) + 1)
         for i, (kind, target, index) in enumerate(plan):

@@ -62,6 +62,7 @@ class Sample:
     latency_s: float  # from the scheduled send to the final answer (retries included)
     status: int | None  # the final answer's status; None: no answer before the deadline
     attempts: int
+    at_s: float = 0.0  # when it was due, in seconds since the load started
 
 
 @dataclass
@@ -149,6 +150,7 @@ class Load:
         self.streams = httpx.AsyncClient(timeout=httpx.Timeout(5.0, read=40.0))
         self.stopping = asyncio.Event()
         self.followers: list[asyncio.Task[None]] = []
+        self.load_started = time.monotonic()
 
     # --- calls ---------------------------------------------------------------------------------------------------
     def _replica(self, service: str) -> str:
@@ -199,7 +201,14 @@ class Load:
 
     def _record(self, kind: str, scheduled: float, phase: str, answer: httpx.Response | None, attempts: int) -> None:
         self.results.samples.append(
-            Sample(kind, phase, time.monotonic() - scheduled, answer.status_code if answer else None, attempts)
+            Sample(
+                kind,
+                phase,
+                time.monotonic() - scheduled,
+                answer.status_code if answer else None,
+                attempts,
+                round(scheduled - self.load_started, 3),
+            )
         )
 
     # --- the mix ---------------------------------------------------------------------------------------------------
@@ -345,7 +354,7 @@ class Load:
     async def run(self, duration_s: float) -> LoadResults:
         """Sends calls at ``self.rate`` a second (Poisson arrivals) for ``duration_s``; waits for the last answers."""
         kinds, cumulative = list(MIX), list(accumulate(MIX.values()))
-        started = time.monotonic()
+        started = self.load_started = time.monotonic()
         due = started
         calls: set[asyncio.Task[None]] = set()
         while due - started < duration_s:

@@ -28,6 +28,24 @@ def latency_summary(seconds: list[float]) -> dict[str, Any]:
     }
 
 
+def windows(results: LoadResults, width_s: float = 10.0) -> list[dict[str, Any]]:
+    """Calls by when they were due, ``width_s`` at a time: how many, the share answered 2xx/3xx, the median."""
+    by_window: dict[int, list[Any]] = {}
+    for sample in results.samples:
+        by_window.setdefault(int(sample.at_s // width_s), []).append(sample)
+    return [
+        {
+            "from_s": index * width_s,
+            "calls": len(samples),
+            "answered_ok_pct": round(
+                100.0 * sum(s.status is not None and s.status < 400 for s in samples) / len(samples), 1
+            ),
+            "p50_ms": latency_summary([s.latency_s for s in samples])["p50_ms"],
+        }
+        for index, samples in sorted(by_window.items())
+    ]
+
+
 def load_summary(results: LoadResults, seconds: dict[str, float]) -> dict[str, Any]:
     """Per phase: calls sent and answered, the rate held, filing and POST -> technician's stream latencies, and
     every kind of call's latency and failures (no answer, 5xx, 4xx)."""
@@ -35,6 +53,7 @@ def load_summary(results: LoadResults, seconds: dict[str, float]) -> dict[str, A
         "sent": results.sent,
         "stream_reconnects": results.stream_reconnects,
         "generator_loop_lag": latency_summary(results.loop_lag_s),
+        "windows": windows(results),
         "phases": {},
     }
     for phase in PHASES:
@@ -115,10 +134,16 @@ def markdown(report: dict[str, Any]) -> str:
                 f"| {phase} | {kind} | {_ms(k)} | {k['no_answer']} | {k['5xx']} | {k['4xx']} | {k['retried']} | "
                 f"{statuses} |"
             )
+    lines += ["", "Every call by when it was due (10 s windows): calls, answered (2xx-3xx) %, median latency:", ""]
+    lines += ["| from s | calls | answered % | p50 ms |", "|---|---|---|---|"]
+    lines += [
+        f"| {w['from_s']:g} | {w['calls']} | {w['answered_ok_pct']} | {w['p50_ms']} |"
+        for w in report["load"]["windows"]
+    ]
     faults = report.get("faults", [])
     lines += ["", f"## Faults injected ({len(faults)})", ""]
     if faults:
-        lines += ["| at s | fault | target | detail |", "|---|---|---|---|"]
+        lines += ["| at s (since the load started) | fault | target | detail |", "|---|---|---|---|"]
         lines += [f"| {f['at_s']} | {f['kind']} | {f['target']} | {f['detail']} |" for f in faults]
     invariants = report.get("invariants", {})
     lines += ["", "## Invariants after the load drained", ""]
