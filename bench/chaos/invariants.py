@@ -210,6 +210,15 @@ async def _check(conn: asyncpg.Connection, stack: ChaosStack, load: LoadResults)
         mails_caught=sum(mail_ids.values()),
     )
 
+    # an e-mail the SMTP server took from a replica killed before it recorded "sent": the delivery is still queued
+    # and goes again once its lease runs out (with the same Message-ID, so a mail system can drop the copy)
+    q = "SELECT id FROM notify.deliveries WHERE status = 'queued' AND channel = 'email'"
+    queued = {f"<{i}@fieldline.notify>" for i in await _ids(conn, q)}
+    unrecorded = sorted(queued & set(mail_ids))
+    out["mail_sent_but_not_recorded"] = _result(
+        len(unrecorded), unrecorded, q + " ; whose Message-ID the mail catcher already holds", target=None
+    )
+
     q = "SELECT status, count(*) FROM notify.deliveries GROUP BY status"
     out["deliveries_by_status"] = _result(0, [], q, target=None, by_status={r[0]: r[1] for r in await conn.fetch(q)})
 

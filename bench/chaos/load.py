@@ -274,7 +274,8 @@ class Load:
             if step == "accept":
                 path, body = path + "/accept", common
             elif step == "report":
-                path, body = path + "/report", {**common, "outcome": "completed", "work_done": "serviced"}
+                report = {"outcome": "completed", "work_done": "serviced", "signed_by": "Site manager"}
+                path, body = path + "/report", {**common, **report}
             else:
                 path, body = path + "/status", {**common, "status": step}
             answer, attempts = await self.call("dispatch", "POST", path, tech.token, json=body)
