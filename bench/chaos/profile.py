@@ -27,5 +27,7 @@ class Profile:
 
 PROFILES = {
     "short": Profile("short", calm_s=30.0, faulty_s=90.0),
-    "long": Profile("long", calm_s=120.0, faulty_s=480.0, cluster=True, kills_per_replica=3, technicians=25),
+    "long": Profile(
+        "long", calm_s=120.0, faulty_s=480.0, settle_s=300.0, cluster=True, kills_per_replica=3, technicians=25
+    ),
 }
