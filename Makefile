@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # Bootstrap, then load its environment into the recipe's shell.
 ENV := deploy/local/bootstrap.sh && source .run/env
 
-.PHONY: openapi web web-dev test-browser test-web-unit screenshots
+.PHONY: openapi web web-dev test-browser test-web-unit screenshots chaos
 .PHONY: lock
 .PHONY: help bootstrap up down run day migrate test test-day test-dates test-planning lint k8s-validate token bench-routing bench-dispatch bench-import bench-web
 
@@ -142,6 +142,11 @@ bench-dispatch: ## Reactive dispatch latency benchmark
 bench-web: ## The console with 120 technicians and 1,000 jobs in Chromium: time to usable, live frame to screen, bundles
 	@$(ENV)
 	$(PY) -m bench.web $(BENCH_ARGS)
+
+PROFILE ?= short
+chaos: ## Load + faults + invariants on a private stack (PROFILE=short|long, CHAOS_ARGS=...); writes bench/results/chaos-<profile>.{json,md}
+	@$(ENV)
+	$(PY) -m bench.chaos --profile $(PROFILE) $(CHAOS_ARGS)
 
 bench-import: ## Contracts bulk import benchmark
 	@$(ENV)

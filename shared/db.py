@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import copy
+import traceback
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import fields
 from typing import Any, TypeVar
 
+import asyncpg
 from sqlalchemy import MetaData, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
@@ -20,6 +23,35 @@ from shared.settings import ServiceSettings
 # for the workspace's "contains" search. Created before the migrations run (deploy/local/bootstrap.sh and the
 # compose initdb script repeat the list in shell and SQL).
 EXTENSIONS = ("postgis", "btree_gist", "pg_trgm")
+
+# asyncpg's errors for a server that refused, dropped or is restarting the connection (classes 08 and 57)
+_CONNECTION_LOST = (
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+)
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """The database refused or lost the connection (a restart, a failover): worth retrying, never a bug or poison.
+
+    SQLAlchemy marks a connection it lost as invalidated; asyncpg raises its connection errors, and lets an OSError
+    from connecting (refused, reset) through as it is, so one raised inside asyncpg counts too."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, _CONNECTION_LOST):
+            return True
+        if isinstance(current, OSError) and any(
+            "/asyncpg/" in frame.f_code.co_filename for frame, _ in traceback.walk_tb(current.__traceback__)
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

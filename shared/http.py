@@ -13,7 +13,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.errors import DomainError
+from shared.db import database_unreachable
+from shared.errors import DomainError, Unavailable
 from shared.observability import CORRELATION_HEADER, new_correlation_id, set_correlation_id
 from shared.ratelimit import per_ip
 
@@ -106,6 +107,14 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if database_unreachable(exc):
+            log.warning("database unreachable on %s %s: %r", request.method, request.url.path, exc)
+            return problem_response(
+                domain_problem_body(
+                    Unavailable("the database is unreachable; retry shortly"), instance=request.url.path
+                ),
+                retry_after_s=Unavailable.retry_after_s,
+            )
         # Logged with the correlation id; the client gets no internals, only the id to quote.
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         correlation_id = getattr(request.state, "correlation_id", None) or request.headers.get(CORRELATION_HEADER)

@@ -21,7 +21,7 @@ from deploy.local.company.generator import Company
 from shared.auth import Role
 from shared.clock import SimulatedClock, wall_time
 
-__all__ = ["DayRun", "play_day"]
+__all__ = ["DayRun", "play_day", "settled"]
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,9 @@ _HANDLED = " + ".join(
 )
 
 
-async def _settled(database_url: str, timeout_s: float = 60.0) -> None:
-    """Waits until every outbox is published and the consumers have handled nothing new for a second."""
+async def settled(database_url: str, timeout_s: float = 60.0) -> bool:
+    """Waits until every outbox is published and the consumers have handled nothing new for a second; False when
+    events were still moving after ``timeout_s``."""
     conn = await asyncpg.connect(database_url)
     try:
         deadline = time.monotonic() + timeout_s
@@ -72,10 +73,11 @@ async def _settled(database_url: str, timeout_s: float = 60.0) -> None:
             backlog = int(await conn.fetchval(f"SELECT {_BACKLOG}"))
             now_handled = int(await conn.fetchval(f"SELECT {_HANDLED}"))
             if backlog == 0 and now_handled == handled:
-                return
+                return True
             handled = now_handled
             await asyncio.sleep(1.0)
         _say(f"  events still moving after {timeout_s:.0f} s; reading the records as they are")
+        return False
     finally:
         await conn.close()
 
@@ -111,7 +113,7 @@ def play_day(
         player = Player(scenario, company, seeded, day.urls(), day.token, clock)
         asyncio.run(_play(player, clock, scenario))
         # the last events reach every service before their records are read
-        asyncio.run(_settled(day.database_url))
+        asyncio.run(settled(day.database_url))
         metrics = asyncio.run(
             day_metrics(
                 day.database_url,

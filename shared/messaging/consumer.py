@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import Clock, SystemClock
-from shared.db import Database
+from shared.db import Database, database_unreachable
 from shared.errors import PermanentMessageError
 from shared.events.dead_letters import DEAD_LETTER_EVENTS
 from shared.events.envelope import Envelope, Event, stream_name
@@ -258,7 +258,8 @@ class IdempotentConsumer:
         except Exception as exc:
             span.record_exception(exc)
             span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-            if deliveries >= self.max_deliver:
+            # a database that is down or restarting is no fault of the message: wait it out, never dead-letter
+            if deliveries >= self.max_deliver and not database_unreachable(exc):
                 await self._dead_letter(
                     msg,
                     f"max deliveries ({deliveries}) reached; last error: {exc!r}",

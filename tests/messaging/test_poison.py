@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +24,7 @@ from tests.messaging.harness import (
     running,
     wait_for,
 )
-from tests.support.infra import NatsServer
+from tests.support.infra import NatsServer, free_port
 
 
 def _envelope(event_type: str, data: dict[str, Any]) -> bytes:
@@ -101,6 +102,37 @@ async def test_transient_failures_are_retried_with_backoff_then_dead_lettered_at
         assert dead["deliveries"] == 4
         assert dead["reason"].startswith("max deliveries (4) reached")
         assert "the downstream is down" in dead["reason"]
+
+
+async def test_a_database_that_stays_unreachable_past_max_deliver_is_waited_out_not_dead_lettered(
+    harness: MessagingSchema, private_nats: NatsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # make chaos saw a position event dead-lettered while its PostgreSQL recovered from a restart: six deliveries
+    # fail within seconds, but the message was never the problem
+    monkeypatch.setattr(consumer_module, "backoff_delay", lambda _delivered: 0.05)
+    closed = f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"  # nothing listens there: refused
+    async with broker_client(private_nats.url) as broker:
+        [waits] = await harness.add_events(1)
+        attempts: list[int] = []
+
+        async def database_down_for_a_while(session: AsyncSession, envelope: Envelope, event: Event) -> None:
+            attempts.append(1)
+            if len(attempts) <= 8:
+                await asyncpg.connect(closed)  # what the session meets while its server is down
+            await harness.apply_effect(session, envelope, event)
+
+        await relay(harness, broker).publish_batch()
+        consumer = effect_consumer(harness, broker, handler=database_down_for_a_while, max_deliver=4)
+        async with running(consumer.run()):
+            await wait_for(lambda: _effects(harness), "the effect, once the database answers", timeout_s=30)
+            await wait_for(broker.consumer_drained, "nothing pending")
+        assert len(attempts) == 9
+        assert await harness.effects_by_event() == {waits: 1}
+        assert await harness.dead_letters() == []
+
+
+async def _effects(harness: MessagingSchema) -> bool:
+    return bool(await harness.effects_by_event())
 
 
 async def test_an_envelope_whose_type_is_not_its_subject_is_dead_lettered_not_handled(

@@ -35,10 +35,14 @@ TEST_NATS_PASSWORDS = {user: f"{user}-test-password" for user in (*PRODUCERS, AD
 
 
 def service_nats(service: str, nats_url: str) -> dict[str, Any]:
-    """The service's own NATS user on a test broker: the URL without the admin's credentials, user, password."""
-    scheme, _, rest = nats_url.partition("://")
+    """The service's own NATS user on a test broker: the URL (or a cluster's comma-separated URLs) without the
+    admin's credentials, user, password."""
+    servers = []
+    for server in nats_url.split(","):
+        scheme, _, rest = server.strip().partition("://")
+        servers.append(f"{scheme}://{rest.rpartition('@')[2]}")
     return {
-        "nats_url": f"{scheme}://{rest.rpartition('@')[2]}",
+        "nats_url": ",".join(servers),
         "nats_user": service,
         "nats_password": TEST_NATS_PASSWORDS[service],
     }
@@ -67,6 +71,7 @@ class NatsServer:
     store: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    extra_config: str = ""  # appended to the generated config (a cluster block, a server name)
 
     @property
     def url(self) -> str:
@@ -85,6 +90,7 @@ class NatsServer:
             f'jetstream {{ store_dir: "{self.store / "js"}", sync_interval: always }}\n'
             # the same users and permissions as bootstrap's broker (shared/messaging/permissions.py)
             + render_authorization(TEST_NATS_PASSWORDS)
+            + self.extra_config
         )
         self.process = subprocess.Popen(
             [nats_server_binary(), "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -130,15 +136,16 @@ def _with_database(dsn: str, name: str) -> str:
     return f"{base}/{name}"
 
 
-async def create_database(prefix: str = "fieldline_test") -> str:
-    """A new database with PostGIS and btree_gist; returns its URL."""
+async def create_database(prefix: str = "fieldline_test", admin: str | None = None) -> str:
+    """A new database with PostGIS and btree_gist on ``admin``'s server (default: `admin_dsn()`); returns its URL."""
+    admin = admin or admin_dsn()
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(_with_database(admin_dsn(), "postgres"))
+    conn = await asyncpg.connect(_with_database(admin, "postgres"))
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    url = _with_database(admin_dsn(), name)
+    url = _with_database(admin, name)
     conn = await asyncpg.connect(url)
     try:
         for extension in EXTENSIONS:
@@ -147,7 +154,7 @@ async def create_database(prefix: str = "fieldline_test") -> str:
         await conn.close()
     # the services run as their own roles (shared/db_roles.py), the migrations as the migrator: as in production
     if not await ensure_roles(url, SERVICES):
-        raise RuntimeError(f"the tests need a PostgreSQL user that may create roles; {admin_dsn()} may not")
+        raise RuntimeError(f"the tests need a PostgreSQL user that may create roles; {admin} may not")
     return url
 
 
@@ -162,8 +169,9 @@ def service_database_url(database_url: str, service: str) -> str:
 
 
 async def drop_database(url: str) -> None:
+    """Drops the database `create_database` made, as the admin user it was made by (`url`'s own)."""
     name = url.rpartition("/")[2]
-    conn = await asyncpg.connect(_with_database(admin_dsn(), "postgres"))
+    conn = await asyncpg.connect(_with_database(url, "postgres"))
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
@@ -246,6 +254,42 @@ class Stack:
             service.stop()
 
 
+def service_env(
+    name: str, database_url: str, nats_url: str, keys_dir: Path, extra_env: dict[str, str] | None = None
+) -> dict[str, str]:
+    """What a process of service ``name`` runs with: its own database role and NATS user, the key pair in
+    ``keys_dir``, a timeline that starts at the suite's "now" (tests/support/clock.py) and runs at real speed
+    from this moment; ``extra_env`` adds or overrides settings (another simulated clock, a dispatch policy)."""
+    own = service_nats(name, nats_url)
+    roles = service_role_urls(database_url, name)
+    return {
+        "FIELDLINE_CLOCK_START": suite_now().isoformat(),
+        "FIELDLINE_CLOCK_ANCHOR": repr(time.time()),
+        "FIELDLINE_JWT_PUBLIC_KEY_FILE": str(keys_dir / "jwt-public.pem"),
+        "FIELDLINE_JWT_PRIVATE_KEY_FILE": str(keys_dir / "jwt-private.pem"),
+        "FIELDLINE_LOG_LEVEL": "INFO",
+        **(extra_env or {}),
+        "DATABASE_URL": roles["database_url"],
+        "MIGRATION_DATABASE_URL": roles["migration_database_url"],
+        "NATS_URL": own["nats_url"],
+        f"FIELDLINE_{name.upper()}_NATS_USER": own["nats_user"],
+        f"FIELDLINE_{name.upper()}_NATS_PASSWORD": own["nats_password"],
+    }
+
+
+def start_all(processes: list[ServiceProcess]) -> None:
+    """Start every process and wait until each is ready; if one is not, stop them all and raise."""
+    for process in processes:
+        process.start()
+    try:
+        for process in processes:
+            process.wait_ready()
+    except Exception:
+        for process in processes:
+            process.stop()
+        raise
+
+
 def start_stack(
     database_url: str,
     nats_url: str,
@@ -254,37 +298,13 @@ def start_stack(
     names: tuple[str, ...] = SERVICES,
     extra_env: dict[str, str] | None = None,
 ) -> Stack:
-    """Start ``names`` as processes on one timeline that starts at the suite's "now" (tests/support/clock.py) and
-    runs at real speed from this moment, so no test of the stack depends on the hour or the day it runs;
-    ``extra_env`` adds or overrides settings (another simulated clock, a dispatch policy)."""
-    env = {
-        "FIELDLINE_CLOCK_START": suite_now().isoformat(),
-        "FIELDLINE_CLOCK_ANCHOR": repr(time.time()),
-        "DATABASE_URL": database_url,
-        "NATS_URL": nats_url,
-        "FIELDLINE_JWT_PUBLIC_KEY_FILE": str(keys_dir / "jwt-public.pem"),
-        "FIELDLINE_JWT_PRIVATE_KEY_FILE": str(keys_dir / "jwt-private.pem"),
-        "FIELDLINE_LOG_LEVEL": "INFO",
-        **(extra_env or {}),
+    """Start ``names`` as processes on one timeline that starts at the suite's "now" (`service_env`), so no test
+    of the stack depends on the hour or the day it runs; ``extra_env`` adds or overrides settings."""
+    services = {
+        name: ServiceProcess(
+            name, service_env(name, database_url, nats_url, keys_dir, extra_env), log_path=log_dir / f"{name}.log"
+        )
+        for name in names
     }
-    services = {}
-    for name in names:
-        own = service_nats(name, nats_url)
-        service_env = env | {
-            "DATABASE_URL": service_role_urls(database_url, name)["database_url"],
-            "MIGRATION_DATABASE_URL": service_role_urls(database_url, name)["migration_database_url"],
-            "NATS_URL": own["nats_url"],
-            f"FIELDLINE_{name.upper()}_NATS_USER": own["nats_user"],
-            f"FIELDLINE_{name.upper()}_NATS_PASSWORD": own["nats_password"],
-        }
-        services[name] = ServiceProcess(name, service_env, log_path=log_dir / f"{name}.log")
-    for service in services.values():
-        service.start()
-    try:
-        for service in services.values():
-            service.wait_ready()
-    except Exception:
-        for service in services.values():
-            service.stop()
-        raise
+    start_all(list(services.values()))
     return Stack(services)

@@ -5,15 +5,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import asyncpg
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.errors import Conflict, Unavailable
 from shared.http import install_correlation_middleware, install_problem_handlers
 from shared.messaging import messaging_tables
 from shared.service import ServiceSpec, create_service_app
 from shared.settings import ServiceSettings
+from tests.support.infra import admin_dsn, free_port
 
 
 def edge_app() -> FastAPI:
@@ -81,3 +84,41 @@ async def test_the_api_docs_load_their_assets_from_the_service_itself(tmp_path: 
         assert assets and all(a.startswith("/") for a in assets), assets  # same origin, no CDN
         for asset in assets:
             assert (await api.get(asset)).status_code == 200, asset
+
+
+def database_app(database_url: str) -> FastAPI:
+    """A route that reads from ``database_url`` through SQLAlchemy's asyncpg engine, as every service does."""
+    app = edge_app()
+    engine = create_async_engine(database_url.replace("postgresql://", "postgresql+asyncpg://"), pool_size=1)
+
+    @app.get("/read")
+    async def read() -> int:
+        async with engine.connect() as conn:
+            return int((await conn.execute(text("SELECT 1"))).scalar_one())
+
+    @app.get("/read-while-terminated")
+    async def read_while_terminated() -> int:
+        async with engine.connect() as conn:
+            pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            # what a database restart does to an open connection (57P01, terminating connection)
+            admin = await asyncpg.connect(admin_dsn())
+            try:
+                await admin.execute("SELECT pg_terminate_backend($1)", pid)
+            finally:
+                await admin.close()
+            return int((await conn.execute(text("SELECT 1"))).scalar_one())
+
+    return app
+
+
+async def test_a_database_that_refuses_or_drops_the_connection_is_a_503_to_retry_not_a_500() -> None:
+    closed = f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"  # nothing listens there
+    async with client(database_app(closed)) as api:
+        refused = await api.get("/read")
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
+    assert refused.json()["type"].endswith("/unavailable")
+
+    async with client(database_app(admin_dsn())) as api:
+        assert (await api.get("/read")).status_code == 200
+        dropped = await api.get("/read-while-terminated")
+    assert dropped.status_code == 503 and dropped.headers["Retry-After"] == "5"
