@@ -53,6 +53,31 @@ def database_unreachable(exc: BaseException) -> bool:
     return False
 
 
+def _database_error(exc: BaseException) -> DBAPIError | asyncpg.PostgresError | asyncpg.InterfaceError | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError | asyncpg.PostgresError | asyncpg.InterfaceError):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def error_without_values(exc: BaseException) -> str | None:
+    """A database error said without its message: the driver's ("invalid input for query argument $1: '<a phone>'")
+    and PostgreSQL's ("Key (email)=(<an address>) already exists") repeat the row's values, which are customers'
+    personal data; `hide_parameters` keeps only SQLAlchemy's own list of them out. None for any other error."""
+    found = _database_error(exc)
+    if found is None:
+        return None
+    orig = found.orig if isinstance(found, DBAPIError) else found
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+    statement = f" in [SQL: {found.statement}]" if isinstance(found, DBAPIError) and found.statement else ""
+    kind = type(orig.__cause__ if orig is not None and orig.__cause__ else orig).__name__
+    return f"{type(found).__name__}: {kind} (SQLSTATE {sqlstate or 'none'}){statement}; message withheld (row values)"
+
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import traceback
 import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.db import error_without_values
 from shared.tracing import log_trace_ids
 
 if TYPE_CHECKING:
@@ -52,6 +54,13 @@ def iso_utc(epoch_s: float) -> str:
 class _UtcJsonFormatter(JsonFormatter):
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return iso_utc(record.created)
+
+    def formatException(self, ei: Any) -> str:
+        """A database error's traceback without its message, which may repeat a customer's data (shared.db)."""
+        withheld = error_without_values(ei[1]) if ei and ei[1] is not None else None
+        if withheld is None:
+            return str(super().formatException(ei))
+        return "Traceback (most recent call last):\n" + "".join(traceback.format_tb(ei[2])) + withheld
 
 
 class _CorrelationFilter(logging.Filter):

@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import Clock, SystemClock
-from shared.db import Database, database_unreachable
+from shared.db import Database, database_unreachable, error_without_values
 from shared.errors import PermanentMessageError
 from shared.events.dead_letters import DEAD_LETTER_EVENTS
 from shared.events.envelope import Envelope, Event, stream_name
@@ -262,12 +262,13 @@ class IdempotentConsumer:
             if deliveries >= self.max_deliver and not database_unreachable(exc):
                 await self._dead_letter(
                     msg,
-                    f"max deliveries ({deliveries}) reached; last error: {exc!r}",
+                    f"max deliveries ({deliveries}) reached; last error: {error_without_values(exc) or repr(exc)}",
                     deliveries,
                     event_id=str(envelope.event_id),
                 )
             else:
-                log.warning("handler %s failed (delivery %s): %r", self.sub.durable, deliveries, exc)
+                said = error_without_values(exc) or repr(exc)
+                log.warning("handler %s failed (delivery %s): %s", self.sub.durable, deliveries, said)
                 await msg.nak(delay=backoff_delay(deliveries))
                 process_metrics().consumer_outcome(self.sub.durable, msg.subject, "nak")
             return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import re
 from pathlib import Path
 
@@ -11,9 +13,11 @@ from fastapi import FastAPI
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from shared.db import create_engine
 from shared.errors import Conflict, Unavailable
 from shared.http import install_correlation_middleware, install_problem_handlers
 from shared.messaging import messaging_tables
+from shared.observability import json_log_handler
 from shared.service import ServiceSpec, create_service_app
 from shared.settings import ServiceSettings
 from tests.support.infra import admin_dsn, free_port
@@ -122,3 +126,34 @@ async def test_a_database_that_refuses_or_drops_the_connection_is_a_503_to_retry
         assert (await api.get("/read")).status_code == 200
         dropped = await api.get("/read-while-terminated")
     assert dropped.status_code == 503 and dropped.headers["Retry-After"] == "5"
+
+
+async def test_a_failing_statement_logs_no_sql_parameters() -> None:
+    """SQL parameters are customers' addresses, names and phones: a failing statement's 500 is logged (the services'
+    JSON log) with the statement and SQLSTATE, never the values, neither SQLAlchemy's list of them
+    (shared/db.create_engine: hide_parameters) nor the driver's message that repeats one (shared/observability)."""
+    settings = ServiceSettings(service_name="edge", database_url=admin_dsn())
+    engine = create_engine(settings)
+    app = edge_app()
+    secret = "Kirova 12, +7 978 555 01 02"
+
+    @app.get("/fails")
+    async def fails() -> int:
+        async with engine.connect() as conn:
+            return int((await conn.execute(text("SELECT CAST(:address AS int)"), {"address": secret})).scalar_one())
+
+    handler = json_log_handler("edge")
+    assert isinstance(handler, logging.StreamHandler)
+    written = io.StringIO()
+    handler.setStream(written)
+    logging.getLogger().addHandler(handler)
+    try:
+        async with client(app) as api:
+            answered = await api.get("/fails")
+    finally:
+        logging.getLogger().removeHandler(handler)
+        await engine.dispose()
+    logged = written.getvalue()
+    assert answered.status_code == 500 and secret not in answered.text
+    assert "unhandled error" in logged and "SELECT CAST" in logged, logged
+    assert secret not in logged and "Kirova" not in logged, logged
