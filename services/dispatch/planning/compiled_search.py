@@ -471,7 +471,14 @@ def _fill_pool(
 @njit(cache=True, nogil=True)
 def _open_route(day: Day, plan: PlanState, work: _Step, seed_visit: int, nv: int, c: int) -> tuple[int, int]:
     """Start the first idle offered route with the seed visit (regret insertion never pays a fresh round trip
-    for one visit). Returns (visits inserted: 0 or 1, pool size after taking the seed out of it)."""
+    for one visit). Returns (visits inserted: 0 or 1, pool size after taking the seed out of it).
+
+    The ruin may leave the seed where it was (its strings go through the seed's neighbours, and at one site they
+    are all at distance 0): a seed still on a route opens nothing. Opening a route with it anyway put the visit on
+    two routes, and the next insertion wrote past the end of a route's row (memory the compiled code does not
+    check: the process died later)."""
+    if plan.route_of[seed_visit] >= 0:
+        return 0, c
     for t in range(nv):
         v = work.vehicles[t]
         if plan.lengths[v] == 0 and day.allowed[seed_visit, v]:
