@@ -291,10 +291,17 @@ def test_a_drag_that_breaks_a_rule_shows_the_servers_reason_and_changes_nothing(
     origin = job(page, request_id).get_attribute("data-technician-id")
 
     # Oleg has no refrigeration skill: the server refuses.
-    job(page, request_id).drag_to(page.get_by_test_id(f"row-{company.oleg}").locator(".who"))
-
     refusal = page.get_by_test_id(f"row-{company.oleg}").get_by_role("alert")
-    expect(refusal).to_contain_text("The server refused")
+    for attempt in range(3):
+        # the board is live (other tests' jobs move it): a re-render in the middle of a drag loses the drop (one CI
+        # run of three saw no request at all), so the dispatcher's gesture is made again, as a person would
+        job(page, request_id).drag_to(page.get_by_test_id(f"row-{company.oleg}").locator(".who"))
+        try:
+            expect(refusal).to_contain_text("The server refused", timeout=8000)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     screenshot(page, "console-refused.png")
     expect(job(page, request_id)).to_have_attribute("data-technician-id", str(origin))
     page.reload()
