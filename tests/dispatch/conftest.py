@@ -31,7 +31,7 @@ from tests.support.infra import NatsServer
 nats_server = fixtures.nats_server
 database_url = fixtures.database_url
 
-_TABLES = (
+DISPATCH_TABLES = (
     "technicians",
     "absences",
     "shifts",
@@ -45,13 +45,14 @@ _TABLES = (
     "position_pings",
     "sla_alerts",
     "plan_failures",
+    "attachments",
     "outbox",
 )
 
 
 async def clean_dispatch_schema(conn: asyncpg.Connection) -> None:
     """Empties dispatch's tables: one statement, fast enough to run before every example of a property test."""
-    await conn.execute("TRUNCATE " + ", ".join(f"dispatch.{t}" for t in _TABLES))
+    await conn.execute("TRUNCATE " + ", ".join(f"dispatch.{t}" for t in DISPATCH_TABLES))
 
 
 async def publish_on(broker: NATS, event: Event, occurred_at: datetime | None = None) -> None:
