@@ -65,7 +65,8 @@ _BOOK_EMERGENCY_SQL = f"""
         SELECT $7, $8, claimed.id, $9, $10, $11, $12, $13, $13, $19 FROM claimed
         RETURNING id, status, planned_start
     ), recorded AS (
-        INSERT INTO assignment_history (assignment_id, status, at) SELECT id, status, planned_start FROM booked
+        INSERT INTO assignment_history (assignment_id, status, at, detail)
+        SELECT id, status, $19, jsonb_build_object('planned_start', planned_start) FROM booked
     ), assigned AS (
         UPDATE jobs SET status = 'assigned', unplaceable_reason = NULL
         WHERE request_id = $8 AND EXISTS (SELECT FROM claimed)
