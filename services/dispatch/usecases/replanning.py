@@ -44,6 +44,7 @@ from services.dispatch.planning import (
     RoadFactorTravel,
     RouteAssignment,
     Shift,
+    SolveStatus,
     Technician,
     TimeWindow,
     TravelTimeProvider,
@@ -55,7 +56,7 @@ from services.dispatch.usecases.booking import announce_changed, announce_create
 from services.dispatch.usecases.emergency import skill_levels
 from shared.clock import SystemClock
 from shared.db import Database
-from shared.errors import Conflict, InvalidInput
+from shared.errors import Conflict, InvalidInput, Unavailable
 from shared.events.dispatch import PlannedStop, PlanPublished
 from shared.messaging import add_event
 from shared.metrics import observe_planner_run
@@ -87,6 +88,15 @@ class StaleSnapshot(Conflict):
     """Bookings of the day changed while the planner ran: the result is thrown away and the day re-queued."""
 
     retry_after_s = 1
+
+
+class NoPlanFound(Unavailable):
+    """The planner ended without any plan (nothing found in its time, or a model it could not solve): the day's
+    bookings stand as they are, and the run counts as a failure to try again after the back-off. Persisting such
+    a result would take every booking off the day: at the start of a simulated day one did, and the day's 42
+    visits went to the next day."""
+
+    retry_after_s = 30
 
 
 @dataclass
@@ -245,6 +255,11 @@ class Replanner:
             kept |= dropped
             log.info("re-plan of %s: %s kept as booked, outside the plan", day, sorted(kept))
             snapshot, plan = await self._plan(repo, day, kept, change_budget)
+        if plan.status in (SolveStatus.NO_SOLUTION, SolveStatus.INVALID) and snapshot.problem.visits:
+            raise NoPlanFound(
+                f"the planner found no plan for {day.isoformat()} within {self.settings.planner_time_limit_s:g} s"
+                f" (status {plan.status.value}); the day's bookings stand as they are"
+            )
         return snapshot, plan, kept
 
     async def _plan(
