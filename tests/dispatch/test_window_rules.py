@@ -1,5 +1,5 @@
-"""A job's windows as pure rules (issue 17): several windows stay apart, access hours cut a visit's window, and a
-time is inside one window or refused."""
+"""A job's windows as pure rules (issue 17): several windows stay apart, access hours cut a visit's window, a time
+is inside one window or refused, and a stop waiting for its window is promised the window."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ from services.dispatch.domain.windows import (
     window_at,
     windows_json,
 )
+from services.dispatch.planning import Stop, TimeWindow
+from services.dispatch.usecases.replanning import promised_arrival
 
 TZ = ZoneInfo("Europe/Simferopol")  # UTC+3
 
@@ -145,3 +147,17 @@ def test_a_refusal_says_the_windows_in_local_time() -> None:
     assert describe((Window(local(4, 22), local(5, 6)),), TZ) == "Mon 04.03 22:00-Tue 05.03 06:00"
     assert describe((Window(EVER_BEFORE, local(5, 6)),), TZ) == "until Tue 05.03 06:00"
     assert describe((), TZ) == "no time at all"
+
+
+def test_a_stop_that_waits_for_its_window_is_promised_the_windows_opening() -> None:
+    windows = (TimeWindow(7 * 3600.0, 7.5 * 3600.0), TimeWindow(16 * 3600.0, 16.5 * 3600.0))
+
+    def stop(arrival: float, start: float) -> Stop:
+        return Stop("v", arrival=arrival, start=start, departure=start + 2700, travel_from_previous=600, wait=0)
+
+    # there at 15:40, waits for 16:00: the customer is told 16:00, not a time before the window they chose
+    assert promised_arrival(stop(15 * 3600 + 2400, 16 * 3600), windows) == 16 * 3600
+    assert promised_arrival(stop(16 * 3600 + 600, 16 * 3600 + 600), windows) == 16 * 3600 + 600
+    assert promised_arrival(stop(9 * 3600, 9 * 3600), ()) == 9 * 3600  # no windows: the arrival
+    # a pinned start outside every window (a dispatcher's): the arrival as it is
+    assert promised_arrival(stop(11 * 3600, 12 * 3600), windows) == 11 * 3600

@@ -108,18 +108,23 @@ async def test_a_routine_request_with_two_windows_is_planned_inside_one_of_them_
     # 07:00-07:30 is over before Anna's shift starts at 08:00: said so, not "no time left"
     assert left[str(request.request_id)]["reason"] == "outside_every_shift"
 
+    # maintenance next door just before: Anna is there by 15:45 and waits for the customer's 16:00
+    before = visit(None, local(5, 15), local(5, 15, 5))
+    await dispatch.publish(before, occurred_at=sunday_evening.now)
+    await eventually(lambda: dispatch.sql("SELECT 1 FROM dispatch.jobs WHERE request_id = $1", before.visit_id))
     tuesday = await dispatch.client.post(f"/plans/{TUESDAY}/replan", headers=dispatch.dispatcher, json={})
     assert tuesday.status_code == 200, tuesday.text
     booked = await booking_of(dispatch, request.request_id)
     assert booked is not None  # though its response was due by the end of the Monday window
     assert local(5, 16) <= booked["planned_start"] <= local(5, 16, 30)
-    assert local(5, 16) <= booked["eta"] <= local(5, 16, 30)  # the customer is promised their window
+    assert (await booking_of(dispatch, before.visit_id))["planned_start"] == local(5, 15)
+    assert local(5, 16) <= booked["eta"] <= local(5, 16, 30)  # the customer is promised their window, not 15:45
     shown = await dispatch.client.get(f"/assignments/{booked['id']}", headers=dispatch.dispatcher)
     assert local(5, 16) <= datetime.fromisoformat(shown.json()["eta"]) <= local(5, 16, 30)
 
     # the technician sees the window of this stop, the dispatcher every window of the request
     day = (await dispatch.client.get("/me/day", params={"day": str(TUESDAY)}, headers=dispatch.technician(anna))).json()
-    window = day["stops"][0]["window"]
+    window = next(s["window"] for s in day["stops"] if s["request_id"] == str(request.request_id))
     assert [datetime.fromisoformat(window["start"]), datetime.fromisoformat(window["end"])] == [
         local(5, 16),
         local(5, 16, 30),
@@ -194,16 +199,18 @@ async def test_a_dispatchers_booking_outside_every_window_is_refused_with_the_re
     assert "every window of request" in closed.json()["errors"][0]["reason"]
 
 
-def visit(hours: dict[str, list[list[str]]] | None) -> VisitPlanned:
+def visit(
+    hours: dict[str, list[list[str]]] | None, start: datetime = local(4, 8), end: datetime = local(4, 17)
+) -> VisitPlanned:
     return VisitPlanned(
         visit_id=uuid.uuid4(),
         contract_id=uuid.uuid4(),
         customer_id=uuid.uuid4(),
         site_id=uuid.uuid4(),
         location=GeoPoint(lat=SITE[0], lon=SITE[1]),
-        due_on=MONDAY.isoformat(),
-        window_start=local(4, 8),
-        window_end=local(4, 17),
+        due_on=start.date().isoformat(),
+        window_start=start,
+        window_end=end,
         duration_minutes=45,
         skills=[SkillNeed(skill="refrigeration", min_level=2)],
         address="Pushkina 5",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import math
 import uuid
@@ -45,6 +46,7 @@ from services.dispatch.planning import (
     RoadFactorTravel,
     RouteAssignment,
     Shift,
+    Stop,
     Technician,
     TimeWindow,
     TravelTimeProvider,
@@ -111,6 +113,14 @@ class Snapshot:
         """The planner's seconds from the day's midnight as an instant."""
         return self.origin + timedelta(seconds=seconds)
 
+    @functools.cached_property
+    def windows(self) -> dict[str, tuple[TimeWindow, ...]]:
+        return {v.id: v.windows for v in self.problem.visits}
+
+    def eta(self, stop: Stop) -> datetime:
+        """The arrival the customer is promised for a planned stop (see `promised_arrival`)."""
+        return self.at(promised_arrival(stop, self.windows.get(stop.visit_id, ())))
+
     def without_promises(self, visit_ids: set[str]) -> PlanningProblem:
         """The problem with those visits' promise bounds lifted."""
         visits = tuple(
@@ -147,6 +157,13 @@ def planner_shift(free: Availability, origin: datetime) -> Shift:
         if earliest <= latest:
             breaks = (BreakRule(free.break_minutes * 60.0, float(earliest), float(latest)),)
     return Shift(day=0, start=float(start), end=float(end), breaks=breaks, overtime_limit=float(hard_end - end))
+
+
+def promised_arrival(stop: Stop, windows: tuple[TimeWindow, ...]) -> float:
+    """The technician's arrival, or, when they would wait for the window the visit starts in, its opening: the
+    customer asked for that window (of several, perhaps), not to be told of a wait on the doorstep before it."""
+    opening = max((w.start for w in windows if w.start <= stop.start <= w.end), default=stop.arrival)
+    return max(stop.arrival, min(opening, stop.start))
 
 
 def promised_eta(booking: AssignmentRecord) -> datetime:
@@ -500,7 +517,7 @@ class Replanner:
             tid = uuid.UUID(route.technician_id)
             for stop in route.stops:
                 rid = uuid.UUID(stop.visit_id)
-                planned.append((tid, rid, at(stop.arrival), at(stop.start), at(stop.departure)))
+                planned.append((tid, rid, snap.eta(stop), at(stop.start), at(stop.departure)))
                 booking = snap.assignments.get(rid)
                 if booking is None or booking.status not in STARTED:
                     after[rid] = PlacedVisit(rid, job_label(snap.jobs[rid]), tid, names[tid], at(stop.start))
@@ -709,7 +726,7 @@ class Replanner:
                     {
                         "request_id": s.visit_id,
                         "label": job_label(snap.jobs[uuid.UUID(s.visit_id)]),
-                        "eta": utc_z(at(s.arrival)),
+                        "eta": utc_z(snap.eta(s)),
                         "start": utc_z(at(s.start)),
                         "end": utc_z(at(s.departure)),
                     }
