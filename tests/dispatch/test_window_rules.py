@@ -7,6 +7,8 @@ import uuid
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from services.dispatch.domain.records import JobRecord
 from services.dispatch.domain.windows import (
     EVER_AFTER,
@@ -161,3 +163,10 @@ def test_a_stop_that_waits_for_its_window_is_promised_the_windows_opening() -> N
     assert promised_arrival(stop(9 * 3600, 9 * 3600), ()) == 9 * 3600  # no windows: the arrival
     # a pinned start outside every window (a dispatcher's): the arrival as it is
     assert promised_arrival(stop(11 * 3600, 12 * 3600), windows) == 11 * 3600
+
+
+def test_unreadable_access_hours_are_refused_for_the_caller_to_fall_back_on_the_due_window() -> None:
+    with pytest.raises(ValueError):
+        visit_windows(local(4, 9), local(4, 17), {"mon": [["25:00", "26:00"]]}, TZ)
+    with pytest.raises(ValueError):
+        visit_windows(local(4, 9), local(4, 17), {"mon": [["08:00", "12:00", "14:00"]]}, TZ)

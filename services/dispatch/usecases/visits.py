@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -17,6 +18,7 @@ from shared.clock import SystemClock
 from shared.events.contracts import VisitCancelled, VisitPlanned, VisitRescheduled
 from shared.events.envelope import Envelope, Event
 
+log = logging.getLogger(__name__)
 NO_ACCESS = "the site's access hours leave no time in the visit's window"
 
 
@@ -35,8 +37,12 @@ class PlannedVisits:
     async def on_visit_planned(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
         assert isinstance(event, VisitPlanned)  # VisitRescheduled is one too
         repo = DispatchRepository(session)
-        tz = ZoneInfo(event.timezone) if event.timezone else self.tz
-        windows = visit_windows(event.window_start, event.window_end, event.access_hours, tz)
+        try:
+            tz = ZoneInfo(event.timezone) if event.timezone else self.tz
+            windows = visit_windows(event.window_start, event.window_end, event.access_hours, tz)
+        except (KeyError, ValueError) as exc:  # an unknown zone, unreadable hours: the due window alone, and said so
+            log.warning("visit %s: access hours ignored (%s)", event.visit_id, exc)
+            windows = None
         changed = await repo.upsert_visit(
             {
                 "request_id": event.visit_id,
