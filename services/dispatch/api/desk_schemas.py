@@ -98,6 +98,10 @@ class OpenJob(BaseModel):
     created_at: UtcDatetime
     window_start: UtcDatetime | None
     window_end: UtcDatetime | None
+    windows: list[tuple[UtcDatetime, UtcDatetime]] | None = Field(
+        default=None,
+        description="each window the work may start in, [start, end] (window_start/end: their span); none: that span",
+    )
     contract_id: uuid.UUID | None
     equipment_ids: list[uuid.UUID]
     address: str | None
@@ -229,6 +233,8 @@ class StopContact(BaseModel):
 
 
 class StopWindow(BaseModel):
+    """The window the stop's booking falls in (of several the customer gave, or the site's access hours allow)."""
+
     start: UtcDatetime | None
     end: UtcDatetime | None
 

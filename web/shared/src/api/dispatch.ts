@@ -924,6 +924,14 @@ export interface components {
             window_end: string | null;
             /** Window Start */
             window_start: string | null;
+            /**
+             * Windows
+             * @description each window the work may start in, [start, end] (window_start/end: their span); none: that span
+             */
+            windows?: [
+                string,
+                string
+            ][] | null;
         };
         /** Board */
         Board: {
@@ -1402,6 +1410,14 @@ export interface components {
             window_end: string | null;
             /** Window Start */
             window_start: string | null;
+            /**
+             * Windows
+             * @description each window the work may start in, [start, end] (window_start/end: their span); none: that span
+             */
+            windows?: [
+                string,
+                string
+            ][] | null;
         };
         /** PartUsed */
         PartUsed: {
@@ -1814,7 +1830,10 @@ export interface components {
              */
             site_id: string;
         };
-        /** StopWindow */
+        /**
+         * StopWindow
+         * @description The window the stop's booking falls in (of several the customer gave, or the site's access hours allow).
+         */
         StopWindow: {
             /** End */
             end: string | null;
