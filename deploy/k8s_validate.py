@@ -1,7 +1,8 @@
 """`make k8s-validate`: render deploy/k8s's kustomizations and validate every object against the Kubernetes schema.
 
 Rendering: `kustomize build` or `kubectl kustomize` when one is on PATH; otherwise a small renderer of the subset
-these kustomizations use (resources, namespace, images). Validation: kubernetes-validate (strict: unknown fields
+these kustomizations use (resources, namespace, images, and configMapGenerator from files without a name
+hash). Validation: kubernetes-validate (strict: unknown fields
 fail), offline. No cluster is needed.
 """
 
@@ -43,24 +44,34 @@ def render(directory: Path, *, use_tool: bool = True) -> list[dict[str, Any]]:
 
 def _render_subset(directory: Path, namespace: str | None = None) -> Iterator[dict[str, Any]]:
     spec = yaml.safe_load((directory / "kustomization.yaml").read_text())
-    unknown = set(spec) - {"apiVersion", "kind", "namespace", "resources", "images"}
+    unknown = set(spec) - {"apiVersion", "kind", "namespace", "resources", "images", "configMapGenerator"}
     if unknown:
         raise ValueError(f"{directory}/kustomization.yaml uses {sorted(unknown)}: install kustomize to render it")
     namespace = spec.get("namespace", namespace)
     images = {i["name"]: f"{i.get('newName', i['name'])}:{i['newTag']}" for i in spec.get("images", [])}
+    docs: list[dict[str, Any]] = []
     for resource in spec.get("resources", []):
         path = directory / resource
-        docs = (
-            list(_render_subset(path, namespace))
-            if path.is_dir()
-            else [d for d in yaml.safe_load_all(path.read_text()) if d]
-        )
-        for doc in docs:
-            if namespace and doc.get("kind") != "Namespace":
-                doc.setdefault("metadata", {})["namespace"] = namespace
-            for container in _containers(doc):
-                container["image"] = images.get(container.get("image", ""), container.get("image"))
-            yield doc
+        if path.is_dir():
+            docs += _render_subset(path, namespace)
+        else:
+            docs += [d for d in yaml.safe_load_all(path.read_text()) if d]
+    docs += [_generated_config_map(directory, generator) for generator in spec.get("configMapGenerator", [])]
+    for doc in docs:
+        if namespace and doc.get("kind") != "Namespace":
+            doc.setdefault("metadata", {})["namespace"] = namespace
+        for container in _containers(doc):
+            container["image"] = images.get(container.get("image", ""), container.get("image"))
+    yield from docs
+
+
+def _generated_config_map(directory: Path, generator: dict[str, Any]) -> dict[str, Any]:
+    options = generator.get("options", {})
+    if set(generator) - {"name", "files", "options"} or not options.get("disableNameSuffixHash"):
+        raise ValueError(f"{directory}: a configMapGenerator beyond files without a name hash: install kustomize")
+    data = {Path(file).name: (directory / file).read_text() for file in generator["files"]}
+    metadata = {"name": generator["name"], **({"labels": options["labels"]} if "labels" in options else {})}
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": data}
 
 
 def _containers(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -1,13 +1,16 @@
 """Every Kubernetes manifest under deploy/k8s renders, validates against the schema, and every container that
-imports the numba-cached planner has a writable NUMBA_CACHE_DIR (a read-only root refuses the import)."""
+imports the numba-cached planner has a writable NUMBA_CACHE_DIR (a read-only root refuses the import); the web
+server answers /auth/config."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import pytest
 
-from deploy.k8s_validate import all_objects, pod_spec, validate
+from deploy.k8s_validate import K8S, all_objects, pod_spec, validate
 
 NUMBA_CACHE_DIR = "/var/cache/fieldline/numba"  # deploy/Dockerfile
 SERVICES = ("contracts", "requests", "dispatch", "notify")
@@ -128,3 +131,47 @@ def test_the_production_overlay_runs_every_service_in_production_mode(
             s.get("configMapRef", {}).get("name") for s in doc["spec"]["template"]["spec"]["containers"][0]["envFrom"]
         ]
         assert "fieldline-environment" in sources, doc["metadata"]["name"]
+
+
+def test_the_web_server_answers_auth_config_with_the_issuer_the_services_trust(
+    objects: list[tuple[str, dict[str, Any]]],
+) -> None:
+    base = [doc for origin, doc in objects if origin == "k8s/."]
+    config = next(d for d in base if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "fieldline-config")["data"]
+    nginx = next(d for d in base if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "web-nginx")["data"]
+    for name, text in nginx.items():  # generated from the files compose mounts too
+        assert text == (K8S / "web" / name).read_text(), name
+    deployment = next(d for d in base if d["kind"] == "Deployment" and d["metadata"]["name"] == "web")
+    pod = pod_spec(deployment)
+    assert pod is not None
+    (container,) = pod["containers"]
+    env = {}
+    for variable in container["env"]:
+        reference = variable["valueFrom"]["configMapKeyRef"]
+        assert reference["name"] == "fieldline-config"
+        env[variable["name"]] = config[reference["key"]]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = {m["mountPath"]: volumes[m["name"]] for m in container["volumeMounts"]}
+    assert mounts["/etc/nginx/templates"]["configMap"]["items"] == [
+        {"key": "default.conf.template", "path": "default.conf.template"}
+    ]
+    assert mounts["/etc/nginx/fieldline"]["configMap"]["items"] == [{"key": "apps.locations", "path": "apps.locations"}]
+    assert "emptyDir" in mounts["/etc/nginx/conf.d"], "the entrypoint writes the filled-in server on a read-only root"
+    # what nginx's entrypoint makes of the template (envsubst of the variables the container has)
+    server = re.sub(r"\$\{(\w+)\}", lambda m: env.get(m.group(1), m.group(0)), nginx["default.conf.template"])
+    assert "${" not in server
+    answer = re.search(r"location = /auth/config \{[^}]*return 200 '([^']*)';", server)
+    assert answer is not None
+    assert json.loads(answer.group(1)) == {
+        "mode": "oidc",
+        "issuer": config["FIELDLINE_JWT_ISSUER"],
+        "client_id": config["FIELDLINE_WEB_OIDC_CLIENT_ID"],
+    }
+    assert "include /etc/nginx/fieldline/apps.locations;" in server
+    routed = [
+        (path["path"], path["pathType"], path["backend"]["service"]["name"])
+        for ingress in (d for d in base if d["kind"] == "Ingress")
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    ]
+    assert ("/auth/config", "Exact", "web") in routed
