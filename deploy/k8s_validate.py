@@ -1,8 +1,8 @@
 """`make k8s-validate`: render deploy/k8s's kustomizations and validate every object against the Kubernetes schema.
 
 Rendering: `kustomize build` or `kubectl kustomize` when one is on PATH; otherwise a small renderer of the subset
-these kustomizations use (resources, namespace, images, and configMapGenerator from files without a name
-hash). Validation: kubernetes-validate (strict: unknown fields
+these kustomizations use (resources, namespace, images, configMapGenerator from files without a name hash, and
+replacements of one field or one delimited part of it). Validation: kubernetes-validate (strict: unknown fields
 fail), offline. No cluster is needed.
 """
 
@@ -23,6 +23,8 @@ K8S = Path(__file__).resolve().parent / "k8s"
 KUSTOMIZATIONS = ("", "migrations", "../overlays/production")
 PLAIN_MANIFESTS = ("secret.example.yaml",)
 KUBERNETES_VERSION = "1.33.0"
+# what the built-in renderer does beyond resources, namespace and images
+RENDERED_TOO = {"configMapGenerator", "replacements"}
 
 
 def _kustomize_command() -> list[str] | None:
@@ -44,7 +46,7 @@ def render(directory: Path, *, use_tool: bool = True) -> list[dict[str, Any]]:
 
 def _render_subset(directory: Path, namespace: str | None = None) -> Iterator[dict[str, Any]]:
     spec = yaml.safe_load((directory / "kustomization.yaml").read_text())
-    unknown = set(spec) - {"apiVersion", "kind", "namespace", "resources", "images", "configMapGenerator"}
+    unknown = set(spec) - {"apiVersion", "kind", "namespace", "resources", "images"} - RENDERED_TOO
     if unknown:
         raise ValueError(f"{directory}/kustomization.yaml uses {sorted(unknown)}: install kustomize to render it")
     namespace = spec.get("namespace", namespace)
@@ -62,6 +64,8 @@ def _render_subset(directory: Path, namespace: str | None = None) -> Iterator[di
             doc.setdefault("metadata", {})["namespace"] = namespace
         for container in _containers(doc):
             container["image"] = images.get(container.get("image", ""), container.get("image"))
+    for replacement in spec.get("replacements", []):
+        _replace(docs, replacement)
     yield from docs
 
 
@@ -72,6 +76,42 @@ def _generated_config_map(directory: Path, generator: dict[str, Any]) -> dict[st
     data = {Path(file).name: (directory / file).read_text() for file in generator["files"]}
     metadata = {"name": generator["name"], **({"labels": options["labels"]} if "labels" in options else {})}
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": data}
+
+
+def _field(doc: Any, path: str) -> tuple[Any, str | int]:
+    """The parent of a kustomize field path's last step (`a.b.[name=x].c`), and that step."""
+    *steps, last = path.split(".")
+    for step in steps:
+        if step.startswith("[") and "=" in step:
+            key, value = step[1:-1].split("=", 1)
+            doc = next(item for item in doc if item.get(key) == value)
+        else:
+            doc = doc[step]
+    return doc, last
+
+
+def _replace(docs: list[dict[str, Any]], replacement: dict[str, Any]) -> None:
+    """kustomize's replacements, as far as these kustomizations use them: one source field (or one part of it,
+    `options.delimiter`/`index`) into fields of every object of a kind, whole or as one part (an index past the
+    end appends)."""
+    source = replacement["source"]
+    (origin,) = [d for d in docs if d["kind"] == source["kind"] and d["metadata"]["name"] == source["name"]]
+    parent, step = _field(origin, source["fieldPath"])
+    value = str(parent[step])
+    if "options" in source:
+        value = value.split(source["options"]["delimiter"])[source["options"]["index"]]
+    for target in replacement["targets"]:
+        selected = [d for d in docs if d["kind"] == target["select"]["kind"]]
+        for doc in selected:
+            for path in target["fieldPaths"]:
+                parent, step = _field(doc, path)
+                if "options" not in target:
+                    parent[step] = value
+                    continue
+                parts = str(parent[step]).split(target["options"]["delimiter"])
+                index = target["options"]["index"]
+                parts = [*parts, value] if index >= len(parts) else [*parts[:index], value, *parts[index + 1 :]]
+                parent[step] = target["options"]["delimiter"].join(parts)
 
 
 def _containers(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
