@@ -191,8 +191,9 @@ def make_run_ports() -> set[int]:
     ports = {gateway.DEFAULT_PORT, mail_catcher.DEFAULT_PORT, SIGNIN_PORT}
     ports |= {service_settings_class(name).model_fields["port"].default for name in SERVICES}
     bootstrap = (ROOT / "deploy" / "local" / "bootstrap.sh").read_text()
-    defaults = re.findall(r"FIELDLINE_(?:PG_PORT|PG_PRIVATE_PORT|NATS_PORT):-(\d+)", bootstrap)
-    assert len(set(defaults)) == 3, defaults  # PostgreSQL (system, private) and NATS
+    defaults = re.findall(r"FIELDLINE_(?:PG_PRIVATE_PORT|NATS_PORT):-(\d+)|^PG_DEFAULT_PORT=(\d+)", bootstrap, re.M)
+    defaults = [port for found in defaults for port in found if port]
+    assert len(set(defaults)) == 3, defaults  # PostgreSQL (a running server's default, the private one) and NATS
     ports |= {int(p) for p in defaults}
     for n in (1, 2, 3):
         ports |= {int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", (CLUSTER / f"n{n}.conf").read_text())}
