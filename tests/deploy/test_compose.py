@@ -5,18 +5,25 @@ the web apps and the APIs share one origin; a token comes from a compose service
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
+from nats.errors import Error as NatsError
 
 from deploy.local import gateway, mail_catcher
 from deploy.local.dev_signin import SIGNIN_PORT
 from shared.db_roles import MIGRATOR, runtime_role
+from shared.messaging.connection import connect, ensure_stream
+from shared.messaging.permissions import inbox_prefix
 from shared.migrations import SERVICES, service_settings_class
+from tests.support.infra import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "deploy" / "compose" / "compose.yaml"
@@ -206,3 +213,73 @@ def test_host_ports_are_loopback_only_and_leave_make_runs_alone() -> None:
     taken = make_run_ports()
     assert {8000, 8001, 5432, 4322} <= taken  # the reading above found them
     assert not set(published) & taken, sorted(set(published) & taken)
+
+
+def test_the_rendered_nodes_form_a_jetstream_cluster_a_service_writes_to_with_three_replicas(tmp_path: Path) -> None:
+    """compose's three nodes as rendered, with only their addresses moved to this host's loopback (compose's
+    network names and standard ports cannot be had here): they elect a leader, load the services' users, and
+    acknowledge a service's publish on a stream of three replicas."""
+    server = ROOT / ".venv" / "bin" / "nats-server"
+    clients, routes, monitors = ([free_port() for _ in NODES] for _ in range(3))
+    processes = []
+    for n, path in enumerate(render_nodes(tmp_path)):
+        conf = path.read_text()
+        conf = conf.replace("0.0.0.0:4222", f"127.0.0.1:{clients[n]}").replace("0.0.0.0:6222", f"127.0.0.1:{routes[n]}")
+        conf = conf.replace("0.0.0.0:8222", f"127.0.0.1:{monitors[n]}").replace('"/data"', f'"{tmp_path / f"data{n}"}"')
+        for m, node in enumerate(NODES):
+            conf = conf.replace(f"nats-route://{node}:6222", f"nats-route://127.0.0.1:{routes[m]}")
+        path.write_text(conf)
+        log = (tmp_path / f"n{n}.log").open("w")
+        processes.append(subprocess.Popen([str(server), "-c", str(path)], stdout=log, stderr=subprocess.STDOUT))
+    try:
+        _wait_healthy(monitors, processes, tmp_path)
+        password = (tmp_path / "users" / "dispatch.password").read_text().strip()
+        urls = ",".join(f"nats://127.0.0.1:{port}" for port in clients)
+        asyncio.run(_publish_replicated(urls, password))
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=40)  # lame duck is 30 s, but a terminated node with no clients leaves at once
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _wait_healthy(monitors: list[int], processes: list[subprocess.Popen[bytes]], logs: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert all(p.poll() is None for p in processes), [(logs / f"n{n}.log").read_text() for n in range(3)]
+        try:
+            if all(
+                httpx.get(f"http://127.0.0.1:{port}/healthz?js-enabled-only=true", timeout=2).status_code == 200
+                for port in monitors
+            ):
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the rendered cluster did not become healthy: " + (logs / "n0.log").read_text()[-2000:])
+
+
+async def _publish_replicated(urls: str, password: str) -> None:
+    client = await connect(
+        urls, "compose-check", user="dispatch", password=password, inbox_prefix=inbox_prefix("dispatch")
+    )
+    try:
+        js = client.jetstream(timeout=5)
+        # a new cluster elects its meta leader, then the stream's: both take a moment after /healthz says ready
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                await ensure_stream(js, "dispatch", replicas=3)
+                ack = await js.publish("fieldline.dispatch.compose_check.published.v1", b"{}")
+                break
+            except (NatsError, TimeoutError) as exc:
+                assert time.monotonic() < deadline, f"no acknowledged publish in 30 s: {exc!r}"
+                await asyncio.sleep(0.5)
+        info = await js.stream_info(ack.stream)
+        assert info.config.num_replicas == 3
+        assert info.cluster is not None and len(info.cluster.replicas or []) == 2  # the leader and two followers
+    finally:
+        await client.close()
