@@ -131,7 +131,9 @@ async def test_a_routine_request_with_two_windows_is_planned_inside_one_of_them_
     ]
     board = (await dispatch.client.get("/board", headers=dispatch.dispatcher)).json()
     row = next(r for r in board["requests"] if r["request_id"] == str(request.request_id))
-    assert [[datetime.fromisoformat(t) for t in w] for w in row["windows"]] == [[w.start, w.end] for w in WINDOWS]
+    assert [[datetime.fromisoformat(w["start"]), datetime.fromisoformat(w["end"])] for w in row["windows"]] == [
+        [w.start, w.end] for w in WINDOWS
+    ]
 
 
 async def test_a_dispatchers_booking_outside_every_window_is_refused_with_the_reason(

@@ -926,12 +926,9 @@ export interface components {
             window_start: string | null;
             /**
              * Windows
-             * @description each window the work may start in, [start, end] (window_start/end: their span); none: that span
+             * @description each window the work may start in (window_start/end: their span); none: that span
              */
-            windows?: [
-                string,
-                string
-            ][] | null;
+            windows?: components["schemas"]["WindowOut"][] | null;
         };
         /** Board */
         Board: {
@@ -1412,12 +1409,9 @@ export interface components {
             window_start: string | null;
             /**
              * Windows
-             * @description each window the work may start in, [start, end] (window_start/end: their span); none: that span
+             * @description each window the work may start in (window_start/end: their span); none: that span
              */
-            windows?: [
-                string,
-                string
-            ][] | null;
+            windows?: components["schemas"]["WindowOut"][] | null;
         };
         /** PartUsed */
         PartUsed: {
@@ -1976,6 +1970,16 @@ export interface components {
              * Start
              * Format: time
              */
+            start: string;
+        };
+        /**
+         * WindowOut
+         * @description A window the work may start in (the same shape as a request's preferred window).
+         */
+        WindowOut: {
+            /** End */
+            end: string;
+            /** Start */
             start: string;
         };
     };
