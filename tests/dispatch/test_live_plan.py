@@ -201,6 +201,58 @@ async def test_a_day_that_fails_to_plan_is_reported_and_never_blocks_another(
     assert await dispatch.sql("SELECT day FROM dispatch.replan_requests") == []
 
 
+async def test_an_emergency_with_no_room_in_any_route_gets_it_from_the_days_replan(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    """The simulated day's P1 emergencies filed in the afternoon went to the next morning: every route was full of
+    planned visits with windows, the reactive insertion moves nothing booked, and the re-plan never saw an emergency
+    nobody was booked for. Now finding no room queues today's re-plan, which lets a planned visit go for it."""
+    dispatch = clocked_dispatch
+    clock.now = at(8, 0)
+    await dispatch.add_technician("Anna Koval", *HOME, weekly_shifts=WEEK)
+    # a full day: three visits of two and a half hours, each to start within a quarter of an hour
+    visits = [
+        planned_visit(HOME[0] + 0.01 * k, HOME[1], at(h, m), at(h, m + 15)).model_copy(update={"duration_minutes": 150})
+        for k, (h, m) in enumerate([(9, 0), (11, 40), (14, 20)], start=1)
+    ]
+    for visit in visits:
+        await dispatch.publish(visit)
+
+    async def known() -> bool:
+        return len(await dispatch.sql("SELECT 1 FROM dispatch.jobs WHERE kind = 'planned'")) == len(visits)
+
+    await eventually(known, what="the visits reach dispatch")
+    planned = await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)
+    assert planned.status_code == 200, planned.text
+    for visit in visits:
+        await booked(dispatch, visit.visit_id)
+    db = dispatch.app.state.runtime.db
+    replanner = dispatch.app.state.dispatch.replanner
+    await run_queued_replans(db, replanner)  # whatever the visits queued
+
+    clock.now = at(8, 30)
+    urgent = emergency_at(clock.now, HOME[0] + 0.005, HOME[1])  # an hour's work, due in four
+    await dispatch.publish(urgent)
+
+    async def status() -> list[str]:
+        rows = await dispatch.sql("SELECT status FROM dispatch.jobs WHERE request_id = $1", urgent.request_id)
+        return [r["status"] for r in rows]
+
+    decided = await eventually(status, lambda rows: rows not in ([], ["open"]), what="the emergency is decided")
+    assert decided == ["unplaceable"]  # the day has no room without moving a visit
+
+    assert await run_queued_replans(db, replanner) == 1
+    served = await booked(dispatch, urgent.request_id)
+    assert served["planned_start"] <= urgent.response_due and served["planned_start"].date() == TODAY
+    let_go = await dispatch.sql(
+        "SELECT j.request_id FROM dispatch.jobs j WHERE j.kind = 'planned' AND NOT EXISTS (SELECT 1 FROM "
+        "dispatch.assignments a WHERE a.request_id = j.request_id AND a.status IN ('offered', 'accepted'))"
+    )
+    assert len(let_go) == 1  # one visit of the three made room, to be planned another day
+    plan = (await dispatch.client.get(f"/plans/{TODAY}", headers=dispatch.dispatcher)).json()
+    assert "found no room" in plan["reason"]
+
+
 def nothing_found(problem: PlanningProblem, travel: TravelTimeProvider, options: PlanningOptions) -> Plan:
     """What the solver answers when its time runs out before a first solution (module level: the service's planner
     runs in worker processes, which take the function by name)."""

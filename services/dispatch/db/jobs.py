@@ -133,7 +133,9 @@ class JobRepository(SessionRepository):
         return records(VisitDueAtSite, await (await self._driver()).fetch(_DUE_VISITS_AT_SITE_SQL, site_id, exclude))
 
     async def plannable_jobs(self, start: datetime, end: datetime) -> list[JobRecord]:
-        """Open work whose window meets [start, end), and work booked to start in it."""
+        """Open work whose window meets [start, end), work booked to start in it, and emergencies filed before its
+        end that the reactive placement found no room for (``unplaceable``: only a plan may move other work for
+        them; one still ``open`` is being placed right now)."""
         j, a = t.jobs, t.assignments
         booked_in_day = exists().where(
             a.c.request_id == j.c.request_id,
@@ -149,8 +151,16 @@ class JobRepository(SessionRepository):
             or_(j.c.window_start.is_(None), j.c.window_start < end),
             or_(j.c.window_end.is_(None), j.c.window_end > start),
         )
+        waiting_emergency = and_(
+            j.c.status == "unplaceable",
+            j.c.kind == "emergency",
+            ~booked_at_all,
+            j.c.created_at < end,
+        )
         rows = await self.session.execute(
-            select(*self._job_columns()).where(or_(booked_in_day, open_in_window)).order_by(j.c.request_id)
+            select(*self._job_columns())
+            .where(or_(booked_in_day, open_in_window, waiting_emergency))
+            .order_by(j.c.request_id)
         )
         return records(JobRecord, rows)
 

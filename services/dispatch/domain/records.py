@@ -352,3 +352,8 @@ class MobileCommandRecord:
     status_code: int
     response: Any
     created_at: datetime
+
+
+def job_label(job: JobRecord | OverrunningJob) -> str:
+    """How a job is named in plan changes and re-plan reasons: its address, else its kind and id."""
+    return job.address or f"{job.kind} {str(job.request_id)[:8]}"

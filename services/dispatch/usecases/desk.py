@@ -33,12 +33,12 @@ from services.dispatch.domain.records import (
     SitedAssignment,
     TechnicianOnShift,
     TechnicianRecord,
+    job_label,
 )
 from services.dispatch.domain.sla import SlaClock, predicted_arrival
 from services.dispatch.domain.windows import Window, describe, describe_moment, earliest_start, kept_windows, window_at
 from services.dispatch.usecases.booking import announce_changed, announce_created
 from services.dispatch.usecases.emergency import EmergencyPlacer, skill_levels
-from services.dispatch.usecases.replanning import job_label
 from shared.clock import SystemClock
 from shared.db import values_of
 from shared.errors import Conflict, InvalidInput, NotFound

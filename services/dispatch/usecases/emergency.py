@@ -24,7 +24,7 @@ from services.dispatch.db.tables import messaging
 from services.dispatch.domain.bundling import DueVisit, visits_to_bundle
 from services.dispatch.domain.lifecycle import STARTED
 from services.dispatch.domain.placement import BookedStop, Candidate, Decision, Job, Option, PlacementRule
-from services.dispatch.domain.records import JobRecord, NewAssignment, NewJob
+from services.dispatch.domain.records import JobRecord, NewAssignment, NewJob, job_label
 from services.dispatch.domain.windows import Window, hull, merged, windows_json
 from services.dispatch.planning import RoadFactorTravel
 from services.dispatch.settings import Settings
@@ -214,6 +214,9 @@ class EmergencyPlacer:
         if job.status == "unplaceable" and job.unplaceable_reason == reason:
             return None  # a retry that found nothing new: the dispatcher was told already
         await repo.set_job_status(request_id, "unplaceable", reason)
+        # the reactive insertion moves nothing already booked; a plan of the day may (lower-value work let go,
+        # retimed or given to someone else), so today's re-plan takes it into account
+        await repo.request_replan(self.local_day(self.clock()), f"emergency at {job_label(job)} found no room")
         late = decision.best_late
         await add_event(
             session,

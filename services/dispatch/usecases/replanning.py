@@ -31,8 +31,8 @@ from services.dispatch.domain.records import (
     AssignmentRecord,
     JobRecord,
     NewAssignment,
-    OverrunningJob,
     TechnicianOnShift,
+    job_label,
 )
 from services.dispatch.domain.windows import Window, intersected, job_windows
 from services.dispatch.planning import (
@@ -196,10 +196,6 @@ async def _on_a_thread(
     planner: PlannerFunction, problem: PlanningProblem, travel: TravelTimeProvider, options: PlanningOptions
 ) -> Plan:
     return await asyncio.to_thread(planner, problem, travel, options)
-
-
-def job_label(job: JobRecord | OverrunningJob) -> str:
-    return job.address or f"{job.kind} {str(job.request_id)[:8]}"
 
 
 class Replanner:
