@@ -132,7 +132,7 @@ async def test_the_board_predicts_the_arrival_after_a_lunch_still_to_take(
                 json={"client_command_id": str(uuid.uuid4()), "on_break": on_break, "minutes": 30},
             )
     clock.now = local(clock, 13, 45)
-    # the emergency placement knows nothing of the lunch: it books Anna at once, past the lunch's latest start
+    # no other technician: the emergency is booked for Anna even if late (after the lunch, when it is still due)
     request = ServiceRequestCreated(
         request_id=uuid.uuid4(),
         customer_id=uuid.uuid4(),
