@@ -1924,13 +1924,21 @@ export interface components {
         UnplannedOut: {
             /**
              * Detail
+             * @description what that check found, in words (the skills needed, the pin ...)
              * @default
              */
             detail: string;
-            /** Label */
+            /**
+             * Label
+             * @description the job's address, or its kind and short id
+             */
             label: string;
-            /** Reason */
-            reason: string;
+            /**
+             * Reason
+             * @description the first check no technician-day passes, in the planner's order
+             * @enum {string}
+             */
+            reason: "no_skilled_technician" | "outside_day_range" | "outside_every_shift" | "window_unreachable" | "capacity" | "max_travel" | "pinned_infeasible" | "change_budget" | "no_time_left" | "no_solution";
             /**
              * Request Id
              * Format: uuid
