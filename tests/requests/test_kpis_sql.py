@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, get_args
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event, insert
@@ -31,7 +32,8 @@ from tests.requests.test_kpis_computation import _scenario
 pytestmark = pytest.mark.date_sensitive  # runs on the suite clock: `make test-dates` moves it
 
 M, H, D = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
-POLICY = KpiPolicy(on_time_tolerance=15 * M, repeat_window=30 * D)
+# days cut in the company's time zone: the histories below run through its midnights, not UTC's
+POLICY = KpiPolicy(on_time_tolerance=15 * M, repeat_window=30 * D, timezone=ZoneInfo("Europe/Simferopol"))
 
 
 @dataclass

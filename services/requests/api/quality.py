@@ -7,6 +7,7 @@ import io
 import uuid
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Response
 
@@ -65,6 +66,7 @@ async def kpis(
     policy = KpiPolicy(
         on_time_tolerance=timedelta(minutes=settings.on_time_tolerance_minutes),
         repeat_window=timedelta(days=settings.repeat_window_days),
+        timezone=ZoneInfo(settings.timezone),
     )
     rows = await quality_kpis(
         session,

@@ -75,7 +75,8 @@ job_visits AS (
 ),
 outcomes AS (
     SELECT
-        CAST(date_trunc(CAST(:trunc AS text), j.created_at AT TIME ZONE 'UTC') AS date) AS period_start,
+        CAST(date_trunc(CAST(:trunc AS text), j.created_at AT TIME ZONE CAST(:timezone AS text)) AS date)
+            AS period_start,
         CASE CAST(:group_by AS text)
             WHEN 'technician' THEN v.technician_id
             WHEN 'contract' THEN j.contract_id
@@ -166,6 +167,7 @@ class KpiRepository:
                 "as_of": as_of,
                 "tolerance": policy.on_time_tolerance,
                 "repeat_window": policy.repeat_window,
+                "timezone": policy.timezone.key,
                 "trunc": None if bucket == "all" else bucket,
                 "group_by": group_by,
                 **{name: filters.get(name) for name in KPI_FILTERS},

@@ -4,7 +4,8 @@
 (`KpiRepository.kpi_tallies`) and turns them into figures with the same `kpi_rows`;
 tests/requests/test_kpis_sql.py holds the two to each other.
 
-Definitions (all per request, bucketed by the day the request was filed, in UTC):
+Definitions (all per request, bucketed by the day the request was filed, in the company's time zone: a request
+filed at 23:30 UTC is the next day's in Simferopol):
 - response SLA: the first arrival on site is at or before `response_due`. A request counts once it has
   arrived, or once its deadline has passed without an arrival (a breach); cancelled before arrival: not counted.
 - fix SLA: completed at or before `fix_due`; counted once completed or once the deadline has passed
@@ -31,8 +32,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 Bucket = Literal["day", "week", "month", "all"]
+UTC_ZONE = ZoneInfo("UTC")
 GroupBy = Literal["none", "technician", "contract", "customer", "site", "unit"]
 
 
@@ -128,10 +131,11 @@ class KpiRow:
 class KpiPolicy:
     on_time_tolerance: timedelta = timedelta(minutes=15)
     repeat_window: timedelta = timedelta(days=30)
+    timezone: ZoneInfo = UTC_ZONE  # where the days (weeks, months) the figures are cut into begin
 
 
-def period_start(moment: datetime, bucket: Bucket) -> date | None:
-    day = moment.date()
+def period_start(moment: datetime, bucket: Bucket, timezone: ZoneInfo) -> date | None:
+    day = moment.astimezone(timezone).date()
     if bucket == "day":
         return day
     if bucket == "week":
@@ -339,7 +343,7 @@ def compute_kpis(
     groups: dict[tuple[date | None, uuid.UUID | None], list[JobRecord]] = defaultdict(list)
     for job in all_jobs:
         if period_from <= job.created_at < period_to:
-            groups[(period_start(job.created_at, bucket), group_key(job, group_by))].append(job)
+            groups[(period_start(job.created_at, bucket, policy.timezone), group_key(job, group_by))].append(job)
 
     def ratio(outcomes: Iterable[bool | None]) -> Ratio:
         counted = [o for o in outcomes if o is not None]
