@@ -101,7 +101,8 @@ outcomes AS (
              WHEN v.completed_at IS NULL AND NOT COALESCE(v.failed, false) THEN NULL
              ELSE v.completed_at IS NOT NULL AND NOT v.failed AND v.fixed_by_first_arrival
         END AS fixed_first_time,
-        CASE WHEN j.follow_up_of IS NULL THEN EXTRACT(EPOCH FROM v.arrived_at - j.created_at) / 60
+        CASE WHEN j.follow_up_of IS NULL AND j.kind <> 'planned'
+             THEN EXTRACT(EPOCH FROM v.arrived_at - j.created_at) / 60
         END AS response_minutes,
         CASE WHEN j.follow_up_of IS NULL AND j.kind = 'emergency'
              THEN EXTRACT(EPOCH FROM v.arrived_at - j.created_at) / 60

@@ -16,8 +16,10 @@ filed at 23:30 UTC is the next day's in Simferopol):
   follow-ups, those completed by the first visit on site with no failed visit.
 - repeat visit: a completed request on a unit followed by another request for the same unit, filed
   within the repeat window (30 days) after completion; the repeat counts against the first job.
-- mean response time: first arrival minus filing, in minutes; follow-ups are booked return visits, not
-  responses to a call, so they are left out. Emergency response median and p90: the same minutes, emergencies only.
+- mean response time: first arrival minus filing, in minutes; follow-ups are booked return visits and planned
+  visits (kind "planned": a contract's maintenance, filed when its schedule plans it) keep a schedule, neither a
+  response to a call, so they are left out. Planned visits count in every other figure like filed requests.
+  Emergency response median and p90: the same minutes, emergencies only.
 - arrival against the first promised ETA: the first arrival minus the ETA promised when that visit was booked, in
   minutes late (early counts as 0), median and p90.
 - medians and p90s are linear-interpolated percentiles (PostgreSQL's percentile_cont), over the group's requests.
@@ -200,7 +202,7 @@ def first_time_fix(job: JobRecord) -> bool | None:
 
 
 def response_minutes(job: JobRecord) -> float | None:
-    if job.follow_up_of is not None:
+    if job.follow_up_of is not None or job.kind == "planned":
         return None
     arrival = job.first_arrival
     if arrival is None or arrival.on_site_at is None:
