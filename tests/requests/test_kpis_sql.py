@@ -25,6 +25,7 @@ from services.requests.domain.lifecycle import AssignmentView
 from services.requests.usecases.quality import quality_kpis
 from shared.auth import Role
 from shared.db import Database
+from shared.events.common import RequestKind
 from tests.requests.conftest import RequestsService
 from tests.requests.test_kpis_computation import T0 as SCENARIO_T0
 from tests.requests.test_kpis_computation import _scenario
@@ -223,6 +224,7 @@ async def _assert_sql_matches_the_definition(
     until: datetime,
     as_of: datetime,
     filters: dict[str, uuid.UUID],
+    kind: RequestKind | None = None,
 ) -> int:
     compared = 0
     for bucket in get_args(Bucket):
@@ -237,6 +239,7 @@ async def _assert_sql_matches_the_definition(
                     group_by=group_by,
                     filters=filters,
                     policy=POLICY,
+                    kind=kind,
                 )
             defined = compute_kpis(
                 _selected(jobs, since, until, filters),
@@ -246,6 +249,7 @@ async def _assert_sql_matches_the_definition(
                 bucket=bucket,
                 group_by=group_by,
                 policy=POLICY,
+                kind=kind,
             )
             assert in_sql == defined, (bucket, group_by)
             compared += len(defined)
@@ -283,6 +287,13 @@ async def test_sql_tallies_random_histories_like_the_definition(service: Request
                 db, jobs, since=since, until=until, as_of=as_of, filters={"customer_id": customer}
             )
             > 100
+        )
+    for kind in get_args(RequestKind):  # one kind counted, repeat visits by later requests of any kind
+        assert (
+            await _assert_sql_matches_the_definition(
+                db, jobs, since=since, until=until, as_of=t0 + 8 * D, filters={"customer_id": customer}, kind=kind
+            )
+            > 20
         )
     some = jobs[0].record
     for filters in (

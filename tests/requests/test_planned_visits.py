@@ -81,15 +81,12 @@ async def test_a_planned_visit_is_tracked_rated_and_counted_like_a_request(servi
     )
     assert rated.status_code == 201, rated.text
 
-    report = await service.client.get(
-        "/kpis",
-        params={
-            "customer_id": str(customer),
-            "from": (t0 - 60 * M).isoformat(),
-            "to": (t0 + 60 * M).isoformat(),
-        },
-        headers=service.keys.headers(Role.CONTRACT_MANAGER),
-    )
+    await service.file(customer, service.contracts.add_site(customer))  # an emergency beside it, not yet served
+    window = {"customer_id": str(customer), "from": (t0 - 60 * M).isoformat(), "to": (t0 + 60 * M).isoformat()}
+    staff = service.keys.headers(Role.CONTRACT_MANAGER)
+    both = await service.client.get("/kpis", params=window, headers=staff)
+    assert [r["requests"] for r in both.json()["rows"]] == [2]
+    report = await service.client.get("/kpis", params={**window, "kind": "planned"}, headers=staff)
     assert report.status_code == 200, report.text
     [row] = report.json()["rows"]
     assert row["requests"] == 1

@@ -17,6 +17,7 @@ from services.requests.domain.kpis import Bucket, GroupBy, KpiPolicy, KpiRow
 from services.requests.usecases.quality import quality_kpis
 from shared.auth import Principal, Role, require_roles
 from shared.errors import InvalidInput
+from shared.events.common import RequestKind
 
 router = APIRouter(tags=["quality"])
 
@@ -43,6 +44,7 @@ async def kpis(
     contract_id: uuid.UUID | None = None,
     site_id: uuid.UUID | None = None,
     equipment_id: uuid.UUID | None = None,
+    kind: RequestKind | None = Query(None, description="count only requests of this kind (planned: contracts' visits)"),
     format: Literal["json", "csv"] = "json",
 ) -> Response | KpiReport:
     to = period_to or now
@@ -77,6 +79,7 @@ async def kpis(
         group_by=group_by,
         filters=filters,
         policy=policy,
+        kind=kind,
     )
     if format == "csv":
         return Response(

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.requests.domain.kpis import Bucket, GroupBy, KpiPolicy, KpiTally, Ratio
+from shared.events.common import RequestKind
 
 KPI_FILTERS = ("customer_id", "contract_id", "site_id", "equipment_id")
 
@@ -29,7 +30,8 @@ WITH scope AS NOT MATERIALIZED (
       AND (CAST(:equipment_id AS uuid) IS NULL OR r.equipment_id = CAST(:equipment_id AS uuid))
 ),
 jobs AS (
-    SELECT * FROM scope WHERE created_at < :period_to
+    -- the requests counted (of one kind, if asked); a repeat visit is any later request in the scope
+    SELECT * FROM scope WHERE created_at < :period_to AND (CAST(:kind AS text) IS NULL OR kind = CAST(:kind AS text))
 ),
 steps AS (
     SELECT a.request_id, a.assignment_id, a.technician_id, a.booked_at, a.promised_eta,
@@ -154,6 +156,7 @@ class KpiRepository:
         group_by: GroupBy,
         filters: dict[str, uuid.UUID],
         policy: KpiPolicy,
+        kind: RequestKind | None = None,
     ) -> list[KpiTally]:
         """Per (period, group), the sums of the requests filed in [period_from, period_to), added up in one query."""
         unknown = set(filters) - set(KPI_FILTERS)
@@ -171,6 +174,7 @@ class KpiRepository:
                 "timezone": policy.timezone.key,
                 "trunc": None if bucket == "all" else bucket,
                 "group_by": group_by,
+                "kind": kind,
                 **{name: filters.get(name) for name in KPI_FILTERS},
             },
         )

@@ -36,6 +36,8 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from shared.events.common import RequestKind
+
 Bucket = Literal["day", "week", "month", "all"]
 UTC_ZONE = ZoneInfo("UTC")
 GroupBy = Literal["none", "technician", "contract", "customer", "site", "unit"]
@@ -330,8 +332,10 @@ def compute_kpis(
     bucket: Bucket = "all",
     group_by: GroupBy = "none",
     policy: KpiPolicy = KpiPolicy(),
+    kind: RequestKind | None = None,
 ) -> list[KpiRow]:
-    """One row per (period, group) for the requests filed in [period_from, period_to).
+    """One row per (period, group) for the requests filed in [period_from, period_to) (of `kind` alone if given:
+    the later requests that make a repeat visit are of any kind).
 
     `jobs` may include requests filed up to `policy.repeat_window` after `period_to`: they only serve
     to detect repeat visits. This is the executable definition of every figure; the service computes
@@ -344,7 +348,7 @@ def compute_kpis(
             requests_by_unit[job.equipment_id].append(job.created_at)
     groups: dict[tuple[date | None, uuid.UUID | None], list[JobRecord]] = defaultdict(list)
     for job in all_jobs:
-        if period_from <= job.created_at < period_to:
+        if period_from <= job.created_at < period_to and kind in (None, job.kind):
             groups[(period_start(job.created_at, bucket, policy.timezone), group_key(job, group_by))].append(job)
 
     def ratio(outcomes: Iterable[bool | None]) -> Ratio:
