@@ -224,3 +224,27 @@ async def test_two_bookings_sent_at_once_cannot_squeeze_out_the_lunch_between_th
         await dispatch.sql("DELETE FROM dispatch.assignment_history")
         await dispatch.sql("DELETE FROM dispatch.assignments")
         await dispatch.sql("UPDATE dispatch.jobs SET status = 'open'")
+
+
+async def test_a_move_and_a_booking_sent_at_once_cannot_squeeze_out_the_lunch_either(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    """The same race through POST /assignments/{id}/reassign: Oleg's morning job moved to Anna at 11:00-13:10 while
+    Anna is booked 13:30-15:00; both technicians' days are held, so one of the two is refused."""
+    dispatch = clocked_dispatch
+    anna = await dispatch.add_technician("Anna Koval", *BESIDE_THE_SITE, weekly_shifts=WEEK)
+    oleg = await dispatch.add_technician("Oleg Petrov", *BESIDE_THE_SITE, weekly_shifts=WEEK)
+    midday = await assign(dispatch, await routine_job(dispatch, 130), oleg, local(clock, 9))
+    assert midday.status_code == 201, midday.text
+    afternoon = await routine_job(dispatch, 90)
+    moved, booked = await asyncio.gather(
+        dispatch.client.post(
+            f"/assignments/{midday.json()['id']}/reassign",
+            headers=dispatch.dispatcher,
+            json={"technician_id": anna, "planned_start": local(clock, 11).isoformat()},
+        ),
+        assign(dispatch, afternoon, anna, local(clock, 13, 30)),
+    )
+    assert (moved.status_code, booked.status_code) in ((200, 409), (409, 201)), (moved.text, booked.text)
+    refused = moved if moved.status_code == 409 else booked
+    assert "leaves Anna no room for the 30 min break" in refused.json()["detail"]
