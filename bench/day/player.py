@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -46,6 +48,19 @@ class PlayerStats:
     cancelled: set[str] = field(default_factory=set)
     rated: set[str] = field(default_factory=set)
     errors: int = 0
+    refused: Counter[str] = field(default_factory=Counter)  # "METHOD /path/{id} -> status: detail", how often
+
+
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def refusal(method: str, url: str, response: httpx.Response) -> str:
+    """One line per kind of refusal: the path with its ids left out, the status and the problem's detail."""
+    try:
+        detail = str(response.json().get("detail", ""))
+    except ValueError:
+        detail = response.text
+    return f"{method} {_ID.sub('{id}', httpx.URL(url).path)} -> {response.status_code}: {_ID.sub('{id}', detail)[:120]}"
 
 
 class Player:
@@ -115,6 +130,8 @@ class Player:
             await self.client.aclose()
             if self.progress:
                 print(file=sys.stderr, flush=True)
+                for line, times in self.stats.refused.most_common():
+                    print(f"  refused {times}x: {line}", file=sys.stderr, flush=True)
         return self.stats
 
     async def ticker(self) -> None:
@@ -145,6 +162,7 @@ class Player:
             if response.status_code >= 400:
                 log.info("%s %s -> %s %s", method, url, response.status_code, response.text[:200])
                 self.stats.errors += 1
+                self.stats.refused[refusal(method, url, response)] += 1
             return response
         self.stats.errors += 1
         return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,13 +46,16 @@ class DayStack:
     keys_dir: Path
     log_dir: Path
     stack: Stack | None = None
+    last_start_s: float = 0.0  # real seconds the last (re)start took, stopping the old services included
 
     def start(self, timeline: Timeline, extra_env: dict[str, str] | None = None) -> None:
         """(Re)start the services on ``timeline`` (every process reads the same start, speed and anchor)."""
+        began = time.monotonic()
         if self.stack is not None:
             self.stack.stop()
         env = {**timeline.env(), **(extra_env or {})}
         self.stack = start_stack(self.database_url, self.nats.url, self.keys_dir, self.log_dir, extra_env=env)
+        self.last_start_s = time.monotonic() - began
 
     def urls(self) -> dict[str, str]:
         assert self.stack is not None

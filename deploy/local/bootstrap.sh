@@ -5,10 +5,15 @@
 # project's own nats-server under .run/, and writes .run/env (`source .run/env`).
 # Used by `make run`, `make test` and CI; see deploy/README.md.
 #
+# Runs on Debian 12 and 13 and Ubuntu 22.04 and 24.04: the Python version comes from pyproject.toml's
+# requires-python and the PostgreSQL version from the running cluster or the distribution's packages (platform.sh);
+# on macOS see deploy/README.md.
+#
 # Environment:
-#   DATABASE_URL            use this server (must answer); unset: postgresql://postgres@127.0.0.1:$FIELDLINE_PG_PORT/fieldline,
-#                           or a private cluster in .run/pg when nothing answers there
-#   FIELDLINE_PG_PORT       port of the default DATABASE_URL (5432)
+#   DATABASE_URL            use this server (must answer and let its user in: a password goes in the URL or
+#                           ~/.pgpass); unset: postgresql://postgres@127.0.0.1:$FIELDLINE_PG_PORT/fieldline, or a
+#                           private cluster in .run/pg when nothing answers there or it asks for a password
+#   FIELDLINE_PG_PORT       port of the default DATABASE_URL (the running cluster's, pg_lsclusters; else 5432)
 #   NATS_URL                use this server (must answer with JetStream); unset: the project's own nats-server
 #                           (the version locked in requirements.lock), started under .run/ — never whatever
 #                           happens to answer on 4222 (an old distribution server without auth is not ours)
@@ -26,6 +31,8 @@ mkdir -p "$RUN"
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
 die() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=deploy/local/platform.sh
+. "$ROOT/deploy/local/platform.sh"
 
 # One bootstrap at a time per work tree: `make test` in two shells must not start two servers.
 exec 9>"$RUN/bootstrap.lock"
@@ -45,6 +52,14 @@ is_debian() { [[ -f /etc/debian_version ]] && command -v apt-get >/dev/null; }
 is_root() { [[ $(id -u) -eq 0 ]]; }
 
 APT_UPDATED=0
+# apt_update: the package lists, once per run, when we may (root on Debian/Ubuntu); apt-cache reads them.
+apt_update() {
+  if ((APT_UPDATED == 0)) && is_root && is_debian; then
+    DEBIAN_FRONTEND=noninteractive quiet apt-get update -q
+    APT_UPDATED=1
+  fi
+}
+
 # apt_install PKG...: installs Debian packages as root, or tells the user the command and stops.
 apt_install() {
   if ! is_root || ! is_debian; then
@@ -55,10 +70,7 @@ apt_install() {
   fi
   log "apt-get install $*"
   export DEBIAN_FRONTEND=noninteractive
-  if ((APT_UPDATED == 0)); then
-    quiet apt-get update -q
-    APT_UPDATED=1
-  fi
+  apt_update
   quiet apt-get install -y -q --no-install-recommends "$@"
 }
 
@@ -89,6 +101,13 @@ elif field == "maintenance":
     print(parts._replace(scheme=scheme, path="/postgres").geturl())
 elif field == "dbname":
     print(parts.path.lstrip("/") or "postgres")
+elif field == "redacted":  # for messages: the password is never printed
+    netloc = parts.netloc.rsplit("@", 1)
+    if len(netloc) == 2 and ":" in netloc[0]:
+        parts = parts._replace(netloc=f"{netloc[0].split(':', 1)[0]}:***@{netloc[1]}")
+    print(parts.geturl())
+elif field == "user":
+    print(parts.username or "")
 elif field == "host":
     print(parts.hostname or "localhost")
 elif field == "port":
@@ -99,29 +118,54 @@ PYEOF
 # ---------------------------------------------------------------------------------------------------
 # a. Python
 # ---------------------------------------------------------------------------------------------------
-python_311() {
-  local candidate
-  for candidate in python3.11 python3; do
-    if command -v "$candidate" >/dev/null &&
-      [[ $("$candidate" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) == 3.11 ]]; then
-      command -v "$candidate"
-      return
+# No Python $1 on PATH, nor in the distribution (Debian 13 ships 3.13, Ubuntu 24.04 3.12): uv fetches a standalone
+# build (python-build-standalone, downloaded from GitHub) into .run/python. Prints its interpreter.
+python_from_uv() {
+  local want=$1 tools="$RUN/uv-tools" system
+  system=$(command -v python3) || die "no Python at all; install Python $want and run again"
+  if [[ ! -x $tools/bin/uv ]]; then
+    if ! "$system" -m venv "$tools" >/dev/null 2>&1; then
+      rm -rf "$tools"
+      is_debian && apt_install python3-venv
+      quiet "$system" -m venv "$tools"
     fi
-  done
+    quiet "$tools/bin/python" -m pip install -q --disable-pip-version-check "$UV_REQUIREMENT"
+  fi
+  log "python:   no Python $want on PATH or in $(os_name)'s packages: fetching one with uv into .run/python"
+  UV_PYTHON_INSTALL_DIR="$RUN/python" "$tools/bin/uv" python install "$want" 2>&1 | tail -n5 >&2 ||
+    die "uv could not fetch Python $want (it downloads from github.com); install Python $want yourself (pyenv, Homebrew python@$want, Ubuntu's deadsnakes PPA), put python$want on PATH and run again"
+  UV_PYTHON_INSTALL_DIR="$RUN/python" "$tools/bin/uv" python find --managed-python "$want"
+}
+
+# The interpreter .venv is made from: the version pyproject.toml asks for, from PATH, else the distribution's
+# packages, else uv (platform.sh's python_plan).
+base_python() {
+  local want plan
+  want=$(wanted_python) || die "pyproject.toml names no requires-python"
+  plan=$(python_plan "$want")
+  if [[ $plan != found* ]] && is_debian; then
+    apt_update # the lists may be stale, or empty in a fresh container
+    plan=$(python_plan "$want")
+  fi
+  case $plan in
+    found\ *) echo "${plan#found }" ;;
+    apt\ *)
+      # shellcheck disable=SC2086 # the packages, one per word
+      apt_install ${plan#apt }
+      python_at "$want" || die "installed ${plan#apt } but found no python$want on PATH"
+      ;;
+    *) python_from_uv "$want" ;;
+  esac
 }
 
 setup_python() {
   if [[ ! -x $PY ]]; then
-    local base
-    base=$(python_311 || true)
-    if [[ -z $base ]]; then
-      apt_install python3.11 python3.11-venv
-      base=$(python_311 || true)
-      [[ -n $base ]] || die "no Python 3.11 found (python3.11 or python3)"
-    fi
+    local base minor
+    base=$(base_python)
     if ! "$base" -m venv "$VENV" >/dev/null 2>&1; then
       rm -rf "$VENV"
-      is_debian && apt_install python3.11-venv
+      minor=$("$base" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+      is_debian && apt_install "python$minor-venv"
       quiet "$base" -m venv "$VENV"
     fi
   fi
@@ -149,12 +193,21 @@ setup_python() {
 # b. PostgreSQL + PostGIS
 # ---------------------------------------------------------------------------------------------------
 PG_DIR="$RUN/pg"
+PG_DEFAULT_PORT=5432 # PostgreSQL's own
 PG_DATA="$PG_DIR/data"
 
 pg_answers() { pg_isready -q -t 3 -d "$(url_part "$1" libpq)" >/dev/null 2>&1; }
 
-# psql_at URL SQL: one value, no headers, stop on error.
-psql_at() { psql -X -q -v ON_ERROR_STOP=1 -tA -d "$(url_part "$1" libpq)" -c "$2"; }
+# psql_at URL SQL: one value, no headers, stop on error; never prompts for a password (-w).
+psql_at() { psql -X -w -q -v ON_ERROR_STOP=1 -tA -d "$(url_part "$1" libpq)" -c "$2"; }
+
+# login_refused URL: prints why the server refuses URL's user (a password asked for or wrong, no such role) and
+# succeeds; fails when the login works. Checked on the maintenance database: the target may not exist yet.
+login_refused() {
+  local said
+  said=$(psql_at "$(url_part "$1" maintenance)" 'SELECT 1' 2>&1) && return 1
+  grep -iE 'password|authentication|role .* does not exist|no pg_hba.conf entry' <<<"$said" | head -n1 | grep .
+}
 
 # as_postgres CMD...: the cluster's files belong to postgres when we are root (initdb refuses root).
 as_postgres() {
@@ -167,7 +220,7 @@ as_postgres() {
 
 pg_bindir() {
   local initdb
-  initdb=$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n1 || true)
+  initdb=$(printf '%s\n' /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n1)
   if [[ -z $initdb ]] && command -v pg_config >/dev/null; then
     initdb="$(pg_config --bindir)/initdb"
   fi
@@ -176,10 +229,13 @@ pg_bindir() {
 
 # Starts (creating it first if needed) the private cluster under .run/pg; prints its URL.
 start_private_pg() {
-  local bindir port
+  local bindir port major
   bindir=$(pg_bindir || true)
   if [[ -z $bindir ]]; then
-    apt_install postgresql-15 postgresql-15-postgis-3 postgresql-client
+    apt_update
+    major=$(distro_postgres_major) ||
+      die "no PostgreSQL server here and no package to install on $(os_name); install PostgreSQL with PostGIS, or set DATABASE_URL"
+    apt_install "postgresql-$major" "postgresql-$major-postgis-3" postgresql-client
     bindir=$(pg_bindir || true)
     [[ -n $bindir ]] || die "PostgreSQL server binaries (initdb) not found after install"
   fi
@@ -218,14 +274,16 @@ EOF
   echo "postgresql://postgres@127.0.0.1:$port/fieldline"
 }
 
-# Makes sure the database exists and has postgis and btree_gist.
+# Makes sure the database exists and has the extensions of shared/db.py.
 prepare_database() {
-  local url=$1 dbname maint major
+  local url=$1 dbname maint major shown user
+  shown=$(url_part "$url" redacted)
+  user=$(url_part "$url" user)
   major=$(($(psql_at "$(url_part "$url" maintenance)" 'SHOW server_version_num') / 10000))
   if [[ -z $(psql_at "$(url_part "$url" maintenance)" "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'") ]]; then
     case $(url_part "$url" host) in
       127.0.0.1 | localhost | ::1) apt_install "postgresql-$major-postgis-3" ;;
-      *) die "the server at $url has no PostGIS; install postgresql-$major-postgis-3 (or equivalent) there" ;;
+      *) die "the server at $shown has no PostGIS; install postgresql-$major-postgis-3 (or equivalent) there" ;;
     esac
   fi
   dbname=$(url_part "$url" dbname)
@@ -234,11 +292,18 @@ prepare_database() {
     # Another work tree may create it at the same moment: only fail if it is still missing.
     psql_at "$maint" "CREATE DATABASE \"${dbname//\"/\"\"}\"" >/dev/null 2>&1 ||
       [[ -n $(psql_at "$maint" "SELECT 1 FROM pg_database WHERE datname = '${dbname//\'/\'\'}'") ]] ||
-      die "cannot create database $dbname at $maint"
+      die "user ${user:-?} cannot create database $dbname at $shown: create it (owned by ${user:-that user}) as an administrator, or give the user CREATEDB"
   fi
-  # the same list as shared/db.py's EXTENSIONS
-  local sql='CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS btree_gist; CREATE EXTENSION IF NOT EXISTS pg_trgm'
-  psql_at "$url" "$sql" >/dev/null 2>&1 || quiet psql_at "$url" "$sql"
+  # the same list as shared/db.py's EXTENSIONS; creating them takes a superuser (or the database's owner for
+  # trusted ones), so only the missing ones are created
+  local missing sql
+  missing=$(psql_at "$url" "SELECT string_agg(name, ' ') FROM unnest(ARRAY['postgis', 'btree_gist', 'pg_trgm']) AS name WHERE name NOT IN (SELECT extname FROM pg_extension)")
+  if [[ -n $missing ]]; then
+    # shellcheck disable=SC2086 # one statement per word
+    sql=$(printf 'CREATE EXTENSION IF NOT EXISTS %s; ' $missing)
+    psql_at "$url" "$sql" >/dev/null 2>&1 ||
+      die "user ${user:-?} may not create the extensions $missing in $dbname at $shown; as a superuser, run there: $sql"
+  fi
   PG_VERSION=$(psql_at "$url" 'SHOW server_version' | cut -d' ' -f1)
   POSTGIS_VERSION=$(psql_at "$url" "SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
 }
@@ -250,18 +315,29 @@ setup_postgres() {
   local private_url="" origin
   [[ -f $PG_DIR/port ]] && private_url="postgresql://postgres@127.0.0.1:$(cat "$PG_DIR/port")/fieldline"
 
+  local refused system_port
+  # the port of the newest cluster running here (Debian's and Ubuntu's pg_lsclusters), else PostgreSQL's default
+  system_port=${FIELDLINE_PG_PORT:-$( (online_clusters || echo "0 $PG_DEFAULT_PORT") | head -n1 | cut -d' ' -f2)}
   if [[ -n ${DATABASE_URL:-} && $DATABASE_URL != "$private_url" ]]; then
-    pg_answers "$DATABASE_URL" || die "DATABASE_URL=$DATABASE_URL does not answer (pg_isready); start that server or unset DATABASE_URL"
+    pg_answers "$DATABASE_URL" ||
+      die "DATABASE_URL=$(url_part "$DATABASE_URL" redacted) does not answer (pg_isready); start that server or unset DATABASE_URL"
+    if refused=$(login_refused "$DATABASE_URL"); then
+      die "DATABASE_URL=$(url_part "$DATABASE_URL" redacted) answers but refuses the login ($refused); put the password in the URL (postgresql://USER:PASSWORD@HOST:PORT/DB) or in ~/.pgpass, or unset DATABASE_URL for a private cluster"
+    fi
     origin="DATABASE_URL from the environment"
-  elif DATABASE_URL="postgresql://postgres@127.0.0.1:${FIELDLINE_PG_PORT:-5432}/fieldline" && pg_answers "$DATABASE_URL"; then
+  elif DATABASE_URL="postgresql://postgres@127.0.0.1:$system_port/fieldline" && pg_answers "$DATABASE_URL" &&
+    ! refused=$(login_refused "$DATABASE_URL"); then
     origin="server already running"
   else
+    if [[ -n ${refused:-} ]]; then
+      log "postgres: the server on 127.0.0.1:$system_port refuses user postgres without a password ($refused): using a private cluster instead; to use that server, set DATABASE_URL=postgresql://USER:PASSWORD@127.0.0.1:$system_port/fieldline"
+    fi
     DATABASE_URL=$(start_private_pg)
     pg_answers "$DATABASE_URL" || die "private cluster did not answer at $DATABASE_URL; see $PG_DIR/postgres.log"
     origin="private cluster in .run/pg"
   fi
   prepare_database "$DATABASE_URL"
-  log "postgres: $DATABASE_URL (PostgreSQL $PG_VERSION, PostGIS $POSTGIS_VERSION; $origin)"
+  log "postgres: $(url_part "$DATABASE_URL" redacted) (PostgreSQL $PG_VERSION, PostGIS $POSTGIS_VERSION; $origin)"
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -344,7 +420,7 @@ private_admin_url() {
 start_private_nats() {
   local default_port=$1 port pid
   pid=$(cat "$RUN/nats.pid" 2>/dev/null || true)
-  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && grep -qa nats-server "/proc/$pid/cmdline" 2>/dev/null; then
+  if is_process "$pid" nats-server; then
     kill "$pid" # alive but not answering: restart it
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   fi
@@ -353,7 +429,7 @@ start_private_nats() {
   (umask 077 && render_nats_conf "$port" >"$RUN/nats.conf")
   rm -f "$RUN/nats.pid"
   # 9>&-: the server must not inherit (and hold forever) the bootstrap lock.
-  setsid "$VENV/bin/nats-server" -c "$RUN/nats.conf" >>"$RUN/nats.log" 2>&1 </dev/null 9>&- &
+  detach "$VENV/bin/nats-server" -c "$RUN/nats.conf" >>"$RUN/nats.log" 2>&1 </dev/null 9>&- &
   echo "nats://127.0.0.1:$port" >"$RUN/nats.url"
   echo "nats://127.0.0.1:$port"
 }

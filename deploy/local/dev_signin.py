@@ -1,5 +1,9 @@
 """Development sign-in for the web apps, served by the local gateway under /auth/dev/.
 
+`python -m deploy.local.dev_signin` serves /auth/config and these routes alone (FIELDLINE_SIGNIN_HOST, default
+127.0.0.1, and FIELDLINE_SIGNIN_PORT, 8005), for an origin whose web server is not the gateway: compose's nginx
+(deploy/compose/web.conf).
+
 Only when the services trust the development key pair (no JWKS URL configured, the private key in .run/keys):
 then anyone who can reach the gateway could mint tokens with `make token` anyway. With an identity provider
 configured these routes do not exist and the apps sign in with OpenID Connect (/auth/config says which).
@@ -13,12 +17,15 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from shared.auth import Role, mint_token
-from shared.settings import ServiceSettings
+from shared.settings import REPO_ROOT, ServiceSettings, load_settings
+
+SIGNIN_PORT = 8005
 
 
 @dataclass(frozen=True)
@@ -103,3 +110,24 @@ def auth_config_route(settings: ServiceSettings) -> Route:
         )
 
     return Route("/auth/config", config)
+
+
+def auth_routes(settings: ServiceSettings, demo_file: Path) -> list[Route]:
+    """/auth/config, and the development sign-in while the development keys are in use."""
+    routes = [auth_config_route(settings)]
+    if dev_mode(settings):
+        routes += dev_signin_routes(settings, demo_file)
+    return routes
+
+
+def main() -> None:
+    import uvicorn
+
+    settings = load_settings(ServiceSettings)
+    app = Starlette(routes=auth_routes(settings, REPO_ROOT / ".run" / "demo.json"))
+    host = os.environ.get("FIELDLINE_SIGNIN_HOST", "127.0.0.1")
+    uvicorn.run(app, host=host, port=int(os.environ.get("FIELDLINE_SIGNIN_PORT", SIGNIN_PORT)), log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

@@ -191,15 +191,14 @@ def gateway_port(environ: Mapping[str, str] | None = None) -> int:
 
 def local_app() -> Starlette:
     """The gateway `make run` starts: with the development sign-in only while the development keys are in use."""
-    from deploy.local.dev_signin import auth_config_route, dev_mode, dev_signin_routes
+    from deploy.local.dev_signin import auth_routes, dev_mode
     from shared.settings import ServiceSettings, load_settings
 
     settings = load_settings(ServiceSettings)
-    routes = [auth_config_route(settings)]
+    routes = auth_routes(settings, REPO_ROOT / ".run" / "demo.json")
     if dev_mode(settings):
         from deploy.local.mail_catcher import mail_routes
 
-        routes += dev_signin_routes(settings, REPO_ROOT / ".run" / "demo.json")
         routes += mail_routes()  # the local mail catcher's inbox; production sends real e-mail
     return create_app(local_config(), extra_routes=routes)
 

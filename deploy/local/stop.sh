@@ -14,12 +14,14 @@ case ${1:-} in
 esac
 
 log() { printf 'stop: %s\n' "$*" >&2; }
+# shellcheck source=deploy/local/platform.sh
+. "$ROOT/deploy/local/platform.sh"
 
 [[ -d $RUN ]] || { log "nothing to stop (no .run/)"; exit 0; }
 
 # NATS: only the process named in our pid file, and only if it is a nats-server.
 pid=$(cat "$RUN/nats.pid" 2>/dev/null || true)
-if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && grep -qa nats-server "/proc/$pid/cmdline" 2>/dev/null; then
+if is_process "$pid" nats-server; then
   kill -TERM "$pid"
   for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$pid" 2>/dev/null; then

@@ -36,7 +36,8 @@ node_ok() {
 
 need=()
 node_ok || need+=(nodejs npm)
-[[ -x /usr/bin/chromium ]] || need+=(chromium)
+# the browser tests' browser, Debian's (Playwright downloads none); elsewhere (macOS) the web apps build without it
+if [[ ! -x /usr/bin/chromium && -f /etc/debian_version ]]; then need+=(chromium); fi
 if ((${#need[@]})); then
   apt_install "${need[@]}"
 fi

@@ -1,7 +1,7 @@
 """What the service image is made of, checked without Docker (no daemon runs here): the wheel carries every file
 of shared/ and services/ (templates, Alembic env and migrations), the production lock holds the runtime
 dependencies alone, at the versions the tests run, and the wheel on that lock alone migrates the four schemas
-and finds its templates; the Dockerfiles pass hadolint and the service image's bases are pinned by digest."""
+and finds its templates; the Dockerfiles pass hadolint and both images' bases are pinned by digest."""
 
 from __future__ import annotations
 
@@ -186,6 +186,18 @@ def test_the_dockerfiles_pass_hadolint() -> None:
     dockerfiles = [DOCKERFILE, ROOT / "deploy" / "Dockerfile.web"]
     ran = subprocess.run([hadolint, "--no-color", *dockerfiles], capture_output=True, text=True)
     assert (ran.returncode, ran.stdout) == (0, "")
+
+
+def test_the_web_image_builds_from_pinned_bases_and_only_the_web_sources() -> None:
+    dockerfile = (ROOT / "deploy" / "Dockerfile.web").read_text()
+    bases = re.findall(r"^FROM (\S+)", dockerfile, flags=re.MULTILINE)
+    assert len(bases) == 2, "a build stage (Node) and a runtime stage (nginx)"
+    for base in bases:
+        assert re.fullmatch(r"[a-z0-9./-]+:[a-z0-9.-]+@sha256:[0-9a-f]{64}", base), f"{base}: tag and digest"
+    # the context is the repository root: only web/, without a local build's node_modules and dist
+    text = (ROOT / "deploy" / "Dockerfile.web.dockerignore").read_text().splitlines()
+    ignore = [line for line in text if line and not line.startswith("#")]
+    assert ignore[:2] == ["**", "!web/"] and {"web/node_modules", "web/*/dist"} <= set(ignore)
 
 
 def test_the_service_image_builds_from_pinned_bases_with_the_production_lock() -> None:

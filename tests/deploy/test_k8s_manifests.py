@@ -1,13 +1,19 @@
 """Every Kubernetes manifest under deploy/k8s renders, validates against the schema, and every container that
-imports the numba-cached planner has a writable NUMBA_CACHE_DIR (a read-only root refuses the import)."""
+imports the numba-cached planner has a writable NUMBA_CACHE_DIR (a read-only root refuses the import); the migration
+Jobs are new Jobs with each image and remove themselves; the web server answers /auth/config."""
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from deploy.k8s_validate import all_objects, pod_spec, validate
+from deploy.k8s_validate import K8S, all_objects, pod_spec, render, validate
 
 NUMBA_CACHE_DIR = "/var/cache/fieldline/numba"  # deploy/Dockerfile
 SERVICES = ("contracts", "requests", "dispatch", "notify")
@@ -26,11 +32,17 @@ def test_every_object_is_valid(objects: list[tuple[str, dict[str, Any]]]) -> Non
     assert validate(objects) == []
 
 
+def migration_jobs(objects: list[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """service -> its migration Job (whose name carries the image's tag)."""
+    jobs = by_kind(objects, "Job").values()
+    return {job["metadata"]["labels"]["app.kubernetes.io/name"]: job for job in jobs}
+
+
 def test_a_migration_job_and_a_deployment_per_service(objects: list[tuple[str, dict[str, Any]]]) -> None:
-    jobs = by_kind(objects, "Job")
-    assert set(jobs) == {f"{s}-migrate" for s in SERVICES}
+    jobs = migration_jobs(objects)
+    assert set(jobs) == set(SERVICES) and len(by_kind(objects, "Job")) == len(SERVICES)
     for service in SERVICES:
-        (container,) = pod_spec(jobs[f"{service}-migrate"])["containers"]  # type: ignore[index]
+        (container,) = pod_spec(jobs[service])["containers"]  # type: ignore[index]
         assert container["command"] == ["python", "-m", f"services.{service}", "migrate"]
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert set(by_kind(objects, "Deployment")) == {*SERVICES, "web"}  # and the web apps' nginx (issue 13)
@@ -47,8 +59,8 @@ def _writable_numba_cache(pod: dict[str, Any], container: dict[str, Any]) -> boo
 def test_dispatch_containers_have_a_writable_seeded_numba_cache(
     objects: list[tuple[str, dict[str, Any]]], kind: str
 ) -> None:
-    name = "dispatch" if kind == "Deployment" else "dispatch-migrate"
-    pod = pod_spec(by_kind(objects, kind)[name])
+    name = "dispatch"
+    pod = pod_spec(by_kind(objects, kind)[name] if kind == "Deployment" else migration_jobs(objects)[name])
     assert pod is not None
     for container in pod["containers"]:
         assert _writable_numba_cache(pod, container), f"{kind}/{name} container {container['name']}"
@@ -128,3 +140,73 @@ def test_the_production_overlay_runs_every_service_in_production_mode(
             s.get("configMapRef", {}).get("name") for s in doc["spec"]["template"]["spec"]["containers"][0]["envFrom"]
         ]
         assert "fieldline-environment" in sources, doc["metadata"]["name"]
+
+
+# a Job's name is a DNS subdomain, and the label Kubernetes gives its pods (job-name) at most 63 characters
+JOB_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?")
+
+
+@pytest.mark.parametrize("use_tool", [True, False], ids=["kustomize-if-present", "built-in-renderer"])
+def test_a_new_image_makes_new_migration_jobs_that_remove_themselves(tmp_path: Path, use_tool: bool) -> None:
+    def jobs_for(tag: str) -> dict[str, dict[str, Any]]:
+        copy = tmp_path / tag / "k8s"
+        shutil.copytree(K8S, copy)
+        kustomization = copy / "migrations" / "kustomization.yaml"
+        spec = yaml.safe_load(kustomization.read_text())
+        (image,) = [i for i in spec["images"] if i["name"] == "fieldline"]
+        image["newTag"] = tag  # what `kustomize edit set image` does
+        kustomization.write_text(yaml.safe_dump(spec))
+        rendered = render(copy / "migrations", use_tool=use_tool)
+        return {d["metadata"]["labels"]["app.kubernetes.io/name"]: d for d in rendered if d["kind"] == "Job"}
+
+    before, after = jobs_for("0.1.0"), jobs_for("0.2.0")
+    for service in SERVICES:
+        old, new = before[service]["metadata"]["name"], after[service]["metadata"]["name"]
+        assert (old, new) == (f"{service}-migrate-0.1.0", f"{service}-migrate-0.2.0")  # apply creates, never patches
+        assert JOB_NAME.fullmatch(new), new
+        assert pod_spec(after[service])["containers"][0]["image"].endswith(":0.2.0")  # type: ignore[index]
+        assert 0 < after[service]["spec"]["ttlSecondsAfterFinished"] <= 24 * 3600  # finished ones go by themselves
+
+
+def test_the_web_server_answers_auth_config_with_the_issuer_the_services_trust(
+    objects: list[tuple[str, dict[str, Any]]],
+) -> None:
+    base = [doc for origin, doc in objects if origin == "k8s/."]
+    config = next(d for d in base if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "fieldline-config")["data"]
+    nginx = next(d for d in base if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "web-nginx")["data"]
+    for name, text in nginx.items():  # generated from the files compose mounts too
+        assert text == (K8S / "web" / name).read_text(), name
+    deployment = next(d for d in base if d["kind"] == "Deployment" and d["metadata"]["name"] == "web")
+    pod = pod_spec(deployment)
+    assert pod is not None
+    (container,) = pod["containers"]
+    env = {}
+    for variable in container["env"]:
+        reference = variable["valueFrom"]["configMapKeyRef"]
+        assert reference["name"] == "fieldline-config"
+        env[variable["name"]] = config[reference["key"]]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = {m["mountPath"]: volumes[m["name"]] for m in container["volumeMounts"]}
+    assert mounts["/etc/nginx/templates"]["configMap"]["items"] == [
+        {"key": "default.conf.template", "path": "default.conf.template"}
+    ]
+    assert mounts["/etc/nginx/fieldline"]["configMap"]["items"] == [{"key": "apps.locations", "path": "apps.locations"}]
+    assert "emptyDir" in mounts["/etc/nginx/conf.d"], "the entrypoint writes the filled-in server on a read-only root"
+    # what nginx's entrypoint makes of the template (envsubst of the variables the container has)
+    server = re.sub(r"\$\{(\w+)\}", lambda m: env.get(m.group(1), m.group(0)), nginx["default.conf.template"])
+    assert "${" not in server
+    answer = re.search(r"location = /auth/config \{[^}]*return 200 '([^']*)';", server)
+    assert answer is not None
+    assert json.loads(answer.group(1)) == {
+        "mode": "oidc",
+        "issuer": config["FIELDLINE_JWT_ISSUER"],
+        "client_id": config["FIELDLINE_WEB_OIDC_CLIENT_ID"],
+    }
+    assert "include /etc/nginx/fieldline/apps.locations;" in server
+    routed = [
+        (path["path"], path["pathType"], path["backend"]["service"]["name"])
+        for ingress in (d for d in base if d["kind"] == "Ingress")
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    ]
+    assert ("/auth/config", "Exact", "web") in routed

@@ -5,6 +5,7 @@ POST /plans/{day}/replan needs no body (409 says when to retry). Real PostGIS an
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import uuid
 from datetime import datetime, timedelta
@@ -14,7 +15,16 @@ import asyncpg
 import pytest
 
 from services.dispatch.db.plans import PLANNER_LOCK
-from services.dispatch.planning import Plan, PlanningOptions, PlanningProblem, TravelTimeProvider, plan_routes
+from services.dispatch.planning import (
+    Plan,
+    PlanningOptions,
+    PlanningProblem,
+    SolveStatus,
+    TravelTimeProvider,
+    UnassignedReason,
+    UnassignedVisit,
+    plan_routes,
+)
 from services.dispatch.settings import office_hours
 from services.dispatch.usecases.replanning import PlanningBusy, Replanner, run_queued_replans
 from services.dispatch.usecases.roster import Roster
@@ -189,6 +199,64 @@ async def test_a_day_that_fails_to_plan_is_reported_and_never_blocks_another(
     assert await run_queued_replans(db, replanner) == 1  # retried, and it plans now
     assert await dispatch.sql("SELECT day FROM dispatch.plan_failures") == []
     assert await dispatch.sql("SELECT day FROM dispatch.replan_requests") == []
+
+
+def nothing_found(problem: PlanningProblem, travel: TravelTimeProvider, options: PlanningOptions) -> Plan:
+    """What the solver answers when its time runs out before a first solution (module level: the service's planner
+    runs in worker processes, which take the function by name)."""
+    lost = tuple(
+        UnassignedVisit(v.id, v.priority, UnassignedReason.NO_SOLUTION, "solver status no_solution")
+        for v in problem.visits
+    )
+    return dataclasses.replace(
+        plan_routes(problem, travel, options), status=SolveStatus.NO_SOLUTION, routes=(), unassigned=lost
+    )
+
+
+async def test_a_replan_that_finds_no_plan_leaves_every_booking_as_it_was(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    """A simulated day's first re-plan found nothing within its second (status no_solution) and was persisted: every
+    visit of the day was taken off its technician and went to the next day. Now the bookings stand, the run is a
+    plan failure the dispatcher sees, tried again after the back-off, and a dispatcher's re-plan answers 503."""
+    dispatch = clocked_dispatch
+    await dispatch.add_technician("Anna Koval", *HOME, weekly_shifts=WEEK)
+    visit = planned_visit(HOME[0] + 0.02, HOME[1], at(9), at(12))
+    await dispatch.publish(visit)
+
+    async def known() -> bool:
+        return bool(await dispatch.sql("SELECT 1 FROM dispatch.jobs WHERE request_id = $1", visit.visit_id))
+
+    await eventually(known, what="the visit reaches dispatch")
+    planned = await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)
+    assert planned.status_code == 200, planned.text
+    before = await booked(dispatch, visit.visit_id)
+    versions = await dispatch.sql("SELECT version FROM dispatch.plans WHERE day = $1", TODAY)
+
+    cases = dispatch.app.state.dispatch
+    db = dispatch.app.state.runtime.db
+    conn = await asyncpg.connect(dispatch.database_url)
+    try:
+        await conn.execute("INSERT INTO dispatch.replan_requests (day, reason) VALUES ($1, 'visit planned')", TODAY)
+    finally:
+        await conn.close()
+    assert await run_queued_replans(db, Replanner(cases.replanner.settings, clock, planner=nothing_found)) == 0
+    assert await booked(dispatch, visit.visit_id) == before
+    assert await dispatch.sql("SELECT version FROM dispatch.plans WHERE day = $1", TODAY) == versions
+    alerts = (await dispatch.client.get("/plan-failures", headers=dispatch.dispatcher)).json()
+    assert [(a["day"], a["attempts"]) for a in alerts] == [(TODAY.isoformat(), 1)]
+    assert "no plan" in alerts[0]["reason"] and "bookings stand" in alerts[0]["reason"]
+    assert await dispatch.sql("SELECT day FROM dispatch.replan_requests") != []  # still waiting for a plan
+
+    real, cases.replanner.planner = cases.replanner.planner, nothing_found
+    try:
+        refused = await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)
+    finally:
+        cases.replanner.planner = real
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert int(refused.headers["retry-after"]) > 0 and "no plan" in refused.json()["detail"]
+    assert await booked(dispatch, visit.visit_id) == before
 
 
 async def test_replan_needs_no_body_and_a_busy_day_says_when_to_retry(clocked_dispatch: Dispatch) -> None:

@@ -245,6 +245,14 @@ async def test_concurrent_emergencies_never_double_book(dispatch: Dispatch) -> N
         slots.sort()
         for (_, end), (start, _) in itertools.pairwise(slots):
             assert end <= start
+    # the booking's first step is dated when it was booked, not when the technician is to arrive
+    booked = await dispatch.sql(
+        "SELECT h.at, a.booked_at, (h.detail->>'planned_start')::timestamptz AS told, a.planned_start "
+        "FROM dispatch.assignment_history h JOIN dispatch.assignments a ON a.id = h.assignment_id "
+        "WHERE h.status = 'offered'"
+    )
+    assert len(booked) == len(requests)
+    assert all(r["at"] == r["booked_at"] <= r["told"] for r in booked)  # later bookings may push it
 
 
 async def _offered_assignment(dispatch: Dispatch, technician: str) -> str:
@@ -342,6 +350,12 @@ async def test_a_replayed_offline_queue_changes_nothing_and_gets_the_same_answer
         uuid.UUID(assignment),
     )
     assert [s["status"] for s in steps] == ["offered", "accepted", "en_route", "on_site", "completed"]
+    first = await dispatch.sql(
+        "SELECT h.at, a.booked_at FROM dispatch.assignment_history h JOIN dispatch.assignments a "
+        "ON a.id = h.assignment_id WHERE h.assignment_id = $1 AND h.status = 'offered'",
+        uuid.UUID(assignment),
+    )
+    assert [r["at"] for r in first] == [first[0]["booked_at"]]
     assert steps[2]["positioned"] and steps[3]["positioned"]
 
 

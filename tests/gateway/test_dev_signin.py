@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deploy.local.dev_signin import auth_config_route, dev_mode, dev_signin_routes
+from deploy.local.dev_signin import auth_routes
 from deploy.local.gateway import GatewayConfig, create_app
 from shared.auth import Role, TokenVerifier, ensure_local_keypair
 from shared.settings import ServiceSettings
@@ -21,9 +21,8 @@ def _settings(tmp_path: Path, **overrides: object) -> ServiceSettings:
 
 
 async def _gateway_client(settings: ServiceSettings, demo_file: Path) -> httpx.AsyncClient:
-    routes = [auth_config_route(settings)]
-    if dev_mode(settings):
-        routes += dev_signin_routes(settings, demo_file)
+    # what the gateway serves, and compose's signin service (python -m deploy.local.dev_signin)
+    routes = auth_routes(settings, demo_file)
     app = create_app(GatewayConfig(upstreams={}, web_root=demo_file.parent), extra_routes=routes)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
 

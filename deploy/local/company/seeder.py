@@ -173,6 +173,31 @@ def seed_company(
                 )
                 seeded.add("territories")
 
+        # the people before the contracts: activating a contract generates its visits, and dispatch plans each
+        # visit's days as it arrives; with no technician yet those plans are empty, and a day planned later (after
+        # the technicians came) took visits whose windows began on an earlier day (28 of 42 in one morning)
+        known_technicians = {t["name"]: t for t in _all(client, f"{dispatch_url}/technicians")}
+        for tech in company.technicians:
+            found = known_technicians.get(tech.name)
+            if found is None:
+                found = _ok(
+                    client.post(
+                        f"{dispatch_url}/technicians",
+                        json={
+                            "name": tech.name,
+                            "first_name": tech.first_name,
+                            "skills": tech.skills,
+                            "home_base": {"lat": tech.lat, "lon": tech.lon},
+                            "weekly_shifts": {d: _shift(s) for d, s in tech.weekly_shifts.items()},
+                            "territory": tech.territory,
+                            "phone": tech.phone,
+                        },
+                    )
+                )
+                seeded.add("technicians")
+            seeded.technicians[tech.name] = str(found["id"])
+        say(f"technicians: {len(seeded.technicians)}")
+
         known_customers = {c.get("external_ref"): c for c in _all(client, f"{contracts_url}/customers")}
         for customer in company.customers:
             found = known_customers.get(customer.ref)
@@ -275,27 +300,6 @@ def seed_company(
                 seeded.add("activations")
         say(f"contracts: {len(seeded.contracts)}")
 
-        known_technicians = {t["name"]: t for t in _all(client, f"{dispatch_url}/technicians")}
-        for tech in company.technicians:
-            found = known_technicians.get(tech.name)
-            if found is None:
-                found = _ok(
-                    client.post(
-                        f"{dispatch_url}/technicians",
-                        json={
-                            "name": tech.name,
-                            "first_name": tech.first_name,
-                            "skills": tech.skills,
-                            "home_base": {"lat": tech.lat, "lon": tech.lon},
-                            "weekly_shifts": {d: _shift(s) for d, s in tech.weekly_shifts.items()},
-                            "territory": tech.territory,
-                            "phone": tech.phone,
-                        },
-                    )
-                )
-                seeded.add("technicians")
-            seeded.technicians[tech.name] = str(found["id"])
-        say(f"technicians: {len(seeded.technicians)}")
         if "notify" in urls:
             _seed_recipients(client, urls["notify"], company, seeded)
             say(f"recipients: {seeded.created.get('recipients', 0)} added")

@@ -8,7 +8,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.dispatch.api.schemas import AssignmentOut, PlanChangeOut, UnplannedOut
 from shared.events.common import GeoPoint
@@ -81,6 +81,13 @@ class BoardTechnician(BaseModel):
     route: list[BoardBooking] = Field(description="today's bookings by planned start (none declined or cancelled)")
 
 
+class WindowOut(BaseModel):
+    """A window the work may start in (the same shape as a request's preferred window)."""
+
+    start: UtcDatetime
+    end: UtcDatetime
+
+
 class OpenJob(BaseModel):
     """An open request with its SLA clock."""
 
@@ -98,6 +105,19 @@ class OpenJob(BaseModel):
     created_at: UtcDatetime
     window_start: UtcDatetime | None
     window_end: UtcDatetime | None
+    windows: list[WindowOut] | None = Field(
+        default=None,
+        description="each window the work may start in (window_start/end: their span); none: that span",
+    )
+
+    @field_validator("windows", mode="before")
+    @classmethod
+    def _windows_as_objects(cls, value: Any) -> Any:
+        """Stored as [start, end] pairs (jobs.windows)."""
+        if isinstance(value, list):
+            return [{"start": w[0], "end": w[1]} if isinstance(w, list | tuple) else w for w in value]
+        return value
+
     contract_id: uuid.UUID | None
     equipment_ids: list[uuid.UUID]
     address: str | None
@@ -229,6 +249,8 @@ class StopContact(BaseModel):
 
 
 class StopWindow(BaseModel):
+    """The window the stop's booking falls in (of several the customer gave, or the site's access hours allow)."""
+
     start: UtcDatetime | None
     end: UtcDatetime | None
 

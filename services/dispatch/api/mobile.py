@@ -25,6 +25,7 @@ from services.dispatch.api.schemas import (
     MobileStatusIn,
     PingsIn,
 )
+from services.dispatch.domain.windows import booked_window
 from services.dispatch.usecases import DispatchUseCases
 from shared.auth import Principal
 from shared.http import PROBLEM_JSON
@@ -63,7 +64,7 @@ async def my_day(
                     "name": job.contact_name,
                     "phone": job.contact_phone,
                 },
-                "window": {"start": job.window_start, "end": job.window_end},
+                "window": dict(zip(("start", "end"), booked_window(job, a.planned_start), strict=True)),
                 "response_due": job.response_due,
                 "fix_due": job.fix_due,
                 "bundled_with": job.bundled_with,

@@ -89,7 +89,13 @@ class BookingRepository(SessionRepository):
                     if getattr(refused, "constraint_name", None) == "uq_assignments_active_request":
                         raise RequestAlreadyBooked(str(exc.orig)) from exc
                     raise DoubleBooking(str(exc.orig)) from exc
-        await self.add_history(assignment.id, assignment.status, assignment.planned_start)
+        # the step happened when it was booked; where the booking puts it in the day is its detail
+        await self.add_history(
+            assignment.id,
+            assignment.status,
+            assignment.booked_at,
+            detail={"planned_start": assignment.planned_start.isoformat()},
+        )
 
     async def defer_overlap_check(self) -> None:
         """Check no-overlap at commit: a route moves as a whole within one transaction."""

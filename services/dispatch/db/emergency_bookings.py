@@ -35,11 +35,11 @@ class EmergencyBooking:
 
 _BOOKINGS_AHEAD_SQL = f"""
     SELECT a.id, a.request_id, a.customer_id, a.technician_id, a.status, a.planned_start, a.planned_end, a.eta,
-           a.locked, j.window_end, j.response_due, j.kind, j.lat, j.lon
+           a.locked, j.window_end, j.windows, j.response_due, j.kind, j.lat, j.lon
     FROM assignments a
     CROSS JOIN LATERAL (
         -- one index lookup per booking (a plain join makes the planner hash all of jobs)
-        SELECT window_end, response_due, kind, ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon
+        SELECT window_end, windows, response_due, kind, ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon
         FROM jobs WHERE request_id = a.request_id LIMIT 1) j
     WHERE a.technician_id = ANY($1::uuid[]) AND a.status IN {ACTIVE_SQL}
       AND (a.planned_end > $2 OR a.status IN ('en_route', 'on_site')) AND a.planned_start < $3
@@ -65,7 +65,8 @@ _BOOK_EMERGENCY_SQL = f"""
         SELECT $7, $8, claimed.id, $9, $10, $11, $12, $13, $13, $19 FROM claimed
         RETURNING id, status, planned_start
     ), recorded AS (
-        INSERT INTO assignment_history (assignment_id, status, at) SELECT id, status, planned_start FROM booked
+        INSERT INTO assignment_history (assignment_id, status, at, detail)
+        SELECT id, status, $19, jsonb_build_object('planned_start', planned_start) FROM booked
     ), assigned AS (
         UPDATE jobs SET status = 'assigned', unplaceable_reason = NULL
         WHERE request_id = $8 AND EXISTS (SELECT FROM claimed)

@@ -110,6 +110,8 @@ jobs = Table(
     # planned visits (request_id = visit_id) and routine requests: when the work may be done
     Column("window_start", DateTime(timezone=True)),
     Column("window_end", DateTime(timezone=True)),
+    # every window, [[start, end], ...] (window_start/end: their span); NULL: the one window_start/end
+    Column("windows", JSONB),
     Column("contract_id", Uuid),
     Column("equipment_ids", JSONB, nullable=False, server_default="[]"),
     Column("address", Text),

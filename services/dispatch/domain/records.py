@@ -102,6 +102,7 @@ class NewJob:
     contact_phone: str
     address: str | None
     created_at: datetime | None = None  # when the customer asked (response times count from it)
+    windows: list[list[str]] | None = None  # every window (domain/windows.windows_json); None: window_start/end
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -132,6 +133,7 @@ class JobRecord:
     source_version: datetime | None
     contact_name: str
     contact_phone: str
+    windows: list[list[str]] | None = None  # every window (domain/windows.job_windows reads them)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -233,6 +235,7 @@ class BookingAhead:
     kind: str
     lat: float
     lon: float
+    windows: list[list[str]] | None = None  # all the job's windows, window_end their last closing
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

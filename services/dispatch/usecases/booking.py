@@ -16,14 +16,17 @@ from services.dispatch.domain.breaks import BreakWindow, break_left, shift_break
 from services.dispatch.domain.lifecycle import STARTED, event_status
 from services.dispatch.domain.placement import BookedStop, Candidate
 from services.dispatch.domain.records import AssignmentRecord, BookingAhead, JobRecord, ReachableTechnician
+from services.dispatch.domain.windows import job_windows, window_at
 from shared.events.common import GeoPoint
 from shared.events.dispatch import AssignmentChanged, AssignmentCreated, AssignmentStatusChanged, TechnicianMoved
 from shared.messaging import add_event
 
 
 def latest_start(booking: BookingAhead) -> datetime | None:
-    """What a booking must still keep when others are squeezed in before it."""
-    bounds = [b for b in (booking.window_end, booking.response_due) if b is not None]
+    """What a booking must still keep when others are squeezed in before it: the end of the window it starts in
+    (pushed past it, it would land between two of its windows), its SLA, its pinned time."""
+    window = window_at(job_windows(booking.windows, None, None), booking.planned_start)
+    bounds = [b for b in (window.end if window else booking.window_end, booking.response_due) if b is not None]
     if booking.locked:
         bounds.append(booking.planned_start)
     return min(bounds) if bounds else None

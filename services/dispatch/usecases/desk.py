@@ -35,12 +35,13 @@ from services.dispatch.domain.records import (
     TechnicianRecord,
 )
 from services.dispatch.domain.sla import SlaClock, predicted_arrival
+from services.dispatch.domain.windows import Window, describe, describe_moment, earliest_start, kept_windows, window_at
 from services.dispatch.usecases.booking import announce_changed, announce_created
 from services.dispatch.usecases.emergency import EmergencyPlacer, skill_levels
 from services.dispatch.usecases.replanning import job_label
 from shared.clock import SystemClock
 from shared.db import values_of
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events.dispatch import SlaAtRisk
 from shared.messaging import add_event
 
@@ -319,7 +320,15 @@ class DispatchDesk:
         if missing:
             raise Conflict(f"{tech.name} lacks {', '.join(missing)} needed by request {job.request_id}")
         eta = self.clock() + self.drive(tech.lat, tech.lon, job.lat, job.lon)
-        start = planned_start or eta
+        windows = kept_windows(job)
+        start = planned_start or self._first_open(job, windows, eta, tech)
+        window = window_at(windows, start)
+        if windows is not None and window is None:
+            raise InvalidInput(
+                "planned_start",
+                f"{self._local(start)} is outside every window of request {job.request_id}: "
+                f"{describe(windows, self.tz)}",
+            )
         end = start + timedelta(minutes=job.duration_minutes)
         clash = await repo.overlapping(technician_id, start, end, exclude)
         if clash is not None:
@@ -329,7 +338,26 @@ class DispatchDesk:
                 f"(assignment {clash.id})"
             )
         await self._check_break_room(repo, tech, job, start, end, exclude)
-        return tech, start, end, min(eta, start) if planned_start else eta
+        arrival = min(eta, start) if planned_start else eta
+        # the customer is promised their window, not a wait on the doorstep before it
+        return tech, start, end, max(arrival, window.start) if window is not None else arrival
+
+    def _first_open(
+        self, job: JobRecord, windows: tuple[Window, ...] | None, eta: datetime, tech: TechnicianRecord
+    ) -> datetime:
+        """The start of a booking made without a time: the technician's arrival, or the next window's opening."""
+        start = earliest_start(windows, eta)
+        if start is None:
+            assert windows is not None
+            raise InvalidInput(
+                "planned_start",
+                f"every window of request {job.request_id} ({describe(windows, self.tz)}) closes before "
+                f"{tech.first_name} can get there ({self._local(eta)}): give a time in one of them",
+            )
+        return start
+
+    def _local(self, moment: datetime) -> str:
+        return describe_moment(moment, self.tz)
 
     async def _check_break_room(
         self,

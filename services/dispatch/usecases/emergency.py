@@ -25,6 +25,7 @@ from services.dispatch.domain.bundling import DueVisit, visits_to_bundle
 from services.dispatch.domain.lifecycle import STARTED
 from services.dispatch.domain.placement import BookedStop, Candidate, Decision, Job, Option, PlacementRule
 from services.dispatch.domain.records import JobRecord, NewAssignment, NewJob
+from services.dispatch.domain.windows import Window, hull, merged, windows_json
 from services.dispatch.planning import RoadFactorTravel
 from services.dispatch.settings import Settings
 from services.dispatch.usecases.booking import (
@@ -83,7 +84,9 @@ class EmergencyPlacer:
     async def on_request_created(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
         assert isinstance(event, ServiceRequestCreated)
         repo = DispatchRepository(session)
-        windows = event.preferred_windows
+        # "this one or that one": kept as a list, the row's window_start/end only their span
+        windows = merged(Window(w.start, w.end) for w in event.preferred_windows)
+        first, last = hull(windows)
         job = await repo.add_job(
             NewJob(
                 request_id=event.request_id,
@@ -99,12 +102,13 @@ class EmergencyPlacer:
                 contract_id=event.contract_id,
                 description=event.description,
                 equipment_ids=[str(event.equipment_id)] if event.equipment_id else [],
-                window_start=min((w.start for w in windows), default=None),
-                window_end=max((w.end for w in windows), default=event.response_due),
+                window_start=first,
+                window_end=last or event.response_due,
                 contact_name=event.contact_name,
                 contact_phone=event.contact_phone,
                 address=event.address or None,
                 created_at=event.created_at,
+                windows=windows_json(windows) if windows else None,
             ),
             event.location.lat,
             event.location.lon,
@@ -114,10 +118,12 @@ class EmergencyPlacer:
         if event.kind == "emergency":
             await self.place(session, event.request_id, new_job=job)
             return
-        # routine work waits for the planner: the days it may go on are re-planned
+        # routine work waits for the planner: the days it may go on are re-planned (each window's)
         now = self.clock()
-        start = max(now, min((w.start for w in windows), default=now))
-        await repo.request_replan(self.local_day(start), f"new {event.kind} request")
+        days = sorted({self.local_day(max(now, w.start)) for w in windows if w.end >= now} or {self.local_day(now)})
+        horizon = self.local_day(now) + timedelta(days=self.settings.plan_horizon_days)
+        for day in [d for d in days if d <= horizon] or days[:1]:
+            await repo.request_replan(day, f"new {event.kind} request")
 
     async def decide(
         self,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import math
 import uuid
@@ -33,6 +34,7 @@ from services.dispatch.domain.records import (
     OverrunningJob,
     TechnicianOnShift,
 )
+from services.dispatch.domain.windows import Window, intersected, job_windows
 from services.dispatch.planning import (
     BreakRule,
     GeoPoint,
@@ -44,6 +46,8 @@ from services.dispatch.planning import (
     RoadFactorTravel,
     RouteAssignment,
     Shift,
+    SolveStatus,
+    Stop,
     Technician,
     TimeWindow,
     TravelTimeProvider,
@@ -55,7 +59,7 @@ from services.dispatch.usecases.booking import announce_changed, announce_create
 from services.dispatch.usecases.emergency import skill_levels
 from shared.clock import SystemClock
 from shared.db import Database
-from shared.errors import Conflict, InvalidInput
+from shared.errors import Conflict, InvalidInput, Unavailable
 from shared.events.dispatch import PlannedStop, PlanPublished
 from shared.messaging import add_event
 from shared.metrics import observe_planner_run
@@ -89,6 +93,15 @@ class StaleSnapshot(Conflict):
     retry_after_s = 1
 
 
+class NoPlanFound(Unavailable):
+    """The planner ended without any plan (nothing found in its time, or a model it could not solve): the day's
+    bookings stand as they are, and the run counts as a failure to try again after the back-off. Persisting such
+    a result would take every booking off the day: at the start of a simulated day one did, and the day's 42
+    visits went to the next day."""
+
+    retry_after_s = 30
+
+
 @dataclass
 class Snapshot:
     day: date
@@ -109,6 +122,14 @@ class Snapshot:
     def at(self, seconds: float) -> datetime:
         """The planner's seconds from the day's midnight as an instant."""
         return self.origin + timedelta(seconds=seconds)
+
+    @functools.cached_property
+    def windows(self) -> dict[str, tuple[TimeWindow, ...]]:
+        return {v.id: v.windows for v in self.problem.visits}
+
+    def eta(self, stop: Stop) -> datetime:
+        """The arrival the customer is promised for a planned stop (see `promised_arrival`)."""
+        return self.at(promised_arrival(stop, self.windows.get(stop.visit_id, ())))
 
     def without_promises(self, visit_ids: set[str]) -> PlanningProblem:
         """The problem with those visits' promise bounds lifted."""
@@ -146,6 +167,13 @@ def planner_shift(free: Availability, origin: datetime) -> Shift:
         if earliest <= latest:
             breaks = (BreakRule(free.break_minutes * 60.0, float(earliest), float(latest)),)
     return Shift(day=0, start=float(start), end=float(end), breaks=breaks, overtime_limit=float(hard_end - end))
+
+
+def promised_arrival(stop: Stop, windows: tuple[TimeWindow, ...]) -> float:
+    """The technician's arrival, or, when they would wait for the window the visit starts in, its opening: the
+    customer asked for that window (of several, perhaps), not to be told of a wait on the doorstep before it."""
+    opening = max((w.start for w in windows if w.start <= stop.start <= w.end), default=stop.arrival)
+    return max(stop.arrival, min(opening, stop.start))
 
 
 def promised_eta(booking: AssignmentRecord) -> datetime:
@@ -245,6 +273,11 @@ class Replanner:
             kept |= dropped
             log.info("re-plan of %s: %s kept as booked, outside the plan", day, sorted(kept))
             snapshot, plan = await self._plan(repo, day, kept, change_budget)
+        if plan.status in (SolveStatus.NO_SOLUTION, SolveStatus.INVALID) and snapshot.problem.visits:
+            raise NoPlanFound(
+                f"the planner found no plan for {day.isoformat()} within {self.settings.planner_time_limit_s:g} s"
+                f" (status {plan.status.value}); the day's bookings stand as they are"
+            )
         return snapshot, plan, kept
 
     async def _plan(
@@ -292,7 +325,16 @@ class Replanner:
             open_to = min(DAY_S, secs(job.window_end) if job.window_end else DAY_S)
             return open_from, open_to
 
-        # work booked on this day outside its window (a visit an emergency took along ahead of its window, one
+        def open_windows(job: JobRecord) -> tuple[TimeWindow, ...]:
+            """Each of the job's windows left today, from now on, in seconds from the day's midnight (none: closed
+            all day); never the span between two of them."""
+            windows = job_windows(job.windows, job.window_start, job.window_end)
+            if windows is None:
+                return (TimeWindow(now_s, DAY_S),)
+            today = Window(origin + timedelta(seconds=now_s), origin + timedelta(days=1))
+            return tuple(TimeWindow(secs(w.start), secs(w.end)) for w in intersected(windows, (today,)))
+
+        # work booked on this day outside its windows (a visit an emergency took along ahead of its window, one
         # booked past its window's end): no plan can place it today, so it stays as booked and its time is blocked;
         # left out and unblocked, the planner put other work on its slot and every re-plan of the day collided
         outside = {
@@ -301,7 +343,7 @@ class Replanner:
             if a.status not in STARTED
             and a.request_id in jobs
             and jobs[a.request_id].kind != "emergency"
-            and open_span(jobs[a.request_id])[1] < open_span(jobs[a.request_id])[0]
+            and not open_windows(jobs[a.request_id])
         }
         kept_as_booked = kept_as_booked | frozenset(outside)
         # someone en route or on site starts the rest of the day at that job: no travel to it left to plan
@@ -385,6 +427,7 @@ class Replanner:
             if booking is not None and booking.status in STARTED and str(request_id) not in pinned:
                 continue  # started by someone who is off now: left as it is
             duration = job.duration_minutes * 60.0
+            sla_deadline = secs(job.response_due) if job.response_due else None
             if booking is not None and booking.status in STARTED:
                 start = max(now_s, secs(booking.planned_start))
                 remaining = max(60.0, secs(booking.planned_end) - start)
@@ -407,7 +450,13 @@ class Replanner:
                             open_to = bounded
                 if open_to < open_from:
                     continue  # its window is over for this day
-                windows = (TimeWindow(open_from, open_to),)
+                windows = (TimeWindow(open_from, open_to),) if job.kind == "emergency" else open_windows(job)
+                if not windows:
+                    continue  # none of its windows is open any more this day
+                if job.kind != "emergency" and sla_deadline is not None:
+                    # due before the first window it can have today (the customer's earlier window is over): the
+                    # lateness up to that window is no one's choice, and priced in it would make dropping cheaper
+                    sla_deadline = max(sla_deadline, windows[0].start)
             visits.append(
                 Visit(
                     id=str(request_id),
@@ -416,7 +465,7 @@ class Replanner:
                     windows=windows,
                     required_skills=skill_levels(job.required_skills),
                     priority=Priority[job.priority],
-                    sla_deadline=secs(job.response_due) if job.response_due else None,
+                    sla_deadline=sla_deadline,
                 )
             )
         in_problem = {v.id for v in visits}
@@ -483,7 +532,7 @@ class Replanner:
             tid = uuid.UUID(route.technician_id)
             for stop in route.stops:
                 rid = uuid.UUID(stop.visit_id)
-                planned.append((tid, rid, at(stop.arrival), at(stop.start), at(stop.departure)))
+                planned.append((tid, rid, snap.eta(stop), at(stop.start), at(stop.departure)))
                 booking = snap.assignments.get(rid)
                 if booking is None or booking.status not in STARTED:
                     after[rid] = PlacedVisit(rid, job_label(snap.jobs[rid]), tid, names[tid], at(stop.start))
@@ -692,7 +741,7 @@ class Replanner:
                     {
                         "request_id": s.visit_id,
                         "label": job_label(snap.jobs[uuid.UUID(s.visit_id)]),
-                        "eta": utc_z(at(s.arrival)),
+                        "eta": utc_z(snap.eta(s)),
                         "start": utc_z(at(s.start)),
                         "end": utc_z(at(s.departure)),
                     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -10,11 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch.db.common import point_wkt
 from services.dispatch.db.repository import DispatchRepository
+from services.dispatch.domain.windows import visit_windows, windows_json
 from services.dispatch.settings import Settings
 from services.dispatch.usecases.booking import cancel_assignment
 from shared.clock import SystemClock
 from shared.events.contracts import VisitCancelled, VisitPlanned, VisitRescheduled
 from shared.events.envelope import Envelope, Event
+
+log = logging.getLogger(__name__)
+NO_ACCESS = "the site's access hours leave no time in the visit's window"
 
 
 class PlannedVisits:
@@ -32,6 +37,12 @@ class PlannedVisits:
     async def on_visit_planned(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
         assert isinstance(event, VisitPlanned)  # VisitRescheduled is one too
         repo = DispatchRepository(session)
+        try:
+            tz = ZoneInfo(event.timezone) if event.timezone else self.tz
+            windows = visit_windows(event.window_start, event.window_end, event.access_hours, tz)
+        except (KeyError, ValueError) as exc:  # an unknown zone, unreadable hours: the due window alone, and said so
+            log.warning("visit %s: access hours ignored (%s)", event.visit_id, exc)
+            windows = None
         changed = await repo.upsert_visit(
             {
                 "request_id": event.visit_id,
@@ -45,6 +56,7 @@ class PlannedVisits:
                 "status": "open",
                 "window_start": event.window_start,
                 "window_end": event.window_end,
+                "windows": windows_json(windows),
                 "contract_id": event.contract_id,
                 "equipment_ids": [str(e) for e in event.equipment_ids],
                 "address": event.address,
@@ -52,6 +64,8 @@ class PlannedVisits:
                 "contact_name": event.site_contact_name or "",
                 "contact_phone": event.site_contact_phone or "",
                 "source_version": envelope.occurred_at,
+                # the dispatcher's board says why nobody will be booked for it
+                "unplaceable_reason": NO_ACCESS if windows == () else None,
             }
         )
         if not changed:

@@ -941,6 +941,11 @@ export interface components {
             window_end: string | null;
             /** Window Start */
             window_start: string | null;
+            /**
+             * Windows
+             * @description each window the work may start in (window_start/end: their span); none: that span
+             */
+            windows?: components["schemas"]["WindowOut"][] | null;
         };
         /** Board */
         Board: {
@@ -1456,6 +1461,11 @@ export interface components {
             window_end: string | null;
             /** Window Start */
             window_start: string | null;
+            /**
+             * Windows
+             * @description each window the work may start in (window_start/end: their span); none: that span
+             */
+            windows?: components["schemas"]["WindowOut"][] | null;
         };
         /** PartUsed */
         PartUsed: {
@@ -1868,7 +1878,10 @@ export interface components {
              */
             site_id: string;
         };
-        /** StopWindow */
+        /**
+         * StopWindow
+         * @description The window the stop's booking falls in (of several the customer gave, or the site's access hours allow).
+         */
         StopWindow: {
             /** End */
             end: string | null;
@@ -2019,6 +2032,16 @@ export interface components {
              * Start
              * Format: time
              */
+            start: string;
+        };
+        /**
+         * WindowOut
+         * @description A window the work may start in (the same shape as a request's preferred window).
+         */
+        WindowOut: {
+            /** End */
+            end: string;
+            /** Start */
             start: string;
         };
         /**
