@@ -290,9 +290,7 @@ class RequestsService:
             ("dispatch", "requests-assignment-status"),
             ("dispatch", "requests-assignment-changed"),
             ("dispatch", "requests-unplaceable"),
-            ("contracts", "requests-visit-planned"),
-            ("contracts", "requests-visit-rescheduled"),
-            ("contracts", "requests-visit-cancelled"),
+            ("contracts", "requests-visit-events"),
         )
 
         async def pending() -> int:

@@ -11,7 +11,7 @@ import pytest
 
 from shared.auth import Role
 from shared.events.common import GeoPoint, SkillNeed
-from shared.events.contracts import VisitCancelled, VisitPlanned
+from shared.events.contracts import VisitCancelled, VisitPlanned, VisitRescheduled
 from shared.events.dispatch import AssignmentCreated
 from shared.events.requests import SurveyInvited
 from tests.requests.conftest import RequestsService, publish_event
@@ -123,3 +123,20 @@ async def test_a_planned_visit_is_cancelled_by_its_contract_not_by_a_request_can
     seen_by_customer = await service.client.get(f"/requests/{visit.visit_id}", headers=service.customer(customer))
     assert seen_by_customer.json()["timeline"][-1]["status"] == "cancelled"
     assert seen_by_customer.json()["timeline"][-1]["detail"] == {"by": "company"}
+
+
+async def test_a_visit_s_events_apply_in_the_order_contracts_published_them(service: RequestsService) -> None:
+    """Planned, moved and cancelled at once: one consumer reads them in order, so the request ends cancelled with
+    the new window (with a consumer per event, the cancellation could come first and find nothing to cancel)."""
+    customer = uuid.uuid4()
+    visit = planned_visit(service, customer, uuid.uuid4())
+    a_day_later = {"window_start": visit.window_start + 1440 * M, "window_end": visit.window_end + 1440 * M}
+    moved = VisitRescheduled(**{**visit.model_dump(), **a_day_later})
+    cancelled = VisitCancelled(visit_id=visit.visit_id, contract_id=visit.contract_id, reason="contract ended")
+    for event in (visit, moved, cancelled):
+        await publish_event(service.js, event, service.clock.now())
+    await service.drained()
+    shown = await service.show(visit.visit_id, customer)
+    assert shown["status"] == "cancelled"
+    [window] = shown["preferred_windows"]
+    assert datetime.fromisoformat(window["start"]) == moved.window_start

@@ -21,13 +21,17 @@ class PlannedVisits:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
 
-    async def on_visit_planned(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
-        assert isinstance(event, VisitPlanned)
-        await self._record(session, envelope, event)
+    async def on_visit_event(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
+        """A visit planned, rescheduled or cancelled (other visit events are not this use case's)."""
+        if isinstance(event, VisitRescheduled):
+            await self._reschedule(session, envelope, event)
+        elif isinstance(event, VisitPlanned):
+            await self._record(session, envelope, event)
+        elif isinstance(event, VisitCancelled):
+            await self._cancel(session, envelope, event)
 
-    async def on_visit_rescheduled(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
+    async def _reschedule(self, session: AsyncSession, envelope: Envelope, event: VisitRescheduled) -> None:
         """The visit's new window (a visit planned before this service read the schedule is recorded now)."""
-        assert isinstance(event, VisitRescheduled)
         repo = RequestsRepository(session)
         if await repo.get(event.visit_id, for_update=True) is None:
             await self._record(session, envelope, event)
@@ -36,8 +40,7 @@ class PlannedVisits:
             event.visit_id, preferred_windows=[window_of(event)], priority=event.priority, updated_at=self.clock.now()
         )
 
-    async def on_visit_cancelled(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
-        assert isinstance(event, VisitCancelled)
+    async def _cancel(self, session: AsyncSession, envelope: Envelope, event: VisitCancelled) -> None:
         repo = RequestsRepository(session)
         request = await repo.get(event.visit_id, for_update=True)
         if request is None or request.cancelled_at is not None:
