@@ -7,6 +7,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +35,7 @@ _COMMON_ENV: dict[str, str] = {
     "jwt_technician_id_claim": "FIELDLINE_JWT_TECHNICIAN_ID_CLAIM",
     "jwt_name_claim": "FIELDLINE_JWT_NAME_CLAIM",
     "log_level": "FIELDLINE_LOG_LEVEL",
+    "timezone": "FIELDLINE_TIMEZONE",
     "metrics_enabled": "FIELDLINE_METRICS_ENABLED",
     "tracing_enabled": "FIELDLINE_TRACING_ENABLED",
     "traces_exporter": "FIELDLINE_TRACES_EXPORTER",
@@ -126,6 +128,8 @@ class ServiceSettings(BaseSettings):
     # SIGTERM: requests in flight get this long to finish, then consumers finish the message in hand
     shutdown_drain_s: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"
+    # the company's time zone (IANA): where its days begin, for shifts, plans and the days KPIs are cut into
+    timezone: str = "Europe/Simferopol"
     # GET /metrics (Prometheus, unauthenticated): off here, or fenced to the cluster (docs/operations.md)
     metrics_enabled: bool = True
     # traces (shared/tracing.py, docs/operations.md): off by default; on, spans go to an OTLP/HTTP collector at
@@ -140,6 +144,15 @@ class ServiceSettings(BaseSettings):
     clock_start: datetime | None = None
     clock_speed: float = Field(default=1.0, gt=0)
     clock_anchor: float | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Europe/Simferopol)") from None
+        return value
 
     @field_validator("jwt_role_map", mode="before")
     @classmethod

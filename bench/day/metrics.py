@@ -12,6 +12,8 @@ from typing import Any
 import asyncpg
 import httpx
 
+from services.dispatch.domain.utilisation import ShiftWorked, haversine_km, shift_hours
+
 __all__ = ["day_metrics", "percentile"]
 
 EMERGENCIES = """
@@ -61,12 +63,6 @@ def percentile(values: list[float], q: float) -> float | None:
     rank = (len(ordered) - 1) * q / 100
     low, high = math.floor(rank), math.ceil(rank)
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, h)))
 
 
 def _pct(hits: int, count: int) -> float | None:
@@ -132,15 +128,12 @@ async def day_metrics(
     away = {r["technician_id"] for r in absences}
     shift_h = 0.0
     for s in shifts:
-        # the part of the shift the played day covers, up to a sick call
-        begin, end = max(s["starts_at"], day_start), min(s["ends_at"], day_end, as_of)
+        # the part of the shift the played day covers, up to a sick call (dispatch's rule: domain/utilisation.py)
+        end = min(day_end, as_of)
         if s["technician_id"] in away:
             absent = next(r for r in absences if r["technician_id"] == s["technician_id"])
             end = min(end, absent["starts_at"])
-        hours = max(0.0, (end - begin).total_seconds() / 3600)
-        if s["break_earliest"] is not None and begin <= s["break_earliest"] and end >= s["break_latest"]:
-            hours -= s["break_minutes"] / 60
-        shift_h += hours
+        shift_h += shift_hours(ShiftWorked(**dict(s)), (day_start, end))
     finished = [a for a in assignments if a["status"] in ("completed", "failed")]
     completed = [a for a in finished if a["status"] == "completed"]
 

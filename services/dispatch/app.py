@@ -9,7 +9,7 @@ from datetime import datetime
 from fastapi import FastAPI
 
 from services.dispatch import consumers
-from services.dispatch.api import attachments, customer, desk, mobile, proposals, routes
+from services.dispatch.api import attachments, customer, desk, kpis, mobile, proposals, routes
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
 from services.dispatch.settings import Settings
@@ -96,7 +96,15 @@ def create_app(settings: Settings, clock: Callable[[], datetime] | None = None) 
             title="Fieldline dispatch",
             producer="dispatch",
             tables=messaging,
-            routers=[routes.router, mobile.router, desk.router, proposals.router, attachments.router, customer.router],
+            routers=[
+                routes.router,
+                mobile.router,
+                desk.router,
+                kpis.router,
+                proposals.router,
+                attachments.router,
+                customer.router,
+            ],
             upload_paths=attachments.UPLOAD_PATHS,
             subscriptions=lambda runtime: consumers.subscriptions(cases.placer, cases.visits),
             on_start=[_planner_processes(cases), _loops(settings, cases), _settled_heap],

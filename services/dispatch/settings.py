@@ -21,7 +21,6 @@ class Settings(ServiceSettings, AttachmentStoreSettings):
 
     port: int = 8001
     db_schema: str = "dispatch"
-    timezone: str = "Europe/Simferopol"  # days, shifts and plans are local to the dispatch region
     # who plans the day and places emergencies: the optimiser, or the nearest-qualified-technician baseline
     # (planning/nearest.py) that `make day` compares it with
     policy: Literal["fieldline", "nearest"] = "fieldline"

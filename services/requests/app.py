@@ -11,6 +11,7 @@ from services.requests.consumers import subscriptions
 from services.requests.db.tables import attachment_blobs, messaging
 from services.requests.settings import Settings
 from services.requests.usecases.photos import RequestPhotos
+from services.requests.usecases.planned_visits import PlannedVisits
 from services.requests.usecases.survey_links import survey_links
 from services.requests.usecases.tracking import Tracking
 from shared.attachments.settings import blob_store
@@ -23,6 +24,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     clock = clock or settings.make_clock()
     links = survey_links(settings, clock)
     tracking = Tracking(links, settings.survey_link_ttl_days, clock)
+    planned_visits = PlannedVisits(clock)
     app = create_service_app(
         settings,
         ServiceSpec(
@@ -31,7 +33,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             tables=messaging,
             routers=[routes.router, photos.router, customer.router, feedback.router, quality.router],
             upload_paths=[photos.UPLOAD_PATH],
-            subscriptions=lambda runtime: subscriptions(tracking),
+            subscriptions=lambda runtime: subscriptions(tracking, planned_visits),
             on_start=[timeline_hub],
             no_store_paths=[r"/surveys/.*"],
             frameable_paths=[r"/rating\.html"],

@@ -26,7 +26,7 @@ from shared.events.registry import PRODUCERS
 # service's suites: its consumers cannot be created.
 CONSUMES: Mapping[str, tuple[str, ...]] = {
     "contracts": ("requests", "dispatch"),
-    "requests": ("dispatch",),
+    "requests": ("dispatch", "contracts"),
     "dispatch": ("requests", "contracts"),
     "notify": ("contracts", "requests", "dispatch"),
 }

@@ -132,7 +132,7 @@ async def test_the_board_predicts_the_arrival_after_a_lunch_still_to_take(
                 json={"client_command_id": str(uuid.uuid4()), "on_break": on_break, "minutes": 30},
             )
     clock.now = local(clock, 13, 45)
-    # the emergency placement knows nothing of the lunch: it books Anna at once, past the lunch's latest start
+    # no other technician: the emergency is booked for Anna even if late (after the lunch, when it is still due)
     request = ServiceRequestCreated(
         request_id=uuid.uuid4(),
         customer_id=uuid.uuid4(),
@@ -203,3 +203,48 @@ async def test_the_board_issues_the_same_statements_for_two_or_six_technicians(
         assert not [s for s in seen if "FOR UPDATE" in s.upper()]  # a read takes no row locks
         counts.append(len(seen))
     assert counts[0] >= 5 and counts[0] == counts[1], counts
+
+
+async def test_two_bookings_sent_at_once_cannot_squeeze_out_the_lunch_between_them(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    """Each booking alone leaves room for the lunch, both together do not: one of them must be refused, whichever
+    reaches the database first (each request reads Anna's day and books in its own transaction)."""
+    dispatch = clocked_dispatch
+    anna = await dispatch.add_technician("Anna Koval", *BESIDE_THE_SITE, weekly_shifts=WEEK)
+    midday, afternoon = await routine_job(dispatch, 130), await routine_job(dispatch, 90)
+    for _ in range(3):  # the race may go either way: each round must end with exactly one of them booked
+        answers = await asyncio.gather(
+            assign(dispatch, midday, anna, local(clock, 11)),  # 11:00-13:10: 13:10-14:00 left for the lunch
+            assign(dispatch, afternoon, anna, local(clock, 13, 30)),  # 13:30-15:00: 12:00-13:30 left
+        )
+        assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
+        (refused,) = [a for a in answers if a.status_code == 409]
+        assert "leaves Anna no room for the 30 min break" in refused.json()["detail"]
+        await dispatch.sql("DELETE FROM dispatch.assignment_history")
+        await dispatch.sql("DELETE FROM dispatch.assignments")
+        await dispatch.sql("UPDATE dispatch.jobs SET status = 'open'")
+
+
+async def test_a_move_and_a_booking_sent_at_once_cannot_squeeze_out_the_lunch_either(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    """The same race through POST /assignments/{id}/reassign: Oleg's morning job moved to Anna at 11:00-13:10 while
+    Anna is booked 13:30-15:00; both technicians' days are held, so one of the two is refused."""
+    dispatch = clocked_dispatch
+    anna = await dispatch.add_technician("Anna Koval", *BESIDE_THE_SITE, weekly_shifts=WEEK)
+    oleg = await dispatch.add_technician("Oleg Petrov", *BESIDE_THE_SITE, weekly_shifts=WEEK)
+    midday = await assign(dispatch, await routine_job(dispatch, 130), oleg, local(clock, 9))
+    assert midday.status_code == 201, midday.text
+    afternoon = await routine_job(dispatch, 90)
+    moved, booked = await asyncio.gather(
+        dispatch.client.post(
+            f"/assignments/{midday.json()['id']}/reassign",
+            headers=dispatch.dispatcher,
+            json={"technician_id": anna, "planned_start": local(clock, 11).isoformat()},
+        ),
+        assign(dispatch, afternoon, anna, local(clock, 13, 30)),
+    )
+    assert (moved.status_code, booked.status_code) in ((200, 409), (409, 201)), (moved.text, booked.text)
+    refused = moved if moved.status_code == 409 else booked
+    assert "leaves Anna no room for the 30 min break" in refused.json()["detail"]

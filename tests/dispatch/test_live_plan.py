@@ -584,3 +584,49 @@ async def test_another_days_plan_waits_while_a_plan_is_made_so_a_spanning_visit_
         "SELECT planned_start, status FROM dispatch.assignments WHERE request_id = $1", spanning.visit_id
     )
     assert [(r["planned_start"].date(), r["status"]) for r in rows] == [(TODAY, "offered")]
+
+
+async def test_the_plan_says_which_visits_it_left_unassigned_and_why(clocked_dispatch: Dispatch, clock: Clock) -> None:
+    """Read through GET /plans/{day} (and its diff): each visit the plan leaves out, with the planner's reason code,
+    its detail and the job's label; the visit the technician can do is routed."""
+    dispatch = clocked_dispatch
+    clock.now = at(8)
+    await dispatch.add_technician("Anna Koval", *HOME, weekly_shifts=WEEK)  # refrigeration 3
+    routed = planned_visit(HOME[0] + 0.02, HOME[1], at(9), at(16))
+    needs_gas = planned_visit(HOME[0] + 0.02, HOME[1], at(9), at(16)).model_copy(
+        update={"skills": [SkillNeed(skill="gas", min_level=1)], "address": "Gagarina 9"}
+    )
+    too_far = planned_visit(HOME[0] + 3.0, HOME[1], at(8), at(8, 30)).model_copy(update={"address": "Kerch port"})
+    for visit in (routed, needs_gas, too_far):
+        await dispatch.publish(visit)
+
+    async def known() -> bool:
+        rows = await dispatch.sql("SELECT count(*) AS n FROM dispatch.jobs")
+        return rows[0]["n"] == 3
+
+    await eventually(known, what="the visits reach dispatch")
+    replanned = await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)
+    assert replanned.status_code == 200, replanned.text
+    assert (replanned.json()["assigned"], replanned.json()["unassigned"]) == (1, 2)
+
+    plan = await dispatch.client.get(f"/plans/{TODAY}", headers=dispatch.dispatcher)
+    assert plan.status_code == 200, plan.text
+    left_out = {u["request_id"]: u for u in plan.json()["unassigned"]}
+    assert left_out == {
+        str(needs_gas.visit_id): {
+            "request_id": str(needs_gas.visit_id),
+            "reason": "no_skilled_technician",
+            "detail": "needs gas>=1",
+            "label": "Gagarina 9",
+        },
+        str(too_far.visit_id): {
+            "request_id": str(too_far.visit_id),
+            "reason": "window_unreachable",
+            "detail": "for all 1 skilled technician-days",
+            "label": "Kerch port",
+        },
+    }
+    (route,) = plan.json()["routes"]
+    assert [s["request_id"] for s in route["stops"]] == [str(routed.visit_id)]
+    diff = await dispatch.client.get(f"/plans/{TODAY}/diff", headers=dispatch.dispatcher)
+    assert {u["reason"] for u in diff.json()["unassigned"]} == {"no_skilled_technician", "window_unreachable"}

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from services.dispatch.planning.model import UnassignedReason
+
 from .conftest import Dispatch
 
 READ_BY_THE_CLIENTS = [
@@ -46,3 +48,9 @@ async def test_the_board_declares_what_the_schedule_board_draws(dispatch: Dispat
     assert {"shift", "break_due", "break_taken", "route", "lat", "lon", "status"} <= technician.keys()
     booking = document["components"]["schemas"]["BoardBooking"]["properties"]
     assert {"planned_start", "planned_end", "eta", "locked", "site_lat", "site_lon"} <= booking.keys()
+
+
+async def test_a_plan_declares_every_reason_the_planner_gives_for_leaving_a_visit_out(dispatch: Dispatch) -> None:
+    document = (await dispatch.client.get("/openapi.json")).json()
+    reason = document["components"]["schemas"]["UnplannedOut"]["properties"]["reason"]
+    assert set(reason["enum"]) == {r.value for r in UnassignedReason}

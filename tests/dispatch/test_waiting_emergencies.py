@@ -1,11 +1,13 @@
 """Through the API on an injected clock (Monday 08:00): an emergency filed before anyone's shift starts is booked
 for the first qualified technician who can go; one nobody could take is tried again until someone can, and the
-dispatcher is told once, not on every try; a reactive booking keeps room for the lunch still due."""
+dispatcher is told once, not on every try; a reactive booking keeps room for the lunch still due, in its window."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+
+import pytest
 
 from services.dispatch.planning import GeoPoint as PlanPoint
 from services.dispatch.planning import RoadFactorTravel
@@ -175,3 +177,23 @@ async def test_a_reactive_booking_keeps_no_room_for_a_lunch_already_taken(
         return [b["tech"] for b in booked if b] if all(booked) else None
 
     assert await eventually(both_booked, what="both emergencies booked for Anna") == [anna, anna]
+
+
+@pytest.mark.parametrize(("minutes", "after_lunch"), [(60, False), (180, True)])
+async def test_an_emergency_that_would_take_the_lunch_window_is_booked_after_the_lunch(
+    clocked_dispatch: Dispatch, clock: Clock, minutes: int, after_lunch: bool
+) -> None:
+    """At 11:30, a 30 min lunch due to start between 12:00 and 14:00: an hour's job ends by 12:31 and the lunch
+    follows it; three hours' would run to 14:31, so Anna takes the lunch at 12:00 and sets off at 12:30."""
+    dispatch = clocked_dispatch
+    clock.now = local(clock, 11, 30)
+    anna = await dispatch.add_technician("Anna Koval", *NEARBY, weekly_shifts=shifts("08:00"))
+    request = emergency(clock.now, minutes=minutes)
+    await dispatch.publish(request, occurred_at=clock.now)
+
+    async def booked() -> dict[str, object] | None:
+        return await offered(dispatch, request.request_id)
+
+    booking = await eventually(booked, what="the emergency is booked")
+    sets_off = local(clock, 12, 30) if after_lunch else clock.now
+    assert booking["tech"] == anna and booking["eta"] == sets_off + drive(NEARBY, SITE)

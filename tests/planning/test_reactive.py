@@ -1,11 +1,14 @@
-"""Reactive insertion: earliest feasible arrival, skills, SLA, committed windows; and a brute-force oracle."""
+"""Reactive insertion: earliest feasible arrival, skills, SLA, committed windows, the break still due; and a
+brute-force oracle."""
 
 from __future__ import annotations
 
 import random
 
 from services.dispatch.planning import (
+    GeoPoint,
     Insertion,
+    LiveBreak,
     LiveDay,
     LiveRoute,
     LiveStop,
@@ -18,7 +21,13 @@ from .helpers import GridTravel, H, M, at
 TRAVEL = GridTravel()
 
 
-def route(tid: str, x: float, stops: tuple[LiveStop, ...] = (), skills: dict[str, int] | None = None) -> LiveRoute:
+def route(
+    tid: str,
+    x: float,
+    stops: tuple[LiveStop, ...] = (),
+    skills: dict[str, int] | None = None,
+    rest: LiveBreak | None = None,
+) -> LiveRoute:
     end_arrival = (
         (stops[-1].start + stops[-1].service_duration + abs(stops[-1].location.lat - x) * M) if stops else 8 * H
     )
@@ -31,6 +40,7 @@ def route(tid: str, x: float, stops: tuple[LiveStop, ...] = (), skills: dict[str
         end_location=at(x),
         end_arrival=end_arrival,
         hard_end=18 * H,
+        rest=rest,
     )
 
 
@@ -159,3 +169,132 @@ def test_matches_a_brute_force_oracle_on_random_days() -> None:
         else:
             # The same technician and position, arriving, starting and pushing the next stop alike.
             assert decision.best == expected
+
+
+LUNCH = LiveBreak(earliest=12 * H, latest=14 * H, duration=30 * M, before=0)
+
+
+def test_a_job_that_would_take_the_lunch_window_goes_after_the_lunch() -> None:
+    # free at the site from 11:30, the lunch due 12:00-14:00: a 1 h job fits before it, a 3 h one only after it
+    short = UrgentJob("urgent", at(0), 60 * M, 18 * H)
+    decision = earliest_feasible_insertion(LiveDay.build([route("a", 0, rest=LUNCH)]), short, TRAVEL, now=11.5 * H)
+    assert decision.best is not None and decision.best.start == 11.5 * H and not decision.best.after_break
+    long = UrgentJob("urgent", at(0), 180 * M, 18 * H)
+    decision = earliest_feasible_insertion(LiveDay.build([route("a", 0, rest=LUNCH)]), long, TRAVEL, now=11.5 * H)
+    assert decision.best is not None and decision.best.start == 12.5 * H and decision.best.after_break
+    # with no break due, the long job starts at once
+    decision = earliest_feasible_insertion(LiveDay.build([route("a", 0)]), long, TRAVEL, now=11.5 * H)
+    assert decision.best is not None and decision.best.start == 11.5 * H
+
+
+def test_an_insertion_earlier_in_the_day_may_push_the_lunch_only_to_its_latest_start() -> None:
+    # 11:00-13:30 at 0, then the lunch (taken before the 15:00 stop, the first ending after 14:00)
+    morning = LiveStop("morning", at(0), 11 * H, 11 * H, 150 * M)
+    afternoon = stop("afternoon", 0, start=15 * H)
+    lunch = LiveBreak(12 * H, 14 * H, 30 * M, before=1)
+    day = LiveDay.build([route("a", 0, (morning, afternoon), rest=lunch)])
+    # 40 min from 11:00 push the morning stop to 11:40-14:10, past the lunch's latest start; 13:30-14:10 too
+    forty = UrgentJob("urgent", at(0), 40 * M, 18 * H, earliest_start=11 * H)
+    decision = earliest_feasible_insertion(day, forty, TRAVEL, now=9 * H)
+    assert decision.best is not None
+    assert (decision.best.position, decision.best.after_break, decision.best.start) == (1, True, 14 * H)
+    twenty = UrgentJob("urgent", at(0), 20 * M, 18 * H, earliest_start=11 * H)
+    decision = earliest_feasible_insertion(day, twenty, TRAVEL, now=9 * H)
+    assert decision.best is not None and (decision.best.position, decision.best.push_forward) == (0, 20 * M)
+
+
+def test_a_day_with_no_room_for_the_lunch_already_is_not_blamed_on_the_insertion() -> None:
+    busy = LiveStop("busy", at(0), 11 * H, 11 * H, 4 * H)  # 11:00-15:00: no room for a 12:00-14:00 lunch
+    day = LiveDay.build([route("a", 0, (busy,), rest=LiveBreak(12 * H, 14 * H, 30 * M, before=0))])
+    decision = earliest_feasible_insertion(day, UrgentJob("urgent", at(0), 30 * M, 18 * H), TRAVEL, now=15 * H)
+    assert decision.best is not None and decision.best.start == 15 * H
+
+
+def _brute_force_with_break(route: LiveRoute, urgent: UrgentJob, now: float) -> list[Insertion]:
+    """Every feasible insertion into one route, simulated stop by stop with the break taken where it is due."""
+
+    def minutes(a: GeoPoint, b: GeoPoint) -> float:
+        return (abs(a.lat - b.lat) + abs(a.lon - b.lon)) * M
+
+    rest = route.rest
+    assert rest is not None
+    b, m = rest.before, len(route.stops)
+    leave = route.available_from if b == 0 else route.stops[b - 1].start + route.stops[b - 1].service_duration
+    rest_start = max(rest.earliest, leave)
+    if rest_start > rest.latest or (b < m and rest_start + rest.duration > route.stops[b].start):
+        rest = None  # no room already
+    baseline_end = route.end_arrival + (rest_start + rest.duration - leave if rest and b == m else 0.0)
+    found = []
+    variants = [(p, False) for p in range(m + 1)] + ([(b, True)] if rest else [])
+    for p, after_break in variants:
+        elements: list[object] = [*route.stops[:p], urgent, *route.stops[p:], "end"]
+        if rest is not None:  # the break: straight before the job, or before stop b / home
+            elements.insert(p if after_break else elements.index([*route.stops, "end"][b]), rest)
+        t, here, ok, arrival, start, push0 = max(route.available_from, now), route.position, True, None, 0.0, None
+        for e in elements:
+            if isinstance(e, LiveBreak):
+                s = max(t, e.earliest)
+                ok = ok and s <= e.latest + 1e-6
+                t = s + e.duration
+            elif isinstance(e, UrgentJob):
+                arrival = t + minutes(here, e.location)
+                start = max(arrival, e.earliest_start)
+                t, here = start + e.service_duration, e.location
+            elif isinstance(e, LiveStop):
+                s = max(t + minutes(here, e.location), e.start)
+                if push0 is None and arrival is not None:  # the first stop after the job
+                    push0 = s - e.start
+                ok = ok and s <= e.latest_start + 1e-6
+                t, here = s + e.service_duration, e.location
+            else:
+                end = t + minutes(here, route.end_location)
+                ok = ok and end <= route.hard_end + 1e-6
+                push0 = max(0.0, end - baseline_end) if push0 is None else push0
+        if ok and arrival is not None:
+            found.append(Insertion(route.technician_id, p, arrival, start, push0 or 0.0, True, after_break))
+    return found
+
+
+def test_matches_a_brute_force_oracle_on_random_days_with_a_break_due() -> None:
+    rng = random.Random(11)
+    for _ in range(300):
+        x = rng.uniform(0, 30)
+        clock, here, stops = 8 * H, x, []
+        earliest = rng.choice([9, 11, 12]) * H
+        lunch = LiveBreak(earliest, earliest + rng.choice([0, 1, 2]) * H, rng.choice([15, 30, 45]) * M, before=0)
+        placed = False
+        for k in range(rng.randint(0, 4)):
+            loc = rng.uniform(0, 30)
+            service = rng.choice([30, 60, 90]) * M
+            wait = rng.choice([0.0, 0.0, 20 * M, 90 * M])
+            if not placed and clock + abs(loc - here) * M + wait + service > lunch.latest:  # taken on the way here
+                lunch = LiveBreak(lunch.earliest, lunch.latest, lunch.duration, before=k)
+                if max(clock, lunch.earliest) <= lunch.latest:  # else the day has no room for it
+                    clock = max(clock, lunch.earliest) + lunch.duration
+                placed = True
+            arrival = clock + abs(loc - here) * M
+            start = arrival + wait
+            latest = start + rng.choice([0.0, 15 * M, 60 * M, float("inf")])
+            stops.append(LiveStop(f"s{k}", at(loc), arrival, start, service, latest))
+            clock, here = start + service, loc
+        end_arrival = clock + abs(x - here) * M
+        hard_end = max(18 * H, end_arrival)  # a day that ends late already is not the insertion's doing
+        if not placed:
+            lunch = LiveBreak(lunch.earliest, lunch.latest, lunch.duration, before=len(stops))
+            hard_end = max(hard_end, max(clock, lunch.earliest) + lunch.duration + abs(x - here) * M)
+        live = LiveRoute("t", {"refrigeration": 2}, at(x), 8 * H, tuple(stops), at(x), end_arrival, hard_end, lunch)
+        urgent = UrgentJob("u", at(rng.uniform(0, 30)), rng.choice([30, 90, 150]) * M, 20 * H)
+        decision = earliest_feasible_insertion(LiveDay.build([live]), urgent, TRAVEL, now=8 * H)
+        expected = _brute_force_with_break(live, urgent, now=8 * H)
+        if not expected:
+            assert decision.best is None, (live, urgent)
+        else:
+            assert decision.best is not None, (live, urgent)
+            best = min(expected, key=lambda i: (i.arrival, i.push_forward))
+            assert (decision.best.arrival, decision.best.push_forward) == (best.arrival, best.push_forward), (
+                live,
+                urgent,
+                expected,
+                decision.best,
+            )
+            assert decision.best in expected

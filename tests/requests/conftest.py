@@ -121,6 +121,24 @@ class CannedContracts:
             self._subscription = None
 
 
+async def publish_event(
+    js: JetStreamContext,
+    event: Event,
+    occurred_at: datetime,
+    *,
+    event_id: uuid.UUID | None = None,
+    msg_id: str | None = None,
+) -> uuid.UUID:
+    """Publishes `event` into its producer's stream, as that service's outbox relay would."""
+    data = event.model_dump(mode="json")
+    envelope = Envelope(event_id=event_id or uuid.uuid4(), type=event.subject, occurred_at=occurred_at, data=data)
+    # a different Nats-Msg-Id than the event id gets a duplicate past the stream's de-duplication
+    await js.publish(
+        event.subject, envelope.model_dump_json().encode(), headers={"Nats-Msg-Id": msg_id or str(envelope.event_id)}
+    )
+    return envelope.event_id
+
+
 @dataclass
 class Dispatch:
     """Publishes dispatch's events into its stream, as the dispatch service's outbox relay would."""
@@ -136,19 +154,7 @@ class Dispatch:
         event_id: uuid.UUID | None = None,
         msg_id: str | None = None,
     ) -> uuid.UUID:
-        envelope = Envelope(
-            event_id=event_id or uuid.uuid4(),
-            type=event.subject,
-            occurred_at=occurred_at or self.clock.now(),
-            data=event.model_dump(mode="json"),
-        )
-        # a different Nats-Msg-Id than the event id gets a duplicate past the stream's de-duplication
-        await self.js.publish(
-            event.subject,
-            envelope.model_dump_json().encode(),
-            headers={"Nats-Msg-Id": msg_id or str(envelope.event_id)},
-        )
-        return envelope.event_id
+        return await publish_event(self.js, event, occurred_at or self.clock.now(), event_id=event_id, msg_id=msg_id)
 
     async def booked(
         self,
@@ -277,16 +283,18 @@ class RequestsService:
         return shown
 
     async def drained(self) -> None:
-        """Wait until this service's dispatch consumers have handled and acked everything published so far."""
+        """Wait until this service's consumers (of dispatch's and contracts' events) have handled and acked everything
+        published so far."""
         durables = (
-            "requests-assignment-created",
-            "requests-assignment-status",
-            "requests-assignment-changed",
-            "requests-unplaceable",
+            ("dispatch", "requests-assignment-created"),
+            ("dispatch", "requests-assignment-status"),
+            ("dispatch", "requests-assignment-changed"),
+            ("dispatch", "requests-unplaceable"),
+            ("contracts", "requests-visit-events"),
         )
 
         async def pending() -> int:
-            infos = [await self.js.consumer_info(stream_name("dispatch"), d) for d in durables]
+            infos = [await self.js.consumer_info(stream_name(producer), d) for producer, d in durables]
             return sum(i.num_pending + i.num_ack_pending for i in infos)
 
         await eventually(pending, lambda n: n == 0)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -147,3 +147,32 @@ async def test_kpis_match_the_hand_computed_scenario(service: RequestsService) -
     assert other.json()["rows"][0]["requests"] == 4
     technician = service.keys.headers(Role.TECHNICIAN, technician_id=a)
     assert (await service.client.get("/kpis", params=window, headers=technician)).status_code == 403
+
+
+async def test_day_buckets_are_the_company_s_days_not_utc_s(service: RequestsService) -> None:
+    """Simferopol is UTC+3: work filed at 23:10 UTC and finished at 23:30 UTC is the next local day's; work filed at
+    20:50 UTC (23:50 there) is still the first day's."""
+    assert service.settings.timezone == "Europe/Simferopol"
+    customer, technician = uuid.uuid4(), uuid.uuid4()
+    site = service.contracts.add_site(customer, response_minutes=240, fix_minutes=480)
+    first_day = service.clock.now().date()
+    filed = {}
+    for hh, mm in ((20, 50), (23, 10)):
+        service.clock.set(datetime.combine(first_day, time(hh, mm), UTC))
+        filed[hh] = await service.file(customer, site)
+        await _visit(service, filed[hh], technician, booked=2, eta=10, on_site=10, end="completed", end_at=20)
+    await service.drained()
+
+    report = await service.client.get(
+        "/kpis",
+        params={
+            "customer_id": str(customer),
+            "bucket": "day",
+            "from": datetime.combine(first_day, time(12), UTC).isoformat(),
+            "to": datetime.combine(first_day + timedelta(days=1), time(12), UTC).isoformat(),
+        },
+        headers=service.keys.headers(Role.CONTRACT_MANAGER),
+    )
+    assert report.status_code == 200, report.text
+    days = {row["period_start"]: _ratio(row["fix_sla"]) for row in report.json()["rows"]}
+    assert days == {first_day.isoformat(): (1, 1), (first_day + timedelta(days=1)).isoformat(): (1, 1)}

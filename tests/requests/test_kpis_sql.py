@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, get_args
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event, insert
@@ -24,6 +25,7 @@ from services.requests.domain.lifecycle import AssignmentView
 from services.requests.usecases.quality import quality_kpis
 from shared.auth import Role
 from shared.db import Database
+from shared.events.common import RequestKind
 from tests.requests.conftest import RequestsService
 from tests.requests.test_kpis_computation import T0 as SCENARIO_T0
 from tests.requests.test_kpis_computation import _scenario
@@ -31,7 +33,8 @@ from tests.requests.test_kpis_computation import _scenario
 pytestmark = pytest.mark.date_sensitive  # runs on the suite clock: `make test-dates` moves it
 
 M, H, D = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
-POLICY = KpiPolicy(on_time_tolerance=15 * M, repeat_window=30 * D)
+# days cut in the company's time zone: the histories below run through its midnights, not UTC's
+POLICY = KpiPolicy(on_time_tolerance=15 * M, repeat_window=30 * D, timezone=ZoneInfo("Europe/Simferopol"))
 
 
 @dataclass
@@ -187,7 +190,7 @@ def _random_jobs(seed: int, t0: datetime, customer: uuid.UUID, count: int = 160)
             created_at=created,
             customer_id=customer,
             site_id=rng.choice(sites),
-            kind=rng.choice(("emergency", "routine")),
+            kind=rng.choice(("emergency", "routine", "planned")),
             equipment_id=rng.choice([*units, None]),
             contract_id=rng.choice([*contracts, None]),
             response_due=created + rng.choice((2, 4, 8)) * H if rng.random() < 0.8 else None,
@@ -221,6 +224,7 @@ async def _assert_sql_matches_the_definition(
     until: datetime,
     as_of: datetime,
     filters: dict[str, uuid.UUID],
+    kind: RequestKind | None = None,
 ) -> int:
     compared = 0
     for bucket in get_args(Bucket):
@@ -235,6 +239,7 @@ async def _assert_sql_matches_the_definition(
                     group_by=group_by,
                     filters=filters,
                     policy=POLICY,
+                    kind=kind,
                 )
             defined = compute_kpis(
                 _selected(jobs, since, until, filters),
@@ -244,6 +249,7 @@ async def _assert_sql_matches_the_definition(
                 bucket=bucket,
                 group_by=group_by,
                 policy=POLICY,
+                kind=kind,
             )
             assert in_sql == defined, (bucket, group_by)
             compared += len(defined)
@@ -281,6 +287,13 @@ async def test_sql_tallies_random_histories_like_the_definition(service: Request
                 db, jobs, since=since, until=until, as_of=as_of, filters={"customer_id": customer}
             )
             > 100
+        )
+    for kind in get_args(RequestKind):  # one kind counted, repeat visits by later requests of any kind
+        assert (
+            await _assert_sql_matches_the_definition(
+                db, jobs, since=since, until=until, as_of=t0 + 8 * D, filters={"customer_id": customer}, kind=kind
+            )
+            > 20
         )
     some = jobs[0].record
     for filters in (

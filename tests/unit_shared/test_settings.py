@@ -31,6 +31,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "FIELDLINE_BOILER_LOG_LEVEL",
         "FIELDLINE_JWT_ISSUER",
         "FIELDLINE_BOILER_JWT_ISSUER",
+        "FIELDLINE_TIMEZONE",
+        "FIELDLINE_BOILER_TIMEZONE",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -74,3 +76,14 @@ def test_every_postgres_url_spelling_becomes_asyncpg(url: str) -> None:
 def test_an_unsupported_database_url_is_refused() -> None:
     with pytest.raises(ValueError, match="unsupported database url"):
         _ = BoilerSettings(database_url="mysql://u@h/d").asyncpg_url
+
+
+def test_the_company_time_zone_is_one_setting_for_every_service_and_must_be_known(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings(BoilerSettings).timezone == "Europe/Simferopol"
+    monkeypatch.setenv("FIELDLINE_TIMEZONE", "Europe/Moscow")
+    assert load_settings(BoilerSettings).timezone == "Europe/Moscow"
+    monkeypatch.setenv("FIELDLINE_TIMEZONE", "Crimea/Simferopol")
+    with pytest.raises(ValueError, match="unknown time zone 'Crimea/Simferopol'"):
+        load_settings(BoilerSettings)

@@ -287,3 +287,27 @@ class TechnicianDayOut(BaseModel):
     plan_version: int | None
     server_time: UtcDatetime = Field(description="the service's now: the app times queued steps by its offset")
     stops: list[DayStop]
+
+
+class DayOfWorkOut(BaseModel):
+    """How a technician's day went (or, without day and technician, the sum of the rows)."""
+
+    day: date | None
+    technician_id: uuid.UUID | None
+    technician_name: str | None = None
+    shift_hours: float = Field(description="the shift up to now, less its break once the break window has passed")
+    on_site_hours: float = Field(description="from arriving on site to completing, failing or calling it off")
+    driving_hours: float = Field(description="from setting off to arriving")
+    travel_km: float = Field(description="the path through the day's position pings")
+    utilisation: float | None = Field(description="on-site hours over shift hours; null without shift hours")
+
+
+class WorkKpisOut(BaseModel):
+    """Utilisation and travel per local day and technician, from dispatch's records."""
+
+    first: date = Field(description="the first local day reported")
+    last: date = Field(description="the last local day reported (included)")
+    timezone: str = Field(description="the company's time zone the days are cut in")
+    as_of: UtcDatetime = Field(description="figures count up to this instant")
+    days: list[DayOfWorkOut]
+    total: DayOfWorkOut

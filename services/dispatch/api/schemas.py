@@ -252,13 +252,28 @@ class PlanChangeOut(BaseModel):
     to_start: UtcDatetime | None = None
 
 
+# the planner's codes (planning/model.UnassignedReason, diagnosed in planning/reasons.py), spelt out for the clients
+UnassignedReasonCode = Literal[
+    "no_skilled_technician",
+    "outside_day_range",
+    "outside_every_shift",
+    "window_unreachable",
+    "capacity",
+    "max_travel",
+    "pinned_infeasible",
+    "change_budget",
+    "no_time_left",
+    "no_solution",
+]
+
+
 class UnplannedOut(BaseModel):
     """A job the plan leaves unassigned, and why (the planner's reason code and detail)."""
 
     request_id: uuid.UUID
-    reason: str
-    detail: str = ""
-    label: str
+    reason: UnassignedReasonCode = Field(description="the first check no technician-day passes, in the planner's order")
+    detail: str = Field("", description="what that check found, in words (the skills needed, the pin ...)")
+    label: str = Field(description="the job's address, or its kind and short id")
 
 
 class ProposalOut(BaseModel):

@@ -52,16 +52,20 @@ def _retrying_deadlocks() -> AsyncRetrying:
 
 
 class BookingRepository(SessionRepository):
+    async def queue_on_technician(self, technician_id: uuid.UUID) -> None:
+        """Waits for the other bookings of the technician in flight (until the end of this transaction)."""
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"dispatch.technician:{technician_id}"},
+        )
+
     async def book(self, assignment: NewAssignment) -> None:
         """Insert under the database's constraints; raises DoubleBooking and leaves the transaction usable.
 
         Bookings of one technician queue on a lock of that technician first: two overlapping rows inserted at once
         would each wait on the other's in the exclusion constraint, a deadlock PostgreSQL breaks only after a second.
         """
-        await self.session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-            {"key": f"dispatch.technician:{assignment.technician_id}"},
-        )
+        await self.queue_on_technician(assignment.technician_id)
         async for attempt in _retrying_deadlocks():  # a deadlock with another kind of booking (an emergency's)
             with attempt:
                 try:

@@ -87,6 +87,13 @@ def break_before_stop(window: BreakWindow | None, stops: Sequence[Span], stop: S
     return window if first == stop else None
 
 
+def break_taken_before(window: BreakWindow, ends: Sequence[datetime]) -> int:
+    """Where on a route the break is taken (the rule of `break_before_stop`): the index of the first stop, of those
+    ending at `ends` in route order, whose service would end after the break's latest start; len(ends) when none
+    does (after the last stop)."""
+    return next((i for i, end in enumerate(ends) if end > window.latest), len(ends))
+
+
 def departure_after_break(free_from: datetime, window: BreakWindow | None) -> datetime:
     """When a technician free from `free_from` sets off, having first taken `window`'s break if given."""
     if window is None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from services.dispatch.domain.breaks import BreakWindow
+
 
 @dataclass(frozen=True)
 class BookedStop:
@@ -45,7 +47,7 @@ class Candidate:
     stops: tuple[BookedStop, ...] = ()
     break_ends_at: datetime | None = None  # on a break until then
     shift_start: datetime | None = None  # the shift the job would be in starts then (later today: sets off then)
-    break_due_minutes: int = 0  # the shift's break not taken yet: the day must keep room for it
+    break_due: BreakWindow | None = None  # the shift's break not taken yet: the day must keep room for it
 
 
 @dataclass(frozen=True)

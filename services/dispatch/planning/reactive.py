@@ -5,8 +5,11 @@ builds one per emergency decision, from each candidate's remaining day: usecases
 ``earliest_feasible_insertion`` then answers with a handful of vectorised passes: travel from every
 route point to the job and back, arrival, push-forward on the next stop, and the slack that stop can
 absorb without breaking a committed window or the hard end of the shift.
-Breaks are not scheduled here: a technician on a break is free (``available_from``) from its end, and
-the background re-plan places the breaks still due.
+A technician on a break is free (``available_from``) from its end. A break still to take (``LiveBreak``)
+sits in the route where the planner takes it, before the first stop ending after its latest start: an
+insertion in that gap goes either before it (the break follows the job, where the job is, and must
+still start in time) or after it; an insertion earlier may push it only as far as its latest start.
+The background re-plan places the breaks again.
 """
 
 from __future__ import annotations
@@ -43,6 +46,17 @@ class LiveStop:
 
 
 @dataclass(frozen=True, slots=True)
+class LiveBreak:
+    """The break still to take: `duration` long, starting in [earliest, latest], taken where the technician is
+    on the way to stop `before` (len(stops): after the last one, before going home)."""
+
+    earliest: float
+    latest: float
+    duration: float
+    before: int
+
+
+@dataclass(frozen=True, slots=True)
 class LiveRoute:
     """What is left of a technician's day: where and when they are next free, and the stops ahead."""
 
@@ -52,8 +66,29 @@ class LiveRoute:
     available_from: float
     stops: tuple[LiveStop, ...]
     end_location: GeoPoint
-    end_arrival: float  # planned arrival at the end location
+    end_arrival: float  # planned arrival at the end location, the break still due not counted
     hard_end: float  # shift end plus allowed overtime
+    rest: LiveBreak | None = None  # the break still due
+
+    def departure(self, position: int) -> float:
+        """When the technician leaves for what is at `position` (the job inserted there, or stops[position])."""
+        if position == 0:
+            return self.available_from
+        stop = self.stops[position - 1]
+        return stop.start + stop.service_duration
+
+    def rest_with_room(self) -> LiveBreak | None:
+        """The break still due, or None when the day as booked has no room for it already (a day the planner or a
+        dispatcher left that way is not blamed on an insertion)."""
+        rest = self.rest
+        if rest is None:
+            return None
+        start = max(rest.earliest, self.departure(rest.before))
+        if start > rest.latest + _EPS:
+            return None
+        if rest.before < len(self.stops) and start + rest.duration > self.stops[rest.before].start + _EPS:
+            return None
+        return rest
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +109,7 @@ class Insertion:
     start: float
     push_forward: float  # how much later the next stop starts
     meets_sla: bool
+    after_break: bool = False  # goes in the gap of the break still due, after it (before it when False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +134,11 @@ class LiveDay:
     prev_departure: FloatArray
     next_start: FloatArray  # planned start of the next stop (arrival at the end location for the last slot)
     max_push: FloatArray  # how much later the next stop may start without breaking anything after it
+    # the break still due when it follows the job straight away (else -inf, 0, inf): taken where the job is
+    rest_earliest: FloatArray
+    rest_duration: FloatArray
+    rest_latest: FloatArray
+    slot_after_break: BoolArray
 
     @staticmethod
     def build(routes: Sequence[LiveRoute]) -> LiveDay:
@@ -110,31 +151,49 @@ class LiveDay:
         points: list[GeoPoint] = []
         slot_route, slot_position, slot_prev, slot_next = [], [], [], []
         prev_departure, next_start, max_push = [], [], []
+        rest_earliest, rest_duration, rest_latest, slot_after_break = [], [], [], []
         for t, route in enumerate(routes):
             first = len(points)
             points.append(route.position)
             points.extend(s.location for s in route.stops)
             points.append(route.end_location)
             m = len(route.stops)
-            # Backward pass: the delay each stop's start can take, absorbed by waits further on.
+            departure = route.departure
+            rest = route.rest_with_room()
+            b = rest.before if rest else -1
+            rest_start = max(rest.earliest, departure(b)) if rest else 0.0
+            rest_end = rest_start + rest.duration if rest else 0.0
+            end_arrival = route.end_arrival + (rest_end - departure(m) if b == m else 0.0)
+            arrival = [s.arrival for s in route.stops]
+            if 0 <= b < m:  # the break is taken before setting off for stop b (its drive not counted, as the desk)
+                arrival[b] = max(arrival[b], min(route.stops[b].start, rest_end))
+            # Backward pass: the delay each stop's start can take, absorbed by waits further on (the wait for the
+            # break's earliest start among them, its latest start a bound like a committed window).
             push = [0.0] * (m + 1)
-            push[m] = route.hard_end - route.end_arrival
+            push[m] = route.hard_end - end_arrival
             for i in range(m - 1, -1, -1):
                 stop = route.stops[i]
-                after_wait = (route.stops[i + 1].start - route.stops[i + 1].arrival) if i + 1 < m else 0.0
-                push[i] = min(stop.latest_start - stop.start, push[i + 1] + after_wait)
-            for p in range(m + 1):
+                after_wait = (route.stops[i + 1].start - arrival[i + 1]) if i + 1 < m else 0.0
+                onward = push[i + 1] + after_wait
+                if rest is not None and i + 1 == b:
+                    onward = (rest_start - departure(b)) + min(rest.latest - rest_start, onward)
+                push[i] = min(stop.latest_start - stop.start, onward)
+            slots = [(p, False) for p in range(m + 1)]
+            if rest is not None:
+                slots.insert(b + 1, (b, True))
+            for p, after_break in slots:
                 slot_route.append(t)
                 slot_position.append(p)
                 slot_prev.append(first + p)
                 slot_next.append(first + p + 1)
-                if p == 0:
-                    prev_departure.append(route.available_from)
-                else:
-                    stop = route.stops[p - 1]
-                    prev_departure.append(stop.start + stop.service_duration)
-                next_start.append(route.stops[p].start if p < m else route.end_arrival)
+                prev_departure.append(rest_end if after_break else departure(p))
+                next_start.append(route.stops[p].start if p < m else end_arrival)
                 max_push.append(push[p])
+                before_break = rest is not None and p == b and not after_break
+                rest_earliest.append(rest.earliest if rest and before_break else -np.inf)
+                rest_duration.append(rest.duration if rest and before_break else 0.0)
+                rest_latest.append(rest.latest if rest and before_break else np.inf)
+                slot_after_break.append(after_break)
         return LiveDay(
             technician_ids=tuple(r.technician_id for r in routes),
             skill_names=skill_names,
@@ -147,6 +206,10 @@ class LiveDay:
             prev_departure=np.asarray(prev_departure, dtype=np.float64),
             next_start=np.asarray(next_start, dtype=np.float64),
             max_push=np.asarray(max_push, dtype=np.float64),
+            rest_earliest=np.asarray(rest_earliest, dtype=np.float64),
+            rest_duration=np.asarray(rest_duration, dtype=np.float64),
+            rest_latest=np.asarray(rest_latest, dtype=np.float64),
+            slot_after_break=np.asarray(slot_after_break, dtype=np.bool_),
         )
 
     def skilled(self, required: Mapping[str, int]) -> BoolArray:
@@ -170,9 +233,10 @@ def earliest_feasible_insertion(
     from_job = travel.durations_between(here, day.points)[0]
     arrival = np.maximum(day.prev_departure, now) + to_job[day.slot_prev]
     start = np.maximum(arrival, job.earliest_start)
-    next_arrival = start + job.service_duration + from_job[day.slot_next]
+    rest_start = np.maximum(start + job.service_duration, day.rest_earliest)  # the job's end where no break follows
+    next_arrival = rest_start + day.rest_duration + from_job[day.slot_next]
     push = np.maximum(0.0, next_arrival - day.next_start)
-    feasible = skilled[day.slot_route] & (push <= day.max_push + _EPS)
+    feasible = skilled[day.slot_route] & (push <= day.max_push + _EPS) & (rest_start <= day.rest_latest + _EPS)
     if not feasible.any():
         return InsertionDecision(None, None, "no skilled technician can fit it without breaking a commitment")
     on_time = feasible & (start <= job.sla_deadline + _EPS)
@@ -189,6 +253,7 @@ def earliest_feasible_insertion(
             start=float(start[s]),
             push_forward=float(push[s]),
             meets_sla=bool(start[s] <= job.sla_deadline + _EPS),
+            after_break=bool(day.slot_after_break[s]),
         )
 
     if on_time.any():

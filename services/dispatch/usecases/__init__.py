@@ -23,6 +23,7 @@ from services.dispatch.usecases.proposals import PlanProposals
 from services.dispatch.usecases.reactive_placement import ReactiveInsertion
 from services.dispatch.usecases.replanning import Replanner
 from services.dispatch.usecases.roster import Roster
+from services.dispatch.usecases.utilisation import Utilisation
 from services.dispatch.usecases.viewing import DispatchViews
 from services.dispatch.usecases.visits import PlannedVisits
 from shared.attachments import BlobStore
@@ -44,6 +45,7 @@ class DispatchUseCases:
     views: DispatchViews
     attachments: Attachments
     proposals: PlanProposals
+    utilisation: Utilisation
     planner_processes: PlannerProcesses | None = None  # closed with the app
 
     @classmethod
@@ -70,6 +72,7 @@ class DispatchUseCases:
             DispatchViews(settings.timezone, clock),
             Attachments(attachment_store(settings), clock, settings.attachment_max_bytes),
             PlanProposals(replanner),
+            Utilisation(settings.timezone, clock),
             processes,
         )
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
-from services.dispatch.domain.breaks import break_left, shift_break
+from services.dispatch.domain.breaks import BreakWindow, break_left, shift_break
 from services.dispatch.domain.lifecycle import STARTED, event_status
 from services.dispatch.domain.placement import BookedStop, Candidate
 from services.dispatch.domain.records import AssignmentRecord, BookingAhead, JobRecord, ReachableTechnician
@@ -32,11 +32,10 @@ def latest_start(booking: BookingAhead) -> datetime | None:
     return min(bounds) if bounds else None
 
 
-def _break_due_minutes(row: ReachableTechnician, logged_end: datetime | None, now: datetime) -> int:
-    """The minutes of the shift's break still to take (the desk's rule, domain/breaks.break_left)."""
+def _break_due(row: ReachableTechnician, logged_end: datetime | None, now: datetime) -> BreakWindow | None:
+    """The shift's break still to take (the desk's rule, domain/breaks.break_left)."""
     window = shift_break(row.break_minutes, row.break_earliest, row.break_latest)
-    left = break_left(window, row.shift_start, (row.break_ends_at, logged_end), now)
-    return left.minutes if left else 0
+    return break_left(window, row.shift_start, (row.break_ends_at, logged_end), now)
 
 
 def to_candidates(
@@ -81,7 +80,7 @@ def to_candidates(
             stops=tuple(by_technician.get(r.id, ())),
             break_ends_at=r.break_ends_at,
             shift_start=r.shift_start,
-            break_due_minutes=_break_due_minutes(r, logged.get(r.id), now),
+            break_due=_break_due(r, logged.get(r.id), now),
         )
         for r in rows
     ]

@@ -75,6 +75,18 @@ def due_break(
     return break_left(window, shift.starts_at, (tech.break_ends_at, logged_end), now)
 
 
+async def _hold_days(repo: DispatchRepository, technician_ids: list[uuid.UUID]) -> None:
+    """Holds the technicians' days until the commit, before a booking's checks read them: two bookings sent at once
+    would each read the day without the other and could together take the room a break needs (the overlap alone is
+    the database's constraint). In the order a re-plan takes them: the booking queues, then the technicians' rows,
+    whose route-version update an emergency's booking waits on; each in id order, so two moves cannot deadlock."""
+    ordered = sorted(set(technician_ids))
+    for technician_id in ordered:
+        await repo.queue_on_technician(technician_id)
+    for technician_id in ordered:
+        await repo.get_technician(technician_id, for_update=True)
+
+
 class DispatchDesk:
     def __init__(self, placer: EmergencyPlacer, clock: Callable[[], datetime] = SystemClock()) -> None:
         self.placer = placer
@@ -300,6 +312,7 @@ class DispatchDesk:
         planned_start: datetime | None,
         exclude: uuid.UUID | None,
     ) -> tuple[TechnicianRecord, datetime, datetime, datetime]:
+        await _hold_days(repo, [technician_id])
         tech = await repo.get_technician(technician_id)
         if tech is None or not tech.active:
             raise NotFound("technician not found")
@@ -454,6 +467,7 @@ class DispatchDesk:
             raise Conflict(f"assignment {assignment_id} is {row.status}: only offered or accepted work moves")
         job = await repo.get_job(row.request_id)
         assert job is not None
+        await _hold_days(repo, [technician_id, row.technician_id])
         tech, start, end, eta = await self._checked_slot(repo, job, technician_id, planned_start, assignment_id)
         try:
             async with session.begin_nested():

@@ -3,7 +3,8 @@
 Times become seconds from `now`; each candidate's remaining day becomes a `LiveRoute`. The booking a
 technician is on (en route or on site) is where they are free from, not a slot to insert before; a
 technician on a break is free from its end, one whose shift starts later from its start; a break still due
-shortens the day by its length, so the insertion never squeezes it out.
+goes into the route where it is taken (domain/breaks.break_taken_before), so the insertion never squeezes it out
+of its window: a job that would goes after it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from services.dispatch.domain.breaks import break_taken_before
 from services.dispatch.domain.lifecycle import STARTED
 from services.dispatch.domain.placement import (
     BookedStop,
@@ -27,6 +29,7 @@ from services.dispatch.domain.placement import (
 from services.dispatch.planning import GeoPoint, RoadFactorTravel
 from services.dispatch.planning.reactive import (
     Insertion,
+    LiveBreak,
     LiveDay,
     LiveRoute,
     LiveStop,
@@ -82,6 +85,17 @@ class ReactiveInsertion:
                 for stop in ahead
             )
             last_free = stops[-1].start + stops[-1].service_duration if stops else free_from
+            due = c.break_due
+            rest = (
+                LiveBreak(
+                    earliest=secs(due.earliest),
+                    latest=secs(due.latest),
+                    duration=60.0 * due.minutes,
+                    before=break_taken_before(due, [stop.planned_end for stop in ahead]),
+                )
+                if due
+                else None
+            )
             routes.append(
                 LiveRoute(
                     technician_id=str(c.technician_id),
@@ -91,8 +105,8 @@ class ReactiveInsertion:
                     stops=stops,
                     end_location=GeoPoint(c.home_lat, c.home_lon),
                     end_arrival=last_free + float(home_leg),
-                    # the break still due must fit too (the re-plan places it): keep its minutes free
-                    hard_end=max(secs(c.hard_end) - 60.0 * c.break_due_minutes, last_free + float(home_leg)),
+                    hard_end=max(secs(c.hard_end), last_free + float(home_leg)),
+                    rest=rest,
                 )
             )
         urgent = UrgentJob(
@@ -118,22 +132,29 @@ class ReactiveInsertion:
                 planned_start=at(insertion.start),
                 planned_end=at(end),
                 meets_sla=insertion.meets_sla,
-                retimed=self._pushed(route, insertion.position, urgent.location, end, at),
+                retimed=self._pushed(route, insertion, urgent.location, end, at),
             )
 
         return Decision(option(decision.best), option(decision.earliest_late), decision.reason)
 
     def _pushed(
-        self, route: LiveRoute, position: int, origin: GeoPoint, free_at: float, at: Callable[[float], datetime]
+        self, route: LiveRoute, insertion: Insertion, origin: GeoPoint, free_at: float, at: Callable[[float], datetime]
     ) -> tuple[Retiming, ...]:
-        """The stops after the inserted job that now start later, in order, until one absorbs the delay."""
+        """The stops after the inserted job that now start later, in order, until one absorbs the delay (the break
+        still due, if it comes after the job, taken on the way to its stop)."""
+        position = insertion.position
         later = route.stops[position:]
         if not later:
             return ()
+        rest = route.rest_with_room()
+        if rest is not None and (insertion.after_break or rest.before < position):
+            rest = None  # taken before the job
         points = coordinates([origin, *(s.location for s in later)])
         legs = np.diagonal(self.travel.durations_between(points[:-1], points[1:]))
         moved = []
-        for stop, leg in zip(later, legs, strict=True):
+        for index, (stop, leg) in enumerate(zip(later, legs, strict=True), start=position):
+            if rest is not None and index == rest.before:
+                free_at = max(free_at, rest.earliest) + rest.duration
             arrival = free_at + float(leg)
             start = max(stop.start, arrival)
             if start <= stop.start + 1e-6:

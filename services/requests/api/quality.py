@@ -7,6 +7,7 @@ import io
 import uuid
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Response
 
@@ -16,6 +17,7 @@ from services.requests.domain.kpis import Bucket, GroupBy, KpiPolicy, KpiRow
 from services.requests.usecases.quality import quality_kpis
 from shared.auth import Principal, Role, require_roles
 from shared.errors import InvalidInput
+from shared.events.common import RequestKind
 
 router = APIRouter(tags=["quality"])
 
@@ -42,6 +44,7 @@ async def kpis(
     contract_id: uuid.UUID | None = None,
     site_id: uuid.UUID | None = None,
     equipment_id: uuid.UUID | None = None,
+    kind: RequestKind | None = Query(None, description="count only requests of this kind (planned: contracts' visits)"),
     format: Literal["json", "csv"] = "json",
 ) -> Response | KpiReport:
     to = period_to or now
@@ -65,6 +68,7 @@ async def kpis(
     policy = KpiPolicy(
         on_time_tolerance=timedelta(minutes=settings.on_time_tolerance_minutes),
         repeat_window=timedelta(days=settings.repeat_window_days),
+        timezone=ZoneInfo(settings.timezone),
     )
     rows = await quality_kpis(
         session,
@@ -75,6 +79,7 @@ async def kpis(
         group_by=group_by,
         filters=filters,
         policy=policy,
+        kind=kind,
     )
     if format == "csv":
         return Response(

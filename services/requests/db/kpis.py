@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.requests.domain.kpis import Bucket, GroupBy, KpiPolicy, KpiTally, Ratio
+from shared.events.common import RequestKind
 
 KPI_FILTERS = ("customer_id", "contract_id", "site_id", "equipment_id")
 
@@ -29,7 +30,8 @@ WITH scope AS NOT MATERIALIZED (
       AND (CAST(:equipment_id AS uuid) IS NULL OR r.equipment_id = CAST(:equipment_id AS uuid))
 ),
 jobs AS (
-    SELECT * FROM scope WHERE created_at < :period_to
+    -- the requests counted (of one kind, if asked); a repeat visit is any later request in the scope
+    SELECT * FROM scope WHERE created_at < :period_to AND (CAST(:kind AS text) IS NULL OR kind = CAST(:kind AS text))
 ),
 steps AS (
     SELECT a.request_id, a.assignment_id, a.technician_id, a.booked_at, a.promised_eta,
@@ -75,7 +77,8 @@ job_visits AS (
 ),
 outcomes AS (
     SELECT
-        CAST(date_trunc(CAST(:trunc AS text), j.created_at AT TIME ZONE 'UTC') AS date) AS period_start,
+        CAST(date_trunc(CAST(:trunc AS text), j.created_at AT TIME ZONE CAST(:timezone AS text)) AS date)
+            AS period_start,
         CASE CAST(:group_by AS text)
             WHEN 'technician' THEN v.technician_id
             WHEN 'contract' THEN j.contract_id
@@ -100,7 +103,8 @@ outcomes AS (
              WHEN v.completed_at IS NULL AND NOT COALESCE(v.failed, false) THEN NULL
              ELSE v.completed_at IS NOT NULL AND NOT v.failed AND v.fixed_by_first_arrival
         END AS fixed_first_time,
-        CASE WHEN j.follow_up_of IS NULL THEN EXTRACT(EPOCH FROM v.arrived_at - j.created_at) / 60
+        CASE WHEN j.follow_up_of IS NULL AND j.kind <> 'planned'
+             THEN EXTRACT(EPOCH FROM v.arrived_at - j.created_at) / 60
         END AS response_minutes,
         CASE WHEN j.follow_up_of IS NULL AND j.kind = 'emergency'
              THEN EXTRACT(EPOCH FROM v.arrived_at - j.created_at) / 60
@@ -152,6 +156,7 @@ class KpiRepository:
         group_by: GroupBy,
         filters: dict[str, uuid.UUID],
         policy: KpiPolicy,
+        kind: RequestKind | None = None,
     ) -> list[KpiTally]:
         """Per (period, group), the sums of the requests filed in [period_from, period_to), added up in one query."""
         unknown = set(filters) - set(KPI_FILTERS)
@@ -166,8 +171,10 @@ class KpiRepository:
                 "as_of": as_of,
                 "tolerance": policy.on_time_tolerance,
                 "repeat_window": policy.repeat_window,
+                "timezone": policy.timezone.key,
                 "trunc": None if bucket == "all" else bucket,
                 "group_by": group_by,
+                "kind": kind,
                 **{name: filters.get(name) for name in KPI_FILTERS},
             },
         )

@@ -4,7 +4,8 @@
 (`KpiRepository.kpi_tallies`) and turns them into figures with the same `kpi_rows`;
 tests/requests/test_kpis_sql.py holds the two to each other.
 
-Definitions (all per request, bucketed by the day the request was filed, in UTC):
+Definitions (all per request, bucketed by the day the request was filed, in the company's time zone: a request
+filed at 23:30 UTC is the next day's in Simferopol):
 - response SLA: the first arrival on site is at or before `response_due`. A request counts once it has
   arrived, or once its deadline has passed without an arrival (a breach); cancelled before arrival: not counted.
 - fix SLA: completed at or before `fix_due`; counted once completed or once the deadline has passed
@@ -15,8 +16,10 @@ Definitions (all per request, bucketed by the day the request was filed, in UTC)
   follow-ups, those completed by the first visit on site with no failed visit.
 - repeat visit: a completed request on a unit followed by another request for the same unit, filed
   within the repeat window (30 days) after completion; the repeat counts against the first job.
-- mean response time: first arrival minus filing, in minutes; follow-ups are booked return visits, not
-  responses to a call, so they are left out. Emergency response median and p90: the same minutes, emergencies only.
+- mean response time: first arrival minus filing, in minutes; follow-ups are booked return visits and planned
+  visits (kind "planned": a contract's maintenance, filed when its schedule plans it) keep a schedule, neither a
+  response to a call, so they are left out. Planned visits count in every other figure like filed requests.
+  Emergency response median and p90: the same minutes, emergencies only.
 - arrival against the first promised ETA: the first arrival minus the ETA promised when that visit was booked, in
   minutes late (early counts as 0), median and p90.
 - medians and p90s are linear-interpolated percentiles (PostgreSQL's percentile_cont), over the group's requests.
@@ -31,8 +34,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
+
+from shared.events.common import RequestKind
 
 Bucket = Literal["day", "week", "month", "all"]
+UTC_ZONE = ZoneInfo("UTC")
 GroupBy = Literal["none", "technician", "contract", "customer", "site", "unit"]
 
 
@@ -128,10 +135,11 @@ class KpiRow:
 class KpiPolicy:
     on_time_tolerance: timedelta = timedelta(minutes=15)
     repeat_window: timedelta = timedelta(days=30)
+    timezone: ZoneInfo = UTC_ZONE  # where the days (weeks, months) the figures are cut into begin
 
 
-def period_start(moment: datetime, bucket: Bucket) -> date | None:
-    day = moment.date()
+def period_start(moment: datetime, bucket: Bucket, timezone: ZoneInfo) -> date | None:
+    day = moment.astimezone(timezone).date()
     if bucket == "day":
         return day
     if bucket == "week":
@@ -196,7 +204,7 @@ def first_time_fix(job: JobRecord) -> bool | None:
 
 
 def response_minutes(job: JobRecord) -> float | None:
-    if job.follow_up_of is not None:
+    if job.follow_up_of is not None or job.kind == "planned":
         return None
     arrival = job.first_arrival
     if arrival is None or arrival.on_site_at is None:
@@ -324,8 +332,10 @@ def compute_kpis(
     bucket: Bucket = "all",
     group_by: GroupBy = "none",
     policy: KpiPolicy = KpiPolicy(),
+    kind: RequestKind | None = None,
 ) -> list[KpiRow]:
-    """One row per (period, group) for the requests filed in [period_from, period_to).
+    """One row per (period, group) for the requests filed in [period_from, period_to) (of `kind` alone if given:
+    the later requests that make a repeat visit are of any kind).
 
     `jobs` may include requests filed up to `policy.repeat_window` after `period_to`: they only serve
     to detect repeat visits. This is the executable definition of every figure; the service computes
@@ -338,8 +348,8 @@ def compute_kpis(
             requests_by_unit[job.equipment_id].append(job.created_at)
     groups: dict[tuple[date | None, uuid.UUID | None], list[JobRecord]] = defaultdict(list)
     for job in all_jobs:
-        if period_from <= job.created_at < period_to:
-            groups[(period_start(job.created_at, bucket), group_key(job, group_by))].append(job)
+        if period_from <= job.created_at < period_to and kind in (None, job.kind):
+            groups[(period_start(job.created_at, bucket, policy.timezone), group_key(job, group_by))].append(job)
 
     def ratio(outcomes: Iterable[bool | None]) -> Ratio:
         counted = [o for o in outcomes if o is not None]

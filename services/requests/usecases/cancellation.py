@@ -11,6 +11,7 @@ from services.requests.db.requests import RequestsRepository
 from services.requests.db.tables import messaging
 from services.requests.db.timeline import TimelineRepository
 from services.requests.domain.lifecycle import cancellable, customer_may_cancel
+from services.requests.domain.planned_visits import PLANNED
 from services.requests.domain.records import ServiceRequestRecord
 from shared.auth import Principal, Role, ensure_customer_access
 from shared.errors import Conflict, Forbidden, NotFound
@@ -30,6 +31,8 @@ async def cancel_request(
     ensure_customer_access(principal, row.customer_id, "request")
     if row.status == "cancelled":
         return row  # cancelling twice is the same as once
+    if row.kind == PLANNED:
+        raise Conflict("a planned visit is moved or cancelled in its contract's schedule, not as a request")
     if not cancellable(row.status):
         raise Conflict(f"a {row.status} request cannot be cancelled")
     if principal.role not in MAY_CANCEL_ANY_TIME and not customer_may_cancel(row.status):

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.requests.db.kpis import KpiRepository
 from services.requests.domain.kpis import Bucket, GroupBy, KpiPolicy, KpiRow, kpi_rows
+from shared.events.common import RequestKind
 
 
 async def quality_kpis(
@@ -21,8 +22,10 @@ async def quality_kpis(
     group_by: GroupBy,
     filters: dict[str, uuid.UUID],
     policy: KpiPolicy,
+    kind: RequestKind | None = None,
 ) -> list[KpiRow]:
     tallies = await KpiRepository(session).kpi_tallies(
+        kind=kind,
         period_from=period_from,
         period_to=period_to,
         as_of=as_of,

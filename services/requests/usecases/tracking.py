@@ -27,6 +27,7 @@ from services.requests.domain.lifecycle import (
     needs_parts,
     request_status,
 )
+from services.requests.domain.planned_visits import PLANNED
 from services.requests.domain.records import ServiceRequestRecord
 from services.requests.usecases.filing import open_follow_up
 from services.requests.usecases.survey_links import SurveyLinks
@@ -48,8 +49,6 @@ class Tracking:
     async def on_assignment_created(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
         assert isinstance(event, AssignmentCreated)
         timeline = TimelineRepository(session)
-        if event.kind == "planned":
-            return  # a planned visit from contracts, booked under its visit id: not a customer's request
         applied = await _apply(
             session,
             event.request_id,
@@ -119,6 +118,7 @@ class Tracking:
         if (
             event.status == "failed"
             and needs_parts(event.outcome)
+            and request.kind != PLANNED  # a planned visit's unfinished work carries over in its contract
             and request.cancelled_at is None
             and current_assignment(applied.assignments) == applied.view
         ):
@@ -241,8 +241,9 @@ async def _load(
 ) -> tuple[RequestsRepository, ServiceRequestRecord, list[AssignmentView]] | None:
     """The request (locked: its events apply one at a time) and its assignments; None when it is not ours.
 
-    Dispatch only learns request ids from our committed events, so an unknown id is a planned visit
-    (booked under its visit id), never a request of ours that is not there yet.
+    Dispatch learns request ids from our committed events and planned visits' from contracts, so an unknown id is
+    a planned visit this service never recorded (planned before it read the schedule), never a request of ours
+    that is not there yet.
     """
     repo = RequestsRepository(session)
     request = await repo.get(request_id, for_update=True)

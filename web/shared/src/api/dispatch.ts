@@ -219,6 +219,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/kpis": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Utilisation and kilometres driven per technician and day */
+        get: operations["work_kpis_kpis_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me/assignments/{assignment_id}/accept": {
         parameters: {
             query?: never;
@@ -1242,6 +1259,43 @@ export interface components {
              */
             technician_photo_url?: string | null;
         };
+        /**
+         * DayOfWorkOut
+         * @description How a technician's day went (or, without day and technician, the sum of the rows).
+         */
+        DayOfWorkOut: {
+            /** Day */
+            day: string | null;
+            /**
+             * Driving Hours
+             * @description from setting off to arriving
+             */
+            driving_hours: number;
+            /**
+             * On Site Hours
+             * @description from arriving on site to completing, failing or calling it off
+             */
+            on_site_hours: number;
+            /**
+             * Shift Hours
+             * @description the shift up to now, less its break once the break window has passed
+             */
+            shift_hours: number;
+            /** Technician Id */
+            technician_id: string | null;
+            /** Technician Name */
+            technician_name?: string | null;
+            /**
+             * Travel Km
+             * @description the path through the day's position pings
+             */
+            travel_km: number;
+            /**
+             * Utilisation
+             * @description on-site hours over shift hours; null without shift hours
+             */
+            utilisation: number | null;
+        };
         /** DayStop */
         DayStop: {
             assignment: components["schemas"]["AssignmentOut"];
@@ -1937,13 +1991,21 @@ export interface components {
         UnplannedOut: {
             /**
              * Detail
+             * @description what that check found, in words (the skills needed, the pin ...)
              * @default
              */
             detail: string;
-            /** Label */
+            /**
+             * Label
+             * @description the job's address, or its kind and short id
+             */
             label: string;
-            /** Reason */
-            reason: string;
+            /**
+             * Reason
+             * @description the first check no technician-day passes, in the planner's order
+             * @enum {string}
+             */
+            reason: "no_skilled_technician" | "outside_day_range" | "outside_every_shift" | "window_unreachable" | "capacity" | "max_travel" | "pinned_infeasible" | "change_budget" | "no_time_left" | "no_solution";
             /**
              * Request Id
              * Format: uuid
@@ -1981,6 +2043,37 @@ export interface components {
             end: string;
             /** Start */
             start: string;
+        };
+        /**
+         * WorkKpisOut
+         * @description Utilisation and travel per local day and technician, from dispatch's records.
+         */
+        WorkKpisOut: {
+            /**
+             * As Of
+             * @description figures count up to this instant
+             */
+            as_of: string;
+            /** Days */
+            days: components["schemas"]["DayOfWorkOut"][];
+            /**
+             * First
+             * Format: date
+             * @description the first local day reported
+             */
+            first: string;
+            /**
+             * Last
+             * Format: date
+             * @description the last local day reported (included)
+             */
+            last: string;
+            /**
+             * Timezone
+             * @description the company's time zone the days are cut in
+             */
+            timezone: string;
+            total: components["schemas"]["DayOfWorkOut"];
         };
     };
     responses: never;
@@ -2500,6 +2593,58 @@ export interface operations {
                     "application/json": {
                         [key: string]: string;
                     };
+                };
+            };
+        };
+    };
+    work_kpis_kpis_get: {
+        parameters: {
+            query?: {
+                /** @description the first local day; default: `to`, or today */
+                from?: string | null;
+                /** @description the last local day, included; default: `from` */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkKpisOut"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input: each field and the reason */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

@@ -1293,6 +1293,8 @@ export interface operations {
                 contract_id?: string | null;
                 site_id?: string | null;
                 equipment_id?: string | null;
+                /** @description count only requests of this kind (planned: contracts' visits) */
+                kind?: ("emergency" | "routine" | "planned") | null;
                 format?: "json" | "csv";
             };
             header?: never;
