@@ -253,6 +253,68 @@ async def test_an_emergency_with_no_room_in_any_route_gets_it_from_the_days_repl
     assert "found no room" in plan["reason"]
 
 
+def keeps_to_its_start(problem: PlanningProblem, travel: TravelTimeProvider, options: PlanningOptions) -> Plan:
+    """A planner whose search never gets past its warm start (a re-plan's second on a busy day): it plans the visits
+    of the warm start and leaves every other out, "no time left". Module level: worker processes take it by name."""
+    started = {v for r in problem.previous_routes for v in r.visit_ids} | {p.visit_id for p in problem.pins}
+    plan = plan_routes(
+        dataclasses.replace(problem, visits=tuple(v for v in problem.visits if v.id in started)), travel, options
+    )
+    left = tuple(
+        UnassignedVisit(v.id, v.priority, UnassignedReason.NO_TIME_LEFT, "fits alone, but shifts are full")
+        for v in problem.visits
+        if v.id not in started
+    )
+    weight = sum(options.drop_penalties[u.priority] for u in (*plan.unassigned, *left))
+    kpis = dataclasses.replace(
+        plan.kpis, unassigned=len(plan.unassigned) + len(left), unassigned_priority_weight=weight
+    )
+    return dataclasses.replace(plan, unassigned=(*plan.unassigned, *left), kpis=kpis)
+
+
+async def test_a_replan_whose_search_leaves_the_emergency_out_tries_again_with_room_made(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    """The simulated day's re-plans saw the unplaceable P1 and still left it out, "no time left", with the afternoon
+    full of P4 maintenance: serving it takes several visits off one day at once, which a second's local search from
+    the current routes did not find. The re-plan now tries once more from a start that gives it to the nearest
+    technician and lets the maintenance go, and keeps that plan when less value is left out."""
+    dispatch = clocked_dispatch
+    clock.now = at(8, 0)
+    await dispatch.add_technician("Anna Koval", *HOME, weekly_shifts=WEEK)
+    visits = [
+        planned_visit(HOME[0] + 0.01 * k, HOME[1], at(h, m), at(h, m + 15)).model_copy(update={"duration_minutes": 150})
+        for k, (h, m) in enumerate([(9, 0), (11, 40), (14, 20)], start=1)
+    ]
+    for visit in visits:
+        await dispatch.publish(visit)
+
+    async def known() -> bool:
+        return len(await dispatch.sql("SELECT 1 FROM dispatch.jobs WHERE kind = 'planned'")) == len(visits)
+
+    await eventually(known, what="the visits reach dispatch")
+    assert (await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)).status_code == 200
+    db = dispatch.app.state.runtime.db
+    replanner = Replanner(dispatch.app.state.dispatch.replanner.settings, clock, planner=keeps_to_its_start)
+    await run_queued_replans(db, replanner)
+
+    clock.now = at(8, 30)
+    urgent = emergency_at(clock.now, HOME[0] + 0.005, HOME[1])
+    await dispatch.publish(urgent)
+
+    async def status() -> list[str]:
+        rows = await dispatch.sql("SELECT status FROM dispatch.jobs WHERE request_id = $1", urgent.request_id)
+        return [r["status"] for r in rows]
+
+    assert await eventually(status, lambda rows: rows not in ([], ["open"]), what="decided") == ["unplaceable"]
+    assert await run_queued_replans(db, replanner) == 1
+    served = await booked(dispatch, urgent.request_id)
+    assert served["planned_start"] <= urgent.response_due
+    plan = (await dispatch.client.get(f"/plans/{TODAY}", headers=dispatch.dispatcher)).json()
+    assert str(urgent.request_id) not in {u["request_id"] for u in plan["unassigned"]}
+    assert plan["unassigned"], "the maintenance that made room is listed, to be planned another day"
+
+
 def nothing_found(problem: PlanningProblem, travel: TravelTimeProvider, options: PlanningOptions) -> Plan:
     """What the solver answers when its time runs out before a first solution (module level: the service's planner
     runs in worker processes, which take the function by name)."""

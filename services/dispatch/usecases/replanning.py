@@ -54,6 +54,7 @@ from services.dispatch.planning import (
     Visit,
     plan_routes,
 )
+from services.dispatch.planning.make_room import LEFT_FOR_LESS, room_for
 from services.dispatch.settings import Settings
 from services.dispatch.usecases.booking import announce_changed, announce_created, cancel_assignment
 from services.dispatch.usecases.emergency import skill_levels
@@ -286,13 +287,42 @@ class Replanner:
         """A plan of the day; promises no plan can keep are lifted (better late, and told, than not served)."""
         snapshot = await self.snapshot(repo, day, kept_as_booked, change_budget)
         options = PlanningOptions(time_limit=self.settings.planner_time_limit_s)
-        plan = await self.run(self.planner, snapshot.problem, self.travel, options)
+        problem = snapshot.problem
+        plan = await self.run(self.planner, problem, self.travel, options)
         broken = {u.visit_id for u in plan.unassigned} & set(snapshot.relaxed)
         if broken:
             log.warning("re-plan of %s: promised ETAs of %s can't be kept", day, sorted(broken))
-            relaxed = snapshot.without_promises(broken)
-            plan = await self.run(self.planner, relaxed, self.travel, options)
-        return snapshot, plan
+            problem = snapshot.without_promises(broken)
+            plan = await self.run(self.planner, problem, self.travel, options)
+        return snapshot, await self._room_for_emergencies(snapshot, problem, plan, options)
+
+    async def _room_for_emergencies(
+        self, snapshot: Snapshot, problem: PlanningProblem, plan: Plan, options: PlanningOptions
+    ) -> Plan:
+        """Emergencies nobody is booked for that the plan left out although they fit: once more from a start that
+        serves them and lets lower-value visits go (planning/make_room.py); kept if less value is left out."""
+        waiting = {
+            u.visit_id
+            for u in plan.unassigned
+            if u.reason in LEFT_FOR_LESS and snapshot.jobs[uuid.UUID(u.visit_id)].kind == "emergency"
+        }
+        if not waiting:
+            return plan
+        pinned = {p.visit_id for p in problem.pins}
+        droppable = {
+            v.id for v in problem.visits if v.id not in pinned and snapshot.jobs[uuid.UUID(v.id)].kind != "emergency"
+        }
+        roomy = room_for(problem, plan, waiting, droppable, self.travel)
+        if roomy is None:
+            return plan
+        second = await self.run(self.planner, roomy, self.travel, options)
+        if (
+            second.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
+            and second.kpis.unassigned_priority_weight < plan.kpis.unassigned_priority_weight
+        ):
+            log.info("re-plan of %s: room made for %s", snapshot.day, sorted(waiting))
+            return second
+        return plan
 
     async def snapshot(
         self,
