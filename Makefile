@@ -78,7 +78,7 @@ test: ## Run the test suite: the web apps' unit tests (Vitest), then pytest (PYT
 	$(if $(PYTEST_ARGS),,(cd web && npm test --silent))
 	$(PY) -m pytest -q -p no:cacheprovider -m "not slow" $(PYTEST_ARGS) || { rc=$$?; ((rc == 5)) && echo "make test: no tests collected" >&2; exit $$rc; }
 
-test-day: ## The short simulated day (both policies on the real stack; marked slow, not in make test yet)
+test-day: ## The short simulated day alone (both policies on the real stack; part of make test)
 	@$(ENV)
 	$(PY) -m pytest -q -p no:cacheprovider tests/day $(PYTEST_ARGS)
 

@@ -108,8 +108,9 @@ def play_day(
         # a re-plan's thinking time passes `speed` times faster in the simulated day, and while the planner holds a
         # core the API answers the technicians slower: 5 s at 120x stretched drives fourfold (pings 13.5 simulated
         # minutes apart instead of 3) and cost Fieldline a fifth of its response SLA; 1 s keeps it to 2 minutes
-        # the lead: half as long again as the morning's start took, so the day rarely has to be started twice
-        lead_s = max(8.0, 1.5 * day.last_start_s + 2.0)
+        # the lead: twice as long as the morning's start took (this start also stops the morning's services), so the
+        # day rarely has to be started twice
+        lead_s = max(8.0, 2.0 * day.last_start_s + 4.0)
         timeline = _start_the_day(day, scenario, speed, service_env(policy, speed, replan_time_limit_s), lead_s)
         clock = SimulatedClock(timeline.start, timeline.speed, timeline.anchor)
         player = Player(scenario, company, seeded, day.urls(), day.token, clock)
