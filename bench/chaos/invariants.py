@@ -29,6 +29,18 @@ _ACTIVE = "status IN ('offered', 'accepted', 'en_route', 'on_site')"
 _EVIDENCE = 5
 
 
+def matches(pattern: str, subject: str) -> bool:
+    """NATS subject matching: ``*`` is one token, a final ``>`` one or more (a consumer may filter on a wildcard,
+    e.g. requests' ``...visit.*``: counted by exact subject it seemed to have seen nothing on the stream)."""
+    want, have = pattern.split("."), subject.split(".")
+    for k, token in enumerate(want):
+        if token == ">":
+            return len(have) > k
+        if k >= len(have) or (token != "*" and token != have[k]):
+            return False
+    return len(have) == len(want)
+
+
 def _say(line: str) -> None:
     print(f"  {line}", file=sys.stderr, flush=True)
 
@@ -284,7 +296,7 @@ async def _messaging(conn: asyncpg.Connection, stack: ChaosStack) -> dict[str, d
                     if consumer.config.filter_subject
                     else list(consumer.config.filter_subjects or [])
                 )
-                on_stream = sum(per_subject.get(s, 0) for s in subjects)
+                on_stream = sum(n for subject, n in per_subject.items() if any(matches(f, subject) for f in subjects))
                 seen = processed[consumer.name] + dead[consumer.name]
                 if seen != on_stream:
                     unapplied.append(
