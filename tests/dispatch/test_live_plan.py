@@ -201,16 +201,11 @@ async def test_a_day_that_fails_to_plan_is_reported_and_never_blocks_another(
     assert await dispatch.sql("SELECT day FROM dispatch.replan_requests") == []
 
 
-async def test_an_emergency_with_no_room_in_any_route_gets_it_from_the_days_replan(
-    clocked_dispatch: Dispatch, clock: Clock
-) -> None:
-    """The simulated day's P1 emergencies filed in the afternoon went to the next morning: every route was full of
-    planned visits with windows, the reactive insertion moves nothing booked, and the re-plan never saw an emergency
-    nobody was booked for. Now finding no room queues today's re-plan, which lets a planned visit go for it."""
-    dispatch = clocked_dispatch
+async def _an_emergency_in_a_full_day(dispatch: Dispatch, clock: Clock, replanner: Replanner) -> ServiceRequestCreated:
+    """Anna's day planned full (three visits of two and a half hours, each to start within a quarter of an hour),
+    then a P1 at 08:30 (an hour's work, due in four) that the insertion finds no room for."""
     clock.now = at(8, 0)
     await dispatch.add_technician("Anna Koval", *HOME, weekly_shifts=WEEK)
-    # a full day: three visits of two and a half hours, each to start within a quarter of an hour
     visits = [
         planned_visit(HOME[0] + 0.01 * k, HOME[1], at(h, m), at(h, m + 15)).model_copy(update={"duration_minutes": 150})
         for k, (h, m) in enumerate([(9, 0), (11, 40), (14, 20)], start=1)
@@ -226,12 +221,10 @@ async def test_an_emergency_with_no_room_in_any_route_gets_it_from_the_days_repl
     assert planned.status_code == 200, planned.text
     for visit in visits:
         await booked(dispatch, visit.visit_id)
-    db = dispatch.app.state.runtime.db
-    replanner = dispatch.app.state.dispatch.replanner
-    await run_queued_replans(db, replanner)  # whatever the visits queued
+    await run_queued_replans(dispatch.app.state.runtime.db, replanner)  # whatever the visits queued
 
     clock.now = at(8, 30)
-    urgent = emergency_at(clock.now, HOME[0] + 0.005, HOME[1])  # an hour's work, due in four
+    urgent = emergency_at(clock.now, HOME[0] + 0.005, HOME[1])
     await dispatch.publish(urgent)
 
     async def status() -> list[str]:
@@ -240,7 +233,19 @@ async def test_an_emergency_with_no_room_in_any_route_gets_it_from_the_days_repl
 
     decided = await eventually(status, lambda rows: rows not in ([], ["open"]), what="the emergency is decided")
     assert decided == ["unplaceable"]  # the day has no room without moving a visit
+    return urgent
 
+
+async def test_an_emergency_with_no_room_in_any_route_gets_it_from_the_days_replan(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    """The simulated day's P1 emergencies filed in the afternoon went to the next morning: every route was full of
+    planned visits with windows, the reactive insertion moves nothing booked, and the re-plan never saw an emergency
+    nobody was booked for. Now finding no room queues today's re-plan, which lets a planned visit go for it."""
+    dispatch = clocked_dispatch
+    db = dispatch.app.state.runtime.db
+    replanner = dispatch.app.state.dispatch.replanner
+    urgent = await _an_emergency_in_a_full_day(dispatch, clock, replanner)
     assert await run_queued_replans(db, replanner) == 1
     served = await booked(dispatch, urgent.request_id)
     assert served["planned_start"] <= urgent.response_due and served["planned_start"].date() == TODAY
@@ -280,33 +285,9 @@ async def test_a_replan_whose_search_leaves_the_emergency_out_tries_again_with_r
     the current routes did not find. The re-plan now tries once more from a start that gives it to the nearest
     technician and lets the maintenance go, and keeps that plan when less value is left out."""
     dispatch = clocked_dispatch
-    clock.now = at(8, 0)
-    await dispatch.add_technician("Anna Koval", *HOME, weekly_shifts=WEEK)
-    visits = [
-        planned_visit(HOME[0] + 0.01 * k, HOME[1], at(h, m), at(h, m + 15)).model_copy(update={"duration_minutes": 150})
-        for k, (h, m) in enumerate([(9, 0), (11, 40), (14, 20)], start=1)
-    ]
-    for visit in visits:
-        await dispatch.publish(visit)
-
-    async def known() -> bool:
-        return len(await dispatch.sql("SELECT 1 FROM dispatch.jobs WHERE kind = 'planned'")) == len(visits)
-
-    await eventually(known, what="the visits reach dispatch")
-    assert (await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)).status_code == 200
     db = dispatch.app.state.runtime.db
     replanner = Replanner(dispatch.app.state.dispatch.replanner.settings, clock, planner=keeps_to_its_start)
-    await run_queued_replans(db, replanner)
-
-    clock.now = at(8, 30)
-    urgent = emergency_at(clock.now, HOME[0] + 0.005, HOME[1])
-    await dispatch.publish(urgent)
-
-    async def status() -> list[str]:
-        rows = await dispatch.sql("SELECT status FROM dispatch.jobs WHERE request_id = $1", urgent.request_id)
-        return [r["status"] for r in rows]
-
-    assert await eventually(status, lambda rows: rows not in ([], ["open"]), what="decided") == ["unplaceable"]
+    urgent = await _an_emergency_in_a_full_day(dispatch, clock, replanner)
     assert await run_queued_replans(db, replanner) == 1
     served = await booked(dispatch, urgent.request_id)
     assert served["planned_start"] <= urgent.response_due

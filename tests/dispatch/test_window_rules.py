@@ -3,8 +3,8 @@ is inside one window or refused, and a stop waiting for its window is promised t
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,6 +28,7 @@ from services.dispatch.domain.windows import (
 )
 from services.dispatch.planning import Stop, TimeWindow
 from services.dispatch.usecases.replanning import promised_arrival
+from tests.support.dispatch_records import job_record
 
 TZ = ZoneInfo("Europe/Simferopol")  # UTC+3
 
@@ -104,33 +105,8 @@ def test_intersection_with_a_day_keeps_only_what_falls_in_it() -> None:
 
 
 def _job(kind: str, **fields: object) -> JobRecord:
-    base: dict[str, object] = {
-        "request_id": uuid.uuid4(),
-        "customer_id": uuid.uuid4(),
-        "site_id": uuid.uuid4(),
-        "kind": kind,
-        "priority": "P3",
-        "lat": 44.95,
-        "lon": 34.1,
-        "required_skills": [],
-        "response_due": local(4, 7, 30),
-        "fix_due": None,
-        "duration_minutes": 45,
-        "status": "open",
-        "unplaceable_reason": None,
-        "created_at": datetime(2030, 3, 1, tzinfo=UTC),
-        "window_start": None,
-        "window_end": None,
-        "contract_id": None,
-        "equipment_ids": [],
-        "address": None,
-        "description": "",
-        "bundled_with": None,
-        "source_version": None,
-        "contact_name": "",
-        "contact_phone": "",
-    }
-    return JobRecord(**{**base, **fields})  # type: ignore[arg-type]
+    given: dict[str, Any] = {"priority": "P3", "response_due": local(4, 7, 30), "duration_minutes": 45, **fields}
+    return job_record(kind=kind, **given)
 
 
 def test_which_windows_bind_a_booking() -> None:

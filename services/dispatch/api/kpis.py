@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 from fastapi import APIRouter, Query
@@ -25,16 +26,7 @@ async def work_kpis(
 
     def out(row: DayOfWork) -> DayOfWorkOut:
         name = report.names.get(str(row.technician_id)) if row.technician_id else None
-        return DayOfWorkOut(
-            day=row.day,
-            technician_id=row.technician_id,
-            technician_name=name,
-            shift_hours=row.shift_hours,
-            on_site_hours=row.on_site_hours,
-            driving_hours=row.driving_hours,
-            travel_km=row.travel_km,
-            utilisation=row.utilisation,
-        )
+        return DayOfWorkOut(**dataclasses.asdict(row), utilisation=row.utilisation, technician_name=name)
 
     return WorkKpisOut(
         first=report.first,

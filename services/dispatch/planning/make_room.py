@@ -40,7 +40,8 @@ def room_for(
     not given one yet, after that technician's planned visits that are not ``droppable``; None when no technician
     can take any of them. The most urgent (priority, then deadline) choose first."""
     visits: Mapping[str, Visit] = {v.id: v for v in problem.visits}
-    routes: dict[str, list[str]] = {r.technician_id: [s.visit_id for s in r.stops] for r in plan.routes}
+    # each waiting visit ends up on one route only, wherever the plan had it
+    routes = {r.technician_id: [s.visit_id for s in r.stops if s.visit_id not in waiting] for r in plan.routes}
     days: dict[str, int] = {r.technician_id: r.day for r in plan.routes}
     given: set[str] = set()
 
@@ -56,7 +57,6 @@ def room_for(
         legs = travel.durations_between(coordinates([t.home for t in free]), coordinates([visit.location]))[:, 0]
         nearest = free[int(np.argmin(legs))]
         given.add(nearest.id)
-        routes = {tid: [v for v in stops if v != visit_id] for tid, stops in routes.items()}  # once, wherever it was
         routes[nearest.id] = [v for v in routes.get(nearest.id, []) if v not in droppable] + [visit_id]
         days.setdefault(nearest.id, nearest.shifts[0].day)
     if not given:
