@@ -30,6 +30,9 @@ class Settings(ServiceSettings, AttachmentStoreSettings):
     reach_km: float = 200.0
     road_factor: float = 1.35
     booking_attempts: int = 32  # each collision means another placement won: enough for a burst at one spot
+    # an emergency goes to the earliest arrival that meets its SLA, or to one at most this much later that adds less
+    # driving to its technician's day (one already passing nearby rather than one sent across town); 0: earliest
+    emergency_detour_slack_minutes: float = Field(default=20.0, ge=0)
     book_late_emergencies: bool = True  # book the earliest arrival even past the SLA, and alert the dispatcher
     # technicians whose shift starts within this are candidates too (they set off when it starts): an emergency
     # filed before the morning shifts, or overnight, is booked for the first who can go, not left waiting

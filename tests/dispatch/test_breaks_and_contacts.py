@@ -10,6 +10,7 @@ import pytest
 
 from services.dispatch.planning import GeoPoint as PlanPoint
 from services.dispatch.planning import RoadFactorTravel
+from services.dispatch.settings import Settings
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import VisitPlanned
 from shared.events.requests import ServiceRequestCreated
@@ -58,8 +59,18 @@ async def booked(dispatch: Dispatch, request: ServiceRequestCreated) -> dict[str
     return await eventually(probe, what="the emergency is booked")
 
 
-@pytest.mark.parametrize(("break_vs_drive_minutes", "goes_to"), [(-15, "resting"), (+15, "far")])
-async def test_an_emergency_beside_a_technician_on_a_break_goes_to_them_only_if_they_still_arrive_first(
+SLACK = int(Settings().emergency_detour_slack_minutes)  # the default the app runs with
+
+
+@pytest.mark.parametrize(
+    ("break_vs_drive_minutes", "goes_to"),
+    [
+        (-15, "resting"),  # there first anyway
+        (SLACK - 5, "resting"),  # a little later, but it spares the other a 90-minute round trip
+        (SLACK + 15, "far"),  # later by more than the detour is worth
+    ],
+)
+async def test_an_emergency_beside_a_technician_on_a_break_goes_to_them_unless_far_sooner_by_more_than_the_slack(
     clocked_dispatch: Dispatch, clock: Clock, break_vs_drive_minutes: int, goes_to: str
 ) -> None:
     dispatch = clocked_dispatch
@@ -84,7 +95,7 @@ async def test_an_emergency_beside_a_technician_on_a_break_goes_to_them_only_if_
     eta = booking["eta"]
     assert isinstance(eta, datetime)
     if goes_to == "resting":
-        assert break_ends <= eta < clock.now + timedelta(minutes=drive_minutes(FAR, SITE))  # after the break
+        assert eta >= break_ends  # after the break
     else:
         assert eta < break_ends  # sooner than the one on a break could be there
 

@@ -59,6 +59,24 @@ def test_picks_the_earliest_arrival() -> None:
     assert decision.best.technician_id == "near" and decision.best.arrival == 8 * H + 2 * M
 
 
+def test_detour_slack_trades_a_few_minutes_of_arrival_for_less_driving() -> None:
+    # "idle" waits at home at 0: there at 8:10, then 10 minutes home again (20 minutes added). "passing" is at 25 on
+    # its way to a 9:00 stop at 0: there at 8:15 and on to its stop (no driving added).
+    passing = route("passing", 25, (stop("on-the-way", 0, start=9 * H),))
+    day = LiveDay.build([route("idle", 0), passing])
+
+    def pick(slack: float, sla: float = 12 * H) -> Insertion:
+        decision = earliest_feasible_insertion(day, job(10, sla=sla), TRAVEL, now=8 * H, detour_slack=slack)
+        assert decision.best is not None
+        return decision.best
+
+    assert pick(0.0).technician_id == "idle" and pick(0.0).arrival == 8 * H + 10 * M
+    detour = pick(10 * M)
+    assert (detour.technician_id, detour.position, detour.arrival) == ("passing", 0, 8 * H + 15 * M)
+    assert pick(2 * M).technician_id == "idle"  # five minutes later is past the slack
+    assert pick(10 * M, sla=8 * H + 12 * M).technician_id == "idle"  # the SLA still comes first
+
+
 def test_respects_skill_levels() -> None:
     day = LiveDay.build([route("near", 10, skills={"refrigeration": 1}), route("far", 40, skills={"refrigeration": 3})])
     decision = earliest_feasible_insertion(day, job(10, refrigeration=2), TRAVEL, now=8 * H)

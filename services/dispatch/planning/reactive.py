@@ -222,9 +222,13 @@ class LiveDay:
 
 
 def earliest_feasible_insertion(
-    day: LiveDay, job: UrgentJob, travel: ArrayTravelTimeProvider, now: float
+    day: LiveDay, job: UrgentJob, travel: ArrayTravelTimeProvider, now: float, detour_slack: float = 0.0
 ) -> InsertionDecision:
-    """The technician and position with the earliest arrival that keeps skills, SLA and committed windows."""
+    """The technician and position with the earliest arrival that keeps skills, SLA and committed windows.
+
+    ``detour_slack`` (seconds) trades a little of that arrival for driving: of the insertions that meet the SLA and
+    arrive within it of the earliest, the one adding the least travel to its route (the detour: there, then on to
+    the next stop or home, less the leg it replaces). 0: the earliest arrival whatever the detour."""
     skilled = day.skilled(job.required_skills)
     if not skilled.any():
         return InsertionDecision(None, None, "no technician has the required skills")
@@ -241,11 +245,10 @@ def earliest_feasible_insertion(
         return InsertionDecision(None, None, "no skilled technician can fit it without breaking a commitment")
     on_time = feasible & (start <= job.sla_deadline + _EPS)
 
-    def pick(mask: BoolArray) -> Insertion:
-        # Earliest arrival; among equal arrivals the smaller disruption of the rest of the route.
+    def first(mask: BoolArray, *keys: FloatArray) -> Insertion:
+        """The slot of ``mask`` first by ``keys`` (the first key sorts first)."""
         candidates = np.flatnonzero(mask)
-        order = np.lexsort((push[candidates], arrival[candidates]))
-        s = int(candidates[order[0]])
+        s = int(candidates[np.lexsort(tuple(k[candidates] for k in reversed(keys)))[0]])
         return Insertion(
             technician_id=day.technician_ids[int(day.slot_route[s])],
             position=int(day.slot_position[s]),
@@ -256,6 +259,12 @@ def earliest_feasible_insertion(
             after_break=bool(day.slot_after_break[s]),
         )
 
-    if on_time.any():
-        return InsertionDecision(pick(on_time), None, "")
-    return InsertionDecision(None, pick(feasible), "no feasible insertion meets the SLA deadline")
+    if not on_time.any():
+        # Earliest arrival; among equal arrivals the smaller disruption of the rest of the route.
+        return InsertionDecision(None, first(feasible, arrival, push), "no feasible insertion meets the SLA deadline")
+    if detour_slack <= 0:
+        return InsertionDecision(first(on_time, arrival, push), None, "")
+    soon = on_time & (arrival <= arrival[on_time].min() + detour_slack + _EPS)
+    replaced = travel.durations_between(day.points, day.points)[day.slot_prev, day.slot_next]
+    detour = to_job[day.slot_prev] + from_job[day.slot_next] - replaced
+    return InsertionDecision(first(soon, detour, arrival, push), None, "")

@@ -52,8 +52,10 @@ class DispatchUseCases:
     def build(cls, settings: Settings, clock: Callable[[], datetime] = SystemClock()) -> DispatchUseCases:
         # the baseline's switch, made once here: the day planner and the emergency rule of one policy
         travel = RoadFactorTravel(road_factor=settings.road_factor)  # one travel model for every path
-        insertion = ReactiveInsertion(travel)
         nearest = settings.policy == "nearest"
+        # the baseline sends the nearest technician at its earliest arrival: no trading arrival for driving
+        detour_slack_s = 0.0 if nearest else settings.emergency_detour_slack_minutes * 60.0
+        insertion = ReactiveInsertion(travel, detour_slack_s)
         placer = EmergencyPlacer(settings, NearestQualified(insertion) if nearest else insertion, clock, travel)
         processes = (
             PlannerProcesses(settings.planner_processes, settings.planner_nice) if settings.planner_processes else None

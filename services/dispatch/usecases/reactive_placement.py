@@ -42,8 +42,11 @@ _UNBOUNDED = float("inf")
 
 
 class ReactiveInsertion:
-    def __init__(self, travel: RoadFactorTravel) -> None:
+    def __init__(self, travel: RoadFactorTravel, detour_slack_s: float = 0.0) -> None:
+        """``detour_slack_s``: how much later than the earliest arrival an emergency may be served by a technician
+        whose day it adds less driving to (planning/reactive.earliest_feasible_insertion)."""
         self.travel = travel
+        self.detour_slack_s = detour_slack_s
 
     def decide(self, job: Job, candidates: Sequence[Candidate], now: datetime) -> Decision:
         if not candidates:
@@ -116,7 +119,7 @@ class ReactiveInsertion:
             sla_deadline=secs(job.response_due) if job.response_due else _UNBOUNDED,
             required_skills=dict(job.required_skills),
         )
-        decision = earliest_feasible_insertion(LiveDay.build(routes), urgent, self.travel, 0.0)
+        decision = earliest_feasible_insertion(LiveDay.build(routes), urgent, self.travel, 0.0, self.detour_slack_s)
         by_id = {str(c.technician_id): (c, r) for c, r in zip(candidates, routes, strict=True)}
 
         def option(insertion: Insertion | None) -> Option | None:
