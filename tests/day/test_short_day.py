@@ -54,6 +54,20 @@ async def _recompute(url: str) -> dict[str, object]:
             if before["technician_id"] == after["technician_id"]:
                 km += _km((before["lat"], before["lon"]), (after["lat"], after["lon"]))
         completed = await conn.fetchval("SELECT count(*) FROM dispatch.assignments WHERE status = 'completed'")
+        # planned visits from the requests service's side: those whose timeline reached an outcome
+        planned_done = await conn.fetchval(
+            "SELECT count(*) FROM requests.service_requests r WHERE r.kind = 'planned' AND EXISTS ("
+            " SELECT 1 FROM requests.request_timeline t"
+            " WHERE t.request_id = r.id AND t.status IN ('completed', 'failed'))"
+        )
+        # and booked for a later local day than the one played (the day of the first position ping)
+        booked_later = await conn.fetchval(
+            "SELECT count(DISTINCT a.request_id) FROM dispatch.assignments a"
+            " JOIN dispatch.jobs j ON j.request_id = a.request_id"
+            " WHERE j.kind = 'planned' AND a.status IN ('offered', 'accepted')"
+            " AND (a.planned_start AT TIME ZONE 'Europe/Simferopol')::date >"
+            " (SELECT (min(at) AT TIME ZONE 'Europe/Simferopol')::date FROM dispatch.position_pings)"
+        )
         cancelled = await conn.fetchval(
             "SELECT count(*) FROM requests.service_requests WHERE kind = 'emergency' AND cancelled_at IS NOT NULL"
         )
@@ -65,6 +79,8 @@ async def _recompute(url: str) -> dict[str, object]:
         "response_sla_met_pct": round(100.0 * met / len(decided), 1) if decided else None,
         "travel_km": round(km, 1),
         "completed": completed,
+        "planned_visits_done": planned_done,
+        "planned_visits_booked_later": booked_later,
         "cancelled": cancelled,
         "emergencies": filed,
         "csat": csat,
@@ -102,6 +118,8 @@ def test_a_short_day_reports_what_the_databases_hold(policy: str, tmp_path: Path
     assert report["emergencies"] == truth["emergencies"] == len(scenario.emergencies)
     assert report["cancelled"] == truth["cancelled"]
     assert report["completed"] == truth["completed"]
+    assert report["planned_visits_done"] == truth["planned_visits_done"]
+    assert report["planned_visits_booked_later"] == truth["planned_visits_booked_later"]
     assert report["completed"] > 0, "technicians completed nothing: the day did not play\n" + _what_the_services_said(
         tmp_path / "logs"
     )
