@@ -59,7 +59,17 @@ router = APIRouter(tags=["contracts"])
 
 
 def _sla(terms: list[SlaTermIn]) -> list[SlaTerm]:
-    return [SlaTerm(t.priority, t.response_minutes, t.fix_minutes, skills(t.required_skills)) for t in terms]
+    return [
+        SlaTerm(
+            t.priority,
+            t.response_minutes,
+            t.fix_minutes,
+            skills(t.required_skills),
+            late_penalty_per_hour=t.late_penalty_per_hour,
+            visit_value=t.visit_value,
+        )
+        for t in terms
+    ]
 
 
 def _quotas(quotas: list[QuotaIn]) -> list[Quota]:
@@ -88,6 +98,8 @@ def contract_out(contract: ContractRecord) -> ContractOut:
                 response_minutes=t.response_minutes,
                 fix_minutes=t.fix_minutes,
                 required_skills=skill_needs(t.required_skills),
+                late_penalty_per_hour=t.late_penalty_per_hour,
+                visit_value=t.visit_value,
             )
             for t in terms.sla
         ],
