@@ -24,6 +24,7 @@ from services.dispatch.db.bookings import RequestAlreadyBooked
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
 from services.dispatch.domain.calendar import Absence, Availability, absence_reason, availability, local_midnight
+from services.dispatch.domain.costs import MoneyRates
 from services.dispatch.domain.kpis import Promise, promise_kpis
 from services.dispatch.domain.lifecycle import STARTED
 from services.dispatch.domain.planchanges import PlacedVisit, PlanChange, diff_plans
@@ -390,6 +391,7 @@ class Replanner:
                 absences.setdefault(a.technician_id, []).append(block)
         technicians: dict[uuid.UUID, TechnicianOnShift] = {}
         planner_techs = []
+        rates = MoneyRates(self.settings.travel_cost_per_hour)
         for r in shift_rows:
             free = availability(
                 r.starts_at,
@@ -412,7 +414,13 @@ class Replanner:
                     id=str(r.id),
                     home=here,
                     end_location=GeoPoint(r.home_lat, r.home_lon),
-                    shifts=(planner_shift(free, origin),),
+                    shifts=(
+                        dataclasses.replace(
+                            planner_shift(free, origin),
+                            max_travel=None if r.max_travel_minutes is None else r.max_travel_minutes * 60.0,
+                            overtime_cost=rates.per_second_rate(r.overtime_cost_per_hour),
+                        ),
+                    ),
                     skills=dict(r.skills),
                 )
             )
@@ -492,6 +500,8 @@ class Replanner:
                     required_skills=skill_levels(job.required_skills),
                     priority=Priority[job.priority],
                     sla_deadline=sla_deadline,
+                    sla_cost=rates.per_second_rate(job.late_penalty_per_hour),
+                    drop_penalty=rates.lump_sum(job.visit_value),
                 )
             )
         in_problem = {v.id for v in visits}
