@@ -137,6 +137,8 @@ async def test_of_two_requests_that_cannot_both_fit_the_more_valuable_is_planned
     plan = await plan_monday(dispatch)
     assert (await starts(dispatch)).keys() == {farther.request_id}
     assert [u["request_id"] for u in plan["unassigned"]] == [str(near.request_id)]
+    assert plan["kpis"]["unassigned_value"] == 20.0  # in money: what the near one's contract says it is worth
+    assert plan["kpis"]["cost"] > 20.0  # and the driving on top
 
 
 async def test_a_technicians_daily_driving_limit_is_set_through_the_api_and_kept_by_the_plan(

@@ -309,7 +309,8 @@ class ProposalOut(BaseModel):
     changes: list[PlanChangeOut]
     unassigned: list[UnplannedOut]
     kpis: dict[str, float | int | None] = Field(
-        description="travel_minutes, assigned, unassigned, sla_misses, overtime_minutes and the promise figures"
+        description="travel_minutes, assigned, unassigned, sla_misses, overtime_minutes, cost and unassigned_value "
+        "(money: the planner's objective and the value it left out) and the promise figures"
     )
 
 

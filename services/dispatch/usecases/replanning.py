@@ -24,7 +24,6 @@ from services.dispatch.db.bookings import RequestAlreadyBooked
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
 from services.dispatch.domain.calendar import Absence, Availability, absence_reason, availability, local_midnight
-from services.dispatch.domain.costs import MoneyRates
 from services.dispatch.domain.kpis import Promise, promise_kpis
 from services.dispatch.domain.lifecycle import STARTED
 from services.dispatch.domain.planchanges import PlacedVisit, PlanChange, diff_plans
@@ -391,7 +390,7 @@ class Replanner:
                 absences.setdefault(a.technician_id, []).append(block)
         technicians: dict[uuid.UUID, TechnicianOnShift] = {}
         planner_techs = []
-        rates = MoneyRates(self.settings.travel_cost_per_hour)
+        rates = self.settings.money_rates()
         for r in shift_rows:
             free = availability(
                 r.starts_at,
@@ -500,8 +499,8 @@ class Replanner:
                     required_skills=skill_levels(job.required_skills),
                     priority=Priority[job.priority],
                     sla_deadline=sla_deadline,
-                    sla_cost=rates.per_second_rate(job.late_penalty_per_hour),
-                    drop_penalty=rates.lump_sum(job.visit_value),
+                    sla_cost=rates.sla_cost(job.priority, job.late_penalty_per_hour),
+                    drop_penalty=rates.drop_penalty(job.priority, job.visit_value),
                 )
             )
         in_problem = {v.id for v in visits}
@@ -585,6 +584,7 @@ class Replanner:
             tz=self.tz,
             retime_threshold=timedelta(minutes=self.settings.retime_threshold_minutes),
         )
+        rates = self.settings.money_rates()
         kpis = {
             "travel_minutes": round(plan.kpis.travel_time / 60, 1),
             # bookings kept outside the plan stay assigned: counted, and said apart
@@ -593,6 +593,9 @@ class Replanner:
             "unassigned": plan.kpis.unassigned,
             "sla_misses": plan.kpis.sla_misses,
             "overtime_minutes": round(plan.kpis.overtime / 60, 1),
+            # the planner's objective and what it left out, in money (travel, lateness, drops and overtime priced)
+            "cost": round(rates.in_money(plan.kpis.objective), 2),
+            "unassigned_value": round(rates.in_money(plan.kpis.unassigned_priority_weight), 2),
             "wall_time_s": round(plan.kpis.wall_time, 3),
             **promise_kpis(self._promises(snap, planned), timedelta(seconds=self.tolerance_s)),
         }

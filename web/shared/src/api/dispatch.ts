@@ -1752,7 +1752,7 @@ export interface components {
             id: string;
             /**
              * Kpis
-             * @description travel_minutes, assigned, unassigned, sla_misses, overtime_minutes and the promise figures
+             * @description travel_minutes, assigned, unassigned, sla_misses, overtime_minutes, cost and unassigned_value (money: the planner's objective and the value it left out) and the promise figures
              */
             kpis: {
                 [key: string]: number | null;
