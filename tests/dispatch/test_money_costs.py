@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -209,3 +209,53 @@ async def test_a_planned_visit_brings_its_contracts_money_terms(dispatch: Dispat
 
     await eventually(stored, what="the visit reaches dispatch")
     assert [tuple(r) for r in await stored()] == [(120.0, None)]
+
+
+async def test_what_was_driven_earlier_in_the_day_counts_against_the_daily_limit(
+    database_url: str, nats_server: NatsServer, keys: Keys
+) -> None:
+    clock = Clock(local(4, 7))  # Monday 07:00: the re-plans are of today
+    async with dispatch_app(database_url, nats_server, keys, clock) as dispatch:
+        anna = await dispatch.add_technician("Anna Koval", *SIMFEROPOL, weekly_shifts=WEEK, max_travel_minutes=60)
+        east = request(clock.now, 10, local(4, 13), minutes=30)  # some 22 minutes' drive from home
+        await file(dispatch, clock, east)
+        await plan_monday(dispatch)
+        [booking] = await dispatch.sql("SELECT id, planned_start FROM dispatch.assignments")
+        site = {"lat": east.location.lat, "lon": east.location.lon}
+        for status, position, minutes in (("accepted", None, 60), ("en_route", None, 61), ("on_site", site, 85)):
+            clock.now = local(4, 7) + timedelta(minutes=minutes)
+            body = {"status": status, "at": clock.now.isoformat(), "position": position}
+            stepped = await dispatch.client.post(
+                f"/assignments/{booking['id']}/status", headers=dispatch.technician(anna), json=body
+            )
+            assert stepped.status_code == 200, stepped.text
+        clock.now = local(4, 8, 55)
+        report = {
+            "client_command_id": str(uuid.uuid4()),
+            "at": clock.now.isoformat(),
+            "position": site,
+            "outcome": "completed",
+            "signed_by": "M. Ivanova",
+        }
+        done = await dispatch.client.post(
+            f"/me/assignments/{booking['id']}/report", headers=dispatch.technician(anna), json=report
+        )
+        assert done.status_code == 200, done.text
+
+        # 5 km west of home: from the east site there and home is some 45 minutes, within a fresh hour's limit but
+        # not within what is left of it after the morning's drive out
+        west = request(clock.now, -5, local(4, 13), minutes=30)
+        await dispatch.publish(west, occurred_at=clock.now)
+        await eventually(
+            lambda: dispatch.sql("SELECT 1 FROM dispatch.jobs WHERE request_id = $1", west.request_id),
+            what="the second request reaches dispatch",
+        )
+        plan = await plan_monday(dispatch)
+        assert {u["request_id"]: u["reason"] for u in plan["unassigned"]} == {str(west.request_id): "max_travel"}
+
+        # a longer limit leaves room for it
+        await dispatch.client.put(
+            f"/technicians/{anna}/limits", headers=dispatch.dispatcher, json={"max_travel_minutes": 90}
+        )
+        plan = await plan_monday(dispatch)
+        assert plan["unassigned"] == [] and west.request_id in await starts(dispatch)
