@@ -59,7 +59,7 @@ async def test_money_terms_are_kept_per_priority_and_validated(contracts: Contra
 
 
 async def test_the_entitlement_answer_carries_the_money_of_the_requests_priority(contracts: Contracts) -> None:
-    _, site_id, _ = await _live_contract(contracts, "Yevpatoria Ice Works", sla=[P1, P4])
+    customer_id, site_id, _ = await _live_contract(contracts, "Yevpatoria Ice Works", sla=[P1, P4])
     at = contracts.clock.now().isoformat()
     answer = (
         await contracts.client.get(
@@ -76,6 +76,14 @@ async def test_the_entitlement_answer_carries_the_money_of_the_requests_priority
         )
     ).json()
     assert (routine["late_penalty_per_hour"], routine["visit_value"]) == (20.0, 900.0)
+    theirs = (
+        await contracts.client.get(
+            "/entitlement",
+            headers=contracts.customer(customer_id),
+            params={"site_id": site_id, "kind": "routine", "priority": "P4", "at": at},
+        )
+    ).json()
+    assert theirs["covered"] is True and (theirs["late_penalty_per_hour"], theirs["visit_value"]) == (None, None)
 
 
 async def test_planned_visits_carry_the_money_of_their_priority(contracts: Contracts) -> None:

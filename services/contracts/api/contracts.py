@@ -436,4 +436,6 @@ async def get_entitlement(
     if not answer.found or answer.site is None:
         raise NotFound("site not found")
     ensure_customer_access(principal, answer.site.customer_id, "site")
+    if not principal.is_staff:  # what the company reckons a visit worth, and lateness cost, is the staff's to see
+        return answer.model_copy(update={"late_penalty_per_hour": None, "visit_value": None})
     return answer
