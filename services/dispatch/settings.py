@@ -1,12 +1,16 @@
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.dispatch.domain.costs import MoneyRates
 from shared.attachments.settings import AttachmentStoreSettings
+from shared.events.common import Priority
 from shared.settings import ServiceSettings
+
+Money = Annotated[float, Field(ge=0)]
 
 
 def office_hours() -> dict[str, dict[str, Any]]:
@@ -60,6 +64,22 @@ class Settings(ServiceSettings, AttachmentStoreSettings):
     planner_processes: int = Field(default=1, ge=0)
     planner_nice: int = Field(default=10, ge=0, le=19)
     change_budget: int = 3  # at most this many visits leave a technician's route per re-plan
+    # what an hour of driving costs (wage and vehicle), in the contracts' currency: the exchange rate between the
+    # planner's travel-seconds and money (domain/costs.py). At 30/h the planner's defaults are: 60/h late (any
+    # priority), 30/h overtime, a dropped P1 1,440, P2 360, P3 180, P4 60 (contracts' terms replace them per job)
+    travel_cost_per_hour: float = Field(default=30.0, gt=0)
+    # the company's own money terms per priority ("P1".."P4") for work whose contract names none; a priority left
+    # out keeps the planner's default above
+    default_late_penalty_per_hour: dict[Priority, Money] = Field(default_factory=dict)
+    default_visit_value: dict[Priority, Money] = Field(default_factory=dict)
+
+    def money_rates(self) -> MoneyRates:
+        return MoneyRates(
+            self.travel_cost_per_hour,
+            {str(p): v for p, v in self.default_late_penalty_per_hour.items()},
+            {str(p): v for p, v in self.default_visit_value.items()},
+        )
+
     retime_threshold_minutes: int = 15  # a plan change smaller than this is not reported
     # a re-plan keeps a booked emergency's arrival within this of the first promised ETA, and tells the customer
     # (an assignment.changed event) whenever it moves any promised arrival by more than this

@@ -78,6 +78,10 @@ class VisitPlanned(_ContractsEvent):
     # whom the technician calls on site (the site's contact), when the site names one
     site_contact_name: str | None = None
     site_contact_phone: str | None = None
+    # added within v1: the contract's money terms for this priority (None: the planner's defaults), in the
+    # contract's currency: the penalty per hour the arrival is late, and what the visit is worth (dropping it costs it)
+    late_penalty_per_hour: float | None = None
+    visit_value: float | None = None
 
 
 class VisitRescheduled(VisitPlanned):
@@ -184,3 +188,7 @@ class EntitlementAnswer(BaseModel):
     # the unit's criticality (critical | high | normal | low) chose an emergency's default priority
     equipment_found: bool = True
     equipment_criticality: str | None = None
+    # added within v1: the contract's money terms for this priority (None: the planner's defaults), in the
+    # contract's currency: the penalty per hour the arrival is late, and what the visit is worth (dropping it costs it)
+    late_penalty_per_hour: float | None = None
+    visit_value: float | None = None

@@ -57,6 +57,10 @@ class ServiceRequestCreated(_RequestsEvent):
     contact_phone: str = ""
     # the site's address as contracts gave it at filing
     address: str = ""
+    # added within v1: the contract's money terms for this priority (None: the planner's defaults), in the
+    # contract's currency: the penalty per hour the arrival is late, and what the visit is worth (dropping it costs it)
+    late_penalty_per_hour: float | None = None
+    visit_value: float | None = None
 
 
 class ServiceRequestCancelled(_RequestsEvent):

@@ -17,7 +17,7 @@ from services.dispatch.planning.route_evaluator import RouteEvaluator, Solution,
 from services.dispatch.planning.search import CompiledState, compile_search, regret_insertion, ruin_and_recreate
 
 from .helpers import H, M, at, tech, visit
-from .test_construction import assert_feasible, random_day, setup
+from .test_construction import assert_feasible, priced, random_day, setup
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -68,7 +68,7 @@ def cheapest_by_whole_route(evaluator: RouteEvaluator, vehicle: int, route: list
     return float(np.where(ok, cost, np.inf).min()) - evaluator.route_cost(vehicle, route)
 
 
-@pytest.mark.parametrize("day", ["simple", "lunch, SLAs, overtime", "SLAs only"])
+@pytest.mark.parametrize("day", ["simple", "lunch, SLAs, overtime", "SLAs only", "priced per visit and technician"])
 def test_compiled_insertion_costs_match_whole_route_evaluation(day: str) -> None:
     checked = 0
     for seed in range(5):
@@ -76,6 +76,7 @@ def test_compiled_insertion_costs_match_whole_route_evaluation(day: str) -> None
             "simple": simple_day(seed),
             "lunch, SLAs, overtime": random_day(seed),
             "SLAs only": random_day(seed, lunch=False),
+            "priced per visit and technician": priced(random_day(seed), seed),
         }[day]
         instance, evaluator = setup(problem)
         # the O(1) test per position on plain days, the walk from the insertion point on the others

@@ -192,6 +192,23 @@ def tight_day(seed: int) -> PlanningProblem:
     return PlanningProblem(techs, visits)
 
 
+def priced(problem: PlanningProblem, seed: int) -> PlanningProblem:
+    """The same day with each visit's own lateness and drop costs and each technician's own overtime rate (a
+    contract's and a technician's money terms), so that no two weights agree."""
+    rng = random.Random(seed)
+    visits = tuple(
+        dataclasses.replace(v, sla_cost=float(rng.randint(1, 9)), drop_penalty=rng.uniform(1, 12) * H)
+        for v in problem.visits
+    )
+    techs = tuple(
+        dataclasses.replace(
+            t, shifts=tuple(dataclasses.replace(s, overtime_cost=float(rng.randint(1, 6))) for s in t.shifts)
+        )
+        for t in problem.technicians
+    )
+    return PlanningProblem(techs, visits)
+
+
 def random_routes(evaluator: RouteEvaluator, rng: np.random.Generator, count: int) -> list[tuple[int, list[int]]]:
     """Random routes (feasible or not) on random allowed vehicles."""
     n = len(evaluator.instance.visits)
@@ -213,20 +230,20 @@ def walk_from(evaluator: RouteEvaluator, vehicle: int, route: list[int], row: in
     for k in route[row:]:
         evaluator._leg(v, state, np.asarray([k]), np.zeros(1, dtype=bool))
     evaluator._leg(v, state, np.asarray([0]), np.ones(1, dtype=bool))
-    return bool(state.ok[0]), float(state.cost(evaluator)[0])
+    return bool(state.ok[0]), float(state.cost()[0])
 
 
 def test_cached_push_costs_match_a_full_rewalk_on_random_routes() -> None:
     checked = 0
     for seed in range(8):
-        problem = tight_day(seed) if seed % 2 else random_day(seed, lunch=seed % 4 != 0)
+        problem = priced(tight_day(seed), seed) if seed % 2 else random_day(seed, lunch=seed % 4 != 0)
         _, evaluator = setup(problem)
         rng = np.random.default_rng(seed)
         for v, route in random_routes(evaluator, rng, 40):
             stacked, table = evaluator._history(v, route)
             if not stacked.ok[-1]:
                 continue
-            cost = float(stacked.cost(evaluator)[-1])
+            cost = float(stacked.cost()[-1])
             breaks_left = evaluator.vehicles[v].break_table[2][::-1].cumsum()[::-1]
             for row in range(len(route) + 1):
                 room, free, slope, rest, latest_departure = table[:, row]
@@ -251,7 +268,7 @@ def test_cached_push_costs_match_a_full_rewalk_on_random_routes() -> None:
 def test_insertions_into_random_routes_match_whole_route_evaluation() -> None:
     for seed in range(8):
         if seed < 4:
-            problem = tight_day(seed) if seed % 2 else random_day(seed, lunch=False)
+            problem = priced(tight_day(seed), seed) if seed % 2 else random_day(seed, lunch=False)
         else:  # no breaks, SLAs or overtime: the VRPTW path (one window, then several)
             day = random_day(seed, lunch=False)
             plain = tuple(dataclasses.replace(v, sla_deadline=None) for v in day.visits)

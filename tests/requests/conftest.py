@@ -54,6 +54,8 @@ class SiteTerms:
     units: set[uuid.UUID] | None = None  # the units at the site; None: any unit asked about is there
     contact_name: str | None = None  # the site's on-site contact
     contact_phone: str | None = None
+    late_penalty_per_hour: float | None = None  # the contract's money terms of the priority
+    visit_value: float | None = None
 
 
 @dataclass
@@ -106,6 +108,8 @@ class CannedContracts:
             fix_due=query.at + timedelta(minutes=terms.fix_minutes) if terms.fix_minutes else None,
             required_skills=[SkillNeed(skill="refrigeration", min_level=2)],
             reason="emergency call-outs quota used up" if terms.quota_exceeded else "",
+            late_penalty_per_hour=terms.late_penalty_per_hour,
+            visit_value=terms.visit_value,
         )
 
     async def start(self) -> None:

@@ -59,7 +59,17 @@ router = APIRouter(tags=["contracts"])
 
 
 def _sla(terms: list[SlaTermIn]) -> list[SlaTerm]:
-    return [SlaTerm(t.priority, t.response_minutes, t.fix_minutes, skills(t.required_skills)) for t in terms]
+    return [
+        SlaTerm(
+            t.priority,
+            t.response_minutes,
+            t.fix_minutes,
+            skills(t.required_skills),
+            late_penalty_per_hour=t.late_penalty_per_hour,
+            visit_value=t.visit_value,
+        )
+        for t in terms
+    ]
 
 
 def _quotas(quotas: list[QuotaIn]) -> list[Quota]:
@@ -88,6 +98,8 @@ def contract_out(contract: ContractRecord) -> ContractOut:
                 response_minutes=t.response_minutes,
                 fix_minutes=t.fix_minutes,
                 required_skills=skill_needs(t.required_skills),
+                late_penalty_per_hour=t.late_penalty_per_hour,
+                visit_value=t.visit_value,
             )
             for t in terms.sla
         ],
@@ -424,4 +436,6 @@ async def get_entitlement(
     if not answer.found or answer.site is None:
         raise NotFound("site not found")
     ensure_customer_access(principal, answer.site.customer_id, "site")
+    if not principal.is_staff:  # what the company reckons a visit worth, and lateness cost, is the staff's to see
+        return answer.model_copy(update={"late_penalty_per_hour": None, "visit_value": None})
     return answer

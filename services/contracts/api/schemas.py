@@ -146,6 +146,20 @@ class SlaTermIn(BaseModel):
     response_minutes: int = Field(gt=0, le=60 * 24 * 60, description="business minutes until arrival")
     fix_minutes: int = Field(gt=0, le=60 * 24 * 120, description="business minutes until fixed")
     required_skills: list[SkillNeed] = Field(default_factory=list, description="skills a technician needs")
+    late_penalty_per_hour: Decimal | None = Field(
+        default=None,
+        ge=0,
+        max_digits=12,
+        decimal_places=2,
+        description="what each hour the arrival is late costs (the contract's currency); none: the planner's default",
+    )
+    visit_value: Decimal | None = Field(
+        default=None,
+        ge=0,
+        max_digits=12,
+        decimal_places=2,
+        description="what a visit of this priority is worth: leaving it unplanned costs that; none: by priority",
+    )
 
     @model_validator(mode="after")
     def _fix_after_response(self) -> SlaTermIn:

@@ -22,7 +22,14 @@ from shared.pagination import Page
 
 
 def _term(row: Any) -> SlaTerm:
-    return SlaTerm(row.priority, row.response_minutes, row.fix_minutes, skills_from_json(row.required_skills))
+    return SlaTerm(
+        row.priority,
+        row.response_minutes,
+        row.fix_minutes,
+        skills_from_json(row.required_skills),
+        late_penalty_per_hour=row.late_penalty_per_hour,
+        visit_value=row.visit_value,
+    )
 
 
 _COVERAGE_CONFLICTS = text("""
@@ -140,6 +147,8 @@ class ContractsRepository(Repository):
                         "response_minutes": term.response_minutes,
                         "fix_minutes": term.fix_minutes,
                         "required_skills": skills_to_json(term.required_skills),
+                        "late_penalty_per_hour": term.late_penalty_per_hour,
+                        "visit_value": term.visit_value,
                     }
                     for term in terms.sla
                 ],

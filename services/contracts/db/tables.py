@@ -159,7 +159,11 @@ sla_terms = Table(
     Column("response_minutes", Integer, nullable=False),
     Column("fix_minutes", Integer, nullable=False),
     Column("required_skills", JSONB, nullable=False, server_default="[]"),
+    # money terms of this priority (NULL: dispatch's planner defaults)
+    Column("late_penalty_per_hour", Numeric(12, 2)),
+    Column("visit_value", Numeric(12, 2)),
     CheckConstraint("response_minutes > 0 AND fix_minutes >= response_minutes", name="times"),
+    CheckConstraint("late_penalty_per_hour >= 0 AND visit_value >= 0", name="money"),
 )
 
 contract_equipment = Table(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from services.contracts.domain.calendar import BusinessCalendar, add_business_minutes
 
@@ -20,6 +21,10 @@ class SlaTerm:
     response_minutes: int
     fix_minutes: int
     required_skills: tuple[tuple[str, int], ...] = ()
+    # money, in the contract's currency (None: dispatch's planner defaults): what each hour the arrival is late
+    # costs, and what a visit of this priority is worth (dispatch's planner pays that to leave it out)
+    late_penalty_per_hour: Decimal | None = None
+    visit_value: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -56,3 +61,13 @@ def merged_skills(*needs: tuple[tuple[str, int], ...]) -> tuple[tuple[str, int],
         for skill, level in need:
             levels[skill] = max(level, levels.get(skill, 0))
     return tuple(sorted(levels.items()))
+
+
+def money_terms(term: SlaTerm | None) -> dict[str, float | None]:
+    """A term's money as the events carry it to dispatch (``late_penalty_per_hour``, ``visit_value``)."""
+    if term is None:
+        return {"late_penalty_per_hour": None, "visit_value": None}
+    return {
+        "late_penalty_per_hour": None if term.late_penalty_per_hour is None else float(term.late_penalty_per_hour),
+        "visit_value": None if term.visit_value is None else float(term.visit_value),
+    }

@@ -12,7 +12,7 @@ from services.contracts.db.repositories import Repositories
 from services.contracts.domain.contract import ContractRecord
 from services.contracts.domain.lifecycle import SERVED_KINDS, TYPE_PREFERENCE, warranty_problem
 from services.contracts.domain.quota import QuotaConsumption
-from services.contracts.domain.sla import default_priority, merged_skills, sla_deadlines
+from services.contracts.domain.sla import default_priority, merged_skills, money_terms, sla_deadlines
 from services.contracts.usecases.health import quota_uses
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import EntitlementAnswer, EntitlementQuery, SiteFacts
@@ -96,6 +96,7 @@ async def check_entitlement(session: AsyncSession, query: EntitlementQuery) -> E
             "response_due": deadlines.response_due,
             "fix_due": deadlines.fix_due,
             "required_skills": [SkillNeed(skill=s, min_level=lvl) for s, lvl in skills],
+            **money_terms(term),
         }
     )
 

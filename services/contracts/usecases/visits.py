@@ -23,7 +23,7 @@ from services.contracts.domain.schedule import (
     desired_visits,
     generation_range,
 )
-from services.contracts.domain.sla import merged_skills
+from services.contracts.domain.sla import SlaTerm, merged_skills, money_terms
 from services.contracts.domain.visits import ExistingVisit, VisitRow, reconcile_visits
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import VisitCancelled, VisitPlanned, VisitRescheduled
@@ -60,7 +60,9 @@ class GenerationSummary:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-def _visit_event(cls: type[VisitPlanned], visit: VisitRow, site: SiteRow, timezone: str) -> VisitPlanned:
+def _visit_event(
+    cls: type[VisitPlanned], visit: VisitRow, site: SiteRow, timezone: str, term: SlaTerm | None
+) -> VisitPlanned:
     return cls(
         visit_id=visit.id,
         contract_id=visit.contract_id,
@@ -83,6 +85,7 @@ def _visit_event(cls: type[VisitPlanned], visit: VisitRow, site: SiteRow, timezo
         carried_work=visit.carried_work,
         site_contact_name=site.contact_name,
         site_contact_phone=site.contact_phone,
+        **money_terms(term),
     )
 
 
@@ -93,7 +96,16 @@ async def announce(
         return
     visits = await repo.visits.visits_by_id(visit_ids)
     sites = await repo.sites.sites_by_id({v.site_id for v in visits})
-    events = [_visit_event(cls, visit, sites[visit.site_id], timezone) for visit in visits]
+    # the money terms of each visit's priority under its contract (one contract per generation run, as a rule)
+    terms: dict[tuple[uuid.UUID, str], SlaTerm] = {}
+    for contract_id in {v.contract_id for v in visits}:
+        contract = await repo.contracts.get_contract(contract_id)
+        for term in contract.terms.sla if contract is not None else []:
+            terms[contract_id, term.priority] = term
+    events = [
+        _visit_event(cls, visit, sites[visit.site_id], timezone, terms.get((visit.contract_id, visit.priority)))
+        for visit in visits
+    ]
     await add_events(repo.session, messaging, events, occurred_at=now)
 
 

@@ -14,6 +14,7 @@ from services.dispatch.api.schemas import (
     ShiftsIn,
     StatusChangeIn,
     TechnicianIn,
+    TechnicianLimitsIn,
     TechnicianOut,
     stored_pattern,
 )
@@ -41,6 +42,9 @@ def technician_out(row: TechnicianRecord) -> TechnicianOut:
         territory=row.territory,
         break_ends_at=row.break_ends_at,
         phone=row.phone,
+        overtime_minutes=row.overtime_minutes,
+        max_travel_minutes=row.max_travel_minutes,
+        overtime_cost_per_hour=row.overtime_cost_per_hour,
     )
 
 
@@ -57,6 +61,8 @@ async def create_technician(body: TechnicianIn, session: UnitOfWork, cases: UseC
         body.territory,
         body.overtime_minutes,
         body.phone,
+        max_travel_minutes=body.max_travel_minutes,
+        overtime_cost_per_hour=body.overtime_cost_per_hour,
     )
     return technician_out(await cases.views.technician(session, technician_id))
 
@@ -79,6 +85,17 @@ async def set_shifts(
     technician_id: uuid.UUID, body: ShiftsIn, session: UnitOfWork, cases: UseCases, _: Dispatcher
 ) -> TechnicianOut:
     await cases.roster.set_weekly_shifts(session, technician_id, stored_pattern(body.weekly_shifts))
+    return technician_out(await cases.views.technician(session, technician_id))
+
+
+@router.put("/technicians/{technician_id}/limits", response_model=TechnicianOut)
+async def set_limits(
+    technician_id: uuid.UUID, body: TechnicianLimitsIn, session: UnitOfWork, cases: UseCases, _: Dispatcher
+) -> TechnicianOut:
+    """Overtime allowance, daily driving limit and overtime rate, replaced whole; the days ahead are re-planned."""
+    await cases.roster.set_limits(
+        session, technician_id, body.overtime_minutes, body.max_travel_minutes, body.overtime_cost_per_hour
+    )
     return technician_out(await cases.views.technician(session, technician_id))
 
 

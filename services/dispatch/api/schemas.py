@@ -56,7 +56,21 @@ def _levels(skills: dict[str, int]) -> dict[str, int]:
     return skills
 
 
-class TechnicianIn(BaseModel):
+class TechnicianLimitsIn(BaseModel):
+    """What the planner may ask of a technician per day, and what their overtime costs."""
+
+    overtime_minutes: int = Field(default=60, ge=0, le=600, description="work past the shift end at most")
+    # minutes, not km: the planner and every travel-time provider count driving time, and a day's limit on the
+    # wheel is what the working-time rules and the technician care about
+    max_travel_minutes: int | None = Field(
+        default=None, ge=1, le=24 * 60, description="driving per day at most, in minutes; none: no limit"
+    )
+    overtime_cost_per_hour: float | None = Field(
+        default=None, ge=0, le=100_000, description="what an hour past the shift end costs; none: the company's rate"
+    )
+
+
+class TechnicianIn(TechnicianLimitsIn):
     name: PlainText = Field(min_length=1, max_length=200)
     first_name: PlainText | None = Field(default=None, max_length=100)
     skills: dict[PlainText, int] = Field(default_factory=dict, description="skill → level 1..5")
@@ -65,7 +79,6 @@ class TechnicianIn(BaseModel):
         default=None, description="local times per weekday; none at all means always on duty"
     )
     territory: PlainText | None = None
-    overtime_minutes: int = Field(default=60, ge=0, le=600)
     phone: PlainText = Field(default="", max_length=40, description="the work phone the dispatcher calls")
 
     @field_validator("skills")
@@ -88,6 +101,9 @@ class TechnicianOut(BaseModel):
     territory: str | None = None
     break_ends_at: UtcDatetime | None = None  # on a break until then
     phone: str = ""
+    overtime_minutes: int = 60
+    max_travel_minutes: int | None = None
+    overtime_cost_per_hour: float | None = None
 
 
 class ShiftsIn(BaseModel):
@@ -293,7 +309,8 @@ class ProposalOut(BaseModel):
     changes: list[PlanChangeOut]
     unassigned: list[UnplannedOut]
     kpis: dict[str, float | int | None] = Field(
-        description="travel_minutes, assigned, unassigned, sla_misses, overtime_minutes and the promise figures"
+        description="travel_minutes, assigned, unassigned, sla_misses, overtime_minutes, cost and unassigned_value "
+        "(money: the planner's objective and the value it left out) and the promise figures"
     )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Double,
     Identity,
     Index,
     Integer,
@@ -53,6 +54,9 @@ technicians = Table(
     Column("weekly_shifts", JSONB),
     Column("territory", Text),
     Column("overtime_minutes", Integer, nullable=False, server_default="60"),
+    # the planner's limits and rates for this technician (NULL: none / the settings' default rate)
+    Column("max_travel_minutes", Integer),  # driving per day
+    Column("overtime_cost_per_hour", Double),
     Column("phone", Text, nullable=False, server_default=""),  # the work phone the dispatcher calls
     # bumped by every change to the technician's bookings: concurrent placements retry on a mismatch
     Column("route_version", BigInteger, nullable=False, server_default="0"),
@@ -121,6 +125,10 @@ jobs = Table(
     # whom the technician asks for on site (requests carry one; contracts' visits do not)
     Column("contact_name", Text, nullable=False, server_default=""),
     Column("contact_phone", Text, nullable=False, server_default=""),
+    # the contract's money terms for the job's priority (NULL: the planner's defaults); weights for the
+    # planner, never billed, hence doubles
+    Column("late_penalty_per_hour", Double),
+    Column("visit_value", Double),
     Index("ix_jobs_site_id", "site_id"),
     Index("ix_jobs_open_window", "window_start", postgresql_where=text("status IN ('open', 'assigned')")),
 )

@@ -72,6 +72,8 @@ class TechnicianRepository(SessionRepository):
         territory: str | None = None,
         overtime_minutes: int = 60,
         phone: str = "",
+        max_travel_minutes: int | None = None,
+        overtime_cost_per_hour: float | None = None,
     ) -> None:
         point = point_wkt(lat, lon)
         await self.session.execute(
@@ -86,6 +88,8 @@ class TechnicianRepository(SessionRepository):
                 territory=territory,
                 overtime_minutes=overtime_minutes,
                 phone=phone,
+                max_travel_minutes=max_travel_minutes,
+                overtime_cost_per_hour=overtime_cost_per_hour,
             )
         )
 
@@ -111,6 +115,8 @@ class TechnicianRepository(SessionRepository):
             tech.c.phone,
             tech.c.photo_key,
             tech.c.photo_content_type,
+            tech.c.max_travel_minutes,
+            tech.c.overtime_cost_per_hour,
         )
 
     async def get_technician(self, technician_id: uuid.UUID, *, for_update: bool = False) -> TechnicianRecord | None:
@@ -129,6 +135,23 @@ class TechnicianRepository(SessionRepository):
     async def set_weekly_shifts(self, technician_id: uuid.UUID, pattern: dict[str, Any] | None) -> None:
         await self.session.execute(
             update(t.technicians).where(t.technicians.c.id == technician_id).values(weekly_shifts=pattern)
+        )
+
+    async def set_limits(
+        self,
+        technician_id: uuid.UUID,
+        overtime_minutes: int,
+        max_travel_minutes: int | None,
+        overtime_cost_per_hour: float | None,
+    ) -> None:
+        await self.session.execute(
+            update(t.technicians)
+            .where(t.technicians.c.id == technician_id)
+            .values(
+                overtime_minutes=overtime_minutes,
+                max_travel_minutes=max_travel_minutes,
+                overtime_cost_per_hour=overtime_cost_per_hour,
+            )
         )
 
     async def set_technician_status(

@@ -33,6 +33,8 @@ class TechnicianRecord:
     phone: str
     photo_key: str | None
     photo_content_type: str | None
+    max_travel_minutes: int | None = None  # driving per day; None: no limit
+    overtime_cost_per_hour: float | None = None  # None: the settings' default rate
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,6 +105,9 @@ class NewJob:
     address: str | None
     created_at: datetime | None = None  # when the customer asked (response times count from it)
     windows: list[list[str]] | None = None  # every window (domain/windows.windows_json); None: window_start/end
+    # the contract's money terms for the job (None: the planner's defaults by priority; domain/costs.py)
+    late_penalty_per_hour: float | None = None
+    visit_value: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,6 +139,8 @@ class JobRecord:
     contact_name: str
     contact_phone: str
     windows: list[list[str]] | None = None  # every window (domain/windows.job_windows reads them)
+    late_penalty_per_hour: float | None = None
+    visit_value: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

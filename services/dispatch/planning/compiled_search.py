@@ -46,8 +46,8 @@ class Day(NamedTuple):
     breaks: FloatArray  # vehicle x break x (earliest start, latest start, duration), by earliest start
     break_count: IntArray
     sla: FloatArray  # per visit: the deadline for its start (1e300: none)
-    sla_cost: float  # per tick late
-    overtime_cost: float  # per tick of overtime
+    sla_cost: FloatArray  # per visit: the cost of a tick late (lateness is summed weighted)
+    overtime_cost: FloatArray  # per vehicle: the cost of a tick of overtime
     max_travel: FloatArray
     simple: BoolArray  # per vehicle: its route cost is its travel (the O(1) insertion test applies)
     capacity: FloatArray
@@ -124,7 +124,7 @@ def _leg(
             start = arrival if home else _window_start(ws, we, k, arrival)
     ok = ok and start < INF
     if not home and start > sla[k] and ok:
-        late += start - sla[k]
+        late += day.sla_cost[k] * (start - sla[k])
     return ok, start + serve, there, travel, late, pending
 
 
@@ -133,7 +133,7 @@ def _home_cost(day: Day, v: int, arrival: float, travel: float, late: float, pen
     """The route's cost given its arrival home (inf if that breaks the hard end, a break or max travel)."""
     if arrival > day.hard_end[v] or pending != day.break_count[v] or travel > day.max_travel[v]:
         return INF
-    return float(travel + day.sla_cost * late + day.overtime_cost * max(0.0, arrival - day.soft_end[v]))
+    return float(travel + late + day.overtime_cost[v] * max(0.0, arrival - day.soft_end[v]))
 
 
 @njit(cache=True, nogil=True)
@@ -228,7 +228,7 @@ def _walk_from(day: Day, plan: PlanState, v: int, pos: int, k: int, prev: int) -
             extra_travel = driven - ptravel[v, i + 1]
             if plan.travel[v] + extra_travel > day.max_travel[v]:
                 return INF
-            return float(cost[v] + extra_travel + day.sla_cost * (late - plate[v, i + 1]))
+            return float(cost[v] + extra_travel + (late - plate[v, i + 1]))
     ok, arrival, here, driven, late, pending = _leg(day, v, clock, here, driven, late, pending, -1)
     return _home_cost(day, v, arrival, driven, late, pending) if ok else INF
 

@@ -49,8 +49,9 @@ class Shift:
     end: float
     breaks: tuple[BreakRule, ...] = ()
     max_travel: float | None = None
-    # Work may run past ``end`` by at most this much, at ``PlanningOptions.overtime_cost`` per second.
+    # Work may run past ``end`` by at most this much, at ``overtime_cost`` per second.
     overtime_limit: float = 0.0
+    overtime_cost: float | None = None  # per second past ``end``, in travel seconds (None: the options')
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +74,12 @@ class Visit:
     earliest_day: int | None = None
     latest_day: int | None = None
     priority: Priority = Priority.P3
-    sla_deadline: float | None = None  # soft: arriving later costs ``PlanningOptions.sla_cost``
+    sla_deadline: float | None = None  # soft: arriving later costs ``sla_cost`` per second
     demand: int = 0
+    # What this visit's lateness and dropping it cost, in travel seconds (None: the options' defaults, by
+    # priority); the dispatch service derives them from the contract's money terms (domain/costs.py).
+    sla_cost: float | None = None  # per second late
+    drop_penalty: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +167,16 @@ class PlanningOptions:
     ruin_threshold: float = 0.0
     # Share of ruin-and-recreate steps that first start an idle technician-day's route with the seed visit.
     ruin_open_route: float = 0.1
+
+    # The costs of one visit or shift, in travel seconds: its own where given, else these options' defaults.
+    def drop_penalty_of(self, visit: Visit) -> float:
+        return self.drop_penalties[visit.priority] if visit.drop_penalty is None else visit.drop_penalty
+
+    def sla_cost_of(self, visit: Visit) -> float:
+        return self.sla_cost if visit.sla_cost is None else visit.sla_cost
+
+    def overtime_cost_of(self, shift: Shift) -> float:
+        return self.overtime_cost if shift.overtime_cost is None else shift.overtime_cost
 
 
 class SolveStatus(StrEnum):

@@ -219,7 +219,7 @@ def plan_nearest(problem: PlanningProblem, travel: TravelTimeProvider, options: 
         )
         sla_misses += sum(1 for s in day.stops if (d := by_id[s.visit_id].sla_deadline) is not None and s.arrival > d)
     travel_total = sum(r.travel_time for r in routes)
-    penalty = sum(options.drop_penalties.get(u.priority, 0.0) for u in unassigned)
+    penalty = sum(options.drop_penalty_of(by_id[u.visit_id]) for u in unassigned)
     kpis = PlanKpis(
         travel_time=travel_total,
         assigned=sum(len(r.stops) for r in routes),

@@ -14,6 +14,7 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_p
 from .instance import RoutingInstance, Ticks
 from .model import Metaheuristic, PlanningOptions, Shift, SolveStatus, Visit
 from .raw import RawRoute, RawSolution, unique_in_order
+from .route_evaluator import drop_penalty_ticks, overtime_weight, sla_weight
 
 IntArray = npt.NDArray[np.int64]
 TIME = "time"
@@ -79,13 +80,12 @@ def _add_time_dimension(m: _Model) -> pywrapcp.RoutingDimension:
     time_cb = m.routing.RegisterTransitMatrix(transit.tolist())
     m.routing.AddDimension(time_cb, m.horizon, m.horizon, False, TIME)  # slack max, capacity, fix start
     time = m.routing.GetDimensionOrDie(TIME)
-    overtime_cost = max(1, round(m.options.overtime_cost))
     for v, vehicle in enumerate(m.instance.vehicles):
         start, end, hard_end = _shift_ticks(vehicle.shift, m.ticks)
         time.CumulVar(m.routing.Start(v)).SetRange(start, end)
         time.CumulVar(m.routing.End(v)).SetRange(start, hard_end)
         if hard_end > end:
-            time.SetCumulVarSoftUpperBound(m.routing.End(v), end, overtime_cost)
+            time.SetCumulVarSoftUpperBound(m.routing.End(v), end, overtime_weight(vehicle.shift, m.options))
         # Every stop as early as the route allows (solver.py then leaves as late as keeps the first stop's time):
         # maximising the start here pushed each stop, emergencies included, to the end of its window.
         m.routing.AddVariableMinimizedByFinalizer(time.CumulVar(m.routing.Start(v)))
@@ -97,7 +97,6 @@ def _add_time_dimension(m: _Model) -> pywrapcp.RoutingDimension:
 
 def _add_windows(m: _Model, time: pywrapcp.RoutingDimension) -> None:
     """One or more windows per visit: the hull as the range, the gaps removed; SLA as a soft bound."""
-    sla_cost = max(1, round(m.options.sla_cost))
     for k, visit in enumerate(m.instance.visits):
         cumul = time.CumulVar(m.visit_index(k))
         pin = m.instance.pins.get(k)
@@ -110,7 +109,8 @@ def _add_windows(m: _Model, time: pywrapcp.RoutingDimension) -> None:
         else:
             _set_windows(m, visit, cumul)
         if visit.sla_deadline is not None:
-            time.SetCumulVarSoftUpperBound(m.visit_index(k), m.ticks.down(visit.sla_deadline), sla_cost)
+            deadline = m.ticks.down(visit.sla_deadline)
+            time.SetCumulVarSoftUpperBound(m.visit_index(k), deadline, sla_weight(visit, m.options))
 
 
 def _set_windows(m: _Model, visit: Visit, cumul: Any) -> None:
@@ -140,10 +140,11 @@ def _add_skills(m: _Model) -> None:
 
 
 def _add_drop_penalties(m: _Model) -> None:
-    pinned_penalty = 10 * max(m.options.drop_penalties.values())
-    for k, visit in enumerate(m.instance.visits):
-        penalty = pinned_penalty if k in m.instance.pins else m.options.drop_penalties[visit.priority]
-        m.routing.AddDisjunction([m.visit_index(k)], max(1, round(penalty / m.ticks.resolution)))
+    penalties = [drop_penalty_ticks(m.options, visit, m.ticks) for visit in m.instance.visits]
+    # a pinned visit outweighs any visit's drop: ten times the largest default, and the largest of the visits'
+    pinned_penalty = max(10 * max(penalties), round(10 * max(m.options.drop_penalties.values()) / m.ticks.resolution))
+    for k, penalty in enumerate(penalties):
+        m.routing.AddDisjunction([m.visit_index(k)], pinned_penalty if k in m.instance.pins else penalty)
 
 
 def _add_capacity(m: _Model) -> None:

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .instance import RoutingInstance, Ticks, VehicleShift
-from .model import BreakRule, PlanningOptions, Priority, Shift, SolveStatus, Visit
+from .model import BreakRule, PlanningOptions, Shift, SolveStatus, Visit
 from .raw import RawRoute, RawSolution
 
 IntArray = npt.NDArray[np.int64]
@@ -90,14 +90,19 @@ def service_ticks(visit: Visit, ticks: Ticks) -> int:
     return ticks.up(visit.service_duration)
 
 
-def cost_weights(options: PlanningOptions) -> tuple[int, int]:
-    """Cost per tick of SLA lateness and per tick of overtime, in travel ticks (at least 1)."""
-    return max(1, round(options.sla_cost)), max(1, round(options.overtime_cost))
+def sla_weight(visit: Visit, options: PlanningOptions) -> int:
+    """Cost per tick of this visit's SLA lateness, in travel ticks (at least 1): the visit's, else the options'."""
+    return max(1, round(options.sla_cost_of(visit)))
 
 
-def drop_penalty_ticks(options: PlanningOptions, priority: Priority, ticks: Ticks) -> int:
-    """What leaving out a visit of this priority costs, in travel ticks (at least 1)."""
-    return max(1, round(options.drop_penalties[priority] / ticks.resolution))
+def overtime_weight(shift: Shift, options: PlanningOptions) -> int:
+    """Cost per tick of overtime on this shift, in travel ticks (at least 1): the shift's, else the options'."""
+    return max(1, round(options.overtime_cost_of(shift)))
+
+
+def drop_penalty_ticks(options: PlanningOptions, visit: Visit, ticks: Ticks) -> int:
+    """What leaving out this visit costs, in travel ticks (at least 1): its own, else its priority's default."""
+    return max(1, round(options.drop_penalty_of(visit) / ticks.resolution))
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +114,13 @@ class VehicleData:
     hard_end: float
     capacity: float
     max_travel: float
+    overtime_cost: float  # per tick of overtime
     breaks: tuple[tuple[float, float, float], ...]  # (earliest start, latest start, duration), by earliest
     # Rows earliest, latest, duration; a last column that never triggers keeps indexing in range.
     break_table: FloatArray
 
 
-def _vehicle_data(vehicle: VehicleShift, ticks: Ticks) -> VehicleData:
+def _vehicle_data(vehicle: VehicleShift, ticks: Ticks, options: PlanningOptions) -> VehicleData:
     shift = shift_ticks(vehicle.shift, ticks)
     breaks = tuple((float(a), float(b), float(d)) for a, b, d in shift_break_ticks(vehicle.shift, ticks))
     return VehicleData(
@@ -125,6 +131,7 @@ def _vehicle_data(vehicle: VehicleShift, ticks: Ticks) -> VehicleData:
         hard_end=float(shift.hard_end),
         capacity=INF if vehicle.technician.capacity is None else float(vehicle.technician.capacity),
         max_travel=INF if shift.max_travel is None else float(shift.max_travel),
+        overtime_cost=float(overtime_weight(vehicle.shift, options)),
         breaks=breaks,
         break_table=np.array((*breaks, (INF, INF, 0.0))).T,
     )
@@ -156,12 +163,12 @@ class RouteEvaluator:
             [(float(a), float(b)) for a, b in zip(starts, ends, strict=True) if a <= b]
             for starts, ends in zip(self.window_start, self.window_end, strict=True)
         ]
-        self.penalty = np.array([drop_penalty_ticks(options, v.priority, ticks) for v in visits], dtype=np.float64)
+        self.penalty = np.array([drop_penalty_ticks(options, v, ticks) for v in visits], dtype=np.float64)
         self.has_sla = bool(np.any(self.sla < INF))
         self._sla_bound = np.minimum(self.sla, _NO_DEADLINE)  # finite: start - deadline is never inf - inf
-        sla_cost, overtime_cost = cost_weights(options)
-        self.sla_cost, self.overtime_cost = float(sla_cost), float(overtime_cost)
-        self.vehicles = tuple(_vehicle_data(v, ticks) for v in instance.vehicles)
+        # Per visit: the cost of a tick late (lateness is summed weighted: a route costs travel + late + overtime).
+        self.sla_cost = np.array([sla_weight(v, options) for v in visits], dtype=np.float64)
+        self.vehicles = tuple(_vehicle_data(v, ticks, options) for v in instance.vehicles)
         # Without breaks, soft overtime or SLA costs, a route's cost is its travel and an insertion is
         # feasible iff the pushed next stop still starts by its latest start: O(1) per candidate and position.
         self._simple = {
@@ -188,7 +195,7 @@ class RouteEvaluator:
         self._leg(v, state, routes[:, 0], np.ones(count, dtype=bool))
         if v.capacity < INF:
             state.ok &= self.demand[routes].sum(axis=1) <= v.capacity
-        return state.ok, np.where(state.ok, state.cost(self), INF)
+        return state.ok, np.where(state.ok, state.cost(), INF)
 
     def _leg(
         self,
@@ -233,12 +240,13 @@ class RouteEvaluator:
         s.ok = s.ok & (start < INF)
         if self.has_sla:
             sla = np.where(home, _NO_DEADLINE, self._sla_bound[visit]) if any_home else self._sla_bound[visit]
-            s.late = s.late + np.where((start > sla) & (start < INF), start - sla, 0.0)
+            weight = np.where(home, 0.0, self.sla_cost[visit]) if any_home else self.sla_cost[visit]
+            s.late = s.late + np.where((start > sla) & (start < INF), weight * (start - sla), 0.0)
         s.clock = start + service
         s.here = node
         if any_home:
             s.ok &= ~home | ((arrival <= v.hard_end) & (s.pending == len(v.breaks)) & (s.travel <= v.max_travel))
-            s.overtime = s.overtime + np.where(home, np.maximum(0.0, arrival - v.soft_end), 0.0)
+            s.overtime = s.overtime + np.where(home, v.overtime_cost * np.maximum(0.0, arrival - v.soft_end), 0.0)
         if record is not None:
             earliest, latest, duration = v.break_table[:, pending]
             if take is None or break_room is None:
@@ -308,12 +316,12 @@ class RouteEvaluator:
                 room, free, slope = 0.0, 0.0, 0.0
             elif i == m:  # the way home: overtime past the soft end, infeasible past the hard end
                 room = v.hard_end - arrival
-                free, slope = max(0.0, v.soft_end - arrival), (self.overtime_cost if v.soft_end < v.hard_end else 0.0)
+                free, slope = max(0.0, v.soft_end - arrival), (v.overtime_cost if v.soft_end < v.hard_end else 0.0)
             else:
                 # A delay p of this start: its own lateness sla_cost * max(0, p - own) plus the rest's.
                 room = min(room, window_end - start, break_room)
                 sla = float(self.sla[route[i]])
-                own_slope = self.sla_cost if sla < INF else 0.0
+                own_slope = float(self.sla_cost[route[i]]) if sla < INF else 0.0
                 own = max(0.0, sla - start)
                 if own_slope > 0 and own < room:
                     if slope == 0 or own == free:
@@ -514,7 +522,7 @@ class RouteEvaluator:
         if not stacked.ok[-1]:
             return np.full(c, INF), np.zeros(c, dtype=np.int64)
         if cost_now is None:
-            cost_now = float(stacked.cost(self)[-1])
+            cost_now = float(stacked.cost()[-1])
         # One row per (position, candidate): start from the route's state at the position, drive to the
         # candidate, then along the rest of the route until the schedule meets the old one again.
         position = np.repeat(np.arange(m + 1), c)
@@ -531,7 +539,7 @@ class RouteEvaluator:
             home = nxt == m
             self._leg(v, rows, base[nxt], home)
             ended = home & rows.ok
-            total[live[ended]] = rows.cost(self)[ended]
+            total[live[ended]] = rows.cost()[ended]
             after = stacked.take(nxt + 1)
             # Same breaks as the old route after this stop and a departure delayed within its room: the
             # rest of the route costs what it did plus the known price of the delay.
@@ -544,7 +552,7 @@ class RouteEvaluator:
                 delay = slope[met] * np.maximum(0.0, push[met] - free[met])
                 total[live[met]] = np.where(
                     travel <= v.max_travel,
-                    travel + self.sla_cost * late + self.overtime_cost * stacked.overtime[-1] + delay,
+                    travel + late + stacked.overtime[-1] + delay,
                     INF,
                 )
             going = rows.ok & ~home & ~met & (rows.clock <= latest_departure)
@@ -580,6 +588,7 @@ class _VehicleRows:
     soft_end: FloatArray
     hard_end: FloatArray
     max_travel: FloatArray
+    overtime_cost: FloatArray
     breaks: tuple[tuple[float, float, float], ...]
     break_table: FloatArray
 
@@ -595,6 +604,7 @@ class _VehicleRows:
             column("soft_end", np.float64),
             column("hard_end", np.float64),
             column("max_travel", np.float64),
+            column("overtime_cost", np.float64),
             vehicles[0].breaks,
             vehicles[0].break_table,
         )
@@ -607,6 +617,7 @@ class _VehicleRows:
             self.soft_end[rows],
             self.hard_end[rows],
             self.max_travel[rows],
+            self.overtime_cost[rows],
             self.breaks,
             self.break_table,
         )
@@ -642,8 +653,8 @@ class _Legs:
     clock: FloatArray  # departure time from ``here``
     here: IntArray
     travel: FloatArray
-    late: FloatArray
-    overtime: FloatArray
+    late: FloatArray  # SLA lateness, each visit's weighted by its cost per tick
+    overtime: FloatArray  # weighted by the technician-day's cost per tick
     pending: IntArray  # the next break to take
     ok: BoolArray
 
@@ -683,8 +694,8 @@ class _Legs:
             self.ok[rows],
         )
 
-    def cost(self, evaluator: RouteEvaluator) -> FloatArray:
-        result: FloatArray = self.travel + evaluator.sla_cost * self.late + evaluator.overtime_cost * self.overtime
+    def cost(self) -> FloatArray:
+        result: FloatArray = self.travel + self.late + self.overtime
         return result
 
 

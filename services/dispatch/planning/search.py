@@ -94,7 +94,7 @@ class CompiledState:
             break_count=np.asarray([len(data.breaks) for data in e.vehicles], dtype=np.int64),
             sla=e._sla_bound,
             sla_cost=e.sla_cost,
-            overtime_cost=e.overtime_cost,
+            overtime_cost=per_vehicle("overtime_cost"),
             max_travel=per_vehicle("max_travel"),
             simple=np.asarray([k in e._simple for k in range(vehicles)], dtype=bool),
             capacity=per_vehicle("capacity"),

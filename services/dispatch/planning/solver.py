@@ -267,12 +267,23 @@ def to_plan(instance: RoutingInstance, raw: RawSolution, options: PlanningOption
         else:
             reason, detail = diagnose(instance, k, k in previously)
         unassigned.append(UnassignedVisit(visit.id, visit.priority, reason, detail))
-    deadline = {v.id: v.sla_deadline for v in instance.visits}
-    lateness = [s.start - d for r in routes for s in r.stops if (d := deadline[s.visit_id]) is not None and s.start > d]
+    visit_of = {v.id: v for v in instance.visits}
+    lateness = [
+        (s.start - d, visit_of[s.visit_id])
+        for r in routes
+        for s in r.stops
+        if (d := visit_of[s.visit_id].sla_deadline) is not None and s.start > d
+    ]
     travel = sum(r.travel_time for r in routes)
     overtime = sum(r.overtime for r in routes)
-    dropped = sum(options.drop_penalties[u.priority] for u in unassigned)
-    objective = travel + dropped + options.sla_cost * sum(lateness) + options.overtime_cost * overtime
+    dropped = sum(options.drop_penalty_of(visit_of[u.visit_id]) for u in unassigned)
+    shift_of = {(v.technician.id, v.shift.day): v.shift for v in instance.vehicles}
+    objective = (
+        travel
+        + dropped
+        + sum(options.sla_cost_of(visit) * late for late, visit in lateness)
+        + sum(options.overtime_cost_of(shift_of[r.technician_id, r.day]) * r.overtime for r in routes)
+    )
     kpis = PlanKpis(
         travel_time=travel,
         assigned=len(served),

@@ -109,6 +109,8 @@ class EmergencyPlacer:
                 address=event.address or None,
                 created_at=event.created_at,
                 windows=windows_json(windows) if windows else None,
+                late_penalty_per_hour=event.late_penalty_per_hour,
+                visit_value=event.visit_value,
             ),
             event.location.lat,
             event.location.lon,

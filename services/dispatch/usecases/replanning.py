@@ -68,6 +68,8 @@ from shared.timestamps import utc_z
 
 log = logging.getLogger(__name__)
 DAY_S = 86_400.0
+# an assignment the technician set off for: its drive counts towards their day's driving
+SET_OFF = STARTED | {"completed", "failed"}
 MAX_DAYS_AHEAD = 366
 
 
@@ -390,6 +392,10 @@ class Replanner:
                 absences.setdefault(a.technician_id, []).append(block)
         technicians: dict[uuid.UUID, TechnicianOnShift] = {}
         planner_techs = []
+        rates = self.settings.money_rates()
+        # a daily driving limit is for the whole day: what was driven before now is off what the plan may use
+        limited = {r.id: homes[r.id] for r in shift_rows if r.max_travel_minutes is not None}
+        driven = await self._driven_today(repo, origin, limited) if day == self.today() and limited else {}
         for r in shift_rows:
             free = availability(
                 r.starts_at,
@@ -412,7 +418,15 @@ class Replanner:
                     id=str(r.id),
                     home=here,
                     end_location=GeoPoint(r.home_lat, r.home_lon),
-                    shifts=(planner_shift(free, origin),),
+                    shifts=(
+                        dataclasses.replace(
+                            planner_shift(free, origin),
+                            max_travel=None
+                            if r.max_travel_minutes is None
+                            else max(0.0, r.max_travel_minutes * 60.0 - driven.get(r.id, 0.0)),
+                            overtime_cost=rates.per_second_rate(r.overtime_cost_per_hour),
+                        ),
+                    ),
                     skills=dict(r.skills),
                 )
             )
@@ -492,6 +506,8 @@ class Replanner:
                     required_skills=skill_levels(job.required_skills),
                     priority=Priority[job.priority],
                     sla_deadline=sla_deadline,
+                    sla_cost=rates.sla_cost(job.priority, job.late_penalty_per_hour),
+                    drop_penalty=rates.drop_penalty(job.priority, job.visit_value),
                 )
             )
         in_problem = {v.id for v in visits}
@@ -526,6 +542,22 @@ class Replanner:
             frozenset(keep),
             kept_as_booked,
         )
+
+    async def _driven_today(
+        self, repo: DispatchRepository, origin: datetime, homes: dict[uuid.UUID, tuple[float, float]]
+    ) -> dict[uuid.UUID, float]:
+        """Seconds each technician has driven today, as the travel model reckons it: from home to every site they
+        set off for (en route, on site, done or failed there), in order."""
+        sites: dict[uuid.UUID, list[GeoPoint]] = {}
+        for a in await repo.assignments_between(origin, origin + timedelta(days=1), list(homes)):
+            if a.status in SET_OFF and a.site_lat is not None and a.site_lon is not None:
+                sites.setdefault(a.technician_id, []).append(GeoPoint(a.site_lat, a.site_lon))
+        driven = {}
+        for technician_id, visited in sites.items():
+            points = [GeoPoint(*homes[technician_id]), *visited]
+            legs = self.travel.durations(points, points)
+            driven[technician_id] = float(sum(legs[k, k + 1] for k in range(len(visited))))
+        return driven
 
     def _drive(self, origin: tuple[float, float], destination: tuple[float, float]) -> timedelta:
         seconds = self.travel.durations([GeoPoint(*origin)], [GeoPoint(*destination)])[0, 0]
@@ -575,6 +607,7 @@ class Replanner:
             tz=self.tz,
             retime_threshold=timedelta(minutes=self.settings.retime_threshold_minutes),
         )
+        rates = self.settings.money_rates()
         kpis = {
             "travel_minutes": round(plan.kpis.travel_time / 60, 1),
             # bookings kept outside the plan stay assigned: counted, and said apart
@@ -583,6 +616,9 @@ class Replanner:
             "unassigned": plan.kpis.unassigned,
             "sla_misses": plan.kpis.sla_misses,
             "overtime_minutes": round(plan.kpis.overtime / 60, 1),
+            # the planner's objective and what it left out, in money (travel, lateness, drops and overtime priced)
+            "cost": round(rates.in_money(plan.kpis.objective), 2),
+            "unassigned_value": round(rates.in_money(plan.kpis.unassigned_priority_weight), 2),
             "wall_time_s": round(plan.kpis.wall_time, 3),
             **promise_kpis(self._promises(snap, planned), timedelta(seconds=self.tolerance_s)),
         }

@@ -71,11 +71,25 @@ class Roster:
         territory: str | None,
         overtime_minutes: int,
         phone: str = "",
+        *,
+        max_travel_minutes: int | None = None,
+        overtime_cost_per_hour: float | None = None,
     ) -> uuid.UUID:
         repo = DispatchRepository(session)
         technician_id = uuid.uuid4()
         await repo.add_technician(
-            technician_id, name, first_name, skills, lat, lon, weekly_shifts, territory, overtime_minutes, phone
+            technician_id,
+            name,
+            first_name,
+            skills,
+            lat,
+            lon,
+            weekly_shifts,
+            territory,
+            overtime_minutes,
+            phone,
+            max_travel_minutes,
+            overtime_cost_per_hour,
         )
         await self.materialize(repo, technician_id, weekly_shifts, self.horizon())
         return technician_id
@@ -91,6 +105,22 @@ class Roster:
         await self.materialize(repo, technician_id, weekly_shifts, days)
         for day in days[1:]:
             await repo.request_replan(day, "a shift pattern changed")
+
+    async def set_limits(
+        self,
+        session: AsyncSession,
+        technician_id: uuid.UUID,
+        overtime_minutes: int,
+        max_travel_minutes: int | None,
+        overtime_cost_per_hour: float | None,
+    ) -> None:
+        """The technician's overtime allowance, daily driving limit and overtime rate; the days ahead are re-planned."""
+        repo = DispatchRepository(session)
+        if await repo.get_technician(technician_id) is None:
+            raise NotFound("technician not found")
+        await repo.set_limits(technician_id, overtime_minutes, max_travel_minutes, overtime_cost_per_hour)
+        for day in self.horizon()[1:]:
+            await repo.request_replan(day, "a technician's limits changed")
 
     async def add_absence(
         self,

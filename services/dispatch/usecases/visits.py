@@ -63,6 +63,8 @@ class PlannedVisits:
                 "description": event.carried_work or "",
                 "contact_name": event.site_contact_name or "",
                 "contact_phone": event.site_contact_phone or "",
+                "late_penalty_per_hour": event.late_penalty_per_hour,
+                "visit_value": event.visit_value,
                 "source_version": envelope.occurred_at,
                 # the dispatcher's board says why nobody will be booked for it
                 "unplaceable_reason": NO_ACCESS if windows == () else None,

@@ -71,6 +71,9 @@ service_requests = Table(
     Column("cancelled_at", DateTime(timezone=True)),
     Column("cancelled_by", Text),
     Column("cancel_reason", Text),
+    # the contract's money terms at filing, passed on to dispatch (NULL: its planner's defaults)
+    Column("late_penalty_per_hour", Float),
+    Column("visit_value", Float),
     UniqueConstraint("customer_id", "idempotency_key"),
     Index("ix_service_requests_equipment_id", "equipment_id", postgresql_where=text("equipment_id IS NOT NULL")),
     Index("ix_service_requests_created_at", "created_at"),

@@ -47,6 +47,9 @@ class ServiceRequestRecord:
     cancelled_by: str | None = None
     cancel_reason: str | None = None
     version: int = 1
+    # the contract's money terms for the request's priority, passed on to dispatch's planner (None: its defaults)
+    late_penalty_per_hour: float | None = None
+    visit_value: float | None = None
 
     def values(self) -> dict[str, Any]:
         """The columns, for an insert."""

@@ -120,6 +120,8 @@ async def file_request(
         site_lon=answer.site.location.lon,
         site_address=answer.site.address,
         required_skills=[s.model_dump() for s in answer.required_skills],
+        late_penalty_per_hour=answer.late_penalty_per_hour,
+        visit_value=answer.visit_value,
         idempotency_key=idempotency_key,
         request_fingerprint=draft.fingerprint,
         created_at=now,
@@ -212,6 +214,8 @@ def created_event(request: ServiceRequestRecord) -> ServiceRequestCreated:
         contact_name=request.contact.get("name", ""),
         contact_phone=request.contact.get("phone", ""),
         address=request.site_address or "",
+        late_penalty_per_hour=request.late_penalty_per_hour,
+        visit_value=request.visit_value,
     )
 
 

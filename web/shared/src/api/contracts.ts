@@ -714,7 +714,7 @@ export interface components {
             /** Site Ids */
             site_ids: string[];
             /** Sla */
-            sla: components["schemas"]["SlaTermIn"][];
+            sla: components["schemas"]["SlaTermIn-Input"][];
             /**
              * Starts On
              * Format: date
@@ -767,7 +767,7 @@ export interface components {
             /** Site Ids */
             site_ids: string[];
             /** Sla */
-            sla: components["schemas"]["SlaTermIn"][];
+            sla: components["schemas"]["SlaTermIn-Output"][];
             /**
              * Starts On
              * Format: date
@@ -799,7 +799,7 @@ export interface components {
             /** Site Ids */
             site_ids?: string[] | null;
             /** Sla */
-            sla?: components["schemas"]["SlaTermIn"][] | null;
+            sla?: components["schemas"]["SlaTermIn-Input"][] | null;
             /** Timezone */
             timezone?: string | null;
         };
@@ -965,6 +965,8 @@ export interface components {
             fix_due?: string | null;
             /** Found */
             found: boolean;
+            /** Late Penalty Per Hour */
+            late_penalty_per_hour?: number | null;
             /** Priority */
             priority?: ("P1" | "P2" | "P3" | "P4") | null;
             /**
@@ -987,6 +989,8 @@ export interface components {
             /** Response Due */
             response_due?: string | null;
             site?: components["schemas"]["SiteFacts"] | null;
+            /** Visit Value */
+            visit_value?: number | null;
         };
         /** EquipmentBulkEdit */
         EquipmentBulkEdit: {
@@ -1611,12 +1615,17 @@ export interface components {
             response_met: number;
         };
         /** SlaTermIn */
-        SlaTermIn: {
+        "SlaTermIn-Input": {
             /**
              * Fix Minutes
              * @description business minutes until fixed
              */
             fix_minutes: number;
+            /**
+             * Late Penalty Per Hour
+             * @description what each hour the arrival is late costs (the contract's currency); none: the planner's default
+             */
+            late_penalty_per_hour?: number | string | null;
             /**
              * Priority
              * @enum {string}
@@ -1632,6 +1641,44 @@ export interface components {
              * @description business minutes until arrival
              */
             response_minutes: number;
+            /**
+             * Visit Value
+             * @description what a visit of this priority is worth: leaving it unplanned costs that; none: by priority
+             */
+            visit_value?: number | string | null;
+        };
+        /** SlaTermIn */
+        "SlaTermIn-Output": {
+            /**
+             * Fix Minutes
+             * @description business minutes until fixed
+             */
+            fix_minutes: number;
+            /**
+             * Late Penalty Per Hour
+             * @description what each hour the arrival is late costs (the contract's currency); none: the planner's default
+             */
+            late_penalty_per_hour?: string | null;
+            /**
+             * Priority
+             * @enum {string}
+             */
+            priority: "P1" | "P2" | "P3" | "P4";
+            /**
+             * Required Skills
+             * @description skills a technician needs
+             */
+            required_skills?: components["schemas"]["SkillNeed"][];
+            /**
+             * Response Minutes
+             * @description business minutes until arrival
+             */
+            response_minutes: number;
+            /**
+             * Visit Value
+             * @description what a visit of this priority is worth: leaving it unplanned costs that; none: by priority
+             */
+            visit_value?: string | null;
         };
         /** TerritoryIn */
         TerritoryIn: {

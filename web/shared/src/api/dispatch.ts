@@ -687,6 +687,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/technicians/{technician_id}/limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Limits
+         * @description Overtime allowance, daily driving limit and overtime rate, replaced whole; the days ahead are re-planned.
+         */
+        put: operations["set_limits_technicians__technician_id__limits_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/technicians/{technician_id}/photo": {
         parameters: {
             query?: never;
@@ -1732,7 +1752,7 @@ export interface components {
             id: string;
             /**
              * Kpis
-             * @description travel_minutes, assigned, unassigned, sla_misses, overtime_minutes and the promise figures
+             * @description travel_minutes, assigned, unassigned, sla_misses, overtime_minutes, cost and unassigned_value (money: the planner's objective and the value it left out) and the promise figures
              */
             kpis: {
                 [key: string]: number | null;
@@ -1917,10 +1937,21 @@ export interface components {
             /** First Name */
             first_name?: string | null;
             home_base: components["schemas"]["GeoPoint"];
+            /**
+             * Max Travel Minutes
+             * @description driving per day at most, in minutes; none: no limit
+             */
+            max_travel_minutes?: number | null;
             /** Name */
             name: string;
             /**
+             * Overtime Cost Per Hour
+             * @description what an hour past the shift end costs; none: the company's rate
+             */
+            overtime_cost_per_hour?: number | null;
+            /**
              * Overtime Minutes
+             * @description work past the shift end at most
              * @default 60
              */
             overtime_minutes: number;
@@ -1947,6 +1978,28 @@ export interface components {
                 [key: string]: components["schemas"]["WeeklyShiftIn"];
             } | null;
         };
+        /**
+         * TechnicianLimitsIn
+         * @description What the planner may ask of a technician per day, and what their overtime costs.
+         */
+        TechnicianLimitsIn: {
+            /**
+             * Max Travel Minutes
+             * @description driving per day at most, in minutes; none: no limit
+             */
+            max_travel_minutes?: number | null;
+            /**
+             * Overtime Cost Per Hour
+             * @description what an hour past the shift end costs; none: the company's rate
+             */
+            overtime_cost_per_hour?: number | null;
+            /**
+             * Overtime Minutes
+             * @description work past the shift end at most
+             * @default 60
+             */
+            overtime_minutes: number;
+        };
         /** TechnicianOut */
         TechnicianOut: {
             /** Active */
@@ -1961,8 +2014,17 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /** Max Travel Minutes */
+            max_travel_minutes?: number | null;
             /** Name */
             name: string;
+            /** Overtime Cost Per Hour */
+            overtime_cost_per_hour?: number | null;
+            /**
+             * Overtime Minutes
+             * @default 60
+             */
+            overtime_minutes: number;
             /**
              * Phone
              * @default
@@ -3843,6 +3905,59 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input: each field and the reason */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_limits_technicians__technician_id__limits_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                technician_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TechnicianLimitsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TechnicianOut"];
                 };
             };
             /** @description No valid bearer token */
