@@ -256,6 +256,7 @@ class PlanChangeOut(BaseModel):
 UnassignedReasonCode = Literal[
     "no_skilled_technician",
     "outside_day_range",
+    "outside_territory",
     "outside_every_shift",
     "window_unreachable",
     "capacity",

@@ -46,7 +46,10 @@ def solve_routing_instance(instance: RoutingInstance, options: PlanningOptions, 
 
 
 def _solve_routing_instance(instance: RoutingInstance, options: PlanningOptions, time_limit: float) -> RawSolution:
-    if not (instance.pins or instance.initial_routes or options.balance_cost > 0) and instance.visits:
+    # territory crossing costs are priced in the routing model only (our searches know the forbidden crossings alone)
+    if not (instance.pins or instance.initial_routes or options.balance_cost > 0 or instance.crossing) and (
+        instance.visits
+    ):
         return _solve_fresh(instance, options, time_limit)
     n = len(instance.visits)
     if n > options.decomposition_threshold or (
@@ -59,7 +62,8 @@ def _solve_routing_instance(instance: RoutingInstance, options: PlanningOptions,
 def _solve_fresh(instance: RoutingInstance, options: PlanningOptions, time_limit: float) -> RawSolution:
     """Our regret insertion and ruin-and-recreate, then OR-Tools warm-started from the result.
 
-    Pins, change budgets and workload balance are the routing model's alone, so re-plans skip this.
+    Pins, change budgets, workload balance and territory crossing costs are the routing model's alone, so re-plans
+    (and days with a crossing cost) skip this.
     """
     began = wallclock.perf_counter()
     evaluator = RouteEvaluator(instance, options)
@@ -272,7 +276,14 @@ def to_plan(instance: RoutingInstance, raw: RawSolution, options: PlanningOption
     travel = sum(r.travel_time for r in routes)
     overtime = sum(r.overtime for r in routes)
     dropped = sum(options.drop_penalties[u.priority] for u in unassigned)
-    objective = travel + dropped + options.sla_cost * sum(lateness) + options.overtime_cost * overtime
+    crossings = sum(1 for r in raw.routes if instance.crossing for k in r.visits if r.vehicle in instance.crossing[k])
+    objective = (
+        travel
+        + dropped
+        + options.sla_cost * sum(lateness)
+        + options.overtime_cost * overtime
+        + instance.crossing_cost * crossings
+    )
     kpis = PlanKpis(
         travel_time=travel,
         assigned=len(served),
@@ -282,5 +293,6 @@ def to_plan(instance: RoutingInstance, raw: RawSolution, options: PlanningOption
         sla_misses=len(lateness),
         objective=objective,
         wall_time=wall_time,
+        territory_crossings=crossings,
     )
     return Plan(raw.status, routes, tuple(unassigned), kpis)
