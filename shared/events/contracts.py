@@ -78,6 +78,8 @@ class VisitPlanned(_ContractsEvent):
     # whom the technician calls on site (the site's contact), when the site names one
     site_contact_name: str | None = None
     site_contact_phone: str | None = None
+    # the site's service territory (id), when it lies in one: dispatch prefers that territory's technicians
+    territory_id: uuid.UUID | None = None
 
 
 class VisitRescheduled(VisitPlanned):
@@ -163,6 +165,7 @@ class SiteFacts(BaseModel):
     # added within v1: the site's on-site contact, when it names one
     contact_name: str | None = None
     contact_phone: str | None = None
+    territory_id: uuid.UUID | None = None  # the smallest territory covering the site, when one does
 
 
 class EntitlementAnswer(BaseModel):

@@ -57,6 +57,8 @@ class ServiceRequestCreated(_RequestsEvent):
     contact_phone: str = ""
     # the site's address as contracts gave it at filing
     address: str = ""
+    # the site's service territory (contracts' id) at filing, when it lies in one: dispatch prefers its technicians
+    territory_id: uuid.UUID | None = None
 
 
 class ServiceRequestCancelled(_RequestsEvent):

@@ -83,6 +83,7 @@ def _visit_event(cls: type[VisitPlanned], visit: VisitRow, site: SiteRow, timezo
         carried_work=visit.carried_work,
         site_contact_name=site.contact_name,
         site_contact_phone=site.contact_phone,
+        territory_id=site.territory_id,
     )
 
 

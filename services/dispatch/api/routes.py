@@ -39,6 +39,7 @@ def technician_out(row: TechnicianRecord) -> TechnicianOut:
         position_at=row.position_at,
         weekly_shifts=row.weekly_shifts,
         territory=row.territory,
+        territory_ids=list(row.territory_ids),
         break_ends_at=row.break_ends_at,
         phone=row.phone,
     )
@@ -57,6 +58,7 @@ async def create_technician(body: TechnicianIn, session: UnitOfWork, cases: UseC
         body.territory,
         body.overtime_minutes,
         body.phone,
+        body.territory_ids,
     )
     return technician_out(await cases.views.technician(session, technician_id))
 

@@ -7,6 +7,7 @@ join's columns returns the subclass that names them.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -33,6 +34,7 @@ class TechnicianRecord:
     phone: str
     photo_key: str | None
     photo_content_type: str | None
+    territory_ids: Sequence[uuid.UUID] = ()  # contracts' territories they belong to; none: a floater
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,6 +79,7 @@ class ReachableTechnician:
     lon: float
     home_lat: float
     home_lon: float
+    territory_ids: Sequence[uuid.UUID] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,6 +106,7 @@ class NewJob:
     address: str | None
     created_at: datetime | None = None  # when the customer asked (response times count from it)
     windows: list[list[str]] | None = None  # every window (domain/windows.windows_json); None: window_start/end
+    territory_id: uuid.UUID | None = None  # the site's territory (contracts' id), when it lies in one
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,6 +138,7 @@ class JobRecord:
     contact_name: str
     contact_phone: str
     windows: list[list[str]] | None = None  # every window (domain/windows.job_windows reads them)
+    territory_id: uuid.UUID | None = None  # the site's territory (contracts' id), when it lies in one
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -99,6 +99,8 @@ class UrgentJob:
     sla_deadline: float  # service must start by then
     required_skills: Mapping[str, int] = field(default_factory=dict)
     earliest_start: float = 0.0
+    # per technician id: what serving it costs them on top of the arrival (seconds; from outside the site's territory)
+    crossing_cost: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +226,8 @@ class LiveDay:
 def earliest_feasible_insertion(
     day: LiveDay, job: UrgentJob, travel: ArrayTravelTimeProvider, now: float
 ) -> InsertionDecision:
-    """The technician and position with the earliest arrival that keeps skills, SLA and committed windows."""
+    """The technician and position with the earliest arrival that keeps skills, SLA and committed windows (an arrival
+    from outside the site's territory counted later by its crossing cost)."""
     skilled = day.skilled(job.required_skills)
     if not skilled.any():
         return InsertionDecision(None, None, "no technician has the required skills")
@@ -241,10 +244,14 @@ def earliest_feasible_insertion(
         return InsertionDecision(None, None, "no skilled technician can fit it without breaking a commitment")
     on_time = feasible & (start <= job.sla_deadline + _EPS)
 
+    # a technician from outside the site's territory counts as arriving that much later
+    crossing = np.array([job.crossing_cost.get(t, 0.0) for t in day.technician_ids], dtype=np.float64)
+    ranked = arrival + crossing[day.slot_route]
+
     def pick(mask: BoolArray) -> Insertion:
-        # Earliest arrival; among equal arrivals the smaller disruption of the rest of the route.
+        # Earliest arrival (crossing priced in); among equal ones the smaller disruption of the rest of the route.
         candidates = np.flatnonzero(mask)
-        order = np.lexsort((push[candidates], arrival[candidates]))
+        order = np.lexsort((push[candidates], ranked[candidates]))
         s = int(candidates[order[0]])
         return Insertion(
             technician_id=day.technician_ids[int(day.slot_route[s])],

@@ -109,6 +109,7 @@ class EmergencyPlacer:
                 address=event.address or None,
                 created_at=event.created_at,
                 windows=windows_json(windows) if windows else None,
+                territory_id=event.territory_id,
             ),
             event.location.lat,
             event.location.lon,
@@ -146,6 +147,7 @@ class EmergencyPlacer:
         exclude: Sequence[uuid.UUID],
     ) -> tuple[Decision, list[Candidate]]:
         skills = skill_levels(job.required_skills, *(v.required_skills for v in bundle))
+        policy = await repo.territory_policy()
         rows = await repo.candidates(
             job.lat,
             job.lon,
@@ -155,13 +157,14 @@ class EmergencyPlacer:
             self.settings.candidate_pool,
             exclude,
             shift_starts_before=now + timedelta(hours=self.settings.candidate_horizon_hours),
+            only_territory=job.territory_id if policy.forbidden else None,
         )
         bookings = await repo.bookings_ahead([r.id for r in rows], now, now + timedelta(days=1))
         skip = frozenset(v.request_id for v in bundle)
         duration = job.duration_minutes + sum(v.duration_minutes for v in bundle)
         shift_starts = [r.shift_start for r in rows]
         logged = await repo.breaks_taken_since([r.id for r in rows], min(shift_starts)) if shift_starts else {}
-        candidates = to_candidates(rows, bookings, now, skip, logged)
+        candidates = to_candidates(rows, bookings, now, skip, logged, policy, job.territory_id)
         decision = self.rule.decide(
             Job(job.request_id, job.lat, job.lon, duration, job.response_due, skills), candidates, now
         )

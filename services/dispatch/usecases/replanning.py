@@ -49,6 +49,7 @@ from services.dispatch.planning import (
     SolveStatus,
     Stop,
     Technician,
+    TerritoryRule,
     TimeWindow,
     TravelTimeProvider,
     Visit,
@@ -154,6 +155,12 @@ class PlanDiff:
 
 def _fingerprint(rows: list[AssignmentRecord]) -> dict[uuid.UUID, tuple[Any, ...]]:
     return {r.id: (r.technician_id, r.planned_start, r.status in STARTED, r.locked) for r in rows}
+
+
+async def territory_rule(repo: DispatchRepository) -> TerritoryRule:
+    """The dispatcher's crossing policy as the planner's rule."""
+    policy = await repo.territory_policy()
+    return TerritoryRule(crossing_cost=0.0 if policy.forbidden else policy.crossing_cost_s, forbidden=policy.forbidden)
 
 
 def planner_shift(free: Availability, origin: datetime) -> Shift:
@@ -414,6 +421,7 @@ class Replanner:
                     end_location=GeoPoint(r.home_lat, r.home_lon),
                     shifts=(planner_shift(free, origin),),
                     skills=dict(r.skills),
+                    territories=frozenset(str(t) for t in r.territory_ids),
                 )
             )
 
@@ -492,6 +500,7 @@ class Replanner:
                     required_skills=skill_levels(job.required_skills),
                     priority=Priority[job.priority],
                     sla_deadline=sla_deadline,
+                    territory=str(job.territory_id) if job.territory_id else None,
                 )
             )
         in_problem = {v.id for v in visits}
@@ -512,6 +521,7 @@ class Replanner:
             max_moves_per_route=(self.settings.change_budget if change_budget is None else change_budget)
             if previous
             else None,
+            territory_rule=await territory_rule(repo),
         )
         return Snapshot(
             day,

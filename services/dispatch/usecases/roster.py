@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -71,11 +71,22 @@ class Roster:
         territory: str | None,
         overtime_minutes: int,
         phone: str = "",
+        territory_ids: Sequence[uuid.UUID] = (),
     ) -> uuid.UUID:
         repo = DispatchRepository(session)
         technician_id = uuid.uuid4()
         await repo.add_technician(
-            technician_id, name, first_name, skills, lat, lon, weekly_shifts, territory, overtime_minutes, phone
+            technician_id,
+            name,
+            first_name,
+            skills,
+            lat,
+            lon,
+            weekly_shifts,
+            territory,
+            overtime_minutes,
+            phone,
+            sorted(set(territory_ids)),
         )
         await self.materialize(repo, technician_id, weekly_shifts, self.horizon())
         return technician_id

@@ -63,6 +63,7 @@ class PlannedVisits:
                 "description": event.carried_work or "",
                 "contact_name": event.site_contact_name or "",
                 "contact_phone": event.site_contact_phone or "",
+                "territory_id": event.territory_id,
                 "source_version": envelope.occurred_at,
                 # the dispatcher's board says why nobody will be booked for it
                 "unplaceable_reason": NO_ACCESS if windows == () else None,

@@ -47,6 +47,7 @@ class ServiceRequestRecord:
     cancelled_by: str | None = None
     cancel_reason: str | None = None
     version: int = 1
+    site_territory_id: uuid.UUID | None = None  # the site's service territory at filing, when it lies in one
 
     def values(self) -> dict[str, Any]:
         """The columns, for an insert."""

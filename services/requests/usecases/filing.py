@@ -119,6 +119,7 @@ async def file_request(
         site_lat=answer.site.location.lat,
         site_lon=answer.site.location.lon,
         site_address=answer.site.address,
+        site_territory_id=answer.site.territory_id,
         required_skills=[s.model_dump() for s in answer.required_skills],
         idempotency_key=idempotency_key,
         request_fingerprint=draft.fingerprint,
@@ -212,6 +213,7 @@ def created_event(request: ServiceRequestRecord) -> ServiceRequestCreated:
         contact_name=request.contact.get("name", ""),
         contact_phone=request.contact.get("phone", ""),
         address=request.site_address or "",
+        territory_id=request.site_territory_id,
     )
 
 
