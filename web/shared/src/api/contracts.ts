@@ -1507,6 +1507,8 @@ export interface components {
              * Format: uuid
              */
             site_id: string;
+            /** Territory Id */
+            territory_id?: string | null;
         };
         /** SiteIn */
         SiteIn: {
