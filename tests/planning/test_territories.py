@@ -7,12 +7,16 @@ from __future__ import annotations
 import pytest
 
 from services.dispatch.planning import (
+    LiveDay,
+    LiveRoute,
     Pin,
     Plan,
     PlanningOptions,
     PlanningProblem,
     RouteAssignment,
     UnassignedReason,
+    UrgentJob,
+    earliest_feasible_insertion,
     plan_routes,
 )
 from services.dispatch.planning.instance import build_instance
@@ -115,3 +119,30 @@ def test_a_sub_problem_keeps_the_crossings_of_its_own_vehicles() -> None:
     sub = instance.subset([2, 1], [0, 1], [[], []])  # east, south
     assert sub.crossing == (frozenset({0}), frozenset({1}))
     assert sub.crossing_cost == H
+
+
+# the reactive insertion ranks an emergency's candidates with the same crossing cost
+
+
+def live_route(tid: str, x: float) -> LiveRoute:
+    return LiveRoute(tid, {"refrigeration": 2}, at(x), 8 * H, (), at(x), 8 * H, 18 * H)
+
+
+def urgent(sla: float, crossing: dict[str, float]) -> UrgentJob:
+    return UrgentJob("urgent", at(2), 30 * M, sla, {"refrigeration": 1}, crossing_cost=crossing)
+
+
+def test_an_emergency_goes_to_its_territory_when_the_crossing_costs_more_than_the_later_arrival() -> None:
+    day = LiveDay.build([live_route("north", 0), live_route("south", 20)])
+    priced = earliest_feasible_insertion(day, urgent(12 * H, {"north": 30 * M}), GridTravel(), now=8 * H)
+    assert priced.best is not None and priced.best.technician_id == "south"
+    assert priced.best.arrival == 8 * H + 18 * M  # the real arrival, not the ranked one
+    cheap = earliest_feasible_insertion(day, urgent(12 * H, {"north": 10 * M}), GridTravel(), now=8 * H)
+    assert cheap.best is not None and cheap.best.technician_id == "north"
+
+
+def test_the_crossing_cost_never_trades_a_kept_sla_for_a_missed_one() -> None:
+    day = LiveDay.build([live_route("north", 0), live_route("south", 20)])
+    # only north arrives by 08:10: it goes, crossing or not
+    decision = earliest_feasible_insertion(day, urgent(8 * H + 10 * M, {"north": H}), GridTravel(), now=8 * H)
+    assert decision.best is not None and decision.best.technician_id == "north"
