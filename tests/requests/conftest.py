@@ -54,6 +54,7 @@ class SiteTerms:
     units: set[uuid.UUID] | None = None  # the units at the site; None: any unit asked about is there
     contact_name: str | None = None  # the site's on-site contact
     contact_phone: str | None = None
+    territory_id: uuid.UUID | None = None  # the service territory the site lies in
 
 
 @dataclass
@@ -83,6 +84,7 @@ class CannedContracts:
             location=GeoPoint(lat=44.499, lon=34.16),
             contact_name=terms.contact_name,
             contact_phone=terms.contact_phone,
+            territory_id=terms.territory_id,
         )
         if query.equipment_id is not None and terms.units is not None and query.equipment_id not in terms.units:
             return EntitlementAnswer(found=True, site=site, equipment_found=False, reason="no such unit at this site")
