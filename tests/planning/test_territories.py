@@ -21,6 +21,8 @@ from services.dispatch.planning import (
 )
 from services.dispatch.planning.instance import build_instance
 from services.dispatch.planning.model import TerritoryRule
+from services.dispatch.planning.route_evaluator import RouteEvaluator, Solution, objective
+from services.dispatch.planning.search import CompiledState, regret_insertion
 
 from .helpers import GridTravel, H, M, at, tech, visit
 
@@ -146,3 +148,21 @@ def test_the_crossing_cost_never_trades_a_kept_sla_for_a_missed_one() -> None:
     # only north arrives by 08:10: it goes, crossing or not
     decision = earliest_feasible_insertion(day, urgent(8 * H + 10 * M, {"north": H}), GridTravel(), now=8 * H)
     assert decision.best is not None and decision.best.technician_id == "north"
+
+
+def test_the_compiled_search_prices_crossings_as_the_evaluator_and_the_model_do() -> None:
+    problem = PlanningProblem(
+        (NORTH, SOUTH),
+        (SITE_IN_SOUTH, visit("shop", at(1), territory="N"), visit("kiosk", at(19), territory="S")),
+        territory_rule=TerritoryRule(crossing_cost=H),
+    )
+    instance = build_instance(problem, GridTravel())
+    evaluator = RouteEvaluator(instance, PlanningOptions())
+    crossed = Solution([[1, 0], [2]], [])  # north takes the site in SOUTH along
+    crossed.costs = [evaluator.route_cost(v, r) for v, r in enumerate(crossed.routes)]
+    state = CompiledState(evaluator, crossed)
+    assert state.value() == pytest.approx(objective(evaluator, crossed))
+    assert crossed.costs[0] == pytest.approx(4 * M + H)  # 1 min out, 1 on, 2 back; one crossing
+    # regret insertion from nothing leaves the site to south: 32 min more driving is cheaper than the crossing
+    built = regret_insertion(evaluator)
+    assert built.routes == [[1], [2, 0]] or built.routes == [[1], [0, 2]]

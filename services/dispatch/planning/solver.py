@@ -46,10 +46,7 @@ def solve_routing_instance(instance: RoutingInstance, options: PlanningOptions, 
 
 
 def _solve_routing_instance(instance: RoutingInstance, options: PlanningOptions, time_limit: float) -> RawSolution:
-    # territory crossing costs are priced in the routing model only (our searches know the forbidden crossings alone)
-    if not (instance.pins or instance.initial_routes or options.balance_cost > 0 or instance.crossing) and (
-        instance.visits
-    ):
+    if not (instance.pins or instance.initial_routes or options.balance_cost > 0) and instance.visits:
         return _solve_fresh(instance, options, time_limit)
     n = len(instance.visits)
     if n > options.decomposition_threshold or (
@@ -62,8 +59,9 @@ def _solve_routing_instance(instance: RoutingInstance, options: PlanningOptions,
 def _solve_fresh(instance: RoutingInstance, options: PlanningOptions, time_limit: float) -> RawSolution:
     """Our regret insertion and ruin-and-recreate, then OR-Tools warm-started from the result.
 
-    Pins, change budgets, workload balance and territory crossing costs are the routing model's alone, so re-plans
-    (and days with a crossing cost) skip this.
+    Pins, change budgets and workload balance are the routing model's alone, so re-plans skip this. Territory
+    crossing costs are priced by the compiled search, the evaluator's route costs and the model (the numpy search of
+    very large days chooses insertions without them).
     """
     began = wallclock.perf_counter()
     evaluator = RouteEvaluator(instance, options)
