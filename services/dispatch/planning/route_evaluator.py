@@ -177,8 +177,8 @@ class RouteEvaluator:
             self.allowed[k, list(vehicles)] = True
         # visit x vehicle: what serving it costs from outside the site's territory, in ticks (as the routing model)
         self.crossing = np.zeros((n, len(instance.vehicles)))
-        for k, vehicles in enumerate(instance.crossing):
-            self.crossing[k, list(vehicles)] = ticks.up(instance.crossing_cost)
+        for k, crossers in enumerate(instance.crossing):
+            self.crossing[k, list(crossers)] = ticks.up(instance.crossing_cost)
 
     def evaluate(self, vehicle: int, routes: IntArray) -> tuple[BoolArray, FloatArray]:
         """Feasibility and cost (travel + SLA lateness + overtime, in ticks) of each row of ``routes``."""
