@@ -176,6 +176,11 @@ async def test_an_emergency_goes_to_its_territorys_technician_unless_crossing_is
     nobody = await place(SOUTH)  # both of NORTH now: nobody may cross to it
     assert await job_status(dispatch, nobody) == "unplaceable"
     assert await booked_technician(dispatch, nobody) is None
+    board = (await dispatch.client.get("/board", headers=dispatch.dispatcher)).json()
+    [waiting] = [r for r in board["requests"] if r["request_id"] == str(nobody)]
+    assert waiting["territory_id"] == str(SOUTH)
+    assert "territory" in waiting["unplaceable_reason"] and "forbidden" in waiting["unplaceable_reason"]
+    assert {t["id"]: t["territory_ids"] for t in board["technicians"]} == {anna: [str(NORTH)], oleg: [str(NORTH)]}
 
 
 async def test_the_days_plan_keeps_visits_in_territory_and_says_why_when_crossing_is_forbidden(

@@ -63,6 +63,11 @@ def skill_levels(needs: Sequence[dict[str, Any]], *more: Mapping[str, int]) -> d
     return skills
 
 
+NO_ONE_IN_TERRITORY = (
+    "no technician of the site's territory with the skills is on shift within reach (crossing territories is forbidden)"
+)
+
+
 class EmergencyPlacer:
     def __init__(
         self,
@@ -165,6 +170,8 @@ class EmergencyPlacer:
         shift_starts = [r.shift_start for r in rows]
         logged = await repo.breaks_taken_since([r.id for r in rows], min(shift_starts)) if shift_starts else {}
         candidates = to_candidates(rows, bookings, now, skip, logged, policy, job.territory_id)
+        if not candidates and policy.forbidden and job.territory_id is not None:
+            return Decision(None, None, NO_ONE_IN_TERRITORY), candidates
         decision = self.rule.decide(
             Job(job.request_id, job.lat, job.lon, duration, job.response_due, skills), candidates, now
         )

@@ -973,6 +973,11 @@ export interface components {
             site_id: string;
             /** Status */
             status: string;
+            /**
+             * Territory Id
+             * @description the site's service territory
+             */
+            territory_id?: string | null;
             /** Unplaceable Reason */
             unplaceable_reason: string | null;
             /** Window End */
@@ -1141,6 +1146,12 @@ export interface components {
             status: string;
             /** Territory */
             territory: string | null;
+            /**
+             * Territory Ids
+             * @description the territories they belong to; none: a floater
+             * @default []
+             */
+            territory_ids: string[];
             /** Weekly Shifts */
             weekly_shifts: {
                 [key: string]: unknown;
@@ -1493,6 +1504,11 @@ export interface components {
             site_id: string;
             /** Status */
             status: string;
+            /**
+             * Territory Id
+             * @description the site's service territory
+             */
+            territory_id?: string | null;
             /** Unplaceable Reason */
             unplaceable_reason: string | null;
             /** Window End */
