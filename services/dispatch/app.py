@@ -9,7 +9,7 @@ from datetime import datetime
 from fastapi import FastAPI
 
 from services.dispatch import consumers
-from services.dispatch.api import attachments, customer, desk, kpis, mobile, proposals, routes
+from services.dispatch.api import attachments, customer, desk, kpis, mobile, proposals, routes, territories
 from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
 from services.dispatch.settings import Settings
@@ -104,6 +104,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] | None = None) 
                 proposals.router,
                 attachments.router,
                 customer.router,
+                territories.router,
             ],
             upload_paths=attachments.UPLOAD_PATHS,
             subscriptions=lambda runtime: consumers.subscriptions(cases.placer, cases.visits),

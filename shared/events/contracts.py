@@ -82,6 +82,8 @@ class VisitPlanned(_ContractsEvent):
     # contract's currency: the penalty per hour the arrival is late, and what the visit is worth (dropping it costs it)
     late_penalty_per_hour: float | None = None
     visit_value: float | None = None
+    # the site's service territory (id), when it lies in one: dispatch prefers that territory's technicians
+    territory_id: uuid.UUID | None = None
 
 
 class VisitRescheduled(VisitPlanned):
@@ -167,6 +169,7 @@ class SiteFacts(BaseModel):
     # added within v1: the site's on-site contact, when it names one
     contact_name: str | None = None
     contact_phone: str | None = None
+    territory_id: uuid.UUID | None = None  # the smallest territory covering the site, when one does
 
 
 class EntitlementAnswer(BaseModel):

@@ -61,6 +61,8 @@ class ServiceRequestCreated(_RequestsEvent):
     # contract's currency: the penalty per hour the arrival is late, and what the visit is worth (dropping it costs it)
     late_penalty_per_hour: float | None = None
     visit_value: float | None = None
+    # the site's service territory (contracts' id) at filing, when it lies in one: dispatch prefers its technicians
+    territory_id: uuid.UUID | None = None
 
 
 class ServiceRequestCancelled(_RequestsEvent):

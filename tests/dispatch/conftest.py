@@ -45,6 +45,7 @@ DISPATCH_TABLES = (
     "position_pings",
     "sla_alerts",
     "plan_failures",
+    "territory_policy",
     "attachments",
     "outbox",
 )

@@ -56,6 +56,7 @@ class SiteTerms:
     contact_phone: str | None = None
     late_penalty_per_hour: float | None = None  # the contract's money terms of the priority
     visit_value: float | None = None
+    territory_id: uuid.UUID | None = None  # the service territory the site lies in
 
 
 @dataclass
@@ -85,6 +86,7 @@ class CannedContracts:
             location=GeoPoint(lat=44.499, lon=34.16),
             contact_name=terms.contact_name,
             contact_phone=terms.contact_phone,
+            territory_id=terms.territory_id,
         )
         if query.equipment_id is not None and terms.units is not None and query.equipment_id not in terms.units:
             return EntitlementAnswer(found=True, site=site, equipment_found=False, reason="no such unit at this site")

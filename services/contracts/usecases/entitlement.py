@@ -32,6 +32,7 @@ async def check_entitlement(session: AsyncSession, query: EntitlementQuery) -> E
         location=GeoPoint(lat=site.lat, lon=site.lon),
         contact_name=site.contact_name,
         contact_phone=site.contact_phone,
+        territory_id=site.territory_id,
     )
     unit = await repo.sites.get_equipment(query.equipment_id) if query.equipment_id is not None else None
     if query.equipment_id is not None and (unit is None or unit.site_id != site.id):

@@ -86,6 +86,7 @@ def _visit_event(
         site_contact_name=site.contact_name,
         site_contact_phone=site.contact_phone,
         **money_terms(term),
+        territory_id=site.territory_id,
     )
 
 

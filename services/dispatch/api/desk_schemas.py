@@ -70,6 +70,7 @@ class BoardTechnician(BaseModel):
     position_at: UtcDatetime | None
     weekly_shifts: dict[str, Any] | None
     territory: str | None
+    territory_ids: list[uuid.UUID] = Field(default=[], description="the territories they belong to; none: a floater")
     overtime_minutes: int
     route_version: int
     break_ends_at: UtcDatetime | None
@@ -125,6 +126,7 @@ class OpenJob(BaseModel):
     bundled_with: uuid.UUID | None
     contact_name: str | None
     contact_phone: str | None
+    territory_id: uuid.UUID | None = Field(default=None, description="the site's service territory")
     lat: float | None
     lon: float | None
     assignment: BoardBooking | None

@@ -40,6 +40,7 @@ def technician_out(row: TechnicianRecord) -> TechnicianOut:
         position_at=row.position_at,
         weekly_shifts=row.weekly_shifts,
         territory=row.territory,
+        territory_ids=list(row.territory_ids),
         break_ends_at=row.break_ends_at,
         phone=row.phone,
         overtime_minutes=row.overtime_minutes,
@@ -63,6 +64,7 @@ async def create_technician(body: TechnicianIn, session: UnitOfWork, cases: UseC
         body.phone,
         max_travel_minutes=body.max_travel_minutes,
         overtime_cost_per_hour=body.overtime_cost_per_hour,
+        territory_ids=body.territory_ids,
     )
     return technician_out(await cases.views.technician(session, technician_id))
 

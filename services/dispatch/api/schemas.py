@@ -8,12 +8,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from services.dispatch.domain.territories import DEFAULT_CROSSING_COST_MINUTES
 from shared.events.common import GeoPoint
 from shared.moments import SaneAwareDatetime
 from shared.text import PlainText
 from shared.timestamps import UtcDatetime
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+MAX_TERRITORIES = 50
 LONGEST_ABSENCE = timedelta(days=366)
 
 
@@ -78,7 +80,12 @@ class TechnicianIn(TechnicianLimitsIn):
     weekly_shifts: dict[Weekday, WeeklyShiftIn] | None = Field(
         default=None, description="local times per weekday; none at all means always on duty"
     )
-    territory: PlainText | None = None
+    territory: PlainText | None = Field(default=None, description="a free-text label; territory_ids are what count")
+    territory_ids: list[uuid.UUID] = Field(
+        default_factory=list,
+        max_length=MAX_TERRITORIES,
+        description="the service territories (contracts' ids) the technician belongs to; none: serves every territory",
+    )
     phone: PlainText = Field(default="", max_length=40, description="the work phone the dispatcher calls")
 
     @field_validator("skills")
@@ -99,11 +106,35 @@ class TechnicianOut(BaseModel):
     position_at: UtcDatetime | None
     weekly_shifts: dict[str, Any] | None = None
     territory: str | None = None
+    territory_ids: list[uuid.UUID] = []
     break_ends_at: UtcDatetime | None = None  # on a break until then
     phone: str = ""
     overtime_minutes: int = 60
     max_travel_minutes: int | None = None
     overtime_cost_per_hour: float | None = None
+
+
+class TerritoriesIn(BaseModel):
+    territory_ids: list[uuid.UUID] = Field(
+        max_length=MAX_TERRITORIES, description="the service territories (contracts' ids); empty: every territory"
+    )
+
+
+class TerritoryPolicyIn(BaseModel):
+    crossing: Literal["allow", "forbid"] = Field(
+        description="allow: a technician may serve a site outside their territories, at the cost; forbid: never"
+    )
+    crossing_cost_minutes: int = Field(
+        default=DEFAULT_CROSSING_COST_MINUTES,
+        ge=0,
+        le=480,
+        description="per job served across: the minutes of extra driving the planner would rather spend to stay in",
+    )
+
+
+class TerritoryPolicyOut(TerritoryPolicyIn):
+    updated_at: UtcDatetime | None = None  # None: never set, the default
+    updated_by: str | None = None
 
 
 class ShiftsIn(BaseModel):
@@ -272,6 +303,7 @@ class PlanChangeOut(BaseModel):
 UnassignedReasonCode = Literal[
     "no_skilled_technician",
     "outside_day_range",
+    "outside_territory",
     "outside_every_shift",
     "window_unreachable",
     "capacity",

@@ -32,10 +32,10 @@ def _add_job_sql() -> str:
     return (
         "INSERT INTO jobs (request_id, customer_id, site_id, kind, priority, location, required_skills, "
         "response_due, fix_due, duration_minutes, status, contract_id, description, equipment_ids, window_start, "
-        "window_end, contact_name, contact_phone, address, created_at, windows, late_penalty_per_hour, visit_value) "
-        "VALUES ($1, $2, $3, $4, $5, "
+        "window_end, contact_name, contact_phone, address, created_at, windows, late_penalty_per_hour, visit_value, "
+        "territory_id) VALUES ($1, $2, $3, $4, $5, "
         "ST_SetSRID(ST_MakePoint($7, $6), 4326)::geography, $8::jsonb, $9, $10, $11, $12, $13, $14, $15::jsonb, "
-        "$16, $17, $18, $19, $20, COALESCE($21::timestamptz, now()), $22::jsonb, $23, $24) ON CONFLICT DO NOTHING "
+        "$16, $17, $18, $19, $20, COALESCE($21::timestamptz, now()), $22::jsonb, $23, $24, $25) ON CONFLICT DO NOTHING "
         "RETURNING " + ", ".join(columns) + ", ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon"
     )
 
@@ -77,6 +77,7 @@ class JobRepository(SessionRepository):
             json.dumps(job.windows) if job.windows is not None else None,
             job.late_penalty_per_hour,
             job.visit_value,
+            job.territory_id,
         )
         return record(JobRecord, row) if row is not None else None
 

@@ -1,6 +1,6 @@
 """``DispatchRepository``: every dispatch repository on one session, for the use cases that still take one
 object for all of them. The queries live by aggregate: technicians.py, jobs.py, bookings.py,
-emergency_bookings.py, plans.py, commands.py, attachments.py (common.py: what they share)."""
+emergency_bookings.py, plans.py, commands.py, attachments.py, territories.py (common.py: what they share)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from services.dispatch.db.emergency_bookings import EmergencyBookingRepository
 from services.dispatch.db.jobs import JobRepository
 from services.dispatch.db.plans import PlanRepository
 from services.dispatch.db.technicians import TechnicianRepository
+from services.dispatch.db.territories import TerritoryRepository
 
 
 class DispatchRepository(
@@ -21,5 +22,6 @@ class DispatchRepository(
     PlanRepository,
     MobileCommandRepository,
     AttachmentRepository,
+    TerritoryRepository,
 ):
     """The per-aggregate repositories as one; they share the session and its asyncpg connection."""

@@ -6,6 +6,7 @@ from geoalchemy2 import Geography
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -20,7 +21,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, ExcludeConstraint
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, ExcludeConstraint
 
 from shared.attachments import blob_table
 from shared.db import service_metadata
@@ -52,7 +53,9 @@ technicians = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # {"mon": {"start": "08:00", "end": "17:00", "break_minutes": 30, ...}}; NULL: always on duty
     Column("weekly_shifts", JSONB),
-    Column("territory", Text),
+    Column("territory", Text),  # a free-text label; the territories that count are territory_ids
+    # the territories (contracts' ids) the technician belongs to; none: a floater, at home everywhere
+    Column("territory_ids", ARRAY(Uuid), nullable=False, server_default="{}"),
     Column("overtime_minutes", Integer, nullable=False, server_default="60"),
     # the planner's limits and rates for this technician (NULL: none / the settings' default rate)
     Column("max_travel_minutes", Integer),  # driving per day
@@ -129,6 +132,7 @@ jobs = Table(
     # planner, never billed, hence doubles
     Column("late_penalty_per_hour", Double),
     Column("visit_value", Double),
+    Column("territory_id", Uuid),  # the site's territory as contracts mapped it when the work was announced
     Index("ix_jobs_site_id", "site_id"),
     Index("ix_jobs_open_window", "window_start", postgresql_where=text("status IN ('open', 'assigned')")),
 )
@@ -293,6 +297,20 @@ sla_alerts = Table(
     Column("raised_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("predicted_arrival", DateTime(timezone=True)),
     Column("reason", Text, nullable=False),
+)
+
+# the dispatcher's rule for work outside a technician's territories: one row (none: the default, domain/territories)
+territory_policy = Table(
+    "territory_policy",
+    metadata,
+    Column("id", Boolean, primary_key=True, server_default=text("true")),
+    Column("crossing", Text, nullable=False),  # allow (at the cost) | forbid
+    Column("crossing_cost_minutes", Integer, nullable=False),  # per visit served across, in minutes of driving
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", Text, nullable=False),
+    CheckConstraint("id", name="one_row"),
+    CheckConstraint("crossing IN ('allow', 'forbid')", name="crossing"),
+    CheckConstraint("crossing_cost_minutes >= 0", name="cost"),
 )
 
 # a day the planner could not plan: a dispatcher alert until the day plans again

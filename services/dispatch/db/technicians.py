@@ -28,11 +28,11 @@ def _candidates_sql(skill_count: int) -> str:
     compared to a literal parameter is far cheaper per row than expanding a jsonb of needs.
     """
     skilled = "".join(
-        f" AND coalesce((t.skills ->> ${9 + 2 * k})::int, 0) >= ${10 + 2 * k}::int" for k in range(skill_count)
+        f" AND coalesce((t.skills ->> ${10 + 2 * k})::int, 0) >= ${11 + 2 * k}::int" for k in range(skill_count)
     )
     return f"""
         WITH nearest AS (
-            SELECT t.id, t.first_name, t.skills, t.route_version, t.overtime_minutes, t.break_ends_at,
+            SELECT t.id, t.first_name, t.skills, t.route_version, t.overtime_minutes, t.break_ends_at, t.territory_ids,
                    t.position::geometry AS here, t.home_base::geometry AS home,
                    sh.starts_at AS shift_start, sh.break_minutes, sh.break_earliest, sh.break_latest,
                    -- run on into the next shift when it starts right as this one ends
@@ -47,6 +47,8 @@ def _candidates_sql(skill_count: int) -> str:
                  ORDER BY s.starts_at LIMIT 1
             ) sh ON true
             WHERE t.active AND t.id <> ALL($6::uuid[]){skilled}
+              -- crossing forbidden ($9 the site's territory): floaters and the territory's own technicians only
+              AND ($9::uuid IS NULL OR cardinality(t.territory_ids) = 0 OR $9::uuid = ANY(t.territory_ids))
             ORDER BY t.position::geometry <-> ST_SetSRID(ST_MakePoint($2, $1), 4326)
             LIMIT $7
         ), reached AS (
@@ -55,7 +57,7 @@ def _candidates_sql(skill_count: int) -> str:
         )
         SELECT id, first_name, skills, route_version, overtime_minutes, shift_start, shift_end, break_minutes,
                break_earliest, break_latest, distance_m, break_ends_at,
-               ST_Y(here) AS lat, ST_X(here) AS lon, ST_Y(home) AS home_lat, ST_X(home) AS home_lon
+               ST_Y(here) AS lat, ST_X(here) AS lon, ST_Y(home) AS home_lat, ST_X(home) AS home_lon, territory_ids
         FROM reached WHERE distance_m <= $4 ORDER BY distance_m LIMIT $5"""
 
 
@@ -74,6 +76,7 @@ class TechnicianRepository(SessionRepository):
         phone: str = "",
         max_travel_minutes: int | None = None,
         overtime_cost_per_hour: float | None = None,
+        territory_ids: Sequence[uuid.UUID] = (),
     ) -> None:
         point = point_wkt(lat, lon)
         await self.session.execute(
@@ -86,6 +89,7 @@ class TechnicianRepository(SessionRepository):
                 position=point,
                 weekly_shifts=weekly_shifts,
                 territory=territory,
+                territory_ids=list(territory_ids),
                 overtime_minutes=overtime_minutes,
                 phone=phone,
                 max_travel_minutes=max_travel_minutes,
@@ -117,6 +121,7 @@ class TechnicianRepository(SessionRepository):
             tech.c.photo_content_type,
             tech.c.max_travel_minutes,
             tech.c.overtime_cost_per_hour,
+            tech.c.territory_ids,
         )
 
     async def get_technician(self, technician_id: uuid.UUID, *, for_update: bool = False) -> TechnicianRecord | None:
@@ -326,13 +331,25 @@ class TechnicianRepository(SessionRepository):
         limit: int,
         exclude: Sequence[uuid.UUID] = (),
         shift_starts_before: datetime | None = None,
+        only_territory: uuid.UUID | None = None,
     ) -> list[ReachableTechnician]:
         """Active technicians with every skill at its level, within reach, nearest first (KNN), on shift now or
-        with a shift starting before ``shift_starts_before`` (default: now)."""
+        with a shift starting before ``shift_starts_before`` (default: now); with ``only_territory`` (crossing
+        forbidden) only that territory's technicians and floaters."""
         needs = [arg for skill, level in sorted(skills.items()) for arg in (skill, level)]
         horizon = max(now, shift_starts_before or now)
         # the nearest on the plane, then those of them on shift by true distance
         rows = await (await self._driver()).fetch(
-            _candidates_sql(len(skills)), lat, lon, now, reach_m, limit, list(exclude), limit * 4, horizon, *needs
+            _candidates_sql(len(skills)),
+            lat,
+            lon,
+            now,
+            reach_m,
+            limit,
+            list(exclude),
+            limit * 4,
+            horizon,
+            only_territory,
+            *needs,
         )
         return records(ReachableTechnician, rows)

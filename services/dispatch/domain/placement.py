@@ -48,6 +48,7 @@ class Candidate:
     break_ends_at: datetime | None = None  # on a break until then
     shift_start: datetime | None = None  # the shift the job would be in starts then (later today: sets off then)
     break_due: BreakWindow | None = None  # the shift's break not taken yet: the day must keep room for it
+    crossing_cost_s: float = 0.0  # what serving the job costs on top of the arrival: outside the site's territory
 
 
 @dataclass(frozen=True)

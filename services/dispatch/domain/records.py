@@ -7,6 +7,7 @@ join's columns returns the subclass that names them.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -35,6 +36,7 @@ class TechnicianRecord:
     photo_content_type: str | None
     max_travel_minutes: int | None = None  # driving per day; None: no limit
     overtime_cost_per_hour: float | None = None  # None: the settings' default rate
+    territory_ids: Sequence[uuid.UUID] = ()  # contracts' territories they belong to; none: a floater
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,6 +81,7 @@ class ReachableTechnician:
     lon: float
     home_lat: float
     home_lon: float
+    territory_ids: Sequence[uuid.UUID] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,6 +111,7 @@ class NewJob:
     # the contract's money terms for the job (None: the planner's defaults by priority; domain/costs.py)
     late_penalty_per_hour: float | None = None
     visit_value: float | None = None
+    territory_id: uuid.UUID | None = None  # the site's territory (contracts' id), when it lies in one
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,6 +145,7 @@ class JobRecord:
     windows: list[list[str]] | None = None  # every window (domain/windows.job_windows reads them)
     late_penalty_per_hour: float | None = None
     visit_value: float | None = None
+    territory_id: uuid.UUID | None = None  # the site's territory (contracts' id), when it lies in one
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

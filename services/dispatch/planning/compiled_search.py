@@ -52,6 +52,7 @@ class Day(NamedTuple):
     simple: BoolArray  # per vehicle: its route cost is its travel (the O(1) insertion test applies)
     capacity: FloatArray
     allowed: BoolArray  # visit x vehicle: skills, days, shifts
+    crossing: FloatArray  # visit x vehicle: what serving it costs from outside the site's territory
     penalty: FloatArray  # per visit: the cost of leaving it out
     regret_cap: float  # regret beyond this counts as "only one place left"
 
@@ -62,7 +63,7 @@ class PlanState(NamedTuple):
     routes: IntArray  # vehicle x stop: visits in order
     lengths: IntArray
     latest_start: FloatArray  # vehicle x stop: latest start of stop i keeping the rest feasible (simple vehicles)
-    cost: FloatArray  # per vehicle: travel + SLA lateness + overtime, weighted
+    cost: FloatArray  # per vehicle: travel + SLA lateness + overtime, weighted, + its visits' territory crossings
     travel: FloatArray
     load: FloatArray
     clock_before: FloatArray  # vehicle x stop: the state before stop i: departure from the stop before it, ...
@@ -137,6 +138,15 @@ def _home_cost(day: Day, v: int, arrival: float, travel: float, late: float, pen
 
 
 @njit(cache=True, nogil=True)
+def _crossings(day: Day, plan: PlanState, v: int) -> float:
+    """What vehicle v's visits cost it for being outside their sites' territories (the same wherever they stand)."""
+    total = 0.0
+    for i in range(plan.lengths[v]):
+        total += day.crossing[plan.routes[v, i], v]
+    return total
+
+
+@njit(cache=True, nogil=True)
 def _reschedule(day: Day, plan: PlanState, v: int) -> bool:
     """Vehicle v's route state: cost, travel, load, the state before each stop and, where its cost is its
     travel, latest starts. False if the route is infeasible."""
@@ -160,7 +170,7 @@ def _reschedule(day: Day, plan: PlanState, v: int) -> bool:
         cost[v], travel[v] = 0.0, 0.0
     else:
         fine, arrival, here, driven, late, pending = _leg(day, v, clock, here, driven, late, pending, -1)
-        cost[v] = _home_cost(day, v, arrival, driven, late, pending) if ok and fine else INF
+        cost[v] = _home_cost(day, v, arrival, driven, late, pending) + _crossings(day, plan, v) if ok and fine else INF
         travel[v] = driven
     if day.simple[v]:  # latest start of each stop that keeps the rest feasible; the end: the hard end
         bound = day.hard_end[v]
@@ -205,7 +215,7 @@ def _best_insertion(day: Day, plan: PlanState, v: int, k: int) -> tuple[float, i
                 if extra < best:
                     best, where = extra, pos
         prev = nxt
-    return best, where
+    return best + day.crossing[k, v], where  # a crossing costs the same in every position
 
 
 @njit(cache=True, nogil=True)
@@ -230,7 +240,8 @@ def _walk_from(day: Day, plan: PlanState, v: int, pos: int, k: int, prev: int) -
                 return INF
             return float(cost[v] + extra_travel + (late - plate[v, i + 1]))
     ok, arrival, here, driven, late, pending = _leg(day, v, clock, here, driven, late, pending, -1)
-    return _home_cost(day, v, arrival, driven, late, pending) if ok else INF
+    # the route's own crossings, as in cost[v] (visit k's are the caller's)
+    return _home_cost(day, v, arrival, driven, late, pending) + _crossings(day, plan, v) if ok else INF
 
 
 @njit(cache=True, nogil=True)

@@ -51,6 +51,9 @@ class RoutingInstance:
     initial_routes: tuple[tuple[int, ...], ...] = ()  # per vehicle: visit positions (warm start)
     previous_routes: tuple[tuple[int, ...], ...] = ()  # per vehicle: visit positions (change budget)
     max_moves_per_route: int | None = None
+    # per visit: the vehicles that would cross into its territory to serve it, each at ``crossing_cost``
+    crossing: tuple[frozenset[int], ...] = ()
+    crossing_cost: float = 0.0
 
     def subset(self, vehicle_ids: list[int], visit_ids: list[int], routes: list[list[int]]) -> RoutingInstance:
         """The sub-problem over some vehicles and visits; ``routes`` (per chosen vehicle) warm-start it."""
@@ -70,11 +73,22 @@ class RoutingInstance:
             if self.previous_routes
             else (),
             max_moves_per_route=self.max_moves_per_route,
+            crossing=tuple(frozenset(vehicle_pos[v] for v in self.crossing[i] if v in vehicle_pos) for i in visit_ids)
+            if self.crossing
+            else (),
+            crossing_cost=self.crossing_cost,
         )
 
 
 def is_skilled(technician: Technician, visit: Visit) -> bool:
     return all(technician.skills.get(skill, -1) >= level for skill, level in visit.required_skills.items())
+
+
+def crosses_territory(technician: Technician, visit: Visit) -> bool:
+    """The visit's site is in a territory and the technician belongs to territories, none of them that one."""
+    return (
+        visit.territory is not None and bool(technician.territories) and visit.territory not in technician.territories
+    )
 
 
 def in_day_range(shift: Shift, visit: Visit) -> bool:
@@ -110,15 +124,28 @@ def build_instance(problem: PlanningProblem, travel: TravelTimeProvider) -> Rout
     vehicle_of = {(v.technician.id, v.shift.day): k for k, v in enumerate(vehicles)}
     visit_pos = {v.id: k for k, v in enumerate(problem.visits)}
     pins = {visit_pos[p.visit_id]: p for p in problem.pins if p.visit_id in visit_pos}
+    rule = problem.territory_rule
     allowed: list[tuple[int, ...]] = []
+    crossing: list[frozenset[int]] = []
     for k, visit in enumerate(problem.visits):
+        crossing.append(
+            frozenset(i for i, v in enumerate(vehicles) if crosses_territory(v.technician, visit))
+            if visit.territory is not None and (rule.forbidden or rule.crossing_cost > 0)
+            else frozenset()
+        )
         pin = pins.get(k)
-        if pin is not None:
+        if pin is not None:  # a dispatcher's pin wins over the territory rule, as over skills
             pinned = vehicle_of.get((pin.technician_id, pin.day))
             allowed.append((pinned,) if pinned is not None else ())
             continue
         allowed.append(
-            tuple(i for i, v in enumerate(vehicles) if is_skilled(v.technician, visit) and in_day_range(v.shift, visit))
+            tuple(
+                i
+                for i, v in enumerate(vehicles)
+                if is_skilled(v.technician, visit)
+                and in_day_range(v.shift, visit)
+                and not (rule.forbidden and i in crossing[k])
+            )
         )
 
     previous: list[list[int]] = [[] for _ in vehicles]
@@ -137,4 +164,6 @@ def build_instance(problem: PlanningProblem, travel: TravelTimeProvider) -> Rout
         initial_routes=tuple(tuple(r) for r in previous) if has_previous else (),
         previous_routes=tuple(tuple(r) for r in previous) if has_previous else (),
         max_moves_per_route=problem.max_moves_per_route,
+        crossing=tuple(crossing) if rule.crossing_cost > 0 and not rule.forbidden and any(crossing) else (),
+        crossing_cost=rule.crossing_cost,
     )

@@ -68,4 +68,5 @@ def room_for(
         pins=problem.pins,
         previous_routes=warm,
         max_moves_per_route=problem.max_moves_per_route,
+        territory_rule=problem.territory_rule,
     )

@@ -62,6 +62,8 @@ class Technician:
     skills: Mapping[str, int] = field(default_factory=dict)
     end_location: GeoPoint | None = None  # None: back to ``home``
     capacity: int | None = None
+    # the territories the technician belongs to (ids); none: a floater, at home in every territory
+    territories: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,7 @@ class Visit:
     # priority); the dispatch service derives them from the contract's money terms (domain/costs.py).
     sla_cost: float | None = None  # per second late
     drop_penalty: float | None = None
+    territory: str | None = None  # the site's territory (id); None: in no territory, no one crosses to it
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,15 @@ class RouteAssignment:
 
 
 @dataclass(frozen=True, slots=True)
+class TerritoryRule:
+    """A visit outside its technician's territories (``crosses_territory``): never served that way when
+    ``forbidden``, else served at ``crossing_cost`` travel-seconds per visit on top of the route's cost."""
+
+    crossing_cost: float = 0.0
+    forbidden: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class PlanningProblem:
     technicians: tuple[Technician, ...]
     visits: tuple[Visit, ...]
@@ -116,6 +128,7 @@ class PlanningProblem:
     previous_routes: tuple[RouteAssignment, ...] = ()  # warm start
     # At most this many visits of a technician-day's previous route may leave it (None: no budget).
     max_moves_per_route: int | None = None
+    territory_rule: TerritoryRule = TerritoryRule()
 
 
 class FirstSolution(StrEnum):
@@ -189,6 +202,7 @@ class SolveStatus(StrEnum):
 class UnassignedReason(StrEnum):
     NO_SKILLED_TECHNICIAN = "no_skilled_technician"
     OUTSIDE_DAY_RANGE = "outside_day_range"
+    OUTSIDE_TERRITORY = "outside_territory"  # skilled technicians on the day, none of them may cross to it
     OUTSIDE_EVERY_SHIFT = "outside_every_shift"
     WINDOW_UNREACHABLE = "window_unreachable"
     CAPACITY = "capacity"
@@ -246,6 +260,7 @@ class PlanKpis:
     sla_misses: int
     objective: float
     wall_time: float
+    territory_crossings: int = 0  # visits served by a technician from outside the site's territory (priced ones)
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,9 +69,30 @@ def _horizon(instance: RoutingInstance, ticks: Ticks) -> int:
 
 
 def _add_travel_cost(m: _Model) -> int:
+    """Travel is the arc cost; returns its callback (the max-travel dimension counts it too)."""
     travel_cb = m.routing.RegisterTransitMatrix(m.travel.tolist())
     m.routing.SetArcCostEvaluatorOfAllVehicles(travel_cb)
+    _add_territory_crossing(m)
     return int(travel_cb)
+
+
+def _add_territory_crossing(m: _Model) -> None:
+    """A visit outside its technician's territories costs ``crossing_cost`` more on the arc into it: one cost matrix
+    per distinct set of such visits (technicians of one territory share it), not one per vehicle."""
+    crossing, cost = m.instance.crossing, m.ticks.up(m.instance.crossing_cost)
+    if not crossing or cost <= 0:
+        return
+    by_vehicle: dict[frozenset[int], list[int]] = {}
+    for v in range(len(m.instance.vehicles)):
+        outside = frozenset(k for k, vehicles in enumerate(crossing) if v in vehicles)
+        if outside:
+            by_vehicle.setdefault(outside, []).append(v)
+    for outside, vehicles in by_vehicle.items():
+        priced = m.travel.copy()
+        priced[:, [m.depot_count + k for k in sorted(outside)]] += cost  # every arc into those visits
+        callback = m.routing.RegisterTransitMatrix(priced.tolist())
+        for v in vehicles:
+            m.routing.SetArcCostEvaluatorOfVehicle(callback, v)
 
 
 def _add_time_dimension(m: _Model) -> pywrapcp.RoutingDimension:

@@ -99,6 +99,8 @@ class UrgentJob:
     sla_deadline: float  # service must start by then
     required_skills: Mapping[str, int] = field(default_factory=dict)
     earliest_start: float = 0.0
+    # per technician id: what serving it costs them on top of the arrival (seconds; from outside the site's territory)
+    crossing_cost: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,11 +226,13 @@ class LiveDay:
 def earliest_feasible_insertion(
     day: LiveDay, job: UrgentJob, travel: ArrayTravelTimeProvider, now: float, detour_slack: float = 0.0
 ) -> InsertionDecision:
-    """The technician and position with the earliest arrival that keeps skills, SLA and committed windows.
+    """The technician and position with the earliest arrival that keeps skills, SLA and committed windows (an arrival
+    from outside the site's territory counted later by its crossing cost).
 
     ``detour_slack`` (seconds) trades a little of that arrival for driving: of the insertions that meet the SLA and
     arrive within it of the earliest, the one adding the least travel to its route (the detour: there, then on to
-    the next stop or home, less the leg it replaces). 0: the earliest arrival whatever the detour."""
+    the next stop or home, less the leg it replaces; a crossing's cost added). 0: the earliest arrival whatever the
+    detour."""
     skilled = day.skilled(job.required_skills)
     if not skilled.any():
         return InsertionDecision(None, None, "no technician has the required skills")
@@ -245,6 +249,10 @@ def earliest_feasible_insertion(
         return InsertionDecision(None, None, "no skilled technician can fit it without breaking a commitment")
     on_time = feasible & (start <= job.sla_deadline + _EPS)
 
+    # a technician from outside the site's territory counts as arriving that much later
+    crossing = np.array([job.crossing_cost.get(t, 0.0) for t in day.technician_ids], dtype=np.float64)[day.slot_route]
+    ranked = arrival + crossing
+
     def first(mask: BoolArray, *keys: FloatArray) -> Insertion:
         """The slot of ``mask`` first by ``keys`` (the first key sorts first)."""
         candidates = np.flatnonzero(mask)
@@ -260,11 +268,11 @@ def earliest_feasible_insertion(
         )
 
     if not on_time.any():
-        # Earliest arrival; among equal arrivals the smaller disruption of the rest of the route.
-        return InsertionDecision(None, first(feasible, arrival, push), "no feasible insertion meets the SLA deadline")
+        # Earliest arrival (crossing priced in); among equal ones the smaller disruption of the rest of the route.
+        return InsertionDecision(None, first(feasible, ranked, push), "no feasible insertion meets the SLA deadline")
     if detour_slack <= 0:
-        return InsertionDecision(first(on_time, arrival, push), None, "")
-    soon = on_time & (arrival <= arrival[on_time].min() + detour_slack + _EPS)
+        return InsertionDecision(first(on_time, ranked, push), None, "")
+    soon = on_time & (ranked <= ranked[on_time].min() + detour_slack + _EPS)
     replaced = travel.durations_between(day.points, day.points)[day.slot_prev, day.slot_next]
-    detour = to_job[day.slot_prev] + from_job[day.slot_next] - replaced
-    return InsertionDecision(first(soon, detour, arrival, push), None, "")
+    detour = to_job[day.slot_prev] + from_job[day.slot_next] - replaced + crossing
+    return InsertionDecision(first(soon, detour, ranked, push), None, "")

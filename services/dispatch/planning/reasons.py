@@ -47,6 +47,13 @@ def diagnose(instance: RoutingInstance, k: int, previously_routed: bool) -> tupl
     on_day = [v for v in skilled if in_day_range(instance.vehicles[v].shift, visit)]
     if not on_day:
         return UnassignedReason.OUTSIDE_DAY_RANGE, f"no skilled shift on days {visit.earliest_day}..{visit.latest_day}"
+    allowed = set(instance.allowed[k])
+    on_day_here = [v for v in on_day if v in allowed]  # what the territory rule leaves of them
+    if not on_day_here:
+        return UnassignedReason.OUTSIDE_TERRITORY, (
+            f"all {len(on_day)} skilled technician-days are outside the site's territory, and crossing is forbidden"
+        )
+    on_day = on_day_here
     reasons = [_fits_alone(instance, k, v) for v in on_day]
     if any(r is None for r in reasons):
         if previously_routed and instance.max_moves_per_route is not None:

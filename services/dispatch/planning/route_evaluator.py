@@ -182,6 +182,10 @@ class RouteEvaluator:
         self.allowed = np.zeros((n, len(instance.vehicles)), dtype=bool)
         for k, vehicles in enumerate(instance.allowed):
             self.allowed[k, list(vehicles)] = True
+        # visit x vehicle: what serving it costs from outside the site's territory, in ticks (as the routing model)
+        self.crossing = np.zeros((n, len(instance.vehicles)))
+        for k, crossers in enumerate(instance.crossing):
+            self.crossing[k, list(crossers)] = ticks.up(instance.crossing_cost)
 
     def evaluate(self, vehicle: int, routes: IntArray) -> tuple[BoolArray, FloatArray]:
         """Feasibility and cost (travel + SLA lateness + overtime, in ticks) of each row of ``routes``."""
@@ -495,14 +499,16 @@ class RouteEvaluator:
         return RawSolution(SolveStatus.FEASIBLE, routes, round(objective(self, solution)))
 
     def route_cost(self, vehicle: int, route: list[int]) -> float:
+        """Travel, SLA lateness and overtime, plus the territory crossings of its visits."""
         if not route:
             return 0.0
+        crossings = float(self.crossing[route, vehicle].sum())
         if vehicle in self._simple:  # feasible by construction: insertions were checked
             v = self.vehicles[vehicle]
             nodes = [v.start_node, *self.node[route].tolist(), v.end_node]
-            return float(self.travel[nodes[:-1], nodes[1:]].sum())
+            return float(self.travel[nodes[:-1], nodes[1:]].sum()) + crossings
         ok, cost = self.evaluate(vehicle, np.asarray([route], dtype=np.int64))
-        return float(cost[0]) if ok[0] else INF
+        return float(cost[0]) + crossings if ok[0] else INF
 
     def insertions(
         self, vehicle: int, route: list[int], candidates: IntArray, cost_now: float | None = None

@@ -99,6 +99,7 @@ class CompiledState:
             simple=np.asarray([k in e._simple for k in range(vehicles)], dtype=bool),
             capacity=per_vehicle("capacity"),
             allowed=e.allowed,
+            crossing=e.crossing,
             penalty=e.penalty,
             regret_cap=e.regret_cap,
         )

@@ -59,7 +59,9 @@ def _solve_routing_instance(instance: RoutingInstance, options: PlanningOptions,
 def _solve_fresh(instance: RoutingInstance, options: PlanningOptions, time_limit: float) -> RawSolution:
     """Our regret insertion and ruin-and-recreate, then OR-Tools warm-started from the result.
 
-    Pins, change budgets and workload balance are the routing model's alone, so re-plans skip this.
+    Pins, change budgets and workload balance are the routing model's alone, so re-plans skip this. Territory
+    crossing costs are priced by the compiled search, the evaluator's route costs and the model (the numpy search of
+    very large days chooses insertions without them).
     """
     began = wallclock.perf_counter()
     evaluator = RouteEvaluator(instance, options)
@@ -278,11 +280,13 @@ def to_plan(instance: RoutingInstance, raw: RawSolution, options: PlanningOption
     overtime = sum(r.overtime for r in routes)
     dropped = sum(options.drop_penalty_of(visit_of[u.visit_id]) for u in unassigned)
     shift_of = {(v.technician.id, v.shift.day): v.shift for v in instance.vehicles}
+    crossings = sum(1 for r in raw.routes if instance.crossing for k in r.visits if r.vehicle in instance.crossing[k])
     objective = (
         travel
         + dropped
         + sum(options.sla_cost_of(visit) * late for late, visit in lateness)
         + sum(options.overtime_cost_of(shift_of[r.technician_id, r.day]) * r.overtime for r in routes)
+        + instance.crossing_cost * crossings
     )
     kpis = PlanKpis(
         travel_time=travel,
@@ -293,5 +297,6 @@ def to_plan(instance: RoutingInstance, raw: RawSolution, options: PlanningOption
         sla_misses=len(lateness),
         objective=objective,
         wall_time=wall_time,
+        territory_crossings=crossings,
     )
     return Plan(raw.status, routes, tuple(unassigned), kpis)

@@ -23,6 +23,7 @@ from services.dispatch.usecases.proposals import PlanProposals
 from services.dispatch.usecases.reactive_placement import ReactiveInsertion
 from services.dispatch.usecases.replanning import Replanner
 from services.dispatch.usecases.roster import Roster
+from services.dispatch.usecases.territories import Territories
 from services.dispatch.usecases.utilisation import Utilisation
 from services.dispatch.usecases.viewing import DispatchViews
 from services.dispatch.usecases.visits import PlannedVisits
@@ -46,6 +47,7 @@ class DispatchUseCases:
     attachments: Attachments
     proposals: PlanProposals
     utilisation: Utilisation
+    territories: Territories
     planner_processes: PlannerProcesses | None = None  # closed with the app
 
     @classmethod
@@ -63,10 +65,11 @@ class DispatchUseCases:
         replanner = Replanner(
             settings, clock, planner=plan_nearest if nearest else plan_routes, run=processes, travel=travel
         )
+        roster = Roster(settings, clock)
         return cls(
             clock,
             placer,
-            Roster(settings, clock),
+            roster,
             PlannedVisits(settings, clock),
             replanner,
             FieldWork(placer, clock),
@@ -75,6 +78,7 @@ class DispatchUseCases:
             Attachments(attachment_store(settings), clock, settings.attachment_max_bytes),
             PlanProposals(replanner),
             Utilisation(settings.timezone, clock),
+            Territories(roster),
             processes,
         )
 

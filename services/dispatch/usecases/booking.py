@@ -16,6 +16,7 @@ from services.dispatch.domain.breaks import BreakWindow, break_left, shift_break
 from services.dispatch.domain.lifecycle import STARTED, event_status
 from services.dispatch.domain.placement import BookedStop, Candidate
 from services.dispatch.domain.records import AssignmentRecord, BookingAhead, JobRecord, ReachableTechnician
+from services.dispatch.domain.territories import TerritoryPolicy, crossing_cost_s
 from services.dispatch.domain.windows import job_windows, window_at
 from shared.events.common import GeoPoint
 from shared.events.dispatch import AssignmentChanged, AssignmentCreated, AssignmentStatusChanged, TechnicianMoved
@@ -44,9 +45,14 @@ def to_candidates(
     now: datetime,
     skip_requests: frozenset[uuid.UUID] = frozenset(),
     breaks_taken: Mapping[uuid.UUID, datetime] | None = None,
+    policy: TerritoryPolicy | None = None,
+    site_territory: uuid.UUID | None = None,
 ) -> list[Candidate]:
-    """`breaks_taken`: per technician, the end of the latest break in the command log this shift."""
+    """`breaks_taken`: per technician, the end of the latest break in the command log this shift. `policy`: the
+    crossing rule for a job at a site in `site_territory` (a crossing it forbids leaves the technician out)."""
     logged = breaks_taken or {}
+    policy = policy or TerritoryPolicy()
+    crossing = {r.id: crossing_cost_s(policy, site_territory, r.territory_ids) for r in rows}
     by_technician: dict[uuid.UUID, list[BookedStop]] = {}
     for b in bookings:
         if b.request_id in skip_requests:
@@ -81,8 +87,10 @@ def to_candidates(
             break_ends_at=r.break_ends_at,
             shift_start=r.shift_start,
             break_due=_break_due(r, logged.get(r.id), now),
+            crossing_cost_s=cost,
         )
         for r in rows
+        if (cost := crossing[r.id]) is not None
     ]
 
 

@@ -63,6 +63,11 @@ def skill_levels(needs: Sequence[dict[str, Any]], *more: Mapping[str, int]) -> d
     return skills
 
 
+NO_ONE_IN_TERRITORY = (
+    "no technician of the site's territory with the skills is on shift within reach (crossing territories is forbidden)"
+)
+
+
 class EmergencyPlacer:
     def __init__(
         self,
@@ -111,6 +116,7 @@ class EmergencyPlacer:
                 windows=windows_json(windows) if windows else None,
                 late_penalty_per_hour=event.late_penalty_per_hour,
                 visit_value=event.visit_value,
+                territory_id=event.territory_id,
             ),
             event.location.lat,
             event.location.lon,
@@ -148,6 +154,7 @@ class EmergencyPlacer:
         exclude: Sequence[uuid.UUID],
     ) -> tuple[Decision, list[Candidate]]:
         skills = skill_levels(job.required_skills, *(v.required_skills for v in bundle))
+        policy = await repo.territory_policy()
         rows = await repo.candidates(
             job.lat,
             job.lon,
@@ -157,13 +164,16 @@ class EmergencyPlacer:
             self.settings.candidate_pool,
             exclude,
             shift_starts_before=now + timedelta(hours=self.settings.candidate_horizon_hours),
+            only_territory=job.territory_id if policy.forbidden else None,
         )
         bookings = await repo.bookings_ahead([r.id for r in rows], now, now + timedelta(days=1))
         skip = frozenset(v.request_id for v in bundle)
         duration = job.duration_minutes + sum(v.duration_minutes for v in bundle)
         shift_starts = [r.shift_start for r in rows]
         logged = await repo.breaks_taken_since([r.id for r in rows], min(shift_starts)) if shift_starts else {}
-        candidates = to_candidates(rows, bookings, now, skip, logged)
+        candidates = to_candidates(rows, bookings, now, skip, logged, policy, job.territory_id)
+        if not candidates and policy.forbidden and job.territory_id is not None:
+            return Decision(None, None, NO_ONE_IN_TERRITORY), candidates
         decision = self.rule.decide(
             Job(job.request_id, job.lat, job.lon, duration, job.response_due, skills), candidates, now
         )

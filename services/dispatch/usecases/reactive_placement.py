@@ -118,6 +118,7 @@ class ReactiveInsertion:
             service_duration=job.duration_minutes * 60.0,
             sla_deadline=secs(job.response_due) if job.response_due else _UNBOUNDED,
             required_skills=dict(job.required_skills),
+            crossing_cost={str(c.technician_id): c.crossing_cost_s for c in candidates if c.crossing_cost_s > 0},
         )
         decision = earliest_feasible_insertion(LiveDay.build(routes), urgent, self.travel, 0.0, self.detour_slack_s)
         by_id = {str(c.technician_id): (c, r) for c, r in zip(candidates, routes, strict=True)}

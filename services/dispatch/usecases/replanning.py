@@ -49,6 +49,7 @@ from services.dispatch.planning import (
     SolveStatus,
     Stop,
     Technician,
+    TerritoryRule,
     TimeWindow,
     TravelTimeProvider,
     Visit,
@@ -156,6 +157,12 @@ class PlanDiff:
 
 def _fingerprint(rows: list[AssignmentRecord]) -> dict[uuid.UUID, tuple[Any, ...]]:
     return {r.id: (r.technician_id, r.planned_start, r.status in STARTED, r.locked) for r in rows}
+
+
+async def territory_rule(repo: DispatchRepository) -> TerritoryRule:
+    """The dispatcher's crossing policy as the planner's rule."""
+    policy = await repo.territory_policy()
+    return TerritoryRule(crossing_cost=0.0 if policy.forbidden else policy.crossing_cost_s, forbidden=policy.forbidden)
 
 
 def planner_shift(free: Availability, origin: datetime) -> Shift:
@@ -428,6 +435,7 @@ class Replanner:
                         ),
                     ),
                     skills=dict(r.skills),
+                    territories=frozenset(str(t) for t in r.territory_ids),
                 )
             )
 
@@ -508,6 +516,7 @@ class Replanner:
                     sla_deadline=sla_deadline,
                     sla_cost=rates.sla_cost(job.priority, job.late_penalty_per_hour),
                     drop_penalty=rates.drop_penalty(job.priority, job.visit_value),
+                    territory=str(job.territory_id) if job.territory_id else None,
                 )
             )
         in_problem = {v.id for v in visits}
@@ -528,6 +537,7 @@ class Replanner:
             max_moves_per_route=(self.settings.change_budget if change_budget is None else change_budget)
             if previous
             else None,
+            territory_rule=await territory_rule(repo),
         )
         return Snapshot(
             day,

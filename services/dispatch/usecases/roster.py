@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -74,6 +74,7 @@ class Roster:
         *,
         max_travel_minutes: int | None = None,
         overtime_cost_per_hour: float | None = None,
+        territory_ids: Sequence[uuid.UUID] = (),
     ) -> uuid.UUID:
         repo = DispatchRepository(session)
         technician_id = uuid.uuid4()
@@ -90,6 +91,7 @@ class Roster:
             phone,
             max_travel_minutes,
             overtime_cost_per_hour,
+            sorted(set(territory_ids)),
         )
         await self.materialize(repo, technician_id, weekly_shifts, self.horizon())
         return technician_id

@@ -65,6 +65,7 @@ class PlannedVisits:
                 "contact_phone": event.site_contact_phone or "",
                 "late_penalty_per_hour": event.late_penalty_per_hour,
                 "visit_value": event.visit_value,
+                "territory_id": event.territory_id,
                 "source_version": envelope.occurred_at,
                 # the dispatcher's board says why nobody will be booked for it
                 "unplaceable_reason": NO_ACCESS if windows == () else None,

@@ -65,6 +65,7 @@ service_requests = Table(
     Column("site_lon", Float),
     # the site's address as contracts gave it at filing (dispatch shows it to the technician)
     Column("site_address", Text),
+    Column("site_territory_id", Uuid),  # the site's service territory at filing (dispatch prefers its technicians)
     Column("required_skills", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("follow_up_of", Uuid),
     Column("unplaceable_reason", Text),

@@ -43,6 +43,7 @@ def planned_request(visit: VisitPlanned, planned_at: datetime, now: datetime) ->
         site_lat=visit.location.lat,
         site_lon=visit.location.lon,
         site_address=visit.address,
+        site_territory_id=visit.territory_id,
         required_skills=[s.model_dump() for s in visit.skills],
         idempotency_key=f"visit:{visit.visit_id}",
         request_fingerprint=f"visit:{visit.visit_id}",

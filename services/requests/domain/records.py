@@ -50,6 +50,7 @@ class ServiceRequestRecord:
     # the contract's money terms for the request's priority, passed on to dispatch's planner (None: its defaults)
     late_penalty_per_hour: float | None = None
     visit_value: float | None = None
+    site_territory_id: uuid.UUID | None = None  # the site's service territory at filing, when it lies in one
 
     def values(self) -> dict[str, Any]:
         """The columns, for an insert."""

@@ -119,6 +119,7 @@ async def file_request(
         site_lat=answer.site.location.lat,
         site_lon=answer.site.location.lon,
         site_address=answer.site.address,
+        site_territory_id=answer.site.territory_id,
         required_skills=[s.model_dump() for s in answer.required_skills],
         late_penalty_per_hour=answer.late_penalty_per_hour,
         visit_value=answer.visit_value,
@@ -216,6 +217,7 @@ def created_event(request: ServiceRequestRecord) -> ServiceRequestCreated:
         address=request.site_address or "",
         late_penalty_per_hour=request.late_penalty_per_hour,
         visit_value=request.visit_value,
+        territory_id=request.site_territory_id,
     )
 
 

@@ -2,7 +2,7 @@
 contract's penalty per hour late and the visit's value. NULL: no limit / the planner's defaults.
 
 Revision ID: 0018_money_costs
-Revises: 0016_job_windows
+Revises: 0017_territories
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018_money_costs"
-down_revision: str | None = "0016_job_windows"
+down_revision: str | None = "0017_territories"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1511,6 +1511,8 @@ export interface components {
              * Format: uuid
              */
             site_id: string;
+            /** Territory Id */
+            territory_id?: string | null;
         };
         /** SiteIn */
         SiteIn: {

@@ -748,6 +748,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/technicians/{technician_id}/territories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set Technician Territories */
+        put: operations["set_technician_territories_technicians__technician_id__territories_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/territory-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Territory Policy */
+        get: operations["get_territory_policy_territory_policy_get"];
+        /**
+         * Set Territory Policy
+         * @description Allow work across territories at a cost per job, or forbid it; the horizon's days are re-planned.
+         */
+        put: operations["set_territory_policy_territory_policy_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -955,6 +993,11 @@ export interface components {
             site_id: string;
             /** Status */
             status: string;
+            /**
+             * Territory Id
+             * @description the site's service territory
+             */
+            territory_id?: string | null;
             /** Unplaceable Reason */
             unplaceable_reason: string | null;
             /** Window End */
@@ -1123,6 +1166,12 @@ export interface components {
             status: string;
             /** Territory */
             territory: string | null;
+            /**
+             * Territory Ids
+             * @description the territories they belong to; none: a floater
+             * @default []
+             */
+            territory_ids: string[];
             /** Weekly Shifts */
             weekly_shifts: {
                 [key: string]: unknown;
@@ -1475,6 +1524,11 @@ export interface components {
             site_id: string;
             /** Status */
             status: string;
+            /**
+             * Territory Id
+             * @description the site's service territory
+             */
+            territory_id?: string | null;
             /** Unplaceable Reason */
             unplaceable_reason: string | null;
             /** Window End */
@@ -1968,8 +2022,16 @@ export interface components {
             skills?: {
                 [key: string]: number;
             };
-            /** Territory */
+            /**
+             * Territory
+             * @description a free-text label; territory_ids are what count
+             */
             territory?: string | null;
+            /**
+             * Territory Ids
+             * @description the service territories (contracts' ids) the technician belongs to; none: serves every territory
+             */
+            territory_ids?: string[];
             /**
              * Weekly Shifts
              * @description local times per weekday; none at all means always on duty
@@ -2041,10 +2103,57 @@ export interface components {
             status: string;
             /** Territory */
             territory?: string | null;
+            /**
+             * Territory Ids
+             * @default []
+             */
+            territory_ids: string[];
             /** Weekly Shifts */
             weekly_shifts?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /** TerritoriesIn */
+        TerritoriesIn: {
+            /**
+             * Territory Ids
+             * @description the service territories (contracts' ids); empty: every territory
+             */
+            territory_ids: string[];
+        };
+        /** TerritoryPolicyIn */
+        TerritoryPolicyIn: {
+            /**
+             * Crossing
+             * @description allow: a technician may serve a site outside their territories, at the cost; forbid: never
+             * @enum {string}
+             */
+            crossing: "allow" | "forbid";
+            /**
+             * Crossing Cost Minutes
+             * @description per job served across: the minutes of extra driving the planner would rather spend to stay in
+             * @default 30
+             */
+            crossing_cost_minutes: number;
+        };
+        /** TerritoryPolicyOut */
+        TerritoryPolicyOut: {
+            /**
+             * Crossing
+             * @description allow: a technician may serve a site outside their territories, at the cost; forbid: never
+             * @enum {string}
+             */
+            crossing: "allow" | "forbid";
+            /**
+             * Crossing Cost Minutes
+             * @description per job served across: the minutes of extra driving the planner would rather spend to stay in
+             * @default 30
+             */
+            crossing_cost_minutes: number;
+            /** Updated At */
+            updated_at?: string | null;
+            /** Updated By */
+            updated_by?: string | null;
         };
         /**
          * UnplannedOut
@@ -2067,7 +2176,7 @@ export interface components {
              * @description the first check no technician-day passes, in the planner's order
              * @enum {string}
              */
-            reason: "no_skilled_technician" | "outside_day_range" | "outside_every_shift" | "window_unreachable" | "capacity" | "max_travel" | "pinned_infeasible" | "change_budget" | "no_time_left" | "no_solution";
+            reason: "no_skilled_technician" | "outside_day_range" | "outside_territory" | "outside_every_shift" | "window_unreachable" | "capacity" | "max_travel" | "pinned_infeasible" | "change_budget" | "no_time_left" | "no_solution";
             /**
              * Request Id
              * Format: uuid
@@ -4108,6 +4217,148 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TechnicianOut"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input: each field and the reason */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_technician_territories_technicians__technician_id__territories_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                technician_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TerritoriesIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TechnicianOut"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input: each field and the reason */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_territory_policy_territory_policy_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TerritoryPolicyOut"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_territory_policy_territory_policy_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TerritoryPolicyIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TerritoryPolicyOut"];
                 };
             };
             /** @description No valid bearer token */

@@ -1,8 +1,8 @@
 """The contract's money terms on a request (issue 17): the penalty per hour late and the visit's value of its
 priority, as contracts answered at filing; passed on to dispatch's planner. NULL: its defaults.
 
-Revision ID: 0009_money_terms
-Revises: 0008_outbox_trace_context
+Revision ID: 0010_money_terms
+Revises: 0009_site_territory
 """
 
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009_money_terms"
-down_revision: str | None = "0008_outbox_trace_context"
+revision: str = "0010_money_terms"
+down_revision: str | None = "0009_site_territory"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
