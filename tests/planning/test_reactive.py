@@ -75,6 +75,11 @@ def test_detour_slack_trades_a_few_minutes_of_arrival_for_less_driving() -> None
     assert (detour.technician_id, detour.position, detour.arrival) == ("passing", 0, 8 * H + 15 * M)
     assert pick(2 * M).technician_id == "idle"  # five minutes later is past the slack
     assert pick(10 * M, sla=8 * H + 12 * M).technician_id == "idle"  # the SLA still comes first
+    # already there for a job of its own: no driving added, but that job would wait half an hour
+    busy_there = route("busy-there", 12, (stop("own", 10, start=8 * H + 2 * M),))
+    day = LiveDay.build([route("idle", 0), busy_there])
+    decision = earliest_feasible_insertion(day, job(10), TRAVEL, now=8 * H, detour_slack=10 * M)
+    assert decision.best is not None and decision.best.technician_id == "idle"
 
 
 def test_respects_skill_levels() -> None:

@@ -141,6 +141,7 @@ class LiveDay:
     rest_duration: FloatArray
     rest_latest: FloatArray
     slot_after_break: BoolArray
+    next_is_stop: BoolArray  # the slot's next point is a customer's stop (else the route's end: home)
 
     @staticmethod
     def build(routes: Sequence[LiveRoute]) -> LiveDay:
@@ -154,6 +155,7 @@ class LiveDay:
         slot_route, slot_position, slot_prev, slot_next = [], [], [], []
         prev_departure, next_start, max_push = [], [], []
         rest_earliest, rest_duration, rest_latest, slot_after_break = [], [], [], []
+        next_is_stop = []
         for t, route in enumerate(routes):
             first = len(points)
             points.append(route.position)
@@ -196,6 +198,7 @@ class LiveDay:
                 rest_duration.append(rest.duration if rest and before_break else 0.0)
                 rest_latest.append(rest.latest if rest and before_break else np.inf)
                 slot_after_break.append(after_break)
+                next_is_stop.append(p < m)
         return LiveDay(
             technician_ids=tuple(r.technician_id for r in routes),
             skill_names=skill_names,
@@ -212,6 +215,7 @@ class LiveDay:
             rest_duration=np.asarray(rest_duration, dtype=np.float64),
             rest_latest=np.asarray(rest_latest, dtype=np.float64),
             slot_after_break=np.asarray(slot_after_break, dtype=np.bool_),
+            next_is_stop=np.asarray(next_is_stop, dtype=np.bool_),
         )
 
     def skilled(self, required: Mapping[str, int]) -> BoolArray:
@@ -231,8 +235,8 @@ def earliest_feasible_insertion(
 
     ``detour_slack`` (seconds) trades a little of that arrival for driving: of the insertions that meet the SLA and
     arrive within it of the earliest, the one adding the least travel to its route (the detour: there, then on to
-    the next stop or home, less the leg it replaces; a crossing's cost added). 0: the earliest arrival whatever the
-    detour."""
+    the next stop or home, less the leg it replaces; a crossing's cost and the push on the next stop added). 0: the
+    earliest arrival whatever the detour."""
     skilled = day.skilled(job.required_skills)
     if not skilled.any():
         return InsertionDecision(None, None, "no technician has the required skills")
@@ -274,5 +278,8 @@ def earliest_feasible_insertion(
         return InsertionDecision(first(on_time, ranked, push), None, "")
     soon = on_time & (ranked <= ranked[on_time].min() + detour_slack + _EPS)
     replaced = travel.durations_between(day.points, day.points)[day.slot_prev, day.slot_next]
-    detour = to_job[day.slot_prev] + from_job[day.slot_next] - replaced + crossing
-    return InsertionDecision(first(soon, detour, ranked, push), None, "")
+    # what the slot costs the rest of the day: the extra driving, and the delay it pushes onto the customers after it
+    # (a technician already at the site is no bargain if the job they are there for waits an hour)
+    delay = np.where(day.next_is_stop, push, 0.0)
+    detour = to_job[day.slot_prev] + from_job[day.slot_next] - replaced + crossing + delay
+    return InsertionDecision(first(soon, detour, ranked), None, "")
