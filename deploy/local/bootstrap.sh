@@ -187,6 +187,22 @@ setup_python() {
     PY_STATE="requirements.lock unchanged"
   fi
   log "python:   $("$PY" -V 2>&1) in .venv, $PY_STATE"
+  setup_valhalla
+}
+
+# The Valhalla routing engine's executables, from the pyvalhalla wheel: PyPI has it for CPython 3.12+ only (abi3),
+# so it goes beside the venv with --target (its Python binding unused) and its executables are run as they are.
+setup_valhalla() {
+  local want have
+  want=$(sha256sum requirements-valhalla.lock | cut -d' ' -f1)
+  have=$(cat "$VENV/valhalla/.fieldline-lock-sha" 2>/dev/null || true)
+  if [[ $want != "$have" ]]; then
+    rm -rf "$VENV/valhalla"
+    quiet "$VENV/bin/uv" pip install -q --target "$VENV/valhalla" --python-version 3.12 \
+      --python-platform x86_64-manylinux_2_28 --no-deps --require-hashes -r requirements-valhalla.lock
+    echo "$want" >"$VENV/valhalla/.fieldline-lock-sha"
+  fi
+  log "valhalla: $("$VENV/valhalla/valhalla/bin/valhalla_service" --version 2>&1 | head -1) in .venv/valhalla"
 }
 
 # ---------------------------------------------------------------------------------------------------
