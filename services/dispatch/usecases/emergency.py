@@ -27,6 +27,7 @@ from services.dispatch.domain.placement import BookedStop, Candidate, Decision, 
 from services.dispatch.domain.records import JobRecord, NewAssignment, NewJob, job_label
 from services.dispatch.domain.windows import Window, hull, merged, windows_json
 from services.dispatch.planning import RoadFactorTravel
+from services.dispatch.planning.travel_cache import TravelModel
 from services.dispatch.settings import Settings
 from services.dispatch.usecases.booking import (
     BookedBefore,
@@ -69,7 +70,7 @@ class EmergencyPlacer:
         settings: Settings,
         rule: PlacementRule,
         clock: Callable[[], datetime] = SystemClock(),
-        travel: RoadFactorTravel | None = None,
+        travel: TravelModel | None = None,
     ) -> None:
         """`travel`: the one travel model of the service (the rule's, the desk's, the re-plan's)."""
         self.settings = settings

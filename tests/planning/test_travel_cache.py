@@ -1,0 +1,94 @@
+"""The road engines' matrix cache, without I/O: an engine that counts what it is asked (answering with the
+great-circle formula) stands in for OSRM or Valhalla, whose adapters are tested against real servers in
+tests/dispatch/test_road_travel.py."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from services.dispatch.planning import (
+    GeoPoint,
+    MatrixTravel,
+    PlanningProblem,
+    RoadFactorTravel,
+    Shift,
+    Technician,
+    Visit,
+)
+from services.dispatch.planning.travel import FloatArray, coordinates
+from services.dispatch.planning.travel_cache import CachedRoadTravel, portable, problem_points
+
+POINTS = [GeoPoint(44.95 + 0.01 * k, 34.10 + 0.02 * k) for k in range(6)]
+
+
+class CountingEngine:
+    def __init__(self) -> None:
+        self.asked: list[tuple[int, int]] = []
+        self.formula = RoadFactorTravel()
+
+    def table(self, origins: FloatArray, destinations: FloatArray) -> FloatArray:
+        self.asked.append((len(origins), len(destinations)))
+        return self.formula.durations_between(origins, destinations)
+
+
+def test_each_pair_is_asked_of_the_engine_once_and_only_the_missing_block_is_asked() -> None:
+    engine = CountingEngine()
+    travel = CachedRoadTravel(engine)
+    first = travel.durations(POINTS[:3], POINTS[:3])
+    assert np.allclose(first, engine.formula.durations(POINTS[:3], POINTS[:3]))
+    assert engine.asked == [(3, 3)]
+
+    assert np.array_equal(travel.durations(POINTS[2::-1], POINTS[:2]), first[2::-1, :2])
+    assert engine.asked == [(3, 3)]  # all known: no call
+
+    # two new destinations: one call for the three origins and those two only
+    wider = travel.durations(POINTS[:3], POINTS[:5])
+    assert engine.asked == [(3, 3), (3, 2)]
+    assert np.allclose(wider, engine.formula.durations(POINTS[:3], POINTS[:5]))
+
+    # the key is rounded to 5 decimals (about a metre): a point a few centimetres off is the same point
+    nudged = coordinates(POINTS[:1]) + 1e-7
+    travel.durations_between(nudged, coordinates(POINTS[:1]))
+    assert len(engine.asked) == 2
+
+
+def test_the_cache_is_bounded_and_forgets_the_least_recently_used_origins_first() -> None:
+    engine = CountingEngine()
+    travel = CachedRoadTravel(engine, max_pairs=6)
+    travel.durations(POINTS[:2], POINTS[:3])  # 6 pairs
+    travel.durations(POINTS[:1], POINTS[:1])  # origin 0 used last
+    travel.durations(POINTS[2:3], POINTS[:3])  # 3 more: origin 1's row goes
+    assert travel.pairs == 6
+    calls = len(engine.asked)
+    travel.durations(POINTS[:1], POINTS[:3])
+    travel.durations(POINTS[2:3], POINTS[:3])
+    assert len(engine.asked) == calls  # kept
+    travel.durations(POINTS[1:2], POINTS[:1])
+    assert len(engine.asked) == calls + 1  # forgotten, asked again
+
+
+def day_problem() -> PlanningProblem:
+    shift = (Shift(day=0, start=0.0, end=36_000.0),)
+    technicians = (
+        Technician("t1", POINTS[0], shift),
+        Technician("t2", POINTS[1], shift, end_location=POINTS[5]),
+    )
+    visits = (Visit("a", POINTS[2], 600.0), Visit("b", POINTS[3], 600.0), Visit("c", POINTS[2], 600.0))
+    return PlanningProblem(technicians=technicians, visits=visits)
+
+
+def test_the_planners_worker_gets_the_engines_matrix_over_the_problems_points_ready_made() -> None:
+    problem = day_problem()
+    assert set(problem_points(problem)) == {POINTS[0], POINTS[1], POINTS[5], POINTS[2], POINTS[3]}
+    formula = RoadFactorTravel()
+    assert portable(formula, problem) is formula  # no I/O behind it: goes as it is
+
+    engine = CountingEngine()
+    ready = portable(CachedRoadTravel(engine), problem)
+    assert isinstance(ready, MatrixTravel) and engine.asked == [(5, 5)]
+    copy = pickle.loads(pickle.dumps(ready))  # what the process pool does with it
+    points = list(problem_points(problem))
+    assert copy.durations(points, points) == pytest.approx(formula.durations(points, points))
