@@ -14,11 +14,13 @@ import httpx
 import numpy as np
 import pytest
 import pytest_asyncio
+from pydantic import ValidationError
 
 from services.dispatch.adapters.osrm import OsrmTable
 from services.dispatch.adapters.valhalla import ValhallaMatrix
 from services.dispatch.planning import RoadFactorTravel
 from services.dispatch.planning.travel_cache import CachedRoadTravel
+from services.dispatch.settings import Settings
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.requests import PreferredWindow, ServiceRequestCreated
 from tests.conftest import Keys
@@ -174,3 +176,8 @@ async def test_a_replan_in_the_planners_process_sends_the_visit_to_the_technicia
     assert planned.status_code == 200, planned.text
     technician, _ = await booked_technician(running, visit.request_id)
     assert technician == (across if provider == "great_circle" else upstream)
+
+
+def test_a_road_engine_without_an_address_is_refused_at_start() -> None:
+    with pytest.raises(ValidationError, match="travel_provider osrm needs osrm_url"):
+        Settings(travel_provider="osrm")

@@ -8,6 +8,7 @@ Planned maintenance due at the same site rides along in the same visit.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -163,9 +164,11 @@ class EmergencyPlacer:
         shift_starts = [r.shift_start for r in rows]
         logged = await repo.breaks_taken_since([r.id for r in rows], min(shift_starts)) if shift_starts else {}
         candidates = to_candidates(rows, bookings, now, skip, logged)
-        decision = self.rule.decide(
-            Job(job.request_id, job.lat, job.lon, duration, job.response_due, skills), candidates, now
-        )
+        urgent = Job(job.request_id, job.lat, job.lon, duration, job.response_due, skills)
+        if isinstance(self.travel, RoadFactorTravel):
+            decision = self.rule.decide(urgent, candidates, now)
+        else:  # a road engine may answer over the network (what its cache lacks): off the event loop
+            decision = await asyncio.to_thread(self.rule.decide, urgent, candidates, now)
         return decision, candidates
 
     async def retry_waiting(self, db: Database, limit: int = 50) -> list[uuid.UUID]:
