@@ -91,6 +91,13 @@ def build_tiles(workdir: Path, port: int) -> Path:
             "1",
             "--httpd-service-listen",
             f"tcp://127.0.0.1:{port}",
+            # its own internal sockets (the defaults, ipc:///tmp/loopback and /tmp/interrupt, are one per machine)
+            "--httpd-service-loopback",
+            f"ipc://{workdir}/loopback",
+            "--httpd-service-interrupt",
+            f"ipc://{workdir}/interrupt",
+            "--httpd-service-drain-seconds",
+            "0",  # a test's engine has nothing in flight to drain when it is stopped
         ],
         check=True,
         capture_output=True,
