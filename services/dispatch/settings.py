@@ -31,14 +31,14 @@ class Settings(ServiceSettings, AttachmentStoreSettings):
     road_factor: float = 1.35
     # travel times of the planner and the reactive path alike (adapters/travel_provider.py): the great-circle
     # formula above, or a routing engine (an OSRM table service, a Valhalla service) behind a matrix cache of
-    # travel_cache_pairs pairs per process
+    # travel_cache_points points per process (a float32 matrix over them: 4,000 points, 64 MB)
     travel_provider: Literal["great_circle", "osrm", "valhalla"] = "great_circle"
     osrm_url: str | None = None  # e.g. http://127.0.0.1:5000
     osrm_profile: str = "driving"
     valhalla_url: str | None = None  # valhalla_service over tiles of the region, e.g. http://127.0.0.1:8002
     valhalla_costing: str = "auto"
     travel_timeout_s: float = Field(default=10.0, gt=0)
-    travel_cache_pairs: int = Field(default=1_000_000, ge=1)
+    travel_cache_points: int = Field(default=4_000, ge=2)
     booking_attempts: int = 32  # each collision means another placement won: enough for a burst at one spot
     # an emergency goes to the earliest arrival that meets its SLA, or to one at most this much later that adds less
     # driving to its technician's day (one already passing nearby rather than one sent across town); 0: earliest

@@ -55,19 +55,29 @@ def test_each_pair_is_asked_of_the_engine_once_and_only_the_missing_block_is_ask
     assert len(engine.asked) == 2
 
 
-def test_the_cache_is_bounded_and_forgets_the_least_recently_used_origins_first() -> None:
+def test_the_cache_is_bounded_and_forgets_the_least_recently_used_points_first() -> None:
     engine = CountingEngine()
-    travel = CachedRoadTravel(engine, max_pairs=6)
-    travel.durations(POINTS[:2], POINTS[:3])  # 6 pairs
-    travel.durations(POINTS[:1], POINTS[:1])  # origin 0 used last
-    travel.durations(POINTS[2:3], POINTS[:3])  # 3 more: origin 1's row goes
-    assert travel.pairs == 6
+    travel = CachedRoadTravel(engine, max_points=4)
+    travel.durations(POINTS[:2], POINTS[:2])
+    travel.durations(POINTS[2:4], POINTS[2:4])
+    travel.durations(POINTS[:1], POINTS[:1])  # point 0 used last: point 1 is now the least recently used
+    travel.durations(POINTS[4:5], POINTS[4:5])  # takes point 1's row and column
+    assert travel.points == 4
     calls = len(engine.asked)
-    travel.durations(POINTS[:1], POINTS[:3])
-    travel.durations(POINTS[2:3], POINTS[:3])
+    travel.durations(POINTS[2:4], POINTS[2:4])
+    travel.durations(POINTS[:1], POINTS[:1])
     assert len(engine.asked) == calls  # kept
-    travel.durations(POINTS[1:2], POINTS[:1])
-    assert len(engine.asked) == calls + 1  # forgotten, asked again
+    moved_in = travel.durations(POINTS[4:5], POINTS[:1])  # point 4 sits where point 1 was: nothing of 1's left over
+    assert moved_in == pytest.approx(engine.formula.durations(POINTS[4:5], POINTS[:1]))
+    assert len(engine.asked) == calls + 1
+    again = travel.durations(POINTS[1:2], POINTS[:1])
+    assert again == pytest.approx(engine.formula.durations(POINTS[1:2], POINTS[:1]))
+    assert len(engine.asked) == calls + 2  # forgotten, asked again
+
+    # more distinct points in one request than the cache holds: straight to the engine, the cache as it was
+    wide = travel.durations(POINTS, POINTS[:1])
+    assert engine.asked[-1] == (6, 1) and wide == pytest.approx(engine.formula.durations(POINTS, POINTS[:1]))
+    assert travel.points == 4
 
 
 def day_problem() -> PlanningProblem:

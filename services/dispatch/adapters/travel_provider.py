@@ -40,4 +40,4 @@ def travel_provider(settings: Settings) -> TravelProvider:
     else:
         assert settings.valhalla_url
         engine = ValhallaMatrix(client, settings.valhalla_url, settings.valhalla_costing)
-    return TravelProvider(CachedRoadTravel(engine, max_pairs=settings.travel_cache_pairs), client)
+    return TravelProvider(CachedRoadTravel(engine, max_points=settings.travel_cache_points), client)

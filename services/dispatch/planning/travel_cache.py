@@ -3,13 +3,14 @@
 A routing engine (``RoadEngine``: OSRM's table, Valhalla's matrix, adapters/) answers in milliseconds to
 seconds per call, where the great-circle formula answers in microseconds; the reactive insertion asks for
 travel from every candidate's route to the new job on each emergency, and the planner for a full matrix on
-each re-plan of the same sites. ``CachedRoadTravel`` keeps every pair it was told, keyed by coordinates
-rounded to ``decimals`` (5: about a metre), and asks the engine only for the rows and columns it lacks.
+each re-plan of the same sites. ``CachedRoadTravel`` keeps every pair it was told between the points it
+keeps, keyed by coordinates rounded to ``decimals`` (5: about a metre), and asks the engine only for the
+rows and columns it lacks.
 
 One cache per process: the dispatch service's planner and reactive path share the one ``DispatchUseCases``
-builds; another replica (or a planner worker process) has its own and fills it from the engine, which is
-fine: the engine is the truth, the cache only saves asking twice. Worker processes get a ``MatrixTravel``
-over the problem's points (``portable``), made here before the problem is handed over.
+builds; another replica has its own and fills it from the engine, which is fine: the engine is the truth,
+the cache only saves asking twice. The planner's worker processes get no cache but a ``MatrixTravel`` over
+the problem's points (``portable``), made through the service's cache before the problem is handed over.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from .model import GeoPoint, PlanningProblem
 from .travel import FloatArray, MatrixTravel, RoadFactorTravel, TravelTimeProvider, coordinates
@@ -40,80 +42,94 @@ class TravelModel(TravelTimeProvider, Protocol):
 
 
 class CachedRoadTravel:
-    """A ``RoadEngine``'s durations, each pair asked for once while it stays among the ``max_pairs`` kept.
+    """A ``RoadEngine``'s durations, each pair asked for once while both its points stay among the ``max_points``
+    kept.
 
-    Rows (one per origin) are evicted least recently used first. Safe to share between the event loop and
-    the planner's thread: one lock around the cache (the engine is called outside it).
+    The pairs live in one square float32 matrix over the points seen (NaN: not asked yet), grown as needed up to
+    ``max_points`` (4,000: 64 MB); a lookup is a numpy take, so a re-plan's 1,000-point matrix costs milliseconds
+    once known. Beyond the bound the least recently used point gives its row and column to the new one; a single
+    request over more distinct points than that goes to the engine uncached. Safe to share between the event loop
+    and the planner's thread: the engine is called outside the lock, its answer stored under it.
     """
 
-    def __init__(self, engine: RoadEngine, max_pairs: int = 1_000_000, decimals: int = 5) -> None:
+    def __init__(self, engine: RoadEngine, max_points: int = 4_000, decimals: int = 5) -> None:
         self.engine = engine
-        self.max_pairs = max_pairs
+        self.max_points = max_points
         self.decimals = decimals
-        self._rows: OrderedDict[Key, dict[Key, float]] = OrderedDict()
-        self._pairs = 0
+        self._slots: OrderedDict[Key, int] = OrderedDict()  # least recently used first
+        self._free: list[int] = []
+        self._matrix = np.full((0, 0), np.nan, dtype=np.float32)
         self._lock = threading.Lock()
         self.engine_calls = 0  # how often the engine was asked (the cache's effect, for tests and metrics)
 
     @property
-    def pairs(self) -> int:
-        return self._pairs
+    def points(self) -> int:
+        return len(self._slots)
 
     def durations(self, origins: Sequence[GeoPoint], destinations: Sequence[GeoPoint]) -> FloatArray:
         return self.durations_between(coordinates(origins), coordinates(destinations))
 
     def durations_between(self, origins: FloatArray, destinations: FloatArray) -> FloatArray:
-        rows = [self._key(p) for p in np.asarray(origins, dtype=np.float64).reshape(-1, 2)]
-        cols = [self._key(p) for p in np.asarray(destinations, dtype=np.float64).reshape(-1, 2)]
-        result = np.empty((len(rows), len(cols)), dtype=np.float64)
-        missing_rows: dict[Key, None] = {}
-        missing_cols: dict[Key, None] = {}
+        origins = np.asarray(origins, dtype=np.float64).reshape(-1, 2)
+        destinations = np.asarray(destinations, dtype=np.float64).reshape(-1, 2)
+        rows, cols = self._keys(origins), self._keys(destinations)
+        if len(set(rows) | set(cols)) > self.max_points:
+            with self._lock:
+                self.engine_calls += 1
+            return np.asarray(self.engine.table(origins, destinations), dtype=np.float64)
         with self._lock:
-            for i, row_key in enumerate(rows):
-                row = self._rows.get(row_key)
-                if row is not None:
-                    self._rows.move_to_end(row_key)
-                for j, col_key in enumerate(cols):
-                    seconds = row.get(col_key) if row is not None else None
-                    if seconds is None:
-                        missing_rows[row_key] = None
-                        missing_cols[col_key] = None
-                    else:
-                        result[i, j] = seconds
-        if not missing_rows:
+            row_slots, col_slots = self._slots_of(rows, cols)
+            result = self._matrix[np.ix_(row_slots, col_slots)].astype(np.float64)
+        missing = np.isnan(result)
+        if not missing.any():
             return result
-        # one engine call for the block of origins and destinations that had any pair missing (a little more
-        # than needed when the gaps are scattered, all of it kept)
-        ask_rows, ask_cols = list(missing_rows), list(missing_cols)
-        answer = np.asarray(self.engine.table(np.array(ask_rows), np.array(ask_cols)), dtype=np.float64)
-        fresh = {(r, c): float(answer[i, j]) for i, r in enumerate(ask_rows) for j, c in enumerate(ask_cols)}
+        # one engine call for the origins and destinations that had any pair missing (a little more than needed
+        # when the gaps are scattered, all of it kept)
+        ask_rows, ask_cols = np.flatnonzero(missing.any(axis=1)), np.flatnonzero(missing.any(axis=0))
+        # as kept (float32: a sixteenth of a second at a week), so a pair reads the same the first time as later
+        answer = np.asarray(self.engine.table(origins[ask_rows], destinations[ask_cols]), dtype=np.float32)
+        result[np.ix_(ask_rows, ask_cols)] = answer
         with self._lock:
             self.engine_calls += 1
-            for (row_key, col_key), seconds in fresh.items():
-                self._store(row_key, col_key, seconds)
-        for i, row_key in enumerate(rows):
-            if row_key in missing_rows:
-                for j, col_key in enumerate(cols):
-                    found = fresh.get((row_key, col_key))
-                    if found is not None:
-                        result[i, j] = found
+            # slots again: another thread may have moved points out meanwhile
+            row_slots, col_slots = self._slots_of([rows[i] for i in ask_rows], [cols[j] for j in ask_cols])
+            self._matrix[np.ix_(row_slots, col_slots)] = answer
         return result
 
-    def _key(self, point: FloatArray) -> Key:
-        return (round(float(point[0]), self.decimals), round(float(point[1]), self.decimals))
+    def _keys(self, points: FloatArray) -> list[Key]:
+        rounded = np.round(points, self.decimals)
+        return [(float(lat), float(lon)) for lat, lon in rounded]
 
-    def _store(self, row_key: Key, col_key: Key, seconds: float) -> None:
-        row = self._rows.get(row_key)
-        if row is None:
-            row = self._rows[row_key] = {}
-        else:
-            self._rows.move_to_end(row_key)
-        if col_key not in row:
-            self._pairs += 1
-        row[col_key] = seconds
-        while self._pairs > self.max_pairs and len(self._rows) > 1:
-            _, evicted = self._rows.popitem(last=False)
-            self._pairs -= len(evicted)
+    def _slots_of(self, rows: list[Key], cols: list[Key]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+        """The matrix slots of the points (the lock held); the points known are marked used before any new one
+        takes the slot of the least recently used."""
+        wanted = dict.fromkeys(rows + cols)
+        for key in wanted:
+            if key in self._slots:
+                self._slots.move_to_end(key)
+        for key in wanted:
+            if key not in self._slots:
+                self._slots[key] = self._new_slot()
+        return (
+            np.array([self._slots[k] for k in rows], dtype=np.intp),
+            np.array([self._slots[k] for k in cols], dtype=np.intp),
+        )
+
+    def _new_slot(self) -> int:
+        if self._free:
+            return self._free.pop()
+        size = len(self._matrix)  # every slot below it is taken
+        if size < self.max_points:
+            grown = min(self.max_points, max(64, 2 * size))
+            matrix = np.full((grown, grown), np.nan, dtype=np.float32)
+            matrix[:size, :size] = self._matrix
+            self._matrix = matrix
+            self._free.extend(range(grown - 1, size, -1))
+            return size
+        _, slot = self._slots.popitem(last=False)
+        self._matrix[slot, :] = np.nan
+        self._matrix[:, slot] = np.nan
+        return slot
 
 
 def problem_points(problem: PlanningProblem) -> tuple[GeoPoint, ...]:
