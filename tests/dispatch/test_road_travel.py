@@ -17,7 +17,7 @@ import pytest_asyncio
 from pydantic import ValidationError
 
 from services.dispatch.adapters.osrm import OsrmTable
-from services.dispatch.adapters.valhalla import ValhallaMatrix
+from services.dispatch.adapters.valhalla import ValhallaError, ValhallaMatrix
 from services.dispatch.planning import RoadFactorTravel
 from services.dispatch.planning.travel_cache import CachedRoadTravel
 from services.dispatch.settings import Settings
@@ -84,6 +84,19 @@ def test_the_engine_drives_round_by_the_bridge_where_the_formula_crosses_the_wat
         osrm = OsrmTable(client, osrm_url, max_table_size=4)
         table = osrm.table(np.array([ACROSS, UPSTREAM, SITE]), np.array([SITE, ACROSS]))
         assert list(table[:, 0]) == pytest.approx([across, upstream, 0.0], abs=1.0)
+
+
+def test_a_site_off_the_engines_map_gets_the_formulas_estimate_not_an_error(valhalla: ValhallaService) -> None:
+    formula = RoadFactorTravel()
+    far_inland = (44.5, 34.1)  # 45 km south of every road the engine knows: Valhalla answers 400
+    with httpx.Client() as client:
+        road = CachedRoadTravel(ValhallaMatrix(client, valhalla.url), fallback=formula)
+        assert seconds(road, far_inland, SITE) == pytest.approx(seconds(formula, far_inland, SITE), rel=1e-6)
+        assert road.fallbacks == 1
+        with pytest.raises(ValhallaError, match="unconnected regions"):
+            CachedRoadTravel(ValhallaMatrix(client, valhalla.url)).durations_between(
+                np.array([far_inland]), np.array([SITE])
+            )
 
 
 # a Monday 08:00 far from the wall clock's date; technicians are on duty round the clock in these tests

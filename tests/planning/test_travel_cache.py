@@ -19,7 +19,12 @@ from services.dispatch.planning import (
     Visit,
 )
 from services.dispatch.planning.travel import FloatArray, coordinates
-from services.dispatch.planning.travel_cache import CachedRoadTravel, portable, problem_points
+from services.dispatch.planning.travel_cache import (
+    CachedRoadTravel,
+    RoadEngineError,
+    portable,
+    problem_points,
+)
 
 POINTS = [GeoPoint(44.95 + 0.01 * k, 34.10 + 0.02 * k) for k in range(6)]
 
@@ -78,6 +83,23 @@ def test_the_cache_is_bounded_and_forgets_the_least_recently_used_points_first()
     wide = travel.durations(POINTS, POINTS[:1])
     assert engine.asked[-1] == (6, 1) and wide == pytest.approx(engine.formula.durations(POINTS, POINTS[:1]))
     assert travel.points == 4
+
+
+class FailingEngine(CountingEngine):
+    def table(self, origins: FloatArray, destinations: FloatArray) -> FloatArray:
+        self.asked.append((len(origins), len(destinations)))
+        raise RoadEngineError("Locations are in unconnected regions")
+
+
+def test_what_the_engine_cannot_answer_the_fallback_does_and_nothing_of_it_is_kept() -> None:
+    engine = FailingEngine()
+    fallback = RoadFactorTravel(road_factor=1.5)
+    travel = CachedRoadTravel(engine, fallback=fallback)
+    assert travel.durations(POINTS[:2], POINTS[2:4]) == pytest.approx(fallback.durations(POINTS[:2], POINTS[2:4]))
+    travel.durations(POINTS[:2], POINTS[2:4])
+    assert engine.asked == [(2, 2), (2, 2)] and travel.fallbacks == 2  # asked again: it may be back
+    with pytest.raises(RoadEngineError, match="unconnected"):
+        CachedRoadTravel(FailingEngine()).durations(POINTS[:1], POINTS[1:2])
 
 
 def day_problem() -> PlanningProblem:

@@ -15,11 +15,12 @@ import numpy as np
 
 from services.dispatch.planning import GeoPoint, MatrixTravel
 from services.dispatch.planning.travel import FloatArray, coordinates
+from services.dispatch.planning.travel_cache import RoadEngineError
 
 UNREACHABLE_SECONDS = 7 * 86_400.0  # OSRM answers null for pairs with no route: never worth driving
 
 
-class OsrmError(RuntimeError):
+class OsrmError(RoadEngineError):
     pass
 
 
@@ -54,12 +55,14 @@ class OsrmTable:
         def indices(points: FloatArray) -> str:
             return ";".join(str(position[f"{lon:.6f},{lat:.6f}"]) for lat, lon in points)
 
-        response = self.client.get(
-            f"{self.base_url}/table/v1/{self.profile}/{';'.join(position)}",
-            params={"sources": indices(sources), "destinations": indices(destinations), "annotations": "duration"},
-        )
-        response.raise_for_status()
-        body = response.json()
+        try:
+            response = self.client.get(
+                f"{self.base_url}/table/v1/{self.profile}/{';'.join(position)}",
+                params={"sources": indices(sources), "destinations": indices(destinations), "annotations": "duration"},
+            )
+            body = response.json()
+        except (httpx.HTTPError, ValueError) as error:
+            raise OsrmError(f"OSRM table: {error!r}") from error
         if body.get("code") != "Ok":
             raise OsrmError(f"OSRM table: {body.get('code')}: {body.get('message', '')}")
         return np.array(

@@ -2,7 +2,7 @@
 
 ``great_circle`` (the default): ``RoadFactorTravel``, no I/O. ``osrm`` / ``valhalla``: the engine's table
 behind ``CachedRoadTravel``, one per process, shared by the planner and the reactive path; each replica
-keeps its own cache.
+keeps its own cache. What the engine cannot answer (down, a site off its map) the formula answers, logged.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ class TravelProvider:
 
 
 def travel_provider(settings: Settings) -> TravelProvider:
+    formula = RoadFactorTravel(road_factor=settings.road_factor)
     if settings.travel_provider == "great_circle":
-        return TravelProvider(RoadFactorTravel(road_factor=settings.road_factor))
+        return TravelProvider(formula)
     client = httpx.Client(timeout=settings.travel_timeout_s)
     engine: RoadEngine
     if settings.travel_provider == "osrm":
@@ -40,4 +41,4 @@ def travel_provider(settings: Settings) -> TravelProvider:
     else:
         assert settings.valhalla_url
         engine = ValhallaMatrix(client, settings.valhalla_url, settings.valhalla_costing)
-    return TravelProvider(CachedRoadTravel(engine, max_points=settings.travel_cache_points), client)
+    return TravelProvider(CachedRoadTravel(engine, settings.travel_cache_points, fallback=formula), client)

@@ -14,11 +14,12 @@ import httpx
 import numpy as np
 
 from services.dispatch.planning.travel import FloatArray
+from services.dispatch.planning.travel_cache import RoadEngineError
 
 from .osrm import UNREACHABLE_SECONDS
 
 
-class ValhallaError(RuntimeError):
+class ValhallaError(RoadEngineError):
     pass
 
 
@@ -46,11 +47,14 @@ class ValhallaMatrix:
         def locations(points: FloatArray) -> list[dict[str, float]]:
             return [{"lat": float(lat), "lon": float(lon)} for lat, lon in points]
 
-        response = self.client.post(
-            f"{self.base_url}/sources_to_targets",
-            json={"sources": locations(sources), "targets": locations(targets), "costing": self.costing},
-        )
-        body: dict[str, Any] = response.json()
+        try:
+            response = self.client.post(
+                f"{self.base_url}/sources_to_targets",
+                json={"sources": locations(sources), "targets": locations(targets), "costing": self.costing},
+            )
+            body: dict[str, Any] = response.json()
+        except (httpx.HTTPError, ValueError) as error:
+            raise ValhallaError(f"Valhalla matrix: {error!r}") from error
         if response.status_code != 200 or "sources_to_targets" not in body:
             raise ValhallaError(f"Valhalla matrix: HTTP {response.status_code}: {body.get('error', body)}")
         durations = np.full((len(sources), len(targets)), UNREACHABLE_SECONDS, dtype=np.float64)

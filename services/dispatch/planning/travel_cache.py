@@ -15,6 +15,7 @@ the problem's points (``portable``), made through the service's cache before the
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -26,7 +27,13 @@ import numpy.typing as npt
 from .model import GeoPoint, PlanningProblem
 from .travel import FloatArray, MatrixTravel, RoadFactorTravel, TravelTimeProvider, coordinates
 
+log = logging.getLogger(__name__)
+
 Key = tuple[float, float]
+
+
+class RoadEngineError(RuntimeError):
+    """The engine could not answer: down, timed out, or refused a location (off every road it knows)."""
 
 
 class RoadEngine(Protocol):
@@ -52,8 +59,17 @@ class CachedRoadTravel:
     and the planner's thread: the engine is called outside the lock, its answer stored under it.
     """
 
-    def __init__(self, engine: RoadEngine, max_points: int = 4_000, decimals: int = 5) -> None:
+    def __init__(
+        self,
+        engine: RoadEngine,
+        max_points: int = 4_000,
+        decimals: int = 5,
+        fallback: TravelModel | None = None,
+    ) -> None:
+        """``fallback``: answers (uncached) what the engine could not, so that an engine down or a site off its map
+        delays no emergency; without one the engine's error is raised."""
         self.engine = engine
+        self.fallback = fallback
         self.max_points = max_points
         self.decimals = decimals
         self._slots: OrderedDict[Key, int] = OrderedDict()  # least recently used first
@@ -61,6 +77,7 @@ class CachedRoadTravel:
         self._matrix = np.full((0, 0), np.nan, dtype=np.float32)
         self._lock = threading.Lock()
         self.engine_calls = 0  # how often the engine was asked (the cache's effect, for tests and metrics)
+        self.fallbacks = 0  # how often the fallback answered instead
 
     @property
     def points(self) -> int:
@@ -74,9 +91,7 @@ class CachedRoadTravel:
         destinations = np.asarray(destinations, dtype=np.float64).reshape(-1, 2)
         rows, cols = self._keys(origins), self._keys(destinations)
         if len(set(rows) | set(cols)) > self.max_points:
-            with self._lock:
-                self.engine_calls += 1
-            return np.asarray(self.engine.table(origins, destinations), dtype=np.float64)
+            return self._ask(origins, destinations)[0].astype(np.float64)
         with self._lock:
             row_slots, col_slots = self._slots_of(rows, cols)
             result = self._matrix[np.ix_(row_slots, col_slots)].astype(np.float64)
@@ -86,15 +101,31 @@ class CachedRoadTravel:
         # one engine call for the origins and destinations that had any pair missing (a little more than needed
         # when the gaps are scattered, all of it kept)
         ask_rows, ask_cols = np.flatnonzero(missing.any(axis=1)), np.flatnonzero(missing.any(axis=0))
-        # as kept (float32: a sixteenth of a second at a week), so a pair reads the same the first time as later
-        answer = np.asarray(self.engine.table(origins[ask_rows], destinations[ask_cols]), dtype=np.float32)
+        answer, keep = self._ask(origins[ask_rows], destinations[ask_cols])
         result[np.ix_(ask_rows, ask_cols)] = answer
+        if keep:
+            with self._lock:
+                # slots again: another thread may have moved points out meanwhile
+                row_slots, col_slots = self._slots_of([rows[i] for i in ask_rows], [cols[j] for j in ask_cols])
+                self._matrix[np.ix_(row_slots, col_slots)] = answer
+        return result
+
+    def _ask(self, origins: FloatArray, destinations: FloatArray) -> tuple[npt.NDArray[np.float32], bool]:
+        """The engine's answer and True (to keep), or the fallback's and False (the engine is asked again next time).
+        float32 as kept (a sixteenth of a second at a week), so a pair reads the same the first time as later."""
         with self._lock:
             self.engine_calls += 1
-            # slots again: another thread may have moved points out meanwhile
-            row_slots, col_slots = self._slots_of([rows[i] for i in ask_rows], [cols[j] for j in ask_cols])
-            self._matrix[np.ix_(row_slots, col_slots)] = answer
-        return result
+        try:
+            return np.asarray(self.engine.table(origins, destinations), dtype=np.float32), True
+        except RoadEngineError as error:
+            if self.fallback is None:
+                raise
+            log.warning(
+                "road engine failed, %d x %d pairs from the fallback: %s", len(origins), len(destinations), error
+            )
+            with self._lock:
+                self.fallbacks += 1
+            return self.fallback.durations_between(origins, destinations).astype(np.float32), False
 
     def _keys(self, points: FloatArray) -> list[Key]:
         rounded = np.round(points, self.decimals)
