@@ -24,7 +24,7 @@ from services.dispatch.settings import Settings
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.requests import PreferredWindow, ServiceRequestCreated
 from tests.conftest import Keys
-from tests.support.infra import NatsServer
+from tests.support.infra import NatsServer, free_port
 from tests.support.polling import eventually
 from tests.support.road_network import (
     BRIDGE_LAT,
@@ -194,3 +194,20 @@ async def test_a_replan_in_the_planners_process_sends_the_visit_to_the_technicia
 def test_a_road_engine_without_an_address_is_refused_at_start() -> None:
     with pytest.raises(ValidationError, match="travel_provider osrm needs osrm_url"):
         Settings(travel_provider="osrm")
+
+
+async def test_with_the_engine_down_an_emergency_is_still_booked_on_the_formulas_estimate(
+    database_url: str, nats_server: NatsServer, keys: Keys
+) -> None:
+    clock = Clock(MONDAY_0800)
+    nobody_there = f"http://127.0.0.1:{free_port()}"
+    async with dispatch_app(
+        database_url, nats_server, keys, clock, travel_provider="valhalla", valhalla_url=nobody_there
+    ) as running:
+        across = await running.add_technician("Ivan Across", *ACROSS)
+        await running.add_technician("Olga Upstream", *UPSTREAM)
+        emergency = request_at("emergency", clock, timedelta(hours=3), [])
+        await running.publish(emergency, occurred_at=clock.now)
+        technician, _ = await booked_technician(running, emergency.request_id)
+        assert technician == across  # the formula's pick, not an error
+        assert running.app.state.dispatch.placer.travel.fallbacks >= 1
