@@ -30,7 +30,6 @@ WEST_BANK_LON = 34.095
 EAST_BANK_LON = 34.105
 SOUTH_LAT, BRIDGE_LAT = 44.900, 45.000
 _STEP = 0.001  # a node every ~110 m along each bank's road
-_META = {"version": 1, "visible": True, "changeset": 1, "timestamp": "2026-01-01T00:00:00Z", "uid": 1, "user": "t"}
 
 
 def valhalla_bin() -> Path:
@@ -52,7 +51,7 @@ def write_river_with_one_bridge(path: Path) -> None:
         ids = []
         steps = round((BRIDGE_LAT - SOUTH_LAT) / _STEP)
         for k in range(steps + 1):
-            writer.add_node(Node(id=next_id, location=(lon, SOUTH_LAT + k * _STEP), **_META))
+            writer.add_node(Node(id=next_id, location=(lon, SOUTH_LAT + k * _STEP), version=1))
             ids.append(next_id)
             next_id += 1
         return ids
@@ -60,9 +59,9 @@ def write_river_with_one_bridge(path: Path) -> None:
     try:
         west, east = road(WEST_BANK_LON), road(EAST_BANK_LON)
         tags = {"highway": "primary", "maxspeed": "60"}
-        writer.add_way(Way(id=1, nodes=west, tags=tags, **_META))
-        writer.add_way(Way(id=2, nodes=east, tags=tags, **_META))
-        writer.add_way(Way(id=3, nodes=[west[-1], east[-1]], tags={**tags, "bridge": "yes"}, **_META))
+        writer.add_way(Way(id=1, nodes=west, tags=tags, version=1))
+        writer.add_way(Way(id=2, nodes=east, tags=tags, version=1))
+        writer.add_way(Way(id=3, nodes=[west[-1], east[-1]], tags={**tags, "bridge": "yes"}, version=1))
     finally:
         writer.close()
 
