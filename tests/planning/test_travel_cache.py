@@ -21,6 +21,7 @@ from services.dispatch.planning import (
 from services.dispatch.planning.travel import FloatArray, coordinates
 from services.dispatch.planning.travel_cache import (
     CachedRoadTravel,
+    RoadEngineDown,
     RoadEngineError,
     portable,
     problem_points,
@@ -100,6 +101,32 @@ def test_what_the_engine_cannot_answer_the_fallback_does_and_nothing_of_it_is_ke
     assert engine.asked == [(2, 2), (2, 2)] and travel.fallbacks == 2  # asked again: it may be back
     with pytest.raises(RoadEngineError, match="unconnected"):
         CachedRoadTravel(FailingEngine()).durations(POINTS[:1], POINTS[1:2])
+
+
+class DownEngine(CountingEngine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = True
+
+    def table(self, origins: FloatArray, destinations: FloatArray) -> FloatArray:
+        self.asked.append((len(origins), len(destinations)))
+        if self.down:
+            raise RoadEngineDown("timed out")
+        return self.formula.durations_between(origins, destinations)
+
+
+def test_an_engine_found_down_is_left_alone_for_a_while_then_asked_again() -> None:
+    now = [0.0]
+    engine = DownEngine()
+    travel = CachedRoadTravel(engine, fallback=RoadFactorTravel(), rest_after_outage_s=30.0, monotonic=lambda: now[0])
+    travel.durations(POINTS[:1], POINTS[1:2])
+    now[0] = 29.0
+    travel.durations(POINTS[:1], POINTS[2:3])
+    assert engine.asked == [(1, 1)] and travel.fallbacks == 2  # no second wait for a hung engine
+    engine.down = False
+    now[0] = 30.5
+    travel.durations(POINTS[:1], POINTS[2:3])
+    assert engine.asked == [(1, 1), (1, 1)] and travel.fallbacks == 2
 
 
 def day_problem() -> PlanningProblem:

@@ -15,12 +15,16 @@ import numpy as np
 
 from services.dispatch.planning import GeoPoint, MatrixTravel
 from services.dispatch.planning.travel import FloatArray, coordinates
-from services.dispatch.planning.travel_cache import RoadEngineError
+from services.dispatch.planning.travel_cache import RoadEngineDown, RoadEngineError
 
 UNREACHABLE_SECONDS = 7 * 86_400.0  # OSRM answers null for pairs with no route: never worth driving
 
 
 class OsrmError(RoadEngineError):
+    pass
+
+
+class OsrmDown(OsrmError, RoadEngineDown):
     pass
 
 
@@ -62,7 +66,9 @@ class OsrmTable:
             )
             body = response.json()
         except (httpx.HTTPError, ValueError) as error:
-            raise OsrmError(f"OSRM table: {error!r}") from error
+            raise OsrmDown(f"OSRM table: {error!r}") from error
+        if response.status_code >= 500:
+            raise OsrmDown(f"OSRM table: HTTP {response.status_code}")
         if body.get("code") != "Ok":
             raise OsrmError(f"OSRM table: {body.get('code')}: {body.get('message', '')}")
         return np.array(

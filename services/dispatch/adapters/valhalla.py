@@ -14,12 +14,16 @@ import httpx
 import numpy as np
 
 from services.dispatch.planning.travel import FloatArray
-from services.dispatch.planning.travel_cache import RoadEngineError
+from services.dispatch.planning.travel_cache import RoadEngineDown, RoadEngineError
 
 from .osrm import UNREACHABLE_SECONDS
 
 
 class ValhallaError(RoadEngineError):
+    pass
+
+
+class ValhallaDown(ValhallaError, RoadEngineDown):
     pass
 
 
@@ -54,7 +58,9 @@ class ValhallaMatrix:
             )
             body: dict[str, Any] = response.json()
         except (httpx.HTTPError, ValueError) as error:
-            raise ValhallaError(f"Valhalla matrix: {error!r}") from error
+            raise ValhallaDown(f"Valhalla matrix: {error!r}") from error
+        if response.status_code >= 500:
+            raise ValhallaDown(f"Valhalla matrix: HTTP {response.status_code}: {body.get('error', body)}")
         if response.status_code != 200 or "sources_to_targets" not in body:
             raise ValhallaError(f"Valhalla matrix: HTTP {response.status_code}: {body.get('error', body)}")
         durations = np.full((len(sources), len(targets)), UNREACHABLE_SECONDS, dtype=np.float64)

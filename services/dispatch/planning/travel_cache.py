@@ -16,9 +16,11 @@ the problem's points (``portable``), made through the service's cache before the
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -33,7 +35,11 @@ Key = tuple[float, float]
 
 
 class RoadEngineError(RuntimeError):
-    """The engine could not answer: down, timed out, or refused a location (off every road it knows)."""
+    """The engine could not answer this request (e.g. refused a location off every road it knows)."""
+
+
+class RoadEngineDown(RoadEngineError):
+    """The engine could not be reached or failed (connection, timeout, a 5xx): the next requests would fail too."""
 
 
 class RoadEngine(Protocol):
@@ -65,11 +71,18 @@ class CachedRoadTravel:
         max_points: int = 4_000,
         decimals: int = 5,
         fallback: TravelModel | None = None,
+        rest_after_outage_s: float = 30.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """``fallback``: answers (uncached) what the engine could not, so that an engine down or a site off its map
-        delays no emergency; without one the engine's error is raised."""
+        delays no emergency; without one the engine's error is raised. After the engine was found down it is left
+        alone for ``rest_after_outage_s`` (the fallback answers at once): a hung engine would otherwise hold every
+        request, on the event loop too, for the client's timeout."""
         self.engine = engine
         self.fallback = fallback
+        self.rest_after_outage_s = rest_after_outage_s
+        self.monotonic = monotonic
+        self._resting_until = -math.inf
         self.max_points = max_points
         self.decimals = decimals
         self._slots: OrderedDict[Key, int] = OrderedDict()  # least recently used first
@@ -113,6 +126,8 @@ class CachedRoadTravel:
     def _ask(self, origins: FloatArray, destinations: FloatArray) -> tuple[npt.NDArray[np.float32], bool]:
         """The engine's answer and True (to keep), or the fallback's and False (the engine is asked again next time).
         float32 as kept (a sixteenth of a second at a week), so a pair reads the same the first time as later."""
+        if self.fallback is not None and self.monotonic() < self._resting_until:
+            return self._fall_back(origins, destinations)
         with self._lock:
             self.engine_calls += 1
         try:
@@ -120,12 +135,18 @@ class CachedRoadTravel:
         except RoadEngineError as error:
             if self.fallback is None:
                 raise
+            if isinstance(error, RoadEngineDown):
+                self._resting_until = self.monotonic() + self.rest_after_outage_s
             log.warning(
                 "road engine failed, %d x %d pairs from the fallback: %s", len(origins), len(destinations), error
             )
-            with self._lock:
-                self.fallbacks += 1
-            return self.fallback.durations_between(origins, destinations).astype(np.float32), False
+            return self._fall_back(origins, destinations)
+
+    def _fall_back(self, origins: FloatArray, destinations: FloatArray) -> tuple[npt.NDArray[np.float32], bool]:
+        assert self.fallback is not None
+        with self._lock:
+            self.fallbacks += 1
+        return self.fallback.durations_between(origins, destinations).astype(np.float32), False
 
     def _keys(self, points: FloatArray) -> list[Key]:
         rounded = np.round(points, self.decimals)
