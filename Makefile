@@ -20,10 +20,11 @@ ENV := deploy/local/bootstrap.sh && source .run/env
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-15s %s\n", $$1, $$2 }'
 
-lock: ## After a pyproject.toml change: requirements.lock (all extras: dev, CI, bench) and requirements-prod.lock (the image's runtime dependencies, at the same versions, with their hashes)
+lock: ## After a pyproject.toml change: requirements.lock (all extras: dev, CI, routing, bench) and requirements-prod.lock (the image's runtime dependencies, at the same versions, with their hashes)
 	@$(if $(wildcard .venv/bin/uv),,deploy/local/bootstrap.sh)
-	.venv/bin/uv pip compile -q pyproject.toml --extra dev --extra bench -p 3.11 -o requirements.lock
+	.venv/bin/uv pip compile -q pyproject.toml --extra dev --extra routing --extra bench -p 3.11 -o requirements.lock
 	.venv/bin/uv pip compile -q pyproject.toml -p 3.11 -c requirements.lock --generate-hashes -o requirements-prod.lock
+	.venv/bin/uv pip compile -q deploy/local/valhalla.in --python-version 3.12 --python-platform x86_64-manylinux_2_28 --no-deps --generate-hashes -o requirements-valhalla.lock
 
 bootstrap: ## Venv synced to requirements.lock, PostgreSQL+PostGIS, NATS JetStream; writes .run/env
 	@deploy/local/bootstrap.sh

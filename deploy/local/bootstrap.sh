@@ -187,6 +187,26 @@ setup_python() {
     PY_STATE="requirements.lock unchanged"
   fi
   log "python:   $("$PY" -V 2>&1) in .venv, $PY_STATE"
+  setup_valhalla
+}
+
+# The Valhalla routing engine's executables, from the pyvalhalla wheel: PyPI has it for CPython 3.12+ only (abi3),
+# so it goes beside the venv with --target (its Python binding unused) and its executables are run as they are.
+setup_valhalla() {
+  local want have
+  want=$(sha256sum requirements-valhalla.lock | cut -d' ' -f1)
+  have=$(cat "$VENV/valhalla/.fieldline-lock-sha" 2>/dev/null || true)
+  if [[ $want != "$have" ]]; then
+    # the interpreter and platform the lock was compiled for (make lock), read from its header
+    local python platform
+    python=$(sed -n 's/.*--python-version \([0-9.]*\).*/\1/p' requirements-valhalla.lock | head -1)
+    platform=$(sed -n 's/.*--python-platform \([a-z0-9_-]*\).*/\1/p' requirements-valhalla.lock | head -1)
+    rm -rf "$VENV/valhalla"
+    quiet "$VENV/bin/uv" pip install -q --target "$VENV/valhalla" --python-version "$python" \
+      --python-platform "$platform" --no-deps --require-hashes -r requirements-valhalla.lock
+    echo "$want" >"$VENV/valhalla/.fieldline-lock-sha"
+  fi
+  log "valhalla: $("$VENV/valhalla/valhalla/bin/valhalla_service" --version 2>&1 | head -1) in .venv/valhalla"
 }
 
 # ---------------------------------------------------------------------------------------------------

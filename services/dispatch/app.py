@@ -47,6 +47,8 @@ def _planner_processes(cases: DispatchUseCases) -> Starter:
         finally:
             if cases.planner_processes is not None:
                 cases.planner_processes.close()
+            if cases.travel is not None:
+                cases.travel.close()
 
     return start
 

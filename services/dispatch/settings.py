@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.dispatch.domain.costs import MoneyRates
@@ -33,6 +33,16 @@ class Settings(ServiceSettings, AttachmentStoreSettings):
     candidate_pool: int = 20
     reach_km: float = 200.0
     road_factor: float = 1.35
+    # travel times of the planner and the reactive path alike (adapters/travel_provider.py): the great-circle
+    # formula above, or a routing engine (an OSRM table service, a Valhalla service) behind a matrix cache of
+    # travel_cache_points points per process (a float32 matrix over them: 4,000 points, 64 MB)
+    travel_provider: Literal["great_circle", "osrm", "valhalla"] = "great_circle"
+    osrm_url: str | None = None  # e.g. http://127.0.0.1:5000
+    osrm_profile: str = "driving"
+    valhalla_url: str | None = None  # valhalla_service over tiles of the region, e.g. http://127.0.0.1:8002
+    valhalla_costing: str = "auto"
+    travel_timeout_s: float = Field(default=10.0, gt=0)
+    travel_cache_points: int = Field(default=4_000, ge=2)
     booking_attempts: int = 32  # each collision means another placement won: enough for a burst at one spot
     # an emergency goes to the earliest arrival that meets its SLA, or to one at most this much later that adds less
     # driving to its technician's day (one already passing nearby rather than one sent across town); 0: earliest
@@ -101,3 +111,10 @@ class Settings(ServiceSettings, AttachmentStoreSettings):
     implausible_speedup: float = 3.0  # an arrival this many times faster than the travel model expects is flagged
     arrival_radius_m: float = 1000.0  # "on site" reported further than this from the site is flagged
     least_work_share: float = 0.1  # completed sooner than this share of the planned duration after arrival: flagged
+
+    @model_validator(mode="after")
+    def _engine_has_an_address(self) -> Settings:
+        for provider, url in (("osrm", self.osrm_url), ("valhalla", self.valhalla_url)):
+            if self.travel_provider == provider and not url:
+                raise ValueError(f"travel_provider {provider} needs {provider}_url")
+        return self

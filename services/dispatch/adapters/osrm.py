@@ -1,8 +1,9 @@
 """Road travel times from an OSRM-compatible table API (``/table/v1/{profile}/{lon,lat;...}``).
 
-An adapter behind the planner's travel-model interface: ``fetch_duration_matrix`` does the HTTP (blocking,
-so call it off the event loop) and returns a ``MatrixTravel``, a ``TravelTimeProvider`` the pure planner
-takes like any other. No service uses it yet: dispatch plans and places with ``RoadFactorTravel``.
+``OsrmTable`` is a ``RoadEngine`` (planning/travel_cache.py): the dispatch service's travel model when
+``travel_provider`` is ``osrm`` (adapters/travel_provider.py), behind the matrix cache. The HTTP is blocking:
+the planner asks for its matrix off the event loop; the reactive path asks for a few rows per emergency.
+``fetch_duration_matrix`` gives a ``MatrixTravel`` over known points (the benchmarks' use).
 """
 
 from __future__ import annotations
@@ -13,12 +14,67 @@ import httpx
 import numpy as np
 
 from services.dispatch.planning import GeoPoint, MatrixTravel
+from services.dispatch.planning.travel import FloatArray, coordinates
+from services.dispatch.planning.travel_cache import RoadEngineDown, RoadEngineError
 
 UNREACHABLE_SECONDS = 7 * 86_400.0  # OSRM answers null for pairs with no route: never worth driving
 
 
-class OsrmError(RuntimeError):
+class OsrmError(RoadEngineError):
     pass
+
+
+class OsrmDown(OsrmError, RoadEngineDown):
+    pass
+
+
+class OsrmTable:
+    """Durations from OSRM's table service, in blocks of at most ``max_table_size`` coordinates per request
+    (OSRM's --max-table-size defaults to 100)."""
+
+    def __init__(
+        self, client: httpx.Client, base_url: str, profile: str = "driving", max_table_size: int = 100
+    ) -> None:
+        self.client = client
+        self.base_url = base_url.rstrip("/")
+        self.profile = profile
+        self.max_table_size = max_table_size
+
+    def table(self, origins: FloatArray, destinations: FloatArray) -> FloatArray:
+        n, m = len(origins), len(destinations)
+        matrix = np.zeros((n, m), dtype=np.float64)
+        half = max(1, self.max_table_size // 2)
+        for r in range(0, n, half):
+            for c in range(0, m, half):
+                rows, cols = origins[r : r + half], destinations[c : c + half]
+                matrix[r : r + len(rows), c : c + len(cols)] = self._block(rows, cols)
+        return matrix
+
+    def _block(self, sources: FloatArray, destinations: FloatArray) -> FloatArray:
+        # a point both source and destination is sent once (OSRM answers 0 from it to itself)
+        position: dict[str, int] = {}
+        for lat, lon in np.concatenate([sources, destinations]):
+            position.setdefault(f"{lon:.6f},{lat:.6f}", len(position))
+
+        def indices(points: FloatArray) -> str:
+            return ";".join(str(position[f"{lon:.6f},{lat:.6f}"]) for lat, lon in points)
+
+        try:
+            response = self.client.get(
+                f"{self.base_url}/table/v1/{self.profile}/{';'.join(position)}",
+                params={"sources": indices(sources), "destinations": indices(destinations), "annotations": "duration"},
+            )
+            body = response.json()
+        except (httpx.HTTPError, ValueError) as error:
+            raise OsrmDown(f"OSRM table: {error!r}") from error
+        if response.status_code >= 500:
+            raise OsrmDown(f"OSRM table: HTTP {response.status_code}")
+        if body.get("code") != "Ok":
+            raise OsrmError(f"OSRM table: {body.get('code')}: {body.get('message', '')}")
+        return np.array(
+            [[UNREACHABLE_SECONDS if v is None else float(v) for v in row] for row in body["durations"]],
+            dtype=np.float64,
+        ).reshape(len(sources), len(destinations))
 
 
 def fetch_duration_matrix(
@@ -28,32 +84,7 @@ def fetch_duration_matrix(
     profile: str = "driving",
     max_table_size: int = 100,
 ) -> MatrixTravel:
-    """Fetches the full matrix in blocks of at most ``max_table_size`` sources and destinations
-    (OSRM's --max-table-size defaults to 100 coordinates per request)."""
-    n = len(points)
-    matrix = np.zeros((n, n), dtype=np.float64)
-    half = max(1, max_table_size // 2)
-    blocks = [list(range(i, min(n, i + half))) for i in range(0, n, half)]
-    for sources in blocks:
-        for destinations in blocks:
-            block = sources + [d for d in destinations if d not in sources]
-            coordinates = ";".join(f"{points[i].lon:.6f},{points[i].lat:.6f}" for i in block)
-            position = {p: k for k, p in enumerate(block)}
-            response = client.get(
-                f"{base_url.rstrip('/')}/table/v1/{profile}/{coordinates}",
-                params={
-                    "sources": ";".join(str(position[s]) for s in sources),
-                    "destinations": ";".join(str(position[d]) for d in destinations),
-                    "annotations": "duration",
-                },
-            )
-            response.raise_for_status()
-            body = response.json()
-            if body.get("code") != "Ok":
-                raise OsrmError(f"OSRM table: {body.get('code')}: {body.get('message', '')}")
-            durations = np.array(
-                [[UNREACHABLE_SECONDS if v is None else float(v) for v in row] for row in body["durations"]],
-                dtype=np.float64,
-            )
-            matrix[np.ix_(sources, destinations)] = durations
+    """The full matrix over ``points``, fetched in blocks (see ``OsrmTable``)."""
+    latlon = coordinates(points)
+    matrix = OsrmTable(client, base_url, profile, max_table_size).table(latlon, latlon)
     return MatrixTravel(tuple(points), matrix)

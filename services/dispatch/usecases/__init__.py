@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.dispatch.adapters.planner_processes import PlannerProcesses
+from services.dispatch.adapters.travel_provider import TravelProvider, travel_provider
 from services.dispatch.db.tables import attachment_blobs
-from services.dispatch.planning import RoadFactorTravel, plan_routes
+from services.dispatch.planning import plan_routes
 from services.dispatch.planning.nearest import NearestQualified, plan_nearest
 from services.dispatch.settings import Settings
 from services.dispatch.usecases.attachments import Attachments
@@ -49,11 +50,13 @@ class DispatchUseCases:
     utilisation: Utilisation
     territories: Territories
     planner_processes: PlannerProcesses | None = None  # closed with the app
+    travel: TravelProvider | None = None  # closed with the app
 
     @classmethod
     def build(cls, settings: Settings, clock: Callable[[], datetime] = SystemClock()) -> DispatchUseCases:
         # the baseline's switch, made once here: the day planner and the emergency rule of one policy
-        travel = RoadFactorTravel(road_factor=settings.road_factor)  # one travel model for every path
+        provider = travel_provider(settings)
+        travel = provider.model  # one travel model for every path
         nearest = settings.policy == "nearest"
         # the baseline sends the nearest technician at its earliest arrival: no trading arrival for driving
         detour_slack_s = 0.0 if nearest else settings.emergency_detour_slack_minutes * 60.0
@@ -80,6 +83,7 @@ class DispatchUseCases:
             Utilisation(settings.timezone, clock),
             Territories(roster),
             processes,
+            provider,
         )
 
 

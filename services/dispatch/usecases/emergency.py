@@ -8,6 +8,7 @@ Planned maintenance due at the same site rides along in the same visit.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +28,7 @@ from services.dispatch.domain.placement import BookedStop, Candidate, Decision, 
 from services.dispatch.domain.records import JobRecord, NewAssignment, NewJob, job_label
 from services.dispatch.domain.windows import Window, hull, merged, windows_json
 from services.dispatch.planning import RoadFactorTravel
+from services.dispatch.planning.travel_cache import TravelModel
 from services.dispatch.settings import Settings
 from services.dispatch.usecases.booking import (
     BookedBefore,
@@ -74,7 +76,7 @@ class EmergencyPlacer:
         settings: Settings,
         rule: PlacementRule,
         clock: Callable[[], datetime] = SystemClock(),
-        travel: RoadFactorTravel | None = None,
+        travel: TravelModel | None = None,
     ) -> None:
         """`travel`: the one travel model of the service (the rule's, the desk's, the re-plan's)."""
         self.settings = settings
@@ -174,9 +176,11 @@ class EmergencyPlacer:
         candidates = to_candidates(rows, bookings, now, skip, logged, policy, job.territory_id)
         if not candidates and policy.forbidden and job.territory_id is not None:
             return Decision(None, None, NO_ONE_IN_TERRITORY), candidates
-        decision = self.rule.decide(
-            Job(job.request_id, job.lat, job.lon, duration, job.response_due, skills), candidates, now
-        )
+        urgent = Job(job.request_id, job.lat, job.lon, duration, job.response_due, skills)
+        if isinstance(self.travel, RoadFactorTravel):
+            decision = self.rule.decide(urgent, candidates, now)
+        else:  # a road engine may answer over the network (what its cache lacks): off the event loop
+            decision = await asyncio.to_thread(self.rule.decide, urgent, candidates, now)
         return decision, candidates
 
     async def retry_waiting(self, db: Database, limit: int = 50) -> list[uuid.UUID]:

@@ -26,7 +26,7 @@ from services.dispatch.domain.placement import (
     Retiming,
     earliest_departure,
 )
-from services.dispatch.planning import GeoPoint, RoadFactorTravel
+from services.dispatch.planning import GeoPoint
 from services.dispatch.planning.reactive import (
     Insertion,
     LiveBreak,
@@ -37,12 +37,13 @@ from services.dispatch.planning.reactive import (
     earliest_feasible_insertion,
 )
 from services.dispatch.planning.travel import coordinates
+from services.dispatch.planning.travel_cache import TravelModel
 
 _UNBOUNDED = float("inf")
 
 
 class ReactiveInsertion:
-    def __init__(self, travel: RoadFactorTravel, detour_slack_s: float = 0.0) -> None:
+    def __init__(self, travel: TravelModel, detour_slack_s: float = 0.0) -> None:
         """``detour_slack_s``: how much later than the earliest arrival an emergency may be served by a technician
         whose day it adds less driving to (planning/reactive.earliest_feasible_insertion)."""
         self.travel = travel

@@ -56,6 +56,7 @@ from services.dispatch.planning import (
     plan_routes,
 )
 from services.dispatch.planning.make_room import LEFT_FOR_LESS, room_for
+from services.dispatch.planning.travel_cache import TravelModel, portable
 from services.dispatch.settings import Settings
 from services.dispatch.usecases.booking import announce_changed, announce_created, cancel_assignment
 from services.dispatch.usecases.emergency import skill_levels
@@ -215,7 +216,7 @@ class Replanner:
         clock: Callable[[], datetime] = SystemClock(),
         planner: PlannerFunction = plan_routes,
         run: RunPlanner | None = None,
-        travel: RoadFactorTravel | None = None,
+        travel: TravelModel | None = None,
     ) -> None:
         """``run`` calls the planner off the event loop: in worker processes of its own
         (adapters/planner_processes.py), or by default on a thread of this process."""
@@ -233,6 +234,12 @@ class Replanner:
 
     def today(self) -> date:
         return self.clock().astimezone(self.tz).date()
+
+    async def _solve(self, problem: PlanningProblem, options: PlanningOptions) -> Plan:
+        """The planner on `problem`, with a travel model it can take to a worker process (a road engine's matrix
+        over the problem's points, asked for here, off the event loop)."""
+        travel = await asyncio.to_thread(portable, self.travel, problem)
+        return await self.run(self.planner, problem, travel, options)
 
     @observe_planner_run
     async def replan(
@@ -297,12 +304,12 @@ class Replanner:
         snapshot = await self.snapshot(repo, day, kept_as_booked, change_budget)
         options = PlanningOptions(time_limit=self.settings.planner_time_limit_s)
         problem = snapshot.problem
-        plan = await self.run(self.planner, problem, self.travel, options)
+        plan = await self._solve(problem, options)
         broken = {u.visit_id for u in plan.unassigned} & set(snapshot.relaxed)
         if broken:
             log.warning("re-plan of %s: promised ETAs of %s can't be kept", day, sorted(broken))
             problem = snapshot.without_promises(broken)
-            plan = await self.run(self.planner, problem, self.travel, options)
+            plan = await self._solve(problem, options)
         return snapshot, await self._room_for_emergencies(snapshot, problem, plan, options)
 
     async def _room_for_emergencies(
@@ -324,7 +331,7 @@ class Replanner:
         roomy = room_for(problem, plan, waiting, droppable, self.travel)
         if roomy is None:
             return plan
-        second = await self.run(self.planner, roomy, self.travel, options)
+        second = await self._solve(roomy, options)
         if (
             second.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
             and second.kpis.unassigned_priority_weight < plan.kpis.unassigned_priority_weight
