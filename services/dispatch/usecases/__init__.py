@@ -19,6 +19,7 @@ from services.dispatch.usecases.attachments import Attachments
 from services.dispatch.usecases.desk import DispatchDesk
 from services.dispatch.usecases.emergency import EmergencyPlacer
 from services.dispatch.usecases.fieldwork import FieldWork
+from services.dispatch.usecases.horizon import HorizonPlanner
 from services.dispatch.usecases.proposals import PlanProposals
 from services.dispatch.usecases.reactive_placement import ReactiveInsertion
 from services.dispatch.usecases.replanning import Replanner
@@ -46,6 +47,7 @@ class DispatchUseCases:
     attachments: Attachments
     proposals: PlanProposals
     utilisation: Utilisation
+    horizon: HorizonPlanner
     planner_processes: PlannerProcesses | None = None  # closed with the app
 
     @classmethod
@@ -73,6 +75,7 @@ class DispatchUseCases:
             Attachments(attachment_store(settings), clock, settings.attachment_max_bytes),
             PlanProposals(replanner),
             Utilisation(settings.timezone, clock),
+            HorizonPlanner(replanner),
             processes,
         )
 

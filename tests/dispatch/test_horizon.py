@@ -1,0 +1,134 @@
+"""Joint planning of the horizon (issue 17), through dispatch's events and API on real PostGIS and NATS: a visit
+tolerant over several days goes on the day with room instead of pushing out work that can only be done on the
+full day, each day gets its own plan version, and a later re-plan of one day leaves the other days as they are."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest_asyncio
+
+from shared.events.common import GeoPoint, SkillNeed
+from shared.events.contracts import VisitPlanned
+from tests.conftest import Keys
+from tests.support.infra import NatsServer
+from tests.support.polling import eventually
+
+from .conftest import Clock, Dispatch, dispatch_app
+
+TZ = ZoneInfo("Europe/Simferopol")
+# Anna works Monday and Tuesday only: the tolerant visit has one other day to go to
+MON_TUE = {d: {"start": "08:00", "end": "17:00"} for d in ("mon", "tue")}
+SIMFEROPOL = (44.952, 34.102)
+SITE = (44.96, 34.11)
+
+
+def local(day: int, hh: int, mm: int = 0) -> datetime:
+    """March 2030: the 3rd is a Sunday, the 4th a Monday, the 5th a Tuesday."""
+    return datetime(2030, 3, day, hh, mm, tzinfo=TZ)
+
+
+SUNDAY, MONDAY, TUESDAY, WEDNESDAY = (local(d, 0).date() for d in (3, 4, 5, 6))
+
+
+@pytest_asyncio.fixture
+async def sunday_evening() -> Clock:
+    return Clock(local(3, 20))
+
+
+@pytest_asyncio.fixture
+async def dispatch(
+    database_url: str, nats_server: NatsServer, keys: Keys, sunday_evening: Clock
+) -> AsyncIterator[Dispatch]:
+    # today (Sunday, nothing left of it) and the next three days, solved as one problem
+    async with dispatch_app(database_url, nats_server, keys, sunday_evening, plan_horizon_days=3) as running:
+        yield running
+
+
+def maintenance(start: datetime, end: datetime, where: tuple[float, float] = SITE) -> VisitPlanned:
+    return VisitPlanned(
+        visit_id=uuid.uuid4(),
+        contract_id=uuid.uuid4(),
+        customer_id=uuid.uuid4(),
+        site_id=uuid.uuid4(),
+        location=GeoPoint(lat=where[0], lon=where[1]),
+        due_on=start.date().isoformat(),
+        window_start=start,
+        window_end=end,
+        duration_minutes=60,
+        skills=[SkillNeed(skill="refrigeration", min_level=2)],
+        address="Pushkina 5",
+        timezone="Europe/Simferopol",
+    )
+
+
+async def bookings(dispatch: Dispatch) -> dict[uuid.UUID, Any]:
+    rows = await dispatch.sql(
+        "SELECT request_id, id, technician_id, planned_start FROM dispatch.assignments WHERE status = 'offered'"
+    )
+    return {r["request_id"]: r for r in rows}
+
+
+def day_of(moment: datetime) -> date:
+    return moment.astimezone(TZ).date()
+
+
+async def test_a_tolerant_visit_goes_on_the_day_with_room_and_a_days_replan_leaves_the_other_days(
+    dispatch: Dispatch, sunday_evening: Clock
+) -> None:
+    anna = await dispatch.add_technician("Anna Koval", *SIMFEROPOL, weekly_shifts=MON_TUE, overtime_minutes=0)
+    # Monday holds eight hours of work that can only be done on Monday: with the drive there, nine hours of shift
+    monday_only = [maintenance(local(4, 8), local(4, 17)) for _ in range(8)]
+    # due from Monday to Wednesday, as much worth as each Monday visit, next to Anna's home
+    tolerant = maintenance(local(4, 8), local(6, 17), where=SIMFEROPOL)
+    for visit in (*monday_only, tolerant):
+        await dispatch.publish(visit, occurred_at=sunday_evening.now)
+
+    async def all_known() -> bool:
+        rows = await dispatch.sql("SELECT count(*) AS n FROM dispatch.jobs")
+        return bool(rows[0]["n"] == 9)
+
+    await eventually(all_known, what="the visits reach dispatch")
+
+    planned = await dispatch.client.post("/horizon/replan", headers=dispatch.dispatcher, json={})
+    assert planned.status_code == 200, planned.text
+    days = planned.json()["days"]
+    assert [d["day"] for d in days] == [str(d) for d in (SUNDAY, MONDAY, TUESDAY, WEDNESDAY)]
+    assert [d["unassigned"] for d in days] == [0, 0, 0, 0]
+    booked = await bookings(dispatch)
+    assert {day_of(booked[v.visit_id]["planned_start"]) for v in monday_only} == {MONDAY}
+    assert day_of(booked[tolerant.visit_id]["planned_start"]) == TUESDAY
+    # each day has its plan version, read through the API, with nothing left out
+    monday_plan = (await dispatch.client.get(f"/plans/{MONDAY}", headers=dispatch.dispatcher)).json()
+    assert monday_plan["unassigned"] == []
+    assert sum(len(r["stops"]) for r in monday_plan["routes"]) == 8
+    tuesday_plan = (await dispatch.client.get(f"/plans/{TUESDAY}", headers=dispatch.dispatcher)).json()
+    assert [s["request_id"] for r in tuesday_plan["routes"] for s in r["stops"]] == [str(tolerant.visit_id)]
+    # the days' queued re-plans (one per published visit) are answered by the joint plan
+    assert await dispatch.sql("SELECT 1 FROM dispatch.replan_requests WHERE day IN ($1, $2)", MONDAY, TUESDAY) == []
+
+    # Anna falls ill at Monday 13:00: Monday is re-planned alone and loses work; Tuesday stays as it was
+    sick = await dispatch.client.post(
+        f"/technicians/{anna}/absences",
+        headers=dispatch.dispatcher,
+        json={"kind": "sickness", "starts_at": local(4, 13).isoformat(), "ends_at": local(4, 23).isoformat()},
+    )
+    assert sick.status_code == 201, sick.text
+    replanned = await dispatch.client.post(f"/plans/{MONDAY}/replan", headers=dispatch.dispatcher, json={})
+    assert replanned.status_code == 200, replanned.text
+    assert replanned.json()["unassigned"] > 0
+    after = await bookings(dispatch)
+    assert sum(v.visit_id in after for v in monday_only) < 8
+    kept = after[tolerant.visit_id]
+    before = booked[tolerant.visit_id]
+    assert (kept["id"], kept["technician_id"], kept["planned_start"]) == (
+        before["id"],
+        before["technician_id"],
+        before["planned_start"],
+    )
+    still = (await dispatch.client.get(f"/plans/{TUESDAY}", headers=dispatch.dispatcher)).json()
+    assert still["version"] == tuesday_plan["version"]
