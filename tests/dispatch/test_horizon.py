@@ -10,8 +10,10 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import pytest_asyncio
 
+from services.dispatch.db.plans import PLANNER_LOCK
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import VisitPlanned
 from tests.conftest import Keys
@@ -132,3 +134,86 @@ async def test_a_tolerant_visit_goes_on_the_day_with_room_and_a_days_replan_leav
     )
     still = (await dispatch.client.get(f"/plans/{TUESDAY}", headers=dispatch.dispatcher)).json()
     assert still["version"] == tuesday_plan["version"]
+
+
+async def command(dispatch: Dispatch, technician: str, path: str, **body: object) -> None:
+    response = await dispatch.client.post(
+        f"/me/assignments/{path}",
+        headers=dispatch.technician(technician),
+        json={"client_command_id": str(uuid.uuid4()), **body},
+    )
+    assert response.status_code == 200, response.text
+
+
+async def test_today_in_the_horizon_plans_from_now_and_from_the_job_the_technician_is_on(
+    dispatch: Dispatch, sunday_evening: Clock
+) -> None:
+    anna = await dispatch.add_technician("Anna Koval", *SIMFEROPOL, weekly_shifts=MON_TUE, overtime_minutes=0)
+    north = (45.00, 34.10)  # about 5 km from Anna's home
+    on_it = maintenance(local(4, 8), local(4, 17), where=north)
+    beside = maintenance(local(4, 8), local(5, 17), where=(45.002, 34.102))  # Monday or Tuesday, next door
+    for visit in (on_it, beside):
+        await dispatch.publish(visit, occurred_at=sunday_evening.now)
+
+    async def both_known() -> bool:
+        return bool((await dispatch.sql("SELECT count(*) AS n FROM dispatch.jobs"))[0]["n"] == 2)
+
+    await eventually(both_known, what="the visits reach dispatch")
+    sunday_evening.now = local(4, 10)  # Monday 10:00: Anna sets off for the first visit, booked by hand
+    assigned = await dispatch.client.post(
+        "/assignments",
+        headers=dispatch.dispatcher,
+        json={"request_id": str(on_it.visit_id), "technician_id": anna, "planned_start": local(4, 10, 15).isoformat()},
+    )
+    assert assigned.status_code == 201, assigned.text
+    assignment = assigned.json()["id"]
+    await command(dispatch, anna, f"{assignment}/accept")
+    await command(dispatch, anna, f"{assignment}/status", status="en_route")
+    sunday_evening.now = local(4, 10, 20)
+    await command(dispatch, anna, f"{assignment}/status", status="on_site")
+    sunday_evening.now = local(4, 10, 30)
+
+    planned = await dispatch.client.post("/horizon/replan", headers=dispatch.dispatcher, json={})
+    assert planned.status_code == 200, planned.text
+    assert planned.json()["days"][0]["day"] == str(MONDAY)  # today comes first
+    started = await dispatch.sql("SELECT status FROM dispatch.assignments WHERE id = $1", uuid.UUID(assignment))
+    assert started[0]["status"] == "on_site"
+    # the next-door visit follows the one Anna is on, today, not at 08:00 and not from home on Tuesday
+    next_door = (await bookings(dispatch))[beside.visit_id]
+    assert local(4, 11, 15) <= next_door["planned_start"] < local(4, 17)
+    monday = (await dispatch.client.get(f"/plans/{MONDAY}", headers=dispatch.dispatcher)).json()
+    assert [s["request_id"] for r in monday["routes"] for s in r["stops"]] == [
+        str(on_it.visit_id),
+        str(beside.visit_id),
+    ]
+
+
+async def test_the_scheduled_planning_plans_the_horizon_jointly_or_queues_the_days_when_busy(
+    dispatch: Dispatch, sunday_evening: Clock
+) -> None:
+    await dispatch.add_technician("Anna Koval", *SIMFEROPOL, weekly_shifts=MON_TUE, overtime_minutes=0)
+    tolerant = maintenance(local(4, 8), local(6, 17))
+    await dispatch.publish(tolerant, occurred_at=sunday_evening.now)
+    await eventually(lambda: dispatch.sql("SELECT 1 FROM dispatch.jobs"), what="the visit reaches dispatch")
+    await dispatch.sql("DELETE FROM dispatch.replan_requests")
+    db, horizon = dispatch.app.state.runtime.db, dispatch.app.state.dispatch.horizon
+
+    conn = await asyncpg.connect(dispatch.database_url)
+    try:  # another run is planning: the days are queued for their re-plans, and a dispatcher is told to retry
+        await conn.execute("SELECT pg_advisory_lock(hashtext($1))", PLANNER_LOCK)
+        await horizon.scheduled(db)
+        busy = await dispatch.client.post("/horizon/replan", headers=dispatch.dispatcher, json={})
+    finally:
+        await conn.close()
+    queued = await dispatch.sql("SELECT DISTINCT day FROM dispatch.replan_requests ORDER BY day")
+    assert [r["day"] for r in queued] == [SUNDAY, MONDAY, TUESDAY, WEDNESDAY]
+    assert busy.status_code == 409 and int(busy.headers["retry-after"]) > 0
+    assert await dispatch.sql("SELECT 1 FROM dispatch.plans") == []
+
+    await horizon.scheduled(db)  # free now: one joint run plans every day and answers what was queued
+    plans = await dispatch.sql("SELECT day, reason FROM dispatch.plans ORDER BY day")
+    assert [(r["day"], r["reason"]) for r in plans] == [
+        (day, "scheduled planning of the horizon") for day in (SUNDAY, MONDAY, TUESDAY, WEDNESDAY)
+    ]
+    assert await dispatch.sql("SELECT 1 FROM dispatch.replan_requests") == []
+    assert (await bookings(dispatch))[tolerant.visit_id] is not None
