@@ -28,6 +28,7 @@ from services.dispatch.usecases.replanning import (
     StaleSnapshot,
 )
 from shared.db import Database
+from shared.metrics import observe_planner_run
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class HorizonPlanner:
         today = self.replanner.today()
         return [today + timedelta(days=k) for k in range(self.settings.plan_horizon_days + 1)]
 
+    @observe_planner_run
     async def plan(self, db: Database, reason: str = "scheduled planning of the horizon") -> list[dict[str, Any]]:
         """Plans the horizon now and persists a plan version per day; raises PlanningBusy if another run holds the
         planner lock, StaleSnapshot if bookings changed meanwhile. Queued re-plans of these days are answered."""
