@@ -4,6 +4,7 @@ full day, each day gets its own plan version, and a later re-plan of one day lea
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date, datetime
@@ -14,6 +15,16 @@ import asyncpg
 import pytest_asyncio
 
 from services.dispatch.db.plans import PLANNER_LOCK
+from services.dispatch.planning import (
+    Plan,
+    PlanningOptions,
+    PlanningProblem,
+    SolveStatus,
+    TravelTimeProvider,
+    UnassignedReason,
+    UnassignedVisit,
+    plan_routes,
+)
 from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import VisitPlanned
 from tests.conftest import Keys
@@ -217,3 +228,41 @@ async def test_the_scheduled_planning_plans_the_horizon_jointly_or_queues_the_da
     ]
     assert await dispatch.sql("SELECT 1 FROM dispatch.replan_requests") == []
     assert (await bookings(dispatch))[tolerant.visit_id] is not None
+
+
+def nothing_found(problem: PlanningProblem, travel: TravelTimeProvider, options: PlanningOptions) -> Plan:
+    """The solver out of time before a first solution (module level: the planner's worker process takes it by name)."""
+    lost = tuple(UnassignedVisit(v.id, v.priority, UnassignedReason.NO_SOLUTION) for v in problem.visits)
+    return dataclasses.replace(
+        plan_routes(problem, travel, options), status=SolveStatus.NO_SOLUTION, routes=(), unassigned=lost
+    )
+
+
+async def test_a_horizon_run_that_finds_no_plan_leaves_every_day_as_it_was(
+    dispatch: Dispatch, sunday_evening: Clock
+) -> None:
+    await dispatch.add_technician("Anna Koval", *SIMFEROPOL, weekly_shifts=MON_TUE, overtime_minutes=0)
+    visit = maintenance(local(4, 8), local(5, 17))
+    await dispatch.publish(visit, occurred_at=sunday_evening.now)
+    await eventually(lambda: dispatch.sql("SELECT 1 FROM dispatch.jobs"), what="the visit reaches dispatch")
+    planned = await dispatch.client.post("/horizon/replan", headers=dispatch.dispatcher, json={})
+    assert planned.status_code == 200, planned.text
+    before = await bookings(dispatch)
+    versions = await dispatch.sql("SELECT day, version FROM dispatch.plans ORDER BY day")
+    await dispatch.sql("DELETE FROM dispatch.replan_requests")
+
+    cases = dispatch.app.state.dispatch
+    real, cases.replanner.planner = cases.replanner.planner, nothing_found
+    try:
+        refused = await dispatch.client.post("/horizon/replan", headers=dispatch.dispatcher, json={})
+        await cases.horizon.scheduled(dispatch.app.state.runtime.db)
+    finally:
+        cases.replanner.planner = real
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "no plan" in refused.json()["detail"] and int(refused.headers["retry-after"]) > 0
+    assert await bookings(dispatch) == before
+    assert await dispatch.sql("SELECT day, version FROM dispatch.plans ORDER BY day") == versions
+    # the scheduled run fell back to the days' own re-plans, which report a failure per day
+    queued = await dispatch.sql("SELECT DISTINCT day FROM dispatch.replan_requests ORDER BY day")
+    assert [r["day"] for r in queued] == [SUNDAY, MONDAY, TUESDAY, WEDNESDAY]
