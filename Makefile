@@ -135,9 +135,9 @@ bench-routing: ## Planner vs PyVRP and VROOM: Solomon at 1 s and 10 s, Gehring-H
 		--solvers fieldline,vroom --out bench/results/fieldday-120x1000-60s.json
 	$(PY) -m bench.routing.search_rate --out bench/results/search-rate.json
 
-bench-horizon: ## Multi-day horizon: 40 technicians x 3 days, 1,000 visits, planned day by day vs jointly in the same 60 s
+bench-horizon: ## Multi-day horizon: 40 technicians x 3 days, 1,000 visits, day by day vs jointly in the same 60 s, then re-planned both ways
 	@$(ENV)
-	$(PY) -m bench.fieldday.horizon --technicians 40 --visits 1000 --days 3 --seed 1 --time-limit 60 \
+	$(PY) -m bench.fieldday.horizon --technicians 40 --visits 1000 --days 3 --seed 1 --time-limit 60 --replan \
 		--out bench/results/horizon-40x3x1000-60s.json
 
 bench-dispatch: ## Reactive dispatch latency benchmark

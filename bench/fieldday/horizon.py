@@ -1,4 +1,4 @@
-"""python -m bench.fieldday.horizon --technicians 40 --visits 1000 --days 3 --seed 1 --time-limit 60 --out H.json
+"""python -m bench.fieldday.horizon --technicians 40 --visits 1000 --days 3 --time-limit 60 --replan --out H.json
 
 A generated three-day horizon planned two ways in the same total time (issue 17's multi-day measure):
 
@@ -31,6 +31,7 @@ from services.dispatch.planning import (
     PlanningOptions,
     PlanningProblem,
     RoadFactorTravel,
+    RouteAssignment,
     TimeWindow,
     Visit,
     plan_routes,
@@ -80,6 +81,24 @@ def jointly(problems: list[PlanningProblem], time_limit: float, seed: int) -> li
     return split_plan(plan, problems, offsets, options)
 
 
+def booked(problems: list[PlanningProblem], plans: list[Plan], change_budget: int) -> list[PlanningProblem]:
+    """The days as the next scheduled run sees them after ``plans`` were booked: a served visit on its booked day
+    alone, with each technician-day's route as the previous route (warm start, change budget); work left out on
+    every day it may go."""
+    served_on = {s.visit_id: k for k, plan in enumerate(plans) for r in plan.routes for s in r.stops}
+    return [
+        dataclasses.replace(
+            problem,
+            visits=tuple(v for v in problem.visits if served_on.get(v.id, k) == k),
+            previous_routes=tuple(
+                RouteAssignment(r.technician_id, 0, tuple(s.visit_id for s in r.stops)) for r in plan.routes
+            ),
+            max_moves_per_route=change_budget,
+        )
+        for k, (problem, plan) in enumerate(zip(problems, plans, strict=True))
+    ]
+
+
 def score(problems: list[PlanningProblem], plans: list[Plan], wall: float) -> dict[str, Any]:
     visits = {v.id: v for p in problems for v in p.visits}
     served = [s.visit_id for plan in plans for r in plan.routes for s in r.stops]
@@ -107,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--tolerant-share", type=float, default=0.5)
     parser.add_argument("--time-limit", type=float, default=60.0, help="total seconds, the same for both ways")
+    parser.add_argument("--replan", action="store_true", help="then re-plan the booked joint plan both ways")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
 
@@ -133,10 +153,19 @@ def main(argv: list[str] | None = None) -> int:
         "warm_up_seconds": WARM_UP_SECONDS,
         "results": {},
     }
+    joint: list[Plan] = []
     for name, solve in (("day by day", day_by_day), ("jointly", jointly)):
         began = time.perf_counter()
         plans = solve(problems, args.time_limit, args.seed)
         report["results"][name] = score(problems, plans, time.perf_counter() - began)
+        joint = plans
+    if args.replan:
+        # the next scheduled run, from the joint plan booked: re-plans (previous routes, change budget 3)
+        again = booked(problems, joint, change_budget=3)
+        for name, solve in (("re-plan day by day", day_by_day), ("re-plan jointly", jointly)):
+            began = time.perf_counter()
+            plans = solve(again, args.time_limit, args.seed)
+            report["results"][name] = score(problems, plans, time.perf_counter() - began)
 
     rows = "\n".join(
         f"| {name} | {r['assigned']} | {r['unassigned']} | {'/'.join(map(str, r['unassigned_by_priority']))} "
