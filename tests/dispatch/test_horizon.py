@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,6 +32,7 @@ from tests.support.infra import NatsServer
 from tests.support.polling import eventually
 
 from .conftest import Clock, Dispatch, dispatch_app
+from .test_live_ops import WEEK, active, emergency, job_status
 
 TZ = ZoneInfo("Europe/Simferopol")
 # Anna works Monday and Tuesday only: the tolerant visit has one other day to go to
@@ -266,3 +267,33 @@ async def test_a_horizon_run_that_finds_no_plan_leaves_every_day_as_it_was(
     # the scheduled run fell back to the days' own re-plans, which report a failure per day
     queued = await dispatch.sql("SELECT DISTINCT day FROM dispatch.replan_requests ORDER BY day")
     assert [r["day"] for r in queued] == [SUNDAY, MONDAY, TUESDAY, WEDNESDAY]
+
+
+async def test_a_booking_the_planner_cannot_route_today_is_kept_by_the_horizon_run_not_let_go(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    """As a day's re-plan does (test_live_ops): a dispatcher's move of an emergency to Ivan in Kerch, four hours from
+    Yalta, that the planner's model can't route, stays booked through the joint run, counted as kept."""
+    dispatch = clocked_dispatch
+    clock.advance(timedelta(hours=2, minutes=15))  # Monday 10:15
+    alushta, kerch, yalta = (44.676, 34.41), (45.357, 36.468), (44.499, 34.16)
+    anna = await dispatch.add_technician("Anna Koval", *alushta, weekly_shifts=WEEK)
+    ivan = await dispatch.add_technician("Ivan Sidorov", *kerch, skills={"refrigeration": 4}, weekly_shifts=WEEK)
+    filed = emergency(clock.now, site=yalta)
+    await dispatch.publish(filed, occurred_at=clock.now)
+    booked = await active(dispatch, filed.request_id)
+    assert booked["tech"] == anna
+    moved = await dispatch.client.post(
+        f"/assignments/{booked['id']}/reassign", headers=dispatch.dispatcher, json={"technician_id": ivan}
+    )
+    assert moved.status_code == 200, moved.text
+    clock.advance(timedelta(seconds=30))
+
+    planned = await dispatch.client.post("/horizon/replan", headers=dispatch.dispatcher, json={})
+    assert planned.status_code == 200, planned.text
+    today = planned.json()["days"][0]
+    assert today["day"] == str(clock.now.date()) and today["kpis"]["kept_as_booked"] >= 1
+    after = await active(dispatch, filed.request_id)
+    assert (after["id"], after["tech"]) == (booked["id"], ivan)
+    assert await job_status(dispatch, filed.request_id) == "assigned"
+    assert [c for c in today["changes"] if c["request_id"] == str(filed.request_id)] == []
