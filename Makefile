@@ -15,7 +15,7 @@ ENV := deploy/local/bootstrap.sh && source .run/env
 
 .PHONY: openapi web web-dev test-browser test-web-unit screenshots chaos
 .PHONY: lock
-.PHONY: help bootstrap up down run day migrate test test-day test-dates test-planning lint k8s-validate token bench-routing bench-dispatch bench-import bench-web
+.PHONY: help bootstrap up down run day migrate test test-day test-dates test-planning lint k8s-validate token bench-routing bench-horizon bench-dispatch bench-import bench-web
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-15s %s\n", $$1, $$2 }'
@@ -135,6 +135,11 @@ bench-routing: ## Planner vs PyVRP and VROOM: Solomon at 1 s and 10 s, Gehring-H
 	$(PY) -m bench.fieldday --technicians 120 --visits 1000 --seed 1 --time-limit 60 \
 		--solvers fieldline,vroom --out bench/results/fieldday-120x1000-60s.json
 	$(PY) -m bench.routing.search_rate --out bench/results/search-rate.json
+
+bench-horizon: ## Multi-day horizon: 40 technicians x 3 days, 1,000 visits, day by day vs jointly in the same 60 s, then re-planned both ways
+	@$(ENV)
+	$(PY) -m bench.fieldday.horizon --technicians 40 --visits 1000 --days 3 --seed 1 --time-limit 60 --replan \
+		--out bench/results/horizon-40x3x1000-60s.json
 
 bench-dispatch: ## Reactive dispatch latency benchmark
 	@$(ENV)

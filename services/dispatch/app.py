@@ -10,7 +10,6 @@ from fastapi import FastAPI
 
 from services.dispatch import consumers
 from services.dispatch.api import attachments, customer, desk, kpis, mobile, proposals, routes, territories
-from services.dispatch.db.repository import DispatchRepository
 from services.dispatch.db.tables import messaging
 from services.dispatch.settings import Settings
 from services.dispatch.usecases import DispatchUseCases
@@ -61,9 +60,7 @@ def _loops(settings: Settings, cases: DispatchUseCases) -> Starter:
         async def scheduled_planning() -> None:
             async with db.transaction() as session:
                 await cases.roster.refresh(session)
-                repo = DispatchRepository(session)
-                for day in cases.roster.horizon()[1:]:
-                    await repo.request_replan(day, "scheduled planning")
+            await cases.horizon.scheduled(db)
 
         async def sla_watch() -> None:
             async with db.transaction() as session:

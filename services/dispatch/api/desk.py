@@ -13,6 +13,7 @@ from services.dispatch.api.desk_schemas import (
     AlertOut,
     AtRiskJob,
     Board,
+    HorizonPlanOut,
     PlanDiffOut,
     PlanFailureOut,
     PlanOut,
@@ -89,6 +90,16 @@ async def replan(
     The re-plan opens its own transactions: it must not hold a connection while the solver runs."""
     reason = (body or ReplanIn()).reason
     return await cases.replanner.replan(db, day, [reason], wait_s=cases.replanner.dispatcher_wait_s)
+
+
+@router.post("/horizon/replan", response_model=HorizonPlanOut)
+async def replan_horizon(
+    db: Transactions, cases: UseCases, _: Dispatcher, body: ReplanIn | None = None
+) -> dict[str, Any]:
+    """Plans today and the next `plan_horizon_days` days jointly, as the scheduled planning does: work that may go
+    on several days goes on its best one; work already booked stays on its day. One new plan version per day."""
+    reason = (body or ReplanIn(reason="horizon re-plan requested by a dispatcher")).reason
+    return {"days": await cases.horizon.plan(db, reason)}
 
 
 @router.get("/plan-failures", response_model=list[PlanFailureOut])

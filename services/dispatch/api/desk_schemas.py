@@ -238,6 +238,12 @@ class ReplanOut(BaseModel):
     kpis: PlanKpisOut
 
 
+class HorizonPlanOut(BaseModel):
+    """The plans a joint planning of the horizon made: one per day, today first."""
+
+    days: list[ReplanOut]
+
+
 class StopSite(BaseModel):
     site_id: uuid.UUID
     address: str | None

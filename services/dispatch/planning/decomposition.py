@@ -103,6 +103,30 @@ class _Search:
             self.raw[v] = replace(route, vehicle=v, visits=tuple(self.routes[v]))
         return True
 
+    def cover(self, time_limit: float) -> None:
+        """Each current route re-solved once, warm-started, in sub-problems of about ``subproblem_visits`` visits
+        (routes of one day, nearest first): a re-plan too large for one model in its time (a horizon of days)
+        keeps every route, with its times, instead of only those a later neighbourhood happens to take."""
+        began = wallclock.perf_counter()
+        pending = [v for v, r in enumerate(self.routes) if r]
+        while pending:
+            first = self.instance.vehicles[pending[0]]
+            same_day = [v for v in pending if self.instance.vehicles[v].shift.day == first.shift.day]
+            medoids = np.array([_medoid(self.instance, self.routes[v]) for v in same_day])
+            centre = int(medoids[0])
+            vehicles: list[int] = []
+            visits: list[int] = []
+            for j in np.argsort(self.instance.travel[centre, medoids], kind="stable"):
+                route = self.routes[same_day[int(j)]]
+                if visits and len(visits) + len(route) > self.options.subproblem_visits:
+                    break
+                vehicles.append(same_day[int(j)])
+                visits.extend(route)
+            left = time_limit - (wallclock.perf_counter() - began)
+            chunks = max(1.0, len(pending) / len(vehicles))
+            self.solve_sub(vehicles, visits, max(0.2, left / chunks))
+            pending = [v for v in pending if v not in vehicles]
+
     def unassigned(self) -> list[int]:
         served = {k for r in self.routes for k in r}
         return [k for k in range(len(self.instance.visits)) if k not in served]
@@ -167,7 +191,11 @@ def solve_decomposed(
         search.options = options
     else:
         search.routes = [list(r) for r in instance.initial_routes] or search.routes
-        search.solve_sub(list(range(len(instance.vehicles))), list(range(n)), construction)
+        # one model of a re-plan above the threshold (a horizon of days) found nothing in 30 s of 60 and lost the
+        # routes no neighbourhood took after it: such re-plans start from their routes, piece by piece
+        whole = n <= options.decomposition_threshold
+        if not (whole and search.solve_sub(list(range(len(instance.vehicles))), list(range(n)), construction)):
+            search.cover(construction - (wallclock.perf_counter() - began))
     while True:
         left = time_limit - (wallclock.perf_counter() - began)
         if left < 0.3 or not (any(search.routes) or search.unassigned()):

@@ -20,6 +20,7 @@ from services.dispatch.usecases.attachments import Attachments
 from services.dispatch.usecases.desk import DispatchDesk
 from services.dispatch.usecases.emergency import EmergencyPlacer
 from services.dispatch.usecases.fieldwork import FieldWork
+from services.dispatch.usecases.horizon import HorizonPlanner
 from services.dispatch.usecases.proposals import PlanProposals
 from services.dispatch.usecases.reactive_placement import ReactiveInsertion
 from services.dispatch.usecases.replanning import Replanner
@@ -49,6 +50,7 @@ class DispatchUseCases:
     proposals: PlanProposals
     utilisation: Utilisation
     territories: Territories
+    horizon: HorizonPlanner
     planner_processes: PlannerProcesses | None = None  # closed with the app
     travel: TravelProvider | None = None  # closed with the app
 
@@ -82,6 +84,7 @@ class DispatchUseCases:
             PlanProposals(replanner),
             Utilisation(settings.timezone, clock),
             Territories(roster),
+            HorizonPlanner(replanner),
             processes,
             provider,
         )

@@ -235,7 +235,7 @@ class Replanner:
     def today(self) -> date:
         return self.clock().astimezone(self.tz).date()
 
-    async def _solve(self, problem: PlanningProblem, options: PlanningOptions) -> Plan:
+    async def solve(self, problem: PlanningProblem, options: PlanningOptions) -> Plan:
         """The planner on `problem`, with a travel model it can take to a worker process (a road engine's matrix
         over the problem's points, asked for here, off the event loop)."""
         travel = await asyncio.to_thread(portable, self.travel, problem)
@@ -304,12 +304,12 @@ class Replanner:
         snapshot = await self.snapshot(repo, day, kept_as_booked, change_budget)
         options = PlanningOptions(time_limit=self.settings.planner_time_limit_s)
         problem = snapshot.problem
-        plan = await self._solve(problem, options)
+        plan = await self.solve(problem, options)
         broken = {u.visit_id for u in plan.unassigned} & set(snapshot.relaxed)
         if broken:
             log.warning("re-plan of %s: promised ETAs of %s can't be kept", day, sorted(broken))
             problem = snapshot.without_promises(broken)
-            plan = await self._solve(problem, options)
+            plan = await self.solve(problem, options)
         return snapshot, await self._room_for_emergencies(snapshot, problem, plan, options)
 
     async def _room_for_emergencies(
@@ -331,7 +331,7 @@ class Replanner:
         roomy = room_for(problem, plan, waiting, droppable, self.travel)
         if roomy is None:
             return plan
-        second = await self._solve(roomy, options)
+        second = await self.solve(roomy, options)
         if (
             second.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
             and second.kpis.unassigned_priority_weight < plan.kpis.unassigned_priority_weight
