@@ -297,3 +297,26 @@ async def test_a_booking_the_planner_cannot_route_today_is_kept_by_the_horizon_r
     assert (after["id"], after["tech"]) == (booked["id"], ivan)
     assert await job_status(dispatch, filed.request_id) == "assigned"
     assert [c for c in today["changes"] if c["request_id"] == str(filed.request_id)] == []
+
+
+async def test_a_visit_queues_the_re_plan_of_its_first_open_day_only(dispatch: Dispatch, sunday_evening: Clock) -> None:
+    """Each day of its window queued, whichever day was planned first took the visit: a contract's visits arriving
+    together went to later days one by one while the first had room (the simulated day lost 32 of its 42 visits to
+    the next two days). Now the first day it can be served on is planned; the scheduled horizon run does the rest."""
+    await dispatch.sql("DELETE FROM dispatch.replan_requests")
+    mon_to_wed = maintenance(local(4, 8), local(6, 17))
+    # the site opens on Tuesday only: Monday, within the window, is no day for it
+    tuesday_only = maintenance(local(4, 8), local(6, 17)).model_copy(
+        update={"visit_id": uuid.uuid4(), "access_hours": {"tue": [["09:00", "12:00"]]}}
+    )
+    for visit in (mon_to_wed, tuesday_only):
+        await dispatch.publish(visit, occurred_at=sunday_evening.now)
+
+    async def queued() -> list[tuple[date, str]] | None:
+        rows = await dispatch.sql("SELECT day, reason FROM dispatch.replan_requests ORDER BY day")
+        return [(r["day"], r["reason"]) for r in rows] if len(rows) >= 2 else None
+
+    assert await eventually(queued, what="the visits queue re-plans") == [
+        (MONDAY, "visit planned"),
+        (TUESDAY, "visit planned"),
+    ]

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch.db.common import point_wkt
 from services.dispatch.db.repository import DispatchRepository
-from services.dispatch.domain.windows import visit_windows, windows_json
+from services.dispatch.domain.windows import Window, visit_windows, windows_json
 from services.dispatch.settings import Settings
 from services.dispatch.usecases.booking import cancel_assignment
 from shared.clock import SystemClock
@@ -33,6 +33,23 @@ class PlannedVisits:
         first = max(today, start.astimezone(self.tz).date())
         last = min(today + timedelta(days=self.settings.plan_horizon_days), end.astimezone(self.tz).date())
         return [first + timedelta(days=k) for k in range((last - first).days + 1)]
+
+    def first_day(self, start: datetime, end: datetime, windows: tuple[Window, ...] | None) -> list[date]:
+        """The first day of the horizon the visit can still be served on (none: no window left in it).
+
+        Only that day's re-plan is queued: as soon as it can be done, as a dispatcher would book maintenance. Queuing
+        every day of its window let whichever day was planned first take it: a contract's visits arriving together
+        (its activation) went to the days after the one they were planned on, one by one, while that day had room.
+        If that day is full the visit stays unbooked until the scheduled planning, which plans the horizon jointly
+        (usecases/horizon.py) and puts it on a day with room."""
+        now = self.clock()
+        days = self.days_within_horizon(start, end)
+        if windows is None:
+            return days[:1]
+        for window in sorted(windows, key=lambda w: w.start):
+            if window.end > now and (day := max(window.start, now).astimezone(self.tz).date()) in days:
+                return [day]
+        return []
 
     async def on_visit_planned(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
         assert isinstance(event, VisitPlanned)  # VisitRescheduled is one too
@@ -74,7 +91,7 @@ class PlannedVisits:
         if not changed:
             return  # an older description than the one applied
         kind = "rescheduled" if isinstance(event, VisitRescheduled) else "planned"
-        days = set(self.days_within_horizon(event.window_start, event.window_end))
+        days = set(self.first_day(event.window_start, event.window_end, windows))
         for row in await repo.active_assignments_for_request(event.visit_id):
             days.add(row.planned_start.astimezone(self.tz).date())
         for day in sorted(days):
