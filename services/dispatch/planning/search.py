@@ -29,14 +29,33 @@ from .route_evaluator import INF, FloatArray, IntArray, RouteEvaluator, Solution
 
 
 def regret_insertion(evaluator: RouteEvaluator, time_limit: float = INF) -> Solution:
-    """A plan from scratch; past ``time_limit`` seconds the visits not yet placed stay out."""
-    n, vehicles = len(evaluator.instance.visits), len(evaluator.instance.vehicles)
+    """A plan from scratch, or for a re-plan (``instance.initial_routes``) from the previous routes; past
+    ``time_limit`` seconds the visits not yet placed stay out."""
+    instance = evaluator.instance
+    n, vehicles = len(instance.visits), len(instance.vehicles)
     # Compiled, regret insertion is one pass with no clock: keep it to days it finishes in well under a second.
-    if n * vehicles <= COMPILED_MAX and time_limit > 0:
+    if compiled_fits(evaluator) and time_limit > 0:
         state = CompiledState(evaluator, Solution([[] for _ in range(vehicles)], [0.0] * vehicles))
         compiled.construct(state.day, state.plan)
+        if instance.initial_routes:
+            # From the previous routes, unless building afresh (within the same rules) is better: a search started
+            # from them can stay stuck where several visits must move at once (a route's worth to a closer technician).
+            previous = np.zeros((vehicles, n + 1), dtype=np.int64)
+            lengths = np.zeros(vehicles, dtype=np.int64)
+            for v, route in enumerate(instance.initial_routes):
+                previous[v, : len(route)] = route
+                lengths[v] = len(route)
+            kept = CompiledState(evaluator, Solution([[] for _ in range(vehicles)], [0.0] * vehicles))
+            compiled.construct_from(kept.day, kept.plan, previous, lengths)
+            if kept.value() <= state.value():
+                state = kept
         return state.solution(state.plan.routes, state.plan.lengths)
     return numpy_regret_insertion(evaluator, time_limit)
+
+
+def compiled_fits(evaluator: RouteEvaluator) -> bool:
+    """Whether the day is small enough for the compiled search (``COMPILED_MAX``)."""
+    return len(evaluator.instance.visits) * len(evaluator.vehicles) <= COMPILED_MAX
 
 
 def ruin_and_recreate(
@@ -49,8 +68,7 @@ def ruin_and_recreate(
     open_routes: float = 0.0,
 ) -> Solution:
     """Large neighbourhood search from ``solution`` for ``time_limit`` seconds; returns the best found."""
-    n = len(evaluator.instance.visits)
-    if n and n * len(evaluator.vehicles) <= COMPILED_MAX:
+    if evaluator.instance.visits and compiled_fits(evaluator):
         return _compiled_ruin_and_recreate(evaluator, solution, time_limit, seed, max_removed, threshold, open_routes)
     return numpy_ruin_and_recreate(evaluator, solution, time_limit, seed, max_removed, threshold, open_routes)
 
@@ -101,6 +119,11 @@ class CompiledState:
             allowed=e.allowed,
             penalty=e.penalty,
             regret_cap=e.regret_cap,
+            rank=e.rules.rank,
+            frozen=e.rules.frozen,
+            ordered=e.rules.ordered,
+            previous_vehicle=e.rules.previous_vehicle,
+            budget=e.rules.budget,
         )
         self.evaluator = evaluator
         routes = np.zeros((vehicles, n + 1), dtype=np.int64)
@@ -126,6 +149,7 @@ class CompiledState:
             late_before=per_stop(),
             breaks_before=np.zeros((vehicles, n + 2), dtype=np.int64),
             route_of=route_of,
+            moved=e.rules.moves(solution.routes),
         )
         compiled.reschedule_all(self.day, self.plan)
 
