@@ -15,7 +15,7 @@ ENV := deploy/local/bootstrap.sh && source .run/env
 
 .PHONY: openapi web web-dev test-browser test-web-unit screenshots chaos
 .PHONY: lock
-.PHONY: help bootstrap up down run day migrate test test-day test-dates test-planning lint k8s-validate token bench-routing bench-dispatch bench-import bench-web
+.PHONY: help bootstrap up down run day migrate test test-day test-dates test-planning lint k8s-validate token bench-routing bench-replan bench-dispatch bench-import bench-web
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-15s %s\n", $$1, $$2 }'
@@ -134,6 +134,10 @@ bench-routing: ## Planner vs PyVRP and VROOM: Solomon at 1 s and 10 s, Gehring-H
 	$(PY) -m bench.fieldday --technicians 120 --visits 1000 --seed 1 --time-limit 60 \
 		--solvers fieldline,vroom --out bench/results/fieldday-120x1000-60s.json
 	$(PY) -m bench.routing.search_rate --out bench/results/search-rate.json
+
+bench-replan: ## Re-plan of the 120 x 1,000 field day after 10 % of its visits changed (10 s) vs a fresh 60 s plan; pure planner, no services
+	$(PY) -m bench.replan --technicians 120 --visits 1000 --seeds 1,2,3 --replan-limit 10 --fresh-limit 60 \
+		--before --out bench/results/replan-120x1000.json
 
 bench-dispatch: ## Reactive dispatch latency benchmark
 	@$(ENV)
