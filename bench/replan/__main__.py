@@ -24,6 +24,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from bench.fieldday.generator import field_day
 from bench.routing.__main__ import machine, publish, versions
@@ -129,12 +130,8 @@ def timed(problem: PlanningProblem, limit: float) -> tuple[Plan, float]:
 
 def replan_before(problem: PlanningProblem, limit: float) -> tuple[Plan, float]:
     """The re-plan on the path it took before: OR-Tools' model (the decomposition above 400 visits)."""
-    compiled_fits = solver.compiled_fits
-    solver.compiled_fits = lambda evaluator: False  # type: ignore[assignment]
-    try:
+    with mock.patch.object(solver, "compiled_fits", lambda evaluator: False):
         return timed(problem, limit)
-    finally:
-        solver.compiled_fits = compiled_fits  # type: ignore[assignment]
 
 
 def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
