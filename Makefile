@@ -15,7 +15,7 @@ ENV := deploy/local/bootstrap.sh && source .run/env
 
 .PHONY: openapi web web-dev test-browser test-web-unit screenshots chaos
 .PHONY: lock
-.PHONY: help bootstrap up down run day migrate test test-day test-dates test-planning lint k8s-validate token bench-routing bench-horizon bench-dispatch bench-import bench-web
+.PHONY: help bootstrap up down run day migrate test test-day test-dates test-planning lint k8s-validate token bench-routing bench-horizon bench-replan bench-dispatch bench-import bench-web
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-15s %s\n", $$1, $$2 }'
@@ -140,6 +140,10 @@ bench-horizon: ## Multi-day horizon: 40 technicians x 3 days, 1,000 visits, day 
 	@$(ENV)
 	$(PY) -m bench.fieldday.horizon --technicians 40 --visits 1000 --days 3 --seed 1 --time-limit 60 --replan \
 		--out bench/results/horizon-40x3x1000-60s.json
+
+bench-replan: ## Re-plan of the 120 x 1,000 field day after 10 % of its visits changed (10 s) vs a fresh 60 s plan; pure planner, no services
+	$(PY) -m bench.replan --technicians 120 --visits 1000 --seeds 1,2,3 --replan-limit 10 --fresh-limit 60 \
+		--before --out bench/results/replan-120x1000.json
 
 bench-dispatch: ## Reactive dispatch latency benchmark
 	@$(ENV)

@@ -55,6 +55,12 @@ class Day(NamedTuple):
     crossing: FloatArray  # visit x vehicle: what serving it costs from outside the site's territory
     penalty: FloatArray  # per visit: the cost of leaving it out
     regret_cap: float  # regret beyond this counts as "only one place left"
+    # A re-plan's rules (replan_rules.py): pinned order, frozen stops, the change budget.
+    rank: IntArray  # per visit: pinned position on its route (-1: none)
+    frozen: BoolArray  # per visit: at the head of its route, only frozen visits before it
+    ordered: bool  # some route has an order to keep
+    previous_vehicle: IntArray  # per visit: whose previous route held it (-1: none)
+    budget: IntArray  # per vehicle: how many visits of its previous route may leave it
 
 
 class PlanState(NamedTuple):
@@ -71,6 +77,7 @@ class PlanState(NamedTuple):
     late_before: FloatArray
     breaks_before: IntArray  # breaks taken
     route_of: IntArray  # per visit: its vehicle, or -1
+    moved: IntArray  # per vehicle: visits of its previous route now on another vehicle
 
 
 # --- one route -----------------------------------------------------------------------------------------
@@ -185,15 +192,74 @@ def _reschedule(day: Day, plan: PlanState, v: int) -> bool:
 
 
 @njit(cache=True, nogil=True)
+def _assign(day: Day, plan: PlanState, k: int, v: int) -> None:
+    """Put visit k on vehicle v (-1: out of the plan), keeping the change budget's count of moved visits."""
+    old, p = plan.route_of[k], day.previous_vehicle[k]
+    if p >= 0:
+        if old >= 0 and old != p:
+            plan.moved[p] -= 1
+        if v >= 0 and v != p:
+            plan.moved[p] += 1
+    plan.route_of[k] = v
+
+
+@njit(cache=True, nogil=True)
+def _over_budget(day: Day, plan: PlanState, k: int, v: int) -> bool:
+    """Whether putting visit k (now out of the plan) on vehicle v would move one visit too many off a route."""
+    p = day.previous_vehicle[k]
+    return bool(p >= 0 and p != v and plan.moved[p] >= day.budget[p])
+
+
+@njit(cache=True, nogil=True)
+def _position_range(day: Day, plan: PlanState, v: int, k: int) -> tuple[int, int]:
+    """The insertion positions of visit k into vehicle v's route that keep the pinned order and the frozen
+    head: lo..hi (none if lo > hi)."""
+    rank, frozen = day.rank, day.frozen
+    m = plan.lengths[v]
+    lo, hi = 0, m
+    for i in range(m):
+        s = plan.routes[v, i]
+        if frozen[s] and not frozen[k]:
+            lo = max(lo, i + 1)
+        elif frozen[k] and not frozen[s]:
+            hi = min(hi, i)
+        if rank[k] >= 0 and rank[s] >= 0:
+            if rank[s] < rank[k]:
+                lo = max(lo, i + 1)
+            elif rank[s] > rank[k]:
+                hi = min(hi, i)
+    return lo, hi
+
+
+@njit(cache=True, nogil=True)
+def _order_kept(day: Day, plan: PlanState, v: int) -> bool:
+    """Whether vehicle v's route keeps the pinned order and the frozen head."""
+    last_rank, head = -1, True
+    for i in range(plan.lengths[v]):
+        s = plan.routes[v, i]
+        if day.frozen[s] and not head:
+            return False
+        head = head and day.frozen[s]
+        if day.rank[s] >= 0:
+            if day.rank[s] < last_rank:
+                return False
+            last_rank = day.rank[s]
+    return True
+
+
+@njit(cache=True, nogil=True)
 def _best_insertion(day: Day, plan: PlanState, v: int, k: int) -> tuple[float, int]:
     """Cheapest feasible insertion of visit k into vehicle v's route: (extra cost or inf, position)."""
     T, node, service, ws, we, demand = day.travel, day.node, day.service, day.window_start, day.window_end, day.demand
     routes, lengths, lat, departure = plan.routes, plan.lengths, plan.latest_start, plan.clock_before
     cost, travel, load = plan.cost, plan.travel, plan.load
-    if load[v] + demand[k] > day.capacity[v]:
+    if load[v] + demand[k] > day.capacity[v] or _over_budget(day, plan, k, v):
         return INF, 0
     simple = day.simple[v]
     m = lengths[v]
+    lo, hi = 0, m
+    if day.ordered:
+        lo, hi = _position_range(day, plan, v, k)
     j = node[k]
     best, where = INF, 0
     prev = day.start_node[v]
@@ -201,7 +267,7 @@ def _best_insertion(day: Day, plan: PlanState, v: int, k: int) -> tuple[float, i
         nxt = node[routes[v, pos]] if pos < m else day.end_node[v]
         delta = T[prev, j] + T[j, nxt] - (T[prev, nxt] if m else 0.0)
         # Delaying the rest never makes it cheaper: the extra travel bounds the extra cost from below.
-        if delta < best and travel[v] + delta <= day.max_travel[v]:
+        if delta < best and travel[v] + delta <= day.max_travel[v] and lo <= pos <= hi:
             if simple:
                 start = _window_start(ws, we, k, departure[v, pos] + T[prev, j])
                 if start < INF:
@@ -260,7 +326,7 @@ def _insert(day: Day, plan: PlanState, pool: IntArray, vehicles: IntArray, noise
     """Regret-2 insertion of ``pool`` into ``vehicles``' routes (noisy scores when ``noise`` > 0); what does
     not fit stays out. Writes the visits inserted to ``inserted`` and returns how many."""
     allowed, penalty, regret_cap = day.allowed, day.penalty, day.regret_cap
-    routes, lengths, route_of = plan.routes, plan.lengths, plan.route_of
+    routes, lengths = plan.routes, plan.lengths
     c, nv = len(pool), len(vehicles)
     extra = np.full((c, nv), INF)
     where = np.zeros((c, nv), dtype=np.int64)
@@ -299,12 +365,20 @@ def _insert(day: Day, plan: PlanState, pool: IntArray, vehicles: IntArray, noise
             routes[v, i] = routes[v, i - 1]
         routes[v, at] = k
         lengths[v] = m + 1
-        route_of[k] = v
+        _assign(day, plan, k, v)
         _reschedule(day, plan, v)
         inserted[count] = k
         count += 1
         open_[chosen] = False
         extra[chosen, :] = INF
+        p = day.previous_vehicle[k]
+        if p >= 0 and p != v and plan.moved[p] >= day.budget[p]:
+            # p's budget is spent: no other visit of its previous route may now go elsewhere
+            for i in range(c):
+                if open_[i] and day.previous_vehicle[pool[i]] == p:
+                    for col in range(nv):
+                        if vehicles[col] != p:
+                            extra[i, col] = INF
         for i in range(c):
             if open_[i] and allowed[pool[i], v]:
                 extra[i, chosen_col], where[i, chosen_col] = _best_insertion(day, plan, v, pool[i])
@@ -315,6 +389,35 @@ def construct(day: Day, plan: PlanState) -> int:
     """Regret insertion of every visit into the routes (scheduled); returns how many were placed."""
     n, vehicles = len(plan.route_of), len(plan.lengths)
     return _insert(day, plan, np.arange(n), np.arange(vehicles), 0.0, np.empty(n, dtype=np.int64))
+
+
+@njit(cache=True, nogil=True)
+def construct_from(day: Day, plan: PlanState, previous: IntArray, previous_lengths: IntArray) -> int:
+    """A re-plan's first plan: each technician-day keeps its previous route (visits it may still serve) as it was
+    if that is still feasible and in order, else gets back what regret insertion fits of it; then regret
+    insertion of every visit still out into every route. Returns how many visits were placed."""
+    n, vehicles = len(plan.route_of), len(plan.lengths)
+    inserted = np.empty(n, dtype=np.int64)
+    own = np.empty(n, dtype=np.int64)
+    for v in range(vehicles):
+        c = 0
+        for i in range(previous_lengths[v]):
+            k = previous[v, i]
+            if day.allowed[k, v] and plan.route_of[k] < 0:
+                own[c] = k
+                c += 1
+                plan.routes[v, plan.lengths[v]] = k
+                plan.lengths[v] += 1
+                _assign(day, plan, k, v)
+        if not (_reschedule(day, plan, v) and _order_kept(day, plan, v)):
+            for i in range(plan.lengths[v]):
+                _assign(day, plan, plan.routes[v, i], -1)
+            plan.lengths[v] = 0
+            _reschedule(day, plan, v)
+            _insert(day, plan, own[:c], np.array([v]), 0.0, inserted)
+    out = np.flatnonzero(plan.route_of < 0)
+    _insert(day, plan, out, np.arange(vehicles), 0.0, inserted)
+    return int((plan.route_of >= 0).sum())
 
 
 # --- ruin and recreate ---------------------------------------------------------------------------------
@@ -389,9 +492,12 @@ def _random_assigned_visit(route_of: IntArray) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _ruin(plan: PlanState, work: _Step, neighbours: IntArray, seed_visit: int, max_removed: int) -> tuple[int, int]:
+def _ruin(
+    day: Day, plan: PlanState, work: _Step, neighbours: IntArray, seed_visit: int, max_removed: int
+) -> tuple[int, int]:
     """Remove strings around the seed from up to a few neighbouring routes (SISR-like): each route met among the
-    seed's nearest visits loses a random string through that visit. Returns (visits removed, routes touched)."""
+    seed's nearest visits loses a random string through that visit (frozen stops stay where they are). Returns
+    (visits removed, routes touched)."""
     routes, lengths, route_of = plan.routes, plan.lengths, plan.route_of
     target = np.random.randint(max(2, max_removed // 3), max_removed + 1)
     max_string = max(2, target // 2)
@@ -410,13 +516,17 @@ def _ruin(plan: PlanState, work: _Step, neighbours: IntArray, seed_visit: int, m
         while routes[v, at] != k:
             at += 1
         first = np.random.randint(max(0, at - length + 1), min(at, m - length) + 1)
-        for i in range(first, first + length):
-            work.removed[n_removed] = routes[v, i]
-            route_of[routes[v, i]] = -1
-            n_removed += 1
-        for i in range(first + length, m):
-            routes[v, i - length] = routes[v, i]
-        lengths[v] = m - length
+        kept = first
+        for i in range(first, m):
+            s = routes[v, i]
+            if i < first + length and not day.frozen[s]:
+                work.removed[n_removed] = s
+                _assign(day, plan, s, -1)
+                n_removed += 1
+            else:
+                routes[v, kept] = s
+                kept += 1
+        lengths[v] = kept
         if n_removed >= target:
             break
     return n_removed, n_touched
@@ -498,7 +608,7 @@ def _open_route(day: Day, plan: PlanState, work: _Step, seed_visit: int, nv: int
                 return 0, c
             plan.routes[v, 0] = seed_visit
             plan.lengths[v] = 1
-            plan.route_of[seed_visit] = v
+            _assign(day, plan, seed_visit, v)
             _reschedule(day, plan, v)
             work.inserted[0] = seed_visit
             for i in range(c):
@@ -515,13 +625,13 @@ def _undo(day: Day, plan: PlanState, work: _Step, nv: int) -> None:
     for t in range(nv):
         v = work.vehicles[t]
         for i in range(plan.lengths[v]):
-            plan.route_of[plan.routes[v, i]] = -1
+            _assign(day, plan, plan.routes[v, i], -1)
     for t in range(nv):
         v = work.vehicles[t]
         m = plan.lengths[v] = work.saved_lengths[v]
         plan.routes[v, :m] = work.saved_routes[v, :m]
         for i in range(m):
-            plan.route_of[plan.routes[v, i]] = v
+            _assign(day, plan, plan.routes[v, i], v)
         _reschedule(day, plan, v)
 
 
@@ -553,7 +663,7 @@ def search(
         seed_visit = _random_assigned_visit(plan.route_of)
         if seed_visit < 0:
             break
-        n_removed, n_touched = _ruin(plan, work, neighbours, seed_visit, max_removed)
+        n_removed, n_touched = _ruin(day, plan, work, neighbours, seed_visit, max_removed)
         nv = _offered_vehicles(plan, work, neighbours, vehicle_to_visit, seed_visit, n_touched, max_removed)
         # Removing stops keeps a route feasible but for a break that was due later (and a window
         # reached earlier never hurts): a ruin that breaks a route is given up.

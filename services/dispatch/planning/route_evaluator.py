@@ -25,6 +25,7 @@ import numpy.typing as npt
 from .instance import RoutingInstance, Ticks, VehicleShift
 from .model import BreakRule, PlanningOptions, Shift, SolveStatus, Visit
 from .raw import RawRoute, RawSolution
+from .replan_rules import ReplanRules
 
 IntArray = npt.NDArray[np.int64]
 # Per leg of a route: departure, arrival before and after a break, service start, end of the window
@@ -155,8 +156,14 @@ class RouteEvaluator:
         width = max([len(v.windows) for v in visits] + [1])
         self.window_start = np.full((n, width), INF)
         self.window_end = np.full((n, width), -INF)
+        horizon = horizon_ticks(instance.vehicles, ticks)
         for k, v in enumerate(visits):
             windows: list[tuple[float, float]] = [(a, b) for a, b in window_ticks(v, ticks)] or [(-INF, INF)]
+            pin = instance.pins.get(k)
+            if pin is not None and pin.start_time is not None:
+                # a dispatcher's fixed time wins over the windows; one no shift holds leaves the visit unservable
+                fixed = ticks.up(pin.start_time)
+                windows = [(fixed, fixed)] if 0 <= fixed <= horizon else [(INF, -INF)]
             for w, (a, b) in enumerate(windows):
                 self.window_start[k, w], self.window_end[k, w] = a, b
         self._windows = [
@@ -164,6 +171,8 @@ class RouteEvaluator:
             for starts, ends in zip(self.window_start, self.window_end, strict=True)
         ]
         self.penalty = np.array([drop_penalty_ticks(options, v, ticks) for v in visits], dtype=np.float64)
+        self.rules = ReplanRules.of(instance, ticks, options)
+        self.penalty[list(instance.pins)] = self.rules.pinned_penalty
         self.has_sla = bool(np.any(self.sla < INF))
         self._sla_bound = np.minimum(self.sla, _NO_DEADLINE)  # finite: start - deadline is never inf - inf
         # Per visit: the cost of a tick late (lateness is summed weighted: a route costs travel + late + overtime).
@@ -497,6 +506,20 @@ class RouteEvaluator:
         walked = self._walks(used, [solution.routes[v] for v in used])
         routes = tuple(self._raw_route(v, solution.routes[v], w) for v, w in zip(used, walked, strict=True))
         return RawSolution(SolveStatus.FEASIBLE, routes, round(objective(self, solution)))
+
+    def broken_rules(self, routes: Sequence[Sequence[int]]) -> list[str]:
+        """Every rule ``routes`` (per vehicle) break: each visit once, who may serve it, each route's schedule
+        (windows, a pin's fixed time, breaks, hard end, capacity, max travel) and the re-plan's rules."""
+        broken = list(self.rules.broken(routes))
+        served = [k for route in routes for k in route]
+        if len(served) != len(set(served)):
+            broken.append("a visit on two routes")
+        for v, route in enumerate(routes):
+            if any(not self.allowed[k, v] for k in route):
+                broken.append(f"vehicle {v}: a visit it may not serve")
+            if route and not self.evaluate(v, np.asarray([route], dtype=np.int64))[0][0]:
+                broken.append(f"vehicle {v}: infeasible schedule")
+        return broken
 
     def route_cost(self, vehicle: int, route: list[int]) -> float:
         """Travel, SLA lateness and overtime, plus the territory crossings of its visits."""

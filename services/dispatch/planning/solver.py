@@ -27,7 +27,7 @@ from .ortools_model import solve_instance
 from .raw import RawRoute, RawSolution, each_visit_once
 from .reasons import diagnose
 from .route_evaluator import RouteEvaluator
-from .search import regret_insertion, ruin_and_recreate
+from .search import compiled_fits, regret_insertion, ruin_and_recreate
 from .travel import TravelTimeProvider
 
 
@@ -36,7 +36,9 @@ def plan_routes(problem: PlanningProblem, travel: TravelTimeProvider, options: P
     options = options or PlanningOptions()
     began = wallclock.perf_counter()
     instance = build_instance(problem, travel)
-    remaining = max(0.05, options.time_limit - (wallclock.perf_counter() - began))
+    # the limit is wall time: the plan's conversion (re-timing, reasons: ~0.1-0.2 s on 1,000 visits) fits in it too
+    reserve = min(0.03 * options.time_limit, 0.3)
+    remaining = max(0.05, options.time_limit - reserve - (wallclock.perf_counter() - began))
     raw = solve_routing_instance(instance, options, remaining)
     return to_plan(instance, raw, options, wallclock.perf_counter() - began)
 
@@ -46,8 +48,12 @@ def solve_routing_instance(instance: RoutingInstance, options: PlanningOptions, 
 
 
 def _solve_routing_instance(instance: RoutingInstance, options: PlanningOptions, time_limit: float) -> RawSolution:
-    if not (instance.pins or instance.initial_routes or options.balance_cost > 0) and instance.visits:
-        return _solve_fresh(instance, options, time_limit)
+    if options.balance_cost <= 0 and instance.visits:
+        began = wallclock.perf_counter()
+        evaluator = RouteEvaluator(instance, options)
+        # The numpy search knows no pins or change budget: a re-plan too large for the compiled one stays on the model.
+        if not (instance.pins or instance.initial_routes) or compiled_fits(evaluator):
+            return _solve_by_search(evaluator, options, time_limit - (wallclock.perf_counter() - began))
     n = len(instance.visits)
     if n > options.decomposition_threshold or (
         time_limit >= options.lns_min_time and n > 2 * options.subproblem_visits
@@ -56,41 +62,56 @@ def _solve_routing_instance(instance: RoutingInstance, options: PlanningOptions,
     return solve_instance(instance, options, time_limit)
 
 
-def _solve_fresh(instance: RoutingInstance, options: PlanningOptions, time_limit: float) -> RawSolution:
-    """Our regret insertion and ruin-and-recreate, then OR-Tools warm-started from the result.
-
-    Pins, change budgets and workload balance are the routing model's alone, so re-plans skip this. Territory
-    crossing costs are priced by the compiled search, the evaluator's route costs and the model (the numpy search of
-    very large days chooses insertions without them).
+def _solve_by_search(evaluator: RouteEvaluator, options: PlanningOptions, time_limit: float) -> RawSolution:
+    """Our regret insertion (for a re-plan: from the previous routes) and ruin-and-recreate, then OR-Tools
+    warm-started from the result. Pins and the change budget hold in both; workload balance is the model's alone.
+    Territory crossing costs are priced by the compiled search, the evaluator's route costs and the model (the numpy
+    search of very large days chooses insertions without them).
     """
     began = wallclock.perf_counter()
-    evaluator = RouteEvaluator(instance, options)
+    instance = evaluator.instance
     # Never past the limit: on a huge day with a short limit, what is not placed in time stays out.
     solution = regret_insertion(evaluator, 0.8 * time_limit - (wallclock.perf_counter() - began))
     left = time_limit - (wallclock.perf_counter() - began)
+    large = len(instance.visits) > options.decomposition_threshold
+    polish = left * (1.0 - options.ruin_recreate_share)
+    if large and polish < MIN_DECOMPOSED_POLISH and options.ruin_recreate_share > 0:
+        polish = 0.0  # too short for the decomposition's sub-problems (it ran 0.46 s as 0.71 s): ours takes it all
     if options.ruin_recreate_share > 0:
         solution = ruin_and_recreate(
             evaluator,
             solution,
-            left * options.ruin_recreate_share,
+            left - polish,
             seed=options.seed,
             max_removed=options.ruin_max_removed,
             threshold=options.ruin_threshold,
             open_routes=options.ruin_open_route,
         )
     left = time_limit - (wallclock.perf_counter() - began)
-    if left < 0.05 or not any(solution.routes):
+    if left < 0.05 or polish == 0.0 or not any(solution.routes):
         return evaluator.raw_solution(solution)
     warm = replace(instance, initial_routes=tuple(tuple(r) for r in solution.routes))
-    if len(instance.visits) > options.decomposition_threshold:
+    if large:
         ours = evaluator.raw_solution(solution)  # the decomposition starts from it
         polished = solve_decomposed(warm, options, time_limit - (wallclock.perf_counter() - began), start=ours)
-        return polished if polished.status in (SolveStatus.FEASIBLE, SolveStatus.OPTIMAL) else ours
+        return polished if _keeps_the_rules(evaluator, polished) else ours
     # Our plan in the model's terms is needed only if the model does not improve on it: OR-Tools gets all the time.
     polished = solve_instance(warm, options, left, require_warm_start=True)
-    if polished.status in (SolveStatus.FEASIBLE, SolveStatus.OPTIMAL):
-        return polished
-    return evaluator.raw_solution(solution)
+    return polished if _keeps_the_rules(evaluator, polished) else evaluator.raw_solution(solution)
+
+
+MIN_DECOMPOSED_POLISH = 1.0  # seconds: below this a day above the decomposition threshold is not polished
+
+
+def _keeps_the_rules(evaluator: RouteEvaluator, polished: RawSolution) -> bool:
+    """A solution of the model, and one that keeps the re-plan's order and change budget: the decomposition's
+    sub-problems each count moves among their own visits only, so together they may spend a budget twice."""
+    if polished.status not in (SolveStatus.FEASIBLE, SolveStatus.OPTIMAL):
+        return False
+    routes: list[tuple[int, ...]] = [() for _ in evaluator.vehicles]
+    for route in polished.routes:
+        routes[route.vehicle] = route.visits
+    return not evaluator.rules.broken(routes)
 
 
 def _route(instance: RoutingInstance, raw: RawRoute, resolution: float) -> Route:
