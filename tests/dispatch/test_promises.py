@@ -1,0 +1,120 @@
+"""Issue 17, promises kept: once a customer was told an arrival, re-plans keep it within the tolerance (30 min)
+unless a dispatcher releases the promises; the plan's changes say who is told what. Real PostGIS and NATS, the
+clock injected."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from tests.conftest import Keys
+from tests.support.infra import NatsServer
+from tests.support.polling import eventually
+
+from .conftest import MONDAY_0800, Clock, Dispatch, dispatch_app
+from .test_live_plan import WEEK, at, booked, planned_visit
+
+TODAY = MONDAY_0800.date()
+ANNA_HOME = (44.95, 34.10)
+OLEG_HOME = (45.00, 34.10)  # about 5 km north: a quarter of an hour's drive there and back
+TOLERANCE = timedelta(minutes=30)
+
+
+async def _sick_call(dispatch: Dispatch, clock: Clock) -> tuple[str, str, uuid.UUID, uuid.UUID, dict[str, Any]]:
+    """Anna's visit only fits at 09:00 and takes an hour; Oleg's, any time of the day at his door, is promised 09:00.
+    Anna falls sick: her visit would fit Oleg's 09:00 only by pushing his customer's told arrival an hour on.
+    Returns Anna's and Oleg's ids, their visits' ids and Oleg's booking as first promised."""
+    clock.now = at(7)
+    anna = await dispatch.add_technician("Anna Koval", *ANNA_HOME, weekly_shifts=WEEK)
+    oleg = await dispatch.add_technician("Oleg Petrov", *OLEG_HOME, weekly_shifts=WEEK)
+    annas = planned_visit(ANNA_HOME[0] + 0.001, ANNA_HOME[1], at(9), at(9, 10)).model_copy(
+        update={"duration_minutes": 60}
+    )
+    olegs = planned_visit(OLEG_HOME[0] + 0.001, OLEG_HOME[1], at(9), at(16))
+    for visit in (annas, olegs):
+        await dispatch.publish(visit, occurred_at=clock.now)
+
+    async def known() -> int:
+        return len(await dispatch.sql("SELECT 1 FROM dispatch.jobs WHERE kind = 'planned'"))
+
+    await eventually(known, lambda n: n == 2, what="both visits reach dispatch")
+    first = await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)
+    assert first.status_code == 200, first.text
+    promised = await booked(dispatch, olegs.visit_id)
+    assert promised["planned_start"] == at(9)
+    (annas_booking,) = await dispatch.sql(
+        "SELECT technician_id FROM dispatch.assignments WHERE request_id = $1", annas.visit_id
+    )
+    assert str(annas_booking["technician_id"]) == anna
+    sick = await dispatch.client.post(
+        f"/technicians/{anna}/absences",
+        headers=dispatch.dispatcher,
+        json={"kind": "sickness", "starts_at": at(7).isoformat(), "ends_at": (at(7) + timedelta(days=2)).isoformat()},
+    )
+    assert sick.status_code == 201, sick.text
+    return anna, oleg, annas.visit_id, olegs.visit_id, promised
+
+
+async def test_a_sick_call_replan_keeps_the_others_promises_and_a_released_one_says_who_is_told(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    dispatch = clocked_dispatch
+    anna, oleg, annas, olegs, promised = await _sick_call(dispatch, clock)
+    kept = await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)
+    assert kept.status_code == 200, kept.text
+    after_sick = await booked(dispatch, olegs)
+    assert abs(after_sick["eta"] - promised["first_eta"]) <= TOLERANCE  # Anna's visit waits instead
+    assert kept.json()["unassigned"] == 1
+    (dropped,) = [c for c in kept.json()["changes"] if c["request_id"] == str(annas)]
+    assert dropped["kind"] == "dropped" and "Anna is off sick" in dropped["text"]
+    assert {(n["audience"], n["technician_id"]) for n in dropped["told"]} == {("technician", anna), ("customer", None)}
+    plan = (await dispatch.client.get(f"/plans/{TODAY}", headers=dispatch.dispatcher)).json()
+    assert [u["request_id"] for u in plan["unassigned"]] == [str(annas)]
+
+    released = await dispatch.client.post(
+        f"/plans/{TODAY}/replan",
+        headers=dispatch.dispatcher,
+        json={"reason": "Anna's customer first", "release_promises": True},
+    )
+    assert released.status_code == 200, released.text
+    body = released.json()
+    assert body["unassigned"] == 0 and body["kpis"]["promises_broken"] == 1
+    moved = await booked(dispatch, olegs)
+    assert moved["eta"] - promised["first_eta"] > TOLERANCE and moved["first_eta"] == moved["eta"]
+    by_visit = {c["request_id"]: c for c in body["changes"]}
+    new_arrival = f"{moved['eta'].astimezone(MONDAY_0800.tzinfo):%H:%M}"
+    assert by_visit[str(olegs)]["promise_broken"]
+    assert [n["text"] for n in by_visit[str(olegs)]["told"]] == [
+        f"Oleg: visit Kirova 3 now at {new_arrival}",
+        f"the customer is told the new arrival {new_arrival} (promised 09:00)",
+    ]
+    assert [n["text"] for n in by_visit[str(annas)]["told"]] == [
+        "Oleg: visit Kirova 3 added at 09:00",
+        "the customer is told Oleg comes",
+    ]
+    # the events say the same: the customer's booking changed with the reason, Oleg's route published
+    rows = await dispatch.sql(
+        "SELECT payload->'data'->>'reason' AS reason FROM dispatch.outbox "
+        "WHERE subject = 'fieldline.dispatch.assignment.changed.v1' AND payload->'data'->>'assignment_id' = $1",
+        str(promised["id"]),
+    )
+    assert len(rows) == 1 and f"the customer is told the new arrival {new_arrival}" in rows[0]["reason"]
+    assert "promised arrivals released by" in rows[0]["reason"]
+    routes = await dispatch.sql(
+        "SELECT 1 FROM dispatch.outbox WHERE subject = 'fieldline.dispatch.plan.published.v1' "
+        "AND payload->'data'->>'technician_id' = $1",
+        oleg,
+    )
+    assert routes, "Oleg is told his new route"
+
+
+async def test_without_the_promise_bound_the_sick_call_replan_breaks_the_promise(
+    database_url: str, nats_server: NatsServer, keys: Keys, clock: Clock
+) -> None:
+    """The control: with a tolerance of a whole day (no bound, as before issue 17) the same re-plan moves Oleg's
+    told arrival an hour on."""
+    async with dispatch_app(database_url, nats_server, keys, clock, eta_tolerance_minutes=24 * 60) as dispatch:
+        _, _, _, olegs, promised = await _sick_call(dispatch, clock)
+        assert (await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)).status_code == 200
+        assert (await booked(dispatch, olegs))["eta"] - promised["first_eta"] > TOLERANCE
