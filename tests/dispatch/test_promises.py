@@ -13,7 +13,7 @@ from tests.support.infra import NatsServer
 from tests.support.polling import eventually
 
 from .conftest import MONDAY_0800, Clock, Dispatch, dispatch_app
-from .test_live_plan import WEEK, at, booked, planned_visit
+from .test_live_plan import WEEK, at, booked, emergency_at, planned_visit
 
 TODAY = MONDAY_0800.date()
 ANNA_HOME = (44.95, 34.10)
@@ -118,3 +118,59 @@ async def test_without_the_promise_bound_the_sick_call_replan_breaks_the_promise
         _, _, _, olegs, promised = await _sick_call(dispatch, clock)
         assert (await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)).status_code == 200
         assert (await booked(dispatch, olegs))["eta"] - promised["first_eta"] > TOLERANCE
+
+
+async def _promised_visit_and_emergency(
+    dispatch: Dispatch, clock: Clock, response_in: timedelta
+) -> tuple[dict[str, Any], dict[str, Any], uuid.UUID]:
+    """A visit booked at 10:00-ish (its customer told), then an emergency next door due in `response_in`: returns
+    the visit's booking before and after the emergency is placed, and the emergency's id."""
+    clock.now = at(10)
+    await dispatch.add_technician("Anna Koval", *ANNA_HOME, weekly_shifts=WEEK)
+    visit = planned_visit(ANNA_HOME[0] + 0.01, ANNA_HOME[1], at(10), at(16))
+    await dispatch.publish(visit, occurred_at=clock.now)
+
+    async def known() -> bool:
+        return bool(await dispatch.sql("SELECT 1 FROM dispatch.jobs WHERE request_id = $1", visit.visit_id))
+
+    await eventually(known, what="the visit reaches dispatch")
+    assert (await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)).status_code == 200
+    promised = await booked(dispatch, visit.visit_id)
+    urgent = emergency_at(clock.now, ANNA_HOME[0] + 0.005, ANNA_HOME[1])
+    await dispatch.publish(urgent.model_copy(update={"response_due": clock.now + response_in}))
+    await booked(dispatch, urgent.request_id)
+    return promised, await booked(dispatch, visit.visit_id), urgent.request_id
+
+
+async def test_an_emergency_with_time_to_spare_keeps_the_promised_arrivals(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    """Fitted in first, it would push the visit's told arrival an hour on; its SLA lets it come after instead."""
+    promised, after, urgent = await _promised_visit_and_emergency(clocked_dispatch, clock, timedelta(hours=4))
+    assert after["eta"] == promised["eta"] and after["planned_start"] == promised["planned_start"]
+    (emergency,) = await clocked_dispatch.sql(
+        "SELECT planned_start FROM dispatch.assignments WHERE request_id = $1", urgent
+    )
+    assert emergency["planned_start"] > promised["planned_start"]
+
+
+async def test_an_emergency_that_must_come_first_breaks_a_promise_and_the_customer_is_told(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    dispatch = clocked_dispatch
+    promised, after, _ = await _promised_visit_and_emergency(dispatch, clock, timedelta(minutes=20))
+    assert after["eta"] - promised["eta"] > TOLERANCE
+    assert after["first_eta"] == after["eta"]  # the new arrival told is the promise re-plans keep from now on
+    (changed,) = await dispatch.sql(
+        "SELECT payload->'data'->>'reason' AS reason FROM dispatch.outbox "
+        "WHERE subject = 'fieldline.dispatch.assignment.changed.v1' AND payload->'data'->>'assignment_id' = $1",
+        str(promised["id"]),
+    )
+    local = after["eta"].astimezone(MONDAY_0800.tzinfo)
+    promised_at = promised["eta"].astimezone(MONDAY_0800.tzinfo)
+    assert changed["reason"] == (
+        f"an emergency was fitted in before it (Anna); the customer is told the new arrival {local:%H:%M}"
+        f" (promised {promised_at:%H:%M})"
+    )
+    queued = await dispatch.sql("SELECT reason FROM dispatch.replan_requests")
+    assert any("1 promised arrival(s) moved beyond the tolerance" in r["reason"] for r in queued)

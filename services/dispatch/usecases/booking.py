@@ -22,13 +22,16 @@ from shared.events.dispatch import AssignmentChanged, AssignmentCreated, Assignm
 from shared.messaging import add_event
 
 
-def latest_start(booking: BookingAhead) -> datetime | None:
+def latest_start(booking: BookingAhead, promise_tolerance: timedelta | None = None) -> datetime | None:
     """What a booking must still keep when others are squeezed in before it: the end of the window it starts in
-    (pushed past it, it would land between two of its windows), its SLA, its pinned time."""
+    (pushed past it, it would land between two of its windows), its SLA, its pinned time; with
+    `promise_tolerance`, the arrival its customer was told plus that."""
     window = window_at(job_windows(booking.windows, None, None), booking.planned_start)
     bounds = [b for b in (window.end if window else booking.window_end, booking.response_due) if b is not None]
     if booking.locked:
         bounds.append(booking.planned_start)
+    if promise_tolerance is not None and booking.promised_eta is not None:
+        bounds.append(max(booking.planned_start, booking.promised_eta + promise_tolerance))
     return min(bounds) if bounds else None
 
 
@@ -44,8 +47,10 @@ def to_candidates(
     now: datetime,
     skip_requests: frozenset[uuid.UUID] = frozenset(),
     breaks_taken: Mapping[uuid.UUID, datetime] | None = None,
+    promise_tolerance: timedelta | None = None,
 ) -> list[Candidate]:
-    """`breaks_taken`: per technician, the end of the latest break in the command log this shift."""
+    """`breaks_taken`: per technician, the end of the latest break in the command log this shift;
+    `promise_tolerance`: the bookings ahead keep their told arrivals within it (see `latest_start`)."""
     logged = breaks_taken or {}
     by_technician: dict[uuid.UUID, list[BookedStop]] = {}
     for b in bookings:
@@ -61,8 +66,9 @@ def to_candidates(
                 planned_start=b.planned_start,
                 planned_end=b.planned_end,
                 eta=b.eta,
-                latest_start=latest_start(b),
+                latest_start=latest_start(b, promise_tolerance),
                 customer_id=b.customer_id,
+                promised_eta=b.promised_eta,
             )
         )
     return [
