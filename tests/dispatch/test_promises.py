@@ -174,3 +174,32 @@ async def test_an_emergency_that_must_come_first_breaks_a_promise_and_the_custom
     )
     queued = await dispatch.sql("SELECT reason FROM dispatch.replan_requests")
     assert any("1 promised arrival(s) moved beyond the tolerance" in r["reason"] for r in queued)
+
+
+async def test_a_proposal_shows_who_would_be_told_and_may_release_promises(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    dispatch = clocked_dispatch
+    _, oleg, annas, olegs, promised = await _sick_call(dispatch, clock)
+    keeping = await dispatch.client.post(f"/plans/{TODAY}/proposals", headers=dispatch.dispatcher, json={})
+    assert keeping.status_code == 201, keeping.text
+    assert [u["request_id"] for u in keeping.json()["unassigned"]] == [str(annas)]
+    assert not any(c["promise_broken"] for c in keeping.json()["changes"] if c["request_id"] == str(olegs))
+
+    releasing = await dispatch.client.post(
+        f"/plans/{TODAY}/proposals", headers=dispatch.dispatcher, json={"release_promises": True}
+    )
+    assert releasing.status_code == 201, releasing.text
+    proposal = releasing.json()
+    assert "promised arrivals released by" in proposal["reason"] and proposal["unassigned"] == []
+    (change,) = [c for c in proposal["changes"] if c["request_id"] == str(olegs)]
+    assert change["promise_broken"] and [n["audience"] for n in change["told"]] == ["technician", "customer"]
+    assert change["told"][0]["technician_id"] == oleg
+    assert (await booked(dispatch, olegs))["eta"] == promised["eta"]  # proposed, nothing applied yet
+
+    accepted = await dispatch.client.post(
+        f"/plans/{TODAY}/proposals/{proposal['id']}/accept", headers=dispatch.dispatcher
+    )
+    assert accepted.status_code == 200, accepted.text
+    moved = await booked(dispatch, olegs)
+    assert moved["eta"] - promised["first_eta"] > TOLERANCE and moved["first_eta"] == moved["eta"]

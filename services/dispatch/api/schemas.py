@@ -236,6 +236,9 @@ class ReplanIn(BaseModel):
 
 class ProposalIn(BaseModel):
     reason: PlainText = Field(default="re-plan proposed to a dispatcher", max_length=500)
+    release_promises: bool = Field(
+        default=False, description="as for a re-plan: the proposal may retime told arrivals beyond the tolerance"
+    )
     change_budget: int | None = Field(
         default=None,
         ge=0,

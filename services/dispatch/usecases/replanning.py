@@ -198,6 +198,12 @@ def keep_promise(windows: tuple[TimeWindow, ...], band: TimeWindow) -> tuple[Tim
     return kept or windows
 
 
+def promises_released(reason: str, day: date, by: str) -> str:
+    """A plan's reason when a dispatcher lets it retime told arrivals: the record of who did."""
+    log.warning("plan of %s: promised arrivals released by %s", day, by)
+    return f"{reason} (promised arrivals released by {by})"
+
+
 PlannerFunction = Callable[[PlanningProblem, TravelTimeProvider, PlanningOptions], Plan]
 RunPlanner = Callable[[PlannerFunction, PlanningProblem, TravelTimeProvider, PlanningOptions], Awaitable[Plan]]
 
@@ -249,9 +255,8 @@ class Replanner:
         self.check_day(day)
         reason = "; ".join(reasons) or "re-plan requested"
         release = promises_released_by is not None
-        if release:
-            reason = f"{reason} (promised arrivals released by {promises_released_by})"
-            log.warning("re-plan of %s: promised arrivals released by %s", day, promises_released_by)
+        if promises_released_by is not None:
+            reason = promises_released(reason, day, promises_released_by)
         async with db.transaction() as session:
             repo = DispatchRepository(session)
             locked = await repo.wait_plan_lock(wait_s) if wait_s > 0 else await repo.try_plan_lock()
