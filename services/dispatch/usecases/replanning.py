@@ -133,9 +133,11 @@ class Snapshot:
         return self.at(promised_arrival(stop, self.windows.get(stop.visit_id, ())))
 
     def without_promises(self, visit_ids: set[str]) -> PlanningProblem:
-        """The problem with those visits' promise bounds lifted."""
+        """The problem with those visits' promise bounds lifted: no plan keeps them, so their retimes spend no
+        change budget either (counted, they made dropping the visit the cheaper way out)."""
         visits = tuple(
-            dataclasses.replace(v, windows=self.relaxed[v.id]) if v.id in visit_ids else v for v in self.problem.visits
+            dataclasses.replace(v, windows=self.relaxed[v.id], promised=None) if v.id in visit_ids else v
+            for v in self.problem.visits
         )
         return dataclasses.replace(self.problem, visits=visits)
 
