@@ -8,12 +8,14 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from services.dispatch.usecases.replanning import run_queued_replans
 from tests.conftest import Keys
 from tests.support.infra import NatsServer
 from tests.support.polling import eventually
 
 from .conftest import MONDAY_0800, Clock, Dispatch, dispatch_app
 from .test_live_plan import WEEK, at, booked, emergency_at, planned_visit
+from .test_today import step
 
 TODAY = MONDAY_0800.date()
 ANNA_HOME = (44.95, 34.10)
@@ -203,3 +205,42 @@ async def test_a_proposal_shows_who_would_be_told_and_may_release_promises(
     assert accepted.status_code == 200, accepted.text
     moved = await booked(dispatch, olegs)
     assert moved["eta"] - promised["first_eta"] > TOLERANCE and moved["first_eta"] == moved["eta"]
+
+
+async def test_an_overrun_replan_hands_the_next_visit_to_whoever_keeps_its_promise(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    """Anna's 09:00 job is still going at 11:20: she could reach her visit promised 11:00 only after 11:35, so the
+    re-plan the overrun queues gives it to Oleg, who arrives within the tolerance."""
+    dispatch = clocked_dispatch
+    cases = dispatch.app.state.dispatch
+    db = dispatch.app.state.runtime.db
+    clock.now = at(8)
+    anna = await dispatch.add_technician("Anna Koval", *ANNA_HOME, weekly_shifts=WEEK, overtime_minutes=0)
+    first = planned_visit(*ANNA_HOME, at(9), at(9, 30))
+    second = planned_visit(ANNA_HOME[0] + 0.004, ANNA_HOME[1], at(11), at(16))
+    for visit in (first, second):
+        await dispatch.publish(visit, occurred_at=clock.now)
+
+    async def known() -> int:
+        return len(await dispatch.sql("SELECT 1 FROM dispatch.jobs WHERE kind = 'planned'"))
+
+    await eventually(known, lambda n: n == 2, what="both visits reach dispatch")
+    assert (await dispatch.client.post(f"/plans/{TODAY}/replan", headers=dispatch.dispatcher)).status_code == 200
+    on_site = str((await booked(dispatch, first.visit_id))["id"])
+    promised = await booked(dispatch, second.visit_id)
+    assert promised["first_eta"] == at(11)
+    oleg = await dispatch.add_technician("Oleg Petrov", 44.96, 34.11, weekly_shifts=WEEK)  # joins after the plan
+    for status, when in (("accepted", at(8, 40)), ("en_route", at(8, 45)), ("on_site", at(9))):
+        clock.now = when
+        await step(dispatch, anna, on_site, status, when)
+
+    clock.now = at(11, 20)  # still on site, 110 minutes past the planned end
+    async with db.transaction() as session:
+        assert await cases.desk.watch_overruns(session) == 1
+    assert await run_queued_replans(db, cases.replanner) == 1
+    moved = await booked(dispatch, second.visit_id)
+    (row,) = await dispatch.sql(
+        "SELECT technician_id::text AS tech FROM dispatch.assignments WHERE id = $1", moved["id"]
+    )
+    assert row["tech"] == oleg and abs(moved["eta"] - promised["first_eta"]) <= TOLERANCE
