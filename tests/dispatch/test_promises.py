@@ -8,6 +8,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from services.dispatch.planning import PlanningProblem
 from services.dispatch.usecases.replanning import run_queued_replans
 from tests.conftest import Keys
 from tests.support.infra import NatsServer
@@ -244,3 +245,47 @@ async def test_an_overrun_replan_hands_the_next_visit_to_whoever_keeps_its_promi
         "SELECT technician_id::text AS tech FROM dispatch.assignments WHERE id = $1", moved["id"]
     )
     assert row["tech"] == oleg and abs(moved["eta"] - promised["first_eta"]) <= TOLERANCE
+
+
+async def test_a_pinned_booking_keeps_the_dispatchers_time_whatever_it_was_promised(
+    clocked_dispatch: Dispatch, clock: Clock
+) -> None:
+    """The desk books 10:00 but tells the customer the window's opening (09:00): the pinned time wins, and with no
+    change budget at all the re-plan plans it there at once."""
+    dispatch = clocked_dispatch
+    clock.now = at(8)
+    anna = await dispatch.add_technician("Anna Koval", *ANNA_HOME, weekly_shifts=WEEK)
+    visit = planned_visit(ANNA_HOME[0] + 0.01, ANNA_HOME[1], at(9), at(16))
+    await dispatch.publish(visit, occurred_at=clock.now)
+
+    async def known() -> bool:
+        return bool(await dispatch.sql("SELECT 1 FROM dispatch.jobs WHERE request_id = $1", visit.visit_id))
+
+    await eventually(known, what="the visit reaches dispatch")
+    pinned = await dispatch.client.post(
+        "/assignments",
+        headers=dispatch.dispatcher,
+        json={"request_id": str(visit.visit_id), "technician_id": anna, "planned_start": at(10).isoformat()},
+    )
+    assert pinned.status_code == 201, pinned.text
+    before = await booked(dispatch, visit.visit_id)
+    assert before["planned_start"] - before["first_eta"] > TOLERANCE  # told the window's opening
+    replanner = dispatch.app.state.dispatch.replanner
+    solves: list[PlanningProblem] = []
+    run = replanner.run
+
+    async def counted(planner: Any, problem: PlanningProblem, travel: Any, options: Any) -> Any:
+        solves.append(problem)
+        return await run(planner, problem, travel, options)
+
+    replanner.run = counted
+    proposal = await dispatch.client.post(
+        f"/plans/{TODAY}/proposals", headers=dispatch.dispatcher, json={"change_budget": 0}
+    )
+    assert proposal.status_code == 201, proposal.text
+    body = proposal.json()
+    assert body["unassigned"] == [] and body["kpis"]["kept_as_booked"] == 0
+    # one solve: bound to the told 09:00, the pinned 10:00 was a change no budget allowed, dropped, lifted, re-solved
+    assert len(solves) == 1
+    # the one change the plan may make is to tell the customer the arrival the pinned time really gives
+    assert all(c["from_start"] == c["to_start"] for c in body["changes"])

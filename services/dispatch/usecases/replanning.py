@@ -505,9 +505,10 @@ class Replanner:
                 windows = (TimeWindow(open_from, open_to),) if job.kind == "emergency" else open_windows(job)
                 if not windows:
                     continue  # none of its windows is open any more this day
-                if booking is not None:
+                if booking is not None and not booking.locked:
                     # the customer was told an arrival: kept within the tolerance where a plan can (if this one
-                    # can't, the promise is relaxed and the customer told), and a retime beyond it is a change
+                    # can't, the promise is relaxed and the customer told), and a retime beyond it is a change;
+                    # a pinned booking keeps the dispatcher's time instead (the desk may have told another)
                     promise = promise_band(secs(promised_eta(booking)), self.tolerance_s, job.kind == "emergency")
                     kept = windows if release_promises else keep_promise(windows, promise)
                     if kept != windows:
