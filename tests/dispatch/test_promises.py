@@ -74,6 +74,7 @@ async def test_a_sick_call_replan_keeps_the_others_promises_and_a_released_one_s
     assert {(n["audience"], n["technician_id"]) for n in dropped["told"]} == {("technician", anna), ("customer", None)}
     plan = (await dispatch.client.get(f"/plans/{TODAY}", headers=dispatch.dispatcher)).json()
     assert [u["request_id"] for u in plan["unassigned"]] == [str(annas)]
+    assert "or only by breaking promised arrivals (a dispatcher may release them)" in plan["unassigned"][0]["detail"]
 
     released = await dispatch.client.post(
         f"/plans/{TODAY}/replan",

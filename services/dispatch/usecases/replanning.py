@@ -51,6 +51,7 @@ from services.dispatch.planning import (
     Technician,
     TimeWindow,
     TravelTimeProvider,
+    UnassignedVisit,
     Visit,
     plan_routes,
 )
@@ -131,6 +132,13 @@ class Snapshot:
     def eta(self, stop: Stop) -> datetime:
         """The arrival the customer is promised for a planned stop (see `promised_arrival`)."""
         return self.at(promised_arrival(stop, self.windows.get(stop.visit_id, ())))
+
+    def unassigned_detail(self, visit: UnassignedVisit) -> str:
+        """The planner's detail, and where told arrivals bound the plan, that they may be what leaves no room."""
+        if visit.reason in LEFT_FOR_LESS and self.relaxed:
+            hint = "or only by breaking promised arrivals (a dispatcher may release them)"
+            return f"{visit.detail}; {hint}" if visit.detail else hint
+        return visit.detail
 
     def without_promises(self, visit_ids: set[str]) -> PlanningProblem:
         """The problem with those visits' promise bounds lifted: no plan keeps them, so their retimes spend no
@@ -600,8 +608,9 @@ class Replanner:
                 if booking is None or booking.status not in STARTED:
                     label = job_label(snap.jobs[rid])
                     after[rid] = PlacedVisit(rid, label, tid, names[tid], at(stop.start), snap.eta(stop))
+        details = {u.visit_id: snap.unassigned_detail(u) for u in plan.unassigned}
         dropped = {
-            uuid.UUID(u.visit_id): f"{u.reason.value.replace('_', ' ')}" + (f" ({u.detail})" if u.detail else "")
+            uuid.UUID(u.visit_id): u.reason.value.replace("_", " ") + (f" ({d})" if (d := details[u.visit_id]) else "")
             for u in plan.unassigned
         }
         changes = diff_plans(
@@ -828,7 +837,7 @@ def unassigned_json(plan: Plan, snap: Snapshot) -> list[dict[str, Any]]:
         {
             "request_id": u.visit_id,
             "reason": u.reason.value,
-            "detail": u.detail,
+            "detail": snap.unassigned_detail(u),
             "label": job_label(snap.jobs[uuid.UUID(u.visit_id)]),
         }
         for u in plan.unassigned
