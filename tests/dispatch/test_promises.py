@@ -99,11 +99,12 @@ async def test_a_sick_call_replan_keeps_the_others_promises_and_a_released_one_s
     ]
     # the events say the same: the customer's booking changed with the reason, Oleg's route published
     rows = await dispatch.sql(
-        "SELECT payload->'data'->>'reason' AS reason FROM dispatch.outbox "
+        "SELECT payload->'data'->>'reason' AS reason, payload->'data'->>'customer_told' AS told FROM dispatch.outbox "
         "WHERE subject = 'fieldline.dispatch.assignment.changed.v1' AND payload->'data'->>'assignment_id' = $1",
         str(promised["id"]),
     )
     assert len(rows) == 1 and f"the customer is told the new arrival {new_arrival}" in rows[0]["reason"]
+    assert rows[0]["told"] == "true"  # notify words the new ETA on dispatch's word, not its own threshold
     assert "promised arrivals released by" in rows[0]["reason"]
     routes = await dispatch.sql(
         "SELECT 1 FROM dispatch.outbox WHERE subject = 'fieldline.dispatch.plan.published.v1' "
@@ -166,7 +167,7 @@ async def test_an_emergency_that_must_come_first_breaks_a_promise_and_the_custom
     assert after["eta"] - promised["eta"] > TOLERANCE
     assert after["first_eta"] == after["eta"]  # the new arrival told is the promise re-plans keep from now on
     (changed,) = await dispatch.sql(
-        "SELECT payload->'data'->>'reason' AS reason FROM dispatch.outbox "
+        "SELECT payload->'data'->>'reason' AS reason, payload->'data'->>'customer_told' AS told FROM dispatch.outbox "
         "WHERE subject = 'fieldline.dispatch.assignment.changed.v1' AND payload->'data'->>'assignment_id' = $1",
         str(promised["id"]),
     )
@@ -176,6 +177,7 @@ async def test_an_emergency_that_must_come_first_breaks_a_promise_and_the_custom
         f"an emergency was fitted in before it (Anna); the customer is told the new arrival {local:%H:%M}"
         f" (promised {promised_at:%H:%M})"
     )
+    assert changed["told"] == "true"
     queued = await dispatch.sql("SELECT reason FROM dispatch.replan_requests")
     assert any("1 promised arrival(s) moved beyond the tolerance" in r["reason"] for r in queued)
 

@@ -156,6 +156,7 @@ def assignment_changed(
     eta: datetime,
     reason: str,
     plan_version: int | None = None,
+    customer_told: bool | None = None,
 ) -> AssignmentChanged:
     return AssignmentChanged(
         assignment_id=before.id,
@@ -171,6 +172,7 @@ def assignment_changed(
         previous_eta=before.eta,
         reason=reason,
         plan_version=plan_version,
+        customer_told=customer_told,
     )
 
 
@@ -221,12 +223,22 @@ async def announce_changed(
     plan_version: int | None = None,
     *,
     occurred_at: datetime,
+    customer_told: bool | None = None,
 ) -> None:
     await add_event(
         session,
         messaging,
         assignment_changed(
-            before, technician_id, first_name, status, planned_start, planned_end, eta, reason, plan_version
+            before,
+            technician_id,
+            first_name,
+            status,
+            planned_start,
+            planned_end,
+            eta,
+            reason,
+            plan_version,
+            customer_told,
         ),
         occurred_at=occurred_at,
     )

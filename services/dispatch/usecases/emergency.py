@@ -305,6 +305,7 @@ class EmergencyPlacer:
                     m.planned_end,
                     m.eta,
                     reason + told[m.assignment_id],
+                    customer_told=bool(told[m.assignment_id]),
                 ),
                 occurred_at=self.clock(),
             )

@@ -739,6 +739,7 @@ class Replanner:
                             text,
                             plan_version=version,
                             occurred_at=self.clock(),
+                            customer_told=told,
                         )
             stops_of.setdefault(tid, []).append(
                 PlannedStop(
