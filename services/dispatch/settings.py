@@ -91,9 +91,10 @@ class Settings(ServiceSettings, AttachmentStoreSettings):
         )
 
     retime_threshold_minutes: int = 15  # a plan change smaller than this is not reported
-    # a re-plan keeps a booked emergency's arrival within this of the first promised ETA, and tells the customer
-    # (an assignment.changed event) whenever it moves any promised arrival by more than this
-    eta_tolerance_minutes: int = 15
+    # the one promise tolerance: a re-plan keeps every booking's arrival within this of the ETA the customer was
+    # told (an emergency may come earlier), counts a retime beyond it against the change budget, and tells the
+    # customer the new arrival (an assignment.changed event) when no plan can keep it or a dispatcher released it
+    eta_tolerance_minutes: int = Field(default=30, ge=0)
     replan_failure_backoff_s: float = 60.0  # a day that failed to plan is tried again after this long
 
     # SLA watch

@@ -82,6 +82,9 @@ class AssignmentChanged(_DispatchEvent):
     previous_eta: datetime
     reason: str
     plan_version: int | None = None
+    # added within v1: whether this change tells the customer a new arrival (true: the promised one is broken;
+    # false: the arrival stays within dispatch's tolerance of it); None: the receiver judges by its own threshold
+    customer_told: bool | None = None
 
 
 class RequestUnplaceable(_DispatchEvent):

@@ -12,7 +12,7 @@ from services.dispatch.domain.bundling import DueVisit, visits_to_bundle
 from services.dispatch.domain.calendar import Absence, WeeklyShift, absence_reason, shift_on
 from services.dispatch.domain.lifecycle import TransitionRefused, check_transition, status_after_break
 from services.dispatch.domain.placement import BookedStop, Candidate, Job, earliest_departure
-from services.dispatch.domain.planchanges import PlacedVisit, diff_plans
+from services.dispatch.domain.planchanges import Notice, PlacedVisit, diff_plans
 from services.dispatch.domain.sla import SlaClock, predicted_arrival
 from services.dispatch.planning import RoadFactorTravel
 from services.dispatch.usecases.reactive_placement import ReactiveInsertion
@@ -75,6 +75,49 @@ def test_diff_says_who_lost_a_visit_to_whom_and_why() -> None:
     assert texts[moved] == "visit Lenina 1 moved from Anna 10:30 to Oleg 14:00: Anna is off sick"
     assert texts[retimed] == "visit Lenina 2 moved from Oleg 09:00 to Oleg 09:40: re-plan"
     assert same not in texts  # five minutes is not news
+
+
+def test_diff_says_who_is_told_and_which_promises_it_breaks() -> None:
+    anna, oleg = uuid.uuid4(), uuid.uuid4()
+    late, handed, kept, dropped = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    before = {  # each with the arrival its customer was told
+        late: PlacedVisit(late, "Lenina 1", oleg, "Oleg", local(9), local(9)),
+        handed: PlacedVisit(handed, "Lenina 2", anna, "Anna", local(11), local(11)),
+        kept: PlacedVisit(kept, "Lenina 3", oleg, "Oleg", local(13), local(13)),
+        dropped: PlacedVisit(dropped, "Lenina 4", oleg, "Oleg", local(15), local(15)),
+    }
+    after = {
+        # the start moves 10 minutes (below the retime threshold), the arrival 40: a broken promise all the same
+        late: PlacedVisit(late, "Lenina 1", oleg, "Oleg", local(9, 10), local(9, 40)),
+        handed: PlacedVisit(handed, "Lenina 2", oleg, "Oleg", local(11, 20), local(11, 20)),
+        kept: PlacedVisit(kept, "Lenina 3", oleg, "Oleg", local(13, 5), local(13, 5)),
+    }
+    changes = diff_plans(
+        before,
+        after,
+        reasons_by_technician={anna: "Anna is off sick"},
+        reason="re-plan",
+        dropped_reasons={},
+        tz=TZ,
+        promise_tolerance=timedelta(minutes=30),
+    )
+    by_visit = {c.request_id: c for c in changes}
+    assert kept not in by_visit
+    assert by_visit[late].kind == "retimed" and by_visit[late].promise_broken
+    assert by_visit[late].told == (
+        Notice("technician", "Oleg: visit Lenina 1 now at 09:10", oleg),
+        Notice("customer", "the customer is told the new arrival 09:40 (promised 09:00)"),
+    )
+    assert by_visit[handed].kind == "moved" and not by_visit[handed].promise_broken
+    assert by_visit[handed].told == (
+        Notice("technician", "Anna: visit Lenina 2 leaves the route", anna),
+        Notice("technician", "Oleg: visit Lenina 2 joins the route at 11:20", oleg),
+        Notice("customer", "the customer is told Oleg comes"),
+    )
+    assert by_visit[dropped].promise_broken and {n.audience for n in by_visit[dropped].told} == {
+        "technician",
+        "customer",
+    }
 
 
 def test_bundling_takes_maintenance_whose_window_is_open_or_opens_soon() -> None:

@@ -91,6 +91,22 @@ def test_an_eta_is_news_only_when_it_moves_more_than_the_threshold() -> None:
     ] == ["eta_changed"]
 
 
+def test_dispatchs_word_on_a_promise_beats_the_threshold() -> None:
+    """Issue 17: dispatch keeps told arrivals within its tolerance and says when a change tells the customer."""
+    changed = AssignmentChanged.subject
+    base, later = "2026-11-28T10:00:00+00:00", "2026-11-28T10:25:00+00:00"
+    same = {"technician_id": "t", "previous_technician_id": "t", "status": "accepted"}
+    assert _templates(changed, **same, previous_eta=base, eta=later) == {  # no word: the threshold
+        Audience.CUSTOMER: "eta_changed",
+        Audience.TECHNICIAN: "assignment_changed",
+    }
+    assert _templates(changed, **same, previous_eta=base, eta=later, customer_told=False) == {
+        Audience.TECHNICIAN: "assignment_changed"
+    }
+    told = _templates(changed, **same, previous_eta=base, eta="2026-11-28T10:05:00Z", customer_told=True)
+    assert told[Audience.CUSTOMER] == "eta_changed"
+
+
 def test_emergencies_are_urgent_and_routine_news_is_not() -> None:
     (emergency,) = notices_for(ServiceRequestCreated.subject, {"kind": "emergency", "priority": "P2"}, POLICY)
     (routine,) = notices_for(ServiceRequestCreated.subject, {"kind": "routine", "priority": "P3"}, POLICY)

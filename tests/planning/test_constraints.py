@@ -260,3 +260,21 @@ def test_workload_balance_spreads_the_work() -> None:
 def test_plan_round_trips_into_the_next_replan() -> None:
     plan = solve(PlanningProblem((tech("a", at(0)),), (visit("v1", at(10)),)))
     assert plan.route_assignments() == (RouteAssignment("a", 0, ("v1",)),)
+
+
+def test_a_retime_beyond_the_promise_spends_the_change_budget() -> None:
+    a = tech("a", at(0))
+    # promised 09:00 (+-30 min); the newcomer only fits at 09:00 and takes two hours, so it pushes the promise
+    promise = TimeWindow(8.5 * H, 9.5 * H)
+    kept = visit("kept", at(10), priority=Priority.P1, windows=(TimeWindow(9 * H, 17 * H),), promised=promise)
+    tight = visit("tight", at(10), service=2 * H, windows=(TimeWindow(9 * H, 9 * H + 10 * M),))
+    previous = (RouteAssignment("a", 0, ("kept",)),)
+    unbounded = solve(
+        PlanningProblem((a,), (dataclasses.replace(kept, promised=None), tight), previous_routes=previous)
+    )
+    assert order(unbounded, "a") == ["tight", "kept"]  # counted as no change before: only moves were
+    frozen = solve(PlanningProblem((a,), (kept, tight), previous_routes=previous, max_moves_per_route=0))
+    assert order(frozen, "a") == ["kept"] and reasons(frozen) == {"tight": UnassignedReason.NO_TIME_LEFT}
+    assert promise.start <= frozen.routes[0].stops[0].start <= promise.end
+    one = solve(PlanningProblem((a,), (kept, tight), previous_routes=previous, max_moves_per_route=1))
+    assert order(one, "a") == ["tight", "kept"]

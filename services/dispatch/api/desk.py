@@ -83,13 +83,20 @@ async def alerts(session: UnitOfWork, cases: UseCases, _: Dispatcher) -> list[Al
 
 @router.post("/plans/{day}/replan", response_model=ReplanOut)
 async def replan(
-    day: date, db: Transactions, cases: UseCases, _: Dispatcher, body: ReplanIn | None = None
+    day: date, db: Transactions, cases: UseCases, principal: Dispatcher, body: ReplanIn | None = None
 ) -> dict[str, Any]:
     """Plans the day now (off the event loop) and answers with the new version and what changed; no body needed.
+    Told arrivals stay within the tolerance unless `release_promises` (the dispatcher is recorded in the reason).
 
     The re-plan opens its own transactions: it must not hold a connection while the solver runs."""
-    reason = (body or ReplanIn()).reason
-    return await cases.replanner.replan(db, day, [reason], wait_s=cases.replanner.dispatcher_wait_s)
+    body = body or ReplanIn()
+    return await cases.replanner.replan(
+        db,
+        day,
+        [body.reason],
+        wait_s=cases.replanner.dispatcher_wait_s,
+        promises_released_by=principal.subject if body.release_promises else None,
+    )
 
 
 @router.post("/horizon/replan", response_model=HorizonPlanOut)

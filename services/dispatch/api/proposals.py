@@ -22,7 +22,9 @@ async def propose(
 ) -> dict[str, Any]:
     """Plans the day without applying it; the answer says what would change. Open for ten minutes."""
     body = body or ProposalIn()
-    return await cases.proposals.propose(db, day, body.reason, principal.subject, body.change_budget)
+    return await cases.proposals.propose(
+        db, day, body.reason, principal.subject, body.change_budget, release_promises=body.release_promises
+    )
 
 
 @router.get("/plans/{day}/proposals/{proposal_id}", response_model=ProposalOut)

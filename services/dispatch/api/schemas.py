@@ -274,10 +274,18 @@ class LockIn(BaseModel):
 
 class ReplanIn(BaseModel):
     reason: PlainText = Field(default="re-plan requested by a dispatcher", max_length=500)
+    release_promises: bool = Field(
+        default=False,
+        description="let this plan retime arrivals already told to customers beyond the tolerance (the customers "
+        "are told the new ones; the plan records who released them)",
+    )
 
 
 class ProposalIn(BaseModel):
     reason: PlainText = Field(default="re-plan proposed to a dispatcher", max_length=500)
+    release_promises: bool = Field(
+        default=False, description="as for a re-plan: the proposal may retime told arrivals beyond the tolerance"
+    )
     change_budget: int | None = Field(
         default=None,
         ge=0,
@@ -286,9 +294,17 @@ class ProposalIn(BaseModel):
     )
 
 
+class NoticeOut(BaseModel):
+    """Who is told of a change, and what: the visit's customer, or a technician whose route it changes."""
+
+    audience: Literal["customer", "technician"]
+    text: str
+    technician_id: uuid.UUID | None = None
+
+
 class PlanChangeOut(BaseModel):
     """One change a plan makes, in words: a visit added to a route, moved to another technician, retimed or
-    dropped."""
+    dropped; and who is told."""
 
     request_id: uuid.UUID
     kind: Literal["added", "moved", "retimed", "dropped"]
@@ -297,6 +313,8 @@ class PlanChangeOut(BaseModel):
     to_technician_id: uuid.UUID | None = None
     from_start: UtcDatetime | None = None
     to_start: UtcDatetime | None = None
+    promise_broken: bool = Field(False, description="the arrival the customer was told moves beyond the tolerance")
+    told: list[NoticeOut] = Field(default_factory=list)
 
 
 # the planner's codes (planning/model.UnassignedReason, diagnosed in planning/reasons.py), spelt out for the clients

@@ -26,7 +26,8 @@ class EmergencyBooking:
 
     technician_id: uuid.UUID
     route_version: int
-    pushed: Sequence[tuple[uuid.UUID, datetime, datetime, datetime]]  # (assignment, start, end, eta)
+    # (assignment, start, end, eta, whether the customer is told it as the new promise)
+    pushed: Sequence[tuple[uuid.UUID, datetime, datetime, datetime, bool]]
     assignment: NewAssignment
     events: Sequence[OutboxRow]
     replan_day: date
@@ -35,7 +36,8 @@ class EmergencyBooking:
 
 _BOOKINGS_AHEAD_SQL = f"""
     SELECT a.id, a.request_id, a.customer_id, a.technician_id, a.status, a.planned_start, a.planned_end, a.eta,
-           a.locked, j.window_end, j.windows, j.response_due, j.kind, j.lat, j.lon
+           a.locked, j.window_end, j.windows, j.response_due, j.kind, j.lat, j.lon,
+           COALESCE(a.first_eta, a.eta) AS promised_eta
     FROM assignments a
     CROSS JOIN LATERAL (
         -- one index lookup per booking (a plain join makes the planner hash all of jobs)
@@ -54,9 +56,10 @@ _BOOK_EMERGENCY_SQL = f"""
         WHERE id = $1 AND route_version = $2 RETURNING id
     ), pushed AS (
         UPDATE assignments AS a
-        SET planned_start = v.starts, planned_end = v.ends, eta = v.eta, updated_at = now(), version = a.version + 1
-        FROM claimed, unnest($3::uuid[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[])
-             AS v(id, starts, ends, eta)
+        SET planned_start = v.starts, planned_end = v.ends, eta = v.eta, updated_at = now(), version = a.version + 1,
+            first_eta = CASE WHEN v.told THEN v.eta ELSE a.first_eta END
+        FROM claimed, unnest($3::uuid[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[], $21::boolean[])
+             AS v(id, starts, ends, eta, told)
         WHERE a.id = v.id AND a.technician_id = claimed.id AND a.status IN {ACTIVE_SQL}
         RETURNING a.id
     ), booked AS (
@@ -123,6 +126,7 @@ class EmergencyBookingRepository(SessionRepository):
             booking.replan_reason,
             a.booked_at,
             [e.trace_context for e in events],
+            [p[4] for p in pushed],
         )
         assert row is not None
         if not row["claimed"]:

@@ -30,6 +30,7 @@ class BookedStop:
     eta: datetime
     latest_start: datetime | None  # a window end, an SLA deadline or a lock it must still keep
     customer_id: uuid.UUID  # whose visit it is: told when the booking moves
+    promised_eta: datetime | None = None  # the arrival the customer was told
 
 
 @dataclass(frozen=True)

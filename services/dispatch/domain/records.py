@@ -248,6 +248,7 @@ class BookingAhead:
     lat: float
     lon: float
     windows: list[list[str]] | None = None  # all the job's windows, window_end their last closing
+    promised_eta: datetime | None = None  # the arrival the customer was told (first_eta, else eta)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

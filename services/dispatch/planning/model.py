@@ -83,6 +83,9 @@ class Visit:
     sla_cost: float | None = None  # per second late
     drop_penalty: float | None = None
     territory: str | None = None  # the site's territory (id); None: in no territory, no one crosses to it
+    # The start the customer was told, widened by the tolerance: a re-plan that starts this visit of a previous
+    # route outside it spends one of that route's ``max_moves_per_route`` (the windows keep it, where they do).
+    promised: TimeWindow | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +129,8 @@ class PlanningProblem:
     visits: tuple[Visit, ...]
     pins: tuple[Pin, ...] = ()
     previous_routes: tuple[RouteAssignment, ...] = ()  # warm start
-    # At most this many visits of a technician-day's previous route may leave it (None: no budget).
+    # At most this many visits of a technician-day's previous route may leave it, or start outside their
+    # ``Visit.promised`` (None: no budget).
     max_moves_per_route: int | None = None
     territory_rule: TerritoryRule = TerritoryRule()
 

@@ -237,20 +237,35 @@ def _add_pins(m: _Model, time: pywrapcp.RoutingDimension) -> None:
             previous = index
 
 
-def _add_change_budget(m: _Model) -> None:
+def _add_change_budget(m: _Model, time: pywrapcp.RoutingDimension) -> None:
     budget = m.instance.max_moves_per_route
     if budget is None or not m.instance.previous_routes:
         return
     solver = m.routing.solver()
     for v, previous in enumerate(m.instance.previous_routes):
-        if len(previous) > budget:
+        promised = [k for k in previous if m.instance.visits[k].promised is not None]
+        if len(previous) > budget or promised:
             # moved to another technician; one that can't be served at all is dropped, not moved (counting it
             # made a day whose shift shrank, e.g. sick from now, infeasible as a whole)
-            moved = [
+            changed = [
                 solver.IsDifferentCstVar(vehicle, v) - solver.IsEqualCstVar(vehicle, -1)
                 for vehicle in (m.routing.VehicleVar(m.visit_index(k)) for k in previous)
             ]
-            solver.Add(solver.Sum(moved) <= budget)
+            changed += [_broken_promise(m, time, v, k) for k in promised]
+            solver.Add(solver.Sum(changed) <= budget)
+
+
+def _broken_promise(m: _Model, time: pywrapcp.RoutingDimension, v: int, k: int) -> Any:
+    """1 when visit ``k`` stays on its route ``v`` but starts outside its promise (a move counts once already)."""
+    solver = m.routing.solver()
+    promise = m.instance.visits[k].promised
+    assert promise is not None
+    index = m.visit_index(k)
+    cumul = time.CumulVar(index)
+    outside = solver.IsLessCstVar(cumul, m.ticks.down(promise.start)) + solver.IsGreaterCstVar(
+        cumul, m.ticks.up(promise.end)
+    )
+    return solver.IsEqualCstVar(m.routing.VehicleVar(index), v) * outside
 
 
 def _search_parameters(options: PlanningOptions, time_limit: float) -> Any:
@@ -350,7 +365,7 @@ def solve_instance(
     _add_max_travel(m, travel_cb)
     _add_breaks(m, time)
     _add_pins(m, time)
-    _add_change_budget(m)
+    _add_change_budget(m, time)
 
     params = _search_parameters(options, time_limit)
     routing.CloseModelWithParameters(params)

@@ -23,13 +23,16 @@ from shared.events.dispatch import AssignmentChanged, AssignmentCreated, Assignm
 from shared.messaging import add_event
 
 
-def latest_start(booking: BookingAhead) -> datetime | None:
+def latest_start(booking: BookingAhead, promise_tolerance: timedelta | None = None) -> datetime | None:
     """What a booking must still keep when others are squeezed in before it: the end of the window it starts in
-    (pushed past it, it would land between two of its windows), its SLA, its pinned time."""
+    (pushed past it, it would land between two of its windows), its SLA, its pinned time; with
+    `promise_tolerance`, the arrival its customer was told plus that."""
     window = window_at(job_windows(booking.windows, None, None), booking.planned_start)
     bounds = [b for b in (window.end if window else booking.window_end, booking.response_due) if b is not None]
     if booking.locked:
         bounds.append(booking.planned_start)
+    if promise_tolerance is not None and booking.promised_eta is not None:
+        bounds.append(max(booking.planned_start, booking.promised_eta + promise_tolerance))
     return min(bounds) if bounds else None
 
 
@@ -47,9 +50,11 @@ def to_candidates(
     breaks_taken: Mapping[uuid.UUID, datetime] | None = None,
     policy: TerritoryPolicy | None = None,
     site_territory: uuid.UUID | None = None,
+    promise_tolerance: timedelta | None = None,
 ) -> list[Candidate]:
     """`breaks_taken`: per technician, the end of the latest break in the command log this shift. `policy`: the
-    crossing rule for a job at a site in `site_territory` (a crossing it forbids leaves the technician out)."""
+    crossing rule for a job at a site in `site_territory` (a crossing it forbids leaves the technician out).
+    `promise_tolerance`: the bookings ahead keep their told arrivals within it (see `latest_start`)."""
     logged = breaks_taken or {}
     policy = policy or TerritoryPolicy()
     crossing = {r.id: crossing_cost_s(policy, site_territory, r.territory_ids) for r in rows}
@@ -67,8 +72,9 @@ def to_candidates(
                 planned_start=b.planned_start,
                 planned_end=b.planned_end,
                 eta=b.eta,
-                latest_start=latest_start(b),
+                latest_start=latest_start(b, promise_tolerance),
                 customer_id=b.customer_id,
+                promised_eta=b.promised_eta,
             )
         )
     return [
@@ -158,6 +164,7 @@ def assignment_changed(
     eta: datetime,
     reason: str,
     plan_version: int | None = None,
+    customer_told: bool | None = None,
 ) -> AssignmentChanged:
     return AssignmentChanged(
         assignment_id=before.id,
@@ -173,6 +180,7 @@ def assignment_changed(
         previous_eta=before.eta,
         reason=reason,
         plan_version=plan_version,
+        customer_told=customer_told,
     )
 
 
@@ -223,12 +231,22 @@ async def announce_changed(
     plan_version: int | None = None,
     *,
     occurred_at: datetime,
+    customer_told: bool | None = None,
 ) -> None:
     await add_event(
         session,
         messaging,
         assignment_changed(
-            before, technician_id, first_name, status, planned_start, planned_end, eta, reason, plan_version
+            before,
+            technician_id,
+            first_name,
+            status,
+            planned_start,
+            planned_end,
+            eta,
+            reason,
+            plan_version,
+            customer_told,
         ),
         occurred_at=occurred_at,
     )

@@ -84,9 +84,17 @@ class EmergencyPlacer:
         self.clock = clock
         self.travel = travel or RoadFactorTravel(road_factor=settings.road_factor)
         self.tz = ZoneInfo(settings.timezone)
+        self.promise_tolerance = timedelta(minutes=settings.eta_tolerance_minutes)
 
     def local_day(self, moment: datetime) -> date:
         return moment.astimezone(self.tz).date()
+
+    def _told(self, stop: BookedStop, eta: datetime) -> str:
+        """What a pushed booking's customer is told when the push breaks the promised arrival (else nothing)."""
+        if stop.promised_eta is None or eta - stop.promised_eta <= self.promise_tolerance:
+            return ""
+        new, promised = eta.astimezone(self.tz), stop.promised_eta.astimezone(self.tz)
+        return f"; the customer is told the new arrival {new:%H:%M} (promised {promised:%H:%M})"
 
     async def on_request_created(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
         assert isinstance(event, ServiceRequestCreated)
@@ -173,15 +181,23 @@ class EmergencyPlacer:
         duration = job.duration_minutes + sum(v.duration_minutes for v in bundle)
         shift_starts = [r.shift_start for r in rows]
         logged = await repo.breaks_taken_since([r.id for r in rows], min(shift_starts)) if shift_starts else {}
-        candidates = to_candidates(rows, bookings, now, skip, logged, policy, job.territory_id)
+        urgent = Job(job.request_id, job.lat, job.lon, duration, job.response_due, skills)
+        # every customer's told arrival kept first; where no one can then meet the SLA, the SLA comes first and the
+        # promises it breaks are told (see _book)
+        candidates = to_candidates(rows, bookings, now, skip, logged, policy, job.territory_id, self.promise_tolerance)
         if not candidates and policy.forbidden and job.territory_id is not None:
             return Decision(None, None, NO_ONE_IN_TERRITORY), candidates
-        urgent = Job(job.request_id, job.lat, job.lon, duration, job.response_due, skills)
-        if isinstance(self.travel, RoadFactorTravel):
-            decision = self.rule.decide(urgent, candidates, now)
-        else:  # a road engine may answer over the network (what its cache lacks): off the event loop
-            decision = await asyncio.to_thread(self.rule.decide, urgent, candidates, now)
+        decision = await self._decide(urgent, candidates, now)
+        if decision.best is None:
+            candidates = to_candidates(rows, bookings, now, skip, logged, policy, job.territory_id)
+            decision = await self._decide(urgent, candidates, now)
         return decision, candidates
+
+    async def _decide(self, urgent: Job, candidates: list[Candidate], now: datetime) -> Decision:
+        if isinstance(self.travel, RoadFactorTravel):
+            return self.rule.decide(urgent, candidates, now)
+        # a road engine may answer over the network (what its cache lacks): off the event loop
+        return await asyncio.to_thread(self.rule.decide, urgent, candidates, now)
 
     async def retry_waiting(self, db: Database, limit: int = 50) -> list[uuid.UUID]:
         """Tries again the emergencies nobody is booked for (nobody could take them when filed, or a re-plan had to
@@ -279,6 +295,7 @@ class EmergencyPlacer:
             await repo.defer_overlap_check()
         booked = {s.assignment_id: s for s in route}
         reason = f"an emergency was fitted in before it ({option.first_name})"
+        told = {m.assignment_id: self._told(booked[m.assignment_id], m.eta) for m in option.retimed}
         emergency_end = option.planned_start + timedelta(minutes=job.duration_minutes)
         assignment = NewAssignment(
             id=uuid.uuid4(),
@@ -307,12 +324,14 @@ class EmergencyPlacer:
                     m.planned_start,
                     m.planned_end,
                     m.eta,
-                    reason,
+                    reason + told[m.assignment_id],
+                    customer_told=bool(told[m.assignment_id]),
                 ),
                 occurred_at=self.clock(),
             )
             for m in option.retimed
         ]
+        broken = sum(1 for text in told.values() if text)
         events.append(
             outbox_row(
                 assignment_created(
@@ -332,11 +351,15 @@ class EmergencyPlacer:
             EmergencyBooking(
                 technician_id=option.technician_id,
                 route_version=option.route_version,
-                pushed=[(m.assignment_id, m.planned_start, m.planned_end, m.eta) for m in option.retimed],
+                pushed=[
+                    (m.assignment_id, m.planned_start, m.planned_end, m.eta, bool(told[m.assignment_id]))
+                    for m in option.retimed
+                ],
                 assignment=assignment,
                 events=events,
                 replan_day=self.local_day(option.planned_start),
-                replan_reason=f"emergency at {job.address or job.site_id} fitted into {option.first_name}'s day",
+                replan_reason=f"emergency at {job.address or job.site_id} fitted into {option.first_name}'s day"
+                + (f"; {broken} promised arrival(s) moved beyond the tolerance, customers told" if broken else ""),
             )
         )
         if not written:

@@ -22,6 +22,7 @@ from services.dispatch.usecases.replanning import (
     Replanner,
     StaleSnapshot,
     change_json,
+    promises_released,
     unassigned_json,
 )
 from shared.db import Database
@@ -53,15 +54,24 @@ class PlanProposals:
         self.clock = replanner.clock
 
     async def propose(
-        self, db: Database, day: date, reason: str, by: str, change_budget: int | None = None
+        self,
+        db: Database,
+        day: date,
+        reason: str,
+        by: str,
+        change_budget: int | None = None,
+        release_promises: bool = False,
     ) -> dict[str, Any]:
+        """`release_promises`: the plan may retime told arrivals beyond the tolerance (its reason says who let it)."""
         self.replanner.check_day(day)
         budget = self.replanner.settings.change_budget if change_budget is None else change_budget
+        if release_promises:
+            reason = promises_released(reason, day, by)
         async with db.transaction() as session:
             repo = DispatchRepository(session)
             if not await repo.wait_plan_lock(self.replanner.dispatcher_wait_s):
                 raise PlanningBusy.planning(day)
-            snap, plan, kept = await self.replanner.plan_day(repo, day, budget)
+            snap, plan, kept = await self.replanner.plan_day(repo, day, budget, release_promises)
             diff = await self.replanner.diff(repo, snap, plan, reason)
             latest = await repo.latest_plan(day)
             now = self.clock()

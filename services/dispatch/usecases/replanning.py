@@ -52,6 +52,7 @@ from services.dispatch.planning import (
     TerritoryRule,
     TimeWindow,
     TravelTimeProvider,
+    UnassignedVisit,
     Visit,
     plan_routes,
 )
@@ -136,10 +137,19 @@ class Snapshot:
         """The arrival the customer is promised for a planned stop (see `promised_arrival`)."""
         return self.at(promised_arrival(stop, self.windows.get(stop.visit_id, ())))
 
+    def unassigned_detail(self, visit: UnassignedVisit) -> str:
+        """The planner's detail, and where told arrivals bound the plan, that they may be what leaves no room."""
+        if visit.reason in LEFT_FOR_LESS and self.relaxed:
+            hint = "or only by breaking promised arrivals (a dispatcher may release them)"
+            return f"{visit.detail}; {hint}" if visit.detail else hint
+        return visit.detail
+
     def without_promises(self, visit_ids: set[str]) -> PlanningProblem:
-        """The problem with those visits' promise bounds lifted."""
+        """The problem with those visits' promise bounds lifted: no plan keeps them, so their retimes spend no
+        change budget either (counted, they made dropping the visit the cheaper way out)."""
         visits = tuple(
-            dataclasses.replace(v, windows=self.relaxed[v.id]) if v.id in visit_ids else v for v in self.problem.visits
+            dataclasses.replace(v, windows=self.relaxed[v.id], promised=None) if v.id in visit_ids else v
+            for v in self.problem.visits
         )
         return dataclasses.replace(self.problem, visits=visits)
 
@@ -192,11 +202,26 @@ def promised_eta(booking: AssignmentRecord) -> datetime:
     return booking.first_eta if booking.first_eta is not None else booking.eta
 
 
-def keep_promise(open_from: float, open_to: float, promised: float, tolerance: float) -> float:
-    """A booked emergency's latest start: no later than its promised arrival plus the tolerance, where that can
-    still be met; otherwise (already past it) as before, and the planner serves it as early as it can."""
-    bound = promised + tolerance
-    return min(open_to, bound) if bound >= open_from else open_to
+def promise_band(promised: float, tolerance: float, early_ok: bool) -> TimeWindow:
+    """The starts that keep a promised arrival: within the tolerance either way (an emergency: any time earlier)."""
+    return TimeWindow(0.0 if early_ok else promised - tolerance, promised + tolerance)
+
+
+def keep_promise(windows: tuple[TimeWindow, ...], band: TimeWindow) -> tuple[TimeWindow, ...]:
+    """The visit's windows cut to its promise band; where no window meets it any more (the promise is past or
+    outside every window), the windows as they are: the planner serves it as well as it can, and tells."""
+    kept = tuple(
+        TimeWindow(max(w.start, band.start), min(w.end, band.end))
+        for w in windows
+        if max(w.start, band.start) <= min(w.end, band.end)
+    )
+    return kept or windows
+
+
+def promises_released(reason: str, day: date, by: str) -> str:
+    """A plan's reason when a dispatcher lets it retime told arrivals: the record of who did."""
+    log.warning("plan of %s: promised arrivals released by %s", day, by)
+    return f"{reason} (promised arrivals released by {by})"
 
 
 PlannerFunction = Callable[[PlanningProblem, TravelTimeProvider, PlanningOptions], Plan]
@@ -243,18 +268,27 @@ class Replanner:
 
     @observe_planner_run
     async def replan(
-        self, db: Database, day: date, reasons: list[str], up_to_request: int | None = None, wait_s: float = 0.0
+        self,
+        db: Database,
+        day: date,
+        reasons: list[str],
+        up_to_request: int | None = None,
+        wait_s: float = 0.0,
+        promises_released_by: str | None = None,
     ) -> dict[str, Any]:
         """Plans `day` now; raises PlanningBusy if another run holds the day (after waiting `wait_s` for it),
-        StaleSnapshot if it raced."""
+        StaleSnapshot if it raced. `promises_released_by`: the dispatcher who lets this plan retime told ETAs."""
         self.check_day(day)
         reason = "; ".join(reasons) or "re-plan requested"
+        release = promises_released_by is not None
+        if promises_released_by is not None:
+            reason = promises_released(reason, day, promises_released_by)
         async with db.transaction() as session:
             repo = DispatchRepository(session)
             locked = await repo.wait_plan_lock(wait_s) if wait_s > 0 else await repo.try_plan_lock()
             if not locked:
                 raise PlanningBusy.planning(day)
-            snapshot, plan, _ = await self.plan_day(repo, day)
+            snapshot, plan, _ = await self.plan_day(repo, day, release_promises=release)
             try:
                 result = await self.persist(session, repo, snapshot, plan, reason)
             except IntegrityError as exc:
@@ -271,11 +305,12 @@ class Replanner:
             raise InvalidInput("day", f"is more than {MAX_DAYS_AHEAD} days ahead")
 
     async def plan_day(
-        self, repo: DispatchRepository, day: date, change_budget: int | None = None
+        self, repo: DispatchRepository, day: date, change_budget: int | None = None, release_promises: bool = False
     ) -> tuple[Snapshot, Plan, frozenset[str]]:
         """The day's plan (the caller holds the day's lock), and the bookings kept outside it as booked.
-        ``change_budget``: visits that may leave each technician's current route (default: the setting's)."""
-        snapshot, plan = await self._plan(repo, day, change_budget=change_budget)
+        ``change_budget``: visits that may leave or be retimed beyond their promise on each technician's current
+        route (default: the setting's); ``release_promises``: told ETAs bind no more (a dispatcher's override)."""
+        snapshot, plan = await self._plan(repo, day, change_budget=change_budget, release_promises=release_promises)
         kept: frozenset[str] = frozenset()
         for _ in range(KEEP_ROUNDS):
             dropped = {u.visit_id for u in plan.unassigned} & snapshot.keep
@@ -285,7 +320,7 @@ class Replanner:
             # stay as booked, as fixed blocks of their technicians' days, and the rest is planned around them
             kept |= dropped
             log.info("re-plan of %s: %s kept as booked, outside the plan", day, sorted(kept))
-            snapshot, plan = await self._plan(repo, day, kept, change_budget)
+            snapshot, plan = await self._plan(repo, day, kept, change_budget, release_promises)
         if plan.status in (SolveStatus.NO_SOLUTION, SolveStatus.INVALID) and snapshot.problem.visits:
             raise NoPlanFound(
                 f"the planner found no plan for {day.isoformat()} within {self.settings.planner_time_limit_s:g} s"
@@ -299,9 +334,10 @@ class Replanner:
         day: date,
         kept_as_booked: frozenset[str] = frozenset(),
         change_budget: int | None = None,
+        release_promises: bool = False,
     ) -> tuple[Snapshot, Plan]:
         """A plan of the day; promises no plan can keep are lifted (better late, and told, than not served)."""
-        snapshot = await self.snapshot(repo, day, kept_as_booked, change_budget)
+        snapshot = await self.snapshot(repo, day, kept_as_booked, change_budget, release_promises)
         options = PlanningOptions(time_limit=self.settings.planner_time_limit_s)
         problem = snapshot.problem
         plan = await self.solve(problem, options)
@@ -346,9 +382,12 @@ class Replanner:
         day: date,
         kept_as_booked: frozenset[str] = frozenset(),
         change_budget: int | None = None,
+        release_promises: bool = False,
     ) -> Snapshot:
         """The day as the planner's problem. `kept_as_booked`: visits left out of it, their technicians' time
-        from the drive there to the end of the visit blocked."""
+        from the drive there to the end of the visit blocked. Each booking's told ETA binds its start to within
+        the tolerance (lifted where no plan can keep it), unless `release_promises`; either way a start beyond
+        it spends the change budget."""
         origin = local_midnight(day, self.tz)
         end = origin + timedelta(days=1)
         now = self.clock()
@@ -483,6 +522,7 @@ class Replanner:
                 continue  # started by someone who is off now: left as it is
             duration = job.duration_minutes * 60.0
             sla_deadline = secs(job.response_due) if job.response_due else None
+            promise: TimeWindow | None = None
             if booking is not None and booking.status in STARTED:
                 start = max(now_s, secs(booking.planned_start))
                 remaining = max(60.0, secs(booking.planned_end) - start)
@@ -495,19 +535,22 @@ class Replanner:
                 if job.kind == "emergency" and job.response_due is not None and booking is None:
                     open_to = max(open_to, open_from)
                 if job.kind == "emergency" and booking is not None:
-                    # booked: served today whatever (the SLA's soft bound keeps it early), and no later than the
-                    # promise where its technician can still keep it; if the plan can't, the promise is relaxed
+                    # booked: served today whatever (the SLA's soft bound keeps it early)
                     open_to = max(DAY_S, open_from)
-                    if booking.technician_id in technicians:
-                        bounded = keep_promise(open_from, open_to, secs(promised_eta(booking)), self.tolerance_s)
-                        if bounded < open_to:
-                            relaxed[str(request_id)] = (TimeWindow(open_from, open_to),)
-                            open_to = bounded
                 if open_to < open_from:
                     continue  # its window is over for this day
                 windows = (TimeWindow(open_from, open_to),) if job.kind == "emergency" else open_windows(job)
                 if not windows:
                     continue  # none of its windows is open any more this day
+                if booking is not None and not booking.locked:
+                    # the customer was told an arrival: kept within the tolerance where a plan can (if this one
+                    # can't, the promise is relaxed and the customer told), and a retime beyond it is a change;
+                    # a pinned booking keeps the dispatcher's time instead (the desk may have told another)
+                    promise = promise_band(secs(promised_eta(booking)), self.tolerance_s, job.kind == "emergency")
+                    kept = windows if release_promises else keep_promise(windows, promise)
+                    if kept != windows:
+                        relaxed[str(request_id)] = windows
+                        windows = kept
                 if job.kind != "emergency" and sla_deadline is not None:
                     # due before the first window it can have today (the customer's earlier window is over): the
                     # lateness up to that window is no one's choice, and priced in it would make dropping cheaper
@@ -524,6 +567,7 @@ class Replanner:
                     sla_cost=rates.sla_cost(job.priority, job.late_penalty_per_hour),
                     drop_penalty=rates.drop_penalty(job.priority, job.visit_value),
                     territory=str(job.territory_id) if job.territory_id else None,
+                    promised=promise,
                 )
             )
         in_problem = {v.id for v in visits}
@@ -597,6 +641,7 @@ class Replanner:
                 a.technician_id,
                 names.get(a.technician_id, "?"),
                 a.planned_start,
+                promised_eta(a),
             )
             for rid, a in snap.assignments.items()
             if rid in snap.jobs and a.status not in STARTED and str(rid) not in snap.kept_as_booked
@@ -610,9 +655,11 @@ class Replanner:
                 planned.append((tid, rid, snap.eta(stop), at(stop.start), at(stop.departure)))
                 booking = snap.assignments.get(rid)
                 if booking is None or booking.status not in STARTED:
-                    after[rid] = PlacedVisit(rid, job_label(snap.jobs[rid]), tid, names[tid], at(stop.start))
+                    label = job_label(snap.jobs[rid])
+                    after[rid] = PlacedVisit(rid, label, tid, names[tid], at(stop.start), snap.eta(stop))
+        details = {u.visit_id: snap.unassigned_detail(u) for u in plan.unassigned}
         dropped = {
-            uuid.UUID(u.visit_id): f"{u.reason.value.replace('_', ' ')}" + (f" ({u.detail})" if u.detail else "")
+            uuid.UUID(u.visit_id): u.reason.value.replace("_", " ") + (f" ({d})" if (d := details[u.visit_id]) else "")
             for u in plan.unassigned
         }
         changes = diff_plans(
@@ -623,6 +670,7 @@ class Replanner:
             dropped_reasons=dropped,
             tz=self.tz,
             retime_threshold=timedelta(minutes=self.settings.retime_threshold_minutes),
+            promise_tolerance=timedelta(seconds=self.tolerance_s),
         )
         rates = self.settings.money_rates()
         kpis = {
@@ -637,6 +685,7 @@ class Replanner:
             "cost": round(rates.in_money(plan.kpis.objective), 2),
             "unassigned_value": round(rates.in_money(plan.kpis.unassigned_priority_weight), 2),
             "wall_time_s": round(plan.kpis.wall_time, 3),
+            "promises_broken": sum(c.promise_broken for c in changes),
             **promise_kpis(self._promises(snap, planned), timedelta(seconds=self.tolerance_s)),
         }
         return PlanDiff(names, planned, dropped, changes, kpis)
@@ -667,7 +716,6 @@ class Replanner:
             }
         )
         touched: set[uuid.UUID] = set()
-        tolerance = timedelta(seconds=self.tolerance_s)
         stops_of: dict[uuid.UUID, list[PlannedStop]] = {}
         for tid, rid, eta, start, finish in planned:
             a, job = snap.assignments.get(rid), snap.jobs[rid]
@@ -715,6 +763,9 @@ class Replanner:
             else:
                 assignment_id = a.id
                 moved = a.technician_id != tid
+                # the promise broken (no plan could keep it, or a dispatcher released it): the customer is told the
+                # new arrival, and that is the promise the next re-plans keep
+                told = change is not None and change.promise_broken
                 if moved or abs(a.planned_start - start) >= timedelta(minutes=1) or a.eta != eta:
                     await repo.move_assignment(
                         a.id,
@@ -723,11 +774,12 @@ class Replanner:
                         eta=eta,
                         technician_id=tid if moved else None,
                         status="offered" if moved else None,
+                        first_eta=eta if told else None,
                     )
                     touched.update({tid, a.technician_id})
-                    if abs(eta - a.eta) > tolerance:  # the record of who was told: the customer
+                    if told:  # the record of who was told: the customer
                         text = f"{text}; the customer is told the new arrival {eta.astimezone(self.tz):%H:%M}"
-                    if moved or change is not None or abs(eta - a.eta) > tolerance:
+                    if moved or change is not None or abs(eta - a.eta) > timedelta(seconds=self.tolerance_s):
                         await announce_changed(
                             session,
                             a,
@@ -740,6 +792,7 @@ class Replanner:
                             text,
                             plan_version=version,
                             occurred_at=self.clock(),
+                            customer_told=told,
                         )
             stops_of.setdefault(tid, []).append(
                 PlannedStop(
@@ -838,7 +891,7 @@ def unassigned_json(plan: Plan, snap: Snapshot) -> list[dict[str, Any]]:
         {
             "request_id": u.visit_id,
             "reason": u.reason.value,
-            "detail": u.detail,
+            "detail": snap.unassigned_detail(u),
             "label": job_label(snap.jobs[uuid.UUID(u.visit_id)]),
         }
         for u in plan.unassigned
@@ -854,6 +907,11 @@ def change_json(c: PlanChange) -> dict[str, Any]:
         "to_technician_id": str(c.to_technician_id) if c.to_technician_id else None,
         "from_start": utc_z(c.from_start) if c.from_start else None,
         "to_start": utc_z(c.to_start) if c.to_start else None,
+        "promise_broken": c.promise_broken,
+        "told": [
+            {"audience": n.audience, "text": n.text, "technician_id": str(n.technician_id) if n.technician_id else None}
+            for n in c.told
+        ],
     }
 
 

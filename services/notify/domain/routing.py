@@ -82,6 +82,9 @@ def eta_shift_minutes(previous: str | None, new: str | None) -> float | None:
 
 
 def _eta_moved(facts: Facts, policy: RoutingPolicy) -> bool:
+    """Dispatch's word where it gives it (`customer_told`: a broken promise, or none), else the threshold."""
+    if facts.get("customer_told") is not None:
+        return bool(facts["customer_told"])
     shift = eta_shift_minutes(facts.get("previous_eta"), facts.get("eta"))
     return shift is not None and shift > policy.eta_change_threshold_minutes
 

@@ -160,7 +160,7 @@ async def _remember(
         if tracked.promised_eta is not None:  # what the customer was told beats what dispatch last planned
             facts["previous_eta"] = tracked.promised_eta.isoformat()
         facts["request_cancelled"] = tracked.cancelled
-    if subject in _CARRY_ETA and data.get("eta"):
+    if subject in _CARRY_ETA and data.get("eta") and data.get("customer_told") is not False:  # what was told
         await repo.track(request_id, customer_id, {"promised_eta": datetime.fromisoformat(data["eta"])}, now)
     if subject == ServiceRequestCancelled.subject:
         await repo.track(request_id, customer_id, {"cancelled": True}, now)

@@ -120,7 +120,7 @@ function Console({ session, onSignOut }: { session: Session; onSignOut: () => vo
     setPlanChanges(null);
     const { data, error, response } = await api.dispatch.POST("/plans/{day}/proposals", {
       params: { path: { day: board.day } },
-      body: { reason: "re-plan requested in the console" },
+      body: { reason: "re-plan requested in the console", release_promises: false },
     });
     setProposalBusy(false);
     if (error || !data) return setNotice(problemText(error, response));

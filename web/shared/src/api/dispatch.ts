@@ -584,6 +584,7 @@ export interface paths {
         /**
          * Replan
          * @description Plans the day now (off the event loop) and answers with the new version and what changed; no body needed.
+         *     Told arrivals stay within the tolerance unless `release_promises` (the dispatcher is recorded in the reason).
          *
          *     The re-plan opens its own transactions: it must not hold a connection while the solver runs.
          */
@@ -1487,6 +1488,21 @@ export interface components {
             status: "en_route" | "on_site";
         };
         /**
+         * NoticeOut
+         * @description Who is told of a change, and what: the visit's customer, or a technician whose route it changes.
+         */
+        NoticeOut: {
+            /**
+             * Audience
+             * @enum {string}
+             */
+            audience: "customer" | "technician";
+            /** Technician Id */
+            technician_id?: string | null;
+            /** Text */
+            text: string;
+        };
+        /**
          * OpenJob
          * @description An open request with its SLA clock.
          */
@@ -1627,7 +1643,7 @@ export interface components {
         /**
          * PlanChangeOut
          * @description One change a plan makes, in words: a visit added to a route, moved to another technician, retimed or
-         *     dropped.
+         *     dropped; and who is told.
          */
         PlanChangeOut: {
             /** From Start */
@@ -1640,6 +1656,12 @@ export interface components {
              */
             kind: "added" | "moved" | "retimed" | "dropped";
             /**
+             * Promise Broken
+             * @description the arrival the customer was told moves beyond the tolerance
+             * @default false
+             */
+            promise_broken: boolean;
+            /**
              * Request Id
              * Format: uuid
              */
@@ -1650,6 +1672,8 @@ export interface components {
             to_start?: string | null;
             /** To Technician Id */
             to_technician_id?: string | null;
+            /** Told */
+            told?: components["schemas"]["NoticeOut"][];
         };
         /**
          * PlanDiffOut
@@ -1795,6 +1819,12 @@ export interface components {
              * @default re-plan proposed to a dispatcher
              */
             reason: string;
+            /**
+             * Release Promises
+             * @description as for a re-plan: the proposal may retime told arrivals beyond the tolerance
+             * @default false
+             */
+            release_promises: boolean;
         };
         /**
          * ProposalOut
@@ -1878,6 +1908,12 @@ export interface components {
              * @default re-plan requested by a dispatcher
              */
             reason: string;
+            /**
+             * Release Promises
+             * @description let this plan retime arrivals already told to customers beyond the tolerance (the customers are told the new ones; the plan records who released them)
+             * @default false
+             */
+            release_promises: boolean;
         };
         /**
          * ReplanOut
