@@ -10,9 +10,18 @@ from typing import Any
 import numpy as np
 import pytest
 
-from services.dispatch.planning import Pin, PlanningOptions, PlanningProblem, RouteAssignment, plan_routes, solver
+from services.dispatch.planning import (
+    Pin,
+    PlanningOptions,
+    PlanningProblem,
+    RouteAssignment,
+    TimeWindow,
+    plan_routes,
+    solver,
+)
 from services.dispatch.planning import search as search_module
 from services.dispatch.planning.instance import build_instance
+from services.dispatch.planning.replan_rules import promises_held_by_windows
 from services.dispatch.planning.route_evaluator import RouteEvaluator, Solution
 from services.dispatch.planning.search import CompiledState, compile_search, regret_insertion, ruin_and_recreate
 
@@ -165,3 +174,21 @@ def test_the_solver_runs_the_compiled_search_for_replans(monkeypatch: pytest.Mon
     for route in plan.routes:
         routes[vehicle[route.technician_id]] = [position[s.visit_id] for s in route.stops]
     assert evaluator.rules.broken(routes) == []
+
+
+def test_a_budget_counting_retimes_the_windows_allow_stays_on_the_model() -> None:
+    """Our search counts visits leaving a route, not retimes beyond a promise: it takes a re-plan with a change budget
+    only where every promised visit's windows lie inside its band (the service cuts them so)."""
+    band = TimeWindow(8.5 * H, 9.5 * H)
+    a = tech("a", at(0))
+    previous = (RouteAssignment("a", 0, ("kept",)),)
+
+    def held(windows: tuple[TimeWindow, ...], budget: int | None = 0) -> bool:
+        kept = visit("kept", at(10), windows=windows, promised=band)
+        problem = PlanningProblem((a,), (kept,), previous_routes=previous, max_moves_per_route=budget)
+        return promises_held_by_windows(build_instance(problem, GridTravel()))
+
+    assert held((TimeWindow(8.6 * H, 9.4 * H),))
+    assert not held((TimeWindow(9 * H, 17 * H),))  # a start at 16:00 keeps the window and breaks the promise
+    assert not held(())  # any time
+    assert held((TimeWindow(9 * H, 17 * H),), budget=None)  # no budget to count against

@@ -85,3 +85,16 @@ class ReplanRules:
             if moved > self.budget[v]:
                 broken.append(f"vehicle {v}: {moved} visits moved away, budget {self.budget[v]}")
         return broken
+
+
+def promises_held_by_windows(instance: RoutingInstance) -> bool:
+    """Whether no visit can start outside its promised band (``Visit.promised``) within its windows. Only then may
+    our search plan a re-plan with a change budget: it counts visits leaving a route, not retimes beyond a promise,
+    which the routing model counts (ortools_model). The dispatch service cuts a bound booking's windows to its band,
+    so its re-plans qualify."""
+    for visit in instance.visits:
+        band = visit.promised
+        if band is not None and instance.max_moves_per_route is not None:
+            if not visit.windows or any(w.start < band.start or w.end > band.end for w in visit.windows):
+                return False
+    return True

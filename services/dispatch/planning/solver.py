@@ -26,6 +26,7 @@ from .model import (
 from .ortools_model import solve_instance
 from .raw import RawRoute, RawSolution, each_visit_once
 from .reasons import diagnose
+from .replan_rules import promises_held_by_windows
 from .route_evaluator import RouteEvaluator
 from .search import compiled_fits, regret_insertion, ruin_and_recreate
 from .travel import TravelTimeProvider
@@ -51,8 +52,11 @@ def _solve_routing_instance(instance: RoutingInstance, options: PlanningOptions,
     if options.balance_cost <= 0 and instance.visits:
         began = wallclock.perf_counter()
         evaluator = RouteEvaluator(instance, options)
-        # The numpy search knows no pins or change budget: a re-plan too large for the compiled one stays on the model.
-        if not (instance.pins or instance.initial_routes) or compiled_fits(evaluator):
+        # The numpy search knows no pins or change budget: a re-plan too large for the compiled one stays on the model;
+        # so does one whose budget counts retimes the windows allow (see promises_held_by_windows).
+        if not (instance.pins or instance.initial_routes) or (
+            compiled_fits(evaluator) and promises_held_by_windows(instance)
+        ):
             return _solve_by_search(evaluator, options, time_limit - (wallclock.perf_counter() - began))
     n = len(instance.visits)
     if n > options.decomposition_threshold or (
