@@ -163,6 +163,9 @@ def test_a_manager_sets_up_a_customer_and_a_contract_and_sees_its_visits_in_the_
             "response_minutes": 120,
             "fix_minutes": 480,
             "required_skills": [],
+            # the workspace's form sets no money terms (the contract API does): the planner's defaults apply
+            "late_penalty_per_hour": None,
+            "visit_value": None,
         }
         assert agreement["business_hours"]["mon"] == [{"start": "09:00:00", "end": "18:00:00"}]
         [unit] = contracts.get("/equipment", params={"q": serial}).json()

@@ -47,7 +47,8 @@ async def test_visits_and_entitlement_answers_carry_the_sites_territory(contract
     )
     assert answer.site is not None and str(answer.site.territory_id) == territory["id"]
 
-    _, elsewhere = await contracts.customer_with_site(f"Nowhere Farm {tag}", lat=lat + 0.5, lon=lon)
+    # far from Crimea: other tests draw territories as large as the whole peninsula (test_access's "Crimea")
+    _, elsewhere = await contracts.customer_with_site(f"Nowhere Farm {tag}", lat=lat - 30, lon=lon)
     outside = await rpc.call(
         contracts.broker,
         CHECK_ENTITLEMENT,

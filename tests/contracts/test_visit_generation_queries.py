@@ -105,4 +105,5 @@ async def test_a_generation_run_sends_as_many_statements_for_eight_schedules_as_
     # to write in one run (which of them depends on where today falls in the weekly pattern).
     few_counts = Counter(few_statements)
     assert {sql: n for sql, n in Counter(many_statements).items() if n > few_counts.get(sql, 1)} == {}
-    assert len(many_statements) <= len(few_statements) + 2 < 40
+    # the ceiling: a run's fixed cost (41 statements since visits carry their site's territory and money terms)
+    assert len(many_statements) <= len(few_statements) + 2 < 48

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import pytest_asyncio
 
 from shared.clock import FixedClock
+from shared.events.envelope import stream_name
 from shared.events.requests import ServiceRequestCreated
 from tests.conftest import Keys
 from tests.dispatch.conftest import MONDAY_0800, Dispatch, dispatch_app
@@ -27,8 +28,11 @@ async def clock() -> FixedClock:
 
 @pytest_asyncio.fixture
 async def dispatch(
-    database_url: str, nats_server: NatsServer, keys: Keys, clock: FixedClock
+    database_url: str, nats_server: NatsServer, keys: Keys, clock: FixedClock, service: RequestsService
 ) -> AsyncIterator[Dispatch]:
+    # dispatch's consumer reads the requests stream from its start: the emergencies the suite's earlier tests filed
+    # would be booked on this test's two technicians first (and, under load, take longer than the wait below)
+    await service.js.purge_stream(stream_name("requests"))
     async with dispatch_app(database_url, nats_server, keys, clock) as running:
         yield running
 
