@@ -3,7 +3,6 @@ HTTP server on 127.0.0.1 (no mocking of httpx)."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +16,7 @@ from pyproj import Geod
 from services.dispatch.adapters.osrm import UNREACHABLE_SECONDS, OsrmError, fetch_duration_matrix
 from services.dispatch.planning import GeoPoint, RoadFactorTravel
 from services.dispatch.planning.travel import coordinates, great_circle_km
+from tests.support.json_answer import answer_json
 
 SIMFEROPOL = GeoPoint(44.952, 34.102)
 SEVASTOPOL = GeoPoint(44.616, 33.525)
@@ -72,12 +72,7 @@ class _OsrmTable(BaseHTTPRequestHandler):
                     for s in sources
                 ],
             }
-        payload = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        answer_json(self, body)
 
     def log_message(self, format: str, *args: object) -> None:
         pass

@@ -9,7 +9,6 @@ water at the south end are 800 m apart in a straight line and about 21 km apart 
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ import osmium
 from osmium.osm.mutable import Node, Way
 
 from tests.support.infra import free_port
+from tests.support.json_answer import answer_json
 
 WEST_BANK_LON = 34.095
 EAST_BANK_LON = 34.105
@@ -166,12 +166,7 @@ def _osrm_table_from(valhalla_url: str) -> type[BaseHTTPRequestHandler]:
                 },
             ).json()
             durations = [[cell["time"] for cell in row] for row in answer["sources_to_targets"]]
-            payload = json.dumps({"code": "Ok", "durations": durations}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            answer_json(self, {"code": "Ok", "durations": durations})
 
         def log_message(self, format: str, *args: object) -> None:
             pass
