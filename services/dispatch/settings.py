@@ -6,6 +6,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.dispatch.domain.costs import MoneyRates
+from services.dispatch.planning.reactive import DetourAllowance
 from shared.attachments.settings import AttachmentStoreSettings
 from shared.events.common import Priority
 from shared.settings import ServiceSettings
@@ -44,9 +45,13 @@ class Settings(ServiceSettings, AttachmentStoreSettings):
     travel_timeout_s: float = Field(default=10.0, gt=0)
     travel_cache_points: int = Field(default=4_000, ge=2)
     booking_attempts: int = 32  # each collision means another placement won: enough for a burst at one spot
-    # an emergency goes to the earliest arrival that meets its SLA, or to one at most this much later that adds less
-    # driving to its technician's day (one already passing nearby rather than one sent across town); 0: earliest
+    # an emergency goes to the earliest arrival that meets its SLA, or to one somewhat later that adds less driving to
+    # its technician's day (one already passing nearby rather than one sent across town): later by at most the slack
+    # (minutes), or by the share of the SLA time the earliest arrival leaves, up to the cap (planning/reactive.py
+    # DetourAllowance); 0 and 0: the earliest arrival
     emergency_detour_slack_minutes: float = Field(default=20.0, ge=0)
+    emergency_detour_sla_share: float = Field(default=0.25, ge=0, le=1)
+    emergency_detour_max_minutes: float = Field(default=60.0, ge=0)
     book_late_emergencies: bool = True  # book the earliest arrival even past the SLA, and alert the dispatcher
     # technicians whose shift starts within this are candidates too (they set off when it starts): an emergency
     # filed before the morning shifts, or overnight, is booked for the first who can go, not left waiting
@@ -88,6 +93,13 @@ class Settings(ServiceSettings, AttachmentStoreSettings):
             self.travel_cost_per_hour,
             {str(p): v for p, v in self.default_late_penalty_per_hour.items()},
             {str(p): v for p, v in self.default_visit_value.items()},
+        )
+
+    def emergency_detour(self) -> DetourAllowance:
+        return DetourAllowance(
+            60.0 * self.emergency_detour_slack_minutes,
+            self.emergency_detour_sla_share,
+            60.0 * self.emergency_detour_max_minutes,
         )
 
     retime_threshold_minutes: int = 15  # a plan change smaller than this is not reported

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 from services.dispatch.planning import (
+    DetourAllowance,
     GeoPoint,
     Insertion,
     LiveBreak,
@@ -66,7 +67,7 @@ def test_detour_slack_trades_a_few_minutes_of_arrival_for_less_driving() -> None
     day = LiveDay.build([route("idle", 0), passing])
 
     def pick(slack: float, sla: float = 12 * H) -> Insertion:
-        decision = earliest_feasible_insertion(day, job(10, sla=sla), TRAVEL, now=8 * H, detour_slack=slack)
+        decision = earliest_feasible_insertion(day, job(10, sla=sla), TRAVEL, now=8 * H, detour=DetourAllowance(slack))
         assert decision.best is not None
         return decision.best
 
@@ -78,8 +79,29 @@ def test_detour_slack_trades_a_few_minutes_of_arrival_for_less_driving() -> None
     # already there for a job of its own: no driving added, but that job would wait half an hour
     busy_there = route("busy-there", 12, (stop("own", 10, start=8 * H + 2 * M),))
     day = LiveDay.build([route("idle", 0), busy_there])
-    decision = earliest_feasible_insertion(day, job(10), TRAVEL, now=8 * H, detour_slack=10 * M)
+    decision = earliest_feasible_insertion(day, job(10), TRAVEL, now=8 * H, detour=DetourAllowance(10 * M))
     assert decision.best is not None and decision.best.technician_id == "idle"
+
+
+def test_an_emergency_due_later_may_wait_longer_for_the_technician_nearby() -> None:
+    # "idle" at 0 arrives at 8:10 and drives 10 minutes home again; "nearby" is at the site for a job of its own,
+    # promised for 8:00, until 8:30 (its next stop waits till 10:00): free there at 8:30, no driving added
+    nearby = route("nearby", 10, (stop("own", 10, start=8 * H, latest=8 * H), stop("later", 10, start=10 * H)))
+    day = LiveDay.build([route("idle", 0), nearby])
+    allowance = DetourAllowance(minimum=5 * M, sla_share=0.25, cap=45 * M)
+
+    def pick(sla: float) -> str:
+        decision = earliest_feasible_insertion(day, job(10, sla=sla), TRAVEL, now=8 * H, detour=allowance)
+        assert decision.best is not None
+        return decision.best.technician_id
+
+    assert pick(8 * H + 40 * M) == "idle"  # 30 minutes of SLA left at 8:10: slack 7.5 min, 8:30 is too late
+    assert pick(9 * H + 50 * M) == "nearby"  # 100 minutes left: slack 25 min covers the 20-minute wait
+    assert pick(12 * H) == "nearby"  # capped at 45 minutes, still enough
+    assert DetourAllowance(5 * M, 0.25, 45 * M).slack(8 * H, 20 * H) == 45 * M  # the cap
+    assert DetourAllowance(5 * M, 0.25, 45 * M).slack(8 * H, 8 * H + 10 * M) == 5 * M  # the minimum
+    assert DetourAllowance(5 * M).slack(8 * H, float("inf")) == 5 * M  # no share: the minimum, whatever the SLA
+    assert DetourAllowance(0, 0.5).slack(8 * H, 8 * H - M) == 0  # already late: no slack
 
 
 def test_respects_skill_levels() -> None:

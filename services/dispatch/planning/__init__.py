@@ -31,7 +31,9 @@ from .model import (
     Visit,
 )
 from .reactive import (
+    EARLIEST_ARRIVAL,
     ArrayTravelTimeProvider,
+    DetourAllowance,
     Insertion,
     InsertionDecision,
     LiveBreak,
@@ -45,8 +47,10 @@ from .solver import plan_routes
 from .travel import MatrixTravel, RoadFactorTravel, SpeedBand, TravelTimeProvider
 
 __all__ = [
+    "EARLIEST_ARRIVAL",
     "ArrayTravelTimeProvider",
     "BreakRule",
+    "DetourAllowance",
     "FirstSolution",
     "GeoPoint",
     "Insertion",

@@ -227,15 +227,40 @@ class LiveDay:
         return ok
 
 
+@dataclass(frozen=True, slots=True)
+class DetourAllowance:
+    """How much later than the earliest arrival an emergency may be served by a technician whose day it adds less
+    driving to: at least ``minimum`` seconds, and ``sla_share`` of the time the earliest arrival leaves before the SLA
+    deadline, up to ``cap`` seconds. An emergency due in four hours can wait for the technician already nearby; one
+    due in thirty minutes goes to whoever is there first."""
+
+    minimum: float = 0.0
+    sla_share: float = 0.0
+    cap: float = float("inf")
+
+    def slack(self, earliest: float, deadline: float) -> float:
+        """Seconds later than ``earliest`` (arrival, crossing priced in) that still count as soon enough."""
+        if self.sla_share <= 0 or deadline <= earliest:
+            return self.minimum
+        return max(self.minimum, min(self.cap, self.sla_share * (deadline - earliest)))
+
+
+EARLIEST_ARRIVAL = DetourAllowance()  # no trading of arrival for driving
+
+
 def earliest_feasible_insertion(
-    day: LiveDay, job: UrgentJob, travel: ArrayTravelTimeProvider, now: float, detour_slack: float = 0.0
+    day: LiveDay,
+    job: UrgentJob,
+    travel: ArrayTravelTimeProvider,
+    now: float,
+    detour: DetourAllowance = EARLIEST_ARRIVAL,
 ) -> InsertionDecision:
     """The technician and position with the earliest arrival that keeps skills, SLA and committed windows (an arrival
     from outside the site's territory counted later by its crossing cost).
 
-    ``detour_slack`` (seconds) trades a little of that arrival for driving: of the insertions that meet the SLA and
-    arrive within it of the earliest, the one adding the least travel to its route (the detour: there, then on to
-    the next stop or home, less the leg it replaces; a crossing's cost and the push on the next stop added). 0: the
+    ``detour`` trades some of that arrival for driving: of the insertions that meet the SLA and arrive within its
+    slack of the earliest, the one adding the least travel to its route (the detour: there, then on to the next stop
+    or home, less the leg it replaces; a crossing's cost and the push on the next stop added). No slack: the
     earliest arrival whatever the detour."""
     skilled = day.skilled(job.required_skills)
     if not skilled.any():
@@ -274,9 +299,11 @@ def earliest_feasible_insertion(
     if not on_time.any():
         # Earliest arrival (crossing priced in); among equal ones the smaller disruption of the rest of the route.
         return InsertionDecision(None, first(feasible, ranked, push), "no feasible insertion meets the SLA deadline")
-    if detour_slack <= 0:
+    earliest = float(ranked[on_time].min())
+    slack = detour.slack(earliest, job.sla_deadline)
+    if slack <= 0:
         return InsertionDecision(first(on_time, ranked, push), None, "")
-    soon = on_time & (ranked <= ranked[on_time].min() + detour_slack + _EPS)
+    soon = on_time & (ranked <= earliest + slack + _EPS)
     replaced = travel.durations_between(day.points, day.points)[day.slot_prev, day.slot_next]
     # what the slot costs the rest of the day: the extra driving, and the delay it pushes onto the customers after it
     # (a technician already at the site is no bargain if the job they are there for waits an hour)

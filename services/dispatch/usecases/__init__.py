@@ -13,7 +13,7 @@ from datetime import datetime
 from services.dispatch.adapters.planner_processes import PlannerProcesses
 from services.dispatch.adapters.travel_provider import TravelProvider, travel_provider
 from services.dispatch.db.tables import attachment_blobs
-from services.dispatch.planning import plan_routes
+from services.dispatch.planning import EARLIEST_ARRIVAL, plan_routes
 from services.dispatch.planning.nearest import NearestQualified, plan_nearest
 from services.dispatch.settings import Settings
 from services.dispatch.usecases.attachments import Attachments
@@ -61,8 +61,8 @@ class DispatchUseCases:
         travel = provider.model  # one travel model for every path
         nearest = settings.policy == "nearest"
         # the baseline sends the nearest technician at its earliest arrival: no trading arrival for driving
-        detour_slack_s = 0.0 if nearest else settings.emergency_detour_slack_minutes * 60.0
-        insertion = ReactiveInsertion(travel, detour_slack_s)
+        detour = EARLIEST_ARRIVAL if nearest else settings.emergency_detour()
+        insertion = ReactiveInsertion(travel, detour)
         placer = EmergencyPlacer(settings, NearestQualified(insertion) if nearest else insertion, clock, travel)
         processes = (
             PlannerProcesses(settings.planner_processes, settings.planner_nice) if settings.planner_processes else None

@@ -28,6 +28,8 @@ from services.dispatch.domain.placement import (
 )
 from services.dispatch.planning import GeoPoint
 from services.dispatch.planning.reactive import (
+    EARLIEST_ARRIVAL,
+    DetourAllowance,
     Insertion,
     LiveBreak,
     LiveDay,
@@ -43,11 +45,11 @@ _UNBOUNDED = float("inf")
 
 
 class ReactiveInsertion:
-    def __init__(self, travel: TravelModel, detour_slack_s: float = 0.0) -> None:
-        """``detour_slack_s``: how much later than the earliest arrival an emergency may be served by a technician
-        whose day it adds less driving to (planning/reactive.earliest_feasible_insertion)."""
+    def __init__(self, travel: TravelModel, detour: DetourAllowance = EARLIEST_ARRIVAL) -> None:
+        """``detour``: how much later than the earliest arrival an emergency may be served by a technician whose day
+        it adds less driving to (planning/reactive.earliest_feasible_insertion)."""
         self.travel = travel
-        self.detour_slack_s = detour_slack_s
+        self.detour = detour
 
     def decide(self, job: Job, candidates: Sequence[Candidate], now: datetime) -> Decision:
         if not candidates:
@@ -121,7 +123,7 @@ class ReactiveInsertion:
             required_skills=dict(job.required_skills),
             crossing_cost={str(c.technician_id): c.crossing_cost_s for c in candidates if c.crossing_cost_s > 0},
         )
-        decision = earliest_feasible_insertion(LiveDay.build(routes), urgent, self.travel, 0.0, self.detour_slack_s)
+        decision = earliest_feasible_insertion(LiveDay.build(routes), urgent, self.travel, 0.0, self.detour)
         by_id = {str(c.technician_id): (c, r) for c, r in zip(candidates, routes, strict=True)}
 
         def option(insertion: Insertion | None) -> Option | None:
