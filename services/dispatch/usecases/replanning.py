@@ -57,6 +57,7 @@ from services.dispatch.planning import (
     plan_routes,
 )
 from services.dispatch.planning.make_room import LEFT_FOR_LESS, room_for
+from services.dispatch.planning.travel import driving_time
 from services.dispatch.planning.travel_cache import TravelModel, portable
 from services.dispatch.settings import Settings
 from services.dispatch.usecases.booking import announce_changed, announce_created, cancel_assignment
@@ -440,7 +441,7 @@ class Replanner:
         for a in booked:
             if str(a.request_id) in kept_as_booked and a.request_id in jobs:
                 site, home = jobs[a.request_id], homes.get(a.technician_id)
-                lead = self._drive(home, (site.lat, site.lon)) if home else timedelta(0)
+                lead = driving_time(self.travel, home, (site.lat, site.lon)) if home else timedelta(0)
                 block = Absence(a.planned_start - lead, a.planned_end, "booked")
                 absences.setdefault(a.technician_id, []).append(block)
         technicians: dict[uuid.UUID, TechnicianOnShift] = {}
@@ -619,10 +620,6 @@ class Replanner:
             legs = self.travel.durations(points, points)
             driven[technician_id] = float(sum(legs[k, k + 1] for k in range(len(visited))))
         return driven
-
-    def _drive(self, origin: tuple[float, float], destination: tuple[float, float]) -> timedelta:
-        seconds = self.travel.durations([GeoPoint(*origin)], [GeoPoint(*destination)])[0, 0]
-        return timedelta(seconds=float(seconds))
 
     async def diff(self, repo: DispatchRepository, snap: Snapshot, plan: Plan, reason: str) -> PlanDiff:
         """What ``plan`` would change in the day ``snap`` was taken of, in words, and its figures (no writes)."""
