@@ -37,7 +37,7 @@ from services.dispatch.domain.records import (
 from services.dispatch.domain.sla import SlaClock, predicted_arrival
 from services.dispatch.domain.windows import Window, describe, describe_moment, earliest_start, kept_windows, window_at
 from services.dispatch.planning.travel import driving_time
-from services.dispatch.usecases.booking import announce_changed, announce_created
+from services.dispatch.usecases.booking import announce, assignment_changed, assignment_created
 from services.dispatch.usecases.emergency import EmergencyPlacer, skill_levels
 from shared.clock import SystemClock
 from shared.db import values_of
@@ -429,16 +429,18 @@ class DispatchDesk:
             await repo.set_locked(assignment_id, True, by, self.clock())
         await repo.set_job_status(request_id, "assigned")
         await repo.bump_route_version(technician_id)
-        await announce_created(
+        await announce(
             session,
-            assignment_id,
-            job,
-            technician_id,
-            tech.first_name,
-            "offered",
-            start,
-            end,
-            eta,
+            assignment_created(
+                assignment_id,
+                job,
+                technician_id,
+                tech.first_name,
+                "offered",
+                start,
+                end,
+                eta,
+            ),
             occurred_at=self.clock(),
         )
         return assignment_id
@@ -480,16 +482,18 @@ class DispatchDesk:
             await repo.set_locked(assignment_id, True, by, self.clock())
         await repo.bump_route_versions([technician_id, row.technician_id])
         status = "offered" if technician_id != row.technician_id else row.status
-        await announce_changed(
+        await announce(
             session,
-            row,
-            technician_id,
-            tech.first_name,
-            status,
-            start,
-            end,
-            eta,
-            "reassigned by a dispatcher",
+            assignment_changed(
+                row,
+                technician_id,
+                tech.first_name,
+                status,
+                start,
+                end,
+                eta,
+                "reassigned by a dispatcher",
+            ),
             occurred_at=self.clock(),
         )
 

@@ -28,7 +28,7 @@ from services.dispatch.domain.lifecycle import (
 from services.dispatch.domain.plausibility import Plausibility, Suspicion, check_arrival, check_completion
 from services.dispatch.domain.records import AssignmentRecord, JobRecord
 from services.dispatch.planning.travel import driving_time, great_circle_km
-from services.dispatch.usecases.booking import announce_changed, announce_moved, announce_status
+from services.dispatch.usecases.booking import announce, announce_moved, announce_status, assignment_changed
 from services.dispatch.usecases.emergency import EmergencyPlacer
 from shared.auth import Principal, Role, ensure_technician_access
 from shared.clock import SystemClock
@@ -191,16 +191,18 @@ class FieldWork:
         """Stores the new ETA and tells everyone (assignment.changed: the customer sees it)."""
         await repo.set_eta(row.id, eta)
         tech = await repo.get_technician(row.technician_id)
-        await announce_changed(
+        await announce(
             session,
-            row,
-            row.technician_id,
-            tech.first_name if tech else "",
-            row.status,
-            row.planned_start,
-            row.planned_end,
-            eta,
-            f"{why}: arrival expected at {eta.astimezone(self.tz):%H:%M}",
+            assignment_changed(
+                row,
+                row.technician_id,
+                tech.first_name if tech else "",
+                row.status,
+                row.planned_start,
+                row.planned_end,
+                eta,
+                f"{why}: arrival expected at {eta.astimezone(self.tz):%H:%M}",
+            ),
             occurred_at=self.clock(),
         )
 
