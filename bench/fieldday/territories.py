@@ -16,6 +16,7 @@ import json
 import math
 from dataclasses import replace
 
+from services.dispatch.domain.territories import crosses
 from services.dispatch.planning import (
     PlanningOptions,
     PlanningProblem,
@@ -24,7 +25,6 @@ from services.dispatch.planning import (
     TerritoryRule,
     plan_routes,
 )
-from services.dispatch.planning.instance import crosses_territory
 from services.dispatch.planning.model import GeoPoint
 
 from .generator import TOWNS, field_day
@@ -76,7 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         if name == "none":
             first = plan.route_assignments()
         crossings = sum(
-            crosses_territory(techs[r.technician_id], visits[s.visit_id]) for r in plan.routes for s in r.stops
+            crosses(visits[s.visit_id].territory, techs[r.technician_id].territories)
+            for r in plan.routes
+            for s in r.stops
         )
         result = {
             "rule": name,

@@ -43,6 +43,23 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0, 0), tz)
 
 
+def cut_out(spans: Sequence[tuple[datetime, datetime]], absences: Sequence[Absence]) -> list[tuple[datetime, datetime]]:
+    """What is left of `spans` once every absence is cut out of them, in order (a span may fall into pieces)."""
+    pieces = list(spans)
+    for absence in absences:
+        cut: list[tuple[datetime, datetime]] = []
+        for a, b in pieces:
+            if absence.ends_at <= a or absence.starts_at >= b:
+                cut.append((a, b))
+                continue
+            if absence.starts_at > a:
+                cut.append((a, absence.starts_at))
+            if absence.ends_at < b:
+                cut.append((absence.ends_at, b))
+        pieces = cut
+    return pieces
+
+
 def shift_on(
     day: date, pattern: Mapping[str, WeeklyShift] | None, absences: Sequence[Absence], tz: ZoneInfo
 ) -> ShiftSpan | None:
@@ -61,18 +78,7 @@ def shift_on(
             return None
         start = datetime.combine(day, weekly.start, tz)
         end = datetime.combine(day + timedelta(days=1) if weekly.end <= weekly.start else day, weekly.end, tz)
-    pieces = [(start, end)]
-    for absence in absences:
-        cut: list[tuple[datetime, datetime]] = []
-        for a, b in pieces:
-            if absence.ends_at <= a or absence.starts_at >= b:
-                cut.append((a, b))
-                continue
-            if absence.starts_at > a:
-                cut.append((a, absence.starts_at))
-            if absence.ends_at < b:
-                cut.append((absence.ends_at, b))
-        pieces = cut
+    pieces = cut_out([(start, end)], absences)
     if not pieces:
         return None
     a, b = max(pieces, key=lambda p: p[1] - p[0])
@@ -127,18 +133,9 @@ def availability(
     if ends_at < starts_at:
         return None
     start, hard_end = max(starts_at, now), ends_at + max(overtime, timedelta(0))
-    pieces = [(start, hard_end)] if start < hard_end else []
-    for absence in absences:
-        cut: list[tuple[datetime, datetime]] = []
-        for a, b in pieces:
-            if absence.ends_at <= a or absence.starts_at >= b or absence.ends_at <= absence.starts_at:
-                cut.append((a, b))
-                continue
-            if absence.starts_at > a:
-                cut.append((a, absence.starts_at))
-            if absence.ends_at < b:
-                cut.append((absence.ends_at, b))
-        pieces = cut
+    spans = [(start, hard_end)] if start < hard_end else []
+    # an empty (or inverted) absence leaves the time whole here
+    pieces = cut_out(spans, [absence for absence in absences if absence.starts_at < absence.ends_at])
     pieces = [p for p in pieces if p[1] - p[0] >= shortest]
     if not pieces:
         return None

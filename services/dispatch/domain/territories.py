@@ -12,9 +12,10 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 Crossing = Literal["allow", "forbid"]
+TerritoryId = TypeVar("TerritoryId", uuid.UUID, str)  # the service's ids; the planner's plain data carries them as text
 DEFAULT_CROSSING_COST_MINUTES = 30
 
 
@@ -34,7 +35,7 @@ class TerritoryPolicy:
         return 60.0 * self.crossing_cost_minutes
 
 
-def crosses(site_territory: uuid.UUID | None, technician_territories: Collection[uuid.UUID]) -> bool:
+def crosses(site_territory: TerritoryId | None, technician_territories: Collection[TerritoryId]) -> bool:
     """Serving a site in `site_territory` from outside every one of the technician's territories."""
     return site_territory is not None and bool(technician_territories) and site_territory not in technician_territories
 

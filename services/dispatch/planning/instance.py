@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from services.dispatch.domain.territories import crosses
+
 from .model import Pin, PlanningProblem, Shift, Technician, Visit
 from .travel import FloatArray, TravelTimeProvider
 
@@ -84,13 +86,6 @@ def is_skilled(technician: Technician, visit: Visit) -> bool:
     return all(technician.skills.get(skill, -1) >= level for skill, level in visit.required_skills.items())
 
 
-def crosses_territory(technician: Technician, visit: Visit) -> bool:
-    """The visit's site is in a territory and the technician belongs to territories, none of them that one."""
-    return (
-        visit.territory is not None and bool(technician.territories) and visit.territory not in technician.territories
-    )
-
-
 def in_day_range(shift: Shift, visit: Visit) -> bool:
     return (visit.earliest_day is None or shift.day >= visit.earliest_day) and (
         visit.latest_day is None or shift.day <= visit.latest_day
@@ -129,7 +124,7 @@ def build_instance(problem: PlanningProblem, travel: TravelTimeProvider) -> Rout
     crossing: list[frozenset[int]] = []
     for k, visit in enumerate(problem.visits):
         crossing.append(
-            frozenset(i for i, v in enumerate(vehicles) if crosses_territory(v.technician, visit))
+            frozenset(i for i, v in enumerate(vehicles) if crosses(visit.territory, v.technician.territories))
             if visit.territory is not None and (rule.forbidden or rule.crossing_cost > 0)
             else frozenset()
         )

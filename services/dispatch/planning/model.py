@@ -116,7 +116,7 @@ class RouteAssignment:
 
 @dataclass(frozen=True, slots=True)
 class TerritoryRule:
-    """A visit outside its technician's territories (``crosses_territory``): never served that way when
+    """A visit outside its technician's territories (``domain.territories.crosses``): never served that way when
     ``forbidden``, else served at ``crossing_cost`` travel-seconds per visit on top of the route's cost."""
 
     crossing_cost: float = 0.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
 
 import numpy as np
@@ -27,6 +28,15 @@ class TravelTimeProvider(Protocol):
     def durations(self, origins: Sequence[GeoPoint], destinations: Sequence[GeoPoint]) -> FloatArray:
         """Seconds of driving, shape (len(origins), len(destinations))."""
         ...
+
+
+def driving_time(
+    travel: TravelTimeProvider, origin: tuple[float, float], destination: tuple[float, float]
+) -> timedelta:
+    """The travel model's driving time from `origin` to `destination` (lat, lon): the desk's, the technicians' and
+    the re-plan's one leg."""
+    seconds = travel.durations([GeoPoint(*origin)], [GeoPoint(*destination)])[0, 0]
+    return timedelta(seconds=float(seconds))
 
 
 def coordinates(points: Sequence[GeoPoint]) -> FloatArray:

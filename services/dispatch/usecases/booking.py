@@ -20,6 +20,7 @@ from services.dispatch.domain.territories import TerritoryPolicy, crossing_cost_
 from services.dispatch.domain.windows import job_windows, window_at
 from shared.events.common import GeoPoint
 from shared.events.dispatch import AssignmentChanged, AssignmentCreated, AssignmentStatusChanged, TechnicianMoved
+from shared.events.envelope import Event
 from shared.messaging import add_event
 
 
@@ -184,72 +185,10 @@ def assignment_changed(
     )
 
 
-async def announce_created(
-    session: AsyncSession,
-    assignment_id: uuid.UUID,
-    job: JobRecord,
-    technician_id: uuid.UUID,
-    first_name: str,
-    status: str,
-    planned_start: datetime,
-    planned_end: datetime,
-    eta: datetime,
-    *,
-    bundled_with: uuid.UUID | None = None,
-    plan_version: int | None = None,
-    occurred_at: datetime,
-) -> None:
-    await add_event(
-        session,
-        messaging,
-        assignment_created(
-            assignment_id,
-            job,
-            technician_id,
-            first_name,
-            status,
-            planned_start,
-            planned_end,
-            eta,
-            bundled_with=bundled_with,
-            plan_version=plan_version,
-        ),
-        occurred_at=occurred_at,
-    )
-
-
-async def announce_changed(
-    session: AsyncSession,
-    before: Booked,
-    technician_id: uuid.UUID,
-    first_name: str,
-    status: str,
-    planned_start: datetime,
-    planned_end: datetime,
-    eta: datetime,
-    reason: str,
-    plan_version: int | None = None,
-    *,
-    occurred_at: datetime,
-    customer_told: bool | None = None,
-) -> None:
-    await add_event(
-        session,
-        messaging,
-        assignment_changed(
-            before,
-            technician_id,
-            first_name,
-            status,
-            planned_start,
-            planned_end,
-            eta,
-            reason,
-            plan_version,
-            customer_told,
-        ),
-        occurred_at=occurred_at,
-    )
+async def announce(session: AsyncSession, event: Event, *, occurred_at: datetime) -> None:
+    """Puts a booking's event (``assignment_created``, ``assignment_changed``, a status step, a move) in the dispatch
+    outbox, in the caller's transaction."""
+    await add_event(session, messaging, event, occurred_at=occurred_at)
 
 
 async def announce_status(
@@ -265,9 +204,8 @@ async def announce_status(
     occurred_at: datetime,
 ) -> None:
     """``at`` is when the step happened (as the technician reports it); ``occurred_at`` the server's now."""
-    await add_event(
+    await announce(
         session,
-        messaging,
         AssignmentStatusChanged(
             assignment_id=row.id,
             request_id=row.request_id,
@@ -297,9 +235,8 @@ async def announce_moved(
     occurred_at: datetime,
 ) -> None:
     """The technician's new live position, for the dispatchers' map (``at``: the device's time of the fix)."""
-    await add_event(
+    await announce(
         session,
-        messaging,
         TechnicianMoved(technician_id=technician_id, position=GeoPoint(lat=lat, lon=lon), at=at, accuracy_m=accuracy_m),
         occurred_at=occurred_at,
     )

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch.db.bookings import DoubleBooking
@@ -37,7 +36,8 @@ from services.dispatch.domain.records import (
 )
 from services.dispatch.domain.sla import SlaClock, predicted_arrival
 from services.dispatch.domain.windows import Window, describe, describe_moment, earliest_start, kept_windows, window_at
-from services.dispatch.usecases.booking import announce_changed, announce_created
+from services.dispatch.planning.travel import driving_time
+from services.dispatch.usecases.booking import announce, assignment_changed, assignment_created
 from services.dispatch.usecases.emergency import EmergencyPlacer, skill_levels
 from shared.clock import SystemClock
 from shared.db import values_of
@@ -93,12 +93,6 @@ class DispatchDesk:
         self.clock = clock
         self.tz = ZoneInfo(placer.settings.timezone)
         self.travel = placer.travel
-
-    def drive(self, from_lat: float, from_lon: float, to_lat: float, to_lon: float) -> timedelta:
-        seconds = float(
-            self.travel.durations_between(np.array([[from_lat, from_lon]]), np.array([[to_lat, to_lon]]))[0, 0]
-        )
-        return timedelta(seconds=seconds)
 
     # --- the live board ------------------------------------------------------------------------------
 
@@ -221,7 +215,7 @@ class DispatchDesk:
             eta: datetime = assignment.eta
             return eta
         if assignment.status == "en_route":
-            travel = self.drive(tech.lat, tech.lon, job.lat, job.lon)
+            travel = driving_time(self.travel, (tech.lat, tech.lon), (job.lat, job.lon))
             return predicted_arrival("en_route", assignment.eta, now, travel)
         stops = [
             a
@@ -240,7 +234,7 @@ class DispatchDesk:
             [(a.planned_start, a.planned_end) for a in stops],
             (assignment.planned_start, assignment.planned_end),
         )
-        travel = self.drive(*origin, job.lat, job.lon)
+        travel = driving_time(self.travel, origin, (job.lat, job.lon))
         return predicted_arrival(
             assignment.status, assignment.eta, now, travel, max(free_from, default=None), on_the_way
         )
@@ -319,7 +313,7 @@ class DispatchDesk:
         missing = [f"{s}≥{lvl}" for s, lvl in skill_levels(job.required_skills).items() if tech.skills.get(s, 0) < lvl]
         if missing:
             raise Conflict(f"{tech.name} lacks {', '.join(missing)} needed by request {job.request_id}")
-        eta = self.clock() + self.drive(tech.lat, tech.lon, job.lat, job.lon)
+        eta = self.clock() + driving_time(self.travel, (tech.lat, tech.lon), (job.lat, job.lon))
         windows = kept_windows(job)
         start = planned_start or self._first_open(job, windows, eta, tech)
         window = window_at(windows, start)
@@ -435,16 +429,18 @@ class DispatchDesk:
             await repo.set_locked(assignment_id, True, by, self.clock())
         await repo.set_job_status(request_id, "assigned")
         await repo.bump_route_version(technician_id)
-        await announce_created(
+        await announce(
             session,
-            assignment_id,
-            job,
-            technician_id,
-            tech.first_name,
-            "offered",
-            start,
-            end,
-            eta,
+            assignment_created(
+                assignment_id,
+                job,
+                technician_id,
+                tech.first_name,
+                "offered",
+                start,
+                end,
+                eta,
+            ),
             occurred_at=self.clock(),
         )
         return assignment_id
@@ -486,16 +482,18 @@ class DispatchDesk:
             await repo.set_locked(assignment_id, True, by, self.clock())
         await repo.bump_route_versions([technician_id, row.technician_id])
         status = "offered" if technician_id != row.technician_id else row.status
-        await announce_changed(
+        await announce(
             session,
-            row,
-            technician_id,
-            tech.first_name,
-            status,
-            start,
-            end,
-            eta,
-            "reassigned by a dispatcher",
+            assignment_changed(
+                row,
+                technician_id,
+                tech.first_name,
+                status,
+                start,
+                end,
+                eta,
+                "reassigned by a dispatcher",
+            ),
             occurred_at=self.clock(),
         )
 

@@ -32,8 +32,7 @@ from services.dispatch.planning.travel_cache import TravelModel
 from services.dispatch.settings import Settings
 from services.dispatch.usecases.booking import (
     BookedBefore,
-    announce_changed,
-    announce_created,
+    announce,
     assignment_changed,
     assignment_created,
     cancel_assignment,
@@ -404,16 +403,18 @@ class EmergencyPlacer:
             )
             if moved_to_another:
                 await repo.bump_route_version(before.technician_id)
-            await announce_changed(
+            await announce(
                 session,
-                before,
-                option.technician_id,
-                option.first_name,
-                status,
-                start,
-                end,
-                option.eta,
-                reason,
+                assignment_changed(
+                    before,
+                    option.technician_id,
+                    option.first_name,
+                    status,
+                    start,
+                    end,
+                    option.eta,
+                    reason,
+                ),
                 occurred_at=self.clock(),
             )
             return
@@ -431,17 +432,19 @@ class EmergencyPlacer:
                 self.clock(),
             )
         )
-        await announce_created(
+        await announce(
             session,
-            assignment_id,
-            vjob,
-            option.technician_id,
-            option.first_name,
-            "offered",
-            start,
-            end,
-            option.eta,
-            bundled_with=emergency.request_id,
+            assignment_created(
+                assignment_id,
+                vjob,
+                option.technician_id,
+                option.first_name,
+                "offered",
+                start,
+                end,
+                option.eta,
+                bundled_with=emergency.request_id,
+            ),
             occurred_at=self.clock(),
         )
 

@@ -27,8 +27,8 @@ from services.dispatch.domain.lifecycle import (
 )
 from services.dispatch.domain.plausibility import Plausibility, Suspicion, check_arrival, check_completion
 from services.dispatch.domain.records import AssignmentRecord, JobRecord
-from services.dispatch.planning.travel import great_circle_km
-from services.dispatch.usecases.booking import announce_changed, announce_moved, announce_status
+from services.dispatch.planning.travel import driving_time, great_circle_km
+from services.dispatch.usecases.booking import announce, announce_moved, announce_status, assignment_changed
 from services.dispatch.usecases.emergency import EmergencyPlacer
 from shared.auth import Principal, Role, ensure_technician_access
 from shared.clock import SystemClock
@@ -36,6 +36,11 @@ from shared.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFou
 from shared.events.common import GeoPoint
 from shared.http import domain_problem_body
 from shared.timestamps import utc_z
+
+
+def _great_circle_m(origin: tuple[float, float], site: tuple[float, float]) -> float:
+    """Metres as the crow flies from `origin` to `site` (lat, lon), for the plausibility rules."""
+    return float(great_circle_km(np.array([origin]), np.array([site]))[0, 0]) * 1000.0
 
 
 class FieldWork:
@@ -50,12 +55,6 @@ class FieldWork:
             arrival_radius_m=settings.arrival_radius_m,
             least_work_share=settings.least_work_share,
         )
-
-    def drive(self, origin: tuple[float, float], site: tuple[float, float]) -> tuple[float, timedelta]:
-        """Distance (m) and the travel model's driving time from `origin` to `site`."""
-        here, there = np.array([origin]), np.array([site])
-        metres = float(great_circle_km(here, there)[0, 0]) * 1000.0
-        return metres, timedelta(seconds=float(self.travel.durations_between(here, there)[0, 0]))
 
     async def change_status(
         self,
@@ -162,9 +161,10 @@ class FieldWork:
                     tech = await repo.get_technician(row.technician_id)
                     origin = (tech.lat, tech.lon) if tech else None
                 if origin is not None:
-                    distance, travel = self.drive(origin, (job.lat, job.lon))
+                    site = (job.lat, job.lon)
+                    distance, travel = _great_circle_m(origin, site), driving_time(self.travel, origin, site)
             if point is not None:
-                off_site, _ = self.drive(point, (job.lat, job.lon))
+                off_site = _great_circle_m(point, (job.lat, job.lon))
             return check_arrival(left.at if left else None, at, distance, travel, off_site, self.rules)
         if status == "completed":
             return check_completion(row.arrived_at, at, timedelta(minutes=job.duration_minutes), self.rules)
@@ -183,8 +183,7 @@ class FieldWork:
         if point is None:
             tech = await repo.get_technician(row.technician_id)
             point = (tech.lat, tech.lon) if tech else site
-        _, travel = self.drive(point, site)
-        return at + travel
+        return at + driving_time(self.travel, point, site)
 
     async def _tell_eta(
         self, session: AsyncSession, repo: DispatchRepository, row: AssignmentRecord, eta: datetime, why: str
@@ -192,16 +191,18 @@ class FieldWork:
         """Stores the new ETA and tells everyone (assignment.changed: the customer sees it)."""
         await repo.set_eta(row.id, eta)
         tech = await repo.get_technician(row.technician_id)
-        await announce_changed(
+        await announce(
             session,
-            row,
-            row.technician_id,
-            tech.first_name if tech else "",
-            row.status,
-            row.planned_start,
-            row.planned_end,
-            eta,
-            f"{why}: arrival expected at {eta.astimezone(self.tz):%H:%M}",
+            assignment_changed(
+                row,
+                row.technician_id,
+                tech.first_name if tech else "",
+                row.status,
+                row.planned_start,
+                row.planned_end,
+                eta,
+                f"{why}: arrival expected at {eta.astimezone(self.tz):%H:%M}",
+            ),
             occurred_at=self.clock(),
         )
 

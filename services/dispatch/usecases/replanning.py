@@ -57,9 +57,10 @@ from services.dispatch.planning import (
     plan_routes,
 )
 from services.dispatch.planning.make_room import LEFT_FOR_LESS, room_for
+from services.dispatch.planning.travel import driving_time
 from services.dispatch.planning.travel_cache import TravelModel, portable
 from services.dispatch.settings import Settings
-from services.dispatch.usecases.booking import announce_changed, announce_created, cancel_assignment
+from services.dispatch.usecases.booking import announce, assignment_changed, assignment_created, cancel_assignment
 from services.dispatch.usecases.emergency import skill_levels
 from shared.clock import SystemClock
 from shared.db import Database
@@ -440,7 +441,7 @@ class Replanner:
         for a in booked:
             if str(a.request_id) in kept_as_booked and a.request_id in jobs:
                 site, home = jobs[a.request_id], homes.get(a.technician_id)
-                lead = self._drive(home, (site.lat, site.lon)) if home else timedelta(0)
+                lead = driving_time(self.travel, home, (site.lat, site.lon)) if home else timedelta(0)
                 block = Absence(a.planned_start - lead, a.planned_end, "booked")
                 absences.setdefault(a.technician_id, []).append(block)
         technicians: dict[uuid.UUID, TechnicianOnShift] = {}
@@ -620,10 +621,6 @@ class Replanner:
             driven[technician_id] = float(sum(legs[k, k + 1] for k in range(len(visited))))
         return driven
 
-    def _drive(self, origin: tuple[float, float], destination: tuple[float, float]) -> timedelta:
-        seconds = self.travel.durations([GeoPoint(*origin)], [GeoPoint(*destination)])[0, 0]
-        return timedelta(seconds=float(seconds))
-
     async def diff(self, repo: DispatchRepository, snap: Snapshot, plan: Plan, reason: str) -> PlanDiff:
         """What ``plan`` would change in the day ``snap`` was taken of, in words, and its figures (no writes)."""
         end, at = snap.origin + timedelta(days=1), snap.at
@@ -746,17 +743,19 @@ class Replanner:
                     log.info("re-plan of %s: %s was booked meanwhile by another plan; left to it", snap.day, rid)
                     continue
                 await repo.set_job_status(rid, "assigned")
-                await announce_created(
+                await announce(
                     session,
-                    assignment_id,
-                    job,
-                    tid,
-                    names[tid],
-                    "offered",
-                    start,
-                    finish,
-                    eta,
-                    plan_version=version,
+                    assignment_created(
+                        assignment_id,
+                        job,
+                        tid,
+                        names[tid],
+                        "offered",
+                        start,
+                        finish,
+                        eta,
+                        plan_version=version,
+                    ),
                     occurred_at=self.clock(),
                 )
                 touched.add(tid)
@@ -780,19 +779,21 @@ class Replanner:
                     if told:  # the record of who was told: the customer
                         text = f"{text}; the customer is told the new arrival {eta.astimezone(self.tz):%H:%M}"
                     if moved or change is not None or abs(eta - a.eta) > timedelta(seconds=self.tolerance_s):
-                        await announce_changed(
+                        await announce(
                             session,
-                            a,
-                            tid,
-                            names[tid],
-                            "offered" if moved else a.status,
-                            start,
-                            finish,
-                            eta,
-                            text,
-                            plan_version=version,
+                            assignment_changed(
+                                a,
+                                tid,
+                                names[tid],
+                                "offered" if moved else a.status,
+                                start,
+                                finish,
+                                eta,
+                                text,
+                                plan_version=version,
+                                customer_told=told,
+                            ),
                             occurred_at=self.clock(),
-                            customer_told=told,
                         )
             stops_of.setdefault(tid, []).append(
                 PlannedStop(
