@@ -15,7 +15,7 @@ ENV := deploy/local/bootstrap.sh && source .run/env
 
 .PHONY: openapi web web-dev test-browser test-web-unit screenshots chaos
 .PHONY: lock
-.PHONY: help bootstrap up down run day migrate test test-day test-dates test-planning lint k8s-validate token bench-routing bench-horizon bench-replan bench-dispatch bench-import bench-web
+.PHONY: help bootstrap up down run day migrate test test-day test-dates test-planning lint k8s-validate token bench-routing bench-horizon bench-replan bench-dispatch bench-import bench-web bench-run-start
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-15s %s\n", $$1, $$2 }'
@@ -157,6 +157,10 @@ PROFILE ?= short
 chaos: ## Load + faults + invariants on a private stack (PROFILE=short|long, CHAOS_ARGS=...); writes bench/results/chaos-<profile>.{json,md}
 	@$(ENV)
 	$(PY) -m bench.chaos --profile $(PROFILE) $(CHAOS_ARGS)
+
+bench-run-start: ## Seconds from `make run` to a company at work (console up, company seeded, day planned, a technician moving), two runs
+	@$(ENV)
+	$(PY) -m bench.run_start $(BENCH_ARGS)
 
 bench-import: ## Contracts bulk import benchmark
 	@$(ENV)

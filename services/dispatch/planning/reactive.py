@@ -308,5 +308,5 @@ def earliest_feasible_insertion(
     # what the slot costs the rest of the day: the extra driving, and the delay it pushes onto the customers after it
     # (a technician already at the site is no bargain if the job they are there for waits an hour)
     delay = np.where(day.next_is_stop, push, 0.0)
-    detour = to_job[day.slot_prev] + from_job[day.slot_next] - replaced + crossing + delay
-    return InsertionDecision(first(soon, detour, ranked), None, "")
+    added = to_job[day.slot_prev] + from_job[day.slot_next] - replaced + crossing + delay
+    return InsertionDecision(first(soon, added, ranked), None, "")
