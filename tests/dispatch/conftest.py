@@ -25,7 +25,7 @@ from tests.conftest import Keys
 from tests.support import fixtures
 from tests.support.apps import running_app, service_settings
 from tests.support.clock import suite_clock
-from tests.support.infra import NatsServer
+from tests.support.infra import NatsServer, purge_streams
 
 # this package's own broker and database (package scope binds them to this directory)
 nats_server = fixtures.nats_server
@@ -49,6 +49,10 @@ DISPATCH_TABLES = (
     "attachments",
     "outbox",
 )
+
+
+# the producers whose streams dispatch's consumers read (services/dispatch/consumers.py)
+DISPATCH_CONSUMES = ("requests", "contracts")
 
 
 async def clean_dispatch_schema(conn: asyncpg.Connection) -> None:
@@ -139,6 +143,9 @@ async def dispatch_app(
         await clean_dispatch_schema(conn)
     finally:
         await conn.close()
+    # dispatch's durables read these streams from their start: without the purge a test would get the events its
+    # package's earlier tests published (and book their emergencies on its technicians first)
+    await purge_streams(nats_server.url, DISPATCH_CONSUMES)
     settings = service_settings(
         Settings,
         database_url,

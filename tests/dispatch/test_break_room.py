@@ -13,8 +13,7 @@ from sqlalchemy import event
 
 from services.dispatch.planning import GeoPoint as PlanPoint
 from services.dispatch.planning import RoadFactorTravel
-from shared.events.common import GeoPoint, SkillNeed
-from shared.events.requests import ServiceRequestCreated
+from tests.support.dispatch_events import request_created
 from tests.support.polling import eventually
 
 from .conftest import Clock, Dispatch
@@ -133,19 +132,7 @@ async def test_the_board_predicts_the_arrival_after_a_lunch_still_to_take(
             )
     clock.now = local(clock, 13, 45)
     # no other technician: the emergency is booked for Anna even if late (after the lunch, when it is still due)
-    request = ServiceRequestCreated(
-        request_id=uuid.uuid4(),
-        customer_id=uuid.uuid4(),
-        site_id=uuid.uuid4(),
-        kind="emergency",
-        priority="P1",
-        location=GeoPoint(lat=SITE[0], lon=SITE[1]),
-        required_skills=[SkillNeed(skill="refrigeration", min_level=2)],
-        covered=True,
-        response_due=clock.now + timedelta(minutes=20),
-        estimated_duration_minutes=60,
-        created_at=clock.now,
-    )
+    request = request_created(clock.now, SITE, response_in=timedelta(minutes=20), fix_in=None)
     await dispatch.publish(request, occurred_at=clock.now)
 
     async def booked() -> dict[str, Any] | None:

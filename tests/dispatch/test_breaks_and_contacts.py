@@ -11,9 +11,8 @@ import pytest
 from services.dispatch.planning import GeoPoint as PlanPoint
 from services.dispatch.planning import RoadFactorTravel
 from services.dispatch.settings import Settings
-from shared.events.common import GeoPoint, SkillNeed
-from shared.events.contracts import VisitPlanned
 from shared.events.requests import ServiceRequestCreated
+from tests.support.dispatch_events import request_created, visit_planned
 from tests.support.polling import eventually
 
 from .conftest import Clock, Dispatch
@@ -30,18 +29,11 @@ def drive_minutes(origin: tuple[float, float], destination: tuple[float, float])
 
 
 def emergency(now: datetime) -> ServiceRequestCreated:
-    return ServiceRequestCreated(
-        request_id=uuid.uuid4(),
-        customer_id=uuid.uuid4(),
-        site_id=uuid.uuid4(),
-        kind="emergency",
-        priority="P1",
-        location=GeoPoint(lat=SITE[0], lon=SITE[1]),
-        required_skills=[SkillNeed(skill="refrigeration", min_level=2)],
-        covered=True,
-        response_due=now + RESPONSE_DUE,
-        estimated_duration_minutes=60,
-        created_at=now,
+    return request_created(
+        now,
+        SITE,
+        response_in=RESPONSE_DUE,
+        fix_in=None,
         contact_name="Marina",
         contact_phone="+7 978 000 00 00",
         address="Kirova 7, Simferopol",
@@ -127,17 +119,11 @@ async def test_my_day_and_the_board_show_whom_to_ask_for_and_where(clocked_dispa
 async def test_a_planned_visit_shows_the_site_contact_and_address(clocked_dispatch: Dispatch, clock: Clock) -> None:
     dispatch = clocked_dispatch
     anna = await dispatch.add_technician("Anna Koval", *BESIDE_THE_SITE)
-    visit = VisitPlanned(
-        visit_id=uuid.uuid4(),
-        contract_id=uuid.uuid4(),
-        customer_id=uuid.uuid4(),
-        site_id=uuid.uuid4(),
-        location=GeoPoint(lat=SITE[0], lon=SITE[1]),
-        due_on=clock.now.date().isoformat(),
-        window_start=clock.now + timedelta(hours=1),
-        window_end=clock.now + timedelta(hours=8),
-        duration_minutes=45,
-        skills=[SkillNeed(skill="refrigeration", min_level=2)],
+    visit = visit_planned(
+        clock.now + timedelta(hours=1),
+        clock.now + timedelta(hours=8),
+        SITE,
+        minutes=45,
         address="Pushkina 3, Simferopol",
         site_contact_name="Oksana",
         site_contact_phone="+7 978 555 66 77",

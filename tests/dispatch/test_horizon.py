@@ -25,9 +25,9 @@ from services.dispatch.planning import (
     UnassignedVisit,
     plan_routes,
 )
-from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import VisitPlanned
 from tests.conftest import Keys
+from tests.support.dispatch_events import visit_planned
 from tests.support.infra import NatsServer
 from tests.support.polling import eventually
 
@@ -64,20 +64,7 @@ async def dispatch(
 
 
 def maintenance(start: datetime, end: datetime, where: tuple[float, float] = SITE) -> VisitPlanned:
-    return VisitPlanned(
-        visit_id=uuid.uuid4(),
-        contract_id=uuid.uuid4(),
-        customer_id=uuid.uuid4(),
-        site_id=uuid.uuid4(),
-        location=GeoPoint(lat=where[0], lon=where[1]),
-        due_on=start.date().isoformat(),
-        window_start=start,
-        window_end=end,
-        duration_minutes=60,
-        skills=[SkillNeed(skill="refrigeration", min_level=2)],
-        address="Pushkina 5",
-        timezone="Europe/Simferopol",
-    )
+    return visit_planned(start, end, where, minutes=60, address="Pushkina 5", timezone="Europe/Simferopol")
 
 
 async def bookings(dispatch: Dispatch) -> dict[uuid.UUID, Any]:

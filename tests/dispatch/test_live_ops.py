@@ -13,10 +13,10 @@ from typing import Any
 from services.dispatch.planning import GeoPoint as PlanPoint
 from services.dispatch.planning import RoadFactorTravel
 from shared.auth import Role
-from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import VisitPlanned
 from shared.events.requests import ServiceRequestCreated
 from shared.timestamps import utc_z
+from tests.support.dispatch_events import publish_visits, request_created, visit_planned
 from tests.support.polling import eventually
 
 from .conftest import MONDAY_0800, Clock, Dispatch
@@ -40,48 +40,11 @@ def drive(origin: tuple[float, float], destination: tuple[float, float]) -> time
 
 
 def emergency(now: datetime, site: tuple[float, float] = SITE) -> ServiceRequestCreated:
-    return ServiceRequestCreated(
-        request_id=uuid.uuid4(),
-        customer_id=uuid.uuid4(),
-        site_id=uuid.uuid4(),
-        kind="emergency",
-        priority="P1",
-        location=GeoPoint(lat=site[0], lon=site[1]),
-        required_skills=[SkillNeed(skill="refrigeration", min_level=2)],
-        covered=True,
-        response_due=now + timedelta(hours=4),
-        fix_due=now + timedelta(hours=8),
-        estimated_duration_minutes=60,
-        created_at=now,
-        address="Kirova 7",
-    )
+    return request_created(now, site, address="Kirova 7")
 
 
 def visit(lat: float, lon: float, address: str) -> VisitPlanned:
-    return VisitPlanned(
-        visit_id=uuid.uuid4(),
-        contract_id=uuid.uuid4(),
-        customer_id=uuid.uuid4(),
-        site_id=uuid.uuid4(),
-        location=GeoPoint(lat=lat, lon=lon),
-        due_on=TODAY.isoformat(),
-        window_start=at(9),
-        window_end=at(16),
-        duration_minutes=30,
-        skills=[SkillNeed(skill="refrigeration", min_level=2)],
-        address=address,
-    )
-
-
-async def publish_visits(dispatch: Dispatch, visits: list[VisitPlanned]) -> None:
-    for v in visits:
-        await dispatch.publish(v)
-
-    async def all_known() -> bool:
-        rows = await dispatch.sql("SELECT count(*) AS n FROM dispatch.jobs WHERE kind = 'planned'")
-        return bool(rows[0]["n"] == len(visits))
-
-    await eventually(all_known, what="the visits reach dispatch")
+    return visit_planned(at(9), at(16), (lat, lon), minutes=30, address=address)
 
 
 async def active(dispatch: Dispatch, request_id: uuid.UUID) -> dict[str, Any]:

@@ -28,9 +28,10 @@ from services.dispatch.planning import (
 from services.dispatch.settings import office_hours
 from services.dispatch.usecases.replanning import PlanningBusy, Replanner, run_queued_replans
 from services.dispatch.usecases.roster import Roster
-from shared.events.common import GeoPoint, SkillNeed
+from shared.events.common import SkillNeed
 from shared.events.contracts import VisitPlanned
 from shared.events.requests import ServiceRequestCreated
+from tests.support.dispatch_events import request_created, visit_planned
 from tests.support.polling import eventually
 
 from .conftest import MONDAY_0800, Clock, Dispatch
@@ -45,36 +46,11 @@ def at(hh: int, mm: int = 0, ss: int = 0, us: int = 0) -> datetime:
 
 
 def emergency_at(now: datetime, lat: float, lon: float) -> ServiceRequestCreated:
-    return ServiceRequestCreated(
-        request_id=uuid.uuid4(),
-        customer_id=uuid.uuid4(),
-        site_id=uuid.uuid4(),
-        kind="emergency",
-        priority="P1",
-        location=GeoPoint(lat=lat, lon=lon),
-        required_skills=[SkillNeed(skill="refrigeration", min_level=2)],
-        covered=True,
-        response_due=now + timedelta(hours=4),
-        fix_due=now + timedelta(hours=8),
-        estimated_duration_minutes=60,
-        created_at=now,
-    )
+    return request_created(now, (lat, lon))
 
 
 def planned_visit(lat: float, lon: float, start: datetime, end: datetime) -> VisitPlanned:
-    return VisitPlanned(
-        visit_id=uuid.uuid4(),
-        contract_id=uuid.uuid4(),
-        customer_id=uuid.uuid4(),
-        site_id=uuid.uuid4(),
-        location=GeoPoint(lat=lat, lon=lon),
-        due_on=start.date().isoformat(),
-        window_start=start,
-        window_end=end,
-        duration_minutes=30,
-        skills=[SkillNeed(skill="refrigeration", min_level=2)],
-        address="Kirova 3",
-    )
+    return visit_planned(start, end, (lat, lon), minutes=30, address="Kirova 3")
 
 
 async def booked(dispatch: Dispatch, request_id: uuid.UUID) -> dict[str, Any]:

@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import VisitPlanned
 from shared.events.requests import ServiceRequestCreated
 from shared.timestamps import utc_z
 from tests.support.clock import suite_now
+from tests.support.dispatch_events import publish_visits, request_created, visit_planned
 from tests.support.polling import eventually
 
 from .conftest import Dispatch
@@ -42,50 +42,20 @@ def at_local(day: date, hh: int, mm: int = 0) -> datetime:
 def visit(
     site: uuid.UUID, lat: float, lon: float, start: datetime, end: datetime, address: str, minutes: int = 45
 ) -> VisitPlanned:
-    return VisitPlanned(
-        visit_id=uuid.uuid4(),
-        contract_id=uuid.uuid4(),
-        customer_id=uuid.uuid4(),
-        site_id=site,
-        location=GeoPoint(lat=lat, lon=lon),
-        due_on=start.date().isoformat(),
-        window_start=start,
-        window_end=end,
-        duration_minutes=minutes,
-        skills=[SkillNeed(skill="refrigeration", min_level=2)],
-        address=address,
-    )
+    return visit_planned(start, end, (lat, lon), minutes=minutes, site_id=site, address=address)
 
 
 def emergency(
     site: uuid.UUID, lat: float, lon: float, due_in: timedelta = timedelta(hours=4), customer: uuid.UUID | None = None
 ) -> ServiceRequestCreated:
-    now = suite_now()
-    return ServiceRequestCreated(
-        request_id=uuid.uuid4(),
-        customer_id=customer or uuid.uuid4(),
+    return request_created(
+        suite_now(),
+        (lat, lon),
+        response_in=due_in,
+        fix_in=2 * due_in,
         site_id=site,
-        kind="emergency",
-        priority="P1",
-        location=GeoPoint(lat=lat, lon=lon),
-        required_skills=[SkillNeed(skill="refrigeration", min_level=2)],
-        covered=True,
-        response_due=now + due_in,
-        fix_due=now + 2 * due_in,
-        estimated_duration_minutes=60,
-        created_at=now,
+        customer_id=customer or uuid.uuid4(),
     )
-
-
-async def publish_visits(dispatch: Dispatch, visits: list[VisitPlanned]) -> None:
-    for v in visits:
-        await dispatch.publish(v)
-
-    async def all_known() -> bool:
-        rows = await dispatch.sql("SELECT count(*) AS n FROM dispatch.jobs WHERE kind = 'planned'")
-        return bool(rows[0]["n"] == len(visits))
-
-    await eventually(all_known, what="visits reach dispatch")
 
 
 async def test_a_day_is_planned_from_contract_visits_and_each_technician_sees_it(dispatch: Dispatch) -> None:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import VisitPlanned
 from shared.events.requests import ServiceRequestCreated
+from tests.support.dispatch_events import request_created, visit_planned
 from tests.support.polling import eventually
 
 from .conftest import Clock, Dispatch
@@ -21,38 +21,13 @@ FAR = (44.98, 34.10)  # ~3.3 km: Oleg, of SOUTH
 
 
 def emergency(now: datetime, territory: uuid.UUID | None) -> ServiceRequestCreated:
-    return ServiceRequestCreated(
-        request_id=uuid.uuid4(),
-        customer_id=uuid.uuid4(),
-        site_id=uuid.uuid4(),
-        kind="emergency",
-        priority="P1",
-        location=GeoPoint(lat=SITE[0], lon=SITE[1]),
-        required_skills=[SkillNeed(skill="refrigeration", min_level=2)],
-        covered=True,
-        response_due=now + timedelta(hours=4),
-        fix_due=now + timedelta(hours=8),
-        estimated_duration_minutes=60,
-        created_at=now,
-        territory_id=territory,
-    )
+    return request_created(now, SITE, territory_id=territory)
 
 
 def maintenance(now: datetime, territory: uuid.UUID | None) -> VisitPlanned:
     start = now + timedelta(hours=1)
-    return VisitPlanned(
-        visit_id=uuid.uuid4(),
-        contract_id=uuid.uuid4(),
-        customer_id=uuid.uuid4(),
-        site_id=uuid.uuid4(),
-        location=GeoPoint(lat=SITE[0], lon=SITE[1]),
-        due_on=start.date().isoformat(),
-        window_start=start,
-        window_end=start + timedelta(hours=6),
-        duration_minutes=45,
-        skills=[SkillNeed(skill="refrigeration", min_level=2)],
-        address="Kievskaya 1",
-        territory_id=territory,
+    return visit_planned(
+        start, start + timedelta(hours=6), SITE, minutes=45, address="Kievskaya 1", territory_id=territory
     )
 
 

@@ -11,8 +11,9 @@ import pytest
 
 from services.dispatch.planning import GeoPoint as PlanPoint
 from services.dispatch.planning import RoadFactorTravel
-from shared.events.common import GeoPoint, SkillNeed
+from shared.events.common import SkillNeed
 from shared.events.requests import ServiceRequestCreated
+from tests.support.dispatch_events import request_created
 from tests.support.polling import eventually
 
 from .conftest import Clock, Dispatch
@@ -39,18 +40,13 @@ def local(clock: Clock, hh: int, mm: int = 0) -> datetime:
 
 
 def emergency(now: datetime, skills: dict[str, int] | None = None, minutes: int = 60) -> ServiceRequestCreated:
-    return ServiceRequestCreated(
-        request_id=uuid.uuid4(),
-        customer_id=uuid.uuid4(),
-        site_id=uuid.uuid4(),
-        kind="emergency",
-        priority="P1",
-        location=GeoPoint(lat=SITE[0], lon=SITE[1]),
+    return request_created(
+        now,
+        SITE,
+        response_in=timedelta(hours=3),
+        fix_in=None,
         required_skills=[SkillNeed(skill=s, min_level=v) for s, v in (skills or {"refrigeration": 2}).items()],
-        covered=True,
-        response_due=now + timedelta(hours=3),
         estimated_duration_minutes=minutes,
-        created_at=now,
     )
 
 

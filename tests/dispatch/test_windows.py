@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest_asyncio
 
-from shared.events.common import GeoPoint, SkillNeed
 from shared.events.contracts import VisitPlanned
 from shared.events.requests import PreferredWindow, ServiceRequestCreated
 from tests.conftest import Keys
+from tests.support.dispatch_events import request_created, visit_planned
 from tests.support.infra import NatsServer
 from tests.support.polling import eventually
 
@@ -54,19 +54,15 @@ async def dispatch(
 
 
 def routine(now: datetime, windows: list[PreferredWindow]) -> ServiceRequestCreated:
-    return ServiceRequestCreated(
-        request_id=uuid.uuid4(),
-        customer_id=uuid.uuid4(),
-        site_id=uuid.uuid4(),
+    return request_created(
+        now,
+        SITE,
+        fix_in=None,
         kind="routine",
         priority="P3",
-        location=GeoPoint(lat=SITE[0], lon=SITE[1]),
-        required_skills=[SkillNeed(skill="refrigeration", min_level=2)],
-        covered=True,
         # as requests sets it for a customer's windows: due by the end of the earliest one
         response_due=windows[0].end,
         estimated_duration_minutes=45,
-        created_at=now,
         preferred_windows=windows,
         address="Kievskaya 1",
     )
@@ -204,20 +200,8 @@ async def test_a_dispatchers_booking_outside_every_window_is_refused_with_the_re
 def visit(
     hours: dict[str, list[list[str]]] | None, start: datetime = local(4, 8), end: datetime = local(4, 17)
 ) -> VisitPlanned:
-    return VisitPlanned(
-        visit_id=uuid.uuid4(),
-        contract_id=uuid.uuid4(),
-        customer_id=uuid.uuid4(),
-        site_id=uuid.uuid4(),
-        location=GeoPoint(lat=SITE[0], lon=SITE[1]),
-        due_on=start.date().isoformat(),
-        window_start=start,
-        window_end=end,
-        duration_minutes=45,
-        skills=[SkillNeed(skill="refrigeration", min_level=2)],
-        address="Pushkina 5",
-        timezone="Europe/Simferopol",
-        access_hours=hours,
+    return visit_planned(
+        start, end, SITE, minutes=45, address="Pushkina 5", timezone="Europe/Simferopol", access_hours=hours
     )
 
 

@@ -1,7 +1,8 @@
 """The requests app in-process on the real database and nats-server, with real NATS peers around it.
 
 Contracts is a small responder on the real broker answering entitlement with canned answers per site;
-dispatch is played by publishing its events into its JetStream stream, as the dispatch service would.
+dispatch is played by publishing its events into its JetStream stream, as the dispatch service would, or, for the
+tests of both services together, is the real dispatch app beside it (the `dispatch` fixture).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from shared.events.dispatch import AssignmentChanged, AssignmentCreated, Assignm
 from shared.events.envelope import Envelope, Event, stream_name
 from shared.messaging import rpc
 from tests.conftest import Keys
+from tests.dispatch.conftest import Dispatch as DispatchApp
+from tests.dispatch.conftest import dispatch_app
 from tests.support import fixtures
 from tests.support.apps import running_app, service_settings
 from tests.support.infra import NatsServer
@@ -363,3 +366,13 @@ async def service(
     finally:
         await contracts.stop()
         await nc.close()
+
+
+@pytest_asyncio.fixture
+async def dispatch(
+    database_url: str, nats_server: NatsServer, keys: Keys, clock: FixedClock, service: RequestsService
+) -> AsyncIterator[DispatchApp]:
+    """The real dispatch app beside the requests app, on the test's clock: started after requests (and on streams
+    emptied of the earlier tests' events by `dispatch_app`), it books only what this test files."""
+    async with dispatch_app(database_url, nats_server, keys, clock) as running:
+        yield running

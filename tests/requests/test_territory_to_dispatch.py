@@ -5,17 +5,13 @@ Anna (NORTH) is nearer than Oleg (SOUTH), and the dispatcher's default policy ke
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
 from shared.clock import FixedClock
-from shared.events.envelope import stream_name
 from shared.events.requests import ServiceRequestCreated
-from tests.conftest import Keys
-from tests.dispatch.conftest import MONDAY_0800, Dispatch, dispatch_app
+from tests.dispatch.conftest import MONDAY_0800, Dispatch
 from tests.requests.conftest import RequestsService
-from tests.support.infra import NatsServer
 from tests.support.polling import eventually
 
 NORTH, SOUTH = uuid.UUID(int=1), uuid.UUID(int=2)
@@ -24,17 +20,6 @@ NORTH, SOUTH = uuid.UUID(int=1), uuid.UUID(int=2)
 @pytest_asyncio.fixture
 async def clock() -> FixedClock:
     return FixedClock(MONDAY_0800)
-
-
-@pytest_asyncio.fixture
-async def dispatch(
-    database_url: str, nats_server: NatsServer, keys: Keys, clock: FixedClock, service: RequestsService
-) -> AsyncIterator[Dispatch]:
-    # dispatch's consumer reads the requests stream from its start: the emergencies the suite's earlier tests filed
-    # would be booked on this test's two technicians first (and, under load, take longer than the wait below)
-    await service.js.purge_stream(stream_name("requests"))
-    async with dispatch_app(database_url, nats_server, keys, clock) as running:
-        yield running
 
 
 async def test_an_emergency_filed_at_a_site_in_a_territory_goes_to_that_territorys_technician(

@@ -6,17 +6,14 @@ allowed Monday noon) and the customer is told an arrival in that window."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest_asyncio
 
 from shared.clock import FixedClock
-from tests.conftest import Keys
-from tests.dispatch.conftest import Dispatch, dispatch_app
+from tests.dispatch.conftest import Dispatch
 from tests.requests.conftest import RequestsService
-from tests.support.infra import NatsServer
 from tests.support.polling import eventually
 
 TZ = ZoneInfo("Europe/Simferopol")
@@ -32,14 +29,6 @@ def local(day: int, hh: int, mm: int = 0) -> datetime:
 async def clock() -> FixedClock:
     """Both apps' "now": Sunday evening before the windows (this module's own date, whatever the suite's)."""
     return FixedClock(local(3, 20))
-
-
-@pytest_asyncio.fixture
-async def dispatch(
-    database_url: str, nats_server: NatsServer, keys: Keys, clock: FixedClock
-) -> AsyncIterator[Dispatch]:
-    async with dispatch_app(database_url, nats_server, keys, clock) as running:
-        yield running
 
 
 async def test_two_windows_filed_by_the_customer_are_planned_inside_one_and_the_eta_shown_is_in_it(

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from shared.db import EXTENSIONS
 from shared.db_roles import ensure_roles, service_role_urls, url_with_password_kept, url_with_user
+from shared.events.envelope import stream_name
 from shared.events.registry import PRODUCERS
 from shared.messaging.connection import ensure_stream
 from shared.messaging.permissions import ADMIN_USER, render_authorization
@@ -121,6 +122,18 @@ async def declare_streams(nats_url: str) -> None:
     try:
         for producer in PRODUCERS:
             await ensure_stream(nc.jetstream(), producer)
+    finally:
+        await nc.close()
+
+
+async def purge_streams(nats_url: str, producers: tuple[str, ...]) -> None:
+    """Empties the streams of ``producers``, as the admin: a service started next consumes only what is published
+    from now on, whatever the package's earlier tests left there. Their durables keep their names, none is pending."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        for producer in producers:
+            await js.purge_stream(stream_name(producer))
     finally:
         await nc.close()
 
