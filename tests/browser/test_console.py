@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -324,12 +329,17 @@ def test_the_console_speaks_russian_and_english(page: Page, gateway: str, compan
     expect(page.get_by_text("Simferopol", exact=True)).to_be_visible()
 
 
+# a proposal waits for the planner when another run holds it (the console tries again on the server's Retry-After)
+PLANNER_WAIT_MS = 90_000
+
+
 def test_a_dispatcher_replans_the_day_and_reads_what_moved(page: Page, gateway: str, company: Company) -> None:
     sign_in(page, gateway)
 
     page.get_by_role("button", name="Re-plan the day").click()
     proposal = page.get_by_role("region", name="Proposed plan")
-    expect(proposal).to_contain_text("re-plan requested in the console")
+    # the stack's own re-plans may hold the planner first: the console waits for it (PLANNER_WAIT_MS)
+    expect(proposal).to_contain_text("re-plan requested in the console", timeout=PLANNER_WAIT_MS)
     expect(proposal.get_by_test_id("proposal-summary")).to_contain_text(re.compile(r"\d+ added, \d+ moved"))
     screenshot(page, "console-proposal.png", full_page=True)
     # the day goes on in this stack (other tests' jobs re-plan it): a proposal it moved on from is refused with the
@@ -356,7 +366,10 @@ def test_a_proposal_the_day_moved_on_from_is_refused_in_place(
     page: Page, gateway: str, stack: Stack, keys: Keys, company: Company
 ) -> None:
     sign_in(page, gateway)
-    with page.expect_response(lambda r: r.url.endswith("/proposals") and r.request.method == "POST") as made:
+    with page.expect_response(
+        lambda r: r.url.endswith("/proposals") and r.request.method == "POST" and r.status == 201,
+        timeout=PLANNER_WAIT_MS,
+    ) as made:
         page.get_by_role("button", name="Re-plan the day").click()
     proposal_id = made.value.json()["id"]
     proposal = page.get_by_role("region", name="Proposed plan")
@@ -379,5 +392,46 @@ def test_a_proposal_the_day_moved_on_from_is_refused_in_place(
     with httpx.Client(base_url=stack.url("dispatch"), headers=keys.headers(Role.DISPATCHER)) as api:
         # nothing applied: the proposal is still open (the queue's own re-plans go on meanwhile)
         assert api.get(f"/plans/{day}/proposals/{proposal_id}").json()["status"] == "open"
+    proposal.get_by_role("button", name="Discard").click()
+    expect(page.get_by_role("region", name="Proposed plan")).to_have_count(0)
+
+
+@contextmanager
+def planner_held(database_url: str) -> Iterator[None]:
+    """Holds dispatch's planner lock (one plan at a time, db/plans.PLANNER_LOCK) as a long run of the planner would."""
+    held, release = threading.Event(), threading.Event()
+
+    async def hold() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext('dispatch-plan'))")
+                held.set()
+                while not release.is_set():
+                    await asyncio.sleep(0.05)
+        finally:
+            await conn.close()
+
+    worker = threading.Thread(target=lambda: asyncio.run(hold()))
+    worker.start()
+    try:
+        assert held.wait(30), "the planner lock was not taken"
+        yield
+    finally:
+        release.set()
+        worker.join(30)
+
+
+def test_a_replan_asked_while_the_planner_is_busy_waits_for_it_and_says_so(
+    page: Page, gateway: str, database_url: str, company: Company
+) -> None:
+    sign_in(page, gateway)
+    with planner_held(database_url):
+        page.get_by_role("button", name="Re-plan the day").click()
+        # the server waits for the lock a few seconds, then answers 409 with Retry-After; the console says so and tries again
+        expect(page.get_by_role("status")).to_contain_text("The planner is busy with another plan", timeout=60_000)
+        expect(page.get_by_role("button", name="Re-plan the day")).to_be_disabled()
+    proposal = page.get_by_role("region", name="Proposed plan")
+    expect(proposal).to_contain_text("re-plan requested in the console", timeout=PLANNER_WAIT_MS)
     proposal.get_by_role("button", name="Discard").click()
     expect(page.get_by_role("region", name="Proposed plan")).to_have_count(0)

@@ -17,6 +17,8 @@ import { ProposalPanel, type Proposal } from "./Proposal";
 import { VisitReport } from "./VisitReport";
 import { useLiveBoard } from "./useLiveBoard";
 
+const BUSY_RETRIES = 6; // a planner busy for more than half a minute more is worth telling the dispatcher
+
 const APP_PATH = "/console/";
 
 export function App() {
@@ -118,10 +120,22 @@ function Console({ session, onSignOut }: { session: Session; onSignOut: () => vo
     setProposalBusy(true);
     setProposalRefusal(null);
     setPlanChanges(null);
-    const { data, error, response } = await api.dispatch.POST("/plans/{day}/proposals", {
-      params: { path: { day: board.day } },
-      body: { reason: "re-plan requested in the console", release_promises: false },
-    });
+    const ask = () =>
+      api.dispatch.POST("/plans/{day}/proposals", {
+        params: { path: { day: board.day } },
+        body: { reason: "re-plan requested in the console", release_promises: false },
+      });
+    let { data, error, response } = await ask();
+    // another run holds the planner (one plan at a time): the server says when to try again, and the console does,
+    // a few times, rather than hand the dispatcher a refusal for what is only a wait
+    for (let attempt = 0; attempt < BUSY_RETRIES && response.status === 409; attempt++) {
+      const wait = Number(response.headers.get("Retry-After"));
+      if (!Number.isFinite(wait) || wait <= 0) break;
+      setNotice(t("plannerBusy"));
+      await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+      setNotice(t("replanning"));
+      ({ data, error, response } = await ask());
+    }
     setProposalBusy(false);
     if (error || !data) return setNotice(problemText(error, response));
     setNotice(null);

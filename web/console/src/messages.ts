@@ -58,6 +58,10 @@ export const messages: Messages = {
   replan: { ru: "Перепланировать день", en: "Re-plan the day" },
   replanned: { ru: "План версии {v}: изменений {n}", en: "Plan version {v}: {n} changes" },
   replanning: { ru: "Планирую день…", en: "Planning the day…" },
+  plannerBusy: {
+    ru: "Планировщик занят другим планом: пробую снова через несколько секунд…",
+    en: "The planner is busy with another plan: trying again in a few seconds…",
+  },
   planChanges: { ru: "Изменения плана", en: "Plan changes" },
   noChanges: { ru: "Ничего не изменилось", en: "Nothing moved" },
   proposal: { ru: "Предлагаемый план", en: "Proposed plan" },
