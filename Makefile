@@ -15,7 +15,7 @@ ENV := deploy/local/bootstrap.sh && source .run/env
 
 .PHONY: openapi web web-dev test-browser test-web-unit screenshots chaos
 .PHONY: lock
-.PHONY: help bootstrap up down run day migrate test test-day test-dates test-planning lint k8s-validate token bench-routing bench-horizon bench-replan bench-dispatch bench-import bench-web bench-run-start
+.PHONY: help bootstrap up down run day migrate test test-slow test-day test-dates test-planning lint k8s-validate token bench-routing bench-horizon bench-replan bench-dispatch bench-import bench-web bench-run-start
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-15s %s\n", $$1, $$2 }'
@@ -78,6 +78,10 @@ test: ## Run the test suite: the web apps' unit tests (Vitest), then pytest (PYT
 	@$(ENV)
 	$(if $(PYTEST_ARGS),,(cd web && npm test --silent))
 	$(PY) -m pytest -q -p no:cacheprovider -m "not slow" $(PYTEST_ARGS) || { rc=$$?; ((rc == 5)) && echo "make test: no tests collected" >&2; exit $$rc; }
+
+test-slow: ## The suites too slow for `make test` (marker `slow`: the lifecycle's Hypothesis runs, the image's wheel on the production lock); CI runs it after make test
+	@$(ENV)
+	$(PY) -m pytest -q -p no:cacheprovider -m slow $(PYTEST_ARGS)
 
 test-day: ## The short simulated day alone (both policies on the real stack; part of make test)
 	@$(ENV)

@@ -407,8 +407,7 @@ def planner_held(database_url: str) -> Iterator[None]:
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(hashtext('dispatch-plan'))")
                 held.set()
-                while not release.is_set():
-                    await asyncio.sleep(0.05)
+                await asyncio.to_thread(release.wait)
         finally:
             await conn.close()
 
@@ -428,7 +427,7 @@ def test_a_replan_asked_while_the_planner_is_busy_waits_for_it_and_says_so(
     sign_in(page, gateway)
     with planner_held(database_url):
         page.get_by_role("button", name="Re-plan the day").click()
-        # the server waits for the lock a few seconds, then answers 409 with Retry-After; the console says so and tries again
+        # the server waits for the lock a few seconds, then answers 409 with Retry-After: the console says so, retries
         expect(page.get_by_role("status")).to_contain_text("The planner is busy with another plan", timeout=60_000)
         expect(page.get_by_role("button", name="Re-plan the day")).to_be_disabled()
     proposal = page.get_by_role("region", name="Proposed plan")

@@ -125,6 +125,7 @@ def fresh_database() -> Iterator[str]:
     asyncio.run(drop_database(url))
 
 
+@pytest.mark.slow  # builds a virtualenv from the production lock: `make test-slow` (CI runs it after `make test`)
 def test_the_wheel_on_the_production_lock_alone_migrates_and_finds_its_templates(
     wheel: Path, fresh_database: str, tmp_path: Path
 ) -> None:

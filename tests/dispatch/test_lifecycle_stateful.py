@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 import nats
+import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -688,6 +689,7 @@ def world_on_a_loop(database_url: str, nats_server: NatsServer, keys: Keys) -> I
         loop.close()
 
 
+@pytest.mark.slow  # a minute of Hypothesis runs: `make test-slow` (CI runs it after `make test`)
 def test_the_assignment_lifecycle_keeps_its_invariants_whatever_happens(
     database_url: str, nats_server: NatsServer, keys: Keys
 ) -> None:
