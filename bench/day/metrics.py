@@ -60,6 +60,12 @@ WHERE j.kind = 'planned' AND j.window_start < $2 AND j.window_end >= $1 AND j.st
   AND a.status IN ('offered', 'accepted') AND a.planned_start >= $2
 """
 TECHNICIANS = "SELECT id, name, first_name FROM dispatch.technicians"
+# each arrival against the ETA the customer was promised at booking (requests' record of the assignment)
+ARRIVALS = """
+SELECT promised_eta, CAST(reached ->> 'on_site' AS timestamptz) AS on_site_at
+FROM requests.request_assignments
+WHERE reached ? 'on_site' AND promised_eta >= $1 AND promised_eta < $2
+"""
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -97,6 +103,7 @@ async def day_metrics(
         planned_jobs = int(await conn.fetchval(PLANNED_JOBS, midnight, midnight + timedelta(days=1)))
         booked_later = int(await conn.fetchval(PLANNED_BOOKED_LATER, midnight, midnight + timedelta(days=1)))
         names = {r["id"]: r["name"] for r in await conn.fetch(TECHNICIANS)}
+        arrivals = await conn.fetch(ARRIVALS, midnight, midnight + timedelta(days=1))
     finally:
         await conn.close()
 
@@ -186,6 +193,10 @@ async def day_metrics(
         "requests_kpis": kpi,
         "per_technician_km": {names.get(t, str(t)): round(km, 1) for t, km in sorted(travel_km.items(), key=str)},
         "response_minutes": [round(m, 1) for m in sorted(response_minutes)],
+        # minutes after the promised ETA each arrival came (negative: before it)
+        "arrival_vs_promise_min": sorted(
+            round((a["on_site_at"] - a["promised_eta"]).total_seconds() / 60, 1) for a in arrivals
+        ),
         "routes": {name: [(round(a, 4), round(b, 4)) for a, b in pts] for name, pts in routes.items()},
         "finished_by_hour": _by_hour(finished),
     }

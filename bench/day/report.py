@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -115,15 +116,25 @@ def _map(routes_by_policy: dict[str, dict[str, list[tuple[float, float]]]]) -> s
     return '<div class="maps">' + "".join(maps) + "</div>"
 
 
-def _histogram(title: str, samples: dict[str, list[float]], bin_min: float = 30.0) -> str:
-    top = max((v for values in samples.values() for v in values), default=0.0)
-    bins = [f"{int(i * bin_min)}-{int((i + 1) * bin_min)}" for i in range(int(top // bin_min) + 1)]
-    series = {
-        policy: {label: float(sum(1 for v in values if int(v // bin_min) == i)) for i, label in enumerate(bins)}
-        for policy, values in samples.items()
+def histogram(samples: dict[str, list[float]], bin_min: float) -> dict[str, dict[str, float]]:
+    """Counts per ``bin_min``-wide bin and policy, bins from the lowest sample's to the highest's (negative ones too),
+    labelled in order ("00: -30 to -15 min", ...)."""
+    values = [v for vs in samples.values() for v in vs]
+    if not values:
+        return {}
+    low, high = math.floor(min(values) / bin_min), math.floor(max(values) / bin_min)
+    labels = {
+        b: f"{k:02d}: {int(b * bin_min)} to {int((b + 1) * bin_min)} min" for k, b in enumerate(range(low, high + 1))
     }
-    ordered = {p: {f"{i:02d}: {k} min": v for i, (k, v) in enumerate(s.items())} for p, s in series.items()}
-    return _bars(title, ordered)
+    counts = {policy: dict.fromkeys(labels.values(), 0.0) for policy in samples}
+    for policy, vs in samples.items():
+        for v in vs:
+            counts[policy][labels[math.floor(v / bin_min)]] += 1
+    return counts
+
+
+def _histogram(title: str, samples: dict[str, list[float]], bin_min: float = 30.0) -> str:
+    return _bars(title, histogram(samples, bin_min))
 
 
 def render_html(report: dict[str, Any]) -> str:
@@ -144,6 +155,7 @@ def render_html(report: dict[str, Any]) -> str:
     workload = {p: {f"{h}:00": float(n) for h, n in m.get("finished_by_hour", {}).items()} for p, m in policies.items()}
     on_time = {p: {"on time": m.get("on_time_pct") or 0.0} for p, m in policies.items()}
     response = {p: list(m.get("response_minutes", [])) for p, m in policies.items()}
+    arrivals = {p: list(m.get("arrival_vs_promise_min", [])) for p, m in policies.items()}
     scenario = report.get("scenario", {})
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Fieldline simulated day, seed {report.get("seed")}</title>
@@ -164,7 +176,8 @@ Wall time {report.get("wall_s")} s.</p>
 <div>{_bars("Response SLA met by priority, %", by_priority)}</div>
 <div>{_bars("Fix SLA met by priority, %", fix_by_priority)}</div>
 <div>{_histogram("Emergency response time (filed to on site), count per 30 min", response)}</div>
-<div>{_bars("Arrivals within the promised ETA window, %", on_time)}</div>
+<div>{_bars("Arrivals within the promised ETA window, %", on_time)}
+{_histogram("Arrival against the promised ETA (minutes late; negative: early), count per 15 min", arrivals, 15.0)}</div>
 <div>{_bars("Km driven per technician", per_tech)}</div>
 <div>{_bars("Workload: jobs finished per hour", workload)}</div>
 </div>

@@ -73,6 +73,12 @@ async def _recompute(url: str) -> dict[str, object]:
         )
         filed = await conn.fetchval("SELECT count(*) FROM requests.service_requests WHERE kind = 'emergency'")
         csat = await conn.fetchval("SELECT avg(csat)::float FROM requests.surveys WHERE answered_at IS NOT NULL")
+        # arrivals against the promise: the customer's promised ETA (requests), the arrival as dispatch recorded it
+        arrivals = await conn.fetch(
+            "SELECT ra.promised_eta, (SELECT min(h.at) FROM dispatch.assignment_history h"
+            " WHERE h.assignment_id = ra.assignment_id AND h.status = 'on_site') AS arrived"
+            " FROM requests.request_assignments ra WHERE ra.promised_eta IS NOT NULL"
+        )
     finally:
         await conn.close()
     return {
@@ -84,6 +90,9 @@ async def _recompute(url: str) -> dict[str, object]:
         "cancelled": cancelled,
         "emergencies": filed,
         "csat": csat,
+        "arrival_vs_promise_min": sorted(
+            (r["arrived"] - r["promised_eta"]).total_seconds() / 60 for r in arrivals if r["arrived"] is not None
+        ),
     }
 
 
@@ -126,5 +135,7 @@ def test_a_short_day_reports_what_the_databases_hold(policy: str, tmp_path: Path
     assert report["travel_km"] == pytest.approx(truth["travel_km"], abs=0.2)
     assert report["travel_km"] > 0
     assert report["response_sla_met_pct"] == truth["response_sla_met_pct"]
+    assert report["arrival_vs_promise_min"] == pytest.approx(truth["arrival_vs_promise_min"], abs=0.1)
+    assert report["arrival_vs_promise_min"], "no arrival was measured against its promise"
     if truth["csat"] is not None:
         assert report["csat"] == pytest.approx(truth["csat"], abs=0.01)
