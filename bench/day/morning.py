@@ -44,10 +44,22 @@ def morning(
     urls: dict[str, str], token: Token, database_url: str, company: Company, scenario: Scenario
 ) -> SeededCompany:
     """Seed the company (idempotently), generate the planned visits and plan the scenario's day."""
-    admin = token(Role.ADMIN, "day-admin")
+    seeded = seed_the_company(urls, token, company)
+    plan_the_day(urls, token, database_url, scenario)
+    return seeded
+
+
+def seed_the_company(urls: dict[str, str], token: Token, company: Company) -> SeededCompany:
+    """The company through the public APIs, idempotently (a second run creates nothing)."""
     t0 = time.monotonic()
-    seeded = seed_company(company, urls, admin, progress=lambda line: _say(f"  seeded {line}"))
+    seeded = seed_company(company, urls, token(Role.ADMIN, "day-admin"), progress=lambda line: _say(f"  seeded {line}"))
     _say(f"  company seeded in {time.monotonic() - t0:.0f} s: {seeded.created or 'nothing new'}")
+    return seeded
+
+
+def plan_the_day(urls: dict[str, str], token: Token, database_url: str, scenario: Scenario) -> None:
+    """Generate the contracts' planned visits and plan the scenario's day once dispatch knows them all."""
+    admin = token(Role.ADMIN, "day-admin")
     with httpx.Client(headers={"Authorization": f"Bearer {admin}"}, timeout=300) as client:
         generated = client.post(f"{urls['contracts']}/visits/generate", json={})
         generated.raise_for_status()
@@ -67,4 +79,3 @@ def morning(
         if plan.status_code >= 400:
             _say(f"  the morning re-plan kept failing ({plan.status_code}); the day runs on the queued plans")
         _say(f"  {jobs} planned jobs known to dispatch; morning plan: {plan.text[:300]}")
-    return seeded

@@ -1,7 +1,7 @@
 """`make run`: migrate, start the four services, seed demo data, print how to use them; Ctrl-C stops all.
 
 By default the services run on a simulated timeline (FIELDLINE_DEMO_SPEED, default 60x, from 07:00 of the
-next weekday) with the generated refrigeration company (deploy/local/company/) and a day playing live: the
+next weekday, or of the weekday after the last one played on this database) with the generated refrigeration company (deploy/local/company/) and a day playing live: the
 morning plan, technicians driving and reporting, emergencies filed by customers (bench/day/player.py).
 FIELDLINE_DEMO=empty starts the services on the real clock with the small demo data set only.
 
@@ -19,8 +19,9 @@ import sys
 import threading
 import time
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+import asyncpg
 import httpx
 
 from deploy.local.gateway import gateway_port
@@ -69,17 +70,36 @@ def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
             process.kill()
 
 
-def _demo_day() -> date:
-    """The next weekday (today if it is one): the day the live demo plays."""
+def _demo_day(database_url: str) -> date:
+    """The next weekday (today if it is one), or the weekday after the last day an earlier run played on this database:
+    a second `make run` plays the company's next working day rather than replaying one whose records (steps, pings)
+    already run ahead of the new clock, which the services refuse as out of order."""
     day = SystemClock().now().date()
+    played = asyncio.run(_last_played_day(database_url))
+    if played is not None and played >= day:
+        day = played + timedelta(days=1)
     while day.weekday() >= 5:
         day += timedelta(days=1)
     return day
 
 
+async def _last_played_day(database_url: str) -> date | None:
+    """The (UTC) day of the last position ping dispatch holds; None on a database not migrated or never played."""
+    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        if await conn.fetchval("SELECT to_regclass('dispatch.position_pings')") is None:
+            return None
+        last: datetime | None = await conn.fetchval("SELECT max(at) FROM dispatch.position_pings")
+    finally:
+        await conn.close()
+    return None if last is None else last.astimezone(UTC).date()
+
+
 def _play_live_day(urls: dict[str, str], token: object, start: datetime, speed: float, anchor: float) -> None:
-    """Seed the company, plan the morning and play the day through the APIs (a thread of its own)."""
-    from bench.day.morning import morning
+    """Seed the company, plan the morning and play the day through the APIs (a thread of its own). The technicians
+    start as soon as the company is seeded, while the morning's visits are generated and planned (the routes form on
+    the board as they go), so someone is on the road within the first minute and a half."""
+    from bench.day.morning import plan_the_day, seed_the_company
     from bench.day.player import Player
     from bench.day.scenario import build_scenario
     from deploy.local.company.generator import generate_company
@@ -87,7 +107,14 @@ def _play_live_day(urls: dict[str, str], token: object, start: datetime, speed: 
     seed = int(os.environ.get("FIELDLINE_DEMO_SEED", "1"))
     company = generate_company(seed)
     scenario = build_scenario(company, seed, day=start.date())
-    seeded = morning(urls, token, os.environ["DATABASE_URL"], company, scenario)  # type: ignore[arg-type]
+    seeded = seed_the_company(urls, token, company)  # type: ignore[arg-type]
+    planning = threading.Thread(
+        target=plan_the_day,
+        args=(urls, token, os.environ["DATABASE_URL"], scenario),
+        name="morning-plan",
+        daemon=True,
+    )
+    planning.start()
     player = Player(scenario, company, seeded, urls, token, SimulatedClock(start, speed, anchor), progress=False)  # type: ignore[arg-type]
     asyncio.run(player.run())
     print("the simulated day is over; the services keep running", flush=True)
@@ -107,7 +134,7 @@ def main() -> None:
     start = anchor = None
     if demo_mode != "empty":
         # every service and the player read one timeline: 07:00 local (UTC+3) of the demo day at `speed`
-        start = datetime.combine(_demo_day(), datetime.min.time()).replace(tzinfo=SystemClock().now().tzinfo)
+        start = datetime.combine(_demo_day(settings.database_url), datetime.min.time()).replace(tzinfo=UTC)
         start += timedelta(hours=4)
         anchor = wall_time() + 10.0
         timeline = {
