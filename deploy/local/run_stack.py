@@ -1,8 +1,9 @@
 """`make run`: migrate, start the four services, seed demo data, print how to use them; Ctrl-C stops all.
 
 By default the services run on a simulated timeline (FIELDLINE_DEMO_SPEED, default 60x, from 07:00 of the
-next weekday, or of the weekday after the last one played on this database) with the generated refrigeration company (deploy/local/company/) and a day playing live: the
-morning plan, technicians driving and reporting, emergencies filed by customers (bench/day/player.py).
+next weekday, or of the weekday after the last one played on this database) with the generated refrigeration
+company (deploy/local/company/) and a day playing live: the morning plan, technicians driving and reporting,
+emergencies filed by customers (bench/day/player.py).
 FIELDLINE_DEMO=empty starts the services on the real clock with the small demo data set only.
 
 Expects DATABASE_URL, NATS_URL and FIELDLINE_<SVC>_NATS_USER/_PASSWORD in the environment (bootstrap writes
