@@ -176,7 +176,18 @@ async def dispatch(database_url: str, nats_server: NatsServer, keys: Keys) -> As
 
 
 # a Monday morning far from the wall clock's date, in the dispatch region's time zone
-MONDAY_0800 = datetime(2030, 3, 4, 8, 0, tzinfo=ZoneInfo("Europe/Simferopol"))
+def march_2030(day: int, hh: int, mm: int = 0) -> datetime:
+    """March 2030 in the company's time zone: the 3rd is a Sunday, the 4th a Monday, the 5th a Tuesday."""
+    return datetime(2030, 3, day, hh, mm, tzinfo=ZoneInfo("Europe/Simferopol"))
+
+
+MONDAY_0800 = march_2030(4, 8)
+
+
+@pytest_asyncio.fixture
+async def sunday_evening() -> Clock:
+    """Sunday 3 March 2030, 20:00: the evening before the week the horizon, window and money suites plan."""
+    return Clock(march_2030(3, 20))
 
 
 @pytest_asyncio.fixture

@@ -32,6 +32,7 @@ from tests.support.infra import NatsServer
 from tests.support.polling import eventually
 
 from .conftest import Clock, Dispatch, dispatch_app
+from .conftest import march_2030 as local
 from .test_live_ops import WEEK, active, emergency, job_status
 
 TZ = ZoneInfo("Europe/Simferopol")
@@ -41,17 +42,7 @@ SIMFEROPOL = (44.952, 34.102)
 SITE = (44.96, 34.11)
 
 
-def local(day: int, hh: int, mm: int = 0) -> datetime:
-    """March 2030: the 3rd is a Sunday, the 4th a Monday, the 5th a Tuesday."""
-    return datetime(2030, 3, day, hh, mm, tzinfo=TZ)
-
-
 SUNDAY, MONDAY, TUESDAY, WEDNESDAY = (local(d, 0).date() for d in (3, 4, 5, 6))
-
-
-@pytest_asyncio.fixture
-async def sunday_evening() -> Clock:
-    return Clock(local(3, 20))
 
 
 @pytest_asyncio.fixture

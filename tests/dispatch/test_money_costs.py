@@ -12,14 +12,14 @@ from zoneinfo import ZoneInfo
 
 import pytest_asyncio
 
-from shared.events.common import GeoPoint, SkillNeed
-from shared.events.contracts import VisitPlanned
 from shared.events.requests import PreferredWindow, ServiceRequestCreated
 from tests.conftest import Keys
+from tests.support.dispatch_events import request_created, visit_planned
 from tests.support.infra import NatsServer
 from tests.support.polling import eventually
 
 from .conftest import Clock, Dispatch, dispatch_app
+from .conftest import march_2030 as local
 
 TZ = ZoneInfo("Europe/Simferopol")
 WEEK = {d: {"start": "08:00", "end": "17:00"} for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -27,17 +27,7 @@ SIMFEROPOL = (44.952, 34.102)
 KM_LON = 1 / 78.8  # a kilometre east or west at this latitude, in degrees of longitude
 
 
-def local(day: int, hh: int, mm: int = 0) -> datetime:
-    """March 2030: the 3rd is a Sunday, the 4th a Monday."""
-    return datetime(2030, 3, day, hh, mm, tzinfo=TZ)
-
-
 MONDAY = local(4, 0).date()
-
-
-@pytest_asyncio.fixture
-async def sunday_evening() -> Clock:
-    return Clock(local(3, 20))
 
 
 @pytest_asyncio.fixture
@@ -52,21 +42,17 @@ def request(
     now: datetime, km_east: float, due: datetime, minutes: int = 90, **money: float | None
 ) -> ServiceRequestCreated:
     """A routine P3 request on Monday morning, ``km_east`` of Simferopol, due at ``due``."""
-    return ServiceRequestCreated(
-        request_id=uuid.uuid4(),
-        customer_id=uuid.uuid4(),
-        site_id=uuid.uuid4(),
+    return request_created(
+        now,
+        (SIMFEROPOL[0], SIMFEROPOL[1] + km_east * KM_LON),
+        response_in=due - now,
+        fix_in=None,
         kind="routine",
         priority="P3",
-        location=GeoPoint(lat=SIMFEROPOL[0], lon=SIMFEROPOL[1] + km_east * KM_LON),
-        required_skills=[SkillNeed(skill="refrigeration", min_level=2)],
-        covered=True,
         contract_id=uuid.uuid4(),
-        response_due=due,
         estimated_duration_minutes=minutes,
-        created_at=now,
         preferred_windows=[PreferredWindow(start=local(4, 8), end=local(4, 13))],
-        **money,  # type: ignore[arg-type]
+        **money,
     )
 
 
@@ -188,18 +174,7 @@ async def test_a_technicians_daily_driving_limit_is_set_through_the_api_and_kept
 
 
 async def test_a_planned_visit_brings_its_contracts_money_terms(dispatch: Dispatch, sunday_evening: Clock) -> None:
-    visit = VisitPlanned(
-        visit_id=uuid.uuid4(),
-        contract_id=uuid.uuid4(),
-        customer_id=uuid.uuid4(),
-        site_id=uuid.uuid4(),
-        location=GeoPoint(lat=SIMFEROPOL[0], lon=SIMFEROPOL[1]),
-        due_on=MONDAY.isoformat(),
-        window_start=local(4, 8),
-        window_end=local(4, 17),
-        duration_minutes=45,
-        late_penalty_per_hour=120.0,
-    )
+    visit = visit_planned(local(4, 8), local(4, 17), SIMFEROPOL, minutes=45, late_penalty_per_hour=120.0)
     await dispatch.publish(visit, occurred_at=sunday_evening.now)
 
     async def stored() -> list[Any]:

@@ -21,9 +21,9 @@ from services.dispatch.adapters.valhalla import ValhallaError, ValhallaMatrix
 from services.dispatch.planning import RoadFactorTravel
 from services.dispatch.planning.travel_cache import CachedRoadTravel
 from services.dispatch.settings import Settings
-from shared.events.common import GeoPoint, SkillNeed
 from shared.events.requests import PreferredWindow, ServiceRequestCreated
 from tests.conftest import Keys
+from tests.support.dispatch_events import request_created
 from tests.support.infra import NatsServer, free_port
 from tests.support.polling import eventually
 from tests.support.road_network import (
@@ -119,18 +119,14 @@ async def dispatch(
 
 
 def request_at(kind: str, now_clock: Clock, due: timedelta, windows: list[PreferredWindow]) -> ServiceRequestCreated:
-    return ServiceRequestCreated(
-        request_id=uuid.uuid4(),
-        customer_id=uuid.uuid4(),
-        site_id=uuid.uuid4(),
+    return request_created(
+        now_clock.now,
+        SITE,
+        response_in=due,
+        fix_in=None,
         kind=kind,
         priority="P1" if kind == "emergency" else "P3",
-        location=GeoPoint(lat=SITE[0], lon=SITE[1]),
-        required_skills=[SkillNeed(skill="refrigeration", min_level=2)],
-        covered=True,
-        response_due=now_clock.now + due,
         estimated_duration_minutes=45,
-        created_at=now_clock.now,
         preferred_windows=windows,
     )
 

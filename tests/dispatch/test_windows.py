@@ -20,16 +20,12 @@ from tests.support.infra import NatsServer
 from tests.support.polling import eventually
 
 from .conftest import Clock, Dispatch, dispatch_app
+from .conftest import march_2030 as local
 
 TZ = ZoneInfo("Europe/Simferopol")
 WEEK = {d: {"start": "08:00", "end": "17:00"} for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 SIMFEROPOL = (44.952, 34.102)
 SITE = (44.96, 34.11)
-
-
-def local(day: int, hh: int, mm: int = 0) -> datetime:
-    """March 2030: the 3rd is a Sunday, the 4th a Monday, the 5th a Tuesday."""
-    return datetime(2030, 3, day, hh, mm, tzinfo=TZ)
 
 
 MONDAY, TUESDAY = local(4, 0).date(), local(5, 0).date()
@@ -38,11 +34,6 @@ WINDOWS = [
     PreferredWindow(start=local(4, 7), end=local(4, 7, 30)),
     PreferredWindow(start=local(5, 16), end=local(5, 16, 30)),
 ]
-
-
-@pytest_asyncio.fixture
-async def sunday_evening() -> Clock:
-    return Clock(local(3, 20))
 
 
 @pytest_asyncio.fixture

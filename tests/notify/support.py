@@ -21,7 +21,9 @@ from fastapi import FastAPI
 from nats.js import JetStreamContext
 
 from shared.clock import Clock
+from shared.events.common import GeoPoint
 from shared.events.envelope import Envelope, Event
+from shared.events.requests import ServiceRequestCreated
 from tests.support.infra import free_port
 
 
@@ -165,3 +167,18 @@ class MovableClock(Clock):
 
 def at(minutes: float = 0) -> datetime:
     return datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=minutes)
+
+
+def routine_request(customer_id: uuid.UUID) -> ServiceRequestCreated:
+    """A covered routine P3 request of ``customer_id``'s at a new site in Feodosia, filed now: what the stream and
+    opt-in suites publish to make notify speak to a customer."""
+    return ServiceRequestCreated(
+        request_id=uuid.uuid4(),
+        customer_id=customer_id,
+        site_id=uuid.uuid4(),
+        kind="routine",
+        priority="P3",
+        location=GeoPoint(lat=45.04, lon=35.38),
+        covered=True,
+        created_at=at(),
+    )

@@ -8,24 +8,9 @@ import uuid
 import pytest
 
 from shared.auth import Role
-from shared.events.common import GeoPoint
-from shared.events.requests import ServiceRequestCreated
 from tests.notify.conftest import Notify
-from tests.notify.support import at, publish
+from tests.notify.support import publish, routine_request
 from tests.support.polling import eventually
-
-
-def _request(customer_id: uuid.UUID) -> ServiceRequestCreated:
-    return ServiceRequestCreated(
-        request_id=uuid.uuid4(),
-        customer_id=customer_id,
-        site_id=uuid.uuid4(),
-        kind="routine",
-        priority="P3",
-        location=GeoPoint(lat=45.04, lon=35.38),
-        covered=True,
-        created_at=at(),
-    )
 
 
 async def test_an_address_a_customer_adds_gets_only_its_confirmation_until_confirmed_once(notify: Notify) -> None:
@@ -52,7 +37,7 @@ async def test_an_address_a_customer_adds_gets_only_its_confirmation_until_confi
     detail = await notify.api.get(f"/deliveries/{sent['id']}", headers=notify.staff())
     assert detail.status_code == 200 and token not in detail.text
 
-    first = await publish(notify.js, _request(customer))
+    first = await publish(notify.js, routine_request(customer))
     await eventually(lambda: notify.deliveries(first), what="the request's notices queued")
     assert {d["address"] for d in await notify.deliveries(first)} == {vouched}
 
@@ -64,7 +49,7 @@ async def test_an_address_a_customer_adds_gets_only_its_confirmation_until_confi
     again = await notify.api.post("/recipients/confirm", data={"token": token})
     assert again.status_code == 404
 
-    second = await publish(notify.js, _request(customer))
+    second = await publish(notify.js, routine_request(customer))
     await eventually(
         lambda: notify.deliveries(second),
         lambda rows: {d["address"] for d in rows} == {vouched, pending},

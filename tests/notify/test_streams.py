@@ -18,9 +18,8 @@ from shared.auth import Role
 from shared.db import Database
 from shared.events.common import GeoPoint
 from shared.events.dispatch import AssignmentCreated, TechnicianMoved
-from shared.events.requests import ServiceRequestCreated
 from tests.notify.conftest import Notify
-from tests.notify.support import at, publish
+from tests.notify.support import at, publish, routine_request
 from tests.support.polling import eventually
 
 
@@ -60,30 +59,17 @@ async def read_events(
     raise AssertionError("stream ended early")
 
 
-def _request(customer_id: uuid.UUID) -> ServiceRequestCreated:
-    return ServiceRequestCreated(
-        request_id=uuid.uuid4(),
-        customer_id=customer_id,
-        site_id=uuid.uuid4(),
-        kind="routine",
-        priority="P3",
-        location=GeoPoint(lat=45.04, lon=35.38),
-        covered=True,
-        created_at=at(),
-    )
-
-
 async def test_a_reconnect_with_last_event_id_receives_exactly_the_missed_messages(notify: Notify) -> None:
     customer = uuid.uuid4()
     token = notify.keys.token(Role.CUSTOMER, customer_id=customer)
-    before = [_request(customer) for _ in range(3)]
+    before = [routine_request(customer) for _ in range(3)]
     for event in before:
         await publish(notify.js, event)
     first = await read_events(notify.url, token, 3)
     assert [e["data"]["request_id"] for e in first] == [str(e.request_id) for e in before]
     assert {e["event"] for e in first} == {"request.received"}
 
-    missed = [_request(customer) for _ in range(3)]  # published while nobody listens
+    missed = [routine_request(customer) for _ in range(3)]  # published while nobody listens
     for event in missed:
         await publish(notify.js, event)
     resumed = await read_events(notify.url, token, 3, last_event_id=first[-1]["id"])
@@ -176,12 +162,12 @@ async def test_a_stream_opened_without_last_event_id_starts_at_its_end_and_says_
     (the dispatchers' stream holds two days of positions), and a reconnect resumes after the id it was given."""
     customer = uuid.uuid4()
     token = notify.keys.token(Role.CUSTOMER, customer_id=customer)
-    old = _request(customer)
+    old = routine_request(customer)
     await publish(notify.js, old)
     await read_events(notify.url, token, 1)  # it is on the stream (read from the start)
 
     opened: list[str] = []
-    new = _request(customer)
+    new = routine_request(customer)
     reader = asyncio.create_task(read_events(notify.url, token, 1, last_event_id=None, opened=opened))
 
     async def is_open() -> bool:
