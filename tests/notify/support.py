@@ -169,16 +169,22 @@ def at(minutes: float = 0) -> datetime:
     return datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=minutes)
 
 
-def routine_request(customer_id: uuid.UUID) -> ServiceRequestCreated:
-    """A covered routine P3 request of ``customer_id``'s at a new site in Feodosia, filed now: what the stream and
-    opt-in suites publish to make notify speak to a customer."""
+def customer_request(
+    customer_id: uuid.UUID,
+    *,
+    kind: str = "routine",
+    priority: str = "P3",
+    location: tuple[float, float] = (45.04, 35.38),
+) -> ServiceRequestCreated:
+    """A covered request of ``customer_id``'s at a new site (by default a routine P3 in Feodosia), filed now: what the
+    stream, opt-in and webhook suites publish to make notify speak to a customer."""
     return ServiceRequestCreated(
         request_id=uuid.uuid4(),
         customer_id=customer_id,
         site_id=uuid.uuid4(),
-        kind="routine",
-        priority="P3",
-        location=GeoPoint(lat=45.04, lon=35.38),
+        kind=kind,
+        priority=priority,
+        location=GeoPoint(lat=location[0], lon=location[1]),
         covered=True,
         created_at=at(),
     )

@@ -9,7 +9,7 @@ import pytest
 
 from shared.auth import Role
 from tests.notify.conftest import Notify
-from tests.notify.support import publish, routine_request
+from tests.notify.support import customer_request, publish
 from tests.support.polling import eventually
 
 
@@ -37,7 +37,7 @@ async def test_an_address_a_customer_adds_gets_only_its_confirmation_until_confi
     detail = await notify.api.get(f"/deliveries/{sent['id']}", headers=notify.staff())
     assert detail.status_code == 200 and token not in detail.text
 
-    first = await publish(notify.js, routine_request(customer))
+    first = await publish(notify.js, customer_request(customer))
     await eventually(lambda: notify.deliveries(first), what="the request's notices queued")
     assert {d["address"] for d in await notify.deliveries(first)} == {vouched}
 
@@ -49,7 +49,7 @@ async def test_an_address_a_customer_adds_gets_only_its_confirmation_until_confi
     again = await notify.api.post("/recipients/confirm", data={"token": token})
     assert again.status_code == 404
 
-    second = await publish(notify.js, routine_request(customer))
+    second = await publish(notify.js, customer_request(customer))
     await eventually(
         lambda: notify.deliveries(second),
         lambda rows: {d["address"] for d in rows} == {vouched, pending},

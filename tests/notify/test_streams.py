@@ -19,7 +19,7 @@ from shared.db import Database
 from shared.events.common import GeoPoint
 from shared.events.dispatch import AssignmentCreated, TechnicianMoved
 from tests.notify.conftest import Notify
-from tests.notify.support import at, publish, routine_request
+from tests.notify.support import at, customer_request, publish
 from tests.support.polling import eventually
 
 
@@ -62,14 +62,14 @@ async def read_events(
 async def test_a_reconnect_with_last_event_id_receives_exactly_the_missed_messages(notify: Notify) -> None:
     customer = uuid.uuid4()
     token = notify.keys.token(Role.CUSTOMER, customer_id=customer)
-    before = [routine_request(customer) for _ in range(3)]
+    before = [customer_request(customer) for _ in range(3)]
     for event in before:
         await publish(notify.js, event)
     first = await read_events(notify.url, token, 3)
     assert [e["data"]["request_id"] for e in first] == [str(e.request_id) for e in before]
     assert {e["event"] for e in first} == {"request.received"}
 
-    missed = [routine_request(customer) for _ in range(3)]  # published while nobody listens
+    missed = [customer_request(customer) for _ in range(3)]  # published while nobody listens
     for event in missed:
         await publish(notify.js, event)
     resumed = await read_events(notify.url, token, 3, last_event_id=first[-1]["id"])
@@ -162,12 +162,12 @@ async def test_a_stream_opened_without_last_event_id_starts_at_its_end_and_says_
     (the dispatchers' stream holds two days of positions), and a reconnect resumes after the id it was given."""
     customer = uuid.uuid4()
     token = notify.keys.token(Role.CUSTOMER, customer_id=customer)
-    old = routine_request(customer)
+    old = customer_request(customer)
     await publish(notify.js, old)
     await read_events(notify.url, token, 1)  # it is on the stream (read from the start)
 
     opened: list[str] = []
-    new = routine_request(customer)
+    new = customer_request(customer)
     reader = asyncio.create_task(read_events(notify.url, token, 1, last_event_id=None, opened=opened))
 
     async def is_open() -> bool:

@@ -20,28 +20,18 @@ from services.notify.domain.customer_webhook import CUSTOMER_WEBHOOK_FIELDS, cus
 from services.notify.domain.signing import SIGNATURE_HEADER, new_secret, standard_webhook_headers, verify
 from shared.auth import Role
 from shared.clock import FixedClock
-from shared.events.common import GeoPoint
 from shared.events.dispatch import AssignmentChanged
 from shared.events.notify import DeliveryFailed, DeliverySent
 from shared.events.requests import ServiceRequestCreated
 from tests.notify.conftest import Notify
-from tests.notify.support import at, publish, webhook_receiver
+from tests.notify.support import at, customer_request, publish, webhook_receiver
 from tests.notify.tls import issue
 from tests.support.infra import free_port
 from tests.support.polling import eventually
 
 
 def _request(customer_id: uuid.UUID) -> ServiceRequestCreated:
-    return ServiceRequestCreated(
-        request_id=uuid.uuid4(),
-        customer_id=customer_id,
-        site_id=uuid.uuid4(),
-        kind="emergency",
-        priority="P1",
-        location=GeoPoint(lat=44.95, lon=34.1),
-        covered=True,
-        created_at=at(),
-    )
+    return customer_request(customer_id, kind="emergency", priority="P1", location=(44.95, 34.1))
 
 
 async def _register(notify: Notify, customer: uuid.UUID, url: str, language: str = "ru") -> dict[str, object]:
