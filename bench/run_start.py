@@ -68,6 +68,13 @@ def _token() -> str:
     )
 
 
+def _board(http: httpx.Client, token: str) -> httpx.Response:
+    """The dispatch board through the gateway, as the console reads it."""
+    return http.get(
+        f"http://127.0.0.1:{gateway_port()}/api/dispatch/board", headers={"Authorization": f"Bearer {token}"}
+    )
+
+
 def _watch(run: Run, process: subprocess.Popen[bytes], timeout_s: float) -> None:
     gateway = f"http://127.0.0.1:{gateway_port()}"
     began = time.monotonic()
@@ -82,7 +89,7 @@ def _watch(run: Run, process: subprocess.Popen[bytes], timeout_s: float) -> None
                 if "console" not in run.seconds and http.get(f"{gateway}/console/").status_code == 200:
                     run.seconds["console"] = elapsed
                 token = token or _token()  # run_stack makes the key pair on its first start
-                answer = http.get(f"{gateway}/api/dispatch/board", headers={"Authorization": f"Bearer {token}"})
+                answer = _board(http, token)
             except (httpx.HTTPError, OSError):
                 time.sleep(0.5)
                 continue
@@ -106,9 +113,8 @@ def _watch(run: Run, process: subprocess.Popen[bytes], timeout_s: float) -> None
 
 
 def _technicians_on_board() -> int:
-    answer = httpx.get(
-        f"http://127.0.0.1:{gateway_port()}/api/dispatch/board", headers={"Authorization": f"Bearer {_token()}"}
-    )
+    with httpx.Client(timeout=5) as http:
+        answer = _board(http, _token())
     answer.raise_for_status()
     return len(answer.json()["technicians"])
 
